@@ -1,0 +1,172 @@
+#include "ledger/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace sunledger {
+namespace {
+
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (m == nullptr) throw std::runtime_error("OpenSSL has no SHA256");
+    return m;
+  }();
+  return md;
+}
+
+struct MdCtx {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~MdCtx() { EVP_MD_CTX_free(ctx); }
+};
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int b64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+}  // namespace
+
+Hash sha256(std::initializer_list<std::string_view> parts) {
+  // One context per thread, reused: allocation costs as much as hashing a leaf.
+  thread_local MdCtx ctx;
+  Hash out{};
+  unsigned len = 0;
+  if (ctx.ctx == nullptr || EVP_DigestInit_ex2(ctx.ctx, sha256_md(), nullptr) != 1)
+    throw std::runtime_error("EVP_DigestInit_ex2 failed");
+  for (auto p : parts) EVP_DigestUpdate(ctx.ctx, p.data(), p.size());
+  EVP_DigestFinal_ex(ctx.ctx, out.data(), &len);
+  return out;
+}
+
+Hash sha256(std::string_view data) { return sha256({data}); }
+
+Hash hmac_sha256(std::string_view key, std::string_view data) {
+  Hash out{};
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
+  return out;
+}
+
+std::string_view as_view(const Hash& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
+std::string_view as_view(const Bytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(data[k])); };
+  for (; i + 3 <= data.size(); i += 3) {
+    uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    out.push_back(kB64[v >> 18 & 63]);
+    out.push_back(kB64[v >> 12 & 63]);
+    out.push_back(kB64[v >> 6 & 63]);
+    out.push_back(kB64[v & 63]);
+  }
+  if (data.size() - i == 1) {
+    uint32_t v = byte(i) << 16;
+    out.push_back(kB64[v >> 18 & 63]);
+    out.push_back(kB64[v >> 12 & 63]);
+    out += "==";
+  } else if (data.size() - i == 2) {
+    uint32_t v = byte(i) << 16 | byte(i + 1) << 8;
+    out.push_back(kB64[v >> 18 & 63]);
+    out.push_back(kB64[v >> 12 & 63]);
+    out.push_back(kB64[v >> 6 & 63]);
+    out.push_back('=');
+  }
+  return out;
+}
+
+Result<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return invalid_argument("base64 length is not a multiple of 4");
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    bool last = i + 4 == text.size();
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = text[i + k];
+      if (c == '=' && last && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0) return invalid_argument("base64 padding in the middle");
+      v[k] = b64_value(c);
+      if (v[k] < 0) return invalid_argument("invalid base64 character");
+    }
+    uint32_t w = static_cast<uint32_t>(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
+    out.push_back(static_cast<char>(w >> 16 & 0xFF));
+    if (pad < 2) out.push_back(static_cast<char>(w >> 8 & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(w & 0xFF));
+    // Non-canonical encodings (stray bits under the padding) are refused so that
+    // one value has exactly one text form.
+    if ((pad == 1 && (w & 0xFF) != 0) || (pad == 2 && (w & 0xFFFF) != 0))
+      return invalid_argument("non-canonical base64");
+  }
+  return out;
+}
+
+Result<Hash> hash_from_base64(std::string_view text) {
+  auto raw = base64_decode(text);
+  if (!raw.is_ok()) return raw.status();
+  if (raw->size() != 32) return invalid_argument("a hash must be 32 bytes");
+  Hash h{};
+  std::copy(raw->begin(), raw->end(), h.begin());
+  return h;
+}
+
+std::string hex_encode(std::string_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (unsigned char c : data) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+Result<std::string> hex_decode(std::string_view text) {
+  if (text.size() % 2 != 0) return invalid_argument("hex length is odd");
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int hi = val(text[i]), lo = val(text[i + 1]);
+    if (hi < 0 || lo < 0) return invalid_argument("invalid hex character");
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return out;
+}
+
+}  // namespace sunledger

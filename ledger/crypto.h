@@ -1,0 +1,45 @@
+// Hashing, encodings and randomness shared by every module (OpenSSL 3 underneath).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/status.h"
+
+namespace sunledger {
+
+using Hash = std::array<uint8_t, 32>;
+using Bytes = std::vector<uint8_t>;
+
+// SHA-256 over the concatenation of the parts. The EVP_MD is fetched once per
+// process: an implicit fetch per call doubles the cost of a small hash.
+Hash sha256(std::string_view data);
+Hash sha256(std::initializer_list<std::string_view> parts);
+
+// HMAC-SHA256, for webhook signatures and keyed hashes of personal data.
+Hash hmac_sha256(std::string_view key, std::string_view data);
+
+std::string_view as_view(const Hash& h);
+std::string_view as_view(const Bytes& b);
+
+std::string base64_encode(std::string_view data);
+inline std::string base64_encode(const Hash& h) { return base64_encode(as_view(h)); }
+// Strict standard base64 with padding; anything else is an error.
+Result<std::string> base64_decode(std::string_view text);
+Result<Hash> hash_from_base64(std::string_view text);
+
+std::string hex_encode(std::string_view data);
+inline std::string hex_encode(const Hash& h) { return hex_encode(as_view(h)); }
+Result<std::string> hex_decode(std::string_view text);
+
+// Compares secrets without leaking, through timing, where they first differ.
+// Lengths are not secret (a MAC's length is public), so unequal lengths return early.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Cryptographically secure random bytes (RAND_bytes).
+std::string random_bytes(size_t n);
+
+}  // namespace sunledger

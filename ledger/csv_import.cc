@@ -1,0 +1,158 @@
+#include "ledger/csv_import.h"
+
+#include <array>
+
+namespace sunledger {
+namespace {
+
+constexpr std::array<const char*, 9> kColumns = {"date", "type", "category", "item", "amount",
+                                                 "project", "fund", "counterparty", "note"};
+constexpr size_t kMaxRows = 10'000;
+
+// Splits RFC 4180 records. Returns false on an unterminated quote.
+struct Record {
+  int line = 0;
+  std::vector<std::string> fields;
+};
+
+bool split_records(std::string_view text, std::vector<Record>* out, int* bad_line) {
+  size_t i = 0;
+  int line = 1;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // spreadsheet BOM
+  while (i < text.size()) {
+    Record rec;
+    rec.line = line;
+    std::string field;
+    bool in_quotes = false, record_done = false;
+    while (i < text.size() && !record_done) {
+      char c = text[i];
+      if (in_quotes) {
+        if (c == '"') {
+          if (i + 1 < text.size() && text[i + 1] == '"') {
+            field.push_back('"');
+            i += 2;
+            continue;
+          }
+          in_quotes = false;
+          ++i;
+          continue;
+        }
+        if (c == '\n') ++line;
+        field.push_back(c);
+        ++i;
+        continue;
+      }
+      if (c == '"' && field.empty()) {
+        in_quotes = true;
+        ++i;
+      } else if (c == ',') {
+        rec.fields.push_back(std::move(field));
+        field.clear();
+        ++i;
+      } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+        i += 2;
+        record_done = true;
+      } else if (c == '\n') {
+        ++i;
+        record_done = true;
+      } else {
+        field.push_back(c);
+        ++i;
+      }
+    }
+    if (in_quotes) {
+      *bad_line = rec.line;
+      return false;
+    }
+    rec.fields.push_back(std::move(field));
+    ++line;
+    bool blank = rec.fields.size() == 1 && rec.fields[0].find_first_not_of(" \t\r") == std::string::npos;
+    if (!blank) out->push_back(std::move(rec));
+  }
+  return true;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+EntriesImport parse_entries_csv(std::string_view text) {
+  EntriesImport result;
+  std::vector<Record> records;
+  int bad_line = 0;
+  if (!split_records(text, &records, &bad_line)) {
+    result.errors.push_back({bad_line, "引号没有闭合 (unterminated quote)"});
+    return result;
+  }
+  if (records.empty()) {
+    result.errors.push_back({1, "文件为空,第一行应为表头 date,type,category,item,amount,project,fund,counterparty,note (empty file)"});
+    return result;
+  }
+  const auto& header = records[0].fields;
+  bool header_ok = header.size() == kColumns.size();
+  for (size_t i = 0; header_ok && i < kColumns.size(); ++i) header_ok = trim(header[i]) == kColumns[i];
+  if (!header_ok) {
+    result.errors.push_back({records[0].line, "表头应为 date,type,category,item,amount,project,fund,counterparty,note (wrong header row)"});
+    return result;
+  }
+  if (records.size() == 1) {
+    result.errors.push_back({records[0].line, "只有表头,没有账目 (no rows after the header)"});
+    return result;
+  }
+  if (records.size() - 1 > kMaxRows) {
+    result.errors.push_back({records[0].line, "一次最多导入10000行 (at most 10,000 rows per file)"});
+    return result;
+  }
+  for (size_t r = 1; r < records.size(); ++r) {
+    const auto& rec = records[r];
+    if (rec.fields.size() != kColumns.size()) {
+      result.errors.push_back({rec.line, "应有9列,实际" + std::to_string(rec.fields.size()) +
+                                             "列;含逗号的金额请加引号 (expected 9 columns; quote amounts with commas)"});
+      continue;
+    }
+    TransactionLine line;
+    line.source_line = rec.line;
+    line.date = trim(rec.fields[0]);
+    std::string type = trim(rec.fields[1]);
+    if (type == "income" || type == "收入") line.income = true;
+    else if (type == "expense" || type == "支出") line.income = false;
+    else {
+      result.errors.push_back({rec.line, "类型“" + type + "”应为 income 或 expense (type must be income or expense)"});
+      continue;
+    }
+    line.category = trim(rec.fields[2]);
+    line.item = trim(rec.fields[3]);
+    auto amount = parse_amount(rec.fields[4]);
+    if (!amount.is_ok()) {
+      result.errors.push_back({rec.line, amount.status().message()});
+      continue;
+    }
+    line.amount = *amount;
+    line.project = trim(rec.fields[5]);
+    line.fund = trim(rec.fields[6]);
+    line.counterparty = trim(rec.fields[7]);
+    line.note = trim(rec.fields[8]);
+    if (Status s = validate_transaction(line); !s.is_ok()) {
+      result.errors.push_back({rec.line, s.message()});
+      continue;
+    }
+    result.lines.push_back(std::move(line));
+  }
+  return result;
+}
+
+std::string describe_row_errors(const std::vector<RowError>& errors) {
+  std::string out;
+  for (const auto& e : errors) {
+    if (!out.empty()) out += "\n";
+    out += "第" + std::to_string(e.line) + "行: " + e.reason;
+  }
+  return out;
+}
+
+}  // namespace sunledger

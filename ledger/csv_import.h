@@ -1,0 +1,31 @@
+// The entries CSV that `sunledger post` and POST /v1/villages/{id}/entries take:
+// a header row `date,type,category,item,amount,project,fund,counterparty,note`
+// and one row per income or expense line (RFC 4180 quoting).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/ledger.h"
+
+namespace sunledger {
+
+struct RowError {
+  int line = 0;  // 1-based line in the file
+  std::string reason;
+};
+
+struct EntriesImport {
+  std::vector<TransactionLine> lines;
+  std::vector<RowError> errors;  // every bad row; when non-empty nothing may be written
+};
+
+// Parses and validates every row; collects all errors rather than stopping at
+// the first, so a township accountant can fix a file in one pass.
+EntriesImport parse_entries_csv(std::string_view text);
+
+// Joins row errors into the message people see: one "第N行: reason" per line.
+std::string describe_row_errors(const std::vector<RowError>& errors);
+
+}  // namespace sunledger

@@ -1,0 +1,1249 @@
+#include "ledger/ledger.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "ledger/merkle.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 10'000;
+constexpr size_t kMaxTextField = 500;
+
+const char* kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS logs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " size INTEGER NOT NULL DEFAULT 0, frontier BLOB NOT NULL DEFAULT x'', checkpoint TEXT NOT NULL DEFAULT '')",
+    "CREATE TABLE IF NOT EXISTS villages(id TEXT PRIMARY KEY, name TEXT NOT NULL, town TEXT NOT NULL,"
+    " log_id INTEGER NOT NULL UNIQUE REFERENCES logs(id))",
+    "CREATE TABLE IF NOT EXISTS entries(log_id INTEGER NOT NULL REFERENCES logs(id), idx INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, month TEXT, leaf BLOB NOT NULL, PRIMARY KEY(log_id, idx)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS entries_by_month ON entries(log_id, month)",
+    "CREATE TABLE IF NOT EXISTS nodes(log_id INTEGER NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " hash BLOB NOT NULL, PRIMARY KEY(log_id, level, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS projects(log_id INTEGER NOT NULL REFERENCES logs(id), name TEXT NOT NULL,"
+    " approved INTEGER NOT NULL, special INTEGER NOT NULL, entry_idx INTEGER NOT NULL, PRIMARY KEY(log_id, name))",
+    "CREATE TABLE IF NOT EXISTS reversals(log_id INTEGER NOT NULL REFERENCES logs(id), target_idx INTEGER NOT NULL,"
+    " reversal_idx INTEGER NOT NULL, PRIMARY KEY(log_id, target_idx))",
+    "CREATE TABLE IF NOT EXISTS month_closes(log_id INTEGER NOT NULL REFERENCES logs(id), month TEXT NOT NULL,"
+    " statement_idx INTEGER NOT NULL, tree_size INTEGER NOT NULL, checkpoint TEXT NOT NULL,"
+    " PRIMARY KEY(log_id, month))",
+};
+
+// A second line of defence behind the hashes: the ledger's own tables refuse
+// edits and deletions, so a careless UPDATE fails loudly. Someone who drops
+// these triggers is caught by `verify`.
+const char* kAppendOnlyTables[] = {"entries", "nodes", "projects", "reversals", "month_closes"};
+
+Status from_sqlite(const SQLite::Exception& e, const std::string& what) {
+  int code = e.getErrorCode();
+  if (code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_BUSY || code == SQLITE_LOCKED ||
+      code == SQLITE_READONLY || code == SQLITE_CANTOPEN)
+    return unavailable("存储暂时不可用,请稍后再试 (storage unavailable: " + what + ": " + e.what() + ")");
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return data_loss(what + ": database is corrupt: " + e.what());
+  return internal_error(what + ": " + e.what());
+}
+
+bool valid_utf8_text(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    if (n == 1 && (c < 0x20 || c == 0x7F)) return false;  // no control characters in a field
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+Status check_text(const std::string& value, const char* zh, const char* en, bool required, size_t max = kMaxTextField) {
+  if (required && value.empty())
+    return invalid_argument(std::string(zh) + "不能为空 (" + en + " is required)");
+  if (value.size() > max)
+    return invalid_argument(std::string(zh) + "太长,最多" + std::to_string(max) + "字节 (" + en + " is too long)");
+  if (!valid_utf8_text(value))
+    return invalid_argument(std::string(zh) + "含有无效字符 (" + en + " has invalid characters)");
+  return Status::ok();
+}
+
+bool valid_id(const std::string& id) {
+  if (id.empty() || id.size() > 40) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return id.front() != '-';
+}
+
+// Names of logs that are not villages.
+bool reserved_log_name(const std::string& id) { return id == "complaints"; }
+
+Status ensure_private_file(const std::string& path) {
+  // SQLite gives the -wal and -shm files the main file's mode, so creating
+  // the database 0600 keeps all three private.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return unavailable("cannot create database file " + path);
+  ::close(fd);
+  return Status::ok();
+}
+
+void configure(SQLite::Database& db) {
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=FULL");
+  db.exec("PRAGMA foreign_keys=ON");
+}
+
+Fen jfen(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<Fen>() : 0;
+}
+
+std::string jstr(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Validation and canonical bytes
+
+Status validate_village(const Village& v) {
+  if (!valid_id(v.id) || reserved_log_name(v.id))
+    return invalid_argument("村编号“" + v.id + "”无效,只能用小写字母、数字和连字符 (village id must be [a-z0-9-], at most 40)");
+  if (auto s = check_text(v.name, "村名", "village name", true, 100); !s.is_ok()) return s;
+  return check_text(v.town, "乡镇", "town", true, 100);
+}
+
+Status validate_transaction(const TransactionLine& line) {
+  auto d = parse_date(line.date);
+  if (!d.is_ok()) return d.status();
+  if (auto s = check_text(line.category, "类别", "category", true, 64); !s.is_ok()) return s;
+  if (auto s = check_text(line.item, "摘要", "item", true, 200); !s.is_ok()) return s;
+  if (auto s = check_text(line.project, "项目", "project", false, 100); !s.is_ok()) return s;
+  if (auto s = check_text(line.fund, "资金来源", "fund", false, 100); !s.is_ok()) return s;
+  if (auto s = check_text(line.counterparty, "对方", "counterparty", false, 200); !s.is_ok()) return s;
+  if (auto s = check_text(line.note, "备注", "note", false); !s.is_ok()) return s;
+  if (line.amount <= 0) return invalid_argument("金额必须大于零 (amount must be positive)");
+  if (line.amount > kMaxAmountFen) return invalid_argument("金额过大,超过1亿元 (amount larger than 100,000,000 yuan)");
+  return Status::ok();
+}
+
+Status validate_project(const ProjectRegistration& p) {
+  if (auto s = check_text(p.name, "项目名称", "project name", true, 100); !s.is_ok()) return s;
+  if (p.name.find(' ') != std::string::npos)
+    return invalid_argument("项目名称不能含空格 (project name must not contain spaces)");
+  if (p.approved <= 0 || p.approved > kMaxAmountFen)
+    return invalid_argument("批复金额必须大于零且不超过1亿元 (approved budget must be positive and at most 100,000,000 yuan)");
+  return Status::ok();
+}
+
+Status validate_subsidy(const SubsidyLine& s) {
+  if (auto st = check_text(s.program, "补助类别", "program", true, 64); !st.is_ok()) return st;
+  if (auto st = check_text(s.name_masked, "姓名", "name", true, 64); !st.is_ok()) return st;
+  if (auto st = check_text(s.id_masked, "身份证号", "identity number", true, 32); !st.is_ok()) return st;
+  if (s.id_hash.size() != 64) return invalid_argument("身份证号摘要无效 (identity hash must be 64 hex digits)");
+  if (s.amount <= 0 || s.amount > kMaxAmountFen) return invalid_argument("金额必须大于零 (amount must be positive)");
+  if (s.persons < 1 || s.persons > 50) return invalid_argument("人数应在1到50之间 (persons must be 1 to 50)");
+  return Status::ok();
+}
+
+Result<std::string> canonical_json(const json& value) {
+  try {
+    // nlohmann::json keeps object keys in a std::map, so keys come out sorted
+    // by their UTF-8 bytes; dump() without indent adds no whitespace.
+    return value.dump(-1, ' ', false, json::error_handler_t::strict);
+  } catch (const json::exception& e) {
+    return invalid_argument(std::string("文本不是有效的UTF-8 (text is not valid UTF-8): ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Connections
+
+class Ledger::StatementCache {
+ public:
+  explicit StatementCache(SQLite::Database* db) : db_(db) {}
+  SQLite::Statement& get(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
+    it->second->reset();
+    it->second->clearBindings();
+    return *it->second;
+  }
+  // A stepped but unreset SELECT keeps its read snapshot open past COMMIT,
+  // and the next BEGIN IMMEDIATE then fails with SQLITE_BUSY_SNAPSHOT once
+  // another process has written; so every write ends by resetting them all.
+  void reset_all() {
+    for (auto& [sql, stmt] : cache_) stmt->reset();
+  }
+
+ private:
+  SQLite::Database* db_;
+  std::map<const char*, std::unique_ptr<SQLite::Statement>> cache_;
+};
+
+class Ledger::ReadConnection {
+ public:
+  ReadConnection(Ledger* ledger, std::unique_ptr<SQLite::Database> db) : ledger_(ledger), db_(std::move(db)) {}
+  ReadConnection(ReadConnection&&) = default;
+  ~ReadConnection() {
+    if (!db_) return;
+    std::lock_guard<std::mutex> lock(ledger_->pool_mu_);
+    ledger_->readers_.push_back(std::move(db_));
+  }
+  SQLite::Database& db() { return *db_; }
+
+ private:
+  Ledger* ledger_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+Ledger::ReadConnection Ledger::read() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!readers_.empty()) {
+      auto db = std::move(readers_.back());
+      readers_.pop_back();
+      return ReadConnection(this, std::move(db));
+    }
+  }
+  auto db = std::make_unique<SQLite::Database>(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+  return ReadConnection(this, std::move(db));
+}
+
+namespace {
+
+// Subtree hashes straight from the nodes table, one prepared statement reused
+// for the O(log n) look-ups of a proof.
+class SqliteSubtreeSource final : public SubtreeHashSource {
+ public:
+  SqliteSubtreeSource(SQLite::Database& db, int64_t log_id)
+      : q_(db, "SELECT hash FROM nodes WHERE log_id=? AND level=? AND idx=?"), log_id_(log_id) {}
+  Result<Hash> perfect_subtree(int level, uint64_t index) override {
+    q_.reset();
+    q_.bind(1, log_id_);
+    q_.bind(2, level);
+    q_.bind(3, static_cast<int64_t>(index));
+    if (!q_.executeStep()) return data_loss("missing subtree hash at level " + std::to_string(level) + " index " + std::to_string(index));
+    auto col = q_.getColumn(0);
+    if (col.getBytes() != 32) return data_loss("malformed subtree hash");
+    Hash h{};
+    std::memcpy(h.data(), col.getBlob(), 32);
+    return h;
+  }
+
+ private:
+  SQLite::Statement q_;
+  int64_t log_id_;
+};
+
+struct LogRow {
+  int64_t id = 0;
+  uint64_t size = 0;
+};
+
+Result<LogRow> find_log(SQLite::Database& db, const std::string& name) {
+  SQLite::Statement q(db, "SELECT id, size FROM logs WHERE name=?");
+  q.bind(1, name);
+  if (!q.executeStep()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
+  return LogRow{q.getColumn(0).getInt64(), static_cast<uint64_t>(q.getColumn(1).getInt64())};
+}
+
+Entry entry_from_row(uint64_t idx, const void* blob, int bytes) {
+  Entry e;
+  e.index = idx;
+  e.leaf.assign(static_cast<const char*>(blob), static_cast<size_t>(bytes));
+  e.fields = json::parse(e.leaf, nullptr, false);
+  return e;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// WriteTxn
+
+struct WriteTxn::LogState {
+  int64_t id = 0;
+  std::string name;
+  CompactRange range;
+  bool touched = false;
+  std::vector<std::pair<std::string, uint64_t>> closed_months;  // month, statement index
+};
+
+WriteTxn::WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now) : ledger_(ledger), db_(db), now_(now) {}
+WriteTxn::~WriteTxn() = default;
+
+SQLite::Database& WriteTxn::db() { return *db_; }
+
+Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
+  for (auto& l : logs_)
+    if (l->name == name) return l.get();
+  auto& q = ledger_->writer_statements_->get("SELECT id, size, frontier, checkpoint FROM logs WHERE name=?");
+  q.bind(1, name);
+  if (!q.executeStep()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
+  auto state = std::make_unique<LogState>();
+  state->id = q.getColumn(0).getInt64();
+  state->name = name;
+  uint64_t size = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  auto frontier_col = q.getColumn(2);
+  std::string frontier(static_cast<const char*>(frontier_col.getBlob()), static_cast<size_t>(frontier_col.getBytes()));
+  std::string note = q.getColumn(3).getString();
+  auto range = CompactRange::decode(size, frontier);
+  if (!range.is_ok()) return range.status();
+  // Never sign a checkpoint inconsistent with the last one: the tree we are
+  // about to extend must be exactly the tree the last checkpoint signed.
+  if (!note.empty()) {
+    auto cp = open_checkpoint(note, ledger_->verifier_key());
+    if (!cp.is_ok() || cp->size != size || cp->root != range->root())
+      return data_loss("日志“" + name + "”的存储状态与上次签名不一致,拒绝写入,请运行 sunledger verify (log state does not match its last checkpoint; run sunledger verify)");
+  }
+  state->range = std::move(*range);
+  logs_.push_back(std::move(state));
+  return logs_.back().get();
+}
+
+Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& author) {
+  fields["author"] = {{"id", author.id}, {"role", author.role}, {"channel", author.channel}};
+  fields["recorded_at"] = utc_timestamp(now_);
+  auto leaf = canonical_json(fields);
+  if (!leaf.is_ok()) return leaf.status();
+  uint64_t index = log->range.size();
+  auto created = log->range.append(merkle_leaf_hash(*leaf));
+  auto& ins = ledger_->writer_statements_->get("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
+  ins.bind(1, log->id);
+  ins.bind(2, static_cast<int64_t>(index));
+  ins.bind(3, jstr(fields, "kind"));
+  std::string month = jstr(fields, "month");
+  if (month.empty()) ins.bind(4);
+  else ins.bind(4, month);
+  ins.bind(5, leaf->data(), static_cast<int>(leaf->size()));
+  ins.exec();
+  for (const auto& n : created) {
+    auto& node = ledger_->writer_statements_->get("INSERT INTO nodes(log_id, level, idx, hash) VALUES(?,?,?,?)");
+    node.bind(1, log->id);
+    node.bind(2, n.level);
+    node.bind(3, static_cast<int64_t>(n.index));
+    node.bind(4, n.hash.data(), 32);
+    node.exec();
+  }
+  log->touched = true;
+  return index;
+}
+
+Status WriteTxn::finish() {
+  for (auto& log : logs_) {
+    if (!log->touched) continue;
+    Checkpoint cp{ledger_->origin() + "/" + log->name, log->range.size(), log->range.root()};
+    auto note = sign_checkpoint(cp, ledger_->signer());
+    if (!note.is_ok()) return note.status();
+    auto& up = ledger_->writer_statements_->get("UPDATE logs SET size=?, frontier=?, checkpoint=? WHERE id=?");
+    std::string frontier = log->range.encode();
+    up.bind(1, static_cast<int64_t>(log->range.size()));
+    up.bind(2, frontier.data(), static_cast<int>(frontier.size()));
+    up.bind(3, *note);
+    up.bind(4, log->id);
+    up.exec();
+    for (const auto& [month, statement_idx] : log->closed_months) {
+      SQLite::Statement ins(*db_, "INSERT INTO month_closes(log_id, month, statement_idx, tree_size, checkpoint) VALUES(?,?,?,?,?)");
+      ins.bind(1, log->id);
+      ins.bind(2, month);
+      ins.bind(3, static_cast<int64_t>(statement_idx));
+      ins.bind(4, static_cast<int64_t>(log->range.size()));
+      ins.bind(5, *note);
+      ins.exec();
+    }
+  }
+  return Status::ok();
+}
+
+namespace {
+
+std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id) {
+  SQLite::Statement q(db, "SELECT max(month) FROM month_closes WHERE log_id=?");
+  q.bind(1, log_id);
+  if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getString();
+  return std::nullopt;
+}
+
+Status check_month_open(SQLite::Database& db, int64_t log_id, const std::string& month, const std::string& current) {
+  if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
+  if (month > current)
+    return invalid_argument("不能记入未来的月份 " + month + " (cannot book into a future month)");
+  auto closed = last_closed(db, log_id);
+  if (closed && month <= *closed)
+    return failed_precondition(month + " 的账目已经公开结账,不能再记入;更正请用冲销 (month " + month +
+                               " is closed; corrections are reversals in the open month)");
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& village,
+                                                          const std::vector<TransactionLine>& lines,
+                                                          const Author& author) {
+  if (lines.empty()) return invalid_argument("没有要记的账目 (no entries given)");
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  SQLite::Database& db = *db_;
+  std::string current = ledger_->current_month();
+  std::vector<std::string> errors;
+  std::set<Code> error_codes;
+  std::map<std::string, bool> known_projects;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
+    std::string prefix = "第" + std::to_string(where) + "行: ";
+    Status s = validate_transaction(line);
+    if (s.is_ok()) s = check_month_open(db, (*log)->id, line.date.substr(0, 7), current);
+    if (s.is_ok() && !line.project.empty()) {
+      auto it = known_projects.find(line.project);
+      if (it == known_projects.end()) {
+        SQLite::Statement q(db, "SELECT 1 FROM projects WHERE log_id=? AND name=?");
+        q.bind(1, (*log)->id);
+        q.bind(2, line.project);
+        it = known_projects.emplace(line.project, q.executeStep()).first;
+      }
+      if (!it->second)
+        s = invalid_argument("项目“" + line.project + "”尚未立项,请先立项 (unknown project; register it first)");
+    }
+    if (!s.is_ok()) {
+      errors.push_back(prefix + s.message());
+      error_codes.insert(s.code());
+    }
+  }
+  if (!errors.empty()) {
+    std::string joined;
+    for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
+    // One kind of problem keeps its code (a closed month is a state, not a typo).
+    return Status(error_codes.size() == 1 ? *error_codes.begin() : Code::kInvalidArgument, joined);
+  }
+  std::vector<uint64_t> indexes;
+  for (const auto& line : lines) {
+    json f = {{"kind", "txn"},
+              {"village", village},
+              {"date", line.date},
+              {"month", line.date.substr(0, 7)},
+              {"direction", line.income ? "income" : "expense"},
+              {"category", line.category},
+              {"item", line.item},
+              {"amount", line.amount},
+              {"project", line.project},
+              {"fund", line.fund},
+              {"counterparty", line.counterparty},
+              {"note", line.note}};
+    auto idx = append(*log, std::move(f), author);
+    if (!idx.is_ok()) return idx.status();
+    indexes.push_back(*idx);
+  }
+  return indexes;
+}
+
+Result<uint64_t> WriteTxn::register_project(const std::string& village, const ProjectRegistration& p,
+                                            const Author& author) {
+  if (auto s = validate_project(p); !s.is_ok()) return s;
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  SQLite::Statement q(*db_, "SELECT 1 FROM projects WHERE log_id=? AND name=?");
+  q.bind(1, (*log)->id);
+  q.bind(2, p.name);
+  if (q.executeStep()) return already_exists("项目“" + p.name + "”已经立项 (project already registered)");
+  json f = {{"kind", "project"}, {"village", village}, {"name", p.name}, {"approved", p.approved}, {"special", p.special}};
+  auto idx = append(*log, std::move(f), author);
+  if (!idx.is_ok()) return idx.status();
+  SQLite::Statement ins(*db_, "INSERT INTO projects(log_id, name, approved, special, entry_idx) VALUES(?,?,?,?,?)");
+  ins.bind(1, (*log)->id);
+  ins.bind(2, p.name);
+  ins.bind(3, p.approved);
+  ins.bind(4, p.special ? 1 : 0);
+  ins.bind(5, static_cast<int64_t>(*idx));
+  ins.exec();
+  return *idx;
+}
+
+Result<std::vector<uint64_t>> WriteTxn::post_subsidies(const std::string& village, const std::string& month,
+                                                       const std::vector<SubsidyLine>& lines, const Author& author) {
+  if (lines.empty()) return invalid_argument("名单为空 (the list is empty)");
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  if (auto s = check_month_open(*db_, (*log)->id, month, ledger_->current_month()); !s.is_ok()) return s;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (auto s = validate_subsidy(lines[i]); !s.is_ok())
+      return invalid_argument("第" + std::to_string(i + 1) + "行: " + s.message());
+  std::vector<uint64_t> indexes;
+  for (const auto& l : lines) {
+    json f = {{"kind", "subsidy"},       {"village", village},     {"month", month},
+              {"program", l.program},    {"name_masked", l.name_masked}, {"id_masked", l.id_masked},
+              {"id_hash", l.id_hash},    {"amount", l.amount},     {"persons", l.persons}};
+    auto idx = append(*log, std::move(f), author);
+    if (!idx.is_ok()) return idx.status();
+    indexes.push_back(*idx);
+  }
+  return indexes;
+}
+
+Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, const std::string& reason,
+                                   const Author& author) {
+  if (auto s = check_text(reason, "冲销原因", "reason", true, 200); !s.is_ok()) return s;
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  int64_t log_id = (*log)->id;
+  SQLite::Statement q(*db_, "SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+  q.bind(1, log_id);
+  q.bind(2, static_cast<int64_t>(target));
+  if (!q.executeStep()) return not_found("没有第" + std::to_string(target) + "条账目 (no entry #" + std::to_string(target) + ")");
+  auto col = q.getColumn(0);
+  json original = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  std::string kind = jstr(original, "kind");
+  if (kind != "txn" && kind != "subsidy")
+    return failed_precondition("第" + std::to_string(target) + "条不是收支或补助记录,不能冲销 (only income, expense and subsidy lines can be reversed)");
+  SQLite::Statement r(*db_, "SELECT reversal_idx FROM reversals WHERE log_id=? AND target_idx=?");
+  r.bind(1, log_id);
+  r.bind(2, static_cast<int64_t>(target));
+  if (r.executeStep())
+    return already_exists("第" + std::to_string(target) + "条已被第" + std::to_string(r.getColumn(0).getInt64()) +
+                          "条冲销 (already reversed)");
+  std::string target_month = jstr(original, "month");
+  auto closed = last_closed(*db_, log_id);
+  bool target_closed = closed && target_month <= *closed;
+  std::string month = target_month;
+  if (target_closed) {
+    month = std::max(ledger_->current_month(), next_month(*closed));
+  }
+  json f = {{"kind", "reversal"},
+            {"village", village},
+            {"month", month},
+            {"target", target},
+            {"target_kind", kind},
+            {"target_month", target_month},
+            {"target_closed", target_closed},
+            {"reason", reason},
+            {"direction", kind == "txn" ? jstr(original, "direction") : "expense"},
+            {"category", kind == "txn" ? jstr(original, "category") : jstr(original, "program")},
+            {"project", jstr(original, "project")},
+            {"fund", jstr(original, "fund")},
+            {"amount", jfen(original, "amount")}};
+  auto idx = append(*log, std::move(f), author);
+  if (!idx.is_ok()) return idx.status();
+  SQLite::Statement ins(*db_, "INSERT INTO reversals(log_id, target_idx, reversal_idx) VALUES(?,?,?)");
+  ins.bind(1, log_id);
+  ins.bind(2, static_cast<int64_t>(target));
+  ins.bind(3, static_cast<int64_t>(*idx));
+  ins.exec();
+  return *idx;
+}
+
+Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author) {
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  int64_t log_id = (*log)->id;
+  if (auto s = check_month_open(*db_, log_id, month, ledger_->current_month()); !s.is_ok()) return s;
+  for (const auto& [m, idx] : (*log)->closed_months)
+    if (m >= month) return failed_precondition(month + " 已经结账 (month already closed)");
+  auto closed = last_closed(*db_, log_id);
+  {
+    // Months close in order: an earlier month with open entries must be
+    // published first, or its entries would never reach a statement.
+    SQLite::Statement q(*db_,
+                        "SELECT min(month) FROM entries WHERE log_id=? AND month < ? AND month > ? AND kind != 'statement'");
+    q.bind(1, log_id);
+    q.bind(2, month);
+    q.bind(3, closed.value_or(""));
+    if (q.executeStep() && !q.getColumn(0).isNull()) {
+      std::string earlier = q.getColumn(0).getString();
+      return failed_precondition("请先公开 " + earlier + " 的账目 (close " + earlier + " first)");
+    }
+  }
+  Fen opening = 0;
+  json fund_balances = json::object();
+  if (closed) {
+    SQLite::Statement q(*db_,
+                        "SELECT e.leaf FROM month_closes m JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx "
+                        "WHERE m.log_id=? AND m.month=?");
+    q.bind(1, log_id);
+    q.bind(2, *closed);
+    if (q.executeStep()) {
+      auto col = q.getColumn(0);
+      json prev = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+      opening = jfen(prev, "closing");
+      if (prev.contains("fund_balances")) fund_balances = prev["fund_balances"];
+    }
+  }
+  Fen income = 0, expense = 0, subsidy_total = 0;
+  json income_by_category = json::object(), expense_by_category = json::object(), by_project = json::object();
+  int64_t count = 0, subsidy_lines = 0, reversal_count = 0;
+  int64_t first_index = -1, last_index = -1;
+  auto add = [](json& obj, const std::string& key, Fen delta) -> bool {
+    Fen cur = obj.contains(key) ? obj[key].get<Fen>() : 0;
+    Fen next = 0;
+    if (!checked_add(cur, delta, &next)) return false;
+    obj[key] = next;
+    return true;
+  };
+  SQLite::Statement q(*db_, "SELECT idx, leaf FROM entries WHERE log_id=? AND month=? AND kind != 'statement' ORDER BY idx");
+  q.bind(1, log_id);
+  q.bind(2, month);
+  bool overflow = false;
+  while (q.executeStep()) {
+    int64_t idx = q.getColumn(0).getInt64();
+    auto col = q.getColumn(1);
+    json e = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+    std::string kind = jstr(e, "kind");
+    if (first_index < 0) first_index = idx;
+    last_index = idx;
+    ++count;
+    Fen amount = jfen(e, "amount");
+    if (kind == "subsidy") {
+      ++subsidy_lines;
+      overflow |= !checked_add(subsidy_total, amount, &subsidy_total);
+      continue;
+    }
+    bool is_reversal = kind == "reversal";
+    if (is_reversal) {
+      ++reversal_count;
+      if (jstr(e, "target_kind") == "subsidy") {
+        overflow |= !checked_add(subsidy_total, -amount, &subsidy_total);
+        continue;
+      }
+    }
+    Fen signed_amount = is_reversal ? -amount : amount;
+    bool is_income = jstr(e, "direction") == "income";
+    std::string fund = jstr(e, "fund");
+    if (fund.empty()) fund = "一般资金";
+    if (is_income) {
+      overflow |= !checked_add(income, signed_amount, &income);
+      overflow |= !add(income_by_category, jstr(e, "category"), signed_amount);
+      overflow |= !add(fund_balances, fund, signed_amount);
+    } else {
+      overflow |= !checked_add(expense, signed_amount, &expense);
+      overflow |= !add(expense_by_category, jstr(e, "category"), signed_amount);
+      overflow |= !add(fund_balances, fund, -signed_amount);
+    }
+    std::string project = jstr(e, "project");
+    if (!project.empty()) {
+      if (!by_project.contains(project)) by_project[project] = {{"income", 0}, {"expense", 0}};
+      overflow |= !add(by_project[project], is_income ? "income" : "expense", signed_amount);
+    }
+  }
+  Fen closing = 0;
+  overflow |= !checked_add(opening, income, &closing) || !checked_add(closing, -expense, &closing);
+  if (overflow) return invalid_argument("金额合计溢出 (totals overflow)");
+  json f = {{"kind", "statement"},
+            {"village", village},
+            {"month", month},
+            {"opening", opening},
+            {"income_total", income},
+            {"expense_total", expense},
+            {"closing", closing},
+            {"income_by_category", income_by_category},
+            {"expense_by_category", expense_by_category},
+            {"by_project", by_project},
+            {"fund_balances", fund_balances},
+            {"subsidy_total", subsidy_total},
+            {"subsidy_lines", subsidy_lines},
+            {"reversals", reversal_count},
+            {"entry_count", count},
+            {"first_index", first_index},
+            {"last_index", last_index}};
+  auto idx = append(*log, std::move(f), author);
+  if (!idx.is_ok()) return idx.status();
+  (*log)->closed_months.emplace_back(month, *idx);
+  return *idx;
+}
+
+Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json& fields, const Author& author) {
+  {
+    SQLite::Statement q(*db_, "INSERT OR IGNORE INTO logs(name) VALUES(?)");
+    q.bind(1, log_name);
+    q.exec();
+  }
+  auto log = log_for(log_name);
+  if (!log.is_ok()) return log.status();
+  return append(*log, fields, author);
+}
+
+// ---------------------------------------------------------------------------
+// Ledger
+
+Ledger::Ledger(const Options& options) : options_(options) {}
+Ledger::~Ledger() = default;
+
+Status Ledger::initialize(const std::string& db_path, const std::string& origin) {
+  if (origin.empty() || origin.find_first_of(" \t\n+") != std::string::npos)
+    return invalid_argument("origin must be non-empty, without spaces or '+' (for example lukou.zhuzhou.gov.cn/sunledger)");
+  if (auto s = ensure_private_file(db_path); !s.is_ok()) return s;
+  try {
+    SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+    configure(db);
+    SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
+    for (const char* sql : kSchema) db.exec(sql);
+    for (const char* table : kAppendOnlyTables) {
+      std::string t1 = table;
+      db.exec("CREATE TRIGGER IF NOT EXISTS " + t1 + "_no_update BEFORE UPDATE ON " + t1 +
+              " BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END");
+      db.exec("CREATE TRIGGER IF NOT EXISTS " + t1 + "_no_delete BEFORE DELETE ON " + t1 +
+              " BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END");
+    }
+    SQLite::Statement q(db, "SELECT value FROM meta WHERE key='origin'");
+    if (q.executeStep()) {
+      if (q.getColumn(0).getString() != origin)
+        return failed_precondition("database already belongs to origin " + q.getColumn(0).getString());
+    } else {
+      SQLite::Statement ins(db, "INSERT INTO meta(key, value) VALUES('origin', ?)");
+      ins.bind(1, origin);
+      ins.exec();
+    }
+    t.commit();
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "initialize " + db_path);
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
+  if (options.clock == nullptr || options.signer == nullptr) return invalid_argument("a ledger needs a clock and a signer");
+  std::unique_ptr<Ledger> ledger(new Ledger(options));
+  try {
+    struct stat st{};
+    if (::stat(options.db_path.c_str(), &st) != 0)
+      return not_found("no database at " + options.db_path + " (run `sunledger init` first)");
+    ledger->writer_ = std::make_unique<SQLite::Database>(options.db_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
+    configure(*ledger->writer_);
+    ledger->writer_statements_ = std::make_unique<StatementCache>(ledger->writer_.get());
+    SQLite::Statement q(*ledger->writer_, "SELECT value FROM meta WHERE key='origin'");
+    if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
+    ledger->origin_ = q.getColumn(0).getString();
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "open " + options.db_path);
+  }
+  return ledger;
+}
+
+std::string Ledger::current_month() const {
+  CivilDate d = local_date(options_.clock->now_unix_seconds(), options_.utc_offset_minutes);
+  return format_month(d.year, d.month);
+}
+
+std::string Ledger::verifier_key() const {
+  return sunledger::verifier_key(options_.signer->key_name(), options_.signer->public_key());
+}
+
+Status Ledger::write(const std::function<Status(WriteTxn&)>& fn) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  struct ResetOnExit {
+    StatementCache* cache;
+    ~ResetOnExit() { cache->reset_all(); }
+  } reset_on_exit{writer_statements_.get()};
+  try {
+    SQLite::Transaction t(*writer_, SQLite::TransactionBehavior::IMMEDIATE);
+    WriteTxn txn(this, writer_.get(), options_.clock->now_unix_seconds());
+    Status s = fn(txn);
+    if (!s.is_ok()) return s;  // the Transaction destructor rolls back
+    s = txn.finish();
+    if (!s.is_ok()) return s;
+    t.commit();  // synchronous=FULL: durable when this returns
+    return Status::ok();
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "write");
+  } catch (const json::exception& e) {
+    return internal_error(std::string("json: ") + e.what());
+  }
+}
+
+Status Ledger::add_village(const Village& v) {
+  if (auto s = validate_village(v); !s.is_ok()) return s;
+  return write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement exists(txn.db(), "SELECT 1 FROM villages WHERE id=?");
+    exists.bind(1, v.id);
+    if (exists.executeStep()) return already_exists("村“" + v.id + "”已经存在 (village already exists)");
+    SQLite::Statement log(txn.db(), "INSERT INTO logs(name) VALUES(?)");
+    log.bind(1, v.id);
+    log.exec();
+    SQLite::Statement ins(txn.db(), "INSERT INTO villages(id, name, town, log_id) VALUES(?,?,?,?)");
+    ins.bind(1, v.id);
+    ins.bind(2, v.name);
+    ins.bind(3, v.town);
+    ins.bind(4, txn.db().getLastInsertRowid());
+    ins.exec();
+    // Sign the empty tree so the village has a checkpoint from its first day.
+    auto state = txn.log_for(v.id);
+    if (!state.is_ok()) return state.status();
+    (*state)->touched = true;
+    return Status::ok();
+  });
+}
+
+namespace {
+Result<AppendResult> with_checkpoint(Ledger& ledger, const Status& s, const std::string& log,
+                                     std::vector<uint64_t> indexes) {
+  if (!s.is_ok()) return s;
+  auto cp = ledger.checkpoint(log);
+  if (!cp.is_ok()) return cp.status();
+  return AppendResult{std::move(indexes), *cp};
+}
+}  // namespace
+
+Result<AppendResult> Ledger::post_transactions(const std::string& village, const std::vector<TransactionLine>& lines,
+                                               const Author& author) {
+  std::vector<uint64_t> indexes;
+  Status s = write([&](WriteTxn& txn) -> Status {
+    auto r = txn.post_transactions(village, lines, author);
+    if (!r.is_ok()) return r.status();
+    indexes = *r;
+    return Status::ok();
+  });
+  return with_checkpoint(*this, s, village, indexes);
+}
+
+Result<AppendResult> Ledger::register_project(const std::string& village, const ProjectRegistration& p,
+                                              const Author& author) {
+  std::vector<uint64_t> indexes;
+  Status s = write([&](WriteTxn& txn) -> Status {
+    auto r = txn.register_project(village, p, author);
+    if (!r.is_ok()) return r.status();
+    indexes.push_back(*r);
+    return Status::ok();
+  });
+  return with_checkpoint(*this, s, village, indexes);
+}
+
+Result<AppendResult> Ledger::reverse(const std::string& village, uint64_t target, const std::string& reason,
+                                     const Author& author) {
+  std::vector<uint64_t> indexes;
+  Status s = write([&](WriteTxn& txn) -> Status {
+    auto r = txn.reverse(village, target, reason, author);
+    if (!r.is_ok()) return r.status();
+    indexes.push_back(*r);
+    return Status::ok();
+  });
+  return with_checkpoint(*this, s, village, indexes);
+}
+
+Result<MonthClose> Ledger::close_month(const std::string& village, const std::string& month, const Author& author) {
+  Status s = write([&](WriteTxn& txn) -> Status { return txn.close_month(village, month, author).status(); });
+  if (!s.is_ok()) return s;
+  return month_close(village, month);
+}
+
+Result<std::vector<Village>> Ledger::villages() {
+  try {
+    auto conn = read();
+    SQLite::Statement q(conn.db(), "SELECT id, name, town FROM villages ORDER BY town, id");
+    std::vector<Village> out;
+    while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "villages");
+  }
+}
+
+Result<Village> Ledger::village(const std::string& id) {
+  try {
+    auto conn = read();
+    SQLite::Statement q(conn.db(), "SELECT id, name, town FROM villages WHERE id=?");
+    q.bind(1, id);
+    if (!q.executeStep()) return not_found("没有这个村“" + id + "” (no such village)");
+    return Village{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()};
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "village");
+  }
+}
+
+Result<uint64_t> Ledger::log_size(const std::string& log_name) {
+  try {
+    auto conn = read();
+    auto row = find_log(conn.db(), log_name);
+    if (!row.is_ok()) return row.status();
+    return row->size;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "log size");
+  }
+}
+
+Result<std::string> Ledger::checkpoint(const std::string& log_name) {
+  try {
+    auto conn = read();
+    SQLite::Statement q(conn.db(), "SELECT checkpoint FROM logs WHERE name=?");
+    q.bind(1, log_name);
+    if (!q.executeStep()) return not_found("没有这个村或日志“" + log_name + "” (no such village or log)");
+    return q.getColumn(0).getString();
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "checkpoint");
+  }
+}
+
+Result<std::vector<Entry>> Ledger::entries(const std::string& log_name, uint64_t from, uint64_t to) {
+  try {
+    auto conn = read();
+    SQLite::Transaction snapshot(conn.db());
+    auto row = find_log(conn.db(), log_name);
+    if (!row.is_ok()) return row.status();
+    if (from > to || to > row->size)
+      return invalid_argument("entry range [" + std::to_string(from) + ", " + std::to_string(to) +
+                              ") is outside the log of size " + std::to_string(row->size));
+    SQLite::Statement q(conn.db(), "SELECT idx, leaf FROM entries WHERE log_id=? AND idx>=? AND idx<? ORDER BY idx");
+    q.bind(1, row->id);
+    q.bind(2, static_cast<int64_t>(from));
+    q.bind(3, static_cast<int64_t>(to));
+    std::vector<Entry> out;
+    while (q.executeStep()) {
+      auto col = q.getColumn(1);
+      out.push_back(entry_from_row(static_cast<uint64_t>(q.getColumn(0).getInt64()), col.getBlob(), col.getBytes()));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "entries");
+  }
+}
+
+Result<std::vector<Entry>> Ledger::month_entries(const std::string& village, const std::string& month) {
+  if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
+  try {
+    auto conn = read();
+    auto row = find_log(conn.db(), village);
+    if (!row.is_ok()) return row.status();
+    SQLite::Statement q(conn.db(), "SELECT idx, leaf FROM entries WHERE log_id=? AND month=? ORDER BY idx");
+    q.bind(1, row->id);
+    q.bind(2, month);
+    std::vector<Entry> out;
+    while (q.executeStep()) {
+      auto col = q.getColumn(1);
+      out.push_back(entry_from_row(static_cast<uint64_t>(q.getColumn(0).getInt64()), col.getBlob(), col.getBytes()));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "month entries");
+  }
+}
+
+Result<std::vector<Project>> Ledger::projects(const std::string& village) {
+  try {
+    auto conn = read();
+    auto row = find_log(conn.db(), village);
+    if (!row.is_ok()) return row.status();
+    SQLite::Statement q(conn.db(), "SELECT name, approved, special, entry_idx FROM projects WHERE log_id=? ORDER BY entry_idx");
+    q.bind(1, row->id);
+    std::vector<Project> out;
+    while (q.executeStep())
+      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt() != 0,
+                     static_cast<uint64_t>(q.getColumn(3).getInt64())});
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "projects");
+  }
+}
+
+namespace {
+const char* kMonthCloseQuery =
+    "SELECT m.month, m.statement_idx, m.tree_size, m.checkpoint, e.leaf FROM month_closes m "
+    "JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx WHERE m.log_id=?";
+
+MonthClose month_close_from_row(SQLite::Statement& q) {
+  MonthClose mc;
+  mc.month = q.getColumn(0).getString();
+  mc.statement_index = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  mc.tree_size = static_cast<uint64_t>(q.getColumn(2).getInt64());
+  mc.checkpoint = q.getColumn(3).getString();
+  auto col = q.getColumn(4);
+  mc.statement = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  return mc;
+}
+}  // namespace
+
+Result<MonthClose> Ledger::month_close(const std::string& village, const std::string& month) {
+  if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
+  try {
+    auto conn = read();
+    auto row = find_log(conn.db(), village);
+    if (!row.is_ok()) return row.status();
+    SQLite::Statement q(conn.db(), std::string(kMonthCloseQuery) + " AND m.month=?");
+    q.bind(1, row->id);
+    q.bind(2, month);
+    if (!q.executeStep()) return failed_precondition(month + " 的账目还没有公开 (month " + month + " is not closed yet)");
+    return month_close_from_row(q);
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "month close");
+  }
+}
+
+Result<std::vector<MonthClose>> Ledger::month_closes(const std::string& village) {
+  try {
+    auto conn = read();
+    auto row = find_log(conn.db(), village);
+    if (!row.is_ok()) return row.status();
+    SQLite::Statement q(conn.db(), std::string(kMonthCloseQuery) + " ORDER BY m.month");
+    q.bind(1, row->id);
+    std::vector<MonthClose> out;
+    while (q.executeStep()) out.push_back(month_close_from_row(q));
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "month closes");
+  }
+}
+
+Result<std::optional<std::string>> Ledger::last_closed_month(const std::string& village) {
+  try {
+    auto conn = read();
+    auto row = find_log(conn.db(), village);
+    if (!row.is_ok()) return row.status();
+    return last_closed(conn.db(), row->id);
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "last closed month");
+  }
+}
+
+Result<Hash> Ledger::root(const std::string& log_name, uint64_t size) {
+  try {
+    auto conn = read();
+    SQLite::Transaction snapshot(conn.db());
+    auto row = find_log(conn.db(), log_name);
+    if (!row.is_ok()) return row.status();
+    SqliteSubtreeSource source(conn.db(), row->id);
+    return MerkleTree(&source, row->size).root(size);
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "root");
+  }
+}
+
+Result<std::vector<Hash>> Ledger::inclusion_proof(const std::string& log_name, uint64_t index, uint64_t size) {
+  try {
+    auto conn = read();
+    SQLite::Transaction snapshot(conn.db());
+    auto row = find_log(conn.db(), log_name);
+    if (!row.is_ok()) return row.status();
+    SqliteSubtreeSource source(conn.db(), row->id);
+    return MerkleTree(&source, row->size).inclusion_proof(index, size);
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "inclusion proof");
+  }
+}
+
+Result<std::vector<Hash>> Ledger::consistency_proof(const std::string& log_name, uint64_t from, uint64_t to) {
+  try {
+    auto conn = read();
+    SQLite::Transaction snapshot(conn.db());
+    auto row = find_log(conn.db(), log_name);
+    if (!row.is_ok()) return row.status();
+    SqliteSubtreeSource source(conn.db(), row->id);
+    return MerkleTree(&source, row->size).consistency_proof(from, to);
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "consistency proof");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Verification
+
+namespace {
+
+// Recomputed levels of one log's tree, built from the stored leaves alone.
+struct RecomputedTree {
+  std::vector<std::vector<Hash>> levels;  // levels[0] = leaf hashes
+
+  void build() {
+    while (levels.back().size() > 1) {
+      const auto& below = levels.back();
+      std::vector<Hash> up;
+      up.reserve(below.size() / 2);
+      for (size_t i = 0; i + 1 < below.size(); i += 2) up.push_back(merkle_node_hash(below[i], below[i + 1]));
+      if (up.empty()) break;
+      levels.push_back(std::move(up));
+    }
+  }
+  Hash root(uint64_t size) const {
+    if (size == 0) return merkle_empty_root();
+    // Perfect subtrees of the decomposition, left to right, combined right to left.
+    std::vector<Hash> parts;
+    uint64_t begin = 0;
+    for (int level = 63; level >= 0; --level) {
+      uint64_t width = uint64_t{1} << level;
+      if (size - begin >= width) {
+        parts.push_back(levels[static_cast<size_t>(level)][begin >> level]);
+        begin += width;
+      }
+    }
+    Hash h = parts.back();
+    for (size_t i = parts.size() - 1; i-- > 0;) h = merkle_node_hash(parts[i], h);
+    return h;
+  }
+};
+
+struct LogVerifier {
+  SQLite::Database& db;
+  const std::string& origin;
+  const std::string& vkey;
+  VerifyReport& report;
+  uint64_t first_bad = UINT64_MAX;
+  std::string reason;
+
+  std::set<uint64_t> located;  // leaf indexes already found bad
+
+  void bad(uint64_t index, const std::string& why) {
+    located.insert(index);
+    if (index < first_bad) {
+      first_bad = index;
+      reason = why;
+    }
+  }
+
+  // Checkpoint results are kept apart from located problems: a checkpoint
+  // that does not match says only that something at or after the last
+  // matching checkpoint changed, so it locates the damage only when nothing
+  // more precise (a leaf whose stored hash differs, a gap) was found.
+  struct CheckpointResult {
+    uint64_t size = 0;
+    bool ok = false;
+    std::string why;
+  };
+  std::vector<CheckpointResult> checkpoints;
+
+  void check_checkpoint(const std::string& note, const std::string& log_name, const RecomputedTree& tree,
+                        uint64_t entries, const std::string& label, uint64_t* signed_size) {
+    auto cp = open_checkpoint(note, vkey);
+    if (!cp.is_ok()) {
+      checkpoints.push_back({0, false, label + ": " + cp.status().message()});
+      return;
+    }
+    if (signed_size) *signed_size = cp->size;
+    if (cp->origin != origin + "/" + log_name) {
+      checkpoints.push_back({0, false, label + ": origin " + cp->origin + " is not this log's"});
+      return;
+    }
+    if (cp->size > entries) {
+      bad(entries, label + " covers " + std::to_string(cp->size) + " entries but only " + std::to_string(entries) +
+                       " are stored (entries were deleted or the log truncated)");
+      return;
+    }
+    bool ok = tree.root(cp->size) == cp->root;
+    checkpoints.push_back({cp->size, ok, ok ? "" : label + " (size " + std::to_string(cp->size) + ") does not match the stored entries"});
+  }
+
+  void locate_checkpoint_failures() {
+    for (const auto& failed : checkpoints) {
+      if (failed.ok) continue;
+      uint64_t good_below = 0;
+      for (const auto& c : checkpoints)
+        if (c.ok && c.size < failed.size) good_below = std::max(good_below, c.size);
+      bad(good_below, failed.why);
+    }
+  }
+
+  void run(int64_t log_id, const std::string& log_name, uint64_t stored_size, const std::string& latest_note,
+           bool is_village) {
+    RecomputedTree tree;
+    tree.levels.emplace_back();
+    auto& leaves = tree.levels[0];
+    leaves.reserve(stored_size);
+    // 1. Leaves: contiguous indexes, and the queryable columns agree with the
+    //    signed bytes (a doctored month column would hide an entry).
+    SQLite::Statement q(db, "SELECT idx, kind, month, leaf FROM entries WHERE log_id=? ORDER BY idx");
+    q.bind(1, log_id);
+    uint64_t expected = 0;
+    while (q.executeStep()) {
+      uint64_t idx = static_cast<uint64_t>(q.getColumn(0).getInt64());
+      if (idx != expected) {
+        bad(expected, "entry " + std::to_string(expected) + " is missing");
+        expected = idx;
+        leaves.resize(idx, Hash{});
+      }
+      auto col = q.getColumn(3);
+      std::string_view leaf(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+      leaves.push_back(merkle_leaf_hash(leaf));
+      json f = json::parse(leaf, nullptr, false);
+      std::string month = q.getColumn(2).isNull() ? "" : q.getColumn(2).getString();
+      if (f.is_discarded() || jstr(f, "kind") != q.getColumn(1).getString() || jstr(f, "month") != month ||
+          (is_village && jstr(f, "village") != log_name))
+        bad(idx, "entry " + std::to_string(idx) + " does not match its indexed columns");
+      ++expected;
+      ++report.entries_checked;
+    }
+    uint64_t count = leaves.size();
+    if (count != stored_size) bad(std::min(count, stored_size), "the log records size " + std::to_string(stored_size) + " but holds " + std::to_string(count) + " entries");
+    if (count > 0) tree.build();
+
+    // 2. Stored subtree hashes (what proofs are served from) match the recomputation.
+    SQLite::Statement nq(db, "SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");
+    nq.bind(1, log_id);
+    while (nq.executeStep()) {
+      size_t level = static_cast<size_t>(nq.getColumn(0).getInt());
+      uint64_t idx = static_cast<uint64_t>(nq.getColumn(1).getInt64());
+      auto col = nq.getColumn(2);
+      uint64_t first_leaf = level < 63 ? idx << level : UINT64_MAX;
+      uint64_t end_leaf = level < 63 ? (idx + 1) << level : UINT64_MAX;
+      if (level >= tree.levels.size() || idx >= tree.levels[level].size() || col.getBytes() != 32 ||
+          std::memcmp(col.getBlob(), tree.levels[level][idx].data(), 32) != 0) {
+        // A parent differs whenever a leaf below it does; report it only when
+        // no leaf below explains it (the parent hash itself was edited).
+        auto below = located.lower_bound(first_leaf);
+        if (below != located.end() && *below < end_leaf) continue;
+        located.insert(first_leaf);
+        bad(first_leaf, "stored hash at level " + std::to_string(level) + " index " + std::to_string(idx) +
+                            " does not match entry " + std::to_string(first_leaf) + " onwards");
+      }
+    }
+
+    // 3. Every kept checkpoint is signed by our key and matches the tree.
+    uint64_t latest_size = 0;
+    if (latest_note.empty()) bad(0, "the log has no checkpoint");
+    else check_checkpoint(latest_note, log_name, tree, count, "the latest checkpoint", &latest_size);
+    if (latest_size < count && first_bad == UINT64_MAX)
+      bad(latest_size, "entries from " + std::to_string(latest_size) + " on are not covered by the latest checkpoint");
+    SQLite::Statement mq(db, "SELECT month, statement_idx, tree_size, checkpoint FROM month_closes WHERE log_id=? ORDER BY month");
+    mq.bind(1, log_id);
+    uint64_t previous = 0;
+    while (mq.executeStep()) {
+      std::string month = mq.getColumn(0).getString();
+      uint64_t size = 0;
+      check_checkpoint(mq.getColumn(3).getString(), log_name, tree, count, "the checkpoint of " + month, &size);
+      if (size < previous) bad(size, "the checkpoint of " + month + " is smaller than an earlier month's");
+      if (size != static_cast<uint64_t>(mq.getColumn(2).getInt64()) ||
+          static_cast<uint64_t>(mq.getColumn(1).getInt64()) >= size)
+        bad(size, "the close record of " + month + " does not match its checkpoint");
+      previous = size;
+    }
+    if (first_bad == UINT64_MAX) locate_checkpoint_failures();
+    if (first_bad != UINT64_MAX) report.problems.push_back({log_name, first_bad, reason});
+    ++report.logs_checked;
+  }
+};
+
+}  // namespace
+
+Result<VerifyReport> Ledger::verify(const std::string& log_name) {
+  VerifyReport report;
+  try {
+    auto conn = read();
+    SQLite::Transaction snapshot(conn.db());
+    SQLite::Statement q(conn.db(),
+                        "SELECT l.id, l.name, l.size, l.checkpoint, v.id IS NOT NULL FROM logs l "
+                        "LEFT JOIN villages v ON v.log_id=l.id WHERE ?='' OR l.name=? ORDER BY l.name");
+    q.bind(1, log_name);
+    q.bind(2, log_name);
+    bool any = false;
+    std::string vkey = verifier_key();
+    while (q.executeStep()) {
+      any = true;
+      LogVerifier v{conn.db(), origin_, vkey, report, UINT64_MAX, "", {}, {}};
+      v.run(q.getColumn(0).getInt64(), q.getColumn(1).getString(), static_cast<uint64_t>(q.getColumn(2).getInt64()),
+            q.getColumn(3).getString(), q.getColumn(4).getInt() != 0);
+    }
+    if (!any && !log_name.empty()) return not_found("没有这个村或日志“" + log_name + "” (no such village or log)");
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "verify");
+  }
+  return report;
+}
+
+}  // namespace sunledger

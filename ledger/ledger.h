@@ -1,0 +1,237 @@
+// The signed village ledger: one append-only Merkle log per village in
+// SQLite, with an Ed25519-signed C2SP checkpoint after every committed write.
+//
+// Thread safety: a Ledger may be shared by threads. Writes are serialised on
+// one connection; reads use a pool of read-only connections (WAL lets them run
+// while a write commits).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ledger/checkpoint.h"
+#include "ledger/clock.h"
+#include "ledger/money.h"
+#include "ledger/status.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace sunledger {
+
+// Who wrote an entry: an id, the role they acted in, and the channel it came
+// through ("cli", "http", "wecom", ...).
+struct Author {
+  std::string id;
+  std::string role;
+  std::string channel;
+};
+
+struct Village {
+  std::string id;    // [a-z0-9-], the log's name and the origin suffix
+  std::string name;  // 双江村
+  std::string town;  // 朱亭镇
+};
+
+// One income or expense line of the village books.
+struct TransactionLine {
+  int source_line = 0;  // where the line came from (CSV line, chat line), for error messages
+  std::string date;  // YYYY-MM-DD, local date; its month is the booking month
+  bool income = false;
+  std::string category;
+  std::string item;
+  Fen amount = 0;
+  std::string project;  // a registered project's name, or empty
+  std::string fund;     // fund source / account, e.g. 专项资金
+  std::string counterparty;
+  std::string note;
+};
+
+struct ProjectRegistration {
+  std::string name;
+  Fen approved = 0;
+  bool special = false;  // special-purpose funds (专项资金) may be spent only on this project
+};
+
+// One line of a subsidy list. The identity number never reaches the ledger:
+// only its salted hash and masked form do.
+struct SubsidyLine {
+  std::string program;  // 低保, 特困供养, ...
+  std::string name_masked;
+  std::string id_masked;
+  std::string id_hash;  // hex HMAC-SHA256 under the deployment's salt
+  Fen amount = 0;
+  int persons = 1;
+};
+
+// An entry as stored: its index in the village's log, the canonical leaf bytes
+// (the Merkle leaf, verbatim) and the same bytes parsed.
+struct Entry {
+  uint64_t index = 0;
+  std::string leaf;
+  nlohmann::json fields;
+};
+
+struct AppendResult {
+  std::vector<uint64_t> indexes;
+  std::string checkpoint;  // signed note covering the new entries
+};
+
+struct Project {
+  std::string name;
+  Fen approved = 0;
+  bool special = false;
+  uint64_t index = 0;  // the registering entry
+};
+
+struct MonthClose {
+  std::string month;
+  uint64_t statement_index = 0;
+  uint64_t tree_size = 0;
+  std::string checkpoint;
+  nlohmann::json statement;  // the statement entry's fields
+};
+
+struct VerifyProblem {
+  std::string log;        // village id (or another log's name)
+  uint64_t first_bad_index = 0;
+  std::string reason;
+};
+
+struct VerifyReport {
+  uint64_t logs_checked = 0;
+  uint64_t entries_checked = 0;
+  std::vector<VerifyProblem> problems;
+  bool intact() const { return problems.empty(); }
+};
+
+// Validation shared by every way entries arrive (CLI, HTTP, chat); the
+// messages are Chinese first with English in parentheses.
+Status validate_village(const Village& v);
+Status validate_transaction(const TransactionLine& line);
+Status validate_project(const ProjectRegistration& p);
+Status validate_subsidy(const SubsidyLine& s);
+// Canonical bytes: deterministic JSON (sorted keys, no insignificant
+// whitespace, UTF-8). Fails on invalid UTF-8.
+Result<std::string> canonical_json(const nlohmann::json& value);
+
+class Ledger;
+
+// One write transaction: everything done through it commits together with a
+// new signed checkpoint for every log it touched, or not at all. Upper modules
+// add their own rows (dedupe records, outbox) through db() so that they commit
+// atomically with the entries that caused them.
+class WriteTxn {
+ public:
+  Result<std::vector<uint64_t>> post_transactions(const std::string& village, const std::vector<TransactionLine>& lines,
+                                                  const Author& author);
+  Result<uint64_t> register_project(const std::string& village, const ProjectRegistration& p, const Author& author);
+  Result<std::vector<uint64_t>> post_subsidies(const std::string& village, const std::string& month,
+                                               const std::vector<SubsidyLine>& lines, const Author& author);
+  Result<uint64_t> reverse(const std::string& village, uint64_t target, const std::string& reason,
+                           const Author& author);
+  // Appends the month's statement; the caller reads the month checkpoint from
+  // Ledger::month_close after commit.
+  Result<uint64_t> close_month(const std::string& village, const std::string& month, const Author& author);
+  // Appends an arbitrary entry of another module (e.g. a complaint event) to a
+  // named log, creating the log on first use.
+  Result<uint64_t> append_to_log(const std::string& log_name, const nlohmann::json& fields, const Author& author);
+
+  SQLite::Database& db();
+  int64_t now() const { return now_; }
+
+ private:
+  friend class Ledger;
+  struct LogState;
+  WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now);
+  ~WriteTxn();
+  Result<LogState*> log_for(const std::string& log_name);
+  Result<uint64_t> append(LogState* log, nlohmann::json fields, const Author& author);
+  Status finish();  // writes frontiers and signs checkpoints
+
+  Ledger* ledger_;
+  SQLite::Database* db_;
+  int64_t now_;
+  std::vector<std::unique_ptr<LogState>> logs_;
+};
+
+class Ledger {
+ public:
+  struct Options {
+    std::string db_path;
+    const NoteSigner* signer = nullptr;  // required for writes and verification
+    Clock* clock = nullptr;              // required
+    int utc_offset_minutes = kChinaStandardTimeOffsetMinutes;
+  };
+
+  // Creates the schema and records the origin. Idempotent for the same origin.
+  static Status initialize(const std::string& db_path, const std::string& origin);
+  static Result<std::unique_ptr<Ledger>> open(const Options& options);
+  ~Ledger();
+
+  const std::string& origin() const { return origin_; }
+  const NoteSigner& signer() const { return *options_.signer; }
+  Clock& clock() const { return *options_.clock; }
+  int utc_offset_minutes() const { return options_.utc_offset_minutes; }
+  std::string current_month() const;
+  std::string verifier_key() const;
+
+  // Runs fn in one IMMEDIATE transaction; commits (durably) only if fn and
+  // the checkpoint signing succeed. A failed fn leaves nothing behind.
+  Status write(const std::function<Status(WriteTxn&)>& fn);
+
+  // Convenience single-operation writes.
+  Status add_village(const Village& v);
+  Result<AppendResult> post_transactions(const std::string& village, const std::vector<TransactionLine>& lines,
+                                         const Author& author);
+  Result<AppendResult> register_project(const std::string& village, const ProjectRegistration& p,
+                                        const Author& author);
+  Result<AppendResult> reverse(const std::string& village, uint64_t target, const std::string& reason,
+                               const Author& author);
+  Result<MonthClose> close_month(const std::string& village, const std::string& month, const Author& author);
+
+  // Reads.
+  Result<std::vector<Village>> villages();
+  Result<Village> village(const std::string& id);
+  Result<uint64_t> log_size(const std::string& log_name);
+  Result<std::string> checkpoint(const std::string& log_name);  // latest signed note
+  Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);
+  Result<std::vector<Entry>> month_entries(const std::string& village, const std::string& month);
+  Result<std::vector<Project>> projects(const std::string& village);
+  Result<MonthClose> month_close(const std::string& village, const std::string& month);
+  Result<std::vector<MonthClose>> month_closes(const std::string& village);
+  Result<std::optional<std::string>> last_closed_month(const std::string& village);
+  Result<Hash> root(const std::string& log_name, uint64_t size);
+  Result<std::vector<Hash>> inclusion_proof(const std::string& log_name, uint64_t index, uint64_t size);
+  Result<std::vector<Hash>> consistency_proof(const std::string& log_name, uint64_t from, uint64_t to);
+
+  // Recomputes every leaf hash, subtree hash and tree head from the stored
+  // leaf bytes and checks every kept checkpoint against them. An empty
+  // log_name checks every log.
+  Result<VerifyReport> verify(const std::string& log_name = "");
+
+ private:
+  friend class WriteTxn;
+  class ReadConnection;
+  explicit Ledger(const Options& options);
+  ReadConnection read();
+  class StatementCache;
+
+  Options options_;
+  std::string origin_;
+  std::mutex write_mu_;
+  std::unique_ptr<SQLite::Database> writer_;
+  std::unique_ptr<StatementCache> writer_statements_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<SQLite::Database>> readers_;
+};
+
+}  // namespace sunledger

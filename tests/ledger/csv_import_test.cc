@@ -1,0 +1,57 @@
+#include "ledger/csv_import.h"
+
+#include <gtest/gtest.h>
+
+namespace sunledger {
+namespace {
+
+const std::string kHeader = "date,type,category,item,amount,project,fund,counterparty,note\n";
+
+TEST(EntriesCsv, ParsesQuotedAmountsAndChineseTypes) {
+  auto r = parse_entries_csv("\xEF\xBB\xBF" + kHeader +
+                             "2022-11-02,income,上级拨款,水利专项资金,\"300,000.00\",水利建设,专项资金,区财政局,\n"
+                             "2022-11-10,支出,工程款,\"水渠修缮, 一期\",15.76万,水利建设,专项资金,某工程队,\"说明\"\"引号\"\"\"\r\n"
+                             "\n");
+  ASSERT_TRUE(r.errors.empty()) << describe_row_errors(r.errors);
+  ASSERT_EQ(r.lines.size(), 2u);
+  EXPECT_TRUE(r.lines[0].income);
+  EXPECT_EQ(r.lines[0].amount, 30'000'000);
+  EXPECT_EQ(r.lines[0].source_line, 2);
+  EXPECT_FALSE(r.lines[1].income);
+  EXPECT_EQ(r.lines[1].item, "水渠修缮, 一期");
+  EXPECT_EQ(r.lines[1].amount, 15'760'000);
+  EXPECT_EQ(r.lines[1].note, "说明\"引号\"");
+  EXPECT_EQ(r.lines[1].counterparty, "某工程队");
+}
+
+TEST(EntriesCsv, NamesEveryBadRow) {
+  auto r = parse_entries_csv(kHeader +
+                             "2022-11-02,income,a,b,100,,,,\n"
+                             "2022-11-02,gift,a,b,100,,,,\n"
+                             "2022-11-02,income,a,b,-5,,,,\n"
+                             "2022-11-02,income,a,b,1,200.00,,,,\n"
+                             "2022-13-02,income,a,b,100,,,,\n"
+                             "2022-11-02,income,,b,100,,,,\n");
+  ASSERT_EQ(r.errors.size(), 5u) << describe_row_errors(r.errors);
+  EXPECT_EQ(r.errors[0].line, 3);
+  EXPECT_EQ(r.errors[1].line, 4);
+  EXPECT_EQ(r.errors[2].line, 5);  // unquoted comma: 10 columns
+  EXPECT_NE(r.errors[2].reason.find("9"), std::string::npos);
+  EXPECT_EQ(r.errors[3].line, 6);
+  EXPECT_EQ(r.errors[4].line, 7);
+  std::string text = describe_row_errors(r.errors);
+  EXPECT_NE(text.find("第3行"), std::string::npos);
+  EXPECT_NE(text.find("第7行"), std::string::npos);
+}
+
+TEST(EntriesCsv, RefusesBadFiles) {
+  EXPECT_FALSE(parse_entries_csv("").errors.empty());
+  EXPECT_FALSE(parse_entries_csv("a,b,c\n1,2,3\n").errors.empty());
+  EXPECT_FALSE(parse_entries_csv(kHeader).errors.empty());
+  auto r = parse_entries_csv(kHeader + "2022-11-02,income,\"a,b,100,,,,\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 2);
+}
+
+}  // namespace
+}  // namespace sunledger

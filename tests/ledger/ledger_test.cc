@@ -1,0 +1,374 @@
+#include "ledger/ledger.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "ledger/merkle.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+using testing::official;
+using testing::TestLedger;
+using testing::txn;
+
+constexpr Fen kYuan = 100;
+
+struct LedgerTest : ::testing::Test {
+  TestLedger t;
+  Ledger& L() { return *t.ledger; }
+
+  void SetUp() override {
+    ASSERT_TRUE(L().add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  }
+
+  // Opens the database file behind the ledger's back, as an official with
+  // file access would, and drops the append-only triggers.
+  std::unique_ptr<SQLite::Database> tamper() {
+    auto db = std::make_unique<SQLite::Database>(t.db_path(), SQLite::OPEN_READWRITE);
+    for (const char* tbl : {"entries", "nodes", "projects", "reversals", "month_closes"}) {
+      db->exec(std::string("DROP TRIGGER ") + tbl + "_no_update");
+      db->exec(std::string("DROP TRIGGER ") + tbl + "_no_delete");
+    }
+    return db;
+  }
+
+  void seed_november() {
+    ASSERT_TRUE(L().register_project("shuangjiang", {"水利建设", 300'000 * kYuan, true}, official()).is_ok());
+    ASSERT_TRUE(L().register_project("shuangjiang", {"道路拓宽", 200'000 * kYuan, false}, official()).is_ok());
+    auto r = L().post_transactions(
+        "shuangjiang",
+        {txn("2022-11-02", true, "上级拨款", "水利专项资金到账", 300'000 * kYuan, "水利建设", "专项资金"),
+         txn("2022-11-10", false, "工程款", "水渠修缮", 157'600 * kYuan, "水利建设", "专项资金"),
+         txn("2022-11-20", false, "工程款", "道路拓宽", 142'400 * kYuan, "道路拓宽", "专项资金"),
+         txn("2022-11-25", false, "办公费", "打印纸", 350 * kYuan)},
+        official());
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+};
+
+TEST_F(LedgerTest, VillagesAreRegisteredOnceWithASignedEmptyLog) {
+  EXPECT_EQ(L().add_village({"shuangjiang", "双江村", "朱亭镇"}).code(), Code::kAlreadyExists);
+  EXPECT_EQ(L().add_village({"Bad Id", "x", "y"}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(L().add_village({"complaints", "x", "y"}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(L().add_village({"ok", "", "y"}).code(), Code::kInvalidArgument);
+  auto vs = L().villages();
+  ASSERT_EQ(vs->size(), 1u);
+  EXPECT_EQ((*vs)[0].name, "双江村");
+  EXPECT_EQ(L().village("nowhere").status().code(), Code::kNotFound);
+  auto cp = open_checkpoint(*L().checkpoint("shuangjiang"), L().verifier_key());
+  ASSERT_TRUE(cp.is_ok());
+  EXPECT_EQ(cp->size, 0u);
+  EXPECT_EQ(cp->root, merkle_empty_root());
+  EXPECT_EQ(cp->origin, "test.sunledger/shuangjiang");
+}
+
+TEST_F(LedgerTest, DatabaseFileIsPrivate) {
+  struct stat st{};
+  ASSERT_EQ(::stat(t.db_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(LedgerTest, AppendsAreSignedAndProvable) {
+  seed_november();
+  std::string note = *L().checkpoint("shuangjiang");
+  auto cp = open_checkpoint(note, L().verifier_key());
+  ASSERT_TRUE(cp.is_ok());
+  EXPECT_EQ(cp->size, 6u);
+  auto entries = L().entries("shuangjiang", 0, 6);
+  ASSERT_EQ(entries->size(), 6u);
+  // Anyone can recompute a leaf hash from the bytes served and prove it is in the signed tree.
+  for (const auto& e : *entries) {
+    auto proof = L().inclusion_proof("shuangjiang", e.index, cp->size);
+    ASSERT_TRUE(proof.is_ok());
+    std::vector<std::string> p;
+    for (const auto& h : *proof) p.emplace_back(as_view(h));
+    EXPECT_TRUE(verify_inclusion(e.index, cp->size, as_view(merkle_leaf_hash(e.leaf)), p, as_view(cp->root)));
+  }
+  const auto& f = (*entries)[3].fields;
+  EXPECT_EQ(f["amount"], 157'600 * kYuan);
+  EXPECT_EQ(f["author"]["role"], "official");
+  EXPECT_EQ(f["recorded_at"], "2022-12-05T02:00:00Z");
+  EXPECT_EQ(f["month"], "2022-11");
+  // Canonical bytes: sorted keys, no whitespace.
+  EXPECT_EQ((*entries)[0].leaf.find("{\"approved\":"), 0u);
+  EXPECT_EQ((*entries)[0].leaf.find(' '), std::string::npos);
+
+  auto c = L().consistency_proof("shuangjiang", 2, 6);
+  ASSERT_TRUE(c.is_ok());
+  std::vector<std::string> p;
+  for (const auto& h : *c) p.emplace_back(as_view(h));
+  EXPECT_TRUE(verify_consistency(2, 6, as_view(*L().root("shuangjiang", 2)), as_view(cp->root), p));
+  EXPECT_FALSE(L().inclusion_proof("shuangjiang", 6, 6).is_ok());
+  EXPECT_FALSE(L().consistency_proof("shuangjiang", 2, 7).is_ok());
+  EXPECT_FALSE(L().entries("shuangjiang", 0, 7).is_ok());
+  EXPECT_EQ(L().entries("nowhere", 0, 0).status().code(), Code::kNotFound);
+}
+
+TEST_F(LedgerTest, ABadRowWritesNothing) {
+  ASSERT_TRUE(L().register_project("shuangjiang", {"水利建设", 300'000 * kYuan, true}, official()).is_ok());
+  std::vector<TransactionLine> lines = {txn("2022-11-02", true, "上级拨款", "到账", 100 * kYuan),
+                                        txn("2022-11-31", false, "工程款", "x", 5 * kYuan),
+                                        txn("2022-11-03", false, "工程款", "y", 5 * kYuan, "没有的项目"),
+                                        txn("2022-11-04", false, "", "z", 5 * kYuan),
+                                        txn("2022-11-05", false, "费用", "w", 0)};
+  auto r = L().post_transactions("shuangjiang", lines, official());
+  ASSERT_FALSE(r.is_ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("第2行"), std::string::npos) << m;
+  EXPECT_NE(m.find("第3行"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown project"), std::string::npos) << m;
+  EXPECT_NE(m.find("第4行"), std::string::npos) << m;
+  EXPECT_NE(m.find("第5行"), std::string::npos) << m;
+  EXPECT_EQ(m.find("第1行"), std::string::npos) << m;
+  EXPECT_EQ(*L().log_size("shuangjiang"), 1u);
+  EXPECT_EQ(L().post_transactions("shuangjiang", {txn("2023-01-01", true, "a", "b", 1)}, official()).status().code(),
+            Code::kInvalidArgument);  // future month
+  EXPECT_EQ(L().post_transactions("nowhere", {txn("2022-11-01", true, "a", "b", 1)}, official()).status().code(),
+            Code::kNotFound);
+  EXPECT_EQ(L().register_project("shuangjiang", {"水利建设", 1, false}, official()).status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(L().register_project("shuangjiang", {"x", 0, false}, official()).status().code(), Code::kInvalidArgument);
+  std::string invalid_utf8 = "\xff\xfe";
+  EXPECT_FALSE(L().post_transactions("shuangjiang", {txn("2022-11-01", true, invalid_utf8, "b", 1)}, official()).is_ok());
+  EXPECT_EQ(*L().log_size("shuangjiang"), 1u);
+}
+
+TEST_F(LedgerTest, ClosingAMonthSealsItsStatement) {
+  seed_november();
+  auto mc = L().close_month("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(mc.is_ok()) << mc.status().to_string();
+  const auto& s = mc->statement;
+  EXPECT_EQ(s["opening"], 0);
+  EXPECT_EQ(s["income_total"], 300'000 * kYuan);
+  EXPECT_EQ(s["expense_total"], (157'600 + 142'400 + 350) * kYuan);
+  EXPECT_EQ(s["closing"], -350 * kYuan);
+  EXPECT_EQ(s["expense_by_category"]["工程款"], 300'000 * kYuan);
+  EXPECT_EQ(s["by_project"]["道路拓宽"]["expense"], 142'400 * kYuan);
+  EXPECT_EQ(s["fund_balances"]["专项资金"], 0);
+  EXPECT_EQ(s["entry_count"], 4);
+  EXPECT_EQ(s["first_index"], 2);
+  EXPECT_EQ(s["last_index"], 5);
+  EXPECT_EQ(mc->statement_index, 6u);
+  EXPECT_EQ(mc->tree_size, 7u);
+  auto cp = open_checkpoint(mc->checkpoint, L().verifier_key());
+  ASSERT_TRUE(cp.is_ok());
+  EXPECT_EQ(cp->size, 7u);
+
+  // Closed: no new entries, no second close; corrections are reversals.
+  auto late = L().post_transactions("shuangjiang", {txn("2022-11-28", false, "办公费", "补记", 10 * kYuan)}, official());
+  EXPECT_EQ(late.status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(L().close_month("shuangjiang", "2022-11", official()).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(L().close_month("shuangjiang", "2022-10", official()).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(L().close_month("shuangjiang", "2023-01", official()).status().code(), Code::kInvalidArgument);
+
+  auto rev = L().reverse("shuangjiang", 4, "挪用专项资金,退回", official());
+  ASSERT_TRUE(rev.is_ok()) << rev.status().to_string();
+  auto entries = L().entries("shuangjiang", rev->indexes[0], rev->indexes[0] + 1);
+  const auto& r = (*entries)[0].fields;
+  EXPECT_EQ(r["month"], "2022-12");  // lands in the open month
+  EXPECT_EQ(r["target"], 4);
+  EXPECT_EQ(r["target_closed"], true);
+  EXPECT_EQ(L().reverse("shuangjiang", 4, "again", official()).status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(L().reverse("shuangjiang", 0, "project", official()).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(L().reverse("shuangjiang", 99, "nope", official()).status().code(), Code::kNotFound);
+  EXPECT_EQ(L().reverse("shuangjiang", 5, "", official()).status().code(), Code::kInvalidArgument);
+
+  auto dec = L().close_month("shuangjiang", "2022-12", official());
+  ASSERT_TRUE(dec.is_ok()) << dec.status().to_string();
+  EXPECT_EQ(dec->statement["opening"], -350 * kYuan);
+  EXPECT_EQ(dec->statement["expense_total"], -142'400 * kYuan);
+  EXPECT_EQ(dec->statement["closing"], 142'050 * kYuan);
+  EXPECT_EQ(dec->statement["fund_balances"]["专项资金"], 142'400 * kYuan);
+  EXPECT_EQ(L().month_closes("shuangjiang")->size(), 2u);
+  EXPECT_EQ(*L().last_closed_month("shuangjiang"), std::optional<std::string>("2022-12"));
+  EXPECT_EQ(L().month_close("shuangjiang", "2022-10").status().code(), Code::kFailedPrecondition);
+  EXPECT_TRUE(L().verify()->intact());
+}
+
+TEST_F(LedgerTest, MonthsCloseInOrder) {
+  ASSERT_TRUE(L().post_transactions("shuangjiang", {txn("2022-10-05", true, "租金", "鱼塘承包", 2'000 * kYuan),
+                                                    txn("2022-11-05", true, "租金", "鱼塘承包", 2'000 * kYuan)},
+                                    official()).is_ok());
+  auto r = L().close_month("shuangjiang", "2022-11", official());
+  EXPECT_EQ(r.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("2022-10"), std::string::npos);
+  ASSERT_TRUE(L().close_month("shuangjiang", "2022-10", official()).is_ok());
+  auto nov = L().close_month("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(nov.is_ok());
+  EXPECT_EQ(nov->statement["opening"], 2'000 * kYuan);
+  EXPECT_EQ(nov->statement["closing"], 4'000 * kYuan);
+  EXPECT_EQ(L().month_entries("shuangjiang", "2022-11")->size(), 2u);  // the line and the statement
+}
+
+TEST_F(LedgerTest, ReversalInAnOpenMonthCorrectsThatMonth) {
+  seed_november();
+  ASSERT_TRUE(L().reverse("shuangjiang", 5, "重复记账", official()).is_ok());
+  auto mc = L().close_month("shuangjiang", "2022-11", official());
+  EXPECT_EQ(mc->statement["expense_by_category"]["办公费"], 0);
+  EXPECT_EQ(mc->statement["reversals"], 1);
+}
+
+TEST_F(LedgerTest, SubsidiesAreRecordedWithoutIdentityNumbers) {
+  SubsidyLine s{"低保", "张*三", "430221********1234", std::string(64, 'a'), 600 * kYuan, 2};
+  auto r = L().write([&](WriteTxn& tx) { return tx.post_subsidies("shuangjiang", "2022-11", {s}, official()).status(); });
+  ASSERT_TRUE(r.is_ok()) << r.to_string();
+  auto mc = L().close_month("shuangjiang", "2022-11", official());
+  EXPECT_EQ(mc->statement["subsidy_total"], 600 * kYuan);
+  s.id_hash = "short";
+  EXPECT_FALSE(L().write([&](WriteTxn& tx) { return tx.post_subsidies("shuangjiang", "2022-12", {s}, official()).status(); }).is_ok());
+}
+
+TEST_F(LedgerTest, WriteIsAllOrNothing) {
+  Status s = L().write([&](WriteTxn& tx) -> Status {
+    auto a = tx.post_transactions("shuangjiang", {txn("2022-11-02", true, "a", "b", 1)}, official());
+    EXPECT_TRUE(a.is_ok());
+    return invalid_argument("caller changed its mind");
+  });
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_EQ(*L().log_size("shuangjiang"), 0u);
+  EXPECT_EQ(open_checkpoint(*L().checkpoint("shuangjiang"), L().verifier_key())->size, 0u);
+}
+
+TEST_F(LedgerTest, OtherLogsForOtherModules) {
+  auto s = L().write([&](WriteTxn& tx) {
+    return tx.append_to_log("complaints", {{"kind", "complaint_filed"}, {"receipt_hash", "abc"}}, official()).status();
+  });
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(*L().log_size("complaints"), 1u);
+  EXPECT_EQ(open_checkpoint(*L().checkpoint("complaints"), L().verifier_key())->origin, "test.sunledger/complaints");
+  EXPECT_TRUE(L().verify("complaints")->intact());
+}
+
+TEST_F(LedgerTest, TriggersRefuseEdits) {
+  seed_november();
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  EXPECT_THROW(db.exec("UPDATE entries SET month='2022-10'"), SQLite::Exception);
+  EXPECT_THROW(db.exec("DELETE FROM entries WHERE idx=3"), SQLite::Exception);
+  EXPECT_THROW(db.exec("DELETE FROM nodes"), SQLite::Exception);
+  EXPECT_TRUE(L().verify()->intact());
+}
+
+// What an official with database access might do, and what verify says.
+TEST_F(LedgerTest, VerifyDetectsAnEditedAmount) {
+  seed_november();
+  ASSERT_TRUE(L().close_month("shuangjiang", "2022-11", official()).is_ok());
+  auto db = tamper();
+  db->exec("UPDATE entries SET leaf=replace(leaf, '14240000', '4240000') WHERE idx=4");
+  auto r = L().verify("shuangjiang");
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].log, "shuangjiang");
+  EXPECT_EQ(r->problems[0].first_bad_index, 4u);
+}
+
+TEST_F(LedgerTest, VerifyDetectsAnEditWithRecomputedHashes) {
+  seed_november();
+  auto db = tamper();
+  // A careful forger rewrites the leaf and every stored hash; only the
+  // signature on the checkpoint is out of reach.
+  db->exec("UPDATE entries SET leaf=replace(leaf, '14240000', '4240000') WHERE idx=4");
+  db->exec("DELETE FROM nodes");
+  SQLite::Statement q(*db, "SELECT idx, leaf FROM entries ORDER BY idx");
+  CompactRange range;
+  while (q.executeStep()) {
+    auto col = q.getColumn(1);
+    for (const auto& n : range.append(merkle_leaf_hash(std::string(static_cast<const char*>(col.getBlob()), col.getBytes())))) {
+      SQLite::Statement ins(*db, "INSERT INTO nodes VALUES(1,?,?,?)");
+      ins.bind(1, n.level);
+      ins.bind(2, static_cast<int64_t>(n.index));
+      ins.bind(3, n.hash.data(), 32);
+      ins.exec();
+    }
+  }
+  auto r = L().verify("shuangjiang");
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].reason.find("checkpoint"), std::string::npos) << r->problems[0].reason;
+  // New entries still extend the genuine tree (the stored frontier is
+  // untouched); a forger who rewrites the frontier too is refused: the ledger
+  // never signs a tree inconsistent with its last checkpoint.
+  std::string frontier = range.encode();
+  SQLite::Statement up(*db, "UPDATE logs SET frontier=? WHERE name='shuangjiang'");
+  up.bind(1, frontier.data(), static_cast<int>(frontier.size()));
+  up.exec();
+  auto w = L().post_transactions("shuangjiang", {txn("2022-11-29", true, "a", "b", 1)}, official());
+  EXPECT_EQ(w.status().code(), Code::kDataLoss) << w.status().to_string();
+}
+
+TEST_F(LedgerTest, VerifyDetectsADeletedRow) {
+  seed_november();
+  tamper()->exec("DELETE FROM entries WHERE idx=3");
+  auto r = L().verify();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].first_bad_index, 3u) << r->problems[0].reason;
+}
+
+TEST_F(LedgerTest, VerifyDetectsSwappedRows) {
+  seed_november();
+  auto db = tamper();
+  db->exec("UPDATE entries SET idx=-1 WHERE idx=3");
+  db->exec("UPDATE entries SET idx=3 WHERE idx=4");
+  db->exec("UPDATE entries SET idx=4 WHERE idx=-1");
+  auto r = L().verify();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].first_bad_index, 3u) << r->problems[0].reason;
+}
+
+TEST_F(LedgerTest, VerifyDetectsATruncatedLog) {
+  seed_november();
+  tamper()->exec("DELETE FROM entries WHERE idx>=4");
+  auto r = L().verify();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].first_bad_index, 4u);
+}
+
+TEST_F(LedgerTest, VerifyDetectsAMovedMonthColumn) {
+  seed_november();
+  tamper()->exec("UPDATE entries SET month='2022-10' WHERE idx=5");
+  auto r = L().verify();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].first_bad_index, 5u);
+}
+
+TEST_F(LedgerTest, VerifyDetectsAForgedMonthCheckpoint) {
+  seed_november();
+  ASSERT_TRUE(L().close_month("shuangjiang", "2022-11", official()).is_ok());
+  tamper()->exec("UPDATE month_closes SET checkpoint=replace(checkpoint, char(10)||'7'||char(10), char(10)||'6'||char(10))");
+  auto r = L().verify();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].reason.find("2022-11"), std::string::npos) << r->problems[0].reason;
+}
+
+TEST_F(LedgerTest, VerifyNamesAnUnknownLog) {
+  EXPECT_EQ(L().verify("nowhere").status().code(), Code::kNotFound);
+  auto r = L().verify();
+  EXPECT_TRUE(r->intact());
+  EXPECT_EQ(r->logs_checked, 1u);
+}
+
+TEST(CanonicalJson, SortedCompactUtf8) {
+  nlohmann::json j = {{"b", 1}, {"a", "双江村"}, {"c", {{"z", true}, {"y", nullptr}}}};
+  EXPECT_EQ(*canonical_json(j), "{\"a\":\"双江村\",\"b\":1,\"c\":{\"y\":null,\"z\":true}}");
+  EXPECT_FALSE(canonical_json(nlohmann::json("\xff")).is_ok());
+}
+
+TEST(Validation, Transactions) {
+  auto ok = txn("2022-11-02", true, "上级拨款", "到账", 100);
+  EXPECT_TRUE(validate_transaction(ok).is_ok());
+  auto t = ok;
+  t.item = std::string(300, 'x');
+  EXPECT_FALSE(validate_transaction(t).is_ok());
+  t = ok;
+  t.note = "line\nbreak";
+  EXPECT_FALSE(validate_transaction(t).is_ok());
+  t = ok;
+  t.amount = kMaxAmountFen + 1;
+  EXPECT_FALSE(validate_transaction(t).is_ok());
+  EXPECT_FALSE(validate_project({"有 空格", 100, false}).is_ok());
+  EXPECT_TRUE(validate_village({"a-1", "村", "镇"}).is_ok());
+  EXPECT_FALSE(validate_subsidy({"低保", "张*三", "x", std::string(64, 'a'), 100, 0}).is_ok());
+}
+
+}  // namespace
+}  // namespace sunledger

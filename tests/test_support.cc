@@ -1,0 +1,76 @@
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace sunledger::testing {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() / ("sunledger-test-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+TestLedger::TestLedger(const std::string& origin) {
+  Status s = Ledger::initialize(db_path(), origin);
+  if (!s.is_ok()) throw std::runtime_error(s.to_string());
+  auto k = Ed25519KeyFile::create(dir.file("log-key.pem"), origin);
+  if (!k.is_ok()) throw std::runtime_error(k.status().to_string());
+  key = std::move(*k);
+  Ledger::Options o;
+  o.db_path = db_path();
+  o.signer = key.get();
+  o.clock = &clock;
+  auto l = Ledger::open(o);
+  if (!l.is_ok()) throw std::runtime_error(l.status().to_string());
+  ledger = std::move(*l);
+}
+
+TransactionLine txn(const std::string& date, bool income, const std::string& category, const std::string& item,
+                    Fen amount, const std::string& project, const std::string& fund) {
+  TransactionLine t;
+  t.date = date;
+  t.income = income;
+  t.category = category;
+  t.item = item;
+  t.amount = amount;
+  t.project = project;
+  t.fund = fund;
+  return t;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace sunledger::testing

@@ -1,0 +1,55 @@
+// Helpers shared by the test suites: temporary folders, a ledger on a real
+// SQLite file with a real key, and a fixed clock.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "ledger/checkpoint.h"
+#include "ledger/clock.h"
+#include "ledger/ledger.h"
+
+namespace sunledger::testing {
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// 2022-12-05 10:00 China Standard Time: November 2022 has ended.
+inline constexpr int64_t kDec5th2022 = 1670205600;
+
+struct TestLedger {
+  TempDir dir;
+  ManualClock clock{kDec5th2022};
+  std::unique_ptr<Ed25519KeyFile> key;
+  std::unique_ptr<Ledger> ledger;
+
+  explicit TestLedger(const std::string& origin = "test.sunledger");
+  std::string db_path() const { return dir.file("sunledger.db"); }
+};
+
+inline Author official() { return Author{"wang", "official", "test"}; }
+
+TransactionLine txn(const std::string& date, bool income, const std::string& category, const std::string& item,
+                    Fen amount, const std::string& project = "", const std::string& fund = "");
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+
+// Runs a shell command, returning its exit code and combined output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult run_command(const std::string& command);
+
+}  // namespace sunledger::testing
