@@ -280,7 +280,6 @@ struct WriteTxn::LogState {
   std::string name;
   CompactRange range;
   bool touched = false;
-  std::vector<std::pair<std::string, uint64_t>> closed_months;  // month, statement index
 };
 
 WriteTxn::WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now) : ledger_(ledger), db_(db), now_(now) {}
@@ -356,15 +355,6 @@ Status WriteTxn::finish() {
     up.bind(3, *note);
     up.bind(4, log->id);
     up.exec();
-    for (const auto& [month, statement_idx] : log->closed_months) {
-      SQLite::Statement ins(*db_, "INSERT INTO month_closes(log_id, month, statement_idx, tree_size, checkpoint) VALUES(?,?,?,?,?)");
-      ins.bind(1, log->id);
-      ins.bind(2, month);
-      ins.bind(3, static_cast<int64_t>(statement_idx));
-      ins.bind(4, static_cast<int64_t>(log->range.size()));
-      ins.bind(5, *note);
-      ins.exec();
-    }
   }
   return Status::ok();
 }
@@ -550,8 +540,6 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   if (!log.is_ok()) return log.status();
   int64_t log_id = (*log)->id;
   if (auto s = check_month_open(*db_, log_id, month, ledger_->current_month()); !s.is_ok()) return s;
-  for (const auto& [m, idx] : (*log)->closed_months)
-    if (m >= month) return failed_precondition(month + " 已经结账 (month already closed)");
   auto closed = last_closed(*db_, log_id);
   {
     // Months close in order: an earlier month with open entries must be
@@ -659,7 +647,18 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
             {"last_index", last_index}};
   auto idx = append(*log, std::move(f), author);
   if (!idx.is_ok()) return idx.status();
-  (*log)->closed_months.emplace_back(month, *idx);
+  // The month's own checkpoint ends exactly at its statement, whatever else
+  // this transaction appends afterwards; it is what the monthly notice cites.
+  Checkpoint cp{ledger_->origin() + "/" + (*log)->name, (*log)->range.size(), (*log)->range.root()};
+  auto note = sign_checkpoint(cp, ledger_->signer());
+  if (!note.is_ok()) return note.status();
+  SQLite::Statement ins(*db_, "INSERT INTO month_closes(log_id, month, statement_idx, tree_size, checkpoint) VALUES(?,?,?,?,?)");
+  ins.bind(1, log_id);
+  ins.bind(2, month);
+  ins.bind(3, static_cast<int64_t>(*idx));
+  ins.bind(4, static_cast<int64_t>(cp.size));
+  ins.bind(5, *note);
+  ins.exec();
   return *idx;
 }
 
@@ -680,7 +679,9 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
 Ledger::Ledger(const Options& options) : options_(options) {}
 Ledger::~Ledger() = default;
 
-Status Ledger::initialize(const std::string& db_path, const std::string& origin) {
+Status Ledger::initialize(const std::string& db_path, const std::string& origin, int utc_offset_minutes) {
+  if (utc_offset_minutes < -12 * 60 || utc_offset_minutes > 14 * 60)
+    return invalid_argument("UTC offset must be between -720 and 840 minutes");
   if (origin.empty() || origin.find_first_of(" \t\n+") != std::string::npos)
     return invalid_argument("origin must be non-empty, without spaces or '+' (for example lukou.zhuzhou.gov.cn/sunledger)");
   if (auto s = ensure_private_file(db_path); !s.is_ok()) return s;
@@ -701,8 +702,9 @@ Status Ledger::initialize(const std::string& db_path, const std::string& origin)
       if (q.getColumn(0).getString() != origin)
         return failed_precondition("database already belongs to origin " + q.getColumn(0).getString());
     } else {
-      SQLite::Statement ins(db, "INSERT INTO meta(key, value) VALUES('origin', ?)");
+      SQLite::Statement ins(db, "INSERT INTO meta(key, value) VALUES('origin', ?), ('utc_offset_minutes', ?)");
       ins.bind(1, origin);
+      ins.bind(2, std::to_string(utc_offset_minutes));
       ins.exec();
     }
     t.commit();
@@ -725,10 +727,25 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     SQLite::Statement q(*ledger->writer_, "SELECT value FROM meta WHERE key='origin'");
     if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
     ledger->origin_ = q.getColumn(0).getString();
+    SQLite::Statement tz(*ledger->writer_, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
+    if (tz.executeStep()) ledger->options_.utc_offset_minutes = std::stoi(tz.getColumn(0).getString());
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "open " + options.db_path);
   }
   return ledger;
+}
+
+Result<std::string> Ledger::stored_origin(const std::string& db_path) {
+  struct stat st{};
+  if (::stat(db_path.c_str(), &st) != 0) return not_found("no database at " + db_path + " (run `sunledger init` first)");
+  try {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    SQLite::Statement q(db, "SELECT value FROM meta WHERE key='origin'");
+    if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
+    return q.getColumn(0).getString();
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "read origin");
+  }
 }
 
 std::string Ledger::current_month() const {

@@ -169,12 +169,16 @@ class Ledger {
     std::string db_path;
     const NoteSigner* signer = nullptr;  // required for writes and verification
     Clock* clock = nullptr;              // required
-    int utc_offset_minutes = kChinaStandardTimeOffsetMinutes;
+    int utc_offset_minutes = kChinaStandardTimeOffsetMinutes;  // replaced by the stored zone, if any
   };
 
-  // Creates the schema and records the origin. Idempotent for the same origin.
-  static Status initialize(const std::string& db_path, const std::string& origin);
+  // Creates the schema and records the origin and the deployment's time zone
+  // (minutes east of UTC). Idempotent for the same origin.
+  static Status initialize(const std::string& db_path, const std::string& origin,
+                           int utc_offset_minutes = kChinaStandardTimeOffsetMinutes);
   static Result<std::unique_ptr<Ledger>> open(const Options& options);
+  // The origin recorded by initialize(), needed to name the key before opening.
+  static Result<std::string> stored_origin(const std::string& db_path);
   ~Ledger();
 
   const std::string& origin() const { return origin_; }

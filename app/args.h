@@ -1,0 +1,33 @@
+// A small command-line parser: positional words, `--name value`,
+// `--name=value` and boolean `--flag`s, with unknown options refused.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace sunledger::cli {
+
+class Args {
+ public:
+  // value_options take a value; flag_options do not.
+  static bool parse(const std::vector<std::string>& argv, const std::set<std::string>& value_options,
+                    const std::set<std::string>& flag_options, Args* out, std::string* error);
+
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool has(const std::string& name) const { return values_.count(name) > 0 || flags_.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+  }
+  // Names of required options that are missing, joined for a message.
+  std::string missing(const std::vector<std::string>& required) const;
+
+ private:
+  std::vector<std::string> positional_;
+  std::map<std::string, std::string> values_;
+  std::set<std::string> flags_;
+};
+
+}  // namespace sunledger::cli

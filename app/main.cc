@@ -1,0 +1,447 @@
+// The sunledger executable: parses the command line and wires the modules
+// (ledger, bot, webhooks) together. No business logic lives here.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "app/args.h"
+#include "app/demo.h"
+#include "ledger/crypto.h"
+#include "ledger/csv_import.h"
+#include "ledger/merkle.h"
+#include "ledger/ledger.h"
+#include "ledger/money.h"
+#include "webhooks/http_server.h"
+
+namespace sunledger::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Where a deployment keeps its files, and the objects built from them.
+struct Deployment {
+  std::string dir;
+  std::string db_path() const { return dir + "/sunledger.db"; }
+  std::string key_path() const { return dir + "/log-key.pem"; }
+  std::string salt_path() const { return dir + "/id-salt"; }
+
+  SystemClock clock;
+  std::unique_ptr<Ed25519KeyFile> key;
+  std::unique_ptr<Ledger> ledger;
+  std::string salt;
+
+  Status open() {
+    auto origin = Ledger::stored_origin(db_path());
+    if (!origin.is_ok()) return origin.status();
+    auto k = Ed25519KeyFile::load(key_path(), *origin);
+    if (!k.is_ok()) return k.status();
+    key = std::move(*k);
+    Ledger::Options o;
+    o.db_path = db_path();
+    o.signer = key.get();
+    o.clock = &clock;
+    auto l = Ledger::open(o);
+    if (!l.is_ok()) return l.status();
+    ledger = std::move(*l);
+    std::ifstream in(salt_path());
+    std::getline(in, salt);
+    if (salt.size() < 32) return failed_precondition("identity salt missing at " + salt_path() + " (run `sunledger init`)");
+    return Status::ok();
+  }
+};
+
+Author cli_author() {
+  const char* user = std::getenv("USER");
+  return Author{user && *user ? user : "cli", "admin", "cli"};
+}
+
+int fail(const Status& s) {
+  std::cerr << "错误 (error): " << s.message() << "\n";
+  return kExitFailure;
+}
+
+int usage_error(const std::string& command, const std::string& message) {
+  std::cerr << "sunledger " << command << ": " << message << "\n"
+            << "Run `sunledger " << command << " --help` for usage.\n";
+  return kExitUsage;
+}
+
+Result<uint64_t> number_option(const Args& a, const std::string& name) {
+  std::string v = a.get(name);
+  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+    return invalid_argument("--" + name + " must be a non-negative integer");
+  return static_cast<uint64_t>(std::stoull(v));
+}
+
+json hashes_json(const std::vector<Hash>& hs) {
+  json a = json::array();
+  for (const auto& h : hs) a.push_back(base64_encode(h));
+  return a;
+}
+
+Status write_private_file(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return already_exists("cannot create " + path + " (it may exist already)");
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  return ok ? Status::ok() : unavailable("cannot write " + path);
+}
+
+Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
+  std::error_code ec;
+  std::filesystem::create_directories(d.dir, ec);
+  if (ec) return unavailable("cannot create data folder " + d.dir + ": " + ec.message());
+  ::chmod(d.dir.c_str(), 0700);
+  if (std::filesystem::exists(d.key_path()) || std::filesystem::exists(d.db_path()))
+    return already_exists("data folder " + d.dir + " is already initialised");
+  if (Status s = Ledger::initialize(d.db_path(), origin, utc_offset); !s.is_ok()) return s;
+  auto key = Ed25519KeyFile::create(d.key_path(), origin);
+  if (!key.is_ok()) return key.status();
+  return write_private_file(d.salt_path(), hex_encode(random_bytes(32)) + "\n");
+}
+
+// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
+// requests finish and returns 0.
+int serve(Deployment& d, const std::string& listen) {
+  auto addr = parse_listen_address(listen);
+  if (!addr.is_ok()) return fail(addr.status());
+  HttpServerOptions options;
+  options.host = addr->first;
+  options.port = addr->second;
+  HttpServer server(d.ledger.get(), options);
+  auto port = server.bind();
+  if (!port.is_ok()) return fail(port.status());
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::cerr << "sunledger: signal " << sig << ", stopping\n";
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    server.stop();
+  });
+  std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << "\n";
+  bool ok = server.listen();
+  if (!ok) {
+    // listen() failed before a signal came: wake the stopper so it can exit.
+    kill(getpid(), SIGTERM);
+  }
+  stopper.join();
+  std::cerr << "sunledger: stopped\n";
+  return ok ? kExitOk : kExitFailure;
+}
+
+struct Command {
+  std::string name;
+  std::string synopsis;
+  std::string help;
+  std::set<std::string> values;
+  std::set<std::string> flags;
+  std::function<int(Deployment&, const Args&)> run;
+  bool needs_ledger = true;
+};
+
+std::vector<Command> commands() {
+  std::vector<Command> c;
+  c.push_back({"init", "init --origin NAME [--utc-offset MINUTES]",
+               "Creates the database, the Ed25519 log key (mode 0600) and the identity salt in the data folder,\n"
+               "and prints the verifier key. The origin names this deployment in every checkpoint\n"
+               "(e.g. lukou.example/sunledger). Months are reckoned at UTC+8 unless --utc-offset says otherwise.",
+               {"origin", "utc-offset"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"origin"}); !m.empty()) return usage_error("init", "missing " + m);
+                 int offset = kChinaStandardTimeOffsetMinutes;
+                 if (a.has("utc-offset")) {
+                   try {
+                     offset = std::stoi(a.get("utc-offset"));
+                   } catch (...) {
+                     return usage_error("init", "--utc-offset must be a number of minutes");
+                   }
+                 }
+                 if (Status s = initialize(d, a.get("origin"), offset); !s.is_ok()) return fail(s);
+                 if (Status s = d.open(); !s.is_ok()) return fail(s);
+                 std::cout << d.ledger->verifier_key() << "\n";
+                 return kExitOk;
+               },
+               false});
+  c.push_back({"key show", "key show", "Prints the verifier key (name+id+base64 key) that checks every checkpoint.", {}, {},
+               [](Deployment& d, const Args&) {
+                 std::cout << d.ledger->verifier_key() << "\n";
+                 return kExitOk;
+               }});
+  c.push_back({"village add", "village add --id ID --name NAME --town TOWN",
+               "Registers a village and starts its signed log (e.g. --id shuangjiang --name 双江村 --town 朱亭镇).",
+               {"id", "name", "town"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"id", "name", "town"}); !m.empty()) return usage_error("village add", "missing " + m);
+                 if (Status s = d.ledger->add_village({a.get("id"), a.get("name"), a.get("town")}); !s.is_ok()) return fail(s);
+                 std::cout << *d.ledger->checkpoint(a.get("id"));
+                 return kExitOk;
+               }});
+  c.push_back({"village list", "village list", "Lists the villages with the size of each log.", {}, {},
+               [](Deployment& d, const Args&) {
+                 auto vs = d.ledger->villages();
+                 if (!vs.is_ok()) return fail(vs.status());
+                 for (const auto& v : *vs)
+                   std::cout << v.id << "\t" << v.town << "\t" << v.name << "\t" << d.ledger->log_size(v.id).value() << "\n";
+                 return kExitOk;
+               }});
+  c.push_back({"project add", "project add --village ID --name NAME --approved AMOUNT [--special]",
+               "Registers a project and its approved budget (amounts as people write them: 300000, 30万).\n"
+               "--special marks special-purpose funds that may be spent on this project only.",
+               {"village", "name", "approved"}, {"special"},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village", "name", "approved"}); !m.empty())
+                   return usage_error("project add", "missing " + m);
+                 auto amount = parse_amount(a.get("approved"));
+                 if (!amount.is_ok()) return fail(amount.status());
+                 auto r = d.ledger->register_project(a.get("village"), {a.get("name"), *amount, a.has("special")}, cli_author());
+                 if (!r.is_ok()) return fail(r.status());
+                 std::cout << "#" << r->indexes[0] << "\n" << r->checkpoint;
+                 return kExitOk;
+               }});
+  c.push_back({"post", "post --village ID --file entries.csv",
+               "Appends income and expense lines from a CSV file with the header\n"
+               "  date,type,category,item,amount,project,fund,counterparty,note\n"
+               "(type is income or expense). All rows or none: a bad row is named by its line and nothing is written.",
+               {"village", "file"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village", "file"}); !m.empty()) return usage_error("post", "missing " + m);
+                 std::ifstream in(a.get("file"), std::ios::binary);
+                 if (!in) return fail(not_found("cannot read " + a.get("file")));
+                 std::stringstream ss;
+                 ss << in.rdbuf();
+                 auto parsed = parse_entries_csv(ss.str());
+                 if (!parsed.errors.empty()) return fail(invalid_argument("nothing was written:\n" + describe_row_errors(parsed.errors)));
+                 auto r = d.ledger->post_transactions(a.get("village"), parsed.lines, cli_author());
+                 if (!r.is_ok()) return fail(invalid_argument("nothing was written:\n" + r.status().message()));
+                 std::cout << "appended " << r->indexes.size() << " entries: #" << r->indexes.front() << " to #"
+                           << r->indexes.back() << "\n"
+                           << r->checkpoint;
+                 return kExitOk;
+               }});
+  c.push_back({"reverse", "reverse --village ID --index I --reason TEXT",
+               "Appends a reversal of entry I; the original stays in the log. A reversal of an entry in a closed\n"
+               "month lands in the open month.",
+               {"village", "index", "reason"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village", "index", "reason"}); !m.empty()) return usage_error("reverse", "missing " + m);
+                 auto idx = number_option(a, "index");
+                 if (!idx.is_ok()) return usage_error("reverse", idx.status().message());
+                 auto r = d.ledger->reverse(a.get("village"), *idx, a.get("reason"), cli_author());
+                 if (!r.is_ok()) return fail(r.status());
+                 std::cout << "#" << r->indexes[0] << "\n" << r->checkpoint;
+                 return kExitOk;
+               }});
+  c.push_back({"close", "close --village ID --month YYYY-MM",
+               "Closes the month: appends its statement (opening balance, totals by category and project,\n"
+               "closing balance) and prints the signed checkpoint that seals it.",
+               {"village", "month"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village", "month"}); !m.empty()) return usage_error("close", "missing " + m);
+                 auto r = d.ledger->close_month(a.get("village"), a.get("month"), cli_author());
+                 if (!r.is_ok()) return fail(r.status());
+                 std::cout << r->checkpoint;
+                 return kExitOk;
+               }});
+  c.push_back({"checkpoint", "checkpoint --village ID", "Prints the village's latest signed checkpoint.", {"village"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village"}); !m.empty()) return usage_error("checkpoint", "missing " + m);
+                 auto v = d.ledger->village(a.get("village"));
+                 if (!v.is_ok()) return fail(v.status());
+                 std::cout << *d.ledger->checkpoint(v->id);
+                 return kExitOk;
+               }});
+  c.push_back({"proof inclusion", "proof inclusion --village ID --index I --size N",
+               "Prints, as JSON with base64 hashes, the proof that entry I is in the tree of size N.",
+               {"village", "index", "size"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village", "index", "size"}); !m.empty())
+                   return usage_error("proof inclusion", "missing " + m);
+                 auto idx = number_option(a, "index");
+                 auto size = number_option(a, "size");
+                 if (!idx.is_ok()) return usage_error("proof inclusion", idx.status().message());
+                 if (!size.is_ok()) return usage_error("proof inclusion", size.status().message());
+                 auto v = d.ledger->village(a.get("village"));
+                 if (!v.is_ok()) return fail(v.status());
+                 auto proof = d.ledger->inclusion_proof(v->id, *idx, *size);
+                 if (!proof.is_ok()) return fail(proof.status());
+                 auto entry = d.ledger->entries(v->id, *idx, *idx + 1);
+                 auto root = d.ledger->root(v->id, *size);
+                 if (!entry.is_ok() || !root.is_ok()) return fail(internal_error("lookup failed"));
+                 json out = {{"village", v->id}, {"index", *idx}, {"tree_size", *size},
+                             {"leaf_hash", base64_encode(merkle_leaf_hash((*entry)[0].leaf))},
+                             {"root", base64_encode(*root)}, {"proof", hashes_json(*proof)}};
+                 std::cout << out.dump(2) << "\n";
+                 return kExitOk;
+               }});
+  c.push_back({"proof consistency", "proof consistency --village ID --from M --to N",
+               "Prints, as JSON with base64 hashes, the proof that the tree of size M is a prefix of size N.",
+               {"village", "from", "to"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village", "from", "to"}); !m.empty())
+                   return usage_error("proof consistency", "missing " + m);
+                 auto from = number_option(a, "from");
+                 auto to = number_option(a, "to");
+                 if (!from.is_ok()) return usage_error("proof consistency", from.status().message());
+                 if (!to.is_ok()) return usage_error("proof consistency", to.status().message());
+                 auto v = d.ledger->village(a.get("village"));
+                 if (!v.is_ok()) return fail(v.status());
+                 auto proof = d.ledger->consistency_proof(v->id, *from, *to);
+                 if (!proof.is_ok()) return fail(proof.status());
+                 json out = {{"village", v->id}, {"from", *from}, {"to", *to},
+                             {"root_from", base64_encode(*d.ledger->root(v->id, *from))},
+                             {"root_to", base64_encode(*d.ledger->root(v->id, *to))}, {"proof", hashes_json(*proof)}};
+                 std::cout << out.dump(2) << "\n";
+                 return kExitOk;
+               }});
+  c.push_back({"verify", "verify [--village ID]",
+               "Recomputes every leaf, subtree hash and tree head from the stored bytes and checks every kept\n"
+               "checkpoint's signature. Exit 0 when intact; exit 1 naming the log and the first bad entry.",
+               {"village"}, {},
+               [](Deployment& d, const Args& a) {
+                 auto r = d.ledger->verify(a.get("village"));
+                 if (!r.is_ok()) return fail(r.status());
+                 for (const auto& p : r->problems)
+                   std::cout << "TAMPERED " << p.log << " first bad entry #" << p.first_bad_index << ": " << p.reason << "\n";
+                 if (!r->intact()) return kExitFailure;
+                 std::cout << "intact: " << r->logs_checked << " logs, " << r->entries_checked << " entries\n";
+                 return kExitOk;
+               }});
+  c.push_back({"serve", "serve [--listen HOST:PORT]",
+               "Serves the read API, /healthz and /metrics (default 127.0.0.1:8080) until SIGTERM.",
+               {"listen"}, {},
+               [](Deployment& d, const Args& a) { return serve(d, a.get("listen", "127.0.0.1:8080")); }});
+  c.push_back({"demo", "demo [--listen HOST:PORT] [--no-serve]",
+               "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
+               "it) unless already loaded, then serves like `sunledger serve`.",
+               {"listen"}, {"no-serve"},
+               [](Deployment& d, const Args& a) {
+                 if (!std::filesystem::exists(d.db_path())) {
+                   if (Status s = initialize(d, "sunledger.example/lukou", kChinaStandardTimeOffsetMinutes); !s.is_ok())
+                     return fail(s);
+                 }
+                 if (Status s = d.open(); !s.is_ok()) return fail(s);
+                 auto loaded = load_demo_data(*d.ledger, d.salt);
+                 if (!loaded.is_ok()) return fail(loaded.status());
+                 std::cerr << (*loaded ? "sunledger: demo data loaded into " : "sunledger: demo data already present in ")
+                           << d.dir << "\n";
+                 if (a.has("no-serve")) return kExitOk;
+                 return serve(d, a.get("listen", "127.0.0.1:8080"));
+               },
+               false});
+  return c;
+}
+
+void print_help(const std::vector<Command>& cmds) {
+  std::cout << "sunledger: the signed village ledger and its chat bot\n\n"
+               "Usage: sunledger [--data DIR] COMMAND [options]\n\n"
+               "The data folder (--data, else $SUNLEDGER_DATA, else ./sunledger-data) holds the database,\n"
+               "the log key and the identity salt.\n\nCommands:\n";
+  for (const auto& c : cmds) std::cout << "  " << c.synopsis << "\n";
+  std::cout << "  help [COMMAND]\n\nRun `sunledger COMMAND --help` for details.\n";
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  Deployment d;
+  const char* env = std::getenv("SUNLEDGER_DATA");
+  d.dir = env && *env ? env : "./sunledger-data";
+  // Global option before the command.
+  while (!args.empty() && args[0].rfind("--data", 0) == 0) {
+    if (args[0] == "--data" && args.size() >= 2) {
+      d.dir = args[1];
+      args.erase(args.begin(), args.begin() + 2);
+    } else if (args[0].rfind("--data=", 0) == 0) {
+      d.dir = args[0].substr(7);
+      args.erase(args.begin());
+    } else {
+      return usage_error("", "--data needs a folder");
+    }
+  }
+  auto cmds = commands();
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    if (args.size() >= 2) {
+      std::string name = args[1] + (args.size() >= 3 ? " " + args[2] : "");
+      for (const auto& c : cmds)
+        if (c.name == name || c.name == args[1]) {
+          std::cout << "Usage: sunledger [--data DIR] " << c.synopsis << "\n\n" << c.help << "\n";
+          return kExitOk;
+        }
+    }
+    print_help(cmds);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  // Longest match: two-word commands first.
+  const Command* cmd = nullptr;
+  size_t words = 0;
+  for (const auto& c : cmds) {
+    if (args.size() >= 2 && c.name == args[0] + " " + args[1]) {
+      cmd = &c;
+      words = 2;
+      break;
+    }
+  }
+  if (cmd == nullptr)
+    for (const auto& c : cmds)
+      if (c.name == args[0]) {
+        cmd = &c;
+        words = 1;
+        break;
+      }
+  if (cmd == nullptr) {
+    std::string group;
+    for (const auto& c : cmds)
+      if (c.name.rfind(args[0] + " ", 0) == 0) group += "\n  sunledger " + c.synopsis;
+    if (!group.empty()) return usage_error(args[0], "needs a subcommand:" + group);
+    std::cerr << "sunledger: unknown command '" << args[0] << "'\n";
+    print_help(cmds);
+    return kExitUsage;
+  }
+  std::vector<std::string> rest(args.begin() + static_cast<long>(words), args.end());
+  for (const auto& r : rest)
+    if (r == "--help" || r == "-h") {
+      std::cout << "Usage: sunledger [--data DIR] " << cmd->synopsis << "\n\n" << cmd->help << "\n";
+      return kExitOk;
+    }
+  Args parsed;
+  std::string error;
+  if (!Args::parse(rest, cmd->values, cmd->flags, &parsed, &error)) return usage_error(cmd->name, error);
+  if (!parsed.positional().empty()) return usage_error(cmd->name, "unexpected argument '" + parsed.positional()[0] + "'");
+  if (cmd->needs_ledger) {
+    if (Status s = d.open(); !s.is_ok()) return fail(s);
+  }
+  return cmd->run(d, parsed);
+}
+
+}  // namespace
+}  // namespace sunledger::cli
+
+int main(int argc, char** argv) {
+  try {
+    return sunledger::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "sunledger: unexpected error: " << e.what() << "\n";
+    return 1;
+  }
+}

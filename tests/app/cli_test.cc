@@ -1,0 +1,196 @@
+// Drives the real `sunledger` binary, as an operator would.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include "ledger/checkpoint.h"
+#include "ledger/crypto.h"
+#include "ledger/merkle.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+using testing::CommandResult;
+using testing::run_command;
+using testing::TempDir;
+using testing::write_file;
+
+struct Cli : ::testing::Test {
+  TempDir dir;
+  std::string data() const { return dir.file("data"); }
+  CommandResult sl(const std::string& args) {
+    return run_command(std::string(SUNLEDGER_BINARY) + " --data " + data() + " " + args);
+  }
+  void init_village() {
+    ASSERT_EQ(sl("init --origin cli.test/sunledger").exit_code, 0);
+    ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+    ASSERT_EQ(sl("project add --village shuangjiang --name 水利建设 --approved 30万 --special").exit_code, 0);
+    ASSERT_EQ(sl("project add --village shuangjiang --name 道路拓宽 --approved 200000").exit_code, 0);
+  }
+  std::string csv(const std::string& rows) {
+    std::string path = dir.file("entries.csv");
+    write_file(path, "date,type,category,item,amount,project,fund,counterparty,note\n" + rows);
+    return path;
+  }
+};
+
+TEST_F(Cli, InitCreatesPrivateFilesAndPrintsTheVerifierKey) {
+  auto r = sl("init --origin cli.test/sunledger");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("cli.test/sunledger+", 0), 0u) << r.output;
+  for (const char* f : {"/sunledger.db", "/log-key.pem", "/id-salt"}) {
+    struct stat st{};
+    ASSERT_EQ(::stat((data() + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+  EXPECT_EQ(sl("key show").output, r.output);
+  auto again = sl("init --origin cli.test/sunledger");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("already initialised"), std::string::npos);
+}
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(sl("").exit_code, 2);
+  EXPECT_EQ(sl("frobnicate").exit_code, 2);
+  EXPECT_EQ(sl("init").exit_code, 2);
+  EXPECT_EQ(sl("init --origin").exit_code, 2);
+  EXPECT_EQ(sl("init --origin x --bogus 1").exit_code, 2);
+  EXPECT_EQ(sl("proof").exit_code, 2);
+  EXPECT_NE(sl("proof").output.find("proof inclusion"), std::string::npos);
+  init_village();
+  EXPECT_EQ(sl("village add --id x").exit_code, 2);
+  EXPECT_EQ(sl("proof inclusion --village shuangjiang --index -1 --size 2").exit_code, 2);
+  EXPECT_EQ(sl("close --village shuangjiang").exit_code, 2);
+  EXPECT_EQ(sl("checkpoint --village shuangjiang extra").exit_code, 2);
+  EXPECT_EQ(sl("verify --village shuangjiang --special").exit_code, 2);
+}
+
+TEST_F(Cli, HelpDescribesEveryCommand) {
+  auto r = sl("help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* c : {"init", "key show", "village add", "project add", "post", "close", "checkpoint",
+                        "proof inclusion", "proof consistency", "verify", "serve", "demo"})
+    EXPECT_NE(r.output.find(c), std::string::npos) << c;
+  auto post = sl("post --help");
+  EXPECT_EQ(post.exit_code, 0);
+  EXPECT_NE(post.output.find("date,type,category"), std::string::npos);
+  EXPECT_EQ(sl("help verify").exit_code, 0);
+}
+
+TEST_F(Cli, CommandsBeforeInitFailClearly) {
+  auto r = sl("village list");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("sunledger init"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, PostCloseProveAndVerify) {
+  init_village();
+  auto post = sl("post --village shuangjiang --file " +
+                 csv("2022-11-02,income,上级拨款,水利专项资金,\"300,000.00\",水利建设,专项资金,区水利局,\n"
+                     "2022-11-10,expense,工程款,水渠修缮,15.76万,水利建设,专项资金,,\n"
+                     "2022-11-20,expense,工程款,道路拓宽,142400,道路拓宽,专项资金,,\n"));
+  ASSERT_EQ(post.exit_code, 0) << post.output;
+  EXPECT_NE(post.output.find("#2 to #4"), std::string::npos) << post.output;
+
+  auto close = sl("close --village shuangjiang --month 2022-11");
+  ASSERT_EQ(close.exit_code, 0) << close.output;
+  auto cp = open_checkpoint(close.output, sl("key show").output.substr(0, sl("key show").output.size() - 1));
+  ASSERT_TRUE(cp.is_ok()) << cp.status().to_string() << close.output;
+  EXPECT_EQ(cp->size, 6u);
+  EXPECT_EQ(sl("checkpoint --village shuangjiang").output, close.output);
+  EXPECT_EQ(sl("close --village shuangjiang --month 2022-11").exit_code, 1);
+
+  auto inc = sl("proof inclusion --village shuangjiang --index 3 --size 6");
+  ASSERT_EQ(inc.exit_code, 0) << inc.output;
+  auto j = nlohmann::json::parse(inc.output);
+  std::vector<std::string> proof;
+  for (const auto& p : j["proof"]) proof.push_back(*base64_decode(p.get<std::string>()));
+  EXPECT_TRUE(verify_inclusion(3, 6, *base64_decode(j["leaf_hash"].get<std::string>()), proof, as_view(cp->root)));
+
+  auto con = sl("proof consistency --village shuangjiang --from 2 --to 6");
+  ASSERT_EQ(con.exit_code, 0) << con.output;
+  auto c = nlohmann::json::parse(con.output);
+  proof.clear();
+  for (const auto& p : c["proof"]) proof.push_back(*base64_decode(p.get<std::string>()));
+  EXPECT_TRUE(verify_consistency(2, 6, *base64_decode(c["root_from"].get<std::string>()), as_view(cp->root), proof));
+
+  EXPECT_EQ(sl("proof inclusion --village shuangjiang --index 6 --size 6").exit_code, 1);
+  EXPECT_EQ(sl("proof consistency --village shuangjiang --from 0 --to 6").exit_code, 1);
+  EXPECT_EQ(sl("proof inclusion --village nowhere --index 0 --size 1").exit_code, 1);
+
+  auto rev = sl("reverse --village shuangjiang --index 4 --reason 挪用专项资金");
+  EXPECT_EQ(rev.exit_code, 0) << rev.output;
+  auto ok = sl("verify");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("intact"), std::string::npos);
+}
+
+TEST_F(Cli, PostIsAllOrNothing) {
+  init_village();
+  auto r = sl("post --village shuangjiang --file " +
+              csv("2022-11-02,income,上级拨款,到账,100,,,,\n"
+                  "2022-11-03,expense,工程款,x,12.345,,,,\n"
+                  "2022-11-04,expense,工程款,y,100,不存在的项目,,,\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("第3行"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nothing was written"), std::string::npos) << r.output;
+  // The project check runs in the ledger once the file parses.
+  r = sl("post --village shuangjiang --file " + csv("2022-11-04,expense,工程款,y,100,不存在的项目,,,\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("第2行"), std::string::npos) << r.output;
+  EXPECT_EQ(sl("post --village shuangjiang --file /nonexistent.csv").exit_code, 1);
+  EXPECT_EQ(sl("post --village nowhere --file " + csv("2022-11-02,income,a,b,1,,,,\n")).exit_code, 1);
+  auto list = sl("village list");
+  EXPECT_NE(list.output.find("双江村\t2"), std::string::npos) << list.output;  // the two projects only
+}
+
+TEST_F(Cli, OtherErrorPathsExitOne) {
+  init_village();
+  EXPECT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 1);
+  EXPECT_EQ(sl("village add --id BAD --name x --town y").exit_code, 1);
+  EXPECT_EQ(sl("project add --village shuangjiang --name x --approved -5").exit_code, 1);
+  EXPECT_EQ(sl("project add --village shuangjiang --name 水利建设 --approved 5").exit_code, 1);
+  EXPECT_EQ(sl("close --village shuangjiang --month 2022-13").exit_code, 1);
+  EXPECT_EQ(sl("checkpoint --village nowhere").exit_code, 1);
+  EXPECT_EQ(sl("verify --village nowhere").exit_code, 1);
+  EXPECT_EQ(sl("reverse --village shuangjiang --index 99 --reason x").exit_code, 1);
+  EXPECT_EQ(sl("serve --listen nonsense").exit_code, 1);
+  ::chmod((data() + "/log-key.pem").c_str(), 0644);
+  auto r = sl("village list");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("chmod 600"), std::string::npos) << r.output;
+}
+
+// Someone with the database file drops the triggers and edits history.
+TEST_F(Cli, VerifyNamesTheVillageAndFirstBadEntry) {
+  init_village();
+  ASSERT_EQ(sl("post --village shuangjiang --file " +
+               csv("2022-11-10,expense,工程款,水渠修缮,157600,水利建设,专项资金,,\n"
+                   "2022-11-20,expense,工程款,道路拓宽,142400,道路拓宽,专项资金,,\n"))
+                .exit_code,
+            0);
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER entries_no_update");
+    db.exec("UPDATE entries SET leaf=replace(leaf, '14240000', '1424000') WHERE idx=3");
+  }
+  auto r = sl("verify");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("shuangjiang"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("#3"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, DemoLoadsTheShuangjiangCaseOnce) {
+  auto r = sl("demo --no-serve");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("loaded"), std::string::npos);
+  EXPECT_NE(sl("demo --no-serve").output.find("already present"), std::string::npos);
+  auto list = sl("village list");
+  EXPECT_NE(list.output.find("双江村"), std::string::npos);
+  EXPECT_EQ(sl("verify").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace sunledger

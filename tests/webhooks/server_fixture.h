@@ -1,0 +1,46 @@
+// A real HttpServer on 127.0.0.1 (port 0) over a real ledger, and a client.
+#pragma once
+
+#include <httplib.h>
+
+#include <thread>
+
+#include "test_support.h"
+#include "webhooks/http_server.h"
+
+namespace sunledger::testing {
+
+struct RunningServer {
+  std::unique_ptr<HttpServer> server;
+  std::thread thread;
+  int port = 0;
+
+  void start(Ledger* ledger, HttpServerOptions options = {}) {
+    options.port = 0;
+    options.log_requests = false;
+    server = std::make_unique<HttpServer>(ledger, options);
+    auto p = server->bind();
+    if (!p.is_ok()) throw std::runtime_error(p.status().to_string());
+    port = *p;
+    thread = std::thread([this] { server->listen(); });
+    // stop() before the server runs can hang: wait until it is up.
+    while (!server->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  void stop() {
+    if (!server) return;
+    server->stop();
+    thread.join();
+    server.reset();
+  }
+  ~RunningServer() { stop(); }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(5, 0);
+    c.set_read_timeout(10, 0);
+    c.set_write_timeout(10, 0);
+    return c;
+  }
+};
+
+}  // namespace sunledger::testing

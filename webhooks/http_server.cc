@@ -1,0 +1,296 @@
+#include "webhooks/http_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "webhooks/internal.h"
+#include "webhooks/metrics.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+namespace http {
+
+int status_for(Code code) {
+  switch (code) {
+    case Code::kOk: return 200;
+    case Code::kInvalidArgument: return 400;
+    case Code::kNotFound: return 404;
+    case Code::kAlreadyExists: return 409;
+    case Code::kFailedPrecondition: return 409;
+    case Code::kPermissionDenied: return 403;
+    case Code::kUnavailable: return 503;
+    case Code::kDataLoss:
+    case Code::kInternal: return 500;
+  }
+  return 500;
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, int http_status, const std::string& message) {
+  send_json(res, http_status, {{"error", message}});
+}
+
+void send_error(httplib::Response& res, const Status& status) {
+  send_json(res, status_for(status.code()), {{"error", status.message()}, {"code", code_name(status.code())}});
+}
+
+std::optional<uint64_t> parse_uint(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+std::optional<json> parse_json_bounded(const std::string& body, int max_depth) {
+  bool too_deep = false;
+  json j = json::parse(
+      body,
+      [&](int depth, json::parse_event_t, json&) {
+        if (depth > max_depth) too_deep = true;
+        return !too_deep;
+      },
+      false);
+  if (too_deep || j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+}  // namespace http
+
+Result<std::pair<std::string, int>> parse_listen_address(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return invalid_argument("listen address must be HOST:PORT, e.g. 127.0.0.1:8080");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  auto port = http::parse_uint(text.substr(colon + 1));
+  if (!port || *port > 65535) return invalid_argument("port must be 0 to 65535");
+  return std::make_pair(host, static_cast<int>(*port));
+}
+
+namespace {
+
+// Connections beyond max_queued are handed to a shedding thread that answers
+// 503 at once, rather than queueing without bound (httplib's own pool queue
+// is unbounded, so a burst would otherwise grow latency for everyone).
+thread_local bool tl_shedding = false;
+// When the request on this worker passed routing; read by the logger.
+thread_local std::chrono::steady_clock::time_point tl_request_start{};
+
+class BoundedThreadPool final : public httplib::TaskQueue {
+ public:
+  BoundedThreadPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(false); });
+    shedder_ = std::thread([this] { work(true); });
+  }
+  ~BoundedThreadPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (jobs_.size() >= max_queued_) shed_.push_back(std::move(fn));
+      else jobs_.push_back(std::move(fn));
+    }
+    cv_.notify_all();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    shedder_.join();
+  }
+
+ private:
+  void work(bool shedder) {
+    tl_shedding = shedder;
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        auto& q = shedder ? shed_ : jobs_;
+        cv_.wait(lock, [&] { return !q.empty() || shutdown_; });
+        if (q.empty()) return;  // shutting down and drained
+        fn = std::move(q.front());
+        q.pop_front();
+      }
+      fn();
+    }
+  }
+
+  size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_, shed_;
+  bool shutdown_ = false;
+  std::vector<std::thread> workers_;
+  std::thread shedder_;
+};
+
+// Low-cardinality label for metrics: never the raw path (ids and receipts
+// would make one series each).
+std::string route_label(const httplib::Request& req, int status) {
+  const std::string& p = req.path;
+  if (p.rfind("/webhooks/", 0) == 0) {
+    if (status == 404) return "webhook_unknown";
+    size_t end = p.find('/', 10);
+    return "webhook:" + p.substr(10, end == std::string::npos ? std::string::npos : end - 10);
+  }
+  if (p == "/healthz" || p == "/metrics" || p == "/v1/key" || p == "/v1/villages") return p;
+  if (p.rfind("/v1/villages/", 0) == 0) {
+    for (const char* tail : {"/checkpoint", "/entries", "/proof/inclusion", "/proof/consistency", "/projects",
+                             "/publish"})
+      if (p.size() > std::string(tail).size() && p.compare(p.size() - std::string(tail).size(), std::string::npos, tail) == 0)
+        return std::string("/v1/villages/{id}") + tail;
+    if (p.find("/months/") != std::string::npos) return "/v1/villages/{id}/months/{month}";
+    return "/v1/villages/{id}/other";
+  }
+  if (p.rfind("/v1/complaints", 0) == 0) return "/v1/complaints";
+  return "other";
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Ledger* ledger;
+  HttpServerOptions options;
+  httplib::Server server;
+  Metrics metrics;
+  std::atomic<int> listen_fd{-1};
+};
+
+HttpServer::HttpServer(Ledger* ledger, HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->ledger = ledger;
+  impl_->options = options;
+  auto& svr = impl_->server;
+  Impl* impl = impl_.get();
+
+  // Without TCP_NODELAY Nagle and delayed ACKs cost 40 ms a response.
+  svr.set_tcp_nodelay(true);
+  svr.set_socket_options([impl](int fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    impl->listen_fd.store(fd);
+  });
+  size_t threads = options.worker_threads, queued = options.max_queued_connections;
+  svr.new_task_queue = [threads, queued] { return new BoundedThreadPool(threads, queued); };
+  svr.set_read_timeout(options.read_timeout_seconds, 0);
+  svr.set_write_timeout(options.write_timeout_seconds, 0);
+  svr.set_keep_alive_timeout(options.keep_alive_timeout_seconds);
+  svr.set_keep_alive_max_count(options.keep_alive_max_count);
+  svr.set_payload_max_length(options.max_body_bytes);
+
+  // Runs before the body is read: refuse what Debian's httplib 0.11.4 would
+  // read without the size cap (chunked, compressed, or length-less bodies).
+  svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    tl_request_start = std::chrono::steady_clock::now();
+    if (tl_shedding) {
+      res.set_header("Retry-After", "1");
+      res.set_header("Connection", "close");
+      http::send_error(res, 503, "服务繁忙,请稍后再试 (server busy, retry shortly)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.has_header("Transfer-Encoding")) {
+      http::send_error(res, 411, "不接受分块传输,请提供 Content-Length (chunked bodies are not accepted)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.has_header("Content-Encoding")) {
+      http::send_error(res, 415, "不接受压缩的请求体 (compressed bodies are not accepted)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if ((req.method == "POST" || req.method == "PUT") && !req.has_header("Content-Length")) {
+      http::send_error(res, 411, "缺少 Content-Length (Content-Length is required)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // Without this an exception's what() would reach the client in a header.
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "sunledger: handler exception: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "sunledger: handler exception\n");
+    }
+    http::send_error(res, 500, "服务器内部错误 (internal error)");
+  });
+
+  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      if (res.status == 404) http::send_error(res, 404, "没有这个地址 (not found)");
+      else if (res.status == 413) http::send_error(res, 413, "请求体太大 (request body too large)");
+      else if (res.status == 400) http::send_error(res, 400, "请求格式错误 (bad request)");
+    }
+  });
+
+  // One line per request: method, path without query (queries carry
+  // signatures and echo strings), status, bytes, latency. Never bodies.
+  bool log = options.log_requests;
+  svr.set_logger([impl, log](const httplib::Request& req, const httplib::Response& res) {
+    double seconds = 0;
+    if (tl_request_start != std::chrono::steady_clock::time_point{})
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tl_request_start).count();
+    tl_request_start = {};
+    std::string label = route_label(req, res.status);
+    impl->metrics.observe_request(label, res.status, seconds);
+    if (log)
+      std::fprintf(stderr, "%s %s %s %d %zu %.1fms\n", utc_timestamp(std::time(nullptr)).c_str(), req.method.c_str(),
+                   label.c_str(), res.status, res.body.size(), seconds * 1000);
+  });
+
+  svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain; charset=utf-8");
+  });
+  svr.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {
+    res.set_content(impl->metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http::register_read_api(svr, *ledger);
+}
+
+HttpServer::~HttpServer() = default;
+
+Result<int> HttpServer::bind() {
+  int port = impl_->options.port;
+  if (port == 0) {
+    port = impl_->server.bind_to_any_port(impl_->options.host);
+    if (port <= 0) return unavailable("cannot bind " + impl_->options.host);
+  } else if (!impl_->server.bind_to_port(impl_->options.host, port)) {
+    return unavailable("cannot bind " + impl_->options.host + ":" + std::to_string(port) + " (in use?)");
+  }
+  // httplib hard-codes a backlog of 5: under reconnect storms the kernel drops
+  // SYNs and clients stall for a second. Listen again with a real backlog.
+  int fd = impl_->listen_fd.load();
+  if (fd >= 0) ::listen(fd, 1024);
+  return port;
+}
+
+bool HttpServer::listen() { return impl_->server.listen_after_bind(); }
+void HttpServer::stop() { impl_->server.stop(); }
+bool HttpServer::is_running() const { return impl_->server.is_running(); }
+httplib::Server& HttpServer::routes() { return impl_->server; }
+Metrics& HttpServer::metrics() { return impl_->metrics; }
+
+}  // namespace sunledger
