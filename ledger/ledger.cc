@@ -195,33 +195,44 @@ class Ledger::StatementCache {
   std::map<const char*, std::unique_ptr<SQLite::Statement>> cache_;
 };
 
+// A pooled read-only connection with its own prepared statements; returned to
+// the pool when it goes out of scope.
+struct Ledger::PooledReader {
+  std::unique_ptr<SQLite::Database> db;
+  std::unique_ptr<StatementCache> statements;
+};
+
 class Ledger::ReadConnection {
  public:
-  ReadConnection(Ledger* ledger, std::unique_ptr<SQLite::Database> db) : ledger_(ledger), db_(std::move(db)) {}
+  ReadConnection(Ledger* ledger, std::unique_ptr<PooledReader> r) : ledger_(ledger), r_(std::move(r)) {}
   ReadConnection(ReadConnection&&) = default;
   ~ReadConnection() {
-    if (!db_) return;
+    if (!r_) return;
+    r_->statements->reset_all();
     std::lock_guard<std::mutex> lock(ledger_->pool_mu_);
-    ledger_->readers_.push_back(std::move(db_));
+    ledger_->readers_.push_back(std::move(r_));
   }
-  SQLite::Database& db() { return *db_; }
+  SQLite::Database& db() { return *r_->db; }
+  SQLite::Statement& stmt(const char* sql) { return r_->statements->get(sql); }
 
  private:
   Ledger* ledger_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<PooledReader> r_;
 };
 
 Ledger::ReadConnection Ledger::read() {
   {
     std::lock_guard<std::mutex> lock(pool_mu_);
     if (!readers_.empty()) {
-      auto db = std::move(readers_.back());
+      auto r = std::move(readers_.back());
       readers_.pop_back();
-      return ReadConnection(this, std::move(db));
+      return ReadConnection(this, std::move(r));
     }
   }
-  auto db = std::make_unique<SQLite::Database>(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-  return ReadConnection(this, std::move(db));
+  auto r = std::make_unique<PooledReader>();
+  r->db = std::make_unique<SQLite::Database>(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+  r->statements = std::make_unique<StatementCache>(r->db.get());
+  return ReadConnection(this, std::move(r));
 }
 
 namespace {
@@ -230,8 +241,7 @@ namespace {
 // for the O(log n) look-ups of a proof.
 class SqliteSubtreeSource final : public SubtreeHashSource {
  public:
-  SqliteSubtreeSource(SQLite::Database& db, int64_t log_id)
-      : q_(db, "SELECT hash FROM nodes WHERE log_id=? AND level=? AND idx=?"), log_id_(log_id) {}
+  SqliteSubtreeSource(SQLite::Statement& q, int64_t log_id) : q_(q), log_id_(log_id) {}
   Result<Hash> perfect_subtree(int level, uint64_t index) override {
     q_.reset();
     q_.bind(1, log_id_);
@@ -246,21 +256,26 @@ class SqliteSubtreeSource final : public SubtreeHashSource {
   }
 
  private:
-  SQLite::Statement q_;
+  SQLite::Statement& q_;
   int64_t log_id_;
 };
+
+constexpr const char* kNodeQuery = "SELECT hash FROM nodes WHERE log_id=? AND level=? AND idx=?";
 
 struct LogRow {
   int64_t id = 0;
   uint64_t size = 0;
 };
 
-Result<LogRow> find_log(SQLite::Database& db, const std::string& name) {
-  SQLite::Statement q(db, "SELECT id, size FROM logs WHERE name=?");
+Result<LogRow> find_log(SQLite::Statement& q, const std::string& name) {
   q.bind(1, name);
   if (!q.executeStep()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
-  return LogRow{q.getColumn(0).getInt64(), static_cast<uint64_t>(q.getColumn(1).getInt64())};
+  LogRow row{q.getColumn(0).getInt64(), static_cast<uint64_t>(q.getColumn(1).getInt64())};
+  q.reset();
+  return row;
 }
+
+constexpr const char* kFindLog = "SELECT id, size FROM logs WHERE name=?";
 
 Entry entry_from_row(uint64_t idx, const void* blob, int bytes) {
   Entry e;
@@ -287,6 +302,21 @@ WriteTxn::~WriteTxn() = default;
 
 SQLite::Database& WriteTxn::db() { return *db_; }
 
+WriteTxn::Snapshot WriteTxn::snapshot() const {
+  Snapshot snap;
+  snap.log_count = logs_.size();
+  for (const auto& l : logs_) snap.states.push_back({l->range, l->touched});
+  return snap;
+}
+
+void WriteTxn::restore(Snapshot snap) {
+  logs_.resize(snap.log_count);
+  for (size_t i = 0; i < snap.log_count; ++i) {
+    logs_[i]->range = std::move(snap.states[i].first);
+    logs_[i]->touched = snap.states[i].second;
+  }
+}
+
 Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   for (auto& l : logs_)
     if (l->name == name) return l.get();
@@ -305,7 +335,20 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   // Never sign a checkpoint inconsistent with the last one: the tree we are
   // about to extend must be exactly the tree the last checkpoint signed.
   if (!note.empty()) {
-    auto cp = open_checkpoint(note, ledger_->verifier_key());
+    auto trusted = ledger_->trusted_notes_.find(name);
+    Result<Checkpoint> cp = invalid_argument("unverified");
+    if (trusted != ledger_->trusted_notes_.end() && trusted->second == note) {
+      // Signed by us before: parsing suffices, the signature needs no check.
+      Checkpoint parsed;
+      size_t a = note.find('\n'), b = note.find('\n', a + 1), c = note.find('\n', b + 1);
+      parsed.size = std::stoull(note.substr(a + 1, b - a - 1));
+      auto root = hash_from_base64(note.substr(b + 1, c - b - 1));
+      if (root.is_ok()) parsed.root = *root;
+      cp = parsed;
+    } else {
+      cp = open_checkpoint(note, ledger_->verifier_key());
+      if (cp.is_ok()) ledger_->trusted_notes_[name] = note;
+    }
     if (!cp.is_ok() || cp->size != size || cp->root != range->root())
       return data_loss("日志“" + name + "”的存储状态与上次签名不一致,拒绝写入,请运行 sunledger verify (log state does not match its last checkpoint; run sunledger verify)");
   }
@@ -348,6 +391,8 @@ Status WriteTxn::finish() {
     Checkpoint cp{ledger_->origin() + "/" + log->name, log->range.size(), log->range.root()};
     auto note = sign_checkpoint(cp, ledger_->signer());
     if (!note.is_ok()) return note.status();
+    ledger_->trusted_notes_[log->name] = *note;
+    signed_[log->name] = *note;
     auto& up = ledger_->writer_statements_->get("UPDATE logs SET size=?, frontier=?, checkpoint=? WHERE id=?");
     std::string frontier = log->range.encode();
     up.bind(1, static_cast<int64_t>(log->range.size()));
@@ -368,11 +413,10 @@ std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id) {
   return std::nullopt;
 }
 
-Status check_month_open(SQLite::Database& db, int64_t log_id, const std::string& month, const std::string& current) {
+Status check_month_open(const std::optional<std::string>& closed, const std::string& month, const std::string& current) {
   if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
   if (month > current)
     return invalid_argument("不能记入未来的月份 " + month + " (cannot book into a future month)");
-  auto closed = last_closed(db, log_id);
   if (closed && month <= *closed)
     return failed_precondition(month + " 的账目已经公开结账,不能再记入;更正请用冲销 (month " + month +
                                " is closed; corrections are reversals in the open month)");
@@ -389,6 +433,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   if (!log.is_ok()) return log.status();
   SQLite::Database& db = *db_;
   std::string current = ledger_->current_month();
+  auto closed = last_closed(db, (*log)->id);
   std::vector<std::string> errors;
   std::set<Code> error_codes;
   std::map<std::string, bool> known_projects;
@@ -397,7 +442,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
     std::string prefix = "第" + std::to_string(where) + "行: ";
     Status s = validate_transaction(line);
-    if (s.is_ok()) s = check_month_open(db, (*log)->id, line.date.substr(0, 7), current);
+    if (s.is_ok()) s = check_month_open(closed, line.date.substr(0, 7), current);
     if (s.is_ok() && !line.project.empty()) {
       auto it = known_projects.find(line.project);
       if (it == known_projects.end()) {
@@ -468,7 +513,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_subsidies(const std::string& villag
   if (lines.empty()) return invalid_argument("名单为空 (the list is empty)");
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
-  if (auto s = check_month_open(*db_, (*log)->id, month, ledger_->current_month()); !s.is_ok()) return s;
+  if (auto s = check_month_open(last_closed(*db_, (*log)->id), month, ledger_->current_month()); !s.is_ok()) return s;
   for (size_t i = 0; i < lines.size(); ++i)
     if (auto s = validate_subsidy(lines[i]); !s.is_ok())
       return invalid_argument("第" + std::to_string(i + 1) + "行: " + s.message());
@@ -539,8 +584,8 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   int64_t log_id = (*log)->id;
-  if (auto s = check_month_open(*db_, log_id, month, ledger_->current_month()); !s.is_ok()) return s;
   auto closed = last_closed(*db_, log_id);
+  if (auto s = check_month_open(closed, month, ledger_->current_month()); !s.is_ok()) return s;
   {
     // Months close in order: an earlier month with open entries must be
     // published first, or its entries would never reach a statement.
@@ -757,25 +802,86 @@ std::string Ledger::verifier_key() const {
   return sunledger::verifier_key(options_.signer->key_name(), options_.signer->public_key());
 }
 
-Status Ledger::write(const std::function<Status(WriteTxn&)>& fn) {
-  std::lock_guard<std::mutex> lock(write_mu_);
+// Group commit, after LevelDB's DBImpl::Write: writers queue up; the one at
+// the front leads, runs every queued writer's function in its own SAVEPOINT
+// inside one transaction, signs one checkpoint per touched log and commits
+// once. A durable commit costs one fsync (hundreds of microseconds on this
+// machine), so concurrent writers share it instead of waiting in line, while
+// each writer's changes still stand or fall alone.
+struct Ledger::Writer {
+  const std::function<Status(WriteTxn&)>* fn = nullptr;
+  Status status;
+  std::map<std::string, std::string> notes;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+Status Ledger::write(const std::function<Status(WriteTxn&)>& fn, std::map<std::string, std::string>* signed_checkpoints) {
+  Writer self;
+  self.fn = &fn;
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  writers_.push_back(&self);
+  while (!self.done && &self != writers_.front()) self.cv.wait(lock);
+  if (!self.done) {
+    constexpr size_t kMaxBatch = 256;
+    std::vector<Writer*> batch(writers_.begin(), writers_.begin() + static_cast<long>(std::min(writers_.size(), kMaxBatch)));
+    lock.unlock();
+    run_batch(batch);
+    lock.lock();
+    for (Writer* w : batch) {
+      writers_.pop_front();
+      w->done = true;
+      if (w != &self) w->cv.notify_one();
+    }
+    if (!writers_.empty()) writers_.front()->cv.notify_one();
+  }
+  if (signed_checkpoints && self.status.is_ok()) *signed_checkpoints = std::move(self.notes);
+  return self.status;
+}
+
+void Ledger::run_batch(const std::vector<Writer*>& batch) {
   struct ResetOnExit {
     StatementCache* cache;
     ~ResetOnExit() { cache->reset_all(); }
   } reset_on_exit{writer_statements_.get()};
+  std::vector<Writer*> applied;
   try {
     SQLite::Transaction t(*writer_, SQLite::TransactionBehavior::IMMEDIATE);
     WriteTxn txn(this, writer_.get(), options_.clock->now_unix_seconds());
-    Status s = fn(txn);
-    if (!s.is_ok()) return s;  // the Transaction destructor rolls back
-    s = txn.finish();
-    if (!s.is_ok()) return s;
-    t.commit();  // synchronous=FULL: durable when this returns
-    return Status::ok();
+    for (Writer* w : batch) {
+      auto snapshot = txn.snapshot();
+      writer_->exec("SAVEPOINT writer");
+      Status s;
+      try {
+        s = (*w->fn)(txn);
+      } catch (const SQLite::Exception& e) {
+        s = from_sqlite(e, "write");
+      } catch (const json::exception& e) {
+        s = internal_error(std::string("json: ") + e.what());
+      }
+      writer_statements_->reset_all();
+      if (!s.is_ok()) {
+        writer_->exec("ROLLBACK TO writer");
+        txn.restore(std::move(snapshot));
+      } else {
+        applied.push_back(w);
+      }
+      writer_->exec("RELEASE writer");
+      w->status = s;
+    }
+    if (applied.empty()) return;  // the Transaction destructor rolls back
+    Status s = txn.finish();
+    if (s.is_ok()) {
+      t.commit();  // synchronous=FULL: durable when this returns
+      for (Writer* w : applied) w->notes = txn.signed_;
+      return;
+    }
+    for (Writer* w : applied) w->status = s;
   } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "write");
-  } catch (const json::exception& e) {
-    return internal_error(std::string("json: ") + e.what());
+    // The shared transaction failed (BEGIN, SAVEPOINT or COMMIT): nothing of
+    // the batch was written, so every writer not already refused hears why.
+    for (Writer* w : batch)
+      if (w->status.is_ok()) w->status = from_sqlite(e, "write");
   }
 }
 
@@ -803,49 +909,50 @@ Status Ledger::add_village(const Village& v) {
 }
 
 namespace {
-Result<AppendResult> with_checkpoint(Ledger& ledger, const Status& s, const std::string& log,
-                                     std::vector<uint64_t> indexes) {
+Result<AppendResult> with_checkpoint(const Status& s, std::map<std::string, std::string>& notes,
+                                     const std::string& log, std::vector<uint64_t> indexes) {
   if (!s.is_ok()) return s;
-  auto cp = ledger.checkpoint(log);
-  if (!cp.is_ok()) return cp.status();
-  return AppendResult{std::move(indexes), *cp};
+  return AppendResult{std::move(indexes), notes[log]};
 }
 }  // namespace
 
 Result<AppendResult> Ledger::post_transactions(const std::string& village, const std::vector<TransactionLine>& lines,
                                                const Author& author) {
   std::vector<uint64_t> indexes;
+  std::map<std::string, std::string> notes;
   Status s = write([&](WriteTxn& txn) -> Status {
     auto r = txn.post_transactions(village, lines, author);
     if (!r.is_ok()) return r.status();
     indexes = *r;
     return Status::ok();
-  });
-  return with_checkpoint(*this, s, village, indexes);
+  }, &notes);
+  return with_checkpoint(s, notes, village, indexes);
 }
 
 Result<AppendResult> Ledger::register_project(const std::string& village, const ProjectRegistration& p,
                                               const Author& author) {
   std::vector<uint64_t> indexes;
+  std::map<std::string, std::string> notes;
   Status s = write([&](WriteTxn& txn) -> Status {
     auto r = txn.register_project(village, p, author);
     if (!r.is_ok()) return r.status();
     indexes.push_back(*r);
     return Status::ok();
-  });
-  return with_checkpoint(*this, s, village, indexes);
+  }, &notes);
+  return with_checkpoint(s, notes, village, indexes);
 }
 
 Result<AppendResult> Ledger::reverse(const std::string& village, uint64_t target, const std::string& reason,
                                      const Author& author) {
   std::vector<uint64_t> indexes;
+  std::map<std::string, std::string> notes;
   Status s = write([&](WriteTxn& txn) -> Status {
     auto r = txn.reverse(village, target, reason, author);
     if (!r.is_ok()) return r.status();
     indexes.push_back(*r);
     return Status::ok();
-  });
-  return with_checkpoint(*this, s, village, indexes);
+  }, &notes);
+  return with_checkpoint(s, notes, village, indexes);
 }
 
 Result<MonthClose> Ledger::close_month(const std::string& village, const std::string& month, const Author& author) {
@@ -881,7 +988,7 @@ Result<Village> Ledger::village(const std::string& id) {
 Result<uint64_t> Ledger::log_size(const std::string& log_name) {
   try {
     auto conn = read();
-    auto row = find_log(conn.db(), log_name);
+    auto row = find_log(conn.stmt(kFindLog), log_name);
     if (!row.is_ok()) return row.status();
     return row->size;
   } catch (const SQLite::Exception& e) {
@@ -905,7 +1012,7 @@ Result<std::vector<Entry>> Ledger::entries(const std::string& log_name, uint64_t
   try {
     auto conn = read();
     SQLite::Transaction snapshot(conn.db());
-    auto row = find_log(conn.db(), log_name);
+    auto row = find_log(conn.stmt(kFindLog), log_name);
     if (!row.is_ok()) return row.status();
     if (from > to || to > row->size)
       return invalid_argument("entry range [" + std::to_string(from) + ", " + std::to_string(to) +
@@ -929,7 +1036,7 @@ Result<std::vector<Entry>> Ledger::month_entries(const std::string& village, con
   if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
   try {
     auto conn = read();
-    auto row = find_log(conn.db(), village);
+    auto row = find_log(conn.stmt(kFindLog), village);
     if (!row.is_ok()) return row.status();
     SQLite::Statement q(conn.db(), "SELECT idx, leaf FROM entries WHERE log_id=? AND month=? ORDER BY idx");
     q.bind(1, row->id);
@@ -948,7 +1055,7 @@ Result<std::vector<Entry>> Ledger::month_entries(const std::string& village, con
 Result<std::vector<Project>> Ledger::projects(const std::string& village) {
   try {
     auto conn = read();
-    auto row = find_log(conn.db(), village);
+    auto row = find_log(conn.stmt(kFindLog), village);
     if (!row.is_ok()) return row.status();
     SQLite::Statement q(conn.db(), "SELECT name, approved, special, entry_idx FROM projects WHERE log_id=? ORDER BY entry_idx");
     q.bind(1, row->id);
@@ -983,7 +1090,7 @@ Result<MonthClose> Ledger::month_close(const std::string& village, const std::st
   if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
   try {
     auto conn = read();
-    auto row = find_log(conn.db(), village);
+    auto row = find_log(conn.stmt(kFindLog), village);
     if (!row.is_ok()) return row.status();
     SQLite::Statement q(conn.db(), std::string(kMonthCloseQuery) + " AND m.month=?");
     q.bind(1, row->id);
@@ -998,7 +1105,7 @@ Result<MonthClose> Ledger::month_close(const std::string& village, const std::st
 Result<std::vector<MonthClose>> Ledger::month_closes(const std::string& village) {
   try {
     auto conn = read();
-    auto row = find_log(conn.db(), village);
+    auto row = find_log(conn.stmt(kFindLog), village);
     if (!row.is_ok()) return row.status();
     SQLite::Statement q(conn.db(), std::string(kMonthCloseQuery) + " ORDER BY m.month");
     q.bind(1, row->id);
@@ -1013,7 +1120,7 @@ Result<std::vector<MonthClose>> Ledger::month_closes(const std::string& village)
 Result<std::optional<std::string>> Ledger::last_closed_month(const std::string& village) {
   try {
     auto conn = read();
-    auto row = find_log(conn.db(), village);
+    auto row = find_log(conn.stmt(kFindLog), village);
     if (!row.is_ok()) return row.status();
     return last_closed(conn.db(), row->id);
   } catch (const SQLite::Exception& e) {
@@ -1025,9 +1132,9 @@ Result<Hash> Ledger::root(const std::string& log_name, uint64_t size) {
   try {
     auto conn = read();
     SQLite::Transaction snapshot(conn.db());
-    auto row = find_log(conn.db(), log_name);
+    auto row = find_log(conn.stmt(kFindLog), log_name);
     if (!row.is_ok()) return row.status();
-    SqliteSubtreeSource source(conn.db(), row->id);
+    SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
     return MerkleTree(&source, row->size).root(size);
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "root");
@@ -1038,9 +1145,9 @@ Result<std::vector<Hash>> Ledger::inclusion_proof(const std::string& log_name, u
   try {
     auto conn = read();
     SQLite::Transaction snapshot(conn.db());
-    auto row = find_log(conn.db(), log_name);
+    auto row = find_log(conn.stmt(kFindLog), log_name);
     if (!row.is_ok()) return row.status();
-    SqliteSubtreeSource source(conn.db(), row->id);
+    SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
     return MerkleTree(&source, row->size).inclusion_proof(index, size);
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "inclusion proof");
@@ -1051,9 +1158,9 @@ Result<std::vector<Hash>> Ledger::consistency_proof(const std::string& log_name,
   try {
     auto conn = read();
     SQLite::Transaction snapshot(conn.db());
-    auto row = find_log(conn.db(), log_name);
+    auto row = find_log(conn.stmt(kFindLog), log_name);
     if (!row.is_ok()) return row.status();
-    SqliteSubtreeSource source(conn.db(), row->id);
+    SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
     return MerkleTree(&source, row->size).consistency_proof(from, to);
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "consistency proof");

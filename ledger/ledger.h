@@ -6,8 +6,11 @@
 // while a write commits).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +21,7 @@
 
 #include "ledger/checkpoint.h"
 #include "ledger/clock.h"
+#include "ledger/merkle.h"
 #include "ledger/money.h"
 #include "ledger/status.h"
 
@@ -154,6 +158,14 @@ class WriteTxn {
   WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now);
   ~WriteTxn();
   Result<LogState*> log_for(const std::string& log_name);
+  // In-memory tree state, saved before each writer of a group commit and
+  // restored when that writer's SAVEPOINT is rolled back.
+  struct Snapshot {
+    size_t log_count = 0;
+    std::vector<std::pair<CompactRange, bool>> states;
+  };
+  Snapshot snapshot() const;
+  void restore(Snapshot snap);
   Result<uint64_t> append(LogState* log, nlohmann::json fields, const Author& author);
   Status finish();  // writes frontiers and signs checkpoints
 
@@ -161,6 +173,7 @@ class WriteTxn {
   SQLite::Database* db_;
   int64_t now_;
   std::vector<std::unique_ptr<LogState>> logs_;
+  std::map<std::string, std::string> signed_;
 };
 
 class Ledger {
@@ -189,8 +202,10 @@ class Ledger {
   std::string verifier_key() const;
 
   // Runs fn in one IMMEDIATE transaction; commits (durably) only if fn and
-  // the checkpoint signing succeed. A failed fn leaves nothing behind.
-  Status write(const std::function<Status(WriteTxn&)>& fn);
+  // the checkpoint signing succeed. A failed fn leaves nothing behind. When
+  // given, signed_checkpoints receives the new note of every log written.
+  Status write(const std::function<Status(WriteTxn&)>& fn,
+               std::map<std::string, std::string>* signed_checkpoints = nullptr);
 
   // Convenience single-operation writes.
   Status add_village(const Village& v);
@@ -228,14 +243,22 @@ class Ledger {
   explicit Ledger(const Options& options);
   ReadConnection read();
   class StatementCache;
+  struct Writer;
+  void run_batch(const std::vector<Writer*>& batch);
 
   Options options_;
   std::string origin_;
-  std::mutex write_mu_;
+  std::mutex queue_mu_;
+  std::deque<Writer*> writers_;
   std::unique_ptr<SQLite::Database> writer_;
   std::unique_ptr<StatementCache> writer_statements_;
+  // Checkpoint notes known to carry our signature (we signed or verified
+  // them), by log name. Lets a write skip re-verifying the last checkpoint;
+  // touched only by the current group-commit leader.
+  std::map<std::string, std::string> trusted_notes_;
   std::mutex pool_mu_;
-  std::vector<std::unique_ptr<SQLite::Database>> readers_;
+  struct PooledReader;
+  std::vector<std::unique_ptr<PooledReader>> readers_;
 };
 
 }  // namespace sunledger

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+
 #include "ledger/merkle.h"
 #include "test_support.h"
 
@@ -368,6 +371,48 @@ TEST(Validation, Transactions) {
   EXPECT_FALSE(validate_project({"有 空格", 100, false}).is_ok());
   EXPECT_TRUE(validate_village({"a-1", "村", "镇"}).is_ok());
   EXPECT_FALSE(validate_subsidy({"低保", "张*三", "x", std::string(64, 'a'), 100, 0}).is_ok());
+}
+
+}  // namespace
+}  // namespace sunledger
+
+namespace sunledger {
+namespace {
+
+// Concurrent writers share commits; each still stands or falls alone.
+TEST(GroupCommit, ConcurrentWritersAreAtomicEachAndDurableTogether) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  constexpr int kThreads = 8, kEach = 25;
+  std::atomic<int> ok{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th)
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < kEach; ++i) {
+        bool bad = (th * kEach + i) % 10 == 0;
+        std::vector<TransactionLine> lines = {testing::txn("2022-11-02", true, "上级拨款", "到账", 100),
+                                              testing::txn(bad ? "2022-11-31" : "2022-11-03", false, "办公费", "纸", 50)};
+        auto r = t.ledger->post_transactions("shuangjiang", lines, testing::official());
+        if (r.is_ok()) {
+          ++ok;
+          auto cp = open_checkpoint(r->checkpoint, t.ledger->verifier_key());
+          EXPECT_TRUE(cp.is_ok());
+          EXPECT_GT(cp->size, r->indexes.back());
+        } else {
+          ++refused;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(refused.load(), kThreads * kEach / 10);
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), static_cast<uint64_t>(ok.load()) * 2);
+  auto entries = t.ledger->entries("shuangjiang", 0, *t.ledger->log_size("shuangjiang"));
+  for (size_t i = 0; i < entries->size(); i += 2) {
+    // Both lines of one post are adjacent: no half-applied writer.
+    EXPECT_EQ((*entries)[i].fields["direction"], "income");
+    EXPECT_EQ((*entries)[i + 1].fields["direction"], "expense");
+  }
+  EXPECT_TRUE(t.ledger->verify()->intact());
 }
 
 }  // namespace
