@@ -70,7 +70,7 @@ Status post(WriteTxn& t, const std::string& village, const std::vector<Transacti
 
 }  // namespace
 
-Result<bool> load_demo_data(Ledger& ledger, const std::string& salt) {
+Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt) {
   auto existing = ledger.village("shuangjiang");
   if (existing.is_ok()) return false;
 
@@ -157,6 +157,17 @@ Result<bool> load_demo_data(Ledger& ledger, const std::string& salt) {
     });
     if (!s.is_ok()) return s;
   }
+
+  // Who is who in the demo chats.
+  for (const auto& v : villages)
+    if (Status st = bot.bind_group(v.id, kDemoBotId, v.id + "-group"); !st.is_ok()) return st;
+  for (const Membership& m : {Membership{kDemoBotId, "shuangjiang-secretary", "shuangjiang", Role::kOfficial, ""},
+                              Membership{kDemoBotId, "shuangjiang-accountant", "shuangjiang", Role::kOfficial, ""},
+                              Membership{kDemoBotId, "zhuting-accountant", "zhuting", Role::kOfficial, ""},
+                              Membership{kDemoBotId, "huanglong-accountant", "huanglong", Role::kOfficial, ""},
+                              Membership{kDemoBotId, "zhuting-inspector", "", Role::kInspector, "朱亭镇"},
+                              Membership{kDemoBotId, "district-inspector", "", Role::kInspector, "all"}})
+    if (Status st = bot.add_member(m); !st.is_ok()) return st;
   return true;
 }
 

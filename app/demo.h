@@ -4,12 +4,18 @@
 
 #include <string>
 
+#include "bot/bot.h"
 #include "ledger/ledger.h"
 
 namespace sunledger::cli {
 
-// Loads the demo villages and accounts. Returns false when they are already
-// there (the demo is loaded once per data folder).
-Result<bool> load_demo_data(Ledger& ledger, const std::string& identity_salt);
+// Chat ids the demo binds, on the bot with this id (see bots.demo.json).
+inline constexpr const char* kDemoBotId = "generic";
+
+// Loads the demo villages and accounts, binds each village's chat group
+// ("<village>-group") on kDemoBotId and registers a few officials and an
+// inspector. Returns false when they are already there (the demo is loaded
+// once per data folder).
+Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& identity_salt);
 
 }  // namespace sunledger::cli

@@ -18,6 +18,7 @@
 
 #include "app/args.h"
 #include "app/demo.h"
+#include "bot/bot.h"
 #include "ledger/crypto.h"
 #include "ledger/csv_import.h"
 #include "ledger/merkle.h"
@@ -44,6 +45,7 @@ struct Deployment {
   SystemClock clock;
   std::unique_ptr<Ed25519KeyFile> key;
   std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<Bot> bot;
   std::string salt;
 
   Status open() {
@@ -62,7 +64,10 @@ struct Deployment {
     std::ifstream in(salt_path());
     std::getline(in, salt);
     if (salt.size() < 32) return failed_precondition("identity salt missing at " + salt_path() + " (run `sunledger init`)");
-    return Status::ok();
+    BotOptions bo;
+    bo.identity_salt = salt;
+    bot = std::make_unique<Bot>(ledger.get(), bo);
+    return bot->initialize();
   }
 };
 
@@ -264,6 +269,42 @@ std::vector<Command> commands() {
                  std::cout << r->checkpoint;
                  return kExitOk;
                }});
+  c.push_back({"group bind", "group bind --village ID --bot BOT --chat CHAT",
+               "Binds a chat group of a bot to a village: everyone in the group is a villager of that village.\n"
+               "BOT is the id of the bot in bots.json; CHAT is the platform's group id.",
+               {"village", "bot", "chat"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"village", "bot", "chat"}); !m.empty()) return usage_error("group bind", "missing " + m);
+                 if (Status s = d.bot->bind_group(a.get("village"), a.get("bot"), a.get("chat")); !s.is_ok()) return fail(s);
+                 std::cout << "bound " << a.get("bot") << "/" << a.get("chat") << " to " << a.get("village") << "\n";
+                 return kExitOk;
+               }});
+  c.push_back({"member add", "member add --bot BOT --user USER --role official|inspector [--village ID] [--area TOWN|all]",
+               "Gives a chat user a role: an official of one village (--village), or an inspector of the discipline\n"
+               "commission watching a town or the whole deployment (--area 朱亭镇, --area all).",
+               {"village", "bot", "user", "role", "area"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"bot", "user", "role"}); !m.empty()) return usage_error("member add", "missing " + m);
+                 auto role = parse_role(a.get("role"));
+                 if (!role || *role == Role::kVillager) return usage_error("member add", "--role must be official or inspector");
+                 Membership m{a.get("bot"), a.get("user"), a.get("village"), *role, a.get("area")};
+                 if (Status s = d.bot->add_member(m); !s.is_ok()) return fail(s);
+                 std::cout << a.get("user") << " is now " << role_name(*role) << "\n";
+                 return kExitOk;
+               }});
+  c.push_back({"token create", "token create --role official --village ID | --role inspector --area TOWN|all [--label TEXT]",
+               "Creates a bearer token for the HTTP API and prints it once; only its SHA-256 is stored.\n"
+               "An official token writes to its own village only.",
+               {"role", "village", "area", "label"}, {},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"role"}); !m.empty()) return usage_error("token create", "missing " + m);
+                 auto role = parse_role(a.get("role"));
+                 if (!role || *role == Role::kVillager) return usage_error("token create", "--role must be official or inspector");
+                 auto t = d.bot->create_token({*role, a.get("village"), a.get("area"), a.get("label")});
+                 if (!t.is_ok()) return fail(t.status());
+                 std::cout << *t << "\n";
+                 return kExitOk;
+               }});
   c.push_back({"checkpoint", "checkpoint --village ID", "Prints the village's latest signed checkpoint.", {"village"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village"}); !m.empty()) return usage_error("checkpoint", "missing " + m);
@@ -342,7 +383,7 @@ std::vector<Command> commands() {
                      return fail(s);
                  }
                  if (Status s = d.open(); !s.is_ok()) return fail(s);
-                 auto loaded = load_demo_data(*d.ledger, d.salt);
+                 auto loaded = load_demo_data(*d.ledger, *d.bot, d.salt);
                  if (!loaded.is_ok()) return fail(loaded.status());
                  std::cerr << (*loaded ? "sunledger: demo data loaded into " : "sunledger: demo data already present in ")
                            << d.dir << "\n";
@@ -383,7 +424,7 @@ int run(int argc, char** argv) {
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     if (args.size() >= 2) {
       std::string name = args[1] + (args.size() >= 3 ? " " + args[2] : "");
-      for (const auto& c : cmds)
+          for (const auto& c : cmds)
         if (c.name == name || c.name == args[1]) {
           std::cout << "Usage: sunledger [--data DIR] " << c.synopsis << "\n\n" << c.help << "\n";
           return kExitOk;

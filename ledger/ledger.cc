@@ -301,6 +301,7 @@ WriteTxn::WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now) : ledger_(
 WriteTxn::~WriteTxn() = default;
 
 SQLite::Database& WriteTxn::db() { return *db_; }
+SQLite::Statement& WriteTxn::statement(const char* sql) { return ledger_->writer_statements_->get(sql); }
 
 WriteTxn::Snapshot WriteTxn::snapshot() const {
   Snapshot snap;
@@ -959,6 +960,28 @@ Result<MonthClose> Ledger::close_month(const std::string& village, const std::st
   Status s = write([&](WriteTxn& txn) -> Status { return txn.close_month(village, month, author).status(); });
   if (!s.is_ok()) return s;
   return month_close(village, month);
+}
+
+Status Ledger::read(const std::function<Status(ReadTxn&)>& fn) {
+  class Txn final : public ReadTxn {
+   public:
+    explicit Txn(ReadConnection& c) : c_(c) {}
+    SQLite::Database& db() override { return c_.db(); }
+    SQLite::Statement& statement(const char* sql) override { return c_.stmt(sql); }
+
+   private:
+    ReadConnection& c_;
+  };
+  try {
+    auto conn = read();
+    SQLite::Transaction snapshot(conn.db());
+    Txn txn(conn);
+    return fn(txn);
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "read");
+  } catch (const json::exception& e) {
+    return internal_error(std::string("json: ") + e.what());
+  }
 }
 
 Result<std::vector<Village>> Ledger::villages() {

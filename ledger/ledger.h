@@ -27,6 +27,7 @@
 
 namespace SQLite {
 class Database;
+class Statement;
 }
 
 namespace sunledger {
@@ -150,6 +151,9 @@ class WriteTxn {
   Result<uint64_t> append_to_log(const std::string& log_name, const nlohmann::json& fields, const Author& author);
 
   SQLite::Database& db();
+  // A prepared statement on the write connection, reused across writes: pass
+  // SQL as a string literal (the cache is keyed by its address).
+  SQLite::Statement& statement(const char* sql);
   int64_t now() const { return now_; }
 
  private:
@@ -231,6 +235,17 @@ class Ledger {
   Result<Hash> root(const std::string& log_name, uint64_t size);
   Result<std::vector<Hash>> inclusion_proof(const std::string& log_name, uint64_t index, uint64_t size);
   Result<std::vector<Hash>> consistency_proof(const std::string& log_name, uint64_t from, uint64_t to);
+
+  // Runs fn on a pooled read-only connection inside one read transaction
+  // (a consistent snapshot), for upper modules' own tables. Statements are
+  // prepared once per connection and reused: pass SQL as string literals.
+  class ReadTxn {
+   public:
+    virtual ~ReadTxn() = default;
+    virtual SQLite::Database& db() = 0;
+    virtual SQLite::Statement& statement(const char* sql) = 0;
+  };
+  Status read(const std::function<Status(ReadTxn&)>& fn);
 
   // Recomputes every leaf hash, subtree hash and tree head from the stored
   // leaf bytes and checks every kept checkpoint against them. An empty

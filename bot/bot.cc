@@ -1,0 +1,892 @@
+#include "bot/bot.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "bot/books.h"
+#include "bot/command.h"
+#include "bot/outbox.h"
+#include "bot/render.h"
+#include "ledger/crypto.h"
+#include "ledger/identity.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::kVillager: return "villager";
+    case Role::kOfficial: return "official";
+    case Role::kInspector: return "inspector";
+  }
+  return "villager";
+}
+
+std::optional<Role> parse_role(const std::string& text) {
+  if (text == "official" || text == "村干部") return Role::kOfficial;
+  if (text == "inspector" || text == "纪检") return Role::kInspector;
+  if (text == "villager" || text == "村民") return Role::kVillager;
+  return std::nullopt;
+}
+
+namespace {
+
+const char* kBotSchema[] = {
+    "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
+    " village TEXT NOT NULL REFERENCES villages(id), created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))",
+    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
+    " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))",
+    "CREATE TABLE IF NOT EXISTS processed_messages(bot TEXT NOT NULL, message_id TEXT NOT NULL, reply TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, PRIMARY KEY(bot, message_id))",
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, bot TEXT NOT NULL, chat TEXT NOT NULL, text TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " delivered_at INTEGER, last_error TEXT)",
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL",
+    "CREATE TABLE IF NOT EXISTS api_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL, village TEXT NOT NULL,"
+    " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('directory_version', '0')",
+};
+
+constexpr size_t kMaxBodyLines = 200;
+
+std::string jstr(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The directory (group bindings, memberships, villages), cached in memory and
+// reloaded when its version row or the village list changes.
+struct Directory {
+  std::string version;
+  std::map<std::pair<std::string, std::string>, std::string> bindings;  // (bot, chat) -> village
+  std::map<std::pair<std::string, std::string>, std::vector<Membership>> members;  // (bot, user)
+  std::map<std::string, Village> villages;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups_of;  // village -> (bot, chat)
+
+  const Village* find_village(const std::string& id_or_name) const {
+    if (auto it = villages.find(id_or_name); it != villages.end()) return &it->second;
+    for (const auto& [id, v] : villages)
+      if (v.name == id_or_name) return &v;
+    return nullptr;
+  }
+};
+
+bool covers(const std::string& area, const Village& v) { return area == "all" || area == v.town; }
+
+// What the bot knows about the sender of one message.
+struct Context {
+  const InboundMessage* msg = nullptr;
+  std::shared_ptr<const Directory> dir;
+  const Village* village = nullptr;
+  bool official = false;                  // official of `village`
+  std::vector<std::string> inspector_areas;
+  std::vector<std::string> official_villages;
+  std::vector<std::string> args;
+};
+
+// A refusal or a correction to show the sender; changes nothing.
+Status say(const std::string& text) { return Status(Code::kFailedPrecondition, text); }
+
+std::string role_refusal(const std::string& keyword, const std::string& who_zh, const std::string& who_en) {
+  return "“" + keyword + "”只有" + who_zh + "可以使用,本次没有做任何改动。(only " + who_en + " may use " + keyword +
+         "; nothing was changed)";
+}
+
+}  // namespace
+
+struct CachedBooks {
+  uint64_t size = 0;
+  std::string today;
+  std::shared_ptr<const VillageBooks> books;
+};
+
+struct Bot::Impl {
+  Ledger* ledger;
+  BotOptions options;
+  std::mutex mu;
+  std::shared_ptr<const Directory> dir;
+  size_t dir_village_count = 0;
+  std::map<std::string, CachedBooks> books;
+  std::map<std::pair<std::string, std::string>, std::pair<CachedBooks, std::string>> accounts_cache;
+
+  std::string today() const {
+    return format_date(local_date(ledger->clock().now_unix_seconds(), ledger->utc_offset_minutes()));
+  }
+
+  Result<std::shared_ptr<const Directory>> directory();
+  Result<std::shared_ptr<const VillageBooks>> village_books(const Village& v);
+  Status resolve(Context& ctx, const ParsedCommand& cmd);
+
+  // Queries.
+  Result<std::string> help(const Context& ctx);
+  Result<std::string> accounts(const Context& ctx);
+  Result<std::string> details(const Context& ctx);
+  Result<std::string> projects(const Context& ctx);
+  Result<std::string> subsidies(const Context& ctx);
+  Result<std::string> balance(const Context& ctx);
+  Result<std::string> verify(const Context& ctx);
+  Result<std::string> alerts(const Context& ctx);
+  Result<std::string> query(const Context& ctx, CommandKind kind);
+
+  // Writes, inside the caller's transaction.
+  Result<std::string> post(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a);
+  Result<std::string> project_add(const Context& ctx, WriteTxn& txn, const Author& a);
+  Result<std::string> reverse(const Context& ctx, WriteTxn& txn, const Author& a);
+  Result<std::string> subsidy_list(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a);
+  Result<Published> publish_in(const std::string& village, const std::string& month, WriteTxn& txn, const Author& a);
+  Result<std::string> last_closed_or_arg(const Context& ctx, const VillageBooks& books, size_t arg);
+};
+
+Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->ledger = ledger;
+  impl_->options = std::move(options);
+}
+Bot::~Bot() = default;
+
+Status Bot::initialize() {
+  return impl_->ledger->write([](WriteTxn& txn) -> Status {
+    for (const char* sql : kBotSchema) txn.db().exec(sql);
+    return Status::ok();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Directory
+
+namespace {
+Status bump_directory_version(WriteTxn& txn) {
+  txn.db().exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='directory_version'");
+  return Status::ok();
+}
+}  // namespace
+
+Result<std::shared_ptr<const Directory>> Bot::Impl::directory() {
+  std::string version;
+  size_t village_count = 0;
+  Status s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT (SELECT value FROM meta WHERE key='directory_version'), (SELECT count(*) FROM villages)");
+    if (q.executeStep()) {
+      version = q.getColumn(0).isNull() ? "" : q.getColumn(0).getString();
+      village_count = static_cast<size_t>(q.getColumn(1).getInt64());
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (dir && dir->version == version && dir_village_count == village_count) return dir;
+  }
+  auto d = std::make_shared<Directory>();
+  d->version = version;
+  s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement v(r.db(), "SELECT id, name, town FROM villages");
+    while (v.executeStep())
+      d->villages[v.getColumn(0).getString()] = {v.getColumn(0).getString(), v.getColumn(1).getString(),
+                                                 v.getColumn(2).getString()};
+    SQLite::Statement b(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
+    while (b.executeStep()) {
+      d->bindings[{b.getColumn(0).getString(), b.getColumn(1).getString()}] = b.getColumn(2).getString();
+      d->groups_of[b.getColumn(2).getString()].emplace_back(b.getColumn(0).getString(), b.getColumn(1).getString());
+    }
+    SQLite::Statement m(r.db(), "SELECT bot, user, village, role, area FROM members");
+    while (m.executeStep()) {
+      Membership mem{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
+                     parse_role(m.getColumn(3).getString()).value_or(Role::kVillager), m.getColumn(4).getString()};
+      d->members[{mem.bot_id, mem.user_id}].push_back(mem);
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  std::lock_guard<std::mutex> lock(mu);
+  dir = d;
+  dir_village_count = village_count;
+  return std::shared_ptr<const Directory>(d);
+}
+
+Status Bot::bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id) {
+  if (bot_id.empty() || chat_id.empty()) return invalid_argument("bot and chat ids must not be empty");
+  auto v = impl_->ledger->village(village);
+  if (!v.is_ok()) return v.status();
+  return impl_->ledger->write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement q(txn.db(), "INSERT INTO group_bindings(bot, chat, village, created_at) VALUES(?,?,?,?) "
+                                  "ON CONFLICT(bot, chat) DO UPDATE SET village=excluded.village");
+    q.bind(1, bot_id);
+    q.bind(2, chat_id);
+    q.bind(3, village);
+    q.bind(4, txn.now());
+    q.exec();
+    return bump_directory_version(txn);
+  });
+}
+
+Status Bot::add_member(const Membership& m) {
+  if (m.bot_id.empty() || m.user_id.empty()) return invalid_argument("bot and user ids must not be empty");
+  if (m.role == Role::kOfficial) {
+    if (m.village.empty()) return invalid_argument("an official belongs to a village (--village)");
+    if (auto v = impl_->ledger->village(m.village); !v.is_ok()) return v.status();
+  } else if (m.role == Role::kInspector) {
+    if (m.area.empty() && m.village.empty()) return invalid_argument("an inspector watches a town or all (--area 朱亭镇|all)");
+  } else {
+    return invalid_argument("role must be official or inspector (villagers are whoever is in a bound group)");
+  }
+  std::string area = m.area;
+  if (m.role == Role::kInspector && area.empty()) {
+    auto v = impl_->ledger->village(m.village);
+    if (!v.is_ok()) return v.status();
+    area = v->town;  // an inspector named with --village watches that village's town
+  }
+  return impl_->ledger->write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement q(txn.db(), "INSERT OR IGNORE INTO members(bot, user, village, role, area, created_at) VALUES(?,?,?,?,?,?)");
+    q.bind(1, m.bot_id);
+    q.bind(2, m.user_id);
+    q.bind(3, m.role == Role::kOfficial ? m.village : "");
+    q.bind(4, role_name(m.role));
+    q.bind(5, m.role == Role::kInspector ? area : "");
+    q.bind(6, txn.now());
+    q.exec();
+    return bump_directory_version(txn);
+  });
+}
+
+Result<std::string> Bot::create_token(const ApiPrincipal& p) {
+  if (p.role == Role::kOfficial) {
+    if (auto v = impl_->ledger->village(p.village); !v.is_ok()) return v.status();
+  } else if (p.role == Role::kInspector) {
+    if (p.area.empty()) return invalid_argument("an inspector token needs --area (a town, or all)");
+  } else {
+    return invalid_argument("tokens are for officials or inspectors");
+  }
+  std::string token = "sl_" + hex_encode(random_bytes(24));
+  Status s = impl_->ledger->write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement q(txn.db(), "INSERT INTO api_tokens(hash, role, village, area, label, created_at) VALUES(?,?,?,?,?,?)");
+    q.bind(1, hex_encode(sha256(token)));
+    q.bind(2, role_name(p.role));
+    q.bind(3, p.role == Role::kOfficial ? p.village : "");
+    q.bind(4, p.role == Role::kInspector ? p.area : "");
+    q.bind(5, p.label);
+    q.bind(6, txn.now());
+    q.exec();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return token;
+}
+
+Result<ApiPrincipal> Bot::authenticate(const std::string& token) {
+  // Looked up by the token's SHA-256: the database never holds the token, and
+  // comparing digests leaks nothing about the token itself.
+  if (token.size() < 10 || token.size() > 200) return permission_denied("invalid token");
+  std::string digest = hex_encode(sha256(token));
+  std::optional<ApiPrincipal> found;
+  Status s = impl_->ledger->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT hash, role, village, area, label FROM api_tokens WHERE hash=?");
+    q.bind(1, digest);
+    if (q.executeStep() && constant_time_equal(q.getColumn(0).getString(), digest))
+      found = ApiPrincipal{parse_role(q.getColumn(1).getString()).value_or(Role::kVillager), q.getColumn(2).getString(),
+                           q.getColumn(3).getString(), q.getColumn(4).getString()};
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  if (!found || found->role == Role::kVillager) return permission_denied("invalid token");
+  return *found;
+}
+
+// ---------------------------------------------------------------------------
+// Books cache
+
+Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Village& v) {
+  auto size = ledger->log_size(v.id);
+  if (!size.is_ok()) return size.status();
+  std::string day = today();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = books.find(v.id);
+    if (it != books.end() && it->second.size == *size && it->second.today == day) return it->second.books;
+  }
+  auto entries = ledger->entries(v.id, 0, *size);
+  if (!entries.is_ok()) return entries.status();
+  BooksOptions o{options.cash_limit, options.publish_by_day, day};
+  auto b = std::make_shared<const VillageBooks>(analyse_books(v, *entries, o));
+  std::lock_guard<std::mutex> lock(mu);
+  books[v.id] = {*size, day, b};
+  return std::shared_ptr<const VillageBooks>(b);
+}
+
+// ---------------------------------------------------------------------------
+// Who is asking, about which village
+
+Status Bot::Impl::resolve(Context& ctx, const ParsedCommand& cmd) {
+  auto d = directory();
+  if (!d.is_ok()) return d.status();
+  ctx.dir = *d;
+  ctx.args = cmd.args;
+  const auto& msg = *ctx.msg;
+  if (auto it = ctx.dir->members.find({msg.bot_id, msg.sender_id}); it != ctx.dir->members.end()) {
+    for (const auto& m : it->second) {
+      if (m.role == Role::kOfficial) ctx.official_villages.push_back(m.village);
+      if (m.role == Role::kInspector) ctx.inspector_areas.push_back(m.area);
+    }
+  }
+  if (msg.group) {
+    auto it = ctx.dir->bindings.find({msg.bot_id, msg.chat_id});
+    if (it != ctx.dir->bindings.end()) ctx.village = ctx.dir->find_village(it->second);
+  } else {
+    // In private chat a village may be named first ("账目 双江村 2022-11");
+    // otherwise an official's own village is meant.
+    if (!ctx.args.empty()) {
+      if (const Village* v = ctx.dir->find_village(ctx.args[0])) {
+        ctx.village = v;
+        ctx.args.erase(ctx.args.begin());
+      }
+    }
+    if (!ctx.village && ctx.official_villages.size() == 1) ctx.village = ctx.dir->find_village(ctx.official_villages[0]);
+  }
+  if (ctx.village)
+    ctx.official = std::find(ctx.official_villages.begin(), ctx.official_villages.end(), ctx.village->id) !=
+                   ctx.official_villages.end();
+  return Status::ok();
+}
+
+namespace {
+Status need_village(const Context& ctx) {
+  if (ctx.village) return Status::ok();
+  if (ctx.msg->group)
+    return say("本群还没有绑定到村,请乡镇管理员绑定后再用。(this group is not bound to a village yet; ask the township "
+               "to run `sunledger group bind`)");
+  return say("请在本村的群里发送,或在命令后写明村名,例如“账目 双江村 2022-11”。(send this in your village group, or "
+             "name the village after the command)");
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Queries
+
+Result<std::string> Bot::Impl::help(const Context& ctx) {
+  std::string out = "【村务监督机器人 可用命令】(commands)\n";
+  out += "账目 [2022-11] 看某月公开账目 (accounts)\n";
+  out += "明细 2022-11 [收入|支出] [页] 看每一笔 (details)\n";
+  out += "项目 [名称] 看项目预算和花费 (projects)\n";
+  out += "低保 [2022-11] 看低保等补助名单 (subsidies)\n";
+  out += "余额 看各项资金余额 (balance)\n";
+  out += "核验 [2022-11] 看签名和核对方法 (verify)\n";
+  if (ctx.official || !ctx.official_villages.empty()) {
+    out += "—— 村干部 (officials) ——\n";
+    out += "记账 2022-11 换行后每行一笔:支出 工程款 157600 水渠修缮 项目:水利建设 资金:专项资金 对方:某工程队 (post)\n";
+    out += "立项 水利建设 30万 专项 (project add)\n";
+    out += "冲销 12 重复记账 (reverse)\n";
+    out += "低保名单 2022-11 换行后每行:张三 身份证号 620 [人数]\n";
+    out += "公开 2022-11 结账并推送到村民群 (publish)\n";
+  }
+  if (ctx.official || !ctx.official_villages.empty() || !ctx.inspector_areas.empty())
+    out += "预警 看自动发现的问题 (alerts)\n";
+  return out;
+}
+
+Result<std::string> Bot::Impl::last_closed_or_arg(const Context& ctx, const VillageBooks& b, size_t arg) {
+  if (ctx.args.size() > arg) {
+    const std::string& m = ctx.args[arg];
+    if (!valid_month(m)) return say("月份“" + m + "”应写成 2022-11 这样。(month must look like 2022-11)");
+    if (!b.closed_months.count(m))
+      return say(b.village_name + " " + month_zh(m) + "的账目还没有公开。(the accounts of " + m + " are not published yet)");
+    return m;
+  }
+  if (b.closed_months.empty()) return say(b.village_name + "还没有公开过账目。(no month has been published yet)");
+  return *b.closed_months.rbegin();
+}
+
+Result<std::string> Bot::Impl::accounts(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = accounts_cache.find({ctx.village->id, *month});
+    if (it != accounts_cache.end() && it->second.first.size == (*b)->size && it->second.first.today == today())
+      return it->second.second;
+  }
+  auto close = ledger->month_close(ctx.village->id, *month);
+  if (!close.is_ok()) return close.status();
+  bool latest = *month == *(*b)->closed_months.rbegin();
+  std::vector<Flag> flags;
+  for (const auto& f : (*b)->flags)
+    if (f.month == *month || (latest && f.month.empty())) flags.push_back(f);
+  std::string text = render_statement(ctx.village->name, *close, flags);
+  std::lock_guard<std::mutex> lock(mu);
+  accounts_cache[{ctx.village->id, *month}] = {CachedBooks{(*b)->size, today(), nullptr}, text};
+  return text;
+}
+
+Result<std::string> Bot::Impl::details(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  if (ctx.args.empty()) return say("请写明月份,例如“明细 2022-11”。(name the month, e.g. details 2022-11)");
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  int direction = 0, page = 1;
+  std::string filter_word;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    const std::string& a = ctx.args[i];
+    if (a == "收入" || a == "income") {
+      direction = 1;
+      filter_word = " " + a;
+    } else if (a == "支出" || a == "expense") {
+      direction = -1;
+      filter_word = " " + a;
+    } else if (!a.empty() && a.size() <= 4 && a.find_first_not_of("0123456789") == std::string::npos) {
+      page = std::stoi(a);
+    } else {
+      return say("没看懂“" + a + "”:可以写 收入、支出 或页码。(expected income, expense or a page number)");
+    }
+  }
+  auto entries = ledger->month_entries(ctx.village->id, *month);
+  if (!entries.is_ok()) return entries.status();
+  auto lines = render_detail_lines(*entries, direction);
+  if (lines.empty()) lines.push_back("(本月没有这类记录 / no such entries)\n");
+  std::string header = "【" + ctx.village->name + " " + month_zh(*month) + " 明细" +
+                       (direction > 0 ? "(收入)" : direction < 0 ? "(支出)" : "") + "】\n";
+  return paginate(header, lines, page, options.max_reply_bytes, "发送“明细 " + *month + filter_word + "");
+}
+
+Result<std::string> Bot::Impl::projects(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  std::string name = ctx.args.empty() ? "" : ctx.args[0];
+  std::vector<std::string> blocks;
+  for (const auto& p : (*b)->projects)
+    if (name.empty() || p.name == name) blocks.push_back(render_project(p, (*b)->flags));
+  if (blocks.empty())
+    return say(name.empty() ? ctx.village->name + "还没有登记项目。(no projects registered)"
+                            : "没有名为“" + name + "”的项目。(no such project)");
+  return paginate("【" + ctx.village->name + " 项目】\n", blocks, 1, options.max_reply_bytes, "发送“项目 名称”");
+}
+
+Result<std::string> Bot::Impl::subsidies(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  int page = ctx.args.size() > 1 && ctx.args[1].find_first_not_of("0123456789") == std::string::npos && ctx.args[1].size() <= 4
+                 ? std::stoi(ctx.args[1])
+                 : 1;
+  auto entries = ledger->month_entries(ctx.village->id, *month);
+  if (!entries.is_ok()) return entries.status();
+  auto lines = render_subsidy_lines(*entries);
+  if (lines.empty()) lines.push_back("(本月没有补助名单 / no subsidy list this month)\n");
+  return paginate("【" + ctx.village->name + " " + month_zh(*month) + " 低保等补助名单】\n", lines, page,
+                  options.max_reply_bytes, "发送“低保 " + *month);
+}
+
+Result<std::string> Bot::Impl::balance(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  return render_balance(**b);
+}
+
+Result<std::string> Bot::Impl::verify(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  auto close = ledger->month_close(ctx.village->id, *month);
+  if (!close.is_ok()) return close.status();
+  return render_verify(ctx.village->name, *close, ledger->verifier_key());
+}
+
+Result<std::string> Bot::Impl::alerts(const Context& ctx) {
+  std::vector<const Village*> watched;
+  for (const auto& [id, v] : ctx.dir->villages) {
+    bool inspector = std::any_of(ctx.inspector_areas.begin(), ctx.inspector_areas.end(),
+                                 [&](const std::string& a) { return covers(a, v); });
+    bool own = std::find(ctx.official_villages.begin(), ctx.official_villages.end(), id) != ctx.official_villages.end();
+    if (inspector || own) watched.push_back(&v);
+  }
+  if (watched.empty()) return say(role_refusal(ctx.msg->text.empty() ? "预警" : "预警", "纪检监察人员和村干部", "inspectors and officials"));
+  std::vector<std::string> lines;
+  for (const Village* v : watched) {
+    auto b = village_books(*v);
+    if (!b.is_ok()) return b.status();
+    for (const auto& f : (*b)->flags) lines.push_back("[" + v->town + v->name + "] " + f.text + "\n");
+  }
+  if (lines.empty()) lines.push_back("目前没有预警。(no alerts)\n");
+  int page = !ctx.args.empty() && ctx.args[0].size() <= 4 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos
+                 ? std::stoi(ctx.args[0])
+                 : 1;
+  return paginate("【预警 (alerts)】\n", lines, page, options.max_reply_bytes, "发送“预警");
+}
+
+Result<std::string> Bot::Impl::query(const Context& ctx, CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kHelp: return help(ctx);
+    case CommandKind::kAccounts: return accounts(ctx);
+    case CommandKind::kDetails: return details(ctx);
+    case CommandKind::kProjects: return projects(ctx);
+    case CommandKind::kSubsidies: return subsidies(ctx);
+    case CommandKind::kBalance: return balance(ctx);
+    case CommandKind::kVerify: return verify(ctx);
+    case CommandKind::kAlerts: return alerts(ctx);
+    default: return internal_error("not a query");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Writes
+
+namespace {
+
+// Parses "收入|支出 类别 金额 摘要 [项目:名称] [资金:来源] [对方:名称] [日期:2022-11-05]".
+Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string& month, const std::string& today) {
+  auto words = split_words(body.text);
+  TransactionLine t;
+  t.source_line = body.number;
+  if (words.size() < 4)
+    return invalid_argument("格式应为“收入|支出 类别 金额 摘要”,缺少内容 (expected: income|expense CATEGORY AMOUNT ITEM)");
+  if (words[0] == "收入" || words[0] == "income") t.income = true;
+  else if (words[0] == "支出" || words[0] == "expense") t.income = false;
+  else return invalid_argument("第一项应为“收入”或“支出”,而不是“" + words[0] + "” (must start with income or expense)");
+  t.category = words[1];
+  auto amount = parse_amount(words[2]);
+  if (!amount.is_ok()) return amount.status();
+  t.amount = *amount;
+  std::string item;
+  for (size_t i = 3; i < words.size(); ++i) {
+    std::string w = words[i];
+    // Full-width colons are what Chinese keyboards type.
+    if (auto p = w.find("\xEF\xBC\x9A"); p != std::string::npos) w.replace(p, 3, ":");
+    auto colon = w.find(':');
+    std::string key = colon == std::string::npos ? "" : w.substr(0, colon);
+    std::string value = colon == std::string::npos ? "" : w.substr(colon + 1);
+    if (key == "项目" || key == "project") t.project = value;
+    else if (key == "资金" || key == "fund") t.fund = value;
+    else if (key == "对方" || key == "party") t.counterparty = value;
+    else if (key == "备注" || key == "note") t.note = value;
+    else if (key == "日期" || key == "date") t.date = value;
+    else item += (item.empty() ? "" : " ") + words[i];
+  }
+  if (item.empty()) return invalid_argument("缺少摘要(这笔钱是做什么的) (missing item description)");
+  t.item = item;
+  if (t.date.empty()) t.date = today.substr(0, 7) == month ? today : month + "-" + (month < today.substr(0, 7) ? "28" : "01");
+  if (t.date.substr(0, 7) != month) return invalid_argument("日期 " + t.date + " 不在 " + month + " 内 (date outside the month)");
+  return t;
+}
+
+std::string join_errors(const std::vector<std::string>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += e + "\n";
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a) {
+  if (ctx.args.empty() || !valid_month(ctx.args[0]))
+    return say("请写明月份,例如“记账 2022-11”,下面每行一笔。(post needs a month, e.g. post 2022-11, then one entry per line)");
+  const std::string month = ctx.args[0];
+  if (cmd.body.empty())
+    return say("“记账 " + month + "”下面每行写一笔:支出 工程款 157600 水渠修缮 项目:水利建设 (one entry per line below the command)");
+  if (cmd.body.size() > kMaxBodyLines) return say("一次最多200笔,请分几次发送。(at most 200 entries per message)");
+  std::vector<TransactionLine> lines;
+  std::vector<std::string> errors;
+  std::string day = today();
+  for (const auto& body : cmd.body) {
+    auto t = parse_post_line(body, month, day);
+    if (!t.is_ok()) errors.push_back("第" + std::to_string(body.number) + "行: " + t.status().message());
+    else lines.push_back(*t);
+  }
+  if (!errors.empty()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + join_errors(errors));
+  auto r = txn.post_transactions(ctx.village->id, lines, a);
+  if (!r.is_ok()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + r.status().message());
+  // Month so far, including what this message added (same transaction).
+  Fen income = 0, expense = 0;
+  SQLite::Statement q(txn.db(), "SELECT e.leaf FROM entries e JOIN logs l ON l.id=e.log_id WHERE l.name=? AND e.month=?");
+  q.bind(1, ctx.village->id);
+  q.bind(2, month);
+  while (q.executeStep()) {
+    auto col = q.getColumn(0);
+    json f = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+    std::string kind = jstr(f, "kind");
+    Fen amount = f.value("amount", Fen{0});
+    if (kind != "txn" && !(kind == "reversal" && jstr(f, "target_kind") == "txn")) continue;
+    Fen signed_amount = kind == "reversal" ? -amount : amount;
+    (jstr(f, "direction") == "income" ? income : expense) += signed_amount;
+  }
+  std::string range = "#" + std::to_string(r->front()) + (r->size() > 1 ? "至#" + std::to_string(r->back()) : "");
+  return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) + " entries)\n" +
+         ctx.village->name + " " + month_zh(month) + "目前合计(未公开):收入" + format_yuan_with_wan(income) + ",支出" +
+         format_yuan_with_wan(expense) + "\n公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”结账并推送到村民群。\n";
+}
+
+Result<std::string> Bot::Impl::project_add(const Context& ctx, WriteTxn& txn, const Author& a) {
+  if (ctx.args.size() < 2)
+    return say("格式:立项 名称 批复金额 [专项],例如“立项 水利建设 30万 专项”。(project add NAME AMOUNT [special])");
+  auto amount = parse_amount(ctx.args[1]);
+  if (!amount.is_ok()) return say(amount.status().message());
+  bool special = false;
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    if (ctx.args[i] == "专项" || ctx.args[i] == "special" || ctx.args[i] == "专项资金") special = true;
+    else return say("没看懂“" + ctx.args[i] + "”:只能写“专项”。(only “special” may follow the amount)");
+  }
+  auto r = txn.register_project(ctx.village->id, {ctx.args[0], *amount, special}, a);
+  if (!r.is_ok()) return say(r.status().message());
+  return "已立项:" + ctx.args[0] + ",批复" + format_yuan_with_wan(*amount) + (special ? ",专项资金(只能用于本项目)" : "") +
+         "。第#" + std::to_string(*r) + "条。(project registered)\n";
+}
+
+Result<std::string> Bot::Impl::reverse(const Context& ctx, WriteTxn& txn, const Author& a) {
+  if (ctx.args.size() < 2) return say("格式:冲销 条目号 原因,例如“冲销 12 重复记账”。(reverse INDEX REASON)");
+  std::string idx = ctx.args[0];
+  if (!idx.empty() && idx[0] == '#') idx = idx.substr(1);
+  if (idx.empty() || idx.size() > 12 || idx.find_first_not_of("0123456789") != std::string::npos)
+    return say("条目号“" + ctx.args[0] + "”应为数字,例如 12 或 #12。(the entry index must be a number)");
+  std::string reason;
+  for (size_t i = 1; i < ctx.args.size(); ++i) reason += (reason.empty() ? "" : " ") + ctx.args[i];
+  auto r = txn.reverse(ctx.village->id, std::stoull(idx), reason, a);
+  if (!r.is_ok()) return say(r.status().message());
+  return "已冲销第#" + idx + "条(冲销记录#" + std::to_string(*r) + "),原记录仍保留可查。原因:" + reason +
+         " (reversed; the original stays visible)\n";
+}
+
+Result<std::string> Bot::Impl::subsidy_list(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a) {
+  if (ctx.args.empty() || !valid_month(ctx.args[0]))
+    return say("请写明月份,例如“低保名单 2022-11”,下面每行:姓名 身份证号 金额 [人数]。(subsidy list needs a month)");
+  if (cmd.body.empty()) return say("名单为空:下面每行写“姓名 身份证号 金额 [人数]”。(one recipient per line)");
+  if (cmd.body.size() > kMaxBodyLines) return say("一次最多200户,请分几次发送。(at most 200 lines per message)");
+  if (options.identity_salt.size() < 16) return internal_error("identity salt is not configured");
+  std::vector<SubsidyLine> lines;
+  std::vector<std::string> errors;
+  for (const auto& body : cmd.body) {
+    auto w = split_words(body.text);
+    std::string prefix = "第" + std::to_string(body.number) + "行: ";
+    if (w.size() < 3 || w.size() > 4) {
+      errors.push_back(prefix + "格式应为“姓名 身份证号 金额 [人数]” (expected NAME ID AMOUNT [PERSONS])");
+      continue;
+    }
+    // The identity number is checked, hashed and masked here; it is never
+    // stored, logged or repeated back, not even in an error.
+    if (Status s = validate_resident_id(w[1]); !s.is_ok()) {
+      errors.push_back(prefix + s.message());
+      continue;
+    }
+    auto amount = parse_amount(w[2]);
+    if (!amount.is_ok()) {
+      errors.push_back(prefix + amount.status().message());
+      continue;
+    }
+    int persons = 1;
+    if (w.size() == 4) {
+      if (w[3].size() > 2 || w[3].find_first_not_of("0123456789") != std::string::npos || std::stoi(w[3]) < 1) {
+        errors.push_back(prefix + "人数应为1到50的数字 (persons must be 1 to 50)");
+        continue;
+      }
+      persons = std::stoi(w[3]);
+    }
+    lines.push_back({"低保", mask_person_name(w[0]), mask_resident_id(w[1]), hash_resident_id(options.identity_salt, w[1]),
+                     *amount, persons});
+  }
+  if (!errors.empty()) return say("未登记,请改正后重发 (nothing was recorded; fix and resend):\n" + join_errors(errors));
+  auto r = txn.post_subsidies(ctx.village->id, ctx.args[0], lines, a);
+  if (!r.is_ok()) return say("未登记 (nothing was recorded):" + r.status().message());
+  Fen total = 0;
+  std::string names;
+  for (const auto& l : lines) {
+    total += l.amount;
+    names += l.name_masked + " ";
+  }
+  return "已登记" + month_zh(ctx.args[0]) + "低保名单" + std::to_string(lines.size()) + "户,合计" + format_yuan_with_wan(total) +
+         ":" + names + "(身份证号只保存加密摘要 / identity numbers are stored only as keyed hashes)\n";
+}
+
+Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, const std::string& month, WriteTxn& txn,
+                                             const Author& a) {
+  auto d = directory();
+  if (!d.is_ok()) return d.status();
+  const Village* v = (*d)->find_village(village_id);
+  if (!v) return not_found("没有这个村“" + village_id + "” (no such village)");
+  if (!valid_month(month)) return invalid_argument("月份应写成 2022-11 这样 (month must be YYYY-MM)");
+  // Flags are computed from what is already committed: the month's lines.
+  auto b = village_books(*v);
+  if (!b.is_ok()) return b.status();
+  auto idx = txn.close_month(v->id, month, a);
+  if (!idx.is_ok()) return idx.status();
+  Published p;
+  SQLite::Statement q(txn.db(),
+                      "SELECT m.statement_idx, m.tree_size, m.checkpoint, e.leaf FROM month_closes m JOIN logs l ON l.id=m.log_id "
+                      "JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx WHERE l.name=? AND m.month=?");
+  q.bind(1, v->id);
+  q.bind(2, month);
+  if (!q.executeStep()) return internal_error("month close not found after closing");
+  p.close.month = month;
+  p.close.statement_index = static_cast<uint64_t>(q.getColumn(0).getInt64());
+  p.close.tree_size = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  p.close.checkpoint = q.getColumn(2).getString();
+  auto col = q.getColumn(3);
+  p.close.statement = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  std::vector<Flag> flags;
+  for (const auto& f : (*b)->flags)
+    if ((f.month == month || f.month.empty()) && !(f.kind == FlagKind::kMonthNotPublished && f.month == month))
+      flags.push_back(f);
+  p.notice = render_notice(v->name, p.close, flags);
+  if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
+    for (const auto& [bot, chat] : it->second) {
+      if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice}); !s.is_ok()) return s;
+      ++p.groups_notified;
+    }
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch
+
+Result<BotReply> Bot::handle(const InboundMessage& msg) {
+  Impl& I = *impl_;
+  BotReply reply;
+  if (msg.text.size() > I.options.max_message_bytes) {
+    reply.text = "消息太长(超过16KB),请分几次发送。(message too long; please split it)";
+    return reply;
+  }
+  ParsedCommand cmd = parse_command(msg.text);
+  if (cmd.kind == CommandKind::kEmpty) return reply;
+  if (cmd.kind == CommandKind::kUnknown) {
+    reply.text = "没听懂“" + cmd.keyword.substr(0, 60) + "”。发送“帮助”查看可用的命令。(unknown command; send 帮助 or help)";
+    return reply;
+  }
+  Context ctx;
+  ctx.msg = &msg;
+  if (Status s = I.resolve(ctx, cmd); !s.is_ok()) return s;
+
+  if (!is_write(cmd.kind)) {
+    auto text = I.query(ctx, cmd.kind);
+    if (!text.is_ok()) {
+      if (text.status().code() != Code::kFailedPrecondition) return text.status();
+      reply.text = text.status().message();
+      return reply;
+    }
+    reply.text = *text;
+    return reply;
+  }
+
+  // Writes: role first, then one transaction holding the change, its pushes
+  // and the dedupe record of this platform message.
+  if (Status s = need_village(ctx); !s.is_ok()) {
+    reply.text = s.message();
+    return reply;
+  }
+  if (!ctx.official) {
+    reply.text = role_refusal(cmd.keyword, ctx.village->name + "的村干部", "officials of " + ctx.village->id);
+    return reply;
+  }
+  Author author{msg.sender_id, "official", msg.bot_id};
+  std::string refusal;
+  Status s = I.ledger->write([&](WriteTxn& txn) -> Status {
+    if (!msg.message_id.empty()) {
+      auto& q = txn.statement("SELECT reply FROM processed_messages WHERE bot=? AND message_id=?");
+      q.bind(1, msg.bot_id);
+      q.bind(2, msg.message_id);
+      if (q.executeStep()) {
+        reply.text = q.getColumn(0).getString();
+        reply.replayed = true;
+        return Status::ok();
+      }
+    }
+    Result<std::string> text = internal_error("unhandled");
+    switch (cmd.kind) {
+      case CommandKind::kPost: text = I.post(ctx, cmd, txn, author); break;
+      case CommandKind::kProjectAdd: text = I.project_add(ctx, txn, author); break;
+      case CommandKind::kReverse: text = I.reverse(ctx, txn, author); break;
+      case CommandKind::kSubsidyList: text = I.subsidy_list(ctx, cmd, txn, author); break;
+      case CommandKind::kPublish: {
+        if (ctx.args.empty()) {
+          text = say("请写明月份,例如“公开 2022-11”。(publish needs a month)");
+          break;
+        }
+        auto p = I.publish_in(ctx.village->id, ctx.args[0], txn, author);
+        if (!p.is_ok()) {
+          text = p.status().code() == Code::kInternal || p.status().code() == Code::kUnavailable ? p.status() : say(p.status().message());
+          break;
+        }
+        for (const auto& [bot, chat] : ctx.dir->groups_of.count(ctx.village->id) ? ctx.dir->groups_of.at(ctx.village->id)
+                                                                                 : std::vector<std::pair<std::string, std::string>>{})
+          reply.pushes.push_back({bot, chat, p->notice});
+        text = "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目,已推送到" + std::to_string(p->groups_notified) +
+               "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n";
+        break;
+      }
+      default: break;
+    }
+    if (!text.is_ok()) {
+      reply.pushes.clear();
+      if (text.status().code() == Code::kFailedPrecondition) refusal = text.status().message();
+      return text.status();  // rolls back: malformed input writes nothing
+    }
+    reply.text = *text;
+    if (!msg.message_id.empty()) {
+      auto& ins = txn.statement("INSERT INTO processed_messages(bot, message_id, reply, created_at) VALUES(?,?,?,?)");
+      ins.bind(1, msg.bot_id);
+      ins.bind(2, msg.message_id);
+      ins.bind(3, reply.text);
+      ins.bind(4, txn.now());
+      ins.exec();
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) {
+    if (!refusal.empty()) {
+      reply.text = refusal;
+      reply.pushes.clear();
+      return reply;
+    }
+    return s;
+  }
+  return reply;
+}
+
+// ---------------------------------------------------------------------------
+// The township accounting API
+
+Result<AppendResult> Bot::post_entries(const std::string& village, const std::vector<TransactionLine>& lines,
+                                       const Author& author) {
+  return impl_->ledger->post_transactions(village, lines, author);
+}
+
+Result<AppendResult> Bot::register_project(const std::string& village, const ProjectRegistration& project,
+                                           const Author& author) {
+  return impl_->ledger->register_project(village, project, author);
+}
+
+Result<Bot::Published> Bot::publish(const std::string& village, const std::string& month, const Author& author) {
+  std::optional<Published> out;
+  Status s = impl_->ledger->write([&](WriteTxn& txn) -> Status {
+    auto p = impl_->publish_in(village, month, txn, author);
+    if (!p.is_ok()) return p.status();
+    out = std::move(*p);
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return std::move(*out);
+}
+
+Result<std::string> Bot::monthly_notice(const std::string& village, const std::string& month) {
+  auto v = impl_->ledger->village(village);
+  if (!v.is_ok()) return v.status();
+  auto close = impl_->ledger->month_close(village, month);
+  if (!close.is_ok()) return close.status();
+  auto b = impl_->village_books(*v);
+  if (!b.is_ok()) return b.status();
+  std::vector<Flag> flags;
+  for (const auto& f : (*b)->flags)
+    if (f.month == month || f.month.empty()) flags.push_back(f);
+  return render_notice(v->name, *close, flags);
+}
+
+}  // namespace sunledger

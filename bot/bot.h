@@ -1,0 +1,123 @@
+// The bot: what villagers, officials and inspectors say in chat, and what it
+// answers. Platform-neutral: it takes one inbound message and returns the
+// reply plus the pushes for other chats; it knows nothing of HTTP.
+//
+// Thread safety: a Bot may be shared by threads (handle() is called from the
+// HTTP worker pool); writes go through the ledger's group commit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+
+namespace sunledger {
+
+// One message as every platform adapter produces it.
+struct InboundMessage {
+  std::string bot_id;
+  std::string chat_id;
+  bool group = false;  // a group chat (else a private chat with the bot)
+  std::string sender_id;
+  std::string sender_name;
+  std::string text;
+  std::string message_id;  // the platform's id; retried deliveries repeat it
+  int64_t time = 0;        // unix seconds, as the platform stamped it (0: unknown)
+};
+
+// A message for another chat, delivered later through the outbox.
+struct Push {
+  std::string bot_id;
+  std::string chat_id;
+  std::string text;
+};
+
+struct BotReply {
+  std::string text;          // for the sender's chat (empty: say nothing)
+  std::vector<Push> pushes;  // already queued in the outbox when handle() returns
+  bool replayed = false;     // a retried delivery of a write: the stored reply, nothing re-run
+};
+
+struct BotOptions {
+  // Replies longer than this are paged (WeCom text messages take 2,048 bytes).
+  size_t max_reply_bytes = 2000;
+  // A cash expense above this is flagged (default 5,000 yuan).
+  Fen cash_limit = 5'000 * 100;
+  // A month must be published by this day of the following month.
+  int publish_by_day = 15;
+  // Text larger than this is refused before parsing.
+  size_t max_message_bytes = 16 * 1024;
+  // Key for identity-number hashes (the deployment's id-salt).
+  std::string identity_salt;
+};
+
+enum class Role { kVillager, kOfficial, kInspector };
+
+// Who may do what, as stored in the directory tables.
+struct Membership {
+  std::string bot_id;
+  std::string user_id;
+  std::string village;  // official: their village; inspector: empty
+  Role role = Role::kVillager;
+  std::string area;     // inspector: a town name, or "all"
+};
+
+// A bearer token of the township accounting API, as authenticated.
+struct ApiPrincipal {
+  Role role = Role::kOfficial;
+  std::string village;  // official tokens
+  std::string area;     // inspector tokens
+  std::string label;
+};
+
+class Bot {
+ public:
+  Bot(Ledger* ledger, BotOptions options);
+  ~Bot();
+
+  // Creates the bot's tables (directory, dedupe records, outbox) if missing.
+  Status initialize();
+
+  // Answers one message. Commands that change something run in one ledger
+  // transaction together with the dedupe record of message_id and the outbox
+  // rows of their pushes; a retried delivery gets the stored reply back.
+  Result<BotReply> handle(const InboundMessage& message);
+
+  // Directory administration (the CLI).
+  Status bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id);
+  Status add_member(const Membership& member);
+  // Prints once: the token itself is never stored, only its SHA-256.
+  Result<std::string> create_token(const ApiPrincipal& principal);
+  Result<ApiPrincipal> authenticate(const std::string& bearer_token);
+
+  // The township accounting API's operations (shared with the chat commands).
+  // Errors about rows name every bad row.
+  Result<AppendResult> post_entries(const std::string& village, const std::vector<TransactionLine>& lines,
+                                    const Author& author);
+  Result<AppendResult> register_project(const std::string& village, const ProjectRegistration& project,
+                                        const Author& author);
+  // Closes the month and queues the monthly notice to every group bound to
+  // the village; returns the month close and the notice text.
+  struct Published {
+    MonthClose close;
+    std::string notice;
+    size_t groups_notified = 0;
+  };
+  Result<Published> publish(const std::string& village, const std::string& month, const Author& author);
+
+  // The monthly notice for a closed month, as pushed to the groups.
+  Result<std::string> monthly_notice(const std::string& village, const std::string& month);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+const char* role_name(Role role);
+std::optional<Role> parse_role(const std::string& text);
+
+}  // namespace sunledger

@@ -1,0 +1,188 @@
+#include "bot/render.h"
+
+#include <map>
+
+#include "ledger/crypto.h"
+
+namespace sunledger {
+namespace {
+
+std::string jstr(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Fen jfen(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<Fen>() : 0;
+}
+
+void append_categories(std::string& out, const nlohmann::json& by_category) {
+  if (!by_category.is_object()) return;
+  for (const auto& [category, amount] : by_category.items())
+    if (amount.is_number_integer() && amount.get<Fen>() != 0)
+      out += "  · " + category + " " + format_yuan_with_wan(amount.get<Fen>()) + "\n";
+}
+
+std::string flags_block(const std::vector<Flag>& flags) {
+  if (flags.empty()) return "";
+  std::string out = "⚠ 预警 (alerts):\n";
+  for (const auto& f : flags) out += "- " + f.text + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string checkpoint_short_form(const std::string& note) {
+  size_t a = note.find('\n');
+  size_t b = a == std::string::npos ? a : note.find('\n', a + 1);
+  size_t c = b == std::string::npos ? b : note.find('\n', b + 1);
+  if (c == std::string::npos) return "?";
+  std::string size = note.substr(a + 1, b - a - 1);
+  auto root = base64_decode(note.substr(b + 1, c - b - 1));
+  if (!root.is_ok()) return size;
+  return size + "/" + hex_encode(root->substr(0, 4));
+}
+
+std::string month_zh(const std::string& month) {
+  if (month.size() != 7) return month;
+  int m = std::stoi(month.substr(5, 2));
+  return month.substr(0, 4) + "年" + std::to_string(m) + "月";
+}
+
+std::string paginate(const std::string& header, const std::vector<std::string>& lines, int page, size_t max_bytes,
+                     const std::string& next_page_hint) {
+  // Reserve room for the footer ("第12/34页 ..." plus the hint).
+  const size_t footer_room = 60 + next_page_hint.size();
+  size_t budget = max_bytes > header.size() + footer_room ? max_bytes - header.size() - footer_room : 200;
+  std::vector<std::string> pages;
+  std::string cur;
+  for (const auto& l : lines) {
+    std::string line = l.size() > budget ? l.substr(0, budget - 4) + "…\n" : l;
+    if (!cur.empty() && cur.size() + line.size() > budget) {
+      pages.push_back(cur);
+      cur.clear();
+    }
+    cur += line;
+  }
+  if (!cur.empty() || pages.empty()) pages.push_back(cur);
+  int total = static_cast<int>(pages.size());
+  if (page < 1) page = 1;
+  if (page > total) page = total;
+  std::string out = header + pages[static_cast<size_t>(page - 1)];
+  if (total > 1) {
+    out += "第" + std::to_string(page) + "/" + std::to_string(total) + "页";
+    if (page < total) out += "," + next_page_hint + " " + std::to_string(page + 1) + " 查看下一页";
+    out += "\n";
+  }
+  return out;
+}
+
+std::string render_statement(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags) {
+  const auto& s = close.statement;
+  std::string out = "【" + village_name + " " + month_zh(close.month) + " 账目公开】\n";
+  out += "期初余额:" + format_yuan_with_wan(jfen(s, "opening")) + "\n";
+  out += "本月收入:" + format_yuan_with_wan(jfen(s, "income_total")) + "\n";
+  append_categories(out, s.value("income_by_category", nlohmann::json::object()));
+  out += "本月支出:" + format_yuan_with_wan(jfen(s, "expense_total")) + "\n";
+  append_categories(out, s.value("expense_by_category", nlohmann::json::object()));
+  out += "期末余额:" + format_yuan_with_wan(jfen(s, "closing")) + "\n";
+  if (jfen(s, "subsidy_total") != 0)
+    out += "低保等补助发放:" + format_yuan_with_wan(jfen(s, "subsidy_total")) + "(" +
+           std::to_string(s.value("subsidy_lines", 0)) + "户)\n";
+  out += "共" + std::to_string(s.value("entry_count", 0)) + "条记录";
+  if (s.value("first_index", -1) >= 0)
+    out += "(第#" + std::to_string(s.value("first_index", 0)) + "至#" + std::to_string(s.value("last_index", 0)) + "条)";
+  out += "\n";
+  out += flags_block(flags);
+  out += "核验码:" + checkpoint_short_form(close.checkpoint) + "(发送“核验 " + close.month + "”查看完整签名)\n";
+  return out;
+}
+
+std::vector<std::string> render_detail_lines(const std::vector<Entry>& entries, int direction_filter) {
+  std::map<uint64_t, uint64_t> reversed_by;
+  for (const auto& e : entries)
+    if (jstr(e.fields, "kind") == "reversal") reversed_by[e.fields.value("target", uint64_t{0})] = e.index;
+  std::vector<std::string> lines;
+  for (const auto& e : entries) {
+    const auto& f = e.fields;
+    std::string kind = jstr(f, "kind");
+    if (kind == "txn") {
+      bool income = jstr(f, "direction") == "income";
+      if ((direction_filter > 0 && !income) || (direction_filter < 0 && income)) continue;
+      std::string line = "#" + std::to_string(e.index) + " " + jstr(f, "date").substr(5) + " " + (income ? "收入" : "支出") +
+                         " " + jstr(f, "category") + " " + jstr(f, "item") + " " + format_yuan(jfen(f, "amount"));
+      if (!jstr(f, "project").empty()) line += " [项目:" + jstr(f, "project") + "]";
+      if (!jstr(f, "fund").empty()) line += " [资金:" + jstr(f, "fund") + "]";
+      if (!jstr(f, "counterparty").empty()) line += " [对方:" + jstr(f, "counterparty") + "]";
+      if (auto it = reversed_by.find(e.index); it != reversed_by.end())
+        line += " (已被#" + std::to_string(it->second) + "冲销)";
+      lines.push_back(line + "\n");
+    } else if (kind == "reversal") {
+      bool income = jstr(f, "direction") == "income";
+      if ((direction_filter > 0 && !income) || (direction_filter < 0 && income)) continue;
+      lines.push_back("#" + std::to_string(e.index) + " 冲销#" + std::to_string(f.value("target", uint64_t{0})) + " " +
+                      format_yuan(-jfen(f, "amount")) + " 原因:" + jstr(f, "reason") + "\n");
+    }
+  }
+  return lines;
+}
+
+std::string render_project(const ProjectStats& p, const std::vector<Flag>& flags) {
+  std::string out = "【项目】" + p.name + (p.special ? "(专项资金)" : "") + "\n";
+  out += "  批复:" + format_yuan_with_wan(p.approved) + "\n";
+  out += "  到账:" + format_yuan_with_wan(p.received) + "\n";
+  out += "  支出:" + format_yuan_with_wan(p.spent) + "\n";
+  out += "  结余:" + format_yuan_with_wan(p.received - p.spent) + "\n";
+  for (const auto& f : flags)
+    if (f.text.find("“" + p.name + "”") != std::string::npos) out += "  ⚠ " + f.text + "\n";
+  return out;
+}
+
+std::string render_balance(const VillageBooks& books) {
+  std::string out = "【" + books.village_name + " 资金余额】(含尚未公开的月份 / including unpublished months)\n";
+  if (books.fund_balances.empty()) out += "暂无收支记录 (no entries yet)\n";
+  Fen total = 0;
+  for (const auto& [fund, balance] : books.fund_balances) {
+    out += "  " + fund + ":" + format_yuan_with_wan(balance) + "\n";
+    total += balance;
+  }
+  if (books.fund_balances.size() > 1) out += "  合计:" + format_yuan_with_wan(total) + "\n";
+  return out;
+}
+
+std::vector<std::string> render_subsidy_lines(const std::vector<Entry>& entries) {
+  std::map<uint64_t, bool> reversed;
+  for (const auto& e : entries)
+    if (jstr(e.fields, "kind") == "reversal") reversed[e.fields.value("target", uint64_t{0})] = true;
+  std::vector<std::string> lines;
+  for (const auto& e : entries) {
+    if (jstr(e.fields, "kind") != "subsidy" || reversed.count(e.index)) continue;
+    // Masked name only: identity numbers and phone numbers are never shown.
+    lines.push_back(jstr(e.fields, "program") + " " + jstr(e.fields, "name_masked") + " " +
+                    format_yuan(jfen(e.fields, "amount")) + "(" + std::to_string(e.fields.value("persons", 1)) + "人)\n");
+  }
+  return lines;
+}
+
+std::string render_verify(const std::string& village_name, const MonthClose& close, const std::string& verifier_key) {
+  return "【" + village_name + " " + month_zh(close.month) + " 核验】\n" + close.checkpoint + "\n公钥 (verifier key):\n" +
+         verifier_key +
+         "\n核对方法:用上面的公钥验证签名,以后每月的签名都必须包含本月的全部记录;任何人都可用 sunledger verify "
+         "或 C2SP 签名笔记工具核对 (check the signature with the key; every later checkpoint must contain this one)\n";
+}
+
+std::string render_notice(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags) {
+  const auto& s = close.statement;
+  std::string out = "【" + village_name + " " + month_zh(close.month) + " 三务公开】\n";
+  out += "期初余额 " + format_yuan_with_wan(jfen(s, "opening")) + ",本月收入 " + format_yuan_with_wan(jfen(s, "income_total")) +
+         ",支出 " + format_yuan_with_wan(jfen(s, "expense_total")) + ",期末余额 " + format_yuan_with_wan(jfen(s, "closing")) +
+         "。\n";
+  out += flags_block(flags);
+  out += "核验码:" + checkpoint_short_form(close.checkpoint) + "\n";
+  out += "发送“账目 " + close.month + "”看汇总,“明细 " + close.month + "”看每一笔,“核验 " + close.month +
+         "”看签名。有疑问请在群里提出或私信本机器人反映。\n";
+  return out;
+}
+
+}  // namespace sunledger

@@ -1,0 +1,337 @@
+// The bot against a real SQLite ledger, in Chinese and in English.
+#include "bot/bot.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include "app/demo.h"
+#include "bot/outbox.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+using testing::official;
+using testing::txn;
+
+constexpr const char* kBot = "generic";
+constexpr const char* kGroup = "shuangjiang-group";
+
+struct BotTest : ::testing::Test {
+  testing::TestLedger t;
+  std::unique_ptr<Bot> bot;
+  int next_id = 0;
+
+  void SetUp() override {
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    bot = std::make_unique<Bot>(t.ledger.get(), o);
+    ASSERT_TRUE(bot->initialize().is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"zhuting", "朱亭村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->bind_group("shuangjiang", kBot, kGroup).is_ok());
+    ASSERT_TRUE(bot->bind_group("shuangjiang", kBot, "shuangjiang-group-2").is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "secretary", "shuangjiang", Role::kOfficial, ""}).is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "inspector", "", Role::kInspector, "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "zhuting-official", "zhuting", Role::kOfficial, ""}).is_ok());
+  }
+
+  BotReply say(const std::string& sender, const std::string& text, bool group = true, std::string message_id = "") {
+    InboundMessage m;
+    m.bot_id = kBot;
+    m.chat_id = group ? kGroup : "private-" + sender;
+    m.group = group;
+    m.sender_id = sender;
+    m.sender_name = sender;
+    m.text = text;
+    m.message_id = message_id.empty() ? "m" + std::to_string(++next_id) : message_id;
+    auto r = bot->handle(m);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? *r : BotReply{};
+  }
+
+  uint64_t size() { return *t.ledger->log_size("shuangjiang"); }
+
+  // The Shuangjiang case through chat.
+  void post_the_case() {
+    ASSERT_NE(say("secretary", "立项 水利建设 30万 专项").text.find("已立项"), std::string::npos);
+    ASSERT_NE(say("secretary", "立项 道路拓宽 200000").text.find("已立项"), std::string::npos);
+    auto r = say("secretary",
+                 "记账 2022-11\n"
+                 "收入 上级拨款 300,000.00 水利专项资金到账 项目:水利建设 资金:专项资金 对方:区水利局\n"
+                 "支出 工程款 15.76万 水渠修缮 项目:水利建设 资金:专项资金\n"
+                 "支出 工程款 142400 村道拓宽 项目:道路拓宽 资金:专项资金\n"
+                 "支出 招待费 6800 接待 资金:现金\n");
+    ASSERT_NE(r.text.find("已记账4笔"), std::string::npos) << r.text;
+  }
+};
+
+TEST_F(BotTest, HelpDependsOnRole) {
+  auto villager = say("someone", "帮助");
+  EXPECT_NE(villager.text.find("账目"), std::string::npos);
+  EXPECT_EQ(villager.text.find("记账"), std::string::npos);
+  auto off = say("secretary", "help");
+  EXPECT_NE(off.text.find("记账 2022-11"), std::string::npos);
+  EXPECT_NE(off.text.find("预警"), std::string::npos);
+  EXPECT_NE(say("someone", "/help@SunledgerBot").text.find("账目"), std::string::npos);
+}
+
+TEST_F(BotTest, UnknownAndEmptyMessages) {
+  auto r = say("someone", "你好");
+  EXPECT_NE(r.text.find("没听懂"), std::string::npos);
+  EXPECT_NE(r.text.find("help"), std::string::npos);
+  EXPECT_TRUE(say("someone", "   \n  ").text.empty());
+  EXPECT_NE(say("someone", std::string(17 * 1024, 'x')).text.find("消息太长"), std::string::npos);
+}
+
+TEST_F(BotTest, OfficialPostsAndVillagersReadThePublishedMonth) {
+  post_the_case();
+  EXPECT_EQ(size(), 6u);
+  // Not published yet: villagers are told so.
+  EXPECT_NE(say("someone", "账目 2022-11").text.find("还没有公开"), std::string::npos);
+  EXPECT_NE(say("someone", "账目").text.find("还没有公开过"), std::string::npos);
+
+  auto pub = say("secretary", "公开 2022-11");
+  EXPECT_NE(pub.text.find("已公开"), std::string::npos) << pub.text;
+  EXPECT_NE(pub.text.find("2个村民群"), std::string::npos) << pub.text;
+  ASSERT_EQ(pub.pushes.size(), 2u);
+  EXPECT_NE(pub.pushes[0].text.find("三务公开"), std::string::npos);
+  EXPECT_NE(pub.pushes[0].text.find("专项资金挪用"), std::string::npos) << pub.pushes[0].text;
+  EXPECT_NE(pub.pushes[0].text.find("核验码"), std::string::npos);
+  Outbox outbox(t.ledger.get());
+  EXPECT_EQ(*outbox.depth(), 2);
+
+  auto acc = say("someone", "账目");
+  EXPECT_NE(acc.text.find("双江村 2022年11月 账目公开"), std::string::npos) << acc.text;
+  EXPECT_NE(acc.text.find("本月收入:300,000.00元(30万元)"), std::string::npos) << acc.text;
+  EXPECT_NE(acc.text.find("142,400.00元(14.24万元)"), std::string::npos) << acc.text;
+  EXPECT_NE(acc.text.find("大额现金支出"), std::string::npos) << acc.text;
+  EXPECT_NE(acc.text.find("核验码:7/"), std::string::npos) << acc.text;
+  EXPECT_EQ(say("someone", "accounts 2022-11").text, acc.text);
+
+  auto det = say("someone", "明细 2022-11 支出");
+  EXPECT_NE(det.text.find("#4"), std::string::npos) << det.text;
+  EXPECT_EQ(det.text.find("上级拨款"), std::string::npos) << det.text;
+  EXPECT_NE(say("someone", "details 2022-11 income").text.find("上级拨款"), std::string::npos);
+  EXPECT_NE(say("someone", "明细").text.find("请写明月份"), std::string::npos);
+  EXPECT_NE(say("someone", "明细 2022-11 好的").text.find("没看懂"), std::string::npos);
+
+  auto proj = say("someone", "项目 水利建设");
+  EXPECT_NE(proj.text.find("批复:300,000.00元(30万元)"), std::string::npos) << proj.text;
+  EXPECT_NE(proj.text.find("支出:157,600.00元(15.76万元)"), std::string::npos) << proj.text;
+  EXPECT_NE(say("someone", "projects 不存在").text.find("没有名为"), std::string::npos);
+
+  auto ver = say("someone", "核验 2022-11");
+  EXPECT_NE(ver.text.find("test.sunledger/shuangjiang\n7\n"), std::string::npos) << ver.text;
+  EXPECT_NE(ver.text.find(t.ledger->verifier_key()), std::string::npos);
+
+  auto bal = say("someone", "余额");
+  EXPECT_NE(bal.text.find("专项资金:0.00元"), std::string::npos) << bal.text;
+
+  // Closed now: a late line is refused, a correction is a reversal.
+  auto late = say("secretary", "记账 2022-11\n支出 办公费 10 补记 日期:2022-11-30");
+  EXPECT_NE(late.text.find("已经公开结账"), std::string::npos) << late.text;
+  auto rev = say("secretary", "冲销 #4 挪用专项资金,退回");
+  EXPECT_NE(rev.text.find("已冲销第#4条"), std::string::npos) << rev.text;
+  auto alerts = say("inspector", "预警", false);
+  EXPECT_NE(alerts.text.find("冲销已公开月份"), std::string::npos) << alerts.text;
+}
+
+TEST_F(BotTest, MalformedPostsWriteNothing) {
+  ASSERT_NE(say("secretary", "立项 水利建设 30万 专项").text.find("已立项"), std::string::npos);
+  uint64_t before = size();
+  struct Case {
+    std::string text;
+    std::string expect;
+  } cases[] = {
+      {"记账", "请写明月份"},
+      {"记账 2022-13\n收入 a 1 b", "请写明月份"},
+      {"记账 2022-11", "每行写一笔"},
+      {"记账 2022-11\n收入 上级拨款 100 到账\n花费 工程款 100 x", "第3行"},
+      {"记账 2022-11\n支出 工程款 12.345 水渠", "两位小数"},
+      {"记账 2022-11\n支出 工程款 -5 水渠", "负数"},
+      {"记账 2022-11\n支出 工程款 100", "格式应为"},
+      {"记账 2022-11\n支出 工程款 100 水渠 项目:没有的项目", "尚未立项"},
+      {"记账 2022-11\n支出 工程款 100 水渠 日期:2022-10-01", "不在"},
+      {"记账 2023-05\n支出 工程款 100 水渠", "未来"},
+      {"记账 2022-11\n支出 工程款 9999999999 水渠", "1亿"},
+      {"立项", "格式"},
+      {"立项 水利建设 30万", "已经立项"},
+      {"立项 新项目 abc", "无效"},
+      {"立项 新项目 100 随便", "专项"},
+      {"冲销 abc 原因", "应为数字"},
+      {"冲销 99 原因", "没有第99条"},
+      {"冲销 0", "格式"},
+      {"公开", "请写明月份"},
+      {"公开 2022-13", "2022-11"},
+      {"低保名单 2022-11\n张三 430221195803121234 620", "身份证号无效"},
+  };
+  for (const auto& c : cases) {
+    auto r = say("secretary", c.text);
+    EXPECT_NE(r.text.find(c.expect), std::string::npos) << c.text << " -> " << r.text;
+    EXPECT_TRUE(r.pushes.empty());
+  }
+  EXPECT_EQ(size(), before);
+  std::string big = "记账 2022-11\n";
+  for (int i = 0; i < 201; ++i) big += "支出 工程款 1 x\n";
+  EXPECT_NE(say("secretary", big).text.find("最多200"), std::string::npos);
+  EXPECT_EQ(size(), before);
+}
+
+TEST_F(BotTest, WrongRolesAreRefusedPolitely) {
+  uint64_t before = size();
+  for (const char* text : {"记账 2022-11\n收入 a 1 b", "立项 x 100", "冲销 1 x", "公开 2022-11", "低保名单 2022-11\nx y 1",
+                           "post 2022-11\nincome a 1 b", "project add x 100", "reverse 1 x", "publish 2022-11"}) {
+    auto r = say("villager", text);
+    EXPECT_NE(r.text.find("只有双江村的村干部"), std::string::npos) << text << " -> " << r.text;
+    EXPECT_NE(r.text.find("nothing was changed"), std::string::npos);
+  }
+  // An official of another village is a villager here.
+  EXPECT_NE(say("zhuting-official", "立项 x 100").text.find("只有"), std::string::npos);
+  EXPECT_NE(say("villager", "预警").text.find("只有纪检监察人员和村干部"), std::string::npos);
+  EXPECT_EQ(size(), before);
+}
+
+TEST_F(BotTest, EnglishAliases) {
+  EXPECT_NE(say("secretary", "project add Waterworks 300000 special").text.find("已立项"), std::string::npos);
+  auto r = say("secretary", "post 2022-11\nincome grants 300000 water-funds project:Waterworks fund:专项资金\n"
+                            "expense works 157600 canal project:Waterworks fund:专项资金");
+  EXPECT_NE(r.text.find("posted 2 entries"), std::string::npos) << r.text;
+  EXPECT_NE(say("secretary", "publish 2022-11").text.find("published"), std::string::npos);
+  EXPECT_NE(say("someone", "accounts").text.find("300,000.00元"), std::string::npos);
+  EXPECT_NE(say("someone", "subsidies").text.find("no subsidy list"), std::string::npos);
+  EXPECT_NE(say("someone", "verify").text.find("verifier key"), std::string::npos);
+  EXPECT_NE(say("someone", "balance").text.find("专项资金"), std::string::npos);
+}
+
+TEST_F(BotTest, RetriedDeliveryReplaysTheReplyAndWritesOnce) {
+  auto first = say("secretary", "记账 2022-11\n支出 办公费 100 打印纸", true, "platform-msg-1");
+  EXPECT_FALSE(first.replayed);
+  auto again = say("secretary", "记账 2022-11\n支出 办公费 100 打印纸", true, "platform-msg-1");
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.text, first.text);
+  EXPECT_EQ(size(), 1u);
+  // The same text as a new message is a new entry.
+  say("secretary", "记账 2022-11\n支出 办公费 100 打印纸", true, "platform-msg-2");
+  EXPECT_EQ(size(), 2u);
+  // A refused command leaves no dedupe record: fixing and resending works.
+  say("secretary", "立项 x abc", true, "platform-msg-3");
+  EXPECT_NE(say("secretary", "立项 x 100", true, "platform-msg-3").text.find("已立项"), std::string::npos);
+}
+
+TEST_F(BotTest, SubsidyListsNeverStoreIdentityNumbers) {
+  auto r = say("secretary", "低保名单 2022-11\n张桂三 11010519491231002X 620\n李秀英 11010519491231002x 1,240 2");
+  EXPECT_NE(r.text.find("已登记"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("张*三"), std::string::npos);
+  EXPECT_EQ(r.text.find("11010519491231002"), std::string::npos);
+  ASSERT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
+  auto list = say("someone", "低保 2022-11");
+  EXPECT_NE(list.text.find("张*三 620.00元(1人)"), std::string::npos) << list.text;
+  EXPECT_NE(list.text.find("李*英 1,240.00元(2人)"), std::string::npos) << list.text;
+  EXPECT_EQ(list.text.find("110105"), std::string::npos);
+  // Nowhere in the database file, WAL included.
+  std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+  EXPECT_EQ(bytes.find("11010519491231002"), std::string::npos);
+  EXPECT_NE(bytes.find("110105********002X"), std::string::npos);
+}
+
+TEST_F(BotTest, PrivateChatNamesTheVillageOrUsesTheOfficials) {
+  EXPECT_NE(say("stranger", "账目", false).text.find("写明村名"), std::string::npos);
+  EXPECT_NE(say("stranger", "项目 双江村", false).text.find("还没有登记项目"), std::string::npos);
+  EXPECT_NE(say("secretary", "立项 x 100", false).text.find("已立项"), std::string::npos);
+  EXPECT_NE(say("stranger", "项目 双江村", false).text.find("【项目】x"), std::string::npos);
+  InboundMessage m{kBot, "unbound-group", true, "u", "u", "账目", "x1", 0};
+  EXPECT_NE(bot->handle(m)->text.find("还没有绑定"), std::string::npos);
+}
+
+TEST_F(BotTest, LongAnswersArePaged) {
+  std::string post = "记账 2022-11\n";
+  for (int i = 0; i < 120; ++i) post += "支出 办公费 " + std::to_string(100 + i) + " 第" + std::to_string(i) + "笔打印纸和墨盒\n";
+  ASSERT_NE(say("secretary", post).text.find("已记账120笔"), std::string::npos);
+  ASSERT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
+  auto p1 = say("someone", "明细 2022-11");
+  EXPECT_LE(p1.text.size(), 2000u);
+  EXPECT_NE(p1.text.find("第1/"), std::string::npos) << p1.text;
+  EXPECT_NE(p1.text.find("明细 2022-11 2"), std::string::npos) << p1.text;
+  auto p2 = say("someone", "明细 2022-11 2");
+  EXPECT_NE(p2.text.find("第2/"), std::string::npos);
+  EXPECT_NE(p1.text, p2.text);
+  EXPECT_LE(say("someone", "明细 2022-11 支出 99").text.size(), 2000u);
+}
+
+TEST_F(BotTest, TokensAuthenticateAndAreStoredHashed) {
+  auto token = bot->create_token({Role::kOfficial, "shuangjiang", "", "accounting station"});
+  ASSERT_TRUE(token.is_ok());
+  auto p = bot->authenticate(*token);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->village, "shuangjiang");
+  EXPECT_EQ(p->role, Role::kOfficial);
+  EXPECT_FALSE(bot->authenticate(*token + "x").is_ok());
+  EXPECT_FALSE(bot->authenticate("").is_ok());
+  EXPECT_FALSE(bot->create_token({Role::kOfficial, "nowhere", "", ""}).is_ok());
+  EXPECT_FALSE(bot->create_token({Role::kInspector, "", "", ""}).is_ok());
+  std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+  EXPECT_EQ(bytes.find(*token), std::string::npos);
+}
+
+TEST_F(BotTest, DirectoryRefusesNonsense) {
+  EXPECT_EQ(bot->bind_group("nowhere", kBot, "g").code(), Code::kNotFound);
+  EXPECT_FALSE(bot->bind_group("shuangjiang", "", "g").is_ok());
+  EXPECT_FALSE(bot->add_member({kBot, "u", "", Role::kOfficial, ""}).is_ok());
+  EXPECT_FALSE(bot->add_member({kBot, "u", "", Role::kVillager, ""}).is_ok());
+  EXPECT_FALSE(bot->add_member({kBot, "u", "", Role::kInspector, ""}).is_ok());
+  EXPECT_EQ(parse_role("村干部"), Role::kOfficial);
+  EXPECT_FALSE(parse_role("mayor").has_value());
+  EXPECT_STREQ(role_name(Role::kInspector), "inspector");
+}
+
+TEST_F(BotTest, ApiOperationsShareTheLedger) {
+  auto p = bot->register_project("shuangjiang", {"水利建设", 30'000'000, true}, official());
+  ASSERT_TRUE(p.is_ok());
+  auto e = bot->post_entries("shuangjiang", {txn("2022-11-02", true, "上级拨款", "到账", 30'000'000, "水利建设", "专项资金")},
+                             official());
+  ASSERT_TRUE(e.is_ok());
+  auto pub = bot->publish("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(pub.is_ok()) << pub.status().to_string();
+  EXPECT_EQ(pub->groups_notified, 2u);
+  EXPECT_NE(pub->notice.find("三务公开"), std::string::npos);
+  EXPECT_EQ(*bot->monthly_notice("shuangjiang", "2022-11"), pub->notice);
+  EXPECT_EQ(bot->publish("shuangjiang", "2022-11", official()).status().code(), Code::kFailedPrecondition);
+}
+
+// The demo data, through the bot: the Shuangjiang diversion is flagged.
+TEST(DemoData, AnswersWithTheShuangjiangDiversionFlagged) {
+  testing::TestLedger t;
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  t.clock.set(1764288000);  // 2025-11-28: long after the demo months
+  auto loaded = cli::load_demo_data(*t.ledger, bot, o.identity_salt);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_TRUE(*loaded);
+  EXPECT_FALSE(*cli::load_demo_data(*t.ledger, bot, o.identity_salt));
+  auto ask = [&](const std::string& user, const std::string& chat, bool group, const std::string& text) {
+    InboundMessage m{cli::kDemoBotId, chat, group, user, user, text, "", 0};
+    return bot.handle(m)->text;
+  };
+  std::string acc = ask("v1", "shuangjiang-group", true, "账目");
+  EXPECT_NE(acc.find("2022年11月"), std::string::npos) << acc;
+  EXPECT_NE(acc.find("专项资金挪用"), std::string::npos) << acc;
+  EXPECT_NE(acc.find("142,400.00元"), std::string::npos) << acc;
+  std::string det = ask("v1", "shuangjiang-group", true, "明细 2022-11");
+  EXPECT_NE(det.find("村道拓宽工程款 142,400.00元"), std::string::npos) << det;
+  std::string proj = ask("v1", "shuangjiang-group", true, "项目");
+  EXPECT_NE(proj.find("水利建设"), std::string::npos);
+  EXPECT_NE(proj.find("支出:157,600.00元(15.76万元)"), std::string::npos) << proj;
+  EXPECT_NE(proj.find("其余142,400.00元(14.24万元)未用于本项目"), std::string::npos) << proj;
+  std::string alerts = ask("district-inspector", "private", false, "预警");
+  EXPECT_NE(alerts.find("专项资金挪用"), std::string::npos) << alerts;
+  EXPECT_NE(alerts.find("黄龙村 2022-11 的账目逾期未公开"), std::string::npos) << alerts;
+  std::string subs = ask("v1", "shuangjiang-group", true, "低保");
+  EXPECT_NE(subs.find("张*三"), std::string::npos) << subs;
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
+}  // namespace
+}  // namespace sunledger
