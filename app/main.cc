@@ -129,7 +129,7 @@ int serve(Deployment& d, const std::string& listen) {
   HttpServerOptions options;
   options.host = addr->first;
   options.port = addr->second;
-  HttpServer server(d.ledger.get(), options);
+  HttpServer server(d.ledger.get(), d.bot.get(), options);
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
 
@@ -164,6 +164,7 @@ struct Command {
   std::set<std::string> flags;
   std::function<int(Deployment&, const Args&)> run;
   bool needs_ledger = true;
+  bool takes_text = false;  // positional words are the command's text
 };
 
 std::vector<Command> commands() {
@@ -305,6 +306,24 @@ std::vector<Command> commands() {
                  std::cout << *t << "\n";
                  return kExitOk;
                }});
+  c.push_back({"ask", "ask --bot BOT --chat CHAT --user USER [--private] [--message-id ID] TEXT",
+               "Sends one chat message to the bot, as a platform would, and prints the reply (and any pushes).\n"
+               "For trying commands and for scripts; writes are real. Use a newline in TEXT for multi-line commands.",
+               {"bot", "chat", "user", "message-id"}, {"private"},
+               [](Deployment& d, const Args& a) {
+                 if (auto m = a.missing({"bot", "chat", "user"}); !m.empty()) return usage_error("ask", "missing " + m);
+                 if (a.positional().empty()) return usage_error("ask", "missing the message text");
+                 std::string text;
+                 for (const auto& p : a.positional()) text += (text.empty() ? "" : " ") + p;
+                 InboundMessage m{a.get("bot"), a.get("chat"), !a.has("private"), a.get("user"), a.get("user"), text,
+                                  a.get("message-id"), d.clock.now_unix_seconds()};
+                 auto r = d.bot->handle(m);
+                 if (!r.is_ok()) return fail(r.status());
+                 std::cout << r->text;
+                 for (const auto& p : r->pushes) std::cout << "\n[push to " << p.bot_id << "/" << p.chat_id << "]\n" << p.text;
+                 return kExitOk;
+               },
+               true, true});
   c.push_back({"checkpoint", "checkpoint --village ID", "Prints the village's latest signed checkpoint.", {"village"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village"}); !m.empty()) return usage_error("checkpoint", "missing " + m);
@@ -468,7 +487,8 @@ int run(int argc, char** argv) {
   Args parsed;
   std::string error;
   if (!Args::parse(rest, cmd->values, cmd->flags, &parsed, &error)) return usage_error(cmd->name, error);
-  if (!parsed.positional().empty()) return usage_error(cmd->name, "unexpected argument '" + parsed.positional()[0] + "'");
+  if (!cmd->takes_text && !parsed.positional().empty())
+    return usage_error(cmd->name, "unexpected argument '" + parsed.positional()[0] + "'");
   if (cmd->needs_ledger) {
     if (Status s = d.open(); !s.is_ok()) return fail(s);
   }

@@ -53,11 +53,6 @@ const char* kBotSchema[] = {
 
 constexpr size_t kMaxBodyLines = 200;
 
-std::string jstr(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // The directory (group bindings, memberships, villages), cached in memory and
 // reloaded when its version row or the village list changes.
 struct Directory {
@@ -607,19 +602,9 @@ Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd
   auto r = txn.post_transactions(ctx.village->id, lines, a);
   if (!r.is_ok()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + r.status().message());
   // Month so far, including what this message added (same transaction).
-  Fen income = 0, expense = 0;
-  SQLite::Statement q(txn.db(), "SELECT e.leaf FROM entries e JOIN logs l ON l.id=e.log_id WHERE l.name=? AND e.month=?");
-  q.bind(1, ctx.village->id);
-  q.bind(2, month);
-  while (q.executeStep()) {
-    auto col = q.getColumn(0);
-    json f = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
-    std::string kind = jstr(f, "kind");
-    Fen amount = f.value("amount", Fen{0});
-    if (kind != "txn" && !(kind == "reversal" && jstr(f, "target_kind") == "txn")) continue;
-    Fen signed_amount = kind == "reversal" ? -amount : amount;
-    (jstr(f, "direction") == "income" ? income : expense) += signed_amount;
-  }
+  auto totals = txn.month_totals(ctx.village->id, month);
+  if (!totals.is_ok()) return totals.status();
+  Fen income = totals->income, expense = totals->expense;
   std::string range = "#" + std::to_string(r->front()) + (r->size() > 1 ? "至#" + std::to_string(r->back()) : "");
   return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) + " entries)\n" +
          ctx.village->name + " " + month_zh(month) + "目前合计(未公开):收入" + format_yuan_with_wan(income) + ",支出" +

@@ -115,6 +115,7 @@ std::vector<std::string> render_detail_lines(const std::vector<Entry>& entries, 
       if (!jstr(f, "project").empty()) line += " [项目:" + jstr(f, "project") + "]";
       if (!jstr(f, "fund").empty()) line += " [资金:" + jstr(f, "fund") + "]";
       if (!jstr(f, "counterparty").empty()) line += " [对方:" + jstr(f, "counterparty") + "]";
+      if (!jstr(f, "note").empty()) line += " [备注:" + jstr(f, "note") + "]";
       if (auto it = reversed_by.find(e.index); it != reversed_by.end())
         line += " (已被#" + std::to_string(it->second) + "冲销)";
       lines.push_back(line + "\n");

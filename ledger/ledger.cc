@@ -38,6 +38,11 @@ const char* kSchema[] = {
     " approved INTEGER NOT NULL, special INTEGER NOT NULL, entry_idx INTEGER NOT NULL, PRIMARY KEY(log_id, name))",
     "CREATE TABLE IF NOT EXISTS reversals(log_id INTEGER NOT NULL REFERENCES logs(id), target_idx INTEGER NOT NULL,"
     " reversal_idx INTEGER NOT NULL, PRIMARY KEY(log_id, target_idx))",
+    // Running totals of every month's income and expense lines (net of
+    // reversals), so a post can answer with the month so far in O(1).
+    // Derived from the entries; `verify` recomputes and compares them.
+    "CREATE TABLE IF NOT EXISTS month_totals(log_id INTEGER NOT NULL REFERENCES logs(id), month TEXT NOT NULL,"
+    " income INTEGER NOT NULL, expense INTEGER NOT NULL, PRIMARY KEY(log_id, month)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS month_closes(log_id INTEGER NOT NULL REFERENCES logs(id), month TEXT NOT NULL,"
     " statement_idx INTEGER NOT NULL, tree_size INTEGER NOT NULL, checkpoint TEXT NOT NULL,"
     " PRIMARY KEY(log_id, month))",
@@ -407,12 +412,34 @@ Status WriteTxn::finish() {
 
 namespace {
 
+std::optional<std::string> last_closed(SQLite::Statement& q, int64_t log_id) {
+  q.bind(1, log_id);
+  std::optional<std::string> out;
+  if (q.executeStep() && !q.getColumn(0).isNull()) out = q.getColumn(0).getString();
+  q.reset();
+  return out;
+}
+
 std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id) {
   SQLite::Statement q(db, "SELECT max(month) FROM month_closes WHERE log_id=?");
-  q.bind(1, log_id);
-  if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getString();
-  return std::nullopt;
+  return last_closed(q, log_id);
 }
+
+constexpr const char* kLastClosed = "SELECT max(month) FROM month_closes WHERE log_id=?";
+
+// Adds to a month's running totals inside the write.
+void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense) {
+  q.bind(1, log_id);
+  q.bind(2, month);
+  q.bind(3, income);
+  q.bind(4, expense);
+  q.exec();
+  q.reset();
+}
+
+constexpr const char* kAddMonthTotals =
+    "INSERT INTO month_totals(log_id, month, income, expense) VALUES(?,?,?,?) "
+    "ON CONFLICT(log_id, month) DO UPDATE SET income=income+excluded.income, expense=expense+excluded.expense";
 
 Status check_month_open(const std::optional<std::string>& closed, const std::string& month, const std::string& current) {
   if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
@@ -432,9 +459,8 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   if (lines.empty()) return invalid_argument("没有要记的账目 (no entries given)");
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
-  SQLite::Database& db = *db_;
   std::string current = ledger_->current_month();
-  auto closed = last_closed(db, (*log)->id);
+  auto closed = last_closed(statement(kLastClosed), (*log)->id);
   std::vector<std::string> errors;
   std::set<Code> error_codes;
   std::map<std::string, bool> known_projects;
@@ -447,10 +473,11 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     if (s.is_ok() && !line.project.empty()) {
       auto it = known_projects.find(line.project);
       if (it == known_projects.end()) {
-        SQLite::Statement q(db, "SELECT 1 FROM projects WHERE log_id=? AND name=?");
+        auto& q = statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
         q.bind(1, (*log)->id);
         q.bind(2, line.project);
         it = known_projects.emplace(line.project, q.executeStep()).first;
+        q.reset();
       }
       if (!it->second)
         s = invalid_argument("项目“" + line.project + "”尚未立项,请先立项 (unknown project; register it first)");
@@ -483,8 +510,22 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     auto idx = append(*log, std::move(f), author);
     if (!idx.is_ok()) return idx.status();
     indexes.push_back(*idx);
+    add_month_totals(statement(kAddMonthTotals), (*log)->id, line.date.substr(0, 7), line.income ? line.amount : 0,
+                     line.income ? 0 : line.amount);
   }
   return indexes;
+}
+
+Result<MonthTotals> WriteTxn::month_totals(const std::string& log_name, const std::string& month) {
+  auto log = log_for(log_name);
+  if (!log.is_ok()) return log.status();
+  auto& q = statement("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
+  q.bind(1, (*log)->id);
+  q.bind(2, month);
+  MonthTotals t;
+  if (q.executeStep()) t = {q.getColumn(0).getInt64(), q.getColumn(1).getInt64()};
+  q.reset();
+  return t;
 }
 
 Result<uint64_t> WriteTxn::register_project(const std::string& village, const ProjectRegistration& p,
@@ -578,6 +619,11 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   ins.bind(2, static_cast<int64_t>(target));
   ins.bind(3, static_cast<int64_t>(*idx));
   ins.exec();
+  if (kind == "txn") {
+    bool income = jstr(original, "direction") == "income";
+    Fen amount = jfen(original, "amount");
+    add_month_totals(statement(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
+  }
   return *idx;
 }
 
@@ -1287,6 +1333,13 @@ struct LogVerifier {
     }
   }
 
+  struct Totals {
+    Fen income = 0, expense = 0;
+    uint64_t first_index = UINT64_MAX;
+  };
+  std::map<std::string, Totals> totals;
+  std::vector<std::pair<uint64_t, std::string>> derived;
+
   void run(int64_t log_id, const std::string& log_name, uint64_t stored_size, const std::string& latest_note,
            bool is_village) {
     RecomputedTree tree;
@@ -1313,12 +1366,33 @@ struct LogVerifier {
       if (f.is_discarded() || jstr(f, "kind") != q.getColumn(1).getString() || jstr(f, "month") != month ||
           (is_village && jstr(f, "village") != log_name))
         bad(idx, "entry " + std::to_string(idx) + " does not match its indexed columns");
+      std::string kind = jstr(f, "kind");
+      if (kind == "txn" || (kind == "reversal" && jstr(f, "target_kind") == "txn")) {
+        auto& t = totals[month];
+        if (t.first_index == UINT64_MAX) t.first_index = idx;
+        Fen amount = kind == "txn" ? jfen(f, "amount") : -jfen(f, "amount");
+        (jstr(f, "direction") == "income" ? t.income : t.expense) += amount;
+      }
       ++expected;
       ++report.entries_checked;
     }
     uint64_t count = leaves.size();
     if (count != stored_size) bad(std::min(count, stored_size), "the log records size " + std::to_string(stored_size) + " but holds " + std::to_string(count) + " entries");
     if (count > 0) tree.build();
+
+    // The running month totals (a derived table) agree with the entries.
+    SQLite::Statement tq(db, "SELECT month, income, expense FROM month_totals WHERE log_id=?");
+    tq.bind(1, log_id);
+    std::map<std::string, std::pair<Fen, Fen>> stored;
+    while (tq.executeStep()) stored[tq.getColumn(0).getString()] = {tq.getColumn(1).getInt64(), tq.getColumn(2).getInt64()};
+    for (const auto& [month, t] : totals) {
+      auto it = stored.find(month);
+      if (it == stored.end() || it->second.first != t.income || it->second.second != t.expense)
+        derived.emplace_back(t.first_index, "the running totals of " + month + " do not match its entries");
+      if (it != stored.end()) stored.erase(it);
+    }
+    for (const auto& [month, t] : stored)
+      if (t.first != 0 || t.second != 0) derived.emplace_back(0, "running totals recorded for " + month + ", which has no entries");
 
     // 2. Stored subtree hashes (what proofs are served from) match the recomputation.
     SQLite::Statement nq(db, "SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");
@@ -1360,6 +1434,10 @@ struct LogVerifier {
         bad(size, "the close record of " + month + " does not match its checkpoint");
       previous = size;
     }
+    // Derived tables and checkpoints only say that something changed; they
+    // locate the damage when no leaf or stored hash does.
+    if (first_bad == UINT64_MAX)
+      for (const auto& [index, why] : derived) bad(index, why);
     if (first_bad == UINT64_MAX) locate_checkpoint_failures();
     if (first_bad != UINT64_MAX) report.problems.push_back({log_name, first_bad, reason});
     ++report.logs_checked;
@@ -1382,7 +1460,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
     std::string vkey = verifier_key();
     while (q.executeStep()) {
       any = true;
-      LogVerifier v{conn.db(), origin_, vkey, report, UINT64_MAX, "", {}, {}};
+      LogVerifier v{conn.db(), origin_, vkey, report, UINT64_MAX, "", {}, {}, {}, {}};
       v.run(q.getColumn(0).getInt64(), q.getColumn(1).getString(), static_cast<uint64_t>(q.getColumn(2).getInt64()),
             q.getColumn(3).getString(), q.getColumn(4).getInt() != 0);
     }

@@ -105,6 +105,12 @@ struct MonthClose {
   nlohmann::json statement;  // the statement entry's fields
 };
 
+// A month's income and expense lines so far, net of reversals.
+struct MonthTotals {
+  Fen income = 0;
+  Fen expense = 0;
+};
+
 struct VerifyProblem {
   std::string log;        // village id (or another log's name)
   uint64_t first_bad_index = 0;
@@ -143,6 +149,8 @@ class WriteTxn {
                                                const std::vector<SubsidyLine>& lines, const Author& author);
   Result<uint64_t> reverse(const std::string& village, uint64_t target, const std::string& reason,
                            const Author& author);
+  // Running totals of a month, including what this transaction added.
+  Result<MonthTotals> month_totals(const std::string& village, const std::string& month);
   // Appends the month's statement; the caller reads the month checkpoint from
   // Ledger::month_close after commit.
   Result<uint64_t> close_month(const std::string& village, const std::string& month, const Author& author);

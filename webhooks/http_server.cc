@@ -180,7 +180,7 @@ struct HttpServer::Impl {
   std::atomic<int> listen_fd{-1};
 };
 
-HttpServer::HttpServer(Ledger* ledger, HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->ledger = ledger;
   impl_->options = options;
   auto& svr = impl_->server;
@@ -268,6 +268,7 @@ HttpServer::HttpServer(Ledger* ledger, HttpServerOptions options) : impl_(std::m
     res.set_content(impl->metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http::register_read_api(svr, *ledger);
+  if (bot != nullptr) http::register_write_api(svr, *bot);
 }
 
 HttpServer::~HttpServer() = default;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "bot/bot.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 
@@ -42,7 +43,8 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& text
 
 class HttpServer {
  public:
-  HttpServer(Ledger* ledger, HttpServerOptions options);
+  // The bot may be null for a read-only server.
+  HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "bot/bot.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 
@@ -22,5 +23,6 @@ std::optional<uint64_t> parse_uint(const std::string& text);
 std::optional<nlohmann::json> parse_json_bounded(const std::string& body, int max_depth = 32);
 
 void register_read_api(httplib::Server& server, Ledger& ledger);
+void register_write_api(httplib::Server& server, Bot& bot);
 
 }  // namespace sunledger::http

@@ -272,6 +272,7 @@ TEST_F(LedgerTest, VerifyDetectsAnEditWithRecomputedHashes) {
   // A careful forger rewrites the leaf and every stored hash; only the
   // signature on the checkpoint is out of reach.
   db->exec("UPDATE entries SET leaf=replace(leaf, '14240000', '4240000') WHERE idx=4");
+  db->exec("UPDATE month_totals SET expense=expense-10000000");
   db->exec("DELETE FROM nodes");
   SQLite::Statement q(*db, "SELECT idx, leaf FROM entries ORDER BY idx");
   CompactRange range;
@@ -415,5 +416,32 @@ TEST(GroupCommit, ConcurrentWritersAreAtomicEachAndDurableTogether) {
   EXPECT_TRUE(t.ledger->verify()->intact());
 }
 
+}  // namespace
+}  // namespace sunledger
+
+namespace sunledger {
+namespace {
+TEST(MonthTotals, RunningTotalsAreKeptAndVerified) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "a", "b", 1000),
+                                                          testing::txn("2022-11-03", false, "a", "b", 300)},
+                                          testing::official()).is_ok());
+  ASSERT_TRUE(t.ledger->reverse("shuangjiang", 1, "错了", testing::official()).is_ok());
+  MonthTotals totals;
+  ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) {
+    auto r = txn.month_totals("shuangjiang", "2022-11");
+    if (r.is_ok()) totals = *r;
+    return r.status();
+  }).is_ok());
+  EXPECT_EQ(totals.income, 1000);
+  EXPECT_EQ(totals.expense, 0);
+  EXPECT_TRUE(t.ledger->verify()->intact());
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("UPDATE month_totals SET expense=5");
+  auto r = t.ledger->verify();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].reason.find("running totals"), std::string::npos);
+}
 }  // namespace
 }  // namespace sunledger

@@ -1,0 +1,88 @@
+// The bot alone, no HTTP (issue #3 targets on the 2-core machine):
+//   账目 queries: >= 20,000/s
+//   durable 记账 posts (one line each, dedupe record and checkpoint in the commit): >= 3,000/s
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "app/demo.h"
+#include "bot/bot.h"
+#include "ledger/checkpoint.h"
+
+namespace sunledger {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BenchBot {
+  fs::path dir;
+  ManualClock clock{1670205600};  // 2022-12-05 CST: November is closed, December open
+  std::unique_ptr<Ed25519KeyFile> key;
+  std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<Bot> bot;
+
+  explicit BenchBot(const std::string& name) {
+    dir = fs::temp_directory_path() / ("sunledger-botbench-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::string db = (dir / "sunledger.db").string();
+    if (!Ledger::initialize(db, "bench.sunledger").is_ok()) std::abort();
+    key = std::move(*Ed25519KeyFile::create((dir / "key.pem").string(), "bench.sunledger"));
+    Ledger::Options o;
+    o.db_path = db;
+    o.signer = key.get();
+    o.clock = &clock;
+    ledger = std::move(*Ledger::open(o));
+    BotOptions bo;
+    bo.identity_salt = "0123456789abcdef0123456789abcdef";
+    bot = std::make_unique<Bot>(ledger.get(), bo);
+    if (!bot->initialize().is_ok()) std::abort();
+    if (!cli::load_demo_data(*ledger, *bot, bo.identity_salt).is_ok()) std::abort();
+  }
+  ~BenchBot() {
+    bot.reset();
+    ledger.reset();
+    fs::remove_all(dir);
+  }
+};
+
+void BM_AccountsQuery(benchmark::State& state) {
+  static BenchBot* b = nullptr;
+  if (state.thread_index() == 0) b = new BenchBot("query");
+  InboundMessage m{cli::kDemoBotId, "shuangjiang-group", true, "villager", "村民", "账目", "", 0};
+  for (auto _ : state) {
+    auto r = b->bot->handle(m);
+    if (!r.is_ok() || r->text.find("账目公开") == std::string::npos) state.SkipWithError("bad reply");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  if (state.thread_index() == 0) {
+    delete b;
+    b = nullptr;
+  }
+}
+BENCHMARK(BM_AccountsQuery)->UseRealTime()->Threads(1)->Threads(2)->Unit(benchmark::kMicrosecond);
+
+void BM_PostDurable(benchmark::State& state) {
+  static BenchBot* b = nullptr;
+  static std::atomic<int> next{0};
+  if (state.thread_index() == 0) b = new BenchBot("post");
+  for (auto _ : state) {
+    int id = next++;
+    InboundMessage m{cli::kDemoBotId, "shuangjiang-group", true, "shuangjiang-secretary", "书记",
+                     "记账 2022-12\n支出 办公费 " + std::to_string(10 + id % 1000) + " 打印纸", "msg-" + std::to_string(id), 0};
+    auto r = b->bot->handle(m);
+    if (!r.is_ok() || r->text.find("已记账") == std::string::npos) state.SkipWithError("post failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  if (state.thread_index() == 0) {
+    delete b;
+    b = nullptr;
+  }
+}
+BENCHMARK(BM_PostDurable)->UseRealTime()->MinTime(3.0)->Threads(1)->Threads(16)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace sunledger
+
+BENCHMARK_MAIN();

@@ -1,0 +1,116 @@
+// The township accounting API over loopback, with real tokens.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "bot/outbox.h"
+#include "server_fixture.h"
+
+namespace sunledger {
+namespace {
+
+using nlohmann::json;
+
+struct WriteApi : ::testing::Test {
+  testing::TestLedger t;
+  std::unique_ptr<Bot> bot;
+  testing::RunningServer s;
+  std::string token, other_token, inspector_token;
+
+  void SetUp() override {
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    bot = std::make_unique<Bot>(t.ledger.get(), o);
+    ASSERT_TRUE(bot->initialize().is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"zhuting", "朱亭村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->bind_group("shuangjiang", "generic", "g1").is_ok());
+    token = *bot->create_token({Role::kOfficial, "shuangjiang", "", "station"});
+    other_token = *bot->create_token({Role::kOfficial, "zhuting", "", ""});
+    inspector_token = *bot->create_token({Role::kInspector, "", "all", ""});
+    s.start(t.ledger.get(), bot.get());
+  }
+
+  httplib::Result post(const std::string& path, const std::string& body, const std::string& type,
+                       const std::string& bearer) {
+    auto c = s.client();
+    httplib::Headers h;
+    if (!bearer.empty()) h.emplace("Authorization", "Bearer " + bearer);
+    return c.Post(path.c_str(), h, body, type.c_str());
+  }
+};
+
+const std::string kCsv =
+    "date,type,category,item,amount,project,fund,counterparty,note\n"
+    "2022-11-02,income,上级拨款,水利专项资金,\"300,000.00\",水利建设,专项资金,区水利局,\n"
+    "2022-11-10,expense,工程款,水渠修缮,15.76万,水利建设,专项资金,,\n";
+
+TEST_F(WriteApi, ProjectsEntriesAndPublish) {
+  auto p = post("/v1/villages/shuangjiang/projects", R"({"name":"水利建设","approved":"30万","special":true})",
+                "application/json", token);
+  ASSERT_EQ(p->status, 200) << p->body;
+  EXPECT_EQ(json::parse(p->body)["index"], 0);
+
+  auto e = post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", token);
+  ASSERT_EQ(e->status, 200) << e->body;
+  auto j = json::parse(e->body);
+  EXPECT_EQ(j["indexes"], json::array({1, 2}));
+  EXPECT_TRUE(open_checkpoint(j["checkpoint"].get<std::string>(), t.ledger->verifier_key()).is_ok());
+
+  auto js = post("/v1/villages/shuangjiang/entries",
+                 R"([{"date":"2022-11-20","type":"expense","category":"工程款","item":"道路","amount":142400,"project":"","fund":"专项资金"}])",
+                 "application/json", token);
+  ASSERT_EQ(js->status, 200) << js->body;
+  EXPECT_EQ(json::parse(js->body)["indexes"], json::array({3}));
+
+  auto pub = post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", token);
+  ASSERT_EQ(pub->status, 200) << pub->body;
+  auto pj = json::parse(pub->body);
+  EXPECT_EQ(pj["groups_notified"], 1);
+  EXPECT_EQ(pj["statement"]["expense_total"], 30'000'000);
+  EXPECT_EQ(*Outbox(t.ledger.get()).depth(), 1);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", token)->status, 409);
+}
+
+TEST_F(WriteApi, EveryBadRowIsNamedAndNothingWritten) {
+  auto r = post("/v1/villages/shuangjiang/entries",
+                "date,type,category,item,amount,project,fund,counterparty,note\n"
+                "2022-11-02,income,a,b,100,,,,\n"
+                "2022-11-02,gift,a,b,100,,,,\n"
+                "2022-11-31,income,a,b,100,,,,\n",
+                "text/csv", token);
+  ASSERT_EQ(r->status, 400);
+  auto j = json::parse(r->body);
+  ASSERT_EQ(j["errors"].size(), 2u);
+  EXPECT_EQ(j["errors"][0]["line"], 3);
+  EXPECT_EQ(j["errors"][1]["line"], 4);
+  // Errors found by the ledger (unknown project) are structured too.
+  r = post("/v1/villages/shuangjiang/entries",
+           R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1"},
+               {"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1","project":"无"}])",
+           "application/json", token);
+  ASSERT_EQ(r->status, 400) << r->body;
+  j = json::parse(r->body);
+  ASSERT_EQ(j["errors"].size(), 1u);
+  EXPECT_EQ(j["errors"][0]["line"], 2);
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 0u);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", "[]", "application/json", token)->status, 400);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", "{", "application/json", token)->status, 400);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", std::string(100, '[') + std::string(100, ']'), "application/json", token)->status, 400);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", "x", "text/plain", token)->status, 415);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/projects", R"({"name":"x","approved":"-1"})", "application/json", token)->status, 400);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/projects", R"({"name":"x","approved":"1","special":"yes"})", "application/json", token)->status, 400);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-13/publish", "", "application/json", token)->status, 400);
+}
+
+TEST_F(WriteApi, TokensAreCheckedPerVillageAndRole) {
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", "")->status, 401);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", "sl_notatoken")->status, 401);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", other_token)->status, 403);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", inspector_token)->status, 403);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", other_token)->status, 403);
+  EXPECT_EQ(post("/v1/villages/nowhere/projects", "{}", "application/json", token)->status, 403);
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 0u);
+}
+
+}  // namespace
+}  // namespace sunledger
