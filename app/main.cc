@@ -24,7 +24,11 @@
 #include "ledger/merkle.h"
 #include "ledger/ledger.h"
 #include "ledger/money.h"
+#include "webhooks/adapter.h"
+#include "webhooks/config.h"
+#include "webhooks/http_client.h"
 #include "webhooks/http_server.h"
+#include "webhooks/outbox_sender.h"
 
 namespace sunledger::cli {
 namespace {
@@ -41,6 +45,7 @@ struct Deployment {
   std::string db_path() const { return dir + "/sunledger.db"; }
   std::string key_path() const { return dir + "/log-key.pem"; }
   std::string salt_path() const { return dir + "/id-salt"; }
+  std::string bots_path() const { return dir + "/bots.json"; }
 
   SystemClock clock;
   std::unique_ptr<Ed25519KeyFile> key;
@@ -122,14 +127,34 @@ Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
 }
 
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
-// requests finish and returns 0.
-int serve(Deployment& d, const std::string& listen) {
+// requests finish, finishes the push in progress and returns 0.
+int serve(Deployment& d, const std::string& listen, std::string config_path) {
   auto addr = parse_listen_address(listen);
   if (!addr.is_ok()) return fail(addr.status());
+  if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
+  std::vector<BotConfig> bots;
+  if (!config_path.empty()) {
+    auto loaded = load_bots_config_file(config_path);
+    if (!loaded.is_ok()) return fail(loaded.status());
+    bots = std::move(*loaded);
+  }
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
+  WebhookWiring wiring;
+  for (const auto& b : bots) {
+    adapters.push_back(make_adapter(b));
+    wiring.adapters[b.id] = adapters.back().get();
+  }
+  auto client = make_http_client();
   HttpServerOptions options;
   options.host = addr->first;
   options.port = addr->second;
-  HttpServer server(d.ledger.get(), d.bot.get(), options);
+  std::unique_ptr<OutboxSender> sender;
+  wiring.on_outbox_write = [&sender] {
+    if (sender) sender->notify();
+  };
+  HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
+  sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), OutboxSenderOptions{},
+                                          &server.metrics());
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
 
@@ -145,13 +170,13 @@ int serve(Deployment& d, const std::string& listen) {
     while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.stop();
   });
-  std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << "\n";
+  sender->start();
+  std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
+            << bots.size() << " bot(s)\n";
   bool ok = server.listen();
-  if (!ok) {
-    // listen() failed before a signal came: wake the stopper so it can exit.
-    kill(getpid(), SIGTERM);
-  }
+  if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
   stopper.join();
+  sender->stop();
   std::cerr << "sunledger: stopped\n";
   return ok ? kExitOk : kExitFailure;
 }
@@ -388,10 +413,12 @@ std::vector<Command> commands() {
                  std::cout << "intact: " << r->logs_checked << " logs, " << r->entries_checked << " entries\n";
                  return kExitOk;
                }});
-  c.push_back({"serve", "serve [--listen HOST:PORT]",
-               "Serves the read API, /healthz and /metrics (default 127.0.0.1:8080) until SIGTERM.",
-               {"listen"}, {},
-               [](Deployment& d, const Args& a) { return serve(d, a.get("listen", "127.0.0.1:8080")); }});
+  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json]",
+               "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz and /metrics (default\n"
+               "127.0.0.1:8080) and delivers the outbox, until SIGTERM. The bots come from --config, else from\n"
+               "bots.json in the data folder if there is one.",
+               {"listen", "config"}, {},
+               [](Deployment& d, const Args& a) { return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config")); }});
   c.push_back({"demo", "demo [--listen HOST:PORT] [--no-serve]",
                "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
                "it) unless already loaded, then serves like `sunledger serve`.",
@@ -406,8 +433,15 @@ std::vector<Command> commands() {
                  if (!loaded.is_ok()) return fail(loaded.status());
                  std::cerr << (*loaded ? "sunledger: demo data loaded into " : "sunledger: demo data already present in ")
                            << d.dir << "\n";
+                 if (!std::filesystem::exists(d.bots_path())) {
+                   // The demo's generic bot, with a fresh secret for signing test requests.
+                   std::string secret = "whsec_" + base64_encode(random_bytes(24));
+                   nlohmann::json cfg = {{"bots", {{{"id", kDemoBotId}, {"platform", "generic"}, {"secret", secret}}}}};
+                   if (Status s = write_private_file(d.bots_path(), cfg.dump(2) + "\n"); !s.is_ok()) return fail(s);
+                   std::cerr << "sunledger: wrote " << d.bots_path() << " (the generic webhook's secret is in it)\n";
+                 }
                  if (a.has("no-serve")) return kExitOk;
-                 return serve(d, a.get("listen", "127.0.0.1:8080"));
+                 return serve(d, a.get("listen", "127.0.0.1:8080"), "");
                },
                false});
   return c;

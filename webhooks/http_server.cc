@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bot/outbox.h"
 #include "webhooks/internal.h"
 #include "webhooks/metrics.h"
 
@@ -173,15 +174,17 @@ std::string route_label(const httplib::Request& req, int status) {
 }  // namespace
 
 struct HttpServer::Impl {
+  explicit Impl(Ledger* l) : ledger(l), outbox(l) {}
   Ledger* ledger;
+  Outbox outbox;
   HttpServerOptions options;
   httplib::Server server;
   Metrics metrics;
   std::atomic<int> listen_fd{-1};
 };
 
-HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
-  impl_->ledger = ledger;
+HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks)
+    : impl_(std::make_unique<Impl>(ledger)) {
   impl_->options = options;
   auto& svr = impl_->server;
   Impl* impl = impl_.get();
@@ -268,7 +271,15 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options) : im
     res.set_content(impl->metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http::register_read_api(svr, *ledger);
-  if (bot != nullptr) http::register_write_api(svr, *bot);
+  if (bot != nullptr) {
+    http::register_write_api(svr, *bot);
+    http::register_webhooks(svr, *ledger, *bot, webhooks);
+    Outbox* outbox = &impl->outbox;
+    impl->metrics.add_gauge("outbox_depth", "Pushes not yet delivered.", [outbox] {
+      auto d = outbox->depth();
+      return d.is_ok() ? static_cast<double>(*d) : -1.0;
+    });
+  }
 }
 
 HttpServer::~HttpServer() = default;

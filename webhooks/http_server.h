@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,14 @@ class Server;
 namespace sunledger {
 
 class Metrics;
+class PlatformAdapter;
+
+// The chat bots served at /webhooks/{id}, and who to tell when a webhook
+// queued something in the outbox.
+struct WebhookWiring {
+  std::map<std::string, PlatformAdapter*> adapters;
+  std::function<void()> on_outbox_write;
+};
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -44,7 +53,7 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& text
 class HttpServer {
  public:
   // The bot may be null for a read-only server.
-  HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options);
+  HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

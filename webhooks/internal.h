@@ -10,6 +10,7 @@
 #include "bot/bot.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
+#include "webhooks/http_server.h"
 
 namespace sunledger::http {
 
@@ -24,5 +25,6 @@ std::optional<nlohmann::json> parse_json_bounded(const std::string& body, int ma
 
 void register_read_api(httplib::Server& server, Ledger& ledger);
 void register_write_api(httplib::Server& server, Bot& bot);
+void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const WebhookWiring& wiring);
 
 }  // namespace sunledger::http

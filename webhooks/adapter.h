@@ -1,0 +1,96 @@
+// One platform adapter per bot: turns the platform's callback into the bot's
+// InboundMessage (after checking its signature over the raw body and
+// decrypting it) and the bot's answers into what that platform expects.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bot/bot.h"
+#include "bot/outbox.h"
+#include "ledger/status.h"
+#include "webhooks/config.h"
+
+namespace sunledger {
+
+struct WebhookRequest {
+  std::string method;  // GET or POST
+  std::map<std::string, std::string> query;  // percent-decoded; '+' stays '+'
+  std::function<std::string(const std::string&)> header;  // case-insensitive; "" when absent
+  std::string body;    // the raw bytes, as signed
+};
+
+struct WebhookResponse {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::string body;
+};
+
+struct DecodedWebhook {
+  enum class Kind {
+    kMessage,  // a chat message for the bot
+    kRespond,  // a handshake (URL check, challenge): answer `response` and stop
+    kIgnore,   // a valid callback that is not a text message: acknowledge with `response`
+  };
+  Kind kind = Kind::kIgnore;
+  InboundMessage message;
+  WebhookResponse response;
+  std::map<std::string, std::string> reply_context;  // what encode_reply needs (format, chat, session URL, ...)
+};
+
+struct OutboundRequest {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type = "application/json; charset=utf-8";
+};
+
+class PlatformAdapter {
+ public:
+  virtual ~PlatformAdapter() = default;
+  virtual const BotConfig& config() const = 0;
+  // Verifies (constant time) before parsing anything. kPermissionDenied for a
+  // bad signature, stale timestamp or undecryptable body (401); kInvalidArgument
+  // for a verified but malformed payload (400).
+  virtual Result<DecodedWebhook> decode(const WebhookRequest& req, int64_t now) = 0;
+  // The HTTP answer to the callback. When the platform has no passive reply,
+  // the reply is returned in `active` and goes out through the outbox.
+  virtual WebhookResponse encode_reply(const DecodedWebhook& d, const std::string& text, int64_t now,
+                                       std::optional<Push>* active) = 0;
+  // The request that delivers one outbox message.
+  virtual Result<OutboundRequest> push_request(const OutboxMessage& m, int64_t now) = 0;
+  // The platform's rate limit for pushes from one bot.
+  virtual int pushes_per_minute() const = 0;
+  // Whether a delivered push's response body reports success (errcode 0 ...).
+  virtual bool push_succeeded(int http_status, const std::string& body) const;
+};
+
+std::unique_ptr<PlatformAdapter> make_adapter(const BotConfig& config);
+
+// Parsers shared by the adapters and their tests.
+namespace platform {
+// Standard Webhooks: base64(HMAC-SHA256(base64decode(secret without whsec_), id.timestamp.body)).
+std::string standard_webhooks_signature(const std::string& whsec_secret, const std::string& id, const std::string& timestamp,
+                                        const std::string& body);
+// WeCom: sha1 hex of the sorted concatenation of token, timestamp, nonce, encrypt.
+std::string wecom_signature(const std::string& token, const std::string& timestamp, const std::string& nonce,
+                            const std::string& encrypt);
+Result<std::string> wecom_decrypt(const std::string& encoding_aes_key, const std::string& encrypt, std::string* receive_id);
+Result<std::string> wecom_encrypt(const std::string& encoding_aes_key, const std::string& message,
+                                  const std::string& receive_id, const std::string& random16);
+// DingTalk: base64(HMAC-SHA256(key=secret, msg=timestamp + "\n" + secret)).
+std::string dingtalk_sign(const std::string& secret, const std::string& timestamp);
+// Feishu custom bot: base64(HMAC-SHA256(key=timestamp + "\n" + secret, msg="")).
+std::string feishu_push_sign(const std::string& secret, const std::string& timestamp);
+Result<std::string> feishu_decrypt(const std::string& encrypt_key, const std::string& encrypt);
+// The text of an XML element (CDATA unwrapped), searched inside `within` when given.
+std::optional<std::string> xml_field(const std::string& xml, const std::string& tag, const std::string& within = "");
+// Drops leading "@name " mentions (and Feishu's @_user_N placeholders).
+std::string strip_mentions(const std::string& text);
+}  // namespace platform
+
+}  // namespace sunledger

@@ -1,0 +1,162 @@
+#include "webhooks/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "ledger/crypto.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+const char* platform_name(Platform p) {
+  switch (p) {
+    case Platform::kWeCom: return "wecom";
+    case Platform::kDingTalk: return "dingtalk";
+    case Platform::kFeishu: return "feishu";
+    case Platform::kTelegram: return "telegram";
+    case Platform::kGeneric: return "generic";
+  }
+  return "generic";
+}
+
+namespace {
+
+struct FieldSpec {
+  const char* name;
+  std::string BotConfig::*member;
+  bool required;
+  bool secret;  // may be env:NAME
+};
+
+const std::map<std::string, std::pair<Platform, std::vector<FieldSpec>>>& platform_fields() {
+  static const std::map<std::string, std::pair<Platform, std::vector<FieldSpec>>> kFields = {
+      {"wecom",
+       {Platform::kWeCom,
+        {{"token", &BotConfig::token, true, true},
+         {"encoding_aes_key", &BotConfig::encoding_aes_key, true, true},
+         {"receive_id", &BotConfig::receive_id, false, false},
+         {"push_url", &BotConfig::push_url, false, true}}}},
+      {"dingtalk",
+       {Platform::kDingTalk,
+        {{"app_secret", &BotConfig::app_secret, true, true},
+         {"push_url", &BotConfig::push_url, false, true},
+         {"push_secret", &BotConfig::push_secret, false, true}}}},
+      {"feishu",
+       {Platform::kFeishu,
+        {{"verification_token", &BotConfig::verification_token, true, true},
+         {"encrypt_key", &BotConfig::encrypt_key, false, true},
+         {"push_url", &BotConfig::push_url, false, true},
+         {"push_secret", &BotConfig::push_secret, false, true}}}},
+      {"telegram",
+       {Platform::kTelegram,
+        {{"secret_token", &BotConfig::secret_token, true, true},
+         {"bot_token", &BotConfig::bot_token, true, true},
+         {"api_base", &BotConfig::api_base, false, false}}}},
+      {"generic",
+       {Platform::kGeneric,
+        {{"secret", &BotConfig::secret, true, true}, {"push_url", &BotConfig::push_url, false, true}}}},
+  };
+  return kFields;
+}
+
+bool valid_url(const std::string& u) { return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0; }
+
+}  // namespace
+
+Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const std::map<std::string, std::string>* env) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("bots") || !j["bots"].is_array())
+    return invalid_argument("bots config: expected {\"bots\": [...]}");
+  std::vector<BotConfig> out;
+  std::set<std::string> ids;
+  int n = 0;
+  for (const auto& b : j["bots"]) {
+    ++n;
+    std::string where = "bots[" + std::to_string(n - 1) + "]";
+    if (!b.is_object()) return invalid_argument("bots config: " + where + " is not an object");
+    if (!b.contains("id") || !b["id"].is_string() || b["id"].get<std::string>().empty())
+      return invalid_argument("bots config: " + where + ": field \"id\" is missing");
+    BotConfig c;
+    c.id = b["id"].get<std::string>();
+    where = "bot \"" + c.id + "\"";
+    for (char ch : c.id)
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
+        return invalid_argument("bots config: " + where + ": field \"id\" may use letters, digits, - and _ only");
+    if (!ids.insert(c.id).second) return invalid_argument("bots config: " + where + ": the id is used twice");
+    if (!b.contains("platform") || !b["platform"].is_string())
+      return invalid_argument("bots config: " + where + ": field \"platform\" is missing");
+    auto pf = platform_fields().find(b["platform"].get<std::string>());
+    if (pf == platform_fields().end())
+      return invalid_argument("bots config: " + where + ": field \"platform\" must be wecom, dingtalk, feishu, telegram or generic");
+    c.platform = pf->second.first;
+    for (const auto& f : pf->second.second) {
+      if (!b.contains(f.name)) {
+        if (f.required) return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" is missing");
+        continue;
+      }
+      if (!b[f.name].is_string())
+        return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" must be a string");
+      std::string v = b[f.name].get<std::string>();
+      if (f.secret && v.rfind("env:", 0) == 0) {
+        std::string var = v.substr(4);
+        const char* val = nullptr;
+        std::string holder;
+        if (env) {
+          auto it = env->find(var);
+          if (it != env->end()) {
+            holder = it->second;
+            val = holder.c_str();
+          }
+        } else {
+          val = std::getenv(var.c_str());
+        }
+        if (val == nullptr || *val == '\0')
+          return invalid_argument("bots config: " + where + ": field \"" + f.name + "\": environment variable " + var + " is not set");
+        v = val;
+      }
+      if (f.required && v.empty()) return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" is empty");
+      c.*(f.member) = v;
+    }
+    for (const auto& [key, value] : b.items()) {
+      bool known = key == "id" || key == "platform";
+      for (const auto& f : pf->second.second) known |= key == f.name;
+      if (!known) return invalid_argument("bots config: " + where + ": unknown field \"" + key + "\"");
+    }
+    // Platform-specific checks.
+    if (c.platform == Platform::kWeCom) {
+      auto k = base64_decode(c.encoding_aes_key + "=");
+      if (c.encoding_aes_key.size() != 43 || !k.is_ok() || k->size() != 32)
+        return invalid_argument("bots config: " + where + ": field \"encoding_aes_key\" must be the 43-character key WeCom shows");
+    }
+    if (c.platform == Platform::kGeneric) {
+      if (c.secret.rfind("whsec_", 0) != 0 || !base64_decode(c.secret.substr(6)).is_ok() || c.secret.size() < 16)
+        return invalid_argument("bots config: " + where + ": field \"secret\" must be whsec_ followed by base64");
+    }
+    if (c.platform == Platform::kTelegram) {
+      if (c.api_base.empty()) c.api_base = "https://api.telegram.org";
+      if (c.secret_token.size() > 256 || c.secret_token.find_first_not_of(
+                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+        return invalid_argument("bots config: " + where + ": field \"secret_token\" must be 1-256 of A-Z a-z 0-9 _ -");
+      if (!valid_url(c.api_base)) return invalid_argument("bots config: " + where + ": field \"api_base\" must be an http(s) URL");
+    }
+    if (!c.push_url.empty() && !valid_url(c.push_url))
+      return invalid_argument("bots config: " + where + ": field \"push_url\" must be an http(s) URL");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot read bots config " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_bots_config(ss.str());
+}
+
+}  // namespace sunledger
