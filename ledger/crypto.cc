@@ -89,7 +89,7 @@ std::string base64_encode(std::string_view data) {
   return out;
 }
 
-Result<std::string> base64_decode(std::string_view text) {
+Result<std::string> base64_decode(std::string_view text, bool allow_stray_bits) {
   if (text.size() % 4 != 0) return invalid_argument("base64 length is not a multiple of 4");
   std::string out;
   out.reserve(text.size() / 4 * 3);
@@ -114,7 +114,7 @@ Result<std::string> base64_decode(std::string_view text) {
     if (pad < 1) out.push_back(static_cast<char>(w & 0xFF));
     // Non-canonical encodings (stray bits under the padding) are refused so that
     // one value has exactly one text form.
-    if ((pad == 1 && (w & 0xFF) != 0) || (pad == 2 && (w & 0xFFFF) != 0))
+    if (!allow_stray_bits && ((pad == 1 && (w & 0xFF) != 0) || (pad == 2 && (w & 0xFFFF) != 0)))
       return invalid_argument("non-canonical base64");
   }
   return out;

@@ -27,8 +27,10 @@ std::string_view as_view(const Bytes& b);
 
 std::string base64_encode(std::string_view data);
 inline std::string base64_encode(const Hash& h) { return base64_encode(as_view(h)); }
-// Strict standard base64 with padding; anything else is an error.
-Result<std::string> base64_decode(std::string_view text);
+// Strict standard base64 with padding; anything else is an error. Some
+// platforms issue keys whose last character carries stray bits (WeCom's
+// EncodingAESKey): allow_stray_bits accepts those.
+Result<std::string> base64_decode(std::string_view text, bool allow_stray_bits = false);
 Result<Hash> hash_from_base64(std::string_view text);
 
 std::string hex_encode(std::string_view data);

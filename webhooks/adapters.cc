@@ -44,7 +44,7 @@ std::string wecom_signature(const std::string& token, const std::string& timesta
 }
 
 Result<std::string> wecom_decrypt(const std::string& encoding_aes_key, const std::string& encrypt, std::string* receive_id) {
-  auto key = base64_decode(encoding_aes_key + "=");
+  auto key = base64_decode(encoding_aes_key + "=", true);
   if (!key.is_ok() || key->size() != 32) return invalid_argument("bad EncodingAESKey");
   auto cipher = base64_decode(encrypt);
   if (!cipher.is_ok() || cipher->empty() || cipher->size() % 16 != 0) return invalid_argument("encrypt is not base64 blocks");
@@ -65,7 +65,7 @@ Result<std::string> wecom_decrypt(const std::string& encoding_aes_key, const std
 
 Result<std::string> wecom_encrypt(const std::string& encoding_aes_key, const std::string& message,
                                   const std::string& receive_id, const std::string& random16) {
-  auto key = base64_decode(encoding_aes_key + "=");
+  auto key = base64_decode(encoding_aes_key + "=", true);
   if (!key.is_ok() || key->size() != 32 || random16.size() != 16) return invalid_argument("bad EncodingAESKey");
   uint32_t len = static_cast<uint32_t>(message.size());
   std::string plain = random16;

@@ -129,7 +129,7 @@ Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const s
     }
     // Platform-specific checks.
     if (c.platform == Platform::kWeCom) {
-      auto k = base64_decode(c.encoding_aes_key + "=");
+      auto k = base64_decode(c.encoding_aes_key + "=", true);
       if (c.encoding_aes_key.size() != 43 || !k.is_ok() || k->size() != 32)
         return invalid_argument("bots config: " + where + ": field \"encoding_aes_key\" must be the 43-character key WeCom shows");
     }

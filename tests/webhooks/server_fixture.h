@@ -15,10 +15,10 @@ struct RunningServer {
   std::thread thread;
   int port = 0;
 
-  void start(Ledger* ledger, Bot* bot = nullptr, HttpServerOptions options = {}) {
+  void start(Ledger* ledger, Bot* bot = nullptr, HttpServerOptions options = {}, WebhookWiring wiring = {}) {
     options.port = 0;
     options.log_requests = false;
-    server = std::make_unique<HttpServer>(ledger, bot, options);
+    server = std::make_unique<HttpServer>(ledger, bot, options, wiring);
     auto p = server->bind();
     if (!p.is_ok()) throw std::runtime_error(p.status().to_string());
     port = *p;
