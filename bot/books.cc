@@ -26,98 +26,111 @@ bool is_cash_expense(const nlohmann::json& e) {
   return false;
 }
 
-VillageBooks analyse_books(const Village& village, const std::vector<Entry>& entries, const BooksOptions& options) {
-  VillageBooks b;
-  b.village = village.id;
-  b.village_name = village.name;
-  b.size = entries.size();
-  std::map<std::string, size_t> project_index;
-  std::set<uint64_t> reversed;
-  for (const auto& e : entries) {
-    std::string kind = jstr(e.fields, "kind");
-    if (kind == "reversal") reversed.insert(e.fields.value("target", uint64_t{0}));
-    if (kind == "statement") b.closed_months.insert(jstr(e.fields, "month"));
-  }
+void BooksBuilder::count(const Line& l, int sign) {
+  Fen amount = sign * l.amount;
+  std::string fund = l.fund.empty() ? "一般资金" : l.fund;
+  fund_balances_[fund] += l.income ? amount : -amount;
+  auto it = project_index_.find(l.project);
+  if (it != project_index_.end()) (l.income ? projects_[it->second].received : projects_[it->second].spent) += amount;
+}
 
-  // Special-purpose money paid out of one project's earmark to a
-  // non-special project, kept to attribute it in the flag's text.
-  struct Diversion {
-    uint64_t index;
-    std::string to_project;
-    std::string month;
-    Fen amount;
-  };
-  std::vector<Diversion> diversions;
-
-  for (const auto& e : entries) {
-    const auto& f = e.fields;
-    std::string kind = jstr(f, "kind");
-    if (kind == "project") {
-      project_index[jstr(f, "name")] = b.projects.size();
-      b.projects.push_back({jstr(f, "name"), jfen(f, "approved"), f.value("special", false), 0, 0});
-    } else if (kind == "txn") {
-      if (!b.closed_months.count(jstr(f, "month"))) ++b.open_month_lines[jstr(f, "month")];
-      if (reversed.count(e.index)) continue;
-      bool income = jstr(f, "direction") == "income";
-      Fen amount = jfen(f, "amount");
-      std::string fund = jstr(f, "fund").empty() ? "一般资金" : jstr(f, "fund");
-      b.fund_balances[fund] += income ? amount : -amount;
-      std::string project = jstr(f, "project");
-      auto it = project_index.find(project);
-      if (it != project_index.end()) (income ? b.projects[it->second].received : b.projects[it->second].spent) += amount;
-      if (!income && is_special_fund(fund) && (it == project_index.end() || !b.projects[it->second].special))
-        diversions.push_back({e.index, project, jstr(f, "month"), amount});
-      if (!income && is_cash_expense(f) && amount > options.cash_limit)
-        b.flags.push_back({FlagKind::kCashExpense, village.id, jstr(f, "month"), e.index,
-                           "大额现金支出:第#" + std::to_string(e.index) + "条 " + jstr(f, "item") + " " +
-                               format_yuan(amount) + ",超过现金限额" + format_yuan(options.cash_limit) +
-                               " (cash expense above the limit)"});
-    } else if (kind == "reversal") {
-      if (f.value("target_closed", false))
-        b.flags.push_back({FlagKind::kReversalOfPublished, village.id, jstr(f, "target_month"), e.index,
-                           "冲销已公开月份的账目:第#" + std::to_string(e.index) + "条冲销了" + jstr(f, "target_month") +
-                               "的第#" + std::to_string(f.value("target", uint64_t{0})) + "条,原因:" + jstr(f, "reason") +
-                               " (reversal of an entry in a published month)"});
+void BooksBuilder::apply(const Entry& e) {
+  const auto& f = e.fields;
+  std::string kind = jstr(f, "kind");
+  size_ = std::max(size_, e.index + 1);
+  if (kind == "project") {
+    project_index_[jstr(f, "name")] = projects_.size();
+    projects_.push_back({jstr(f, "name"), jfen(f, "approved"), f.value("special", false), 0, 0});
+  } else if (kind == "statement") {
+    closed_months_.insert(jstr(f, "month"));
+  } else if (kind == "txn") {
+    Line l{jstr(f, "direction") == "income", jfen(f, "amount"), jstr(f, "project"), jstr(f, "fund"), jstr(f, "month"),
+           jstr(f, "item"), is_cash_expense(f)};
+    ++month_lines_[l.month];
+    count(l, +1);
+    if (!l.income && l.cash) cash_lines_.insert(e.index);
+    auto p = project_index_.find(l.project);
+    if (!l.income && is_special_fund(l.fund) && (p == project_index_.end() || !projects_[p->second].special))
+      diversion_lines_.insert(e.index);
+    lines_[e.index] = std::move(l);
+  } else if (kind == "reversal") {
+    uint64_t target = f.value("target", uint64_t{0});
+    auto it = lines_.find(target);
+    if (it != lines_.end() && reversed_.insert(target).second) {
+      count(it->second, -1);
+      cash_lines_.erase(target);
+      diversion_lines_.erase(target);
     }
+    if (f.value("target_closed", false))
+      reversal_flags_.push_back({FlagKind::kReversalOfPublished, village_.id, jstr(f, "target_month"), e.index,
+                                 "冲销已公开月份的账目:第#" + std::to_string(e.index) + "条冲销了" + jstr(f, "target_month") +
+                                     "的第#" + std::to_string(target) + "条,原因:" + jstr(f, "reason") +
+                                     " (reversal of an entry in a published month)"});
   }
+}
 
-  // Attribute diverted special money to the special projects that received
-  // more special funds than they spent.
-  for (const auto& d : diversions) {
-    std::string from;
-    for (const auto& p : b.projects)
-      if (p.special && p.received > p.spent) from += (from.empty() ? "" : "、") + p.name;
-    std::string to = d.to_project.empty() ? "未列项目的支出" : d.to_project;
-    std::string text = "专项资金挪用:第#" + std::to_string(d.index) + "条从专项资金支付" + format_yuan_with_wan(d.amount) +
-                       "给“" + to + "”";
+VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
+  VillageBooks b;
+  b.village = village_.id;
+  b.village_name = village_.name;
+  b.size = size_;
+  b.projects = projects_;
+  b.fund_balances = fund_balances_;
+  b.closed_months = closed_months_;
+  for (const auto& [month, n] : month_lines_)
+    if (!closed_months_.count(month)) b.open_month_lines[month] = n;
+
+  for (uint64_t index : cash_lines_) {
+    const Line& l = lines_.at(index);
+    if (l.amount > options.cash_limit)
+      b.flags.push_back({FlagKind::kCashExpense, village_.id, l.month, index,
+                         "大额现金支出:第#" + std::to_string(index) + "条 " + l.item + " " + format_yuan(l.amount) +
+                             ",超过现金限额" + format_yuan(options.cash_limit) + " (cash expense above the limit)"});
+  }
+  // Special-purpose money paid to a project that is not special-purpose:
+  // name the special projects that received more than they spent.
+  std::string from;
+  for (const auto& p : projects_)
+    if (p.special && p.received > p.spent) from += (from.empty() ? "" : "、") + p.name;
+  bool diverted = !diversion_lines_.empty();
+  for (uint64_t index : diversion_lines_) {
+    const Line& l = lines_.at(index);
+    std::string text = "专项资金挪用:第#" + std::to_string(index) + "条从专项资金支付" + format_yuan_with_wan(l.amount) + "给“" +
+                       (l.project.empty() ? std::string("未列项目的支出") : l.project) + "”";
     if (!from.empty()) text += ",该款应专用于“" + from + "”";
     text += " (special-purpose funds paid to another project)";
-    b.flags.push_back({FlagKind::kSpecialFundsDiverted, village.id, d.month, d.index, text});
+    b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, l.month, index, text});
   }
-  for (const auto& p : b.projects) {
+  b.flags.insert(b.flags.end(), reversal_flags_.begin(), reversal_flags_.end());
+  for (const auto& p : projects_) {
     if (p.spent > p.approved)
-      b.flags.push_back({FlagKind::kOverBudget, village.id, "", std::nullopt,
+      b.flags.push_back({FlagKind::kOverBudget, village_.id, "", std::nullopt,
                          "项目超支:“" + p.name + "”已支出" + format_yuan(p.spent) + ",超过批复金额" +
                              format_yuan(p.approved) + " (project spending exceeds its approved budget)"});
-    if (p.special && p.received > p.spent && !diversions.empty())
-      b.flags.push_back({FlagKind::kSpecialFundsDiverted, village.id, "", std::nullopt,
+    if (p.special && p.received > p.spent && diverted)
+      b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, "", std::nullopt,
                          "专项资金去向不明:“" + p.name + "”专项资金到账" + format_yuan_with_wan(p.received) + ",用于本项目" +
                              format_yuan_with_wan(p.spent) + ",其余" + format_yuan_with_wan(p.received - p.spent) +
                              "未用于本项目 (special funds not spent on their project)"});
   }
-  // Months with entries that were not published by the deadline.
   for (const auto& [month, lines] : b.open_month_lines) {
-    if (b.closed_months.count(month) || lines == 0) continue;
+    if (lines == 0) continue;
     int y = std::stoi(month.substr(0, 4)), m = std::stoi(month.substr(5, 2));
     char deadline[40];
     std::snprintf(deadline, sizeof deadline, "%04d-%02d-%02d", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1,
                   options.publish_by_day);
     if (options.today > deadline)
-      b.flags.push_back({FlagKind::kMonthNotPublished, village.id, month, std::nullopt,
-                         village.name + " " + month + " 的账目逾期未公开(应于" + deadline + "前公开) (month " + month +
+      b.flags.push_back({FlagKind::kMonthNotPublished, village_.id, month, std::nullopt,
+                         village_.name + " " + month + " 的账目逾期未公开(应于" + deadline + "前公开) (month " + month +
                              " not published by " + deadline + ")"});
   }
   return b;
+}
+
+VillageBooks analyse_books(const Village& village, const std::vector<Entry>& entries, const BooksOptions& options) {
+  BooksBuilder builder(village);
+  for (const auto& e : entries) builder.apply(e);
+  return builder.snapshot(options);
 }
 
 }  // namespace sunledger

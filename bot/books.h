@@ -53,7 +53,42 @@ struct VillageBooks {
   uint64_t size = 0;
 };
 
-// Reads every entry once; the bot caches the result per log size and day.
+// Builds a village's books entry by entry, so the bot only reads what was
+// appended since it last looked (a busy village's log grows by thousands of
+// entries a day; re-reading it on every question would not scale).
+class BooksBuilder {
+ public:
+  explicit BooksBuilder(Village village) : village_(std::move(village)) {}
+  void apply(const Entry& e);
+  uint64_t size() const { return size_; }
+  // The books as of the entries applied so far; flags use options.today.
+  VillageBooks snapshot(const BooksOptions& options) const;
+
+ private:
+  struct Line {
+    bool income = false;
+    Fen amount = 0;
+    std::string project, fund, month, item;
+    bool cash = false;
+  };
+  void count(const Line& l, int sign);
+
+  Village village_;
+  uint64_t size_ = 0;
+  std::vector<ProjectStats> projects_;
+  std::map<std::string, size_t> project_index_;
+  std::map<std::string, Fen> fund_balances_;
+  std::set<std::string> closed_months_;
+  std::map<std::string, int> month_lines_;
+  std::map<uint64_t, Line> lines_;            // every txn, for reversals to undo
+  std::set<uint64_t> reversed_;
+  // Lines that may raise a flag, kept apart so a snapshot does not walk the log.
+  std::set<uint64_t> cash_lines_;
+  std::set<uint64_t> diversion_lines_;
+  std::vector<Flag> reversal_flags_;
+};
+
+// Applies every entry; the same as a BooksBuilder fed them one by one.
 VillageBooks analyse_books(const Village& village, const std::vector<Entry>& entries, const BooksOptions& options);
 
 // A cash expense: its fund, counterparty or note says 现金 (cash).

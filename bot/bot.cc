@@ -99,13 +99,22 @@ struct CachedBooks {
   std::shared_ptr<const VillageBooks> books;
 };
 
+// A village's books kept up to date entry by entry.
+struct VillageCache {
+  explicit VillageCache(const Village& v) : builder(v) {}
+  std::mutex mu;
+  BooksBuilder builder;
+  std::string today;
+  std::shared_ptr<const VillageBooks> books;
+};
+
 struct Bot::Impl {
   Ledger* ledger;
   BotOptions options;
   std::mutex mu;
   std::shared_ptr<const Directory> dir;
   size_t dir_village_count = 0;
-  std::map<std::string, CachedBooks> books;
+  std::map<std::string, std::shared_ptr<VillageCache>> books;
   std::map<std::pair<std::string, std::string>, std::pair<CachedBooks, std::string>> accounts_cache;
 
   std::string today() const {
@@ -297,18 +306,27 @@ Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Villa
   auto size = ledger->log_size(v.id);
   if (!size.is_ok()) return size.status();
   std::string day = today();
+  std::shared_ptr<VillageCache> cache;
   {
     std::lock_guard<std::mutex> lock(mu);
-    auto it = books.find(v.id);
-    if (it != books.end() && it->second.size == *size && it->second.today == day) return it->second.books;
+    auto& slot = books[v.id];
+    if (!slot) slot = std::make_shared<VillageCache>(v);
+    cache = slot;
   }
-  auto entries = ledger->entries(v.id, 0, *size);
-  if (!entries.is_ok()) return entries.status();
+  // One thread brings a village's books up to date; the others wait for it
+  // rather than all reading the same new entries.
+  std::lock_guard<std::mutex> lock(cache->mu);
+  if (cache->books && cache->books->size == *size && cache->today == day) return cache->books;
+  constexpr uint64_t kChunk = 1000;
+  for (uint64_t from = cache->builder.size(); from < *size; from += kChunk) {
+    auto entries = ledger->entries(v.id, from, std::min(*size, from + kChunk));
+    if (!entries.is_ok()) return entries.status();
+    for (const auto& e : *entries) cache->builder.apply(e);
+  }
   BooksOptions o{options.cash_limit, options.publish_by_day, day};
-  auto b = std::make_shared<const VillageBooks>(analyse_books(v, *entries, o));
-  std::lock_guard<std::mutex> lock(mu);
-  books[v.id] = {*size, day, b};
-  return std::shared_ptr<const VillageBooks>(b);
+  cache->books = std::make_shared<const VillageBooks>(cache->builder.snapshot(o));
+  cache->today = day;
+  return cache->books;
 }
 
 // ---------------------------------------------------------------------------

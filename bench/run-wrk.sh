@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Load test of the generic webhook with wrk, on loopback only, bounded in time.
+#   bench/run-wrk.sh [SECONDS] [CONNECTIONS]
+# Starts `sunledger demo` on a fresh data folder, then runs three loads:
+# villager queries, durable official posts (each a new message id), and the
+# mixed load; prints throughput, p50/p99 latency and errors for each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+conns=${2:-64}
+bin=./build/sunledger
+data=$(mktemp -d)
+port=18099
+trap 'kill $(cat "$data/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$data"' EXIT
+"$bin" --data "$data/d" demo --no-serve 2>/dev/null
+"$bin" --data "$data/d" serve --listen 127.0.0.1:$port 2>"$data/log" &
+echo $! > "$data/pid"
+for i in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
+run() {  # kind count
+  python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/$1.txt" "$2" "$1"
+  echo "== $1: ${seconds}s, $conns connections, 2 wrk threads"
+  # Each wrk thread loads its own share of the requests.
+  wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/wrk/signed.lua http://127.0.0.1:$port \
+      -- "$data/$1.txt" 2 | grep -E 'requests|throughput|Non-2xx|Socket errors' || true
+}
+run query 20000
+run post $((seconds * 6000))
+run mix $((seconds * 6000))
+echo "== peak RSS of the server: $(grep VmHWM /proc/$(cat "$data/pid")/status | awk '{print $2, $3}')"

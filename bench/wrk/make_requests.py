@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Writes pre-signed generic-webhook requests for wrk (LuaJIT has no HMAC).
+
+Usage: make_requests.py BOTS_JSON OUT_FILE COUNT KIND
+KIND: query (villagers asking 账目/余额/项目), post (an official's 记账, each a new
+message id), mix (90% queries, 8% posts, 2% complaints-as-queries until the
+complaints issue lands). One request per line: id TAB timestamp TAB signature TAB body.
+"""
+import base64, hashlib, hmac, json, random, sys, time
+
+bots, out, count, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+secret = base64.b64decode(json.load(open(bots))["bots"][0]["secret"][6:])
+villages = ["shuangjiang", "zhuting", "nanzhou", "longchuan"]
+queries = ["账目", "余额", "项目", "账目 2022-10", "明细 2022-11 支出"]
+ts = str(int(time.time()))
+rng = random.Random(7)
+with open(out, "w") as f:
+    for i in range(count):
+        mid = "bench-%s-%d-%d" % (kind, int(time.time()), i)
+        roll = rng.random()
+        if kind == "post" or (kind == "mix" and roll < 0.08):
+            body = {"message_id": mid, "chat_id": "shuangjiang-group", "chat_type": "group",
+                    "sender_id": "shuangjiang-secretary", "sender_name": "书记",
+                    "text": "记账 %s\n支出 办公费 %d 打印纸" % (time.strftime("%Y-%m"), 10 + i % 500)}
+        else:
+            v = rng.choice(villages)
+            body = {"message_id": mid, "chat_id": v + "-group", "chat_type": "group",
+                    "sender_id": "villager-%d" % rng.randrange(1000), "sender_name": "村民",
+                    "text": rng.choice(queries)}
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        sig = base64.b64encode(hmac.new(secret, (mid + "." + ts + "." + raw).encode(), hashlib.sha256).digest()).decode()
+        f.write("%s\t%s\t%s\t%s\n" % (mid, ts, sig, raw))  # json.dumps never writes a raw newline
