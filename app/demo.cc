@@ -70,7 +70,7 @@ Status post(WriteTxn& t, const std::string& village, const std::vector<Transacti
 
 }  // namespace
 
-Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt) {
+Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, const DemoTime& time) {
   auto existing = ledger.village("shuangjiang");
   if (existing.is_ok()) return false;
 
@@ -168,6 +168,73 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt) {
                               Membership{kDemoBotId, "zhuting-inspector", "", Role::kInspector, "朱亭镇"},
                               Membership{kDemoBotId, "district-inspector", "", Role::kInspector, "all"}})
     if (Status st = bot.add_member(m); !st.is_ok()) return st;
+
+  // Complaints. The Shuangjiang one, as it went in December 2022: reported by
+  // a villager, confirmed by the town commission, the secretary disciplined.
+  auto say = [&](const std::string& user, const std::string& chat, bool group, const std::string& text) -> Status {
+    InboundMessage m{kDemoBotId, chat, group, user, user, text, "demo-" + std::to_string(ledger.clock().now_unix_seconds()) + "-" + user + "-" + text.substr(0, 12), 0};
+    auto r = bot.handle(m);
+    return r.is_ok() ? Status::ok() : r.status();
+  };
+  auto at = [&](const char* date, int hour) {
+    auto d = *parse_date(date);
+    time.set(local_midnight(d, ledger.utc_offset_minutes()) + hour * 3600);
+  };
+  Status st = Status::ok();
+  std::string receipt;
+  at("2022-12-02", 20);
+  if (Status s2 = say("shuangjiang-villager-li", "shuangjiang-group", true, "账目"); !s2.is_ok()) st = s2;  // seen in the group
+  st = ledger.write([&](WriteTxn& txn) -> Status {
+    auto c = bot.complaints().file(txn, "shuangjiang",
+                                   "11月账目第#25条村道拓宽工程款142,400元是从水利建设专项资金里付的,30万元水利专项资金只用了15.76万元,"
+                                   "请纪委核查专项资金是否被挪用。",
+                                   Reporter{kDemoBotId, "shuangjiang-villager-li", "李村民", "private-shuangjiang-villager-li"});
+    if (!c.is_ok()) return c.status();
+    receipt = c->receipt;
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  struct Step {
+    const char* date;
+    ComplaintStatus to;
+    const char* assignee;
+    const char* note;
+  };
+  for (const Step& step : {Step{"2022-12-03", ComplaintStatus::kAssigned, "朱亭镇纪委", "转朱亭镇纪委核查"},
+                           Step{"2022-12-05", ComplaintStatus::kInvestigating, "", "调取村账和工程合同,约谈村支书"},
+                           Step{"2022-12-20", ComplaintStatus::kResolved, "",
+                                "经核查属实:村支书擅自将水利专项资金142,400元用于村道拓宽,已给予党内警告处分,责令整改"}}) {
+    at(step.date, 10);
+    auto r = bot.transition_complaint(receipt, step.to, step.note, step.assignee, "zhuting-inspector");
+    if (!r.is_ok()) return r.status();
+  }
+  at("2022-12-22", 9);
+  if (Status s2 = say("shuangjiang-villager-li", "private-shuangjiang-villager-li", false, "满意 " + receipt); !s2.is_ok()) return s2;
+  time.reset();
+
+  // Open ones: one overdue for assignment, one fresh, one anonymous under investigation.
+  int64_t now = ledger.clock().now_unix_seconds();
+  time.set(now - 9 * 86400);
+  if (Status s2 = say("huanglong-villager-zhao", "huanglong-group", true,
+                      "投诉 黄龙村11月的账目到现在还没有在群里公开,村里说忙,请督促"); !s2.is_ok()) return s2;
+  time.set(now - 20 * 86400);
+  std::string anonymous_receipt;
+  st = ledger.write([&](WriteTxn& txn) -> Status {
+    auto c = bot.complaints().file(txn, "nanzhou", "村里保洁费每月都有,但垃圾经常一周才清运一次,费用是否真实?", std::nullopt);
+    if (!c.is_ok()) return c.status();
+    anonymous_receipt = c->receipt;
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  time.set(now - 18 * 86400);
+  if (auto r = bot.transition_complaint(anonymous_receipt, ComplaintStatus::kAssigned, "转南洲镇纪委", "南洲镇纪委", "district-inspector"); !r.is_ok())
+    return r.status();
+  time.set(now - 15 * 86400);
+  if (auto r = bot.transition_complaint(anonymous_receipt, ComplaintStatus::kInvestigating, "正在核对保洁合同和清运记录", "", "district-inspector"); !r.is_ok())
+    return r.status();
+  time.set(now - 2 * 86400);
+  if (Status s2 = say("zhuting-villager-wu", "zhuting-group", true, "投诉 10月办公费1,420元买了什么?明细里看不出来"); !s2.is_ok()) return s2;
+  time.reset();
   return true;
 }
 

@@ -2,6 +2,7 @@
 // of realistic accounts, and the Shuangjiang diversion from the seed article.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "bot/bot.h"
@@ -16,6 +17,13 @@ inline constexpr const char* kDemoBotId = "generic";
 // ("<village>-group") on kDemoBotId and registers a few officials and an
 // inspector. Returns false when they are already there (the demo is loaded
 // once per data folder).
-Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& identity_salt);
+// Lets the demo date its complaints in the past (the Shuangjiang case was
+// reported in December 2022; one open complaint is overdue).
+struct DemoTime {
+  std::function<void(int64_t unix_seconds)> set;  // pretend it is this moment
+  std::function<void()> reset;                    // back to the real time
+};
+
+Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& identity_salt, const DemoTime& time);
 
 }  // namespace sunledger::cli

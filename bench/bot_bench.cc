@@ -38,7 +38,7 @@ struct BenchBot {
     bo.identity_salt = "0123456789abcdef0123456789abcdef";
     bot = std::make_unique<Bot>(ledger.get(), bo);
     if (!bot->initialize().is_ok()) std::abort();
-    if (!cli::load_demo_data(*ledger, *bot, bo.identity_salt).is_ok()) std::abort();
+    if (!cli::load_demo_data(*ledger, *bot, bo.identity_salt, cli::DemoTime{[this](int64_t x) { clock.set(x); }, [this] { clock.set(1670205600); }}).is_ok()) std::abort();
   }
   ~BenchBot() {
     bot.reset();

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
+#include <tuple>
 
 #include "bot/books.h"
 #include "bot/command.h"
@@ -48,6 +50,8 @@ const char* kBotSchema[] = {
     "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL",
     "CREATE TABLE IF NOT EXISTS api_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL, village TEXT NOT NULL,"
     " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))",
     "INSERT OR IGNORE INTO meta(key, value) VALUES('directory_version', '0')",
 };
 
@@ -61,6 +65,7 @@ struct Directory {
   std::map<std::pair<std::string, std::string>, std::vector<Membership>> members;  // (bot, user)
   std::map<std::string, Village> villages;
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups_of;  // village -> (bot, chat)
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> seen;  // (bot, user) -> villages seen in
 
   const Village* find_village(const std::string& id_or_name) const {
     if (auto it = villages.find(id_or_name); it != villages.end()) return &it->second;
@@ -109,8 +114,12 @@ struct VillageCache {
 };
 
 struct Bot::Impl {
+  Impl(Ledger* l, BotOptions o)
+      : ledger(l), options(std::move(o)), complaints(l, options.identity_salt, options.complaint_deadlines) {}
   Ledger* ledger;
   BotOptions options;
+  Complaints complaints;
+  std::set<std::tuple<std::string, std::string, std::string>> seen;  // (bot, user, village) recorded this run
   std::mutex mu;
   std::shared_ptr<const Directory> dir;
   size_t dir_village_count = 0;
@@ -143,17 +152,28 @@ struct Bot::Impl {
   Result<std::string> subsidy_list(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a);
   Result<Published> publish_in(const std::string& village, const std::string& month, WriteTxn& txn, const Author& a);
   Result<std::string> last_closed_or_arg(const Context& ctx, const VillageBooks& books, size_t arg);
+
+  // Complaints.
+  Result<std::string> complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
+                               std::vector<Push>* pushes);
+  Result<std::string> complaint_status(const Context& ctx);
+  Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn, std::vector<Push>* pushes);
+  Result<std::string> queue(const Context& ctx);
+  Result<std::string> show(const Context& ctx);
+  Result<std::string> inspect(const Context& ctx, ComplaintStatus to, WriteTxn& txn, std::vector<Push>* pushes);
+  bool inspector_covers(const Context& ctx, const std::string& village) const;
+  Status queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes);
+  Status record_seen(const InboundMessage& msg, const Context& ctx);
+  std::string complaint_counts(const std::string& village, const std::string& month);
 };
 
-Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>()) {
-  impl_->ledger = ledger;
-  impl_->options = std::move(options);
-}
+Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {}
 Bot::~Bot() = default;
 
 Status Bot::initialize() {
   return impl_->ledger->write([](WriteTxn& txn) -> Status {
     for (const char* sql : kBotSchema) txn.db().exec(sql);
+    Complaints::create_schema(txn.db());
     return Status::ok();
   });
 }
@@ -196,6 +216,9 @@ Result<std::shared_ptr<const Directory>> Bot::Impl::directory() {
       d->bindings[{b.getColumn(0).getString(), b.getColumn(1).getString()}] = b.getColumn(2).getString();
       d->groups_of[b.getColumn(2).getString()].emplace_back(b.getColumn(0).getString(), b.getColumn(1).getString());
     }
+    SQLite::Statement seen(r.db(), "SELECT bot, user, village FROM seen_members");
+    while (seen.executeStep())
+      d->seen[{seen.getColumn(0).getString(), seen.getColumn(1).getString()}].push_back(seen.getColumn(2).getString());
     SQLite::Statement m(r.db(), "SELECT bot, user, village, role, area FROM members");
     while (m.executeStep()) {
       Membership mem{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
@@ -548,6 +571,9 @@ Result<std::string> Bot::Impl::query(const Context& ctx, CommandKind kind) {
     case CommandKind::kBalance: return balance(ctx);
     case CommandKind::kVerify: return verify(ctx);
     case CommandKind::kAlerts: return alerts(ctx);
+    case CommandKind::kComplaintStatus: return complaint_status(ctx);
+    case CommandKind::kQueue: return queue(ctx);
+    case CommandKind::kShowComplaint: return show(ctx);
     default: return internal_error("not a query");
   }
 }
@@ -738,7 +764,7 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   for (const auto& f : (*b)->flags)
     if ((f.month == month || f.month.empty()) && !(f.kind == FlagKind::kMonthNotPublished && f.month == month))
       flags.push_back(f);
-  p.notice = render_notice(v->name, p.close, flags);
+  p.notice = render_notice(v->name, p.close, flags) + complaint_counts(v->id, month);
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
     for (const auto& [bot, chat] : it->second) {
       if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice}); !s.is_ok()) return s;
@@ -748,10 +774,288 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   return p;
 }
 
+
+// ---------------------------------------------------------------------------
+// Complaints
+
+namespace {
+
+std::string local_day(int64_t t, int offset) { return format_date(local_date(t, offset)); }
+
+// Reads a receipt from the first words ("4821-0937-5516" or "4821 0937 5516")
+// and returns it with the number of words it took.
+std::pair<std::optional<std::string>, size_t> take_receipt(const std::vector<std::string>& args) {
+  if (args.empty()) return {std::nullopt, 0};
+  if (auto r = Complaints::normalise_receipt(args[0])) return {r, 1};
+  if (args.size() >= 3)
+    if (auto r = Complaints::normalise_receipt(args[0] + args[1] + args[2])) return {r, 3};
+  return {std::nullopt, 0};
+}
+
+std::string join_from(const std::vector<std::string>& words, size_t from) {
+  std::string out;
+  for (size_t i = from; i < words.size(); ++i) out += (out.empty() ? "" : " ") + words[i];
+  return out;
+}
+
+const char* kUnknownReceipt = "没有找到这个编号的投诉,请核对编号。(no complaint with this receipt)";
+
+}  // namespace
+
+bool Bot::Impl::inspector_covers(const Context& ctx, const std::string& village) const {
+  auto it = ctx.dir->villages.find(village);
+  if (it == ctx.dir->villages.end()) return false;
+  for (const auto& a : ctx.inspector_areas)
+    if (covers(a, it->second)) return true;
+  return false;
+}
+
+Status Bot::Impl::record_seen(const InboundMessage& msg, const Context& ctx) {
+  if (!msg.group || !ctx.village) return Status::ok();
+  auto key = std::make_tuple(msg.bot_id, msg.sender_id, ctx.village->id);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (seen.count(key)) return Status::ok();
+  }
+  auto known = ctx.dir->seen.find({msg.bot_id, msg.sender_id});
+  bool stored = known != ctx.dir->seen.end() &&
+                std::find(known->second.begin(), known->second.end(), ctx.village->id) != known->second.end();
+  if (!stored) {
+    // Who belongs to which village, for complaints sent later in private
+    // chat. Written once per person and village, not on every question.
+    Status s = ledger->write([&](WriteTxn& txn) -> Status {
+      SQLite::Statement q(txn.db(), "INSERT OR IGNORE INTO seen_members(bot, user, village, first_seen) VALUES(?,?,?,?)");
+      q.bind(1, msg.bot_id);
+      q.bind(2, msg.sender_id);
+      q.bind(3, ctx.village->id);
+      q.bind(4, txn.now());
+      q.exec();
+      return bump_directory_version(txn);
+    });
+    if (!s.is_ok()) return s;
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  seen.insert(key);
+  return Status::ok();
+}
+
+Status Bot::Impl::queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes) {
+  if (c.anonymous || !c.reporter || c.reporter->chat_id.empty()) return Status::ok();
+  const ComplaintEvent& e = c.events.back();
+  std::string text = "您的投诉(编号" + c.receipt + ")有新进展:" + complaint_status_zh(c.status);
+  if (!e.assignee.empty()) text += ",处理人:" + e.assignee;
+  if (!e.note.empty()) text += "。说明:" + e.note;
+  text += "\n发送“进度 " + c.receipt + "”查看全部进展。(your complaint has a new status)\n";
+  Push p{c.reporter->bot_id, c.reporter->chat_id, text};
+  if (Status s = Outbox::enqueue(txn, p); !s.is_ok()) return s;
+  pushes->push_back(p);
+  return Status::ok();
+}
+
+Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
+                                        std::vector<Push>*) {
+  const auto& msg = *ctx.msg;
+  const Village* village = ctx.village;
+  std::string text = cmd.rest;
+  if (!msg.group && !cmd.args.empty() && ctx.dir->find_village(cmd.args[0]) == village && village) {
+    // "投诉 小河村 内容": the village was named first.
+    if (text.rfind(cmd.args[0], 0) == 0) text = text.substr(cmd.args[0].size());
+    size_t b = text.find_first_not_of(" \t\r\n");
+    text = b == std::string::npos ? "" : text.substr(b);
+  } else if (!msg.group) {
+    // A private complaint concerns the village the sender belongs to.
+    std::set<std::string> candidates(ctx.official_villages.begin(), ctx.official_villages.end());
+    if (auto it = ctx.dir->seen.find({msg.bot_id, msg.sender_id}); it != ctx.dir->seen.end())
+      candidates.insert(it->second.begin(), it->second.end());
+    if (candidates.size() != 1)
+      return say(candidates.empty() ? "请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)"
+                                    : "您属于多个村,请写明村名,例如“投诉 双江村 内容”。(you belong to several villages; name one)");
+    village = ctx.dir->find_village(*candidates.begin());
+  }
+  if (!village) return say("请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)");
+  if (text.empty()) return say("请在“投诉”后面写明反映的问题,例如“投诉 #25 道路工程款用了水利专项资金”。(write the complaint after the command)");
+  std::optional<Reporter> reporter;
+  if (!anonymous)
+    reporter = Reporter{msg.bot_id, msg.sender_id, msg.sender_name, msg.group ? msg.sender_id : msg.chat_id};
+  auto c = complaints.file(txn, village->id, text, reporter);
+  if (!c.is_ok()) return c.status().code() == Code::kInvalidArgument ? say(c.status().message()) : c.status();
+  std::string deadline = local_day(complaint_deadline(*c, options.complaint_deadlines), ledger->utc_offset_minutes());
+  if (msg.group)
+    // Never repeat the complaint into the group.
+    return "已收到您的投诉,编号 " + c->receipt + ",请记下编号,发送“进度 " + c->receipt +
+           "”可查询办理情况。投诉最好私信本机器人发送,内容不会在群里公开。(complaint received; receipt " + c->receipt +
+           "; complaints are better sent to the bot in private chat)\n";
+  std::string out = "已受理您对" + village->name + "的投诉,编号:" + c->receipt + "\n";
+  out += "纪委将在" + deadline + "前转办,发送“进度 " + c->receipt + "”随时查询办理情况;办结后可回复“满意 编号”或“不满意 编号 原因”。\n";
+  if (!c->links.empty()) {
+    out += "已关联:";
+    for (size_t i = 0; i < c->links.size(); ++i) out += (i ? "、" : "") + c->links[i];
+    out += "\n";
+  }
+  out += anonymous ? "匿名投诉不保存您的身份,编号是查询进度的唯一凭证,请妥善保存。(anonymous: the receipt is the only way to follow it)\n"
+                   : "您的身份只有纪检监察人员可见。(only the discipline inspectors can see who complained)\n";
+  return out;
+}
+
+Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
+  auto [receipt, used] = take_receipt(ctx.args);
+  if (!receipt) return say(ctx.args.empty() ? "请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)" : kUnknownReceipt);
+  auto c = complaints.get(*receipt);
+  if (!c.is_ok()) return c.status().code() == Code::kNotFound ? say(kUnknownReceipt) : c.status();
+  int offset = ledger->utc_offset_minutes();
+  std::string out = "【投诉 " + c->receipt + "】状态:" + complaint_status_zh(c->status) + "\n";
+  for (const auto& e : c->events) {
+    std::string what = e.kind == "filed" ? "已受理" : e.kind == "satisfied" ? "评价:满意" : e.kind == "unsatisfied" ? "评价:不满意"
+                                                                                                    : complaint_status_zh(*parse_complaint_status(e.kind));
+    out += "- " + local_day(e.at, offset) + " " + what;
+    if (!e.assignee.empty()) out += ",处理人:" + e.assignee;
+    if (!e.note.empty()) out += ",说明:" + e.note;
+    out += "\n";
+  }
+  int64_t deadline = complaint_deadline(*c, options.complaint_deadlines);
+  if (deadline) {
+    out += "下一个期限:" + local_day(deadline, offset);
+    if (complaint_overdue(*c, options.complaint_deadlines, ledger->clock().now_unix_seconds())) out += "(已逾期 / overdue)";
+    out += "\n";
+  }
+  return out;
+}
+
+Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn& txn, std::vector<Push>*) {
+  auto [receipt, used] = take_receipt(ctx.args);
+  if (!receipt) return say(ctx.args.empty() ? "请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)" : kUnknownReceipt);
+  std::string reason = join_from(ctx.args, used);
+  auto c = complaints.rate(txn, *receipt, satisfied, reason);
+  if (!c.is_ok()) {
+    if (c.status().code() == Code::kNotFound) return say(kUnknownReceipt);
+    if (c.status().code() == Code::kInternal || c.status().code() == Code::kUnavailable) return c.status();
+    return say(c.status().message());
+  }
+  if (satisfied) return "感谢您的评价,投诉" + c->receipt + "已记为满意。(thank you; recorded as satisfied)\n";
+  if (c->status == ComplaintStatus::kReopened)
+    return "已记录您的不满意,投诉" + c->receipt + "已重新交纪委办理。(recorded; the complaint is reopened for the inspectors)\n";
+  return "已记录您的不满意。办结已超过" + std::to_string(options.complaint_deadlines.rating_days) +
+         "天,未重新办理;如有新情况请重新投诉。(recorded; too late to reopen, please file again)\n";
+}
+
+Result<std::string> Bot::Impl::queue(const Context& ctx) {
+  if (ctx.inspector_areas.empty()) return say(role_refusal("待办", "纪检监察人员", "inspectors"));
+  if (ctx.msg->group) return say("请私信机器人查看待办。(use this in private chat)");
+  std::vector<std::string> villages;
+  for (const auto& [id, v] : ctx.dir->villages)
+    if (inspector_covers(ctx, id)) villages.push_back(id);
+  ComplaintFilter f;
+  f.villages = villages;
+  f.open_only = true;
+  auto list = complaints.list(f);
+  if (!list.is_ok()) return list.status();
+  int64_t now = ledger->clock().now_unix_seconds();
+  std::stable_sort(list->begin(), list->end(), [&](const Complaint& a, const Complaint& b) {
+    return complaint_overdue(a, options.complaint_deadlines, now) > complaint_overdue(b, options.complaint_deadlines, now);
+  });
+  std::vector<std::string> lines;
+  int offset = ledger->utc_offset_minutes();
+  for (const auto& c : *list) {
+    bool overdue = complaint_overdue(c, options.complaint_deadlines, now);
+    const Village* v = ctx.dir->find_village(c.village);
+    lines.push_back(std::string(overdue ? "⚠逾期 " : "") + c.receipt + " " + (v ? v->name : c.village) + " " +
+                    complaint_status_zh(c.status) + " 受理于" + local_day(c.filed_at, offset) + " 期限" +
+                    local_day(complaint_deadline(c, options.complaint_deadlines), offset) + "\n");
+  }
+  if (lines.empty()) lines.push_back("没有待办的投诉。(no open complaints)\n");
+  int page = !ctx.args.empty() && ctx.args[0].size() <= 4 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos
+                 ? std::stoi(ctx.args[0])
+                 : 1;
+  return paginate("【待办投诉 (queue)】\n", lines, page, options.max_reply_bytes, "发送“待办");
+}
+
+Result<std::string> Bot::Impl::show(const Context& ctx) {
+  if (ctx.inspector_areas.empty()) return say(role_refusal("查看", "纪检监察人员", "inspectors"));
+  if (ctx.msg->group) return say("投诉内容只能私信查看。(use this in private chat)");
+  auto [receipt, used] = take_receipt(ctx.args);
+  if (!receipt) return say(kUnknownReceipt);
+  auto c = complaints.get(*receipt);
+  if (!c.is_ok() || !inspector_covers(ctx, c->village)) return say(kUnknownReceipt);
+  int offset = ledger->utc_offset_minutes();
+  const Village* v = ctx.dir->find_village(c->village);
+  std::string out = "【投诉 " + c->receipt + "】" + (v ? v->town + v->name : c->village) + " 状态:" + complaint_status_zh(c->status) + "\n";
+  out += "反映人:" + (c->anonymous ? std::string("匿名 (anonymous)")
+                                  : c->reporter->name + "(" + c->reporter->bot_id + "/" + c->reporter->user_id + ")") + "\n";
+  out += "内容:" + c->text + "\n";
+  if (!c->links.empty()) {
+    out += "关联:";
+    for (size_t i = 0; i < c->links.size(); ++i) out += (i ? "、" : "") + c->links[i];
+    out += "\n";
+  }
+  for (const auto& e : c->events) {
+    out += "- " + local_day(e.at, offset) + " " + e.kind + (e.actor.empty() ? "" : "(" + e.actor + ")");
+    if (!e.assignee.empty()) out += " 处理人:" + e.assignee;
+    if (!e.note.empty()) out += " " + e.note;
+    out += "\n";
+  }
+  int64_t deadline = complaint_deadline(*c, options.complaint_deadlines);
+  if (deadline) out += "期限:" + local_day(deadline, offset) + "\n";
+  return paginate("", {out}, 1, options.max_reply_bytes * 2, "");
+}
+
+Result<std::string> Bot::Impl::inspect(const Context& ctx, ComplaintStatus to, WriteTxn& txn, std::vector<Push>* pushes) {
+  std::string keyword = to == ComplaintStatus::kAssigned ? "转办" : to == ComplaintStatus::kInvestigating ? "调查"
+                        : to == ComplaintStatus::kResolved ? "办结" : "驳回";
+  if (ctx.inspector_areas.empty()) return say(role_refusal(keyword, "纪检监察人员", "inspectors"));
+  if (ctx.msg->group) return say("请私信机器人办理投诉。(use this in private chat)");
+  auto [receipt, used] = take_receipt(ctx.args);
+  if (!receipt) return say(ctx.args.empty() ? "请写明投诉编号。(needs the receipt)" : kUnknownReceipt);
+  auto current = complaints.load(txn, *receipt);
+  if (!current.is_ok() || !inspector_covers(ctx, current->village)) return say(kUnknownReceipt);
+  std::string assignee, note;
+  if (to == ComplaintStatus::kAssigned) {
+    assignee = ctx.args.size() > used ? ctx.args[used] : "";
+    note = join_from(ctx.args, used + 1);
+  } else {
+    note = join_from(ctx.args, used);
+  }
+  auto c = complaints.transition(txn, *receipt, to, note, assignee, ctx.msg->sender_id);
+  if (!c.is_ok()) {
+    if (c.status().code() == Code::kInternal || c.status().code() == Code::kUnavailable) return c.status();
+    return say(c.status().message());
+  }
+  if (Status s = queue_status_push(txn, *c, pushes); !s.is_ok()) return s;
+  return "投诉" + c->receipt + "已改为“" + complaint_status_zh(c->status) + "”" +
+         (c->anonymous ? "(匿名投诉,不推送)" : ",已通知反映人") + "。(status changed)\n";
+}
+
+std::string Bot::Impl::complaint_counts(const std::string& village, const std::string& month) {
+  ComplaintFilter f;
+  f.villages = {village};
+  auto list = complaints.list(f);
+  if (!list.is_ok() || list->empty()) return "";
+  int offset = ledger->utc_offset_minutes();
+  int64_t now = ledger->clock().now_unix_seconds();
+  int filed = 0, resolved = 0, overdue = 0, open = 0;
+  for (const auto& c : *list) {
+    if (local_day(c.filed_at, offset).substr(0, 7) == month) ++filed;
+    if (c.resolved_at && local_day(c.resolved_at, offset).substr(0, 7) == month) ++resolved;
+    if (c.status != ComplaintStatus::kResolved && c.status != ComplaintStatus::kRejected) ++open;
+    if (complaint_overdue(c, options.complaint_deadlines, now)) ++overdue;
+  }
+  std::string out = "投诉:本月受理" + std::to_string(filed) + "件,办结" + std::to_string(resolved) + "件,在办" +
+                    std::to_string(open) + "件,逾期" + std::to_string(overdue) + "件。";
+  auto cp = ledger->checkpoint("complaints");
+  if (cp.is_ok()) out += "投诉台账核验码:" + checkpoint_short_form(*cp);
+  return out + "\n";
+}
+
 // ---------------------------------------------------------------------------
 // Dispatch
 
 Result<BotReply> Bot::handle(const InboundMessage& msg) {
+  auto r = handle_message(msg);
+  // Every answer ends its last line, however it was built.
+  if (r.is_ok() && !r->text.empty() && r->text.back() != '\n') r->text += "\n";
+  return r;
+}
+
+Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   Impl& I = *impl_;
   BotReply reply;
   if (msg.text.size() > I.options.max_message_bytes) {
@@ -767,6 +1071,7 @@ Result<BotReply> Bot::handle(const InboundMessage& msg) {
   Context ctx;
   ctx.msg = &msg;
   if (Status s = I.resolve(ctx, cmd); !s.is_ok()) return s;
+  if (Status s = I.record_seen(msg, ctx); !s.is_ok()) return s;
 
   if (!is_write(cmd.kind)) {
     auto text = I.query(ctx, cmd.kind);
@@ -781,13 +1086,18 @@ Result<BotReply> Bot::handle(const InboundMessage& msg) {
 
   // Writes: role first, then one transaction holding the change, its pushes
   // and the dedupe record of this platform message.
-  if (Status s = need_village(ctx); !s.is_ok()) {
-    reply.text = s.message();
-    return reply;
-  }
-  if (!ctx.official) {
-    reply.text = role_refusal(cmd.keyword, ctx.village->name + "的村干部", "officials of " + ctx.village->id);
-    return reply;
+  bool official_command = cmd.kind == CommandKind::kPost || cmd.kind == CommandKind::kProjectAdd ||
+                          cmd.kind == CommandKind::kReverse || cmd.kind == CommandKind::kSubsidyList ||
+                          cmd.kind == CommandKind::kPublish;
+  if (official_command) {
+    if (Status s = need_village(ctx); !s.is_ok()) {
+      reply.text = s.message();
+      return reply;
+    }
+    if (!ctx.official) {
+      reply.text = role_refusal(cmd.keyword, ctx.village->name + "的村干部", "officials of " + ctx.village->id);
+      return reply;
+    }
   }
   Author author{msg.sender_id, "official", msg.bot_id};
   std::string refusal;
@@ -825,6 +1135,14 @@ Result<BotReply> Bot::handle(const InboundMessage& msg) {
                "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n";
         break;
       }
+      case CommandKind::kComplain: text = I.complain(ctx, cmd, false, txn, &reply.pushes); break;
+      case CommandKind::kComplainAnonymously: text = I.complain(ctx, cmd, true, txn, &reply.pushes); break;
+      case CommandKind::kSatisfied: text = I.rate(ctx, true, txn, &reply.pushes); break;
+      case CommandKind::kUnsatisfied: text = I.rate(ctx, false, txn, &reply.pushes); break;
+      case CommandKind::kAssign: text = I.inspect(ctx, ComplaintStatus::kAssigned, txn, &reply.pushes); break;
+      case CommandKind::kInvestigate: text = I.inspect(ctx, ComplaintStatus::kInvestigating, txn, &reply.pushes); break;
+      case CommandKind::kResolve: text = I.inspect(ctx, ComplaintStatus::kResolved, txn, &reply.pushes); break;
+      case CommandKind::kReject: text = I.inspect(ctx, ComplaintStatus::kRejected, txn, &reply.pushes); break;
       default: break;
     }
     if (!text.is_ok()) {
@@ -889,7 +1207,33 @@ Result<std::string> Bot::monthly_notice(const std::string& village, const std::s
   std::vector<Flag> flags;
   for (const auto& f : (*b)->flags)
     if (f.month == month || f.month.empty()) flags.push_back(f);
-  return render_notice(v->name, *close, flags);
+  return render_notice(v->name, *close, flags) + impl_->complaint_counts(village, month);
+}
+
+Complaints& Bot::complaints() { return impl_->complaints; }
+
+Result<Complaint> Bot::transition_complaint(const std::string& receipt, ComplaintStatus to, const std::string& note,
+                                            const std::string& assignee, const std::string& actor) {
+  std::optional<Complaint> out;
+  std::vector<Push> pushes;
+  Status s = impl_->ledger->write([&](WriteTxn& txn) -> Status {
+    auto c = impl_->complaints.transition(txn, receipt, to, note, assignee, actor);
+    if (!c.is_ok()) return c.status();
+    if (Status st = impl_->queue_status_push(txn, *c, &pushes); !st.is_ok()) return st;
+    out = std::move(*c);
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return std::move(*out);
+}
+
+Result<std::vector<std::string>> Bot::villages_in_area(const std::string& area) {
+  auto d = impl_->directory();
+  if (!d.is_ok()) return d.status();
+  std::vector<std::string> out;
+  for (const auto& [id, v] : (*d)->villages)
+    if (covers(area, v)) out.push_back(id);
+  return out;
 }
 
 }  // namespace sunledger

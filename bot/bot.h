@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bot/complaints.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 
@@ -51,8 +52,9 @@ struct BotOptions {
   int publish_by_day = 15;
   // Text larger than this is refused before parsing.
   size_t max_message_bytes = 16 * 1024;
-  // Key for identity-number hashes (the deployment's id-salt).
+  // Key for identity-number hashes and complaint commitments (the deployment's id-salt).
   std::string identity_salt;
+  ComplaintDeadlines complaint_deadlines;
 };
 
 enum class Role { kVillager, kOfficial, kInspector };
@@ -112,7 +114,17 @@ class Bot {
   // The monthly notice for a closed month, as pushed to the groups.
   Result<std::string> monthly_notice(const std::string& village, const std::string& month);
 
+  // Complaints, for the inspectors' HTTP API.
+  Complaints& complaints();
+  // A transition by an inspector, with the reporter's push queued in the same
+  // transaction (unless anonymous).
+  Result<Complaint> transition_complaint(const std::string& receipt, ComplaintStatus to, const std::string& note,
+                                         const std::string& assignee, const std::string& actor);
+  // The villages an inspector's area ("朱亭镇" or "all") covers.
+  Result<std::vector<std::string>> villages_in_area(const std::string& area);
+
  private:
+  Result<BotReply> handle_message(const InboundMessage& message);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

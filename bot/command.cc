@@ -17,6 +17,19 @@ struct Keyword {
 
 // Longer and two-word keywords first, so 低保名单 wins over 低保.
 constexpr Keyword kKeywords[] = {
+    {"complain", CommandKind::kComplainAnonymously, "anonymously"},
+    {"匿名投诉", CommandKind::kComplainAnonymously, ""}, {"匿名举报", CommandKind::kComplainAnonymously, ""},
+    {"投诉", CommandKind::kComplain, ""},      {"举报", CommandKind::kComplain, ""},
+    {"complain", CommandKind::kComplain, ""},  {"进度", CommandKind::kComplaintStatus, ""},
+    {"status", CommandKind::kComplaintStatus, ""}, {"不满意", CommandKind::kUnsatisfied, ""},
+    {"unsatisfied", CommandKind::kUnsatisfied, ""}, {"满意", CommandKind::kSatisfied, ""},
+    {"satisfied", CommandKind::kSatisfied, ""}, {"待办", CommandKind::kQueue, ""},
+    {"queue", CommandKind::kQueue, ""},        {"查看", CommandKind::kShowComplaint, ""},
+    {"show", CommandKind::kShowComplaint, ""}, {"转办", CommandKind::kAssign, ""},
+    {"assign", CommandKind::kAssign, ""},      {"调查", CommandKind::kInvestigate, ""},
+    {"investigate", CommandKind::kInvestigate, ""}, {"办结", CommandKind::kResolve, ""},
+    {"resolve", CommandKind::kResolve, ""},    {"驳回", CommandKind::kReject, ""},
+    {"reject", CommandKind::kReject, ""},
     {"低保名单", CommandKind::kSubsidyList, ""}, {"subsidy-list", CommandKind::kSubsidyList, ""},
     {"subsidy", CommandKind::kSubsidyList, "list"}, {"project", CommandKind::kProjectAdd, "add"},
     {"帮助", CommandKind::kHelp, ""},          {"help", CommandKind::kHelp, ""},
@@ -110,6 +123,22 @@ ParsedCommand parse_command(std::string_view text) {
     }
   }
   if (first == "?" || first == "\xEF\xBC\x9F") cmd.kind = CommandKind::kHelp;  // ? or ？
+  // The raw text after the keyword, newlines kept.
+  {
+    std::string_view t = text;
+    size_t pos = t.find(cmd.keyword.substr(0, cmd.keyword.find(' ')));
+    if (cmd.keyword.find(' ') != std::string::npos) {
+      size_t second = t.find(cmd.keyword.substr(cmd.keyword.find(' ') + 1), pos);
+      pos = second == std::string_view::npos ? pos : second;
+      cmd.rest = std::string(t.substr(std::min(t.size(), pos + cmd.keyword.size() - cmd.keyword.find(' ') - 1)));
+    } else {
+      cmd.rest = pos == std::string_view::npos ? std::string() : std::string(t.substr(pos + cmd.keyword.size()));
+    }
+    size_t b = cmd.rest.find_first_not_of(" \t\r\n");
+    size_t e = cmd.rest.find_last_not_of(" \t\r\n");
+    cmd.rest = b == std::string::npos ? "" : cmd.rest.substr(b, e - b + 1);
+    if (cmd.rest.rfind("\xE3\x80\x80", 0) == 0) cmd.rest = cmd.rest.substr(3);
+  }
   cmd.body.assign(lines.begin() + 1, lines.end());
   return cmd;
 }
@@ -121,6 +150,14 @@ bool is_write(CommandKind kind) {
     case CommandKind::kReverse:
     case CommandKind::kSubsidyList:
     case CommandKind::kPublish:
+    case CommandKind::kComplain:
+    case CommandKind::kComplainAnonymously:
+    case CommandKind::kSatisfied:
+    case CommandKind::kUnsatisfied:
+    case CommandKind::kAssign:
+    case CommandKind::kInvestigate:
+    case CommandKind::kResolve:
+    case CommandKind::kReject:
       return true;
     default:
       return false;

@@ -24,6 +24,17 @@ enum class CommandKind {
   kSubsidyList,
   kPublish,
   kAlerts,
+  kComplain,
+  kComplainAnonymously,
+  kComplaintStatus,
+  kSatisfied,
+  kUnsatisfied,
+  kQueue,
+  kShowComplaint,
+  kAssign,
+  kInvestigate,
+  kResolve,
+  kReject,
 };
 
 struct BodyLine {
@@ -34,6 +45,7 @@ struct BodyLine {
 struct ParsedCommand {
   CommandKind kind = CommandKind::kEmpty;
   std::string keyword;            // as typed, for messages
+  std::string rest;               // everything after the keyword, newlines kept (complaint texts)
   std::vector<std::string> args;  // words after the keyword on the first line
   std::vector<BodyLine> body;     // non-empty lines after the first
 };

@@ -273,6 +273,7 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
   http::register_read_api(svr, *ledger);
   if (bot != nullptr) {
     http::register_write_api(svr, *bot);
+    http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);
     http::register_webhooks(svr, *ledger, *bot, webhooks);
     Outbox* outbox = &impl->outbox;
     impl->metrics.add_gauge("outbox_depth", "Pushes not yet delivered.", [outbox] {

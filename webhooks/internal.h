@@ -26,5 +26,6 @@ std::optional<nlohmann::json> parse_json_bounded(const std::string& body, int ma
 void register_read_api(httplib::Server& server, Ledger& ledger);
 void register_write_api(httplib::Server& server, Bot& bot);
 void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const WebhookWiring& wiring);
+void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, std::function<void()> on_outbox_write);
 
 }  // namespace sunledger::http

@@ -299,6 +299,11 @@ TEST_F(BotTest, ApiOperationsShareTheLedger) {
   EXPECT_EQ(bot->publish("shuangjiang", "2022-11", official()).status().code(), Code::kFailedPrecondition);
 }
 
+cli::DemoTime demo_time(ManualClock& clock) {
+  int64_t base = clock.now_unix_seconds();
+  return cli::DemoTime{[&clock](int64_t t) { clock.set(t); }, [&clock, base] { clock.set(base); }};
+}
+
 // The demo data, through the bot: the Shuangjiang diversion is flagged.
 TEST(DemoData, AnswersWithTheShuangjiangDiversionFlagged) {
   testing::TestLedger t;
@@ -307,10 +312,10 @@ TEST(DemoData, AnswersWithTheShuangjiangDiversionFlagged) {
   Bot bot(t.ledger.get(), o);
   ASSERT_TRUE(bot.initialize().is_ok());
   t.clock.set(1764288000);  // 2025-11-28: long after the demo months
-  auto loaded = cli::load_demo_data(*t.ledger, bot, o.identity_salt);
+  auto loaded = cli::load_demo_data(*t.ledger, bot, o.identity_salt, demo_time(t.clock));
   ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
   EXPECT_TRUE(*loaded);
-  EXPECT_FALSE(*cli::load_demo_data(*t.ledger, bot, o.identity_salt));
+  EXPECT_FALSE(*cli::load_demo_data(*t.ledger, bot, o.identity_salt, demo_time(t.clock)));
   auto ask = [&](const std::string& user, const std::string& chat, bool group, const std::string& text) {
     InboundMessage m{cli::kDemoBotId, chat, group, user, user, text, "", 0};
     return bot.handle(m)->text;

@@ -1,0 +1,460 @@
+#include "bot/complaints.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ledger/crypto.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kLogName = "complaints";
+constexpr int64_t kDay = 86400;
+
+const char* kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS complaints(receipt TEXT PRIMARY KEY, village TEXT NOT NULL, text TEXT NOT NULL,"
+    " links TEXT NOT NULL, anonymous INTEGER NOT NULL, reporter_bot TEXT, reporter_id TEXT, reporter_name TEXT,"
+    " reporter_chat TEXT, filed_at INTEGER NOT NULL, log_index INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS complaints_by_village ON complaints(village)",
+    "CREATE TABLE IF NOT EXISTS complaint_events(receipt TEXT NOT NULL REFERENCES complaints(receipt), seq INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL, assignee TEXT NOT NULL,"
+    " log_index INTEGER NOT NULL, PRIMARY KEY(receipt, seq))",
+    "CREATE TRIGGER IF NOT EXISTS complaints_no_update BEFORE UPDATE ON complaints BEGIN SELECT RAISE(ABORT, 'complaints are append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS complaints_no_delete BEFORE DELETE ON complaints BEGIN SELECT RAISE(ABORT, 'complaints are append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS complaint_events_no_update BEFORE UPDATE ON complaint_events BEGIN SELECT RAISE(ABORT, 'complaints are append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS complaint_events_no_delete BEFORE DELETE ON complaint_events BEGIN SELECT RAISE(ABORT, 'complaints are append-only'); END",
+};
+
+struct StatusName {
+  ComplaintStatus status;
+  const char* name;
+  const char* zh;
+};
+constexpr StatusName kStatuses[] = {
+    {ComplaintStatus::kReceived, "received", "已受理"},       {ComplaintStatus::kAssigned, "assigned", "已转办"},
+    {ComplaintStatus::kInvestigating, "investigating", "调查中"}, {ComplaintStatus::kResolved, "resolved", "已办结"},
+    {ComplaintStatus::kRejected, "rejected", "不予受理"},     {ComplaintStatus::kReopened, "reopened", "重新办理"},
+};
+
+std::vector<std::string> parse_links(const std::string& text, const std::vector<Project>& projects) {
+  std::vector<std::string> links;
+  for (size_t i = 0; i < text.size(); ++i) {
+    // "#123" or the full-width "＃123".
+    size_t start = std::string::npos;
+    if (text[i] == '#') start = i + 1;
+    else if (text.compare(i, 3, "\xEF\xBC\x83") == 0) start = i + 3;
+    if (start == std::string::npos) continue;
+    size_t end = start;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])) && end - start < 12) ++end;
+    if (end > start) links.push_back("#" + text.substr(start, end - start));
+  }
+  for (const auto& p : projects)
+    if (text.find(p.name) != std::string::npos) links.push_back(p.name);
+  std::sort(links.begin(), links.end());
+  links.erase(std::unique(links.begin(), links.end()), links.end());
+  return links;
+}
+
+void derive(Complaint& c) {
+  c.status = ComplaintStatus::kReceived;
+  for (const auto& e : c.events) {
+    if (e.kind == "satisfied" || e.kind == "unsatisfied") {
+      c.rating = e.kind;
+      continue;
+    }
+    if (auto s = parse_complaint_status(e.kind)) c.status = *s;
+    if (e.kind == "resolved") c.resolved_at = e.at;
+    if (e.kind == "reopened") c.reopened_at = e.at;
+    if (e.kind == "reopened") c.rating = "";
+  }
+}
+
+}  // namespace
+
+const char* complaint_status_name(ComplaintStatus s) {
+  for (const auto& n : kStatuses)
+    if (n.status == s) return n.name;
+  return "received";
+}
+
+const char* complaint_status_zh(ComplaintStatus s) {
+  for (const auto& n : kStatuses)
+    if (n.status == s) return n.zh;
+  return "已受理";
+}
+
+std::optional<ComplaintStatus> parse_complaint_status(const std::string& s) {
+  if (s == "filed") return ComplaintStatus::kReceived;
+  for (const auto& n : kStatuses)
+    if (s == n.name || s == n.zh) return n.status;
+  return std::nullopt;
+}
+
+int64_t complaint_deadline(const Complaint& c, const ComplaintDeadlines& d) {
+  switch (c.status) {
+    case ComplaintStatus::kReceived: return c.filed_at + d.assign_days * kDay;
+    case ComplaintStatus::kAssigned:
+    case ComplaintStatus::kInvestigating: return (c.reopened_at ? c.reopened_at : c.filed_at) + d.resolve_days * kDay;
+    case ComplaintStatus::kReopened: return c.reopened_at + d.assign_days * kDay;
+    case ComplaintStatus::kResolved:
+    case ComplaintStatus::kRejected: return 0;
+  }
+  return 0;
+}
+
+bool complaint_overdue(const Complaint& c, const ComplaintDeadlines& d, int64_t now) {
+  int64_t deadline = complaint_deadline(c, d);
+  return deadline != 0 && now > deadline;
+}
+
+Status check_transition(ComplaintStatus from, ComplaintStatus to, const std::string& note, const std::string& assignee) {
+  static const std::map<ComplaintStatus, std::set<ComplaintStatus>> kAllowed = {
+      {ComplaintStatus::kReceived, {ComplaintStatus::kAssigned, ComplaintStatus::kRejected}},
+      {ComplaintStatus::kAssigned, {ComplaintStatus::kInvestigating, ComplaintStatus::kRejected}},
+      {ComplaintStatus::kInvestigating, {ComplaintStatus::kResolved, ComplaintStatus::kRejected}},
+      {ComplaintStatus::kReopened, {ComplaintStatus::kAssigned, ComplaintStatus::kInvestigating}},
+  };
+  auto it = kAllowed.find(from);
+  if (it == kAllowed.end() || !it->second.count(to))
+    return failed_precondition(std::string("不能从“") + complaint_status_zh(from) + "”改为“" + complaint_status_zh(to) +
+                               "” (transition " + complaint_status_name(from) + " -> " + complaint_status_name(to) +
+                               " is not allowed)");
+  if (to == ComplaintStatus::kAssigned && assignee.empty())
+    return invalid_argument("转办需要写明处理人或单位 (an assignment needs a handler)");
+  if (to == ComplaintStatus::kResolved && note.empty()) return invalid_argument("办结需要写明结论 (resolving needs a finding)");
+  if (to == ComplaintStatus::kRejected && note.empty()) return invalid_argument("驳回需要写明理由 (rejecting needs a reason)");
+  if (note.size() > 2000 || assignee.size() > 200) return invalid_argument("说明太长 (note too long)");
+  return Status::ok();
+}
+
+Complaints::Complaints(Ledger* ledger, std::string salt, ComplaintDeadlines deadlines)
+    : ledger_(ledger), salt_(std::move(salt)), deadlines_(deadlines) {}
+
+void Complaints::create_schema(SQLite::Database& db) {
+  for (const char* sql : kSchema) db.exec(sql);
+}
+
+std::string Complaints::commit_hash(const std::string& what, const std::string& value) const {
+  return hex_encode(hmac_sha256(salt_, what + std::string(1, '\0') + value));
+}
+
+std::optional<std::string> Complaints::normalise_receipt(const std::string& text) {
+  std::string digits;
+  for (char ch : text) {
+    if (ch >= '0' && ch <= '9') digits.push_back(ch);
+    else if (ch != '-' && ch != ' ') return std::nullopt;
+  }
+  if (digits.size() != 12) return std::nullopt;
+  return digits.substr(0, 4) + "-" + digits.substr(4, 4) + "-" + digits.substr(8, 4);
+}
+
+Result<uint64_t> Complaints::append_event(WriteTxn& txn, const Complaint& c, const ComplaintEvent& e) {
+  json f = {{"kind", "complaint"},
+            {"event", e.kind},
+            {"ref", commit_hash("receipt", c.receipt)},
+            {"complaint_village", c.village},
+            {"at", utc_timestamp(e.at)},
+            {"note_hash", commit_hash("note", e.note)},
+            {"assignee_hash", commit_hash("assignee", e.assignee)},
+            {"actor_hash", commit_hash("actor", e.actor)}};
+  if (e.kind == "filed") {
+    f["text_hash"] = commit_hash("text", c.text);
+    f["anonymous"] = c.anonymous;
+    f["reporter_hash"] = c.reporter ? json(commit_hash("reporter", c.reporter->bot_id + "\n" + c.reporter->user_id)) : json(nullptr);
+    f["links"] = c.links;
+  }
+  return txn.append_to_log(kLogName, f, Author{"sunledger", "system", "complaints"});
+}
+
+Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, const std::string& text,
+                                   const std::optional<Reporter>& reporter) {
+  if (text.empty()) return invalid_argument("请写明投诉内容 (the complaint needs a text)");
+  if (text.size() > 4000) return invalid_argument("投诉内容太长,最多4000字节 (at most 4,000 bytes)");
+  if (!canonical_json(json(text)).is_ok()) return invalid_argument("投诉内容含有无效字符 (invalid characters)");
+  auto projects = ledger_->projects(village);
+  if (!projects.is_ok()) return projects.status();
+  Complaint c;
+  c.village = village;
+  c.text = text;
+  c.links = parse_links(text, *projects);
+  c.anonymous = !reporter.has_value();
+  c.reporter = reporter;
+  c.filed_at = txn.now();
+  // Random, not sequential: a receipt number says nothing about how many
+  // complaints there are or who filed before.
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    std::string digits;
+    while (digits.size() < 12) {
+      unsigned char b = static_cast<unsigned char>(random_bytes(1)[0]);
+      if (b < 250) digits.push_back(static_cast<char>('0' + b % 10));  // rejection keeps digits uniform
+    }
+    c.receipt = *normalise_receipt(digits);
+    auto& q = txn.statement("SELECT 1 FROM complaints WHERE receipt=?");
+    q.bind(1, c.receipt);
+    bool taken = q.executeStep();
+    q.reset();
+    if (!taken) break;
+    if (attempt == 9) return internal_error("could not draw a free receipt number");
+  }
+  ComplaintEvent filed{"filed", c.filed_at, "reporter", "", "", 0};
+  auto idx = append_event(txn, c, filed);
+  if (!idx.is_ok()) return idx.status();
+  filed.log_index = *idx;
+  SQLite::Statement ins(txn.db(),
+                        "INSERT INTO complaints(receipt, village, text, links, anonymous, reporter_bot, reporter_id, reporter_name,"
+                        " reporter_chat, filed_at, log_index) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  ins.bind(1, c.receipt);
+  ins.bind(2, c.village);
+  ins.bind(3, c.text);
+  ins.bind(4, json(c.links).dump());
+  ins.bind(5, c.anonymous ? 1 : 0);
+  if (reporter) {
+    ins.bind(6, reporter->bot_id);
+    ins.bind(7, reporter->user_id);
+    ins.bind(8, reporter->name);
+    ins.bind(9, reporter->chat_id);
+  }
+  ins.bind(10, c.filed_at);
+  ins.bind(11, static_cast<int64_t>(*idx));
+  ins.exec();
+  SQLite::Statement ev(txn.db(), "INSERT INTO complaint_events(receipt, seq, kind, at, actor, note, assignee, log_index) VALUES(?,?,?,?,?,?,?,?)");
+  ev.bind(1, c.receipt);
+  ev.bind(2, 0);
+  ev.bind(3, filed.kind);
+  ev.bind(4, filed.at);
+  ev.bind(5, filed.actor);
+  ev.bind(6, filed.note);
+  ev.bind(7, filed.assignee);
+  ev.bind(8, static_cast<int64_t>(*idx));
+  ev.exec();
+  c.events.push_back(filed);
+  return c;
+}
+
+Result<Complaint> Complaints::read_complaint(SQLite::Database& db, const std::string& receipt) {
+  SQLite::Statement q(db,
+                      "SELECT receipt, village, text, links, anonymous, reporter_bot, reporter_id, reporter_name, reporter_chat,"
+                      " filed_at FROM complaints WHERE receipt=?");
+  q.bind(1, receipt);
+  // A wrong receipt and an unknown one get the same answer.
+  if (!q.executeStep()) return not_found("没有找到这个编号的投诉,请核对编号 (no complaint with this receipt)");
+  Complaint c;
+  c.receipt = q.getColumn(0).getString();
+  c.village = q.getColumn(1).getString();
+  c.text = q.getColumn(2).getString();
+  json links = json::parse(q.getColumn(3).getString(), nullptr, false);
+  if (links.is_array())
+    for (const auto& l : links)
+      if (l.is_string()) c.links.push_back(l.get<std::string>());
+  c.anonymous = q.getColumn(4).getInt() != 0;
+  if (!c.anonymous)
+    c.reporter = Reporter{q.getColumn(5).getString(), q.getColumn(6).getString(), q.getColumn(7).getString(),
+                          q.getColumn(8).getString()};
+  c.filed_at = q.getColumn(9).getInt64();
+  SQLite::Statement ev(db, "SELECT kind, at, actor, note, assignee, log_index FROM complaint_events WHERE receipt=? ORDER BY seq");
+  ev.bind(1, receipt);
+  while (ev.executeStep())
+    c.events.push_back({ev.getColumn(0).getString(), ev.getColumn(1).getInt64(), ev.getColumn(2).getString(),
+                        ev.getColumn(3).getString(), ev.getColumn(4).getString(),
+                        static_cast<uint64_t>(ev.getColumn(5).getInt64())});
+  derive(c);
+  return c;
+}
+
+Result<Complaint> Complaints::load(WriteTxn& txn, const std::string& receipt) { return read_complaint(txn.db(), receipt); }
+
+namespace {
+Status add_event(WriteTxn& txn, const std::string& receipt, size_t seq, const ComplaintEvent& e) {
+  SQLite::Statement ev(txn.db(), "INSERT INTO complaint_events(receipt, seq, kind, at, actor, note, assignee, log_index) VALUES(?,?,?,?,?,?,?,?)");
+  ev.bind(1, receipt);
+  ev.bind(2, static_cast<int64_t>(seq));
+  ev.bind(3, e.kind);
+  ev.bind(4, e.at);
+  ev.bind(5, e.actor);
+  ev.bind(6, e.note);
+  ev.bind(7, e.assignee);
+  ev.bind(8, static_cast<int64_t>(e.log_index));
+  ev.exec();
+  return Status::ok();
+}
+}  // namespace
+
+Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& receipt, ComplaintStatus to,
+                                         const std::string& note, const std::string& assignee, const std::string& actor) {
+  auto c = read_complaint(txn.db(), receipt);
+  if (!c.is_ok()) return c.status();
+  if (Status s = check_transition(c->status, to, note, assignee); !s.is_ok()) return s;
+  ComplaintEvent e{complaint_status_name(to), txn.now(), actor, note, assignee, 0};
+  auto idx = append_event(txn, *c, e);
+  if (!idx.is_ok()) return idx.status();
+  e.log_index = *idx;
+  add_event(txn, c->receipt, c->events.size(), e);
+  c->events.push_back(e);
+  derive(*c);
+  return c;
+}
+
+Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bool satisfied, const std::string& reason) {
+  auto c = read_complaint(txn.db(), receipt);
+  if (!c.is_ok()) return c.status();
+  if (c->status != ComplaintStatus::kResolved)
+    return failed_precondition("这件投诉还没有办结,办结后才能评价 (only a resolved complaint can be rated)");
+  if (!c->rating.empty()) return failed_precondition("这件投诉已经评价过了 (already rated)");
+  if (!satisfied && reason.empty()) return invalid_argument("请写明不满意的原因 (say why)");
+  if (reason.size() > 2000) return invalid_argument("原因太长 (reason too long)");
+  ComplaintEvent e{satisfied ? "satisfied" : "unsatisfied", txn.now(), "reporter", reason, "", 0};
+  auto idx = append_event(txn, *c, e);
+  if (!idx.is_ok()) return idx.status();
+  e.log_index = *idx;
+  add_event(txn, c->receipt, c->events.size(), e);
+  c->events.push_back(e);
+  // "Unsatisfied" within the window reopens the complaint for the inspectors.
+  if (!satisfied && txn.now() <= c->resolved_at + deadlines_.rating_days * kDay) {
+    ComplaintEvent reopen{"reopened", txn.now(), "reporter", reason, "", 0};
+    auto ridx = append_event(txn, *c, reopen);
+    if (!ridx.is_ok()) return ridx.status();
+    reopen.log_index = *ridx;
+    add_event(txn, c->receipt, c->events.size(), reopen);
+    c->events.push_back(reopen);
+  }
+  derive(*c);
+  return c;
+}
+
+Result<Complaint> Complaints::get(const std::string& receipt) {
+  std::optional<Complaint> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto c = read_complaint(r.db(), receipt);
+    if (!c.is_ok()) return c.status();
+    out = std::move(*c);
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return std::move(*out);
+}
+
+Result<std::vector<Complaint>> Complaints::list(const ComplaintFilter& filter) {
+  std::vector<Complaint> out;
+  int64_t now = ledger_->clock().now_unix_seconds();
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement q(r.db(), "SELECT receipt, village FROM complaints ORDER BY filed_at, receipt");
+    std::vector<std::string> receipts;
+    while (q.executeStep()) {
+      std::string village = q.getColumn(1).getString();
+      if (!filter.villages.empty() && std::find(filter.villages.begin(), filter.villages.end(), village) == filter.villages.end())
+        continue;
+      receipts.push_back(q.getColumn(0).getString());
+    }
+    for (const auto& receipt : receipts) {
+      auto c = read_complaint(r.db(), receipt);
+      if (!c.is_ok()) return c.status();
+      if (filter.status && c->status != *filter.status) continue;
+      if (filter.overdue_only && !complaint_overdue(*c, deadlines_, now)) continue;
+      if (filter.open_only && (c->status == ComplaintStatus::kResolved || c->status == ComplaintStatus::kRejected)) continue;
+      out.push_back(std::move(*c));
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<ComplaintStats>> Complaints::stats(const std::vector<std::string>& villages) {
+  ComplaintFilter f;
+  f.villages = villages;
+  auto all = list(f);
+  if (!all.is_ok()) return all.status();
+  int64_t now = ledger_->clock().now_unix_seconds();
+  std::map<std::string, ComplaintStats> by_village;
+  std::map<std::string, std::vector<double>> days;
+  for (const auto& c : *all) {
+    auto& s = by_village[c.village];
+    s.village = c.village;
+    ++s.received;
+    if (c.status == ComplaintStatus::kResolved) {
+      ++s.resolved;
+      days[c.village].push_back(static_cast<double>(c.resolved_at - c.filed_at) / kDay);
+    } else if (c.status == ComplaintStatus::kRejected) {
+      ++s.rejected;
+    } else {
+      ++s.open;
+    }
+    if (complaint_overdue(c, deadlines_, now)) ++s.overdue;
+    if (c.reopened_at) ++s.reopened;
+    for (const auto& e : c.events) {
+      if (e.kind == "satisfied" || e.kind == "unsatisfied") ++s.rated;
+      if (e.kind == "satisfied") ++s.satisfied;
+    }
+  }
+  std::vector<ComplaintStats> out;
+  for (auto& [village, s] : by_village) {
+    auto& d = days[village];
+    if (!d.empty()) {
+      std::sort(d.begin(), d.end());
+      s.median_days_to_resolve = d.size() % 2 ? d[d.size() / 2] : (d[d.size() / 2 - 1] + d[d.size() / 2]) / 2;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::vector<VerifyProblem>> Complaints::verify() {
+  std::vector<VerifyProblem> problems;
+  auto size = ledger_->log_size(kLogName);
+  if (!size.is_ok()) {
+    if (size.status().code() == Code::kNotFound) return problems;  // no complaint ever filed
+    return size.status();
+  }
+  auto entries = ledger_->entries(kLogName, 0, *size);
+  if (!entries.is_ok()) return entries.status();
+  std::map<uint64_t, const Entry*> by_index;
+  for (const auto& e : *entries) by_index[e.index] = &e;
+  std::set<uint64_t> covered;
+  auto bad = [&](uint64_t index, const std::string& why) { problems.push_back({kLogName, index, why}); };
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement q(r.db(), "SELECT receipt, log_index FROM complaints ORDER BY log_index");
+    std::vector<std::pair<std::string, uint64_t>> rows;
+    while (q.executeStep()) rows.emplace_back(q.getColumn(0).getString(), static_cast<uint64_t>(q.getColumn(1).getInt64()));
+    for (const auto& [receipt, filed_index] : rows) {
+      auto c = read_complaint(r.db(), receipt);
+      if (!c.is_ok()) return c.status();
+      std::string ref = commit_hash("receipt", c->receipt);
+      for (const auto& e : c->events) {
+        auto it = by_index.find(e.log_index);
+        covered.insert(e.log_index);
+        if (it == by_index.end()) {
+          bad(e.log_index, "complaint " + c->receipt + ": its log entry is missing");
+          continue;
+        }
+        const json& f = it->second->fields;
+        bool ok = f.value("ref", "") == ref && f.value("event", "") == e.kind && f.value("note_hash", "") == commit_hash("note", e.note) &&
+                  f.value("assignee_hash", "") == commit_hash("assignee", e.assignee) &&
+                  f.value("actor_hash", "") == commit_hash("actor", e.actor) && f.value("complaint_village", "") == c->village &&
+                  f.value("at", "") == utc_timestamp(e.at);
+        if (e.kind == "filed") {
+          json reporter = c->reporter ? json(commit_hash("reporter", c->reporter->bot_id + "\n" + c->reporter->user_id)) : json(nullptr);
+          ok = ok && e.log_index == filed_index && f.value("text_hash", "") == commit_hash("text", c->text) &&
+               f.value("reporter_hash", json()) == reporter && f.value("anonymous", !c->anonymous) == c->anonymous;
+        }
+        if (!ok) bad(e.log_index, "complaint " + c->receipt + ": stored " + e.kind + " does not match its log entry");
+      }
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  // Every log entry needs its row: a deleted complaint or event leaves its entry behind.
+  for (const auto& e : *entries)
+    if (!covered.count(e.index)) bad(e.index, "a complaint event in the log has no stored complaint (deleted?)");
+  std::sort(problems.begin(), problems.end(), [](const VerifyProblem& a, const VerifyProblem& b) {
+    return a.first_bad_index < b.first_bad_index;
+  });
+  return problems;
+}
+
+}  // namespace sunledger

@@ -1,0 +1,201 @@
+// /v1/complaints...: the discipline commission's view of complaints, with
+// inspector bearer tokens scoped to a town or to the whole deployment.
+// Officials' tokens get 403 on every route: they see counts only, in the
+// monthly notice.
+#include <algorithm>
+
+#include "webhooks/internal.h"
+
+namespace sunledger::http {
+
+using nlohmann::json;
+
+namespace {
+
+struct InspectorScope {
+  ApiPrincipal principal;
+  std::vector<std::string> villages;
+};
+
+std::optional<InspectorScope> authorize_inspector(Bot& bot, const httplib::Request& req, httplib::Response& res) {
+  std::string h = req.get_header_value("Authorization");
+  if (h.rfind("Bearer ", 0) != 0) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_error(res, 401, "需要令牌 (a bearer token is required)");
+    return std::nullopt;
+  }
+  auto p = bot.authenticate(h.substr(7));
+  if (!p.is_ok()) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_error(res, 401, "令牌无效 (invalid token)");
+    return std::nullopt;
+  }
+  if (p->role != Role::kInspector) {
+    send_error(res, 403, "只有纪检监察人员的令牌可以查看投诉 (only inspector tokens may read complaints)");
+    return std::nullopt;
+  }
+  auto villages = bot.villages_in_area(p->area);
+  if (!villages.is_ok()) {
+    send_error(res, villages.status());
+    return std::nullopt;
+  }
+  return InspectorScope{*p, *villages};
+}
+
+json complaint_json(const Complaint& c, const ComplaintDeadlines& d, int64_t now) {
+  json events = json::array();
+  for (const auto& e : c.events)
+    events.push_back({{"kind", e.kind}, {"at", utc_timestamp(e.at)}, {"actor", e.actor}, {"note", e.note},
+                      {"assignee", e.assignee}, {"log_index", e.log_index}});
+  int64_t deadline = complaint_deadline(c, d);
+  json reporter = nullptr;
+  if (c.reporter) reporter = {{"bot", c.reporter->bot_id}, {"user", c.reporter->user_id}, {"name", c.reporter->name}};
+  return {{"receipt", c.receipt},
+          {"village", c.village},
+          {"status", complaint_status_name(c.status)},
+          {"text", c.text},
+          {"links", c.links},
+          {"anonymous", c.anonymous},
+          {"reporter", reporter},
+          {"filed_at", utc_timestamp(c.filed_at)},
+          {"deadline", deadline ? json(utc_timestamp(deadline)) : json(nullptr)},
+          {"overdue", complaint_overdue(c, d, now)},
+          {"rating", c.rating},
+          {"events", events}};
+}
+
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += "\"\"";
+    else out.push_back(c);
+  }
+  return out + "\"";
+}
+
+bool in_scope(const InspectorScope& s, const std::string& village) {
+  return std::find(s.villages.begin(), s.villages.end(), village) != s.villages.end();
+}
+
+}  // namespace
+
+void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, std::function<void()> on_outbox_write) {
+  auto list = [&](const httplib::Request& req, httplib::Response& res, const InspectorScope& scope)
+      -> std::optional<std::vector<Complaint>> {
+    ComplaintFilter f;
+    f.villages = scope.villages;
+    if (req.has_param("village")) {
+      std::string v = req.get_param_value("village");
+      if (!in_scope(scope, v)) {
+        send_json(res, 200, {{"complaints", json::array()}});
+        return std::nullopt;
+      }
+      f.villages = {v};
+    }
+    if (req.has_param("status")) {
+      auto st = parse_complaint_status(req.get_param_value("status"));
+      if (!st) {
+        send_error(res, 400, "status 应为 received, assigned, investigating, resolved, rejected 或 reopened");
+        return std::nullopt;
+      }
+      f.status = st;
+    }
+    if (req.has_param("overdue")) {
+      std::string o = req.get_param_value("overdue");
+      if (o != "true" && o != "false") {
+        send_error(res, 400, "overdue 应为 true 或 false");
+        return std::nullopt;
+      }
+      f.overdue_only = o == "true";
+    }
+    if (f.villages.empty()) return std::vector<Complaint>{};
+    auto r = bot.complaints().list(f);
+    if (!r.is_ok()) {
+      send_error(res, r.status());
+      return std::nullopt;
+    }
+    return *r;
+  };
+
+  server.Get("/v1/complaints/stats", [&](const httplib::Request& req, httplib::Response& res) {
+    auto scope = authorize_inspector(bot, req, res);
+    if (!scope) return;
+    auto stats = bot.complaints().stats(scope->villages);
+    if (!stats.is_ok()) return send_error(res, stats.status());
+    json out = json::array();
+    for (const auto& s : *stats)
+      out.push_back({{"village", s.village}, {"received", s.received}, {"resolved", s.resolved}, {"rejected", s.rejected},
+                     {"open", s.open}, {"overdue", s.overdue}, {"median_days_to_resolve", s.median_days_to_resolve},
+                     {"reopen_rate", s.received ? static_cast<double>(s.reopened) / s.received : 0.0},
+                     {"satisfaction_rate", s.rated ? static_cast<double>(s.satisfied) / s.rated : 0.0}});
+    send_json(res, 200, {{"stats", out}});
+  });
+
+  server.Get("/v1/complaints.csv", [&, list](const httplib::Request& req, httplib::Response& res) {
+    auto scope = authorize_inspector(bot, req, res);
+    if (!scope) return;
+    auto cs = list(req, res, *scope);
+    if (!cs) return;
+    int64_t now = ledger.clock().now_unix_seconds();
+    const auto& d = bot.complaints().deadlines();
+    std::string out = "receipt,village,status,filed_at,deadline,overdue,anonymous,reporter,text,links,last_note\r\n";
+    for (const auto& c : *cs) {
+      int64_t deadline = complaint_deadline(c, d);
+      std::string links;
+      for (const auto& l : c.links) links += (links.empty() ? "" : " ") + l;
+      out += csv_field(c.receipt) + "," + csv_field(c.village) + "," + complaint_status_name(c.status) + "," +
+             utc_timestamp(c.filed_at) + "," + (deadline ? utc_timestamp(deadline) : "") + "," +
+             (complaint_overdue(c, d, now) ? "true" : "false") + "," + (c.anonymous ? "true" : "false") + "," +
+             csv_field(c.reporter ? c.reporter->bot_id + "/" + c.reporter->user_id : "") + "," + csv_field(c.text) + "," +
+             csv_field(links) + "," + csv_field(c.events.back().note) + "\r\n";
+    }
+    res.set_content(out, "text/csv; charset=utf-8");
+  });
+
+  server.Get("/v1/complaints", [&, list](const httplib::Request& req, httplib::Response& res) {
+    auto scope = authorize_inspector(bot, req, res);
+    if (!scope) return;
+    auto cs = list(req, res, *scope);
+    if (!cs) return;
+    int64_t now = ledger.clock().now_unix_seconds();
+    json out = json::array();
+    for (const auto& c : *cs) out.push_back(complaint_json(c, bot.complaints().deadlines(), now));
+    send_json(res, 200, {{"complaints", out}});
+  });
+
+  server.Get(R"(/v1/complaints/([^/]+))", [&](const httplib::Request& req, httplib::Response& res) {
+    auto scope = authorize_inspector(bot, req, res);
+    if (!scope) return;
+    auto receipt = Complaints::normalise_receipt(req.matches[1]);
+    auto c = receipt ? bot.complaints().get(*receipt) : Result<Complaint>(not_found(""));
+    // Outside the inspector's area reads the same as unknown.
+    if (!c.is_ok() || !in_scope(*scope, c->village)) return send_error(res, 404, "没有这个投诉 (no such complaint)");
+    send_json(res, 200, complaint_json(*c, bot.complaints().deadlines(), ledger.clock().now_unix_seconds()));
+  });
+
+  server.Post(R"(/v1/complaints/([^/]+)/transitions)", [&, on_outbox_write](const httplib::Request& req, httplib::Response& res) {
+    auto scope = authorize_inspector(bot, req, res);
+    if (!scope) return;
+    auto receipt = Complaints::normalise_receipt(req.matches[1]);
+    auto current = receipt ? bot.complaints().get(*receipt) : Result<Complaint>(not_found(""));
+    if (!current.is_ok() || !in_scope(*scope, current->village)) return send_error(res, 404, "没有这个投诉 (no such complaint)");
+    auto body = parse_json_bounded(req.body);
+    if (!body || !body->is_object() || !body->contains("to") || !(*body)["to"].is_string())
+      return send_error(res, 400, "应为 {\"to\",\"note\",\"assignee\"} (expected {\"to\",\"note\",\"assignee\"})");
+    auto to = parse_complaint_status((*body)["to"].get<std::string>());
+    if (!to || *to == ComplaintStatus::kReceived || *to == ComplaintStatus::kReopened)
+      return send_error(res, 400, "to 应为 assigned, investigating, resolved 或 rejected");
+    auto str = [&](const char* k) {
+      auto it = body->find(k);
+      return it != body->end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    std::string actor = "api:" + (scope->principal.label.empty() ? std::string("inspector") : scope->principal.label);
+    auto c = bot.transition_complaint(*receipt, *to, str("note"), str("assignee"), actor);
+    if (!c.is_ok()) return send_error(res, c.status());
+    if (on_outbox_write) on_outbox_write();
+    send_json(res, 200, complaint_json(*c, bot.complaints().deadlines(), ledger.clock().now_unix_seconds()));
+  });
+}
+
+}  // namespace sunledger::http
