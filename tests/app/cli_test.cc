@@ -194,3 +194,22 @@ TEST_F(Cli, DemoLoadsTheShuangjiangCaseOnce) {
 
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+TEST_F(Cli, VerifyCoversComplaints) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  ASSERT_EQ(sl("verify").exit_code, 0);
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER complaint_events_no_delete");
+    db.exec("DROP TRIGGER complaints_no_delete");
+    db.exec("DELETE FROM complaint_events WHERE receipt=(SELECT receipt FROM complaints WHERE village='shuangjiang')");
+    db.exec("DELETE FROM complaints WHERE village='shuangjiang'");
+  }
+  auto r = sl("verify");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("TAMPERED complaints"), std::string::npos) << r.output;
+}
+}  // namespace
+}  // namespace sunledger

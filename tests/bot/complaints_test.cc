@@ -1,0 +1,281 @@
+// Complaints through the bot, against a real ledger, with an injected clock.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "bot/bot.h"
+#include "bot/outbox.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+constexpr const char* kBot = "generic";
+constexpr int64_t kDay = 86400;
+
+struct ComplaintsTest : ::testing::Test {
+  testing::TestLedger t;
+  std::unique_ptr<Bot> bot;
+  int next_id = 0;
+
+  void SetUp() override {
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    bot = std::make_unique<Bot>(t.ledger.get(), o);
+    ASSERT_TRUE(bot->initialize().is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"nanzhou", "南洲村", "南洲镇"}).is_ok());
+    ASSERT_TRUE(t.ledger->register_project("shuangjiang", {"水利建设", 30'000'000, true}, testing::official()).is_ok());
+    ASSERT_TRUE(bot->bind_group("shuangjiang", kBot, "sj-group").is_ok());
+    ASSERT_TRUE(bot->bind_group("nanzhou", kBot, "nz-group").is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "secretary", "shuangjiang", Role::kOfficial, ""}).is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "zt-inspector", "", Role::kInspector, "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "nz-inspector", "", Role::kInspector, "南洲镇"}).is_ok());
+  }
+
+  BotReply say(const std::string& user, const std::string& chat, bool group, const std::string& text,
+               std::string message_id = "") {
+    InboundMessage m{kBot, chat, group, user, user, text, message_id.empty() ? "c" + std::to_string(++next_id) : message_id, 0};
+    auto r = bot->handle(m);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? *r : BotReply{};
+  }
+  BotReply priv(const std::string& user, const std::string& text, std::string id = "") {
+    return say(user, "dm-" + user, false, text, id);
+  }
+
+  static std::string receipt_in(const std::string& text) {
+    std::smatch m;
+    std::regex re("[0-9]{4}-[0-9]{4}-[0-9]{4}");
+    return std::regex_search(text, m, re) ? m.str() : "";
+  }
+
+  std::string file_private(const std::string& text = "投诉 #12 水利建设的钱少了") {
+    say("villager", "sj-group", true, "账目");  // seen in the village group first
+    return receipt_in(priv("villager", text).text);
+  }
+};
+
+TEST_F(ComplaintsTest, FiledInAGroupNeverEchoesTheText) {
+  auto r = say("villager", "sj-group", true, "投诉 村道拓宽用了水利专项资金");
+  std::string receipt = receipt_in(r.text);
+  ASSERT_FALSE(receipt.empty()) << r.text;
+  EXPECT_EQ(r.text.find("村道拓宽"), std::string::npos);
+  EXPECT_NE(r.text.find("私信"), std::string::npos);
+  auto c = bot->complaints().get(receipt);
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c->village, "shuangjiang");
+  EXPECT_EQ(c->text, "村道拓宽用了水利专项资金");
+  EXPECT_EQ(c->reporter->user_id, "villager");
+  EXPECT_EQ(c->status, ComplaintStatus::kReceived);
+}
+
+TEST_F(ComplaintsTest, FiledInPrivateWithLinksDeadlineAndReceipts) {
+  say("villager", "sj-group", true, "余额");
+  auto r = priv("villager", "举报 第#12条和＃13条 水利建设的专项资金少了14万");
+  std::string receipt = receipt_in(r.text);
+  ASSERT_FALSE(receipt.empty()) << r.text;
+  EXPECT_NE(r.text.find("双江村"), std::string::npos);
+  EXPECT_NE(r.text.find("2022-12-10"), std::string::npos) << r.text;  // filed 2022-12-05, 5 days to assign
+  EXPECT_NE(r.text.find("#12、#13、水利建设"), std::string::npos) << r.text;
+  // Receipts are random, not sequential.
+  std::string second = receipt_in(priv("villager", "投诉 另一件事").text);
+  EXPECT_NE(second, receipt);
+  EXPECT_NE(std::stoll(second.substr(10)), std::stoll(receipt.substr(10)) + 1);
+  // A stranger must name the village; naming it works.
+  EXPECT_NE(priv("stranger", "投诉 账不对").text.find("写明是哪个村"), std::string::npos);
+  EXPECT_FALSE(receipt_in(priv("stranger", "投诉 南洲村 保洁费不对").text).empty());
+  // Someone seen in two villages must choose.
+  say("mover", "sj-group", true, "账目");
+  say("mover", "nz-group", true, "账目");
+  EXPECT_NE(priv("mover", "投诉 账不对").text.find("多个村"), std::string::npos);
+  EXPECT_NE(priv("villager", "投诉").text.find("写明反映的问题"), std::string::npos);
+}
+
+TEST_F(ComplaintsTest, AnonymousComplaintsStoreNoIdentity) {
+  auto r = priv("villager", "匿名投诉 南洲村 保洁费虚报");
+  std::string receipt = receipt_in(r.text);
+  ASSERT_FALSE(receipt.empty()) << r.text;
+  EXPECT_NE(r.text.find("唯一凭证"), std::string::npos);
+  auto c = bot->complaints().get(receipt);
+  EXPECT_TRUE(c->anonymous);
+  EXPECT_FALSE(c->reporter.has_value());
+  std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+  // The only trace of the sender would be its id next to the complaint row; there is none.
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT count(*) FROM complaints WHERE reporter_id IS NOT NULL AND receipt=?");
+  q.bind(1, receipt);
+  ASSERT_TRUE(q.executeStep());
+  EXPECT_EQ(q.getColumn(0).getInt(), 0);
+  // Status changes of anonymous complaints push nothing.
+  auto a = priv("nz-inspector", "转办 " + receipt + " 南洲镇纪委 请核查");
+  EXPECT_NE(a.text.find("不推送"), std::string::npos) << a.text;
+  EXPECT_TRUE(a.pushes.empty());
+  EXPECT_NE(say("x", "sj-group", true, "complain anonymously the road money").text.find("receipt"), std::string::npos);
+}
+
+TEST_F(ComplaintsTest, TheWholeFlowWithPushesAndRatings) {
+  std::string receipt = file_private();
+  ASSERT_FALSE(receipt.empty());
+  Outbox outbox(t.ledger.get());
+  EXPECT_EQ(*outbox.depth(), 0);
+  // Refused transitions: nothing changes.
+  EXPECT_NE(priv("zt-inspector", "办结 " + receipt + " 属实").text.find("不能从“已受理”改为“已办结”"), std::string::npos);
+  EXPECT_NE(priv("zt-inspector", "转办 " + receipt).text.find("处理人"), std::string::npos);
+  EXPECT_NE(priv("zt-inspector", "驳回 " + receipt).text.find("理由"), std::string::npos);
+  auto a = priv("zt-inspector", "转办 " + receipt + " 朱亭镇纪委 请核查");
+  EXPECT_NE(a.text.find("已转办"), std::string::npos) << a.text;
+  ASSERT_EQ(a.pushes.size(), 1u);
+  EXPECT_EQ(a.pushes[0].chat_id, "dm-villager");  // the private chat it was filed from
+  EXPECT_NE(a.pushes[0].text.find("朱亭镇纪委"), std::string::npos);
+  EXPECT_NE(priv("zt-inspector", "办结 " + receipt + " x").text.find("不能从“已转办”改为“已办结”"), std::string::npos);
+  EXPECT_NE(priv("zt-inspector", "调查 " + receipt + " 调取账本").text.find("调查中"), std::string::npos);
+  EXPECT_NE(priv("villager", "满意 " + receipt).text.find("还没有办结"), std::string::npos);
+  EXPECT_NE(priv("zt-inspector", "办结 " + receipt).text.find("结论"), std::string::npos);
+  t.clock.advance(3 * kDay);
+  EXPECT_NE(priv("zt-inspector", "办结 " + receipt + " 属实,已责令退回").text.find("已办结"), std::string::npos);
+  EXPECT_EQ(*outbox.depth(), 3);
+
+  auto progress = priv("anyone-with-the-receipt", "进度 " + receipt);
+  EXPECT_NE(progress.text.find("状态:已办结"), std::string::npos) << progress.text;
+  EXPECT_NE(progress.text.find("已转办,处理人:朱亭镇纪委,说明:请核查"), std::string::npos) << progress.text;
+  EXPECT_NE(progress.text.find("属实,已责令退回"), std::string::npos);
+  EXPECT_EQ(progress.text.find("水利建设的钱少了"), std::string::npos);  // the text is for inspectors
+  EXPECT_EQ(progress.text.find("villager"), std::string::npos);
+  // A wrong receipt gets the same answer as an unknown one.
+  std::string wrong = receipt.substr(0, 13) + (receipt.back() == '9' ? "0" : "9");
+  EXPECT_EQ(priv("x", "进度 " + wrong).text, priv("x", "status 0000-0000-0000").text);
+  EXPECT_EQ(priv("x", "进度 abc").text, priv("x", "进度 0000-0000-0000").text);
+
+  // Unsatisfied within 15 days reopens it for the inspectors.
+  auto un = priv("villager", "不满意 " + receipt + " 钱还没退回");
+  EXPECT_NE(un.text.find("重新交纪委办理"), std::string::npos) << un.text;
+  EXPECT_EQ(bot->complaints().get(receipt)->status, ComplaintStatus::kReopened);
+  EXPECT_NE(priv("zt-inspector", "调查 " + receipt + " 再次核查").text.find("调查中"), std::string::npos);
+  t.clock.advance(kDay);
+  priv("zt-inspector", "办结 " + receipt + " 已退回");
+  EXPECT_NE(priv("villager", "满意 " + receipt).text.find("满意"), std::string::npos);
+  EXPECT_NE(priv("villager", "满意 " + receipt).text.find("已经评价"), std::string::npos);
+  // The same rating delivered twice is answered once.
+  EXPECT_TRUE(t.ledger->verify()->intact());
+  EXPECT_TRUE(bot->complaints().verify()->empty());
+}
+
+TEST_F(ComplaintsTest, UnsatisfiedTooLateDoesNotReopen) {
+  std::string receipt = file_private();
+  priv("zt-inspector", "转办 " + receipt + " 纪委 x");
+  priv("zt-inspector", "调查 " + receipt + " x");
+  priv("zt-inspector", "办结 " + receipt + " 不属实");
+  t.clock.advance(16 * kDay);
+  EXPECT_NE(priv("villager", "unsatisfied " + receipt + " late").text.find("超过15天"), std::string::npos);
+  EXPECT_EQ(bot->complaints().get(receipt)->status, ComplaintStatus::kResolved);
+}
+
+TEST_F(ComplaintsTest, DeadlinesWithAnInjectedClock) {
+  std::string receipt = file_private();
+  auto c = *bot->complaints().get(receipt);
+  const auto& d = bot->complaints().deadlines();
+  EXPECT_EQ(complaint_deadline(c, d), c.filed_at + 5 * kDay);
+  EXPECT_FALSE(complaint_overdue(c, d, t.clock.now_unix_seconds()));
+  t.clock.advance(5 * kDay + 1);
+  EXPECT_TRUE(complaint_overdue(c, d, t.clock.now_unix_seconds()));
+  auto q = priv("zt-inspector", "待办");
+  EXPECT_NE(q.text.find("⚠逾期 " + receipt), std::string::npos) << q.text;
+  priv("zt-inspector", "转办 " + receipt + " 纪委 x");
+  c = *bot->complaints().get(receipt);
+  EXPECT_FALSE(complaint_overdue(c, d, t.clock.now_unix_seconds()));
+  EXPECT_EQ(complaint_deadline(c, d), c.filed_at + 60 * kDay);
+  t.clock.advance(56 * kDay);
+  EXPECT_TRUE(complaint_overdue(*bot->complaints().get(receipt), d, t.clock.now_unix_seconds()));
+  ComplaintFilter f;
+  f.overdue_only = true;
+  EXPECT_EQ(bot->complaints().list(f)->size(), 1u);
+}
+
+TEST_F(ComplaintsTest, EveryTransitionRule) {
+  using S = ComplaintStatus;
+  const S all[] = {S::kReceived, S::kAssigned, S::kInvestigating, S::kResolved, S::kRejected, S::kReopened};
+  std::set<std::pair<S, S>> allowed = {{S::kReceived, S::kAssigned},      {S::kReceived, S::kRejected},
+                                       {S::kAssigned, S::kInvestigating}, {S::kAssigned, S::kRejected},
+                                       {S::kInvestigating, S::kResolved}, {S::kInvestigating, S::kRejected},
+                                       {S::kReopened, S::kAssigned},      {S::kReopened, S::kInvestigating}};
+  for (S from : all)
+    for (S to : all)
+      EXPECT_EQ(check_transition(from, to, "note", "who").is_ok(), allowed.count({from, to}) > 0)
+          << complaint_status_name(from) << " -> " << complaint_status_name(to);
+  EXPECT_EQ(parse_complaint_status("已办结"), S::kResolved);
+  EXPECT_STREQ(complaint_status_zh(S::kRejected), "不予受理");
+  EXPECT_EQ(Complaints::normalise_receipt("4821 0937 5516"), "4821-0937-5516");
+  EXPECT_FALSE(Complaints::normalise_receipt("4821-0937-551").has_value());
+}
+
+TEST_F(ComplaintsTest, OfficialsAndVillagersCannotReadComplaints) {
+  std::string receipt = file_private();
+  for (std::string who : {"secretary", "villager"}) {
+    EXPECT_NE(priv(who, "查看 " + receipt).text.find("只有纪检监察人员"), std::string::npos);
+    EXPECT_NE(priv(who, "待办").text.find("只有纪检监察人员"), std::string::npos);
+    EXPECT_NE(priv(who, "转办 " + receipt + " 我 x").text.find("只有纪检监察人员"), std::string::npos);
+  }
+  // An inspector of another town sees nothing of it.
+  EXPECT_NE(priv("nz-inspector", "查看 " + receipt).text.find("没有找到"), std::string::npos);
+  EXPECT_EQ(priv("nz-inspector", "待办").text.find(receipt), std::string::npos);
+  // Inspectors read it in private only.
+  EXPECT_NE(say("zt-inspector", "sj-group", true, "查看 " + receipt).text.find("私信"), std::string::npos);
+  auto show = priv("zt-inspector", "show " + receipt);
+  EXPECT_NE(show.text.find("反映人:villager"), std::string::npos) << show.text;
+  EXPECT_NE(show.text.find("水利建设的钱少了"), std::string::npos);
+  EXPECT_EQ(bot->complaints().get(receipt)->events.size(), 1u);
+}
+
+TEST_F(ComplaintsTest, RetriedFilingFilesOnce) {
+  say("villager", "sj-group", true, "账目");
+  auto a = priv("villager", "投诉 同一条消息", "platform-42");
+  auto b = priv("villager", "投诉 同一条消息", "platform-42");
+  EXPECT_TRUE(b.replayed);
+  EXPECT_EQ(a.text, b.text);
+  EXPECT_EQ(bot->complaints().list({})->size(), 1u);
+}
+
+TEST_F(ComplaintsTest, MonthlyNoticeCountsComplaintsAndCitesTheirLog) {
+  file_private();
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {testing::txn("2022-12-02", true, "a", "b", 100)}, testing::official()).is_ok());
+  auto pub = bot->publish("shuangjiang", "2022-12", testing::official());
+  ASSERT_TRUE(pub.is_ok()) << pub.status().to_string();
+  EXPECT_NE(pub->notice.find("投诉:本月受理1件"), std::string::npos) << pub->notice;
+  EXPECT_NE(pub->notice.find("投诉台账核验码:1/"), std::string::npos) << pub->notice;
+}
+
+TEST_F(ComplaintsTest, DeletedOrEditedComplaintsAreDetected) {
+  std::string r1 = file_private("投诉 第一件");
+  std::string r2 = file_private("投诉 第二件");
+  priv("zt-inspector", "转办 " + r2 + " 纪委 x");
+  EXPECT_TRUE(bot->complaints().verify()->empty());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    EXPECT_THROW(db.exec("UPDATE complaints SET text='x'"), SQLite::Exception);
+    db.exec("DROP TRIGGER complaints_no_update");
+    db.exec("UPDATE complaints SET text='无关紧要的小事' WHERE receipt='" + r1 + "'");
+  }
+  auto p = bot->complaints().verify();
+  ASSERT_EQ(p->size(), 1u);
+  EXPECT_EQ((*p)[0].log, "complaints");
+  EXPECT_NE((*p)[0].reason.find(r1), std::string::npos);
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER complaint_events_no_delete");
+    db.exec("DROP TRIGGER complaints_no_delete");
+    db.exec("DELETE FROM complaint_events WHERE receipt='" + r2 + "'");
+    db.exec("DELETE FROM complaints WHERE receipt='" + r2 + "'");
+  }
+  p = bot->complaints().verify();
+  EXPECT_EQ(p->size(), 3u);  // r1's edit, and r2's two orphaned log entries
+  bool orphan = false;
+  for (const auto& prob : *p) orphan |= prob.reason.find("no stored complaint") != std::string::npos;
+  EXPECT_TRUE(orphan);
+  // The log itself still verifies: the checkpoint commits to what was filed.
+  EXPECT_TRUE(t.ledger->verify("complaints")->intact());
+}
+
+}  // namespace
+}  // namespace sunledger
