@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load test of the generic webhook with wrk, on loopback only, bounded in time.
-#   bench/run-wrk.sh [SECONDS] [CONNECTIONS]
+#   bench/run-wrk.sh [SECONDS] [CONNECTIONS] [query|post|mix|all]
 # Starts `sunledger demo` on a fresh data folder, then runs three loads:
 # villager queries, durable official posts (each a new message id), and the
 # mixed load; prints throughput, p50/p99 latency and errors for each.
@@ -23,7 +23,10 @@ run() {  # kind count
   wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/wrk/signed.lua http://127.0.0.1:$port \
       -- "$data/$1.txt" 2 | grep -E 'requests|throughput|Non-2xx|Socket errors' || true
 }
-run query 20000
-run post $((seconds * 6000))
-run mix $((seconds * 6000))
+case "${3:-all}" in
+  query) run query 20000 ;;
+  post) run post $((seconds * 6000)) ;;
+  mix) run mix $((seconds * 8000)) ;;
+  *) run query 20000; run post $((seconds * 6000)); run mix $((seconds * 8000)) ;;
+esac
 echo "== peak RSS of the server: $(grep VmHWM /proc/$(cat "$data/pid")/status | awk '{print $2, $3}')"

@@ -65,7 +65,6 @@ struct Directory {
   std::map<std::pair<std::string, std::string>, std::vector<Membership>> members;  // (bot, user)
   std::map<std::string, Village> villages;
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups_of;  // village -> (bot, chat)
-  std::map<std::pair<std::string, std::string>, std::vector<std::string>> seen;  // (bot, user) -> villages seen in
 
   const Village* find_village(const std::string& id_or_name) const {
     if (auto it = villages.find(id_or_name); it != villages.end()) return &it->second;
@@ -216,9 +215,6 @@ Result<std::shared_ptr<const Directory>> Bot::Impl::directory() {
       d->bindings[{b.getColumn(0).getString(), b.getColumn(1).getString()}] = b.getColumn(2).getString();
       d->groups_of[b.getColumn(2).getString()].emplace_back(b.getColumn(0).getString(), b.getColumn(1).getString());
     }
-    SQLite::Statement seen(r.db(), "SELECT bot, user, village FROM seen_members");
-    while (seen.executeStep())
-      d->seen[{seen.getColumn(0).getString(), seen.getColumn(1).getString()}].push_back(seen.getColumn(2).getString());
     SQLite::Statement m(r.db(), "SELECT bot, user, village, role, area FROM members");
     while (m.executeStep()) {
       Membership mem{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
@@ -817,10 +813,7 @@ Status Bot::Impl::record_seen(const InboundMessage& msg, const Context& ctx) {
     std::lock_guard<std::mutex> lock(mu);
     if (seen.count(key)) return Status::ok();
   }
-  auto known = ctx.dir->seen.find({msg.bot_id, msg.sender_id});
-  bool stored = known != ctx.dir->seen.end() &&
-                std::find(known->second.begin(), known->second.end(), ctx.village->id) != known->second.end();
-  if (!stored) {
+  {
     // Who belongs to which village, for complaints sent later in private
     // chat. Written once per person and village, not on every question.
     Status s = ledger->write([&](WriteTxn& txn) -> Status {
@@ -830,7 +823,7 @@ Status Bot::Impl::record_seen(const InboundMessage& msg, const Context& ctx) {
       q.bind(3, ctx.village->id);
       q.bind(4, txn.now());
       q.exec();
-      return bump_directory_version(txn);
+      return Status::ok();
     });
     if (!s.is_ok()) return s;
   }
@@ -865,8 +858,11 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
   } else if (!msg.group) {
     // A private complaint concerns the village the sender belongs to.
     std::set<std::string> candidates(ctx.official_villages.begin(), ctx.official_villages.end());
-    if (auto it = ctx.dir->seen.find({msg.bot_id, msg.sender_id}); it != ctx.dir->seen.end())
-      candidates.insert(it->second.begin(), it->second.end());
+    auto& q = txn.statement("SELECT village FROM seen_members WHERE bot=? AND user=?");
+    q.bind(1, msg.bot_id);
+    q.bind(2, msg.sender_id);
+    while (q.executeStep()) candidates.insert(q.getColumn(0).getString());
+    q.reset();
     if (candidates.size() != 1)
       return say(candidates.empty() ? "请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)"
                                     : "您属于多个村,请写明村名,例如“投诉 双江村 内容”。(you belong to several villages; name one)");

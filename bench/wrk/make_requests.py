@@ -3,8 +3,8 @@
 
 Usage: make_requests.py BOTS_JSON OUT_FILE COUNT KIND
 KIND: query (villagers asking 账目/余额/项目), post (an official's 记账, each a new
-message id), mix (90% queries, 8% posts, 2% complaints-as-queries until the
-complaints issue lands). One request per line: id TAB timestamp TAB signature TAB body.
+message id), mix (90% queries, 8% posts, 2% complaints filed in private chat).
+One request per line: id TAB timestamp TAB signature TAB body.
 """
 import base64, hashlib, hmac, json, random, sys, time
 
@@ -22,6 +22,10 @@ with open(out, "w") as f:
             body = {"message_id": mid, "chat_id": "shuangjiang-group", "chat_type": "group",
                     "sender_id": "shuangjiang-secretary", "sender_name": "书记",
                     "text": "记账 %s\n支出 办公费 %d 打印纸" % (time.strftime("%Y-%m"), 10 + i % 500)}
+        elif kind == "mix" and roll < 0.10:
+            body = {"message_id": mid, "chat_id": "dm-%d" % i, "chat_type": "private",
+                    "sender_id": "villager-%d" % rng.randrange(1000), "sender_name": "村民",
+                    "text": "投诉 双江村 第#25条村道拓宽工程款用了水利专项资金,请核查(%d)" % i}
         else:
             v = rng.choice(villages)
             body = {"message_id": mid, "chat_id": v + "-group", "chat_type": "group",
