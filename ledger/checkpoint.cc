@@ -117,6 +117,23 @@ std::string Ed25519KeyFile::public_key_pem() const {
   return std::string(data, static_cast<size_t>(len));
 }
 
+Result<std::unique_ptr<VerifierOnlyKey>> VerifierOnlyKey::parse(std::string_view vkey) {
+  size_t p1 = vkey.find('+');
+  size_t p2 = p1 == std::string_view::npos ? p1 : vkey.find('+', p1 + 1);
+  if (p2 == std::string_view::npos) return invalid_argument("malformed verifier key");
+  auto blob = base64_decode(vkey.substr(p2 + 1));
+  if (!blob.is_ok() || blob->size() != 33 || (*blob)[0] != kAlgEd25519) return invalid_argument("malformed verifier key");
+  std::unique_ptr<VerifierOnlyKey> k(new VerifierOnlyKey());
+  k->name_ = std::string(vkey.substr(0, p1));
+  k->public_key_ = blob->substr(1);
+  if (verifier_key(k->name_, k->public_key_) != vkey) return invalid_argument("verifier key id does not match its key");
+  return k;
+}
+
+Result<std::string> VerifierOnlyKey::sign(std::string_view) const {
+  return permission_denied("this folder holds only the verifier key: it can verify but not write (restore the log key first)");
+}
+
 bool ed25519_verify(std::string_view public_key, std::string_view message, std::string_view signature) {
   if (public_key.size() != 32 || signature.size() != 64) return false;
   EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,

@@ -44,6 +44,20 @@ class Ed25519KeyFile final : public NoteSigner {
   std::string public_key_;
 };
 
+// A verifier key standing in for the log key where only verification is
+// wanted (a backup folder holds no private key): it refuses to sign.
+class VerifierOnlyKey final : public NoteSigner {
+ public:
+  static Result<std::unique_ptr<VerifierOnlyKey>> parse(std::string_view verifier_key);
+  const std::string& key_name() const override { return name_; }
+  const std::string& public_key() const override { return public_key_; }
+  Result<std::string> sign(std::string_view) const override;
+
+ private:
+  std::string name_;
+  std::string public_key_;
+};
+
 // key id = first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key).
 uint32_t note_key_id(std::string_view key_name, std::string_view public_key);
 // "name+hexid+base64(0x01 || public key)", what verifiers are given.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "ledger/merkle.h"
 
@@ -1028,6 +1030,29 @@ Status Ledger::read(const std::function<Status(ReadTxn&)>& fn) {
   } catch (const json::exception& e) {
     return internal_error(std::string("json: ") + e.what());
   }
+}
+
+Status Ledger::backup(const std::string& dest_path) {
+  struct stat st{};
+  if (::stat(dest_path.c_str(), &st) == 0) return already_exists("backup target " + dest_path + " exists already");
+  if (auto s = ensure_private_file(dest_path); !s.is_ok()) return s;
+  try {
+    SQLite::Database src(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    SQLite::Database dest(dest_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
+    SQLite::Backup copy(dest, src);
+    // Page by page, so writers are blocked for one step at a time; SQLite
+    // restarts the copy if a writer changes a page already copied.
+    for (;;) {
+      int rc = copy.executeStep(256);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return unavailable("backup step failed");
+      if (rc != SQLITE_OK) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    dest.exec("PRAGMA journal_mode=WAL");
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "backup to " + dest_path);
+  }
+  return Status::ok();
 }
 
 Result<std::vector<Village>> Ledger::villages() {

@@ -255,6 +255,10 @@ class Ledger {
   };
   Status read(const std::function<Status(ReadTxn&)>& fn);
 
+  // Writes a consistent copy of the whole database to dest_path (a new file,
+  // mode 0600) with SQLite's online backup API, while writers go on.
+  Status backup(const std::string& dest_path);
+
   // Recomputes every leaf hash, subtree hash and tree head from the stored
   // leaf bytes and checks every kept checkpoint against them. An empty
   // log_name checks every log.

@@ -213,3 +213,20 @@ TEST_F(Cli, VerifyCoversComplaints) {
 }
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+TEST_F(Cli, BackupCopiesTheDatabaseAndTheVerifierKey) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  std::string to = dir.file("backup");
+  auto r = sl("backup --to " + to);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(to + "/log-key.pem"));
+  auto v = run_command(std::string(SUNLEDGER_BINARY) + " --data " + to + " verify");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  EXPECT_NE(v.output.find("intact"), std::string::npos);
+  EXPECT_EQ(sl("backup --to " + to).exit_code, 1);  // never overwrites
+  EXPECT_EQ(sl("backup").exit_code, 2);
+}
+}  // namespace
+}  // namespace sunledger

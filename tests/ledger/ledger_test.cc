@@ -445,3 +445,45 @@ TEST(MonthTotals, RunningTotalsAreKeptAndVerified) {
 }
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+// An online backup taken while another thread writes is consistent, and a
+// folder holding only the verifier key can verify it but not write.
+TEST(Backup, ConsistentWhileWritingAndVerifiableWithTheVerifierKeyOnly) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop && i < 2000; ++i)
+      t.ledger->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "a", "b", 100 + i)}, testing::official());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::string dest = t.dir.file("backup.db");
+  Status s = t.ledger->backup(dest);
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  struct stat st{};
+  ASSERT_EQ(::stat(dest.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(t.ledger->backup(dest).code(), Code::kAlreadyExists);
+
+  auto vk = VerifierOnlyKey::parse(t.ledger->verifier_key());
+  ASSERT_TRUE(vk.is_ok());
+  Ledger::Options o;
+  o.db_path = dest;
+  o.signer = vk->get();
+  o.clock = &t.clock;
+  auto copy = Ledger::open(o);
+  ASSERT_TRUE(copy.is_ok());
+  auto r = (*copy)->verify();
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->intact()) << (r->problems.empty() ? "" : r->problems[0].reason);
+  EXPECT_GT(r->entries_checked, 0u);
+  EXPECT_EQ((*copy)->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "a", "b", 1)}, testing::official()).status().code(),
+            Code::kPermissionDenied);
+  EXPECT_FALSE(VerifierOnlyKey::parse("garbage").is_ok());
+}
+}  // namespace
+}  // namespace sunledger
