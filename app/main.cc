@@ -55,6 +55,7 @@ struct Deployment {
   } clock;
   std::unique_ptr<NoteSigner> key;
   bool verify_only = false;
+  int commands_per_minute = 20;
   std::unique_ptr<Ledger> ledger;
   std::unique_ptr<Bot> bot;
   std::string salt;
@@ -89,6 +90,7 @@ struct Deployment {
       return failed_precondition("identity salt missing at " + salt_path() + " (run `sunledger init`)");
     BotOptions bo;
     bo.identity_salt = salt;
+    bo.commands_per_minute = commands_per_minute;
     bot = std::make_unique<Bot>(ledger.get(), bo);
     return bot->initialize();
   }
@@ -459,11 +461,12 @@ std::vector<Command> commands() {
                  std::cout << "backed up to " << to << "\n";
                  return kExitOk;
                }});
-  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json]",
+  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N]",
                "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz and /metrics (default\n"
                "127.0.0.1:8080) and delivers the outbox, until SIGTERM. The bots come from --config, else from\n"
-               "bots.json in the data folder if there is one.",
-               {"listen", "config"}, {},
+               "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
+               "minute (default 20; 0 turns the limit off, for load tests).",
+               {"listen", "config", "rate-limit"}, {},
                [](Deployment& d, const Args& a) { return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config")); }});
   c.push_back({"demo", "demo [--listen HOST:PORT] [--no-serve]",
                "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
@@ -570,6 +573,11 @@ int run(int argc, char** argv) {
   if (!Args::parse(rest, cmd->values, cmd->flags, &parsed, &error)) return usage_error(cmd->name, error);
   if (!cmd->takes_text && !parsed.positional().empty())
     return usage_error(cmd->name, "unexpected argument '" + parsed.positional()[0] + "'");
+  if (parsed.has("rate-limit")) {
+    auto n = number_option(parsed, "rate-limit");
+    if (!n.is_ok() || *n > 100000) return usage_error(cmd->name, "--rate-limit must be a number of commands a minute");
+    d.commands_per_minute = static_cast<int>(*n);
+  }
   if (cmd->needs_ledger) {
     if (Status s = d.open(); !s.is_ok()) return fail(s);
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -119,6 +120,25 @@ struct Bot::Impl {
   BotOptions options;
   Complaints complaints;
   std::set<std::tuple<std::string, std::string, std::string>> seen;  // (bot, user, village) recorded this run
+  std::mutex rate_mu;
+  std::map<std::pair<std::string, std::string>, std::deque<int64_t>> recent;  // (bot, sender) -> command times
+
+  // Sliding one-minute window per sender; true when this command is over the limit.
+  bool over_rate_limit(const InboundMessage& msg) {
+    if (options.commands_per_minute <= 0) return false;
+    int64_t now = ledger->clock().now_unix_seconds();
+    std::lock_guard<std::mutex> lock(rate_mu);
+    auto& times = recent[{msg.bot_id, msg.sender_id}];
+    while (!times.empty() && times.front() <= now - 60) times.pop_front();
+    if (static_cast<int>(times.size()) >= options.commands_per_minute) return true;
+    times.push_back(now);
+    if (recent.size() > 100'000) {
+      // Forget idle senders so the map cannot grow without bound.
+      for (auto it = recent.begin(); it != recent.end();)
+        it = it->second.empty() || it->second.back() <= now - 60 ? recent.erase(it) : std::next(it);
+    }
+    return false;
+  }
   std::mutex mu;
   std::shared_ptr<const Directory> dir;
   size_t dir_village_count = 0;
@@ -1060,6 +1080,10 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   }
   ParsedCommand cmd = parse_command(msg.text);
   if (cmd.kind == CommandKind::kEmpty) return reply;
+  if (I.over_rate_limit(msg)) {
+    reply.text = "您发送得太快了,请一分钟后再试。(too many commands; please wait a minute)";
+    return reply;
+  }
   if (cmd.kind == CommandKind::kUnknown) {
     reply.text = "没听懂“" + cmd.keyword.substr(0, 60) + "”。发送“帮助”查看可用的命令。(unknown command; send 帮助 or help)";
     return reply;

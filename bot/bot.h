@@ -55,6 +55,9 @@ struct BotOptions {
   // Key for identity-number hashes and complaint commitments (the deployment's id-salt).
   std::string identity_salt;
   ComplaintDeadlines complaint_deadlines;
+  // Commands one sender may send a minute before the bot asks them to wait,
+  // so one member cannot flood a group through the bot (0: no limit).
+  int commands_per_minute = 20;
 };
 
 enum class Role { kVillager, kOfficial, kInspector };

@@ -25,6 +25,7 @@ struct BotTest : ::testing::Test {
   void SetUp() override {
     BotOptions o;
     o.identity_salt = "0123456789abcdef0123456789abcdef";
+    o.commands_per_minute = 0;  // these tests send many commands within one frozen minute
     bot = std::make_unique<Bot>(t.ledger.get(), o);
     ASSERT_TRUE(bot->initialize().is_ok());
     ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
@@ -257,6 +258,25 @@ TEST_F(BotTest, LongAnswersArePaged) {
   EXPECT_NE(p2.text.find("第2/"), std::string::npos);
   EXPECT_NE(p1.text, p2.text);
   EXPECT_LE(say("someone", "明细 2022-11 支出 99").text.size(), 2000u);
+}
+
+TEST(RateLimit, OneSenderCannotFloodTheGroup) {
+  testing::TestLedger t;
+  BotOptions o;
+  o.commands_per_minute = 20;
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  ASSERT_TRUE(bot.bind_group("shuangjiang", kBot, kGroup).is_ok());
+  auto ask = [&](const std::string& user) {
+    InboundMessage m{kBot, kGroup, true, user, user, "余额", "", 0};
+    return bot.handle(m)->text;
+  };
+  for (int i = 0; i < 20; ++i) EXPECT_NE(ask("flooder").find("资金余额"), std::string::npos) << i;
+  EXPECT_NE(ask("flooder").find("太快"), std::string::npos);
+  EXPECT_NE(ask("neighbour").find("资金余额"), std::string::npos);  // others are unaffected
+  t.clock.advance(61);
+  EXPECT_NE(ask("flooder").find("资金余额"), std::string::npos);
 }
 
 TEST_F(BotTest, TokensAuthenticateAndAreStoredHashed) {
