@@ -557,13 +557,14 @@ Result<std::string> Bot::Impl::verify(const Context& ctx) {
 
 Result<std::string> Bot::Impl::alerts(const Context& ctx) {
   std::vector<const Village*> watched;
-  for (const auto& [id, v] : ctx.dir->villages) {
+  for (const auto& entry : ctx.dir->villages) {
+    const Village& v = entry.second;
     bool inspector = std::any_of(ctx.inspector_areas.begin(), ctx.inspector_areas.end(),
-                                 [&](const std::string& a) { return covers(a, v); });
-    bool own = std::find(ctx.official_villages.begin(), ctx.official_villages.end(), id) != ctx.official_villages.end();
+                                 [&v](const std::string& a) { return covers(a, v); });
+    bool own = std::find(ctx.official_villages.begin(), ctx.official_villages.end(), v.id) != ctx.official_villages.end();
     if (inspector || own) watched.push_back(&v);
   }
-  if (watched.empty()) return say(role_refusal(ctx.msg->text.empty() ? "预警" : "预警", "纪检监察人员和村干部", "inspectors and officials"));
+  if (watched.empty()) return say(role_refusal("预警", "纪检监察人员和村干部", "inspectors and officials"));
   std::vector<std::string> lines;
   for (const Village* v : watched) {
     auto b = village_books(*v);
