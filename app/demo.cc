@@ -30,7 +30,7 @@ TransactionLine line(const std::string& date, bool income, const std::string& ca
 // A made-up but valid resident identity number (region 430221, the former
 // Zhuzhou County that became Lukou district) for demo subsidy lists.
 std::string demo_resident_id(int year, int month, int day, int seq) {
-  char body[18];
+  char body[64];
   std::snprintf(body, sizeof body, "430221%04d%02d%02d%03d", year, month, day, seq % 1000);
   static const int kWeights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
   static const char kCheck[11] = {'1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'};

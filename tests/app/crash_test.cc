@@ -31,6 +31,8 @@ using nlohmann::json;
 struct ServerProcess {
   pid_t pid = -1;
   int port = 0;
+  std::string log_path;  // when set, everything the server logs is appended here
+  std::shared_ptr<std::string> log = std::make_shared<std::string>();
 
   void start(const std::string& data, const std::string& config) {
     int fds[2];
@@ -54,25 +56,29 @@ struct ServerProcess {
         break;
       }
     }
+    *this->log = log;
     // Keep draining the log so the child never blocks on a full pipe.
-    std::thread([fd = fds[0]] {
+    drain = std::thread([fd = fds[0], sink = this->log] {
       char buf[4096];
-      while (::read(fd, buf, sizeof buf) > 0) {
-      }
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) sink->append(buf, static_cast<size_t>(n));
       ::close(fd);
-    }).detach();
+    });
     ASSERT_GT(port, 0) << log;
   }
   void kill_hard() {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+    if (drain.joinable()) drain.join();
   }
   int stop() {
     ::kill(pid, SIGTERM);
     int status = 0;
     ::waitpid(pid, &status, 0);
+    if (drain.joinable()) drain.join();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  std::thread drain;
 };
 
 // The receiving end of the generic bot's pushes.
@@ -256,6 +262,51 @@ TEST(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
   }
   auto verify = testing::run_command(std::string(SUNLEDGER_BINARY) + " --data " + data + " verify");
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
+}
+
+// A full run of the server: secrets, tokens, identity numbers, complaint and
+// message texts go in; none of them may come out in a log line.
+TEST(Security, LogsNeverCarrySecretsOrTexts) {
+  testing::TempDir dir;
+  std::string data = dir.file("data");
+  ASSERT_EQ(testing::run_command(std::string(SUNLEDGER_BINARY) + " --data " + data + " demo --no-serve").exit_code, 0);
+  auto token = testing::run_command(std::string(SUNLEDGER_BINARY) + " --data " + data +
+                                    " token create --role official --village shuangjiang");
+  ASSERT_EQ(token.exit_code, 0);
+  std::string bearer = token.output.substr(0, token.output.find('\n'));
+  std::string secret_raw = "log-test-secret-0123456789";
+  std::string config = dir.file("bots.json");
+  std::ofstream(config) << json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
+                                          {"secret", "whsec_" + base64_encode(secret_raw)}}}}}.dump();
+  ServerProcess p;
+  p.start(data, config);
+  auto send = [&](const std::string& mid, const std::string& user, const std::string& chat, const std::string& type,
+                  const std::string& text, bool good = true) {
+    std::string raw = json{{"message_id", mid}, {"chat_id", chat}, {"chat_type", type}, {"sender_id", user},
+                           {"sender_name", user}, {"text", text}}.dump();
+    std::string ts = std::to_string(std::time(nullptr));
+    std::string sig = base64_encode(std::string(as_view(hmac_sha256(secret_raw, mid + "." + ts + "." + raw))));
+    if (!good) sig = base64_encode("forged-signature-forged-signature");
+    httplib::Client c("127.0.0.1", p.port);
+    return c.Post("/webhooks/generic", {{"webhook-id", mid}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}}, raw,
+                  "application/json");
+  };
+  const std::string complaint = "村会计把低保名额给了自己亲戚秘密举报内容";
+  const std::string id_number = "11010519491231002X";
+  EXPECT_EQ(send("l1", "v1", "dm-v1", "private", "投诉 双江村 " + complaint)->status, 200);
+  EXPECT_EQ(send("l2", "shuangjiang-secretary", "shuangjiang-group", "group", "低保名单 2030-01\n张三 " + id_number + " 620")->status, 200);
+  EXPECT_EQ(send("l3", "v2", "shuangjiang-group", "group", "明细 2022-11 支出")->status, 200);
+  EXPECT_EQ(send("l4", "v2", "shuangjiang-group", "group", "账目", false)->status, 401);
+  httplib::Client c("127.0.0.1", p.port);
+  EXPECT_EQ(c.Post("/v1/villages/shuangjiang/projects", {{"Authorization", "Bearer " + bearer}},
+                   R"({"name":"日志测试","approved":"1万"})", "application/json")->status, 200);
+  EXPECT_EQ(c.Get("/v1/complaints", {{"Authorization", "Bearer " + bearer + "x"}})->status, 401);
+  EXPECT_EQ(p.stop(), 0);
+  const std::string& log = *p.log;
+  EXPECT_NE(log.find("POST webhook:generic 200"), std::string::npos) << log;  // the log is there...
+  for (const std::string& secret : {secret_raw, base64_encode(secret_raw), bearer, id_number, complaint,
+                                    std::string("明细 2022-11"), std::string("张三")})
+    EXPECT_EQ(log.find(secret), std::string::npos) << "the log leaks: " << secret;  // ...without any of these
 }
 
 }  // namespace

@@ -1,0 +1,132 @@
+// Request limits and what the logs may never contain.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ledger/crypto.h"
+#include "server_fixture.h"
+#include "webhooks/adapter.h"
+#include "webhooks/config.h"
+
+namespace sunledger {
+namespace {
+
+using nlohmann::json;
+
+int connect_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+struct Limits : ::testing::Test {
+  testing::TestLedger t;
+  std::unique_ptr<Bot> bot;
+  std::vector<BotConfig> configs;
+  std::unique_ptr<PlatformAdapter> adapter;
+  testing::RunningServer s;
+  const std::string secret_raw = "limits-secret-0123456789";
+
+  void start(HttpServerOptions o) {
+    bot = std::make_unique<Bot>(t.ledger.get(), BotOptions{});
+    ASSERT_TRUE(bot->initialize().is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->bind_group("shuangjiang", "generic", "g").is_ok());
+    configs = *load_bots_config(json{{"bots", {{{"id", "generic"}, {"platform", "generic"}, {"secret", "whsec_" + base64_encode(secret_raw)}}}}}.dump());
+    adapter = make_adapter(configs[0]);
+    WebhookWiring w;
+    w.adapters["generic"] = adapter.get();
+    s.start(t.ledger.get(), bot.get(), o, w);
+  }
+
+  httplib::Result signed_post(const std::string& body) {
+    std::string id = "m" + std::to_string(std::rand()), ts = std::to_string(t.clock.now_unix_seconds());
+    std::string sig = base64_encode(std::string(as_view(hmac_sha256(secret_raw, id + "." + ts + "." + body))));
+    return s.client().Post("/webhooks/generic", {{"webhook-id", id}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}},
+                           body, "application/json");
+  }
+};
+
+TEST_F(Limits, DeepJsonNestingIsRefused) {
+  start({});
+  std::string deep = std::string(5000, '[') + std::string(5000, ']');
+  auto r = signed_post(deep);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  auto ok = signed_post(json{{"message_id", "x"}, {"chat_id", "g"}, {"chat_type", "group"}, {"sender_id", "u"},
+                             {"sender_name", "u"}, {"text", "余额"}}.dump());
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(Limits, ASlowClientIsCutOffByTheReadTimeout) {
+  HttpServerOptions o;
+  o.read_timeout_seconds = 1;
+  start(o);
+  int fd = connect_loopback(s.port);
+  ASSERT_GE(fd, 0);
+  std::string partial = "POST /webhooks/generic HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":";
+  ::send(fd, partial.data(), partial.size(), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[512];
+  auto start_time = std::chrono::steady_clock::now();
+  std::string answer;
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);  // the first thing that happens: an answer or the close
+  if (n > 0) answer.assign(buf, static_cast<size_t>(n));
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+  // Cut off after the read timeout: closed, at most with an error status; never a 200.
+  EXPECT_EQ(answer.find(" 200 "), std::string::npos) << answer;
+  EXPECT_LT(waited, 4.0) << "the connection was not closed by the read timeout";
+  ::close(fd);
+}
+
+TEST_F(Limits, ManyConnectionsAreServedOrShedNeverHung) {
+  HttpServerOptions o;
+  o.worker_threads = 8;
+  o.max_queued_connections = 16;
+  o.keep_alive_timeout_seconds = 2;
+  start(o);
+  // Keep-alive connections that asked once and stay open occupy every
+  // worker and fill the queue...
+  std::vector<int> idle;
+  int shed = 0;
+  for (int i = 0; i < 40; ++i) {
+    int fd = connect_loopback(s.port);
+    if (fd < 0) continue;
+    std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    ::send(fd, req.data(), req.size(), 0);
+    idle.push_back(fd);
+  }
+  for (int fd : idle) {
+    timeval tv{0, 200'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[512];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0 && std::string(buf, static_cast<size_t>(n)).find(" 503 ") != std::string::npos) ++shed;
+  }
+  EXPECT_GT(shed, 0) << "past the queue bound connections must get 503";
+  // ...and a new request is either answered or refused with 503, at once.
+  auto c = s.client();
+  c.set_read_timeout(5, 0);
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r) << "the request hung";
+  EXPECT_TRUE(r->status == 200 || r->status == 503) << r->status;
+  for (int fd : idle) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto after = s.client().Get("/healthz");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+}
+
+}  // namespace
+}  // namespace sunledger
