@@ -6,23 +6,13 @@
 namespace sunledger {
 namespace {
 
-std::string jstr(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-Fen jfen(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<Fen>() : 0;
-}
-
 bool is_special_fund(const std::string& fund) { return fund.find("专项") != std::string::npos; }
 
 }  // namespace
 
 bool is_cash_expense(const nlohmann::json& e) {
   for (const char* key : {"fund", "counterparty", "note"})
-    if (jstr(e, key).find("现金") != std::string::npos) return true;
+    if (entry_string(e, key).find("现金") != std::string::npos) return true;
   return false;
 }
 
@@ -36,16 +26,16 @@ void BooksBuilder::count(const Line& l, int sign) {
 
 void BooksBuilder::apply(const Entry& e) {
   const auto& f = e.fields;
-  std::string kind = jstr(f, "kind");
+  std::string kind = entry_string(f, "kind");
   size_ = std::max(size_, e.index + 1);
   if (kind == "project") {
-    project_index_[jstr(f, "name")] = projects_.size();
-    projects_.push_back({jstr(f, "name"), jfen(f, "approved"), f.value("special", false), 0, 0});
+    project_index_[entry_string(f, "name")] = projects_.size();
+    projects_.push_back({entry_string(f, "name"), entry_fen(f, "approved"), f.value("special", false), 0, 0});
   } else if (kind == "statement") {
-    closed_months_.insert(jstr(f, "month"));
+    closed_months_.insert(entry_string(f, "month"));
   } else if (kind == "txn") {
-    Line l{jstr(f, "direction") == "income", jfen(f, "amount"), jstr(f, "project"), jstr(f, "fund"), jstr(f, "month"),
-           jstr(f, "item"), is_cash_expense(f)};
+    Line l{entry_string(f, "direction") == "income", entry_fen(f, "amount"), entry_string(f, "project"), entry_string(f, "fund"), entry_string(f, "month"),
+           entry_string(f, "item"), is_cash_expense(f)};
     ++month_lines_[l.month];
     count(l, +1);
     if (!l.income && l.cash) cash_lines_.insert(e.index);
@@ -62,9 +52,9 @@ void BooksBuilder::apply(const Entry& e) {
       diversion_lines_.erase(target);
     }
     if (f.value("target_closed", false))
-      reversal_flags_.push_back({FlagKind::kReversalOfPublished, village_.id, jstr(f, "target_month"), e.index,
-                                 "冲销已公开月份的账目:第#" + std::to_string(e.index) + "条冲销了" + jstr(f, "target_month") +
-                                     "的第#" + std::to_string(target) + "条,原因:" + jstr(f, "reason") +
+      reversal_flags_.push_back({FlagKind::kReversalOfPublished, village_.id, entry_string(f, "target_month"), e.index,
+                                 "冲销已公开月份的账目:第#" + std::to_string(e.index) + "条冲销了" + entry_string(f, "target_month") +
+                                     "的第#" + std::to_string(target) + "条,原因:" + entry_string(f, "reason") +
                                      " (reversal of an entry in a published month)"});
   }
 }

@@ -7,16 +7,6 @@
 namespace sunledger {
 namespace {
 
-std::string jstr(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-Fen jfen(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<Fen>() : 0;
-}
-
 void append_categories(std::string& out, const nlohmann::json& by_category) {
   if (!by_category.is_object()) return;
   for (const auto& [category, amount] : by_category.items())
@@ -81,14 +71,14 @@ std::string paginate(const std::string& header, const std::vector<std::string>& 
 std::string render_statement(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags) {
   const auto& s = close.statement;
   std::string out = "【" + village_name + " " + month_zh(close.month) + " 账目公开】\n";
-  out += "期初余额:" + format_yuan_with_wan(jfen(s, "opening")) + "\n";
-  out += "本月收入:" + format_yuan_with_wan(jfen(s, "income_total")) + "\n";
+  out += "期初余额:" + format_yuan_with_wan(entry_fen(s, "opening")) + "\n";
+  out += "本月收入:" + format_yuan_with_wan(entry_fen(s, "income_total")) + "\n";
   append_categories(out, s.value("income_by_category", nlohmann::json::object()));
-  out += "本月支出:" + format_yuan_with_wan(jfen(s, "expense_total")) + "\n";
+  out += "本月支出:" + format_yuan_with_wan(entry_fen(s, "expense_total")) + "\n";
   append_categories(out, s.value("expense_by_category", nlohmann::json::object()));
-  out += "期末余额:" + format_yuan_with_wan(jfen(s, "closing")) + "\n";
-  if (jfen(s, "subsidy_total") != 0)
-    out += "低保等补助发放:" + format_yuan_with_wan(jfen(s, "subsidy_total")) + "(" +
+  out += "期末余额:" + format_yuan_with_wan(entry_fen(s, "closing")) + "\n";
+  if (entry_fen(s, "subsidy_total") != 0)
+    out += "低保等补助发放:" + format_yuan_with_wan(entry_fen(s, "subsidy_total")) + "(" +
            std::to_string(s.value("subsidy_lines", 0)) + "户)\n";
   out += "共" + std::to_string(s.value("entry_count", 0)) + "条记录";
   if (s.value("first_index", -1) >= 0)
@@ -102,28 +92,28 @@ std::string render_statement(const std::string& village_name, const MonthClose& 
 std::vector<std::string> render_detail_lines(const std::vector<Entry>& entries, int direction_filter) {
   std::map<uint64_t, uint64_t> reversed_by;
   for (const auto& e : entries)
-    if (jstr(e.fields, "kind") == "reversal") reversed_by[e.fields.value("target", uint64_t{0})] = e.index;
+    if (entry_string(e.fields, "kind") == "reversal") reversed_by[e.fields.value("target", uint64_t{0})] = e.index;
   std::vector<std::string> lines;
   for (const auto& e : entries) {
     const auto& f = e.fields;
-    std::string kind = jstr(f, "kind");
+    std::string kind = entry_string(f, "kind");
     if (kind == "txn") {
-      bool income = jstr(f, "direction") == "income";
+      bool income = entry_string(f, "direction") == "income";
       if ((direction_filter > 0 && !income) || (direction_filter < 0 && income)) continue;
-      std::string line = "#" + std::to_string(e.index) + " " + jstr(f, "date").substr(5) + " " + (income ? "收入" : "支出") +
-                         " " + jstr(f, "category") + " " + jstr(f, "item") + " " + format_yuan(jfen(f, "amount"));
-      if (!jstr(f, "project").empty()) line += " [项目:" + jstr(f, "project") + "]";
-      if (!jstr(f, "fund").empty()) line += " [资金:" + jstr(f, "fund") + "]";
-      if (!jstr(f, "counterparty").empty()) line += " [对方:" + jstr(f, "counterparty") + "]";
-      if (!jstr(f, "note").empty()) line += " [备注:" + jstr(f, "note") + "]";
+      std::string line = "#" + std::to_string(e.index) + " " + entry_string(f, "date").substr(5) + " " + (income ? "收入" : "支出") +
+                         " " + entry_string(f, "category") + " " + entry_string(f, "item") + " " + format_yuan(entry_fen(f, "amount"));
+      if (!entry_string(f, "project").empty()) line += " [项目:" + entry_string(f, "project") + "]";
+      if (!entry_string(f, "fund").empty()) line += " [资金:" + entry_string(f, "fund") + "]";
+      if (!entry_string(f, "counterparty").empty()) line += " [对方:" + entry_string(f, "counterparty") + "]";
+      if (!entry_string(f, "note").empty()) line += " [备注:" + entry_string(f, "note") + "]";
       if (auto it = reversed_by.find(e.index); it != reversed_by.end())
         line += " (已被#" + std::to_string(it->second) + "冲销)";
       lines.push_back(line + "\n");
     } else if (kind == "reversal") {
-      bool income = jstr(f, "direction") == "income";
+      bool income = entry_string(f, "direction") == "income";
       if ((direction_filter > 0 && !income) || (direction_filter < 0 && income)) continue;
       lines.push_back("#" + std::to_string(e.index) + " 冲销#" + std::to_string(f.value("target", uint64_t{0})) + " " +
-                      format_yuan(-jfen(f, "amount")) + " 原因:" + jstr(f, "reason") + "\n");
+                      format_yuan(-entry_fen(f, "amount")) + " 原因:" + entry_string(f, "reason") + "\n");
     }
   }
   return lines;
@@ -155,13 +145,13 @@ std::string render_balance(const VillageBooks& books) {
 std::vector<std::string> render_subsidy_lines(const std::vector<Entry>& entries) {
   std::map<uint64_t, bool> reversed;
   for (const auto& e : entries)
-    if (jstr(e.fields, "kind") == "reversal") reversed[e.fields.value("target", uint64_t{0})] = true;
+    if (entry_string(e.fields, "kind") == "reversal") reversed[e.fields.value("target", uint64_t{0})] = true;
   std::vector<std::string> lines;
   for (const auto& e : entries) {
-    if (jstr(e.fields, "kind") != "subsidy" || reversed.count(e.index)) continue;
+    if (entry_string(e.fields, "kind") != "subsidy" || reversed.count(e.index)) continue;
     // Masked name only: identity numbers and phone numbers are never shown.
-    lines.push_back(jstr(e.fields, "program") + " " + jstr(e.fields, "name_masked") + " " +
-                    format_yuan(jfen(e.fields, "amount")) + "(" + std::to_string(e.fields.value("persons", 1)) + "人)\n");
+    lines.push_back(entry_string(e.fields, "program") + " " + entry_string(e.fields, "name_masked") + " " +
+                    format_yuan(entry_fen(e.fields, "amount")) + "(" + std::to_string(e.fields.value("persons", 1)) + "人)\n");
   }
   return lines;
 }
@@ -176,8 +166,8 @@ std::string render_verify(const std::string& village_name, const MonthClose& clo
 std::string render_notice(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags) {
   const auto& s = close.statement;
   std::string out = "【" + village_name + " " + month_zh(close.month) + " 三务公开】\n";
-  out += "期初余额 " + format_yuan_with_wan(jfen(s, "opening")) + ",本月收入 " + format_yuan_with_wan(jfen(s, "income_total")) +
-         ",支出 " + format_yuan_with_wan(jfen(s, "expense_total")) + ",期末余额 " + format_yuan_with_wan(jfen(s, "closing")) +
+  out += "期初余额 " + format_yuan_with_wan(entry_fen(s, "opening")) + ",本月收入 " + format_yuan_with_wan(entry_fen(s, "income_total")) +
+         ",支出 " + format_yuan_with_wan(entry_fen(s, "expense_total")) + ",期末余额 " + format_yuan_with_wan(entry_fen(s, "closing")) +
          "。\n";
   out += flags_block(flags);
   out += "核验码:" + checkpoint_short_form(close.checkpoint) + "\n";

@@ -112,16 +112,6 @@ void configure(SQLite::Database& db) {
   db.exec("PRAGMA foreign_keys=ON");
 }
 
-Fen jfen(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<Fen>() : 0;
-}
-
-std::string jstr(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -375,8 +365,8 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
   auto& ins = ledger_->writer_statements_->get("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
   ins.bind(1, log->id);
   ins.bind(2, static_cast<int64_t>(index));
-  ins.bind(3, jstr(fields, "kind"));
-  std::string month = jstr(fields, "month");
+  ins.bind(3, entry_string(fields, "kind"));
+  std::string month = entry_string(fields, "month");
   if (month.empty()) ins.bind(4);
   else ins.bind(4, month);
   ins.bind(5, leaf->data(), static_cast<int>(leaf->size()));
@@ -585,7 +575,7 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   if (!q.executeStep()) return not_found("没有第" + std::to_string(target) + "条账目 (no entry #" + std::to_string(target) + ")");
   auto col = q.getColumn(0);
   json original = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
-  std::string kind = jstr(original, "kind");
+  std::string kind = entry_string(original, "kind");
   if (kind != "txn" && kind != "subsidy")
     return failed_precondition("第" + std::to_string(target) + "条不是收支或补助记录,不能冲销 (only income, expense and subsidy lines can be reversed)");
   SQLite::Statement r(*db_, "SELECT reversal_idx FROM reversals WHERE log_id=? AND target_idx=?");
@@ -594,7 +584,7 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   if (r.executeStep())
     return already_exists("第" + std::to_string(target) + "条已被第" + std::to_string(r.getColumn(0).getInt64()) +
                           "条冲销 (already reversed)");
-  std::string target_month = jstr(original, "month");
+  std::string target_month = entry_string(original, "month");
   auto closed = last_closed(*db_, log_id);
   bool target_closed = closed && target_month <= *closed;
   std::string month = target_month;
@@ -609,11 +599,11 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
             {"target_month", target_month},
             {"target_closed", target_closed},
             {"reason", reason},
-            {"direction", kind == "txn" ? jstr(original, "direction") : "expense"},
-            {"category", kind == "txn" ? jstr(original, "category") : jstr(original, "program")},
-            {"project", jstr(original, "project")},
-            {"fund", jstr(original, "fund")},
-            {"amount", jfen(original, "amount")}};
+            {"direction", kind == "txn" ? entry_string(original, "direction") : "expense"},
+            {"category", kind == "txn" ? entry_string(original, "category") : entry_string(original, "program")},
+            {"project", entry_string(original, "project")},
+            {"fund", entry_string(original, "fund")},
+            {"amount", entry_fen(original, "amount")}};
   auto idx = append(*log, std::move(f), author);
   if (!idx.is_ok()) return idx.status();
   SQLite::Statement ins(*db_, "INSERT INTO reversals(log_id, target_idx, reversal_idx) VALUES(?,?,?)");
@@ -622,8 +612,8 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   ins.bind(3, static_cast<int64_t>(*idx));
   ins.exec();
   if (kind == "txn") {
-    bool income = jstr(original, "direction") == "income";
-    Fen amount = jfen(original, "amount");
+    bool income = entry_string(original, "direction") == "income";
+    Fen amount = entry_fen(original, "amount");
     add_month_totals(statement(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
   }
   return *idx;
@@ -659,7 +649,7 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
     if (q.executeStep()) {
       auto col = q.getColumn(0);
       json prev = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
-      opening = jfen(prev, "closing");
+      opening = entry_fen(prev, "closing");
       if (prev.contains("fund_balances")) fund_balances = prev["fund_balances"];
     }
   }
@@ -682,11 +672,11 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
     int64_t idx = q.getColumn(0).getInt64();
     auto col = q.getColumn(1);
     json e = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
-    std::string kind = jstr(e, "kind");
+    std::string kind = entry_string(e, "kind");
     if (first_index < 0) first_index = idx;
     last_index = idx;
     ++count;
-    Fen amount = jfen(e, "amount");
+    Fen amount = entry_fen(e, "amount");
     if (kind == "subsidy") {
       ++subsidy_lines;
       overflow |= !checked_add(subsidy_total, amount, &subsidy_total);
@@ -695,25 +685,25 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
     bool is_reversal = kind == "reversal";
     if (is_reversal) {
       ++reversal_count;
-      if (jstr(e, "target_kind") == "subsidy") {
+      if (entry_string(e, "target_kind") == "subsidy") {
         overflow |= !checked_add(subsidy_total, -amount, &subsidy_total);
         continue;
       }
     }
     Fen signed_amount = is_reversal ? -amount : amount;
-    bool is_income = jstr(e, "direction") == "income";
-    std::string fund = jstr(e, "fund");
+    bool is_income = entry_string(e, "direction") == "income";
+    std::string fund = entry_string(e, "fund");
     if (fund.empty()) fund = "一般资金";
     if (is_income) {
       overflow |= !checked_add(income, signed_amount, &income);
-      overflow |= !add(income_by_category, jstr(e, "category"), signed_amount);
+      overflow |= !add(income_by_category, entry_string(e, "category"), signed_amount);
       overflow |= !add(fund_balances, fund, signed_amount);
     } else {
       overflow |= !checked_add(expense, signed_amount, &expense);
-      overflow |= !add(expense_by_category, jstr(e, "category"), signed_amount);
+      overflow |= !add(expense_by_category, entry_string(e, "category"), signed_amount);
       overflow |= !add(fund_balances, fund, -signed_amount);
     }
-    std::string project = jstr(e, "project");
+    std::string project = entry_string(e, "project");
     if (!project.empty()) {
       if (!by_project.contains(project)) by_project[project] = {{"income", 0}, {"expense", 0}};
       overflow |= !add(by_project[project], is_income ? "income" : "expense", signed_amount);
@@ -1222,43 +1212,34 @@ Result<std::optional<std::string>> Ledger::last_closed_month(const std::string& 
   }
 }
 
-Result<Hash> Ledger::root(const std::string& log_name, uint64_t size) {
+template <typename T>
+Result<T> Ledger::with_tree(const std::string& log_name, const char* what,
+                            const std::function<Result<T>(MerkleTree&)>& fn) {
   try {
     auto conn = read();
-    SQLite::Transaction snapshot(conn.db());
+    SQLite::Transaction snapshot(conn.db());  // size and nodes from one snapshot
     auto row = find_log(conn.stmt(kFindLog), log_name);
     if (!row.is_ok()) return row.status();
     SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
-    return MerkleTree(&source, row->size).root(size);
+    MerkleTree tree(&source, row->size);
+    return fn(tree);
   } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "root");
+    return from_sqlite(e, what);
   }
+}
+
+Result<Hash> Ledger::root(const std::string& log_name, uint64_t size) {
+  return with_tree<Hash>(log_name, "root", [&](MerkleTree& t) { return t.root(size); });
 }
 
 Result<std::vector<Hash>> Ledger::inclusion_proof(const std::string& log_name, uint64_t index, uint64_t size) {
-  try {
-    auto conn = read();
-    SQLite::Transaction snapshot(conn.db());
-    auto row = find_log(conn.stmt(kFindLog), log_name);
-    if (!row.is_ok()) return row.status();
-    SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
-    return MerkleTree(&source, row->size).inclusion_proof(index, size);
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "inclusion proof");
-  }
+  return with_tree<std::vector<Hash>>(log_name, "inclusion proof",
+                                      [&](MerkleTree& t) { return t.inclusion_proof(index, size); });
 }
 
 Result<std::vector<Hash>> Ledger::consistency_proof(const std::string& log_name, uint64_t from, uint64_t to) {
-  try {
-    auto conn = read();
-    SQLite::Transaction snapshot(conn.db());
-    auto row = find_log(conn.stmt(kFindLog), log_name);
-    if (!row.is_ok()) return row.status();
-    SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
-    return MerkleTree(&source, row->size).consistency_proof(from, to);
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "consistency proof");
-  }
+  return with_tree<std::vector<Hash>>(log_name, "consistency proof",
+                                      [&](MerkleTree& t) { return t.consistency_proof(from, to); });
 }
 
 // ---------------------------------------------------------------------------
@@ -1388,15 +1369,15 @@ struct LogVerifier {
       leaves.push_back(merkle_leaf_hash(leaf));
       json f = json::parse(leaf, nullptr, false);
       std::string month = q.getColumn(2).isNull() ? "" : q.getColumn(2).getString();
-      if (f.is_discarded() || jstr(f, "kind") != q.getColumn(1).getString() || jstr(f, "month") != month ||
-          (is_village && jstr(f, "village") != log_name))
+      if (f.is_discarded() || entry_string(f, "kind") != q.getColumn(1).getString() || entry_string(f, "month") != month ||
+          (is_village && entry_string(f, "village") != log_name))
         bad(idx, "entry " + std::to_string(idx) + " does not match its indexed columns");
-      std::string kind = jstr(f, "kind");
-      if (kind == "txn" || (kind == "reversal" && jstr(f, "target_kind") == "txn")) {
+      std::string kind = entry_string(f, "kind");
+      if (kind == "txn" || (kind == "reversal" && entry_string(f, "target_kind") == "txn")) {
         auto& t = totals[month];
         if (t.first_index == UINT64_MAX) t.first_index = idx;
-        Fen amount = kind == "txn" ? jfen(f, "amount") : -jfen(f, "amount");
-        (jstr(f, "direction") == "income" ? t.income : t.expense) += amount;
+        Fen amount = kind == "txn" ? entry_fen(f, "amount") : -entry_fen(f, "amount");
+        (entry_string(f, "direction") == "income" ? t.income : t.expense) += amount;
       }
       ++expected;
       ++report.entries_checked;

@@ -124,6 +124,17 @@ struct VerifyReport {
   bool intact() const { return problems.empty(); }
 };
 
+// A string or fen field of an entry's parsed fields ("" or 0 when absent or
+// of another type), for the modules that read entries.
+inline std::string entry_string(const nlohmann::json& fields, const char* key) {
+  auto it = fields.find(key);
+  return it != fields.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+inline Fen entry_fen(const nlohmann::json& fields, const char* key) {
+  auto it = fields.find(key);
+  return it != fields.end() && it->is_number_integer() ? it->get<Fen>() : 0;
+}
+
 // Validation shared by every way entries arrive (CLI, HTTP, chat); the
 // messages are Chinese first with English in parentheses.
 Status validate_village(const Village& v);
@@ -272,6 +283,9 @@ class Ledger {
   class StatementCache;
   struct Writer;
   void run_batch(const std::vector<Writer*>& batch);
+  // Runs fn on the log's tree as of one read snapshot.
+  template <typename T>
+  Result<T> with_tree(const std::string& log_name, const char* what, const std::function<Result<T>(MerkleTree&)>& fn);
 
   Options options_;
   std::string origin_;
