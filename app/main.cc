@@ -12,6 +12,8 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -191,11 +193,32 @@ int serve(Deployment& d, const std::string& listen, std::string config_path) {
     server.stop();
   });
   sender->start();
+  // Once a day the inspectors hear of overdue complaints (checked each minute).
+  std::mutex digest_mu;
+  std::condition_variable digest_cv;
+  bool stopping = false;
+  std::thread digest([&] {
+    std::unique_lock<std::mutex> lock(digest_mu);
+    while (!stopping) {
+      lock.unlock();
+      auto n = d.bot->push_overdue_digest();
+      if (!n.is_ok()) std::cerr << "sunledger: overdue digest: " << n.status().to_string() << "\n";
+      else if (*n > 0) sender->notify();
+      lock.lock();
+      digest_cv.wait_for(lock, std::chrono::seconds(60), [&] { return stopping; });
+    }
+  });
   std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
             << bots.size() << " bot(s)\n";
   bool ok = server.listen();
   if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
   stopper.join();
+  {
+    std::lock_guard<std::mutex> lock(digest_mu);
+    stopping = true;
+  }
+  digest_cv.notify_all();
+  digest.join();
   sender->stop();
   std::cerr << "sunledger: stopped\n";
   return ok ? kExitOk : kExitFailure;

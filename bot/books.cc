@@ -33,6 +33,9 @@ void BooksBuilder::apply(const Entry& e) {
     projects_.push_back({entry_string(f, "name"), entry_fen(f, "approved"), f.value("special", false), 0, 0});
   } else if (kind == "statement") {
     closed_months_.insert(entry_string(f, "month"));
+  } else if (kind == "project_finished") {
+    auto it = project_index_.find(entry_string(f, "name"));
+    if (it != project_index_.end()) projects_[it->second].finished = true;
   } else if (kind == "txn") {
     Line l{entry_string(f, "direction") == "income", entry_fen(f, "amount"), entry_string(f, "project"), entry_string(f, "fund"), entry_string(f, "month"),
            entry_string(f, "item"), is_cash_expense(f)};
@@ -97,6 +100,11 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
       b.flags.push_back({FlagKind::kOverBudget, village_.id, "", std::nullopt,
                          "项目超支:“" + p.name + "”已支出" + format_yuan(p.spent) + ",超过批复金额" +
                              format_yuan(p.approved) + " (project spending exceeds its approved budget)"});
+    if (p.special && p.finished && p.received > p.spent)
+      b.flags.push_back({FlagKind::kUnspentSpecialFunds, village_.id, "", std::nullopt,
+                         "项目已结项,专项资金结余" + format_yuan_with_wan(p.received - p.spent) + "去向未说明:“" + p.name +
+                             "”到账" + format_yuan_with_wan(p.received) + ",支出" + format_yuan_with_wan(p.spent) +
+                             " (a finished project's unspent special funds are not accounted for)"});
     if (p.special && p.received > p.spent && diverted)
       b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, "", std::nullopt,
                          "专项资金去向不明:“" + p.name + "”专项资金到账" + format_yuan_with_wan(p.received) + ",用于本项目" +

@@ -18,6 +18,7 @@ struct ProjectStats {
   bool special = false;
   Fen received = 0;  // income booked to the project
   Fen spent = 0;     // expenses booked to the project (net of reversals)
+  bool finished = false;  // 结项
 };
 
 enum class FlagKind {
@@ -26,6 +27,7 @@ enum class FlagKind {
   kCashExpense,           // a cash expense above the limit
   kMonthNotPublished,     // a month with entries not published by the deadline
   kReversalOfPublished,   // a reversal of an entry in an already-published month
+  kUnspentSpecialFunds,   // a finished special project whose unspent money is not accounted for
 };
 
 struct Flag {

@@ -429,6 +429,7 @@ Result<std::string> Bot::Impl::help(const Context& ctx) {
     out += "—— 村干部 (officials) ——\n";
     out += "记账 2022-11 换行后每行一笔:支出 工程款 157600 水渠修缮 项目:水利建设 资金:专项资金 对方:某工程队 (post)\n";
     out += "立项 水利建设 30万 专项 (project add)\n";
+    out += "结项 水利建设 项目完工结项 (project finish)\n";
     out += "冲销 12 重复记账 (reverse)\n";
     out += "低保名单 2022-11 换行后每行:张三 身份证号 620 [人数]\n";
     out += "公开 2022-11 结账并推送到村民群 (publish)\n";
@@ -1108,6 +1109,7 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   // Writes: role first, then one transaction holding the change, its pushes
   // and the dedupe record of this platform message.
   bool official_command = cmd.kind == CommandKind::kPost || cmd.kind == CommandKind::kProjectAdd ||
+                          cmd.kind == CommandKind::kProjectFinish ||
                           cmd.kind == CommandKind::kReverse || cmd.kind == CommandKind::kSubsidyList ||
                           cmd.kind == CommandKind::kPublish;
   if (official_command) {
@@ -1154,6 +1156,19 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
           reply.pushes.push_back({bot, chat, p->notice});
         text = "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目,已推送到" + std::to_string(p->groups_notified) +
                "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n";
+        break;
+      }
+      case CommandKind::kProjectFinish: {
+        if (ctx.args.empty()) {
+          text = say("格式:结项 项目名称,例如“结项 水利建设”。(project finish NAME)");
+          break;
+        }
+        auto r = txn.finish_project(ctx.village->id, ctx.args[0], author);
+        if (!r.is_ok()) {
+          text = r.status().code() == Code::kInternal || r.status().code() == Code::kUnavailable ? r.status() : say(r.status().message());
+          break;
+        }
+        text = "项目“" + ctx.args[0] + "”已结项(第#" + std::to_string(*r) + "条)。专项资金如有结余,请记账说明去向或退回。(project finished)\n";
         break;
       }
       case CommandKind::kComplain: text = I.complain(ctx, cmd, false, txn, &reply.pushes); break;
@@ -1246,6 +1261,48 @@ Result<Complaint> Bot::transition_complaint(const std::string& receipt, Complain
   });
   if (!s.is_ok()) return s;
   return std::move(*out);
+}
+
+Result<size_t> Bot::push_overdue_digest() {
+  Impl& I = *impl_;
+  auto d = I.directory();
+  if (!d.is_ok()) return d.status();
+  int offset = I.ledger->utc_offset_minutes();
+  int64_t now = I.ledger->clock().now_unix_seconds();
+  std::string today = local_day(now, offset);
+  ComplaintFilter f;
+  f.overdue_only = true;
+  auto overdue = I.complaints.list(f);
+  if (!overdue.is_ok()) return overdue.status();
+  size_t queued = 0;
+  Status s = I.ledger->write([&](WriteTxn& txn) -> Status {
+    queued = 0;
+    SQLite::Statement last(txn.db(), "SELECT value FROM meta WHERE key='overdue_digest_date'");
+    if (last.executeStep() && last.getColumn(0).getString() == today) return Status::ok();
+    for (const auto& [who, memberships] : (*d)->members) {
+      for (const auto& m : memberships) {
+        if (m.role != Role::kInspector) continue;
+        std::string text;
+        for (const auto& c : *overdue) {
+          auto v = (*d)->villages.find(c.village);
+          if (v == (*d)->villages.end() || !covers(m.area, v->second)) continue;
+          text += c.receipt + " " + v->second.name + " " + complaint_status_zh(c.status) + " 期限" +
+                  local_day(complaint_deadline(c, I.options.complaint_deadlines), offset) + "\n";
+        }
+        if (text.empty()) continue;
+        std::string digest = "【" + today + " 逾期投诉 (overdue complaints)】\n" + text + "发送“待办”查看全部。\n";
+        if (Status st = Outbox::enqueue(txn, {m.bot_id, m.user_id, digest.substr(0, 2000)}); !st.is_ok()) return st;
+        ++queued;
+      }
+    }
+    SQLite::Statement mark(txn.db(), "INSERT INTO meta(key, value) VALUES('overdue_digest_date', ?) "
+                                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+    mark.bind(1, today);
+    mark.exec();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return queued;
 }
 
 Result<std::vector<std::string>> Bot::villages_in_area(const std::string& area) {

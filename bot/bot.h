@@ -123,6 +123,11 @@ class Bot {
   // transaction (unless anonymous).
   Result<Complaint> transition_complaint(const std::string& receipt, ComplaintStatus to, const std::string& note,
                                          const std::string& assignee, const std::string& actor);
+  // Once a local day: queues for every inspector the overdue complaints of
+  // their area (to their private chat, whose id is their user id). Returns
+  // how many digests were queued; 0 when today's were queued already.
+  Result<size_t> push_overdue_digest();
+
   // The villages an inspector's area ("朱亭镇" or "all") covers.
   Result<std::vector<std::string>> villages_in_area(const std::string& area);
 

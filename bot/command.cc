@@ -32,6 +32,7 @@ constexpr Keyword kKeywords[] = {
     {"reject", CommandKind::kReject, ""},
     {"低保名单", CommandKind::kSubsidyList, ""}, {"subsidy-list", CommandKind::kSubsidyList, ""},
     {"subsidy", CommandKind::kSubsidyList, "list"}, {"project", CommandKind::kProjectAdd, "add"},
+    {"project", CommandKind::kProjectFinish, "finish"}, {"结项", CommandKind::kProjectFinish, ""},
     {"帮助", CommandKind::kHelp, ""},          {"help", CommandKind::kHelp, ""},
     {"账目", CommandKind::kAccounts, ""},      {"accounts", CommandKind::kAccounts, ""},
     {"明细", CommandKind::kDetails, ""},       {"details", CommandKind::kDetails, ""},
@@ -150,6 +151,7 @@ bool is_write(CommandKind kind) {
     case CommandKind::kReverse:
     case CommandKind::kSubsidyList:
     case CommandKind::kPublish:
+    case CommandKind::kProjectFinish:
     case CommandKind::kComplain:
     case CommandKind::kComplainAnonymously:
     case CommandKind::kSatisfied:

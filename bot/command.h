@@ -24,6 +24,7 @@ enum class CommandKind {
   kSubsidyList,
   kPublish,
   kAlerts,
+  kProjectFinish,
   kComplain,
   kComplainAnonymously,
   kComplaintStatus,

@@ -120,7 +120,7 @@ std::vector<std::string> render_detail_lines(const std::vector<Entry>& entries, 
 }
 
 std::string render_project(const ProjectStats& p, const std::vector<Flag>& flags) {
-  std::string out = "【项目】" + p.name + (p.special ? "(专项资金)" : "") + "\n";
+  std::string out = "【项目】" + p.name + (p.special ? "(专项资金)" : "") + (p.finished ? "(已结项)" : "") + "\n";
   out += "  批复:" + format_yuan_with_wan(p.approved) + "\n";
   out += "  到账:" + format_yuan_with_wan(p.received) + "\n";
   out += "  支出:" + format_yuan_with_wan(p.spent) + "\n";

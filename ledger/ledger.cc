@@ -38,6 +38,8 @@ const char* kSchema[] = {
     " hash BLOB NOT NULL, PRIMARY KEY(log_id, level, idx)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS projects(log_id INTEGER NOT NULL REFERENCES logs(id), name TEXT NOT NULL,"
     " approved INTEGER NOT NULL, special INTEGER NOT NULL, entry_idx INTEGER NOT NULL, PRIMARY KEY(log_id, name))",
+    "CREATE TABLE IF NOT EXISTS finished_projects(log_id INTEGER NOT NULL REFERENCES logs(id), name TEXT NOT NULL,"
+    " entry_idx INTEGER NOT NULL, PRIMARY KEY(log_id, name))",
     "CREATE TABLE IF NOT EXISTS reversals(log_id INTEGER NOT NULL REFERENCES logs(id), target_idx INTEGER NOT NULL,"
     " reversal_idx INTEGER NOT NULL, PRIMARY KEY(log_id, target_idx))",
     // Running totals of every month's income and expense lines (net of
@@ -53,7 +55,7 @@ const char* kSchema[] = {
 // A second line of defence behind the hashes: the ledger's own tables refuse
 // edits and deletions, so a careless UPDATE fails loudly. Someone who drops
 // these triggers is caught by `verify`.
-const char* kAppendOnlyTables[] = {"entries", "nodes", "projects", "reversals", "month_closes"};
+const char* kAppendOnlyTables[] = {"entries", "nodes", "projects", "finished_projects", "reversals", "month_closes"};
 
 Status from_sqlite(const SQLite::Exception& e, const std::string& what) {
   int code = e.getErrorCode();
@@ -619,6 +621,31 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   return *idx;
 }
 
+Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std::string& name, const Author& author) {
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  auto& q = statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+  q.bind(1, (*log)->id);
+  q.bind(2, name);
+  bool exists = q.executeStep();
+  q.reset();
+  if (!exists) return not_found("没有名为“" + name + "”的项目 (no such project)");
+  auto& f = statement("SELECT 1 FROM finished_projects WHERE log_id=? AND name=?");
+  f.bind(1, (*log)->id);
+  f.bind(2, name);
+  bool done = f.executeStep();
+  f.reset();
+  if (done) return already_exists("项目“" + name + "”已经结项 (project already finished)");
+  auto idx = append(*log, json{{"kind", "project_finished"}, {"village", village}, {"name", name}}, author);
+  if (!idx.is_ok()) return idx.status();
+  SQLite::Statement ins(*db_, "INSERT INTO finished_projects(log_id, name, entry_idx) VALUES(?,?,?)");
+  ins.bind(1, (*log)->id);
+  ins.bind(2, name);
+  ins.bind(3, static_cast<int64_t>(*idx));
+  ins.exec();
+  return *idx;
+}
+
 Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author) {
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
@@ -1080,6 +1107,18 @@ Result<uint64_t> Ledger::log_size(const std::string& log_name) {
   }
 }
 
+Result<uint64_t> Ledger::total_entries() {
+  try {
+    auto conn = read();
+    auto& q = conn.stmt("SELECT coalesce(sum(size), 0) FROM logs");
+    uint64_t n = q.executeStep() ? static_cast<uint64_t>(q.getColumn(0).getInt64()) : 0;
+    q.reset();
+    return n;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "total entries");
+  }
+}
+
 Result<std::string> Ledger::checkpoint(const std::string& log_name) {
   try {
     auto conn = read();
@@ -1141,12 +1180,14 @@ Result<std::vector<Project>> Ledger::projects(const std::string& village) {
     auto conn = read();
     auto row = find_log(conn.stmt(kFindLog), village);
     if (!row.is_ok()) return row.status();
-    SQLite::Statement q(conn.db(), "SELECT name, approved, special, entry_idx FROM projects WHERE log_id=? ORDER BY entry_idx");
+    SQLite::Statement q(conn.db(),
+                        "SELECT p.name, p.approved, p.special, p.entry_idx, f.name IS NOT NULL FROM projects p "
+                        "LEFT JOIN finished_projects f ON f.log_id=p.log_id AND f.name=p.name WHERE p.log_id=? ORDER BY p.entry_idx");
     q.bind(1, row->id);
     std::vector<Project> out;
     while (q.executeStep())
       out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt() != 0,
-                     static_cast<uint64_t>(q.getColumn(3).getInt64())});
+                     static_cast<uint64_t>(q.getColumn(3).getInt64()), q.getColumn(4).getInt() != 0});
     return out;
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "projects");

@@ -95,6 +95,7 @@ struct Project {
   Fen approved = 0;
   bool special = false;
   uint64_t index = 0;  // the registering entry
+  bool finished = false;
 };
 
 struct MonthClose {
@@ -160,6 +161,8 @@ class WriteTxn {
                                                const std::vector<SubsidyLine>& lines, const Author& author);
   Result<uint64_t> reverse(const std::string& village, uint64_t target, const std::string& reason,
                            const Author& author);
+  // Marks a project finished (结项); its unspent special funds must then be accounted for.
+  Result<uint64_t> finish_project(const std::string& village, const std::string& name, const Author& author);
   // Running totals of a month, including what this transaction added.
   Result<MonthTotals> month_totals(const std::string& village, const std::string& month);
   // Appends the month's statement; the caller reads the month checkpoint from
@@ -244,6 +247,8 @@ class Ledger {
   Result<std::vector<Village>> villages();
   Result<Village> village(const std::string& id);
   Result<uint64_t> log_size(const std::string& log_name);
+  // Entries in all logs together (for /metrics: it grows by every append).
+  Result<uint64_t> total_entries();
   Result<std::string> checkpoint(const std::string& log_name);  // latest signed note
   Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);
   Result<std::vector<Entry>> month_entries(const std::string& village, const std::string& month);

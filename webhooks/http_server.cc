@@ -271,6 +271,10 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     res.set_content(impl->metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http::register_read_api(svr, *ledger);
+  impl->metrics.add_gauge("ledger_entries", "Entries appended to all ledger logs (village books and complaints).", [ledger] {
+    auto n = ledger->total_entries();
+    return n.is_ok() ? static_cast<double>(*n) : -1.0;
+  });
   if (bot != nullptr) {
     http::register_write_api(svr, *bot);
     http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);

@@ -230,3 +230,42 @@ TEST_F(Cli, BackupCopiesTheDatabaseAndTheVerifierKey) {
 }
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+// Deleting, swapping or truncating rows behind the ledger's back, as seen by `sunledger verify`.
+TEST_F(Cli, VerifyFindsDeletedSwappedAndTruncatedRows) {
+  struct Case {
+    const char* name;
+    std::vector<std::string> sql;
+    const char* first_bad;
+  } cases[] = {
+      {"delete", {"DELETE FROM entries WHERE idx=3"}, "#3"},
+      {"swap", {"UPDATE entries SET idx=-1 WHERE idx=2", "UPDATE entries SET idx=2 WHERE idx=3", "UPDATE entries SET idx=3 WHERE idx=-1"}, "#2"},
+      {"truncate", {"DELETE FROM entries WHERE idx>=3"}, "#3"},
+  };
+  for (const auto& c : cases) {
+    TempDir d;
+    std::string data = d.file("data");
+    auto run = [&](const std::string& args) { return run_command(std::string(SUNLEDGER_BINARY) + " --data " + data + " " + args); };
+    ASSERT_EQ(run("init --origin cli.test/sunledger").exit_code, 0);
+    ASSERT_EQ(run("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+    std::string csv = d.file("e.csv");
+    write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n"
+                    "2022-11-01,income,a,one,100,,,,\n2022-11-02,expense,b,two,50,,,,\n"
+                    "2022-11-03,expense,b,three,25,,,,\n2022-11-04,expense,b,four,5,,,,\n");
+    ASSERT_EQ(run("post --village shuangjiang --file " + csv).exit_code, 0);
+    {
+      SQLite::Database db(data + "/sunledger.db", SQLite::OPEN_READWRITE);
+      db.exec("DROP TRIGGER entries_no_update");
+      db.exec("DROP TRIGGER entries_no_delete");
+      for (const auto& sql : c.sql) db.exec(sql);
+    }
+    auto r = run("verify");
+    EXPECT_EQ(r.exit_code, 1) << c.name << ": " << r.output;
+    EXPECT_NE(r.output.find(std::string("TAMPERED shuangjiang first bad entry ") + c.first_bad), std::string::npos)
+        << c.name << ": " << r.output;
+  }
+}
+}  // namespace
+}  // namespace sunledger

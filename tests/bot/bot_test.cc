@@ -193,6 +193,24 @@ TEST_F(BotTest, WrongRolesAreRefusedPolitely) {
   EXPECT_EQ(size(), before);
 }
 
+TEST_F(BotTest, AFinishedProjectMustAccountForItsSpecialFunds) {
+  ASSERT_NE(say("secretary", "立项 水利建设 30万 专项").text.find("已立项"), std::string::npos);
+  ASSERT_NE(say("secretary", "记账 2022-11\n收入 上级拨款 30万 到账 项目:水利建设 资金:专项资金\n"
+                             "支出 工程款 15.76万 水渠 项目:水利建设 资金:专项资金").text.find("已记账"), std::string::npos);
+  EXPECT_EQ(say("secretary", "预警").text.find("结项"), std::string::npos);
+  EXPECT_NE(say("villager", "结项 水利建设").text.find("只有"), std::string::npos);
+  auto r = say("secretary", "结项 水利建设");
+  EXPECT_NE(r.text.find("已结项"), std::string::npos) << r.text;
+  EXPECT_NE(say("secretary", "project finish 水利建设").text.find("已经结项"), std::string::npos);
+  EXPECT_NE(say("secretary", "结项 没有").text.find("没有名为"), std::string::npos);
+  auto alerts = say("secretary", "预警");
+  EXPECT_NE(alerts.text.find("专项资金结余142,400.00元(14.24万元)去向未说明"), std::string::npos) << alerts.text;
+  EXPECT_NE(say("villager", "项目 水利建设").text.find("(已结项)"), std::string::npos);
+  // Returning the rest, booked to the project, accounts for it.
+  say("secretary", "记账 2022-11\n支出 退回 14.24万 退回区水利局 项目:水利建设 资金:专项资金");
+  EXPECT_EQ(say("secretary", "预警").text.find("去向未说明"), std::string::npos);
+}
+
 TEST_F(BotTest, EnglishAliases) {
   EXPECT_NE(say("secretary", "project add Waterworks 300000 special").text.find("已立项"), std::string::npos);
   auto r = say("secretary", "post 2022-11\nincome grants 300000 water-funds project:Waterworks fund:专项资金\n"

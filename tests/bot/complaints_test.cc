@@ -195,6 +195,20 @@ TEST_F(ComplaintsTest, DeadlinesWithAnInjectedClock) {
   EXPECT_EQ(bot->complaints().list(f)->size(), 1u);
 }
 
+TEST_F(ComplaintsTest, InspectorsHearOfOverdueComplaintsOnceADay) {
+  std::string receipt = file_private();
+  EXPECT_EQ(*bot->push_overdue_digest(), 0u);  // nothing overdue yet; today's digest is done
+  t.clock.advance(6 * kDay);
+  EXPECT_EQ(*bot->push_overdue_digest(), 1u);  // the 朱亭镇 inspector; 南洲镇's has nothing
+  EXPECT_EQ(*bot->push_overdue_digest(), 0u);  // once a day
+  auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds(), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].chat_id, "zt-inspector");
+  EXPECT_NE((*due)[0].text.find(receipt), std::string::npos);
+  t.clock.advance(kDay);
+  EXPECT_EQ(*bot->push_overdue_digest(), 1u);
+}
+
 TEST_F(ComplaintsTest, EveryTransitionRule) {
   using S = ComplaintStatus;
   const S all[] = {S::kReceived, S::kAssigned, S::kInvestigating, S::kResolved, S::kRejected, S::kReopened};
