@@ -58,6 +58,7 @@ struct Deployment {
   std::unique_ptr<NoteSigner> key;
   bool verify_only = false;
   int commands_per_minute = 20;
+  ComplaintDeadlines deadlines;
   std::unique_ptr<Ledger> ledger;
   std::unique_ptr<Bot> bot;
   std::string salt;
@@ -93,6 +94,7 @@ struct Deployment {
     BotOptions bo;
     bo.identity_salt = salt;
     bo.commands_per_minute = commands_per_minute;
+    bo.complaint_deadlines = deadlines;
     bot = std::make_unique<Bot>(ledger.get(), bo);
     return bot->initialize();
   }
@@ -484,12 +486,13 @@ std::vector<Command> commands() {
                  std::cout << "backed up to " << to << "\n";
                  return kExitOk;
                }});
-  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N]",
+  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N] [--assign-days 5] [--resolve-days 60]",
                "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz and /metrics (default\n"
                "127.0.0.1:8080) and delivers the outbox, until SIGTERM. The bots come from --config, else from\n"
                "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
-               "minute (default 20; 0 turns the limit off, for load tests).",
-               {"listen", "config", "rate-limit"}, {},
+               "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
+               "deployment's complaint deadlines (defaults 5 and 60 days).",
+               {"listen", "config", "rate-limit", "assign-days", "resolve-days"}, {},
                [](Deployment& d, const Args& a) { return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config")); }});
   c.push_back({"demo", "demo [--listen HOST:PORT] [--no-serve]",
                "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
@@ -600,6 +603,12 @@ int run(int argc, char** argv) {
     auto n = number_option(parsed, "rate-limit");
     if (!n.is_ok() || *n > 100000) return usage_error(cmd->name, "--rate-limit must be a number of commands a minute");
     d.commands_per_minute = static_cast<int>(*n);
+  }
+  for (const char* opt : {"assign-days", "resolve-days"}) {
+    if (!parsed.has(opt)) continue;
+    auto n = number_option(parsed, opt);
+    if (!n.is_ok() || *n < 1 || *n > 3650) return usage_error(cmd->name, std::string("--") + opt + " must be 1 to 3650 days");
+    (std::string(opt) == "assign-days" ? d.deadlines.assign_days : d.deadlines.resolve_days) = static_cast<int>(*n);
   }
   if (cmd->needs_ledger) {
     if (Status s = d.open(); !s.is_ok()) return fail(s);

@@ -157,6 +157,8 @@ TEST_F(Cli, OtherErrorPathsExitOne) {
   EXPECT_EQ(sl("verify --village nowhere").exit_code, 1);
   EXPECT_EQ(sl("reverse --village shuangjiang --index 99 --reason x").exit_code, 1);
   EXPECT_EQ(sl("serve --listen nonsense").exit_code, 1);
+  EXPECT_EQ(sl("serve --assign-days 0").exit_code, 2);
+  EXPECT_EQ(sl("serve --rate-limit lots").exit_code, 2);
   ::chmod((data() + "/log-key.pem").c_str(), 0644);
   auto r = sl("village list");
   EXPECT_EQ(r.exit_code, 1);

@@ -461,6 +461,33 @@ TEST_F(Platforms, WeCom) {
   EXPECT_EQ(post("/webhooks/lukou-wecom", std::string(70'000, 'x'), {}, "application/xml")->status, 413);
 }
 
+// The AI bot (智能机器人) mode: encrypted JSON in, encrypted JSON passive reply out.
+TEST_F(Platforms, WeComAiBotJson) {
+  auto send = [&](const std::string& text, const std::string& user, const std::string& mid) {
+    std::string inner = json{{"msgid", mid}, {"aibotid", "AIBOT"}, {"chatid", "chat-lukou-wecom"}, {"chattype", "group"},
+                             {"from", {{"userid", user}}}, {"response_url", fake.url("/resp")}, {"msgtype", "text"},
+                             {"text", {{"content", "@村务机器人 " + text}}}}.dump();
+    std::string enc = wecom_encrypt(kWeComAesKey, inner, "");
+    std::string tss = std::to_string(now), nonce = "998";
+    return post("/webhooks/lukou-wecom?msg_signature=" + wecom_sig({kWeComToken, tss, nonce, enc}) + "&timestamp=" + tss +
+                    "&nonce=" + nonce,
+                json{{"encrypt", enc}}.dump(), {});
+  };
+  auto reply_text = [&](const std::string& body) {
+    auto j = json::parse(body);
+    std::string enc = j["encrypt"];
+    EXPECT_EQ(j["msgsignature"], wecom_sig({kWeComToken, std::to_string(j["timestamp"].get<int64_t>()), j["nonce"], enc}));
+    return json::parse(wecom_decrypt(kWeComAesKey, enc))["text"]["content"].get<std::string>();
+  };
+  auto q = send("账目", "villager", "ai-1");
+  ASSERT_EQ(q->status, 200) << q->body;
+  EXPECT_NE(reply_text(q->body).find("账目公开"), std::string::npos);
+  auto p = send(kPost, "secretary", "ai-2");
+  EXPECT_NE(reply_text(p->body).find("已记账1笔"), std::string::npos);
+  EXPECT_NE(reply_text(send(kPost, "secretary", "ai-2")->body).find("已记账1笔"), std::string::npos);
+  EXPECT_EQ(size(), 3u);
+}
+
 TEST_F(Platforms, MonthlyNoticeIsPushedToEveryPlatform) {
   ASSERT_NE(generic(kPost, "secretary", "n1", now)->status, 500);
   auto pub = generic("公开 2022-12", "secretary", "n2", now);
