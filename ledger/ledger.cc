@@ -924,6 +924,10 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
         s = from_sqlite(e, "write");
       } catch (const json::exception& e) {
         s = internal_error(std::string("json: ") + e.what());
+      } catch (const std::exception& e) {
+        // Whatever a writer throws must not escape the leader: the writers
+        // queued behind it would wait for ever.
+        s = internal_error(std::string("write failed: ") + e.what());
       }
       writer_statements_->reset_all();
       if (!s.is_ok()) {
@@ -948,6 +952,9 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
     // the batch was written, so every writer not already refused hears why.
     for (Writer* w : batch)
       if (w->status.is_ok()) w->status = from_sqlite(e, "write");
+  } catch (const std::exception& e) {
+    for (Writer* w : batch)
+      if (w->status.is_ok()) w->status = internal_error(std::string("write failed: ") + e.what());
   }
 }
 

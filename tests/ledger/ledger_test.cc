@@ -234,6 +234,12 @@ TEST_F(LedgerTest, WriteIsAllOrNothing) {
   EXPECT_EQ(open_checkpoint(*L().checkpoint("shuangjiang"), L().verifier_key())->size, 0u);
 }
 
+TEST_F(LedgerTest, AThrowingWriterFailsAloneAndTheQueueGoesOn) {
+  Status s = L().write([](WriteTxn&) -> Status { throw std::runtime_error("boom"); });
+  EXPECT_EQ(s.code(), Code::kInternal);
+  EXPECT_TRUE(L().post_transactions("shuangjiang", {txn("2022-11-02", true, "a", "b", 1)}, official()).is_ok());
+}
+
 TEST_F(LedgerTest, OtherLogsForOtherModules) {
   auto s = L().write([&](WriteTxn& tx) {
     return tx.append_to_log("complaints", {{"kind", "complaint_filed"}, {"receipt_hash", "abc"}}, official()).status();
