@@ -5,105 +5,24 @@
 // restart (a repeat only with the same webhook-id) and verify passes.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
-#include <thread>
 
-#include "ledger/crypto.h"
+#include "server_process.h"
 #include "test_support.h"
 
 namespace sunledger {
 namespace {
 
 using nlohmann::json;
-
-// `sunledger serve` as a child process; the port is read from its log line.
-struct ServerProcess {
-  pid_t pid = -1;
-  int port = 0;
-  std::string log_path;  // when set, everything the server logs is appended here
-  std::shared_ptr<std::string> log = std::make_shared<std::string>();
-
-  void start(const std::string& data, const std::string& config) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data.c_str(), "serve", "--listen", "127.0.0.1:0", "--config",
-              config.c_str(), "--rate-limit", "0", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string log;
-    char c;
-    while (::read(fds[0], &c, 1) == 1) {
-      log.push_back(c);
-      auto at = log.find("on http://127.0.0.1:");
-      if (at != std::string::npos && log.back() == ' ') {
-        port = std::stoi(log.substr(at + 20));
-        break;
-      }
-    }
-    *this->log = log;
-    // Keep draining the log so the child never blocks on a full pipe.
-    drain = std::thread([fd = fds[0], sink = this->log] {
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) sink->append(buf, static_cast<size_t>(n));
-      ::close(fd);
-    });
-    ASSERT_GT(port, 0) << log;
-  }
-  void kill_hard() {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    if (drain.joinable()) drain.join();
-  }
-  int stop() {
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (drain.joinable()) drain.join();
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::thread drain;
-};
-
-// The receiving end of the generic bot's pushes.
-struct Receiver {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  std::mutex mu;
-  std::vector<std::pair<std::string, std::string>> pushes;  // webhook-id, body
-
-  Receiver() {
-    server.Post("/push", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu);
-      pushes.emplace_back(req.get_header_value("webhook-id"), req.body);
-      res.set_content("{}", "application/json");
-    });
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~Receiver() {
-    server.stop();
-    thread.join();
-  }
-};
+using testing::post_generic;
+using testing::Receiver;
+using testing::ServerProcess;
 
 TEST(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
   testing::TempDir dir;
@@ -129,14 +48,7 @@ TEST(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
   std::string month = month_buf;
 
   auto send = [&](int port, const std::string& mid, const json& body) -> std::optional<std::string> {
-    std::string raw = body.dump();
-    std::string ts = std::to_string(std::time(nullptr));
-    std::string sig = base64_encode(std::string(as_view(hmac_sha256(secret_raw, mid + "." + ts + "." + raw))));
-    httplib::Client c("127.0.0.1", port);
-    c.set_connection_timeout(2, 0);
-    c.set_read_timeout(5, 0);
-    auto r = c.Post("/webhooks/generic", {{"webhook-id", mid}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}},
-                    raw, "application/json");
+    auto r = post_generic(port, secret_raw, mid, body.dump());
     if (!r || r->status != 200) return std::nullopt;
     return json::parse(r->body)["reply"].get<std::string>();
   };
@@ -290,12 +202,12 @@ TEST(Security, LogsNeverCarrySecretsOrTexts) {
                   const std::string& text, bool good = true) {
     std::string raw = json{{"message_id", mid}, {"chat_id", chat}, {"chat_type", type}, {"sender_id", user},
                            {"sender_name", user}, {"text", text}}.dump();
+    if (good) return post_generic(p.port, secret_raw, mid, raw);
     std::string ts = std::to_string(std::time(nullptr));
-    std::string sig = base64_encode(std::string(as_view(hmac_sha256(secret_raw, mid + "." + ts + "." + raw))));
-    if (!good) sig = base64_encode("forged-signature-forged-signature");
     httplib::Client c("127.0.0.1", p.port);
-    return c.Post("/webhooks/generic", {{"webhook-id", mid}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}}, raw,
-                  "application/json");
+    return c.Post("/webhooks/generic", {{"webhook-id", mid}, {"webhook-timestamp", ts},
+                                        {"webhook-signature", "v1," + base64_encode("forged-signature-forged-signature")}},
+                  raw, "application/json");
   };
   const std::string complaint = "村会计把低保名额给了自己亲戚秘密举报内容";
   const std::string id_number = "11010519491231002X";
