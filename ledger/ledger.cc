@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "ledger/merkle.h"
+#include "ledger/wal_checkpointer.h"
 
 namespace sunledger {
 
@@ -795,6 +796,8 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
 Ledger::Ledger(const Options& options) : options_(options) {}
 Ledger::~Ledger() = default;
 
+uint64_t Ledger::wal_checkpoints_done() const { return wal_checkpointer_ ? wal_checkpointer_->checkpoints_done() : 0; }
+
 Status Ledger::initialize(const std::string& db_path, const std::string& origin, int utc_offset_minutes) {
   if (utc_offset_minutes < -12 * 60 || utc_offset_minutes > 14 * 60)
     return invalid_argument("UTC offset must be between -720 and 840 minutes");
@@ -840,6 +843,9 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     ledger->writer_ = std::make_unique<SQLite::Database>(options.db_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
     configure(*ledger->writer_);
     ledger->writer_statements_ = std::make_unique<StatementCache>(ledger->writer_.get());
+    ledger->wal_checkpointer_ = std::make_unique<WalCheckpointer>();
+    // Where it cannot start (a read-only file), SQLite's auto-checkpoint stays.
+    ledger->wal_checkpointer_->start(ledger->writer_->getHandle(), options.db_path);
     SQLite::Statement q(*ledger->writer_, "SELECT value FROM meta WHERE key='origin'");
     if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
     ledger->origin_ = q.getColumn(0).getString();

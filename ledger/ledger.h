@@ -32,6 +32,8 @@ class Statement;
 
 namespace sunledger {
 
+class WalCheckpointer;
+
 // Who wrote an entry: an id, the role they acted in, and the channel it came
 // through ("cli", "http", "wecom", ...).
 struct Author {
@@ -280,6 +282,9 @@ class Ledger {
   // log_name checks every log.
   Result<VerifyReport> verify(const std::string& log_name = "");
 
+  // WAL checkpoints the background thread has completed (see wal_checkpointer.h).
+  uint64_t wal_checkpoints_done() const;
+
  private:
   friend class WriteTxn;
   class ReadConnection;
@@ -298,6 +303,8 @@ class Ledger {
   std::deque<Writer*> writers_;
   std::unique_ptr<SQLite::Database> writer_;
   std::unique_ptr<StatementCache> writer_statements_;
+  // After writer_: stops (and leaves the writer connection) before it closes.
+  std::unique_ptr<WalCheckpointer> wal_checkpointer_;
   // Checkpoint notes known to carry our signature (we signed or verified
   // them), by log name. Lets a write skip re-verifying the last checkpoint;
   // touched only by the current group-commit leader.
