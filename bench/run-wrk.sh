@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load test of the generic webhook with wrk, on loopback only, bounded in time.
-#   bench/run-wrk.sh [SECONDS] [CONNECTIONS] [query|post|mix|all]
+#   bench/run-wrk.sh [SECONDS] [CONNECTIONS] [query|post|mix|all] [RATE]
+# Without RATE, wrk sends as fast as the server answers (throughput at
+# saturation); with RATE (requests/s), latency is measured at that load.
 # Starts `sunledger demo` on a fresh data folder, then runs three loads:
 # villager queries, durable official posts (each a new message id), and the
 # mixed load; prints throughput, p50/p99 latency and errors for each.
@@ -8,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 conns=${2:-64}
+rate=${4:-0}
 bin=./build/sunledger
 data=$(mktemp -d)
 port=18099
@@ -20,10 +23,10 @@ echo $! > "$data/pid"
 for i in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
 run() {  # kind count
   python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/$1.txt" "$2" "$1"
-  echo "== $1: ${seconds}s, $conns connections, 2 wrk threads"
+  echo "== $1: ${seconds}s, $conns connections, 2 wrk threads$([ "$rate" -gt 0 ] && echo ", paced to $rate requests/s")"
   # Each wrk thread loads its own share of the requests.
   wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/wrk/signed.lua http://127.0.0.1:$port \
-      -- "$data/$1.txt" 2 | grep -E 'requests|throughput|Non-2xx|Socket errors' || true
+      -- "$data/$1.txt" 2 "$rate" "$conns" | grep -E 'requests|throughput|Non-2xx|Socket errors' || true
 }
 case "${3:-all}" in
   query) run query 20000 ;;

@@ -1,8 +1,14 @@
 -- Replays pre-signed Standard Webhooks requests (see make_requests.py), each
 -- thread walking its own share of the file, and reports p50/p99 at the end.
+-- Arguments after `--`: FILE THREADS [RATE CONNECTIONS]. With a RATE
+-- (requests/s for the whole run), each connection waits a random pause
+-- averaging CONNECTIONS/RATE seconds between requests, so the server is
+-- measured at that load instead of flat out. The pause does not count the
+-- time of the answer itself, so the measured rate lands a little under RATE.
 local requests = {}
 local counter = 0
 local next_id = 0
+local mean_pause_ms = 0
 
 function setup(thread)
   thread:set("id", next_id)
@@ -13,6 +19,9 @@ function init(args)
   local path = args[1]
   local threads = tonumber(args[2]) or 1
   local me = id or 0
+  local rate, conns = tonumber(args[3]), tonumber(args[4])
+  if rate and conns and rate > 0 then mean_pause_ms = conns * 1000 / rate end
+  math.randomseed(me + 1)
   local i = 0
   for line in io.lines(path) do
     if i % threads == me then
@@ -23,6 +32,11 @@ function init(args)
     end
     i = i + 1
   end
+end
+
+function delay()
+  -- Uniform on [0, 2*mean]: the same mean, without every connection in step.
+  return math.random() * 2 * mean_pause_ms
 end
 
 function request()
