@@ -41,16 +41,18 @@ void BooksBuilder::apply(const Entry& e) {
            entry_string(f, "item"), is_cash_expense(f)};
     ++month_lines_[l.month];
     count(l, +1);
-    if (!l.income && l.cash) cash_lines_.insert(e.index);
     auto p = project_index_.find(l.project);
     if (!l.income && is_special_fund(l.fund) && (p == project_index_.end() || !projects_[p->second].special))
-      diversion_lines_.insert(e.index);
-    lines_[e.index] = std::move(l);
+      diversion_lines_[e.index] = l;
+    if (!l.income && l.cash) cash_lines_[e.index] = std::move(l);
   } else if (kind == "reversal") {
+    // The reversal entry repeats what it undoes (direction, amount, project,
+    // fund), so the builder need not keep every line of the log in memory.
     uint64_t target = f.value("target", uint64_t{0});
-    auto it = lines_.find(target);
-    if (it != lines_.end() && reversed_.insert(target).second) {
-      count(it->second, -1);
+    if (entry_string(f, "target_kind") == "txn" && target < e.index && reversed_.insert(target).second) {
+      count(Line{entry_string(f, "direction") == "income", entry_fen(f, "amount"), entry_string(f, "project"),
+                 entry_string(f, "fund"), entry_string(f, "target_month"), "", false},
+            -1);
       cash_lines_.erase(target);
       diversion_lines_.erase(target);
     }
@@ -73,8 +75,7 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
   for (const auto& [month, n] : month_lines_)
     if (!closed_months_.count(month)) b.open_month_lines[month] = n;
 
-  for (uint64_t index : cash_lines_) {
-    const Line& l = lines_.at(index);
+  for (const auto& [index, l] : cash_lines_) {
     if (l.amount > options.cash_limit)
       b.flags.push_back({FlagKind::kCashExpense, village_.id, l.month, index,
                          "大额现金支出:第#" + std::to_string(index) + "条 " + l.item + " " + format_yuan(l.amount) +
@@ -86,8 +87,7 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
   for (const auto& p : projects_)
     if (p.special && p.received > p.spent) from += (from.empty() ? "" : "、") + p.name;
   bool diverted = !diversion_lines_.empty();
-  for (uint64_t index : diversion_lines_) {
-    const Line& l = lines_.at(index);
+  for (const auto& [index, l] : diversion_lines_) {
     std::string text = "专项资金挪用:第#" + std::to_string(index) + "条从专项资金支付" + format_yuan_with_wan(l.amount) + "给“" +
                        (l.project.empty() ? std::string("未列项目的支出") : l.project) + "”";
     if (!from.empty()) text += ",该款应专用于“" + from + "”";

@@ -82,11 +82,11 @@ class BooksBuilder {
   std::map<std::string, Fen> fund_balances_;
   std::set<std::string> closed_months_;
   std::map<std::string, int> month_lines_;
-  std::map<uint64_t, Line> lines_;            // every txn, for reversals to undo
   std::set<uint64_t> reversed_;
-  // Lines that may raise a flag, kept apart so a snapshot does not walk the log.
-  std::set<uint64_t> cash_lines_;
-  std::set<uint64_t> diversion_lines_;
+  // Only the lines that raise a flag are kept (by index), so memory follows
+  // the flags, not the length of the log, and a snapshot does not walk it.
+  std::map<uint64_t, Line> cash_lines_;
+  std::map<uint64_t, Line> diversion_lines_;
   std::vector<Flag> reversal_flags_;
 };
 

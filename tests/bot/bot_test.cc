@@ -136,6 +136,9 @@ TEST_F(BotTest, OfficialPostsAndVillagersReadThePublishedMonth) {
   EXPECT_NE(rev.text.find("已冲销第#4条"), std::string::npos) << rev.text;
   auto alerts = say("inspector", "预警", false);
   EXPECT_NE(alerts.text.find("冲销已公开月份"), std::string::npos) << alerts.text;
+  // The books undo the reversed line from the reversal entry alone.
+  auto after = say("someone", "余额");
+  EXPECT_NE(after.text.find("专项资金:142,400.00元"), std::string::npos) << after.text;
 }
 
 TEST_F(BotTest, MalformedPostsWriteNothing) {

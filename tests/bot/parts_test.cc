@@ -85,9 +85,11 @@ TEST(Books, FlagsTheShuangjiangCase) {
   EXPECT_EQ(kinds[FlagKind::kMonthNotPublished], 1);     // 2022-12, deadline 2023-01-15
   o.today = "2023-01-10";
   EXPECT_EQ(analyse_books({"shuangjiang", "双江村", "朱亭镇"}, e, o).flags.size(), b.flags.size() - 1);
-  // A reversal removes the line from totals and flags.
-  e.push_back(entry(7, {{"kind", "reversal"}, {"target", 4}, {"target_closed", true}, {"target_month", "2022-11"},
-                        {"month", "2022-12"}, {"reason", "退回"}}));
+  // A reversal removes the line from totals and flags. Its entry repeats what
+  // it undoes, as WriteTxn::reverse writes it.
+  e.push_back(entry(7, {{"kind", "reversal"}, {"target", 4}, {"target_kind", "txn"}, {"target_closed", true},
+                        {"target_month", "2022-11"}, {"month", "2022-12"}, {"reason", "退回"}, {"direction", "expense"},
+                        {"amount", 14'240'000}, {"project", "道路拓宽"}, {"fund", "专项资金"}}));
   auto after = analyse_books({"shuangjiang", "双江村", "朱亭镇"}, e, o);
   EXPECT_EQ(after.projects[1].spent, 0);
   kinds.clear();
