@@ -98,10 +98,12 @@ std::string role_refusal(const std::string& keyword, const std::string& who_zh, 
 
 }  // namespace
 
-struct CachedBooks {
+// A rendered 账目 answer, good while the village's log has this size and
+// the day has not changed (flags depend on the date).
+struct RenderedAccounts {
   uint64_t size = 0;
-  std::string today;
-  std::shared_ptr<const VillageBooks> books;
+  std::string day;
+  std::string text;
 };
 
 // A village's books kept up to date entry by entry.
@@ -143,7 +145,7 @@ struct Bot::Impl {
   std::shared_ptr<const Directory> dir;
   size_t dir_village_count = 0;
   std::map<std::string, std::shared_ptr<VillageCache>> books;
-  std::map<std::pair<std::string, std::string>, std::pair<CachedBooks, std::string>> accounts_cache;
+  std::map<std::pair<std::string, std::string>, RenderedAccounts> accounts_cache;  // (village, month), published months only
 
   std::string today() const {
     return format_date(local_date(ledger->clock().now_unix_seconds(), ledger->utc_offset_minutes()));
@@ -173,10 +175,9 @@ struct Bot::Impl {
   Result<std::string> last_closed_or_arg(const Context& ctx, const VillageBooks& books, size_t arg);
 
   // Complaints.
-  Result<std::string> complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
-                               std::vector<Push>* pushes);
+  Result<std::string> complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn);
   Result<std::string> complaint_status(const Context& ctx);
-  Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn, std::vector<Push>* pushes);
+  Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn);
   Result<std::string> queue(const Context& ctx);
   Result<std::string> show(const Context& ctx);
   Result<std::string> inspect(const Context& ctx, ComplaintStatus to, WriteTxn& txn, std::vector<Push>* pushes);
@@ -460,8 +461,7 @@ Result<std::string> Bot::Impl::accounts(const Context& ctx) {
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = accounts_cache.find({ctx.village->id, *month});
-    if (it != accounts_cache.end() && it->second.first.size == (*b)->size && it->second.first.today == today())
-      return it->second.second;
+    if (it != accounts_cache.end() && it->second.size == (*b)->size && it->second.day == today()) return it->second.text;
   }
   auto close = ledger->month_close(ctx.village->id, *month);
   if (!close.is_ok()) return close.status();
@@ -471,7 +471,7 @@ Result<std::string> Bot::Impl::accounts(const Context& ctx) {
     if (f.month == *month || (latest && f.month.empty())) flags.push_back(f);
   std::string text = render_statement(ctx.village->name, *close, flags);
   std::lock_guard<std::mutex> lock(mu);
-  accounts_cache[{ctx.village->id, *month}] = {CachedBooks{(*b)->size, today(), nullptr}, text};
+  accounts_cache[{ctx.village->id, *month}] = RenderedAccounts{(*b)->size, today(), text};
   return text;
 }
 
@@ -867,8 +867,7 @@ Status Bot::Impl::queue_status_push(WriteTxn& txn, const Complaint& c, std::vect
   return Status::ok();
 }
 
-Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
-                                        std::vector<Push>*) {
+Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn) {
   const auto& msg = *ctx.msg;
   const Village* village = ctx.village;
   std::string text = cmd.rest;
@@ -939,7 +938,7 @@ Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
   return out;
 }
 
-Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn& txn, std::vector<Push>*) {
+Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn& txn) {
   auto [receipt, used] = take_receipt(ctx.args);
   if (!receipt) return say(ctx.args.empty() ? "请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)" : kUnknownReceipt);
   std::string reason = join_from(ctx.args, used);
@@ -1171,10 +1170,10 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         text = "项目“" + ctx.args[0] + "”已结项(第#" + std::to_string(*r) + "条)。专项资金如有结余,请记账说明去向或退回。(project finished)\n";
         break;
       }
-      case CommandKind::kComplain: text = I.complain(ctx, cmd, false, txn, &reply.pushes); break;
-      case CommandKind::kComplainAnonymously: text = I.complain(ctx, cmd, true, txn, &reply.pushes); break;
-      case CommandKind::kSatisfied: text = I.rate(ctx, true, txn, &reply.pushes); break;
-      case CommandKind::kUnsatisfied: text = I.rate(ctx, false, txn, &reply.pushes); break;
+      case CommandKind::kComplain: text = I.complain(ctx, cmd, false, txn); break;
+      case CommandKind::kComplainAnonymously: text = I.complain(ctx, cmd, true, txn); break;
+      case CommandKind::kSatisfied: text = I.rate(ctx, true, txn); break;
+      case CommandKind::kUnsatisfied: text = I.rate(ctx, false, txn); break;
       case CommandKind::kAssign: text = I.inspect(ctx, ComplaintStatus::kAssigned, txn, &reply.pushes); break;
       case CommandKind::kInvestigate: text = I.inspect(ctx, ComplaintStatus::kInvestigating, txn, &reply.pushes); break;
       case CommandKind::kResolve: text = I.inspect(ctx, ComplaintStatus::kResolved, txn, &reply.pushes); break;
