@@ -4,7 +4,8 @@
 // group commit every queued writer waits for that (measured: 100-500 ms
 // stalls of every official's post under the mixed load). Here the writer
 // connection only counts its WAL pages, and a thread with its own
-// connection runs PASSIVE checkpoints, which never block writers or readers.
+// connection runs a PASSIVE checkpoint, which blocks nobody, then a short
+// RESTART that copies what was written meanwhile so the WAL starts over.
 #pragma once
 
 #include <sqlite3.h>
@@ -22,13 +23,16 @@ class WalCheckpointer {
  public:
   // Checkpoints once the WAL holds this many pages (SQLite's own default).
   static constexpr int kPagesBeforeCheckpoint = 1000;
+  // How long a RESTART checkpoint may hold writers back waiting for readers.
+  static constexpr int kRestartWaitMs = 10;
 
   WalCheckpointer() = default;
   ~WalCheckpointer();
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
-  // Turns off the auto-checkpoint of `writer` (an open WAL-mode connection),
+  // Turns off the auto-checkpoint of `writer` (an open WAL-mode connection
+  // with a busy timeout: a RESTART holds writers back for a few milliseconds),
   // hooks its commits, and starts the checkpoint thread on a connection of
   // its own to db_path. Returns false (and changes nothing) if SQLite refuses.
   bool start(sqlite3* writer, const std::string& db_path);
@@ -39,6 +43,7 @@ class WalCheckpointer {
   uint64_t checkpoints_done() const { return done_.load(); }
 
  private:
+  static constexpr int kBusyTimeoutMs = 1000;
   static int on_commit(void* self, sqlite3* db, const char* name, int wal_pages);
   void run();
 
