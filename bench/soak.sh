@@ -6,7 +6,8 @@
 # in windows of WINDOW_SECONDS. Requests are signed afresh for every window,
 # since the generic webhook refuses timestamps older than 5 minutes; every
 # post and complaint carries a new message id, so the log keeps growing.
-# Samples the server's RSS every 10 s and prints it with the peak (VmHWM).
+# Samples the server's RSS and SQLite's share of it every 10 s and prints
+# them with the peak (VmHWM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-10}
@@ -24,7 +25,8 @@ echo $pid > "$data/pid"
 for i in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
 start=$(date +%s)
 (while kill -0 $pid 2>/dev/null; do
-   echo "$(( $(date +%s) - start )) $(awk '/VmRSS/ {print $2}' /proc/$pid/status)" >> "$data/rss"
+   sqlite_kb=$(curl -s http://127.0.0.1:$port/metrics | awk '/^sunledger_storage_memory_bytes/ {printf "%d", $2 / 1024}')
+   echo "$(( $(date +%s) - start ))s $(awk '/VmRSS/ {print $2}' /proc/$pid/status) ($sqlite_kb)" >> "$data/rss"
    sleep 10
  done) &
 end=$((start + minutes * 60))
@@ -39,7 +41,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
   wrk -t2 -c$conns -d${secs}s --latency -s bench/wrk/signed.lua http://127.0.0.1:$port \
       -- "$data/req.txt" 2 "$rate" "$conns" | grep -E 'throughput|errors' | paste -sd' ' -
 done
-echo "== RSS of the server (seconds since start, kB):"
+echo "== RSS of the server in kB, with SQLite's share in brackets (/metrics storage_memory_bytes):"
 paste -sd' ' "$data/rss" | fold -w 120 -s
 echo "== peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
 echo "== entries in the ledger: $(curl -s http://127.0.0.1:$port/metrics | awk '/^sunledger_ledger_entries/ {print $2}')"

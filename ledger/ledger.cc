@@ -796,6 +796,8 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
 Ledger::Ledger(const Options& options) : options_(options) {}
 Ledger::~Ledger() = default;
 
+int64_t Ledger::storage_memory_bytes() { return sqlite3_memory_used(); }
+
 uint64_t Ledger::wal_checkpoints_done() const { return wal_checkpointer_ ? wal_checkpointer_->checkpoints_done() : 0; }
 
 Status Ledger::initialize(const std::string& db_path, const std::string& origin, int utc_offset_minutes) {

@@ -284,6 +284,9 @@ class Ledger {
 
   // WAL checkpoints the background thread has completed (see wal_checkpointer.h).
   uint64_t wal_checkpoints_done() const;
+  // Bytes SQLite holds in memory in this process (page caches of the writer
+  // and of every pooled reader, prepared statements), for /metrics.
+  static int64_t storage_memory_bytes();
 
  private:
   friend class WriteTxn;

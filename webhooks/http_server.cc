@@ -275,6 +275,8 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     auto n = ledger->total_entries();
     return n.is_ok() ? static_cast<double>(*n) : -1.0;
   });
+  impl->metrics.add_gauge("storage_memory_bytes", "Memory SQLite holds: page caches and prepared statements.",
+                          [] { return static_cast<double>(Ledger::storage_memory_bytes()); });
   if (bot != nullptr) {
     http::register_write_api(svr, *bot);
     http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);

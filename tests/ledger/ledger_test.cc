@@ -491,5 +491,21 @@ TEST(Backup, ConsistentWhileWritingAndVerifiableWithTheVerifierKeyOnly) {
             Code::kPermissionDenied);
   EXPECT_FALSE(VerifierOnlyKey::parse("garbage").is_ok());
 }
+
+// The ledger's commits leave WAL checkpoints to its own thread, and the
+// ledger still reads what it wrote while they run.
+TEST_F(LedgerTest, CheckpointsTheWalInTheBackground) {
+  EXPECT_GT(Ledger::storage_memory_bytes(), 0);
+  for (int i = 0; i < 400 && L().wal_checkpoints_done() == 0; ++i)
+    ASSERT_TRUE(L().post_transactions("shuangjiang", {txn("2022-12-01", true, "其他", "第" + std::to_string(i) + "笔", 1)},
+                                      official())
+                    .is_ok());
+  for (int i = 0; i < 300 && L().wal_checkpoints_done() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GT(L().wal_checkpoints_done(), 0u);
+  auto report = L().verify("shuangjiang");
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->intact());
+  EXPECT_GT(report->entries_checked, 1u);
+}
 }  // namespace
 }  // namespace sunledger

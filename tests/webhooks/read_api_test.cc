@@ -173,6 +173,9 @@ TEST_F(ReadApi, MetricsCountRequests) {
   EXPECT_NE(m->body.find("route=\"/v1/villages/{id}/checkpoint\",status=\"404\""), std::string::npos);
   EXPECT_NE(m->body.find("sunledger_http_request_duration_seconds_bucket"), std::string::npos);
   EXPECT_NE(m->body.find("sunledger_ledger_entries 4"), std::string::npos) << m->body;
+  auto at = m->body.find("\nsunledger_storage_memory_bytes ");
+  ASSERT_NE(at, std::string::npos) << m->body;
+  EXPECT_GT(std::stod(m->body.substr(at + 32)), 0.0);
 }
 
 TEST(ListenAddress, Parses) {
