@@ -11,16 +11,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 conns=${2:-64}
 rate=${4:-0}
-bin=./build/sunledger
-data=$(mktemp -d)
 port=18099
 trap 'kill $(cat "$data/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$data"' EXIT
-"$bin" --data "$data/d" demo --no-serve 2>/dev/null
-# One official posts thousands of entries a second here, far beyond the
-# per-sender chat limit meant for people: the limit is off for the load test.
-"$bin" --data "$data/d" serve --listen 127.0.0.1:$port --rate-limit 0 2>"$data/log" &
-echo $! > "$data/pid"
-for i in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
+source bench/demo-server.sh
 run() {  # kind count
   python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/$1.txt" "$2" "$1"
   echo "== $1: ${seconds}s, $conns connections, 2 wrk threads$([ "$rate" -gt 0 ] && echo ", paced to $rate requests/s")"

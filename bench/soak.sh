@@ -14,15 +14,9 @@ minutes=${1:-10}
 rate=${2:-5000}
 window=${3:-120}
 conns=64
-bin=./build/sunledger
-data=$(mktemp -d)
 port=18100
 trap 'kill $(cat "$data/pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$data"' EXIT
-"$bin" --data "$data/d" demo --no-serve 2>/dev/null
-"$bin" --data "$data/d" serve --listen 127.0.0.1:$port --rate-limit 0 2>"$data/log" &
-pid=$!
-echo $pid > "$data/pid"
-for i in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
+source bench/demo-server.sh
 start=$(date +%s)
 (while kill -0 $pid 2>/dev/null; do
    sqlite_kb=$(curl -s http://127.0.0.1:$port/metrics | awk '/^sunledger_storage_memory_bytes/ {printf "%d", $2 / 1024}')

@@ -150,10 +150,10 @@ TEST(DiskFull, RefusesWritesServesReadsAndRecovers) {
   ASSERT_TRUE(api_refused);
   EXPECT_EQ(api_refused->status, 503) << api_refused->body;
   EXPECT_NE(api_refused->body.find("存储暂时不可用"), std::string::npos) << api_refused->body;
-  auto complaint = post_generic(server.port, secret_raw, "full-complaint",
-                                json{{"message_id", "full-complaint"}, {"chat_id", "dm-9"}, {"chat_type", "private"},
-                                     {"sender_id", "villager-9"}, {"sender_name", "村民"}, {"text", "投诉 双江村 满盘时的投诉"}}
-                                    .dump());
+  const std::string complaint_body = json{{"message_id", "full-complaint"}, {"chat_id", "dm-9"}, {"chat_type", "private"},
+                                          {"sender_id", "villager-9"}, {"sender_name", "村民"}, {"text", "投诉 双江村 满盘时的投诉"}}
+                                         .dump();
+  auto complaint = post_generic(server.port, secret_raw, "full-complaint", complaint_body);
   ASSERT_TRUE(complaint);
   EXPECT_EQ(complaint->status, 503) << complaint->body;
 
@@ -183,10 +183,7 @@ TEST(DiskFull, RefusesWritesServesReadsAndRecovers) {
   auto api_ok = api.Post("/v1/villages/shuangjiang/entries", auth, api_entry, "application/json");
   ASSERT_TRUE(api_ok);
   EXPECT_EQ(api_ok->status, 200) << api_ok->body;
-  auto complaint_ok = post_generic(server.port, secret_raw, "full-complaint",
-                                   json{{"message_id", "full-complaint"}, {"chat_id", "dm-9"}, {"chat_type", "private"},
-                                        {"sender_id", "villager-9"}, {"sender_name", "村民"}, {"text", "投诉 双江村 满盘时的投诉"}}
-                                       .dump());
+  auto complaint_ok = post_generic(server.port, secret_raw, "full-complaint", complaint_body);
   ASSERT_TRUE(complaint_ok);
   EXPECT_EQ(complaint_ok->status, 200) << complaint_ok->body;
   EXPECT_EQ(server.stop(), 0) << *server.log;

@@ -1,0 +1,12 @@
+# Sourced by the load scripts: starts `sunledger serve` on demo data in a
+# fresh folder $data, listening on 127.0.0.1:$port, and waits until it answers.
+# Sets $pid; the caller's EXIT trap stops it and removes $data.
+bin=./build/sunledger
+data=$(mktemp -d)
+"$bin" --data "$data/d" demo --no-serve 2>/dev/null
+# One official posts thousands of entries a second here, far beyond the
+# per-sender chat limit meant for people: the limit is off for load tests.
+"$bin" --data "$data/d" serve --listen 127.0.0.1:$port --rate-limit 0 2>"$data/log" &
+pid=$!
+echo $pid > "$data/pid"
+for i in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
