@@ -60,6 +60,7 @@ void WalCheckpointer::run() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  int last_wal_pages = -1, last_copied = -1;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     // Also once a second, so a WAL written by other processes is folded in.
@@ -71,8 +72,11 @@ void WalCheckpointer::run() {
     // PASSIVE copies what no reader still needs and never waits for anyone.
     // SQLITE_BUSY (another checkpoint running) and I/O errors (a full disk)
     // are left for the next round.
-    if (sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied) == SQLITE_OK && copied > 0)
+    if (sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied) == SQLITE_OK && copied > 0 &&
+        (wal_pages != last_wal_pages || copied != last_copied))  // an idle, copied WAL reports the same each second
       done_.fetch_add(1);
+    last_wal_pages = wal_pages;
+    last_copied = copied;
     if (wal_pages >= kPagesBeforeCheckpoint) {
       // Writers kept appending during the copy, so the WAL is never wholly
       // copied and SQLite never starts it over: it grows, and every commit

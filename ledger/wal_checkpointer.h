@@ -39,7 +39,7 @@ class WalCheckpointer {
   // Stops the thread; the writer goes back to SQLite's auto-checkpoint.
   void stop();
 
-  // Checkpoints that copied at least one page so far.
+  // Checkpoint rounds so far that found pages to copy.
   uint64_t checkpoints_done() const { return done_.load(); }
 
  private:
