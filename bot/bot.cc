@@ -1264,11 +1264,22 @@ Result<Complaint> Bot::transition_complaint(const std::string& receipt, Complain
 
 Result<size_t> Bot::push_overdue_digest() {
   Impl& I = *impl_;
-  auto d = I.directory();
-  if (!d.is_ok()) return d.status();
   int offset = I.ledger->utc_offset_minutes();
   int64_t now = I.ledger->clock().now_unix_seconds();
   std::string today = local_day(now, offset);
+  // serve calls this every minute: once today's digest is out, stop before
+  // listing every overdue complaint and taking a write slot. The check inside
+  // the write below stays, for two servers racing on one database.
+  bool sent_today = false;
+  Status seen = I.ledger->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT value FROM meta WHERE key='overdue_digest_date'");
+    sent_today = q.executeStep() && q.getColumn(0).getString() == today;
+    return Status::ok();
+  });
+  if (!seen.is_ok()) return seen;
+  if (sent_today) return size_t{0};
+  auto d = I.directory();
+  if (!d.is_ok()) return d.status();
   ComplaintFilter f;
   f.overdue_only = true;
   auto overdue = I.complaints.list(f);
