@@ -14,6 +14,7 @@
 #include "bot/outbox.h"
 #include "ledger/status.h"
 #include "webhooks/config.h"
+#include "webhooks/platform_crypto.h"
 
 namespace sunledger {
 
@@ -71,22 +72,9 @@ class PlatformAdapter {
 
 std::unique_ptr<PlatformAdapter> make_adapter(const BotConfig& config);
 
-// Parsers shared by the adapters and their tests.
+// Parsers shared by the adapters and their tests (the platforms' signatures and
+// ciphers are in webhooks/platform_crypto.h).
 namespace platform {
-// Standard Webhooks: base64(HMAC-SHA256(base64decode(secret without whsec_), id.timestamp.body)).
-std::string standard_webhooks_signature(const std::string& whsec_secret, const std::string& id, const std::string& timestamp,
-                                        const std::string& body);
-// WeCom: sha1 hex of the sorted concatenation of token, timestamp, nonce, encrypt.
-std::string wecom_signature(const std::string& token, const std::string& timestamp, const std::string& nonce,
-                            const std::string& encrypt);
-Result<std::string> wecom_decrypt(const std::string& encoding_aes_key, const std::string& encrypt, std::string* receive_id);
-Result<std::string> wecom_encrypt(const std::string& encoding_aes_key, const std::string& message,
-                                  const std::string& receive_id, const std::string& random16);
-// DingTalk: base64(HMAC-SHA256(key=secret, msg=timestamp + "\n" + secret)).
-std::string dingtalk_sign(const std::string& secret, const std::string& timestamp);
-// Feishu custom bot: base64(HMAC-SHA256(key=timestamp + "\n" + secret, msg="")).
-std::string feishu_push_sign(const std::string& secret, const std::string& timestamp);
-Result<std::string> feishu_decrypt(const std::string& encrypt_key, const std::string& encrypt);
 // The text of an XML element (CDATA unwrapped), searched inside `within` when given.
 std::optional<std::string> xml_field(const std::string& xml, const std::string& tag, const std::string& within = "");
 // Drops leading "@name " mentions (and Feishu's @_user_N placeholders).

@@ -1,5 +1,8 @@
 #include "webhooks/platform_crypto.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -97,6 +100,74 @@ std::string url_decode(std::string_view s) {
     out.push_back(s[i]);
   }
   return out;
+}
+
+std::string standard_webhooks_signature(const std::string& secret, const std::string& id, const std::string& timestamp,
+                                        const std::string& body) {
+  auto key = base64_decode(secret.rfind("whsec_", 0) == 0 ? secret.substr(6) : secret);
+  return base64_encode(hmac_sha256_raw(key.is_ok() ? *key : secret, id + "." + timestamp + "." + body));
+}
+
+std::string wecom_signature(const std::string& token, const std::string& timestamp, const std::string& nonce,
+                            const std::string& encrypt) {
+  std::vector<std::string> parts = {token, timestamp, nonce, encrypt};
+  std::sort(parts.begin(), parts.end());
+  std::string joined;
+  for (const auto& p : parts) joined += p;
+  return sha1_hex(joined);
+}
+
+Result<std::string> wecom_decrypt(const std::string& encoding_aes_key, const std::string& encrypt, std::string* receive_id) {
+  auto key = base64_decode(encoding_aes_key + "=", true);
+  if (!key.is_ok() || key->size() != 32) return invalid_argument("bad EncodingAESKey");
+  auto cipher = base64_decode(encrypt);
+  if (!cipher.is_ok() || cipher->empty() || cipher->size() % 16 != 0) return invalid_argument("encrypt is not base64 blocks");
+  auto plain = aes256_cbc_decrypt_raw(*key, key->substr(0, 16), *cipher);
+  if (!plain.is_ok()) return plain.status();
+  // PKCS#7 to 32-byte blocks (WXBizMsgCrypt); pad bytes 1..32.
+  auto unpadded = pkcs7_unpad(*plain, 32);
+  if (!unpadded.is_ok()) return unpadded.status();
+  const std::string& p = *unpadded;
+  if (p.size() < 20) return invalid_argument("plaintext too short");
+  uint32_t len = static_cast<uint32_t>(static_cast<unsigned char>(p[16])) << 24 |
+                 static_cast<uint32_t>(static_cast<unsigned char>(p[17])) << 16 |
+                 static_cast<uint32_t>(static_cast<unsigned char>(p[18])) << 8 | static_cast<unsigned char>(p[19]);
+  if (20 + static_cast<size_t>(len) > p.size()) return invalid_argument("message length beyond the plaintext");
+  if (receive_id) *receive_id = p.substr(20 + len);
+  return p.substr(20, len);
+}
+
+Result<std::string> wecom_encrypt(const std::string& encoding_aes_key, const std::string& message,
+                                  const std::string& receive_id, const std::string& random16) {
+  auto key = base64_decode(encoding_aes_key + "=", true);
+  if (!key.is_ok() || key->size() != 32 || random16.size() != 16) return invalid_argument("bad EncodingAESKey");
+  uint32_t len = static_cast<uint32_t>(message.size());
+  std::string plain = random16;
+  plain.push_back(static_cast<char>(len >> 24));
+  plain.push_back(static_cast<char>(len >> 16));
+  plain.push_back(static_cast<char>(len >> 8));
+  plain.push_back(static_cast<char>(len));
+  plain += message + receive_id;
+  auto cipher = aes256_cbc_encrypt_raw(*key, key->substr(0, 16), pkcs7_pad(plain, 32));
+  if (!cipher.is_ok()) return cipher.status();
+  return base64_encode(*cipher);
+}
+
+std::string dingtalk_sign(const std::string& secret, const std::string& timestamp) {
+  return base64_encode(hmac_sha256_raw(secret, timestamp + "\n" + secret));
+}
+
+std::string feishu_push_sign(const std::string& secret, const std::string& timestamp) {
+  return base64_encode(hmac_sha256_raw(timestamp + "\n" + secret, ""));
+}
+
+Result<std::string> feishu_decrypt(const std::string& encrypt_key, const std::string& encrypt) {
+  Hash key = sha256(encrypt_key);
+  auto raw = base64_decode(encrypt);
+  if (!raw.is_ok() || raw->size() < 32 || raw->size() % 16 != 0) return invalid_argument("encrypt is not base64 blocks");
+  auto plain = aes256_cbc_decrypt_raw(as_view(key), raw->substr(0, 16), raw->substr(16));
+  if (!plain.is_ok()) return plain.status();
+  return pkcs7_unpad(*plain, 16);
 }
 
 }  // namespace sunledger::platform

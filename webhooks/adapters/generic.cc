@@ -1,0 +1,81 @@
+// Standard Webhooks: the generic signed-JSON hook.
+#include "webhooks/adapters/common.h"
+#include "ledger/crypto.h"
+#include "webhooks/platform_crypto.h"
+
+namespace sunledger::adapters {
+
+namespace {
+
+class GenericAdapter final : public PlatformAdapter {
+ public:
+  explicit GenericAdapter(BotConfig c) : c_(std::move(c)) {}
+  const BotConfig& config() const override { return c_; }
+  int pushes_per_minute() const override { return 600; }
+
+  Result<DecodedWebhook> decode(const WebhookRequest& req, int64_t now) override {
+    std::string id = req.header("webhook-id"), ts = req.header("webhook-timestamp"), sigs = req.header("webhook-signature");
+    if (id.empty() || ts.empty() || sigs.empty()) return unauthorized("missing webhook-id, webhook-timestamp or webhook-signature");
+    auto t = parse_int(ts);
+    if (!t) return unauthorized("malformed webhook-timestamp");
+    if (!within(*t, now, 300)) return unauthorized("stale webhook-timestamp");
+    std::string expected = platform::standard_webhooks_signature(c_.secret, id, ts, req.body);
+    bool ok = false;
+    // Several space-separated "v1,<sig>" may be sent during secret rotation.
+    size_t start = 0;
+    while (start < sigs.size()) {
+      size_t end = sigs.find(' ', start);
+      if (end == std::string::npos) end = sigs.size();
+      std::string one = sigs.substr(start, end - start);
+      if (one.rfind("v1,", 0) == 0 && constant_time_equal(one.substr(3), expected)) ok = true;
+      start = end + 1;
+    }
+    if (!ok) return unauthorized("bad webhook-signature");
+    auto j = parse_body(req.body);
+    if (!j || !j->is_object()) return malformed("body is not a JSON object");
+    DecodedWebhook d;
+    d.kind = DecodedWebhook::Kind::kMessage;
+    auto& m = d.message;
+    m.bot_id = c_.id;
+    m.message_id = jstring(*j, "message_id");
+    m.chat_id = jstring(*j, "chat_id");
+    std::string type = jstring(*j, "chat_type");
+    m.sender_id = jstring(*j, "sender_id");
+    m.sender_name = jstring(*j, "sender_name");
+    m.text = jstring(*j, "text");
+    m.time = *t;
+    if (m.message_id.empty() || m.chat_id.empty() || m.sender_id.empty() || !j->contains("text") ||
+        !(*j)["text"].is_string() || (type != "group" && type != "private"))
+      return malformed("expected message_id, chat_id, chat_type (group|private), sender_id, sender_name, text");
+    m.group = type == "group";
+    return d;
+  }
+
+  WebhookResponse encode_reply(const DecodedWebhook&, const std::string& text, int64_t, std::optional<Push>*) override {
+    return json_response({{"reply", text.empty() ? json(nullptr) : json(text)}});
+  }
+
+  Result<OutboundRequest> push_request(const OutboxMessage& m, int64_t now) override {
+    if (c_.push_url.empty()) return failed_precondition("bot " + c_.id + " has no push_url");
+    OutboundRequest r;
+    r.url = c_.push_url;
+    r.body = json{{"chat_id", m.chat_id}, {"text", m.text}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    // A stable id per outbox row: a receiver drops the one repeat that a crash
+    // between delivery and its record may cause.
+    std::string id = "msg_sunledger_" + std::to_string(m.id);
+    std::string ts = std::to_string(now);
+    r.headers = {{"webhook-id", id},
+                 {"webhook-timestamp", ts},
+                 {"webhook-signature", "v1," + platform::standard_webhooks_signature(c_.secret, id, ts, r.body)}};
+    return r;
+  }
+
+ private:
+  BotConfig c_;
+};
+
+}  // namespace
+
+std::unique_ptr<PlatformAdapter> make_generic_adapter(const BotConfig& c) { return std::make_unique<GenericAdapter>(c); }
+
+}  // namespace sunledger::adapters
