@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <condition_variable>
 #include <mutex>
@@ -56,6 +57,10 @@ struct Deployment {
     int64_t now_unix_seconds() override { return fixed ? *fixed : SystemClock().now_unix_seconds(); }
   } clock;
   std::unique_ptr<NoteSigner> key;
+  // The bots that can message one person privately, from bots.json: the bot
+  // never queues a receipt or a status update for any other. Filled before
+  // any thread runs (open(), then serve() once it loaded its config).
+  std::shared_ptr<std::set<std::string>> private_bots = std::make_shared<std::set<std::string>>();
   bool verify_only = false;
   int commands_per_minute = 20;
   ComplaintDeadlines deadlines;
@@ -95,6 +100,13 @@ struct Deployment {
     bo.identity_salt = salt;
     bo.commands_per_minute = commands_per_minute;
     bo.complaint_deadlines = deadlines;
+    // CLI commands (ask) queue pushes that a running server delivers: they
+    // need to know what each bot reaches, not its secrets.
+    if (std::filesystem::exists(bots_path()))
+      if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok())
+        for (const auto& b : *bots)
+          if (b.has_private_channel()) private_bots->insert(b.id);
+    bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
     bot = std::make_unique<Bot>(ledger.get(), bo);
     return bot->initialize();
   }
@@ -164,9 +176,15 @@ int serve(Deployment& d, const std::string& listen, std::string config_path) {
   }
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   WebhookWiring wiring;
+  d.private_bots->clear();
   for (const auto& b : bots) {
     adapters.push_back(make_adapter(b));
     wiring.adapters[b.id] = adapters.back().get();
+    if (adapters.back()->reaches_persons()) d.private_bots->insert(b.id);
+    else
+      std::cerr << "sunledger: bot " << b.id << " (" << platform_name(b.platform)
+                << ") cannot message one person privately: complaints in its groups are refused, and its reporters and "
+                   "inspectors get no pushes (configure the platform's app API; see README)\n";
   }
   auto client = make_http_client();
   HttpServerOptions options;

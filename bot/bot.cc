@@ -11,6 +11,7 @@
 
 #include "bot/books.h"
 #include "bot/command.h"
+#include "bot/dedupe.h"
 #include "bot/outbox.h"
 #include "bot/render.h"
 #include "ledger/crypto.h"
@@ -43,12 +44,6 @@ const char* kBotSchema[] = {
     " village TEXT NOT NULL REFERENCES villages(id), created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))",
     "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
     " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))",
-    "CREATE TABLE IF NOT EXISTS processed_messages(bot TEXT NOT NULL, message_id TEXT NOT NULL, reply TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL, PRIMARY KEY(bot, message_id))",
-    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, bot TEXT NOT NULL, chat TEXT NOT NULL, text TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-    " delivered_at INTEGER, last_error TEXT)",
-    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL",
     "CREATE TABLE IF NOT EXISTS api_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL, village TEXT NOT NULL,"
     " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
@@ -117,10 +112,14 @@ struct VillageCache {
 
 struct Bot::Impl {
   Impl(Ledger* l, BotOptions o)
-      : ledger(l), options(std::move(o)), complaints(l, options.identity_salt, options.complaint_deadlines) {}
+      : ledger(l),
+        options(std::move(o)),
+        complaints(l, options.identity_salt, options.complaint_deadlines),
+        dedupe(options.identity_salt) {}
   Ledger* ledger;
   BotOptions options;
   Complaints complaints;
+  DedupeRecords dedupe;
   std::set<std::tuple<std::string, std::string, std::string>> seen;  // (bot, user, village) recorded this run
   std::mutex rate_mu;
   std::map<std::pair<std::string, std::string>, std::deque<int64_t>> recent;  // (bot, sender) -> command times
@@ -175,8 +174,22 @@ struct Bot::Impl {
   Result<std::string> last_closed_or_arg(const Context& ctx, const VillageBooks& books, size_t arg);
 
   // Complaints.
-  Result<std::string> complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn);
+  Result<std::string> complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
+                               std::vector<Push>* pushes);
   Result<std::string> complaint_status(const Context& ctx);
+  // The complaint a receipt names, if the sender may act on it: a named
+  // complaint only for its reporter (same bot, same platform user id), an
+  // anonymous one for whoever holds the receipt. Anything else reads exactly
+  // like an unknown receipt, and counts against the sender's failed look-ups.
+  Result<std::string> reporter_receipt(const Context& ctx, size_t* used);
+  bool reaches_person(const std::string& bot_id) const {
+    return options.reaches_person && options.reaches_person(bot_id);
+  }
+  // Failed receipt look-ups per (bot, sender) in the last hour: anonymous
+  // receipts are bearer secrets and must not be guessable by trying.
+  std::mutex lookup_mu;
+  std::map<std::pair<std::string, std::string>, std::deque<int64_t>> failed_lookups;
+  bool too_many_failed_lookups(const InboundMessage& msg, bool count_one);
   Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn);
   Result<std::string> queue(const Context& ctx);
   Result<std::string> show(const Context& ctx);
@@ -193,6 +206,8 @@ Bot::~Bot() = default;
 Status Bot::initialize() {
   return impl_->ledger->write([](WriteTxn& txn) -> Status {
     for (const char* sql : kBotSchema) txn.db().exec(sql);
+    if (Status s = Outbox::create_schema(txn); !s.is_ok()) return s;
+    if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
     Complaints::create_schema(txn.db());
     return Status::ok();
   });
@@ -785,7 +800,7 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   p.notice = render_notice(v->name, p.close, flags) + complaint_counts(v->id, month);
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
     for (const auto& [bot, chat] : it->second) {
-      if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice}); !s.is_ok()) return s;
+      if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice, Audience::kGroup}); !s.is_ok()) return s;
       ++p.groups_notified;
     }
   }
@@ -805,8 +820,11 @@ std::string local_day(int64_t t, int offset) { return format_date(local_date(t, 
 std::pair<std::optional<std::string>, size_t> take_receipt(const std::vector<std::string>& args) {
   if (args.empty()) return {std::nullopt, 0};
   if (auto r = Complaints::normalise_receipt(args[0])) return {r, 1};
+  // Typed with spaces: "4821 0937 5516", or an anonymous "7KQ2M X9D4P 3HN8R VW6TZ".
   if (args.size() >= 3)
     if (auto r = Complaints::normalise_receipt(args[0] + args[1] + args[2])) return {r, 3};
+  if (args.size() >= 4)
+    if (auto r = Complaints::normalise_receipt(args[0] + args[1] + args[2] + args[3])) return {r, 4};
   return {std::nullopt, 0};
 }
 
@@ -817,6 +835,9 @@ std::string join_from(const std::vector<std::string>& words, size_t from) {
 }
 
 const char* kUnknownReceipt = "没有找到这个编号的投诉,请核对编号。(no complaint with this receipt)";
+const char* kTooManyLookups =
+    "查询失败次数太多,请一小时后再试。(too many failed look-ups; please try again in an hour)";
+constexpr int kFailedLookupsPerHour = 10;
 
 }  // namespace
 
@@ -855,20 +876,31 @@ Status Bot::Impl::record_seen(const InboundMessage& msg, const Context& ctx) {
 }
 
 Status Bot::Impl::queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes) {
-  if (c.anonymous || !c.reporter || c.reporter->chat_id.empty()) return Status::ok();
+  // Only to the reporter, only privately: a bot without a private channel
+  // sends nothing (the reporter was told at filing to ask 进度 instead).
+  if (c.anonymous || !c.reporter || c.reporter->user_id.empty() || !reaches_person(c.reporter->bot_id)) return Status::ok();
   const ComplaintEvent& e = c.events.back();
   std::string text = "您的投诉(编号" + c.receipt + ")有新进展:" + complaint_status_zh(c.status);
   if (!e.assignee.empty()) text += ",处理人:" + e.assignee;
   if (!e.note.empty()) text += "。说明:" + e.note;
   text += "\n发送“进度 " + c.receipt + "”查看全部进展。(your complaint has a new status)\n";
-  Push p{c.reporter->bot_id, c.reporter->chat_id, text};
+  Push p{c.reporter->bot_id, c.reporter->user_id, text, Audience::kPerson};
   if (Status s = Outbox::enqueue(txn, p); !s.is_ok()) return s;
   pushes->push_back(p);
   return Status::ok();
 }
 
-Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn) {
+Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
+                                        std::vector<Push>* pushes) {
   const auto& msg = *ctx.msg;
+  // In a group everyone reads the reply: an anonymous complaint there would
+  // name its reporter, and a receipt there would be anyone's. Nothing is filed.
+  if (msg.group && anonymous)
+    return say("匿名投诉请私信本机器人发送,在群里发送会让大家知道是谁反映的。本次没有登记。(send anonymous complaints to the "
+               "bot in private chat; nothing was filed)");
+  if (msg.group && !reaches_person(msg.bot_id))
+    return say("本机器人无法私信把回执发给您,请私信本机器人发送投诉,内容和回执都不会出现在群里。本次没有登记。(this bot cannot "
+               "send you the receipt privately: please complain in private chat; nothing was filed)");
   const Village* village = ctx.village;
   std::string text = cmd.rest;
   if (!msg.group && !cmd.args.empty() && ctx.dir->find_village(cmd.args[0]) == village && village) {
@@ -892,16 +924,12 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
   if (!village) return say("请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)");
   if (text.empty()) return say("请在“投诉”后面写明反映的问题,例如“投诉 #25 道路工程款用了水利专项资金”。(write the complaint after the command)");
   std::optional<Reporter> reporter;
-  if (!anonymous)
-    reporter = Reporter{msg.bot_id, msg.sender_id, msg.sender_name, msg.group ? msg.sender_id : msg.chat_id};
+  // Pushes to the reporter are addressed to their platform user id, the one
+  // address every platform's app API takes for one person.
+  if (!anonymous) reporter = Reporter{msg.bot_id, msg.sender_id, msg.sender_name, msg.sender_id};
   auto c = complaints.file(txn, village->id, text, reporter);
   if (!c.is_ok()) return c.status().code() == Code::kInvalidArgument ? say(c.status().message()) : c.status();
   std::string deadline = local_day(complaint_deadline(*c, options.complaint_deadlines), ledger->utc_offset_minutes());
-  if (msg.group)
-    // Never repeat the complaint into the group.
-    return "已收到您的投诉,编号 " + c->receipt + ",请记下编号,发送“进度 " + c->receipt +
-           "”可查询办理情况。投诉最好私信本机器人发送,内容不会在群里公开。(complaint received; receipt " + c->receipt +
-           "; complaints are better sent to the bot in private chat)\n";
   std::string out = "已受理您对" + village->name + "的投诉,编号:" + c->receipt + "\n";
   out += "纪委将在" + deadline + "前转办,发送“进度 " + c->receipt + "”随时查询办理情况;办结后可回复“满意 编号”或“不满意 编号 原因”。\n";
   if (!c->links.empty()) {
@@ -909,14 +937,57 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
     for (size_t i = 0; i < c->links.size(); ++i) out += (i ? "、" : "") + c->links[i];
     out += "\n";
   }
-  out += anonymous ? "匿名投诉不保存您的身份,编号是查询进度的唯一凭证,请妥善保存。(anonymous: the receipt is the only way to follow it)\n"
+  out += anonymous ? "匿名投诉不保存您的身份,编号是查询进度的唯一凭证,请妥善保存,不要告诉别人。(anonymous: the receipt is the "
+                     "only way to follow it; keep it to yourself)\n"
                    : "您的身份只有纪检监察人员可见。(only the discipline inspectors can see who complained)\n";
-  return out;
+  if (!anonymous && !reaches_person(msg.bot_id))
+    out += "本机器人无法主动私信通知您,请随时发送“进度 " + c->receipt +
+           "”查询办理情况。(this bot cannot message you first: ask with 进度 and the receipt)\n";
+  if (!msg.group) return out;
+  // Filed in a group: the receipt goes to the reporter privately, and the
+  // group sees neither the receipt nor the text.
+  Push p{msg.bot_id, msg.sender_id, out, Audience::kPerson};
+  if (Status s = Outbox::enqueue(txn, p); !s.is_ok()) return s;
+  pushes->push_back(p);
+  return std::string("已受理,回执已私信发给您。以后请私信本机器人投诉,内容不会出现在群里。(received; the receipt was sent to you "
+                     "privately)\n");
+}
+
+bool Bot::Impl::too_many_failed_lookups(const InboundMessage& msg, bool count_one) {
+  int64_t now = ledger->clock().now_unix_seconds();
+  std::lock_guard<std::mutex> lock(lookup_mu);
+  auto& times = failed_lookups[{msg.bot_id, msg.sender_id}];
+  while (!times.empty() && times.front() <= now - 3600) times.pop_front();
+  if (count_one) times.push_back(now);
+  if (failed_lookups.size() > 100'000) {
+    for (auto it = failed_lookups.begin(); it != failed_lookups.end();)
+      it = it->second.empty() || it->second.back() <= now - 3600 ? failed_lookups.erase(it) : std::next(it);
+  }
+  return static_cast<int>(times.size()) >= kFailedLookupsPerHour;
+}
+
+Result<std::string> Bot::Impl::reporter_receipt(const Context& ctx, size_t* used) {
+  const auto& msg = *ctx.msg;
+  if (too_many_failed_lookups(msg, false)) return say(kTooManyLookups);
+  auto [receipt, n] = take_receipt(ctx.args);
+  *used = n;
+  Result<Complaint> c = not_found("");
+  if (receipt) c = complaints.get(*receipt);
+  if (c.is_ok()) {
+    if (c->anonymous) return c->receipt;  // the receipt is the bearer secret
+    if (c->reporter && c->reporter->bot_id == msg.bot_id && c->reporter->user_id == msg.sender_id) return c->receipt;
+  } else if (c.status().code() != Code::kNotFound) {
+    return c.status();
+  }
+  too_many_failed_lookups(msg, true);
+  return say(kUnknownReceipt);
 }
 
 Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
-  auto [receipt, used] = take_receipt(ctx.args);
-  if (!receipt) return say(ctx.args.empty() ? "请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)" : kUnknownReceipt);
+  if (ctx.args.empty()) return say("请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)");
+  size_t used = 0;
+  auto receipt = reporter_receipt(ctx, &used);
+  if (!receipt.is_ok()) return receipt.status();
   auto c = complaints.get(*receipt);
   if (!c.is_ok()) return c.status().code() == Code::kNotFound ? say(kUnknownReceipt) : c.status();
   int offset = ledger->utc_offset_minutes();
@@ -939,8 +1010,10 @@ Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
 }
 
 Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn& txn) {
-  auto [receipt, used] = take_receipt(ctx.args);
-  if (!receipt) return say(ctx.args.empty() ? "请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)" : kUnknownReceipt);
+  if (ctx.args.empty()) return say("请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)");
+  size_t used = 0;
+  auto receipt = reporter_receipt(ctx, &used);
+  if (!receipt.is_ok()) return receipt.status();
   std::string reason = join_from(ctx.args, used);
   auto c = complaints.rate(txn, *receipt, satisfied, reason);
   if (!c.is_ok()) {
@@ -1092,7 +1165,10 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   Context ctx;
   ctx.msg = &msg;
   if (Status s = I.resolve(ctx, cmd); !s.is_ok()) return s;
-  if (Status s = I.record_seen(msg, ctx); !s.is_ok()) return s;
+  // Never in the request of an anonymous complaint: its write would carry
+  // the sender's id and the moment of filing side by side.
+  if (cmd.kind != CommandKind::kComplainAnonymously)
+    if (Status s = I.record_seen(msg, ctx); !s.is_ok()) return s;
 
   if (!is_write(cmd.kind)) {
     auto text = I.query(ctx, cmd.kind);
@@ -1125,11 +1201,12 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   std::string refusal;
   Status s = I.ledger->write([&](WriteTxn& txn) -> Status {
     if (!msg.message_id.empty()) {
-      auto& q = txn.statement("SELECT reply FROM processed_messages WHERE bot=? AND message_id=?");
-      q.bind(1, msg.bot_id);
-      q.bind(2, msg.message_id);
-      if (q.executeStep()) {
-        reply.text = q.getColumn(0).getString();
+      auto found = I.dedupe.find(txn, msg);
+      if (!found.is_ok()) return found.status();
+      if (found->kind == DedupeRecords::Found::Kind::kConflict)
+        return already_exists("这个消息编号已被另一条消息使用 (this message id was used by another message)");
+      if (found->kind == DedupeRecords::Found::Kind::kReplay) {
+        reply.text = std::move(found->reply);
         reply.replayed = true;
         return Status::ok();
       }
@@ -1152,7 +1229,7 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         }
         for (const auto& [bot, chat] : ctx.dir->groups_of.count(ctx.village->id) ? ctx.dir->groups_of.at(ctx.village->id)
                                                                                  : std::vector<std::pair<std::string, std::string>>{})
-          reply.pushes.push_back({bot, chat, p->notice});
+          reply.pushes.push_back({bot, chat, p->notice, Audience::kGroup});
         text = "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目,已推送到" + std::to_string(p->groups_notified) +
                "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n";
         break;
@@ -1170,8 +1247,8 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         text = "项目“" + ctx.args[0] + "”已结项(第#" + std::to_string(*r) + "条)。专项资金如有结余,请记账说明去向或退回。(project finished)\n";
         break;
       }
-      case CommandKind::kComplain: text = I.complain(ctx, cmd, false, txn); break;
-      case CommandKind::kComplainAnonymously: text = I.complain(ctx, cmd, true, txn); break;
+      case CommandKind::kComplain: text = I.complain(ctx, cmd, false, txn, &reply.pushes); break;
+      case CommandKind::kComplainAnonymously: text = I.complain(ctx, cmd, true, txn, &reply.pushes); break;
       case CommandKind::kSatisfied: text = I.rate(ctx, true, txn); break;
       case CommandKind::kUnsatisfied: text = I.rate(ctx, false, txn); break;
       case CommandKind::kAssign: text = I.inspect(ctx, ComplaintStatus::kAssigned, txn, &reply.pushes); break;
@@ -1186,14 +1263,8 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
       return text.status();  // rolls back: malformed input writes nothing
     }
     reply.text = *text;
-    if (!msg.message_id.empty()) {
-      auto& ins = txn.statement("INSERT INTO processed_messages(bot, message_id, reply, created_at) VALUES(?,?,?,?)");
-      ins.bind(1, msg.bot_id);
-      ins.bind(2, msg.message_id);
-      ins.bind(3, reply.text);
-      ins.bind(4, txn.now());
-      ins.exec();
-    }
+    if (!msg.message_id.empty())
+      if (Status st = I.dedupe.record(txn, msg, reply.text); !st.is_ok()) return st;
     return Status::ok();
   });
   if (!s.is_ok()) {
@@ -1291,7 +1362,8 @@ Result<size_t> Bot::push_overdue_digest() {
     if (last.executeStep() && last.getColumn(0).getString() == today) return Status::ok();
     for (const auto& [who, memberships] : (*d)->members) {
       for (const auto& m : memberships) {
-        if (m.role != Role::kInspector) continue;
+        // Only privately: a bot that cannot reach one person sends no digest.
+        if (m.role != Role::kInspector || !I.reaches_person(m.bot_id)) continue;
         std::string text;
         for (const auto& c : *overdue) {
           auto v = (*d)->villages.find(c.village);
@@ -1301,7 +1373,8 @@ Result<size_t> Bot::push_overdue_digest() {
         }
         if (text.empty()) continue;
         std::string digest = "【" + today + " 逾期投诉 (overdue complaints)】\n" + text + "发送“待办”查看全部。\n";
-        if (Status st = Outbox::enqueue(txn, {m.bot_id, m.user_id, digest.substr(0, 2000)}); !st.is_ok()) return st;
+        if (Status st = Outbox::enqueue(txn, {m.bot_id, m.user_id, digest.substr(0, 2000), Audience::kPerson}); !st.is_ok())
+          return st;
         ++queued;
       }
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,11 +31,19 @@ struct InboundMessage {
   int64_t time = 0;        // unix seconds, as the platform stamped it (0: unknown)
 };
 
+// Who a push is for. A person's push goes through the platform's app API to
+// that one user (chat_id holds their platform user id) and never to a chat
+// others read; a group push carries group-wide notices only. kPerson is the
+// value-initialised default, so a push whose audience was forgotten can only
+// fail to reach a group, never leak into one.
+enum class Audience { kPerson = 0, kGroup = 1 };
+
 // A message for another chat, delivered later through the outbox.
 struct Push {
   std::string bot_id;
-  std::string chat_id;
+  std::string chat_id;  // kPerson: the person's platform user id; kGroup: the group's chat id
   std::string text;
+  Audience audience = Audience::kPerson;
 };
 
 struct BotReply {
@@ -58,6 +67,11 @@ struct BotOptions {
   // Commands one sender may send a minute before the bot asks them to wait,
   // so one member cannot flood a group through the bot (0: no limit).
   int commands_per_minute = 20;
+  // Whether a bot can message one person privately (its platform's app API is
+  // configured). Nothing meant for one person is queued for a bot that cannot:
+  // no receipt, status update or inspector digest ever falls back to a group.
+  // Null: no bot can.
+  std::function<bool(const std::string& bot_id)> reaches_person;
 };
 
 enum class Role { kVillager, kOfficial, kInspector };

@@ -3,6 +3,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -59,6 +61,27 @@ std::vector<std::string> parse_links(const std::string& text, const std::vector<
   std::sort(links.begin(), links.end());
   links.erase(std::unique(links.begin(), links.end()), links.end());
   return links;
+}
+
+// Crockford's base 32: no I, L, O or U, so nothing reads as something else.
+constexpr const char* kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+std::string draw_named_receipt() {
+  std::string digits;
+  while (digits.size() < 12) {
+    unsigned char b = static_cast<unsigned char>(random_bytes(1)[0]);
+    if (b < 250) digits.push_back(static_cast<char>('0' + b % 10));  // rejection keeps digits uniform
+  }
+  return digits.substr(0, 4) + "-" + digits.substr(4, 4) + "-" + digits.substr(8, 4);
+}
+
+std::string draw_anonymous_receipt() {
+  std::string bytes = random_bytes(20), out;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i && i % 5 == 0) out.push_back('-');
+    out.push_back(kCrockford[static_cast<unsigned char>(bytes[i]) % 32]);  // 256 is a multiple of 32: uniform
+  }
+  return out;
 }
 
 void derive(Complaint& c) {
@@ -145,13 +168,23 @@ std::string Complaints::commit_hash(const std::string& what, const std::string& 
 }
 
 std::optional<std::string> Complaints::normalise_receipt(const std::string& text) {
-  std::string digits;
+  // Named: 12 digits. Anonymous: 20 characters of Crockford's base 32, read
+  // the way Crockford defines it (case-insensitive, O as 0, I and L as 1).
+  std::string chars;
+  bool all_digits = true;
   for (char ch : text) {
-    if (ch >= '0' && ch <= '9') digits.push_back(ch);
-    else if (ch != '-' && ch != ' ') return std::nullopt;
+    if (ch == '-' || ch == ' ') continue;
+    char u = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (u == 'O') u = '0';
+    if (u == 'I' || u == 'L') u = '1';
+    if (std::strchr(kCrockford, u) == nullptr || u == '\0') return std::nullopt;
+    all_digits &= u >= '0' && u <= '9';
+    chars.push_back(u);
   }
-  if (digits.size() != 12) return std::nullopt;
-  return digits.substr(0, 4) + "-" + digits.substr(4, 4) + "-" + digits.substr(8, 4);
+  if (chars.size() == 12 && all_digits) return chars.substr(0, 4) + "-" + chars.substr(4, 4) + "-" + chars.substr(8, 4);
+  if (chars.size() == 20)
+    return chars.substr(0, 5) + "-" + chars.substr(5, 5) + "-" + chars.substr(10, 5) + "-" + chars.substr(15, 5);
+  return std::nullopt;
 }
 
 Result<uint64_t> Complaints::append_event(WriteTxn& txn, const Complaint& c, const ComplaintEvent& e) {
@@ -169,7 +202,9 @@ Result<uint64_t> Complaints::append_event(WriteTxn& txn, const Complaint& c, con
     f["reporter_hash"] = c.reporter ? json(commit_hash("reporter", c.reporter->bot_id + "\n" + c.reporter->user_id)) : json(nullptr);
     f["links"] = c.links;
   }
-  return txn.append_to_log(kLogName, f, Author{"sunledger", "system", "complaints"});
+  // An anonymous filing is kept to the day, in the entry as in the table.
+  bool coarse = e.kind == "filed" && c.anonymous;
+  return txn.append_to_log(kLogName, f, Author{"sunledger", "system", "complaints"}, coarse);
 }
 
 Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, const std::string& text,
@@ -185,16 +220,15 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   c.links = parse_links(text, *projects);
   c.anonymous = !reporter.has_value();
   c.reporter = reporter;
-  c.filed_at = txn.now();
+  // An anonymous filing keeps only its (UTC) day: with a time to the second,
+  // the row could be matched to the platform's delivery of the message.
+  c.filed_at = c.anonymous ? txn.now() - txn.now() % kDay : txn.now();
   // Random, not sequential: a receipt number says nothing about how many
-  // complaints there are or who filed before.
+  // complaints there are or who filed before. A named complaint's receipt
+  // only works for its reporter, so 12 digits are enough; an anonymous one is
+  // the bearer secret itself and gets 100 bits.
   for (int attempt = 0; attempt < 10; ++attempt) {
-    std::string digits;
-    while (digits.size() < 12) {
-      unsigned char b = static_cast<unsigned char>(random_bytes(1)[0]);
-      if (b < 250) digits.push_back(static_cast<char>('0' + b % 10));  // rejection keeps digits uniform
-    }
-    c.receipt = *normalise_receipt(digits);
+    c.receipt = c.anonymous ? draw_anonymous_receipt() : draw_named_receipt();
     auto& q = txn.statement("SELECT 1 FROM complaints WHERE receipt=?");
     q.bind(1, c.receipt);
     bool taken = q.executeStep();

@@ -104,7 +104,8 @@ class Complaints {
   Result<std::vector<VerifyProblem>> verify();
 
   const ComplaintDeadlines& deadlines() const { return deadlines_; }
-  // Normalises what people type ("4821 0937 5516", "482109375516") to 4821-0937-5516.
+  // Normalises what people type ("4821 0937 5516", "482109375516") to 4821-0937-5516, and an anonymous
+  // receipt ("7kq2m x9d4p 3hn8r vw6tz") to 7KQ2M-X9D4P-3HN8R-VW6TZ.
   static std::optional<std::string> normalise_receipt(const std::string& text);
 
  private:

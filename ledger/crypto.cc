@@ -169,4 +169,51 @@ std::string random_bytes(size_t n) {
   return out;
 }
 
+namespace {
+struct CipherCtx {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  ~CipherCtx() { EVP_CIPHER_CTX_free(ctx); }
+};
+constexpr size_t kGcmNonce = 12, kGcmTag = 16;
+}  // namespace
+
+Result<std::string> aead_seal(std::string_view key, std::string_view plaintext) {
+  if (key.size() != 32) return invalid_argument("AEAD key must be 32 bytes");
+  std::string nonce(kGcmNonce, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(kGcmNonce)) != 1)
+    return internal_error("RAND_bytes failed");
+  CipherCtx c;
+  std::string out = nonce;
+  out.resize(kGcmNonce + plaintext.size() + kGcmTag);
+  int n = 0, fin = 0;
+  auto* o = reinterpret_cast<unsigned char*>(out.data()) + kGcmNonce;
+  if (!c.ctx || EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key.data()),
+                                   reinterpret_cast<const unsigned char*>(nonce.data())) != 1 ||
+      EVP_EncryptUpdate(c.ctx, o, &n, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(c.ctx, o + n, &fin) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, kGcmTag, o + plaintext.size()) != 1)
+    return internal_error("AES-GCM encryption failed");
+  return out;
+}
+
+Result<std::string> aead_open(std::string_view key, std::string_view sealed) {
+  if (key.size() != 32) return invalid_argument("AEAD key must be 32 bytes");
+  if (sealed.size() < kGcmNonce + kGcmTag) return permission_denied("sealed data too short");
+  size_t len = sealed.size() - kGcmNonce - kGcmTag;
+  CipherCtx c;
+  std::string out(len, '\0');
+  std::string tag(sealed.substr(kGcmNonce + len));
+  int n = 0, fin = 0;
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  if (!c.ctx || EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key.data()),
+                                   reinterpret_cast<const unsigned char*>(sealed.data())) != 1 ||
+      EVP_DecryptUpdate(c.ctx, o, &n, reinterpret_cast<const unsigned char*>(sealed.data()) + kGcmNonce,
+                        static_cast<int>(len)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, kGcmTag, tag.data()) != 1)
+    return internal_error("AES-GCM decryption failed");
+  if (EVP_DecryptFinal_ex(c.ctx, o + n, &fin) != 1) return permission_denied("sealed data does not open with this key");
+  return out;
+}
+
 }  // namespace sunledger

@@ -41,6 +41,14 @@ Result<std::string> hex_decode(std::string_view text);
 // Lengths are not secret (a MAC's length is public), so unequal lengths return early.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+// AES-256-GCM with a random 96-bit nonce: nonce ‖ ciphertext ‖ 16-byte tag.
+// For data kept only so the holder of a secret context can read it back
+// (a stored reply only the same sender, chat and message id can open).
+// The key is 32 bytes (e.g. an HMAC-SHA256 output).
+Result<std::string> aead_seal(std::string_view key, std::string_view plaintext);
+// kPermissionDenied when the key is wrong or the bytes were altered.
+Result<std::string> aead_open(std::string_view key, std::string_view sealed);
+
 // Cryptographically secure random bytes (RAND_bytes).
 std::string random_bytes(size_t n);
 

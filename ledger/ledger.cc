@@ -358,9 +358,9 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   return logs_.back().get();
 }
 
-Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& author) {
+Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& author, bool day_resolution) {
   fields["author"] = {{"id", author.id}, {"role", author.role}, {"channel", author.channel}};
-  fields["recorded_at"] = utc_timestamp(now_);
+  fields["recorded_at"] = utc_timestamp(day_resolution ? now_ - now_ % 86400 : now_);
   auto leaf = canonical_json(fields);
   if (!leaf.is_ok()) return leaf.status();
   uint64_t index = log->range.size();
@@ -779,7 +779,8 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   return *idx;
 }
 
-Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json& fields, const Author& author) {
+Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json& fields, const Author& author,
+                                         bool day_resolution) {
   {
     SQLite::Statement q(*db_, "INSERT OR IGNORE INTO logs(name) VALUES(?)");
     q.bind(1, log_name);
@@ -787,7 +788,7 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
   }
   auto log = log_for(log_name);
   if (!log.is_ok()) return log.status();
-  return append(*log, fields, author);
+  return append(*log, fields, author, day_resolution);
 }
 
 // ---------------------------------------------------------------------------
@@ -1130,7 +1131,9 @@ Result<uint64_t> Ledger::log_size(const std::string& log_name) {
 Result<uint64_t> Ledger::total_entries() {
   try {
     auto conn = read();
-    auto& q = conn.stmt("SELECT coalesce(sum(size), 0) FROM logs");
+    // Village books only: a count that moved with the complaints log would
+    // let anyone scraping /metrics time a filing.
+    auto& q = conn.stmt("SELECT coalesce(sum(l.size), 0) FROM logs l JOIN villages v ON v.log_id = l.id");
     uint64_t n = q.executeStep() ? static_cast<uint64_t>(q.getColumn(0).getInt64()) : 0;
     q.reset();
     return n;

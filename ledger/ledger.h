@@ -172,7 +172,10 @@ class WriteTxn {
   Result<uint64_t> close_month(const std::string& village, const std::string& month, const Author& author);
   // Appends an arbitrary entry of another module (e.g. a complaint event) to a
   // named log, creating the log on first use.
-  Result<uint64_t> append_to_log(const std::string& log_name, const nlohmann::json& fields, const Author& author);
+  // With day_resolution the entry's recorded_at is the start of the UTC day,
+  // not the second: an anonymous complaint must not be timed by its entry.
+  Result<uint64_t> append_to_log(const std::string& log_name, const nlohmann::json& fields, const Author& author,
+                                 bool day_resolution = false);
 
   SQLite::Database& db();
   // A prepared statement on the write connection, reused across writes: pass
@@ -194,7 +197,7 @@ class WriteTxn {
   };
   Snapshot snapshot() const;
   void restore(Snapshot snap);
-  Result<uint64_t> append(LogState* log, nlohmann::json fields, const Author& author);
+  Result<uint64_t> append(LogState* log, nlohmann::json fields, const Author& author, bool day_resolution = false);
   Status finish();  // writes frontiers and signs checkpoints
 
   Ledger* ledger_;
@@ -249,7 +252,7 @@ class Ledger {
   Result<std::vector<Village>> villages();
   Result<Village> village(const std::string& id);
   Result<uint64_t> log_size(const std::string& log_name);
-  // Entries in all logs together (for /metrics: it grows by every append).
+  // Entries in all village logs (complaints and other logs not counted).
   Result<uint64_t> total_entries();
   Result<std::string> checkpoint(const std::string& log_name);  // latest signed note
   Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);

@@ -14,6 +14,7 @@
 #include "bot/outbox.h"
 #include "ledger/status.h"
 #include "webhooks/config.h"
+#include "webhooks/http_client.h"
 #include "webhooks/platform_crypto.h"
 
 namespace sunledger {
@@ -43,13 +44,6 @@ struct DecodedWebhook {
   std::map<std::string, std::string> reply_context;  // what encode_reply needs (format, chat, session URL, ...)
 };
 
-struct OutboundRequest {
-  std::string url;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string content_type = "application/json; charset=utf-8";
-};
-
 class PlatformAdapter {
  public:
   virtual ~PlatformAdapter() = default;
@@ -62,12 +56,21 @@ class PlatformAdapter {
   // the reply is returned in `active` and goes out through the outbox.
   virtual WebhookResponse encode_reply(const DecodedWebhook& d, const std::string& text, int64_t now,
                                        std::optional<Push>* active) = 0;
-  // The request that delivers one outbox message.
-  virtual Result<OutboundRequest> push_request(const OutboxMessage& m, int64_t now) = 0;
   // The platform's rate limit for pushes from one bot.
   virtual int pushes_per_minute() const = 0;
-  // Whether a delivered push's response body reports success (errcode 0 ...).
-  virtual bool push_succeeded(int http_status, const std::string& body) const;
+  // Whether this bot can message one person privately: its platform's app API
+  // is configured (WeCom corp_id/agent_id/corp_secret, DingTalk app_key/
+  // robot_code, Feishu app_id/app_secret; Telegram always; generic with a
+  // push_url). A group robot's push_url never counts: it posts into its group.
+  virtual bool reaches_persons() const = 0;
+  // Delivers one outbox message: a group push to the group (its robot's
+  // push_url, or the app API with the chat id), a person's push to that one
+  // person through the app API, never anywhere else. Fetches and caches the
+  // access token the app API needs, and fetches it again once when the
+  // platform says it expired. kFailedPrecondition: this bot's configuration
+  // cannot deliver this message (retrying will not help); kUnavailable: the
+  // platform did not take it (retry later).
+  virtual Status deliver(const OutboxMessage& m, int64_t now, HttpClient& client) = 0;
 };
 
 std::unique_ptr<PlatformAdapter> make_adapter(const BotConfig& config);

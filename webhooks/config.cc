@@ -40,18 +40,28 @@ const std::map<std::string, std::pair<Platform, std::vector<FieldSpec>>>& platfo
         {{"token", &BotConfig::token, true, true},
          {"encoding_aes_key", &BotConfig::encoding_aes_key, true, true},
          {"receive_id", &BotConfig::receive_id, false, false},
-         {"push_url", &BotConfig::push_url, false, true}}}},
+         {"push_url", &BotConfig::push_url, false, true},
+         {"corp_id", &BotConfig::corp_id, false, false},
+         {"agent_id", &BotConfig::agent_id, false, false},
+         {"corp_secret", &BotConfig::corp_secret, false, true},
+         {"api_base", &BotConfig::api_base, false, false}}}},
       {"dingtalk",
        {Platform::kDingTalk,
         {{"app_secret", &BotConfig::app_secret, true, true},
          {"push_url", &BotConfig::push_url, false, true},
-         {"push_secret", &BotConfig::push_secret, false, true}}}},
+         {"push_secret", &BotConfig::push_secret, false, true},
+         {"app_key", &BotConfig::app_key, false, false},
+         {"robot_code", &BotConfig::robot_code, false, false},
+         {"api_base", &BotConfig::api_base, false, false}}}},
       {"feishu",
        {Platform::kFeishu,
         {{"verification_token", &BotConfig::verification_token, true, true},
          {"encrypt_key", &BotConfig::encrypt_key, false, true},
          {"push_url", &BotConfig::push_url, false, true},
-         {"push_secret", &BotConfig::push_secret, false, true}}}},
+         {"push_secret", &BotConfig::push_secret, false, true},
+         {"app_id", &BotConfig::app_id, false, false},
+         {"app_secret", &BotConfig::app_secret, false, true},
+         {"api_base", &BotConfig::api_base, false, false}}}},
       {"telegram",
        {Platform::kTelegram,
         {{"secret_token", &BotConfig::secret_token, true, true},
@@ -66,9 +76,46 @@ const std::map<std::string, std::pair<Platform, std::vector<FieldSpec>>>& platfo
 
 bool valid_url(const std::string& u) { return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0; }
 
+// Fields that only work together: all set, or none.
+Status all_or_none(const std::string& where, const BotConfig& c,
+                   std::initializer_list<std::pair<const char*, std::string BotConfig::*>> fields) {
+  size_t set = 0;
+  std::string names;
+  for (const auto& [name, member] : fields) {
+    set += !(c.*member).empty();
+    names += std::string(names.empty() ? "" : ", ") + name;
+  }
+  if (set != 0 && set != fields.size())
+    return invalid_argument("bots config: " + where + ": fields " + names + " go together (the app API for private messages)");
+  return Status::ok();
+}
+
+const char* default_api_base(Platform p) {
+  switch (p) {
+    case Platform::kWeCom: return "https://qyapi.weixin.qq.com";
+    case Platform::kDingTalk: return "https://api.dingtalk.com";
+    case Platform::kFeishu: return "https://open.feishu.cn";
+    case Platform::kTelegram: return "https://api.telegram.org";
+    case Platform::kGeneric: return "";
+  }
+  return "";
+}
+
 }  // namespace
 
-Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const std::map<std::string, std::string>* env) {
+bool BotConfig::has_private_channel() const {
+  switch (platform) {
+    case Platform::kWeCom: return !corp_id.empty() && !agent_id.empty() && !corp_secret.empty();
+    case Platform::kDingTalk: return !app_key.empty() && !robot_code.empty() && !app_secret.empty();
+    case Platform::kFeishu: return !app_id.empty() && !app_secret.empty();
+    case Platform::kTelegram: return !bot_token.empty();
+    case Platform::kGeneric: return !push_url.empty();
+  }
+  return false;
+}
+
+Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const std::map<std::string, std::string>* env,
+                                                bool resolve_secrets) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("bots") || !j["bots"].is_array())
     return invalid_argument("bots config: expected {\"bots\": [...]}");
@@ -99,10 +146,15 @@ Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const s
         if (f.required) return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" is missing");
         continue;
       }
-      if (!b[f.name].is_string())
+      std::string v;
+      if (std::string(f.name) == "agent_id" && b[f.name].is_number_unsigned()) {
+        v = std::to_string(b[f.name].get<uint64_t>());  // WeCom shows the AgentId as a number
+      } else if (!b[f.name].is_string()) {
         return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" must be a string");
-      std::string v = b[f.name].get<std::string>();
-      if (f.secret && v.rfind("env:", 0) == 0) {
+      } else {
+        v = b[f.name].get<std::string>();
+      }
+      if (f.secret && v.rfind("env:", 0) == 0 && resolve_secrets) {
         std::string var = v.substr(4);
         const char* val = nullptr;
         std::string holder;
@@ -122,41 +174,69 @@ Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const s
       if (f.required && v.empty()) return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" is empty");
       c.*(f.member) = v;
     }
+    if (b.contains("session_webhook_hosts")) {
+      const json& hosts = b["session_webhook_hosts"];
+      if (c.platform != Platform::kDingTalk || !hosts.is_array() || hosts.empty())
+        return invalid_argument("bots config: " + where + ": field \"session_webhook_hosts\" is a non-empty list of hosts (dingtalk only)");
+      for (const auto& h : hosts) {
+        if (!h.is_string() || h.get<std::string>().empty())
+          return invalid_argument("bots config: " + where + ": field \"session_webhook_hosts\" holds host names or origins");
+        c.session_webhook_hosts.push_back(h.get<std::string>());
+      }
+    }
     for (const auto& [key, value] : b.items()) {
-      bool known = key == "id" || key == "platform";
+      bool known = key == "id" || key == "platform" || key == "session_webhook_hosts";
       for (const auto& f : pf->second.second) known |= key == f.name;
       if (!known) return invalid_argument("bots config: " + where + ": unknown field \"" + key + "\"");
     }
     // Platform-specific checks.
-    if (c.platform == Platform::kWeCom) {
+    if (resolve_secrets && c.platform == Platform::kWeCom) {
       auto k = base64_decode(c.encoding_aes_key + "=", true);
       if (c.encoding_aes_key.size() != 43 || !k.is_ok() || k->size() != 32)
         return invalid_argument("bots config: " + where + ": field \"encoding_aes_key\" must be the 43-character key WeCom shows");
     }
-    if (c.platform == Platform::kGeneric) {
+    if (resolve_secrets && c.platform == Platform::kGeneric) {
       if (c.secret.rfind("whsec_", 0) != 0 || !base64_decode(c.secret.substr(6)).is_ok() || c.secret.size() < 16)
         return invalid_argument("bots config: " + where + ": field \"secret\" must be whsec_ followed by base64");
     }
+    if (c.api_base.empty()) c.api_base = default_api_base(c.platform);
+    if (!c.api_base.empty() && !valid_url(c.api_base))
+      return invalid_argument("bots config: " + where + ": field \"api_base\" must be an http(s) URL");
+    while (!c.api_base.empty() && c.api_base.back() == '/') c.api_base.pop_back();
+    if (c.platform == Platform::kWeCom) {
+      if (Status s = all_or_none(where, c, {{"corp_id", &BotConfig::corp_id}, {"agent_id", &BotConfig::agent_id},
+                                            {"corp_secret", &BotConfig::corp_secret}});
+          !s.is_ok())
+        return s;
+      if (!c.agent_id.empty() && (c.agent_id.size() > 12 || c.agent_id.find_first_not_of("0123456789") != std::string::npos))
+        return invalid_argument("bots config: " + where + ": field \"agent_id\" must be the app's AgentId (digits)");
+    }
+    if (c.platform == Platform::kDingTalk) {
+      if (Status s = all_or_none(where, c, {{"app_key", &BotConfig::app_key}, {"robot_code", &BotConfig::robot_code}}); !s.is_ok())
+        return s;
+    }
+    if (c.platform == Platform::kFeishu) {
+      if (Status s = all_or_none(where, c, {{"app_id", &BotConfig::app_id}, {"app_secret", &BotConfig::app_secret}}); !s.is_ok())
+        return s;
+    }
     if (c.platform == Platform::kTelegram) {
-      if (c.api_base.empty()) c.api_base = "https://api.telegram.org";
       if (c.secret_token.size() > 256 || c.secret_token.find_first_not_of(
                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
         return invalid_argument("bots config: " + where + ": field \"secret_token\" must be 1-256 of A-Z a-z 0-9 _ -");
-      if (!valid_url(c.api_base)) return invalid_argument("bots config: " + where + ": field \"api_base\" must be an http(s) URL");
     }
-    if (!c.push_url.empty() && !valid_url(c.push_url))
+    if (resolve_secrets && !c.push_url.empty() && !valid_url(c.push_url))
       return invalid_argument("bots config: " + where + ": field \"push_url\" must be an http(s) URL");
     out.push_back(std::move(c));
   }
   return out;
 }
 
-Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path) {
+Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path, bool resolve_secrets) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot read bots config " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return load_bots_config(ss.str());
+  return load_bots_config(ss.str(), nullptr, resolve_secrets);
 }
 
 }  // namespace sunledger

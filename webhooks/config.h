@@ -21,21 +21,41 @@ struct BotConfig {
   std::string token;             // wecom
   std::string encoding_aes_key;  // wecom (43 characters)
   std::string receive_id;        // wecom ("" for robots, the corp id for apps)
-  std::string app_secret;        // dingtalk (inbound signature)
+  std::string app_secret;        // dingtalk (inbound signature and app API), feishu (app API)
   std::string verification_token;  // feishu
   std::string encrypt_key;         // feishu
   std::string secret_token;      // telegram
   std::string bot_token;         // telegram
-  std::string api_base;          // telegram (default https://api.telegram.org)
   std::string secret;            // generic: whsec_<base64>
-  std::string push_url;          // wecom, dingtalk, feishu, generic
+  std::string push_url;          // wecom, dingtalk, feishu, generic: a group robot's webhook (one group)
   std::string push_secret;       // dingtalk (SEC...), feishu
+  // The platform's app API, for messages to one person (and, on Feishu, to any
+  // group by chat id). Optional; without it the bot reaches no one privately.
+  std::string corp_id;           // wecom
+  std::string agent_id;          // wecom (the app's AgentId, digits)
+  std::string corp_secret;       // wecom (the app's Secret)
+  std::string app_key;           // dingtalk
+  std::string robot_code;        // dingtalk
+  std::string app_id;            // feishu
+  // Where the platform's API lives; each platform has its public default
+  // (tests point it at a fake platform on loopback).
+  std::string api_base;
+  // dingtalk: the hosts a sessionWebhook may point at (https only), or whole
+  // origins ("http://127.0.0.1:8081", for tests). Default: DingTalk's own.
+  std::vector<std::string> session_webhook_hosts;
+
+  // Whether the app API for one person is configured.
+  bool has_private_channel() const;
 };
 
 // Reads the config; a secret written "env:NAME" is read from the
 // environment. Any problem names the bot and the field.
+// With resolve_secrets false, "env:NAME" secrets stay as written and secret
+// formats are not checked: enough to know what each bot can reach (CLI
+// commands that never talk to a platform), without needing the secrets.
 Result<std::vector<BotConfig>> load_bots_config(const std::string& json_text,
-                                                const std::map<std::string, std::string>* env_override = nullptr);
-Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path);
+                                                const std::map<std::string, std::string>* env_override = nullptr,
+                                                bool resolve_secrets = true);
+Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path, bool resolve_secrets = true);
 
 }  // namespace sunledger

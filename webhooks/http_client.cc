@@ -9,7 +9,7 @@ class HttplibClient final : public HttpClient {
  public:
   explicit HttplibClient(int timeout) : timeout_(timeout) {}
 
-  Result<HttpResult> post(const OutboundRequest& r) override {
+  Result<HttpResult> send(const OutboundRequest& r) override {
     // Split "scheme://host[:port]" from the path and query.
     size_t scheme_end = r.url.find("://");
     if (scheme_end == std::string::npos) return invalid_argument("push URL without scheme");
@@ -23,7 +23,7 @@ class HttplibClient final : public HttpClient {
     cli.set_write_timeout(timeout_, 0);
     httplib::Headers headers;
     for (const auto& [k, v] : r.headers) headers.emplace(k, v);
-    auto res = cli.Post(path.c_str(), headers, r.body, r.content_type.c_str());
+    auto res = r.method == "GET" ? cli.Get(path.c_str(), headers) : cli.Post(path.c_str(), headers, r.body, r.content_type.c_str());
     if (!res) return unavailable("push failed: " + httplib::to_string(res.error()));
     return HttpResult{res->status, res->body};
   }

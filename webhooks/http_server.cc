@@ -271,7 +271,7 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     res.set_content(impl->metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http::register_read_api(svr, *ledger);
-  impl->metrics.add_gauge("ledger_entries", "Entries appended to all ledger logs (village books and complaints).", [ledger] {
+  impl->metrics.add_gauge("ledger_entries", "Entries in the village books (the complaints log is not counted: its growth would time a filing).", [ledger] {
     auto n = ledger->total_entries();
     return n.is_ok() ? static_cast<double>(*n) : -1.0;
   });

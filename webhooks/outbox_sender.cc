@@ -70,24 +70,19 @@ size_t OutboxSender::deliver_due() {
     }
     PlatformAdapter* adapter = it->second;
     if (rate_limited(m.bot_id, adapter->pushes_per_minute(), now)) continue;  // waits for the window; not a failure
-    auto request = adapter->push_request(m, now);
-    Status outcome;
-    if (!request.is_ok()) {
-      outcome = request.status();
-    } else {
-      sent_[m.bot_id].push_back(now);
-      auto res = client_->post(*request);
-      if (!res.is_ok()) outcome = res.status();
-      else if (!adapter->push_succeeded(res->status, res->body))
-        outcome = unavailable("HTTP " + std::to_string(res->status) + " " + res->body.substr(0, 200));
-    }
+    sent_[m.bot_id].push_back(now);
+    Status outcome = adapter->deliver(m, now, *client_);
     if (outcome.is_ok()) {
       Status s = outbox_.mark_delivered(m.id, now);
       if (!s.is_ok()) std::fprintf(stderr, "sunledger: outbox record failed: %s\n", s.to_string().c_str());
       ++delivered;
       if (metrics_) metrics_->add_counter("pushes_delivered_total");
     } else {
-      int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(m.attempts, 20), options_.max_backoff_seconds);
+      // A configuration that cannot deliver it (no push_url, no private
+      // channel) will not change by retrying soon.
+      int64_t backoff = outcome.code() == Code::kFailedPrecondition
+                            ? options_.max_backoff_seconds
+                            : std::min<int64_t>(int64_t{1} << std::min(m.attempts, 20), options_.max_backoff_seconds);
       outbox_.mark_failed(m.id, now + backoff, outcome.message());
       // Logged without the message text: only the bot and the row.
       std::fprintf(stderr, "sunledger: push %lld via %s failed (attempt %d): %s\n", static_cast<long long>(m.id),

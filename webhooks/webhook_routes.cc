@@ -60,6 +60,8 @@ void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const 
     auto reply = bot.handle(decoded->message);
     if (!reply.is_ok()) {
       std::fprintf(stderr, "sunledger: webhook %s: %s\n", id.c_str(), reply.status().to_string().c_str());
+      // The same message id from another chat or sender: no stored reply for it.
+      if (reply.status().code() == Code::kAlreadyExists) return send_error(res, 409, "消息编号重复 (message id already used)");
       // 503 makes the platform deliver again later; the dedupe record keeps that safe.
       return send_error(res, reply.status().code() == Code::kUnavailable ? 503 : 500, "暂时无法处理,请稍后再试 (try again later)");
     }

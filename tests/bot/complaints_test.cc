@@ -17,10 +17,12 @@ struct ComplaintsTest : ::testing::Test {
   testing::TestLedger t;
   std::unique_ptr<Bot> bot;
   int next_id = 0;
+  bool private_channel = true;  // whether the bot can message one person
 
   void SetUp() override {
     BotOptions o;
     o.identity_salt = "0123456789abcdef0123456789abcdef";
+    o.reaches_person = [this](const std::string&) { return private_channel; };
     bot = std::make_unique<Bot>(t.ledger.get(), o);
     ASSERT_TRUE(bot->initialize().is_ok());
     ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
@@ -44,13 +46,21 @@ struct ComplaintsTest : ::testing::Test {
     return say(user, "dm-" + user, false, text, id);
   }
 
-  // The first "dddd-dddd-dddd" in a reply.
+  // The first receipt in a reply: "dddd-dddd-dddd", or an anonymous "XXXXX-XXXXX-XXXXX-XXXXX".
   static std::string receipt_in(const std::string& text) {
-    for (size_t i = 0; i + 14 <= text.size(); ++i) {
-      std::string cand = text.substr(i, 14);
-      if (Complaints::normalise_receipt(cand) == cand) return cand;
+    for (size_t i = 0; i < text.size(); ++i) {
+      for (size_t len : {23, 14}) {
+        if (i + len > text.size()) continue;
+        std::string cand = text.substr(i, len);
+        if (Complaints::normalise_receipt(cand) == cand) return cand;
+      }
     }
     return "";
+  }
+  int64_t complaint_count() {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT count(*) FROM complaints");
+    return q.executeStep() ? q.getColumn(0).getInt64() : -1;
   }
 
   std::string file_private(const std::string& text = "投诉 #12 水利建设的钱少了") {
@@ -61,16 +71,80 @@ struct ComplaintsTest : ::testing::Test {
 
 TEST_F(ComplaintsTest, FiledInAGroupNeverEchoesTheText) {
   auto r = say("villager", "sj-group", true, "投诉 村道拓宽用了水利专项资金");
-  std::string receipt = receipt_in(r.text);
-  ASSERT_FALSE(receipt.empty()) << r.text;
+  // The group sees neither the receipt nor the text; the receipt goes to the
+  // reporter alone.
+  EXPECT_EQ(receipt_in(r.text), "") << r.text;
   EXPECT_EQ(r.text.find("村道拓宽"), std::string::npos);
-  EXPECT_NE(r.text.find("私信"), std::string::npos);
+  EXPECT_NE(r.text.find("回执已私信发给您"), std::string::npos) << r.text;
+  ASSERT_EQ(r.pushes.size(), 1u);
+  EXPECT_EQ(r.pushes[0].audience, Audience::kPerson);
+  EXPECT_EQ(r.pushes[0].chat_id, "villager");
+  std::string receipt = receipt_in(r.pushes[0].text);
+  ASSERT_FALSE(receipt.empty()) << r.pushes[0].text;
   auto c = bot->complaints().get(receipt);
   ASSERT_TRUE(c.is_ok());
   EXPECT_EQ(c->village, "shuangjiang");
   EXPECT_EQ(c->text, "村道拓宽用了水利专项资金");
   EXPECT_EQ(c->reporter->user_id, "villager");
   EXPECT_EQ(c->status, ComplaintStatus::kReceived);
+}
+
+TEST_F(ComplaintsTest, WithoutAPrivateChannelAGroupComplaintIsNotFiled) {
+  private_channel = false;
+  auto r = say("villager", "sj-group", true, "投诉 村道拓宽用了水利专项资金");
+  EXPECT_EQ(receipt_in(r.text), "");
+  EXPECT_EQ(r.text.find("村道拓宽"), std::string::npos);
+  EXPECT_NE(r.text.find("请私信本机器人发送投诉"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("没有登记"), std::string::npos);
+  EXPECT_TRUE(r.pushes.empty());
+  EXPECT_EQ(complaint_count(), 0);
+  // In private chat it is filed, and the reporter is told to ask for news.
+  auto p = priv("villager", "投诉 村道拓宽用了水利专项资金");
+  std::string receipt = receipt_in(p.text);
+  ASSERT_FALSE(receipt.empty()) << p.text;
+  EXPECT_NE(p.text.find("无法主动私信通知您"), std::string::npos) << p.text;
+  // Nothing meant for the reporter is queued anywhere.
+  auto a = priv("zt-inspector", "转办 " + receipt + " 朱亭镇纪委 请核查");
+  EXPECT_NE(a.text.find("已转办"), std::string::npos) << a.text;
+  EXPECT_TRUE(a.pushes.empty());
+  EXPECT_EQ(*Outbox(t.ledger.get()).depth(), 0);
+  // The overdue digest is not sent either.
+  t.clock.advance(30 * kDay);
+  EXPECT_EQ(*bot->push_overdue_digest(), 0u);
+  EXPECT_EQ(*Outbox(t.ledger.get()).depth(), 0);
+}
+
+TEST_F(ComplaintsTest, OnlyTheReporterFollowsANamedComplaint) {
+  std::string receipt = file_private();
+  ASSERT_FALSE(receipt.empty());
+  std::string unknown = priv("villager", "进度 0000-0000-0001").text;
+  EXPECT_NE(unknown.find("没有找到"), std::string::npos) << unknown;
+  // Another villager holding the receipt learns nothing: the same answer as an unknown receipt.
+  EXPECT_EQ(priv("neighbour", "进度 " + receipt).text, priv("neighbour", "进度 0000-0000-0001").text);
+  // Same user id on another bot is another person.
+  InboundMessage other{"other-bot", "dm-villager", false, "villager", "villager", "进度 " + receipt, "o1", 0};
+  EXPECT_EQ(bot->handle(other)->text, unknown);
+  EXPECT_NE(priv("villager", "进度 " + receipt).text.find("状态:已受理"), std::string::npos);
+  // Ratings likewise.
+  priv("zt-inspector", "转办 " + receipt + " 纪委 核查");
+  priv("zt-inspector", "调查 " + receipt + " 核查");
+  priv("zt-inspector", "办结 " + receipt + " 属实");
+  EXPECT_EQ(priv("neighbour", "不满意 " + receipt + " 敷衍").text, unknown);
+  EXPECT_EQ(bot->complaints().get(receipt)->status, ComplaintStatus::kResolved);
+  EXPECT_NE(priv("villager", "满意 " + receipt).text.find("满意"), std::string::npos);
+}
+
+TEST_F(ComplaintsTest, FailedReceiptLookUpsAreLimited) {
+  std::string receipt = file_private();
+  // Ten wrong guesses in an hour, then even a right one is not looked up.
+  for (int i = 0; i < 10; ++i)
+    EXPECT_NE(priv("guesser", "进度 1234-5678-90" + std::to_string(10 + i)).text.find("没有找到"), std::string::npos);
+  InboundMessage anon{kBot, "dm-guesser", false, "guesser", "g", "进度 " + receipt, "g-1", 0};
+  EXPECT_NE(bot->handle(anon)->text.find("次数太多"), std::string::npos);
+  // Others are not affected, and the window passes.
+  EXPECT_NE(priv("villager", "进度 " + receipt).text.find("状态"), std::string::npos);
+  t.clock.advance(3601);
+  EXPECT_NE(priv("guesser", "进度 1234-5678-9000").text.find("没有找到"), std::string::npos);
 }
 
 TEST_F(ComplaintsTest, FiledInPrivateWithLinksDeadlineAndReceipts) {
@@ -114,7 +188,19 @@ TEST_F(ComplaintsTest, AnonymousComplaintsStoreNoIdentity) {
   auto a = priv("nz-inspector", "转办 " + receipt + " 南洲镇纪委 请核查");
   EXPECT_NE(a.text.find("不推送"), std::string::npos) << a.text;
   EXPECT_TRUE(a.pushes.empty());
-  EXPECT_NE(say("x", "sj-group", true, "complain anonymously the road money").text.find("receipt"), std::string::npos);
+  // Anonymous receipts are bearer secrets: 20 characters of Crockford base 32 (100 bits).
+  EXPECT_EQ(receipt.size(), 23u);
+  EXPECT_EQ(receipt.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ-"), std::string::npos) << receipt;
+  // Anyone holding it may follow it, typed loosely.
+  std::string loose = receipt;
+  for (auto& ch : loose) ch = ch == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  EXPECT_NE(priv("someone", "进度 " + loose).text.find("状态"), std::string::npos);
+  // In a group an anonymous complaint would name its reporter: refused, nothing filed.
+  int64_t before = complaint_count();
+  auto g = say("x", "sj-group", true, "complain anonymously the road money");
+  EXPECT_NE(g.text.find("private chat"), std::string::npos) << g.text;
+  EXPECT_EQ(receipt_in(g.text), "");
+  EXPECT_EQ(complaint_count(), before);
 }
 
 TEST_F(ComplaintsTest, TheWholeFlowWithPushesAndRatings) {
@@ -129,7 +215,8 @@ TEST_F(ComplaintsTest, TheWholeFlowWithPushesAndRatings) {
   auto a = priv("zt-inspector", "转办 " + receipt + " 朱亭镇纪委 请核查");
   EXPECT_NE(a.text.find("已转办"), std::string::npos) << a.text;
   ASSERT_EQ(a.pushes.size(), 1u);
-  EXPECT_EQ(a.pushes[0].chat_id, "dm-villager");  // the private chat it was filed from
+  EXPECT_EQ(a.pushes[0].chat_id, "villager");  // the reporter's user id, privately
+  EXPECT_EQ(a.pushes[0].audience, Audience::kPerson);
   EXPECT_NE(a.pushes[0].text.find("朱亭镇纪委"), std::string::npos);
   EXPECT_NE(priv("zt-inspector", "办结 " + receipt + " x").text.find("不能从“已转办”改为“已办结”"), std::string::npos);
   EXPECT_NE(priv("zt-inspector", "调查 " + receipt + " 调取账本").text.find("调查中"), std::string::npos);
@@ -139,7 +226,9 @@ TEST_F(ComplaintsTest, TheWholeFlowWithPushesAndRatings) {
   EXPECT_NE(priv("zt-inspector", "办结 " + receipt + " 属实,已责令退回").text.find("已办结"), std::string::npos);
   EXPECT_EQ(*outbox.depth(), 3);
 
-  auto progress = priv("anyone-with-the-receipt", "进度 " + receipt);
+  // A named complaint answers its reporter only; anyone else reads "unknown".
+  EXPECT_NE(priv("anyone-with-the-receipt", "进度 " + receipt).text.find("没有找到"), std::string::npos);
+  auto progress = priv("villager", "进度 " + receipt);
   EXPECT_NE(progress.text.find("状态:已办结"), std::string::npos) << progress.text;
   EXPECT_NE(progress.text.find("已转办,处理人:朱亭镇纪委,说明:请核查"), std::string::npos) << progress.text;
   EXPECT_NE(progress.text.find("属实,已责令退回"), std::string::npos);

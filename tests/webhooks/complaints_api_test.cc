@@ -20,6 +20,7 @@ struct ComplaintsApi : ::testing::Test {
   void SetUp() override {
     BotOptions o;
     o.identity_salt = "0123456789abcdef0123456789abcdef";
+    o.reaches_person = [](const std::string&) { return true; };
     bot = std::make_unique<Bot>(t.ledger.get(), o);
     ASSERT_TRUE(bot->initialize().is_ok());
     ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
@@ -90,7 +91,9 @@ TEST_F(ComplaintsApi, TransitionsPushToTheReporter) {
   EXPECT_EQ(json::parse(ok->body)["events"][1]["actor"], "api:zt");
   auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds(), 10);
   ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].chat_id, "dm-li");
+  // To the reporter's own user id, privately.
+  EXPECT_EQ((*due)[0].chat_id, "li");
+  EXPECT_EQ((*due)[0].audience, Audience::kPerson);
   EXPECT_EQ(post("/v1/complaints/" + r2 + "/transitions", {{"to", "rejected"}, {"note", "x"}}, zhuting)->status, 404);
   EXPECT_EQ(post("/v1/complaints/" + r2 + "/transitions", {{"to", "rejected"}, {"note", "不属实"}}, all)->status, 200);
   EXPECT_EQ(Outbox(t.ledger.get()).due(t.clock.now_unix_seconds(), 10)->size(), 1u);  // anonymous: no push

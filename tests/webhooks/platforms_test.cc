@@ -238,7 +238,8 @@ struct Platforms : ::testing::Test {
       {"id": "lukou-wecom", "platform": "wecom", "token": ")" + kWeComToken + R"(", "encoding_aes_key": ")" + kWeComAesKey +
                       R"(", "receive_id": "", "push_url": ")" + fake.url("/cgi-bin/webhook/send?key=K") + R"("},
       {"id": "lukou-ding", "platform": "dingtalk", "app_secret": "ding-app-secret", "push_url": ")" +
-                      fake.url("/robot/send?access_token=T") + R"(", "push_secret": "SECxxxx"},
+                      fake.url("/robot/send?access_token=T") + R"(", "push_secret": "SECxxxx",
+       "session_webhook_hosts": [")" + fake.url("") + R"("]},
       {"id": "lukou-feishu", "platform": "feishu", "verification_token": "vtoken", "encrypt_key": ")" + kFeishuEncryptKey +
                       R"(", "push_url": ")" + fake.url("/open-apis/bot/v2/hook/H") + R"(", "push_secret": "feishu-secret"},
       {"id": "lukou-tg", "platform": "telegram", "secret_token": "tg_secret-1", "bot_token": "123:ABC", "api_base": ")" +
@@ -386,11 +387,12 @@ TEST_F(Platforms, Telegram) {
 
 TEST_F(Platforms, DingTalk) {
   int64_t ms = now * 1000;
+  // DingTalk signs the timestamp only: each message has its own.
   auto q = dingtalk("账目", "villager", "d1", ms);
   ASSERT_EQ(q->status, 200) << q->body;
-  auto p = dingtalk(kPost, "secretary", "d2", ms);
+  auto p = dingtalk(kPost, "secretary", "d2", ms + 1);
   ASSERT_EQ(p->status, 200);
-  dingtalk(kPost, "secretary", "d2", ms);  // a redelivery
+  EXPECT_EQ(dingtalk(kPost, "secretary", "d2", ms + 1)->status, 200);  // a redelivery of the same bytes
   EXPECT_EQ(size(), 3u);
   // Replies go to the sessionWebhook through the outbox.
   EXPECT_EQ(deliver_pushes(), 3u);
@@ -402,7 +404,7 @@ TEST_F(Platforms, DingTalk) {
   EXPECT_EQ(rec[1].body, rec[2].body);  // the redelivery got the same reply
   EXPECT_EQ(dingtalk("账目", "villager", "d3", ms, "wrong")->status, 401);
   EXPECT_EQ(dingtalk("账目", "villager", "d4", ms - 3601 * 1000)->status, 401);
-  std::string ts = std::to_string(ms);
+  std::string ts = std::to_string(ms + 7);
   EXPECT_EQ(post("/webhooks/lukou-ding", "nope", {{"timestamp", ts}, {"sign", b64(raw_hmac("ding-app-secret", ts + "\nding-app-secret"))}})->status, 400);
   EXPECT_EQ(post("/webhooks/lukou-ding", std::string(70'000, 'x'), {})->status, 413);
 }
@@ -518,12 +520,12 @@ TEST_F(Platforms, MonthlyNoticeIsPushedToEveryPlatform) {
 // A crash between delivery and its record: the push is sent again after the
 // restart, with the same webhook-id so the receiver can drop it.
 TEST_F(Platforms, PendingPushSurvivesARestartAndRepeatsWithTheSameId) {
-  ASSERT_TRUE(t.ledger->write([](WriteTxn& txn) { return Outbox::enqueue(txn, {"generic", "chat-generic", "通知"}); }).is_ok());
+  ASSERT_TRUE(t.ledger->write([](WriteTxn& txn) { return Outbox::enqueue(txn, {"generic", "chat-generic", "通知", Audience::kGroup}); }).is_ok());
   // The first sender delivers but "dies" before recording it.
   struct DiesAfterSending : HttpClient {
     HttpClient* real;
-    Result<HttpResult> post(const OutboundRequest& r) override {
-      auto res = real->post(r);
+    Result<HttpResult> send(const OutboundRequest& r) override {
+      auto res = real->send(r);
       return unavailable("process killed before the delivery was recorded");
     }
   } dying;
@@ -549,7 +551,7 @@ TEST_F(Platforms, PendingPushSurvivesARestartAndRepeatsWithTheSameId) {
 
 TEST_F(Platforms, RateLimitHoldsPushesForTheNextMinute) {
   ASSERT_TRUE(t.ledger->write([](WriteTxn& txn) {
-    for (int i = 0; i < 25; ++i) Outbox::enqueue(txn, {"lukou-wecom", "chat-lukou-wecom", "n" + std::to_string(i)});
+    for (int i = 0; i < 25; ++i) Outbox::enqueue(txn, {"lukou-wecom", "chat-lukou-wecom", "n" + std::to_string(i), Audience::kGroup});
     return Status::ok();
   }).is_ok());
   OutboxSender sender(t.ledger.get(), wiring.adapters, client.get());

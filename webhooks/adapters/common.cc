@@ -39,19 +39,6 @@ std::string text_message(const std::string& text) { return dump(json{{"msgtype",
 
 using nlohmann::json;
 
-bool PlatformAdapter::push_succeeded(int http_status, const std::string& body) const {
-  if (http_status < 200 || http_status >= 300) return false;
-  // WeCom, DingTalk and Feishu answer 200 with an error code in the body.
-  json j = json::parse(body, nullptr, false);
-  if (j.is_object()) {
-    for (const char* key : {"errcode", "code", "StatusCode"})
-      if (j.contains(key) && j[key].is_number_integer() && j[key].get<int64_t>() != 0) return false;
-    if (j.contains("ok") && j["ok"].is_boolean() && !j["ok"].get<bool>()) return false;
-  }
-  return true;
-}
-
-
 namespace platform {
 
 std::optional<std::string> xml_field(const std::string& xml, const std::string& tag, const std::string& within) {

@@ -1,4 +1,5 @@
 // Feishu / Lark: im.message.receive_v1 events.
+#include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
 #include "ledger/crypto.h"
 #include "webhooks/platform_crypto.h"
@@ -80,15 +81,25 @@ class FeishuAdapter final : public PlatformAdapter {
     return d;
   }
 
+  bool reaches_persons() const override { return c_.has_private_channel(); }
+
   WebhookResponse encode_reply(const DecodedWebhook& d, const std::string& text, int64_t,
                                std::optional<Push>* active) override {
-    // Feishu has no passive reply: the custom bot webhook carries it.
-    if (!text.empty() && !c_.push_url.empty()) *active = Push{c_.id, d.reply_context.at("chat_id"), text};
+    // Feishu has no passive reply. A group is answered in that group; a
+    // private chat only through the app API to the sender's open_id, never
+    // through the custom bot's webhook, which posts into its group.
+    if (text.empty()) return json_response(json::object());
+    if (d.message.group) *active = Push{c_.id, d.message.chat_id, text, Audience::kGroup};
+    else *active = Push{c_.id, d.message.sender_id, text, Audience::kPerson};
     return json_response(json::object());
   }
 
-  Result<OutboundRequest> push_request(const OutboxMessage& m, int64_t now) override {
-    if (c_.push_url.empty()) return failed_precondition("bot " + c_.id + " has no push_url");
+  Status deliver(const OutboxMessage& m, int64_t now, HttpClient& client) override {
+    if (c_.has_private_channel())
+      return send_by_app(m.audience == Audience::kGroup ? "chat_id" : "open_id", m, now, client, true);
+    if (m.audience == Audience::kPerson)
+      return failed_precondition("bot " + c_.id + " has no private channel (app_id and app_secret)");
+    if (c_.push_url.empty()) return failed_precondition("bot " + c_.id + " has no push_url and no app");
     OutboundRequest r;
     r.url = c_.push_url;
     json body = {{"msg_type", "text"}, {"content", {{"text", m.text}}}};
@@ -97,12 +108,50 @@ class FeishuAdapter final : public PlatformAdapter {
       body["timestamp"] = ts;
       body["sign"] = platform::feishu_push_sign(c_.push_secret, ts);
     }
-    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    return r;
+    r.body = dump(body);
+    auto answer = send_for_answer(client, r);
+    if (!answer.is_ok()) return answer.status();
+    return robot_answer_ok(*answer);
   }
 
  private:
+  // im/v1/messages with the tenant access token.
+  Status send_by_app(const char* id_type, const OutboxMessage& m, int64_t now, HttpClient& client, bool may_refetch) {
+    auto token = tokens_.get(client, now, [this](HttpClient& cl) -> Result<FetchedToken> {
+      OutboundRequest r;
+      r.url = c_.api_base + "/open-apis/auth/v3/tenant_access_token/internal";
+      r.body = dump(json{{"app_id", c_.app_id}, {"app_secret", c_.app_secret}});
+      auto answer = send_for_answer(cl, r);
+      if (!answer.is_ok()) return answer.status();
+      auto j = parse_body(answer->body);
+      if (answer->status != 200 || !j || !j->is_object() || jstring(*j, "code") != "0")
+        return unavailable("tenant access token refused: HTTP " + std::to_string(answer->status));
+      auto exp = j->find("expire");
+      return FetchedToken{jstring(*j, "tenant_access_token"),
+                          exp != j->end() && exp->is_number_integer() ? exp->get<int64_t>() : 0};
+    });
+    if (!token.is_ok()) return token.status();
+    OutboundRequest r;
+    r.url = c_.api_base + "/open-apis/im/v1/messages?receive_id_type=" + id_type;
+    r.headers = {{"Authorization", "Bearer " + *token}};
+    r.body = dump(json{{"receive_id", m.chat_id}, {"msg_type", "text"}, {"content", dump(json{{"text", m.text}})}});
+    auto answer = send_for_answer(client, r);
+    if (!answer.is_ok()) return answer.status();
+    auto j = parse_body(answer->body);
+    std::string code = j && j->is_object() ? jstring(*j, "code") : "";
+    // 99991661: no token, 99991663: invalid token, 99991668: expired.
+    if (code == "99991661" || code == "99991663" || code == "99991668") {
+      tokens_.invalidate(*token);
+      if (may_refetch) return send_by_app(id_type, m, now, client, false);
+      return unavailable("the tenant access token was refused twice");
+    }
+    if (answer->status < 200 || answer->status >= 300 || code != "0")
+      return unavailable("HTTP " + std::to_string(answer->status) + " " + utf8_prefix(answer->body, 200));
+    return Status::ok();
+  }
+
   BotConfig c_;
+  AccessTokenCache tokens_;
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
 // Standard Webhooks: the generic signed-JSON hook.
+#include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
 #include "ledger/crypto.h"
 #include "webhooks/platform_crypto.h"
@@ -55,11 +56,17 @@ class GenericAdapter final : public PlatformAdapter {
     return json_response({{"reply", text.empty() ? json(nullptr) : json(text)}});
   }
 
-  Result<OutboundRequest> push_request(const OutboxMessage& m, int64_t now) override {
+  // The bridge behind push_url delivers to whatever chat_id names; a person's
+  // push names their user id with chat_type "private", as inbound messages do.
+  bool reaches_persons() const override { return !c_.push_url.empty(); }
+
+  Status deliver(const OutboxMessage& m, int64_t now, HttpClient& client) override {
     if (c_.push_url.empty()) return failed_precondition("bot " + c_.id + " has no push_url");
     OutboundRequest r;
     r.url = c_.push_url;
-    r.body = json{{"chat_id", m.chat_id}, {"text", m.text}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    r.body = dump(json{{"chat_id", m.chat_id},
+                       {"chat_type", m.audience == Audience::kGroup ? "group" : "private"},
+                       {"text", m.text}});
     // A stable id per outbox row: a receiver drops the one repeat that a crash
     // between delivery and its record may cause.
     std::string id = "msg_sunledger_" + std::to_string(m.id);
@@ -67,7 +74,9 @@ class GenericAdapter final : public PlatformAdapter {
     r.headers = {{"webhook-id", id},
                  {"webhook-timestamp", ts},
                  {"webhook-signature", "v1," + platform::standard_webhooks_signature(c_.secret, id, ts, r.body)}};
-    return r;
+    auto answer = send_for_answer(client, r);
+    if (!answer.is_ok()) return answer.status();
+    return robot_answer_ok(*answer);
   }
 
  private:

@@ -1,4 +1,5 @@
 // Telegram: the Bot API webhook.
+#include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
 #include "ledger/crypto.h"
 #include "webhooks/platform_crypto.h"
@@ -49,12 +50,18 @@ class TelegramAdapter final : public PlatformAdapter {
     return json_response({{"method", "sendMessage"}, {"chat_id", chat_json(d.reply_context.at("chat_id"))}, {"text", text}});
   }
 
-  Result<OutboundRequest> push_request(const OutboxMessage& m, int64_t) override {
+  // sendMessage to a user's id reaches them privately once they have started
+  // the bot; to a group's id, the group.
+  bool reaches_persons() const override { return true; }
+
+  Status deliver(const OutboxMessage& m, int64_t, HttpClient& client) override {
+    if (m.chat_id.empty()) return failed_precondition("push without an address");
     OutboundRequest r;
     r.url = c_.api_base + "/bot" + c_.bot_token + "/sendMessage";
-    r.body = json{{"chat_id", chat_json(m.chat_id)}, {"text", m.text.substr(0, 4096)}}.dump(-1, ' ', false,
-                                                                                           json::error_handler_t::replace);
-    return r;
+    r.body = dump(json{{"chat_id", chat_json(m.chat_id)}, {"text", utf8_prefix(m.text, 4096)}});
+    auto answer = send_for_answer(client, r);
+    if (!answer.is_ok()) return answer.status();
+    return robot_answer_ok(*answer);
   }
 
  private:

@@ -1,4 +1,5 @@
 // WeCom: group robot and app callbacks (XML) and the AI bot (JSON).
+#include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
 #include "ledger/crypto.h"
 #include "webhooks/platform_crypto.h"
@@ -130,25 +131,70 @@ class WeComAdapter final : public PlatformAdapter {
                                "]]></Nonce></xml>"};
   }
 
-  Result<OutboundRequest> push_request(const OutboxMessage& m, int64_t) override {
+  bool reaches_persons() const override { return c_.has_private_channel(); }
+
+  Status deliver(const OutboxMessage& m, int64_t now, HttpClient& client) override {
+    if (m.audience == Audience::kPerson) return send_to_person(m, now, client, true);
     if (c_.push_url.empty()) return failed_precondition("bot " + c_.id + " has no push_url");
     OutboundRequest r;
     r.url = c_.push_url;
     // Text takes 2,048 bytes; longer notices go as markdown (4,096).
     if (m.text.size() <= 2048) r.body = text_message(m.text);
-    else
-      r.body = json{{"msgtype", "markdown"}, {"markdown", {{"content", m.text.substr(0, 4096)}}}}.dump(
-          -1, ' ', false, json::error_handler_t::replace);
-    return r;
+    else r.body = dump(json{{"msgtype", "markdown"}, {"markdown", {{"content", utf8_prefix(m.text, 4096)}}}});
+    auto answer = send_for_answer(client, r);
+    if (!answer.is_ok()) return answer.status();
+    return robot_answer_ok(*answer);
   }
 
  private:
+  // cgi-bin/message/send from the self-built app (自建应用) to one member.
+  Status send_to_person(const OutboxMessage& m, int64_t now, HttpClient& client, bool may_refetch) {
+    if (!c_.has_private_channel())
+      return failed_precondition("bot " + c_.id + " has no private channel (corp_id, agent_id and corp_secret)");
+    auto token = tokens_.get(client, now, [this](HttpClient& cl) -> Result<FetchedToken> {
+      OutboundRequest r;
+      r.method = "GET";
+      r.url = c_.api_base + "/cgi-bin/gettoken?corpid=" + platform::url_encode(c_.corp_id) +
+              "&corpsecret=" + platform::url_encode(c_.corp_secret);
+      auto answer = send_for_answer(cl, r);
+      if (!answer.is_ok()) return answer.status();
+      auto j = parse_body(answer->body);
+      if (answer->status != 200 || !j || !j->is_object() || jstring(*j, "errcode") != "0")
+        return unavailable("access token refused: HTTP " + std::to_string(answer->status));
+      auto exp = j->find("expires_in");
+      return FetchedToken{jstring(*j, "access_token"), exp != j->end() && exp->is_number_integer() ? exp->get<int64_t>() : 0};
+    });
+    if (!token.is_ok()) return token.status();
+    OutboundRequest r;
+    r.url = c_.api_base + "/cgi-bin/message/send?access_token=" + platform::url_encode(*token);
+    r.body = dump(json{{"touser", m.chat_id},
+                       {"msgtype", "text"},
+                       {"agentid", std::stoll(c_.agent_id)},
+                       {"text", {{"content", utf8_prefix(m.text, 2048)}}}});
+    auto answer = send_for_answer(client, r);
+    if (!answer.is_ok()) return answer.status();
+    auto j = parse_body(answer->body);
+    std::string code = j && j->is_object() ? jstring(*j, "errcode") : "";
+    // 40001: bad secret or token, 40014: invalid token, 42001: expired.
+    if (code == "40014" || code == "42001" || code == "40001") {
+      tokens_.invalidate(*token);
+      if (may_refetch) return send_to_person(m, now, client, false);
+      return unavailable("the access token was refused twice");
+    }
+    if (answer->status < 200 || answer->status >= 300 || code != "0")
+      return unavailable("HTTP " + std::to_string(answer->status) + " errcode " + code);
+    // WeCom answers 0 even when it dropped the user: "invaliduser" names them.
+    if (!jstring(*j, "invaliduser").empty()) return unavailable("WeCom did not know the user");
+    return Status::ok();
+  }
+
   // "]]>" would end the CDATA section early: split it across two sections.
   static std::string cdata_safe(std::string s) {
     for (size_t p = s.find("]]>"); p != std::string::npos; p = s.find("]]>", p + 15)) s.replace(p, 3, "]]]]><![CDATA[>");
     return s;
   }
   BotConfig c_;
+  AccessTokenCache tokens_;
 };
 
 }  // namespace
