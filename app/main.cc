@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/args.h"
+#include "app/data_folder.h"
 #include "app/demo.h"
 #include "bot/bot.h"
 #include "ledger/crypto.h"
@@ -165,6 +166,7 @@ Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns 0.
 int serve(Deployment& d, const std::string& listen, std::string config_path) {
+  if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) return fail(s);
   auto addr = parse_listen_address(listen);
   if (!addr.is_ok()) return fail(addr.status());
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();

@@ -734,7 +734,23 @@ Result<std::string> Bot::Impl::subsidy_list(const Context& ctx, const ParsedComm
       continue;
     }
     // The identity number is checked, hashed and masked here; it is never
-    // stored, logged or repeated back, not even in an error.
+    // stored, logged or repeated back, not even in an error. A number in
+    // another column (columns swapped) would be stored or quoted as a name,
+    // amount or count, so such a line is refused naming only the field.
+    struct Field {
+      size_t word;
+      const char* zh;
+      const char* en;
+    };
+    std::string misplaced;
+    for (Field f : {Field{0, "姓名", "name"}, Field{2, "金额", "amount"}, Field{3, "人数", "persons"}})
+      if (misplaced.empty() && f.word < w.size() && looks_like_resident_id(w[f.word]))
+        misplaced = std::string("“") + f.zh + "”一栏像是身份证号,请检查各栏的顺序 (the " + f.en +
+                    " field looks like an identity number; check the column order)";
+    if (!misplaced.empty()) {
+      errors.push_back(prefix + misplaced);
+      continue;
+    }
     if (Status s = validate_resident_id(w[1]); !s.is_ok()) {
       errors.push_back(prefix + s.message());
       continue;
@@ -1142,6 +1158,9 @@ Result<BotReply> Bot::handle(const InboundMessage& msg) {
   auto r = handle_message(msg);
   // Every answer ends its last line, however it was built.
   if (r.is_ok() && !r->text.empty() && r->text.back() != '\n') r->text += "\n";
+  // Defence in depth: whatever path quoted what people typed, no identity
+  // number leaves in a reply.
+  if (r.is_ok()) r->text = redact_resident_ids(r->text);
   return r;
 }
 
@@ -1159,7 +1178,9 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
     return reply;
   }
   if (cmd.kind == CommandKind::kUnknown) {
-    reply.text = "没听懂“" + cmd.keyword.substr(0, 60) + "”。发送“帮助”查看可用的命令。(unknown command; send 帮助 or help)";
+    // Masked before it is cut, so a cut cannot leave an unmasked part of a number.
+    reply.text = "没听懂“" + redact_resident_ids(cmd.keyword).substr(0, 60) +
+                 "”。发送“帮助”查看可用的命令。(unknown command; send 帮助 or help)";
     return reply;
   }
   Context ctx;

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "ledger/identity.h"
+
 namespace sunledger {
 namespace {
 
@@ -122,7 +124,10 @@ EntriesImport parse_entries_csv(std::string_view text) {
     if (type == "income" || type == "收入") line.income = true;
     else if (type == "expense" || type == "支出") line.income = false;
     else {
-      result.errors.push_back({rec.line, "类型“" + type + "”应为 income 或 expense (type must be income or expense)"});
+      // Quoted fields are masked: a file with shifted columns may put an
+      // identity number here, and errors reach the API's answer and logs.
+      result.errors.push_back(
+          {rec.line, "类型“" + redact_resident_ids(type) + "”应为 income 或 expense (type must be income or expense)"});
       continue;
     }
     line.category = trim(rec.fields[2]);
@@ -138,7 +143,7 @@ EntriesImport parse_entries_csv(std::string_view text) {
     line.counterparty = trim(rec.fields[7]);
     line.note = trim(rec.fields[8]);
     if (Status s = validate_transaction(line); !s.is_ok()) {
-      result.errors.push_back({rec.line, s.message()});
+      result.errors.push_back({rec.line, redact_resident_ids(s.message())});  // the date error quotes the field
       continue;
     }
     result.lines.push_back(std::move(line));

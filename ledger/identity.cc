@@ -1,5 +1,6 @@
 #include "ledger/identity.h"
 
+#include <optional>
 #include <vector>
 
 #include "ledger/clock.h"
@@ -32,8 +33,83 @@ Status validate_resident_id(std::string_view id) {
 }
 
 std::string mask_resident_id(std::string_view id) {
+  // Too short to be a number worth keeping a tail of: keep nothing.
   if (id.size() < 10) return std::string(id.size(), '*');
-  return std::string(id.substr(0, 6)) + std::string(id.size() - 10, '*') + std::string(id.substr(id.size() - 4));
+  return std::string(id.size() - 2, '*') + std::string(id.substr(id.size() - 2));
+}
+
+namespace {
+
+// One character of a possible identity number: its bytes in the text.
+struct IdChar {
+  size_t pos = 0;
+  size_t len = 0;
+  bool digit = false;  // else X or x
+};
+
+// The character at i if it is a digit or X/x, ASCII or full-width
+// (U+FF10..U+FF19, U+FF38, U+FF58).
+std::optional<IdChar> id_char_at(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c >= '0' && c <= '9') return IdChar{i, 1, true};
+  if (c == 'X' || c == 'x') return IdChar{i, 1, false};
+  if (c == 0xEF && i + 2 < s.size()) {
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]), c2 = static_cast<unsigned char>(s[i + 2]);
+    if (c1 == 0xBC && c2 >= 0x90 && c2 <= 0x99) return IdChar{i, 3, true};
+    if ((c1 == 0xBC && c2 == 0xB8) || (c1 == 0xBD && c2 == 0x98)) return IdChar{i, 3, false};
+  }
+  return std::nullopt;
+}
+
+// Calls found(run) with the characters of each identity-number-shaped run,
+// in order. A run of 16, 17 or 19+ digits is left alone: it is not a number
+// of either form, and amounts or hashes in longer runs must not be mangled.
+template <typename F>
+void for_each_resident_id(std::string_view s, F found) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = id_char_at(s, i);
+    if (!c || !c->digit) {
+      i += c ? c->len : 1;
+      continue;
+    }
+    std::vector<IdChar> run;
+    while (i < s.size()) {
+      auto d = id_char_at(s, i);
+      if (!d || !d->digit) break;
+      run.push_back(*d);
+      i += d->len;
+    }
+    if (run.size() == 17 && i < s.size()) {
+      if (auto x = id_char_at(s, i); x && !x->digit) {
+        run.push_back(*x);
+        i += x->len;
+      }
+    }
+    if (run.size() == 18 || run.size() == 15) found(run);
+  }
+}
+
+}  // namespace
+
+bool looks_like_resident_id(std::string_view text) {
+  bool any = false;
+  for_each_resident_id(text, [&](const std::vector<IdChar>&) { any = true; });
+  return any;
+}
+
+std::string redact_resident_ids(std::string_view text) {
+  std::string out;
+  size_t copied = 0;
+  for_each_resident_id(text, [&](const std::vector<IdChar>& run) {
+    out.append(text.substr(copied, run.front().pos - copied));
+    out.append(run.size() - 2, '*');
+    const IdChar& keep = run[run.size() - 2];
+    out.append(text.substr(keep.pos, run.back().pos + run.back().len - keep.pos));
+    copied = run.back().pos + run.back().len;
+  });
+  out.append(text.substr(copied));
+  return out;
 }
 
 std::string hash_resident_id(std::string_view salt, std::string_view id) {

@@ -12,8 +12,19 @@ namespace sunledger {
 // GB 11643-1999: 17 digits and an ISO 7064 MOD 11-2 check character (0-9 or X),
 // with a plausible birth date. Lower-case x is accepted.
 Status validate_resident_id(std::string_view id);
-// "430221********1234": region code and last four kept.
+// "****************34": only the last two characters kept. The region code,
+// birth date and sequence digits together narrow a village down to a handful
+// of people, so a neighbour could recover the whole number from any of them.
 std::string mask_resident_id(std::string_view id);
+// True when the text holds something shaped like an identity number anywhere:
+// 17 digits and a digit or X, or an old 15-digit number, as a run of its own
+// (not inside a longer run of digits). ASCII and full-width digits count
+// alike, since Chinese input methods type either. Used to refuse, rather than
+// echo or store, a number pasted into the wrong field.
+bool looks_like_resident_id(std::string_view text);
+// The text with every such run replaced by its masked form (stars and the last
+// two characters), for errors and replies that quote what people typed.
+std::string redact_resident_ids(std::string_view text);
 // Hex HMAC-SHA256 under the deployment's secret salt, so the same person is
 // recognisable across lists without the number being recoverable.
 std::string hash_resident_id(std::string_view salt, std::string_view id);

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "ledger/identity.h"
+
 namespace sunledger {
 namespace {
 
@@ -46,7 +48,9 @@ std::string_view trim(std::string_view s) {
 }
 
 Status bad(std::string_view text, const std::string& why_zh, const std::string& why_en) {
-  return invalid_argument("金额“" + std::string(text) + "”无效:" + why_zh + " (invalid amount: " + why_en + ")");
+  // An identity number pasted into the amount column must not come back in
+  // the error (which reaches the chat and the logs): quote it masked.
+  return invalid_argument("金额“" + redact_resident_ids(text) + "”无效:" + why_zh + " (invalid amount: " + why_en + ")");
 }
 
 }  // namespace

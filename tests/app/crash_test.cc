@@ -6,6 +6,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <fstream>
@@ -35,6 +36,7 @@ TEST(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
   std::ofstream(config) << json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
                                           {"secret", "whsec_" + base64_encode(secret_raw)},
                                           {"push_url", "http://127.0.0.1:" + std::to_string(receiver.port) + "/push"}}}}}.dump();
+  ::chmod(config.c_str(), 0600);  // serve refuses a config other users could read
 
   std::mt19937 rng(20221227);
   std::map<int, std::string> acknowledged;  // request number -> reply
@@ -196,6 +198,7 @@ TEST(Security, LogsNeverCarrySecretsOrTexts) {
   std::string config = dir.file("bots.json");
   std::ofstream(config) << json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
                                           {"secret", "whsec_" + base64_encode(secret_raw)}}}}}.dump();
+  ::chmod(config.c_str(), 0600);  // serve refuses a config other users could read
   ServerProcess p;
   p.start(data, config);
   auto send = [&](const std::string& mid, const std::string& user, const std::string& chat, const std::string& type,

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -90,6 +91,7 @@ TEST(DiskFull, RefusesWritesServesReadsAndRecovers) {
   const std::string config = dir.file("bots.json");  // off the small disk: it is not what fills
   std::ofstream(config) << json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
                                           {"secret", "whsec_" + base64_encode(secret_raw)}}}}}.dump();
+  ::chmod(config.c_str(), 0600);  // serve refuses a config other users could read
 
   ServerProcess server;
   server.start(data, config);

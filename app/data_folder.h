@@ -1,0 +1,19 @@
+// The data folder holds the log key, the identity salt, the bots' webhook
+// secrets and every record; `serve` refuses to run while other users of the
+// machine could read any of them.
+#pragma once
+
+#include <string>
+
+#include "ledger/status.h"
+
+namespace sunledger::cli {
+
+// OK when the folder has no group or other permission bits and none of its
+// files (sunledger.db, -wal, -shm, id-salt, log-key.pem, bots.json) nor the
+// --config file (config_path, empty for none) may be read or written by group
+// or others. Otherwise failed_precondition naming the first such file and the
+// chmod that fixes it. Files that do not exist are not an error.
+Status check_data_folder_private(const std::string& dir, const std::string& config_path);
+
+}  // namespace sunledger::cli
