@@ -9,6 +9,7 @@
 #include <set>
 
 #include "ledger/crypto.h"
+#include "ledger/identity.h"
 
 namespace sunledger {
 
@@ -216,7 +217,9 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   if (!projects.is_ok()) return projects.status();
   Complaint c;
   c.village = village;
-  c.text = text;
+  // Inspectors read the text; an identity number in it (the reporter's, a
+  // neighbour's) is kept masked like everywhere else.
+  c.text = redact_resident_ids(text);
   c.links = parse_links(text, *projects);
   c.anonymous = !reporter.has_value();
   c.reporter = reporter;

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "ledger/crypto.h"
+#include "ledger/identity.h"
 
 namespace sunledger {
 
@@ -48,7 +49,7 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
 }
 
 Status DedupeRecords::record(WriteTxn& txn, const InboundMessage& m, const std::string& reply) const {
-  auto sealed = aead_seal(key("dedupe-reply", m, true), reply);
+  auto sealed = aead_seal(key("dedupe-reply", m, true), redact_resident_ids(reply));
   if (!sealed.is_ok()) return sealed.status();
   auto& q = txn.statement("INSERT INTO dedupe_records(id_key, who_key, reply, day) VALUES(?,?,?,?)");
   q.bind(1, hex_encode(key("dedupe-id", m, false)));

@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "ledger/identity.h"
+
 namespace sunledger {
 
 namespace {
@@ -33,7 +35,7 @@ Status Outbox::enqueue(WriteTxn& txn, const Push& push) {
   auto& q = txn.statement("INSERT INTO outbox(bot, chat, text, created_at, next_attempt_at, audience) VALUES(?,?,?,?,?,?)");
   q.bind(1, push.bot_id);
   q.bind(2, push.chat_id);
-  q.bind(3, push.text);
+  q.bind(3, redact_resident_ids(push.text));  // as every reply is: no identity number leaves in a push
   q.bind(4, txn.now());
   q.bind(5, txn.now());
   q.bind(6, audience_name(push.audience));

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "ledger/identity.h"
 #include "ledger/merkle.h"
 #include "ledger/wal_checkpointer.h"
 
@@ -87,6 +88,11 @@ Status check_text(const std::string& value, const char* zh, const char* en, bool
     return invalid_argument(std::string(zh) + "太长,最多" + std::to_string(max) + "字节 (" + en + " is too long)");
   if (!valid_utf8_text(value))
     return invalid_argument(std::string(zh) + "含有无效字符 (" + en + " has invalid characters)");
+  // Signed entries are public and permanent: an identity number typed into
+  // any text of them could never be taken back. The error does not repeat it.
+  if (looks_like_resident_id(value))
+    return invalid_argument("“" + std::string(zh) + "”一栏像是身份证号,身份证号不能写进账目 (the " + en +
+                            " looks like an identity number, which must not go into the books)");
   return Status::ok();
 }
 
