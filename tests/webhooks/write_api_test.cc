@@ -127,6 +127,20 @@ TEST_F(WriteApi, DuplicateJsonKeysAreRefused) {
   EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 2u);
 }
 
+// `"x"y` used to be stored as `xy`; the CSV is refused naming its line.
+TEST_F(WriteApi, CsvTextAfterAClosingQuoteIsRefused) {
+  auto r = post("/v1/villages/shuangjiang/entries",
+                "date,type,category,item,amount,project,fund,counterparty,note\n"
+                "2022-11-02,income,a,b,100,,,,\n"
+                "2022-11-02,income,a,\"x\"y,100,,,,\n",
+                "text/csv", token);
+  ASSERT_EQ(r->status, 400) << r->body;
+  auto j = json::parse(r->body);
+  ASSERT_EQ(j["errors"].size(), 1u);
+  EXPECT_EQ(j["errors"][0]["line"], 3);
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 0u);
+}
+
 TEST_F(WriteApi, TokensAreCheckedPerVillageAndRole) {
   EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", "")->status, 401);
   EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", "sl_notatoken")->status, 401);
