@@ -244,6 +244,17 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
   // read without the size cap (chunked, compressed, or length-less bodies).
   svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     tl_request_start = std::chrono::steady_clock::now();
+    // Range is ignored on every route: the plain body is always answered.
+    // httplib 0.11.4 answers "Range: bytes=0-,0-,..." with one copy of the
+    // body per range (2,000 ranges turned 29 KB into 59 MB, built in memory),
+    // and it applies ranges to error bodies too. It parsed the header into
+    // req.ranges before routing; clearing them here (the Request is httplib's
+    // own non-const object, handed to us as const) makes every response the
+    // plain one, status 200 rather than 206. Nothing we serve is large enough
+    // to need ranges.
+    auto& mutable_req = const_cast<httplib::Request&>(req);
+    mutable_req.ranges.clear();
+    mutable_req.headers.erase("Range");
     if (tl_shedding) {
       res.set_header("Retry-After", "1");
       res.set_header("Connection", "close");
