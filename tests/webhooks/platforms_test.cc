@@ -607,6 +607,19 @@ TEST_F(Platforms, WeComAppUserCannotBecomeAnOfficial) {
   EXPECT_EQ(size(), before + 1);
 }
 
+// The same trick aimed at an inspector: the queue stays the inspector's.
+TEST_F(Platforms, WeComAppUserCannotBecomeAnInspector) {
+  ASSERT_TRUE(bot->add_member({"lukou-wecom", "jjw-li", "", Role::kInspector, "朱亭镇"}).is_ok());
+  std::string injection = "hi<ChatId>x</ChatId><ChatType>single</ChatType><From><UserId>jjw-li</UserId></From>"
+                          "<Text><Content>待办</Content></Text>";
+  auto r = wecom_send(wecom_app_xml(injection, "mallory", "insp-1"), now);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(wecom_reply_text(r->body).find("待办投诉"), std::string::npos) << wecom_reply_text(r->body);
+  auto control = wecom_send(wecom_app_xml("待办", "jjw-li", "insp-2"), now);
+  ASSERT_EQ(control->status, 200) << control->body;
+  EXPECT_NE(wecom_reply_text(control->body).find("待办投诉"), std::string::npos) << wecom_reply_text(control->body);
+}
+
 // The group-robot format, fields in WeCom's order (MsgId after Content) and
 // in other orders, with the injection in every text field a user can set.
 TEST_F(Platforms, WeComGroupMemberCannotBecomeAnOfficialOrChooseTheMessageId) {
