@@ -798,6 +798,12 @@ TEST_F(Platforms, TelegramIgnoresOtherBotsCommandsAndSenderlessUpdates) {
   auto r = telegram_raw(anonymous.dump());
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(json::parse(r->body), json::object());
+  // An anonymous admin: the placeholder sender GroupAnonymousBot, shared by all of them.
+  json on_behalf = telegram_json(kPost, "1087968824", 2007);
+  on_behalf["message"]["sender_chat"] = {{"id", -100123}, {"type", "supergroup"}, {"title", "双江村"}};
+  r = telegram_raw(on_behalf.dump());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body), json::object());
   EXPECT_EQ(size(), before);
 }
 

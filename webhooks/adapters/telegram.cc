@@ -40,9 +40,12 @@ class TelegramAdapter final : public PlatformAdapter {
     std::string first_name = from.str("first_name");
     if (!update.ok()) return update.status();
     if (chat_id.empty()) return malformed("message.chat.id is empty");
-    // Channel posts and anonymous group admins carry no "from": they are no
-    // one the bot knows, and must not all share the empty identity "".
-    if (!has_sender || sender_id.empty()) return d;
+    // Without "from" a message is no one the bot knows; it must not act as
+    // the shared identity "". A message on behalf of a chat (an anonymous
+    // admin, a linked channel) carries "sender_chat" and a placeholder "from"
+    // that every such sender shares (GroupAnonymousBot, "Telegram"): the
+    // same problem, so it is ignored too.
+    if (!has_sender || sender_id.empty() || msg.has("sender_chat")) return d;
     // "/cmd@OtherBot" in a group with several bots is meant for the other one.
     std::string stripped = platform::strip_mentions(text);
     if (addressed_to_another_bot(stripped)) return d;
