@@ -11,13 +11,14 @@ constexpr std::array<const char*, 9> kColumns = {"date", "type", "category", "it
                                                  "project", "fund", "counterparty", "note"};
 constexpr size_t kMaxRows = 10'000;
 
-// Splits RFC 4180 records. Returns false on an unterminated quote.
+// Splits RFC 4180 records. Returns false, with the line and the reason, on an
+// unterminated quote or on text after a closing quote.
 struct Record {
   int line = 0;
   std::vector<std::string> fields;
 };
 
-bool split_records(std::string_view text, std::vector<Record>* out, int* bad_line) {
+bool split_records(std::string_view text, std::vector<Record>* out, int* bad_line, std::string* reason) {
   size_t i = 0;
   int line = 1;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // spreadsheet BOM
@@ -37,6 +38,15 @@ bool split_records(std::string_view text, std::vector<Record>* out, int* bad_lin
           }
           in_quotes = false;
           ++i;
+          // Only a delimiter may follow a closing quote. `"x"y` is no CSV
+          // field: quietly storing `xy` would book something nobody wrote.
+          bool at_end = i == text.size() || text[i] == ',' || text[i] == '\n' ||
+                        (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n');
+          if (!at_end) {
+            *bad_line = line;
+            *reason = "引号后面还有文字;字段中的引号请写成两个 \"\" (text after a closing quote; write a quote inside a quoted field as \"\")";
+            return false;
+          }
           continue;
         }
         if (c == '\n') ++line;
@@ -64,6 +74,7 @@ bool split_records(std::string_view text, std::vector<Record>* out, int* bad_lin
     }
     if (in_quotes) {
       *bad_line = rec.line;
+      *reason = "引号没有闭合 (unterminated quote)";
       return false;
     }
     rec.fields.push_back(std::move(field));
@@ -87,8 +98,9 @@ EntriesImport parse_entries_csv(std::string_view text) {
   EntriesImport result;
   std::vector<Record> records;
   int bad_line = 0;
-  if (!split_records(text, &records, &bad_line)) {
-    result.errors.push_back({bad_line, "引号没有闭合 (unterminated quote)"});
+  std::string reason;
+  if (!split_records(text, &records, &bad_line, &reason)) {
+    result.errors.push_back({bad_line, reason});
     return result;
   }
   if (records.empty()) {

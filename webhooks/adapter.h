@@ -16,6 +16,7 @@
 #include "webhooks/config.h"
 #include "webhooks/http_client.h"
 #include "webhooks/platform_crypto.h"
+#include "webhooks/xml.h"
 
 namespace sunledger {
 
@@ -76,10 +77,8 @@ class PlatformAdapter {
 std::unique_ptr<PlatformAdapter> make_adapter(const BotConfig& config);
 
 // Parsers shared by the adapters and their tests (the platforms' signatures and
-// ciphers are in webhooks/platform_crypto.h).
+// ciphers are in webhooks/platform_crypto.h, WeCom's XML in webhooks/xml.h).
 namespace platform {
-// The text of an XML element (CDATA unwrapped), searched inside `within` when given.
-std::optional<std::string> xml_field(const std::string& xml, const std::string& tag, const std::string& within = "");
 // Drops leading "@name " mentions (and Feishu's @_user_N placeholders).
 std::string strip_mentions(const std::string& text);
 }  // namespace platform

@@ -180,8 +180,9 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
     auto receipt = Complaints::normalise_receipt(req.matches[1]);
     auto current = receipt ? bot.complaints().get(*receipt) : Result<Complaint>(not_found(""));
     if (!current.is_ok() || !in_scope(*scope, current->village)) return send_error(res, 404, "没有这个投诉 (no such complaint)");
-    auto body = parse_json_bounded(req.body);
-    if (!body || !body->is_object() || !body->contains("to") || !(*body)["to"].is_string())
+    auto body = parse_json_strict(req.body);
+    if (!body.is_ok()) return send_error(res, 400, body.status().message());
+    if (!body->is_object() || !body->contains("to") || !(*body)["to"].is_string())
       return send_error(res, 400, "应为 {\"to\",\"note\",\"assignee\"} (expected {\"to\",\"note\",\"assignee\"})");
     auto to = parse_complaint_status((*body)["to"].get<std::string>());
     if (!to || *to == ComplaintStatus::kReceived || *to == ComplaintStatus::kReopened)

@@ -12,6 +12,8 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
+#include <vector>
 
 #include "bot/outbox.h"
 #include "webhooks/internal.h"
@@ -61,17 +63,51 @@ std::optional<uint64_t> parse_uint(const std::string& text) {
   return v;
 }
 
-std::optional<json> parse_json_bounded(const std::string& body, int max_depth) {
+Result<json> parse_json_strict(const std::string& body, int max_depth) {
   bool too_deep = false;
+  std::string duplicate;
+  // The keys seen in each open object, innermost last. Keys arrive only
+  // directly inside an object, so arrays need no entry of their own. Once an
+  // error is found every callback returns false and the stack no longer
+  // matters (nlohmann skips object_end for discarded objects).
+  std::vector<std::unordered_set<std::string>> keys;
   json j = json::parse(
       body,
-      [&](int depth, json::parse_event_t, json&) {
-        if (depth > max_depth) too_deep = true;
-        return !too_deep;
+      [&](int depth, json::parse_event_t event, json& parsed) {
+        if (too_deep || !duplicate.empty()) return false;
+        if (depth > max_depth) {
+          too_deep = true;
+          return false;
+        }
+        switch (event) {
+          case json::parse_event_t::object_start: keys.emplace_back(); break;
+          case json::parse_event_t::object_end:
+            if (!keys.empty()) keys.pop_back();
+            break;
+          case json::parse_event_t::key:
+            // Two values for one key: nlohmann would keep the last, another
+            // reader (or the signer's preview) the first. Refuse the ambiguity.
+            if (!keys.empty() && parsed.is_string() && !keys.back().insert(parsed.get<std::string>()).second) {
+              duplicate = parsed.get<std::string>();
+              return false;
+            }
+            break;
+          default: break;
+        }
+        return true;
       },
       false);
-  if (too_deep || j.is_discarded()) return std::nullopt;
+  if (too_deep) return invalid_argument("JSON 嵌套太深 (JSON nested deeper than " + std::to_string(max_depth) + " levels)");
+  if (!duplicate.empty())
+    return invalid_argument("JSON 中的键“" + duplicate + "”出现了两次 (duplicate key \"" + duplicate + "\")");
+  if (j.is_discarded()) return invalid_argument("JSON 格式错误 (malformed JSON)");
   return j;
+}
+
+std::optional<json> parse_json_bounded(const std::string& body, int max_depth) {
+  auto j = parse_json_strict(body, max_depth);
+  if (!j.is_ok()) return std::nullopt;
+  return std::move(j).value();
 }
 
 }  // namespace http
@@ -208,6 +244,17 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
   // read without the size cap (chunked, compressed, or length-less bodies).
   svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     tl_request_start = std::chrono::steady_clock::now();
+    // Range is ignored on every route: the plain body is always answered.
+    // httplib 0.11.4 answers "Range: bytes=0-,0-,..." with one copy of the
+    // body per range (2,000 ranges turned 29 KB into 59 MB, built in memory),
+    // and it applies ranges to error bodies too. It parsed the header into
+    // req.ranges before routing; clearing them here (the Request is httplib's
+    // own non-const object, handed to us as const) makes every response the
+    // plain one, status 200 rather than 206. Nothing we serve is large enough
+    // to need ranges.
+    auto& mutable_req = const_cast<httplib::Request&>(req);
+    mutable_req.ranges.clear();
+    mutable_req.headers.erase("Range");
     if (tl_shedding) {
       res.set_header("Retry-After", "1");
       res.set_header("Connection", "close");

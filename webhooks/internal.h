@@ -20,7 +20,11 @@ void send_error(httplib::Response& res, const Status& status);
 void send_error(httplib::Response& res, int http_status, const std::string& message);
 // Strict unsigned decimal (no sign, no spaces, at most 18 digits).
 std::optional<uint64_t> parse_uint(const std::string& text);
-// Parses JSON with a nesting-depth cap; nullopt when malformed or too deep.
+// Parses JSON from the outside: nesting capped at max_depth, and an object
+// with the same key twice refused (nlohmann would silently keep the last).
+// The error says which rule failed, in Chinese and English.
+Result<nlohmann::json> parse_json_strict(const std::string& body, int max_depth = 32);
+// The same, for callers that answer every failure alike.
 std::optional<nlohmann::json> parse_json_bounded(const std::string& body, int max_depth = 32);
 
 void register_read_api(httplib::Server& server, Ledger& ledger);

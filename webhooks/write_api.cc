@@ -134,8 +134,8 @@ void register_write_api(httplib::Server& server, Bot& bot) {
     EntriesImport parsed;
     std::string type = req.get_header_value("Content-Type");
     if (type.rfind("application/json", 0) == 0) {
-      auto j = parse_json_bounded(req.body);
-      if (!j) return send_error(res, 400, "JSON 格式错误 (malformed JSON)");
+      auto j = parse_json_strict(req.body);
+      if (!j.is_ok()) return send_error(res, 400, j.status().message());
       parsed = parse_entries_json(*j);
     } else if (type.rfind("text/csv", 0) == 0) {
       parsed = parse_entries_csv(req.body);
@@ -161,8 +161,9 @@ void register_write_api(httplib::Server& server, Bot& bot) {
     std::string village = req.matches[1];
     auto p = authorize_official(bot, req, res, village);
     if (!p) return;
-    auto j = parse_json_bounded(req.body);
-    if (!j || !j->is_object()) return send_error(res, 400, "应为 JSON 对象 {\"name\",\"approved\",\"special\"} (expected a JSON object)");
+    auto j = parse_json_strict(req.body);
+    if (!j.is_ok()) return send_error(res, 400, j.status().message());
+    if (!j->is_object()) return send_error(res, 400, "应为 JSON 对象 {\"name\",\"approved\",\"special\"} (expected a JSON object)");
     auto approved = parse_amount(field(*j, "approved"));
     if (!approved.is_ok()) return send_error(res, approved.status());
     auto special = j->find("special");

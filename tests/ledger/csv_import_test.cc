@@ -53,5 +53,33 @@ TEST(EntriesCsv, RefusesBadFiles) {
   EXPECT_EQ(r.errors[0].line, 2);
 }
 
+// `"x"y` is not a CSV field; it used to be stored as `xy`. The file is
+// refused naming the line, wherever the quoted field sits on it.
+TEST(EntriesCsv, RefusesTextAfterAClosingQuote) {
+  for (const std::string& row : {std::string("2022-11-02,income,a,\"x\"y,100,,,,\n"),
+                                 std::string("2022-11-02,income,a,b,\"1\"00,,,,\n"),
+                                 std::string("2022-11-02,income,a,b,100,,,,\"note\" \n"),
+                                 std::string("2022-11-02,income,a,b,100,,,,\"note\"x")}) {
+    auto r = parse_entries_csv(kHeader + "2022-11-01,income,a,b,1,,,,\n" + row);
+    ASSERT_EQ(r.errors.size(), 1u) << row;
+    EXPECT_EQ(r.errors[0].line, 3) << row;
+    EXPECT_NE(r.errors[0].reason.find("closing quote"), std::string::npos) << r.errors[0].reason;
+    EXPECT_TRUE(r.lines.empty());
+  }
+  // A quoted field spanning lines: the line named is where its quote closed.
+  auto r = parse_entries_csv(kHeader + "2022-11-02,income,a,\"b\nc\"d,100,,,,\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 3);
+  // Delimiters after the quote remain fine: comma, LF, CRLF, end of file.
+  for (const std::string& row : {std::string("2022-11-02,income,a,\"b\",100,,,,\"n\"\n"),
+                                 std::string("2022-11-02,income,a,\"b\",100,,,,\"n\"\r\n"),
+                                 std::string("2022-11-02,income,a,\"b\",100,,,,\"n\"")}) {
+    auto ok = parse_entries_csv(kHeader + row);
+    ASSERT_TRUE(ok.errors.empty()) << describe_row_errors(ok.errors);
+    EXPECT_EQ(ok.lines[0].item, "b");
+    EXPECT_EQ(ok.lines[0].note, "n");
+  }
+}
+
 }  // namespace
 }  // namespace sunledger

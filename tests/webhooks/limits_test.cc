@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <thread>
+
 #include "ledger/crypto.h"
 #include "server_fixture.h"
 #include "webhooks/adapter.h"
@@ -126,6 +129,67 @@ TEST_F(Limits, ManyConnectionsAreServedOrShedNeverHung) {
   auto after = s.client().Get("/healthz");
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200);
+}
+
+long rss_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+std::string many_ranges(int n) {
+  std::string h = "bytes=0-";
+  for (int i = 1; i < n; ++i) h += ",0-";
+  return h;
+}
+
+// httplib 0.11.4 answers a multi-range request with one copy of the body per
+// range, built in memory: 2,000 ranges turned a 29 KB page into 59 MB, and
+// ten clients that never read took the server to 981 MB. Range is ignored on
+// every route: the answer is the plain body, byte for byte.
+TEST_F(Limits, RangeNeverMultipliesAResponse) {
+  start({});
+  std::vector<TransactionLine> lines;
+  for (int i = 0; i < 40; ++i)
+    lines.push_back(testing::txn("2022-11-02", true, "上级拨款", "水利专项资金第" + std::to_string(i) + "笔", 100 + i));
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", lines, testing::official()).is_ok());
+  const std::string ranges = many_ranges(2000);
+  ASSERT_GT(ranges.size(), 5000u);
+  for (const char* path : {"/v1/villages/shuangjiang/entries", "/v1/villages", "/healthz", "/metrics-nope",
+                           "/v1/villages/nowhere/entries", "/webhooks/generic"}) {
+    auto plain = s.client().Get(path);
+    ASSERT_TRUE(plain) << path;
+    auto ranged = s.client().Get(path, {{"Range", ranges}});
+    ASSERT_TRUE(ranged) << path;
+    EXPECT_EQ(ranged->status, plain->status) << path;
+    EXPECT_EQ(ranged->body.size(), plain->body.size()) << path;
+    EXPECT_TRUE(ranged->body == plain->body) << path;  // not EXPECT_EQ: a multiplied body would flood the log
+    // A single range is ignored too: never a 206.
+    auto one = s.client().Get(path, {{"Range", "bytes=0-9"}});
+    ASSERT_TRUE(one);
+    EXPECT_NE(one->status, 206) << path;
+    EXPECT_EQ(one->body.size(), plain->body.size()) << path;
+  }
+  auto page = s.client().Get("/v1/villages/shuangjiang/entries");
+  ASSERT_GT(page->body.size(), 20'000u) << "the page must be large enough for the attack to matter";
+
+  // Clients that send the request and never read: what the server holds for
+  // them must stay small (with the multiplied answers it was ~60 MB each).
+  long before = rss_kib();
+  std::vector<int> fds;
+  std::string req = "GET /v1/villages/shuangjiang/entries HTTP/1.1\r\nHost: x\r\nRange: " + ranges + "\r\n\r\n";
+  for (int i = 0; i < 4; ++i) {
+    int fd = connect_loopback(s.port);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  long after = rss_kib();
+  EXPECT_LT(after - before, 40 * 1024) << "RSS grew from " << before << " KiB to " << after << " KiB";
+  for (int fd : fds) ::close(fd);
 }
 
 }  // namespace

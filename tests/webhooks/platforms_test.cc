@@ -8,6 +8,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <functional>
 #include <mutex>
 
 #include "bot/outbox.h"
@@ -156,9 +158,14 @@ TEST(OfficialVectors, FeishuDecrypt) {
 
 TEST(PlatformHelpers, XmlAndMentions) {
   std::string x = "<xml><From><UserId><![CDATA[u1]]></UserId></From><Text><Content><![CDATA[@bot 账目]]></Content></Text><MsgId>5</MsgId></xml>";
-  EXPECT_EQ(*platform::xml_field(x, "UserId", "From"), "u1");
-  EXPECT_EQ(*platform::xml_field(x, "MsgId"), "5");
-  EXPECT_FALSE(platform::xml_field(x, "Nope").has_value());
+  auto doc = platform::parse_xml(x);
+  ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
+  EXPECT_EQ(doc->name, "xml");
+  EXPECT_EQ(*platform::xml_text(*doc->child("From"), "UserId"), "u1");
+  EXPECT_EQ(*platform::xml_text(*doc, "MsgId"), "5");
+  EXPECT_EQ(*platform::xml_text(*doc, "Nope"), "");
+  EXPECT_FALSE(platform::xml_text(*doc, "Nope", true).is_ok());
+  EXPECT_FALSE(platform::xml_text(*doc, "From").is_ok()) << "an element holding elements is no text field";
   EXPECT_EQ(platform::strip_mentions("@村务机器人 账目 2022-11"), "账目 2022-11");
   EXPECT_EQ(platform::strip_mentions("@_user_1 查账"), "查账");
   EXPECT_EQ(platform::strip_mentions("账目"), "账目");
@@ -272,43 +279,67 @@ struct Platforms : ::testing::Test {
 
   // --- payload builders, one per platform -------------------------------
 
-  httplib::Result generic(const std::string& text, const std::string& user, const std::string& mid, int64_t ts,
-                          bool good_sig = true) {
-    std::string body = json{{"message_id", mid}, {"chat_id", "chat-generic"}, {"chat_type", "group"},
-                            {"sender_id", user}, {"sender_name", user}, {"text", text}}.dump();
+  httplib::Result generic_raw(const std::string& body, const std::string& mid, int64_t ts, bool good_sig = true) {
     std::string sig = b64(raw_hmac(kGenericSecretRaw, mid + "." + std::to_string(ts) + "." + body));
     if (!good_sig) sig[0] = sig[0] == 'A' ? 'B' : 'A';
     return post("/webhooks/generic", body,
                 {{"webhook-id", mid}, {"webhook-timestamp", std::to_string(ts)}, {"webhook-signature", "v1," + sig}});
   }
 
-  httplib::Result telegram(const std::string& text, const std::string& user, int64_t update_id, const std::string& secret = "tg_secret-1") {
-    std::string body = R"({"update_id":)" + std::to_string(update_id) + R"(,"message":{"message_id":7,"from":{"id":)" + user +
-                       R"(,"first_name":"老王"},"chat":{"id":"chat-lukou-tg","type":"supergroup","title":"双江村"},"date":)" +
-                       std::to_string(now) + R"(,"text":)" + json(text).dump() + "}}";
+  json generic_json(const std::string& text, const std::string& user, const std::string& mid) {
+    return json{{"message_id", mid}, {"chat_id", "chat-generic"}, {"chat_type", "group"},
+                {"sender_id", user}, {"sender_name", user}, {"text", text}};
+  }
+
+  httplib::Result generic(const std::string& text, const std::string& user, const std::string& mid, int64_t ts,
+                          bool good_sig = true) {
+    return generic_raw(generic_json(text, user, mid).dump(), mid, ts, good_sig);
+  }
+
+  httplib::Result telegram_raw(const std::string& body, const std::string& secret = "tg_secret-1") {
     return post("/webhooks/lukou-tg", body, {{"X-Telegram-Bot-Api-Secret-Token", secret}});
   }
 
-  httplib::Result dingtalk(const std::string& text, const std::string& user, const std::string& mid, int64_t ts_ms,
-                           const std::string& secret = "ding-app-secret") {
-    std::string body = json{{"msgId", mid}, {"msgtype", "text"}, {"text", {{"content", " " + text}}},
-                            {"conversationId", "chat-lukou-ding"}, {"conversationType", "2"}, {"senderStaffId", user},
-                            {"senderNick", "老王"}, {"createAt", ts_ms},
-                            {"sessionWebhook", fake.url("/robot/sendBySession?session=S")},
-                            {"sessionWebhookExpiredTime", ts_ms + 5'400'000}}.dump();
+  json telegram_json(const std::string& text, const std::string& user, int64_t update_id) {
+    return json::parse(R"({"update_id":)" + std::to_string(update_id) + R"(,"message":{"message_id":7,"from":{"id":)" + user +
+                       R"(,"first_name":"老王"},"chat":{"id":"chat-lukou-tg","type":"supergroup","title":"双江村"},"date":)" +
+                       std::to_string(now) + R"(,"text":)" + json(text).dump() + "}}");
+  }
+
+  httplib::Result telegram(const std::string& text, const std::string& user, int64_t update_id, const std::string& secret = "tg_secret-1") {
+    return telegram_raw(telegram_json(text, user, update_id).dump(), secret);
+  }
+
+  json dingtalk_json(const std::string& text, const std::string& user, const std::string& mid, int64_t ts_ms) {
+    return json{{"msgId", mid}, {"msgtype", "text"}, {"text", {{"content", " " + text}}},
+                {"conversationId", "chat-lukou-ding"}, {"conversationType", "2"}, {"senderStaffId", user},
+                {"senderNick", "老王"}, {"createAt", ts_ms},
+                {"sessionWebhook", fake.url("/robot/sendBySession?session=S")},
+                {"sessionWebhookExpiredTime", ts_ms + 5'400'000}};
+  }
+
+  httplib::Result dingtalk_raw(const std::string& body, int64_t ts_ms, const std::string& secret = "ding-app-secret") {
     std::string ts = std::to_string(ts_ms);
     return post("/webhooks/lukou-ding", body, {{"timestamp", ts}, {"sign", b64(raw_hmac(secret, ts + "\n" + secret))}});
   }
 
-  httplib::Result feishu(const std::string& text, const std::string& user, const std::string& event_id, int64_t ts,
-                         bool good_sig = true) {
-    json event = {{"schema", "2.0"},
-                  {"header", {{"event_id", event_id}, {"event_type", "im.message.receive_v1"}, {"create_time", std::to_string(ts * 1000)},
-                              {"token", "vtoken"}}},
-                  {"event", {{"sender", {{"sender_id", {{"open_id", user}}}}},
-                             {"message", {{"message_id", "om_1"}, {"chat_id", "chat-lukou-feishu"}, {"chat_type", "group"},
-                                          {"message_type", "text"}, {"content", json{{"text", "@_user_1 " + text}}.dump()}}}}}};
-    std::string body = json{{"encrypt", feishu_encrypt(kFeishuEncryptKey, event.dump())}}.dump();
+  httplib::Result dingtalk(const std::string& text, const std::string& user, const std::string& mid, int64_t ts_ms,
+                           const std::string& secret = "ding-app-secret") {
+    return dingtalk_raw(dingtalk_json(text, user, mid, ts_ms).dump(), ts_ms, secret);
+  }
+
+  json feishu_json(const std::string& text, const std::string& user, const std::string& event_id, int64_t ts) {
+    return {{"schema", "2.0"},
+            {"header", {{"event_id", event_id}, {"event_type", "im.message.receive_v1"}, {"create_time", std::to_string(ts * 1000)},
+                        {"token", "vtoken"}}},
+            {"event", {{"sender", {{"sender_id", {{"open_id", user}}}}},
+                       {"message", {{"message_id", "om_1"}, {"chat_id", "chat-lukou-feishu"}, {"chat_type", "group"},
+                                    {"message_type", "text"}, {"content", json{{"text", "@_user_1 " + text}}.dump()}}}}}};
+  }
+
+  // Encrypts the event and signs the body the way Feishu does.
+  httplib::Result feishu_raw(const std::string& plain, int64_t ts, bool good_sig = true) {
+    std::string body = json{{"encrypt", feishu_encrypt(kFeishuEncryptKey, plain)}}.dump();
     std::string nonce = "n0nce";
     std::string sig = hex(reinterpret_cast<const unsigned char*>(raw_sha256(std::to_string(ts) + nonce + kFeishuEncryptKey + body).data()), 32);
     if (!good_sig) sig[0] = sig[0] == 'a' ? 'b' : 'a';
@@ -316,13 +347,30 @@ struct Platforms : ::testing::Test {
                 {{"X-Lark-Request-Timestamp", std::to_string(ts)}, {"X-Lark-Request-Nonce", nonce}, {"X-Lark-Signature", sig}});
   }
 
-  // The group-robot callback: encrypted XML around the message XML.
-  httplib::Result wecom(const std::string& text, const std::string& user, const std::string& mid, int64_t ts,
-                        bool good_sig = true) {
-    std::string inner = "<xml><WebhookUrl><![CDATA[" + fake.url("/cgi-bin/webhook/send?key=K") + "]]></WebhookUrl><MsgId>" + mid +
-                        "</MsgId><ChatId><![CDATA[chat-lukou-wecom]]></ChatId><ChatType>group</ChatType><From><UserId>" + user +
-                        "</UserId><Name><![CDATA[老王]]></Name></From><MsgType>text</MsgType><Text><Content><![CDATA[@村务机器人 " +
-                        text + "]]></Content></Text></xml>";
+  httplib::Result feishu(const std::string& text, const std::string& user, const std::string& event_id, int64_t ts,
+                         bool good_sig = true) {
+    return feishu_raw(feishu_json(text, user, event_id, ts).dump(), ts, good_sig);
+  }
+
+  // The group-robot callback: encrypted XML around the message XML, fields in
+  // the order WeCom sends them (MsgId after the content).
+  std::string wecom_robot_xml(const std::string& text, const std::string& user, const std::string& mid) {
+    return "<xml><WebhookUrl><![CDATA[" + fake.url("/cgi-bin/webhook/send?key=K") +
+           "]]></WebhookUrl><ChatId><![CDATA[chat-lukou-wecom]]></ChatId><PostId><![CDATA[bpkSFfCgAAWeiHos2p6lJbG3]]></PostId>"
+           "<ChatType>group</ChatType><From><UserId>" + user + "</UserId><Name><![CDATA[老王]]></Name><Alias><![CDATA[" + user +
+           "]]></Alias></From><MsgType>text</MsgType><Text><Content><![CDATA[@村务机器人 " + text +
+           "]]></Content></Text><MsgId>" + mid + "</MsgId></xml>";
+  }
+
+  // A self-built app's callback: one-to-one, FromUserName is the sender.
+  std::string wecom_app_xml(const std::string& text, const std::string& user, const std::string& mid) {
+    return "<xml><ToUserName><![CDATA[" + kWeComCorpId + "]]></ToUserName><FromUserName><![CDATA[" + user +
+           "]]></FromUserName><CreateTime>" + std::to_string(now) + "</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+           "<Content><![CDATA[" + text + "]]></Content><MsgId>" + mid + "</MsgId><AgentID>1000002</AgentID></xml>";
+  }
+
+  // Encrypts and signs any plaintext the way WeCom does and posts it.
+  httplib::Result wecom_send(const std::string& inner, int64_t ts, bool good_sig = true) {
     std::string enc = wecom_encrypt(kWeComAesKey, inner, "");
     std::string nonce = "1372623149", tss = std::to_string(ts);
     std::string sig = wecom_sig({kWeComToken, tss, nonce, enc});
@@ -332,12 +380,41 @@ struct Platforms : ::testing::Test {
     return post(path, body, {}, "application/xml");
   }
 
+  httplib::Result wecom(const std::string& text, const std::string& user, const std::string& mid, int64_t ts,
+                        bool good_sig = true) {
+    return wecom_send(wecom_robot_xml(text, user, mid), ts, good_sig);
+  }
+
+  // The AI bot's JSON, encrypted, inside {"encrypt": ...}.
+  httplib::Result wecom_json_send(const std::string& inner) {
+    std::string enc = wecom_encrypt(kWeComAesKey, inner, "");
+    std::string tss = std::to_string(now), nonce = "998";
+    return post("/webhooks/lukou-wecom?msg_signature=" + wecom_sig({kWeComToken, tss, nonce, enc}) + "&timestamp=" + tss +
+                    "&nonce=" + nonce,
+                json{{"encrypt", enc}}.dump(), {});
+  }
+
+  httplib::Result wecom_url_check(const std::string& echostr, int64_t ts) {
+    std::string tss = std::to_string(ts), nonce = "47744683";
+    return s.client().Get(("/webhooks/lukou-wecom?msg_signature=" + wecom_sig({kWeComToken, tss, nonce, echostr}) +
+                           "&timestamp=" + tss + "&nonce=" + nonce + "&echostr=" + platform::url_encode(echostr)).c_str());
+  }
+
+  // The passive reply's text, read with the real XML parser; "" when there is none.
   std::string wecom_reply_text(const std::string& response_xml) {
-    std::string enc = *platform::xml_field(response_xml, "Encrypt");
-    std::string ts = *platform::xml_field(response_xml, "TimeStamp");
-    std::string nonce = *platform::xml_field(response_xml, "Nonce");
-    EXPECT_EQ(*platform::xml_field(response_xml, "MsgSignature"), wecom_sig({kWeComToken, ts, nonce, enc}));
-    return *platform::xml_field(wecom_decrypt(kWeComAesKey, enc), "Content", "Text");
+    if (response_xml.empty()) return "";
+    auto x = platform::parse_xml(response_xml);
+    EXPECT_TRUE(x.is_ok()) << response_xml;
+    if (!x.is_ok()) return "";
+    std::string enc = *platform::xml_text(*x, "Encrypt", true);
+    std::string ts = *platform::xml_text(*x, "TimeStamp", true);
+    std::string nonce = *platform::xml_text(*x, "Nonce", true);
+    EXPECT_EQ(*platform::xml_text(*x, "MsgSignature", true), wecom_sig({kWeComToken, ts, nonce, enc}));
+    auto inner = platform::parse_xml(wecom_decrypt(kWeComAesKey, enc));
+    EXPECT_TRUE(inner.is_ok());
+    if (!inner.is_ok()) return "";
+    if (const auto* text = inner->child("Text")) return *platform::xml_text(*text, "Content", true);
+    return *platform::xml_text(*inner, "Content", true);
   }
 
   uint64_t size() { return *t.ledger->log_size("shuangjiang"); }
@@ -437,14 +514,21 @@ TEST_F(Platforms, Feishu) {
 }
 
 TEST_F(Platforms, WeCom) {
-  // URL check with the official vector; the '+' in echostr must survive.
-  std::string echostr = "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA==";
-  auto check = s.client().Get(("/webhooks/lukou-wecom?msg_signature=012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb&timestamp=1476416373&nonce=47744683&echostr=" +
-                               echostr).c_str());
+  // URL check with a fresh check string (the official vector's timestamp is
+  // years old, see WeComUrlCheckEchoesOnlyAUrlCheck); pick one whose
+  // echostr has a '+', which must survive the query string.
+  std::string plain, echostr;
+  for (int i = 0; echostr.find('+') == std::string::npos; ++i) {
+    plain = std::to_string(1288432023552776189LL + i);
+    echostr = wecom_encrypt(kWeComAesKey, plain, kWeComCorpId);
+  }
+  std::string tss = std::to_string(now);
+  auto check = s.client().Get(("/webhooks/lukou-wecom?msg_signature=" + wecom_sig({kWeComToken, tss, "47744683", echostr}) +
+                               "&timestamp=" + tss + "&nonce=47744683&echostr=" + echostr).c_str());
   ASSERT_EQ(check->status, 200);
-  EXPECT_EQ(check->body, "1288432023552776189");
-  auto bad_check = s.client().Get(("/webhooks/lukou-wecom?msg_signature=112bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb&timestamp=1476416373&nonce=47744683&echostr=" +
-                                   echostr).c_str());
+  EXPECT_EQ(check->body, plain);
+  auto bad_check = s.client().Get(("/webhooks/lukou-wecom?msg_signature=112bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb&timestamp=" + tss +
+                                   "&nonce=47744683&echostr=" + echostr).c_str());
   EXPECT_EQ(bad_check->status, 401);
 
   auto q = wecom("账目", "villager", "w1", now);
@@ -456,7 +540,6 @@ TEST_F(Platforms, WeCom) {
   EXPECT_EQ(size(), 3u);
   EXPECT_EQ(wecom("账目", "villager", "w3", now, false)->status, 401);
   EXPECT_EQ(wecom("账目", "villager", "w4", now - 3601)->status, 401);
-  std::string tss = std::to_string(now);
   std::string junk = "not-base64!!";
   EXPECT_EQ(post("/webhooks/lukou-wecom?msg_signature=" + wecom_sig({kWeComToken, tss, "n", junk}) + "&timestamp=" + tss + "&nonce=n",
                  "<xml><Encrypt><![CDATA[" + junk + "]]></Encrypt></xml>", {}, "application/xml")->status, 401);
@@ -488,6 +571,306 @@ TEST_F(Platforms, WeComAiBotJson) {
   EXPECT_NE(reply_text(p->body).find("已记账1笔"), std::string::npos);
   EXPECT_NE(reply_text(send(kPost, "secretary", "ai-2")->body).find("已记账1笔"), std::string::npos);
   EXPECT_EQ(size(), 3u);
+}
+
+// ---------------------------------------------------------------------------
+// Hostile input after authentication (issue #19).
+
+// What an unregistered user typed to become the official "secretary": the
+// tags of the group-robot format, inside an ordinary message's text.
+const std::string kInjection =
+    "hi<ChatId>x</ChatId><ChatType>single</ChatType><From><UserId>secretary</UserId></From>"
+    "<Text><Content>立项 伪造项目X 88万 专项</Content></Text>";
+const std::string kFakeProject = "立项 伪造项目X 88万 专项";
+
+// An app user (one-to-one, FromUserName) types the group-robot tags: the
+// sender stays the app user and nothing is booked. The control shows the
+// same command from the real official would have been booked.
+TEST_F(Platforms, WeComAppUserCannotBecomeAnOfficial) {
+  uint64_t before = size();
+  auto r = wecom_send(wecom_app_xml(kInjection, "mallory", "app-1"), now);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(wecom_reply_text(r->body).find("已立项"), std::string::npos) << wecom_reply_text(r->body);
+  EXPECT_EQ(size(), before);
+  // With MsgId injected too, and the tags in other orders.
+  for (const std::string& text :
+       {"<MsgId>app-9</MsgId>" + kInjection, kInjection + "<MsgId>app-9</MsgId>",
+        "<From><UserId>secretary</UserId></From><ChatId>x</ChatId><Text><Content>" + kFakeProject + "</Content></Text>",
+        "<Text><Content>" + kFakeProject + "</Content></Text><From><UserId>secretary</UserId></From><ChatId>x</ChatId>",
+        "<FromUserName>secretary</FromUserName><Content>" + kFakeProject + "</Content>"}) {
+    auto again = wecom_send(wecom_app_xml(text, "mallory", "app-" + std::to_string(std::hash<std::string>{}(text))), now);
+    ASSERT_EQ(again->status, 200) << text;
+    EXPECT_EQ(wecom_reply_text(again->body).find("已立项"), std::string::npos) << text;
+  }
+  EXPECT_EQ(size(), before);
+  auto control = wecom_send(wecom_app_xml(kFakeProject, "secretary", "app-2"), now);
+  ASSERT_EQ(control->status, 200) << control->body;
+  EXPECT_NE(wecom_reply_text(control->body).find("已立项"), std::string::npos) << wecom_reply_text(control->body);
+  EXPECT_EQ(size(), before + 1);
+}
+
+// The same trick aimed at an inspector: the queue stays the inspector's.
+TEST_F(Platforms, WeComAppUserCannotBecomeAnInspector) {
+  ASSERT_TRUE(bot->add_member({"lukou-wecom", "jjw-li", "", Role::kInspector, "朱亭镇"}).is_ok());
+  std::string injection = "hi<ChatId>x</ChatId><ChatType>single</ChatType><From><UserId>jjw-li</UserId></From>"
+                          "<Text><Content>待办</Content></Text>";
+  auto r = wecom_send(wecom_app_xml(injection, "mallory", "insp-1"), now);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(wecom_reply_text(r->body).find("待办投诉"), std::string::npos) << wecom_reply_text(r->body);
+  auto control = wecom_send(wecom_app_xml("待办", "jjw-li", "insp-2"), now);
+  ASSERT_EQ(control->status, 200) << control->body;
+  EXPECT_NE(wecom_reply_text(control->body).find("待办投诉"), std::string::npos) << wecom_reply_text(control->body);
+}
+
+// The group-robot format, fields in WeCom's order (MsgId after Content) and
+// in other orders, with the injection in every text field a user can set.
+TEST_F(Platforms, WeComGroupMemberCannotBecomeAnOfficialOrChooseTheMessageId) {
+  uint64_t before = size();
+  auto robot = [&](std::vector<std::pair<std::string, std::string>> fields) {
+    std::string x = "<xml>";
+    for (const auto& [name, inner] : fields) x += "<" + name + ">" + inner + "</" + name + ">";
+    return x + "</xml>";
+  };
+  auto cdata = [](const std::string& t) { return "<![CDATA[" + t + "]]>"; };
+  int n = 0;
+  auto fields_for = [&](const std::string& user, const std::string& name, const std::string& content, const std::string& mid) {
+    return std::vector<std::pair<std::string, std::string>>{
+        {"WebhookUrl", cdata(fake.url("/cgi-bin/webhook/send?key=K") + "<From><UserId>secretary</UserId></From>")},
+        {"ChatId", cdata("chat-lukou-wecom")},
+        {"ChatType", "group"},
+        {"From", "<UserId>" + user + "</UserId><Name>" + cdata(name) + "</Name><Alias>" + cdata(name) + "</Alias>"},
+        {"MsgType", "text"},
+        {"Text", "<Content>" + cdata("@村务机器人 " + content) + "</Content>"},
+        {"MsgId", mid}};
+  };
+  for (int order = 0; order < 4; ++order) {
+    for (int where = 0; where < 2; ++where) {
+      std::string mid = "grp-" + std::to_string(++n);
+      // The injection in the content, or in the display name with the command as content.
+      auto f = where == 0 ? fields_for("mallory", "马", kInjection + "<MsgId>w-taken</MsgId>", mid)
+                          : fields_for("mallory", kInjection + "<MsgId>w-taken</MsgId>", kFakeProject, mid);
+      if (order == 1) std::rotate(f.begin(), f.end() - 1, f.end());          // MsgId first
+      if (order == 2) std::reverse(f.begin(), f.end());                      // everything reversed
+      if (order == 3) std::swap(f[3], f[5]);                                 // Text before From
+      auto r = wecom_send(robot(f), now);
+      ASSERT_EQ(r->status, 200) << r->body;
+      EXPECT_EQ(wecom_reply_text(r->body).find("已立项"), std::string::npos) << "order " << order << " where " << where;
+    }
+  }
+  EXPECT_EQ(size(), before);
+  // The message id is the envelope's: an injected <MsgId> of someone else's
+  // message does not fetch (or suppress) that message's stored reply.
+  auto post_reply = wecom_reply_text(wecom(kPost, "secretary", "w-taken", now)->body);
+  ASSERT_NE(post_reply.find("已记账1笔"), std::string::npos) << post_reply;
+  auto q = wecom("账目<MsgId>w-taken</MsgId>", "mallory", "grp-own", now);
+  ASSERT_EQ(q->status, 200);
+  EXPECT_EQ(wecom_reply_text(q->body).find("已记账"), std::string::npos) << wecom_reply_text(q->body);
+  // Control: the official's own 立项 in the real field order is booked.
+  auto ok = wecom_send(robot(fields_for("secretary", "老王", kFakeProject, "grp-ok")), now);
+  EXPECT_NE(wecom_reply_text(ok->body).find("已立项"), std::string::npos) << wecom_reply_text(ok->body);
+  EXPECT_EQ(size(), before + 2);
+}
+
+// The envelope decides the format; fields come from their one place or the
+// message is refused (400), never guessed.
+TEST_F(Platforms, WeComRefusesAmbiguousMessages) {
+  auto status = [&](const std::string& inner) { return wecom_send(inner, now)->status; };
+  std::string good = wecom_robot_xml("账目", "villager", "amb-0");
+  EXPECT_EQ(status(good), 200);
+  // Two MsgIds, two senders, two contents, two From elements.
+  EXPECT_EQ(status("<xml><MsgId>a</MsgId>" + good.substr(5)), 400);
+  EXPECT_EQ(status("<xml><ChatId>c</ChatId><From><UserId>mallory</UserId><UserId>secretary</UserId></From><MsgType>text</MsgType>"
+                   "<Text><Content>账目</Content></Text><MsgId>amb-1</MsgId></xml>"), 400);
+  EXPECT_EQ(status("<xml><ChatId>c</ChatId><From><UserId>mallory</UserId></From><MsgType>text</MsgType>"
+                   "<Text><Content>账目</Content><Content>立项 x 1万</Content></Text><MsgId>amb-2</MsgId></xml>"), 400);
+  EXPECT_EQ(status("<xml><ChatId>c</ChatId><From><UserId>mallory</UserId></From><From><UserId>secretary</UserId></From>"
+                   "<MsgType>text</MsgType><Text><Content>账目</Content></Text><MsgId>amb-3</MsgId></xml>"), 400);
+  EXPECT_EQ(status(wecom_app_xml("账目", "mallory", "amb-4").replace(5, 0, "<FromUserName>secretary</FromUserName>")), 400);
+  // Both formats at once, or neither.
+  EXPECT_EQ(status(wecom_app_xml("账目", "mallory", "amb-5").replace(5, 0, "<From><UserId>secretary</UserId></From>")), 400);
+  EXPECT_EQ(status("<xml><MsgType>text</MsgType><Content>账目</Content><MsgId>amb-6</MsgId></xml>"), 400);
+  // A sender that is not text, a DOCTYPE, an entity, a wrong root.
+  EXPECT_EQ(status("<xml><ChatId>c</ChatId><From><UserId><b>secretary</b></UserId></From><MsgType>text</MsgType>"
+                   "<Text><Content>账目</Content></Text><MsgId>amb-7</MsgId></xml>"), 400);
+  std::string entity_sender = "<xml><ToUserName>ww</ToUserName><FromUserName>&u;</FromUserName><MsgType>text</MsgType>"
+                              "<Content>账目</Content><MsgId>amb-8</MsgId></xml>";
+  EXPECT_EQ(status("<!DOCTYPE xml [<!ENTITY u \"secretary\">]>" + entity_sender), 400);
+  EXPECT_EQ(status(entity_sender), 400);
+  EXPECT_EQ(status("<msg>" + good.substr(5, good.size() - 11) + "</msg>"), 400);
+  // Not a text message: acknowledged and ignored.
+  auto image = wecom_send("<xml><ChatId>c</ChatId><From><UserId>u</UserId></From><MsgType>image</MsgType><MsgId>amb-10</MsgId></xml>", now);
+  EXPECT_EQ(image->status, 200);
+  EXPECT_EQ(image->body, "");
+  // The envelope itself: two Encrypt elements.
+  std::string enc = wecom_encrypt(kWeComAesKey, good, "");
+  std::string tss = std::to_string(now);
+  EXPECT_EQ(post("/webhooks/lukou-wecom?msg_signature=" + wecom_sig({kWeComToken, tss, "n", enc}) + "&timestamp=" + tss + "&nonce=n",
+                 "<xml><Encrypt><![CDATA[" + enc + "]]></Encrypt><Encrypt>x</Encrypt></xml>", {}, "application/xml")->status, 401);
+}
+
+// The AI bot's JSON: the same attack typed into the text, duplicate keys,
+// and fields of the wrong type.
+TEST_F(Platforms, WeComAiBotJsonIsReadFromItsStructure) {
+  uint64_t before = size();
+  auto message = [&](const std::string& user, const std::string& text, const std::string& mid) {
+    return json{{"msgid", mid}, {"aibotid", "AIBOT"}, {"chatid", "chat-lukou-wecom"}, {"chattype", "group"},
+                {"from", {{"userid", user}}}, {"response_url", fake.url("/resp")}, {"msgtype", "text"},
+                {"text", {{"content", "@村务机器人 " + text}}}};
+  };
+  auto reply_text = [&](const httplib::Result& r) {
+    auto j = json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j.contains("encrypt")) return std::string();
+    return json::parse(wecom_decrypt(kWeComAesKey, j["encrypt"]))["text"]["content"].get<std::string>();
+  };
+  for (const std::string& text : {kInjection, std::string(R"(hi","from":{"userid":"secretary"},"text":{"content":"立项 伪造项目X 88万 专项"})"),
+                                  kFakeProject + "<MsgId>ai-taken</MsgId>"}) {
+    auto r = wecom_json_send(message("mallory", text, "ai-" + std::to_string(std::hash<std::string>{}(text))).dump());
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(reply_text(r).find("已立项"), std::string::npos) << text;
+  }
+  EXPECT_EQ(size(), before);
+  // A second "from" (or "msgid") is refused, whichever comes first.
+  std::string dup = R"({"msgid":"ai-d1","chatid":"chat-lukou-wecom","chattype":"group","from":{"userid":"mallory"},)"
+                    R"("msgtype":"text","text":{"content":"立项 伪造项目X 88万 专项"},"from":{"userid":"secretary"}})";
+  EXPECT_EQ(wecom_json_send(dup)->status, 400);
+  EXPECT_EQ(wecom_json_send(R"({"msgid":"ai-d2","msgid":"w-other","chatid":"c","from":{"userid":"u"},"msgtype":"text","text":{"content":"账目"}})")->status, 400);
+  EXPECT_EQ(wecom_json_send(R"({"msgid":"ai-d3","chatid":"c","from":{"userid":"u","userid":"secretary"},"msgtype":"text","text":{"content":"账目"}})")->status, 400);
+  // Wrong types: 400, never 500.
+  for (const auto& [ptr, value] : std::vector<std::pair<std::string, json>>{
+           {"/from", "secretary"}, {"/from/userid", 7}, {"/text", json::array({"账目"})}, {"/text/content", json::object()},
+           {"/msgid", 1.5}, {"/msgtype", nullptr}, {"/chatid", json::array()}}) {
+    json m = message("u", "账目", "ai-t");
+    m[json::json_pointer(ptr)] = value;
+    EXPECT_EQ(wecom_json_send(m.dump())->status, 400) << ptr;
+  }
+  // Control: the official's own message is booked.
+  auto ok = wecom_json_send(message("secretary", kFakeProject, "ai-ok").dump());
+  EXPECT_NE(reply_text(ok).find("已立项"), std::string::npos) << ok->body;
+  EXPECT_EQ(size(), before + 1);
+}
+
+// The GET URL check is signed and timed like a callback and echoes only a
+// short check string, never a decrypted message.
+TEST_F(Platforms, WeComUrlCheckEchoesOnlyAUrlCheck) {
+  // The official vector is correctly signed but years old now.
+  std::string vector_echo = "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA==";
+  EXPECT_EQ(s.client().Get(("/webhooks/lukou-wecom?msg_signature=012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb&timestamp=1476416373&nonce=47744683&echostr=" +
+                            vector_echo).c_str())->status, 401);
+  std::string check = wecom_encrypt(kWeComAesKey, "5927113051632830946", "");
+  EXPECT_EQ(wecom_url_check(check, now)->status, 200);
+  EXPECT_EQ(wecom_url_check(check, now)->body, "5927113051632830946");
+  EXPECT_EQ(wecom_url_check(check, 1)->status, 401);
+  EXPECT_EQ(wecom_url_check(check, now - 3601)->status, 401);
+  EXPECT_EQ(wecom_url_check(check, now + 3601)->status, 401);
+  // A captured callback's Encrypt replayed as echostr: refused, not decrypted.
+  std::string callback = wecom_encrypt(kWeComAesKey, wecom_app_xml("匿名投诉 双江村 账目不对", "wangwu", "cb-1"), "");
+  auto replay = wecom_url_check(callback, now);
+  EXPECT_EQ(replay->status, 401);
+  EXPECT_EQ(replay->body.find("wangwu"), std::string::npos);
+  std::string ai = wecom_encrypt(kWeComAesKey, R"({"msgid":"1","from":{"userid":"wangwu"}})", "");
+  EXPECT_EQ(wecom_url_check(ai, now)->status, 401);
+  // One of the server's own encrypted replies replayed as echostr.
+  auto q = wecom("账目", "villager", "cb-2", now);
+  ASSERT_EQ(q->status, 200);
+  auto x = platform::parse_xml(q->body);
+  ASSERT_TRUE(x.is_ok());
+  EXPECT_EQ(wecom_url_check(*platform::xml_text(*x, "Encrypt", true), now)->status, 401);
+  // At most 64 bytes.
+  EXPECT_EQ(wecom_url_check(wecom_encrypt(kWeComAesKey, std::string(64, '7'), ""), now)->status, 200);
+  EXPECT_EQ(wecom_url_check(wecom_encrypt(kWeComAesKey, std::string(65, '7'), ""), now)->status, 401);
+}
+
+TEST_F(Platforms, TelegramIgnoresOtherBotsCommandsAndSenderlessUpdates) {
+  uint64_t before = size();
+  auto answer = [&](const std::string& text, int64_t id) {
+    auto r = telegram(text, "42", id);
+    EXPECT_EQ(r->status, 200) << r->body;
+    return json::parse(r->body);
+  };
+  EXPECT_EQ(answer("/余额@SomeOtherBot", 2001), json::object());
+  EXPECT_EQ(answer("/balance@SomeOtherBot 2022-11", 2002), json::object());
+  // Addressed to this bot (its config id, without regard to case), or to no bot: answered.
+  EXPECT_EQ(answer("/余额@LUKOU-TG", 2003)["method"], "sendMessage");
+  EXPECT_EQ(answer("/余额", 2004)["method"], "sendMessage");
+  // An official's post addressed to another bot is not booked.
+  EXPECT_EQ(json::parse(telegram("/记账@SomeOtherBot 2022-12\n支出 办公费 350 打印纸", "777", 2005)->body), json::object());
+  // No "from" (channel posts, anonymous admins): ignored, not one shared identity "".
+  json anonymous = telegram_json(kPost, "777", 2006);
+  anonymous["message"].erase("from");
+  auto r = telegram_raw(anonymous.dump());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body), json::object());
+  // An anonymous admin: the placeholder sender GroupAnonymousBot, shared by all of them.
+  json on_behalf = telegram_json(kPost, "1087968824", 2007);
+  on_behalf["message"]["sender_chat"] = {{"id", -100123}, {"type", "supergroup"}, {"title", "双江村"}};
+  r = telegram_raw(on_behalf.dump());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body), json::object());
+  EXPECT_EQ(size(), before);
+}
+
+TEST_F(Platforms, TelegramAndFeishuTypeErrorsAre400) {
+  json date_string = telegram_json("/余额", "42", 3001);
+  date_string["message"]["date"] = std::to_string(now);
+  auto r = telegram_raw(date_string.dump());
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(telegram_raw(R"({"update_id":3002,"message":[]})")->status, 400);
+  EXPECT_EQ(telegram_raw(R"({"update_id":"3003"})")->status, 400);
+  EXPECT_EQ(telegram_raw(R"({"update_id":3004,"message":{"text":"/余额","from":{"id":1}}})")->status, 400);
+  EXPECT_EQ(telegram_raw(R"({"update_id":3005,"update_id":3006})")->status, 400);
+  json event_array = feishu_json("账目", "ou_villager", "ev-t1", now);
+  event_array["event"] = json::array({event_array["event"]});
+  EXPECT_EQ(feishu_raw(event_array.dump(), now)->status, 400);
+  json header_string = feishu_json("账目", "ou_villager", "ev-t2", now);
+  header_string["header"] = "im.message.receive_v1";
+  EXPECT_EQ(feishu_raw(header_string.dump(), now)->status, 400);
+  json content_dup = feishu_json("账目", "ou_villager", "ev-t3", now);
+  content_dup["event"]["message"]["content"] = R"({"text":"账目","text":"立项 x 1万"})";
+  EXPECT_EQ(feishu_raw(content_dup.dump(), now)->status, 400);
+  EXPECT_EQ(feishu_raw(R"({"schema":"2.0","header":{"event_id":"a","event_id":"b","event_type":"im.message.receive_v1"}})", now)->status, 400);
+}
+
+// Every field of every platform's message replaced by every JSON type: the
+// answer is 200 (ignored) or 400, never a 500 (nor a dropped connection).
+TEST_F(Platforms, NoMalformedAuthenticatedBodyAnswers500) {
+  const std::vector<json> replacements = {json(nullptr), json(true), json(-1), json(1.5), json("s"), json::array(),
+                                          json::object(), json(UINT64_MAX)};
+  auto paths = [](const json& j) {
+    std::vector<std::string> out;
+    std::function<void(const json&, const std::string&)> walk = [&](const json& v, const std::string& at) {
+      if (!at.empty()) out.push_back(at);
+      if (v.is_object())
+        for (const auto& [k, child] : v.items()) walk(child, at + "/" + k);
+    };
+    walk(j, "");
+    return out;
+  };
+  int sent = 0;
+  auto sweep = [&](const std::string& platform, const json& valid, const std::function<httplib::Result(const json&, int)>& send) {
+    for (const auto& ptr : paths(valid)) {
+      for (const auto& value : replacements) {
+        json m = valid;
+        m[json::json_pointer(ptr)] = value;
+        auto r = send(m, ++sent);
+        ASSERT_TRUE(r) << platform << " " << ptr << " = " << value.dump();
+        // DingTalk's signature does not cover the body: a reply address off
+        // DingTalk's hosts, or expired, is treated as unauthenticated.
+        bool dingtalk_reply_address = platform == "dingtalk" && (ptr == "/sessionWebhook" || ptr == "/sessionWebhookExpiredTime");
+        EXPECT_TRUE(r->status == 200 || r->status == 400 || (dingtalk_reply_address && r->status == 401))
+            << platform << " " << ptr << " = " << value.dump() << ": " << r->status;
+      }
+    }
+  };
+  sweep("generic", generic_json("账目", "villager", "x"), [&](const json& m, int i) {
+    return generic_raw(m.dump(), "sweep-" + std::to_string(i), now);
+  });
+  sweep("telegram", telegram_json("/余额", "42", 1), [&](const json& m, int) { return telegram_raw(m.dump()); });
+  sweep("dingtalk", dingtalk_json("账目", "villager", "x", now * 1000), [&](const json& m, int i) { return dingtalk_raw(m.dump(), now * 1000 + i); });
+  sweep("feishu", feishu_json("账目", "ou_villager", "x", now), [&](const json& m, int) { return feishu_raw(m.dump(), now); });
+  json ai = {{"msgid", "x"}, {"chatid", "chat-lukou-wecom"}, {"chattype", "group"}, {"from", {{"userid", "villager"}}},
+             {"msgtype", "text"}, {"text", {{"content", "账目"}}}};
+  sweep("wecom-json", ai, [&](const json& m, int) { return wecom_json_send(m.dump()); });
+  EXPECT_GT(sent, 300);
 }
 
 TEST_F(Platforms, MonthlyNoticeIsPushedToEveryPlatform) {

@@ -102,6 +102,45 @@ TEST_F(WriteApi, EveryBadRowIsNamedAndNothingWritten) {
   EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-13/publish", "", "application/json", token)->status, 400);
 }
 
+// nlohmann keeps the last of two equal keys, so "amount":"1","amount":"99999999"
+// booked 99,999,999.00元 where a reviewer reading the body saw 1元. Refused.
+TEST_F(WriteApi, DuplicateJsonKeysAreRefused) {
+  auto r = post("/v1/villages/shuangjiang/entries",
+                R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1","amount":"99999999"}])",
+                "application/json", token);
+  ASSERT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(json::parse(r->body)["error"].get<std::string>().find("duplicate key \"amount\""), std::string::npos) << r->body;
+  // Equal after unescaping is equal: "\u0061mount" is "amount".
+  r = post("/v1/villages/shuangjiang/entries",
+           R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1","\u0061mount":"99999999"}])",
+           "application/json", token);
+  EXPECT_EQ(r->status, 400) << r->body;
+  r = post("/v1/villages/shuangjiang/projects", R"({"name":"x","approved":"1","approved":"9999万"})", "application/json", token);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 0u);
+  // The same key in two different objects is no duplicate.
+  r = post("/v1/villages/shuangjiang/entries",
+           R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1"},
+               {"date":"2022-11-03","type":"income","category":"a","item":"b","amount":"2"}])",
+           "application/json", token);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 2u);
+}
+
+// `"x"y` used to be stored as `xy`; the CSV is refused naming its line.
+TEST_F(WriteApi, CsvTextAfterAClosingQuoteIsRefused) {
+  auto r = post("/v1/villages/shuangjiang/entries",
+                "date,type,category,item,amount,project,fund,counterparty,note\n"
+                "2022-11-02,income,a,b,100,,,,\n"
+                "2022-11-02,income,a,\"x\"y,100,,,,\n",
+                "text/csv", token);
+  ASSERT_EQ(r->status, 400) << r->body;
+  auto j = json::parse(r->body);
+  ASSERT_EQ(j["errors"].size(), 1u);
+  EXPECT_EQ(j["errors"][0]["line"], 3);
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 0u);
+}
+
 TEST_F(WriteApi, TokensAreCheckedPerVillageAndRole) {
   EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", "")->status, 401);
   EXPECT_EQ(post("/v1/villages/shuangjiang/entries", kCsv, "text/csv", "sl_notatoken")->status, 401);

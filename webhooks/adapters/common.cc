@@ -9,6 +9,8 @@ namespace sunledger {
 
 namespace adapters {
 
+Result<json> parse_json_body(const std::string& body) { return http::parse_json_strict(body, 16); }
+
 std::optional<json> parse_body(const std::string& body) { return http::parse_json_bounded(body, 16); }
 
 std::string jstring(const json& j, const char* key) {
@@ -16,8 +18,82 @@ std::string jstring(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) return "";
   if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_unsigned()) return std::to_string(it->get<uint64_t>());
   if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
   return "";
+}
+
+JsonFields::JsonFields(const json& j, std::string where)
+    : JsonFields(&j, std::move(where), std::make_shared<std::string>()) {}
+
+JsonFields::JsonFields(const json* j, std::string where, std::shared_ptr<std::string> error)
+    : j_(j), where_(std::move(where)), error_(std::move(error)) {
+  if (!j_->is_object()) {
+    if (error_->empty()) *error_ = where_ + " must be a JSON object";
+    j_ = &empty_object();
+  }
+}
+
+const json& JsonFields::empty_object() {
+  static const json empty = json::object();
+  return empty;
+}
+
+void JsonFields::fail(const char* key, const char* what) {
+  if (error_->empty()) *error_ = "field \"" + where_ + "." + key + "\" " + what;
+}
+
+bool JsonFields::has(const char* key) const { return j_->find(key) != j_->end(); }
+
+const json* JsonFields::member(const char* key, bool required) {
+  auto it = j_->find(key);
+  if (it == j_->end()) {
+    if (required) fail(key, "is missing");
+    return nullptr;
+  }
+  return &*it;
+}
+
+std::string JsonFields::str(const char* key, bool required) {
+  const json* v = member(key, required);
+  if (v == nullptr) return "";
+  if (!v->is_string()) {
+    fail(key, "must be a string");
+    return "";
+  }
+  return v->get_ref<const std::string&>();
+}
+
+std::string JsonFields::id(const char* key, bool required) {
+  const json* v = member(key, required);
+  if (v == nullptr) return "";
+  if (v->is_string()) return v->get_ref<const std::string&>();
+  if (v->is_number_unsigned()) return std::to_string(v->get<uint64_t>());
+  if (v->is_number_integer()) return std::to_string(v->get<int64_t>());
+  fail(key, "must be a string or an integer");
+  return "";
+}
+
+int64_t JsonFields::integer(const char* key, int64_t fallback, bool required) {
+  const json* v = member(key, required);
+  if (v == nullptr) return fallback;
+  // An unsigned beyond int64 would wrap: refused like any other non-integer.
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    fail(key, "is out of range");
+    return fallback;
+  }
+  if (!v->is_number_integer()) {
+    fail(key, "must be an integer");
+    return fallback;
+  }
+  return v->get<int64_t>();
+}
+
+JsonFields JsonFields::object(const char* key, bool required) {
+  const json* v = member(key, required);
+  std::string where = where_ + "." + key;
+  if (v == nullptr) return JsonFields(&empty_object(), std::move(where), error_);
+  return JsonFields(v, std::move(where), error_);
 }
 
 std::optional<int64_t> parse_int(const std::string& s) {
@@ -40,27 +116,6 @@ std::string text_message(const std::string& text) { return dump(json{{"msgtype",
 using nlohmann::json;
 
 namespace platform {
-
-std::optional<std::string> xml_field(const std::string& xml, const std::string& tag, const std::string& within) {
-  std::string scope = xml;
-  if (!within.empty()) {
-    auto inner = xml_field(xml, within);
-    if (!inner) return std::nullopt;
-    scope = *inner;
-  }
-  std::string open = "<" + tag + ">", close = "</" + tag + ">";
-  size_t a = scope.find(open);
-  if (a == std::string::npos) return std::nullopt;
-  a += open.size();
-  size_t b = scope.find(close, a);
-  if (b == std::string::npos) return std::nullopt;
-  std::string v = scope.substr(a, b - a);
-  const std::string cdata_open = "<![CDATA[", cdata_close = "]]>";
-  if (v.rfind(cdata_open, 0) == 0 && v.size() >= cdata_open.size() + cdata_close.size() &&
-      v.compare(v.size() - cdata_close.size(), cdata_close.size(), cdata_close) == 0)
-    v = v.substr(cdata_open.size(), v.size() - cdata_open.size() - cdata_close.size());
-  return v;
-}
 
 std::string strip_mentions(const std::string& text) {
   std::string t = text;

@@ -57,33 +57,39 @@ class DingTalkAdapter final : public PlatformAdapter {
     if (!constant_time_equal(sign, platform::dingtalk_sign(c_.app_secret, ts))) return unauthorized("bad sign");
     if (!seen_.accept(ts + "\n" + sign, std::string(as_view(sha256(req.body))), now))
       return unauthorized("a (timestamp, sign) pair used before with another body");
-    auto j = parse_body(req.body);
-    if (!j || !j->is_object()) return malformed("body is not a JSON object");
+    auto j = parse_json_body(req.body);
+    if (!j.is_ok()) return j.status();
+    // Every field from its one place, with its type, or the message is refused.
+    JsonFields body(*j, "body");
     DecodedWebhook d;
     d.response = json_response(json::object());
-    if (jstring(*j, "msgtype") != "text" || !j->contains("text") || !(*j)["text"].is_object()) {
-      d.kind = DecodedWebhook::Kind::kIgnore;
-      return d;
-    }
-    d.kind = DecodedWebhook::Kind::kMessage;
+    d.kind = DecodedWebhook::Kind::kIgnore;
+    std::string msgtype = body.str("msgtype");
+    if (!body.ok()) return body.status();
+    if (msgtype != "text") return d;
+    JsonFields text = body.object("text", true);
+    std::string content = text.str("content");
     auto& m = d.message;
     m.bot_id = c_.id;
-    m.message_id = jstring(*j, "msgId");
-    m.chat_id = jstring(*j, "conversationId");
-    m.group = jstring(*j, "conversationType") == "2";
-    m.sender_id = jstring(*j, "senderStaffId").empty() ? jstring(*j, "senderId") : jstring(*j, "senderStaffId");
-    m.sender_name = jstring(*j, "senderNick");
-    m.text = platform::strip_mentions(jstring((*j)["text"], "content"));
-    auto created = j->find("createAt");
-    m.time = created != j->end() && created->is_number_integer() ? created->get<int64_t>() / 1000 : 0;
+    m.message_id = body.id("msgId", true);
+    m.chat_id = body.id("conversationId", true);
+    m.group = body.str("conversationType") == "2";
+    std::string staff = body.id("senderStaffId"), sender = body.id("senderId");
+    m.sender_id = staff.empty() ? sender : staff;
+    m.sender_name = body.str("senderNick");
+    m.time = body.integer("createAt", 0) / 1000;
+    std::string session = body.str("sessionWebhook");
+    int64_t session_expires = body.integer("sessionWebhookExpiredTime", 0, !session.empty());
+    if (!body.ok()) return body.status();
+    m.text = platform::strip_mentions(content);
     if (m.message_id.empty() || m.chat_id.empty() || m.sender_id.empty()) return malformed("missing msgId, conversationId or sender");
-    std::string session = jstring(*j, "sessionWebhook");
     if (!session.empty()) {
+      // The body is not signed: a forged reply address is an unauthenticated request.
       if (!session_webhook_allowed(session)) return unauthorized("sessionWebhook is not on DingTalk's hosts");
-      auto expires = parse_int(jstring(*j, "sessionWebhookExpiredTime"));
-      if (!expires || *expires <= now * 1000) return unauthorized("sessionWebhook expired or without sessionWebhookExpiredTime");
+      if (session_expires <= now * 1000) return unauthorized("sessionWebhook expired");
       d.reply_context["session_webhook"] = session;
     }
+    d.kind = DecodedWebhook::Kind::kMessage;
     d.reply_context["sender"] = m.sender_id;
     d.reply_context["group"] = m.group ? "1" : "";
     return d;

@@ -28,54 +28,72 @@ class FeishuAdapter final : public PlatformAdapter {
           return unauthorized("bad X-Lark-Signature");
         signed_ok = true;
       }
-      auto outer = parse_body(req.body);
-      if (!outer || !outer->is_object() || !outer->contains("encrypt") || !(*outer)["encrypt"].is_string())
-        return unauthorized("body is not encrypted");
-      auto plain = platform::feishu_decrypt(c_.encrypt_key, (*outer)["encrypt"].get<std::string>());
+      auto outer = parse_json_body(req.body);
+      if (!outer.is_ok()) return unauthorized("body is not encrypted: " + outer.status().message());
+      JsonFields envelope(*outer);
+      std::string encrypted = envelope.str("encrypt", true);
+      if (!envelope.ok()) return unauthorized("body is not encrypted: " + envelope.status().message());
+      auto plain = platform::feishu_decrypt(c_.encrypt_key, encrypted);
       if (!plain.is_ok()) return unauthorized("cannot decrypt the body");
       body = *plain;
     }
-    auto j = parse_body(body);
-    if (!j || !j->is_object()) return malformed("body is not a JSON object");
+    auto j = parse_json_body(body);
+    if (!j.is_ok()) return j.status();
+    JsonFields f(*j);
     DecodedWebhook d;
     d.response = json_response(json::object());
     // The URL check carries the verification token, which is what proves it
     // (Feishu sends no signature headers with it).
-    if (jstring(*j, "type") == "url_verification") {
-      if (!constant_time_equal(jstring(*j, "token"), c_.verification_token)) return unauthorized("bad verification token");
+    if (f.has("type") && f.str("type") == "url_verification") {
+      if (!constant_time_equal(f.str("token"), c_.verification_token)) return unauthorized("bad verification token");
+      std::string challenge = f.str("challenge", true);
+      if (!f.ok()) return f.status();
       d.kind = DecodedWebhook::Kind::kRespond;
-      d.response = json_response({{"challenge", jstring(*j, "challenge")}});
+      d.response = json_response({{"challenge", challenge}});
       return d;
     }
-    const json& header = j->value("header", json::object());
+    JsonFields header = f.object("header");
     if (!signed_ok) {
       // Without an encrypt key (or signature), the token in the event header authenticates it.
-      if (!constant_time_equal(jstring(header, "token"), c_.verification_token)) return unauthorized("bad token");
+      if (!constant_time_equal(header.str("token"), c_.verification_token)) return unauthorized("bad token");
     }
-    if (jstring(header, "event_type") != "im.message.receive_v1") {
+    std::string event_type = header.str("event_type");
+    std::string event_id = header.str("event_id");
+    std::string create_time = header.id("create_time");
+    if (!f.ok()) return f.status();
+    if (event_type != "im.message.receive_v1") {
       d.kind = DecodedWebhook::Kind::kIgnore;
       return d;
     }
-    const json& event = j->value("event", json::object());
-    const json& message = event.value("message", json::object());
-    if (jstring(message, "message_type") != "text") {
+    JsonFields event = f.object("event", true);
+    JsonFields message = event.object("message", true);
+    std::string message_type = message.str("message_type", true);
+    std::string message_id = message.str("message_id");
+    std::string chat_id = message.str("chat_id", true);
+    std::string chat_type = message.str("chat_type");
+    std::string content_text = message.str("content");
+    std::string sender_id = event.object("sender", true).object("sender_id", true).str("open_id", true);
+    if (!f.ok()) return f.status();
+    if (message_type != "text") {
       d.kind = DecodedWebhook::Kind::kIgnore;
       return d;
     }
     // content is itself a JSON string: "{\"text\":\"@_user_1 查账\"}".
-    auto content = parse_body(jstring(message, "content"));
-    if (!content || !content->is_object()) return malformed("message content is not JSON");
+    auto content = parse_json_body(content_text);
+    if (!content.is_ok()) return malformed("message content is not JSON: " + content.status().message());
+    JsonFields c(*content, "event.message.content");
+    std::string text = c.str("text", true);
+    if (!c.ok()) return c.status();
     d.kind = DecodedWebhook::Kind::kMessage;
     auto& m = d.message;
     m.bot_id = c_.id;
-    m.message_id = jstring(header, "event_id").empty() ? jstring(message, "message_id") : jstring(header, "event_id");
-    m.chat_id = jstring(message, "chat_id");
-    m.group = jstring(message, "chat_type") == "group";
-    const json& sender = event.value("sender", json::object());
-    m.sender_id = jstring(sender.value("sender_id", json::object()), "open_id");
+    m.message_id = event_id.empty() ? message_id : event_id;
+    m.chat_id = chat_id;
+    m.group = chat_type == "group";
+    m.sender_id = sender_id;
     m.sender_name = m.sender_id;
-    m.text = platform::strip_mentions(jstring(*content, "text"));
-    m.time = parse_int(jstring(header, "create_time")).value_or(0) / 1000;
+    m.text = platform::strip_mentions(text);
+    m.time = parse_int(create_time).value_or(0) / 1000;
     if (m.message_id.empty() || m.chat_id.empty() || m.sender_id.empty()) return malformed("missing event_id, chat_id or sender");
     d.reply_context["chat_id"] = m.chat_id;
     return d;

@@ -32,21 +32,22 @@ class GenericAdapter final : public PlatformAdapter {
       start = end + 1;
     }
     if (!ok) return unauthorized("bad webhook-signature");
-    auto j = parse_body(req.body);
-    if (!j || !j->is_object()) return malformed("body is not a JSON object");
+    auto j = parse_json_body(req.body);
+    if (!j.is_ok()) return j.status();
+    JsonFields f(*j);
     DecodedWebhook d;
     d.kind = DecodedWebhook::Kind::kMessage;
     auto& m = d.message;
     m.bot_id = c_.id;
-    m.message_id = jstring(*j, "message_id");
-    m.chat_id = jstring(*j, "chat_id");
-    std::string type = jstring(*j, "chat_type");
-    m.sender_id = jstring(*j, "sender_id");
-    m.sender_name = jstring(*j, "sender_name");
-    m.text = jstring(*j, "text");
+    m.message_id = f.str("message_id", true);
+    m.chat_id = f.str("chat_id", true);
+    std::string type = f.str("chat_type", true);
+    m.sender_id = f.str("sender_id", true);
+    m.sender_name = f.str("sender_name");
+    m.text = f.str("text", true);
     m.time = *t;
-    if (m.message_id.empty() || m.chat_id.empty() || m.sender_id.empty() || !j->contains("text") ||
-        !(*j)["text"].is_string() || (type != "group" && type != "private"))
+    if (!f.ok()) return f.status();
+    if (m.message_id.empty() || m.chat_id.empty() || m.sender_id.empty() || (type != "group" && type != "private"))
       return malformed("expected message_id, chat_id, chat_type (group|private), sender_id, sender_name, text");
     m.group = type == "group";
     return d;

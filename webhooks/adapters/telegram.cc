@@ -1,4 +1,6 @@
 // Telegram: the Bot API webhook.
+#include <cctype>
+
 #include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
 #include "ledger/crypto.h"
@@ -17,29 +19,47 @@ class TelegramAdapter final : public PlatformAdapter {
   Result<DecodedWebhook> decode(const WebhookRequest& req, int64_t) override {
     if (!constant_time_equal(req.header("X-Telegram-Bot-Api-Secret-Token"), c_.secret_token))
       return unauthorized("bad X-Telegram-Bot-Api-Secret-Token");
-    auto j = parse_body(req.body);
-    if (!j || !j->is_object() || !j->contains("update_id") || !(*j)["update_id"].is_number_integer())
-      return malformed("not a Telegram Update");
+    auto j = parse_json_body(req.body);
+    if (!j.is_ok()) return j.status();
+    JsonFields update(*j, "update");
+    int64_t update_id = update.integer("update_id", 0, true);
+    if (!update.ok()) return malformed("not a Telegram Update: " + update.status().message());
     DecodedWebhook d;
     d.response = json_response(json::object());
-    auto msg = j->find("message");
-    if (msg == j->end() || !msg->is_object() || !msg->contains("text") || !(*msg)["text"].is_string()) {
-      d.kind = DecodedWebhook::Kind::kIgnore;  // edits, joins, stickers: nothing for the bot
-      return d;
-    }
-    const json& chat = (*msg)["chat"];
-    const json& from = msg->value("from", json::object());
-    if (!chat.is_object() || !chat.contains("id")) return malformed("message without chat");
+    d.kind = DecodedWebhook::Kind::kIgnore;  // edits, joins, stickers, channel posts: nothing for the bot
+    if (!update.has("message")) return d;
+    JsonFields msg = update.object("message");
+    if (!msg.has("text")) return update.ok() ? Result<DecodedWebhook>(d) : Result<DecodedWebhook>(update.status());
+    std::string text = msg.str("text");
+    JsonFields chat = msg.object("chat", true);
+    std::string chat_id = chat.id("id", true);
+    std::string chat_type = chat.str("type");
+    int64_t date = msg.integer("date", 0);
+    bool has_sender = msg.has("from");
+    JsonFields from = msg.object("from");
+    std::string sender_id = has_sender ? from.id("id", true) : "";
+    std::string first_name = from.str("first_name");
+    if (!update.ok()) return update.status();
+    if (chat_id.empty()) return malformed("message.chat.id is empty");
+    // Without "from" a message is no one the bot knows; it must not act as
+    // the shared identity "". A message on behalf of a chat (an anonymous
+    // admin, a linked channel) carries "sender_chat" and a placeholder "from"
+    // that every such sender shares (GroupAnonymousBot, "Telegram"): the
+    // same problem, so it is ignored too.
+    if (!has_sender || sender_id.empty() || msg.has("sender_chat")) return d;
+    // "/cmd@OtherBot" in a group with several bots is meant for the other one.
+    std::string stripped = platform::strip_mentions(text);
+    if (addressed_to_another_bot(stripped)) return d;
     d.kind = DecodedWebhook::Kind::kMessage;
     auto& m = d.message;
     m.bot_id = c_.id;
-    m.message_id = jstring(*j, "update_id");
-    m.chat_id = jstring(chat, "id");
-    m.group = jstring(chat, "type") != "private";
-    m.sender_id = jstring(from, "id");
-    m.sender_name = jstring(from, "first_name");
-    m.text = platform::strip_mentions((*msg)["text"].get<std::string>());
-    m.time = msg->value("date", int64_t{0});
+    m.message_id = std::to_string(update_id);
+    m.chat_id = chat_id;
+    m.group = chat_type != "private";
+    m.sender_id = sender_id;
+    m.sender_name = first_name;
+    m.text = stripped;
+    m.time = date;
     d.reply_context["chat_id"] = m.chat_id;
     return d;
   }
@@ -65,6 +85,24 @@ class TelegramAdapter final : public PlatformAdapter {
   }
 
  private:
+  // Telegram writes a command for one bot of a group as "/cmd@BotUsername".
+  // The config does not know this bot's username, so the bot's config id
+  // stands for it (name the bot entry after the username, e.g.
+  // "id": "LukouLedgerBot", to be answered on "/账目@LukouLedgerBot");
+  // usernames compare without regard to case, as Telegram's do.
+  bool addressed_to_another_bot(const std::string& text) const {
+    size_t start = text.find_first_not_of(" \t\n");
+    if (start == std::string::npos || text[start] != '/') return false;
+    size_t end = text.find_first_of(" \t\n", start);
+    std::string word = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    size_t at = word.find('@');
+    if (at == std::string::npos) return false;
+    std::string name = word.substr(at + 1);
+    if (name.size() != c_.id.size()) return true;
+    for (size_t i = 0; i < name.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(name[i])) != std::tolower(static_cast<unsigned char>(c_.id[i]))) return true;
+    return false;
+  }
   static json chat_json(const std::string& id) {
     auto n = parse_int(id[0] == '-' ? id.substr(1) : id);
     if (n) return id[0] == '-' ? -*n : *n;

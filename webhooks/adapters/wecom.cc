@@ -3,12 +3,11 @@
 #include "webhooks/adapters/common.h"
 #include "ledger/crypto.h"
 #include "webhooks/platform_crypto.h"
+#include "webhooks/xml.h"
 
 namespace sunledger::adapters {
 
 namespace {
-
-using platform::xml_field;
 
 class WeComAdapter final : public PlatformAdapter {
  public:
@@ -25,6 +24,9 @@ class WeComAdapter final : public PlatformAdapter {
     if (sig.empty() || ts.empty() || nonce.empty()) return unauthorized("missing msg_signature, timestamp or nonce");
     auto t = parse_int(ts);
     if (!t) return unauthorized("malformed timestamp");
+    // The URL check is signed like a callback, so it gets the same window: a
+    // captured check (or callback) cannot be replayed for ever.
+    if (!within(*t, now, 3600)) return unauthorized("stale timestamp");
     DecodedWebhook d;
     if (req.method == "GET") {
       // URL check: echostr is the encrypted payload; answer its plaintext raw.
@@ -35,71 +37,33 @@ class WeComAdapter final : public PlatformAdapter {
       auto plain = platform::wecom_decrypt(c_.encoding_aes_key, echo, &rid);
       if (!plain.is_ok()) return unauthorized("cannot decrypt echostr");
       if (!c_.receive_id.empty() && rid != c_.receive_id) return unauthorized("wrong receive id");
+      // WeCom's check string is a short number. Anything longer, or anything
+      // that looks like XML or JSON, is a captured callback's Encrypt (or one
+      // of our own encrypted replies) sent back to make us decrypt it.
+      if (plain->size() > kMaxEchoBytes || plain->find_first_of("<{") != std::string::npos)
+        return unauthorized("echostr is not a URL check string");
       d.kind = DecodedWebhook::Kind::kRespond;
       d.response = WebhookResponse{200, "text/plain; charset=utf-8", *plain};
       return d;
     }
-    if (!within(*t, now, 3600)) return unauthorized("stale timestamp");
-    // The encrypted envelope: XML (group robot, app) or JSON (AI bot).
-    std::string encrypt, format;
-    if (auto j = parse_body(req.body); j && j->is_object()) {
-      encrypt = jstring(*j, "encrypt");
-      format = "json";
-    } else if (auto x = xml_field(req.body, "Encrypt")) {
-      encrypt = *x;
-      format = "xml";
-    }
-    if (encrypt.empty()) return unauthorized("no Encrypt field");
-    if (!constant_time_equal(sig, platform::wecom_signature(c_.token, ts, nonce, encrypt))) return unauthorized("bad msg_signature");
+    // The encrypted envelope: JSON (AI bot) or XML (group robot, app), told
+    // apart by what it is, and Encrypt read from its one place.
+    std::string format = first_char(req.body) == '{' ? "json" : "xml";
+    auto encrypt = format == "json" ? json_encrypt(req.body) : xml_encrypt(req.body);
+    if (!encrypt.is_ok()) return unauthorized("no Encrypt field: " + encrypt.status().message());
+    if (!constant_time_equal(sig, platform::wecom_signature(c_.token, ts, nonce, *encrypt))) return unauthorized("bad msg_signature");
     std::string rid;
-    auto plain = platform::wecom_decrypt(c_.encoding_aes_key, encrypt, &rid);
+    auto plain = platform::wecom_decrypt(c_.encoding_aes_key, *encrypt, &rid);
     if (!plain.is_ok()) return unauthorized("cannot decrypt the body");
     if (!c_.receive_id.empty() && rid != c_.receive_id) return unauthorized("wrong receive id");
     d.reply_context = {{"format", format}, {"nonce", nonce}};
-    auto& m = d.message;
-    m.bot_id = c_.id;
-    m.time = *t;
-    if (auto j = parse_body(*plain); j && j->is_object()) {
-      // AI bot (智能机器人) JSON.
-      if (jstring(*j, "msgtype") != "text") {
-        d.kind = DecodedWebhook::Kind::kIgnore;
-        d.response = WebhookResponse{200, "text/plain; charset=utf-8", ""};
-        return d;
-      }
-      m.message_id = jstring(*j, "msgid");
-      m.chat_id = jstring(*j, "chatid");
-      m.group = jstring(*j, "chattype") == "group";
-      m.sender_id = jstring(j->value("from", json::object()), "userid");
-      m.sender_name = m.sender_id;
-      m.text = platform::strip_mentions(jstring(j->value("text", json::object()), "content"));
-      if (m.chat_id.empty()) m.chat_id = m.sender_id;  // single chats carry no chatid
-    } else {
-      // Group robot (MsgId, ChatId, From/UserId, Text/Content) or app (FromUserName, Content) XML.
-      std::string type = xml_field(*plain, "MsgType").value_or("");
-      if (type != "text") {
-        d.kind = DecodedWebhook::Kind::kIgnore;
-        d.response = WebhookResponse{200, "text/plain; charset=utf-8", ""};
-        return d;
-      }
-      m.message_id = xml_field(*plain, "MsgId").value_or("");
-      if (auto chat = xml_field(*plain, "ChatId")) {
-        m.chat_id = *chat;
-        m.group = xml_field(*plain, "ChatType").value_or("group") == "group";
-        m.sender_id = xml_field(*plain, "UserId", "From").value_or("");
-        m.sender_name = xml_field(*plain, "Name", "From").value_or(m.sender_id);
-        m.text = platform::strip_mentions(xml_field(*plain, "Content", "Text").value_or(""));
-      } else {
-        m.sender_id = xml_field(*plain, "FromUserName").value_or("");
-        m.sender_name = m.sender_id;
-        m.chat_id = m.sender_id;
-        m.group = false;
-        m.text = platform::strip_mentions(xml_field(*plain, "Content").value_or(""));
-        d.reply_context["to_user"] = m.sender_id;
-        d.reply_context["from_user"] = xml_field(*plain, "ToUserName").value_or("");
-      }
-    }
-    if (m.message_id.empty() || m.sender_id.empty()) return malformed("missing message id or sender");
-    d.kind = DecodedWebhook::Kind::kMessage;
+    d.message.bot_id = c_.id;
+    d.message.time = *t;
+    char kind = first_char(*plain);
+    Status s = kind == '{' ? decode_ai_bot(*plain, &d)
+               : kind == '<' ? decode_xml(*plain, &d)
+                             : malformed("the decrypted message is neither JSON nor XML");
+    if (!s.is_ok()) return s;
     return d;
   }
 
@@ -185,6 +149,132 @@ class WeComAdapter final : public PlatformAdapter {
       return unavailable("HTTP " + std::to_string(answer->status) + " errcode " + code);
     // WeCom answers 0 even when it dropped the user: "invaliduser" names them.
     if (!jstring(*j, "invaliduser").empty()) return unavailable("WeCom did not know the user");
+    return Status::ok();
+  }
+
+  // The longest plaintext a URL check may echo (WeCom sends a short number).
+  static constexpr size_t kMaxEchoBytes = 64;
+
+  static char first_char(const std::string& s) {
+    size_t i = s.find_first_not_of(" \t\r\n");
+    return i == std::string::npos ? '\0' : s[i];
+  }
+
+  // {"encrypt": "..."}: the AI bot's envelope.
+  static Result<std::string> json_encrypt(const std::string& body) {
+    auto j = parse_json_body(body);
+    if (!j.is_ok()) return j.status();
+    JsonFields f(*j);
+    std::string e = f.str("encrypt", true);
+    if (!f.ok()) return f.status();
+    return e;
+  }
+
+  // <xml><ToUserName/><Encrypt/><AgentID/></xml>: the robot's and app's envelope.
+  static Result<std::string> xml_encrypt(const std::string& body) {
+    auto x = platform::parse_xml(body);
+    if (!x.is_ok()) return x.status();
+    if (x->name != "xml") return malformed("the root element is <" + x->name + ">, not <xml>");
+    if (Status s = platform::xml_unique_children(*x); !s.is_ok()) return s;
+    return platform::xml_text(*x, "Encrypt", true);
+  }
+
+  // A valid callback that is not a text message: acknowledged, nothing to do.
+  static void ignore(DecodedWebhook* d) {
+    d->kind = DecodedWebhook::Kind::kIgnore;
+    d->response = WebhookResponse{200, "text/plain; charset=utf-8", ""};
+  }
+
+  // AI bot (智能机器人) JSON: {"msgid","chatid","chattype","from":{"userid"},"msgtype","text":{"content"}}.
+  static Status decode_ai_bot(const std::string& plain, DecodedWebhook* d) {
+    auto j = parse_json_body(plain);
+    if (!j.is_ok()) return j.status();
+    JsonFields f(*j, "message");
+    std::string type = f.str("msgtype", true);
+    if (!f.ok()) return f.status();
+    if (type != "text") {
+      ignore(d);
+      return Status::ok();
+    }
+    auto& m = d->message;
+    m.message_id = f.str("msgid", true);
+    m.chat_id = f.str("chatid");
+    m.group = f.str("chattype") == "group";
+    m.sender_id = f.object("from", true).str("userid", true);
+    m.sender_name = m.sender_id;
+    m.text = platform::strip_mentions(f.object("text", true).str("content", true));
+    if (!f.ok()) return f.status();
+    if (m.chat_id.empty()) m.chat_id = m.sender_id;  // single chats carry no chatid
+    return finish(d);
+  }
+
+  // Group robot: <xml><WebhookUrl/><ChatId/><PostId/><ChatType/><From><UserId/><Name/><Alias/></From>
+  //   <MsgType/><Text><Content/></Text><MsgId/></xml> (MsgId after the content).
+  // App: <xml><ToUserName/><FromUserName/><CreateTime/><MsgType/><Content/><MsgId/><AgentID/></xml>.
+  // Only direct children of <xml> (and of <From> and <Text>) are read, so
+  // whatever tags a user types stay text inside <Content>.
+  static Status decode_xml(const std::string& plain, DecodedWebhook* d) {
+    auto x = platform::parse_xml(plain);
+    if (!x.is_ok()) return x.status();
+    const platform::XmlElement& root = *x;
+    if (root.name != "xml") return malformed("the root element is <" + root.name + ">, not <xml>");
+    if (Status s = platform::xml_unique_children(root); !s.is_ok()) return s;
+    auto type = platform::xml_text(root, "MsgType", true);
+    if (!type.is_ok()) return type.status();
+    if (*type != "text") {
+      ignore(d);
+      return Status::ok();
+    }
+    // The format comes from the envelope's own elements, never from content.
+    bool robot = root.count("ChatId") > 0 || root.count("From") > 0;
+    bool app = root.count("FromUserName") > 0;
+    if (robot == app) return malformed(robot ? "both group-robot and app elements" : "neither <From> nor <FromUserName>");
+    auto& m = d->message;
+    auto msg_id = platform::xml_text(root, "MsgId", true);
+    if (!msg_id.is_ok()) return msg_id.status();
+    m.message_id = *msg_id;
+    if (robot) {
+      auto chat = platform::xml_text(root, "ChatId", true);
+      auto chat_type = platform::xml_text(root, "ChatType");
+      const platform::XmlElement* from = root.child("From");
+      const platform::XmlElement* text = root.child("Text");
+      if (!chat.is_ok()) return chat.status();
+      if (!chat_type.is_ok()) return chat_type.status();
+      if (from == nullptr) return malformed("<xml><From> is missing");
+      if (text == nullptr) return malformed("<xml><Text> is missing");
+      for (const auto* e : {from, text})
+        if (Status s = platform::xml_unique_children(*e); !s.is_ok()) return s;
+      auto user = platform::xml_text(*from, "UserId", true);
+      auto name = platform::xml_text(*from, "Name");
+      auto content = platform::xml_text(*text, "Content", true);
+      for (const auto* r : {&user, &name, &content})
+        if (!r->is_ok()) return r->status();
+      m.chat_id = *chat;
+      m.group = chat_type->empty() || *chat_type == "group";
+      m.sender_id = *user;
+      m.sender_name = name->empty() ? *user : *name;
+      m.text = platform::strip_mentions(*content);
+    } else {
+      auto from = platform::xml_text(root, "FromUserName", true);
+      auto to = platform::xml_text(root, "ToUserName");
+      auto content = platform::xml_text(root, "Content", true);
+      for (const auto* r : {&from, &to, &content})
+        if (!r->is_ok()) return r->status();
+      m.sender_id = *from;
+      m.sender_name = m.sender_id;
+      m.chat_id = m.sender_id;
+      m.group = false;
+      m.text = platform::strip_mentions(*content);
+      d->reply_context["to_user"] = m.sender_id;
+      d->reply_context["from_user"] = *to;
+    }
+    return finish(d);
+  }
+
+  static Status finish(DecodedWebhook* d) {
+    const auto& m = d->message;
+    if (m.message_id.empty() || m.sender_id.empty() || m.chat_id.empty()) return malformed("missing message id, sender or chat");
+    d->kind = DecodedWebhook::Kind::kMessage;
     return Status::ok();
   }
 
