@@ -6,12 +6,14 @@
 // filed in private, one filed in a group and one anonymous, handled by an
 // inspector to the end, and no request to anything a group reads carries a
 // receipt, a complaint's text or a reporter.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "bot/outbox.h"
 #include "raw_platform_crypto.h"
@@ -543,6 +545,74 @@ TEST_F(Privacy, AStoredReplyIsReturnedOnlyToTheSameSenderInTheSameChat) {
   auto other_chat = send("dm-deputy", "secretary", "same-id");
   EXPECT_EQ(other_chat->status, 409);
   EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 1u);
+}
+
+
+// The join an insider with sqlite3 would try after an anonymous filing: every
+// column of every table, searched for the sender's id, chat id and message id.
+TEST_F(Privacy, AnAnonymousFilingLeavesNoTraceOfItsSender) {
+  const std::string sender = "whistle9f3k", text = "村里保洁费每月都虚报两千";
+  // Through the generic hook (passive reply) and DingTalk (reply through the outbox).
+  json body = {{"message_id", "mid7q2zx"}, {"chat_id", "dmchat5kq"}, {"chat_type", "private"}, {"sender_id", sender},
+               {"sender_name", sender}, {"text", "匿名投诉 双江村 " + text}};
+  std::string ts = std::to_string(now);
+  std::string sig = raw::b64(raw::hmac_sha256(kGenericSecretRaw, std::string("mid7q2zx.") + ts + "." + body.dump()));
+  auto r = post("/webhooks/generic", body.dump(), {{"webhook-id", "mid7q2zx"}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}});
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("唯一凭证"), std::string::npos) << r->body;
+  // Raw bytes of the database and its WAL: the sender, chat and message ids never reached them.
+  std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+  for (const std::string id : {sender, std::string("dmchat5kq"), std::string("mid7q2zx")})
+    EXPECT_EQ(bytes.find(id), std::string::npos) << id;
+  ASSERT_EQ(say("dingtalk", sender, "匿名投诉 双江村 " + text + "(钉钉)", false).status, 200);
+  deliver_all();
+  EXPECT_EQ(*Outbox(t.ledger.get()).depth(), 0);
+
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+  std::vector<std::string> tables;
+  {
+    SQLite::Statement q(db, "SELECT name FROM sqlite_master WHERE type='table'");
+    while (q.executeStep()) tables.push_back(q.getColumn(0).getString());
+  }
+  int columns_searched = 0;
+  for (const auto& table : tables) {
+    SQLite::Statement q(db, "SELECT * FROM \"" + table + "\"");
+    while (q.executeStep()) {
+      for (int c = 0; c < q.getColumnCount(); ++c) {
+        ++columns_searched;
+        auto col = q.getColumn(c);
+        std::string v = col.isBlob() ? std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()))
+                                     : col.getString();
+        for (const std::string id : {sender, std::string("dmchat5kq"), std::string("mid7q2zx"), std::string("cid-dm-") + sender})
+          EXPECT_EQ(v.find(id), std::string::npos) << table << "." << q.getColumnName(c) << " holds " << id;
+      }
+    }
+  }
+  EXPECT_GT(columns_searched, 100);
+  // Filing times are kept to the day, in the table and in the signed entry.
+  SQLite::Statement filed(db, "SELECT filed_at FROM complaints WHERE anonymous=1");
+  int anonymous = 0;
+  while (filed.executeStep()) {
+    ++anonymous;
+    EXPECT_EQ(filed.getColumn(0).getInt64() % 86400, 0);
+  }
+  EXPECT_EQ(anonymous, 2);
+  auto entries = t.ledger->entries("complaints", 0, *t.ledger->log_size("complaints"));
+  ASSERT_TRUE(entries.is_ok());
+  for (const auto& e : *entries) {
+    EXPECT_NE(e.fields.value("recorded_at", "").find("T00:00:00Z"), std::string::npos) << e.fields.dump();
+    EXPECT_NE(e.fields.value("at", "").find("T00:00:00Z"), std::string::npos) << e.fields.dump();
+  }
+  // No metric is about complaints, and the ledger's count did not move with two filings.
+  auto m = s.client().Get("/metrics");
+  std::istringstream lines(m->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    EXPECT_EQ(line.find("complaint"), std::string::npos) << line;
+    if (line.rfind("ledger_entries ", 0) == 0 || line.rfind("sunledger_ledger_entries ", 0) == 0)
+      EXPECT_EQ(line.substr(line.find(' ') + 1), "0") << line;
+  }
+  EXPECT_NE(m->body.find("ledger_entries"), std::string::npos);
 }
 
 }  // namespace
