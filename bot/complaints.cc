@@ -201,6 +201,9 @@ Result<uint64_t> Complaints::append_event(WriteTxn& txn, const Complaint& c, con
     f["text_hash"] = commit_hash("text", c.text);
     f["anonymous"] = c.anonymous;
     f["reporter_hash"] = c.reporter ? json(commit_hash("reporter", c.reporter->bot_id + "\n" + c.reporter->user_id)) : json(nullptr);
+    // The name shown to inspectors and the address of status pushes are
+    // committed too: edited, they would send updates elsewhere.
+    if (c.reporter) f["reporter_contact_hash"] = commit_hash("reporter_contact", c.reporter->name + "\n" + c.reporter->chat_id);
     f["links"] = c.links;
   }
   // An anonymous filing is kept to the day, in the entry as in the table.
@@ -478,6 +481,15 @@ Result<std::vector<VerifyProblem>> Complaints::verify() {
           json reporter = c->reporter ? json(commit_hash("reporter", c->reporter->bot_id + "\n" + c->reporter->user_id)) : json(nullptr);
           ok = ok && e.log_index == filed_index && f.value("text_hash", "") == commit_hash("text", c->text) &&
                f.value("reporter_hash", json()) == reporter && f.value("anonymous", !c->anonymous) == c->anonymous;
+          // Derived columns of the complaint row: the filing time (deadlines and
+          // overdue lists run from it), the links, the reporter's contact.
+          ok = ok && c->filed_at == e.at && f.value("links", json::array()) == json(c->links);
+          if (c->reporter && f.contains("reporter_contact_hash"))
+            ok = ok && f["reporter_contact_hash"] == commit_hash("reporter_contact", c->reporter->name + "\n" + c->reporter->chat_id);
+          else if (c->reporter && !f.contains("reporter_contact_hash"))
+            ;  // filed before contacts were committed: nothing to compare against
+          else if (!c->reporter && f.contains("reporter_contact_hash"))
+            ok = false;
         }
         if (!ok) bad(e.log_index, "complaint " + c->receipt + ": stored " + e.kind + " does not match its log entry");
       }

@@ -1417,8 +1417,124 @@ struct LogVerifier {
   std::map<std::string, Totals> totals;
   std::vector<std::pair<uint64_t, std::string>> derived;
 
+  // What the derived tables must hold, rebuilt from the signed entries.
+  struct Expected {
+    std::map<std::string, uint64_t> statements;  // month -> statement entry
+    std::string last_statement_month;
+    struct Project {
+      Fen approved = 0;
+      bool special = false;
+      uint64_t idx = 0;
+    };
+    std::map<std::string, Project> projects;
+    std::map<std::string, uint64_t> finished;    // project -> entry
+    std::map<uint64_t, uint64_t> reversals;      // target -> reversal entry
+  } expect;
+
+  void collect(const json& f, const std::string& kind, uint64_t idx) {
+    if (kind == "statement") {
+      std::string month = entry_string(f, "month");
+      if (expect.statements.count(month))
+        derived.emplace_back(idx, "entry " + std::to_string(idx) + " is a second statement of " + month);
+      else if (month <= expect.last_statement_month)
+        derived.emplace_back(idx, "the statement of " + month + " (entry " + std::to_string(idx) + ") comes after " +
+                                      expect.last_statement_month + "'s");
+      expect.statements.emplace(month, idx);
+      expect.last_statement_month = std::max(expect.last_statement_month, month);
+    } else if (kind == "project") {
+      auto approved = f.find("approved");
+      auto special = f.find("special");
+      expect.projects[entry_string(f, "name")] = {approved != f.end() && approved->is_number_integer() ? approved->get<Fen>() : -1,
+                                                  special != f.end() && special->is_boolean() && special->get<bool>(), idx};
+    } else if (kind == "project_finished") {
+      expect.finished.emplace(entry_string(f, "name"), idx);
+    } else if (kind == "reversal") {
+      auto target = f.find("target");
+      if (target != f.end() && target->is_number_unsigned()) expect.reversals.emplace(target->get<uint64_t>(), idx);
+    }
+  }
+
+  // Each derived table against what its entries say, in both directions: a
+  // row edited, deleted or added by hand is named with its table and entry.
+  void compare_derived(int64_t log_id) {
+    auto e = [](uint64_t i) { return "entry " + std::to_string(i); };
+    {
+      SQLite::Statement q(db, "SELECT month, statement_idx, tree_size FROM month_closes WHERE log_id=?");
+      q.bind(1, log_id);
+      std::map<std::string, uint64_t> left = expect.statements;
+      while (q.executeStep()) {
+        std::string month = q.getColumn(0).getString();
+        uint64_t idx = static_cast<uint64_t>(q.getColumn(1).getInt64()), size = static_cast<uint64_t>(q.getColumn(2).getInt64());
+        auto it = left.find(month);
+        if (it == left.end()) {
+          derived.emplace_back(idx, "month_closes: a close of " + month + " without a statement entry of that month");
+          continue;
+        }
+        if (idx != it->second || size != it->second + 1)
+          derived.emplace_back(std::min(idx, it->second), "month_closes: the close of " + month + " points at " + e(idx) +
+                                                              ", but its statement is " + e(it->second));
+        left.erase(it);
+      }
+      for (const auto& [month, idx] : left)
+        derived.emplace_back(idx, "month_closes: the close of " + month + " (statement " + e(idx) + ") is missing");
+    }
+    {
+      SQLite::Statement q(db, "SELECT name, approved, special, entry_idx FROM projects WHERE log_id=?");
+      q.bind(1, log_id);
+      auto left = expect.projects;
+      while (q.executeStep()) {
+        std::string name = q.getColumn(0).getString();
+        uint64_t idx = static_cast<uint64_t>(q.getColumn(3).getInt64());
+        auto it = left.find(name);
+        if (it == left.end()) {
+          derived.emplace_back(idx, "projects: project " + name + " has no registration entry");
+          continue;
+        }
+        if (q.getColumn(1).getInt64() != it->second.approved || (q.getColumn(2).getInt() != 0) != it->second.special ||
+            idx != it->second.idx)
+          derived.emplace_back(it->second.idx, "projects: project " + name + " does not match its registration, " + e(it->second.idx));
+        left.erase(it);
+      }
+      for (const auto& [name, p] : left)
+        derived.emplace_back(p.idx, "projects: project " + name + " (registered in " + e(p.idx) + ") is missing");
+    }
+    {
+      SQLite::Statement q(db, "SELECT name, entry_idx FROM finished_projects WHERE log_id=?");
+      q.bind(1, log_id);
+      auto left = expect.finished;
+      while (q.executeStep()) {
+        std::string name = q.getColumn(0).getString();
+        uint64_t idx = static_cast<uint64_t>(q.getColumn(1).getInt64());
+        auto it = left.find(name);
+        if (it == left.end() || it->second != idx)
+          derived.emplace_back(idx, "finished_projects: project " + name + " does not match a finishing entry");
+        if (it != left.end()) left.erase(it);
+      }
+      for (const auto& [name, idx] : left)
+        derived.emplace_back(idx, "finished_projects: the finishing of " + name + " (" + e(idx) + ") is missing");
+    }
+    {
+      SQLite::Statement q(db, "SELECT target_idx, reversal_idx FROM reversals WHERE log_id=?");
+      q.bind(1, log_id);
+      auto left = expect.reversals;
+      while (q.executeStep()) {
+        uint64_t target = static_cast<uint64_t>(q.getColumn(0).getInt64()), idx = static_cast<uint64_t>(q.getColumn(1).getInt64());
+        auto it = left.find(target);
+        if (it == left.end() || it->second != idx)
+          derived.emplace_back(idx, "reversals: the reversal of " + e(target) + " does not match a reversal entry");
+        if (it != left.end()) left.erase(it);
+      }
+      for (const auto& [target, idx] : left)
+        derived.emplace_back(idx, "reversals: the reversal of " + e(target) + " (" + e(idx) + ") is missing");
+    }
+  }
+
   void run(int64_t log_id, const std::string& log_name, uint64_t stored_size, const std::string& latest_note,
-           bool is_village) {
+           bool is_village, const std::string& village_id) {
+    // The villages table maps a village to its log: pointed at another
+    // village's log, every answer about one would be the other's books.
+    if (is_village && village_id != log_name)
+      derived.emplace_back(0, "villages: village " + village_id + " points at the log of " + log_name);
     RecomputedTree tree;
     tree.levels.emplace_back();
     auto& leaves = tree.levels[0];
@@ -1444,6 +1560,7 @@ struct LogVerifier {
           (is_village && entry_string(f, "village") != log_name))
         bad(idx, "entry " + std::to_string(idx) + " does not match its indexed columns");
       std::string kind = entry_string(f, "kind");
+      if (!f.is_discarded()) collect(f, kind, idx);
       if (kind == "txn" || (kind == "reversal" && entry_string(f, "target_kind") == "txn")) {
         auto& t = totals[month];
         if (t.first_index == UINT64_MAX) t.first_index = idx;
@@ -1470,6 +1587,7 @@ struct LogVerifier {
     }
     for (const auto& [month, t] : stored)
       if (t.first != 0 || t.second != 0) derived.emplace_back(0, "running totals recorded for " + month + ", which has no entries");
+    compare_derived(log_id);
 
     // 2. Stored subtree hashes (what proofs are served from) match the recomputation.
     SQLite::Statement nq(db, "SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");
@@ -1529,7 +1647,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
     auto conn = read();
     SQLite::Transaction snapshot(conn.db());
     SQLite::Statement q(conn.db(),
-                        "SELECT l.id, l.name, l.size, l.checkpoint, v.id IS NOT NULL FROM logs l "
+                        "SELECT l.id, l.name, l.size, l.checkpoint, v.id IS NOT NULL, coalesce(v.id, '') FROM logs l "
                         "LEFT JOIN villages v ON v.log_id=l.id WHERE ?='' OR l.name=? ORDER BY l.name");
     q.bind(1, log_name);
     q.bind(2, log_name);
@@ -1539,7 +1657,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
       any = true;
       LogVerifier v{conn.db(), origin_, vkey, report, UINT64_MAX, "", {}, {}, {}, {}};
       v.run(q.getColumn(0).getInt64(), q.getColumn(1).getString(), static_cast<uint64_t>(q.getColumn(2).getInt64()),
-            q.getColumn(3).getString(), q.getColumn(4).getInt() != 0);
+            q.getColumn(3).getString(), q.getColumn(4).getInt() != 0, q.getColumn(5).getString());
     }
     if (!any && !log_name.empty()) return not_found("没有这个村或日志“" + log_name + "” (no such village or log)");
   } catch (const SQLite::Exception& e) {

@@ -382,5 +382,48 @@ TEST_F(ComplaintsTest, DeletedOrEditedComplaintsAreDetected) {
   EXPECT_TRUE(t.ledger->verify("complaints")->intact());
 }
 
+// Every column the bot reads from a complaint row is checked against the
+// complaints log: one edit each, by someone who dropped the triggers.
+TEST_F(ComplaintsTest, EveryDerivedColumnIsChecked) {
+  std::string r = file_private("投诉 #12 水利建设的钱少了");
+  ASSERT_FALSE(r.empty());
+  priv("zt-inspector", "转办 " + r + " 纪委 请核查");
+  ASSERT_TRUE(bot->complaints().verify()->empty());
+  struct Edit {
+    const char* column;
+    std::string sql;
+  };
+  // An overdue complaint vanishing from 待办, status pushes going elsewhere, links rewritten, a reporter renamed.
+  const Edit edits[] = {
+      {"filed_at", "UPDATE complaints SET filed_at=filed_at+30*86400"},
+      {"links", "UPDATE complaints SET links='[]'"},
+      {"reporter_chat", "UPDATE complaints SET reporter_chat='someone-else'"},
+      {"reporter_name", "UPDATE complaints SET reporter_name='李四'"},
+      {"reporter_id", "UPDATE complaints SET reporter_id='someone-else'"},
+      {"event time", "UPDATE complaint_events SET at=at+86400 WHERE seq=1"},
+      {"assignee", "UPDATE complaint_events SET assignee='无' WHERE seq=1"},
+  };
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("DROP TRIGGER complaints_no_update");
+  db.exec("DROP TRIGGER complaint_events_no_update");
+  for (const auto& e : edits) {
+    SCOPED_TRACE(e.column);
+    db.exec("SAVEPOINT edit");
+    db.exec(e.sql + (std::string(e.sql).find("complaint_events") != std::string::npos ? " AND receipt='" : " WHERE receipt='") + r + "'");
+    db.exec("RELEASE edit");
+    auto p = bot->complaints().verify();
+    ASSERT_TRUE(p.is_ok());
+    ASSERT_EQ(p->size(), 1u);
+    EXPECT_EQ((*p)[0].log, "complaints");
+    EXPECT_NE((*p)[0].reason.find(r), std::string::npos) << (*p)[0].reason;
+    // Undo, and the log agrees again.
+    db.exec("UPDATE complaints SET filed_at=(SELECT at FROM complaint_events WHERE receipt='" + r + "' AND seq=0), "
+            "links='[\"#12\",\"水利建设\"]', reporter_chat='villager', reporter_name='villager', reporter_id='villager' WHERE receipt='" + r + "'");
+    db.exec("UPDATE complaint_events SET at=(SELECT at FROM complaint_events WHERE receipt='" + r + "' AND seq=0), assignee='纪委' "
+            "WHERE receipt='" + r + "' AND seq=1");
+    ASSERT_TRUE(bot->complaints().verify()->empty()) << "undo failed";
+  }
+}
+
 }  // namespace
 }  // namespace sunledger

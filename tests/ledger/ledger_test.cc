@@ -31,7 +31,7 @@ struct LedgerTest : ::testing::Test {
   // file access would, and drops the append-only triggers.
   std::unique_ptr<SQLite::Database> tamper() {
     auto db = std::make_unique<SQLite::Database>(t.db_path(), SQLite::OPEN_READWRITE);
-    for (const char* tbl : {"entries", "nodes", "projects", "reversals", "month_closes"}) {
+    for (const char* tbl : {"entries", "nodes", "projects", "finished_projects", "reversals", "month_closes"}) {
       db->exec(std::string("DROP TRIGGER ") + tbl + "_no_update");
       db->exec(std::string("DROP TRIGGER ") + tbl + "_no_delete");
     }
@@ -348,6 +348,76 @@ TEST_F(LedgerTest, VerifyDetectsAForgedMonthCheckpoint) {
   auto r = L().verify();
   ASSERT_EQ(r->problems.size(), 1u);
   EXPECT_NE(r->problems[0].reason.find("2022-11"), std::string::npos) << r->problems[0].reason;
+}
+
+// Every derived table is rebuilt from the signed entries and compared: an
+// insider who edits one with SQL (triggers dropped) is named by table and entry.
+struct DerivedTamper {
+  const char* name;
+  const char* sql;
+  const char* table;  // named in the problem
+  uint64_t entry;     // the entry named first
+};
+
+TEST(LedgerDerived, VerifyRebuildsEveryDerivedTable) {
+  const DerivedTamper cases[] = {
+      // 账目 2022-11 would show another month's statement.
+      {"a close pointed at another statement", "UPDATE month_closes SET statement_idx=5", "month_closes", 5},
+      // The official could post into November again and publish it twice.
+      {"a close deleted", "DELETE FROM month_closes", "month_closes", 6},
+      {"a close invented", "INSERT INTO month_closes SELECT log_id, '2022-12', statement_idx, tree_size, checkpoint FROM month_closes",
+       "month_closes", 6},
+      // The same project could be registered twice.
+      {"a project deleted", "DELETE FROM projects WHERE name='道路拓宽'", "projects", 1},
+      {"a budget edited", "UPDATE projects SET approved=approved*2 WHERE name='水利建设'", "projects", 0},
+      {"a project made ordinary", "UPDATE projects SET special=0 WHERE name='水利建设'", "projects", 0},
+      {"a finish deleted", "DELETE FROM finished_projects", "finished_projects", 8},
+      {"a reversal deleted", "DELETE FROM reversals", "reversals", 7},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    testing::TestLedger t;
+    Ledger& l = *t.ledger;
+    ASSERT_TRUE(l.add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(l.register_project("shuangjiang", {"水利建设", 300'000 * kYuan, true}, official()).is_ok());   // #0
+    ASSERT_TRUE(l.register_project("shuangjiang", {"道路拓宽", 200'000 * kYuan, false}, official()).is_ok());  // #1
+    ASSERT_TRUE(l.post_transactions("shuangjiang",
+                                    {txn("2022-11-02", true, "上级拨款", "到账", 300'000 * kYuan, "水利建设", "专项资金"),
+                                     txn("2022-11-10", false, "工程款", "水渠", 157'600 * kYuan, "水利建设", "专项资金"),
+                                     txn("2022-11-20", false, "工程款", "道路", 142'400 * kYuan, "道路拓宽", "专项资金"),
+                                     txn("2022-11-25", false, "办公费", "打印纸", 350 * kYuan)},
+                                    official()).is_ok());                                                     // #2-#5
+    ASSERT_TRUE(l.close_month("shuangjiang", "2022-11", official()).is_ok());                                  // #6
+    ASSERT_TRUE(l.reverse("shuangjiang", 5, "记错了", official()).is_ok());                                   // #7
+    ASSERT_TRUE(l.write([](WriteTxn& w) { return w.finish_project("shuangjiang", "水利建设", official()).status(); }).is_ok());  // #8
+    ASSERT_TRUE(l.verify()->intact());
+    {
+      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+      for (const char* tbl : {"projects", "finished_projects", "reversals", "month_closes"}) {
+        db.exec(std::string("DROP TRIGGER ") + tbl + "_no_update");
+        db.exec(std::string("DROP TRIGGER ") + tbl + "_no_delete");
+      }
+      db.exec(c.sql);
+    }
+    auto r = l.verify();
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->problems.size(), 1u);
+    EXPECT_EQ(r->problems[0].log, "shuangjiang");
+    EXPECT_EQ(r->problems[0].first_bad_index, c.entry) << r->problems[0].reason;
+    EXPECT_NE(r->problems[0].reason.find(c.table), std::string::npos) << r->problems[0].reason;
+  }
+}
+
+TEST_F(LedgerTest, VerifyCatchesAVillagePointedAtAnotherLog) {
+  ASSERT_TRUE(L().add_village({"huanglong", "黄龙村", "朱亭镇"}).is_ok());
+  seed_november();
+  auto db = tamper();
+  db->exec("UPDATE villages SET log_id=-1 WHERE id='huanglong'");
+  db->exec("UPDATE villages SET log_id=(SELECT id FROM logs WHERE name='huanglong') WHERE id='shuangjiang'");
+  db->exec("UPDATE villages SET log_id=(SELECT id FROM logs WHERE name='shuangjiang') WHERE id='huanglong'");
+  auto r = L().verify();
+  ASSERT_FALSE(r->intact());
+  EXPECT_NE(r->problems[0].reason.find("villages"), std::string::npos) << r->problems[0].reason;
 }
 
 TEST_F(LedgerTest, VerifyNamesAnUnknownLog) {
