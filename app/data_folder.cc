@@ -1,6 +1,9 @@
 #include "app/data_folder.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -46,5 +49,32 @@ Status check_data_folder_private(const std::string& dir, const std::string& conf
   if (!config_path.empty()) return check_one(config_path, rw, "600");
   return Status::ok();
 }
+
+}  // namespace sunledger::cli
+
+namespace sunledger::cli {
+
+Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir) {
+  std::string path = dir + "/serve.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return unavailable("cannot open " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return failed_precondition("another sunledger serve (pid " + pid + ") is already serving " + dir +
+                               "; stop it first (CLI commands work beside it)");
+  }
+  std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+    ::close(fd);
+    return unavailable("cannot write " + path);
+  }
+  return std::unique_ptr<ServeLock>(new ServeLock(fd));
+}
+
+ServeLock::~ServeLock() { ::close(fd_); }  // closing releases the lock
 
 }  // namespace sunledger::cli

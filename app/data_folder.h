@@ -3,6 +3,7 @@
 // machine could read any of them.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "ledger/status.h"
@@ -15,5 +16,26 @@ namespace sunledger::cli {
 // or others. Otherwise failed_precondition naming the first such file and the
 // chmod that fixes it. Files that do not exist are not an error.
 Status check_data_folder_private(const std::string& dir, const std::string& config_path);
+
+}  // namespace sunledger::cli
+
+namespace sunledger::cli {
+
+// One `serve` per data folder: an exclusive lock on DIR/serve.lock (flock),
+// held while the returned object lives. Two servers on one folder would each
+// run a sender delivering the same outbox, and each think it alone signs.
+// CLI commands do not take it: they keep working beside a running server.
+class ServeLock {
+ public:
+  // failed_precondition naming the other server's pid when it holds the lock.
+  static Result<std::unique_ptr<ServeLock>> acquire(const std::string& dir);
+  ~ServeLock();
+  ServeLock(const ServeLock&) = delete;
+  ServeLock& operator=(const ServeLock&) = delete;
+
+ private:
+  explicit ServeLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 }  // namespace sunledger::cli

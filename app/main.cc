@@ -163,10 +163,45 @@ Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
   return write_private_file(d.salt_path(), hex_encode(random_bytes(32)) + "\n");
 }
 
+// Verifies every log and the complaints. A failure is never served quietly:
+// the ledger refuses every write from then on, every chat answer carries a
+// warning, /healthz answers 503, and each inspector is told privately which
+// log and entry failed. Returns true when intact.
+bool check_integrity(Deployment& d, const char* when) {
+  auto start = std::chrono::steady_clock::now();
+  auto problems = d.bot->verify_deployment();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!problems.is_ok()) {
+    std::cerr << "sunledger: verify " << when << " could not run: " << problems.status().to_string() << "\n";
+    return false;
+  }
+  if (problems->empty()) {
+    std::cerr << "sunledger: verify " << when << ": intact (" << seconds << " s)\n";
+    return true;
+  }
+  const VerifyProblem& p = problems->front();
+  std::string what = p.log + " 第#" + std::to_string(p.first_bad_index) + "条 (" + p.log + " entry #" +
+                     std::to_string(p.first_bad_index) + "): " + p.reason;
+  bool first_time = d.ledger->integrity_failure().empty();
+  d.ledger->set_integrity_failure(what);
+  for (const auto& q : *problems)
+    std::cerr << "sunledger: TAMPERED " << q.log << " first bad entry #" << q.first_bad_index << ": " << q.reason << "\n";
+  std::cerr << "sunledger: the ledger FAILED verification " << when << "; writes are refused, answers carry a warning, "
+               "/healthz answers 503. Restore from a backup (see README) and restart.\n";
+  if (first_time) {
+    auto n = d.bot->alert_inspectors("【账本核验未通过 (ledger failed verification)】\n" + what +
+                                     "\n已暂停一切记账。请核查数据库并从备份恢复。(all writes are refused until it is restored)\n");
+    if (!n.is_ok()) std::cerr << "sunledger: inspectors could not be alerted: " << n.status().to_string() << "\n";
+  }
+  return false;
+}
+
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns 0.
-int serve(Deployment& d, const std::string& listen, std::string config_path) {
+int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false) {
   if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) return fail(s);
+  auto lock = ServeLock::acquire(d.dir);
+  if (!lock.is_ok()) return fail(lock.status());
   auto addr = parse_listen_address(listen);
   if (!addr.is_ok()) return fail(addr.status());
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
@@ -188,6 +223,12 @@ int serve(Deployment& d, const std::string& listen, std::string config_path) {
                 << ") cannot message one person privately: complaints in its groups are refused, and its reporters and "
                    "inspectors get no pushes (configure the platform's app API; see README)\n";
   }
+  // Before listening: a tampered ledger is never served as if it were intact.
+  if (skip_verify)
+    std::cerr << "sunledger: WARNING: --skip-verify: serving WITHOUT checking the ledger first; answers may come from "
+                 "altered data. The hourly check still runs. Use only in an emergency.\n";
+  else
+    check_integrity(d, "at start");
   auto client = make_http_client();
   HttpServerOptions options;
   options.host = addr->first;
@@ -221,8 +262,15 @@ int serve(Deployment& d, const std::string& listen, std::string config_path) {
   bool stopping = false;
   std::thread digest([&] {
     std::unique_lock<std::mutex> lock(digest_mu);
+    auto last_verify = std::chrono::steady_clock::now();
     while (!stopping) {
       lock.unlock();
+      // Every hour the whole ledger is verified again, in the background.
+      if (std::chrono::steady_clock::now() - last_verify >= std::chrono::hours(1)) {
+        check_integrity(d, "(hourly)");
+        last_verify = std::chrono::steady_clock::now();
+      }
+      if (!d.ledger->integrity_failure().empty()) sender->notify();
       auto n = d.bot->push_overdue_digest();
       if (!n.is_ok()) std::cerr << "sunledger: overdue digest: " << n.status().to_string() << "\n";
       else if (*n > 0) sender->notify();
@@ -476,10 +524,10 @@ std::vector<Command> commands() {
                  if (a.get("village").empty() && d.salt.size() < 32) {
                    std::cout << "complaints not checked: this folder has no id-salt (their commitments are keyed by it)\n";
                  } else if (a.get("village").empty()) {
-                   // The complaints: stored texts and identities against their log.
-                   auto c = d.bot->complaints().verify();
-                   if (!c.is_ok()) return fail(c.status());
-                   problems.insert(problems.end(), c->begin(), c->end());
+                   // The same check serve runs: every log, and the complaints against theirs.
+                   auto all = d.bot->verify_deployment();
+                   if (!all.is_ok()) return fail(all.status());
+                   problems = *all;
                  }
                  for (const auto& p : problems)
                    std::cout << "TAMPERED " << p.log << " first bad entry #" << p.first_bad_index << ": " << p.reason << "\n";
@@ -506,14 +554,19 @@ std::vector<Command> commands() {
                  std::cout << "backed up to " << to << "\n";
                  return kExitOk;
                }});
-  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N] [--assign-days 5] [--resolve-days 60]",
+  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N] [--assign-days 5] [--resolve-days 60] [--skip-verify]",
                "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz and /metrics (default\n"
                "127.0.0.1:8080) and delivers the outbox, until SIGTERM. The bots come from --config, else from\n"
                "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
                "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
-               "deployment's complaint deadlines (defaults 5 and 60 days).",
-               {"listen", "config", "rate-limit", "assign-days", "resolve-days"}, {},
-               [](Deployment& d, const Args& a) { return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config")); }});
+               "deployment's complaint deadlines (defaults 5 and 60 days). Before listening, and every hour, it\n"
+               "verifies the whole ledger; a ledger that fails is served read-only with a warning on every answer,\n"
+               "/healthz answers 503 and the inspectors are told. --skip-verify skips the check at start (an\n"
+               "emergency only). One serve per data folder: a second one refuses, naming the first one's pid.",
+               {"listen", "config", "rate-limit", "assign-days", "resolve-days"}, {"skip-verify"},
+               [](Deployment& d, const Args& a) {
+                 return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
+               }});
   c.push_back({"demo", "demo [--listen HOST:PORT] [--no-serve]",
                "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
                "it) unless already loaded, then serves like `sunledger serve`.",

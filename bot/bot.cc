@@ -1154,8 +1154,16 @@ std::string Bot::Impl::complaint_counts(const std::string& village, const std::s
 // ---------------------------------------------------------------------------
 // Dispatch
 
+namespace {
+const char* kIntegrityWarning =
+    "⚠ 账本核验未通过,以下内容可能已被篡改,已通知纪委。(warning: the ledger failed verification; this answer may show "
+    "altered data)\n";
+}  // namespace
+
 Result<BotReply> Bot::handle(const InboundMessage& msg) {
   auto r = handle_message(msg);
+  // While the ledger fails verification every answer says so first.
+  if (r.is_ok() && !r->text.empty() && !impl_->ledger->integrity_failure().empty()) r->text = kIntegrityWarning + r->text;
   // Every answer ends its last line, however it was built.
   if (r.is_ok() && !r->text.empty() && r->text.back() != '\n') r->text += "\n";
   // Defence in depth: whatever path quoted what people typed, no identity
@@ -1202,6 +1210,12 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
     return reply;
   }
 
+  // Nothing is signed on top of a ledger that failed verification.
+  if (!I.ledger->integrity_failure().empty()) {
+    reply.text = "账本未通过核验,暂停一切记账和登记,已通知纪委。本次没有做任何改动。(the ledger failed verification; "
+                 "writes are refused and nothing was changed)";
+    return reply;
+  }
   // Writes: role first, then one transaction holding the change, its pushes
   // and the dedupe record of this platform message.
   bool official_command = cmd.kind == CommandKind::kPost || cmd.kind == CommandKind::kProjectAdd ||
@@ -1403,6 +1417,37 @@ Result<size_t> Bot::push_overdue_digest() {
                                      "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
     mark.bind(1, today);
     mark.exec();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return queued;
+}
+
+Result<std::vector<VerifyProblem>> Bot::verify_deployment(const std::string& village) {
+  auto r = impl_->ledger->verify(village);
+  if (!r.is_ok()) return r.status();
+  std::vector<VerifyProblem> problems = r->problems;
+  if (village.empty()) {
+    auto c = impl_->complaints.verify();
+    if (!c.is_ok()) return c.status();
+    problems.insert(problems.end(), c->begin(), c->end());
+  }
+  return problems;
+}
+
+Result<size_t> Bot::alert_inspectors(const std::string& text) {
+  auto d = impl_->directory();
+  if (!d.is_ok()) return d.status();
+  size_t queued = 0;
+  Status s = impl_->ledger->write([&](WriteTxn& txn) -> Status {
+    queued = 0;
+    for (const auto& [who, memberships] : (*d)->members)
+      for (const auto& m : memberships) {
+        if (m.role != Role::kInspector || !impl_->reaches_person(m.bot_id)) continue;
+        if (Status st = Outbox::enqueue(txn, {m.bot_id, m.user_id, text, Audience::kPerson}); !st.is_ok()) return st;
+        ++queued;
+        break;  // once per person and bot
+      }
     return Status::ok();
   });
   if (!s.is_ok()) return s;

@@ -142,6 +142,14 @@ class Bot {
   // how many digests were queued; 0 when today's were queued already.
   Result<size_t> push_overdue_digest();
 
+  // Verifies every log (or one village's) and the complaints against their
+  // log: the one check `sunledger verify` and `serve` both run.
+  Result<std::vector<VerifyProblem>> verify_deployment(const std::string& village = "");
+  // Queues `text` privately to every inspector (of every area) on a bot that
+  // reaches one person; returns how many were queued. For alarms that must
+  // not wait: a ledger that failed verification.
+  Result<size_t> alert_inspectors(const std::string& text);
+
   // The villages an inspector's area ("朱亭镇" or "all") covers.
   Result<std::vector<std::string>> villages_in_area(const std::string& area);
 

@@ -365,6 +365,8 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
 }
 
 Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& author, bool day_resolution) {
+  if (std::string failure = ledger_->integrity_failure(); !failure.empty())
+    return data_loss("账本未通过核验,暂停记账,请联系乡镇管理员。(the ledger failed verification; writes are refused: " + failure + ")");
   fields["author"] = {{"id", author.id}, {"role", author.role}, {"channel", author.channel}};
   fields["recorded_at"] = utc_timestamp(day_resolution ? now_ - now_ % 86400 : now_);
   auto leaf = canonical_json(fields);
@@ -804,6 +806,16 @@ Ledger::Ledger(const Options& options) : options_(options) {}
 Ledger::~Ledger() = default;
 
 int64_t Ledger::storage_memory_bytes() { return sqlite3_memory_used(); }
+
+void Ledger::set_integrity_failure(const std::string& what) {
+  std::lock_guard<std::mutex> lock(integrity_mu_);
+  integrity_failure_ = what;
+}
+
+std::string Ledger::integrity_failure() const {
+  std::lock_guard<std::mutex> lock(integrity_mu_);
+  return integrity_failure_;
+}
 
 uint64_t Ledger::wal_checkpoints_done() const { return wal_checkpointer_ ? wal_checkpointer_->checkpoints_done() : 0; }
 

@@ -285,6 +285,14 @@ class Ledger {
   // log_name checks every log.
   Result<VerifyReport> verify(const std::string& log_name = "");
 
+  // Once verification failed, nothing more is signed on top of altered data:
+  // every append is refused (kDataLoss) until the process restarts on an
+  // intact database; reads go on. An empty `what` clears it (a later verify
+  // found the ledger intact again). Thread safe.
+  void set_integrity_failure(const std::string& what);
+  // What failed ("" while intact). Thread safe.
+  std::string integrity_failure() const;
+
   // WAL checkpoints the background thread has completed (see wal_checkpointer.h).
   uint64_t wal_checkpoints_done() const;
   // Bytes SQLite holds in memory in this process (page caches of the writer
@@ -315,6 +323,8 @@ class Ledger {
   // them), by log name. Lets a write skip re-verifying the last checkpoint;
   // touched only by the current group-commit leader.
   std::map<std::string, std::string> trusted_notes_;
+  mutable std::mutex integrity_mu_;
+  std::string integrity_failure_;
   std::mutex pool_mu_;
   struct PooledReader;
   std::vector<std::unique_ptr<PooledReader>> readers_;

@@ -311,7 +311,13 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
                    label.c_str(), res.status, res.body.size(), seconds * 1000);
   });
 
-  svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+  svr.Get("/healthz", [ledger](const httplib::Request&, httplib::Response& res) {
+    // A ledger that failed verification is not healthy, whatever else works.
+    if (std::string failure = ledger->integrity_failure(); !failure.empty()) {
+      res.status = 503;
+      res.set_content("ledger failed verification: " + failure + "\n", "text/plain; charset=utf-8");
+      return;
+    }
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });
   svr.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {

@@ -1,0 +1,95 @@
+// `serve` never serves a tampered ledger as if it were intact, and only one
+// serve runs on a data folder. Through the real binary and a real SQLite file
+// edited behind its back, as an insider with sqlite3 would.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "server_process.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+using nlohmann::json;
+using testing::run_command;
+
+struct ServeIntegrity : ::testing::Test {
+  testing::TempDir dir;
+  std::string data() const { return dir.file("data"); }
+  testing::CommandResult sl(const std::string& args) {
+    return run_command("timeout 30 " + std::string(SUNLEDGER_BINARY) + " --data " + data() + " " + args);
+  }
+  std::string secret_raw() {
+    json cfg = json::parse(testing::read_file(data() + "/bots.json"));
+    auto s = base64_decode(cfg["bots"][0]["secret"].get<std::string>().substr(6));
+    return s.is_ok() ? *s : "";
+  }
+  std::string ask(int port, const std::string& id, const std::string& text, const std::string& user = "villager-1") {
+    json body = {{"message_id", id}, {"chat_id", "shuangjiang-group"}, {"chat_type", "group"}, {"sender_id", user},
+                 {"sender_name", user}, {"text", text}};
+    auto r = testing::post_generic(port, secret_raw(), id, body.dump());
+    if (!r || r->status != 200) return "HTTP " + std::to_string(r ? r->status : -1);
+    json j = json::parse(r->body);
+    return j["reply"].is_string() ? j["reply"].get<std::string>() : "";
+  }
+  void SetUp() override { ASSERT_EQ(sl("demo --no-serve").exit_code, 0); }
+};
+
+TEST_F(ServeIntegrity, ATamperedLedgerIsServedReadOnlyWithAWarning) {
+  {
+    // An official with file access doubles an amount of a published month.
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER entries_no_update");
+    db.exec("UPDATE entries SET leaf=replace(leaf, '\"amount\":14240000', '\"amount\":4240000') "
+            "WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang')");
+    ASSERT_GT(db.getChanges(), 0);
+  }
+  testing::ServerProcess p;
+  p.start(data(), data() + "/bots.json");
+  EXPECT_NE(p.log->find("TAMPERED shuangjiang"), std::string::npos) << *p.log;
+  // /healthz says so.
+  httplib::Client c("127.0.0.1", p.port);
+  auto h = c.Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 503);
+  EXPECT_NE(h->body.find("shuangjiang"), std::string::npos) << h->body;
+  // Every villager answer carries the warning first.
+  std::string a = ask(p.port, "q1", "账目");
+  EXPECT_EQ(a.rfind("⚠ 账本核验未通过", 0), 0u) << a;
+  // Writes are refused, and nothing was appended.
+  std::string w = ask(p.port, "w1", "记账 2022-12\n支出 办公费 350 打印纸", "shuangjiang-accountant");
+  EXPECT_NE(w.find("本次没有做任何改动"), std::string::npos) << w;
+  std::string complaint = ask(p.port, "w2", "匿名投诉 账不对");
+  EXPECT_NE(complaint.find("本次没有做任何改动"), std::string::npos) << complaint;
+  EXPECT_EQ(p.stop(), 0);
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+}
+
+TEST_F(ServeIntegrity, AnIntactLedgerIsServedAndSkipVerifyIsLoud) {
+  testing::ServerProcess p;
+  p.start(data(), data() + "/bots.json");
+  EXPECT_NE(p.log->find("verify at start: intact"), std::string::npos) << *p.log;
+  httplib::Client c("127.0.0.1", p.port);
+  EXPECT_EQ(c.Get("/healthz")->status, 200);
+  EXPECT_EQ(ask(p.port, "q1", "余额").find("⚠"), std::string::npos);
+  // A second serve on the same folder refuses, naming the first one's pid;
+  // CLI commands go on working beside it.
+  auto second = sl("serve --listen 127.0.0.1:0");
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find("pid " + std::to_string(p.pid)), std::string::npos) << second.output;
+  EXPECT_EQ(sl("verify").exit_code, 0);
+  EXPECT_EQ(sl("village list").exit_code, 0);
+  EXPECT_EQ(sl("backup --to " + dir.file("backup")).exit_code, 0);
+  EXPECT_EQ(p.stop(), 0);
+  // With the first one gone, the lock is free again; --skip-verify says what it skips.
+  auto skip = run_command("timeout -s TERM 3 " + std::string(SUNLEDGER_BINARY) + " --data " + data() +
+                          " serve --listen 127.0.0.1:0 --skip-verify");
+  EXPECT_NE(skip.output.find("WARNING: --skip-verify"), std::string::npos) << skip.output;
+  EXPECT_EQ(skip.output.find("verify at start"), std::string::npos) << skip.output;
+}
+
+}  // namespace
+}  // namespace sunledger
