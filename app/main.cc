@@ -229,7 +229,9 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
                  "altered data. The hourly check still runs. Use only in an emergency.\n";
   else
     check_integrity(d, "at start");
-  auto client = make_http_client();
+  // Each push has 10 s in all (connect, send, answer) and an answer of at most
+  // 64 KiB; redirects are never followed.
+  auto client = make_http_client(HttpClientOptions{});
   HttpServerOptions options;
   options.host = addr->first;
   options.port = addr->second;
@@ -238,6 +240,8 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     if (sender) sender->notify();
   };
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
+  // One lane per bot; a push refused 8 times, or one its bot's configuration
+  // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
   sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), OutboxSenderOptions{},
                                           &server.metrics());
   auto port = server.bind();

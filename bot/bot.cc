@@ -122,23 +122,40 @@ struct Bot::Impl {
   DedupeRecords dedupe;
   std::set<std::tuple<std::string, std::string, std::string>> seen;  // (bot, user, village) recorded this run
   std::mutex rate_mu;
-  std::map<std::pair<std::string, std::string>, std::deque<int64_t>> recent;  // (bot, sender) -> command times
+  struct SenderWindow {
+    std::deque<int64_t> times;  // command times within the last minute
+    int64_t warned_at = 0;      // when this sender was last told to slow down (0: never)
+  };
+  std::map<std::pair<std::string, std::string>, SenderWindow> recent;  // (bot, sender)
 
-  // Sliding one-minute window per sender; true when this command is over the limit.
-  bool over_rate_limit(const InboundMessage& msg) {
-    if (options.commands_per_minute <= 0) return false;
+  enum class Flood {
+    kNo,      // within the limit: answer the command
+    kWarn,    // over it: say so (at most once a minute per sender)
+    kSilent,  // over it and already told this minute: answer nothing
+  };
+  // Sliding one-minute window per sender. The warning itself is rate-limited:
+  // on platforms without a passive reply every answer is a push, and a flood
+  // of 90 messages once queued 70 warnings ahead of everyone's pushes.
+  Flood over_rate_limit(const InboundMessage& msg) {
+    if (options.commands_per_minute <= 0) return Flood::kNo;
     int64_t now = ledger->clock().now_unix_seconds();
     std::lock_guard<std::mutex> lock(rate_mu);
-    auto& times = recent[{msg.bot_id, msg.sender_id}];
-    while (!times.empty() && times.front() <= now - 60) times.pop_front();
-    if (static_cast<int>(times.size()) >= options.commands_per_minute) return true;
-    times.push_back(now);
+    auto& w = recent[{msg.bot_id, msg.sender_id}];
+    while (!w.times.empty() && w.times.front() <= now - 60) w.times.pop_front();
+    if (static_cast<int>(w.times.size()) >= options.commands_per_minute) {
+      if (w.warned_at != 0 && w.warned_at > now - 60) return Flood::kSilent;
+      w.warned_at = now;
+      return Flood::kWarn;
+    }
+    w.times.push_back(now);
     if (recent.size() > 100'000) {
       // Forget idle senders so the map cannot grow without bound.
       for (auto it = recent.begin(); it != recent.end();)
-        it = it->second.empty() || it->second.back() <= now - 60 ? recent.erase(it) : std::next(it);
+        it = (it->second.times.empty() || it->second.times.back() <= now - 60) && it->second.warned_at <= now - 60
+                 ? recent.erase(it)
+                 : std::next(it);
     }
-    return false;
+    return Flood::kNo;
   }
   std::mutex mu;
   std::shared_ptr<const Directory> dir;
@@ -1181,9 +1198,12 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   }
   ParsedCommand cmd = parse_command(msg.text);
   if (cmd.kind == CommandKind::kEmpty) return reply;
-  if (I.over_rate_limit(msg)) {
-    reply.text = "您发送得太快了,请一分钟后再试。(too many commands; please wait a minute)";
-    return reply;
+  switch (I.over_rate_limit(msg)) {
+    case Impl::Flood::kNo: break;
+    case Impl::Flood::kWarn:
+      reply.text = "您发送得太快了,请一分钟后再试。(too many commands; please wait a minute)";
+      return reply;
+    case Impl::Flood::kSilent: return reply;  // already told this minute: nothing is sent
   }
   if (cmd.kind == CommandKind::kUnknown) {
     // Masked before it is cut, so a cut cannot leave an unmasked part of a number.

@@ -8,6 +8,14 @@ namespace sunledger {
 
 namespace {
 const char* audience_name(Audience a) { return a == Audience::kGroup ? "group" : "person"; }
+const char* reason_name(DeadReason r) { return r == DeadReason::kConfiguration ? "configuration" : "attempts"; }
+
+// id, bot, chat, text, attempts, created_at, audience
+OutboxMessage row(SQLite::Statement& q) {
+  return {q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString(),
+          q.getColumn(6).getString() == "group" ? Audience::kGroup : Audience::kPerson, q.getColumn(4).getInt(),
+          q.getColumn(5).getInt64()};
+}
 }  // namespace
 
 Status Outbox::create_schema(WriteTxn& txn) {
@@ -27,7 +35,22 @@ Status Outbox::create_schema(WriteTxn& txn) {
     // Older versions kept the text of every delivered push.
     txn.db().exec("UPDATE outbox SET text='', chat=CASE audience WHEN 'group' THEN chat ELSE '' END WHERE delivered_at IS NOT NULL");
   }
+  // Dead letters (issue #19): rows given up on after too many attempts, or at
+  // once when the bot's configuration cannot deliver them.
+  bool has_dead_at = false;
+  {
+    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('outbox')");
+    while (cols.executeStep()) has_dead_at |= cols.getColumn(0).getString() == "dead_at";
+  }
+  if (!has_dead_at) {
+    txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_at INTEGER");
+    txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_reason TEXT");
+  }
   txn.db().exec("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL");
+  // Each chat's queue, in order: what due_for_bot() walks.
+  txn.db().exec(
+      "CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(bot, chat, id) WHERE delivered_at IS NULL AND dead_at IS NULL");
+  txn.db().exec("CREATE INDEX IF NOT EXISTS outbox_dead ON outbox(dead_at) WHERE dead_at IS NOT NULL");
   return Status::ok();
 }
 
@@ -47,15 +70,41 @@ Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
     auto& q = r.statement(
-        "SELECT id, bot, chat, text, attempts, created_at, audience FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? "
-        "ORDER BY id LIMIT ?");
+        "SELECT id, bot, chat, text, attempts, created_at, audience FROM outbox"
+        " WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?");
     q.bind(1, now);
     q.bind(2, static_cast<int64_t>(limit));
-    while (q.executeStep())
-      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                     q.getColumn(3).getString(),
-                     q.getColumn(6).getString() == "group" ? Audience::kGroup : Audience::kPerson, q.getColumn(4).getInt(),
-                     q.getColumn(5).getInt64()});
+    while (q.executeStep()) out.push_back(row(q));
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, int64_t now, size_t limit) {
+  std::vector<OutboxMessage> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement(
+        "SELECT id, bot, chat, text, attempts, created_at, audience FROM outbox o"
+        " WHERE bot = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?"
+        " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.bot = o.bot AND p.chat = o.chat AND p.id < o.id"
+        "                AND p.delivered_at IS NULL AND p.dead_at IS NULL)"
+        " ORDER BY id LIMIT ?");
+    q.bind(1, bot);
+    q.bind(2, now);
+    q.bind(3, static_cast<int64_t>(limit));
+    while (q.executeStep()) out.push_back(row(q));
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<std::string>> Outbox::pending_bots() {
+  std::vector<std::string> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT DISTINCT bot FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL");
+    while (q.executeStep()) out.push_back(q.getColumn(0).getString());
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -84,10 +133,91 @@ Status Outbox::mark_failed(int64_t id, int64_t next_attempt_at, const std::strin
   });
 }
 
+Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted) {
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.statement(
+        "UPDATE outbox SET attempts=attempts+?, dead_at=?, dead_reason=?, last_error=? WHERE id=? AND delivered_at IS NULL"
+        " AND dead_at IS NULL");
+    q.bind(1, attempted ? 1 : 0);
+    q.bind(2, now);
+    q.bind(3, reason_name(reason));
+    q.bind(4, error.substr(0, 300));
+    q.bind(5, id);
+    q.exec();
+    return Status::ok();
+  });
+}
+
+Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t now, const std::string& error) {
+  std::vector<int64_t> ids;
+  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    ids.clear();
+    {
+      auto& q = txn.statement("SELECT id FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
+      q.bind(1, bot);
+      while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    }
+    auto& u = txn.statement(
+        "UPDATE outbox SET dead_at=?, dead_reason='configuration', last_error=? WHERE bot=? AND delivered_at IS NULL"
+        " AND dead_at IS NULL");
+    u.bind(1, now);
+    u.bind(2, error.substr(0, 300));
+    u.bind(3, bot);
+    u.exec();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return ids;
+}
+
+Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_t now) {
+  int64_t n = 0;
+  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.statement(
+        "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, attempts=0, next_attempt_at=? WHERE bot=?"
+        " AND delivered_at IS NULL AND dead_reason='configuration'");
+    q.bind(1, now);
+    q.bind(2, bot);
+    n = q.exec();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return n;
+}
+
+Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {
+  std::vector<DeadLetter> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement(
+        "SELECT id, bot, audience, attempts, dead_reason, last_error, created_at, dead_at FROM outbox"
+        " WHERE dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY dead_at DESC, id DESC LIMIT ?");
+    q.bind(1, static_cast<int64_t>(limit));
+    while (q.executeStep())
+      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                     q.getColumn(2).getString() == "group" ? Audience::kGroup : Audience::kPerson, q.getColumn(3).getInt(),
+                     q.getColumn(4).getString(), q.getColumn(5).getString(), q.getColumn(6).getInt64(),
+                     q.getColumn(7).getInt64()});
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<int64_t> Outbox::dead_count() {
+  int64_t n = 0;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL");
+    if (q.executeStep()) n = q.getColumn(0).getInt64();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return n;
+}
+
 Result<int64_t> Outbox::depth() {
   int64_t n = 0;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT count(*) FROM outbox WHERE delivered_at IS NULL");
+    auto& q = r.statement("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL");
     if (q.executeStep()) n = q.getColumn(0).getInt64();
     return Status::ok();
   });

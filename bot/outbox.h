@@ -23,6 +23,24 @@ struct OutboxMessage {
   int64_t created_at = 0;
 };
 
+// Why a row was given up on.
+enum class DeadReason {
+  kAttempts,       // the platform did not take it, attempt after attempt
+  kConfiguration,  // this bot's configuration cannot deliver it (no push_url, no private channel, no such bot)
+};
+
+// What inspectors see of a push given up on: never its text nor its address.
+struct DeadLetter {
+  int64_t id = 0;
+  std::string bot_id;
+  Audience audience = Audience::kPerson;
+  int attempts = 0;
+  std::string reason;      // "attempts" or "configuration"
+  std::string last_error;  // the platform's status or the adapter's reason
+  int64_t created_at = 0;
+  int64_t dead_at = 0;
+};
+
 class Outbox {
  public:
   explicit Outbox(Ledger* ledger) : ledger_(ledger) {}
@@ -34,14 +52,36 @@ class Outbox {
   // group pushes, every other row is a person's).
   static Status create_schema(WriteTxn& txn);
 
-  // Undelivered messages whose next attempt is due, oldest first.
+  // Undelivered messages whose next attempt is due, oldest first (dead
+  // letters are never due).
   Result<std::vector<OutboxMessage>> due(int64_t now, size_t limit);
+  // One bot's due messages, oldest first, at most one per chat: the oldest
+  // pending message of each chat, and only when its next attempt is due, so a
+  // chat's pushes go out in order and a chat waiting on a retry holds back
+  // only itself.
+  Result<std::vector<OutboxMessage>> due_for_bot(const std::string& bot, int64_t now, size_t limit);
+  // Bots that have pending (undelivered, not dead) messages.
+  Result<std::vector<std::string>> pending_bots();
   // A delivered row keeps no text and, for a person, no address: once sent,
   // the outbox is no record of who was told what.
   Status mark_delivered(int64_t id, int64_t now);
   Status mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error);
-  // Undelivered messages, for /metrics.
+  // Gives up on a row: counted as an attempt when `attempted`, never handed
+  // out by due() again (until revived).
+  Status mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted = true);
+  // Gives up on every pending row of `bot` (a bot no longer in the config);
+  // returns their ids.
+  Result<std::vector<int64_t>> kill_bot(const std::string& bot, int64_t now, const std::string& error);
+  // Rows dead for a configuration reason go back to the queue (attempts from
+  // zero): called when the bot's configuration may have changed (at start).
+  // Returns how many.
+  Result<int64_t> revive_configuration_dead(const std::string& bot, int64_t now);
+  // Dead letters, newest first.
+  Result<std::vector<DeadLetter>> dead_letters(size_t limit = 1000);
+  // Undelivered messages still being tried, for /metrics.
   Result<int64_t> depth();
+  // Dead letters, for /metrics.
+  Result<int64_t> dead_count();
 
  private:
   Ledger* ledger_;

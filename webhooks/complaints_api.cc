@@ -4,6 +4,7 @@
 // monthly notice.
 #include <algorithm>
 
+#include "bot/outbox.h"
 #include "webhooks/internal.h"
 
 namespace sunledger::http {
@@ -151,6 +152,21 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
              csv_field(links) + "," + csv_field(c.events.back().note) + "\r\n";
     }
     res.set_content(out, "text/csv; charset=utf-8");
+  });
+
+  // Pushes given up on (dead letters): which bot, to whom in kind (a group or a
+  // person), how often tried and why, never the text nor the address.
+  server.Get("/v1/outbox/dead", [&](const httplib::Request& req, httplib::Response& res) {
+    auto scope = authorize_inspector(bot, req, res);
+    if (!scope) return;
+    auto dead = Outbox(&ledger).dead_letters();
+    if (!dead.is_ok()) return send_error(res, dead.status());
+    json out = json::array();
+    for (const auto& d : *dead)
+      out.push_back({{"id", d.id}, {"bot", d.bot_id}, {"audience", d.audience == Audience::kGroup ? "group" : "person"},
+                     {"attempts", d.attempts}, {"reason", d.reason}, {"last_error", d.last_error},
+                     {"created_at", utc_timestamp(d.created_at)}, {"dead_at", utc_timestamp(d.dead_at)}});
+    send_json(res, 200, {{"dead_letters", out}});
   });
 
   server.Get("/v1/complaints", [&, list](const httplib::Request& req, httplib::Response& res) {

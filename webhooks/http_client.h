@@ -28,13 +28,26 @@ struct HttpResult {
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
-  // kUnavailable when no answer came (connection, timeout); an answer of any
-  // HTTP status is a result.
+  // kUnavailable when no usable answer came: no connection, the deadline
+  // passed, the answer was larger than the cap, or it was a redirect (never
+  // followed). Any other HTTP status is a result.
   virtual Result<HttpResult> send(const OutboundRequest& request) = 0;
 };
 
-// cpp-httplib underneath; http and https (certificates verified), with
-// connection, read and write timeouts always set.
+struct HttpClientOptions {
+  // The whole call: connect, send, and the answer's status, headers and body.
+  // cpp-httplib's own timeouts are per read, so a target sending one byte
+  // every few seconds would otherwise hold the caller for ever.
+  int deadline_ms = 10'000;
+  // Answers are read up to this size; a larger one is abandoned (a push's
+  // answer is a few bytes of JSON).
+  size_t max_answer_bytes = 64 * 1024;
+};
+
+// cpp-httplib underneath; http and https (certificates verified); redirects are
+// never followed (a 3xx is kUnavailable, whatever Location says).
+std::unique_ptr<HttpClient> make_http_client(HttpClientOptions options);
+// The same with a deadline of `timeout_seconds` for each whole call.
 std::unique_ptr<HttpClient> make_http_client(int timeout_seconds = 10);
 
 }  // namespace sunledger

@@ -1,5 +1,6 @@
 #include "webhooks/outbox_sender.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "webhooks/metrics.h"
@@ -8,22 +9,71 @@ namespace sunledger {
 
 OutboxSender::OutboxSender(Ledger* ledger, const std::map<std::string, PlatformAdapter*>& adapters, HttpClient* client,
                            OutboxSenderOptions options, Metrics* metrics)
-    : ledger_(ledger), outbox_(ledger), adapters_(adapters), client_(client), options_(options), metrics_(metrics) {}
+    : ledger_(ledger), outbox_(ledger), adapters_(adapters), client_(client), options_(options), metrics_(metrics) {
+  for (const auto& [bot, adapter] : adapters_) {
+    auto lane = std::make_unique<Lane>();
+    lane->bot = bot;
+    lane->adapter = adapter;
+    lanes_.push_back(std::move(lane));
+  }
+  if (metrics_) {
+    // Shown from the first scrape, zero until something happens.
+    metrics_->add_counter("pushes_delivered_total", 0);
+    metrics_->add_counter("pushes_failed_total", 0);
+    metrics_->add_counter("pushes_dead_letter_total", 0);
+    metrics_->add_gauge("outbox_dead_letters", "Pushes given up on (dead letters), listed at GET /v1/outbox/dead.",
+                        [ledger] {
+                          auto n = Outbox(ledger).dead_count();
+                          return n.is_ok() ? static_cast<double>(*n) : -1.0;
+                        });
+  }
+}
 
 OutboxSender::~OutboxSender() { stop(); }
 
+bool OutboxSender::stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
+}
+
 void OutboxSender::start() {
-  stop_ = false;
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      deliver_due();
-      lock.lock();
-      cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms), [this] { return stop_ || poked_; });
-      poked_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = false;
+  }
+  int64_t now = ledger_->clock().now_unix_seconds();
+  // A bot removed from bots.json: its rows can go nowhere.
+  if (auto bots = outbox_.pending_bots(); bots.is_ok()) {
+    for (const auto& bot : *bots) {
+      if (adapters_.count(bot)) continue;
+      auto ids = outbox_.kill_bot(bot, now, "no such bot in the config");
+      if (!ids.is_ok()) continue;
+      for (int64_t id : *ids)
+        std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter: no such bot in the config\n",
+                     static_cast<long long>(id), bot.c_str());
+      if (metrics_) metrics_->add_counter("pushes_dead_letter_total", ids->size());
     }
-  });
+  }
+  // The configuration may have changed since they were given up on: one more try.
+  for (auto& lane : lanes_) {
+    auto n = outbox_.revive_configuration_dead(lane->bot, now);
+    if (n.is_ok() && *n > 0)
+      std::fprintf(stderr, "sunledger: %lld push(es) via %s that its configuration could not deliver are queued again\n",
+                   static_cast<long long>(*n), lane->bot.c_str());
+  }
+  for (auto& l : lanes_) {
+    Lane* lane = l.get();
+    lane->thread = std::thread([this, lane] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!stop_) {
+        lock.unlock();
+        pass(*lane);
+        lock.lock();
+        cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms), [&] { return stop_ || lane->poked; });
+        lane->poked = false;
+      }
+    });
+  }
 }
 
 void OutboxSender::stop() {
@@ -32,65 +82,108 @@ void OutboxSender::stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& lane : lanes_)
+    if (lane->thread.joinable()) lane->thread.join();
 }
 
 void OutboxSender::notify() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    poked_ = true;
+    for (auto& lane : lanes_) lane->poked = true;
   }
   cv_.notify_all();
 }
 
-bool OutboxSender::rate_limited(const std::string& bot, int per_minute, int64_t now) {
-  auto& times = sent_[bot];
+bool OutboxSender::rate_limited(Lane& lane, int64_t now) {
+  auto& times = lane.sent;
   while (!times.empty() && times.front() <= now - 60) times.pop_front();
-  return static_cast<int>(times.size()) >= per_minute;
+  return static_cast<int>(times.size()) >= lane.adapter->pushes_per_minute();
 }
 
 size_t OutboxSender::deliver_due() {
-  int64_t now = ledger_->clock().now_unix_seconds();
-  auto due = outbox_.due(now, options_.batch);
-  if (!due.is_ok()) {
-    std::fprintf(stderr, "sunledger: outbox read failed: %s\n", due.status().to_string().c_str());
-    return 0;
-  }
   size_t delivered = 0;
-  for (const auto& m : *due) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) break;
+  for (auto& lane : lanes_) delivered += pass(*lane);
+  return delivered;
+}
+
+size_t OutboxSender::pass(Lane& lane) {
+  std::lock_guard<std::mutex> pass_lock(lane.pass_mu);
+  size_t delivered = 0;
+  // Each query returns the head of every chat whose next attempt is due; every
+  // row handed out is then delivered, retried later or given up on, so the
+  // next query moves on. Stops when nothing is due or the bot's rate limit is
+  // reached (its rows wait for the window; other bots' lanes go on).
+  while (!stopping()) {
+    int64_t now = ledger_->clock().now_unix_seconds();
+    if (rate_limited(lane, now)) break;
+    auto due = outbox_.due_for_bot(lane.bot, now, options_.batch);
+    if (!due.is_ok()) {
+      std::fprintf(stderr, "sunledger: outbox read failed: %s\n", due.status().to_string().c_str());
+      break;
     }
-    auto it = adapters_.find(m.bot_id);
-    if (it == adapters_.end()) {
-      // A bot removed from bots.json: keep the row, try again much later.
-      outbox_.mark_failed(m.id, now + options_.max_backoff_seconds, "no such bot in the config");
-      continue;
+    if (due->empty()) break;
+    bool go_on = true;
+    for (const auto& m : *due) {
+      if (stopping() || rate_limited(lane, ledger_->clock().now_unix_seconds())) {
+        go_on = false;
+        break;
+      }
+      bool ok = false;
+      if (!deliver_one(lane, m, &ok)) {
+        go_on = false;
+        break;
+      }
+      if (ok) ++delivered;
     }
-    PlatformAdapter* adapter = it->second;
-    if (rate_limited(m.bot_id, adapter->pushes_per_minute(), now)) continue;  // waits for the window; not a failure
-    sent_[m.bot_id].push_back(now);
-    Status outcome = adapter->deliver(m, now, *client_);
-    if (outcome.is_ok()) {
-      Status s = outbox_.mark_delivered(m.id, now);
-      if (!s.is_ok()) std::fprintf(stderr, "sunledger: outbox record failed: %s\n", s.to_string().c_str());
-      ++delivered;
-      if (metrics_) metrics_->add_counter("pushes_delivered_total");
-    } else {
-      // A configuration that cannot deliver it (no push_url, no private
-      // channel) will not change by retrying soon.
-      int64_t backoff = outcome.code() == Code::kFailedPrecondition
-                            ? options_.max_backoff_seconds
-                            : std::min<int64_t>(int64_t{1} << std::min(m.attempts, 20), options_.max_backoff_seconds);
-      outbox_.mark_failed(m.id, now + backoff, outcome.message());
-      // Logged without the message text: only the bot and the row.
-      std::fprintf(stderr, "sunledger: push %lld via %s failed (attempt %d): %s\n", static_cast<long long>(m.id),
-                   m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
-      if (metrics_) metrics_->add_counter("pushes_failed_total");
-    }
+    if (!go_on) break;
   }
   return delivered;
+}
+
+bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
+  int64_t started = ledger_->clock().now_unix_seconds();
+  lane.sent.push_back(started);
+  Status outcome = lane.adapter->deliver(m, started, *client_);
+  // Backoff counts from the end of the attempt, not from when the pass began:
+  // a target that held the attempt for its whole deadline is not tried again
+  // at once.
+  int64_t now = ledger_->clock().now_unix_seconds();
+  *delivered = outcome.is_ok();
+  Status recorded;
+  if (outcome.is_ok()) {
+    recorded = outbox_.mark_delivered(m.id, now);
+    if (metrics_) metrics_->add_counter("pushes_delivered_total");
+  } else if (outcome.code() == Code::kFailedPrecondition) {
+    // This bot's configuration cannot deliver it (no push_url, no private
+    // channel): retrying will not help until the configuration changes.
+    recorded = outbox_.mark_dead(m.id, now, DeadReason::kConfiguration, outcome.message());
+    // Logged without the message text or address: only the bot and the row.
+    std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter: the bot's configuration cannot deliver it (%s)\n",
+                 static_cast<long long>(m.id), m.bot_id.c_str(), code_name(outcome.code()));
+    if (metrics_) {
+      metrics_->add_counter("pushes_failed_total");
+      metrics_->add_counter("pushes_dead_letter_total");
+    }
+  } else if (m.attempts + 1 >= options_.max_attempts) {
+    recorded = outbox_.mark_dead(m.id, now, DeadReason::kAttempts, outcome.message());
+    std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter after %d attempts (%s)\n",
+                 static_cast<long long>(m.id), m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
+    if (metrics_) {
+      metrics_->add_counter("pushes_failed_total");
+      metrics_->add_counter("pushes_dead_letter_total");
+    }
+  } else {
+    int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(m.attempts, 20), options_.max_backoff_seconds);
+    recorded = outbox_.mark_failed(m.id, now + backoff, outcome.message());
+    std::fprintf(stderr, "sunledger: push %lld via %s failed (attempt %d): %s\n", static_cast<long long>(m.id),
+                 m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
+    if (metrics_) metrics_->add_counter("pushes_failed_total");
+  }
+  if (!recorded.is_ok()) {
+    std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace sunledger

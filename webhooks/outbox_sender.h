@@ -2,16 +2,25 @@
 // retries, exponential backoff and each bot's rate limit. A message recorded
 // as delivered is never sent again; one not yet delivered survives restarts.
 //
-// Thread safety: start/stop from one thread; notify() from any.
+// Every bot has a lane of its own (one thread each), so a bot whose target is
+// slow, down or hostile never delays another bot's pushes; within a bot each
+// chat's pushes go out in order, and a chat waiting on a retry holds back only
+// itself. A row the platform refused max_attempts times, or one the bot's
+// configuration cannot deliver at all, becomes a dead letter: logged once
+// (bot and row id), counted in /metrics, listed for inspectors
+// (GET /v1/outbox/dead), never retried by itself.
+//
+// Thread safety: start/stop from one thread; notify() from any; deliver_due()
+// from any (a bot's passes never overlap).
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "bot/outbox.h"
 #include "webhooks/adapter.h"
@@ -23,8 +32,13 @@ class Metrics;
 
 struct OutboxSenderOptions {
   int poll_interval_ms = 200;
+  // Backoff after a failure: 1 s doubling up to this, counted from the moment
+  // the failed attempt ended.
   int max_backoff_seconds = 600;
+  // Rows read per query (each query takes at most one row per chat).
   size_t batch = 50;
+  // A row the platform did not take this many times is a dead letter.
+  int max_attempts = 8;
 };
 
 class OutboxSender {
@@ -33,16 +47,32 @@ class OutboxSender {
                OutboxSenderOptions options = {}, Metrics* metrics = nullptr);
   ~OutboxSender();
 
+  // Dead-letters the pending rows of bots no longer in the config, puts rows
+  // dead for a configuration reason back in the queue of bots that are (their
+  // configuration may have changed), and starts one lane per bot.
   void start();
-  // Finishes the delivery in progress, records it, and stops.
+  // Finishes the deliveries in progress (each bounded by the HTTP client's
+  // deadline), records them, and stops.
   void stop();
   void notify();
-  // One pass over the due messages (what the thread does each tick); returns
-  // how many were delivered.
+  // One pass over every bot's due messages, on the calling thread; returns how
+  // many were delivered.
   size_t deliver_due();
 
  private:
-  bool rate_limited(const std::string& bot, int per_minute, int64_t now);
+  struct Lane {
+    std::string bot;
+    PlatformAdapter* adapter = nullptr;
+    std::mutex pass_mu;                // one pass at a time; guards `sent`
+    std::deque<int64_t> sent;          // send times within the last minute
+    bool poked = false;                // under OutboxSender::mu_
+    std::thread thread;
+  };
+  size_t pass(Lane& lane);
+  // Returns false when the outcome could not be recorded (stop the pass).
+  bool deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered);
+  bool rate_limited(Lane& lane, int64_t now);
+  bool stopping();
 
   Ledger* ledger_;
   Outbox outbox_;
@@ -50,12 +80,10 @@ class OutboxSender {
   HttpClient* client_;
   OutboxSenderOptions options_;
   Metrics* metrics_;
-  std::map<std::string, std::deque<int64_t>> sent_;  // per bot: send times within the last minute
+  std::vector<std::unique_ptr<Lane>> lanes_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  bool poked_ = false;
-  std::thread thread_;
 };
 
 }  // namespace sunledger

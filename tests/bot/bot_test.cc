@@ -300,6 +300,49 @@ TEST(RateLimit, OneSenderCannotFloodTheGroup) {
   EXPECT_NE(ask("flooder").find("资金余额"), std::string::npos);
 }
 
+// Issue #19: on platforms without a passive reply every answer is a push; a
+// flood of 90 messages once queued 70 warnings. The warning goes out at most
+// once a minute per sender; later over-limit messages get no answer at all.
+TEST(RateLimit, TheWarningGoesOutOnceAMinutePerSender) {
+  testing::TestLedger t;
+  BotOptions o;
+  o.commands_per_minute = 20;
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  ASSERT_TRUE(bot.bind_group("shuangjiang", kBot, kGroup).is_ok());
+  auto ask = [&](const std::string& user, const std::string& bot_id = kBot) {
+    InboundMessage m{bot_id, kGroup, true, user, user, "余额", "", 0};
+    auto r = bot.handle(m);
+    EXPECT_TRUE(r.is_ok());
+    return r.is_ok() ? r->text : std::string("error");
+  };
+  int answered = 0, warnings = 0, silent = 0;
+  for (int i = 0; i < 90; ++i) {
+    std::string text = ask("flooder");
+    if (text.find("资金余额") != std::string::npos) ++answered;
+    else if (text.find("您发送得太快了") != std::string::npos) ++warnings;
+    else if (text.empty()) ++silent;
+  }
+  EXPECT_EQ(answered, 20);
+  EXPECT_EQ(warnings, 1);
+  EXPECT_EQ(silent, 69);
+  // Another sender is warned on their own account.
+  for (int i = 0; i < 20; ++i) ask("second");
+  EXPECT_NE(ask("second").find("您发送得太快了"), std::string::npos);
+  EXPECT_EQ(ask("second"), "");
+  // Half a minute on, still over the limit and already told: nothing.
+  t.clock.advance(30);
+  EXPECT_EQ(ask("flooder"), "");
+  // A minute after the first flood the window is open again: answered.
+  t.clock.advance(31);
+  EXPECT_NE(ask("flooder").find("资金余额"), std::string::npos);
+  // A new flood in the new minute is warned once more.
+  for (int i = 0; i < 19; ++i) ask("flooder");
+  EXPECT_NE(ask("flooder").find("您发送得太快了"), std::string::npos);
+  EXPECT_EQ(ask("flooder"), "");
+}
+
 TEST_F(BotTest, TokensAuthenticateAndAreStoredHashed) {
   auto token = bot->create_token({Role::kOfficial, "shuangjiang", "", "accounting station"});
   ASSERT_TRUE(token.is_ok());
