@@ -29,6 +29,10 @@ Status check_one(const std::string& path, mode_t mask, const char* fix) {
     if (errno == ENOENT) return Status::ok();
     return failed_precondition("cannot check the permissions of " + path + ": " + std::strerror(errno));
   }
+  // Owned by another user, whatever its mode: that user reads it all.
+  if (st.st_uid != ::geteuid())
+    return failed_precondition(path + " belongs to another user (uid " + std::to_string(st.st_uid) +
+                               "); run: chown " + std::to_string(::geteuid()) + " " + shell_word(path));
   mode_t open_bits = st.st_mode & mask;
   if (open_bits == 0) return Status::ok();
   std::string how = (open_bits & (S_IRGRP | S_IROTH)) ? "readable"

@@ -30,6 +30,7 @@
 #include "ledger/money.h"
 #include "webhooks/adapter.h"
 #include "webhooks/config.h"
+#include "webhooks/ephemeral_sender.h"
 #include "webhooks/http_client.h"
 #include "webhooks/http_server.h"
 #include "webhooks/outbox_sender.h"
@@ -202,6 +203,14 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) return fail(s);
   auto lock = ServeLock::acquire(d.dir);
   if (!lock.is_ok()) return fail(lock.status());
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // SIGTERM reaches only the stopper's sigwait (a thread started earlier
+  // would take it and die with the default action).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto addr = parse_listen_address(listen);
   if (!addr.is_ok()) return fail(addr.status());
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
@@ -239,6 +248,10 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   wiring.on_outbox_write = [&sender] {
     if (sender) sender->notify();
   };
+  // Anonymous receipts on API-reply platforms go out from memory, never the outbox.
+  auto ephemeral_client = make_http_client(HttpClientOptions{});
+  EphemeralSender ephemeral(ephemeral_client.get(), &d.clock);
+  wiring.send_ephemeral = [&ephemeral](PlatformAdapter* a, const Push& p) { ephemeral.send(a, p); };
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
   // One lane per bot; a push refused 8 times, or one its bot's configuration
   // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
@@ -247,11 +260,6 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&signals, &sig);

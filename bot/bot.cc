@@ -48,6 +48,9 @@ const char* kBotSchema[] = {
     " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
     " first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))",
+    // Anonymous receipts that were posted in a group: a bearer secret the whole
+    // group has read no longer works, for anyone (by its keyed hash).
+    "CREATE TABLE IF NOT EXISTS exposed_receipts(ref TEXT PRIMARY KEY, day INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta(key, value) VALUES('directory_version', '0')",
 };
 
@@ -207,6 +210,9 @@ struct Bot::Impl {
   std::mutex lookup_mu;
   std::map<std::pair<std::string, std::string>, std::deque<int64_t>> failed_lookups;
   bool too_many_failed_lookups(const InboundMessage& msg, bool count_one);
+  // An anonymous receipt posted in a group is burnt: the whole group read it.
+  Status burn_if_exposed(const Context& ctx);
+  bool exposed(const std::string& receipt);
   Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn);
   Result<std::string> queue(const Context& ctx);
   Result<std::string> show(const Context& ctx);
@@ -1007,6 +1013,9 @@ Result<std::string> Bot::Impl::reporter_receipt(const Context& ctx, size_t* used
   Result<Complaint> c = not_found("");
   if (receipt) c = complaints.get(*receipt);
   if (c.is_ok()) {
+    if (c->anonymous && exposed(c->receipt))
+      return say("这个匿名投诉的编号曾被发到群里,为保护匿名已停用,投诉仍在办理。(this anonymous receipt was posted in a "
+                 "group and no longer works; the complaint goes on)");
     if (c->anonymous) return c->receipt;  // the receipt is the bearer secret
     if (c->reporter && c->reporter->bot_id == msg.bot_id && c->reporter->user_id == msg.sender_id) return c->receipt;
   } else if (c.status().code() != Code::kNotFound) {
@@ -1016,7 +1025,49 @@ Result<std::string> Bot::Impl::reporter_receipt(const Context& ctx, size_t* used
   return say(kUnknownReceipt);
 }
 
+namespace {
+// A receipt in a group is everyone's: the group would read the status and the
+// inspectors' notes, learn who reported, and hold an anonymous bearer receipt.
+const char* kReceiptInAGroup =
+    "请私信本机器人查询或评价投诉,不要把编号发到群里。(ask about or rate a complaint in private chat; do not post its "
+    "receipt in the group)";
+}  // namespace
+
+Status Bot::Impl::burn_if_exposed(const Context& ctx) {
+  if (!ctx.msg->group) return Status::ok();
+  auto [receipt, used] = take_receipt(ctx.args);
+  if (!receipt) return Status::ok();
+  auto c = complaints.get(*receipt);
+  if (!c.is_ok() || !c->anonymous) return Status::ok();
+  std::string ref = hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + c->receipt));
+  return ledger->write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.statement("INSERT OR IGNORE INTO exposed_receipts(ref, day) VALUES(?,?)");
+    q.bind(1, ref);
+    q.bind(2, txn.now() / 86400);
+    q.exec();
+    q.reset();
+    return Status::ok();
+  });
+}
+
+bool Bot::Impl::exposed(const std::string& receipt) {
+  std::string ref = hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + receipt));
+  bool found = false;
+  Status s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT 1 FROM exposed_receipts WHERE ref=?");
+    q.bind(1, ref);
+    found = q.executeStep();
+    q.reset();
+    return Status::ok();
+  });
+  return !s.is_ok() || found;  // when in doubt, the receipt does not work
+}
+
 Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
+  if (ctx.msg->group) {
+    if (Status s = burn_if_exposed(ctx); !s.is_ok()) return s;
+    return say(kReceiptInAGroup);
+  }
   if (ctx.args.empty()) return say("请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)");
   size_t used = 0;
   auto receipt = reporter_receipt(ctx, &used);
@@ -1043,6 +1094,21 @@ Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
 }
 
 Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn& txn) {
+  if (ctx.msg->group) {
+    // Burnt by the caller's write below would roll back with the refusal:
+    // record it in the same transaction instead.
+    auto [receipt, used] = take_receipt(ctx.args);
+    if (receipt)
+      if (auto c = complaints.load(txn, *receipt); c.is_ok() && c->anonymous) {
+        auto& q = txn.statement("INSERT OR IGNORE INTO exposed_receipts(ref, day) VALUES(?,?)");
+        q.bind(1, hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + c->receipt)));
+        q.bind(2, txn.now() / 86400);
+        q.exec();
+        q.reset();
+        return std::string(kReceiptInAGroup) + "\n";
+      }
+    return say(kReceiptInAGroup);
+  }
   if (ctx.args.empty()) return say("请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)");
   size_t used = 0;
   auto receipt = reporter_receipt(ctx, &used);
@@ -1318,8 +1384,13 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
       return text.status();  // rolls back: malformed input writes nothing
     }
     reply.text = *text;
-    if (!msg.message_id.empty())
-      if (Status st = I.dedupe.record(txn, msg, reply.text); !st.is_ok()) return st;
+    // A filed anonymous complaint's reply holds its bearer receipt, and its
+    // record must not be joinable to the sender: neither is stored.
+    reply.ephemeral = cmd.kind == CommandKind::kComplainAnonymously;
+    if (!msg.message_id.empty()) {
+      Status st = reply.ephemeral ? I.dedupe.record_anonymous(txn, msg) : I.dedupe.record(txn, msg, reply.text);
+      if (!st.is_ok()) return st;
+    }
     return Status::ok();
   });
   if (!s.is_ok()) {

@@ -50,6 +50,10 @@ struct BotReply {
   std::string text;          // for the sender's chat (empty: say nothing)
   std::vector<Push> pushes;  // already queued in the outbox when handle() returns
   bool replayed = false;     // a retried delivery of a write: the stored reply, nothing re-run
+  // The text names an anonymous complaint's receipt: it must never be stored
+  // (not in the outbox, not as the dedupe record's reply). A platform that
+  // replies through an API delivers it once, from memory.
+  bool ephemeral = false;
 };
 
 struct BotOptions {

@@ -223,7 +223,7 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   // Inspectors read the text; an identity number in it (the reporter's, a
   // neighbour's) is kept masked like everywhere else.
   c.text = redact_resident_ids(text);
-  c.links = parse_links(text, *projects);
+  c.links = parse_links(c.text, *projects);  // from the masked text: "#" before a number would keep its digits
   c.anonymous = !reporter.has_value();
   c.reporter = reporter;
   // An anonymous filing keeps only its (UTC) day: with a time to the second,
@@ -330,7 +330,8 @@ Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& recei
   auto c = read_complaint(txn.db(), receipt);
   if (!c.is_ok()) return c.status();
   if (Status s = check_transition(c->status, to, note, assignee); !s.is_ok()) return s;
-  ComplaintEvent e{complaint_status_name(to), txn.now(), actor, note, assignee, 0};
+  // Notes are served to reporters and exported: no identity number in them.
+  ComplaintEvent e{complaint_status_name(to), txn.now(), actor, redact_resident_ids(note), redact_resident_ids(assignee), 0};
   auto idx = append_event(txn, *c, e);
   if (!idx.is_ok()) return idx.status();
   e.log_index = *idx;
@@ -348,7 +349,7 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
   if (!c->rating.empty()) return failed_precondition("这件投诉已经评价过了 (already rated)");
   if (!satisfied && reason.empty()) return invalid_argument("请写明不满意的原因 (say why)");
   if (reason.size() > 2000) return invalid_argument("原因太长 (reason too long)");
-  ComplaintEvent e{satisfied ? "satisfied" : "unsatisfied", txn.now(), "reporter", reason, "", 0};
+  ComplaintEvent e{satisfied ? "satisfied" : "unsatisfied", txn.now(), "reporter", redact_resident_ids(reason), "", 0};
   auto idx = append_event(txn, *c, e);
   if (!idx.is_ok()) return idx.status();
   e.log_index = *idx;
@@ -356,7 +357,7 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
   c->events.push_back(e);
   // "Unsatisfied" within the window reopens the complaint for the inspectors.
   if (!satisfied && txn.now() <= c->resolved_at + deadlines_.rating_days * kDay) {
-    ComplaintEvent reopen{"reopened", txn.now(), "reporter", reason, "", 0};
+    ComplaintEvent reopen{"reopened", txn.now(), "reporter", redact_resident_ids(reason), "", 0};
     auto ridx = append_event(txn, *c, reopen);
     if (!ridx.is_ok()) return ridx.status();
     reopen.log_index = *ridx;

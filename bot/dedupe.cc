@@ -25,6 +25,20 @@ std::string DedupeRecords::key(const char* purpose, const InboundMessage& m, boo
   return std::string(as_view(h));
 }
 
+const char* DedupeRecords::kAnonymousReplay =
+    "这条匿名投诉已经登记过了。为保护匿名,编号只在第一次回复中显示;如果没有收到,请重新投诉。(this anonymous complaint was "
+    "filed already; its receipt is shown once only: if you did not get it, please file again)";
+
+Status DedupeRecords::record_anonymous(WriteTxn& txn, const InboundMessage& m) const {
+  auto& q = txn.statement("INSERT INTO dedupe_records(id_key, who_key, reply, day) VALUES(?,?,?,?)");
+  q.bind(1, hex_encode(key("dedupe-id", m, false)));
+  q.bind(2, "");
+  q.bind(3, "", 0);
+  q.bind(4, txn.now() / 86400);
+  q.exec();
+  return Status::ok();
+}
+
 Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMessage& m) const {
   Found out;
   auto& q = txn.statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
@@ -37,6 +51,11 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
   auto blob = q.getColumn(1);
   std::string sealed(static_cast<const char*>(blob.getBlob()), static_cast<size_t>(blob.getBytes()));
   q.reset();
+  if (who.empty()) {  // an anonymous filing: nothing kept to compare or return
+    out.kind = Found::Kind::kReplay;
+    out.reply = kAnonymousReplay;
+    return out;
+  }
   if (!constant_time_equal(who, hex_encode(key("dedupe-who", m, true)))) {
     out.kind = Found::Kind::kConflict;
     return out;

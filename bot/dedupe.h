@@ -34,6 +34,12 @@ class DedupeRecords {
   // Records the message and its reply in the caller's transaction. The date
   // is kept to the day: the record must not time an anonymous filing.
   [[nodiscard]] Status record(WriteTxn& txn, const InboundMessage& m, const std::string& reply) const;
+  // The record of an anonymous filing: keyed by (bot, message id) alone, with
+  // no reply kept. Even an insider holding the id-salt, who can try every
+  // (chat, sender) pair, finds nothing to match; a redelivery is told the
+  // complaint was filed, without its receipt (shown once only).
+  [[nodiscard]] Status record_anonymous(WriteTxn& txn, const InboundMessage& m) const;
+  static const char* kAnonymousReplay;
 
  private:
   std::string key(const char* purpose, const InboundMessage& m, bool whole_tuple) const;

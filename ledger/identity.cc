@@ -1,5 +1,6 @@
 #include "ledger/identity.h"
 
+#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -61,6 +62,24 @@ std::optional<IdChar> id_char_at(std::string_view s, size_t i) {
   return std::nullopt;
 }
 
+// The length of a separator people or forms put inside a number (a space, a
+// dash, an ideographic or no-break space) or an invisible formatting
+// character (zero-width spaces and joiners, word joiner, BOM, soft hyphen)
+// at i; 0 when there is none. "110105 19491231 002X", "110105-19491231-002X"
+// and a number with U+200B inside are all one number.
+size_t separator_at(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c == ' ' || c == '-' || c == '\t') return 1;
+  auto is = [&](const char* seq) { return s.compare(i, std::strlen(seq), seq) == 0; };
+  for (const char* seq : {"\xC2\xA0", "\xC2\xAD"})  // U+00A0, U+00AD
+    if (is(seq)) return 2;
+  for (const char* seq : {"\xE3\x80\x80", "\xE2\x80\x8B", "\xE2\x80\x8C", "\xE2\x80\x8D", "\xE2\x80\x8E",
+                          "\xE2\x80\x8F", "\xE2\x81\xA0", "\xE2\x81\xA1", "\xE2\x81\xA2", "\xE2\x81\xA3",
+                          "\xE2\x81\xA4", "\xEF\xBB\xBF", "\xEF\xBC\x8D"})  // U+3000, U+200B-F, U+2060-4, BOM, full-width -
+    if (is(seq)) return 3;
+  return 0;
+}
+
 // Calls found(run) with the characters of each identity-number-shaped run,
 // in order. A run of 16, 17 or 19+ digits is left alone: it is not a number
 // of either form, and amounts or hashes in longer runs must not be mangled.
@@ -76,7 +95,15 @@ void for_each_resident_id(std::string_view s, F found) {
     std::vector<IdChar> run;
     while (i < s.size()) {
       auto d = id_char_at(s, i);
-      if (!d || !d->digit) break;
+      if (!d || !d->digit) {
+        // One separator between two digits (or before the check character) stays inside the run.
+        size_t sep = separator_at(s, i);
+        if (sep == 0 || i + sep >= s.size()) break;
+        auto next = id_char_at(s, i + sep);
+        if (!next || (!next->digit && run.size() != 17)) break;
+        i += sep;
+        continue;
+      }
       run.push_back(*d);
       i += d->len;
     }
@@ -84,6 +111,11 @@ void for_each_resident_id(std::string_view s, F found) {
       if (auto x = id_char_at(s, i); x && !x->digit) {
         run.push_back(*x);
         i += x->len;
+      } else if (size_t sep = separator_at(s, i); sep && i + sep < s.size()) {
+        if (auto x2 = id_char_at(s, i + sep); x2 && !x2->digit) {
+          run.push_back(*x2);
+          i += sep + x2->len;
+        }
       }
     }
     if (run.size() == 18 || run.size() == 15) found(run);

@@ -166,7 +166,9 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
       out.push_back({{"id", d.id}, {"bot", d.bot_id}, {"audience", d.audience == Audience::kGroup ? "group" : "person"},
                      {"attempts", d.attempts}, {"reason", d.reason}, {"last_error", d.last_error},
                      {"created_at", utc_timestamp(d.created_at)}, {"dead_at", utc_timestamp(d.dead_at)}});
-    send_json(res, 200, {{"dead_letters", out}});
+    auto pending = Outbox(&ledger).depth();
+    if (!pending.is_ok()) return send_error(res, pending.status());
+    send_json(res, 200, {{"pending", *pending}, {"dead_letters", out}});
   });
 
   server.Get("/v1/complaints", [&, list](const httplib::Request& req, httplib::Response& res) {

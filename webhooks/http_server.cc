@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bot/outbox.h"
+#include "ledger/identity.h"
 #include "webhooks/internal.h"
 #include "webhooks/metrics.h"
 
@@ -42,7 +43,10 @@ int status_for(Code code) {
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json; charset=utf-8");
+  std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  // An error may quote what was sent; an identity number in it goes back masked.
+  if (status >= 400) text = redact_resident_ids(text);
+  res.set_content(text, "application/json; charset=utf-8");
 }
 
 void send_error(httplib::Response& res, int http_status, const std::string& message) {
@@ -335,10 +339,6 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);
     http::register_webhooks(svr, *ledger, *bot, webhooks);
     Outbox* outbox = &impl->outbox;
-    impl->metrics.add_gauge("outbox_depth", "Pushes not yet delivered.", [outbox] {
-      auto d = outbox->depth();
-      return d.is_ok() ? static_cast<double>(*d) : -1.0;
-    });
   }
 }
 

@@ -29,6 +29,9 @@ class PlatformAdapter;
 struct WebhookWiring {
   std::map<std::string, PlatformAdapter*> adapters;
   std::function<void()> on_outbox_write;
+  // Delivers a reply that must never be stored (an anonymous receipt on a
+  // platform that replies through an API); null: such replies are dropped.
+  std::function<void(PlatformAdapter*, const Push&)> send_ephemeral;
 };
 
 struct HttpServerOptions {

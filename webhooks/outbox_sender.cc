@@ -18,8 +18,9 @@ OutboxSender::OutboxSender(Ledger* ledger, const std::map<std::string, PlatformA
   }
   if (metrics_) {
     // Shown from the first scrape, zero until something happens.
-    metrics_->add_counter("pushes_delivered_total", 0);
-    metrics_->add_counter("pushes_failed_total", 0);
+    // No count of pushes delivered or failed, and no queue depth: /metrics is
+    // public, and a receipt or status push would time a complaint's filing or
+    // an inspector's step. Those are at GET /v1/outbox/dead, for inspectors.
     metrics_->add_counter("pushes_dead_letter_total", 0);
     metrics_->add_gauge("outbox_dead_letters", "Pushes given up on (dead letters), listed at GET /v1/outbox/dead.",
                         [ledger] {
@@ -152,7 +153,6 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
   Status recorded;
   if (outcome.is_ok()) {
     recorded = outbox_.mark_delivered(m.id, now);
-    if (metrics_) metrics_->add_counter("pushes_delivered_total");
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private
     // channel): retrying will not help until the configuration changes.
@@ -160,24 +160,17 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
     // Logged without the message text or address: only the bot and the row.
     std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter: the bot's configuration cannot deliver it (%s)\n",
                  static_cast<long long>(m.id), m.bot_id.c_str(), code_name(outcome.code()));
-    if (metrics_) {
-      metrics_->add_counter("pushes_failed_total");
-      metrics_->add_counter("pushes_dead_letter_total");
-    }
+    if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
   } else if (m.attempts + 1 >= options_.max_attempts) {
     recorded = outbox_.mark_dead(m.id, now, DeadReason::kAttempts, outcome.message());
     std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter after %d attempts (%s)\n",
                  static_cast<long long>(m.id), m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
-    if (metrics_) {
-      metrics_->add_counter("pushes_failed_total");
-      metrics_->add_counter("pushes_dead_letter_total");
-    }
+    if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
   } else {
     int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(m.attempts, 20), options_.max_backoff_seconds);
     recorded = outbox_.mark_failed(m.id, now + backoff, outcome.message());
     std::fprintf(stderr, "sunledger: push %lld via %s failed (attempt %d): %s\n", static_cast<long long>(m.id),
                  m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
-    if (metrics_) metrics_->add_counter("pushes_failed_total");
   }
   if (!recorded.is_ok()) {
     std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());

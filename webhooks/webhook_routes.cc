@@ -79,6 +79,12 @@ void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const 
     }
     std::optional<Push> active;
     WebhookResponse out = adapter.encode_reply(*decoded, reply->text, now, &active);
+    if (active && reply->ephemeral) {
+      // An anonymous receipt never goes near the database: delivered once, from memory.
+      if (wiring.send_ephemeral) wiring.send_ephemeral(&adapter, *active);
+      else std::fprintf(stderr, "sunledger: webhook %s: a reply that is never stored had no way out\n", id.c_str());
+      active.reset();
+    }
     if (active) {
       Status s = ledger.write([&](WriteTxn& txn) { return Outbox::enqueue(txn, *active); });
       if (!s.is_ok()) std::fprintf(stderr, "sunledger: webhook %s: reply not queued: %s\n", id.c_str(), s.to_string().c_str());

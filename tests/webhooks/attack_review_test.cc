@@ -7,7 +7,8 @@
 //   - a group member trying to learn who complained,
 //   - an unauthenticated client of /metrics,
 //   - an official whose API errors or ledger text carry an identity number.
-// A test that FAILS demonstrates a hole; its comment says what the hole is.
+// Each test was a hole the review found, failing; each comment says what it was.
+// They stay as regression tests.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -217,7 +218,7 @@ struct AttackReview : ::testing::Test {
 // ---------------------------------------------------------------------------
 // Issue #10: an insider with sqlite3 on the data folder.
 
-// HOLE (outbox). On a Feishu bot without app credentials (a supported config:
+// Found in review (outbox), now closed. On a Feishu bot without app credentials (a supported config:
 // "a complaint filed in private chat is answered there"), the reply to an
 // anonymous complaint is queued as a person push addressed to the sender's
 // open_id and carrying the bearer receipt. It can never be delivered (no
@@ -239,7 +240,7 @@ TEST_F(AttackReview, AnonymousComplaintOnFeishuWithoutAppLeavesSenderAndReceiptI
   EXPECT_FALSE(linked) << "SELECT chat FROM outbox WHERE text LIKE '%" << receipt << "%' names the anonymous reporter";
 }
 
-// HOLE (raw database bytes). On Feishu with the app, the anonymous reply goes
+// Found in review (raw database bytes), now closed. On Feishu with the app, the anonymous reply goes
 // through the outbox and is blanked once delivered -- by an UPDATE. Without
 // PRAGMA secure_delete the old row (open_id + receipt) stays in the WAL frames
 // and in the page's free space, so `strings sunledger.db*` links the sender to
@@ -262,7 +263,7 @@ TEST_F(AttackReview, AnonymousReplyDeliveredThroughOutboxRemainsInRawDatabaseByt
   }
 }
 
-// HOLE (dedupe record). The dedupe record is "keyed hashes only", but the key
+// Found in review (dedupe record), now closed. The dedupe record is "keyed hashes only", but the key
 // (id-salt) lives in the same data folder, and Telegram's message id is the
 // bot's sequential update_id. An insider brute-forces the update_id (20,000
 // HMACs here; ~10^9 in the worst case, minutes on a laptop), tries each group
@@ -319,7 +320,7 @@ TEST_F(AttackReview, InsiderWithIdSaltLinksTelegramAnonymousComplaintToItsSender
 // ---------------------------------------------------------------------------
 // Issue #10: a group member trying to learn who complained.
 
-// HOLE. 进度 (like 满意/不满意) is answered wherever it is asked: in a group the
+// Found in review, now closed. 进度 (like 满意/不满意) is answered wherever it is asked: in a group the
 // whole group reads the receipt, the status and the inspectors' notes, and
 // learns that the asker is a reporter. For an anonymous complaint the receipt
 // is the bearer secret: once shown in the group, any member can follow and
@@ -344,7 +345,7 @@ TEST_F(AttackReview, StatusAskedInAGroupShowsTheReceiptAndNotesToTheGroup) {
   EXPECT_EQ(stolen.find("状态"), std::string::npos) << "a group member follows someone else's anonymous complaint:\n" << stolen;
 }
 
-// HOLE (unauthenticated /metrics). README: "no counter moves when a complaint is
+// Found in review (unauthenticated /metrics), now closed. README: "no counter moves when a complaint is
 // filed". The outbox_depth gauge (and later pushes_delivered_total) moves the
 // moment a named complaint is filed in a group (its receipt push) and whenever an
 // inspector changes a complaint's status (the reporter's push). On platforms with
@@ -368,7 +369,7 @@ TEST_F(AttackReview, MetricsOutboxDepthTimesAComplaintFiling) {
 // ---------------------------------------------------------------------------
 // Issue #10: identity numbers anywhere but their hash.
 
-// HOLE. Inspector notes, handlers and the reporter's 不满意 reason are stored
+// Found in review, now closed. Inspector notes, handlers and the reporter's 不满意 reason are stored
 // unmasked in complaint_events and served unmasked by GET /v1/complaints/{r},
 // the CSV export and the transitions answer (only the chat replies and the
 // outbox are masked).
@@ -397,7 +398,7 @@ TEST_F(AttackReview, IdentityNumbersInNotesAndRatingReasonsAreStoredAndServedRaw
   EXPECT_EQ(whole_database_as_text().find(kId), std::string::npos) << "complaint_events.note holds it unmasked";
 }
 
-// HOLE. The JSON write API quotes the date field in its error unmasked (the
+// Found in review, now closed. The JSON write API quotes the date field in its error unmasked (the
 // CSV path masks the same error), and a duplicate key is quoted unmasked.
 TEST_F(AttackReview, WriteApiJsonErrorsEchoIdentityNumbers) {
   auto c = s.client();
@@ -417,7 +418,7 @@ TEST_F(AttackReview, WriteApiJsonErrorsEchoIdentityNumbers) {
   EXPECT_EQ(csv->body.find(kId), std::string::npos) << csv->body;
 }
 
-// HOLE. The ledger refuses text that "looks like" an identity number only when
+// Found in review, now closed. The ledger refuses text that "looks like" an identity number only when
 // it is one unbroken run of 18 characters. Written the way forms group it
 // (6-8-4 with spaces or dashes) or with an invisible zero-width space, the
 // number goes into the signed, public, permanent books.
@@ -438,7 +439,7 @@ TEST_F(AttackReview, IdentityNumberWithSeparatorsEntersTheSignedBooks) {
   EXPECT_EQ(read->body.find("19491231"), std::string::npos) << "public read API: " << read->body;
 }
 
-// HOLE (low). Complaint links take "#" and up to 12 digits. "#" before an
+// Found in review (low), now closed. Complaint links take "#" and up to 12 digits. "#" before an
 // identity number keeps its first 12 digits (region and birth date), which the
 // masking (last 2 kept) would hide; they go into the reply, the complaints
 // table and the signed complaints log entry ("links"), in the clear.
@@ -455,7 +456,7 @@ TEST_F(AttackReview, ComplaintLinksKeepTwelveDigitsOfAnIdentityNumber) {
 // ---------------------------------------------------------------------------
 // Forged callbacks.
 
-// HOLE. DingTalk (timestamp, sign) pairs are remembered until now + 3660 s
+// Found in review, now closed. DingTalk (timestamp, sign) pairs are remembered until now + 3660 s
 // after first use, but a timestamp is accepted up to 3600 s in the future, i.e.
 // until ts + 3600. A pair stamped ahead of our clock (DingTalk's clock ahead by
 // more than a minute, or any future-dated pair) is forgotten while still valid
@@ -474,7 +475,7 @@ TEST_F(AttackReview, DingTalkFutureDatedPairIsForgottenWhileStillValid) {
       << "the captured pair was accepted a second time with another body";
 }
 
-// HOLE (low). "/cmd@OtherBot" is ignored only when '/' is the first character
+// Found in review (low), now closed. "/cmd@OtherBot" is ignored only when '/' is the first character
 // after spaces, tabs and newlines; the command parser also skips '\r', U+3000
 // and U+00A0 before the keyword, so any of them in front answers (and, for an
 // official, books) a command addressed to another bot.

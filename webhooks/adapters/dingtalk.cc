@@ -21,7 +21,9 @@ namespace {
 class SeenSignatures {
  public:
   // False when the pair was seen before with a different body.
-  bool accept(const std::string& pair, const std::string& body_hash, int64_t now) {
+  // `signed_at` is the pair's own timestamp (seconds): a pair dated ahead of
+  // our clock stays valid for an hour past it, so it is kept that long.
+  bool accept(const std::string& pair, const std::string& body_hash, int64_t now, int64_t signed_at) {
     std::lock_guard<std::mutex> lock(mu_);
     while (!order_.empty() && order_.front().first <= now) {
       seen_.erase(order_.front().second);
@@ -30,7 +32,7 @@ class SeenSignatures {
     auto it = seen_.find(pair);
     if (it != seen_.end()) return it->second == body_hash;
     seen_.emplace(pair, body_hash);
-    order_.emplace_back(now + 3600 + 60, pair);  // DingTalk's hour, and a minute of clock skew
+    order_.emplace_back(std::max(now, signed_at) + 3600 + 60, pair);  // DingTalk's hour, and a minute of clock skew
     return true;
   }
 
@@ -55,7 +57,7 @@ class DingTalkAdapter final : public PlatformAdapter {
     if (!t || sign.empty()) return unauthorized("missing timestamp or sign");
     if (!within(*t, now * 1000, 3600 * 1000)) return unauthorized("stale timestamp");
     if (!constant_time_equal(sign, platform::dingtalk_sign(c_.app_secret, ts))) return unauthorized("bad sign");
-    if (!seen_.accept(ts + "\n" + sign, std::string(as_view(sha256(req.body))), now))
+    if (!seen_.accept(ts + "\n" + sign, std::string(as_view(sha256(req.body))), now, *t / 1000))
       return unauthorized("a (timestamp, sign) pair used before with another body");
     auto j = parse_json_body(req.body);
     if (!j.is_ok()) return j.status();

@@ -89,7 +89,9 @@ class FeishuAdapter final : public PlatformAdapter {
     m.bot_id = c_.id;
     m.message_id = event_id.empty() ? message_id : event_id;
     m.chat_id = chat_id;
-    m.group = chat_type == "group";
+    // Anything but a one-to-one chat counts as a group (the stricter rules):
+    // a new group type must never pass for a private chat.
+    m.group = chat_type != "p2p";
     m.sender_id = sender_id;
     m.sender_name = m.sender_id;
     m.text = platform::strip_mentions(text);
@@ -108,7 +110,9 @@ class FeishuAdapter final : public PlatformAdapter {
     // through the custom bot's webhook, which posts into its group.
     if (text.empty()) return json_response(json::object());
     if (d.message.group) *active = Push{c_.id, d.message.chat_id, text, Audience::kGroup};
-    else *active = Push{c_.id, d.message.sender_id, text, Audience::kPerson};
+    // Without the app nothing reaches a private chat: queue nothing, rather
+    // than a row that can never leave and holds the reply beside the address.
+    else if (c_.has_private_channel()) *active = Push{c_.id, d.message.sender_id, text, Audience::kPerson};
     return json_response(json::object());
   }
 

@@ -1,6 +1,7 @@
 // Telegram: the Bot API webhook.
 #include <cctype>
 
+#include "bot/command.h"
 #include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
 #include "ledger/crypto.h"
@@ -91,10 +92,17 @@ class TelegramAdapter final : public PlatformAdapter {
   // "id": "LukouLedgerBot", to be answered on "/账目@LukouLedgerBot");
   // usernames compare without regard to case, as Telegram's do.
   bool addressed_to_another_bot(const std::string& text) const {
-    size_t start = text.find_first_not_of(" \t\n");
-    if (start == std::string::npos || text[start] != '/') return false;
-    size_t end = text.find_first_of(" \t\n", start);
-    std::string word = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    // The first word as the command parser reads it (its spaces, its blank
+    // lines), so no invisible prefix makes the two disagree.
+    std::string word;
+    for (size_t start = 0; start <= text.size() && word.empty();) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      auto words = split_words(std::string_view(text).substr(start, end - start));
+      if (!words.empty()) word = words.front();
+      start = end + 1;
+    }
+    if (word.empty() || word[0] != '/') return false;
     size_t at = word.find('@');
     if (at == std::string::npos) return false;
     std::string name = word.substr(at + 1);

@@ -199,7 +199,7 @@ class WeComAdapter final : public PlatformAdapter {
     auto& m = d->message;
     m.message_id = f.str("msgid", true);
     m.chat_id = f.str("chatid");
-    m.group = f.str("chattype") == "group";
+    m.group = f.str("chattype") != "single";  // unknown types count as groups (the stricter rules)
     m.sender_id = f.object("from", true).str("userid", true);
     m.sender_name = m.sender_id;
     m.text = platform::strip_mentions(f.object("text", true).str("content", true));
@@ -250,7 +250,7 @@ class WeComAdapter final : public PlatformAdapter {
       for (const auto* r : {&user, &name, &content})
         if (!r->is_ok()) return r->status();
       m.chat_id = *chat;
-      m.group = chat_type->empty() || *chat_type == "group";
+      m.group = *chat_type != "single";  // unknown types count as groups (the stricter rules)
       m.sender_id = *user;
       m.sender_name = name->empty() ? *user : *name;
       m.text = platform::strip_mentions(*content);
