@@ -12,7 +12,7 @@ seconds=${1:-20}
 conns=${2:-64}
 rate=${4:-0}
 port=18099
-trap 'kill $(cat "$data/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill $(cat "$data/pid" "$data/sink.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$data"' EXIT
 source bench/demo-server.sh
 run() {  # kind count
   python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/$1.txt" "$2" "$1"

@@ -15,7 +15,7 @@ rate=${2:-5000}
 window=${3:-120}
 conns=64
 port=18100
-trap 'kill $(cat "$data/pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill $(cat "$data/pid" "$data/sink.pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$data"' EXIT
 source bench/demo-server.sh
 start=$(date +%s)
 (while kill -0 $pid 2>/dev/null; do

@@ -3,7 +3,8 @@
 
 Usage: make_requests.py BOTS_JSON OUT_FILE COUNT KIND
 KIND: query (villagers asking 账目/余额/项目), post (an official's 记账, each a new
-message id), mix (90% queries, 8% posts, 2% complaints filed in private chat).
+message id), mix (90% queries, 8% posts, 2% complaints, half filed in private chat and half in
+the village group, whose receipts go privately through the bot's push_url).
 One request per line: id TAB timestamp TAB signature TAB body.
 """
 import base64, hashlib, hmac, json, random, sys, time
@@ -23,9 +24,13 @@ with open(out, "w") as f:
                     "sender_id": "shuangjiang-secretary", "sender_name": "书记",
                     "text": "记账 %s\n支出 办公费 %d 打印纸" % (time.strftime("%Y-%m"), 10 + i % 500)}
         elif kind == "mix" and roll < 0.10:
-            body = {"message_id": mid, "chat_id": "dm-%d" % i, "chat_type": "private",
-                    "sender_id": "villager-%d" % rng.randrange(1000), "sender_name": "村民",
-                    "text": "投诉 双江村 第#25条村道拓宽工程款用了水利专项资金,请核查(%d)" % i}
+            # Half in private chat, half in the village group: the bot has a
+            # private channel, so a group filing sends its receipt privately.
+            sender = "villager-%d" % rng.randrange(1000)
+            in_group = roll < 0.09
+            body = {"message_id": mid, "chat_id": "shuangjiang-group" if in_group else "dm-" + sender,
+                    "chat_type": "group" if in_group else "private", "sender_id": sender, "sender_name": "村民",
+                    "text": ("投诉 " if in_group else "投诉 双江村 ") + "第#25条村道拓宽工程款用了水利专项资金,请核查(%d)" % i}
         else:
             v = rng.choice(villages)
             body = {"message_id": mid, "chat_id": v + "-group", "chat_type": "group",
