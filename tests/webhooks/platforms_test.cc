@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "bot/outbox.h"
+#include "raw_platform_crypto.h"
 #include "server_fixture.h"
 #include "webhooks/adapter.h"
 #include "webhooks/config.h"
@@ -25,106 +26,19 @@ namespace {
 
 using nlohmann::json;
 
-// ---------------------------------------------------------------------------
-// Raw primitives, written against OpenSSL directly (not the adapters' code).
-
-std::string raw_hmac(const std::string& key, const std::string& msg) {
-  unsigned char out[32];
-  unsigned len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()),
-       msg.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
-std::string b64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string unb64(const std::string& s) {
-  std::string out(s.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
-  size_t pad = s.size() >= 2 && s[s.size() - 1] == '=' ? (s[s.size() - 2] == '=' ? 2 : 1) : 0;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* k = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(k[p[i] >> 4]);
-    out.push_back(k[p[i] & 15]);
-  }
-  return out;
-}
-
-std::string raw_sha1_hex(const std::string& s) {
-  unsigned char d[20];
-  SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-  return hex(d, 20);
-}
-
-std::string raw_sha256(const std::string& s) {
-  unsigned char d[32];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-  return std::string(reinterpret_cast<char*>(d), 32);
-}
-
-std::string raw_aes_cbc(bool enc, const std::string& key, const std::string& iv, const std::string& in) {
-  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
-  EVP_CipherInit_ex(c, EVP_aes_256_cbc(), nullptr, reinterpret_cast<const unsigned char*>(key.data()),
-                    reinterpret_cast<const unsigned char*>(iv.data()), enc ? 1 : 0);
-  EVP_CIPHER_CTX_set_padding(c, 0);
-  std::string out(in.size() + 32, '\0');
-  int n1 = 0, n2 = 0;
-  EVP_CipherUpdate(c, reinterpret_cast<unsigned char*>(out.data()), &n1, reinterpret_cast<const unsigned char*>(in.data()),
-                   static_cast<int>(in.size()));
-  EVP_CipherFinal_ex(c, reinterpret_cast<unsigned char*>(out.data()) + n1, &n2);
-  EVP_CIPHER_CTX_free(c);
-  out.resize(static_cast<size_t>(n1 + n2));
-  return out;
-}
-
-std::string pad(const std::string& s, size_t block) {
-  size_t n = block - s.size() % block;
-  return s + std::string(n, static_cast<char>(n));
-}
-
-// WXBizMsgCrypt: random(16) || len_be32 || msg || receiveid, PKCS#7 to 32, AES-256-CBC, iv = key[0:16].
-std::string wecom_encrypt(const std::string& aes_key43, const std::string& msg, const std::string& receive_id) {
-  std::string key = unb64(aes_key43 + "=");
-  std::string plain = "0123456789abcdef";
-  uint32_t n = static_cast<uint32_t>(msg.size());
-  plain += std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
-  plain += msg + receive_id;
-  return b64(raw_aes_cbc(true, key, key.substr(0, 16), pad(plain, 32)));
-}
-
-std::string wecom_decrypt(const std::string& aes_key43, const std::string& enc) {
-  std::string key = unb64(aes_key43 + "=");
-  std::string p = raw_aes_cbc(false, key, key.substr(0, 16), unb64(enc));
-  p.resize(p.size() - static_cast<unsigned char>(p.back()));
-  uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(p[16])) << 24 | static_cast<uint32_t>(static_cast<unsigned char>(p[17])) << 16 |
-               static_cast<uint32_t>(static_cast<unsigned char>(p[18])) << 8 | static_cast<unsigned char>(p[19]);
-  return p.substr(20, n);
-}
-
-std::string wecom_sig(std::vector<std::string> parts) {
-  std::sort(parts.begin(), parts.end());
-  std::string joined;
-  for (auto& p : parts) joined += p;
-  return raw_sha1_hex(joined);
-}
-
-std::string feishu_encrypt(const std::string& encrypt_key, const std::string& plain) {
-  std::string iv = "fedcba9876543210";
-  return b64(iv + raw_aes_cbc(true, raw_sha256(encrypt_key), iv, pad(plain, 16)));
-}
+// The raw primitives (OpenSSL directly, not the adapters' code) live in
+// raw_platform_crypto.h, shared with the privacy tests.
+namespace raw = testing::raw;
+const auto raw_hmac = raw::hmac_sha256;
+const auto b64 = raw::b64;
+const auto unb64 = raw::unb64;
+const auto raw_sha1_hex = raw::sha1_hex;
+const auto raw_sha256 = raw::sha256;
+const auto wecom_encrypt = raw::wecom_encrypt;
+const auto wecom_decrypt = raw::wecom_decrypt;
+const auto wecom_sig = raw::wecom_sig;
+const auto feishu_encrypt = raw::feishu_encrypt;
+std::string hex(const unsigned char* p, size_t n) { return raw::hex(std::string(reinterpret_cast<const char*>(p), n)); }
 
 // The official WeCom sample's values (WXBizMsgCrypt3.py).
 const std::string kWeComToken = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo";
