@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -41,9 +42,35 @@ int status_for(Code code) {
   return 500;
 }
 
+// The stable code of an error answer that has none from a Status: one per
+// HTTP status, so scripts never have to parse the (bilingual) message.
+const char* code_for_http(int status) {
+  switch (status) {
+    case 400: return "invalid_argument";
+    case 401: return "unauthenticated";
+    case 403: return "permission_denied";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 411: return "length_required";
+    case 413: return "too_large";
+    case 415: return "unsupported_media_type";
+    case 429: return "rate_limited";
+    case 503: return "unavailable";
+    default: return status >= 500 ? "internal" : "invalid_argument";
+  }
+}
+
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string text;
+  if (status >= 400 && body.is_object() && body.contains("error") && !body.contains("code")) {
+    json with_code = body;
+    with_code["code"] = code_for_http(status);
+    text = with_code.dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   // An error may quote what was sent; an identity number in it goes back masked.
   if (status >= 400) text = redact_resident_ids(text);
   res.set_content(text, "application/json; charset=utf-8");
@@ -191,12 +218,16 @@ class BoundedThreadPool final : public httplib::TaskQueue {
 
 // Low-cardinality label for metrics: never the raw path (ids and receipts
 // would make one series each).
-std::string route_label(const httplib::Request& req, int status) {
+// Only configured bot ids become labels: a request refused before routing
+// (413, 411) to /webhooks/<anything> would otherwise mint a series per path,
+// and write whatever bytes it carried into the log.
+std::string route_label(const httplib::Request& req, int status, const std::set<std::string>& bots) {
   const std::string& p = req.path;
   if (p.rfind("/webhooks/", 0) == 0) {
-    if (status == 404) return "webhook_unknown";
     size_t end = p.find('/', 10);
-    return "webhook:" + p.substr(10, end == std::string::npos ? std::string::npos : end - 10);
+    std::string id = p.substr(10, end == std::string::npos ? std::string::npos : end - 10);
+    if (status == 404 || !bots.count(id)) return "webhook_unknown";
+    return "webhook:" + id;
   }
   if (p == "/healthz" || p == "/metrics" || p == "/v1/key" || p == "/v1/villages") return p;
   if (p.rfind("/v1/villages/", 0) == 0) {
@@ -303,15 +334,20 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
   // One line per request: method, path without query (queries carry
   // signatures and echo strings), status, bytes, latency. Never bodies.
   bool log = options.log_requests;
-  svr.set_logger([impl, log](const httplib::Request& req, const httplib::Response& res) {
+  std::set<std::string> bots;
+  for (const auto& [id, adapter] : webhooks.adapters) bots.insert(id);
+  svr.set_logger([impl, log, bots](const httplib::Request& req, const httplib::Response& res) {
     double seconds = 0;
     if (tl_request_start != std::chrono::steady_clock::time_point{})
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tl_request_start).count();
     tl_request_start = {};
-    std::string label = route_label(req, res.status);
+    std::string label = route_label(req, res.status, bots);
     impl->metrics.observe_request(label, res.status, seconds);
+    // The method is the client's too: printable ASCII only, and short.
+    std::string method;
+    for (char c : req.method.substr(0, 16)) method.push_back(c > 32 && c < 127 ? c : '?');
     if (log)
-      std::fprintf(stderr, "%s %s %s %d %zu %.1fms\n", utc_timestamp(std::time(nullptr)).c_str(), req.method.c_str(),
+      std::fprintf(stderr, "%s %s %s %d %zu %.1fms\n", utc_timestamp(std::time(nullptr)).c_str(), method.c_str(),
                    label.c_str(), res.status, res.body.size(), seconds * 1000);
   });
 

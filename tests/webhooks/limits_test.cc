@@ -1,6 +1,8 @@
 // Request limits and what the logs may never contain.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <set>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
@@ -190,6 +192,56 @@ TEST_F(Limits, RangeNeverMultipliesAResponse) {
   long after = rss_kib();
   EXPECT_LT(after - before, 40 * 1024) << "RSS grew from " << before << " KiB to " << after << " KiB";
   for (int fd : fds) ::close(fd);
+}
+
+
+// Requests refused before routing still get a metric label and a log line:
+// only configured bots become labels, so no client can mint series (or write
+// its bytes into the log) by inventing paths.
+TEST_F(Limits, UnknownPathsShareOneLabel) {
+  start({});
+  auto c = s.client();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(c.Post(("/webhooks/invented-" + std::to_string(i)).c_str(), std::string(70'000, 'x'), "application/json")->status, 413);
+    EXPECT_EQ(c.Post(("/webhooks/made-up%0A" + std::to_string(i)).c_str(), "{}", "application/json")->status, 404);
+    EXPECT_EQ(c.Get(("/nowhere/" + std::to_string(i)).c_str())->status, 404);
+  }
+  EXPECT_EQ(c.Post("/webhooks/generic", std::string(70'000, 'x'), "application/json")->status, 413);
+  std::string m = c.Get("/metrics")->body;
+  EXPECT_EQ(m.find("invented"), std::string::npos) << m;
+  EXPECT_EQ(m.find("made-up"), std::string::npos) << m;
+  EXPECT_EQ(m.find("nowhere"), std::string::npos) << m;
+  EXPECT_NE(m.find("route=\"webhook_unknown\""), std::string::npos) << m;
+  EXPECT_NE(m.find("route=\"webhook:generic\""), std::string::npos) << m;
+}
+
+
+// Every JSON error carries a stable code beside its message (README lists them).
+TEST_F(Limits, EveryJsonErrorCarriesAStableCode) {
+  start({});
+  auto c = s.client();
+  const std::set<std::string> known = {"invalid_argument", "unauthenticated", "permission_denied", "not_found",
+                                       "method_not_allowed", "conflict", "length_required", "too_large",
+                                       "unsupported_media_type", "rate_limited", "unavailable", "internal",
+                                       "already_exists", "failed_precondition", "data_loss"};
+  std::vector<httplib::Result> answers;
+  answers.push_back(c.Get("/nowhere"));
+  answers.push_back(c.Get("/v1/villages/nowhere/checkpoint"));
+  answers.push_back(c.Get("/v1/villages/shuangjiang/entries?from=x"));
+  answers.push_back(c.Post("/webhooks/generic", std::string(70'000, 'x'), "application/json"));
+  answers.push_back(c.Post("/webhooks/generic", "{}", "application/json"));
+  answers.push_back(c.Post("/webhooks/nobody", "{}", "application/json"));
+  answers.push_back(c.Get("/v1/complaints"));
+  answers.push_back(c.Post("/v1/villages/shuangjiang/entries", "[]", "application/json"));
+  for (auto& a : answers) {
+    ASSERT_TRUE(a);
+    EXPECT_GE(a->status, 400);
+    json j = json::parse(a->body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << a->body;
+    EXPECT_TRUE(j["error"].is_string()) << a->body;
+    ASSERT_TRUE(j["code"].is_string()) << a->body;
+    EXPECT_TRUE(known.count(j["code"].get<std::string>())) << a->body;
+  }
 }
 
 }  // namespace
