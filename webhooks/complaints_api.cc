@@ -65,7 +65,10 @@ json complaint_json(const Complaint& c, const ComplaintDeadlines& d, int64_t now
           {"events", events}};
 }
 
-std::string csv_field(const std::string& v) {
+std::string csv_field(const std::string& raw) {
+  // A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is
+  // prefixed with ' : a complaint text is whatever a stranger typed.
+  std::string v = !raw.empty() && std::string("=+-@\t\r").find(raw[0]) != std::string::npos ? "'" + raw : raw;
   if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
   std::string out = "\"";
   for (char c : v) {

@@ -121,5 +121,44 @@ TEST_F(ComplaintsApi, StatsAndCsv) {
   EXPECT_EQ(get("/v1/complaints.csv", zhuting)->body.find(r2), std::string::npos);
 }
 
+
+// A complaint text is whatever a stranger typed: in the CSV no cell may start
+// a spreadsheet formula.
+TEST_F(ComplaintsApi, CsvCellsNeverStartAFormula) {
+  std::vector<std::string> texts = {"=HYPERLINK(\"http://x\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\tx"};
+  ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) -> Status {
+    for (const auto& text : texts)
+      if (auto c = bot->complaints().file(txn, "shuangjiang", text, std::nullopt); !c.is_ok()) return c.status();
+    return Status::ok();
+  }).is_ok());
+  auto csv = get("/v1/complaints.csv", all);
+  ASSERT_EQ(csv->status, 200);
+  // Split into cells (quoted cells may hold commas and doubled quotes).
+  std::vector<std::string> cells;
+  std::string cell;
+  bool quoted = false;
+  for (size_t i = 0; i < csv->body.size(); ++i) {
+    char ch = csv->body[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < csv->body.size() && csv->body[i + 1] == '"') cell += '"', ++i;
+      else if (ch == '"') quoted = false;
+      else cell += ch;
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',' || ch == '\n') {
+      cells.push_back(cell);
+      cell.clear();
+    } else if (ch != '\r') {
+      cell += ch;
+    }
+  }
+  int prefixed = 0;
+  for (const auto& c : cells) {
+    EXPECT_TRUE(c.empty() || std::string("=+-@\t\r").find(c[0]) == std::string::npos) << c;
+    prefixed += !c.empty() && c[0] == '\'';
+  }
+  EXPECT_GE(prefixed, 5);
+}
+
 }  // namespace
 }  // namespace sunledger
