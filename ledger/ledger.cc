@@ -13,9 +13,11 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "ledger/identity.h"
 #include "ledger/merkle.h"
+#include "ledger/names.h"
 #include "ledger/wal_checkpointer.h"
 
 namespace sunledger {
@@ -125,6 +127,22 @@ void configure(SQLite::Database& db) {
 
 // ---------------------------------------------------------------------------
 // Validation and canonical bytes
+
+// The names of a line in NFC, or the first one that could impersonate another.
+Status normalize_names(TransactionLine& line) {
+  struct Field {
+    std::string* value;
+    const char* zh;
+    const char* en;
+  };
+  for (const Field& f : {Field{&line.category, "类别", "category"}, Field{&line.project, "项目", "project"},
+                         Field{&line.fund, "资金来源", "fund"}, Field{&line.counterparty, "对方", "counterparty"}}) {
+    auto n = normalize_name(*f.value, f.zh, f.en);
+    if (!n.is_ok()) return n.status();
+    *f.value = std::move(*n);
+  }
+  return Status::ok();
+}
 
 Status validate_village(const Village& v) {
   if (!valid_id(v.id) || reserved_log_name(v.id))
@@ -457,9 +475,10 @@ Status check_month_open(const std::optional<std::string>& closed, const std::str
 }  // namespace
 
 Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& village,
-                                                          const std::vector<TransactionLine>& lines,
+                                                          const std::vector<TransactionLine>& given,
                                                           const Author& author) {
-  if (lines.empty()) return invalid_argument("没有要记的账目 (no entries given)");
+  if (given.empty()) return invalid_argument("没有要记的账目 (no entries given)");
+  std::vector<TransactionLine> lines = given;  // names normalised below
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   std::string current = ledger_->current_month();
@@ -471,7 +490,8 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     const auto& line = lines[i];
     int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
     std::string prefix = "第" + std::to_string(where) + "行: ";
-    Status s = validate_transaction(line);
+    Status s = normalize_names(lines[i]);
+    if (s.is_ok()) s = validate_transaction(line);
     if (s.is_ok()) s = check_month_open(closed, line.date.substr(0, 7), current);
     if (s.is_ok() && !line.project.empty()) {
       auto it = known_projects.find(line.project);
@@ -531,8 +551,12 @@ Result<MonthTotals> WriteTxn::month_totals(const std::string& log_name, const st
   return t;
 }
 
-Result<uint64_t> WriteTxn::register_project(const std::string& village, const ProjectRegistration& p,
+Result<uint64_t> WriteTxn::register_project(const std::string& village, const ProjectRegistration& given,
                                             const Author& author) {
+  ProjectRegistration p = given;
+  auto name = normalize_name(p.name, "项目名称", "project name");
+  if (!name.is_ok()) return name.status();
+  p.name = *name;
   if (auto s = validate_project(p); !s.is_ok()) return s;
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
@@ -630,7 +654,10 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   return *idx;
 }
 
-Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std::string& name, const Author& author) {
+Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std::string& given_name, const Author& author) {
+  auto normalized = normalize_name(given_name, "项目名称", "project name");
+  if (!normalized.is_ok()) return normalized.status();
+  const std::string& name = *normalized;
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   auto& q = statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
@@ -990,7 +1017,13 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
   }
 }
 
-Status Ledger::add_village(const Village& v) {
+Status Ledger::add_village(const Village& given) {
+  Village v = given;
+  for (auto [field, zh, en] : {std::tuple{&v.name, "村名", "village name"}, std::tuple{&v.town, "乡镇", "town"}}) {
+    auto n = normalize_name(*field, zh, en);
+    if (!n.is_ok()) return n.status();
+    *field = *n;
+  }
   if (auto s = validate_village(v); !s.is_ok()) return s;
   return write([&](WriteTxn& txn) -> Status {
     SQLite::Statement exists(txn.db(), "SELECT 1 FROM villages WHERE id=?");

@@ -359,6 +359,39 @@ struct DerivedTamper {
   uint64_t entry;     // the entry named first
 };
 
+// Names that look alike must be the same name, or refused: a project "水利建设"
+// with a zero-width space would sit beside the real one.
+TEST_F(LedgerTest, NamesCannotImpersonate) {
+  const std::pair<const char*, const char*> refused[] = {
+      {"水利\xE2\x80\x8B建设", "看不见"},      // U+200B zero-width space
+      {"水利\xE2\x80\xAE设建", "看不见"},      // U+202E right-to-left override
+      {"水利\xC2\xA0建设", "普通空格"},         // U+00A0 no-break space
+      {"水利\xE3\x80\x80建设", "普通空格"},     // U+3000 ideographic space
+      {" 水利建设", "前后不能有空格"},
+      {"水利建设 ", "前后不能有空格"},
+      {"水利\t建设", "控制字符"},
+  };
+  for (const auto& [name, why] : refused) {
+    SCOPED_TRACE(name);
+    auto p = L().register_project("shuangjiang", {name, 10'000 * kYuan, true}, official());
+    ASSERT_EQ(p.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(p.status().message().find(why), std::string::npos) << p.status().message();
+    auto t2 = L().post_transactions("shuangjiang", {txn("2022-11-02", false, name, "x", 100)}, official());
+    ASSERT_FALSE(t2.is_ok());
+    EXPECT_NE(t2.status().message().find("第1行"), std::string::npos) << t2.status().message();
+    EXPECT_NE(t2.status().message().find("类别"), std::string::npos) << t2.status().message();
+  }
+  EXPECT_EQ(L().add_village({"zwsp", "双江\xE2\x80\x8C村", "朱亭镇"}).code(), Code::kInvalidArgument);
+  // Composed and decomposed forms are one name (NFC): "é" as U+00E9 and as e + U+0301.
+  ASSERT_TRUE(L().register_project("shuangjiang", {"Caf\x65\xCC\x81", 10'000 * kYuan, false}, official()).is_ok());
+  EXPECT_EQ(L().register_project("shuangjiang", {"Caf\xC3\xA9", 10'000 * kYuan, false}, official()).status().code(),
+            Code::kAlreadyExists);
+  auto posted = L().post_transactions("shuangjiang", {txn("2022-11-02", false, "工程款", "x", 100, "Caf\x65\xCC\x81")}, official());
+  ASSERT_TRUE(posted.is_ok()) << posted.status().to_string();
+  auto e = L().entries("shuangjiang", posted->indexes[0], posted->indexes[0] + 1);
+  EXPECT_EQ((*e)[0].fields["project"], "Caf\xC3\xA9");
+}
+
 TEST(LedgerDerived, VerifyRebuildsEveryDerivedTable) {
   const DerivedTamper cases[] = {
       // 账目 2022-11 would show another month's statement.
