@@ -230,6 +230,14 @@ Status Bot::initialize() {
   return impl_->ledger->write([](WriteTxn& txn) -> Status {
     for (const char* sql : kBotSchema) txn.db().exec(sql);
     if (Status s = Outbox::create_schema(txn); !s.is_ok()) return s;
+    // Tokens expire and can be revoked (older versions had neither column).
+    std::set<std::string> token_columns;
+    {
+      SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('api_tokens')");
+      while (cols.executeStep()) token_columns.insert(cols.getColumn(0).getString());
+    }
+    if (!token_columns.count("expires_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER");
+    if (!token_columns.count("revoked_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER");
     if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
     Complaints::create_schema(txn.db());
     return Status::ok();
@@ -289,11 +297,18 @@ Result<std::shared_ptr<const Directory>> Bot::Impl::directory() {
   return std::shared_ptr<const Directory>(d);
 }
 
-Status Bot::bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id) {
+Status Bot::bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id, bool rebind) {
   if (bot_id.empty() || chat_id.empty()) return invalid_argument("bot and chat ids must not be empty");
   auto v = impl_->ledger->village(village);
   if (!v.is_ok()) return v.status();
   return impl_->ledger->write([&](WriteTxn& txn) -> Status {
+    // Moving a group to another village moves all its villagers: only on purpose.
+    SQLite::Statement cur(txn.db(), "SELECT village FROM group_bindings WHERE bot=? AND chat=?");
+    cur.bind(1, bot_id);
+    cur.bind(2, chat_id);
+    if (cur.executeStep() && cur.getColumn(0).getString() != village && !rebind)
+      return already_exists("this chat is bound to " + cur.getColumn(0).getString() + " already; add --rebind to move it to " +
+                            village);
     SQLite::Statement q(txn.db(), "INSERT INTO group_bindings(bot, chat, village, created_at) VALUES(?,?,?,?) "
                                   "ON CONFLICT(bot, chat) DO UPDATE SET village=excluded.village");
     q.bind(1, bot_id);
@@ -316,6 +331,18 @@ Status Bot::add_member(const Membership& m) {
     return invalid_argument("role must be official or inspector (villagers are whoever is in a bound group)");
   }
   std::string area = m.area;
+  if (m.role == Role::kInspector && !area.empty() && area != "all") {
+    // A typo ("朱停镇") would give an inspector nothing to watch, silently.
+    auto villages = impl_->ledger->villages();
+    if (!villages.is_ok()) return villages.status();
+    bool known = false;
+    std::string towns;
+    for (const auto& v : *villages) {
+      known |= v.town == area;
+      if (towns.find(v.town) == std::string::npos) towns += (towns.empty() ? "" : "、") + v.town;
+    }
+    if (!known) return not_found("no registered village is in " + area + " (towns: " + towns + "; or --area all)");
+  }
   if (m.role == Role::kInspector && area.empty()) {
     auto v = impl_->ledger->village(m.village);
     if (!v.is_ok()) return v.status();
@@ -335,6 +362,12 @@ Status Bot::add_member(const Membership& m) {
 }
 
 Result<std::string> Bot::create_token(const ApiPrincipal& p) {
+  auto t = create_token(p, 365);
+  if (!t.is_ok()) return t.status();
+  return t->token;
+}
+
+Result<Bot::CreatedToken> Bot::create_token(const ApiPrincipal& p, int days) {
   if (p.role == Role::kOfficial) {
     if (auto v = impl_->ledger->village(p.village); !v.is_ok()) return v.status();
   } else if (p.role == Role::kInspector) {
@@ -342,20 +375,24 @@ Result<std::string> Bot::create_token(const ApiPrincipal& p) {
   } else {
     return invalid_argument("tokens are for officials or inspectors");
   }
-  std::string token = "sl_" + hex_encode(random_bytes(24));
+  if (days < 1 || days > 3650) return invalid_argument("--expires must be 1 to 3650 days");
+  CreatedToken out;
+  out.token = "sl_" + hex_encode(random_bytes(24));
   Status s = impl_->ledger->write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement q(txn.db(), "INSERT INTO api_tokens(hash, role, village, area, label, created_at) VALUES(?,?,?,?,?,?)");
-    q.bind(1, hex_encode(sha256(token)));
+    SQLite::Statement q(txn.db(), "INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)");
+    q.bind(1, hex_encode(sha256(out.token)));
     q.bind(2, role_name(p.role));
     q.bind(3, p.role == Role::kOfficial ? p.village : "");
     q.bind(4, p.role == Role::kInspector ? p.area : "");
     q.bind(5, p.label);
     q.bind(6, txn.now());
+    q.bind(7, txn.now() + int64_t{days} * 86400);
     q.exec();
+    out.id = txn.db().getLastInsertRowid();
     return Status::ok();
   });
   if (!s.is_ok()) return s;
-  return token;
+  return out;
 }
 
 Result<ApiPrincipal> Bot::authenticate(const std::string& token) {
@@ -364,16 +401,22 @@ Result<ApiPrincipal> Bot::authenticate(const std::string& token) {
   if (token.size() < 10 || token.size() > 200) return permission_denied("invalid token");
   std::string digest = hex_encode(sha256(token));
   std::optional<ApiPrincipal> found;
+  bool expired = false;
+  int64_t now = impl_->ledger->clock().now_unix_seconds();
   Status s = impl_->ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT hash, role, village, area, label FROM api_tokens WHERE hash=?");
+    auto& q = r.statement("SELECT hash, role, village, area, label, expires_at, revoked_at FROM api_tokens WHERE hash=?");
     q.bind(1, digest);
-    if (q.executeStep() && constant_time_equal(q.getColumn(0).getString(), digest))
+    if (q.executeStep() && constant_time_equal(q.getColumn(0).getString(), digest) && q.getColumn(6).isNull()) {
       found = ApiPrincipal{parse_role(q.getColumn(1).getString()).value_or(Role::kVillager), q.getColumn(2).getString(),
                            q.getColumn(3).getString(), q.getColumn(4).getString()};
+      expired = !q.getColumn(5).isNull() && q.getColumn(5).getInt64() <= now;
+    }
+    q.reset();
     return Status::ok();
   });
   if (!s.is_ok()) return s;
   if (!found || found->role == Role::kVillager) return permission_denied("invalid token");
+  if (expired) return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");
   return *found;
 }
 
@@ -1443,6 +1486,7 @@ Result<std::string> Bot::monthly_notice(const std::string& village, const std::s
 }
 
 Complaints& Bot::complaints() { return impl_->complaints; }
+Ledger* Bot::ledger() { return impl_->ledger; }
 
 Result<Complaint> Bot::transition_complaint(const std::string& receipt, ComplaintStatus to, const std::string& note,
                                             const std::string& assignee, const std::string& actor) {

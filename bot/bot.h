@@ -111,10 +111,38 @@ class Bot {
   Result<BotReply> handle(const InboundMessage& message);
 
   // Directory administration (the CLI).
-  Status bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id);
+  // A chat bound to another village is refused (kAlreadyExists) unless rebind.
+  Status bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id,
+                    bool rebind = false);
   Status add_member(const Membership& member);
+  // Every change below takes effect at once, in a running server too (the
+  // directory is reloaded when its version moves).
+  struct GroupBinding {
+    std::string bot_id, chat_id, village;
+  };
+  Result<std::vector<GroupBinding>> list_groups();
+  Status unbind_group(const std::string& bot_id, const std::string& chat_id);
+  // Empty bot_id: every bot.
+  Result<std::vector<Membership>> list_members(const std::string& bot_id = "");
+  // Every role of that user on that bot; kNotFound when there was none.
+  Result<size_t> remove_member(const std::string& bot_id, const std::string& user_id);
+  struct TokenInfo {
+    int64_t id = 0;
+    ApiPrincipal principal;
+    int64_t created_at = 0;
+    int64_t expires_at = 0;  // 0: never (tokens of older versions)
+    int64_t revoked_at = 0;  // 0: not revoked
+  };
+  struct CreatedToken {
+    int64_t id = 0;
+    std::string token;  // shown once; only its SHA-256 is stored
+  };
+  // Expires after `days` (1 to 3650).
+  Result<CreatedToken> create_token(const ApiPrincipal& principal, int days);
+  Result<std::vector<TokenInfo>> list_tokens();
+  Status revoke_token(int64_t id);
   // Prints once: the token itself is never stored, only its SHA-256.
-  Result<std::string> create_token(const ApiPrincipal& principal);
+  Result<std::string> create_token(const ApiPrincipal& principal);  // 365 days
   Result<ApiPrincipal> authenticate(const std::string& bearer_token);
 
   // The township accounting API's operations (shared with the chat commands).
@@ -159,6 +187,7 @@ class Bot {
 
  private:
   Result<BotReply> handle_message(const InboundMessage& message);
+  Ledger* ledger();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
