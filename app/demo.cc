@@ -176,6 +176,18 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
     auto r = bot.handle(m);
     return r.is_ok() ? Status::ok() : r.status();
   };
+  // A villager seen in their group files a complaint in private chat (a group
+  // filing needs a bot with a private channel, which the demo's has not); a
+  // refusal would leave the demo without it, so it fails the load loudly.
+  auto complain = [&](const std::string& user, const std::string& village, const std::string& text) -> Status {
+    if (Status s = say(user, village + "-group", true, "账目"); !s.is_ok()) return s;
+    InboundMessage m{kDemoBotId, "private-" + user, false, user, user, "投诉 " + text,
+                     "demo-" + std::to_string(ledger.clock().now_unix_seconds()) + "-" + user, 0};
+    auto r = bot.handle(m);
+    if (!r.is_ok()) return r.status();
+    if (r->text.find("已受理") == std::string::npos) return internal_error("demo complaint not filed: " + r->text);
+    return Status::ok();
+  };
   auto at = [&](const char* date, int hour) {
     auto d = *parse_date(date);
     time.set(local_midnight(d, ledger.utc_offset_minutes()) + hour * 3600);
@@ -215,8 +227,9 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
   // Open ones: one overdue for assignment, one fresh, one anonymous under investigation.
   int64_t now = ledger.clock().now_unix_seconds();
   time.set(now - 9 * 86400);
-  if (Status s2 = say("huanglong-villager-zhao", "huanglong-group", true,
-                      "投诉 黄龙村11月的账目到现在还没有在群里公开,村里说忙,请督促"); !s2.is_ok()) return s2;
+  if (Status s2 = complain("huanglong-villager-zhao", "huanglong", "黄龙村11月的账目到现在还没有在群里公开,村里说忙,请督促");
+      !s2.is_ok())
+    return s2;
   time.set(now - 20 * 86400);
   std::string anonymous_receipt;
   st = ledger.write([&](WriteTxn& txn) -> Status {
@@ -233,7 +246,7 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
   if (auto r = bot.transition_complaint(anonymous_receipt, ComplaintStatus::kInvestigating, "正在核对保洁合同和清运记录", "", "district-inspector"); !r.is_ok())
     return r.status();
   time.set(now - 2 * 86400);
-  if (Status s2 = say("zhuting-villager-wu", "zhuting-group", true, "投诉 10月办公费1,420元买了什么?明细里看不出来"); !s2.is_ok()) return s2;
+  if (Status s2 = complain("zhuting-villager-wu", "zhuting", "10月办公费1,420元买了什么?明细里看不出来"); !s2.is_ok()) return s2;
   time.reset();
   return true;
 }

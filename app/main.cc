@@ -183,7 +183,7 @@ Status known_bot(Deployment& d, const std::string& bot) {
 // the ledger refuses every write from then on, every chat answer carries a
 // warning, /healthz answers 503, and each inspector is told privately which
 // log and entry failed. Returns true when intact.
-bool check_integrity(Deployment& d, const char* when) {
+bool check_integrity(Deployment& d, const char* when, bool alert = true) {
   auto start = std::chrono::steady_clock::now();
   auto problems = d.bot->verify_deployment();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -204,7 +204,7 @@ bool check_integrity(Deployment& d, const char* when) {
     std::cerr << "sunledger: TAMPERED " << q.log << " first bad entry #" << q.first_bad_index << ": " << q.reason << "\n";
   std::cerr << "sunledger: the ledger FAILED verification " << when << "; writes are refused, answers carry a warning, "
                "/healthz answers 503. Restore from a backup (see README) and restart.\n";
-  if (first_time) {
+  if (first_time && alert) {
     auto n = d.bot->alert_inspectors("【账本核验未通过 (ledger failed verification)】\n" + what +
                                      "\n已暂停一切记账。请核查数据库并从备份恢复。(all writes are refused until it is restored)\n");
     if (!n.is_ok()) std::cerr << "sunledger: inspectors could not be alerted: " << n.status().to_string() << "\n";
@@ -547,6 +547,9 @@ std::vector<Command> commands() {
                  if (a.positional().empty()) return usage_error("ask", "missing the message text");
                  std::string text;
                  for (const auto& p : a.positional()) text += (text.empty() ? "" : " ") + p;
+                 // As serve does: nothing is answered from, or signed on top of, a ledger that
+                 // fails verification (the server alerts the inspectors; ask does not repeat it).
+                 check_integrity(d, "before ask", false);
                  InboundMessage m{a.get("bot"), a.get("chat"), !a.has("private"), a.get("user"), a.get("user"), text,
                                   a.get("message-id"), d.clock.now_unix_seconds()};
                  auto r = d.bot->handle(m);

@@ -1253,7 +1253,9 @@ Result<std::string> Bot::Impl::inspect(const Context& ctx, ComplaintStatus to, W
   }
   if (Status s = queue_status_push(txn, *c, pushes); !s.is_ok()) return s;
   return "投诉" + c->receipt + "已改为“" + complaint_status_zh(c->status) + "”" +
-         (c->anonymous ? "(匿名投诉,不推送)" : ",已通知反映人") + "。(status changed)\n";
+         (c->anonymous ? "(匿名投诉,不推送)"
+                       : pushes->empty() ? "(本机器人无法私信反映人,反映人可发送“进度”查询)" : ",已通知反映人") +
+         "。(status changed)\n";
 }
 
 std::string Bot::Impl::complaint_counts(const std::string& village, const std::string& month) {
@@ -1282,7 +1284,7 @@ std::string Bot::Impl::complaint_counts(const std::string& village, const std::s
 
 namespace {
 const char* kIntegrityWarning =
-    "⚠ 账本核验未通过,以下内容可能已被篡改,已通知纪委。(warning: the ledger failed verification; this answer may show "
+    "⚠ 账本核验未通过,以下内容可能已被篡改,已暂停记账。(warning: the ledger failed verification; this answer may show "
     "altered data)\n";
 }  // namespace
 
@@ -1341,7 +1343,7 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
 
   // Nothing is signed on top of a ledger that failed verification.
   if (!I.ledger->integrity_failure().empty()) {
-    reply.text = "账本未通过核验,暂停一切记账和登记,已通知纪委。本次没有做任何改动。(the ledger failed verification; "
+    reply.text = "账本未通过核验,暂停一切记账和登记。本次没有做任何改动。(the ledger failed verification; "
                  "writes are refused and nothing was changed)";
     return reply;
   }

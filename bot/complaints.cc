@@ -228,7 +228,9 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   c.reporter = reporter;
   // An anonymous filing keeps only its (UTC) day: with a time to the second,
   // the row could be matched to the platform's delivery of the message.
-  c.filed_at = c.anonymous ? txn.now() - txn.now() % kDay : txn.now();
+  // Local midnight, so the day shown to the reporter is the day they filed.
+  int64_t offset = int64_t{ledger_->utc_offset_minutes()} * 60;
+  c.filed_at = c.anonymous ? txn.now() - (((txn.now() + offset) % kDay) + kDay) % kDay : txn.now();
   // Random, not sequential: a receipt number says nothing about how many
   // complaints there are or who filed before. A named complaint's receipt
   // only works for its reporter, so 12 digits are enough; an anonymous one is

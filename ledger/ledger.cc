@@ -386,7 +386,9 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
   if (std::string failure = ledger_->integrity_failure(); !failure.empty())
     return data_loss("账本未通过核验,暂停记账,请联系乡镇管理员。(the ledger failed verification; writes are refused: " + failure + ")");
   fields["author"] = {{"id", author.id}, {"role", author.role}, {"channel", author.channel}};
-  fields["recorded_at"] = utc_timestamp(day_resolution ? now_ - now_ % 86400 : now_);
+  // Day resolution: the local midnight of the day (the deployment's UTC offset).
+  int64_t offset = int64_t{ledger_->utc_offset_minutes()} * 60;
+  fields["recorded_at"] = utc_timestamp(day_resolution ? now_ - (((now_ + offset) % 86400) + 86400) % 86400 : now_);
   auto leaf = canonical_json(fields);
   if (!leaf.is_ok()) return leaf.status();
   uint64_t index = log->range.size();
