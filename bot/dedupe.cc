@@ -49,7 +49,8 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
   }
   std::string who = q.getColumn(0).getString();
   auto blob = q.getColumn(1);
-  std::string sealed(static_cast<const char*>(blob.getBlob()), static_cast<size_t>(blob.getBytes()));
+  std::string sealed;
+  if (blob.getBytes() > 0) sealed.assign(static_cast<const char*>(blob.getBlob()), static_cast<size_t>(blob.getBytes()));
   q.reset();
   if (who.empty()) {  // an anonymous filing: nothing kept to compare or return
     out.kind = Found::Kind::kReplay;

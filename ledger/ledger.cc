@@ -1702,7 +1702,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
     std::string vkey = verifier_key();
     while (q.executeStep()) {
       any = true;
-      LogVerifier v{conn.db(), origin_, vkey, report, UINT64_MAX, "", {}, {}, {}, {}};
+      LogVerifier v{conn.db(), origin_, vkey, report, UINT64_MAX, "", {}, {}, {}, {}, {}};
       v.run(q.getColumn(0).getInt64(), q.getColumn(1).getString(), static_cast<uint64_t>(q.getColumn(2).getInt64()),
             q.getColumn(3).getString(), q.getColumn(4).getInt() != 0, q.getColumn(5).getString());
     }

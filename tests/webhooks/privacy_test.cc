@@ -465,8 +465,9 @@ TEST_F(Privacy, ABotWithoutAPrivateChannelLeaksNothingAndSaysWhy) {
   EXPECT_EQ(*bot->push_overdue_digest(), 5u);  // one per bot that reaches its inspector; none via the robot
   deliver_all();
   now = t.clock.now_unix_seconds();  // platforms stamp their callbacks with the time they send them
-  for (size_t i = first; i < fake.recorded().size(); ++i) {
-    const Request& req = fake.recorded()[i];
+  auto all = fake.recorded();
+  for (size_t i = first; i < all.size(); ++i) {
+    const Request& req = all[i];
     EXPECT_EQ(req.query.find("key=ROBOT"), std::string::npos) << "something was pushed through the robot: " << req.body;
   }
   std::string progress = say(b, "villager-zhang", "进度 " + r, false).text;
