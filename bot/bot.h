@@ -175,7 +175,8 @@ class Bot {
   Result<size_t> push_overdue_digest();
 
   // Verifies every log (or one village's) and the complaints against their
-  // log: the one check `sunledger verify` and `serve` both run.
+  // log: the one check `sunledger verify`, `serve` and `ask` run. Without the
+  // id-salt (a backup folder) the complaints are not checked.
   Result<std::vector<VerifyProblem>> verify_deployment(const std::string& village = "");
   // Queues `text` privately to every inspector (of every area) on a bot that
   // reaches one person; returns how many were queued. For alarms that must
