@@ -211,8 +211,10 @@ struct Bot::Impl {
   std::map<std::pair<std::string, std::string>, std::deque<int64_t>> failed_lookups;
   bool too_many_failed_lookups(const InboundMessage& msg, bool count_one);
   // An anonymous receipt posted in a group is burnt: the whole group read it.
-  Status burn_if_exposed(const Context& ctx);
+  // True when args named an anonymous complaint (now burnt), in txn.
+  Result<bool> burn_if_anonymous(WriteTxn& txn, const std::vector<std::string>& args);
   bool exposed(const std::string& receipt);
+  std::string exposed_ref(const std::string& receipt) const;
   Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn);
   Result<std::string> queue(const Context& ctx);
   Result<std::string> show(const Context& ctx);
@@ -917,6 +919,9 @@ std::string join_from(const std::vector<std::string>& words, size_t from) {
 }
 
 const char* kUnknownReceipt = "没有找到这个编号的投诉,请核对编号。(no complaint with this receipt)";
+const char* kReceiptBurnt =
+    "这个匿名投诉的编号已经发到群里,为保护匿名已停用,投诉仍在办理。请不要把编号发到群里。(this anonymous receipt was "
+    "posted in a group and no longer works; the complaint goes on)";
 const char* kTooManyLookups =
     "查询失败次数太多,请一小时后再试。(too many failed look-ups; please try again in an hour)";
 constexpr int kFailedLookupsPerHour = 10;
@@ -1057,8 +1062,7 @@ Result<std::string> Bot::Impl::reporter_receipt(const Context& ctx, size_t* used
   if (receipt) c = complaints.get(*receipt);
   if (c.is_ok()) {
     if (c->anonymous && exposed(c->receipt))
-      return say("这个匿名投诉的编号曾被发到群里,为保护匿名已停用,投诉仍在办理。(this anonymous receipt was posted in a "
-                 "group and no longer works; the complaint goes on)");
+      return say(kReceiptBurnt);
     if (c->anonymous) return c->receipt;  // the receipt is the bearer secret
     if (c->reporter && c->reporter->bot_id == msg.bot_id && c->reporter->user_id == msg.sender_id) return c->receipt;
   } else if (c.status().code() != Code::kNotFound) {
@@ -1076,25 +1080,25 @@ const char* kReceiptInAGroup =
     "receipt in the group)";
 }  // namespace
 
-Status Bot::Impl::burn_if_exposed(const Context& ctx) {
-  if (!ctx.msg->group) return Status::ok();
-  auto [receipt, used] = take_receipt(ctx.args);
-  if (!receipt) return Status::ok();
-  auto c = complaints.get(*receipt);
-  if (!c.is_ok() || !c->anonymous) return Status::ok();
-  std::string ref = hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + c->receipt));
-  return ledger->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.statement("INSERT OR IGNORE INTO exposed_receipts(ref, day) VALUES(?,?)");
-    q.bind(1, ref);
-    q.bind(2, txn.now() / 86400);
-    q.exec();
-    q.reset();
-    return Status::ok();
-  });
+std::string Bot::Impl::exposed_ref(const std::string& receipt) const {
+  return hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + receipt));
+}
+
+Result<bool> Bot::Impl::burn_if_anonymous(WriteTxn& txn, const std::vector<std::string>& args) {
+  auto [receipt, used] = take_receipt(args);
+  if (!receipt) return false;
+  auto c = complaints.load(txn, *receipt);
+  if (!c.is_ok() || !c->anonymous) return false;
+  auto& q = txn.statement("INSERT OR IGNORE INTO exposed_receipts(ref, day) VALUES(?,?)");
+  q.bind(1, exposed_ref(c->receipt));
+  q.bind(2, txn.now() / 86400);
+  q.exec();
+  q.reset();
+  return true;
 }
 
 bool Bot::Impl::exposed(const std::string& receipt) {
-  std::string ref = hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + receipt));
+  std::string ref = exposed_ref(receipt);
   bool found = false;
   Status s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
     auto& q = r.statement("SELECT 1 FROM exposed_receipts WHERE ref=?");
@@ -1108,8 +1112,15 @@ bool Bot::Impl::exposed(const std::string& receipt) {
 
 Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
   if (ctx.msg->group) {
-    if (Status s = burn_if_exposed(ctx); !s.is_ok()) return s;
-    return say(kReceiptInAGroup);
+    bool burnt = false;
+    Status s = ledger->write([&](WriteTxn& txn) -> Status {
+      auto b = burn_if_anonymous(txn, ctx.args);
+      if (!b.is_ok()) return b.status();
+      burnt = *b;
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+    return say(burnt ? kReceiptBurnt : kReceiptInAGroup);
   }
   if (ctx.args.empty()) return say("请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)");
   size_t used = 0;
@@ -1138,18 +1149,11 @@ Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
 
 Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn& txn) {
   if (ctx.msg->group) {
-    // Burnt by the caller's write below would roll back with the refusal:
-    // record it in the same transaction instead.
-    auto [receipt, used] = take_receipt(ctx.args);
-    if (receipt)
-      if (auto c = complaints.load(txn, *receipt); c.is_ok() && c->anonymous) {
-        auto& q = txn.statement("INSERT OR IGNORE INTO exposed_receipts(ref, day) VALUES(?,?)");
-        q.bind(1, hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + c->receipt)));
-        q.bind(2, txn.now() / 86400);
-        q.exec();
-        q.reset();
-        return std::string(kReceiptInAGroup) + "\n";
-      }
+    // A refusal would roll the burn back with it: a burnt receipt is an
+    // answer, committed with this transaction.
+    auto burnt = burn_if_anonymous(txn, ctx.args);
+    if (!burnt.is_ok()) return burnt.status();
+    if (*burnt) return std::string(kReceiptBurnt) + "\n";
     return say(kReceiptInAGroup);
   }
   if (ctx.args.empty()) return say("请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)");
