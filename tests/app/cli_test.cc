@@ -271,3 +271,44 @@ TEST_F(Cli, VerifyFindsDeletedSwappedAndTruncatedRows) {
 }
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+
+// Authority through the CLI: a role on a bot nobody runs, an area no village is
+// in, or a moved group is refused; what was given can be listed and taken back.
+TEST_F(Cli, TheDirectoryHasALifecycle) {
+  init_village();
+  EXPECT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 1);  // no bots.json
+  write_file(data() + "/bots.json", R"({"bots":[{"id":"generic","platform":"generic","secret":"whsec_c2VjcmV0LXNlY3JldC0xMjM0"}]})");
+  auto typo = sl("member add --bot genric --user wang --village shuangjiang --role official");
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.output.find("known: generic"), std::string::npos) << typo.output;
+  EXPECT_EQ(sl("member add --bot generic --user li --role inspector --area 朱停镇").exit_code, 1);
+  ASSERT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 0);
+  ASSERT_EQ(sl("member add --bot generic --user li --role inspector --area 朱亭镇").exit_code, 0);
+  EXPECT_NE(sl("member list").output.find("wang"), std::string::npos);
+  EXPECT_EQ(sl("member remove --bot generic --user wang").exit_code, 0);
+  EXPECT_EQ(sl("member list --bot generic").output.find("wang"), std::string::npos);
+  EXPECT_EQ(sl("member remove --bot generic --user wang").exit_code, 1);
+  ASSERT_EQ(sl("village add --id nanzhou --name 南洲村 --town 南洲镇").exit_code, 0);
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
+  auto moved = sl("group bind --village nanzhou --bot generic --chat g1");
+  EXPECT_EQ(moved.exit_code, 1);
+  EXPECT_NE(moved.output.find("--rebind"), std::string::npos) << moved.output;
+  EXPECT_EQ(sl("group bind --village nanzhou --bot generic --chat g1 --rebind").exit_code, 0);
+  EXPECT_NE(sl("group list").output.find("nanzhou\tgeneric\tg1"), std::string::npos);
+  EXPECT_EQ(sl("group unbind --bot generic --chat g1").exit_code, 0);
+  EXPECT_EQ(sl("group list").output, "");
+  auto token = sl("token create --role official --village shuangjiang --expires 30");
+  ASSERT_EQ(token.exit_code, 0);
+  EXPECT_NE(token.output.find("\nid: 1\n"), std::string::npos) << token.output;
+  EXPECT_NE(sl("token list").output.find("id: 1"), std::string::npos);
+  EXPECT_EQ(sl("token revoke --id 1").exit_code, 0);
+  EXPECT_NE(sl("token list").output.find("revoked"), std::string::npos);
+  EXPECT_EQ(sl("token revoke --id 1").exit_code, 1);
+  EXPECT_EQ(sl("token create --role official --village shuangjiang --expires 0").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace sunledger
