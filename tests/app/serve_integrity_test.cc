@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <set>
 
 #include "server_process.h"
 #include "test_support.h"
@@ -46,9 +49,28 @@ TEST_F(ServeIntegrity, ATamperedLedgerIsServedReadOnlyWithAWarning) {
             "WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang')");
     ASSERT_GT(db.getChanges(), 0);
   }
+  // The demo's bot gets a private channel, so the inspectors can be told.
+  testing::Receiver receiver;
+  json cfg = json::parse(testing::read_file(data() + "/bots.json"));
+  cfg["bots"][0]["push_url"] = "http://127.0.0.1:" + std::to_string(receiver.port) + "/push";
+  testing::write_file(data() + "/bots.json", cfg.dump());
+  ::chmod((data() + "/bots.json").c_str(), 0600);
   testing::ServerProcess p;
   p.start(data(), data() + "/bots.json");
   EXPECT_NE(p.log->find("TAMPERED shuangjiang"), std::string::npos) << *p.log;
+  // Each inspector hears of it privately, naming the log and the entry.
+  std::set<std::string> told;
+  for (int i = 0; i < 300 && told.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard<std::mutex> lock(receiver.mu);
+    for (const auto& [id, body] : receiver.pushes) {
+      json j = json::parse(body, nullptr, false);
+      if (j.is_object() && j.value("chat_type", "") == "private" && j.value("text", "").find("账本核验未通过") != std::string::npos &&
+          j.value("text", "").find("shuangjiang") != std::string::npos)
+        told.insert(j.value("chat_id", ""));
+    }
+  }
+  EXPECT_EQ(told, (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
   // /healthz says so.
   httplib::Client c("127.0.0.1", p.port);
   auto h = c.Get("/healthz");
