@@ -158,16 +158,17 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
     if (!s.is_ok()) return s;
   }
 
-  // Who is who in the demo chats.
+  // Who is who in the demo chats (recorded in the admin log as the demo's doing).
+  const Author demo_admin{"sunledger-demo", "admin", "demo"};
   for (const auto& v : villages)
-    if (Status st = bot.bind_group(v.id, kDemoBotId, v.id + "-group"); !st.is_ok()) return st;
+    if (Status st = bot.bind_group(v.id, kDemoBotId, v.id + "-group", false, demo_admin); !st.is_ok()) return st;
   for (const Membership& m : {Membership{kDemoBotId, "shuangjiang-secretary", "shuangjiang", Role::kOfficial, ""},
                               Membership{kDemoBotId, "shuangjiang-accountant", "shuangjiang", Role::kOfficial, ""},
                               Membership{kDemoBotId, "zhuting-accountant", "zhuting", Role::kOfficial, ""},
                               Membership{kDemoBotId, "huanglong-accountant", "huanglong", Role::kOfficial, ""},
                               Membership{kDemoBotId, "zhuting-inspector", "", Role::kInspector, "朱亭镇"},
                               Membership{kDemoBotId, "district-inspector", "", Role::kInspector, "all"}})
-    if (Status st = bot.add_member(m); !st.is_ok()) return st;
+    if (Status st = bot.add_member(m, demo_admin); !st.is_ok()) return st;
 
   // Complaints. The Shuangjiang one, as it went in December 2022: reported by
   // a villager, confirmed by the town commission, the secretary disciplined.

@@ -1,6 +1,7 @@
 // The sunledger executable: parses the command line and wires the modules
 // (ledger, bot, webhooks) together. No business logic lives here.
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -162,6 +163,15 @@ Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
   auto key = Ed25519KeyFile::create(d.key_path(), origin);
   if (!key.is_ok()) return key.status();
   return write_private_file(d.salt_path(), hex_encode(random_bytes(32)) + "\n");
+}
+
+// Who changes the directory from the command line: the operating-system
+// account, recorded in the admin log (who, when, what).
+Author cli_admin() {
+  std::string who;
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) who = pw->pw_name;
+  if (who.empty()) who = "uid " + std::to_string(::geteuid());
+  return Author{who, "admin", "cli"};
 }
 
 // A bot named on the command line must be one of bots.json: a typo would
@@ -443,7 +453,7 @@ std::vector<Command> commands() {
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village", "bot", "chat"}); !m.empty()) return usage_error("group bind", "missing " + m);
                  if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
-                 if (Status s = d.bot->bind_group(a.get("village"), a.get("bot"), a.get("chat"), a.has("rebind")); !s.is_ok())
+                 if (Status s = d.bot->bind_group(a.get("village"), a.get("bot"), a.get("chat"), a.has("rebind"), cli_admin()); !s.is_ok())
                    return fail(s);
                  std::cout << "bound " << a.get("bot") << "/" << a.get("chat") << " to " << a.get("village") << "\n";
                  return kExitOk;
@@ -460,7 +470,7 @@ std::vector<Command> commands() {
                {"bot", "chat"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"bot", "chat"}); !m.empty()) return usage_error("group unbind", "missing " + m);
-                 if (Status s = d.bot->unbind_group(a.get("bot"), a.get("chat")); !s.is_ok()) return fail(s);
+                 if (Status s = d.bot->unbind_group(a.get("bot"), a.get("chat"), cli_admin()); !s.is_ok()) return fail(s);
                  std::cout << "unbound " << a.get("bot") << "/" << a.get("chat") << "\n";
                  return kExitOk;
                }});
@@ -478,7 +488,7 @@ std::vector<Command> commands() {
                "Removes every role of that user on that bot, at once (a running server too).", {"bot", "user"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"bot", "user"}); !m.empty()) return usage_error("member remove", "missing " + m);
-                 auto n = d.bot->remove_member(a.get("bot"), a.get("user"));
+                 auto n = d.bot->remove_member(a.get("bot"), a.get("user"), cli_admin());
                  if (!n.is_ok()) return fail(n.status());
                  std::cout << "removed " << *n << " role(s) of " << a.get("user") << " on " << a.get("bot") << "\n";
                  return kExitOk;
@@ -493,7 +503,7 @@ std::vector<Command> commands() {
                  if (!role || *role == Role::kVillager) return usage_error("member add", "--role must be official or inspector");
                  Membership m{a.get("bot"), a.get("user"), a.get("village"), *role, a.get("area")};
                  if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
-                 if (Status s = d.bot->add_member(m); !s.is_ok()) return fail(s);
+                 if (Status s = d.bot->add_member(m, cli_admin()); !s.is_ok()) return fail(s);
                  std::cout << a.get("user") << " is now " << role_name(*role) << "\n";
                  return kExitOk;
                }});
@@ -514,7 +524,7 @@ std::vector<Command> commands() {
                [](Deployment& d, const Args& a) {
                  auto id = number_option(a, "id");
                  if (!id.is_ok()) return usage_error("token revoke", id.status().message());
-                 if (Status s = d.bot->revoke_token(static_cast<int64_t>(*id)); !s.is_ok()) return fail(s);
+                 if (Status s = d.bot->revoke_token(static_cast<int64_t>(*id), cli_admin()); !s.is_ok()) return fail(s);
                  std::cout << "revoked token " << *id << "\n";
                  return kExitOk;
                }});
@@ -533,9 +543,30 @@ std::vector<Command> commands() {
                    if (!n.is_ok() || *n < 1 || *n > 3650) return usage_error("token create", "--expires must be 1 to 3650 days");
                    days = static_cast<int>(*n);
                  }
-                 auto t = d.bot->create_token({*role, a.get("village"), a.get("area"), a.get("label")}, days);
+                 auto t = d.bot->create_token({*role, a.get("village"), a.get("area"), a.get("label")}, days, cli_admin());
                  if (!t.is_ok()) return fail(t.status());
                  std::cout << t->token << "\nid: " << t->id << "\n";
+                 return kExitOk;
+               }});
+  c.push_back({"admin log", "admin log",
+               "Prints the signed admin log: every change of groups, members and tokens, with when, who (the\n"
+               "operating-system account that ran the CLI) and what. `verify` rebuilds the directory from it.",
+               {}, {},
+               [](Deployment& d, const Args&) {
+                 auto size = d.ledger->log_size("admin");
+                 if (!size.is_ok()) {
+                   if (size.status().code() == Code::kNotFound) return kExitOk;  // nothing changed yet
+                   return fail(size.status());
+                 }
+                 auto entries = d.ledger->entries("admin", 0, *size);
+                 if (!entries.is_ok()) return fail(entries.status());
+                 for (const auto& e : *entries) {
+                   nlohmann::json what = e.fields;
+                   for (const char* k : {"author", "recorded_at", "kind", "op"}) what.erase(k);
+                   std::cout << e.index << "\t" << entry_string(e.fields, "recorded_at") << "\t"
+                             << e.fields["author"].value("id", "") << "\t" << entry_string(e.fields, "op") << "\t"
+                             << what.dump() << "\n";
+                 }
                  return kExitOk;
                }});
   c.push_back({"ask", "ask --bot BOT --chat CHAT --user USER [--private] [--message-id ID] TEXT",

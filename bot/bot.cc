@@ -12,6 +12,7 @@
 #include "bot/books.h"
 #include "bot/command.h"
 #include "bot/dedupe.h"
+#include "bot/directory.h"
 #include "bot/outbox.h"
 #include "bot/render.h"
 #include "ledger/crypto.h"
@@ -21,59 +22,18 @@ namespace sunledger {
 
 using nlohmann::json;
 
-const char* role_name(Role role) {
-  switch (role) {
-    case Role::kVillager: return "villager";
-    case Role::kOfficial: return "official";
-    case Role::kInspector: return "inspector";
-  }
-  return "villager";
-}
-
-std::optional<Role> parse_role(const std::string& text) {
-  if (text == "official" || text == "村干部") return Role::kOfficial;
-  if (text == "inspector" || text == "纪检") return Role::kInspector;
-  if (text == "villager" || text == "村民") return Role::kVillager;
-  return std::nullopt;
-}
-
 namespace {
 
 const char* kBotSchema[] = {
-    "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
-    " village TEXT NOT NULL REFERENCES villages(id), created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))",
-    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
-    " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))",
-    "CREATE TABLE IF NOT EXISTS api_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL, village TEXT NOT NULL,"
-    " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
     " first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))",
     // Anonymous receipts that were posted in a group: a bearer secret the whole
     // group has read no longer works, for anyone (by its keyed hash).
     "CREATE TABLE IF NOT EXISTS exposed_receipts(ref TEXT PRIMARY KEY, day INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('directory_version', '0')",
 };
 
 constexpr size_t kMaxBodyLines = 200;
 
-// The directory (group bindings, memberships, villages), cached in memory and
-// reloaded when its version row or the village list changes.
-struct Directory {
-  std::string version;
-  std::map<std::pair<std::string, std::string>, std::string> bindings;  // (bot, chat) -> village
-  std::map<std::pair<std::string, std::string>, std::vector<Membership>> members;  // (bot, user)
-  std::map<std::string, Village> villages;
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups_of;  // village -> (bot, chat)
-
-  const Village* find_village(const std::string& id_or_name) const {
-    if (auto it = villages.find(id_or_name); it != villages.end()) return &it->second;
-    for (const auto& [id, v] : villages)
-      if (v.name == id_or_name) return &v;
-    return nullptr;
-  }
-};
-
-bool covers(const std::string& area, const Village& v) { return area == "all" || area == v.town; }
 
 // What the bot knows about the sender of one message.
 struct Context {
@@ -118,7 +78,8 @@ struct Bot::Impl {
       : ledger(l),
         options(std::move(o)),
         complaints(l, options.identity_salt, options.complaint_deadlines),
-        dedupe(options.identity_salt) {}
+        dedupe(options.identity_salt),
+        directory_store(l) {}
   Ledger* ledger;
   BotOptions options;
   Complaints complaints;
@@ -161,8 +122,7 @@ struct Bot::Impl {
     return Flood::kNo;
   }
   std::mutex mu;
-  std::shared_ptr<const Directory> dir;
-  size_t dir_village_count = 0;
+  DirectoryStore directory_store;
   std::map<std::string, std::shared_ptr<VillageCache>> books;
   std::map<std::pair<std::string, std::string>, RenderedAccounts> accounts_cache;  // (village, month), published months only
 
@@ -170,7 +130,7 @@ struct Bot::Impl {
     return format_date(local_date(ledger->clock().now_unix_seconds(), ledger->utc_offset_minutes()));
   }
 
-  Result<std::shared_ptr<const Directory>> directory();
+  Result<std::shared_ptr<const Directory>> directory() { return directory_store.snapshot(); }
   Result<std::shared_ptr<const VillageBooks>> village_books(const Village& v);
   Status resolve(Context& ctx, const ParsedCommand& cmd);
 
@@ -232,14 +192,7 @@ Status Bot::initialize() {
   return impl_->ledger->write([](WriteTxn& txn) -> Status {
     for (const char* sql : kBotSchema) txn.db().exec(sql);
     if (Status s = Outbox::create_schema(txn); !s.is_ok()) return s;
-    // Tokens expire and can be revoked (older versions had neither column).
-    std::set<std::string> token_columns;
-    {
-      SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('api_tokens')");
-      while (cols.executeStep()) token_columns.insert(cols.getColumn(0).getString());
-    }
-    if (!token_columns.count("expires_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER");
-    if (!token_columns.count("revoked_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER");
+    if (Status s = DirectoryStore::create_schema(txn); !s.is_ok()) return s;
     if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
     Complaints::create_schema(txn.db());
     return Status::ok();
@@ -247,180 +200,34 @@ Status Bot::initialize() {
 }
 
 // ---------------------------------------------------------------------------
-// Directory
+// Directory administration: the CLI's, recorded in the admin log.
 
-namespace {
-Status bump_directory_version(WriteTxn& txn) {
-  txn.db().exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='directory_version'");
-  return Status::ok();
+Status Bot::bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id, bool rebind,
+                       const Author& by) {
+  return impl_->directory_store.bind_group(village, bot_id, chat_id, rebind, by);
 }
-}  // namespace
-
-Result<std::shared_ptr<const Directory>> Bot::Impl::directory() {
-  std::string version;
-  size_t village_count = 0;
-  Status s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT (SELECT value FROM meta WHERE key='directory_version'), (SELECT count(*) FROM villages)");
-    if (q.executeStep()) {
-      version = q.getColumn(0).isNull() ? "" : q.getColumn(0).getString();
-      village_count = static_cast<size_t>(q.getColumn(1).getInt64());
-    }
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (dir && dir->version == version && dir_village_count == village_count) return dir;
-  }
-  auto d = std::make_shared<Directory>();
-  d->version = version;
-  s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement v(r.db(), "SELECT id, name, town FROM villages");
-    while (v.executeStep())
-      d->villages[v.getColumn(0).getString()] = {v.getColumn(0).getString(), v.getColumn(1).getString(),
-                                                 v.getColumn(2).getString()};
-    SQLite::Statement b(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
-    while (b.executeStep()) {
-      d->bindings[{b.getColumn(0).getString(), b.getColumn(1).getString()}] = b.getColumn(2).getString();
-      d->groups_of[b.getColumn(2).getString()].emplace_back(b.getColumn(0).getString(), b.getColumn(1).getString());
-    }
-    SQLite::Statement m(r.db(), "SELECT bot, user, village, role, area FROM members");
-    while (m.executeStep()) {
-      Membership mem{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
-                     parse_role(m.getColumn(3).getString()).value_or(Role::kVillager), m.getColumn(4).getString()};
-      d->members[{mem.bot_id, mem.user_id}].push_back(mem);
-    }
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  std::lock_guard<std::mutex> lock(mu);
-  dir = d;
-  dir_village_count = village_count;
-  return std::shared_ptr<const Directory>(d);
+Status Bot::add_member(const Membership& m, const Author& by) { return impl_->directory_store.add_member(m, by); }
+Result<std::vector<GroupBinding>> Bot::list_groups() { return impl_->directory_store.list_groups(); }
+Status Bot::unbind_group(const std::string& bot_id, const std::string& chat_id, const Author& by) {
+  return impl_->directory_store.unbind_group(bot_id, chat_id, by);
 }
-
-Status Bot::bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id, bool rebind) {
-  if (bot_id.empty() || chat_id.empty()) return invalid_argument("bot and chat ids must not be empty");
-  auto v = impl_->ledger->village(village);
-  if (!v.is_ok()) return v.status();
-  return impl_->ledger->write([&](WriteTxn& txn) -> Status {
-    // Moving a group to another village moves all its villagers: only on purpose.
-    SQLite::Statement cur(txn.db(), "SELECT village FROM group_bindings WHERE bot=? AND chat=?");
-    cur.bind(1, bot_id);
-    cur.bind(2, chat_id);
-    if (cur.executeStep() && cur.getColumn(0).getString() != village && !rebind)
-      return already_exists("this chat is bound to " + cur.getColumn(0).getString() + " already; add --rebind to move it to " +
-                            village);
-    SQLite::Statement q(txn.db(), "INSERT INTO group_bindings(bot, chat, village, created_at) VALUES(?,?,?,?) "
-                                  "ON CONFLICT(bot, chat) DO UPDATE SET village=excluded.village");
-    q.bind(1, bot_id);
-    q.bind(2, chat_id);
-    q.bind(3, village);
-    q.bind(4, txn.now());
-    q.exec();
-    return bump_directory_version(txn);
-  });
+Result<std::vector<Membership>> Bot::list_members(const std::string& bot_id) {
+  return impl_->directory_store.list_members(bot_id);
 }
-
-Status Bot::add_member(const Membership& m) {
-  if (m.bot_id.empty() || m.user_id.empty()) return invalid_argument("bot and user ids must not be empty");
-  if (m.role == Role::kOfficial) {
-    if (m.village.empty()) return invalid_argument("an official belongs to a village (--village)");
-    if (auto v = impl_->ledger->village(m.village); !v.is_ok()) return v.status();
-  } else if (m.role == Role::kInspector) {
-    if (m.area.empty() && m.village.empty()) return invalid_argument("an inspector watches a town or all (--area 朱亭镇|all)");
-  } else {
-    return invalid_argument("role must be official or inspector (villagers are whoever is in a bound group)");
-  }
-  std::string area = m.area;
-  if (m.role == Role::kInspector && !area.empty() && area != "all") {
-    // A typo ("朱停镇") would give an inspector nothing to watch, silently.
-    auto villages = impl_->ledger->villages();
-    if (!villages.is_ok()) return villages.status();
-    bool known = false;
-    std::string towns;
-    for (const auto& v : *villages) {
-      known |= v.town == area;
-      if (towns.find(v.town) == std::string::npos) towns += (towns.empty() ? "" : "、") + v.town;
-    }
-    if (!known) return not_found("no registered village is in " + area + " (towns: " + towns + "; or --area all)");
-  }
-  if (m.role == Role::kInspector && area.empty()) {
-    auto v = impl_->ledger->village(m.village);
-    if (!v.is_ok()) return v.status();
-    area = v->town;  // an inspector named with --village watches that village's town
-  }
-  return impl_->ledger->write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement q(txn.db(), "INSERT OR IGNORE INTO members(bot, user, village, role, area, created_at) VALUES(?,?,?,?,?,?)");
-    q.bind(1, m.bot_id);
-    q.bind(2, m.user_id);
-    q.bind(3, m.role == Role::kOfficial ? m.village : "");
-    q.bind(4, role_name(m.role));
-    q.bind(5, m.role == Role::kInspector ? area : "");
-    q.bind(6, txn.now());
-    q.exec();
-    return bump_directory_version(txn);
-  });
+Result<size_t> Bot::remove_member(const std::string& bot_id, const std::string& user_id, const Author& by) {
+  return impl_->directory_store.remove_member(bot_id, user_id, by);
 }
-
+Result<CreatedToken> Bot::create_token(const ApiPrincipal& p, int days, const Author& by) {
+  return impl_->directory_store.create_token(p, days, by);
+}
 Result<std::string> Bot::create_token(const ApiPrincipal& p) {
   auto t = create_token(p, 365);
   if (!t.is_ok()) return t.status();
   return t->token;
 }
-
-Result<Bot::CreatedToken> Bot::create_token(const ApiPrincipal& p, int days) {
-  if (p.role == Role::kOfficial) {
-    if (auto v = impl_->ledger->village(p.village); !v.is_ok()) return v.status();
-  } else if (p.role == Role::kInspector) {
-    if (p.area.empty()) return invalid_argument("an inspector token needs --area (a town, or all)");
-  } else {
-    return invalid_argument("tokens are for officials or inspectors");
-  }
-  if (days < 1 || days > 3650) return invalid_argument("--expires must be 1 to 3650 days");
-  CreatedToken out;
-  out.token = "sl_" + hex_encode(random_bytes(24));
-  Status s = impl_->ledger->write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement q(txn.db(), "INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)");
-    q.bind(1, hex_encode(sha256(out.token)));
-    q.bind(2, role_name(p.role));
-    q.bind(3, p.role == Role::kOfficial ? p.village : "");
-    q.bind(4, p.role == Role::kInspector ? p.area : "");
-    q.bind(5, p.label);
-    q.bind(6, txn.now());
-    q.bind(7, txn.now() + int64_t{days} * 86400);
-    q.exec();
-    out.id = txn.db().getLastInsertRowid();
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  return out;
-}
-
-Result<ApiPrincipal> Bot::authenticate(const std::string& token) {
-  // Looked up by the token's SHA-256: the database never holds the token, and
-  // comparing digests leaks nothing about the token itself.
-  if (token.size() < 10 || token.size() > 200) return permission_denied("invalid token");
-  std::string digest = hex_encode(sha256(token));
-  std::optional<ApiPrincipal> found;
-  bool expired = false;
-  int64_t now = impl_->ledger->clock().now_unix_seconds();
-  Status s = impl_->ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT hash, role, village, area, label, expires_at, revoked_at FROM api_tokens WHERE hash=?");
-    q.bind(1, digest);
-    if (q.executeStep() && constant_time_equal(q.getColumn(0).getString(), digest) && q.getColumn(6).isNull()) {
-      found = ApiPrincipal{parse_role(q.getColumn(1).getString()).value_or(Role::kVillager), q.getColumn(2).getString(),
-                           q.getColumn(3).getString(), q.getColumn(4).getString()};
-      expired = !q.getColumn(5).isNull() && q.getColumn(5).getInt64() <= now;
-    }
-    q.reset();
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  if (!found || found->role == Role::kVillager) return permission_denied("invalid token");
-  if (expired) return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");
-  return *found;
-}
+Result<std::vector<TokenInfo>> Bot::list_tokens() { return impl_->directory_store.list_tokens(); }
+Status Bot::revoke_token(int64_t id, const Author& by) { return impl_->directory_store.revoke_token(id, by); }
+Result<ApiPrincipal> Bot::authenticate(const std::string& token) { return impl_->directory_store.authenticate(token); }
 
 // ---------------------------------------------------------------------------
 // Books cache
@@ -644,7 +451,7 @@ Result<std::string> Bot::Impl::alerts(const Context& ctx) {
   for (const auto& entry : ctx.dir->villages) {
     const Village& v = entry.second;
     bool inspector = std::any_of(ctx.inspector_areas.begin(), ctx.inspector_areas.end(),
-                                 [&v](const std::string& a) { return covers(a, v); });
+                                 [&v](const std::string& a) { return area_covers(a, v); });
     bool own = std::find(ctx.official_villages.begin(), ctx.official_villages.end(), v.id) != ctx.official_villages.end();
     if (inspector || own) watched.push_back(&v);
   }
@@ -932,7 +739,7 @@ bool Bot::Impl::inspector_covers(const Context& ctx, const std::string& village)
   auto it = ctx.dir->villages.find(village);
   if (it == ctx.dir->villages.end()) return false;
   for (const auto& a : ctx.inspector_areas)
-    if (covers(a, it->second)) return true;
+    if (area_covers(a, it->second)) return true;
   return false;
 }
 
@@ -1543,7 +1350,7 @@ Result<size_t> Bot::push_overdue_digest() {
         std::string text;
         for (const auto& c : *overdue) {
           auto v = (*d)->villages.find(c.village);
-          if (v == (*d)->villages.end() || !covers(m.area, v->second)) continue;
+          if (v == (*d)->villages.end() || !area_covers(m.area, v->second)) continue;
           text += c.receipt + " " + v->second.name + " " + complaint_status_zh(c.status) + " 期限" +
                   local_day(complaint_deadline(c, I.options.complaint_deadlines), offset) + "\n";
         }
@@ -1575,6 +1382,11 @@ Result<std::vector<VerifyProblem>> Bot::verify_deployment(const std::string& vil
     if (!c.is_ok()) return c.status();
     problems.insert(problems.end(), c->begin(), c->end());
   }
+  if (village.empty()) {
+    auto d = impl_->directory_store.verify();
+    if (!d.is_ok()) return d.status();
+    problems.insert(problems.end(), d->begin(), d->end());
+  }
   return problems;
 }
 
@@ -1602,7 +1414,7 @@ Result<std::vector<std::string>> Bot::villages_in_area(const std::string& area) 
   if (!d.is_ok()) return d.status();
   std::vector<std::string> out;
   for (const auto& [id, v] : (*d)->villages)
-    if (covers(area, v)) out.push_back(id);
+    if (area_covers(area, v)) out.push_back(id);
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bot/complaints.h"
+#include "bot/directory.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 
@@ -78,25 +79,6 @@ struct BotOptions {
   std::function<bool(const std::string& bot_id)> reaches_person;
 };
 
-enum class Role { kVillager, kOfficial, kInspector };
-
-// Who may do what, as stored in the directory tables.
-struct Membership {
-  std::string bot_id;
-  std::string user_id;
-  std::string village;  // official: their village; inspector: empty
-  Role role = Role::kVillager;
-  std::string area;     // inspector: a town name, or "all"
-};
-
-// A bearer token of the township accounting API, as authenticated.
-struct ApiPrincipal {
-  Role role = Role::kOfficial;
-  std::string village;  // official tokens
-  std::string area;     // inspector tokens
-  std::string label;
-};
-
 class Bot {
  public:
   Bot(Ledger* ledger, BotOptions options);
@@ -110,37 +92,26 @@ class Bot {
   // rows of their pushes; a retried delivery gets the stored reply back.
   Result<BotReply> handle(const InboundMessage& message);
 
-  // Directory administration (the CLI).
+  // Directory administration (the CLI); see bot/directory.h. Every change is
+  // an entry of the signed admin log, made by `by`, and takes effect at once,
+  // in a running server too (its directory reloads when the log grows).
   // A chat bound to another village is refused (kAlreadyExists) unless rebind.
   Status bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id,
-                    bool rebind = false);
-  Status add_member(const Membership& member);
-  // Every change below takes effect at once, in a running server too (the
-  // directory is reloaded when its version moves).
-  struct GroupBinding {
-    std::string bot_id, chat_id, village;
-  };
+                    bool rebind = false, const Author& by = kCliAdmin);
+  Status add_member(const Membership& member, const Author& by = kCliAdmin);
+  using GroupBinding = sunledger::GroupBinding;
+  using TokenInfo = sunledger::TokenInfo;
+  using CreatedToken = sunledger::CreatedToken;
   Result<std::vector<GroupBinding>> list_groups();
-  Status unbind_group(const std::string& bot_id, const std::string& chat_id);
+  Status unbind_group(const std::string& bot_id, const std::string& chat_id, const Author& by = kCliAdmin);
   // Empty bot_id: every bot.
   Result<std::vector<Membership>> list_members(const std::string& bot_id = "");
   // Every role of that user on that bot; kNotFound when there was none.
-  Result<size_t> remove_member(const std::string& bot_id, const std::string& user_id);
-  struct TokenInfo {
-    int64_t id = 0;
-    ApiPrincipal principal;
-    int64_t created_at = 0;
-    int64_t expires_at = 0;  // 0: never (tokens of older versions)
-    int64_t revoked_at = 0;  // 0: not revoked
-  };
-  struct CreatedToken {
-    int64_t id = 0;
-    std::string token;  // shown once; only its SHA-256 is stored
-  };
+  Result<size_t> remove_member(const std::string& bot_id, const std::string& user_id, const Author& by = kCliAdmin);
   // Expires after `days` (1 to 3650).
-  Result<CreatedToken> create_token(const ApiPrincipal& principal, int days);
+  Result<CreatedToken> create_token(const ApiPrincipal& principal, int days, const Author& by = kCliAdmin);
   Result<std::vector<TokenInfo>> list_tokens();
-  Status revoke_token(int64_t id);
+  Status revoke_token(int64_t id, const Author& by = kCliAdmin);
   // Prints once: the token itself is never stored, only its SHA-256.
   Result<std::string> create_token(const ApiPrincipal& principal);  // 365 days
   Result<ApiPrincipal> authenticate(const std::string& bearer_token);
@@ -193,7 +164,5 @@ class Bot {
   std::unique_ptr<Impl> impl_;
 };
 
-const char* role_name(Role role);
-std::optional<Role> parse_role(const std::string& text);
 
 }  // namespace sunledger

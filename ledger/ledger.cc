@@ -106,7 +106,8 @@ bool valid_id(const std::string& id) {
 }
 
 // Names of logs that are not villages.
-bool reserved_log_name(const std::string& id) { return id == "complaints"; }
+// (the bot's complaint log and its directory's admin log).
+bool reserved_log_name(const std::string& id) { return id == "complaints" || id == "admin"; }
 
 Status ensure_private_file(const std::string& path) {
   // SQLite gives the -wal and -shm files the main file's mode, so creating
@@ -1192,6 +1193,21 @@ Result<uint64_t> Ledger::total_entries() {
     return n;
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "total entries");
+  }
+}
+
+Result<std::pair<uint64_t, uint64_t>> Ledger::village_count_and_log_size(const std::string& log_name) {
+  try {
+    auto conn = read();
+    auto& q = conn.stmt("SELECT (SELECT count(*) FROM villages), coalesce((SELECT size FROM logs WHERE name=?), 0)");
+    q.bind(1, log_name);
+    std::pair<uint64_t, uint64_t> out{0, 0};
+    if (q.executeStep())
+      out = {static_cast<uint64_t>(q.getColumn(0).getInt64()), static_cast<uint64_t>(q.getColumn(1).getInt64())};
+    q.reset();
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "village count");
   }
 }
 

@@ -254,6 +254,9 @@ class Ledger {
   Result<uint64_t> log_size(const std::string& log_name);
   // Entries in all village logs (complaints and other logs not counted).
   Result<uint64_t> total_entries();
+  // How many villages there are and a log's size (0 when it does not exist),
+  // in one read: for caches keyed on both (the bot's directory).
+  Result<std::pair<uint64_t, uint64_t>> village_count_and_log_size(const std::string& log_name);
   Result<std::string> checkpoint(const std::string& log_name);  // latest signed note
   Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);
   Result<std::vector<Entry>> month_entries(const std::string& village, const std::string& month);

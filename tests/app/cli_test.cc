@@ -308,6 +308,23 @@ TEST_F(Cli, TheDirectoryHasALifecycle) {
   EXPECT_NE(sl("token list").output.find("revoked"), std::string::npos);
   EXPECT_EQ(sl("token revoke --id 1").exit_code, 1);
   EXPECT_EQ(sl("token create --role official --village shuangjiang --expires 0").exit_code, 2);
+  // Every change above is in the signed admin log, with who made it; the token never is.
+  auto log = sl("admin log");
+  ASSERT_EQ(log.exit_code, 0) << log.output;
+  for (const char* op : {"\tadd_member\t", "\tremove_member\t", "\tbind_group\t", "\tunbind_group\t",
+                         "\tcreate_token\t", "\trevoke_token\t"})
+    EXPECT_NE(log.output.find(op), std::string::npos) << op << "\n" << log.output;
+  EXPECT_EQ(log.output.find(token.output.substr(0, token.output.find('\n'))), std::string::npos);
+  EXPECT_EQ(sl("verify").exit_code, 0);
+  // The insider with sqlite3 gives himself a role: verify names the row.
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO members VALUES('generic','mallory','shuangjiang','official','',0)");
+  }
+  auto tampered = sl("verify");
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.output;
+  EXPECT_NE(tampered.output.find("TAMPERED admin"), std::string::npos) << tampered.output;
+  EXPECT_NE(tampered.output.find("members: official mallory"), std::string::npos) << tampered.output;
 }
 
 }  // namespace

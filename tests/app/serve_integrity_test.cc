@@ -105,6 +105,14 @@ TEST_F(ServeIntegrity, AnIntactLedgerIsServedAndSkipVerifyIsLoud) {
   EXPECT_EQ(sl("verify").exit_code, 0);
   EXPECT_EQ(sl("village list").exit_code, 0);
   EXPECT_EQ(sl("backup --to " + dir.file("backup")).exit_code, 0);
+  // A member removed with the CLI loses their rights in the running server
+  // at once (its directory reloads when the admin log grows).
+  auto before = ask(p.port, "o1", "立项 村部维修 5万", "shuangjiang-secretary");
+  ASSERT_NE(before.find("已立项"), std::string::npos) << before;
+  EXPECT_EQ(sl("member remove --bot " + json::parse(testing::read_file(data() + "/bots.json"))["bots"][0]["id"].get<std::string>() +
+               " --user shuangjiang-secretary").exit_code, 0);
+  auto after = ask(p.port, "o2", "立项 道路维修 5万", "shuangjiang-secretary");
+  EXPECT_NE(after.find("只有"), std::string::npos) << after;
   EXPECT_EQ(p.stop(), 0);
   // With the first one gone, the lock is free again; --skip-verify says what it skips.
   auto skip = run_command("timeout -s TERM 3 " + std::string(SUNLEDGER_BINARY) + " --data " + data() +

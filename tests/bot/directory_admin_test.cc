@@ -1,5 +1,6 @@
 // The directory's lifecycle: who was given a role or a token can lose it, at
 // once, and an expired token stops working. Against a real ledger.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include "bot/bot.h"
@@ -82,6 +83,173 @@ TEST_F(DirectoryAdmin, TokensExpireAndAreRevoked) {
   EXPECT_EQ(expired.status().code(), Code::kPermissionDenied);
   EXPECT_NE(expired.status().message().find("过期"), std::string::npos) << expired.status().message();
   EXPECT_EQ(bot->create_token({Role::kOfficial, "shuangjiang", "", ""}, 0).status().code(), Code::kInvalidArgument);
+}
+
+// The insider with sqlite3: every change of a directory table that no admin
+// log entry made is named by verify, table and entry.
+struct DirectoryTamper : DirectoryAdmin {
+  int64_t token_id = 0;
+  void SetUp() override {
+    DirectoryAdmin::SetUp();
+    ASSERT_TRUE(bot->bind_group("shuangjiang", "b", "g1").is_ok());
+    ASSERT_TRUE(bot->bind_group("nanzhou", "b", "g2").is_ok());
+    ASSERT_TRUE(bot->add_member({"b", "wang", "shuangjiang", Role::kOfficial, ""}).is_ok());
+    ASSERT_TRUE(bot->add_member({"b", "li", "", Role::kInspector, "朱亭镇"}).is_ok());
+    auto t = bot->create_token({Role::kOfficial, "shuangjiang", "", "会计站"}, 30);
+    ASSERT_TRUE(t.is_ok());
+    token_id = t->id;
+    auto clean = bot->verify_deployment();
+    ASSERT_TRUE(clean.is_ok());
+    ASSERT_TRUE(clean->empty()) << clean->front().reason;
+  }
+  // Runs SQL as an insider would, then returns what verify says.
+  std::string tamper(const std::string& sql) {
+    {
+      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+      db.exec(sql);
+    }
+    auto r = bot->verify_deployment();
+    if (!r.is_ok()) return "error: " + r.status().to_string();
+    std::string out;
+    for (const auto& p : *r) out += p.log + "#" + std::to_string(p.first_bad_index) + ": " + p.reason + "\n";
+    return out;
+  }
+};
+
+TEST_F(DirectoryTamper, AForgedOfficialIsNamed) {
+  std::string r = tamper("INSERT INTO members VALUES('b','mallory','shuangjiang','official','',0)");
+  EXPECT_NE(r.find("admin#"), std::string::npos) << r;
+  EXPECT_NE(r.find("members: official mallory"), std::string::npos) << r;
+}
+
+TEST_F(DirectoryTamper, AMemberDeletedByHandIsNamed) {
+  std::string r = tamper("DELETE FROM members WHERE user='li'");
+  EXPECT_NE(r.find("admin#3: members: inspector li"), std::string::npos) << r;
+}
+
+TEST_F(DirectoryTamper, AnInspectorsAreaWidenedIsNamed) {
+  std::string r = tamper("UPDATE members SET area='all' WHERE user='li'");
+  EXPECT_NE(r.find("members: inspector li on bot b (all) has no admin log entry"), std::string::npos) << r;
+}
+
+TEST_F(DirectoryTamper, AnOfficialMovedToAnotherVillageIsNamed) {
+  std::string r = tamper("UPDATE members SET village='nanzhou' WHERE user='wang'");
+  EXPECT_NE(r.find("members: official wang on bot b (nanzhou)"), std::string::npos) << r;
+}
+
+TEST_F(DirectoryTamper, AGroupMovedToAnotherVillageIsNamed) {
+  std::string r = tamper("UPDATE group_bindings SET village='nanzhou' WHERE chat='g1'");
+  EXPECT_NE(r.find("admin#0: group_bindings: chat g1 on bot b is bound to nanzhou but the admin log bound it to shuangjiang"),
+            std::string::npos)
+      << r;
+}
+
+TEST_F(DirectoryTamper, AGroupBoundOrUnboundByHandIsNamed) {
+  EXPECT_NE(tamper("INSERT INTO group_bindings VALUES('b','g3','shuangjiang',0)").find("chat g3 on bot b is bound to shuangjiang but no admin log entry"),
+            std::string::npos);
+  EXPECT_NE(tamper("DELETE FROM group_bindings WHERE chat='g2'").find("admin#1: group_bindings: chat g2"), std::string::npos);
+}
+
+TEST_F(DirectoryTamper, AForgedTokenIsNamed) {
+  std::string r = tamper(
+      "INSERT INTO api_tokens(hash, role, village, area, label, created_at) VALUES('00ff', 'inspector', '', 'all', 'x', 0)");
+  EXPECT_NE(r.find("api_tokens: token id 2"), std::string::npos) << r;
+  EXPECT_NE(r.find("no admin log entry that created it"), std::string::npos) << r;
+}
+
+TEST_F(DirectoryTamper, ATokensHashSwappedIsNamed) {
+  std::string r = tamper("UPDATE api_tokens SET hash='00ff'");
+  EXPECT_NE(r.find("admin#4: api_tokens: token id 1 is stored as"), std::string::npos) << r;
+  EXPECT_NE(r.find("with another hash"), std::string::npos) << r;
+}
+
+TEST_F(DirectoryTamper, ATokensScopeWidenedIsNamed) {
+  EXPECT_NE(tamper("UPDATE api_tokens SET role='inspector', village='', area='all'").find("api_tokens: token id 1"),
+            std::string::npos);
+}
+
+TEST_F(DirectoryTamper, ATokensExpiryExtendedIsNamed) {
+  EXPECT_NE(tamper("UPDATE api_tokens SET expires_at = expires_at + 86400000").find("api_tokens: token id 1"),
+            std::string::npos);
+}
+
+TEST_F(DirectoryTamper, ARevocationUndoneIsNamed) {
+  ASSERT_TRUE(bot->revoke_token(token_id).is_ok());
+  EXPECT_NE(tamper("UPDATE api_tokens SET revoked_at = NULL").find("api_tokens: token id 1"), std::string::npos);
+}
+
+TEST_F(DirectoryTamper, AnAdminLogEntryDeletedIsNamed) {
+  // The admin log is a signed log like the others: its tree must match its checkpoint.
+  std::string r = tamper("DROP TRIGGER entries_no_delete; DELETE FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='admin') AND idx=3");
+  EXPECT_NE(r.find("admin#"), std::string::npos) << r;
+}
+
+TEST_F(DirectoryAdmin, EveryChangeIsSignedWithWhoAndWhatButNoSecret) {
+  Author admin{"root", "admin", "cli"};
+  ASSERT_TRUE(bot->bind_group("shuangjiang", "b", "g1", false, admin).is_ok());
+  ASSERT_TRUE(bot->bind_group("shuangjiang", "b", "g1", false, admin).is_ok());  // no change, no entry
+  ASSERT_TRUE(bot->add_member({"b", "wang", "shuangjiang", Role::kOfficial, ""}, admin).is_ok());
+  ASSERT_TRUE(bot->add_member({"b", "wang", "shuangjiang", Role::kOfficial, ""}, admin).is_ok());  // no change
+  auto tok = bot->create_token({Role::kInspector, "", "all", "纪委"}, 10, admin);
+  ASSERT_TRUE(tok.is_ok());
+  ASSERT_TRUE(bot->revoke_token(tok->id, admin).is_ok());
+  ASSERT_TRUE(bot->remove_member("b", "wang", admin).is_ok());
+  ASSERT_TRUE(bot->unbind_group("b", "g1", admin).is_ok());
+  auto size = t.ledger->log_size("admin");
+  ASSERT_TRUE(size.is_ok());
+  ASSERT_EQ(*size, 6u);
+  auto entries = t.ledger->entries("admin", 0, 6);
+  ASSERT_TRUE(entries.is_ok());
+  std::vector<std::string> ops;
+  for (const auto& e : *entries) {
+    ops.push_back(e.fields.value("op", ""));
+    EXPECT_EQ(e.fields["author"]["id"], "root");
+    EXPECT_EQ(e.leaf.find(tok->token), std::string::npos) << "the token itself must never be logged";
+  }
+  EXPECT_EQ(ops, (std::vector<std::string>{"bind_group", "add_member", "create_token", "revoke_token", "remove_member",
+                                           "unbind_group"}));
+  EXPECT_NE(t.ledger->checkpoint("admin")->find("test.sunledger/admin"), std::string::npos);
+  auto r = bot->verify_deployment();
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->empty());
+  // A village cannot take the admin log's name.
+  EXPECT_FALSE(t.ledger->add_village({"admin", "管理村", "朱亭镇"}).is_ok());
+}
+
+TEST(DirectoryUpgrade, RowsMadeBeforeTheAdminLogAreRecordedOnce) {
+  testing::TestLedger t;
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  {
+    // A deployment of the previous version: rows, no admin log.
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TABLE directory_state");
+    db.exec("INSERT INTO group_bindings VALUES('b','g1','shuangjiang',0)");
+    db.exec("INSERT INTO members VALUES('b','wang','shuangjiang','official','',0)");
+    db.exec("INSERT INTO api_tokens(hash, role, village, area, label, created_at) VALUES('ab', 'official', 'shuangjiang', '', 'x', 5)");
+  }
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(bot.initialize().is_ok());  // once only
+  EXPECT_EQ(*t.ledger->log_size("admin"), 3u);
+  auto r = bot.verify_deployment();
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->empty()) << r->front().reason;
+  EXPECT_TRUE((*t.ledger->entries("admin", 0, 1))[0].fields.value("imported", false));
+  // Deleting the state row does not make a forged row importable.
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DELETE FROM directory_state");
+    db.exec("INSERT INTO members VALUES('b','mallory','shuangjiang','official','',0)");
+  }
+  ASSERT_TRUE(bot.initialize().is_ok());
+  EXPECT_EQ(*t.ledger->log_size("admin"), 3u);
+  auto caught = bot.verify_deployment();
+  ASSERT_TRUE(caught.is_ok());
+  ASSERT_EQ(caught->size(), 1u);
+  EXPECT_NE(caught->front().reason.find("mallory"), std::string::npos);
 }
 
 }  // namespace

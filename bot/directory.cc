@@ -1,0 +1,497 @@
+#include "bot/directory.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <set>
+#include <tuple>
+
+#include "ledger/crypto.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::kVillager: return "villager";
+    case Role::kOfficial: return "official";
+    case Role::kInspector: return "inspector";
+  }
+  return "villager";
+}
+
+std::optional<Role> parse_role(const std::string& text) {
+  if (text == "official" || text == "村干部") return Role::kOfficial;
+  if (text == "inspector" || text == "纪检") return Role::kInspector;
+  if (text == "villager" || text == "村民") return Role::kVillager;
+  return std::nullopt;
+}
+
+const Village* Directory::find_village(const std::string& id_or_name) const {
+  if (auto it = villages.find(id_or_name); it != villages.end()) return &it->second;
+  for (const auto& [id, v] : villages)
+    if (v.name == id_or_name) return &v;
+  return nullptr;
+}
+
+bool area_covers(const std::string& area, const Village& v) { return area == "all" || area == v.town; }
+
+namespace {
+
+const char* kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
+    " village TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))",
+    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
+    " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))",
+    "CREATE TABLE IF NOT EXISTS api_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL, village TEXT NOT NULL,"
+    " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    // One row: whether the rows made before the admin log existed were recorded in it.
+    "CREATE TABLE IF NOT EXISTS directory_state(id INTEGER PRIMARY KEY CHECK(id = 1), admin_log_started INTEGER NOT NULL)",
+};
+
+// The admin log's entries: one per change, "kind": "directory". A token is
+// recorded by its SHA-256 (what the table stores), never the token itself.
+Status log_change(WriteTxn& txn, json fields, const Author& by) {
+  fields["kind"] = "directory";
+  auto r = txn.append_to_log(DirectoryStore::kLogName, fields, by);
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
+json token_fields(int64_t id, const std::string& hash, const std::string& role, const std::string& village,
+                  const std::string& area, const std::string& label, int64_t created_at, std::optional<int64_t> expires_at) {
+  return {{"token_id", id},  {"token_sha256", hash}, {"role", role},
+          {"village", village}, {"area", area},  {"label", label},
+          {"created_at", created_at}, {"expires_at", expires_at ? json(*expires_at) : json(nullptr)}};
+}
+
+// Records the rows of a deployment made before the admin log existed.
+Status import_existing_rows(WriteTxn& txn) {
+  const Author importer{"sunledger", "system", "upgrade"};
+  std::vector<json> changes;
+  {
+    SQLite::Statement b(txn.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
+    while (b.executeStep())
+      changes.push_back({{"op", "bind_group"}, {"imported", true}, {"bot", b.getColumn(0).getString()},
+                         {"chat", b.getColumn(1).getString()}, {"village", b.getColumn(2).getString()}});
+    SQLite::Statement m(txn.db(), "SELECT bot, user, village, role, area FROM members ORDER BY bot, user, role, village, area");
+    while (m.executeStep())
+      changes.push_back({{"op", "add_member"}, {"imported", true}, {"bot", m.getColumn(0).getString()},
+                         {"user", m.getColumn(1).getString()}, {"village", m.getColumn(2).getString()},
+                         {"role", m.getColumn(3).getString()}, {"area", m.getColumn(4).getString()}});
+    SQLite::Statement t(txn.db(), "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
+                                  "FROM api_tokens ORDER BY rowid");
+    while (t.executeStep()) {
+      std::optional<int64_t> expires;
+      if (!t.getColumn(7).isNull()) expires = t.getColumn(7).getInt64();
+      json f = token_fields(t.getColumn(0).getInt64(), t.getColumn(1).getString(), t.getColumn(2).getString(),
+                            t.getColumn(3).getString(), t.getColumn(4).getString(), t.getColumn(5).getString(),
+                            t.getColumn(6).getInt64(), expires);
+      f["op"] = "create_token";
+      f["imported"] = true;
+      changes.push_back(f);
+      if (!t.getColumn(8).isNull())
+        changes.push_back({{"op", "revoke_token"}, {"imported", true}, {"token_id", t.getColumn(0).getInt64()},
+                           {"revoked_at", t.getColumn(8).getInt64()}});
+    }
+  }
+  for (auto& c : changes)
+    if (Status s = log_change(txn, std::move(c), importer); !s.is_ok()) return s;
+  return Status::ok();
+}
+
+}  // namespace
+
+Status DirectoryStore::create_schema(WriteTxn& txn) {
+  // Only a database made before the admin log existed (no directory_state
+  // table at all) has rows to import; where the table exists and its row is
+  // gone, somebody deleted it, and the rows stay unrecorded for verify to name.
+  bool upgrading = !txn.db().tableExists("directory_state");
+  for (const char* sql : kSchema) txn.db().exec(sql);
+  // Tokens expire and can be revoked (older versions had neither column).
+  std::set<std::string> token_columns;
+  {
+    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('api_tokens')");
+    while (cols.executeStep()) token_columns.insert(cols.getColumn(0).getString());
+  }
+  if (!token_columns.count("expires_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER");
+  if (!token_columns.count("revoked_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER");
+  if (!upgrading) return Status::ok();
+  if (Status s = import_existing_rows(txn); !s.is_ok()) return s;
+  txn.db().exec("INSERT INTO directory_state(id, admin_log_started) VALUES(1, 1)");
+  return Status::ok();
+}
+
+Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
+  auto gen = ledger_->village_count_and_log_size(kLogName);
+  if (!gen.is_ok()) return gen.status();
+  auto [village_count, version] = *gen;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ && cached_->version == version && cached_village_count_ == village_count) return cached_;
+  }
+  auto d = std::make_shared<Directory>();
+  d->version = version;
+  auto villages = ledger_->villages();
+  if (!villages.is_ok()) return villages.status();
+  for (const auto& v : *villages) d->villages[v.id] = v;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement b(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
+    while (b.executeStep()) {
+      d->bindings[{b.getColumn(0).getString(), b.getColumn(1).getString()}] = b.getColumn(2).getString();
+      d->groups_of[b.getColumn(2).getString()].emplace_back(b.getColumn(0).getString(), b.getColumn(1).getString());
+    }
+    SQLite::Statement m(r.db(), "SELECT bot, user, village, role, area FROM members");
+    while (m.executeStep()) {
+      Membership mem{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
+                     parse_role(m.getColumn(3).getString()).value_or(Role::kVillager), m.getColumn(4).getString()};
+      d->members[{mem.bot_id, mem.user_id}].push_back(mem);
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  cached_ = d;
+  cached_village_count_ = village_count;
+  return std::shared_ptr<const Directory>(d);
+}
+
+Status DirectoryStore::bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id,
+                                  bool rebind, const Author& by) {
+  if (bot_id.empty() || chat_id.empty()) return invalid_argument("bot and chat ids must not be empty");
+  auto v = ledger_->village(village);
+  if (!v.is_ok()) return v.status();
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    // Moving a group to another village moves all its villagers: only on purpose.
+    SQLite::Statement cur(txn.db(), "SELECT village FROM group_bindings WHERE bot=? AND chat=?");
+    cur.bind(1, bot_id);
+    cur.bind(2, chat_id);
+    bool bound = cur.executeStep();
+    if (bound && cur.getColumn(0).getString() == village) return Status::ok();  // nothing changes, nothing to log
+    if (bound && !rebind)
+      return already_exists("this chat is bound to " + cur.getColumn(0).getString() + " already; add --rebind to move it to " +
+                            village);
+    SQLite::Statement q(txn.db(), "INSERT INTO group_bindings(bot, chat, village, created_at) VALUES(?,?,?,?) "
+                                  "ON CONFLICT(bot, chat) DO UPDATE SET village=excluded.village");
+    q.bind(1, bot_id);
+    q.bind(2, chat_id);
+    q.bind(3, village);
+    q.bind(4, txn.now());
+    q.exec();
+    return log_change(txn, {{"op", "bind_group"}, {"bot", bot_id}, {"chat", chat_id}, {"village", village}}, by);
+  });
+}
+
+Status DirectoryStore::unbind_group(const std::string& bot_id, const std::string& chat_id, const Author& by) {
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement q(txn.db(), "DELETE FROM group_bindings WHERE bot=? AND chat=?");
+    q.bind(1, bot_id);
+    q.bind(2, chat_id);
+    if (q.exec() == 0) return not_found("no group " + chat_id + " bound on bot " + bot_id);
+    return log_change(txn, {{"op", "unbind_group"}, {"bot", bot_id}, {"chat", chat_id}}, by);
+  });
+}
+
+Status DirectoryStore::add_member(const Membership& m, const Author& by) {
+  if (m.bot_id.empty() || m.user_id.empty()) return invalid_argument("bot and user ids must not be empty");
+  if (m.role == Role::kOfficial) {
+    if (m.village.empty()) return invalid_argument("an official belongs to a village (--village)");
+    if (auto v = ledger_->village(m.village); !v.is_ok()) return v.status();
+  } else if (m.role == Role::kInspector) {
+    if (m.area.empty() && m.village.empty()) return invalid_argument("an inspector watches a town or all (--area 朱亭镇|all)");
+  } else {
+    return invalid_argument("role must be official or inspector (villagers are whoever is in a bound group)");
+  }
+  std::string area = m.area;
+  if (m.role == Role::kInspector && !area.empty() && area != "all") {
+    // A typo ("朱停镇") would give an inspector nothing to watch, silently.
+    auto villages = ledger_->villages();
+    if (!villages.is_ok()) return villages.status();
+    bool known = false;
+    std::string towns;
+    for (const auto& v : *villages) {
+      known |= v.town == area;
+      if (towns.find(v.town) == std::string::npos) towns += (towns.empty() ? "" : "、") + v.town;
+    }
+    if (!known) return not_found("no registered village is in " + area + " (towns: " + towns + "; or --area all)");
+  }
+  if (m.role == Role::kInspector && area.empty()) {
+    auto v = ledger_->village(m.village);
+    if (!v.is_ok()) return v.status();
+    area = v->town;  // an inspector named with --village watches that village's town
+  }
+  std::string village = m.role == Role::kOfficial ? m.village : "";
+  if (m.role != Role::kInspector) area.clear();
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement q(txn.db(), "INSERT OR IGNORE INTO members(bot, user, village, role, area, created_at) VALUES(?,?,?,?,?,?)");
+    q.bind(1, m.bot_id);
+    q.bind(2, m.user_id);
+    q.bind(3, village);
+    q.bind(4, role_name(m.role));
+    q.bind(5, area);
+    q.bind(6, txn.now());
+    if (q.exec() == 0) return Status::ok();  // already a member in that role: nothing changes
+    return log_change(txn,
+                      {{"op", "add_member"}, {"bot", m.bot_id}, {"user", m.user_id}, {"village", village},
+                       {"role", role_name(m.role)}, {"area", area}},
+                      by);
+  });
+}
+
+Result<size_t> DirectoryStore::remove_member(const std::string& bot_id, const std::string& user_id, const Author& by) {
+  size_t removed = 0;
+  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement q(txn.db(), "DELETE FROM members WHERE bot=? AND user=?");
+    q.bind(1, bot_id);
+    q.bind(2, user_id);
+    removed = static_cast<size_t>(q.exec());
+    if (removed == 0) return not_found("user " + user_id + " has no role on bot " + bot_id);
+    return log_change(txn, {{"op", "remove_member"}, {"bot", bot_id}, {"user", user_id}}, by);
+  });
+  if (!s.is_ok()) return s;
+  return removed;
+}
+
+Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int days, const Author& by) {
+  if (p.role == Role::kOfficial) {
+    if (auto v = ledger_->village(p.village); !v.is_ok()) return v.status();
+  } else if (p.role == Role::kInspector) {
+    if (p.area.empty()) return invalid_argument("an inspector token needs --area (a town, or all)");
+  } else {
+    return invalid_argument("tokens are for officials or inspectors");
+  }
+  if (days < 1 || days > 3650) return invalid_argument("--expires must be 1 to 3650 days");
+  CreatedToken out;
+  out.token = "sl_" + hex_encode(random_bytes(24));
+  std::string hash = hex_encode(sha256(out.token));
+  std::string village = p.role == Role::kOfficial ? p.village : "";
+  std::string area = p.role == Role::kInspector ? p.area : "";
+  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    int64_t expires = txn.now() + int64_t{days} * 86400;
+    SQLite::Statement q(txn.db(), "INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)");
+    q.bind(1, hash);
+    q.bind(2, role_name(p.role));
+    q.bind(3, village);
+    q.bind(4, area);
+    q.bind(5, p.label);
+    q.bind(6, txn.now());
+    q.bind(7, expires);
+    q.exec();
+    out.id = txn.db().getLastInsertRowid();
+    json f = token_fields(out.id, hash, role_name(p.role), village, area, p.label, txn.now(), expires);
+    f["op"] = "create_token";
+    return log_change(txn, f, by);
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Status DirectoryStore::revoke_token(int64_t id, const Author& by) {
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    SQLite::Statement q(txn.db(), "UPDATE api_tokens SET revoked_at=? WHERE rowid=? AND revoked_at IS NULL");
+    q.bind(1, txn.now());
+    q.bind(2, id);
+    if (q.exec() == 0) return not_found("no unrevoked token with id " + std::to_string(id));
+    return log_change(txn, {{"op", "revoke_token"}, {"token_id", id}, {"revoked_at", txn.now()}}, by);
+  });
+}
+
+Result<std::vector<GroupBinding>> DirectoryStore::list_groups() {
+  std::vector<GroupBinding> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement q(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY village, bot, chat");
+    while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<Membership>> DirectoryStore::list_members(const std::string& bot_id) {
+  std::vector<Membership> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement q(r.db(), "SELECT bot, user, village, role, area FROM members WHERE ?='' OR bot=? ORDER BY bot, user, role");
+    q.bind(1, bot_id);
+    q.bind(2, bot_id);
+    while (q.executeStep())
+      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                     parse_role(q.getColumn(3).getString()).value_or(Role::kVillager), q.getColumn(4).getString()});
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<TokenInfo>> DirectoryStore::list_tokens() {
+  std::vector<TokenInfo> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement q(r.db(),
+                        "SELECT rowid, role, village, area, label, created_at, coalesce(expires_at, 0), coalesce(revoked_at, 0) "
+                        "FROM api_tokens ORDER BY rowid");
+    while (q.executeStep()) {
+      TokenInfo t;
+      t.id = q.getColumn(0).getInt64();
+      t.principal = {parse_role(q.getColumn(1).getString()).value_or(Role::kVillager), q.getColumn(2).getString(),
+                     q.getColumn(3).getString(), q.getColumn(4).getString()};
+      t.created_at = q.getColumn(5).getInt64();
+      t.expires_at = q.getColumn(6).getInt64();
+      t.revoked_at = q.getColumn(7).getInt64();
+      out.push_back(t);
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<ApiPrincipal> DirectoryStore::authenticate(const std::string& token) {
+  // Looked up by the token's SHA-256: the database never holds the token, and
+  // comparing digests leaks nothing about the token itself.
+  if (token.size() < 10 || token.size() > 200) return permission_denied("invalid token");
+  std::string digest = hex_encode(sha256(token));
+  std::optional<ApiPrincipal> found;
+  bool expired = false;
+  int64_t now = ledger_->clock().now_unix_seconds();
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT hash, role, village, area, label, expires_at, revoked_at FROM api_tokens WHERE hash=?");
+    q.bind(1, digest);
+    if (q.executeStep() && constant_time_equal(q.getColumn(0).getString(), digest) && q.getColumn(6).isNull()) {
+      found = ApiPrincipal{parse_role(q.getColumn(1).getString()).value_or(Role::kVillager), q.getColumn(2).getString(),
+                           q.getColumn(3).getString(), q.getColumn(4).getString()};
+      expired = !q.getColumn(5).isNull() && q.getColumn(5).getInt64() <= now;
+    }
+    q.reset();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  if (!found || found->role == Role::kVillager) return permission_denied("invalid token");
+  if (expired) return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");
+  return *found;
+}
+
+// ---------------------------------------------------------------------------
+// Verification: the tables rebuilt from the admin log.
+
+namespace {
+
+struct TokenRow {
+  std::string hash, role, village, area, label;
+  int64_t created_at = 0;
+  std::optional<int64_t> expires_at, revoked_at;
+  bool operator==(const TokenRow&) const = default;
+};
+
+std::string describe(const TokenRow& t) {
+  return t.role + " " + (t.village.empty() ? t.area : t.village) + " \"" + t.label + "\"" +
+         (t.revoked_at ? " revoked" : "") + (t.expires_at ? " expires " + utc_timestamp(*t.expires_at) : "");
+}
+
+std::optional<int64_t> opt_int(const json& f, const char* key) {
+  auto it = f.find(key);
+  if (it == f.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+}  // namespace
+
+Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
+  std::vector<VerifyProblem> problems;
+  auto bad = [&](uint64_t index, const std::string& why) { problems.push_back({kLogName, index, why}); };
+  auto size = ledger_->log_size(kLogName);
+  uint64_t n = 0;
+  if (size.is_ok()) n = *size;
+  else if (size.status().code() != Code::kNotFound) return size.status();
+
+  // Replay: key -> (value, the entry that made it).
+  using BindingKey = std::pair<std::string, std::string>;                                   // bot, chat
+  using MemberKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;  // bot, user, role, village, area
+  std::map<BindingKey, std::pair<std::string, uint64_t>> bindings;
+  std::map<MemberKey, uint64_t> members;
+  std::map<int64_t, std::pair<TokenRow, uint64_t>> tokens;
+  constexpr uint64_t kChunk = 1000;
+  for (uint64_t from = 0; from < n; from += kChunk) {
+    auto entries = ledger_->entries(kLogName, from, std::min(n, from + kChunk));
+    if (!entries.is_ok()) return entries.status();
+    for (const auto& e : *entries) {
+      const json& f = e.fields;
+      std::string op = entry_string(f, "op");
+      if (op == "bind_group") {
+        bindings[{entry_string(f, "bot"), entry_string(f, "chat")}] = {entry_string(f, "village"), e.index};
+      } else if (op == "unbind_group") {
+        bindings.erase({entry_string(f, "bot"), entry_string(f, "chat")});
+      } else if (op == "add_member") {
+        members.emplace(MemberKey{entry_string(f, "bot"), entry_string(f, "user"), entry_string(f, "role"),
+                                  entry_string(f, "village"), entry_string(f, "area")},
+                        e.index);
+      } else if (op == "remove_member") {
+        std::string b = entry_string(f, "bot"), u = entry_string(f, "user");
+        for (auto it = members.begin(); it != members.end();)
+          it = std::get<0>(it->first) == b && std::get<1>(it->first) == u ? members.erase(it) : std::next(it);
+      } else if (op == "create_token") {
+        TokenRow t{entry_string(f, "token_sha256"), entry_string(f, "role"), entry_string(f, "village"),
+                   entry_string(f, "area"), entry_string(f, "label"), opt_int(f, "created_at").value_or(0),
+                   opt_int(f, "expires_at"), std::nullopt};
+        tokens[opt_int(f, "token_id").value_or(-1)] = {t, e.index};
+      } else if (op == "revoke_token") {
+        auto it = tokens.find(opt_int(f, "token_id").value_or(-1));
+        if (it == tokens.end()) bad(e.index, "admin log: revokes a token it never created");
+        else it->second.first.revoked_at = opt_int(f, "revoked_at");
+      } else {
+        bad(e.index, "admin log: unknown change \"" + op + "\"");
+      }
+    }
+  }
+
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement b(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
+    while (b.executeStep()) {
+      BindingKey k{b.getColumn(0).getString(), b.getColumn(1).getString()};
+      std::string village = b.getColumn(2).getString();
+      auto it = bindings.find(k);
+      std::string what = "group_bindings: chat " + k.second + " on bot " + k.first;
+      if (it == bindings.end()) bad(n, what + " is bound to " + village + " but no admin log entry bound it");
+      else if (it->second.first != village)
+        bad(it->second.second, what + " is bound to " + village + " but the admin log bound it to " + it->second.first);
+      if (it != bindings.end()) bindings.erase(it);
+    }
+    for (const auto& [k, v] : bindings)
+      bad(v.second, "group_bindings: chat " + k.second + " on bot " + k.first + " (" + v.first +
+                        ") was bound by the admin log but its row is missing");
+
+    SQLite::Statement m(r.db(), "SELECT bot, user, role, village, area FROM members ORDER BY bot, user");
+    while (m.executeStep()) {
+      MemberKey k{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
+                  m.getColumn(3).getString(), m.getColumn(4).getString()};
+      std::string what = "members: " + std::get<2>(k) + " " + std::get<1>(k) + " on bot " + std::get<0>(k) + " (" +
+                         (std::get<3>(k).empty() ? std::get<4>(k) : std::get<3>(k)) + ")";
+      if (auto it = members.find(k); it == members.end()) bad(n, what + " has no admin log entry that granted it");
+      else members.erase(it);
+    }
+    for (const auto& [k, index] : members)
+      bad(index, "members: " + std::get<2>(k) + " " + std::get<1>(k) + " on bot " + std::get<0>(k) +
+                     " was granted by the admin log but its row is missing");
+
+    SQLite::Statement t(r.db(), "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
+                                "FROM api_tokens ORDER BY rowid");
+    while (t.executeStep()) {
+      int64_t id = t.getColumn(0).getInt64();
+      TokenRow row{t.getColumn(1).getString(), t.getColumn(2).getString(), t.getColumn(3).getString(),
+                   t.getColumn(4).getString(), t.getColumn(5).getString(), t.getColumn(6).getInt64(),
+                   t.getColumn(7).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(7).getInt64()),
+                   t.getColumn(8).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(8).getInt64())};
+      std::string what = "api_tokens: token id " + std::to_string(id);
+      auto it = tokens.find(id);
+      if (it == tokens.end()) bad(n, what + " (" + describe(row) + ") has no admin log entry that created it");
+      else if (!(it->second.first == row))
+        bad(it->second.second, what + " is stored as " + describe(row) + (row.hash != it->second.first.hash ? " with another hash" : "") +
+                                   " but the admin log says " + describe(it->second.first));
+      if (it != tokens.end()) tokens.erase(it);
+    }
+    for (const auto& [id, v] : tokens)
+      bad(v.second, "api_tokens: token id " + std::to_string(id) + " was created by the admin log but its row is missing");
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return problems;
+}
+
+}  // namespace sunledger

@@ -1,0 +1,133 @@
+// The directory: who may do what. Group bindings (which chat is which
+// village's group), memberships (officials and inspectors) and the township
+// API's tokens, with their whole lifecycle, and the signed admin log that
+// records every change of them.
+//
+// Every change is an entry in the "admin" Merkle log (who, when, what; never
+// a token), appended in the same transaction as the row it changes, so that
+// verify() can rebuild the three tables from the log and name any row an
+// insider added, edited or deleted with sqlite3.
+//
+// This module owns the tables group_bindings, members, api_tokens and
+// directory_state, and the admin log; no other module reads them.
+//
+// Thread safety: a DirectoryStore may be shared by threads. snapshot() hands
+// out immutable snapshots, reloaded when the admin log or the village list
+// grows, so a change made by another process (the CLI beside a running
+// server) takes effect on the next message.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+
+namespace sunledger {
+
+enum class Role { kVillager, kOfficial, kInspector };
+const char* role_name(Role role);
+std::optional<Role> parse_role(const std::string& text);
+
+// Who may do what, as stored in the directory tables.
+struct Membership {
+  std::string bot_id;
+  std::string user_id;
+  std::string village;  // official: their village; inspector: empty
+  Role role = Role::kVillager;
+  std::string area;     // inspector: a town name, or "all"
+};
+
+// A bearer token of the township accounting API, as authenticated.
+struct ApiPrincipal {
+  Role role = Role::kOfficial;
+  std::string village;  // official tokens
+  std::string area;     // inspector tokens
+  std::string label;
+};
+
+struct GroupBinding {
+  std::string bot_id, chat_id, village;
+};
+
+struct TokenInfo {
+  int64_t id = 0;
+  ApiPrincipal principal;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // 0: never (tokens of older versions)
+  int64_t revoked_at = 0;  // 0: not revoked
+};
+
+struct CreatedToken {
+  int64_t id = 0;
+  std::string token;  // shown once; only its SHA-256 is stored
+};
+
+// One immutable view of the directory, as the bot reads it per message.
+struct Directory {
+  uint64_t version = 0;  // the admin log's size when loaded
+  std::map<std::pair<std::string, std::string>, std::string> bindings;             // (bot, chat) -> village
+  std::map<std::pair<std::string, std::string>, std::vector<Membership>> members;  // (bot, user)
+  std::map<std::string, Village> villages;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups_of;  // village -> (bot, chat)
+
+  const Village* find_village(const std::string& id_or_name) const;
+};
+
+// Who made a directory change when nobody is named: the CLI's administrator.
+inline const Author kCliAdmin{"admin", "admin", "cli"};
+
+// Whether an inspector's area ("朱亭镇" or "all") covers a village.
+bool area_covers(const std::string& area, const Village& v);
+
+class DirectoryStore {
+ public:
+  static constexpr const char* kLogName = "admin";
+
+  explicit DirectoryStore(Ledger* ledger) : ledger_(ledger) {}
+
+  // Creates the tables if missing. The first time it runs on a deployment
+  // made before the admin log existed, it records every row already there
+  // as an "import" entry, so that verify covers them from then on.
+  static Status create_schema(WriteTxn& txn);
+
+  // The current directory; cached until the admin log or the village list moves.
+  Result<std::shared_ptr<const Directory>> snapshot();
+
+  // Changes. `by` says who made the change (the CLI's operating-system user).
+  // A chat bound to another village is refused (kAlreadyExists) unless rebind.
+  Status bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id, bool rebind,
+                    const Author& by);
+  Status unbind_group(const std::string& bot_id, const std::string& chat_id, const Author& by);
+  Status add_member(const Membership& m, const Author& by);
+  // Every role of that user on that bot; kNotFound when there was none.
+  Result<size_t> remove_member(const std::string& bot_id, const std::string& user_id, const Author& by);
+  // Expires after `days` (1 to 3650).
+  Result<CreatedToken> create_token(const ApiPrincipal& p, int days, const Author& by);
+  Status revoke_token(int64_t id, const Author& by);
+
+  Result<std::vector<GroupBinding>> list_groups();
+  // Empty bot_id: every bot.
+  Result<std::vector<Membership>> list_members(const std::string& bot_id);
+  Result<std::vector<TokenInfo>> list_tokens();
+  Result<ApiPrincipal> authenticate(const std::string& bearer_token);
+
+  // Rebuilds the three tables from the admin log and names every row that
+  // differs (log "admin", the entry that made the row, or the log's size for
+  // a row no entry made).
+  Result<std::vector<VerifyProblem>> verify();
+
+ private:
+  Ledger* ledger_;
+  std::mutex mu_;
+  std::shared_ptr<const Directory> cached_;
+  size_t cached_village_count_ = 0;
+};
+
+}  // namespace sunledger
