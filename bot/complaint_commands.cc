@@ -1,0 +1,368 @@
+// Complaints in chat: filing (named or anonymous), the reporter's follow-up
+// and rating, and the inspectors' queue, view and transitions.
+#include "bot/bot_impl.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// Complaints
+
+
+bool Bot::Impl::inspector_covers(const Context& ctx, const std::string& village) const {
+  auto it = ctx.dir->villages.find(village);
+  if (it == ctx.dir->villages.end()) return false;
+  for (const auto& a : ctx.inspector_areas)
+    if (area_covers(a, it->second)) return true;
+  return false;
+}
+
+Status Bot::Impl::record_seen(const InboundMessage& msg, const Context& ctx) {
+  if (!msg.group || !ctx.village) return Status::ok();
+  auto key = std::make_tuple(msg.bot_id, msg.sender_id, ctx.village->id);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (seen.count(key)) return Status::ok();
+  }
+  {
+    // Who belongs to which village, for complaints sent later in private
+    // chat. Written once per person and village, not on every question.
+    Status s = ledger->write([&](WriteTxn& txn) -> Status {
+      SQLite::Statement q(txn.db(), "INSERT OR IGNORE INTO seen_members(bot, user, village, first_seen) VALUES(?,?,?,?)");
+      q.bind(1, msg.bot_id);
+      q.bind(2, msg.sender_id);
+      q.bind(3, ctx.village->id);
+      q.bind(4, txn.now());
+      q.exec();
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  seen.insert(key);
+  return Status::ok();
+}
+
+Status Bot::Impl::queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes) {
+  // Only to the reporter, only privately: a bot without a private channel
+  // sends nothing (the reporter was told at filing to ask 进度 instead).
+  if (c.anonymous || !c.reporter || c.reporter->user_id.empty() || !reaches_person(c.reporter->bot_id)) return Status::ok();
+  const ComplaintEvent& e = c.events.back();
+  std::string text = "您的投诉(编号" + c.receipt + ")有新进展:" + complaint_status_zh(c.status);
+  if (!e.assignee.empty()) text += ",处理人:" + e.assignee;
+  if (!e.note.empty()) text += "。说明:" + e.note;
+  text += "\n发送“进度 " + c.receipt + "”查看全部进展。(your complaint has a new status)\n";
+  Push p{c.reporter->bot_id, c.reporter->user_id, text, Audience::kPerson};
+  if (Status s = Outbox::enqueue(txn, p); !s.is_ok()) return s;
+  pushes->push_back(p);
+  return Status::ok();
+}
+
+Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
+                                        std::vector<Push>* pushes) {
+  const auto& msg = *ctx.msg;
+  // In a group everyone reads the reply: an anonymous complaint there would
+  // name its reporter, and a receipt there would be anyone's. Nothing is filed.
+  if (msg.group && anonymous)
+    return say("匿名投诉请私信本机器人发送,在群里发送会让大家知道是谁反映的。本次没有登记。(send anonymous complaints to the "
+               "bot in private chat; nothing was filed)");
+  if (msg.group && !reaches_person(msg.bot_id))
+    return say("本机器人无法私信把回执发给您,请私信本机器人发送投诉,内容和回执都不会出现在群里。本次没有登记。(this bot cannot "
+               "send you the receipt privately: please complain in private chat; nothing was filed)");
+  const Village* village = ctx.village;
+  std::string text = cmd.rest;
+  if (!msg.group && !cmd.args.empty() && ctx.dir->find_village(cmd.args[0]) == village && village) {
+    // "投诉 小河村 内容": the village was named first.
+    if (text.rfind(cmd.args[0], 0) == 0) text = text.substr(cmd.args[0].size());
+    size_t b = text.find_first_not_of(" \t\r\n");
+    text = b == std::string::npos ? "" : text.substr(b);
+  } else if (!msg.group) {
+    // A private complaint concerns the village the sender belongs to.
+    std::set<std::string> candidates(ctx.official_villages.begin(), ctx.official_villages.end());
+    auto& q = txn.statement("SELECT village FROM seen_members WHERE bot=? AND user=?");
+    q.bind(1, msg.bot_id);
+    q.bind(2, msg.sender_id);
+    while (q.executeStep()) candidates.insert(q.getColumn(0).getString());
+    q.reset();
+    if (candidates.size() != 1)
+      return say(candidates.empty() ? "请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)"
+                                    : "您属于多个村,请写明村名,例如“投诉 双江村 内容”。(you belong to several villages; name one)");
+    village = ctx.dir->find_village(*candidates.begin());
+  }
+  if (!village) return say("请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)");
+  if (text.empty()) return say("请在“投诉”后面写明反映的问题,例如“投诉 #25 道路工程款用了水利专项资金”。(write the complaint after the command)");
+  std::optional<Reporter> reporter;
+  // Pushes to the reporter are addressed to their platform user id, the one
+  // address every platform's app API takes for one person.
+  if (!anonymous) reporter = Reporter{msg.bot_id, msg.sender_id, msg.sender_name, msg.sender_id};
+  auto c = complaints.file(txn, village->id, text, reporter);
+  if (!c.is_ok()) return c.status().code() == Code::kInvalidArgument ? say(c.status().message()) : c.status();
+  std::string deadline = local_day(complaint_deadline(*c, options.complaint_deadlines), ledger->utc_offset_minutes());
+  std::string out = "已受理您对" + village->name + "的投诉,编号:" + c->receipt + "\n";
+  out += "纪委将在" + deadline + "前转办,发送“进度 " + c->receipt + "”随时查询办理情况;办结后可回复“满意 编号”或“不满意 编号 原因”。\n";
+  if (!c->links.empty()) {
+    out += "已关联:";
+    for (size_t i = 0; i < c->links.size(); ++i) out += (i ? "、" : "") + c->links[i];
+    out += "\n";
+  }
+  out += anonymous ? "匿名投诉不保存您的身份,编号是查询进度的唯一凭证,请妥善保存,不要告诉别人。(anonymous: the receipt is the "
+                     "only way to follow it; keep it to yourself)\n"
+                   : "您的身份只有纪检监察人员可见。(only the discipline inspectors can see who complained)\n";
+  if (!anonymous && !reaches_person(msg.bot_id))
+    out += "本机器人无法主动私信通知您,请随时发送“进度 " + c->receipt +
+           "”查询办理情况。(this bot cannot message you first: ask with 进度 and the receipt)\n";
+  if (!msg.group) return out;
+  // Filed in a group: the receipt goes to the reporter privately, and the
+  // group sees neither the receipt nor the text.
+  Push p{msg.bot_id, msg.sender_id, out, Audience::kPerson};
+  if (Status s = Outbox::enqueue(txn, p); !s.is_ok()) return s;
+  pushes->push_back(p);
+  return std::string("已受理,回执已私信发给您。以后请私信本机器人投诉,内容不会出现在群里。(received; the receipt was sent to you "
+                     "privately)\n");
+}
+
+bool Bot::Impl::too_many_failed_lookups(const InboundMessage& msg, bool count_one) {
+  int64_t now = ledger->clock().now_unix_seconds();
+  std::lock_guard<std::mutex> lock(lookup_mu);
+  auto& times = failed_lookups[{msg.bot_id, msg.sender_id}];
+  while (!times.empty() && times.front() <= now - 3600) times.pop_front();
+  if (count_one) times.push_back(now);
+  if (failed_lookups.size() > 100'000) {
+    for (auto it = failed_lookups.begin(); it != failed_lookups.end();)
+      it = it->second.empty() || it->second.back() <= now - 3600 ? failed_lookups.erase(it) : std::next(it);
+  }
+  return static_cast<int>(times.size()) >= kFailedLookupsPerHour;
+}
+
+Result<std::string> Bot::Impl::reporter_receipt(const Context& ctx, size_t* used) {
+  const auto& msg = *ctx.msg;
+  if (too_many_failed_lookups(msg, false)) return say(kTooManyLookups);
+  auto [receipt, n] = take_receipt(ctx.args);
+  *used = n;
+  Result<Complaint> c = not_found("");
+  if (receipt) c = complaints.get(*receipt);
+  if (c.is_ok()) {
+    if (c->anonymous && exposed(c->receipt))
+      return say(kReceiptBurnt);
+    if (c->anonymous) return c->receipt;  // the receipt is the bearer secret
+    if (c->reporter && c->reporter->bot_id == msg.bot_id && c->reporter->user_id == msg.sender_id) return c->receipt;
+  } else if (c.status().code() != Code::kNotFound) {
+    return c.status();
+  }
+  too_many_failed_lookups(msg, true);
+  return say(kUnknownReceipt);
+}
+
+namespace {
+// A receipt in a group is everyone's: the group would read the status and the
+// inspectors' notes, learn who reported, and hold an anonymous bearer receipt.
+const char* kReceiptInAGroup =
+    "请私信本机器人查询或评价投诉,不要把编号发到群里。(ask about or rate a complaint in private chat; do not post its "
+    "receipt in the group)";
+}  // namespace
+
+std::string Bot::Impl::exposed_ref(const std::string& receipt) const {
+  return hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + receipt));
+}
+
+Result<bool> Bot::Impl::burn_if_anonymous(WriteTxn& txn, const std::vector<std::string>& args) {
+  auto [receipt, used] = take_receipt(args);
+  if (!receipt) return false;
+  auto c = complaints.load(txn, *receipt);
+  if (!c.is_ok() || !c->anonymous) return false;
+  auto& q = txn.statement("INSERT OR IGNORE INTO exposed_receipts(ref, day) VALUES(?,?)");
+  q.bind(1, exposed_ref(c->receipt));
+  q.bind(2, txn.now() / 86400);
+  q.exec();
+  q.reset();
+  return true;
+}
+
+bool Bot::Impl::exposed(const std::string& receipt) {
+  std::string ref = exposed_ref(receipt);
+  bool found = false;
+  Status s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement("SELECT 1 FROM exposed_receipts WHERE ref=?");
+    q.bind(1, ref);
+    found = q.executeStep();
+    q.reset();
+    return Status::ok();
+  });
+  return !s.is_ok() || found;  // when in doubt, the receipt does not work
+}
+
+Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
+  if (ctx.msg->group) {
+    bool burnt = false;
+    Status s = ledger->write([&](WriteTxn& txn) -> Status {
+      auto b = burn_if_anonymous(txn, ctx.args);
+      if (!b.is_ok()) return b.status();
+      burnt = *b;
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+    return say(burnt ? kReceiptBurnt : kReceiptInAGroup);
+  }
+  if (ctx.args.empty()) return say("请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)");
+  size_t used = 0;
+  auto receipt = reporter_receipt(ctx, &used);
+  if (!receipt.is_ok()) return receipt.status();
+  auto c = complaints.get(*receipt);
+  if (!c.is_ok()) return c.status().code() == Code::kNotFound ? say(kUnknownReceipt) : c.status();
+  int offset = ledger->utc_offset_minutes();
+  std::string out = "【投诉 " + c->receipt + "】状态:" + complaint_status_zh(c->status) + "\n";
+  for (const auto& e : c->events) {
+    std::string what = e.kind == "filed" ? "已受理" : e.kind == "satisfied" ? "评价:满意" : e.kind == "unsatisfied" ? "评价:不满意"
+                                                                                                    : complaint_status_zh(*parse_complaint_status(e.kind));
+    out += "- " + local_day(e.at, offset) + " " + what;
+    if (!e.assignee.empty()) out += ",处理人:" + e.assignee;
+    if (!e.note.empty()) out += ",说明:" + e.note;
+    out += "\n";
+  }
+  int64_t deadline = complaint_deadline(*c, options.complaint_deadlines);
+  if (deadline) {
+    out += "下一个期限:" + local_day(deadline, offset);
+    if (complaint_overdue(*c, options.complaint_deadlines, ledger->clock().now_unix_seconds())) out += "(已逾期 / overdue)";
+    out += "\n";
+  }
+  return out;
+}
+
+Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn& txn) {
+  if (ctx.msg->group) {
+    // A refusal would roll the burn back with it: a burnt receipt is an
+    // answer, committed with this transaction.
+    auto burnt = burn_if_anonymous(txn, ctx.args);
+    if (!burnt.is_ok()) return burnt.status();
+    if (*burnt) return std::string(kReceiptBurnt) + "\n";
+    return say(kReceiptInAGroup);
+  }
+  if (ctx.args.empty()) return say("请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)");
+  size_t used = 0;
+  auto receipt = reporter_receipt(ctx, &used);
+  if (!receipt.is_ok()) return receipt.status();
+  std::string reason = join_from(ctx.args, used);
+  auto c = complaints.rate(txn, *receipt, satisfied, reason);
+  if (!c.is_ok()) {
+    if (c.status().code() == Code::kNotFound) return say(kUnknownReceipt);
+    if (c.status().code() == Code::kInternal || c.status().code() == Code::kUnavailable) return c.status();
+    return say(c.status().message());
+  }
+  if (satisfied) return "感谢您的评价,投诉" + c->receipt + "已记为满意。(thank you; recorded as satisfied)\n";
+  if (c->status == ComplaintStatus::kReopened)
+    return "已记录您的不满意,投诉" + c->receipt + "已重新交纪委办理。(recorded; the complaint is reopened for the inspectors)\n";
+  return "已记录您的不满意。办结已超过" + std::to_string(options.complaint_deadlines.rating_days) +
+         "天,未重新办理;如有新情况请重新投诉。(recorded; too late to reopen, please file again)\n";
+}
+
+Result<std::string> Bot::Impl::queue(const Context& ctx) {
+  if (ctx.inspector_areas.empty()) return say(role_refusal("待办", "纪检监察人员", "inspectors"));
+  if (ctx.msg->group) return say("请私信机器人查看待办。(use this in private chat)");
+  std::vector<std::string> villages;
+  for (const auto& [id, v] : ctx.dir->villages)
+    if (inspector_covers(ctx, id)) villages.push_back(id);
+  ComplaintFilter f;
+  f.villages = villages;
+  f.open_only = true;
+  auto list = complaints.list(f);
+  if (!list.is_ok()) return list.status();
+  int64_t now = ledger->clock().now_unix_seconds();
+  std::stable_sort(list->begin(), list->end(), [&](const Complaint& a, const Complaint& b) {
+    return complaint_overdue(a, options.complaint_deadlines, now) > complaint_overdue(b, options.complaint_deadlines, now);
+  });
+  std::vector<std::string> lines;
+  int offset = ledger->utc_offset_minutes();
+  for (const auto& c : *list) {
+    bool overdue = complaint_overdue(c, options.complaint_deadlines, now);
+    const Village* v = ctx.dir->find_village(c.village);
+    lines.push_back(std::string(overdue ? "⚠逾期 " : "") + c.receipt + " " + (v ? v->name : c.village) + " " +
+                    complaint_status_zh(c.status) + " 受理于" + local_day(c.filed_at, offset) + " 期限" +
+                    local_day(complaint_deadline(c, options.complaint_deadlines), offset) + "\n");
+  }
+  if (lines.empty()) lines.push_back("没有待办的投诉。(no open complaints)\n");
+  int page = !ctx.args.empty() && ctx.args[0].size() <= 4 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos
+                 ? std::stoi(ctx.args[0])
+                 : 1;
+  return paginate("【待办投诉 (queue)】\n", lines, page, options.max_reply_bytes, "发送“待办");
+}
+
+Result<std::string> Bot::Impl::show(const Context& ctx) {
+  if (ctx.inspector_areas.empty()) return say(role_refusal("查看", "纪检监察人员", "inspectors"));
+  if (ctx.msg->group) return say("投诉内容只能私信查看。(use this in private chat)");
+  auto [receipt, used] = take_receipt(ctx.args);
+  if (!receipt) return say(kUnknownReceipt);
+  auto c = complaints.get(*receipt);
+  if (!c.is_ok() || !inspector_covers(ctx, c->village)) return say(kUnknownReceipt);
+  int offset = ledger->utc_offset_minutes();
+  const Village* v = ctx.dir->find_village(c->village);
+  std::string out = "【投诉 " + c->receipt + "】" + (v ? v->town + v->name : c->village) + " 状态:" + complaint_status_zh(c->status) + "\n";
+  out += "反映人:" + (c->anonymous ? std::string("匿名 (anonymous)")
+                                  : c->reporter->name + "(" + c->reporter->bot_id + "/" + c->reporter->user_id + ")") + "\n";
+  out += "内容:" + c->text + "\n";
+  if (!c->links.empty()) {
+    out += "关联:";
+    for (size_t i = 0; i < c->links.size(); ++i) out += (i ? "、" : "") + c->links[i];
+    out += "\n";
+  }
+  for (const auto& e : c->events) {
+    out += "- " + local_day(e.at, offset) + " " + e.kind + (e.actor.empty() ? "" : "(" + e.actor + ")");
+    if (!e.assignee.empty()) out += " 处理人:" + e.assignee;
+    if (!e.note.empty()) out += " " + e.note;
+    out += "\n";
+  }
+  int64_t deadline = complaint_deadline(*c, options.complaint_deadlines);
+  if (deadline) out += "期限:" + local_day(deadline, offset) + "\n";
+  return paginate("", {out}, 1, options.max_reply_bytes * 2, "");
+}
+
+Result<std::string> Bot::Impl::inspect(const Context& ctx, ComplaintStatus to, WriteTxn& txn, std::vector<Push>* pushes) {
+  std::string keyword = to == ComplaintStatus::kAssigned ? "转办" : to == ComplaintStatus::kInvestigating ? "调查"
+                        : to == ComplaintStatus::kResolved ? "办结" : "驳回";
+  if (ctx.inspector_areas.empty()) return say(role_refusal(keyword, "纪检监察人员", "inspectors"));
+  if (ctx.msg->group) return say("请私信机器人办理投诉。(use this in private chat)");
+  auto [receipt, used] = take_receipt(ctx.args);
+  if (!receipt) return say(ctx.args.empty() ? "请写明投诉编号。(needs the receipt)" : kUnknownReceipt);
+  auto current = complaints.load(txn, *receipt);
+  if (!current.is_ok() || !inspector_covers(ctx, current->village)) return say(kUnknownReceipt);
+  std::string assignee, note;
+  if (to == ComplaintStatus::kAssigned) {
+    assignee = ctx.args.size() > used ? ctx.args[used] : "";
+    note = join_from(ctx.args, used + 1);
+  } else {
+    note = join_from(ctx.args, used);
+  }
+  auto c = complaints.transition(txn, *receipt, to, note, assignee, ctx.msg->sender_id);
+  if (!c.is_ok()) {
+    if (c.status().code() == Code::kInternal || c.status().code() == Code::kUnavailable) return c.status();
+    return say(c.status().message());
+  }
+  if (Status s = queue_status_push(txn, *c, pushes); !s.is_ok()) return s;
+  return "投诉" + c->receipt + "已改为“" + complaint_status_zh(c->status) + "”" +
+         (c->anonymous ? "(匿名投诉,不推送)"
+                       : pushes->empty() ? "(本机器人无法私信反映人,反映人可发送“进度”查询)" : ",已通知反映人") +
+         "。(status changed)\n";
+}
+
+std::string Bot::Impl::complaint_counts(const std::string& village, const std::string& month) {
+  ComplaintFilter f;
+  f.villages = {village};
+  auto list = complaints.list(f);
+  if (!list.is_ok() || list->empty()) return "";
+  int offset = ledger->utc_offset_minutes();
+  int64_t now = ledger->clock().now_unix_seconds();
+  int filed = 0, resolved = 0, overdue = 0, open = 0;
+  for (const auto& c : *list) {
+    if (local_day(c.filed_at, offset).substr(0, 7) == month) ++filed;
+    if (c.resolved_at && local_day(c.resolved_at, offset).substr(0, 7) == month) ++resolved;
+    if (c.status != ComplaintStatus::kResolved && c.status != ComplaintStatus::kRejected) ++open;
+    if (complaint_overdue(c, options.complaint_deadlines, now)) ++overdue;
+  }
+  std::string out = "投诉:本月受理" + std::to_string(filed) + "件,办结" + std::to_string(resolved) + "件,在办" +
+                    std::to_string(open) + "件,逾期" + std::to_string(overdue) + "件。";
+  auto cp = ledger->checkpoint("complaints");
+  if (cp.is_ok()) out += "投诉台账核验码:" + checkpoint_short_form(*cp);
+  return out + "\n";
+}
+
+}  // namespace sunledger

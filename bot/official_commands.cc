@@ -1,0 +1,221 @@
+// What officials do in chat: post lines, register and finish projects,
+// reverse entries, post subsidy lists and publish a month.
+#include "bot/bot_impl.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// Writes
+
+namespace {
+
+// Parses "收入|支出 类别 金额 摘要 [项目:名称] [资金:来源] [对方:名称] [日期:2022-11-05]".
+Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string& month, const std::string& today) {
+  auto words = split_words(body.text);
+  TransactionLine t;
+  t.source_line = body.number;
+  if (words.size() < 4)
+    return invalid_argument("格式应为“收入|支出 类别 金额 摘要”,缺少内容 (expected: income|expense CATEGORY AMOUNT ITEM)");
+  if (words[0] == "收入" || words[0] == "income") t.income = true;
+  else if (words[0] == "支出" || words[0] == "expense") t.income = false;
+  else return invalid_argument("第一项应为“收入”或“支出”,而不是“" + words[0] + "” (must start with income or expense)");
+  t.category = words[1];
+  auto amount = parse_amount(words[2]);
+  if (!amount.is_ok()) return amount.status();
+  t.amount = *amount;
+  std::string item;
+  for (size_t i = 3; i < words.size(); ++i) {
+    std::string w = words[i];
+    // Full-width colons are what Chinese keyboards type.
+    if (auto p = w.find("\xEF\xBC\x9A"); p != std::string::npos) w.replace(p, 3, ":");
+    auto colon = w.find(':');
+    std::string key = colon == std::string::npos ? "" : w.substr(0, colon);
+    std::string value = colon == std::string::npos ? "" : w.substr(colon + 1);
+    if (key == "项目" || key == "project") t.project = value;
+    else if (key == "资金" || key == "fund") t.fund = value;
+    else if (key == "对方" || key == "party") t.counterparty = value;
+    else if (key == "备注" || key == "note") t.note = value;
+    else if (key == "日期" || key == "date") t.date = value;
+    else item += (item.empty() ? "" : " ") + words[i];
+  }
+  if (item.empty()) return invalid_argument("缺少摘要(这笔钱是做什么的) (missing item description)");
+  t.item = item;
+  if (t.date.empty()) t.date = today.substr(0, 7) == month ? today : month + "-" + (month < today.substr(0, 7) ? "28" : "01");
+  if (t.date.substr(0, 7) != month) return invalid_argument("日期 " + t.date + " 不在 " + month + " 内 (date outside the month)");
+  return t;
+}
+
+std::string join_errors(const std::vector<std::string>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += e + "\n";
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a) {
+  if (ctx.args.empty() || !valid_month(ctx.args[0]))
+    return say("请写明月份,例如“记账 2022-11”,下面每行一笔。(post needs a month, e.g. post 2022-11, then one entry per line)");
+  const std::string month = ctx.args[0];
+  if (cmd.body.empty())
+    return say("“记账 " + month + "”下面每行写一笔:支出 工程款 157600 水渠修缮 项目:水利建设 (one entry per line below the command)");
+  if (cmd.body.size() > kMaxBodyLines) return say("一次最多200笔,请分几次发送。(at most 200 entries per message)");
+  std::vector<TransactionLine> lines;
+  std::vector<std::string> errors;
+  std::string day = today();
+  for (const auto& body : cmd.body) {
+    auto t = parse_post_line(body, month, day);
+    if (!t.is_ok()) errors.push_back("第" + std::to_string(body.number) + "行: " + t.status().message());
+    else lines.push_back(*t);
+  }
+  if (!errors.empty()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + join_errors(errors));
+  auto r = txn.post_transactions(ctx.village->id, lines, a);
+  if (!r.is_ok()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + r.status().message());
+  // Month so far, including what this message added (same transaction).
+  auto totals = txn.month_totals(ctx.village->id, month);
+  if (!totals.is_ok()) return totals.status();
+  Fen income = totals->income, expense = totals->expense;
+  std::string range = "#" + std::to_string(r->front()) + (r->size() > 1 ? "至#" + std::to_string(r->back()) : "");
+  return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) + " entries)\n" +
+         ctx.village->name + " " + month_zh(month) + "目前合计(未公开):收入" + format_yuan_with_wan(income) + ",支出" +
+         format_yuan_with_wan(expense) + "\n公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”结账并推送到村民群。\n";
+}
+
+Result<std::string> Bot::Impl::project_add(const Context& ctx, WriteTxn& txn, const Author& a) {
+  if (ctx.args.size() < 2)
+    return say("格式:立项 名称 批复金额 [专项],例如“立项 水利建设 30万 专项”。(project add NAME AMOUNT [special])");
+  auto amount = parse_amount(ctx.args[1]);
+  if (!amount.is_ok()) return say(amount.status().message());
+  bool special = false;
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    if (ctx.args[i] == "专项" || ctx.args[i] == "special" || ctx.args[i] == "专项资金") special = true;
+    else return say("没看懂“" + ctx.args[i] + "”:只能写“专项”。(only “special” may follow the amount)");
+  }
+  auto r = txn.register_project(ctx.village->id, {ctx.args[0], *amount, special}, a);
+  if (!r.is_ok()) return say(r.status().message());
+  return "已立项:" + ctx.args[0] + ",批复" + format_yuan_with_wan(*amount) + (special ? ",专项资金(只能用于本项目)" : "") +
+         "。第#" + std::to_string(*r) + "条。(project registered)\n";
+}
+
+Result<std::string> Bot::Impl::reverse(const Context& ctx, WriteTxn& txn, const Author& a) {
+  if (ctx.args.size() < 2) return say("格式:冲销 条目号 原因,例如“冲销 12 重复记账”。(reverse INDEX REASON)");
+  std::string idx = ctx.args[0];
+  if (!idx.empty() && idx[0] == '#') idx = idx.substr(1);
+  if (idx.empty() || idx.size() > 12 || idx.find_first_not_of("0123456789") != std::string::npos)
+    return say("条目号“" + ctx.args[0] + "”应为数字,例如 12 或 #12。(the entry index must be a number)");
+  std::string reason;
+  for (size_t i = 1; i < ctx.args.size(); ++i) reason += (reason.empty() ? "" : " ") + ctx.args[i];
+  auto r = txn.reverse(ctx.village->id, std::stoull(idx), reason, a);
+  if (!r.is_ok()) return say(r.status().message());
+  return "已冲销第#" + idx + "条(冲销记录#" + std::to_string(*r) + "),原记录仍保留可查。原因:" + reason +
+         " (reversed; the original stays visible)\n";
+}
+
+Result<std::string> Bot::Impl::subsidy_list(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a) {
+  if (ctx.args.empty() || !valid_month(ctx.args[0]))
+    return say("请写明月份,例如“低保名单 2022-11”,下面每行:姓名 身份证号 金额 [人数]。(subsidy list needs a month)");
+  if (cmd.body.empty()) return say("名单为空:下面每行写“姓名 身份证号 金额 [人数]”。(one recipient per line)");
+  if (cmd.body.size() > kMaxBodyLines) return say("一次最多200户,请分几次发送。(at most 200 lines per message)");
+  if (options.identity_salt.size() < 16) return internal_error("identity salt is not configured");
+  std::vector<SubsidyLine> lines;
+  std::vector<std::string> errors;
+  for (const auto& body : cmd.body) {
+    auto w = split_words(body.text);
+    std::string prefix = "第" + std::to_string(body.number) + "行: ";
+    if (w.size() < 3 || w.size() > 4) {
+      errors.push_back(prefix + "格式应为“姓名 身份证号 金额 [人数]” (expected NAME ID AMOUNT [PERSONS])");
+      continue;
+    }
+    // The identity number is checked, hashed and masked here; it is never
+    // stored, logged or repeated back, not even in an error. A number in
+    // another column (columns swapped) would be stored or quoted as a name,
+    // amount or count, so such a line is refused naming only the field.
+    struct Field {
+      size_t word;
+      const char* zh;
+      const char* en;
+    };
+    std::string misplaced;
+    for (Field f : {Field{0, "姓名", "name"}, Field{2, "金额", "amount"}, Field{3, "人数", "persons"}})
+      if (misplaced.empty() && f.word < w.size() && looks_like_resident_id(w[f.word]))
+        misplaced = std::string("“") + f.zh + "”一栏像是身份证号,请检查各栏的顺序 (the " + f.en +
+                    " field looks like an identity number; check the column order)";
+    if (!misplaced.empty()) {
+      errors.push_back(prefix + misplaced);
+      continue;
+    }
+    if (Status s = validate_resident_id(w[1]); !s.is_ok()) {
+      errors.push_back(prefix + s.message());
+      continue;
+    }
+    auto amount = parse_amount(w[2]);
+    if (!amount.is_ok()) {
+      errors.push_back(prefix + amount.status().message());
+      continue;
+    }
+    int persons = 1;
+    if (w.size() == 4) {
+      if (w[3].size() > 2 || w[3].find_first_not_of("0123456789") != std::string::npos || std::stoi(w[3]) < 1) {
+        errors.push_back(prefix + "人数应为1到50的数字 (persons must be 1 to 50)");
+        continue;
+      }
+      persons = std::stoi(w[3]);
+    }
+    lines.push_back({"低保", mask_person_name(w[0]), mask_resident_id(w[1]), hash_resident_id(options.identity_salt, w[1]),
+                     *amount, persons});
+  }
+  if (!errors.empty()) return say("未登记,请改正后重发 (nothing was recorded; fix and resend):\n" + join_errors(errors));
+  auto r = txn.post_subsidies(ctx.village->id, ctx.args[0], lines, a);
+  if (!r.is_ok()) return say("未登记 (nothing was recorded):" + r.status().message());
+  Fen total = 0;
+  std::string names;
+  for (const auto& l : lines) {
+    total += l.amount;
+    names += l.name_masked + " ";
+  }
+  return "已登记" + month_zh(ctx.args[0]) + "低保名单" + std::to_string(lines.size()) + "户,合计" + format_yuan_with_wan(total) +
+         ":" + names + "(身份证号只保存加密摘要 / identity numbers are stored only as keyed hashes)\n";
+}
+
+Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, const std::string& month, WriteTxn& txn,
+                                             const Author& a) {
+  auto d = directory();
+  if (!d.is_ok()) return d.status();
+  const Village* v = (*d)->find_village(village_id);
+  if (!v) return not_found("没有这个村“" + village_id + "” (no such village)");
+  if (!valid_month(month)) return invalid_argument("月份应写成 2022-11 这样 (month must be YYYY-MM)");
+  // Flags are computed from what is already committed: the month's lines.
+  auto b = village_books(*v);
+  if (!b.is_ok()) return b.status();
+  auto idx = txn.close_month(v->id, month, a);
+  if (!idx.is_ok()) return idx.status();
+  Published p;
+  SQLite::Statement q(txn.db(),
+                      "SELECT m.statement_idx, m.tree_size, m.checkpoint, e.leaf FROM month_closes m JOIN logs l ON l.id=m.log_id "
+                      "JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx WHERE l.name=? AND m.month=?");
+  q.bind(1, v->id);
+  q.bind(2, month);
+  if (!q.executeStep()) return internal_error("month close not found after closing");
+  p.close.month = month;
+  p.close.statement_index = static_cast<uint64_t>(q.getColumn(0).getInt64());
+  p.close.tree_size = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  p.close.checkpoint = q.getColumn(2).getString();
+  auto col = q.getColumn(3);
+  p.close.statement = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  std::vector<Flag> flags;
+  for (const auto& f : (*b)->flags)
+    if ((f.month == month || f.month.empty()) && !(f.kind == FlagKind::kMonthNotPublished && f.month == month))
+      flags.push_back(f);
+  p.notice = render_notice(v->name, p.close, flags) + complaint_counts(v->id, month);
+  if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
+    for (const auto& [bot, chat] : it->second) {
+      if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice, Audience::kGroup}); !s.is_ok()) return s;
+      ++p.groups_notified;
+    }
+  }
+  return p;
+}
+
+}  // namespace sunledger

@@ -1,0 +1,190 @@
+// What anyone may ask: help, accounts, details, projects, subsidies, balance,
+// verification and alerts, answered from the cached books.
+#include "bot/bot_impl.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// Queries
+
+Result<std::string> Bot::Impl::help(const Context& ctx) {
+  std::string out = "【村务监督机器人 可用命令】(commands)\n";
+  out += "账目 [2022-11] 看某月公开账目 (accounts)\n";
+  out += "明细 2022-11 [收入|支出] [页] 看每一笔 (details)\n";
+  out += "项目 [名称] 看项目预算和花费 (projects)\n";
+  out += "低保 [2022-11] 看低保等补助名单 (subsidies)\n";
+  out += "余额 看各项资金余额 (balance)\n";
+  out += "核验 [2022-11] 看签名和核对方法 (verify)\n";
+  if (ctx.official || !ctx.official_villages.empty()) {
+    out += "—— 村干部 (officials) ——\n";
+    out += "记账 2022-11 换行后每行一笔:支出 工程款 157600 水渠修缮 项目:水利建设 资金:专项资金 对方:某工程队 (post)\n";
+    out += "立项 水利建设 30万 专项 (project add)\n";
+    out += "结项 水利建设 项目完工结项 (project finish)\n";
+    out += "冲销 12 重复记账 (reverse)\n";
+    out += "低保名单 2022-11 换行后每行:张三 身份证号 620 [人数]\n";
+    out += "公开 2022-11 结账并推送到村民群 (publish)\n";
+  }
+  if (ctx.official || !ctx.official_villages.empty() || !ctx.inspector_areas.empty())
+    out += "预警 看自动发现的问题 (alerts)\n";
+  return out;
+}
+
+Result<std::string> Bot::Impl::last_closed_or_arg(const Context& ctx, const VillageBooks& b, size_t arg) {
+  if (ctx.args.size() > arg) {
+    const std::string& m = ctx.args[arg];
+    if (!valid_month(m)) return say("月份“" + m + "”应写成 2022-11 这样。(month must look like 2022-11)");
+    if (!b.closed_months.count(m))
+      return say(b.village_name + " " + month_zh(m) + "的账目还没有公开。(the accounts of " + m + " are not published yet)");
+    return m;
+  }
+  if (b.closed_months.empty()) return say(b.village_name + "还没有公开过账目。(no month has been published yet)");
+  return *b.closed_months.rbegin();
+}
+
+Result<std::string> Bot::Impl::accounts(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = accounts_cache.find({ctx.village->id, *month});
+    if (it != accounts_cache.end() && it->second.size == (*b)->size && it->second.day == today()) return it->second.text;
+  }
+  auto close = ledger->month_close(ctx.village->id, *month);
+  if (!close.is_ok()) return close.status();
+  bool latest = *month == *(*b)->closed_months.rbegin();
+  std::vector<Flag> flags;
+  for (const auto& f : (*b)->flags)
+    if (f.month == *month || (latest && f.month.empty())) flags.push_back(f);
+  std::string text = render_statement(ctx.village->name, *close, flags);
+  std::lock_guard<std::mutex> lock(mu);
+  accounts_cache[{ctx.village->id, *month}] = RenderedAccounts{(*b)->size, today(), text};
+  return text;
+}
+
+Result<std::string> Bot::Impl::details(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  if (ctx.args.empty()) return say("请写明月份,例如“明细 2022-11”。(name the month, e.g. details 2022-11)");
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  int direction = 0, page = 1;
+  std::string filter_word;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    const std::string& a = ctx.args[i];
+    if (a == "收入" || a == "income") {
+      direction = 1;
+      filter_word = " " + a;
+    } else if (a == "支出" || a == "expense") {
+      direction = -1;
+      filter_word = " " + a;
+    } else if (!a.empty() && a.size() <= 4 && a.find_first_not_of("0123456789") == std::string::npos) {
+      page = std::stoi(a);
+    } else {
+      return say("没看懂“" + a + "”:可以写 收入、支出 或页码。(expected income, expense or a page number)");
+    }
+  }
+  auto entries = ledger->month_entries(ctx.village->id, *month);
+  if (!entries.is_ok()) return entries.status();
+  auto lines = render_detail_lines(*entries, direction);
+  if (lines.empty()) lines.push_back("(本月没有这类记录 / no such entries)\n");
+  std::string header = "【" + ctx.village->name + " " + month_zh(*month) + " 明细" +
+                       (direction > 0 ? "(收入)" : direction < 0 ? "(支出)" : "") + "】\n";
+  return paginate(header, lines, page, options.max_reply_bytes, "发送“明细 " + *month + filter_word + "");
+}
+
+Result<std::string> Bot::Impl::projects(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  std::string name = ctx.args.empty() ? "" : ctx.args[0];
+  std::vector<std::string> blocks;
+  for (const auto& p : (*b)->projects)
+    if (name.empty() || p.name == name) blocks.push_back(render_project(p, (*b)->flags));
+  if (blocks.empty())
+    return say(name.empty() ? ctx.village->name + "还没有登记项目。(no projects registered)"
+                            : "没有名为“" + name + "”的项目。(no such project)");
+  return paginate("【" + ctx.village->name + " 项目】\n", blocks, 1, options.max_reply_bytes, "发送“项目 名称”");
+}
+
+Result<std::string> Bot::Impl::subsidies(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  int page = ctx.args.size() > 1 && ctx.args[1].find_first_not_of("0123456789") == std::string::npos && ctx.args[1].size() <= 4
+                 ? std::stoi(ctx.args[1])
+                 : 1;
+  auto entries = ledger->month_entries(ctx.village->id, *month);
+  if (!entries.is_ok()) return entries.status();
+  auto lines = render_subsidy_lines(*entries);
+  if (lines.empty()) lines.push_back("(本月没有补助名单 / no subsidy list this month)\n");
+  return paginate("【" + ctx.village->name + " " + month_zh(*month) + " 低保等补助名单】\n", lines, page,
+                  options.max_reply_bytes, "发送“低保 " + *month);
+}
+
+Result<std::string> Bot::Impl::balance(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  return render_balance(**b);
+}
+
+Result<std::string> Bot::Impl::verify(const Context& ctx) {
+  if (Status s = need_village(ctx); !s.is_ok()) return s;
+  auto b = village_books(*ctx.village);
+  if (!b.is_ok()) return b.status();
+  auto month = last_closed_or_arg(ctx, **b, 0);
+  if (!month.is_ok()) return month.status();
+  auto close = ledger->month_close(ctx.village->id, *month);
+  if (!close.is_ok()) return close.status();
+  return render_verify(ctx.village->name, *close, ledger->verifier_key());
+}
+
+Result<std::string> Bot::Impl::alerts(const Context& ctx) {
+  std::vector<const Village*> watched;
+  for (const auto& entry : ctx.dir->villages) {
+    const Village& v = entry.second;
+    bool inspector = std::any_of(ctx.inspector_areas.begin(), ctx.inspector_areas.end(),
+                                 [&v](const std::string& a) { return area_covers(a, v); });
+    bool own = std::find(ctx.official_villages.begin(), ctx.official_villages.end(), v.id) != ctx.official_villages.end();
+    if (inspector || own) watched.push_back(&v);
+  }
+  if (watched.empty()) return say(role_refusal("预警", "纪检监察人员和村干部", "inspectors and officials"));
+  std::vector<std::string> lines;
+  for (const Village* v : watched) {
+    auto b = village_books(*v);
+    if (!b.is_ok()) return b.status();
+    for (const auto& f : (*b)->flags) lines.push_back("[" + v->town + v->name + "] " + f.text + "\n");
+  }
+  if (lines.empty()) lines.push_back("目前没有预警。(no alerts)\n");
+  int page = !ctx.args.empty() && ctx.args[0].size() <= 4 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos
+                 ? std::stoi(ctx.args[0])
+                 : 1;
+  return paginate("【预警 (alerts)】\n", lines, page, options.max_reply_bytes, "发送“预警");
+}
+
+Result<std::string> Bot::Impl::query(const Context& ctx, CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kHelp: return help(ctx);
+    case CommandKind::kAccounts: return accounts(ctx);
+    case CommandKind::kDetails: return details(ctx);
+    case CommandKind::kProjects: return projects(ctx);
+    case CommandKind::kSubsidies: return subsidies(ctx);
+    case CommandKind::kBalance: return balance(ctx);
+    case CommandKind::kVerify: return verify(ctx);
+    case CommandKind::kAlerts: return alerts(ctx);
+    case CommandKind::kComplaintStatus: return complaint_status(ctx);
+    case CommandKind::kQueue: return queue(ctx);
+    case CommandKind::kShowComplaint: return show(ctx);
+    default: return internal_error("not a query");
+  }
+}
+
+}  // namespace sunledger
