@@ -15,37 +15,64 @@ struct Keyword {
   std::string_view second;  // a required second word ("project add"), or empty
 };
 
-// Longer and two-word keywords first, so 低保名单 wins over 低保.
-constexpr Keyword kKeywords[] = {
-    {"complain", CommandKind::kComplainAnonymously, "anonymously"},
-    {"匿名投诉", CommandKind::kComplainAnonymously, ""}, {"匿名举报", CommandKind::kComplainAnonymously, ""},
-    {"投诉", CommandKind::kComplain, ""},      {"举报", CommandKind::kComplain, ""},
-    {"complain", CommandKind::kComplain, ""},  {"进度", CommandKind::kComplaintStatus, ""},
-    {"status", CommandKind::kComplaintStatus, ""}, {"不满意", CommandKind::kUnsatisfied, ""},
-    {"unsatisfied", CommandKind::kUnsatisfied, ""}, {"满意", CommandKind::kSatisfied, ""},
-    {"satisfied", CommandKind::kSatisfied, ""}, {"待办", CommandKind::kQueue, ""},
-    {"queue", CommandKind::kQueue, ""},        {"查看", CommandKind::kShowComplaint, ""},
-    {"show", CommandKind::kShowComplaint, ""}, {"转办", CommandKind::kAssign, ""},
-    {"assign", CommandKind::kAssign, ""},      {"调查", CommandKind::kInvestigate, ""},
-    {"investigate", CommandKind::kInvestigate, ""}, {"办结", CommandKind::kResolve, ""},
-    {"resolve", CommandKind::kResolve, ""},    {"驳回", CommandKind::kReject, ""},
-    {"reject", CommandKind::kReject, ""},
-    {"低保名单", CommandKind::kSubsidyList, ""}, {"subsidy-list", CommandKind::kSubsidyList, ""},
-    {"subsidy", CommandKind::kSubsidyList, "list"}, {"project", CommandKind::kProjectAdd, "add"},
-    {"project", CommandKind::kProjectFinish, "finish"}, {"结项", CommandKind::kProjectFinish, ""},
-    {"帮助", CommandKind::kHelp, ""},          {"help", CommandKind::kHelp, ""},
-    {"账目", CommandKind::kAccounts, ""},      {"accounts", CommandKind::kAccounts, ""},
-    {"明细", CommandKind::kDetails, ""},       {"details", CommandKind::kDetails, ""},
-    {"项目", CommandKind::kProjects, ""},      {"projects", CommandKind::kProjects, ""},
-    {"低保", CommandKind::kSubsidies, ""},     {"subsidies", CommandKind::kSubsidies, ""},
-    {"余额", CommandKind::kBalance, ""},       {"balance", CommandKind::kBalance, ""},
-    {"核验", CommandKind::kVerify, ""},        {"verify", CommandKind::kVerify, ""},
-    {"记账", CommandKind::kPost, ""},          {"post", CommandKind::kPost, ""},
-    {"立项", CommandKind::kProjectAdd, ""},    {"冲销", CommandKind::kReverse, ""},
-    {"reverse", CommandKind::kReverse, ""},    {"公开", CommandKind::kPublish, ""},
-    {"publish", CommandKind::kPublish, ""},    {"预警", CommandKind::kAlerts, ""},
-    {"alerts", CommandKind::kAlerts, ""},
+using R = CommandRole;
+using K = CommandKind;
+
+// The one table. Keywords are matched case-insensitively (English); a
+// two-word keyword ("project add") needs both words.
+const std::vector<CommandSpec> kCommands = {
+    {K::kHelp, {"帮助", "help", "start", "?", "？"}, R::kAnyone, false, false, "帮助", "看您可以用的命令 (help)"},
+    {K::kAccounts, {"账目", "accounts"}, R::kAnyone, false, false, "账目 [2022-11]", "看某月公开账目 (accounts)"},
+    {K::kDetails, {"明细", "details"}, R::kAnyone, false, false, "明细 2022-11 [收入|支出] [页]", "看每一笔 (details)"},
+    {K::kProjects, {"项目", "projects"}, R::kAnyone, false, false, "项目 [名称]", "看项目预算和花费 (projects)"},
+    {K::kSubsidies, {"低保", "subsidies"}, R::kAnyone, false, false, "低保 [2022-11]", "看低保等补助名单 (subsidies)"},
+    {K::kBalance, {"余额", "balance"}, R::kAnyone, false, false, "余额", "看各项资金余额 (balance)"},
+    {K::kVerify, {"核验", "verify"}, R::kAnyone, false, false, "核验 [2022-11]", "看签名和核对方法 (verify)"},
+    {K::kComplain, {"投诉", "举报", "complain"}, R::kAnyone, true, false, "投诉 内容",
+     "反映问题,回执私信发给您 (complain)"},
+    {K::kComplainAnonymously, {"匿名投诉", "匿名举报", "complain anonymously"}, R::kAnyone, true, true,
+     "匿名投诉 内容", "匿名反映问题,只能私信发送 (complain anonymously)"},
+    {K::kComplaintStatus, {"进度", "status"}, R::kAnyone, false, true, "进度 编号", "查您的投诉办理进度 (status)"},
+    {K::kSatisfied, {"满意", "satisfied"}, R::kAnyone, true, true, "满意 编号", "对办结结果满意 (satisfied)"},
+    {K::kUnsatisfied, {"不满意", "unsatisfied"}, R::kAnyone, true, true, "不满意 编号",
+     "对办结结果不满意,15天内重新办理 (unsatisfied)"},
+    {K::kPost, {"记账", "post"}, R::kOfficial, true, false,
+     "记账 2022-11 换行后每行一笔:支出 工程款 157600 水渠修缮 项目:水利建设 资金:专项资金 对方:某工程队 日期:2022-11-10",
+     "记收入和支出 (post)"},
+    {K::kProjectAdd, {"立项", "project add"}, R::kOfficial, true, false, "立项 水利建设 30万 专项", "登记项目和批复金额 (project add)"},
+    {K::kProjectFinish, {"结项", "project finish"}, R::kOfficial, true, false, "结项 水利建设", "项目完工结项 (project finish)"},
+    {K::kReverse, {"冲销", "reverse"}, R::kOfficial, true, false, "冲销 12 重复记账", "冲销记错的一笔 (reverse)"},
+    {K::kSubsidyList, {"低保名单", "subsidy-list", "subsidy list"}, R::kOfficial, true, false,
+     "低保名单 2022-11 换行后每行:张三 身份证号 620 [人数]", "登记补助名单 (subsidy list)"},
+    {K::kPublish, {"公开", "publish"}, R::kOfficial, true, false, "公开 2022-11", "结账并推送到村民群 (publish)"},
+    {K::kAlerts, {"预警", "alerts"}, R::kOfficialOrInspector, false, false, "预警", "看自动发现的问题 (alerts)"},
+    {K::kQueue, {"待办", "queue"}, R::kInspector, false, true, "待办", "看辖区内未办结的投诉,逾期的在前 (queue)"},
+    {K::kShowComplaint, {"查看", "show"}, R::kInspector, false, true, "查看 编号", "看投诉全文、反映人和办理记录 (show)"},
+    {K::kAssign, {"转办", "assign"}, R::kInspector, true, true, "转办 编号 处理人 说明", "转给处理人 (assign)"},
+    {K::kInvestigate, {"调查", "investigate"}, R::kInspector, true, true, "调查 编号 说明", "开始调查 (investigate)"},
+    {K::kResolve, {"办结", "resolve"}, R::kInspector, true, true, "办结 编号 结论", "写明结论并办结 (resolve)"},
+    {K::kReject, {"驳回", "reject"}, R::kInspector, true, true, "驳回 编号 理由", "不予受理,写明理由 (reject)"},
 };
+
+// Derived from kCommands: two-word keywords first, then longer before
+// shorter, so 低保名单 wins over 低保 when a keyword runs into its argument.
+const std::vector<Keyword>& keywords() {
+  static const std::vector<Keyword> words = [] {
+    std::vector<Keyword> out;
+    for (const auto& c : kCommands)
+      for (std::string_view k : c.keywords) {
+        size_t space = k.find(' ');
+        if (space == std::string_view::npos) out.push_back({k, c.kind, ""});
+        else out.push_back({k.substr(0, space), c.kind, k.substr(space + 1)});
+      }
+    std::stable_sort(out.begin(), out.end(), [](const Keyword& a, const Keyword& b) {
+      if (a.second.empty() != b.second.empty()) return !a.second.empty();
+      return a.word.size() > b.word.size();
+    });
+    return out;
+  }();
+  return words;
+}
 
 std::string lower_ascii(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -99,7 +126,7 @@ ParsedCommand parse_command(std::string_view text) {
   std::string first_lower = lower_ascii(first);
   cmd.kind = CommandKind::kUnknown;
   cmd.keyword = words[0];
-  for (const auto& k : kKeywords) {
+  for (const auto& k : keywords()) {
     if (first_lower != k.word) continue;
     size_t consumed = 1;
     if (!k.second.empty()) {
@@ -114,7 +141,7 @@ ParsedCommand parse_command(std::string_view text) {
   // People often type "账目2022-11" without a space: a Chinese keyword may
   // run straight into its first argument.
   if (cmd.kind == CommandKind::kUnknown && static_cast<unsigned char>(first[0]) >= 0x80) {
-    for (const auto& k : kKeywords) {
+    for (const auto& k : keywords()) {
       if (!k.second.empty() || static_cast<unsigned char>(k.word[0]) < 0x80 || first.rfind(k.word, 0) != 0) continue;
       cmd.kind = k.kind;
       cmd.keyword = std::string(k.word);
@@ -123,7 +150,6 @@ ParsedCommand parse_command(std::string_view text) {
       break;
     }
   }
-  if (first == "?" || first == "\xEF\xBC\x9F") cmd.kind = CommandKind::kHelp;  // ? or ？
   // The raw text after the keyword, newlines kept.
   {
     std::string_view t = text;
@@ -144,26 +170,17 @@ ParsedCommand parse_command(std::string_view text) {
   return cmd;
 }
 
+const std::vector<CommandSpec>& command_table() { return kCommands; }
+
+const CommandSpec* command_spec(CommandKind kind) {
+  for (const auto& c : kCommands)
+    if (c.kind == kind) return &c;
+  return nullptr;
+}
+
 bool is_write(CommandKind kind) {
-  switch (kind) {
-    case CommandKind::kPost:
-    case CommandKind::kProjectAdd:
-    case CommandKind::kReverse:
-    case CommandKind::kSubsidyList:
-    case CommandKind::kPublish:
-    case CommandKind::kProjectFinish:
-    case CommandKind::kComplain:
-    case CommandKind::kComplainAnonymously:
-    case CommandKind::kSatisfied:
-    case CommandKind::kUnsatisfied:
-    case CommandKind::kAssign:
-    case CommandKind::kInvestigate:
-    case CommandKind::kResolve:
-    case CommandKind::kReject:
-      return true;
-    default:
-      return false;
-  }
+  const CommandSpec* c = command_spec(kind);
+  return c != nullptr && c->write;
 }
 
 }  // namespace sunledger

@@ -51,6 +51,32 @@ struct ParsedCommand {
   std::vector<BodyLine> body;     // non-empty lines after the first
 };
 
+// Who may use a command. Dispatch refuses everyone else before the command
+// runs, with a reply that says who may.
+enum class CommandRole {
+  kAnyone,                // villagers of a bound group, and everyone in private chat
+  kOfficial,              // officials of the village the command is about
+  kInspector,             // inspectors of the discipline commission
+  kOfficialOrInspector,
+};
+
+// One chat command, defined once: the keyword parser, the write/read split,
+// the role check and the 帮助 text are all generated from this table.
+struct CommandSpec {
+  CommandKind kind;
+  std::vector<std::string_view> keywords;  // Chinese first (the one help shows), then English; "two words" allowed
+  CommandRole role;
+  bool write;        // changes something: runs in one transaction, deduplicated
+  bool private_only;  // refused in a group (it shows or takes what one person may see)
+  std::string_view usage;  // as help shows it: "账目 [2022-11]"
+  std::string_view what;   // Chinese, then English in parentheses
+};
+
+// Every command, in the order 帮助 lists them.
+const std::vector<CommandSpec>& command_table();
+// The spec of a kind (kEmpty and kUnknown have none: nullptr).
+const CommandSpec* command_spec(CommandKind kind);
+
 // Splits on ASCII and ideographic spaces and tabs.
 std::vector<std::string> split_words(std::string_view line);
 ParsedCommand parse_command(std::string_view text);

@@ -52,6 +52,30 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   if (cmd.kind != CommandKind::kComplainAnonymously)
     if (Status s = I.record_seen(msg, ctx); !s.is_ok()) return s;
 
+  // Who may use it, from the command table: refused before anything runs.
+  const CommandSpec* spec = command_spec(cmd.kind);
+  if (spec != nullptr && spec->role != CommandRole::kAnyone) {
+    bool inspector = !ctx.inspector_areas.empty();
+    if (spec->role == CommandRole::kInspector && !inspector) {
+      reply.text = role_refusal(cmd.keyword, "纪检监察人员", "inspectors");
+      return reply;
+    }
+    if (spec->role == CommandRole::kOfficialOrInspector && !inspector && ctx.official_villages.empty()) {
+      reply.text = role_refusal(cmd.keyword, "纪检监察人员和村干部", "inspectors and officials");
+      return reply;
+    }
+    if (spec->role == CommandRole::kOfficial) {
+      if (Status s = need_village(ctx); !s.is_ok()) {
+        reply.text = s.message();
+        return reply;
+      }
+      if (!ctx.official) {
+        reply.text = role_refusal(cmd.keyword, ctx.village->name + "的村干部", "officials of " + ctx.village->id);
+        return reply;
+      }
+    }
+  }
+
   if (!is_write(cmd.kind)) {
     auto text = I.query(ctx, cmd.kind);
     if (!text.is_ok()) {
@@ -69,22 +93,8 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
                  "writes are refused and nothing was changed)";
     return reply;
   }
-  // Writes: role first, then one transaction holding the change, its pushes
-  // and the dedupe record of this platform message.
-  bool official_command = cmd.kind == CommandKind::kPost || cmd.kind == CommandKind::kProjectAdd ||
-                          cmd.kind == CommandKind::kProjectFinish ||
-                          cmd.kind == CommandKind::kReverse || cmd.kind == CommandKind::kSubsidyList ||
-                          cmd.kind == CommandKind::kPublish;
-  if (official_command) {
-    if (Status s = need_village(ctx); !s.is_ok()) {
-      reply.text = s.message();
-      return reply;
-    }
-    if (!ctx.official) {
-      reply.text = role_refusal(cmd.keyword, ctx.village->name + "的村干部", "officials of " + ctx.village->id);
-      return reply;
-    }
-  }
+  // Writes: one transaction holding the change, its pushes and the dedupe
+  // record of this platform message (the role was checked above).
   Author author{msg.sender_id, "official", msg.bot_id};
   std::string refusal;
   Status s = I.ledger->write([&](WriteTxn& txn) -> Status {

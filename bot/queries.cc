@@ -9,26 +9,36 @@ using nlohmann::json;
 // ---------------------------------------------------------------------------
 // Queries
 
+// Generated from the command table: every command the sender may use, in
+// sections by role, each with its usage and what it does.
 Result<std::string> Bot::Impl::help(const Context& ctx) {
-  std::string out = "【村务监督机器人 可用命令】(commands)\n";
-  out += "账目 [2022-11] 看某月公开账目 (accounts)\n";
-  out += "明细 2022-11 [收入|支出] [页] 看每一笔 (details)\n";
-  out += "项目 [名称] 看项目预算和花费 (projects)\n";
-  out += "低保 [2022-11] 看低保等补助名单 (subsidies)\n";
-  out += "余额 看各项资金余额 (balance)\n";
-  out += "核验 [2022-11] 看签名和核对方法 (verify)\n";
-  if (ctx.official || !ctx.official_villages.empty()) {
-    out += "—— 村干部 (officials) ——\n";
-    out += "记账 2022-11 换行后每行一笔:支出 工程款 157600 水渠修缮 项目:水利建设 资金:专项资金 对方:某工程队 (post)\n";
-    out += "立项 水利建设 30万 专项 (project add)\n";
-    out += "结项 水利建设 项目完工结项 (project finish)\n";
-    out += "冲销 12 重复记账 (reverse)\n";
-    out += "低保名单 2022-11 换行后每行:张三 身份证号 620 [人数]\n";
-    out += "公开 2022-11 结账并推送到村民群 (publish)\n";
+  bool official = ctx.official || !ctx.official_villages.empty();
+  bool inspector = !ctx.inspector_areas.empty();
+  std::vector<std::string> lines;
+  auto section = [&](CommandRole role) {
+    for (const auto& c : command_table()) {
+      if (c.role != role || c.kind == CommandKind::kHelp) continue;
+      lines.push_back(std::string(c.usage) + "  " + std::string(c.what) + (c.private_only ? " [私信]" : "") + "\n");
+    }
+  };
+  section(CommandRole::kAnyone);
+  if (official) {
+    lines.push_back("—— 村干部 (officials) ——\n");
+    section(CommandRole::kOfficial);
   }
-  if (ctx.official || !ctx.official_villages.empty() || !ctx.inspector_areas.empty())
-    out += "预警 看自动发现的问题 (alerts)\n";
-  return out;
+  if (inspector) {
+    lines.push_back("—— 纪检监察 (inspectors) ——\n");
+    section(CommandRole::kInspector);
+  }
+  if (official || inspector) section(CommandRole::kOfficialOrInspector);
+  lines.push_back("[私信]的命令请私信机器人发送;编号即投诉回执号;私信查询某村时在命令后写村名,如“账目 双江村 2022-11”。"
+                  "(private-chat commands; receipts; name the village in private chat)\n");
+  int page = !ctx.args.empty() && ctx.args[0].size() <= 2 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos
+                 ? std::stoi(ctx.args[0])
+                 : 1;
+  // Someone who is both an official and an inspector gets more than one
+  // WeCom message holds: paged like every long answer.
+  return paginate("【村务监督机器人 可用命令】(commands)\n", lines, page, options.max_reply_bytes, "发送“帮助");
 }
 
 Result<std::string> Bot::Impl::last_closed_or_arg(const Context& ctx, const VillageBooks& b, size_t arg) {
@@ -156,7 +166,7 @@ Result<std::string> Bot::Impl::alerts(const Context& ctx) {
     bool own = std::find(ctx.official_villages.begin(), ctx.official_villages.end(), v.id) != ctx.official_villages.end();
     if (inspector || own) watched.push_back(&v);
   }
-  if (watched.empty()) return say(role_refusal("预警", "纪检监察人员和村干部", "inspectors and officials"));
+  if (watched.empty()) return std::string("目前没有预警。(no alerts)\n");  // an inspector of an area with no village yet
   std::vector<std::string> lines;
   for (const Village* v : watched) {
     auto b = village_books(*v);

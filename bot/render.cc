@@ -62,7 +62,12 @@ std::string paginate(const std::string& header, const std::vector<std::string>& 
   std::string out = header + pages[static_cast<size_t>(page - 1)];
   if (total > 1) {
     out += "第" + std::to_string(page) + "/" + std::to_string(total) + "页";
-    if (page < total) out += "," + next_page_hint + " " + std::to_string(page + 1) + " 查看下一页";
+    // The hint opens a quote (发送“明细 2022-11) that the page number closes;
+    // a hint that is a whole command already (发送“项目 名称”) is shown as is.
+    const std::string close_quote = "\xE2\x80\x9D";  // ”
+    bool whole = next_page_hint.size() >= 3 && next_page_hint.compare(next_page_hint.size() - 3, 3, close_quote) == 0;
+    if (page < total && whole) out += "," + next_page_hint + "查看";
+    else if (page < total) out += "," + next_page_hint + " " + std::to_string(page + 1) + close_quote + "查看下一页";
     out += "\n";
   }
   return out;

@@ -1,5 +1,6 @@
 // The bot against a real SQLite ledger, in Chinese and in English.
 #include "bot/bot.h"
+#include "bot/command.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
@@ -75,6 +76,42 @@ TEST_F(BotTest, HelpDependsOnRole) {
   EXPECT_NE(off.text.find("记账 2022-11"), std::string::npos);
   EXPECT_NE(off.text.find("预警"), std::string::npos);
   EXPECT_NE(say("someone", "/help@SunledgerBot").text.find("账目"), std::string::npos);
+  EXPECT_NE(say("someone", "/start").text.find("账目"), std::string::npos);  // Telegram's first message
+}
+
+// 帮助 is generated from the command table: every command the sender may use
+// is listed, and none they may not.
+TEST_F(BotTest, HelpListsEveryCommandOfTheSendersRoles) {
+  std::string villager = say("someone", "帮助").text;
+  std::string official = say("secretary", "帮助").text;
+  std::string inspector = say("inspector", "帮助", false).text;
+  for (const auto& c : command_table()) {
+    if (c.kind == CommandKind::kHelp) continue;
+    std::string usage(c.usage);
+    bool anyone = c.role == CommandRole::kAnyone;
+    EXPECT_EQ(villager.find(usage) != std::string::npos, anyone) << usage << "\n" << villager;
+    EXPECT_EQ(official.find(usage) != std::string::npos,
+              anyone || c.role == CommandRole::kOfficial || c.role == CommandRole::kOfficialOrInspector)
+        << usage;
+    EXPECT_EQ(inspector.find(usage) != std::string::npos,
+              anyone || c.role == CommandRole::kInspector || c.role == CommandRole::kOfficialOrInspector)
+        << usage;
+  }
+  // The complaint commands a villager has, and the inspector's.
+  for (const char* k : {"投诉 内容", "匿名投诉", "进度 编号", "满意 编号", "不满意 编号"})
+    EXPECT_NE(villager.find(k), std::string::npos) << k;
+  for (const char* k : {"待办", "查看 编号", "转办", "调查", "办结", "驳回"}) EXPECT_NE(inspector.find(k), std::string::npos) << k;
+  // Both an official and an inspector: more than one message holds, so paged,
+  // the hint's quote closed, nothing lost between the pages.
+  ASSERT_TRUE(bot->add_member({kBot, "secretary", "", Role::kInspector, "朱亭镇"}).is_ok());
+  std::string p1 = say("secretary", "帮助", false).text, p2 = say("secretary", "帮助 2", false).text;
+  EXPECT_LE(p1.size(), 2000u);
+  EXPECT_NE(p1.find("发送“帮助 2”查看下一页"), std::string::npos) << p1;
+  EXPECT_NE((p1 + p2).find("记账 2022-11"), std::string::npos);
+  EXPECT_NE((p1 + p2).find("驳回 编号 理由"), std::string::npos);
+  // Role refusals come from the same table.
+  EXPECT_NE(say("someone", "待办", false).text.find("只有纪检监察人员"), std::string::npos);
+  EXPECT_NE(say("someone", "预警").text.find("只有纪检监察人员和村干部"), std::string::npos);
 }
 
 TEST_F(BotTest, UnknownAndEmptyMessages) {

@@ -26,6 +26,12 @@ TEST(ParseCommand, KeywordsAliasesArgsAndBody) {
   EXPECT_EQ(parse_command("project").kind, CommandKind::kUnknown);
   EXPECT_EQ(parse_command("/accounts@bot 2022-11").kind, CommandKind::kAccounts);
   EXPECT_EQ(parse_command("？").kind, CommandKind::kHelp);
+  // Every keyword of the table parses to its command, alone and before an argument.
+  for (const auto& c : command_table())
+    for (std::string_view k : c.keywords) {
+      EXPECT_EQ(parse_command(std::string(k)).kind, c.kind) << k;
+      EXPECT_EQ(parse_command(std::string(k) + " 2022-11").kind, c.kind) << k;
+    }
   EXPECT_EQ(parse_command("   ").kind, CommandKind::kEmpty);
   auto glued = parse_command("账目2022-11");
   EXPECT_EQ(glued.kind, CommandKind::kAccounts);
