@@ -14,6 +14,8 @@ const char* kBotSchema[] = {
     // Anonymous receipts that were posted in a group: a bearer secret the whole
     // group has read no longer works, for anyone (by its keyed hash).
     "CREATE TABLE IF NOT EXISTS exposed_receipts(ref TEXT PRIMARY KEY, day INTEGER NOT NULL)",
+    // The bot's own small state (the day the overdue digest last went out).
+    "CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 };
 
 }  // namespace

@@ -16,7 +16,7 @@ Result<size_t> Bot::push_overdue_digest() {
   // the write below stays, for two servers racing on one database.
   bool sent_today = false;
   Status seen = I.ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT value FROM meta WHERE key='overdue_digest_date'");
+    auto& q = r.statement("SELECT value FROM bot_state WHERE key='overdue_digest_date'");
     sent_today = q.executeStep() && q.getColumn(0).getString() == today;
     return Status::ok();
   });
@@ -31,7 +31,7 @@ Result<size_t> Bot::push_overdue_digest() {
   size_t queued = 0;
   Status s = I.ledger->write([&](WriteTxn& txn) -> Status {
     queued = 0;
-    SQLite::Statement last(txn.db(), "SELECT value FROM meta WHERE key='overdue_digest_date'");
+    SQLite::Statement last(txn.db(), "SELECT value FROM bot_state WHERE key='overdue_digest_date'");
     if (last.executeStep() && last.getColumn(0).getString() == today) return Status::ok();
     for (const auto& [who, memberships] : (*d)->members) {
       for (const auto& m : memberships) {
@@ -51,7 +51,7 @@ Result<size_t> Bot::push_overdue_digest() {
         ++queued;
       }
     }
-    SQLite::Statement mark(txn.db(), "INSERT INTO meta(key, value) VALUES('overdue_digest_date', ?) "
+    SQLite::Statement mark(txn.db(), "INSERT INTO bot_state(key, value) VALUES('overdue_digest_date', ?) "
                                      "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
     mark.bind(1, today);
     mark.exec();

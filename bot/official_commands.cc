@@ -189,21 +189,9 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   // Flags are computed from what is already committed: the month's lines.
   auto b = village_books(*v);
   if (!b.is_ok()) return b.status();
-  auto idx = txn.close_month(v->id, month, a);
-  if (!idx.is_ok()) return idx.status();
   Published p;
-  SQLite::Statement q(txn.db(),
-                      "SELECT m.statement_idx, m.tree_size, m.checkpoint, e.leaf FROM month_closes m JOIN logs l ON l.id=m.log_id "
-                      "JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx WHERE l.name=? AND m.month=?");
-  q.bind(1, v->id);
-  q.bind(2, month);
-  if (!q.executeStep()) return internal_error("month close not found after closing");
-  p.close.month = month;
-  p.close.statement_index = static_cast<uint64_t>(q.getColumn(0).getInt64());
-  p.close.tree_size = static_cast<uint64_t>(q.getColumn(1).getInt64());
-  p.close.checkpoint = q.getColumn(2).getString();
-  auto col = q.getColumn(3);
-  p.close.statement = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  auto idx = txn.close_month(v->id, month, a, &p.close);
+  if (!idx.is_ok()) return idx.status();
   std::vector<Flag> flags;
   for (const auto& f : (*b)->flags)
     if ((f.month == month || f.month.empty()) && !(f.kind == FlagKind::kMonthNotPublished && f.month == month))

@@ -685,7 +685,8 @@ Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std:
   return *idx;
 }
 
-Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author) {
+Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author,
+                                        MonthClose* close) {
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   int64_t log_id = (*log)->id;
@@ -814,6 +815,19 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   ins.bind(4, static_cast<int64_t>(cp.size));
   ins.bind(5, *note);
   ins.exec();
+  if (close != nullptr) {
+    SQLite::Statement leaf(*db_, "SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+    leaf.bind(1, log_id);
+    leaf.bind(2, static_cast<int64_t>(*idx));
+    if (!leaf.executeStep()) return internal_error("statement entry not found after appending it");
+    auto col = leaf.getColumn(0);
+    close->month = month;
+    close->statement_index = *idx;
+    close->tree_size = cp.size;
+    close->checkpoint = *note;
+    close->statement =
+        json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  }
   return *idx;
 }
 

@@ -169,7 +169,10 @@ class WriteTxn {
   Result<MonthTotals> month_totals(const std::string& village, const std::string& month);
   // Appends the month's statement; the caller reads the month checkpoint from
   // Ledger::month_close after commit.
-  Result<uint64_t> close_month(const std::string& village, const std::string& month, const Author& author);
+  // When close is given it receives the month's close record (statement,
+  // tree size, the checkpoint that ends at the statement).
+  Result<uint64_t> close_month(const std::string& village, const std::string& month, const Author& author,
+                               MonthClose* close = nullptr);
   // Appends an arbitrary entry of another module (e.g. a complaint event) to a
   // named log, creating the log on first use.
   // With day_resolution the entry's recorded_at is the start of the UTC day,
