@@ -45,6 +45,28 @@ struct Context {
 // A refusal or a correction to show the sender; changes nothing.
 inline Status say(const std::string& text) { return Status(Code::kFailedPrecondition, text); }
 
+// The one rule for what a person is shown when an operation failed. Their
+// mistake (malformed input, a thing that does not exist or exists already,
+// the wrong state, the wrong role) becomes a reply, after `prefix` ("nothing
+// was posted; fix and resend"). A ledger that failed verification is said as
+// it is, without the prefix: it is not their mistake. Anything else
+// (storage unavailable, a bug) stays an error, which the webhook answers as
+// "try again later" and a retried delivery repeats, never as their mistake.
+inline Status shown_to_person(const Status& s, const std::string& prefix = "") {
+  switch (s.code()) {
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+    case Code::kPermissionDenied:
+      return say(prefix + s.message());
+    case Code::kDataLoss:
+      return say(s.message());
+    default:
+      return s;
+  }
+}
+
 inline std::string role_refusal(const std::string& keyword, const std::string& who_zh, const std::string& who_en) {
   return "“" + keyword + "”只有" + who_zh + "可以使用,本次没有做任何改动。(only " + who_en + " may use " + keyword +
          "; nothing was changed)";

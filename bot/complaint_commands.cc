@@ -97,7 +97,7 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
   // address every platform's app API takes for one person.
   if (!anonymous) reporter = Reporter{msg.bot_id, msg.sender_id, msg.sender_name, msg.sender_id};
   auto c = complaints.file(txn, village->id, text, reporter);
-  if (!c.is_ok()) return c.status().code() == Code::kInvalidArgument ? say(c.status().message()) : c.status();
+  if (!c.is_ok()) return shown_to_person(c.status());
   std::string deadline = local_day(complaint_deadline(*c, options.complaint_deadlines), ledger->utc_offset_minutes());
   std::string out = "已受理您对" + village->name + "的投诉,编号:" + c->receipt + "\n";
   out += "纪委将在" + deadline + "前转办,发送“进度 " + c->receipt + "”随时查询办理情况;办结后可回复“满意 编号”或“不满意 编号 原因”。\n";
@@ -246,8 +246,7 @@ Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn
   auto c = complaints.rate(txn, *receipt, satisfied, reason);
   if (!c.is_ok()) {
     if (c.status().code() == Code::kNotFound) return say(kUnknownReceipt);
-    if (c.status().code() == Code::kInternal || c.status().code() == Code::kUnavailable) return c.status();
-    return say(c.status().message());
+    return shown_to_person(c.status());
   }
   if (satisfied) return "感谢您的评价,投诉" + c->receipt + "已记为满意。(thank you; recorded as satisfied)\n";
   if (c->status == ComplaintStatus::kReopened)
@@ -329,8 +328,7 @@ Result<std::string> Bot::Impl::inspect(const Context& ctx, ComplaintStatus to, W
   }
   auto c = complaints.transition(txn, *receipt, to, note, assignee, ctx.msg->sender_id);
   if (!c.is_ok()) {
-    if (c.status().code() == Code::kInternal || c.status().code() == Code::kUnavailable) return c.status();
-    return say(c.status().message());
+    return shown_to_person(c.status());
   }
   if (Status s = queue_status_push(txn, *c, pushes); !s.is_ok()) return s;
   return "投诉" + c->receipt + "已改为“" + complaint_status_zh(c->status) + "”" +

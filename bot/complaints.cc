@@ -337,7 +337,7 @@ Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& recei
   auto idx = append_event(txn, *c, e);
   if (!idx.is_ok()) return idx.status();
   e.log_index = *idx;
-  add_event(txn, c->receipt, c->events.size(), e);
+  if (Status s = add_event(txn, c->receipt, c->events.size(), e); !s.is_ok()) return s;
   c->events.push_back(e);
   derive(*c);
   return c;
@@ -355,7 +355,7 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
   auto idx = append_event(txn, *c, e);
   if (!idx.is_ok()) return idx.status();
   e.log_index = *idx;
-  add_event(txn, c->receipt, c->events.size(), e);
+  if (Status s = add_event(txn, c->receipt, c->events.size(), e); !s.is_ok()) return s;
   c->events.push_back(e);
   // "Unsatisfied" within the window reopens the complaint for the inspectors.
   if (!satisfied && txn.now() <= c->resolved_at + deadlines_.rating_days * kDay) {
@@ -363,7 +363,7 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
     auto ridx = append_event(txn, *c, reopen);
     if (!ridx.is_ok()) return ridx.status();
     reopen.log_index = *ridx;
-    add_event(txn, c->receipt, c->events.size(), reopen);
+    if (Status s = add_event(txn, c->receipt, c->events.size(), reopen); !s.is_ok()) return s;
     c->events.push_back(reopen);
   }
   derive(*c);

@@ -122,7 +122,7 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         }
         auto p = I.publish_in(ctx.village->id, ctx.args[0], txn, author);
         if (!p.is_ok()) {
-          text = p.status().code() == Code::kInternal || p.status().code() == Code::kUnavailable ? p.status() : say(p.status().message());
+          text = shown_to_person(p.status());
           break;
         }
         for (const auto& [bot, chat] : ctx.dir->groups_of.count(ctx.village->id) ? ctx.dir->groups_of.at(ctx.village->id)
@@ -139,7 +139,7 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         }
         auto r = txn.finish_project(ctx.village->id, ctx.args[0], author);
         if (!r.is_ok()) {
-          text = r.status().code() == Code::kInternal || r.status().code() == Code::kUnavailable ? r.status() : say(r.status().message());
+          text = shown_to_person(r.status());
           break;
         }
         text = "项目“" + ctx.args[0] + "”已结项(第#" + std::to_string(*r) + "条)。专项资金如有结余,请记账说明去向或退回。(project finished)\n";

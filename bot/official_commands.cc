@@ -72,7 +72,7 @@ Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd
   }
   if (!errors.empty()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + join_errors(errors));
   auto r = txn.post_transactions(ctx.village->id, lines, a);
-  if (!r.is_ok()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + r.status().message());
+  if (!r.is_ok()) return shown_to_person(r.status(), "未记账,请改正后重发 (nothing was posted; fix and resend):\n");
   // Month so far, including what this message added (same transaction).
   auto totals = txn.month_totals(ctx.village->id, month);
   if (!totals.is_ok()) return totals.status();
@@ -87,14 +87,14 @@ Result<std::string> Bot::Impl::project_add(const Context& ctx, WriteTxn& txn, co
   if (ctx.args.size() < 2)
     return say("格式:立项 名称 批复金额 [专项],例如“立项 水利建设 30万 专项”。(project add NAME AMOUNT [special])");
   auto amount = parse_amount(ctx.args[1]);
-  if (!amount.is_ok()) return say(amount.status().message());
+  if (!amount.is_ok()) return shown_to_person(amount.status());
   bool special = false;
   for (size_t i = 2; i < ctx.args.size(); ++i) {
     if (ctx.args[i] == "专项" || ctx.args[i] == "special" || ctx.args[i] == "专项资金") special = true;
     else return say("没看懂“" + ctx.args[i] + "”:只能写“专项”。(only “special” may follow the amount)");
   }
   auto r = txn.register_project(ctx.village->id, {ctx.args[0], *amount, special}, a);
-  if (!r.is_ok()) return say(r.status().message());
+  if (!r.is_ok()) return shown_to_person(r.status());
   return "已立项:" + ctx.args[0] + ",批复" + format_yuan_with_wan(*amount) + (special ? ",专项资金(只能用于本项目)" : "") +
          "。第#" + std::to_string(*r) + "条。(project registered)\n";
 }
@@ -108,7 +108,7 @@ Result<std::string> Bot::Impl::reverse(const Context& ctx, WriteTxn& txn, const 
   std::string reason;
   for (size_t i = 1; i < ctx.args.size(); ++i) reason += (reason.empty() ? "" : " ") + ctx.args[i];
   auto r = txn.reverse(ctx.village->id, std::stoull(idx), reason, a);
-  if (!r.is_ok()) return say(r.status().message());
+  if (!r.is_ok()) return shown_to_person(r.status());
   return "已冲销第#" + idx + "条(冲销记录#" + std::to_string(*r) + "),原记录仍保留可查。原因:" + reason +
          " (reversed; the original stays visible)\n";
 }
@@ -168,7 +168,7 @@ Result<std::string> Bot::Impl::subsidy_list(const Context& ctx, const ParsedComm
   }
   if (!errors.empty()) return say("未登记,请改正后重发 (nothing was recorded; fix and resend):\n" + join_errors(errors));
   auto r = txn.post_subsidies(ctx.village->id, ctx.args[0], lines, a);
-  if (!r.is_ok()) return say("未登记 (nothing was recorded):" + r.status().message());
+  if (!r.is_ok()) return shown_to_person(r.status(), "未登记 (nothing was recorded):");
   Fen total = 0;
   std::string names;
   for (const auto& l : lines) {

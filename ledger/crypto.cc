@@ -5,15 +5,24 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <stdexcept>
+#include <cstdio>
+#include <cstdlib>
 
 namespace sunledger {
 namespace {
 
+// OpenSSL without SHA-256 or without randomness is a broken installation,
+// not an error a caller could handle: no receipt, key or hash may be made
+// from it, so the process stops (no exception crosses the module).
+[[noreturn]] void crypto_failure(const char* what) {
+  std::fprintf(stderr, "sunledger: fatal: %s\n", what);
+  std::abort();
+}
+
 const EVP_MD* sha256_md() {
   static const EVP_MD* md = [] {
     EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (m == nullptr) throw std::runtime_error("OpenSSL has no SHA256");
+    if (m == nullptr) crypto_failure("OpenSSL has no SHA256");
     return m;
   }();
   return md;
@@ -43,7 +52,7 @@ Hash sha256(std::initializer_list<std::string_view> parts) {
   Hash out{};
   unsigned len = 0;
   if (ctx.ctx == nullptr || EVP_DigestInit_ex2(ctx.ctx, sha256_md(), nullptr) != 1)
-    throw std::runtime_error("EVP_DigestInit_ex2 failed");
+    crypto_failure("EVP_DigestInit_ex2 failed");
   for (auto p : parts) EVP_DigestUpdate(ctx.ctx, p.data(), p.size());
   EVP_DigestFinal_ex(ctx.ctx, out.data(), &len);
   return out;
@@ -165,7 +174,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 std::string random_bytes(size_t n) {
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
-    throw std::runtime_error("RAND_bytes failed");
+    crypto_failure("RAND_bytes failed: no randomness");
   return out;
 }
 

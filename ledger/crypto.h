@@ -1,4 +1,7 @@
 // Hashing, encodings and randomness shared by every module (OpenSSL 3 underneath).
+// Thread safe. Nothing here throws: an OpenSSL that cannot hash or produce
+// randomness stops the process (see crypto.cc), since no key, receipt or
+// hash may be made without them.
 #pragma once
 
 #include <array>

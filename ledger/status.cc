@@ -1,6 +1,14 @@
 #include "ledger/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace sunledger {
+
+void fail_unchecked_result(const Status& status) {
+  std::fprintf(stderr, "sunledger: bug: the value of a failed Result was read (%s)\n", status.to_string().c_str());
+  std::abort();
+}
 
 const char* code_name(Code code) {
   switch (code) {

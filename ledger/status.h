@@ -24,7 +24,11 @@ enum class Code {
 
 const char* code_name(Code code);
 
-class Status {
+class Status;
+// Prints the status and aborts: the value of a failed Result was read.
+[[noreturn]] void fail_unchecked_result(const Status& status);
+
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -52,7 +56,7 @@ inline Status internal_error(std::string m) { return Status(Code::kInternal, std
 
 // A value or the Status that explains why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
@@ -61,15 +65,25 @@ class Result {
 
   bool is_ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() { return *value_; }
-  const T& operator*() const { return *value_; }
+  // Checked: reading the value of a failed Result is a bug, and it stops the
+  // process with the status rather than reading an empty optional.
+  T& value() & { return checked(); }
+  const T& value() const& { return checked(); }
+  T&& value() && { return std::move(checked()); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &checked(); }
+  T& operator*() { return checked(); }
+  const T& operator*() const { return checked(); }
 
  private:
+  T& checked() {
+    if (!value_.has_value()) fail_unchecked_result(status_);
+    return *value_;
+  }
+  const T& checked() const {
+    if (!value_.has_value()) fail_unchecked_result(status_);
+    return *value_;
+  }
   std::optional<T> value_;
   Status status_;
 };

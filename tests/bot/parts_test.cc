@@ -112,7 +112,7 @@ TEST(OutboxTest, DeliversOnceAndRetriesLater) {
   ASSERT_TRUE(bot.initialize().is_ok());
   Outbox outbox(t.ledger.get());
   ASSERT_TRUE(t.ledger->write([](WriteTxn& txn) {
-    Outbox::enqueue(txn, {"b", "c1", "hello"});
+    if (Status s = Outbox::enqueue(txn, {"b", "c1", "hello"}); !s.is_ok()) return s;
     return Outbox::enqueue(txn, {"b", "c2", "world"});
   }).is_ok());
   int64_t now = t.clock.now_unix_seconds();
@@ -128,7 +128,7 @@ TEST(OutboxTest, DeliversOnceAndRetriesLater) {
   EXPECT_EQ(*outbox.depth(), 1);
   // A write that fails takes its outbox rows with it.
   EXPECT_FALSE(t.ledger->write([](WriteTxn& txn) {
-    Outbox::enqueue(txn, {"b", "c3", "never"});
+    EXPECT_TRUE(Outbox::enqueue(txn, {"b", "c3", "never"}).is_ok());
     return invalid_argument("no");
   }).is_ok());
   EXPECT_EQ(*outbox.depth(), 1);

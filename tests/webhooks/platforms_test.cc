@@ -848,7 +848,9 @@ TEST_F(Platforms, PendingPushSurvivesARestartAndRepeatsWithTheSameId) {
 
 TEST_F(Platforms, RateLimitHoldsPushesForTheNextMinute) {
   ASSERT_TRUE(t.ledger->write([](WriteTxn& txn) {
-    for (int i = 0; i < 25; ++i) Outbox::enqueue(txn, {"lukou-wecom", "chat-lukou-wecom", "n" + std::to_string(i), Audience::kGroup});
+    for (int i = 0; i < 25; ++i)
+      if (Status s = Outbox::enqueue(txn, {"lukou-wecom", "chat-lukou-wecom", "n" + std::to_string(i), Audience::kGroup}); !s.is_ok())
+        return s;
     return Status::ok();
   }).is_ok());
   OutboxSender sender(t.ledger.get(), wiring.adapters, client.get());
