@@ -1,0 +1,188 @@
+#include "app/deployment.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "app/args.h"
+#include "app/data_folder.h"
+#include "app/demo.h"
+#include "bot/bot.h"
+#include "ledger/crypto.h"
+#include "ledger/csv_import.h"
+#include "ledger/merkle.h"
+#include "ledger/ledger.h"
+#include "ledger/money.h"
+#include "webhooks/adapter.h"
+#include "webhooks/config.h"
+#include "webhooks/ephemeral_sender.h"
+#include "webhooks/http_client.h"
+#include "webhooks/http_server.h"
+#include "webhooks/outbox_sender.h"
+
+namespace sunledger::cli {
+
+using nlohmann::json;
+
+Status Deployment::open() {
+    auto origin = Ledger::stored_origin(db_path());
+    if (!origin.is_ok()) return origin.status();
+    if (!std::filesystem::exists(key_path()) && std::filesystem::exists(verifier_key_path())) {
+      // A backup folder: it holds the verifier key only, so it can verify but not write.
+      std::ifstream vin(verifier_key_path());
+      std::string vk;
+      std::getline(vin, vk);
+      auto v = VerifierOnlyKey::parse(vk);
+      if (!v.is_ok()) return v.status();
+      key = std::move(*v);
+      verify_only = true;
+    } else {
+      auto k = Ed25519KeyFile::load(key_path(), *origin);
+      if (!k.is_ok()) return k.status();
+      key = std::move(*k);
+    }
+    Ledger::Options o;
+    o.db_path = db_path();
+    o.signer = key.get();
+    o.clock = &clock;
+    auto l = Ledger::open(o);
+    if (!l.is_ok()) return l.status();
+    ledger = std::move(*l);
+    std::ifstream in(salt_path());
+    std::getline(in, salt);
+    if (salt.size() < 32 && !verify_only)
+      return failed_precondition("identity salt missing at " + salt_path() + " (run `sunledger init`)");
+    BotOptions bo;
+    bo.identity_salt = salt;
+    bo.commands_per_minute = commands_per_minute;
+    bo.complaint_deadlines = deadlines;
+    // CLI commands (ask) queue pushes that a running server delivers: they
+    // need to know what each bot reaches, not its secrets.
+    if (std::filesystem::exists(bots_path()))
+      if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok())
+        for (const auto& b : *bots)
+          if (b.has_private_channel()) private_bots->insert(b.id);
+    bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
+    bot = std::make_unique<Bot>(ledger.get(), bo);
+    return bot->initialize();
+}
+
+// Who acts from the command line: the operating-system account, recorded
+// as the author of what the CLI writes (entries, admin log changes).
+Author cli_author() {
+  std::string who;
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) who = pw->pw_name;
+  if (who.empty()) who = "uid " + std::to_string(::geteuid());
+  return Author{who, "admin", "cli"};
+}
+
+int fail(const Status& s) {
+  std::cerr << "错误 (error): " << s.message() << "\n";
+  return kExitFailure;
+}
+
+int usage_error(const std::string& command, const std::string& message) {
+  std::cerr << "sunledger " << command << ": " << message << "\n"
+            << "Run `sunledger " << command << " --help` for usage.\n";
+  return kExitUsage;
+}
+
+Result<uint64_t> number_option(const Args& a, const std::string& name) {
+  std::string v = a.get(name);
+  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+    return invalid_argument("--" + name + " must be a non-negative integer");
+  return static_cast<uint64_t>(std::stoull(v));
+}
+
+json hashes_json(const std::vector<Hash>& hs) {
+  json a = json::array();
+  for (const auto& h : hs) a.push_back(base64_encode(h));
+  return a;
+}
+
+Status write_private_file(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return already_exists("cannot create " + path + " (it may exist already)");
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  return ok ? Status::ok() : unavailable("cannot write " + path);
+}
+
+Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
+  std::error_code ec;
+  std::filesystem::create_directories(d.dir, ec);
+  if (ec) return unavailable("cannot create data folder " + d.dir + ": " + ec.message());
+  ::chmod(d.dir.c_str(), 0700);
+  if (std::filesystem::exists(d.key_path()) || std::filesystem::exists(d.db_path()))
+    return already_exists("data folder " + d.dir + " is already initialised");
+  if (Status s = Ledger::initialize(d.db_path(), origin, utc_offset); !s.is_ok()) return s;
+  auto key = Ed25519KeyFile::create(d.key_path(), origin);
+  if (!key.is_ok()) return key.status();
+  return write_private_file(d.salt_path(), hex_encode(random_bytes(32)) + "\n");
+}
+
+// A bot named on the command line must be one of bots.json: a typo would
+// otherwise give someone a role on a bot nobody runs.
+Status known_bot(Deployment& d, const std::string& bot) {
+  if (!std::filesystem::exists(d.bots_path()))
+    return failed_precondition("no bots.json in " + d.dir + ": write it first (see README), then add members and groups");
+  auto bots = load_bots_config_file(d.bots_path(), false);
+  if (!bots.is_ok()) return bots.status();
+  std::string ids;
+  for (const auto& b : *bots) {
+    if (b.id == bot) return Status::ok();
+    ids += (ids.empty() ? "" : ", ") + b.id;
+  }
+  return not_found("bot \"" + bot + "\" is not in " + d.bots_path() + " (known: " + ids + ")");
+}
+
+// Verifies every log and the complaints. A failure is never served quietly:
+// the ledger refuses every write from then on, every chat answer carries a
+// warning, /healthz answers 503, and each inspector is told privately which
+// log and entry failed. Returns true when intact.
+bool check_integrity(Deployment& d, const char* when, bool alert) {
+  auto start = std::chrono::steady_clock::now();
+  auto problems = d.bot->verify_deployment();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!problems.is_ok()) {
+    std::cerr << "sunledger: verify " << when << " could not run: " << problems.status().to_string() << "\n";
+    return false;
+  }
+  if (problems->empty()) {
+    std::cerr << "sunledger: verify " << when << ": intact (" << seconds << " s)\n";
+    return true;
+  }
+  const VerifyProblem& p = problems->front();
+  std::string what = p.log + " 第#" + std::to_string(p.first_bad_index) + "条 (" + p.log + " entry #" +
+                     std::to_string(p.first_bad_index) + "): " + p.reason;
+  bool first_time = d.ledger->integrity_failure().empty();
+  d.ledger->set_integrity_failure(what);
+  for (const auto& q : *problems)
+    std::cerr << "sunledger: TAMPERED " << q.log << " first bad entry #" << q.first_bad_index << ": " << q.reason << "\n";
+  std::cerr << "sunledger: the ledger FAILED verification " << when << "; writes are refused, answers carry a warning, "
+               "/healthz answers 503. Restore from a backup (see README) and restart.\n";
+  if (first_time && alert) {
+    auto n = d.bot->alert_inspectors("【账本核验未通过 (ledger failed verification)】\n" + what +
+                                     "\n已暂停一切记账。请核查数据库并从备份恢复。(all writes are refused until it is restored)\n");
+    if (!n.is_ok()) std::cerr << "sunledger: inspectors could not be alerted: " << n.status().to_string() << "\n";
+  }
+  return false;
+}
+
+}  // namespace sunledger::cli

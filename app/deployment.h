@@ -1,0 +1,76 @@
+// A deployment as the command line sees it: the data folder's files, the
+// ledger and bot opened from them, and the helpers every command shares
+// (exit codes, errors, options, the integrity check).
+//
+// Thread safety: a Deployment is built and opened by main's thread; serve()
+// shares its ledger and bot (both thread safe) with the server's threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "app/args.h"
+#include "bot/bot.h"
+#include "ledger/checkpoint.h"
+#include "ledger/clock.h"
+#include "ledger/crypto.h"
+#include "ledger/ledger.h"
+
+namespace sunledger::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Where a deployment keeps its files, and the objects built from them.
+struct Deployment {
+  std::string dir;
+  std::string db_path() const { return dir + "/sunledger.db"; }
+  std::string key_path() const { return dir + "/log-key.pem"; }
+  std::string salt_path() const { return dir + "/id-salt"; }
+  std::string bots_path() const { return dir + "/bots.json"; }
+  std::string verifier_key_path() const { return dir + "/verifier-key"; }
+
+  // The real time, which the demo may move while it dates its complaints.
+  struct DemoClock final : Clock {
+    std::optional<int64_t> fixed;
+    int64_t now_unix_seconds() override { return fixed ? *fixed : SystemClock().now_unix_seconds(); }
+  } clock;
+  std::unique_ptr<NoteSigner> key;
+  // The bots that can message one person privately, from bots.json: the bot
+  // never queues a receipt or a status update for any other. Filled before
+  // any thread runs (open(), then serve() once it loaded its config).
+  std::shared_ptr<std::set<std::string>> private_bots = std::make_shared<std::set<std::string>>();
+  bool verify_only = false;
+  int commands_per_minute = 20;
+  ComplaintDeadlines deadlines;
+  std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<Bot> bot;
+  std::string salt;
+
+  // Opens the ledger and the bot (the key, or the verifier key of a backup
+  // folder; the salt; what each bot of bots.json can reach).
+  Status open();
+};
+
+Author cli_author();
+int fail(const Status& s);
+int usage_error(const std::string& command, const std::string& message);
+Result<uint64_t> number_option(const Args& a, const std::string& name);
+nlohmann::json hashes_json(const std::vector<Hash>& hs);
+Status write_private_file(const std::string& path, const std::string& content);
+// Creates the data folder, the database, the log key and the identity salt.
+Status initialize(Deployment& d, const std::string& origin, int utc_offset);
+// A bot named on the command line must be one of bots.json.
+Status known_bot(Deployment& d, const std::string& bot);
+// Verifies every log, the complaints and the directory. A failure is never
+// served quietly (see the .cc). Returns true when intact.
+bool check_integrity(Deployment& d, const char* when, bool alert = true);
+
+}  // namespace sunledger::cli

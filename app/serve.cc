@@ -1,0 +1,150 @@
+#include "app/serve.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "app/args.h"
+#include "app/data_folder.h"
+#include "app/demo.h"
+#include "bot/bot.h"
+#include "ledger/crypto.h"
+#include "ledger/csv_import.h"
+#include "ledger/merkle.h"
+#include "ledger/ledger.h"
+#include "ledger/money.h"
+#include "webhooks/adapter.h"
+#include "webhooks/config.h"
+#include "webhooks/ephemeral_sender.h"
+#include "webhooks/http_client.h"
+#include "webhooks/http_server.h"
+#include "webhooks/outbox_sender.h"
+
+namespace sunledger::cli {
+
+// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
+// requests finish, finishes the push in progress and returns 0.
+int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+  if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) return fail(s);
+  auto lock = ServeLock::acquire(d.dir);
+  if (!lock.is_ok()) return fail(lock.status());
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // SIGTERM reaches only the stopper's sigwait (a thread started earlier
+  // would take it and die with the default action).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto addr = parse_listen_address(listen);
+  if (!addr.is_ok()) return fail(addr.status());
+  if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
+  std::vector<BotConfig> bots;
+  if (!config_path.empty()) {
+    auto loaded = load_bots_config_file(config_path);
+    if (!loaded.is_ok()) return fail(loaded.status());
+    bots = std::move(*loaded);
+  }
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
+  WebhookWiring wiring;
+  d.private_bots->clear();
+  for (const auto& b : bots) {
+    adapters.push_back(make_adapter(b));
+    wiring.adapters[b.id] = adapters.back().get();
+    if (adapters.back()->reaches_persons()) d.private_bots->insert(b.id);
+    else
+      std::cerr << "sunledger: bot " << b.id << " (" << platform_name(b.platform)
+                << ") cannot message one person privately: complaints in its groups are refused, and its reporters and "
+                   "inspectors get no pushes (configure the platform's app API; see README)\n";
+  }
+  // Before listening: a tampered ledger is never served as if it were intact.
+  if (skip_verify)
+    std::cerr << "sunledger: WARNING: --skip-verify: serving WITHOUT checking the ledger first; answers may come from "
+                 "altered data. The hourly check still runs. Use only in an emergency.\n";
+  else
+    check_integrity(d, "at start");
+  // Each push has 10 s in all (connect, send, answer) and an answer of at most
+  // 64 KiB; redirects are never followed.
+  auto client = make_http_client(HttpClientOptions{});
+  HttpServerOptions options;
+  options.host = addr->first;
+  options.port = addr->second;
+  std::unique_ptr<OutboxSender> sender;
+  wiring.on_outbox_write = [&sender] {
+    if (sender) sender->notify();
+  };
+  // Anonymous receipts on API-reply platforms go out from memory, never the outbox.
+  auto ephemeral_client = make_http_client(HttpClientOptions{});
+  EphemeralSender ephemeral(ephemeral_client.get(), &d.clock);
+  wiring.send_ephemeral = [&ephemeral](PlatformAdapter* a, const Push& p) { ephemeral.send(a, p); };
+  HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
+  // One lane per bot; a push refused 8 times, or one its bot's configuration
+  // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
+  sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), OutboxSenderOptions{},
+                                          &server.metrics());
+  auto port = server.bind();
+  if (!port.is_ok()) return fail(port.status());
+
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::cerr << "sunledger: signal " << sig << ", stopping\n";
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    server.stop();
+  });
+  sender->start();
+  // Once a day the inspectors hear of overdue complaints (checked each minute).
+  std::mutex digest_mu;
+  std::condition_variable digest_cv;
+  bool stopping = false;
+  std::thread digest([&] {
+    std::unique_lock<std::mutex> lock(digest_mu);
+    auto last_verify = std::chrono::steady_clock::now();
+    while (!stopping) {
+      lock.unlock();
+      // Every hour the whole ledger is verified again, in the background.
+      if (std::chrono::steady_clock::now() - last_verify >= std::chrono::hours(1)) {
+        check_integrity(d, "(hourly)");
+        last_verify = std::chrono::steady_clock::now();
+      }
+      if (!d.ledger->integrity_failure().empty()) sender->notify();
+      auto n = d.bot->push_overdue_digest();
+      if (!n.is_ok()) std::cerr << "sunledger: overdue digest: " << n.status().to_string() << "\n";
+      else if (*n > 0) sender->notify();
+      lock.lock();
+      digest_cv.wait_for(lock, std::chrono::seconds(60), [&] { return stopping; });
+    }
+  });
+  std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
+            << bots.size() << " bot(s)\n";
+  bool ok = server.listen();
+  if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
+  stopper.join();
+  {
+    std::lock_guard<std::mutex> lock(digest_mu);
+    stopping = true;
+  }
+  digest_cv.notify_all();
+  digest.join();
+  sender->stop();
+  std::cerr << "sunledger: stopped\n";
+  return ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace sunledger::cli

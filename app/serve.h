@@ -1,0 +1,15 @@
+// `sunledger serve`: the HTTP server, the push sender and the background
+// checks (hourly verification, the overdue digest), until SIGTERM.
+#pragma once
+
+#include <string>
+
+#include "app/deployment.h"
+
+namespace sunledger::cli {
+
+// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
+// requests finish, finishes the push in progress and returns the exit code.
+int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false);
+
+}  // namespace sunledger::cli
