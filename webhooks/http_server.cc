@@ -146,6 +146,23 @@ std::optional<json> parse_json_bounded(const std::string& body, int max_depth) {
 
 }  // namespace http
 
+std::string log_safe(std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 Result<std::pair<std::string, int>> parse_listen_address(const std::string& text) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos) return invalid_argument("listen address must be HOST:PORT, e.g. 127.0.0.1:8080");
@@ -276,7 +293,8 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     try {
       if (ep) std::rethrow_exception(ep);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "sunledger: handler exception: %s\n", e.what());
+      // what() may quote the request (a JSON parser's "last read: ...").
+      std::fprintf(stderr, "sunledger: handler exception: %s\n", log_safe(e.what()).c_str());
     } catch (...) {
       std::fprintf(stderr, "sunledger: handler exception\n");
     }

@@ -65,6 +65,10 @@ struct HttpServerOptions {
   bool log_requests = true;
 };
 
+// Client bytes for a log line: control characters (a newline that would
+// forge a log line, escape sequences for the terminal) become \xNN.
+std::string log_safe(std::string_view text);
+
 // Parses "127.0.0.1:8080" (or ":8080", or "[::1]:8080").
 Result<std::pair<std::string, int>> parse_listen_address(const std::string& text);
 

@@ -594,5 +594,38 @@ TEST_F(Edge, StopClosesEveryConnection) {
   }
 }
 
+// What a client sent reaches the log only with its control characters
+// escaped: a duplicate JSON key holding a newline cannot forge a log line.
+TEST_F(Edge, ClientBytesInTheLogAreEscaped) {
+  EXPECT_EQ(log_safe("a\nb\r\x1b[31mc\x7f"), "a\\x0ab\\x0d\\x1b[31mc\\x7f");
+  EXPECT_EQ(log_safe("账目 ok"), "账目 ok");
+  start();
+  const std::string body = R"({"x\u000aFORGED GET /v1/key 200":1,"x\u000aFORGED GET /v1/key 200":2})";
+  std::string id = "m-escape", ts = std::to_string(t.clock.now_unix_seconds());
+  std::string sig = base64_encode(std::string(as_view(hmac_sha256(secret_raw, id + "." + ts + "." + body))));
+
+  std::string path = ::testing::TempDir() + "edge_stderr.txt";
+  std::fflush(stderr);
+  int saved = ::dup(2);
+  int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(out, 0);
+  ::dup2(out, 2);
+  auto r = s.client().Post("/webhooks/generic",
+                           {{"webhook-id", id}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}}, body,
+                           "application/json");
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(out);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  std::ifstream in(path);
+  std::stringstream log;
+  log << in.rdbuf();
+  EXPECT_NE(log.str().find("rejected"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("x\\x0aFORGED"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find("\nFORGED"), std::string::npos) << log.str();
+}
+
 }  // namespace
 }  // namespace sunledger
