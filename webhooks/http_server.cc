@@ -18,6 +18,7 @@
 
 #include "bot/outbox.h"
 #include "ledger/identity.h"
+#include "webhooks/http_edge.h"
 #include "webhooks/internal.h"
 #include "webhooks/metrics.h"
 
@@ -51,9 +52,11 @@ const char* code_for_http(int status) {
     case 403: return "permission_denied";
     case 404: return "not_found";
     case 405: return "method_not_allowed";
+    case 408: return "timeout";
     case 409: return "conflict";
     case 411: return "length_required";
     case 413: return "too_large";
+    case 431: return "too_large";
     case 415: return "unsupported_media_type";
     case 429: return "rate_limited";
     case 503: return "unavailable";
@@ -143,6 +146,23 @@ std::optional<json> parse_json_bounded(const std::string& body, int max_depth) {
 
 }  // namespace http
 
+std::string log_safe(std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 Result<std::pair<std::string, int>> parse_listen_address(const std::string& text) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos) return invalid_argument("listen address must be HOST:PORT, e.g. 127.0.0.1:8080");
@@ -156,65 +176,8 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& text
 
 namespace {
 
-// Connections beyond max_queued are handed to a shedding thread that answers
-// 503 at once, rather than queueing without bound (httplib's own pool queue
-// is unbounded, so a burst would otherwise grow latency for everyone).
-thread_local bool tl_shedding = false;
 // When the request on this worker passed routing; read by the logger.
 thread_local std::chrono::steady_clock::time_point tl_request_start{};
-
-class BoundedThreadPool final : public httplib::TaskQueue {
- public:
-  BoundedThreadPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(false); });
-    shedder_ = std::thread([this] { work(true); });
-  }
-  ~BoundedThreadPool() override = default;
-
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (jobs_.size() >= max_queued_) shed_.push_back(std::move(fn));
-      else jobs_.push_back(std::move(fn));
-    }
-    cv_.notify_all();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
-    shedder_.join();
-  }
-
- private:
-  void work(bool shedder) {
-    tl_shedding = shedder;
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        auto& q = shedder ? shed_ : jobs_;
-        cv_.wait(lock, [&] { return !q.empty() || shutdown_; });
-        if (q.empty()) return;  // shutting down and drained
-        fn = std::move(q.front());
-        q.pop_front();
-      }
-      fn();
-    }
-  }
-
-  size_t max_queued_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_, shed_;
-  bool shutdown_ = false;
-  std::vector<std::thread> workers_;
-  std::thread shedder_;
-};
 
 // Low-cardinality label for metrics: never the raw path (ids and receipts
 // would make one series each).
@@ -245,20 +208,42 @@ std::string route_label(const httplib::Request& req, int status, const std::set<
 }  // namespace
 
 struct HttpServer::Impl {
-  explicit Impl(Ledger* l) : ledger(l), outbox(l) {}
+  Impl(Ledger* l, EdgeLimits limits, bool log) : ledger(l), outbox(l), server(with_gate_log(std::move(limits), log)) {}
+  // What the gate answers itself (malformed or oversized heads, clients too
+  // slow, too many connections) never reaches httplib's logger: it is
+  // counted and logged here, under one label.
+  EdgeLimits with_gate_log(EdgeLimits limits, bool log) {
+    limits.on_gate_answer = [this, log](int status) {
+      metrics.observe_request("edge", status, 0);
+      if (log) std::fprintf(stderr, "%s - edge %d 0 0.0ms\n", utc_timestamp(std::time(nullptr)).c_str(), status);
+    };
+    return limits;
+  }
   Ledger* ledger;
   Outbox outbox;
   HttpServerOptions options;
-  httplib::Server server;
-  Metrics metrics;
+  Metrics metrics;  // before server: the gate's callback counts into it
+  EdgeServer server;
   std::atomic<int> listen_fd{-1};
 };
 
-HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks)
-    : impl_(std::make_unique<Impl>(ledger)) {
+HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks) {
+  EdgeLimits limits;
+  limits.worker_threads = options.worker_threads;
+  limits.max_queued_requests = options.max_queued_requests;
+  limits.max_connections = options.max_connections;
+  limits.max_header_bytes = options.max_header_bytes;
+  limits.max_body_bytes = options.max_body_bytes;
+  limits.header_deadline = options.header_deadline;
+  limits.body_deadline = options.body_deadline;
+  limits.idle_timeout = std::chrono::seconds(options.keep_alive_timeout_seconds);
+  limits.read_stall = std::chrono::seconds(options.read_timeout_seconds);
+  limits.write_timeout = std::chrono::seconds(options.write_timeout_seconds);
+  limits.keep_alive_max_count = options.keep_alive_max_count;
+  impl_ = std::make_unique<Impl>(ledger, std::move(limits), options.log_requests);
+  Impl* impl = impl_.get();
   impl_->options = options;
   auto& svr = impl_->server;
-  Impl* impl = impl_.get();
 
   // Without TCP_NODELAY Nagle and delayed ACKs cost 40 ms a response.
   svr.set_tcp_nodelay(true);
@@ -267,16 +252,13 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     impl->listen_fd.store(fd);
   });
-  size_t threads = options.worker_threads, queued = options.max_queued_connections;
-  svr.new_task_queue = [threads, queued] { return new BoundedThreadPool(threads, queued); };
-  svr.set_read_timeout(options.read_timeout_seconds, 0);
-  svr.set_write_timeout(options.write_timeout_seconds, 0);
-  svr.set_keep_alive_timeout(options.keep_alive_timeout_seconds);
-  svr.set_keep_alive_max_count(options.keep_alive_max_count);
-  svr.set_payload_max_length(options.max_body_bytes);
 
   // Runs before the body is read: refuse what Debian's httplib 0.11.4 would
-  // read without the size cap (chunked, compressed, or length-less bodies).
+  // read without the size cap (chunked or compressed bodies). These answers
+  // leave the body unread, so the edge closes the connection after them
+  // (webhooks/http_edge.h). A request with neither Content-Length nor
+  // Transfer-Encoding has an empty body (RFC 9112 §6.3; the edge says
+  // Content-Length: 0 for it), so a bare "curl -X POST" reaches its route.
   svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     tl_request_start = std::chrono::steady_clock::now();
     // Range is ignored on every route: the plain body is always answered.
@@ -290,9 +272,8 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     auto& mutable_req = const_cast<httplib::Request&>(req);
     mutable_req.ranges.clear();
     mutable_req.headers.erase("Range");
-    if (tl_shedding) {
+    if (EdgeServer::shedding()) {
       res.set_header("Retry-After", "1");
-      res.set_header("Connection", "close");
       http::send_error(res, 503, "服务繁忙,请稍后再试 (server busy, retry shortly)");
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -304,10 +285,6 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
       http::send_error(res, 415, "不接受压缩的请求体 (compressed bodies are not accepted)");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if ((req.method == "POST" || req.method == "PUT") && !req.has_header("Content-Length")) {
-      http::send_error(res, 411, "缺少 Content-Length (Content-Length is required)");
-      return httplib::Server::HandlerResponse::Handled;
-    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
@@ -316,7 +293,8 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     try {
       if (ep) std::rethrow_exception(ep);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "sunledger: handler exception: %s\n", e.what());
+      // what() may quote the request (a JSON parser's "last read: ...").
+      std::fprintf(stderr, "sunledger: handler exception: %s\n", log_safe(e.what()).c_str());
     } catch (...) {
       std::fprintf(stderr, "sunledger: handler exception\n");
     }

@@ -5,11 +5,13 @@
 // handlers run on the worker pool.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "bot/bot.h"
 #include "ledger/ledger.h"
@@ -37,18 +39,35 @@ struct WebhookWiring {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 picks a free port (tests)
-  // With keep-alive each open connection holds a worker, so the pool is sized
-  // to the connections we expect; beyond max_queued waiting connections the
-  // server answers 503 instead of queueing without bound.
-  size_t worker_threads = 128;
-  size_t max_queued_connections = 512;
+  // Connections are held by one gate thread until a whole request has
+  // arrived (webhooks/http_edge.h); workers only run complete requests, so
+  // their number is sized for handler work, not for open connections.
+  size_t worker_threads = 32;
+  // Complete requests waiting for a worker; beyond this they are answered 503.
+  size_t max_queued_requests = 512;
+  // Open connections; beyond this a new one is answered 503 and closed.
+  size_t max_connections = 2048;
+  size_t max_header_bytes = 8 * 1024;
   size_t max_body_bytes = 64 * 1024;
+  // The request head must arrive within header_deadline (from the
+  // connection's start, or a kept-alive connection's first byte of the
+  // request), its body within body_deadline after that, in total however the
+  // bytes trickle in; past either the answer is 408 and the connection closed.
+  std::chrono::milliseconds header_deadline{10'000};
+  std::chrono::milliseconds body_deadline{30'000};
+  // The longest silence within a request (408 and closed).
   int read_timeout_seconds = 5;
+  // Each write of an answer must make progress within this.
   int write_timeout_seconds = 5;
+  // How long a connection may wait for its next request.
   int keep_alive_timeout_seconds = 5;
   size_t keep_alive_max_count = 10'000;
   bool log_requests = true;
 };
+
+// Client bytes for a log line: control characters (a newline that would
+// forge a log line, escape sequences for the terminal) become \xNN.
+std::string log_safe(std::string_view text);
 
 // Parses "127.0.0.1:8080" (or ":8080", or "[::1]:8080").
 Result<std::pair<std::string, int>> parse_listen_address(const std::string& text);

@@ -63,15 +63,18 @@ void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const 
     int64_t now = ledger.clock().now_unix_seconds();
     auto decoded = decode_guarded(adapter, w, now);
     if (!decoded.is_ok()) {
-      // No detail for the caller; the reason goes to the log (never secrets or text).
-      std::fprintf(stderr, "sunledger: webhook %s rejected: %s\n", id.c_str(), decoded.status().message().c_str());
+      // No detail for the caller; the reason goes to the log (never secrets or
+      // text). It may quote what the client sent (a field name, an event
+      // type): control characters are escaped so it cannot forge log lines.
+      std::fprintf(stderr, "sunledger: webhook %s rejected: %s\n", id.c_str(),
+                   log_safe(decoded.status().message()).c_str());
       if (decoded.status().code() == Code::kPermissionDenied) return send_error(res, 401, "unauthorized");
       return send_error(res, 400, "bad request");
     }
     if (decoded->kind != DecodedWebhook::Kind::kMessage) return send(res, decoded->response);
     auto reply = bot.handle(decoded->message);
     if (!reply.is_ok()) {
-      std::fprintf(stderr, "sunledger: webhook %s: %s\n", id.c_str(), reply.status().to_string().c_str());
+      std::fprintf(stderr, "sunledger: webhook %s: %s\n", id.c_str(), log_safe(reply.status().to_string()).c_str());
       // The same message id from another chat or sender: no stored reply for it.
       if (reply.status().code() == Code::kAlreadyExists) return send_error(res, 409, "消息编号重复 (message id already used)");
       // 503 makes the platform deliver again later; the dedupe record keeps that safe.
