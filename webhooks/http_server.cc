@@ -352,7 +352,6 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     http::register_write_api(svr, *bot);
     http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);
     http::register_webhooks(svr, *ledger, *bot, webhooks);
-    Outbox* outbox = &impl->outbox;
   }
 }
 
