@@ -112,6 +112,18 @@ Status Bot::Impl::resolve(Context& ctx, const ParsedCommand& cmd) {
   if (msg.group) {
     auto it = ctx.dir->bindings.find({msg.bot_id, msg.chat_id});
     if (it != ctx.dir->bindings.end()) ctx.village = ctx.dir->find_village(it->second);
+    // "账目 双江村 2022-11" typed in 双江村's own group names the village it is
+    // about already; another village is asked about in private chat.
+    if (!ctx.args.empty() && !is_write(cmd.kind))
+      if (const Village* named = ctx.dir->find_village(ctx.args[0])) {
+        if (named == ctx.village) {
+          ctx.args.erase(ctx.args.begin());
+        } else if (ctx.village != nullptr) {
+          return say("本群是" + ctx.village->name + "的群。要看" + named->name + "的内容,请私信机器人发送“" + cmd.keyword + " " +
+                     named->name + (ctx.args.size() > 1 ? " " + ctx.args[1] : "") + "”。(this group is " + ctx.village->id +
+                     "'s; ask about " + named->id + " in private chat)");
+        }
+      }
   } else {
     // In private chat a village may be named first ("账目 双江村 2022-11");
     // otherwise an official's own village is meant.

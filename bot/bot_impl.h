@@ -75,9 +75,11 @@ inline std::string role_refusal(const std::string& keyword, const std::string& w
 
 inline Status need_village(const Context& ctx) {
   if (ctx.village) return Status::ok();
+  // The chat id is what the administrator needs, and the platform shows it nowhere obvious.
   if (ctx.msg->group)
-    return say("本群还没有绑定到村,请乡镇管理员绑定后再用。(this group is not bound to a village yet; ask the township "
-               "to run `sunledger group bind`)");
+    return say("本群还没有绑定到村,请把下面这行发给乡镇管理员运行(村编号换成本村的):\nsunledger group bind --village 村编号 --bot " +
+               ctx.msg->bot_id + " --chat " + ctx.msg->chat_id +
+               "\n(this group is not bound to a village yet; the township runs the line above with the village id)");
   return say("请在本村的群里发送,或在命令后写明村名,例如“账目 双江村 2022-11”。(send this in your village group, or "
              "name the village after the command)");
 }

@@ -46,7 +46,11 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
   }
   Context ctx;
   ctx.msg = &msg;
-  if (Status s = I.resolve(ctx, cmd); !s.is_ok()) return s;
+  if (Status s = I.resolve(ctx, cmd); !s.is_ok()) {
+    if (s.code() != Code::kFailedPrecondition) return s;
+    reply.text = s.message();  // said to the sender (say()); nothing ran
+    return reply;
+  }
   // Never in the request of an anonymous complaint: its write would carry
   // the sender's id and the moment of filing side by side.
   if (cmd.kind != CommandKind::kComplainAnonymously)

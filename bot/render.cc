@@ -58,8 +58,14 @@ std::string paginate(const std::string& header, const std::vector<std::string>& 
   if (!cur.empty() || pages.empty()) pages.push_back(cur);
   int total = static_cast<int>(pages.size());
   if (page < 1) page = 1;
-  if (page > total) page = total;
-  std::string out = header + pages[static_cast<size_t>(page - 1)];
+  std::string beyond;
+  if (page > total) {
+    // Asked for a page that does not exist: say so rather than silently showing another.
+    beyond = "只有" + std::to_string(total) + "页,下面是第" + std::to_string(total) + "页。(there are only " +
+             std::to_string(total) + " page(s); this is the last)\n";
+    page = total;
+  }
+  std::string out = header + beyond + pages[static_cast<size_t>(page - 1)];
   if (total > 1) {
     out += "第" + std::to_string(page) + "/" + std::to_string(total) + "页";
     // The hint opens a quote (发送“明细 2022-11) that the page number closes;

@@ -300,7 +300,20 @@ TEST_F(BotTest, PrivateChatNamesTheVillageOrUsesTheOfficials) {
   EXPECT_NE(say("secretary", "立项 x 100", false).text.find("已立项"), std::string::npos);
   EXPECT_NE(say("stranger", "项目 双江村", false).text.find("【项目】x"), std::string::npos);
   InboundMessage m{kBot, "unbound-group", true, "u", "u", "账目", "x1", 0};
-  EXPECT_NE(bot->handle(m)->text.find("还没有绑定"), std::string::npos);
+  std::string unbound = bot->handle(m)->text;
+  EXPECT_NE(unbound.find("还没有绑定"), std::string::npos);
+  // It tells the administrator the exact line to run.
+  EXPECT_NE(unbound.find(std::string("sunledger group bind --village 村编号 --bot ") + kBot + " --chat unbound-group"),
+            std::string::npos)
+      << unbound;
+}
+
+TEST_F(BotTest, AGroupMayNameItsOwnVillage) {
+  post_the_case();
+  ASSERT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
+  EXPECT_EQ(say("someone", "账目 双江村 2022-11").text, say("someone", "账目 2022-11").text);
+  std::string other = say("someone", "账目 朱亭村 2022-11").text;
+  EXPECT_NE(other.find("请私信机器人发送“账目 朱亭村 2022-11”"), std::string::npos) << other;
 }
 
 TEST_F(BotTest, LongAnswersArePaged) {
@@ -315,7 +328,9 @@ TEST_F(BotTest, LongAnswersArePaged) {
   auto p2 = say("someone", "明细 2022-11 2");
   EXPECT_NE(p2.text.find("第2/"), std::string::npos);
   EXPECT_NE(p1.text, p2.text);
-  EXPECT_LE(say("someone", "明细 2022-11 支出 99").text.size(), 2000u);
+  std::string beyond = say("someone", "明细 2022-11 支出 99").text;
+  EXPECT_LE(beyond.size(), 2000u);
+  EXPECT_NE(beyond.find("下面是第"), std::string::npos) << beyond;  // page 99 of a few: said, not silent
 }
 
 TEST(RateLimit, OneSenderCannotFloodTheGroup) {
