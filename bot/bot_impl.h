@@ -118,6 +118,15 @@ inline const char* kIntegrityWarning =
     "⚠ 账本核验未通过,以下内容可能已被篡改,已暂停记账。(warning: the ledger failed verification; this answer may show "
     "altered data)\n";
 
+// A complaint event in Chinese text: the status it moved to, or the rating.
+inline std::string complaint_event_zh(const std::string& kind) {
+  if (kind == "filed") return "已受理";
+  if (kind == "satisfied") return "评价:满意";
+  if (kind == "unsatisfied") return "评价:不满意";
+  if (auto status = parse_complaint_status(kind)) return complaint_status_zh(*status);
+  return kind;
+}
+
 }  // namespace bot_internal
 
 using namespace bot_internal;

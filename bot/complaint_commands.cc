@@ -213,9 +213,7 @@ Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
   int offset = ledger->utc_offset_minutes();
   std::string out = "【投诉 " + c->receipt + "】状态:" + complaint_status_zh(c->status) + "\n";
   for (const auto& e : c->events) {
-    std::string what = e.kind == "filed" ? "已受理" : e.kind == "satisfied" ? "评价:满意" : e.kind == "unsatisfied" ? "评价:不满意"
-                                                                                                    : complaint_status_zh(*parse_complaint_status(e.kind));
-    out += "- " + local_day(e.at, offset) + " " + what;
+    out += "- " + local_day(e.at, offset) + " " + complaint_event_zh(e.kind);
     if (!e.assignee.empty()) out += ",处理人:" + e.assignee;
     if (!e.note.empty()) out += ",说明:" + e.note;
     out += "\n";
@@ -303,7 +301,8 @@ Result<std::string> Bot::Impl::show(const Context& ctx) {
     out += "\n";
   }
   for (const auto& e : c->events) {
-    out += "- " + local_day(e.at, offset) + " " + e.kind + (e.actor.empty() ? "" : "(" + e.actor + ")");
+    std::string actor = e.actor == "reporter" ? "反映人" : e.actor;
+    out += "- " + local_day(e.at, offset) + " " + complaint_event_zh(e.kind) + (actor.empty() ? "" : "(" + actor + ")");
     if (!e.assignee.empty()) out += " 处理人:" + e.assignee;
     if (!e.note.empty()) out += " " + e.note;
     out += "\n";

@@ -47,6 +47,13 @@ Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string&
   return t;
 }
 
+// Whether a chat line names its date (日期:2022-11-05, date:…, full-width colon too).
+bool has_date_word(const std::string& line) {
+  for (const char* k : {"日期:", "日期\xEF\xBC\x9A", "date:", "date\xEF\xBC\x9A"})
+    if (line.find(k) != std::string::npos) return true;
+  return false;
+}
+
 std::string join_errors(const std::vector<std::string>& errors) {
   std::string out;
   for (const auto& e : errors) out += e + "\n";
@@ -65,10 +72,12 @@ Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd
   std::vector<TransactionLine> lines;
   std::vector<std::string> errors;
   std::string day = today();
+  std::set<std::string> assumed_dates;  // dates given to lines that named none
   for (const auto& body : cmd.body) {
     auto t = parse_post_line(body, month, day);
     if (!t.is_ok()) errors.push_back("第" + std::to_string(body.number) + "行: " + t.status().message());
     else lines.push_back(*t);
+    if (t.is_ok() && !has_date_word(body.text)) assumed_dates.insert(t->date);
   }
   if (!errors.empty()) return say("未记账,请改正后重发 (nothing was posted; fix and resend):\n" + join_errors(errors));
   auto r = txn.post_transactions(ctx.village->id, lines, a);
@@ -77,10 +86,15 @@ Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd
   auto totals = txn.month_totals(ctx.village->id, month);
   if (!totals.is_ok()) return totals.status();
   Fen income = totals->income, expense = totals->expense;
+  // A line without 日期: is booked on a date we chose: say which.
+  std::string dated;
+  for (const auto& d : assumed_dates)
+    dated += "没有写“日期:”的记为" + d + "。(lines without a date are booked on " + d + ")\n";
   std::string range = "#" + std::to_string(r->front()) + (r->size() > 1 ? "至#" + std::to_string(r->back()) : "");
   return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) + " entries)\n" +
          ctx.village->name + " " + month_zh(month) + "目前合计(未公开):收入" + format_yuan_with_wan(income) + ",支出" +
-         format_yuan_with_wan(expense) + "\n公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”结账并推送到村民群。\n";
+         format_yuan_with_wan(expense) + "\n" + dated +
+         "公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”结账并推送到村民群。\n";
 }
 
 Result<std::string> Bot::Impl::project_add(const Context& ctx, WriteTxn& txn, const Author& a) {

@@ -65,6 +65,9 @@ struct BotTest : ::testing::Test {
                  "支出 工程款 142400 村道拓宽 项目:道路拓宽 资金:专项资金\n"
                  "支出 招待费 6800 接待 资金:现金\n");
     ASSERT_NE(r.text.find("已记账4笔"), std::string::npos) << r.text;
+    // No line named its date: the reply says which date they were booked on
+    // (the month has ended, so its last days, not today).
+    EXPECT_NE(r.text.find("没有写“日期:”的记为2022-11-28"), std::string::npos) << r.text;
   }
 };
 
