@@ -121,6 +121,59 @@ Status DirectoryStore::create_schema(WriteTxn& txn) {
   return Status::ok();
 }
 
+namespace {
+std::optional<int64_t> opt_int(const json& f, const char* key) {
+  auto it = f.find(key);
+  if (it == f.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int64_t>();
+}
+}  // namespace
+
+void DirectoryState::apply(const Entry& e) {
+  const json& f = e.fields;
+  std::string op = entry_string(f, "op");
+  if (op == "bind_group") {
+    bindings[{entry_string(f, "bot"), entry_string(f, "chat")}] = {entry_string(f, "village"), e.index};
+  } else if (op == "unbind_group") {
+    bindings.erase({entry_string(f, "bot"), entry_string(f, "chat")});
+  } else if (op == "add_member") {
+    members.emplace(std::make_tuple(entry_string(f, "bot"), entry_string(f, "user"), entry_string(f, "role"),
+                                    entry_string(f, "village"), entry_string(f, "area")),
+                    e.index);
+  } else if (op == "remove_member") {
+    std::string b = entry_string(f, "bot"), u = entry_string(f, "user");
+    for (auto it = members.begin(); it != members.end();)
+      it = std::get<0>(it->first) == b && std::get<1>(it->first) == u ? members.erase(it) : std::next(it);
+  } else if (op == "create_token") {
+    Token t{opt_int(f, "token_id").value_or(-1), entry_string(f, "token_sha256"), entry_string(f, "role"),
+            entry_string(f, "village"), entry_string(f, "area"), entry_string(f, "label"),
+            opt_int(f, "created_at").value_or(0), opt_int(f, "expires_at"), std::nullopt, e.index};
+    tokens[t.id] = t;
+  } else if (op == "revoke_token") {
+    auto it = tokens.find(opt_int(f, "token_id").value_or(-1));
+    if (it == tokens.end()) problems.emplace_back(e.index, "admin log: revokes a token it never created");
+    else it->second.revoked_at = opt_int(f, "revoked_at");
+  } else {
+    problems.emplace_back(e.index, "admin log: unknown change \"" + op + "\"");
+  }
+  size = e.index + 1;
+}
+
+Result<std::shared_ptr<const DirectoryState>> DirectoryStore::replay(uint64_t size, bool use_cache) {
+  auto state = std::make_shared<DirectoryState>();
+  if (use_cache) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ && cached_->state && cached_->state->size <= size) *state = *cached_->state;
+  }
+  constexpr uint64_t kChunk = 1000;
+  for (uint64_t from = state->size; from < size; from += kChunk) {
+    auto entries = ledger_->entries(kLogName, from, std::min(size, from + kChunk));
+    if (!entries.is_ok()) return entries.status();
+    for (const auto& e : *entries) state->apply(e);
+  }
+  return std::shared_ptr<const DirectoryState>(state);
+}
+
 Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
   auto gen = ledger_->village_count_and_log_size(kLogName);
   if (!gen.is_ok()) return gen.status();
@@ -129,26 +182,24 @@ Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
     std::lock_guard<std::mutex> lock(mu_);
     if (cached_ && cached_->version == version && cached_village_count_ == village_count) return cached_;
   }
+  // Built from the signed admin log, not from the tables: the tables are what
+  // the CLI lists and verify compares, never what grants a right.
+  auto state = replay(version, true);
+  if (!state.is_ok()) return state.status();
   auto d = std::make_shared<Directory>();
   d->version = version;
+  d->state = *state;
   auto villages = ledger_->villages();
   if (!villages.is_ok()) return villages.status();
   for (const auto& v : *villages) d->villages[v.id] = v;
-  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement b(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
-    while (b.executeStep()) {
-      d->bindings[{b.getColumn(0).getString(), b.getColumn(1).getString()}] = b.getColumn(2).getString();
-      d->groups_of[b.getColumn(2).getString()].emplace_back(b.getColumn(0).getString(), b.getColumn(1).getString());
-    }
-    SQLite::Statement m(r.db(), "SELECT bot, user, village, role, area FROM members");
-    while (m.executeStep()) {
-      Membership mem{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
-                     parse_role(m.getColumn(3).getString()).value_or(Role::kVillager), m.getColumn(4).getString()};
-      d->members[{mem.bot_id, mem.user_id}].push_back(mem);
-    }
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
+  for (const auto& [key, value] : (*state)->bindings) {
+    d->bindings[key] = value.first;
+    d->groups_of[value.first].emplace_back(key.first, key.second);
+  }
+  for (const auto& [key, entry] : (*state)->members) {
+    const auto& [bot, user, role, village, area] = key;
+    d->members[{bot, user}].push_back({bot, user, village, parse_role(role).value_or(Role::kVillager), area});
+  }
   std::lock_guard<std::mutex> lock(mu_);
   cached_ = d;
   cached_village_count_ = village_count;
@@ -344,28 +395,23 @@ Result<std::vector<TokenInfo>> DirectoryStore::list_tokens() {
 }
 
 Result<ApiPrincipal> DirectoryStore::authenticate(const std::string& token) {
-  // Looked up by the token's SHA-256: the database never holds the token, and
-  // comparing digests leaks nothing about the token itself.
+  // Looked up by the token's SHA-256 in the admin log's tokens (a row added or
+  // un-revoked with sqlite3 grants nothing): the database never holds the
+  // token, and comparing digests leaks nothing about the token itself.
   if (token.size() < 10 || token.size() > 200) return permission_denied("invalid token");
   std::string digest = hex_encode(sha256(token));
-  std::optional<ApiPrincipal> found;
-  bool expired = false;
+  auto d = snapshot();
+  if (!d.is_ok()) return d.status();
+  const DirectoryState::Token* found = nullptr;
+  for (const auto& [id, t] : (*d)->state->tokens)
+    if (constant_time_equal(t.sha256, digest)) found = &t;
+  if (found == nullptr || found->revoked_at) return permission_denied("invalid token");
+  auto role = parse_role(found->role);
+  if (!role || *role == Role::kVillager) return permission_denied("invalid token");
   int64_t now = ledger_->clock().now_unix_seconds();
-  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT hash, role, village, area, label, expires_at, revoked_at FROM api_tokens WHERE hash=?");
-    q.bind(1, digest);
-    if (q.executeStep() && constant_time_equal(q.getColumn(0).getString(), digest) && q.getColumn(6).isNull()) {
-      found = ApiPrincipal{parse_role(q.getColumn(1).getString()).value_or(Role::kVillager), q.getColumn(2).getString(),
-                           q.getColumn(3).getString(), q.getColumn(4).getString()};
-      expired = !q.getColumn(5).isNull() && q.getColumn(5).getInt64() <= now;
-    }
-    q.reset();
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  if (!found || found->role == Role::kVillager) return permission_denied("invalid token");
-  if (expired) return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");
-  return *found;
+  if (found->expires_at && *found->expires_at <= now)
+    return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");
+  return ApiPrincipal{*role, found->village, found->area, found->label};
 }
 
 // ---------------------------------------------------------------------------
@@ -385,12 +431,6 @@ std::string describe(const TokenRow& t) {
          (t.revoked_at ? " revoked" : "") + (t.expires_at ? " expires " + utc_timestamp(*t.expires_at) : "");
 }
 
-std::optional<int64_t> opt_int(const json& f, const char* key) {
-  auto it = f.find(key);
-  if (it == f.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<int64_t>();
-}
-
 }  // namespace
 
 Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
@@ -401,45 +441,18 @@ Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
   if (size.is_ok()) n = *size;
   else if (size.status().code() != Code::kNotFound) return size.status();
 
-  // Replay: key -> (value, the entry that made it).
-  using BindingKey = std::pair<std::string, std::string>;                                   // bot, chat
+  // Replayed from the first entry, whatever a running server has cached.
+  auto replayed = replay(n, false);
+  if (!replayed.is_ok()) return replayed.status();
+  const DirectoryState& st = **replayed;
+  for (const auto& [index, why] : st.problems) bad(index, why);
+  using BindingKey = std::pair<std::string, std::string>;                                          // bot, chat
   using MemberKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;  // bot, user, role, village, area
-  std::map<BindingKey, std::pair<std::string, uint64_t>> bindings;
-  std::map<MemberKey, uint64_t> members;
+  auto bindings = st.bindings;
+  auto members = st.members;
   std::map<int64_t, std::pair<TokenRow, uint64_t>> tokens;
-  constexpr uint64_t kChunk = 1000;
-  for (uint64_t from = 0; from < n; from += kChunk) {
-    auto entries = ledger_->entries(kLogName, from, std::min(n, from + kChunk));
-    if (!entries.is_ok()) return entries.status();
-    for (const auto& e : *entries) {
-      const json& f = e.fields;
-      std::string op = entry_string(f, "op");
-      if (op == "bind_group") {
-        bindings[{entry_string(f, "bot"), entry_string(f, "chat")}] = {entry_string(f, "village"), e.index};
-      } else if (op == "unbind_group") {
-        bindings.erase({entry_string(f, "bot"), entry_string(f, "chat")});
-      } else if (op == "add_member") {
-        members.emplace(MemberKey{entry_string(f, "bot"), entry_string(f, "user"), entry_string(f, "role"),
-                                  entry_string(f, "village"), entry_string(f, "area")},
-                        e.index);
-      } else if (op == "remove_member") {
-        std::string b = entry_string(f, "bot"), u = entry_string(f, "user");
-        for (auto it = members.begin(); it != members.end();)
-          it = std::get<0>(it->first) == b && std::get<1>(it->first) == u ? members.erase(it) : std::next(it);
-      } else if (op == "create_token") {
-        TokenRow t{entry_string(f, "token_sha256"), entry_string(f, "role"), entry_string(f, "village"),
-                   entry_string(f, "area"), entry_string(f, "label"), opt_int(f, "created_at").value_or(0),
-                   opt_int(f, "expires_at"), std::nullopt};
-        tokens[opt_int(f, "token_id").value_or(-1)] = {t, e.index};
-      } else if (op == "revoke_token") {
-        auto it = tokens.find(opt_int(f, "token_id").value_or(-1));
-        if (it == tokens.end()) bad(e.index, "admin log: revokes a token it never created");
-        else it->second.first.revoked_at = opt_int(f, "revoked_at");
-      } else {
-        bad(e.index, "admin log: unknown change \"" + op + "\"");
-      }
-    }
-  }
+  for (const auto& [id, t] : st.tokens)
+    tokens[id] = {TokenRow{t.sha256, t.role, t.village, t.area, t.label, t.created_at, t.expires_at, t.revoked_at}, t.entry};
 
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
     SQLite::Statement b(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -70,8 +71,30 @@ struct CreatedToken {
 };
 
 // One immutable view of the directory, as the bot reads it per message.
+// The directory as the signed admin log says it is, replayed entry by entry.
+// The running server answers from this, never from the tables: a row edited
+// with sqlite3 grants nothing (verify names it; see verify()).
+struct DirectoryState {
+  struct Token {
+    int64_t id = 0;
+    std::string sha256, role, village, area, label;
+    int64_t created_at = 0;
+    std::optional<int64_t> expires_at, revoked_at;
+    uint64_t entry = 0;  // the entry that created it
+  };
+  uint64_t size = 0;  // entries applied
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, uint64_t>> bindings;  // (bot, chat) -> (village, entry)
+  // (bot, user, role, village, area) -> entry
+  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, uint64_t> members;
+  std::map<int64_t, Token> tokens;
+  std::vector<std::pair<uint64_t, std::string>> problems;  // entries that make no sense (entry, why)
+
+  void apply(const Entry& e);
+};
+
 struct Directory {
   uint64_t version = 0;  // the admin log's size when loaded
+  std::shared_ptr<const DirectoryState> state;
   std::map<std::pair<std::string, std::string>, std::string> bindings;             // (bot, chat) -> village
   std::map<std::pair<std::string, std::string>, std::vector<Membership>> members;  // (bot, user)
   std::map<std::string, Village> villages;
@@ -124,6 +147,9 @@ class DirectoryStore {
   Result<std::vector<VerifyProblem>> verify();
 
  private:
+  // The admin log replayed up to its current size (cached, extended entry by entry).
+  Result<std::shared_ptr<const DirectoryState>> replay(uint64_t size, bool use_cache);
+
   Ledger* ledger_;
   std::mutex mu_;
   std::shared_ptr<const Directory> cached_;

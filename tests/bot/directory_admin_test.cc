@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "bot/bot.h"
+#include "ledger/crypto.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -120,6 +121,34 @@ TEST_F(DirectoryTamper, AForgedOfficialIsNamed) {
   std::string r = tamper("INSERT INTO members VALUES('b','mallory','shuangjiang','official','',0)");
   EXPECT_NE(r.find("admin#"), std::string::npos) << r;
   EXPECT_NE(r.find("members: official mallory"), std::string::npos) << r;
+}
+
+// The running bot answers from the signed admin log, never from the tables:
+// a forged row grants nothing, now or after a later legitimate change.
+TEST_F(DirectoryTamper, AForgedRowGrantsNothingInARunningServer) {
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO members VALUES('b','mallory','shuangjiang','official','',0)");
+    db.exec("INSERT INTO group_bindings VALUES('b','g9','shuangjiang',0)");
+  }
+  ASSERT_TRUE(bot->add_member({"b", "newbie", "", Role::kInspector, "all"}).is_ok());  // the admin log grows
+  EXPECT_NE(say("mallory", "g1", true, "立项 村部维修 5万").find("只有"), std::string::npos);
+  EXPECT_NE(say("v", "g9", true, "余额").find("还没有绑定"), std::string::npos);
+}
+
+TEST_F(DirectoryTamper, ATokenUnrevokedByHandStaysRevoked) {
+  auto tok = bot->create_token({Role::kInspector, "", "all", "纪委"}, 30);
+  ASSERT_TRUE(tok.is_ok());
+  ASSERT_TRUE(bot->authenticate(tok->token).is_ok());
+  ASSERT_TRUE(bot->revoke_token(tok->id).is_ok());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE api_tokens SET revoked_at = NULL, expires_at = expires_at + 86400000");
+    db.exec("INSERT INTO api_tokens(hash, role, village, area, label, created_at) VALUES('" +
+            hex_encode(sha256("sl_forged-token-0123456789")) + "', 'inspector', '', 'all', 'x', 0)");
+  }
+  EXPECT_EQ(bot->authenticate(tok->token).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(bot->authenticate("sl_forged-token-0123456789").status().code(), Code::kPermissionDenied);
 }
 
 TEST_F(DirectoryTamper, AMemberDeletedByHandIsNamed) {
