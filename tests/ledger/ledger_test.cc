@@ -401,6 +401,30 @@ TEST_F(LedgerTest, NamesCannotImpersonate) {
   EXPECT_EQ((*e)[0].fields["project"], "Caf\xC3\xA9");
 }
 
+// Invisible characters outside Unicode Cf: default-ignorable code points
+// (a combining grapheme joiner, variation selectors, Hangul fillers, which
+// are Mn or Lo) and the blank Braille pattern show nothing, so "水利建设" with
+// one of them would be a second project looking exactly like the real one.
+TEST_F(LedgerTest, NamesCannotHideInvisibleCharactersOutsideCf) {
+  const char* refused[] = {
+      "水利建设\xCD\x8F",      // U+034F combining grapheme joiner (Mn)
+      "水利建设\xEF\xB8\x8F",  // U+FE0F variation selector 16 (Mn)
+      "水利建设\xEF\xB8\x80",  // U+FE00 variation selector 1 (Mn)
+      "水利\xE3\x85\xA4建设",  // U+3164 Hangul filler (Lo)
+      "水利\xEF\xBE\xA0建设",  // U+FFA0 halfwidth Hangul filler (Lo)
+      "水利\xE1\x85\x9F建设",  // U+115F Hangul choseong filler (Lo)
+      "水利\xE2\xA0\x80建设",  // U+2800 Braille pattern blank (So)
+  };
+  for (const char* name : refused) {
+    SCOPED_TRACE(name);
+    auto p = L().register_project("shuangjiang", {name, 10'000 * kYuan, true}, official());
+    EXPECT_EQ(p.status().code(), Code::kInvalidArgument);
+    auto t2 = L().post_transactions("shuangjiang", {txn("2022-11-02", false, "工程款", "x", 100, "", name)}, official());
+    EXPECT_FALSE(t2.is_ok());
+    EXPECT_EQ(L().add_village({"hidden", name, "朱亭镇"}).code(), Code::kInvalidArgument);
+  }
+}
+
 TEST(LedgerDerived, VerifyRebuildsEveryDerivedTable) {
   const DerivedTamper cases[] = {
       // 账目 2022-11 would show another month's statement.
