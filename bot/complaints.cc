@@ -468,7 +468,14 @@ Result<std::vector<VerifyProblem>> Complaints::verify() {
       auto c = read_complaint(r.db(), receipt);
       if (!c.is_ok()) return c.status();
       std::string ref = commit_hash("receipt", c->receipt);
+      // The events are read in the order of seq, and their order decides the
+      // status: it must be the order of the log (each entry once, filing first).
+      std::optional<uint64_t> previous;
       for (const auto& e : c->events) {
+        if (previous && e.log_index <= *previous)
+          bad(e.log_index, "complaint " + c->receipt + ": its events are not in the order of its log (entry " +
+                               std::to_string(e.log_index) + " comes after entry " + std::to_string(*previous) + ")");
+        previous = e.log_index;
         auto it = by_index.find(e.log_index);
         covered.insert(e.log_index);
         if (it == by_index.end()) {

@@ -105,7 +105,15 @@ Status DirectoryStore::create_schema(WriteTxn& txn) {
   // Only a database made before the admin log existed (no directory_state
   // table at all) has rows to import; where the table exists and its row is
   // gone, somebody deleted it, and the rows stay unrecorded for verify to name.
+  // A database whose admin log has entries was made by this version whatever
+  // became of the table: dropping it must not get an insider's rows signed
+  // as "imported" on top of the log a witness already holds.
   bool upgrading = !txn.db().tableExists("directory_state");
+  if (upgrading) {
+    SQLite::Statement logged(txn.db(), "SELECT 1 FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) LIMIT 1");
+    logged.bind(1, kLogName);
+    upgrading = !logged.executeStep();
+  }
   for (const char* sql : kSchema) txn.db().exec(sql);
   // Tokens expire and can be revoked (older versions had neither column).
   std::set<std::string> token_columns;

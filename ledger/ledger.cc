@@ -685,6 +685,96 @@ Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std:
   return *idx;
 }
 
+namespace {
+
+// A month's statement, added up from the month's entries in log order: what
+// close_month signs, and what verify recomputes to check what was signed.
+struct StatementBuilder {
+  Fen income = 0, expense = 0, subsidy_total = 0;
+  json income_by_category = json::object(), expense_by_category = json::object(), by_project = json::object();
+  json fund_changes = json::object();
+  int64_t count = 0, subsidy_lines = 0, reversal_count = 0;
+  int64_t first_index = -1, last_index = -1;
+  bool overflow = false;
+
+  static bool add_to(json& obj, const std::string& key, Fen delta) {
+    Fen cur = obj.contains(key) ? obj[key].get<Fen>() : 0;
+    Fen next = 0;
+    if (!checked_add(cur, delta, &next)) return false;
+    obj[key] = next;
+    return true;
+  }
+
+  void add(int64_t idx, const json& e) {
+    std::string kind = entry_string(e, "kind");
+    if (first_index < 0) first_index = idx;
+    last_index = idx;
+    ++count;
+    Fen amount = entry_fen(e, "amount");
+    if (kind == "subsidy") {
+      ++subsidy_lines;
+      overflow |= !checked_add(subsidy_total, amount, &subsidy_total);
+      return;
+    }
+    bool is_reversal = kind == "reversal";
+    if (is_reversal) {
+      ++reversal_count;
+      if (entry_string(e, "target_kind") == "subsidy") {
+        overflow |= !checked_add(subsidy_total, -amount, &subsidy_total);
+        return;
+      }
+    }
+    Fen signed_amount = is_reversal ? -amount : amount;
+    bool is_income = entry_string(e, "direction") == "income";
+    std::string fund = entry_string(e, "fund");
+    if (fund.empty()) fund = "一般资金";
+    if (is_income) {
+      overflow |= !checked_add(income, signed_amount, &income);
+      overflow |= !add_to(income_by_category, entry_string(e, "category"), signed_amount);
+      overflow |= !add_to(fund_changes, fund, signed_amount);
+    } else {
+      overflow |= !checked_add(expense, signed_amount, &expense);
+      overflow |= !add_to(expense_by_category, entry_string(e, "category"), signed_amount);
+      overflow |= !add_to(fund_changes, fund, -signed_amount);
+    }
+    std::string project = entry_string(e, "project");
+    if (!project.empty()) {
+      if (!by_project.contains(project)) by_project[project] = {{"income", 0}, {"expense", 0}};
+      overflow |= !add_to(by_project[project], is_income ? "income" : "expense", signed_amount);
+    }
+  }
+
+  // previous: the fields of the month closed before (null for the first).
+  Result<json> statement(const std::string& village, const std::string& month, const json& previous) const {
+    Fen opening = previous.is_object() ? entry_fen(previous, "closing") : 0;
+    json fund_balances = previous.is_object() && previous.contains("fund_balances") ? previous["fund_balances"] : json::object();
+    bool over = overflow;
+    for (const auto& [fund, change] : fund_changes.items()) over |= !add_to(fund_balances, fund, change.get<Fen>());
+    Fen closing = 0;
+    over |= !checked_add(opening, income, &closing) || !checked_add(closing, -expense, &closing);
+    if (over) return invalid_argument("金额合计溢出 (totals overflow)");
+    return json{{"kind", "statement"},
+                {"village", village},
+                {"month", month},
+                {"opening", opening},
+                {"income_total", income},
+                {"expense_total", expense},
+                {"closing", closing},
+                {"income_by_category", income_by_category},
+                {"expense_by_category", expense_by_category},
+                {"by_project", by_project},
+                {"fund_balances", fund_balances},
+                {"subsidy_total", subsidy_total},
+                {"subsidy_lines", subsidy_lines},
+                {"reversals", reversal_count},
+                {"entry_count", count},
+                {"first_index", first_index},
+                {"last_index", last_index}};
+  }
+};
+
+}  // namespace
+
 Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author,
                                         MonthClose* close) {
   auto log = log_for(village);
@@ -705,8 +795,7 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
       return failed_precondition("请先公开 " + earlier + " 的账目 (close " + earlier + " first)");
     }
   }
-  Fen opening = 0;
-  json fund_balances = json::object();
+  json previous;
   if (closed) {
     SQLite::Statement q(*db_,
                         "SELECT e.leaf FROM month_closes m JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx "
@@ -715,22 +804,10 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
     q.bind(2, *closed);
     if (q.executeStep()) {
       auto col = q.getColumn(0);
-      json prev = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
-      opening = entry_fen(prev, "closing");
-      if (prev.contains("fund_balances")) fund_balances = prev["fund_balances"];
+      previous = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
     }
   }
-  Fen income = 0, expense = 0, subsidy_total = 0;
-  json income_by_category = json::object(), expense_by_category = json::object(), by_project = json::object();
-  int64_t count = 0, subsidy_lines = 0, reversal_count = 0;
-  int64_t first_index = -1, last_index = -1;
-  auto add = [](json& obj, const std::string& key, Fen delta) -> bool {
-    Fen cur = obj.contains(key) ? obj[key].get<Fen>() : 0;
-    Fen next = 0;
-    if (!checked_add(cur, delta, &next)) return false;
-    obj[key] = next;
-    return true;
-  };
+  StatementBuilder month_so_far;
   // INDEXED BY: without statistics SQLite prefers walking the whole log in
   // primary-key order to sorting one month's rows, which made every query
   // slower as the current month grew.
@@ -739,69 +816,14 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
                       "ORDER BY idx");
   q.bind(1, log_id);
   q.bind(2, month);
-  bool overflow = false;
   while (q.executeStep()) {
-    int64_t idx = q.getColumn(0).getInt64();
     auto col = q.getColumn(1);
-    json e = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
-    std::string kind = entry_string(e, "kind");
-    if (first_index < 0) first_index = idx;
-    last_index = idx;
-    ++count;
-    Fen amount = entry_fen(e, "amount");
-    if (kind == "subsidy") {
-      ++subsidy_lines;
-      overflow |= !checked_add(subsidy_total, amount, &subsidy_total);
-      continue;
-    }
-    bool is_reversal = kind == "reversal";
-    if (is_reversal) {
-      ++reversal_count;
-      if (entry_string(e, "target_kind") == "subsidy") {
-        overflow |= !checked_add(subsidy_total, -amount, &subsidy_total);
-        continue;
-      }
-    }
-    Fen signed_amount = is_reversal ? -amount : amount;
-    bool is_income = entry_string(e, "direction") == "income";
-    std::string fund = entry_string(e, "fund");
-    if (fund.empty()) fund = "一般资金";
-    if (is_income) {
-      overflow |= !checked_add(income, signed_amount, &income);
-      overflow |= !add(income_by_category, entry_string(e, "category"), signed_amount);
-      overflow |= !add(fund_balances, fund, signed_amount);
-    } else {
-      overflow |= !checked_add(expense, signed_amount, &expense);
-      overflow |= !add(expense_by_category, entry_string(e, "category"), signed_amount);
-      overflow |= !add(fund_balances, fund, -signed_amount);
-    }
-    std::string project = entry_string(e, "project");
-    if (!project.empty()) {
-      if (!by_project.contains(project)) by_project[project] = {{"income", 0}, {"expense", 0}};
-      overflow |= !add(by_project[project], is_income ? "income" : "expense", signed_amount);
-    }
+    month_so_far.add(q.getColumn(0).getInt64(),
+                     json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false));
   }
-  Fen closing = 0;
-  overflow |= !checked_add(opening, income, &closing) || !checked_add(closing, -expense, &closing);
-  if (overflow) return invalid_argument("金额合计溢出 (totals overflow)");
-  json f = {{"kind", "statement"},
-            {"village", village},
-            {"month", month},
-            {"opening", opening},
-            {"income_total", income},
-            {"expense_total", expense},
-            {"closing", closing},
-            {"income_by_category", income_by_category},
-            {"expense_by_category", expense_by_category},
-            {"by_project", by_project},
-            {"fund_balances", fund_balances},
-            {"subsidy_total", subsidy_total},
-            {"subsidy_lines", subsidy_lines},
-            {"reversals", reversal_count},
-            {"entry_count", count},
-            {"first_index", first_index},
-            {"last_index", last_index}};
-  auto idx = append(*log, std::move(f), author);
+  auto f = month_so_far.statement(village, month, previous);
+  if (!f.is_ok()) return f.status();
+  auto idx = append(*log, std::move(*f), author);
   if (!idx.is_ok()) return idx.status();
   // The month's own checkpoint ends exactly at its statement, whatever else
   // this transaction appends afterwards; it is what the monthly notice cites.
@@ -1494,6 +1516,31 @@ struct LogVerifier {
   std::map<std::string, Totals> totals;
   std::vector<std::pair<uint64_t, std::string>> derived;
 
+  // Each statement added up again from its month's entries before it: a
+  // statement signed while an entry was hidden from it (its month column
+  // moved, its leaf edited and later put back) does not match.
+  std::map<std::string, StatementBuilder> open_months;
+  json previous_statement;
+  void check_statement(const json& f, const std::string& village, const std::string& month, uint64_t idx) {
+    auto it = open_months.find(month);
+    const StatementBuilder& added = it != open_months.end() ? it->second : StatementBuilder{};
+    auto expected = added.statement(village, month, previous_statement);
+    std::string differs = expected.is_ok() ? "" : "totals overflow";
+    if (expected.is_ok())
+      for (const auto& [key, value] : expected->items()) {
+        auto signed_value = f.find(key);  // a field older statements lack is not compared
+        if (signed_value != f.end() && !(*signed_value == value)) {
+          differs = key;
+          break;
+        }
+      }
+    if (!differs.empty())
+      derived.emplace_back(idx, "the statement of " + month + " (entry " + std::to_string(idx) +
+                                    ") does not add up to the month's entries: " + differs + " differs");
+    previous_statement = f;
+    if (it != open_months.end()) open_months.erase(it);
+  }
+
   // What the derived tables must hold, rebuilt from the signed entries.
   struct Expected {
     std::map<std::string, uint64_t> statements;  // month -> statement entry
@@ -1638,6 +1685,10 @@ struct LogVerifier {
         bad(idx, "entry " + std::to_string(idx) + " does not match its indexed columns");
       std::string kind = entry_string(f, "kind");
       if (!f.is_discarded()) collect(f, kind, idx);
+      if (is_village && !f.is_discarded()) {
+        if (kind == "statement") check_statement(f, log_name, entry_string(f, "month"), idx);
+        else if (std::string m = entry_string(f, "month"); !m.empty()) open_months[m].add(static_cast<int64_t>(idx), f);
+      }
       if (kind == "txn" || (kind == "reversal" && entry_string(f, "target_kind") == "txn")) {
         auto& t = totals[month];
         if (t.first_index == UINT64_MAX) t.first_index = idx;

@@ -18,6 +18,11 @@ Result<std::string> normalize_name(std::string_view name, const char* zh, const 
     utf8proc_int32_t cp = 0;
     utf8proc_ssize_t n = utf8proc_iterate(bytes + i, len - i, &cp);
     if (n <= 0) return refuse("含有无效字符", "has invalid characters");
+    // Default-ignorable code points show nothing, whatever their category:
+    // a combining grapheme joiner, variation selectors (Mn), Hangul fillers
+    // (Lo). The blank Braille pattern (So) shows a space that is not one.
+    if (utf8proc_get_property(cp)->ignorable || cp == 0x2800)
+      return refuse("含有看不见的格式字符(如零宽空格、文字方向控制符)", "contains invisible formatting characters");
     switch (utf8proc_category(cp)) {
       case UTF8PROC_CATEGORY_CF:
         return refuse("含有看不见的格式字符(如零宽空格、文字方向控制符)", "contains invisible formatting characters");

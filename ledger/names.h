@@ -15,8 +15,10 @@ namespace sunledger {
 
 // The name in Unicode NFC, or kInvalidArgument naming the field (zh, en)
 // when it holds invisible or formatting characters (Unicode Cf: zero-width
-// spaces and joiners, bidi controls, ...), control characters, a space other
-// than U+0020, or leading or trailing spaces. Empty stays empty.
+// spaces and joiners, bidi controls, ...; any other default-ignorable code
+// point: combining grapheme joiner, variation selectors, Hangul fillers; the
+// blank Braille pattern), control characters, a space other than U+0020, or
+// leading or trailing spaces. Empty stays empty.
 [[nodiscard]] Result<std::string> normalize_name(std::string_view name, const char* zh, const char* en);
 
 }  // namespace sunledger

@@ -425,5 +425,47 @@ TEST_F(ComplaintsTest, EveryDerivedColumnIsChecked) {
   }
 }
 
+// The events of a complaint are its history in the order of its log: read in
+// another order, a reopened complaint reads as resolved (and leaves every
+// queue), whatever each event says on its own.
+TEST_F(ComplaintsTest, TheOrderOfEventsIsChecked) {
+  std::string r = file_private();
+  ASSERT_FALSE(r.empty());
+  priv("zt-inspector", "转办 " + r + " 纪委 请核查");
+  priv("zt-inspector", "调查 " + r + " 调取账本");
+  priv("zt-inspector", "办结 " + r + " 不属实");
+  priv("villager", "不满意 " + r + " 钱还没退回");
+  ASSERT_EQ(bot->complaints().get(r)->status, ComplaintStatus::kReopened);
+  ASSERT_TRUE(bot->complaints().verify()->empty());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER complaint_events_no_update");
+    // filed, assigned, investigating, resolved, unsatisfied, reopened -> ..., reopened, unsatisfied, resolved
+    for (const char* swap : {"seq=99 WHERE seq=3", "seq=3 WHERE seq=5", "seq=5 WHERE seq=99"})
+      db.exec(std::string("UPDATE complaint_events SET ") + swap + " AND receipt='" + r + "'");
+  }
+  ASSERT_EQ(bot->complaints().get(r)->status, ComplaintStatus::kResolved);  // what the bot now answers
+  auto p = bot->complaints().verify();
+  ASSERT_TRUE(p.is_ok());
+  ASSERT_FALSE(p->empty()) << "events read out of order pass verify";
+  EXPECT_NE((*p)[0].reason.find(r), std::string::npos) << (*p)[0].reason;
+  // An event shown twice (the resolution again, after the reopening) is named too.
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    for (const char* swap : {"seq=99 WHERE seq=3", "seq=3 WHERE seq=5", "seq=5 WHERE seq=99"})
+      db.exec(std::string("UPDATE complaint_events SET ") + swap + " AND receipt='" + r + "'");
+  }
+  ASSERT_TRUE(bot->complaints().verify()->empty());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO complaint_events SELECT receipt, 6, kind, at, actor, note, assignee, log_index FROM complaint_events "
+            "WHERE receipt='" + r + "' AND seq=3");
+  }
+  ASSERT_EQ(bot->complaints().get(r)->status, ComplaintStatus::kResolved);
+  p = bot->complaints().verify();
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_FALSE(p->empty()) << "an event repeated passes verify";
+}
+
 }  // namespace
 }  // namespace sunledger

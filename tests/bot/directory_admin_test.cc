@@ -213,6 +213,19 @@ TEST_F(DirectoryTamper, AnAdminLogEntryDeletedIsNamed) {
   EXPECT_NE(r.find("admin#"), std::string::npos) << r;
 }
 
+// The state table says whether the rows of an older version were imported.
+// Dropped on a deployment whose admin log has entries, it must not get an
+// insider's row signed as "imported" by the next command that opens the folder.
+TEST_F(DirectoryTamper, DroppingTheStateTableDoesNotLaunderAForgedRow) {
+  uint64_t size = *t.ledger->log_size("admin");
+  std::string r = tamper("DROP TABLE directory_state; INSERT INTO members VALUES('b','mallory','shuangjiang','official','',0)");
+  ASSERT_NE(r.find("mallory"), std::string::npos) << r;
+  ASSERT_TRUE(bot->initialize().is_ok());  // what every CLI command and serve do first
+  EXPECT_EQ(*t.ledger->log_size("admin"), size);
+  r = tamper("SELECT 1");
+  EXPECT_NE(r.find("members: official mallory on bot b (shuangjiang) has no admin log entry"), std::string::npos) << r;
+}
+
 TEST_F(DirectoryAdmin, EveryChangeIsSignedWithWhoAndWhatButNoSecret) {
   Author admin{"root", "admin", "cli"};
   ASSERT_TRUE(bot->bind_group("shuangjiang", "b", "g1", false, admin).is_ok());

@@ -401,6 +401,56 @@ TEST_F(LedgerTest, NamesCannotImpersonate) {
   EXPECT_EQ((*e)[0].fields["project"], "Caf\xC3\xA9");
 }
 
+// A month's statement is what its notice publishes: it must add up to the
+// month's entries. An insider who moves an entry's month column away while
+// the month is closed (or edits a leaf and puts it back afterwards) gets a
+// signed statement without it; once the column is restored, every entry,
+// hash and derived table agrees again, and only the statement is wrong.
+TEST_F(LedgerTest, VerifyRecomputesEveryStatementFromItsEntries) {
+  seed_november();
+  auto db = tamper();
+  const std::string road = "UPDATE entries SET month=? WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang') AND idx=4";
+  SQLite::Statement away(*db, road);
+  away.bind(1, "2022-12");
+  ASSERT_EQ(away.exec(), 1);
+  auto close = L().close_month("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(close.is_ok()) << close.status().to_string();
+  SQLite::Statement back(*db, road);
+  back.bind(1, "2022-11");
+  ASSERT_EQ(back.exec(), 1);
+  // The signed statement leaves the road's 142,400 out of November.
+  ASSERT_EQ(entry_fen(close->statement, "expense_total"), (157'600 + 350) * kYuan);
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_FALSE(r->intact()) << "a statement that does not add up to its month passes verify";
+  EXPECT_EQ(r->problems[0].first_bad_index, close->statement_index) << r->problems[0].reason;
+  EXPECT_NE(r->problems[0].reason.find("statement"), std::string::npos) << r->problems[0].reason;
+}
+
+// Invisible characters outside Unicode Cf: default-ignorable code points
+// (a combining grapheme joiner, variation selectors, Hangul fillers, which
+// are Mn or Lo) and the blank Braille pattern show nothing, so "水利建设" with
+// one of them would be a second project looking exactly like the real one.
+TEST_F(LedgerTest, NamesCannotHideInvisibleCharactersOutsideCf) {
+  const char* refused[] = {
+      "水利建设\xCD\x8F",      // U+034F combining grapheme joiner (Mn)
+      "水利建设\xEF\xB8\x8F",  // U+FE0F variation selector 16 (Mn)
+      "水利建设\xEF\xB8\x80",  // U+FE00 variation selector 1 (Mn)
+      "水利\xE3\x85\xA4建设",  // U+3164 Hangul filler (Lo)
+      "水利\xEF\xBE\xA0建设",  // U+FFA0 halfwidth Hangul filler (Lo)
+      "水利\xE1\x85\x9F建设",  // U+115F Hangul choseong filler (Lo)
+      "水利\xE2\xA0\x80建设",  // U+2800 Braille pattern blank (So)
+  };
+  for (const char* name : refused) {
+    SCOPED_TRACE(name);
+    auto p = L().register_project("shuangjiang", {name, 10'000 * kYuan, true}, official());
+    EXPECT_EQ(p.status().code(), Code::kInvalidArgument);
+    auto t2 = L().post_transactions("shuangjiang", {txn("2022-11-02", false, "工程款", "x", 100, "", name)}, official());
+    EXPECT_FALSE(t2.is_ok());
+    EXPECT_EQ(L().add_village({"hidden", name, "朱亭镇"}).code(), Code::kInvalidArgument);
+  }
+}
+
 TEST(LedgerDerived, VerifyRebuildsEveryDerivedTable) {
   const DerivedTamper cases[] = {
       // 账目 2022-11 would show another month's statement.
