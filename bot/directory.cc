@@ -110,9 +110,9 @@ Status DirectoryStore::create_schema(WriteTxn& txn) {
   // as "imported" on top of the log a witness already holds.
   bool upgrading = !txn.db().tableExists("directory_state");
   if (upgrading) {
-    SQLite::Statement logged(txn.db(), "SELECT 1 FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) LIMIT 1");
-    logged.bind(1, kLogName);
-    upgrading = !logged.executeStep();
+    auto logged = txn.log_size(kLogName);
+    if (!logged.is_ok()) return logged.status();
+    upgrading = *logged == 0;
   }
   for (const char* sql : kSchema) txn.db().exec(sql);
   // Tokens expire and can be revoked (older versions had neither column).

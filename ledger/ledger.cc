@@ -343,6 +343,18 @@ void WriteTxn::restore(Snapshot snap) {
   }
 }
 
+Result<uint64_t> WriteTxn::log_size(const std::string& log_name) {
+  for (auto& l : logs_)
+    if (l->name == log_name) return l->range.size();
+  try {
+    SQLite::Statement q(*db_, "SELECT size FROM logs WHERE name=?");
+    q.bind(1, log_name);
+    return q.executeStep() ? static_cast<uint64_t>(q.getColumn(0).getInt64()) : uint64_t{0};
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "log size");
+  }
+}
+
 Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   for (auto& l : logs_)
     if (l->name == name) return l.get();

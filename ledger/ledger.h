@@ -180,6 +180,9 @@ class WriteTxn {
   Result<uint64_t> append_to_log(const std::string& log_name, const nlohmann::json& fields, const Author& author,
                                  bool day_resolution = false);
 
+  // A log's size as this transaction sees it (0 when the log does not exist).
+  Result<uint64_t> log_size(const std::string& log_name);
+
   SQLite::Database& db();
   // A prepared statement on the write connection, reused across writes: pass
   // SQL as a string literal (the cache is keyed by its address).
