@@ -28,6 +28,7 @@ Status Bot::initialize() {
     for (const char* sql : kBotSchema) txn.db().exec(sql);
     if (Status s = Outbox::create_schema(txn); !s.is_ok()) return s;
     if (Status s = DirectoryStore::create_schema(txn); !s.is_ok()) return s;
+    if (Status s = txn.register_existing_villages(); !s.is_ok()) return s;
     if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
     Complaints::create_schema(txn.db());
     return Status::ok();

@@ -105,9 +105,19 @@ bool valid_id(const std::string& id) {
   return id.front() != '-';
 }
 
+// The signed registry of villages: one entry per village with its name and
+// town, so that verify can check the villages table (a town decides which
+// inspectors see a village; a name, which village "账目 双江村" answers for).
+constexpr const char* kVillagesLog = "villages";
+
 // Names of logs that are not villages.
-// (the bot's complaint log and its directory's admin log).
-bool reserved_log_name(const std::string& id) { return id == "complaints" || id == "admin"; }
+// (the bot's complaint log, its directory's admin log, the village registry).
+bool reserved_log_name(const std::string& id) { return id == "complaints" || id == "admin" || id == kVillagesLog; }
+
+json village_registration(const Village& v) {
+  return {{"kind", "village"}, {"village", v.id}, {"name", v.name}, {"town", v.town}};
+}
+const Author kRegistrar{"sunledger", "system", "registry"};
 
 Status ensure_private_file(const std::string& path) {
   // SQLite gives the -wal and -shm files the main file's mode, so creating
@@ -877,6 +887,26 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
   return append(*log, fields, author, day_resolution);
 }
 
+Status WriteTxn::register_existing_villages() {
+  {
+    SQLite::Statement q(*db_, "SELECT 1 FROM logs WHERE name=?");
+    q.bind(1, kVillagesLog);
+    if (q.executeStep()) return Status::ok();
+  }
+  std::vector<Village> villages;
+  {
+    SQLite::Statement q(*db_, "SELECT id, name, town FROM villages ORDER BY id");
+    while (q.executeStep()) villages.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+  }
+  if (villages.empty() || !ledger_->signer().sign("").is_ok()) return Status::ok();
+  for (const auto& v : villages) {
+    json f = village_registration(v);
+    f["imported"] = true;
+    if (auto r = append_to_log(kVillagesLog, f, kRegistrar); !r.is_ok()) return r.status();
+  }
+  return Status::ok();
+}
+
 // ---------------------------------------------------------------------------
 // Ledger
 
@@ -1093,7 +1123,8 @@ Status Ledger::add_village(const Village& given) {
     auto state = txn.log_for(v.id);
     if (!state.is_ok()) return state.status();
     (*state)->touched = true;
-    return Status::ok();
+    auto registered = txn.append_to_log(kVillagesLog, village_registration(v), kRegistrar);
+    return registered.is_ok() ? Status::ok() : registered.status();
   });
 }
 
@@ -1565,6 +1596,7 @@ struct LogVerifier {
     std::map<std::string, Project> projects;
     std::map<std::string, uint64_t> finished;    // project -> entry
     std::map<uint64_t, uint64_t> reversals;      // target -> reversal entry
+    std::map<std::string, std::tuple<std::string, std::string, uint64_t>> villages;  // id -> name, town, entry
   } expect;
 
   void collect(const json& f, const std::string& kind, uint64_t idx) {
@@ -1587,7 +1619,33 @@ struct LogVerifier {
     } else if (kind == "reversal") {
       auto target = f.find("target");
       if (target != f.end() && target->is_number_unsigned()) expect.reversals.emplace(target->get<uint64_t>(), idx);
+    } else if (kind == "village") {
+      std::string id = entry_string(f, "village");
+      if (expect.villages.count(id)) derived.emplace_back(idx, "entry " + std::to_string(idx) + " registers " + id + " a second time");
+      else expect.villages[id] = {entry_string(f, "name"), entry_string(f, "town"), idx};
     }
+  }
+
+  // The villages table against the registry's entries, both ways.
+  void compare_villages(uint64_t size) {
+    SQLite::Statement q(db, "SELECT id, name, town FROM villages ORDER BY id");
+    auto left = expect.villages;
+    while (q.executeStep()) {
+      std::string id = q.getColumn(0).getString(), name = q.getColumn(1).getString(), town = q.getColumn(2).getString();
+      auto it = left.find(id);
+      if (it == left.end()) {
+        derived.emplace_back(size, "villages: village " + id + " (" + name + ", " + town + ") has no registration entry");
+        continue;
+      }
+      auto& [reg_name, reg_town, idx] = it->second;
+      if (name != reg_name || town != reg_town)
+        derived.emplace_back(idx, "villages: village " + id + " is stored as " + name + ", " + town + " but entry " +
+                                      std::to_string(idx) + " registered it as " + reg_name + ", " + reg_town);
+      left.erase(it);
+    }
+    for (const auto& [id, reg] : left)
+      derived.emplace_back(std::get<2>(reg), "villages: village " + id + " (registered in entry " +
+                                                 std::to_string(std::get<2>(reg)) + ") is missing");
   }
 
   // Each derived table against what its entries say, in both directions: a
@@ -1728,6 +1786,7 @@ struct LogVerifier {
     for (const auto& [month, t] : stored)
       if (t.first != 0 || t.second != 0) derived.emplace_back(0, "running totals recorded for " + month + ", which has no entries");
     compare_derived(log_id);
+    if (log_name == kVillagesLog) compare_villages(count);
 
     // 2. Stored subtree hashes (what proofs are served from) match the recomputation.
     SQLite::Statement nq(db, "SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");

@@ -183,6 +183,12 @@ class WriteTxn {
   // A log's size as this transaction sees it (0 when the log does not exist).
   Result<uint64_t> log_size(const std::string& log_name);
 
+  // Records every village in the signed registry (the "villages" log) when
+  // the deployment predates it: no registry log at all. Each registration is
+  // marked "imported"; from then on verify checks the villages table against
+  // the registry. A folder that cannot sign (a backup) is left as it is.
+  Status register_existing_villages();
+
   SQLite::Database& db();
   // A prepared statement on the write connection, reused across writes: pass
   // SQL as a string literal (the cache is keyed by its address).

@@ -213,6 +213,24 @@ TEST_F(DirectoryTamper, AnAdminLogEntryDeletedIsNamed) {
   EXPECT_NE(r.find("admin#"), std::string::npos) << r;
 }
 
+// A village's name and town decide what an inspector sees (an inspector
+// watches a town) and which books "账目 双江村" answers with. Moved to another
+// town, Shuangjiang's complaints would leave its town's inspector for another
+// town's; renamed, another village's books would answer for "双江村".
+TEST_F(DirectoryTamper, AVillageMovedToAnotherTownOrRenamedIsNamed) {
+  std::string r = tamper("UPDATE villages SET town='南洲镇' WHERE id='shuangjiang'");
+  EXPECT_NE(r.find("villages: village shuangjiang"), std::string::npos) << r;
+  tamper("UPDATE villages SET town='朱亭镇' WHERE id='shuangjiang'");
+  r = tamper("UPDATE villages SET name='双江村' WHERE id='nanzhou'");
+  EXPECT_NE(r.find("villages: village nanzhou"), std::string::npos) << r;
+  tamper("UPDATE villages SET name='南洲村' WHERE id='nanzhou'");
+  EXPECT_EQ(tamper("SELECT 1"), "");
+  // A village inserted by hand (with a log of its own) has no registration either.
+  r = tamper("INSERT INTO logs(name) VALUES('forged'); "
+             "INSERT INTO villages VALUES('forged', '伪造村', '朱亭镇', (SELECT id FROM logs WHERE name='forged'))");
+  EXPECT_NE(r.find("villages: village forged"), std::string::npos) << r;
+}
+
 // The state table says whether the rows of an older version were imported.
 // Dropped on a deployment whose admin log has entries, it must not get an
 // insider's row signed as "imported" by the next command that opens the folder.
@@ -292,6 +310,44 @@ TEST(DirectoryUpgrade, RowsMadeBeforeTheAdminLogAreRecordedOnce) {
   ASSERT_TRUE(caught.is_ok());
   ASSERT_EQ(caught->size(), 1u);
   EXPECT_NE(caught->front().reason.find("mallory"), std::string::npos);
+}
+
+// A deployment made before the village registry existed records its villages
+// once, as "imported" registrations, and is covered from then on.
+TEST(DirectoryUpgrade, VillagesMadeBeforeTheRegistryAreRecordedOnce) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  ASSERT_TRUE(t.ledger->add_village({"nanzhou", "南洲村", "南洲镇"}).is_ok());
+  {
+    // The previous version: villages, and no registry log.
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER entries_no_delete; DROP TRIGGER nodes_no_delete;"
+            "DELETE FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='villages');"
+            "DELETE FROM nodes WHERE log_id=(SELECT id FROM logs WHERE name='villages');"
+            "DELETE FROM logs WHERE name='villages'");
+  }
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(bot.initialize().is_ok());  // once only
+  ASSERT_EQ(*t.ledger->log_size("villages"), 2u);
+  auto entries = t.ledger->entries("villages", 0, 2);
+  EXPECT_TRUE((*entries)[0].fields.value("imported", false));
+  EXPECT_EQ((*entries)[1].fields.value("town", ""), "朱亭镇");
+  auto r = bot.verify_deployment();
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->empty()) << r->front().reason;
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE villages SET town='南洲镇' WHERE id='shuangjiang'");
+  }
+  ASSERT_TRUE(bot.initialize().is_ok());
+  auto caught = bot.verify_deployment();
+  ASSERT_TRUE(caught.is_ok());
+  ASSERT_EQ(caught->size(), 1u);
+  EXPECT_NE(caught->front().reason.find("villages: village shuangjiang is stored as 双江村, 南洲镇"), std::string::npos)
+      << caught->front().reason;
 }
 
 }  // namespace
