@@ -4,7 +4,12 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <set>
@@ -119,6 +124,107 @@ TEST_F(ServeIntegrity, AnIntactLedgerIsServedAndSkipVerifyIsLoud) {
                           " serve --listen 127.0.0.1:0 --skip-verify");
   EXPECT_NE(skip.output.find("WARNING: --skip-verify"), std::string::npos) << skip.output;
   EXPECT_EQ(skip.output.find("verify at start"), std::string::npos) << skip.output;
+}
+
+// `serve` under a descriptor limit below its connection cap (the soft limit
+// of 1,024 most systems give a service): past the limit accept() fails and
+// new clients wait in the backlog, unanswered, until some held connection
+// times out. Every client must get an answer at once, served or 503.
+struct ServeUnderADescriptorLimit : ServeIntegrity {
+  pid_t pid = -1;
+  int port = 0;
+  void start_with_limit(rlim_t soft, rlim_t hard) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid = ::fork();
+    if (pid == 0) {
+      rlimit rl{soft, hard};
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+      ::dup2(fds[1], 2);
+      ::close(fds[0]);
+      ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data().c_str(), "serve", "--listen", "127.0.0.1:0",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string log;
+    char c;
+    while (::read(fds[0], &c, 1) == 1) {
+      log.push_back(c);
+      auto at = log.find("on http://127.0.0.1:");
+      if (at != std::string::npos && log.back() == ' ') {
+        port = std::stoi(log.substr(at + 20));
+        break;
+      }
+    }
+    ::close(fds[0]);  // the server's later log lines go nowhere
+    ASSERT_GT(port, 0) << log;
+  }
+  void TearDown() override {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  int connect_loopback() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  // Seconds until a fresh client's GET /healthz is answered (any status), 30 at most.
+  double answer_time(std::string* first_line) {
+    auto start = std::chrono::steady_clock::now();
+    int fd = connect_loopback();
+    if (fd < 0) return 30;
+    std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    pollfd p{fd, POLLIN, 0};
+    char buf[256];
+    ssize_t n = ::poll(&p, 1, 30'000) == 1 ? ::recv(fd, buf, sizeof buf, 0) : 0;
+    ::close(fd);
+    if (n > 0) *first_line = std::string(buf, static_cast<size_t>(n)).substr(0, std::string(buf, static_cast<size_t>(n)).find('\r'));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  void attack_and_measure(const char* expect) {
+    // 1,100 clients that each sent one byte of a head: each costs the server a descriptor.
+    rlimit mine{};
+    ::getrlimit(RLIMIT_NOFILE, &mine);
+    if (mine.rlim_cur < 1400) {
+      mine.rlim_cur = std::min<rlim_t>(1400, mine.rlim_max);
+      ::setrlimit(RLIMIT_NOFILE, &mine);
+    }
+    if (mine.rlim_cur < 1400) GTEST_SKIP() << "this test needs 1,400 descriptors";
+    std::vector<int> held;
+    for (int i = 0; i < 1100; ++i) {
+      int fd = connect_loopback();
+      ASSERT_GE(fd, 0);
+      (void)!::send(fd, "G", 1, MSG_NOSIGNAL);
+      held.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::string first;
+    double t = answer_time(&first);
+    EXPECT_LT(t, 2.0) << "a fresh client waited " << t << " s (answer: " << first << ")";
+    EXPECT_EQ(first.rfind(expect, 0), 0u) << first;
+    for (int fd : held) ::close(fd);
+  }
+};
+
+TEST_F(ServeUnderADescriptorLimit, ASoftLimitBelowTheCapIsRaised) {
+  start_with_limit(1024, 8192);
+  attack_and_measure("HTTP/1.1 200");
+}
+
+TEST_F(ServeUnderADescriptorLimit, AHardLimitBelowTheCapLowersTheCap) {
+  start_with_limit(1024, 1024);
+  attack_and_measure("HTTP/1.1 503");  // past the lowered cap: answered at once, not left in the backlog
 }
 
 }  // namespace
