@@ -6,7 +6,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -440,7 +442,16 @@ class EdgeServer::Core final : public httplib::TaskQueue {
     (void)r;
   }
 
+  // Output the client never read (it stopped reading, or left) is dropped
+  // with a reset: a plain close() leaves it to the kernel, which keeps it, up
+  // to a whole send buffer (megabytes on loopback), in an orphaned socket for
+  // minutes, outside every limit of ours.
   void close_conn(Conn* c) {
+    int unsent = 0;
+    if (::ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+      linger drop{1, 0};
+      ::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &drop, sizeof drop);
+    }
     ::close(c->fd);
     delete c;
     open_.fetch_sub(1);

@@ -551,6 +551,69 @@ TEST_F(Edge, IdleConnectionsHoldNoWorkerAndBusyWorkersShed) {
   EXPECT_EQ(after->status, 200);
 }
 
+// Server-side sockets on `port` that we closed but the kernel still holds
+// (FIN-WAIT-1) with unsent bytes, and those bytes, from /proc/net/tcp.
+std::pair<int, uint64_t> orphaned_output(int port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  int sockets = 0;
+  uint64_t bytes = 0;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, ":%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string slot, local, remote, state, queues;
+    f >> slot >> local >> remote >> state >> queues;
+    if (local.size() < 5 || local.compare(local.size() - 5, 5, suffix) != 0 || state != "04") continue;
+    uint64_t tx = std::stoull(queues.substr(0, queues.find(':')), nullptr, 16);
+    if (tx == 0) continue;
+    ++sockets;
+    bytes += tx;
+  }
+  return {sockets, bytes};
+}
+
+// A client that sends pipelined requests and never reads: once its answers
+// cannot be written the connection is dropped, and what it never read must go
+// with it. A plain close() left it to the kernel: each orphaned socket kept
+// up to a whole send buffer (2.8 MB on loopback) for minutes, counted against
+// no limit of ours, so a few hundred such clients took gigabytes of the
+// host's TCP memory.
+TEST_F(Edge, AnswersAClientNeverReadsDoNotOutliveItsConnection) {
+  HttpServerOptions o;
+  o.write_timeout_seconds = 1;
+  start(o);
+  std::vector<TransactionLine> lines;
+  for (int i = 0; i < 300; ++i)
+    lines.push_back(testing::txn("2022-11-02", false, "办公费", "打印纸第" + std::to_string(i) + "包", 100 + i));
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", lines, testing::official()).is_ok());
+  std::string request;
+  for (int i = 0; i < 40; ++i) request += "GET /v1/villages/shuangjiang/entries HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<int> fds;
+  for (int i = 0; i < 5; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(s.port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_TRUE(send_all(fd, request));
+    fds.push_back(fd);  // never read
+  }
+  // Answered until the socket buffers fill, then dropped after the 1 s write timeout.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  std::pair<int, uint64_t> left = orphaned_output(s.port);
+  EXPECT_EQ(left.first, 0) << left.second << " bytes of answers left in the kernel for clients that never read";
+  for (int fd : fds) ::close(fd);
+  // The server still answers.
+  auto ok = s.client().Get("/healthz");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
 // Past max_connections a new connection is answered 503 and closed at once.
 TEST_F(Edge, ConnectionsPastTheLimitAreAnswered503) {
   HttpServerOptions o;
