@@ -182,6 +182,20 @@ Result<std::shared_ptr<const DirectoryState>> DirectoryStore::replay(uint64_t si
   return std::shared_ptr<const DirectoryState>(state);
 }
 
+// An inspector's area is a registered village's town, or "all": a typo
+// ("朱停镇") would give an inspector (or a token) nothing to watch, silently.
+static Status known_area(Ledger& ledger, const std::string& area) {
+  if (area == "all") return Status::ok();
+  auto villages = ledger.villages();
+  if (!villages.is_ok()) return villages.status();
+  std::string towns;
+  for (const auto& v : *villages) {
+    if (v.town == area) return Status::ok();
+    if (towns.find(v.town) == std::string::npos) towns += (towns.empty() ? "" : "、") + v.town;
+  }
+  return not_found("no registered village is in " + area + " (towns: " + towns + "; or --area all)");
+}
+
 Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
   auto gen = ledger_->village_count_and_log_size(kLogName);
   if (!gen.is_ok()) return gen.status();
@@ -261,18 +275,8 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by) {
     return invalid_argument("role must be official or inspector (villagers are whoever is in a bound group)");
   }
   std::string area = m.area;
-  if (m.role == Role::kInspector && !area.empty() && area != "all") {
-    // A typo ("朱停镇") would give an inspector nothing to watch, silently.
-    auto villages = ledger_->villages();
-    if (!villages.is_ok()) return villages.status();
-    bool known = false;
-    std::string towns;
-    for (const auto& v : *villages) {
-      known |= v.town == area;
-      if (towns.find(v.town) == std::string::npos) towns += (towns.empty() ? "" : "、") + v.town;
-    }
-    if (!known) return not_found("no registered village is in " + area + " (towns: " + towns + "; or --area all)");
-  }
+  if (m.role == Role::kInspector && !area.empty())
+    if (Status s = known_area(*ledger_, area); !s.is_ok()) return s;
   if (m.role == Role::kInspector && area.empty()) {
     auto v = ledger_->village(m.village);
     if (!v.is_ok()) return v.status();
@@ -315,6 +319,7 @@ Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int day
     if (auto v = ledger_->village(p.village); !v.is_ok()) return v.status();
   } else if (p.role == Role::kInspector) {
     if (p.area.empty()) return invalid_argument("an inspector token needs --area (a town, or all)");
+    if (Status s = known_area(*ledger_, p.area); !s.is_ok()) return s;
   } else {
     return invalid_argument("tokens are for officials or inspectors");
   }

@@ -49,6 +49,13 @@ TEST_F(DirectoryAdmin, AnInspectorWatchesARealTown) {
   EXPECT_EQ(bot->add_member({"b", "zhao", "nowhere", Role::kOfficial, ""}).code(), Code::kNotFound);
 }
 
+// The same for an inspector's API token: a typo would give a token that sees nothing.
+TEST_F(DirectoryAdmin, AnInspectorTokenWatchesARealTown) {
+  EXPECT_EQ(bot->create_token({Role::kInspector, "", "朱停镇", "纪委"}, 30).status().code(), Code::kNotFound);
+  EXPECT_TRUE(bot->create_token({Role::kInspector, "", "朱亭镇", "纪委"}, 30).is_ok());
+  EXPECT_TRUE(bot->create_token({Role::kInspector, "", "all", "纪委"}, 30).is_ok());
+}
+
 TEST_F(DirectoryAdmin, GroupsAreMovedOnlyOnPurposeAndUnbound) {
   ASSERT_TRUE(bot->bind_group("shuangjiang", "b", "g1").is_ok());
   EXPECT_TRUE(bot->bind_group("shuangjiang", "b", "g1").is_ok());  // the same binding again
