@@ -2,19 +2,39 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "ledger/checkpoint.h"
 #include "ledger/identity.h"
 
 namespace sunledger {
 
 namespace {
 const char* audience_name(Audience a) { return a == Audience::kGroup ? "group" : "person"; }
-const char* reason_name(DeadReason r) { return r == DeadReason::kConfiguration ? "configuration" : "attempts"; }
+const char* reason_name(DeadReason r) {
+  switch (r) {
+    case DeadReason::kConfiguration: return "configuration";
+    case DeadReason::kTampered: return "tampered";
+    case DeadReason::kAttempts: break;
+  }
+  return "attempts";
+}
 
-// id, bot, chat, text, attempts, created_at, audience
+// id, bot, chat, text, attempts, created_at, audience, sig
 OutboxMessage row(SQLite::Statement& q) {
+  auto sig = q.getColumn(7);
   return {q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString(),
           q.getColumn(6).getString() == "group" ? Audience::kGroup : Audience::kPerson, q.getColumn(4).getInt(),
-          q.getColumn(5).getInt64()};
+          q.getColumn(5).getInt64(),
+          sig.isNull() ? std::string() : std::string(static_cast<const char*>(sig.getBlob()), static_cast<size_t>(sig.getBytes()))};
+}
+
+// What a push's signature covers. The first line holds spaces: no checkpoint
+// body (whose first line is an origin) can be taken for it, nor it for one.
+std::string signed_bytes(const OutboxMessage& m) {
+  std::string out = "sunledger outbox push\n";
+  for (const std::string& field : {std::to_string(m.id), m.bot_id, m.chat_id, std::string(audience_name(m.audience)),
+                                   std::to_string(m.created_at)})
+    out += field + '\0';
+  return out + m.text;
 }
 }  // namespace
 
@@ -46,6 +66,14 @@ Status Outbox::create_schema(WriteTxn& txn) {
     txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_at INTEGER");
     txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_reason TEXT");
   }
+  // Signed pushes. Rows of older versions have none and are never sent (an
+  // insider's rows would otherwise pass for them).
+  bool has_sig = false;
+  {
+    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('outbox')");
+    while (cols.executeStep()) has_sig |= cols.getColumn(0).getString() == "sig";
+  }
+  if (!has_sig) txn.db().exec("ALTER TABLE outbox ADD COLUMN sig BLOB");
   txn.db().exec("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL");
   // Each chat's queue, in order: what due_for_bot() walks.
   txn.db().exec(
@@ -63,14 +91,26 @@ Status Outbox::enqueue(WriteTxn& txn, const Push& push) {
   q.bind(5, txn.now());
   q.bind(6, audience_name(push.audience));
   q.exec();
+  OutboxMessage m{txn.db().getLastInsertRowid(), push.bot_id, push.chat_id, redact_resident_ids(push.text), push.audience, 0,
+                  txn.now(), ""};
+  auto sig = txn.sign(signed_bytes(m));
+  if (!sig.is_ok()) return sig.status();
+  auto& u = txn.statement("UPDATE outbox SET sig=? WHERE id=?");
+  u.bind(1, sig->data(), static_cast<int>(sig->size()));
+  u.bind(2, m.id);
+  u.exec();
   return Status::ok();
+}
+
+bool Outbox::authentic(const OutboxMessage& m) const {
+  return !m.signature.empty() && ed25519_verify(ledger_->signer().public_key(), signed_bytes(m), m.signature);
 }
 
 Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
     auto& q = r.statement(
-        "SELECT id, bot, chat, text, attempts, created_at, audience FROM outbox"
+        "SELECT id, bot, chat, text, attempts, created_at, audience, sig FROM outbox"
         " WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?");
     q.bind(1, now);
     q.bind(2, static_cast<int64_t>(limit));
@@ -85,7 +125,7 @@ Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, i
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
     auto& q = r.statement(
-        "SELECT id, bot, chat, text, attempts, created_at, audience FROM outbox o"
+        "SELECT id, bot, chat, text, attempts, created_at, audience, sig FROM outbox o"
         " WHERE bot = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?"
         " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.bot = o.bot AND p.chat = o.chat AND p.id < o.id"
         "                AND p.delivered_at IS NULL AND p.dead_at IS NULL)"

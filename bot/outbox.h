@@ -21,12 +21,14 @@ struct OutboxMessage {
   Audience audience = Audience::kPerson;
   int attempts = 0;
   int64_t created_at = 0;
+  std::string signature;  // by the log key, over id, bot, chat, audience, creation and text
 };
 
 // Why a row was given up on.
 enum class DeadReason {
   kAttempts,       // the platform did not take it, attempt after attempt
   kConfiguration,  // this bot's configuration cannot deliver it (no push_url, no private channel, no such bot)
+  kTampered,       // not queued by this deployment, or altered since: its signature does not match
 };
 
 // What inspectors see of a push given up on: never its text nor its address.
@@ -35,7 +37,7 @@ struct DeadLetter {
   std::string bot_id;
   Audience audience = Audience::kPerson;
   int attempts = 0;
-  std::string reason;      // "attempts" or "configuration"
+  std::string reason;      // "attempts", "configuration" or "tampered"
   std::string last_error;  // the platform's status or the adapter's reason
   int64_t created_at = 0;
   int64_t dead_at = 0;
@@ -45,8 +47,13 @@ class Outbox {
  public:
   explicit Outbox(Ledger* ledger) : ledger_(ledger) {}
 
-  // Inside a write: queues a push, committed with the caller's change.
+  // Inside a write: queues a push, committed with the caller's change, and
+  // signs it with the log key (see authentic()).
   static Status enqueue(WriteTxn& txn, const Push& push);
+  // Whether a row is one this deployment queued, unchanged: someone with
+  // sqlite3 but not the key could otherwise make the bot post anything to any
+  // chat in its own name, or redirect a reporter's update into a group.
+  bool authentic(const OutboxMessage& m) const;
   // Creates the outbox table, or brings an older one up to date (the
   // audience column; rows of older versions addressed to a bound group are
   // group pushes, every other row is a person's).

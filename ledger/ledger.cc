@@ -887,6 +887,8 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
   return append(*log, fields, author, day_resolution);
 }
 
+Result<std::string> WriteTxn::sign(std::string_view message) const { return ledger_->signer().sign(message); }
+
 Status WriteTxn::register_existing_villages() {
   {
     SQLite::Statement q(*db_, "SELECT 1 FROM logs WHERE name=?");

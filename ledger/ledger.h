@@ -189,6 +189,11 @@ class WriteTxn {
   // the registry. A folder that cannot sign (a backup) is left as it is.
   Status register_existing_villages();
 
+  // Signs `message` with the log key, for rows another module must be able
+  // to trust later (a queued push). Callers start their messages with a line
+  // that holds a space, which no checkpoint's origin line can.
+  Result<std::string> sign(std::string_view message) const;
+
   SQLite::Database& db();
   // A prepared statement on the write connection, reused across writes: pass
   // SQL as a string literal (the cache is keyed by its address).

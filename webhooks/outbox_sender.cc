@@ -142,6 +142,18 @@ size_t OutboxSender::pass(Lane& lane) {
 }
 
 bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
+  *delivered = false;
+  if (!outbox_.authentic(m)) {
+    // Written or changed by someone without the key: the bot would post it in
+    // its own name. Never sent, never revived; logged without text or address.
+    Status recorded = outbox_.mark_dead(m.id, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
+                                        "not queued by this deployment (its signature does not match)", false);
+    std::fprintf(stderr, "sunledger: push %lld via %s is not signed by this deployment: TAMPERED, never sent\n",
+                 static_cast<long long>(m.id), m.bot_id.c_str());
+    if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
+    if (!recorded.is_ok()) std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
+    return recorded.is_ok();
+  }
   int64_t started = ledger_->clock().now_unix_seconds();
   lane.sent.push_back(started);
   Status outcome = lane.adapter->deliver(m, started, *client_);

@@ -309,6 +309,36 @@ TEST_F(PushQueue, StuckBotNeverDelaysAnotherBot) {
   EXPECT_TRUE(row(last_id()).delivered);
 }
 
+// An insider with sqlite3 (and not the key) edits the queue: a reporter's
+// status update redirected into their village's group, a monthly notice
+// rewritten, a notice the bot never wrote. The bot would post each of them
+// in its own name; none may go out, and the genuine pushes still do.
+TEST_F(PushQueue, PushesTheBotDidNotQueueAreNeverSent) {
+  HttpTarget target;
+  configure({generic_bot("bot", target.url())});
+  enqueue("bot", "reporter-7", "您的投诉(编号1234-5678-9012)有新进展:已转办", Audience::kPerson);
+  enqueue("bot", "sj-group", "【双江村2022年11月账目公示】支出合计 300,350.00元");
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE outbox SET chat='sj-group', audience='group' WHERE chat='reporter-7'");
+    db.exec("UPDATE outbox SET text='【双江村2022年11月账目公示】支出合计 157,950.00元' WHERE id=2");
+    db.exec("INSERT INTO outbox(bot, chat, text, created_at, next_attempt_at, audience) "
+            "SELECT bot, chat, '【通知】专项资金已全部用于水利建设', created_at, next_attempt_at, audience FROM outbox WHERE id=2");
+  }
+  auto client = make_http_client(5);
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  sender.deliver_due();
+  EXPECT_EQ(target.calls.load(), 0) << (target.texts().empty() ? "" : target.texts()[0]);
+  for (int64_t id : {1, 2, 3}) {
+    SCOPED_TRACE(id);
+    EXPECT_TRUE(row(id).dead);
+    EXPECT_EQ(row(id).reason, "tampered");
+  }
+  enqueue("bot", "sj-group", "【双江村2022年12月账目公示】");
+  sender.deliver_due();
+  EXPECT_EQ(target.texts(), std::vector<std::string>{"【双江村2022年12月账目公示】"});
+}
+
 // A bot over its push rate leaves its rows for the next minute, and the rows
 // of every other bot go out: 70 rows of one bot no longer hide a row behind
 // them (due() used to read the first 50 by id and skip them all).
