@@ -1397,6 +1397,99 @@ struct RecomputedTree {
   }
 };
 
+// The top-level fields of a leaf that verify reads, in one pass of the
+// parser without building a document: the same lexer and grammar as
+// json::parse (a leaf that does not parse is reported as before), without the
+// allocations of a DOM of every entry (a quarter of verify's time on a
+// 1,000,000-entry deployment). As json::parse does, a key repeated in the
+// object keeps its last value.
+class LeafFields final : public json::json_sax_t {
+ public:
+  enum Field { kKind, kMonth, kVillage, kName, kDirection, kTargetKind, kAmount, kApproved, kSpecial, kTarget, kFieldCount };
+
+  // False (and every field absent) when the bytes are not one JSON value.
+  bool parse(std::string_view leaf) {
+    clear();
+    depth_ = 0;
+    field_ = -1;
+    if (json::sax_parse(leaf.begin(), leaf.end(), this)) return true;
+    clear();
+    return false;
+  }
+  // entry_string(): the string, or "" when absent or of another type.
+  std::string_view string(Field f) const { return values_[f].type == kString ? std::string_view(values_[f].text) : std::string_view(); }
+  // entry_fen(): an integer (signed or not, as get<Fen>() converts it), or 0.
+  bool is_integer(Field f) const { return values_[f].type == kSigned || values_[f].type == kUnsigned; }
+  Fen fen(Field f) const { return is_integer(f) ? static_cast<Fen>(values_[f].number) : 0; }
+  bool is_unsigned(Field f) const { return values_[f].type == kUnsigned; }
+  uint64_t unsigned_value(Field f) const { return values_[f].number; }
+  bool is_true(Field f) const { return values_[f].type == kBool && values_[f].number != 0; }
+
+  // json_sax_t: only values directly inside the top-level object are kept.
+  bool null() override { return scalar(kOther, 0); }
+  bool boolean(bool v) override { return scalar(kBool, v ? 1 : 0); }
+  bool number_integer(json::number_integer_t v) override { return scalar(kSigned, static_cast<uint64_t>(v)); }
+  bool number_unsigned(json::number_unsigned_t v) override { return scalar(kUnsigned, v); }
+  bool number_float(json::number_float_t, const json::string_t&) override { return scalar(kOther, 0); }
+  bool string(json::string_t& v) override {
+    if (depth_ == 1 && field_ >= 0) {
+      values_[field_].type = kString;
+      values_[field_].text.assign(v);
+    }
+    field_ = -1;
+    return true;
+  }
+  bool binary(json::binary_t&) override { return scalar(kOther, 0); }
+  bool start_object(std::size_t) override { return open(); }
+  bool key(json::string_t& k) override {
+    if (depth_ == 1) field_ = lookup(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  enum Type { kAbsent, kString, kSigned, kUnsigned, kBool, kOther };
+  struct Value {
+    Type type = kAbsent;
+    std::string text;
+    uint64_t number = 0;
+  };
+  static int lookup(std::string_view k) {
+    static constexpr std::string_view kNames[kFieldCount] = {"kind",        "month",  "village",  "name",    "direction",
+                                                             "target_kind", "amount", "approved", "special", "target"};
+    for (int i = 0; i < kFieldCount; ++i)
+      if (k == kNames[i]) return i;
+    return -1;
+  }
+  void clear() {
+    for (auto& v : values_) v.type = kAbsent;
+  }
+  bool scalar(Type t, uint64_t n) {
+    if (depth_ == 1 && field_ >= 0) {
+      values_[field_].type = t;
+      values_[field_].number = n;
+    }
+    field_ = -1;
+    return true;
+  }
+  bool open() {
+    if (depth_ == 1 && field_ >= 0) values_[field_].type = kOther;  // an object or array is not a string or number
+    field_ = -1;
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+  Value values_[kFieldCount];
+  int depth_ = 0;
+  int field_ = -1;
+};
+
 struct LogVerifier {
   SQLite::Database& db;
   const std::string& origin;
@@ -1461,7 +1554,7 @@ struct LogVerifier {
     Fen income = 0, expense = 0;
     uint64_t first_index = UINT64_MAX;
   };
-  std::map<std::string, Totals> totals;
+  std::map<std::string, Totals, std::less<>> totals;
   std::vector<std::pair<uint64_t, std::string>> derived;
 
   // What the derived tables must hold, rebuilt from the signed entries.
@@ -1478,9 +1571,10 @@ struct LogVerifier {
     std::map<uint64_t, uint64_t> reversals;      // target -> reversal entry
   } expect;
 
-  void collect(const json& f, const std::string& kind, uint64_t idx) {
+  void collect(const LeafFields& f, std::string_view kind, uint64_t idx) {
+    using F = LeafFields;
     if (kind == "statement") {
-      std::string month = entry_string(f, "month");
+      std::string month(f.string(F::kMonth));
       if (expect.statements.count(month))
         derived.emplace_back(idx, "entry " + std::to_string(idx) + " is a second statement of " + month);
       else if (month <= expect.last_statement_month)
@@ -1489,15 +1583,12 @@ struct LogVerifier {
       expect.statements.emplace(month, idx);
       expect.last_statement_month = std::max(expect.last_statement_month, month);
     } else if (kind == "project") {
-      auto approved = f.find("approved");
-      auto special = f.find("special");
-      expect.projects[entry_string(f, "name")] = {approved != f.end() && approved->is_number_integer() ? approved->get<Fen>() : -1,
-                                                  special != f.end() && special->is_boolean() && special->get<bool>(), idx};
+      expect.projects[std::string(f.string(F::kName))] = {f.is_integer(F::kApproved) ? f.fen(F::kApproved) : -1,
+                                                          f.is_true(F::kSpecial), idx};
     } else if (kind == "project_finished") {
-      expect.finished.emplace(entry_string(f, "name"), idx);
+      expect.finished.emplace(std::string(f.string(F::kName)), idx);
     } else if (kind == "reversal") {
-      auto target = f.find("target");
-      if (target != f.end() && target->is_number_unsigned()) expect.reversals.emplace(target->get<uint64_t>(), idx);
+      if (f.is_unsigned(F::kTarget)) expect.reversals.emplace(f.unsigned_value(F::kTarget), idx);
     }
   }
 
@@ -1591,6 +1682,8 @@ struct LogVerifier {
     SQLite::Statement q(db, "SELECT idx, kind, month, leaf FROM entries WHERE log_id=? ORDER BY idx");
     q.bind(1, log_id);
     uint64_t expected = 0;
+    using F = LeafFields;
+    LeafFields f;
     while (q.executeStep()) {
       uint64_t idx = static_cast<uint64_t>(q.getColumn(0).getInt64());
       if (idx != expected) {
@@ -1601,18 +1694,23 @@ struct LogVerifier {
       auto col = q.getColumn(3);
       std::string_view leaf(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
       leaves.push_back(merkle_leaf_hash(leaf));
-      json f = json::parse(leaf, nullptr, false);
-      std::string month = q.getColumn(2).isNull() ? "" : q.getColumn(2).getString();
-      if (f.is_discarded() || entry_string(f, "kind") != q.getColumn(1).getString() || entry_string(f, "month") != month ||
-          (is_village && entry_string(f, "village") != log_name))
+      bool parsed = f.parse(leaf);
+      auto text = [&](int i) {
+        auto c = q.getColumn(i);
+        const char* p = c.getText();  // NULL reads as ""; the text first, then its length
+        return std::string_view(p, static_cast<size_t>(c.getBytes()));
+      };
+      std::string_view month = text(2), kind = f.string(F::kKind);
+      if (!parsed || kind != text(1) || f.string(F::kMonth) != month || (is_village && f.string(F::kVillage) != log_name))
         bad(idx, "entry " + std::to_string(idx) + " does not match its indexed columns");
-      std::string kind = entry_string(f, "kind");
-      if (!f.is_discarded()) collect(f, kind, idx);
-      if (kind == "txn" || (kind == "reversal" && entry_string(f, "target_kind") == "txn")) {
-        auto& t = totals[month];
+      if (parsed) collect(f, kind, idx);
+      if (kind == "txn" || (kind == "reversal" && f.string(F::kTargetKind) == "txn")) {
+        auto it = totals.find(month);
+        if (it == totals.end()) it = totals.emplace(std::string(month), Totals{}).first;
+        auto& t = it->second;
         if (t.first_index == UINT64_MAX) t.first_index = idx;
-        Fen amount = kind == "txn" ? entry_fen(f, "amount") : -entry_fen(f, "amount");
-        (entry_string(f, "direction") == "income" ? t.income : t.expense) += amount;
+        Fen amount = kind == "txn" ? f.fen(F::kAmount) : -f.fen(F::kAmount);
+        (f.string(F::kDirection) == "income" ? t.income : t.expense) += amount;
       }
       ++expected;
       ++report.entries_checked;
