@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "ledger/identity.h"
+#include "ledger/leaf_fields.h"
 #include "ledger/merkle.h"
 #include "ledger/names.h"
 #include "ledger/wal_checkpointer.h"
@@ -1396,99 +1397,6 @@ struct RecomputedTree {
     for (size_t i = parts.size() - 1; i-- > 0;) h = merkle_node_hash(parts[i], h);
     return h;
   }
-};
-
-// The top-level fields of a leaf that verify reads, in one pass of the
-// parser without building a document: the same lexer and grammar as
-// json::parse (a leaf that does not parse is reported as before), without the
-// allocations of a DOM of every entry (a quarter of verify's time on a
-// 1,000,000-entry deployment). As json::parse does, a key repeated in the
-// object keeps its last value.
-class LeafFields final : public json::json_sax_t {
- public:
-  enum Field { kKind, kMonth, kVillage, kName, kDirection, kTargetKind, kAmount, kApproved, kSpecial, kTarget, kFieldCount };
-
-  // False (and every field absent) when the bytes are not one JSON value.
-  bool parse(std::string_view leaf) {
-    clear();
-    depth_ = 0;
-    field_ = -1;
-    if (json::sax_parse(leaf.begin(), leaf.end(), this)) return true;
-    clear();
-    return false;
-  }
-  // entry_string(): the string, or "" when absent or of another type.
-  std::string_view string(Field f) const { return values_[f].type == kString ? std::string_view(values_[f].text) : std::string_view(); }
-  // entry_fen(): an integer (signed or not, as get<Fen>() converts it), or 0.
-  bool is_integer(Field f) const { return values_[f].type == kSigned || values_[f].type == kUnsigned; }
-  Fen fen(Field f) const { return is_integer(f) ? static_cast<Fen>(values_[f].number) : 0; }
-  bool is_unsigned(Field f) const { return values_[f].type == kUnsigned; }
-  uint64_t unsigned_value(Field f) const { return values_[f].number; }
-  bool is_true(Field f) const { return values_[f].type == kBool && values_[f].number != 0; }
-
-  // json_sax_t: only values directly inside the top-level object are kept.
-  bool null() override { return scalar(kOther, 0); }
-  bool boolean(bool v) override { return scalar(kBool, v ? 1 : 0); }
-  bool number_integer(json::number_integer_t v) override { return scalar(kSigned, static_cast<uint64_t>(v)); }
-  bool number_unsigned(json::number_unsigned_t v) override { return scalar(kUnsigned, v); }
-  bool number_float(json::number_float_t, const json::string_t&) override { return scalar(kOther, 0); }
-  bool string(json::string_t& v) override {
-    if (depth_ == 1 && field_ >= 0) {
-      values_[field_].type = kString;
-      values_[field_].text.assign(v);
-    }
-    field_ = -1;
-    return true;
-  }
-  bool binary(json::binary_t&) override { return scalar(kOther, 0); }
-  bool start_object(std::size_t) override { return open(); }
-  bool key(json::string_t& k) override {
-    if (depth_ == 1) field_ = lookup(k);
-    return true;
-  }
-  bool end_object() override { return close(); }
-  bool start_array(std::size_t) override { return open(); }
-  bool end_array() override { return close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
-
- private:
-  enum Type { kAbsent, kString, kSigned, kUnsigned, kBool, kOther };
-  struct Value {
-    Type type = kAbsent;
-    std::string text;
-    uint64_t number = 0;
-  };
-  static int lookup(std::string_view k) {
-    static constexpr std::string_view kNames[kFieldCount] = {"kind",        "month",  "village",  "name",    "direction",
-                                                             "target_kind", "amount", "approved", "special", "target"};
-    for (int i = 0; i < kFieldCount; ++i)
-      if (k == kNames[i]) return i;
-    return -1;
-  }
-  void clear() {
-    for (auto& v : values_) v.type = kAbsent;
-  }
-  bool scalar(Type t, uint64_t n) {
-    if (depth_ == 1 && field_ >= 0) {
-      values_[field_].type = t;
-      values_[field_].number = n;
-    }
-    field_ = -1;
-    return true;
-  }
-  bool open() {
-    if (depth_ == 1 && field_ >= 0) values_[field_].type = kOther;  // an object or array is not a string or number
-    field_ = -1;
-    ++depth_;
-    return true;
-  }
-  bool close() {
-    --depth_;
-    return true;
-  }
-  Value values_[kFieldCount];
-  int depth_ = 0;
-  int field_ = -1;
 };
 
 struct LogVerifier {
