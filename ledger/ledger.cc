@@ -1723,16 +1723,20 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
   const std::string vkey = verifier_key();
   auto work = [&]() -> Status {
     try {
-      auto conn = read();
-      SQLite::Transaction snapshot(conn.db());
-      SQLite::Statement q(conn.db(),
+      // A connection of its own, not a pooled one: verify does not hold one
+      // of the server's readers for seconds, and a connection only this
+      // thread uses needs no mutex around every SQLite call (they were 8% of
+      // verify's time).
+      SQLite::Database db(options_.db_path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
+      SQLite::Transaction snapshot(db);
+      SQLite::Statement q(db,
                           "SELECT l.size, l.checkpoint, v.id IS NOT NULL, coalesce(v.id, '') FROM logs l "
                           "LEFT JOIN villages v ON v.log_id=l.id WHERE l.id=?");
       for (size_t i; (i = next++) < logs.size();) {
         q.reset();
         q.bind(1, logs[i].id);
         while (q.executeStep()) {
-          LogVerifier v{conn.db(), origin_, vkey, per_log[i], UINT64_MAX, "", {}, {}, {}, {}, {}};
+          LogVerifier v{db, origin_, vkey, per_log[i], UINT64_MAX, "", {}, {}, {}, {}, {}};
           v.run(logs[i].id, logs[i].name, static_cast<uint64_t>(q.getColumn(0).getInt64()), q.getColumn(1).getString(),
                 q.getColumn(2).getInt() != 0, q.getColumn(3).getString());
         }
