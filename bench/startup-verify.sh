@@ -8,15 +8,17 @@
 # 1,000,800 village entries, and 2,000 complaints with their follow-ups),
 # measures, and deletes it. With DIR: measures that folder (made the same way
 # earlier; kept). Environment: VILLAGES, MONTHS, PER_MONTH, COMPLAINTS change
-# the shape; COLD=1 evicts the database from the page cache before each run
+# the shape; SUNLEDGER_BIN measures another binary (to compare versions);
+# COLD=1 evicts the database from the page cache before each run
 # (posix_fadvise, no root needed), as after a reboot.
 #
-# Each run times `sunledger verify` (every log and the complaints: the check
-# serve runs) and the time from starting `serve` to its first 200 on /healthz,
-# and prints the "verify at start" line serve logs.
+# Each run times `sunledger verify` (every log and the complaints, as serve
+# checks them; the command as it stands checks the logs twice: once on their
+# own, then again with the complaints) and the time from starting `serve` to
+# its first 200 on /healthz, and prints the "verify at start" line serve logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./build/sunledger
+bin=${SUNLEDGER_BIN:-./build/sunledger}
 gen=./build/bench/make_deployment
 runs=${1:-3}
 dir=${2:-}
