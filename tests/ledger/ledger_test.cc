@@ -670,5 +670,90 @@ TEST_F(LedgerTest, CheckpointsTheWalInTheBackground) {
   EXPECT_TRUE(report->intact());
   EXPECT_GT(report->entries_checked, 1u);
 }
+
+// verify checks the logs on two threads; what it reports must not depend on
+// which thread checked which log.
+TEST_F(LedgerTest, VerifyReportsEveryTamperedLogInNameOrder) {
+  const std::vector<std::string> others = {"v-a", "v-b", "v-c", "v-d", "v-e", "v-f"};
+  for (const auto& v : others) {
+    ASSERT_TRUE(L().add_village({v, v, "朱亭镇"}).is_ok());
+    ASSERT_TRUE(L().post_transactions(v, {txn("2022-11-02", true, "上级拨款", "到账", 100 * kYuan),
+                                          txn("2022-11-03", false, "办公费", "打印纸", 2 * kYuan),
+                                          txn("2022-11-04", false, "办公费", "墨盒", 3 * kYuan)},
+                                      official()).is_ok());
+  }
+  seed_november();
+  ASSERT_TRUE(L().verify()->intact());
+  {
+    auto db = tamper();
+    db->exec("DELETE FROM entries WHERE idx=1 AND log_id=(SELECT id FROM logs WHERE name='v-b')");
+    db->exec("UPDATE entries SET leaf=replace(leaf, '300', '800') WHERE idx=2 AND log_id=(SELECT id FROM logs WHERE name='v-e')");
+    db->exec("UPDATE entries SET month='2022-10' WHERE idx=5 AND log_id=(SELECT id FROM logs WHERE name='shuangjiang')");
+  }
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  // Seven village logs and the registry ("villages", one entry per village).
+  EXPECT_EQ(r->logs_checked, 8u);
+  EXPECT_EQ(r->entries_checked, 6 * 3 + 6 - 1u + 7);
+  ASSERT_EQ(r->problems.size(), 3u);
+  EXPECT_EQ(r->problems[0].log, "shuangjiang");
+  EXPECT_EQ(r->problems[0].first_bad_index, 5u);
+  EXPECT_EQ(r->problems[1].log, "v-b");
+  EXPECT_EQ(r->problems[1].first_bad_index, 1u);
+  EXPECT_EQ(r->problems[2].log, "v-e");
+  EXPECT_EQ(r->problems[2].first_bad_index, 2u);
+}
+
+// Each log is checked within one read snapshot, its size and checkpoint
+// included, so a server writing while verify runs never looks like tampering.
+TEST_F(LedgerTest, VerifyStaysIntactWhileWritesGoOn) {
+  const std::vector<std::string> villages = {"shuangjiang", "v-a", "v-b", "v-c"};
+  for (size_t i = 1; i < villages.size(); ++i) ASSERT_TRUE(L().add_village({villages[i], villages[i], "朱亭镇"}).is_ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i)
+      if (L().post_transactions(villages[i % villages.size()], {txn("2022-11-02", true, "其他", "第" + std::to_string(i) + "笔", 1)},
+                                official()).is_ok())
+        ++written;
+  });
+  // Hundreds of rounds: a log read outside its snapshot fails within a few.
+  for (int k = 0; k < 300; ++k) {
+    auto r = L().verify();
+    if (!r.is_ok() || !r->intact()) {
+      ADD_FAILURE() << (r.is_ok() ? r->problems[0].log + ": " + r->problems[0].reason : r.status().to_string());
+      break;
+    }
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(written.load(), 0);
+}
+
+// The indexed columns are compared with the fields of the signed bytes: bytes
+// that are not JSON, or a second "kind" key (the last one counts, as when the
+// entry is read), do not match them.
+TEST_F(LedgerTest, VerifyComparesTheColumnsWithTheParsedLeaf) {
+  ASSERT_TRUE(L().add_village({"huanglong", "黄龙村", "朱亭镇"}).is_ok());
+  seed_november();
+  ASSERT_TRUE(L().post_transactions("huanglong", {txn("2022-11-02", true, "上级拨款", "到账", 100 * kYuan),
+                                                  txn("2022-11-03", false, "办公费", "打印纸", 2 * kYuan)},
+                                    official()).is_ok());
+  {
+    auto db = tamper();
+    db->exec("UPDATE entries SET leaf=CAST('{\"kind\":\"txn\",' AS BLOB) WHERE idx=3 AND log_id=(SELECT id FROM logs WHERE name='shuangjiang')");
+    db->exec("UPDATE entries SET leaf=replace(leaf, '\"village\":', '\"kind\":\"project\",\"village\":') "
+             "WHERE idx=1 AND log_id=(SELECT id FROM logs WHERE name='huanglong')");
+  }
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_EQ(r->problems.size(), 2u);
+  EXPECT_EQ(r->problems[0].log, "huanglong");
+  EXPECT_EQ(r->problems[0].first_bad_index, 1u);
+  EXPECT_NE(r->problems[0].reason.find("indexed columns"), std::string::npos) << r->problems[0].reason;
+  EXPECT_EQ(r->problems[1].log, "shuangjiang");
+  EXPECT_EQ(r->problems[1].first_bad_index, 3u);
+  EXPECT_NE(r->problems[1].reason.find("indexed columns"), std::string::npos) << r->problems[1].reason;
+}
 }  // namespace
 }  // namespace sunledger
