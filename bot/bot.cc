@@ -104,7 +104,8 @@ Status Bot::Impl::resolve(Context& ctx, const ParsedCommand& cmd) {
   ctx.dir = *d;
   ctx.args = cmd.args;
   const auto& msg = *ctx.msg;
-  if (auto it = ctx.dir->members.find({msg.bot_id, msg.sender_id}); it != ctx.dir->members.end()) {
+  // Roles come from an admin log our signature covers only (Directory::trusted).
+  if (auto it = ctx.dir->members.find({msg.bot_id, msg.sender_id}); ctx.dir->trusted && it != ctx.dir->members.end()) {
     for (const auto& m : it->second) {
       if (m.role == Role::kOfficial) ctx.official_villages.push_back(m.village);
       if (m.role == Role::kInspector) ctx.inspector_areas.push_back(m.area);

@@ -24,6 +24,7 @@ Result<size_t> Bot::push_overdue_digest() {
   if (sent_today) return size_t{0};
   auto d = I.directory();
   if (!d.is_ok()) return d.status();
+  if (!(*d)->trusted) return size_t{0};  // complaints go only to inspectors a verified admin log names
   ComplaintFilter f;
   f.overdue_only = true;
   auto overdue = I.complaints.list(f);

@@ -143,6 +143,27 @@ TEST_F(DirectoryTamper, AForgedRowGrantsNothingInARunningServer) {
   EXPECT_NE(say("v", "g9", true, "余额").find("还没有绑定"), std::string::npos);
 }
 
+// The admin log itself edited without the key (wang's grant made mallory's,
+// the row to match): the replay reads leaves as stored, but their tree no
+// longer matches the signed checkpoint, so until the log is restored nobody
+// acts in a role and no token works; villagers still read.
+TEST_F(DirectoryTamper, AnAdminLogEditedWithoutTheKeyGrantsNothing) {
+  auto tok = bot->create_token({Role::kInspector, "", "all", "纪委"}, 30);
+  ASSERT_TRUE(tok.is_ok());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER entries_no_update");
+    db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"wang\"', '\"user\":\"mallory\"') "
+            "WHERE log_id=(SELECT id FROM logs WHERE name='admin')");
+    db.exec("UPDATE members SET user='mallory' WHERE user='wang'");
+  }
+  ASSERT_TRUE(bot->add_member({"b", "zhou", "", Role::kInspector, "南洲镇"}).is_ok());  // the directory reloads
+  EXPECT_NE(say("mallory", "g1", true, "立项 村部维修 5万").find("只有"), std::string::npos);
+  EXPECT_NE(say("wang", "g1", true, "立项 村部维修 5万").find("只有"), std::string::npos);
+  EXPECT_EQ(bot->authenticate(tok->token).status().code(), Code::kPermissionDenied);
+  EXPECT_NE(say("v", "g1", true, "余额").find("双江村"), std::string::npos);  // villagers still read
+}
+
 TEST_F(DirectoryTamper, ATokenUnrevokedByHandStaysRevoked) {
   auto tok = bot->create_token({Role::kInspector, "", "all", "纪委"}, 30);
   ASSERT_TRUE(tok.is_ok());
