@@ -49,6 +49,7 @@ void add_directory_commands(std::vector<Command>& c) {
                {"village", "bot", "chat"}, {"rebind"},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village", "bot", "chat"}); !m.empty()) return usage_error("group bind", "missing " + m);
+                 if (!verified_before_write(d, DirectoryStore::kLogName, "group bind")) return kExitFailure;
                  if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
                  if (Status s = d.bot->bind_group(a.get("village"), a.get("bot"), a.get("chat"), a.has("rebind"), cli_author()); !s.is_ok())
                    return fail(s);
@@ -67,6 +68,8 @@ void add_directory_commands(std::vector<Command>& c) {
                {"bot", "chat"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"bot", "chat"}); !m.empty()) return usage_error("group unbind", "missing " + m);
+                 // Taking authority away is never refused, even on a ledger that failed
+                 // verification: it is what an administrator does first after a break-in.
                  if (Status s = d.bot->unbind_group(a.get("bot"), a.get("chat"), cli_author()); !s.is_ok()) return fail(s);
                  std::cout << "unbound " << a.get("bot") << "/" << a.get("chat") << "\n";
                  return kExitOk;
@@ -85,6 +88,8 @@ void add_directory_commands(std::vector<Command>& c) {
                "Removes every role of that user on that bot, at once (a running server too).", {"bot", "user"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"bot", "user"}); !m.empty()) return usage_error("member remove", "missing " + m);
+                 // Taking authority away is never refused, even on a ledger that failed
+                 // verification: it is what an administrator does first after a break-in.
                  auto n = d.bot->remove_member(a.get("bot"), a.get("user"), cli_author());
                  if (!n.is_ok()) return fail(n.status());
                  std::cout << "removed " << *n << " role(s) of " << a.get("user") << " on " << a.get("bot") << "\n";
@@ -96,6 +101,7 @@ void add_directory_commands(std::vector<Command>& c) {
                {"village", "bot", "user", "role", "area"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"bot", "user", "role"}); !m.empty()) return usage_error("member add", "missing " + m);
+                 if (!verified_before_write(d, DirectoryStore::kLogName, "member add")) return kExitFailure;
                  auto role = parse_role(a.get("role"));
                  if (!role || *role == Role::kVillager) return usage_error("member add", "--role must be official or inspector");
                  Membership m{a.get("bot"), a.get("user"), a.get("village"), *role, a.get("area")};
@@ -132,6 +138,7 @@ void add_directory_commands(std::vector<Command>& c) {
                {"role", "village", "area", "label", "expires"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"role"}); !m.empty()) return usage_error("token create", "missing " + m);
+                 if (!verified_before_write(d, DirectoryStore::kLogName, "token create")) return kExitFailure;
                  auto role = parse_role(a.get("role"));
                  if (!role || *role == Role::kVillager) return usage_error("token create", "--role must be official or inspector");
                  int days = 365;

@@ -74,6 +74,7 @@ void add_ledger_commands(std::vector<Command>& c) {
                {"id", "name", "town"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"id", "name", "town"}); !m.empty()) return usage_error("village add", "missing " + m);
+                 if (!verified_before_write(d, "villages", "village add")) return kExitFailure;
                  if (Status s = d.ledger->add_village({a.get("id"), a.get("name"), a.get("town")}); !s.is_ok()) return fail(s);
                  std::cout << *d.ledger->checkpoint(a.get("id"));
                  return kExitOk;
@@ -93,6 +94,7 @@ void add_ledger_commands(std::vector<Command>& c) {
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village", "name", "approved"}); !m.empty())
                    return usage_error("project add", "missing " + m);
+                 if (!verified_before_write(d, a.get("village"), "project add")) return kExitFailure;
                  auto amount = parse_amount(a.get("approved"));
                  if (!amount.is_ok()) return fail(amount.status());
                  auto r = d.ledger->register_project(a.get("village"), {a.get("name"), *amount, a.has("special")}, cli_author());
@@ -107,6 +109,7 @@ void add_ledger_commands(std::vector<Command>& c) {
                {"village", "file"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village", "file"}); !m.empty()) return usage_error("post", "missing " + m);
+                 if (!verified_before_write(d, a.get("village"), "post")) return kExitFailure;
                  std::ifstream in(a.get("file"), std::ios::binary);
                  if (!in) return fail(not_found("cannot read " + a.get("file")));
                  std::stringstream ss;
@@ -126,6 +129,7 @@ void add_ledger_commands(std::vector<Command>& c) {
                {"village", "index", "reason"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village", "index", "reason"}); !m.empty()) return usage_error("reverse", "missing " + m);
+                 if (!verified_before_write(d, a.get("village"), "reverse")) return kExitFailure;
                  auto idx = number_option(a, "index");
                  if (!idx.is_ok()) return usage_error("reverse", idx.status().message());
                  auto r = d.ledger->reverse(a.get("village"), *idx, a.get("reason"), cli_author());
@@ -139,6 +143,7 @@ void add_ledger_commands(std::vector<Command>& c) {
                {"village", "month"}, {},
                [](Deployment& d, const Args& a) {
                  if (auto m = a.missing({"village", "month"}); !m.empty()) return usage_error("close", "missing " + m);
+                 if (!verified_before_write(d, a.get("village"), "close")) return kExitFailure;
                  auto r = d.ledger->close_month(a.get("village"), a.get("month"), cli_author());
                  if (!r.is_ok()) return fail(r.status());
                  std::cout << r->checkpoint;

@@ -185,4 +185,20 @@ bool check_integrity(Deployment& d, const char* when, bool alert) {
   return false;
 }
 
+bool verified_before_write(Deployment& d, const std::string& log, const char* command) {
+  auto report = d.ledger->verify(log);
+  if (!report.is_ok() && report.status().code() == Code::kNotFound) return true;
+  if (!report.is_ok()) {
+    std::cerr << "sunledger " << command << ": 无法核验账本,未写入 (cannot verify the ledger; nothing was written): "
+              << report.status().to_string() << "\n";
+    return false;
+  }
+  if (report->intact()) return true;
+  for (const auto& p : report->problems)
+    std::cerr << "sunledger: TAMPERED " << p.log << " first bad entry #" << p.first_bad_index << ": " << p.reason << "\n";
+  std::cerr << "sunledger " << command << ": 账本未通过核验,拒绝写入 (the ledger failed verification; nothing was "
+               "written). Run `sunledger verify`, and restore from a backup (see README).\n";
+  return false;
+}
+
 }  // namespace sunledger::cli

@@ -72,5 +72,12 @@ Status known_bot(Deployment& d, const std::string& bot);
 // Verifies every log, the complaints and the directory. A failure is never
 // served quietly (see the .cc). Returns true when intact.
 bool check_integrity(Deployment& d, const char* when, bool alert = true);
+// Before a command signs anything: the logs it is about to extend (a
+// village's, "villages", "admin") and the tables derived from them verify, so
+// nothing new is signed on top of altered data. serve refuses writes once a
+// verify failed; a CLI write, beside a server or without one, must too.
+// Prints what failed and returns false; a log that does not exist yet passes
+// (the command itself says so).
+bool verified_before_write(Deployment& d, const std::string& log, const char* command);
 
 }  // namespace sunledger::cli

@@ -329,3 +329,62 @@ TEST_F(Cli, TheDirectoryHasALifecycle) {
 
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+
+// The CLI runs beside a server or without one; either way it must not sign
+// anything on top of altered data. The month_closes row of November deleted
+// with sqlite3 would let `close` sign a second November statement into the
+// log for good; an edited admin log would get a fresh checkpoint on top.
+TEST_F(Cli, WritesRefuseALedgerThatFailsVerification) {
+  init_village();
+  ASSERT_EQ(sl("post --village shuangjiang --file " + csv("2022-11-10,expense,工程款,水渠修缮,157600,水利建设,专项资金,,\n"))
+                .exit_code,
+            0);
+  ASSERT_EQ(sl("close --village shuangjiang --month 2022-11").exit_code, 0);
+  write_file(data() + "/bots.json", R"({"bots":[{"id":"generic","platform":"generic","secret":"whsec_c2VjcmV0LXNlY3JldC0xMjM0"}]})");
+  ASSERT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 0);
+  auto size = [&] {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READONLY);
+    return db.execAndGet("SELECT group_concat(name || '=' || size) FROM logs ORDER BY name").getString();
+  };
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER month_closes_no_delete");
+    db.exec("DELETE FROM month_closes WHERE month='2022-11'");
+  }
+  std::string before = size();
+  for (const std::string& cmd : std::vector<std::string>{"close --village shuangjiang --month 2022-11",
+                                 "post --village shuangjiang --file " + csv("2022-11-12,expense,办公费,打印纸,100,,,,\n"),
+                                 "reverse --village shuangjiang --index 2 --reason 录错",
+                                 "project add --village shuangjiang --name 村部维修 --approved 5万"}) {
+    auto r = sl(cmd);
+    EXPECT_EQ(r.exit_code, 1) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find("拒绝写入"), std::string::npos) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find("TAMPERED shuangjiang"), std::string::npos) << cmd << "\n" << r.output;
+  }
+  EXPECT_EQ(size(), before);
+  // Another village's log is intact: its writes go on.
+  ASSERT_EQ(sl("village add --id nanzhou --name 南洲村 --town 南洲镇").exit_code, 0);
+  ASSERT_EQ(sl("project add --village nanzhou --name 村部维修 --approved 5万").exit_code, 0);
+
+  // The admin log edited without the key: no new grant is signed on top, but
+  // authority can still be taken away.
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER entries_no_update");
+    db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"wang\"', '\"user\":\"mallory\"') "
+            "WHERE log_id=(SELECT id FROM logs WHERE name='admin')");
+  }
+  before = size();
+  auto grant = sl("member add --bot generic --user zhou --role inspector --area 朱亭镇");
+  EXPECT_EQ(grant.exit_code, 1) << grant.output;
+  EXPECT_NE(grant.output.find("TAMPERED admin"), std::string::npos) << grant.output;
+  EXPECT_EQ(sl("token create --role official --village nanzhou").exit_code, 1);
+  EXPECT_EQ(size(), before);
+  EXPECT_EQ(sl("member remove --bot generic --user wang").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace sunledger
