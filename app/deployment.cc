@@ -61,6 +61,7 @@ Status Deployment::open() {
     o.db_path = db_path();
     o.signer = key.get();
     o.clock = &clock;
+    o.reserved_log_names = Bot::reserved_log_names();
     auto l = Ledger::open(o);
     if (!l.is_ok()) return l.status();
     ledger = std::move(*l);

@@ -20,6 +20,8 @@ const char* kBotSchema[] = {
 
 }  // namespace
 
+std::set<std::string> Bot::reserved_log_names() { return {Complaints::kLogName, DirectoryStore::kLogName}; }
+
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {}
 Bot::~Bot() = default;
 

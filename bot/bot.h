@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,9 @@ struct BotOptions {
 class Bot {
  public:
   Bot(Ledger* ledger, BotOptions options);
+  // The logs the bot keeps beside the villages' (complaints, the admin log):
+  // pass them as Ledger::Options::reserved_log_names so no village takes one.
+  static std::set<std::string> reserved_log_names();
   ~Bot();
 
   // Creates the bot's tables (directory, dedupe records, outbox) if missing.

@@ -352,7 +352,7 @@ std::string Bot::Impl::complaint_counts(const std::string& village, const std::s
   }
   std::string out = "投诉:本月受理" + std::to_string(filed) + "件,办结" + std::to_string(resolved) + "件,在办" +
                     std::to_string(open) + "件,逾期" + std::to_string(overdue) + "件。";
-  auto cp = ledger->checkpoint("complaints");
+  auto cp = ledger->checkpoint(Complaints::kLogName);
   if (cp.is_ok()) out += "投诉台账核验码:" + checkpoint_short_form(*cp);
   return out + "\n";
 }

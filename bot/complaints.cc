@@ -17,7 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kLogName = "complaints";
 constexpr int64_t kDay = 86400;
 
 const char* kSchema[] = {

@@ -85,6 +85,8 @@ class Complaints {
   Complaints(Ledger* ledger, std::string salt, ComplaintDeadlines deadlines);
 
   static void create_schema(SQLite::Database& db);
+  // The signed log every complaint event is appended to.
+  static constexpr const char* kLogName = "complaints";
 
   // Inside a write. Files a complaint; links are parsed from the text.
   Result<Complaint> file(WriteTxn& txn, const std::string& village, const std::string& text,

@@ -113,9 +113,6 @@ bool valid_id(const std::string& id) {
 // inspectors see a village; a name, which village "账目 双江村" answers for).
 constexpr const char* kVillagesLog = "villages";
 
-// Names of logs that are not villages.
-// (the bot's complaint log, its directory's admin log, the village registry).
-bool reserved_log_name(const std::string& id) { return id == "complaints" || id == "admin" || id == kVillagesLog; }
 
 json village_registration(const Village& v) {
   return {{"kind", "village"}, {"village", v.id}, {"name", v.name}, {"town", v.town}};
@@ -158,8 +155,10 @@ Status normalize_names(TransactionLine& line) {
   return Status::ok();
 }
 
-Status validate_village(const Village& v) {
-  if (!valid_id(v.id) || reserved_log_name(v.id))
+// reserved: the logs of upper modules (Options::reserved_log_names); the
+// ledger's own registry is never a village either.
+Status validate_village(const Village& v, const std::set<std::string>& reserved) {
+  if (!valid_id(v.id) || v.id == kVillagesLog || reserved.count(v.id))
     return invalid_argument("村编号“" + v.id + "”无效,只能用小写字母、数字和连字符 (village id must be [a-z0-9-], at most 40)");
   if (auto s = check_text(v.name, "村名", "village name", true, 100); !s.is_ok()) return s;
   return check_text(v.town, "乡镇", "town", true, 100);
@@ -1113,7 +1112,7 @@ Status Ledger::add_village(const Village& given) {
     if (!n.is_ok()) return n.status();
     *field = *n;
   }
-  if (auto s = validate_village(v); !s.is_ok()) return s;
+  if (auto s = validate_village(v, options_.reserved_log_names); !s.is_ok()) return s;
   return write([&](WriteTxn& txn) -> Status {
     SQLite::Statement exists(txn.db(), "SELECT 1 FROM villages WHERE id=?");
     exists.bind(1, v.id);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -140,7 +141,8 @@ inline Fen entry_fen(const nlohmann::json& fields, const char* key) {
 
 // Validation shared by every way entries arrive (CLI, HTTP, chat); the
 // messages are Chinese first with English in parentheses.
-Status validate_village(const Village& v);
+// reserved: the log names of upper modules (Ledger::Options::reserved_log_names).
+Status validate_village(const Village& v, const std::set<std::string>& reserved = {});
 Status validate_transaction(const TransactionLine& line);
 Status validate_project(const ProjectRegistration& p);
 Status validate_subsidy(const SubsidyLine& s);
@@ -231,6 +233,9 @@ class Ledger {
     const NoteSigner* signer = nullptr;  // required for writes and verification
     Clock* clock = nullptr;              // required
     int utc_offset_minutes = kChinaStandardTimeOffsetMinutes;  // replaced by the stored zone, if any
+    // Names of logs that upper modules keep (the bot's complaint and admin
+    // logs, see Bot::reserved_log_names): no village may take one.
+    std::set<std::string> reserved_log_names;
   };
 
   // Creates the schema and records the origin and the deployment's time zone

@@ -21,7 +21,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-TestLedger::TestLedger(const std::string& origin) {
+TestLedger::TestLedger(const std::string& origin, std::set<std::string> reserved_log_names) {
   Status s = Ledger::initialize(db_path(), origin);
   if (!s.is_ok()) throw std::runtime_error(s.to_string());
   auto k = Ed25519KeyFile::create(dir.file("log-key.pem"), origin);
@@ -31,6 +31,7 @@ TestLedger::TestLedger(const std::string& origin) {
   o.db_path = db_path();
   o.signer = key.get();
   o.clock = &clock;
+  o.reserved_log_names = std::move(reserved_log_names);
   auto l = Ledger::open(o);
   if (!l.is_ok()) throw std::runtime_error(l.status().to_string());
   ledger = std::move(*l);

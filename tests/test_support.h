@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "ledger/checkpoint.h"
@@ -33,7 +34,8 @@ struct TestLedger {
   std::unique_ptr<Ed25519KeyFile> key;
   std::unique_ptr<Ledger> ledger;
 
-  explicit TestLedger(const std::string& origin = "test.sunledger");
+  // reserved_log_names: as Ledger::Options (an upper module's logs).
+  explicit TestLedger(const std::string& origin = "test.sunledger", std::set<std::string> reserved_log_names = {});
   std::string db_path() const { return dir.file("sunledger.db"); }
 };
 

@@ -11,7 +11,7 @@ namespace sunledger {
 namespace {
 
 struct DirectoryAdmin : ::testing::Test {
-  testing::TestLedger t;
+  testing::TestLedger t{"test.sunledger", Bot::reserved_log_names()};
   std::unique_ptr<Bot> bot;
   void SetUp() override {
     BotOptions o;
