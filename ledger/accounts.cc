@@ -1,0 +1,361 @@
+// The village accounting rules inside a write: posting lines and subsidies,
+// projects, reversals, closing a month with its statement, the village registry.
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <map>
+
+#include "ledger/names.h"
+
+#include "ledger/ledger_internal.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+using namespace ledger_internal;
+
+namespace ledger_internal {
+
+std::optional<std::string> last_closed(SQLite::Statement& q, int64_t log_id) {
+  q.bind(1, log_id);
+  std::optional<std::string> out;
+  if (q.executeStep() && !q.getColumn(0).isNull()) out = q.getColumn(0).getString();
+  q.reset();
+  return out;
+}
+
+std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id) {
+  SQLite::Statement q(db, "SELECT max(month) FROM month_closes WHERE log_id=?");
+  return last_closed(q, log_id);
+}
+
+// Adds to a month's running totals inside the write.
+void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense) {
+  q.bind(1, log_id);
+  q.bind(2, month);
+  q.bind(3, income);
+  q.bind(4, expense);
+  q.exec();
+  q.reset();
+}
+
+Status check_month_open(const std::optional<std::string>& closed, const std::string& month, const std::string& current) {
+  if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
+  if (month > current)
+    return invalid_argument("不能记入未来的月份 " + month + " (cannot book into a future month)");
+  if (closed && month <= *closed)
+    return failed_precondition(month + " 的账目已经公开结账,不能再记入;更正请用冲销 (month " + month +
+                               " is closed; corrections are reversals in the open month)");
+  return Status::ok();
+}
+
+}  // namespace ledger_internal
+
+
+Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& village,
+                                                          const std::vector<TransactionLine>& given,
+                                                          const Author& author) {
+  if (given.empty()) return invalid_argument("没有要记的账目 (no entries given)");
+  std::vector<TransactionLine> lines = given;  // names normalised below
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  std::string current = ledger_->current_month();
+  auto closed = last_closed(statement(kLastClosed), (*log)->id);
+  std::vector<std::string> errors;
+  std::set<Code> error_codes;
+  std::map<std::string, bool> known_projects;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
+    std::string prefix = "第" + std::to_string(where) + "行: ";
+    Status s = normalize_names(lines[i]);
+    if (s.is_ok()) s = validate_transaction(line);
+    if (s.is_ok()) s = check_month_open(closed, line.date.substr(0, 7), current);
+    if (s.is_ok() && !line.project.empty()) {
+      auto it = known_projects.find(line.project);
+      if (it == known_projects.end()) {
+        auto& q = statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+        q.bind(1, (*log)->id);
+        q.bind(2, line.project);
+        it = known_projects.emplace(line.project, q.executeStep()).first;
+        q.reset();
+      }
+      if (!it->second)
+        s = invalid_argument("项目“" + line.project + "”尚未立项,请先立项 (unknown project; register it first)");
+    }
+    if (!s.is_ok()) {
+      errors.push_back(prefix + s.message());
+      error_codes.insert(s.code());
+    }
+  }
+  if (!errors.empty()) {
+    std::string joined;
+    for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
+    // One kind of problem keeps its code (a closed month is a state, not a typo).
+    return Status(error_codes.size() == 1 ? *error_codes.begin() : Code::kInvalidArgument, joined);
+  }
+  std::vector<uint64_t> indexes;
+  for (const auto& line : lines) {
+    json f = {{"kind", "txn"},
+              {"village", village},
+              {"date", line.date},
+              {"month", line.date.substr(0, 7)},
+              {"direction", line.income ? "income" : "expense"},
+              {"category", line.category},
+              {"item", line.item},
+              {"amount", line.amount},
+              {"project", line.project},
+              {"fund", line.fund},
+              {"counterparty", line.counterparty},
+              {"note", line.note}};
+    auto idx = append(*log, std::move(f), author);
+    if (!idx.is_ok()) return idx.status();
+    indexes.push_back(*idx);
+    add_month_totals(statement(kAddMonthTotals), (*log)->id, line.date.substr(0, 7), line.income ? line.amount : 0,
+                     line.income ? 0 : line.amount);
+  }
+  return indexes;
+}
+
+Result<MonthTotals> WriteTxn::month_totals(const std::string& log_name, const std::string& month) {
+  auto log = log_for(log_name);
+  if (!log.is_ok()) return log.status();
+  auto& q = statement("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
+  q.bind(1, (*log)->id);
+  q.bind(2, month);
+  MonthTotals t;
+  if (q.executeStep()) t = {q.getColumn(0).getInt64(), q.getColumn(1).getInt64()};
+  q.reset();
+  return t;
+}
+
+Result<uint64_t> WriteTxn::register_project(const std::string& village, const ProjectRegistration& given,
+                                            const Author& author) {
+  ProjectRegistration p = given;
+  auto name = normalize_name(p.name, "项目名称", "project name");
+  if (!name.is_ok()) return name.status();
+  p.name = *name;
+  if (auto s = validate_project(p); !s.is_ok()) return s;
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  SQLite::Statement q(*db_, "SELECT 1 FROM projects WHERE log_id=? AND name=?");
+  q.bind(1, (*log)->id);
+  q.bind(2, p.name);
+  if (q.executeStep()) return already_exists("项目“" + p.name + "”已经立项 (project already registered)");
+  json f = {{"kind", "project"}, {"village", village}, {"name", p.name}, {"approved", p.approved}, {"special", p.special}};
+  auto idx = append(*log, std::move(f), author);
+  if (!idx.is_ok()) return idx.status();
+  SQLite::Statement ins(*db_, "INSERT INTO projects(log_id, name, approved, special, entry_idx) VALUES(?,?,?,?,?)");
+  ins.bind(1, (*log)->id);
+  ins.bind(2, p.name);
+  ins.bind(3, p.approved);
+  ins.bind(4, p.special ? 1 : 0);
+  ins.bind(5, static_cast<int64_t>(*idx));
+  ins.exec();
+  return *idx;
+}
+
+Result<std::vector<uint64_t>> WriteTxn::post_subsidies(const std::string& village, const std::string& month,
+                                                       const std::vector<SubsidyLine>& lines, const Author& author) {
+  if (lines.empty()) return invalid_argument("名单为空 (the list is empty)");
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  if (auto s = check_month_open(last_closed(*db_, (*log)->id), month, ledger_->current_month()); !s.is_ok()) return s;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (auto s = validate_subsidy(lines[i]); !s.is_ok())
+      return invalid_argument("第" + std::to_string(i + 1) + "行: " + s.message());
+  std::vector<uint64_t> indexes;
+  for (const auto& l : lines) {
+    json f = {{"kind", "subsidy"},       {"village", village},     {"month", month},
+              {"program", l.program},    {"name_masked", l.name_masked}, {"id_masked", l.id_masked},
+              {"id_hash", l.id_hash},    {"amount", l.amount},     {"persons", l.persons}};
+    auto idx = append(*log, std::move(f), author);
+    if (!idx.is_ok()) return idx.status();
+    indexes.push_back(*idx);
+  }
+  return indexes;
+}
+
+Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, const std::string& reason,
+                                   const Author& author) {
+  if (auto s = check_text(reason, "冲销原因", "reason", true, 200); !s.is_ok()) return s;
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  int64_t log_id = (*log)->id;
+  SQLite::Statement q(*db_, "SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+  q.bind(1, log_id);
+  q.bind(2, static_cast<int64_t>(target));
+  if (!q.executeStep()) return not_found("没有第" + std::to_string(target) + "条账目 (no entry #" + std::to_string(target) + ")");
+  auto col = q.getColumn(0);
+  json original = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  std::string kind = entry_string(original, "kind");
+  if (kind != "txn" && kind != "subsidy")
+    return failed_precondition("第" + std::to_string(target) + "条不是收支或补助记录,不能冲销 (only income, expense and subsidy lines can be reversed)");
+  SQLite::Statement r(*db_, "SELECT reversal_idx FROM reversals WHERE log_id=? AND target_idx=?");
+  r.bind(1, log_id);
+  r.bind(2, static_cast<int64_t>(target));
+  if (r.executeStep())
+    return already_exists("第" + std::to_string(target) + "条已被第" + std::to_string(r.getColumn(0).getInt64()) +
+                          "条冲销 (already reversed)");
+  std::string target_month = entry_string(original, "month");
+  auto closed = last_closed(*db_, log_id);
+  bool target_closed = closed && target_month <= *closed;
+  std::string month = target_month;
+  if (target_closed) {
+    month = std::max(ledger_->current_month(), next_month(*closed));
+  }
+  json f = {{"kind", "reversal"},
+            {"village", village},
+            {"month", month},
+            {"target", target},
+            {"target_kind", kind},
+            {"target_month", target_month},
+            {"target_closed", target_closed},
+            {"reason", reason},
+            {"direction", kind == "txn" ? entry_string(original, "direction") : "expense"},
+            {"category", kind == "txn" ? entry_string(original, "category") : entry_string(original, "program")},
+            {"project", entry_string(original, "project")},
+            {"fund", entry_string(original, "fund")},
+            {"amount", entry_fen(original, "amount")}};
+  auto idx = append(*log, std::move(f), author);
+  if (!idx.is_ok()) return idx.status();
+  SQLite::Statement ins(*db_, "INSERT INTO reversals(log_id, target_idx, reversal_idx) VALUES(?,?,?)");
+  ins.bind(1, log_id);
+  ins.bind(2, static_cast<int64_t>(target));
+  ins.bind(3, static_cast<int64_t>(*idx));
+  ins.exec();
+  if (kind == "txn") {
+    bool income = entry_string(original, "direction") == "income";
+    Fen amount = entry_fen(original, "amount");
+    add_month_totals(statement(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
+  }
+  return *idx;
+}
+
+Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std::string& given_name, const Author& author) {
+  auto normalized = normalize_name(given_name, "项目名称", "project name");
+  if (!normalized.is_ok()) return normalized.status();
+  const std::string& name = *normalized;
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  auto& q = statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+  q.bind(1, (*log)->id);
+  q.bind(2, name);
+  bool exists = q.executeStep();
+  q.reset();
+  if (!exists) return not_found("没有名为“" + name + "”的项目 (no such project)");
+  auto& f = statement("SELECT 1 FROM finished_projects WHERE log_id=? AND name=?");
+  f.bind(1, (*log)->id);
+  f.bind(2, name);
+  bool done = f.executeStep();
+  f.reset();
+  if (done) return already_exists("项目“" + name + "”已经结项 (project already finished)");
+  auto idx = append(*log, json{{"kind", "project_finished"}, {"village", village}, {"name", name}}, author);
+  if (!idx.is_ok()) return idx.status();
+  SQLite::Statement ins(*db_, "INSERT INTO finished_projects(log_id, name, entry_idx) VALUES(?,?,?)");
+  ins.bind(1, (*log)->id);
+  ins.bind(2, name);
+  ins.bind(3, static_cast<int64_t>(*idx));
+  ins.exec();
+  return *idx;
+}
+
+Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author,
+                                        MonthClose* close) {
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  int64_t log_id = (*log)->id;
+  auto closed = last_closed(*db_, log_id);
+  if (auto s = check_month_open(closed, month, ledger_->current_month()); !s.is_ok()) return s;
+  {
+    // Months close in order: an earlier month with open entries must be
+    // published first, or its entries would never reach a statement.
+    SQLite::Statement q(*db_,
+                        "SELECT min(month) FROM entries WHERE log_id=? AND month < ? AND month > ? AND kind != 'statement'");
+    q.bind(1, log_id);
+    q.bind(2, month);
+    q.bind(3, closed.value_or(""));
+    if (q.executeStep() && !q.getColumn(0).isNull()) {
+      std::string earlier = q.getColumn(0).getString();
+      return failed_precondition("请先公开 " + earlier + " 的账目 (close " + earlier + " first)");
+    }
+  }
+  json previous;
+  if (closed) {
+    SQLite::Statement q(*db_,
+                        "SELECT e.leaf FROM month_closes m JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx "
+                        "WHERE m.log_id=? AND m.month=?");
+    q.bind(1, log_id);
+    q.bind(2, *closed);
+    if (q.executeStep()) {
+      auto col = q.getColumn(0);
+      previous = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+    }
+  }
+  StatementBuilder month_so_far;
+  // INDEXED BY: without statistics SQLite prefers walking the whole log in
+  // primary-key order to sorting one month's rows, which made every query
+  // slower as the current month grew.
+  SQLite::Statement q(*db_,
+                      "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? AND kind != 'statement' "
+                      "ORDER BY idx");
+  q.bind(1, log_id);
+  q.bind(2, month);
+  while (q.executeStep()) {
+    auto col = q.getColumn(1);
+    month_so_far.add(q.getColumn(0).getInt64(),
+                     json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false));
+  }
+  auto f = month_so_far.statement(village, month, previous);
+  if (!f.is_ok()) return f.status();
+  auto idx = append(*log, std::move(*f), author);
+  if (!idx.is_ok()) return idx.status();
+  // The month's own checkpoint ends exactly at its statement, whatever else
+  // this transaction appends afterwards; it is what the monthly notice cites.
+  Checkpoint cp{ledger_->origin() + "/" + (*log)->name, (*log)->range.size(), (*log)->range.root()};
+  auto note = sign_checkpoint(cp, ledger_->signer());
+  if (!note.is_ok()) return note.status();
+  SQLite::Statement ins(*db_, "INSERT INTO month_closes(log_id, month, statement_idx, tree_size, checkpoint) VALUES(?,?,?,?,?)");
+  ins.bind(1, log_id);
+  ins.bind(2, month);
+  ins.bind(3, static_cast<int64_t>(*idx));
+  ins.bind(4, static_cast<int64_t>(cp.size));
+  ins.bind(5, *note);
+  ins.exec();
+  if (close != nullptr) {
+    SQLite::Statement leaf(*db_, "SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+    leaf.bind(1, log_id);
+    leaf.bind(2, static_cast<int64_t>(*idx));
+    if (!leaf.executeStep()) return internal_error("statement entry not found after appending it");
+    auto col = leaf.getColumn(0);
+    close->month = month;
+    close->statement_index = *idx;
+    close->tree_size = cp.size;
+    close->checkpoint = *note;
+    close->statement =
+        json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  }
+  return *idx;
+}
+
+Status WriteTxn::register_existing_villages() {
+  {
+    SQLite::Statement q(*db_, "SELECT 1 FROM logs WHERE name=?");
+    q.bind(1, kVillagesLog);
+    if (q.executeStep()) return Status::ok();
+  }
+  std::vector<Village> villages;
+  {
+    SQLite::Statement q(*db_, "SELECT id, name, town FROM villages ORDER BY id");
+    while (q.executeStep()) villages.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+  }
+  if (villages.empty() || !ledger_->signer().sign("").is_ok()) return Status::ok();
+  for (const auto& v : villages) {
+    json f = village_registration(v);
+    f["imported"] = true;
+    if (auto r = append_to_log(kVillagesLog, f, kRegistrar); !r.is_ok()) return r.status();
+  }
+  return Status::ok();
+}
+
+}  // namespace sunledger

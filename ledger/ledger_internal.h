@@ -1,0 +1,157 @@
+// What the ledger library's source files share, and nothing outside it may
+// include: the storage helpers, the prepared-statement cache and pooled read
+// connections, the write transaction's per-log state, and the month rules.
+// Each .cc of ledger/ holds one job (see the README's layout table).
+#pragma once
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "ledger/merkle.h"
+#include "ledger/month_statement.h"
+
+namespace sunledger {
+
+// The pooled connections' prepared statements, keyed by the SQL literal's address.
+class Ledger::StatementCache {
+ public:
+  explicit StatementCache(SQLite::Database* db) : db_(db) {}
+  SQLite::Statement& get(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
+    it->second->reset();
+    it->second->clearBindings();
+    return *it->second;
+  }
+  // A stepped but unreset SELECT keeps its read snapshot open past COMMIT,
+  // and the next BEGIN IMMEDIATE then fails with SQLITE_BUSY_SNAPSHOT once
+  // another process has written; so every write ends by resetting them all.
+  void reset_all() {
+    for (auto& [sql, stmt] : cache_) stmt->reset();
+  }
+
+ private:
+  SQLite::Database* db_;
+  std::map<const char*, std::unique_ptr<SQLite::Statement>> cache_;
+};
+
+// A pooled read-only connection with its own prepared statements; returned to
+// the pool when it goes out of scope.
+struct Ledger::PooledReader {
+  std::unique_ptr<SQLite::Database> db;
+  std::unique_ptr<StatementCache> statements;
+};
+
+class Ledger::ReadConnection {
+ public:
+  ReadConnection(Ledger* ledger, std::unique_ptr<PooledReader> r) : ledger_(ledger), r_(std::move(r)) {}
+  ReadConnection(ReadConnection&&) = default;
+  ~ReadConnection() {
+    if (!r_) return;
+    r_->statements->reset_all();
+    std::lock_guard<std::mutex> lock(ledger_->pool_mu_);
+    ledger_->readers_.push_back(std::move(r_));
+  }
+  SQLite::Database& db() { return *r_->db; }
+  SQLite::Statement& stmt(const char* sql) { return r_->statements->get(sql); }
+
+ private:
+  Ledger* ledger_;
+  std::unique_ptr<PooledReader> r_;
+};
+
+struct WriteTxn::LogState {
+  int64_t id = 0;
+  std::string name;
+  CompactRange range;
+  bool touched = false;
+};
+
+namespace ledger_internal {
+
+inline constexpr int kBusyTimeoutMs = 10'000;
+// The longest text field of an entry, in bytes.
+inline constexpr size_t kMaxTextField = 500;
+
+// A SQLite failure as a Status: storage trouble is kUnavailable (retry later), corruption kDataLoss.
+Status from_sqlite(const SQLite::Exception& e, const std::string& what);
+
+// Creates the database file 0600 before SQLite does (its -wal and -shm files take its mode).
+Status ensure_private_file(const std::string& path);
+
+// A text field of an entry: required or not, at most max bytes, valid UTF-8 without control
+// characters, and no identity number.
+Status check_text(const std::string& value, const char* zh, const char* en, bool required, size_t max = kMaxTextField);
+
+// The names of a line in NFC, or the first one that could impersonate another.
+Status normalize_names(TransactionLine& line);
+
+// The signed registry of villages: one entry per village with its name and
+// town, so that verify can check the villages table (a town decides which
+// inspectors see a village; a name, which village "账目 双江村" answers for).
+constexpr const char* kVillagesLog = "villages";
+
+inline nlohmann::json village_registration(const Village& v) {
+  return nlohmann::json{{"kind", "village"}, {"village", v.id}, {"name", v.name}, {"town", v.town}};
+}
+inline const Author kRegistrar{"sunledger", "system", "registry"};
+
+// Subtree hashes straight from the nodes table, one prepared statement reused
+// for the O(log n) look-ups of a proof.
+class SqliteSubtreeSource final : public SubtreeHashSource {
+ public:
+  SqliteSubtreeSource(SQLite::Statement& q, int64_t log_id) : q_(q), log_id_(log_id) {}
+  Result<Hash> perfect_subtree(int level, uint64_t index) override {
+    q_.reset();
+    q_.bind(1, log_id_);
+    q_.bind(2, level);
+    q_.bind(3, static_cast<int64_t>(index));
+    if (!q_.executeStep()) return data_loss("missing subtree hash at level " + std::to_string(level) + " index " + std::to_string(index));
+    auto col = q_.getColumn(0);
+    if (col.getBytes() != 32) return data_loss("malformed subtree hash");
+    Hash h{};
+    std::memcpy(h.data(), col.getBlob(), 32);
+    return h;
+  }
+
+ private:
+  SQLite::Statement& q_;
+  int64_t log_id_;
+};
+
+inline constexpr const char* kNodeQuery = "SELECT hash FROM nodes WHERE log_id=? AND level=? AND idx=?";
+
+struct LogRow {
+  int64_t id = 0;
+  uint64_t size = 0;
+};
+
+// q prepared from kFindLog.
+Result<LogRow> find_log(SQLite::Statement& q, const std::string& name);
+inline constexpr const char* kFindLog = "SELECT id, size FROM logs WHERE name=?";
+
+Entry entry_from_row(uint64_t idx, const void* blob, int bytes);
+
+// The last closed month of a log (q prepared from kLastClosed), if any.
+std::optional<std::string> last_closed(SQLite::Statement& q, int64_t log_id);
+std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id);
+inline constexpr const char* kLastClosed = "SELECT max(month) FROM month_closes WHERE log_id=?";
+
+// Adds to a month's running totals inside the write.
+void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense);
+inline constexpr const char* kAddMonthTotals =
+    "INSERT INTO month_totals(log_id, month, income, expense) VALUES(?,?,?,?) "
+    "ON CONFLICT(log_id, month) DO UPDATE SET income=income+excluded.income, expense=expense+excluded.expense";
+
+// Whether a line may be booked into month: well-formed, not in the future, not closed.
+Status check_month_open(const std::optional<std::string>& closed, const std::string& month, const std::string& current);
+
+}  // namespace ledger_internal
+}  // namespace sunledger

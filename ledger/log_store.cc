@@ -1,0 +1,157 @@
+// Appending to a log inside a write: the per-log state, the Merkle frontier
+// checked against the last signed checkpoint, and the checkpoint signed at the end.
+#include "ledger/ledger.h"
+
+#include "ledger/checkpoint.h"
+#include "ledger/merkle.h"
+
+#include "ledger/ledger_internal.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+using namespace ledger_internal;
+
+// ---------------------------------------------------------------------------
+// WriteTxn
+
+
+WriteTxn::WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now) : ledger_(ledger), db_(db), now_(now) {}
+WriteTxn::~WriteTxn() = default;
+
+SQLite::Database& WriteTxn::db() { return *db_; }
+SQLite::Statement& WriteTxn::statement(const char* sql) { return ledger_->writer_statements_->get(sql); }
+
+WriteTxn::Snapshot WriteTxn::snapshot() const {
+  Snapshot snap;
+  snap.log_count = logs_.size();
+  for (const auto& l : logs_) snap.states.push_back({l->range, l->touched});
+  return snap;
+}
+
+void WriteTxn::restore(Snapshot snap) {
+  logs_.resize(snap.log_count);
+  for (size_t i = 0; i < snap.log_count; ++i) {
+    logs_[i]->range = std::move(snap.states[i].first);
+    logs_[i]->touched = snap.states[i].second;
+  }
+}
+
+Result<uint64_t> WriteTxn::log_size(const std::string& log_name) {
+  for (auto& l : logs_)
+    if (l->name == log_name) return l->range.size();
+  try {
+    SQLite::Statement q(*db_, "SELECT size FROM logs WHERE name=?");
+    q.bind(1, log_name);
+    return q.executeStep() ? static_cast<uint64_t>(q.getColumn(0).getInt64()) : uint64_t{0};
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "log size");
+  }
+}
+
+Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
+  for (auto& l : logs_)
+    if (l->name == name) return l.get();
+  auto& q = ledger_->writer_statements_->get("SELECT id, size, frontier, checkpoint FROM logs WHERE name=?");
+  q.bind(1, name);
+  if (!q.executeStep()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
+  auto state = std::make_unique<LogState>();
+  state->id = q.getColumn(0).getInt64();
+  state->name = name;
+  uint64_t size = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  auto frontier_col = q.getColumn(2);
+  std::string frontier(static_cast<const char*>(frontier_col.getBlob()), static_cast<size_t>(frontier_col.getBytes()));
+  std::string note = q.getColumn(3).getString();
+  auto range = CompactRange::decode(size, frontier);
+  if (!range.is_ok()) return range.status();
+  // Never sign a checkpoint inconsistent with the last one: the tree we are
+  // about to extend must be exactly the tree the last checkpoint signed.
+  if (!note.empty()) {
+    auto trusted = ledger_->trusted_notes_.find(name);
+    Result<Checkpoint> cp = invalid_argument("unverified");
+    if (trusted != ledger_->trusted_notes_.end() && trusted->second == note) {
+      // Signed by us before: parsing suffices, the signature needs no check.
+      Checkpoint parsed;
+      size_t a = note.find('\n'), b = note.find('\n', a + 1), c = note.find('\n', b + 1);
+      parsed.size = std::stoull(note.substr(a + 1, b - a - 1));
+      auto root = hash_from_base64(note.substr(b + 1, c - b - 1));
+      if (root.is_ok()) parsed.root = *root;
+      cp = parsed;
+    } else {
+      cp = open_checkpoint(note, ledger_->verifier_key());
+      if (cp.is_ok()) ledger_->trusted_notes_[name] = note;
+    }
+    if (!cp.is_ok() || cp->size != size || cp->root != range->root())
+      return data_loss("日志“" + name + "”的存储状态与上次签名不一致,拒绝写入,请运行 sunledger verify (log state does not match its last checkpoint; run sunledger verify)");
+  }
+  state->range = std::move(*range);
+  logs_.push_back(std::move(state));
+  return logs_.back().get();
+}
+
+Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& author, bool day_resolution) {
+  if (std::string failure = ledger_->integrity_failure(); !failure.empty())
+    return data_loss("账本未通过核验,暂停记账,请联系乡镇管理员。(the ledger failed verification; writes are refused: " + failure + ")");
+  fields["author"] = {{"id", author.id}, {"role", author.role}, {"channel", author.channel}};
+  // Day resolution: the local midnight of the day (the deployment's UTC offset).
+  int64_t offset = int64_t{ledger_->utc_offset_minutes()} * 60;
+  fields["recorded_at"] = utc_timestamp(day_resolution ? now_ - (((now_ + offset) % 86400) + 86400) % 86400 : now_);
+  auto leaf = canonical_json(fields);
+  if (!leaf.is_ok()) return leaf.status();
+  uint64_t index = log->range.size();
+  auto created = log->range.append(merkle_leaf_hash(*leaf));
+  auto& ins = ledger_->writer_statements_->get("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
+  ins.bind(1, log->id);
+  ins.bind(2, static_cast<int64_t>(index));
+  ins.bind(3, entry_string(fields, "kind"));
+  std::string month = entry_string(fields, "month");
+  if (month.empty()) ins.bind(4);
+  else ins.bind(4, month);
+  ins.bind(5, leaf->data(), static_cast<int>(leaf->size()));
+  ins.exec();
+  for (const auto& n : created) {
+    auto& node = ledger_->writer_statements_->get("INSERT INTO nodes(log_id, level, idx, hash) VALUES(?,?,?,?)");
+    node.bind(1, log->id);
+    node.bind(2, n.level);
+    node.bind(3, static_cast<int64_t>(n.index));
+    node.bind(4, n.hash.data(), 32);
+    node.exec();
+  }
+  log->touched = true;
+  return index;
+}
+
+Status WriteTxn::finish() {
+  for (auto& log : logs_) {
+    if (!log->touched) continue;
+    Checkpoint cp{ledger_->origin() + "/" + log->name, log->range.size(), log->range.root()};
+    auto note = sign_checkpoint(cp, ledger_->signer());
+    if (!note.is_ok()) return note.status();
+    ledger_->trusted_notes_[log->name] = *note;
+    signed_[log->name] = *note;
+    auto& up = ledger_->writer_statements_->get("UPDATE logs SET size=?, frontier=?, checkpoint=? WHERE id=?");
+    std::string frontier = log->range.encode();
+    up.bind(1, static_cast<int64_t>(log->range.size()));
+    up.bind(2, frontier.data(), static_cast<int>(frontier.size()));
+    up.bind(3, *note);
+    up.bind(4, log->id);
+    up.exec();
+  }
+  return Status::ok();
+}
+
+Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json& fields, const Author& author,
+                                         bool day_resolution) {
+  {
+    SQLite::Statement q(*db_, "INSERT OR IGNORE INTO logs(name) VALUES(?)");
+    q.bind(1, log_name);
+    q.exec();
+  }
+  auto log = log_for(log_name);
+  if (!log.is_ok()) return log.status();
+  return append(*log, fields, author, day_resolution);
+}
+
+Result<std::string> WriteTxn::sign(std::string_view message) const { return ledger_->signer().sign(message); }
+
+}  // namespace sunledger

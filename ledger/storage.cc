@@ -1,0 +1,73 @@
+// The storage underneath: SQLite errors as statuses, the private database file,
+// pooled read connections, and rows read back as entries.
+#include "ledger/ledger.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "ledger/ledger_internal.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+using namespace ledger_internal;
+
+namespace ledger_internal {
+
+Status from_sqlite(const SQLite::Exception& e, const std::string& what) {
+  int code = e.getErrorCode();
+  if (code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_BUSY || code == SQLITE_LOCKED ||
+      code == SQLITE_READONLY || code == SQLITE_CANTOPEN)
+    return unavailable("存储暂时不可用,请稍后再试 (storage unavailable: " + what + ": " + e.what() + ")");
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return data_loss(what + ": database is corrupt: " + e.what());
+  return internal_error(what + ": " + e.what());
+}
+
+Status ensure_private_file(const std::string& path) {
+  // SQLite gives the -wal and -shm files the main file's mode, so creating
+  // the database 0600 keeps all three private.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return unavailable("cannot create database file " + path);
+  ::close(fd);
+  return Status::ok();
+}
+
+Result<LogRow> find_log(SQLite::Statement& q, const std::string& name) {
+  q.bind(1, name);
+  if (!q.executeStep()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
+  LogRow row{q.getColumn(0).getInt64(), static_cast<uint64_t>(q.getColumn(1).getInt64())};
+  q.reset();
+  return row;
+}
+
+Entry entry_from_row(uint64_t idx, const void* blob, int bytes) {
+  Entry e;
+  e.index = idx;
+  e.leaf.assign(static_cast<const char*>(blob), static_cast<size_t>(bytes));
+  e.fields = json::parse(e.leaf, nullptr, false);
+  return e;
+}
+
+}  // namespace ledger_internal
+
+// ---------------------------------------------------------------------------
+// Connections
+
+Ledger::ReadConnection Ledger::read() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!readers_.empty()) {
+      auto r = std::move(readers_.back());
+      readers_.pop_back();
+      return ReadConnection(this, std::move(r));
+    }
+  }
+  auto r = std::make_unique<PooledReader>();
+  r->db = std::make_unique<SQLite::Database>(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+  r->statements = std::make_unique<StatementCache>(r->db.get());
+  return ReadConnection(this, std::move(r));
+}
+
+}  // namespace sunledger
