@@ -23,7 +23,7 @@
 
 #include "app/args.h"
 #include "app/data_folder.h"
-#include "app/demo.h"
+#include "demo/demo.h"
 #include "bot/bot.h"
 #include "ledger/crypto.h"
 #include "ledger/csv_import.h"

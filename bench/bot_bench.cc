@@ -6,7 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
-#include "app/demo.h"
+#include "demo/demo.h"
 #include "bot/bot.h"
 #include "ledger/checkpoint.h"
 

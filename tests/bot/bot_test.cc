@@ -5,7 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
-#include "app/demo.h"
+#include "demo/demo.h"
 #include "bot/outbox.h"
 #include "test_support.h"
 
