@@ -1,5 +1,6 @@
 // The command line's commands, defined once each: name, synopsis, help,
-// options and what runs. main() parses, checks and dispatches from this table.
+// examples, options and what runs. main() parses, checks and dispatches from
+// this table, and `help` and `COMMAND --help` print from it.
 #pragma once
 
 #include <functional>
@@ -13,18 +14,33 @@
 namespace sunledger::cli {
 
 struct Command {
-  std::string name;
-  std::string synopsis;
-  std::string help;
-  std::set<std::string> values;
-  std::set<std::string> flags;
-  std::function<int(Deployment&, const Args&)> run;
+  std::string name{};
+  std::string synopsis{};
+  std::string help{};
+  // Lines of `sunledger ...` shown under "Examples:" (without "sunledger").
+  std::vector<std::string> examples{};
+  std::set<std::string> values{};
+  std::set<std::string> flags{};
+  // Checked before anything is opened: a usage error exits 2 without touching
+  // the data folder.
+  std::vector<std::string> required{};
+  std::set<std::string> numbers{};  // options that must be non-negative integers
+  // Further usage checks (a role, a month); returns the problem or "".
+  std::function<std::string(const Args&)> check{};
+  // The log the command signs into ("villages", "admin" or the --village's),
+  // verified with its derived tables before run (see verified_before_write);
+  // unset for commands that sign nothing or only take authority away.
+  std::function<std::string(const Args&)> extends{};
+  std::function<int(Deployment&, const Args&)> run{};
   bool needs_ledger = true;
   bool takes_text = false;  // positional words are the command's text
 };
 
 // Every command, in the order help lists them.
 std::vector<Command> commands();
+
+// The program's version (`sunledger --version`).
+const char* version();
 
 // The groups, one file each.
 void add_ledger_commands(std::vector<Command>& c);     // commands_ledger.cc

@@ -41,138 +41,194 @@ namespace sunledger::cli {
 
 using nlohmann::json;
 
+namespace {
+
+std::string role_problem(const Args& a) {
+  auto role = parse_role(a.get("role"));
+  if (!role || *role == Role::kVillager) return "--role must be official or inspector";
+  if (*role == Role::kOfficial && !a.has("village")) return "--role official needs --village ID (the village it acts for)";
+  if (*role == Role::kInspector && !a.has("area")) return "--role inspector needs --area TOWN or --area all";
+  if (*role == Role::kOfficial && a.has("area")) return "--area is for inspectors; an official has --village";
+  if (*role == Role::kInspector && a.has("village")) return "--village is for officials; an inspector has --area";
+  return "";
+}
+
+}  // namespace
+
 void add_directory_commands(std::vector<Command>& c) {
-  c.push_back({"group bind", "group bind --village ID --bot BOT --chat CHAT [--rebind]",
-               "Binds a chat group of a bot to a village: everyone in the group is a villager of that village.\n"
-               "BOT is the id of the bot in bots.json; CHAT is the platform's group id. A chat bound to another\n"
-               "village is moved only with --rebind.",
-               {"village", "bot", "chat"}, {"rebind"},
-               [](Deployment& d, const Args& a) {
-                 if (auto m = a.missing({"village", "bot", "chat"}); !m.empty()) return usage_error("group bind", "missing " + m);
-                 if (!verified_before_write(d, DirectoryStore::kLogName, "group bind")) return kExitFailure;
-                 if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
-                 if (Status s = d.bot->bind_group(a.get("village"), a.get("bot"), a.get("chat"), a.has("rebind"), cli_author()); !s.is_ok())
-                   return fail(s);
-                 std::cout << "bound " << a.get("bot") << "/" << a.get("chat") << " to " << a.get("village") << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"group list", "group list", "Lists every bound chat: village, bot and chat id.", {}, {},
-               [](Deployment& d, const Args&) {
-                 auto groups = d.bot->list_groups();
-                 if (!groups.is_ok()) return fail(groups.status());
-                 for (const auto& g : *groups) std::cout << g.village << "\t" << g.bot_id << "\t" << g.chat_id << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"group unbind", "group unbind --bot BOT --chat CHAT",
-               "Unbinds a chat: from the next message on (a running server too) it belongs to no village.",
-               {"bot", "chat"}, {},
-               [](Deployment& d, const Args& a) {
-                 if (auto m = a.missing({"bot", "chat"}); !m.empty()) return usage_error("group unbind", "missing " + m);
-                 // Taking authority away is never refused, even on a ledger that failed
-                 // verification: it is what an administrator does first after a break-in.
-                 if (Status s = d.bot->unbind_group(a.get("bot"), a.get("chat"), cli_author()); !s.is_ok()) return fail(s);
-                 std::cout << "unbound " << a.get("bot") << "/" << a.get("chat") << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"member list", "member list [--bot BOT]", "Lists officials and inspectors: bot, user, role, village or area.",
-               {"bot"}, {},
-               [](Deployment& d, const Args& a) {
-                 auto members = d.bot->list_members(a.get("bot"));
-                 if (!members.is_ok()) return fail(members.status());
-                 for (const auto& m : *members)
-                   std::cout << m.bot_id << "\t" << m.user_id << "\t" << role_name(m.role) << "\t"
-                             << (m.role == Role::kOfficial ? m.village : m.area) << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"member remove", "member remove --bot BOT --user USER",
-               "Removes every role of that user on that bot, at once (a running server too).", {"bot", "user"}, {},
-               [](Deployment& d, const Args& a) {
-                 if (auto m = a.missing({"bot", "user"}); !m.empty()) return usage_error("member remove", "missing " + m);
-                 // Taking authority away is never refused, even on a ledger that failed
-                 // verification: it is what an administrator does first after a break-in.
-                 auto n = d.bot->remove_member(a.get("bot"), a.get("user"), cli_author());
-                 if (!n.is_ok()) return fail(n.status());
-                 std::cout << "removed " << *n << " role(s) of " << a.get("user") << " on " << a.get("bot") << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"member add", "member add --bot BOT --user USER --role official|inspector [--village ID] [--area TOWN|all]",
-               "Gives a chat user a role: an official of one village (--village), or an inspector of the discipline\n"
-               "commission watching a town or the whole deployment (--area 朱亭镇, --area all).",
-               {"village", "bot", "user", "role", "area"}, {},
-               [](Deployment& d, const Args& a) {
-                 if (auto m = a.missing({"bot", "user", "role"}); !m.empty()) return usage_error("member add", "missing " + m);
-                 if (!verified_before_write(d, DirectoryStore::kLogName, "member add")) return kExitFailure;
-                 auto role = parse_role(a.get("role"));
-                 if (!role || *role == Role::kVillager) return usage_error("member add", "--role must be official or inspector");
-                 Membership m{a.get("bot"), a.get("user"), a.get("village"), *role, a.get("area")};
-                 if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
-                 if (Status s = d.bot->add_member(m, cli_author()); !s.is_ok()) return fail(s);
-                 std::cout << a.get("user") << " is now " << role_name(*role) << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"token list", "token list", "Lists API tokens (never the tokens themselves): id, role, scope, label, expiry, revoked.",
-               {}, {},
-               [](Deployment& d, const Args&) {
-                 auto tokens = d.bot->list_tokens();
-                 if (!tokens.is_ok()) return fail(tokens.status());
-                 for (const auto& t : *tokens)
-                   std::cout << "id: " << t.id << "\t" << role_name(t.principal.role) << "\t"
-                             << (t.principal.role == Role::kOfficial ? t.principal.village : t.principal.area) << "\t"
-                             << t.principal.label << "\texpires " << (t.expires_at ? utc_timestamp(t.expires_at) : "never")
-                             << (t.revoked_at ? "\trevoked " + utc_timestamp(t.revoked_at) : "") << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"token revoke", "token revoke --id N", "Revokes a token at once: it gets 401 from the next request on.",
-               {"id"}, {},
-               [](Deployment& d, const Args& a) {
-                 auto id = number_option(a, "id");
-                 if (!id.is_ok()) return usage_error("token revoke", id.status().message());
-                 if (Status s = d.bot->revoke_token(static_cast<int64_t>(*id), cli_author()); !s.is_ok()) return fail(s);
-                 std::cout << "revoked token " << *id << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"token create", "token create --role official --village ID | --role inspector --area TOWN|all [--label TEXT] [--expires DAYS]",
-               "Creates a bearer token for the HTTP API and prints it once, then its id as `id: N` (for token\n"
-               "revoke); only its SHA-256 is stored. An official token writes to its own village only. It expires\n"
-               "after --expires days (default 365); an expired token gets 401 saying so.",
-               {"role", "village", "area", "label", "expires"}, {},
-               [](Deployment& d, const Args& a) {
-                 if (auto m = a.missing({"role"}); !m.empty()) return usage_error("token create", "missing " + m);
-                 if (!verified_before_write(d, DirectoryStore::kLogName, "token create")) return kExitFailure;
-                 auto role = parse_role(a.get("role"));
-                 if (!role || *role == Role::kVillager) return usage_error("token create", "--role must be official or inspector");
-                 int days = 365;
-                 if (a.has("expires")) {
-                   auto n = number_option(a, "expires");
-                   if (!n.is_ok() || *n < 1 || *n > 3650) return usage_error("token create", "--expires must be 1 to 3650 days");
-                   days = static_cast<int>(*n);
-                 }
-                 auto t = d.bot->create_token({*role, a.get("village"), a.get("area"), a.get("label")}, days, cli_author());
-                 if (!t.is_ok()) return fail(t.status());
-                 std::cout << t->token << "\nid: " << t->id << "\n";
-                 return kExitOk;
-               }});
-  c.push_back({"admin log", "admin log",
-               "Prints the signed admin log: every change of groups, members and tokens, with when, who (the\n"
-               "operating-system account that ran the CLI) and what. `verify` rebuilds the directory from it.",
-               {}, {},
-               [](Deployment& d, const Args&) {
-                 auto size = d.ledger->log_size("admin");
-                 if (!size.is_ok()) {
-                   if (size.status().code() == Code::kNotFound) return kExitOk;  // nothing changed yet
-                   return fail(size.status());
-                 }
-                 auto entries = d.ledger->entries("admin", 0, *size);
-                 if (!entries.is_ok()) return fail(entries.status());
-                 for (const auto& e : *entries) {
-                   nlohmann::json what = e.fields;
-                   for (const char* k : {"author", "recorded_at", "kind", "op"}) what.erase(k);
-                   std::cout << e.index << "\t" << entry_string(e.fields, "recorded_at") << "\t"
-                             << e.fields["author"].value("id", "") << "\t" << entry_string(e.fields, "op") << "\t"
-                             << what.dump() << "\n";
-                 }
-                 return kExitOk;
-               }});
+  c.push_back({
+      .name = "group bind",
+      .synopsis = "group bind --village ID --bot BOT --chat CHAT [--rebind]",
+      .help = "Binds a chat group of a bot to a village: everyone in the group is a villager of that village.\n"
+              "BOT is the id of the bot in bots.json; CHAT is the platform's group id (an unbound group's message\n"
+              "is answered with this exact line, and the server log shows it too). A chat bound to another village\n"
+              "is moved only with --rebind. Only the bot ids of bots.json are read: its env: secrets need not be set.",
+      .examples = {"group bind --village shuangjiang --bot lukou-wecom --chat wrkSFfCgAAxxxx"},
+      .values = {"village", "bot", "chat"},
+      .flags = {"rebind"},
+      .required = {"village", "bot", "chat"},
+      .extends = [](const Args&) { return std::string(DirectoryStore::kLogName); },
+      .run = [](Deployment& d, const Args& a) {
+        if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
+        if (Status s = d.bot->bind_group(a.get("village"), a.get("bot"), a.get("chat"), a.has("rebind"), cli_author()); !s.is_ok())
+          return fail(s);
+        std::cout << "bound " << a.get("bot") << "/" << a.get("chat") << " to " << a.get("village") << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "group list",
+      .synopsis = "group list",
+      .help = "Lists every bound chat: village, bot and chat id.",
+      .examples = {"group list"},
+      .run = [](Deployment& d, const Args&) {
+        auto groups = d.bot->list_groups();
+        if (!groups.is_ok()) return fail(groups.status());
+        for (const auto& g : *groups) std::cout << g.village << "\t" << g.bot_id << "\t" << g.chat_id << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "group unbind",
+      .synopsis = "group unbind --bot BOT --chat CHAT",
+      .help = "Unbinds a chat: from the next message on (a running server too) it belongs to no village.",
+      .examples = {"group unbind --bot lukou-wecom --chat wrkSFfCgAAxxxx"},
+      .values = {"bot", "chat"},
+      .required = {"bot", "chat"},
+      .run = [](Deployment& d, const Args& a) {
+        if (Status s = d.bot->unbind_group(a.get("bot"), a.get("chat"), cli_author()); !s.is_ok()) return fail(s);
+        std::cout << "unbound " << a.get("bot") << "/" << a.get("chat") << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "member add",
+      .synopsis = "member add --bot BOT --user USER --role official --village ID | --role inspector --area TOWN|all",
+      .help = "Gives a chat user a role: an official of one village (--village), or an inspector of the discipline\n"
+              "commission watching a town or the whole deployment (--area 朱亭镇, --area all). USER is the\n"
+              "platform's user id.",
+      .examples = {"member add --bot lukou-wecom --user zhangsan --village shuangjiang --role official",
+                   "member add --bot lukou-wecom --user jjw-li --role inspector --area 朱亭镇"},
+      .values = {"village", "bot", "user", "role", "area"},
+      .required = {"bot", "user", "role"},
+      .check = role_problem,
+      .extends = [](const Args&) { return std::string(DirectoryStore::kLogName); },
+      .run = [](Deployment& d, const Args& a) {
+        Role role = *parse_role(a.get("role"));
+        Membership m{a.get("bot"), a.get("user"), a.get("village"), role, a.get("area")};
+        if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
+        if (Status s = d.bot->add_member(m, cli_author()); !s.is_ok()) return fail(s);
+        std::cout << a.get("user") << " is now " << role_name(role) << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "member list",
+      .synopsis = "member list [--bot BOT]",
+      .help = "Lists officials and inspectors: bot, user, role, village or area.",
+      .examples = {"member list", "member list --bot lukou-wecom"},
+      .values = {"bot"},
+      .run = [](Deployment& d, const Args& a) {
+        auto members = d.bot->list_members(a.get("bot"));
+        if (!members.is_ok()) return fail(members.status());
+        for (const auto& m : *members)
+          std::cout << m.bot_id << "\t" << m.user_id << "\t" << role_name(m.role) << "\t"
+                    << (m.role == Role::kOfficial ? m.village : m.area) << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "member remove",
+      .synopsis = "member remove --bot BOT --user USER",
+      .help = "Removes every role of that user on that bot, at once (a running server too).",
+      .examples = {"member remove --bot lukou-wecom --user zhangsan"},
+      .values = {"bot", "user"},
+      .required = {"bot", "user"},
+      .run = [](Deployment& d, const Args& a) {
+        auto n = d.bot->remove_member(a.get("bot"), a.get("user"), cli_author());
+        if (!n.is_ok()) return fail(n.status());
+        std::cout << "removed " << *n << " role(s) of " << a.get("user") << " on " << a.get("bot") << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "token create",
+      .synopsis = "token create --role official --village ID | --role inspector --area TOWN|all [--label TEXT] [--expires DAYS]",
+      .help = "Creates a bearer token for the HTTP API and prints it once, then its id as `id: N` (for token\n"
+              "revoke); only its SHA-256 is stored. An official token writes to its own village only; an inspector\n"
+              "token reads the complaints of its area. It expires after --expires days (default 365); an expired or\n"
+              "revoked token gets 401 saying so.",
+      .examples = {"token create --role official --village shuangjiang --label 朱亭镇会计站",
+                   "token create --role inspector --area 朱亭镇 --expires 90"},
+      .values = {"role", "village", "area", "label", "expires"},
+      .required = {"role"},
+      .numbers = {"expires"},
+      .check = [](const Args& a) -> std::string {
+        if (std::string p = role_problem(a); !p.empty()) return p;
+        if (a.has("expires") && (*number_option(a, "expires") < 1 || *number_option(a, "expires") > 3650))
+          return "--expires must be 1 to 3650 days";
+        return "";
+      },
+      .extends = [](const Args&) { return std::string(DirectoryStore::kLogName); },
+      .run = [](Deployment& d, const Args& a) {
+        int days = a.has("expires") ? static_cast<int>(*number_option(a, "expires")) : 365;
+        auto t = d.bot->create_token({*parse_role(a.get("role")), a.get("village"), a.get("area"), a.get("label")}, days,
+                                     cli_author());
+        if (!t.is_ok()) return fail(t.status());
+        std::cout << t->token << "\nid: " << t->id << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "token list",
+      .synopsis = "token list",
+      .help = "Lists API tokens (never the tokens themselves): id, role, scope, label, expiry, revoked (local time).",
+      .examples = {"token list"},
+      .run = [](Deployment& d, const Args&) {
+        auto tokens = d.bot->list_tokens();
+        if (!tokens.is_ok()) return fail(tokens.status());
+        for (const auto& t : *tokens)
+          std::cout << "id: " << t.id << "\t" << role_name(t.principal.role) << "\t"
+                    << (t.principal.role == Role::kOfficial ? t.principal.village : t.principal.area) << "\t"
+                    << t.principal.label << "\texpires " << (t.expires_at ? local_time(d, t.expires_at) : "never")
+                    << (t.revoked_at ? "\trevoked " + local_time(d, t.revoked_at) : "") << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "token revoke",
+      .synopsis = "token revoke --id N",
+      .help = "Revokes a token at once: it gets 401 (令牌已被吊销 / token revoked) from the next request on.",
+      .examples = {"token revoke --id 1"},
+      .values = {"id"},
+      .required = {"id"},
+      .numbers = {"id"},
+      .run = [](Deployment& d, const Args& a) {
+        auto id = *number_option(a, "id");
+        if (Status s = d.bot->revoke_token(static_cast<int64_t>(id), cli_author()); !s.is_ok()) return fail(s);
+        std::cout << "revoked token " << id << "\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "admin log",
+      .synopsis = "admin log",
+      .help = "Prints the signed admin log: every change of groups, members and tokens, with when (local time),\n"
+              "who (the operating-system account that ran the CLI) and what. `verify` rebuilds the directory from it.",
+      .examples = {"admin log"},
+      .run = [](Deployment& d, const Args&) {
+        auto size = d.ledger->log_size("admin");
+        if (!size.is_ok()) {
+          if (size.status().code() == Code::kNotFound) return kExitOk;  // nothing changed yet
+          return fail(size.status());
+        }
+        auto entries = d.ledger->entries("admin", 0, *size);
+        if (!entries.is_ok()) return fail(entries.status());
+        for (const auto& e : *entries) {
+          nlohmann::json what = e.fields;
+          for (const char* k : {"author", "recorded_at", "kind", "op"}) what.erase(k);
+          // Times as the rest of the CLI prints them: local, to the minute.
+          for (auto& [key, value] : what.items())
+            if (key.size() > 3 && key.compare(key.size() - 3, 3, "_at") == 0 && value.is_number_integer() &&
+                value.get<int64_t>() > 0)
+              value = local_time(d, value.get<int64_t>());
+          std::string when = local_time_of(d, entry_string(e.fields, "recorded_at"));
+          std::cout << e.index << "\t" << when << "\t" << e.fields["author"].value("id", "") << "\t"
+                    << entry_string(e.fields, "op") << "\t" << what.dump() << "\n";
+        }
+        return kExitOk;
+      }});
 }
 
 }  // namespace sunledger::cli

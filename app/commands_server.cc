@@ -42,67 +42,145 @@ namespace sunledger::cli {
 
 using nlohmann::json;
 
+namespace {
+
+// Whether a data folder may hold the demo: new, empty, or holding the demo
+// already. A folder with anything else in it is somebody's data.
+Status demo_folder_problem(Deployment& d) {
+  if (!std::filesystem::exists(d.dir)) return Status::ok();
+  if (std::filesystem::exists(d.demo_marker_path())) return Status::ok();
+  std::error_code ec;
+  bool empty = std::filesystem::is_empty(d.dir, ec);
+  if (!ec && empty) return Status::ok();
+  if (std::filesystem::exists(d.db_path())) {
+    // A demo folder made before the marker existed: the demo's origin and villages.
+    auto origin = Ledger::stored_origin(d.db_path());
+    if (origin.is_ok() && *origin == kDemoOrigin) {
+      if (Status s = d.open(); s.is_ok() && d.ledger->village("shuangjiang").is_ok() && d.ledger->village("longchuan").is_ok())
+        return write_private_file(d.demo_marker_path(), kDemoMarkerText);
+    }
+  }
+  return failed_precondition("数据目录 " + d.dir + " 里已有不是演示的数据,演示不会写入它。(the data folder " + d.dir +
+                             " holds data that is not the demo's: the demo never writes into it; use "
+                             "`sunledger --data ./demo-data demo`)");
+}
+
+// What a newcomer needs to talk to the demo: the bot, the chats, who is who.
+std::string demo_guide(Deployment& d) {
+  std::ostringstream out;
+  out << "\n演示数据 (demo data) in " << d.dir << ":\n"
+      << "  bot: " << kDemoBotId << " (platform generic; its secret is in " << d.bots_path() << ")\n"
+      << "  village groups (chat ids):\n";
+  if (auto groups = d.bot->list_groups(); groups.is_ok())
+    for (const auto& g : *groups) {
+      auto v = d.ledger->village(g.village);
+      out << "    " << g.chat_id << "\t" << (v.is_ok() ? v->name : g.village) << " (village " << g.village << ")\n";
+    }
+  out << "  officials and inspectors (user ids):\n";
+  if (auto members = d.bot->list_members(kDemoBotId); members.is_ok())
+    for (const auto& m : *members)
+      out << "    " << m.user_id << "\t" << role_name(m.role) << " of "
+          << (m.role == Role::kOfficial ? m.village : m.area) << "\n";
+  out << "  villagers: any other user id, in a village group (e.g. shuangjiang-villager-li)\n"
+      << "Try (in another terminal, beside the running demo):\n"
+      << "  sunledger --data " << d.dir << " ask --bot generic --chat shuangjiang-group --user villager-1 账目\n"
+      << "  sunledger --data " << d.dir << " ask --bot generic --chat p --private --user district-inspector 待办\n"
+      << "Pushes (monthly notices, receipts, status updates) are printed below as they would reach a group or a\n"
+      << "person: [→ 双江村村民群] …\n\n";
+  return out.str();
+}
+
+}  // namespace
+
 void add_server_commands(std::vector<Command>& c) {
-  c.push_back({"ask", "ask --bot BOT --chat CHAT --user USER [--private] [--message-id ID] TEXT",
-               "Sends one chat message to the bot, as a platform would, and prints the reply (and any pushes).\n"
-               "For trying commands and for scripts; writes are real. Use a newline in TEXT for multi-line commands.",
-               {"bot", "chat", "user", "message-id"}, {"private"},
-               [](Deployment& d, const Args& a) {
-                 if (auto m = a.missing({"bot", "chat", "user"}); !m.empty()) return usage_error("ask", "missing " + m);
-                 if (a.positional().empty()) return usage_error("ask", "missing the message text");
-                 std::string text;
-                 for (const auto& p : a.positional()) text += (text.empty() ? "" : " ") + p;
-                 // As serve does: nothing is answered from, or signed on top of, a ledger that
-                 // fails verification (the server alerts the inspectors; ask does not repeat it).
-                 check_integrity(d, "before ask", false);
-                 InboundMessage m{a.get("bot"), a.get("chat"), !a.has("private"), a.get("user"), a.get("user"), text,
-                                  a.get("message-id"), d.clock.now_unix_seconds()};
-                 auto r = d.bot->handle(m);
-                 if (!r.is_ok()) return fail(r.status());
-                 std::cout << r->text;
-                 for (const auto& p : r->pushes) std::cout << "\n[push to " << p.bot_id << "/" << p.chat_id << "]\n" << p.text;
-                 return kExitOk;
-               },
-               true, true});
-  c.push_back({"serve", "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N] [--assign-days 5] [--resolve-days 60] [--skip-verify]",
-               "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz and /metrics (default\n"
-               "127.0.0.1:8080) and delivers the outbox, until SIGTERM. The bots come from --config, else from\n"
-               "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
-               "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
-               "deployment's complaint deadlines (defaults 5 and 60 days). Before listening, and every hour, it\n"
-               "verifies the whole ledger; a ledger that fails is served read-only with a warning on every answer,\n"
-               "/healthz answers 503 and the inspectors are told. --skip-verify skips the check at start (an\n"
-               "emergency only). One serve per data folder: a second one refuses, naming the first one's pid.",
-               {"listen", "config", "rate-limit", "assign-days", "resolve-days"}, {"skip-verify"},
-               [](Deployment& d, const Args& a) {
-                 return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
-               }});
-  c.push_back({"demo", "demo [--listen HOST:PORT] [--no-serve]",
-               "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
-               "it) unless already loaded, then serves like `sunledger serve`.",
-               {"listen"}, {"no-serve"},
-               [](Deployment& d, const Args& a) {
-                 if (!std::filesystem::exists(d.db_path())) {
-                   if (Status s = initialize(d, "sunledger.example/lukou", kChinaStandardTimeOffsetMinutes); !s.is_ok())
-                     return fail(s);
-                 }
-                 if (Status s = d.open(); !s.is_ok()) return fail(s);
-                 DemoTime demo_time{[&d](int64_t t) { d.clock.fixed = t; }, [&d] { d.clock.fixed.reset(); }};
-                 auto loaded = load_demo_data(*d.ledger, *d.bot, d.salt, demo_time);
-                 if (!loaded.is_ok()) return fail(loaded.status());
-                 std::cerr << (*loaded ? "sunledger: demo data loaded into " : "sunledger: demo data already present in ")
-                           << d.dir << "\n";
-                 if (!std::filesystem::exists(d.bots_path())) {
-                   // The demo's generic bot, with a fresh secret for signing test requests.
-                   std::string secret = "whsec_" + base64_encode(random_bytes(24));
-                   nlohmann::json cfg = {{"bots", {{{"id", kDemoBotId}, {"platform", "generic"}, {"secret", secret}}}}};
-                   if (Status s = write_private_file(d.bots_path(), cfg.dump(2) + "\n"); !s.is_ok()) return fail(s);
-                   std::cerr << "sunledger: wrote " << d.bots_path() << " (the generic webhook's secret is in it)\n";
-                 }
-                 if (a.has("no-serve")) return kExitOk;
-                 return serve(d, a.get("listen", "127.0.0.1:8080"), "");
-               },
-               false});
+  c.push_back({
+      .name = "ask",
+      .synopsis = "ask --bot BOT --chat CHAT --user USER [--private] [--message-id ID] TEXT",
+      .help = "Sends one chat message to the bot, as a platform would, and prints the reply (and any pushes).\n"
+              "For trying commands and for scripts; writes are real. Use a newline in TEXT for multi-line commands.\n"
+              "--private sends it as a private chat with the bot (CHAT is then any id of that chat).",
+      .examples = {"ask --bot generic --chat shuangjiang-group --user villager-1 账目",
+                   "ask --bot generic --chat p --private --user district-inspector 预警"},
+      .values = {"bot", "chat", "user", "message-id"},
+      .flags = {"private"},
+      .required = {"bot", "chat", "user"},
+      .check = [](const Args& a) -> std::string { return a.positional().empty() ? "missing the message text" : ""; },
+      .run = [](Deployment& d, const Args& a) {
+        std::string text;
+        for (const auto& p : a.positional()) text += (text.empty() ? "" : " ") + p;
+        // As serve does: nothing is answered from, or signed on top of, a ledger that
+        // fails verification (the server alerts the inspectors; ask does not repeat it).
+        check_integrity(d, "before ask", false);
+        InboundMessage m{a.get("bot"), a.get("chat"), !a.has("private"), a.get("user"), a.get("user"), text,
+                         a.get("message-id"), d.clock.now_unix_seconds()};
+        auto r = d.bot->handle(m);
+        if (!r.is_ok()) return fail(r.status());
+        std::cout << r->text;
+        for (const auto& p : r->pushes) std::cout << "\n[push to " << p.bot_id << "/" << p.chat_id << "]\n" << p.text;
+        return kExitOk;
+      },
+      .takes_text = true});
+  c.push_back({
+      .name = "serve",
+      .synopsis = "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N] [--assign-days 5] [--resolve-days 60] "
+                  "[--skip-verify] [--check]",
+      .help = "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz and /metrics (default\n"
+              "127.0.0.1:8080) and delivers the outbox, until SIGTERM. The bots come from --config, else from\n"
+              "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
+              "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
+              "deployment's complaint deadlines (defaults 5 and 60 days). Before listening, and every hour, it\n"
+              "verifies the whole ledger; a ledger that fails is served read-only with a warning on every answer,\n"
+              "/healthz answers 503 and the inspectors are told. --skip-verify skips the check at start (an\n"
+              "emergency only). One serve per data folder: a second one refuses, naming the first one's pid.\n"
+              "--check checks everything serve needs and exits without listening: the configuration (secrets\n"
+              "included), the data folder's permissions, the listen address, the ledger, and the groups and\n"
+              "members bound to bots; it prints what each bot can do (answer, push to groups, reach one person\n"
+              "privately). Exit 0 when ready to go live, 1 naming each problem.",
+      .examples = {"--data ./lukou serve --listen 127.0.0.1:8080 --config bots.json",
+                   "--data ./lukou serve --check --config bots.json"},
+      .values = {"listen", "config", "rate-limit", "assign-days", "resolve-days"},
+      .flags = {"skip-verify", "check"},
+      .run = [](Deployment& d, const Args& a) {
+        if (a.has("check")) return check_serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
+        return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
+      }});
+  c.push_back({
+      .name = "demo",
+      .synopsis = "demo [--listen HOST:PORT] [--no-serve]",
+      .help = "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
+              "it) unless already loaded, prints the demo's bot, chats and users, then serves like `sunledger\n"
+              "serve`. The demo's bot (\"generic\") delivers its pushes to the terminal: each monthly notice,\n"
+              "receipt and status update is printed as it would reach a group or a person, e.g.\n"
+              "  [→ 双江村村民群] 【双江村 2022年11月 三务公开】…\n"
+              "A folder that holds anything but the demo is refused (the demo never writes into real data).",
+      .examples = {"demo", "--data ./demo-data demo --listen 127.0.0.1:8081", "--data ./demo-data demo --no-serve"},
+      .values = {"listen"},
+      .flags = {"no-serve"},
+      .run = [](Deployment& d, const Args& a) {
+        if (Status s = demo_folder_problem(d); !s.is_ok()) return fail(s);
+        if (!std::filesystem::exists(d.db_path())) {
+          if (Status s = initialize(d, kDemoOrigin, kChinaStandardTimeOffsetMinutes); !s.is_ok()) return fail(s);
+        }
+        if (!std::filesystem::exists(d.demo_marker_path()))
+          if (Status s = write_private_file(d.demo_marker_path(), kDemoMarkerText); !s.is_ok()) return fail(s);
+        if (Status s = d.open(); !s.is_ok()) return fail(s);
+        DemoTime demo_time{[&d](int64_t t) { d.clock.fixed = t; }, [&d] { d.clock.fixed.reset(); }};
+        auto loaded = load_demo_data(*d.ledger, *d.bot, d.salt, demo_time);
+        if (!loaded.is_ok()) return fail(loaded.status());
+        std::cerr << (*loaded ? "sunledger: demo data loaded into " : "sunledger: demo data already present in ")
+                  << d.dir << "\n";
+        if (!std::filesystem::exists(d.bots_path())) {
+          // The demo's generic bot, with a fresh secret for signing test requests.
+          std::string secret = "whsec_" + base64_encode(random_bytes(24));
+          nlohmann::json cfg = {{"bots", {{{"id", kDemoBotId}, {"platform", "generic"}, {"secret", secret}}}}};
+          if (Status s = write_private_file(d.bots_path(), cfg.dump(2) + "\n"); !s.is_ok()) return fail(s);
+          std::cerr << "sunledger: wrote " << d.bots_path() << " (the generic webhook's secret is in it)\n";
+        }
+        std::cout << demo_guide(d) << std::flush;
+        if (a.has("no-serve")) return kExitOk;
+        return serve(d, a.get("listen", "127.0.0.1:8080"), "");
+      },
+      .needs_ledger = false});
 }
 
 }  // namespace sunledger::cli

@@ -40,6 +40,43 @@ namespace sunledger::cli {
 
 using nlohmann::json;
 
+namespace {
+
+// The 4-byte key id (hex) that signed a checkpoint: its signature line is
+// "— NAME base64(key id ‖ signature)".
+std::string signing_key_id(const std::string& note) {
+  size_t line = note.rfind("\n\u2014 ", note.size() >= 2 ? note.size() - 2 : 0);
+  if (line == std::string::npos) return "";
+  std::string sig_line = note.substr(line + 1);
+  while (!sig_line.empty() && sig_line.back() == '\n') sig_line.pop_back();
+  size_t space = sig_line.rfind(' ');
+  if (space == std::string::npos) return "";
+  auto raw = base64_decode(sig_line.substr(space + 1));
+  if (!raw.is_ok() || raw->size() < 4) return "";
+  return hex_encode(raw->substr(0, 4));
+}
+
+// A restore with another deployment's log-key.pem would read as tampering
+// everywhere (no checkpoint verifies); it is named as what it is.
+Status key_matches(Ledger& ledger) {
+  auto villages = ledger.villages();
+  if (!villages.is_ok() || villages->empty()) return Status::ok();
+  auto note = ledger.checkpoint(villages->front().id);
+  if (!note.is_ok()) return Status::ok();
+  std::string signed_by = signing_key_id(*note);
+  std::string vk = ledger.verifier_key();  // name+hexid+base64
+  size_t a = vk.find('+'), b = vk.find('+', a == std::string::npos ? 0 : a + 1);
+  if (signed_by.empty() || a == std::string::npos || b == std::string::npos) return Status::ok();
+  std::string ours = vk.substr(a + 1, b - a - 1);
+  if (signed_by == ours) return Status::ok();
+  return failed_precondition("log-key.pem 与这个数据库不符:账本由密钥 " + signed_by + " 签名,这里的 log-key.pem 是密钥 " + ours +
+                             "。请放回本部署原来的 log-key.pem。(the log key does not match this database: its checkpoints "
+                             "are signed by key " + signed_by + ", this log-key.pem is key " + ours +
+                             "; put back this deployment's own log-key.pem; nothing was changed)");
+}
+
+}  // namespace
+
 Status Deployment::open() {
     auto origin = Ledger::stored_origin(db_path());
     if (!origin.is_ok()) return origin.status();
@@ -65,6 +102,7 @@ Status Deployment::open() {
     auto l = Ledger::open(o);
     if (!l.is_ok()) return l.status();
     ledger = std::move(*l);
+    if (Status s = key_matches(*ledger); !s.is_ok()) return s;
     std::ifstream in(salt_path());
     std::getline(in, salt);
     if (salt.size() < 32 && !verify_only)
@@ -79,6 +117,8 @@ Status Deployment::open() {
       if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok())
         for (const auto& b : *bots)
           if (b.has_private_channel()) private_bots->insert(b.id);
+    // The demo's bot prints its pushes (see serve), so it reaches everyone.
+    if (std::filesystem::exists(demo_marker_path())) private_bots->insert(kDemoBotId);
     bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
     bot = std::make_unique<Bot>(ledger.get(), bo);
     return bot->initialize();
@@ -136,6 +176,23 @@ Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
   auto key = Ed25519KeyFile::create(d.key_path(), origin);
   if (!key.is_ok()) return key.status();
   return write_private_file(d.salt_path(), hex_encode(random_bytes(32)) + "\n");
+}
+
+std::string local_time(const Deployment& d, int64_t t) {
+  int offset = d.ledger ? d.ledger->utc_offset_minutes() : kChinaStandardTimeOffsetMinutes;
+  int64_t local = t + int64_t{offset} * 60;
+  int64_t in_day = ((local % 86400) + 86400) % 86400;
+  char hm[8];
+  std::snprintf(hm, sizeof hm, "%02d:%02d", static_cast<int>(in_day / 3600), static_cast<int>(in_day % 3600 / 60));
+  return format_date(local_date(t, offset)) + " " + hm;
+}
+
+std::string local_time_of(const Deployment& d, const std::string& utc) {
+  int y = 0, mo = 0, day = 0, h = 0, mi = 0, s = 0;
+  char z = 0;
+  if (utc.size() != 20 || std::sscanf(utc.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &day, &h, &mi, &s, &z) != 7 || z != 'Z')
+    return utc;
+  return local_time(d, days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(day)) * 86400 + h * 3600 + mi * 60 + s);
 }
 
 // A bot named on the command line must be one of bots.json: a typo would

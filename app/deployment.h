@@ -36,6 +36,9 @@ struct Deployment {
   std::string salt_path() const { return dir + "/id-salt"; }
   std::string bots_path() const { return dir + "/bots.json"; }
   std::string verifier_key_path() const { return dir + "/verifier-key"; }
+  // Written by `sunledger demo`: this folder holds the demo, whose bot
+  // delivers its pushes to the terminal (and so reaches one person).
+  std::string demo_marker_path() const { return dir + "/DEMO"; }
 
   // The real time, which the demo may move while it dates its complaints.
   struct DemoClock final : Clock {
@@ -67,6 +70,10 @@ nlohmann::json hashes_json(const std::vector<Hash>& hs);
 Status write_private_file(const std::string& path, const std::string& content);
 // Creates the data folder, the database, the log key and the identity salt.
 Status initialize(Deployment& d, const std::string& origin, int utc_offset);
+// A moment in the deployment's local time, to the minute: 2026-11-29 14:03.
+std::string local_time(const Deployment& d, int64_t unix_seconds);
+// The same for a stored UTC timestamp (2026-11-29T06:03:00Z); other text as is.
+std::string local_time_of(const Deployment& d, const std::string& utc);
 // A bot named on the command line must be one of bots.json.
 Status known_bot(Deployment& d, const std::string& bot);
 // Verifies every log, the complaints and the directory. A failure is never

@@ -17,15 +17,50 @@ std::vector<Command> commands() {
   return c;
 }
 
+const char* version() { return SUNLEDGER_VERSION; }
+
 namespace {
 
-void print_help(const std::vector<Command>& cmds) {
-  std::cout << "sunledger: the signed village ledger and its chat bot\n\n"
-               "Usage: sunledger [--data DIR] COMMAND [options]\n\n"
-               "The data folder (--data, else $SUNLEDGER_DATA, else ./sunledger-data) holds the database,\n"
-               "the log key and the identity salt.\n\nCommands:\n";
-  for (const auto& c : cmds) std::cout << "  " << c.synopsis << "\n";
-  std::cout << "  help [COMMAND]\n\nRun `sunledger COMMAND --help` for details.\n";
+void print_help(const std::vector<Command>& cmds, std::ostream& out) {
+  out << "sunledger " << version() << ": the signed village ledger and its chat bot\n\n"
+         "Usage: sunledger [--data DIR] COMMAND [options]\n\n"
+         "The data folder (--data, else $SUNLEDGER_DATA, else ./sunledger-data) holds the database,\n"
+         "the log key and the identity salt.\n\nCommands:\n";
+  for (const auto& c : cmds) out << "  " << c.synopsis << "\n";
+  out << "  help [COMMAND]\n  --version\n\n"
+         "Run `sunledger COMMAND --help` (or `sunledger help COMMAND`) for a command's details and examples.\n"
+         "Exit codes: 0 success, 1 failure (the message says why), 2 usage error.\n";
+}
+
+void print_usage(const Command& c) {
+  std::cout << "Usage: sunledger [--data DIR] " << c.synopsis << "\n\n" << c.help << "\n";
+  if (!c.examples.empty()) {
+    std::cout << "\nExamples:\n";
+    for (const auto& e : c.examples) std::cout << "  sunledger " << e << "\n";
+  }
+}
+
+// The commands a name stands for: one command ("key show"), or every
+// command of a group ("key", "proof"). Empty when it names nothing.
+std::vector<const Command*> named(const std::vector<Command>& cmds, const std::vector<std::string>& words) {
+  std::vector<const Command*> out;
+  if (words.empty()) return out;
+  if (words.size() >= 2)
+    for (const auto& c : cmds)
+      if (c.name == words[0] + " " + words[1]) return {&c};
+  for (const auto& c : cmds)
+    if (c.name == words[0]) return {&c};
+  for (const auto& c : cmds)
+    if (c.name.rfind(words[0] + " ", 0) == 0) out.push_back(&c);
+  return out;
+}
+
+int help_for(const std::vector<const Command*>& found) {
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (i) std::cout << "\n";
+    print_usage(*found[i]);
+  }
+  return kExitOk;
 }
 
 int run(int argc, char** argv) {
@@ -42,59 +77,67 @@ int run(int argc, char** argv) {
       d.dir = args[0].substr(7);
       args.erase(args.begin());
     } else {
-      return usage_error("", "--data needs a folder");
+      std::cerr << "sunledger: --data needs a folder\nRun `sunledger help` for usage.\n";
+      return kExitUsage;
     }
   }
   auto cmds = commands();
+  if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
+    std::cout << "sunledger " << version() << "\n";
+    return kExitOk;
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     if (args.size() >= 2) {
-      std::string name = args[1] + (args.size() >= 3 ? " " + args[2] : "");
-          for (const auto& c : cmds)
-        if (c.name == name || c.name == args[1]) {
-          std::cout << "Usage: sunledger [--data DIR] " << c.synopsis << "\n\n" << c.help << "\n";
-          return kExitOk;
-        }
+      std::vector<std::string> words(args.begin() + 1, args.end());
+      auto found = named(cmds, words);
+      if (found.empty()) {
+        std::cerr << "sunledger help: unknown command '" << words[0] << "'\n";
+        print_help(cmds, std::cerr);
+        return kExitUsage;
+      }
+      return help_for(found);
     }
-    print_help(cmds);
+    print_help(cmds, args.empty() ? std::cerr : std::cout);
     return args.empty() ? kExitUsage : kExitOk;
   }
-  // Longest match: two-word commands first.
-  const Command* cmd = nullptr;
-  size_t words = 0;
-  for (const auto& c : cmds) {
-    if (args.size() >= 2 && c.name == args[0] + " " + args[1]) {
-      cmd = &c;
-      words = 2;
-      break;
-    }
-  }
-  if (cmd == nullptr)
-    for (const auto& c : cmds)
-      if (c.name == args[0]) {
-        cmd = &c;
-        words = 1;
-        break;
-      }
-  if (cmd == nullptr) {
-    std::string group;
-    for (const auto& c : cmds)
-      if (c.name.rfind(args[0] + " ", 0) == 0) group += "\n  sunledger " + c.synopsis;
-    if (!group.empty()) return usage_error(args[0], "needs a subcommand:" + group);
+  auto found = named(cmds, args);
+  bool asks_help = false;
+  for (const auto& a : args) asks_help |= a == "--help" || a == "-h";
+  if (found.empty()) {
     std::cerr << "sunledger: unknown command '" << args[0] << "'\n";
-    print_help(cmds);
+    print_help(cmds, std::cerr);
     return kExitUsage;
   }
+  bool exact = found.size() == 1 && (found[0]->name == args[0] ||
+                                     (args.size() >= 2 && found[0]->name == args[0] + " " + args[1]));
+  if (!exact) {
+    // A group name ("key", "token"): its commands.
+    if (asks_help) return help_for(found);
+    std::string group;
+    for (const auto* c : found) group += "\n  sunledger " + c->synopsis;
+    bool unknown = args.size() >= 2 && args[1].rfind("--", 0) != 0;
+    std::cerr << "sunledger " << args[0] << ": "
+              << (unknown ? "unknown subcommand '" + args[1] + "'; it has:" : std::string("needs a subcommand:")) << group
+              << "\nRun `sunledger " << args[0] << " --help` for usage.\n";
+    return kExitUsage;
+  }
+  const Command* cmd = found[0];
+  if (asks_help) return help_for(found);
+  size_t words = cmd->name.find(' ') == std::string::npos ? 1 : 2;
   std::vector<std::string> rest(args.begin() + static_cast<long>(words), args.end());
-  for (const auto& r : rest)
-    if (r == "--help" || r == "-h") {
-      std::cout << "Usage: sunledger [--data DIR] " << cmd->synopsis << "\n\n" << cmd->help << "\n";
-      return kExitOk;
-    }
+  // Everything about the command line is checked before the data folder is
+  // touched: a usage error exits 2 and opens nothing.
   Args parsed;
   std::string error;
   if (!Args::parse(rest, cmd->values, cmd->flags, &parsed, &error)) return usage_error(cmd->name, error);
   if (!cmd->takes_text && !parsed.positional().empty())
     return usage_error(cmd->name, "unexpected argument '" + parsed.positional()[0] + "'");
+  if (auto m = parsed.missing(cmd->required); !m.empty()) return usage_error(cmd->name, "missing " + m);
+  for (const auto& n : cmd->numbers)
+    if (parsed.has(n))
+      if (auto v = number_option(parsed, n); !v.is_ok()) return usage_error(cmd->name, v.status().message());
+  if (cmd->check)
+    if (std::string problem = cmd->check(parsed); !problem.empty()) return usage_error(cmd->name, problem);
   if (parsed.has("rate-limit")) {
     auto n = number_option(parsed, "rate-limit");
     if (!n.is_ok() || *n > 100000) return usage_error(cmd->name, "--rate-limit must be a number of commands a minute");
@@ -109,6 +152,7 @@ int run(int argc, char** argv) {
   if (cmd->needs_ledger) {
     if (Status s = d.open(); !s.is_ok()) return fail(s);
   }
+  if (cmd->extends && !verified_before_write(d, cmd->extends(parsed), cmd->name.c_str())) return kExitFailure;
   return cmd->run(d, parsed);
 }
 

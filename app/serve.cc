@@ -65,7 +65,151 @@ size_t fit_descriptor_limit(size_t max_connections) {
   return fit;
 }
 
+// The demo's bot: answers as the generic platform does, and delivers each
+// push by printing it as it would reach its group or person, so a newcomer
+// sees the whole loop in the terminal. Never used outside a demo folder.
+class ConsoleAdapter final : public PlatformAdapter {
+ public:
+  ConsoleAdapter(std::unique_ptr<PlatformAdapter> inner, std::function<std::string(const OutboxMessage&)> label)
+      : inner_(std::move(inner)), label_(std::move(label)) {}
+  const BotConfig& config() const override { return inner_->config(); }
+  Result<DecodedWebhook> decode(const WebhookRequest& req, int64_t now) override { return inner_->decode(req, now); }
+  WebhookResponse encode_reply(const DecodedWebhook& d, const std::string& text, int64_t now,
+                               std::optional<Push>* active) override {
+    return inner_->encode_reply(d, text, now, active);
+  }
+  int pushes_per_minute() const override { return 600; }
+  bool reaches_persons() const override { return true; }
+  Status deliver(const OutboxMessage& m, int64_t, HttpClient&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::cout << "[→ " << label_(m) << "] " << m.text << (m.text.empty() || m.text.back() != '\n' ? "\n" : "") << std::flush;
+    return Status::ok();
+  }
+
+ private:
+  std::unique_ptr<PlatformAdapter> inner_;
+  std::function<std::string(const OutboxMessage&)> label_;
+  std::mutex mu_;
+};
+
+// Where a push goes, as a person would name it: 双江村村民群, or 私信 USER.
+std::string push_label(Deployment& d, const OutboxMessage& m) {
+  if (m.audience == Audience::kPerson) return "私信 " + m.chat_id;
+  if (auto groups = d.bot->list_groups(); groups.is_ok())
+    for (const auto& g : *groups)
+      if (g.bot_id == m.bot_id && g.chat_id == m.chat_id) {
+        auto v = d.ledger->village(g.village);
+        return (v.is_ok() ? v->name : g.village) + "村民群";
+      }
+  return "群 " + m.chat_id;
+}
+
+// The demo's bot prints its pushes, unless someone gave it a real push_url.
+bool prints_pushes(const Deployment& d, const BotConfig& b) {
+  return b.id == kDemoBotId && b.push_url.empty() && std::filesystem::exists(d.demo_marker_path());
+}
+
+std::unique_ptr<PlatformAdapter> adapter_for(Deployment& d, const BotConfig& b) {
+  auto a = make_adapter(b);
+  if (prints_pushes(d, b))
+    return std::make_unique<ConsoleAdapter>(std::move(a), [&d](const OutboxMessage& m) { return push_label(d, m); });
+  return a;
+}
+
+// How a bot's pushes reach a group, or "" when they cannot.
+std::string group_reach(Deployment& d, const BotConfig& b) {
+  if (prints_pushes(d, b)) return "printed to the terminal (demo)";
+  switch (b.platform) {
+    case Platform::kWeCom:
+    case Platform::kDingTalk:
+      return b.push_url.empty() ? "" : "to the one group of its push_url (a group robot)";
+    case Platform::kFeishu:
+      if (!b.app_id.empty()) return "to any group by chat id (the app API)";
+      return b.push_url.empty() ? "" : "to the one group of its push_url (a group robot)";
+    case Platform::kTelegram: return "to any group by chat id (the Bot API)";
+    case Platform::kGeneric: return b.push_url.empty() ? "" : "to its push_url";
+  }
+  return "";
+}
+
 }  // namespace
+
+int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+  int problems = 0;
+  auto bad = [&](const std::string& what) {
+    ++problems;
+    std::cout << "✗ " << what << "\n";
+  };
+  auto good = [](const std::string& what) { std::cout << "✓ " << what << "\n"; };
+  auto note = [](const std::string& what) { std::cout << "! " << what << "\n"; };
+  std::cout << "sunledger serve --check: " << d.dir << " (" << d.ledger->origin() << ")\n";
+  if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) bad(s.message());
+  else good("the data folder and its files are private to this account");
+  if (auto addr = parse_listen_address(listen); !addr.is_ok()) bad("--listen " + listen + ": " + addr.status().message());
+  else good("listen address " + listen);
+  if (auto lock = ServeLock::acquire(d.dir); !lock.is_ok()) note(lock.status().message());
+  if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
+  std::vector<BotConfig> bots;
+  if (config_path.empty()) {
+    bad("no bots.json in " + d.dir + " and no --config: serve would answer no chat platform");
+  } else if (auto loaded = load_bots_config_file(config_path); !loaded.is_ok()) {
+    bad(loaded.status().message());
+  } else {
+    bots = std::move(*loaded);
+    good(config_path + ": " + std::to_string(bots.size()) + " bot(s), every field valid and every env: secret set");
+  }
+  if (skip_verify) {
+    note("ledger not verified (--skip-verify)");
+  } else if (auto v = d.bot->verify_deployment(); !v.is_ok()) {
+    bad("verify could not run: " + v.status().message());
+  } else if (!v->empty()) {
+    for (const auto& p : *v) bad("TAMPERED " + p.log + " first bad entry #" + std::to_string(p.first_bad_index) + ": " + p.reason);
+  } else {
+    good("the ledger verifies (every log, checkpoint, the complaints and the directory)");
+  }
+  auto groups = d.bot->list_groups();
+  auto members = d.bot->list_members();
+  if (!groups.is_ok() || !members.is_ok()) {
+    bad("the directory could not be read");
+    return kExitFailure;
+  }
+  std::set<std::string> ids;
+  for (const auto& b : bots) {
+    ids.insert(b.id);
+    auto adapter = adapter_for(d, b);
+    size_t bound = 0, officials = 0, inspectors = 0;
+    for (const auto& g : *groups) bound += g.bot_id == b.id;
+    for (const auto& m : *members)
+      if (m.bot_id == b.id) (m.role == Role::kInspector ? inspectors : officials)++;
+    std::string reach = group_reach(d, b);
+    std::cout << "bot " << b.id << " (" << platform_name(b.platform) << "):\n"
+              << "  answers: yes, at POST /webhooks/" << b.id << "\n"
+              << "  pushes to groups: " << (reach.empty() ? "no (no push_url" + std::string(b.platform == Platform::kFeishu ? " and no app)" : ")") : "yes, " + reach) << "\n"
+              << "  reaches one person privately: "
+              << (adapter->reaches_persons() ? "yes" : "no (configure the platform's app API; see README)") << "\n"
+              << "  bound: " << bound << " group(s), " << officials << " official(s), " << inspectors << " inspector(s)\n";
+    if (bound > 0 && reach.empty()) note("bot " + b.id + ": monthly notices to its " + std::to_string(bound) + " group(s) cannot be delivered");
+    if (bound > 1 && reach.find("one group") != std::string::npos)
+      note("bot " + b.id + ": " + std::to_string(bound) + " groups are bound but its push_url reaches one group: every notice goes there");
+    if (!adapter->reaches_persons() && bound > 0)
+      note("bot " + b.id + ": complaints in its groups are refused (no private channel for the receipt)");
+    if (!adapter->reaches_persons() && inspectors > 0)
+      note("bot " + b.id + ": its inspectors get no private alerts or digests");
+  }
+  for (const auto& g : *groups)
+    if (!ids.count(g.bot_id))
+      bad("group " + g.chat_id + " (village " + g.village + ") is bound to bot " + g.bot_id +
+          ", which is not in the configuration: its messages would get 404");
+  for (const auto& m : *members)
+    if (!ids.count(m.bot_id))
+      bad("member " + m.user_id + " is registered on bot " + m.bot_id + ", which is not in the configuration");
+  if (problems == 0) {
+    std::cout << "ready: `sunledger serve` would start with " << bots.size() << " bot(s)\n";
+    return kExitOk;
+  }
+  std::cout << problems << " problem(s): fix them before going live\n";
+  return kExitFailure;
+}
 
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns 0.
@@ -94,7 +238,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   WebhookWiring wiring;
   d.private_bots->clear();
   for (const auto& b : bots) {
-    adapters.push_back(make_adapter(b));
+    adapters.push_back(adapter_for(d, b));
     wiring.adapters[b.id] = adapters.back().get();
     if (adapters.back()->reaches_persons()) d.private_bots->insert(b.id);
     else

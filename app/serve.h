@@ -12,4 +12,8 @@ namespace sunledger::cli {
 // requests finish, finishes the push in progress and returns the exit code.
 int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false);
 
+// `serve --check`: everything serve would refuse or quietly do without, checked
+// without listening; prints what each bot can do. Returns 0 when ready.
+int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false);
+
 }  // namespace sunledger::cli

@@ -56,6 +56,9 @@ struct BotReply {
   // (not in the outbox, not as the dedupe record's reply). A platform that
   // replies through an API delivers it once, from memory.
   bool ephemeral = false;
+  // The message came from a group bound to no village: the server logs its
+  // chat id, which the administrator needs for `sunledger group bind`.
+  bool unbound_group = false;
 };
 
 struct BotOptions {

@@ -419,16 +419,18 @@ Result<ApiPrincipal> DirectoryStore::authenticate(const std::string& token) {
   // Looked up by the token's SHA-256 in the admin log's tokens (a row added or
   // un-revoked with sqlite3 grants nothing): the database never holds the
   // token, and comparing digests leaks nothing about the token itself.
-  if (token.size() < 10 || token.size() > 200) return permission_denied("invalid token");
+  if (token.size() < 10 || token.size() > 200) return permission_denied("令牌无效 (invalid token)");
   std::string digest = hex_encode(sha256(token));
   auto d = snapshot();
   if (!d.is_ok()) return d.status();
   const DirectoryState::Token* found = nullptr;
   for (const auto& [id, t] : (*d)->state->tokens)
     if (constant_time_equal(t.sha256, digest)) found = &t;
-  if (found == nullptr || found->revoked_at || !(*d)->trusted) return permission_denied("invalid token");
+  if (found == nullptr || !(*d)->trusted) return permission_denied("令牌无效 (invalid token)");
+  if (found->revoked_at)
+    return permission_denied("令牌已被吊销,请向乡镇管理员申请新令牌 (token revoked; ask for a new one)");
   auto role = parse_role(found->role);
-  if (!role || *role == Role::kVillager) return permission_denied("invalid token");
+  if (!role || *role == Role::kVillager) return permission_denied("令牌无效 (invalid token)");
   int64_t now = ledger_->clock().now_unix_seconds();
   if (found->expires_at && *found->expires_at <= now)
     return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");

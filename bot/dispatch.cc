@@ -19,6 +19,9 @@ Result<BotReply> Bot::handle(const InboundMessage& msg) {
   // Defence in depth: whatever path quoted what people typed, no identity
   // number leaves in a reply.
   if (r.is_ok()) r->text = redact_resident_ids(r->text);
+  if (r.is_ok() && msg.group && !r->text.empty())
+    if (auto dir = impl_->directory(); dir.is_ok())
+      r->unbound_group = (*dir)->bindings.count({msg.bot_id, msg.chat_id}) == 0;
   return r;
 }
 

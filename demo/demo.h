@@ -12,6 +12,10 @@ namespace sunledger::cli {
 
 // Chat ids the demo binds, on the bot with this id (see bots.demo.json).
 inline constexpr const char* kDemoBotId = "generic";
+// The demo deployment's origin, and the marker file `demo` leaves in its folder.
+inline constexpr const char* kDemoOrigin = "sunledger.example/lukou";
+inline constexpr const char* kDemoMarkerText =
+    "This data folder holds sunledger's demo data (`sunledger demo`); its bot \"generic\" prints its pushes.\n";
 
 // Loads the demo villages and accounts, binds each village's chat group
 // ("<village>-group") on kDemoBotId and registers a few officials and an

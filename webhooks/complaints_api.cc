@@ -28,7 +28,9 @@ std::optional<InspectorScope> authorize_inspector(Bot& bot, const httplib::Reque
   auto p = bot.authenticate(h.substr(7));
   if (!p.is_ok()) {
     res.set_header("WWW-Authenticate", "Bearer");
-    send_error(res, 401, "令牌无效 (invalid token)");
+    // Why (expired, revoked) only to whoever holds the token; a storage failure is not the token's fault.
+    if (p.status().code() != Code::kPermissionDenied) send_error(res, p.status());
+    else send_error(res, 401, p.status().message());
     return std::nullopt;
   }
   if (p->role != Role::kInspector) {
@@ -130,9 +132,10 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
     json out = json::array();
     for (const auto& s : *stats)
       out.push_back({{"village", s.village}, {"received", s.received}, {"resolved", s.resolved}, {"rejected", s.rejected},
-                     {"open", s.open}, {"overdue", s.overdue}, {"median_days_to_resolve", s.median_days_to_resolve},
-                     {"reopen_rate", s.received ? static_cast<double>(s.reopened) / s.received : 0.0},
-                     {"satisfaction_rate", s.rated ? static_cast<double>(s.satisfied) / s.rated : 0.0}});
+                     {"open", s.open}, {"overdue", s.overdue}, // Nothing to measure is null, never a 0 that reads as "resolved at once" or "nobody satisfied".
+                     {"median_days_to_resolve", s.resolved ? json(s.median_days_to_resolve) : json(nullptr)},
+                     {"reopen_rate", s.received ? json(static_cast<double>(s.reopened) / s.received) : json(nullptr)},
+                     {"satisfaction_rate", s.rated ? json(static_cast<double>(s.satisfied) / s.rated) : json(nullptr)}});
     send_json(res, 200, {{"stats", out}});
   });
 

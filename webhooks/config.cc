@@ -219,7 +219,9 @@ Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const s
       if (Status s = all_or_none(where, c, {{"app_id", &BotConfig::app_id}, {"app_secret", &BotConfig::app_secret}}); !s.is_ok())
         return s;
     }
-    if (c.platform == Platform::kTelegram) {
+    // An "env:NAME" reference is checked once resolved (CLI commands that
+    // need only the bot ids never resolve it, and need not have it set).
+    if (resolve_secrets && c.platform == Platform::kTelegram) {
       if (c.secret_token.size() > 256 || c.secret_token.find_first_not_of(
                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
         return invalid_argument("bots config: " + where + ": field \"secret_token\" must be 1-256 of A-Z a-z 0-9 _ -");

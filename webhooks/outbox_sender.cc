@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "webhooks/http_server.h"
 #include "webhooks/metrics.h"
 
 namespace sunledger {
@@ -170,8 +171,11 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
     // channel): retrying will not help until the configuration changes.
     recorded = outbox_.mark_dead(m.id, now, DeadReason::kConfiguration, outcome.message());
     // Logged without the message text or address: only the bot and the row.
-    std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter: the bot's configuration cannot deliver it (%s)\n",
-                 static_cast<long long>(m.id), m.bot_id.c_str(), code_name(outcome.code()));
+    // The adapter's reason names the missing setting (never an address or a text).
+    std::fprintf(stderr,
+                 "sunledger: push %lld via %s is a dead letter: the bot's configuration cannot deliver it (%s); not "
+                 "retried until serve starts again\n",
+                 static_cast<long long>(m.id), m.bot_id.c_str(), log_safe(outcome.message()).c_str());
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
   } else if (m.attempts + 1 >= options_.max_attempts) {
     recorded = outbox_.mark_dead(m.id, now, DeadReason::kAttempts, outcome.message());

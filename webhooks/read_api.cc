@@ -80,9 +80,14 @@ void register_read_api(httplib::Server& server, Ledger& ledger) {
     uint64_t from = 0, to = 0;
     if (!query_number(req, res, "from", 0, &from)) return;
     if (!query_number(req, res, "to", std::min(*size, from + kMaxEntriesPerPage), &to)) return;
-    if (from > to || to > *size)
-      return send_error(res, 400, "范围超出账本 (range [" + std::to_string(from) + ", " + std::to_string(to) +
-                                      ") is outside the log of size " + std::to_string(*size) + ")");
+    // As Certificate Transparency's get-entries: a `to` beyond the log gives
+    // what exists (the answer's `to` and `size` say how far that is).
+    if (from > to)
+      return send_error(res, 400, "范围无效:from 大于 to (from " + std::to_string(from) + " is after to " + std::to_string(to) + ")");
+    to = std::min(to, *size);
+    if (from > to)
+      return send_error(res, 400, "范围超出账本 (from " + std::to_string(from) + " is beyond the log of size " +
+                                      std::to_string(*size) + ")");
     to = std::min(to, from + kMaxEntriesPerPage);
     auto entries = ledger.entries(v->id, from, to);
     if (!entries.is_ok()) return send_error(res, entries.status());

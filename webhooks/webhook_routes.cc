@@ -80,6 +80,13 @@ void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const 
       // 503 makes the platform deliver again later; the dedupe record keeps that safe.
       return send_error(res, reply.status().code() == Code::kUnavailable ? 503 : 500, "暂时无法处理,请稍后再试 (try again later)");
     }
+    // A group id is no secret and the administrator needs it to bind the group.
+    if (reply->unbound_group)
+      std::fprintf(stderr,
+                   "sunledger: webhook %s: message from a group bound to no village, chat id %s; bind it with: "
+                   "sunledger group bind --village VILLAGE_ID --bot %s --chat %s\n",
+                   id.c_str(), log_safe(decoded->message.chat_id).c_str(), id.c_str(),
+                   log_safe(decoded->message.chat_id).c_str());
     std::optional<Push> active;
     WebhookResponse out = adapter.encode_reply(*decoded, reply->text, now, &active);
     if (active && reply->ephemeral) {

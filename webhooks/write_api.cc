@@ -32,7 +32,9 @@ std::optional<ApiPrincipal> authorize_official(Bot& bot, const httplib::Request&
   auto p = bot.authenticate(*token);
   if (!p.is_ok()) {
     res.set_header("WWW-Authenticate", "Bearer");
-    send_error(res, 401, "令牌无效 (invalid token)");
+    // Why (expired, revoked) only to whoever holds the token; a storage failure is not the token's fault.
+    if (p.status().code() != Code::kPermissionDenied) send_error(res, p.status());
+    else send_error(res, 401, p.status().message());
     return std::nullopt;
   }
   if (p->role != Role::kOfficial || p->village != village) {

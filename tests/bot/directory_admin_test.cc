@@ -79,10 +79,11 @@ TEST_F(DirectoryAdmin, TokensExpireAndAreRevoked) {
   auto list = bot->list_tokens();
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].expires_at - (*list)[0].created_at, 30 * 86400);
-  // Revoked: refused from the next request on, like an unknown token.
+  // Revoked: refused from the next request on, saying so to whoever holds it.
   ASSERT_TRUE(bot->revoke_token(b->id).is_ok());
   EXPECT_EQ(bot->authenticate(b->token).status().code(), Code::kPermissionDenied);
-  EXPECT_EQ(bot->authenticate(b->token).status().message(), bot->authenticate("sl_nonexistent-token").status().message());
+  EXPECT_EQ(bot->authenticate(b->token).status().message(), "令牌已被吊销,请向乡镇管理员申请新令牌 (token revoked; ask for a new one)");
+  EXPECT_EQ(bot->authenticate("sl_nonexistent-token").status().message(), "令牌无效 (invalid token)");
   EXPECT_EQ(bot->revoke_token(b->id).code(), Code::kNotFound);
   EXPECT_NE(bot->list_tokens()->at(1).revoked_at, 0);
   // Expired: refused, saying so.

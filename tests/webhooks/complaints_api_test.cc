@@ -66,6 +66,29 @@ TEST_F(ComplaintsApi, ListsByAreaAndFilters) {
   EXPECT_EQ(get("/v1/complaints?overdue=maybe", all)->status, 400);
 }
 
+TEST_F(ComplaintsApi, ARevokedTokenIsToldSo) {
+  auto tokens = bot->list_tokens();
+  ASSERT_TRUE(tokens.is_ok());
+  int64_t id = 0;
+  for (const auto& tk : *tokens)
+    if (tk.principal.label == "zt") id = tk.id;
+  ASSERT_TRUE(bot->revoke_token(id).is_ok());
+  auto r = get("/v1/complaints", zhuting);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_NE(r->body.find("令牌已被吊销"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("token revoked"), std::string::npos) << r->body;
+  auto wrong = get("/v1/complaints", "sl_wrong_token_value");
+  EXPECT_NE(wrong->body.find("令牌无效 (invalid token)"), std::string::npos) << wrong->body;
+}
+
+// The dead-letter list is a route of its own in /metrics, not "other".
+TEST_F(ComplaintsApi, DeadLettersHaveTheirOwnRouteLabel) {
+  ASSERT_EQ(get("/v1/outbox/dead", all)->status, 200);
+  std::string m = s.client().Get("/metrics")->body;
+  EXPECT_NE(m.find("sunledger_http_requests_total{route=\"/v1/outbox/dead\",status=\"200\"}"), std::string::npos) << m;
+  EXPECT_EQ(m.find("route=\"other\""), std::string::npos) << m;
+}
+
 TEST_F(ComplaintsApi, TokensAndRoles) {
   EXPECT_EQ(get("/v1/complaints", "")->status, 401);
   EXPECT_EQ(get("/v1/complaints", "sl_wrong")->status, 401);
@@ -112,6 +135,14 @@ TEST_F(ComplaintsApi, StatsAndCsv) {
   EXPECT_EQ(sj["received"], 1);
   EXPECT_EQ(sj["resolved"], 1);
   EXPECT_DOUBLE_EQ(sj["median_days_to_resolve"].get<double>(), 10.0);
+  EXPECT_TRUE(sj["satisfaction_rate"].is_null()) << sj;  // nobody rated yet
+  // Nothing resolved, nothing rated: null, never a 0.0 that reads as a measurement.
+  for (const auto& st : stats)
+    if (st["village"] == "nanzhou") {
+      EXPECT_TRUE(st["median_days_to_resolve"].is_null()) << st;
+      EXPECT_TRUE(st["satisfaction_rate"].is_null()) << st;
+      EXPECT_EQ(st["reopen_rate"], 0.0) << st;
+    }
   auto csv = get("/v1/complaints.csv", all);
   ASSERT_EQ(csv->status, 200);
   EXPECT_EQ(csv->get_header_value("Content-Type").rfind("text/csv", 0), 0u);

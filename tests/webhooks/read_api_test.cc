@@ -89,6 +89,34 @@ TEST_F(ReadApi, ConsistencyProofAndMonth) {
   EXPECT_TRUE(open_checkpoint(mj["checkpoint"].get<std::string>(), t.ledger->verifier_key()).is_ok());
 }
 
+// Certificate Transparency's get-entries convention: a `to` beyond the log
+// gives what exists; the answer says where it stopped.
+TEST_F(ReadApi, EntriesClampToToTheLogSize) {
+  auto c = s.client();
+  auto r = c.Get("/v1/villages/shuangjiang/entries?from=0&to=100");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["entries"].size(), 4u);
+  EXPECT_EQ(j["to"], 4);
+  EXPECT_EQ(j["size"], 4);
+  EXPECT_FALSE(j.contains("next"));
+  auto tail = json::parse(c.Get("/v1/villages/shuangjiang/entries?from=2&to=100")->body);
+  EXPECT_EQ(tail["entries"].size(), 2u);
+  EXPECT_EQ(tail["entries"][0]["index"], 2);
+  auto at_end = c.Get("/v1/villages/shuangjiang/entries?from=4&to=100");
+  ASSERT_EQ(at_end->status, 200);
+  EXPECT_EQ(json::parse(at_end->body)["entries"].size(), 0u);
+}
+
+// The month answer's fields are the ones README's read API table names.
+TEST_F(ReadApi, MonthAnswerHasTheDocumentedFields) {
+  auto j = json::parse(s.client().Get("/v1/villages/shuangjiang/months/2022-11")->body);
+  for (const char* k : {"village", "month", "statement", "statement_index", "tree_size", "checkpoint", "lines"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["statement_index"], 3);
+  EXPECT_EQ(j["tree_size"], 4);
+}
+
 TEST_F(ReadApi, BadRequestsGet4xxWithJson) {
   auto c = s.client();
   struct Case {
@@ -97,7 +125,7 @@ TEST_F(ReadApi, BadRequestsGet4xxWithJson) {
   } cases[] = {
       {"/v1/villages/nowhere/entries", 404},
       {"/v1/villages/shuangjiang/entries?from=3&to=2", 400},
-      {"/v1/villages/shuangjiang/entries?from=0&to=99", 400},
+      {"/v1/villages/shuangjiang/entries?from=5&to=99", 400},
       {"/v1/villages/shuangjiang/entries?from=-1", 400},
       {"/v1/villages/shuangjiang/entries?from=abc", 400},
       {"/v1/villages/shuangjiang/entries?from=99999999999999999999", 400},

@@ -1,0 +1,376 @@
+// The first hour of a newcomer (issue 13): help that tells, a demo that
+// shows, a configuration that can be checked before going live, backups that
+// restore. Everything through the real binary on real folders.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "ledger/crypto.h"
+#include "server_process.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+using testing::CommandResult;
+using testing::read_file;
+using testing::run_command;
+using testing::TempDir;
+using testing::write_file;
+
+struct FirstHour : ::testing::Test {
+  TempDir dir;
+  std::string data() const { return dir.file("data"); }
+  CommandResult sl(const std::string& args) { return run_command(std::string(SUNLEDGER_BINARY) + " --data " + data() + " " + args); }
+  CommandResult in(const std::string& folder, const std::string& args) {
+    return run_command(std::string(SUNLEDGER_BINARY) + " --data " + folder + " " + args);
+  }
+  static bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+};
+
+// README's complete bots.json, taken from README itself so the two agree.
+std::string readme_bots_json() {
+  std::string readme = read_file(SUNLEDGER_README);
+  size_t at = readme.find("A complete `bots.json`:");
+  EXPECT_NE(at, std::string::npos);
+  size_t start = readme.find("```json\n", at) + 8, end = readme.find("```", start);
+  return readme.substr(start, end - start);
+}
+
+TEST_F(FirstHour, VersionAndHelpForEveryCommandAndGroup) {
+  auto v = sl("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.output.rfind("sunledger 0.", 0), 0u) << v.output;
+  for (const char* group : {"key", "village", "project", "group", "member", "token", "proof", "admin"}) {
+    for (const std::string& how : {std::string(group) + " --help", "help " + std::string(group)}) {
+      auto r = sl(how);
+      EXPECT_EQ(r.exit_code, 0) << how << "\n" << r.output;
+      EXPECT_TRUE(has(r.output, std::string("Usage: sunledger [--data DIR] ") + group + " ")) << how << "\n" << r.output;
+      EXPECT_TRUE(has(r.output, "Examples:\n  sunledger ")) << how << "\n" << r.output;
+      EXPECT_FALSE(has(r.output, "for usage")) << how << "\n" << r.output;  // never loops back to itself
+    }
+  }
+  for (const char* cmd : {"init", "key show", "village add", "post", "close", "serve", "demo", "backup", "token create"}) {
+    auto r = sl(std::string(cmd) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_TRUE(has(r.output, "Examples:")) << cmd << r.output;
+    EXPECT_EQ(sl(std::string("help ") + cmd).output, r.output) << cmd;
+  }
+  EXPECT_TRUE(has(sl("close --help").output, "--no-notice"));
+  EXPECT_TRUE(has(sl("serve --help").output, "--check"));
+  EXPECT_EQ(sl("help bogus").exit_code, 2);
+  EXPECT_EQ(sl("bogus").exit_code, 2);
+  EXPECT_EQ(sl("key bogus").exit_code, 2);
+  EXPECT_TRUE(has(sl("key bogus").output, "unknown subcommand 'bogus'"));
+  EXPECT_EQ(sl("token").exit_code, 2);
+  EXPECT_TRUE(has(sl("token").output, "token create"));
+  EXPECT_FALSE(std::filesystem::exists(data()));  // help opened nothing
+}
+
+TEST_F(FirstHour, UsageErrorsExitTwoBeforeTouchingTheDataFolder) {
+  struct Case {
+    const char* args;
+    const char* says;
+  } cases[] = {
+      {"village add --id x", "missing --name, --town"},
+      {"proof inclusion --village v --index -1 --size 2", "--index must be a non-negative integer"},
+      {"reverse --village v --index x --reason r", "--index"},
+      {"close --village v --month 2022-13", "--month must be YYYY-MM"},
+      {"token create --role official", "--role official needs --village"},
+      {"token create --role inspector", "--role inspector needs --area"},
+      {"token create --role official --village v --expires 0", "--expires must be 1 to 3650 days"},
+      {"member add --bot b --user u --role official", "needs --village"},
+      {"member add --bot b --user u --role villager --village v", "--role must be official or inspector"},
+      {"ask --bot b --chat c --user u", "missing the message text"},
+      {"init --origin x --utc-offset abc", "--utc-offset"},
+      {"serve --rate-limit lots", "--rate-limit"},
+  };
+  for (const auto& k : cases) {
+    auto r = sl(k.args);
+    EXPECT_EQ(r.exit_code, 2) << k.args << "\n" << r.output;
+    EXPECT_TRUE(has(r.output, k.says)) << k.args << "\n" << r.output;
+    EXPECT_FALSE(has(r.output, "sunledger init`")) << k.args << "\n" << r.output;  // not "run init first"
+  }
+  EXPECT_FALSE(std::filesystem::exists(data()));
+}
+
+// README's full bots.json names env: secrets; commands that only need the bot
+// ids work without them being set.
+TEST_F(FirstHour, ReadmeBotsJsonNeedsNoSecretsForGroupsAndMembers) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  write_file(data() + "/bots.json", readme_bots_json());
+  ::chmod((data() + "/bots.json").c_str(), 0600);
+  for (const char* bot : {"lukou-wecom", "lukou-ding", "lukou-feishu", "lukou-tg", "generic"}) {
+    auto b = run_command("env -u TG_SECRET_TOKEN -u TG_BOT_TOKEN -u WECOM_TOKEN " + std::string(SUNLEDGER_BINARY) + " --data " +
+                         data() + " group bind --village shuangjiang --bot " + bot + " --chat chat-" + bot);
+    EXPECT_EQ(b.exit_code, 0) << bot << "\n" << b.output;
+    auto m = sl(std::string("member add --bot ") + bot + " --user zhangsan --village shuangjiang --role official");
+    EXPECT_EQ(m.exit_code, 0) << bot << "\n" << m.output;
+  }
+  // serve --check does need them, and names the missing one.
+  auto check = run_command("env -u WECOM_TOKEN " + std::string(SUNLEDGER_BINARY) + " --data " + data() + " serve --check");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_TRUE(has(check.output, "environment variable WECOM_TOKEN is not set")) << check.output;
+}
+
+TEST_F(FirstHour, AdminLogAndTokenListPrintLocalTimes) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  ASSERT_EQ(sl("token create --role official --village shuangjiang").exit_code, 0);
+  ASSERT_EQ(sl("token revoke --id 1").exit_code, 0);
+  auto log = sl("admin log");
+  ASSERT_EQ(log.exit_code, 0) << log.output;
+  EXPECT_FALSE(std::regex_search(log.output, std::regex("[0-9]{10}"))) << log.output;   // no unix times
+  EXPECT_FALSE(std::regex_search(log.output, std::regex("T[0-9:]{8}Z"))) << log.output;  // no UTC stamps
+  EXPECT_TRUE(std::regex_search(log.output, std::regex("\t20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\t"))) << log.output;
+  EXPECT_TRUE(std::regex_search(log.output, std::regex("\"expires_at\":\"20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\"")))
+      << log.output;
+  auto list = sl("token list");
+  EXPECT_TRUE(std::regex_search(list.output, std::regex("revoked 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}"))) << list.output;
+}
+
+// CLI close notifies the groups as 公开 and the API do; --no-notice does not.
+TEST_F(FirstHour, CloseQueuesTheMonthlyNoticeUnlessNoNotice) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  testing::Receiver receiver;
+  std::string config = nlohmann::json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
+                                                 {"secret", "whsec_c2VjcmV0LXNlY3JldC0xMjM0"},
+                                                 {"push_url", "http://127.0.0.1:" + std::to_string(receiver.port) + "/push"}}}}}
+                           .dump();
+  write_file(data() + "/bots.json", config);
+  ::chmod((data() + "/bots.json").c_str(), 0600);
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
+  std::string csv = dir.file("e.csv");
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
+                  "2022-11-05,income,上级拨款,运转经费,6000,,,,\n");
+  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  auto quiet = sl("close --village shuangjiang --month 2022-10 --no-notice");
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+  auto loud = sl("close --village shuangjiang --month 2022-11");
+  ASSERT_EQ(loud.exit_code, 0) << loud.output;
+  EXPECT_TRUE(has(loud.output, "1个村民群")) << loud.output;
+  {
+    SQLite::Database db(data() + "/sunledger.db");
+    EXPECT_EQ(db.execAndGet("SELECT count(*) FROM outbox").getInt(), 1);
+  }
+  testing::ServerProcess server;
+  server.start(data(), data() + "/bots.json");
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(receiver.mu);
+      if (!receiver.pushes.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(server.stop(), 0);
+  std::lock_guard<std::mutex> lock(receiver.mu);
+  ASSERT_EQ(receiver.pushes.size(), 1u) << *server.log;
+  EXPECT_TRUE(has(receiver.pushes[0].second, "2022年11月 三务公开")) << receiver.pushes[0].second;
+}
+
+// The demo: its own folder only; it names its ids; its pushes are printed as
+// they would reach a group or a person, and nothing is retried or spammed.
+struct DemoProcess {
+  pid_t pid = -1;
+  int port = 0;
+  std::shared_ptr<std::string> out = std::make_shared<std::shared_ptr<std::string>::element_type>();
+  std::shared_ptr<std::mutex> mu = std::make_shared<std::mutex>();
+  std::thread drain;
+  void start(const std::string& data) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fds[1], 1);
+      ::dup2(fds[1], 2);
+      ::close(fds[0]);
+      ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data.c_str(), "demo", "--listen", "127.0.0.1:0",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    drain = std::thread([fd = fds[0], sink = out, mu = mu] {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        std::lock_guard<std::mutex> lock(*mu);
+        sink->append(buf, static_cast<size_t>(n));
+      }
+      ::close(fd);
+    });
+    for (int i = 0; i < 1200 && port == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      std::lock_guard<std::mutex> lock(*mu);
+      auto at = out->find("on http://127.0.0.1:");
+      if (at != std::string::npos && out->find(" with ", at) != std::string::npos) port = std::stoi(out->substr(at + 20));
+    }
+    ASSERT_GT(port, 0) << text();
+  }
+  std::string text() {
+    std::lock_guard<std::mutex> lock(*mu);
+    return *out;
+  }
+  bool wait_for(const std::string& what) {
+    for (int i = 0; i < 400; ++i) {
+      if (text().find(what) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+  int stop() {
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (drain.joinable()) drain.join();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+TEST_F(FirstHour, TheDemoShowsTheWholeLoop) {
+  DemoProcess demo;
+  demo.start(data());
+  std::string guide = demo.text();
+  for (const char* id : {"bot: generic", "shuangjiang-group", "双江村", "shuangjiang-secretary", "district-inspector",
+                         "zhuting-inspector", "ask --bot generic"})
+    EXPECT_TRUE(has(guide, id)) << id << "\n" << guide;
+  auto cfg = nlohmann::json::parse(read_file(data() + "/bots.json"));
+  std::string secret = *base64_decode(cfg["bots"][0]["secret"].get<std::string>().substr(6));
+  auto say = [&](const std::string& id, const std::string& chat, bool group, const std::string& user, const std::string& text) {
+    nlohmann::json body = {{"message_id", id}, {"chat_id", chat}, {"chat_type", group ? "group" : "private"},
+                           {"sender_id", user}, {"sender_name", user}, {"text", text}};
+    auto r = testing::post_generic(demo.port, secret, id, body.dump());
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    return r ? r->body : "";
+  };
+  say("m1", "shuangjiang-group", true, "shuangjiang-secretary", "记账 2022-12\n支出 办公费 350 打印纸 日期:2022-12-05");
+  std::string published = say("m2", "shuangjiang-group", true, "shuangjiang-secretary", "公开 2022-12");
+  EXPECT_TRUE(has(published, "已推送到1个村民群")) << published;
+  EXPECT_TRUE(demo.wait_for("[→ 双江村村民群] 【双江村 2022年12月 三务公开】")) << demo.text();
+  // A complaint in the group: the receipt goes privately, and shows up as such.
+  std::string filed = say("m3", "shuangjiang-group", true, "shuangjiang-villager-li", "投诉 #25 村道拓宽为什么用水利专项资金");
+  EXPECT_TRUE(has(filed, "回执已私信发给您")) << filed;
+  EXPECT_TRUE(demo.wait_for("[→ 私信 shuangjiang-villager-li] 已受理")) << demo.text();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(demo.stop(), 0);
+  std::string log = demo.text();
+  EXPECT_FALSE(has(log, "failed (attempt")) << log;
+  EXPECT_FALSE(has(log, "dead letter")) << log;
+  EXPECT_FALSE(has(log, "cannot message one person")) << log;
+}
+
+TEST_F(FirstHour, TheDemoRefusesAFolderWithOtherData) {
+  ASSERT_EQ(sl("init --origin lukou.example/sunledger").exit_code, 0);
+  auto r = sl("demo --no-serve");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has(r.output, "not the demo's")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(data() + "/bots.json"));
+  EXPECT_EQ(sl("village list").output, "");
+  // A folder holding anything else is refused too; the demo's own is reused.
+  std::string other = dir.file("other");
+  std::filesystem::create_directories(other);
+  write_file(other + "/notes.txt", "mine");
+  EXPECT_EQ(in(other, "demo --no-serve").exit_code, 1);
+  std::string demo = dir.file("demo");
+  ASSERT_EQ(in(demo, "demo --no-serve").exit_code, 0);
+  auto again = in(demo, "demo --no-serve");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(has(again.output, "already present")) << again.output;
+}
+
+TEST_F(FirstHour, ServeCheckSaysWhatEachBotCanDo) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  auto ok = sl("serve --check");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  for (const char* line : {"bot generic (generic):", "answers: yes, at POST /webhooks/generic",
+                           "pushes to groups: yes, printed to the terminal (demo)", "reaches one person privately: yes",
+                           "bound: 5 group(s)", "ready:"})
+    EXPECT_TRUE(has(ok.output, line)) << line << "\n" << ok.output;
+  // Another configuration: a bot without a push_url, and the demo's bot missing.
+  std::string config = dir.file("other.json");
+  write_file(config, R"({"bots":[{"id":"lukou-ding","platform":"dingtalk","app_secret":"s3cret"}]})");
+  ::chmod(config.c_str(), 0600);
+  auto bad = sl("serve --check --config " + config);
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_TRUE(has(bad.output, "pushes to groups: no (no push_url)")) << bad.output;
+  EXPECT_TRUE(has(bad.output, "reaches one person privately: no")) << bad.output;
+  EXPECT_TRUE(has(bad.output, "group shuangjiang-group (village shuangjiang) is bound to bot generic, which is not in the configuration"))
+      << bad.output;
+  // Permissions.
+  ::chmod(config.c_str(), 0644);
+  auto open = sl("serve --check --config " + config);
+  EXPECT_EQ(open.exit_code, 1);
+  EXPECT_TRUE(has(open.output, "chmod 600")) << open.output;
+  // --check never listens and never takes the serve lock for good.
+  EXPECT_EQ(sl("serve --check").exit_code, 0);
+}
+
+// The server log names an unbound group's chat id and the line that binds it.
+TEST_F(FirstHour, AnUnboundGroupIsLoggedWithItsChatId) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  std::string raw = "secret-secret-1234";
+  write_file(data() + "/bots.json", nlohmann::json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
+                                                             {"secret", "whsec_" + base64_encode(raw)}}}}}.dump());
+  ::chmod((data() + "/bots.json").c_str(), 0600);
+  testing::ServerProcess server;
+  server.start(data(), data() + "/bots.json");
+  nlohmann::json body = {{"message_id", "u1"}, {"chat_id", "wrkSFfCgAA42"}, {"chat_type", "group"},
+                         {"sender_id", "x"}, {"sender_name", "x"}, {"text", "账目"}};
+  auto r = testing::post_generic(server.port, raw, "u1", body.dump());
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(has(r->body, "--chat wrkSFfCgAA42")) << r->body;
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(has(*server.log, "chat id wrkSFfCgAA42")) << *server.log;
+  EXPECT_TRUE(has(*server.log, "sunledger group bind --village VILLAGE_ID --bot generic --chat wrkSFfCgAA42")) << *server.log;
+}
+
+// README's restore steps, in order: backup (bots.json included, env:
+// references kept), a fresh folder with the database, the kept key and salt
+// and bots.json, verify, serve --check. The wrong key is named as such.
+TEST_F(FirstHour, BackupAndTheReadmeRestoreSteps) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  // A bots.json with an env: reference, as README's.
+  write_file(data() + "/bots.json",
+             R"({"bots":[{"id":"generic","platform":"generic","secret":"env:DEMO_GENERIC_SECRET"}]})");
+  ::chmod((data() + "/bots.json").c_str(), 0600);
+  std::string backup = dir.file("backup");
+  auto b = sl("backup --to " + backup);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_EQ(read_file(backup + "/bots.json"), read_file(data() + "/bots.json"));
+  EXPECT_TRUE(has(read_file(backup + "/bots.json"), "env:DEMO_GENERIC_SECRET"));
+  struct stat st{};
+  ASSERT_EQ(::stat((backup + "/bots.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // Restore as README says.
+  std::string restored = dir.file("restored");
+  ASSERT_EQ(run_command("mkdir -m 700 " + restored + " && cp " + backup + "/sunledger.db " + backup + "/bots.json " + data() +
+                        "/log-key.pem " + data() + "/id-salt " + restored + "/ && chmod 600 " + restored + "/*")
+                .exit_code,
+            0);
+  auto v = in(restored, "verify");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  auto check = run_command("DEMO_GENERIC_SECRET=whsec_c2VjcmV0LXNlY3JldC0xMjM0 " + std::string(SUNLEDGER_BINARY) + " --data " +
+                           restored + " serve --check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_TRUE(has(check.output, "bound: 5 group(s)")) << check.output;
+  // Another deployment's key: said so, not "tampered".
+  std::string wrong = dir.file("wrong");
+  ASSERT_EQ(in(dir.file("elsewhere"), "init --origin sunledger.example/lukou").exit_code, 0);
+  ASSERT_EQ(run_command("mkdir -m 700 " + wrong + " && cp " + backup + "/sunledger.db " + dir.file("elsewhere") + "/log-key.pem " +
+                        data() + "/id-salt " + wrong + "/ && chmod 600 " + wrong + "/*")
+                .exit_code,
+            0);
+  auto w = in(wrong, "verify");
+  EXPECT_EQ(w.exit_code, 1);
+  EXPECT_TRUE(has(w.output, "the log key does not match this database")) << w.output;
+  EXPECT_FALSE(has(w.output, "TAMPERED")) << w.output;
+}
+
+}  // namespace
+}  // namespace sunledger
