@@ -266,10 +266,11 @@ void add_ledger_commands(std::vector<Command>& c) {
         auto r = d.ledger->verify(a.get("village"));
         if (!r.is_ok()) return fail(r.status());
         std::vector<VerifyProblem> problems = r->problems;
-        if (a.get("village").empty() && d.salt.size() < 32) {
+        if (a.get("village").empty() && d.salt.size() < 32)
           std::cout << "complaints not checked: this folder has no id-salt (their commitments are keyed by it)\n";
-        } else if (a.get("village").empty()) {
-          // The same check serve runs: every log, and the complaints against theirs.
+        if (a.get("village").empty()) {
+          // The same check serve runs: every log, the directory against the admin log, and
+          // (beside the id-salt) the complaints against theirs.
           auto all = d.bot->verify_deployment();
           if (!all.is_ok()) return fail(all.status());
           problems = *all;

@@ -214,25 +214,32 @@ Status known_bot(Deployment& d, const std::string& bot) {
 // the ledger refuses every write from then on, every chat answer carries a
 // warning, /healthz answers 503, and each inspector is told privately which
 // log and entry failed. Returns true when intact.
-bool check_integrity(Deployment& d, const char* when, bool alert) {
+bool check_integrity(Deployment& d, const char* when, bool alert, bool retry_when_unavailable) {
   auto start = std::chrono::steady_clock::now();
   auto problems = d.bot->verify_deployment();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string what;
   if (!problems.is_ok()) {
     std::cerr << "sunledger: verify " << when << " could not run: " << problems.status().to_string() << "\n";
-    return false;
-  }
-  if (problems->empty()) {
+    // A check that cannot run proves nothing. Storage that is briefly
+    // unavailable is tried again later (an hourly check); anything else (a
+    // table or column an insider renamed or dropped, a leaf that cannot be
+    // read) is a failure like any other: otherwise one renamed column of a
+    // table only verify reads let a forged ledger be served as intact.
+    if (problems.status().code() == Code::kUnavailable && retry_when_unavailable) return false;
+    what = "核验无法完成 (verify could not run): " + problems.status().message();
+  } else if (problems->empty()) {
     std::cerr << "sunledger: verify " << when << ": intact (" << seconds << " s)\n";
     return true;
+  } else {
+    const VerifyProblem& p = problems->front();
+    what = p.log + " 第#" + std::to_string(p.first_bad_index) + "条 (" + p.log + " entry #" +
+           std::to_string(p.first_bad_index) + "): " + p.reason;
+    for (const auto& q : *problems)
+      std::cerr << "sunledger: TAMPERED " << q.log << " first bad entry #" << q.first_bad_index << ": " << q.reason << "\n";
   }
-  const VerifyProblem& p = problems->front();
-  std::string what = p.log + " 第#" + std::to_string(p.first_bad_index) + "条 (" + p.log + " entry #" +
-                     std::to_string(p.first_bad_index) + "): " + p.reason;
   bool first_time = d.ledger->integrity_failure().empty();
   d.ledger->set_integrity_failure(what);
-  for (const auto& q : *problems)
-    std::cerr << "sunledger: TAMPERED " << q.log << " first bad entry #" << q.first_bad_index << ": " << q.reason << "\n";
   std::cerr << "sunledger: the ledger FAILED verification " << when << "; writes are refused, answers carry a warning, "
                "/healthz answers 503. Restore from a backup (see README) and restart.\n";
   if (first_time && alert) {

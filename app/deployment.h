@@ -78,7 +78,7 @@ std::string local_time_of(const Deployment& d, const std::string& utc);
 Status known_bot(Deployment& d, const std::string& bot);
 // Verifies every log, the complaints and the directory. A failure is never
 // served quietly (see the .cc). Returns true when intact.
-bool check_integrity(Deployment& d, const char* when, bool alert = true);
+bool check_integrity(Deployment& d, const char* when, bool alert = true, bool retry_when_unavailable = false);
 // Before a command signs anything: the logs it is about to extend (a
 // village's, "villages", "admin") and the tables derived from them verify, so
 // nothing new is signed on top of altered data. serve refuses writes once a

@@ -294,8 +294,9 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
       lock.unlock();
       // Every hour the whole ledger is verified again, in the background.
       if (std::chrono::steady_clock::now() - last_verify >= std::chrono::hours(1)) {
-        check_integrity(d, "(hourly)");
-        last_verify = std::chrono::steady_clock::now();
+        // Storage briefly unavailable: tried again at the next minute's round.
+        if (check_integrity(d, "(hourly)", true, true) || !d.ledger->integrity_failure().empty())
+          last_verify = std::chrono::steady_clock::now();
       }
       if (!d.ledger->integrity_failure().empty()) sender->notify();
       auto n = d.bot->push_overdue_digest();

@@ -230,6 +230,15 @@ TEST_F(Cli, BackupCopiesTheDatabaseAndTheVerifierKey) {
   EXPECT_NE(v.output.find("intact"), std::string::npos);
   EXPECT_EQ(sl("backup --to " + to).exit_code, 1);  // never overwrites
   EXPECT_EQ(sl("backup").exit_code, 2);
+  // The copy's directory is checked against its admin log too (it used to be
+  // skipped with the complaints, for want of an id-salt it does not need).
+  {
+    SQLite::Database db(to + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO members VALUES('generic','mallory','shuangjiang','official','',0)");
+  }
+  auto forged = run_command(std::string(SUNLEDGER_BINARY) + " --data " + to + " verify");
+  EXPECT_EQ(forged.exit_code, 1) << forged.output;
+  EXPECT_NE(forged.output.find("members: official mallory"), std::string::npos) << forged.output;
 }
 }  // namespace
 }  // namespace sunledger

@@ -95,6 +95,40 @@ TEST_F(ServeIntegrity, ATamperedLedgerIsServedReadOnlyWithAWarning) {
   EXPECT_EQ(v.exit_code, 1) << v.output;
 }
 
+// An insider who forges an amount and also renames a column of a table that
+// only verify reads (members: the server takes its directory from the admin
+// log) made verify fail to run instead of failing; serve then logged "could
+// not run" and served the forged amount as if it were intact. A check that
+// cannot run is a failure.
+TEST_F(ServeIntegrity, AVerifyThatCannotRunIsAFailure) {
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER entries_no_update");
+    db.exec("UPDATE entries SET leaf=replace(leaf, '\"amount\":14240000', '\"amount\":4240000') "
+            "WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang')");
+    ASSERT_GT(db.getChanges(), 0);
+    db.exec("ALTER TABLE members RENAME COLUMN area TO area_x");
+  }
+  testing::ServerProcess p;
+  p.start(data(), data() + "/bots.json");
+  EXPECT_EQ(p.log->find("verify at start: intact"), std::string::npos) << *p.log;
+  httplib::Client c("127.0.0.1", p.port);
+  auto h = c.Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 503) << h->body;
+  EXPECT_NE(h->body.find("verify could not run"), std::string::npos) << h->body;
+  std::string a = ask(p.port, "q1", "账目");
+  EXPECT_EQ(a.rfind("⚠ 账本核验未通过", 0), 0u) << a;
+  std::string w = ask(p.port, "w1", "记账 2022-12\n支出 办公费 350 打印纸", "shuangjiang-accountant");
+  EXPECT_NE(w.find("本次没有做任何改动"), std::string::npos) << w;
+  EXPECT_EQ(p.stop(), 0);
+  // ask checks first too, and refuses to write on top of it.
+  auto asked = sl("ask --bot " + json::parse(testing::read_file(data() + "/bots.json"))["bots"][0]["id"].get<std::string>() +
+                  " --chat shuangjiang-group --user villager-1 账目");
+  EXPECT_NE(asked.output.find("⚠"), std::string::npos) << asked.output;
+  EXPECT_NE(sl("verify").exit_code, 0);
+}
+
 TEST_F(ServeIntegrity, AnIntactLedgerIsServedAndSkipVerifyIsLoud) {
   testing::ServerProcess p;
   p.start(data(), data() + "/bots.json");
