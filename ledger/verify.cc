@@ -176,12 +176,26 @@ struct LogVerifier {
       expect.statements.emplace(month, idx);
       expect.last_statement_month = std::max(expect.last_statement_month, month);
     } else if (kind == "project") {
-      expect.projects[std::string(f.string(F::kName))] = {f.is_integer(F::kApproved) ? f.fen(F::kApproved) : -1,
-                                                          f.is_true(F::kSpecial), idx};
+      // The ledger registers a name once, finishes it once and reverses an
+      // entry once, each decided by its derived table: a row deleted by hand
+      // let the same change be signed a second time (a project re-registered
+      // with another budget, an income reversed twice), and the table, put
+      // back or rewritten afterwards, matched one of the two entries.
+      std::string name(f.string(F::kName));
+      if (auto first = expect.projects.find(name); first != expect.projects.end()) {
+        derived.emplace_back(idx, "entry " + std::to_string(idx) + " registers project " + name + " a second time (first: entry " +
+                                      std::to_string(first->second.idx) + ")");
+        return;
+      }
+      expect.projects[name] = {f.is_integer(F::kApproved) ? f.fen(F::kApproved) : -1, f.is_true(F::kSpecial), idx};
     } else if (kind == "project_finished") {
-      expect.finished.emplace(std::string(f.string(F::kName)), idx);
+      std::string name(f.string(F::kName));
+      if (!expect.finished.emplace(name, idx).second)
+        derived.emplace_back(idx, "entry " + std::to_string(idx) + " finishes project " + name + " a second time");
     } else if (kind == "reversal") {
-      if (f.is_unsigned(F::kTarget)) expect.reversals.emplace(f.unsigned_value(F::kTarget), idx);
+      if (f.is_unsigned(F::kTarget) && !expect.reversals.emplace(f.unsigned_value(F::kTarget), idx).second)
+        derived.emplace_back(idx, "entry " + std::to_string(idx) + " reverses entry " + std::to_string(f.unsigned_value(F::kTarget)) +
+                                      " a second time");
     } else if (kind == "village") {
       std::string id(f.string(F::kVillage));
       if (expect.villages.count(id)) derived.emplace_back(idx, "entry " + std::to_string(idx) + " registers " + id + " a second time");
@@ -329,6 +343,12 @@ struct LogVerifier {
         // fields LeafFields read, without a JSON document.
         if (kind == "statement") check_statement(json::parse(leaf, nullptr, false), log_name, std::string(month), idx);
         else if (!month.empty()) {
+          // A closed month takes no entry (the ledger decides from
+          // month_closes): one signed while its close row was deleted by hand
+          // is in no statement at all, and was not seen once the row was put back.
+          if (!expect.last_statement_month.empty() && month <= expect.last_statement_month)
+            derived.emplace_back(idx, "entry " + std::to_string(idx) + " of " + std::string(month) + " was recorded after " +
+                                          expect.last_statement_month + " was closed");
           auto m = open_months.find(month);
           if (m == open_months.end()) m = open_months.emplace(std::string(month), StatementBuilder{}).first;
           m->second.add(static_cast<int64_t>(idx), kind, f.fen(F::kAmount), f.string(F::kTargetKind), f.string(F::kDirection),

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "ledger/merkle.h"
@@ -499,6 +500,79 @@ TEST(LedgerDerived, VerifyRebuildsEveryDerivedTable) {
     EXPECT_EQ(r->problems[0].log, "shuangjiang");
     EXPECT_EQ(r->problems[0].first_bad_index, c.entry) << r->problems[0].reason;
     EXPECT_NE(r->problems[0].reason.find(c.table), std::string::npos) << r->problems[0].reason;
+  }
+}
+
+// The ledger decides from its derived tables whether a month is closed, a
+// project registered or finished and an entry reversed. An insider who deletes
+// the row, lets the official (chat or CLI) sign the change a second time, and
+// puts the row back, used to leave a log in which every table matched: an
+// expense booked into closed November (in no statement at all), a project
+// registered twice with another budget, an income reversed twice, a project
+// finished twice. Each second change is named with its entry.
+TEST(LedgerDerived, AChangeSignedAgainWhileItsRowWasGoneIsNamed) {
+  struct Case {
+    const char* name;
+    const char* table;
+    std::function<Status(Ledger&)> again;
+    uint64_t entry;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"an expense booked into a closed month", "month_closes",
+       [](Ledger& l) {
+         return l.post_transactions("shuangjiang", {txn("2022-11-28", false, "工程款", "补记", 50'000 * kYuan)}, official()).status();
+       },
+       9, "after 2022-11 was closed"},
+      {"a project registered again", "projects",
+       [](Ledger& l) { return l.register_project("shuangjiang", {"道路拓宽", 900'000 * kYuan, false}, official()).status(); }, 9,
+       "a second time"},
+      {"an entry reversed again", "reversals", [](Ledger& l) { return l.reverse("shuangjiang", 5, "再冲一次", official()).status(); },
+       9, "a second time"},
+      {"a project finished again", "finished_projects",
+       [](Ledger& l) {
+         return l.write([](WriteTxn& w) { return w.finish_project("shuangjiang", "水利建设", official()).status(); });
+       },
+       9, "a second time"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    testing::TestLedger t;
+    Ledger& l = *t.ledger;
+    ASSERT_TRUE(l.add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(l.register_project("shuangjiang", {"水利建设", 300'000 * kYuan, true}, official()).is_ok());   // #0
+    ASSERT_TRUE(l.register_project("shuangjiang", {"道路拓宽", 200'000 * kYuan, false}, official()).is_ok());  // #1
+    ASSERT_TRUE(l.post_transactions("shuangjiang",
+                                    {txn("2022-11-02", true, "上级拨款", "到账", 300'000 * kYuan, "水利建设", "专项资金"),
+                                     txn("2022-11-10", false, "工程款", "水渠", 157'600 * kYuan, "水利建设", "专项资金"),
+                                     txn("2022-11-20", false, "工程款", "道路", 142'400 * kYuan, "道路拓宽", "专项资金"),
+                                     txn("2022-11-25", false, "办公费", "打印纸", 350 * kYuan)},
+                                    official()).is_ok());                                                     // #2-#5
+    ASSERT_TRUE(l.close_month("shuangjiang", "2022-11", official()).is_ok());                                  // #6
+    ASSERT_TRUE(l.reverse("shuangjiang", 5, "记错了", official()).is_ok());                                   // #7
+    ASSERT_TRUE(l.write([](WriteTxn& w) { return w.finish_project("shuangjiang", "水利建设", official()).status(); }).is_ok());  // #8
+    ASSERT_TRUE(l.verify()->intact());
+    std::string table = c.table;
+    {
+      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+      db.exec("DROP TRIGGER " + table + "_no_delete");
+      db.exec("CREATE TABLE saved AS SELECT * FROM " + table);
+      db.exec("DELETE FROM " + table);
+    }
+    Status again = c.again(l);
+    ASSERT_TRUE(again.is_ok()) << again.to_string();  // the ledger signed it: its row was gone
+    {
+      // The rows go back as they were: every table matches its first entries again.
+      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+      db.exec("DELETE FROM " + table);
+      db.exec("INSERT INTO " + table + " SELECT * FROM saved");
+    }
+    auto r = l.verify();
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_FALSE(r->intact()) << "a change signed twice passes verify";
+    EXPECT_EQ(r->problems[0].log, "shuangjiang");
+    EXPECT_EQ(r->problems[0].first_bad_index, c.entry) << r->problems[0].reason;
+    EXPECT_NE(r->problems[0].reason.find(c.reason), std::string::npos) << r->problems[0].reason;
   }
 }
 
