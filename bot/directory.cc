@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -182,6 +183,17 @@ Result<std::shared_ptr<const DirectoryState>> DirectoryStore::replay(uint64_t si
   return std::shared_ptr<const DirectoryState>(state);
 }
 
+// The directory as the admin log stands inside a write: what every change
+// decides from. The tables are only its mirror; an insider who deletes or
+// edits a row must not be able to make a removal, a revocation or an unbind
+// "find nothing" (so nothing is logged, and the running server, which
+// replays the log, keeps granting).
+Result<std::shared_ptr<const DirectoryState>> DirectoryStore::logged_state(WriteTxn& txn) {
+  auto size = txn.log_size(kLogName);
+  if (!size.is_ok()) return size.status();
+  return replay(*size, true);
+}
+
 // An inspector's area is a registered village's town, or "all": a typo
 // ("朱停镇") would give an inspector (or a token) nothing to watch, silently.
 static Status known_area(Ledger& ledger, const std::string& area) {
@@ -242,15 +254,14 @@ Status DirectoryStore::bind_group(const std::string& village, const std::string&
   auto v = ledger_->village(village);
   if (!v.is_ok()) return v.status();
   return ledger_->write([&](WriteTxn& txn) -> Status {
+    auto logged = logged_state(txn);
+    if (!logged.is_ok()) return logged.status();
     // Moving a group to another village moves all its villagers: only on purpose.
-    SQLite::Statement cur(txn.db(), "SELECT village FROM group_bindings WHERE bot=? AND chat=?");
-    cur.bind(1, bot_id);
-    cur.bind(2, chat_id);
-    bool bound = cur.executeStep();
-    if (bound && cur.getColumn(0).getString() == village) return Status::ok();  // nothing changes, nothing to log
+    auto cur = (*logged)->bindings.find({bot_id, chat_id});
+    bool bound = cur != (*logged)->bindings.end();
+    if (bound && cur->second.first == village) return Status::ok();  // nothing changes, nothing to log
     if (bound && !rebind)
-      return already_exists("this chat is bound to " + cur.getColumn(0).getString() + " already; add --rebind to move it to " +
-                            village);
+      return already_exists("this chat is bound to " + cur->second.first + " already; add --rebind to move it to " + village);
     SQLite::Statement q(txn.db(), "INSERT INTO group_bindings(bot, chat, village, created_at) VALUES(?,?,?,?) "
                                   "ON CONFLICT(bot, chat) DO UPDATE SET village=excluded.village");
     q.bind(1, bot_id);
@@ -264,10 +275,14 @@ Status DirectoryStore::bind_group(const std::string& village, const std::string&
 
 Status DirectoryStore::unbind_group(const std::string& bot_id, const std::string& chat_id, const Author& by) {
   return ledger_->write([&](WriteTxn& txn) -> Status {
+    auto logged = logged_state(txn);
+    if (!logged.is_ok()) return logged.status();
     SQLite::Statement q(txn.db(), "DELETE FROM group_bindings WHERE bot=? AND chat=?");
     q.bind(1, bot_id);
     q.bind(2, chat_id);
-    if (q.exec() == 0) return not_found("no group " + chat_id + " bound on bot " + bot_id);
+    bool had_row = q.exec() > 0;
+    if (!(*logged)->bindings.count({bot_id, chat_id}) && !had_row)
+      return not_found("no group " + chat_id + " bound on bot " + bot_id);
     return log_change(txn, {{"op", "unbind_group"}, {"bot", bot_id}, {"chat", chat_id}}, by);
   });
 }
@@ -300,7 +315,11 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by) {
     q.bind(4, role_name(m.role));
     q.bind(5, area);
     q.bind(6, txn.now());
-    if (q.exec() == 0) return Status::ok();  // already a member in that role: nothing changes
+    q.exec();
+    auto logged = logged_state(txn);
+    if (!logged.is_ok()) return logged.status();
+    // Already a member in that role (by the log, not a row someone inserted): nothing changes.
+    if ((*logged)->members.count({m.bot_id, m.user_id, role_name(m.role), village, area})) return Status::ok();
     return log_change(txn,
                       {{"op", "add_member"}, {"bot", m.bot_id}, {"user", m.user_id}, {"village", village},
                        {"role", role_name(m.role)}, {"area", area}},
@@ -314,8 +333,15 @@ Result<size_t> DirectoryStore::remove_member(const std::string& bot_id, const st
     SQLite::Statement q(txn.db(), "DELETE FROM members WHERE bot=? AND user=?");
     q.bind(1, bot_id);
     q.bind(2, user_id);
-    removed = static_cast<size_t>(q.exec());
-    if (removed == 0) return not_found("user " + user_id + " has no role on bot " + bot_id);
+    size_t rows = static_cast<size_t>(q.exec());
+    auto logged = logged_state(txn);
+    if (!logged.is_ok()) return logged.status();
+    // Counted from the log: its grants are what a running server acts on.
+    removed = 0;
+    for (const auto& [key, entry] : (*logged)->members)
+      if (std::get<0>(key) == bot_id && std::get<1>(key) == user_id) ++removed;
+    if (removed == 0 && rows == 0) return not_found("user " + user_id + " has no role on bot " + bot_id);
+    removed = std::max(removed, rows);
     return log_change(txn, {{"op", "remove_member"}, {"bot", bot_id}, {"user", user_id}}, by);
   });
   if (!s.is_ok()) return s;
@@ -359,10 +385,16 @@ Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int day
 
 Status DirectoryStore::revoke_token(int64_t id, const Author& by) {
   return ledger_->write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement q(txn.db(), "UPDATE api_tokens SET revoked_at=? WHERE rowid=? AND revoked_at IS NULL");
+    auto logged = logged_state(txn);
+    if (!logged.is_ok()) return logged.status();
+    // Whether the token still works is the log's to say: a row marked revoked
+    // by hand must not keep the revocation from being signed.
+    auto it = (*logged)->tokens.find(id);
+    if (it == (*logged)->tokens.end() || it->second.revoked_at) return not_found("no unrevoked token with id " + std::to_string(id));
+    SQLite::Statement q(txn.db(), "UPDATE api_tokens SET revoked_at=? WHERE rowid=?");
     q.bind(1, txn.now());
     q.bind(2, id);
-    if (q.exec() == 0) return not_found("no unrevoked token with id " + std::to_string(id));
+    q.exec();
     return log_change(txn, {{"op", "revoke_token"}, {"token_id", id}, {"revoked_at", txn.now()}}, by);
   });
 }

@@ -154,6 +154,9 @@ class DirectoryStore {
  private:
   // The admin log replayed up to its current size (cached, extended entry by entry).
   Result<std::shared_ptr<const DirectoryState>> replay(uint64_t size, bool use_cache);
+  // The admin log replayed as `txn` sees it: every change decides from this,
+  // never from the tables (rows an insider can delete or edit).
+  Result<std::shared_ptr<const DirectoryState>> logged_state(WriteTxn& txn);
 
   Ledger* ledger_;
   std::mutex mu_;

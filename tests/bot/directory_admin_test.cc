@@ -180,6 +180,50 @@ TEST_F(DirectoryTamper, ATokenUnrevokedByHandStaysRevoked) {
   EXPECT_EQ(bot->authenticate("sl_forged-token-0123456789").status().code(), Code::kPermissionDenied);
 }
 
+// The insider (say, the official about to be removed, or whoever holds a
+// leaked inspector token) hides the grant from the tables before the
+// township acts: the member's rows deleted, the token's row marked revoked,
+// the binding deleted. The CLI used to decide from the tables, answer "no such
+// role / no unrevoked token / no group" and log nothing, while the running
+// server, which replays the log, went on granting. Each change is now decided
+// from the admin log, signed, and takes effect.
+TEST_F(DirectoryTamper, HidingAGrantFromTheTablesDoesNotStopItsRemoval) {
+  auto tok = bot->create_token({Role::kInspector, "", "all", "纪委"}, 30);
+  ASSERT_TRUE(tok.is_ok());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DELETE FROM members WHERE user='wang'");
+    db.exec("UPDATE api_tokens SET revoked_at=1 WHERE rowid=" + std::to_string(tok->id));
+    db.exec("DELETE FROM group_bindings WHERE chat='g2'");
+    db.exec("INSERT INTO members VALUES('b','zhou','','inspector','all',0)");  // a row no entry made
+  }
+  // Before: the server (the log) still grants all three.
+  ASSERT_NE(say("wang", "g1", true, "立项 村部维修 5万").find("已立项"), std::string::npos);
+  ASSERT_TRUE(bot->authenticate(tok->token).is_ok());
+  auto removed = bot->remove_member("b", "wang");
+  ASSERT_TRUE(removed.is_ok()) << removed.status().to_string();
+  EXPECT_EQ(*removed, 1u);
+  Status revoked = bot->revoke_token(tok->id);
+  EXPECT_TRUE(revoked.is_ok()) << revoked.to_string();
+  Status unbound = bot->unbind_group("b", "g2");
+  EXPECT_TRUE(unbound.is_ok()) << unbound.to_string();
+  // Granting a role the tables already show (a forged row) is logged, so it works.
+  ASSERT_TRUE(bot->add_member({"b", "zhou", "", Role::kInspector, "all"}).is_ok());
+  // After: every change took effect in the running server.
+  EXPECT_NE(say("wang", "g1", true, "立项 道路维修 5万").find("只有"), std::string::npos);
+  EXPECT_EQ(bot->authenticate(tok->token).status().code(), Code::kPermissionDenied);
+  EXPECT_NE(say("v", "g2", true, "余额").find("还没有绑定"), std::string::npos);
+  EXPECT_EQ(say("zhou", "dm", false, "待办").find("只有"), std::string::npos);
+  // And the tables match the log again.
+  auto clean = bot->verify_deployment();
+  ASSERT_TRUE(clean.is_ok());
+  EXPECT_TRUE(clean->empty()) << clean->front().reason;
+  // Nothing granted: still not found.
+  EXPECT_EQ(bot->remove_member("b", "nobody").status().code(), Code::kNotFound);
+  EXPECT_EQ(bot->revoke_token(tok->id).code(), Code::kNotFound);
+  EXPECT_EQ(bot->unbind_group("b", "g2").code(), Code::kNotFound);
+}
+
 TEST_F(DirectoryTamper, AMemberDeletedByHandIsNamed) {
   std::string r = tamper("DELETE FROM members WHERE user='li'");
   EXPECT_NE(r.find("admin#3: members: inspector li"), std::string::npos) << r;
