@@ -218,27 +218,32 @@ Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
   }
   // Built from the signed admin log, not from the tables: the tables are what
   // the CLI lists and verify compares, never what grants a right.
-  auto state = replay(version, true);
-  if (!state.is_ok()) return state.status();
   auto d = std::make_shared<Directory>();
   d->version = version;
-  d->state = *state;
   if (version > 0) {
     // The replay reads leaves as stored: an entry edited with sqlite3 (the
     // trigger dropped) would grant its role until the next hourly verify.
-    // Only a log our signature covers grants anything.
-    auto checked = ledger_->verify(kLogName);
+    // Only a log our signature covers grants anything, and the entries
+    // replayed are the very ones checked, read in one snapshot: replayed
+    // apart from the check, a leaf forged for the replay and put back before
+    // the check was trusted, and granted its role until the log grew again.
+    auto checked = ledger_->checked_entries(kLogName);
     if (!checked.is_ok()) return checked.status();
-    d->trusted = checked->intact();
+    auto state = std::make_shared<DirectoryState>();
+    for (const auto& e : checked->entries) state->apply(e);
+    d->state = state;
+    d->trusted = checked->intact;
+  } else {
+    d->state = std::make_shared<DirectoryState>();
   }
   auto villages = ledger_->villages();
   if (!villages.is_ok()) return villages.status();
   for (const auto& v : *villages) d->villages[v.id] = v;
-  for (const auto& [key, value] : (*state)->bindings) {
+  for (const auto& [key, value] : d->state->bindings) {
     d->bindings[key] = value.first;
     d->groups_of[value.first].emplace_back(key.first, key.second);
   }
-  for (const auto& [key, entry] : (*state)->members) {
+  for (const auto& [key, entry] : d->state->members) {
     const auto& [bot, user, role, village, area] = key;
     d->members[{bot, user}].push_back({bot, user, village, parse_role(role).value_or(Role::kVillager), area});
   }

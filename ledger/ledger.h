@@ -310,6 +310,16 @@ class Ledger {
   // log_name checks every log.
   Result<VerifyReport> verify(const std::string& log_name = "");
 
+  // One log's entries and the verdict of verify() on it, both read in one
+  // snapshot: the entries returned are exactly the ones the check covered.
+  // (Read apart, a leaf edited between the read and the check, and put back,
+  // would be acted on as if verified.) kNotFound for an unknown log.
+  struct CheckedEntries {
+    std::vector<Entry> entries;
+    bool intact = false;
+  };
+  Result<CheckedEntries> checked_entries(const std::string& log_name);
+
   // Once verification failed, nothing more is signed on top of altered data:
   // every append is refused (kDataLoss) until the process restarts on an
   // intact database; reads go on. An empty `what` clears it (a later verify

@@ -3,6 +3,9 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "bot/bot.h"
 #include "ledger/crypto.h"
 #include "test_support.h"
@@ -163,6 +166,44 @@ TEST_F(DirectoryTamper, AnAdminLogEditedWithoutTheKeyGrantsNothing) {
   EXPECT_NE(say("wang", "g1", true, "立项 村部维修 5万").find("只有"), std::string::npos);
   EXPECT_EQ(bot->authenticate(tok->token).status().code(), Code::kPermissionDenied);
   EXPECT_NE(say("v", "g1", true, "余额").find("双江村"), std::string::npos);  // villagers still read
+}
+
+// The same edit, made only while the directory is read: the insider flips
+// wang's grant to mallory and back, again and again, while a server starts.
+// The directory used to replay the leaves in one read and check the log in
+// another, so a leaf forged for the replay and put back before the check was
+// trusted, and mallory acted as an official until the log next grew, while
+// every verify found the log intact. The entries replayed are now the ones
+// checked, read in one snapshot.
+TEST_F(DirectoryTamper, AnAdminLeafForgedOnlyWhileItIsReadGrantsNothing) {
+  std::atomic<bool> stop{false};
+  std::thread flipper([&] {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE, 10'000);
+    db.exec("DROP TRIGGER IF EXISTS entries_no_update");
+    db.exec("PRAGMA synchronous=OFF");
+    const std::string admin = " WHERE log_id=(SELECT id FROM logs WHERE name='admin')";
+    while (!stop) {
+      db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"wang\"', '\"user\":\"mallory\"')" + admin);
+      db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"mallory\"', '\"user\":\"wang\"')" + admin);
+    }
+  });
+  int granted = 0;
+  for (int i = 0; i < 100 && granted == 0; ++i) {
+    // A server starting: a Bot of its own, whose directory is read from scratch.
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    Bot starting(t.ledger.get(), o);
+    ASSERT_TRUE(starting.initialize().is_ok());
+    auto r = starting.handle({"b", "g1", true, "mallory", "mallory", "预警", "race" + std::to_string(i), 0});
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    if (r->text.find("只有") == std::string::npos) ++granted;
+  }
+  stop = true;
+  flipper.join();
+  EXPECT_EQ(granted, 0) << "mallory acted as an official on a leaf forged only while it was read";
+  auto clean = bot->verify_deployment();
+  ASSERT_TRUE(clean.is_ok());
+  EXPECT_TRUE(clean->empty()) << clean->front().reason;
 }
 
 TEST_F(DirectoryTamper, ATokenUnrevokedByHandStaysRevoked) {
