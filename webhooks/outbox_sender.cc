@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "webhooks/http_server.h"
 #include "webhooks/metrics.h"
@@ -142,8 +143,40 @@ size_t OutboxSender::pass(Lane& lane) {
   return delivered;
 }
 
+bool OutboxSender::Lane::was_delivered(int64_t id) const {
+  auto it = delivered.upper_bound(id);
+  return it != delivered.begin() && std::prev(it)->second >= id;
+}
+
+void OutboxSender::Lane::remember_delivered(int64_t id) {
+  if (was_delivered(id)) return;
+  auto next = delivered.find(id + 1);
+  auto it = delivered.upper_bound(id);
+  if (it != delivered.begin() && std::prev(it)->second == id - 1) {
+    auto prev = std::prev(it);
+    prev->second = next != delivered.end() ? next->second : id;
+    if (next != delivered.end()) delivered.erase(next);
+    return;
+  }
+  int64_t last = id;
+  if (next != delivered.end()) {
+    last = next->second;
+    delivered.erase(next);
+  }
+  delivered[id] = last;
+}
+
 bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
   *delivered = false;
+  if (lane.was_delivered(m.id)) {
+    // Genuine and signed, but this process sent it already: its record was
+    // reset (a replay). Recorded as delivered again, never sent twice.
+    Status recorded = outbox_.mark_delivered(m.id, ledger_->clock().now_unix_seconds());
+    std::fprintf(stderr, "sunledger: push %lld via %s was delivered already and its record reset: REPLAYED, not sent again\n",
+                 static_cast<long long>(m.id), m.bot_id.c_str());
+    if (!recorded.is_ok()) std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
+    return recorded.is_ok();
+  }
   if (!outbox_.authentic(m)) {
     // Written or changed by someone without the key: the bot would post it in
     // its own name. Never sent, never revived; logged without text or address.
@@ -165,6 +198,7 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
   *delivered = outcome.is_ok();
   Status recorded;
   if (outcome.is_ok()) {
+    lane.remember_delivered(m.id);
     recorded = outbox_.mark_delivered(m.id, now);
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private

@@ -65,6 +65,13 @@ class OutboxSender {
     PlatformAdapter* adapter = nullptr;
     std::mutex pass_mu;                // one pass at a time; guards `sent`
     std::deque<int64_t> sent;          // send times within the last minute
+    // Rows this process delivered, as ranges of ids (first -> last; ids go
+    // out mostly in order, so a few ranges): a row whose delivery record was
+    // reset by hand (delivered_at cleared, its text and signature put back
+    // from a copy) is a replay, and is not sent twice. Guarded by pass_mu.
+    std::map<int64_t, int64_t> delivered;
+    bool was_delivered(int64_t id) const;
+    void remember_delivered(int64_t id);
     bool poked = false;                // under OutboxSender::mu_
     std::thread thread;
   };

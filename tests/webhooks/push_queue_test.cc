@@ -339,6 +339,34 @@ TEST_F(PushQueue, PushesTheBotDidNotQueueAreNeverSent) {
   EXPECT_EQ(target.texts(), std::vector<std::string>{"【双江村2022年12月账目公示】"});
 }
 
+// The insider copies a genuine pending push (its text and signature) before it
+// goes out, and after delivery puts the copy back and clears delivered_at:
+// the signature still matches, and the bot used to post the same notice or
+// status update again. The sender remembers what it delivered.
+TEST_F(PushQueue, AReplayedPushIsNotSentTwice) {
+  HttpTarget target;
+  configure({generic_bot("bot", target.url())});
+  enqueue("bot", "sj-group", "【双江村2022年11月账目公示】");
+  enqueue("bot", "reporter-7", "您的投诉已办结", Audience::kPerson);
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("CREATE TABLE copied AS SELECT * FROM outbox");
+  auto client = make_http_client(5);
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  sender.deliver_due();
+  ASSERT_EQ(target.calls.load(), 2);
+  ASSERT_TRUE(row(1).delivered && row(2).delivered);
+  db.exec("DELETE FROM outbox");
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  ASSERT_FALSE(row(1).delivered);
+  sender.deliver_due();
+  EXPECT_EQ(target.calls.load(), 2) << "a replayed row was posted again";
+  EXPECT_TRUE(row(1).delivered && row(2).delivered);
+  // New pushes still go out.
+  enqueue("bot", "sj-group", "【双江村2022年12月账目公示】");
+  sender.deliver_due();
+  EXPECT_EQ(target.calls.load(), 3);
+}
+
 // A bot over its push rate leaves its rows for the next minute, and the rows
 // of every other bot go out: 70 rows of one bot no longer hide a row behind
 // them (due() used to read the first 50 by id and skip them all).
