@@ -259,6 +259,9 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   options.host = addr->first;
   options.port = addr->second;
   options.max_connections = fit_descriptor_limit(options.max_connections);
+  // One client never holds more than an eighth of them.
+  options.max_connections_per_client =
+      std::min(options.max_connections_per_client, std::max<size_t>(1, options.max_connections / 8));
   std::unique_ptr<OutboxSender> sender;
   wiring.on_outbox_write = [&sender] {
     if (sender) sender->notify();

@@ -184,6 +184,27 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
   ip = text;
 }
 
+// Who a connection counts against for max_connections_per_client: an IPv4
+// address, or an IPv6 /64 (one subscriber gets a whole /64, so counting single
+// addresses would limit nothing). Empty: not limited (loopback, by default).
+std::string client_key(int fd, bool limit_loopback) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  auto v4 = [&](const unsigned char* b) -> std::string {
+    if (b[0] == 127 && !limit_loopback) return "";
+    return "4:" + std::string(reinterpret_cast<const char*>(b), 4);
+  };
+  if (addr.ss_family == AF_INET) return v4(reinterpret_cast<const unsigned char*>(&reinterpret_cast<sockaddr_in*>(&addr)->sin_addr));
+  if (addr.ss_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) return v4(a.s6_addr + 12);
+    if (IN6_IS_ADDR_LOOPBACK(&a) && !limit_loopback) return "";
+    return "6:" + std::string(reinterpret_cast<const char*>(a.s6_addr), 8);
+  }
+  return "";
+}
+
 int to_ms(std::chrono::milliseconds d) { return static_cast<int>(std::max<int64_t>(0, d.count())); }
 
 // ---------------------------------------------------------------------------
@@ -204,6 +225,7 @@ struct Conn {
   bool fresh = true;     // no request answered yet
   size_t served = 0;
   Clock::time_point opened, idle_deadline, head_deadline, body_deadline, last_byte, linger_deadline;
+  std::string client;  // what it counts against per client (empty: not counted)
   std::string remote_ip, local_ip;
   int remote_port = 0, local_port = 0;
 
@@ -409,9 +431,10 @@ class EdgeServer::Core final : public httplib::TaskQueue {
     for (auto& [fd, c] : table_) close_conn(c.release());
     table_.clear();
     std::lock_guard<std::mutex> lock(inbox_mu_);
-    for (int fd : new_fds_) {
+    for (const auto& [fd, client] : new_fds_) {
       ::close(fd);
       open_.fetch_sub(1);
+      release_client(client);
     }
     new_fds_.clear();
     for (Conn* c : returned_) close_conn(c);
@@ -420,17 +443,27 @@ class EdgeServer::Core final : public httplib::TaskQueue {
 
   // From the accepting thread.
   void adopt(int fd) {
-    if (open_.fetch_add(1) >= limits_.max_connections) {
+    auto refuse = [&] {
       send_nonblocking(fd, canned_answer(503));
       ::shutdown(fd, SHUT_RDWR);
       ::close(fd);
-      open_.fetch_sub(1);
       if (limits_.on_gate_answer) limits_.on_gate_answer(503);
-      return;
+    };
+    std::string client = client_key(fd, limits_.limit_loopback_clients);
+    if (!client.empty()) {
+      std::lock_guard<std::mutex> lock(clients_mu_);
+      size_t& held = per_client_[client];
+      if (held >= limits_.max_connections_per_client) return refuse();
+      ++held;
+    }
+    if (open_.fetch_add(1) >= limits_.max_connections) {
+      open_.fetch_sub(1);
+      release_client(client);
+      return refuse();
     }
     {
       std::lock_guard<std::mutex> lock(inbox_mu_);
-      new_fds_.push_back(fd);
+      new_fds_.emplace_back(fd, std::move(client));
     }
     wake();
   }
@@ -453,8 +486,16 @@ class EdgeServer::Core final : public httplib::TaskQueue {
       ::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &drop, sizeof drop);
     }
     ::close(c->fd);
+    release_client(c->client);
     delete c;
     open_.fetch_sub(1);
+  }
+
+  void release_client(const std::string& client) {
+    if (client.empty()) return;
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    auto it = per_client_.find(client);
+    if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
   }
 
   // --- the gate thread ------------------------------------------------------
@@ -474,20 +515,21 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   }
 
   void take_inbox(Clock::time_point now) {
-    std::vector<int> fds;
+    std::vector<std::pair<int, std::string>> fds;
     std::vector<Conn*> back;
     {
       std::lock_guard<std::mutex> lock(inbox_mu_);
       fds.swap(new_fds_);
       back.swap(returned_);
     }
-    for (int fd : fds) {
+    for (auto& [fd, client] : fds) {
       int flags = ::fcntl(fd, F_GETFL, 0);
       ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
       int yes = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
       auto c = std::make_unique<Conn>();
       c->fd = fd;
+      c->client = std::move(client);
       c->opened = c->last_byte = now;
       c->idle_deadline = now + limits_.idle_timeout;
       address_of(fd, true, c->remote_ip, c->remote_port);
@@ -755,7 +797,10 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   char scratch_[16 * 1024];
 
   std::mutex inbox_mu_;
-  std::vector<int> new_fds_;
+  std::vector<std::pair<int, std::string>> new_fds_;  // with their client keys
+
+  std::mutex clients_mu_;
+  std::unordered_map<std::string, size_t> per_client_;  // connections held, by client key
   std::vector<Conn*> returned_;
 
   std::mutex jobs_mu_;

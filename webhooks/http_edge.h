@@ -45,6 +45,14 @@ struct EdgeLimits {
   // max_header_bytes + max_body_bytes of buffer); past this a new one is
   // answered 503 and closed.
   size_t max_connections = 2048;
+  // Connections one client (an IPv4 address, or an IPv6 /64, what one
+  // subscriber is given) may hold at once; past this its new one is answered
+  // 503 and closed. Without it one client could hold every connection (each
+  // re-opened as its deadline runs out) and shut every other client out.
+  size_t max_connections_per_client = 256;
+  // Loopback clients are not limited per client by default: a reverse proxy
+  // on the same host speaks for everybody (limit per client there).
+  bool limit_loopback_clients = false;
   size_t max_header_bytes = 8 * 1024;
   size_t max_body_bytes = 64 * 1024;
   // From the connection's start (or, on a kept-alive connection, from the

@@ -232,6 +232,8 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
   limits.worker_threads = options.worker_threads;
   limits.max_queued_requests = options.max_queued_requests;
   limits.max_connections = options.max_connections;
+  limits.max_connections_per_client = options.max_connections_per_client;
+  limits.limit_loopback_clients = options.limit_loopback_clients;
   limits.max_header_bytes = options.max_header_bytes;
   limits.max_body_bytes = options.max_body_bytes;
   limits.header_deadline = options.header_deadline;

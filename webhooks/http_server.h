@@ -47,6 +47,10 @@ struct HttpServerOptions {
   size_t max_queued_requests = 512;
   // Open connections; beyond this a new one is answered 503 and closed.
   size_t max_connections = 2048;
+  // Connections one client (IPv4 address, IPv6 /64) may hold; loopback
+  // clients (a reverse proxy on this host) only when limit_loopback_clients.
+  size_t max_connections_per_client = 256;
+  bool limit_loopback_clients = false;
   size_t max_header_bytes = 8 * 1024;
   size_t max_body_bytes = 64 * 1024;
   // The request head must arrive within header_deadline (from the

@@ -56,6 +56,28 @@ int connect_loopback(int port) {
   return fd;
 }
 
+// A loopback connection from another source address (the whole of 127/8 is
+// this host): another client, as far as the edge can tell.
+int connect_from(int port, const char* source) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &from.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 bool send_all(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
@@ -633,6 +655,59 @@ TEST_F(Edge, ConnectionsPastTheLimitAreAnswered503) {
   auto ok = s.client().Get("/healthz");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
+}
+
+// One client opens connections as fast as they are closed (each sends a
+// byte now and then, within every deadline, or is re-opened when cut off):
+// without a limit per client it held every one of them, and every other
+// client was answered 503 at once for as long as it went on. Each client
+// now holds at most max_connections_per_client; the rest are 503 for it
+// alone, and another client is answered as usual.
+TEST_F(Edge, OneClientCannotHoldEveryConnection) {
+  for (bool limited : {false, true}) {
+    SCOPED_TRACE(limited ? "limited per client" : "one limit for all (as before)");
+    HttpServerOptions o;
+    o.max_connections = 40;
+    o.max_connections_per_client = limited ? 10 : 1000;
+    o.limit_loopback_clients = true;
+    if (!bot) {
+      start(o);
+    } else {
+      s.stop();
+      WebhookWiring w;
+      w.adapters["generic"] = adapter.get();
+      s.start(t.ledger.get(), bot.get(), o, w);
+    }
+    std::vector<int> held;
+    for (int i = 0; i < 60; ++i) {
+      int fd = connect_from(s.port, "127.0.0.1");
+      ASSERT_GE(fd, 0);
+      send_all(fd, "G");
+      held.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    int refused = 0;
+    for (int fd : held) {
+      pollfd p{fd, POLLIN, 0};
+      char buf[64];
+      if (::poll(&p, 1, 0) == 1 && ::recv(fd, buf, sizeof buf, MSG_PEEK) > 0 && std::string(buf, 12) == "HTTP/1.1 503") ++refused;
+    }
+    EXPECT_EQ(refused, limited ? 50 : 20);
+    int other = connect_from(s.port, "127.0.0.2");
+    ASSERT_GE(other, 0) << "bind to 127.0.0.2";
+    auto started = Clock::now();
+    send_all(other, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    Received r = read_until_close(other, 3);
+    ::close(other);
+    if (limited) {
+      EXPECT_EQ(r.bytes.rfind("HTTP/1.1 200 ", 0), 0u) << r.bytes;
+      EXPECT_LT(seconds_since(started), 1.0);
+    } else {
+      EXPECT_EQ(r.bytes.rfind("HTTP/1.1 503 ", 0), 0u) << "the control: one client shuts everyone out\n" << r.bytes;
+    }
+    for (int fd : held) ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 // stop() closes every connection the gate holds, idle or half-sent, and returns.
