@@ -120,7 +120,8 @@ const std::regex& maskable() {
       "|(\\d+\\.\\d+ s(?![0-9A-Za-z]))"                                  // 6 a duration in seconds
       "|(sl_[0-9a-f]{16,}(?![0-9A-Za-z]))"                               // 7 an API token
       "|([A-Za-z0-9+/]{16,}={0,2})"                                   // 8 maybe base64 (checked below)
-      "|([0-9a-f]{8}(?![0-9A-Za-z]))");                                // 9 a key id, a short root
+      "|([0-9a-f]{8}(?![0-9A-Za-z]))"                                 // 9 a key id, a short root
+      "|([a-z0-9.-]+(?:/[a-z0-9.-]+)*)\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]{40,}={0,2}");  // 10 a verifier key: its origin is not random
   return r;
 }
 
@@ -162,7 +163,8 @@ bool line_matches(const std::string& expected, const std::string& actual, Bindin
     pattern += regex_escape(expected.substr(last, m.position() - last));
     last = m.position() + m.length();
     std::string token = m.str();
-    bool inside_a_word = m.position() > 0 && ascii_alnum(expected[m.position() - 1]) && !m[1].matched && !m[8].matched;
+    bool inside_a_word =
+        m.position() > 0 && ascii_alnum(expected[m.position() - 1]) && !m[1].matched && !m[8].matched && !m[10].matched;
     if (inside_a_word) pattern += regex_escape(token);
     else if (m[1].matched) pattern += ".*";
     else if (m[2].matched || m[3].matched) {
@@ -176,7 +178,8 @@ bool line_matches(const std::string& expected, const std::string& actual, Bindin
     else if (m[6].matched) pattern += R"(\d+(?:\.\d+)? s)";
     else if (m[7].matched) pattern += "sl_[0-9a-f]+";
     else if (m[8].matched) pattern += looks_random_base64(token) ? "[A-Za-z0-9+/]+=*" : regex_escape(token);
-    else pattern += "[0-9a-f]{8}";
+    else if (m[9].matched) pattern += "[0-9a-f]{8}";
+    else pattern += regex_escape(m[10].str()) + R"(\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*)";
   }
   pattern += regex_escape(expected.substr(last));
   std::smatch got;
@@ -449,6 +452,9 @@ TEST(ReadmeMatcher, MasksOnlyRandomValues) {
   EXPECT_FALSE(text_matches({"记为2022-12-28。"}, "记为2022-12-01。", b));
   EXPECT_TRUE(text_matches({"— x AUieL9vIjMxLD9weaIBPLT4LEH0X7Ob+q0jrk4CPtAZT"}, "— x Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5", b));
   EXPECT_FALSE(text_matches({"sunledger.example/lukou/shuangjiang"}, "sunledger.example/lukou/zhuting", b));
+  const char* key = "lukou.example/sunledger+3ca6c51d+AUieL9vIjMxLD9weaIBPLT4LEH0X7Ob+q0jrk4CPtAZT";
+  EXPECT_TRUE(text_matches({key}, "lukou.example/sunledger+69f35acf+AdydQk7j99OucHXCT/e9Ty95ywvSWV1XiPAA5PQ0Sffc", b));
+  EXPECT_FALSE(text_matches({key}, "lukou.example/other+69f35acf+AdydQk7j99OucHXCT/e9Ty95ywvSWV1XiPAA5PQ0Sffc", b));
   EXPECT_TRUE(text_matches({"a", "…", "z"}, "a\nb\nc\nz\n", b));
   EXPECT_FALSE(text_matches({"a", "z"}, "a\nb\nz\n", b));
   EXPECT_TRUE(text_matches({"编号:6917-3644-0498"}, "编号:1111-2222-3333", b));
