@@ -30,8 +30,10 @@
 //
 // What may differ (random by design, or the day the test runs): `…` stands for
 // any text within a line, a line of only `…` for any number of lines; base64
-// values (keys, signatures, roots), 8-digit hex ids, the token printed by
-// `token create`, dates from 2023 on and times of day match any such value;
+// values (keys, signatures, roots; a verifier key's origin is compared),
+// 8-digit hex ids, the token printed by `token create`, dates from 2023 on
+// (the demo's accounts are of 2022 and compared), times of day and durations
+// in seconds match any such value;
 // a complaint receipt (`6917-3644-0498`, `7KQ2M-X9D4P-3HN8R-VW6TZ`) matches
 // any receipt, and is then that receipt wherever the README uses it again.
 #include <gtest/gtest.h>
