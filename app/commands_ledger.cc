@@ -15,6 +15,7 @@
 #include <functional>
 #include <iostream>
 #include <set>
+#include <regex>
 #include <sstream>
 #include <condition_variable>
 #include <mutex>
@@ -147,8 +148,25 @@ void add_ledger_commands(std::vector<Command>& c) {
         std::stringstream ss;
         ss << in.rdbuf();
         auto parsed = parse_entries_csv(ss.str());
-        if (!parsed.errors.empty())
-          return fail(invalid_argument("未记账 (nothing was written):\n" + describe_row_errors(parsed.errors)));
+        if (!parsed.errors.empty()) {
+          // The rows that did parse still face the ledger's own checks (a project not registered, a closed
+          // month): run them in a transaction that is always rolled back, so one run names every bad row.
+          std::vector<RowError> errors = parsed.errors;
+          if (!parsed.lines.empty()) {
+            const Status kRolledBack = internal_error("rolled back");
+            Status checked = d.ledger->write([&](WriteTxn& txn) -> Status {
+              auto r = txn.post_transactions(a.get("village"), parsed.lines, cli_author());
+              return r.is_ok() ? kRolledBack : r.status();
+            });
+            static const std::regex row(R"(^第(\d+)行: (.*)$)");
+            std::istringstream lines(checked.is_ok() ? "" : checked.message());
+            for (std::string l; std::getline(lines, l);)
+              if (std::smatch m; std::regex_match(l, m, row)) errors.push_back({std::stoi(m[1]), m[2]});
+            std::stable_sort(errors.begin(), errors.end(),
+                             [](const RowError& x, const RowError& y) { return x.line < y.line; });
+          }
+          return fail(invalid_argument("未记账 (nothing was written):\n" + describe_row_errors(errors)));
+        }
         auto r = d.ledger->post_transactions(a.get("village"), parsed.lines, cli_author());
         if (!r.is_ok()) return fail(invalid_argument("未记账 (nothing was written):\n" + r.status().message()));
         std::cout << "appended " << r->indexes.size() << " entries: #" << r->indexes.front() << " to #"

@@ -66,7 +66,8 @@ Status demo_folder_problem(Deployment& d) {
 }
 
 // What a newcomer needs to talk to the demo: the bot, the chats, who is who.
-std::string demo_guide(Deployment& d) {
+// Without a server (--no-serve) there is no "running demo" and no push below.
+std::string demo_guide(Deployment& d, bool serving) {
   std::ostringstream out;
   out << "\n演示数据 (demo data) in " << d.dir << ":\n"
       << "  bot: " << kDemoBotId << " (platform generic; its secret is in " << d.bots_path() << ")\n"
@@ -82,11 +83,13 @@ std::string demo_guide(Deployment& d) {
       out << "    " << m.user_id << "\t" << role_name(m.role) << " of "
           << (m.role == Role::kOfficial ? m.village : m.area) << "\n";
   out << "  villagers: any other user id, in a village group (e.g. shuangjiang-villager-li)\n"
-      << "Try (in another terminal, beside the running demo):\n"
+      << (serving ? "Try (in another terminal, beside the running demo):\n" : "Try:\n")
       << "  sunledger --data " << d.dir << " ask --bot generic --chat shuangjiang-group --user villager-1 账目\n"
-      << "  sunledger --data " << d.dir << " ask --bot generic --chat p --private --user district-inspector 待办\n"
-      << "Pushes (monthly notices, receipts, status updates) are printed below as they would reach a group or a\n"
-      << "person: [→ 双江村村民群] …\n\n";
+      << "  sunledger --data " << d.dir << " ask --bot generic --chat p --private --user district-inspector 待办\n";
+  if (serving)
+    out << "Pushes (monthly notices, receipts, status updates) are printed below as they would reach a group or a\n"
+        << "person: [→ 双江村村民群] …\n";
+  out << "\n";
   return out.str();
 }
 
@@ -176,7 +179,7 @@ void add_server_commands(std::vector<Command>& c) {
           if (Status s = write_private_file(d.bots_path(), cfg.dump(2) + "\n"); !s.is_ok()) return fail(s);
           std::cerr << "sunledger: wrote " << d.bots_path() << " (the generic webhook's secret is in it)\n";
         }
-        std::cout << demo_guide(d) << std::flush;
+        std::cout << demo_guide(d, !a.has("no-serve")) << std::flush;
         if (a.has("no-serve")) return kExitOk;
         return serve(d, a.get("listen", "127.0.0.1:8080"), "");
       },

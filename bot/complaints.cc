@@ -385,7 +385,9 @@ Result<std::vector<Complaint>> Complaints::list(const ComplaintFilter& filter) {
   std::vector<Complaint> out;
   int64_t now = ledger_->clock().now_unix_seconds();
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement q(r.db(), "SELECT receipt, village FROM complaints ORDER BY filed_at, receipt");
+    // In filing order: complaints filed the same second (or day, when anonymous) follow the log, never their
+    // random receipts, so a queue reads the same every time.
+    SQLite::Statement q(r.db(), "SELECT receipt, village FROM complaints ORDER BY filed_at, log_index");
     std::vector<std::string> receipts;
     while (q.executeStep()) {
       std::string village = q.getColumn(1).getString();
