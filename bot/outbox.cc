@@ -74,6 +74,14 @@ Status Outbox::create_schema(WriteTxn& txn) {
     while (cols.executeStep()) has_sig |= cols.getColumn(0).getString() == "sig";
   }
   if (!has_sig) txn.db().exec("ALTER TABLE outbox ADD COLUMN sig BLOB");
+  // The configuration a row failed under (rows of older versions: none, so
+  // they are tried once more).
+  bool has_config = false;
+  {
+    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('outbox')");
+    while (cols.executeStep()) has_config |= cols.getColumn(0).getString() == "dead_config";
+  }
+  if (!has_config) txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_config TEXT");
   txn.db().exec("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL");
   // Each chat's queue, in order: what due_for_bot() walks.
   txn.db().exec(
@@ -173,16 +181,18 @@ Status Outbox::mark_failed(int64_t id, int64_t next_attempt_at, const std::strin
   });
 }
 
-Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted) {
+Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted,
+                         const std::string& config) {
   return ledger_->write([&](WriteTxn& txn) -> Status {
     auto& q = txn.statement(
-        "UPDATE outbox SET attempts=attempts+?, dead_at=?, dead_reason=?, last_error=? WHERE id=? AND delivered_at IS NULL"
-        " AND dead_at IS NULL");
+        "UPDATE outbox SET attempts=attempts+?, dead_at=?, dead_reason=?, last_error=?, dead_config=? WHERE id=?"
+        " AND delivered_at IS NULL AND dead_at IS NULL");
     q.bind(1, attempted ? 1 : 0);
     q.bind(2, now);
     q.bind(3, reason_name(reason));
     q.bind(4, error.substr(0, 300));
-    q.bind(5, id);
+    q.bind(5, config);
+    q.bind(6, id);
     q.exec();
     return Status::ok();
   });
@@ -210,14 +220,15 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
   return ids;
 }
 
-Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_t now) {
+Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config) {
   int64_t n = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
     auto& q = txn.statement(
-        "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, attempts=0, next_attempt_at=? WHERE bot=?"
-        " AND delivered_at IS NULL AND dead_reason='configuration'");
+        "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, dead_config=NULL, attempts=0, next_attempt_at=? WHERE bot=?"
+        " AND delivered_at IS NULL AND dead_reason='configuration' AND coalesce(dead_config, '') != ?");
     q.bind(1, now);
     q.bind(2, bot);
+    q.bind(3, config);
     n = q.exec();
     return Status::ok();
   });

@@ -75,14 +75,18 @@ class Outbox {
   Status mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error);
   // Gives up on a row: counted as an attempt when `attempted`, never handed
   // out by due() again (until revived).
-  Status mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted = true);
+  // config: for kConfiguration, what the bot's configuration was (see
+  // revive_configuration_dead); never a secret.
+  Status mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted = true,
+                   const std::string& config = "");
   // Gives up on every pending row of `bot` (a bot no longer in the config);
   // returns their ids.
   Result<std::vector<int64_t>> kill_bot(const std::string& bot, int64_t now, const std::string& error);
   // Rows dead for a configuration reason go back to the queue (attempts from
-  // zero): called when the bot's configuration may have changed (at start).
-  // Returns how many.
-  Result<int64_t> revive_configuration_dead(const std::string& bot, int64_t now);
+  // zero) when the bot's configuration is no longer the one they failed
+  // under (`config`, as given to mark_dead): called at start. A restart with
+  // the same configuration tries nothing again. Returns how many.
+  Result<int64_t> revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config);
   // Dead letters, newest first.
   Result<std::vector<DeadLetter>> dead_letters(size_t limit = 1000);
   // Undelivered messages still being tried, for /metrics.

@@ -4,10 +4,28 @@
 #include <cstdio>
 #include <iterator>
 
+#include "ledger/crypto.h"
 #include "webhooks/http_server.h"
 #include "webhooks/metrics.h"
 
 namespace sunledger {
+
+namespace {
+
+// What decides whether a bot can deliver a push at all: its platform, where
+// it pushes and which private channel it has. Secrets count only as set or
+// not, and the whole is hashed, so a dead letter never holds one. A push dead
+// for a configuration reason is tried again only once this changes.
+std::string delivery_config(const BotConfig& c) {
+  std::string s = std::to_string(static_cast<int>(c.platform));
+  for (const std::string* field : {&c.push_url, &c.api_base, &c.corp_id, &c.agent_id, &c.app_key, &c.robot_code, &c.app_id})
+    s += '\0' + *field;
+  for (const std::string* secret : {&c.push_secret, &c.corp_secret, &c.app_secret, &c.bot_token})
+    s += secret->empty() ? "\0-" : "\0+";
+  return hex_encode(sha256(s)).substr(0, 16);
+}
+
+}  // namespace
 
 OutboxSender::OutboxSender(Ledger* ledger, const std::map<std::string, PlatformAdapter*>& adapters, HttpClient* client,
                            OutboxSenderOptions options, Metrics* metrics)
@@ -59,7 +77,7 @@ void OutboxSender::start() {
   }
   // The configuration may have changed since they were given up on: one more try.
   for (auto& lane : lanes_) {
-    auto n = outbox_.revive_configuration_dead(lane->bot, now);
+    auto n = outbox_.revive_configuration_dead(lane->bot, now, delivery_config(lane->adapter->config()));
     if (n.is_ok() && *n > 0)
       std::fprintf(stderr, "sunledger: %lld push(es) via %s that its configuration could not deliver are queued again\n",
                    static_cast<long long>(*n), lane->bot.c_str());
@@ -203,12 +221,13 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private
     // channel): retrying will not help until the configuration changes.
-    recorded = outbox_.mark_dead(m.id, now, DeadReason::kConfiguration, outcome.message());
+    recorded = outbox_.mark_dead(m.id, now, DeadReason::kConfiguration, outcome.message(), true,
+                                 delivery_config(lane.adapter->config()));
     // Logged without the message text or address: only the bot and the row.
     // The adapter's reason names the missing setting (never an address or a text).
     std::fprintf(stderr,
                  "sunledger: push %lld via %s is a dead letter: the bot's configuration cannot deliver it (%s); not "
-                 "retried until serve starts again\n",
+                 "retried until serve starts with a configuration that changed it\n",
                  static_cast<long long>(m.id), m.bot_id.c_str(), log_safe(outcome.message()).c_str());
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
   } else if (m.attempts + 1 >= options_.max_attempts) {

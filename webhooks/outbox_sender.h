@@ -48,8 +48,9 @@ class OutboxSender {
   ~OutboxSender();
 
   // Dead-letters the pending rows of bots no longer in the config, puts rows
-  // dead for a configuration reason back in the queue of bots that are (their
-  // configuration may have changed), and starts one lane per bot.
+  // dead for a configuration reason back in the queue of bots whose delivery
+  // configuration changed since (not after a restart with the same one), and
+  // starts one lane per bot.
   void start();
   // Finishes the deliveries in progress (each bounded by the HTTP client's
   // deadline), records them, and stops.

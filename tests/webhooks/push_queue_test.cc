@@ -546,8 +546,9 @@ TEST_F(PushQueue, ChatsKeepTheirOrderAndAWaitingChatHoldsOnlyItself) {
 
 // A configuration that cannot deliver (a person's push through a bot with no
 // private channel) is a dead letter at once, tried once, not every few
-// seconds; once the bot can deliver, the next start queues it again.
-TEST_F(PushQueue, ConfigurationFailureIsADeadLetterAtOnceAndRevivedAtStart) {
+// seconds nor at every start; once the bot's configuration changed, the next
+// start queues it again.
+TEST_F(PushQueue, ConfigurationFailureIsADeadLetterAtOnceAndRevivedOnlyWhenTheConfigurationChanges) {
   HttpTarget target;
   configure({generic_bot("g", "")});
   enqueue("g", "inspector-1", "投诉已转办", Audience::kPerson);
@@ -563,6 +564,16 @@ TEST_F(PushQueue, ConfigurationFailureIsADeadLetterAtOnceAndRevivedAtStart) {
     t.clock.advance(3600);
     EXPECT_EQ(sender.deliver_due(), 0u);
     EXPECT_EQ(row(1).attempts, 1) << "not tried again";
+  }
+  {
+    // A restart with the same configuration tries nothing again (the demo
+    // used to log the same failure at every start).
+    OutboxSender same(t.ledger.get(), by_id, client.get(), {.poll_interval_ms = 20});
+    same.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    same.stop();
+    EXPECT_TRUE(row(1).dead);
+    EXPECT_EQ(row(1).attempts, 1);
   }
   configure({generic_bot("g", target.url())});
   OutboxSender sender(t.ledger.get(), by_id, client.get(), {.poll_interval_ms = 20});
