@@ -59,6 +59,15 @@ Status Bot::Impl::queue_status_push(WriteTxn& txn, const Complaint& c, std::vect
   return Status::ok();
 }
 
+namespace {
+// The example keeps the sender's own form: an anonymous reporter copying a
+// named example ("投诉 双江村 …") would file under their name.
+std::string name_the_village(bool anonymous) {
+  return anonymous ? "请写明是哪个村的问题,例如“匿名投诉 双江村 内容”。(name the village: anonymous-complain VILLAGE TEXT)"
+                   : "请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)";
+}
+}  // namespace
+
 Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand& cmd, bool anonymous, WriteTxn& txn,
                                         std::vector<Push>* pushes) {
   const auto& msg = *ctx.msg;
@@ -86,11 +95,12 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
     while (q.executeStep()) candidates.insert(q.getColumn(0).getString());
     q.reset();
     if (candidates.size() != 1)
-      return say(candidates.empty() ? "请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)"
-                                    : "您属于多个村,请写明村名,例如“投诉 双江村 内容”。(you belong to several villages; name one)");
+      return say(candidates.empty() ? name_the_village(anonymous)
+                                    : "您属于多个村,请写明村名,例如“" + std::string(anonymous ? "匿名投诉" : "投诉") +
+                                          " 双江村 内容”。(you belong to several villages; name one)");
     village = ctx.dir->find_village(*candidates.begin());
   }
-  if (!village) return say("请写明是哪个村的问题,例如“投诉 双江村 内容”。(name the village: complain VILLAGE TEXT)");
+  if (!village) return say(name_the_village(anonymous));
   if (text.empty()) return say("请在“投诉”后面写明反映的问题,例如“投诉 #25 道路工程款用了水利专项资金”。(write the complaint after the command)");
   std::optional<Reporter> reporter;
   // Pushes to the reporter are addressed to their platform user id, the one

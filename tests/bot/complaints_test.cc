@@ -169,6 +169,15 @@ TEST_F(ComplaintsTest, FiledInPrivateWithLinksDeadlineAndReceipts) {
   EXPECT_NE(priv("villager", "投诉").text.find("写明反映的问题"), std::string::npos);
 }
 
+// A stranger's anonymous complaint without a village is told how to name it
+// anonymously: copying a named example would file under their name.
+TEST_F(ComplaintsTest, AnAnonymousComplaintWithoutAVillageIsShownTheAnonymousForm) {
+  auto r = priv("stranger-7", "匿名投诉 村道拓宽的钱从哪里来");
+  EXPECT_NE(r.text.find("“匿名投诉 双江村 内容”"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("“投诉 双江村"), std::string::npos) << r.text;
+  EXPECT_NE(priv("stranger-7", "投诉 村道拓宽的钱从哪里来").text.find("“投诉 双江村 内容”"), std::string::npos);
+}
+
 TEST_F(ComplaintsTest, AnonymousComplaintsStoreNoIdentity) {
   auto r = priv("villager", "匿名投诉 南洲村 保洁费虚报");
   std::string receipt = receipt_in(r.text);
