@@ -167,9 +167,13 @@ Result<std::string> Bot::Impl::reporter_receipt(const Context& ctx, size_t* used
 namespace {
 // A receipt in a group is everyone's: the group would read the status and the
 // inspectors' notes, learn who reported, and hold an anonymous bearer receipt.
+// One answer for every receipt, genuine or made up, burnt or not: a
+// different one would tell the group that the string was a real anonymous
+// receipt, and so that its poster is probably the reporter.
 const char* kReceiptInAGroup =
-    "请私信本机器人查询或评价投诉,不要把编号发到群里。(ask about or rate a complaint in private chat; do not post its "
-    "receipt in the group)";
+    "请私信本机器人查询或评价投诉,不要把编号发到群里;匿名投诉的编号发到群里后即停用,投诉仍在办理。(ask about or rate a "
+    "complaint in private chat; do not post its receipt in the group: an anonymous receipt posted here stops working, "
+    "the complaint goes on)";
 }  // namespace
 
 std::string Bot::Impl::exposed_ref(const std::string& receipt) const {
@@ -212,7 +216,8 @@ Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
       return Status::ok();
     });
     if (!s.is_ok()) return s;
-    return say(burnt ? kReceiptBurnt : kReceiptInAGroup);
+    (void)burnt;
+    return say(kReceiptInAGroup);
   }
   if (ctx.args.empty()) return say("请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)");
   size_t used = 0;
@@ -243,7 +248,7 @@ Result<std::string> Bot::Impl::rate(const Context& ctx, bool satisfied, WriteTxn
     // answer, committed with this transaction.
     auto burnt = burn_if_anonymous(txn, ctx.args);
     if (!burnt.is_ok()) return burnt.status();
-    if (*burnt) return std::string(kReceiptBurnt) + "\n";
+    if (*burnt) return std::string(kReceiptInAGroup) + "\n";  // committed, yet answered as any other
     return say(kReceiptInAGroup);
   }
   if (ctx.args.empty()) return say("请写明投诉编号,例如“满意 4821-0937-5516”。(needs the receipt)");

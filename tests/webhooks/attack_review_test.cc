@@ -343,6 +343,15 @@ TEST_F(AttackReview, StatusAskedInAGroupShowsTheReceiptAndNotesToTheGroup) {
   // Another member, who only read the group, now holds the bearer secret.
   std::string stolen = generic("villager-li", "进度 " + anon, false);
   EXPECT_EQ(stolen.find("状态"), std::string::npos) << "a group member follows someone else's anonymous complaint:\n" << stolen;
+  // The group cannot tell a genuine anonymous receipt from a made-up one
+  // (found by a newcomer: the burnt one had an answer of its own).
+  generic("villager-wang", "匿名投诉 双江村 村部维修费虚高", false);
+  std::string other = receipt_of("村部维修费虚高");
+  ASSERT_FALSE(other.empty());
+  std::string fake = other;
+  fake[0] = fake[0] == '7' ? '8' : '7';
+  for (const char* cmd : {"进度 ", "满意 "})
+    EXPECT_EQ(generic("villager-li", cmd + other, true), generic("villager-li", cmd + fake, true)) << cmd;
 }
 
 // Found in review (unauthenticated /metrics), now closed. README: "no counter moves when a complaint is
