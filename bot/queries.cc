@@ -18,7 +18,10 @@ Result<std::string> Bot::Impl::help(const Context& ctx) {
   auto section = [&](CommandRole role) {
     for (const auto& c : command_table()) {
       if (c.role != role || c.kind == CommandKind::kHelp) continue;
-      lines.push_back(std::string(c.usage) + "  " + std::string(c.what) + (c.private_only ? " [私信]" : "") + "\n");
+      // A named complaint in a group needs a bot that can send the receipt
+      // privately; on one that cannot, it works in private chat only.
+      bool private_here = c.private_only || (c.kind == CommandKind::kComplain && !reaches_person(ctx.msg->bot_id));
+      lines.push_back(std::string(c.usage) + "  " + std::string(c.what) + (private_here ? " [私信]" : "") + "\n");
     }
   };
   section(CommandRole::kAnyone);

@@ -103,6 +103,10 @@ TEST_F(BotTest, HelpListsEveryCommandOfTheSendersRoles) {
   // The complaint commands a villager has, and the inspector's.
   for (const char* k : {"投诉 内容", "匿名投诉", "进度 编号", "满意 编号", "不满意 编号"})
     EXPECT_NE(villager.find(k), std::string::npos) << k;
+  // This bot cannot message one person, so a group complaint is refused: the
+  // help says to complain in private chat (a newcomer was offered a group
+  // complaint the bot then refused).
+  EXPECT_NE(villager.find("回执私信发给您 (complain) [私信]"), std::string::npos) << villager;
   for (const char* k : {"待办", "查看 编号", "转办", "调查", "办结", "驳回"}) EXPECT_NE(inspector.find(k), std::string::npos) << k;
   // Both an official and an inspector: more than one message holds, so paged,
   // the hint's quote closed, nothing lost between the pages.
