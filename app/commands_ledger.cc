@@ -94,7 +94,7 @@ void add_ledger_commands(std::vector<Command>& c) {
       .examples = {"village add --id shuangjiang --name 双江村 --town 朱亭镇"},
       .values = {"id", "name", "town"},
       .required = {"id", "name", "town"},
-      .extends = [](const Args&) { return std::string("villages"); },
+      .extends = [](const Args&) { return std::string(Ledger::kRegistryLog); },
       .run = [](Deployment& d, const Args& a) {
         if (Status s = d.ledger->add_village({a.get("id"), a.get("name"), a.get("town")}); !s.is_ok()) return fail(s);
         std::cout << *d.ledger->checkpoint(a.get("id"));

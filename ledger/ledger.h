@@ -240,6 +240,10 @@ class Ledger {
 
   // Creates the schema and records the origin and the deployment's time zone
   // (minutes east of UTC). Idempotent for the same origin.
+  // The signed registry of villages (one entry per village: id, name, town),
+  // a log of its own that no village may take the name of.
+  static constexpr const char* kRegistryLog = "villages";
+
   static Status initialize(const std::string& db_path, const std::string& origin,
                            int utc_offset_minutes = kChinaStandardTimeOffsetMinutes);
   static Result<std::unique_ptr<Ledger>> open(const Options& options);

@@ -96,7 +96,7 @@ Status normalize_names(TransactionLine& line);
 // The signed registry of villages: one entry per village with its name and
 // town, so that verify can check the villages table (a town decides which
 // inspectors see a village; a name, which village "账目 双江村" answers for).
-constexpr const char* kVillagesLog = "villages";
+constexpr const char* kVillagesLog = Ledger::kRegistryLog;
 
 inline nlohmann::json village_registration(const Village& v) {
   return nlohmann::json{{"kind", "village"}, {"village", v.id}, {"name", v.name}, {"town", v.town}};
