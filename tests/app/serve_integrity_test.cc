@@ -165,40 +165,16 @@ TEST_F(ServeIntegrity, AnIntactLedgerIsServedAndSkipVerifyIsLoud) {
 // new clients wait in the backlog, unanswered, until some held connection
 // times out. Every client must get an answer at once, served or 503.
 struct ServeUnderADescriptorLimit : ServeIntegrity {
-  pid_t pid = -1;
+  testing::ServerProcess server;
   int port = 0;
   void start_with_limit(rlim_t soft, rlim_t hard) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid = ::fork();
-    if (pid == 0) {
-      rlimit rl{soft, hard};
-      ::setrlimit(RLIMIT_NOFILE, &rl);
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data().c_str(), "serve", "--listen", "127.0.0.1:0",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string log;
-    char c;
-    while (::read(fds[0], &c, 1) == 1) {
-      log.push_back(c);
-      auto at = log.find("on http://127.0.0.1:");
-      if (at != std::string::npos && log.back() == ' ') {
-        port = std::stoi(log.substr(at + 20));
-        break;
-      }
-    }
-    ::close(fds[0]);  // the server's later log lines go nowhere
-    ASSERT_GT(port, 0) << log;
+    server.fd_soft = soft;
+    server.fd_hard = hard;
+    server.start(data(), "");
+    port = server.port;
   }
   void TearDown() override {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
+    if (server.pid > 0) server.kill_hard();
   }
   int connect_loopback() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,16 +27,27 @@ struct ServerProcess {
   int port = 0;
   std::string log_path;  // when set, everything the server logs is appended here
   std::shared_ptr<std::string> log = std::make_shared<std::string>();
+  // When set, the child's descriptor limit (soft, hard), as a service manager gives it.
+  rlim_t fd_soft = 0, fd_hard = 0;
 
+  // config "": serve reads the data folder's bots.json, if any.
   void start(const std::string& data, const std::string& config) {
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
     pid = ::fork();
     if (pid == 0) {
+      if (fd_soft > 0) {
+        rlimit rl{fd_soft, fd_hard};
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+      }
       ::dup2(fds[1], 2);
       ::close(fds[0]);
-      ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data.c_str(), "serve", "--listen", "127.0.0.1:0", "--config",
-              config.c_str(), "--rate-limit", "0", static_cast<char*>(nullptr));
+      if (config.empty())
+        ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data.c_str(), "serve", "--listen", "127.0.0.1:0",
+                "--rate-limit", "0", static_cast<char*>(nullptr));
+      else
+        ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data.c_str(), "serve", "--listen", "127.0.0.1:0", "--config",
+                config.c_str(), "--rate-limit", "0", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(fds[1]);
