@@ -351,7 +351,7 @@ Status WriteTxn::register_existing_villages() {
   }
   if (villages.empty() || !ledger_->signer().sign("").is_ok()) return Status::ok();
   for (const auto& v : villages) {
-    json f = village_registration(v);
+    json f = village_registration(v, ledger_->utc_offset_minutes());
     f["imported"] = true;
     if (auto r = append_to_log(kVillagesLog, f, kRegistrar); !r.is_ok()) return r.status();
   }

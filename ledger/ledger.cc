@@ -2,6 +2,8 @@
 // of writes, and the single-operation writes built on it.
 #include "ledger/ledger.h"
 
+#include <charconv>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -136,7 +138,16 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
     ledger->origin_ = q.getColumn(0).getString();
     SQLite::Statement tz(*ledger->writer_, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
-    if (tz.executeStep()) ledger->options_.utc_offset_minutes = std::stoi(tz.getColumn(0).getString());
+    if (tz.executeStep()) {
+      // Edited by hand it may be anything: verify names a changed zone, and
+      // a value that is no zone at all stops the ledger here.
+      std::string text = tz.getColumn(0).getString();
+      int zone = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), zone);
+      if (ec != std::errc() || end != text.data() + text.size() || zone < -12 * 60 || zone > 14 * 60)
+        return failed_precondition("the database's stored UTC offset \"" + text + "\" is not a time zone (edited by hand?)");
+      ledger->options_.utc_offset_minutes = zone;
+    }
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "open " + options.db_path);
   }
@@ -280,7 +291,7 @@ Status Ledger::add_village(const Village& given) {
     auto state = txn.log_for(v.id);
     if (!state.is_ok()) return state.status();
     (*state)->touched = true;
-    auto registered = txn.append_to_log(kVillagesLog, village_registration(v), kRegistrar);
+    auto registered = txn.append_to_log(kVillagesLog, village_registration(v, options_.utc_offset_minutes), kRegistrar);
     return registered.is_ok() ? Status::ok() : registered.status();
   });
 }

@@ -96,10 +96,17 @@ Status normalize_names(TransactionLine& line);
 // The signed registry of villages: one entry per village with its name and
 // town, so that verify can check the villages table (a town decides which
 // inspectors see a village; a name, which village "账目 双江村" answers for).
+// Each entry also records the deployment's time zone, which decides every
+// date the ledger and the bot show (an entry's month, a deadline, the day a
+// digest is due): verify compares it with the one stored in `meta`.
 constexpr const char* kVillagesLog = Ledger::kRegistryLog;
 
-inline nlohmann::json village_registration(const Village& v) {
-  return nlohmann::json{{"kind", "village"}, {"village", v.id}, {"name", v.name}, {"town", v.town}};
+inline nlohmann::json village_registration(const Village& v, int utc_offset_minutes) {
+  return nlohmann::json{{"kind", "village"},
+                        {"village", v.id},
+                        {"name", v.name},
+                        {"town", v.town},
+                        {"utc_offset_minutes", utc_offset_minutes}};
 }
 inline const Author kRegistrar{"sunledger", "system", "registry"};
 

@@ -162,6 +162,7 @@ struct LogVerifier {
     std::map<std::string, uint64_t> finished;    // project -> entry
     std::map<uint64_t, uint64_t> reversals;      // target -> reversal entry
     std::map<std::string, std::tuple<std::string, std::string, uint64_t>> villages;  // id -> name, town, entry
+    std::vector<std::pair<uint64_t, int64_t>> zones;  // registration entry -> the UTC offset it recorded
   } expect;
 
   void collect(const LeafFields& f, std::string_view kind, uint64_t idx) {
@@ -200,6 +201,8 @@ struct LogVerifier {
       std::string id(f.string(F::kVillage));
       if (expect.villages.count(id)) derived.emplace_back(idx, "entry " + std::to_string(idx) + " registers " + id + " a second time");
       else expect.villages[id] = {std::string(f.string(F::kName)), std::string(f.string(F::kTown)), idx};
+      // Registrations made before the zone was recorded carry none.
+      if (f.is_integer(F::kUtcOffset)) expect.zones.emplace_back(idx, f.fen(F::kUtcOffset));
     }
   }
 
@@ -223,6 +226,22 @@ struct LogVerifier {
     for (const auto& [id, reg] : left)
       derived.emplace_back(std::get<2>(reg), "villages: village " + id + " (registered in entry " +
                                                  std::to_string(std::get<2>(reg)) + ") is missing");
+    compare_zone();
+  }
+
+  // The time zone in `meta` against the one the registrations recorded: moved,
+  // it shifts every date shown (an entry's month, a complaint's deadline, the
+  // day the overdue digest is due) without touching a signed byte.
+  void compare_zone() {
+    if (expect.zones.empty()) return;
+    SQLite::Statement q(db, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
+    std::string stored = q.executeStep() ? q.getColumn(0).getString() : "(none)";
+    for (const auto& [idx, zone] : expect.zones) {
+      if (stored == std::to_string(zone)) continue;
+      derived.emplace_back(idx, "meta: the deployment's UTC offset is stored as " + stored + " minutes, but entry " +
+                                    std::to_string(idx) + " registered its village under " + std::to_string(zone));
+      return;  // one problem says it; every registration would repeat it
+    }
   }
 
   // Each derived table against what its entries say, in both directions: a

@@ -585,6 +585,42 @@ TEST_F(LedgerTest, VerifyCatchesAVillagePointedAtAnotherLog) {
   EXPECT_NE(r->problems[0].reason.find("villages"), std::string::npos) << r->problems[0].reason;
 }
 
+// The time zone decides every date shown (an entry's month, a complaint's
+// deadline, the day the overdue digest is due) and lives in `meta`, outside
+// every log: each village registration records it, and verify compares.
+TEST_F(LedgerTest, AMovedTimeZoneIsNamed) {
+  seed_november();
+  {
+    auto db = tamper();
+    db->exec("UPDATE meta SET value='0' WHERE key='utc_offset_minutes'");
+  }
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].log, Ledger::kRegistryLog);
+  EXPECT_EQ(r->problems[0].first_bad_index, 0u);
+  EXPECT_NE(r->problems[0].reason.find("meta: the deployment's UTC offset is stored as 0 minutes"), std::string::npos)
+      << r->problems[0].reason;
+  EXPECT_NE(r->problems[0].reason.find("under 480"), std::string::npos) << r->problems[0].reason;
+}
+
+// A zone that is no number stops the ledger at open with a reason (it threw
+// out of Ledger::open before, taking the process down).
+TEST_F(LedgerTest, AStoredZoneThatIsNoNumberRefusesToOpen) {
+  {
+    auto db = tamper();
+    db->exec("UPDATE meta SET value='eight' WHERE key='utc_offset_minutes'");
+  }
+  Ledger::Options o;
+  o.db_path = t.db_path();
+  o.signer = t.key.get();
+  o.clock = &t.clock;
+  auto l = Ledger::open(o);
+  ASSERT_FALSE(l.is_ok());
+  EXPECT_EQ(l.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(l.status().message().find("\"eight\" is not a time zone"), std::string::npos) << l.status().to_string();
+}
+
 TEST_F(LedgerTest, VerifyNamesAnUnknownLog) {
   EXPECT_EQ(L().verify("nowhere").status().code(), Code::kNotFound);
   auto r = L().verify();
