@@ -229,8 +229,12 @@ Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
     // the check was trusted, and granted its role until the log grew again.
     auto checked = ledger_->checked_entries(kLogName);
     if (!checked.is_ok()) return checked.status();
+    // A log that fails is replayed only as far as it is intact: an entry
+    // edited (an inspector's grant made an insider's) must not receive the
+    // tamper alarm in the real inspector's place.
     auto state = std::make_shared<DirectoryState>();
-    for (const auto& e : checked->entries) state->apply(e);
+    for (const auto& e : checked->entries)
+      if (e.index < checked->first_bad) state->apply(e);
     d->state = state;
     d->trusted = checked->intact;
   } else {

@@ -95,9 +95,10 @@ struct DirectoryState {
 struct Directory {
   uint64_t version = 0;  // the admin log's size when loaded
   // False when the admin log's entries do not match its tree and signed
-  // checkpoint (edited without the key): its bindings and inspectors are kept,
-  // so villagers still read and inspectors are still alerted, but nobody acts
-  // in a role and no token works until it is restored.
+  // checkpoint (edited without the key): the bindings and inspectors of its
+  // entries before the first bad one are kept, so villagers still read and
+  // those inspectors are still alerted, but nobody acts in a role and no
+  // token works until it is restored.
   bool trusted = true;
   std::shared_ptr<const DirectoryState> state;
   std::map<std::pair<std::string, std::string>, std::string> bindings;             // (bot, chat) -> village

@@ -321,6 +321,9 @@ class Ledger {
   struct CheckedEntries {
     std::vector<Entry> entries;
     bool intact = false;
+    // The first entry verify found bad (entries.size() when intact): the
+    // entries before it match the log's signed checkpoints.
+    uint64_t first_bad = 0;
   };
   Result<CheckedEntries> checked_entries(const std::string& log_name);
 

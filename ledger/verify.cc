@@ -480,6 +480,8 @@ Result<Ledger::CheckedEntries> Ledger::checked_entries(const std::string& log_na
       auto col = e.getColumn(1);
       out.entries.push_back(entry_from_row(static_cast<uint64_t>(e.getColumn(0).getInt64()), col.getBlob(), col.getBytes()));
     }
+    out.first_bad = out.entries.size();
+    for (const auto& p : report.problems) out.first_bad = std::min(out.first_bad, p.first_bad_index);
     return out;
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "checked entries");

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "bot/bot.h"
+#include "bot/outbox.h"
 #include "ledger/crypto.h"
 #include "test_support.h"
 
@@ -166,6 +167,32 @@ TEST_F(DirectoryTamper, AnAdminLogEditedWithoutTheKeyGrantsNothing) {
   EXPECT_NE(say("wang", "g1", true, "立项 村部维修 5万").find("只有"), std::string::npos);
   EXPECT_EQ(bot->authenticate(tok->token).status().code(), Code::kPermissionDenied);
   EXPECT_NE(say("v", "g1", true, "余额").find("双江村"), std::string::npos);  // villagers still read
+}
+
+// The alarm about a tampered ledger goes to the inspectors that the intact
+// part of the admin log names: an insider who made a later inspector's grant
+// theirs (without the key) used to receive the alarm in that inspector's place.
+TEST_F(DirectoryTamper, TheTamperAlarmGoesOnlyToInspectorsOfTheIntactLog) {
+  ASSERT_TRUE(bot->add_member({"b", "zhou", "", Role::kInspector, "南洲镇"}).is_ok());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER entries_no_update");
+    db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"zhou\"', '\"user\":\"mallory\"') "
+            "WHERE log_id=(SELECT id FROM logs WHERE name='admin')");
+    db.exec("UPDATE members SET user='mallory' WHERE user='zhou'");
+  }
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  o.reaches_person = [](const std::string&) { return true; };
+  Bot server(t.ledger.get(), o);
+  ASSERT_TRUE(server.initialize().is_ok());
+  auto n = server.alert_inspectors("⚠ 账本核验未通过");
+  ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 1u);
+  auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds(), 10);
+  ASSERT_TRUE(due.is_ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].chat_id, "li");  // added before the edited entry
 }
 
 // The same edit, made only while the directory is read: the insider flips
