@@ -6,34 +6,54 @@ namespace sunledger {
 
 using nlohmann::json;
 
-namespace {
-
-const char* kBotSchema[] = {
-    "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
-    " first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))",
-    // Anonymous receipts that were posted in a group: a bearer secret the whole
-    // group has read no longer works, for anyone (by its keyed hash).
-    "CREATE TABLE IF NOT EXISTS exposed_receipts(ref TEXT PRIMARY KEY, day INTEGER NOT NULL)",
-    // The bot's own small state (the day the overdue digest last went out).
-    "CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-};
-
-}  // namespace
 
 std::set<std::string> Bot::reserved_log_names() { return {Complaints::kLogName, DirectoryStore::kLogName}; }
 
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {}
 Bot::~Bot() = default;
 
+Status Bot::Impl::record_exposed_receipts(WriteTxn& txn) {
+  {
+    SQLite::Statement q(txn.db(), "SELECT 1 FROM sqlite_master WHERE type='table' AND name='exposed_receipts'");
+    if (!q.executeStep()) return Status::ok();
+  }
+  {
+    SQLite::Statement q(txn.db(), "SELECT 1 FROM exposed_receipts LIMIT 1");
+    if (!q.executeStep()) return Status::ok();
+  }
+  // The refs are keyed by the id-salt: a folder without it (a backup) keeps
+  // the table until the server, which has it, starts.
+  if (options.identity_salt.size() < 32) return Status::ok();
+  std::set<std::string> refs;
+  {
+    SQLite::Statement q(txn.db(), "SELECT ref FROM exposed_receipts");
+    while (q.executeStep()) refs.insert(q.getColumn(0).getString());
+  }
+  std::vector<std::string> anonymous;
+  {
+    SQLite::Statement q(txn.db(), "SELECT receipt FROM complaints WHERE anonymous=1 ORDER BY log_index");
+    while (q.executeStep()) anonymous.push_back(q.getColumn(0).getString());
+  }
+  for (const auto& receipt : anonymous) {
+    if (!refs.count(hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + receipt)))) continue;
+    if (auto c = complaints.expose_receipt(txn, receipt); !c.is_ok()) return c.status();
+  }
+  // Emptied, not dropped: a DROP inside this write meets the statements the
+  // appends above keep prepared ("database table is locked"). An empty
+  // table grants nothing; the next start finds no row to record.
+  txn.db().exec("DELETE FROM exposed_receipts");
+  return Status::ok();
+}
+
 Status Bot::initialize() {
-  return impl_->ledger->write([](WriteTxn& txn) -> Status {
-    for (const char* sql : kBotSchema) txn.db().exec(sql);
+  return impl_->ledger->write([this](WriteTxn& txn) -> Status {
+    if (Status s = signed_rows::create_schema(txn); !s.is_ok()) return s;
     if (Status s = Outbox::create_schema(txn); !s.is_ok()) return s;
     if (Status s = DirectoryStore::create_schema(txn); !s.is_ok()) return s;
     if (Status s = txn.register_existing_villages(); !s.is_ok()) return s;
     if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
     Complaints::create_schema(txn.db());
-    return Status::ok();
+    return impl_->record_exposed_receipts(txn);
   });
 }
 

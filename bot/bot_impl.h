@@ -21,6 +21,7 @@
 #include "bot/dedupe.h"
 #include "bot/directory.h"
 #include "bot/outbox.h"
+#include "bot/signed_rows.h"
 #include "bot/render.h"
 #include "ledger/crypto.h"
 #include "ledger/identity.h"
@@ -123,6 +124,7 @@ inline std::string complaint_event_zh(const std::string& kind) {
   if (kind == "filed") return "已受理";
   if (kind == "satisfied") return "评价:满意";
   if (kind == "unsatisfied") return "评价:不满意";
+  if (kind == Complaints::kReceiptExposed) return "编号在群里公开,已停用";
   if (auto status = parse_complaint_status(kind)) return complaint_status_zh(*status);
   return kind;
 }
@@ -249,8 +251,9 @@ struct Bot::Impl {
   // An anonymous receipt posted in a group is burnt: the whole group read it.
   // True when args named an anonymous complaint (now burnt), in txn.
   Result<bool> burn_if_anonymous(WriteTxn& txn, const std::vector<std::string>& args);
-  bool exposed(const std::string& receipt);
-  std::string exposed_ref(const std::string& receipt) const;
+  // Older versions kept exposed receipts in a table of their own (by keyed
+  // hash), outside every log: each becomes a signed event once.
+  Status record_exposed_receipts(WriteTxn& txn);
   Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn);
   Result<std::string> queue(const Context& ctx);
   Result<std::string> show(const Context& ctx);

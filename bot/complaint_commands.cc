@@ -29,13 +29,7 @@ Status Bot::Impl::record_seen(const InboundMessage& msg, const Context& ctx) {
     // Who belongs to which village, for complaints sent later in private
     // chat. Written once per person and village, not on every question.
     Status s = ledger->write([&](WriteTxn& txn) -> Status {
-      SQLite::Statement q(txn.db(), "INSERT OR IGNORE INTO seen_members(bot, user, village, first_seen) VALUES(?,?,?,?)");
-      q.bind(1, msg.bot_id);
-      q.bind(2, msg.sender_id);
-      q.bind(3, ctx.village->id);
-      q.bind(4, txn.now());
-      q.exec();
-      return Status::ok();
+      return signed_rows::record_seen_member(txn, msg.bot_id, msg.sender_id, ctx.village->id);
     });
     if (!s.is_ok()) return s;
   }
@@ -89,11 +83,9 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
   } else if (!msg.group) {
     // A private complaint concerns the village the sender belongs to.
     std::set<std::string> candidates(ctx.official_villages.begin(), ctx.official_villages.end());
-    auto& q = txn.statement("SELECT village FROM seen_members WHERE bot=? AND user=?");
-    q.bind(1, msg.bot_id);
-    q.bind(2, msg.sender_id);
-    while (q.executeStep()) candidates.insert(q.getColumn(0).getString());
-    q.reset();
+    auto seen = signed_rows::seen_villages(txn, ledger->signer().public_key(), msg.bot_id, msg.sender_id);
+    if (!seen.is_ok()) return seen.status();
+    candidates.insert(seen->begin(), seen->end());
     if (candidates.size() != 1)
       return say(candidates.empty() ? name_the_village(anonymous)
                                     : "您属于多个村,请写明村名,例如“" + std::string(anonymous ? "匿名投诉" : "投诉") +
@@ -153,7 +145,7 @@ Result<std::string> Bot::Impl::reporter_receipt(const Context& ctx, size_t* used
   Result<Complaint> c = not_found("");
   if (receipt) c = complaints.get(*receipt);
   if (c.is_ok()) {
-    if (c->anonymous && exposed(c->receipt))
+    if (c->anonymous && c->receipt_exposed)
       return say(kReceiptBurnt);
     if (c->anonymous) return c->receipt;  // the receipt is the bearer secret
     if (c->reporter && c->reporter->bot_id == msg.bot_id && c->reporter->user_id == msg.sender_id) return c->receipt;
@@ -176,34 +168,14 @@ const char* kReceiptInAGroup =
     "the complaint goes on)";
 }  // namespace
 
-std::string Bot::Impl::exposed_ref(const std::string& receipt) const {
-  return hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + receipt));
-}
-
 Result<bool> Bot::Impl::burn_if_anonymous(WriteTxn& txn, const std::vector<std::string>& args) {
   auto [receipt, used] = take_receipt(args);
   if (!receipt) return false;
   auto c = complaints.load(txn, *receipt);
   if (!c.is_ok() || !c->anonymous) return false;
-  auto& q = txn.statement("INSERT OR IGNORE INTO exposed_receipts(ref, day) VALUES(?,?)");
-  q.bind(1, exposed_ref(c->receipt));
-  q.bind(2, txn.now() / 86400);
-  q.exec();
-  q.reset();
+  auto exposed = complaints.expose_receipt(txn, c->receipt);
+  if (!exposed.is_ok()) return exposed.status();
   return true;
-}
-
-bool Bot::Impl::exposed(const std::string& receipt) {
-  std::string ref = exposed_ref(receipt);
-  bool found = false;
-  Status s = ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT 1 FROM exposed_receipts WHERE ref=?");
-    q.bind(1, ref);
-    found = q.executeStep();
-    q.reset();
-    return Status::ok();
-  });
-  return !s.is_ok() || found;  // when in doubt, the receipt does not work
 }
 
 Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {

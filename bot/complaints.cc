@@ -91,6 +91,10 @@ void derive(Complaint& c) {
       c.rating = e.kind;
       continue;
     }
+    if (e.kind == Complaints::kReceiptExposed) {
+      c.receipt_exposed = true;
+      continue;
+    }
     if (auto s = parse_complaint_status(e.kind)) c.status = *s;
     if (e.kind == "resolved") c.resolved_at = e.at;
     if (e.kind == "reopened") c.reopened_at = e.at;
@@ -206,7 +210,7 @@ Result<uint64_t> Complaints::append_event(WriteTxn& txn, const Complaint& c, con
     f["links"] = c.links;
   }
   // An anonymous filing is kept to the day, in the entry as in the table.
-  bool coarse = e.kind == "filed" && c.anonymous;
+  bool coarse = (e.kind == "filed" && c.anonymous) || e.kind == kReceiptExposed;
   return txn.append_to_log(kLogName, f, Author{"sunledger", "system", "complaints"}, coarse);
 }
 
@@ -365,6 +369,24 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
     if (Status s = add_event(txn, c->receipt, c->events.size(), reopen); !s.is_ok()) return s;
     c->events.push_back(reopen);
   }
+  derive(*c);
+  return c;
+}
+
+Result<Complaint> Complaints::expose_receipt(WriteTxn& txn, const std::string& receipt) {
+  auto c = read_complaint(txn.db(), receipt);
+  if (!c.is_ok()) return c.status();
+  if (!c->anonymous || c->receipt_exposed) return c;
+  // Kept to the day, like the filing: the group saw when it was posted, the
+  // log need not say it to the second.
+  int64_t offset = int64_t{ledger_->utc_offset_minutes()} * 60;
+  int64_t day = txn.now() - (((txn.now() + offset) % kDay) + kDay) % kDay;
+  ComplaintEvent e{kReceiptExposed, day, "system", "", "", 0};
+  auto idx = append_event(txn, *c, e);
+  if (!idx.is_ok()) return idx.status();
+  e.log_index = *idx;
+  if (Status s = add_event(txn, c->receipt, c->events.size(), e); !s.is_ok()) return s;
+  c->events.push_back(e);
   derive(*c);
   return c;
 }

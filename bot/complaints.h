@@ -53,6 +53,10 @@ struct Complaint {
   int64_t resolved_at = 0;  // last resolution, 0 if none
   int64_t reopened_at = 0;
   std::string rating;       // "satisfied", "unsatisfied" or ""
+  // An anonymous receipt posted in a group: the whole group has read the
+  // bearer secret, so it no longer works for anyone. A signed event
+  // (receipt_exposed), so no row deleted by hand makes it work again.
+  bool receipt_exposed = false;
 };
 
 struct ComplaintDeadlines {
@@ -94,6 +98,10 @@ class Complaints {
   Result<Complaint> transition(WriteTxn& txn, const std::string& receipt, ComplaintStatus to, const std::string& note,
                                const std::string& assignee, const std::string& actor);
   Result<Complaint> rate(WriteTxn& txn, const std::string& receipt, bool satisfied, const std::string& reason);
+  // Marks an anonymous complaint's receipt as posted in a group (once; a
+  // named complaint's receipt works only for its reporter and is left alone).
+  Result<Complaint> expose_receipt(WriteTxn& txn, const std::string& receipt);
+  static constexpr const char* kReceiptExposed = "receipt_exposed";
   Result<Complaint> load(WriteTxn& txn, const std::string& receipt);
 
   // Reads.

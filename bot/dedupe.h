@@ -40,6 +40,8 @@ class DedupeRecords {
   // complaint was filed, without its receipt (shown once only).
   [[nodiscard]] Status record_anonymous(WriteTxn& txn, const InboundMessage& m) const;
   static const char* kAnonymousReplay;
+  // The answer to a redelivery whose kept reply no longer opens (edited).
+  static const char* kHandledReplay;
 
  private:
   std::string key(const char* purpose, const InboundMessage& m, bool whole_tuple) const;

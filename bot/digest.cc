@@ -6,6 +6,10 @@ namespace sunledger {
 
 using nlohmann::json;
 
+namespace {
+constexpr const char* kDigestMark = "overdue_digest_date";
+}  // namespace
+
 Result<size_t> Bot::push_overdue_digest() {
   Impl& I = *impl_;
   int offset = I.ledger->utc_offset_minutes();
@@ -14,10 +18,12 @@ Result<size_t> Bot::push_overdue_digest() {
   // serve calls this every minute: once today's digest is out, stop before
   // listing every overdue complaint and taking a write slot. The check inside
   // the write below stays, for two servers racing on one database.
+  // The mark is signed (bot/signed_rows.h): set to today by hand, it would
+  // keep the day's overdue complaints from every inspector.
+  const std::string& key = I.ledger->signer().public_key();
   bool sent_today = false;
   Status seen = I.ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT value FROM bot_state WHERE key='overdue_digest_date'");
-    sent_today = q.executeStep() && q.getColumn(0).getString() == today;
+    sent_today = signed_rows::state(r.db(), key, kDigestMark) == today;
     return Status::ok();
   });
   if (!seen.is_ok()) return seen;
@@ -32,8 +38,7 @@ Result<size_t> Bot::push_overdue_digest() {
   size_t queued = 0;
   Status s = I.ledger->write([&](WriteTxn& txn) -> Status {
     queued = 0;
-    SQLite::Statement last(txn.db(), "SELECT value FROM bot_state WHERE key='overdue_digest_date'");
-    if (last.executeStep() && last.getColumn(0).getString() == today) return Status::ok();
+    if (signed_rows::state(txn.db(), key, kDigestMark) == today) return Status::ok();
     for (const auto& [who, memberships] : (*d)->members) {
       for (const auto& m : memberships) {
         // Only privately: a bot that cannot reach one person sends no digest.
@@ -52,11 +57,7 @@ Result<size_t> Bot::push_overdue_digest() {
         ++queued;
       }
     }
-    SQLite::Statement mark(txn.db(), "INSERT INTO bot_state(key, value) VALUES('overdue_digest_date', ?) "
-                                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    mark.bind(1, today);
-    mark.exec();
-    return Status::ok();
+    return signed_rows::put_state(txn, kDigestMark, today);
   });
   if (!s.is_ok()) return s;
   return queued;

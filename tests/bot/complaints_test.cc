@@ -4,7 +4,9 @@
 
 
 #include "bot/bot.h"
+#include "bot/dedupe.h"
 #include "bot/outbox.h"
+#include "ledger/crypto.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -349,6 +351,122 @@ TEST_F(ComplaintsTest, RetriedFilingFilesOnce) {
   EXPECT_TRUE(b.replayed);
   EXPECT_EQ(a.text, b.text);
   EXPECT_EQ(bot->complaints().list({})->size(), 1u);
+}
+
+// A redelivered message whose kept reply was edited (only someone with the
+// id-salt can seal one) is told it was handled, and nothing runs twice; it
+// was an internal error before, retried by the platform for ever.
+TEST_F(ComplaintsTest, ARetryWhoseKeptReplyWasEditedIsNotFiledTwice) {
+  say("villager", "sj-group", true, "账目");
+  auto a = priv("villager", "投诉 同一条消息", "platform-43");
+  ASSERT_FALSE(receipt_in(a.text).empty());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE dedupe_records SET reply=randomblob(length(reply))");
+  }
+  auto b = priv("villager", "投诉 同一条消息", "platform-43");
+  EXPECT_TRUE(b.replayed);
+  EXPECT_EQ(b.text, std::string(DedupeRecords::kHandledReplay) + "\n");
+  EXPECT_EQ(complaint_count(), 1);
+}
+
+// An anonymous receipt posted in a group stops working, by a signed event of
+// the complaint: a row deleted by hand (it was a table of its own, outside
+// every log, and deleting the row made the receipt work again) is named by
+// verify, and the inspectors see in the history why the receipt stopped.
+TEST_F(ComplaintsTest, ABurntReceiptIsASignedEventOfItsComplaint) {
+  say("villager", "sj-group", true, "账目");
+  std::string r = receipt_in(priv("villager", "匿名投诉 双江村 保洁费虚报").text);
+  ASSERT_FALSE(r.empty());
+  say("villager", "sj-group", true, "进度 " + r);
+  say("villager", "sj-group", true, "进度 " + r);  // once only
+  EXPECT_NE(priv("stranger", "进度 " + r).text.find("已停用"), std::string::npos);
+  auto c = bot->complaints().get(r);
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_TRUE(c->receipt_exposed);
+  ASSERT_EQ(c->events.size(), 2u);
+  EXPECT_EQ(c->events[1].kind, Complaints::kReceiptExposed);
+  EXPECT_EQ(c->events[1].at % kDay, 16 * 3600) << "kept to the (local) day, like the filing";
+  EXPECT_NE(priv("zt-inspector", "查看 " + r).text.find("编号在群里公开,已停用"), std::string::npos);
+  ASSERT_TRUE(bot->complaints().verify()->empty());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER complaint_events_no_delete");
+    db.exec("DELETE FROM complaint_events WHERE kind='receipt_exposed'");
+  }
+  auto p = bot->complaints().verify();
+  ASSERT_TRUE(p.is_ok());
+  ASSERT_EQ(p->size(), 1u);
+  EXPECT_EQ((*p)[0].log, "complaints");
+  EXPECT_EQ((*p)[0].first_bad_index, c->events[1].log_index);
+}
+
+// Receipts burnt by an older version (a table of keyed hashes) become
+// signed events once, at start, and the table goes.
+TEST_F(ComplaintsTest, ReceiptsBurntByAnOlderVersionAreRecordedOnce) {
+  say("villager", "sj-group", true, "账目");
+  std::string burnt = receipt_in(priv("villager", "匿名投诉 双江村 保洁费虚报").text);
+  std::string kept = receipt_in(priv("villager", "匿名投诉 双江村 路灯坏了").text);
+  ASSERT_FALSE(burnt.empty());
+  ASSERT_FALSE(kept.empty());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("CREATE TABLE exposed_receipts(ref TEXT PRIMARY KEY, day INTEGER NOT NULL)");
+    SQLite::Statement ins(db, "INSERT INTO exposed_receipts VALUES(?, 1)");
+    ins.bind(1, hex_encode(hmac_sha256("0123456789abcdef0123456789abcdef", "exposed-receipt\n" + burnt)));
+    ins.exec();
+  }
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot again(t.ledger.get(), o);
+  Status first = again.initialize();
+  ASSERT_TRUE(first.is_ok()) << first.to_string();
+  ASSERT_TRUE(again.initialize().is_ok());  // a second start records nothing more
+  EXPECT_TRUE(again.complaints().get(burnt)->receipt_exposed);
+  EXPECT_EQ(again.complaints().get(burnt)->events.size(), 2u);
+  EXPECT_FALSE(again.complaints().get(kept)->receipt_exposed);
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+  SQLite::Statement left(db, "SELECT count(*) FROM exposed_receipts");
+  ASSERT_TRUE(left.executeStep());
+  EXPECT_EQ(left.getColumn(0).getInt(), 0);
+  EXPECT_TRUE(again.complaints().verify()->empty());
+}
+
+// Who spoke in which village's group decides where a private complaint is
+// filed. A membership row added by hand (unsigned, or with another row's
+// signature) counts for nothing: the complaint still goes to the one village
+// the villager was really seen in.
+TEST_F(ComplaintsTest, AMembershipAddedByHandDoesNotRouteAComplaint) {
+  say("villager", "sj-group", true, "账目");
+  say("neighbour", "nz-group", true, "账目");
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO seen_members(bot, user, village, first_seen) VALUES('generic', 'villager', 'nanzhou', 0)");
+    db.exec("INSERT INTO seen_members(bot, user, village, first_seen, sig) SELECT 'generic', 'neighbour', 'shuangjiang', 0, sig "
+            "FROM seen_members WHERE user='villager' AND village='shuangjiang'");
+  }
+  std::string r = receipt_in(priv("villager", "投诉 路灯坏了").text);
+  ASSERT_FALSE(r.empty()) << "the forged row made the villager's village ambiguous";
+  EXPECT_EQ(bot->complaints().get(r)->village, "shuangjiang");
+  std::string n = receipt_in(priv("neighbour", "投诉 水渠堵了").text);
+  ASSERT_FALSE(n.empty());
+  EXPECT_EQ(bot->complaints().get(n)->village, "nanzhou");
+}
+
+// The day the overdue digest last went out is signed: set to today by hand
+// (with yesterday's signature), it used to keep that day's overdue
+// complaints from every inspector.
+TEST_F(ComplaintsTest, ADigestMarkSetByHandDoesNotSilenceTheDigest) {
+  file_private();
+  t.clock.advance(6 * kDay);
+  EXPECT_EQ(*bot->push_overdue_digest(), 1u);
+  t.clock.advance(kDay);
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE bot_state SET value='2022-12-12' WHERE key='overdue_digest_date'");  // today, 7 days after Dec 5th
+  }
+  EXPECT_EQ(*bot->push_overdue_digest(), 1u);
+  EXPECT_EQ(*bot->push_overdue_digest(), 0u);  // and still once a day
 }
 
 TEST_F(ComplaintsTest, MonthlyNoticeCountsComplaintsAndCitesTheirLog) {
