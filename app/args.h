@@ -1,5 +1,6 @@
 // A small command-line parser: positional words, `--name value`,
 // `--name=value` and boolean `--flag`s, with unknown options refused.
+// Used on main's thread only; holds copies of what it parsed.
 #pragma once
 
 #include <map>

@@ -1,6 +1,7 @@
 // The command line's commands, defined once each: name, synopsis, help,
 // examples, options and what runs. main() parses, checks and dispatches from
 // this table, and `help` and `COMMAND --help` print from it.
+// Built and used on main's thread only.
 #pragma once
 
 #include <functional>

@@ -25,6 +25,7 @@ namespace sunledger::cli {
 // held while the returned object lives. Two servers on one folder would each
 // run a sender delivering the same outbox, and each think it alone signs.
 // CLI commands do not take it: they keep working beside a running server.
+// Owns the lock file's descriptor (closed, and the lock released, with it).
 class ServeLock {
  public:
   // failed_precondition naming the other server's pid when it holds the lock.

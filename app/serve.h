@@ -1,5 +1,7 @@
 // `sunledger serve`: the HTTP server, the push sender and the background
 // checks (hourly verification, the overdue digest), until SIGTERM.
+// Called from main's thread; borrows the Deployment for the whole run and
+// starts (and joins before returning) every thread it uses.
 #pragma once
 
 #include <string>

@@ -58,6 +58,9 @@ struct VillageBooks {
 // Builds a village's books entry by entry, so the bot only reads what was
 // appended since it last looked (a busy village's log grows by thousands of
 // entries a day; re-reading it on every question would not scale).
+// Not thread-safe: the bot keeps one per village behind that village's
+// mutex, and hands out the immutable VillageBooks snapshots, which any
+// number of threads may read.
 class BooksBuilder {
  public:
   explicit BooksBuilder(Village village) : village_(std::move(village)) {}

@@ -1,5 +1,7 @@
 // Turns chat text into a command: a keyword (Chinese or its English alias),
 // the words after it on the first line, and the lines below it.
+// Thread safety: pure functions over a table built once, before main's
+// threads start (a function-local static), and never changed.
 #pragma once
 
 #include <string>

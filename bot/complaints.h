@@ -84,6 +84,9 @@ struct ComplaintStats {
   double median_days_to_resolve = 0;
 };
 
+// Borrows `ledger`, which must outlive it. Thread-safe: its state (salt,
+// deadlines) is fixed at construction; reads take a ledger read transaction
+// each, and writes run inside the caller's WriteTxn.
 class Complaints {
  public:
   Complaints(Ledger* ledger, std::string salt, ComplaintDeadlines deadlines);

@@ -43,6 +43,8 @@ struct DeadLetter {
   int64_t dead_at = 0;
 };
 
+// Borrows `ledger`, which must outlive it. Thread-safe: no state of its own;
+// each call is one ledger transaction (enqueue runs in the caller's).
 class Outbox {
  public:
   explicit Outbox(Ledger* ledger) : ledger_(ledger) {}

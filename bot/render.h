@@ -1,5 +1,6 @@
 // How the bot's answers read: like a village notice, Chinese first, amounts
 // as 157,600.00元, long answers paged to fit a chat message.
+// Pure functions: no state, safe from any thread.
 #pragma once
 
 #include <string>

@@ -28,6 +28,8 @@ struct DemoTime {
   std::function<void()> reset;                    // back to the real time
 };
 
+// Borrows ledger and bot for the call only; run it before any server thread
+// uses them (it moves the clock through DemoTime).
 Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& identity_salt, const DemoTime& time);
 
 }  // namespace sunledger::cli

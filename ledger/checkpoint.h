@@ -15,6 +15,10 @@ namespace sunledger {
 
 // Signs checkpoints. An interface so tests and HSM-backed deployments can
 // supply their own key store; the ledger never sees raw private key bytes.
+// Thread safety: implementations are immutable once made; sign() and the
+// accessors may be called from any number of threads at once (the ledger's
+// writer and verify's threads do). Whoever makes a signer owns it and keeps
+// it alive as long as the Ledger that borrows it (Ledger::Options::signer).
 class NoteSigner {
  public:
   virtual ~NoteSigner() = default;
@@ -23,7 +27,8 @@ class NoteSigner {
   virtual Result<std::string> sign(std::string_view message) const = 0;  // 64 bytes
 };
 
-// An Ed25519 key kept as a PKCS#8 PEM file (mode 0600).
+// An Ed25519 key kept as a PKCS#8 PEM file (mode 0600). Owns its OpenSSL
+// key (freed with it); each sign() uses a context of its own.
 class Ed25519KeyFile final : public NoteSigner {
  public:
   ~Ed25519KeyFile() override;

@@ -1,7 +1,11 @@
 // Time as the ledger sees it. An interface so tests can run a month's
-// deadlines in a millisecond.
+// deadlines in a millisecond. Thread safety: now_unix_seconds() is called
+// from every server thread at once; both clocks here allow it (ManualClock
+// may be moved by one thread while others read it). A Ledger borrows its
+// clock (Ledger::Options::clock), which must outlive it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -24,12 +28,12 @@ class SystemClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t t) : t_(t) {}
-  int64_t now_unix_seconds() override { return t_; }
-  void set(int64_t t) { t_ = t; }
-  void advance(int64_t seconds) { t_ += seconds; }
+  int64_t now_unix_seconds() override { return t_.load(); }
+  void set(int64_t t) { t_.store(t); }
+  void advance(int64_t seconds) { t_.fetch_add(seconds); }
 
  private:
-  int64_t t_;
+  std::atomic<int64_t> t_;
 };
 
 // Calendar helpers. Months and dates are reckoned in a fixed UTC offset

@@ -1,6 +1,7 @@
 // The entries CSV that `sunledger post` and POST /v1/villages/{id}/entries take:
 // a header row `date,type,category,item,amount,project,fund,counterparty,note`
 // and one row per income or expense line (RFC 4180 quoting).
+// Pure functions: no state, safe from any thread.
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 // Personal data on subsidy lists: identity numbers are validated, then kept
 // only as a keyed hash and a masked form; names are shown masked.
+// Pure functions: no state, safe from any thread.
 #pragma once
 
 #include <string>

@@ -1,6 +1,8 @@
 // The top-level fields of an entry's leaf bytes that verify reads, without
 // building a JSON document: the fields it compares with the indexed columns
 // (kind, month, village) and those the derived tables are rebuilt from.
+// Not thread-safe: it holds the fields of the last leaf parsed; verify keeps
+// one per thread.
 //
 // The answer is the one json::parse(leaf, nullptr, false) and
 // entry_string()/entry_fen() on it would give: the same bytes are accepted

@@ -27,6 +27,8 @@ class SubtreeHashSource {
 // Answers tree heads and proofs for any size up to the log's size with
 // O(log n) subtree look-ups: a tree over n leaves is a handful of perfect
 // subtrees, each stored once when its last leaf was appended.
+// Borrows `source` (it must outlive the tree). Not thread-safe: one tree per
+// thread, as each reads through its source's prepared statement.
 class MerkleTree {
  public:
   MerkleTree(SubtreeHashSource* source, uint64_t log_size) : source_(source), log_size_(log_size) {}
@@ -46,7 +48,8 @@ class MerkleTree {
 
 // The right edge of a tree: the perfect subtrees whose sizes are the set bits
 // of the tree size, largest first. Enough to append a leaf and to compute the
-// root without reading anything else.
+// root without reading anything else. A value type without locks: the
+// ledger's writer owns each log's range and copies it for a rollback.
 class CompactRange {
  public:
   struct NewNode {

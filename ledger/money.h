@@ -1,4 +1,5 @@
 // Money is int64 fen (1 yuan = 100 fen), never floating point.
+// Pure functions: no state, safe from any thread.
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,7 @@ using nlohmann::json;
 
 // A month's statement, added up from the month's entries in log order: what
 // close_month signs, and what verify recomputes to check what was signed.
+// A value type without locks: one per month being added up, on one thread.
 struct StatementBuilder {
   Fen income = 0, expense = 0, subsidy_total = 0;
   json income_by_category = json::object(), expense_by_category = json::object(), by_project = json::object();

@@ -4,6 +4,7 @@
 // right-to-left override in it, would look the same to a villager and be
 // another name to the ledger (a second project beside the real one, a
 // counterparty a search misses).
+// Pure functions: no state, safe from any thread.
 #pragma once
 
 #include <string>
