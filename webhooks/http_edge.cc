@@ -221,7 +221,16 @@ struct Conn {
   size_t head_len = 0;   // the current request's head, once complete (0: not yet)
   size_t body_len = 0;   // its body, read before dispatch
   bool refuse = false;   // its body is not read: answer it and close
-  enum class Phase { kIdle, kHead, kBody, kLinger } phase = Phase::kIdle;
+  // kWrite: an answer the client has not taken yet, written by the gate.
+  enum class Phase { kIdle, kHead, kBody, kWrite, kLinger } phase = Phase::kIdle;
+  // The answer being written (only ever one: the next request waits for it),
+  // bytes before out_pos sent; `charged` of them count against the client's
+  // and the server's output caps.
+  std::string out;
+  size_t out_pos = 0;
+  size_t charged = 0;
+  bool close_after_write = false;
+  Clock::time_point write_deadline, last_progress;
   bool fresh = true;     // no request answered yet
   size_t served = 0;
   Clock::time_point opened, idle_deadline, head_deadline, body_deadline, last_byte, linger_deadline;
@@ -230,6 +239,7 @@ struct Conn {
   int remote_port = 0, local_port = 0;
 
   size_t buffered() const { return buf.size() - pos; }
+  size_t unsent() const { return out.size() - out_pos; }
   void start_next_request() {
     head_len = body_len = scanned = 0;
     refuse = false;
@@ -282,31 +292,48 @@ Parse advance(Conn& c, const EdgeLimits& limits, Clock::time_point now) {
   return c.buffered() >= c.head_len + c.body_len ? Parse::kReady : Parse::kNeedMore;
 }
 
+enum class Wrote { kAll, kSome, kFailed };
+
+// Sends as much of c's answer as the socket takes now, never waiting; adds
+// what it sent to `written`. Once all is sent the buffer is dropped.
+Wrote write_some(Conn& c, size_t& written) {
+  while (c.out_pos < c.out.size()) {
+    ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.out_pos += static_cast<size_t>(n);
+      written += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Wrote::kSome;
+    return Wrote::kFailed;
+  }
+  c.out.clear();
+  c.out_pos = 0;
+  if (c.out.capacity() > 64 * 1024) c.out.shrink_to_fit();
+  return Wrote::kAll;
+}
+
 // What a worker's httplib reads and writes. Reads come only from the
 // connection's buffer, and end where the gate says the request ends: httplib
 // can neither wait on the socket nor read into the next request.
 class ConnStream final : public httplib::Stream {
  public:
-  ConnStream(Conn& c, std::chrono::milliseconds write_timeout)
-      : c_(c), limit_(c.refuse ? c.head_len : c.head_len + c.body_len), write_timeout_ms_(to_ms(write_timeout)) {}
+  explicit ConnStream(Conn& c) : c_(c), limit_(c.refuse ? c.head_len : c.head_len + c.body_len) {}
 
   bool is_readable() const override { return consumed_ < limit_; }
-  bool is_writable() const override { return !failed_; }
+  bool is_writable() const override { return true; }
   ssize_t read(char* ptr, size_t size) override {
     size_t n = std::min(size, limit_ - consumed_);
     std::memcpy(ptr, c_.buf.data() + c_.pos + consumed_, n);
     consumed_ += n;
     return static_cast<ssize_t>(n);
   }
-  // Small writes (httplib writes the head and the body separately) are
-  // gathered into one send when the request is done.
+  // The answer is rendered into memory, never written to the socket from
+  // here: a worker must not wait for a client that reads slowly (the gate
+  // writes what the socket does not take at once).
   ssize_t write(const char* ptr, size_t size) override {
-    if (failed_) return -1;
-    if (out_.size() + size <= kGather) {
-      out_.append(ptr, size);
-      return static_cast<ssize_t>(size);
-    }
-    if (!flush() || !send_all(ptr, size)) return -1;
+    c_.out.append(ptr, size);
     return static_cast<ssize_t>(size);
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -319,49 +346,17 @@ class ConnStream final : public httplib::Stream {
   }
   socket_t socket() const override { return c_.fd; }
 
-  bool flush() {
-    if (failed_) return false;
-    bool ok = send_all(out_.data(), out_.size());
-    out_.clear();
-    return ok;
-  }
   size_t consumed() const { return consumed_; }
   // Read to the end that the gate found, and not refused before its body.
   bool request_consumed() const { return !c_.refuse && consumed_ == limit_; }
   void must_close() { must_close_ = true; }
   bool closing() const { return must_close_; }
-  bool failed() const { return failed_; }
 
  private:
-  static constexpr size_t kGather = 64 * 1024;
-
-  bool send_all(const char* p, size_t n) {
-    while (n > 0) {
-      ssize_t k = ::send(c_.fd, p, n, MSG_NOSIGNAL);
-      if (k > 0) {
-        p += k;
-        n -= static_cast<size_t>(k);
-        continue;
-      }
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        pollfd pfd{c_.fd, POLLOUT, 0};
-        int r = ::poll(&pfd, 1, write_timeout_ms_);
-        if (r > 0 || (r < 0 && errno == EINTR)) continue;
-      }
-      failed_ = true;
-      return false;
-    }
-    return true;
-  }
-
   Conn& c_;
   size_t limit_;
   size_t consumed_ = 0;
-  int write_timeout_ms_;
-  std::string out_;
   bool must_close_ = false;
-  bool failed_ = false;
 };
 
 thread_local ConnStream* tl_stream = nullptr;
@@ -412,8 +407,8 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override { fn(); }
 
   // After httplib's accept loop ended (stop()): the gate stops, the requests
-  // already read are answered (and their connections closed), then every
-  // connection still open is closed.
+  // already read are answered, answers still being written get up to
+  // `linger` to go out, then every connection still open is closed.
   void shutdown() override {
     if (shut_down_) return;
     shut_down_ = true;
@@ -428,7 +423,8 @@ class EdgeServer::Core final : public httplib::TaskQueue {
     shed_cv_.notify_all();
     for (auto& t : workers_) t.join();
     shedder_.join();
-    for (auto& [fd, c] : table_) close_conn(c.release());
+    std::vector<Conn*> left;
+    for (auto& [fd, c] : table_) left.push_back(c.release());
     table_.clear();
     std::lock_guard<std::mutex> lock(inbox_mu_);
     for (const auto& [fd, client] : new_fds_) {
@@ -437,8 +433,10 @@ class EdgeServer::Core final : public httplib::TaskQueue {
       release_client(client);
     }
     new_fds_.clear();
-    for (Conn* c : returned_) close_conn(c);
+    left.insert(left.end(), returned_.begin(), returned_.end());
     returned_.clear();
+    drain(left, Clock::now() + limits_.linger);
+    for (Conn* c : left) close_conn(c);
   }
 
   // From the accepting thread.
@@ -452,7 +450,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
     std::string client = client_key(fd, limits_.limit_loopback_clients);
     if (!client.empty()) {
       std::lock_guard<std::mutex> lock(clients_mu_);
-      size_t& held = per_client_[client];
+      size_t& held = per_client_[client].connections;
       if (held >= limits_.max_connections_per_client) return refuse();
       ++held;
     }
@@ -481,11 +479,12 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   // minutes, outside every limit of ours.
   void close_conn(Conn* c) {
     int unsent = 0;
-    if (::ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+    if (c->unsent() > 0 || (::ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0)) {
       linger drop{1, 0};
       ::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &drop, sizeof drop);
     }
     ::close(c->fd);
+    release_output(*c, c->charged);
     release_client(c->client);
     delete c;
     open_.fetch_sub(1);
@@ -495,19 +494,77 @@ class EdgeServer::Core final : public httplib::TaskQueue {
     if (client.empty()) return;
     std::lock_guard<std::mutex> lock(clients_mu_);
     auto it = per_client_.find(client);
-    if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+    if (it != per_client_.end() && --it->second.connections == 0) per_client_.erase(it);
+  }
+
+  // --- answers waiting for slow readers ----------------------------------------
+  //
+  // An answer the socket does not take at once waits in memory, counted
+  // against its client (max_output_per_client) and the server
+  // (max_output_total). A request run while either is full is shed (503):
+  // the memory slow readers can hold is bounded, and one client's slow reads
+  // fill only its own share.
+
+  void charge_output(Conn& c, size_t n) {
+    c.charged += n;
+    output_total_.fetch_add(n);
+    if (c.client.empty()) return;
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    per_client_[c.client].output += n;
+  }
+
+  void release_output(Conn& c, size_t n) {
+    n = std::min(n, c.charged);
+    if (n == 0) return;
+    c.charged -= n;
+    output_total_.fetch_sub(n);
+    if (c.client.empty()) return;
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    auto it = per_client_.find(c.client);
+    if (it != per_client_.end()) it->second.output -= std::min(n, it->second.output);
+  }
+
+  bool output_full(const std::string& client) {
+    if (output_total_.load() >= limits_.max_output_total) return true;
+    if (client.empty()) return false;
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    auto it = per_client_.find(client);
+    return it != per_client_.end() && it->second.output >= limits_.max_output_per_client;
+  }
+
+  // At shutdown: the answers still unsent get until `deadline` to go out.
+  void drain(const std::vector<Conn*>& conns, Clock::time_point deadline) {
+    for (;;) {
+      std::vector<pollfd> fds;
+      std::vector<Conn*> owners;
+      for (Conn* c : conns)
+        if (c->phase == Conn::Phase::kWrite && c->unsent() > 0) {
+          fds.push_back({c->fd, POLLOUT, 0});
+          owners.push_back(c);
+        }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (fds.empty() || left.count() <= 0) return;
+      if (::poll(fds.data(), fds.size(), to_ms(left)) <= 0) continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        size_t written = 0;
+        Wrote w = write_some(*owners[i], written);
+        release_output(*owners[i], written);
+        if (w != Wrote::kSome) owners[i]->phase = Conn::Phase::kLinger;  // done (or failed)
+      }
+    }
   }
 
   // --- the gate thread ------------------------------------------------------
 
   void arm(Conn& c, bool add) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.events = (c.phase == Conn::Phase::kWrite ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT;
     ev.data.fd = c.fd;
     ::epoll_ctl(epoll_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
   }
 
-  // Keeps c in the gate, waiting for bytes.
+  // Keeps c in the gate, waiting for bytes (or, writing, for room).
   void park(std::unique_ptr<Conn> c, bool add) {
     Conn& ref = *c;
     table_[ref.fd] = std::move(c);
@@ -541,24 +598,31 @@ class EdgeServer::Core final : public httplib::TaskQueue {
       if (c->phase == Conn::Phase::kLinger) {
         c->linger_deadline = now + limits_.linger;
         park(std::move(c), false);
-        continue;
-      }
-      c->last_byte = now;
-      if (c->buffered() == 0) {
-        c->phase = Conn::Phase::kIdle;
-        c->idle_deadline = now + limits_.idle_timeout;
+      } else if (c->phase == Conn::Phase::kWrite) {
         park(std::move(c), false);
-        continue;
+      } else {
+        resume(std::move(c), now);
       }
-      // Part of a next request came with the last one (pipelining); its head
-      // is timed from now. A whole one (a worker stops after 16 in a row)
-      // goes straight back to the workers.
-      if (c->head_len == 0) {
-        c->phase = Conn::Phase::kHead;
-        c->head_deadline = now + limits_.header_deadline;
-      }
-      decide(std::move(c), now);
     }
+  }
+
+  // A kept-alive connection whose answer is out: it waits for its next
+  // request, or takes the one already buffered.
+  void resume(std::unique_ptr<Conn> c, Clock::time_point now) {
+    c->last_byte = now;
+    if (c->buffered() == 0) {
+      c->phase = Conn::Phase::kIdle;
+      c->idle_deadline = now + limits_.idle_timeout;
+      return park(std::move(c), false);
+    }
+    // Part of a next request came with the last one (pipelining); its head
+    // is timed from now. A whole one (a worker stops after 16 in a row, or
+    // left it while the gate wrote the answer) goes straight to the workers.
+    if (c->head_len == 0) {
+      c->phase = Conn::Phase::kHead;
+      c->head_deadline = now + limits_.header_deadline;
+    }
+    decide(std::move(c), now);
   }
 
   void decide(std::unique_ptr<Conn> c, Clock::time_point now) {
@@ -584,25 +648,48 @@ class EdgeServer::Core final : public httplib::TaskQueue {
     park(std::move(c), false);
   }
 
-  void on_readable(int fd, Clock::time_point now) {
+  void on_event(int fd, Clock::time_point now) {
     auto it = table_.find(fd);
     if (it == table_.end()) return;
     std::unique_ptr<Conn> c = std::move(it->second);
     table_.erase(it);
-
-    if (c->phase == Conn::Phase::kLinger) {
-      for (int i = 0; i < 16; ++i) {
-        ssize_t n = ::recv(c->fd, scratch_, sizeof scratch_, 0);
-        if (n > 0) continue;
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        close_conn(c.release());  // the client closed (or failed): done
-        return;
-      }
-      park(std::move(c), false);
-      return;
+    switch (c->phase) {
+      case Conn::Phase::kWrite: return on_writable(std::move(c), now);
+      case Conn::Phase::kLinger: return on_linger(std::move(c));
+      default: return on_readable(std::move(c), now);
     }
+  }
 
+  // Room in the socket for more of an answer a worker could not send at once.
+  void on_writable(std::unique_ptr<Conn> c, Clock::time_point now) {
+    size_t written = 0;
+    Wrote w = write_some(*c, written);
+    release_output(*c, written);
+    if (w == Wrote::kFailed) return close_conn(c.release());
+    if (w == Wrote::kSome) {
+      if (written > 0) c->last_progress = now;
+      return park(std::move(c), false);
+    }
+    if (!c->close_after_write) return resume(std::move(c), now);
+    ::shutdown(c->fd, SHUT_WR);
+    c->phase = Conn::Phase::kLinger;
+    c->linger_deadline = now + limits_.linger;
+    park(std::move(c), false);
+  }
+
+  // After a closing answer: what the client still sends is dropped.
+  void on_linger(std::unique_ptr<Conn> c) {
+    for (int i = 0; i < 16; ++i) {
+      ssize_t n = ::recv(c->fd, scratch_, sizeof scratch_, 0);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return close_conn(c.release());  // the client closed (or failed): done
+    }
+    park(std::move(c), false);
+  }
+
+  void on_readable(std::unique_ptr<Conn> c, Clock::time_point now) {
     // Reads what is there, up to what the current request may still need.
     const size_t cap = limits_.max_header_bytes + limits_.max_body_bytes;
     bool got = false;
@@ -619,8 +706,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       // Closed (or failed) before a whole request arrived: nothing to answer.
-      close_conn(c.release());
-      return;
+      return close_conn(c.release());
     }
     if (got) {
       c->last_byte = now;
@@ -636,11 +722,11 @@ class EdgeServer::Core final : public httplib::TaskQueue {
 
   // Every 50 ms: connections past a deadline.
   void expire(Clock::time_point now) {
-    std::vector<int> quiet, slow, done;
+    std::vector<int> drop, slow;
     for (auto& [fd, c] : table_) {
       switch (c->phase) {
         case Conn::Phase::kIdle:
-          if (now >= c->idle_deadline) quiet.push_back(fd);
+          if (now >= c->idle_deadline) drop.push_back(fd);
           break;
         case Conn::Phase::kHead:
           if (now >= c->head_deadline || now - c->last_byte >= limits_.read_stall) slow.push_back(fd);
@@ -648,19 +734,19 @@ class EdgeServer::Core final : public httplib::TaskQueue {
         case Conn::Phase::kBody:
           if (now >= c->body_deadline || now - c->last_byte >= limits_.read_stall) slow.push_back(fd);
           break;
+        case Conn::Phase::kWrite:
+          // A reader too slow for the whole answer's deadline, or stalled:
+          // dropped (with a reset, the rest of the answer unsent).
+          if (now >= c->write_deadline || now - c->last_progress >= limits_.write_timeout) drop.push_back(fd);
+          break;
         case Conn::Phase::kLinger:
-          if (now >= c->linger_deadline) done.push_back(fd);
+          if (now >= c->linger_deadline) drop.push_back(fd);
           break;
       }
     }
-    for (int fd : quiet) {
+    for (int fd : drop) {
       auto it = table_.find(fd);
-      ::shutdown(fd, SHUT_RDWR);
-      close_conn(it->second.release());
-      table_.erase(it);
-    }
-    for (int fd : done) {
-      auto it = table_.find(fd);
+      if (it->second->phase == Conn::Phase::kIdle) ::shutdown(fd, SHUT_RDWR);
       close_conn(it->second.release());
       table_.erase(it);
     }
@@ -685,7 +771,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
           (void)r;
           take_inbox(now);
         } else {
-          on_readable(events[i].data.fd, now);
+          on_event(events[i].data.fd, now);
         }
       }
       if (now - last_expire >= std::chrono::milliseconds(50)) {
@@ -707,8 +793,8 @@ class EdgeServer::Core final : public httplib::TaskQueue {
     (shed ? shed_cv_ : jobs_cv_).notify_one();
   }
 
-  // Back to the gate (after a worker): waiting for the next request, or
-  // lingering before the close.
+  // Back to the gate (after a worker): waiting for the next request, for
+  // room to write the rest of its answer, or lingering before the close.
   void give_back(Conn* c) {
     {
       std::lock_guard<std::mutex> lock(inbox_mu_);
@@ -718,7 +804,6 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   }
 
   void work(bool shedder) {
-    tl_shedding = shedder;
     auto& queue = shedder ? shed_ : jobs_;
     auto& cv = shedder ? shed_cv_ : jobs_cv_;
     for (;;) {
@@ -736,36 +821,55 @@ class EdgeServer::Core final : public httplib::TaskQueue {
 
   // Answers c's ready request, and any further complete ones the client sent
   // with it (pipelining), then gives the connection back to the gate.
+  // 65 lines: one request's round trip (run, write or hand over, keep or
+  // close, next pipelined request) reads best in one piece.
   void serve(Conn* c, bool shed) {
     for (int round = 0;; ++round) {
-      ConnStream stream(*c, limits_.write_timeout);
-      bool close = c->refuse || shed || stopping_.load() || c->served + 1 >= limits_.keep_alive_max_count;
+      // A client whose unread answers fill its share (or everyone's fill the
+      // server's) gets 503 until it reads them.
+      bool shedding = shed || output_full(c->client);
+      ConnStream stream(*c);
+      bool close = c->refuse || shedding || stopping_.load() || c->served + 1 >= limits_.keep_alive_max_count;
       bool closed_by_client = false;
       tl_stream = &stream;
+      tl_shedding = shedding;
       bool ok = server_.run_request(stream, close, closed_by_client);
       tl_stream = nullptr;
-      bool sent = stream.flush();
+      tl_shedding = false;
       ++c->served;
       c->fresh = false;
-      if (!sent) {  // the client is gone or does not read
-        close_conn(c);
-        return;
-      }
       // The connection is kept only when httplib read exactly the request the
       // gate delimited: anything else left unread could be taken for a
       // request. (The post-routing handler has then said Connection: close.)
       bool keep = ok && !close && !closed_by_client && !stream.closing() && stream.request_consumed();
-      if (!keep) {
-        ::shutdown(c->fd, SHUT_WR);
-        c->phase = Conn::Phase::kLinger;
+      if (keep) {
+        c->pos += stream.consumed();
+        c->start_next_request();
+        c->phase = Conn::Phase::kIdle;
+      } else {
         c->buf.clear();
         c->buf.shrink_to_fit();
         c->pos = 0;
+      }
+      size_t written = 0;
+      Wrote w = write_some(*c, written);
+      if (w == Wrote::kFailed) return close_conn(c);  // the client is gone
+      if (w == Wrote::kSome) {
+        // The client reads slower than the answer was made: the gate writes
+        // the rest, and this worker is free for the next request.
+        Clock::time_point now = Clock::now();
+        c->phase = Conn::Phase::kWrite;
+        c->close_after_write = !keep;
+        c->write_deadline = now + limits_.answer_deadline;
+        c->last_progress = now;
+        charge_output(*c, c->unsent());
         return give_back(c);
       }
-      c->pos += stream.consumed();
-      c->start_next_request();
-      c->phase = Conn::Phase::kIdle;
+      if (!keep) {
+        ::shutdown(c->fd, SHUT_WR);
+        c->phase = Conn::Phase::kLinger;
+        return give_back(c);
+      }
       if (c->buffered() == 0 || round >= 16) return give_back(c);
       // Pipelined bytes: another whole request is answered here at once;
       // anything less waits in the gate (which then also answers a bad head).
@@ -790,6 +894,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   std::atomic<bool> stopping_{false};
   bool shut_down_ = false;
   std::atomic<size_t> open_{0};
+  std::atomic<size_t> output_total_{0};  // unsent answer bytes held, all connections
 
   // Gate thread only.
   std::thread gate_;
@@ -798,10 +903,15 @@ class EdgeServer::Core final : public httplib::TaskQueue {
 
   std::mutex inbox_mu_;
   std::vector<std::pair<int, std::string>> new_fds_;  // with their client keys
-
-  std::mutex clients_mu_;
-  std::unordered_map<std::string, size_t> per_client_;  // connections held, by client key
   std::vector<Conn*> returned_;
+
+  // What each client (by client key) holds: connections, and unsent answer bytes.
+  struct ClientUse {
+    size_t connections = 0;
+    size_t output = 0;
+  };
+  std::mutex clients_mu_;
+  std::unordered_map<std::string, ClientUse> per_client_;
 
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_, shed_cv_;

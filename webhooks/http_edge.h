@@ -14,9 +14,13 @@
 //    arrived; the head must arrive within header_deadline and the body within
 //    body_deadline in total, however the bytes trickle in;
 //  - only then is the request handed to a worker, which parses it from the
-//    buffer (it never reads the socket) and writes the answer;
-//  - a keep-alive connection then goes back to the gate, and its worker to
-//    the next ready request;
+//    buffer (it never reads the socket) and renders the answer into memory;
+//    it sends what the socket takes at once and never waits for a client:
+//    the rest goes back to the gate, which writes it as the client makes
+//    room, within answer_deadline for the whole answer;
+//  - a keep-alive connection then goes back to the gate (its next request
+//    is read once its answer is out), and its worker to the next ready
+//    request;
 //  - a request whose body is not read before it is answered (chunked, over the
 //    cap, refused before routing, a GET with a body, malformed) is answered
 //    with "Connection: close" and the connection closed, so that body can
@@ -64,8 +68,18 @@ struct EdgeLimits {
   std::chrono::milliseconds idle_timeout{5'000};
   // Within a request, the longest silence between two reads.
   std::chrono::milliseconds read_stall{5'000};
-  // Each write of an answer must make progress within this.
+  // An answer the client does not take at once is written by the gate: the
+  // client must take some of it at least this often, and all of it within
+  // answer_deadline (from the end of its rendering); past either the
+  // connection is dropped (reset) with the rest unsent.
   std::chrono::milliseconds write_timeout{5'000};
+  std::chrono::milliseconds answer_deadline{60'000};
+  // Unsent answer bytes held in memory for one client (counted like
+  // connections: an IPv4 address or an IPv6 /64, loopback only when
+  // limit_loopback_clients) and for all connections together. A request run
+  // while its client's share, or the total, is full is answered 503.
+  size_t max_output_per_client = 8 * 1024 * 1024;
+  size_t max_output_total = 128 * 1024 * 1024;
   // After a closing answer the rest of what the client sends is read and
   // dropped this long, so the close does not turn into a reset that could
   // destroy the answer before the client reads it.

@@ -241,6 +241,9 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
   limits.idle_timeout = std::chrono::seconds(options.keep_alive_timeout_seconds);
   limits.read_stall = std::chrono::seconds(options.read_timeout_seconds);
   limits.write_timeout = std::chrono::seconds(options.write_timeout_seconds);
+  limits.answer_deadline = options.answer_deadline;
+  limits.max_output_per_client = options.max_output_per_client;
+  limits.max_output_total = options.max_output_total;
   limits.keep_alive_max_count = options.keep_alive_max_count;
   impl_ = std::make_unique<Impl>(ledger, std::move(limits), options.log_requests);
   Impl* impl = impl_.get();

@@ -61,8 +61,14 @@ struct HttpServerOptions {
   std::chrono::milliseconds body_deadline{30'000};
   // The longest silence within a request (408 and closed).
   int read_timeout_seconds = 5;
-  // Each write of an answer must make progress within this.
+  // An answer being written must make progress within this, and be written
+  // whole within answer_deadline; past either the connection is dropped.
   int write_timeout_seconds = 5;
+  std::chrono::milliseconds answer_deadline{60'000};
+  // Unsent answer bytes held for one client, and for all; a request run
+  // while either is full is answered 503 (webhooks/http_edge.h).
+  size_t max_output_per_client = 8 * 1024 * 1024;
+  size_t max_output_total = 128 * 1024 * 1024;
   // How long a connection may wait for its next request.
   int keep_alive_timeout_seconds = 5;
   size_t keep_alive_max_count = 10'000;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,6 +67,33 @@ int connect_from(int port, const char* source) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
     ::close(fd);
     return -1;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A client with a tiny receive window, as over a slow mobile link: the
+// server can send it only a few KB before it reads. From `source` when given.
+int connect_slow_reader(int port, const char* source = nullptr) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096, mss = 536;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
+  if (source != nullptr) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &from.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd);
+      return -1;
+    }
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -167,7 +195,19 @@ struct Edge : ::testing::Test {
     adapter = make_adapter(configs[0]);
     WebhookWiring w;
     w.adapters["generic"] = adapter.get();
-    s.start(t.ledger.get(), bot.get(), o, w);
+    s.start(t.ledger.get(), bot.get(), o, w, add_large_route);
+  }
+
+  // GET /test/large answers 2 MiB at once: a large answer (the largest
+  // entries page is 750 KB) without the CPU of rendering it hundreds of
+  // times, which is not what these tests are about.
+  static constexpr const char* kLarge = "/test/large";
+  static constexpr size_t kLargeSize = 2 * 1024 * 1024;
+  static void add_large_route(httplib::Server& routes) {
+    routes.Get(kLarge, [](const httplib::Request&, httplib::Response& res) {
+      static const std::string body(kLargeSize, 'x');
+      res.set_content(body, "text/plain");
+    });
   }
 
   // Sends `request` on a new connection and reads until the server closes.
@@ -634,6 +674,200 @@ TEST_F(Edge, AnswersAClientNeverReadsDoNotOutliveItsConnection) {
   auto ok = s.client().Get("/healthz");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
+}
+
+// One client asks for large answers (2 MiB) on 40 connections with a 4 KB
+// receive window and a 536-byte MSS (a slow mobile link), four pipelined
+// requests each (more than the kernel's send buffer takes), and reads 64 KB
+// from each every 2 s. When a worker wrote the answer itself (each write
+// needing progress only every 5 s, no deadline for the whole) they held all
+// 32 workers: the last 8 readers and a normal client waited 5 to 9 s, and
+// more as the attack re-opened its connections. Now a worker renders the
+// answer, sends what the socket takes and hands the rest to the gate, so the
+// workers stay free and the normal client is answered at once throughout.
+TEST_F(Edge, SlowReadersNeverDelayANormalClient) {
+  start();
+  constexpr int kReaders = 40;
+  const std::string request = "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<int> fds;
+  std::vector<size_t> got(kReaders, 0);
+  std::vector<std::string> first(kReaders);
+  for (int i = 0; i < kReaders; ++i) {
+    int fd = connect_slow_reader(s.port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, request + request + request + request));
+    timeval tv{0, 300'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    fds.push_back(fd);
+  }
+  // Each reader takes 64 KB (or what comes in 0.3 s) every 2 s.
+  const auto attack_start = Clock::now();
+  std::atomic<bool> done{false};
+  std::atomic<int> begun{0};
+  std::vector<std::thread> readers;
+  auto stop_readers = [&] {
+    done = true;
+    for (auto& r : readers)
+      if (r.joinable()) r.join();
+  };
+  std::thread none;
+  Joined joined{none, [&] {
+                  stop_readers();
+                  for (int fd : fds) ::close(fd);
+                }};
+  const size_t chunk = 64 * 1024;
+  for (int i = 0; i < kReaders; ++i)
+    readers.emplace_back([&, i] {
+      std::vector<char> buf(chunk);
+      while (!done.load()) {
+        ssize_t n = ::recv(fds[i], buf.data(), chunk, MSG_WAITALL);
+        if (n > 0) {
+          bool was_begun = first[i].size() == 12;
+          if (first[i].size() < 12) first[i].append(buf.data(), std::min<size_t>(12 - first[i].size(), static_cast<size_t>(n)));
+          if (!was_begun && first[i].size() == 12) ++begun;
+          got[i] += static_cast<size_t>(n);
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+          return;  // closed
+        } else {
+          continue;  // nothing yet: keep waiting for the answer to begin
+        }
+        for (int k = 0; k < 40 && !done.load(); ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  // Every answer has begun within 2 s (when workers wrote, only 32 did).
+  while (begun.load() < kReaders && seconds_since(attack_start) < 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::printf("%d of %d slow answers begun after %.2f s\n", begun.load(), kReaders, seconds_since(attack_start));
+  const auto measure_start = Clock::now();
+
+  std::vector<double> latencies;
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_until(measure_start + std::chrono::milliseconds(200 + 1000 * i));
+    auto started = Clock::now();
+    auto c = s.client();
+    c.set_read_timeout(5, 0);
+    auto r = c.Get("/healthz");
+    double took = seconds_since(started);
+    EXPECT_TRUE(r) << "request " << i << " during the attack failed after " << took << " s";
+    if (r) {
+      EXPECT_EQ(r->status, 200);
+    }
+    latencies.push_back(took);
+    EXPECT_LT(took, 1.0) << "request " << i << " during the attack took " << took << " s";
+  }
+  stop_readers();
+  // The attack was real: every reader was being answered, slowly.
+  int answered = 0;
+  for (int i = 0; i < kReaders; ++i)
+    if (first[i] == "HTTP/1.1 200" && got[i] < kLargeSize) ++answered;
+  EXPECT_EQ(answered, kReaders);
+  std::string lat;
+  for (double l : latencies) lat += std::to_string(l) + " ";
+  std::printf("normal client during the slow-reader attack: %s(s)\n", lat.c_str());
+}
+
+// Reads a slow reader's connection 1 KB every 100 ms (always making progress)
+// until the server closes it or `limit` seconds pass.
+Received read_slowly(int fd, double limit) {
+  Received r;
+  auto start = Clock::now();
+  char buf[1024];
+  while (seconds_since(start) < limit) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      r.closed = true;
+      break;
+    }
+    r.bytes.append(buf, static_cast<size_t>(n));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+// A reader that keeps taking a little (so no single write stalls) is still
+// cut off when the whole answer's deadline runs out, and a reader that keeps
+// up gets the whole page.
+TEST_F(Edge, ASlowReaderIsCutOffAtItsAnswerDeadline) {
+  HttpServerOptions o;
+  o.answer_deadline = std::chrono::milliseconds(2000);
+  start(o);
+  auto whole = s.client().Get(kLarge);
+  ASSERT_TRUE(whole);
+  ASSERT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->body.size(), kLargeSize);
+
+  int fd = connect_slow_reader(s.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  Received r = read_slowly(fd, 8);
+  ::close(fd);
+  EXPECT_TRUE(r.closed) << "still open after " << r.seconds << " s, " << r.bytes.size() << " bytes read";
+  EXPECT_EQ(r.bytes.rfind("HTTP/1.1 200 ", 0), 0u);
+  EXPECT_LT(r.bytes.size(), kLargeSize);
+  // Cut at 2 s, seen once the client has read what its kernel still held.
+  EXPECT_GT(r.seconds, 1.5);
+  EXPECT_LT(r.seconds, 5.0);
+  std::printf("slow reader cut off after %.2f s, %zu of %zu bytes read\n", r.seconds, r.bytes.size(), kLargeSize);
+}
+
+// One client's unread answers fill only its own share of memory: past
+// max_output_per_client its further requests are answered 503 (at once,
+// closing), while another client is answered as usual. Each connection
+// opens once the one before has been answered, so the share is known full
+// before the next request runs. The control run has no limit per client.
+TEST_F(Edge, OneClientsUnreadAnswersFillOnlyItsShare) {
+  for (bool limited : {false, true}) {
+    SCOPED_TRACE(limited ? "limited per client" : "no limit per client");
+    HttpServerOptions o;
+    o.limit_loopback_clients = limited;
+    o.max_output_per_client = 2 * 1024 * 1024;
+    if (!bot) {
+      start(o);
+    } else {
+      s.stop();
+      WebhookWiring w;
+      w.adapters["generic"] = adapter.get();
+      s.start(t.ledger.get(), bot.get(), o, w, add_large_route);
+    }
+    std::vector<int> fds;
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 12; ++i) {
+      int fd = connect_slow_reader(s.port, "127.0.0.1");
+      ASSERT_GE(fd, 0);
+      fds.push_back(fd);
+      ASSERT_TRUE(send_all(fd, "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+      timeval tv{3, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char buf[12];
+      ASSERT_EQ(::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_WAITALL), 12) << "connection " << i << " not answered";
+      std::string status(buf, 12);
+      if (status == "HTTP/1.1 200") ++ok;
+      if (status == "HTTP/1.1 503") ++refused;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the gate takes its unsent answer
+    }
+    std::printf("%s: %d answered, %d refused 503\n", limited ? "limited" : "control", ok, refused);
+    if (limited) {
+      EXPECT_GE(ok, 1);
+      EXPECT_GE(refused, 8) << ok << " answered";
+    } else {
+      EXPECT_EQ(ok, 12);
+    }
+    int other = connect_from(s.port, "127.0.0.2");
+    ASSERT_GE(other, 0) << "bind to 127.0.0.2";
+    auto started = Clock::now();
+    ASSERT_TRUE(send_all(other, "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    Received r = read_until_close(other, 5);
+    ::close(other);
+    auto answers = split_answers(r.bytes);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].status, 200);
+    EXPECT_EQ(answers[0].body.size(), kLargeSize);
+    EXPECT_LT(seconds_since(started), 1.0);
+    for (int fd : fds) ::close(fd);
+  }
 }
 
 // Past max_connections a new connection is answered 503 and closed at once.
