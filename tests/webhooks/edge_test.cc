@@ -644,7 +644,7 @@ std::pair<int, uint64_t> orphaned_output(int port) {
 // host's TCP memory.
 TEST_F(Edge, AnswersAClientNeverReadsDoNotOutliveItsConnection) {
   HttpServerOptions o;
-  o.write_timeout_seconds = 1;
+  o.write_timeout = std::chrono::seconds(1);
   start(o);
   std::vector<TransactionLine> lines;
   for (int i = 0; i < 300; ++i)

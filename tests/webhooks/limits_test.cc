@@ -75,7 +75,7 @@ TEST_F(Limits, DeepJsonNestingIsRefused) {
 
 TEST_F(Limits, ASlowClientIsCutOffByTheReadTimeout) {
   HttpServerOptions o;
-  o.read_timeout_seconds = 1;
+  o.read_stall = std::chrono::seconds(1);
   start(o);
   int fd = connect_loopback(s.port);
   ASSERT_GE(fd, 0);
