@@ -2,14 +2,7 @@
 // deadlines without delaying anyone else, a request answered before its body
 // was read closes its connection, a body-less POST is an empty body, and
 // pipelined requests are answered in order. Raw sockets over loopback.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,182 +14,17 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/crypto.h"
-#include "server_fixture.h"
-#include "webhooks/adapter.h"
-#include "webhooks/config.h"
+#include "edge_fixture.h"
 
 namespace sunledger {
 namespace {
 
 using nlohmann::json;
+using namespace sunledger::testing;
 using Clock = std::chrono::steady_clock;
 
-// Joins a helper thread however the test ends (a failed ASSERT returns early).
-struct Joined {
-  std::thread& thread;
-  std::function<void()> before = [] {};
-  ~Joined() {
-    before();
-    if (thread.joinable()) thread.join();
-  }
-};
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-int connect_loopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// A loopback connection from another source address (the whole of 127/8 is
-// this host): another client, as far as the edge can tell.
-int connect_from(int port, const char* source) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &from.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// A client with a tiny receive window, as over a slow mobile link: the
-// server can send it only a few KB before it reads. From `source` when given.
-int connect_slow_reader(int port, const char* source = nullptr) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096, mss = 536;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
-  if (source != nullptr) {
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source, &from.sin_addr);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
-      ::close(fd);
-      return -1;
-    }
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-struct Received {
-  std::string bytes;
-  bool closed = false;  // the server closed (EOF or reset) before the time ran out
-  double seconds = 0;   // until the close, or until the time ran out
-};
-
-// Everything the server sends until it closes, or until `limit` seconds.
-Received read_until_close(int fd, double limit) {
-  Received r;
-  auto start = Clock::now();
-  char buf[4096];
-  for (;;) {
-    double left = limit - seconds_since(start);
-    if (left <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left * 1000) + 1) <= 0) continue;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-      r.bytes.append(buf, static_cast<size_t>(n));
-      continue;
-    }
-    r.closed = true;
-    break;
-  }
-  r.seconds = seconds_since(start);
-  return r;
-}
-
-// The HTTP/1.1 answers in `bytes`, in order: status and headers of each (the
-// body is skipped by its Content-Length).
-struct Answer {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
-std::vector<Answer> split_answers(const std::string& bytes) {
-  std::vector<Answer> out;
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    size_t end = bytes.find("\r\n\r\n", pos);
-    if (end == std::string::npos || bytes.compare(pos, 9, "HTTP/1.1 ") != 0) {
-      out.push_back({-1, bytes.substr(pos), ""});  // not an answer: shows up in the failure
-      break;
-    }
-    Answer a;
-    a.head = bytes.substr(pos, end + 4 - pos);
-    a.status = std::atoi(a.head.c_str() + 9);
-    size_t cl = a.head.find("Content-Length: ");
-    size_t len = cl == std::string::npos ? 0 : std::strtoul(a.head.c_str() + cl + 16, nullptr, 10);
-    a.body = bytes.substr(end + 4, len);
-    pos = end + 4 + len;
-    if (a.status == 100) continue;
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-struct Edge : ::testing::Test {
-  testing::TestLedger t;
-  std::unique_ptr<Bot> bot;
-  std::vector<BotConfig> configs;
-  std::unique_ptr<PlatformAdapter> adapter;
-  testing::RunningServer s;
-  std::string token;
-  const std::string secret_raw = "edge-secret-0123456789";
-
-  void start(HttpServerOptions o = {}) {
-    BotOptions bo;
-    bo.identity_salt = "0123456789abcdef0123456789abcdef";
-    bot = std::make_unique<Bot>(t.ledger.get(), bo);
-    ASSERT_TRUE(bot->initialize().is_ok());
-    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
-    ASSERT_TRUE(bot->bind_group("shuangjiang", "generic", "g").is_ok());
-    token = *bot->create_token({Role::kOfficial, "shuangjiang", "", "station"});
-    configs = *load_bots_config(
-        json{{"bots", {{{"id", "generic"}, {"platform", "generic"}, {"secret", "whsec_" + base64_encode(secret_raw)}}}}}.dump());
-    adapter = make_adapter(configs[0]);
-    WebhookWiring w;
-    w.adapters["generic"] = adapter.get();
-    s.start(t.ledger.get(), bot.get(), o, w, add_large_route);
-  }
+struct Edge : GenericBotServer {
+  Edge() : GenericBotServer("edge-secret-0123456789") { extra_routes = add_large_route; }
 
   // GET /test/large answers 2 MiB at once: a large answer (the largest
   // entries page is 750 KB) without the CPU of rendering it hundreds of
@@ -208,16 +36,6 @@ struct Edge : ::testing::Test {
       static const std::string body(kLargeSize, 'x');
       res.set_content(body, "text/plain");
     });
-  }
-
-  // Sends `request` on a new connection and reads until the server closes.
-  Received exchange(const std::string& request, double limit = 5) {
-    int fd = connect_loopback(s.port);
-    EXPECT_GE(fd, 0);
-    EXPECT_TRUE(send_all(fd, request));
-    Received r = read_until_close(fd, limit);
-    ::close(fd);
-    return r;
   }
 };
 
@@ -824,14 +642,7 @@ TEST_F(Edge, OneClientsUnreadAnswersFillOnlyItsShare) {
     HttpServerOptions o;
     o.limit_loopback_clients = limited;
     o.max_output_per_client = 2 * 1024 * 1024;
-    if (!bot) {
-      start(o);
-    } else {
-      s.stop();
-      WebhookWiring w;
-      w.adapters["generic"] = adapter.get();
-      s.start(t.ledger.get(), bot.get(), o, w, add_large_route);
-    }
+    start(o);  // the second time, a restart with these options
     std::vector<int> fds;
     int ok = 0, refused = 0;
     for (int i = 0; i < 12; ++i) {
@@ -904,14 +715,7 @@ TEST_F(Edge, OneClientCannotHoldEveryConnection) {
     o.max_connections = 40;
     o.max_connections_per_client = limited ? 10 : 1000;
     o.limit_loopback_clients = true;
-    if (!bot) {
-      start(o);
-    } else {
-      s.stop();
-      WebhookWiring w;
-      w.adapters["generic"] = adapter.get();
-      s.start(t.ledger.get(), bot.get(), o, w);
-    }
+    start(o);  // the second time, a restart with these options
     std::vector<int> held;
     for (int i = 0; i < 60; ++i) {
       int fd = connect_from(s.port, "127.0.0.1");
