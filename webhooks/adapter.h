@@ -1,6 +1,12 @@
 // One platform adapter per bot: turns the platform's callback into the bot's
 // InboundMessage (after checking its signature over the raw body and
 // decrypting it) and the bot's answers into what that platform expects.
+//
+// Ownership: make_adapter() returns an adapter that owns a copy of its
+// BotConfig; deliver() borrows the HttpClient for the call only. Thread
+// safety: every method may be called from any thread at once (webhook
+// workers and outbox lanes share one adapter; the access-token cache is
+// guarded inside).
 #pragma once
 
 #include <functional>

@@ -1,4 +1,5 @@
 // bots.json: the chat bots a deployment serves, one per platform account.
+// Plain values and functions without state: safe from any thread.
 #pragma once
 
 #include <map>

@@ -1,4 +1,9 @@
 // Outbound HTTP, behind an interface so tests and deployments can swap it.
+//
+// Ownership: make_http_client() returns an owned client that keeps nothing
+// of a request after send() returns. Thread safety: send() may be called
+// from any thread at once (every implementation must allow it: the outbox
+// lanes share one client).
 #pragma once
 
 #include <memory>

@@ -207,54 +207,11 @@ std::string route_label(const httplib::Request& req, int status, const std::set<
 
 }  // namespace
 
-struct HttpServer::Impl {
-  Impl(Ledger* l, EdgeLimits limits, bool log) : ledger(l), outbox(l), server(with_gate_log(std::move(limits), log)) {}
-  // What the gate answers itself (malformed or oversized heads, clients too
-  // slow, too many connections) never reaches httplib's logger: it is
-  // counted and logged here, under one label.
-  EdgeLimits with_gate_log(EdgeLimits limits, bool log) {
-    limits.on_gate_answer = [this, log](int status) {
-      metrics.observe_request("edge", status, 0);
-      if (log) std::fprintf(stderr, "%s - edge %d 0 0.0ms\n", utc_timestamp(std::time(nullptr)).c_str(), status);
-    };
-    return limits;
-  }
-  Ledger* ledger;
-  Outbox outbox;
-  HttpServerOptions options;
-  Metrics metrics;  // before server: the gate's callback counts into it
-  EdgeServer server;
-  std::atomic<int> listen_fd{-1};
-};
+namespace {
 
-HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks) {
-  EdgeLimits limits;
-  limits.worker_threads = options.worker_threads;
-  limits.max_queued_requests = options.max_queued_requests;
-  limits.max_connections = options.max_connections;
-  limits.max_connections_per_client = options.max_connections_per_client;
-  limits.limit_loopback_clients = options.limit_loopback_clients;
-  limits.max_header_bytes = options.max_header_bytes;
-  limits.max_body_bytes = options.max_body_bytes;
-  limits.header_deadline = options.header_deadline;
-  limits.body_deadline = options.body_deadline;
-  limits.idle_timeout = std::chrono::seconds(options.keep_alive_timeout_seconds);
-  limits.read_stall = std::chrono::seconds(options.read_timeout_seconds);
-  limits.write_timeout = std::chrono::seconds(options.write_timeout_seconds);
-  limits.keep_alive_max_count = options.keep_alive_max_count;
-  impl_ = std::make_unique<Impl>(ledger, std::move(limits), options.log_requests);
-  Impl* impl = impl_.get();
-  impl_->options = options;
-  auto& svr = impl_->server;
-
-  // Without TCP_NODELAY Nagle and delayed ACKs cost 40 ms a response.
-  svr.set_tcp_nodelay(true);
-  svr.set_socket_options([impl](int fd) {
-    int yes = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    impl->listen_fd.store(fd);
-  });
-
+// What every request passes before and around its route: limits on what
+// httplib would read, no exception text to the client, JSON error bodies.
+void install_guards(httplib::Server& svr) {
   // Runs before the body is read: refuse what Debian's httplib 0.11.4 would
   // read without the size cap (chunked or compressed bodies). These answers
   // leave the body unread, so the edge closes the connection after them
@@ -310,19 +267,20 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
       else if (res.status == 400) http::send_error(res, 400, "请求格式错误 (bad request)");
     }
   });
+}
 
+void install_logger(httplib::Server& svr, Metrics* metrics, bool log, const WebhookWiring& webhooks) {
   // One line per request: method, path without query (queries carry
   // signatures and echo strings), status, bytes, latency. Never bodies.
-  bool log = options.log_requests;
   std::set<std::string> bots;
   for (const auto& [id, adapter] : webhooks.adapters) bots.insert(id);
-  svr.set_logger([impl, log, bots](const httplib::Request& req, const httplib::Response& res) {
+  svr.set_logger([metrics, log, bots](const httplib::Request& req, const httplib::Response& res) {
     double seconds = 0;
     if (tl_request_start != std::chrono::steady_clock::time_point{})
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tl_request_start).count();
     tl_request_start = {};
     std::string label = route_label(req, res.status, bots);
-    impl->metrics.observe_request(label, res.status, seconds);
+    metrics->observe_request(label, res.status, seconds);
     // The method is the client's too: printable ASCII only, and short.
     std::string method;
     for (char c : req.method.substr(0, 16)) method.push_back(c > 32 && c < 127 ? c : '?');
@@ -330,7 +288,11 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
       std::fprintf(stderr, "%s %s %s %d %zu %.1fms\n", utc_timestamp(std::time(nullptr)).c_str(), method.c_str(),
                    label.c_str(), res.status, res.body.size(), seconds * 1000);
   });
+}
 
+// Health, metrics, the read API; with a bot, the write and complaints APIs
+// and the webhooks.
+void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot* bot, const WebhookWiring& webhooks) {
   svr.Get("/healthz", [ledger](const httplib::Request&, httplib::Response& res) {
     // A ledger that failed verification is not healthy, whatever else works.
     if (std::string failure = ledger->integrity_failure(); !failure.empty()) {
@@ -340,21 +302,64 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
     }
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });
-  svr.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {
-    res.set_content(impl->metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+  svr.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http::register_read_api(svr, *ledger);
-  impl->metrics.add_gauge("ledger_entries", "Entries in the village books (the complaints log is not counted: its growth would time a filing).", [ledger] {
+  metrics->add_gauge("ledger_entries", "Entries in the village books (the complaints log is not counted: its growth would time a filing).", [ledger] {
     auto n = ledger->total_entries();
     return n.is_ok() ? static_cast<double>(*n) : -1.0;
   });
-  impl->metrics.add_gauge("storage_memory_bytes", "Memory SQLite holds: page caches and prepared statements.",
+  metrics->add_gauge("storage_memory_bytes", "Memory SQLite holds: page caches and prepared statements.",
                           [] { return static_cast<double>(Ledger::storage_memory_bytes()); });
   if (bot != nullptr) {
     http::register_write_api(svr, *bot);
     http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);
     http::register_webhooks(svr, *ledger, *bot, webhooks);
   }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(Ledger* l, EdgeLimits limits, bool log) : ledger(l), outbox(l), server(with_gate_log(std::move(limits), log)) {}
+  // What the gate answers itself (malformed or oversized heads, clients too
+  // slow, too many connections) never reaches httplib's logger: it is
+  // counted and logged here, under one label.
+  EdgeLimits with_gate_log(EdgeLimits limits, bool log) {
+    limits.on_gate_answer = [this, log, also = std::move(limits.on_gate_answer)](int status) {
+      metrics.observe_request("edge", status, 0);
+      if (log) std::fprintf(stderr, "%s - edge %d 0 0.0ms\n", utc_timestamp(std::time(nullptr)).c_str(), status);
+      if (also) also(status);
+    };
+    return limits;
+  }
+  Ledger* ledger;
+  Outbox outbox;
+  HttpServerOptions options;
+  Metrics metrics;  // before server: the gate's callback counts into it
+  EdgeServer server;
+  std::atomic<int> listen_fd{-1};
+};
+
+HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks) {
+  EdgeLimits limits = options;  // the edge's part of the options
+  impl_ = std::make_unique<Impl>(ledger, std::move(limits), options.log_requests);
+  Impl* impl = impl_.get();
+  impl_->options = options;
+  auto& svr = impl_->server;
+
+  // Without TCP_NODELAY Nagle and delayed ACKs cost 40 ms a response.
+  svr.set_tcp_nodelay(true);
+  svr.set_socket_options([impl](int fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    impl->listen_fd.store(fd);
+  });
+
+  install_guards(svr);
+  install_logger(svr, &impl->metrics, options.log_requests, webhooks);
+  install_routes(svr, &impl->metrics, ledger, bot, webhooks);
 }
 
 HttpServer::~HttpServer() = default;

@@ -1,8 +1,11 @@
 // The HTTP edge: a tuned cpp-httplib server hosting the read API, health and
 // metrics, and (see routes added by other headers) the chat webhooks.
 //
-// Thread safety: start()/listen()/stop() from one controlling thread;
-// handlers run on the worker pool.
+// Ownership: HttpServer borrows the ledger, the bot and the adapters of its
+// WebhookWiring, which must outlive it; it owns its EdgeServer and Metrics.
+// Thread safety: bind()/listen() from one controlling thread, stop() from any
+// thread; routes() only before listen(); metrics() from any thread; handlers
+// run on the worker pool.
 #pragma once
 
 #include <chrono>
@@ -16,6 +19,7 @@
 #include "bot/bot.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
+#include "webhooks/edge_limits.h"
 
 namespace httplib {
 class Server;
@@ -36,36 +40,12 @@ struct WebhookWiring {
   std::function<void(PlatformAdapter*, const Push&)> send_ephemeral;
 };
 
-struct HttpServerOptions {
+// The edge's limits (webhooks/edge_limits.h: workers, connections, sizes,
+// deadlines, output caps), described once there, and where to listen.
+// on_gate_answer, when set, is told after the server counts and logs.
+struct HttpServerOptions : EdgeLimits {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 picks a free port (tests)
-  // Connections are held by one gate thread until a whole request has
-  // arrived (webhooks/http_edge.h); workers only run complete requests, so
-  // their number is sized for handler work, not for open connections.
-  size_t worker_threads = 32;
-  // Complete requests waiting for a worker; beyond this they are answered 503.
-  size_t max_queued_requests = 512;
-  // Open connections; beyond this a new one is answered 503 and closed.
-  size_t max_connections = 2048;
-  // Connections one client (IPv4 address, IPv6 /64) may hold; loopback
-  // clients (a reverse proxy on this host) only when limit_loopback_clients.
-  size_t max_connections_per_client = 256;
-  bool limit_loopback_clients = false;
-  size_t max_header_bytes = 8 * 1024;
-  size_t max_body_bytes = 64 * 1024;
-  // The request head must arrive within header_deadline (from the
-  // connection's start, or a kept-alive connection's first byte of the
-  // request), its body within body_deadline after that, in total however the
-  // bytes trickle in; past either the answer is 408 and the connection closed.
-  std::chrono::milliseconds header_deadline{10'000};
-  std::chrono::milliseconds body_deadline{30'000};
-  // The longest silence within a request (408 and closed).
-  int read_timeout_seconds = 5;
-  // Each write of an answer must make progress within this.
-  int write_timeout_seconds = 5;
-  // How long a connection may wait for its next request.
-  int keep_alive_timeout_seconds = 5;
-  size_t keep_alive_max_count = 10'000;
   bool log_requests = true;
 };
 
@@ -78,7 +58,7 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& text
 
 class HttpServer {
  public:
-  // The bot may be null for a read-only server.
+  // The bot may be null for a read-only server. Borrowed, as the ledger.
   HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

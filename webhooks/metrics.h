@@ -1,4 +1,6 @@
 // Counters and histograms rendered in the Prometheus text format.
+// Ownership: a gauge's read function is kept (and called at each render)
+// for as long as the Metrics lives, so what it captures must outlive it.
 // Thread safety: every method may be called from any thread.
 #pragma once
 

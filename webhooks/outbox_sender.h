@@ -10,8 +10,10 @@
 // (bot and row id), counted in /metrics, listed for inspectors
 // (GET /v1/outbox/dead), never retried by itself.
 //
-// Thread safety: start/stop from one thread; notify() from any; deliver_due()
-// from any (a bot's passes never overlap).
+// Ownership: borrows the ledger, the adapters, the HTTP client and the
+// metrics (which may be null); all must outlive it. Thread safety: start/stop
+// from one thread; notify() from any; deliver_due() from any (a bot's passes
+// never overlap).
 #pragma once
 
 #include <condition_variable>

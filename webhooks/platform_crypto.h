@@ -1,4 +1,5 @@
 // The primitives the chat platforms sign and encrypt with (OpenSSL 3).
+// Functions without state: safe from any thread.
 #pragma once
 
 #include <string>

@@ -2,6 +2,8 @@
 // the text for tags: the decrypted plaintext carries the user's own message,
 // so a search finds whatever tags the user typed. A parsed tree knows which
 // <UserId> is the sender's and which is text inside <Content>.
+//
+// Functions without state, values without pointers: safe from any thread.
 #pragma once
 
 #include <string>

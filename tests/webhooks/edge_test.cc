@@ -2,13 +2,7 @@
 // deadlines without delaying anyone else, a request answered before its body
 // was read closes its connection, a body-less POST is an empty body, and
 // pipelined requests are answered in order. Raw sockets over loopback.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,164 +14,28 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/crypto.h"
-#include "server_fixture.h"
-#include "webhooks/adapter.h"
-#include "webhooks/config.h"
+#include "edge_fixture.h"
 
 namespace sunledger {
 namespace {
 
 using nlohmann::json;
+using namespace sunledger::testing;
 using Clock = std::chrono::steady_clock;
 
-// Joins a helper thread however the test ends (a failed ASSERT returns early).
-struct Joined {
-  std::thread& thread;
-  std::function<void()> before = [] {};
-  ~Joined() {
-    before();
-    if (thread.joinable()) thread.join();
-  }
-};
+struct Edge : GenericBotServer {
+  Edge() : GenericBotServer("edge-secret-0123456789") { extra_routes = add_large_route; }
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-int connect_loopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// A loopback connection from another source address (the whole of 127/8 is
-// this host): another client, as far as the edge can tell.
-int connect_from(int port, const char* source) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &from.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-struct Received {
-  std::string bytes;
-  bool closed = false;  // the server closed (EOF or reset) before the time ran out
-  double seconds = 0;   // until the close, or until the time ran out
-};
-
-// Everything the server sends until it closes, or until `limit` seconds.
-Received read_until_close(int fd, double limit) {
-  Received r;
-  auto start = Clock::now();
-  char buf[4096];
-  for (;;) {
-    double left = limit - seconds_since(start);
-    if (left <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left * 1000) + 1) <= 0) continue;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-      r.bytes.append(buf, static_cast<size_t>(n));
-      continue;
-    }
-    r.closed = true;
-    break;
-  }
-  r.seconds = seconds_since(start);
-  return r;
-}
-
-// The HTTP/1.1 answers in `bytes`, in order: status and headers of each (the
-// body is skipped by its Content-Length).
-struct Answer {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
-std::vector<Answer> split_answers(const std::string& bytes) {
-  std::vector<Answer> out;
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    size_t end = bytes.find("\r\n\r\n", pos);
-    if (end == std::string::npos || bytes.compare(pos, 9, "HTTP/1.1 ") != 0) {
-      out.push_back({-1, bytes.substr(pos), ""});  // not an answer: shows up in the failure
-      break;
-    }
-    Answer a;
-    a.head = bytes.substr(pos, end + 4 - pos);
-    a.status = std::atoi(a.head.c_str() + 9);
-    size_t cl = a.head.find("Content-Length: ");
-    size_t len = cl == std::string::npos ? 0 : std::strtoul(a.head.c_str() + cl + 16, nullptr, 10);
-    a.body = bytes.substr(end + 4, len);
-    pos = end + 4 + len;
-    if (a.status == 100) continue;
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-struct Edge : ::testing::Test {
-  testing::TestLedger t;
-  std::unique_ptr<Bot> bot;
-  std::vector<BotConfig> configs;
-  std::unique_ptr<PlatformAdapter> adapter;
-  testing::RunningServer s;
-  std::string token;
-  const std::string secret_raw = "edge-secret-0123456789";
-
-  void start(HttpServerOptions o = {}) {
-    BotOptions bo;
-    bo.identity_salt = "0123456789abcdef0123456789abcdef";
-    bot = std::make_unique<Bot>(t.ledger.get(), bo);
-    ASSERT_TRUE(bot->initialize().is_ok());
-    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
-    ASSERT_TRUE(bot->bind_group("shuangjiang", "generic", "g").is_ok());
-    token = *bot->create_token({Role::kOfficial, "shuangjiang", "", "station"});
-    configs = *load_bots_config(
-        json{{"bots", {{{"id", "generic"}, {"platform", "generic"}, {"secret", "whsec_" + base64_encode(secret_raw)}}}}}.dump());
-    adapter = make_adapter(configs[0]);
-    WebhookWiring w;
-    w.adapters["generic"] = adapter.get();
-    s.start(t.ledger.get(), bot.get(), o, w);
-  }
-
-  // Sends `request` on a new connection and reads until the server closes.
-  Received exchange(const std::string& request, double limit = 5) {
-    int fd = connect_loopback(s.port);
-    EXPECT_GE(fd, 0);
-    EXPECT_TRUE(send_all(fd, request));
-    Received r = read_until_close(fd, limit);
-    ::close(fd);
-    return r;
+  // GET /test/large answers 2 MiB at once: a large answer (the largest
+  // entries page is 750 KB) without the CPU of rendering it hundreds of
+  // times, which is not what these tests are about.
+  static constexpr const char* kLarge = "/test/large";
+  static constexpr size_t kLargeSize = 2 * 1024 * 1024;
+  static void add_large_route(httplib::Server& routes) {
+    routes.Get(kLarge, [](const httplib::Request&, httplib::Response& res) {
+      static const std::string body(kLargeSize, 'x');
+      res.set_content(body, "text/plain");
+    });
   }
 };
 
@@ -604,7 +462,7 @@ std::pair<int, uint64_t> orphaned_output(int port) {
 // host's TCP memory.
 TEST_F(Edge, AnswersAClientNeverReadsDoNotOutliveItsConnection) {
   HttpServerOptions o;
-  o.write_timeout_seconds = 1;
+  o.write_timeout = std::chrono::seconds(1);
   start(o);
   std::vector<TransactionLine> lines;
   for (int i = 0; i < 300; ++i)
@@ -634,6 +492,193 @@ TEST_F(Edge, AnswersAClientNeverReadsDoNotOutliveItsConnection) {
   auto ok = s.client().Get("/healthz");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
+}
+
+// One client asks for large answers (2 MiB) on 40 connections with a 4 KB
+// receive window and a 536-byte MSS (a slow mobile link), four pipelined
+// requests each (more than the kernel's send buffer takes), and reads 64 KB
+// from each every 2 s. When a worker wrote the answer itself (each write
+// needing progress only every 5 s, no deadline for the whole) they held all
+// 32 workers: the last 8 readers and a normal client waited 5 to 9 s, and
+// more as the attack re-opened its connections. Now a worker renders the
+// answer, sends what the socket takes and hands the rest to the gate, so the
+// workers stay free and the normal client is answered at once throughout.
+TEST_F(Edge, SlowReadersNeverDelayANormalClient) {
+  start();
+  constexpr int kReaders = 40;
+  const std::string request = "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<int> fds;
+  std::vector<size_t> got(kReaders, 0);
+  std::vector<std::string> first(kReaders);
+  for (int i = 0; i < kReaders; ++i) {
+    int fd = connect_slow_reader(s.port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, request + request + request + request));
+    timeval tv{0, 300'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    fds.push_back(fd);
+  }
+  // Each reader takes 64 KB (or what comes in 0.3 s) every 2 s.
+  const auto attack_start = Clock::now();
+  std::atomic<bool> done{false};
+  std::atomic<int> begun{0};
+  std::vector<std::thread> readers;
+  auto stop_readers = [&] {
+    done = true;
+    for (auto& r : readers)
+      if (r.joinable()) r.join();
+  };
+  std::thread none;
+  Joined joined{none, [&] {
+                  stop_readers();
+                  for (int fd : fds) ::close(fd);
+                }};
+  const size_t chunk = 64 * 1024;
+  for (int i = 0; i < kReaders; ++i)
+    readers.emplace_back([&, i] {
+      std::vector<char> buf(chunk);
+      while (!done.load()) {
+        ssize_t n = ::recv(fds[i], buf.data(), chunk, MSG_WAITALL);
+        if (n > 0) {
+          bool was_begun = first[i].size() == 12;
+          if (first[i].size() < 12) first[i].append(buf.data(), std::min<size_t>(12 - first[i].size(), static_cast<size_t>(n)));
+          if (!was_begun && first[i].size() == 12) ++begun;
+          got[i] += static_cast<size_t>(n);
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+          return;  // closed
+        } else {
+          continue;  // nothing yet: keep waiting for the answer to begin
+        }
+        for (int k = 0; k < 40 && !done.load(); ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  // Every answer has begun within 2 s (when workers wrote, only 32 did).
+  while (begun.load() < kReaders && seconds_since(attack_start) < 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::printf("%d of %d slow answers begun after %.2f s\n", begun.load(), kReaders, seconds_since(attack_start));
+  const auto measure_start = Clock::now();
+
+  std::vector<double> latencies;
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_until(measure_start + std::chrono::milliseconds(200 + 1000 * i));
+    auto started = Clock::now();
+    auto c = s.client();
+    c.set_read_timeout(5, 0);
+    auto r = c.Get("/healthz");
+    double took = seconds_since(started);
+    EXPECT_TRUE(r) << "request " << i << " during the attack failed after " << took << " s";
+    if (r) {
+      EXPECT_EQ(r->status, 200);
+    }
+    latencies.push_back(took);
+    EXPECT_LT(took, 1.0) << "request " << i << " during the attack took " << took << " s";
+  }
+  stop_readers();
+  // The attack was real: every reader was being answered, slowly.
+  int answered = 0;
+  for (int i = 0; i < kReaders; ++i)
+    if (first[i] == "HTTP/1.1 200" && got[i] < kLargeSize) ++answered;
+  EXPECT_EQ(answered, kReaders);
+  std::string lat;
+  for (double l : latencies) lat += std::to_string(l) + " ";
+  std::printf("normal client during the slow-reader attack: %s(s)\n", lat.c_str());
+}
+
+// Reads a slow reader's connection 1 KB every 100 ms (always making progress)
+// until the server closes it or `limit` seconds pass.
+Received read_slowly(int fd, double limit) {
+  Received r;
+  auto start = Clock::now();
+  char buf[1024];
+  while (seconds_since(start) < limit) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      r.closed = true;
+      break;
+    }
+    r.bytes.append(buf, static_cast<size_t>(n));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+// A reader that keeps taking a little (so no single write stalls) is still
+// cut off when the whole answer's deadline runs out, and a reader that keeps
+// up gets the whole page.
+TEST_F(Edge, ASlowReaderIsCutOffAtItsAnswerDeadline) {
+  HttpServerOptions o;
+  o.answer_deadline = std::chrono::milliseconds(2000);
+  start(o);
+  auto whole = s.client().Get(kLarge);
+  ASSERT_TRUE(whole);
+  ASSERT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->body.size(), kLargeSize);
+
+  int fd = connect_slow_reader(s.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  Received r = read_slowly(fd, 8);
+  ::close(fd);
+  EXPECT_TRUE(r.closed) << "still open after " << r.seconds << " s, " << r.bytes.size() << " bytes read";
+  EXPECT_EQ(r.bytes.rfind("HTTP/1.1 200 ", 0), 0u);
+  EXPECT_LT(r.bytes.size(), kLargeSize);
+  // Cut at 2 s, seen once the client has read what its kernel still held.
+  EXPECT_GT(r.seconds, 1.5);
+  EXPECT_LT(r.seconds, 5.0);
+  std::printf("slow reader cut off after %.2f s, %zu of %zu bytes read\n", r.seconds, r.bytes.size(), kLargeSize);
+}
+
+// One client's unread answers fill only its own share of memory: past
+// max_output_per_client its further requests are answered 503 (at once,
+// closing), while another client is answered as usual. Each connection
+// opens once the one before has been answered, so the share is known full
+// before the next request runs. The control run has no limit per client.
+TEST_F(Edge, OneClientsUnreadAnswersFillOnlyItsShare) {
+  for (bool limited : {false, true}) {
+    SCOPED_TRACE(limited ? "limited per client" : "no limit per client");
+    HttpServerOptions o;
+    o.limit_loopback_clients = limited;
+    o.max_output_per_client = 2 * 1024 * 1024;
+    start(o);  // the second time, a restart with these options
+    std::vector<int> fds;
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 12; ++i) {
+      int fd = connect_slow_reader(s.port, "127.0.0.1");
+      ASSERT_GE(fd, 0);
+      fds.push_back(fd);
+      ASSERT_TRUE(send_all(fd, "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+      timeval tv{3, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char buf[12];
+      ASSERT_EQ(::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_WAITALL), 12) << "connection " << i << " not answered";
+      std::string status(buf, 12);
+      if (status == "HTTP/1.1 200") ++ok;
+      if (status == "HTTP/1.1 503") ++refused;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the gate takes its unsent answer
+    }
+    std::printf("%s: %d answered, %d refused 503\n", limited ? "limited" : "control", ok, refused);
+    if (limited) {
+      EXPECT_GE(ok, 1);
+      EXPECT_GE(refused, 8) << ok << " answered";
+    } else {
+      EXPECT_EQ(ok, 12);
+    }
+    int other = connect_from(s.port, "127.0.0.2");
+    ASSERT_GE(other, 0) << "bind to 127.0.0.2";
+    auto started = Clock::now();
+    ASSERT_TRUE(send_all(other, "GET " + std::string(kLarge) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    Received r = read_until_close(other, 5);
+    ::close(other);
+    auto answers = split_answers(r.bytes);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].status, 200);
+    EXPECT_EQ(answers[0].body.size(), kLargeSize);
+    EXPECT_LT(seconds_since(started), 1.0);
+    for (int fd : fds) ::close(fd);
+  }
 }
 
 // Past max_connections a new connection is answered 503 and closed at once.
@@ -670,14 +715,7 @@ TEST_F(Edge, OneClientCannotHoldEveryConnection) {
     o.max_connections = 40;
     o.max_connections_per_client = limited ? 10 : 1000;
     o.limit_loopback_clients = true;
-    if (!bot) {
-      start(o);
-    } else {
-      s.stop();
-      WebhookWiring w;
-      w.adapters["generic"] = adapter.get();
-      s.start(t.ledger.get(), bot.get(), o, w);
-    }
+    start(o);  // the second time, a restart with these options
     std::vector<int> held;
     for (int i = 0; i < 60; ++i) {
       int fd = connect_from(s.port, "127.0.0.1");

@@ -1,58 +1,20 @@
 // Request limits and what the logs may never contain.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include <set>
-#include <netinet/in.h>
-#include <nlohmann/json.hpp>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <fstream>
+#include <set>
 #include <thread>
 
-#include "ledger/crypto.h"
-#include "server_fixture.h"
-#include "webhooks/adapter.h"
-#include "webhooks/config.h"
+#include "edge_fixture.h"
 
 namespace sunledger {
 namespace {
 
 using nlohmann::json;
+using namespace sunledger::testing;
 
-int connect_loopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-struct Limits : ::testing::Test {
-  testing::TestLedger t;
-  std::unique_ptr<Bot> bot;
-  std::vector<BotConfig> configs;
-  std::unique_ptr<PlatformAdapter> adapter;
-  testing::RunningServer s;
-  const std::string secret_raw = "limits-secret-0123456789";
-
-  void start(HttpServerOptions o) {
-    bot = std::make_unique<Bot>(t.ledger.get(), BotOptions{});
-    ASSERT_TRUE(bot->initialize().is_ok());
-    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
-    ASSERT_TRUE(bot->bind_group("shuangjiang", "generic", "g").is_ok());
-    configs = *load_bots_config(json{{"bots", {{{"id", "generic"}, {"platform", "generic"}, {"secret", "whsec_" + base64_encode(secret_raw)}}}}}.dump());
-    adapter = make_adapter(configs[0]);
-    WebhookWiring w;
-    w.adapters["generic"] = adapter.get();
-    s.start(t.ledger.get(), bot.get(), o, w);
-  }
+struct Limits : GenericBotServer {
+  Limits() : GenericBotServer("limits-secret-0123456789") {}
 
   httplib::Result signed_post(const std::string& body) {
     std::string id = "m" + std::to_string(std::rand()), ts = std::to_string(t.clock.now_unix_seconds());
@@ -75,7 +37,7 @@ TEST_F(Limits, DeepJsonNestingIsRefused) {
 
 TEST_F(Limits, ASlowClientIsCutOffByTheReadTimeout) {
   HttpServerOptions o;
-  o.read_timeout_seconds = 1;
+  o.read_stall = std::chrono::seconds(1);
   start(o);
   int fd = connect_loopback(s.port);
   ASSERT_GE(fd, 0);

@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <thread>
 
 #include "test_support.h"
@@ -15,10 +16,13 @@ struct RunningServer {
   std::thread thread;
   int port = 0;
 
-  void start(Ledger* ledger, Bot* bot = nullptr, HttpServerOptions options = {}, WebhookWiring wiring = {}) {
+  // extra_routes: routes a test adds (registered before the server listens).
+  void start(Ledger* ledger, Bot* bot = nullptr, HttpServerOptions options = {}, WebhookWiring wiring = {},
+             const std::function<void(httplib::Server&)>& extra_routes = {}) {
     options.port = 0;
     options.log_requests = false;
     server = std::make_unique<HttpServer>(ledger, bot, options, wiring);
+    if (extra_routes) extra_routes(server->routes());
     auto p = server->bind();
     if (!p.is_ok()) throw std::runtime_error(p.status().to_string());
     port = *p;

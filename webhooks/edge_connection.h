@@ -1,0 +1,141 @@
+// One client connection of the edge (webhooks/http_edge.h), what the gate
+// decides from its bytes, and the stream a worker's httplib reads the request
+// from and renders the answer into. Private to webhooks/.
+//
+// Thread safety: a Conn (and the ConnStream over it) is used by one thread at
+// a time, as its comment says; the functions keep no state of their own.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "webhooks/edge_limits.h"
+
+namespace sunledger::edge {
+
+using Clock = std::chrono::steady_clock;
+
+inline int to_ms(std::chrono::milliseconds d) { return static_cast<int>(std::max<int64_t>(0, d.count())); }
+
+// Best effort, never blocks: the answer is small and the socket's send buffer
+// empty when the gate answers.
+void send_nonblocking(int fd, std::string_view data);
+
+// The connection's peer (peer) or local address.
+void address_of(int fd, bool peer, std::string& ip, int& port);
+
+// Who a connection counts against for max_connections_per_client: an IPv4
+// address, or an IPv6 /64 (one subscriber gets a whole /64, so counting single
+// addresses would limit nothing). Empty: not limited (loopback, by default).
+std::string client_key(int fd, bool limit_loopback);
+
+// One client connection. Owned by exactly one thread at a time: the gate while
+// it waits for bytes (in the gate's table), a worker while its request is
+// answered (in the job queue, then on the worker's stack).
+
+struct Conn {
+  int fd = -1;
+  // Received bytes; those before `pos` are consumed.
+  std::string buf;
+  size_t pos = 0;
+  size_t scanned = 0;    // bytes after pos already searched for the end of the head
+  size_t head_len = 0;   // the current request's head, once complete (0: not yet)
+  size_t body_len = 0;   // its body, read before dispatch
+  bool refuse = false;   // its body is not read: answer it and close
+  // kWrite: an answer the client has not taken yet, written by the gate.
+  enum class Phase { kIdle, kHead, kBody, kWrite, kLinger } phase = Phase::kIdle;
+  // The answer being written (only ever one: the next request waits for it),
+  // bytes before out_pos sent; `charged` of them count against the client's
+  // and the server's output caps.
+  std::string out;
+  size_t out_pos = 0;
+  size_t charged = 0;
+  bool close_after_write = false;
+  Clock::time_point write_deadline, last_progress;
+  bool fresh = true;     // no request answered yet
+  size_t served = 0;
+  Clock::time_point opened, idle_deadline, head_deadline, body_deadline, last_byte, linger_deadline;
+  std::string client;  // what it counts against per client (empty: not counted)
+  std::string remote_ip, local_ip;
+  int remote_port = 0, local_port = 0;
+
+  size_t buffered() const { return buf.size() - pos; }
+  size_t unsent() const { return out.size() - out_pos; }
+  void start_next_request() {
+    head_len = body_len = scanned = 0;
+    refuse = false;
+    if (pos == buf.size()) {
+      buf.clear();
+      pos = 0;
+      // An idle connection keeps no large buffer.
+      if (buf.capacity() > 16 * 1024) buf.shrink_to_fit();
+    } else if (pos > 0) {
+      buf.erase(0, pos);
+      pos = 0;
+    }
+  }
+};
+
+enum class Parse { kNeedMore, kReady, kBadRequest, kHeadTooLarge };
+
+// Decides, from the bytes buffered so far, whether the current request can go
+// to a worker. May send "100 Continue" (the client waits for it before the
+// body; httplib is kept from sending its own, see setup_request).
+Parse advance(Conn& c, const EdgeLimits& limits, Clock::time_point now);
+
+enum class Wrote { kAll, kSome, kFailed };
+
+// Sends as much of c's answer as the socket takes now, never waiting; adds
+// what it sent to `written`. Once all is sent the buffer is dropped.
+Wrote write_some(Conn& c, size_t& written);
+
+// What a worker's httplib reads and writes. Reads come only from the
+// connection's buffer, and end where the gate says the request ends: httplib
+// can neither wait on the socket nor read into the next request.
+class ConnStream final : public httplib::Stream {
+ public:
+  explicit ConnStream(Conn& c) : c_(c), limit_(c.refuse ? c.head_len : c.head_len + c.body_len) {}
+
+  bool is_readable() const override { return consumed_ < limit_; }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    size_t n = std::min(size, limit_ - consumed_);
+    std::memcpy(ptr, c_.buf.data() + c_.pos + consumed_, n);
+    consumed_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  // The answer is rendered into memory, never written to the socket from
+  // here: a worker must not wait for a client that reads slowly (the gate
+  // writes what the socket does not take at once).
+  ssize_t write(const char* ptr, size_t size) override {
+    c_.out.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = c_.remote_ip;
+    port = c_.remote_port;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = c_.local_ip;
+    port = c_.local_port;
+  }
+  socket_t socket() const override { return c_.fd; }
+
+  size_t consumed() const { return consumed_; }
+  // Read to the end that the gate found, and not refused before its body.
+  bool request_consumed() const { return !c_.refuse && consumed_ == limit_; }
+  void must_close() { must_close_ = true; }
+  bool closing() const { return must_close_; }
+
+ private:
+  Conn& c_;
+  size_t limit_;
+  size_t consumed_ = 0;
+  bool must_close_ = false;
+};
+
+}  // namespace sunledger::edge
