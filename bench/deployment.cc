@@ -32,22 +32,6 @@ std::string resident_id(int year, int month, int day, int seq) {
   return std::string(body, 17) + kCheck[sum % 11];
 }
 
-TransactionLine line(const std::string& date, bool income, const std::string& category, const std::string& item,
-                     Fen amount, const std::string& project, const std::string& fund, const std::string& counterparty,
-                     const std::string& note = "") {
-  TransactionLine t;
-  t.date = date;
-  t.income = income;
-  t.category = category;
-  t.item = item;
-  t.amount = amount;
-  t.project = project;
-  t.fund = fund;
-  t.counterparty = counterparty;
-  t.note = note;
-  return t;
-}
-
 std::string day(const std::string& month, int d) { return month + (d < 10 ? "-0" : "-") + std::to_string(d); }
 
 }  // namespace
@@ -147,9 +131,9 @@ Result<DeploymentSummary> fill_deployment(const std::string& dir, const Deployme
         fixed += finish_now ? 1 : 0;
         std::vector<TransactionLine> lines;
         int n = args.per_month - fixed;
-        lines.push_back(line(day(month, 5), true, "上级拨款", "村级组织运转经费", 50'000 * kYuan, "", "一般资金", "财政所"));
+        lines.push_back(transaction_line(day(month, 5), true, "上级拨款", "村级组织运转经费", 50'000 * kYuan, "", "一般资金", "财政所"));
         if (register_now)
-          lines.push_back(line(day(month, 8), true, "上级拨款", open_project + "专项资金到账", 300'000 * kYuan, open_project,
+          lines.push_back(transaction_line(day(month, 8), true, "上级拨款", open_project + "专项资金到账", 300'000 * kYuan, open_project,
                                "专项资金", "渌口区水利局"));
         for (int i = static_cast<int>(lines.size()); i < n; ++i) {
           bool income = i % 9 == 0;
@@ -157,13 +141,13 @@ Result<DeploymentSummary> fill_deployment(const std::string& dir, const Deployme
           uint64_t seed = static_cast<uint64_t>(v) * 1'000'003 + m * 1009 + static_cast<uint64_t>(i);
           Fen amount = static_cast<Fen>(50 + seed * 7919 % 2000) * kYuan + static_cast<Fen>(seed % 100);
           if (income)
-            lines.push_back(line(day(month, d), true, income_categories[seed % 4], "收入第" + std::to_string(i) + "笔", amount,
+            lines.push_back(transaction_line(day(month, d), true, income_categories[seed % 4], "收入第" + std::to_string(i) + "笔", amount,
                                  "", "一般资金", "某承包户"));
           else if (i % 10 == 3)
-            lines.push_back(line(day(month, d), false, "工程款", "水渠修缮第" + std::to_string(i) + "笔", amount % (2'000 * kYuan) + kYuan,
+            lines.push_back(transaction_line(day(month, d), false, "工程款", "水渠修缮第" + std::to_string(i) + "笔", amount % (2'000 * kYuan) + kYuan,
                                  open_project, "专项资金", "某水利工程队"));
           else
-            lines.push_back(line(day(month, d), false, expense_categories[seed % 8], "支出第" + std::to_string(i) + "笔",
+            lines.push_back(transaction_line(day(month, d), false, expense_categories[seed % 8], "支出第" + std::to_string(i) + "笔",
                                  amount % (800 * kYuan) + kYuan, "", "一般资金", "某供应商", i % 17 == 0 ? "现金" : ""));
         }
         auto idx = t.post_transactions(village, lines, official);

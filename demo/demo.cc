@@ -11,21 +11,6 @@ constexpr Fen kYuan = 100;
 
 Author demo_author(const std::string& who) { return Author{who, "official", "demo"}; }
 
-TransactionLine line(const std::string& date, bool income, const std::string& category, const std::string& item,
-                     Fen amount, const std::string& project = "", const std::string& fund = "",
-                     const std::string& counterparty = "", const std::string& note = "") {
-  TransactionLine t;
-  t.date = date;
-  t.income = income;
-  t.category = category;
-  t.item = item;
-  t.amount = amount;
-  t.project = project;
-  t.fund = fund;
-  t.counterparty = counterparty;
-  t.note = note;
-  return t;
-}
 
 // A made-up but valid resident identity number (region 430221, the former
 // Zhuzhou County that became Lukou district) for demo subsidy lists.
@@ -59,9 +44,9 @@ std::vector<SubsidyLine> subsidy_list(const std::string& salt, const std::vector
 
 // Monthly running costs most villages book.
 std::vector<TransactionLine> routine_month(const std::string& month, Fen upkeep, Fen wages, Fen office) {
-  return {line(month + "-05", true, "上级拨款", "村级组织运转经费", upkeep, "", "一般资金", "朱亭镇财政所"),
-          line(month + "-10", false, "人员报酬", "村干部误工补贴", wages, "", "一般资金", "村两委成员"),
-          line(month + "-18", false, "办公费", "办公用品及打印", office, "", "一般资金", "镇上文具店")};
+  return {transaction_line(month + "-05", true, "上级拨款", "村级组织运转经费", upkeep, "", "一般资金", "朱亭镇财政所"),
+          transaction_line(month + "-10", false, "人员报酬", "村干部误工补贴", wages, "", "一般资金", "村两委成员"),
+          transaction_line(month + "-18", false, "办公费", "办公用品及打印", office, "", "一般资金", "镇上文具店")};
 }
 
 Status post(WriteTxn& t, const std::string& village, const std::vector<TransactionLine>& lines, const Author& a) {
@@ -90,7 +75,7 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
     if (auto r = t.register_project("shuangjiang", {"水利建设", 300'000 * kYuan, true}, secretary); !r.is_ok()) return r.status();
     if (auto r = t.register_project("shuangjiang", {"道路拓宽", 200'000 * kYuan, false}, secretary); !r.is_ok()) return r.status();
     auto sep = routine_month("2022-09", 50'000 * kYuan, 12'600 * kYuan, 1'350'50);
-    sep.push_back(line("2022-09-20", true, "集体经营", "鱼塘承包租金", 8'000 * kYuan, "", "一般资金", "承包户"));
+    sep.push_back(transaction_line("2022-09-20", true, "集体经营", "鱼塘承包租金", 8'000 * kYuan, "", "一般资金", "承包户"));
     if (Status st = post(t, "shuangjiang", sep, secretary); !st.is_ok()) return st;
     auto low_income = subsidy_list(salt, {{"张桂三", 1951, 620 * kYuan, 1}, {"李秀英", 1948, 1'240 * kYuan, 2},
                                           {"王建国", 1962, 620 * kYuan, 1}, {"刘冬梅", 1975, 1'860 * kYuan, 3}},
@@ -101,9 +86,9 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
   if (!s.is_ok()) return s;
   s = ledger.write([&](WriteTxn& t) -> Status {
     auto oct = routine_month("2022-10", 50'000 * kYuan, 12'600 * kYuan, 980 * kYuan);
-    oct.push_back(line("2022-10-08", true, "上级拨款", "水利建设专项资金到账", 300'000 * kYuan, "水利建设", "专项资金",
+    oct.push_back(transaction_line("2022-10-08", true, "上级拨款", "水利建设专项资金到账", 300'000 * kYuan, "水利建设", "专项资金",
                        "渌口区水利局"));
-    oct.push_back(line("2022-10-26", false, "工程款", "水渠清淤修缮(一期)", 80'000 * kYuan, "水利建设", "专项资金",
+    oct.push_back(transaction_line("2022-10-26", false, "工程款", "水渠清淤修缮(一期)", 80'000 * kYuan, "水利建设", "专项资金",
                        "朱亭镇某水利工程队"));
     if (Status st = post(t, "shuangjiang", oct, secretary); !st.is_ok()) return st;
     auto low_income = subsidy_list(salt, {{"张桂三", 1951, 620 * kYuan, 1}, {"李秀英", 1948, 1'240 * kYuan, 2},
@@ -115,11 +100,11 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
   if (!s.is_ok()) return s;
   s = ledger.write([&](WriteTxn& t) -> Status {
     auto nov = routine_month("2022-11", 50'000 * kYuan, 12'600 * kYuan, 2'150 * kYuan);
-    nov.push_back(line("2022-11-09", false, "工程款", "山塘加固及灌溉渠(二期)", 77'600 * kYuan, "水利建设", "专项资金",
+    nov.push_back(transaction_line("2022-11-09", false, "工程款", "山塘加固及灌溉渠(二期)", 77'600 * kYuan, "水利建设", "专项资金",
                        "朱亭镇某水利工程队"));
-    nov.push_back(line("2022-11-21", false, "工程款", "村道拓宽工程款", 142'400 * kYuan, "道路拓宽", "专项资金",
+    nov.push_back(transaction_line("2022-11-21", false, "工程款", "村道拓宽工程款", 142'400 * kYuan, "道路拓宽", "专项资金",
                        "某道路工程公司", "村支书签批"));
-    nov.push_back(line("2022-11-25", false, "招待费", "现金支付接待费用", 6'800 * kYuan, "", "一般资金", "", "现金"));
+    nov.push_back(transaction_line("2022-11-25", false, "招待费", "现金支付接待费用", 6'800 * kYuan, "", "一般资金", "", "现金"));
     if (Status st = post(t, "shuangjiang", nov, secretary); !st.is_ok()) return st;
     auto low_income = subsidy_list(salt, {{"张桂三", 1951, 620 * kYuan, 1}, {"李秀英", 1948, 1'240 * kYuan, 2},
                                           {"刘冬梅", 1975, 1'860 * kYuan, 3}, {"陈小军", 1983, 620 * kYuan, 1}},
@@ -143,10 +128,10 @@ Result<bool> load_demo_data(Ledger& ledger, Bot& bot, const std::string& salt, c
       if (auto r = t.register_project(p.id, {"人居环境整治", 80'000 * kYuan, true}, accountant); !r.is_ok()) return r.status();
       for (const char* month : {"2022-09", "2022-10", "2022-11"}) {
         auto lines = routine_month(month, p.upkeep, p.wages, p.office);
-        lines.push_back(line(std::string(month) + "-22", false, "工程款", "垃圾清运及村容整治", 9'500 * kYuan,
+        lines.push_back(transaction_line(std::string(month) + "-22", false, "工程款", "垃圾清运及村容整治", 9'500 * kYuan,
                              "人居环境整治", "专项资金", "保洁公司"));
         if (std::string(month) == "2022-09")
-          lines.push_back(line("2022-09-12", true, "上级拨款", "人居环境整治专项资金", 80'000 * kYuan, "人居环境整治",
+          lines.push_back(transaction_line("2022-09-12", true, "上级拨款", "人居环境整治专项资金", 80'000 * kYuan, "人居环境整治",
                                "专项资金", "渌口区农业农村局"));
         if (Status st = post(t, p.id, lines, accountant); !st.is_ok()) return st;
         bool publish = !(std::string(p.id) == "huanglong" && std::string(month) == "2022-11");

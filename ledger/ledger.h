@@ -63,6 +63,24 @@ struct TransactionLine {
   std::string note;
 };
 
+// A line as code writes one (the demo data, benchmarks, tests); lines people
+// write come from csv_import.h or the chat parser.
+inline TransactionLine transaction_line(std::string date, bool income, std::string category, std::string item,
+                                        Fen amount, std::string project = "", std::string fund = "",
+                                        std::string counterparty = "", std::string note = "") {
+  TransactionLine t;
+  t.date = std::move(date);
+  t.income = income;
+  t.category = std::move(category);
+  t.item = std::move(item);
+  t.amount = amount;
+  t.project = std::move(project);
+  t.fund = std::move(fund);
+  t.counterparty = std::move(counterparty);
+  t.note = std::move(note);
+  return t;
+}
+
 struct ProjectRegistration {
   std::string name;
   Fen approved = 0;

@@ -39,15 +39,7 @@ TestLedger::TestLedger(const std::string& origin, std::set<std::string> reserved
 
 TransactionLine txn(const std::string& date, bool income, const std::string& category, const std::string& item,
                     Fen amount, const std::string& project, const std::string& fund) {
-  TransactionLine t;
-  t.date = date;
-  t.income = income;
-  t.category = category;
-  t.item = item;
-  t.amount = amount;
-  t.project = project;
-  t.fund = fund;
-  return t;
+  return transaction_line(date, income, category, item, amount, project, fund);
 }
 
 std::string read_file(const std::string& path) {
