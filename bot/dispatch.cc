@@ -129,7 +129,7 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         }
         auto p = I.publish_in(ctx.village->id, ctx.args[0], txn, author);
         if (!p.is_ok()) {
-          text = shown_to_person(p.status());
+          text = shown_to_person(p.status(), "未公开,没有做任何改动 (nothing was published): ");
           break;
         }
         for (const auto& [bot, chat] : ctx.dir->groups_of.count(ctx.village->id) ? ctx.dir->groups_of.at(ctx.village->id)

@@ -351,7 +351,7 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
   impl->metrics.add_gauge("storage_memory_bytes", "Memory SQLite holds: page caches and prepared statements.",
                           [] { return static_cast<double>(Ledger::storage_memory_bytes()); });
   if (bot != nullptr) {
-    http::register_write_api(svr, *bot);
+    http::register_write_api(svr, *ledger, *bot);
     http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);
     http::register_webhooks(svr, *ledger, *bot, webhooks);
   }

@@ -176,6 +176,34 @@ TEST_F(FirstHour, CloseQueuesTheMonthlyNoticeUnlessNoNotice) {
   EXPECT_TRUE(has(receiver.pushes[0].second, "2022年11月 三务公开")) << receiver.pushes[0].second;
 }
 
+// Closing a later month names the month to close first and changes nothing:
+// it used to seal the skipped months for good, without a statement.
+TEST_F(FirstHour, CloseRefusesALaterMonthNamingTheOneToCloseFirst) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  std::string csv = dir.file("e.csv");
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
+                  "2022-12-05,income,上级拨款,运转经费,6000,,,,\n");
+  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  auto first = sl("close --village shuangjiang --month 2022-12");
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  EXPECT_TRUE(has(first.output, "close 2022-10 first")) << first.output;
+  ASSERT_EQ(sl("close --village shuangjiang --month 2022-10 --no-notice").exit_code, 0);
+  std::string before = sl("village list").output;
+  for (const char* how : {"", " --no-notice"}) {
+    auto skip = sl(std::string("close --village shuangjiang --month 2022-12") + how);
+    EXPECT_EQ(skip.exit_code, 1) << skip.output;
+    EXPECT_TRUE(has(skip.output, "请先公开 2022-11")) << skip.output;
+    EXPECT_TRUE(has(skip.output, "close 2022-11 first: months are closed in order, a month without entries too")) << skip.output;
+  }
+  EXPECT_EQ(sl("village list").output, before);  // nothing written
+  // November stays open: a late line is still booked there.
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-11-30,expense,办公费,信封,20,,,,\n");
+  EXPECT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  EXPECT_EQ(sl("close --village shuangjiang --month 2022-11 --no-notice").exit_code, 0);
+  EXPECT_EQ(sl("close --village shuangjiang --month 2022-12 --no-notice").exit_code, 0);
+}
+
 // The demo: its own folder only; it names its ids; its pushes are printed as
 // they would reach a group or a person, and nothing is retried or spammed.
 struct DemoProcess {

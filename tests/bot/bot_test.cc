@@ -121,6 +121,26 @@ TEST_F(BotTest, HelpListsEveryCommandOfTheSendersRoles) {
   EXPECT_NE(say("someone", "预警").text.find("只有纪检监察人员和村干部"), std::string::npos);
 }
 
+// 公开 of a later month names the month to publish first, in Chinese, and
+// seals nothing (it used to close the skipped months silently, for good).
+TEST_F(BotTest, PublishingALaterMonthNamesTheMonthToPublishFirst) {
+  ASSERT_NE(say("secretary", "记账 2022-10\n收入 租金 2000 鱼塘承包 日期:2022-10-05").text.find("已记账1笔"), std::string::npos);
+  auto first = say("secretary", "公开 2022-12");
+  EXPECT_NE(first.text.find("请先公开 2022-10"), std::string::npos) << first.text;
+  EXPECT_NE(first.text.find("没有做任何改动"), std::string::npos) << first.text;  // "nothing was changed"
+  ASSERT_NE(say("secretary", "公开 2022-10").text.find("已公开"), std::string::npos);
+  uint64_t before = size();
+  auto skip = say("secretary", "公开 2022-12");
+  EXPECT_NE(skip.text.find("请先公开 2022-11 的账目(没有收支的月份也要公开)"), std::string::npos) << skip.text;
+  EXPECT_NE(skip.text.find("close 2022-11 first"), std::string::npos) << skip.text;
+  EXPECT_TRUE(skip.pushes.empty());
+  EXPECT_EQ(size(), before);
+  // November is still open: a late line is booked, then the months publish in order.
+  EXPECT_NE(say("secretary", "记账 2022-11\n支出 办公费 20 信封 日期:2022-11-30").text.find("已记账1笔"), std::string::npos);
+  EXPECT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
+  EXPECT_NE(say("secretary", "公开 2022-12").text.find("已公开"), std::string::npos);
+}
+
 TEST_F(BotTest, UnknownAndEmptyMessages) {
   auto r = say("someone", "你好");
   EXPECT_NE(r.text.find("没听懂"), std::string::npos);
