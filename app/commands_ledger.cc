@@ -213,8 +213,11 @@ void add_ledger_commands(std::vector<Command>& c) {
         auto p = d.bot->publish(a.get("village"), a.get("month"), cli_author());
         if (!p.is_ok()) return fail(p.status());
         std::cout << p->close.checkpoint;
-        std::cerr << "月度公开通知已排队推送到" << p->groups_notified << "个村民群 (monthly notice queued for "
-                  << p->groups_notified << " group(s); a running server delivers it)\n";
+        if (p->groups_notified > 0 || p->groups_unreachable.empty())
+          std::cerr << "月度公开通知已排队推送到" << p->groups_notified << "个村民群 (monthly notice queued for "
+                    << p->groups_notified << (p->groups_notified == 1 ? " group" : " groups")
+                    << "; a running server delivers it)\n";
+        std::cerr << Bot::unreachable_groups_text(*p);
         return kExitOk;
       }});
   c.push_back({

@@ -114,14 +114,34 @@ Status Deployment::open() {
     // CLI commands (ask) queue pushes that a running server delivers: they
     // need to know what each bot reaches, not its secrets.
     if (std::filesystem::exists(bots_path()))
-      if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok())
-        for (const auto& b : *bots)
+      if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok()) {
+        group_pushes->known = true;
+        for (const auto& b : *bots) {
+          note_bot(b);
           if (b.has_private_channel()) private_bots->insert(b.id);
+        }
+      }
     // The demo's bot prints its pushes (see serve), so it reaches everyone.
     if (std::filesystem::exists(demo_marker_path())) private_bots->insert(kDemoBotId);
     bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
+    bo.group_push_problem = [g = group_pushes](const std::string& bot_id) -> std::string {
+      if (!g->known || g->reaching.count(bot_id)) return "";
+      return g->configured.count(bot_id) ? BotOptions::kNoPushUrl : BotOptions::kNotConfigured;
+    };
     bot = std::make_unique<Bot>(ledger.get(), bo);
     return bot->initialize();
+}
+
+void Deployment::note_bot(const BotConfig& b) {
+  group_pushes->known = true;
+  group_pushes->configured.insert(b.id);
+  // The demo's bot prints its pushes (see serve), so it reaches every group.
+  bool demo = b.id == kDemoBotId && b.push_url.empty() && std::filesystem::exists(demo_marker_path());
+  if (demo || b.reaches_groups()) group_pushes->reaching.insert(b.id);
+}
+
+std::string count_of(uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 // Who acts from the command line: the operating-system account, recorded

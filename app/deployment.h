@@ -17,6 +17,7 @@
 
 #include "app/args.h"
 #include "bot/bot.h"
+#include "webhooks/config.h"
 #include "ledger/checkpoint.h"
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
@@ -50,6 +51,17 @@ struct Deployment {
   // never queues a receipt or a status update for any other. Filled before
   // any thread runs (open(), then serve() once it loaded its config).
   std::shared_ptr<std::set<std::string>> private_bots = std::make_shared<std::set<std::string>>();
+  // Which bots of the configuration can push to groups, filled like
+  // private_bots: publishing says which bound groups it cannot reach (a bot
+  // without push_url, or one not in the configuration) instead of counting
+  // them as notified. Unknown (no bots.json): every bot counts as reaching.
+  struct GroupPushes {
+    bool known = false;
+    std::set<std::string> configured, reaching;
+  };
+  std::shared_ptr<GroupPushes> group_pushes = std::make_shared<GroupPushes>();
+  // Records which groups one bot of the loaded configuration reaches.
+  void note_bot(const BotConfig& b);
   bool verify_only = false;
   int commands_per_minute = 20;
   ComplaintDeadlines deadlines;

@@ -243,7 +243,12 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   WebhookWiring wiring;
   d.private_bots->clear();
+  // The configuration serve loaded is the one that decides what its pushes reach.
+  d.group_pushes->configured.clear();
+  d.group_pushes->reaching.clear();
+  d.group_pushes->known = true;
   for (const auto& b : bots) {
+    d.note_bot(b);
     adapters.push_back(adapter_for(d, b));
     wiring.adapters[b.id] = adapters.back().get();
     if (adapters.back()->reaches_persons()) d.private_bots->insert(b.id);

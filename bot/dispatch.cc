@@ -136,7 +136,8 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
                                                                                  : std::vector<std::pair<std::string, std::string>>{})
           reply.pushes.push_back({bot, chat, p->notice, Audience::kGroup});
         text = "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目,已推送到" + std::to_string(p->groups_notified) +
-               "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n";
+               "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n" +
+               Bot::unreachable_groups_text(*p);
         break;
       }
       case CommandKind::kProjectFinish: {

@@ -191,9 +191,13 @@ void register_write_api(httplib::Server& server, Ledger& ledger, Bot& bot) {
                                       {"month_to_close", **next}});
       return send_error(res, r.status());
     }
+    json unreachable = json::array();
+    for (const auto& u : r->groups_unreachable)
+      unreachable.push_back({{"bot", u.bot_id}, {"groups", u.groups}, {"problem", u.problem}});
     send_json(res, 200, {{"month", r->close.month}, {"statement", r->close.statement},
                          {"statement_index", r->close.statement_index}, {"checkpoint", r->close.checkpoint},
-                         {"groups_notified", r->groups_notified}, {"notice", r->notice}});
+                         {"groups_notified", r->groups_notified}, {"groups_unreachable", unreachable},
+                         {"notice", r->notice}});
   });
 }
 

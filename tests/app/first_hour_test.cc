@@ -204,6 +204,66 @@ TEST_F(FirstHour, CloseRefusesALaterMonthNamingTheOneToCloseFirst) {
   EXPECT_EQ(sl("close --village shuangjiang --month 2022-12 --no-notice").exit_code, 0);
 }
 
+// A group whose bot cannot push is never counted as notified: close, the API
+// and 公开 name it and why (they all said "queued to N groups" before).
+TEST_F(FirstHour, CloseSaysWhichGroupsCannotBeReached) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  testing::Receiver receiver;
+  std::string raw = "secret-secret-1234", secret = "whsec_" + base64_encode(raw);
+  auto bot = [&](const std::string& id, bool push) {
+    nlohmann::json b = {{"id", id}, {"platform", "generic"}, {"secret", secret}};
+    if (push) b["push_url"] = "http://127.0.0.1:" + std::to_string(receiver.port) + "/push";
+    return b;
+  };
+  auto write_bots = [&](nlohmann::json bots) {
+    write_file(data() + "/bots.json", nlohmann::json{{"bots", bots}}.dump());
+    ::chmod((data() + "/bots.json").c_str(), 0600);
+  };
+  write_bots({bot("generic", false), bot("pushy", true), bot("gone", true)});
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot pushy --chat g2").exit_code, 0);
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot gone --chat g3").exit_code, 0);
+  ASSERT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 0);
+  write_bots({bot("generic", false), bot("pushy", true)});  // "gone" was taken out of the configuration
+  std::string csv = dir.file("e.csv");
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
+                  "2022-11-05,income,上级拨款,运转经费,6000,,,,\n");
+  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  auto close = sl("close --village shuangjiang --month 2022-10");
+  ASSERT_EQ(close.exit_code, 0) << close.output;
+  EXPECT_TRUE(has(close.output, "月度公开通知已排队推送到1个村民群 (monthly notice queued for 1 group;")) << close.output;
+  EXPECT_TRUE(has(close.output, "1个村民群收不到通知:机器人 generic 没有配置推送地址 push_url")) << close.output;
+  EXPECT_TRUE(has(close.output, "(1 group cannot be reached: bot generic has no push_url;")) << close.output;
+  EXPECT_TRUE(has(close.output, "1个村民群收不到通知:机器人 gone 不在 bots.json 中")) << close.output;
+  EXPECT_TRUE(has(close.output, "bot gone is not in bots.json")) << close.output;
+
+  auto token = sl("token create --role official --village shuangjiang");
+  ASSERT_EQ(token.exit_code, 0) << token.output;
+  std::string bearer = token.output.substr(0, token.output.find('\n'));
+  testing::ServerProcess server;
+  server.start(data(), "");
+  httplib::Client c("127.0.0.1", server.port);
+  auto pub = c.Post("/v1/villages/shuangjiang/months/2022-11/publish", {{"Authorization", "Bearer " + bearer}}, "",
+                    "application/json");
+  ASSERT_TRUE(pub);
+  ASSERT_EQ(pub->status, 200) << pub->body;
+  auto j = nlohmann::json::parse(pub->body);
+  EXPECT_EQ(j["groups_notified"], 1);
+  EXPECT_EQ(j["groups_unreachable"], nlohmann::json::parse(R"([{"bot":"generic","groups":1,"problem":"no_push_url"},
+                                                               {"bot":"gone","groups":1,"problem":"not_configured"}])"))
+      << pub->body;
+  // In chat, in the group whose bot has no push_url (it still answers).
+  nlohmann::json body = {{"message_id", "p1"}, {"chat_id", "g1"}, {"chat_type", "group"}, {"sender_id", "wang"},
+                         {"sender_name", "wang"}, {"text", "公开 2022-12"}};
+  auto r = testing::post_generic(server.port, raw, "p1", body.dump());
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(has(r->body, "已推送到1个村民群")) << r->body;
+  EXPECT_TRUE(has(r->body, "1个村民群收不到通知:机器人 generic 没有配置推送地址 push_url")) << r->body;
+  EXPECT_TRUE(has(r->body, "bot gone is not in bots.json")) << r->body;
+  EXPECT_EQ(server.stop(), 0);
+}
+
 // The demo: its own folder only; it names its ids; its pushes are printed as
 // they would reach a group or a person, and nothing is retried or spammed.
 struct DemoProcess {
