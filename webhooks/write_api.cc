@@ -153,7 +153,8 @@ void register_write_api(httplib::Server& server, Ledger& ledger, Bot& bot) {
     if (!r.is_ok()) {
       if (r.status().code() == Code::kInvalidArgument || r.status().code() == Code::kFailedPrecondition)
         return send_json(res, status_for(r.status().code()),
-                         {{"error", "没有写入任何记录 (nothing was written)"}, {"errors", row_errors(r.status().message())}});
+                         {{"error", "没有写入任何记录 (nothing was written)"}, {"code", code_name(r.status().code())},
+                          {"errors", row_errors(r.status().message())}});
       return send_error(res, r.status());
     }
     send_json(res, 200, {{"indexes", r->indexes}, {"checkpoint", r->checkpoint}});
