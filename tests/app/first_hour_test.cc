@@ -264,6 +264,40 @@ TEST_F(FirstHour, CloseSaysWhichGroupsCannotBeReached) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// --config is read from the current directory, as any path on a command
+// line; a missing one is named in full, beside the data folder's own.
+TEST_F(FirstHour, ServeConfigIsRelativeToTheCurrentDirectory) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  const std::string here = std::filesystem::canonical(dir.path()).string();  // as the current directory reads
+  auto at = [&](const std::string& args) {
+    return run_command("cd " + here + " && " + SUNLEDGER_BINARY + " --data data " + args);
+  };
+  auto ok = at("serve --check --config data/bots.json");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(has(ok.output, "✓ " + here + "/data/bots.json: 1 bot(s)")) << ok.output;
+  for (const char* how : {"serve --check --config bots.json", "serve --config bots.json"}) {
+    auto missing = at(how);
+    EXPECT_EQ(missing.exit_code, 1) << how << "\n" << missing.output;
+    EXPECT_TRUE(has(missing.output, "--config bots.json: no such file " + here + "/bots.json")) << missing.output;
+    EXPECT_TRUE(has(missing.output, "a relative --config is read from the current directory, " + here))
+        << missing.output;
+    EXPECT_TRUE(has(missing.output, "the data folder has data/bots.json, which serve reads when --config is left out"))
+        << missing.output;
+  }
+}
+
+// serve --check names every permission problem in one run, not one a run.
+TEST_F(FirstHour, ServeCheckNamesEveryPermissionProblem) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  ::chmod((data() + "/id-salt").c_str(), 0644);
+  ::chmod((data() + "/bots.json").c_str(), 0640);
+  auto r = sl("serve --check");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has(r.output, "✗ " + data() + "/id-salt is readable by other users; run: chmod 600")) << r.output;
+  EXPECT_TRUE(has(r.output, "✗ " + data() + "/bots.json is readable by other users; run: chmod 600")) << r.output;
+  EXPECT_TRUE(has(r.output, "2 problem(s)")) << r.output;
+}
+
 // The demo: its own folder only; it names its ids; its pushes are printed as
 // they would reach a group or a person, and nothing is retried or spammed.
 struct DemoProcess {
