@@ -189,6 +189,10 @@ TEST_F(BotTest, OfficialPostsAndVillagersReadThePublishedMonth) {
   auto ver = say("someone", "核验 2022-11");
   EXPECT_NE(ver.text.find("test.sunledger/shuangjiang\n7\n"), std::string::npos) << ver.text;
   EXPECT_NE(ver.text.find(t.ledger->verifier_key()), std::string::npos);
+  // What a villager can do with it, in Chinese first: never a server command they do not have.
+  EXPECT_EQ(ver.text.find("sunledger verify"), std::string::npos) << ver.text;
+  EXPECT_NE(ver.text.find("以后任何时候再发送“核验 2022-11”,签名都必须和您保存的一字不差"), std::string::npos) << ver.text;
+  EXPECT_NE(ver.text.find("请向乡镇纪委反映"), std::string::npos) << ver.text;
 
   auto bal = say("someone", "余额");
   EXPECT_NE(bal.text.find("专项资金:0.00元"), std::string::npos) << bal.text;
