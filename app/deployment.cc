@@ -227,7 +227,7 @@ Status known_bot(Deployment& d, const std::string& bot) {
     if (b.id == bot) return Status::ok();
     ids += (ids.empty() ? "" : ", ") + b.id;
   }
-  return not_found("bot \"" + bot + "\" is not in " + d.bots_path() + " (known: " + ids + ")");
+  return not_found("unknown bot \"" + bot + "\": it is not in " + d.bots_path() + " (known: " + (ids.empty() ? "none" : ids) + ")");
 }
 
 // Verifies every log and the complaints. A failure is never served quietly:

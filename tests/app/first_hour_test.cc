@@ -298,6 +298,17 @@ TEST_F(FirstHour, ServeCheckNamesEveryPermissionProblem) {
   EXPECT_TRUE(has(r.output, "2 problem(s)")) << r.output;
 }
 
+// ask with a bot nobody configured: said so, with the configured ones, and no
+// "bind this group" hint (its bind would be refused too).
+TEST_F(FirstHour, AskNamesAnUnknownBotAndTheConfiguredOnes) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  auto r = sl("ask --bot nobot --chat shuangjiang-group --user villager-1 账目");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has(r.output, "unknown bot \"nobot\": it is not in " + data() + "/bots.json (known: generic)")) << r.output;
+  EXPECT_FALSE(has(r.output, "group bind")) << r.output;
+  EXPECT_EQ(sl("ask --bot generic --chat shuangjiang-group --user villager-1 账目").exit_code, 0);
+}
+
 // The demo: its own folder only; it names its ids; its pushes are printed as
 // they would reach a group or a person, and nothing is retried or spammed.
 struct DemoProcess {
