@@ -63,6 +63,12 @@ TEST_F(FirstHour, VersionAndHelpForEveryCommandAndGroup) {
   }
   EXPECT_TRUE(has(sl("close --help").output, "--no-notice"));
   EXPECT_TRUE(has(sl("serve --help").output, "--check"));
+  for (const char* how : {"help --help", "help -h", "--help --help"}) {
+    auto h = sl(how);
+    EXPECT_EQ(h.exit_code, 0) << how << "\n" << h.output;
+    EXPECT_TRUE(has(h.output, "Usage: sunledger help [COMMAND]")) << how << "\n" << h.output;
+    EXPECT_TRUE(has(h.output, "Examples:\n  sunledger help\n  sunledger help close\n")) << how << "\n" << h.output;
+  }
   EXPECT_EQ(sl("help bogus").exit_code, 2);
   EXPECT_EQ(sl("bogus").exit_code, 2);
   EXPECT_EQ(sl("key bogus").exit_code, 2);
