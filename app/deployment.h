@@ -74,6 +74,8 @@ struct Deployment {
   Status open();
 };
 
+// "1 entry", "3 entries": a count with its noun in the right number.
+std::string count_of(uint64_t n, const char* one, const char* many);
 Author cli_author();
 int fail(const Status& s);
 int usage_error(const std::string& command, const std::string& message);

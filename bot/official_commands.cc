@@ -93,7 +93,8 @@ Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd
   for (const auto& d : assumed_dates)
     dated += "没有写“日期:”的记为" + d + "。(lines without a date are booked on " + d + ")\n";
   std::string range = "#" + std::to_string(r->front()) + (r->size() > 1 ? "至#" + std::to_string(r->back()) : "");
-  return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) + " entries)\n" +
+  return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) +
+         (r->size() == 1 ? " entry)\n" : " entries)\n") +
          ctx.village->name + " " + month_zh(month) + "目前合计(未公开):收入" + format_yuan_with_wan(income) + ",支出" +
          format_yuan_with_wan(expense) + "\n" + dated +
          "公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”结账并推送到村民群。\n";

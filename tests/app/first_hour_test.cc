@@ -315,6 +315,21 @@ TEST_F(FirstHour, AskNamesAnUnknownBotAndTheConfiguredOnes) {
   EXPECT_EQ(sl("ask --bot generic --chat shuangjiang-group --user villager-1 账目").exit_code, 0);
 }
 
+// One of a thing is singular: "appended 1 entry", "intact: 1 log" (they
+// read "1 entries" and "1 logs").
+TEST_F(FirstHour, OneOfAThingIsSingular) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  std::string csv = dir.file("e.csv");
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n");
+  auto one = sl("post --village shuangjiang --file " + csv);
+  EXPECT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_EQ(one.output.rfind("appended 1 entry: #0\n", 0), 0u) << one.output;
+  auto v = sl("verify --village shuangjiang");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  EXPECT_TRUE(has(v.output, "intact: 1 log, 1 entry\n")) << v.output;
+}
+
 // The demo: its own folder only; it names its ids; its pushes are printed as
 // they would reach a group or a person, and nothing is retried or spammed.
 struct DemoProcess {
