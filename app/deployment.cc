@@ -204,7 +204,12 @@ std::string local_time(const Deployment& d, int64_t t) {
   int64_t in_day = ((local % 86400) + 86400) % 86400;
   char hm[8];
   std::snprintf(hm, sizeof hm, "%02d:%02d", static_cast<int>(in_day / 3600), static_cast<int>(in_day % 3600 / 60));
-  return format_date(local_date(t, offset)) + " " + hm;
+  // The zone too: a time read beside a server log (UTC) or from another
+  // deployment is not ambiguous.
+  char zone[16];
+  int off = offset < 0 ? -offset : offset;
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset < 0 ? '-' : '+', off / 60, off % 60);
+  return format_date(local_date(t, offset)) + " " + hm + " " + zone;
 }
 
 std::string local_time_of(const Deployment& d, const std::string& utc) {

@@ -84,7 +84,8 @@ nlohmann::json hashes_json(const std::vector<Hash>& hs);
 Status write_private_file(const std::string& path, const std::string& content);
 // Creates the data folder, the database, the log key and the identity salt.
 Status initialize(Deployment& d, const std::string& origin, int utc_offset);
-// A moment in the deployment's local time, to the minute: 2026-11-29 14:03.
+// A moment in the deployment's local time, to the minute, with its zone:
+// 2026-11-29 14:03 +08:00.
 std::string local_time(const Deployment& d, int64_t unix_seconds);
 // The same for a stored UTC timestamp (2026-11-29T06:03:00Z); other text as is.
 std::string local_time_of(const Deployment& d, const std::string& utc);

@@ -135,11 +135,14 @@ TEST_F(FirstHour, AdminLogAndTokenListPrintLocalTimes) {
   // No unix times (a number of its own: the token's SHA-256 hex holds runs of digits too).
   EXPECT_FALSE(std::regex_search(log.output, std::regex("[:\t ][0-9]{10}[,}\t\n ]"))) << log.output;
   EXPECT_FALSE(std::regex_search(log.output, std::regex("T[0-9:]{8}Z"))) << log.output;  // no UTC stamps
-  EXPECT_TRUE(std::regex_search(log.output, std::regex("\t20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\t"))) << log.output;
-  EXPECT_TRUE(std::regex_search(log.output, std::regex("\"expires_at\":\"20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\"")))
+  // With the deployment's zone (China Standard Time unless init said otherwise).
+  EXPECT_TRUE(std::regex_search(log.output, std::regex("\t20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} \\+08:00\t"))) << log.output;
+  EXPECT_TRUE(std::regex_search(log.output,
+                                std::regex("\"expires_at\":\"20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} \\+08:00\"")))
       << log.output;
   auto list = sl("token list");
-  EXPECT_TRUE(std::regex_search(list.output, std::regex("revoked 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}"))) << list.output;
+  EXPECT_TRUE(std::regex_search(list.output, std::regex("revoked 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} \\+08:00")))
+      << list.output;
 }
 
 // CLI close notifies the groups as 公开 and the API do; --no-notice does not.
