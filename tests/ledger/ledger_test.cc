@@ -345,6 +345,9 @@ TEST_F(LedgerTest, VerifyDetectsAnEditWithRecomputedHashes) {
   up.exec();
   auto w = L().post_transactions("shuangjiang", {txn("2022-11-29", true, "a", "b", 1)}, official());
   EXPECT_EQ(w.status().code(), Code::kDataLoss) << w.status().to_string();
+  // Shown as is to an official in chat: Chinese first, and no command they do not have to run.
+  EXPECT_EQ(w.status().message().rfind("日志“shuangjiang”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本", 0), 0u)
+      << w.status().message();
 }
 
 TEST_F(LedgerTest, VerifyDetectsADeletedRow) {
