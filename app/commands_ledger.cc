@@ -169,9 +169,9 @@ void add_ledger_commands(std::vector<Command>& c) {
         }
         auto r = d.ledger->post_transactions(a.get("village"), parsed.lines, cli_author());
         if (!r.is_ok()) return fail(invalid_argument("未记账 (nothing was written):\n" + r.status().message()));
-        std::cout << "appended " << r->indexes.size() << " entries: #" << r->indexes.front() << " to #"
-                  << r->indexes.back() << "\n"
-                  << r->checkpoint;
+        std::cout << "appended " << count_of(r->indexes.size(), "entry", "entries") << ": #" << r->indexes.front();
+        if (r->indexes.size() > 1) std::cout << " to #" << r->indexes.back();
+        std::cout << "\n" << r->checkpoint;
         return kExitOk;
       }});
   c.push_back({
@@ -213,8 +213,11 @@ void add_ledger_commands(std::vector<Command>& c) {
         auto p = d.bot->publish(a.get("village"), a.get("month"), cli_author());
         if (!p.is_ok()) return fail(p.status());
         std::cout << p->close.checkpoint;
-        std::cerr << "月度公开通知已排队推送到" << p->groups_notified << "个村民群 (monthly notice queued for "
-                  << p->groups_notified << " group(s); a running server delivers it)\n";
+        if (p->groups_notified > 0 || p->groups_unreachable.empty())
+          std::cerr << "月度公开通知已排队推送到" << p->groups_notified << "个村民群 (monthly notice queued for "
+                    << p->groups_notified << (p->groups_notified == 1 ? " group" : " groups")
+                    << "; a running server delivers it)\n";
+        std::cerr << Bot::unreachable_groups_text(*p);
         return kExitOk;
       }});
   c.push_back({
@@ -296,7 +299,8 @@ void add_ledger_commands(std::vector<Command>& c) {
         for (const auto& p : problems)
           std::cout << "TAMPERED " << p.log << " first bad entry #" << p.first_bad_index << ": " << p.reason << "\n";
         if (!problems.empty()) return kExitFailure;
-        std::cout << "intact: " << r->logs_checked << " logs, " << r->entries_checked << " entries\n";
+        std::cout << "intact: " << count_of(r->logs_checked, "log", "logs") << ", "
+                  << count_of(r->entries_checked, "entry", "entries") << "\n";
         return kExitOk;
       }});
   c.push_back({

@@ -113,6 +113,9 @@ void add_server_commands(std::vector<Command>& c) {
         for (const auto& p : a.positional()) text += (text.empty() ? "" : " ") + p;
         // As serve does: nothing is answered from, or signed on top of, a ledger that
         // fails verification (the server alerts the inspectors; ask does not repeat it).
+        // A bot nobody configured answers nothing in a real chat; its "bind
+        // this group" hint would name a bind that is refused too.
+        if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
         check_integrity(d, "before ask", false);
         InboundMessage m{a.get("bot"), a.get("chat"), !a.has("private"), a.get("user"), a.get("user"), text,
                          a.get("message-id"), d.clock.now_unix_seconds()};

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace sunledger::cli {
 namespace {
@@ -43,15 +44,23 @@ Status check_one(const std::string& path, mode_t mask, const char* fix) {
 
 }  // namespace
 
-Status check_data_folder_private(const std::string& dir, const std::string& config_path) {
+std::vector<Status> data_folder_problems(const std::string& dir, const std::string& config_path) {
   // The folder first: with it closed (0700) nobody else reaches the files,
   // but each file is checked too, since a folder is easily opened later.
-  if (Status s = check_one(dir, S_IRWXG | S_IRWXO, "700"); !s.is_ok()) return s;
+  std::vector<Status> out;
+  if (Status s = check_one(dir, S_IRWXG | S_IRWXO, "700"); !s.is_ok()) out.push_back(s);
   const mode_t rw = S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH;
   for (const char* name : {"sunledger.db", "sunledger.db-wal", "sunledger.db-shm", "id-salt", "log-key.pem", "bots.json"})
-    if (Status s = check_one(dir + "/" + name, rw, "600"); !s.is_ok()) return s;
-  if (!config_path.empty()) return check_one(config_path, rw, "600");
-  return Status::ok();
+    if (Status s = check_one(dir + "/" + name, rw, "600"); !s.is_ok()) out.push_back(s);
+  std::error_code ec;
+  if (!config_path.empty() && !std::filesystem::equivalent(config_path, dir + "/bots.json", ec))  // named once
+    if (Status s = check_one(config_path, rw, "600"); !s.is_ok()) out.push_back(s);
+  return out;
+}
+
+Status check_data_folder_private(const std::string& dir, const std::string& config_path) {
+  auto problems = data_folder_problems(dir, config_path);
+  return problems.empty() ? Status::ok() : problems.front();
 }
 
 }  // namespace sunledger::cli

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ledger/status.h"
 
@@ -16,6 +17,9 @@ namespace sunledger::cli {
 // or others. Otherwise failed_precondition naming the first such file and the
 // chmod that fixes it. Files that do not exist are not an error.
 Status check_data_folder_private(const std::string& dir, const std::string& config_path);
+// Every such problem, in the same order (empty when there is none), so one
+// run names them all (`serve --check`).
+std::vector<Status> data_folder_problems(const std::string& dir, const std::string& config_path);
 
 }  // namespace sunledger::cli
 

@@ -114,14 +114,34 @@ Status Deployment::open() {
     // CLI commands (ask) queue pushes that a running server delivers: they
     // need to know what each bot reaches, not its secrets.
     if (std::filesystem::exists(bots_path()))
-      if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok())
-        for (const auto& b : *bots)
+      if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok()) {
+        group_pushes->known = true;
+        for (const auto& b : *bots) {
+          note_bot(b);
           if (b.has_private_channel()) private_bots->insert(b.id);
+        }
+      }
     // The demo's bot prints its pushes (see serve), so it reaches everyone.
     if (std::filesystem::exists(demo_marker_path())) private_bots->insert(kDemoBotId);
     bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
+    bo.group_push_problem = [g = group_pushes](const std::string& bot_id) -> std::string {
+      if (!g->known || g->reaching.count(bot_id)) return "";
+      return g->configured.count(bot_id) ? BotOptions::kNoPushUrl : BotOptions::kNotConfigured;
+    };
     bot = std::make_unique<Bot>(ledger.get(), bo);
     return bot->initialize();
+}
+
+void Deployment::note_bot(const BotConfig& b) {
+  group_pushes->known = true;
+  group_pushes->configured.insert(b.id);
+  // The demo's bot prints its pushes (see serve), so it reaches every group.
+  bool demo = b.id == kDemoBotId && b.push_url.empty() && std::filesystem::exists(demo_marker_path());
+  if (demo || b.reaches_groups()) group_pushes->reaching.insert(b.id);
+}
+
+std::string count_of(uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 // Who acts from the command line: the operating-system account, recorded
@@ -184,7 +204,12 @@ std::string local_time(const Deployment& d, int64_t t) {
   int64_t in_day = ((local % 86400) + 86400) % 86400;
   char hm[8];
   std::snprintf(hm, sizeof hm, "%02d:%02d", static_cast<int>(in_day / 3600), static_cast<int>(in_day % 3600 / 60));
-  return format_date(local_date(t, offset)) + " " + hm;
+  // The zone too: a time read beside a server log (UTC) or from another
+  // deployment is not ambiguous.
+  char zone[16];
+  int off = offset < 0 ? -offset : offset;
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset < 0 ? '-' : '+', off / 60, off % 60);
+  return format_date(local_date(t, offset)) + " " + hm + " " + zone;
 }
 
 std::string local_time_of(const Deployment& d, const std::string& utc) {
@@ -207,7 +232,7 @@ Status known_bot(Deployment& d, const std::string& bot) {
     if (b.id == bot) return Status::ok();
     ids += (ids.empty() ? "" : ", ") + b.id;
   }
-  return not_found("bot \"" + bot + "\" is not in " + d.bots_path() + " (known: " + ids + ")");
+  return not_found("unknown bot \"" + bot + "\": it is not in " + d.bots_path() + " (known: " + (ids.empty() ? "none" : ids) + ")");
 }
 
 // Verifies every log and the complaints. A failure is never served quietly:

@@ -17,6 +17,7 @@
 
 #include "app/args.h"
 #include "bot/bot.h"
+#include "webhooks/config.h"
 #include "ledger/checkpoint.h"
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
@@ -50,6 +51,17 @@ struct Deployment {
   // never queues a receipt or a status update for any other. Filled before
   // any thread runs (open(), then serve() once it loaded its config).
   std::shared_ptr<std::set<std::string>> private_bots = std::make_shared<std::set<std::string>>();
+  // Which bots of the configuration can push to groups, filled like
+  // private_bots: publishing says which bound groups it cannot reach (a bot
+  // without push_url, or one not in the configuration) instead of counting
+  // them as notified. Unknown (no bots.json): every bot counts as reaching.
+  struct GroupPushes {
+    bool known = false;
+    std::set<std::string> configured, reaching;
+  };
+  std::shared_ptr<GroupPushes> group_pushes = std::make_shared<GroupPushes>();
+  // Records which groups one bot of the loaded configuration reaches.
+  void note_bot(const BotConfig& b);
   bool verify_only = false;
   int commands_per_minute = 20;
   ComplaintDeadlines deadlines;
@@ -62,6 +74,8 @@ struct Deployment {
   Status open();
 };
 
+// "1 entry", "3 entries": a count with its noun in the right number.
+std::string count_of(uint64_t n, const char* one, const char* many);
 Author cli_author();
 int fail(const Status& s);
 int usage_error(const std::string& command, const std::string& message);
@@ -70,7 +84,8 @@ nlohmann::json hashes_json(const std::vector<Hash>& hs);
 Status write_private_file(const std::string& path, const std::string& content);
 // Creates the data folder, the database, the log key and the identity salt.
 Status initialize(Deployment& d, const std::string& origin, int utc_offset);
-// A moment in the deployment's local time, to the minute: 2026-11-29 14:03.
+// A moment in the deployment's local time, to the minute, with its zone:
+// 2026-11-29 14:03 +08:00.
 std::string local_time(const Deployment& d, int64_t unix_seconds);
 // The same for a stored UTC timestamp (2026-11-29T06:03:00Z); other text as is.
 std::string local_time_of(const Deployment& d, const std::string& utc);

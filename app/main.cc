@@ -87,6 +87,14 @@ int run(int argc, char** argv) {
     return kExitOk;
   }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h" || args[1] == "help")) {
+      // `help --help`: help's own usage, as for every other command.
+      std::cout << "Usage: sunledger help [COMMAND]\n\n"
+                   "Lists every command, or prints one command's usage and examples; a group's name (key, token,\n"
+                   "proof, ...) prints every command of the group. `sunledger COMMAND --help` prints the same.\n"
+                   "\nExamples:\n  sunledger help\n  sunledger help close\n  sunledger help token\n";
+      return kExitOk;
+    }
     if (args.size() >= 2) {
       std::vector<std::string> words(args.begin() + 1, args.end());
       auto found = named(cmds, words);

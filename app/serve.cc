@@ -132,6 +132,25 @@ std::string group_reach(Deployment& d, const BotConfig& b) {
   return "";
 }
 
+// --config made absolute, relative to the current directory as any path on
+// a command line, so every message names the file itself. A missing file is
+// named in full, with where a relative one was looked for and the data
+// folder's own bots.json, which serve reads when --config is left out.
+Result<std::string> config_file(const Deployment& d, const std::string& given) {
+  if (given.empty()) return given;
+  std::error_code ec;
+  std::filesystem::path full = std::filesystem::absolute(given, ec);
+  if (ec) return not_found("--config " + given + ": " + ec.message());
+  full = full.lexically_normal();
+  if (std::filesystem::exists(full, ec)) return full.string();
+  std::string why = "--config " + given + ": no such file " + full.string();
+  if (std::filesystem::path(given).is_relative())
+    why += " (a relative --config is read from the current directory, " + std::filesystem::current_path(ec).string() + ")";
+  if (std::filesystem::exists(d.bots_path()))
+    why += "; the data folder has " + d.bots_path() + ", which serve reads when --config is left out";
+  return not_found(why);
+}
+
 }  // namespace
 
 int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
@@ -143,15 +162,21 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   auto good = [](const std::string& what) { std::cout << "✓ " << what << "\n"; };
   auto note = [](const std::string& what) { std::cout << "! " << what << "\n"; };
   std::cout << "sunledger serve --check: " << d.dir << " (" << d.ledger->origin() << ")\n";
-  if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) bad(s.message());
-  else good("the data folder and its files are private to this account");
+  auto config = config_file(d, config_path);
+  config_path = config.is_ok() ? *config : "";
+  auto private_problems = data_folder_problems(d.dir, config_path);
+  for (const auto& s : private_problems) bad(s.message());  // every one, so one run names them all
+  if (private_problems.empty()) good("the data folder and its files are private to this account");
   if (auto addr = parse_listen_address(listen); !addr.is_ok()) bad("--listen " + listen + ": " + addr.status().message());
   else good("listen address " + listen);
   if (auto lock = ServeLock::acquire(d.dir); !lock.is_ok()) note(lock.status().message());
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
   std::vector<BotConfig> bots;
   bool config_unreadable = false;  // then which bots it names is unknown
-  if (config_path.empty()) {
+  if (!config.is_ok()) {
+    bad(config.status().message());
+    config_unreadable = true;
+  } else if (config_path.empty()) {
     bad("no bots.json in " + d.dir + " and no --config: serve would answer no chat platform");
   } else if (auto loaded = load_bots_config_file(config_path); !loaded.is_ok()) {
     bad(loaded.status().message());
@@ -220,6 +245,9 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns 0.
 int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+  auto config = config_file(d, config_path);
+  if (!config.is_ok()) return fail(config.status());
+  config_path = *config;
   if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) return fail(s);
   auto lock = ServeLock::acquire(d.dir);
   if (!lock.is_ok()) return fail(lock.status());
@@ -243,7 +271,12 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   WebhookWiring wiring;
   d.private_bots->clear();
+  // The configuration serve loaded is the one that decides what its pushes reach.
+  d.group_pushes->configured.clear();
+  d.group_pushes->reaching.clear();
+  d.group_pushes->known = true;
   for (const auto& b : bots) {
+    d.note_bot(b);
     adapters.push_back(adapter_for(d, b));
     wiring.adapters[b.id] = adapters.back().get();
     if (adapters.back()->reaches_persons()) d.private_bots->insert(b.id);

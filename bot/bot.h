@@ -81,6 +81,14 @@ struct BotOptions {
   // no receipt, status update or inspector digest ever falls back to a group.
   // Null: no bot can.
   std::function<bool(const std::string& bot_id)> reaches_person;
+  // Why a bot's pushes cannot reach a group, "" when they can:
+  // kNoPushUrl (its configuration has no push_url, nor an app that reaches
+  // groups) or kNotConfigured (it is not in the configuration). Publishing
+  // counts such groups apart instead of calling them notified. Null: every
+  // bot can (the configuration is not known).
+  std::function<std::string(const std::string& bot_id)> group_push_problem;
+  static constexpr const char* kNoPushUrl = "no_push_url";
+  static constexpr const char* kNotConfigured = "not_configured";
 };
 
 class Bot {
@@ -131,11 +139,24 @@ class Bot {
                                         const Author& author);
   // Closes the month and queues the monthly notice to every group bound to
   // the village; returns the month close and the notice text.
+  // groups_notified counts the groups the notice can reach; the groups whose
+  // bot cannot push (BotOptions::group_push_problem) are counted apart, by
+  // bot, with the reason: the notice is queued for them too (and goes out
+  // once the configuration is fixed), but nobody is told they were notified.
+  struct UnreachableGroups {
+    std::string bot_id;
+    size_t groups = 0;
+    std::string problem;  // BotOptions::kNoPushUrl or kNotConfigured
+  };
   struct Published {
     MonthClose close;
     std::string notice;
     size_t groups_notified = 0;
+    std::vector<UnreachableGroups> groups_unreachable;
   };
+  // The groups a publish could not reach, in Chinese first with the English
+  // alias, one line per bot ("" when there are none).
+  static std::string unreachable_groups_text(const Published& p);
   Result<Published> publish(const std::string& village, const std::string& month, const Author& author);
 
   // The monthly notice for a closed month, as pushed to the groups.

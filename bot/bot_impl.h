@@ -243,6 +243,9 @@ struct Bot::Impl {
   bool reaches_person(const std::string& bot_id) const {
     return options.reaches_person && options.reaches_person(bot_id);
   }
+  std::string group_push_problem(const std::string& bot_id) const {
+    return options.group_push_problem ? options.group_push_problem(bot_id) : "";
+  }
   // Failed receipt look-ups per (bot, sender) in the last hour: anonymous
   // receipts are bearer secrets and must not be guessable by trying.
   std::mutex lookup_mu;

@@ -129,14 +129,15 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         }
         auto p = I.publish_in(ctx.village->id, ctx.args[0], txn, author);
         if (!p.is_ok()) {
-          text = shown_to_person(p.status());
+          text = shown_to_person(p.status(), "未公开,没有做任何改动 (nothing was published): ");
           break;
         }
         for (const auto& [bot, chat] : ctx.dir->groups_of.count(ctx.village->id) ? ctx.dir->groups_of.at(ctx.village->id)
                                                                                  : std::vector<std::pair<std::string, std::string>>{})
           reply.pushes.push_back({bot, chat, p->notice, Audience::kGroup});
         text = "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目,已推送到" + std::to_string(p->groups_notified) +
-               "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n";
+               "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n" +
+               Bot::unreachable_groups_text(*p);
         break;
       }
       case CommandKind::kProjectFinish: {

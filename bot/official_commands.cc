@@ -1,5 +1,7 @@
 // What officials do in chat: post lines, register and finish projects,
 // reverse entries, post subsidy lists and publish a month.
+#include <algorithm>
+
 #include "bot/bot_impl.h"
 
 namespace sunledger {
@@ -91,7 +93,8 @@ Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd
   for (const auto& d : assumed_dates)
     dated += "没有写“日期:”的记为" + d + "。(lines without a date are booked on " + d + ")\n";
   std::string range = "#" + std::to_string(r->front()) + (r->size() > 1 ? "至#" + std::to_string(r->back()) : "");
-  return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) + " entries)\n" +
+  return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) +
+         (r->size() == 1 ? " entry)\n" : " entries)\n") +
          ctx.village->name + " " + month_zh(month) + "目前合计(未公开):收入" + format_yuan_with_wan(income) + ",支出" +
          format_yuan_with_wan(expense) + "\n" + dated +
          "公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”结账并推送到村民群。\n";
@@ -214,10 +217,30 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
     for (const auto& [bot, chat] : it->second) {
       if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice, Audience::kGroup}); !s.is_ok()) return s;
-      ++p.groups_notified;
+      std::string problem = group_push_problem(bot);
+      if (problem.empty()) {
+        ++p.groups_notified;
+        continue;
+      }
+      auto u = std::find_if(p.groups_unreachable.begin(), p.groups_unreachable.end(),
+                            [&](const UnreachableGroups& g) { return g.bot_id == bot; });
+      if (u == p.groups_unreachable.end()) u = p.groups_unreachable.insert(u, UnreachableGroups{bot, 0, problem});
+      ++u->groups;
     }
   }
   return p;
+}
+
+std::string Bot::unreachable_groups_text(const Published& p) {
+  std::string out;
+  for (const auto& u : p.groups_unreachable) {
+    std::string n = std::to_string(u.groups);
+    bool unknown = u.problem == BotOptions::kNotConfigured;
+    out += n + "个村民群收不到通知:机器人 " + u.bot_id + (unknown ? " 不在 bots.json 中" : " 没有配置推送地址 push_url") +
+           ",请乡镇管理员配置 (" + n + (u.groups == 1 ? " group" : " groups") + " cannot be reached: bot " + u.bot_id +
+           (unknown ? " is not in bots.json" : " has no push_url") + "; the township administrator configures it)\n";
+  }
+  return out;
 }
 
 }  // namespace sunledger

@@ -170,8 +170,14 @@ std::vector<std::string> render_subsidy_lines(const std::vector<Entry>& entries)
 std::string render_verify(const std::string& village_name, const MonthClose& close, const std::string& verifier_key) {
   return "【" + village_name + " " + month_zh(close.month) + " 核验】\n" + close.checkpoint + "\n公钥 (verifier key):\n" +
          verifier_key +
-         "\n核对方法:用上面的公钥验证签名,以后每月的签名都必须包含本月的全部记录;任何人都可用 sunledger verify "
-         "或 C2SP 签名笔记工具核对 (check the signature with the key; every later checkpoint must contain this one)\n";
+         "\n核对方法 (how to check):\n"
+         "1. 保存这条消息(截图或收藏)。以后任何时候再发送“核验 " + close.month +
+         "”,签名都必须和您保存的一字不差;不一样就说明账本被改过,请向乡镇纪委反映。(keep this message: the answer to 核验 " +
+         close.month + " must never change; if it ever does, the accounts were altered: tell the township discipline commission)\n"
+         "2. 签名里的条数只增不减:以后每个月的签名都包含本月的全部记录。(the count only grows: every later checkpoint contains "
+         "all of this month's entries)\n"
+         "3. 懂技术的人可以用上面的公钥核对签名(C2SP 签名笔记格式);整本账可以请乡镇管理员核验。(anyone technical can check the "
+         "signature with the key above; the township administrator can verify the whole ledger)\n";
 }
 
 std::string render_notice(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags) {

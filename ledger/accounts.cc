@@ -29,6 +29,14 @@ std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id) {
   return last_closed(q, log_id);
 }
 
+std::optional<std::string> month_to_close(SQLite::Database& db, int64_t log_id) {
+  if (auto closed = last_closed(db, log_id)) return next_month(*closed);
+  SQLite::Statement q(db, "SELECT min(month) FROM entries WHERE log_id=? AND month IS NOT NULL AND kind != 'statement'");
+  q.bind(1, log_id);
+  if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getString();
+  return std::nullopt;
+}
+
 // Adds to a month's running totals inside the write.
 void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense) {
   q.bind(1, log_id);
@@ -267,18 +275,15 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   int64_t log_id = (*log)->id;
   auto closed = last_closed(*db_, log_id);
   if (auto s = check_month_open(closed, month, ledger_->current_month()); !s.is_ok()) return s;
-  {
-    // Months close in order: an earlier month with open entries must be
-    // published first, or its entries would never reach a statement.
-    SQLite::Statement q(*db_,
-                        "SELECT min(month) FROM entries WHERE log_id=? AND month < ? AND month > ? AND kind != 'statement'");
-    q.bind(1, log_id);
-    q.bind(2, month);
-    q.bind(3, closed.value_or(""));
-    if (q.executeStep() && !q.getColumn(0).isNull()) {
-      std::string earlier = q.getColumn(0).getString();
-      return failed_precondition("请先公开 " + earlier + " 的账目 (close " + earlier + " first)");
-    }
+  // Months close one after another, an empty one too: closing a later month
+  // would otherwise seal every skipped month for good without a statement
+  // anybody saw (their entries could never be booked again).
+  if (auto expected = month_to_close(*db_, log_id); expected && month != *expected) {
+    if (!closed && month < *expected)
+      return failed_precondition("本村最早的账目在 " + *expected + ",请从 " + *expected + " 开始公开 (the first month with entries is " +
+                                 *expected + ": close " + *expected + " first)");
+    return failed_precondition("请先公开 " + *expected + " 的账目(没有收支的月份也要公开),再公开 " + month + " (close " + *expected +
+                               " first: months are closed in order, a month without entries too)");
   }
   json previous;
   if (closed) {

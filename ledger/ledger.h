@@ -308,6 +308,9 @@ class Ledger {
   Result<MonthClose> month_close(const std::string& village, const std::string& month);
   Result<std::vector<MonthClose>> month_closes(const std::string& village);
   Result<std::optional<std::string>> last_closed_month(const std::string& village);
+  // The only month close_month accepts next (months close in order, an empty
+  // one too); nullopt when nothing was closed or written yet.
+  Result<std::optional<std::string>> month_to_close(const std::string& village);
   Result<Hash> root(const std::string& log_name, uint64_t size);
   Result<std::vector<Hash>> inclusion_proof(const std::string& log_name, uint64_t index, uint64_t size);
   Result<std::vector<Hash>> consistency_proof(const std::string& log_name, uint64_t from, uint64_t to);

@@ -151,6 +151,11 @@ std::optional<std::string> last_closed(SQLite::Statement& q, int64_t log_id);
 std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id);
 inline constexpr const char* kLastClosed = "SELECT max(month) FROM month_closes WHERE log_id=?";
 
+// The only month a log may close next: the month right after its last closed
+// one, or, before any was closed, its first month with entries; nullopt when
+// nothing was closed and nothing was written (any month may open the books).
+std::optional<std::string> month_to_close(SQLite::Database& db, int64_t log_id);
+
 // Adds to a month's running totals inside the write.
 void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense);
 inline constexpr const char* kAddMonthTotals =

@@ -82,7 +82,7 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
       if (cp.is_ok()) ledger_->trusted_notes_[name] = note;
     }
     if (!cp.is_ok() || cp->size != size || cp->root != range->root())
-      return data_loss("日志“" + name + "”的存储状态与上次签名不一致,拒绝写入,请运行 sunledger verify (log state does not match its last checkpoint; run sunledger verify)");
+      return data_loss("日志“" + name + "”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本 (log state does not match its last checkpoint; nothing was written: the administrator should run `sunledger verify`)");
   }
   state->range = std::move(*range);
   logs_.push_back(std::move(state));

@@ -261,6 +261,17 @@ Result<std::optional<std::string>> Ledger::last_closed_month(const std::string& 
   }
 }
 
+Result<std::optional<std::string>> Ledger::month_to_close(const std::string& village) {
+  try {
+    auto conn = read();
+    auto row = find_log(conn.stmt(kFindLog), village);
+    if (!row.is_ok()) return row.status();
+    return ledger_internal::month_to_close(conn.db(), row->id);
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "month to close");
+  }
+}
+
 template <typename T>
 Result<T> Ledger::with_tree(const std::string& log_name, const char* what,
                             const std::function<Result<T>(MerkleTree&)>& fn) {

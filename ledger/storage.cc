@@ -21,7 +21,9 @@ Status from_sqlite(const SQLite::Exception& e, const std::string& what) {
   if (code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_BUSY || code == SQLITE_LOCKED ||
       code == SQLITE_READONLY || code == SQLITE_CANTOPEN)
     return unavailable("存储暂时不可用,请稍后再试 (storage unavailable: " + what + ": " + e.what() + ")");
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return data_loss(what + ": database is corrupt: " + e.what());
+  // Shown as is to whoever asked, an official in chat too: Chinese first.
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+    return data_loss("数据库已损坏,没有做任何改动,请联系乡镇管理员从备份恢复 (" + what + ": database is corrupt: " + e.what() + ")");
   return internal_error(what + ": " + e.what());
 }
 

@@ -136,7 +136,8 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
       out.push_back({{"village", s.village}, {"received", s.received}, {"resolved", s.resolved}, {"rejected", s.rejected},
                      {"open", s.open}, {"overdue", s.overdue}, // Nothing to measure is null, never a 0 that reads as "resolved at once" or "nobody satisfied".
                      {"median_days_to_resolve", s.resolved ? json(s.median_days_to_resolve) : json(nullptr)},
-                     {"reopen_rate", s.received ? json(static_cast<double>(s.reopened) / s.received) : json(nullptr)},
+                     // Only a resolved complaint can be reopened: before any, there is no rate.
+                     {"reopen_rate", s.resolved || s.reopened ? json(static_cast<double>(s.reopened) / s.received) : json(nullptr)},
                      {"satisfaction_rate", s.rated ? json(static_cast<double>(s.satisfied) / s.rated) : json(nullptr)}});
     send_json(res, 200, {{"stats", out}});
   });

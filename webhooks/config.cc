@@ -114,6 +114,14 @@ bool BotConfig::has_private_channel() const {
   return false;
 }
 
+bool BotConfig::reaches_groups() const {
+  switch (platform) {
+    case Platform::kFeishu: return !push_url.empty() || (!app_id.empty() && !app_secret.empty());
+    case Platform::kTelegram: return !bot_token.empty();
+    default: return !push_url.empty();
+  }
+}
+
 Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const std::map<std::string, std::string>* env,
                                                 bool resolve_secrets) {
   json j = json::parse(text, nullptr, false);

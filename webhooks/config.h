@@ -47,6 +47,9 @@ struct BotConfig {
 
   // Whether the app API for one person is configured.
   bool has_private_channel() const;
+  // Whether its pushes can reach a group at all: a group robot's push_url
+  // (WeCom, DingTalk, Feishu, generic), Feishu's app, Telegram's bot token.
+  bool reaches_groups() const;
 };
 
 // Reads the config; a secret written "env:NAME" is read from the

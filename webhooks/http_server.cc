@@ -313,7 +313,7 @@ void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot*
   metrics->add_gauge("storage_memory_bytes", "Memory SQLite holds: page caches and prepared statements.",
                           [] { return static_cast<double>(Ledger::storage_memory_bytes()); });
   if (bot != nullptr) {
-    http::register_write_api(svr, *bot);
+    http::register_write_api(svr, *ledger, *bot);
     http::register_complaints_api(svr, *ledger, *bot, webhooks.on_outbox_write);
     http::register_webhooks(svr, *ledger, *bot, webhooks);
   }

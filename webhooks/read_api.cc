@@ -84,12 +84,15 @@ void register_read_api(httplib::Server& server, Ledger& ledger) {
     if (!query_number(req, res, "to", std::min(*size, from + kMaxEntriesPerPage), &to)) return;
     // As Certificate Transparency's get-entries: a `to` beyond the log gives
     // what exists (the answer's `to` and `size` say how far that is).
+    // A `from` past the end is named as such first (with `to` left out, it
+    // used to read "from 100 is after to 4", a `to` nobody gave).
+    if (from > *size)
+      return send_error(res, 400, "范围超出账本:本村账本共" + std::to_string(*size) + "条,from 最大为" + std::to_string(*size) +
+                                      " (from " + std::to_string(from) + " is beyond the log of size " +
+                                      std::to_string(*size) + "; entries are numbered from 0)");
     if (from > to)
       return send_error(res, 400, "范围无效:from 大于 to (from " + std::to_string(from) + " is after to " + std::to_string(to) + ")");
     to = std::min(to, *size);
-    if (from > to)
-      return send_error(res, 400, "范围超出账本 (from " + std::to_string(from) + " is beyond the log of size " +
-                                      std::to_string(*size) + ")");
     to = std::min(to, from + kMaxEntriesPerPage);
     auto entries = ledger.entries(v->id, from, to);
     if (!entries.is_ok()) return send_error(res, entries.status());

@@ -128,7 +128,7 @@ EntriesImport parse_entries_json(const json& rows) {
 
 }  // namespace
 
-void register_write_api(httplib::Server& server, Bot& bot) {
+void register_write_api(httplib::Server& server, Ledger& ledger, Bot& bot) {
   server.Post(R"(/v1/villages/([^/]+)/entries)", [&](const httplib::Request& req, httplib::Response& res) {
     std::string village = req.matches[1];
     auto p = authorize_official(bot, req, res, village);
@@ -153,7 +153,8 @@ void register_write_api(httplib::Server& server, Bot& bot) {
     if (!r.is_ok()) {
       if (r.status().code() == Code::kInvalidArgument || r.status().code() == Code::kFailedPrecondition)
         return send_json(res, status_for(r.status().code()),
-                         {{"error", "没有写入任何记录 (nothing was written)"}, {"errors", row_errors(r.status().message())}});
+                         {{"error", "没有写入任何记录 (nothing was written)"}, {"code", code_name(r.status().code())},
+                          {"errors", row_errors(r.status().message())}});
       return send_error(res, r.status());
     }
     send_json(res, 200, {{"indexes", r->indexes}, {"checkpoint", r->checkpoint}});
@@ -180,11 +181,24 @@ void register_write_api(httplib::Server& server, Bot& bot) {
     std::string village = req.matches[1];
     auto p = authorize_official(bot, req, res, village);
     if (!p) return;
-    auto r = bot.publish(village, req.matches[2], api_author(*p));
-    if (!r.is_ok()) return send_error(res, r.status());
+    std::string month = req.matches[2];
+    auto r = bot.publish(village, month, api_author(*p));
+    if (!r.is_ok()) {
+      // Months close in order: a month after the one that must close first
+      // gets its own code and names that month, for the caller to act on.
+      if (r.status().code() == Code::kFailedPrecondition)
+        if (auto next = ledger.month_to_close(village); next.is_ok() && *next && month > **next)
+          return send_json(res, 409, {{"error", r.status().message()}, {"code", "month_out_of_order"},
+                                      {"month_to_close", **next}});
+      return send_error(res, r.status());
+    }
+    json unreachable = json::array();
+    for (const auto& u : r->groups_unreachable)
+      unreachable.push_back({{"bot", u.bot_id}, {"groups", u.groups}, {"problem", u.problem}});
     send_json(res, 200, {{"month", r->close.month}, {"statement", r->close.statement},
                          {"statement_index", r->close.statement_index}, {"checkpoint", r->close.checkpoint},
-                         {"groups_notified", r->groups_notified}, {"notice", r->notice}});
+                         {"groups_notified", r->groups_notified}, {"groups_unreachable", unreachable},
+                         {"notice", r->notice}});
   });
 }
 

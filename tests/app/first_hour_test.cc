@@ -63,6 +63,12 @@ TEST_F(FirstHour, VersionAndHelpForEveryCommandAndGroup) {
   }
   EXPECT_TRUE(has(sl("close --help").output, "--no-notice"));
   EXPECT_TRUE(has(sl("serve --help").output, "--check"));
+  for (const char* how : {"help --help", "help -h", "--help --help"}) {
+    auto h = sl(how);
+    EXPECT_EQ(h.exit_code, 0) << how << "\n" << h.output;
+    EXPECT_TRUE(has(h.output, "Usage: sunledger help [COMMAND]")) << how << "\n" << h.output;
+    EXPECT_TRUE(has(h.output, "Examples:\n  sunledger help\n  sunledger help close\n")) << how << "\n" << h.output;
+  }
   EXPECT_EQ(sl("help bogus").exit_code, 2);
   EXPECT_EQ(sl("bogus").exit_code, 2);
   EXPECT_EQ(sl("key bogus").exit_code, 2);
@@ -129,11 +135,14 @@ TEST_F(FirstHour, AdminLogAndTokenListPrintLocalTimes) {
   // No unix times (a number of its own: the token's SHA-256 hex holds runs of digits too).
   EXPECT_FALSE(std::regex_search(log.output, std::regex("[:\t ][0-9]{10}[,}\t\n ]"))) << log.output;
   EXPECT_FALSE(std::regex_search(log.output, std::regex("T[0-9:]{8}Z"))) << log.output;  // no UTC stamps
-  EXPECT_TRUE(std::regex_search(log.output, std::regex("\t20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\t"))) << log.output;
-  EXPECT_TRUE(std::regex_search(log.output, std::regex("\"expires_at\":\"20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\"")))
+  // With the deployment's zone (China Standard Time unless init said otherwise).
+  EXPECT_TRUE(std::regex_search(log.output, std::regex("\t20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} \\+08:00\t"))) << log.output;
+  EXPECT_TRUE(std::regex_search(log.output,
+                                std::regex("\"expires_at\":\"20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} \\+08:00\"")))
       << log.output;
   auto list = sl("token list");
-  EXPECT_TRUE(std::regex_search(list.output, std::regex("revoked 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}"))) << list.output;
+  EXPECT_TRUE(std::regex_search(list.output, std::regex("revoked 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} \\+08:00")))
+      << list.output;
 }
 
 // CLI close notifies the groups as 公开 and the API do; --no-notice does not.
@@ -174,6 +183,154 @@ TEST_F(FirstHour, CloseQueuesTheMonthlyNoticeUnlessNoNotice) {
   std::lock_guard<std::mutex> lock(receiver.mu);
   ASSERT_EQ(receiver.pushes.size(), 1u) << *server.log;
   EXPECT_TRUE(has(receiver.pushes[0].second, "2022年11月 三务公开")) << receiver.pushes[0].second;
+}
+
+// Closing a later month names the month to close first and changes nothing:
+// it used to seal the skipped months for good, without a statement.
+TEST_F(FirstHour, CloseRefusesALaterMonthNamingTheOneToCloseFirst) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  std::string csv = dir.file("e.csv");
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
+                  "2022-12-05,income,上级拨款,运转经费,6000,,,,\n");
+  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  auto first = sl("close --village shuangjiang --month 2022-12");
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  EXPECT_TRUE(has(first.output, "close 2022-10 first")) << first.output;
+  ASSERT_EQ(sl("close --village shuangjiang --month 2022-10 --no-notice").exit_code, 0);
+  std::string before = sl("village list").output;
+  for (const char* how : {"", " --no-notice"}) {
+    auto skip = sl(std::string("close --village shuangjiang --month 2022-12") + how);
+    EXPECT_EQ(skip.exit_code, 1) << skip.output;
+    EXPECT_TRUE(has(skip.output, "请先公开 2022-11")) << skip.output;
+    EXPECT_TRUE(has(skip.output, "close 2022-11 first: months are closed in order, a month without entries too")) << skip.output;
+  }
+  EXPECT_EQ(sl("village list").output, before);  // nothing written
+  // November stays open: a late line is still booked there.
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-11-30,expense,办公费,信封,20,,,,\n");
+  EXPECT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  EXPECT_EQ(sl("close --village shuangjiang --month 2022-11 --no-notice").exit_code, 0);
+  EXPECT_EQ(sl("close --village shuangjiang --month 2022-12 --no-notice").exit_code, 0);
+}
+
+// A group whose bot cannot push is never counted as notified: close, the API
+// and 公开 name it and why (they all said "queued to N groups" before).
+TEST_F(FirstHour, CloseSaysWhichGroupsCannotBeReached) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  testing::Receiver receiver;
+  std::string raw = "secret-secret-1234", secret = "whsec_" + base64_encode(raw);
+  auto bot = [&](const std::string& id, bool push) {
+    nlohmann::json b = {{"id", id}, {"platform", "generic"}, {"secret", secret}};
+    if (push) b["push_url"] = "http://127.0.0.1:" + std::to_string(receiver.port) + "/push";
+    return b;
+  };
+  auto write_bots = [&](nlohmann::json bots) {
+    write_file(data() + "/bots.json", nlohmann::json{{"bots", bots}}.dump());
+    ::chmod((data() + "/bots.json").c_str(), 0600);
+  };
+  write_bots({bot("generic", false), bot("pushy", true), bot("gone", true)});
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot pushy --chat g2").exit_code, 0);
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot gone --chat g3").exit_code, 0);
+  ASSERT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 0);
+  write_bots({bot("generic", false), bot("pushy", true)});  // "gone" was taken out of the configuration
+  std::string csv = dir.file("e.csv");
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
+                  "2022-11-05,income,上级拨款,运转经费,6000,,,,\n");
+  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  auto close = sl("close --village shuangjiang --month 2022-10");
+  ASSERT_EQ(close.exit_code, 0) << close.output;
+  EXPECT_TRUE(has(close.output, "月度公开通知已排队推送到1个村民群 (monthly notice queued for 1 group;")) << close.output;
+  EXPECT_TRUE(has(close.output, "1个村民群收不到通知:机器人 generic 没有配置推送地址 push_url")) << close.output;
+  EXPECT_TRUE(has(close.output, "(1 group cannot be reached: bot generic has no push_url;")) << close.output;
+  EXPECT_TRUE(has(close.output, "1个村民群收不到通知:机器人 gone 不在 bots.json 中")) << close.output;
+  EXPECT_TRUE(has(close.output, "bot gone is not in bots.json")) << close.output;
+
+  auto token = sl("token create --role official --village shuangjiang");
+  ASSERT_EQ(token.exit_code, 0) << token.output;
+  std::string bearer = token.output.substr(0, token.output.find('\n'));
+  testing::ServerProcess server;
+  server.start(data(), "");
+  httplib::Client c("127.0.0.1", server.port);
+  auto pub = c.Post("/v1/villages/shuangjiang/months/2022-11/publish", {{"Authorization", "Bearer " + bearer}}, "",
+                    "application/json");
+  ASSERT_TRUE(pub);
+  ASSERT_EQ(pub->status, 200) << pub->body;
+  auto j = nlohmann::json::parse(pub->body);
+  EXPECT_EQ(j["groups_notified"], 1);
+  EXPECT_EQ(j["groups_unreachable"], nlohmann::json::parse(R"([{"bot":"generic","groups":1,"problem":"no_push_url"},
+                                                               {"bot":"gone","groups":1,"problem":"not_configured"}])"))
+      << pub->body;
+  // In chat, in the group whose bot has no push_url (it still answers).
+  nlohmann::json body = {{"message_id", "p1"}, {"chat_id", "g1"}, {"chat_type", "group"}, {"sender_id", "wang"},
+                         {"sender_name", "wang"}, {"text", "公开 2022-12"}};
+  auto r = testing::post_generic(server.port, raw, "p1", body.dump());
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(has(r->body, "已推送到1个村民群")) << r->body;
+  EXPECT_TRUE(has(r->body, "1个村民群收不到通知:机器人 generic 没有配置推送地址 push_url")) << r->body;
+  EXPECT_TRUE(has(r->body, "bot gone is not in bots.json")) << r->body;
+  EXPECT_EQ(server.stop(), 0);
+}
+
+// --config is read from the current directory, as any path on a command
+// line; a missing one is named in full, beside the data folder's own.
+TEST_F(FirstHour, ServeConfigIsRelativeToTheCurrentDirectory) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  const std::string here = std::filesystem::canonical(dir.path()).string();  // as the current directory reads
+  auto at = [&](const std::string& args) {
+    return run_command("cd " + here + " && " + SUNLEDGER_BINARY + " --data data " + args);
+  };
+  auto ok = at("serve --check --config data/bots.json");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(has(ok.output, "✓ " + here + "/data/bots.json: 1 bot(s)")) << ok.output;
+  for (const char* how : {"serve --check --config bots.json", "serve --config bots.json"}) {
+    auto missing = at(how);
+    EXPECT_EQ(missing.exit_code, 1) << how << "\n" << missing.output;
+    EXPECT_TRUE(has(missing.output, "--config bots.json: no such file " + here + "/bots.json")) << missing.output;
+    EXPECT_TRUE(has(missing.output, "a relative --config is read from the current directory, " + here))
+        << missing.output;
+    EXPECT_TRUE(has(missing.output, "the data folder has data/bots.json, which serve reads when --config is left out"))
+        << missing.output;
+  }
+}
+
+// serve --check names every permission problem in one run, not one a run.
+TEST_F(FirstHour, ServeCheckNamesEveryPermissionProblem) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  ::chmod((data() + "/id-salt").c_str(), 0644);
+  ::chmod((data() + "/bots.json").c_str(), 0640);
+  auto r = sl("serve --check");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has(r.output, "✗ " + data() + "/id-salt is readable by other users; run: chmod 600")) << r.output;
+  EXPECT_TRUE(has(r.output, "✗ " + data() + "/bots.json is readable by other users; run: chmod 600")) << r.output;
+  EXPECT_TRUE(has(r.output, "2 problem(s)")) << r.output;
+}
+
+// ask with a bot nobody configured: said so, with the configured ones, and no
+// "bind this group" hint (its bind would be refused too).
+TEST_F(FirstHour, AskNamesAnUnknownBotAndTheConfiguredOnes) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  auto r = sl("ask --bot nobot --chat shuangjiang-group --user villager-1 账目");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has(r.output, "unknown bot \"nobot\": it is not in " + data() + "/bots.json (known: generic)")) << r.output;
+  EXPECT_FALSE(has(r.output, "group bind")) << r.output;
+  EXPECT_EQ(sl("ask --bot generic --chat shuangjiang-group --user villager-1 账目").exit_code, 0);
+}
+
+// One of a thing is singular: "appended 1 entry", "intact: 1 log" (they
+// read "1 entries" and "1 logs").
+TEST_F(FirstHour, OneOfAThingIsSingular) {
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  std::string csv = dir.file("e.csv");
+  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n");
+  auto one = sl("post --village shuangjiang --file " + csv);
+  EXPECT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_EQ(one.output.rfind("appended 1 entry: #0\n", 0), 0u) << one.output;
+  auto v = sl("verify --village shuangjiang");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  EXPECT_TRUE(has(v.output, "intact: 1 log, 1 entry\n")) << v.output;
 }
 
 // The demo: its own folder only; it names its ids; its pushes are printed as

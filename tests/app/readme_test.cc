@@ -24,6 +24,10 @@
 //                  the working folder instead (one an sh block made).
 //   push CHAT      the block is the whole text the previous chat message
 //                  pushed to CHAT.
+//   serve COMMAND  a sh block run while COMMAND (run in the working folder,
+//                  e.g. `WECOM_TOKEN=… sunledger --data ./lukou serve`) serves
+//                  with `--listen 127.0.0.1:0` added: `127.0.0.1:8080` in the
+//                  block stands for the address it listens on. Stopped after.
 //   skip REASON    not run (the reason says why, e.g. it needs a network).
 // Every fenced block that shows a `sunledger` command or a chat exchange must
 // carry a marker, so a new example cannot slip past the test.
@@ -37,6 +41,7 @@
 // a complaint receipt (`6917-3644-0498`, `7KQ2M-X9D4P-3HN8R-VW6TZ`) matches
 // any receipt, and is then that receipt wherever the README uses it again.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -45,6 +50,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.h"
@@ -327,6 +333,42 @@ struct Readme : ::testing::Test {
     }
   }
 
+  // Runs the block while the marker's command serves on a free port.
+  void run_sh_beside_serve(const Block& b) {
+    std::string log = dir.file("serve-" + std::to_string(b.line) + ".log");
+    std::string start = dir.file("serve-" + std::to_string(b.line) + ".sh");
+    write_file(start, b.argument + " --listen 127.0.0.1:0 >" + shell_quote(log) + " 2>&1 &\necho $!\n");
+    auto r = run_command(shell(start));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    int pid = std::stoi(r.output);
+    std::string address;
+    for (int i = 0; i < 400 && address.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      std::string text = std::filesystem::exists(log) ? read_file(log) : "";
+      std::smatch m;
+      static const std::regex listening(R"(on http://(127\.0\.0\.1:[1-9][0-9]*) )");
+      if (std::regex_search(text, m, listening)) address = m[1];
+    }
+    if (address.empty()) {
+      ::kill(pid, SIGTERM);
+      FAIL() << "README.md:" << b.line << ": `" << b.argument << "` did not start serving:\n" << read_file(log);
+    }
+    Block with_address = b;
+    for (auto& l : with_address.lines)
+      for (size_t at = l.find("127.0.0.1:8080"); at != std::string::npos; at = l.find("127.0.0.1:8080", at + address.size()))
+        l.replace(at, 14, address);
+    run_sh(with_address);
+    ::kill(pid, SIGTERM);
+    // Gone (or a zombie whoever adopted it has not reaped yet): its lock is released.
+    auto running = [pid] {
+      std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+      for (std::string l; std::getline(status, l);)
+        if (l.rfind("State:", 0) == 0) return l.find('Z') == std::string::npos;
+      return false;
+    };
+    for (int i = 0; i < 400 && running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+
   void write_block_file(const Block& b) {
     std::string text;
     for (const auto& l : b.lines) text += l + "\n";
@@ -422,7 +464,7 @@ TEST_F(Readme, EveryExampleIsMarked) {
     else if (b.kind != "skip")
       ++run;
     EXPECT_TRUE(b.kind.empty() || b.kind == "sh" || b.kind == "file" || b.kind == "chat" || b.kind == "push" ||
-                b.kind == "skip")
+                b.kind == "serve" || b.kind == "skip")
         << "README.md:" << b.line << ": unknown kind " << b.kind;
     if (b.kind == "skip") {
       EXPECT_FALSE(b.argument.empty()) << "README.md:" << b.line << ": skip needs a reason";
@@ -440,6 +482,7 @@ TEST_F(Readme, RunsAsWritten) {
     else if (b.kind == "file") write_block_file(b);
     else if (b.kind == "chat") run_chat(b);
     else if (b.kind == "push") check_push(b);
+    else if (b.kind == "serve") run_sh_beside_serve(b);
     if (HasFatalFailure()) return;
   }
 }

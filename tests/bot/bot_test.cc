@@ -121,6 +121,27 @@ TEST_F(BotTest, HelpListsEveryCommandOfTheSendersRoles) {
   EXPECT_NE(say("someone", "预警").text.find("只有纪检监察人员和村干部"), std::string::npos);
 }
 
+// 公开 of a later month names the month to publish first, in Chinese, and
+// seals nothing (it used to close the skipped months silently, for good).
+TEST_F(BotTest, PublishingALaterMonthNamesTheMonthToPublishFirst) {
+  auto one = say("secretary", "记账 2022-10\n收入 租金 2000 鱼塘承包 日期:2022-10-05").text;
+  ASSERT_NE(one.find("已记账1笔(#0)。(posted 1 entry)"), std::string::npos) << one;  // one entry, not "1 entries"
+  auto first = say("secretary", "公开 2022-12");
+  EXPECT_NE(first.text.find("请先公开 2022-10"), std::string::npos) << first.text;
+  EXPECT_NE(first.text.find("没有做任何改动"), std::string::npos) << first.text;  // "nothing was changed"
+  ASSERT_NE(say("secretary", "公开 2022-10").text.find("已公开"), std::string::npos);
+  uint64_t before = size();
+  auto skip = say("secretary", "公开 2022-12");
+  EXPECT_NE(skip.text.find("请先公开 2022-11 的账目(没有收支的月份也要公开)"), std::string::npos) << skip.text;
+  EXPECT_NE(skip.text.find("close 2022-11 first"), std::string::npos) << skip.text;
+  EXPECT_TRUE(skip.pushes.empty());
+  EXPECT_EQ(size(), before);
+  // November is still open: a late line is booked, then the months publish in order.
+  EXPECT_NE(say("secretary", "记账 2022-11\n支出 办公费 20 信封 日期:2022-11-30").text.find("已记账1笔"), std::string::npos);
+  EXPECT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
+  EXPECT_NE(say("secretary", "公开 2022-12").text.find("已公开"), std::string::npos);
+}
+
 TEST_F(BotTest, UnknownAndEmptyMessages) {
   auto r = say("someone", "你好");
   EXPECT_NE(r.text.find("没听懂"), std::string::npos);
@@ -169,6 +190,10 @@ TEST_F(BotTest, OfficialPostsAndVillagersReadThePublishedMonth) {
   auto ver = say("someone", "核验 2022-11");
   EXPECT_NE(ver.text.find("test.sunledger/shuangjiang\n7\n"), std::string::npos) << ver.text;
   EXPECT_NE(ver.text.find(t.ledger->verifier_key()), std::string::npos);
+  // What a villager can do with it, in Chinese first: never a server command they do not have.
+  EXPECT_EQ(ver.text.find("sunledger verify"), std::string::npos) << ver.text;
+  EXPECT_NE(ver.text.find("以后任何时候再发送“核验 2022-11”,签名都必须和您保存的一字不差"), std::string::npos) << ver.text;
+  EXPECT_NE(ver.text.find("请向乡镇纪委反映"), std::string::npos) << ver.text;
 
   auto bal = say("someone", "余额");
   EXPECT_NE(bal.text.find("专项资金:0.00元"), std::string::npos) << bal.text;

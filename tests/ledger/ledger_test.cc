@@ -217,6 +217,35 @@ TEST_F(LedgerTest, MonthsCloseInOrder) {
   EXPECT_EQ(L().month_entries("shuangjiang", "2022-11")->size(), 2u);  // the line and the statement
 }
 
+// A later month never closes the months skipped before it: they would be
+// sealed for good, their lines refused forever, without a statement anybody saw.
+TEST_F(LedgerTest, AMonthClosesOnlyRightAfterTheLastClosedOne) {
+  EXPECT_EQ(*L().month_to_close("shuangjiang"), std::nullopt);  // nothing written: any month may open the books
+  ASSERT_TRUE(L().post_transactions("shuangjiang", {txn("2022-10-05", true, "租金", "鱼塘承包", 2'000 * kYuan),
+                                                    txn("2022-12-05", true, "租金", "鱼塘承包", 2'000 * kYuan)},
+                                    official()).is_ok());
+  EXPECT_EQ(*L().month_to_close("shuangjiang"), std::optional<std::string>("2022-10"));
+  auto early = L().close_month("shuangjiang", "2022-09", official());  // before the first month with entries
+  EXPECT_EQ(early.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("close 2022-10 first"), std::string::npos) << early.status().message();
+  ASSERT_TRUE(L().close_month("shuangjiang", "2022-10", official()).is_ok());
+  EXPECT_EQ(*L().month_to_close("shuangjiang"), std::optional<std::string>("2022-11"));
+  uint64_t size = *L().log_size("shuangjiang");
+  auto skip = L().close_month("shuangjiang", "2022-12", official());  // November has no entries, and is still open
+  EXPECT_EQ(skip.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(skip.status().message().find("请先公开 2022-11"), std::string::npos) << skip.status().message();
+  EXPECT_NE(skip.status().message().find("close 2022-11 first"), std::string::npos) << skip.status().message();
+  EXPECT_EQ(*L().log_size("shuangjiang"), size);  // nothing changed
+  EXPECT_EQ(*L().last_closed_month("shuangjiang"), std::optional<std::string>("2022-10"));
+  // November can still take a late line, then closes, then December.
+  ASSERT_TRUE(L().post_transactions("shuangjiang", {txn("2022-11-28", false, "办公费", "补记", 10 * kYuan)}, official()).is_ok());
+  ASSERT_TRUE(L().close_month("shuangjiang", "2022-11", official()).is_ok());
+  auto dec = L().close_month("shuangjiang", "2022-12", official());
+  ASSERT_TRUE(dec.is_ok()) << dec.status().to_string();
+  EXPECT_EQ(dec->statement["opening"], 1'990 * kYuan);
+  EXPECT_TRUE(L().verify()->intact());
+}
+
 TEST_F(LedgerTest, ReversalInAnOpenMonthCorrectsThatMonth) {
   seed_november();
   ASSERT_TRUE(L().reverse("shuangjiang", 5, "重复记账", official()).is_ok());
@@ -316,6 +345,9 @@ TEST_F(LedgerTest, VerifyDetectsAnEditWithRecomputedHashes) {
   up.exec();
   auto w = L().post_transactions("shuangjiang", {txn("2022-11-29", true, "a", "b", 1)}, official());
   EXPECT_EQ(w.status().code(), Code::kDataLoss) << w.status().to_string();
+  // Shown as is to an official in chat: Chinese first, and no command they do not have to run.
+  EXPECT_EQ(w.status().message().rfind("日志“shuangjiang”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本", 0), 0u)
+      << w.status().message();
 }
 
 TEST_F(LedgerTest, VerifyDetectsADeletedRow) {

@@ -147,7 +147,7 @@ TEST_F(Limits, EveryJsonErrorCarriesAStableCode) {
   const std::set<std::string> known = {"invalid_argument", "unauthenticated", "permission_denied", "not_found",
                                        "method_not_allowed", "conflict", "length_required", "too_large",
                                        "unsupported_media_type", "rate_limited", "unavailable", "internal",
-                                       "already_exists", "failed_precondition", "data_loss"};
+                                       "already_exists", "failed_precondition", "data_loss", "month_out_of_order"};
   std::vector<httplib::Result> answers;
   answers.push_back(c.Get("/nowhere"));
   answers.push_back(c.Get("/v1/villages/nowhere/checkpoint"));

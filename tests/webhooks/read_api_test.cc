@@ -106,6 +106,15 @@ TEST_F(ReadApi, EntriesClampToToTheLogSize) {
   auto at_end = c.Get("/v1/villages/shuangjiang/entries?from=4&to=100");
   ASSERT_EQ(at_end->status, 200);
   EXPECT_EQ(json::parse(at_end->body)["entries"].size(), 0u);
+  // A `from` past the end, with or without `to`: said so, never "after to 4" for a `to` nobody gave.
+  for (const char* path : {"/v1/villages/shuangjiang/entries?from=100", "/v1/villages/shuangjiang/entries?from=100&to=200"}) {
+    auto past = c.Get(path);
+    ASSERT_EQ(past->status, 400) << path;
+    auto e = json::parse(past->body);
+    EXPECT_EQ(e["code"], "invalid_argument");
+    EXPECT_NE(e["error"].get<std::string>().find("范围超出账本:本村账本共4条"), std::string::npos) << past->body;
+    EXPECT_NE(e["error"].get<std::string>().find("from 100 is beyond the log of size 4"), std::string::npos) << past->body;
+  }
 }
 
 // The month answer's fields are the ones README's read API table names.

@@ -71,6 +71,34 @@ TEST_F(WriteApi, ProjectsEntriesAndPublish) {
   EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", token)->status, 409);
 }
 
+// Publishing a later month is 409 with its own code and the month to publish
+// first; nothing is closed (the skipped months used to be sealed silently).
+TEST_F(WriteApi, PublishingALaterMonthNamesTheMonthToPublishFirst) {
+  auto e = post("/v1/villages/shuangjiang/entries",
+                "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,租金,鱼塘承包,2000,,,,\n",
+                "text/csv", token);
+  ASSERT_EQ(e->status, 200) << e->body;
+  auto early = post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", token);
+  ASSERT_EQ(early->status, 409) << early->body;
+  EXPECT_EQ(json::parse(early->body)["code"], "month_out_of_order");
+  EXPECT_EQ(json::parse(early->body)["month_to_close"], "2022-10");
+  ASSERT_EQ(post("/v1/villages/shuangjiang/months/2022-10/publish", "", "application/json", token)->status, 200);
+  uint64_t size = *t.ledger->log_size("shuangjiang");
+  auto skip = post("/v1/villages/shuangjiang/months/2022-12/publish", "", "application/json", token);
+  ASSERT_EQ(skip->status, 409) << skip->body;
+  auto j = json::parse(skip->body);
+  EXPECT_EQ(j["code"], "month_out_of_order");
+  EXPECT_EQ(j["month_to_close"], "2022-11");
+  EXPECT_NE(j["error"].get<std::string>().find("close 2022-11 first"), std::string::npos) << skip->body;
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), size);
+  // A month already closed keeps its own code.
+  auto again = post("/v1/villages/shuangjiang/months/2022-10/publish", "", "application/json", token);
+  EXPECT_EQ(again->status, 409);
+  EXPECT_EQ(json::parse(again->body)["code"], "failed_precondition");
+  EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", token)->status, 200);
+  EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-12/publish", "", "application/json", token)->status, 200);
+}
+
 TEST_F(WriteApi, EveryBadRowIsNamedAndNothingWritten) {
   auto r = post("/v1/villages/shuangjiang/entries",
                 "date,type,category,item,amount,project,fund,counterparty,note\n"
