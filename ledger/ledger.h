@@ -332,7 +332,7 @@ class Ledger {
 
   // Recomputes every leaf hash, subtree hash and tree head from the stored
   // leaf bytes and checks every kept checkpoint against them. An empty
-  // log_name checks every log.
+  // log_name checks every log, and the schema's triggers (log "schema").
   Result<VerifyReport> verify(const std::string& log_name = "");
 
   // One log's entries and the verdict of verify() on it, both read in one
@@ -370,6 +370,8 @@ class Ledger {
   class StatementCache;
   struct Writer;
   void run_batch(const std::vector<Writer*>& batch);
+  // Triggers in the database that sunledger does not make (see verify.cc).
+  Result<std::vector<VerifyProblem>> foreign_triggers();
   // Runs fn on the log's tree as of one read snapshot.
   template <typename T>
   Result<T> with_tree(const std::string& log_name, const char* what, const std::function<Result<T>(MerkleTree&)>& fn);

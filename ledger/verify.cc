@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <map>
+#include <regex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -61,6 +62,7 @@ struct LogVerifier {
   SQLite::Database& db;
   const std::string& origin;
   const std::string& vkey;
+  int zone;  // the UTC offset this process reckons dates in (read from meta at open)
   VerifyReport& report;
   uint64_t first_bad = UINT64_MAX;
   std::string reason;
@@ -236,10 +238,18 @@ struct LogVerifier {
     if (expect.zones.empty()) return;
     SQLite::Statement q(db, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
     std::string stored = q.executeStep() ? q.getColumn(0).getString() : "(none)";
-    for (const auto& [idx, zone] : expect.zones) {
-      if (stored == std::to_string(zone)) continue;
-      derived.emplace_back(idx, "meta: the deployment's UTC offset is stored as " + stored + " minutes, but entry " +
-                                    std::to_string(idx) + " registered its village under " + std::to_string(zone));
+    for (const auto& [idx, registered] : expect.zones) {
+      // Both the stored zone and the one this process took from it at open:
+      // meta edited before a start and put back before the check would
+      // otherwise leave a server reckoning every date in a zone verify never saw.
+      if (stored != std::to_string(registered))
+        derived.emplace_back(idx, "meta: the deployment's UTC offset is stored as " + stored + " minutes, but entry " +
+                                      std::to_string(idx) + " registered its village under " + std::to_string(registered));
+      else if (zone != registered)
+        derived.emplace_back(idx, "meta: this server reckons dates at UTC offset " + std::to_string(zone) +
+                                      " minutes (read at its start), but entry " + std::to_string(idx) +
+                                      " registered its village under " + std::to_string(registered));
+      else continue;
       return;  // one problem says it; every registration would repeat it
     }
   }
@@ -331,13 +341,23 @@ struct LogVerifier {
     leaves.reserve(stored_size);
     // 1. Leaves: contiguous indexes, and the queryable columns agree with the
     //    signed bytes (a doctored month column would hide an entry).
-    SQLite::Statement q(db, "SELECT idx, kind, month, leaf FROM entries WHERE log_id=? ORDER BY idx");
+    SQLite::Statement q(db,
+                        "SELECT idx, kind, month, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
     q.bind(1, log_id);
     uint64_t expected = 0;
     using F = LeafFields;
     LeafFields f;
     while (q.executeStep()) {
       uint64_t idx = static_cast<uint64_t>(q.getColumn(0).getInt64());
+      // The column is not STRICT: 10.5 is stored as a real and read as 10, so
+      // a row slipped in between two entries would pass for one of them.
+      // Such a row, or an index seen already, is named and left out.
+      if (q.getColumn(4).getInt() == 0 || idx < expected) {
+        uint64_t at = std::min(idx, expected);
+        bad(at, "a row of the log claims index " + q.getColumn(0).getString() + " (entry " + std::to_string(at) +
+                    " onwards): not a whole number, or an index already taken");
+        continue;
+      }
       if (idx != expected) {
         bad(expected, "entry " + std::to_string(expected) + " is missing");
         expected = idx;
@@ -408,9 +428,21 @@ struct LogVerifier {
     // 2. Stored subtree hashes (what proofs are served from) match the recomputation.
     SQLite::Statement nq(db, "SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");
     nq.bind(1, log_id);
+    // Every complete subtree's hash must be there too: proofs are served from
+    // them, and one deleted left verify saying intact while proofs failed.
+    std::vector<uint64_t> next_at_level(64, 0);
+    auto missing = [&](size_t level, uint64_t idx) {
+      uint64_t first_leaf = idx << level;
+      bad(first_leaf, "stored hash at level " + std::to_string(level) + " index " + std::to_string(idx) +
+                          " is missing (proofs over entry " + std::to_string(first_leaf) + " onwards cannot be served)");
+    };
     while (nq.executeStep()) {
       size_t level = static_cast<size_t>(nq.getColumn(0).getInt());
       uint64_t idx = static_cast<uint64_t>(nq.getColumn(1).getInt64());
+      if (level < next_at_level.size() && idx < (count >> level)) {
+        if (idx > next_at_level[level]) missing(level, next_at_level[level]);
+        next_at_level[level] = std::max(next_at_level[level], idx + 1);
+      }
       auto col = nq.getColumn(2);
       uint64_t first_leaf = level < 63 ? idx << level : UINT64_MAX;
       uint64_t end_leaf = level < 63 ? (idx + 1) << level : UINT64_MAX;
@@ -425,6 +457,9 @@ struct LogVerifier {
                             " does not match entry " + std::to_string(first_leaf) + " onwards");
       }
     }
+
+    for (size_t level = 0; level < next_at_level.size(); ++level)
+      if (next_at_level[level] < (count >> level)) missing(level, next_at_level[level]);
 
     // 3. Every kept checkpoint is signed by our key and matches the tree.
     uint64_t latest_size = 0;
@@ -457,6 +492,35 @@ struct LogVerifier {
 
 }  // namespace
 
+// A trigger runs inside every write, before anything is signed: one an
+// insider adds can mark the tamper alarm delivered the moment it is queued,
+// swallow every dedupe record or rewrite a row after the bot wrote it, while
+// every table still matches its log. The only triggers sunledger makes keep a
+// table append-only, one per table and statement, named for both; any other
+// is named here.
+Result<std::vector<VerifyProblem>> Ledger::foreign_triggers() {
+  static const std::regex kAppendOnly(
+      R"(CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)_no_(update|delete) BEFORE (UPDATE|DELETE) ON (\w+) )"
+      R"(BEGIN SELECT RAISE\(ABORT, '[a-z -]+'\); END)");
+  std::vector<VerifyProblem> out;
+  try {
+    auto conn = read();
+    SQLite::Statement q(conn.db(), "SELECT name, tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type='trigger' ORDER BY name");
+    while (q.executeStep()) {
+      std::string name = q.getColumn(0).getString(), table = q.getColumn(1).getString(), sql = q.getColumn(2).getString();
+      std::smatch m;
+      bool ours = std::regex_match(sql, m, kAppendOnly) && m[1] == table && m[4] == table &&
+                  (m[2] == "update") == (m[3] == "UPDATE");
+      if (!ours)
+        out.push_back({"schema", 0, "schema: trigger " + name + " on table " + table +
+                                        " is not one sunledger makes (added by hand?): " + sql.substr(0, 200)});
+    }
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "verify triggers");
+  }
+  return out;
+}
+
 Result<Ledger::CheckedEntries> Ledger::checked_entries(const std::string& log_name) {
   try {
     SQLite::Database db(options_.db_path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
@@ -469,18 +533,26 @@ Result<Ledger::CheckedEntries> Ledger::checked_entries(const std::string& log_na
     int64_t id = q.getColumn(0).getInt64();
     VerifyReport report;
     const std::string vkey = verifier_key();
-    LogVerifier v{db, origin_, vkey, report, UINT64_MAX, "", {}, {}, {}, {}, {}, {}, {}};
+    LogVerifier v{db, origin_, vkey, options_.utc_offset_minutes, report, UINT64_MAX, "", {}, {}, {}, {}, {}, {}, {}};
     v.run(id, log_name, static_cast<uint64_t>(q.getColumn(1).getInt64()), q.getColumn(2).getString(), q.getColumn(3).getInt() != 0,
           q.getColumn(4).getString());
     CheckedEntries out;
     out.intact = report.problems.empty();
-    SQLite::Statement e(db, "SELECT idx, leaf FROM entries WHERE log_id=? ORDER BY idx");
+    SQLite::Statement e(db, "SELECT idx, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
     e.bind(1, id);
+    out.first_bad = UINT64_MAX;
     while (e.executeStep()) {
+      // Row i must be entry i: a row slipped in (a fractional or repeated
+      // index) ends what may be replayed, whatever verify located.
+      if (e.getColumn(2).getInt() == 0 || static_cast<uint64_t>(e.getColumn(0).getInt64()) != out.entries.size()) {
+        out.intact = false;
+        out.first_bad = out.entries.size();
+        break;
+      }
       auto col = e.getColumn(1);
       out.entries.push_back(entry_from_row(static_cast<uint64_t>(e.getColumn(0).getInt64()), col.getBlob(), col.getBytes()));
     }
-    out.first_bad = out.entries.size();
+    out.first_bad = std::min<uint64_t>(out.first_bad, out.entries.size());
     for (const auto& p : report.problems) out.first_bad = std::min(out.first_bad, p.first_bad_index);
     return out;
   } catch (const SQLite::Exception& e) {
@@ -531,7 +603,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
         q.reset();
         q.bind(1, logs[i].id);
         while (q.executeStep()) {
-          LogVerifier v{db, origin_, vkey, per_log[i], UINT64_MAX, "", {}, {}, {}, {}, {}, {}, {}};
+          LogVerifier v{db, origin_, vkey, options_.utc_offset_minutes, per_log[i], UINT64_MAX, "", {}, {}, {}, {}, {}, {}, {}};
           v.run(logs[i].id, logs[i].name, static_cast<uint64_t>(q.getColumn(0).getInt64()), q.getColumn(1).getString(),
                 q.getColumn(2).getInt() != 0, q.getColumn(3).getString());
         }
@@ -563,6 +635,11 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
     report.logs_checked += r.logs_checked;
     report.entries_checked += r.entries_checked;
     for (auto& p : r.problems) report.problems.push_back(std::move(p));
+  }
+  if (log_name.empty()) {
+    auto triggers = foreign_triggers();
+    if (!triggers.is_ok()) return triggers.status();
+    for (auto& p : *triggers) report.problems.push_back(std::move(p));
   }
   return report;
 }

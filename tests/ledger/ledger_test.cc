@@ -653,6 +653,99 @@ TEST_F(LedgerTest, AStoredZoneThatIsNoNumberRefusesToOpen) {
   EXPECT_NE(l.status().message().find("\"eight\" is not a time zone"), std::string::npos) << l.status().to_string();
 }
 
+// meta edited before a server starts (it reads the zone once, at open) and
+// put back before its check: the stored zone matches again, the one the
+// server reckons dates in does not, and verify names it.
+TEST_F(LedgerTest, AZoneMovedOnlyWhileTheServerStartedIsNamed) {
+  seed_november();
+  {
+    auto db = tamper();
+    db->exec("UPDATE meta SET value='-720' WHERE key='utc_offset_minutes'");
+  }
+  Ledger::Options o;
+  o.db_path = t.db_path();
+  o.signer = t.key.get();
+  o.clock = &t.clock;
+  auto started = Ledger::open(o);
+  ASSERT_TRUE(started.is_ok());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE meta SET value='480' WHERE key='utc_offset_minutes'");
+  }
+  EXPECT_TRUE(L().verify()->intact());  // a process that read 480
+  auto r = (*started)->verify();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].reason.find("reckons dates at UTC offset -720"), std::string::npos) << r->problems[0].reason;
+}
+
+// The index column is not STRICT: a row stored with idx 1.5 reads as entry 1
+// to getInt64(). It slipped forged admin entries into the replay (everything
+// before the "missing" entry 2 was replayed, the forged rows too).
+TEST_F(LedgerTest, ARowWithAFractionalIndexIsNamedAndNotReplayed) {
+  seed_november();
+  {
+    auto db = tamper();
+    db->exec("INSERT INTO entries(log_id, idx, kind, month, leaf) SELECT log_id, 1.5, kind, month, leaf FROM entries "
+             "WHERE idx=1 AND log_id=(SELECT id FROM logs WHERE name='shuangjiang')");
+  }
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_FALSE(r->intact());
+  EXPECT_EQ(r->problems[0].log, "shuangjiang");
+  EXPECT_EQ(r->problems[0].first_bad_index, 1u);
+  EXPECT_NE(r->problems[0].reason.find("claims index 1.5"), std::string::npos) << r->problems[0].reason;
+  auto checked = L().checked_entries("shuangjiang");
+  ASSERT_TRUE(checked.is_ok());
+  EXPECT_FALSE(checked->intact);
+  EXPECT_EQ(checked->entries.size(), 2u);  // entries 0 and 1; nothing from the slipped row on
+  EXPECT_LE(checked->first_bad, 2u);
+}
+
+// Proofs are served from the stored subtree hashes: one deleted left verify
+// saying intact while every proof over it failed.
+TEST_F(LedgerTest, AMissingStoredHashIsNamed) {
+  seed_november();
+  {
+    auto db = tamper();
+    db->exec("DELETE FROM nodes WHERE level=1 AND idx=1 AND log_id=(SELECT id FROM logs WHERE name='shuangjiang')");
+  }
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_FALSE(r->intact());
+  EXPECT_EQ(r->problems[0].first_bad_index, 2u);
+  EXPECT_NE(r->problems[0].reason.find("level 1 index 1 is missing"), std::string::npos) << r->problems[0].reason;
+}
+
+// A trigger runs inside every write: one added by hand could mark the
+// tamper alarm delivered as it is queued or swallow every dedupe record,
+// with every table still matching its log. Only the append-only triggers
+// sunledger makes are allowed; any other is named.
+TEST_F(LedgerTest, ATriggerAddedByHandIsNamed) {
+  seed_november();
+  ASSERT_TRUE(L().verify()->intact());  // sunledger's own triggers pass
+  for (const char* sql :
+       {"CREATE TRIGGER quiet AFTER INSERT ON month_totals BEGIN SELECT 1; END",
+        "CREATE TRIGGER month_totals_no_update BEFORE DELETE ON month_totals BEGIN SELECT RAISE(ABORT, 'x'); END",
+        "CREATE TRIGGER month_totals_no_delete BEFORE DELETE ON month_totals BEGIN SELECT RAISE(IGNORE); END"}) {
+    SCOPED_TRACE(sql);
+    {
+      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+      db.exec(sql);
+    }
+    auto r = L().verify();
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->problems.size(), 1u);
+    EXPECT_EQ(r->problems[0].log, "schema");
+    EXPECT_NE(r->problems[0].reason.find("is not one sunledger makes"), std::string::npos) << r->problems[0].reason;
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER " + std::string(std::string(sql).find("quiet") != std::string::npos ? "quiet"
+                                          : std::string(sql).find("no_update") != std::string::npos ? "month_totals_no_update"
+                                                                                                   : "month_totals_no_delete"));
+  }
+  EXPECT_TRUE(L().verify()->intact());
+}
+
 TEST_F(LedgerTest, VerifyNamesAnUnknownLog) {
   EXPECT_EQ(L().verify("nowhere").status().code(), Code::kNotFound);
   auto r = L().verify();
