@@ -179,7 +179,7 @@ void add_ledger_commands(std::vector<Command>& c) {
       .synopsis = "reverse --village ID --index I --reason TEXT",
       .help = "Appends a reversal of entry I; the original stays in the log. A reversal of an entry in a closed\n"
               "month lands in the open month.",
-      .examples = {"reverse --village shuangjiang --index 4 --reason 挪用专项资金,退回"},
+      .examples = {"reverse --village shuangjiang --index 3 --reason 挪用专项资金,退回"},
       .values = {"village", "index", "reason"},
       .required = {"village", "index", "reason"},
       .numbers = {"index"},
@@ -196,7 +196,9 @@ void add_ledger_commands(std::vector<Command>& c) {
       .help = "Closes (publishes) the month: appends its statement (opening balance, totals by category and project,\n"
               "closing balance), prints the signed checkpoint that seals it, and queues the monthly notice to every\n"
               "chat group bound to the village, as the chat command 公开 and the API do (a running server delivers\n"
-              "it). --no-notice closes without notifying the groups.",
+              "it). --no-notice closes without notifying the groups. Months close in order, one after another from\n"
+              "the first month with entries, a month without entries too: a later month is refused, naming the\n"
+              "month to close first, so that no skipped month is sealed without a statement anybody saw.",
       .examples = {"close --village shuangjiang --month 2022-11", "close --village shuangjiang --month 2022-11 --no-notice"},
       .values = {"village", "month"},
       .flags = {"no-notice"},
@@ -296,8 +298,7 @@ void add_ledger_commands(std::vector<Command>& c) {
           if (!all.is_ok()) return fail(all.status());
           problems = *all;
         }
-        for (const auto& p : problems)
-          std::cout << "TAMPERED " << p.log << " first bad entry #" << p.first_bad_index << ": " << p.reason << "\n";
+        for (const auto& p : problems) std::cout << tampered_line(p) << "\n";
         if (!problems.empty()) return kExitFailure;
         std::cout << "intact: " << count_of(r->logs_checked, "log", "logs") << ", "
                   << count_of(r->entries_checked, "entry", "entries") << "\n";

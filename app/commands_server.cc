@@ -122,7 +122,9 @@ void add_server_commands(std::vector<Command>& c) {
         auto r = d.bot->handle(m);
         if (!r.is_ok()) return fail(r.status());
         std::cout << r->text;
-        for (const auto& p : r->pushes) std::cout << "\n[push to " << p.bot_id << "/" << p.chat_id << "]\n" << p.text;
+        // Queued, not sent: a running server delivers them, and only where the
+        // bot can push (the reply names groups it cannot reach).
+        for (const auto& p : r->pushes) std::cout << "\n[queued for " << p.bot_id << "/" << p.chat_id << "]\n" << p.text;
         return kExitOk;
       },
       .takes_text = true});

@@ -260,8 +260,8 @@ bool check_integrity(Deployment& d, const char* when, bool alert, bool retry_whe
     const VerifyProblem& p = problems->front();
     what = p.log + " 第#" + std::to_string(p.first_bad_index) + "条 (" + p.log + " entry #" +
            std::to_string(p.first_bad_index) + "): " + p.reason;
-    for (const auto& q : *problems)
-      std::cerr << "sunledger: TAMPERED " << q.log << " first bad entry #" << q.first_bad_index << ": " << q.reason << "\n";
+    if (p.log == "schema") what = p.reason;
+    for (const auto& q : *problems) std::cerr << "sunledger: " << tampered_line(q) << "\n";
   }
   bool first_time = d.ledger->integrity_failure().empty();
   d.ledger->set_integrity_failure(what);
@@ -275,6 +275,12 @@ bool check_integrity(Deployment& d, const char* when, bool alert, bool retry_whe
   return false;
 }
 
+std::string tampered_line(const VerifyProblem& p) {
+  // A schema problem (a trigger added by hand) is about no log and no entry.
+  if (p.log == "schema") return "TAMPERED " + p.reason;
+  return "TAMPERED " + p.log + " first bad entry #" + std::to_string(p.first_bad_index) + ": " + p.reason;
+}
+
 bool verified_before_write(Deployment& d, const std::string& log, const char* command) {
   auto report = d.ledger->verify(log);
   if (!report.is_ok() && report.status().code() == Code::kNotFound) return true;
@@ -284,8 +290,7 @@ bool verified_before_write(Deployment& d, const std::string& log, const char* co
     return false;
   }
   if (report->intact()) return true;
-  for (const auto& p : report->problems)
-    std::cerr << "sunledger: TAMPERED " << p.log << " first bad entry #" << p.first_bad_index << ": " << p.reason << "\n";
+  for (const auto& p : report->problems) std::cerr << "sunledger: " << tampered_line(p) << "\n";
   std::cerr << "sunledger " << command << ": 账本未通过核验,拒绝写入 (the ledger failed verification; nothing was "
                "written). Run `sunledger verify`, and restore from a backup (see README).\n";
   return false;

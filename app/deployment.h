@@ -101,5 +101,7 @@ bool check_integrity(Deployment& d, const char* when, bool alert = true, bool re
 // Prints what failed and returns false; a log that does not exist yet passes
 // (the command itself says so).
 bool verified_before_write(Deployment& d, const std::string& log, const char* command);
+// One verify problem as the CLI and the server log print it ("TAMPERED …").
+std::string tampered_line(const VerifyProblem& p);
 
 }  // namespace sunledger::cli

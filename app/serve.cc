@@ -190,7 +190,7 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   } else if (auto v = d.bot->verify_deployment(); !v.is_ok()) {
     bad("verify could not run: " + v.status().message());
   } else if (!v->empty()) {
-    for (const auto& p : *v) bad("TAMPERED " + p.log + " first bad entry #" + std::to_string(p.first_bad_index) + ": " + p.reason);
+    for (const auto& p : *v) bad(tampered_line(p));
   } else {
     good("the ledger verifies (every log, checkpoint, the complaints and the directory)");
   }

@@ -330,6 +330,15 @@ Status add_event(WriteTxn& txn, const std::string& receipt, size_t seq, const Co
 }
 }  // namespace
 
+Status Complaints::record_event(WriteTxn& txn, Complaint& c, ComplaintEvent e) {
+  auto idx = append_event(txn, c, e);
+  if (!idx.is_ok()) return idx.status();
+  e.log_index = *idx;
+  if (Status s = add_event(txn, c.receipt, c.events.size(), e); !s.is_ok()) return s;
+  c.events.push_back(std::move(e));
+  return Status::ok();
+}
+
 Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& receipt, ComplaintStatus to,
                                          const std::string& note, const std::string& assignee, const std::string& actor) {
   auto c = read_complaint(txn.db(), receipt);
@@ -337,11 +346,7 @@ Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& recei
   if (Status s = check_transition(c->status, to, note, assignee); !s.is_ok()) return s;
   // Notes are served to reporters and exported: no identity number in them.
   ComplaintEvent e{complaint_status_name(to), txn.now(), actor, redact_resident_ids(note), redact_resident_ids(assignee), 0};
-  auto idx = append_event(txn, *c, e);
-  if (!idx.is_ok()) return idx.status();
-  e.log_index = *idx;
-  if (Status s = add_event(txn, c->receipt, c->events.size(), e); !s.is_ok()) return s;
-  c->events.push_back(e);
+  if (Status s = record_event(txn, *c, e); !s.is_ok()) return s;
   derive(*c);
   return c;
 }
@@ -355,19 +360,11 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
   if (!satisfied && reason.empty()) return invalid_argument("请写明不满意的原因 (say why)");
   if (reason.size() > 2000) return invalid_argument("原因太长 (reason too long)");
   ComplaintEvent e{satisfied ? "satisfied" : "unsatisfied", txn.now(), "reporter", redact_resident_ids(reason), "", 0};
-  auto idx = append_event(txn, *c, e);
-  if (!idx.is_ok()) return idx.status();
-  e.log_index = *idx;
-  if (Status s = add_event(txn, c->receipt, c->events.size(), e); !s.is_ok()) return s;
-  c->events.push_back(e);
+  if (Status s = record_event(txn, *c, e); !s.is_ok()) return s;
   // "Unsatisfied" within the window reopens the complaint for the inspectors.
   if (!satisfied && txn.now() <= c->resolved_at + deadlines_.rating_days * kDay) {
     ComplaintEvent reopen{"reopened", txn.now(), "reporter", redact_resident_ids(reason), "", 0};
-    auto ridx = append_event(txn, *c, reopen);
-    if (!ridx.is_ok()) return ridx.status();
-    reopen.log_index = *ridx;
-    if (Status s = add_event(txn, c->receipt, c->events.size(), reopen); !s.is_ok()) return s;
-    c->events.push_back(reopen);
+    if (Status s = record_event(txn, *c, reopen); !s.is_ok()) return s;
   }
   derive(*c);
   return c;
@@ -382,11 +379,7 @@ Result<Complaint> Complaints::expose_receipt(WriteTxn& txn, const std::string& r
   int64_t offset = int64_t{ledger_->utc_offset_minutes()} * 60;
   int64_t day = txn.now() - (((txn.now() + offset) % kDay) + kDay) % kDay;
   ComplaintEvent e{kReceiptExposed, day, "system", "", "", 0};
-  auto idx = append_event(txn, *c, e);
-  if (!idx.is_ok()) return idx.status();
-  e.log_index = *idx;
-  if (Status s = add_event(txn, c->receipt, c->events.size(), e); !s.is_ok()) return s;
-  c->events.push_back(e);
+  if (Status s = record_event(txn, *c, e); !s.is_ok()) return s;
   derive(*c);
   return c;
 }

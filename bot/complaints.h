@@ -125,6 +125,8 @@ class Complaints {
   std::string commit_hash(const std::string& what, const std::string& value) const;
   Result<Complaint> read_complaint(SQLite::Database& db, const std::string& receipt);
   Result<uint64_t> append_event(WriteTxn& txn, const Complaint& c, const ComplaintEvent& e);
+  // Appends the event to the log and to the complaint's rows, and to c.events.
+  Status record_event(WriteTxn& txn, Complaint& c, ComplaintEvent e);
 
   Ledger* ledger_;
   std::string salt_;

@@ -135,8 +135,11 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
         for (const auto& [bot, chat] : ctx.dir->groups_of.count(ctx.village->id) ? ctx.dir->groups_of.at(ctx.village->id)
                                                                                  : std::vector<std::pair<std::string, std::string>>{})
           reply.pushes.push_back({bot, chat, p->notice, Audience::kGroup});
-        text = "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目,已推送到" + std::to_string(p->groups_notified) +
-               "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published and pushed)\n" +
+        // Only groups a bot can push to count as notified (issue #13).
+        text = "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目," +
+               (p->groups_notified > 0 ? "将推送到" + std::to_string(p->groups_notified) + "个村民群" : std::string("没有能推送到的村民群")) +
+               "。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published; " +
+               std::to_string(p->groups_notified) + (p->groups_notified == 1 ? " group" : " groups") + " to be notified)\n" +
                Bot::unreachable_groups_text(*p);
         break;
       }

@@ -274,6 +274,11 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   if (!log.is_ok()) return log.status();
   int64_t log_id = (*log)->id;
   auto closed = last_closed(*db_, log_id);
+  // Said in terms of publishing: the booking refusal below talks of entries
+  // and reversals, and named a month never closed as closed.
+  if (closed && valid_month(month) && month <= *closed)
+    return failed_precondition("本村账目已公开到 " + *closed + "," + month + " 不能再公开 (months up to " + *closed +
+                               " are published already)");
   if (auto s = check_month_open(closed, month, ledger_->current_month()); !s.is_ok()) return s;
   // Months close one after another, an empty one too: closing a later month
   // would otherwise seal every skipped month for good without a statement

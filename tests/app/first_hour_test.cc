@@ -267,7 +267,7 @@ TEST_F(FirstHour, CloseSaysWhichGroupsCannotBeReached) {
                          {"sender_name", "wang"}, {"text", "公开 2022-12"}};
   auto r = testing::post_generic(server.port, raw, "p1", body.dump());
   ASSERT_TRUE(r);
-  EXPECT_TRUE(has(r->body, "已推送到1个村民群")) << r->body;
+  EXPECT_TRUE(has(r->body, "将推送到1个村民群")) << r->body;
   EXPECT_TRUE(has(r->body, "1个村民群收不到通知:机器人 generic 没有配置推送地址 push_url")) << r->body;
   EXPECT_TRUE(has(r->body, "bot gone is not in bots.json")) << r->body;
   EXPECT_EQ(server.stop(), 0);
@@ -409,7 +409,7 @@ TEST_F(FirstHour, TheDemoShowsTheWholeLoop) {
   };
   say("m1", "shuangjiang-group", true, "shuangjiang-secretary", "记账 2022-12\n支出 办公费 350 打印纸 日期:2022-12-05");
   std::string published = say("m2", "shuangjiang-group", true, "shuangjiang-secretary", "公开 2022-12");
-  EXPECT_TRUE(has(published, "已推送到1个村民群")) << published;
+  EXPECT_TRUE(has(published, "将推送到1个村民群")) << published;
   EXPECT_TRUE(demo.wait_for("[→ 双江村村民群] 【双江村 2022年12月 三务公开】")) << demo.text();
   // A complaint in the group: the receipt goes privately, and shows up as such.
   std::string filed = say("m3", "shuangjiang-group", true, "shuangjiang-villager-li", "投诉 #25 村道拓宽为什么用水利专项资金");

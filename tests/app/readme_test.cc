@@ -420,10 +420,10 @@ struct Readme : ::testing::Test {
       auto r = run_command("{ " + std::string(SUNLEDGER_BINARY) + " --data " + shell_quote(data) + " ask " + options + " " +
                            shell_quote(text) + " 2>" + shell_quote(err) + "; }");
       ASSERT_EQ(r.exit_code, 0) << "README.md:" << line << ": " << text << "\n" << r.output << read_file(err);
-      // ask prints the reply, then each push as "\n[push to BOT/CHAT]\nTEXT".
+      // ask prints the reply, then each push as "\n[queued for BOT/CHAT]\nTEXT".
       std::string reply = r.output;
       last_pushes.clear();
-      static const std::regex push_head(R"(\n\[push to [^/\]]+/([^\]]+)\]\n)");
+      static const std::regex push_head(R"(\n\[queued for [^/\]]+/([^\]]+)\]\n)");
       std::smatch m;
       std::string rest = r.output;
       if (std::regex_search(rest, m, push_head)) {

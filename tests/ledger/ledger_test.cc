@@ -243,6 +243,14 @@ TEST_F(LedgerTest, AMonthClosesOnlyRightAfterTheLastClosedOne) {
   auto dec = L().close_month("shuangjiang", "2022-12", official());
   ASSERT_TRUE(dec.is_ok()) << dec.status().to_string();
   EXPECT_EQ(dec->statement["opening"], 1'990 * kYuan);
+  // A month published already, or one before them, is refused as such (it
+  // used to read as a refusal to book entries, naming 2022-09 as closed).
+  for (const char* month : {"2022-11", "2022-09"}) {
+    auto again = L().close_month("shuangjiang", month, official());
+    EXPECT_EQ(again.status().code(), Code::kFailedPrecondition);
+    EXPECT_NE(again.status().message().find("本村账目已公开到 2022-12," + std::string(month) + " 不能再公开"), std::string::npos)
+        << again.status().message();
+  }
   EXPECT_TRUE(L().verify()->intact());
 }
 

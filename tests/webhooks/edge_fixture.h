@@ -53,35 +53,9 @@ inline int connect_loopback(int port) {
   return fd;
 }
 
-// A loopback connection from another source address (the whole of 127/8 is
-// this host): another client, as far as the edge can tell.
-inline int connect_from(int port, const char* source) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &from.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// A client with a tiny receive window, as over a slow mobile link: the
-// server can send it only a few KB before it reads. From `source` when given.
-inline int connect_slow_reader(int port, const char* source = nullptr) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096, mss = 536;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
+// Binds fd to `source` (when given) and connects it to the server on
+// loopback; closes it and returns -1 on failure.
+inline int bind_and_connect(int fd, int port, const char* source) {
   if (source != nullptr) {
     sockaddr_in from{};
     from.sin_family = AF_INET;
@@ -100,6 +74,22 @@ inline int connect_slow_reader(int port, const char* source = nullptr) {
     return -1;
   }
   return fd;
+}
+
+// A loopback connection from another source address (the whole of 127/8 is
+// this host): another client, as far as the edge can tell.
+inline int connect_from(int port, const char* source) {
+  return bind_and_connect(::socket(AF_INET, SOCK_STREAM, 0), port, source);
+}
+
+// A client with a tiny receive window, as over a slow mobile link: the
+// server can send it only a few KB before it reads. From `source` when given.
+inline int connect_slow_reader(int port, const char* source = nullptr) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096, mss = 536;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
+  return bind_and_connect(fd, port, source);
 }
 
 inline bool send_all(int fd, const std::string& data) {

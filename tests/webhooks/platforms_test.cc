@@ -790,7 +790,7 @@ TEST_F(Platforms, NoMalformedAuthenticatedBodyAnswers500) {
 TEST_F(Platforms, MonthlyNoticeIsPushedToEveryPlatform) {
   ASSERT_NE(generic(kPost, "secretary", "n1", now)->status, 500);
   auto pub = generic("公开 2022-12", "secretary", "n2", now);
-  ASSERT_NE(json::parse(pub->body)["reply"].get<std::string>().find("已推送到5个村民群"), std::string::npos) << pub->body;
+  ASSERT_NE(json::parse(pub->body)["reply"].get<std::string>().find("将推送到5个村民群"), std::string::npos) << pub->body;
   EXPECT_EQ(deliver_pushes(), 5u);
   auto rec = fake.recorded();
   std::map<std::string, RecordedPush> by_path;
