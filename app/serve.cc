@@ -1,14 +1,17 @@
 #include "app/serve.h"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -153,6 +156,36 @@ Result<std::string> config_file(const Deployment& d, const std::string& given) {
 
 }  // namespace
 
+// Whether serve could bind the address now: binds a socket (as httplib does,
+// with SO_REUSEADDR) and lets it go. A port taken by another program made
+// --check say "ready" while serve then failed.
+Status try_bind(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr)
+    return invalid_argument("cannot resolve " + host);
+  Status out = unavailable("cannot bind " + host + ":" + std::to_string(port));
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    int r = ::bind(fd, a->ai_addr, a->ai_addrlen);
+    int err = errno;
+    ::close(fd);
+    if (r == 0) {
+      out = Status::ok();
+      break;
+    }
+    out = unavailable("cannot bind " + host + ":" + std::to_string(port) + ": " + std::strerror(err));
+  }
+  ::freeaddrinfo(found);
+  return out;
+}
+
 int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
   int problems = 0;
   auto bad = [&](const std::string& what) {
@@ -167,9 +200,19 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   auto private_problems = data_folder_problems(d.dir, config_path);
   for (const auto& s : private_problems) bad(s.message());  // every one, so one run names them all
   if (private_problems.empty()) good("the data folder and its files are private to this account");
-  if (auto addr = parse_listen_address(listen); !addr.is_ok()) bad("--listen " + listen + ": " + addr.status().message());
-  else good("listen address " + listen);
-  if (auto lock = ServeLock::acquire(d.dir); !lock.is_ok()) note(lock.status().message());
+  auto lock = ServeLock::acquire(d.dir);
+  if (auto addr = parse_listen_address(listen); !addr.is_ok()) {
+    bad("--listen " + listen + ": " + addr.status().message());
+  } else if (Status b = try_bind(addr->first, addr->second); !b.is_ok()) {
+    // Beside a running server of this folder the port is its own: checking
+    // before a restart is what --check is for.
+    if (lock.is_ok()) bad("--listen " + listen + ": " + b.message() + " (another program holds the port)");
+    else note("--listen " + listen + ": in use, by the server already running on this folder");
+  } else {
+    good("listen address " + listen);
+  }
+  if (!lock.is_ok())
+    note(lock.status().message() + ": serve refuses to start until it stops (checking before a restart is fine)");
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
   std::vector<BotConfig> bots;
   bool config_unreadable = false;  // then which bots it names is unknown

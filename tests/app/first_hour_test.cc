@@ -2,6 +2,11 @@
 // shows, a configuration that can be checked before going live, backups that
 // restore. Everything through the real binary on real folders.
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
@@ -293,6 +298,28 @@ TEST_F(FirstHour, ServeConfigIsRelativeToTheCurrentDirectory) {
     EXPECT_TRUE(has(missing.output, "the data folder has data/bots.json, which serve reads when --config is left out"))
         << missing.output;
   }
+}
+
+// serve --check tries the listen address: a port another program holds made
+// it say "ready" while serve then failed to bind.
+TEST_F(FirstHour, ServeCheckNamesAPortAnotherProgramHolds) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string listen = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  auto held = sl("serve --check --listen " + listen);
+  ::close(fd);
+  EXPECT_EQ(held.exit_code, 1) << held.output;
+  EXPECT_TRUE(has(held.output, "✗ --listen " + listen + ": cannot bind " + listen)) << held.output;
+  EXPECT_TRUE(has(held.output, "another program holds the port")) << held.output;
+  auto freed = sl("serve --check --listen " + listen);
+  EXPECT_TRUE(has(freed.output, "✓ listen address " + listen)) << freed.output;
 }
 
 // serve --check names every permission problem in one run, not one a run.
