@@ -168,7 +168,11 @@ std::vector<std::string> render_subsidy_lines(const std::vector<Entry>& entries)
 }
 
 std::string render_verify(const std::string& village_name, const MonthClose& close, const std::string& verifier_key) {
-  return "【" + village_name + " " + month_zh(close.month) + " 核验】\n" + close.checkpoint + "\n公钥 (verifier key):\n" +
+  // The short code first: it is the one 账目 and the monthly notice print,
+  // so a villager can match them without reading the signature.
+  return "【" + village_name + " " + month_zh(close.month) + " 核验】\n核验码:" + checkpoint_short_form(close.checkpoint) +
+         "(记录条数/签名开头,与账目和公开通知里的核验码相同)(check code: entry count / start of the root, as in 账目 and the "
+         "notice)\n完整签名 (signed checkpoint):\n" + close.checkpoint + "\n公钥 (verifier key):\n" +
          verifier_key +
          "\n核对方法 (how to check):\n"
          "1. 保存这条消息(截图或收藏)。以后任何时候再发送“核验 " + close.month +

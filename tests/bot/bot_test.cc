@@ -194,6 +194,12 @@ TEST_F(BotTest, OfficialPostsAndVillagersReadThePublishedMonth) {
   EXPECT_EQ(ver.text.find("sunledger verify"), std::string::npos) << ver.text;
   EXPECT_NE(ver.text.find("以后任何时候再发送“核验 2022-11”,签名都必须和您保存的一字不差"), std::string::npos) << ver.text;
   EXPECT_NE(ver.text.find("请向乡镇纪委反映"), std::string::npos) << ver.text;
+  // The code 账目 and the notice print is there too, so the two can be matched.
+  auto summary = say("someone", "账目 2022-11");
+  size_t at = summary.text.find("核验码:");
+  ASSERT_NE(at, std::string::npos) << summary.text;
+  std::string code = summary.text.substr(at, summary.text.find("(", at) - at);
+  EXPECT_NE(ver.text.find(code + "(记录条数/签名开头"), std::string::npos) << code << "\n" << ver.text;
 
   auto bal = say("someone", "余额");
   EXPECT_NE(bal.text.find("专项资金:0.00元"), std::string::npos) << bal.text;
