@@ -34,6 +34,9 @@ bool Args::parse(const std::vector<std::string>& argv, const std::set<std::strin
       out->values_[name] = value;
     } else {
       *error = "unknown option --" + name;
+      // The global options come before the command, and a newcomer copying
+      // `--data ./lukou` after it was left guessing.
+      if (name == "data") *error += " (it goes before the command: sunledger --data DIR COMMAND …)";
       return false;
     }
   }

@@ -100,6 +100,8 @@ TEST_F(FirstHour, UsageErrorsExitTwoBeforeTouchingTheDataFolder) {
       {"ask --bot b --chat c --user u", "missing the message text"},
       {"init --origin x --utc-offset abc", "--utc-offset"},
       {"serve --rate-limit lots", "--rate-limit"},
+      // --data copied after the command (as `ask --data ./lukou …`): where it goes.
+      {"verify --data ./lukou", "unknown option --data (it goes before the command: sunledger --data DIR COMMAND"},
   };
   for (const auto& k : cases) {
     auto r = sl(k.args);
