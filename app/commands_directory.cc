@@ -142,7 +142,7 @@ void add_directory_commands(std::vector<Command>& c) {
       .run = [](Deployment& d, const Args& a) {
         auto n = d.bot->remove_member(a.get("bot"), a.get("user"), cli_author());
         if (!n.is_ok()) return fail(n.status());
-        std::cout << "removed " << *n << " role(s) of " << a.get("user") << " on " << a.get("bot") << "\n";
+        std::cout << "removed " << count_of(*n, "role", "roles") << " of " << a.get("user") << " on " << a.get("bot") << "\n";
         return kExitOk;
       }});
   c.push_back({

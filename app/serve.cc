@@ -226,7 +226,7 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
     config_unreadable = true;
   } else {
     bots = std::move(*loaded);
-    good(config_path + ": " + std::to_string(bots.size()) + " bot(s), every field valid and every env: secret set");
+    good(config_path + ": " + count_of(bots.size(), "bot", "bots") + ", every field valid and every env: secret set");
   }
   if (skip_verify) {
     note("ledger not verified (--skip-verify)");
@@ -257,8 +257,9 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
               << "  pushes to groups: " << (reach.empty() ? "no (no push_url" + std::string(b.platform == Platform::kFeishu ? " and no app)" : ")") : "yes, " + reach) << "\n"
               << "  reaches one person privately: "
               << (adapter->reaches_persons() ? "yes" : "no (configure the platform's app API; see README)") << "\n"
-              << "  bound: " << bound << " group(s), " << officials << " official(s), " << inspectors << " inspector(s)\n";
-    if (bound > 0 && reach.empty()) note("bot " + b.id + ": monthly notices to its " + std::to_string(bound) + " group(s) cannot be delivered");
+              << "  bound: " << count_of(bound, "group", "groups") << ", " << count_of(officials, "official", "officials") << ", "
+              << count_of(inspectors, "inspector", "inspectors") << "\n";
+    if (bound > 0 && reach.empty()) note("bot " + b.id + ": monthly notices to its " + count_of(bound, "group", "groups") + " cannot be delivered");
     if (bound > 1 && reach.find("one group") != std::string::npos)
       note("bot " + b.id + ": " + std::to_string(bound) + " groups are bound but its push_url reaches one group: every notice goes there");
     if (!adapter->reaches_persons() && bound > 0)
@@ -278,10 +279,10 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
     if (!config_unreadable && !ids.count(m.bot_id))
       bad("member " + m.user_id + " is registered on bot " + m.bot_id + ", which is not in the configuration");
   if (problems == 0) {
-    std::cout << "ready: `sunledger serve` would start with " << bots.size() << " bot(s)\n";
+    std::cout << "ready: `sunledger serve` would start with " << count_of(bots.size(), "bot", "bots") << "\n";
     return kExitOk;
   }
-  std::cout << problems << " problem(s): fix them before going live\n";
+  std::cout << count_of(problems, "problem", "problems") << ": fix them before going live\n";
   return kExitFailure;
 }
 
@@ -392,7 +393,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     }
   });
   std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
-            << bots.size() << " bot(s)\n";
+            << count_of(bots.size(), "bot", "bots") << "\n";
   bool ok = server.listen();
   if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
   stopper.join();
