@@ -28,6 +28,15 @@ struct LedgerTest : ::testing::Test {
     ASSERT_TRUE(L().add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
   }
 
+  // The same database opened again, as a server starting on it would.
+  Result<std::unique_ptr<Ledger>> open_again() {
+    Ledger::Options o;
+    o.db_path = t.db_path();
+    o.signer = t.key.get();
+    o.clock = &t.clock;
+    return Ledger::open(o);
+  }
+
   // Opens the database file behind the ledger's back, as an official with
   // file access would, and drops the append-only triggers.
   std::unique_ptr<SQLite::Database> tamper() {
@@ -651,11 +660,7 @@ TEST_F(LedgerTest, AStoredZoneThatIsNoNumberRefusesToOpen) {
     auto db = tamper();
     db->exec("UPDATE meta SET value='eight' WHERE key='utc_offset_minutes'");
   }
-  Ledger::Options o;
-  o.db_path = t.db_path();
-  o.signer = t.key.get();
-  o.clock = &t.clock;
-  auto l = Ledger::open(o);
+  auto l = open_again();
   ASSERT_FALSE(l.is_ok());
   EXPECT_EQ(l.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(l.status().message().find("\"eight\" is not a time zone"), std::string::npos) << l.status().to_string();
@@ -670,11 +675,7 @@ TEST_F(LedgerTest, AZoneMovedOnlyWhileTheServerStartedIsNamed) {
     auto db = tamper();
     db->exec("UPDATE meta SET value='-720' WHERE key='utc_offset_minutes'");
   }
-  Ledger::Options o;
-  o.db_path = t.db_path();
-  o.signer = t.key.get();
-  o.clock = &t.clock;
-  auto started = Ledger::open(o);
+  auto started = open_again();
   ASSERT_TRUE(started.is_ok());
   {
     SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);

@@ -40,19 +40,6 @@ struct Joined {
 
 inline double seconds_since(std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); }
 
-inline int connect_loopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Binds fd to `source` (when given) and connects it to the server on
 // loopback; closes it and returns -1 on failure.
 inline int bind_and_connect(int fd, int port, const char* source) {
@@ -75,6 +62,8 @@ inline int bind_and_connect(int fd, int port, const char* source) {
   }
   return fd;
 }
+
+inline int connect_loopback(int port) { return bind_and_connect(::socket(AF_INET, SOCK_STREAM, 0), port, nullptr); }
 
 // A loopback connection from another source address (the whole of 127/8 is
 // this host): another client, as far as the edge can tell.
