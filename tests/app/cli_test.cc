@@ -230,6 +230,12 @@ TEST_F(Cli, BackupCopiesTheDatabaseAndTheVerifierKey) {
   EXPECT_NE(v.output.find("intact"), std::string::npos);
   EXPECT_EQ(sl("backup --to " + to).exit_code, 1);  // never overwrites
   EXPECT_EQ(sl("backup").exit_code, 2);
+  // A copy answers questions asked in a group: who spoke where is a signed
+  // row, and a folder that cannot sign records nobody rather than refusing.
+  auto asked = run_command(std::string(SUNLEDGER_BINARY) + " --data " + to +
+                           " ask --bot generic --chat shuangjiang-group --user v1 余额");
+  EXPECT_EQ(asked.exit_code, 0) << asked.output;
+  EXPECT_NE(asked.output.find("资金余额"), std::string::npos) << asked.output;
   // The copy's directory is checked against its admin log too (it used to be
   // skipped with the complaints, for want of an id-salt it does not need).
   {
