@@ -185,7 +185,10 @@ Result<std::string> Bot::Impl::complaint_status(const Context& ctx) {
   if (ctx.msg->group) {
     // Burnt or not, the group gets the same answer (see kReceiptInAGroup).
     Status s = ledger->write([&](WriteTxn& txn) -> Status { return burn_if_anonymous(txn, ctx.args).status(); });
-    if (!s.is_ok()) return s;
+    // The burn is a signed event: a folder that cannot sign (a backup) or a
+    // ledger that failed verification (appends refused) cannot record it,
+    // and the group is still told not to post receipts.
+    if (!s.is_ok() && s.code() != Code::kPermissionDenied && s.code() != Code::kDataLoss) return s;
     return say(kReceiptInAGroup);
   }
   if (ctx.args.empty()) return say("请写明投诉编号,例如“进度 4821-0937-5516”。(status needs the receipt)");
