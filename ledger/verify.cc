@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "ledger/checkpoint.h"
+#include "ledger/derived_tables.h"
 #include "ledger/leaf_fields.h"
 #include "ledger/merkle.h"
 
@@ -59,6 +60,10 @@ struct RecomputedTree {
 };
 
 struct LogVerifier {
+  LogVerifier(SQLite::Database& connection, const std::string& log_origin, const std::string& verifier_key, int utc_offset,
+              VerifyReport& out)
+      : db(connection), origin(log_origin), vkey(verifier_key), zone(utc_offset), report(out) {}
+
   SQLite::Database& db;
   const std::string& origin;
   const std::string& vkey;
@@ -124,7 +129,10 @@ struct LogVerifier {
     uint64_t first_index = UINT64_MAX;
   };
   std::map<std::string, Totals, std::less<>> totals;
-  std::vector<std::pair<uint64_t, std::string>> derived;
+  // The derived tables rebuilt from this log's entries; what they find only
+  // says that something changed (see the end of run()).
+  DerivedTables tables{db, zone};
+  std::vector<std::pair<uint64_t, std::string>>& derived = tables.problems;
 
   // Each statement added up again from its month's entries before it: a
   // statement signed while an entry was hidden from it (its month column
@@ -149,184 +157,6 @@ struct LogVerifier {
                                     ") does not add up to the month's entries: " + differs + " differs");
     previous_statement = f;
     if (it != open_months.end()) open_months.erase(it);
-  }
-
-  // What the derived tables must hold, rebuilt from the signed entries.
-  struct Expected {
-    std::map<std::string, uint64_t> statements;  // month -> statement entry
-    std::string last_statement_month;
-    struct Project {
-      Fen approved = 0;
-      bool special = false;
-      uint64_t idx = 0;
-    };
-    std::map<std::string, Project> projects;
-    std::map<std::string, uint64_t> finished;    // project -> entry
-    std::map<uint64_t, uint64_t> reversals;      // target -> reversal entry
-    std::map<std::string, std::tuple<std::string, std::string, uint64_t>> villages;  // id -> name, town, entry
-    std::vector<std::pair<uint64_t, int64_t>> zones;  // registration entry -> the UTC offset it recorded
-  } expect;
-
-  void collect(const LeafFields& f, std::string_view kind, uint64_t idx) {
-    using F = LeafFields;
-    if (kind == "statement") {
-      std::string month(f.string(F::kMonth));
-      if (expect.statements.count(month))
-        derived.emplace_back(idx, "entry " + std::to_string(idx) + " is a second statement of " + month);
-      else if (month <= expect.last_statement_month)
-        derived.emplace_back(idx, "the statement of " + month + " (entry " + std::to_string(idx) + ") comes after " +
-                                      expect.last_statement_month + "'s");
-      expect.statements.emplace(month, idx);
-      expect.last_statement_month = std::max(expect.last_statement_month, month);
-    } else if (kind == "project") {
-      // The ledger registers a name once, finishes it once and reverses an
-      // entry once, each decided by its derived table: a row deleted by hand
-      // let the same change be signed a second time (a project re-registered
-      // with another budget, an income reversed twice), and the table, put
-      // back or rewritten afterwards, matched one of the two entries.
-      std::string name(f.string(F::kName));
-      if (auto first = expect.projects.find(name); first != expect.projects.end()) {
-        derived.emplace_back(idx, "entry " + std::to_string(idx) + " registers project " + name + " a second time (first: entry " +
-                                      std::to_string(first->second.idx) + ")");
-        return;
-      }
-      expect.projects[name] = {f.is_integer(F::kApproved) ? f.fen(F::kApproved) : -1, f.is_true(F::kSpecial), idx};
-    } else if (kind == "project_finished") {
-      std::string name(f.string(F::kName));
-      if (!expect.finished.emplace(name, idx).second)
-        derived.emplace_back(idx, "entry " + std::to_string(idx) + " finishes project " + name + " a second time");
-    } else if (kind == "reversal") {
-      if (f.is_unsigned(F::kTarget) && !expect.reversals.emplace(f.unsigned_value(F::kTarget), idx).second)
-        derived.emplace_back(idx, "entry " + std::to_string(idx) + " reverses entry " + std::to_string(f.unsigned_value(F::kTarget)) +
-                                      " a second time");
-    } else if (kind == "village") {
-      std::string id(f.string(F::kVillage));
-      if (expect.villages.count(id)) derived.emplace_back(idx, "entry " + std::to_string(idx) + " registers " + id + " a second time");
-      else expect.villages[id] = {std::string(f.string(F::kName)), std::string(f.string(F::kTown)), idx};
-      // Registrations made before the zone was recorded carry none.
-      if (f.is_integer(F::kUtcOffset)) expect.zones.emplace_back(idx, f.fen(F::kUtcOffset));
-    }
-  }
-
-  // The villages table against the registry's entries, both ways.
-  void compare_villages(uint64_t size) {
-    SQLite::Statement q(db, "SELECT id, name, town FROM villages ORDER BY id");
-    auto left = expect.villages;
-    while (q.executeStep()) {
-      std::string id = q.getColumn(0).getString(), name = q.getColumn(1).getString(), town = q.getColumn(2).getString();
-      auto it = left.find(id);
-      if (it == left.end()) {
-        derived.emplace_back(size, "villages: village " + id + " (" + name + ", " + town + ") has no registration entry");
-        continue;
-      }
-      auto& [reg_name, reg_town, idx] = it->second;
-      if (name != reg_name || town != reg_town)
-        derived.emplace_back(idx, "villages: village " + id + " is stored as " + name + ", " + town + " but entry " +
-                                      std::to_string(idx) + " registered it as " + reg_name + ", " + reg_town);
-      left.erase(it);
-    }
-    for (const auto& [id, reg] : left)
-      derived.emplace_back(std::get<2>(reg), "villages: village " + id + " (registered in entry " +
-                                                 std::to_string(std::get<2>(reg)) + ") is missing");
-    compare_zone();
-  }
-
-  // The time zone in `meta` against the one the registrations recorded: moved,
-  // it shifts every date shown (an entry's month, a complaint's deadline, the
-  // day the overdue digest is due) without touching a signed byte.
-  void compare_zone() {
-    if (expect.zones.empty()) return;
-    SQLite::Statement q(db, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
-    std::string stored = q.executeStep() ? q.getColumn(0).getString() : "(none)";
-    for (const auto& [idx, registered] : expect.zones) {
-      // Both the stored zone and the one this process took from it at open:
-      // meta edited before a start and put back before the check would
-      // otherwise leave a server reckoning every date in a zone verify never saw.
-      if (stored != std::to_string(registered))
-        derived.emplace_back(idx, "meta: the deployment's UTC offset is stored as " + stored + " minutes, but entry " +
-                                      std::to_string(idx) + " registered its village under " + std::to_string(registered));
-      else if (zone != registered)
-        derived.emplace_back(idx, "meta: this server reckons dates at UTC offset " + std::to_string(zone) +
-                                      " minutes (read at its start), but entry " + std::to_string(idx) +
-                                      " registered its village under " + std::to_string(registered));
-      else continue;
-      return;  // one problem says it; every registration would repeat it
-    }
-  }
-
-  // Each derived table against what its entries say, in both directions: a
-  // row edited, deleted or added by hand is named with its table and entry.
-  void compare_derived(int64_t log_id) {
-    auto e = [](uint64_t i) { return "entry " + std::to_string(i); };
-    {
-      SQLite::Statement q(db, "SELECT month, statement_idx, tree_size FROM month_closes WHERE log_id=?");
-      q.bind(1, log_id);
-      std::map<std::string, uint64_t> left = expect.statements;
-      while (q.executeStep()) {
-        std::string month = q.getColumn(0).getString();
-        uint64_t idx = static_cast<uint64_t>(q.getColumn(1).getInt64()), size = static_cast<uint64_t>(q.getColumn(2).getInt64());
-        auto it = left.find(month);
-        if (it == left.end()) {
-          derived.emplace_back(idx, "month_closes: a close of " + month + " without a statement entry of that month");
-          continue;
-        }
-        if (idx != it->second || size != it->second + 1)
-          derived.emplace_back(std::min(idx, it->second), "month_closes: the close of " + month + " points at " + e(idx) +
-                                                              ", but its statement is " + e(it->second));
-        left.erase(it);
-      }
-      for (const auto& [month, idx] : left)
-        derived.emplace_back(idx, "month_closes: the close of " + month + " (statement " + e(idx) + ") is missing");
-    }
-    {
-      SQLite::Statement q(db, "SELECT name, approved, special, entry_idx FROM projects WHERE log_id=?");
-      q.bind(1, log_id);
-      auto left = expect.projects;
-      while (q.executeStep()) {
-        std::string name = q.getColumn(0).getString();
-        uint64_t idx = static_cast<uint64_t>(q.getColumn(3).getInt64());
-        auto it = left.find(name);
-        if (it == left.end()) {
-          derived.emplace_back(idx, "projects: project " + name + " has no registration entry");
-          continue;
-        }
-        if (q.getColumn(1).getInt64() != it->second.approved || (q.getColumn(2).getInt() != 0) != it->second.special ||
-            idx != it->second.idx)
-          derived.emplace_back(it->second.idx, "projects: project " + name + " does not match its registration, " + e(it->second.idx));
-        left.erase(it);
-      }
-      for (const auto& [name, p] : left)
-        derived.emplace_back(p.idx, "projects: project " + name + " (registered in " + e(p.idx) + ") is missing");
-    }
-    {
-      SQLite::Statement q(db, "SELECT name, entry_idx FROM finished_projects WHERE log_id=?");
-      q.bind(1, log_id);
-      auto left = expect.finished;
-      while (q.executeStep()) {
-        std::string name = q.getColumn(0).getString();
-        uint64_t idx = static_cast<uint64_t>(q.getColumn(1).getInt64());
-        auto it = left.find(name);
-        if (it == left.end() || it->second != idx)
-          derived.emplace_back(idx, "finished_projects: project " + name + " does not match a finishing entry");
-        if (it != left.end()) left.erase(it);
-      }
-      for (const auto& [name, idx] : left)
-        derived.emplace_back(idx, "finished_projects: the finishing of " + name + " (" + e(idx) + ") is missing");
-    }
-    {
-      SQLite::Statement q(db, "SELECT target_idx, reversal_idx FROM reversals WHERE log_id=?");
-      q.bind(1, log_id);
-      auto left = expect.reversals;
-      while (q.executeStep()) {
-        uint64_t target = static_cast<uint64_t>(q.getColumn(0).getInt64()), idx = static_cast<uint64_t>(q.getColumn(1).getInt64());
-        auto it = left.find(target);
-        if (it == left.end() || it->second != idx)
-          derived.emplace_back(idx, "reversals: the reversal of " + e(target) + " does not match a reversal entry");
-        if (it != left.end()) left.erase(it);
-      }
-      for (const auto& [target, idx] : left)
-        derived.emplace_back(idx, "reversals: the reversal of " + e(target) + " (" + e(idx) + ") is missing");
-    }
   }
 
   void run(int64_t log_id, const std::string& log_name, uint64_t stored_size, const std::string& latest_note,
@@ -375,7 +205,7 @@ struct LogVerifier {
       std::string_view month = text(2), kind = f.string(F::kKind);
       if (!parsed || kind != text(1) || f.string(F::kMonth) != month || (is_village && f.string(F::kVillage) != log_name))
         bad(idx, "entry " + std::to_string(idx) + " does not match its indexed columns");
-      if (parsed) collect(f, kind, idx);
+      if (parsed) tables.collect(f, kind, idx);
       if (is_village && parsed) {
         // A statement is one entry a month: its whole document is compared.
         // Every other entry of a month feeds that month's recount from the
@@ -385,9 +215,9 @@ struct LogVerifier {
           // A closed month takes no entry (the ledger decides from
           // month_closes): one signed while its close row was deleted by hand
           // is in no statement at all, and was not seen once the row was put back.
-          if (!expect.last_statement_month.empty() && month <= expect.last_statement_month)
+          if (!tables.expect.last_statement_month.empty() && month <= tables.expect.last_statement_month)
             derived.emplace_back(idx, "entry " + std::to_string(idx) + " of " + std::string(month) + " was recorded after " +
-                                          expect.last_statement_month + " was closed");
+                                          tables.expect.last_statement_month + " was closed");
           auto m = open_months.find(month);
           if (m == open_months.end()) m = open_months.emplace(std::string(month), StatementBuilder{}).first;
           m->second.add(static_cast<int64_t>(idx), kind, f.fen(F::kAmount), f.string(F::kTargetKind), f.string(F::kDirection),
@@ -422,8 +252,8 @@ struct LogVerifier {
     }
     for (const auto& [month, t] : stored)
       if (t.first != 0 || t.second != 0) derived.emplace_back(0, "running totals recorded for " + month + ", which has no entries");
-    compare_derived(log_id);
-    if (log_name == kVillagesLog) compare_villages(count);
+    tables.compare(log_id);
+    if (log_name == kVillagesLog) tables.compare_villages(count);
 
     // 2. Stored subtree hashes (what proofs are served from) match the recomputation.
     SQLite::Statement nq(db, "SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");
@@ -533,7 +363,7 @@ Result<Ledger::CheckedEntries> Ledger::checked_entries(const std::string& log_na
     int64_t id = q.getColumn(0).getInt64();
     VerifyReport report;
     const std::string vkey = verifier_key();
-    LogVerifier v{db, origin_, vkey, options_.utc_offset_minutes, report, UINT64_MAX, "", {}, {}, {}, {}, {}, {}, {}};
+    LogVerifier v{db, origin_, vkey, options_.utc_offset_minutes, report};
     v.run(id, log_name, static_cast<uint64_t>(q.getColumn(1).getInt64()), q.getColumn(2).getString(), q.getColumn(3).getInt() != 0,
           q.getColumn(4).getString());
     CheckedEntries out;
@@ -603,7 +433,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
         q.reset();
         q.bind(1, logs[i].id);
         while (q.executeStep()) {
-          LogVerifier v{db, origin_, vkey, options_.utc_offset_minutes, per_log[i], UINT64_MAX, "", {}, {}, {}, {}, {}, {}, {}};
+          LogVerifier v{db, origin_, vkey, options_.utc_offset_minutes, per_log[i]};
           v.run(logs[i].id, logs[i].name, static_cast<uint64_t>(q.getColumn(0).getInt64()), q.getColumn(1).getString(),
                 q.getColumn(2).getInt() != 0, q.getColumn(3).getString());
         }
