@@ -160,6 +160,11 @@ Status check_transition(ComplaintStatus from, ComplaintStatus to, const std::str
   return Status::ok();
 }
 
+int64_t Complaints::local_day_start(int64_t t) const {
+  int offset = ledger_->utc_offset_minutes();
+  return local_midnight(local_date(t, offset), offset);
+}
+
 Complaints::Complaints(Ledger* ledger, std::string salt, ComplaintDeadlines deadlines)
     : ledger_(ledger), salt_(std::move(salt)), deadlines_(deadlines) {}
 
@@ -232,8 +237,7 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   // An anonymous filing keeps only its (UTC) day: with a time to the second,
   // the row could be matched to the platform's delivery of the message.
   // Local midnight, so the day shown to the reporter is the day they filed.
-  int64_t offset = int64_t{ledger_->utc_offset_minutes()} * 60;
-  c.filed_at = c.anonymous ? txn.now() - (((txn.now() + offset) % kDay) + kDay) % kDay : txn.now();
+  c.filed_at = c.anonymous ? local_day_start(txn.now()) : txn.now();
   // Random, not sequential: a receipt number says nothing about how many
   // complaints there are or who filed before. A named complaint's receipt
   // only works for its reporter, so 12 digits are enough; an anonymous one is
@@ -376,9 +380,7 @@ Result<Complaint> Complaints::expose_receipt(WriteTxn& txn, const std::string& r
   if (!c->anonymous || c->receipt_exposed) return c;
   // Kept to the day, like the filing: the group saw when it was posted, the
   // log need not say it to the second.
-  int64_t offset = int64_t{ledger_->utc_offset_minutes()} * 60;
-  int64_t day = txn.now() - (((txn.now() + offset) % kDay) + kDay) % kDay;
-  ComplaintEvent e{kReceiptExposed, day, "system", "", "", 0};
+  ComplaintEvent e{kReceiptExposed, local_day_start(txn.now()), "system", "", "", 0};
   if (Status s = record_event(txn, *c, e); !s.is_ok()) return s;
   derive(*c);
   return c;

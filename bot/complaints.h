@@ -123,6 +123,8 @@ class Complaints {
 
  private:
   std::string commit_hash(const std::string& what, const std::string& value) const;
+  // The start of t's local day: anonymous filings and burns are kept to the day.
+  int64_t local_day_start(int64_t t) const;
   Result<Complaint> read_complaint(SQLite::Database& db, const std::string& receipt);
   Result<uint64_t> append_event(WriteTxn& txn, const Complaint& c, const ComplaintEvent& e);
   // Appends the event to the log and to the complaint's rows, and to c.events.

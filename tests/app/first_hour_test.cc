@@ -36,6 +36,23 @@ struct FirstHour : ::testing::Test {
     return run_command(std::string(SUNLEDGER_BINARY) + " --data " + folder + " " + args);
   }
   static bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+  // A fresh deployment with one village, 双江村 (shuangjiang) of 朱亭镇.
+  void shuangjiang() {
+    ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+    ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  }
+  // Posts entries CSV rows (without the header) to 双江村, as an official would.
+  CommandResult post_rows(const std::string& rows) {
+    std::string csv = dir.file("e.csv");
+    write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n" + rows);
+    return sl("post --village shuangjiang --file " + csv);
+  }
+  // The data folder's bots.json, private as serve requires.
+  void write_bots_json(const std::string& text) {
+    write_file(data() + "/bots.json", text);
+    ::chmod((data() + "/bots.json").c_str(), 0600);
+  }
 };
 
 // README's complete bots.json, taken from README itself so the two agree.
@@ -115,10 +132,9 @@ TEST_F(FirstHour, UsageErrorsExitTwoBeforeTouchingTheDataFolder) {
 // README's full bots.json names env: secrets; commands that only need the bot
 // ids work without them being set.
 TEST_F(FirstHour, ReadmeBotsJsonNeedsNoSecretsForGroupsAndMembers) {
-  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
-  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
-  write_file(data() + "/bots.json", readme_bots_json());
-  ::chmod((data() + "/bots.json").c_str(), 0600);
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  write_bots_json(readme_bots_json());
   for (const char* bot : {"lukou-wecom", "lukou-ding", "lukou-feishu", "lukou-tg", "generic"}) {
     auto b = run_command("env -u TG_SECRET_TOKEN -u TG_BOT_TOKEN -u WECOM_TOKEN " + std::string(SUNLEDGER_BINARY) + " --data " +
                          data() + " group bind --village shuangjiang --bot " + bot + " --chat chat-" + bot);
@@ -133,8 +149,8 @@ TEST_F(FirstHour, ReadmeBotsJsonNeedsNoSecretsForGroupsAndMembers) {
 }
 
 TEST_F(FirstHour, AdminLogAndTokenListPrintLocalTimes) {
-  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
-  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  shuangjiang();
+  if (HasFatalFailure()) return;
   ASSERT_EQ(sl("token create --role official --village shuangjiang").exit_code, 0);
   ASSERT_EQ(sl("token revoke --id 1").exit_code, 0);
   auto log = sl("admin log");
@@ -154,20 +170,16 @@ TEST_F(FirstHour, AdminLogAndTokenListPrintLocalTimes) {
 
 // CLI close notifies the groups as 公开 and the API do; --no-notice does not.
 TEST_F(FirstHour, CloseQueuesTheMonthlyNoticeUnlessNoNotice) {
-  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
-  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  shuangjiang();
+  if (HasFatalFailure()) return;
   testing::Receiver receiver;
   std::string config = nlohmann::json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
                                                  {"secret", "whsec_c2VjcmV0LXNlY3JldC0xMjM0"},
                                                  {"push_url", "http://127.0.0.1:" + std::to_string(receiver.port) + "/push"}}}}}
                            .dump();
-  write_file(data() + "/bots.json", config);
-  ::chmod((data() + "/bots.json").c_str(), 0600);
+  write_bots_json(config);
   ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
-  std::string csv = dir.file("e.csv");
-  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
-                  "2022-11-05,income,上级拨款,运转经费,6000,,,,\n");
-  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  ASSERT_EQ(post_rows("2022-10-05,income,上级拨款,运转经费,5000,,,,\n2022-11-05,income,上级拨款,运转经费,6000,,,,\n").exit_code, 0);
   auto quiet = sl("close --village shuangjiang --month 2022-10 --no-notice");
   ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
   auto loud = sl("close --village shuangjiang --month 2022-11");
@@ -195,12 +207,9 @@ TEST_F(FirstHour, CloseQueuesTheMonthlyNoticeUnlessNoNotice) {
 // Closing a later month names the month to close first and changes nothing:
 // it used to seal the skipped months for good, without a statement.
 TEST_F(FirstHour, CloseRefusesALaterMonthNamingTheOneToCloseFirst) {
-  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
-  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
-  std::string csv = dir.file("e.csv");
-  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
-                  "2022-12-05,income,上级拨款,运转经费,6000,,,,\n");
-  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(post_rows("2022-10-05,income,上级拨款,运转经费,5000,,,,\n2022-12-05,income,上级拨款,运转经费,6000,,,,\n").exit_code, 0);
   auto first = sl("close --village shuangjiang --month 2022-12");
   EXPECT_EQ(first.exit_code, 1) << first.output;
   EXPECT_TRUE(has(first.output, "close 2022-10 first")) << first.output;
@@ -214,8 +223,7 @@ TEST_F(FirstHour, CloseRefusesALaterMonthNamingTheOneToCloseFirst) {
   }
   EXPECT_EQ(sl("village list").output, before);  // nothing written
   // November stays open: a late line is still booked there.
-  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-11-30,expense,办公费,信封,20,,,,\n");
-  EXPECT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  EXPECT_EQ(post_rows("2022-11-30,expense,办公费,信封,20,,,,\n").exit_code, 0);
   EXPECT_EQ(sl("close --village shuangjiang --month 2022-11 --no-notice").exit_code, 0);
   EXPECT_EQ(sl("close --village shuangjiang --month 2022-12 --no-notice").exit_code, 0);
 }
@@ -223,8 +231,8 @@ TEST_F(FirstHour, CloseRefusesALaterMonthNamingTheOneToCloseFirst) {
 // A group whose bot cannot push is never counted as notified: close, the API
 // and 公开 name it and why (they all said "queued to N groups" before).
 TEST_F(FirstHour, CloseSaysWhichGroupsCannotBeReached) {
-  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
-  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
+  shuangjiang();
+  if (HasFatalFailure()) return;
   testing::Receiver receiver;
   std::string raw = "secret-secret-1234", secret = "whsec_" + base64_encode(raw);
   auto bot = [&](const std::string& id, bool push) {
@@ -232,20 +240,14 @@ TEST_F(FirstHour, CloseSaysWhichGroupsCannotBeReached) {
     if (push) b["push_url"] = "http://127.0.0.1:" + std::to_string(receiver.port) + "/push";
     return b;
   };
-  auto write_bots = [&](nlohmann::json bots) {
-    write_file(data() + "/bots.json", nlohmann::json{{"bots", bots}}.dump());
-    ::chmod((data() + "/bots.json").c_str(), 0600);
-  };
+  auto write_bots = [&](nlohmann::json bots) { write_bots_json(nlohmann::json{{"bots", bots}}.dump()); };
   write_bots({bot("generic", false), bot("pushy", true), bot("gone", true)});
   ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
   ASSERT_EQ(sl("group bind --village shuangjiang --bot pushy --chat g2").exit_code, 0);
   ASSERT_EQ(sl("group bind --village shuangjiang --bot gone --chat g3").exit_code, 0);
   ASSERT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 0);
   write_bots({bot("generic", false), bot("pushy", true)});  // "gone" was taken out of the configuration
-  std::string csv = dir.file("e.csv");
-  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n"
-                  "2022-11-05,income,上级拨款,运转经费,6000,,,,\n");
-  ASSERT_EQ(sl("post --village shuangjiang --file " + csv).exit_code, 0);
+  ASSERT_EQ(post_rows("2022-10-05,income,上级拨款,运转经费,5000,,,,\n2022-11-05,income,上级拨款,运转经费,6000,,,,\n").exit_code, 0);
   auto close = sl("close --village shuangjiang --month 2022-10");
   ASSERT_EQ(close.exit_code, 0) << close.output;
   EXPECT_TRUE(has(close.output, "月度公开通知已排队推送到1个村民群 (monthly notice queued for 1 group;")) << close.output;
@@ -350,11 +352,9 @@ TEST_F(FirstHour, AskNamesAnUnknownBotAndTheConfiguredOnes) {
 // One of a thing is singular: "appended 1 entry", "intact: 1 log" (they
 // read "1 entries" and "1 logs").
 TEST_F(FirstHour, OneOfAThingIsSingular) {
-  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
-  ASSERT_EQ(sl("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
-  std::string csv = dir.file("e.csv");
-  write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n2022-10-05,income,上级拨款,运转经费,5000,,,,\n");
-  auto one = sl("post --village shuangjiang --file " + csv);
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  auto one = post_rows("2022-10-05,income,上级拨款,运转经费,5000,,,,\n");
   EXPECT_EQ(one.exit_code, 0) << one.output;
   EXPECT_EQ(one.output.rfind("appended 1 entry: #0\n", 0), 0u) << one.output;
   auto v = sl("verify --village shuangjiang");
