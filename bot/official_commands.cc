@@ -215,7 +215,9 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
       flags.push_back(f);
   p.notice = render_notice(v->name, p.close, flags) + complaint_counts(v->id, month);
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
-    for (const auto& [bot, chat] : it->second) {
+    for (const auto& [bound_bot, chat] : it->second) {
+      // A named copy: clang (before 16) refuses a structured binding captured by a lambda.
+      const std::string bot = bound_bot;
       if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice, Audience::kGroup}); !s.is_ok()) return s;
       std::string problem = group_push_problem(bot);
       if (problem.empty()) {
