@@ -268,31 +268,38 @@ Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std:
   return *idx;
 }
 
-Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author,
-                                        MonthClose* close) {
-  auto log = log_for(village);
-  if (!log.is_ok()) return log.status();
-  int64_t log_id = (*log)->id;
-  auto closed = last_closed(*db_, log_id);
+namespace {
+
+// Whether `month` is the one to close next: a month after the last closed
+// one, not in the future, and no month skipped.
+Status check_closable(SQLite::Database& db, int64_t log_id, const std::optional<std::string>& closed,
+                      const std::string& month, const std::string& current_month) {
   // Said in terms of publishing: the booking refusal below talks of entries
   // and reversals, and named a month never closed as closed.
   if (closed && valid_month(month) && month <= *closed)
     return failed_precondition("本村账目已公开到 " + *closed + "," + month + " 不能再公开 (months up to " + *closed +
                                " are published already)");
-  if (auto s = check_month_open(closed, month, ledger_->current_month()); !s.is_ok()) return s;
+  if (auto s = check_month_open(closed, month, current_month); !s.is_ok()) return s;
   // Months close one after another, an empty one too: closing a later month
   // would otherwise seal every skipped month for good without a statement
   // anybody saw (their entries could never be booked again).
-  if (auto expected = month_to_close(*db_, log_id); expected && month != *expected) {
+  if (auto expected = month_to_close(db, log_id); expected && month != *expected) {
     if (!closed && month < *expected)
       return failed_precondition("本村最早的账目在 " + *expected + ",请从 " + *expected + " 开始公开 (the first month with entries is " +
                                  *expected + ": close " + *expected + " first)");
     return failed_precondition("请先公开 " + *expected + " 的账目(没有收支的月份也要公开),再公开 " + month + " (close " + *expected +
                                " first: months are closed in order, a month without entries too)");
   }
+  return Status::ok();
+}
+
+// The statement of `month`: its entries added up, carried on from the last
+// closed month's statement.
+Result<json> statement_of(SQLite::Database& db, const std::string& village, int64_t log_id,
+                          const std::optional<std::string>& closed, const std::string& month) {
   json previous;
   if (closed) {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(db,
                         "SELECT e.leaf FROM month_closes m JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx "
                         "WHERE m.log_id=? AND m.month=?");
     q.bind(1, log_id);
@@ -306,7 +313,7 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   // INDEXED BY: without statistics SQLite prefers walking the whole log in
   // primary-key order to sorting one month's rows, which made every query
   // slower as the current month grew.
-  SQLite::Statement q(*db_,
+  SQLite::Statement q(db,
                       "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? AND kind != 'statement' "
                       "ORDER BY idx");
   q.bind(1, log_id);
@@ -316,7 +323,19 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
     month_so_far.add(q.getColumn(0).getInt64(),
                      json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false));
   }
-  auto f = month_so_far.statement(village, month, previous);
+  return month_so_far.statement(village, month, previous);
+}
+
+}  // namespace
+
+Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author,
+                                        MonthClose* close) {
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  int64_t log_id = (*log)->id;
+  auto closed = last_closed(*db_, log_id);
+  if (Status s = check_closable(*db_, log_id, closed, month, ledger_->current_month()); !s.is_ok()) return s;
+  auto f = statement_of(*db_, village, log_id, closed, month);
   if (!f.is_ok()) return f.status();
   auto idx = append(*log, std::move(*f), author);
   if (!idx.is_ok()) return idx.status();
