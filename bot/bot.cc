@@ -12,39 +12,6 @@ std::set<std::string> Bot::reserved_log_names() { return {Complaints::kLogName, 
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {}
 Bot::~Bot() = default;
 
-Status Bot::Impl::record_exposed_receipts(WriteTxn& txn) {
-  {
-    SQLite::Statement q(txn.db(), "SELECT 1 FROM sqlite_master WHERE type='table' AND name='exposed_receipts'");
-    if (!q.executeStep()) return Status::ok();
-  }
-  {
-    SQLite::Statement q(txn.db(), "SELECT 1 FROM exposed_receipts LIMIT 1");
-    if (!q.executeStep()) return Status::ok();
-  }
-  // The refs are keyed by the id-salt: a folder without it (a backup) keeps
-  // the table until the server, which has it, starts.
-  if (options.identity_salt.size() < 32) return Status::ok();
-  std::set<std::string> refs;
-  {
-    SQLite::Statement q(txn.db(), "SELECT ref FROM exposed_receipts");
-    while (q.executeStep()) refs.insert(q.getColumn(0).getString());
-  }
-  std::vector<std::string> anonymous;
-  {
-    SQLite::Statement q(txn.db(), "SELECT receipt FROM complaints WHERE anonymous=1 ORDER BY log_index");
-    while (q.executeStep()) anonymous.push_back(q.getColumn(0).getString());
-  }
-  for (const auto& receipt : anonymous) {
-    if (!refs.count(hex_encode(hmac_sha256(options.identity_salt, "exposed-receipt\n" + receipt)))) continue;
-    if (auto c = complaints.expose_receipt(txn, receipt); !c.is_ok()) return c.status();
-  }
-  // Emptied, not dropped: a DROP inside this write meets the statements the
-  // appends above keep prepared ("database table is locked"). An empty
-  // table grants nothing; the next start finds no row to record.
-  txn.db().exec("DELETE FROM exposed_receipts");
-  return Status::ok();
-}
-
 Status Bot::initialize() {
   return impl_->ledger->write([this](WriteTxn& txn) -> Status {
     if (Status s = signed_rows::create_schema(txn); !s.is_ok()) return s;
@@ -53,7 +20,7 @@ Status Bot::initialize() {
     if (Status s = txn.register_existing_villages(); !s.is_ok()) return s;
     if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
     Complaints::create_schema(txn.db());
-    return impl_->record_exposed_receipts(txn);
+    return impl_->complaints.record_legacy_exposed_receipts(txn, impl_->options.identity_salt);
   });
 }
 
@@ -64,7 +31,9 @@ Status Bot::bind_group(const std::string& village, const std::string& bot_id, co
                        const Author& by) {
   return impl_->directory_store.bind_group(village, bot_id, chat_id, rebind, by);
 }
-Status Bot::add_member(const Membership& m, const Author& by) { return impl_->directory_store.add_member(m, by); }
+Status Bot::add_member(const Membership& m, const Author& by, bool* added) {
+  return impl_->directory_store.add_member(m, by, added);
+}
 Result<std::vector<GroupBinding>> Bot::list_groups() { return impl_->directory_store.list_groups(); }
 Status Bot::unbind_group(const std::string& bot_id, const std::string& chat_id, const Author& by) {
   return impl_->directory_store.unbind_group(bot_id, chat_id, by);

@@ -81,6 +81,9 @@ struct BotOptions {
   // no receipt, status update or inspector digest ever falls back to a group.
   // Null: no bot can.
   std::function<bool(const std::string& bot_id)> reaches_person;
+  // Whether people can write to a bot one to one (a WeCom group robot
+  // cannot). Null: every bot can.
+  std::function<bool(const std::string& bot_id)> takes_private_messages;
   // Why a bot's pushes cannot reach a group, "" when they can:
   // kNoPushUrl (its configuration has no push_url, nor an app that reaches
   // groups) or kNotConfigured (it is not in the configuration). Publishing
@@ -113,7 +116,8 @@ class Bot {
   // A chat bound to another village is refused (kAlreadyExists) unless rebind.
   Status bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id,
                     bool rebind = false, const Author& by = kCliAdmin);
-  Status add_member(const Membership& member, const Author& by = kCliAdmin);
+  // added (optional): false when the user already had that role (nothing changes).
+  Status add_member(const Membership& member, const Author& by = kCliAdmin, bool* added = nullptr);
   using GroupBinding = sunledger::GroupBinding;
   using TokenInfo = sunledger::TokenInfo;
   using CreatedToken = sunledger::CreatedToken;
@@ -189,6 +193,7 @@ class Bot {
   Result<BotReply> handle_message(const InboundMessage& message);
   Ledger* ledger();
   struct Impl;
+  friend struct CommandRun;  // a command's handler runs against Impl (bot_impl.h)
   std::unique_ptr<Impl> impl_;
 };
 

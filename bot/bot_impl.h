@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -211,6 +212,8 @@ struct Bot::Impl {
   Result<std::shared_ptr<const Directory>> directory() { return directory_store.snapshot(); }
   Result<std::shared_ptr<const VillageBooks>> village_books(const Village& v);
   Status resolve(Context& ctx, const ParsedCommand& cmd);
+  std::optional<BotReply> screen(const InboundMessage& msg, const ParsedCommand& cmd);
+  Result<BotReply> run_write(const CommandSpec& spec, const Context& ctx, const ParsedCommand& cmd);
 
   // Queries.
   Result<std::string> help(const Context& ctx);
@@ -221,7 +224,6 @@ struct Bot::Impl {
   Result<std::string> balance(const Context& ctx);
   Result<std::string> verify(const Context& ctx);
   Result<std::string> alerts(const Context& ctx);
-  Result<std::string> query(const Context& ctx, CommandKind kind);
 
   // Writes, inside the caller's transaction.
   Result<std::string> post(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a);
@@ -229,6 +231,9 @@ struct Bot::Impl {
   Result<std::string> reverse(const Context& ctx, WriteTxn& txn, const Author& a);
   Result<std::string> subsidy_list(const Context& ctx, const ParsedCommand& cmd, WriteTxn& txn, const Author& a);
   Result<Published> publish_in(const std::string& village, const std::string& month, WriteTxn& txn, const Author& a);
+  // 公开 in chat: publish_in, the groups' notices added to `pushes`.
+  Result<std::string> publish_command(const Context& ctx, WriteTxn& txn, const Author& a, std::vector<Push>* pushes);
+  Result<std::string> project_finish(const Context& ctx, WriteTxn& txn, const Author& a);
   Result<std::string> last_closed_or_arg(const Context& ctx, const VillageBooks& books, size_t arg);
 
   // Complaints.
@@ -254,9 +259,6 @@ struct Bot::Impl {
   // An anonymous receipt posted in a group is burnt: the whole group read it.
   // True when args named an anonymous complaint (now burnt), in txn.
   Result<bool> burn_if_anonymous(WriteTxn& txn, const std::vector<std::string>& args);
-  // Older versions kept exposed receipts in a table of their own (by keyed
-  // hash), outside every log: each becomes a signed event once.
-  Status record_exposed_receipts(WriteTxn& txn);
   Result<std::string> rate(const Context& ctx, bool satisfied, WriteTxn& txn);
   Result<std::string> queue(const Context& ctx);
   Result<std::string> show(const Context& ctx);
@@ -265,6 +267,17 @@ struct Bot::Impl {
   Status queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes);
   Status record_seen(const InboundMessage& msg, const Context& ctx);
   std::string complaint_counts(const std::string& village, const std::string& month);
+};
+
+// What a command's handler (command_table.cc) is given. Borrowed for one
+// call; lives on dispatch's stack.
+struct CommandRun {
+  Bot::Impl& bot;
+  const Context& ctx;
+  const ParsedCommand& cmd;
+  WriteTxn* txn = nullptr;             // a write's transaction; null for a read
+  const Author* author = nullptr;      // a write's author; null for a read
+  std::vector<Push>* pushes = nullptr;  // the reply's pushes; null for a read
 };
 
 }  // namespace sunledger

@@ -8,7 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/status.h"
+
 namespace sunledger {
+
+struct CommandRun;  // what a handler is given (bot_impl.h)
 
 enum class CommandKind {
   kEmpty,
@@ -62,8 +66,9 @@ enum class CommandRole {
   kOfficialOrInspector,
 };
 
-// One chat command, defined once: the keyword parser, the write/read split,
-// the role check and the 帮助 text are all generated from this table.
+// One chat command, defined once (command_table.cc): the keyword parser, the
+// write/read split, the role check, the handler and the 帮助 text all come
+// from this table.
 struct CommandSpec {
   CommandKind kind;
   std::vector<std::string_view> keywords;  // Chinese first (the one help shows), then English; "two words" allowed
@@ -72,6 +77,10 @@ struct CommandSpec {
   bool private_only;  // refused in a group (it shows or takes what one person may see)
   std::string_view usage;  // as help shows it: "账目 [2022-11]"
   std::string_view what;   // Chinese, then English in parentheses
+  // Runs the command once dispatch has checked the role (and, for a write,
+  // opened the transaction); its text is the reply, or an error
+  // (shown_to_person decides what the sender sees).
+  Result<std::string> (*run)(CommandRun&) = nullptr;
 };
 
 // Every command, in the order 帮助 lists them.

@@ -104,6 +104,10 @@ class Complaints {
   // Marks an anonymous complaint's receipt as posted in a group (once; a
   // named complaint's receipt works only for its reporter and is left alone).
   Result<Complaint> expose_receipt(WriteTxn& txn, const std::string& receipt);
+  // Older versions kept exposed receipts in a table of their own (by hash
+  // keyed with the identity salt), outside every log: each becomes a signed
+  // event once, and the table is emptied (complaints_migrate.cc).
+  Status record_legacy_exposed_receipts(WriteTxn& txn, const std::string& identity_salt);
   static constexpr const char* kReceiptExposed = "receipt_exposed";
   Result<Complaint> load(WriteTxn& txn, const std::string& receipt);
 

@@ -83,9 +83,11 @@ struct DirectoryState {
     uint64_t entry = 0;  // the entry that created it
   };
   uint64_t size = 0;  // entries applied
-  std::map<std::pair<std::string, std::string>, std::pair<std::string, uint64_t>> bindings;  // (bot, chat) -> (village, entry)
+  using Bindings = std::map<std::pair<std::string, std::string>, std::pair<std::string, uint64_t>>;
+  Bindings bindings;  // (bot, chat) -> (village, entry)
   // (bot, user, role, village, area) -> entry
-  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, uint64_t> members;
+  using Members = std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, uint64_t>;
+  Members members;
   std::map<int64_t, Token> tokens;
   std::vector<std::pair<uint64_t, std::string>> problems;  // entries that make no sense (entry, why)
 
@@ -134,7 +136,8 @@ class DirectoryStore {
   Status bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id, bool rebind,
                     const Author& by);
   Status unbind_group(const std::string& bot_id, const std::string& chat_id, const Author& by);
-  Status add_member(const Membership& m, const Author& by);
+  // added (optional): false when the user already had that role (nothing logged).
+  Status add_member(const Membership& m, const Author& by, bool* added = nullptr);
   // Every role of that user on that bot; kNotFound when there was none.
   Result<size_t> remove_member(const std::string& bot_id, const std::string& user_id, const Author& by);
   // Expires after `days` (1 to 3650).

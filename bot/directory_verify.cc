@@ -33,9 +33,77 @@ std::string describe(const TokenRow& t) {
 
 }  // namespace
 
+namespace {
+
+// Each directory table compared both ways with what the admin log's replay
+// says it must hold. A row no entry made is located at the log's end (`n`):
+// something was added after the last entry.
+struct DirectoryComparison {
+  uint64_t n;
+  std::vector<VerifyProblem>& problems;
+  void bad(uint64_t index, const std::string& why) { problems.push_back({DirectoryStore::kLogName, index, why}); }
+
+  void bindings(SQLite::Database& db, DirectoryState::Bindings expected) {
+    SQLite::Statement b(db, "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
+    while (b.executeStep()) {
+      std::pair<std::string, std::string> k{b.getColumn(0).getString(), b.getColumn(1).getString()};
+      std::string village = b.getColumn(2).getString();
+      auto it = expected.find(k);
+      std::string what = "group_bindings: chat " + k.second + " on bot " + k.first;
+      if (it == expected.end()) bad(n, what + " is bound to " + village + " but no admin log entry bound it");
+      else if (it->second.first != village)
+        bad(it->second.second, what + " is bound to " + village + " but the admin log bound it to " + it->second.first);
+      if (it != expected.end()) expected.erase(it);
+    }
+    for (const auto& [k, v] : expected)
+      bad(v.second, "group_bindings: chat " + k.second + " on bot " + k.first + " (" + v.first +
+                        ") was bound by the admin log but its row is missing");
+  }
+
+  void members(SQLite::Database& db, DirectoryState::Members expected) {
+    SQLite::Statement m(db, "SELECT bot, user, role, village, area FROM members ORDER BY bot, user");
+    while (m.executeStep()) {
+      DirectoryState::Members::key_type k{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
+                                          m.getColumn(3).getString(), m.getColumn(4).getString()};
+      std::string what = "members: " + std::get<2>(k) + " " + std::get<1>(k) + " on bot " + std::get<0>(k) + " (" +
+                         (std::get<3>(k).empty() ? std::get<4>(k) : std::get<3>(k)) + ")";
+      if (auto it = expected.find(k); it == expected.end()) bad(n, what + " has no admin log entry that granted it");
+      else expected.erase(it);
+    }
+    for (const auto& [k, index] : expected)
+      bad(index, "members: " + std::get<2>(k) + " " + std::get<1>(k) + " on bot " + std::get<0>(k) +
+                     " was granted by the admin log but its row is missing");
+  }
+
+  void tokens(SQLite::Database& db, const std::map<int64_t, DirectoryState::Token>& logged) {
+    std::map<int64_t, std::pair<TokenRow, uint64_t>> expected;
+    for (const auto& [id, t] : logged)
+      expected[id] = {TokenRow{t.sha256, t.role, t.village, t.area, t.label, t.created_at, t.expires_at, t.revoked_at}, t.entry};
+    SQLite::Statement t(db, "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
+                            "FROM api_tokens ORDER BY rowid");
+    while (t.executeStep()) {
+      int64_t id = t.getColumn(0).getInt64();
+      TokenRow row{t.getColumn(1).getString(), t.getColumn(2).getString(), t.getColumn(3).getString(),
+                   t.getColumn(4).getString(), t.getColumn(5).getString(), t.getColumn(6).getInt64(),
+                   t.getColumn(7).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(7).getInt64()),
+                   t.getColumn(8).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(8).getInt64())};
+      std::string what = "api_tokens: token id " + std::to_string(id);
+      auto it = expected.find(id);
+      if (it == expected.end()) bad(n, what + " (" + describe(row) + ") has no admin log entry that created it");
+      else if (!(it->second.first == row))
+        bad(it->second.second, what + " is stored as " + describe(row) + (row.hash != it->second.first.hash ? " with another hash" : "") +
+                                   " but the admin log says " + describe(it->second.first));
+      if (it != expected.end()) expected.erase(it);
+    }
+    for (const auto& [id, v] : expected)
+      bad(v.second, "api_tokens: token id " + std::to_string(id) + " was created by the admin log but its row is missing");
+  }
+};
+
+}  // namespace
+
 Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
   std::vector<VerifyProblem> problems;
-  auto bad = [&](uint64_t index, const std::string& why) { problems.push_back({kLogName, index, why}); };
   auto size = ledger_->log_size(kLogName);
   uint64_t n = 0;
   if (size.is_ok()) n = *size;
@@ -45,62 +113,12 @@ Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
   auto replayed = replay(n, false);
   if (!replayed.is_ok()) return replayed.status();
   const DirectoryState& st = **replayed;
-  for (const auto& [index, why] : st.problems) bad(index, why);
-  using BindingKey = std::pair<std::string, std::string>;                                          // bot, chat
-  using MemberKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;  // bot, user, role, village, area
-  auto bindings = st.bindings;
-  auto members = st.members;
-  std::map<int64_t, std::pair<TokenRow, uint64_t>> tokens;
-  for (const auto& [id, t] : st.tokens)
-    tokens[id] = {TokenRow{t.sha256, t.role, t.village, t.area, t.label, t.created_at, t.expires_at, t.revoked_at}, t.entry};
-
+  for (const auto& [index, why] : st.problems) problems.push_back({kLogName, index, why});
+  DirectoryComparison compare{n, problems};
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement b(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
-    while (b.executeStep()) {
-      BindingKey k{b.getColumn(0).getString(), b.getColumn(1).getString()};
-      std::string village = b.getColumn(2).getString();
-      auto it = bindings.find(k);
-      std::string what = "group_bindings: chat " + k.second + " on bot " + k.first;
-      if (it == bindings.end()) bad(n, what + " is bound to " + village + " but no admin log entry bound it");
-      else if (it->second.first != village)
-        bad(it->second.second, what + " is bound to " + village + " but the admin log bound it to " + it->second.first);
-      if (it != bindings.end()) bindings.erase(it);
-    }
-    for (const auto& [k, v] : bindings)
-      bad(v.second, "group_bindings: chat " + k.second + " on bot " + k.first + " (" + v.first +
-                        ") was bound by the admin log but its row is missing");
-
-    SQLite::Statement m(r.db(), "SELECT bot, user, role, village, area FROM members ORDER BY bot, user");
-    while (m.executeStep()) {
-      MemberKey k{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
-                  m.getColumn(3).getString(), m.getColumn(4).getString()};
-      std::string what = "members: " + std::get<2>(k) + " " + std::get<1>(k) + " on bot " + std::get<0>(k) + " (" +
-                         (std::get<3>(k).empty() ? std::get<4>(k) : std::get<3>(k)) + ")";
-      if (auto it = members.find(k); it == members.end()) bad(n, what + " has no admin log entry that granted it");
-      else members.erase(it);
-    }
-    for (const auto& [k, index] : members)
-      bad(index, "members: " + std::get<2>(k) + " " + std::get<1>(k) + " on bot " + std::get<0>(k) +
-                     " was granted by the admin log but its row is missing");
-
-    SQLite::Statement t(r.db(), "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
-                                "FROM api_tokens ORDER BY rowid");
-    while (t.executeStep()) {
-      int64_t id = t.getColumn(0).getInt64();
-      TokenRow row{t.getColumn(1).getString(), t.getColumn(2).getString(), t.getColumn(3).getString(),
-                   t.getColumn(4).getString(), t.getColumn(5).getString(), t.getColumn(6).getInt64(),
-                   t.getColumn(7).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(7).getInt64()),
-                   t.getColumn(8).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(8).getInt64())};
-      std::string what = "api_tokens: token id " + std::to_string(id);
-      auto it = tokens.find(id);
-      if (it == tokens.end()) bad(n, what + " (" + describe(row) + ") has no admin log entry that created it");
-      else if (!(it->second.first == row))
-        bad(it->second.second, what + " is stored as " + describe(row) + (row.hash != it->second.first.hash ? " with another hash" : "") +
-                                   " but the admin log says " + describe(it->second.first));
-      if (it != tokens.end()) tokens.erase(it);
-    }
-    for (const auto& [id, v] : tokens)
-      bad(v.second, "api_tokens: token id " + std::to_string(id) + " was created by the admin log but its row is missing");
+    compare.bindings(r.db(), st.bindings);
+    compare.members(r.db(), st.members);
+    compare.tokens(r.db(), st.tokens);
     return Status::ok();
   });
   if (!s.is_ok()) return s;

@@ -93,11 +93,17 @@ Result<std::string> Bot::Impl::post(const Context& ctx, const ParsedCommand& cmd
   for (const auto& d : assumed_dates)
     dated += "没有写“日期:”的记为" + d + "。(lines without a date are booked on " + d + ")\n";
   std::string range = "#" + std::to_string(r->front()) + (r->size() > 1 ? "至#" + std::to_string(r->back()) : "");
+  // Publishing pushes the notice only to groups a bot can reach: the hint
+  // promises no push that publishing would not make.
+  bool reachable = false;
+  if (auto g = ctx.dir->groups_of.find(ctx.village->id); g != ctx.dir->groups_of.end())
+    for (const auto& bound : g->second) reachable |= group_push_problem(bound.first).empty();
+  std::string then = reachable ? "结账并推送到村民群" : "结账公开(本村还没有能推送通知的村民群)";
   return "已记账" + std::to_string(r->size()) + "笔(" + range + ")。(posted " + std::to_string(r->size()) +
          (r->size() == 1 ? " entry)\n" : " entries)\n") +
          ctx.village->name + " " + month_zh(month) + "目前合计(未公开):收入" + format_yuan_with_wan(income) + ",支出" +
          format_yuan_with_wan(expense) + "\n" + dated +
-         "公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”结账并推送到村民群。\n";
+         "公开前可用“冲销 条目号 原因”更正;发送“公开 " + month + "”" + then + "。\n";
 }
 
 Result<std::string> Bot::Impl::project_add(const Context& ctx, WriteTxn& txn, const Author& a) {
@@ -243,6 +249,29 @@ std::string Bot::unreachable_groups_text(const Published& p) {
            (unknown ? " is not in bots.json" : " has no push_url") + "; the township administrator configures it)\n";
   }
   return out;
+}
+
+Result<std::string> Bot::Impl::publish_command(const Context& ctx, WriteTxn& txn, const Author& author,
+                                               std::vector<Push>* pushes) {
+  if (ctx.args.empty()) return say("请写明月份,例如“公开 2022-11”。(publish needs a month)");
+  auto p = publish_in(ctx.village->id, ctx.args[0], txn, author);
+  if (!p.is_ok()) return shown_to_person(p.status(), "未公开,没有做任何改动 (nothing was published): ");
+  if (auto groups = ctx.dir->groups_of.find(ctx.village->id); groups != ctx.dir->groups_of.end())
+    for (const auto& [bot, chat] : groups->second) pushes->push_back({bot, chat, p->notice, Audience::kGroup});
+  // Only groups a bot can push to count as notified (issue #13).
+  return "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目," +
+         (p->groups_notified > 0 ? "将推送到" + std::to_string(p->groups_notified) + "个村民群"
+                                 : std::string("没有能推送到的村民群")) +
+         "。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published; " +
+         std::to_string(p->groups_notified) + (p->groups_notified == 1 ? " group" : " groups") + " to be notified)\n" +
+         Bot::unreachable_groups_text(*p);
+}
+
+Result<std::string> Bot::Impl::project_finish(const Context& ctx, WriteTxn& txn, const Author& author) {
+  if (ctx.args.empty()) return say("格式:结项 项目名称,例如“结项 水利建设”。(project finish NAME)");
+  auto r = txn.finish_project(ctx.village->id, ctx.args[0], author);
+  if (!r.is_ok()) return shown_to_person(r.status());
+  return "项目“" + ctx.args[0] + "”已结项(第#" + std::to_string(*r) + "条)。专项资金如有结余,请记账说明去向或退回。(project finished)\n";
 }
 
 }  // namespace sunledger

@@ -183,21 +183,4 @@ Result<std::string> Bot::Impl::alerts(const Context& ctx) {
   return paginate("【预警 (alerts)】\n", lines, page, options.max_reply_bytes, "发送“预警");
 }
 
-Result<std::string> Bot::Impl::query(const Context& ctx, CommandKind kind) {
-  switch (kind) {
-    case CommandKind::kHelp: return help(ctx);
-    case CommandKind::kAccounts: return accounts(ctx);
-    case CommandKind::kDetails: return details(ctx);
-    case CommandKind::kProjects: return projects(ctx);
-    case CommandKind::kSubsidies: return subsidies(ctx);
-    case CommandKind::kBalance: return balance(ctx);
-    case CommandKind::kVerify: return verify(ctx);
-    case CommandKind::kAlerts: return alerts(ctx);
-    case CommandKind::kComplaintStatus: return complaint_status(ctx);
-    case CommandKind::kQueue: return queue(ctx);
-    case CommandKind::kShowComplaint: return show(ctx);
-    default: return internal_error("not a query");
-  }
-}
-
 }  // namespace sunledger
