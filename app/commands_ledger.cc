@@ -52,6 +52,9 @@ std::string month_problem(const Args& a) {
 
 }  // namespace
 
+// A command table, not a procedure: one entry per CLI command (name, usage,
+// help, examples, options, run), each run under ~25 lines, kept together so
+// the CLI reads as one list of the ledger's commands (init, key, village, project, post, close, verify, proof …).
 void add_ledger_commands(std::vector<Command>& c) {
   c.push_back({
       .name = "init",

@@ -95,6 +95,9 @@ std::string demo_guide(Deployment& d, bool serving) {
 
 }  // namespace
 
+// A command table, not a procedure: one entry per CLI command (name, usage,
+// help, examples, options, run), each run under ~25 lines, kept together so
+// the CLI reads as one list of the server's commands (serve, demo, ask, backup …).
 void add_server_commands(std::vector<Command>& c) {
   c.push_back({
       .name = "ask",

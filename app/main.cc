@@ -63,12 +63,10 @@ int help_for(const std::vector<const Command*>& found) {
   return kExitOk;
 }
 
-int run(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  Deployment d;
+// The global --data option, before the command. False (said) when it is malformed.
+bool take_data_option(std::vector<std::string>& args, Deployment& d) {
   const char* env = std::getenv("SUNLEDGER_DATA");
   d.dir = env && *env ? env : "./sunledger-data";
-  // Global option before the command.
   while (!args.empty() && args[0].rfind("--data", 0) == 0) {
     if (args[0] == "--data" && args.size() >= 2) {
       d.dir = args[1];
@@ -78,36 +76,84 @@ int run(int argc, char** argv) {
       args.erase(args.begin());
     } else {
       std::cerr << "sunledger: --data needs a folder\nRun `sunledger help` for usage.\n";
-      return kExitUsage;
+      return false;
     }
   }
+  return true;
+}
+
+// `sunledger`, `sunledger help [COMMAND]`, `sunledger help --help`.
+int help_command(const std::vector<Command>& cmds, const std::vector<std::string>& args) {
+  if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h" || args[1] == "help")) {
+    // `help --help`: help's own usage, as for every other command.
+    std::cout << "Usage: sunledger help [COMMAND]\n\n"
+                 "Lists every command, or prints one command's usage and examples; a group's name (key, token,\n"
+                 "proof, ...) prints every command of the group. `sunledger COMMAND --help` prints the same.\n"
+                 "\nExamples:\n  sunledger help\n  sunledger help close\n  sunledger help token\n";
+    return kExitOk;
+  }
+  if (args.size() >= 2) {
+    std::vector<std::string> words(args.begin() + 1, args.end());
+    auto found = named(cmds, words);
+    if (found.empty()) {
+      std::cerr << "sunledger help: unknown command '" << words[0] << "'\n";
+      print_help(cmds, std::cerr);
+      return kExitUsage;
+    }
+    return help_for(found);
+  }
+  print_help(cmds, args.empty() ? std::cerr : std::cout);
+  return args.empty() ? kExitUsage : kExitOk;
+}
+
+// A group's name without a subcommand ("key", "token"): its commands.
+int group_usage(const std::vector<const Command*>& found, const std::vector<std::string>& args) {
+  std::string group;
+  for (const auto* c : found) group += "\n  sunledger " + c->synopsis;
+  bool unknown = args.size() >= 2 && args[1].rfind("--", 0) != 0;
+  std::cerr << "sunledger " << args[0] << ": "
+            << (unknown ? "unknown subcommand '" + args[1] + "'; it has:" : std::string("needs a subcommand:")) << group
+            << "\nRun `sunledger " << args[0] << " --help` for usage.\n";
+  return kExitUsage;
+}
+
+// Everything about the command line is checked before the data folder is
+// touched: a usage error exits 2 and opens nothing. -1 when it is all well.
+int check_options(const Command& cmd, const std::vector<std::string>& rest, Deployment& d, Args& parsed) {
+  std::string error;
+  if (!Args::parse(rest, cmd.values, cmd.flags, &parsed, &error)) return usage_error(cmd.name, error);
+  if (!cmd.takes_text && !parsed.positional().empty())
+    return usage_error(cmd.name, "unexpected argument '" + parsed.positional()[0] + "'");
+  if (auto m = parsed.missing(cmd.required); !m.empty()) return usage_error(cmd.name, "missing " + m);
+  for (const auto& n : cmd.numbers)
+    if (parsed.has(n))
+      if (auto v = number_option(parsed, n); !v.is_ok()) return usage_error(cmd.name, v.status().message());
+  if (cmd.check)
+    if (std::string problem = cmd.check(parsed); !problem.empty()) return usage_error(cmd.name, problem);
+  if (parsed.has("rate-limit")) {
+    auto n = number_option(parsed, "rate-limit");
+    if (!n.is_ok() || *n > 100000) return usage_error(cmd.name, "--rate-limit must be a number of commands a minute");
+    d.commands_per_minute = static_cast<int>(*n);
+  }
+  for (const char* opt : {"assign-days", "resolve-days"}) {
+    if (!parsed.has(opt)) continue;
+    auto n = number_option(parsed, opt);
+    if (!n.is_ok() || *n < 1 || *n > 3650) return usage_error(cmd.name, std::string("--") + opt + " must be 1 to 3650 days");
+    (std::string(opt) == "assign-days" ? d.deadlines.assign_days : d.deadlines.resolve_days) = static_cast<int>(*n);
+  }
+  return -1;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  Deployment d;
+  if (!take_data_option(args, d)) return kExitUsage;
   auto cmds = commands();
   if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
     std::cout << "sunledger " << version() << "\n";
     return kExitOk;
   }
-  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h" || args[1] == "help")) {
-      // `help --help`: help's own usage, as for every other command.
-      std::cout << "Usage: sunledger help [COMMAND]\n\n"
-                   "Lists every command, or prints one command's usage and examples; a group's name (key, token,\n"
-                   "proof, ...) prints every command of the group. `sunledger COMMAND --help` prints the same.\n"
-                   "\nExamples:\n  sunledger help\n  sunledger help close\n  sunledger help token\n";
-      return kExitOk;
-    }
-    if (args.size() >= 2) {
-      std::vector<std::string> words(args.begin() + 1, args.end());
-      auto found = named(cmds, words);
-      if (found.empty()) {
-        std::cerr << "sunledger help: unknown command '" << words[0] << "'\n";
-        print_help(cmds, std::cerr);
-        return kExitUsage;
-      }
-      return help_for(found);
-    }
-    print_help(cmds, args.empty() ? std::cerr : std::cout);
-    return args.empty() ? kExitUsage : kExitOk;
-  }
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") return help_command(cmds, args);
   auto found = named(cmds, args);
   bool asks_help = false;
   for (const auto& a : args) asks_help |= a == "--help" || a == "-h";
@@ -118,45 +164,13 @@ int run(int argc, char** argv) {
   }
   bool exact = found.size() == 1 && (found[0]->name == args[0] ||
                                      (args.size() >= 2 && found[0]->name == args[0] + " " + args[1]));
-  if (!exact) {
-    // A group name ("key", "token"): its commands.
-    if (asks_help) return help_for(found);
-    std::string group;
-    for (const auto* c : found) group += "\n  sunledger " + c->synopsis;
-    bool unknown = args.size() >= 2 && args[1].rfind("--", 0) != 0;
-    std::cerr << "sunledger " << args[0] << ": "
-              << (unknown ? "unknown subcommand '" + args[1] + "'; it has:" : std::string("needs a subcommand:")) << group
-              << "\nRun `sunledger " << args[0] << " --help` for usage.\n";
-    return kExitUsage;
-  }
-  const Command* cmd = found[0];
   if (asks_help) return help_for(found);
+  if (!exact) return group_usage(found, args);
+  const Command* cmd = found[0];
   size_t words = cmd->name.find(' ') == std::string::npos ? 1 : 2;
   std::vector<std::string> rest(args.begin() + static_cast<long>(words), args.end());
-  // Everything about the command line is checked before the data folder is
-  // touched: a usage error exits 2 and opens nothing.
   Args parsed;
-  std::string error;
-  if (!Args::parse(rest, cmd->values, cmd->flags, &parsed, &error)) return usage_error(cmd->name, error);
-  if (!cmd->takes_text && !parsed.positional().empty())
-    return usage_error(cmd->name, "unexpected argument '" + parsed.positional()[0] + "'");
-  if (auto m = parsed.missing(cmd->required); !m.empty()) return usage_error(cmd->name, "missing " + m);
-  for (const auto& n : cmd->numbers)
-    if (parsed.has(n))
-      if (auto v = number_option(parsed, n); !v.is_ok()) return usage_error(cmd->name, v.status().message());
-  if (cmd->check)
-    if (std::string problem = cmd->check(parsed); !problem.empty()) return usage_error(cmd->name, problem);
-  if (parsed.has("rate-limit")) {
-    auto n = number_option(parsed, "rate-limit");
-    if (!n.is_ok() || *n > 100000) return usage_error(cmd->name, "--rate-limit must be a number of commands a minute");
-    d.commands_per_minute = static_cast<int>(*n);
-  }
-  for (const char* opt : {"assign-days", "resolve-days"}) {
-    if (!parsed.has(opt)) continue;
-    auto n = number_option(parsed, opt);
-    if (!n.is_ok() || *n < 1 || *n > 3650) return usage_error(cmd->name, std::string("--") + opt + " must be 1 to 3650 days");
-    (std::string(opt) == "assign-days" ? d.deadlines.assign_days : d.deadlines.resolve_days) = static_cast<int>(*n);
-  }
+  if (int code = check_options(*cmd, rest, d, parsed); code >= 0) return code;
   if (cmd->needs_ledger) {
     if (Status s = d.open(); !s.is_ok()) return fail(s);
   }

@@ -15,29 +15,10 @@ class FeishuAdapter final : public PlatformAdapter {
   int pushes_per_minute() const override { return 100; }
 
   Result<DecodedWebhook> decode(const WebhookRequest& req, int64_t now) override {
-    std::string body = req.body;
     bool signed_ok = false;
-    if (!c_.encrypt_key.empty()) {
-      std::string ts = req.header("X-Lark-Request-Timestamp"), nonce = req.header("X-Lark-Request-Nonce"),
-                  sig = req.header("X-Lark-Signature");
-      if (!sig.empty()) {
-        auto t = parse_int(ts);
-        if (!t) return unauthorized("malformed X-Lark-Request-Timestamp");
-        if (!within(*t, now, 3600)) return unauthorized("stale X-Lark-Request-Timestamp");
-        if (!constant_time_equal(sig, platform::sha256_hex(ts + nonce + c_.encrypt_key + req.body)))
-          return unauthorized("bad X-Lark-Signature");
-        signed_ok = true;
-      }
-      auto outer = parse_json_body(req.body);
-      if (!outer.is_ok()) return unauthorized("body is not encrypted: " + outer.status().message());
-      JsonFields envelope(*outer);
-      std::string encrypted = envelope.str("encrypt", true);
-      if (!envelope.ok()) return unauthorized("body is not encrypted: " + envelope.status().message());
-      auto plain = platform::feishu_decrypt(c_.encrypt_key, encrypted);
-      if (!plain.is_ok()) return unauthorized("cannot decrypt the body");
-      body = *plain;
-    }
-    auto j = parse_json_body(body);
+    auto body = open_body(req, now, &signed_ok);
+    if (!body.is_ok()) return body.status();
+    auto j = parse_json_body(*body);
     if (!j.is_ok()) return j.status();
     JsonFields f(*j);
     DecodedWebhook d;
@@ -65,6 +46,41 @@ class FeishuAdapter final : public PlatformAdapter {
       d.kind = DecodedWebhook::Kind::kIgnore;
       return d;
     }
+    if (Status s = read_message(f, event_id, create_time, d); !s.is_ok()) return s;
+    return d;
+  }
+
+  bool reaches_persons() const override { return c_.has_private_channel(); }
+
+ private:
+  // With an encrypt key the body is {"encrypt": …}: its signature headers
+  // (when present) are checked and it is decrypted. Without one, the body
+  // is the event itself.
+  Result<std::string> open_body(const WebhookRequest& req, int64_t now, bool* signed_ok) const {
+    if (c_.encrypt_key.empty()) return req.body;
+    std::string ts = req.header("X-Lark-Request-Timestamp"), nonce = req.header("X-Lark-Request-Nonce"),
+                sig = req.header("X-Lark-Signature");
+    if (!sig.empty()) {
+      auto t = parse_int(ts);
+      if (!t) return unauthorized("malformed X-Lark-Request-Timestamp");
+      if (!within(*t, now, 3600)) return unauthorized("stale X-Lark-Request-Timestamp");
+      if (!constant_time_equal(sig, platform::sha256_hex(ts + nonce + c_.encrypt_key + req.body)))
+        return unauthorized("bad X-Lark-Signature");
+      *signed_ok = true;
+    }
+    auto outer = parse_json_body(req.body);
+    if (!outer.is_ok()) return unauthorized("body is not encrypted: " + outer.status().message());
+    JsonFields envelope(*outer);
+    std::string encrypted = envelope.str("encrypt", true);
+    if (!envelope.ok()) return unauthorized("body is not encrypted: " + envelope.status().message());
+    auto plain = platform::feishu_decrypt(c_.encrypt_key, encrypted);
+    if (!plain.is_ok()) return unauthorized("cannot decrypt the body");
+    return *plain;
+  }
+
+  // An im.message.receive_v1 event: a text message becomes d.message, any
+  // other type is ignored.
+  Status read_message(JsonFields& f, const std::string& event_id, const std::string& create_time, DecodedWebhook& d) const {
     JsonFields event = f.object("event", true);
     JsonFields message = event.object("message", true);
     std::string message_type = message.str("message_type", true);
@@ -76,7 +92,7 @@ class FeishuAdapter final : public PlatformAdapter {
     if (!f.ok()) return f.status();
     if (message_type != "text") {
       d.kind = DecodedWebhook::Kind::kIgnore;
-      return d;
+      return Status::ok();
     }
     // content is itself a JSON string: "{\"text\":\"@_user_1 查账\"}".
     auto content = parse_json_body(content_text);
@@ -98,10 +114,10 @@ class FeishuAdapter final : public PlatformAdapter {
     m.time = parse_int(create_time).value_or(0) / 1000;
     if (m.message_id.empty() || m.chat_id.empty() || m.sender_id.empty()) return malformed("missing event_id, chat_id or sender");
     d.reply_context["chat_id"] = m.chat_id;
-    return d;
+    return Status::ok();
   }
 
-  bool reaches_persons() const override { return c_.has_private_channel(); }
+ public:
 
   WebhookResponse encode_reply(const DecodedWebhook& d, const std::string& text, int64_t,
                                std::optional<Push>* active) override {
