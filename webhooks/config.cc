@@ -114,6 +114,10 @@ bool BotConfig::has_private_channel() const {
   return false;
 }
 
+bool BotConfig::takes_private_messages() const {
+  return platform != Platform::kWeCom || has_private_channel();
+}
+
 bool BotConfig::reaches_groups() const {
   switch (platform) {
     case Platform::kFeishu: return !push_url.empty() || (!app_id.empty() && !app_secret.empty());
@@ -122,6 +126,132 @@ bool BotConfig::reaches_groups() const {
   }
 }
 
+namespace {
+
+Status config_error(const std::string& where, const std::string& what) {
+  return invalid_argument("bots config: " + where + ": " + what);
+}
+
+// An "env:NAME" secret, read from `env` (tests) or the process environment.
+Result<std::string> resolve_env(const std::string& where, const char* field, const std::string& var,
+                                const std::map<std::string, std::string>* env) {
+  std::string value;
+  if (env) {
+    if (auto it = env->find(var); it != env->end()) value = it->second;
+  } else if (const char* v = std::getenv(var.c_str())) {
+    value = v;
+  }
+  if (value.empty()) return config_error(where, "field \"" + std::string(field) + "\": environment variable " + var + " is not set");
+  return value;
+}
+
+// The platform's string fields (secrets resolved when asked), the DingTalk
+// host list, and no field the platform does not have.
+Status read_fields(const json& b, const std::string& where, const std::vector<FieldSpec>& fields,
+                   const std::map<std::string, std::string>* env, bool resolve_secrets, BotConfig& c) {
+  for (const auto& f : fields) {
+    if (!b.contains(f.name)) {
+      if (f.required) return config_error(where, "field \"" + std::string(f.name) + "\" is missing");
+      continue;
+    }
+    std::string v;
+    if (std::string(f.name) == "agent_id" && b[f.name].is_number_unsigned()) {
+      v = std::to_string(b[f.name].get<uint64_t>());  // WeCom shows the AgentId as a number
+    } else if (!b[f.name].is_string()) {
+      return config_error(where, "field \"" + std::string(f.name) + "\" must be a string");
+    } else {
+      v = b[f.name].get<std::string>();
+    }
+    if (f.secret && v.rfind("env:", 0) == 0 && resolve_secrets) {
+      auto resolved = resolve_env(where, f.name, v.substr(4), env);
+      if (!resolved.is_ok()) return resolved.status();
+      v = std::move(*resolved);
+    }
+    if (f.required && v.empty()) return config_error(where, "field \"" + std::string(f.name) + "\" is empty");
+    c.*(f.member) = v;
+  }
+  if (b.contains("session_webhook_hosts")) {
+    const json& hosts = b["session_webhook_hosts"];
+    if (c.platform != Platform::kDingTalk || !hosts.is_array() || hosts.empty())
+      return config_error(where, "field \"session_webhook_hosts\" is a non-empty list of hosts (dingtalk only)");
+    for (const auto& h : hosts) {
+      if (!h.is_string() || h.get<std::string>().empty())
+        return config_error(where, "field \"session_webhook_hosts\" holds host names or origins");
+      c.session_webhook_hosts.push_back(h.get<std::string>());
+    }
+  }
+  for (const auto& [key, value] : b.items()) {
+    bool known = key == "id" || key == "platform" || key == "session_webhook_hosts";
+    for (const auto& f : fields) known |= key == f.name;
+    if (!known) return config_error(where, "unknown field \"" + key + "\"");
+  }
+  return Status::ok();
+}
+
+// What each platform needs of the values read. An "env:NAME" reference is
+// checked only once resolved (CLI commands that need only the bot ids never
+// resolve it, and need not have it set).
+Status check_platform_rules(const std::string& where, bool resolve_secrets, BotConfig& c) {
+  if (resolve_secrets && c.platform == Platform::kWeCom) {
+    auto k = base64_decode(c.encoding_aes_key + "=", true);
+    if (c.encoding_aes_key.size() != 43 || !k.is_ok() || k->size() != 32)
+      return config_error(where, "field \"encoding_aes_key\" must be the 43-character key WeCom shows");
+  }
+  if (resolve_secrets && c.platform == Platform::kGeneric &&
+      (c.secret.rfind("whsec_", 0) != 0 || !base64_decode(c.secret.substr(6)).is_ok() || c.secret.size() < 16))
+    return config_error(where, "field \"secret\" must be whsec_ followed by base64");
+  if (c.api_base.empty()) c.api_base = default_api_base(c.platform);
+  if (!c.api_base.empty() && !valid_url(c.api_base)) return config_error(where, "field \"api_base\" must be an http(s) URL");
+  while (!c.api_base.empty() && c.api_base.back() == '/') c.api_base.pop_back();
+  if (c.platform == Platform::kWeCom) {
+    if (Status s = all_or_none(where, c, {{"corp_id", &BotConfig::corp_id}, {"agent_id", &BotConfig::agent_id},
+                                          {"corp_secret", &BotConfig::corp_secret}});
+        !s.is_ok())
+      return s;
+    if (!c.agent_id.empty() && (c.agent_id.size() > 12 || c.agent_id.find_first_not_of("0123456789") != std::string::npos))
+      return config_error(where, "field \"agent_id\" must be the app's AgentId (digits)");
+  }
+  if (c.platform == Platform::kDingTalk)
+    if (Status s = all_or_none(where, c, {{"app_key", &BotConfig::app_key}, {"robot_code", &BotConfig::robot_code}}); !s.is_ok())
+      return s;
+  if (c.platform == Platform::kFeishu)
+    if (Status s = all_or_none(where, c, {{"app_id", &BotConfig::app_id}, {"app_secret", &BotConfig::app_secret}}); !s.is_ok())
+      return s;
+  if (resolve_secrets && c.platform == Platform::kTelegram &&
+      (c.secret_token.size() > 256 ||
+       c.secret_token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos))
+    return config_error(where, "field \"secret_token\" must be 1-256 of A-Z a-z 0-9 _ -");
+  if (resolve_secrets && !c.push_url.empty() && !valid_url(c.push_url))
+    return config_error(where, "field \"push_url\" must be an http(s) URL");
+  return Status::ok();
+}
+
+// One entry of "bots": its id and platform, then its fields and rules.
+Result<BotConfig> read_bot(const json& b, size_t n, std::set<std::string>& ids,
+                           const std::map<std::string, std::string>* env, bool resolve_secrets) {
+  std::string where = "bots[" + std::to_string(n) + "]";
+  if (!b.is_object()) return invalid_argument("bots config: " + where + " is not an object");
+  if (!b.contains("id") || !b["id"].is_string() || b["id"].get<std::string>().empty())
+    return config_error(where, "field \"id\" is missing");
+  BotConfig c;
+  c.id = b["id"].get<std::string>();
+  where = "bot \"" + c.id + "\"";
+  for (char ch : c.id)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
+      return config_error(where, "field \"id\" may use letters, digits, - and _ only");
+  if (!ids.insert(c.id).second) return config_error(where, "the id is used twice");
+  if (!b.contains("platform") || !b["platform"].is_string()) return config_error(where, "field \"platform\" is missing");
+  auto pf = platform_fields().find(b["platform"].get<std::string>());
+  if (pf == platform_fields().end())
+    return config_error(where, "field \"platform\" must be wecom, dingtalk, feishu, telegram or generic");
+  c.platform = pf->second.first;
+  if (Status s = read_fields(b, where, pf->second.second, env, resolve_secrets, c); !s.is_ok()) return s;
+  if (Status s = check_platform_rules(where, resolve_secrets, c); !s.is_ok()) return s;
+  return c;
+}
+
+}  // namespace
+
 Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const std::map<std::string, std::string>* env,
                                                 bool resolve_secrets) {
   json j = json::parse(text, nullptr, false);
@@ -129,114 +259,10 @@ Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const s
     return invalid_argument("bots config: expected {\"bots\": [...]}");
   std::vector<BotConfig> out;
   std::set<std::string> ids;
-  int n = 0;
-  for (const auto& b : j["bots"]) {
-    ++n;
-    std::string where = "bots[" + std::to_string(n - 1) + "]";
-    if (!b.is_object()) return invalid_argument("bots config: " + where + " is not an object");
-    if (!b.contains("id") || !b["id"].is_string() || b["id"].get<std::string>().empty())
-      return invalid_argument("bots config: " + where + ": field \"id\" is missing");
-    BotConfig c;
-    c.id = b["id"].get<std::string>();
-    where = "bot \"" + c.id + "\"";
-    for (char ch : c.id)
-      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
-        return invalid_argument("bots config: " + where + ": field \"id\" may use letters, digits, - and _ only");
-    if (!ids.insert(c.id).second) return invalid_argument("bots config: " + where + ": the id is used twice");
-    if (!b.contains("platform") || !b["platform"].is_string())
-      return invalid_argument("bots config: " + where + ": field \"platform\" is missing");
-    auto pf = platform_fields().find(b["platform"].get<std::string>());
-    if (pf == platform_fields().end())
-      return invalid_argument("bots config: " + where + ": field \"platform\" must be wecom, dingtalk, feishu, telegram or generic");
-    c.platform = pf->second.first;
-    for (const auto& f : pf->second.second) {
-      if (!b.contains(f.name)) {
-        if (f.required) return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" is missing");
-        continue;
-      }
-      std::string v;
-      if (std::string(f.name) == "agent_id" && b[f.name].is_number_unsigned()) {
-        v = std::to_string(b[f.name].get<uint64_t>());  // WeCom shows the AgentId as a number
-      } else if (!b[f.name].is_string()) {
-        return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" must be a string");
-      } else {
-        v = b[f.name].get<std::string>();
-      }
-      if (f.secret && v.rfind("env:", 0) == 0 && resolve_secrets) {
-        std::string var = v.substr(4);
-        const char* val = nullptr;
-        std::string holder;
-        if (env) {
-          auto it = env->find(var);
-          if (it != env->end()) {
-            holder = it->second;
-            val = holder.c_str();
-          }
-        } else {
-          val = std::getenv(var.c_str());
-        }
-        if (val == nullptr || *val == '\0')
-          return invalid_argument("bots config: " + where + ": field \"" + f.name + "\": environment variable " + var + " is not set");
-        v = val;
-      }
-      if (f.required && v.empty()) return invalid_argument("bots config: " + where + ": field \"" + f.name + "\" is empty");
-      c.*(f.member) = v;
-    }
-    if (b.contains("session_webhook_hosts")) {
-      const json& hosts = b["session_webhook_hosts"];
-      if (c.platform != Platform::kDingTalk || !hosts.is_array() || hosts.empty())
-        return invalid_argument("bots config: " + where + ": field \"session_webhook_hosts\" is a non-empty list of hosts (dingtalk only)");
-      for (const auto& h : hosts) {
-        if (!h.is_string() || h.get<std::string>().empty())
-          return invalid_argument("bots config: " + where + ": field \"session_webhook_hosts\" holds host names or origins");
-        c.session_webhook_hosts.push_back(h.get<std::string>());
-      }
-    }
-    for (const auto& [key, value] : b.items()) {
-      bool known = key == "id" || key == "platform" || key == "session_webhook_hosts";
-      for (const auto& f : pf->second.second) known |= key == f.name;
-      if (!known) return invalid_argument("bots config: " + where + ": unknown field \"" + key + "\"");
-    }
-    // Platform-specific checks.
-    if (resolve_secrets && c.platform == Platform::kWeCom) {
-      auto k = base64_decode(c.encoding_aes_key + "=", true);
-      if (c.encoding_aes_key.size() != 43 || !k.is_ok() || k->size() != 32)
-        return invalid_argument("bots config: " + where + ": field \"encoding_aes_key\" must be the 43-character key WeCom shows");
-    }
-    if (resolve_secrets && c.platform == Platform::kGeneric) {
-      if (c.secret.rfind("whsec_", 0) != 0 || !base64_decode(c.secret.substr(6)).is_ok() || c.secret.size() < 16)
-        return invalid_argument("bots config: " + where + ": field \"secret\" must be whsec_ followed by base64");
-    }
-    if (c.api_base.empty()) c.api_base = default_api_base(c.platform);
-    if (!c.api_base.empty() && !valid_url(c.api_base))
-      return invalid_argument("bots config: " + where + ": field \"api_base\" must be an http(s) URL");
-    while (!c.api_base.empty() && c.api_base.back() == '/') c.api_base.pop_back();
-    if (c.platform == Platform::kWeCom) {
-      if (Status s = all_or_none(where, c, {{"corp_id", &BotConfig::corp_id}, {"agent_id", &BotConfig::agent_id},
-                                            {"corp_secret", &BotConfig::corp_secret}});
-          !s.is_ok())
-        return s;
-      if (!c.agent_id.empty() && (c.agent_id.size() > 12 || c.agent_id.find_first_not_of("0123456789") != std::string::npos))
-        return invalid_argument("bots config: " + where + ": field \"agent_id\" must be the app's AgentId (digits)");
-    }
-    if (c.platform == Platform::kDingTalk) {
-      if (Status s = all_or_none(where, c, {{"app_key", &BotConfig::app_key}, {"robot_code", &BotConfig::robot_code}}); !s.is_ok())
-        return s;
-    }
-    if (c.platform == Platform::kFeishu) {
-      if (Status s = all_or_none(where, c, {{"app_id", &BotConfig::app_id}, {"app_secret", &BotConfig::app_secret}}); !s.is_ok())
-        return s;
-    }
-    // An "env:NAME" reference is checked once resolved (CLI commands that
-    // need only the bot ids never resolve it, and need not have it set).
-    if (resolve_secrets && c.platform == Platform::kTelegram) {
-      if (c.secret_token.size() > 256 || c.secret_token.find_first_not_of(
-                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
-        return invalid_argument("bots config: " + where + ": field \"secret_token\" must be 1-256 of A-Z a-z 0-9 _ -");
-    }
-    if (resolve_secrets && !c.push_url.empty() && !valid_url(c.push_url))
-      return invalid_argument("bots config: " + where + ": field \"push_url\" must be an http(s) URL");
-    out.push_back(std::move(c));
+  for (size_t n = 0; n < j["bots"].size(); ++n) {
+    auto c = read_bot(j["bots"][n], n, ids, env, resolve_secrets);
+    if (!c.is_ok()) return c.status();
+    out.push_back(std::move(*c));
   }
   return out;
 }
