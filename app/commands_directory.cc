@@ -55,6 +55,9 @@ std::string role_problem(const Args& a) {
 
 }  // namespace
 
+// A command table, not a procedure: one entry per CLI command (name, usage,
+// help, examples, options, run), each run under ~25 lines, kept together so
+// the CLI reads as one list of the directory's commands (group, member, token).
 void add_directory_commands(std::vector<Command>& c) {
   c.push_back({
       .name = "group bind",
@@ -114,8 +117,11 @@ void add_directory_commands(std::vector<Command>& c) {
         Role role = *parse_role(a.get("role"));
         Membership m{a.get("bot"), a.get("user"), a.get("village"), role, a.get("area")};
         if (Status s = known_bot(d, a.get("bot")); !s.is_ok()) return fail(s);
-        if (Status s = d.bot->add_member(m, cli_author()); !s.is_ok()) return fail(s);
-        std::cout << a.get("user") << " is now " << role_name(role) << "\n";
+        bool added = false;
+        if (Status s = d.bot->add_member(m, cli_author(), &added); !s.is_ok()) return fail(s);
+        std::string where = " of " + (role == Role::kOfficial || a.get("area").empty() ? a.get("village") : a.get("area"));
+        if (added) std::cout << a.get("user") << " is now " << role_name(role) << "\n";
+        else std::cout << a.get("user") << " is already " << role_name(role) << where << " on " << a.get("bot") << ": nothing changed\n";
         return kExitOk;
       }});
   c.push_back({

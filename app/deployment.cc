@@ -124,6 +124,7 @@ Status Deployment::open() {
     // The demo's bot prints its pushes (see serve), so it reaches everyone.
     if (std::filesystem::exists(demo_marker_path())) private_bots->insert(kDemoBotId);
     bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
+    bo.takes_private_messages = [only = group_only](const std::string& bot_id) { return only->count(bot_id) == 0; };
     bo.group_push_problem = [g = group_pushes](const std::string& bot_id) -> std::string {
       if (!g->known || g->reaching.count(bot_id)) return "";
       return g->configured.count(bot_id) ? BotOptions::kNoPushUrl : BotOptions::kNotConfigured;
@@ -135,6 +136,7 @@ Status Deployment::open() {
 void Deployment::note_bot(const BotConfig& b) {
   group_pushes->known = true;
   group_pushes->configured.insert(b.id);
+  if (!b.takes_private_messages()) group_only->insert(b.id);
   // The demo's bot prints its pushes (see serve), so it reaches every group.
   bool demo = b.id == kDemoBotId && b.push_url.empty() && std::filesystem::exists(demo_marker_path());
   if (demo || b.reaches_groups()) group_pushes->reaching.insert(b.id);

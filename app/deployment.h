@@ -60,6 +60,9 @@ struct Deployment {
     std::set<std::string> configured, reaching;
   };
   std::shared_ptr<GroupPushes> group_pushes = std::make_shared<GroupPushes>();
+  // Bots nobody can write to privately (a WeCom group robot), filled by
+  // note_bot: a complaint sent in their group is told where else to go.
+  std::shared_ptr<std::set<std::string>> group_only = std::make_shared<std::set<std::string>>();
   // Records which groups one bot of the loaded configuration reaches.
   void note_bot(const BotConfig& b);
   bool verify_only = false;

@@ -44,6 +44,15 @@ namespace sunledger::cli {
 
 namespace {
 
+// A path as one shell word: quoted only when it has to be.
+std::string shell_word(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+=:,") == std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 // Every connection the edge holds is a descriptor. Under the soft limit most
 // systems give a service (1,024), accept() fails (EMFILE) long before the
 // edge's cap of 2,048, and further clients wait unanswered in the backlog
@@ -319,6 +328,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   d.group_pushes->configured.clear();
   d.group_pushes->reaching.clear();
   d.group_pushes->known = true;
+  d.group_only->clear();
   for (const auto& b : bots) {
     d.note_bot(b);
     adapters.push_back(adapter_for(d, b));
@@ -353,6 +363,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   auto ephemeral_client = make_http_client(HttpClientOptions{});
   EphemeralSender ephemeral(ephemeral_client.get(), &d.clock);
   wiring.send_ephemeral = [&ephemeral](PlatformAdapter* a, const Push& p) { ephemeral.send(a, p); };
+  wiring.cli = "sunledger --data " + shell_word(std::filesystem::absolute(d.dir).lexically_normal().string());
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
   // One lane per bot; a push refused 8 times, or one its bot's configuration
   // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).

@@ -73,6 +73,12 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
   if (msg.group && anonymous)
     return say("匿名投诉请私信本机器人发送,在群里发送会让大家知道是谁反映的。本次没有登记。(send anonymous complaints to the "
                "bot in private chat; nothing was filed)");
+  if (msg.group && !reaches_person(msg.bot_id) && options.takes_private_messages &&
+      !options.takes_private_messages(msg.bot_id))
+    return say("本机器人只在群里,不能私聊,无法私下受理投诉。请直接向镇纪委反映;管理员为机器人配置企业微信应用"
+               "(corp_id、agent_id、corp_secret)后,就可以私信机器人投诉。本次没有登记。(this bot lives only in the "
+               "group and cannot take private messages: report to the township discipline commission directly; an "
+               "administrator can configure the WeCom app so that complaints can be sent privately; nothing was filed)");
   if (msg.group && !reaches_person(msg.bot_id))
     return say("本机器人无法私信把回执发给您,请私信本机器人发送投诉,内容和回执都不会出现在群里。本次没有登记。(this bot cannot "
                "send you the receipt privately: please complain in private chat; nothing was filed)");

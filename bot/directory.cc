@@ -296,7 +296,8 @@ Status DirectoryStore::unbind_group(const std::string& bot_id, const std::string
   });
 }
 
-Status DirectoryStore::add_member(const Membership& m, const Author& by) {
+Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* added) {
+  if (added) *added = false;
   if (m.bot_id.empty() || m.user_id.empty()) return invalid_argument("bot and user ids must not be empty");
   if (m.role == Role::kOfficial) {
     if (m.village.empty()) return invalid_argument("an official belongs to a village (--village)");
@@ -329,6 +330,7 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by) {
     if (!logged.is_ok()) return logged.status();
     // Already a member in that role (by the log, not a row someone inserted): nothing changes.
     if ((*logged)->members.count({m.bot_id, m.user_id, role_name(m.role), village, area})) return Status::ok();
+    if (added) *added = true;  // the transaction's failure says otherwise
     return log_change(txn,
                       {{"op", "add_member"}, {"bot", m.bot_id}, {"user", m.user_id}, {"village", village},
                        {"role", role_name(m.role)}, {"area", area}},

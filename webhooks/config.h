@@ -50,6 +50,10 @@ struct BotConfig {
   // Whether its pushes can reach a group at all: a group robot's push_url
   // (WeCom, DingTalk, Feishu, generic), Feishu's app, Telegram's bot token.
   bool reaches_groups() const;
+  // Whether people can write to the bot one to one. A WeCom group robot
+  // (no corp app configured) lives only in its group: no private message
+  // ever reaches it, so advice to "send it privately" could not be followed.
+  bool takes_private_messages() const;
 };
 
 // Reads the config; a secret written "env:NAME" is read from the

@@ -38,6 +38,9 @@ struct WebhookWiring {
   // Delivers a reply that must never be stored (an anonymous receipt on a
   // platform that replies through an API); null: such replies are dropped.
   std::function<void(PlatformAdapter*, const Push&)> send_ephemeral;
+  // How the log's hints spell a CLI command for this deployment (app sets
+  // "sunledger --data 'DIR'"), so an administrator can paste it as it is.
+  std::string cli = "sunledger";
 };
 
 // The edge's limits (webhooks/edge_limits.h: workers, connections, sizes,

@@ -84,8 +84,8 @@ void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const 
     if (reply->unbound_group)
       std::fprintf(stderr,
                    "sunledger: webhook %s: message from a group bound to no village, chat id %s; bind it with: "
-                   "sunledger group bind --village VILLAGE_ID --bot %s --chat %s\n",
-                   id.c_str(), log_safe(decoded->message.chat_id).c_str(), id.c_str(),
+                   "%s group bind --village VILLAGE_ID --bot %s --chat %s\n",
+                   id.c_str(), log_safe(decoded->message.chat_id).c_str(), log_safe(wiring.cli).c_str(), id.c_str(),
                    log_safe(decoded->message.chat_id).c_str());
     std::optional<Push> active;
     WebhookResponse out = adapter.encode_reply(*decoded, reply->text, now, &active);

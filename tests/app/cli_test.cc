@@ -303,6 +303,11 @@ TEST_F(Cli, TheDirectoryHasALifecycle) {
   EXPECT_EQ(sl("member add --bot generic --user li --role inspector --area 朱停镇").exit_code, 1);
   ASSERT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 0);
   ASSERT_EQ(sl("member add --bot generic --user li --role inspector --area 朱亭镇").exit_code, 0);
+  // The same grant again changes nothing, and says so (it said "is now" twice).
+  auto again = sl("member add --bot generic --user wang --village shuangjiang --role official");
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.output.find("wang is already official of shuangjiang on generic: nothing changed"), std::string::npos)
+      << again.output;
   EXPECT_NE(sl("member list").output.find("wang"), std::string::npos);
   EXPECT_EQ(sl("member remove --bot generic --user wang").exit_code, 0);
   EXPECT_EQ(sl("member list --bot generic").output.find("wang"), std::string::npos);

@@ -282,6 +282,27 @@ TEST_F(FirstHour, CloseSaysWhichGroupsCannotBeReached) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// 记账's reply promises a push on 公开 only when a bound group can get one.
+TEST_F(FirstHour, ThePostingHintPromisesNoPushThatCannotBeMade) {
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  std::string raw = "secret-secret-1234";
+  write_bots_json(nlohmann::json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
+                                            {"secret", "whsec_" + base64_encode(raw)}}}}}.dump());
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
+  ASSERT_EQ(sl("member add --bot generic --user wang --village shuangjiang --role official").exit_code, 0);
+  testing::ServerProcess server;
+  server.start(data(), "");
+  nlohmann::json body = {{"message_id", "m1"}, {"chat_id", "g1"}, {"chat_type", "group"}, {"sender_id", "wang"},
+                         {"sender_name", "wang"}, {"text", "记账 2022-11\n收入 上级拨款 5000 运转经费"}};
+  auto r = testing::post_generic(server.port, raw, "m1", body.dump());
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(has(r->body, "已记账1笔")) << r->body;
+  EXPECT_TRUE(has(r->body, "结账公开(本村还没有能推送通知的村民群)")) << r->body;
+  EXPECT_FALSE(has(r->body, "推送到村民群")) << r->body;
+  EXPECT_EQ(server.stop(), 0);
+}
+
 // --config is read from the current directory, as any path on a command
 // line; a missing one is named in full, beside the data folder's own.
 TEST_F(FirstHour, ServeConfigIsRelativeToTheCurrentDirectory) {
@@ -514,7 +535,10 @@ TEST_F(FirstHour, AnUnboundGroupIsLoggedWithItsChatId) {
   EXPECT_TRUE(has(r->body, "--chat wrkSFfCgAA42")) << r->body;
   EXPECT_EQ(server.stop(), 0);
   EXPECT_TRUE(has(*server.log, "chat id wrkSFfCgAA42")) << *server.log;
-  EXPECT_TRUE(has(*server.log, "sunledger group bind --village VILLAGE_ID --bot generic --chat wrkSFfCgAA42")) << *server.log;
+  // With this deployment's data folder, so the line can be pasted as it is.
+  std::string folder = std::filesystem::absolute(data()).lexically_normal().string();
+  EXPECT_TRUE(has(*server.log, "sunledger --data " + folder + " group bind --village VILLAGE_ID --bot generic --chat wrkSFfCgAA42"))
+      << *server.log;
 }
 
 // README's restore steps, in order: backup (bots.json included, env:

@@ -20,11 +20,13 @@ struct ComplaintsTest : ::testing::Test {
   std::unique_ptr<Bot> bot;
   int next_id = 0;
   bool private_channel = true;  // whether the bot can message one person
+  bool takes_private = true;    // whether people can write to the bot privately
 
   void SetUp() override {
     BotOptions o;
     o.identity_salt = "0123456789abcdef0123456789abcdef";
     o.reaches_person = [this](const std::string&) { return private_channel; };
+    o.takes_private_messages = [this](const std::string&) { return takes_private; };
     bot = std::make_unique<Bot>(t.ledger.get(), o);
     ASSERT_TRUE(bot->initialize().is_ok());
     ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
@@ -114,6 +116,21 @@ TEST_F(ComplaintsTest, WithoutAPrivateChannelAGroupComplaintIsNotFiled) {
   t.clock.advance(30 * kDay);
   EXPECT_EQ(*bot->push_overdue_digest(), 0u);
   EXPECT_EQ(*Outbox(t.ledger.get()).depth(), 0);
+}
+
+// A WeCom group robot lives only in its group: "send it privately" could not
+// be followed, so the villager is told where else to go.
+TEST_F(ComplaintsTest, AGroupOnlyBotSendsComplaintsElsewhere) {
+  private_channel = false;
+  takes_private = false;
+  auto r = say("villager", "sj-group", true, "投诉 村道拓宽用了水利专项资金");
+  EXPECT_EQ(r.text.find("请私信本机器人发送投诉"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("不能私聊"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("镇纪委"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("没有登记"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("村道拓宽"), std::string::npos);
+  EXPECT_TRUE(r.pushes.empty());
+  EXPECT_EQ(complaint_count(), 0);
 }
 
 TEST_F(ComplaintsTest, OnlyTheReporterFollowsANamedComplaint) {

@@ -882,5 +882,21 @@ TEST(BotsConfig, NamesTheBotAndTheField) {
   EXPECT_STREQ(platform_name(Platform::kFeishu), "feishu");
 }
 
+// A WeCom group robot (no corp app) takes no private message; every other
+// platform's bot, and WeCom with its app, does.
+TEST(BotsConfig, OnlyAWeComGroupRobotTakesNoPrivateMessages) {
+  const std::string aes(43, 'a');
+  auto robot = load_bots_config(R"({"bots":[{"id":"w","platform":"wecom","token":"t","encoding_aes_key":")" + aes + R"("}]})");
+  ASSERT_TRUE(robot.is_ok()) << robot.status().to_string();
+  EXPECT_FALSE((*robot)[0].takes_private_messages());
+  auto app = load_bots_config(R"({"bots":[{"id":"w","platform":"wecom","token":"t","encoding_aes_key":")" + aes +
+                              R"(","corp_id":"ww1","agent_id":"1000002","corp_secret":"s"}]})");
+  ASSERT_TRUE(app.is_ok()) << app.status().to_string();
+  EXPECT_TRUE((*app)[0].takes_private_messages());
+  auto generic = load_bots_config(R"({"bots":[{"id":"g","platform":"generic","secret":"whsec_c2VjcmV0c2VjcmV0"}]})");
+  ASSERT_TRUE(generic.is_ok()) << generic.status().to_string();
+  EXPECT_TRUE((*generic)[0].takes_private_messages());
+}
+
 }  // namespace
 }  // namespace sunledger
