@@ -44,6 +44,13 @@ namespace sunledger::cli {
 
 namespace {
 
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 // A path as one shell word: quoted only when it has to be.
 std::string shell_word(const std::string& s) {
   if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+=:,") == std::string::npos)
@@ -231,7 +238,11 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   } else if (config_path.empty()) {
     bad("no bots.json in " + d.dir + " and no --config: serve would answer no chat platform");
   } else if (auto loaded = load_bots_config_file(config_path); !loaded.is_ok()) {
-    bad(loaded.status().message());
+    // Every unset env: secret at once, not one a run.
+    auto unset = unset_env_secrets(read_text_file(config_path));
+    if (unset.empty() || loaded.status().message().find("environment variable") == std::string::npos)
+      bad(loaded.status().message());
+    for (const auto& u : unset) bad("bots config: " + u);
     config_unreadable = true;
   } else {
     bots = std::move(*loaded);

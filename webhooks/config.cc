@@ -267,6 +267,27 @@ Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const s
   return out;
 }
 
+std::vector<std::string> unset_env_secrets(const std::string& text) {
+  std::vector<std::string> out;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("bots") || !j["bots"].is_array()) return out;
+  for (const auto& b : j["bots"]) {
+    if (!b.is_object() || !b.contains("platform") || !b["platform"].is_string()) continue;
+    auto pf = platform_fields().find(b["platform"].get<std::string>());
+    if (pf == platform_fields().end()) continue;
+    std::string id = b.contains("id") && b["id"].is_string() ? b["id"].get<std::string>() : "?";
+    for (const auto& f : pf->second.second) {
+      if (!f.secret || !b.contains(f.name) || !b[f.name].is_string()) continue;
+      std::string v = b[f.name].get<std::string>();
+      if (v.rfind("env:", 0) != 0) continue;
+      const char* set = std::getenv(v.substr(4).c_str());
+      if (set == nullptr || *set == '\0')
+        out.push_back("bot \"" + id + "\": field \"" + f.name + "\": environment variable " + v.substr(4) + " is not set");
+    }
+  }
+  return out;
+}
+
 Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path, bool resolve_secrets) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot read bots config " + path);

@@ -65,5 +65,10 @@ Result<std::vector<BotConfig>> load_bots_config(const std::string& json_text,
                                                 const std::map<std::string, std::string>* env_override = nullptr,
                                                 bool resolve_secrets = true);
 Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path, bool resolve_secrets = true);
+// Every "env:NAME" secret of a bots.json whose variable is unset or empty,
+// as "bot \"ID\": field \"F\": environment variable NAME is not set" (the
+// loader stops at the first; a check before going live names them all).
+// Empty for text that is not a bots.json.
+std::vector<std::string> unset_env_secrets(const std::string& json_text);
 
 }  // namespace sunledger
