@@ -9,7 +9,7 @@ using nlohmann::json;
 
 
 std::set<std::string> Bot::reserved_log_names() {
-  return {Complaints::kLogName, DirectoryStore::kLogName, deliveries::kLogName};
+  return {Complaints::kLogName, DirectoryStore::kLogName, deliveries::kLogName, DedupeRecords::kLogName};
 }
 
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {}
@@ -242,6 +242,9 @@ Result<std::vector<VerifyProblem>> Bot::verify_deployment(const std::string& vil
     auto pushes = deliveries::verify(*impl_->ledger);
     if (!pushes.is_ok()) return pushes.status();
     problems.insert(problems.end(), pushes->begin(), pushes->end());
+    auto handled = impl_->dedupe.verify();
+    if (!handled.is_ok()) return handled.status();
+    problems.insert(problems.end(), handled->begin(), handled->end());
   }
   // The schema last: a row edited under a dropped trigger is named first by
   // the table and entry it changed, the trigger after it.
