@@ -284,15 +284,30 @@ std::string tampered_line(const VerifyProblem& p) {
 }
 
 bool verified_before_write(Deployment& d, const std::string& log, const char* command) {
-  auto report = d.ledger->verify(log);
-  if (!report.is_ok() && report.status().code() == Code::kNotFound) return true;
-  if (!report.is_ok()) {
+  // Besides the log it extends: the schema, since a trigger added by hand
+  // runs inside this very write (it could rewrite the row just signed), and
+  // the village registry, which records the deployment's time zone: a zone
+  // moved in meta puts every entry this write dates into another month.
+  std::vector<VerifyProblem> problems;
+  Status failed;
+  std::vector<std::string> logs = {log};
+  if (log != Ledger::kRegistryLog) logs.push_back(Ledger::kRegistryLog);
+  for (const auto& name : logs) {
+    auto report = d.ledger->verify(name);
+    if (!report.is_ok() && report.status().code() == Code::kNotFound) continue;  // not yet made: the command says so
+    if (!report.is_ok()) failed = report.status();
+    else problems.insert(problems.end(), report->problems.begin(), report->problems.end());
+  }
+  auto schema = d.ledger->verify_schema();
+  if (!schema.is_ok()) failed = schema.status();
+  else problems.insert(problems.end(), schema->begin(), schema->end());
+  if (!failed.is_ok()) {
     std::cerr << "sunledger " << command << ": 无法核验账本,未写入 (cannot verify the ledger; nothing was written): "
-              << report.status().to_string() << "\n";
+              << failed.to_string() << "\n";
     return false;
   }
-  if (report->intact()) return true;
-  for (const auto& p : report->problems) std::cerr << "sunledger: " << tampered_line(p) << "\n";
+  if (problems.empty()) return true;
+  for (const auto& p : problems) std::cerr << "sunledger: " << tampered_line(p) << "\n";
   std::cerr << "sunledger " << command << ": 账本未通过核验,拒绝写入 (the ledger failed verification; nothing was "
                "written). Run `sunledger verify`, and restore from a backup (see README).\n";
   return false;

@@ -1,13 +1,16 @@
 // Bot's construction, schema, the directory and API pass-throughs, the books
 // cache and who is asking; the commands live in the files named for them.
 #include "bot/bot_impl.h"
+#include "bot/deliveries.h"
 
 namespace sunledger {
 
 using nlohmann::json;
 
 
-std::set<std::string> Bot::reserved_log_names() { return {Complaints::kLogName, DirectoryStore::kLogName}; }
+std::set<std::string> Bot::reserved_log_names() {
+  return {Complaints::kLogName, DirectoryStore::kLogName, deliveries::kLogName, DedupeRecords::kLogName};
+}
 
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {}
 Bot::~Bot() = default;
@@ -205,7 +208,16 @@ Result<std::vector<VerifyProblem>> Bot::verify_deployment(const std::string& vil
     auto d = impl_->directory_store.verify();
     if (!d.is_ok()) return d.status();
     problems.insert(problems.end(), d->begin(), d->end());
+    auto pushes = deliveries::verify(*impl_->ledger);
+    if (!pushes.is_ok()) return pushes.status();
+    problems.insert(problems.end(), pushes->begin(), pushes->end());
+    auto handled = impl_->dedupe.verify();
+    if (!handled.is_ok()) return handled.status();
+    problems.insert(problems.end(), handled->begin(), handled->end());
   }
+  // The schema last: a row edited under a dropped trigger is named first by
+  // the table and entry it changed, the trigger after it.
+  std::stable_partition(problems.begin(), problems.end(), [](const VerifyProblem& p) { return p.log != "schema"; });
   return problems;
 }
 

@@ -97,7 +97,8 @@ struct BotOptions {
 class Bot {
  public:
   Bot(Ledger* ledger, BotOptions options);
-  // The logs the bot keeps beside the villages' (complaints, the admin log):
+  // The logs the bot keeps beside the villages' (complaints, the admin log,
+  // the deliveries of pushes, the messages handled):
   // pass them as Ledger::Options::reserved_log_names so no village takes one.
   static std::set<std::string> reserved_log_names();
   ~Bot();

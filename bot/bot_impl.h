@@ -157,7 +157,7 @@ struct Bot::Impl {
       : ledger(l),
         options(std::move(o)),
         complaints(l, options.identity_salt, options.complaint_deadlines),
-        dedupe(options.identity_salt),
+        dedupe(l, options.identity_salt),
         directory_store(l) {}
   Ledger* ledger;
   BotOptions options;

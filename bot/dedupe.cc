@@ -2,10 +2,25 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "ledger/clock.h"
 #include "ledger/crypto.h"
 #include "ledger/identity.h"
 
 namespace sunledger {
+
+namespace {
+
+const Author kRecorder{"sunledger", "system", "dedupe"};
+
+// Platforms deliver a message again within minutes or hours, never days
+// later: the keys of the last days are enough to hold a redelivery back, and
+// memory stays bounded.
+constexpr int64_t kKeepDays = 8;
+// Kept as a prefix of 30 hex characters (120 bits), which std::string holds
+// without allocating.
+constexpr size_t kPrefix = 30;
+
+}  // namespace
 
 Status DedupeRecords::create_schema(WriteTxn& txn) {
   txn.db().exec(
@@ -32,22 +47,71 @@ const char* DedupeRecords::kAnonymousReplay =
     "这条匿名投诉已经登记过了。为保护匿名,编号只在第一次回复中显示;如果没有收到,请重新投诉。(this anonymous complaint was "
     "filed already; its receipt is shown once only: if you did not get it, please file again)";
 
-Status DedupeRecords::record_anonymous(WriteTxn& txn, const InboundMessage& m) const {
+Status DedupeRecords::insert(WriteTxn& txn, const std::string& id_key, const std::string& who_key,
+                             const std::string& sealed) const {
   auto& q = txn.statement("INSERT INTO dedupe_records(id_key, who_key, reply, day) VALUES(?,?,?,?)");
-  q.bind(1, hex_encode(key("dedupe-id", m, false)));
-  q.bind(2, "");
-  q.bind(3, "", 0);
+  q.bind(1, id_key);
+  q.bind(2, who_key);
+  q.bind(3, sealed.data(), static_cast<int>(sealed.size()));
   q.bind(4, txn.now() / 86400);
   q.exec();
-  return Status::ok();
+  // The key and the day only, like the record: it must not time an
+  // anonymous filing, nor hold anything the table does not.
+  auto r = txn.append_to_log(kLogName, {{"kind", "handled"}, {"key", id_key}}, kRecorder, true);
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
+Status DedupeRecords::record_anonymous(WriteTxn& txn, const InboundMessage& m) const {
+  return insert(txn, hex_encode(key("dedupe-id", m, false)), "", "");
+}
+
+Result<bool> DedupeRecords::logged(const std::string& id_key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string cutoff = utc_timestamp(ledger_->clock().now_unix_seconds() - kKeepDays * 86400);
+  // Committed entries only, read apart from the write: an entry of this
+  // write, or of another in its batch, may still be rolled back (a full
+  // disk), and its message must then run when it is delivered again. Repeats
+  // within one batch meet the record in the write's own transaction.
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.statement(
+        "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='handled') AND idx>=? ORDER BY idx");
+    q.bind(1, static_cast<int64_t>(read_up_to_));
+    while (q.executeStep()) {
+      read_up_to_ = static_cast<uint64_t>(q.getColumn(0).getInt64()) + 1;
+      auto leaf = q.getColumn(1);
+      const char* bytes = static_cast<const char*>(leaf.getBlob());
+      auto f = nlohmann::json::parse(bytes, bytes + leaf.getBytes(), nullptr, false);
+      if (!f.is_object()) continue;
+      std::string k = f.value("key", ""), at = f.value("recorded_at", "");
+      if (k.size() < kPrefix || at < cutoff) continue;
+      recent_.insert(k.substr(0, kPrefix));
+      days_.emplace_back(at, k.substr(0, kPrefix));
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  while (!days_.empty() && days_.front().first < cutoff) {
+    recent_.erase(days_.front().second);
+    days_.pop_front();
+  }
+  return recent_.count(id_key.substr(0, kPrefix)) > 0;
 }
 
 Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMessage& m) const {
   Found out;
+  std::string id_key = hex_encode(key("dedupe-id", m, false));
   auto& q = txn.statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
-  q.bind(1, hex_encode(key("dedupe-id", m, false)));
+  q.bind(1, id_key);
   if (!q.executeStep()) {
     q.reset();
+    // No record, but the signed log holds the key: the record was deleted
+    // by hand, and this is a redelivery of a message that was handled.
+    auto logged_key = logged(id_key);
+    if (!logged_key.is_ok()) return logged_key.status();
+    if (*logged_key) {
+      out.kind = Found::Kind::kReplay;
+      out.reply = kHandledReplay;
+    }
     return out;
   }
   std::string who = q.getColumn(0).getString();
@@ -76,13 +140,32 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
 Status DedupeRecords::record(WriteTxn& txn, const InboundMessage& m, const std::string& reply) const {
   auto sealed = aead_seal(key("dedupe-reply", m, true), redact_resident_ids(reply));
   if (!sealed.is_ok()) return sealed.status();
-  auto& q = txn.statement("INSERT INTO dedupe_records(id_key, who_key, reply, day) VALUES(?,?,?,?)");
-  q.bind(1, hex_encode(key("dedupe-id", m, false)));
-  q.bind(2, hex_encode(key("dedupe-who", m, true)));
-  q.bind(3, sealed->data(), static_cast<int>(sealed->size()));
-  q.bind(4, txn.now() / 86400);
-  q.exec();
-  return Status::ok();
+  return insert(txn, hex_encode(key("dedupe-id", m, false)), hex_encode(key("dedupe-who", m, true)), *sealed);
+}
+
+Result<std::vector<VerifyProblem>> DedupeRecords::verify() const {
+  std::vector<VerifyProblem> problems;
+  // One snapshot: a message handled in between would look unrecorded. The
+  // entries' hashes and checkpoint are Ledger::verify's to check.
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    SQLite::Statement e(r.db(), "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) ORDER BY idx");
+    e.bind(1, kLogName);
+    SQLite::Statement q(r.db(), "SELECT 1 FROM dedupe_records WHERE id_key=?");
+    while (e.executeStep()) {
+      auto leaf = e.getColumn(1);
+      const char* bytes = static_cast<const char*>(leaf.getBlob());
+      auto f = nlohmann::json::parse(bytes, bytes + leaf.getBytes(), nullptr, false);
+      uint64_t idx = static_cast<uint64_t>(e.getColumn(0).getInt64());
+      q.reset();
+      q.bind(1, f.is_object() ? f.value("key", "") : std::string());
+      if (!q.executeStep())
+        problems.push_back({kLogName, idx, "dedupe_records: the record of the message handled in entry " + std::to_string(idx) +
+                                               " is missing (deleted by hand? a redelivery of it would have run again)"});
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return problems;
 }
 
 }  // namespace sunledger

@@ -7,11 +7,27 @@
 // redelivery of the very same message gets it back; the same message id from
 // another chat or sender is a conflict and learns nothing.
 //
-// Thread safety: stateless apart from the salt; every call runs inside the
-// caller's write transaction.
+// A record deleted by hand used to let a redelivery of its message run again
+// (platforms retry for minutes): a complaint filed twice, a post booked twice.
+// So every record is also an entry of a signed log of its own, "handled"
+// (origin ORIGIN/handled; no village may take the name), appended in the same
+// transaction: the record's id key and the day, nothing else (what the table
+// holds already). An entry cannot be removed without breaking the log's tree
+// and signed checkpoint; a message whose key the log holds is not run again
+// even when its record is gone, and verify names the record missing. What it
+// does not stop: the log's tail rolled back together with the records, from a
+// copy taken before (only a witness outside the server, issue #15, tells).
+//
+// Thread safety: find() and record() run inside the caller's write
+// transaction; the keys read from the log are guarded by a mutex.
 #pragma once
 
+#include <deque>
+#include <mutex>
 #include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "bot/bot.h"
 #include "ledger/ledger.h"
@@ -20,7 +36,10 @@ namespace sunledger {
 
 class DedupeRecords {
  public:
-  explicit DedupeRecords(std::string salt) : salt_(std::move(salt)) {}
+  static constexpr const char* kLogName = "handled";
+
+  // Borrows `ledger`, which must outlive it.
+  DedupeRecords(Ledger* ledger, std::string salt) : ledger_(ledger), salt_(std::move(salt)) {}
 
   // Creates the table, and drops the plaintext table older versions kept.
   static Status create_schema(WriteTxn& txn);
@@ -43,9 +62,21 @@ class DedupeRecords {
   // The answer to a redelivery whose kept reply no longer opens (edited).
   static const char* kHandledReplay;
 
+  // The log against the table: the record of every entry must be there (log
+  // "handled", named by entry).
+  Result<std::vector<VerifyProblem>> verify() const;
+
  private:
   std::string key(const char* purpose, const InboundMessage& m, bool whole_tuple) const;
+  Status insert(WriteTxn& txn, const std::string& id_key, const std::string& who_key, const std::string& sealed) const;
+  // Whether the log's committed entries of the last days hold this key.
+  Result<bool> logged(const std::string& id_key) const;
+  Ledger* ledger_;
   std::string salt_;
+  mutable std::mutex mu_;
+  mutable uint64_t read_up_to_ = 0;                               // entries read from the log; guarded by mu_
+  mutable std::unordered_set<std::string> recent_;                // key prefixes; guarded by mu_
+  mutable std::deque<std::pair<std::string, std::string>> days_;  // (recorded_at, prefix), oldest first; guarded by mu_
 };
 
 }  // namespace sunledger

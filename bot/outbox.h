@@ -72,7 +72,8 @@ class Outbox {
   // Bots that have pending (undelivered, not dead) messages.
   Result<std::vector<std::string>> pending_bots();
   // A delivered row keeps no text and, for a person, no address: once sent,
-  // the outbox is no record of who was told what.
+  // the outbox is no record of who was told what. The delivery is recorded
+  // in the signed deliveries log in the same transaction (bot/deliveries.h).
   Status mark_delivered(int64_t id, int64_t now);
   Status mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error);
   // Gives up on a row: counted as an attempt when `attempted`, never handed

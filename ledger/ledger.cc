@@ -15,6 +15,7 @@
 
 #include "ledger/checkpoint.h"
 #include "ledger/names.h"
+#include "ledger/schema.h"
 #include "ledger/wal_checkpointer.h"
 
 #include "ledger/ledger_internal.h"
@@ -55,8 +56,21 @@ const char* kSchema[] = {
 
 // A second line of defence behind the hashes: the ledger's own tables refuse
 // edits and deletions, so a careless UPDATE fails loudly. Someone who drops
-// these triggers is caught by `verify`.
+// these triggers is caught by `verify`, which names the missing trigger too.
 const char* kAppendOnlyTables[] = {"entries", "nodes", "projects", "finished_projects", "reversals", "month_closes"};
+
+}  // namespace
+
+// The ledger's own triggers: the only definition of them, used to create them
+// and, registered at open, by verify to compare the schema with.
+std::vector<SchemaTrigger> Ledger::own_triggers() {
+  std::vector<SchemaTrigger> out;
+  for (const char* table : kAppendOnlyTables)
+    for (auto& t : append_only_triggers(table, "the ledger is append-only")) out.push_back(std::move(t));
+  return out;
+}
+
+namespace {
 
 void configure(SQLite::Database& db) {
   db.exec("PRAGMA journal_mode=WAL");
@@ -96,14 +110,14 @@ Status Ledger::initialize(const std::string& db_path, const std::string& origin,
     SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
     configure(db);
     SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
+    // Triggers are made with their table only: initialising again must not
+    // put back one dropped by hand (verify names it).
+    std::set<std::string> existed;
+    for (const char* table : kAppendOnlyTables)
+      if (table_exists(db, table)) existed.insert(table);
     for (const char* sql : kSchema) db.exec(sql);
-    for (const char* table : kAppendOnlyTables) {
-      std::string t1 = table;
-      db.exec("CREATE TRIGGER IF NOT EXISTS " + t1 + "_no_update BEFORE UPDATE ON " + t1 +
-              " BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END");
-      db.exec("CREATE TRIGGER IF NOT EXISTS " + t1 + "_no_delete BEFORE DELETE ON " + t1 +
-              " BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END");
-    }
+    for (const auto& trigger : own_triggers())
+      if (!existed.count(trigger.table)) create_triggers(db, {trigger});
     SQLite::Statement q(db, "SELECT value FROM meta WHERE key='origin'");
     if (q.executeStep()) {
       if (q.getColumn(0).getString() != origin)
@@ -137,6 +151,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     SQLite::Statement q(*ledger->writer_, "SELECT value FROM meta WHERE key='origin'");
     if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
     ledger->origin_ = q.getColumn(0).getString();
+    ledger->expect_triggers(own_triggers());
     SQLite::Statement tz(*ledger->writer_, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
     if (tz.executeStep()) {
       // Edited by hand it may be anything: verify names a changed zone, and

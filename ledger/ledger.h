@@ -24,6 +24,7 @@
 #include "ledger/clock.h"
 #include "ledger/merkle.h"
 #include "ledger/money.h"
+#include "ledger/schema.h"
 #include "ledger/status.h"
 
 namespace SQLite {
@@ -335,6 +336,16 @@ class Ledger {
   // log_name checks every log, and the schema's triggers (log "schema").
   Result<VerifyReport> verify(const std::string& log_name = "");
 
+  // The module that makes a table registers the triggers it makes on it (the
+  // ledger registers its own at open; the ledger names no other module's
+  // table). verify names every trigger in the database that is not exactly
+  // one registered (name, table and SQL) and every registered one that is
+  // missing. Thread safe.
+  void expect_triggers(const std::vector<SchemaTrigger>& triggers);
+  // Just that check (log "schema", entry 0): what verify("") adds to the
+  // logs, for a write that checks only the logs it extends.
+  Result<std::vector<VerifyProblem>> verify_schema();
+
   // One log's entries and the verdict of verify() on it, both read in one
   // snapshot: the entries returned are exactly the ones the check covered.
   // (Read apart, a leaf edited between the read and the check, and put back,
@@ -370,8 +381,7 @@ class Ledger {
   class StatementCache;
   struct Writer;
   void run_batch(const std::vector<Writer*>& batch);
-  // Triggers in the database that sunledger does not make (see verify.cc).
-  Result<std::vector<VerifyProblem>> foreign_triggers();
+  static std::vector<SchemaTrigger> own_triggers();
   // Runs fn on the log's tree as of one read snapshot.
   template <typename T>
   Result<T> with_tree(const std::string& log_name, const char* what, const std::function<Result<T>(MerkleTree&)>& fn);
@@ -388,6 +398,8 @@ class Ledger {
   // them), by log name. Lets a write skip re-verifying the last checkpoint;
   // touched only by the current group-commit leader.
   std::map<std::string, std::string> trusted_notes_;
+  std::mutex schema_mu_;
+  std::map<std::string, SchemaTrigger> expected_triggers_;  // by name; guarded by schema_mu_
   mutable std::mutex integrity_mu_;
   std::string integrity_failure_;
   std::mutex pool_mu_;

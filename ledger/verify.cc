@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstring>
 #include <map>
-#include <regex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -27,32 +26,46 @@ namespace {
 
 }  // namespace
 
+void Ledger::expect_triggers(const std::vector<SchemaTrigger>& triggers) {
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  for (const auto& t : triggers) expected_triggers_[t.name] = t;
+}
+
 // A trigger runs inside every write, before anything is signed: one an
 // insider adds can mark the tamper alarm delivered the moment it is queued,
 // swallow every dedupe record or rewrite a row after the bot wrote it, while
-// every table still matches its log. The only triggers sunledger makes keep a
-// table append-only, one per table and statement, named for both; any other
-// is named here.
-Result<std::vector<VerifyProblem>> Ledger::foreign_triggers() {
-  static const std::regex kAppendOnly(
-      R"(CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)_no_(update|delete) BEFORE (UPDATE|DELETE) ON (\w+) )"
-      R"(BEGIN SELECT RAISE\(ABORT, '[a-z -]+'\); END)");
+// every table still matches its log. So every trigger must be exactly one a
+// module registered, whatever its name or form: one in our own append-only
+// form on a table we keep no such trigger on (an `outbox_no_update` that
+// aborts every delivery record) is as foreign as any other. And every
+// registered trigger must be there: one dropped is how a row of an
+// append-only table gets edited, and a trigger missing is named even where
+// the edit was put back.
+Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
+  std::map<std::string, SchemaTrigger> missing;
+  {
+    std::lock_guard<std::mutex> lock(schema_mu_);
+    missing = expected_triggers_;
+  }
   std::vector<VerifyProblem> out;
   try {
     auto conn = read();
     SQLite::Statement q(conn.db(), "SELECT name, tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type='trigger' ORDER BY name");
     while (q.executeStep()) {
       std::string name = q.getColumn(0).getString(), table = q.getColumn(1).getString(), sql = q.getColumn(2).getString();
-      std::smatch m;
-      bool ours = std::regex_match(sql, m, kAppendOnly) && m[1] == table && m[4] == table &&
-                  (m[2] == "update") == (m[3] == "UPDATE");
-      if (!ours)
-        out.push_back({"schema", 0, "schema: trigger " + name + " on table " + table +
-                                        " is not one sunledger makes (added by hand?): " + sql.substr(0, 200)});
+      auto it = missing.find(name);
+      bool ours = it != missing.end() && it->second.table == table && it->second.sql == sql;
+      if (it != missing.end()) missing.erase(it);  // there, if changed: named once, below
+      if (ours) continue;
+      out.push_back({"schema", 0, "schema: trigger " + name + " on table " + table +
+                                      " is not one sunledger makes (added or changed by hand?): " + sql.substr(0, 200)});
     }
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "verify triggers");
   }
+  for (const auto& [name, t] : missing)
+    out.push_back({"schema", 0, "schema: trigger " + name + " that keeps table " + t.table +
+                                    " append-only is missing (dropped by hand?)"});
   return out;
 }
 
@@ -174,7 +187,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
     for (auto& p : r.problems) report.problems.push_back(std::move(p));
   }
   if (log_name.empty()) {
-    auto triggers = foreign_triggers();
+    auto triggers = verify_schema();
     if (!triggers.is_ok()) return triggers.status();
     for (auto& p : *triggers) report.problems.push_back(std::move(p));
   }

@@ -161,38 +161,46 @@ size_t OutboxSender::pass(Lane& lane) {
   return delivered;
 }
 
-bool OutboxSender::Lane::was_delivered(int64_t id) const {
-  auto it = delivered.upper_bound(id);
-  return it != delivered.begin() && std::prev(it)->second >= id;
+std::optional<bool> OutboxSender::logged_as_delivered(const OutboxMessage& m) {
+  std::lock_guard<std::mutex> lock(logged_mu_);
+  if (!logged_loaded_) {
+    auto r = deliveries::recorded(*ledger_);
+    if (!r.is_ok()) {
+      std::fprintf(stderr, "sunledger: the deliveries log cannot be read: %s\n", r.status().to_string().c_str());
+      return std::nullopt;
+    }
+    logged_ = std::move(*r);
+    logged_loaded_ = true;
+  }
+  return logged_.contains(m.id, deliveries::fingerprint(m.signature));
 }
 
-void OutboxSender::Lane::remember_delivered(int64_t id) {
-  if (was_delivered(id)) return;
-  auto next = delivered.find(id + 1);
-  auto it = delivered.upper_bound(id);
-  if (it != delivered.begin() && std::prev(it)->second == id - 1) {
-    auto prev = std::prev(it);
-    prev->second = next != delivered.end() ? next->second : id;
-    if (next != delivered.end()) delivered.erase(next);
-    return;
-  }
-  int64_t last = id;
-  if (next != delivered.end()) {
-    last = next->second;
-    delivered.erase(next);
-  }
-  delivered[id] = last;
+void OutboxSender::note_logged(const OutboxMessage& m) {
+  std::lock_guard<std::mutex> lock(logged_mu_);
+  logged_.insert(m.id, deliveries::fingerprint(m.signature));
 }
 
 bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
   *delivered = false;
-  if (lane.was_delivered(m.id)) {
-    // Genuine and signed, but this process sent it already: its record was
-    // reset (a replay). Recorded as delivered again, never sent twice.
-    Status recorded = outbox_.mark_delivered(m.id, ledger_->clock().now_unix_seconds());
-    std::fprintf(stderr, "sunledger: push %lld via %s was delivered already and its record reset: REPLAYED, not sent again\n",
-                 static_cast<long long>(m.id), m.bot_id.c_str());
+  auto logged = logged_as_delivered(m);
+  if (!logged) return false;  // not knowing what went out, send nothing
+  if (*logged) {
+    // Genuine and signed, but the deliveries log records it sent: its row
+    // was put back from a copy taken before (a replay, across restarts too).
+    // Never sent twice; a dead letter for tampering, and verify names it.
+    Status recorded = outbox_.mark_dead(m.id, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
+                                        "delivered already (the deliveries log records it); its row was put back", false);
+    std::fprintf(stderr, "sunledger: push %lld via %s was delivered already and its row put back: REPLAYED, TAMPERED, "
+                 "not sent again\n", static_cast<long long>(m.id), m.bot_id.c_str());
+    if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
     if (!recorded.is_ok()) std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
+    return recorded.is_ok();
+  }
+  if (lane.delivered.contains(m.id, deliveries::fingerprint(m.signature))) {
+    // This process sent it, but could not mark it delivered then: marked now.
+    Status recorded = outbox_.mark_delivered(m.id, ledger_->clock().now_unix_seconds());
+    if (recorded.is_ok()) note_logged(m);
+    else std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
     return recorded.is_ok();
   }
   if (!outbox_.authentic(m)) {
@@ -216,8 +224,9 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
   *delivered = outcome.is_ok();
   Status recorded;
   if (outcome.is_ok()) {
-    lane.remember_delivered(m.id);
+    lane.delivered.insert(m.id, deliveries::fingerprint(m.signature));
     recorded = outbox_.mark_delivered(m.id, now);
+    if (recorded.is_ok()) note_logged(m);
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private
     // channel): retrying will not help until the configuration changes.

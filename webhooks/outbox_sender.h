@@ -1,6 +1,7 @@
 // Delivers the outbox in the background: each platform's push request, with
 // retries, exponential backoff and each bot's rate limit. A message recorded
-// as delivered is never sent again; one not yet delivered survives restarts.
+// as delivered is never sent again, even when its row is put back from a copy
+// (bot/deliveries.h); one not yet delivered survives restarts.
 //
 // Every bot has a lane of its own (one thread each), so a bot whose target is
 // slow, down or hostile never delays another bot's pushes; within a bot each
@@ -21,9 +22,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "bot/deliveries.h"
 #include "bot/outbox.h"
 #include "webhooks/adapter.h"
 #include "webhooks/http_client.h"
@@ -68,13 +71,9 @@ class OutboxSender {
     PlatformAdapter* adapter = nullptr;
     std::mutex pass_mu;                // one pass at a time; guards `sent`
     std::deque<int64_t> sent;          // send times within the last minute
-    // Rows this process delivered, as ranges of ids (first -> last; ids go
-    // out mostly in order, so a few ranges): a row whose delivery record was
-    // reset by hand (delivered_at cleared, its text and signature put back
-    // from a copy) is a replay, and is not sent twice. Guarded by pass_mu.
-    std::map<int64_t, int64_t> delivered;
-    bool was_delivered(int64_t id) const;
-    void remember_delivered(int64_t id);
+    // Rows this process delivered: one whose delivered mark could not be
+    // written is recorded, not sent again. Guarded by pass_mu.
+    deliveries::Delivered delivered;
     bool poked = false;                // under OutboxSender::mu_
     std::thread thread;
   };
@@ -83,6 +82,11 @@ class OutboxSender {
   bool deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered);
   bool rate_limited(Lane& lane, int64_t now);
   bool stopping();
+  // Whether the signed deliveries log records row `id` as delivered (loaded
+  // once, then kept up to date by this sender, the log's only writer).
+  // Nullopt when the log cannot be read: nothing is sent then.
+  std::optional<bool> logged_as_delivered(const OutboxMessage& m);
+  void note_logged(const OutboxMessage& m);
 
   Ledger* ledger_;
   Outbox outbox_;
@@ -91,6 +95,9 @@ class OutboxSender {
   OutboxSenderOptions options_;
   Metrics* metrics_;
   std::vector<std::unique_ptr<Lane>> lanes_;
+  std::mutex logged_mu_;
+  bool logged_loaded_ = false;         // guarded by logged_mu_
+  deliveries::Delivered logged_;       // guarded by logged_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -358,6 +358,13 @@ namespace {
 // anything on top of altered data. The month_closes row of November deleted
 // with sqlite3 would let `close` sign a second November statement into the
 // log for good; an edited admin log would get a fresh checkpoint on top.
+// The append-only triggers exactly as sunledger makes them (SQLite keeps
+// this text), to put back after an edit.
+constexpr const char* kMonthClosesNoDelete =
+    "CREATE TRIGGER month_closes_no_delete BEFORE DELETE ON month_closes BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END";
+constexpr const char* kEntriesNoUpdate =
+    "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END";
+
 TEST_F(Cli, WritesRefuseALedgerThatFailsVerification) {
   init_village();
   ASSERT_EQ(sl("post --village shuangjiang --file " + csv("2022-11-10,expense,工程款,水渠修缮,157600,水利建设,专项资金,,\n"))
@@ -374,6 +381,9 @@ TEST_F(Cli, WritesRefuseALedgerThatFailsVerification) {
     SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
     db.exec("DROP TRIGGER month_closes_no_delete");
     db.exec("DELETE FROM month_closes WHERE month='2022-11'");
+    // Put back, as a careful insider would: a missing trigger refuses every
+    // write (Cli.WritesRefuseABrokenSchemaOrAMovedZone).
+    db.exec(kMonthClosesNoDelete);
   }
   std::string before = size();
   for (const std::string& cmd : std::vector<std::string>{"close --village shuangjiang --month 2022-11",
@@ -397,6 +407,7 @@ TEST_F(Cli, WritesRefuseALedgerThatFailsVerification) {
     db.exec("DROP TRIGGER entries_no_update");
     db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"wang\"', '\"user\":\"mallory\"') "
             "WHERE log_id=(SELECT id FROM logs WHERE name='admin')");
+    db.exec(kEntriesNoUpdate);
   }
   before = size();
   auto grant = sl("member add --bot generic --user zhou --role inspector --area 朱亭镇");
@@ -405,6 +416,87 @@ TEST_F(Cli, WritesRefuseALedgerThatFailsVerification) {
   EXPECT_EQ(sl("token create --role official --village nanzhou").exit_code, 1);
   EXPECT_EQ(size(), before);
   EXPECT_EQ(sl("member remove --bot generic --user wang").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace sunledger
+
+namespace sunledger {
+namespace {
+
+// verify against the triggers sunledger makes, through the binary on a real
+// file: a trigger in our exact append-only form on a bot table (it aborts
+// every delivery record, so pushes go out again and again) used to pass, and
+// a dropped one was not named; a later start quietly made the complaints'
+// again.
+TEST_F(Cli, VerifyNamesForeignAndMissingTriggers) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  ASSERT_EQ(sl("verify").exit_code, 0);
+  auto edit = [&](const std::string& sql) {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec(sql);
+  };
+  edit("CREATE TRIGGER outbox_no_update BEFORE UPDATE ON outbox BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END");
+  auto r = sl("verify");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("TAMPERED schema: trigger outbox_no_update on table outbox is not one sunledger makes"),
+            std::string::npos)
+      << r.output;
+  edit("DROP TRIGGER outbox_no_update");
+  ASSERT_EQ(sl("verify").exit_code, 0);
+  for (const std::string& dropped : {"complaints_no_delete", "entries_no_update"}) {
+    edit("DROP TRIGGER " + dropped);
+    ASSERT_EQ(sl("village list").exit_code, 0);  // a start of the binary in between
+    r = sl("verify");
+    EXPECT_EQ(r.exit_code, 1) << dropped << "\n" << r.output;
+    EXPECT_NE(r.output.find("TAMPERED schema: trigger " + dropped + " that keeps table"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("is missing"), std::string::npos) << r.output;
+  }
+}
+
+// A write checks the schema and the recorded time zone besides the log it
+// extends: a trigger added by hand runs inside the very write (it could
+// rewrite the row just signed), and a zone moved in meta dates every new
+// entry into another month. Both used to let every write through.
+TEST_F(Cli, WritesRefuseABrokenSchemaOrAMovedZone) {
+  init_village();
+  auto sizes = [&] {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READONLY);
+    return db.execAndGet("SELECT group_concat(name || '=' || size) FROM logs ORDER BY name").getString();
+  };
+  auto edit = [&](const std::string& sql) {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec(sql);
+  };
+  std::string post = "post --village shuangjiang --file " + csv("2022-11-12,expense,办公费,打印纸,100,,,,\n");
+  struct Case {
+    const char* what;
+    std::string tamper, named, undo;
+  } cases[] = {
+      {"a trigger added", "CREATE TRIGGER quiet AFTER INSERT ON entries BEGIN SELECT 1; END",
+       "TAMPERED schema: trigger quiet", "DROP TRIGGER quiet"},
+      {"a trigger dropped", "DROP TRIGGER entries_no_update", "trigger entries_no_update that keeps table entries",
+       kEntriesNoUpdate},
+      {"the zone moved", "UPDATE meta SET value='0' WHERE key='utc_offset_minutes'", "TAMPERED villages",
+       "UPDATE meta SET value='480' WHERE key='utc_offset_minutes'"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    edit(c.tamper);
+    std::string before = sizes();
+    for (const std::string& cmd : {post, std::string("project add --village shuangjiang --name 村部维修 --approved 5万"),
+                                   std::string("village add --id nanzhou --name 南洲村 --town 南洲镇")}) {
+      auto r = sl(cmd);
+      EXPECT_EQ(r.exit_code, 1) << cmd << "\n" << r.output;
+      EXPECT_NE(r.output.find("拒绝写入"), std::string::npos) << cmd << "\n" << r.output;
+      EXPECT_NE(r.output.find(c.named), std::string::npos) << cmd << "\n" << r.output;
+    }
+    EXPECT_EQ(sizes(), before);
+    edit(c.undo);
+    ASSERT_EQ(sl("verify").exit_code, 0);
+  }
+  EXPECT_EQ(sl(post).exit_code, 0);
 }
 
 }  // namespace

@@ -387,6 +387,52 @@ TEST_F(ComplaintsTest, ARetryWhoseKeptReplyWasEditedIsNotFiledTwice) {
   EXPECT_EQ(complaint_count(), 1);
 }
 
+// The dedupe record of a filed complaint deleted by hand: the platform's
+// redelivery of the same message used to file the complaint a second time.
+// The signed "handled" log still holds the message's key, so the redelivery
+// is told it was handled and nothing runs twice (across a new Bot too, as a
+// restarted server), and verify names the missing record.
+TEST_F(ComplaintsTest, ADeletedDedupeRecordDoesNotFileTwice) {
+  say("villager", "sj-group", true, "账目");
+  auto a = priv("villager", "投诉 同一条消息", "platform-44");
+  ASSERT_FALSE(receipt_in(a.text).empty());
+  auto anonymous = priv("villager", "匿名投诉 同一条匿名消息", "platform-45");
+  ASSERT_EQ(complaint_count(), 2);
+  ASSERT_TRUE(bot->verify_deployment()->empty());
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DELETE FROM dedupe_records");
+  }
+  for (int restart = 0; restart < 2; ++restart) {
+    SCOPED_TRACE(restart);
+    if (restart == 1) {
+      BotOptions o;
+      o.identity_salt = "0123456789abcdef0123456789abcdef";
+      o.reaches_person = [this](const std::string&) { return private_channel; };
+      bot = std::make_unique<Bot>(t.ledger.get(), o);
+      ASSERT_TRUE(bot->initialize().is_ok());
+    }
+    auto b = priv("villager", "投诉 同一条消息", "platform-44");
+    EXPECT_TRUE(b.replayed);
+    EXPECT_EQ(b.text, std::string(DedupeRecords::kHandledReplay) + "\n");
+    EXPECT_TRUE(priv("villager", "匿名投诉 同一条匿名消息", "platform-45").replayed);
+    EXPECT_EQ(complaint_count(), 2);
+  }
+  auto p = bot->verify_deployment();
+  ASSERT_TRUE(p.is_ok());
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[0].log, "handled");
+  EXPECT_NE((*p)[0].reason.find("dedupe_records: the record of the message handled in entry"), std::string::npos)
+      << (*p)[0].reason;
+  // The log holds the keys and the day, nothing the table did not.
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+  std::string leaves = db.execAndGet("SELECT group_concat(leaf, '|') FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='handled')").getString();
+  EXPECT_EQ(leaves.find("platform-4"), std::string::npos) << leaves;
+  EXPECT_EQ(leaves.find("villager"), std::string::npos) << leaves;
+  // A new message still runs.
+  EXPECT_FALSE(receipt_in(priv("villager", "投诉 另一条消息", "platform-46").text).empty());
+}
+
 // An anonymous receipt posted in a group stops working, by a signed event of
 // the complaint: a row deleted by hand (it was a table of its own, outside
 // every log, and deleting the row made the receipt work again) is named by

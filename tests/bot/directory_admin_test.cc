@@ -9,6 +9,7 @@
 #include "bot/bot.h"
 #include "bot/outbox.h"
 #include "ledger/crypto.h"
+#include "insider.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -205,13 +206,12 @@ TEST_F(DirectoryTamper, TheTamperAlarmGoesOnlyToInspectorsOfTheIntactLog) {
 TEST_F(DirectoryTamper, AnAdminLeafForgedOnlyWhileItIsReadGrantsNothing) {
   std::atomic<bool> stop{false};
   std::thread flipper([&] {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE, 10'000);
-    db.exec("DROP TRIGGER IF EXISTS entries_no_update");
-    db.exec("PRAGMA synchronous=OFF");
+    auto db = testing::open_as_insider(t.db_path(), 10'000);
+    db->exec("PRAGMA synchronous=OFF");
     const std::string admin = " WHERE log_id=(SELECT id FROM logs WHERE name='admin')";
     while (!stop) {
-      db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"wang\"', '\"user\":\"mallory\"')" + admin);
-      db.exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"mallory\"', '\"user\":\"wang\"')" + admin);
+      db->exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"wang\"', '\"user\":\"mallory\"')" + admin);
+      db->exec("UPDATE entries SET leaf=replace(leaf, '\"user\":\"mallory\"', '\"user\":\"wang\"')" + admin);
     }
   });
   int granted = 0;
@@ -461,11 +461,10 @@ TEST(DirectoryUpgrade, VillagesMadeBeforeTheRegistryAreRecordedOnce) {
   ASSERT_TRUE(t.ledger->add_village({"nanzhou", "南洲村", "南洲镇"}).is_ok());
   {
     // The previous version: villages, and no registry log.
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("DROP TRIGGER entries_no_delete; DROP TRIGGER nodes_no_delete;"
-            "DELETE FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='villages');"
-            "DELETE FROM nodes WHERE log_id=(SELECT id FROM logs WHERE name='villages');"
-            "DELETE FROM logs WHERE name='villages'");
+    testing::open_as_insider(t.db_path())
+        ->exec("DELETE FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='villages');"
+               "DELETE FROM nodes WHERE log_id=(SELECT id FROM logs WHERE name='villages');"
+               "DELETE FROM logs WHERE name='villages'");
   }
   BotOptions o;
   o.identity_salt = "0123456789abcdef0123456789abcdef";

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ledger/merkle.h"
+#include "insider.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -38,15 +39,8 @@ struct LedgerTest : ::testing::Test {
   }
 
   // Opens the database file behind the ledger's back, as an official with
-  // file access would, and drops the append-only triggers.
-  std::unique_ptr<SQLite::Database> tamper() {
-    auto db = std::make_unique<SQLite::Database>(t.db_path(), SQLite::OPEN_READWRITE);
-    for (const char* tbl : {"entries", "nodes", "projects", "finished_projects", "reversals", "month_closes"}) {
-      db->exec(std::string("DROP TRIGGER ") + tbl + "_no_update");
-      db->exec(std::string("DROP TRIGGER ") + tbl + "_no_delete");
-    }
-    return db;
-  }
+  // file access would, past the append-only triggers (see insider.h).
+  std::unique_ptr<SQLite::Database> tamper() { return testing::open_as_insider(t.db_path()); }
 
   void seed_november() {
     ASSERT_TRUE(L().register_project("shuangjiang", {"水利建设", 300'000 * kYuan, true}, official()).is_ok());
@@ -543,14 +537,7 @@ TEST(LedgerDerived, VerifyRebuildsEveryDerivedTable) {
     Ledger& l = *t.ledger;
     fill_every_derived_table(l);
     if (HasFatalFailure()) return;
-    {
-      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-      for (const char* tbl : {"projects", "finished_projects", "reversals", "month_closes"}) {
-        db.exec(std::string("DROP TRIGGER ") + tbl + "_no_update");
-        db.exec(std::string("DROP TRIGGER ") + tbl + "_no_delete");
-      }
-      db.exec(c.sql);
-    }
+    testing::open_as_insider(t.db_path())->exec(c.sql);
     auto r = l.verify();
     ASSERT_TRUE(r.is_ok());
     ASSERT_EQ(r->problems.size(), 1u);
@@ -600,18 +587,17 @@ TEST(LedgerDerived, AChangeSignedAgainWhileItsRowWasGoneIsNamed) {
     if (HasFatalFailure()) return;
     std::string table = c.table;
     {
-      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-      db.exec("DROP TRIGGER " + table + "_no_delete");
-      db.exec("CREATE TABLE saved AS SELECT * FROM " + table);
-      db.exec("DELETE FROM " + table);
+      auto db = testing::open_as_insider(t.db_path());
+      db->exec("CREATE TABLE saved AS SELECT * FROM " + table);
+      db->exec("DELETE FROM " + table);
     }
     Status again = c.again(l);
     ASSERT_TRUE(again.is_ok()) << again.to_string();  // the ledger signed it: its row was gone
     {
       // The rows go back as they were: every table matches its first entries again.
-      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-      db.exec("DELETE FROM " + table);
-      db.exec("INSERT INTO " + table + " SELECT * FROM saved");
+      auto db = testing::open_as_insider(t.db_path());
+      db->exec("DELETE FROM " + table);
+      db->exec("INSERT INTO " + table + " SELECT * FROM saved");
     }
     auto r = l.verify();
     ASSERT_TRUE(r.is_ok());
@@ -751,6 +737,69 @@ TEST_F(LedgerTest, ATriggerAddedByHandIsNamed) {
     db.exec("DROP TRIGGER " + std::string(std::string(sql).find("quiet") != std::string::npos ? "quiet"
                                           : std::string(sql).find("no_update") != std::string::npos ? "month_totals_no_update"
                                                                                                    : "month_totals_no_delete"));
+  }
+  EXPECT_TRUE(L().verify()->intact());
+}
+
+// A trigger in our own append-only form, on a table sunledger keeps no such
+// trigger on, used to pass (only the form was checked): on a table the code
+// updates it aborts every such update. Each trigger must now be exactly one a
+// module registered: name, table and SQL.
+TEST_F(LedgerTest, ATriggerInOurFormOnAnotherTableIsNamed) {
+  seed_november();
+  for (const char* sql :
+       {"CREATE TRIGGER month_totals_no_update BEFORE UPDATE ON month_totals BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+        "CREATE TRIGGER villages_no_delete BEFORE DELETE ON villages BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END"}) {
+    SCOPED_TRACE(sql);
+    std::string name = std::string(sql).substr(15, std::string(sql).find(' ', 15) - 15);
+    {
+      SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+      db.exec(sql);
+    }
+    auto r = L().verify();
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->problems.size(), 1u);
+    EXPECT_EQ(r->problems[0].log, "schema");
+    EXPECT_NE(r->problems[0].reason.find("trigger " + name + " "), std::string::npos) << r->problems[0].reason;
+    EXPECT_NE(r->problems[0].reason.find("is not one sunledger makes"), std::string::npos) << r->problems[0].reason;
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER " + name);
+  }
+  EXPECT_TRUE(L().verify()->intact());
+}
+
+// A trigger dropped by hand is how an append-only row gets edited; the edit
+// is caught by the hashes, and the missing trigger is named too, even once
+// the edit was put back. Opening the ledger again does not quietly remake it.
+TEST_F(LedgerTest, ADroppedTriggerIsNamed) {
+  seed_november();
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER month_closes_no_delete");
+  }
+  ASSERT_TRUE(open_again().is_ok());
+  ASSERT_TRUE(Ledger::initialize(t.db_path(), L().origin()).is_ok());
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].log, "schema");
+  EXPECT_NE(r->problems[0].reason.find("trigger month_closes_no_delete that keeps table month_closes append-only is missing"),
+            std::string::npos)
+      << r->problems[0].reason;
+  // Changed rather than dropped: named once, as not ours.
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("CREATE TRIGGER month_closes_no_delete BEFORE DELETE ON month_closes BEGIN SELECT RAISE(IGNORE); END");
+  }
+  r = L().verify();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].reason.find("is not one sunledger makes"), std::string::npos) << r->problems[0].reason;
+  // Put back exactly: intact.
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER month_closes_no_delete");
+    for (const auto& trigger : append_only_triggers("month_closes", "the ledger is append-only"))
+      if (trigger.name == "month_closes_no_delete") db.exec(trigger.sql);
   }
   EXPECT_TRUE(L().verify()->intact());
 }

@@ -360,11 +360,67 @@ TEST_F(PushQueue, AReplayedPushIsNotSentTwice) {
   ASSERT_FALSE(row(1).delivered);
   sender.deliver_due();
   EXPECT_EQ(target.calls.load(), 2) << "a replayed row was posted again";
-  EXPECT_TRUE(row(1).delivered && row(2).delivered);
+  EXPECT_TRUE(row(1).dead && row(2).dead);
+  EXPECT_EQ(row(1).reason, "tampered");
   // New pushes still go out.
   enqueue("bot", "sj-group", "【双江村2022年12月账目公示】");
   sender.deliver_due();
   EXPECT_EQ(target.calls.load(), 3);
+}
+
+// The same replay across a restart: the sender used to remember its
+// deliveries in memory only, so a row copied while it waited and put back
+// after its delivery went out once more from the next server. The signed
+// deliveries log remembers: nothing is sent, the rows are dead letters for
+// tampering, and verify names them; a row deleted by hand, whose id SQLite
+// gives to the next push, does not hold that new push back.
+TEST_F(PushQueue, APushPutBackAfterItsDeliveryIsNeverSentAgainAfterARestart) {
+  HttpTarget target;
+  configure({generic_bot("bot", target.url())});
+  enqueue("bot", "sj-group", "【双江村2022年11月账目公示】");
+  enqueue("bot", "reporter-7", "您的投诉已办结", Audience::kPerson);
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("CREATE TABLE copied AS SELECT * FROM outbox");
+  auto client = make_http_client(5);
+  {
+    OutboxSender first(t.ledger.get(), by_id, client.get());
+    first.deliver_due();
+  }
+  ASSERT_EQ(target.calls.load(), 2);
+  ASSERT_TRUE(row(1).delivered && row(2).delivered);
+  Bot bot(t.ledger.get(), {});
+  ASSERT_TRUE(bot.verify_deployment()->empty());
+  // The delivered record holds neither chat nor text.
+  std::string leaves = db.execAndGet("SELECT group_concat(leaf, '|') FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='deliveries')").getString();
+  EXPECT_EQ(leaves.find("reporter-7"), std::string::npos) << leaves;
+  EXPECT_EQ(leaves.find("sj-group"), std::string::npos) << leaves;
+  EXPECT_EQ(leaves.find("办结"), std::string::npos) << leaves;
+
+  db.exec("DELETE FROM outbox");
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  ASSERT_FALSE(row(1).delivered);
+  OutboxSender restarted(t.ledger.get(), by_id, client.get());
+  restarted.deliver_due();
+  EXPECT_EQ(target.calls.load(), 2) << "a push put back after its delivery was posted again after a restart";
+  for (int64_t id : {1, 2}) {
+    EXPECT_TRUE(row(id).dead) << id;
+    EXPECT_EQ(row(id).reason, "tampered") << id;
+  }
+  auto problems = bot.verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  ASSERT_EQ(problems->size(), 2u);
+  EXPECT_EQ((*problems)[0].log, "deliveries");
+  EXPECT_NE((*problems)[0].reason.find("outbox: push 1 was delivered"), std::string::npos) << (*problems)[0].reason;
+  EXPECT_NE((*problems)[0].reason.find("put back from a copy"), std::string::npos) << (*problems)[0].reason;
+
+  // The last row deleted by hand: SQLite gives its id to the next push,
+  // which is a new push and goes out.
+  db.exec("DELETE FROM outbox WHERE id=2");
+  enqueue("bot", "sj-group", "【双江村2022年12月账目公示】");
+  ASSERT_EQ(last_id(), 2);
+  restarted.deliver_due();
+  EXPECT_EQ(target.calls.load(), 3);
+  EXPECT_TRUE(row(2).delivered);
 }
 
 // A bot over its push rate leaves its rows for the next minute, and the rows

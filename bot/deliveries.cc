@@ -1,0 +1,189 @@
+#include "bot/deliveries.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <iterator>
+#include <optional>
+#include <string>
+
+#include "ledger/crypto.h"
+
+namespace sunledger::deliveries {
+
+using nlohmann::json;
+
+namespace {
+
+const Author kSender{"sunledger", "system", "outbox"};
+
+std::string fingerprint_hex(uint64_t fp) {
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(fp));
+  return out;
+}
+
+// A delivery entry's push: its id and fingerprint.
+std::optional<std::pair<int64_t, uint64_t>> push_of(const json& f) {
+  auto id = f.find("outbox_id");
+  auto fp = f.find("push");
+  if (id == f.end() || !id->is_number_integer() || fp == f.end() || !fp->is_string()) return std::nullopt;
+  const std::string& hex = fp->get_ref<const std::string&>();
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
+  if (ec != std::errc() || end != hex.data() + hex.size()) return std::nullopt;
+  return std::make_pair(id->get<int64_t>(), value);
+}
+
+// The import entry's ids, as ranges.
+std::vector<std::pair<int64_t, int64_t>> imported_of(const json& f) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  auto many = f.find("outbox_ids");
+  if (many != f.end() && many->is_array())
+    for (const auto& r : *many)
+      if (r.is_array() && r.size() == 2 && r[0].is_number_integer() && r[1].is_number_integer())
+        out.emplace_back(r[0].get<int64_t>(), r[1].get<int64_t>());
+  return out;
+}
+
+}  // namespace
+
+uint64_t fingerprint(const std::string& signature) {
+  Hash h = sha256(signature);
+  uint64_t out = 0;
+  for (int i = 0; i < 8; ++i) out = (out << 8) | h[static_cast<size_t>(i)];
+  return out;
+}
+
+bool Delivered::contains(int64_t id, uint64_t fp) const {
+  if (imported.contains(id)) return true;
+  auto it = std::lower_bound(pushes_.begin(), pushes_.end(), std::make_pair(id, fp));
+  return it != pushes_.end() && it->first == id && it->second == fp;
+}
+
+void Delivered::insert(int64_t id, uint64_t fp) {
+  auto key = std::make_pair(id, fp);
+  auto it = std::lower_bound(pushes_.begin(), pushes_.end(), key);  // mostly the end: ids go out in order
+  if (it == pushes_.end() || *it != key) pushes_.insert(it, key);
+}
+
+bool IdRanges::contains(int64_t id) const {
+  auto it = ranges_.upper_bound(id);
+  return it != ranges_.begin() && std::prev(it)->second >= id;
+}
+
+void IdRanges::insert(int64_t id) {
+  if (contains(id)) return;
+  auto next = ranges_.find(id + 1);
+  auto it = ranges_.upper_bound(id);
+  if (it != ranges_.begin() && std::prev(it)->second == id - 1) {
+    auto prev = std::prev(it);
+    prev->second = next != ranges_.end() ? next->second : id;
+    if (next != ranges_.end()) ranges_.erase(next);
+    return;
+  }
+  int64_t last = id;
+  if (next != ranges_.end()) {
+    last = next->second;
+    ranges_.erase(next);
+  }
+  ranges_[id] = last;
+}
+
+Status record(WriteTxn& txn, int64_t outbox_id) {
+  std::string signature;
+  {
+    SQLite::Statement q(txn.db(), "SELECT sig FROM outbox WHERE id=? AND sig IS NOT NULL");
+    q.bind(1, outbox_id);
+    if (q.executeStep())
+      signature.assign(static_cast<const char*>(q.getColumn(0).getBlob()), static_cast<size_t>(q.getColumn(0).getBytes()));
+  }
+  auto size = txn.log_size(kLogName);
+  if (!size.is_ok()) return size.status();
+  if (*size == 0) {
+    // Rows delivered before the log existed (an older version): recorded
+    // once, so a copy of one put back is caught like any other.
+    IdRanges before;
+    SQLite::Statement q(txn.db(), "SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND id != ? ORDER BY id");
+    q.bind(1, outbox_id);
+    while (q.executeStep()) before.insert(q.getColumn(0).getInt64());
+    json ranges = json::array();
+    for (const auto& [first, last] : before.ranges()) ranges.push_back({first, last});
+    auto imported = txn.append_to_log(kLogName, {{"kind", "imported"}, {"outbox_ids", ranges}}, kSender, true);
+    if (!imported.is_ok()) return imported.status();
+  }
+  // The day only: the entry need not time the push (see the header).
+  json f = {{"kind", "delivered"}, {"outbox_id", outbox_id}, {"push", fingerprint_hex(fingerprint(signature))}};
+  auto r = txn.append_to_log(kLogName, f, kSender, true);
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
+Result<Delivered> recorded(Ledger& ledger) {
+  Delivered out;
+  auto checked = ledger.checked_entries(kLogName);
+  if (!checked.is_ok()) {
+    if (checked.status().code() == Code::kNotFound) return out;  // nothing delivered since this version
+    return checked.status();
+  }
+  for (const auto& e : checked->entries) {
+    if (e.index >= checked->first_bad) break;
+    if (auto p = push_of(e.fields)) out.insert(p->first, p->second);
+    for (const auto& [first, last] : imported_of(e.fields))
+      for (int64_t id = first; id <= last; ++id) out.imported.insert(id);
+  }
+  return out;
+}
+
+Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
+  std::vector<VerifyProblem> problems;
+  // The log's entries and the outbox in one snapshot: read apart, a push
+  // delivered in between would look put back or unrecorded. The entries'
+  // hashes and checkpoint are Ledger::verify's to check.
+  Status s = ledger.read([&](Ledger::ReadTxn& r) -> Status {
+    std::map<std::pair<int64_t, uint64_t>, uint64_t> entry_of;  // (id, fingerprint) -> entry
+    std::map<int64_t, std::pair<int64_t, uint64_t>> imported;   // first id -> (last id, entry)
+    uint64_t size = 0;
+    SQLite::Statement e(r.db(),
+                        "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) ORDER BY idx");
+    e.bind(1, kLogName);
+    while (e.executeStep()) {
+      auto leaf = e.getColumn(1);
+      const char* bytes = static_cast<const char*>(leaf.getBlob());
+      json f = json::parse(bytes, bytes + leaf.getBytes(), nullptr, false);
+      uint64_t idx = static_cast<uint64_t>(e.getColumn(0).getInt64());
+      size = idx + 1;
+      if (!f.is_object()) continue;
+      if (auto p = push_of(f)) entry_of.emplace(*p, idx);
+      for (const auto& [first, last] : imported_of(f)) imported[first] = {last, idx};
+    }
+    if (size == 0) return Status::ok();  // no push delivered since this version
+    auto find = [&](int64_t id, uint64_t fp) -> std::optional<uint64_t> {
+      if (auto it = entry_of.find({id, fp}); it != entry_of.end()) return it->second;
+      auto it = imported.upper_bound(id);
+      if (it == imported.begin() || std::prev(it)->second.first < id) return std::nullopt;
+      return std::prev(it)->second.second;
+    };
+    auto bad = [&](uint64_t idx, const std::string& why) { problems.push_back({kLogName, idx, why}); };
+    SQLite::Statement q(r.db(), "SELECT id, delivered_at IS NOT NULL, sig FROM outbox ORDER BY id");
+    while (q.executeStep()) {
+      int64_t id = q.getColumn(0).getInt64();
+      bool delivered = q.getColumn(1).getInt() != 0;
+      auto sig = q.getColumn(2);
+      std::string signature = sig.isNull() ? "" : std::string(static_cast<const char*>(sig.getBlob()), static_cast<size_t>(sig.getBytes()));
+      auto entry = find(id, fingerprint(signature));
+      if (entry && !delivered)
+        bad(*entry, "outbox: push " + std::to_string(id) + " was delivered (entry " + std::to_string(*entry) +
+                        ") but its row is not marked delivered: put back from a copy taken before its delivery?");
+      else if (!entry && delivered)
+        bad(size, "outbox: push " + std::to_string(id) +
+                      " is marked delivered but no entry of the log records it (entries removed, or the log rolled back?)");
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return problems;
+}
+
+}  // namespace sunledger::deliveries

@@ -1,0 +1,88 @@
+// The signed record of delivered pushes: a log of its own ("deliveries",
+// origin ORIGIN/deliveries; no village may take the name) with one entry per
+// outbox row delivered, appended in the transaction that marks the row
+// delivered.
+//
+// Why a signed log: an outbox row is signed when it is queued, so a copy of a
+// pending row taken before its delivery stays genuine for ever, and put back
+// after the delivery (its delivered mark cleared, its text restored) it would
+// be sent again. What stops that must be a record the insider cannot take
+// back. A column of the row goes with the copy; a row of another table, even
+// a signed one, can be deleted (a deleted row reads as absent). An entry of a
+// Merkle log cannot: the later entries and the signed checkpoint cover it, so
+// removing it breaks the tree, and verify names the log. The sender trusts
+// only the entries verify would pass (an entry forged without the key cannot
+// hold back a push, the tamper alarm included), and verify compares the log
+// with the outbox both ways: a row put back after its delivery is named, and
+// so is a delivered row the log does not record (entries removed).
+//
+// An entry names the push by its outbox id and a fingerprint of its
+// signature: a row deleted by hand lets SQLite give its id to the next push,
+// and that new, genuine push (the tamper alarm, say) must not pass for the
+// delivered one. Privacy: an entry holds that id, the fingerprint and the
+// day, never the chat, the person or the text (the fingerprint is a hash of a
+// signature that only the key can make, so it cannot be matched against a
+// guessed text); the outbox row keeps what it kept before.
+//
+// What it does not stop (README, "Pushes only the bot queued, each once"):
+// the log's tail rolled back (its last entries, subtree hashes and the logs
+// row with its older checkpoint, all from a copy taken before) together with
+// every row delivered since, put back pending from the same copy: that is a
+// rollback of both to the copy, which only a witness outside the server
+// (issue #15) can tell. A row queued after the copy has no pending copy (its
+// text is gone once delivered), so its missing entry is named. A log dropped
+// whole is started again, like the admin log, at the next delivery.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+
+namespace sunledger::deliveries {
+
+inline constexpr const char* kLogName = "deliveries";
+
+// A set of outbox ids as ranges (first -> last): ids are delivered mostly in
+// order, so a few ranges hold millions.
+class IdRanges {
+ public:
+  bool contains(int64_t id) const;
+  void insert(int64_t id);
+  const std::map<int64_t, int64_t>& ranges() const { return ranges_; }
+
+ private:
+  std::map<int64_t, int64_t> ranges_;
+};
+
+// A push's fingerprint: the first 8 bytes of SHA-256 over its signature.
+uint64_t fingerprint(const std::string& signature);
+
+// The pushes a log records as delivered.
+class Delivered {
+ public:
+  // Whether the push with this id and signature fingerprint was delivered.
+  bool contains(int64_t id, uint64_t fingerprint) const;
+  void insert(int64_t id, uint64_t fingerprint);
+  // Rows delivered before the log existed, recorded by id alone.
+  IdRanges imported;
+
+ private:
+  std::vector<std::pair<int64_t, uint64_t>> pushes_;  // sorted: compact for millions
+};
+
+// Inside a write that just marked row `outbox_id` delivered: records it. The
+// log's first entry ("imported") lists the rows delivered before the log
+// existed, so they are covered too.
+Status record(WriteTxn& txn, int64_t outbox_id);
+
+// The pushes the log's entries record as delivered, from its entries that
+// match its signed checkpoint only (see above).
+Result<Delivered> recorded(Ledger& ledger);
+
+// The outbox against the log, both ways (log "deliveries", named by entry).
+Result<std::vector<VerifyProblem>> verify(Ledger& ledger);
+
+}  // namespace sunledger::deliveries

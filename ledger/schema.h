@@ -1,0 +1,43 @@
+// The triggers sunledger makes, defined once by the module that owns each
+// table, so verify can tell them from triggers added by hand and name the
+// ones dropped by hand.
+//
+// A trigger runs inside every write, before anything is signed: one added
+// with sqlite3 can rewrite a row after the bot wrote it or swallow a record,
+// with every table still matching its log. One dropped is how an insider
+// edits an append-only table; the edit itself is caught by the hashes, but
+// the missing trigger is evidence too, and a server must not quietly go on
+// without its second line of defence.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace SQLite {
+class Database;
+}
+
+namespace sunledger {
+
+// One trigger, exactly as SQLite keeps it in sqlite_master (SQLite drops an
+// "IF NOT EXISTS" from the text it stores, so `sql` has none).
+struct SchemaTrigger {
+  std::string name;
+  std::string table;
+  std::string sql;
+};
+
+// The two triggers that keep `table` append-only: `T_no_update` and
+// `T_no_delete`, each refusing its statement with `message`.
+std::vector<SchemaTrigger> append_only_triggers(const std::string& table, const std::string& message);
+
+// Whether `table` exists in db.
+bool table_exists(SQLite::Database& db, const std::string& table);
+
+// Creates `triggers` (call it in the transaction that created their table):
+// never at a later open, so a trigger dropped by hand stays missing and
+// verify names it instead of a restart quietly putting it back. Throws
+// SQLite::Exception like the CREATE TABLE beside it.
+void create_triggers(SQLite::Database& db, const std::vector<SchemaTrigger>& triggers);
+
+}  // namespace sunledger
