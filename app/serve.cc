@@ -39,6 +39,7 @@
 #include "webhooks/http_client.h"
 #include "webhooks/http_server.h"
 #include "webhooks/outbox_sender.h"
+#include "web/public_web.h"
 
 namespace sunledger::cli {
 
@@ -288,7 +289,8 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
 
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns 0.
-int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify,
+          const std::string& public_url) {
   auto config = config_file(d, config_path);
   if (!config.is_ok()) return fail(config.status());
   config_path = *config;
@@ -354,6 +356,13 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   EphemeralSender ephemeral(ephemeral_client.get(), &d.clock);
   wiring.send_ephemeral = [&ephemeral](PlatformAdapter* a, const Push& p) { ephemeral.send(a, p); };
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
+  // The public web answers the GETs no API route claims.
+  web::PublicWeb pages(d.ledger.get(), d.bot.get(), {public_url.empty() ? "http://" + listen : public_url});
+  server.serve_pages([&pages](const std::string& path) -> std::optional<PageAnswer> {
+    auto page = pages.get(path);
+    if (!page) return std::nullopt;
+    return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
+  });
   // One lane per bot; a push refused 8 times, or one its bot's configuration
   // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
   sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), OutboxSenderOptions{},
