@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -112,9 +113,10 @@ WebPage PublicWeb::Impl::serve(const std::string& path, const Result<std::string
 
 WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
   Site site{*ledger, *bot, options};
+  auto no_such_page = [] { return not_found_page("没有这个页面", "No such page."); };
   if (p.route == Route::kStylesheet) return stylesheet_page();
-  if (p.route == Route::kHome) return serve(path, home_key(), [&site] { return home_page(site); }, [] { return WebPage{}; });
-  if (p.route == Route::kNoSuchPage) return not_found_page("没有这个页面", "No such page.");
+  if (p.route == Route::kHome) return serve(path, home_key(), [&site] { return home_page(site); }, no_such_page);
+  if (p.route == Route::kNoSuchPage) return no_such_page();
   auto village = ledger->village(p.village);
   if (!village.is_ok()) {
     if (village.status().code() == Code::kNotFound) return not_found_page("没有这个村", "No such village.");
@@ -129,11 +131,11 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
     case Route::kVillage:
       // Its alerts include months not published by their deadline: they change with the day.
       if (key.is_ok()) key = *key + "|" + today();
-      return serve(path, key, [&site, &v] { return village_page(site, v); }, [] { return WebPage{}; });
+      return serve(path, key, [&site, &v] { return village_page(site, v); }, no_such_page);
     case Route::kMonth: return serve(path, key, [&] { return month_page(site, v, month); }, unpublished);
     case Route::kCsv: return serve(path, key, [&] { return month_csv(site, v, month); }, unpublished);
     case Route::kNotice: return serve(path, key, [&] { return notice_page(site, v, month); }, unpublished);
-    default: return not_found_page("没有这个页面", "No such page.");
+    default: return no_such_page();
   }
 }
 

@@ -51,13 +51,24 @@ Html projects_chart(const VillageBooks& books) {
   return bar_chart(rows);
 }
 
+// Oldest first, as a chart of time reads; the table above is newest first.
+Html months_chart(const std::vector<MonthClose>& closes) {
+  if (closes.empty()) return Html();
+  std::vector<BarRow> rows;
+  for (const auto& c : closes)
+    rows.push_back({month_zh(c.month),
+                    {{"收入", entry_fen(c.statement, "income_total")}, {"支出", entry_fen(c.statement, "expense_total")}}});
+  return bar_chart(rows);
+}
+
 }  // namespace
 
 Result<WebPage> village_page(Site& site, const Village& village) {
   static const Template page(R"(<p class="noprint"><a href="/">← 全部村庄 <span class="en">all villages</span></a></p>
 <h1>{{town}} {{name}}</h1>
 <h2>已公开的月份 <span class="en">Published months</span></h2>
-{{months}}<h2>资金余额 <span class="en">Balance per fund</span></h2>
+{{months}}<h2>每月收支 <span class="en">Income and expense per month</span></h2>
+{{chart}}<h2>资金余额 <span class="en">Balance per fund</span></h2>
 {{funds}}<h2>项目 <span class="en">Projects: approved, received, spent</span></h2>
 {{projects}}<h2>预警 <span class="en">Current alerts</span></h2>
 {{alerts}})");
@@ -69,6 +80,7 @@ Result<WebPage> village_page(Site& site, const Village& village) {
                    page.render({{"town", village.town},
                                 {"name", village.name},
                                 {"months", months_table(village, *closes)},
+                                {"chart", months_chart(*closes)},
                                 {"funds", funds_table(**books)},
                                 {"projects", projects_chart(**books)},
                                 {"alerts", alerts_list((*books)->flags)}}));

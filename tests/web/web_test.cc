@@ -66,6 +66,11 @@ TEST(Web, AVillagePageShowsMonthsNewestFirstFundsProjectBarsAndAlerts) {
   EXPECT_LT(nov, oct);
   EXPECT_LT(oct, sep);
   EXPECT_TRUE(has(b, "<td>专项资金</td>"));
+  // The monthly chart, oldest first: October's 300,000 special grant is its tallest bar.
+  size_t chart = b.find("Income and expense per month");
+  ASSERT_NE(chart, std::string::npos);
+  EXPECT_LT(b.find("2022年9月</text>", chart), b.find("2022年11月</text>", chart));
+  EXPECT_TRUE(has(b, "收入 350,000.00元"));
   EXPECT_TRUE(has(b, "<svg class=\"bars\""));
   EXPECT_TRUE(has(b, "水利建设(专项资金)"));
   EXPECT_TRUE(has(b, "批复 300,000.00元"));
