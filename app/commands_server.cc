@@ -135,7 +135,7 @@ void add_server_commands(std::vector<Command>& c) {
       .help = "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz, /metrics and the public web\n"
               "pages (/, /villages/...) (default 127.0.0.1:8080) and delivers the outbox, until SIGTERM.\n"
               "--public-url: where the public reaches the server (https://...), printed as the QR code of each\n"
-              "month's notice (default http://LISTEN). The bots come from --config, else from\n"
+              "month's notice (default http://HOST:PORT as listened on). The bots come from --config, else from\n"
               "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
               "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
               "deployment's complaint deadlines (defaults 5 and 60 days). Before listening, and every hour, it\n"

@@ -355,20 +355,23 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   auto ephemeral_client = make_http_client(HttpClientOptions{});
   EphemeralSender ephemeral(ephemeral_client.get(), &d.clock);
   wiring.send_ephemeral = [&ephemeral](PlatformAdapter* a, const Push& p) { ephemeral.send(a, p); };
+  std::unique_ptr<web::PublicWeb> pages;  // before the server, which calls it until it stops
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
-  // The public web answers the GETs no API route claims.
-  web::PublicWeb pages(d.ledger.get(), d.bot.get(), {public_url.empty() ? "http://" + listen : public_url});
-  server.serve_pages([&pages](const std::string& path) -> std::optional<PageAnswer> {
-    auto page = pages.get(path);
-    if (!page) return std::nullopt;
-    return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
-  });
   // One lane per bot; a push refused 8 times, or one its bot's configuration
   // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
   sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), OutboxSenderOptions{},
                                           &server.metrics());
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
+  // The public web answers the GETs no API route claims. Its address for the
+  // notices' QR codes is the bound port's unless --public-url says otherwise.
+  std::string base = public_url.empty() ? "http://" + options.host + ":" + std::to_string(*port) : public_url;
+  pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base});
+  server.serve_pages([&pages](const std::string& path) -> std::optional<PageAnswer> {
+    auto page = pages->get(path);
+    if (!page) return std::nullopt;
+    return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
+  });
 
   std::thread stopper([&] {
     int sig = 0;

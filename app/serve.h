@@ -13,7 +13,7 @@ namespace sunledger::cli {
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns the exit code.
 // public_url: where the public reaches the server (the printed notice's QR
-// code); "" means http://LISTEN.
+// code); "" means http://HOST:PORT as bound.
 int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false,
           const std::string& public_url = "");
 

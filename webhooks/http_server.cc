@@ -367,7 +367,7 @@ HttpServer::~HttpServer() = default;
 
 void HttpServer::serve_pages(PageHandler pages) { impl_->pages = std::move(pages); }
 
-// Registered last, when every route group has registered its own: httplib
+// Registered last, at listen(), when every route group has registered its own: httplib
 // tries handlers in order, so this one sees only what no route claimed.
 static void install_pages(httplib::Server& svr, const PageHandler& pages) {
   svr.Get(".*", [pages](const httplib::Request& req, httplib::Response& res) {
@@ -384,7 +384,6 @@ static void install_pages(httplib::Server& svr, const PageHandler& pages) {
 }
 
 Result<int> HttpServer::bind() {
-  if (impl_->pages) install_pages(impl_->server, impl_->pages);
   int port = impl_->options.port;
   if (port == 0) {
     port = impl_->server.bind_to_any_port(impl_->options.host);
@@ -399,7 +398,10 @@ Result<int> HttpServer::bind() {
   return port;
 }
 
-bool HttpServer::listen() { return impl_->server.listen_after_bind(); }
+bool HttpServer::listen() {
+  if (impl_->pages) install_pages(impl_->server, impl_->pages);
+  return impl_->server.listen_after_bind();
+}
 void HttpServer::stop() { impl_->server.stop(); }
 bool HttpServer::is_running() const { return impl_->server.is_running(); }
 httplib::Server& HttpServer::routes() { return impl_->server; }

@@ -87,7 +87,8 @@ class HttpServer {
   void stop();
   bool is_running() const;
 
-  // GETs (and HEADs) that no route claims go to `pages`; set before bind().
+  // GETs (and HEADs) that no route claims go to `pages`; set before listen()
+  // (after bind(), a caller knows the port its pages may name).
   void serve_pages(PageHandler pages);
 
   // For route groups in this module (webhooks, write API) to register on.
