@@ -133,10 +133,12 @@ void add_server_commands(std::vector<Command>& c) {
       .takes_text = true});
   c.push_back({
       .name = "serve",
-      .synopsis = "serve [--listen HOST:PORT] [--config bots.json] [--rate-limit N] [--assign-days 5] [--resolve-days 60] "
-                  "[--skip-verify] [--check]",
-      .help = "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz and /metrics (default\n"
-              "127.0.0.1:8080) and delivers the outbox, until SIGTERM. The bots come from --config, else from\n"
+      .synopsis = "serve [--listen HOST:PORT] [--config bots.json] [--public-url URL] [--rate-limit N] [--assign-days 5] "
+                  "[--resolve-days 60] [--skip-verify] [--check]",
+      .help = "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz, /metrics and the public web\n"
+              "pages (/, /villages/...) (default 127.0.0.1:8080) and delivers the outbox, until SIGTERM.\n"
+              "--public-url: where the public reaches the server (https://...), printed as the QR code of each\n"
+              "month's notice (default http://HOST:PORT as listened on). The bots come from --config, else from\n"
               "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
               "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
               "deployment's complaint deadlines (defaults 5 and 60 days). Before listening, and every hour, it\n"
@@ -149,11 +151,11 @@ void add_server_commands(std::vector<Command>& c) {
               "privately). Exit 0 when ready to go live, 1 naming each problem.",
       .examples = {"--data ./lukou serve --listen 127.0.0.1:8080 --config bots.json",
                    "--data ./lukou serve --check --config bots.json"},
-      .values = {"listen", "config", "rate-limit", "assign-days", "resolve-days"},
+      .values = {"listen", "config", "public-url", "rate-limit", "assign-days", "resolve-days"},
       .flags = {"skip-verify", "check"},
       .run = [](Deployment& d, const Args& a) {
         if (a.has("check")) return check_serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
-        return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
+        return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"), a.get("public-url"));
       }});
   c.push_back({
       .name = "demo",

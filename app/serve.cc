@@ -39,6 +39,7 @@
 #include "webhooks/http_client.h"
 #include "webhooks/http_server.h"
 #include "webhooks/outbox_sender.h"
+#include "web/public_web.h"
 
 namespace sunledger::cli {
 
@@ -308,7 +309,8 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
 
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns 0.
-int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify,
+          const std::string& public_url) {
   auto config = config_file(d, config_path);
   if (!config.is_ok()) return fail(config.status());
   config_path = *config;
@@ -375,6 +377,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   EphemeralSender ephemeral(ephemeral_client.get(), &d.clock);
   wiring.send_ephemeral = [&ephemeral](PlatformAdapter* a, const Push& p) { ephemeral.send(a, p); };
   wiring.cli = "sunledger --data " + shell_word(std::filesystem::absolute(d.dir).lexically_normal().string());
+  std::unique_ptr<web::PublicWeb> pages;  // before the server, which calls it until it stops
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
   // One lane per bot; a push refused 8 times, or one its bot's configuration
   // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
@@ -382,6 +385,15 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
                                           &server.metrics());
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
+  // The public web answers the GETs no API route claims. Its address for the
+  // notices' QR codes is the bound port's unless --public-url says otherwise.
+  std::string base = public_url.empty() ? "http://" + options.host + ":" + std::to_string(*port) : public_url;
+  pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base});
+  server.serve_pages([&pages](const std::string& path) -> std::optional<PageAnswer> {
+    auto page = pages->get(path);
+    if (!page) return std::nullopt;
+    return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
+  });
 
   std::thread stopper([&] {
     int sig = 0;

@@ -12,7 +12,10 @@ namespace sunledger::cli {
 
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns the exit code.
-int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false);
+// public_url: where the public reaches the server (the printed notice's QR
+// code); "" means http://HOST:PORT as bound.
+int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false,
+          const std::string& public_url = "");
 
 // `serve --check`: everything serve would refuse or quietly do without, checked
 // without listening; prints what each bot can do. Returns 0 when ready.

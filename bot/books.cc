@@ -125,6 +125,14 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
   return b;
 }
 
+std::vector<Flag> notice_flags(const std::vector<Flag>& flags, const std::string& month) {
+  std::vector<Flag> out;
+  for (const auto& f : flags)
+    if ((f.month == month || f.month.empty()) && !(f.kind == FlagKind::kMonthNotPublished && f.month == month))
+      out.push_back(f);
+  return out;
+}
+
 VillageBooks analyse_books(const Village& village, const std::vector<Entry>& entries, const BooksOptions& options) {
   BooksBuilder builder(village);
   for (const auto& e : entries) builder.apply(e);

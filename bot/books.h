@@ -96,6 +96,10 @@ class BooksBuilder {
 // Applies every entry; the same as a BooksBuilder fed them one by one.
 VillageBooks analyse_books(const Village& village, const std::vector<Entry>& entries, const BooksOptions& options);
 
+// The flags a month's notice carries: those of that month or of no month,
+// except the month's own "not published" (publishing it answers that one).
+std::vector<Flag> notice_flags(const std::vector<Flag>& flags, const std::string& month);
+
 // A cash expense: its fund, counterparty or note says 现金 (cash).
 bool is_cash_expense(const nlohmann::json& entry);
 

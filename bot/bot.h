@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bot/books.h"
 #include "bot/complaints.h"
 #include "bot/directory.h"
 #include "ledger/ledger.h"
@@ -166,6 +167,23 @@ class Bot {
 
   // The monthly notice for a closed month, as pushed to the groups.
   Result<std::string> monthly_notice(const std::string& village, const std::string& month);
+
+  // Public reads, for pages anyone may open (web/): nothing here carries a
+  // complaint's text or a reporter's identity.
+  // The village's books as the bot answers from them (cached per log size
+  // and day; the same flags 预警 shows). kNotFound for an unknown village.
+  Result<std::shared_ptr<const VillageBooks>> books(const std::string& village);
+  // The alerts a published month's notice carried: the books of the entries
+  // before its statement, on the local day the statement was signed, those of
+  // that month or of no month. Never changes once the month is published.
+  Result<std::vector<Flag>> published_flags(const std::string& village, const std::string& month);
+  // Counts only: complaints filed and resolved in `month` (local time), and
+  // open and overdue now; the monthly notice prints the same numbers.
+  struct ComplaintCounts {
+    int received = 0, resolved = 0, open = 0, overdue = 0;
+    bool any = false;  // the village has complaints at all
+  };
+  Result<ComplaintCounts> complaint_counts(const std::string& village, const std::string& month);
 
   // Complaints, for the inspectors' HTTP API.
   Complaints& complaints();

@@ -267,6 +267,7 @@ struct Bot::Impl {
   Status queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes);
   Status record_seen(const InboundMessage& msg, const Context& ctx);
   std::string complaint_counts(const std::string& village, const std::string& month);
+  Result<ComplaintCounts> count_complaints(const std::string& village, const std::string& month);
 };
 
 // What a command's handler (command_table.cc) is given. Borrowed for one

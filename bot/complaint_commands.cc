@@ -329,22 +329,29 @@ Result<std::string> Bot::Impl::inspect(const Context& ctx, ComplaintStatus to, W
          "。(status changed)\n";
 }
 
-std::string Bot::Impl::complaint_counts(const std::string& village, const std::string& month) {
+Result<Bot::ComplaintCounts> Bot::Impl::count_complaints(const std::string& village, const std::string& month) {
   ComplaintFilter f;
   f.villages = {village};
   auto list = complaints.list(f);
-  if (!list.is_ok() || list->empty()) return "";
+  if (!list.is_ok()) return list.status();
   int offset = ledger->utc_offset_minutes();
   int64_t now = ledger->clock().now_unix_seconds();
-  int filed = 0, resolved = 0, overdue = 0, open = 0;
+  ComplaintCounts n;
+  n.any = !list->empty();
   for (const auto& c : *list) {
-    if (local_day(c.filed_at, offset).substr(0, 7) == month) ++filed;
-    if (c.resolved_at && local_day(c.resolved_at, offset).substr(0, 7) == month) ++resolved;
-    if (c.status != ComplaintStatus::kResolved && c.status != ComplaintStatus::kRejected) ++open;
-    if (complaint_overdue(c, options.complaint_deadlines, now)) ++overdue;
+    if (local_day(c.filed_at, offset).substr(0, 7) == month) ++n.received;
+    if (c.resolved_at && local_day(c.resolved_at, offset).substr(0, 7) == month) ++n.resolved;
+    if (c.status != ComplaintStatus::kResolved && c.status != ComplaintStatus::kRejected) ++n.open;
+    if (complaint_overdue(c, options.complaint_deadlines, now)) ++n.overdue;
   }
-  std::string out = "投诉:本月受理" + std::to_string(filed) + "件,办结" + std::to_string(resolved) + "件,在办" +
-                    std::to_string(open) + "件,逾期" + std::to_string(overdue) + "件。";
+  return n;
+}
+
+std::string Bot::Impl::complaint_counts(const std::string& village, const std::string& month) {
+  auto n = count_complaints(village, month);
+  if (!n.is_ok() || !n->any) return "";
+  std::string out = "投诉:本月受理" + std::to_string(n->received) + "件,办结" + std::to_string(n->resolved) + "件,在办" +
+                    std::to_string(n->open) + "件,逾期" + std::to_string(n->overdue) + "件。";
   auto cp = ledger->checkpoint(Complaints::kLogName);
   if (cp.is_ok()) out += "投诉台账核验码:" + checkpoint_short_form(*cp);
   return out + "\n";

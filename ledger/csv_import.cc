@@ -172,4 +172,15 @@ std::string describe_row_errors(const std::vector<RowError>& errors) {
   return out;
 }
 
+std::string csv_cell(const std::string& raw) {
+  std::string v = !raw.empty() && std::string("=+-@\t\r").find(raw[0]) != std::string::npos ? "'" + raw : raw;
+  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += "\"\"";
+    else out.push_back(c);
+  }
+  return out + "\"";
+}
+
 }  // namespace sunledger

@@ -1,6 +1,7 @@
 // The entries CSV that `sunledger post` and POST /v1/villages/{id}/entries take:
 // a header row `date,type,category,item,amount,project,fund,counterparty,note`
-// and one row per income or expense line (RFC 4180 quoting).
+// and one row per income or expense line (RFC 4180 quoting); and the cell
+// writer of every CSV the server answers with.
 // Pure functions: no state, safe from any thread.
 #pragma once
 
@@ -25,6 +26,11 @@ struct EntriesImport {
 // Parses and validates every row; collects all errors rather than stopping at
 // the first, so a township accountant can fix a file in one pass.
 EntriesImport parse_entries_csv(std::string_view text);
+
+// One cell of a CSV we serve: quoted when it holds a comma, quote or line
+// break, and prefixed with ' when a spreadsheet would run it as a formula
+// (it starts with =, +, -, @, tab or CR): stored text is whatever people typed.
+std::string csv_cell(const std::string& raw);
 
 // Joins row errors into the message people see: one "第N行: reason" per line.
 std::string describe_row_errors(const std::vector<RowError>& errors);

@@ -120,7 +120,9 @@ Result<Fen> parse_amount(std::string_view raw) {
   return fen;
 }
 
-std::string format_yuan(Fen fen) {
+std::string format_yuan(Fen fen) { return format_amount(fen) + "\xE5\x85\x83"; }  // 元
+
+std::string format_amount(Fen fen) {
   bool negative = fen < 0;
   // Work in unsigned to format INT64_MIN without overflow.
   uint64_t v = negative ? 0 - static_cast<uint64_t>(fen) : static_cast<uint64_t>(fen);
@@ -137,7 +139,6 @@ std::string format_yuan(Fen fen) {
   out.push_back('.');
   out.push_back(static_cast<char>('0' + cents / 10));
   out.push_back(static_cast<char>('0' + cents % 10));
-  out += "\xE5\x85\x83";  // 元
   return out;
 }
 

@@ -25,6 +25,8 @@ Result<Fen> parse_amount(std::string_view text);
 
 // "157,600.00元" (negative amounts get a leading '-').
 std::string format_yuan(Fen fen);
+// The same without the unit, "157,600.00", for a column headed 金额(元).
+std::string format_amount(Fen fen);
 
 // format_yuan plus "(15.76万元)" for amounts of 10,000 yuan or more, as a
 // village notice writes large sums.

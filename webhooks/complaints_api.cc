@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "bot/outbox.h"
+#include "ledger/csv_import.h"
 #include "webhooks/internal.h"
 
 namespace sunledger::http {
@@ -65,19 +66,6 @@ json complaint_json(const Complaint& c, const ComplaintDeadlines& d, int64_t now
           {"overdue", complaint_overdue(c, d, now)},
           {"rating", c.rating},
           {"events", events}};
-}
-
-std::string csv_field(const std::string& raw) {
-  // A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is
-  // prefixed with ' : a complaint text is whatever a stranger typed.
-  std::string v = !raw.empty() && std::string("=+-@\t\r").find(raw[0]) != std::string::npos ? "'" + raw : raw;
-  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += "\"\"";
-    else out.push_back(c);
-  }
-  return out + "\"";
 }
 
 bool in_scope(const InspectorScope& s, const std::string& village) {
@@ -154,11 +142,11 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
       int64_t deadline = complaint_deadline(c, d);
       std::string links;
       for (const auto& l : c.links) links += (links.empty() ? "" : " ") + l;
-      out += csv_field(c.receipt) + "," + csv_field(c.village) + "," + complaint_status_name(c.status) + "," +
+      out += csv_cell(c.receipt) + "," + csv_cell(c.village) + "," + complaint_status_name(c.status) + "," +
              utc_timestamp(c.filed_at) + "," + (deadline ? utc_timestamp(deadline) : "") + "," +
              (complaint_overdue(c, d, now) ? "true" : "false") + "," + (c.anonymous ? "true" : "false") + "," +
-             csv_field(c.reporter ? c.reporter->bot_id + "/" + c.reporter->user_id : "") + "," + csv_field(c.text) + "," +
-             csv_field(links) + "," + csv_field(c.events.back().note) + "\r\n";
+             csv_cell(c.reporter ? c.reporter->bot_id + "/" + c.reporter->user_id : "") + "," + csv_cell(c.text) + "," +
+             csv_cell(links) + "," + csv_cell(c.events.back().note) + "\r\n";
     }
     res.set_content(out, "text/csv; charset=utf-8");
   });

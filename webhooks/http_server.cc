@@ -340,6 +340,7 @@ struct HttpServer::Impl {
   Metrics metrics;  // before server: the gate's callback counts into it
   EdgeServer server;
   std::atomic<int> listen_fd{-1};
+  PageHandler pages;
 };
 
 HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks) {
@@ -364,6 +365,24 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
 
 HttpServer::~HttpServer() = default;
 
+void HttpServer::serve_pages(PageHandler pages) { impl_->pages = std::move(pages); }
+
+// Registered last, at listen(), when every route group has registered its own: httplib
+// tries handlers in order, so this one sees only what no route claimed.
+static void install_pages(httplib::Server& svr, const PageHandler& pages) {
+  svr.Get(".*", [pages](const httplib::Request& req, httplib::Response& res) {
+    auto answer = pages(req.path);
+    if (!answer) {
+      res.status = 404;  // the error handler writes the JSON body
+      return;
+    }
+    res.status = answer->status;
+    for (const auto& [name, value] : answer->headers) res.set_header(name, value);
+    res.set_header("Content-Type", answer->content_type);
+    res.body = std::move(answer->body);  // set_content would copy a page
+  });
+}
+
 Result<int> HttpServer::bind() {
   int port = impl_->options.port;
   if (port == 0) {
@@ -379,7 +398,10 @@ Result<int> HttpServer::bind() {
   return port;
 }
 
-bool HttpServer::listen() { return impl_->server.listen_after_bind(); }
+bool HttpServer::listen() {
+  if (impl_->pages) install_pages(impl_->server, impl_->pages);
+  return impl_->server.listen_after_bind();
+}
 void HttpServer::stop() { impl_->server.stop(); }
 bool HttpServer::is_running() const { return impl_->server.is_running(); }
 httplib::Server& HttpServer::routes() { return impl_->server; }

@@ -13,8 +13,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "bot/bot.h"
 #include "ledger/ledger.h"
@@ -42,6 +45,18 @@ struct WebhookWiring {
   // "sunledger --data 'DIR'"), so an administrator can paste it as it is.
   std::string cli = "sunledger";
 };
+
+// An answer to a GET outside the server's own routes: the public web's pages,
+// which app/ wires in. The server knows nothing of them but this.
+struct PageAnswer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+// Called on a worker, several at once; nullopt: no such page (the server's
+// JSON 404 answers).
+using PageHandler = std::function<std::optional<PageAnswer>(const std::string& path)>;
 
 // The edge's limits (webhooks/edge_limits.h: workers, connections, sizes,
 // deadlines, output caps), described once there, and where to listen.
@@ -74,6 +89,10 @@ class HttpServer {
   // Stops accepting, lets in-flight requests finish, and returns.
   void stop();
   bool is_running() const;
+
+  // GETs (and HEADs) that no route claims go to `pages`; set before listen()
+  // (after bind(), a caller knows the port its pages may name).
+  void serve_pages(PageHandler pages);
 
   // For route groups in this module (webhooks, write API) to register on.
   httplib::Server& routes();

@@ -470,6 +470,19 @@ TEST_F(FirstHour, TheDemoShowsTheWholeLoop) {
   std::string filed = say("m3", "shuangjiang-group", true, "shuangjiang-villager-li", "投诉 #25 村道拓宽为什么用水利专项资金");
   EXPECT_TRUE(has(filed, "回执已私信发给您")) << filed;
   EXPECT_TRUE(demo.wait_for("[→ 私信 shuangjiang-villager-li] 已受理")) << demo.text();
+  // The public web is served on the same port: the month just published has
+  // its page, and its notice's QR code names the address the demo listens on.
+  httplib::Client web("127.0.0.1", demo.port);
+  auto front = web.Get("/");
+  ASSERT_TRUE(front);
+  EXPECT_EQ(front->status, 200);
+  EXPECT_TRUE(has(front->body, "href=\"/villages/shuangjiang/2022-12\"")) << front->body;
+  auto notice = web.Get("/villages/shuangjiang/2022-12/notice");
+  ASSERT_TRUE(notice);
+  EXPECT_EQ(notice->status, 200);
+  EXPECT_TRUE(has(notice->body, "http://127.0.0.1:" + std::to_string(demo.port) + "/villages/shuangjiang/2022-12</p>"))
+      << notice->body;
+  EXPECT_FALSE(has(notice->body, "村道拓宽为什么用水利专项资金"));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(demo.stop(), 0);
   std::string log = demo.text();

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "demo/demo.h"
+#include "demo_fixture.h"
 #include "bot/outbox.h"
 #include "test_support.h"
 
@@ -473,10 +474,7 @@ TEST_F(BotTest, ApiOperationsShareTheLedger) {
   EXPECT_EQ(bot->publish("shuangjiang", "2022-11", official()).status().code(), Code::kFailedPrecondition);
 }
 
-cli::DemoTime demo_time(ManualClock& clock) {
-  int64_t base = clock.now_unix_seconds();
-  return cli::DemoTime{[&clock](int64_t t) { clock.set(t); }, [&clock, base] { clock.set(base); }};
-}
+using testing::demo_time;
 
 // The demo data, through the bot: the Shuangjiang diversion is flagged.
 TEST(DemoData, AnswersWithTheShuangjiangDiversionFlagged) {

@@ -17,12 +17,15 @@ struct RunningServer {
   int port = 0;
 
   // extra_routes: routes a test adds (registered before the server listens).
+  // configure: anything else to set before it binds (the page seam).
   void start(Ledger* ledger, Bot* bot = nullptr, HttpServerOptions options = {}, WebhookWiring wiring = {},
-             const std::function<void(httplib::Server&)>& extra_routes = {}) {
+             const std::function<void(httplib::Server&)>& extra_routes = {},
+             const std::function<void(HttpServer&)>& configure = {}) {
     options.port = 0;
     options.log_requests = false;
     server = std::make_unique<HttpServer>(ledger, bot, options, wiring);
     if (extra_routes) extra_routes(server->routes());
+    if (configure) configure(*server);
     auto p = server->bind();
     if (!p.is_ok()) throw std::runtime_error(p.status().to_string());
     port = *p;

@@ -1,0 +1,57 @@
+// What the public web reads from the bot: the books, a published month's
+// alerts, complaint counts. Counts only: no complaint text, no reporter.
+#include "bot/bot_impl.h"
+
+namespace sunledger {
+namespace {
+
+// The local date of a recorded_at ("2022-12-05T02:00:00Z"); "" when it is not one.
+std::string signed_day(const std::string& recorded_at, int utc_offset_minutes) {
+  if (recorded_at.size() != 20 || recorded_at[10] != 'T' || recorded_at[19] != 'Z') return "";
+  auto d = parse_date(recorded_at.substr(0, 10));
+  if (!d.is_ok()) return "";
+  int64_t seconds = 0;
+  for (size_t i : {11, 12, 14, 15, 17, 18}) {
+    char c = recorded_at[i];
+    if (c < '0' || c > '9') return "";
+  }
+  auto two = [&recorded_at](size_t at) { return (recorded_at[at] - '0') * 10 + (recorded_at[at + 1] - '0'); };
+  seconds = two(11) * 3600 + two(14) * 60 + two(17);
+  return format_date(local_date(local_midnight(*d, 0) + seconds, utc_offset_minutes));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const VillageBooks>> Bot::books(const std::string& village) {
+  auto v = impl_->ledger->village(village);
+  if (!v.is_ok()) return v.status();
+  return impl_->village_books(*v);
+}
+
+// Recomputed from the log rather than kept: the entries before the statement
+// and the day it was signed decide them, so the answer is the same on any
+// server, at any later time, as the notice the groups received.
+Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const std::string& month) {
+  Ledger& ledger = *impl_->ledger;
+  auto v = ledger.village(village);
+  if (!v.is_ok()) return v.status();
+  auto close = ledger.month_close(village, month);
+  if (!close.is_ok()) return close.status();
+  BooksBuilder builder(*v);
+  constexpr uint64_t kChunk = 1000;
+  for (uint64_t from = 0; from < close->statement_index; from += kChunk) {
+    auto entries = ledger.entries(village, from, std::min(close->statement_index, from + kChunk));
+    if (!entries.is_ok()) return entries.status();
+    for (const auto& e : *entries) builder.apply(e);
+  }
+  std::string day = signed_day(entry_string(close->statement, "recorded_at"), ledger.utc_offset_minutes());
+  if (day.empty()) day = impl_->today();
+  const BotOptions& o = impl_->options;
+  return notice_flags(builder.snapshot(BooksOptions{o.cash_limit, o.publish_by_day, day}).flags, month);
+}
+
+Result<Bot::ComplaintCounts> Bot::complaint_counts(const std::string& village, const std::string& month) {
+  return impl_->count_complaints(village, month);
+}
+
+}  // namespace sunledger

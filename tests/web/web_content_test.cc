@@ -1,0 +1,146 @@
+// The public web with hostile text in the ledger, the month CSV, the printable
+// notice and the page cache, through a real HTTP server on the demo data.
+#include <gtest/gtest.h>
+
+#include "ledger/csv_import.h"
+#include "web_fixture.h"
+
+namespace sunledger {
+namespace {
+
+using testing::official;
+using testing::WebServer;
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+constexpr const char* kScript = "<script>alert(1)</script>";
+constexpr const char* kScriptShown = "&lt;script&gt;alert(1)&lt;/script&gt;";
+
+// A village whose every name is an attack, with one published month.
+void add_hostile_village(Ledger& ledger) {
+  ASSERT_TRUE(ledger.add_village({"hostile", kScript, "<b>镇</b>"}).is_ok());
+  ASSERT_TRUE(ledger.register_project("hostile", {"<img/src=x/onerror=alert(1)>", 100'000, false}, official()).is_ok());
+  std::vector<TransactionLine> lines = {
+      transaction_line("2025-10-03", true, "=cmd|' /C calc'!A0", kScript, 120'000, "<img/src=x/onerror=alert(1)>",
+                       "\"><svg/onload=alert(1)>", "@SUM(A1)", "-2+3"),
+      transaction_line("2025-10-04", false, "+办公费", "a\"quoted\", item", 5'000, "", "一般资金", "", "")};
+  ASSERT_TRUE(ledger.post_transactions("hostile", lines, official()).is_ok());
+  ASSERT_TRUE(ledger.close_month("hostile", "2025-10", official()).is_ok());
+}
+
+TEST(WebContent, HostileNamesShowAsTextOnEveryPage) {
+  WebServer w;
+  add_hostile_village(*w.demo.t.ledger);
+  for (const char* path : {"/", "/villages/hostile", "/villages/hostile/2025-10", "/villages/hostile/2025-10/notice"}) {
+    auto r = w.get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path;
+    EXPECT_TRUE(has(r->body, kScriptShown)) << path;
+    EXPECT_FALSE(has(r->body, kScript)) << path;
+    EXPECT_FALSE(has(r->body, "<img/src")) << path;
+    EXPECT_FALSE(has(r->body, "<svg/onload")) << path;
+    EXPECT_FALSE(has(r->body, "<b>")) << path;
+  }
+  auto village = w.get("/villages/hostile");
+  ASSERT_TRUE(village);
+  EXPECT_TRUE(has(village->body, "&lt;img/src=x/onerror=alert(1)&gt;"));  // the project, in the bars' SVG
+  EXPECT_TRUE(has(village->body, "&quot;&gt;&lt;svg/onload=alert(1)&gt;"));  // the fund
+  auto home = w.get("/");
+  ASSERT_TRUE(home);
+  EXPECT_TRUE(has(home->body, "&lt;b&gt;镇&lt;/b&gt;"));
+}
+
+TEST(WebContent, TheMonthCsvHasABomAndDisarmsFormulas) {
+  WebServer w;
+  auto r = w.get("/villages/shuangjiang/2022-11.csv");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_TRUE(has(r->get_header_value("Content-Disposition"), "shuangjiang-2022-11.csv"));
+  EXPECT_EQ(r->body.rfind("\xEF\xBB\xBF序号 index,日期 date,", 0), 0u);
+  EXPECT_TRUE(has(r->body, "\r\n25,2022-11-21,支出,工程款,村道拓宽工程款,\"142,400.00\",道路拓宽,专项资金,某道路工程公司,村支书签批\r\n"))
+      << r->body;
+  EXPECT_TRUE(has(r->body, ",补助,低保,张*三,620.00,,,,1人\r\n")) << r->body;
+
+  add_hostile_village(*w.demo.t.ledger);
+  auto hostile = w.get("/villages/hostile/2025-10.csv");
+  ASSERT_TRUE(hostile);
+  EXPECT_EQ(hostile->status, 200);
+  for (const char* cell : {",'=cmd|' /C calc'!A0,", ",'@SUM(A1),", ",'-2+3\r\n", ",'+办公费,", ",\"a\"\"quoted\"\", item\","})
+    EXPECT_TRUE(has(hostile->body, cell)) << cell << "\n" << hostile->body;
+}
+
+TEST(WebContent, CsvCellsAreQuotedAndFormulasPrefixed) {
+  EXPECT_EQ(csv_cell("plain"), "plain");
+  EXPECT_EQ(csv_cell("=1+1"), "'=1+1");
+  EXPECT_EQ(csv_cell("\tx"), "'\tx");
+  EXPECT_EQ(csv_cell("\rx"), "\"'\rx\"");
+  EXPECT_EQ(csv_cell("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+}
+
+TEST(WebContent, TheNoticePrintsOnA4WithTheCheckCodeAndAQrCodeOfTheMonthPage) {
+  WebServer w;
+  auto r = w.get("/villages/shuangjiang/2022-11/notice");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  const std::string& b = r->body;
+  EXPECT_TRUE(has(b, "<body class=\"notice\">"));
+  EXPECT_TRUE(has(b, "朱亭镇双江村 2022年11月 三务公开"));
+  EXPECT_TRUE(has(b, "142,400.00"));
+  EXPECT_TRUE(has(b, "专项资金挪用"));
+  auto close = w.demo.t.ledger->month_close("shuangjiang", "2022-11");
+  ASSERT_TRUE(close.is_ok());
+  std::string size = std::to_string(close->tree_size) + "/";
+  EXPECT_TRUE(has(b, "核验码 <strong>" + size)) << b;
+  EXPECT_TRUE(has(b, "<svg class=\"qr\""));
+  // The configured public URL, its trailing slash dropped, is what the QR code and the text say.
+  EXPECT_TRUE(has(b, "aria-label=\"https://lukou.example/villages/shuangjiang/2022-11\""));
+  EXPECT_TRUE(has(b, "<br>https://lukou.example/villages/shuangjiang/2022-11</p>"));
+  size_t sections = 0;
+  for (size_t at = b.find("<section>"); at != std::string::npos; at = b.find("<section>", at + 1)) ++sections;
+  EXPECT_EQ(sections, 3u);  // summary, lines, subsidies: one printed page each
+  auto css = w.get("/static/site.css");
+  ASSERT_TRUE(css);
+  EXPECT_TRUE(has(css->body, "@page{size:A4"));
+  EXPECT_TRUE(has(css->body, ".notice section+section{break-before:page}"));
+}
+
+TEST(WebContent, APageIsRenderedAgainOnlyWhenItsVillagesLogGrew) {
+  WebServer w;
+  Ledger& ledger = *w.demo.t.ledger;
+  const std::string month = "/villages/shuangjiang/2022-11";
+  auto first = w.get(month);
+  ASSERT_TRUE(first);
+  uint64_t rendered = w.pages.renders();
+  for (int i = 0; i < 3; ++i) {
+    auto again = w.get(month);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->body, first->body);
+  }
+  EXPECT_EQ(w.pages.renders(), rendered);
+  // Another village's log grew: this page stays as it was.
+  ASSERT_TRUE(ledger.post_transactions("zhuting", {transaction_line("2022-12-02", true, "上级拨款", "运转经费", 10'000)},
+                                       official()).is_ok());
+  ASSERT_TRUE(w.get(month));
+  EXPECT_EQ(w.pages.renders(), rendered);
+  // Its own log grew (a line of the open month): rendered again, and November
+  // still reads as published, alerts included.
+  ASSERT_TRUE(ledger.post_transactions("shuangjiang",
+                                       {transaction_line("2022-12-02", false, "招待费", "现金接待", 900'000, "", "一般资金", "", "现金")},
+                                       official()).is_ok());
+  auto grown = w.get(month);
+  ASSERT_TRUE(grown);
+  EXPECT_EQ(w.pages.renders(), rendered + 1);
+  EXPECT_EQ(grown->body, first->body);
+  // The village page shows the new cash alert once re-rendered, and is then reused.
+  auto village = w.get("/villages/shuangjiang");
+  ASSERT_TRUE(village);
+  EXPECT_TRUE(has(village->body, "现金接待 9,000.00元"));
+  uint64_t after = w.pages.renders();
+  ASSERT_TRUE(w.get("/villages/shuangjiang"));
+  EXPECT_EQ(w.pages.renders(), after);
+}
+
+}  // namespace
+}  // namespace sunledger

@@ -1,0 +1,159 @@
+// Routing of the public web's paths, and the page cache: a page is kept with
+// the key it was rendered for (its village's log size; the day or minute too
+// where it shows today's alerts or counts) and rendered again only when the
+// key changed, so a busy month page costs a size lookup, not a rendering.
+#include "web/public_web.h"
+
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include "bot/complaints.h"
+#include "web/pages.h"
+
+namespace sunledger::web {
+namespace {
+
+enum class Route { kHome, kStylesheet, kVillage, kMonth, kCsv, kNotice, kNoSuchPage };
+
+struct Parsed {
+  Route route = Route::kNoSuchPage;
+  std::string village, month;
+};
+
+// "/villages/shuangjiang/2022-11.csv" -> kCsv, shuangjiang, 2022-11.
+std::optional<Parsed> parse_path(const std::string& path) {
+  if (path == "/") return Parsed{Route::kHome, "", ""};
+  if (path == "/static/site.css") return Parsed{Route::kStylesheet, "", ""};
+  const std::string prefix = "/villages/";
+  if (path.rfind(prefix, 0) != 0) return std::nullopt;
+  std::string rest = path.substr(prefix.size());
+  size_t slash = rest.find('/');
+  Parsed p{Route::kVillage, rest.substr(0, slash), ""};
+  if (p.village.empty()) return Parsed{};
+  if (slash == std::string::npos) return p;
+  std::string tail = rest.substr(slash + 1);
+  if (tail.size() == 11 && tail.compare(7, 4, ".csv") == 0) p.route = Route::kCsv;
+  else if (tail.size() == 14 && tail.compare(7, 7, "/notice") == 0) p.route = Route::kNotice;
+  else if (tail.size() == 7) p.route = Route::kMonth;
+  else return Parsed{};
+  p.month = tail.substr(0, 7);
+  if (!valid_month(p.month)) return Parsed{};
+  return p;
+}
+
+WebPage stylesheet_page() {
+  WebPage page;
+  page.content_type = "text/css; charset=utf-8";
+  page.body = stylesheet();
+  page.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "max-age=3600"}};
+  return page;
+}
+
+}  // namespace
+
+struct PublicWeb::Impl {
+  Ledger* ledger;
+  Bot* bot;
+  WebOptions options;
+  std::atomic<uint64_t> renders{0};
+  std::mutex mu;
+  struct Cached {
+    std::string key;
+    std::shared_ptr<const WebPage> page;
+  };
+  std::map<std::string, Cached> cache;  // by path; only pages that answered 200
+
+  std::string today() const {
+    return format_date(local_date(ledger->clock().now_unix_seconds(), ledger->utc_offset_minutes()));
+  }
+  // Every village's log and the complaints log, and the minute: what the
+  // front page shows changes with any of them (a complaint becomes overdue
+  // at its own second, so the minute bounds how late the count may be).
+  Result<std::string> home_key() {
+    auto villages = ledger->villages();
+    if (!villages.is_ok()) return villages.status();
+    std::string key = std::to_string(ledger->clock().now_unix_seconds() / 60);
+    for (const auto& v : *villages) {
+      auto size = ledger->log_size(v.id);
+      if (!size.is_ok()) return size.status();
+      key += "|" + v.id + ":" + std::to_string(*size);
+    }
+    auto complaints = ledger->log_size(Complaints::kLogName);
+    if (!complaints.is_ok()) return complaints.status();
+    return key + "|c:" + std::to_string(*complaints);
+  }
+  WebPage serve(const std::string& path, const Result<std::string>& key,
+                const std::function<Result<WebPage>()>& render, const std::function<WebPage()>& not_found);
+  WebPage route(const std::string& path, const Parsed& p);
+};
+
+WebPage PublicWeb::Impl::serve(const std::string& path, const Result<std::string>& key,
+                               const std::function<Result<WebPage>()>& render, const std::function<WebPage()>& not_found) {
+  if (!key.is_ok()) return unavailable_page(key.status());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(path);
+    if (it != cache.end() && it->second.key == *key) return *it->second.page;
+  }
+  ++renders;
+  auto page = render();
+  if (!page.is_ok()) {
+    if (page.status().code() == Code::kNotFound) return not_found();
+    std::fprintf(stderr, "sunledger: page %s: %s\n", path.c_str(), page.status().to_string().c_str());
+    return unavailable_page(page.status());
+  }
+  auto kept = std::make_shared<const WebPage>(std::move(*page));
+  std::lock_guard<std::mutex> lock(mu);
+  cache[path] = Cached{*key, kept};
+  return *kept;
+}
+
+WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
+  Site site{*ledger, *bot, options};
+  auto no_such_page = [] { return not_found_page("没有这个页面", "No such page."); };
+  if (p.route == Route::kStylesheet) return stylesheet_page();
+  if (p.route == Route::kHome) return serve(path, home_key(), [&site] { return home_page(site); }, no_such_page);
+  if (p.route == Route::kNoSuchPage) return no_such_page();
+  auto village = ledger->village(p.village);
+  if (!village.is_ok()) {
+    if (village.status().code() == Code::kNotFound) return not_found_page("没有这个村", "No such village.");
+    return unavailable_page(village.status());
+  }
+  const Village& v = *village;
+  const std::string& month = p.month;
+  auto size = ledger->log_size(v.id);
+  Result<std::string> key = size.is_ok() ? Result<std::string>(std::to_string(*size)) : Result<std::string>(size.status());
+  auto unpublished = [&v, &month] { return month_not_published(v, month); };
+  switch (p.route) {
+    case Route::kVillage:
+      // Its alerts include months not published by their deadline: they change with the day.
+      if (key.is_ok()) key = *key + "|" + today();
+      return serve(path, key, [&site, &v] { return village_page(site, v); }, no_such_page);
+    case Route::kMonth: return serve(path, key, [&] { return month_page(site, v, month); }, unpublished);
+    case Route::kCsv: return serve(path, key, [&] { return month_csv(site, v, month); }, unpublished);
+    case Route::kNotice: return serve(path, key, [&] { return notice_page(site, v, month); }, unpublished);
+    default: return no_such_page();
+  }
+}
+
+PublicWeb::PublicWeb(Ledger* ledger, Bot* bot, WebOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->ledger = ledger;
+  impl_->bot = bot;
+  impl_->options = std::move(options);
+  while (!impl_->options.public_url.empty() && impl_->options.public_url.back() == '/') impl_->options.public_url.pop_back();
+}
+
+PublicWeb::~PublicWeb() = default;
+
+std::optional<WebPage> PublicWeb::get(const std::string& path) {
+  auto parsed = parse_path(path);
+  if (!parsed) return std::nullopt;
+  return impl_->route(path, *parsed);
+}
+
+uint64_t PublicWeb::renders() const { return impl_->renders.load(); }
+
+}  // namespace sunledger::web
