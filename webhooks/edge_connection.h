@@ -25,6 +25,10 @@ inline int to_ms(std::chrono::milliseconds d) { return static_cast<int>(std::max
 // empty when the gate answers.
 void send_nonblocking(int fd, std::string_view data);
 
+// Bytes the kernel holds in fd's send queue that the client has not
+// acknowledged (SIOCOUTQ): sent or not, they are the server's memory.
+size_t kernel_queued(int fd);
+
 // The connection's peer (peer) or local address.
 void address_of(int fd, bool peer, std::string& ip, int& port);
 
@@ -47,13 +51,22 @@ struct Conn {
   size_t body_len = 0;   // its body, read before dispatch
   bool refuse = false;   // its body is not read: answer it and close
   // kWrite: an answer the client has not taken yet, written by the gate.
-  enum class Phase { kIdle, kHead, kBody, kWrite, kLinger } phase = Phase::kIdle;
+  // kUnread: its answers are all with the kernel, but more than
+  // max_unread_answer_bytes of them are unread; its next request waits.
+  enum class Phase { kIdle, kHead, kBody, kWrite, kUnread, kLinger } phase = Phase::kIdle;
   // The answer being written (only ever one: the next request waits for it),
-  // bytes before out_pos sent; `charged` of them count against the client's
-  // and the server's output caps.
+  // bytes before out_pos sent.
   std::string out;
   size_t out_pos = 0;
+  // What its answers held unread when last looked at (the unsent part of
+  // `out` and the kernel's send queue), counted against the client's and the
+  // server's output caps. It only shrinks between looks: it grows only when
+  // a worker or the gate writes, and they look again then.
   size_t charged = 0;
+  // kUnread: woken when the kernel has sent most of its queue (EPOLLOUT, see
+  // max_unread_answer_bytes); once only bytes in flight are left, the gate's
+  // sweep looks again instead, as EPOLLOUT would fire at once, again and again.
+  bool wake_on_room = true;
   bool close_after_write = false;
   Clock::time_point write_deadline, last_progress;
   bool fresh = true;     // no request answered yet

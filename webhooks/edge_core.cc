@@ -2,11 +2,9 @@
 // closing connections, and the accounting of what connections hold.
 #include "webhooks/edge_core.h"
 
-#include <linux/sockios.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -110,13 +108,12 @@ void EdgeServer::Core::wake() {
 // to a whole send buffer (megabytes on loopback), in an orphaned socket for
 // minutes, outside every limit of ours.
 void EdgeServer::Core::close_conn(Conn* c) {
-  int unsent = 0;
-  if (c->unsent() > 0 || (::ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0)) {
+  if (c->unsent() > 0 || kernel_queued(c->fd) > 0) {
     linger drop{1, 0};
     ::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &drop, sizeof drop);
   }
   ::close(c->fd);
-  release_output(*c, c->charged);
+  settle_output(*c, 0);
   release_client(c->client);
   delete c;
   open_.fetch_sub(1);
@@ -129,23 +126,44 @@ void EdgeServer::Core::release_client(const std::string& client) {
   if (it != per_client_.end() && --it->second.connections == 0) per_client_.erase(it);
 }
 
-void EdgeServer::Core::charge_output(Conn& c, size_t n) {
-  c.charged += n;
-  output_total_.fetch_add(n);
+void EdgeServer::Core::settle_output(Conn& c, size_t held) {
+  if (held == c.charged) return;
+  bool more = held > c.charged;
+  size_t n = more ? held - c.charged : c.charged - held;
+  c.charged = held;
+  if (more) {
+    output_total_.fetch_add(n);
+  } else {
+    output_total_.fetch_sub(n);
+  }
   if (c.client.empty()) return;
   std::lock_guard<std::mutex> lock(clients_mu_);
-  per_client_[c.client].output += n;
+  auto it = per_client_.find(c.client);  // there while c is open: c is one of its connections
+  if (it == per_client_.end()) return;
+  size_t& output = it->second.output;
+  output = more ? output + n : output - std::min(n, output);
 }
 
-void EdgeServer::Core::release_output(Conn& c, size_t n) {
-  n = std::min(n, c.charged);
-  if (n == 0) return;
-  c.charged -= n;
-  output_total_.fetch_sub(n);
-  if (c.client.empty()) return;
-  std::lock_guard<std::mutex> lock(clients_mu_);
-  auto it = per_client_.find(c.client);
-  if (it != per_client_.end()) it->second.output -= std::min(n, it->second.output);
+size_t EdgeServer::Core::recount_output(Conn& c) {
+  settle_output(c, c.unsent() + kernel_queued(c.fd));
+  return c.charged;
+}
+
+bool EdgeServer::Core::answers_unread(Conn& c) {
+  // The charge only shrinks between counts (see Conn::charged): under the
+  // limit, no need to ask the kernel.
+  const size_t limit = limits_.max_unread_answer_bytes;
+  return c.charged > limit && recount_output(c) > limit;
+}
+
+// c's next request waits until its client reads its answers, within the
+// same deadlines as an answer the gate writes: some progress every
+// write_timeout, and all of it within answer_deadline.
+void EdgeServer::Core::await_reader(Conn& c, Clock::time_point now) {
+  c.phase = Conn::Phase::kUnread;
+  c.wake_on_room = true;
+  c.write_deadline = now + limits_.answer_deadline;
+  c.last_progress = now;
 }
 
 bool EdgeServer::Core::output_full(const std::string& client) {
@@ -173,7 +191,7 @@ void EdgeServer::Core::drain(const std::vector<Conn*>& conns, Clock::time_point 
       if (fds[i].revents == 0) continue;
       size_t written = 0;
       Wrote w = write_some(*owners[i], written);
-      release_output(*owners[i], written);
+      recount_output(*owners[i]);
       if (w != Wrote::kSome) owners[i]->phase = Conn::Phase::kLinger;  // done (or failed)
     }
   }

@@ -58,14 +58,19 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   void wake();
   void close_conn(Conn* c);
   void release_client(const std::string& client);
-  // An answer the socket does not take at once waits in memory, counted
-  // against its client (max_output_per_client) and the server
-  // (max_output_total). A request run while either is full is shed (503):
-  // the memory slow readers can hold is bounded, and one client's slow reads
-  // fill only its own share.
-  void charge_output(Conn& c, size_t n);
-  void release_output(Conn& c, size_t n);
+  // What a connection's answers hold unread (what the gate still has to
+  // write, and the kernel's send queue) is counted against its client
+  // (max_output_per_client) and the server (max_output_total). A request run
+  // while either is full is shed (503): the memory clients that do not read
+  // can hold is bounded, and one client's slow reads fill only its own share.
+  // settle_output sets c's charge to `held`; recount_output looks again.
+  void settle_output(Conn& c, size_t held);
+  size_t recount_output(Conn& c);
   bool output_full(const std::string& client);
+  // Whether more than max_unread_answer_bytes of c's answers are unread: its
+  // next request then waits (await_reader) until the client reads them.
+  bool answers_unread(Conn& c);
+  void await_reader(Conn& c, Clock::time_point now);
   void drain(const std::vector<Conn*>& conns, Clock::time_point deadline);
 
   // --- edge_gate.cc: the gate thread ---------------------------------------
@@ -76,10 +81,12 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   void resume(std::unique_ptr<Conn> c, Clock::time_point now);
   void decide(std::unique_ptr<Conn> c, Clock::time_point now);
   void answer_and_linger(std::unique_ptr<Conn> c, int status, Clock::time_point now);
-  void on_event(int fd, Clock::time_point now);
+  void on_event(int fd, uint32_t events, Clock::time_point now);
   void on_writable(std::unique_ptr<Conn> c, Clock::time_point now);
+  void on_room(std::unique_ptr<Conn> c, uint32_t events, Clock::time_point now);
   void on_linger(std::unique_ptr<Conn> c);
   void on_readable(std::unique_ptr<Conn> c, Clock::time_point now);
+  void recount_unread(Clock::time_point now);
   void expire(Clock::time_point now);
 
   // --- edge_workers.cc: the workers and the shedder ---------------------------
@@ -89,7 +96,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   void serve(Conn* c, bool shed);
   bool answer_one(Conn& c, bool shed);
   bool finish_answer(Conn* c, bool keep);
-  bool take_pipelined(Conn* c);
+  void take_pipelined(Conn* c);
 
   EdgeServer& server_;
   const EdgeLimits limits_;
@@ -97,7 +104,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   std::atomic<bool> stopping_{false};
   bool shut_down_ = false;
   std::atomic<size_t> open_{0};
-  std::atomic<size_t> output_total_{0};  // unsent answer bytes held, all connections
+  std::atomic<size_t> output_total_{0};  // answer bytes held unread, all connections
 
   // Gate thread only.
   std::thread gate_;
@@ -108,7 +115,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   std::vector<std::pair<int, std::string>> new_fds_;  // with their client keys
   std::vector<Conn*> returned_;
 
-  // What each client (by client key) holds: connections, and unsent answer bytes.
+  // What each client (by client key) holds: connections, and answer bytes unread.
   struct ClientUse {
     size_t connections = 0;
     size_t output = 0;

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 #include "webhooks/edge_core.h"
 #include "webhooks/edge_framing.h"
@@ -30,10 +32,11 @@ void EdgeServer::Core::gate_loop() {
         (void)r;
         take_inbox(now);
       } else {
-        on_event(events[i].data.fd, now);
+        on_event(events[i].data.fd, events[i].events, now);
       }
     }
     if (now - last_expire >= std::chrono::milliseconds(50)) {
+      recount_unread(now);
       expire(now);
       last_expire = now;
     }
@@ -42,7 +45,11 @@ void EdgeServer::Core::gate_loop() {
 
 void EdgeServer::Core::arm(Conn& c, bool add) {
   epoll_event ev{};
-  ev.events = (c.phase == Conn::Phase::kWrite ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT;
+  uint32_t wanted = EPOLLIN;
+  if (c.phase == Conn::Phase::kWrite || c.phase == Conn::Phase::kUnread) wanted = EPOLLOUT;
+  // Waiting for the sweep: only errors and hang-ups (always reported).
+  if (c.phase == Conn::Phase::kUnread && !c.wake_on_room) wanted = 0;
+  ev.events = wanted | EPOLLONESHOT;
   ev.data.fd = c.fd;
   ::epoll_ctl(epoll_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
 }
@@ -67,6 +74,11 @@ void EdgeServer::Core::take_inbox(Clock::time_point now) {
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    // The kernel queues little unsent (see max_unread_answer_bytes): the
+    // rest of a large answer waits with the gate, counted, and EPOLLOUT
+    // says when most of the queue is sent.
+    int lowat = static_cast<int>(std::min<size_t>(limits_.max_unread_answer_bytes, INT32_MAX));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
     auto c = std::make_unique<Conn>();
     c->fd = fd;
     c->client = std::move(client);
@@ -81,7 +93,7 @@ void EdgeServer::Core::take_inbox(Clock::time_point now) {
     if (c->phase == Conn::Phase::kLinger) {
       c->linger_deadline = now + limits_.linger;
       park(std::move(c), false);
-    } else if (c->phase == Conn::Phase::kWrite) {
+    } else if (c->phase == Conn::Phase::kWrite || c->phase == Conn::Phase::kUnread) {
       park(std::move(c), false);
     } else {
       resume(std::move(c), now);
@@ -99,8 +111,9 @@ void EdgeServer::Core::resume(std::unique_ptr<Conn> c, Clock::time_point now) {
     return park(std::move(c), false);
   }
   // Part of a next request came with the last one (pipelining); its head
-  // is timed from now. A whole one (a worker stops after 16 in a row, or
-  // left it while the gate wrote the answer) goes straight to the workers.
+  // is timed from now. A whole one (left while the gate wrote the answer, or
+  // while the client had too much of its answers unread) goes straight to
+  // the workers, once the client has read most of them.
   if (c->head_len == 0) {
     c->phase = Conn::Phase::kHead;
     c->head_deadline = now + limits_.header_deadline;
@@ -110,7 +123,10 @@ void EdgeServer::Core::resume(std::unique_ptr<Conn> c, Clock::time_point now) {
 
 void EdgeServer::Core::decide(std::unique_ptr<Conn> c, Clock::time_point now) {
   switch (advance(*c, limits_, now)) {
-    case Parse::kReady: return dispatch(std::move(c));
+    case Parse::kReady:
+      if (!answers_unread(*c)) return dispatch(std::move(c));
+      await_reader(*c, now);
+      return park(std::move(c), false);
     case Parse::kNeedMore: return park(std::move(c), false);
     case Parse::kBadRequest: return answer_and_linger(std::move(c), 400, now);
     case Parse::kHeadTooLarge: return answer_and_linger(std::move(c), 431, now);
@@ -131,13 +147,14 @@ void EdgeServer::Core::answer_and_linger(std::unique_ptr<Conn> c, int status, Cl
   park(std::move(c), false);
 }
 
-void EdgeServer::Core::on_event(int fd, Clock::time_point now) {
+void EdgeServer::Core::on_event(int fd, uint32_t events, Clock::time_point now) {
   auto it = table_.find(fd);
   if (it == table_.end()) return;
   std::unique_ptr<Conn> c = std::move(it->second);
   table_.erase(it);
   switch (c->phase) {
     case Conn::Phase::kWrite: return on_writable(std::move(c), now);
+    case Conn::Phase::kUnread: return on_room(std::move(c), events, now);
     case Conn::Phase::kLinger: return on_linger(std::move(c));
     default: return on_readable(std::move(c), now);
   }
@@ -147,8 +164,8 @@ void EdgeServer::Core::on_event(int fd, Clock::time_point now) {
 void EdgeServer::Core::on_writable(std::unique_ptr<Conn> c, Clock::time_point now) {
   size_t written = 0;
   Wrote w = write_some(*c, written);
-  release_output(*c, written);
   if (w == Wrote::kFailed) return close_conn(c.release());
+  recount_output(*c);
   if (w == Wrote::kSome) {
     if (written > 0) c->last_progress = now;
     return park(std::move(c), false);
@@ -157,6 +174,17 @@ void EdgeServer::Core::on_writable(std::unique_ptr<Conn> c, Clock::time_point no
   ::shutdown(c->fd, SHUT_WR);
   c->phase = Conn::Phase::kLinger;
   c->linger_deadline = now + limits_.linger;
+  park(std::move(c), false);
+}
+
+// The kernel has sent most of what it queued for a connection whose next
+// request waits for its client to read (or the client is gone).
+void EdgeServer::Core::on_room(std::unique_ptr<Conn> c, uint32_t events, Clock::time_point now) {
+  if (events & (EPOLLERR | EPOLLHUP)) return close_conn(c.release());
+  size_t before = c->charged;
+  if (recount_output(*c) <= limits_.max_unread_answer_bytes) return resume(std::move(c), now);
+  if (c->charged < before) c->last_progress = now;
+  c->wake_on_room = false;  // the rest is in flight: the sweep looks again
   park(std::move(c), false);
 }
 
@@ -203,6 +231,27 @@ void EdgeServer::Core::on_readable(std::unique_ptr<Conn> c, Clock::time_point no
   decide(std::move(c), now);
 }
 
+// Every 50 ms: the kernel's queue shrinks as clients read, which epoll does
+// not always say; each connection holding unread answers is counted again,
+// and one whose next request waited for its client goes on once the client
+// has read most of them.
+void EdgeServer::Core::recount_unread(Clock::time_point now) {
+  std::vector<int> ready;
+  for (auto& entry : table_) {
+    Conn& c = *entry.second;
+    if (c.charged == 0) continue;
+    size_t before = c.charged;
+    if (recount_output(c) < before) c.last_progress = now;
+    if (c.phase == Conn::Phase::kUnread && c.charged <= limits_.max_unread_answer_bytes) ready.push_back(entry.first);
+  }
+  for (int fd : ready) {
+    auto it = table_.find(fd);
+    std::unique_ptr<Conn> c = std::move(it->second);
+    table_.erase(it);
+    resume(std::move(c), now);
+  }
+}
+
 // Every 50 ms: connections past a deadline.
 void EdgeServer::Core::expire(Clock::time_point now) {
   std::vector<int> drop, slow;
@@ -218,6 +267,7 @@ void EdgeServer::Core::expire(Clock::time_point now) {
         if (now >= c->body_deadline || now - c->last_byte >= limits_.read_stall) slow.push_back(fd);
         break;
       case Conn::Phase::kWrite:
+      case Conn::Phase::kUnread:
         // A reader too slow for the whole answer's deadline, or stalled:
         // dropped (with a reset, the rest of the answer unsent).
         if (now >= c->write_deadline || now - c->last_progress >= limits_.write_timeout) drop.push_back(fd);

@@ -46,12 +46,26 @@ struct EdgeLimits {
   // connection is dropped (reset) with the rest unsent.
   std::chrono::milliseconds write_timeout{5'000};
   std::chrono::milliseconds answer_deadline{60'000};
-  // Unsent answer bytes held in memory for one client (counted like
-  // connections: an IPv4 address or an IPv6 /64, loopback only when
-  // limit_loopback_clients) and for all connections together. A request run
-  // while its client's share, or the total, is full is answered 503.
+  // Answer bytes not yet taken by the client, held for one client (counted
+  // like connections: an IPv4 address or an IPv6 /64, loopback only when
+  // limit_loopback_clients) and for all connections together: what the gate
+  // still has to write, and what the kernel holds in the socket's send queue
+  // unacknowledged (SIOCOUTQ), which is the server's memory just as much (up
+  // to a send buffer, megabytes on loopback). A request run while its
+  // client's share, or the total, is full is answered 503.
   size_t max_output_per_client = 8 * 1024 * 1024;
   size_t max_output_total = 128 * 1024 * 1024;
+  // A connection's next request (pipelined, or sent before the last answer
+  // was read) runs only once at most this many bytes of its answers are left
+  // unread, in the gate and in the kernel; the kernel, too, queues at most
+  // this many unsent bytes per socket (TCP_NOTSENT_LOWAT), and wakes the gate
+  // once it has sent most of them. Without it a client that pipelines and
+  // never reads had answers rendered until each send buffer was full (some
+  // 100,000 entries pages for 256 connections). 64 KiB holds a dozen
+  // ordinary answers (a /healthz, a JSON page of a few KB), so a pipelining
+  // client that reads is not held up; and max_connections connections at
+  // this much each fill no more than max_output_total.
+  size_t max_unread_answer_bytes = 64 * 1024;
   // After a closing answer the rest of what the client sends is read and
   // dropped this long, so the close does not turn into a reset that could
   // destroy the answer before the client reads it.

@@ -20,7 +20,13 @@
 //    room, within answer_deadline for the whole answer;
 //  - a keep-alive connection then goes back to the gate (its next request
 //    is read once its answer is out), and its worker to the next ready
-//    request;
+//    request; a next request the client already sent whole (pipelining)
+//    joins the back of the queue, one at a time, and only once at most
+//    max_unread_answer_bytes of the answers before it are unread, counting
+//    the kernel's send queue (SIOCOUTQ): a client that pipelines and never
+//    reads gets a few answers rendered, not a send buffer's worth;
+//  - what the kernel holds of the answers counts in the client's and the
+//    server's output shares, like what the gate holds;
 //  - a request whose body is not read before it is answered (chunked, over the
 //    cap, refused before routing, a GET with a body, malformed) is answered
 //    with "Connection: close" and the connection closed, so that body can

@@ -195,6 +195,28 @@ struct GenericBotServer : ::testing::Test {
     return w;
   }
 
+  // A normal client asks for /healthz `n` times during an attack, on a new
+  // connection each time, at start + first + i * step; each must be answered
+  // 200 within 1 s. Returns how long each took.
+  std::vector<double> normal_client_during(std::chrono::steady_clock::time_point start, int first_ms, int step_ms, int n) {
+    std::vector<double> latencies;
+    for (int i = 0; i < n; ++i) {
+      std::this_thread::sleep_until(start + std::chrono::milliseconds(first_ms + step_ms * i));
+      auto started = std::chrono::steady_clock::now();
+      auto c = s.client();
+      c.set_read_timeout(5, 0);
+      auto r = c.Get("/healthz");
+      double took = seconds_since(started);
+      EXPECT_TRUE(r) << "request " << i << " during the attack failed after " << took << " s";
+      if (r) {
+        EXPECT_EQ(r->status, 200);
+      }
+      latencies.push_back(took);
+      EXPECT_LT(took, 1.0) << "request " << i << " during the attack took " << took << " s";
+    }
+    return latencies;
+  }
+
   // Sends `request` on a new connection and reads until the server closes.
   Received exchange(const std::string& request, double limit = 5) {
     int fd = connect_loopback(s.port);

@@ -37,28 +37,6 @@ struct Edge : GenericBotServer {
       res.set_content(body, "text/plain");
     });
   }
-
-  // A normal client asks for /healthz `n` times during an attack, on a new
-  // connection each time, at start + first + i * step; each must be answered
-  // 200 within 1 s. Returns how long each took.
-  std::vector<double> normal_client_during(Clock::time_point start, int first_ms, int step_ms, int n) {
-    std::vector<double> latencies;
-    for (int i = 0; i < n; ++i) {
-      std::this_thread::sleep_until(start + std::chrono::milliseconds(first_ms + step_ms * i));
-      auto started = Clock::now();
-      auto c = s.client();
-      c.set_read_timeout(5, 0);
-      auto r = c.Get("/healthz");
-      double took = seconds_since(started);
-      EXPECT_TRUE(r) << "request " << i << " during the attack failed after " << took << " s";
-      if (r) {
-        EXPECT_EQ(r->status, 200);
-      }
-      latencies.push_back(took);
-      EXPECT_LT(took, 1.0) << "request " << i << " during the attack took " << took << " s";
-    }
-    return latencies;
-  }
 };
 
 // 300 connections each send one byte of a request head every 2 s. With a
