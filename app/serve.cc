@@ -203,14 +203,84 @@ Status try_bind(const std::string& host, int port) {
   return out;
 }
 
-int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+namespace {
+
+// What --check prints: ✓ good, ✗ a problem (counted), ! worth knowing.
+struct CheckReport {
   int problems = 0;
-  auto bad = [&](const std::string& what) {
+  void bad(const std::string& what) {
     ++problems;
     std::cout << "✗ " << what << "\n";
-  };
-  auto good = [](const std::string& what) { std::cout << "✓ " << what << "\n"; };
-  auto note = [](const std::string& what) { std::cout << "! " << what << "\n"; };
+  }
+  static void good(const std::string& what) { std::cout << "✓ " << what << "\n"; }
+  static void note(const std::string& what) { std::cout << "! " << what << "\n"; }
+};
+
+// One bot of the configuration: what it can do, and what is bound to it.
+void report_bot(Deployment& d, const BotConfig& b, const std::vector<GroupBinding>& groups,
+                const std::vector<Membership>& members, CheckReport& r) {
+  auto adapter = adapter_for(d, b);
+  size_t bound = 0, officials = 0, inspectors = 0;
+  for (const auto& g : groups) bound += g.bot_id == b.id;
+  for (const auto& m : members)
+    if (m.bot_id == b.id) (m.role == Role::kInspector ? inspectors : officials)++;
+  std::string reach = group_reach(d, b);
+  std::cout << "bot " << b.id << " (" << platform_name(b.platform) << "):\n"
+            << "  answers: yes, at POST /webhooks/" << b.id << "\n"
+            << "  pushes to groups: " << (reach.empty() ? "no (no push_url" + std::string(b.platform == Platform::kFeishu ? " and no app)" : ")") : "yes, " + reach) << "\n"
+            << "  reaches one person privately: "
+            << (adapter->reaches_persons() ? "yes" : "no (configure the platform's app API; see README)") << "\n"
+            << "  bound: " << count_of(bound, "group", "groups") << ", " << count_of(officials, "official", "officials") << ", "
+            << count_of(inspectors, "inspector", "inspectors") << "\n";
+  if (bound > 0 && reach.empty()) r.note("bot " + b.id + ": monthly notices to its " + count_of(bound, "group", "groups") + " cannot be delivered");
+  if (bound > 1 && reach.find("one group") != std::string::npos)
+    r.note("bot " + b.id + ": " + std::to_string(bound) + " groups are bound but its push_url reaches one group: every notice goes there");
+  if (!adapter->reaches_persons() && bound > 0)
+    r.note("bot " + b.id + ": complaints in its groups are refused (no private channel for the receipt)");
+  if (!adapter->reaches_persons() && inspectors > 0) r.note("bot " + b.id + ": its inspectors get no private alerts or digests");
+}
+
+// The bots of the configuration, every field and env: secret checked.
+std::vector<BotConfig> check_config(Deployment& d, const Result<std::string>& config, const std::string& config_path,
+                                    CheckReport& r, bool* unreadable) {
+  if (!config.is_ok()) {
+    r.bad(config.status().message());
+    *unreadable = true;
+    return {};
+  }
+  if (config_path.empty()) {
+    r.bad("no bots.json in " + d.dir + " and no --config: serve would answer no chat platform");
+    return {};
+  }
+  auto loaded = load_bots_config_file(config_path);
+  if (!loaded.is_ok()) {
+    // Every unset env: secret at once, not one a run.
+    auto unset = unset_env_secrets(read_text_file(config_path));
+    if (unset.empty() || loaded.status().message().find("environment variable") == std::string::npos)
+      r.bad(loaded.status().message());
+    for (const auto& u : unset) r.bad("bots config: " + u);
+    *unreadable = true;
+    return {};
+  }
+  r.good(config_path + ": " + count_of(loaded->size(), "bot", "bots") + ", every field valid and every env: secret set");
+  return std::move(*loaded);
+}
+
+void check_ledger(Deployment& d, bool skip_verify, CheckReport& r) {
+  if (skip_verify) return r.note("ledger not verified (--skip-verify)");
+  auto v = d.bot->verify_deployment();
+  if (!v.is_ok()) return r.bad("verify could not run: " + v.status().message());
+  for (const auto& p : *v) r.bad(tampered_line(p));
+  if (v->empty()) r.good("the ledger verifies (every log, checkpoint, the complaints and the directory)");
+}
+
+}  // namespace
+
+int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+  CheckReport report;
+  auto bad = [&](const std::string& what) { report.bad(what); };
+  auto good = CheckReport::good;
+  auto note = CheckReport::note;
   std::cout << "sunledger serve --check: " << d.dir << " (" << d.ledger->origin() << ")\n";
   auto config = config_file(d, config_path);
   config_path = config.is_ok() ? *config : "";
@@ -231,33 +301,9 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   if (!lock.is_ok())
     note(lock.status().message() + ": serve refuses to start until it stops (checking before a restart is fine)");
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
-  std::vector<BotConfig> bots;
   bool config_unreadable = false;  // then which bots it names is unknown
-  if (!config.is_ok()) {
-    bad(config.status().message());
-    config_unreadable = true;
-  } else if (config_path.empty()) {
-    bad("no bots.json in " + d.dir + " and no --config: serve would answer no chat platform");
-  } else if (auto loaded = load_bots_config_file(config_path); !loaded.is_ok()) {
-    // Every unset env: secret at once, not one a run.
-    auto unset = unset_env_secrets(read_text_file(config_path));
-    if (unset.empty() || loaded.status().message().find("environment variable") == std::string::npos)
-      bad(loaded.status().message());
-    for (const auto& u : unset) bad("bots config: " + u);
-    config_unreadable = true;
-  } else {
-    bots = std::move(*loaded);
-    good(config_path + ": " + count_of(bots.size(), "bot", "bots") + ", every field valid and every env: secret set");
-  }
-  if (skip_verify) {
-    note("ledger not verified (--skip-verify)");
-  } else if (auto v = d.bot->verify_deployment(); !v.is_ok()) {
-    bad("verify could not run: " + v.status().message());
-  } else if (!v->empty()) {
-    for (const auto& p : *v) bad(tampered_line(p));
-  } else {
-    good("the ledger verifies (every log, checkpoint, the complaints and the directory)");
-  }
+  std::vector<BotConfig> bots = check_config(d, config, config_path, report, &config_unreadable);
+  check_ledger(d, skip_verify, report);
   auto groups = d.bot->list_groups();
   auto members = d.bot->list_members();
   if (!groups.is_ok() || !members.is_ok()) {
@@ -267,26 +313,7 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   std::set<std::string> ids;
   for (const auto& b : bots) {
     ids.insert(b.id);
-    auto adapter = adapter_for(d, b);
-    size_t bound = 0, officials = 0, inspectors = 0;
-    for (const auto& g : *groups) bound += g.bot_id == b.id;
-    for (const auto& m : *members)
-      if (m.bot_id == b.id) (m.role == Role::kInspector ? inspectors : officials)++;
-    std::string reach = group_reach(d, b);
-    std::cout << "bot " << b.id << " (" << platform_name(b.platform) << "):\n"
-              << "  answers: yes, at POST /webhooks/" << b.id << "\n"
-              << "  pushes to groups: " << (reach.empty() ? "no (no push_url" + std::string(b.platform == Platform::kFeishu ? " and no app)" : ")") : "yes, " + reach) << "\n"
-              << "  reaches one person privately: "
-              << (adapter->reaches_persons() ? "yes" : "no (configure the platform's app API; see README)") << "\n"
-              << "  bound: " << count_of(bound, "group", "groups") << ", " << count_of(officials, "official", "officials") << ", "
-              << count_of(inspectors, "inspector", "inspectors") << "\n";
-    if (bound > 0 && reach.empty()) note("bot " + b.id + ": monthly notices to its " + count_of(bound, "group", "groups") + " cannot be delivered");
-    if (bound > 1 && reach.find("one group") != std::string::npos)
-      note("bot " + b.id + ": " + std::to_string(bound) + " groups are bound but its push_url reaches one group: every notice goes there");
-    if (!adapter->reaches_persons() && bound > 0)
-      note("bot " + b.id + ": complaints in its groups are refused (no private channel for the receipt)");
-    if (!adapter->reaches_persons() && inspectors > 0)
-      note("bot " + b.id + ": its inspectors get no private alerts or digests");
+    report_bot(d, b, *groups, *members, report);
   }
   // A configuration that did not load (an unset env: secret) is one problem,
   // not one more per group and member of its bots.
@@ -299,16 +326,98 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   for (const auto& m : *members)
     if (!config_unreadable && !ids.count(m.bot_id))
       bad("member " + m.user_id + " is registered on bot " + m.bot_id + ", which is not in the configuration");
-  if (problems == 0) {
+  if (report.problems == 0) {
     std::cout << "ready: `sunledger serve` would start with " << count_of(bots.size(), "bot", "bots") << "\n";
     return kExitOk;
   }
-  std::cout << count_of(problems, "problem", "problems") << ": fix them before going live\n";
+  std::cout << count_of(report.problems, "problem", "problems") << ": fix them before going live\n";
   return kExitFailure;
 }
 
 // Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight
 // requests finish, finishes the push in progress and returns 0.
+namespace {
+
+// The configuration serve loads decides which bots answer and what their
+// pushes reach; every bot gets its adapter.
+void wire_bots(Deployment& d, const std::vector<BotConfig>& bots, std::vector<std::unique_ptr<PlatformAdapter>>& adapters,
+               WebhookWiring& wiring) {
+  d.private_bots->clear();
+  d.group_pushes->configured.clear();
+  d.group_pushes->reaching.clear();
+  d.group_pushes->known = true;
+  d.group_only->clear();
+  for (const auto& b : bots) {
+    d.note_bot(b);
+    adapters.push_back(adapter_for(d, b));
+    wiring.adapters[b.id] = adapters.back().get();
+    if (adapters.back()->reaches_persons()) d.private_bots->insert(b.id);
+    else
+      std::cerr << "sunledger: bot " << b.id << " (" << platform_name(b.platform)
+                << ") cannot message one person privately: complaints in its groups are refused, and its reporters and "
+                   "inspectors get no pushes (configure the platform's app API; see README)\n";
+  }
+}
+
+HttpServerOptions server_options(const std::pair<std::string, int>& addr) {
+  HttpServerOptions options;
+  options.host = addr.first;
+  options.port = addr.second;
+  options.max_connections = fit_descriptor_limit(options.max_connections);
+  // One client never holds more than an eighth of them.
+  options.max_connections_per_client =
+      std::min(options.max_connections_per_client, std::max<size_t>(1, options.max_connections / 8));
+  return options;
+}
+
+// Once a minute: the inspectors' overdue digest (sent once a day), and every
+// hour the whole ledger verified again. Runs from construction to stop().
+class BackgroundChecks {
+ public:
+  BackgroundChecks(Deployment& d, OutboxSender& sender) : d_(d), sender_(sender), thread_([this] { run(); }) {}
+  ~BackgroundChecks() { stop(); }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto last_verify = std::chrono::steady_clock::now();
+    while (!stopping_) {
+      lock.unlock();
+      if (std::chrono::steady_clock::now() - last_verify >= std::chrono::hours(1)) {
+        // Storage briefly unavailable: tried again at the next minute's round.
+        if (check_integrity(d_, "(hourly)", true, true) || !d_.ledger->integrity_failure().empty())
+          last_verify = std::chrono::steady_clock::now();
+      }
+      if (!d_.ledger->integrity_failure().empty()) sender_.notify();
+      auto n = d_.bot->push_overdue_digest();
+      if (!n.is_ok()) std::cerr << "sunledger: overdue digest: " << n.status().to_string() << "\n";
+      else if (*n > 0) sender_.notify();
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
+    }
+  }
+
+  Deployment& d_;
+  OutboxSender& sender_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the members above exist
+};
+
+}  // namespace
+
+// The wiring, in the order its parts must exist (config, lock, signal mask,
+// bots, verify, server, sender, pages, stopper, background checks): one list
+// read top to bottom, longer than ~60 lines for that reason.
 int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify,
           const std::string& public_url) {
   auto config = config_file(d, config_path);
@@ -336,22 +445,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   }
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   WebhookWiring wiring;
-  d.private_bots->clear();
-  // The configuration serve loaded is the one that decides what its pushes reach.
-  d.group_pushes->configured.clear();
-  d.group_pushes->reaching.clear();
-  d.group_pushes->known = true;
-  d.group_only->clear();
-  for (const auto& b : bots) {
-    d.note_bot(b);
-    adapters.push_back(adapter_for(d, b));
-    wiring.adapters[b.id] = adapters.back().get();
-    if (adapters.back()->reaches_persons()) d.private_bots->insert(b.id);
-    else
-      std::cerr << "sunledger: bot " << b.id << " (" << platform_name(b.platform)
-                << ") cannot message one person privately: complaints in its groups are refused, and its reporters and "
-                   "inspectors get no pushes (configure the platform's app API; see README)\n";
-  }
+  wire_bots(d, bots, adapters, wiring);
   // Before listening: a tampered ledger is never served as if it were intact.
   if (skip_verify)
     std::cerr << "sunledger: WARNING: --skip-verify: serving WITHOUT checking the ledger first; answers may come from "
@@ -361,13 +455,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   // Each push has 10 s in all (connect, send, answer) and an answer of at most
   // 64 KiB; redirects are never followed.
   auto client = make_http_client(HttpClientOptions{});
-  HttpServerOptions options;
-  options.host = addr->first;
-  options.port = addr->second;
-  options.max_connections = fit_descriptor_limit(options.max_connections);
-  // One client never holds more than an eighth of them.
-  options.max_connections_per_client =
-      std::min(options.max_connections_per_client, std::max<size_t>(1, options.max_connections / 8));
+  HttpServerOptions options = server_options(*addr);
   std::unique_ptr<OutboxSender> sender;
   wiring.on_outbox_write = [&sender] {
     if (sender) sender->notify();
@@ -403,40 +491,13 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     server.stop();
   });
   sender->start();
-  // Once a day the inspectors hear of overdue complaints (checked each minute).
-  std::mutex digest_mu;
-  std::condition_variable digest_cv;
-  bool stopping = false;
-  std::thread digest([&] {
-    std::unique_lock<std::mutex> lock(digest_mu);
-    auto last_verify = std::chrono::steady_clock::now();
-    while (!stopping) {
-      lock.unlock();
-      // Every hour the whole ledger is verified again, in the background.
-      if (std::chrono::steady_clock::now() - last_verify >= std::chrono::hours(1)) {
-        // Storage briefly unavailable: tried again at the next minute's round.
-        if (check_integrity(d, "(hourly)", true, true) || !d.ledger->integrity_failure().empty())
-          last_verify = std::chrono::steady_clock::now();
-      }
-      if (!d.ledger->integrity_failure().empty()) sender->notify();
-      auto n = d.bot->push_overdue_digest();
-      if (!n.is_ok()) std::cerr << "sunledger: overdue digest: " << n.status().to_string() << "\n";
-      else if (*n > 0) sender->notify();
-      lock.lock();
-      digest_cv.wait_for(lock, std::chrono::seconds(60), [&] { return stopping; });
-    }
-  });
+  BackgroundChecks checks(d, *sender);
   std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
             << count_of(bots.size(), "bot", "bots") << "\n";
   bool ok = server.listen();
   if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
   stopper.join();
-  {
-    std::lock_guard<std::mutex> lock(digest_mu);
-    stopping = true;
-  }
-  digest_cv.notify_all();
-  digest.join();
+  checks.stop();
   sender->stop();
   std::cerr << "sunledger: stopped\n";
   return ok ? kExitOk : kExitFailure;
