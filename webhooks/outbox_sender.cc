@@ -180,8 +180,10 @@ void OutboxSender::note_logged(const OutboxMessage& m) {
   logged_.insert(m.id, deliveries::fingerprint(m.signature));
 }
 
-bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
-  *delivered = false;
+// A row that must not be sent (replayed, tampered) or need not be (sent by
+// this process already) is settled here: whether its record was written.
+// Nothing when it is to be sent.
+std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage& m) {
   auto logged = logged_as_delivered(m);
   if (!logged) return false;  // not knowing what went out, send nothing
   if (*logged) {
@@ -214,14 +216,12 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
     if (!recorded.is_ok()) std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
     return recorded.is_ok();
   }
-  int64_t started = ledger_->clock().now_unix_seconds();
-  lane.sent.push_back(started);
-  Status outcome = lane.adapter->deliver(m, started, *client_);
-  // Backoff counts from the end of the attempt, not from when the pass began:
-  // a target that held the attempt for its whole deadline is not tried again
-  // at once.
-  int64_t now = ledger_->clock().now_unix_seconds();
-  *delivered = outcome.is_ok();
+  return std::nullopt;
+}
+
+// Records what the platform said of one attempt: delivered, dead (the
+// configuration cannot deliver it, or too many attempts), or retried later.
+Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const Status& outcome, int64_t now) {
   Status recorded;
   if (outcome.is_ok()) {
     lane.delivered.insert(m.id, deliveries::fingerprint(m.signature));
@@ -250,6 +250,21 @@ bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* deliver
     std::fprintf(stderr, "sunledger: push %lld via %s failed (attempt %d): %s\n", static_cast<long long>(m.id),
                  m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
   }
+  return recorded;
+}
+
+bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
+  *delivered = false;
+  if (auto settled = settle_unsent(lane, m)) return *settled;
+  int64_t started = ledger_->clock().now_unix_seconds();
+  lane.sent.push_back(started);
+  Status outcome = lane.adapter->deliver(m, started, *client_);
+  // Backoff counts from the end of the attempt, not from when the pass began:
+  // a target that held the attempt for its whole deadline is not tried again
+  // at once.
+  int64_t now = ledger_->clock().now_unix_seconds();
+  *delivered = outcome.is_ok();
+  Status recorded = record_outcome(lane, m, outcome, now);
   if (!recorded.is_ok()) {
     std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
     return false;

@@ -80,6 +80,8 @@ class OutboxSender {
   size_t pass(Lane& lane);
   // Returns false when the outcome could not be recorded (stop the pass).
   bool deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered);
+  std::optional<bool> settle_unsent(Lane& lane, const OutboxMessage& m);
+  Status record_outcome(Lane& lane, const OutboxMessage& m, const Status& outcome, int64_t now);
   bool rate_limited(Lane& lane, int64_t now);
   bool stopping();
   // Whether the signed deliveries log records row `id` as delivered (loaded
