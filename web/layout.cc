@@ -100,7 +100,8 @@ WebPage unavailable_page(const Status& status) {
 )");
   // The status is for the log, not the page: it may name tables or files.
   (void)status;
-  return html_page(status.code() == Code::kNotFound ? 404 : 503, "暂时无法读取账本", t.render({}));
+  // Never 404: a page that exists but cannot be read now is worth retrying.
+  return html_page(503, "暂时无法读取账本", t.render({}));
 }
 
 Html yuan(Fen fen) {

@@ -81,9 +81,20 @@ struct PublicWeb::Impl {
       if (!size.is_ok()) return size.status();
       key += "|" + v.id + ":" + std::to_string(*size);
     }
-    auto complaints = ledger->log_size(Complaints::kLogName);
+    auto complaints = complaints_key();
     if (!complaints.is_ok()) return complaints.status();
-    return key + "|c:" + std::to_string(*complaints);
+    return key + "|" + *complaints;
+  }
+  // The complaints log's size and the minute: what a page's complaint counts
+  // change with. A deployment where nobody has complained yet has no
+  // complaints log at all: that is size 0, not a failure (the front page of
+  // every such deployment answered "try again later").
+  Result<std::string> complaints_key() {
+    auto complaints = ledger->log_size(Complaints::kLogName);
+    uint64_t n = 0;
+    if (complaints.is_ok()) n = *complaints;
+    else if (complaints.status().code() != Code::kNotFound) return complaints.status();
+    return "c:" + std::to_string(n) + "|m:" + std::to_string(ledger->clock().now_unix_seconds() / 60);
   }
   WebPage serve(const std::string& path, const Result<std::string>& key,
                 const std::function<Result<WebPage>()>& render, const std::function<WebPage()>& not_found);
@@ -92,7 +103,10 @@ struct PublicWeb::Impl {
 
 WebPage PublicWeb::Impl::serve(const std::string& path, const Result<std::string>& key,
                                const std::function<Result<WebPage>()>& render, const std::function<WebPage()>& not_found) {
-  if (!key.is_ok()) return unavailable_page(key.status());
+  if (!key.is_ok()) {
+    std::fprintf(stderr, "sunledger: page %s: %s\n", path.c_str(), key.status().to_string().c_str());
+    return unavailable_page(key.status());
+  }
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = cache.find(path);
@@ -134,7 +148,14 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
       return serve(path, key, [&site, &v] { return village_page(site, v); }, no_such_page);
     case Route::kMonth: return serve(path, key, [&] { return month_page(site, v, month); }, unpublished);
     case Route::kCsv: return serve(path, key, [&] { return month_csv(site, v, month); }, unpublished);
-    case Route::kNotice: return serve(path, key, [&] { return notice_page(site, v, month); }, unpublished);
+    case Route::kNotice: {
+      // The notice prints the complaint counts too: they change with the
+      // complaints log and the clock, not with the village's log.
+      auto complaints = complaints_key();
+      if (!complaints.is_ok()) key = complaints.status();
+      else if (key.is_ok()) key = *key + "|" + *complaints;
+      return serve(path, key, [&] { return notice_page(site, v, month); }, unpublished);
+    }
     default: return no_such_page();
   }
 }

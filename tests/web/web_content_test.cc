@@ -2,6 +2,7 @@
 // notice and the page cache, through a real HTTP server on the demo data.
 #include <gtest/gtest.h>
 
+#include "bot/complaints.h"
 #include "ledger/csv_import.h"
 #include "web_fixture.h"
 
@@ -104,6 +105,43 @@ TEST(WebContent, TheNoticePrintsOnA4WithTheCheckCodeAndAQrCodeOfTheMonthPage) {
   ASSERT_TRUE(css);
   EXPECT_TRUE(has(css->body, "@page{size:A4"));
   EXPECT_TRUE(has(css->body, ".notice section+section{break-before:page}"));
+}
+
+// A deployment where nobody has complained yet has no complaints log: its
+// front page answered "try again later" (a newcomer's first `serve`).
+TEST(WebContent, TheFrontPageWorksBeforeAnyComplaint) {
+  testing::TestLedger t{"lukou.example/sunledger", Bot::reserved_log_names()};
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {transaction_line("2022-11-02", true, "上级拨款", "运转经费", 500'000)},
+                                          official()).is_ok());
+  ASSERT_TRUE(t.ledger->close_month("shuangjiang", "2022-11", official()).is_ok());
+  ASSERT_FALSE(t.ledger->log_size(Complaints::kLogName).is_ok());  // no complaint, no log
+  web::PublicWeb pages(t.ledger.get(), &bot, {"https://lukou.example/"});
+  for (const char* path : {"/", "/villages/shuangjiang", "/villages/shuangjiang/2022-11", "/villages/shuangjiang/2022-11/notice"}) {
+    auto page = pages.get(path);
+    ASSERT_TRUE(page) << path;
+    EXPECT_EQ(page->status, 200) << path << "\n" << page->body;
+    EXPECT_TRUE(has(page->body, "双江村")) << path;
+  }
+}
+
+// The notice prints complaint counts: a new complaint shows at once, though
+// the village's own log did not grow.
+TEST(WebContent, TheNoticeShowsANewComplaintAtOnce) {
+  WebServer w;
+  const std::string notice = "/villages/shuangjiang/2022-11/notice";
+  auto before = w.get(notice);
+  ASSERT_TRUE(before);
+  ASSERT_TRUE(w.demo.t.ledger->write([&](WriteTxn& txn) {
+    return w.demo.bot->complaints().file(txn, "shuangjiang", "村口路灯坏了三个月没人修", std::nullopt).status();
+  }).is_ok());
+  auto after = w.get(notice);
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->body, before->body);
 }
 
 TEST(WebContent, APageIsRenderedAgainOnlyWhenItsVillagesLogGrew) {
