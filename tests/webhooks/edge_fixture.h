@@ -91,6 +91,17 @@ inline bool send_all(int fd, const std::string& data) {
   return true;
 }
 
+// The status line ("HTTP/1.1 200") of the answer waiting on `fd`, peeked
+// without reading it (the client stays a reader that never reads); "" when
+// none came within 3 s.
+inline std::string peek_status(int fd) {
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[12];
+  if (::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_WAITALL) != 12) return "";
+  return std::string(buf, 12);
+}
+
 struct Received {
   std::string bytes;
   bool closed = false;  // the server closed (EOF or reset) before the time ran out
