@@ -12,7 +12,9 @@ std::set<std::string> Bot::reserved_log_names() {
   return {Complaints::kLogName, DirectoryStore::kLogName, deliveries::kLogName, DedupeRecords::kLogName};
 }
 
-Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {}
+Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {
+  ledger->expect_indexes(Outbox::own_indexes());
+}
 Bot::~Bot() = default;
 
 Status Bot::initialize() {

@@ -9,6 +9,20 @@
 namespace sunledger {
 
 namespace {
+
+// The outbox's indexes, defined once: created from here and registered with
+// the ledger from here (verify names any other index).
+const char* const kIndexes[] = {
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL",
+    // Each chat's queue, in order: what due_for_bot() walks.
+    "CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(bot, chat, id) WHERE delivered_at IS NULL AND dead_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS outbox_dead ON outbox(dead_at) WHERE dead_at IS NOT NULL",
+};
+
+}  // namespace
+
+
+namespace {
 const char* audience_name(Audience a) { return a == Audience::kGroup ? "group" : "person"; }
 const char* reason_name(DeadReason r) {
   switch (r) {
@@ -83,12 +97,14 @@ Status Outbox::create_schema(WriteTxn& txn) {
     while (cols.executeStep()) has_config |= cols.getColumn(0).getString() == "dead_config";
   }
   if (!has_config) txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_config TEXT");
-  txn.db().exec("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL");
-  // Each chat's queue, in order: what due_for_bot() walks.
-  txn.db().exec(
-      "CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(bot, chat, id) WHERE delivered_at IS NULL AND dead_at IS NULL");
-  txn.db().exec("CREATE INDEX IF NOT EXISTS outbox_dead ON outbox(dead_at) WHERE dead_at IS NOT NULL");
+  for (const char* sql : kIndexes) txn.db().exec(sql);
   return Status::ok();
+}
+
+std::vector<SchemaIndex> Outbox::own_indexes() {
+  std::vector<SchemaIndex> indexes;
+  for (const char* sql : kIndexes) indexes.push_back(schema_index(sql));
+  return indexes;
 }
 
 Status Outbox::enqueue(WriteTxn& txn, const Push& push) {

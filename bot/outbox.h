@@ -48,6 +48,9 @@ struct DeadLetter {
 class Outbox {
  public:
   explicit Outbox(Ledger* ledger) : ledger_(ledger) {}
+  // The indexes create_schema makes, for Ledger::expect_indexes (the bot
+  // registers them whenever it is constructed, so verify knows them).
+  static std::vector<SchemaIndex> own_indexes();
 
   // Inside a write: queues a push, committed with the caller's change, and
   // signs it with the log key (see authentic()).

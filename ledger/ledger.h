@@ -342,6 +342,10 @@ class Ledger {
   // one registered (name, table and SQL) and every registered one that is
   // missing. Thread safe.
   void expect_triggers(const std::vector<SchemaTrigger>& triggers);
+  // The same for the indexes a module makes: verify names every index (but
+  // SQLite's own, for PRIMARY KEY and UNIQUE columns) that is not exactly
+  // one registered. Thread safe.
+  void expect_indexes(const std::vector<SchemaIndex>& indexes);
   // Just that check (log "schema", entry 0): what verify("") adds to the
   // logs, for a write that checks only the logs it extends.
   Result<std::vector<VerifyProblem>> verify_schema();
@@ -400,6 +404,7 @@ class Ledger {
   std::map<std::string, std::string> trusted_notes_;
   std::mutex schema_mu_;
   std::map<std::string, SchemaTrigger> expected_triggers_;  // by name; guarded by schema_mu_
+  std::map<std::string, std::string> expected_indexes_;     // name -> sql; guarded by schema_mu_
   mutable std::mutex integrity_mu_;
   std::string integrity_failure_;
   std::mutex pool_mu_;

@@ -25,4 +25,34 @@ void create_triggers(SQLite::Database& db, const std::vector<SchemaTrigger>& tri
   for (const auto& t : triggers) db.exec(t.sql);
 }
 
+std::string normalized_schema_sql(const std::string& sql) {
+  std::string out;
+  bool space = false;
+  for (char c : sql) {
+    bool is_space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (is_space) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  const std::string ine = "IF NOT EXISTS ";
+  if (auto at = out.find(ine); at != std::string::npos && at < 24) out.erase(at, ine.size());
+  return out;
+}
+
+SchemaIndex schema_index(const std::string& create_sql) {
+  SchemaIndex i;
+  i.sql = normalized_schema_sql(create_sql);
+  // "CREATE [UNIQUE] INDEX name ON …"
+  size_t at = i.sql.find("INDEX ");
+  if (at != std::string::npos) {
+    size_t begin = at + 6, end = i.sql.find(' ', begin);
+    i.name = i.sql.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  }
+  return i;
+}
+
 }  // namespace sunledger

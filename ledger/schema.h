@@ -27,6 +27,19 @@ struct SchemaTrigger {
   std::string sql;
 };
 
+// An index a module makes, from its CREATE INDEX statement (with or without
+// "IF NOT EXISTS"): verify compares every index in the database with them.
+// A UNIQUE or partial index added by hand can refuse chosen writes (every
+// complaint naming someone, after the first) while every row still matches
+// its log.
+struct SchemaIndex {
+  std::string name;
+  std::string sql;  // as sqlite_master keeps it: no "IF NOT EXISTS", single spaces
+};
+SchemaIndex schema_index(const std::string& create_sql);
+// The form sqlite_master keeps a statement in, for comparing.
+std::string normalized_schema_sql(const std::string& sql);
+
 // The two triggers that keep `table` append-only: `T_no_update` and
 // `T_no_delete`, each refusing its statement with `message`.
 std::vector<SchemaTrigger> append_only_triggers(const std::string& table, const std::string& message);

@@ -31,6 +31,11 @@ void Ledger::expect_triggers(const std::vector<SchemaTrigger>& triggers) {
   for (const auto& t : triggers) expected_triggers_[t.name] = t;
 }
 
+void Ledger::expect_indexes(const std::vector<SchemaIndex>& indexes) {
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  for (const auto& i : indexes) expected_indexes_[i.name] = i.sql;
+}
+
 // A trigger runs inside every write, before anything is signed: one an
 // insider adds can mark the tamper alarm delivered the moment it is queued,
 // swallow every dedupe record or rewrite a row after the bot wrote it, while
@@ -58,6 +63,22 @@ Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
       if (it != missing.end()) missing.erase(it);  // there, if changed: named once, below
       if (ours) continue;
       out.push_back({"schema", 0, "schema: trigger " + name + " on table " + table +
+                                      " is not one sunledger makes (added or changed by hand?): " + sql.substr(0, 200)});
+    }
+    // Indexes: one added by hand (UNIQUE, or partial with a WHERE) can refuse
+    // chosen writes. SQLite's own (PRIMARY KEY, UNIQUE columns) have no SQL.
+    std::map<std::string, std::string> indexes;
+    {
+      std::lock_guard<std::mutex> lock(schema_mu_);
+      indexes = expected_indexes_;
+    }
+    SQLite::Statement iq(conn.db(), "SELECT name, tbl_name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
+                                    "ORDER BY name");
+    while (iq.executeStep()) {
+      std::string name = iq.getColumn(0).getString(), sql = iq.getColumn(2).getString();
+      auto it = indexes.find(name);
+      if (it != indexes.end() && it->second == normalized_schema_sql(sql)) continue;
+      out.push_back({"schema", 0, "schema: index " + name + " on table " + iq.getColumn(1).getString() +
                                       " is not one sunledger makes (added or changed by hand?): " + sql.substr(0, 200)});
     }
   } catch (const SQLite::Exception& e) {

@@ -455,6 +455,35 @@ TEST_F(Cli, VerifyNamesForeignAndMissingTriggers) {
   }
 }
 
+// An index added by hand can refuse chosen writes: a review's UNIQUE partial
+// index refused every complaint naming the secretary after the first, with
+// verify saying intact. Every index must be one a module makes.
+TEST_F(Cli, VerifyNamesAnIndexAddedOrChangedByHand) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  ASSERT_EQ(sl("verify").exit_code, 0);
+  auto edit = [&](const std::string& sql) {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec(sql);
+  };
+  edit("CREATE UNIQUE INDEX zz_censor ON complaints(village) WHERE text LIKE '%书记%'");
+  auto r = sl("verify");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("TAMPERED schema: index zz_censor on table complaints is not one sunledger makes"),
+            std::string::npos)
+      << r.output;
+  // And the writes it would censor are refused before they reach it.
+  auto post = sl("ask --bot generic --chat pz --private --user villager-a \"投诉 双江村 村书记挪用水利款\"");
+  EXPECT_NE(post.output.find("本次没有做任何改动"), std::string::npos) << post.output;
+  edit("DROP INDEX zz_censor");
+  ASSERT_EQ(sl("verify").exit_code, 0);
+  // One of ours, redefined under its own name, is as foreign.
+  edit("DROP INDEX complaints_by_village");
+  edit("CREATE UNIQUE INDEX complaints_by_village ON complaints(village) WHERE anonymous=0");
+  r = sl("verify");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("TAMPERED schema: index complaints_by_village"), std::string::npos) << r.output;
+}
+
 // A write checks the schema and the recorded time zone besides the log it
 // extends: a trigger added by hand runs inside the very write (it could
 // rewrite the row just signed), and a zone moved in meta dates every new
