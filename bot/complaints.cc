@@ -174,10 +174,7 @@ int64_t Complaints::local_day_start(int64_t t) const {
 Complaints::Complaints(Ledger* ledger, std::string salt, ComplaintDeadlines deadlines)
     : ledger_(ledger), salt_(std::move(salt)), deadlines_(deadlines) {
   ledger_->expect_triggers(own_triggers());
-  std::vector<SchemaIndex> indexes;
-  for (const char* sql : kSchema)
-    if (std::string_view(sql).rfind("CREATE INDEX", 0) == 0) indexes.push_back(schema_index(sql));
-  ledger_->expect_indexes(indexes);
+  ledger_->expect_indexes(indexes_among(kSchema));
 }
 
 void Complaints::create_schema(SQLite::Database& db) {

@@ -102,9 +102,7 @@ Status Outbox::create_schema(WriteTxn& txn) {
 }
 
 std::vector<SchemaIndex> Outbox::own_indexes() {
-  std::vector<SchemaIndex> indexes;
-  for (const char* sql : kIndexes) indexes.push_back(schema_index(sql));
-  return indexes;
+  return indexes_among(kIndexes);
 }
 
 Status Outbox::enqueue(WriteTxn& txn, const Push& push) {

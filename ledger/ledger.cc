@@ -152,11 +152,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
     ledger->origin_ = q.getColumn(0).getString();
     ledger->expect_triggers(own_triggers());
-    std::vector<SchemaIndex> indexes;
-    for (const char* sql : kSchema)
-      if (std::string_view(sql).rfind("CREATE INDEX", 0) == 0 || std::string_view(sql).rfind("CREATE UNIQUE INDEX", 0) == 0)
-        indexes.push_back(schema_index(sql));
-    ledger->expect_indexes(indexes);
+    ledger->expect_indexes(indexes_among(kSchema));
     SQLite::Statement tz(*ledger->writer_, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
     if (tz.executeStep()) {
       // Edited by hand it may be anything: verify names a changed zone, and

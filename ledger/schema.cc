@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <string_view>
+
 namespace sunledger {
 
 std::vector<SchemaTrigger> append_only_triggers(const std::string& table, const std::string& message) {
@@ -40,6 +42,15 @@ std::string normalized_schema_sql(const std::string& sql) {
   }
   const std::string ine = "IF NOT EXISTS ";
   if (auto at = out.find(ine); at != std::string::npos && at < 24) out.erase(at, ine.size());
+  return out;
+}
+
+std::vector<SchemaIndex> indexes_among(std::span<const char* const> statements) {
+  std::vector<SchemaIndex> out;
+  for (const char* sql : statements) {
+    std::string_view s(sql);
+    if (s.rfind("CREATE INDEX", 0) == 0 || s.rfind("CREATE UNIQUE INDEX", 0) == 0) out.push_back(schema_index(sql));
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 // without its second line of defence.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct SchemaIndex {
   std::string sql;  // as sqlite_master keeps it: no "IF NOT EXISTS", single spaces
 };
 SchemaIndex schema_index(const std::string& create_sql);
+// The indexes among a module's schema statements (CREATE [UNIQUE] INDEX …):
+// what it registers with Ledger::expect_indexes, from the same list it
+// creates them from.
+std::vector<SchemaIndex> indexes_among(std::span<const char* const> statements);
 // The form sqlite_master keeps a statement in, for comparing.
 std::string normalized_schema_sql(const std::string& sql);
 
