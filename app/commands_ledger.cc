@@ -195,15 +195,18 @@ void add_ledger_commands(std::vector<Command>& c) {
       }});
   c.push_back({
       .name = "close",
-      .synopsis = "close --village ID --month YYYY-MM [--no-notice]",
+      .synopsis = "close --village ID --month YYYY-MM [--no-notice] [--public-url URL]",
       .help = "Closes (publishes) the month: appends its statement (opening balance, totals by category and project,\n"
               "closing balance), prints the signed checkpoint that seals it, and queues the monthly notice to every\n"
               "chat group bound to the village, as the chat command 公开 and the API do (a running server delivers\n"
               "it). --no-notice closes without notifying the groups. Months close in order, one after another from\n"
               "the first month with entries, a month without entries too: a later month is refused, naming the\n"
-              "month to close first, so that no skipped month is sealed without a statement anybody saw.",
-      .examples = {"close --village shuangjiang --month 2022-11", "close --village shuangjiang --month 2022-11 --no-notice"},
-      .values = {"village", "month"},
+              "month to close first, so that no skipped month is sealed without a statement anybody saw.\n"
+              "--public-url: as serve's; the notice then ends with the month's web page, as a notice published in\n"
+              "chat on a server given --public-url does.",
+      .examples = {"close --village shuangjiang --month 2022-11", "close --village shuangjiang --month 2022-11 --no-notice",
+                   "close --village shuangjiang --month 2022-11 --public-url https://lukou.example.cn"},
+      .values = {"village", "month", "public-url"},
       .flags = {"no-notice"},
       .required = {"village", "month"},
       .check = month_problem,
@@ -292,8 +295,12 @@ void add_ledger_commands(std::vector<Command>& c) {
         auto r = d.ledger->verify(a.get("village"));
         if (!r.is_ok()) return fail(r.status());
         std::vector<VerifyProblem> problems = r->problems;
-        if (a.get("village").empty() && d.salt.size() < 32)
-          std::cout << "complaints not checked: this folder has no id-salt (their commitments are keyed by it)\n";
+        if (a.get("village").empty() && d.salt.size() < 32) {
+          auto filed = d.bot->complaint_entries();
+          if (!filed.is_ok()) return fail(filed.status());
+          if (*filed > 0)
+            std::cout << "complaints not checked: this folder has no id-salt (their commitments are keyed by it)\n";
+        }
         if (a.get("village").empty()) {
           // The same check serve runs: every log, the directory against the admin log, and
           // (beside the id-salt) the complaints against theirs.
@@ -313,7 +320,7 @@ void add_ledger_commands(std::vector<Command>& c) {
       .help = "Writes a consistent online copy of the database (SQLite's backup API), the verifier key and the bots\n"
               "configuration (bots.json from the data folder, or --config; copied as written, so \"env:NAME\"\n"
               "secrets stay references) into DIR, while the server goes on writing. `sunledger --data DIR verify`\n"
-              "checks the copy. The log key and the id-salt are not copied: keep them apart, and put them back\n"
+              "checks the copy. The log key and the id-salt are not copied: keep a copy of each offline, and put them back\n"
               "beside the database to restore (see README, \"Backup and restore\").",
       .examples = {"--data ./lukou backup --to /backups/2026-11-28"},
       .values = {"to", "config"},

@@ -86,9 +86,13 @@ std::string demo_guide(Deployment& d, bool serving) {
       << (serving ? "Try (in another terminal, beside the running demo):\n" : "Try:\n")
       << "  sunledger --data " << d.dir << " ask --bot generic --chat shuangjiang-group --user villager-1 账目\n"
       << "  sunledger --data " << d.dir << " ask --bot generic --chat p --private --user district-inspector 待办\n";
+  if (serving && !d.public_url.empty())
+    out << "The public web pages (every village's published accounts, charts, printable notices): " << d.public_url
+        << "/\n";
   if (serving)
     out << "Pushes (monthly notices, receipts, status updates) are printed below as they would reach a group or a\n"
-        << "person: [→ 双江村村民群] …\n";
+        << "person: [→ 双江村村民群] …; one queued on an earlier day shows that day: [→ 私信 … · 2022-12-08]. The\n"
+        << "demo's story left its 2022-23 status updates queued, so they come first.\n";
   out << "\n";
   return out.str();
 }
@@ -155,11 +159,11 @@ void add_server_commands(std::vector<Command>& c) {
       .flags = {"skip-verify", "check"},
       .run = [](Deployment& d, const Args& a) {
         if (a.has("check")) return check_serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
-        return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"), a.get("public-url"));
+        return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
       }});
   c.push_back({
       .name = "demo",
-      .synopsis = "demo [--listen HOST:PORT] [--no-serve]",
+      .synopsis = "demo [--listen HOST:PORT] [--public-url URL] [--no-serve]",
       .help = "Creates the data folder if needed, loads the Lukou district demo data (the Shuangjiang case among\n"
               "it) unless already loaded, prints the demo's bot, chats and users, then serves like `sunledger\n"
               "serve`. The demo's bot (\"generic\") delivers its pushes to the terminal: each monthly notice,\n"
@@ -167,7 +171,7 @@ void add_server_commands(std::vector<Command>& c) {
               "  [→ 双江村村民群] 【双江村 2022年11月 三务公开】…\n"
               "A folder that holds anything but the demo is refused (the demo never writes into real data).",
       .examples = {"demo", "--data ./demo-data demo --listen 127.0.0.1:8081", "--data ./demo-data demo --no-serve"},
-      .values = {"listen"},
+      .values = {"listen", "public-url"},
       .flags = {"no-serve"},
       .run = [](Deployment& d, const Args& a) {
         if (Status s = demo_folder_problem(d); !s.is_ok()) return fail(s);
@@ -176,6 +180,10 @@ void add_server_commands(std::vector<Command>& c) {
         }
         if (!std::filesystem::exists(d.demo_marker_path()))
           if (Status s = write_private_file(d.demo_marker_path(), kDemoMarkerText); !s.is_ok()) return fail(s);
+        // The demo's pages are on this machine: 帮助 and the notices name them
+        // (a port chosen by the system, 0, is not known until serve binds).
+        std::string listen = a.get("listen", "127.0.0.1:8080");
+        if (d.public_url.empty() && !listen.ends_with(":0")) d.public_url = "http://" + listen;
         if (Status s = d.open(); !s.is_ok()) return fail(s);
         DemoTime demo_time{[&d](int64_t t) { d.clock.fixed = t; }, [&d] { d.clock.fixed.reset(); }};
         auto loaded = load_demo_data(*d.ledger, *d.bot, d.salt, demo_time);
@@ -191,7 +199,7 @@ void add_server_commands(std::vector<Command>& c) {
         }
         std::cout << demo_guide(d, !a.has("no-serve")) << std::flush;
         if (a.has("no-serve")) return kExitOk;
-        return serve(d, a.get("listen", "127.0.0.1:8080"), "");
+        return serve(d, listen, "");
       },
       .needs_ledger = false});
 }

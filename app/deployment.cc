@@ -111,6 +111,7 @@ Status Deployment::open() {
     bo.identity_salt = salt;
     bo.commands_per_minute = commands_per_minute;
     bo.complaint_deadlines = deadlines;
+    bo.public_url = public_url;
     // CLI commands (ask) queue pushes that a running server delivers: they
     // need to know what each bot reaches, not its secrets.
     if (std::filesystem::exists(bots_path()))

@@ -68,6 +68,9 @@ struct Deployment {
   bool verify_only = false;
   int commands_per_minute = 20;
   ComplaintDeadlines deadlines;
+  // --public-url, checked (cli::check_public_url) and without a trailing
+  // slash; "" when not given. 帮助 and the monthly notices name it.
+  std::string public_url;
   std::unique_ptr<Ledger> ledger;
   std::unique_ptr<Bot> bot;
   std::string salt;

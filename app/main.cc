@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/serve.h"
 
 namespace sunledger::cli {
 
@@ -134,6 +135,11 @@ int check_options(const Command& cmd, const std::vector<std::string>& rest, Depl
     auto n = number_option(parsed, "rate-limit");
     if (!n.is_ok() || *n > 100000) return usage_error(cmd.name, "--rate-limit must be a number of commands a minute");
     d.commands_per_minute = static_cast<int>(*n);
+  }
+  if (parsed.has("public-url")) {
+    if (Status s = check_public_url(parsed.get("public-url")); !s.is_ok()) return usage_error(cmd.name, s.message());
+    d.public_url = parsed.get("public-url");
+    while (!d.public_url.empty() && d.public_url.back() == '/') d.public_url.pop_back();
   }
   for (const char* opt : {"assign-days", "resolve-days"}) {
     if (!parsed.has(opt)) continue;

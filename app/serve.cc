@@ -113,7 +113,7 @@ class ConsoleAdapter final : public PlatformAdapter {
 };
 
 // Where a push goes, as a person would name it: 双江村村民群, or 私信 USER.
-std::string push_label(Deployment& d, const OutboxMessage& m) {
+std::string push_target(Deployment& d, const OutboxMessage& m) {
   if (m.audience == Audience::kPerson) return "私信 " + m.chat_id;
   if (auto groups = d.bot->list_groups(); groups.is_ok())
     for (const auto& g : *groups)
@@ -122,6 +122,16 @@ std::string push_label(Deployment& d, const OutboxMessage& m) {
         return (v.is_ok() ? v->name : g.village) + "村民群";
       }
   return "群 " + m.chat_id;
+}
+
+// The target, and the day the push was queued when that was not today: the
+// demo's story queues status updates in 2022 and 2023, which are printed when
+// the demo starts and must not read as news of today.
+std::string push_label(Deployment& d, const OutboxMessage& m) {
+  int offset = d.ledger->utc_offset_minutes();
+  std::string queued = format_date(local_date(m.created_at, offset));
+  std::string today = format_date(local_date(d.clock.now_unix_seconds(), offset));
+  return push_target(d, m) + (queued == today ? "" : " · " + queued);
 }
 
 // The demo's bot prints its pushes, unless someone gave it a real push_url.
@@ -172,6 +182,25 @@ Result<std::string> config_file(const Deployment& d, const std::string& given) {
 }
 
 }  // namespace
+
+// --public-url is printed as each notice's QR code and link: a villager's
+// phone must be able to open it, so only an absolute http(s) address with a
+// host and nothing a page or a QR reader would cut short.
+Status check_public_url(const std::string& url) {
+  if (url.empty()) return Status::ok();
+  std::string rest;
+  if (url.rfind("https://", 0) == 0) rest = url.substr(8);
+  else if (url.rfind("http://", 0) == 0) rest = url.substr(7);
+  else
+    return invalid_argument("--public-url " + url + ": give the full address the public opens, starting with https:// "
+                            "(e.g. https://sunledger.example.cn)");
+  if (rest.empty() || rest[0] == '/')
+    return invalid_argument("--public-url " + url + ": the address has no host (e.g. https://sunledger.example.cn)");
+  for (unsigned char c : url)
+    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '?' || c == '#')
+      return invalid_argument("--public-url " + url + ": an address without spaces, quotes, <, >, \\, ? or #");
+  return Status::ok();
+}
 
 // Whether serve could bind the address now: binds a socket (as httplib does,
 // with SO_REUSEADDR) and lets it go. A port taken by another program made
@@ -277,6 +306,7 @@ void check_ledger(Deployment& d, bool skip_verify, CheckReport& r) {
 }  // namespace
 
 int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+  const std::string& public_url = d.public_url;
   CheckReport report;
   auto bad = [&](const std::string& what) { report.bad(what); };
   auto good = CheckReport::good;
@@ -300,6 +330,11 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   }
   if (!lock.is_ok())
     note(lock.status().message() + ": serve refuses to start until it stops (checking before a restart is fine)");
+  if (public_url.empty())
+    note("no --public-url: the printed notices' QR codes name the listened address, http://" + listen +
+         ", and 帮助 and the monthly notices name no web address");
+  else
+    good("public pages at " + public_url + "/ (named by 帮助, the monthly notices and their QR codes)");
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
   bool config_unreadable = false;  // then which bots it names is unknown
   std::vector<BotConfig> bots = check_config(d, config, config_path, report, &config_unreadable);
@@ -418,8 +453,8 @@ class BackgroundChecks {
 // The wiring, in the order its parts must exist (config, lock, signal mask,
 // bots, verify, server, sender, pages, stopper, background checks): one list
 // read top to bottom, longer than ~60 lines for that reason.
-int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify,
-          const std::string& public_url) {
+int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
+  const std::string& public_url = d.public_url;
   auto config = config_file(d, config_path);
   if (!config.is_ok()) return fail(config.status());
   config_path = *config;
@@ -493,7 +528,9 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   sender->start();
   BackgroundChecks checks(d, *sender);
   std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
-            << count_of(bots.size(), "bot", "bots") << "\n";
+            << count_of(bots.size(), "bot", "bots") << "\n"
+            << "sunledger: public pages (every village's published accounts, for anyone): " << base
+            << "/ ; a month's printable notice: " << base << "/villages/VILLAGE/YYYY-MM/notice\n";
   bool ok = server.listen();
   if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
   stopper.join();

@@ -174,7 +174,13 @@ Result<std::string> Bot::monthly_notice(const std::string& village, const std::s
   std::vector<Flag> flags;
   for (const auto& f : (*b)->flags)
     if (f.month == month || f.month.empty()) flags.push_back(f);
-  return render_notice(v->name, *close, flags) + impl_->complaint_counts(village, month);
+  return render_notice(v->name, *close, flags) + impl_->complaint_counts(village, month) + impl_->web_line(village, month);
+}
+
+std::string Bot::Impl::web_line(const std::string& village, const std::string& month) const {
+  if (options.public_url.empty()) return "";
+  if (village.empty()) return "网页版 (on the web): " + options.public_url + "/\n";
+  return "网页版 (on the web): " + options.public_url + "/villages/" + village + (month.empty() ? "" : "/" + month) + "\n";
 }
 
 Complaints& Bot::complaints() { return impl_->complaints; }
@@ -193,6 +199,12 @@ Result<Complaint> Bot::transition_complaint(const std::string& receipt, Complain
   });
   if (!s.is_ok()) return s;
   return std::move(*out);
+}
+
+Result<uint64_t> Bot::complaint_entries() {
+  auto size = impl_->ledger->log_size(Complaints::kLogName);
+  if (!size.is_ok() && size.status().code() == Code::kNotFound) return uint64_t{0};  // none filed yet
+  return size;
 }
 
 Result<std::vector<VerifyProblem>> Bot::verify_deployment(const std::string& village) {

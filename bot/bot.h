@@ -91,6 +91,11 @@ struct BotOptions {
   // counts such groups apart instead of calling them notified. Null: every
   // bot can (the configuration is not known).
   std::function<std::string(const std::string& bot_id)> group_push_problem;
+  // Where the public web pages are reached (https://…, no trailing slash):
+  // 帮助 and each monthly notice name the village's page, so a villager can
+  // open the accounts on a phone. "": no web address is mentioned (one a
+  // villager cannot open, such as loopback, must not be).
+  std::string public_url;
   static constexpr const char* kNoPushUrl = "no_push_url";
   static constexpr const char* kNotConfigured = "not_configured";
 };
@@ -103,6 +108,11 @@ class Bot {
   // pass them as Ledger::Options::reserved_log_names so no village takes one.
   static std::set<std::string> reserved_log_names();
   ~Bot();
+
+  // How many entries the complaints log holds (0 before the first complaint):
+  // a folder without the id-salt says it could not check them only when
+  // there are some.
+  Result<uint64_t> complaint_entries();
 
   // Creates the bot's tables (directory, dedupe records, outbox) if missing.
   Status initialize();

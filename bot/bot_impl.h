@@ -267,6 +267,9 @@ struct Bot::Impl {
   Status queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes);
   Status record_seen(const InboundMessage& msg, const Context& ctx);
   std::string complaint_counts(const std::string& village, const std::string& month);
+  // The line naming a village's (or a month's) public web page; "" without
+  // a public_url. month "" names the village's page.
+  std::string web_line(const std::string& village, const std::string& month = "") const;
   Result<ComplaintCounts> count_complaints(const std::string& village, const std::string& month);
 };
 

@@ -215,7 +215,8 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   Published p;
   auto idx = txn.close_month(v->id, month, a, &p.close);
   if (!idx.is_ok()) return idx.status();
-  p.notice = render_notice(v->name, p.close, notice_flags((*b)->flags, month)) + complaint_counts(v->id, month);
+  p.notice = render_notice(v->name, p.close, notice_flags((*b)->flags, month)) + complaint_counts(v->id, month) +
+             web_line(v->id, month);
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
     for (const auto& [bound_bot, chat] : it->second) {
       // A named copy: clang (before 16) refuses a structured binding captured by a lambda.

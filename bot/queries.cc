@@ -36,6 +36,7 @@ Result<std::string> Bot::Impl::help(const Context& ctx) {
   if (official || inspector) section(CommandRole::kOfficialOrInspector);
   lines.push_back("[私信]的命令请私信机器人发送;编号即投诉回执号;私信查询某村时在命令后写村名,如“账目 双江村 2022-11”。"
                   "(private-chat commands; receipts; name the village in private chat)\n");
+  if (std::string web = web_line(ctx.village ? ctx.village->id : ""); !web.empty()) lines.push_back(web);
   int page = !ctx.args.empty() && ctx.args[0].size() <= 2 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos
                  ? std::stoi(ctx.args[0])
                  : 1;

@@ -453,6 +453,10 @@ TEST_F(FirstHour, TheDemoShowsTheWholeLoop) {
   for (const char* id : {"bot: generic", "shuangjiang-group", "双江村", "shuangjiang-secretary", "district-inspector",
                          "zhuting-inspector", "ask --bot generic"})
     EXPECT_TRUE(has(guide, id)) << id << "\n" << guide;
+  // The status updates the demo's story queued in 2022 are printed at start,
+  // each with the day it was queued: they must not read as news of today.
+  EXPECT_TRUE(demo.wait_for("[→ 私信 shuangjiang-villager-li · 2022-12-")) << demo.text();
+  EXPECT_FALSE(has(demo.text(), "[→ 私信 shuangjiang-villager-li] 您的投诉")) << demo.text();
   auto cfg = nlohmann::json::parse(read_file(data() + "/bots.json"));
   std::string secret = *base64_decode(cfg["bots"][0]["secret"].get<std::string>().substr(6));
   auto say = [&](const std::string& id, const std::string& chat, bool group, const std::string& user, const std::string& text) {
@@ -557,6 +561,67 @@ TEST_F(FirstHour, AnUnboundGroupIsLoggedWithItsChatId) {
   std::string folder = std::filesystem::absolute(data()).lexically_normal().string();
   EXPECT_TRUE(has(*server.log, "sunledger --data " + folder + " group bind --village VILLAGE_ID --bot generic --chat wrkSFfCgAA42"))
       << *server.log;
+}
+
+// With --public-url, chat names the public pages: 帮助 the village's, each
+// monthly notice its month's; the start-up log names them too. Without it
+// chat names no address (a loopback one would mislead a villager).
+TEST_F(FirstHour, ThePublicUrlIsNamedInHelpAndInTheMonthlyNotice) {
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  testing::Receiver receiver;
+  std::string raw = "secret-secret-1234";
+  write_bots_json(nlohmann::json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
+                                            {"secret", "whsec_" + base64_encode(raw)},
+                                            {"push_url", "http://127.0.0.1:" + std::to_string(receiver.port) + "/push"}}}}}
+                      .dump());
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
+  ASSERT_EQ(sl("member add --bot generic --user sec --village shuangjiang --role official").exit_code, 0);
+  ASSERT_EQ(post_rows("2022-11-05,income,上级拨款,运转经费,6000,,,,\n").exit_code, 0);
+  auto say = [&](int port, const std::string& id, const std::string& user, const std::string& text) {
+    nlohmann::json body = {{"message_id", id}, {"chat_id", "g1"}, {"chat_type", "group"},
+                           {"sender_id", user}, {"sender_name", user}, {"text", text}};
+    auto r = testing::post_generic(port, raw, id, body.dump());
+    return r ? r->body : std::string("no answer");
+  };
+  {
+    testing::ServerProcess plain;
+    plain.start(data(), data() + "/bots.json");
+    EXPECT_FALSE(has(say(plain.port, "h0", "v1", "帮助"), "网页版")) << "no address without --public-url";
+    EXPECT_EQ(plain.stop(), 0);
+  }
+  testing::ServerProcess server;
+  server.extra_args = {"--public-url", "https://lukou.example.cn/"};
+  server.start(data(), data() + "/bots.json");
+  EXPECT_TRUE(has(say(server.port, "h1", "v1", "帮助"), "网页版 (on the web): https://lukou.example.cn/villages/shuangjiang\\n"));
+  EXPECT_TRUE(has(say(server.port, "p1", "sec", "公开 2022-11"), "2022"));
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(receiver.mu);
+      if (!receiver.pushes.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(has(*server.log, "public pages (every village's published accounts, for anyone): https://lukou.example.cn/ "))
+      << *server.log;
+  std::lock_guard<std::mutex> lock(receiver.mu);
+  ASSERT_EQ(receiver.pushes.size(), 1u) << *server.log;
+  EXPECT_TRUE(has(receiver.pushes[0].second, "https://lukou.example.cn/villages/shuangjiang/2022-11"))
+      << receiver.pushes[0].second;
+}
+
+TEST_F(FirstHour, APublicUrlAVillagerCannotOpenIsAUsageError) {
+  for (const char* bad : {"lukou.example.cn", "ftp://lukou.example.cn", "https://", "https:///x",
+                          "'https://a b.cn'", "https://a.cn/?x=1", "'https://a.cn/<script>'"}) {
+    auto r = sl(std::string("serve --check --public-url ") + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
+    EXPECT_TRUE(has(r.output, "--public-url")) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(data() + "/sunledger.db")) << "a usage error touches nothing";
+  }
+  ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
+  auto ok = sl("serve --check --public-url https://lukou.example.cn/");
+  EXPECT_TRUE(has(ok.output, "public pages at https://lukou.example.cn/ (")) << ok.output;
 }
 
 // README's restore steps, in order: backup (bots.json included, env:

@@ -30,6 +30,9 @@ struct ServerProcess {
   // When set, the child's descriptor limit (soft, hard), as a service manager gives it.
   rlim_t fd_soft = 0, fd_hard = 0;
 
+  // More options for serve (e.g. --public-url), after the others.
+  std::vector<std::string> extra_args;
+
   // config "": serve reads the data folder's bots.json, if any.
   void start(const std::string& data, const std::string& config) {
     int fds[2];
@@ -42,12 +45,13 @@ struct ServerProcess {
       }
       ::dup2(fds[1], 2);
       ::close(fds[0]);
-      if (config.empty())
-        ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data.c_str(), "serve", "--listen", "127.0.0.1:0",
-                "--rate-limit", "0", static_cast<char*>(nullptr));
-      else
-        ::execl(SUNLEDGER_BINARY, SUNLEDGER_BINARY, "--data", data.c_str(), "serve", "--listen", "127.0.0.1:0", "--config",
-                config.c_str(), "--rate-limit", "0", static_cast<char*>(nullptr));
+      std::vector<std::string> args = {SUNLEDGER_BINARY, "--data", data, "serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"};
+      if (!config.empty()) args.insert(args.end(), {"--config", config});
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(SUNLEDGER_BINARY, argv.data());
       ::_exit(127);
     }
     ::close(fds[1]);
