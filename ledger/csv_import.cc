@@ -1,5 +1,7 @@
 #include "ledger/csv_import.h"
 
+#include <cctype>
+
 #include <array>
 
 #include "ledger/identity.h"
@@ -172,8 +174,25 @@ std::string describe_row_errors(const std::vector<RowError>& errors) {
   return out;
 }
 
+namespace {
+// -1,234.50: a negative amount is a number to a spreadsheet, never a formula,
+// and must stay one so a column of amounts adds up (a reversal's).
+bool negative_number(const std::string& v) {
+  if (v.size() < 2 || v[0] != '-' || !std::isdigit(static_cast<unsigned char>(v[1]))) return false;
+  size_t i = 1;
+  while (i < v.size() && (std::isdigit(static_cast<unsigned char>(v[i])) || v[i] == ',')) ++i;
+  if (i < v.size() && v[i] == '.') {
+    size_t frac = ++i;
+    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+    if (i == frac) return false;
+  }
+  return i == v.size();
+}
+}  // namespace
+
 std::string csv_cell(const std::string& raw) {
-  std::string v = !raw.empty() && std::string("=+-@\t\r").find(raw[0]) != std::string::npos ? "'" + raw : raw;
+  bool formula = !raw.empty() && std::string("=+-@\t\r").find(raw[0]) != std::string::npos && !negative_number(raw);
+  std::string v = formula ? "'" + raw : raw;
   if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
   std::string out = "\"";
   for (char c : v) {

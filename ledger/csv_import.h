@@ -29,7 +29,8 @@ EntriesImport parse_entries_csv(std::string_view text);
 
 // One cell of a CSV we serve: quoted when it holds a comma, quote or line
 // break, and prefixed with ' when a spreadsheet would run it as a formula
-// (it starts with =, +, -, @, tab or CR): stored text is whatever people typed.
+// (it starts with =, +, -, @, tab or CR) unless it is a negative number
+// (-1,234.50): stored text is whatever people typed.
 std::string csv_cell(const std::string& raw);
 
 // Joins row errors into the message people see: one "第N行: reason" per line.

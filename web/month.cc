@@ -1,6 +1,8 @@
 // GET /villages/{id}/{YYYY-MM} and its .csv: a month as published, every
 // line with its ledger index, subsidies with masked names only, the alerts
 // its notice carried and the signed checkpoint that ends at its statement.
+#include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "bot/render.h"
@@ -42,6 +44,60 @@ Html checkpoint_block(Site& site, const MonthClose& close) {
                    {"key", site.ledger.verifier_key()}});
 }
 
+// The local day an entry was recorded (its recorded_at is UTC, to the
+// second or the day): a reversal has no date of its own, and a reader adding
+// up a month's lines needs one on every row.
+std::string recorded_day(const nlohmann::json& f, int utc_offset_minutes) {
+  std::string at = entry_string(f, "recorded_at");  // 2022-12-05T08:00:00Z
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+  if (std::sscanf(at.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &se) != 6) return "";
+  int64_t t = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 + mi * 60 + se;
+  return format_date(local_date(t, utc_offset_minutes));
+}
+
+// What a row of the month's lines shows, the same on the page and in the
+// CSV: a reversal cancels its line, so its amount carries the minus sign and
+// its type says what it reversed (a positive amount under 冲销 was added to
+// the month's expense by readers of the CSV).
+struct LineView {
+  std::string date, type, category, item, note;
+  std::string amount;
+  bool shown = true;
+};
+
+LineView line_view(const Entry& e, const std::map<uint64_t, uint64_t>& reversed_by, int utc_offset_minutes) {
+  const auto& f = e.fields;
+  LineView v;
+  std::string kind = entry_string(f, "kind");
+  v.date = entry_string(f, "date");
+  v.category = entry_string(f, "category");
+  v.item = entry_string(f, "item");
+  v.note = entry_string(f, "note");
+  Fen amount = entry_fen(f, "amount");
+  std::string direction = entry_string(f, "direction") == "income" ? "收入" : "支出";
+  if (kind == "txn") {
+    v.type = direction;
+    if (auto it = reversed_by.find(e.index); it != reversed_by.end())
+      v.note += (v.note.empty() ? "" : ";") + std::string("已被#") + std::to_string(it->second) + "冲销";
+  } else if (kind == "reversal") {
+    v.type = "冲销" + direction;
+    v.item = "冲销#" + std::to_string(f.value("target", uint64_t{0}));
+    v.note = "原因:" + entry_string(f, "reason");
+    v.date = recorded_day(f, utc_offset_minutes);
+    amount = -amount;
+  } else if (kind == "project") {
+    v.type = "立项";
+    v.item = entry_string(f, "name") + (f.value("special", false) ? "(专项资金)" : "");
+    v.note = "批准金额,不是收支 (approved amount, not income or expense)";
+    v.date = recorded_day(f, utc_offset_minutes);
+    amount = entry_fen(f, "approved");
+  } else {
+    v.shown = false;  // subsidies have their own table; finishing a project moves no money
+  }
+  v.amount = format_amount(amount);
+  return v;
+}
+
 }  // namespace
 
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month) {
@@ -58,12 +114,24 @@ Result<PublishedMonth> published_month(Site& site, const Village& village, const
   PublishedMonth m{std::move(*close), {}, std::move(*flags)};
   for (auto& e : *entries)
     if (e.index != m.close.statement_index) m.lines.push_back(std::move(e));
+  // Projects belong to no month: those registered (recorded) in this one,
+  // before its statement, are shown among its lines.
+  auto projects = site.ledger.projects(village.id);
+  if (!projects.is_ok()) return projects.status();
+  int offset = site.ledger.utc_offset_minutes();
+  for (const auto& p : *projects) {
+    if (p.index > m.close.statement_index) continue;
+    auto e = site.ledger.entries(village.id, p.index, p.index + 1);
+    if (!e.is_ok()) return e.status();
+    if (e->size() == 1 && recorded_day((*e)[0].fields, offset).substr(0, 7) == month) m.lines.push_back(std::move((*e)[0]));
+  }
+  std::sort(m.lines.begin(), m.lines.end(), [](const Entry& a, const Entry& b) { return a.index < b.index; });
   return m;
 }
 
 WebPage month_not_published(const Village& village, const std::string& month) {
   return not_found_page(village.name + " " + month_zh(month) + "的账目还没有公开",
-                        "The accounts of " + village.id + " for " + month + " are not published.");
+                        "The accounts of " + village.name + " for " + month + " are not published yet.");
 }
 
 Html statement_table(const nlohmann::json& s) {
@@ -89,7 +157,7 @@ Html statement_table(const nlohmann::json& s) {
                    {"last", std::to_string(s.value("last_index", 0))}});
 }
 
-Html lines_table(const std::vector<Entry>& lines) {
+Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes) {
   static const Template table(R"(<div class="table"><table>
 <thead><tr><th>#</th><th>日期 <span class="en">Date</span></th><th>收支 <span class="en">Type</span></th><th>类别 <span class="en">Category</span></th><th>摘要 <span class="en">Item</span></th><th class="num">金额(元) <span class="en">Amount</span></th><th>项目 <span class="en">Project</span></th><th>资金 <span class="en">Fund</span></th><th>对方 <span class="en">Counterparty</span></th><th>备注 <span class="en">Note</span></th></tr></thead>
 <tbody>
@@ -100,34 +168,19 @@ Html lines_table(const std::vector<Entry>& lines) {
   auto reversed_by = reversals_of(lines);
   Html rows;
   for (const auto& e : lines) {
-    const auto& f = e.fields;
-    std::string kind = entry_string(f, "kind"), note = entry_string(f, "note"), type, item = entry_string(f, "item");
-    if (kind == "txn") {
-      type = entry_string(f, "direction") == "income" ? "收入" : "支出";
-      if (auto it = reversed_by.find(e.index); it != reversed_by.end())
-        note += (note.empty() ? "" : ";") + std::string("已被#") + std::to_string(it->second) + "冲销";
-    } else if (kind == "reversal") {
-      type = "冲销";
-      item = "冲销#" + std::to_string(f.value("target", uint64_t{0}));
-      note = "原因:" + entry_string(f, "reason");
-    } else if (kind == "project") {
-      type = "立项";
-      item = entry_string(f, "name") + (f.value("special", false) ? "(专项资金)" : "");
-    } else {
-      continue;  // subsidies have their own table; finishing a project moves no money
-    }
-    Fen amount = kind == "project" ? entry_fen(f, "approved") : entry_fen(f, "amount");
+    LineView v = line_view(e, reversed_by, utc_offset_minutes);
+    if (!v.shown) continue;
     rows += row.render({{"class", reversed_by.count(e.index) ? "reversed" : ""},
                         {"index", std::to_string(e.index)},
-                        {"date", entry_string(f, "date")},
-                        {"type", type},
-                        {"category", entry_string(f, "category")},
-                        {"item", item},
-                        {"amount", format_amount(amount)},
-                        {"project", entry_string(f, "project")},
-                        {"fund", entry_string(f, "fund")},
-                        {"counterparty", entry_string(f, "counterparty")},
-                        {"note", note}});
+                        {"date", v.date},
+                        {"type", v.type},
+                        {"category", v.category},
+                        {"item", v.item},
+                        {"amount", v.amount},
+                        {"project", entry_string(e.fields, "project")},
+                        {"fund", entry_string(e.fields, "fund")},
+                        {"counterparty", entry_string(e.fields, "counterparty")},
+                        {"note", v.note}});
   }
   return table.render({{"rows", rows}});
 }
@@ -176,7 +229,7 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
                                 {"month_zh", month_zh(month)},
                                 {"statement", statement_table(m->close.statement)},
                                 {"alerts", alerts_list(m->flags)},
-                                {"lines", lines_table(m->lines)},
+                                {"lines", lines_table(m->lines, site.ledger.utc_offset_minutes())},
                                 {"subsidies", subsidy_table.empty() ? Html() : subsidies.render({{"table", subsidy_table}})},
                                 {"checkpoint", checkpoint_block(site, m->close)}}));
 }
@@ -190,33 +243,16 @@ Result<WebPage> month_csv(Site& site, const Village& village, const std::string&
                     "对方 counterparty,备注 note\r\n";
   for (const auto& e : m->lines) {
     const auto& f = e.fields;
-    std::string kind = entry_string(f, "kind"), type, category = entry_string(f, "category"), item = entry_string(f, "item"),
-                note = entry_string(f, "note"), counterparty = entry_string(f, "counterparty");
-    Fen amount = entry_fen(f, "amount");
-    if (kind == "txn") {
-      type = entry_string(f, "direction") == "income" ? "收入" : "支出";
-      if (auto it = reversed_by.find(e.index); it != reversed_by.end())
-        note += (note.empty() ? "" : ";") + std::string("已被#") + std::to_string(it->second) + "冲销";
-    } else if (kind == "reversal") {
-      type = "冲销";  // the amount reversed, positive, as the ledger records it
-      item = "冲销#" + std::to_string(f.value("target", uint64_t{0}));
-      note = "原因:" + entry_string(f, "reason");
-    } else if (kind == "subsidy") {
-      type = "补助";
-      category = entry_string(f, "program");
-      item = entry_string(f, "name_masked");
-      note = std::to_string(f.value("persons", 1)) + "人";
-    } else if (kind == "project") {
-      type = "立项";
-      item = entry_string(f, "name");
-      amount = entry_fen(f, "approved");
-    } else {
-      continue;
+    LineView v = line_view(e, reversed_by, site.ledger.utc_offset_minutes());
+    if (entry_string(f, "kind") == "subsidy") {  // in the CSV too, as rows of their own
+      v = {entry_string(f, "date"), "补助", entry_string(f, "program"), entry_string(f, "name_masked"),
+           std::to_string(f.value("persons", 1)) + "人", format_amount(entry_fen(f, "amount")), true};
     }
-    for (const std::string& cell : {std::to_string(e.index), entry_string(f, "date"), type, category, item, format_amount(amount),
-                                    entry_string(f, "project"), entry_string(f, "fund"), counterparty})
+    if (!v.shown) continue;
+    for (const std::string& cell : {std::to_string(e.index), v.date, v.type, v.category, v.item, v.amount,
+                                    entry_string(f, "project"), entry_string(f, "fund"), entry_string(f, "counterparty")})
       out += csv_cell(cell) + ",";
-    out += csv_cell(note) + "\r\n";
+    out += csv_cell(v.note) + "\r\n";
   }
   WebPage page;
   page.content_type = "text/csv; charset=utf-8";

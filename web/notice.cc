@@ -45,7 +45,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
                                 {"short", checkpoint_short_form(m->close.checkpoint)},
                                 {"qr", qr_svg(url)},
                                 {"url", url},
-                                {"lines", lines_table(m->lines)},
+                                {"lines", lines_table(m->lines, site.ledger.utc_offset_minutes())},
                                 {"subsidies", subsidy_table.empty() ? Html() : subsidies.render({{"table", subsidy_table}})}}),
                    "notice");
 }

@@ -43,14 +43,14 @@ Html qr_svg(const std::string& text);
 // A published month as the month page, its CSV and its notice show it.
 struct PublishedMonth {
   MonthClose close;
-  std::vector<Entry> lines;  // the month's entries but the statement, in log order
+  std::vector<Entry> lines;  // the month's entries but the statement, and the projects registered in it, in log order
   std::vector<Flag> flags;   // the alerts its notice carried
 };
 // kNotFound when the month is not published.
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month);
 WebPage month_not_published(const Village& village, const std::string& month);
 Html statement_table(const nlohmann::json& statement);
-Html lines_table(const std::vector<Entry>& lines);
+Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes);
 Html subsidies_table(const std::vector<Entry>& lines);  // "" when the month has none
 
 Result<WebPage> home_page(Site& site);

@@ -4,6 +4,7 @@
 
 #include "bot/complaints.h"
 #include "ledger/csv_import.h"
+#include "ledger/ledger.h"
 #include "web_fixture.h"
 
 namespace sunledger {
@@ -71,6 +72,41 @@ TEST(WebContent, TheMonthCsvHasABomAndDisarmsFormulas) {
     EXPECT_TRUE(has(hostile->body, cell)) << cell << "\n" << hostile->body;
 }
 
+// A reversal cancels its line: on the page and in the CSV it carries a minus
+// and the day it was recorded, so a column of amounts adds up to the month's
+// figures. A project registered in the month is among its lines.
+TEST(WebContent, AReversalCancelsItsLineAndAProjectShowsInItsMonth) {
+  WebServer w;
+  Ledger& l = *w.demo.t.ledger;
+  w.demo.t.clock.set(1759370400);  // 2025-10-02 10:00 in China
+  ASSERT_TRUE(l.add_village({"qiaotou", "桥头村", "朱亭镇"}).is_ok());
+  ASSERT_TRUE(l.register_project("qiaotou", {"桥梁维修", 50'000'00, true}, official()).is_ok());
+  auto posted = l.post_transactions("qiaotou", {transaction_line("2025-10-01", true, "上级拨款", "运转经费", 1'000'00),
+                                                transaction_line("2025-10-01", false, "办公费", "打印纸", 350'00)},
+                                    official());
+  ASSERT_TRUE(posted.is_ok());
+  uint64_t paper = posted->indexes[1];
+  auto reversed = l.reverse("qiaotou", paper, "重复记账", official());
+  ASSERT_TRUE(reversed.is_ok());
+  ASSERT_TRUE(l.close_month("qiaotou", "2025-10", official()).is_ok());
+  auto csv = w.get("/villages/qiaotou/2025-10.csv");
+  ASSERT_TRUE(csv);
+  ASSERT_EQ(csv->status, 200);
+  std::string r = std::to_string(reversed->indexes[0]);
+  EXPECT_TRUE(has(csv->body, "\r\n" + r + ",2025-10-02,冲销支出,办公费,冲销#" + std::to_string(paper) + ",-350.00,")) << csv->body;
+  EXPECT_TRUE(has(csv->body, ",2025-10-02,立项,,桥梁维修(专项资金),\"50,000.00\",")) << csv->body;
+  auto page = w.get("/villages/qiaotou/2025-10");
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(has(page->body, "<td>冲销支出</td><td>办公费</td><td>冲销#" + std::to_string(paper) + "</td><td class=\"num\">-350.00</td>"))
+      << page->body;
+  EXPECT_TRUE(has(page->body, "<td>立项</td>")) << page->body;
+  // A month not published names the village, in English too.
+  auto later = w.get("/villages/qiaotou/2025-11");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 404);
+  EXPECT_TRUE(has(later->body, "The accounts of 桥头村 for 2025-11 are not published yet.")) << later->body;
+}
+
 TEST(WebContent, CsvCellsAreQuotedAndFormulasPrefixed) {
   EXPECT_EQ(csv_cell("plain"), "plain");
   EXPECT_EQ(csv_cell("=1+1"), "'=1+1");
@@ -78,6 +114,10 @@ TEST(WebContent, CsvCellsAreQuotedAndFormulasPrefixed) {
   EXPECT_EQ(csv_cell("\rx"), "\"'\rx\"");
   EXPECT_EQ(csv_cell("a,b"), "\"a,b\"");
   EXPECT_EQ(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+  // A negative amount stays a number; anything more after a minus is a formula.
+  EXPECT_EQ(csv_cell("-350.00"), "-350.00");
+  EXPECT_EQ(csv_cell("-1,234.50"), "\"-1,234.50\"");
+  for (const char* f : {"-2+3", "-1.", "-", "-.5", "-1e5", "-1)", "-1.5.5"}) EXPECT_EQ(csv_cell(f), std::string("'") + f) << f;
 }
 
 TEST(WebContent, TheNoticePrintsOnA4WithTheCheckCodeAndAQrCodeOfTheMonthPage) {
