@@ -84,15 +84,15 @@ std::string demo_guide(Deployment& d, bool serving) {
           << (m.role == Role::kOfficial ? m.village : m.area) << "\n";
   out << "  villagers: any other user id, in a village group (e.g. shuangjiang-villager-li)\n"
       << (serving ? "Try (in another terminal, beside the running demo):\n" : "Try:\n")
-      << "  sunledger --data " << d.dir << " ask --bot generic --chat shuangjiang-group --user villager-1 账目\n"
-      << "  sunledger --data " << d.dir << " ask --bot generic --chat p --private --user district-inspector 待办\n";
+      << "  sunledger " << data_option(d.dir) << " ask --bot generic --chat shuangjiang-group --user villager-1 账目\n"
+      << "  sunledger " << data_option(d.dir) << " ask --bot generic --chat p --private --user district-inspector 待办\n";
   if (serving && !d.public_url.empty())
     out << "The public web pages (every village's published accounts, charts, printable notices): " << d.public_url
         << "/\n";
   if (serving)
     out << "Pushes (monthly notices, receipts, status updates) are printed below as they would reach a group or a\n"
         << "person: [→ 双江村村民群] …; one queued on an earlier day shows that day: [→ 私信 … · 2022-12-08]. The\n"
-        << "demo's story left its 2022-23 status updates queued, so they come first.\n";
+        << "demo's story left its December 2022 status updates queued, so they come first.\n";
   out << "\n";
   return out.str();
 }
@@ -153,8 +153,9 @@ void add_server_commands(std::vector<Command>& c) {
               "included), the data folder's permissions, the listen address, the ledger, and the groups and\n"
               "members bound to bots; it prints what each bot can do (answer, push to groups, reach one person\n"
               "privately). Exit 0 when ready to go live, 1 naming each problem.",
-      .examples = {"--data ./lukou serve --listen 127.0.0.1:8080 --config bots.json",
-                   "--data ./lukou serve --check --config bots.json"},
+      .examples = {"--data ./lukou serve --listen 127.0.0.1:8080 --public-url https://lukou.example.cn",
+                   "--data ./lukou serve --check --public-url https://lukou.example.cn",
+                   "--data ./lukou serve --config /etc/sunledger/bots.json"},
       .values = {"listen", "config", "public-url", "rate-limit", "assign-days", "resolve-days"},
       .flags = {"skip-verify", "check"},
       .run = [](Deployment& d, const Args& a) {
@@ -173,6 +174,9 @@ void add_server_commands(std::vector<Command>& c) {
       .examples = {"demo", "--data ./demo-data demo --listen 127.0.0.1:8081", "--data ./demo-data demo --no-serve"},
       .values = {"listen", "public-url"},
       .flags = {"no-serve"},
+      .check = [](const Args& a) -> std::string {
+        return a.has("no-serve") && (a.has("listen") || a.has("public-url")) ? "--no-serve serves nothing: leave out --listen and --public-url" : "";
+      },
       .run = [](Deployment& d, const Args& a) {
         if (Status s = demo_folder_problem(d); !s.is_ok()) return fail(s);
         if (!std::filesystem::exists(d.db_path())) {
@@ -196,6 +200,10 @@ void add_server_commands(std::vector<Command>& c) {
           nlohmann::json cfg = {{"bots", {{{"id", kDemoBotId}, {"platform", "generic"}, {"secret", secret}}}}};
           if (Status s = write_private_file(d.bots_path(), cfg.dump(2) + "\n"); !s.is_ok()) return fail(s);
           std::cerr << "sunledger: wrote " << d.bots_path() << " (the generic webhook's secret is in it)\n";
+        }
+        if (!a.has("no-serve")) {
+          if (Status s = serve_can_start(d, listen); !s.is_ok()) return fail(s);
+          std::ofstream(d.demo_url_path(), std::ios::trunc) << d.public_url << "\n";
         }
         std::cout << demo_guide(d, !a.has("no-serve")) << std::flush;
         if (a.has("no-serve")) return kExitOk;

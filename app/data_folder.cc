@@ -10,9 +10,7 @@
 #include <filesystem>
 
 namespace sunledger::cli {
-namespace {
 
-// The path as a shell word, so the suggested command can be pasted as is.
 std::string shell_word(const std::string& path) {
   if (!path.empty() && path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:@,") ==
                            std::string::npos)
@@ -21,6 +19,12 @@ std::string shell_word(const std::string& path) {
   for (char c : path) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
+
+std::string data_option(const std::string& dir) {
+  return "--data " + shell_word(std::filesystem::absolute(dir).lexically_normal().string());
+}
+
+namespace {
 
 // `mask` holds the group/other bits that must be clear; `fix` the mode to set.
 Status check_one(const std::string& path, mode_t mask, const char* fix) {

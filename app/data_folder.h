@@ -11,6 +11,13 @@
 
 namespace sunledger::cli {
 
+// A path as one shell word (quoted only when it has to be), so a suggested
+// command can be pasted as it is.
+std::string shell_word(const std::string& path);
+// "--data /absolute/folder", as a shell word: what a printed command needs to
+// work from any directory.
+std::string data_option(const std::string& dir);
+
 // OK when the folder has no group or other permission bits and none of its
 // files (sunledger.db, -wal, -shm, id-salt, log-key.pem, bots.json) nor the
 // --config file (config_path, empty for none) may be read or written by group

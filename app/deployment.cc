@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -78,6 +79,10 @@ Status key_matches(Ledger& ledger) {
 }  // namespace
 
 Status Deployment::open() {
+    if (!std::filesystem::exists(db_path()))
+      return not_found("no database at " + db_path() + ": name the deployment's folder with --data DIR before the "
+                       "command (or set SUNLEDGER_DATA); a new deployment starts with `sunledger --data DIR init "
+                       "--origin DOMAIN/NAME`");
     auto origin = Ledger::stored_origin(db_path());
     if (!origin.is_ok()) return origin.status();
     if (!std::filesystem::exists(key_path()) && std::filesystem::exists(verifier_key_path())) {
@@ -90,6 +95,14 @@ Status Deployment::open() {
       key = std::move(*v);
       verify_only = true;
     } else {
+      // A database without its key is a restore half done, not a new
+      // deployment: init would refuse the folder anyway.
+      if (!std::filesystem::exists(key_path()))
+        return failed_precondition("这个数据目录有数据库,但没有日志密钥 " + key_path() +
+                                   "。(this folder has a database but no log key at " + key_path() +
+                                   ": restoring a backup, put back the copy of this deployment's log-key.pem kept offline, "
+                                   "beside sunledger.db (README, \"Backup and restore\"); `sunledger --data DIR verify` "
+                                   "checks a backup folder as it is, with its verifier-key)");
       auto k = Ed25519KeyFile::load(key_path(), *origin);
       if (!k.is_ok()) return k.status();
       key = std::move(*k);
@@ -106,7 +119,15 @@ Status Deployment::open() {
     std::ifstream in(salt_path());
     std::getline(in, salt);
     if (salt.size() < 32 && !verify_only)
-      return failed_precondition("identity salt missing at " + salt_path() + " (run `sunledger init`)");
+      return failed_precondition("这个数据目录没有身份盐 " + salt_path() + "。(identity salt missing at " + salt_path() +
+                                 ": restoring a backup, put back the copy of this deployment's id-salt kept offline, "
+                                 "beside sunledger.db (README, \"Backup and restore\"))");
+    if (public_url.empty() && std::filesystem::exists(demo_marker_path())) {
+      std::ifstream url_in(demo_url_path());
+      std::string url;
+      std::getline(url_in, url);
+      if (check_public_url(url).is_ok()) public_url = url;
+    }
     BotOptions bo;
     bo.identity_salt = salt;
     bo.commands_per_minute = commands_per_minute;
@@ -178,6 +199,37 @@ json hashes_json(const std::vector<Hash>& hs) {
   json a = json::array();
   for (const auto& h : hs) a.push_back(base64_encode(h));
   return a;
+}
+
+// --public-url is printed as each notice's QR code and link: a villager's
+// phone must be able to open it, so only an absolute http(s) address with a
+// host and nothing a page or a QR reader would cut short.
+Status check_public_url(const std::string& url) {
+  if (url.empty()) return Status::ok();
+  std::string rest;
+  if (url.rfind("https://", 0) == 0) rest = url.substr(8);
+  else if (url.rfind("http://", 0) == 0) rest = url.substr(7);
+  else
+    return invalid_argument("--public-url " + url + ": give the full address the public opens, starting with https:// "
+                            "(e.g. https://sunledger.example.cn)");
+  if (rest.empty() || rest[0] == '/')
+    return invalid_argument("--public-url " + url + ": the address has no host (e.g. https://sunledger.example.cn)");
+  for (unsigned char c : url)
+    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '?' || c == '#')
+      return invalid_argument("--public-url " + url + ": an address without spaces, quotes, <, >, \\, ? or #");
+  return Status::ok();
+}
+
+// An address only this machine can open (loopback, localhost, 0.0.0.0,
+// ::): right for a demo, never on a notice a village board shows.
+bool names_this_machine_only(const std::string& url) {
+  std::string host = url.substr(url.find("://") + 3);
+  host = host.substr(0, host.find('/'));
+  if (!host.empty() && host[0] == '[') host = host.substr(1, host.find(']') - 1);
+  else host = host.substr(0, host.find(':'));
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host == "localhost" || host.ends_with(".localhost") || host.rfind("127.", 0) == 0 || host == "0.0.0.0" ||
+         host == "::1" || host == "::";
 }
 
 Status write_private_file(const std::string& path, const std::string& content) {

@@ -40,6 +40,9 @@ struct Deployment {
   // Written by `sunledger demo`: this folder holds the demo, whose bot
   // delivers its pushes to the terminal (and so reaches one person).
   std::string demo_marker_path() const { return dir + "/DEMO"; }
+  // Where a serving demo notes its pages' address, so `ask` beside it (another
+  // process) names them in 帮助 and notices as the demo does. Demo folders only.
+  std::string demo_url_path() const { return dir + "/DEMO-URL"; }
 
   // The real time, which the demo may move while it dates its complaints.
   struct DemoClock final : Clock {
@@ -109,5 +112,13 @@ bool check_integrity(Deployment& d, const char* when, bool alert = true, bool re
 bool verified_before_write(Deployment& d, const std::string& log, const char* command);
 // One verify problem as the CLI and the server log print it ("TAMPERED …").
 std::string tampered_line(const VerifyProblem& p);
+
+// Whether a URL names an address only this machine can open (loopback, 0.0.0.0).
+bool names_this_machine_only(const std::string& url);
+
+// Why --public-url cannot be printed on a notice for villagers' phones (not
+// an absolute http(s) address with a host, or a character a QR reader or a
+// page would cut it at); OK for "" (the listened address is used).
+Status check_public_url(const std::string& url);
 
 }  // namespace sunledger::cli

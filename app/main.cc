@@ -7,6 +7,7 @@
 
 #include "app/commands.h"
 #include "app/serve.h"
+#include "webhooks/http_server.h"
 
 namespace sunledger::cli {
 
@@ -136,6 +137,10 @@ int check_options(const Command& cmd, const std::vector<std::string>& rest, Depl
     if (!n.is_ok() || *n > 100000) return usage_error(cmd.name, "--rate-limit must be a number of commands a minute");
     d.commands_per_minute = static_cast<int>(*n);
   }
+  if (parsed.has("listen"))
+    if (auto addr = parse_listen_address(parsed.get("listen")); !addr.is_ok())
+      return usage_error(cmd.name, "--listen " + parsed.get("listen") + ": " + addr.status().message() +
+                                       " (HOST:PORT, e.g. 127.0.0.1:8080)");
   if (parsed.has("public-url")) {
     if (Status s = check_public_url(parsed.get("public-url")); !s.is_ok()) return usage_error(cmd.name, s.message());
     d.public_url = parsed.get("public-url");
@@ -178,7 +183,12 @@ int run(int argc, char** argv) {
   Args parsed;
   if (int code = check_options(*cmd, rest, d, parsed); code >= 0) return code;
   if (cmd->needs_ledger) {
-    if (Status s = d.open(); !s.is_ok()) return fail(s);
+    if (Status s = d.open(); !s.is_ok()) {
+      // --check promises every problem in one run, also when one of them (a
+      // key file others may read) keeps the ledger from opening.
+      if (cmd->name == "serve" && parsed.has("check")) return check_unopened(d, parsed.get("config"), s);
+      return fail(s);
+    }
   }
   if (cmd->extends && !verified_before_write(d, cmd->extends(parsed), cmd->name.c_str())) return kExitFailure;
   return cmd->run(d, parsed);

@@ -52,14 +52,6 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-// A path as one shell word: quoted only when it has to be.
-std::string shell_word(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+=:,") == std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 // Every connection the edge holds is a descriptor. Under the soft limit most
 // systems give a service (1,024), accept() fails (EMFILE) long before the
@@ -183,25 +175,6 @@ Result<std::string> config_file(const Deployment& d, const std::string& given) {
 
 }  // namespace
 
-// --public-url is printed as each notice's QR code and link: a villager's
-// phone must be able to open it, so only an absolute http(s) address with a
-// host and nothing a page or a QR reader would cut short.
-Status check_public_url(const std::string& url) {
-  if (url.empty()) return Status::ok();
-  std::string rest;
-  if (url.rfind("https://", 0) == 0) rest = url.substr(8);
-  else if (url.rfind("http://", 0) == 0) rest = url.substr(7);
-  else
-    return invalid_argument("--public-url " + url + ": give the full address the public opens, starting with https:// "
-                            "(e.g. https://sunledger.example.cn)");
-  if (rest.empty() || rest[0] == '/')
-    return invalid_argument("--public-url " + url + ": the address has no host (e.g. https://sunledger.example.cn)");
-  for (unsigned char c : url)
-    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '?' || c == '#')
-      return invalid_argument("--public-url " + url + ": an address without spaces, quotes, <, >, \\, ? or #");
-  return Status::ok();
-}
-
 // Whether serve could bind the address now: binds a socket (as httplib does,
 // with SO_REUSEADDR) and lets it go. A port taken by another program made
 // --check say "ready" while serve then failed.
@@ -305,6 +278,30 @@ void check_ledger(Deployment& d, bool skip_verify, CheckReport& r) {
 
 }  // namespace
 
+Status serve_can_start(Deployment& d, const std::string& listen) {
+  auto lock = ServeLock::acquire(d.dir);
+  if (!lock.is_ok()) return lock.status();
+  auto addr = parse_listen_address(listen);
+  if (!addr.is_ok()) return addr.status();
+  return try_bind(addr->first, addr->second);
+}
+
+int check_unopened(Deployment& d, std::string config_path, const Status& why) {
+  CheckReport report;
+  std::cout << "sunledger serve --check: " << d.dir << "\n";
+  auto config = config_file(d, config_path);
+  if (!config.is_ok()) report.bad(config.status().message());
+  auto problems = data_folder_problems(d.dir, config.is_ok() ? *config : "");
+  for (const auto& s : problems) report.bad(s.message());
+  bool named = false;  // the reason it could not be opened is often one of them
+  for (const auto& s : problems) named |= why.message().find(s.message().substr(0, s.message().find(';'))) != std::string::npos;
+  if (!named) report.bad(why.message());
+  std::cout << "! the ledger, the configuration and the bots are checked once the data folder opens\n"
+            << count_of(report.problems, "problem", "problems") << (report.problems == 1 ? ": fix it" : ": fix them")
+            << " before going live\n";
+  return kExitFailure;
+}
+
 int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
   const std::string& public_url = d.public_url;
   CheckReport report;
@@ -333,6 +330,9 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   if (public_url.empty())
     note("no --public-url: the printed notices' QR codes name the listened address, http://" + listen +
          ", and 帮助 and the monthly notices name no web address");
+  else if (names_this_machine_only(public_url))
+    note("--public-url " + public_url + " names this machine only: villagers' phones cannot open it (give the address "
+         "the public reaches, e.g. https://lukou.example.cn)");
   else
     good("public pages at " + public_url + "/ (named by 帮助, the monthly notices and their QR codes)");
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
@@ -365,7 +365,8 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
     std::cout << "ready: `sunledger serve` would start with " << count_of(bots.size(), "bot", "bots") << "\n";
     return kExitOk;
   }
-  std::cout << count_of(report.problems, "problem", "problems") << ": fix them before going live\n";
+  std::cout << count_of(report.problems, "problem", "problems") << (report.problems == 1 ? ": fix it" : ": fix them")
+            << " before going live\n";
   return kExitFailure;
 }
 
@@ -499,7 +500,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   auto ephemeral_client = make_http_client(HttpClientOptions{});
   EphemeralSender ephemeral(ephemeral_client.get(), &d.clock);
   wiring.send_ephemeral = [&ephemeral](PlatformAdapter* a, const Push& p) { ephemeral.send(a, p); };
-  wiring.cli = "sunledger --data " + shell_word(std::filesystem::absolute(d.dir).lexically_normal().string());
+  wiring.cli = "sunledger " + data_option(d.dir);
   std::unique_ptr<web::PublicWeb> pages;  // before the server, which calls it until it stops
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
   // One lane per bot; a push refused 8 times, or one its bot's configuration
@@ -511,6 +512,9 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   // The public web answers the GETs no API route claims. Its address for the
   // notices' QR codes is the bound port's unless --public-url says otherwise.
   std::string base = public_url.empty() ? "http://" + options.host + ":" + std::to_string(*port) : public_url;
+  if (names_this_machine_only(base) && !std::filesystem::exists(d.demo_marker_path()))
+    std::cerr << "sunledger: WARNING: the printed notices' QR codes name " << base
+              << ", which villagers' phones cannot open: give serve --public-url the address the public reaches\n";
   pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base});
   server.serve_pages([&pages](const std::string& path) -> std::optional<PageAnswer> {
     auto page = pages->get(path);

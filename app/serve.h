@@ -21,9 +21,12 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
 // Also says where the public pages will be (d.public_url).
 int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify = false);
 
-// Why --public-url cannot be printed on a notice for villagers' phones (not
-// an absolute http(s) address with a host, or a character a QR reader or a
-// page would cut it at); OK for "" (the listened address is used).
-Status check_public_url(const std::string& url);
+// What would stop serve at once (another serve on the folder, the address
+// taken), found before the demo prints its guide to a server that never starts.
+Status serve_can_start(Deployment& d, const std::string& listen);
+
+// `serve --check` on a folder that did not open (a key file others may read):
+// every problem of the folder and its files, in one run, and why it did not open.
+int check_unopened(Deployment& d, std::string config_path, const Status& why);
 
 }  // namespace sunledger::cli

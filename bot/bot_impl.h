@@ -248,6 +248,10 @@ struct Bot::Impl {
   bool reaches_person(const std::string& bot_id) const {
     return options.reaches_person && options.reaches_person(bot_id);
   }
+  // Whether anyone can write to the bot one to one (a WeCom group robot cannot).
+  bool takes_private(const std::string& bot_id) const {
+    return !options.takes_private_messages || options.takes_private_messages(bot_id);
+  }
   std::string group_push_problem(const std::string& bot_id) const {
     return options.group_push_problem ? options.group_push_problem(bot_id) : "";
   }

@@ -18,7 +18,7 @@ std::vector<CommandSpec> make_table() {
   return {
     {K::kHelp, {"帮助", "help", "start", "?", "？"}, R::kAnyone, false, false, "帮助", "看您可以用的命令 (help)",
      [](Run& r) { return r.bot.help(r.ctx); }},
-    {K::kAccounts, {"账目", "accounts"}, R::kAnyone, false, false, "账目 [2022-11]", "看某月公开账目 (accounts)",
+    {K::kAccounts, {"账目", "帐目", "accounts"}, R::kAnyone, false, false, "账目 [2022-11]", "看某月公开账目 (accounts)",
      [](Run& r) { return r.bot.accounts(r.ctx); }},
     {K::kDetails, {"明细", "details"}, R::kAnyone, false, false, "明细 2022-11 [收入|支出] [页]", "看每一笔 (details)",
      [](Run& r) { return r.bot.details(r.ctx); }},

@@ -15,12 +15,18 @@ Result<std::string> Bot::Impl::help(const Context& ctx) {
   bool official = ctx.official || !ctx.official_villages.empty();
   bool inspector = !ctx.inspector_areas.empty();
   std::vector<std::string> lines;
+  // A bot nobody can message privately (a WeCom group robot) lists no
+  // private-only command: "send it privately" could not be followed.
+  bool private_ok = takes_private(ctx.msg->bot_id);
+  bool any_private = false;
   auto section = [&](CommandRole role) {
     for (const auto& c : command_table()) {
       if (c.role != role || c.kind == CommandKind::kHelp) continue;
       // A named complaint in a group needs a bot that can send the receipt
       // privately; on one that cannot, it works in private chat only.
       bool private_here = c.private_only || (c.kind == CommandKind::kComplain && !reaches_person(ctx.msg->bot_id));
+      if (private_here && !private_ok) continue;
+      any_private |= private_here;
       lines.push_back(std::string(c.usage) + "  " + std::string(c.what) + (private_here ? " [私信]" : "") + "\n");
     }
   };
@@ -34,8 +40,12 @@ Result<std::string> Bot::Impl::help(const Context& ctx) {
     section(CommandRole::kInspector);
   }
   if (official || inspector) section(CommandRole::kOfficialOrInspector);
-  lines.push_back("[私信]的命令请私信机器人发送;编号即投诉回执号;私信查询某村时在命令后写村名,如“账目 双江村 2022-11”。"
-                  "(private-chat commands; receipts; name the village in private chat)\n");
+  if (any_private)
+    lines.push_back("[私信]的命令请私信机器人发送;编号即投诉回执号;私信查询某村时在命令后写村名,如“账目 双江村 2022-11”。"
+                    "(private-chat commands; receipts; name the village in private chat)\n");
+  else if (!private_ok)
+    lines.push_back("本机器人只在群里,不能私聊:投诉请直接向镇纪委反映。(this bot lives only in the group: report problems "
+                    "to the township discipline commission directly)\n");
   if (std::string web = web_line(ctx.village ? ctx.village->id : ""); !web.empty()) lines.push_back(web);
   int page = !ctx.args.empty() && ctx.args[0].size() <= 2 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos
                  ? std::stoi(ctx.args[0])

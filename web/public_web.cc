@@ -24,11 +24,17 @@ struct Parsed {
 };
 
 // "/villages/shuangjiang/2022-11.csv" -> kCsv, shuangjiang, 2022-11.
+// nullopt for the machine-facing paths (the API, webhooks, health and
+// metrics), whose misses the server answers in JSON; any other path a
+// browser asks for that is not a page is an HTML 404 (kNoSuchPage).
 std::optional<Parsed> parse_path(const std::string& path) {
   if (path == "/") return Parsed{Route::kHome, "", ""};
   if (path == "/static/site.css") return Parsed{Route::kStylesheet, "", ""};
+  for (const char* api : {"/v1/", "/webhooks/"})
+    if (path.rfind(api, 0) == 0) return std::nullopt;
+  if (path == "/v1" || path == "/webhooks" || path == "/healthz" || path == "/metrics") return std::nullopt;
   const std::string prefix = "/villages/";
-  if (path.rfind(prefix, 0) != 0) return std::nullopt;
+  if (path.rfind(prefix, 0) != 0) return Parsed{};
   std::string rest = path.substr(prefix.size());
   size_t slash = rest.find('/');
   Parsed p{Route::kVillage, rest.substr(0, slash), ""};
@@ -170,9 +176,12 @@ PublicWeb::PublicWeb(Ledger* ledger, Bot* bot, WebOptions options) : impl_(std::
 PublicWeb::~PublicWeb() = default;
 
 std::optional<WebPage> PublicWeb::get(const std::string& path) {
-  auto parsed = parse_path(path);
+  // "/villages/shuangjiang/" is the village page: one trailing slash is an
+  // easy typo, and it is cached under the page's own path (no second copy).
+  std::string page = path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path;
+  auto parsed = parse_path(page);
   if (!parsed) return std::nullopt;
-  return impl_->route(path, *parsed);
+  return impl_->route(page, *parsed);
 }
 
 uint64_t PublicWeb::renders() const { return impl_->renders.load(); }

@@ -250,12 +250,36 @@ Result<BotConfig> read_bot(const json& b, size_t n, std::set<std::string>& ids,
   return c;
 }
 
+// Where a file that is not JSON goes wrong, as an editor shows it (line and
+// column), so a trailing comma is found without guessing.
+std::string json_syntax_error(const std::string& text) {
+  try {
+    json parsed = json::parse(text);  // throws, with the byte where it fails
+    (void)parsed;
+  } catch (const json::parse_error& e) {
+    size_t at = e.byte > 0 ? e.byte - 1 : 0, line = 1, column = 1;
+    for (size_t i = 0; i < at && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+        ++column;
+      }
+    }
+    return "not valid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) +
+           " (a missing or extra comma, quote or bracket?)";
+  } catch (const std::exception&) {
+  }
+  return "not valid JSON";
+}
+
 }  // namespace
 
 Result<std::vector<BotConfig>> load_bots_config(const std::string& text, const std::map<std::string, std::string>* env,
                                                 bool resolve_secrets) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("bots") || !j["bots"].is_array())
+  if (j.is_discarded()) return invalid_argument("bots config: " + json_syntax_error(text));
+  if (!j.is_object() || !j.contains("bots") || !j["bots"].is_array())
     return invalid_argument("bots config: expected {\"bots\": [...]}");
   std::vector<BotConfig> out;
   std::set<std::string> ids;

@@ -170,7 +170,7 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& text
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   auto port = http::parse_uint(text.substr(colon + 1));
-  if (!port || *port > 65535) return invalid_argument("port must be 0 to 65535");
+  if (!port || *port > 65535) return invalid_argument("the port must be a number from 0 to 65535");
   return std::make_pair(host, static_cast<int>(*port));
 }
 

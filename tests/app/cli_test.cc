@@ -82,7 +82,8 @@ TEST_F(Cli, HelpDescribesEveryCommand) {
 TEST_F(Cli, CommandsBeforeInitFailClearly) {
   auto r = sl("village list");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("sunledger init"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("init --origin"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--data DIR"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, PostCloseProveAndVerify) {
@@ -157,7 +158,7 @@ TEST_F(Cli, OtherErrorPathsExitOne) {
   EXPECT_EQ(sl("checkpoint --village nowhere").exit_code, 1);
   EXPECT_EQ(sl("verify --village nowhere").exit_code, 1);
   EXPECT_EQ(sl("reverse --village shuangjiang --index 99 --reason x").exit_code, 1);
-  EXPECT_EQ(sl("serve --listen nonsense").exit_code, 1);
+  EXPECT_EQ(sl("serve --listen nonsense").exit_code, 2);  // a usage error, found before opening
   EXPECT_EQ(sl("serve --assign-days 0").exit_code, 2);
   EXPECT_EQ(sl("serve --rate-limit lots").exit_code, 2);
   ::chmod((data() + "/log-key.pem").c_str(), 0644);

@@ -119,6 +119,9 @@ TEST_F(FirstHour, UsageErrorsExitTwoBeforeTouchingTheDataFolder) {
       {"serve --rate-limit lots", "--rate-limit"},
       // --data copied after the command (as `ask --data ./lukou …`): where it goes.
       {"verify --data ./lukou", "unknown option --data (it goes before the command: sunledger --data DIR COMMAND"},
+      {"serve --listen 8080", "--listen 8080: listen address must be HOST:PORT"},
+      {"serve --check --listen localhost:abc", "the port must be a number from 0 to 65535"},
+      {"demo --no-serve --listen 127.0.0.1:8081", "--no-serve serves nothing"},
   };
   for (const auto& k : cases) {
     auto r = sl(k.args);
@@ -495,6 +498,68 @@ TEST_F(FirstHour, TheDemoShowsTheWholeLoop) {
   EXPECT_FALSE(has(log, "cannot message one person")) << log;
 }
 
+// A restore half done (the database copied, the key or salt kept offline not
+// put back) is named as that, never as "run init", which would refuse anyway.
+TEST_F(FirstHour, ARestoreWithoutTheKeyOrSaltSaysToPutBackTheOfflineCopy) {
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  std::string restored = dir.file("restored");
+  std::filesystem::create_directories(restored);
+  ::chmod(restored.c_str(), 0700);
+  std::filesystem::copy_file(data() + "/sunledger.db", restored + "/sunledger.db");
+  auto no_key = run_command(std::string(SUNLEDGER_BINARY) + " --data " + restored + " village list");
+  EXPECT_EQ(no_key.exit_code, 1);
+  EXPECT_TRUE(has(no_key.output, "put back the copy of this deployment's log-key.pem kept offline")) << no_key.output;
+  EXPECT_FALSE(has(no_key.output, "sunledger init`")) << no_key.output;
+  std::filesystem::copy_file(data() + "/log-key.pem", restored + "/log-key.pem");
+  auto no_salt = run_command(std::string(SUNLEDGER_BINARY) + " --data " + restored + " village list");
+  EXPECT_EQ(no_salt.exit_code, 1);
+  EXPECT_TRUE(has(no_salt.output, "put back the copy of this deployment's id-salt kept offline")) << no_salt.output;
+  // No database at all: where --data goes, and how a new one starts.
+  auto none = run_command(std::string(SUNLEDGER_BINARY) + " --data " + dir.file("nowhere") + " village list");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_TRUE(has(none.output, "name the deployment's folder with --data DIR before the command")) << none.output;
+}
+
+// serve --check names every permission problem in one run, also when the key
+// file is one of them and keeps the ledger from opening.
+TEST_F(FirstHour, ServeCheckNamesEveryProblemWhenTheKeyFileKeepsTheLedgerShut) {
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  ::chmod(data().c_str(), 0755);
+  for (const char* f : {"/sunledger.db", "/log-key.pem", "/id-salt"}) ::chmod((data() + f).c_str(), 0644);
+  auto r = sl("serve --check");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  for (const char* named : {"log-key.pem", "sunledger.db", "id-salt", "chmod 700"})
+    EXPECT_TRUE(has(r.output, named)) << named << "\n" << r.output;
+  EXPECT_TRUE(has(r.output, "✗ ")) << r.output;
+  EXPECT_TRUE(has(r.output, "problems: fix them before going live")) << r.output;
+}
+
+// The demo checks that it can serve before printing a guide to a server that
+// would not start: another serve on the folder, or its port taken.
+TEST_F(FirstHour, TheDemoSaysAtOnceWhenItCannotServe) {
+  DemoProcess first;
+  first.start(data());
+  auto second = sl("demo --listen 127.0.0.1:0");
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_TRUE(has(second.output, "already serving")) << second.output;
+  EXPECT_FALSE(has(second.output, "演示数据 (demo data) in")) << second.output;
+  EXPECT_EQ(first.stop(), 0);
+}
+
+// ask beside a serving demo names the demo's pages, as the demo itself does.
+TEST_F(FirstHour, AskBesideTheDemoNamesItsPages) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  write_file(data() + "/DEMO-URL", "http://127.0.0.1:18080\n");
+  auto help = sl("ask --bot generic --chat shuangjiang-group --user v1 帮助");
+  EXPECT_EQ(help.exit_code, 0) << help.output;
+  EXPECT_TRUE(has(help.output, "网页版 (on the web): http://127.0.0.1:18080/villages/shuangjiang")) << help.output;
+  auto variant = sl("ask --bot generic --chat shuangjiang-group --user v1 帐目");  // the variant spelling of 账目
+  EXPECT_TRUE(has(variant.output, "双江村")) << variant.output;
+  EXPECT_FALSE(has(variant.output, "没听懂")) << variant.output;
+}
+
 TEST_F(FirstHour, TheDemoRefusesAFolderWithOtherData) {
   ASSERT_EQ(sl("init --origin lukou.example/sunledger").exit_code, 0);
   auto r = sl("demo --no-serve");
@@ -622,6 +687,11 @@ TEST_F(FirstHour, APublicUrlAVillagerCannotOpenIsAUsageError) {
   ASSERT_EQ(sl("init --origin t.example/x").exit_code, 0);
   auto ok = sl("serve --check --public-url https://lukou.example.cn/");
   EXPECT_TRUE(has(ok.output, "public pages at https://lukou.example.cn/ (")) << ok.output;
+  // Valid, but only this machine can open it: a warning, not a ready mark.
+  for (const char* local : {"http://localhost:8080", "http://127.0.0.1:8080", "http://0.0.0.0:8080", "http://[::1]:8080"}) {
+    auto r = sl(std::string("serve --check --public-url ") + local);
+    EXPECT_TRUE(has(r.output, std::string("! --public-url ") + local + " names this machine only")) << r.output;
+  }
 }
 
 // README's restore steps, in order: backup (bots.json included, env:

@@ -131,6 +131,11 @@ TEST_F(ComplaintsTest, AGroupOnlyBotSendsComplaintsElsewhere) {
   EXPECT_EQ(r.text.find("村道拓宽"), std::string::npos);
   EXPECT_TRUE(r.pushes.empty());
   EXPECT_EQ(complaint_count(), 0);
+  // Its 帮助 offers nothing that must be sent privately: nobody could.
+  std::string help = say("villager", "sj-group", true, "帮助").text;
+  EXPECT_EQ(help.find("[私信]"), std::string::npos) << help;
+  EXPECT_EQ(help.find("投诉 内容"), std::string::npos) << help;
+  EXPECT_NE(help.find("不能私聊:投诉请直接向镇纪委反映"), std::string::npos) << help;
 }
 
 TEST_F(ComplaintsTest, OnlyTheReporterFollowsANamedComplaint) {

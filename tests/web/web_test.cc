@@ -111,6 +111,19 @@ TEST(Web, MissingThingsAnswer404PagesAndTheApiKeepsItsOwn) {
     EXPECT_EQ(r->status, 404) << path;
     EXPECT_TRUE(has(r->body, "<!doctype html>")) << path;
   }
+  // Whatever else a browser asks for is a page too (an HTML 404), and one
+  // trailing slash is forgiven.
+  for (const char* path : {"/index.html", "/favicon.ico", "/villages", "/VILLAGES/shuangjiang", "/robots.txt"}) {
+    auto r = w.get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 404) << path;
+    EXPECT_TRUE(has(r->body, "<!doctype html>")) << path;
+  }
+  for (const char* path : {"/villages/shuangjiang/", "/villages/shuangjiang/2022-11/"}) {
+    auto r = w.get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path;
+  }
   auto api = w.get("/v1/nothing-here");
   ASSERT_TRUE(api);
   EXPECT_EQ(api->status, 404);

@@ -898,5 +898,15 @@ TEST(BotsConfig, OnlyAWeComGroupRobotTakesNoPrivateMessages) {
   EXPECT_TRUE((*generic)[0].takes_private_messages());
 }
 
+// A bots.json with a trailing comma is named as not JSON, where it goes wrong.
+TEST(BotsConfig, ASyntaxErrorIsNamedWithItsLineAndColumn) {
+  auto r = load_bots_config("{\n  \"bots\": [\n    {\"id\": \"g\", \"platform\": \"generic\",}\n  ]\n}\n");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("not valid JSON at line 3, column"), std::string::npos) << r.status().message();
+  auto shape = load_bots_config("[1]");
+  ASSERT_FALSE(shape.is_ok());
+  EXPECT_NE(shape.status().message().find("expected {\"bots\": [...]}"), std::string::npos) << shape.status().message();
+}
+
 }  // namespace
 }  // namespace sunledger
