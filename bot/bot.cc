@@ -24,7 +24,7 @@ Status Bot::initialize() {
     if (Status s = DirectoryStore::create_schema(txn); !s.is_ok()) return s;
     if (Status s = txn.register_existing_villages(); !s.is_ok()) return s;
     if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
-    Complaints::create_schema(txn.db());
+    Complaints::create_schema(txn.sql());
     return impl_->complaints.record_legacy_exposed_receipts(txn, impl_->options.identity_salt);
   });
 }

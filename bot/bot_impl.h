@@ -6,8 +6,6 @@
 // Thread safety: as Bot's. Impl's maps are guarded by the mutex named beside them.
 #pragma once
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
 #include <deque>
 #include <map>

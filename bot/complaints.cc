@@ -1,7 +1,5 @@
 #include "bot/complaints.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -177,12 +175,12 @@ Complaints::Complaints(Ledger* ledger, std::string salt, ComplaintDeadlines dead
   ledger_->expect_indexes(indexes_among(kSchema));
 }
 
-void Complaints::create_schema(SQLite::Database& db) {
+void Complaints::create_schema(sql::Session& db) {
   // The triggers come with their tables, never at a later start: one dropped
   // by hand stays missing and verify names it.
   std::vector<SchemaTrigger> with_new_tables;
   for (auto& t : own_triggers())
-    if (!table_exists(db, t.table)) with_new_tables.push_back(std::move(t));
+    if (!db.table_exists(t.table)) with_new_tables.push_back(std::move(t));
   for (const char* sql : kSchema) db.exec(sql);
   create_triggers(db, with_new_tables);
 }
@@ -259,9 +257,9 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   // the bearer secret itself and gets 100 bits.
   for (int attempt = 0; attempt < 10; ++attempt) {
     c.receipt = c.anonymous ? draw_anonymous_receipt() : draw_named_receipt();
-    auto& q = txn.statement("SELECT 1 FROM complaints WHERE receipt=?");
+    auto& q = txn.sql().statement("SELECT 1 FROM complaints WHERE receipt=?");
     q.bind(1, c.receipt);
-    bool taken = q.executeStep();
+    bool taken = q.step();
     q.reset();
     if (!taken) break;
     if (attempt == 9) return internal_error("could not draw a free receipt number");
@@ -270,9 +268,9 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   auto idx = append_event(txn, c, filed);
   if (!idx.is_ok()) return idx.status();
   filed.log_index = *idx;
-  SQLite::Statement ins(txn.db(),
-                        "INSERT INTO complaints(receipt, village, text, links, anonymous, reporter_bot, reporter_id, reporter_name,"
-                        " reporter_chat, filed_at, log_index) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  auto& ins = txn.sql().statement(
+      "INSERT INTO complaints(receipt, village, text, links, anonymous, reporter_bot, reporter_id, reporter_name,"
+      " reporter_chat, filed_at, log_index) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   ins.bind(1, c.receipt);
   ins.bind(2, c.village);
   ins.bind(3, c.text);
@@ -287,7 +285,7 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   ins.bind(10, c.filed_at);
   ins.bind(11, static_cast<int64_t>(*idx));
   ins.exec();
-  SQLite::Statement ev(txn.db(), "INSERT INTO complaint_events(receipt, seq, kind, at, actor, note, assignee, log_index) VALUES(?,?,?,?,?,?,?,?)");
+  auto& ev = txn.sql().statement("INSERT INTO complaint_events(receipt, seq, kind, at, actor, note, assignee, log_index) VALUES(?,?,?,?,?,?,?,?)");
   ev.bind(1, c.receipt);
   ev.bind(2, 0);
   ev.bind(3, filed.kind);
@@ -301,41 +299,41 @@ Result<Complaint> Complaints::file(WriteTxn& txn, const std::string& village, co
   return c;
 }
 
-Result<Complaint> Complaints::read_complaint(SQLite::Database& db, const std::string& receipt) {
-  SQLite::Statement q(db,
-                      "SELECT receipt, village, text, links, anonymous, reporter_bot, reporter_id, reporter_name, reporter_chat,"
-                      " filed_at FROM complaints WHERE receipt=?");
+Result<Complaint> Complaints::read_complaint(sql::Session& db, const std::string& receipt) {
+  auto& q = db.statement(
+      "SELECT receipt, village, text, links, anonymous, reporter_bot, reporter_id, reporter_name, reporter_chat,"
+      " filed_at FROM complaints WHERE receipt=?");
   q.bind(1, receipt);
   // A wrong receipt and an unknown one get the same answer.
-  if (!q.executeStep()) return not_found("没有找到这个编号的投诉,请核对编号 (no complaint with this receipt)");
+  if (!q.step()) return not_found("没有找到这个编号的投诉,请核对编号 (no complaint with this receipt)");
   Complaint c;
-  c.receipt = q.getColumn(0).getString();
-  c.village = q.getColumn(1).getString();
-  c.text = q.getColumn(2).getString();
-  json links = json::parse(q.getColumn(3).getString(), nullptr, false);
+  c.receipt = q.column_text(0);
+  c.village = q.column_text(1);
+  c.text = q.column_text(2);
+  json links = json::parse(q.column_text(3), nullptr, false);
   if (links.is_array())
     for (const auto& l : links)
       if (l.is_string()) c.links.push_back(l.get<std::string>());
-  c.anonymous = q.getColumn(4).getInt() != 0;
+  c.anonymous = q.column_int(4) != 0;
   if (!c.anonymous)
-    c.reporter = Reporter{q.getColumn(5).getString(), q.getColumn(6).getString(), q.getColumn(7).getString(),
-                          q.getColumn(8).getString()};
-  c.filed_at = q.getColumn(9).getInt64();
-  SQLite::Statement ev(db, "SELECT kind, at, actor, note, assignee, log_index FROM complaint_events WHERE receipt=? ORDER BY seq");
+    c.reporter = Reporter{q.column_text(5), q.column_text(6), q.column_text(7),
+                          q.column_text(8)};
+  c.filed_at = q.column_int64(9);
+  auto& ev = db.statement("SELECT kind, at, actor, note, assignee, log_index FROM complaint_events WHERE receipt=? ORDER BY seq");
   ev.bind(1, receipt);
-  while (ev.executeStep())
-    c.events.push_back({ev.getColumn(0).getString(), ev.getColumn(1).getInt64(), ev.getColumn(2).getString(),
-                        ev.getColumn(3).getString(), ev.getColumn(4).getString(),
-                        static_cast<uint64_t>(ev.getColumn(5).getInt64())});
+  while (ev.step())
+    c.events.push_back({ev.column_text(0), ev.column_int64(1), ev.column_text(2),
+                        ev.column_text(3), ev.column_text(4),
+                        static_cast<uint64_t>(ev.column_int64(5))});
   derive(c);
   return c;
 }
 
-Result<Complaint> Complaints::load(WriteTxn& txn, const std::string& receipt) { return read_complaint(txn.db(), receipt); }
+Result<Complaint> Complaints::load(WriteTxn& txn, const std::string& receipt) { return read_complaint(txn.sql(), receipt); }
 
 namespace {
 Status add_event(WriteTxn& txn, const std::string& receipt, size_t seq, const ComplaintEvent& e) {
-  SQLite::Statement ev(txn.db(), "INSERT INTO complaint_events(receipt, seq, kind, at, actor, note, assignee, log_index) VALUES(?,?,?,?,?,?,?,?)");
+  auto& ev = txn.sql().statement("INSERT INTO complaint_events(receipt, seq, kind, at, actor, note, assignee, log_index) VALUES(?,?,?,?,?,?,?,?)");
   ev.bind(1, receipt);
   ev.bind(2, static_cast<int64_t>(seq));
   ev.bind(3, e.kind);
@@ -360,7 +358,7 @@ Status Complaints::record_event(WriteTxn& txn, Complaint& c, ComplaintEvent e) {
 
 Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& receipt, ComplaintStatus to,
                                          const std::string& note, const std::string& assignee, const std::string& actor) {
-  auto c = read_complaint(txn.db(), receipt);
+  auto c = read_complaint(txn.sql(), receipt);
   if (!c.is_ok()) return c.status();
   if (Status s = check_transition(c->status, to, note, assignee); !s.is_ok()) return s;
   // Notes are served to reporters and exported: no identity number in them.
@@ -371,7 +369,7 @@ Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& recei
 }
 
 Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bool satisfied, const std::string& reason) {
-  auto c = read_complaint(txn.db(), receipt);
+  auto c = read_complaint(txn.sql(), receipt);
   if (!c.is_ok()) return c.status();
   if (c->status != ComplaintStatus::kResolved)
     return failed_precondition("这件投诉还没有办结,办结后才能评价 (only a resolved complaint can be rated)");
@@ -390,7 +388,7 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
 }
 
 Result<Complaint> Complaints::expose_receipt(WriteTxn& txn, const std::string& receipt) {
-  auto c = read_complaint(txn.db(), receipt);
+  auto c = read_complaint(txn.sql(), receipt);
   if (!c.is_ok()) return c.status();
   if (!c->anonymous || c->receipt_exposed) return c;
   // Kept to the day, like the filing: the group saw when it was posted, the
@@ -404,7 +402,7 @@ Result<Complaint> Complaints::expose_receipt(WriteTxn& txn, const std::string& r
 Result<Complaint> Complaints::get(const std::string& receipt) {
   std::optional<Complaint> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto c = read_complaint(r.db(), receipt);
+    auto c = read_complaint(r.sql(), receipt);
     if (!c.is_ok()) return c.status();
     out = std::move(*c);
     return Status::ok();
@@ -419,16 +417,16 @@ Result<std::vector<Complaint>> Complaints::list(const ComplaintFilter& filter) {
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
     // In filing order: complaints filed the same second (or day, when anonymous) follow the log, never their
     // random receipts, so a queue reads the same every time.
-    SQLite::Statement q(r.db(), "SELECT receipt, village FROM complaints ORDER BY filed_at, log_index");
+    auto& q = r.sql().statement("SELECT receipt, village FROM complaints ORDER BY filed_at, log_index");
     std::vector<std::string> receipts;
-    while (q.executeStep()) {
-      std::string village = q.getColumn(1).getString();
+    while (q.step()) {
+      std::string village = q.column_text(1);
       if (!filter.villages.empty() && std::find(filter.villages.begin(), filter.villages.end(), village) == filter.villages.end())
         continue;
-      receipts.push_back(q.getColumn(0).getString());
+      receipts.push_back(q.column_text(0));
     }
     for (const auto& receipt : receipts) {
-      auto c = read_complaint(r.db(), receipt);
+      auto c = read_complaint(r.sql(), receipt);
       if (!c.is_ok()) return c.status();
       if (filter.status && c->status != *filter.status) continue;
       if (filter.overdue_only && !complaint_overdue(*c, deadlines_, now)) continue;

@@ -12,10 +12,6 @@
 
 #include "ledger/ledger.h"
 
-namespace SQLite {
-class Database;
-}
-
 namespace sunledger {
 
 enum class ComplaintStatus { kReceived, kAssigned, kInvestigating, kResolved, kRejected, kReopened };
@@ -91,7 +87,7 @@ class Complaints {
  public:
   Complaints(Ledger* ledger, std::string salt, ComplaintDeadlines deadlines);
 
-  static void create_schema(SQLite::Database& db);
+  static void create_schema(sql::Session& db);
   // The signed log every complaint event is appended to.
   static constexpr const char* kLogName = "complaints";
 
@@ -129,7 +125,7 @@ class Complaints {
   std::string commit_hash(const std::string& what, const std::string& value) const;
   // The start of t's local day: anonymous filings and burns are kept to the day.
   int64_t local_day_start(int64_t t) const;
-  Result<Complaint> read_complaint(SQLite::Database& db, const std::string& receipt);
+  Result<Complaint> read_complaint(sql::Session& db, const std::string& receipt);
   Result<uint64_t> append_event(WriteTxn& txn, const Complaint& c, const ComplaintEvent& e);
   // Appends the event to the log and to the complaint's rows, and to c.events.
   Status record_event(WriteTxn& txn, Complaint& c, ComplaintEvent e);

@@ -1,7 +1,5 @@
 // Complaints::verify: every complaint row and event checked against the
 // complaints log, both ways (as directory_verify.cc does for the directory).
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -29,11 +27,11 @@ Result<std::vector<VerifyProblem>> Complaints::verify() {
   std::set<uint64_t> covered;
   auto bad = [&](uint64_t index, const std::string& why) { problems.push_back({kLogName, index, why}); };
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement q(r.db(), "SELECT receipt, log_index FROM complaints ORDER BY log_index");
+    auto& q = r.sql().statement("SELECT receipt, log_index FROM complaints ORDER BY log_index");
     std::vector<std::pair<std::string, uint64_t>> rows;
-    while (q.executeStep()) rows.emplace_back(q.getColumn(0).getString(), static_cast<uint64_t>(q.getColumn(1).getInt64()));
+    while (q.step()) rows.emplace_back(q.column_text(0), static_cast<uint64_t>(q.column_int64(1)));
     for (const auto& [receipt, filed_index] : rows) {
-      auto c = read_complaint(r.db(), receipt);
+      auto c = read_complaint(r.sql(), receipt);
       if (!c.is_ok()) return c.status();
       std::string ref = commit_hash("receipt", c->receipt);
       // The events are read in the order of seq, and their order decides the

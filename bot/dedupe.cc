@@ -1,7 +1,5 @@
 #include "bot/dedupe.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
 #include "ledger/identity.h"
@@ -23,12 +21,12 @@ constexpr size_t kPrefix = 30;
 }  // namespace
 
 Status DedupeRecords::create_schema(WriteTxn& txn) {
-  txn.db().exec(
+  txn.sql().exec(
       "CREATE TABLE IF NOT EXISTS dedupe_records(id_key TEXT PRIMARY KEY, who_key TEXT NOT NULL, reply BLOB NOT NULL,"
       " day INTEGER NOT NULL)");
   // Older versions stored (bot, message id, reply text) in plain: the replies
   // held receipts, and the ids could be joined to the platform's records.
-  txn.db().exec("DROP TABLE IF EXISTS processed_messages");
+  txn.sql().exec("DROP TABLE IF EXISTS processed_messages");
   return Status::ok();
 }
 
@@ -49,10 +47,10 @@ const char* DedupeRecords::kAnonymousReplay =
 
 Status DedupeRecords::insert(WriteTxn& txn, const std::string& id_key, const std::string& who_key,
                              const std::string& sealed) const {
-  auto& q = txn.statement("INSERT INTO dedupe_records(id_key, who_key, reply, day) VALUES(?,?,?,?)");
+  auto& q = txn.sql().statement("INSERT INTO dedupe_records(id_key, who_key, reply, day) VALUES(?,?,?,?)");
   q.bind(1, id_key);
   q.bind(2, who_key);
-  q.bind(3, sealed.data(), static_cast<int>(sealed.size()));
+  q.bind_blob(3, sealed);
   q.bind(4, txn.now() / 86400);
   q.exec();
   // The key and the day only, like the record: it must not time an
@@ -73,21 +71,15 @@ Result<bool> DedupeRecords::logged(const std::string& id_key) const {
   // disk), and its message must then run when it is delivered again. Repeats
   // within one batch meet the record in the write's own transaction.
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement(
-        "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='handled') AND idx>=? ORDER BY idx");
-    q.bind(1, static_cast<int64_t>(read_up_to_));
-    while (q.executeStep()) {
-      read_up_to_ = static_cast<uint64_t>(q.getColumn(0).getInt64()) + 1;
-      auto leaf = q.getColumn(1);
-      const char* bytes = static_cast<const char*>(leaf.getBlob());
-      auto f = nlohmann::json::parse(bytes, bytes + leaf.getBytes(), nullptr, false);
-      if (!f.is_object()) continue;
+    return r.leaves(kLogName, read_up_to_, [&](uint64_t idx, std::string_view leaf) {
+      read_up_to_ = idx + 1;
+      auto f = nlohmann::json::parse(leaf.begin(), leaf.end(), nullptr, false);
+      if (!f.is_object()) return;
       std::string k = f.value("key", ""), at = f.value("recorded_at", "");
-      if (k.size() < kPrefix || at < cutoff) continue;
+      if (k.size() < kPrefix || at < cutoff) return;
       recent_.insert(k.substr(0, kPrefix));
       days_.emplace_back(at, k.substr(0, kPrefix));
-    }
-    return Status::ok();
+    });
   });
   if (!s.is_ok()) return s;
   while (!days_.empty() && days_.front().first < cutoff) {
@@ -100,9 +92,9 @@ Result<bool> DedupeRecords::logged(const std::string& id_key) const {
 Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMessage& m) const {
   Found out;
   std::string id_key = hex_encode(key("dedupe-id", m, false));
-  auto& q = txn.statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
+  auto& q = txn.sql().statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
   q.bind(1, id_key);
-  if (!q.executeStep()) {
+  if (!q.step()) {
     q.reset();
     // No record, but the signed log holds the key: the record was deleted
     // by hand, and this is a redelivery of a message that was handled.
@@ -114,10 +106,8 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
     }
     return out;
   }
-  std::string who = q.getColumn(0).getString();
-  auto blob = q.getColumn(1);
-  std::string sealed;
-  if (blob.getBytes() > 0) sealed.assign(static_cast<const char*>(blob.getBlob()), static_cast<size_t>(blob.getBytes()));
+  std::string who = q.column_text(0);
+  std::string sealed = q.column_blob(1);
   q.reset();
   if (who.empty()) {  // an anonymous filing: nothing kept to compare or return
     out.kind = Found::Kind::kReplay;
@@ -148,21 +138,15 @@ Result<std::vector<VerifyProblem>> DedupeRecords::verify() const {
   // One snapshot: a message handled in between would look unrecorded. The
   // entries' hashes and checkpoint are Ledger::verify's to check.
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement e(r.db(), "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) ORDER BY idx");
-    e.bind(1, kLogName);
-    SQLite::Statement q(r.db(), "SELECT 1 FROM dedupe_records WHERE id_key=?");
-    while (e.executeStep()) {
-      auto leaf = e.getColumn(1);
-      const char* bytes = static_cast<const char*>(leaf.getBlob());
-      auto f = nlohmann::json::parse(bytes, bytes + leaf.getBytes(), nullptr, false);
-      uint64_t idx = static_cast<uint64_t>(e.getColumn(0).getInt64());
+    auto& q = r.sql().statement("SELECT 1 FROM dedupe_records WHERE id_key=?");
+    return r.leaves(kLogName, 0, [&](uint64_t idx, std::string_view leaf) {
+      auto f = nlohmann::json::parse(leaf.begin(), leaf.end(), nullptr, false);
       q.reset();
       q.bind(1, f.is_object() ? f.value("key", "") : std::string());
-      if (!q.executeStep())
+      if (!q.step())
         problems.push_back({kLogName, idx, "dedupe_records: the record of the message handled in entry " + std::to_string(idx) +
                                                " is missing (deleted by hand? a redelivery of it would have run again)"});
-    }
-    return Status::ok();
+    });
   });
   if (!s.is_ok()) return s;
   return problems;

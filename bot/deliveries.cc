@@ -1,7 +1,5 @@
 #include "bot/deliveries.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -95,10 +93,9 @@ void IdRanges::insert(int64_t id) {
 Status record(WriteTxn& txn, int64_t outbox_id) {
   std::string signature;
   {
-    SQLite::Statement q(txn.db(), "SELECT sig FROM outbox WHERE id=? AND sig IS NOT NULL");
+    auto& q = txn.sql().statement("SELECT sig FROM outbox WHERE id=? AND sig IS NOT NULL");
     q.bind(1, outbox_id);
-    if (q.executeStep())
-      signature.assign(static_cast<const char*>(q.getColumn(0).getBlob()), static_cast<size_t>(q.getColumn(0).getBytes()));
+    if (q.step()) signature = q.column_blob(0);
   }
   auto size = txn.log_size(kLogName);
   if (!size.is_ok()) return size.status();
@@ -106,9 +103,9 @@ Status record(WriteTxn& txn, int64_t outbox_id) {
     // Rows delivered before the log existed (an older version): recorded
     // once, so a copy of one put back is caught like any other.
     IdRanges before;
-    SQLite::Statement q(txn.db(), "SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND id != ? ORDER BY id");
+    auto& q = txn.sql().statement("SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND id != ? ORDER BY id");
     q.bind(1, outbox_id);
-    while (q.executeStep()) before.insert(q.getColumn(0).getInt64());
+    while (q.step()) before.insert(q.column_int64(0));
     json ranges = json::array();
     for (const auto& [first, last] : before.ranges()) ranges.push_back({first, last});
     auto imported = txn.append_to_log(kLogName, {{"kind", "imported"}, {"outbox_ids", ranges}}, kSender, true);
@@ -145,19 +142,14 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     std::map<std::pair<int64_t, uint64_t>, uint64_t> entry_of;  // (id, fingerprint) -> entry
     std::map<int64_t, std::pair<int64_t, uint64_t>> imported;   // first id -> (last id, entry)
     uint64_t size = 0;
-    SQLite::Statement e(r.db(),
-                        "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) ORDER BY idx");
-    e.bind(1, kLogName);
-    while (e.executeStep()) {
-      auto leaf = e.getColumn(1);
-      const char* bytes = static_cast<const char*>(leaf.getBlob());
-      json f = json::parse(bytes, bytes + leaf.getBytes(), nullptr, false);
-      uint64_t idx = static_cast<uint64_t>(e.getColumn(0).getInt64());
+    Status read = r.leaves(kLogName, 0, [&](uint64_t idx, std::string_view leaf) {
+      json f = json::parse(leaf.begin(), leaf.end(), nullptr, false);
       size = idx + 1;
-      if (!f.is_object()) continue;
+      if (!f.is_object()) return;
       if (auto p = push_of(f)) entry_of.emplace(*p, idx);
       for (const auto& [first, last] : imported_of(f)) imported[first] = {last, idx};
-    }
+    });
+    if (!read.is_ok()) return read;
     if (size == 0) return Status::ok();  // no push delivered since this version
     auto find = [&](int64_t id, uint64_t fp) -> std::optional<uint64_t> {
       if (auto it = entry_of.find({id, fp}); it != entry_of.end()) return it->second;
@@ -166,12 +158,11 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       return std::prev(it)->second.second;
     };
     auto bad = [&](uint64_t idx, const std::string& why) { problems.push_back({kLogName, idx, why}); };
-    SQLite::Statement q(r.db(), "SELECT id, delivered_at IS NOT NULL, sig FROM outbox ORDER BY id");
-    while (q.executeStep()) {
-      int64_t id = q.getColumn(0).getInt64();
-      bool delivered = q.getColumn(1).getInt() != 0;
-      auto sig = q.getColumn(2);
-      std::string signature = sig.isNull() ? "" : std::string(static_cast<const char*>(sig.getBlob()), static_cast<size_t>(sig.getBytes()));
+    auto& q = r.sql().statement("SELECT id, delivered_at IS NOT NULL, sig FROM outbox ORDER BY id");
+    while (q.step()) {
+      int64_t id = q.column_int64(0);
+      bool delivered = q.column_int(1) != 0;
+      std::string signature = q.column_blob(2);
       auto entry = find(id, fingerprint(signature));
       if (entry && !delivered)
         bad(*entry, "outbox: push " + std::to_string(id) + " was delivered (entry " + std::to_string(*entry) +

@@ -23,7 +23,7 @@ Result<size_t> Bot::push_overdue_digest() {
   const std::string& key = I.ledger->signer().public_key();
   bool sent_today = false;
   Status seen = I.ledger->read([&](Ledger::ReadTxn& r) -> Status {
-    sent_today = signed_rows::state(r.db(), key, kDigestMark) == today;
+    sent_today = signed_rows::state(r.sql(), key, kDigestMark) == today;
     return Status::ok();
   });
   if (!seen.is_ok()) return seen;
@@ -38,7 +38,7 @@ Result<size_t> Bot::push_overdue_digest() {
   size_t queued = 0;
   Status s = I.ledger->write([&](WriteTxn& txn) -> Status {
     queued = 0;
-    if (signed_rows::state(txn.db(), key, kDigestMark) == today) return Status::ok();
+    if (signed_rows::state(txn.sql(), key, kDigestMark) == today) return Status::ok();
     for (const auto& [who, memberships] : (*d)->members) {
       for (const auto& m : memberships) {
         // Only privately: a bot that cannot reach one person sends no digest.

@@ -1,7 +1,5 @@
 #include "bot/directory.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -70,29 +68,30 @@ Status import_existing_rows(WriteTxn& txn) {
   const Author importer{"sunledger", "system", "upgrade"};
   std::vector<json> changes;
   {
-    SQLite::Statement b(txn.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
-    while (b.executeStep())
-      changes.push_back({{"op", "bind_group"}, {"imported", true}, {"bot", b.getColumn(0).getString()},
-                         {"chat", b.getColumn(1).getString()}, {"village", b.getColumn(2).getString()}});
-    SQLite::Statement m(txn.db(), "SELECT bot, user, village, role, area FROM members ORDER BY bot, user, role, village, area");
-    while (m.executeStep())
-      changes.push_back({{"op", "add_member"}, {"imported", true}, {"bot", m.getColumn(0).getString()},
-                         {"user", m.getColumn(1).getString()}, {"village", m.getColumn(2).getString()},
-                         {"role", m.getColumn(3).getString()}, {"area", m.getColumn(4).getString()}});
-    SQLite::Statement t(txn.db(), "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
-                                  "FROM api_tokens ORDER BY rowid");
-    while (t.executeStep()) {
+    auto& b = txn.sql().statement("SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
+    while (b.step())
+      changes.push_back({{"op", "bind_group"}, {"imported", true}, {"bot", b.column_text(0)},
+                         {"chat", b.column_text(1)}, {"village", b.column_text(2)}});
+    auto& m = txn.sql().statement("SELECT bot, user, village, role, area FROM members ORDER BY bot, user, role, village, area");
+    while (m.step())
+      changes.push_back({{"op", "add_member"}, {"imported", true}, {"bot", m.column_text(0)},
+                         {"user", m.column_text(1)}, {"village", m.column_text(2)},
+                         {"role", m.column_text(3)}, {"area", m.column_text(4)}});
+    auto& t = txn.sql().statement(
+        "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
+        "FROM api_tokens ORDER BY rowid");
+    while (t.step()) {
       std::optional<int64_t> expires;
-      if (!t.getColumn(7).isNull()) expires = t.getColumn(7).getInt64();
-      json f = token_fields(t.getColumn(0).getInt64(), t.getColumn(1).getString(), t.getColumn(2).getString(),
-                            t.getColumn(3).getString(), t.getColumn(4).getString(), t.getColumn(5).getString(),
-                            t.getColumn(6).getInt64(), expires);
+      if (!t.column_is_null(7)) expires = t.column_int64(7);
+      json f = token_fields(t.column_int64(0), t.column_text(1), t.column_text(2),
+                            t.column_text(3), t.column_text(4), t.column_text(5),
+                            t.column_int64(6), expires);
       f["op"] = "create_token";
       f["imported"] = true;
       changes.push_back(f);
-      if (!t.getColumn(8).isNull())
-        changes.push_back({{"op", "revoke_token"}, {"imported", true}, {"token_id", t.getColumn(0).getInt64()},
-                           {"revoked_at", t.getColumn(8).getInt64()}});
+      if (!t.column_is_null(8))
+        changes.push_back({{"op", "revoke_token"}, {"imported", true}, {"token_id", t.column_int64(0)},
+                           {"revoked_at", t.column_int64(8)}});
     }
   }
   for (auto& c : changes)
@@ -109,24 +108,21 @@ Status DirectoryStore::create_schema(WriteTxn& txn) {
   // A database whose admin log has entries was made by this version whatever
   // became of the table: dropping it must not get an insider's rows signed
   // as "imported" on top of the log a witness already holds.
-  bool upgrading = !txn.db().tableExists("directory_state");
+  bool upgrading = !txn.sql().table_exists("directory_state");
   if (upgrading) {
     auto logged = txn.log_size(kLogName);
     if (!logged.is_ok()) return logged.status();
     upgrading = *logged == 0;
   }
-  for (const char* sql : kSchema) txn.db().exec(sql);
+  for (const char* sql : kSchema) txn.sql().exec(sql);
   // Tokens expire and can be revoked (older versions had neither column).
-  std::set<std::string> token_columns;
-  {
-    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('api_tokens')");
-    while (cols.executeStep()) token_columns.insert(cols.getColumn(0).getString());
-  }
-  if (!token_columns.count("expires_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER");
-  if (!token_columns.count("revoked_at")) txn.db().exec("ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER");
+  auto columns = txn.sql().columns("api_tokens");
+  std::set<std::string> token_columns(columns.begin(), columns.end());
+  if (!token_columns.count("expires_at")) txn.sql().exec("ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER");
+  if (!token_columns.count("revoked_at")) txn.sql().exec("ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER");
   if (!upgrading) return Status::ok();
   if (Status s = import_existing_rows(txn); !s.is_ok()) return s;
-  txn.db().exec("INSERT INTO directory_state(id, admin_log_started) VALUES(1, 1)");
+  txn.sql().exec("INSERT INTO directory_state(id, admin_log_started) VALUES(1, 1)");
   return Status::ok();
 }
 
@@ -271,8 +267,9 @@ Status DirectoryStore::bind_group(const std::string& village, const std::string&
     if (bound && cur->second.first == village) return Status::ok();  // nothing changes, nothing to log
     if (bound && !rebind)
       return already_exists("this chat is bound to " + cur->second.first + " already; add --rebind to move it to " + village);
-    SQLite::Statement q(txn.db(), "INSERT INTO group_bindings(bot, chat, village, created_at) VALUES(?,?,?,?) "
-                                  "ON CONFLICT(bot, chat) DO UPDATE SET village=excluded.village");
+    auto& q = txn.sql().statement(
+        "INSERT INTO group_bindings(bot, chat, village, created_at) VALUES(?,?,?,?) "
+        "ON CONFLICT(bot, chat) DO UPDATE SET village=excluded.village");
     q.bind(1, bot_id);
     q.bind(2, chat_id);
     q.bind(3, village);
@@ -286,7 +283,7 @@ Status DirectoryStore::unbind_group(const std::string& bot_id, const std::string
   return ledger_->write([&](WriteTxn& txn) -> Status {
     auto logged = logged_state(txn);
     if (!logged.is_ok()) return logged.status();
-    SQLite::Statement q(txn.db(), "DELETE FROM group_bindings WHERE bot=? AND chat=?");
+    auto& q = txn.sql().statement("DELETE FROM group_bindings WHERE bot=? AND chat=?");
     q.bind(1, bot_id);
     q.bind(2, chat_id);
     bool had_row = q.exec() > 0;
@@ -318,7 +315,7 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* a
   std::string village = m.role == Role::kOfficial ? m.village : "";
   if (m.role != Role::kInspector) area.clear();
   return ledger_->write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement q(txn.db(), "INSERT OR IGNORE INTO members(bot, user, village, role, area, created_at) VALUES(?,?,?,?,?,?)");
+    auto& q = txn.sql().statement("INSERT OR IGNORE INTO members(bot, user, village, role, area, created_at) VALUES(?,?,?,?,?,?)");
     q.bind(1, m.bot_id);
     q.bind(2, m.user_id);
     q.bind(3, village);
@@ -341,7 +338,7 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* a
 Result<size_t> DirectoryStore::remove_member(const std::string& bot_id, const std::string& user_id, const Author& by) {
   size_t removed = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement q(txn.db(), "DELETE FROM members WHERE bot=? AND user=?");
+    auto& q = txn.sql().statement("DELETE FROM members WHERE bot=? AND user=?");
     q.bind(1, bot_id);
     q.bind(2, user_id);
     size_t rows = static_cast<size_t>(q.exec());
@@ -376,7 +373,7 @@ Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int day
   std::string area = p.role == Role::kInspector ? p.area : "";
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
     int64_t expires = txn.now() + int64_t{days} * 86400;
-    SQLite::Statement q(txn.db(), "INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)");
+    auto& q = txn.sql().statement("INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)");
     q.bind(1, hash);
     q.bind(2, role_name(p.role));
     q.bind(3, village);
@@ -385,7 +382,7 @@ Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int day
     q.bind(6, txn.now());
     q.bind(7, expires);
     q.exec();
-    out.id = txn.db().getLastInsertRowid();
+    out.id = txn.sql().last_insert_id();
     json f = token_fields(out.id, hash, role_name(p.role), village, area, p.label, txn.now(), expires);
     f["op"] = "create_token";
     return log_change(txn, f, by);
@@ -402,7 +399,7 @@ Status DirectoryStore::revoke_token(int64_t id, const Author& by) {
     // by hand must not keep the revocation from being signed.
     auto it = (*logged)->tokens.find(id);
     if (it == (*logged)->tokens.end() || it->second.revoked_at) return not_found("no unrevoked token with id " + std::to_string(id));
-    SQLite::Statement q(txn.db(), "UPDATE api_tokens SET revoked_at=? WHERE rowid=?");
+    auto& q = txn.sql().statement("UPDATE api_tokens SET revoked_at=? WHERE rowid=?");
     q.bind(1, txn.now());
     q.bind(2, id);
     q.exec();
@@ -413,8 +410,8 @@ Status DirectoryStore::revoke_token(int64_t id, const Author& by) {
 Result<std::vector<GroupBinding>> DirectoryStore::list_groups() {
   std::vector<GroupBinding> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement q(r.db(), "SELECT bot, chat, village FROM group_bindings ORDER BY village, bot, chat");
-    while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+    auto& q = r.sql().statement("SELECT bot, chat, village FROM group_bindings ORDER BY village, bot, chat");
+    while (q.step()) out.push_back({q.column_text(0), q.column_text(1), q.column_text(2)});
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -424,12 +421,12 @@ Result<std::vector<GroupBinding>> DirectoryStore::list_groups() {
 Result<std::vector<Membership>> DirectoryStore::list_members(const std::string& bot_id) {
   std::vector<Membership> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement q(r.db(), "SELECT bot, user, village, role, area FROM members WHERE ?='' OR bot=? ORDER BY bot, user, role");
+    auto& q = r.sql().statement("SELECT bot, user, village, role, area FROM members WHERE ?='' OR bot=? ORDER BY bot, user, role");
     q.bind(1, bot_id);
     q.bind(2, bot_id);
-    while (q.executeStep())
-      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                     parse_role(q.getColumn(3).getString()).value_or(Role::kVillager), q.getColumn(4).getString()});
+    while (q.step())
+      out.push_back({q.column_text(0), q.column_text(1), q.column_text(2),
+                     parse_role(q.column_text(3)).value_or(Role::kVillager), q.column_text(4)});
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -439,17 +436,17 @@ Result<std::vector<Membership>> DirectoryStore::list_members(const std::string& 
 Result<std::vector<TokenInfo>> DirectoryStore::list_tokens() {
   std::vector<TokenInfo> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    SQLite::Statement q(r.db(),
-                        "SELECT rowid, role, village, area, label, created_at, coalesce(expires_at, 0), coalesce(revoked_at, 0) "
-                        "FROM api_tokens ORDER BY rowid");
-    while (q.executeStep()) {
+    auto& q = r.sql().statement(
+        "SELECT rowid, role, village, area, label, created_at, coalesce(expires_at, 0), coalesce(revoked_at, 0) "
+        "FROM api_tokens ORDER BY rowid");
+    while (q.step()) {
       TokenInfo t;
-      t.id = q.getColumn(0).getInt64();
-      t.principal = {parse_role(q.getColumn(1).getString()).value_or(Role::kVillager), q.getColumn(2).getString(),
-                     q.getColumn(3).getString(), q.getColumn(4).getString()};
-      t.created_at = q.getColumn(5).getInt64();
-      t.expires_at = q.getColumn(6).getInt64();
-      t.revoked_at = q.getColumn(7).getInt64();
+      t.id = q.column_int64(0);
+      t.principal = {parse_role(q.column_text(1)).value_or(Role::kVillager), q.column_text(2),
+                     q.column_text(3), q.column_text(4)};
+      t.created_at = q.column_int64(5);
+      t.expires_at = q.column_int64(6);
+      t.revoked_at = q.column_int64(7);
       out.push_back(t);
     }
     return Status::ok();

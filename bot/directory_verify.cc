@@ -2,8 +2,6 @@
 // compared both ways, each difference named by table, row and entry.
 #include "bot/directory.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -43,11 +41,11 @@ struct DirectoryComparison {
   std::vector<VerifyProblem>& problems;
   void bad(uint64_t index, const std::string& why) { problems.push_back({DirectoryStore::kLogName, index, why}); }
 
-  void bindings(SQLite::Database& db, DirectoryState::Bindings expected) {
-    SQLite::Statement b(db, "SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
-    while (b.executeStep()) {
-      std::pair<std::string, std::string> k{b.getColumn(0).getString(), b.getColumn(1).getString()};
-      std::string village = b.getColumn(2).getString();
+  void bindings(sql::Session& db, DirectoryState::Bindings expected) {
+    auto& b = db.statement("SELECT bot, chat, village FROM group_bindings ORDER BY bot, chat");
+    while (b.step()) {
+      std::pair<std::string, std::string> k{b.column_text(0), b.column_text(1)};
+      std::string village = b.column_text(2);
       auto it = expected.find(k);
       std::string what = "group_bindings: chat " + k.second + " on bot " + k.first;
       if (it == expected.end()) bad(n, what + " is bound to " + village + " but no admin log entry bound it");
@@ -60,11 +58,11 @@ struct DirectoryComparison {
                         ") was bound by the admin log but its row is missing");
   }
 
-  void members(SQLite::Database& db, DirectoryState::Members expected) {
-    SQLite::Statement m(db, "SELECT bot, user, role, village, area FROM members ORDER BY bot, user");
-    while (m.executeStep()) {
-      DirectoryState::Members::key_type k{m.getColumn(0).getString(), m.getColumn(1).getString(), m.getColumn(2).getString(),
-                                          m.getColumn(3).getString(), m.getColumn(4).getString()};
+  void members(sql::Session& db, DirectoryState::Members expected) {
+    auto& m = db.statement("SELECT bot, user, role, village, area FROM members ORDER BY bot, user");
+    while (m.step()) {
+      DirectoryState::Members::key_type k{m.column_text(0), m.column_text(1), m.column_text(2),
+                                          m.column_text(3), m.column_text(4)};
       std::string what = "members: " + std::get<2>(k) + " " + std::get<1>(k) + " on bot " + std::get<0>(k) + " (" +
                          (std::get<3>(k).empty() ? std::get<4>(k) : std::get<3>(k)) + ")";
       if (auto it = expected.find(k); it == expected.end()) bad(n, what + " has no admin log entry that granted it");
@@ -75,18 +73,19 @@ struct DirectoryComparison {
                      " was granted by the admin log but its row is missing");
   }
 
-  void tokens(SQLite::Database& db, const std::map<int64_t, DirectoryState::Token>& logged) {
+  void tokens(sql::Session& db, const std::map<int64_t, DirectoryState::Token>& logged) {
     std::map<int64_t, std::pair<TokenRow, uint64_t>> expected;
     for (const auto& [id, t] : logged)
       expected[id] = {TokenRow{t.sha256, t.role, t.village, t.area, t.label, t.created_at, t.expires_at, t.revoked_at}, t.entry};
-    SQLite::Statement t(db, "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
-                            "FROM api_tokens ORDER BY rowid");
-    while (t.executeStep()) {
-      int64_t id = t.getColumn(0).getInt64();
-      TokenRow row{t.getColumn(1).getString(), t.getColumn(2).getString(), t.getColumn(3).getString(),
-                   t.getColumn(4).getString(), t.getColumn(5).getString(), t.getColumn(6).getInt64(),
-                   t.getColumn(7).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(7).getInt64()),
-                   t.getColumn(8).isNull() ? std::nullopt : std::optional<int64_t>(t.getColumn(8).getInt64())};
+    auto& t = db.statement(
+        "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
+        "FROM api_tokens ORDER BY rowid");
+    while (t.step()) {
+      int64_t id = t.column_int64(0);
+      TokenRow row{t.column_text(1), t.column_text(2), t.column_text(3),
+                   t.column_text(4), t.column_text(5), t.column_int64(6),
+                   t.column_is_null(7) ? std::nullopt : std::optional<int64_t>(t.column_int64(7)),
+                   t.column_is_null(8) ? std::nullopt : std::optional<int64_t>(t.column_int64(8))};
       std::string what = "api_tokens: token id " + std::to_string(id);
       auto it = expected.find(id);
       if (it == expected.end()) bad(n, what + " (" + describe(row) + ") has no admin log entry that created it");
@@ -116,9 +115,9 @@ Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
   for (const auto& [index, why] : st.problems) problems.push_back({kLogName, index, why});
   DirectoryComparison compare{n, problems};
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    compare.bindings(r.db(), st.bindings);
-    compare.members(r.db(), st.members);
-    compare.tokens(r.db(), st.tokens);
+    compare.bindings(r.sql(), st.bindings);
+    compare.members(r.sql(), st.members);
+    compare.tokens(r.sql(), st.tokens);
     return Status::ok();
   });
   if (!s.is_ok()) return s;

@@ -1,6 +1,6 @@
 #include "bot/outbox.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
+#include <algorithm>
 
 #include "bot/deliveries.h"
 #include "ledger/checkpoint.h"
@@ -34,12 +34,10 @@ const char* reason_name(DeadReason r) {
 }
 
 // id, bot, chat, text, attempts, created_at, audience, sig
-OutboxMessage row(SQLite::Statement& q) {
-  auto sig = q.getColumn(7);
-  return {q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString(),
-          q.getColumn(6).getString() == "group" ? Audience::kGroup : Audience::kPerson, q.getColumn(4).getInt(),
-          q.getColumn(5).getInt64(),
-          sig.isNull() ? std::string() : std::string(static_cast<const char*>(sig.getBlob()), static_cast<size_t>(sig.getBytes()))};
+OutboxMessage row(sql::Statement& q) {
+  return {q.column_int64(0), q.column_text(1), q.column_text(2), q.column_text(3),
+          q.column_text(6) == "group" ? Audience::kGroup : Audience::kPerson, q.column_int(4),
+          q.column_int64(5), q.column_blob(7)};
 }
 
 // What a push's signature covers. The first line holds spaces: no checkpoint
@@ -51,53 +49,39 @@ std::string signed_bytes(const OutboxMessage& m) {
     out += field + '\0';
   return out + m.text;
 }
+// Whether the outbox table has `column` (older versions lacked some).
+bool outbox_has(WriteTxn& txn, const std::string& column) {
+  auto columns = txn.sql().columns("outbox");
+  return std::find(columns.begin(), columns.end(), column) != columns.end();
+}
+
 }  // namespace
 
 Status Outbox::create_schema(WriteTxn& txn) {
-  txn.db().exec(
+  txn.sql().exec(
       "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, bot TEXT NOT NULL, chat TEXT NOT NULL, text TEXT NOT NULL,"
       " created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
       " delivered_at INTEGER, last_error TEXT, audience TEXT NOT NULL DEFAULT 'person')");
-  bool has_audience = false;
-  {
-    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('outbox')");
-    while (cols.executeStep()) has_audience |= cols.getColumn(0).getString() == "audience";
-  }
-  if (!has_audience) {
-    txn.db().exec("ALTER TABLE outbox ADD COLUMN audience TEXT NOT NULL DEFAULT 'person'");
-    txn.db().exec(
+  if (!outbox_has(txn, "audience")) {
+    txn.sql().exec("ALTER TABLE outbox ADD COLUMN audience TEXT NOT NULL DEFAULT 'person'");
+    txn.sql().exec(
         "UPDATE outbox SET audience='group' WHERE EXISTS(SELECT 1 FROM group_bindings g WHERE g.bot=outbox.bot AND g.chat=outbox.chat)");
     // Older versions kept the text of every delivered push.
-    txn.db().exec("UPDATE outbox SET text='', chat=CASE audience WHEN 'group' THEN chat ELSE '' END WHERE delivered_at IS NOT NULL");
+    txn.sql().exec("UPDATE outbox SET text='', chat=CASE audience WHEN 'group' THEN chat ELSE '' END WHERE delivered_at IS NOT NULL");
   }
   // Dead letters (issue #19): rows given up on after too many attempts, or at
   // once when the bot's configuration cannot deliver them.
-  bool has_dead_at = false;
-  {
-    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('outbox')");
-    while (cols.executeStep()) has_dead_at |= cols.getColumn(0).getString() == "dead_at";
-  }
-  if (!has_dead_at) {
-    txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_at INTEGER");
-    txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_reason TEXT");
+  if (!outbox_has(txn, "dead_at")) {
+    txn.sql().exec("ALTER TABLE outbox ADD COLUMN dead_at INTEGER");
+    txn.sql().exec("ALTER TABLE outbox ADD COLUMN dead_reason TEXT");
   }
   // Signed pushes. Rows of older versions have none and are never sent (an
   // insider's rows would otherwise pass for them).
-  bool has_sig = false;
-  {
-    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('outbox')");
-    while (cols.executeStep()) has_sig |= cols.getColumn(0).getString() == "sig";
-  }
-  if (!has_sig) txn.db().exec("ALTER TABLE outbox ADD COLUMN sig BLOB");
+  if (!outbox_has(txn, "sig")) txn.sql().exec("ALTER TABLE outbox ADD COLUMN sig BLOB");
   // The configuration a row failed under (rows of older versions: none, so
   // they are tried once more).
-  bool has_config = false;
-  {
-    SQLite::Statement cols(txn.db(), "SELECT name FROM pragma_table_info('outbox')");
-    while (cols.executeStep()) has_config |= cols.getColumn(0).getString() == "dead_config";
-  }
-  if (!has_config) txn.db().exec("ALTER TABLE outbox ADD COLUMN dead_config TEXT");
-  for (const char* sql : kIndexes) txn.db().exec(sql);
+  if (!outbox_has(txn, "dead_config")) txn.sql().exec("ALTER TABLE outbox ADD COLUMN dead_config TEXT");
+  for (const char* sql : kIndexes) txn.sql().exec(sql);
   return Status::ok();
 }
 
@@ -106,7 +90,7 @@ std::vector<SchemaIndex> Outbox::own_indexes() {
 }
 
 Status Outbox::enqueue(WriteTxn& txn, const Push& push) {
-  auto& q = txn.statement("INSERT INTO outbox(bot, chat, text, created_at, next_attempt_at, audience) VALUES(?,?,?,?,?,?)");
+  auto& q = txn.sql().statement("INSERT INTO outbox(bot, chat, text, created_at, next_attempt_at, audience) VALUES(?,?,?,?,?,?)");
   q.bind(1, push.bot_id);
   q.bind(2, push.chat_id);
   q.bind(3, redact_resident_ids(push.text));  // as every reply is: no identity number leaves in a push
@@ -114,12 +98,12 @@ Status Outbox::enqueue(WriteTxn& txn, const Push& push) {
   q.bind(5, txn.now());
   q.bind(6, audience_name(push.audience));
   q.exec();
-  OutboxMessage m{txn.db().getLastInsertRowid(), push.bot_id, push.chat_id, redact_resident_ids(push.text), push.audience, 0,
+  OutboxMessage m{txn.sql().last_insert_id(), push.bot_id, push.chat_id, redact_resident_ids(push.text), push.audience, 0,
                   txn.now(), ""};
   auto sig = txn.sign(signed_bytes(m));
   if (!sig.is_ok()) return sig.status();
-  auto& u = txn.statement("UPDATE outbox SET sig=? WHERE id=?");
-  u.bind(1, sig->data(), static_cast<int>(sig->size()));
+  auto& u = txn.sql().statement("UPDATE outbox SET sig=? WHERE id=?");
+  u.bind_blob(1, *sig);
   u.bind(2, m.id);
   u.exec();
   return Status::ok();
@@ -132,12 +116,12 @@ bool Outbox::authentic(const OutboxMessage& m) const {
 Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement(
+    auto& q = r.sql().statement(
         "SELECT id, bot, chat, text, attempts, created_at, audience, sig FROM outbox"
         " WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?");
     q.bind(1, now);
     q.bind(2, static_cast<int64_t>(limit));
-    while (q.executeStep()) out.push_back(row(q));
+    while (q.step()) out.push_back(row(q));
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -147,7 +131,7 @@ Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
 Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, int64_t now, size_t limit) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement(
+    auto& q = r.sql().statement(
         "SELECT id, bot, chat, text, attempts, created_at, audience, sig FROM outbox o"
         " WHERE bot = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?"
         " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.bot = o.bot AND p.chat = o.chat AND p.id < o.id"
@@ -156,7 +140,7 @@ Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, i
     q.bind(1, bot);
     q.bind(2, now);
     q.bind(3, static_cast<int64_t>(limit));
-    while (q.executeStep()) out.push_back(row(q));
+    while (q.step()) out.push_back(row(q));
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -166,8 +150,8 @@ Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, i
 Result<std::vector<std::string>> Outbox::pending_bots() {
   std::vector<std::string> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT DISTINCT bot FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL");
-    while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+    auto& q = r.sql().statement("SELECT DISTINCT bot FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL");
+    while (q.step()) out.push_back(q.column_text(0));
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -177,8 +161,9 @@ Result<std::vector<std::string>> Outbox::pending_bots() {
 Status Outbox::mark_delivered(int64_t id, int64_t now) {
   auto mark = [&](bool record) {
     return ledger_->write([&](WriteTxn& txn) -> Status {
-      auto& q = txn.statement("UPDATE outbox SET delivered_at=?, attempts=attempts+1, text='',"
-                              " chat=CASE audience WHEN 'group' THEN chat ELSE '' END WHERE id=? AND delivered_at IS NULL");
+      auto& q = txn.sql().statement(
+          "UPDATE outbox SET delivered_at=?, attempts=attempts+1, text='',"
+          " chat=CASE audience WHEN 'group' THEN chat ELSE '' END WHERE id=? AND delivered_at IS NULL");
       q.bind(1, now);
       q.bind(2, id);
       if (q.exec() == 0 || !record) return Status::ok();
@@ -198,7 +183,7 @@ Status Outbox::mark_delivered(int64_t id, int64_t now) {
 
 Status Outbox::mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error) {
   return ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.statement("UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=? AND delivered_at IS NULL");
+    auto& q = txn.sql().statement("UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=? AND delivered_at IS NULL");
     q.bind(1, next_attempt_at);
     q.bind(2, error.substr(0, 300));
     q.bind(3, id);
@@ -210,7 +195,7 @@ Status Outbox::mark_failed(int64_t id, int64_t next_attempt_at, const std::strin
 Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted,
                          const std::string& config) {
   return ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.statement(
+    auto& q = txn.sql().statement(
         "UPDATE outbox SET attempts=attempts+?, dead_at=?, dead_reason=?, last_error=?, dead_config=? WHERE id=?"
         " AND delivered_at IS NULL AND dead_at IS NULL");
     q.bind(1, attempted ? 1 : 0);
@@ -229,11 +214,11 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
     ids.clear();
     {
-      auto& q = txn.statement("SELECT id FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
+      auto& q = txn.sql().statement("SELECT id FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
       q.bind(1, bot);
-      while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+      while (q.step()) ids.push_back(q.column_int64(0));
     }
-    auto& u = txn.statement(
+    auto& u = txn.sql().statement(
         "UPDATE outbox SET dead_at=?, dead_reason='configuration', last_error=? WHERE bot=? AND delivered_at IS NULL"
         " AND dead_at IS NULL");
     u.bind(1, now);
@@ -249,7 +234,7 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
 Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config) {
   int64_t n = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.statement(
+    auto& q = txn.sql().statement(
         "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, dead_config=NULL, attempts=0, next_attempt_at=? WHERE bot=?"
         " AND delivered_at IS NULL AND dead_reason='configuration' AND coalesce(dead_config, '') != ?");
     q.bind(1, now);
@@ -265,15 +250,15 @@ Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_
 Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {
   std::vector<DeadLetter> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement(
+    auto& q = r.sql().statement(
         "SELECT id, bot, audience, attempts, dead_reason, last_error, created_at, dead_at FROM outbox"
         " WHERE dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY dead_at DESC, id DESC LIMIT ?");
     q.bind(1, static_cast<int64_t>(limit));
-    while (q.executeStep())
-      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                     q.getColumn(2).getString() == "group" ? Audience::kGroup : Audience::kPerson, q.getColumn(3).getInt(),
-                     q.getColumn(4).getString(), q.getColumn(5).getString(), q.getColumn(6).getInt64(),
-                     q.getColumn(7).getInt64()});
+    while (q.step())
+      out.push_back({q.column_int64(0), q.column_text(1),
+                     q.column_text(2) == "group" ? Audience::kGroup : Audience::kPerson, q.column_int(3),
+                     q.column_text(4), q.column_text(5), q.column_int64(6),
+                     q.column_int64(7)});
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -283,8 +268,8 @@ Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {
 Result<int64_t> Outbox::dead_count() {
   int64_t n = 0;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL");
-    if (q.executeStep()) n = q.getColumn(0).getInt64();
+    auto& q = r.sql().statement("SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL");
+    if (q.step()) n = q.column_int64(0);
     return Status::ok();
   });
   if (!s.is_ok()) return s;
@@ -294,8 +279,8 @@ Result<int64_t> Outbox::dead_count() {
 Result<int64_t> Outbox::depth() {
   int64_t n = 0;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.statement("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL");
-    if (q.executeStep()) n = q.getColumn(0).getInt64();
+    auto& q = r.sql().statement("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL");
+    if (q.step()) n = q.column_int64(0);
     return Status::ok();
   });
   if (!s.is_ok()) return s;

@@ -1,6 +1,6 @@
 #include "bot/signed_rows.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
+#include <algorithm>
 
 #include "ledger/checkpoint.h"
 
@@ -18,21 +18,15 @@ std::string state_bytes(const std::string& key, const std::string& value) {
   return "sunledger bot state\n" + key + '\0' + value;
 }
 
-std::string blob(const SQLite::Column& c) {
-  if (c.isNull() || c.getBytes() <= 0) return {};
-  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
-}
-
-bool has_column(SQLite::Database& db, const char* table, const char* column) {
-  SQLite::Statement q(db, std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name=?");
-  q.bind(1, column);
-  return q.executeStep();
+bool has_column(sql::Session& db, const char* table, const char* column) {
+  auto columns = db.columns(table);
+  return std::find(columns.begin(), columns.end(), column) != columns.end();
 }
 
 }  // namespace
 
 Status create_schema(WriteTxn& txn) {
-  auto& db = txn.db();
+  auto& db = txn.sql();
   db.exec("CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
           " first_seen INTEGER NOT NULL, sig BLOB, PRIMARY KEY(bot, user, village))");
   db.exec("CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL, sig BLOB)");
@@ -46,14 +40,14 @@ Status create_schema(WriteTxn& txn) {
 Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::string& user, const std::string& village) {
   auto sig = txn.sign(member_bytes(bot, user, village));
   if (!sig.is_ok()) return sig.status();
-  auto& q = txn.statement(
+  auto& q = txn.sql().statement(
       "INSERT INTO seen_members(bot, user, village, first_seen, sig) VALUES(?,?,?,?,?)"
       " ON CONFLICT(bot, user, village) DO UPDATE SET sig=excluded.sig");
   q.bind(1, bot);
   q.bind(2, user);
   q.bind(3, village);
   q.bind(4, txn.now());
-  q.bind(5, sig->data(), static_cast<int>(sig->size()));
+  q.bind_blob(5, *sig);
   q.exec();
   q.reset();
   return Status::ok();
@@ -62,12 +56,12 @@ Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::stri
 Result<std::vector<std::string>> seen_villages(WriteTxn& txn, const std::string& public_key, const std::string& bot,
                                                const std::string& user) {
   std::vector<std::string> out;
-  auto& q = txn.statement("SELECT village, sig FROM seen_members WHERE bot=? AND user=?");
+  auto& q = txn.sql().statement("SELECT village, sig FROM seen_members WHERE bot=? AND user=?");
   q.bind(1, bot);
   q.bind(2, user);
-  while (q.executeStep()) {
-    std::string village = q.getColumn(0).getString();
-    if (ed25519_verify(public_key, member_bytes(bot, user, village), blob(q.getColumn(1)))) out.push_back(village);
+  while (q.step()) {
+    std::string village = q.column_text(0);
+    if (ed25519_verify(public_key, member_bytes(bot, user, village), q.column_blob(1))) out.push_back(village);
   }
   q.reset();
   return out;
@@ -76,23 +70,23 @@ Result<std::vector<std::string>> seen_villages(WriteTxn& txn, const std::string&
 Status put_state(WriteTxn& txn, const std::string& key, const std::string& value) {
   auto sig = txn.sign(state_bytes(key, value));
   if (!sig.is_ok()) return sig.status();
-  auto& q = txn.statement(
+  auto& q = txn.sql().statement(
       "INSERT INTO bot_state(key, value, sig) VALUES(?,?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value,"
       " sig=excluded.sig");
   q.bind(1, key);
   q.bind(2, value);
-  q.bind(3, sig->data(), static_cast<int>(sig->size()));
+  q.bind_blob(3, *sig);
   q.exec();
   q.reset();
   return Status::ok();
 }
 
-std::optional<std::string> state(SQLite::Database& db, const std::string& public_key, const std::string& key) {
-  SQLite::Statement q(db, "SELECT value, sig FROM bot_state WHERE key=?");
+std::optional<std::string> state(sql::Session& db, const std::string& public_key, const std::string& key) {
+  auto& q = db.statement("SELECT value, sig FROM bot_state WHERE key=?");
   q.bind(1, key);
-  if (!q.executeStep()) return std::nullopt;
-  std::string value = q.getColumn(0).getString();
-  if (!ed25519_verify(public_key, state_bytes(key, value), blob(q.getColumn(1)))) return std::nullopt;
+  if (!q.step()) return std::nullopt;
+  std::string value = q.column_text(0);
+  if (!ed25519_verify(public_key, state_bytes(key, value), q.column_blob(1))) return std::nullopt;
   return value;
 }
 

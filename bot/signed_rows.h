@@ -36,7 +36,7 @@ Result<std::vector<std::string>> seen_villages(WriteTxn& txn, const std::string&
 Status put_state(WriteTxn& txn, const std::string& key, const std::string& value);
 // The value, when its signature matches `public_key`; nullopt when absent
 // or forged.
-std::optional<std::string> state(SQLite::Database& db, const std::string& public_key, const std::string& key);
+std::optional<std::string> state(sql::Session& db, const std::string& public_key, const std::string& key);
 
 }  // namespace signed_rows
 

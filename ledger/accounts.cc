@@ -68,7 +68,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   std::string current = ledger_->current_month();
-  auto closed = last_closed(statement(kLastClosed), (*log)->id);
+  auto closed = last_closed(ledger_->writer_session_->raw(kLastClosed), (*log)->id);
   std::vector<std::string> errors;
   std::set<Code> error_codes;
   std::map<std::string, bool> known_projects;
@@ -82,7 +82,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     if (s.is_ok() && !line.project.empty()) {
       auto it = known_projects.find(line.project);
       if (it == known_projects.end()) {
-        auto& q = statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+        auto& q = ledger_->writer_session_->raw("SELECT 1 FROM projects WHERE log_id=? AND name=?");
         q.bind(1, (*log)->id);
         q.bind(2, line.project);
         it = known_projects.emplace(line.project, q.executeStep()).first;
@@ -119,8 +119,8 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     auto idx = append(*log, std::move(f), author);
     if (!idx.is_ok()) return idx.status();
     indexes.push_back(*idx);
-    add_month_totals(statement(kAddMonthTotals), (*log)->id, line.date.substr(0, 7), line.income ? line.amount : 0,
-                     line.income ? 0 : line.amount);
+    add_month_totals(ledger_->writer_session_->raw(kAddMonthTotals), (*log)->id, line.date.substr(0, 7),
+                     line.income ? line.amount : 0, line.income ? 0 : line.amount);
   }
   return indexes;
 }
@@ -128,7 +128,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
 Result<MonthTotals> WriteTxn::month_totals(const std::string& log_name, const std::string& month) {
   auto log = log_for(log_name);
   if (!log.is_ok()) return log.status();
-  auto& q = statement("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
+  auto& q = ledger_->writer_session_->raw("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
   q.bind(1, (*log)->id);
   q.bind(2, month);
   MonthTotals t;
@@ -235,7 +235,7 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   if (kind == "txn") {
     bool income = entry_string(original, "direction") == "income";
     Fen amount = entry_fen(original, "amount");
-    add_month_totals(statement(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
+    add_month_totals(ledger_->writer_session_->raw(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
   }
   return *idx;
 }
@@ -246,13 +246,13 @@ Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std:
   const std::string& name = *normalized;
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
-  auto& q = statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+  auto& q = ledger_->writer_session_->raw("SELECT 1 FROM projects WHERE log_id=? AND name=?");
   q.bind(1, (*log)->id);
   q.bind(2, name);
   bool exists = q.executeStep();
   q.reset();
   if (!exists) return not_found("没有名为“" + name + "”的项目 (no such project)");
-  auto& f = statement("SELECT 1 FROM finished_projects WHERE log_id=? AND name=?");
+  auto& f = ledger_->writer_session_->raw("SELECT 1 FROM finished_projects WHERE log_id=? AND name=?");
   f.bind(1, (*log)->id);
   f.bind(2, name);
   bool done = f.executeStep();

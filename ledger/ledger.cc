@@ -112,12 +112,13 @@ Status Ledger::initialize(const std::string& db_path, const std::string& origin,
     SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
     // Triggers are made with their table only: initialising again must not
     // put back one dropped by hand (verify names it).
+    SqliteSession session(db);
     std::set<std::string> existed;
     for (const char* table : kAppendOnlyTables)
-      if (table_exists(db, table)) existed.insert(table);
+      if (session.table_exists(table)) existed.insert(table);
     for (const char* sql : kSchema) db.exec(sql);
     for (const auto& trigger : own_triggers())
-      if (!existed.count(trigger.table)) create_triggers(db, {trigger});
+      if (!existed.count(trigger.table)) create_triggers(session, {trigger});
     SQLite::Statement q(db, "SELECT value FROM meta WHERE key='origin'");
     if (q.executeStep()) {
       if (q.getColumn(0).getString() != origin)
@@ -128,9 +129,12 @@ Status Ledger::initialize(const std::string& db_path, const std::string& origin,
       ins.bind(2, std::to_string(utc_offset_minutes));
       ins.exec();
     }
+    session.reset_all();
     t.commit();
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "initialize " + db_path);
+  } catch (const sql::Error& e) {
+    return from_sql(e, "initialize " + db_path);
   }
   return Status::ok();
 }
@@ -142,9 +146,9 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     struct stat st{};
     if (::stat(options.db_path.c_str(), &st) != 0)
       return not_found("no database at " + options.db_path + " (run `sunledger init` first)");
-    ledger->writer_ = std::make_unique<SQLite::Database>(options.db_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
+    ledger->writer_ = std::make_unique<SqliteDatabase>(options.db_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
     configure(*ledger->writer_);
-    ledger->writer_statements_ = std::make_unique<StatementCache>(ledger->writer_.get());
+    ledger->writer_session_ = std::make_unique<SqliteSession>(*ledger->writer_);
     ledger->wal_checkpointer_ = std::make_unique<WalCheckpointer>();
     // Where it cannot start (a read-only file), SQLite's auto-checkpoint stays.
     ledger->wal_checkpointer_->start(ledger->writer_->getHandle(), options.db_path);
@@ -231,9 +235,9 @@ Status Ledger::write(const std::function<Status(WriteTxn&)>& fn, std::map<std::s
 
 void Ledger::run_batch(const std::vector<Writer*>& batch) {
   struct ResetOnExit {
-    StatementCache* cache;
+    SqliteSession* cache;
     ~ResetOnExit() { cache->reset_all(); }
-  } reset_on_exit{writer_statements_.get()};
+  } reset_on_exit{writer_session_.get()};
   std::vector<Writer*> applied;
   try {
     SQLite::Transaction t(*writer_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -246,6 +250,8 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
         s = (*w->fn)(txn);
       } catch (const SQLite::Exception& e) {
         s = from_sqlite(e, "write");
+      } catch (const sql::Error& e) {
+        s = from_sql(e, "write");
       } catch (const json::exception& e) {
         s = internal_error(std::string("json: ") + e.what());
       } catch (const std::exception& e) {
@@ -253,7 +259,7 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
         // queued behind it would wait for ever.
         s = internal_error(std::string("write failed: ") + e.what());
       }
-      writer_statements_->reset_all();
+      writer_session_->reset_all();
       if (!s.is_ok()) {
         writer_->exec("ROLLBACK TO writer");
         txn.restore(std::move(snapshot));
@@ -291,17 +297,17 @@ Status Ledger::add_village(const Village& given) {
   }
   if (auto s = validate_village(v, options_.reserved_log_names); !s.is_ok()) return s;
   return write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement exists(txn.db(), "SELECT 1 FROM villages WHERE id=?");
+    SQLite::Statement exists(*txn.db_, "SELECT 1 FROM villages WHERE id=?");
     exists.bind(1, v.id);
     if (exists.executeStep()) return already_exists("村“" + v.id + "”已经存在 (village already exists)");
-    SQLite::Statement log(txn.db(), "INSERT INTO logs(name) VALUES(?)");
+    SQLite::Statement log(*txn.db_, "INSERT INTO logs(name) VALUES(?)");
     log.bind(1, v.id);
     log.exec();
-    SQLite::Statement ins(txn.db(), "INSERT INTO villages(id, name, town, log_id) VALUES(?,?,?,?)");
+    SQLite::Statement ins(*txn.db_, "INSERT INTO villages(id, name, town, log_id) VALUES(?,?,?,?)");
     ins.bind(1, v.id);
     ins.bind(2, v.name);
     ins.bind(3, v.town);
-    ins.bind(4, txn.db().getLastInsertRowid());
+    ins.bind(4, txn.db_->getLastInsertRowid());
     ins.exec();
     // Sign the empty tree so the village has a checkpoint from its first day.
     auto state = txn.log_for(v.id);

@@ -25,16 +25,16 @@
 #include "ledger/merkle.h"
 #include "ledger/money.h"
 #include "ledger/schema.h"
+#include "ledger/sql.h"
 #include "ledger/status.h"
-
-namespace SQLite {
-class Database;
-class Statement;
-}
 
 namespace sunledger {
 
 class WalCheckpointer;
+namespace ledger_internal {
+class SqliteDatabase;
+class SqliteSession;
+}  // namespace ledger_internal
 
 // Who wrote an entry: an id, the role they acted in, and the channel it came
 // through ("cli", "http", "wecom", ...).
@@ -173,8 +173,8 @@ class Ledger;
 
 // One write transaction: everything done through it commits together with a
 // new signed checkpoint for every log it touched, or not at all. Upper modules
-// add their own rows (dedupe records, outbox) through db() so that they commit
-// atomically with the entries that caused them.
+// add their own rows (dedupe records, outbox) through sql() so that they
+// commit atomically with the entries that caused them.
 class WriteTxn {
  public:
   Result<std::vector<uint64_t>> post_transactions(const std::string& village, const std::vector<TransactionLine>& lines,
@@ -215,16 +215,16 @@ class WriteTxn {
   // that holds a space, which no checkpoint's origin line can.
   Result<std::string> sign(std::string_view message) const;
 
-  SQLite::Database& db();
-  // A prepared statement on the write connection, reused across writes: pass
-  // SQL as a string literal (the cache is keyed by its address).
-  SQLite::Statement& statement(const char* sql);
+  // The upper modules' own tables, in this transaction (see ledger/sql.h:
+  // what it throws, Ledger::write turns into the write's Status). Its
+  // statements are reused across writes.
+  sql::Session& sql();
   int64_t now() const { return now_; }
 
  private:
   friend class Ledger;
   struct LogState;
-  WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now);
+  WriteTxn(Ledger* ledger, ledger_internal::SqliteDatabase* db, int64_t now);
   ~WriteTxn();
   Result<LogState*> log_for(const std::string& log_name);
   // In-memory tree state, saved before each writer of a group commit and
@@ -239,7 +239,7 @@ class WriteTxn {
   Status finish();  // writes frontiers and signs checkpoints
 
   Ledger* ledger_;
-  SQLite::Database* db_;
+  ledger_internal::SqliteDatabase* db_;
   int64_t now_;
   std::vector<std::unique_ptr<LogState>> logs_;
   std::map<std::string, std::string> signed_;
@@ -317,13 +317,22 @@ class Ledger {
   Result<std::vector<Hash>> consistency_proof(const std::string& log_name, uint64_t from, uint64_t to);
 
   // Runs fn on a pooled read-only connection inside one read transaction
-  // (a consistent snapshot), for upper modules' own tables. Statements are
-  // prepared once per connection and reused: pass SQL as string literals.
+  // (a consistent snapshot), for upper modules' own tables and the logs they
+  // keep. What sql() throws, read turns into its Status.
   class ReadTxn {
    public:
     virtual ~ReadTxn() = default;
-    virtual SQLite::Database& db() = 0;
-    virtual SQLite::Statement& statement(const char* sql) = 0;
+    // The upper modules' own tables (ledger/sql.h). Statements are prepared
+    // once per connection and reused.
+    virtual sql::Session& sql() = 0;
+    // Calls visit with the index and stored leaf bytes of each entry of a
+    // log from index `from` on, in order, in this snapshot: for a module
+    // that checks its own tables against the log it keeps (an unknown log
+    // has no entries). The hashes and checkpoints are verify's to check.
+    // A storage failure is the Status returned (what visit throws, read
+    // turns into its own).
+    virtual Status leaves(const std::string& log_name, uint64_t from,
+                          const std::function<void(uint64_t index, std::string_view leaf)>& visit) = 0;
   };
   Status read(const std::function<Status(ReadTxn&)>& fn);
 
@@ -382,7 +391,6 @@ class Ledger {
   class ReadConnection;
   explicit Ledger(const Options& options);
   ReadConnection read();
-  class StatementCache;
   struct Writer;
   void run_batch(const std::vector<Writer*>& batch);
   static std::vector<SchemaTrigger> own_triggers();
@@ -394,8 +402,8 @@ class Ledger {
   std::string origin_;
   std::mutex queue_mu_;
   std::deque<Writer*> writers_;
-  std::unique_ptr<SQLite::Database> writer_;
-  std::unique_ptr<StatementCache> writer_statements_;
+  std::unique_ptr<ledger_internal::SqliteDatabase> writer_;
+  std::unique_ptr<ledger_internal::SqliteSession> writer_session_;
   // After writer_: stops (and leaves the writer connection) before it closes.
   std::unique_ptr<WalCheckpointer> wal_checkpointer_;
   // Checkpoint notes known to carry our signature (we signed or verified

@@ -1,6 +1,7 @@
 // What the ledger library's source files share, and nothing outside it may
-// include: the storage helpers, the prepared-statement cache and pooled read
-// connections, the write transaction's per-log state, and the month rules.
+// include: the storage helpers, pooled read connections (each with its
+// prepared statements, sqlite_session.h), the write transaction's per-log
+// state, and the month rules.
 // Each .cc of ledger/ holds one job (see the README's layout table).
 #pragma once
 
@@ -16,37 +17,15 @@
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "ledger/month_statement.h"
+#include "ledger/sqlite_session.h"
 
 namespace sunledger {
-
-// The pooled connections' prepared statements, keyed by the SQL literal's address.
-class Ledger::StatementCache {
- public:
-  explicit StatementCache(SQLite::Database* db) : db_(db) {}
-  SQLite::Statement& get(const char* sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
-    it->second->reset();
-    it->second->clearBindings();
-    return *it->second;
-  }
-  // A stepped but unreset SELECT keeps its read snapshot open past COMMIT,
-  // and the next BEGIN IMMEDIATE then fails with SQLITE_BUSY_SNAPSHOT once
-  // another process has written; so every write ends by resetting them all.
-  void reset_all() {
-    for (auto& [sql, stmt] : cache_) stmt->reset();
-  }
-
- private:
-  SQLite::Database* db_;
-  std::map<const char*, std::unique_ptr<SQLite::Statement>> cache_;
-};
 
 // A pooled read-only connection with its own prepared statements; returned to
 // the pool when it goes out of scope.
 struct Ledger::PooledReader {
   std::unique_ptr<SQLite::Database> db;
-  std::unique_ptr<StatementCache> statements;
+  std::unique_ptr<ledger_internal::SqliteSession> session;
 };
 
 class Ledger::ReadConnection {
@@ -55,12 +34,13 @@ class Ledger::ReadConnection {
   ReadConnection(ReadConnection&&) = default;
   ~ReadConnection() {
     if (!r_) return;
-    r_->statements->reset_all();
+    r_->session->reset_all();
     std::lock_guard<std::mutex> lock(ledger_->pool_mu_);
     ledger_->readers_.push_back(std::move(r_));
   }
   SQLite::Database& db() { return *r_->db; }
-  SQLite::Statement& stmt(const char* sql) { return r_->statements->get(sql); }
+  SQLite::Statement& stmt(const char* sql) { return r_->session->raw(sql); }
+  ledger_internal::SqliteSession& session() { return *r_->session; }
 
  private:
   Ledger* ledger_;
@@ -82,6 +62,8 @@ inline constexpr size_t kMaxTextField = 500;
 
 // A SQLite failure as a Status: storage trouble is kUnavailable (retry later), corruption kDataLoss.
 Status from_sqlite(const SQLite::Exception& e, const std::string& what);
+// The same for a failure thrown through the SQL seam (ledger/sql.h).
+Status from_sql(const sql::Error& e, const std::string& what);
 
 // Creates the database file 0600 before SQLite does (its -wal and -shm files take its mode).
 Status ensure_private_file(const std::string& path);

@@ -16,11 +16,10 @@ using namespace ledger_internal;
 // WriteTxn
 
 
-WriteTxn::WriteTxn(Ledger* ledger, SQLite::Database* db, int64_t now) : ledger_(ledger), db_(db), now_(now) {}
+WriteTxn::WriteTxn(Ledger* ledger, SqliteDatabase* db, int64_t now) : ledger_(ledger), db_(db), now_(now) {}
 WriteTxn::~WriteTxn() = default;
 
-SQLite::Database& WriteTxn::db() { return *db_; }
-SQLite::Statement& WriteTxn::statement(const char* sql) { return ledger_->writer_statements_->get(sql); }
+sql::Session& WriteTxn::sql() { return *ledger_->writer_session_; }
 
 WriteTxn::Snapshot WriteTxn::snapshot() const {
   Snapshot snap;
@@ -52,7 +51,7 @@ Result<uint64_t> WriteTxn::log_size(const std::string& log_name) {
 Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   for (auto& l : logs_)
     if (l->name == name) return l.get();
-  auto& q = ledger_->writer_statements_->get("SELECT id, size, frontier, checkpoint FROM logs WHERE name=?");
+  auto& q = ledger_->writer_session_->raw("SELECT id, size, frontier, checkpoint FROM logs WHERE name=?");
   q.bind(1, name);
   if (!q.executeStep()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
   auto state = std::make_unique<LogState>();
@@ -100,7 +99,7 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
   if (!leaf.is_ok()) return leaf.status();
   uint64_t index = log->range.size();
   auto created = log->range.append(merkle_leaf_hash(*leaf));
-  auto& ins = ledger_->writer_statements_->get("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
+  auto& ins = ledger_->writer_session_->raw("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
   ins.bind(1, log->id);
   ins.bind(2, static_cast<int64_t>(index));
   ins.bind(3, entry_string(fields, "kind"));
@@ -110,7 +109,7 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
   ins.bind(5, leaf->data(), static_cast<int>(leaf->size()));
   ins.exec();
   for (const auto& n : created) {
-    auto& node = ledger_->writer_statements_->get("INSERT INTO nodes(log_id, level, idx, hash) VALUES(?,?,?,?)");
+    auto& node = ledger_->writer_session_->raw("INSERT INTO nodes(log_id, level, idx, hash) VALUES(?,?,?,?)");
     node.bind(1, log->id);
     node.bind(2, n.level);
     node.bind(3, static_cast<int64_t>(n.index));
@@ -129,7 +128,7 @@ Status WriteTxn::finish() {
     if (!note.is_ok()) return note.status();
     ledger_->trusted_notes_[log->name] = *note;
     signed_[log->name] = *note;
-    auto& up = ledger_->writer_statements_->get("UPDATE logs SET size=?, frontier=?, checkpoint=? WHERE id=?");
+    auto& up = ledger_->writer_session_->raw("UPDATE logs SET size=?, frontier=?, checkpoint=? WHERE id=?");
     std::string frontier = log->range.encode();
     up.bind(1, static_cast<int64_t>(log->range.size()));
     up.bind(2, frontier.data(), static_cast<int>(frontier.size()));

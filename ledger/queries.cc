@@ -21,8 +21,24 @@ Status Ledger::read(const std::function<Status(ReadTxn&)>& fn) {
   class Txn final : public ReadTxn {
    public:
     explicit Txn(ReadConnection& c) : c_(c) {}
-    SQLite::Database& db() override { return c_.db(); }
-    SQLite::Statement& statement(const char* sql) override { return c_.stmt(sql); }
+    sql::Session& sql() override { return c_.session(); }
+    Status leaves(const std::string& log_name, uint64_t from,
+                  const std::function<void(uint64_t, std::string_view)>& visit) override {
+      try {
+        auto& q = c_.stmt("SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) AND idx>=? ORDER BY idx");
+        q.bind(1, log_name);
+        q.bind(2, static_cast<int64_t>(from));
+        while (q.executeStep()) {
+          auto leaf = q.getColumn(1);
+          visit(static_cast<uint64_t>(q.getColumn(0).getInt64()),
+                std::string_view(static_cast<const char*>(leaf.getBlob()), static_cast<size_t>(leaf.getBytes())));
+        }
+        q.reset();
+        return Status::ok();
+      } catch (const SQLite::Exception& e) {
+        return from_sqlite(e, "read log " + log_name);
+      }
+    }
 
    private:
     ReadConnection& c_;
@@ -34,6 +50,8 @@ Status Ledger::read(const std::function<Status(ReadTxn&)>& fn) {
     return fn(txn);
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "read");
+  } catch (const sql::Error& e) {
+    return from_sql(e, "read");
   } catch (const json::exception& e) {
     return internal_error(std::string("json: ") + e.what());
   }

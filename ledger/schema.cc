@@ -1,7 +1,5 @@
 #include "ledger/schema.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <string_view>
 
 namespace sunledger {
@@ -17,14 +15,8 @@ std::vector<SchemaTrigger> append_only_triggers(const std::string& table, const 
   return out;
 }
 
-bool table_exists(SQLite::Database& db, const std::string& table) {
-  SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
-  q.bind(1, table);
-  return q.executeStep();
-}
-
-void create_triggers(SQLite::Database& db, const std::vector<SchemaTrigger>& triggers) {
-  for (const auto& t : triggers) db.exec(t.sql);
+void create_triggers(sql::Session& session, const std::vector<SchemaTrigger>& triggers) {
+  for (const auto& t : triggers) session.exec(t.sql);
 }
 
 std::string normalized_schema_sql(const std::string& sql) {

@@ -14,9 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace SQLite {
-class Database;
-}
+#include "ledger/sql.h"
 
 namespace sunledger {
 
@@ -49,13 +47,11 @@ std::string normalized_schema_sql(const std::string& sql);
 // `T_no_delete`, each refusing its statement with `message`.
 std::vector<SchemaTrigger> append_only_triggers(const std::string& table, const std::string& message);
 
-// Whether `table` exists in db.
-bool table_exists(SQLite::Database& db, const std::string& table);
-
 // Creates `triggers` (call it in the transaction that created their table):
 // never at a later open, so a trigger dropped by hand stays missing and
 // verify names it instead of a restart quietly putting it back. Throws
-// SQLite::Exception like the CREATE TABLE beside it.
-void create_triggers(SQLite::Database& db, const std::vector<SchemaTrigger>& triggers);
+// sql::Error like the CREATE TABLE beside it. (Whether the table existed
+// before: sql::Session::table_exists.)
+void create_triggers(sql::Session& session, const std::vector<SchemaTrigger>& triggers);
 
 }  // namespace sunledger

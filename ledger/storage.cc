@@ -17,12 +17,14 @@ using namespace ledger_internal;
 namespace ledger_internal {
 
 Status from_sqlite(const SQLite::Exception& e, const std::string& what) {
-  int code = e.getErrorCode();
-  if (code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_BUSY || code == SQLITE_LOCKED ||
-      code == SQLITE_READONLY || code == SQLITE_CANTOPEN)
+  return from_sql(sql::Error(error_kind(e.getErrorCode()), e.what()), what);
+}
+
+Status from_sql(const sql::Error& e, const std::string& what) {
+  if (e.kind() == sql::Error::Kind::kUnavailable)
     return unavailable("存储暂时不可用,请稍后再试 (storage unavailable: " + what + ": " + e.what() + ")");
   // Shown as is to whoever asked, an official in chat too: Chinese first.
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+  if (e.kind() == sql::Error::Kind::kCorrupt)
     return data_loss("数据库已损坏,没有做任何改动,请联系乡镇管理员从备份恢复 (" + what + ": database is corrupt: " + e.what() + ")");
   return internal_error(what + ": " + e.what());
 }
@@ -68,7 +70,7 @@ Ledger::ReadConnection Ledger::read() {
   }
   auto r = std::make_unique<PooledReader>();
   r->db = std::make_unique<SQLite::Database>(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-  r->statements = std::make_unique<StatementCache>(r->db.get());
+  r->session = std::make_unique<SqliteSession>(*r->db);
   return ReadConnection(this, std::move(r));
 }
 

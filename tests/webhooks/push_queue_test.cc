@@ -234,13 +234,13 @@ struct PushQueue : ::testing::Test {
   Row row(int64_t id) {
     Row r;
     (void)t.ledger->read([&](Ledger::ReadTxn& txn) -> Status {
-      SQLite::Statement q(txn.db(),
-                          "SELECT attempts, next_attempt_at, delivered_at IS NOT NULL, dead_at IS NOT NULL,"
-                          " coalesce(dead_reason,''), coalesce(last_error,'') FROM outbox WHERE id=?");
+      auto& q = txn.sql().statement(
+          "SELECT attempts, next_attempt_at, delivered_at IS NOT NULL, dead_at IS NOT NULL,"
+          " coalesce(dead_reason,''), coalesce(last_error,'') FROM outbox WHERE id=?");
       q.bind(1, id);
-      if (q.executeStep())
-        r = {q.getColumn(0).getInt(), q.getColumn(1).getInt64(), q.getColumn(2).getInt() != 0,
-             q.getColumn(3).getInt() != 0, q.getColumn(4).getString(), q.getColumn(5).getString()};
+      if (q.step())
+        r = {q.column_int(0), q.column_int64(1), q.column_int(2) != 0,
+             q.column_int(3) != 0, q.column_text(4), q.column_text(5)};
       return Status::ok();
     });
     return r;
@@ -248,8 +248,8 @@ struct PushQueue : ::testing::Test {
   int64_t last_id() {
     int64_t id = 0;
     (void)t.ledger->read([&](Ledger::ReadTxn& txn) -> Status {
-      SQLite::Statement q(txn.db(), "SELECT max(id) FROM outbox");
-      if (q.executeStep()) id = q.getColumn(0).getInt64();
+      auto& q = txn.sql().statement("SELECT max(id) FROM outbox");
+      if (q.step()) id = q.column_int64(0);
       return Status::ok();
     });
     return id;

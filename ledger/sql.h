@@ -1,0 +1,98 @@
+// The SQL seam: how upper modules (bot/) reach their own tables, which live in
+// the ledger's database so that their rows commit atomically with the
+// entries that caused them. It names no storage engine: the ledger implements
+// it on SQLite today (ledger/sqlite_session.h, private), and a second engine
+// (PostgreSQL, issue #17) implements the same two classes.
+//
+// SQL written against it uses `?` placeholders (bound by 1-based index) and
+// no engine's extensions beyond what both engines accept, so that an engine
+// may translate placeholders. A module names only its own tables: the
+// ledger's tables (logs, entries, villages, ...) are read through
+// WriteTxn/Ledger::ReadTxn, never through SQL.
+//
+// Ownership and thread safety: a Session and its Statements belong to the
+// WriteTxn or Ledger::ReadTxn that hands them out and are valid only inside
+// the Ledger::write/read callback that received it, on that callback's
+// thread. Errors: every method may throw sql::Error, and only inside such a
+// callback, where Ledger::write/read turns it into a Status (storage trouble
+// kUnavailable, corruption kDataLoss, anything else kInternal); no exception
+// crosses a module boundary.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sunledger::sql {
+
+// A failure of the storage engine, thrown by Session and Statement.
+class Error : public std::runtime_error {
+ public:
+  enum class Kind {
+    kUnavailable,  // busy, locked, disk full, I/O, read-only: retry later
+    kCorrupt,      // the database is damaged
+    kOther,        // a constraint, a mistake in the SQL, ...
+  };
+  Error(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+// A prepared statement. Columns are numbered from 0; a NULL column reads as
+// 0 or "" (ask column_is_null to tell).
+class Statement {
+ public:
+  virtual ~Statement() = default;
+
+  virtual void bind(int index, int64_t value) = 0;
+  virtual void bind(int index, std::string_view text) = 0;
+  virtual void bind_blob(int index, std::string_view bytes) = 0;
+  virtual void bind_null(int index) = 0;
+
+  // Advances to the next row: false when there is none.
+  [[nodiscard]] virtual bool step() = 0;
+  // Runs a statement that returns no rows; the number of rows it changed.
+  virtual int64_t exec() = 0;
+
+  virtual int64_t column_int64(int column) = 0;
+  int column_int(int column) { return static_cast<int>(column_int64(column)); }
+  virtual std::string column_text(int column) = 0;
+  virtual std::string column_blob(int column) = 0;
+  virtual bool column_is_null(int column) = 0;
+
+  // Back to before the first step; bindings stay.
+  virtual void reset() = 0;
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // A prepared statement reused across calls (and, for a write, across
+  // writes), reset and with no bindings: pass SQL as a string literal, since
+  // the cache is keyed by its address. A statement that returned rows is
+  // reset when the callback ends.
+  virtual Statement& statement(const char* sql) = 0;
+  // A statement prepared for this one use, for SQL built at run time (a
+  // table's name in it): a new address on every call would grow the cache
+  // without bound.
+  virtual std::unique_ptr<Statement> prepare(const std::string& sql) = 0;
+  // Runs schema statements (CREATE, ALTER, DROP ...), which take no bindings.
+  // Resets every statement of the session first: none may be part-way
+  // through its rows while the schema changes.
+  virtual void exec(const std::string& sql) = 0;
+
+  // The id the last INSERT gave its row (an INTEGER PRIMARY KEY).
+  virtual int64_t last_insert_id() = 0;
+  // Whether `table` exists, for schema upgrades.
+  virtual bool table_exists(const std::string& table) = 0;
+  // The columns `table` has, in order (none when it does not exist).
+  virtual std::vector<std::string> columns(const std::string& table) = 0;
+};
+
+}  // namespace sunledger::sql

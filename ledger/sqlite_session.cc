@@ -1,0 +1,128 @@
+// The SQL seam on SQLite: SQLiteCpp's statements behind sql::Statement, its
+// exceptions turned into sql::Error.
+#include "ledger/sqlite_session.h"
+
+#include <sqlite3.h>
+
+namespace sunledger::ledger_internal {
+
+sql::Error::Kind error_kind(int sqlite_code) {
+  switch (sqlite_code) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+      return sql::Error::Kind::kUnavailable;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return sql::Error::Kind::kCorrupt;
+    default:
+      return sql::Error::Kind::kOther;
+  }
+}
+
+namespace {
+
+// Runs fn, throwing what SQLiteCpp throws as sql::Error: upper modules catch
+// nothing of SQLite's, and Ledger::read/write turn sql::Error into a Status.
+template <typename Fn>
+auto guarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    throw sql::Error(error_kind(e.getErrorCode()), e.what());
+  }
+}
+
+std::string bytes_of(const SQLite::Column& c) {
+  if (c.isNull() || c.getBytes() <= 0) return {};
+  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
+}
+
+}  // namespace
+
+SqliteStatement::SqliteStatement(SQLite::Database& db, const std::string& sql) : q_(db, sql) {}
+
+void SqliteStatement::bind(int index, int64_t value) {
+  guarded([&] { q_.bind(index, value); });
+}
+void SqliteStatement::bind(int index, std::string_view text) {
+  guarded([&] { q_.bind(index, std::string(text)); });
+}
+void SqliteStatement::bind_blob(int index, std::string_view bytes) {
+  guarded([&] { q_.bind(index, bytes.data(), static_cast<int>(bytes.size())); });
+}
+void SqliteStatement::bind_null(int index) {
+  guarded([&] { q_.bind(index); });
+}
+bool SqliteStatement::step() {
+  return guarded([&] { return q_.executeStep(); });
+}
+int64_t SqliteStatement::exec() {
+  return guarded([&] { return static_cast<int64_t>(q_.exec()); });
+}
+int64_t SqliteStatement::column_int64(int column) {
+  return guarded([&] { return q_.getColumn(column).getInt64(); });
+}
+std::string SqliteStatement::column_text(int column) {
+  return guarded([&] { return q_.getColumn(column).getString(); });
+}
+std::string SqliteStatement::column_blob(int column) {
+  return guarded([&] { return bytes_of(q_.getColumn(column)); });
+}
+bool SqliteStatement::column_is_null(int column) {
+  return guarded([&] { return q_.getColumn(column).isNull(); });
+}
+void SqliteStatement::reset() {
+  guarded([&] { q_.reset(); });
+}
+
+sql::Statement& SqliteSession::statement(const char* sql) {
+  return guarded([&]() -> SqliteStatement& { return cached(sql); });
+}
+
+std::unique_ptr<sql::Statement> SqliteSession::prepare(const std::string& sql) {
+  return guarded([&]() -> std::unique_ptr<sql::Statement> { return std::make_unique<SqliteStatement>(db_, sql); });
+}
+
+void SqliteSession::exec(const std::string& sql) {
+  // A DROP TABLE fails ("database table is locked") while any statement of
+  // the connection is part-way through its rows, and a cached one read for a
+  // single row stays so until reset: none is in use while a schema changes.
+  reset_all();
+  guarded([&] { db_.exec(sql); });
+}
+
+int64_t SqliteSession::last_insert_id() { return db_.getLastInsertRowid(); }
+
+bool SqliteSession::table_exists(const std::string& table) {
+  auto& q = statement("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
+  q.bind(1, table);
+  bool found = q.step();
+  q.reset();
+  return found;
+}
+
+std::vector<std::string> SqliteSession::columns(const std::string& table) {
+  auto& q = statement("SELECT name FROM pragma_table_info(?) ORDER BY cid");
+  q.bind(1, table);
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.column_text(0));
+  return out;
+}
+
+SqliteStatement& SqliteSession::cached(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SqliteStatement>(db_, sql)).first;
+  it->second->raw().reset();
+  it->second->raw().clearBindings();
+  return *it->second;
+}
+
+void SqliteSession::reset_all() {
+  for (auto& [sql, stmt] : cache_) stmt->raw().reset();
+}
+
+}  // namespace sunledger::ledger_internal
