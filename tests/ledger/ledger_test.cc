@@ -851,6 +851,24 @@ TEST_F(LedgerTest, VerifyComparesTablesAndViews) {
       EXPECT_TRUE(L().verify()->intact());
     }
   }
+  // A virtual table is named, and so is each table it keeps its rows in
+  // (where this SQLite has fts5).
+  bool have_fts5 = true;
+  try {
+    tamper()->exec("CREATE VIRTUAL TABLE search USING fts5(text)");
+  } catch (const SQLite::Exception&) {
+    have_fts5 = false;
+  }
+  if (have_fts5) {
+    auto v = L().verify();
+    std::string all;
+    for (const auto& p : v->problems) all += p.reason + "\n";
+    EXPECT_NE(all.find("schema: table search is not one sunledger makes (added by hand?): CREATE VIRTUAL TABLE search"),
+              std::string::npos)
+        << all;
+    EXPECT_NE(all.find("schema: table search_data is not one sunledger makes"), std::string::npos) << all;
+    tamper()->exec("DROP TABLE search");
+  }
   // What differs is shown: the changed column.
   auto r = L().verify();
   EXPECT_NE(r->problems.back().reason.find("income NUMERIC NOT NULL"), std::string::npos) << r->problems.back().reason;
