@@ -14,6 +14,9 @@ std::set<std::string> Bot::reserved_log_names() {
 
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {
   ledger->expect_indexes(Outbox::own_indexes());
+  for (const auto& tables :
+       {Outbox::own_tables(), DirectoryStore::own_tables(), DedupeRecords::own_tables(), signed_rows::own_tables()})
+    ledger->expect_tables(tables);
 }
 Bot::~Bot() = default;
 

@@ -18,12 +18,17 @@ constexpr int64_t kKeepDays = 8;
 // without allocating.
 constexpr size_t kPrefix = 30;
 
+// The table, defined once: made by create_schema, registered by own_tables().
+const char* const kTable =
+    "CREATE TABLE IF NOT EXISTS dedupe_records(id_key TEXT PRIMARY KEY, who_key TEXT NOT NULL, reply BLOB NOT NULL,"
+    " day INTEGER NOT NULL)";
+
 }  // namespace
 
+std::vector<SchemaTable> DedupeRecords::own_tables() { return {schema_table(kTable)}; }
+
 Status DedupeRecords::create_schema(WriteTxn& txn) {
-  txn.sql().exec(
-      "CREATE TABLE IF NOT EXISTS dedupe_records(id_key TEXT PRIMARY KEY, who_key TEXT NOT NULL, reply BLOB NOT NULL,"
-      " day INTEGER NOT NULL)");
+  txn.sql().exec(kTable);
   // Older versions stored (bot, message id, reply text) in plain: the replies
   // held receipts, and the ids could be joined to the platform's records.
   txn.sql().exec("DROP TABLE IF EXISTS processed_messages");

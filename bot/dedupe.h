@@ -43,6 +43,8 @@ class DedupeRecords {
 
   // Creates the table, and drops the plaintext table older versions kept.
   static Status create_schema(WriteTxn& txn);
+  // Its table, for Ledger::expect_tables (the bot registers it).
+  static std::vector<SchemaTable> own_tables();
 
   struct Found {
     enum class Kind { kNew, kReplay, kConflict };

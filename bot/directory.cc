@@ -47,6 +47,13 @@ const char* kSchema[] = {
     // One row: whether the rows made before the admin log existed were recorded in it.
     "CREATE TABLE IF NOT EXISTS directory_state(id INTEGER PRIMARY KEY CHECK(id = 1), admin_log_started INTEGER NOT NULL)",
 };
+// Tokens expire and can be revoked: columns create_schema adds, in this order.
+const char* const kAddExpiresAt = "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER";
+const char* const kAddRevokedAt = "ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER";
+// Before the admin log, a binding named its village's row in the ledger.
+const char* const kFirstGroupBindings =
+    "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
+    " village TEXT NOT NULL REFERENCES villages(id), created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))";
 
 // The admin log's entries: one per change, "kind": "directory". A token is
 // recorded by its SHA-256 (what the table stores), never the token itself.
@@ -101,6 +108,18 @@ Status import_existing_rows(WriteTxn& txn) {
 
 }  // namespace
 
+// Its tables as create_schema leaves them: api_tokens with the columns it
+// adds; group_bindings also as the versions before the admin log made it.
+std::vector<SchemaTable> DirectoryStore::own_tables() {
+  const char* const token_columns[] = {kAddExpiresAt, kAddRevokedAt};
+  auto out = tables_among(kSchema);
+  for (auto& t : out) {
+    if (t.name == "api_tokens") t.sql = {table_sql_after(t.sql.front(), token_columns)};
+    if (t.name == "group_bindings") t.sql.push_back(normalized_schema_sql(kFirstGroupBindings));
+  }
+  return out;
+}
+
 Status DirectoryStore::create_schema(WriteTxn& txn) {
   // Only a database made before the admin log existed (no directory_state
   // table at all) has rows to import; where the table exists and its row is
@@ -118,8 +137,8 @@ Status DirectoryStore::create_schema(WriteTxn& txn) {
   // Tokens expire and can be revoked (older versions had neither column).
   auto columns = txn.sql().columns("api_tokens");
   std::set<std::string> token_columns(columns.begin(), columns.end());
-  if (!token_columns.count("expires_at")) txn.sql().exec("ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER");
-  if (!token_columns.count("revoked_at")) txn.sql().exec("ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER");
+  if (!token_columns.count("expires_at")) txn.sql().exec(kAddExpiresAt);
+  if (!token_columns.count("revoked_at")) txn.sql().exec(kAddRevokedAt);
   if (!upgrading) return Status::ok();
   if (Status s = import_existing_rows(txn); !s.is_ok()) return s;
   txn.sql().exec("INSERT INTO directory_state(id, admin_log_started) VALUES(1, 1)");

@@ -127,6 +127,8 @@ class DirectoryStore {
   // made before the admin log existed, it records every row already there
   // as an "import" entry, so that verify covers them from then on.
   static Status create_schema(WriteTxn& txn);
+  // Its tables, for Ledger::expect_tables (the bot registers them).
+  static std::vector<SchemaTable> own_tables();
 
   // The current directory; cached until the admin log or the village list moves.
   Result<std::shared_ptr<const Directory>> snapshot();

@@ -19,6 +19,24 @@ const char* const kIndexes[] = {
     "CREATE INDEX IF NOT EXISTS outbox_dead ON outbox(dead_at) WHERE dead_at IS NOT NULL",
 };
 
+// The table, defined once too: create_schema makes it from here and adds the
+// columns below (to a new table as to an older one), and own_tables() tells
+// verify the forms it may have.
+const char* const kTable =
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, bot TEXT NOT NULL, chat TEXT NOT NULL, text TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " delivered_at INTEGER, last_error TEXT, audience TEXT NOT NULL DEFAULT 'person')";
+// The first versions' table, which gained audience by ALTER TABLE.
+const char* const kFirstTable =
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, bot TEXT NOT NULL, chat TEXT NOT NULL, text TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " delivered_at INTEGER, last_error TEXT)";
+const char* const kAddAudience = "ALTER TABLE outbox ADD COLUMN audience TEXT NOT NULL DEFAULT 'person'";
+const char* const kAddDeadAt = "ALTER TABLE outbox ADD COLUMN dead_at INTEGER";
+const char* const kAddDeadReason = "ALTER TABLE outbox ADD COLUMN dead_reason TEXT";
+const char* const kAddSig = "ALTER TABLE outbox ADD COLUMN sig BLOB";
+const char* const kAddDeadConfig = "ALTER TABLE outbox ADD COLUMN dead_config TEXT";
+
 }  // namespace
 
 
@@ -58,12 +76,9 @@ bool outbox_has(WriteTxn& txn, const std::string& column) {
 }  // namespace
 
 Status Outbox::create_schema(WriteTxn& txn) {
-  txn.sql().exec(
-      "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, bot TEXT NOT NULL, chat TEXT NOT NULL, text TEXT NOT NULL,"
-      " created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-      " delivered_at INTEGER, last_error TEXT, audience TEXT NOT NULL DEFAULT 'person')");
+  txn.sql().exec(kTable);
   if (!outbox_has(txn, "audience")) {
-    txn.sql().exec("ALTER TABLE outbox ADD COLUMN audience TEXT NOT NULL DEFAULT 'person'");
+    txn.sql().exec(kAddAudience);
     txn.sql().exec(
         "UPDATE outbox SET audience='group' WHERE EXISTS(SELECT 1 FROM group_bindings g WHERE g.bot=outbox.bot AND g.chat=outbox.chat)");
     // Older versions kept the text of every delivered push.
@@ -72,21 +87,31 @@ Status Outbox::create_schema(WriteTxn& txn) {
   // Dead letters (issue #19): rows given up on after too many attempts, or at
   // once when the bot's configuration cannot deliver them.
   if (!outbox_has(txn, "dead_at")) {
-    txn.sql().exec("ALTER TABLE outbox ADD COLUMN dead_at INTEGER");
-    txn.sql().exec("ALTER TABLE outbox ADD COLUMN dead_reason TEXT");
+    txn.sql().exec(kAddDeadAt);
+    txn.sql().exec(kAddDeadReason);
   }
   // Signed pushes. Rows of older versions have none and are never sent (an
   // insider's rows would otherwise pass for them).
-  if (!outbox_has(txn, "sig")) txn.sql().exec("ALTER TABLE outbox ADD COLUMN sig BLOB");
+  if (!outbox_has(txn, "sig")) txn.sql().exec(kAddSig);
   // The configuration a row failed under (rows of older versions: none, so
   // they are tried once more).
-  if (!outbox_has(txn, "dead_config")) txn.sql().exec("ALTER TABLE outbox ADD COLUMN dead_config TEXT");
+  if (!outbox_has(txn, "dead_config")) txn.sql().exec(kAddDeadConfig);
   for (const char* sql : kIndexes) txn.sql().exec(sql);
   return Status::ok();
 }
 
 std::vector<SchemaIndex> Outbox::own_indexes() {
   return indexes_among(kIndexes);
+}
+
+// Every table create_schema leaves: today's, and the first versions' with
+// audience added, each with the columns added since, in the order it adds them.
+std::vector<SchemaTable> Outbox::own_tables() {
+  const char* const since_audience[] = {kAddDeadAt, kAddDeadReason, kAddSig, kAddDeadConfig};
+  const char* const since_first[] = {kAddAudience, kAddDeadAt, kAddDeadReason, kAddSig, kAddDeadConfig};
+  SchemaTable t = schema_table(kTable);
+  t.sql = {table_sql_after(kTable, since_audience), table_sql_after(kFirstTable, since_first)};
+  return {t};
 }
 
 Status Outbox::enqueue(WriteTxn& txn, const Push& push) {

@@ -51,6 +51,9 @@ class Outbox {
   // The indexes create_schema makes, for Ledger::expect_indexes (the bot
   // registers them whenever it is constructed, so verify knows them).
   static std::vector<SchemaIndex> own_indexes();
+  // The same for its table (Ledger::expect_tables), with the forms older
+  // deployments migrated by create_schema have.
+  static std::vector<SchemaTable> own_tables();
 
   // Inside a write: queues a push, committed with the caller's change, and
   // signs it with the log key (see authentic()).

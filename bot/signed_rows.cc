@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <tuple>
+
 #include "ledger/checkpoint.h"
 
 namespace sunledger::signed_rows {
@@ -23,13 +25,35 @@ bool has_column(sql::Session& db, const char* table, const char* column) {
   return std::find(columns.begin(), columns.end(), column) != columns.end();
 }
 
+// The tables, defined once: made by create_schema, registered by own_tables().
+const char* const kSeenMembers =
+    "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, sig BLOB, PRIMARY KEY(bot, user, village))";
+const char* const kBotState = "CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL, sig BLOB)";
+// As older versions made them, before create_schema added sig to them.
+const char* const kUnsignedSeenMembers =
+    "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))";
+const char* const kUnsignedBotState = "CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL)";
+
 }  // namespace
+
+std::vector<SchemaTable> own_tables() {
+  std::vector<SchemaTable> out;
+  for (auto [today, unsigned_form, table] : {std::tuple{kSeenMembers, kUnsignedSeenMembers, "seen_members"},
+                                            std::tuple{kBotState, kUnsignedBotState, "bot_state"}}) {
+    const std::string add_sig = std::string("ALTER TABLE ") + table + " ADD COLUMN sig BLOB";
+    const char* const alters[] = {add_sig.c_str()};
+    out.push_back(schema_table(today));
+    out.back().sql.push_back(table_sql_after(unsigned_form, alters));
+  }
+  return out;
+}
 
 Status create_schema(WriteTxn& txn) {
   auto& db = txn.sql();
-  db.exec("CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
-          " first_seen INTEGER NOT NULL, sig BLOB, PRIMARY KEY(bot, user, village))");
-  db.exec("CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL, sig BLOB)");
+  db.exec(kSeenMembers);
+  db.exec(kBotState);
   // Older versions' rows carry no signature: they read as absent (signing
   // them now would also sign whatever an insider had slipped in).
   for (const char* table : {"seen_members", "bot_state"})

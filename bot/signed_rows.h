@@ -23,6 +23,10 @@ namespace sunledger {
 namespace signed_rows {
 
 Status create_schema(WriteTxn& txn);
+// The tables create_schema makes, and the forms older deployments it added
+// the signature column to have, for Ledger::expect_tables (the bot registers
+// them).
+std::vector<SchemaTable> own_tables();
 
 // Records that `user` of `bot` spoke in `village`'s group (once; a row left
 // by an older version without a signature is signed again).

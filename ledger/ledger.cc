@@ -157,6 +157,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     ledger->origin_ = q.getColumn(0).getString();
     ledger->expect_triggers(own_triggers());
     ledger->expect_indexes(indexes_among(kSchema));
+    ledger->expect_tables(tables_among(kSchema));
     SQLite::Statement tz(*ledger->writer_, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
     if (tz.executeStep()) {
       // Edited by hand it may be anything: verify names a changed zone, and

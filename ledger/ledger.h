@@ -355,6 +355,11 @@ class Ledger {
   // SQLite's own, for PRIMARY KEY and UNIQUE columns) that is not exactly
   // one registered. Thread safe.
   void expect_indexes(const std::vector<SchemaIndex>& indexes);
+  // The same for the tables a module makes: verify names every table or
+  // view (but SQLite's own, sqlite_…) that is not registered, every one whose
+  // CREATE text is none of its registered forms, and every registered one
+  // missing (but a legacy one). Thread safe.
+  void expect_tables(const std::vector<SchemaTable>& tables);
   // Just that check (log "schema", entry 0): what verify("") adds to the
   // logs, for a write that checks only the logs it extends.
   Result<std::vector<VerifyProblem>> verify_schema();
@@ -413,6 +418,7 @@ class Ledger {
   std::mutex schema_mu_;
   std::map<std::string, SchemaTrigger> expected_triggers_;  // by name; guarded by schema_mu_
   std::map<std::string, std::string> expected_indexes_;     // name -> sql; guarded by schema_mu_
+  std::map<std::string, SchemaTable> expected_tables_;      // by name; guarded by schema_mu_
   mutable std::mutex integrity_mu_;
   std::string integrity_failure_;
   std::mutex pool_mu_;

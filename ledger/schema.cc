@@ -46,6 +46,37 @@ std::vector<SchemaIndex> indexes_among(std::span<const char* const> statements) 
   return out;
 }
 
+SchemaTable schema_table(const std::string& create_sql) {
+  SchemaTable t;
+  t.sql.push_back(normalized_schema_sql(create_sql));
+  // "CREATE TABLE name(…"
+  const std::string& sql = t.sql.front();
+  size_t at = sql.find("TABLE ");
+  if (at != std::string::npos) {
+    size_t begin = at + 6, end = sql.find_first_of("( ", begin);
+    t.name = sql.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  }
+  return t;
+}
+
+std::vector<SchemaTable> tables_among(std::span<const char* const> statements) {
+  std::vector<SchemaTable> out;
+  for (const char* sql : statements)
+    if (std::string_view(sql).rfind("CREATE TABLE", 0) == 0) out.push_back(schema_table(sql));
+  return out;
+}
+
+std::string table_sql_after(const std::string& create_sql, std::span<const char* const> alters) {
+  SQLite::Database scratch(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  scratch.exec(create_sql);
+  for (const char* alter : alters) scratch.exec(alter);
+  const std::string name = schema_table(create_sql).name;
+  SQLite::Statement q(scratch, "SELECT sql FROM sqlite_master WHERE type='table' AND name=?");
+  q.bind(1, name);
+  if (!q.executeStep()) throw SQLite::Exception("table_sql_after: no table " + name);
+  return normalized_schema_sql(q.getColumn(0).getString());
+}
+
 SchemaIndex schema_index(const std::string& create_sql) {
   SchemaIndex i;
   i.sql = normalized_schema_sql(create_sql);

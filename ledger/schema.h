@@ -43,6 +43,33 @@ std::vector<SchemaIndex> indexes_among(std::span<const char* const> statements);
 // The form sqlite_master keeps a statement in, for comparing.
 std::string normalized_schema_sql(const std::string& sql);
 
+// A table a module makes, with every form of it verify accepts. A table
+// changed by hand answers from rows that every log still matches: a CHECK
+// added to complaints (text NOT LIKE '%书记%') refuses every later complaint
+// naming the secretary; a DEFAULT, a collation, a type or a generated column
+// changes what the bot reads. So verify compares every table and view in the
+// database (but SQLite's own, sqlite_…) with the registered ones.
+struct SchemaTable {
+  std::string name;
+  // As sqlite_master keeps them (normalized_schema_sql): the form made today
+  // first, then the forms of deployments an older version made and migrated.
+  std::vector<std::string> sql;
+  // Left by an older version and no longer made: it may be absent.
+  bool legacy = false;
+};
+// From a CREATE TABLE statement (with or without "IF NOT EXISTS"), one form.
+SchemaTable schema_table(const std::string& create_sql);
+// The tables among a module's schema statements (CREATE TABLE …): what it
+// registers with Ledger::expect_tables, from the same list it creates them
+// from.
+std::vector<SchemaTable> tables_among(std::span<const char* const> statements);
+// The text sqlite_master keeps for a table made by `create_sql` and then
+// changed by `alters` (ALTER TABLE … ADD COLUMN …) in order: SQLite writes
+// each added column's definition into the stored CREATE TABLE text, after
+// the last column. Worked out by SQLite itself in a scratch in-memory
+// database, so it is the text a migrated deployment holds (normalized).
+std::string table_sql_after(const std::string& create_sql, std::span<const char* const> alters);
+
 // The two triggers that keep `table` append-only: `T_no_update` and
 // `T_no_delete`, each refusing its statement with `message`.
 std::vector<SchemaTrigger> append_only_triggers(const std::string& table, const std::string& message);

@@ -2,6 +2,7 @@
 // snapshot of its own, and the schema checked for triggers added by hand.
 #include "ledger/ledger.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -23,6 +24,15 @@ using namespace ledger_internal;
 
 namespace {
 
+// At most n bytes of text, cut where a UTF-8 character starts: a name in a
+// CHECK added by hand must not end the message in half a character.
+std::string excerpt(const std::string& text, size_t from, size_t n) {
+  while (from > 0 && from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) --from;
+  if (from >= text.size()) return "";
+  size_t end = std::min(text.size(), from + n);
+  while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return (from > 0 ? "…" : "") + text.substr(from, end - from) + (end < text.size() ? "…" : "");
+}
 
 }  // namespace
 
@@ -34,6 +44,11 @@ void Ledger::expect_triggers(const std::vector<SchemaTrigger>& triggers) {
 void Ledger::expect_indexes(const std::vector<SchemaIndex>& indexes) {
   std::lock_guard<std::mutex> lock(schema_mu_);
   for (const auto& i : indexes) expected_indexes_[i.name] = i.sql;
+}
+
+void Ledger::expect_tables(const std::vector<SchemaTable>& tables) {
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  for (const auto& t : tables) expected_tables_[t.name] = t;
 }
 
 // A trigger runs inside every write, before anything is signed: one an
@@ -63,7 +78,7 @@ Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
       if (it != missing.end()) missing.erase(it);  // there, if changed: named once, below
       if (ours) continue;
       out.push_back({"schema", 0, "schema: trigger " + name + " on table " + table +
-                                      " is not one sunledger makes (added or changed by hand?): " + sql.substr(0, 200)});
+                                      " is not one sunledger makes (added or changed by hand?): " + excerpt(sql, 0, 200)});
     }
     // Indexes: one added by hand (UNIQUE, or partial with a WHERE) can refuse
     // chosen writes. SQLite's own (PRIMARY KEY, UNIQUE columns) have no SQL.
@@ -79,8 +94,42 @@ Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
       auto it = indexes.find(name);
       if (it != indexes.end() && it->second == normalized_schema_sql(sql)) continue;
       out.push_back({"schema", 0, "schema: index " + name + " on table " + iq.getColumn(1).getString() +
-                                      " is not one sunledger makes (added or changed by hand?): " + sql.substr(0, 200)});
+                                      " is not one sunledger makes (added or changed by hand?): " + excerpt(sql, 0, 200)});
     }
+    // Tables and views: a CHECK, a DEFAULT, a collation or a generated
+    // column added by hand changes what is refused or read while every row
+    // still matches its log; a view or a virtual table is a foothold. A table
+    // that gained columns by ALTER TABLE in an older deployment keeps them in
+    // its text: each module registers those migrated forms too.
+    std::map<std::string, SchemaTable> tables;
+    {
+      std::lock_guard<std::mutex> lock(schema_mu_);
+      tables = expected_tables_;
+    }
+    SQLite::Statement tq(conn.db(), "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE type IN ('table', 'view')"
+                                    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+    while (tq.executeStep()) {
+      std::string type = tq.getColumn(0).getString(), name = tq.getColumn(1).getString(), sql = tq.getColumn(2).getString();
+      auto it = type == "table" ? tables.find(name) : tables.end();
+      if (it == tables.end()) {
+        out.push_back({"schema", 0, "schema: " + type + " " + name +
+                                        " is not one sunledger makes (added by hand?): " + excerpt(sql, 0, 200)});
+        continue;
+      }
+      const std::string stored = normalized_schema_sql(sql);
+      bool accepted = false;
+      for (const auto& form : it->second.sql) accepted |= form == stored;
+      // What differs: the stored text from where it leaves today's form.
+      const std::string today = it->second.sql.empty() ? "" : it->second.sql.front();
+      tables.erase(it);  // there, if changed: named once, here
+      if (accepted) continue;
+      size_t differs = std::mismatch(stored.begin(), stored.end(), today.begin(), today.end()).first - stored.begin();
+      out.push_back({"schema", 0, "schema: table " + name +
+                                      " is not as sunledger makes it (columns or constraints changed by hand?): " +
+                                      excerpt(stored, differs > 40 ? differs - 40 : 0, 200)});
+    }
+    for (const auto& [name, t] : tables)
+      if (!t.legacy) out.push_back({"schema", 0, "schema: table " + name + " that sunledger makes is missing (dropped by hand?)"});
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "verify triggers");
   }

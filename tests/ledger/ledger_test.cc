@@ -804,6 +804,126 @@ TEST_F(LedgerTest, ADroppedTriggerIsNamed) {
   EXPECT_TRUE(L().verify()->intact());
 }
 
+// Every table and view must be one a module makes, in one of the forms it
+// registered: a table or a view added by hand, a column's type changed, a
+// registered table gone. SQLite's own tables (sqlite_sequence, sqlite_stat1)
+// are not ours to judge; a legacy table may be absent.
+TEST_F(LedgerTest, VerifyComparesTablesAndViews) {
+  seed_november();
+  {
+    auto db = tamper();
+    db->exec("CREATE TABLE seq(id INTEGER PRIMARY KEY AUTOINCREMENT); INSERT INTO seq DEFAULT VALUES; DROP TABLE seq");
+    db->exec("ANALYZE");  // sqlite_stat1
+  }
+  ASSERT_TRUE(L().verify()->intact());
+  auto only_problem = [&](const std::string& named) {
+    auto r = L().verify();
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_EQ(r->problems.size(), 1u) << named;
+    EXPECT_EQ(r->problems[0].log, "schema");
+    EXPECT_EQ(r->problems[0].first_bad_index, 0u);
+    EXPECT_NE(r->problems[0].reason.find(named), std::string::npos) << r->problems[0].reason;
+  };
+  struct Case {
+    const char* tamper;
+    const char* named;
+    const char* undo;
+  } cases[] = {
+      {"CREATE TABLE notes(x)", "schema: table notes is not one sunledger makes (added by hand?): CREATE TABLE notes(x)",
+       "DROP TABLE notes"},
+      {"CREATE VIEW totals AS SELECT * FROM month_totals", "schema: view totals is not one sunledger makes", "DROP VIEW totals"},
+      {"ALTER TABLE meta ADD COLUMN note TEXT DEFAULT ''", "schema: table meta is not as sunledger makes it",
+       "ALTER TABLE meta DROP COLUMN note"},
+      // A column's type changed, the rows copied: every row still matches its log.
+      {"CREATE TABLE saved AS SELECT * FROM month_totals; DROP TABLE month_totals;"
+       " CREATE TABLE month_totals(log_id INTEGER NOT NULL REFERENCES logs(id), month TEXT NOT NULL,"
+       " income NUMERIC NOT NULL, expense INTEGER NOT NULL, PRIMARY KEY(log_id, month)) WITHOUT ROWID;"
+       " INSERT INTO month_totals SELECT * FROM saved; DROP TABLE saved",
+       "schema: table month_totals is not as sunledger makes it (columns or constraints changed by hand?): "
+       "…", nullptr},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.tamper);
+    tamper()->exec(c.tamper);
+    only_problem(c.named);
+    if (c.undo != nullptr) {
+      tamper()->exec(c.undo);
+      EXPECT_TRUE(L().verify()->intact());
+    }
+  }
+  // A virtual table is named, and so is each table it keeps its rows in
+  // (where this SQLite has fts5).
+  bool have_fts5 = true;
+  try {
+    tamper()->exec("CREATE VIRTUAL TABLE search USING fts5(text)");
+  } catch (const SQLite::Exception&) {
+    have_fts5 = false;
+  }
+  if (have_fts5) {
+    auto v = L().verify();
+    std::string all;
+    for (const auto& p : v->problems) all += p.reason + "\n";
+    EXPECT_NE(all.find("schema: table search is not one sunledger makes (added by hand?): CREATE VIRTUAL TABLE search"),
+              std::string::npos)
+        << all;
+    EXPECT_NE(all.find("schema: table search_data is not one sunledger makes"), std::string::npos) << all;
+    tamper()->exec("DROP TABLE search");
+  }
+  // What differs is shown: the changed column.
+  auto r = L().verify();
+  EXPECT_NE(r->problems.back().reason.find("income NUMERIC NOT NULL"), std::string::npos) << r->problems.back().reason;
+
+  // A table a module registers, missing; a legacy one may be.
+  TestLedger fresh;
+  fresh.ledger->expect_tables({schema_table("CREATE TABLE IF NOT EXISTS module_rows(k TEXT PRIMARY KEY)")});
+  SchemaTable legacy = schema_table("CREATE TABLE IF NOT EXISTS old_rows(k TEXT PRIMARY KEY)");
+  legacy.legacy = true;
+  fresh.ledger->expect_tables({legacy});
+  auto missing = fresh.ledger->verify();
+  ASSERT_EQ(missing->problems.size(), 1u);
+  EXPECT_EQ(missing->problems[0].reason, "schema: table module_rows that sunledger makes is missing (dropped by hand?)");
+  // There as registered (with or without IF NOT EXISTS): intact; the legacy
+  // one too, and not in another form.
+  {
+    SQLite::Database db(fresh.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("CREATE TABLE module_rows(k TEXT PRIMARY KEY)");
+    db.exec("CREATE TABLE IF NOT EXISTS old_rows(k TEXT PRIMARY KEY)");
+  }
+  EXPECT_TRUE(fresh.ledger->verify()->intact());
+  {
+    SQLite::Database db(fresh.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TABLE old_rows; CREATE TABLE old_rows(k TEXT PRIMARY KEY COLLATE NOCASE)");
+  }
+  missing = fresh.ledger->verify();
+  ASSERT_EQ(missing->problems.size(), 1u);
+  EXPECT_NE(missing->problems[0].reason.find("table old_rows is not as sunledger makes it"), std::string::npos)
+      << missing->problems[0].reason;
+}
+
+// SQLite keeps a column added by ALTER TABLE in the table's CREATE text,
+// after the last column and before the table's constraints: the form a
+// migrated deployment has, which table_sql_after() works out.
+TEST(Schema, TableSqlAfterIsTheTextSQLiteKeeps) {
+  const char* const add_sig[] = {"ALTER TABLE seen_members ADD COLUMN sig BLOB"};
+  EXPECT_EQ(table_sql_after("CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL,"
+                            " village TEXT NOT NULL, first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))",
+                            add_sig),
+            "CREATE TABLE seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, first_seen INTEGER "
+            "NOT NULL, sig BLOB, PRIMARY KEY(bot, user, village))");
+  const char* const two[] = {"ALTER TABLE t ADD COLUMN b TEXT NOT NULL DEFAULT 'x'", "ALTER TABLE t ADD COLUMN c"};
+  EXPECT_EQ(table_sql_after("CREATE TABLE t(a INTEGER)", two), "CREATE TABLE t(a INTEGER, b TEXT NOT NULL DEFAULT 'x', c)");
+  SchemaTable t = schema_table("CREATE TABLE IF NOT EXISTS  t(a INTEGER)");
+  EXPECT_EQ(t.name, "t");
+  ASSERT_EQ(t.sql.size(), 1u);
+  EXPECT_EQ(t.sql[0], "CREATE TABLE t(a INTEGER)");
+  const char* const statements[] = {"CREATE TABLE IF NOT EXISTS a(x)", "CREATE INDEX IF NOT EXISTS a_x ON a(x)",
+                                    "CREATE TABLE b(y)"};
+  auto tables = tables_among(statements);
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[0].name, "a");
+  EXPECT_EQ(tables[1].name, "b");
+}
+
 TEST_F(LedgerTest, VerifyNamesAnUnknownLog) {
   EXPECT_EQ(L().verify("nowhere").status().code(), Code::kNotFound);
   auto r = L().verify();

@@ -349,7 +349,7 @@ TEST_F(PushQueue, AReplayedPushIsNotSentTwice) {
   enqueue("bot", "sj-group", "【双江村2022年11月账目公示】");
   enqueue("bot", "reporter-7", "您的投诉已办结", Audience::kPerson);
   SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-  db.exec("CREATE TABLE copied AS SELECT * FROM outbox");
+  db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox");  // a table in the file is named by verify
   auto client = make_http_client(5);
   OutboxSender sender(t.ledger.get(), by_id, client.get());
   sender.deliver_due();
@@ -380,7 +380,7 @@ TEST_F(PushQueue, APushPutBackAfterItsDeliveryIsNeverSentAgainAfterARestart) {
   enqueue("bot", "sj-group", "【双江村2022年11月账目公示】");
   enqueue("bot", "reporter-7", "您的投诉已办结", Audience::kPerson);
   SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-  db.exec("CREATE TABLE copied AS SELECT * FROM outbox");
+  db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox");  // a table in the file is named by verify
   auto client = make_http_client(5);
   {
     OutboxSender first(t.ledger.get(), by_id, client.get());
