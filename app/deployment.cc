@@ -79,80 +79,89 @@ Status key_matches(Ledger& ledger) {
 }  // namespace
 
 Status Deployment::open() {
-    if (!std::filesystem::exists(db_path()))
-      return not_found("no database at " + db_path() + ": name the deployment's folder with --data DIR before the "
-                       "command (or set SUNLEDGER_DATA); a new deployment starts with `sunledger --data DIR init "
-                       "--origin DOMAIN/NAME`");
-    auto origin = Ledger::stored_origin(db_path());
-    if (!origin.is_ok()) return origin.status();
-    if (!std::filesystem::exists(key_path()) && std::filesystem::exists(verifier_key_path())) {
-      // A backup folder: it holds the verifier key only, so it can verify but not write.
-      std::ifstream vin(verifier_key_path());
-      std::string vk;
-      std::getline(vin, vk);
-      auto v = VerifierOnlyKey::parse(vk);
-      if (!v.is_ok()) return v.status();
-      key = std::move(*v);
-      verify_only = true;
-    } else {
-      // A database without its key is a restore half done, not a new
-      // deployment: init would refuse the folder anyway.
-      if (!std::filesystem::exists(key_path()))
-        return failed_precondition("这个数据目录有数据库,但没有日志密钥 " + key_path() +
-                                   "。(this folder has a database but no log key at " + key_path() +
-                                   ": restoring a backup, put back the copy of this deployment's log-key.pem kept offline, "
-                                   "beside sunledger.db (README, \"Backup and restore\"); `sunledger --data DIR verify` "
-                                   "checks a backup folder as it is, with its verifier-key)");
-      auto k = Ed25519KeyFile::load(key_path(), *origin);
-      if (!k.is_ok()) return k.status();
-      key = std::move(*k);
-    }
-    Ledger::Options o;
-    o.db_path = db_path();
-    o.signer = key.get();
-    o.clock = &clock;
-    o.reserved_log_names = Bot::reserved_log_names();
-    auto l = Ledger::open(o);
-    if (!l.is_ok()) return l.status();
-    ledger = std::move(*l);
-    if (Status s = key_matches(*ledger); !s.is_ok()) return s;
-    std::ifstream in(salt_path());
-    std::getline(in, salt);
-    if (salt.size() < 32 && !verify_only)
-      return failed_precondition("这个数据目录没有身份盐 " + salt_path() + "。(identity salt missing at " + salt_path() +
-                                 ": restoring a backup, put back the copy of this deployment's id-salt kept offline, "
-                                 "beside sunledger.db (README, \"Backup and restore\"))");
-    if (public_url.empty() && std::filesystem::exists(demo_marker_path())) {
-      std::ifstream url_in(demo_url_path());
-      std::string url;
-      std::getline(url_in, url);
-      if (check_public_url(url).is_ok()) public_url = url;
-    }
-    BotOptions bo;
-    bo.identity_salt = salt;
-    bo.commands_per_minute = commands_per_minute;
-    bo.complaint_deadlines = deadlines;
-    bo.public_url = public_url;
-    // CLI commands (ask) queue pushes that a running server delivers: they
-    // need to know what each bot reaches, not its secrets.
-    if (std::filesystem::exists(bots_path()))
-      if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok()) {
-        group_pushes->known = true;
-        for (const auto& b : *bots) {
-          note_bot(b);
-          if (b.has_private_channel()) private_bots->insert(b.id);
-        }
+  if (!std::filesystem::exists(db_path()))
+    return not_found("no database at " + db_path() + ": name the deployment's folder with --data DIR before the "
+                     "command (or set SUNLEDGER_DATA); a new deployment starts with `sunledger --data DIR init "
+                     "--origin DOMAIN/NAME`");
+  auto origin = Ledger::stored_origin(db_path());
+  if (!origin.is_ok()) return origin.status();
+  if (Status s = open_key(*origin); !s.is_ok()) return s;
+  Ledger::Options o;
+  o.db_path = db_path();
+  o.signer = key.get();
+  o.clock = &clock;
+  o.reserved_log_names = Bot::reserved_log_names();
+  auto l = Ledger::open(o);
+  if (!l.is_ok()) return l.status();
+  ledger = std::move(*l);
+  if (Status s = key_matches(*ledger); !s.is_ok()) return s;
+  std::ifstream in(salt_path());
+  std::getline(in, salt);
+  if (salt.size() < 32 && !verify_only)
+    return failed_precondition("这个数据目录没有身份盐 " + salt_path() + "。(identity salt missing at " + salt_path() +
+                               ": restoring a backup, put back the copy of this deployment's id-salt kept offline, "
+                               "beside sunledger.db (README, \"Backup and restore\"))");
+  bot = std::make_unique<Bot>(ledger.get(), bot_options());
+  return bot->initialize();
+}
+
+Status Deployment::open_key(const std::string& origin) {
+  if (!std::filesystem::exists(key_path()) && std::filesystem::exists(verifier_key_path())) {
+    // A backup folder: it holds the verifier key only, so it can verify but not write.
+    std::ifstream vin(verifier_key_path());
+    std::string vk;
+    std::getline(vin, vk);
+    auto v = VerifierOnlyKey::parse(vk);
+    if (!v.is_ok()) return v.status();
+    key = std::move(*v);
+    verify_only = true;
+    return Status::ok();
+  }
+  // A database without its key is a restore half done, not a new
+  // deployment: init would refuse the folder anyway.
+  if (!std::filesystem::exists(key_path()))
+    return failed_precondition("这个数据目录有数据库,但没有日志密钥 " + key_path() +
+                               "。(this folder has a database but no log key at " + key_path() +
+                               ": restoring a backup, put back the copy of this deployment's log-key.pem kept offline, "
+                               "beside sunledger.db (README, \"Backup and restore\"); `sunledger --data DIR verify` "
+                               "checks a backup folder as it is, with its verifier-key)");
+  auto k = Ed25519KeyFile::load(key_path(), origin);
+  if (!k.is_ok()) return k.status();
+  key = std::move(*k);
+  return Status::ok();
+}
+
+BotOptions Deployment::bot_options() {
+  if (public_url.empty() && std::filesystem::exists(demo_marker_path())) {
+    std::ifstream url_in(demo_url_path());
+    std::string url;
+    std::getline(url_in, url);
+    if (check_public_url(url).is_ok()) public_url = url;
+  }
+  BotOptions bo;
+  bo.identity_salt = salt;
+  bo.commands_per_minute = commands_per_minute;
+  bo.complaint_deadlines = deadlines;
+  bo.public_url = public_url;
+  // CLI commands (ask) queue pushes that a running server delivers: they
+  // need to know what each bot reaches, not its secrets.
+  if (std::filesystem::exists(bots_path()))
+    if (auto bots = load_bots_config_file(bots_path(), false); bots.is_ok()) {
+      group_pushes->known = true;
+      for (const auto& b : *bots) {
+        note_bot(b);
+        if (b.has_private_channel()) private_bots->insert(b.id);
       }
-    // The demo's bot prints its pushes (see serve), so it reaches everyone.
-    if (std::filesystem::exists(demo_marker_path())) private_bots->insert(kDemoBotId);
-    bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
-    bo.takes_private_messages = [only = group_only](const std::string& bot_id) { return only->count(bot_id) == 0; };
-    bo.group_push_problem = [g = group_pushes](const std::string& bot_id) -> std::string {
-      if (!g->known || g->reaching.count(bot_id)) return "";
-      return g->configured.count(bot_id) ? BotOptions::kNoPushUrl : BotOptions::kNotConfigured;
-    };
-    bot = std::make_unique<Bot>(ledger.get(), bo);
-    return bot->initialize();
+    }
+  // The demo's bot prints its pushes (see serve), so it reaches everyone.
+  if (std::filesystem::exists(demo_marker_path())) private_bots->insert(kDemoBotId);
+  bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
+  bo.takes_private_messages = [only = group_only](const std::string& bot_id) { return only->count(bot_id) == 0; };
+  bo.group_push_problem = [g = group_pushes](const std::string& bot_id) -> std::string {
+    if (!g->known || g->reaching.count(bot_id)) return "";
+    return g->configured.count(bot_id) ? BotOptions::kNoPushUrl : BotOptions::kNotConfigured;
+  };
+  return bo;
 }
 
 void Deployment::note_bot(const BotConfig& b) {

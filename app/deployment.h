@@ -81,6 +81,13 @@ struct Deployment {
   // Opens the ledger and the bot (the key, or the verifier key of a backup
   // folder; the salt; what each bot of bots.json can reach).
   Status open();
+
+ private:
+  // The log key, or a backup folder's verifier key (then verify_only).
+  Status open_key(const std::string& origin);
+  // What the bot is told of this deployment: salt, limits, the public pages
+  // and what each bot of bots.json can reach.
+  BotOptions bot_options();
 };
 
 // "1 entry", "3 entries": a count with its noun in the right number.

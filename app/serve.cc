@@ -454,6 +454,22 @@ class BackgroundChecks {
 // The wiring, in the order its parts must exist (config, lock, signal mask,
 // bots, verify, server, sender, pages, stopper, background checks): one list
 // read top to bottom, longer than ~60 lines for that reason.
+// The public web answers the GETs no API route claims. Its address for the
+// notices' QR codes (base) is the bound port's unless --public-url says
+// otherwise. The pages must outlive the server, which calls them until it stops.
+static std::unique_ptr<web::PublicWeb> wire_pages(Deployment& d, HttpServer& server, const std::string& base) {
+  if (names_this_machine_only(base) && !std::filesystem::exists(d.demo_marker_path()))
+    std::cerr << "sunledger: WARNING: the printed notices' QR codes name " << base
+              << ", which villagers' phones cannot open: give serve --public-url the address the public reaches\n";
+  auto pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base});
+  server.serve_pages([p = pages.get()](const std::string& path) -> std::optional<PageAnswer> {
+    auto page = p->get(path);
+    if (!page) return std::nullopt;
+    return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
+  });
+  return pages;
+}
+
 int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
   const std::string& public_url = d.public_url;
   auto config = config_file(d, config_path);
@@ -509,18 +525,8 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
                                           &server.metrics());
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
-  // The public web answers the GETs no API route claims. Its address for the
-  // notices' QR codes is the bound port's unless --public-url says otherwise.
   std::string base = public_url.empty() ? "http://" + options.host + ":" + std::to_string(*port) : public_url;
-  if (names_this_machine_only(base) && !std::filesystem::exists(d.demo_marker_path()))
-    std::cerr << "sunledger: WARNING: the printed notices' QR codes name " << base
-              << ", which villagers' phones cannot open: give serve --public-url the address the public reaches\n";
-  pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base});
-  server.serve_pages([&pages](const std::string& path) -> std::optional<PageAnswer> {
-    auto page = pages->get(path);
-    if (!page) return std::nullopt;
-    return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
-  });
+  pages = wire_pages(d, server, base);
 
   std::thread stopper([&] {
     int sig = 0;

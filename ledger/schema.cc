@@ -1,5 +1,7 @@
 #include "ledger/schema.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <string_view>
 
 namespace sunledger {
