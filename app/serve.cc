@@ -302,6 +302,8 @@ int check_unopened(Deployment& d, std::string config_path, const Status& why) {
   return kExitFailure;
 }
 
+// Long (about 65 lines): the checklist itself, one line per thing serve
+// needs, in the order they are printed; each check is a call.
 int check_serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
   const std::string& public_url = d.public_url;
   CheckReport report;
@@ -470,6 +472,10 @@ static std::unique_ptr<web::PublicWeb> wire_pages(Deployment& d, HttpServer& ser
   return pages;
 }
 
+// Long (about 80 lines) on purpose: it is the server's wiring in the order
+// things must start and stop (lock, signal mask, bots, verify, sender, pages,
+// stopper, background checks), each part one call; split, the lifetimes that
+// tie them (the pages and the sender outlive the server) would hide.
 int serve(Deployment& d, const std::string& listen, std::string config_path, bool skip_verify) {
   const std::string& public_url = d.public_url;
   auto config = config_file(d, config_path);

@@ -52,6 +52,9 @@ Status init_data_folder(const std::string& dir, const std::string& origin) {
   return ok ? Status::ok() : unavailable("cannot write " + dir + "/id-salt");
 }
 
+// Long (about 155 lines) on purpose: a benchmark's data generator, one
+// straight script of what a county's deployment holds (villages, months,
+// lines, subsidies, complaints), read top to bottom beside its figures.
 Result<DeploymentSummary> fill_deployment(const std::string& dir, const DeploymentShape& args, std::ostream* progress) {
   auto start = std::chrono::steady_clock::now();
   std::string db = dir + "/sunledger.db";

@@ -63,6 +63,8 @@ std::vector<std::string> split_words(std::string_view line) {
   return words;
 }
 
+// Long (about 65 lines): the keyword lookup, the village named first and the
+// arguments are one scan of what a person typed, in the order they typed it.
 ParsedCommand parse_command(std::string_view text) {
   ParsedCommand cmd;
   std::vector<BodyLine> lines;

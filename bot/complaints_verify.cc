@@ -13,6 +13,10 @@ namespace sunledger {
 
 using nlohmann::json;
 
+// Long (about 70 lines): the complaints log's entries and the complaint rows
+// are read and compared in one snapshot (read apart, a complaint filed in
+// between would look added by hand); the comparison of one complaint is
+// in the helpers of complaints.cc.
 Result<std::vector<VerifyProblem>> Complaints::verify() {
   std::vector<VerifyProblem> problems;
   auto size = ledger_->log_size(kLogName);
