@@ -48,7 +48,7 @@ namespace {
 // already. A folder with anything else in it is somebody's data.
 Status demo_folder_problem(Deployment& d) {
   if (!std::filesystem::exists(d.dir)) return Status::ok();
-  if (std::filesystem::exists(d.demo_marker_path())) return Status::ok();
+  if (d.is_demo()) return Status::ok();
   std::error_code ec;
   bool empty = std::filesystem::is_empty(d.dir, ec);
   if (!ec && empty) return Status::ok();
@@ -179,6 +179,10 @@ void add_server_commands(std::vector<Command>& c) {
       },
       .run = [](Deployment& d, const Args& a) {
         if (Status s = demo_folder_problem(d); !s.is_ok()) return fail(s);
+        // Before anything is written: a demo that cannot serve makes no folder.
+        std::string listen = a.get("listen", "127.0.0.1:8080");
+        if (!a.has("no-serve"))
+          if (Status s = serve_can_start(d, listen); !s.is_ok()) return fail(s);
         if (!std::filesystem::exists(d.db_path())) {
           if (Status s = initialize(d, kDemoOrigin, kChinaStandardTimeOffsetMinutes); !s.is_ok()) return fail(s);
         }
@@ -186,7 +190,6 @@ void add_server_commands(std::vector<Command>& c) {
           if (Status s = write_private_file(d.demo_marker_path(), kDemoMarkerText); !s.is_ok()) return fail(s);
         // The demo's pages are on this machine: 帮助 and the notices name them
         // (a port chosen by the system, 0, is not known until serve binds).
-        std::string listen = a.get("listen", "127.0.0.1:8080");
         if (d.public_url.empty() && !listen.ends_with(":0")) d.public_url = "http://" + listen;
         if (Status s = d.open(); !s.is_ok()) return fail(s);
         DemoTime demo_time{[&d](int64_t t) { d.clock.fixed = t; }, [&d] { d.clock.fixed.reset(); }};
@@ -201,10 +204,7 @@ void add_server_commands(std::vector<Command>& c) {
           if (Status s = write_private_file(d.bots_path(), cfg.dump(2) + "\n"); !s.is_ok()) return fail(s);
           std::cerr << "sunledger: wrote " << d.bots_path() << " (the generic webhook's secret is in it)\n";
         }
-        if (!a.has("no-serve")) {
-          if (Status s = serve_can_start(d, listen); !s.is_ok()) return fail(s);
-          std::ofstream(d.demo_url_path(), std::ios::trunc) << d.public_url << "\n";
-        }
+        if (!a.has("no-serve")) std::ofstream(d.demo_url_path(), std::ios::trunc) << d.public_url << "\n";
         std::cout << demo_guide(d, !a.has("no-serve")) << std::flush;
         if (a.has("no-serve")) return kExitOk;
         return serve(d, listen, "");

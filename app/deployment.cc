@@ -15,6 +15,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -123,16 +124,22 @@ Status Deployment::open_key(const std::string& origin) {
     return failed_precondition("这个数据目录有数据库,但没有日志密钥 " + key_path() +
                                "。(this folder has a database but no log key at " + key_path() +
                                ": restoring a backup, put back the copy of this deployment's log-key.pem kept offline, "
-                               "beside sunledger.db (README, \"Backup and restore\"); `sunledger --data DIR verify` "
-                               "checks a backup folder as it is, with its verifier-key)");
+                               "beside sunledger.db (README, \"Backup and restore\"))");
   auto k = Ed25519KeyFile::load(key_path(), origin);
   if (!k.is_ok()) return k.status();
   key = std::move(*k);
   return Status::ok();
 }
 
+bool Deployment::is_demo() const {
+  if (!std::filesystem::exists(demo_marker_path())) return false;
+  if (ledger) return ledger->origin() == kDemoOrigin;
+  auto origin = Ledger::stored_origin(db_path());
+  return !origin.is_ok() || *origin == kDemoOrigin;  // no database yet: the demo is making it
+}
+
 BotOptions Deployment::bot_options() {
-  if (public_url.empty() && std::filesystem::exists(demo_marker_path())) {
+  if (public_url.empty() && is_demo()) {
     std::ifstream url_in(demo_url_path());
     std::string url;
     std::getline(url_in, url);
@@ -154,7 +161,7 @@ BotOptions Deployment::bot_options() {
       }
     }
   // The demo's bot prints its pushes (see serve), so it reaches everyone.
-  if (std::filesystem::exists(demo_marker_path())) private_bots->insert(kDemoBotId);
+  if (is_demo()) private_bots->insert(kDemoBotId);
   bo.reaches_person = [reach = private_bots](const std::string& bot_id) { return reach->count(bot_id) > 0; };
   bo.takes_private_messages = [only = group_only](const std::string& bot_id) { return only->count(bot_id) == 0; };
   bo.group_push_problem = [g = group_pushes](const std::string& bot_id) -> std::string {
@@ -169,7 +176,7 @@ void Deployment::note_bot(const BotConfig& b) {
   group_pushes->configured.insert(b.id);
   if (!b.takes_private_messages()) group_only->insert(b.id);
   // The demo's bot prints its pushes (see serve), so it reaches every group.
-  bool demo = b.id == kDemoBotId && b.push_url.empty() && std::filesystem::exists(demo_marker_path());
+  bool demo = b.id == kDemoBotId && b.push_url.empty() && is_demo();
   if (demo || b.reaches_groups()) group_pushes->reaching.insert(b.id);
 }
 
@@ -223,9 +230,16 @@ Status check_public_url(const std::string& url) {
                             "(e.g. https://sunledger.example.cn)");
   if (rest.empty() || rest[0] == '/')
     return invalid_argument("--public-url " + url + ": the address has no host (e.g. https://sunledger.example.cn)");
+  // ASCII letters, digits and - . _ ~ : / % [ ] only: a Unicode space or a
+  // direction mark would let text of the sender's choosing follow the
+  // address on every notice ("…cn　领取补贴请加微信"), and user@ would
+  // show an official host while opening another (an IDN host is given in
+  // its xn-- form).
   for (unsigned char c : url)
-    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '?' || c == '#')
-      return invalid_argument("--public-url " + url + ": an address without spaces, quotes, <, >, \\, ? or #");
+    if (!std::isalnum(c) && std::string_view("-._~:/%[]").find(static_cast<char>(c)) == std::string_view::npos)
+      return invalid_argument("--public-url: give the address in plain ASCII letters, digits and - . _ ~ : / % [ ] "
+                              "(no space, quote, @, ?, # or non-ASCII character; an international domain in its xn-- "
+                              "form)");
   return Status::ok();
 }
 

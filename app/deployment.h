@@ -43,6 +43,10 @@ struct Deployment {
   // Where a serving demo notes its pages' address, so `ask` beside it (another
   // process) names them in 帮助 and notices as the demo does. Demo folders only.
   std::string demo_url_path() const { return dir + "/DEMO-URL"; }
+  // Whether this folder is the demo's: its marker AND the demo's origin. The
+  // marker alone is a file anyone with the folder can write, and it changes
+  // what the bot does (the demo's bot prints pushes instead of sending them).
+  bool is_demo() const;
 
   // The real time, which the demo may move while it dates its complaints.
   struct DemoClock final : Clock {

@@ -128,7 +128,7 @@ std::string push_label(Deployment& d, const OutboxMessage& m) {
 
 // The demo's bot prints its pushes, unless someone gave it a real push_url.
 bool prints_pushes(const Deployment& d, const BotConfig& b) {
-  return b.id == kDemoBotId && b.push_url.empty() && std::filesystem::exists(d.demo_marker_path());
+  return b.id == kDemoBotId && b.push_url.empty() && d.is_demo();
 }
 
 std::unique_ptr<PlatformAdapter> adapter_for(Deployment& d, const BotConfig& b) {
@@ -279,8 +279,10 @@ void check_ledger(Deployment& d, bool skip_verify, CheckReport& r) {
 }  // namespace
 
 Status serve_can_start(Deployment& d, const std::string& listen) {
-  auto lock = ServeLock::acquire(d.dir);
-  if (!lock.is_ok()) return lock.status();
+  if (std::filesystem::exists(d.dir)) {
+    auto lock = ServeLock::acquire(d.dir);
+    if (!lock.is_ok()) return lock.status();
+  }
   auto addr = parse_listen_address(listen);
   if (!addr.is_ok()) return addr.status();
   return try_bind(addr->first, addr->second);
@@ -293,9 +295,8 @@ int check_unopened(Deployment& d, std::string config_path, const Status& why) {
   if (!config.is_ok()) report.bad(config.status().message());
   auto problems = data_folder_problems(d.dir, config.is_ok() ? *config : "");
   for (const auto& s : problems) report.bad(s.message());
-  bool named = false;  // the reason it could not be opened is often one of them
-  for (const auto& s : problems) named |= why.message().find(s.message().substr(0, s.message().find(';'))) != std::string::npos;
-  if (!named) report.bad(why.message());
+  // A key file others may read is among the folder's problems already.
+  if (problems.empty() || why.code() != Code::kPermissionDenied) report.bad(why.message());
   std::cout << "! the ledger, the configuration and the bots are checked once the data folder opens\n"
             << count_of(report.problems, "problem", "problems") << (report.problems == 1 ? ": fix it" : ": fix them")
             << " before going live\n";
@@ -460,7 +461,10 @@ class BackgroundChecks {
 // notices' QR codes (base) is the bound port's unless --public-url says
 // otherwise. The pages must outlive the server, which calls them until it stops.
 static std::unique_ptr<web::PublicWeb> wire_pages(Deployment& d, HttpServer& server, const std::string& base) {
-  if (names_this_machine_only(base) && !std::filesystem::exists(d.demo_marker_path()))
+  if (std::filesystem::exists(d.demo_marker_path()) && !d.is_demo())
+    std::cerr << "sunledger: WARNING: " << d.demo_marker_path() << " marks this folder as the demo's, but its ledger is "
+              << d.ledger->origin() << ", not the demo's: the marker is ignored (remove it)\n";
+  if (names_this_machine_only(base) && !d.is_demo())
     std::cerr << "sunledger: WARNING: the printed notices' QR codes name " << base
               << ", which villagers' phones cannot open: give serve --public-url the address the public reaches\n";
   auto pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base});

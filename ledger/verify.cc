@@ -3,6 +3,7 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -23,6 +24,11 @@ using namespace ledger_internal;
 // Verification
 
 namespace {
+
+std::string lowercase(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 // At most n bytes of text, cut where a UTF-8 character starts: a name in a
 // CHECK added by hand must not end the message in half a character.
@@ -51,6 +57,28 @@ void Ledger::expect_tables(const std::vector<SchemaTable>& tables) {
   for (const auto& t : tables) expected_tables_[t.name] = t;
 }
 
+namespace {
+
+// One row of sqlite_master, as stored.
+struct SchemaRow {
+  std::string type, name, table, sql;
+};
+
+// Every row, whatever its type column says: SQLite builds each object from
+// its SQL text and ignores that column, so a trigger whose row an insider
+// marked 'Trigger' (PRAGMA writable_schema) still runs while a check that
+// selects type='trigger' never sees it.
+std::vector<SchemaRow> schema_rows(SQLite::Database& db) {
+  std::vector<SchemaRow> rows;
+  SQLite::Statement q(db, "SELECT coalesce(type, ''), coalesce(name, ''), coalesce(tbl_name, ''), coalesce(sql, '') "
+                          "FROM sqlite_master ORDER BY name");
+  while (q.executeStep())
+    rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                    q.getColumn(3).getString()});
+  return rows;
+}
+
+
 // A trigger runs inside every write, before anything is signed: one an
 // insider adds can mark the tamper alarm delivered the moment it is queued,
 // swallow every dedupe record or rewrite a row after the bot wrote it, while
@@ -61,84 +89,94 @@ void Ledger::expect_tables(const std::vector<SchemaTable>& tables) {
 // registered trigger must be there: one dropped is how a row of an
 // append-only table gets edited, and a trigger missing is named even where
 // the edit was put back.
-// Long (about 75 lines): triggers, indexes and tables are compared in one
-// read of sqlite_master, in one snapshot, each block a few lines of the same
-// shape; apart, a schema changed between the reads would be half checked.
-Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
-  std::map<std::string, SchemaTrigger> missing;
-  {
-    std::lock_guard<std::mutex> lock(schema_mu_);
-    missing = expected_triggers_;
-  }
-  std::vector<VerifyProblem> out;
-  try {
-    auto conn = read();
-    SQLite::Statement q(conn.db(), "SELECT name, tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type='trigger' ORDER BY name");
-    while (q.executeStep()) {
-      std::string name = q.getColumn(0).getString(), table = q.getColumn(1).getString(), sql = q.getColumn(2).getString();
-      auto it = missing.find(name);
-      bool ours = it != missing.end() && it->second.table == table && it->second.sql == sql;
-      if (it != missing.end()) missing.erase(it);  // there, if changed: named once, below
-      if (ours) continue;
-      out.push_back({"schema", 0, "schema: trigger " + name + " on table " + table +
-                                      " is not one sunledger makes (added or changed by hand?): " + excerpt(sql, 0, 200)});
-    }
-    // Indexes: one added by hand (UNIQUE, or partial with a WHERE) can refuse
-    // chosen writes. SQLite's own (PRIMARY KEY, UNIQUE columns) have no SQL.
-    std::map<std::string, std::string> indexes;
-    {
-      std::lock_guard<std::mutex> lock(schema_mu_);
-      indexes = expected_indexes_;
-    }
-    SQLite::Statement iq(conn.db(), "SELECT name, tbl_name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
-                                    "ORDER BY name");
-    while (iq.executeStep()) {
-      std::string name = iq.getColumn(0).getString(), sql = iq.getColumn(2).getString();
-      auto it = indexes.find(name);
-      if (it != indexes.end() && it->second == normalized_schema_sql(sql)) continue;
-      out.push_back({"schema", 0, "schema: index " + name + " on table " + iq.getColumn(1).getString() +
-                                      " is not one sunledger makes (added or changed by hand?): " + excerpt(sql, 0, 200)});
-    }
-    // Tables and views: a CHECK, a DEFAULT, a collation or a generated
-    // column added by hand changes what is refused or read while every row
-    // still matches its log; a view or a virtual table is a foothold. A table
-    // that gained columns by ALTER TABLE in an older deployment keeps them in
-    // its text: each module registers those migrated forms too.
-    std::map<std::string, SchemaTable> tables;
-    {
-      std::lock_guard<std::mutex> lock(schema_mu_);
-      tables = expected_tables_;
-    }
-    SQLite::Statement tq(conn.db(), "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE type IN ('table', 'view')"
-                                    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
-    while (tq.executeStep()) {
-      std::string type = tq.getColumn(0).getString(), name = tq.getColumn(1).getString(), sql = tq.getColumn(2).getString();
-      auto it = type == "table" ? tables.find(name) : tables.end();
-      if (it == tables.end()) {
-        out.push_back({"schema", 0, "schema: " + type + " " + name +
-                                        " is not one sunledger makes (added by hand?): " + excerpt(sql, 0, 200)});
-        continue;
-      }
-      const std::string stored = normalized_schema_sql(sql);
-      bool accepted = false;
-      for (const auto& form : it->second.sql) accepted |= form == stored;
-      // What differs: the stored text from where it leaves today's form.
-      const std::string today = it->second.sql.empty() ? "" : it->second.sql.front();
-      tables.erase(it);  // there, if changed: named once, here
-      if (accepted) continue;
-      size_t differs = std::mismatch(stored.begin(), stored.end(), today.begin(), today.end()).first - stored.begin();
-      out.push_back({"schema", 0, "schema: table " + name +
-                                      " is not as sunledger makes it (columns or constraints changed by hand?): " +
-                                      excerpt(stored, differs > 40 ? differs - 40 : 0, 200)});
-    }
-    for (const auto& [name, t] : tables)
-      if (!t.legacy) out.push_back({"schema", 0, "schema: table " + name + " that sunledger makes is missing (dropped by hand?)"});
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "verify triggers");
+void compare_triggers(const std::vector<SchemaRow>& rows, std::map<std::string, SchemaTrigger> missing,
+                      std::vector<VerifyProblem>& out) {
+  for (const auto& r : rows) {
+    if (lowercase(r.type) != "trigger") continue;
+    auto it = missing.find(r.name);
+    bool ours = r.type == "trigger" && it != missing.end() && it->second.table == r.table && it->second.sql == r.sql;
+    if (it != missing.end()) missing.erase(it);  // there, if changed: named once, below
+    if (ours) continue;
+    out.push_back({"schema", 0, "schema: trigger " + r.name + " on table " + r.table +
+                                    " is not one sunledger makes (added or changed by hand?): " + excerpt(r.sql, 0, 200)});
   }
   for (const auto& [name, t] : missing)
     out.push_back({"schema", 0, "schema: trigger " + name + " that keeps table " + t.table +
                                     " append-only is missing (dropped by hand?)"});
+}
+
+// Indexes: one added by hand (UNIQUE, or partial with a WHERE) can refuse
+// chosen writes; one dropped stops every query that names it (INDEXED BY).
+// SQLite's own (PRIMARY KEY, UNIQUE columns) have no SQL.
+void compare_indexes(const std::vector<SchemaRow>& rows, std::map<std::string, std::string> missing,
+                     std::vector<VerifyProblem>& out) {
+  for (const auto& r : rows) {
+    if (lowercase(r.type) != "index" || r.sql.empty()) continue;
+    auto it = missing.find(r.name);
+    bool ours = r.type == "index" && it != missing.end() && it->second == normalized_schema_sql(r.sql);
+    if (it != missing.end()) missing.erase(it);
+    if (ours) continue;
+    out.push_back({"schema", 0, "schema: index " + r.name + " on table " + r.table +
+                                    " is not one sunledger makes (added or changed by hand?): " + excerpt(r.sql, 0, 200)});
+  }
+  for (const auto& [name, sql] : missing)
+    out.push_back({"schema", 0, "schema: index " + name + " that sunledger makes is missing (dropped by hand?)"});
+}
+
+// Tables and views: a CHECK, a DEFAULT, a collation or a generated column
+// added by hand changes what is refused or read while every row still
+// matches its log; a view or a virtual table is a foothold. A table that
+// gained columns by ALTER TABLE in an older deployment keeps them in its
+// text: each module registers those migrated forms too.
+void compare_tables(const std::vector<SchemaRow>& rows, std::map<std::string, SchemaTable> tables,
+                    std::vector<VerifyProblem>& out) {
+  for (const auto& r : rows) {
+    std::string type = lowercase(r.type);
+    if ((type != "table" && type != "view") || r.name.rfind("sqlite_", 0) == 0) continue;
+    auto it = r.type == "table" ? tables.find(r.name) : tables.end();
+    if (it == tables.end()) {
+      out.push_back({"schema", 0, "schema: " + type + " " + r.name +
+                                      " is not one sunledger makes (added by hand?): " + excerpt(r.sql, 0, 200)});
+      continue;
+    }
+    const std::string stored = normalized_schema_sql(r.sql);
+    bool accepted = false;
+    for (const auto& form : it->second.sql) accepted |= form == stored;
+    // What differs: the stored text from where it leaves today's form.
+    const std::string today = it->second.sql.empty() ? "" : it->second.sql.front();
+    tables.erase(it);  // there, if changed: named once, here
+    if (accepted) continue;
+    size_t differs = std::mismatch(stored.begin(), stored.end(), today.begin(), today.end()).first - stored.begin();
+    out.push_back({"schema", 0, "schema: table " + r.name +
+                                    " is not as sunledger makes it (columns or constraints changed by hand?): " +
+                                    excerpt(stored, differs > 40 ? differs - 40 : 0, 200)});
+  }
+  for (const auto& [name, t] : tables)
+    if (!t.legacy) out.push_back({"schema", 0, "schema: table " + name + " that sunledger makes is missing (dropped by hand?)"});
+}
+
+}  // namespace
+
+// The schema against what the modules registered, from one read of
+// sqlite_master in one snapshot: triggers, indexes, tables and views, each
+// compared by its own function below.
+Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
+  std::vector<SchemaRow> rows;
+  try {
+    auto conn = read();
+    rows = schema_rows(conn.db());
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "verify the schema");
+  }
+  std::vector<VerifyProblem> out;
+  for (const auto& r : rows)
+    if (r.type != "table" && r.type != "index" && r.type != "trigger" && r.type != "view")
+      out.push_back({"schema", 0, "schema: " + r.name + " is stored as type '" + excerpt(r.type, 0, 40) +
+                                      "', which SQLite never writes (sqlite_master edited by hand?): " + excerpt(r.sql, 0, 200)});
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  compare_triggers(rows, expected_triggers_, out);
+  compare_indexes(rows, expected_indexes_, out);
+  compare_tables(rows, expected_tables_, out);
   return out;
 }
 

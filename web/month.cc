@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "bot/render.h"
 #include "ledger/csv_import.h"
@@ -114,16 +115,22 @@ Result<PublishedMonth> published_month(Site& site, const Village& village, const
   PublishedMonth m{std::move(*close), {}, std::move(*flags)};
   for (auto& e : *entries)
     if (e.index != m.close.statement_index) m.lines.push_back(std::move(e));
-  // Projects belong to no month: those registered (recorded) in this one,
-  // before its statement, are shown among its lines.
+  // Projects belong to no month: those registered after the statement before
+  // this one and before this one's were first published with this month, and
+  // are shown among its lines (a project registered while old months were
+  // being back-filled shows with the month published next, not today's).
+  auto closes = site.ledger.month_closes(village.id);
+  if (!closes.is_ok()) return closes.status();
+  std::optional<uint64_t> previous;
+  for (const auto& c : *closes)
+    if (c.statement_index < m.close.statement_index && (!previous || c.statement_index > *previous)) previous = c.statement_index;
   auto projects = site.ledger.projects(village.id);
   if (!projects.is_ok()) return projects.status();
-  int offset = site.ledger.utc_offset_minutes();
   for (const auto& p : *projects) {
-    if (p.index > m.close.statement_index) continue;
+    if (p.index > m.close.statement_index || (previous && p.index < *previous)) continue;
     auto e = site.ledger.entries(village.id, p.index, p.index + 1);
     if (!e.is_ok()) return e.status();
-    if (e->size() == 1 && recorded_day((*e)[0].fields, offset).substr(0, 7) == month) m.lines.push_back(std::move((*e)[0]));
+    if (e->size() == 1) m.lines.push_back(std::move((*e)[0]));
   }
   std::sort(m.lines.begin(), m.lines.end(), [](const Entry& a, const Entry& b) { return a.index < b.index; });
   return m;

@@ -560,6 +560,29 @@ TEST_F(FirstHour, AskBesideTheDemoNamesItsPages) {
   EXPECT_FALSE(has(variant.output, "没听懂")) << variant.output;
 }
 
+// The demo marker is a file anyone with the folder can write: in a folder
+// whose ledger is not the demo's it changes nothing (the demo's bot would
+// print pushes to the terminal and mark them delivered, and DEMO-URL would
+// put an address of the writer's choosing in 帮助 and every notice).
+TEST_F(FirstHour, ADemoMarkerInARealFolderChangesNothing) {
+  shuangjiang();
+  if (HasFatalFailure()) return;
+  write_bots_json(nlohmann::json{{"bots", {{{"id", "generic"}, {"platform", "generic"},
+                                            {"secret", "whsec_c2VjcmV0LXNlY3JldC0xMjM0"}}}}}.dump());
+  ASSERT_EQ(sl("group bind --village shuangjiang --bot generic --chat g1").exit_code, 0);
+  write_file(data() + "/DEMO", "");
+  write_file(data() + "/DEMO-URL", "https://evil.example\n");
+  auto help = sl("ask --bot generic --chat g1 --user v1 帮助");
+  EXPECT_EQ(help.exit_code, 0) << help.output;
+  EXPECT_FALSE(has(help.output, "evil.example")) << help.output;
+  auto check = sl("serve --check");
+  EXPECT_FALSE(has(check.output, "printed to the terminal")) << check.output;
+  EXPECT_TRUE(has(check.output, "pushes to groups: no")) << check.output;
+  auto demo = sl("demo --no-serve");
+  EXPECT_EQ(demo.exit_code, 1) << demo.output;
+  EXPECT_TRUE(has(demo.output, "not the demo's")) << demo.output;
+}
+
 TEST_F(FirstHour, TheDemoRefusesAFolderWithOtherData) {
   ASSERT_EQ(sl("init --origin lukou.example/sunledger").exit_code, 0);
   auto r = sl("demo --no-serve");
@@ -678,7 +701,9 @@ TEST_F(FirstHour, ThePublicUrlIsNamedInHelpAndInTheMonthlyNotice) {
 
 TEST_F(FirstHour, APublicUrlAVillagerCannotOpenIsAUsageError) {
   for (const char* bad : {"lukou.example.cn", "ftp://lukou.example.cn", "https://", "https:///x",
-                          "'https://a b.cn'", "https://a.cn/?x=1", "'https://a.cn/<script>'"}) {
+                          "'https://a b.cn'", "https://a.cn/?x=1", "'https://a.cn/<script>'",
+                          "'https://lukou.example.cn\xE3\x80\x80领取补贴请加微信wx123'", "'https://a.cn\xE2\x80\xAE'",
+                          "https://lukou.gov.cn@evil.example", "javascript://x"}) {
     auto r = sl(std::string("serve --check --public-url ") + bad);
     EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
     EXPECT_TRUE(has(r.output, "--public-url")) << r.output;

@@ -808,6 +808,44 @@ TEST_F(LedgerTest, ADroppedTriggerIsNamed) {
 // registered: a table or a view added by hand, a column's type changed, a
 // registered table gone. SQLite's own tables (sqlite_sequence, sqlite_stat1)
 // are not ours to judge; a legacy table may be absent.
+// SQLite builds each object from its SQL and ignores sqlite_master's type
+// column: a trigger or index whose row says 'Trigger' or 'Index' (edited
+// under PRAGMA writable_schema) still runs. verify reads every row, names a
+// type SQLite never writes, and compares such an object as what it is. A
+// registered index dropped is named too (queries that name it stop).
+TEST_F(LedgerTest, VerifySeesObjectsWhoseTypeWasEditedAndDroppedIndexes) {
+  seed_november();
+  {
+    auto db = tamper();
+    db->exec("CREATE TRIGGER zz_hide BEFORE INSERT ON entries WHEN NEW.leaf LIKE '%书记%' BEGIN SELECT RAISE(ABORT, 'x'); END");
+    db->exec("CREATE UNIQUE INDEX zz_uniq ON entries(log_id) WHERE leaf LIKE '%书记%'");
+    db->exec("CREATE VIEW zz_view AS SELECT 1");
+    db->exec("PRAGMA writable_schema=ON");
+    db->exec("UPDATE sqlite_master SET type='Trigger' WHERE name='zz_hide'");
+    db->exec("UPDATE sqlite_master SET type='Index' WHERE name='zz_uniq'");
+    db->exec("UPDATE sqlite_master SET type='View' WHERE name='zz_view'");
+    db->exec("PRAGMA writable_schema=OFF");
+  }
+  auto r = L().verify();
+  ASSERT_TRUE(r.is_ok());
+  std::string all;
+  for (const auto& p : r->problems) all += p.reason + "\n";
+  for (const char* named : {"schema: zz_hide is stored as type 'Trigger', which SQLite never writes",
+                            "schema: trigger zz_hide on table entries is not one sunledger makes",
+                            "schema: zz_uniq is stored as type 'Index'", "schema: index zz_uniq on table entries is not one",
+                            "schema: zz_view is stored as type 'View'", "schema: view zz_view is not one sunledger makes"})
+    EXPECT_NE(all.find(named), std::string::npos) << named << "\n" << all;
+
+  TestLedger fresh;
+  fresh.ledger->expect_indexes({schema_index("CREATE INDEX IF NOT EXISTS zz_missing ON entries(idx)")});
+  auto missing = fresh.ledger->verify();
+  ASSERT_TRUE(missing.is_ok());
+  std::string named;
+  for (const auto& p : missing->problems) named += p.reason + "\n";
+  EXPECT_NE(named.find("schema: index zz_missing that sunledger makes is missing (dropped by hand?)"), std::string::npos)
+      << named;
+}
+
 TEST_F(LedgerTest, VerifyComparesTablesAndViews) {
   seed_november();
   {
