@@ -9,6 +9,7 @@
 #include "demo/demo.h"
 #include "bot/bot.h"
 #include "ledger/checkpoint.h"
+#include "ledger/fresh_ledger.h"
 
 namespace sunledger {
 namespace {
@@ -26,14 +27,10 @@ struct BenchBot {
     dir = fs::temp_directory_path() / ("sunledger-botbench-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    std::string db = (dir / "sunledger.db").string();
-    if (!Ledger::initialize(db, "bench.sunledger").is_ok()) std::abort();
-    key = std::move(*Ed25519KeyFile::create((dir / "key.pem").string(), "bench.sunledger"));
-    Ledger::Options o;
-    o.db_path = db;
-    o.signer = key.get();
-    o.clock = &clock;
-    ledger = std::move(*Ledger::open(o));
+    auto fresh = create_fresh_ledger(dir.string(), "bench.sunledger", &clock);
+    if (!fresh.is_ok()) std::abort();
+    key = std::move(fresh->key);
+    ledger = std::move(fresh->ledger);
     BotOptions bo;
     bo.identity_salt = "0123456789abcdef0123456789abcdef";
     // One sender asks thousands of times a second here; the per-sender chat

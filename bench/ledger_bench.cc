@@ -9,6 +9,7 @@
 #include <random>
 
 #include "ledger/checkpoint.h"
+#include "ledger/fresh_ledger.h"
 #include "ledger/ledger.h"
 
 namespace sunledger {
@@ -26,14 +27,10 @@ struct BenchLedger {
     dir = fs::temp_directory_path() / ("sunledger-bench-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    std::string db = (dir / "sunledger.db").string();
-    if (!Ledger::initialize(db, "bench.sunledger").is_ok()) std::abort();
-    key = std::move(*Ed25519KeyFile::create((dir / "key.pem").string(), "bench.sunledger"));
-    Ledger::Options o;
-    o.db_path = db;
-    o.signer = key.get();
-    o.clock = &clock;
-    ledger = std::move(*Ledger::open(o));
+    auto fresh = create_fresh_ledger(dir.string(), "bench.sunledger", &clock);
+    if (!fresh.is_ok()) std::abort();
+    key = std::move(fresh->key);
+    ledger = std::move(fresh->ledger);
     if (!ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok()) std::abort();
   }
   ~BenchLedger() {

@@ -1,5 +1,7 @@
 #include "bot/dedupe.h"
 
+#include <tuple>
+
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
 #include "ledger/identity.h"
@@ -69,24 +71,35 @@ Status DedupeRecords::record_anonymous(WriteTxn& txn, const InboundMessage& m) c
 }
 
 Result<bool> DedupeRecords::logged(const std::string& id_key) const {
-  std::lock_guard<std::mutex> lock(mu_);
   std::string cutoff = utc_timestamp(ledger_->clock().now_unix_seconds() - kKeepDays * 86400);
+  uint64_t from = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    from = read_up_to_;
+  }
   // Committed entries only, read apart from the write: an entry of this
   // write, or of another in its batch, may still be rolled back (a full
   // disk), and its message must then run when it is delivered again. Repeats
-  // within one batch meet the record in the write's own transaction.
+  // within one batch meet the record in the write's own transaction. Read
+  // without the lock (several workers at once, each on its own pooled
+  // connection), so that no worker waits behind another's read.
+  std::vector<std::tuple<uint64_t, std::string, std::string>> read;  // index, key prefix, recorded_at
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    return r.leaves(kLogName, read_up_to_, [&](uint64_t idx, std::string_view leaf) {
-      read_up_to_ = idx + 1;
+    return r.leaves(kLogName, from, [&](uint64_t idx, std::string_view leaf) {
       auto f = nlohmann::json::parse(leaf.begin(), leaf.end(), nullptr, false);
-      if (!f.is_object()) return;
-      std::string k = f.value("key", ""), at = f.value("recorded_at", "");
-      if (k.size() < kPrefix || at < cutoff) return;
-      recent_.insert(k.substr(0, kPrefix));
-      days_.emplace_back(at, k.substr(0, kPrefix));
+      std::string k = f.is_object() ? f.value("key", "") : "", at = f.is_object() ? f.value("recorded_at", "") : "";
+      read.emplace_back(idx, k.size() < kPrefix ? "" : k.substr(0, kPrefix), at);
     });
   });
   if (!s.is_ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [idx, prefix, at] : read) {
+    if (idx < read_up_to_) continue;  // another worker took it in first
+    read_up_to_ = idx + 1;
+    if (prefix.empty() || at < cutoff) continue;
+    recent_.insert(prefix);
+    days_.emplace_back(at, prefix);
+  }
   while (!days_.empty() && days_.front().first < cutoff) {
     recent_.erase(days_.front().second);
     days_.pop_front();
@@ -94,7 +107,11 @@ Result<bool> DedupeRecords::logged(const std::string& id_key) const {
   return recent_.count(id_key.substr(0, kPrefix)) > 0;
 }
 
-Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMessage& m) const {
+Result<bool> DedupeRecords::handled_in_log(const InboundMessage& m) const {
+  return logged(hex_encode(key("dedupe-id", m, false)));
+}
+
+Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMessage& m, bool in_log) const {
   Found out;
   std::string id_key = hex_encode(key("dedupe-id", m, false));
   auto& q = txn.sql().statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
@@ -103,9 +120,7 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
     q.reset();
     // No record, but the signed log holds the key: the record was deleted
     // by hand, and this is a redelivery of a message that was handled.
-    auto logged_key = logged(id_key);
-    if (!logged_key.is_ok()) return logged_key.status();
-    if (*logged_key) {
+    if (in_log) {
       out.kind = Found::Kind::kReplay;
       out.reply = kHandledReplay;
     }

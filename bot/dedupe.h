@@ -19,7 +19,8 @@
 // copy taken before (only a witness outside the server, issue #15, tells).
 //
 // Thread safety: find() and record() run inside the caller's write
-// transaction; the keys read from the log are guarded by a mutex.
+// transaction; handled_in_log() runs on any thread before it; the keys read
+// from the log are guarded by a mutex.
 #pragma once
 
 #include <deque>
@@ -51,7 +52,14 @@ class DedupeRecords {
     Kind kind = Kind::kNew;
     std::string reply;  // kReplay: the reply given the first time
   };
-  [[nodiscard]] Result<Found> find(WriteTxn& txn, const InboundMessage& m) const;
+  // Whether the signed log holds this message as handled: read before the
+  // write, on the caller's thread (a read transaction of its own), so that
+  // the single writer does not wait on a read for every message.
+  [[nodiscard]] Result<bool> handled_in_log(const InboundMessage& m) const;
+  // in_log: handled_in_log's answer. A message handled by a write that
+  // commits in between is met by its record in the table, which that write
+  // made in the same transaction as its log entry.
+  [[nodiscard]] Result<Found> find(WriteTxn& txn, const InboundMessage& m, bool in_log) const;
   // Records the message and its reply in the caller's transaction. The date
   // is kept to the day: the record must not time an anonymous filing.
   [[nodiscard]] Status record(WriteTxn& txn, const InboundMessage& m, const std::string& reply) const;

@@ -45,6 +45,10 @@ namespace sunledger::deliveries {
 
 inline constexpr const char* kLogName = "deliveries";
 
+// Thread safety: IdRanges and Delivered are plain values (no locking: one
+// thread at a time, or const use from several); the functions below are
+// safe from any thread, each running its own ledger transaction.
+
 // A set of outbox ids as ranges (first -> last): ids are delivered mostly in
 // order, so a few ranges hold millions.
 class IdRanges {

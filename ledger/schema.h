@@ -8,6 +8,9 @@
 // edits an append-only table; the edit itself is caught by the hashes, but
 // the missing trigger is evidence too, and a server must not quietly go on
 // without its second line of defence.
+//
+// Thread safety: these are values and pure functions (table_sql_after opens
+// its own scratch in-memory database); safe from any thread.
 #pragma once
 
 #include <span>

@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include "ledger/fresh_ledger.h"
+
 namespace sunledger::testing {
 
 TempDir::TempDir() {
@@ -22,19 +24,10 @@ TempDir::~TempDir() {
 }
 
 TestLedger::TestLedger(const std::string& origin, std::set<std::string> reserved_log_names) {
-  Status s = Ledger::initialize(db_path(), origin);
-  if (!s.is_ok()) throw std::runtime_error(s.to_string());
-  auto k = Ed25519KeyFile::create(dir.file("log-key.pem"), origin);
-  if (!k.is_ok()) throw std::runtime_error(k.status().to_string());
-  key = std::move(*k);
-  Ledger::Options o;
-  o.db_path = db_path();
-  o.signer = key.get();
-  o.clock = &clock;
-  o.reserved_log_names = std::move(reserved_log_names);
-  auto l = Ledger::open(o);
-  if (!l.is_ok()) throw std::runtime_error(l.status().to_string());
-  ledger = std::move(*l);
+  auto fresh = create_fresh_ledger(dir.path().string(), origin, &clock, std::move(reserved_log_names));
+  if (!fresh.is_ok()) throw std::runtime_error(fresh.status().to_string());
+  key = std::move(fresh->key);
+  ledger = std::move(fresh->ledger);
 }
 
 TransactionLine txn(const std::string& date, bool income, const std::string& category, const std::string& item,
