@@ -142,7 +142,8 @@ void add_server_commands(std::vector<Command>& c) {
       .help = "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz, /metrics and the public web\n"
               "pages (/, /villages/...) (default 127.0.0.1:8080) and delivers the outbox, until SIGTERM.\n"
               "--public-url: where the public reaches the server (https://...), printed as the QR code of each\n"
-              "month's notice (default http://HOST:PORT as listened on). The bots come from --config, else from\n"
+              "month's notice and named by 帮助 and every monthly notice (without it: the QR code names\n"
+              "http://HOST:PORT as listened on, and chat names no address). The bots come from --config, else from\n"
               "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
               "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
               "deployment's complaint deadlines (defaults 5 and 60 days). Before listening, and every hour, it\n"
@@ -170,7 +171,8 @@ void add_server_commands(std::vector<Command>& c) {
               "serve`. The demo's bot (\"generic\") delivers its pushes to the terminal: each monthly notice,\n"
               "receipt and status update is printed as it would reach a group or a person, e.g.\n"
               "  [→ 双江村村民群] 【双江村 2022年11月 三务公开】…\n"
-              "A folder that holds anything but the demo is refused (the demo never writes into real data).",
+              "A folder that holds anything but the demo is refused (the demo never writes into real data).\n"
+              "Its web pages are at the listened address, which 帮助 and the notices name (--public-url: another).",
       .examples = {"demo", "--data ./demo-data demo --listen 127.0.0.1:8081", "--data ./demo-data demo --no-serve"},
       .values = {"listen", "public-url"},
       .flags = {"no-serve"},

@@ -1,0 +1,28 @@
+// What serve.cc and serve_check.cc share: how a bot is wired and what it
+// reaches, and the configuration file serve reads. Private to app/.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/deployment.h"
+#include "webhooks/adapter.h"
+#include "webhooks/config.h"
+
+namespace sunledger::cli {
+
+// The whole file, "" when it cannot be read.
+std::string read_text_file(const std::string& path);
+// Whether the demo's bot prints its pushes (a real demo folder, no push_url).
+bool prints_pushes(const Deployment& d, const BotConfig& b);
+// The bot's platform adapter (the demo's prints its pushes).
+std::unique_ptr<PlatformAdapter> adapter_for(Deployment& d, const BotConfig& b);
+// How a bot's pushes reach a group, or "" when they cannot.
+std::string group_reach(Deployment& d, const BotConfig& b);
+// --config made absolute (relative to the current directory); a missing
+// file named in full.
+Result<std::string> config_file(const Deployment& d, const std::string& given);
+// Whether serve could bind the address now.
+Status try_bind(const std::string& host, int port);
+
+}  // namespace sunledger::cli
