@@ -1,5 +1,6 @@
 #include "bot/dedupe.h"
 
+#include <algorithm>
 #include <tuple>
 
 #include "ledger/clock.h"
@@ -83,23 +84,26 @@ Result<bool> DedupeRecords::logged(const std::string& id_key) const {
   // within one batch meet the record in the write's own transaction. Read
   // without the lock (several workers at once, each on its own pooled
   // connection), so that no worker waits behind another's read.
+  // Only the last days' keys are kept (the first read after a start walks
+  // the whole log, which may hold years of messages).
   std::vector<std::tuple<uint64_t, std::string, std::string>> read;  // index, key prefix, recorded_at
+  uint64_t end = from;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
     return r.leaves(kLogName, from, [&](uint64_t idx, std::string_view leaf) {
+      end = idx + 1;
       auto f = nlohmann::json::parse(leaf.begin(), leaf.end(), nullptr, false);
       std::string k = f.is_object() ? f.value("key", "") : "", at = f.is_object() ? f.value("recorded_at", "") : "";
-      read.emplace_back(idx, k.size() < kPrefix ? "" : k.substr(0, kPrefix), at);
+      if (k.size() >= kPrefix && at >= cutoff) read.emplace_back(idx, k.substr(0, kPrefix), at);
     });
   });
   if (!s.is_ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [idx, prefix, at] : read) {
     if (idx < read_up_to_) continue;  // another worker took it in first
-    read_up_to_ = idx + 1;
-    if (prefix.empty() || at < cutoff) continue;
     recent_.insert(prefix);
     days_.emplace_back(at, prefix);
   }
+  read_up_to_ = std::max(read_up_to_, end);
   while (!days_.empty() && days_.front().first < cutoff) {
     recent_.erase(days_.front().second);
     days_.pop_front();
