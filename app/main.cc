@@ -94,6 +94,11 @@ int help_command(const std::vector<Command>& cmds, const std::vector<std::string
                  "\nExamples:\n  sunledger help\n  sunledger help close\n  sunledger help token\n";
     return kExitOk;
   }
+  if (args.size() >= 2 && (args[1] == "version" || args[1] == "--version")) {
+    // Not in the command table (it needs no data folder and takes no options).
+    std::cout << "Usage: sunledger --version\n\nPrints the release and the commit it was built from.\n";
+    return kExitOk;
+  }
   if (args.size() >= 2) {
     std::vector<std::string> words(args.begin() + 1, args.end());
     auto found = named(cmds, words);

@@ -59,6 +59,12 @@ Result<std::string> Bot::Impl::last_closed_or_arg(const Context& ctx, const Vill
   if (ctx.args.size() > arg) {
     const std::string& m = ctx.args[arg];
     if (!valid_month(m)) return say("月份“" + m + "”应写成 2022-11 这样。(month must look like 2022-11)");
+    // Months close in order from the first with entries: one before the
+    // first published month will never be, and "not yet" would mislead.
+    if (!b.closed_months.empty() && m < *b.closed_months.begin())
+      return say(b.village_name + "的公开账目从" + month_zh(*b.closed_months.begin()) + "开始," + month_zh(m) +
+                 "没有账目。(the published accounts of " + b.village_name + " begin with " + *b.closed_months.begin() +
+                 "; there are none for " + m + ")");
     if (!b.closed_months.count(m))
       return say(b.village_name + " " + month_zh(m) + "的账目还没有公开。(the accounts of " + m + " are not published yet)");
     return m;

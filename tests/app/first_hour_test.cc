@@ -555,6 +555,12 @@ TEST_F(FirstHour, AskBesideTheDemoNamesItsPages) {
   auto help = sl("ask --bot generic --chat shuangjiang-group --user v1 帮助");
   EXPECT_EQ(help.exit_code, 0) << help.output;
   EXPECT_TRUE(has(help.output, "网页版 (on the web): http://127.0.0.1:18080/villages/shuangjiang")) << help.output;
+  // A month before the ledger's first: never to be published, not "not yet".
+  auto before = sl("ask --bot generic --chat shuangjiang-group --user v1 核验 2021-01");
+  EXPECT_TRUE(has(before.output, "的公开账目从2022年9月开始,2021年1月没有账目")) << before.output;
+  auto version = sl("help version");
+  EXPECT_EQ(version.exit_code, 0) << version.output;
+  EXPECT_TRUE(has(version.output, "Usage: sunledger --version")) << version.output;
   auto variant = sl("ask --bot generic --chat shuangjiang-group --user v1 帐目");  // the variant spelling of 账目
   EXPECT_TRUE(has(variant.output, "双江村")) << variant.output;
   EXPECT_FALSE(has(variant.output, "没听懂")) << variant.output;
