@@ -246,7 +246,9 @@ Status check_public_url(const std::string& url) {
 // An address only this machine can open (loopback, localhost, 0.0.0.0,
 // ::): right for a demo, never on a notice a village board shows.
 bool names_this_machine_only(const std::string& url) {
-  std::string host = url.substr(url.find("://") + 3);
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return false;  // not an address check_public_url lets through
+  std::string host = url.substr(scheme + 3);
   host = host.substr(0, host.find('/'));
   if (!host.empty() && host[0] == '[') host = host.substr(1, host.find(']') - 1);
   else host = host.substr(0, host.find(':'));

@@ -78,10 +78,6 @@ class Session {
   // the cache is keyed by its address. A statement that returned rows is
   // reset when the callback ends.
   virtual Statement& statement(const char* sql) = 0;
-  // A statement prepared for this one use, for SQL built at run time (a
-  // table's name in it): a new address on every call would grow the cache
-  // without bound.
-  virtual std::unique_ptr<Statement> prepare(const std::string& sql) = 0;
   // Runs schema statements (CREATE, ALTER, DROP ...), which take no bindings.
   // Resets every statement of the session first: none may be part-way
   // through its rows while the schema changes.

@@ -83,10 +83,6 @@ sql::Statement& SqliteSession::statement(const char* sql) {
   return guarded([&]() -> SqliteStatement& { return cached(sql); });
 }
 
-std::unique_ptr<sql::Statement> SqliteSession::prepare(const std::string& sql) {
-  return guarded([&]() -> std::unique_ptr<sql::Statement> { return std::make_unique<SqliteStatement>(db_, sql); });
-}
-
 void SqliteSession::exec(const std::string& sql) {
   // A DROP TABLE fails ("database table is locked") while any statement of
   // the connection is part-way through its rows, and a cached one read for a

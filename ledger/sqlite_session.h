@@ -58,7 +58,6 @@ class SqliteSession final : public sql::Session {
   explicit SqliteSession(SQLite::Database& db) : db_(db) {}
 
   sql::Statement& statement(const char* sql) override;
-  std::unique_ptr<sql::Statement> prepare(const std::string& sql) override;
   void exec(const std::string& sql) override;
   int64_t last_insert_id() override;
   bool table_exists(const std::string& table) override;
