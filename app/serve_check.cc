@@ -88,6 +88,12 @@ struct CheckReport {
   }
   static void good(const std::string& what) { std::cout << "✓ " << what << "\n"; }
   static void note(const std::string& what) { std::cout << "! " << what << "\n"; }
+  // The last line of a check that found problems; the exit code to return.
+  int failed() const {
+    std::cout << count_of(problems, "problem", "problems") << (problems == 1 ? ": fix it" : ": fix them")
+              << " before going live\n";
+    return kExitFailure;
+  }
 };
 
 // One bot of the configuration: what it can do, and what is bound to it.
@@ -169,10 +175,8 @@ int check_unopened(Deployment& d, std::string config_path, const Status& why) {
   for (const auto& s : problems) report.bad(s.message());
   // A key file others may read is among the folder's problems already.
   if (problems.empty() || why.code() != Code::kPermissionDenied) report.bad(why.message());
-  std::cout << "! the ledger, the configuration and the bots are checked once the data folder opens\n"
-            << count_of(report.problems, "problem", "problems") << (report.problems == 1 ? ": fix it" : ": fix them")
-            << " before going live\n";
-  return kExitFailure;
+  CheckReport::note("the ledger, the configuration and the bots are checked once the data folder opens");
+  return report.failed();
 }
 
 // Long (about 65 lines): the checklist itself, one line per thing serve
@@ -240,9 +244,7 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
     std::cout << "ready: `sunledger serve` would start with " << count_of(bots.size(), "bot", "bots") << "\n";
     return kExitOk;
   }
-  std::cout << count_of(report.problems, "problem", "problems") << (report.problems == 1 ? ": fix it" : ": fix them")
-            << " before going live\n";
-  return kExitFailure;
+  return report.failed();
 }
 
 }  // namespace sunledger::cli
