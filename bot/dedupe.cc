@@ -71,35 +71,25 @@ Status DedupeRecords::record_anonymous(WriteTxn& txn, const InboundMessage& m) c
   return insert(txn, hex_encode(key("dedupe-id", m, false)), "", "");
 }
 
-Result<bool> DedupeRecords::logged(const std::string& id_key) const {
-  std::string cutoff = utc_timestamp(ledger_->clock().now_unix_seconds() - kKeepDays * 86400);
-  uint64_t from = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    from = read_up_to_;
-  }
-  // Committed entries only, read apart from the write: an entry of this
-  // write, or of another in its batch, may still be rolled back (a full
-  // disk), and its message must then run when it is delivered again. Repeats
-  // within one batch meet the record in the write's own transaction. Read
-  // without the lock (several workers at once, each on its own pooled
-  // connection), so that no worker waits behind another's read.
-  // Only the last days' keys are kept (the first read after a start walks
-  // the whole log, which may hold years of messages).
-  std::vector<std::tuple<uint64_t, std::string, std::string>> read;  // index, key prefix, recorded_at
-  uint64_t end = from;
-  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    return r.leaves(kLogName, from, [&](uint64_t idx, std::string_view leaf) {
-      end = idx + 1;
-      auto f = nlohmann::json::parse(leaf.begin(), leaf.end(), nullptr, false);
-      std::string k = f.is_object() ? f.value("key", "") : "", at = f.is_object() ? f.value("recorded_at", "") : "";
-      if (k.size() >= kPrefix && at >= cutoff) read.emplace_back(idx, k.substr(0, kPrefix), at);
-    });
-  });
-  if (!s.is_ok()) return s;
+std::string DedupeRecords::cutoff() const {
+  return utc_timestamp(ledger_->clock().now_unix_seconds() - kKeepDays * 86400);
+}
+
+namespace {
+
+// One leaf of the log into `read`, when it is of the last days.
+void take(DedupeRecords::Read& read, uint64_t idx, std::string_view leaf, const std::string& cutoff) {
+  auto f = nlohmann::json::parse(leaf.begin(), leaf.end(), nullptr, false);
+  std::string k = f.is_object() ? f.value("key", "") : "", at = f.is_object() ? f.value("recorded_at", "") : "";
+  if (k.size() >= kPrefix && at >= cutoff) read.emplace_back(idx, k.substr(0, kPrefix), at);
+}
+
+}  // namespace
+
+void DedupeRecords::absorb(const Read& read, uint64_t end, const std::string& cutoff) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [idx, prefix, at] : read) {
-    if (idx < read_up_to_) continue;  // another worker took it in first
+    if (idx < read_up_to_) continue;  // taken in already by the other reader
     recent_.insert(prefix);
     days_.emplace_back(at, prefix);
   }
@@ -108,14 +98,30 @@ Result<bool> DedupeRecords::logged(const std::string& id_key) const {
     recent_.erase(days_.front().second);
     days_.pop_front();
   }
-  return recent_.count(id_key.substr(0, kPrefix)) > 0;
 }
 
-Result<bool> DedupeRecords::handled_in_log(const InboundMessage& m) const {
-  return logged(hex_encode(key("dedupe-id", m, false)));
+Status DedupeRecords::warm_up() const {
+  std::lock_guard<std::mutex> warm(warm_mu_);
+  if (warm_) return Status::ok();
+  // Committed entries only, in a read of its own, while the writer goes on:
+  // the writer takes in what commits after (find()). Only the last days'
+  // keys are kept: a log of years of messages stays out of memory.
+  std::string since = cutoff();
+  Read read;
+  uint64_t end = 0;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    return r.leaves(kLogName, 0, [&](uint64_t idx, std::string_view leaf) {
+      end = idx + 1;
+      take(read, idx, leaf, since);
+    });
+  });
+  if (!s.is_ok()) return s;
+  absorb(read, end, since);
+  warm_ = true;
+  return Status::ok();
 }
 
-Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMessage& m, bool in_log) const {
+Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMessage& m) const {
   Found out;
   std::string id_key = hex_encode(key("dedupe-id", m, false));
   auto& q = txn.sql().statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
@@ -124,6 +130,27 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
     q.reset();
     // No record, but the signed log holds the key: the record was deleted
     // by hand, and this is a redelivery of a message that was handled.
+    // What committed since the last look is a batch or two: read here, in
+    // the writer, whose pages are warm, not in a read of its own per message.
+    uint64_t from = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      from = read_up_to_;
+    }
+    std::string since = cutoff();
+    Read read;
+    uint64_t end = from;
+    Status s = txn.committed_leaves(kLogName, from, [&](uint64_t idx, std::string_view leaf) {
+      end = idx + 1;
+      take(read, idx, leaf, since);
+    });
+    if (!s.is_ok()) return s;
+    absorb(read, end, since);
+    bool in_log = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_log = recent_.count(id_key.substr(0, kPrefix)) > 0;
+    }
     if (in_log) {
       out.kind = Found::Kind::kReplay;
       out.reply = kHandledReplay;

@@ -19,13 +19,14 @@
 // copy taken before (only a witness outside the server, issue #15, tells).
 //
 // Thread safety: find() and record() run inside the caller's write
-// transaction; handled_in_log() runs on any thread before it; the keys read
-// from the log are guarded by a mutex.
+// transaction; warm_up() runs on any thread before it; the keys read from
+// the log are guarded by a mutex.
 #pragma once
 
 #include <deque>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -38,6 +39,8 @@ namespace sunledger {
 class DedupeRecords {
  public:
   static constexpr const char* kLogName = "handled";
+  // Keys read from the log's entries, as (index, key prefix, recorded_at).
+  using Read = std::vector<std::tuple<uint64_t, std::string, std::string>>;
 
   // Borrows `ledger`, which must outlive it.
   DedupeRecords(Ledger* ledger, std::string salt) : ledger_(ledger), salt_(std::move(salt)) {}
@@ -52,14 +55,16 @@ class DedupeRecords {
     Kind kind = Kind::kNew;
     std::string reply;  // kReplay: the reply given the first time
   };
-  // Whether the signed log holds this message as handled: read before the
-  // write, on the caller's thread (a read transaction of its own), so that
-  // the single writer does not wait on a read for every message.
-  [[nodiscard]] Result<bool> handled_in_log(const InboundMessage& m) const;
-  // in_log: handled_in_log's answer. A message handled by a write that
-  // commits in between is met by its record in the table, which that write
-  // made in the same transaction as its log entry.
-  [[nodiscard]] Result<Found> find(WriteTxn& txn, const InboundMessage& m, bool in_log) const;
+  // Reads the log's last days into memory, off the writer: the first
+  // message after a start would otherwise walk a log of years inside the
+  // write. Later calls return at once (find() takes the few entries
+  // committed since, in the writer).
+  [[nodiscard]] Status warm_up() const;
+  // The record of this message, or, when it is gone, whether the signed log
+  // holds it as handled (its entries committed before this write, read in
+  // the writer's transaction: a repeat within one batch meets the record
+  // that write made; an entry of the batch itself may still roll back).
+  [[nodiscard]] Result<Found> find(WriteTxn& txn, const InboundMessage& m) const;
   // Records the message and its reply in the caller's transaction. The date
   // is kept to the day: the record must not time an anonymous filing.
   [[nodiscard]] Status record(WriteTxn& txn, const InboundMessage& m, const std::string& reply) const;
@@ -79,10 +84,13 @@ class DedupeRecords {
  private:
   std::string key(const char* purpose, const InboundMessage& m, bool whole_tuple) const;
   Status insert(WriteTxn& txn, const std::string& id_key, const std::string& who_key, const std::string& sealed) const;
-  // Whether the log's committed entries of the last days hold this key.
-  Result<bool> logged(const std::string& id_key) const;
+  // Takes entries read from the log into memory; drops the keys of days past.
+  void absorb(const Read& read, uint64_t end, const std::string& cutoff) const;
+  std::string cutoff() const;
   Ledger* ledger_;
   std::string salt_;
+  mutable std::mutex warm_mu_;  // held by the one warm_up() that reads
+  mutable bool warm_ = false;    // guarded by warm_mu_
   mutable std::mutex mu_;
   mutable uint64_t read_up_to_ = 0;                               // entries read from the log; guarded by mu_
   mutable std::unordered_set<std::string> recent_;                // key prefixes; guarded by mu_

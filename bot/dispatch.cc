@@ -123,15 +123,11 @@ Result<BotReply> Bot::Impl::run_write(const CommandSpec& spec, const Context& ct
   const InboundMessage& msg = *ctx.msg;
   Author author{msg.sender_id, "official", msg.bot_id};
   std::string refusal;
-  bool in_log = false;
-  if (!msg.message_id.empty()) {
-    auto logged = dedupe.handled_in_log(msg);
-    if (!logged.is_ok()) return logged.status();
-    in_log = *logged;
-  }
+  if (!msg.message_id.empty())
+    if (Status warm = dedupe.warm_up(); !warm.is_ok()) return warm;
   Status s = ledger->write([&](WriteTxn& txn) -> Status {
     if (!msg.message_id.empty()) {
-      auto found = dedupe.find(txn, msg, in_log);
+      auto found = dedupe.find(txn, msg);
       if (!found.is_ok()) return found.status();
       if (found->kind == DedupeRecords::Found::Kind::kConflict)
         return already_exists("这个消息编号已被另一条消息使用 (this message id was used by another message)");

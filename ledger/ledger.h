@@ -203,6 +203,13 @@ class WriteTxn {
 
   // A log's size as this transaction sees it (0 when the log does not exist).
   Result<uint64_t> log_size(const std::string& log_name);
+  // Calls visit with the index and stored leaf of each entry of a log from
+  // index `from` on that was committed before this transaction began, not
+  // what its writers appended (that may still roll back): for a module that
+  // keeps a log in memory and catches up in the writer, whose pages are warm,
+  // instead of opening a read of its own for every message.
+  Status committed_leaves(const std::string& log_name, uint64_t from,
+                          const std::function<void(uint64_t index, std::string_view leaf)>& visit);
 
   // Records every village in the signed registry (the "villages" log) when
   // the deployment predates it: no registry log at all. Each registration is

@@ -51,6 +51,9 @@ struct WriteTxn::LogState {
   int64_t id = 0;
   std::string name;
   CompactRange range;
+  // The size when this transaction first read the log: what was committed
+  // before it began (its writers' appends come after).
+  uint64_t committed_size = 0;
   bool touched = false;
 };
 

@@ -48,6 +48,38 @@ Result<uint64_t> WriteTxn::log_size(const std::string& log_name) {
   }
 }
 
+Status WriteTxn::committed_leaves(const std::string& log_name, uint64_t from,
+                                  const std::function<void(uint64_t, std::string_view)>& visit) {
+  try {
+    uint64_t end = 0;
+    bool held = false;
+    for (const auto& l : logs_)
+      if (l->name == log_name) held = true, end = l->committed_size;
+    if (!held) {
+      // Not appended to by this transaction: what the table holds is committed.
+      auto& q = ledger_->writer_session_->raw("SELECT size FROM logs WHERE name=?");
+      q.bind(1, log_name);
+      if (q.executeStep()) end = static_cast<uint64_t>(q.getColumn(0).getInt64());
+      q.reset();
+    }
+    if (from >= end) return Status::ok();
+    auto& q = ledger_->writer_session_->raw(
+        "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) AND idx>=? AND idx<? ORDER BY idx");
+    q.bind(1, log_name);
+    q.bind(2, static_cast<int64_t>(from));
+    q.bind(3, static_cast<int64_t>(end));
+    while (q.executeStep()) {
+      auto leaf = q.getColumn(1);
+      visit(static_cast<uint64_t>(q.getColumn(0).getInt64()),
+            std::string_view(static_cast<const char*>(leaf.getBlob()), static_cast<size_t>(leaf.getBytes())));
+    }
+    q.reset();
+    return Status::ok();
+  } catch (const SQLite::Exception& e) {
+    return from_sqlite(e, "read log " + log_name);
+  }
+}
+
 Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   for (auto& l : logs_)
     if (l->name == name) return l.get();
@@ -84,6 +116,7 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
       return data_loss("日志“" + name + "”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本 (log state does not match its last checkpoint; nothing was written: the administrator should run `sunledger verify`)");
   }
   state->range = std::move(*range);
+  state->committed_size = size;
   logs_.push_back(std::move(state));
   return logs_.back().get();
 }
@@ -141,8 +174,12 @@ Status WriteTxn::finish() {
 
 Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json& fields, const Author& author,
                                          bool day_resolution) {
-  {
-    SQLite::Statement q(*db_, "INSERT OR IGNORE INTO logs(name) VALUES(?)");
+  // A log this transaction holds already exists: the handled log is
+  // appended to once per message, and must not cost a statement each time.
+  bool held = false;
+  for (const auto& l : logs_) held = held || l->name == log_name;
+  if (!held) {
+    auto& q = ledger_->writer_session_->raw("INSERT OR IGNORE INTO logs(name) VALUES(?)");
     q.bind(1, log_name);
     q.exec();
   }

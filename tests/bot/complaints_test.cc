@@ -438,6 +438,40 @@ TEST_F(ComplaintsTest, ADeletedDedupeRecordDoesNotFileTwice) {
   EXPECT_FALSE(receipt_in(priv("villager", "投诉 另一条消息", "platform-46").text).empty());
 }
 
+// A running server keeps the handled log's keys in memory and reads only what
+// committed since its last look. A message handled by another writer of the
+// same ledger (a second Bot here, as `sunledger ask` beside a running server)
+// after the server read the log, its record then deleted by hand, is still
+// met as handled when it reaches the server.
+TEST_F(ComplaintsTest, AMessageHandledBesideTheServerIsMetAsHandledAfterItsRecordIsDeleted) {
+  say("villager", "sj-group", true, "账目");
+  ASSERT_FALSE(receipt_in(priv("villager", "投诉 先读一次日志", "platform-50").text).empty());
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  o.reaches_person = [this](const std::string&) { return private_channel; };
+  Bot beside(t.ledger.get(), o);
+  ASSERT_TRUE(beside.initialize().is_ok());
+  for (int i = 0; i < 3; ++i) {  // entries the server has not read, before and after the one that matters
+    InboundMessage m{kBot, "dm-villager", false, "villager", "villager", "投诉 旁边的第" + std::to_string(i) + "条",
+                     "platform-6" + std::to_string(i), 0};
+    auto r = beside.handle(m);
+    ASSERT_TRUE(r.is_ok());
+    ASSERT_FALSE(receipt_in(r->text).empty());
+  }
+  ASSERT_EQ(complaint_count(), 3 + 1);
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DELETE FROM dedupe_records");
+  }
+  auto again = priv("villager", "投诉 旁边的第1条", "platform-61");
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.text, std::string(DedupeRecords::kHandledReplay) + "\n");
+  EXPECT_EQ(complaint_count(), 3 + 1);
+  // The first one, read by the server before, too.
+  EXPECT_TRUE(priv("villager", "投诉 先读一次日志", "platform-50").replayed);
+  EXPECT_EQ(complaint_count(), 3 + 1);
+}
+
 // An anonymous receipt posted in a group stops working, by a signed event of
 // the complaint: a row deleted by hand (it was a table of its own, outside
 // every log, and deleting the row made the receipt work again) is named by
