@@ -52,6 +52,12 @@ struct VillageBooks {
   std::set<std::string> closed_months;
   std::map<std::string, int> open_month_lines;  // month -> lines not yet published
   std::vector<Flag> flags;
+  // What pages anyone may open show: the flags of the books as they stood at
+  // the last published statement, those of published months or of no month
+  // (as the notices carried them), and today's "not published by its
+  // deadline" (which names a month, no figure). A line posted into a month
+  // not yet published raises nothing here before its month is published.
+  std::vector<Flag> public_flags;
   uint64_t size = 0;
 };
 

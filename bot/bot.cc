@@ -86,10 +86,22 @@ Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Villa
   for (uint64_t from = cache->builder.size(); from < *size; from += kChunk) {
     auto entries = ledger->entries(v.id, from, std::min(*size, from + kChunk));
     if (!entries.is_ok()) return entries.status();
-    for (const auto& e : *entries) cache->builder.apply(e);
+    for (const auto& e : *entries) {
+      cache->builder.apply(e);
+      if (entry_string(e.fields, "kind") == "statement") cache->at_last_statement = cache->builder;
+    }
   }
   BooksOptions o{options.cash_limit, options.publish_by_day, day};
-  cache->books = std::make_shared<const VillageBooks>(cache->builder.snapshot(o));
+  auto books = std::make_shared<VillageBooks>(cache->builder.snapshot(o));
+  if (cache->at_last_statement) {
+    VillageBooks published = cache->at_last_statement->snapshot(o);
+    for (auto& f : published.flags)
+      if (f.kind != FlagKind::kMonthNotPublished && (f.month.empty() || published.closed_months.count(f.month)))
+        books->public_flags.push_back(std::move(f));
+  }
+  for (const auto& f : books->flags)
+    if (f.kind == FlagKind::kMonthNotPublished) books->public_flags.push_back(f);
+  cache->books = std::move(books);
   cache->today = day;
   return cache->books;
 }

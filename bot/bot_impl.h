@@ -146,6 +146,9 @@ struct VillageCache {
   explicit VillageCache(const Village& v) : builder(v) {}
   std::mutex mu;
   BooksBuilder builder;
+  // The builder as it stood right after the last statement (a published
+  // month): the public flags are drawn from it.
+  std::optional<BooksBuilder> at_last_statement;
   std::string today;
   std::shared_ptr<const VillageBooks> books;
 };

@@ -83,7 +83,7 @@ Result<WebPage> village_page(Site& site, const Village& village) {
                                 {"chart", months_chart(*closes)},
                                 {"funds", funds_table(**books)},
                                 {"projects", projects_chart(**books)},
-                                {"alerts", alerts_list((*books)->flags)}}));
+                                {"alerts", alerts_list((*books)->public_flags)}}));
 }
 
 }  // namespace sunledger::web

@@ -107,6 +107,48 @@ TEST(WebContent, AReversalCancelsItsLineAndAProjectShowsInItsMonth) {
   EXPECT_TRUE(has(later->body, "The accounts of 桥头村 for 2025-11 are not published yet.")) << later->body;
 }
 
+// The public pages show the alerts as published: a line posted into a month
+// not yet published raises nothing there (its officials may still correct
+// it; the chat's 预警 shows them the current alerts), until its month is
+// published. A month not published by its deadline is said at once: it names
+// a month, no figure.
+TEST(WebContent, PublicAlertsAreThoseOfPublishedMonths) {
+  WebServer w;
+  Ledger& l = *w.demo.t.ledger;
+  w.demo.t.clock.set(1759370400);  // 2025-10-02 10:00 in China
+  ASSERT_TRUE(l.add_village({"qiaotou", "桥头村", "朱亭镇"}).is_ok());
+  auto cash = [&](const char* date, Fen amount) {
+    auto r = l.post_transactions("qiaotou", {transaction_line(date, false, "办公费", "现金购买物资", amount, "", "现金")}, official());
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  };
+  auto count = [&](const std::string& path, const std::string& part) {
+    auto r = w.get(path);
+    EXPECT_TRUE(r && r->status == 200) << path;
+    size_t n = 0;
+    for (size_t at = r ? r->body.find(part) : std::string::npos; at != std::string::npos; at = r->body.find(part, at + 1)) ++n;
+    return n;
+  };
+  cash("2025-10-01", 8'000'00);
+  EXPECT_EQ(count("/villages/qiaotou", "大额现金支出"), 0u);
+  size_t on_front = count("/", "大额现金支出:第#");  // other villages' published ones
+  auto chat = w.demo.bot->books("qiaotou");
+  ASSERT_TRUE(chat.is_ok());
+  ASSERT_EQ((*chat)->flags.size(), 1u);  // what 预警 tells officials and inspectors
+  ASSERT_TRUE(l.close_month("qiaotou", "2025-10", official()).is_ok());
+  EXPECT_EQ(count("/villages/qiaotou", "大额现金支出"), 1u);
+  EXPECT_EQ(count("/", "大额现金支出:第#"), on_front + 1);
+  w.demo.t.clock.set(1762221600);  // 2025-11-04 10:00 in China
+  cash("2025-11-03", 9'000'00);  // November, not published
+  EXPECT_EQ(count("/villages/qiaotou", "大额现金支出"), 1u);
+  EXPECT_EQ(count("/villages/qiaotou", "逾期未公开"), 0u);
+  w.demo.t.clock.set(1766196000);  // 2025-12-20: November was due by 2025-12-15
+  EXPECT_EQ(count("/villages/qiaotou", "2025-11 的账目逾期未公开"), 1u);
+  EXPECT_EQ(count("/villages/qiaotou", "大额现金支出"), 1u);
+  ASSERT_TRUE(l.close_month("qiaotou", "2025-11", official()).is_ok());
+  EXPECT_EQ(count("/villages/qiaotou", "大额现金支出"), 2u);
+  EXPECT_EQ(count("/villages/qiaotou", "逾期未公开"), 0u);
+}
+
 TEST(WebContent, CsvCellsAreQuotedAndFormulasPrefixed) {
   EXPECT_EQ(csv_cell("plain"), "plain");
   EXPECT_EQ(csv_cell("=1+1"), "'=1+1");
@@ -211,10 +253,12 @@ TEST(WebContent, APageIsRenderedAgainOnlyWhenItsVillagesLogGrew) {
   ASSERT_TRUE(grown);
   EXPECT_EQ(w.pages.renders(), rendered + 1);
   EXPECT_EQ(grown->body, first->body);
-  // The village page shows the new cash alert once re-rendered, and is then reused.
+  // The village page is rendered again and then reused; the new line's cash
+  // alert waits for its month to be published (the public pages show the
+  // alerts as published).
   auto village = w.get("/villages/shuangjiang");
   ASSERT_TRUE(village);
-  EXPECT_TRUE(has(village->body, "现金接待 9,000.00元"));
+  EXPECT_FALSE(has(village->body, "现金接待 9,000.00元"));
   uint64_t after = w.pages.renders();
   ASSERT_TRUE(w.get("/villages/shuangjiang"));
   EXPECT_EQ(w.pages.renders(), after);
