@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bot/complaints.h"
+#include "ledger/clock.h"
 #include "ledger/csv_import.h"
 #include "ledger/ledger.h"
 #include "web_fixture.h"
@@ -172,6 +173,10 @@ TEST(WebContent, TheNoticePrintsOnA4WithTheCheckCodeAndAQrCodeOfTheMonthPage) {
   EXPECT_TRUE(has(b, "朱亭镇双江村 2022年11月 三务公开"));
   EXPECT_TRUE(has(b, "142,400.00"));
   EXPECT_TRUE(has(b, "专项资金挪用"));
+  // Open and overdue are today's counts, and say so: a notice printed months later is not the month's end.
+  std::string today = format_date(local_date(w.demo.t.clock.now_unix_seconds(), w.demo.t.ledger->utc_offset_minutes()));
+  EXPECT_TRUE(has(b, "2022年11月投诉:受理")) << b;
+  EXPECT_TRUE(has(b, ";截至" + today + ",在办")) << b;
   auto close = w.demo.t.ledger->month_close("shuangjiang", "2022-11");
   ASSERT_TRUE(close.is_ok());
   std::string size = std::to_string(close->tree_size) + "/";
