@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Load test of the generic webhook with wrk, on loopback only, bounded in time.
-#   bench/run-wrk.sh [SECONDS] [CONNECTIONS] [query|post|mix|all] [RATE]
+#   bench/run-wrk.sh [SECONDS] [CONNECTIONS] [query|post|mix|all|peer] [RATE]
 # Without RATE, wrk sends as fast as the server answers (throughput at
 # saturation); with RATE (requests/s), latency is measured at that load.
 # Starts `sunledger demo` on a fresh data folder, then runs three loads:
 # villager queries, durable official posts (each a new message id), and the
 # mixed load; prints throughput, p50/p99 latency and errors for each.
+# `peer` (issue #18) runs, in the same run, Sunledger and the Go standard-library
+# peer (bench/peers/go-bot, built with Debian's golang-go) on the same signed
+# `账目 2022-11` requests and on bare /healthz, and prints the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 conns=${2:-64}
 rate=${4:-0}
 port=18099
-trap 'kill $(cat "$data/pid" "$data/sink.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill $(cat "$data/pid" "$data/sink.pid" "$data/peer.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$data"' EXIT
 source bench/demo-server.sh
 run() {  # kind count
   python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/$1.txt" "$2" "$1"
@@ -21,7 +24,45 @@ run() {  # kind count
   wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/wrk/signed.lua http://127.0.0.1:$port \
       -- "$data/$1.txt" 2 "$rate" "$conns" | grep -E 'requests|throughput|Non-2xx|Socket errors' || true
 }
+# One row of the peer comparison: NAME PORT signed|bare; prints the row and
+# leaves "throughput p99" in $row.
+measure() {
+  local out
+  if [ "$3" = signed ]; then
+    out=$(wrk -t2 -c"$conns" -d"${seconds}s" -s bench/wrk/signed.lua http://127.0.0.1:$2 -- "$data/statement.txt" 2 0 "$conns")
+  else
+    out=$(wrk -t2 -c"$conns" -d"${seconds}s" -s bench/wrk/plain.lua http://127.0.0.1:$2/healthz)
+  fi
+  echo "$out" | grep -E '^requests' | grep -vq 'status 0 timeout 0' && echo "   (errors: $(echo "$out" | grep -E '^requests'))"
+  row=$(echo "$out" | sed -nE 's/^throughput ([0-9]+) req\/s.*p99 ([0-9.]+) ms.*/\1 \2/p')
+  printf '%-10s %-7s %8s req/s  p99 %6s ms\n' "$1" "$3" $row
+}
+peer() {
+  command -v go >/dev/null || { echo "peer: needs Go (Debian's golang-go)"; exit 1; }
+  (cd bench/peers/go-bot && go build -o "$data/go-bot" .)
+  python3 bench/wrk/peer_config.py "$bin" "$data/d" "$data/peer.json"
+  local peer_port=$((port + 2))
+  "$data/go-bot" -listen 127.0.0.1:$peer_port -config "$data/peer.json" 2>"$data/peer.log" &
+  echo $! > "$data/peer.pid"
+  for i in $(seq 50); do curl -sf http://127.0.0.1:$peer_port/healthz >/dev/null && break; sleep 0.1; done
+  python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/statement.txt" 20000 statement
+  # Both must give the same answer to the same signed request, or the race means nothing.
+  python3 bench/wrk/same_answer.py "$data/statement.txt" $port $peer_port
+  echo "== Sunledger and the Go peer, ${seconds}s each, $conns connections, 2 wrk threads"
+  measure sunledger $port bare; local s_bare=$row
+  measure sunledger $port signed; local s_signed=$row
+  measure go-peer $peer_port bare; local g_bare=$row
+  measure go-peer $peer_port signed; local g_signed=$row
+  python3 - "$s_bare" "$s_signed" "$g_bare" "$g_signed" <<'PY'
+import sys
+sb, ss, gb, gs = (float(a.split()[0]) for a in sys.argv[1:5])
+print("signed query: Sunledger / Go peer = %.2f (target >= 1.2)" % (ss / gs))
+print("Sunledger signed / own bare = %.2f (target >= 0.7); Go peer: %.2f" % (ss / sb, gs / gb))
+PY
+}
+
 case "${3:-all}" in
+  peer) peer ;;
   query) run query 20000 ;;
   post) run post $((seconds * 6000)) ;;
   mix) run mix $((seconds * 8000)) ;;

@@ -2,7 +2,8 @@
 """Writes pre-signed generic-webhook requests for wrk (LuaJIT has no HMAC).
 
 Usage: make_requests.py BOTS_JSON OUT_FILE COUNT KIND
-KIND: query (villagers asking 账目/余额/项目), post (an official's 记账, each a new
+KIND: query (villagers asking 账目/余额/项目), statement (villagers asking 账目 2022-11
+in the four villages that published it: the request issue #18 compares with the Go peer), post (an official's 记账, each a new
 message id), mix (90% queries, 8% posts, 2% complaints, half filed in private chat and half in
 the village group, whose receipts go privately through the bot's push_url).
 One request per line: id TAB timestamp TAB signature TAB body.
@@ -31,6 +32,9 @@ with open(out, "w") as f:
             body = {"message_id": mid, "chat_id": "shuangjiang-group" if in_group else "dm-" + sender,
                     "chat_type": "group" if in_group else "private", "sender_id": sender, "sender_name": "村民",
                     "text": ("投诉 " if in_group else "投诉 双江村 ") + "第#25条村道拓宽工程款用了水利专项资金,请核查(%d)" % i}
+        elif kind == "statement":
+            body = {"message_id": mid, "chat_id": rng.choice(villages) + "-group", "chat_type": "group",
+                    "sender_id": "villager-%d" % rng.randrange(1000), "sender_name": "村民", "text": "账目 2022-11"}
         else:
             v = rng.choice(villages)
             body = {"message_id": mid, "chat_id": v + "-group", "chat_type": "group",

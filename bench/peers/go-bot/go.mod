@@ -1,0 +1,3 @@
+module sunledger.example/bench/go-bot
+
+go 1.19
