@@ -11,6 +11,11 @@ namespace {
 
 constexpr std::array<const char*, 9> kColumns = {"date", "type", "category", "item", "amount",
                                                  "project", "fund", "counterparty", "note"};
+// The same columns as township accountants' spreadsheets title them (issue
+// #16): either header row is accepted, never a mix.
+constexpr std::array<const char*, 9> kColumnsZh = {"日期", "类型", "类别", "摘要", "金额", "项目", "资金", "对方", "备注"};
+constexpr const char* kHeaderHelp =
+    "date,type,category,item,amount,project,fund,counterparty,note 或 日期,类型,类别,摘要,金额,项目,资金,对方,备注";
 constexpr size_t kMaxRows = 10'000;
 
 // Splits RFC 4180 records. Returns false, with the line and the reason, on an
@@ -109,14 +114,17 @@ EntriesImport parse_entries_csv(std::string_view text) {
     return result;
   }
   if (records.empty()) {
-    result.errors.push_back({1, "文件为空,第一行应为表头 date,type,category,item,amount,project,fund,counterparty,note (empty file)"});
+    result.errors.push_back({1, std::string("文件为空,第一行应为表头 ") + kHeaderHelp + " (empty file)"});
     return result;
   }
   const auto& header = records[0].fields;
-  bool header_ok = header.size() == kColumns.size();
-  for (size_t i = 0; header_ok && i < kColumns.size(); ++i) header_ok = trim(header[i]) == kColumns[i];
-  if (!header_ok) {
-    result.errors.push_back({records[0].line, "表头应为 date,type,category,item,amount,project,fund,counterparty,note (wrong header row)"});
+  auto header_is = [&header](const std::array<const char*, 9>& names) {
+    bool ok = header.size() == names.size();
+    for (size_t i = 0; ok && i < names.size(); ++i) ok = trim(header[i]) == names[i];
+    return ok;
+  };
+  if (!header_is(kColumns) && !header_is(kColumnsZh)) {
+    result.errors.push_back({records[0].line, std::string("表头应为 ") + kHeaderHelp + " (wrong header row)"});
     return result;
   }
   if (records.size() == 1) {

@@ -24,6 +24,21 @@ TEST(EntriesCsv, ParsesQuotedAmountsAndChineseTypes) {
   EXPECT_EQ(r.lines[1].counterparty, "某工程队");
 }
 
+// A township accountant's spreadsheet titles the columns in Chinese.
+TEST(EntriesCsv, TakesTheChineseHeaderButNotAMix) {
+  auto r = parse_entries_csv("\xEF\xBB\xBF日期,类型,类别,摘要,金额,项目,资金,对方,备注\r\n"
+                             "2022-11-10,支出,工程款,村道拓宽工程款,\"142,400.00\",道路拓宽,专项资金,某道路工程公司,村支书签批\r\n");
+  ASSERT_TRUE(r.errors.empty()) << describe_row_errors(r.errors);
+  ASSERT_EQ(r.lines.size(), 1u);
+  EXPECT_EQ(r.lines[0].amount, 14'240'000);
+  EXPECT_EQ(r.lines[0].item, "村道拓宽工程款");
+  EXPECT_EQ(r.lines[0].counterparty, "某道路工程公司");
+  auto mixed = parse_entries_csv("日期,type,类别,摘要,金额,项目,资金,对方,备注\n2022-11-10,支出,a,b,1,,,,\n");
+  ASSERT_EQ(mixed.errors.size(), 1u);
+  EXPECT_NE(mixed.errors[0].reason.find("日期,类型,类别,摘要,金额,项目,资金,对方,备注"), std::string::npos) << mixed.errors[0].reason;
+  EXPECT_TRUE(mixed.lines.empty());
+}
+
 TEST(EntriesCsv, NamesEveryBadRow) {
   auto r = parse_entries_csv(kHeader +
                              "2022-11-02,income,a,b,100,,,,\n"
