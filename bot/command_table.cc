@@ -20,7 +20,7 @@ std::vector<CommandSpec> make_table() {
      [](Run& r) { return r.bot.help(r.ctx); }},
     {K::kAccounts, {"账目", "帐目", "accounts"}, R::kAnyone, false, false, "账目 [2022-11]", "看某月公开账目 (accounts)",
      [](Run& r) { return r.bot.accounts(r.ctx); }},
-    {K::kDetails, {"明细", "details"}, R::kAnyone, false, false, "明细 2022-11 [收入|支出] [页]", "看每一笔 (details)",
+    {K::kDetails, {"明细", "details"}, R::kAnyone, false, false, "明细 2022-11 [收入|支出] [类别] [页]", "看每一笔 (details)",
      [](Run& r) { return r.bot.details(r.ctx); }},
     {K::kProjects, {"项目", "projects"}, R::kAnyone, false, false, "项目 [名称]", "看项目预算和花费 (projects)",
      [](Run& r) { return r.bot.projects(r.ctx); }},

@@ -104,27 +104,51 @@ Result<std::string> Bot::Impl::details(const Context& ctx) {
   auto month = last_closed_or_arg(ctx, **b, 0);
   if (!month.is_ok()) return month.status();
   int direction = 0, page = 1;
-  std::string filter_word;
+  std::string filter_word, category;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     const std::string& a = ctx.args[i];
     if (a == "收入" || a == "income") {
       direction = 1;
-      filter_word = " " + a;
+      filter_word += " " + a;
     } else if (a == "支出" || a == "expense") {
       direction = -1;
-      filter_word = " " + a;
+      filter_word += " " + a;
     } else if (!a.empty() && a.size() <= 4 && a.find_first_not_of("0123456789") == std::string::npos) {
       page = std::stoi(a);
+    } else if (category.empty()) {
+      // 明细 2022-11 工程款: a villager asks about one kind of spending.
+      category = a;
+      filter_word += " " + a;
     } else {
-      return say("没看懂“" + a + "”:可以写 收入、支出 或页码。(expected income, expense or a page number)");
+      return say("没看懂“" + a + "”:可以写 收入、支出、一个类别或页码。(expected income, expense, one category or a page number)");
     }
   }
   auto entries = ledger->month_entries(ctx.village->id, *month);
   if (!entries.is_ok()) return entries.status();
+  if (!category.empty()) {
+    std::vector<Entry> kept;
+    std::set<std::string> present;
+    for (auto& e : *entries) {
+      std::string kind = entry_string(e.fields, "kind");
+      if (kind != "txn" && kind != "reversal") continue;
+      std::string c = entry_string(e.fields, "category");  // a reversal carries its line's
+      present.insert(c);
+      if (c == category) kept.push_back(std::move(e));
+    }
+    if (kept.empty()) {
+      std::string known;
+      for (const auto& c : present) known += (known.empty() ? "" : "、") + c;
+      return say(month_zh(*month) + "没有“" + category + "”类的记录。" +
+                 (known.empty() ? std::string("这个月没有收支记录。") : "这个月的类别有:" + known + "。") +
+                 " (no entries of that category this month" + (known.empty() ? "" : "; its categories are listed") + ")");
+    }
+    *entries = std::move(kept);
+  }
   auto lines = render_detail_lines(*entries, direction);
   if (lines.empty()) lines.push_back("(本月没有这类记录 / no such entries)\n");
   std::string header = "【" + ctx.village->name + " " + month_zh(*month) + " 明细" +
-                       (direction > 0 ? "(收入)" : direction < 0 ? "(支出)" : "") + "】\n";
+                       (direction > 0 ? "(收入)" : direction < 0 ? "(支出)" : "") +
+                       (category.empty() ? "" : "(" + category + ")") + "】\n";
   return paginate(header, lines, page, options.max_reply_bytes, "发送“明细 " + *month + filter_word + "");
 }
 
