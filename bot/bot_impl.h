@@ -220,6 +220,7 @@ struct Bot::Impl {
   Result<std::string> help(const Context& ctx);
   Result<std::string> accounts(const Context& ctx);
   Result<std::string> details(const Context& ctx);
+  Result<std::string> search(const Context& ctx);  // search.cc
   Result<std::string> projects(const Context& ctx);
   Result<std::string> subsidies(const Context& ctx);
   Result<std::string> balance(const Context& ctx);

@@ -20,6 +20,7 @@ enum class CommandKind {
   kHelp,
   kAccounts,
   kDetails,
+  kSearch,
   kProjects,
   kSubsidies,
   kBalance,

@@ -22,6 +22,8 @@ std::vector<CommandSpec> make_table() {
      [](Run& r) { return r.bot.accounts(r.ctx); }},
     {K::kDetails, {"明细", "details"}, R::kAnyone, false, false, "明细 2022-11 [收入|支出] [类别] [页]", "看每一笔 (details)",
      [](Run& r) { return r.bot.details(r.ctx); }},
+    {K::kSearch, {"搜索", "search"}, R::kAnyone, false, false, "搜索 [对方:]某公司 [页]", "在已公开的账目里找 (search)",
+     [](Run& r) { return r.bot.search(r.ctx); }},
     {K::kProjects, {"项目", "projects"}, R::kAnyone, false, false, "项目 [名称]", "看项目预算和花费 (projects)",
      [](Run& r) { return r.bot.projects(r.ctx); }},
     {K::kSubsidies, {"低保", "subsidies"}, R::kAnyone, false, false, "低保 [2022-11]", "看低保等补助名单 (subsidies)",

@@ -143,6 +143,41 @@ TEST_F(BotTest, PublishingALaterMonthNamesTheMonthToPublishFirst) {
   EXPECT_NE(say("secretary", "公开 2022-12").text.find("已公开"), std::string::npos);
 }
 
+// 搜索 finds lines across the published months, by one field or any; a
+// line of a month not yet published is not found until it is; a reversed
+// line shows with its reversal.
+TEST_F(BotTest, SearchFindsPublishedLinesAcrossMonths) {
+  post_the_case();
+  ASSERT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
+  auto dec = say("secretary", "记账 2022-12\n支出 工程款 5000 村道二期 项目:道路拓宽 资金:专项资金 对方:区水利局 日期:2022-12-03");
+  ASSERT_NE(dec.text.find("已记账1笔"), std::string::npos) << dec.text;
+  auto nov = say("someone", "搜索 对方:区水利局");
+  EXPECT_NE(nov.text.find("【双江村 搜索“对方:区水利局”】"), std::string::npos) << nov.text;
+  EXPECT_NE(nov.text.find("— 2022年11月 —"), std::string::npos) << nov.text;
+  EXPECT_NE(nov.text.find("水利专项资金到账"), std::string::npos) << nov.text;
+  EXPECT_EQ(nov.text.find("村道二期"), std::string::npos) << nov.text;  // December is not published
+  EXPECT_EQ(nov.text.find("水渠修缮"), std::string::npos) << nov.text;  // no counterparty 区水利局
+  EXPECT_EQ(say("someone", "search counterparty:区水利局").text, nov.text);
+  EXPECT_EQ(say("someone", "搜索 对方：区水利局").text, nov.text);  // a Chinese keyboard's colon
+  // Any field: the project's name finds its lines.
+  auto any = say("someone", "搜索 道路拓宽");
+  EXPECT_NE(any.text.find("村道拓宽"), std::string::npos) << any.text;
+  EXPECT_EQ(any.text.find("水渠修缮"), std::string::npos) << any.text;
+  EXPECT_NE(say("someone", "搜索 颜色:红").text.find("不能按“颜色”搜索"), std::string::npos);
+  EXPECT_NE(say("someone", "搜索 村道二期").text.find("没有找到"), std::string::npos);
+  EXPECT_NE(say("someone", "搜索").text.find("请写要找的内容"), std::string::npos);
+  // December published, with the line reversed: both show, in December.
+  std::string line = dec.text.substr(dec.text.find("(#") + 2);
+  line = line.substr(0, line.find(')'));
+  auto rev = say("secretary", "冲销 " + line + " 重复记账");
+  ASSERT_NE(rev.text.find("#"), std::string::npos) << rev.text;
+  ASSERT_NE(say("secretary", "公开 2022-12").text.find("已公开"), std::string::npos);
+  auto both = say("someone", "搜索 对方:区水利局");
+  EXPECT_NE(both.text.find("— 2022年12月 —"), std::string::npos) << both.text;
+  EXPECT_NE(both.text.find("村道二期 5,000.00元"), std::string::npos) << both.text;
+  EXPECT_NE(both.text.find("冲销#" + line), std::string::npos) << both.text;
+}
+
 TEST_F(BotTest, UnknownAndEmptyMessages) {
   auto r = say("someone", "你好");
   EXPECT_NE(r.text.find("没听懂"), std::string::npos);
