@@ -125,6 +125,31 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
   return b;
 }
 
+void PublishedBooksBuilder::apply(const Entry& e) {
+  std::string month = entry_string(e.fields, "month");
+  if (entry_string(e.fields, "kind") == "statement") {
+    std::vector<Entry> later;
+    for (auto& w : waiting_) {
+      if (entry_string(w.fields, "month") <= month) builder_.apply(w);
+      else later.push_back(std::move(w));
+    }
+    waiting_ = std::move(later);
+    builder_.apply(e);
+  } else if (month.empty()) {
+    builder_.apply(e);
+  } else {
+    waiting_.push_back(e);
+  }
+}
+
+VillageBooks PublishedBooksBuilder::snapshot(const BooksOptions& options, const std::string& through) const {
+  if (through.empty()) return builder_.snapshot(options);
+  BooksBuilder b = builder_;
+  for (const auto& w : waiting_)
+    if (entry_string(w.fields, "month") <= through) b.apply(w);
+  return b.snapshot(options);
+}
+
 std::vector<Flag> notice_flags(const std::vector<Flag>& flags, const std::string& month) {
   std::vector<Flag> out;
   for (const auto& f : flags)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,12 +53,12 @@ struct VillageBooks {
   std::set<std::string> closed_months;
   std::map<std::string, int> open_month_lines;  // month -> lines not yet published
   std::vector<Flag> flags;
-  // What pages anyone may open show: the flags of the books as they stood at
-  // the last published statement, those of published months or of no month
-  // (as the notices carried them), and today's "not published by its
-  // deadline" (which names a month, no figure). A line posted into a month
-  // not yet published raises nothing here before its month is published.
-  std::vector<Flag> public_flags;
+  // The books as the public may see them (web pages, a month's notice): the
+  // entries of published months only, and today's "not published by its
+  // deadline" flags (which name a month, no figure). A line posted into a
+  // month not yet published changes nothing here (no balance, no project
+  // bar, no alert) until its month is published. Null in itself.
+  std::shared_ptr<const VillageBooks> published;
   uint64_t size = 0;
 };
 
@@ -97,6 +98,25 @@ class BooksBuilder {
   std::map<uint64_t, Line> cash_lines_;
   std::map<uint64_t, Line> diversion_lines_;
   std::vector<Flag> reversal_flags_;
+};
+
+// A village's books as published: fed every entry in log order, it takes in
+// those of no month (registrations) at once and those of a month when that
+// month's statement comes, so nothing of a month still open shows (its
+// officials may still correct it; 余额 and 预警 in chat show them). Months
+// close in order, so the lines waiting are those of open months.
+// Not thread-safe, like BooksBuilder.
+class PublishedBooksBuilder {
+ public:
+  explicit PublishedBooksBuilder(Village village) : builder_(std::move(village)) {}
+  void apply(const Entry& e);
+  // The published books; with `through` a month, as its statement would
+  // leave them (the lines of months up to it taken in): its notice's flags.
+  VillageBooks snapshot(const BooksOptions& options, const std::string& through = "") const;
+
+ private:
+  BooksBuilder builder_;
+  std::vector<Entry> waiting_;  // lines of months not published yet, in log order
 };
 
 // Applies every entry; the same as a BooksBuilder fed them one by one.

@@ -67,17 +67,18 @@ Result<ApiPrincipal> Bot::authenticate(const std::string& token) { return impl_-
 // ---------------------------------------------------------------------------
 // Books cache
 
+std::shared_ptr<VillageCache> Bot::Impl::village_cache(const Village& v) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = books[v.id];
+  if (!slot) slot = std::make_shared<VillageCache>(v);
+  return slot;
+}
+
 Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Village& v) {
   auto size = ledger->log_size(v.id);
   if (!size.is_ok()) return size.status();
   std::string day = today();
-  std::shared_ptr<VillageCache> cache;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto& slot = books[v.id];
-    if (!slot) slot = std::make_shared<VillageCache>(v);
-    cache = slot;
-  }
+  std::shared_ptr<VillageCache> cache = village_cache(v);
   // One thread brings a village's books up to date; the others wait for it
   // rather than all reading the same new entries.
   std::lock_guard<std::mutex> lock(cache->mu);
@@ -88,19 +89,16 @@ Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Villa
     if (!entries.is_ok()) return entries.status();
     for (const auto& e : *entries) {
       cache->builder.apply(e);
-      if (entry_string(e.fields, "kind") == "statement") cache->at_last_statement = cache->builder;
+      cache->published.apply(e);
     }
   }
   BooksOptions o{options.cash_limit, options.publish_by_day, day};
   auto books = std::make_shared<VillageBooks>(cache->builder.snapshot(o));
-  if (cache->at_last_statement) {
-    VillageBooks published = cache->at_last_statement->snapshot(o);
-    for (auto& f : published.flags)
-      if (f.kind != FlagKind::kMonthNotPublished && (f.month.empty() || published.closed_months.count(f.month)))
-        books->public_flags.push_back(std::move(f));
-  }
+  auto published = std::make_shared<VillageBooks>(cache->published.snapshot(o));
+  // Its own months are all published; which are overdue, the whole books know.
   for (const auto& f : books->flags)
-    if (f.kind == FlagKind::kMonthNotPublished) books->public_flags.push_back(f);
+    if (f.kind == FlagKind::kMonthNotPublished) published->flags.push_back(f);
+  books->published = std::move(published);
   cache->books = std::move(books);
   cache->today = day;
   return cache->books;
@@ -184,12 +182,9 @@ Result<std::string> Bot::monthly_notice(const std::string& village, const std::s
   if (!v.is_ok()) return v.status();
   auto close = impl_->ledger->month_close(village, month);
   if (!close.is_ok()) return close.status();
-  auto b = impl_->village_books(*v);
-  if (!b.is_ok()) return b.status();
-  std::vector<Flag> flags;
-  for (const auto& f : (*b)->flags)
-    if (f.month == month || f.month.empty()) flags.push_back(f);
-  return render_notice(v->name, *close, flags) + impl_->complaint_counts(village, month) + impl_->web_line(village, month);
+  auto flags = published_flags(village, month);
+  if (!flags.is_ok()) return flags.status();
+  return render_notice(v->name, *close, *flags) + impl_->complaint_counts(village, month) + impl_->web_line(village, month);
 }
 
 std::string Bot::Impl::web_line(const std::string& village, const std::string& month) const {

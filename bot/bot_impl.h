@@ -143,12 +143,10 @@ struct RenderedAccounts {
 
 // A village's books kept up to date entry by entry.
 struct VillageCache {
-  explicit VillageCache(const Village& v) : builder(v) {}
+  explicit VillageCache(const Village& v) : builder(v), published(v) {}
   std::mutex mu;
   BooksBuilder builder;
-  // The builder as it stood right after the last statement (a published
-  // month): the public flags are drawn from it.
-  std::optional<BooksBuilder> at_last_statement;
+  PublishedBooksBuilder published;  // fed the same entries
   std::string today;
   std::shared_ptr<const VillageBooks> books;
 };
@@ -211,6 +209,8 @@ struct Bot::Impl {
   }
 
   Result<std::shared_ptr<const Directory>> directory() { return directory_store.snapshot(); }
+  // The village's cache of books (made on first use); its mu guards it.
+  std::shared_ptr<VillageCache> village_cache(const Village& v);
   Result<std::shared_ptr<const VillageBooks>> village_books(const Village& v);
   Status resolve(Context& ctx, const ParsedCommand& cmd);
   std::optional<BotReply> screen(const InboundMessage& msg, const ParsedCommand& cmd);

@@ -37,7 +37,9 @@ Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const
   if (!v.is_ok()) return v.status();
   auto close = ledger.month_close(village, month);
   if (!close.is_ok()) return close.status();
-  BooksBuilder builder(*v);
+  // The published books as the statement left them: lines of later months
+  // posted before it (not published yet) raise nothing in its notice.
+  PublishedBooksBuilder builder(*v);
   constexpr uint64_t kChunk = 1000;
   for (uint64_t from = 0; from < close->statement_index; from += kChunk) {
     auto entries = ledger.entries(village, from, std::min(close->statement_index, from + kChunk));
@@ -47,7 +49,7 @@ Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const
   std::string day = signed_day(entry_string(close->statement, "recorded_at"), ledger.utc_offset_minutes());
   if (day.empty()) day = impl_->today();
   const BotOptions& o = impl_->options;
-  return notice_flags(builder.snapshot(BooksOptions{o.cash_limit, o.publish_by_day, day}).flags, month);
+  return notice_flags(builder.snapshot(BooksOptions{o.cash_limit, o.publish_by_day, day}, month).flags, month);
 }
 
 Result<Bot::ComplaintCounts> Bot::complaint_counts(const std::string& village, const std::string& month) {

@@ -87,8 +87,10 @@ Result<std::string> Bot::Impl::accounts(const Context& ctx) {
   auto close = ledger->month_close(ctx.village->id, *month);
   if (!close.is_ok()) return close.status();
   bool latest = *month == *(*b)->closed_months.rbegin();
+  // The flags of the books as published: a line of a month still open
+  // changes no published month's answer (预警 shows officials everything).
   std::vector<Flag> flags;
-  for (const auto& f : (*b)->flags)
+  for (const auto& f : (*b)->published->flags)
     if (f.month == *month || (latest && f.month.empty())) flags.push_back(f);
   std::string text = render_statement(ctx.village->name, *close, flags);
   std::lock_guard<std::mutex> lock(mu);

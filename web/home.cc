@@ -27,7 +27,7 @@ Result<Html> village_card(Site& site, const Village& v, const std::string& month
   if (!books.is_ok()) return books.status();
   auto counts = site.bot.complaint_counts(v.id, month);
   if (!counts.is_ok()) return counts.status();
-  const auto& flags = (*books)->public_flags;
+  const auto& flags = (*books)->published->flags;
   return t.render({{"id", v.id},
                    {"name", v.name},
                    {"last", last_published(v, **books)},

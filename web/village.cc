@@ -1,5 +1,5 @@
 // GET /villages/{id}: one village's published months (newest first), its
-// balance per fund, its projects drawn as bars and its current alerts.
+// balance per fund, its projects drawn as bars and its alerts, all as published.
 #include "bot/render.h"
 #include "web/pages.h"
 
@@ -33,7 +33,7 @@ Html funds_table(const VillageBooks& books) {
 <thead><tr><th>资金 <span class="en">Fund</span></th><th class="num">余额 <span class="en">Balance</span></th></tr></thead>
 <tbody>
 {{rows}}</tbody></table></div>
-<p class="muted">含尚未公开的月份 <span class="en">including months not yet published</span></p>
+<p class="muted">截至最近公开的月份 <span class="en">as of the last published month</span></p>
 )");
   static const Template row(R"(<tr><td>{{fund}}</td><td class="num">{{balance}}</td></tr>
 )");
@@ -70,10 +70,12 @@ Result<WebPage> village_page(Site& site, const Village& village) {
 {{months}}<h2>每月收支 <span class="en">Income and expense per month</span></h2>
 {{chart}}<h2>资金余额 <span class="en">Balance per fund</span></h2>
 {{funds}}<h2>项目 <span class="en">Projects: approved, received, spent</span></h2>
-{{projects}}<h2>预警 <span class="en">Current alerts</span></h2>
+{{projects}}<h2>预警 <span class="en">Alerts, as published</span></h2>
 {{alerts}})");
-  auto books = site.bot.books(village.id);
-  if (!books.is_ok()) return books.status();
+  auto all = site.bot.books(village.id);
+  if (!all.is_ok()) return all.status();
+  // What was published only: a line of a month still open shows nowhere here.
+  const VillageBooks& books = *(*all)->published;
   auto closes = site.ledger.month_closes(village.id);
   if (!closes.is_ok()) return closes.status();
   return html_page(200, village.name + " 村务公开",
@@ -81,9 +83,9 @@ Result<WebPage> village_page(Site& site, const Village& village) {
                                 {"name", village.name},
                                 {"months", months_table(village, *closes)},
                                 {"chart", months_chart(*closes)},
-                                {"funds", funds_table(**books)},
-                                {"projects", projects_chart(**books)},
-                                {"alerts", alerts_list((*books)->public_flags)}}));
+                                {"funds", funds_table(books)},
+                                {"projects", projects_chart(books)},
+                                {"alerts", alerts_list(books.flags)}}));
 }
 
 }  // namespace sunledger::web

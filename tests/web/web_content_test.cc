@@ -148,6 +148,35 @@ TEST(WebContent, PublicAlertsAreThoseOfPublishedMonths) {
   ASSERT_TRUE(l.close_month("qiaotou", "2025-11", official()).is_ok());
   EXPECT_EQ(count("/villages/qiaotou", "大额现金支出"), 2u);
   EXPECT_EQ(count("/villages/qiaotou", "逾期未公开"), 0u);
+
+  // A line of a later month posted before an earlier month is published (a
+  // January payment while December is still open) takes the project over its
+  // budget and spends from a fund nothing published has used: neither the
+  // December that is published after it, nor the village page, shows any of it.
+  ASSERT_TRUE(l.register_project("qiaotou", {"桥梁维修", 10'000'00, false}, official()).is_ok());
+  w.demo.t.clock.set(1767578400);  // 2026-01-05 10:00 in China
+  auto jan = l.post_transactions("qiaotou", {transaction_line("2026-01-04", false, "工程款", "桥面", 12'345'00, "桥梁维修", "一般资金")},
+                                 official());
+  ASSERT_TRUE(jan.is_ok()) << jan.status().to_string();
+  ASSERT_TRUE(l.close_month("qiaotou", "2025-12", official()).is_ok());
+  auto now_books = w.demo.bot->books("qiaotou");
+  ASSERT_TRUE(now_books.is_ok());
+  bool over = false;
+  for (const auto& f : (*now_books)->flags) over = over || f.kind == FlagKind::kOverBudget;
+  EXPECT_TRUE(over);  // 预警 tells officials and inspectors at once
+  for (const char* path : {"/", "/villages/qiaotou", "/villages/qiaotou/2025-12", "/villages/qiaotou/2025-12/notice"}) {
+    EXPECT_EQ(count(path, "项目超支"), 0u) << path;
+    EXPECT_EQ(count(path, "12,345.00"), 0u) << path;
+  }
+  EXPECT_EQ(count("/villages/qiaotou", "一般资金"), 0u);
+  auto notice = w.demo.bot->monthly_notice("qiaotou", "2025-12");
+  ASSERT_TRUE(notice.is_ok());
+  EXPECT_EQ(notice->find("项目超支"), std::string::npos) << *notice;
+  // Published, it shows everywhere it belongs.
+  ASSERT_TRUE(l.close_month("qiaotou", "2026-01", official()).is_ok());
+  EXPECT_EQ(count("/villages/qiaotou", "项目超支"), 1u);
+  EXPECT_EQ(count("/villages/qiaotou/2026-01", "项目超支"), 1u);
+  EXPECT_EQ(count("/villages/qiaotou", "一般资金"), 1u);
 }
 
 TEST(WebContent, CsvCellsAreQuotedAndFormulasPrefixed) {
