@@ -36,12 +36,7 @@ type config struct {
 }
 
 type message struct {
-	MessageID  string `json:"message_id"`
-	ChatID     string `json:"chat_id"`
-	ChatType   string `json:"chat_type"`
-	SenderID   string `json:"sender_id"`
-	SenderName string `json:"sender_name"`
-	Text       string `json:"text"`
+	MessageID, ChatID, ChatType, SenderID, SenderName, Text string
 }
 
 const maxBody = 64 * 1024
@@ -98,6 +93,88 @@ func (s *server) verify(r *http.Request, body []byte) (int, string) {
 	return 0, ""
 }
 
+// parseMessage reads the body as Sunledger does (webhooks/http_server.cc,
+// parse_json_strict with depth 16, and adapters/generic.cc): one object, no
+// key twice, keys matched exactly (encoding/json alone would match
+// MESSAGE_ID too), nothing nested deeper than 16, the fields strings and
+// all but sender_name present. "" when the body is good.
+func parseMessage(body []byte) (message, string) {
+	var m message
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return m, "expected a JSON object"
+	}
+	fields := map[string]*string{"message_id": &m.MessageID, "chat_id": &m.ChatID, "chat_type": &m.ChatType,
+		"sender_id": &m.SenderID, "sender_name": &m.SenderName, "text": &m.Text}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		if err != nil || !ok {
+			return m, "malformed JSON"
+		}
+		if seen[key] {
+			return m, "duplicate key " + key
+		}
+		seen[key] = true
+		if dst, known := fields[key]; known {
+			v, err := dec.Token()
+			str, ok := v.(string)
+			if err != nil || !ok {
+				return m, "expected a string for " + key
+			}
+			*dst = str
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return m, "malformed JSON"
+		}
+		if tooDeep(raw, 15) {
+			return m, "JSON nested deeper than 16 levels"
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return m, "malformed JSON"
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return m, "text after the JSON object"
+	}
+	for _, required := range []string{"message_id", "chat_id", "chat_type", "sender_id", "text"} {
+		if !seen[required] {
+			return m, "expected message_id, chat_id, chat_type (group|private), sender_id, sender_name, text"
+		}
+	}
+	return m, ""
+}
+
+// tooDeep: whether a value nests more than `left` levels of objects or arrays.
+func tooDeep(raw []byte, left int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range raw {
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case inString && c == '"':
+			inString = false
+		case inString:
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > left {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
+}
+
 func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		fail(w, http.StatusMethodNotAllowed, "POST only")
@@ -112,9 +189,9 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		fail(w, status, msg)
 		return
 	}
-	var m message
-	if err := json.Unmarshal(body, &m); err != nil {
-		fail(w, http.StatusBadRequest, "malformed JSON")
+	m, msg := parseMessage(body)
+	if msg != "" {
+		fail(w, http.StatusBadRequest, msg)
 		return
 	}
 	if m.MessageID == "" || m.ChatID == "" || m.SenderID == "" || (m.ChatType != "group" && m.ChatType != "private") {
