@@ -188,7 +188,9 @@ class Bot {
   // that month or of no month. Never changes once the month is published.
   Result<std::vector<Flag>> published_flags(const std::string& village, const std::string& month);
   // Counts only: complaints filed and resolved in `month` (local time), and
-  // open and overdue now; the monthly notice prints the same numbers.
+  // open and overdue, all as of the start of today (local): a page must not
+  // show the moment a complaint was filed. The chat's monthly notice counts
+  // up to the moment it is published.
   struct ComplaintCounts {
     int received = 0, resolved = 0, open = 0, overdue = 0;
     bool any = false;  // the village has complaints at all

@@ -276,7 +276,8 @@ struct Bot::Impl {
   // The line naming a village's (or a month's) public web page; "" without
   // a public_url. month "" names the village's page.
   std::string web_line(const std::string& village, const std::string& month = "") const;
-  Result<ComplaintCounts> count_complaints(const std::string& village, const std::string& month);
+  // As of `as_of` (unix seconds; 0: now): complaints filed before it only.
+  Result<ComplaintCounts> count_complaints(const std::string& village, const std::string& month, int64_t as_of = 0);
 };
 
 // What a command's handler (command_table.cc) is given. Borrowed for one

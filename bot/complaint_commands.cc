@@ -329,20 +329,27 @@ Result<std::string> Bot::Impl::inspect(const Context& ctx, ComplaintStatus to, W
          "。(status changed)\n";
 }
 
-Result<Bot::ComplaintCounts> Bot::Impl::count_complaints(const std::string& village, const std::string& month) {
+Result<Bot::ComplaintCounts> Bot::Impl::count_complaints(const std::string& village, const std::string& month,
+                                                        int64_t as_of) {
   ComplaintFilter f;
   f.villages = {village};
   auto list = complaints.list(f);
   if (!list.is_ok()) return list.status();
   int offset = ledger->utc_offset_minutes();
-  int64_t now = ledger->clock().now_unix_seconds();
+  // What happened before `now` counts (as_of itself excluded: an anonymous
+  // filing is dated to the start of its day); without as_of, up to this second.
+  int64_t now = as_of != 0 ? as_of : ledger->clock().now_unix_seconds() + 1;
   ComplaintCounts n;
-  n.any = !list->empty();
   for (const auto& c : *list) {
+    if (c.filed_at >= now) continue;  // filed after the moment counted
+    n.any = true;
+    bool resolved_then = c.resolved_at != 0 && c.resolved_at < now;
     if (local_day(c.filed_at, offset).substr(0, 7) == month) ++n.received;
-    if (c.resolved_at && local_day(c.resolved_at, offset).substr(0, 7) == month) ++n.resolved;
-    if (c.status != ComplaintStatus::kResolved && c.status != ComplaintStatus::kRejected) ++n.open;
-    if (complaint_overdue(c, options.complaint_deadlines, now)) ++n.overdue;
+    if (resolved_then && local_day(c.resolved_at, offset).substr(0, 7) == month) ++n.resolved;
+    // A rejection keeps no time of its own: counted as closed from the start.
+    bool closed_then = c.status == ComplaintStatus::kRejected || (c.status == ComplaintStatus::kResolved && resolved_then);
+    if (!closed_then) ++n.open;
+    if (!closed_then && complaint_overdue(c, options.complaint_deadlines, now)) ++n.overdue;
   }
   return n;
 }

@@ -53,7 +53,12 @@ Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const
 }
 
 Result<Bot::ComplaintCounts> Bot::complaint_counts(const std::string& village, const std::string& month) {
-  return impl_->count_complaints(village, month);
+  // As of the start of today (local): counts that moved the second a
+  // complaint was filed would time an anonymous filing for anyone polling a
+  // page, which its record keeps to the day on purpose.
+  int64_t now = impl_->ledger->clock().now_unix_seconds();
+  int64_t offset = int64_t{impl_->ledger->utc_offset_minutes()} * 60;
+  return impl_->count_complaints(village, month, now - (((now + offset) % 86400) + 86400) % 86400);
 }
 
 }  // namespace sunledger

@@ -20,7 +20,7 @@ Result<Html> village_card(Site& site, const Village& v, const std::string& month
 <h3><a href="/villages/{{id}}">{{name}}</a></h3>
 <p>最近公开:{{last}} <span class="en">last published month</span></p>
 <p>预警:{{alert_count}}条 <span class="en">open alerts</span></p>
-{{alerts}}<p>{{month_zh}}投诉:受理{{received}}件,办结{{resolved}}件,逾期{{overdue}}件 <span class="en">complaints this month: received {{received}}, resolved {{resolved}}, overdue {{overdue}}</span></p>
+{{alerts}}<p>{{month_zh}}投诉:受理{{received}}件,办结{{resolved}}件,逾期{{overdue}}件(截至今日零时) <span class="en">complaints this month, as of 00:00 today: received {{received}}, resolved {{resolved}}, overdue {{overdue}}</span></p>
 </div>
 )");
   auto books = site.bot.books(v.id);

@@ -11,7 +11,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
 <section>
 <h1>{{town}}{{name}} {{month_zh}} 三务公开 <span class="en">Village accounts, {{month}}</span></h1>
 {{statement}}<h2>预警 <span class="en">Alerts</span></h2>
-{{alerts}}<p>{{month_zh}}投诉:受理{{received}}件,办结{{resolved}}件;截至{{today}},在办{{open}}件,逾期{{overdue}}件 <span class="en">complaints: received and resolved in {{month}}; open and overdue as of {{today}}</span></p>
+{{alerts}}<p>{{month_zh}}投诉:受理{{received}}件,办结{{resolved}}件;截至{{today}}零时,在办{{open}}件,逾期{{overdue}}件 <span class="en">complaints: received and resolved in {{month}}; open and overdue; all as of 00:00 on {{today}}</span></p>
 <h2>核验 <span class="en">Check</span></h2>
 <p>核验码 <strong>{{short}}</strong>:与群里的公开通知、“核验 {{month}}”的回答相同。<span class="en">The check code matches the group notice and the answer to 核验 {{month}}.</span></p>
 {{qr}}<p>扫码查看每一笔并核验签名 <span class="en">scan to see every line and check the signature</span>:<br>{{url}}</p>
@@ -42,8 +42,8 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
                                 {"resolved", std::to_string(counts->resolved)},
                                 {"open", std::to_string(counts->open)},
                                 {"overdue", std::to_string(counts->overdue)},
-                                // Open and overdue are counted now, not at the month's end: a notice
-                                // printed later says the day its counts are of.
+                                // Counted as of today's start, not the month's end: a notice printed
+                                // later says the day its counts are of (Bot::complaint_counts).
                                 {"today", format_date(local_date(site.ledger.clock().now_unix_seconds(),
                                                                  site.ledger.utc_offset_minutes()))},
                                 {"short", checkpoint_short_form(m->close.checkpoint)},

@@ -2,6 +2,8 @@
 // notice and the page cache, through a real HTTP server on the demo data.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "bot/complaints.h"
 #include "ledger/clock.h"
 #include "ledger/csv_import.h"
@@ -205,7 +207,7 @@ TEST(WebContent, TheNoticePrintsOnA4WithTheCheckCodeAndAQrCodeOfTheMonthPage) {
   // Open and overdue are today's counts, and say so: a notice printed months later is not the month's end.
   std::string today = format_date(local_date(w.demo.t.clock.now_unix_seconds(), w.demo.t.ledger->utc_offset_minutes()));
   EXPECT_TRUE(has(b, "2022年11月投诉:受理")) << b;
-  EXPECT_TRUE(has(b, ";截至" + today + ",在办")) << b;
+  EXPECT_TRUE(has(b, ";截至" + today + "零时,在办")) << b;
   auto close = w.demo.t.ledger->month_close("shuangjiang", "2022-11");
   ASSERT_TRUE(close.is_ok());
   std::string size = std::to_string(close->tree_size) + "/";
@@ -245,19 +247,36 @@ TEST(WebContent, TheFrontPageWorksBeforeAnyComplaint) {
   }
 }
 
-// The notice prints complaint counts: a new complaint shows at once, though
-// the village's own log did not grow.
-TEST(WebContent, TheNoticeShowsANewComplaintAtOnce) {
+// The notice and the front page print complaint counts as of the start of
+// the day: a complaint filed now shows tomorrow, so nobody polling a page
+// learns the moment an anonymous complaint was filed.
+TEST(WebContent, ANewComplaintIsCountedFromTheNextDay) {
   WebServer w;
   const std::string notice = "/villages/shuangjiang/2022-11/notice";
   auto before = w.get(notice);
-  ASSERT_TRUE(before);
+  auto front = w.get("/");
+  ASSERT_TRUE(before && front);
   ASSERT_TRUE(w.demo.t.ledger->write([&](WriteTxn& txn) {
     return w.demo.bot->complaints().file(txn, "shuangjiang", "村口路灯坏了三个月没人修", std::nullopt).status();
   }).is_ok());
   auto after = w.get(notice);
-  ASSERT_TRUE(after);
-  EXPECT_NE(after->body, before->body);
+  auto front_after = w.get("/");
+  ASSERT_TRUE(after && front_after);
+  EXPECT_EQ(after->body, before->body);
+  EXPECT_EQ(front_after->body, front->body);
+  w.demo.t.clock.set(w.demo.t.clock.now_unix_seconds() + 86400);
+  auto tomorrow = w.get(notice);
+  ASSERT_TRUE(tomorrow);
+  EXPECT_NE(tomorrow->body, before->body);
+  auto received = [](const std::string& page) {
+    std::smatch m;
+    std::regex counted("双江村</a></h3>[\\s\\S]*?投诉:受理(\\d+)件");
+    return std::regex_search(page, m, counted) ? std::stoi(m[1]) : -1;
+  };
+  auto front_tomorrow = w.get("/");
+  ASSERT_TRUE(front_tomorrow);
+  ASSERT_GE(received(front->body), 0) << front->body;
+  EXPECT_EQ(received(front_tomorrow->body), received(front->body) + 1) << front_tomorrow->body;
 }
 
 TEST(WebContent, APageIsRenderedAgainOnlyWhenItsVillagesLogGrew) {
