@@ -185,6 +185,24 @@ TEST(WebInspect, ALinkWorksOnceAndForTenMinutes) {
   EXPECT_EQ(d.use_link(fresh)->status, 303);
 }
 
+TEST(WebInspect, ARedeliveredLoginIsToldToAskAgainAndGetsNoLink) {
+  Dashboard d;
+  InboundMessage m{"generic", "zhuting-inspector", false, "zhuting-inspector", "", "登录", "redelivered-1",
+                   d.clock().now_unix_seconds()};
+  auto first = d.bot().handle(m);
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_TRUE(first->ephemeral);  // delivered from memory, never through the outbox
+  std::string token = Dashboard::link_token(first->text);
+  ASSERT_FALSE(token.empty());
+  auto again = d.bot().handle(m);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_TRUE(Dashboard::link_token(again->text).empty()) << again->text;
+  EXPECT_TRUE(has(again->text, "再发送“登录”")) << again->text;
+  // The first link still works, once.
+  EXPECT_EQ(d.use_link(token)->status, 303);
+}
+
 TEST(WebInspect, GroupChatsOfficialsAndVillagersGetNoLink) {
   Dashboard d;
   std::string group = d.say("zhuting-inspector", "登录", "shuangjiang-group");
