@@ -10,6 +10,7 @@
 
 #include "../webhooks/server_fixture.h"
 #include "demo_fixture.h"
+#include "ledger/crypto.h"
 #include "web/public_web.h"
 
 namespace sunledger {
@@ -467,6 +468,41 @@ TEST(WebInspect, AnInspectorOfOneTownNeitherSeesNorActsOnAnothersComplaints) {
   std::string district = d.sign_in("district-inspector");
   EXPECT_EQ(d.get("/inspect/complaints/" + nanzhou, district)->status, 200);
   EXPECT_TRUE(has(d.get("/inspect", district)->body, nanzhou));
+}
+
+TEST(WebInspect, ASessionOrLinkRowWrittenByHandOpensNothing) {
+  Dashboard d;
+  // An insider with write access to the database, and a secret of their choosing.
+  const std::string secret(64, 'c');
+  const std::string key = hex_encode(sha256(secret));
+  int64_t far = d.clock().now_unix_seconds() + 3600;
+  Status s = d.ledger().write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.sql().statement(
+        "INSERT INTO dashboard_sessions(key, kind, bot, user, token_id, created_at, expires_at, sig) "
+        "VALUES(?, 'member', 'generic', 'district-inspector', 0, 0, ?, 'forged')");
+    q.bind(1, key);
+    q.bind(2, far);
+    q.exec();
+    auto& l = txn.sql().statement(
+        "INSERT INTO sign_in_links(key, bot, user, expires_at, sig) VALUES(?, 'generic', 'district-inspector', ?, 'forged')");
+    l.bind(1, key);
+    l.bind(2, far);
+    l.exec();
+    return Status::ok();
+  });
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(d.get("/inspect", "sl_session=" + secret)->status, 303);
+  EXPECT_EQ(d.use_link(secret)->status, 403);
+  // A genuine session whose expiry is pushed back by hand has ended all the same.
+  std::string session = d.sign_in();
+  d.clock().advance(8 * 3600 + 1);
+  s = d.ledger().write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.sql().statement("UPDATE dashboard_sessions SET expires_at = expires_at + 86400");
+    q.exec();
+    return Status::ok();
+  });
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(d.get("/inspect", session)->status, 303);
 }
 
 TEST(WebInspect, ARemovedInspectorIsSignedOutAtOnce) {
