@@ -42,7 +42,10 @@ Result<WebPage> queue_page(Site& site, const Viewer& viewer, const QueueQuery& q
 // message: what the last action did, or why it was refused (shown above the form).
 Result<WebPage> complaint_page(Site& site, const Viewer& viewer, const Complaint& c, int status,
                                const std::string& message, bool error);
-Result<WebPage> stats_page(Site& site, const Viewer& viewer);
+// only_town: that town alone, with a chart per village ("" every town; the
+// villages' charts then only when the area is one town). kNotFound for a
+// town outside the area.
+Result<WebPage> stats_page(Site& site, const Viewer& viewer, const std::string& only_town);
 // The complaints of the query as the JSON API's CSV, with a BOM for spreadsheets.
 Result<WebPage> queue_csv(Site& site, const Viewer& viewer, const QueueQuery& query);
 

@@ -227,7 +227,12 @@ std::optional<WebPage> dashboard(Site& site, const WebRequest& r, const std::fun
     if (p == "/inspect/complaints.csv") return or_unavailable("csv", queue_csv(site, v, *q));
     return or_unavailable("queue", queue_page(site, v, *q));
   }
-  if (p == "/inspect/stats") return or_unavailable("stats", stats_page(site, v));
+  if (p == "/inspect/stats") {
+    auto page = stats_page(site, v, param(r, "town"));
+    if (!page.is_ok() && page.status().code() == Code::kNotFound)
+      return dashboard_message(404, "您的辖区没有这个镇", "No such town in your area.", "/inspect/stats", &v);
+    return or_unavailable("stats", std::move(page));
+  }
   return dashboard_message(404, "没有这个页面", "No such page.", "/inspect", &v);
 }
 

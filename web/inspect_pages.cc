@@ -14,7 +14,7 @@ namespace {
 
 // Queues longer than this are cut (the page stays well under 150 KB); the
 // filters and the CSV reach the rest.
-constexpr size_t kMaxRows = 200;
+constexpr size_t kMaxRows = 100;
 
 const ComplaintStatus kStatuses[] = {ComplaintStatus::kReceived,  ComplaintStatus::kAssigned,
                                      ComplaintStatus::kInvestigating, ComplaintStatus::kResolved,
@@ -316,7 +316,7 @@ std::string median_text(const ComplaintStats& s) {
 
 }  // namespace
 
-Result<WebPage> stats_page(Site& site, const Viewer& viewer) {
+Result<WebPage> stats_page(Site& site, const Viewer& viewer, const std::string& only_town) {
   static const Template page(R"({{nav}}<h1>统计 <span class="en">Statistics</span></h1>
 <p class="muted">按受理月份统计受理数,按办结月份统计办结数;办结天数为受理到办结的中位数。<span class="en">Received by month filed, resolved by month resolved; median days from filing to resolution.</span></p>
 {{towns}})");
@@ -330,6 +330,8 @@ Result<WebPage> stats_page(Site& site, const Viewer& viewer) {
 )");
   static const Template chart(R"(<h3>{{title}} <span class="en">received and resolved per month</span></h3>
 {{svg}})");
+  static const Template per_village(R"(<p><a href="/inspect/stats?town={{town}}">{{town}}各村的图表 <span class="en">charts per village</span></a></p>
+)");
   auto villages = village_map(site);
   if (!villages.is_ok()) return villages.status();
   ComplaintFilter f;
@@ -348,9 +350,17 @@ Result<WebPage> stats_page(Site& site, const Viewer& viewer) {
     auto it = villages->find(id);
     by_town[it == villages->end() ? "" : it->second.town][id];
   }
+  // Every town's table and chart; each village's chart for one town at a
+  // time when there are several (a district's would pass 150 KB).
+  bool village_charts = by_town.size() == 1 || !only_town.empty();
+  if (!only_town.empty()) {
+    if (!by_town.count(only_town)) return not_found("");
+    for (auto it = by_town.begin(); it != by_town.end();) it = it->first == only_town ? std::next(it) : by_town.erase(it);
+  }
   for (auto& c : all) {
     auto it = villages->find(c.village);
-    by_town[it == villages->end() ? "" : it->second.town][c.village].push_back(std::move(c));
+    auto town_it = by_town.find(it == villages->end() ? "" : it->second.town);
+    if (town_it != by_town.end()) town_it->second[c.village].push_back(std::move(c));
   }
   Html towns;
   for (const auto& [town_name, village_lists] : by_town) {
@@ -370,13 +380,14 @@ Result<WebPage> stats_page(Site& site, const Viewer& viewer) {
       std::string name = it == villages->end() ? id : it->second.name;
       add_row(name, list);
       town_all.insert(town_all.end(), list.begin(), list.end());
-      if (!list.empty()) charts += chart.render({{"title", name}, {"svg", bar_chart(monthly_rows(site, list), count)}});
+      if (village_charts && !list.empty()) charts += chart.render({{"title", name}, {"svg", bar_chart(monthly_rows(site, list), count)}});
     }
     add_row("合计 (town total)", town_all);
     Html town_chart;
     if (!town_all.empty())
       town_chart = chart.render({{"title", town_name + " 合计"}, {"svg", bar_chart(monthly_rows(site, town_all), count)}});
-    town_chart += charts;
+    if (village_charts) town_chart += charts;
+    else town_chart += per_village.render({{"town", town_name}});
     towns += town.render({{"town", town_name}, {"rows", rows}, {"charts", town_chart}});
   }
   if (by_town.empty()) towns = Html::markup("<p>您的辖区没有村。<span class=\"en\">No village in your area.</span></p>\n");

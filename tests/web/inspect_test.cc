@@ -525,6 +525,17 @@ TEST(WebInspect, StatisticsPerTownAndVillageAsCharts) {
                            "办结天数中位数", "合计", "2022年12月"})
     EXPECT_TRUE(has(r->body, part)) << part;
   EXPECT_LT(r->body.size(), 150u * 1024);
+  // Every town's table and chart; each village's chart one town at a time.
+  EXPECT_TRUE(has(r->body, "href=\"/inspect/stats?town=朱亭镇\""));
+  EXPECT_FALSE(has(r->body, "<h3>双江村 "));
+  auto town = d.get("/inspect/stats?town=朱亭镇", session);
+  ASSERT_EQ(town->status, 200);
+  EXPECT_TRUE(has(town->body, "<h3>双江村 ")) << town->body;
+  EXPECT_FALSE(has(town->body, "南洲镇"));
+  // A town inspector's one town shows its villages' charts at once; another town is not theirs.
+  std::string zhuting = d.sign_in("zhuting-inspector");
+  EXPECT_TRUE(has(d.get("/inspect/stats", zhuting)->body, "<h3>双江村 "));
+  EXPECT_EQ(d.get("/inspect/stats?town=南洲镇", zhuting)->status, 404);
   // Shuangjiang's complaint: filed 2 December, resolved on the 20th (17.6 days, as the API counts).
   std::regex shuangjiang("<td>双江村</td><td class=\"num\">\\d+</td><td class=\"num\">1</td>[\\s\\S]*?<td class=\"num\">17\\.6</td>");
   EXPECT_TRUE(std::regex_search(r->body, shuangjiang)) << r->body;
