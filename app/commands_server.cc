@@ -85,7 +85,9 @@ std::string demo_guide(Deployment& d, bool serving) {
   out << "  villagers: any other user id, in a village group (e.g. shuangjiang-villager-li)\n"
       << (serving ? "Try (in another terminal, beside the running demo):\n" : "Try:\n")
       << "  sunledger " << data_option(d.dir) << " ask --bot generic --chat shuangjiang-group --user villager-1 账目\n"
-      << "  sunledger " << data_option(d.dir) << " ask --bot generic --chat p --private --user district-inspector 待办\n";
+      << "  sunledger " << data_option(d.dir) << " ask --bot generic --chat p --private --user district-inspector 待办\n"
+      << "  sunledger " << data_option(d.dir)
+      << " ask --bot generic --chat p --private --user district-inspector 登录   # the inspector's dashboard, /inspect\n";
   if (serving && !d.public_url.empty())
     out << "The public web pages (every village's published accounts, charts, printable notices): " << d.public_url
         << "/\n";

@@ -265,16 +265,24 @@ class BackgroundChecks {
 // The public web answers the GETs no API route claims. Its address for the
 // notices' QR codes (base) is the bound port's unless --public-url says
 // otherwise. The pages must outlive the server, which calls them until it stops.
-static std::unique_ptr<web::PublicWeb> wire_pages(Deployment& d, HttpServer& server, const std::string& base) {
+static std::unique_ptr<web::PublicWeb> wire_pages(Deployment& d, HttpServer& server, const std::string& base,
+                                                   std::function<void()> on_outbox_write) {
   if (std::filesystem::exists(d.demo_marker_path()) && !d.is_demo())
     std::cerr << "sunledger: WARNING: " << d.demo_marker_path() << " marks this folder as the demo's, but its ledger is "
               << d.ledger->origin() << ", not the demo's: the marker is ignored (remove it)\n";
   if (names_this_machine_only(base) && !d.is_demo())
     std::cerr << "sunledger: WARNING: the printed notices' QR codes name " << base
               << ", which villagers' phones cannot open: give serve --public-url the address the public reaches\n";
-  auto pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base});
+  auto pages = std::make_unique<web::PublicWeb>(d.ledger.get(), d.bot.get(), web::WebOptions{base},
+                                                std::move(on_outbox_write));
   server.serve_pages([p = pages.get()](const std::string& path) -> std::optional<PageAnswer> {
     auto page = p->get(path);
+    if (!page) return std::nullopt;
+    return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
+  });
+  // The inspector's dashboard: its GETs and its forms' POSTs.
+  server.serve_form_pages("/inspect", [p = pages.get()](const FormRequest& r) -> std::optional<PageAnswer> {
+    auto page = p->inspect(web::WebRequest{r.method, r.path, r.params, r.cookie});
     if (!page) return std::nullopt;
     return PageAnswer{page->status, std::move(page->content_type), std::move(page->body), std::move(page->headers)};
   });
@@ -341,7 +349,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
   std::string base = public_url.empty() ? "http://" + options.host + ":" + std::to_string(*port) : public_url;
-  pages = wire_pages(d, server, base);
+  pages = wire_pages(d, server, base, wiring.on_outbox_write);
 
   std::thread stopper([&] {
     int sig = 0;

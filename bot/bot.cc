@@ -15,7 +15,8 @@ std::set<std::string> Bot::reserved_log_names() {
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {
   ledger->expect_indexes(Outbox::own_indexes());
   for (const auto& tables :
-       {Outbox::own_tables(), DirectoryStore::own_tables(), DedupeRecords::own_tables(), signed_rows::own_tables()})
+       {Outbox::own_tables(), DirectoryStore::own_tables(), DedupeRecords::own_tables(), signed_rows::own_tables(),
+        InspectorSignIn::own_tables()})
     ledger->expect_tables(tables);
 }
 Bot::~Bot() = default;
@@ -28,6 +29,7 @@ Status Bot::initialize() {
     if (Status s = txn.register_existing_villages(); !s.is_ok()) return s;
     if (Status s = DedupeRecords::create_schema(txn); !s.is_ok()) return s;
     Complaints::create_schema(txn.sql());
+    if (Status s = InspectorSignIn::create_schema(txn); !s.is_ok()) return s;
     return impl_->complaints.record_legacy_exposed_receipts(txn, impl_->options.identity_salt);
   });
 }
@@ -194,6 +196,7 @@ std::string Bot::Impl::web_line(const std::string& village, const std::string& m
 }
 
 Complaints& Bot::complaints() { return impl_->complaints; }
+InspectorSignIn& Bot::sign_in() { return impl_->sign_in; }
 Ledger* Bot::ledger() { return impl_->ledger; }
 
 Result<Complaint> Bot::transition_complaint(const std::string& receipt, ComplaintStatus to, const std::string& note,

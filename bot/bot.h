@@ -17,6 +17,7 @@
 #include "bot/books.h"
 #include "bot/complaints.h"
 #include "bot/directory.h"
+#include "bot/sign_in.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 
@@ -199,6 +200,8 @@ class Bot {
 
   // Complaints, for the inspectors' HTTP API.
   Complaints& complaints();
+  // Sign-in to the inspector's dashboard (web/): links, API tokens, sessions.
+  InspectorSignIn& sign_in();
   // A transition by an inspector, with the reporter's push queued in the same
   // transaction (unless anonymous).
   Result<Complaint> transition_complaint(const std::string& receipt, ComplaintStatus to, const std::string& note,

@@ -20,6 +20,7 @@
 #include "bot/dedupe.h"
 #include "bot/directory.h"
 #include "bot/outbox.h"
+#include "bot/sign_in.h"
 #include "bot/signed_rows.h"
 #include "bot/render.h"
 #include "ledger/crypto.h"
@@ -114,6 +115,11 @@ inline const char* kTooManyLookups =
 inline constexpr int kFailedLookupsPerHour = 10;
 
 
+// What a redelivery of a command whose reply was a secret (a sign-in link) is told.
+inline const char* kSecretReplyReplay =
+    "这条消息已经处理过了。登录链接只显示一次;如果没有收到或已过期,请再发送“登录”。(handled already: the sign-in link is "
+    "shown once; if you did not get it or it expired, send 登录 again)";
+
 inline const char* kIntegrityWarning =
     "⚠ 账本核验未通过,以下内容可能已被篡改,已暂停记账。(warning: the ledger failed verification; this answer may show "
     "altered data)\n";
@@ -157,7 +163,8 @@ struct Bot::Impl {
         options(std::move(o)),
         complaints(l, options.identity_salt, options.complaint_deadlines),
         dedupe(l, options.identity_salt),
-        directory_store(l) {}
+        directory_store(l),
+        sign_in(l, &directory_store) {}
   Ledger* ledger;
   BotOptions options;
   Complaints complaints;
@@ -201,6 +208,7 @@ struct Bot::Impl {
   }
   std::mutex mu;
   DirectoryStore directory_store;
+  InspectorSignIn sign_in;  // after directory_store, which it borrows
   std::map<std::string, std::shared_ptr<VillageCache>> books;
   std::map<std::pair<std::string, std::string>, RenderedAccounts> accounts_cache;  // (village, month), published months only
 
@@ -270,6 +278,8 @@ struct Bot::Impl {
   Result<std::string> show(const Context& ctx);
   Result<std::string> inspect(const Context& ctx, ComplaintStatus to, WriteTxn& txn, std::vector<Push>* pushes);
   bool inspector_covers(const Context& ctx, const std::string& village) const;
+  // 登录: a one-time link to the dashboard (private chat, inspectors).
+  Result<std::string> sign_in_link(const Context& ctx, WriteTxn& txn);
   Status queue_status_push(WriteTxn& txn, const Complaint& c, std::vector<Push>* pushes);
   Status record_seen(const InboundMessage& msg, const Context& ctx);
   std::string complaint_counts(const std::string& village, const std::string& month);

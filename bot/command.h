@@ -43,6 +43,7 @@ enum class CommandKind {
   kInvestigate,
   kResolve,
   kReject,
+  kSignIn,
 };
 
 struct BodyLine {
@@ -82,6 +83,10 @@ struct CommandSpec {
   // opened the transaction); its text is the reply, or an error
   // (shown_to_person decides what the sender sees).
   Result<std::string> (*run)(CommandRun&) = nullptr;
+  // Its reply holds a secret for the sender alone (a one-time sign-in link):
+  // never stored, neither in the outbox nor as the dedupe record's reply (a
+  // redelivery is told to ask again).
+  bool secret_reply = false;
 };
 
 // Every command, in the order 帮助 lists them.

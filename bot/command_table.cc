@@ -72,6 +72,9 @@ std::vector<CommandSpec> make_table() {
      [](Run& r) { return r.bot.inspect(r.ctx, ComplaintStatus::kResolved, *r.txn, r.pushes); }},
     {K::kReject, {"驳回", "reject"}, R::kInspector, true, true, "驳回 编号 理由", "不予受理,写明理由 (reject)",
      [](Run& r) { return r.bot.inspect(r.ctx, ComplaintStatus::kRejected, *r.txn, r.pushes); }},
+    {K::kSignIn, {"登录", "login"}, R::kInspector, true, true, "登录",
+     "领取检查台的一次性登录链接,10分钟内有效 (login: a one-time link to the inspector's dashboard)",
+     [](Run& r) { return r.bot.sign_in_link(r.ctx, *r.txn); }, true},
   };
 }
 

@@ -329,6 +329,17 @@ Result<std::string> Bot::Impl::inspect(const Context& ctx, ComplaintStatus to, W
          "。(status changed)\n";
 }
 
+Result<std::string> Bot::Impl::sign_in_link(const Context& ctx, WriteTxn& txn) {
+  if (ctx.msg->group)
+    return say("登录链接只能私信发送,请私信机器人发送“登录”。(the sign-in link goes privately: send 登录 to the bot in "
+               "private chat)");
+  auto token = sign_in.issue_link(txn, ctx.msg->bot_id, ctx.msg->sender_id);
+  if (!token.is_ok()) return token.status();
+  // The path alone when no public address is set: the inspector knows the host.
+  return "【检查台登录 (dashboard sign-in)】\n" + options.public_url + "/inspect/login?t=" + *token +
+         "\n10分钟内有效,只能用一次,请勿转发。(valid for 10 minutes, once; do not forward it)\n";
+}
+
 Result<Bot::ComplaintCounts> Bot::Impl::count_complaints(const std::string& village, const std::string& month,
                                                         int64_t as_of) {
   ComplaintFilter f;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ledger/crypto.h"
+#include "ledger/csv_import.h"
 #include "ledger/identity.h"
 
 namespace sunledger {
@@ -450,41 +451,61 @@ Result<std::vector<Complaint>> Complaints::list(const ComplaintFilter& filter) {
   return out;
 }
 
-Result<std::vector<ComplaintStats>> Complaints::stats(const std::vector<std::string>& villages) {
-  ComplaintFilter f;
-  f.villages = villages;
-  auto all = list(f);
-  if (!all.is_ok()) return all.status();
-  int64_t now = ledger_->clock().now_unix_seconds();
-  std::map<std::string, ComplaintStats> by_village;
-  std::map<std::string, std::vector<double>> days;
-  for (const auto& c : *all) {
-    auto& s = by_village[c.village];
-    s.village = c.village;
+ComplaintStats complaint_stats(const std::vector<Complaint>& list, const ComplaintDeadlines& d, int64_t now) {
+  ComplaintStats s;
+  std::vector<double> days;
+  for (const auto& c : list) {
     ++s.received;
     if (c.status == ComplaintStatus::kResolved) {
       ++s.resolved;
-      days[c.village].push_back(static_cast<double>(c.resolved_at - c.filed_at) / kDay);
+      days.push_back(static_cast<double>(c.resolved_at - c.filed_at) / kDay);
     } else if (c.status == ComplaintStatus::kRejected) {
       ++s.rejected;
     } else {
       ++s.open;
     }
-    if (complaint_overdue(c, deadlines_, now)) ++s.overdue;
+    if (complaint_overdue(c, d, now)) ++s.overdue;
     if (c.reopened_at) ++s.reopened;
     for (const auto& e : c.events) {
       if (e.kind == "satisfied" || e.kind == "unsatisfied") ++s.rated;
       if (e.kind == "satisfied") ++s.satisfied;
     }
   }
+  if (!days.empty()) {
+    std::sort(days.begin(), days.end());
+    s.median_days_to_resolve =
+        days.size() % 2 ? days[days.size() / 2] : (days[days.size() / 2 - 1] + days[days.size() / 2]) / 2;
+  }
+  return s;
+}
+
+Result<std::vector<ComplaintStats>> Complaints::stats(const std::vector<std::string>& villages) {
+  ComplaintFilter f;
+  f.villages = villages;
+  auto all = list(f);
+  if (!all.is_ok()) return all.status();
+  int64_t now = ledger_->clock().now_unix_seconds();
+  std::map<std::string, std::vector<Complaint>> by_village;
+  for (auto& c : *all) by_village[c.village].push_back(std::move(c));
   std::vector<ComplaintStats> out;
-  for (auto& [village, s] : by_village) {
-    auto& d = days[village];
-    if (!d.empty()) {
-      std::sort(d.begin(), d.end());
-      s.median_days_to_resolve = d.size() % 2 ? d[d.size() / 2] : (d[d.size() / 2 - 1] + d[d.size() / 2]) / 2;
-    }
-    out.push_back(s);
+  for (const auto& [village, list] : by_village) {
+    out.push_back(complaint_stats(list, deadlines_, now));
+    out.back().village = village;
+  }
+  return out;
+}
+
+std::string complaints_csv(const std::vector<Complaint>& list, const ComplaintDeadlines& d, int64_t now) {
+  std::string out = "receipt,village,status,filed_at,deadline,overdue,anonymous,reporter,text,links,last_note\r\n";
+  for (const auto& c : list) {
+    int64_t deadline = complaint_deadline(c, d);
+    std::string links;
+    for (const auto& l : c.links) links += (links.empty() ? "" : " ") + l;
+    out += csv_cell(c.receipt) + "," + csv_cell(c.village) + "," + complaint_status_name(c.status) + "," +
+           utc_timestamp(c.filed_at) + "," + (deadline ? utc_timestamp(deadline) : "") + "," +
+           (complaint_overdue(c, d, now) ? "true" : "false") + "," + (c.anonymous ? "true" : "false") + "," +
+           csv_cell(c.reporter ? c.reporter->bot_id + "/" + c.reporter->user_id : "") + "," + csv_cell(c.text) + "," +
+           csv_cell(links) + "," + csv_cell(c.events.empty() ? std::string() : c.events.back().note) + "\r\n";
   }
   return out;
 }

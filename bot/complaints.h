@@ -80,6 +80,13 @@ struct ComplaintStats {
   double median_days_to_resolve = 0;
 };
 
+// The measures of a set of complaints (one village's, one town's); its
+// village is left "". median_days_to_resolve is 0 when none is resolved.
+ComplaintStats complaint_stats(const std::vector<Complaint>& list, const ComplaintDeadlines& d, int64_t now);
+// The inspectors' CSV of complaints (GET /v1/complaints.csv and the
+// dashboard's download): one row each, every cell through csv_cell.
+std::string complaints_csv(const std::vector<Complaint>& list, const ComplaintDeadlines& d, int64_t now);
+
 // Borrows `ledger`, which must outlive it. Thread-safe: its state (salt,
 // deadlines) is fixed at construction; reads take a ledger read transaction
 // each, and writes run inside the caller's WriteTxn.

@@ -485,7 +485,20 @@ Result<ApiPrincipal> DirectoryStore::authenticate(const std::string& token) {
   const DirectoryState::Token* found = nullptr;
   for (const auto& [id, t] : (*d)->state->tokens)
     if (constant_time_equal(t.sha256, digest)) found = &t;
-  if (found == nullptr || !(*d)->trusted) return permission_denied("令牌无效 (invalid token)");
+  return principal_of(**d, found);
+}
+
+Result<ApiPrincipal> DirectoryStore::token_principal(int64_t id) {
+  auto d = snapshot();
+  if (!d.is_ok()) return d.status();
+  auto it = (*d)->state->tokens.find(id);
+  return principal_of(**d, it == (*d)->state->tokens.end() ? nullptr : &it->second);
+}
+
+// What a token found in the admin log grants now: nothing when the log is
+// not trusted, the token is revoked or expired, or of no known role.
+Result<ApiPrincipal> DirectoryStore::principal_of(const Directory& d, const DirectoryState::Token* found) {
+  if (found == nullptr || !d.trusted) return permission_denied("令牌无效 (invalid token)");
   if (found->revoked_at)
     return permission_denied("令牌已被吊销,请向乡镇管理员申请新令牌 (token revoked; ask for a new one)");
   auto role = parse_role(found->role);
@@ -493,7 +506,7 @@ Result<ApiPrincipal> DirectoryStore::authenticate(const std::string& token) {
   int64_t now = ledger_->clock().now_unix_seconds();
   if (found->expires_at && *found->expires_at <= now)
     return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");
-  return ApiPrincipal{*role, found->village, found->area, found->label};
+  return ApiPrincipal{*role, found->village, found->area, found->label, found->id};
 }
 
 }  // namespace sunledger

@@ -51,6 +51,7 @@ struct ApiPrincipal {
   std::string village;  // official tokens
   std::string area;     // inspector tokens
   std::string label;
+  int64_t token_id = 0;  // as authenticated: the token's id (0 when not from a token)
 };
 
 struct GroupBinding {
@@ -151,6 +152,9 @@ class DirectoryStore {
   Result<std::vector<Membership>> list_members(const std::string& bot_id);
   Result<std::vector<TokenInfo>> list_tokens();
   Result<ApiPrincipal> authenticate(const std::string& bearer_token);
+  // What the token with this id grants now (the dashboard's token sessions
+  // check it on every request): kPermissionDenied once revoked or expired.
+  Result<ApiPrincipal> token_principal(int64_t id);
 
   // Rebuilds the three tables from the admin log and names every row that
   // differs (log "admin", the entry that made the row, or the log's size for
@@ -163,6 +167,7 @@ class DirectoryStore {
   // The admin log replayed as `txn` sees it: every change decides from this,
   // never from the tables (rows an insider can delete or edit).
   Result<std::shared_ptr<const DirectoryState>> logged_state(WriteTxn& txn);
+  Result<ApiPrincipal> principal_of(const Directory& d, const DirectoryState::Token* found);
 
   Ledger* ledger_;
   std::mutex mu_;

@@ -147,9 +147,11 @@ Result<BotReply> Bot::Impl::run_write(const CommandSpec& spec, const Context& ct
     reply.text = *text;
     // A filed anonymous complaint's reply holds its bearer receipt, and its
     // record must not be joinable to the sender: neither is stored.
-    reply.ephemeral = cmd.kind == CommandKind::kComplainAnonymously;
+    // A sign-in link's reply is the sender's secret: not stored either.
+    reply.ephemeral = cmd.kind == CommandKind::kComplainAnonymously || spec.secret_reply;
     if (msg.message_id.empty()) return Status::ok();
-    return reply.ephemeral ? dedupe.record_anonymous(txn, msg) : dedupe.record(txn, msg, reply.text);
+    if (cmd.kind == CommandKind::kComplainAnonymously) return dedupe.record_anonymous(txn, msg);
+    return dedupe.record(txn, msg, spec.secret_reply ? kSecretReplyReplay : reply.text);
   });
   if (s.is_ok()) return reply;
   if (refusal.empty()) return s;

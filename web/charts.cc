@@ -20,7 +20,7 @@ const char* const kBarColours[] = {"#9a9a9a", "#2a7a3a", "#c25a00", "#1f4f8a"};
 
 }  // namespace
 
-Html bar_chart(const std::vector<BarRow>& rows) {
+Html bar_chart(const std::vector<BarRow>& rows, std::string (*format)(Fen)) {
   static const Template svg(
       R"(<svg class="bars" viewBox="0 0 {{w}} {{h}}" width="{{w}}" height="{{h}}" role="img" aria-label="{{label}}">
 {{shapes}}</svg>
@@ -52,7 +52,7 @@ Html bar_chart(const std::vector<BarRow>& rows) {
                             {"tx", std::to_string(width + 6)},
                             {"ty", std::to_string(y + kBarHeight - 3)},
                             {"legend", legend},
-                            {"amount", format_yuan(amount)}});
+                            {"amount", format ? format(amount) : format_yuan(amount)}});
       y += kBarHeight + kBarGap;
     }
     y += kRowGap;

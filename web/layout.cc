@@ -10,6 +10,10 @@ namespace {
 constexpr const char* kContentSecurityPolicy =
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
+// The inspector's dashboard posts its forms to this server, and nowhere else.
+constexpr const char* kDashboardPolicy =
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
 
 constexpr const char* kStylesheet = R"css(*{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1a1a1a;background:#fafaf7}
@@ -32,6 +36,18 @@ pre.note{white-space:pre-wrap;word-break:break-all;background:#f0f0ea;padding:.5
 .village h3{margin:.2rem 0;font-size:1.05rem}
 svg.bars{width:100%;height:auto;max-width:30rem}
 svg.qr{width:35mm;height:35mm}
+nav.dash{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center;margin:.6rem 0}
+nav.dash form{display:inline;margin:0}
+form.filters,form.act{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end;background:#fff;border:1px solid #ddd;padding:.6rem;margin:.5rem 0}
+form.act{flex-direction:column;align-items:stretch}
+label{display:flex;flex-direction:column;font-size:.9rem}
+label.check{flex-direction:row;gap:.3rem;align-items:center}
+input,select,textarea,button{font:inherit;max-width:100%}
+button{padding:.3rem .9rem}
+.overdue{color:#b00000;font-weight:600}
+.complaint-text{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #ddd;padding:.5rem}
+.flash{border-left:4px solid #2a7a3a;background:#f0f8f0;padding:.4rem .8rem}
+.error{border-left:4px solid #c00;background:#fff3f3;padding:.4rem .8rem}
 .reversed{text-decoration:line-through;color:#888}
 @media (max-width:480px){body{font-size:15px}th,td{padding:.25rem}}
 .notice section{margin-bottom:1.5rem}
@@ -83,6 +99,16 @@ WebPage html_page(int status, const std::string& title, const Html& body, const 
                   {"X-Content-Type-Options", "nosniff"},
                   {"Referrer-Policy", "no-referrer"},
                   {"Cache-Control", "no-cache"}};
+  return page;
+}
+
+WebPage dashboard_page(int status, const std::string& title, const Html& body) {
+  WebPage page = html_page(status, title, body, "dashboard");
+  for (auto& [name, value] : page.headers) {
+    if (name == "Content-Security-Policy") value = kDashboardPolicy;
+    // Complaint texts and reporters: never kept by a browser's or a proxy's cache.
+    if (name == "Cache-Control") value = "no-store";
+  }
   return page;
 }
 

@@ -25,6 +25,9 @@ const std::string& stylesheet();
 WebPage html_page(int status, const std::string& title, const Html& body, const std::string& body_class = "");
 // A page that says what is missing, Chinese first, English second.
 WebPage not_found_page(const std::string& zh, const std::string& en);
+// A page of the inspector's dashboard (/inspect): the same layout, forms
+// allowed to post to this server only (form-action 'self'), never cached.
+WebPage dashboard_page(int status, const std::string& title, const Html& body);
 WebPage unavailable_page(const Status& status);
 
 // "142,400.00" as a village notice prints it, and "元" beside it.
@@ -36,7 +39,9 @@ struct BarRow {
   std::string label;
   std::vector<std::pair<std::string, Fen>> bars;  // legend, amount
 };
-Html bar_chart(const std::vector<BarRow>& rows);
+// `format` writes each amount beside its bar (yuan when null; the
+// dashboard's charts count complaints).
+Html bar_chart(const std::vector<BarRow>& rows, std::string (*format)(Fen) = nullptr);
 // The QR code of `text` as inline SVG (libqrencode), empty when it cannot be drawn.
 Html qr_svg(const std::string& text);
 

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "bot/complaints.h"
+#include "web/dashboard.h"
 #include "web/pages.h"
 
 namespace sunledger::web {
@@ -64,6 +65,7 @@ struct PublicWeb::Impl {
   Ledger* ledger;
   Bot* bot;
   WebOptions options;
+  std::function<void()> on_outbox_write;
   std::atomic<uint64_t> renders{0};
   std::mutex mu;
   struct Cached {
@@ -166,8 +168,10 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
   }
 }
 
-PublicWeb::PublicWeb(Ledger* ledger, Bot* bot, WebOptions options) : impl_(std::make_unique<Impl>()) {
+PublicWeb::PublicWeb(Ledger* ledger, Bot* bot, WebOptions options, std::function<void()> on_outbox_write)
+    : impl_(std::make_unique<Impl>()) {
   impl_->ledger = ledger;
+  impl_->on_outbox_write = std::move(on_outbox_write);
   impl_->bot = bot;
   impl_->options = std::move(options);
   while (!impl_->options.public_url.empty() && impl_->options.public_url.back() == '/') impl_->options.public_url.pop_back();
@@ -182,6 +186,12 @@ std::optional<WebPage> PublicWeb::get(const std::string& path) {
   auto parsed = parse_path(page);
   if (!parsed) return std::nullopt;
   return impl_->route(page, *parsed);
+}
+
+std::optional<WebPage> PublicWeb::inspect(const WebRequest& request) {
+  // Never cached: every answer depends on who asks, and on now.
+  Site site{*impl_->ledger, *impl_->bot, impl_->options};
+  return dashboard(site, request, impl_->on_outbox_write);
 }
 
 uint64_t PublicWeb::renders() const { return impl_->renders.load(); }

@@ -135,19 +135,7 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
     if (!scope) return;
     auto cs = list(req, res, *scope);
     if (!cs) return;
-    int64_t now = ledger.clock().now_unix_seconds();
-    const auto& d = bot.complaints().deadlines();
-    std::string out = "receipt,village,status,filed_at,deadline,overdue,anonymous,reporter,text,links,last_note\r\n";
-    for (const auto& c : *cs) {
-      int64_t deadline = complaint_deadline(c, d);
-      std::string links;
-      for (const auto& l : c.links) links += (links.empty() ? "" : " ") + l;
-      out += csv_cell(c.receipt) + "," + csv_cell(c.village) + "," + complaint_status_name(c.status) + "," +
-             utc_timestamp(c.filed_at) + "," + (deadline ? utc_timestamp(deadline) : "") + "," +
-             (complaint_overdue(c, d, now) ? "true" : "false") + "," + (c.anonymous ? "true" : "false") + "," +
-             csv_cell(c.reporter ? c.reporter->bot_id + "/" + c.reporter->user_id : "") + "," + csv_cell(c.text) + "," +
-             csv_cell(links) + "," + csv_cell(c.events.back().note) + "\r\n";
-    }
+    std::string out = complaints_csv(*cs, bot.complaints().deadlines(), ledger.clock().now_unix_seconds());
     res.set_content(out, "text/csv; charset=utf-8");
   });
 

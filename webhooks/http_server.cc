@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -202,6 +203,7 @@ std::string route_label(const httplib::Request& req, int status, const std::set<
     return "/v1/villages/{id}/other";
   }
   if (p.rfind("/v1/complaints", 0) == 0) return "/v1/complaints";
+  if (p == "/inspect" || p.rfind("/inspect/", 0) == 0) return "/inspect";
   return "other";
 }
 
@@ -341,6 +343,8 @@ struct HttpServer::Impl {
   EdgeServer server;
   std::atomic<int> listen_fd{-1};
   PageHandler pages;
+  std::string form_prefix;
+  FormPageHandler form_pages;
 };
 
 HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, WebhookWiring webhooks) {
@@ -366,6 +370,39 @@ HttpServer::HttpServer(Ledger* ledger, Bot* bot, HttpServerOptions options, Webh
 HttpServer::~HttpServer() = default;
 
 void HttpServer::serve_pages(PageHandler pages) { impl_->pages = std::move(pages); }
+void HttpServer::serve_form_pages(std::string prefix, FormPageHandler pages) {
+  impl_->form_prefix = std::move(prefix);
+  impl_->form_pages = std::move(pages);
+}
+
+static void send_page(httplib::Response& res, PageAnswer& answer) {
+  res.status = answer.status;
+  for (const auto& [name, value] : answer.headers) res.set_header(name, value);
+  res.set_header("Content-Type", answer.content_type);
+  res.body = std::move(answer.body);  // set_content would copy a page
+}
+
+// Registered at listen(), before the catch-all GET of the public pages.
+static void install_form_pages(httplib::Server& svr, const std::string& prefix, const FormPageHandler& pages) {
+  std::string pattern;
+  for (char c : prefix) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  pattern += "(/.*)?";
+  auto handler = [pages](const httplib::Request& req, httplib::Response& res) {
+    FormRequest r{req.method == "HEAD" ? "GET" : req.method, req.path, {}, req.get_header_value("Cookie")};
+    for (const auto& [k, v] : req.params) r.params.emplace(k, v);
+    auto answer = pages(r);
+    if (!answer) {
+      res.status = 404;  // the error handler writes the JSON body
+      return;
+    }
+    send_page(res, *answer);
+  };
+  svr.Get(pattern, handler);
+  svr.Post(pattern, handler);
+}
 
 // Registered last, at listen(), when every route group has registered its own: httplib
 // tries handlers in order, so this one sees only what no route claimed.
@@ -376,10 +413,7 @@ static void install_pages(httplib::Server& svr, const PageHandler& pages) {
       res.status = 404;  // the error handler writes the JSON body
       return;
     }
-    res.status = answer->status;
-    for (const auto& [name, value] : answer->headers) res.set_header(name, value);
-    res.set_header("Content-Type", answer->content_type);
-    res.body = std::move(answer->body);  // set_content would copy a page
+    send_page(res, *answer);
   });
 }
 
@@ -399,6 +433,7 @@ Result<int> HttpServer::bind() {
 }
 
 bool HttpServer::listen() {
+  if (impl_->form_pages) install_form_pages(impl_->server, impl_->form_prefix, impl_->form_pages);
   if (impl_->pages) install_pages(impl_->server, impl_->pages);
   return impl_->server.listen_after_bind();
 }

@@ -58,6 +58,19 @@ struct PageAnswer {
 // JSON 404 answers).
 using PageHandler = std::function<std::optional<PageAnswer>(const std::string& path)>;
 
+// A request to pages that take forms and cookies (the inspector's dashboard,
+// which app/ wires in): what such a page may read of it, nothing more.
+struct FormRequest {
+  std::string method;  // "GET" (a HEAD too) or "POST"
+  std::string path;
+  // The query's fields, and a POST's form fields
+  // (application/x-www-form-urlencoded), as cpp-httplib decoded them.
+  std::multimap<std::string, std::string> params;
+  std::string cookie;  // the Cookie header ("" when absent)
+};
+// Called on a worker, several at once; nullopt: no such page.
+using FormPageHandler = std::function<std::optional<PageAnswer>(const FormRequest& request)>;
+
 // The edge's limits (webhooks/edge_limits.h: workers, connections, sizes,
 // deadlines, output caps), described once there, and where to listen.
 // on_gate_answer, when set, is told after the server counts and logs.
@@ -93,6 +106,9 @@ class HttpServer {
   // GETs (and HEADs) that no route claims go to `pages`; set before listen()
   // (after bind(), a caller knows the port its pages may name).
   void serve_pages(PageHandler pages);
+  // GETs and POSTs of `prefix` and the paths under it ("/inspect",
+  // "/inspect/...") go to `pages`; set before listen().
+  void serve_form_pages(std::string prefix, FormPageHandler pages);
 
   // For route groups in this module (webhooks, write API) to register on.
   httplib::Server& routes();
