@@ -439,7 +439,6 @@
       .sort((a, b) => a[0] - b[0]);
     const t = addUp(mine);
     const totalsOk =
-      failed.size === 0 &&
       t.income_total === fen(s.income_total) &&
       t.expense_total === fen(s.expense_total) &&
       t.subsidy_total === fen(s.subsidy_total) &&
@@ -450,7 +449,8 @@
       sameCategories(t.income_by_category, s.income_by_category) &&
       sameCategories(t.expense_by_category, s.expense_by_category) &&
       fen(s.closing) === fen(s.opening) + fen(s.income_total) - fen(s.expense_total);
-    if (!totalsOk) problem('汇总与明细合计不符 (the statement does not equal the sum of its lines net of reversals)');
+    if (failed.size > 0) problem('有记录未通过核验,合计无法核对 (some entries did not verify, so the totals cannot be checked)');
+    else if (!totalsOk) problem('汇总与明细合计不符 (the statement does not equal the sum of its lines net of reversals)');
     for (const cell of document.querySelectorAll('td[data-field]')) {
       const want = formatFen(fen(s[cell.dataset.field]));
       if (shownAmount(cell) !== want)

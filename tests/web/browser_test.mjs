@@ -78,22 +78,21 @@ async function waitForServer(base, child) {
   die('sunledger serve did not answer /healthz within 30 s');
 }
 
-// A proxy in front of the server that alters one inclusion proof (the first
-// hash of the proof for entry `index`), as a dishonest server would.
-function alteringProxy(target, index) {
+// A proxy in front of the server that alters what it answers, as a dishonest
+// server would: alter(url, body) returns the new body, or null to pass it on.
+function alteringProxy(target, alter) {
   const server = http.createServer((req, res) => {
-    const up = http.request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
+    // Plain bodies to alter: the server compresses when asked (brotli, gzip).
+    const headers = { ...req.headers };
+    delete headers['accept-encoding'];
+    const up = http.request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers }, (upRes) => {
       const chunks = [];
       upRes.on('data', (c) => chunks.push(c));
       upRes.on('end', () => {
         let body = Buffer.concat(chunks);
-        const url = new URL(req.url, 'http://127.0.0.1');
-        if (url.pathname.endsWith('/proof/inclusion') && url.searchParams.get('index') === String(index)) {
-          const j = JSON.parse(body.toString('utf8'));
-          const h = Buffer.from(j.proof[0], 'base64');
-          h[0] ^= 1;
-          j.proof[0] = h.toString('base64');
-          body = Buffer.from(JSON.stringify(j));
+        const changed = alter(new URL(req.url, 'http://127.0.0.1'), body.toString('utf8'));
+        if (changed !== null) {
+          body = Buffer.from(changed);
           server.altered++;
         }
         const headers = { ...upRes.headers, 'content-length': String(body.length) };
@@ -111,6 +110,37 @@ function alteringProxy(target, index) {
   server.altered = 0;
   return server;
 }
+
+// The three lies a server could tell about entry #25 (142,400.00 to the road):
+const lies = {
+  // a proof that does not lead to the signed root (one bit of its first hash flipped);
+  proof: (url, body) => {
+    if (!url.pathname.endsWith('/proof/inclusion') || url.searchParams.get('index') !== '25') return null;
+    const j = JSON.parse(body);
+    const h = Buffer.from(j.proof[0], 'base64');
+    h[0] ^= 1;
+    j.proof[0] = h.toString('base64');
+    return JSON.stringify(j);
+  },
+  // the entry's stored bytes with a smaller amount (its honest proof no longer fits them);
+  leaf: (url, body) => {
+    if (!url.pathname.endsWith('/entries')) return null;
+    const j = JSON.parse(body);
+    let changed = false;
+    for (const e of j.entries || [])
+      if (e.index === 25) {
+        const leaf = Buffer.from(e.leaf, 'base64').toString('utf8');
+        e.leaf = Buffer.from(leaf.replace('14240000', '4240000')).toString('base64');
+        changed = leaf.includes('14240000');
+      }
+    return changed ? JSON.stringify(j) : null;
+  },
+  // the page showing another amount than the signed entry's.
+  page: (url, body) => {
+    if (url.pathname !== '/villages/shuangjiang/2022-11' || !body.includes('<td class="num">142,400.00</td>')) return null;
+    return body.replace('<td class="num">142,400.00</td>', '<td class="num">42,400.00</td>');
+  },
+};
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sunledger-browser-'));
 const data = path.join(dir, 'data');
@@ -175,7 +205,9 @@ try {
       check(result === 'verified', `${p}: verification says ${result}: ${await page.textContent('#verify')}`);
     }
     const name = p === '/' ? 'home' : p.slice(1).replace(/\//g, '_');
+    const t0 = Date.now();
     await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
+    if (process.env.SUNLEDGER_TIMING) log(`${p}: screenshot ${Date.now() - t0} ms`);
     const links = await page.$$eval('a[href^="/"]', (as) => as.map((a) => a.getAttribute('href')));
     for (const l of links) {
       if (l.endsWith('.csv') || seen.has(l)) continue;
@@ -267,21 +299,27 @@ try {
   for (const [name, got, want] of outcomes) check(got === want, `vector ${name}: got ${got}, want ${want}`);
   log(`${outcomes.length} vectors checked`);
 
-  // Through a proxy that alters one inclusion proof: that line shows ✗, the others ✓.
-  const proxyPort = await freePort();
-  proxy = alteringProxy(port, 25);
-  await new Promise((r) => proxy.listen(proxyPort, '127.0.0.1', r));
-  const bad = await newPage();
-  await bad.goto(`http://127.0.0.1:${proxyPort}${nov}`);
-  await bad.waitForSelector('#verify[data-result]', { timeout: 20000 });
-  check(proxy.altered >= 1, 'the proxy altered no proof');
-  check((await bad.getAttribute('#verify', 'data-result')) === 'failed', 'an altered proof still verified');
-  const badMarks = await bad.$$eval('tr[data-index]', (rows) => rows.map((r) => [r.dataset.index, r.querySelector('td.check').textContent]));
-  for (const [i, m] of badMarks) check(m === (i === '25' ? '✗' : '✓'), `through the proxy, line #${i} shows "${m}"`);
-  const badSummary = await bad.textContent('#verify-summary');
-  check(badSummary.includes('核验未通过') && badSummary.includes('FAILED'), 'through the proxy the summary says: ' + badSummary);
-  await bad.screenshot({ path: path.join(shots, 'altered-proof_shuangjiang_2022-11.png'), fullPage: true });
-  await bad.close();
+  // Through a proxy that lies about #25: that line shows ✗, the others ✓, and the summary says so.
+  for (const [lie, alter] of Object.entries(lies)) {
+    const proxyPort = await freePort();
+    proxy = alteringProxy(port, alter);
+    await new Promise((r) => proxy.listen(proxyPort, '127.0.0.1', r));
+    const bad = await newPage();
+    await bad.goto(`http://127.0.0.1:${proxyPort}${nov}`);
+    await bad.waitForSelector('#verify[data-result]', { timeout: 20000 });
+    check(proxy.altered >= 1, `${lie}: the proxy altered nothing`);
+    check((await bad.getAttribute('#verify', 'data-result')) === 'failed', `${lie}: the altered month still verified`);
+    const badMarks = await bad.$$eval('tr[data-index]', (rows) => rows.map((r) => [r.dataset.index, r.querySelector('td.check').textContent]));
+    for (const [i, m] of badMarks) check(m === (i === '25' ? '✗' : '✓'), `${lie}: through the proxy, line #${i} shows "${m}"`);
+    const badSummary = await bad.textContent('#verify-summary');
+    check(badSummary.includes('核验未通过') && badSummary.includes('FAILED'), `${lie}: through the proxy the summary says: ` + badSummary);
+    check((await bad.textContent('#verify-problems')).includes('#25'), `${lie}: the problems do not name #25`);
+    if (lie === 'proof') await bad.screenshot({ path: path.join(shots, 'altered-proof_shuangjiang_2022-11.png'), fullPage: true });
+    await bad.close();
+    proxy.closeAllConnections();
+    await new Promise((r) => proxy.close(r));
+    proxy = null;
+  }
 
   check(dialogs.length === 0, 'a dialog fired: ' + dialogs.join(' | '));
   check(consoleErrors.length === 0, 'console errors:\n  ' + consoleErrors.join('\n  '));
