@@ -5,13 +5,11 @@
 namespace sunledger::web {
 namespace {
 
-// Styles come from /static/site.css and scripts from /static/verify.js only
-// ('self'): no inline style or script runs, the one script may ask this
-// server alone (connect-src, for the read API's proofs), and nothing is
-// fetched from anywhere else.
+// Styles come from /static/site.css only ('self'): no inline style or script
+// runs, and nothing is fetched from anywhere else.
 constexpr const char* kContentSecurityPolicy =
-    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'";
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
 
 constexpr const char* kStylesheet = R"css(*{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1a1a1a;background:#fafaf7}
@@ -35,13 +33,13 @@ pre.note{white-space:pre-wrap;word-break:break-all;background:#f0f0ea;padding:.5
 svg.bars{width:100%;height:auto;max-width:30rem}
 svg.qr{width:35mm;height:35mm}
 .reversed{text-decoration:line-through;color:#888}
-td.check,th.check{text-align:center;white-space:nowrap}
-.ok{color:#11691f;font-weight:600}
-.bad{color:#b00000;font-weight:600}
-#consistency textarea{width:100%;font:.8rem monospace}
-#verify-problems:empty{display:none}
 @media (max-width:480px){body{font-size:15px}th,td{padding:.25rem}}
 .notice section{margin-bottom:1.5rem}
+td.check,th.check{text-align:center;white-space:nowrap}
+.verified-ok{color:#11691f;font-weight:600}
+.verified-bad{color:#b00000;font-weight:600}
+#consistency textarea{width:100%;font:.8rem monospace}
+#verify-problems:empty{display:none}
 @media print{
 @page{size:A4;margin:15mm}
 body{background:#fff;font-size:11pt}
@@ -125,6 +123,18 @@ Html alerts_list(const std::vector<Flag>& flags) {
   Html items;
   for (const auto& f : flags) items += item.render({{"text", f.text}});
   return list.render({{"items", items}});
+}
+
+// The month page runs one script, /static/verify.js, which reads the proofs
+// from this server's read API: script-src and connect-src 'self' there, and
+// on no other page.
+WebPage verifying_page(WebPage page) {
+  static constexpr const char* kVerifyingPolicy =
+      "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; "
+      "form-action 'none'; frame-ancestors 'none'";
+  for (auto& [name, value] : page.headers)
+    if (name == "Content-Security-Policy") value = kVerifyingPolicy;
+  return page;
 }
 
 }  // namespace sunledger::web

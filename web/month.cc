@@ -258,7 +258,7 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
   auto m = published_month(site, village, month);
   if (!m.is_ok()) return m.status();
   Html subsidy_table = subsidies_table(m->lines, true);
-  return html_page(200, village.name + " " + month_zh(month) + " 账目公开",
+  return verifying_page(html_page(200, village.name + " " + month_zh(month) + " 账目公开",
                    page.render({{"id", village.id},
                                 {"name", village.name},
                                 {"month", month},
@@ -269,7 +269,7 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
                                 {"subsidies", subsidy_table.empty() ? Html() : subsidies.render({{"table", subsidy_table}})},
                                 {"checkpoint", checkpoint_block(site, m->close)},
                                 {"statement_index", std::to_string(m->close.statement_index)},
-                                {"tree_size", std::to_string(m->close.tree_size)}}));
+                                {"tree_size", std::to_string(m->close.tree_size)}})));
 }
 
 Result<WebPage> month_csv(Site& site, const Village& village, const std::string& month) {

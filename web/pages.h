@@ -33,6 +33,9 @@ WebPage unavailable_page(const Status& status);
 // "142,400.00" as a village notice prints it, and "元" beside it.
 Html yuan(Fen fen);
 Html alerts_list(const std::vector<Flag>& flags);
+// The month page's policy: its one script (/static/verify.js) may run and
+// read this server's API; every other page runs no script at all.
+WebPage verifying_page(WebPage page);
 // One bar chart: rows of labelled bars, each row a group of values drawn
 // against the largest value of the chart.
 struct BarRow {

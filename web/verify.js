@@ -358,7 +358,7 @@
     const cell = row.querySelector('td.check');
     if (!cell) return;
     cell.textContent = ok ? '✓' : '✗';
-    cell.className = 'check ' + (ok ? 'ok' : 'bad');
+    cell.className = 'check ' + (ok ? 'verified-ok' : 'verified-bad');
     cell.title = ok ? '已核验 (verified)' : why;
     row.dataset.verified = ok ? 'yes' : 'no';
   }
@@ -463,15 +463,15 @@
     const village = section.dataset.village;
     say(result, '正在核对……', 'Checking…', '');
     const old = await openCheckpoint(normalizeNote(document.getElementById('consistency-note').value), vkey);
-    if (old.error) return say(result, '✗ ' + old.error, 'The pasted checkpoint is not valid.', 'bad');
+    if (old.error) return say(result, '✗ ' + old.error, 'The pasted checkpoint is not valid.', 'verified-bad');
     if (monthCheckpoint && old.origin !== monthCheckpoint.origin)
-      return say(result, '✗ 这是另一本账的签名:' + old.origin, 'This checkpoint is for another log.', 'bad');
+      return say(result, '✗ 这是另一本账的签名:' + old.origin, 'This checkpoint is for another log.', 'verified-bad');
     try {
       const latest = await openCheckpoint(await getText(api(village) + '/checkpoint'), vkey);
-      if (latest.error) return say(result, '✗ 当前账本的签名无效:' + latest.error, "Today's checkpoint is not valid.", 'bad');
-      if (latest.origin !== old.origin) return say(result, '✗ 当前签名属于另一本账', "Today's checkpoint is for another log.", 'bad');
+      if (latest.error) return say(result, '✗ 当前账本的签名无效:' + latest.error, "Today's checkpoint is not valid.", 'verified-bad');
+      if (latest.origin !== old.origin) return say(result, '✗ 当前签名属于另一本账', "Today's checkpoint is for another log.", 'verified-bad');
       if (old.size > latest.size)
-        return say(result, '✗ 账本比旧签名时还短:记录被删除过', 'Today\'s log is shorter than the old checkpoint: entries were removed.', 'bad');
+        return say(result, '✗ 账本比旧签名时还短:记录被删除过', 'Today\'s log is shorter than the old checkpoint: entries were removed.', 'verified-bad');
       let hashes = [];
       if (old.size !== latest.size) {
         const p = await getJson(api(village) + '/proof/consistency?from=' + old.size + '&to=' + latest.size);
@@ -481,11 +481,11 @@
       const ok = await verifyConsistency(old.size, latest.size, old.root, latest.root, hashes);
       if (ok)
         return say(result, '✓ 一致:现在的账本(' + latest.size + '条)完整包含旧签名时的' + old.size + '条记录,一条没改。',
-          'Consistent: today\'s log (' + latest.size + ' entries) holds the ' + old.size + ' entries of the old checkpoint unchanged.', 'ok');
+          'Consistent: today\'s log (' + latest.size + ' entries) holds the ' + old.size + ' entries of the old checkpoint unchanged.', 'verified-ok');
       return say(result, '✗ 不一致:旧签名之后账本被改写过,请向乡镇纪委反映。',
-        'Inconsistent: the log was rewritten after the old checkpoint; tell the township discipline commission.', 'bad');
+        'Inconsistent: the log was rewritten after the old checkpoint; tell the township discipline commission.', 'verified-bad');
     } catch (e) {
-      return say(result, '✗ 无法读取当前账本:' + e.message, "Today's log could not be read.", 'bad');
+      return say(result, '✗ 无法读取当前账本:' + e.message, "Today's log could not be read.", 'verified-bad');
     }
   }
 
@@ -509,12 +509,12 @@
     }
     if (outcome && problems.length === 0) {
       say(summary, '✓ 全部核验通过:签名有效,' + outcome.verified + '条明细都在签名的账本里,汇总等于明细合计(已扣除冲销)。',
-        'All verified: the signature is valid, all ' + outcome.verified + ' lines are in the signed ledger, and the totals equal the lines net of reversals.', 'ok');
+        'All verified: the signature is valid, all ' + outcome.verified + ' lines are in the signed ledger, and the totals equal the lines net of reversals.', 'verified-ok');
       section.dataset.result = 'verified';
     } else {
       const n = outcome ? outcome.lines - outcome.verified : 0;
       say(summary, '✗ 核验未通过:' + problems.length + '个问题' + (n ? ',' + n + '条明细未通过' : '') + '。请向乡镇纪委反映。',
-        'Verification FAILED: ' + problems.length + ' problem(s)' + (n ? ', ' + n + ' line(s) not verified' : '') + '. Tell the township discipline commission.', 'bad');
+        'Verification FAILED: ' + problems.length + ' problem(s)' + (n ? ', ' + n + ' line(s) not verified' : '') + '. Tell the township discipline commission.', 'verified-bad');
       section.dataset.result = 'failed';
     }
     const box = document.getElementById('consistency');
@@ -522,7 +522,7 @@
       box.hidden = false;
       const result = document.getElementById('consistency-result');
       document.getElementById('consistency-check').addEventListener('click', () => {
-        checkOldCheckpoint(section, outcome.vkey, outcome.checkpoint, result).catch((e) => say(result, '✗ ' + e.message, '', 'bad'));
+        checkOldCheckpoint(section, outcome.vkey, outcome.checkpoint, result).catch((e) => say(result, '✗ ' + e.message, '', 'verified-bad'));
       });
     }
   }

@@ -192,6 +192,15 @@ TEST(Web, TheVerificationScriptIsServedSmallAndThePolicyAllowsOnlyIt) {
   EXPECT_FALSE(has(csp, "unsafe-inline")) << csp;
   EXPECT_FALSE(has(csp, "unsafe-eval")) << csp;
   EXPECT_TRUE(has(page->body, "<script src=\"/static/verify.js\" defer></script>"));
+  // Every other page runs no script and reads nothing with one.
+  for (const char* other : {"/", "/villages/shuangjiang", "/villages/shuangjiang/2022-11/notice", "/villages/huanglong/2022-11"}) {
+    auto r = w.get(other);
+    ASSERT_TRUE(r) << other;
+    std::string policy = r->get_header_value("Content-Security-Policy");
+    EXPECT_TRUE(has(policy, "default-src 'none'")) << other;
+    EXPECT_FALSE(has(policy, "script-src")) << other;
+    EXPECT_FALSE(has(policy, "connect-src")) << other;
+  }
   // What the script reads: the checkpoint, the key, the statement's index and
   // every line's index, each row with a cell for its mark.
   auto close = w.demo.t.ledger->month_close("shuangjiang", "2022-11");
