@@ -195,26 +195,46 @@ try {
   const seen = new Set(['/']);
   const queue = ['/'];
   const monthPath = /^\/villages\/[^/]+\/\d{4}-\d{2}$/;
-  while (queue.length) {
-    const p = queue.shift();
-    const res = await page.goto(base + p, { waitUntil: 'load' });
+  const visit = async (tab, p) => {
+    const res = await tab.goto(base + p, { waitUntil: 'load' });
     check(res && res.status() === 200, `${p} answered ${res && res.status()}`);
     if (monthPath.test(p)) {
-      await page.waitForSelector('#verify[data-result]', { timeout: 20000 }).catch(() => fail(`${p}: the verification never finished`));
-      const result = await page.getAttribute('#verify', 'data-result');
-      check(result === 'verified', `${p}: verification says ${result}: ${await page.textContent('#verify')}`);
+      await tab.waitForSelector('#verify[data-result]', { timeout: 20000 }).catch(() => fail(`${p}: the verification never finished`));
+      const result = await tab.getAttribute('#verify', 'data-result');
+      check(result === 'verified', `${p}: verification says ${result}: ${await tab.textContent('#verify')}`);
     }
     const name = p === '/' ? 'home' : p.slice(1).replace(/\//g, '_');
-    const t0 = Date.now();
-    await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
-    if (process.env.SUNLEDGER_TIMING) log(`${p}: screenshot ${Date.now() - t0} ms`);
-    const links = await page.$$eval('a[href^="/"]', (as) => as.map((a) => a.getAttribute('href')));
+    await tab.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
+    if (process.env.SUNLEDGER_TIMING) log(p);
+    const links = await tab.$$eval('a[href^="/"]', (as) => as.map((a) => a.getAttribute('href')));
     for (const l of links) {
       if (l.endsWith('.csv') || seen.has(l)) continue;
       seen.add(l);
       queue.push(l);
     }
-  }
+  };
+  // Two tabs take pages off one queue (a tab idles while the server answers).
+  const tabs = [page, await newPage()];
+  let busy = 0;
+  await Promise.all(
+    tabs.map(async (tab) => {
+      for (;;) {
+        const p = queue.shift();
+        if (p === undefined) {
+          if (busy === 0) return;
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        busy++;
+        try {
+          await visit(tab, p);
+        } finally {
+          busy--;
+        }
+      }
+    })
+  );
+  await tabs[1].close();
   log(`${seen.size} pages loaded, screenshots in ${shots}`);
   check(seen.size >= 10, `only ${seen.size} pages reached from the front page`);
   check(seen.has('/villages/shuangjiang/2022-11') && seen.has('/villages/shuangjiang/2022-11/notice'), 'the Shuangjiang month or notice is not linked');
