@@ -51,6 +51,11 @@ button{padding:.3rem .9rem}
 .reversed{text-decoration:line-through;color:#888}
 @media (max-width:480px){body{font-size:15px}th,td{padding:.25rem}}
 .notice section{margin-bottom:1.5rem}
+td.check,th.check{text-align:center;white-space:nowrap}
+.verified-ok{color:#11691f;font-weight:600}
+.verified-bad{color:#b00000;font-weight:600}
+#consistency textarea{width:100%;font:.8rem monospace}
+#verify-problems:empty{display:none}
 @media print{
 @page{size:A4;margin:15mm}
 body{background:#fff;font-size:11pt}
@@ -144,6 +149,18 @@ Html alerts_list(const std::vector<Flag>& flags) {
   Html items;
   for (const auto& f : flags) items += item.render({{"text", f.text}});
   return list.render({{"items", items}});
+}
+
+// The month page runs one script, /static/verify.js, which reads the proofs
+// from this server's read API: script-src and connect-src 'self' there, and
+// on no other page.
+WebPage verifying_page(WebPage page) {
+  static constexpr const char* kVerifyingPolicy =
+      "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; "
+      "form-action 'none'; frame-ancestors 'none'";
+  for (auto& [name, value] : page.headers)
+    if (name == "Content-Security-Policy") value = kVerifyingPolicy;
+  return page;
 }
 
 }  // namespace sunledger::web

@@ -35,9 +35,9 @@ Html category_rows(const nlohmann::json& by_category) {
 Html checkpoint_block(Site& site, const MonthClose& close) {
   static const Template t(R"(<p>核验码 <strong>{{short}}</strong> <span class="en">check code: entries in the log / start of its root, as in the chat notice</span></p>
 <p>签名 <span class="en">signed checkpoint (C2SP signed note), ending at this month's statement</span></p>
-<pre class="note">{{checkpoint}}</pre>
+<pre class="note" id="checkpoint">{{checkpoint}}</pre>
 <p>公钥 <span class="en">verifier key</span></p>
-<pre class="note">{{key}}</pre>
+<pre class="note" id="verifier-key">{{key}}</pre>
 <p class="muted">以后任何时候,这个月的签名都必须一字不差;不一样就说明账本被改过,请向乡镇纪委反映。<span class="en">This month's checkpoint never changes; if it ever does, the accounts were altered: tell the township discipline commission.</span></p>
 )");
   return t.render({{"short", checkpoint_short_form(close.checkpoint)},
@@ -99,6 +99,14 @@ LineView line_view(const Entry& e, const std::map<uint64_t, uint64_t>& reversed_
   return v;
 }
 
+// The verification column of the month page (see lines_table).
+Html check_head() { return Html::markup("<th class=\"check\">核验 <span class=\"en\">Check</span></th>"); }
+Html check_cell() { return Html::markup("<td class=\"check\"></td>"); }
+Html check_index(uint64_t index) {
+  static const Template t(" data-index=\"{{index}}\"");
+  return t.render({{"index", std::to_string(index)}});
+}
+
 }  // namespace
 
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month) {
@@ -143,11 +151,11 @@ WebPage month_not_published(const Village& village, const std::string& month) {
 
 Html statement_table(const nlohmann::json& s) {
   static const Template t(R"(<div class="table"><table><tbody>
-<tr><th>期初余额 <span class="en">Opening balance</span></th><td class="num">{{opening}}</td></tr>
-<tr><th>本月收入 <span class="en">Income</span></th><td class="num">{{income}}</td></tr>
-{{income_rows}}<tr><th>本月支出 <span class="en">Expense</span></th><td class="num">{{expense}}</td></tr>
-{{expense_rows}}<tr><th>期末余额 <span class="en">Closing balance</span></th><td class="num">{{closing}}</td></tr>
-<tr><th>低保等补助 <span class="en">Subsidies</span></th><td class="num">{{subsidy}}({{households}}户)</td></tr>
+<tr><th>期初余额 <span class="en">Opening balance</span></th><td class="num" data-field="opening">{{opening}}</td></tr>
+<tr><th>本月收入 <span class="en">Income</span></th><td class="num" data-field="income_total">{{income}}</td></tr>
+{{income_rows}}<tr><th>本月支出 <span class="en">Expense</span></th><td class="num" data-field="expense_total">{{expense}}</td></tr>
+{{expense_rows}}<tr><th>期末余额 <span class="en">Closing balance</span></th><td class="num" data-field="closing">{{closing}}</td></tr>
+<tr><th>低保等补助 <span class="en">Subsidies</span></th><td class="num" data-field="subsidy_total">{{subsidy}}({{households}}户)</td></tr>
 <tr><th>记录 <span class="en">Entries</span></th><td class="num">{{count}}条 #{{first}}–#{{last}}</td></tr>
 </tbody></table></div>
 )");
@@ -164,13 +172,17 @@ Html statement_table(const nlohmann::json& s) {
                    {"last", std::to_string(s.value("last_index", 0))}});
 }
 
-Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes) {
+// With checks (the month page), each row carries its ledger index and, first
+// (in sight on a phone, where the table scrolls), an empty cell where
+// /static/verify.js writes ✓ or ✗ once it has checked the row's entry against
+// the signed checkpoint; the printed notice has neither.
+Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes, bool checks) {
   static const Template table(R"(<div class="table"><table>
-<thead><tr><th>#</th><th>日期 <span class="en">Date</span></th><th>收支 <span class="en">Type</span></th><th>类别 <span class="en">Category</span></th><th>摘要 <span class="en">Item</span></th><th class="num">金额(元) <span class="en">Amount</span></th><th>项目 <span class="en">Project</span></th><th>资金 <span class="en">Fund</span></th><th>对方 <span class="en">Counterparty</span></th><th>备注 <span class="en">Note</span></th></tr></thead>
+<thead><tr>{{check_head}}<th>#</th><th>日期 <span class="en">Date</span></th><th>收支 <span class="en">Type</span></th><th>类别 <span class="en">Category</span></th><th>摘要 <span class="en">Item</span></th><th class="num">金额(元) <span class="en">Amount</span></th><th>项目 <span class="en">Project</span></th><th>资金 <span class="en">Fund</span></th><th>对方 <span class="en">Counterparty</span></th><th>备注 <span class="en">Note</span></th></tr></thead>
 <tbody>
 {{rows}}</tbody></table></div>
 )");
-  static const Template row(R"(<tr class="{{class}}"><td>#{{index}}</td><td>{{date}}</td><td>{{type}}</td><td>{{category}}</td><td>{{item}}</td><td class="num">{{amount}}</td><td>{{project}}</td><td>{{fund}}</td><td>{{counterparty}}</td><td>{{note}}</td></tr>
+  static const Template row(R"(<tr class="{{class}}"{{data}}>{{check}}<td>#{{index}}</td><td>{{date}}</td><td>{{type}}</td><td>{{category}}</td><td>{{item}}</td><td class="num">{{amount}}</td><td>{{project}}</td><td>{{fund}}</td><td>{{counterparty}}</td><td>{{note}}</td></tr>
 )");
   auto reversed_by = reversals_of(lines);
   Html rows;
@@ -178,6 +190,8 @@ Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes) {
     LineView v = line_view(e, reversed_by, utc_offset_minutes);
     if (!v.shown) continue;
     rows += row.render({{"class", reversed_by.count(e.index) ? "reversed" : ""},
+                        {"data", checks ? check_index(e.index) : Html()},
+                        {"check", checks ? check_cell() : Html()},
                         {"index", std::to_string(e.index)},
                         {"date", v.date},
                         {"type", v.type},
@@ -189,16 +203,16 @@ Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes) {
                         {"counterparty", entry_string(e.fields, "counterparty")},
                         {"note", v.note}});
   }
-  return table.render({{"rows", rows}});
+  return table.render({{"rows", rows}, {"check_head", checks ? check_head() : Html()}});
 }
 
-Html subsidies_table(const std::vector<Entry>& lines) {
+Html subsidies_table(const std::vector<Entry>& lines, bool checks) {
   static const Template table(R"(<div class="table"><table>
-<thead><tr><th>#</th><th>项目 <span class="en">Programme</span></th><th>姓名 <span class="en">Name (masked)</span></th><th class="num">金额(元) <span class="en">Amount</span></th><th class="num">人数 <span class="en">Persons</span></th></tr></thead>
+<thead><tr>{{check_head}}<th>#</th><th>项目 <span class="en">Programme</span></th><th>姓名 <span class="en">Name (masked)</span></th><th class="num">金额(元) <span class="en">Amount</span></th><th class="num">人数 <span class="en">Persons</span></th></tr></thead>
 <tbody>
 {{rows}}</tbody></table></div>
 )");
-  static const Template row(R"(<tr class="{{class}}"><td>#{{index}}</td><td>{{program}}</td><td>{{name}}</td><td class="num">{{amount}}</td><td class="num">{{persons}}</td></tr>
+  static const Template row(R"(<tr class="{{class}}"{{data}}>{{check}}<td>#{{index}}</td><td>{{program}}</td><td>{{name}}</td><td class="num">{{amount}}</td><td class="num">{{persons}}</td></tr>
 )");
   auto reversed_by = reversals_of(lines);
   Html rows;
@@ -206,13 +220,15 @@ Html subsidies_table(const std::vector<Entry>& lines) {
     if (entry_string(e.fields, "kind") != "subsidy") continue;
     // The masked name only: identity numbers (even masked) stay off the page.
     rows += row.render({{"class", reversed_by.count(e.index) ? "reversed" : ""},
+                        {"data", checks ? check_index(e.index) : Html()},
+                        {"check", checks ? check_cell() : Html()},
                         {"index", std::to_string(e.index)},
                         {"program", entry_string(e.fields, "program")},
                         {"name", entry_string(e.fields, "name_masked")},
                         {"amount", format_amount(entry_fen(e.fields, "amount"))},
                         {"persons", std::to_string(e.fields.value("persons", 1))}});
   }
-  return rows.empty() ? Html() : table.render({{"rows", rows}});
+  return rows.empty() ? Html() : table.render({{"rows", rows}, {"check_head", checks ? check_head() : Html()}});
 }
 
 Result<WebPage> month_page(Site& site, const Village& village, const std::string& month) {
@@ -223,22 +239,37 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
 {{statement}}<h2>预警 <span class="en">Alerts, as published</span></h2>
 {{alerts}}<h2>明细 <span class="en">Every line, with its index in the ledger</span></h2>
 {{lines}}{{subsidies}}<h2>签名 <span class="en">Signed checkpoint</span></h2>
-{{checkpoint}})");
+{{checkpoint}}<h2>在浏览器里核验 <span class="en">Verify in this browser</span></h2>
+<section id="verify" data-village="{{id}}" data-month="{{month}}" data-statement="{{statement_index}}" data-size="{{tree_size}}">
+<p id="verify-summary">本页的核验脚本没有运行;也可以用 <code>sunledger verify</code> 或公开的 /v1 接口自己核验。<span class="en">The verification script has not run; the accounts can also be checked with <code>sunledger verify</code> or the public /v1 read API.</span></p>
+<ul id="verify-problems"></ul>
+</section>
+<section id="consistency" hidden>
+<h3>核对旧签名 <span class="en">Check an old checkpoint</span></h3>
+<p>把以前群公告里的签名(三行正文、空一行、以“—”开头的签名行)粘贴到这里,检查现在的账本是否包含它当时的全部记录、一条没改。<span class="en">Paste a checkpoint from an old group notice (its three lines, a blank line, the line starting with “—”) to check that today's ledger still holds every entry it covered, unchanged.</span></p>
+<textarea id="consistency-note" rows="6" spellcheck="false" aria-label="旧签名 old checkpoint"></textarea>
+<p><button type="button" id="consistency-check">核对 <span class="en">Check</span></button></p>
+<p id="consistency-result" aria-live="polite"></p>
+</section>
+<script src="/static/verify.js" defer></script>
+)");
   static const Template subsidies(R"(<h2>低保等补助名单 <span class="en">Subsidies (names masked)</span></h2>
 {{table}})");
   auto m = published_month(site, village, month);
   if (!m.is_ok()) return m.status();
-  Html subsidy_table = subsidies_table(m->lines);
-  return html_page(200, village.name + " " + month_zh(month) + " 账目公开",
+  Html subsidy_table = subsidies_table(m->lines, true);
+  return verifying_page(html_page(200, village.name + " " + month_zh(month) + " 账目公开",
                    page.render({{"id", village.id},
                                 {"name", village.name},
                                 {"month", month},
                                 {"month_zh", month_zh(month)},
                                 {"statement", statement_table(m->close.statement)},
                                 {"alerts", alerts_list(m->flags)},
-                                {"lines", lines_table(m->lines, site.ledger.utc_offset_minutes())},
+                                {"lines", lines_table(m->lines, site.ledger.utc_offset_minutes(), true)},
                                 {"subsidies", subsidy_table.empty() ? Html() : subsidies.render({{"table", subsidy_table}})},
-                                {"checkpoint", checkpoint_block(site, m->close)}}));
+                                {"checkpoint", checkpoint_block(site, m->close)},
+                                {"statement_index", std::to_string(m->close.statement_index)},
+                                {"tree_size", std::to_string(m->close.tree_size)}})));
 }
 
 Result<WebPage> month_csv(Site& site, const Village& village, const std::string& month) {

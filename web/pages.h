@@ -21,6 +21,9 @@ struct Site {
 
 // The stylesheet every page links (screen, 360 px phones, and print).
 const std::string& stylesheet();
+// web/verify.js, compiled in (web/embed.cmake): the month page's check of its
+// signature, inclusion proofs and totals in the visitor's browser.
+std::string_view verify_script();
 // A whole HTML page in the site's layout, with the security headers.
 WebPage html_page(int status, const std::string& title, const Html& body, const std::string& body_class = "");
 // A page that says what is missing, Chinese first, English second.
@@ -33,6 +36,9 @@ WebPage unavailable_page(const Status& status);
 // "142,400.00" as a village notice prints it, and "元" beside it.
 Html yuan(Fen fen);
 Html alerts_list(const std::vector<Flag>& flags);
+// The month page's policy: its one script (/static/verify.js) may run and
+// read this server's API; every other page runs no script at all.
+WebPage verifying_page(WebPage page);
 // One bar chart: rows of labelled bars, each row a group of values drawn
 // against the largest value of the chart.
 struct BarRow {
@@ -55,8 +61,9 @@ struct PublishedMonth {
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month);
 WebPage month_not_published(const Village& village, const std::string& month);
 Html statement_table(const nlohmann::json& statement);
-Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes);
-Html subsidies_table(const std::vector<Entry>& lines);  // "" when the month has none
+// checks: the month page's verification column and each row's data-index.
+Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes, bool checks = false);
+Html subsidies_table(const std::vector<Entry>& lines, bool checks = false);  // "" when the month has none
 
 Result<WebPage> home_page(Site& site);
 Result<WebPage> village_page(Site& site, const Village& village);

@@ -17,7 +17,7 @@
 namespace sunledger::web {
 namespace {
 
-enum class Route { kHome, kStylesheet, kVillage, kMonth, kCsv, kNotice, kNoSuchPage };
+enum class Route { kHome, kStylesheet, kScript, kVillage, kMonth, kCsv, kNotice, kNoSuchPage };
 
 struct Parsed {
   Route route = Route::kNoSuchPage;
@@ -31,6 +31,7 @@ struct Parsed {
 std::optional<Parsed> parse_path(const std::string& path) {
   if (path == "/") return Parsed{Route::kHome, "", ""};
   if (path == "/static/site.css") return Parsed{Route::kStylesheet, "", ""};
+  if (path == "/static/verify.js") return Parsed{Route::kScript, "", ""};
   for (const char* api : {"/v1/", "/webhooks/"})
     if (path.rfind(api, 0) == 0) return std::nullopt;
   if (path == "/v1" || path == "/webhooks" || path == "/healthz" || path == "/metrics") return std::nullopt;
@@ -55,6 +56,14 @@ WebPage stylesheet_page() {
   WebPage page;
   page.content_type = "text/css; charset=utf-8";
   page.body = stylesheet();
+  page.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "max-age=3600"}};
+  return page;
+}
+
+WebPage script_page() {
+  WebPage page;
+  page.content_type = "text/javascript; charset=utf-8";
+  page.body = std::string(verify_script());
   page.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "max-age=3600"}};
   return page;
 }
@@ -137,6 +146,7 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
   Site site{*ledger, *bot, options};
   auto no_such_page = [] { return not_found_page("没有这个页面", "No such page."); };
   if (p.route == Route::kStylesheet) return stylesheet_page();
+  if (p.route == Route::kScript) return script_page();
   if (p.route == Route::kHome) return serve(path, home_key(), [&site] { return home_page(site); }, no_such_page);
   if (p.route == Route::kNoSuchPage) return no_such_page();
   auto village = ledger->village(p.village);

@@ -148,7 +148,12 @@ TEST(Web, EveryPageHasAStrictPolicyNoScriptNoInlineStyleAndNoExternalRequest) {
     EXPECT_TRUE(has(csp, "style-src 'self'")) << path;
     EXPECT_FALSE(has(csp, "unsafe-inline")) << path;
     EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff");
-    EXPECT_FALSE(has(r->body, "<script")) << path;
+    // One script, on month pages only, from this server: no inline code.
+    std::string body = r->body;
+    const std::string verify = "<script src=\"/static/verify.js\" defer></script>";
+    if (size_t at = body.find(verify); at != std::string::npos) body.erase(at, verify.size());
+    EXPECT_FALSE(has(body, "<script")) << path;
+    EXPECT_FALSE(std::regex_search(body, std::regex("<[^>]* on[a-z]+=", std::regex::icase))) << path;  // no onclick= and the like
     EXPECT_FALSE(has(r->body, " style=")) << path;
     EXPECT_FALSE(has(r->body, "<style")) << path;
     EXPECT_FALSE(std::regex_search(r->body, external)) << path;
@@ -160,6 +165,62 @@ TEST(Web, EveryPageHasAStrictPolicyNoScriptNoInlineStyleAndNoExternalRequest) {
   EXPECT_EQ(css->status, 200);
   EXPECT_EQ(css->get_header_value("Content-Type"), "text/css; charset=utf-8");
   EXPECT_TRUE(has(css->body, "@media (max-width:480px)"));
+}
+
+// The month page's verification script: served by the server itself, small,
+// and the only script the policy lets run (no inline code, requests to this
+// server only).
+TEST(Web, TheVerificationScriptIsServedSmallAndThePolicyAllowsOnlyIt) {
+  WebServer w;
+  auto js = w.get("/static/verify.js");
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->status, 200);
+  EXPECT_EQ(js->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_LE(js->body.size(), 50u * 1024);
+  EXPECT_TRUE(has(js->body, "crypto.subtle.importKey('raw'"));
+  EXPECT_FALSE(has(js->body, "innerHTML"));
+  EXPECT_FALSE(has(js->body, "http://"));
+  EXPECT_FALSE(has(js->body, "https://"));
+  auto page = w.get("/villages/shuangjiang/2022-11");
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  std::string csp = page->get_header_value("Content-Security-Policy");
+  EXPECT_TRUE(has(csp, "script-src 'self'")) << csp;
+  EXPECT_TRUE(has(csp, "connect-src 'self'")) << csp;
+  EXPECT_TRUE(has(csp, "default-src 'none'")) << csp;
+  EXPECT_FALSE(has(csp, "unsafe-inline")) << csp;
+  EXPECT_FALSE(has(csp, "unsafe-eval")) << csp;
+  EXPECT_TRUE(has(page->body, "<script src=\"/static/verify.js\" defer></script>"));
+  // Every other page runs no script and reads nothing with one.
+  for (const char* other : {"/", "/villages/shuangjiang", "/villages/shuangjiang/2022-11/notice", "/villages/huanglong/2022-11"}) {
+    auto r = w.get(other);
+    ASSERT_TRUE(r) << other;
+    std::string policy = r->get_header_value("Content-Security-Policy");
+    EXPECT_TRUE(has(policy, "default-src 'none'")) << other;
+    EXPECT_FALSE(has(policy, "script-src")) << other;
+    EXPECT_FALSE(has(policy, "connect-src")) << other;
+  }
+  // What the script reads: the checkpoint, the key, the statement's index and
+  // every line's index, each row with a cell for its mark.
+  auto close = w.demo.t.ledger->month_close("shuangjiang", "2022-11");
+  ASSERT_TRUE(close.is_ok());
+  EXPECT_TRUE(has(page->body, "<pre class=\"note\" id=\"checkpoint\">"));
+  EXPECT_TRUE(has(page->body, "<pre class=\"note\" id=\"verifier-key\">"));
+  EXPECT_TRUE(has(page->body, "data-statement=\"" + std::to_string(close->statement_index) + "\""));
+  EXPECT_TRUE(has(page->body, "<tr class=\"\" data-index=\"25\"><td class=\"check\"></td><td>#25</td>"));
+  std::regex row("<tr [^>]*data-index=\"[0-9]+\">");
+  std::regex cell("data-index=\"[0-9]+\"><td class=\"check\"></td><td>#[0-9]+</td>");
+  auto rows = std::distance(std::sregex_iterator(page->body.begin(), page->body.end(), row), std::sregex_iterator());
+  auto cells = std::distance(std::sregex_iterator(page->body.begin(), page->body.end(), cell), std::sregex_iterator());
+  EXPECT_GT(rows, 5);
+  EXPECT_EQ(rows, cells);
+  // Read without the script, the page says how else to check; the notice has no script.
+  EXPECT_TRUE(has(page->body, "sunledger verify"));
+  auto notice = w.get("/villages/shuangjiang/2022-11/notice");
+  ASSERT_TRUE(notice);
+  EXPECT_FALSE(has(notice->body, "<script"));
+  EXPECT_FALSE(has(notice->body, "data-index"));
 }
 
 TEST(Web, NoComplaintTextNorReporterOnAnyPage) {
