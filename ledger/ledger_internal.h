@@ -130,6 +130,9 @@ Result<LogRow> find_log(SQLite::Statement& q, const std::string& name);
 inline constexpr const char* kFindLog = "SELECT id, size FROM logs WHERE name=?";
 
 Entry entry_from_row(uint64_t idx, const void* blob, int bytes);
+// Steps a prepared "SELECT idx, leaf …" to its end, calling visit with each
+// row's index and leaf bytes, then resets it. Throws what SQLite throws.
+void visit_leaf_rows(SQLite::Statement& q, const std::function<void(uint64_t, std::string_view)>& visit);
 
 // The last closed month of a log (q prepared from kLastClosed), if any.
 std::optional<std::string> last_closed(SQLite::Statement& q, int64_t log_id);

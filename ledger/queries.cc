@@ -28,12 +28,7 @@ Status Ledger::read(const std::function<Status(ReadTxn&)>& fn) {
         auto& q = c_.stmt("SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) AND idx>=? ORDER BY idx");
         q.bind(1, log_name);
         q.bind(2, static_cast<int64_t>(from));
-        while (q.executeStep()) {
-          auto leaf = q.getColumn(1);
-          visit(static_cast<uint64_t>(q.getColumn(0).getInt64()),
-                std::string_view(static_cast<const char*>(leaf.getBlob()), static_cast<size_t>(leaf.getBytes())));
-        }
-        q.reset();
+        visit_leaf_rows(q, visit);
         return Status::ok();
       } catch (const SQLite::Exception& e) {
         return from_sqlite(e, "read log " + log_name);

@@ -46,6 +46,15 @@ Result<LogRow> find_log(SQLite::Statement& q, const std::string& name) {
   return row;
 }
 
+void visit_leaf_rows(SQLite::Statement& q, const std::function<void(uint64_t, std::string_view)>& visit) {
+  while (q.executeStep()) {
+    auto leaf = q.getColumn(1);
+    visit(static_cast<uint64_t>(q.getColumn(0).getInt64()),
+          std::string_view(static_cast<const char*>(leaf.getBlob()), static_cast<size_t>(leaf.getBytes())));
+  }
+  q.reset();
+}
+
 Entry entry_from_row(uint64_t idx, const void* blob, int bytes) {
   Entry e;
   e.index = idx;
