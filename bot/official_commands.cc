@@ -217,10 +217,13 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   if (!idx.is_ok()) return idx.status();
   // The flags of the books as this statement publishes them: lines of later
   // months, still open, raise nothing in it (Bot::published_flags agrees).
-  auto cache = village_cache(*v);
-  std::lock_guard<std::mutex> books_lock(cache->mu);
-  BooksOptions o{options.cash_limit, options.publish_by_day, today()};
-  auto as_published = cache->published.snapshot(o, month);
+  VillageBooks as_published;
+  {
+    auto cache = village_cache(*v);
+    std::lock_guard<std::mutex> books_lock(cache->mu);
+    BooksOptions o{options.cash_limit, options.publish_by_day, today()};
+    as_published = cache->published.snapshot(o, month);
+  }
   p.notice = render_notice(v->name, p.close, notice_flags(as_published.flags, month)) + complaint_counts(v->id, month) +
              web_line(v->id, month);
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
