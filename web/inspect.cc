@@ -93,6 +93,12 @@ WebPage signed_in(const Site& site, const DashboardSession& s) {
   return page;
 }
 
+std::string areas_of(const DashboardUser& user) {
+  std::string out;
+  for (const auto& a : user.areas) out += (out.empty() ? "" : ", ") + a;
+  return out;
+}
+
 // POST /inspect/login (the one-time link) and /inspect/token (an API token).
 WebPage sign_in_post(Site& site, const WebRequest& r, bool with_link) {
   std::string secret = cookie_value(r.cookie, kSignInCookie);
@@ -106,8 +112,14 @@ WebPage sign_in_post(Site& site, const WebRequest& r, bool with_link) {
       std::fprintf(stderr, "sunledger: dashboard sign-in: %s\n", s.status().to_string().c_str());
       return unavailable_page(s.status());
     }
+    // Who tried is unknown (a link or token that opens nothing names nobody); why is logged.
+    std::fprintf(stderr, "sunledger: dashboard sign-in refused (%s): %s\n", with_link ? "one-time link" : "API token",
+                 s.status().message().c_str());
     return sign_in(site, r, 403, "", s.status().message());
   }
+  // An audit line: who and how, never the link, the token or the session.
+  std::fprintf(stderr, "sunledger: dashboard: %s signed in (%s, areas: %s)\n", s->user.shown.c_str(),
+               with_link ? "one-time link" : "API token", areas_of(s->user).c_str());
   return signed_in(site, *s);
 }
 
@@ -211,6 +223,7 @@ std::optional<WebPage> dashboard(Site& site, const WebRequest& r, const std::fun
     if (!post) return redirect("/inspect");
     if (!csrf_ok(r, token)) return csrf_refused(&v);
     if (Status s = site.bot.sign_in().end_session(token); !s.is_ok()) return or_unavailable("sign-out", s);
+    std::fprintf(stderr, "sunledger: dashboard: %s signed out\n", v.user.shown.c_str());
     WebPage page = redirect("/inspect/login");
     page.headers.emplace_back("Set-Cookie", cookie(site, kSessionCookie, "", 0));
     return page;
