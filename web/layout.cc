@@ -140,6 +140,11 @@ Html yuan(Fen fen) {
   return t.render({{"amount", format_amount(fen)}});
 }
 
+Html yuan_wan(Fen fen) {
+  static const Template t("{{amount}}");
+  return t.render({{"amount", format_yuan_with_wan(fen)}});
+}
+
 Html alerts_list(const std::vector<Flag>& flags) {
   if (flags.empty()) return Html::markup("<p class=\"muted\">没有预警 <span class=\"en\">No alerts</span></p>\n");
   static const Template list(R"(<ul class="alerts">

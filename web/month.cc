@@ -3,6 +3,7 @@
 // its notice carried and the signed checkpoint that ends at its statement.
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -28,7 +29,7 @@ Html category_rows(const nlohmann::json& by_category) {
   if (!by_category.is_object()) return rows;
   for (const auto& item : by_category.items())
     if (item.value().is_number_integer() && item.value().get<Fen>() != 0)
-      rows += row.render({{"category", item.key()}, {"amount", yuan(item.value().get<Fen>())}});
+      rows += row.render({{"category", item.key()}, {"amount", yuan_wan(item.value().get<Fen>())}});
   return rows;
 }
 
@@ -159,13 +160,13 @@ Html statement_table(const nlohmann::json& s) {
 <tr><th>记录 <span class="en">Entries</span></th><td class="num">{{count}}条 #{{first}}–#{{last}}</td></tr>
 </tbody></table></div>
 )");
-  return t.render({{"opening", yuan(entry_fen(s, "opening"))},
-                   {"income", yuan(entry_fen(s, "income_total"))},
+  return t.render({{"opening", yuan_wan(entry_fen(s, "opening"))},
+                   {"income", yuan_wan(entry_fen(s, "income_total"))},
                    {"income_rows", category_rows(s.value("income_by_category", nlohmann::json::object()))},
-                   {"expense", yuan(entry_fen(s, "expense_total"))},
+                   {"expense", yuan_wan(entry_fen(s, "expense_total"))},
                    {"expense_rows", category_rows(s.value("expense_by_category", nlohmann::json::object()))},
-                   {"closing", yuan(entry_fen(s, "closing"))},
-                   {"subsidy", yuan(entry_fen(s, "subsidy_total"))},
+                   {"closing", yuan_wan(entry_fen(s, "closing"))},
+                   {"subsidy", yuan_wan(entry_fen(s, "subsidy_total"))},
                    {"households", std::to_string(s.value("subsidy_lines", 0))},
                    {"count", std::to_string(s.value("entry_count", 0))},
                    {"first", std::to_string(s.value("first_index", 0))},
@@ -176,69 +177,121 @@ Html statement_table(const nlohmann::json& s) {
 // (in sight on a phone, where the table scrolls), an empty cell where
 // /static/verify.js writes ✓ or ✗ once it has checked the row's entry against
 // the signed checkpoint; the printed notice has neither.
-Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes, bool checks) {
-  static const Template table(R"(<div class="table"><table>
+std::vector<MonthRow> month_rows(const std::vector<Entry>& lines, int utc_offset_minutes, bool checks) {
+  static const Template line(R"(<tr class="{{class}}"{{data}}>{{check}}<td>#{{index}}</td><td>{{date}}</td><td>{{type}}</td><td>{{category}}</td><td>{{item}}</td><td class="num">{{amount}}</td><td>{{project}}</td><td>{{fund}}</td><td>{{counterparty}}</td><td>{{note}}</td></tr>
+)");
+  static const Template subsidy(R"(<tr class="{{class}}"{{data}}>{{check}}<td>#{{index}}</td><td>{{program}}</td><td>{{name}}</td><td class="num">{{amount}}</td><td class="num">{{persons}}</td></tr>
+)");
+  auto reversed_by = reversals_of(lines);
+  std::vector<MonthRow> rows;
+  for (const auto& e : lines) {
+    const char* row_class = reversed_by.count(e.index) ? "reversed" : "";
+    if (entry_string(e.fields, "kind") == "subsidy") {
+      // The masked name only: identity numbers (even masked) stay off the page.
+      rows.push_back({true, subsidy.render({{"class", row_class},
+                                            {"data", checks ? check_index(e.index) : Html()},
+                                            {"check", checks ? check_cell() : Html()},
+                                            {"index", std::to_string(e.index)},
+                                            {"program", entry_string(e.fields, "program")},
+                                            {"name", entry_string(e.fields, "name_masked")},
+                                            {"amount", format_amount(entry_fen(e.fields, "amount"))},
+                                            {"persons", std::to_string(e.fields.value("persons", 1))}})});
+      continue;
+    }
+    LineView v = line_view(e, reversed_by, utc_offset_minutes);
+    if (!v.shown) continue;
+    rows.push_back({false, line.render({{"class", row_class},
+                                        {"data", checks ? check_index(e.index) : Html()},
+                                        {"check", checks ? check_cell() : Html()},
+                                        {"index", std::to_string(e.index)},
+                                        {"date", v.date},
+                                        {"type", v.type},
+                                        {"category", v.category},
+                                        {"item", v.item},
+                                        {"amount", v.amount},
+                                        {"project", entry_string(e.fields, "project")},
+                                        {"fund", entry_string(e.fields, "fund")},
+                                        {"counterparty", entry_string(e.fields, "counterparty")},
+                                        {"note", v.note}})});
+  }
+  return rows;
+}
+
+std::vector<RowPage> row_pages(const std::vector<MonthRow>& rows, size_t budget) {
+  std::vector<RowPage> pages{{0, 0}};
+  size_t used = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    size_t n = rows[i].html.str().size();
+    if (used > 0 && used + n > budget) {
+      pages.push_back({i, i});
+      used = 0;
+    }
+    pages.back().to = i + 1;
+    used += n;
+  }
+  return pages;
+}
+
+MonthTables month_tables(const std::vector<MonthRow>& rows, RowPage page, bool checks) {
+  static const Template lines(R"(<div class="table"><table>
 <thead><tr>{{check_head}}<th>#</th><th>日期 <span class="en">Date</span></th><th>收支 <span class="en">Type</span></th><th>类别 <span class="en">Category</span></th><th>摘要 <span class="en">Item</span></th><th class="num">金额(元) <span class="en">Amount</span></th><th>项目 <span class="en">Project</span></th><th>资金 <span class="en">Fund</span></th><th>对方 <span class="en">Counterparty</span></th><th>备注 <span class="en">Note</span></th></tr></thead>
 <tbody>
 {{rows}}</tbody></table></div>
 )");
-  static const Template row(R"(<tr class="{{class}}"{{data}}>{{check}}<td>#{{index}}</td><td>{{date}}</td><td>{{type}}</td><td>{{category}}</td><td>{{item}}</td><td class="num">{{amount}}</td><td>{{project}}</td><td>{{fund}}</td><td>{{counterparty}}</td><td>{{note}}</td></tr>
-)");
-  auto reversed_by = reversals_of(lines);
-  Html rows;
-  for (const auto& e : lines) {
-    LineView v = line_view(e, reversed_by, utc_offset_minutes);
-    if (!v.shown) continue;
-    rows += row.render({{"class", reversed_by.count(e.index) ? "reversed" : ""},
-                        {"data", checks ? check_index(e.index) : Html()},
-                        {"check", checks ? check_cell() : Html()},
-                        {"index", std::to_string(e.index)},
-                        {"date", v.date},
-                        {"type", v.type},
-                        {"category", v.category},
-                        {"item", v.item},
-                        {"amount", v.amount},
-                        {"project", entry_string(e.fields, "project")},
-                        {"fund", entry_string(e.fields, "fund")},
-                        {"counterparty", entry_string(e.fields, "counterparty")},
-                        {"note", v.note}});
-  }
-  return table.render({{"rows", rows}, {"check_head", checks ? check_head() : Html()}});
-}
-
-Html subsidies_table(const std::vector<Entry>& lines, bool checks) {
-  static const Template table(R"(<div class="table"><table>
+  static const Template subsidies(R"(<div class="table"><table>
 <thead><tr>{{check_head}}<th>#</th><th>项目 <span class="en">Programme</span></th><th>姓名 <span class="en">Name (masked)</span></th><th class="num">金额(元) <span class="en">Amount</span></th><th class="num">人数 <span class="en">Persons</span></th></tr></thead>
 <tbody>
 {{rows}}</tbody></table></div>
 )");
-  static const Template row(R"(<tr class="{{class}}"{{data}}>{{check}}<td>#{{index}}</td><td>{{program}}</td><td>{{name}}</td><td class="num">{{amount}}</td><td class="num">{{persons}}</td></tr>
-)");
-  auto reversed_by = reversals_of(lines);
-  Html rows;
-  for (const auto& e : lines) {
-    if (entry_string(e.fields, "kind") != "subsidy") continue;
-    // The masked name only: identity numbers (even masked) stay off the page.
-    rows += row.render({{"class", reversed_by.count(e.index) ? "reversed" : ""},
-                        {"data", checks ? check_index(e.index) : Html()},
-                        {"check", checks ? check_cell() : Html()},
-                        {"index", std::to_string(e.index)},
-                        {"program", entry_string(e.fields, "program")},
-                        {"name", entry_string(e.fields, "name_masked")},
-                        {"amount", format_amount(entry_fen(e.fields, "amount"))},
-                        {"persons", std::to_string(e.fields.value("persons", 1))}});
-  }
-  return rows.empty() ? Html() : table.render({{"rows", rows}, {"check_head", checks ? check_head() : Html()}});
+  Html line_rows, subsidy_rows;
+  for (size_t i = page.from; i < page.to && i < rows.size(); ++i) (rows[i].subsidy ? subsidy_rows : line_rows) += rows[i].html;
+  Html head = checks ? check_head() : Html();
+  return {lines.render({{"rows", line_rows}, {"check_head", head}}),
+          subsidy_rows.empty() ? Html() : subsidies.render({{"rows", subsidy_rows}, {"check_head", head}})};
 }
 
-Result<WebPage> month_page(Site& site, const Village& village, const std::string& month) {
+std::string page_path(const std::string& base, int page) {
+  return page <= 1 ? base : base + "/page/" + std::to_string(page);
+}
+
+Html pages_nav(const std::string& base, int page, int pages) {
+  if (pages <= 1) return Html();
+  static const Template nav(R"(<nav class="pages"><p>明细第{{page}}/{{pages}}页 <span class="en">lines, page {{page}} of {{pages}}</span><span class="noprint">{{links}}</span></p></nav>
+)");
+  static const Template link(R"( <a href="{{href}}">{{text}}</a>)");
+  Html links;
+  auto add = [&](int to, const char* text) {
+    if (to >= 1 && to <= pages && to != page) links += link.render({{"href", page_path(base, to)}, {"text", text}});
+  };
+  add(1, "« 第1页 first");
+  if (page - 1 > 1) add(page - 1, "‹ 上一页 previous");
+  if (page + 1 < pages) add(page + 1, "下一页 next ›");
+  add(pages, "末页 last »");
+  return nav.render({{"page", std::to_string(page)}, {"pages", std::to_string(pages)}, {"links", links}});
+}
+
+std::optional<PagedBody> paged_body(const std::vector<MonthRow>& rows, int page, bool checks,
+                                    const std::function<Html(const MonthTables&, const Html& nav)>& render,
+                                    const std::string& base) {
+  // What the page takes without its rows (the layout's head included, with
+  // room for the largest navigation): the rows get the rest of the budget.
+  size_t fixed = render(month_tables(rows, RowPage{}, checks), pages_nav(base, 99'999, 99'999)).str().size() + kLayoutBytes;
+  size_t budget = kPageBytes > fixed + kMinRowBytes ? kPageBytes - fixed : kMinRowBytes;
+  auto pages = row_pages(rows, budget);
+  if (page < 1 || page > static_cast<int>(pages.size())) return std::nullopt;
+  int n = static_cast<int>(pages.size());
+  Html nav = pages_nav(base, page, n);
+  return PagedBody{render(month_tables(rows, pages[page - 1], checks), nav), n};
+}
+
+Result<WebPage> month_page(Site& site, const Village& village, const std::string& month, int page_number) {
   static const Template page(R"(<p class="noprint"><a href="/villages/{{id}}">← {{name}}</a></p>
 <h1>{{name}} {{month_zh}} 账目公开 <span class="en">Accounts of {{month}}, as published</span></h1>
 <p class="noprint"><a href="/villages/{{id}}/{{month}}.csv">下载表格 CSV <span class="en">download CSV</span></a> · <a href="/villages/{{id}}/{{month}}/notice">打印公开栏通知 <span class="en">printable notice</span></a></p>
 <h2>汇总 <span class="en">Statement</span></h2>
 {{statement}}<h2>预警 <span class="en">Alerts, as published</span></h2>
 {{alerts}}<h2>明细 <span class="en">Every line, with its index in the ledger</span></h2>
-{{lines}}{{subsidies}}<h2>签名 <span class="en">Signed checkpoint</span></h2>
+{{nav}}{{lines}}{{subsidies}}{{nav}}<h2>签名 <span class="en">Signed checkpoint</span></h2>
 {{checkpoint}}<h2>在浏览器里核验 <span class="en">Verify in this browser</span></h2>
 <section id="verify" data-village="{{id}}" data-month="{{month}}" data-statement="{{statement_index}}" data-size="{{tree_size}}">
 <p id="verify-summary">本页的核验脚本没有运行;也可以用 <code>sunledger verify</code> 或公开的 /v1 接口自己核验。<span class="en">The verification script has not run; the accounts can also be checked with <code>sunledger verify</code> or the public /v1 read API.</span></p>
@@ -257,19 +310,28 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
 {{table}})");
   auto m = published_month(site, village, month);
   if (!m.is_ok()) return m.status();
-  Html subsidy_table = subsidies_table(m->lines, true);
-  return verifying_page(html_page(200, village.name + " " + month_zh(month) + " 账目公开",
-                   page.render({{"id", village.id},
-                                {"name", village.name},
-                                {"month", month},
-                                {"month_zh", month_zh(month)},
-                                {"statement", statement_table(m->close.statement)},
-                                {"alerts", alerts_list(m->flags)},
-                                {"lines", lines_table(m->lines, site.ledger.utc_offset_minutes(), true)},
-                                {"subsidies", subsidy_table.empty() ? Html() : subsidies.render({{"table", subsidy_table}})},
-                                {"checkpoint", checkpoint_block(site, m->close)},
-                                {"statement_index", std::to_string(m->close.statement_index)},
-                                {"tree_size", std::to_string(m->close.tree_size)}})));
+  Html statement = statement_table(m->close.statement), alerts = alerts_list(m->flags),
+       checkpoint = checkpoint_block(site, m->close);
+  auto render = [&](const MonthTables& tables, const Html& nav) {
+    return page.render({{"id", village.id},
+                        {"name", village.name},
+                        {"month", month},
+                        {"month_zh", month_zh(month)},
+                        {"statement", statement},
+                        {"alerts", alerts},
+                        {"nav", nav},
+                        {"lines", tables.lines},
+                        {"subsidies", tables.subsidies.empty() ? Html() : subsidies.render({{"table", tables.subsidies}})},
+                        {"checkpoint", checkpoint},
+                        {"statement_index", std::to_string(m->close.statement_index)},
+                        {"tree_size", std::to_string(m->close.tree_size)}});
+  };
+  auto body = paged_body(month_rows(m->lines, site.ledger.utc_offset_minutes(), true), page_number, true, render,
+                         "/villages/" + village.id + "/" + month);
+  if (!body) return not_found("no such page of the month's lines");
+  std::string title = village.name + " " + month_zh(month) + " 账目公开" +
+                      (page_number > 1 ? " 第" + std::to_string(page_number) + "页" : "");
+  return verifying_page(html_page(200, title, body->html));
 }
 
 Result<WebPage> month_csv(Site& site, const Village& village, const std::string& month) {

@@ -6,7 +6,7 @@
 
 namespace sunledger::web {
 
-Result<WebPage> notice_page(Site& site, const Village& village, const std::string& month) {
+Result<WebPage> notice_page(Site& site, const Village& village, const std::string& month, int page_number) {
   static const Template page(R"(<p class="noprint"><a href="/villages/{{id}}/{{month}}">← {{name}} {{month_zh}}</a> · 用浏览器打印(A4)<span class="en">print from the browser (A4)</span></p>
 <section>
 <h1>{{town}}{{name}} {{month_zh}} 三务公开 <span class="en">Village accounts, {{month}}</span></h1>
@@ -18,7 +18,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
 </section>
 <section>
 <h2>明细 <span class="en">Every line</span></h2>
-{{lines}}</section>
+{{nav}}{{lines}}</section>
 {{subsidies}})");
   static const Template subsidies(R"(<section>
 <h2>低保等补助名单 <span class="en">Subsidies (names masked)</span></h2>
@@ -29,29 +29,36 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
   auto counts = site.bot.complaint_counts(village.id, month);
   if (!counts.is_ok()) return counts.status();
   std::string url = site.options.public_url + "/villages/" + village.id + "/" + month;
-  Html subsidy_table = subsidies_table(m->lines);
-  return html_page(200, village.name + " " + month_zh(month) + " 三务公开",
-                   page.render({{"id", village.id},
-                                {"town", village.town},
-                                {"name", village.name},
-                                {"month", month},
-                                {"month_zh", month_zh(month)},
-                                {"statement", statement_table(m->close.statement)},
-                                {"alerts", alerts_list(m->flags)},
-                                {"received", std::to_string(counts->received)},
-                                {"resolved", std::to_string(counts->resolved)},
-                                {"open", std::to_string(counts->open)},
-                                {"overdue", std::to_string(counts->overdue)},
-                                // Counted as of today's start, not the month's end: a notice printed
-                                // later says the day its counts are of (Bot::complaint_counts).
-                                {"today", format_date(local_date(site.ledger.clock().now_unix_seconds(),
-                                                                 site.ledger.utc_offset_minutes()))},
-                                {"short", checkpoint_short_form(m->close.checkpoint)},
-                                {"qr", qr_svg(url)},
-                                {"url", url},
-                                {"lines", lines_table(m->lines, site.ledger.utc_offset_minutes())},
-                                {"subsidies", subsidy_table.empty() ? Html() : subsidies.render({{"table", subsidy_table}})}}),
-                   "notice");
+  Html statement = statement_table(m->close.statement), alerts = alerts_list(m->flags), qr = qr_svg(url);
+  // Counted as of today's start, not the month's end: a notice printed
+  // later says the day its counts are of (Bot::complaint_counts).
+  std::string today = format_date(local_date(site.ledger.clock().now_unix_seconds(), site.ledger.utc_offset_minutes()));
+  auto render = [&](const MonthTables& tables, const Html& nav) {
+    return page.render({{"id", village.id},
+                        {"town", village.town},
+                        {"name", village.name},
+                        {"month", month},
+                        {"month_zh", month_zh(month)},
+                        {"statement", statement},
+                        {"alerts", alerts},
+                        {"received", std::to_string(counts->received)},
+                        {"resolved", std::to_string(counts->resolved)},
+                        {"open", std::to_string(counts->open)},
+                        {"overdue", std::to_string(counts->overdue)},
+                        {"today", today},
+                        {"short", checkpoint_short_form(m->close.checkpoint)},
+                        {"qr", qr},
+                        {"url", url},
+                        {"nav", nav},
+                        {"lines", tables.lines},
+                        {"subsidies", tables.subsidies.empty() ? Html() : subsidies.render({{"table", tables.subsidies}})}});
+  };
+  auto body = paged_body(month_rows(m->lines, site.ledger.utc_offset_minutes(), false), page_number, false, render,
+                         "/villages/" + village.id + "/" + month + "/notice");
+  if (!body) return not_found("no such page of the notice");
+  std::string title = village.name + " " + month_zh(month) + " 三务公开" +
+                      (page_number > 1 ? " 第" + std::to_string(page_number) + "页" : "");
+  return html_page(200, title, body->html, "notice");
 }
 
 }  // namespace sunledger::web

@@ -3,6 +3,8 @@
 // read; safe from any thread (the ledger and the bot are).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,8 +35,12 @@ WebPage not_found_page(const std::string& zh, const std::string& en);
 WebPage dashboard_page(int status, const std::string& title, const Html& body);
 WebPage unavailable_page(const Status& status);
 
-// "142,400.00" as a village notice prints it, and "元" beside it.
+// "142,400.00元", as a notice prints a line's amount.
 Html yuan(Fen fen);
+// "142,400.00元(14.24万元)" from 10,000 yuan up, as the notice in chat and
+// bot/render print a statement's figures, balances and projects
+// (format_yuan_with_wan): one form for the same figure wherever it is read.
+Html yuan_wan(Fen fen);
 Html alerts_list(const std::vector<Flag>& flags);
 // The month page's policy: its one script (/static/verify.js) may run and
 // read this server's API; every other page runs no script at all.
@@ -61,15 +67,52 @@ struct PublishedMonth {
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month);
 WebPage month_not_published(const Village& village, const std::string& month);
 Html statement_table(const nlohmann::json& statement);
-// checks: the month page's verification column and each row's data-index.
-Html lines_table(const std::vector<Entry>& lines, int utc_offset_minutes, bool checks = false);
-Html subsidies_table(const std::vector<Entry>& lines, bool checks = false);  // "" when the month has none
+
+// A month's lines and subsidies as table rows, one per shown entry in log
+// order (checks: the month page's verification column and each row's
+// data-index), split into pages so that every page stays under 150 KB
+// however many lines a month has: a month of thousands of lines, or of long
+// texts escaped, is read (and printed) a page at a time, each page with the
+// whole statement, alerts and checkpoint, so each checks itself in full.
+struct MonthRow {
+  bool subsidy = false;
+  Html html;
+};
+std::vector<MonthRow> month_rows(const std::vector<Entry>& lines, int utc_offset_minutes, bool checks);
+struct RowPage {
+  size_t from = 0, to = 0;  // rows [from, to)
+};
+// Rows in pages of at most `budget` bytes each (a row larger than the budget
+// is a page of its own); one empty page when there are no rows.
+std::vector<RowPage> row_pages(const std::vector<MonthRow>& rows, size_t budget);
+struct MonthTables {
+  Html lines;      // the lines table (always, even empty)
+  Html subsidies;  // the subsidies table, "" when the page has none
+};
+MonthTables month_tables(const std::vector<MonthRow>& rows, RowPage page, bool checks);
+// Page 1 is `base` itself, page N `base/page/N`.
+std::string page_path(const std::string& base, int page);
+// "明细第2/5页" and links to the first, previous, next and last pages; "" for one page.
+Html pages_nav(const std::string& base, int page, int pages);
+// The whole page stays under kPageBytes: the head of the layout is at most
+// kLayoutBytes, and the rows get what the rest leaves (kMinRowBytes at least).
+constexpr size_t kPageBytes = 140'000, kLayoutBytes = 4'000, kMinRowBytes = 20'000;
+struct PagedBody {
+  Html html;
+  int pages = 1;
+};
+// Page `page` of a month's rows, rendered by `render` (its tables and its
+// navigation); nullopt for a page beyond the last.
+std::optional<PagedBody> paged_body(const std::vector<MonthRow>& rows, int page, bool checks,
+                                    const std::function<Html(const MonthTables&, const Html& nav)>& render,
+                                    const std::string& base);
 
 Result<WebPage> home_page(Site& site);
 Result<WebPage> village_page(Site& site, const Village& village);
 // kNotFound (with a page saying so) for a month that is not published.
-Result<WebPage> month_page(Site& site, const Village& village, const std::string& month);
+Result<WebPage> month_page(Site& site, const Village& village, const std::string& month, int page = 1);
 Result<WebPage> month_csv(Site& site, const Village& village, const std::string& month);
-Result<WebPage> notice_page(Site& site, const Village& village, const std::string& month);
+// page: as the month page, the lines a page at a time (each printed with the statement).
+Result<WebPage> notice_page(Site& site, const Village& village, const std::string& month, int page = 1);
 
 }  // namespace sunledger::web

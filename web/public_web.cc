@@ -22,7 +22,20 @@ enum class Route { kHome, kStylesheet, kScript, kVillage, kMonth, kCsv, kNotice,
 struct Parsed {
   Route route = Route::kNoSuchPage;
   std::string village, month;
+  int page = 1;  // of a month's lines (the month page and its notice)
 };
+
+// "/page/N" after a month or its notice, N from 2 (page 1 is the page's own
+// path, so it is never cached twice) and of at most 6 digits; 0 when `tail`
+// is not that.
+int page_suffix(const std::string& tail) {
+  const std::string prefix = "/page/";
+  if (tail.rfind(prefix, 0) != 0) return 0;
+  std::string n = tail.substr(prefix.size());
+  if (n.empty() || n.size() > 6 || n[0] == '0' || n.find_first_not_of("0123456789") != std::string::npos) return 0;
+  int page = std::stoi(n);
+  return page >= 2 ? page : 0;
+}
 
 // "/villages/shuangjiang/2022-11.csv" -> kCsv, shuangjiang, 2022-11.
 // nullopt for the machine-facing paths (the API, webhooks, health and
@@ -46,6 +59,9 @@ std::optional<Parsed> parse_path(const std::string& path) {
   if (tail.size() == 11 && tail.compare(7, 4, ".csv") == 0) p.route = Route::kCsv;
   else if (tail.size() == 14 && tail.compare(7, 7, "/notice") == 0) p.route = Route::kNotice;
   else if (tail.size() == 7) p.route = Route::kMonth;
+  else if (tail.size() > 14 && tail.compare(7, 7, "/notice") == 0 && (p.page = page_suffix(tail.substr(14))) > 0)
+    p.route = Route::kNotice;
+  else if (tail.size() > 7 && (p.page = page_suffix(tail.substr(7))) > 0) p.route = Route::kMonth;
   else return Parsed{};
   p.month = tail.substr(0, 7);
   if (!valid_month(p.month)) return Parsed{};
@@ -158,13 +174,19 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
   const std::string& month = p.month;
   auto size = ledger->log_size(v.id);
   Result<std::string> key = size.is_ok() ? Result<std::string>(std::to_string(*size)) : Result<std::string>(size.status());
-  auto unpublished = [&v, &month] { return month_not_published(v, month); };
+  // A page of lines beyond the last is no page; any page of a month not
+  // published says the month is not.
+  auto unpublished = [this, &v, &month, &p] {
+    auto close = ledger->month_close(v.id, month);
+    if (p.page > 1 && close.is_ok()) return not_found_page("没有这一页", "No such page of this month's lines.");
+    return month_not_published(v, month);
+  };
   switch (p.route) {
     case Route::kVillage:
       // Its alerts include months not published by their deadline: they change with the day.
       if (key.is_ok()) key = *key + "|" + today();
       return serve(path, key, [&site, &v] { return village_page(site, v); }, no_such_page);
-    case Route::kMonth: return serve(path, key, [&] { return month_page(site, v, month); }, unpublished);
+    case Route::kMonth: return serve(path, key, [&] { return month_page(site, v, month, p.page); }, unpublished);
     case Route::kCsv: return serve(path, key, [&] { return month_csv(site, v, month); }, unpublished);
     case Route::kNotice: {
       // The notice prints the complaint counts too: they change with the
@@ -172,7 +194,7 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
       auto complaints = complaints_key();
       if (!complaints.is_ok()) key = complaints.status();
       else if (key.is_ok()) key = *key + "|" + *complaints;
-      return serve(path, key, [&] { return notice_page(site, v, month); }, unpublished);
+      return serve(path, key, [&] { return notice_page(site, v, month, p.page); }, unpublished);
     }
     default: return no_such_page();
   }

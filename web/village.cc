@@ -20,9 +20,9 @@ Html months_table(const Village& v, const std::vector<MonthClose>& closes) {
     rows += row.render({{"id", v.id},
                         {"month", it->month},
                         {"month_zh", month_zh(it->month)},
-                        {"income", yuan(entry_fen(it->statement, "income_total"))},
-                        {"expense", yuan(entry_fen(it->statement, "expense_total"))},
-                        {"closing", yuan(entry_fen(it->statement, "closing"))},
+                        {"income", yuan_wan(entry_fen(it->statement, "income_total"))},
+                        {"expense", yuan_wan(entry_fen(it->statement, "expense_total"))},
+                        {"closing", yuan_wan(entry_fen(it->statement, "closing"))},
                         {"code", checkpoint_short_form(it->checkpoint)}});
   return table.render({{"rows", rows}});
 }
@@ -38,7 +38,7 @@ Html funds_table(const VillageBooks& books) {
   static const Template row(R"(<tr><td>{{fund}}</td><td class="num">{{balance}}</td></tr>
 )");
   Html rows;
-  for (const auto& [fund, balance] : books.fund_balances) rows += row.render({{"fund", fund}, {"balance", yuan(balance)}});
+  for (const auto& [fund, balance] : books.fund_balances) rows += row.render({{"fund", fund}, {"balance", yuan_wan(balance)}});
   return table.render({{"rows", rows}});
 }
 
