@@ -36,6 +36,7 @@ pre.note{white-space:pre-wrap;word-break:break-all;background:#f0f0ea;padding:.5
 .village h3{margin:.2rem 0;font-size:1.05rem}
 svg.bars{width:100%;height:auto;max-width:30rem}
 svg.qr{width:35mm;height:35mm}
+.url{word-break:break-all}
 nav.dash{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center;margin:.6rem 0}
 nav.dash form{display:inline;margin:0}
 form.filters,form.act{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end;background:#fff;border:1px solid #ddd;padding:.6rem;margin:.5rem 0}

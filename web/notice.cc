@@ -14,7 +14,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
 {{alerts}}<p>{{month_zh}}投诉:受理{{received}}件,办结{{resolved}}件;截至{{today}}零时,在办{{open}}件,逾期{{overdue}}件 <span class="en">complaints: received and resolved in {{month}}; open and overdue; all as of 00:00 on {{today}}</span></p>
 <h2>核验 <span class="en">Check</span></h2>
 <p>核验码 <strong>{{short}}</strong>:与群里的公开通知、“核验 {{month}}”的回答相同。<span class="en">The check code matches the group notice and the answer to 核验 {{month}}.</span></p>
-{{qr}}<p>扫码查看每一笔并核验签名 <span class="en">scan to see every line and check the signature</span>:<br>{{url}}</p>
+{{qr}}<p>扫码查看每一笔并核验签名 <span class="en">scan to see every line and check the signature</span>:<br><span class="url">{{url}}</span></p>
 </section>
 <section>
 <h2>明细 <span class="en">Every line</span></h2>

@@ -203,6 +203,9 @@ try {
       const result = await tab.getAttribute('#verify', 'data-result');
       check(result === 'verified', `${p}: verification says ${result}: ${await tab.textContent('#verify')}`);
     }
+    // Readable on a 360 px phone: nothing but a table's own scroller is wider than the screen.
+    const wide = await tab.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= 360, `${p} is ${wide} px wide on a 360 px screen`);
     const name = p === '/' ? 'home' : p.slice(1).replace(/\//g, '_');
     await tab.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
     if (process.env.SUNLEDGER_TIMING) log(p);
@@ -345,7 +348,11 @@ try {
   // one-time link the bot sends for 登录 (asked through the real CLI beside
   // the running server, as an inspector writes it in private chat).
   const dash = await newPage();
-  const shot = (name) => dash.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
+  const shot = async (name) => {
+    const wide = await dash.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= 360, `${name} is ${wide} px wide on a 360 px screen`);
+    await dash.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
+  };
   await dash.goto(base + '/inspect');
   check(new URL(dash.url()).pathname === '/inspect/login', 'without a session /inspect went to ' + dash.url());
   await shot('inspect_login');
