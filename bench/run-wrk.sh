@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Load test of the generic webhook with wrk, on loopback only, bounded in time.
-#   bench/run-wrk.sh [SECONDS] [CONNECTIONS] [query|post|mix|all|peer] [RATE]
+#   bench/run-wrk.sh [SECONDS] [CONNECTIONS] [query|post|mix|all|peer|page] [RATE]
 # Without RATE, wrk sends as fast as the server answers (throughput at
 # saturation); with RATE (requests/s), latency is measured at that load.
 # Starts `sunledger demo` on a fresh data folder, then runs three loads:
 # villager queries, durable official posts (each a new message id), and the
 # mixed load; prints throughput, p50/p99 latency and errors for each.
+# `page` (issue #14) loads the public month page /villages/shuangjiang/2022-11
+# (served from the page cache) with plain GETs: target 5,000 requests/s, p99 < 50 ms.
 # `peer` (issue #18) runs, in the same run, Sunledger and the Go standard-library
 # peer (bench/peers/go-bot, built with Debian's golang-go) on the same signed
 # `账目 2022-11` requests and on bare /healthz, and prints the ratios.
@@ -73,8 +75,17 @@ print("Sunledger signed / own bare = %.2f (target >= 0.7); Go peer: %.2f" % (ss 
 PY
 }
 
+# The public month page, as a browser asks for it without compression.
+page() {
+  local path=/villages/shuangjiang/2022-11
+  echo "== GET $path ($(curl -sf http://127.0.0.1:$port$path | wc -c) bytes): ${seconds}s, $conns connections, 2 wrk threads"
+  wrk -t2 -c"$conns" -d"${seconds}s" --latency http://127.0.0.1:$port$path |
+    grep -E 'Requests/sec|^ +(50|99)%|requests in|Non-2xx|Socket errors' || true
+}
+
 case "${3:-all}" in
   peer) peer ;;
+  page) page ;;
   query) run query 20000 ;;
   post) run post $((seconds * 6000)) ;;
   mix) run mix $((seconds * 8000)) ;;
