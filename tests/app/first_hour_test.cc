@@ -487,7 +487,7 @@ TEST_F(FirstHour, TheDemoShowsTheWholeLoop) {
   auto notice = web.Get("/villages/shuangjiang/2022-12/notice");
   ASSERT_TRUE(notice);
   EXPECT_EQ(notice->status, 200);
-  EXPECT_TRUE(has(notice->body, "http://127.0.0.1:" + std::to_string(demo.port) + "/villages/shuangjiang/2022-12</p>"))
+  EXPECT_TRUE(has(notice->body, "http://127.0.0.1:" + std::to_string(demo.port) + "/villages/shuangjiang/2022-12</span></p>"))
       << notice->body;
   EXPECT_FALSE(has(notice->body, "村道拓宽为什么用水利专项资金"));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));

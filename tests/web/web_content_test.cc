@@ -215,7 +215,7 @@ TEST(WebContent, TheNoticePrintsOnA4WithTheCheckCodeAndAQrCodeOfTheMonthPage) {
   EXPECT_TRUE(has(b, "<svg class=\"qr\""));
   // The configured public URL, its trailing slash dropped, is what the QR code and the text say.
   EXPECT_TRUE(has(b, "aria-label=\"https://lukou.example/villages/shuangjiang/2022-11\""));
-  EXPECT_TRUE(has(b, "<br>https://lukou.example/villages/shuangjiang/2022-11</p>"));
+  EXPECT_TRUE(has(b, "<br><span class=\"url\">https://lukou.example/villages/shuangjiang/2022-11</span></p>"));
   size_t sections = 0;
   for (size_t at = b.find("<section>"); at != std::string::npos; at = b.find("<section>", at + 1)) ++sections;
   EXPECT_EQ(sections, 3u);  // summary, lines, subsidies: one printed page each
