@@ -70,7 +70,7 @@ void BM_PostDurable(benchmark::State& state) {
   for (auto _ : state) {
     int id = next++;
     InboundMessage m{cli::kDemoBotId, "shuangjiang-group", true, "shuangjiang-secretary", "书记",
-                     "记账 2022-12\n支出 办公费 " + std::to_string(10 + id % 1000) + " 打印纸", "msg-" + std::to_string(id), 0};
+                     "记账 2022-12\n支出 办公费 " + std::to_string(10 + id % 1000) + " 打印纸第" + std::to_string(id) + "批", "msg-" + std::to_string(id), 0};
     auto r = b->bot->handle(m);
     if (!r.is_ok() || r->text.find("已记账") == std::string::npos) state.SkipWithError("post failed");
   }

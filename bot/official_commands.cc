@@ -13,7 +13,7 @@ using nlohmann::json;
 
 namespace {
 
-// Parses "收入|支出 类别 金额 摘要 [项目:名称] [资金:来源] [对方:名称] [日期:2022-11-05]".
+// Parses "收入|支出 类别 金额 摘要 [项目:名称] [资金:来源] [对方:名称] [日期:2022-11-05] [重复:确认]".
 Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string& month, const std::string& today) {
   auto words = split_words(body.text);
   TransactionLine t;
@@ -40,6 +40,11 @@ Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string&
     else if (key == "对方" || key == "party") t.counterparty = value;
     else if (key == "备注" || key == "note") t.note = value;
     else if (key == "日期" || key == "date") t.date = value;
+    else if (key == "重复" || key == "repeat") {
+      if (value != "确认" && value != "是" && value != "yes" && value != "confirm")
+        return invalid_argument("“重复:”后面只能写“确认”,表示确实又发生了一笔相同的账 (repeat: takes only 确认/yes)");
+      t.repeat = true;
+    }
     else item += (item.empty() ? "" : " ") + words[i];
   }
   if (item.empty()) return invalid_argument("缺少摘要(这笔钱是做什么的) (missing item description)");

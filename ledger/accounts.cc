@@ -3,11 +3,14 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "ledger/names.h"
 
 #include "ledger/ledger_internal.h"
+#include "ledger/clock.h"
+#include "ledger/line_keys.h"
 
 namespace sunledger {
 
@@ -60,6 +63,84 @@ Status check_month_open(const std::optional<std::string>& closed, const std::str
 }  // namespace ledger_internal
 
 
+namespace {
+// The local date of a recorded_at timestamp (2022-11-05T20:00:00Z is the 6th
+// in China); the UTC date if the text is not one we write.
+std::string local_day(const std::string& recorded_at, int utc_offset_minutes) {
+  auto d = parse_date(recorded_at.substr(0, 10));
+  int h = 0, m = 0, sec = 0;
+  if (!d.is_ok() || recorded_at.size() != 20 ||
+      std::sscanf(recorded_at.c_str() + 11, "%2d:%2d:%2dZ", &h, &m, &sec) != 3)
+    return recorded_at.substr(0, 10);
+  int64_t t = days_from_civil(d->year, static_cast<unsigned>(d->month), static_cast<unsigned>(d->day)) * 86400 +
+              h * 3600 + m * 60 + sec;
+  return format_date(local_date(t, utc_offset_minutes));
+}
+}  // namespace
+
+// Each line's key, and an error for every line identical to an earlier line
+// of the same post or to one of this village's lines posted in the last 30
+// days that was not reversed since, unless the line is marked as intended.
+std::vector<std::string> WriteTxn::duplicate_check(const LogState& log, const std::vector<TransactionLine>& lines,
+                                                   std::vector<std::string>* errors, std::set<Code>* codes) {
+  std::vector<std::string> keys;
+  std::map<std::string, int> in_post;  // key -> the line that had it
+  const std::string since = utc_timestamp(now_ - kDuplicateWindowSeconds);
+  const std::string hint = "如确实又发生一笔,请在这一行加“重复:确认”(CSV 在“重复”列写“确认”)。"
+                           "(a line identical to one posted in the last 30 days; if it really happened twice, mark it "
+                           "重复:确认, or 确认 in the CSV's 重复 column)";
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    const char* direction = line.income ? "income" : "expense";
+    keys.push_back(line_key(direction, line.date, line.amount, line.item, line.counterparty));
+    int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
+    auto [first, added] = in_post.emplace(keys.back(), where);
+    if (line.repeat) continue;
+    std::string prefix = "第" + std::to_string(where) + "行: ";
+    if (!added) {
+      errors->push_back(prefix + "与第" + std::to_string(first->second) + "行完全相同。" + hint);
+      codes->insert(Code::kAlreadyExists);
+      continue;
+    }
+    auto& find = ledger_->writer_session_->raw(kFindLineKey);
+    find.bind(1, log.id);
+    find.bind(2, keys.back().data(), static_cast<int>(keys.back().size()));
+    std::vector<int64_t> candidates;  // newest first
+    while (find.executeStep()) candidates.push_back(find.getColumn(0).getInt64());
+    find.reset();
+    for (int64_t idx : candidates) {
+      auto& reversed = ledger_->writer_session_->raw("SELECT 1 FROM reversals WHERE log_id=? AND target_idx=?");
+      reversed.bind(1, log.id);
+      reversed.bind(2, idx);
+      bool was_reversed = reversed.executeStep();
+      reversed.reset();
+      if (was_reversed) continue;  // reposting a reversed line is the correction
+      auto& leaf = ledger_->writer_session_->raw("SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+      leaf.bind(1, log.id);
+      leaf.bind(2, idx);
+      json f;
+      if (leaf.executeStep()) {
+        auto col = leaf.getColumn(0);
+        f = json::parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())),
+                        nullptr, false);
+      }
+      leaf.reset();
+      // The key is a digest: the fields themselves decide.
+      if (!f.is_object() || entry_string(f, "direction") != direction || entry_string(f, "date") != line.date ||
+          entry_fen(f, "amount") != line.amount || entry_string(f, "item") != line.item ||
+          entry_string(f, "counterparty") != line.counterparty)
+        continue;
+      std::string at = entry_string(f, "recorded_at");
+      if (at < since) break;  // older candidates are older still
+      errors->push_back(prefix + "与#" + std::to_string(idx) + "(" + line.date + " " + (line.income ? "收入 " : "支出 ") +
+                        format_yuan(line.amount) + " " + line.item + ",记于" + local_day(at, ledger_->utc_offset_minutes()) + ")完全相同。" + hint);
+      codes->insert(Code::kAlreadyExists);
+      break;
+    }
+  }
+  return keys;
+}
+
 Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& village,
                                                           const std::vector<TransactionLine>& given,
                                                           const Author& author) {
@@ -96,6 +177,9 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
       error_codes.insert(s.code());
     }
   }
+  // Duplicates, once every line is well formed (their fields are normalised).
+  std::vector<std::string> keys;
+  if (errors.empty()) keys = duplicate_check(**log, lines, &errors, &error_codes);
   if (!errors.empty()) {
     std::string joined;
     for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
@@ -103,7 +187,8 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     return Status(error_codes.size() == 1 ? *error_codes.begin() : Code::kInvalidArgument, joined);
   }
   std::vector<uint64_t> indexes;
-  for (const auto& line : lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
     json f = {{"kind", "txn"},
               {"village", village},
               {"date", line.date},
@@ -116,9 +201,16 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
               {"fund", line.fund},
               {"counterparty", line.counterparty},
               {"note", line.note}};
+    if (line.repeat) f["repeat"] = true;  // an auditor sees who said a double was meant
     auto idx = append(*log, std::move(f), author);
     if (!idx.is_ok()) return idx.status();
     indexes.push_back(*idx);
+    auto& key = ledger_->writer_session_->raw(kInsertLineKey);
+    key.bind(1, (*log)->id);
+    key.bind(2, keys[i].data(), static_cast<int>(keys[i].size()));
+    key.bind(3, static_cast<int64_t>(*idx));
+    key.exec();
+    key.reset();
     add_month_totals(ledger_->writer_session_->raw(kAddMonthTotals), (*log)->id, line.date.substr(0, 7),
                      line.income ? line.amount : 0, line.income ? 0 : line.amount);
   }

@@ -15,7 +15,10 @@ constexpr std::array<const char*, 9> kColumns = {"date", "type", "category", "it
 // #16): either header row is accepted, never a mix.
 constexpr std::array<const char*, 9> kColumnsZh = {"日期", "类型", "类别", "摘要", "金额", "项目", "资金", "对方", "备注"};
 constexpr const char* kHeaderHelp =
-    "date,type,category,item,amount,project,fund,counterparty,note 或 日期,类型,类别,摘要,金额,项目,资金,对方,备注";
+    "date,type,category,item,amount,project,fund,counterparty,note[,repeat] 或 日期,类型,类别,摘要,金额,项目,资金,对方,备注[,重复]";
+// An optional tenth column marks a line identical to a recent one as intended.
+constexpr const char* kRepeatColumn = "repeat";
+constexpr const char* kRepeatColumnZh = "重复";
 constexpr size_t kMaxRows = 10'000;
 
 // Splits RFC 4180 records. Returns false, with the line and the reason, on an
@@ -118,12 +121,12 @@ EntriesImport parse_entries_csv(std::string_view text) {
     return result;
   }
   const auto& header = records[0].fields;
-  auto header_is = [&header](const std::array<const char*, 9>& names) {
-    bool ok = header.size() == names.size();
+  auto header_is = [&header](const std::array<const char*, 9>& names, const char* repeat) {
+    bool ok = header.size() == names.size() || (header.size() == names.size() + 1 && trim(header.back()) == repeat);
     for (size_t i = 0; ok && i < names.size(); ++i) ok = trim(header[i]) == names[i];
     return ok;
   };
-  if (!header_is(kColumns) && !header_is(kColumnsZh)) {
+  if (!header_is(kColumns, kRepeatColumn) && !header_is(kColumnsZh, kRepeatColumnZh)) {
     result.errors.push_back({records[0].line, std::string("表头应为 ") + kHeaderHelp + " (wrong header row)"});
     return result;
   }
@@ -137,9 +140,10 @@ EntriesImport parse_entries_csv(std::string_view text) {
   }
   for (size_t r = 1; r < records.size(); ++r) {
     const auto& rec = records[r];
-    if (rec.fields.size() != kColumns.size()) {
-      result.errors.push_back({rec.line, "应有9列,实际" + std::to_string(rec.fields.size()) +
-                                             "列;含逗号的金额请加引号 (expected 9 columns; quote amounts with commas)"});
+    if (rec.fields.size() != header.size()) {
+      std::string n = std::to_string(header.size());
+      result.errors.push_back({rec.line, "应有" + n + "列,实际" + std::to_string(rec.fields.size()) +
+                                             "列;含逗号的金额请加引号 (expected " + n + " columns; quote amounts with commas)"});
       continue;
     }
     TransactionLine line;
@@ -167,6 +171,14 @@ EntriesImport parse_entries_csv(std::string_view text) {
     line.fund = trim(rec.fields[6]);
     line.counterparty = trim(rec.fields[7]);
     line.note = trim(rec.fields[8]);
+    if (rec.fields.size() > kColumns.size()) {
+      std::string repeat = trim(rec.fields[9]);
+      if (repeat == "确认" || repeat == "是" || repeat == "yes" || repeat == "confirm") line.repeat = true;
+      else if (!repeat.empty()) {
+        result.errors.push_back({rec.line, "“重复”列只能留空或写“确认” (the repeat column is empty or 确认/yes)"});
+        continue;
+      }
+    }
     if (Status s = validate_transaction(line); !s.is_ok()) {
       result.errors.push_back({rec.line, redact_resident_ids(s.message())});  // the date error quotes the field
       continue;

@@ -1,6 +1,8 @@
 // The entries CSV that `sunledger post` and POST /v1/villages/{id}/entries take:
 // a header row `date,type,category,item,amount,project,fund,counterparty,note`
-// (or the same in Chinese: `日期,类型,类别,摘要,金额,项目,资金,对方,备注`) and one row per income or expense line (RFC 4180 quoting); and the cell
+// (or the same in Chinese: `日期,类型,类别,摘要,金额,项目,资金,对方,备注`), optionally a tenth column
+// `repeat`/`重复` (确认 marks a line identical to a recent one as intended), and one row per income or expense
+// line (RFC 4180 quoting); and the cell
 // writer of every CSV the server answers with.
 // Pure functions: no state, safe from any thread.
 #pragma once

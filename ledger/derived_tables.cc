@@ -5,7 +5,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
+
 #include "ledger/ledger_internal.h"
+#include "ledger/line_keys.h"
 
 namespace sunledger::ledger_internal {
 
@@ -41,6 +44,10 @@ void DerivedTables::collect(const LeafFields& f, std::string_view kind, uint64_t
     if (f.is_unsigned(F::kTarget) && !expect.reversals.emplace(f.unsigned_value(F::kTarget), idx).second)
       problems.emplace_back(idx, "entry " + std::to_string(idx) + " reverses entry " + std::to_string(f.unsigned_value(F::kTarget)) +
                                     " a second time");
+  } else if (kind == "txn") {
+    expect.line_keys.emplace_back(line_key(f.string(F::kDirection), f.string(F::kDate), f.fen(F::kAmount),
+                                           f.string(F::kItem), f.string(F::kCounterparty)),
+                                  idx);
   } else if (kind == "village") {
     std::string id(f.string(F::kVillage));
     if (expect.villages.count(id)) problems.emplace_back(idx, "entry " + std::to_string(idx) + " registers " + id + " a second time");
@@ -172,6 +179,32 @@ void DerivedTables::compare(int64_t log_id) {
     for (const auto& [target, idx] : left)
       problems.emplace_back(idx, "reversals: the reversal of " + e(target) + " (" + e(idx) + ") is missing");
   }
+}
+
+// A row deleted by hand lets a double post through; one added refuses a
+// line nobody posted. Both lists in (key, entry) order, walked together.
+void DerivedTables::compare_line_keys(int64_t log_id) {
+  auto& want = expect.line_keys;
+  std::sort(want.begin(), want.end());
+  SQLite::Statement q(db, "SELECT key, idx FROM line_keys WHERE log_id=? ORDER BY key, idx");
+  q.bind(1, log_id);
+  size_t i = 0;
+  auto missing = [this](uint64_t idx) {
+    problems.emplace_back(idx, "line_keys: the duplicate-check row of entry " + std::to_string(idx) + " is missing or altered");
+  };
+  while (q.executeStep()) {
+    auto col = q.getColumn(0);
+    std::pair<std::string, uint64_t> row{std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())),
+                                         static_cast<uint64_t>(q.getColumn(1).getInt64())};
+    while (i < want.size() && want[i] < row) missing(want[i++].second);
+    if (i < want.size() && want[i] == row) {
+      ++i;
+      continue;
+    }
+    problems.emplace_back(row.second, "line_keys: a duplicate-check row for entry " + std::to_string(row.second) +
+                                          " matches no posted line");
+  }
+  while (i < want.size()) missing(want[i++].second);
 }
 
 }  // namespace sunledger::ledger_internal

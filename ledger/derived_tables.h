@@ -45,12 +45,15 @@ struct DerivedTables {
     std::map<uint64_t, uint64_t> reversals;      // target -> reversal entry
     std::map<std::string, std::tuple<std::string, std::string, uint64_t>> villages;  // id -> name, town, entry
     std::vector<std::pair<uint64_t, int64_t>> zones;  // registration entry -> the UTC offset it recorded
+    std::vector<std::pair<std::string, uint64_t>> line_keys;  // (key, entry) of every posted line
   } expect;
 
   // Takes one entry's fields (in log order).
   void collect(const LeafFields& f, std::string_view kind, uint64_t idx);
   // The village's derived tables against what its entries said, both ways.
   void compare(int64_t log_id);
+  // line_keys (the duplicate check's index) against the posted lines.
+  void compare_line_keys(int64_t log_id);
   // The registry's villages table, and the zone, against its registrations.
   void compare_villages(uint64_t size);
 

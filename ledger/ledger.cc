@@ -19,6 +19,7 @@
 #include "ledger/wal_checkpointer.h"
 
 #include "ledger/ledger_internal.h"
+#include "ledger/line_keys.h"
 
 namespace sunledger {
 
@@ -52,12 +53,14 @@ const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS month_closes(log_id INTEGER NOT NULL REFERENCES logs(id), month TEXT NOT NULL,"
     " statement_idx INTEGER NOT NULL, tree_size INTEGER NOT NULL, checkpoint TEXT NOT NULL,"
     " PRIMARY KEY(log_id, month))",
+    kLineKeysTable,
 };
 
 // A second line of defence behind the hashes: the ledger's own tables refuse
 // edits and deletions, so a careless UPDATE fails loudly. Someone who drops
 // these triggers is caught by `verify`, which names the missing trigger too.
-const char* kAppendOnlyTables[] = {"entries", "nodes", "projects", "finished_projects", "reversals", "month_closes"};
+const char* kAppendOnlyTables[] = {"entries",  "nodes",        "projects", "finished_projects",
+                                   "reversals", "month_closes", "line_keys"};
 
 }  // namespace
 
@@ -160,6 +163,17 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     SQLite::Statement q(*ledger->writer_, "SELECT value FROM meta WHERE key='origin'");
     if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
     ledger->origin_ = q.getColumn(0).getString();
+    if (!ledger->writer_->tableExists("line_keys")) {
+      // Made before duplicate checks (issue #16): the table, its triggers and
+      // its rows from the signed entries, at once or not at all.
+      SQLite::Transaction t(*ledger->writer_, SQLite::TransactionBehavior::IMMEDIATE);
+      if (!ledger->writer_->tableExists("line_keys")) {  // another process may have been first
+        ledger->writer_->exec(kLineKeysTable);
+        create_triggers(*ledger->writer_session_, append_only_triggers("line_keys", "the ledger is append-only"));
+        fill_line_keys(*ledger->writer_);
+      }
+      t.commit();
+    }
     ledger->expect_triggers(own_triggers());
     ledger->expect_indexes(indexes_among(kSchema));
     ledger->expect_tables(tables_among(kSchema));

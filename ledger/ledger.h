@@ -62,6 +62,10 @@ struct TransactionLine {
   std::string fund;     // fund source / account, e.g. 专项资金
   std::string counterparty;
   std::string note;
+  // Marked as intended (重复:确认 in chat, the CSV's 重复 column): a line
+  // identical in direction, date, amount, item and counterparty to one posted
+  // in the last 30 days is refused without it. Recorded in the entry.
+  bool repeat = false;
 };
 
 // A line as code writes one (the demo data, benchmarks, tests); lines people
@@ -234,6 +238,8 @@ class WriteTxn {
   WriteTxn(Ledger* ledger, ledger_internal::SqliteDatabase* db, int64_t now);
   ~WriteTxn();
   Result<LogState*> log_for(const std::string& log_name);
+  std::vector<std::string> duplicate_check(const LogState& log, const std::vector<TransactionLine>& lines,
+                                           std::vector<std::string>* errors, std::set<Code>* codes);
   // In-memory tree state, saved before each writer of a group commit and
   // restored when that writer's SAVEPOINT is rolled back.
   struct Snapshot {

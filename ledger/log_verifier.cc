@@ -169,6 +169,7 @@ struct LogVerifier {
     if (count > 0) tree.build();
     compare_month_totals(row.id);
     tables.compare(row.id);
+    tables.compare_line_keys(row.id);
     if (row.name == kVillagesLog) tables.compare_villages(count);
     check_stored_hashes(row.id, tree, count);
     check_checkpoints(row, tree, count);

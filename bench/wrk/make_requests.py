@@ -23,7 +23,9 @@ with open(out, "w") as f:
         if kind == "post" or (kind == "mix" and roll < 0.08):
             body = {"message_id": mid, "chat_id": "shuangjiang-group", "chat_type": "group",
                     "sender_id": "shuangjiang-secretary", "sender_name": "书记",
-                    "text": "记账 %s\n支出 办公费 %d 打印纸" % (time.strftime("%Y-%m"), 10 + i % 500)}
+                    # Each line distinct (run and request): an identical line within
+                    # 30 days is refused as a double post (issue #16).
+                    "text": "记账 %s\n支出 办公费 %d 打印纸%s-%d" % (time.strftime("%Y-%m"), 10 + i % 500, ts, i)}
         elif kind == "mix" and roll < 0.10:
             # Half in private chat, half in the village group: the bot has a
             # private channel, so a group filing sends its receipt privately.

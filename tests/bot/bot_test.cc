@@ -143,6 +143,27 @@ TEST_F(BotTest, PublishingALaterMonthNamesTheMonthToPublishFirst) {
   EXPECT_NE(say("secretary", "公开 2022-12").text.find("已公开"), std::string::npos);
 }
 
+// Issue #16: an official who sends the same line twice (a double tap, the
+// message forwarded again) is told which entry it repeats and how to say it
+// really happened twice; nothing is booked until then.
+TEST_F(BotTest, TheSameLinePostedTwiceIsRefusedUntilMarkedAsMeant) {
+  const std::string line = "支出 办公费 350 打印纸 对方:文具店 日期:2022-12-02";
+  ASSERT_NE(say("secretary", "记账 2022-12\n" + line).text.find("已记账1笔(#0)"), std::string::npos);
+  uint64_t before = size();
+  auto twice = say("secretary", "记账 2022-12\n" + line).text;
+  EXPECT_NE(twice.find("未记账"), std::string::npos) << twice;
+  EXPECT_NE(twice.find("与#0"), std::string::npos) << twice;
+  EXPECT_NE(twice.find("重复:确认"), std::string::npos) << twice;
+  EXPECT_EQ(size(), before);
+  auto bad_mark = say("secretary", "记账 2022-12\n" + line + " 重复:也许").text;
+  EXPECT_NE(bad_mark.find("只能写“确认”"), std::string::npos) << bad_mark;
+  EXPECT_EQ(size(), before);
+  // The full-width colon a Chinese keyboard types.
+  auto meant = say("secretary", "记账 2022-12\n" + line + " 重复ï¼确认").text;
+  EXPECT_NE(meant.find("已记账1笔"), std::string::npos) << meant;
+  EXPECT_EQ(size(), before + 1);
+}
+
 // 搜索 finds lines across the published months, by one field or any; a
 // line of a month not yet published is not found until it is; a reversed
 // line shows with its reversal.
@@ -353,8 +374,12 @@ TEST_F(BotTest, RetriedDeliveryReplaysTheReplyAndWritesOnce) {
   EXPECT_TRUE(again.replayed);
   EXPECT_EQ(again.text, first.text);
   EXPECT_EQ(size(), 1u);
-  // The same text as a new message is a new entry.
-  say("secretary", "记账 2022-11\n支出 办公费 100 打印纸", true, "platform-msg-2");
+  // The same text as a new message is a likely double post (issue #16),
+  // and a new entry once the official says it is meant.
+  EXPECT_NE(say("secretary", "记账 2022-11\n支出 办公费 100 打印纸", true, "platform-msg-2").text.find("完全相同"),
+            std::string::npos);
+  EXPECT_EQ(size(), 1u);
+  say("secretary", "记账 2022-11\n支出 办公费 100 打印纸 重复:确认", true, "platform-msg-2b");
   EXPECT_EQ(size(), 2u);
   // A refused command leaves no dedupe record: fixing and resending works.
   say("secretary", "立项 x abc", true, "platform-msg-3");

@@ -39,6 +39,28 @@ TEST(EntriesCsv, TakesTheChineseHeaderButNotAMix) {
   EXPECT_TRUE(mixed.lines.empty());
 }
 
+// An optional tenth column, 重复/repeat, marks a line identical to a recent
+// one as intended (issue #16); anything but 确认/yes or empty is an error.
+TEST(EntriesCsv, TakesARepeatColumn) {
+  auto r = parse_entries_csv("日期,类型,类别,摘要,金额,项目,资金,对方,备注,重复\n"
+                             "2022-11-10,支出,办公费,打印纸,350,,,文具店,,确认\n"
+                             "2022-11-10,支出,办公费,墨盒,120,,,文具店,,\n"
+                             "2022-11-10,支出,办公费,墨盒,120,,,文具店,,也许\n"
+                             "2022-11-10,支出,办公费,墨盒,120,,,文具店,\n");
+  ASSERT_EQ(r.lines.size(), 2u) << describe_row_errors(r.errors);
+  EXPECT_TRUE(r.lines[0].repeat);
+  EXPECT_FALSE(r.lines[1].repeat);
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].line, 4);
+  EXPECT_NE(r.errors[0].reason.find("重复"), std::string::npos);
+  EXPECT_EQ(r.errors[1].line, 5);  // nine cells under a ten-column header
+  EXPECT_NE(r.errors[1].reason.find("应有10列"), std::string::npos) << r.errors[1].reason;
+  auto en = parse_entries_csv(kHeader.substr(0, kHeader.size() - 1) + ",repeat\n2022-11-10,expense,a,b,1,,,,,yes\n");
+  ASSERT_EQ(en.lines.size(), 1u) << describe_row_errors(en.errors);
+  EXPECT_TRUE(en.lines[0].repeat);
+  EXPECT_EQ(parse_entries_csv("日期,类型,类别,摘要,金额,项目,资金,对方,备注,repeat\n2022-11-10,支出,a,b,1,,,,,\n").errors.size(), 1u);
+}
+
 TEST(EntriesCsv, NamesEveryBadRow) {
   auto r = parse_entries_csv(kHeader +
                              "2022-11-02,income,a,b,100,,,,\n"

@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include "ledger/line_keys.h"
 #include "ledger/merkle.h"
 #include "insider.h"
 #include "test_support.h"
@@ -331,6 +332,11 @@ TEST_F(LedgerTest, VerifyDetectsAnEditWithRecomputedHashes) {
   // signature on the checkpoint is out of reach.
   db->exec("UPDATE entries SET leaf=replace(leaf, '14240000', '4240000') WHERE idx=4");
   db->exec("UPDATE month_totals SET expense=expense-10000000");
+  // The duplicate check's row too (the formula is open source).
+  SQLite::Statement key(*db, "UPDATE line_keys SET key=? WHERE idx=4");
+  std::string forged = ledger_internal::line_key("expense", "2022-11-20", 4'240'000, "道路拓宽", "");
+  key.bind(1, forged.data(), static_cast<int>(forged.size()));
+  key.exec();
   db->exec("DELETE FROM nodes WHERE log_id=1");
   SQLite::Statement q(*db, "SELECT idx, leaf FROM entries WHERE log_id=1 ORDER BY idx");
   CompactRange range;
@@ -530,6 +536,11 @@ TEST(LedgerDerived, VerifyRebuildsEveryDerivedTable) {
       {"a project made ordinary", "UPDATE projects SET special=0 WHERE name='水利建设'", "projects", 0},
       {"a finish deleted", "DELETE FROM finished_projects", "finished_projects", 8},
       {"a reversal deleted", "DELETE FROM reversals", "reversals", 7},
+      // A double post of 水渠 would go through unchallenged.
+      {"a duplicate-check row deleted", "DELETE FROM line_keys WHERE idx=3", "line_keys", 3},
+      // A line nobody posted twice would be refused as a double.
+      {"a duplicate-check row invented", "INSERT INTO line_keys SELECT log_id, randomblob(16), 4 FROM line_keys WHERE idx=3",
+       "line_keys", 4},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -1009,8 +1020,9 @@ TEST(GroupCommit, ConcurrentWritersAreAtomicEachAndDurableTogether) {
     threads.emplace_back([&, th] {
       for (int i = 0; i < kEach; ++i) {
         bool bad = (th * kEach + i) % 10 == 0;
-        std::vector<TransactionLine> lines = {testing::txn("2022-11-02", true, "上级拨款", "到账", 100),
-                                              testing::txn(bad ? "2022-11-31" : "2022-11-03", false, "办公费", "纸", 50)};
+        std::string n = std::to_string(th * kEach + i);  // distinct lines: identical ones are refused as doubles
+        std::vector<TransactionLine> lines = {testing::txn("2022-11-02", true, "上级拨款", "到账" + n, 100),
+                                              testing::txn(bad ? "2022-11-31" : "2022-11-03", false, "办公费", "纸" + n, 50)};
         auto r = t.ledger->post_transactions("shuangjiang", lines, testing::official());
         if (r.is_ok()) {
           ++ok;
@@ -1205,5 +1217,82 @@ TEST_F(LedgerTest, VerifyComparesTheColumnsWithTheParsedLeaf) {
   EXPECT_EQ(r->problems[1].first_bad_index, 3u);
   EXPECT_NE(r->problems[1].reason.find("indexed columns"), std::string::npos) << r->problems[1].reason;
 }
+// Issue #16: the same line posted twice (the same date, direction, amount,
+// item and counterparty within 30 days) is refused naming the earlier entry,
+// unless marked as intended; a reversed line may be posted again.
+TEST_F(LedgerTest, AnIdenticalLineWithinThirtyDaysIsRefusedUnlessMarked) {
+  auto line = [](const char* counterparty = "某工程队") {
+    TransactionLine l = txn("2022-12-01", false, "工程款", "水渠修缮", 157'600 * kYuan);
+    l.counterparty = counterparty;
+    return l;
+  };
+  auto first = L().post_transactions("shuangjiang", {line()}, official());
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  uint64_t first_idx = first->indexes[0];
+  uint64_t size = *L().log_size("shuangjiang");
+
+  auto again = L().post_transactions("shuangjiang", {line()}, official());
+  ASSERT_EQ(again.status().code(), Code::kAlreadyExists);
+  EXPECT_NE(again.status().message().find("#" + std::to_string(first_idx)), std::string::npos) << again.status().message();
+  EXPECT_NE(again.status().message().find("重复:确认"), std::string::npos);
+  EXPECT_EQ(*L().log_size("shuangjiang"), size);  // nothing written
+
+  // Two identical lines in one post: the second names the first.
+  TransactionLine a = txn("2022-12-02", false, "办公费", "打印纸", 350 * kYuan);
+  auto both = L().post_transactions("shuangjiang", {a, a}, official());
+  ASSERT_EQ(both.status().code(), Code::kAlreadyExists);
+  EXPECT_NE(both.status().message().find("第2行: 与第1行完全相同"), std::string::npos) << both.status().message();
+
+  // Whatever differs makes it another line.
+  EXPECT_TRUE(L().post_transactions("shuangjiang", {line("另一工程队")}, official()).is_ok());
+  TransactionLine other_day = line();
+  other_day.date = "2022-12-03";
+  EXPECT_TRUE(L().post_transactions("shuangjiang", {other_day}, official()).is_ok());
+
+  // Marked as intended: booked, and the entry says so.
+  TransactionLine meant = line();
+  meant.repeat = true;
+  auto marked = L().post_transactions("shuangjiang", {meant}, official());
+  ASSERT_TRUE(marked.is_ok()) << marked.status().to_string();
+  auto e = L().entries("shuangjiang", marked->indexes[0], marked->indexes[0] + 1);
+  EXPECT_EQ((*e)[0].fields["repeat"], true);
+  // A third, unmarked, names the newest of the two.
+  auto third = L().post_transactions("shuangjiang", {line()}, official());
+  ASSERT_EQ(third.status().code(), Code::kAlreadyExists);
+  EXPECT_NE(third.status().message().find("#" + std::to_string(marked->indexes[0])), std::string::npos);
+
+  // Both reversed: posting it again is the correction, not a double.
+  ASSERT_TRUE(L().reverse("shuangjiang", first_idx, "记错了", official()).is_ok());
+  ASSERT_TRUE(L().reverse("shuangjiang", marked->indexes[0], "记错了", official()).is_ok());
+  EXPECT_TRUE(L().post_transactions("shuangjiang", {line()}, official()).is_ok());
+
+  // Thirty days later the same line is an ordinary new line.
+  TransactionLine b = txn("2022-12-04", false, "办公费", "墨盒", 120 * kYuan);
+  ASSERT_TRUE(L().post_transactions("shuangjiang", {b}, official()).is_ok());
+  t.clock.advance(30 * 86400 + 1);
+  EXPECT_TRUE(L().post_transactions("shuangjiang", {b}, official()).is_ok());
+  EXPECT_TRUE(L().verify()->intact());
+}
+
+// A database made before the duplicate check gets its index at open, filled
+// from the signed entries, and verify finds it intact; the check then sees the
+// lines posted before.
+TEST_F(LedgerTest, ADatabaseWithoutTheDuplicateIndexGetsItAtOpen) {
+  seed_november();
+  t.ledger.reset();
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    db.exec("DROP TABLE line_keys");  // its triggers go with it
+  }
+  auto reopened = open_again();
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  t.ledger = std::move(*reopened);
+  EXPECT_TRUE(L().verify()->intact());
+  auto again = L().post_transactions("shuangjiang", {txn("2022-11-25", false, "办公费", "打印纸", 350 * kYuan)}, official());
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists) << again.status().to_string();
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND tbl_name='line_keys'").getInt(), 2);
+}
+
 }  // namespace
 }  // namespace sunledger
