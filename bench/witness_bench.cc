@@ -88,7 +88,7 @@ void BM_AddCheckpoint(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(next));
 }
-BENCHMARK(BM_AddCheckpoint)->Iterations(200)->Threads(1)->Threads(32)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AddCheckpoint)->Iterations(200)->Threads(1)->Threads(32)->Threads(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace sunledger

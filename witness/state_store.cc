@@ -137,6 +137,9 @@ void StateStore::write(const std::vector<Change>& batch) {
   std::lock_guard<std::mutex> db_lock(db_mu_);
   SQLite::Transaction t(db_);
   int64_t now = static_cast<int64_t>(std::time(nullptr));
+  SQLite::Statement up(db_, "INSERT INTO log_state(origin, size, root, checkpoint, updated_at) VALUES(?, ?, ?, ?, ?) "
+                            "ON CONFLICT(origin) DO UPDATE SET size=excluded.size, root=excluded.root, "
+                            "checkpoint=excluded.checkpoint, updated_at=excluded.updated_at");
   for (const auto& c : batch) {
     if (c.evidence) {
       SQLite::Statement q(db_, "INSERT INTO evidence(origin, reason, request, received_at) VALUES(?, ?, ?, ?)");
@@ -147,9 +150,7 @@ void StateStore::write(const std::vector<Change>& batch) {
       q.exec();
       continue;
     }
-    SQLite::Statement up(db_, "INSERT INTO log_state(origin, size, root, checkpoint, updated_at) VALUES(?, ?, ?, ?, ?) "
-                              "ON CONFLICT(origin) DO UPDATE SET size=excluded.size, root=excluded.root, "
-                              "checkpoint=excluded.checkpoint, updated_at=excluded.updated_at");
+    up.reset();
     up.bind(1, c.origin);
     up.bind(2, static_cast<int64_t>(c.size));
     up.bind(3, c.root.data(), static_cast<int>(c.root.size()));

@@ -73,6 +73,7 @@ struct Witness::Impl {
   // A second connection for the trust look-up of each request, so that it
   // never waits behind a commit (WAL readers do not block on the writer).
   std::unique_ptr<SQLite::Database> trust_db;
+  std::unique_ptr<SQLite::Statement> trust_query;  // prepared once: parsing it cost as much as running it
   std::mutex trust_mu;
   std::mutex claim_mu;
   int lock_fd = -1;  // witness.lock, held while this process records checkpoints
@@ -228,8 +229,13 @@ std::vector<ParsedKey> Witness::Impl::keys_for(const std::string& origin) {
   std::vector<ParsedKey> out;
   // Prefix match in SQL: substr compares bytes, so a prefix never matches a
   // longer or different origin.
-  SQLite::Statement q(*trust_db, "SELECT DISTINCT verifier_key FROM trusted_logs "
-                           "WHERE length(origin_prefix) <= length(?1) AND substr(?1, 1, length(origin_prefix)) = origin_prefix");
+  if (!trust_query)
+    trust_query = std::make_unique<SQLite::Statement>(
+        *trust_db, "SELECT DISTINCT verifier_key FROM trusted_logs "
+                   "WHERE length(origin_prefix) <= length(?1) AND substr(?1, 1, length(origin_prefix)) = origin_prefix");
+  SQLite::Statement& q = *trust_query;
+  q.reset();
+  q.clearBindings();
   q.bind(1, origin);
   while (q.executeStep()) {
     auto k = VerifierOnlyKey::parse(q.getColumn(0).getString());

@@ -276,12 +276,12 @@ TEST_F(WitnessFixture, ParallelRequestsFromOneOldSizeOnlyOneWins) {
   EXPECT_NE(list_logs().find(std::string(kVillage) + "\t" + std::to_string(old) + "\t"), std::string::npos);
 }
 
-// The benchmark through HTTP: 32 villages' logs submit at once, each
+// The benchmark through HTTP: 64 villages' logs submit at once, each
 // on its own keep-alive connection, each request a signed checkpoint one
 // entry larger with its consistency proof. The figure is printed; the floor
 // is below the 2,000/s target so a loaded CI machine does not fail it.
 TEST_F(WitnessFixture, AddCheckpointThroughHttpRate) {
-  constexpr int kLogs = 32, kEach = 100;
+  constexpr int kLogs = 64, kEach = 50;
   std::vector<std::vector<std::string>> bodies(kLogs);
   for (int i = 0; i < kLogs; ++i) {
     TestLog village = *log;
