@@ -215,6 +215,19 @@ TEST_F(WitnessFixture, OnePrefixCoversEveryVillageOfTheCounty) {
   EXPECT_EQ(r->status, 409);
 }
 
+TEST_F(WitnessFixture, AddLogWhileServingTakesEffectAtOnce) {
+  TestLog township(tmp.file("township-key.pem"), "zhuting.example/sunledger", "zhuting.example/sunledger/a", 2);
+  auto r = server.post(township.request(0, 2));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  auto add = run_command(sunledger(wdir, "witness add-log --origin-prefix zhuting.example/ --key '" +
+                                             township.verifier_key() + "'"));
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  r = server.post(township.request(0, 2));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
 TEST_F(WitnessFixture, RestartKeepsState) {
   expect_cosigned(server.post(log->request(0, 3)), text_of(3));
   log->append(2);
