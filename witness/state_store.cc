@@ -1,0 +1,164 @@
+#include "witness/state_store.h"
+
+#include <ctime>
+
+#include "ledger/merkle.h"
+
+namespace sunledger::witness {
+namespace {
+
+Answer text(int status, std::string body) {
+  Answer a;
+  a.status = status;
+  a.body = std::move(body) + "\n";
+  return a;
+}
+
+Answer size_conflict(uint64_t size) {
+  Answer a;
+  a.status = 409;
+  a.content_type = "text/x.tlog.size";
+  a.body = std::to_string(size) + "\n";
+  return a;
+}
+
+}  // namespace
+
+StateStore::View& StateStore::view(const std::string& origin) {
+  auto it = views_.find(origin);
+  if (it != views_.end()) return it->second;
+  View v;
+  {
+    std::lock_guard<std::mutex> db_lock(db_mu_);
+    SQLite::Statement q(db_, "SELECT size, root FROM log_state WHERE origin = ?");
+    q.bind(1, origin);
+    if (q.executeStep()) {
+      v.known = true;
+      v.size = static_cast<uint64_t>(q.getColumn(0).getInt64());
+      v.root = q.getColumn(1).getString();
+    }
+  }
+  return views_.emplace(origin, std::move(v)).first->second;
+}
+
+Answer StateStore::record(const AddCheckpointRequest& r, std::string_view body) {
+  std::unique_lock<std::mutex> lock(mu_);
+  View* v;
+  try {
+    v = &view(r.origin);
+  } catch (const std::exception& e) {
+    return text(503, std::string("witness storage unavailable: ") + e.what());
+  }
+  // tlog-witness v1.0.0's checks on the recorded state, in its order.
+  Answer refusal;
+  std::string evidence;
+  const std::string_view root = as_view(r.root);
+  if (r.old_size != v->size) {
+    refusal = size_conflict(v->size);
+  } else if (r.old_size == r.size) {
+    if (!r.proof.empty()) {
+      refusal = text(422, "consistency proof must be empty when the old size equals the checkpoint size");
+    } else if (v->known && v->root != root) {
+      refusal = size_conflict(v->size);
+      evidence = "same size, different root";
+    }
+  } else if (r.old_size == 0) {
+    if (!r.proof.empty()) refusal = text(422, "consistency proof must be empty from size 0");
+  } else if (!verify_consistency(r.old_size, r.size, v->root, root, r.proof)) {
+    refusal = text(422, "consistency proof does not verify from size " + std::to_string(r.old_size));
+    evidence = "consistency proof fails";
+  }
+  if (refusal.status != 200 && evidence.empty()) return refusal;
+
+  Change c;
+  c.origin = r.origin;
+  if (refusal.status != 200) {
+    c.evidence = true;
+    c.text = std::string(body);
+    c.reason = evidence;
+  } else {
+    // The view moves now: a request after this one is checked against it.
+    v->known = true;
+    v->size = r.size;
+    v->root = std::string(root);
+    c.size = r.size;
+    c.root = v->root;
+    c.text = r.note_text;
+  }
+  queue_.push_back(std::move(c));
+  bool durable = wait_for(queued_batch_, lock);
+  if (refusal.status != 200) return refusal;  // evidence kept or not, the answer is the refusal
+  return durable ? text(200, "") : text(503, "witness storage unavailable: the checkpoint was not recorded");
+}
+
+// Waits until `batch` is committed, committing it (and whatever queued with
+// it) if no other thread is. True when it is durable.
+bool StateStore::wait_for(uint64_t batch, std::unique_lock<std::mutex>& lock) {
+  while (last_done_ < batch) {
+    if (committing_) {
+      done_.wait(lock);
+      continue;
+    }
+    committing_ = true;
+    std::vector<Change> taken;
+    taken.swap(queue_);
+    uint64_t id = queued_batch_++;
+    lock.unlock();
+    bool ok = true;
+    try {
+      write(taken);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    lock.lock();
+    committing_ = false;
+    last_done_ = id;
+    if (!ok) {
+      // Changes queued meanwhile were checked against views that assumed
+      // this batch: fail them too, and reload every view from the database.
+      failed_.insert(id);
+      if (!queue_.empty()) {
+        failed_.insert(queued_batch_);
+        queue_.clear();
+        last_done_ = queued_batch_++;
+      }
+      views_.clear();
+    }
+    done_.notify_all();
+  }
+  bool ok = failed_.count(batch) == 0;
+  // Failures are rare, and a waiter of a failed batch looks long before
+  // 65,536 more batches complete; keep the set small.
+  while (!failed_.empty() && *failed_.begin() + 65536 < last_done_) failed_.erase(failed_.begin());
+  return ok;
+}
+
+void StateStore::write(const std::vector<Change>& batch) {
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  SQLite::Transaction t(db_);
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  SQLite::Statement up(db_, "INSERT INTO log_state(origin, size, root, checkpoint, updated_at) VALUES(?, ?, ?, ?, ?) "
+                            "ON CONFLICT(origin) DO UPDATE SET size=excluded.size, root=excluded.root, "
+                            "checkpoint=excluded.checkpoint, updated_at=excluded.updated_at");
+  for (const auto& c : batch) {
+    if (c.evidence) {
+      SQLite::Statement q(db_, "INSERT INTO evidence(origin, reason, request, received_at) VALUES(?, ?, ?, ?)");
+      q.bind(1, c.origin);
+      q.bind(2, c.reason);
+      q.bind(3, c.text);
+      q.bind(4, now);
+      q.exec();
+      continue;
+    }
+    up.reset();
+    up.bind(1, c.origin);
+    up.bind(2, static_cast<int64_t>(c.size));
+    up.bind(3, c.root.data(), static_cast<int>(c.root.size()));
+    up.bind(4, c.text);
+    up.bind(5, now);
+    up.exec();
+  }
+  t.commit();  // synchronous=FULL: durable when this returns
+}
+
+}  // namespace sunledger::witness
