@@ -7,6 +7,7 @@
 
 #include "ledger/names.h"
 
+#include "ledger/account_map_internal.h"
 #include "ledger/ledger_internal.h"
 
 namespace sunledger {

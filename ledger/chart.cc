@@ -68,12 +68,12 @@ AccountMap make_default_map() {
   }
   // The words township stations and village books use (the demo, the README).
   for (const char* c : {"上级拨款", "财政补助", "转移支付", "补助"}) m.income[c] = "503";
-  for (const char* c : {"集体经营", "租金", "承包费", "发包收入", "经营"}) m.income[c] = "501";
+  for (const char* c : {"集体经营", "租金", "租金收入", "承包费", "发包收入", "经营"}) m.income[c] = "501";
   for (const char* c : {"分红", "投资"}) m.income[c] = "502";
   for (const char* c : {"其他", "利息", "捐赠", "罚款"}) m.income[c] = "504";
   for (const char* c : {"办公费", "招待费", "人员报酬", "误工补贴", "水电费", "差旅费", "会议费"}) m.expense[c] = "513";
   for (const char* c : {"工程款", "工程"}) m.expense[c] = "153";
-  for (const char* c : {"公益", "低保", "村容整治", "保洁", "维修费"}) m.expense[c] = "514";
+  for (const char* c : {"公益", "低保", "村容整治", "保洁", "保洁费", "维修费", "慰问金"}) m.expense[c] = "514";
   for (const char* c : {"经营", "生产"}) m.expense[c] = "511";
   for (const char* c : {"税费", "税金"}) m.expense[c] = "512";
   m.expense["其他"] = "515";

@@ -69,6 +69,14 @@ const AccountMap& default_account_map();
 // liability holding money (专项应付款, 一事一议资金) for funds.
 Status check_mappable(MapSide side, const Account& account);
 
+// Maps an income or expense category, or a fund, of the village to an
+// account of the chart (code or name), as a signed "account_map" entry of
+// the village's log, inside the caller's write.
+Result<uint64_t> map_account(WriteTxn& txn, const std::string& village, MapSide side, const std::string& name,
+                             const std::string& account, const Author& author);
+// The village's mapping: the default with its own account_map entries over it.
+Result<AccountMap> village_account_map(Ledger& ledger, const std::string& village);
+
 // One leg of a transaction: a debit (amount > 0) or credit (amount < 0).
 struct Posting {
   const Account* account = nullptr;
@@ -134,5 +142,21 @@ struct YearStatement {
   uint64_t transactions = 0;
 };
 YearStatement year_statement(const std::vector<JournalTxn>& txns, const std::string& year);
+
+// A village's published books as transactions, months from..to (YYYY-MM,
+// either may be empty) that are also published.
+struct PublishedJournal {
+  Village village;
+  std::vector<std::string> months;  // published months exported, in order
+  std::vector<JournalTxn> txns;     // sorted by date, then entry
+};
+Result<PublishedJournal> published_journal(Ledger& ledger, const std::string& village, const std::string& from = "",
+                                           const std::string& to = "");
+
+// The year statement by account (年度收支决算) as chat and the CLI show it,
+// from the published months up to the year's end; kFailedPrecondition when
+// none of the year's months is published.
+Result<std::string> year_statement_text(Ledger& ledger, const std::string& village, const std::string& year);
+
 
 }  // namespace sunledger

@@ -31,8 +31,6 @@
 namespace sunledger {
 
 class WalCheckpointer;
-struct AccountMap;    // ledger/chart.h
-enum class MapSide;   // ledger/chart.h
 namespace ledger_internal {
 class SqliteDatabase;
 class SqliteSession;
@@ -186,10 +184,6 @@ class WriteTxn {
                                                const std::vector<SubsidyLine>& lines, const Author& author);
   Result<uint64_t> reverse(const std::string& village, uint64_t target, const std::string& reason,
                            const Author& author);
-  // Maps an income or expense category, or a fund, of the village to an
-  // account of the 2023 chart (code or name), as a signed entry of its log.
-  Result<uint64_t> map_account(const std::string& village, MapSide side, const std::string& name,
-                               const std::string& account, const Author& author);
   // Marks a project finished (结项); its unspent special funds must then be accounted for.
   Result<uint64_t> finish_project(const std::string& village, const std::string& name, const Author& author);
   // Running totals of a month, including what this transaction added.
@@ -319,9 +313,6 @@ class Ledger {
   Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);
   Result<std::vector<Entry>> month_entries(const std::string& village, const std::string& month);
   Result<std::vector<Project>> projects(const std::string& village);
-  // The village's mapping of categories and funds (the default, chart.h,
-  // with the village's own account_map entries over it).
-  Result<AccountMap> account_map(const std::string& village);
   Result<MonthClose> month_close(const std::string& village, const std::string& month);
   Result<std::vector<MonthClose>> month_closes(const std::string& village);
   Result<std::optional<std::string>> last_closed_month(const std::string& village);

@@ -14,7 +14,6 @@
 #include <optional>
 #include <string>
 
-#include "ledger/chart.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "ledger/month_statement.h"
@@ -150,11 +149,6 @@ void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& m
 inline constexpr const char* kAddMonthTotals =
     "INSERT INTO month_totals(log_id, month, income, expense) VALUES(?,?,?,?) "
     "ON CONFLICT(log_id, month) DO UPDATE SET income=income+excluded.income, expense=expense+excluded.expense";
-
-// A village's mapping of categories and funds: the default with its
-// account_maps rows over it (q prepared from kAccountMapQuery).
-AccountMap stored_account_map(SQLite::Statement& q, int64_t log_id);
-inline constexpr const char* kAccountMapQuery = "SELECT direction, name, account FROM account_maps WHERE log_id=?";
 
 // Whether a line may be booked into month: well-formed, not in the future, not closed.
 Status check_month_open(const std::optional<std::string>& closed, const std::string& month, const std::string& current);

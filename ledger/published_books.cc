@@ -1,7 +1,39 @@
-// The year statement by account (年度收支决算), in the words of a village notice.
-#include "exports/exports.h"
+// A village's published months as a journal, and the year statement by
+// account (年度收支决算) in the words of a village notice.
+#include <algorithm>
+
+#include "ledger/chart.h"
 
 namespace sunledger {
+
+Result<PublishedJournal> published_journal(Ledger& ledger, const std::string& village, const std::string& from,
+                                           const std::string& to) {
+  if ((!from.empty() && !valid_month(from)) || (!to.empty() && !valid_month(to)))
+    return invalid_argument("月份格式应为 2022-11 (months are YYYY-MM)");
+  auto v = ledger.village(village);
+  if (!v.is_ok()) return v.status();
+  PublishedJournal j;
+  j.village = *v;
+  // Closed first, then the entries: a month closed by then is final (its
+  // lines can no longer change), so what is read of it is complete.
+  auto closes = ledger.month_closes(village);
+  if (!closes.is_ok()) return closes.status();
+  for (const auto& c : *closes)
+    if ((from.empty() || c.month >= from) && (to.empty() || c.month <= to)) j.months.push_back(c.month);
+  std::sort(j.months.begin(), j.months.end());
+  if (j.months.empty()) return j;
+  auto size = ledger.log_size(village);
+  if (!size.is_ok()) return size.status();
+  auto entries = ledger.entries(village, 0, *size);
+  if (!entries.is_ok()) return entries.status();
+  JournalBuilder b;
+  b.keep_months(j.months);
+  for (const auto& e : *entries) b.apply(e);
+  j.txns = b.transactions();
+  std::stable_sort(j.txns.begin(), j.txns.end(), [](const JournalTxn& x, const JournalTxn& y) { return x.date < y.date; });
+  return j;
+}
+
 
 Result<std::string> year_statement_text(Ledger& ledger, const std::string& village, const std::string& year) {
   if (year.size() != 4 || year.find_first_not_of("0123456789") != std::string::npos)
