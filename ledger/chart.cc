@@ -77,10 +77,20 @@ AccountMap make_default_map() {
   for (const char* c : {"经营", "生产"}) m.expense[c] = "511";
   for (const char* c : {"税费", "税金"}) m.expense[c] = "512";
   m.expense["其他"] = "515";
+  // English aliases, as the chat commands have them.
+  for (const char* c : {"grants", "subsidy", "subsidies"}) m.income[c] = "503";
+  for (const char* c : {"rent", "business"}) m.income[c] = "501";
+  for (const char* c : {"other", "interest", "donation"}) m.income[c] = "504";
+  for (const char* c : {"office", "wages", "hospitality", "utilities", "travel"}) m.expense[c] = "513";
+  for (const char* c : {"works", "construction"}) m.expense[c] = "153";
+  for (const char* c : {"welfare", "repairs", "cleaning"}) m.expense[c] = "514";
+  m.expense["other"] = "515";
+  m.expense["refund"] = "241";
   m.expense["购置"] = "151";
   // Paying back unspent special money settles what is owed.
   m.expense["退回"] = "241";
-  m.fund = {{"一般资金", "102"}, {"银行存款", "102"}, {"银行", "102"}, {"现金", "101"},
+  m.fund = {{"一般资金", "102"}, {"银行存款", "102"}, {"银行", "102"}, {"现金", "101"}, {"general", "102"},
+            {"bank", "102"}, {"cash", "101"}, {"special", "241"},
             {"库存现金", "101"}, {"专项资金", "241"}, {"专项", "241"}, {"一事一议", "231"},
             {"一事一议资金", "231"}};
   return m;
