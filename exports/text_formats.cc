@@ -1,4 +1,5 @@
 // The text exports: the hledger journal, the beancount file and the CSV.
+#include <map>
 #include <set>
 
 #include "exports/exports.h"
@@ -125,9 +126,17 @@ std::string to_hledger(const PublishedJournal& j) {
   for (const auto& s : sub_accounts) out += "account " + s + "\n";
   out += "\n";
   for (const auto& p : payees) out += "payee " + p + "\n";
+  // Each account's name made once, not once per posting.
+  std::map<const Account*, std::string> names;
+  for (const auto& a : chart_2023()) names[&a] = "    " + hledger_account(a) + "  CNY ";
   for (const auto& t : j.txns) {
     out += "\n" + t.date + " (#" + std::to_string(t.index) + ") " + payee_of(t) + " | " + journal_text(t.narration) + "\n";
-    for (const auto& p : t.postings) out += "    " + hledger_account(*p.account, p.project) + "  CNY " + plain_amount(p.amount) + "\n";
+    for (const auto& p : t.postings) {
+      if (p.project.empty()) out += names[p.account];
+      else out += "    " + hledger_account(*p.account, p.project) + "  CNY ";
+      out += plain_amount(p.amount);
+      out += '\n';
+    }
   }
   return out;
 }

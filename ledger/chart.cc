@@ -2,6 +2,8 @@
 // and funds, and the double-entry rule of one line.
 #include "ledger/chart.h"
 
+#include <map>
+
 namespace sunledger {
 
 namespace {
@@ -101,9 +103,17 @@ AccountMap make_default_map() {
 const std::vector<Account>& chart_2023() { return make_chart(); }
 
 const Account* find_account(std::string_view code_or_name) {
-  for (const auto& a : chart_2023())
-    if (a.code == code_or_name || a.name == code_or_name) return &a;
-  return nullptr;
+  // Called for every posting of an export: an index, not a scan of 42 rows.
+  static const std::map<std::string, const Account*, std::less<>> index = [] {
+    std::map<std::string, const Account*, std::less<>> m;
+    for (const auto& a : chart_2023()) {
+      m.emplace(a.code, &a);
+      m.emplace(a.name, &a);
+    }
+    return m;
+  }();
+  auto it = index.find(code_or_name);
+  return it == index.end() ? nullptr : it->second;
 }
 
 const char* account_type_zh(AccountType t) {
