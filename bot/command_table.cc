@@ -18,7 +18,8 @@ std::vector<CommandSpec> make_table() {
   return {
     {K::kHelp, {"帮助", "help", "start", "?", "？"}, R::kAnyone, false, false, "帮助", "看您可以用的命令 (help)",
      [](Run& r) { return r.bot.help(r.ctx); }},
-    {K::kAccounts, {"账目", "帐目", "accounts"}, R::kAnyone, false, false, "账目 [2022-11]", "看某月公开账目 (accounts)",
+    {K::kAccounts, {"账目", "帐目", "accounts"}, R::kAnyone, false, false, "账目 [2022-11|2022]",
+     "看某月公开账目,或全年按会计科目的收支决算 (accounts; a year: the year statement)",
      [](Run& r) { return r.bot.accounts(r.ctx); }},
     {K::kDetails, {"明细", "details"}, R::kAnyone, false, false, "明细 2022-11 [收入|支出] [类别] [页]", "看每一笔 (details)",
      [](Run& r) { return r.bot.details(r.ctx); }},

@@ -1,6 +1,7 @@
 // What anyone may ask: help, accounts, details, projects, subsidies, balance,
 // verification and alerts, answered from the cached books.
 #include "bot/bot_impl.h"
+#include "ledger/chart.h"
 
 namespace sunledger {
 
@@ -73,8 +74,22 @@ Result<std::string> Bot::Impl::last_closed_or_arg(const Context& ctx, const Vill
   return *b.closed_months.rbegin();
 }
 
+namespace {
+
+// 账目 2022: the year statement by account (年度收支决算) of the village's
+// published months, added up and worded by ledger/chart.h.
+Result<std::string> year_statement_reply(Ledger& ledger, const Context& ctx) {
+  auto text = year_statement_text(ledger, ctx.village->id, ctx.args[0]);
+  if (!text.is_ok()) return shown_to_person(text.status());
+  return *text;
+}
+
+}  // namespace
+
 Result<std::string> Bot::Impl::accounts(const Context& ctx) {
   if (Status s = need_village(ctx); !s.is_ok()) return s;
+  if (!ctx.args.empty() && ctx.args[0].size() == 4 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos)
+    return year_statement_reply(*ledger, ctx);
   auto b = village_books(*ctx.village);
   if (!b.is_ok()) return b.status();
   auto month = last_closed_or_arg(ctx, **b, 0);

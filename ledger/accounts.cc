@@ -8,6 +8,7 @@
 
 #include "ledger/names.h"
 
+#include "ledger/account_map_internal.h"
 #include "ledger/ledger_internal.h"
 #include "ledger/clock.h"
 #include "ledger/line_keys.h"
@@ -153,6 +154,8 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   std::vector<std::string> errors;
   std::set<Code> error_codes;
   std::map<std::string, bool> known_projects;
+  // Every line must land on accounts of the 2023 chart (chart.h).
+  AccountMap accounts = stored_account_map(ledger_->writer_session_->raw(kAccountMapQuery), (*log)->id);
   for (size_t i = 0; i < lines.size(); ++i) {
     const auto& line = lines[i];
     int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
@@ -160,6 +163,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     Status s = normalize_names(lines[i]);
     if (s.is_ok()) s = validate_transaction(line);
     if (s.is_ok()) s = check_month_open(closed, line.date.substr(0, 7), current);
+    if (s.is_ok()) s = postings_for(accounts, line.income, line.category, line.fund, line.project, false, line.amount).status();
     if (s.is_ok() && !line.project.empty()) {
       auto it = known_projects.find(line.project);
       if (it == known_projects.end()) {

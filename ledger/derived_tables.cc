@@ -48,6 +48,10 @@ void DerivedTables::collect(const LeafFields& f, std::string_view kind, uint64_t
     expect.line_keys.emplace_back(line_key(f.string(F::kDirection), f.string(F::kDate), f.fen(F::kAmount),
                                            f.string(F::kItem), f.string(F::kCounterparty)),
                                   idx);
+  } else if (kind == "account_map") {
+    // A later mapping of the same name replaces the earlier one.
+    expect.account_maps[{std::string(f.string(F::kDirection)), std::string(f.string(F::kName))}] = {
+        std::string(f.string(F::kAccount)), idx};
   } else if (kind == "village") {
     std::string id(f.string(F::kVillage));
     if (expect.villages.count(id)) problems.emplace_back(idx, "entry " + std::to_string(idx) + " registers " + id + " a second time");
@@ -178,6 +182,25 @@ void DerivedTables::compare(int64_t log_id) {
     }
     for (const auto& [target, idx] : left)
       problems.emplace_back(idx, "reversals: the reversal of " + e(target) + " (" + e(idx) + ") is missing");
+  }
+  {
+    // The mapping decides which categories a post accepts and how the
+    // published books are exported: a row edited by hand is named.
+    SQLite::Statement q(db, "SELECT direction, name, account, entry_idx FROM account_maps WHERE log_id=?");
+    q.bind(1, log_id);
+    auto left = expect.account_maps;
+    while (q.executeStep()) {
+      std::pair<std::string, std::string> key{q.getColumn(0).getString(), q.getColumn(1).getString()};
+      uint64_t idx = static_cast<uint64_t>(q.getColumn(3).getInt64());
+      auto it = left.find(key);
+      if (it == left.end() || it->second.first != q.getColumn(2).getString() || it->second.second != idx)
+        problems.emplace_back(idx, "account_maps: the mapping of " + key.first + " " + key.second +
+                                       " does not match its last mapping entry");
+      if (it != left.end()) left.erase(it);
+    }
+    for (const auto& [key, value] : left)
+      problems.emplace_back(value.second, "account_maps: the mapping of " + key.first + " " + key.second + " (" +
+                                              e(value.second) + ") is missing");
   }
 }
 

@@ -1,6 +1,6 @@
 // What verify rebuilds of the derived tables from one log's signed entries,
 // and its comparison with the stored rows: month_closes, projects,
-// finished_projects, reversals, and for the village registry the villages
+// finished_projects, reversals, account_maps, and for the village registry the villages
 // table and the deployment's time zone. Private to the ledger library.
 // One per log being verified, fed its entries in order, on one thread; it
 // borrows the verifying connection.
@@ -46,6 +46,8 @@ struct DerivedTables {
     std::map<std::string, std::tuple<std::string, std::string, uint64_t>> villages;  // id -> name, town, entry
     std::vector<std::pair<uint64_t, int64_t>> zones;  // registration entry -> the UTC offset it recorded
     std::vector<std::pair<std::string, uint64_t>> line_keys;  // (key, entry) of every posted line
+    // (side, name) -> account and the entry that mapped it last.
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, uint64_t>> account_maps;
   } expect;
 
   // Takes one entry's fields (in log order).

@@ -54,6 +54,11 @@ const char* kSchema[] = {
     " statement_idx INTEGER NOT NULL, tree_size INTEGER NOT NULL, checkpoint TEXT NOT NULL,"
     " PRIMARY KEY(log_id, month))",
     kLineKeysTable,
+    // A village's own mapping of categories and funds to the chart of
+    // accounts (chart.h), the last "account_map" entry of each name; rows
+    // are replaced when a name is mapped again. Verify compares them.
+    "CREATE TABLE IF NOT EXISTS account_maps(log_id INTEGER NOT NULL REFERENCES logs(id), direction TEXT NOT NULL,"
+    " name TEXT NOT NULL, account TEXT NOT NULL, entry_idx INTEGER NOT NULL, PRIMARY KEY(log_id, direction, name))",
 };
 
 // A second line of defence behind the hashes: the ledger's own tables refuse

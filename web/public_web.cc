@@ -11,13 +11,14 @@
 #include <mutex>
 
 #include "bot/complaints.h"
+#include "exports/exports.h"
 #include "web/dashboard.h"
 #include "web/pages.h"
 
 namespace sunledger::web {
 namespace {
 
-enum class Route { kHome, kStylesheet, kScript, kVillage, kMonth, kCsv, kNotice, kNoSuchPage };
+enum class Route { kHome, kStylesheet, kScript, kVillage, kMonth, kCsv, kNotice, kExport, kNoSuchPage };
 
 struct Parsed {
   Route route = Route::kNoSuchPage;
@@ -56,6 +57,15 @@ std::optional<Parsed> parse_path(const std::string& path) {
   if (p.village.empty()) return Parsed{};
   if (slash == std::string::npos) return p;
   std::string tail = rest.substr(slash + 1);
+  // "export.journal": the published books for an accountant's tools
+  // (p.month carries the format's name).
+  if (tail.rfind("export.", 0) == 0) {
+    auto format = parse_export_format(tail.substr(7));
+    if (!format || tail.substr(7) == "hledger") return Parsed{};
+    p.route = Route::kExport;
+    p.month = tail.substr(7);
+    return p;
+  }
   if (tail.size() == 11 && tail.compare(7, 4, ".csv") == 0) p.route = Route::kCsv;
   else if (tail.size() == 14 && tail.compare(7, 7, "/notice") == 0) p.route = Route::kNotice;
   else if (tail.size() == 7) p.route = Route::kMonth;
@@ -66,6 +76,22 @@ std::optional<Parsed> parse_path(const std::string& path) {
   p.month = tail.substr(0, 7);
   if (!valid_month(p.month)) return Parsed{};
   return p;
+}
+
+// The village's published months in an accountant's format (exports.h):
+// like every public page, nothing of a month still open.
+Result<WebPage> export_file(Ledger& ledger, const Village& v, const std::string& format_name) {
+  auto format = parse_export_format(format_name);
+  auto journal = published_journal(ledger, v.id);
+  if (!journal.is_ok()) return journal.status();
+  auto body = export_books(*journal, *format);
+  if (!body.is_ok()) return body.status();
+  WebPage page;
+  page.content_type = export_content_type(*format);
+  page.body = std::move(*body);
+  page.headers = {{"X-Content-Type-Options", "nosniff"},
+                  {"Content-Disposition", "attachment; filename=\"" + v.id + "." + export_extension(*format) + "\""}};
+  return page;
 }
 
 WebPage stylesheet_page() {
@@ -188,6 +214,7 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
       return serve(path, key, [&site, &v] { return village_page(site, v); }, no_such_page);
     case Route::kMonth: return serve(path, key, [&] { return month_page(site, v, month, p.page); }, unpublished);
     case Route::kCsv: return serve(path, key, [&] { return month_csv(site, v, month); }, unpublished);
+    case Route::kExport: return serve(path, key, [&] { return export_file(*ledger, v, month); }, no_such_page);
     case Route::kNotice: {
       // The notice prints the complaint counts too: they change with the
       // complaints log and the clock, not with the village's log.

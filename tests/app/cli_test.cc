@@ -273,8 +273,8 @@ TEST_F(Cli, VerifyFindsDeletedSwappedAndTruncatedRows) {
     ASSERT_EQ(run("village add --id shuangjiang --name 双江村 --town 朱亭镇").exit_code, 0);
     std::string csv = d.file("e.csv");
     write_file(csv, "date,type,category,item,amount,project,fund,counterparty,note\n"
-                    "2022-11-01,income,a,one,100,,,,\n2022-11-02,expense,b,two,50,,,,\n"
-                    "2022-11-03,expense,b,three,25,,,,\n2022-11-04,expense,b,four,5,,,,\n");
+                    "2022-11-01,income,其他,one,100,,,,\n2022-11-02,expense,办公费,two,50,,,,\n"
+                    "2022-11-03,expense,办公费,three,25,,,,\n2022-11-04,expense,办公费,four,5,,,,\n");
     ASSERT_EQ(run("post --village shuangjiang --file " + csv).exit_code, 0);
     {
       SQLite::Database db(data + "/sunledger.db", SQLite::OPEN_READWRITE);

@@ -573,7 +573,7 @@ TEST_F(ComplaintsTest, ADigestMarkSetByHandDoesNotSilenceTheDigest) {
 
 TEST_F(ComplaintsTest, MonthlyNoticeCountsComplaintsAndCitesTheirLog) {
   file_private();
-  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {testing::txn("2022-12-02", true, "a", "b", 100)}, testing::official()).is_ok());
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {testing::txn("2022-12-02", true, "其他", "b", 100)}, testing::official()).is_ok());
   auto pub = bot->publish("shuangjiang", "2022-12", testing::official());
   ASSERT_TRUE(pub.is_ok()) << pub.status().to_string();
   EXPECT_NE(pub->notice.find("投诉:本月受理1件"), std::string::npos) << pub->notice;

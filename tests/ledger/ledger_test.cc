@@ -143,9 +143,9 @@ TEST_F(LedgerTest, ABadRowWritesNothing) {
   EXPECT_NE(m.find("第5行"), std::string::npos) << m;
   EXPECT_EQ(m.find("第1行"), std::string::npos) << m;
   EXPECT_EQ(*L().log_size("shuangjiang"), 1u);
-  EXPECT_EQ(L().post_transactions("shuangjiang", {txn("2023-01-01", true, "a", "b", 1)}, official()).status().code(),
+  EXPECT_EQ(L().post_transactions("shuangjiang", {txn("2023-01-01", true, "其他", "b", 1)}, official()).status().code(),
             Code::kInvalidArgument);  // future month
-  EXPECT_EQ(L().post_transactions("nowhere", {txn("2022-11-01", true, "a", "b", 1)}, official()).status().code(),
+  EXPECT_EQ(L().post_transactions("nowhere", {txn("2022-11-01", true, "其他", "b", 1)}, official()).status().code(),
             Code::kNotFound);
   EXPECT_EQ(L().register_project("shuangjiang", {"水利建设", 1, false}, official()).status().code(), Code::kAlreadyExists);
   EXPECT_EQ(L().register_project("shuangjiang", {"x", 0, false}, official()).status().code(), Code::kInvalidArgument);
@@ -278,7 +278,7 @@ TEST_F(LedgerTest, SubsidiesAreRecordedWithoutIdentityNumbers) {
 
 TEST_F(LedgerTest, WriteIsAllOrNothing) {
   Status s = L().write([&](WriteTxn& tx) -> Status {
-    auto a = tx.post_transactions("shuangjiang", {txn("2022-11-02", true, "a", "b", 1)}, official());
+    auto a = tx.post_transactions("shuangjiang", {txn("2022-11-02", true, "其他", "b", 1)}, official());
     EXPECT_TRUE(a.is_ok());
     return invalid_argument("caller changed its mind");
   });
@@ -290,7 +290,7 @@ TEST_F(LedgerTest, WriteIsAllOrNothing) {
 TEST_F(LedgerTest, AThrowingWriterFailsAloneAndTheQueueGoesOn) {
   Status s = L().write([](WriteTxn&) -> Status { throw std::runtime_error("boom"); });
   EXPECT_EQ(s.code(), Code::kInternal);
-  EXPECT_TRUE(L().post_transactions("shuangjiang", {txn("2022-11-02", true, "a", "b", 1)}, official()).is_ok());
+  EXPECT_TRUE(L().post_transactions("shuangjiang", {txn("2022-11-02", true, "其他", "b", 1)}, official()).is_ok());
 }
 
 TEST_F(LedgerTest, OtherLogsForOtherModules) {
@@ -360,7 +360,7 @@ TEST_F(LedgerTest, VerifyDetectsAnEditWithRecomputedHashes) {
   SQLite::Statement up(*db, "UPDATE logs SET frontier=? WHERE name='shuangjiang'");
   up.bind(1, frontier.data(), static_cast<int>(frontier.size()));
   up.exec();
-  auto w = L().post_transactions("shuangjiang", {txn("2022-11-29", true, "a", "b", 1)}, official());
+  auto w = L().post_transactions("shuangjiang", {txn("2022-11-29", true, "其他", "b", 1)}, official());
   EXPECT_EQ(w.status().code(), Code::kDataLoss) << w.status().to_string();
   // Shown as is to an official in chat: Chinese first, and no command they do not have to run.
   EXPECT_EQ(w.status().message().rfind("日志“shuangjiang”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本", 0), 0u)
@@ -1054,8 +1054,8 @@ namespace {
 TEST(MonthTotals, RunningTotalsAreKeptAndVerified) {
   testing::TestLedger t;
   ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
-  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "a", "b", 1000),
-                                                          testing::txn("2022-11-03", false, "a", "b", 300)},
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "其他", "b", 1000),
+                                                          testing::txn("2022-11-03", false, "其他", "b", 300)},
                                           testing::official()).is_ok());
   ASSERT_TRUE(t.ledger->reverse("shuangjiang", 1, "错了", testing::official()).is_ok());
   MonthTotals totals;
@@ -1086,7 +1086,7 @@ TEST(Backup, ConsistentWhileWritingAndVerifiableWithTheVerifierKeyOnly) {
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 0; !stop && i < 2000; ++i)
-      (void)t.ledger->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "a", "b", 100 + i)},
+      (void)t.ledger->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "其他", "b", 100 + i)},
                                         testing::official());  // may fail while the reader holds the file: not checked
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -1112,7 +1112,7 @@ TEST(Backup, ConsistentWhileWritingAndVerifiableWithTheVerifierKeyOnly) {
   ASSERT_TRUE(r.is_ok());
   EXPECT_TRUE(r->intact()) << (r->problems.empty() ? "" : r->problems[0].reason);
   EXPECT_GT(r->entries_checked, 0u);
-  EXPECT_EQ((*copy)->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "a", "b", 1)}, testing::official()).status().code(),
+  EXPECT_EQ((*copy)->post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "其他", "b", 1)}, testing::official()).status().code(),
             Code::kPermissionDenied);
   EXPECT_FALSE(VerifierOnlyKey::parse("garbage").is_ok());
 }

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "bot/complaints.h"
+#include "ledger/chart.h"
 #include "ledger/clock.h"
 #include "ledger/csv_import.h"
 #include "ledger/ledger.h"
@@ -25,6 +26,14 @@ constexpr const char* kScriptShown = "&lt;script&gt;alert(1)&lt;/script&gt;";
 void add_hostile_village(Ledger& ledger) {
   ASSERT_TRUE(ledger.add_village({"hostile", kScript, "<b>镇</b>"}).is_ok());
   ASSERT_TRUE(ledger.register_project("hostile", {"<img/src=x/onerror=alert(1)>", 100'000, false}, official()).is_ok());
+  // Hostile category and fund names must be mapped to accounts before posting (ledger/chart.h).
+  ASSERT_TRUE(ledger.write([](WriteTxn& t) -> Status {
+    for (auto [side, name, account] : {std::tuple{MapSide::kIncome, "=cmd|' /C calc'!A0", "504"},
+                                       std::tuple{MapSide::kExpense, "+办公费", "513"},
+                                       std::tuple{MapSide::kFund, "\"><svg/onload=alert(1)>", "102"}})
+      if (auto r = map_account(t, "hostile", side, name, account, official()); !r.is_ok()) return r.status();
+    return Status::ok();
+  }).is_ok());
   std::vector<TransactionLine> lines = {
       transaction_line("2025-10-03", true, "=cmd|' /C calc'!A0", kScript, 120'000, "<img/src=x/onerror=alert(1)>",
                        "\"><svg/onload=alert(1)>", "@SUM(A1)", "-2+3"),

@@ -113,8 +113,8 @@ TEST_F(WriteApi, EveryBadRowIsNamedAndNothingWritten) {
   EXPECT_EQ(j["errors"][1]["line"], 4);
   // Errors found by the ledger (unknown project) are structured too.
   r = post("/v1/villages/shuangjiang/entries",
-           R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1"},
-               {"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1","project":"无"}])",
+           R"([{"date":"2022-11-02","type":"income","category":"其他","item":"b","amount":"1"},
+               {"date":"2022-11-02","type":"income","category":"其他","item":"b","amount":"1","project":"无"}])",
            "application/json", token);
   ASSERT_EQ(r->status, 400) << r->body;
   j = json::parse(r->body);
@@ -134,13 +134,13 @@ TEST_F(WriteApi, EveryBadRowIsNamedAndNothingWritten) {
 // booked 99,999,999.00元 where a reviewer reading the body saw 1元. Refused.
 TEST_F(WriteApi, DuplicateJsonKeysAreRefused) {
   auto r = post("/v1/villages/shuangjiang/entries",
-                R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1","amount":"99999999"}])",
+                R"([{"date":"2022-11-02","type":"income","category":"其他","item":"b","amount":"1","amount":"99999999"}])",
                 "application/json", token);
   ASSERT_EQ(r->status, 400) << r->body;
   EXPECT_NE(json::parse(r->body)["error"].get<std::string>().find("duplicate key \"amount\""), std::string::npos) << r->body;
   // Equal after unescaping is equal: "\u0061mount" is "amount".
   r = post("/v1/villages/shuangjiang/entries",
-           R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1","\u0061mount":"99999999"}])",
+           R"([{"date":"2022-11-02","type":"income","category":"其他","item":"b","amount":"1","\u0061mount":"99999999"}])",
            "application/json", token);
   EXPECT_EQ(r->status, 400) << r->body;
   r = post("/v1/villages/shuangjiang/projects", R"({"name":"x","approved":"1","approved":"9999万"})", "application/json", token);
@@ -148,8 +148,8 @@ TEST_F(WriteApi, DuplicateJsonKeysAreRefused) {
   EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 0u);
   // The same key in two different objects is no duplicate.
   r = post("/v1/villages/shuangjiang/entries",
-           R"([{"date":"2022-11-02","type":"income","category":"a","item":"b","amount":"1"},
-               {"date":"2022-11-03","type":"income","category":"a","item":"b","amount":"2"}])",
+           R"([{"date":"2022-11-02","type":"income","category":"其他","item":"b","amount":"1"},
+               {"date":"2022-11-03","type":"income","category":"其他","item":"b","amount":"2"}])",
            "application/json", token);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(*t.ledger->log_size("shuangjiang"), 2u);
