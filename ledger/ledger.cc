@@ -28,6 +28,13 @@ using namespace ledger_internal;
 
 namespace {
 
+// A village's own mapping of categories and funds to the chart of accounts
+// (chart.h), the last "account_map" entry of each name; rows are replaced
+// when a name is mapped again. Verify compares them.
+constexpr const char* kAccountMapsTable =
+    "CREATE TABLE IF NOT EXISTS account_maps(log_id INTEGER NOT NULL REFERENCES logs(id), direction TEXT NOT NULL,"
+    " name TEXT NOT NULL, account TEXT NOT NULL, entry_idx INTEGER NOT NULL, PRIMARY KEY(log_id, direction, name))";
+
 const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS logs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -54,11 +61,7 @@ const char* kSchema[] = {
     " statement_idx INTEGER NOT NULL, tree_size INTEGER NOT NULL, checkpoint TEXT NOT NULL,"
     " PRIMARY KEY(log_id, month))",
     kLineKeysTable,
-    // A village's own mapping of categories and funds to the chart of
-    // accounts (chart.h), the last "account_map" entry of each name; rows
-    // are replaced when a name is mapped again. Verify compares them.
-    "CREATE TABLE IF NOT EXISTS account_maps(log_id INTEGER NOT NULL REFERENCES logs(id), direction TEXT NOT NULL,"
-    " name TEXT NOT NULL, account TEXT NOT NULL, entry_idx INTEGER NOT NULL, PRIMARY KEY(log_id, direction, name))",
+    kAccountMapsTable,
 };
 
 // A second line of defence behind the hashes: the ledger's own tables refuse
@@ -168,6 +171,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     SQLite::Statement q(*ledger->writer_, "SELECT value FROM meta WHERE key='origin'");
     if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
     ledger->origin_ = q.getColumn(0).getString();
+    if (!ledger->writer_->tableExists("account_maps"))
+      ledger->writer_->exec(kAccountMapsTable);  // made before the chart of accounts: no mapping entry yet
     if (!ledger->writer_->tableExists("line_keys")) {
       // Made before duplicate checks (issue #16): the table, its triggers and
       // its rows from the signed entries, at once or not at all.

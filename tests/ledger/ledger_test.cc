@@ -1274,8 +1274,8 @@ TEST_F(LedgerTest, AnIdenticalLineWithinThirtyDaysIsRefusedUnlessMarked) {
   EXPECT_TRUE(L().verify()->intact());
 }
 
-// A database made before the duplicate check gets its index at open, filled
-// from the signed entries, and verify finds it intact; the check then sees the
+// A database made before the duplicate check (and the chart of accounts) gets
+// its index at open, filled from the signed entries, and verify finds it intact; the check then sees the
 // lines posted before.
 TEST_F(LedgerTest, ADatabaseWithoutTheDuplicateIndexGetsItAtOpen) {
   seed_november();
@@ -1283,6 +1283,7 @@ TEST_F(LedgerTest, ADatabaseWithoutTheDuplicateIndexGetsItAtOpen) {
   {
     SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
     db.exec("DROP TABLE line_keys");  // its triggers go with it
+    db.exec("DROP TABLE account_maps");  // made before the chart of accounts too
   }
   auto reopened = open_again();
   ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
