@@ -184,6 +184,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
       }
       t.commit();
     }
+    fill_trailing_line_keys(*ledger->writer_);
     ledger->expect_triggers(own_triggers());
     ledger->expect_indexes(indexes_among(kSchema));
     ledger->expect_tables(tables_among(kSchema));

@@ -37,4 +37,11 @@ inline constexpr const char* kFindLineKey = "SELECT idx FROM line_keys WHERE log
 // Throws what SQLite throws.
 void fill_line_keys(SQLite::Database& db);
 
+// The rows missing at the end of each village's log, filled: lines an older
+// server posted after a newer binary (a CLI command beside it during an
+// upgrade) made the table. Walks each log back from its last line to the
+// first that has its row, so an up-to-date database costs two lookups per
+// village. Returns how many rows it added. Throws what SQLite throws.
+int fill_trailing_line_keys(SQLite::Database& db);
+
 }  // namespace sunledger::ledger_internal

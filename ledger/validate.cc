@@ -61,14 +61,17 @@ Status check_text(const std::string& value, const char* zh, const char* en, bool
 // ---------------------------------------------------------------------------
 // Validation and canonical bytes
 
-// The names of a line in NFC, or the first one that could impersonate another.
+// The names of a line (and its item) in NFC, or the first one that could impersonate another.
 Status ledger_internal::normalize_names(TransactionLine& line) {
   struct Field {
     std::string* value;
     const char* zh;
     const char* en;
   };
-  for (const Field& f : {Field{&line.category, "类别", "category"}, Field{&line.project, "项目", "project"},
+  // The item too: the duplicate check compares it, and 打印纸 with a zero-width
+  // space or a trailing full-width one must not pass for another line.
+  for (const Field& f : {Field{&line.category, "类别", "category"}, Field{&line.item, "摘要", "item"},
+                         Field{&line.project, "项目", "project"},
                          Field{&line.fund, "资金来源", "fund"}, Field{&line.counterparty, "对方", "counterparty"}}) {
     auto n = normalize_name(*f.value, f.zh, f.en);
     if (!n.is_ok()) return n.status();

@@ -1236,6 +1236,12 @@ TEST_F(LedgerTest, AnIdenticalLineWithinThirtyDaysIsRefusedUnlessMarked) {
   EXPECT_NE(again.status().message().find("#" + std::to_string(first_idx)), std::string::npos) << again.status().message();
   EXPECT_NE(again.status().message().find("重复:确认"), std::string::npos);
   EXPECT_EQ(*L().log_size("shuangjiang"), size);  // nothing written
+  // An invisible character or an odd space in the item makes no new line: it is refused.
+  for (const char* hidden : {"水渠修缮\xE2\x80\x8B", "水渠修缮\xE3\x80\x80", "水渠\xC2\xA0修缮"}) {
+    TransactionLine l = line();
+    l.item = hidden;
+    EXPECT_EQ(L().post_transactions("shuangjiang", {l}, official()).status().code(), Code::kInvalidArgument) << hidden;
+  }
 
   // Two identical lines in one post: the second names the first.
   TransactionLine a = txn("2022-12-02", false, "办公费", "打印纸", 350 * kYuan);
@@ -1293,6 +1299,22 @@ TEST_F(LedgerTest, ADatabaseWithoutTheDuplicateIndexGetsItAtOpen) {
   EXPECT_EQ(again.status().code(), Code::kAlreadyExists) << again.status().to_string();
   SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND tbl_name='line_keys'").getInt(), 2);
+}
+
+// During an upgrade a new CLI command beside the old server makes the table;
+// the old server's lines posted after that have no row. The next open adds
+// the rows at the end of each log, so verify stays intact and the check sees
+// those lines.
+TEST_F(LedgerTest, LinesAnOlderServerPostedGetTheirRowsAtTheNextOpen) {
+  seed_november();
+  tamper()->exec("DELETE FROM line_keys WHERE idx >= 4");  // what the old server never wrote
+  t.ledger.reset();
+  auto reopened = open_again();
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  t.ledger = std::move(*reopened);
+  EXPECT_TRUE(L().verify()->intact());
+  auto again = L().post_transactions("shuangjiang", {txn("2022-11-25", false, "办公费", "打印纸", 350 * kYuan)}, official());
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists) << again.status().to_string();
 }
 
 }  // namespace
