@@ -32,6 +32,25 @@ WitnessServer::WitnessServer(Witness* witness) : impl_(std::make_unique<Impl>())
   // Requests wait for a shared commit: enough workers that many logs (a
   // county's villages) can be in one batch.
   s.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // Before the body is read: Debian's httplib 0.11.4 reads chunked and
+  // compressed bodies without the size cap above (an endless chunked POST
+  // grew the process until the OOM killer came), and answers Range with a
+  // copy of the body per range. The connection is closed after a refusal so
+  // the unread body is never parsed as a next request.
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    auto& r = const_cast<httplib::Request&>(req);  // httplib's own object; ranges parsed before routing
+    r.ranges.clear();
+    r.headers.erase("Range");
+    if (req.has_header("Transfer-Encoding") || req.has_header("Content-Encoding")) {
+      res.status = req.has_header("Transfer-Encoding") ? 411 : 415;
+      res.set_header("Connection", "close");
+      res.set_content(req.has_header("Transfer-Encoding") ? "chunked bodies are not accepted; send Content-Length\n"
+                                                          : "compressed bodies are not accepted\n",
+                      "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   s.Post("/add-checkpoint", [w = witness](const httplib::Request& req, httplib::Response& res) {
     Answer a = w->add_checkpoint(req.body);
     res.status = a.status;

@@ -142,7 +142,11 @@ void StateStore::write(const std::vector<Change>& batch) {
                             "checkpoint=excluded.checkpoint, updated_at=excluded.updated_at");
   for (const auto& c : batch) {
     if (c.evidence) {
-      SQLite::Statement q(db_, "INSERT INTO evidence(origin, reason, request, received_at) VALUES(?, ?, ?, ?)");
+      // The first few refusals of an origin prove its fork; the key holder
+      // sending more must not fill the witness's disk (every other log
+      // would then be answered 503).
+      SQLite::Statement q(db_, "INSERT INTO evidence(origin, reason, request, received_at) SELECT ?1, ?2, ?3, ?4 "
+                               "WHERE (SELECT count(*) FROM evidence WHERE origin = ?1) < 16");
       q.bind(1, c.origin);
       q.bind(2, c.reason);
       q.bind(3, c.text);

@@ -171,6 +171,21 @@ Status Witness::add_log(const std::string& origin_prefix, const std::string& vke
                             parsed.status().message());
   std::lock_guard<std::mutex> lock(impl_->mu);
   try {
+    // One origin, one key: a prefix overlapping one trusted under another key
+    // would let either key holder claim the other's logs (their keys were
+    // merged for every origin under both), and the witness keeps one state per
+    // origin, not per key.
+    SQLite::Statement overlap(*impl_->db, "SELECT origin_prefix, verifier_key FROM trusted_logs");
+    auto covers = [](const std::string& prefix, const std::string& other) {
+      return prefix == other ||
+             (prefix.back() == '/' && other.size() > prefix.size() && other.compare(0, prefix.size(), prefix) == 0);
+    };
+    while (overlap.executeStep()) {
+      std::string p = overlap.getColumn(0).getString();
+      if (overlap.getColumn(1).getString() != vkey && (covers(p, origin_prefix) || covers(origin_prefix, p)))
+        return failed_precondition("origin prefix " + origin_prefix + " overlaps " + p +
+                                   ", trusted under another key: one origin has one log key");
+    }
     SQLite::Statement q(*impl_->db, "INSERT OR IGNORE INTO trusted_logs(origin_prefix, verifier_key, added_at) VALUES(?, ?, ?)");
     q.bind(1, origin_prefix);
     q.bind(2, vkey);
@@ -227,17 +242,24 @@ Result<int64_t> Witness::evidence_count() const {
 std::vector<ParsedKey> Witness::Impl::keys_for(const std::string& origin) {
   std::lock_guard<std::mutex> lock(trust_mu);
   std::vector<ParsedKey> out;
-  // Prefix match in SQL: substr compares bytes, so a prefix never matches a
-  // longer or different origin.
+  // A prefix ending in '/' covers the origins under it; any other is one
+  // whole origin (`lukou.example/sunledger` must not cover
+  // `lukou.example/sunledgerevil/x`). Only the longest matching prefix
+  // counts. substr compares bytes.
   if (!trust_query)
     trust_query = std::make_unique<SQLite::Statement>(
-        *trust_db, "SELECT DISTINCT verifier_key FROM trusted_logs "
-                   "WHERE length(origin_prefix) <= length(?1) AND substr(?1, 1, length(origin_prefix)) = origin_prefix");
+        *trust_db, "SELECT verifier_key, length(origin_prefix) AS n FROM trusted_logs "
+                   "WHERE origin_prefix = ?1 OR (substr(origin_prefix, -1) = '/' AND length(origin_prefix) < length(?1) "
+                   "AND substr(?1, 1, length(origin_prefix)) = origin_prefix) ORDER BY n DESC");
   SQLite::Statement& q = *trust_query;
   q.reset();
   q.clearBindings();
   q.bind(1, origin);
+  int64_t longest = -1;
   while (q.executeStep()) {
+    int64_t n = q.getColumn(1).getInt64();
+    if (longest >= 0 && n < longest) break;
+    longest = n;
     auto k = VerifierOnlyKey::parse(q.getColumn(0).getString());
     if (!k.is_ok()) continue;  // checked when added; a hand-edited row is ignored, not trusted
     out.push_back({(*k)->key_name(), (*k)->public_key(), note_key_id((*k)->key_name(), (*k)->public_key())});

@@ -2,6 +2,11 @@
 // one, through a real `sunledger witness serve` on 127.0.0.1 port 0; its
 // state through restarts; a forked log; parallel requests from one old size.
 #include <gtest/gtest.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/time.h>
 
 #include <atomic>
 #include <chrono>
@@ -226,6 +231,55 @@ TEST_F(WitnessFixture, AddLogWhileServingTakesEffectAtOnce) {
   r = server.post(township.request(0, 2));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
+}
+
+// A prefix ending in '/' covers the origins under it; any other is one whole
+// origin, so `lukou.example/sunledger` does not let its key holder claim
+// `lukou.example/sunledgerevil/x`. A prefix overlapping one trusted under
+// another key is refused: one origin, one key (an adversarial review found
+// the keys of every matching prefix merged).
+TEST_F(WitnessFixture, APrefixCoversOnlyWhatItNamesAndOneOriginHasOneKey) {
+  TestLog evil(tmp.file("evil-key.pem"), "lukou.example/sunledgerevil", "lukou.example/sunledgerevil/x", 2);
+  auto exact = run_command(sunledger(wdir, "witness add-log --origin-prefix lukou.example/sunledger --key '" +
+                                               evil.verifier_key() + "'"));
+  ASSERT_EQ(exact.exit_code, 0) << exact.output;
+  auto r = server.post(evil.request(0, 2));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;
+  auto district = run_command(sunledger(wdir, "witness add-log --origin-prefix lukou.example/ --key '" +
+                                                  evil.verifier_key() + "'"));
+  EXPECT_NE(district.exit_code, 0);
+  EXPECT_NE(district.output.find("overlaps lukou.example/sunledger/"), std::string::npos) << district.output;
+  r = server.post(evil.request(0, 2));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;
+  // The village's own log is still witnessed under its key alone.
+  expect_cosigned(server.post(log->request(0, 3)), text_of(3));
+}
+
+// A chunked or compressed body is refused before it is read (httplib would
+// read it without the size cap) and the connection closed.
+TEST_F(WitnessFixture, ChunkedAndCompressedBodiesAreRefusedUnread) {
+  for (const char* header : {"Transfer-Encoding: chunked", "Content-Encoding: gzip"}) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    timeval tv{15, 0};  // a connection left open would end the read here, not hang the test
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string req = std::string("POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: 5\r\n") + header +
+                      "\r\n\r\n5\r\nhello\r\n";
+    ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+    std::string got;
+    char buf[1024];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));  // ends: closed
+    ::close(fd);
+    EXPECT_EQ(got.rfind(header[0] == 'T' ? "HTTP/1.1 411" : "HTTP/1.1 415", 0), 0u) << got;
+  }
+  expect_cosigned(server.post(log->request(0, 3)), text_of(3));
 }
 
 TEST_F(WitnessFixture, RestartKeepsState) {
