@@ -34,14 +34,14 @@ Result<std::string> raw_public_key(EVP_PKEY* key) {
   return pub;
 }
 
+}  // namespace
+
 bool valid_key_name(std::string_view name) {
   if (name.empty()) return false;
   for (unsigned char c : name)
     if (c <= 0x20 || c == '+' || c == 0x7F) return false;
   return true;
 }
-
-}  // namespace
 
 Ed25519KeyFile::~Ed25519KeyFile() { EVP_PKEY_free(key_); }
 

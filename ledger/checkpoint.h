@@ -67,6 +67,9 @@ class VerifierOnlyKey final : public NoteSigner {
 uint32_t note_key_id(std::string_view key_name, std::string_view public_key);
 // "name+hexid+base64(0x01 || public key)", what verifiers are given.
 std::string verifier_key(std::string_view key_name, std::string_view public_key);
+// A signed note's key name (C2SP signed-note): non-empty, no space, control
+// character or '+'.
+bool valid_key_name(std::string_view name);
 
 struct Checkpoint {
   std::string origin;

@@ -1,5 +1,7 @@
 #include "witness/note.h"
 
+#include "ledger/checkpoint.h"
+
 namespace sunledger::witness {
 namespace {
 
@@ -11,13 +13,6 @@ bool next_line(std::string_view* rest, std::string_view* line) {
   if (eol == std::string_view::npos) return false;
   *line = rest->substr(0, eol);
   rest->remove_prefix(eol + 1);
-  return true;
-}
-
-bool valid_key_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name)
-    if (c <= 0x20 || c == '+' || c == 0x7F) return false;
   return true;
 }
 
