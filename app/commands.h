@@ -47,5 +47,6 @@ const char* version();
 void add_ledger_commands(std::vector<Command>& c);     // commands_ledger.cc
 void add_directory_commands(std::vector<Command>& c);  // commands_directory.cc
 void add_server_commands(std::vector<Command>& c);     // commands_server.cc
+void add_tiles_commands(std::vector<Command>& c);      // commands_tiles.cc
 
 }  // namespace sunledger::cli

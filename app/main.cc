@@ -16,6 +16,7 @@ std::vector<Command> commands() {
   add_ledger_commands(c);
   add_directory_commands(c);
   add_server_commands(c);
+  add_tiles_commands(c);
   return c;
 }
 

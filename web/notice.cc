@@ -15,6 +15,9 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
 <h2>核验 <span class="en">Check</span></h2>
 <p>核验码 <strong>{{short}}</strong>:与群里的公开通知、“核验 {{month}}”的回答相同。<span class="en">The check code matches the group notice and the answer to 核验 {{month}}.</span></p>
 {{qr}}<p>扫码查看每一笔并核验签名 <span class="en">scan to see every line and check the signature</span>:<br>{{url}}</p>
+<h2>离线证明 <span class="en">Offline proof</span></h2>
+<pre class="note" style="white-space:pre-wrap;word-break:break-all">
+{{proof}}</pre>
 </section>
 <section>
 <h2>明细 <span class="en">Every line</span></h2>
@@ -47,6 +50,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
                                 {"today", format_date(local_date(site.ledger.clock().now_unix_seconds(),
                                                                  site.ledger.utc_offset_minutes()))},
                                 {"short", checkpoint_short_form(m->close.checkpoint)},
+                                {"proof", render_proof_block(m->close)},
                                 {"qr", qr_svg(url)},
                                 {"url", url},
                                 {"lines", lines_table(m->lines, site.ledger.utc_offset_minutes())},
