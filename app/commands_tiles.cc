@@ -1,6 +1,8 @@
 // The logs as C2SP tiles for anyone to check: export-tiles writes them for a
 // static web server or mirror, check reads one log back (from `serve`'s
 // /logs/{log}/ or from such a copy) trusting nothing but the keys.
+#include <httplib.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -10,7 +12,6 @@
 #include "bot/complaints.h"
 #include "checker/checker.h"
 #include "ledger/tlog_tiles.h"
-#include "webhooks/http_client.h"
 
 namespace sunledger::cli {
 
@@ -86,15 +87,32 @@ int run_check(const Args& a) {
     }
     std::string prefix = a.get("url");
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-    // Entry bundles reach 16 MiB (256 entries below 64 KiB each).
-    auto client = make_http_client(HttpClientOptions{.deadline_ms = 60'000, .max_answer_bytes = 17u << 20});
+    // One kept-alive connection for the thousands of GETs of a large log (a
+    // connection each cost more than the hashing); https verifies the
+    // certificate (cpp-httplib's default), redirects are never followed.
+    size_t scheme_end = prefix.find("://");
+    if (scheme_end == std::string::npos) return usage_error("check", "--url must start with http:// or https://");
+    size_t path_start = prefix.find('/', scheme_end + 3);
+    std::string origin = prefix.substr(0, path_start), base = path_start == std::string::npos ? "" : prefix.substr(path_start);
+    httplib::Client client(origin);
+    if (!client.is_valid()) return usage_error("check", "--url " + prefix + " is not a URL");
+    client.set_keep_alive(true);
+    client.set_connection_timeout(10, 0);
+    client.set_read_timeout(60, 0);
+    client.set_follow_location(false);
     TileFetch fetch = [&](const std::string& path) -> Result<FetchAnswer> {
-      OutboundRequest req;
-      req.method = "GET";
-      req.url = prefix + "/" + path;
-      auto res = client->send(req);
-      if (!res.is_ok()) return res.status();
-      return FetchAnswer{res->status, std::move(res->body)};
+      FetchAnswer a;
+      bool too_large = false;
+      // Entry bundles reach 16 MiB (256 entries below 64 KiB each): nothing larger is read.
+      auto res = client.Get((base + "/" + path).c_str(), [&](const char* data, size_t n) {
+        too_large = a.body.size() + n > (17u << 20);
+        if (!too_large) a.body.append(data, n);
+        return !too_large;
+      });
+      if (too_large) return unavailable("answer larger than 17 MiB");
+      if (!res) return unavailable(httplib::to_string(res.error()));
+      a.status = res->status;
+      return a;
     };
     r = check_log(fetch, o);
     // Only a good run moves the state on: after a failure it keeps the evidence.
