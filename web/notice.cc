@@ -16,7 +16,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
 <p>核验码 <strong>{{short}}</strong>:与群里的公开通知、“核验 {{month}}”的回答相同。<span class="en">The check code matches the group notice and the answer to 核验 {{month}}.</span></p>
 {{qr}}<p>扫码查看每一笔并核验签名 <span class="en">scan to see every line and check the signature</span>:<br>{{url}}</p>
 <h2>离线证明 <span class="en">Offline proof</span></h2>
-<pre class="note" style="white-space:pre-wrap;word-break:break-all">
+<pre class="note">
 {{proof}}</pre>
 </section>
 <section>
