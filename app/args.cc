@@ -32,6 +32,7 @@ bool Args::parse(const std::vector<std::string>& argv, const std::set<std::strin
         value = argv[++i];
       }
       out->values_[name] = value;
+      out->every_value_.emplace_back(name, value);
     } else {
       *error = "unknown option --" + name;
       // The global options come before the command, and a newcomer copying

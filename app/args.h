@@ -22,12 +22,21 @@ class Args {
     auto it = values_.find(name);
     return it == values_.end() ? fallback : it->second;
   }
+  // Every value given to a repeatable option (`--witness A --witness B`), in
+  // order; get() answers the last.
+  std::vector<std::string> all(const std::string& name) const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : every_value_)
+      if (n == name) out.push_back(v);
+    return out;
+  }
   // Names of required options that are missing, joined for a message.
   std::string missing(const std::vector<std::string>& required) const;
 
  private:
   std::vector<std::string> positional_;
   std::map<std::string, std::string> values_;
+  std::vector<std::pair<std::string, std::string>> every_value_;
   std::set<std::string> flags_;
 };
 

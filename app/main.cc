@@ -18,6 +18,7 @@ std::vector<Command> commands() {
   add_directory_commands(c);
   add_server_commands(c);
   add_witness_commands(c);
+  add_tiles_commands(c);
   return c;
 }
 

@@ -186,7 +186,8 @@ Result<std::string> Bot::monthly_notice(const std::string& village, const std::s
   if (!close.is_ok()) return close.status();
   auto flags = published_flags(village, month);
   if (!flags.is_ok()) return flags.status();
-  return render_notice(v->name, *close, *flags) + impl_->complaint_counts(village, month) + impl_->web_line(village, month);
+  return render_notice(v->name, *close, *flags) + impl_->complaint_counts(village, month) + impl_->web_line(village, month) +
+         render_proof_block(*close);
 }
 
 std::string Bot::Impl::web_line(const std::string& village, const std::string& month) const {

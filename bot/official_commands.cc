@@ -229,8 +229,9 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
     BooksOptions o{options.cash_limit, options.publish_by_day, today()};
     as_published = cache->published.snapshot(o, month);
   }
+  // The offline proof comes last: the long block after what people read.
   p.notice = render_notice(v->name, p.close, notice_flags(as_published.flags, month)) + complaint_counts(v->id, month) +
-             web_line(v->id, month);
+             web_line(v->id, month) + render_proof_block(p.close);
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
     for (const auto& [bound_bot, chat] : it->second) {
       // A named copy: clang (before 16) refuses a structured binding captured by a lambda.

@@ -1,5 +1,7 @@
 #include "bot/render.h"
 
+#include "ledger/tlog_proof.h"
+
 #include <map>
 
 #include "ledger/crypto.h"
@@ -195,6 +197,15 @@ std::string render_notice(const std::string& village_name, const MonthClose& clo
   out += "发送“账目 " + close.month + "”看汇总,“明细 " + close.month + "”看每一笔,“核验 " + close.month +
          "”看签名。有疑问请在群里提出或私信本机器人反映。\n";
   return out;
+}
+
+std::string render_proof_block(const MonthClose& close) {
+  // Without the leaf and its proof (a close read through month_closes) there is nothing to prove offline.
+  if (close.statement_leaf.empty() || close.tree_size != close.statement_index + 1) return "";
+  TlogProof p{close.statement_leaf, close.statement_index, close.statement_proof, close.checkpoint};
+  return "离线证明:请保存以下整段文字,以后不靠服务器也能证明本月公开的账目(sunledger check --proof)"
+         "(offline proof of this statement: keep the whole block; `sunledger check --proof` verifies it with the log's key alone)\n" +
+         format_tlog_proof(p);
 }
 
 }  // namespace sunledger

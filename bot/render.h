@@ -31,5 +31,9 @@ std::string render_balance(const VillageBooks& books);
 std::vector<std::string> render_subsidy_lines(const std::vector<Entry>& entries);
 std::string render_verify(const std::string& village_name, const MonthClose& close, const std::string& verifier_key);
 std::string render_notice(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags);
+// The month statement's C2SP tlog-proof block (with the statement's leaf as
+// its extra data) under a line saying what it is for; "" when the close
+// carries no proof (one read through Ledger::month_closes).
+std::string render_proof_block(const MonthClose& close);
 
 }  // namespace sunledger

@@ -433,6 +433,17 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   if (Status s = check_closable(*db_, log_id, closed, month, ledger_->current_month()); !s.is_ok()) return s;
   auto f = statement_of(*db_, village, log_id, closed, month);
   if (!f.is_ok()) return f.status();
+  // The statement is the last leaf of the month's tree: its inclusion proof
+  // is the right edge of the tree before it, smallest subtree first.
+  std::vector<Hash> proof;
+  {
+    std::string edge = (*log)->range.encode();
+    for (size_t at = edge.size(); at >= 32; at -= 32) {
+      Hash h{};
+      std::memcpy(h.data(), edge.data() + at - 32, 32);
+      proof.push_back(h);
+    }
+  }
   auto idx = append(*log, std::move(*f), author);
   if (!idx.is_ok()) return idx.status();
   // The month's own checkpoint ends exactly at its statement, whatever else
@@ -457,6 +468,8 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
     close->statement_index = *idx;
     close->tree_size = cp.size;
     close->checkpoint = *note;
+    close->statement_leaf.assign(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+    close->statement_proof = std::move(proof);
     close->statement =
         json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
   }

@@ -27,6 +27,7 @@
 #include "ledger/schema.h"
 #include "ledger/sql.h"
 #include "ledger/status.h"
+#include "ledger/tlog_tiles.h"
 
 namespace sunledger {
 
@@ -130,7 +131,16 @@ struct MonthClose {
   uint64_t tree_size = 0;
   std::string checkpoint;
   nlohmann::json statement;  // the statement entry's fields
+  std::string statement_leaf;  // the statement entry's leaf bytes, verbatim
+  // The statement's inclusion proof in the month's own checkpoint (RFC 9162
+  // PATH, nearest the leaf first): what a notice's tlog-proof block carries.
+  // Filled by close_month and month_close (not month_closes, which lists).
+  std::vector<Hash> statement_proof;
 };
+
+// The largest leaf a log accepts: a C2SP entry bundle prefixes each entry
+// with a uint16 length, so a leaf must stay below 64 KiB.
+inline constexpr size_t kMaxLeafBytes = 65535;
 
 // A month's income and expense lines so far, net of reversals.
 struct MonthTotals {
@@ -328,6 +338,12 @@ class Ledger {
   Result<Hash> root(const std::string& log_name, uint64_t size);
   Result<std::vector<Hash>> inclusion_proof(const std::string& log_name, uint64_t index, uint64_t size);
   Result<std::vector<Hash>> consistency_proof(const std::string& log_name, uint64_t from, uint64_t to);
+  // One C2SP tlog-tiles resource of a log (ledger/tlog_tiles.h): a level-L
+  // tile is `width` stored subtree hashes of height 8L (32 bytes each), an
+  // entry bundle the leaves, each after its uint16 big-endian length.
+  // kNotFound for an unknown log or a tile beyond the log's size (a tile
+  // within it never changes, whatever is appended later).
+  Result<std::string> tile(const std::string& log_name, const TileId& tile);
 
   // Runs fn on a pooled read-only connection inside one read transaction
   // (a consistent snapshot), for upper modules' own tables and the logs they

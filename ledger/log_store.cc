@@ -125,6 +125,9 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
   fields["recorded_at"] = utc_timestamp(day_resolution ? now_ - (((now_ + offset) % 86400) + 86400) % 86400 : now_);
   auto leaf = canonical_json(fields);
   if (!leaf.is_ok()) return leaf.status();
+  if (leaf->size() > kMaxLeafBytes)
+    return invalid_argument("这条记录太长(" + std::to_string(leaf->size()) + "字节),上限为65535字节 (entry of " +
+                            std::to_string(leaf->size()) + " bytes: a log entry must stay below 64 KiB)");
   uint64_t index = log->range.size();
   auto created = log->range.append(merkle_leaf_hash(*leaf));
   auto& ins = ledger_->writer_session_->raw("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");

@@ -4,6 +4,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <SQLiteCpp/Backup.h>
 #include <sqlite3.h>
 
@@ -227,7 +229,8 @@ MonthClose month_close_from_row(SQLite::Statement& q) {
   mc.tree_size = static_cast<uint64_t>(q.getColumn(2).getInt64());
   mc.checkpoint = q.getColumn(3).getString();
   auto col = q.getColumn(4);
-  mc.statement = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  mc.statement_leaf.assign(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+  mc.statement = json::parse(mc.statement_leaf, nullptr, false);
   return mc;
 }
 }  // namespace
@@ -242,7 +245,14 @@ Result<MonthClose> Ledger::month_close(const std::string& village, const std::st
     q.bind(1, row->id);
     q.bind(2, month);
     if (!q.executeStep()) return failed_precondition(month + " 的账目还没有公开 (month " + month + " is not closed yet)");
-    return month_close_from_row(q);
+    MonthClose mc = month_close_from_row(q);
+    // Nodes are append-only: the proof within the month's tree never changes.
+    SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
+    MerkleTree tree(&source, std::max(row->size, mc.tree_size));
+    auto proof = tree.inclusion_proof(mc.statement_index, mc.tree_size);
+    if (!proof.is_ok()) return proof.status();
+    mc.statement_proof = std::move(*proof);
+    return mc;
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "month close");
   }

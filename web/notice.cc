@@ -15,6 +15,9 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
 <h2>核验 <span class="en">Check</span></h2>
 <p>核验码 <strong>{{short}}</strong>:与群里的公开通知、“核验 {{month}}”的回答相同。<span class="en">The check code matches the group notice and the answer to 核验 {{month}}.</span></p>
 {{qr}}<p>扫码查看每一笔并核验签名 <span class="en">scan to see every line and check the signature</span>:<br><span class="url">{{url}}</span></p>
+<h2>离线证明 <span class="en">Offline proof</span></h2>
+<pre class="note">
+{{proof}}</pre>
 </section>
 <section>
 <h2>明细 <span class="en">Every line</span></h2>
@@ -30,6 +33,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
   if (!counts.is_ok()) return counts.status();
   std::string url = site.options.public_url + "/villages/" + village.id + "/" + month;
   Html statement = statement_table(m->close.statement), alerts = alerts_list(m->flags), qr = qr_svg(url);
+  std::string proof = render_proof_block(m->close);  // shown as text in a <pre>
   // Counted as of today's start, not the month's end: a notice printed
   // later says the day its counts are of (Bot::complaint_counts).
   std::string today = format_date(local_date(site.ledger.clock().now_unix_seconds(), site.ledger.utc_offset_minutes()));
@@ -47,6 +51,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
                         {"overdue", std::to_string(counts->overdue)},
                         {"today", today},
                         {"short", checkpoint_short_form(m->close.checkpoint)},
+                        {"proof", proof},
                         {"qr", qr},
                         {"url", url},
                         {"nav", nav},

@@ -308,6 +308,7 @@ void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot*
     res.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http::register_read_api(svr, *ledger);
+  http::register_tiles_api(svr, *ledger);
   metrics->add_gauge("ledger_entries", "Entries in the village books (the complaints log is not counted: its growth would time a filing).", [ledger] {
     auto n = ledger->total_entries();
     return n.is_ok() ? static_cast<double>(*n) : -1.0;

@@ -31,6 +31,8 @@ Result<nlohmann::json> parse_json_strict(const std::string& body, int max_depth 
 std::optional<nlohmann::json> parse_json_bounded(const std::string& body, int max_depth = 32);
 
 void register_read_api(httplib::Server& server, Ledger& ledger);
+// /logs/{log}/checkpoint and /logs/{log}/tile/...: C2SP tlog-tiles (tiles_api.cc).
+void register_tiles_api(httplib::Server& server, Ledger& ledger);
 void register_write_api(httplib::Server& server, Ledger& ledger, Bot& bot);
 void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const WebhookWiring& wiring);
 void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, std::function<void()> on_outbox_write);

@@ -1,5 +1,6 @@
 // The bot against a real SQLite ledger, in Chinese and in English.
 #include "bot/bot.h"
+#include "checker/checker.h"
 #include "bot/command.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -527,6 +528,27 @@ TEST_F(BotTest, DirectoryRefusesNonsense) {
   EXPECT_EQ(parse_role("村干部"), Role::kOfficial);
   EXPECT_FALSE(parse_role("mayor").has_value());
   EXPECT_STREQ(role_name(Role::kInspector), "inspector");
+}
+
+// The pushed notice carries the statement's tlog-proof block, which the
+// independent checker verifies with the log's key alone (issue #15).
+TEST_F(BotTest, TheNoticesProofBlockVerifiesOffline) {
+  ASSERT_TRUE(bot->post_entries("shuangjiang", {txn("2022-11-02", true, "上级拨款", "到账", 30'000'000)}, official()).is_ok());
+  auto pub = bot->publish("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(pub.is_ok()) << pub.status().to_string();
+  CheckOptions o{t.ledger->verifier_key(), {}, ""};
+  auto r = check_proof(pub->notice, o);
+  EXPECT_TRUE(r.ok) << pub->notice;
+  EXPECT_EQ(r.checkpoint, pub->close.checkpoint);
+  std::string all;
+  for (const auto& line : r.lines) all += line + "\n";
+  EXPECT_NE(all.find("entry #" + std::to_string(pub->close.statement_index) + " is included"), std::string::npos) << all;
+  EXPECT_NE(all.find("income 300000.00"), std::string::npos) << all;
+  // A figure changed in the proven statement: refused.
+  std::string tampered = pub->notice;
+  size_t at = tampered.find("extra ") + 6 + 40;
+  tampered[at] = tampered[at] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(check_proof(tampered, o).ok);
 }
 
 TEST_F(BotTest, ApiOperationsShareTheLedger) {
