@@ -1,5 +1,5 @@
-// GET /logs/{log}/checkpoint and /logs/{log}/tile/...: every village's log and
-// the complaint log as C2SP tlog-tiles v0.1.0, read-only, so that anyone can
+// GET /logs/{log}/checkpoint and /logs/{log}/tile/...: every village's log as
+// C2SP tlog-tiles v0.1.0, read-only, so that anyone can
 // mirror and check a log with plain GETs (sunledger check, any tlog client).
 #include <memory>
 #include <set>
@@ -28,10 +28,13 @@ class TileCache {
  public:
   static constexpr size_t kMaxBytes = 64u << 20;
 
-  // Only the logs the public may read: a village's, or the complaint log
-  // (never the registry or the admin log, whose names no village may take).
+  // Only the logs the public may read: a village's. Never the registry or the
+  // admin log, whose names no village may take, and not the complaint log:
+  // its entries time each named filing to the second and link a reporter's
+  // filings by one commitment, and its checkpoint moves with every filing;
+  // the public sees complaint counts as of 00:00 today only.
   bool public_log(Ledger& ledger, const std::string& log) {
-    if (log == Complaints::kLogName) return true;
+    if (log == Complaints::kLogName) return false;
     if (log == Ledger::kRegistryLog) return false;
     {
       std::shared_lock<std::shared_mutex> lock(mu_);
