@@ -78,7 +78,7 @@ struct TilesCli : ::testing::Test {
   void post(int n, const std::string& month) {
     std::string rows = "date,type,category,item,amount,project,fund,counterparty,note\n";
     for (int i = 0; i < n; ++i)
-      rows += month + "-0" + std::to_string(1 + i % 9) + "," + (i % 4 == 0 ? "income" : "expense") + ",上级拨款,第" +
+      rows += month + "-0" + std::to_string(1 + i % 9) + "," + (i % 4 == 0 ? "income,上级拨款" : "expense,办公费") + ",第" +
               std::to_string(i) + "笔," + std::to_string(100 + i) + ",,,,\n";
     write_file(dir.file("rows.csv"), rows);
     auto r = sl("post --village shuangjiang --file " + dir.file("rows.csv"));

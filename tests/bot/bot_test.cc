@@ -160,7 +160,7 @@ TEST_F(BotTest, TheSameLinePostedTwiceIsRefusedUntilMarkedAsMeant) {
   EXPECT_NE(bad_mark.find("只能写“确认”"), std::string::npos) << bad_mark;
   EXPECT_EQ(size(), before);
   // The full-width colon a Chinese keyboard types.
-  auto meant = say("secretary", "记账 2022-12\n" + line + " 重复ï¼确认").text;
+  auto meant = say("secretary", "记账 2022-12\n" + line + " 重复\xEF\xBC\x9A" "确认").text;
   EXPECT_NE(meant.find("已记账1笔"), std::string::npos) << meant;
   EXPECT_EQ(size(), before + 1);
 }

@@ -23,7 +23,7 @@ struct TilesApi : ::testing::Test {
     Ledger& L = *t.ledger;
     ASSERT_TRUE(L.add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
     std::vector<TransactionLine> lines;
-    for (int i = 0; i < 260; ++i) lines.push_back(txn("2022-11-03", i % 3 == 0, "拨款", "第" + std::to_string(i) + "笔", 500 + i));
+    for (int i = 0; i < 260; ++i) lines.push_back(txn("2022-11-03", i % 3 == 0, i % 3 == 0 ? "上级拨款" : "办公费", "第" + std::to_string(i) + "笔", 500 + i));
     ASSERT_TRUE(L.post_transactions("shuangjiang", lines, official()).is_ok());
     ASSERT_TRUE(L.write([](WriteTxn& w) {
       return w.append_to_log("complaints", nlohmann::json{{"kind", "complaint"}, {"commitment", "abc"}}, official(), true).status();
