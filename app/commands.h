@@ -46,6 +46,7 @@ const char* version();
 // The groups, one file each.
 void add_ledger_commands(std::vector<Command>& c);     // commands_ledger.cc
 void add_books_commands(std::vector<Command>& c);      // commands_books.cc
+void add_reconcile_commands(std::vector<Command>& c);  // commands_reconcile.cc
 void add_directory_commands(std::vector<Command>& c);  // commands_directory.cc
 void add_server_commands(std::vector<Command>& c);     // commands_server.cc
 void add_witness_commands(std::vector<Command>& c);    // commands_witness.cc

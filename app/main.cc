@@ -15,6 +15,7 @@ std::vector<Command> commands() {
   std::vector<Command> c;
   add_ledger_commands(c);
   add_books_commands(c);
+  add_reconcile_commands(c);
   add_directory_commands(c);
   add_server_commands(c);
   add_witness_commands(c);

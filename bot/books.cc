@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+
+#include "ledger/clock.h"
 
 namespace sunledger {
 namespace {
@@ -45,6 +48,8 @@ void BooksBuilder::apply(const Entry& e) {
     if (!l.income && is_special_fund(l.fund) && (p == project_index_.end() || !projects_[p->second].special))
       diversion_lines_[e.index] = l;
     if (!l.income && l.cash) cash_lines_[e.index] = std::move(l);
+  } else if (kind == "reconciliation") {
+    apply_reconciliation(e);
   } else if (kind == "reversal") {
     // The reversal entry repeats what it undoes (direction, amount, project,
     // fund), so the builder need not keep every line of the log in memory.
@@ -63,6 +68,33 @@ void BooksBuilder::apply(const Entry& e) {
                                      " (reversal of an entry in a published month)"});
   }
 }
+
+void BooksBuilder::apply_reconciliation(const Entry& e) {
+  const auto& f = e.fields;
+  std::string from = entry_string(f, "from"), to = entry_string(f, "to");
+  std::erase_if(bank_withdrawals_, [&](const BankWithdrawal& w) { return w.date >= from && w.date <= to; });
+  auto out = f.find("unmatched_out");
+  if (out == f.end() || !out->is_array()) return;
+  for (const auto& w : *out)
+    if (w.is_object())
+      bank_withdrawals_.push_back({entry_string(w, "date"), entry_string(w, "counterparty"), entry_string(w, "reference"),
+                                   entry_fen(w, "amount"), e.index});
+}
+
+namespace {
+
+// Days from a YYYY-MM-DD date to another; nullopt when either is no date.
+std::optional<int64_t> days_between(const std::string& from, const std::string& to) {
+  auto a = parse_date(from), b = parse_date(to);
+  if (!a.is_ok() || !b.is_ok()) return std::nullopt;
+  return days_from_civil(b->year, static_cast<unsigned>(b->month), static_cast<unsigned>(b->day)) -
+         days_from_civil(a->year, static_cast<unsigned>(a->month), static_cast<unsigned>(a->day));
+}
+
+// reconcile/reconcile.h's kUnbookedWithdrawalDays (the bot does not link it).
+constexpr int64_t kUnbookedWithdrawalDays = 30;
+
+}  // namespace
 
 VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
   VillageBooks b;
@@ -95,6 +127,16 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
     b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, l.month, index, text});
   }
   b.flags.insert(b.flags.end(), reversal_flags_.begin(), reversal_flags_.end());
+  for (const auto& w : bank_withdrawals_) {
+    auto days = days_between(w.date, options.today);
+    if (!days || *days < kUnbookedWithdrawalDays) continue;
+    std::string text = "银行流水有支出未入账:" + w.date + " 银行支出" + format_yuan_with_wan(w.amount);
+    if (!w.counterparty.empty()) text += "给“" + w.counterparty + "”";
+    if (!w.reference.empty()) text += "(摘要:" + w.reference + ")";
+    text += "," + std::to_string(*days) + "天后账上仍没有这笔(第#" + std::to_string(w.reconciliation) +
+            "条对账记录) (bank withdrawal not in the books " + std::to_string(*days) + " days on)";
+    b.flags.push_back({FlagKind::kBankWithdrawalUnbooked, village_.id, w.date.substr(0, 7), w.reconciliation, text});
+  }
   for (const auto& p : projects_) {
     if (p.spent > p.approved)
       b.flags.push_back({FlagKind::kOverBudget, village_.id, "", std::nullopt,

@@ -29,6 +29,7 @@ enum class FlagKind {
   kMonthNotPublished,     // a month with entries not published by the deadline
   kReversalOfPublished,   // a reversal of an entry in an already-published month
   kUnspentSpecialFunds,   // a finished special project whose unspent money is not accounted for
+  kBankWithdrawalUnbooked,  // a bank withdrawal still not in the books 30 days on (reconcile/)
 };
 
 struct Flag {
@@ -98,6 +99,16 @@ class BooksBuilder {
   std::map<uint64_t, Line> cash_lines_;
   std::map<uint64_t, Line> diversion_lines_;
   std::vector<Flag> reversal_flags_;
+  // The bank withdrawals left unmatched by the reconciliations so far: the
+  // latest reconciliation whose period covers a withdrawal's date decides
+  // whether it is still outstanding (reconcile/reconcile.h records them).
+  struct BankWithdrawal {
+    std::string date, counterparty, reference;
+    Fen amount = 0;
+    uint64_t reconciliation = 0;  // the entry that recorded it
+  };
+  void apply_reconciliation(const Entry& e);
+  std::vector<BankWithdrawal> bank_withdrawals_;
 };
 
 // A village's books as published: fed every entry in log order, it takes in

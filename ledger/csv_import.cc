@@ -225,4 +225,12 @@ std::string csv_cell(const std::string& raw) {
   return out + "\"";
 }
 
+bool split_csv(std::string_view text, std::vector<CsvRecord>* out, RowError* error) {
+  std::vector<Record> records;
+  if (!split_records(text, &records, &error->line, &error->reason)) return false;
+  out->reserve(records.size());
+  for (auto& r : records) out->push_back({r.line, std::move(r.fields)});
+  return true;
+}
+
 }  // namespace sunledger

@@ -35,6 +35,16 @@ EntriesImport parse_entries_csv(std::string_view text);
 // (-1,234.50): stored text is whatever people typed.
 std::string csv_cell(const std::string& raw);
 
+// The RFC 4180 records of a CSV text (a leading UTF-8 BOM skipped, blank
+// lines left out), each with the 1-based line it starts on: for other CSV
+// files the ledger's modules read (a bank statement). False, with *error
+// naming the line, on an unterminated quote or text after a closing quote.
+struct CsvRecord {
+  int line = 0;
+  std::vector<std::string> fields;
+};
+bool split_csv(std::string_view text, std::vector<CsvRecord>* out, RowError* error);
+
 // Joins row errors into the message people see: one "第N行: reason" per line.
 std::string describe_row_errors(const std::vector<RowError>& errors);
 
