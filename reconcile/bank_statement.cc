@@ -4,8 +4,8 @@
 #include <iconv.h>
 
 #include <array>
-#include <cerrno>
 #include <cctype>
+#include <optional>
 
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
