@@ -19,37 +19,126 @@ bool is_cash_expense(const nlohmann::json& e) {
   return false;
 }
 
+const char* flag_kind_name(FlagKind kind) {
+  switch (kind) {
+    case FlagKind::kSpecialFundsDiverted: return "special_funds_diverted";
+    case FlagKind::kOverBudget: return "over_budget";
+    case FlagKind::kCashExpense: return "cash_expense";
+    case FlagKind::kMonthNotPublished: return "month_not_published";
+    case FlagKind::kReversalOfPublished: return "reversal_of_published";
+    case FlagKind::kUnspentSpecialFunds: return "unspent_special_funds";
+  }
+  return "";
+}
+
+std::optional<FlagKind> parse_flag_kind(const std::string& name) {
+  for (FlagKind k : {FlagKind::kSpecialFundsDiverted, FlagKind::kOverBudget, FlagKind::kCashExpense, FlagKind::kMonthNotPublished,
+                     FlagKind::kReversalOfPublished, FlagKind::kUnspentSpecialFunds})
+    if (name == flag_kind_name(k)) return k;
+  return std::nullopt;
+}
+
+nlohmann::json recorded_alerts_json(const std::vector<Flag>& flags, size_t budget) {
+  nlohmann::json out = nlohmann::json::array();
+  size_t used = 2, omitted = 0;
+  for (const auto& f : flags) {
+    nlohmann::json a{{"kind", flag_kind_name(f.kind)}, {"month", f.month}, {"text", f.text}};
+    if (f.entry) a["entry"] = *f.entry;
+    size_t bytes = a.dump().size() + 1;
+    if (omitted > 0 || used + bytes > budget) {
+      ++omitted;
+      continue;
+    }
+    used += bytes;
+    out.push_back(std::move(a));
+  }
+  if (omitted > 0)
+    out.push_back({{"kind", "omitted"}, {"month", ""},
+                   {"text", "另有" + std::to_string(omitted) + "条预警,记录已满未能逐条写入 (" + std::to_string(omitted) +
+                                " more alerts did not fit in the statement)"}});
+  return out;
+}
+
+std::optional<std::vector<Flag>> recorded_alerts(const nlohmann::json& statement, const std::string& village) {
+  auto it = statement.find("alerts");
+  if (it == statement.end() || !it->is_array()) return std::nullopt;
+  std::vector<Flag> out;
+  for (const auto& a : *it) {
+    if (!a.is_object()) continue;
+    // "omitted" (or a kind a later version adds) is shown as its text.
+    Flag f{parse_flag_kind(entry_string(a, "kind")).value_or(FlagKind::kCashExpense), village, entry_string(a, "month"),
+           std::nullopt, entry_string(a, "text")};
+    if (auto e = a.find("entry"); e != a.end() && e->is_number_unsigned()) f.entry = e->get<uint64_t>();
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 void BooksBuilder::count(const Line& l, int sign) {
   Fen amount = sign * l.amount;
   std::string fund = l.fund.empty() ? "一般资金" : l.fund;
   fund_balances_[fund] += l.income ? amount : -amount;
   auto it = project_index_.find(l.project);
-  if (it != project_index_.end()) (l.income ? projects_[it->second].received : projects_[it->second].spent) += amount;
+  if (it != project_index_.end()) {
+    auto& p = projects_[it->second];
+    (l.income ? p.received : p.spent) += amount;
+    p.changed_by = as_of_;
+    p.changed_at = as_of_at_;
+  }
 }
 
-void BooksBuilder::apply(const Entry& e) {
+void BooksBuilder::apply(const Entry& e) { apply(e, e); }
+
+void BooksBuilder::apply(const Entry& e, const Entry& as_of) {
   const auto& f = e.fields;
   std::string kind = entry_string(f, "kind");
   size_ = std::max(size_, e.index + 1);
+  as_of_ = as_of.index;
+  as_of_at_ = entry_string(as_of.fields, "recorded_at");
   if (kind == "project") {
     project_index_[entry_string(f, "name")] = projects_.size();
-    projects_.push_back({entry_string(f, "name"), entry_fen(f, "approved"), f.value("special", false), 0, 0});
+    ProjectStats p{entry_string(f, "name"), entry_fen(f, "approved"), f.value("special", false), 0, 0};
+    p.changed_by = as_of_;
+    p.changed_at = as_of_at_;
+    projects_.push_back(std::move(p));
   } else if (kind == "statement") {
     closed_months_.insert(entry_string(f, "month"));
   } else if (kind == "project_finished") {
     auto it = project_index_.find(entry_string(f, "name"));
-    if (it != project_index_.end()) projects_[it->second].finished = true;
+    if (it != project_index_.end()) {
+      projects_[it->second].finished = true;
+      projects_[it->second].finished_by = as_of_;
+      projects_[it->second].finished_at = as_of_at_;
+    }
   } else if (kind == "txn") {
     Line l{entry_string(f, "direction") == "income", entry_fen(f, "amount"), entry_string(f, "project"), entry_string(f, "fund"), entry_string(f, "month"),
-           entry_string(f, "item"), is_cash_expense(f)};
+           entry_string(f, "item"), is_cash_expense(f), as_of_, as_of_at_};
     ++month_lines_[l.month];
     count(l, +1);
     auto p = project_index_.find(l.project);
-    if (!l.income && is_special_fund(l.fund) && (p == project_index_.end() || !projects_[p->second].special))
+    if (!l.income && is_special_fund(l.fund) && (p == project_index_.end() || !projects_[p->second].special)) {
+      if (diversion_lines_.empty()) {
+        diverted_since_ = as_of_;
+        diverted_at_ = as_of_at_;
+      }
       diversion_lines_[e.index] = l;
+    }
     if (!l.income && l.cash) cash_lines_[e.index] = std::move(l);
   } else if (kind == "reconciliation") {
     apply_reconciliation(e);
+  } else if (kind == kOpeningBalanceKind || kind == kTransferKind || kind == kSpecialReturnKind) {
+    // Corrections move money between funds or out (a return), never income or expense.
+    Fen amount = entry_fen(f, "amount");
+    std::string fund = entry_string(f, "fund").empty() ? "一般资金" : entry_string(f, "fund");
+    ++month_lines_[entry_string(f, "month")];
+    fund_balances_[fund] += kind == kOpeningBalanceKind ? amount : -amount;
+    if (kind == kTransferKind) fund_balances_[entry_string(f, "to_fund")] += amount;
+    auto it = project_index_.find(entry_string(f, "project"));
+    if (kind == kSpecialReturnKind && it != project_index_.end()) {
+      projects_[it->second].returned += amount;
+      projects_[it->second].changed_by = as_of_;
+      projects_[it->second].changed_at = as_of_at_;
+    }
   } else if (kind == "reversal") {
     // The reversal entry repeats what it undoes (direction, amount, project,
     // fund), so the builder need not keep every line of the log in memory.
@@ -65,7 +154,8 @@ void BooksBuilder::apply(const Entry& e) {
       reversal_flags_.push_back({FlagKind::kReversalOfPublished, village_.id, entry_string(f, "target_month"), e.index,
                                  "冲销已公开月份的账目:第#" + std::to_string(e.index) + "条冲销了" + entry_string(f, "target_month") +
                                      "的第#" + std::to_string(target) + "条,原因:" + entry_string(f, "reason") +
-                                     " (reversal of an entry in a published month)"});
+                                     " (reversal of an entry in a published month)",
+                                 as_of_, as_of_at_});
   }
 }
 
@@ -78,7 +168,7 @@ void BooksBuilder::apply_reconciliation(const Entry& e) {
   for (const auto& w : *out)
     if (w.is_object())
       bank_withdrawals_.push_back({entry_string(w, "date"), entry_string(w, "counterparty"), entry_string(w, "reference"),
-                                   entry_fen(w, "amount"), e.index});
+                                   entry_fen(w, "amount"), e.index, as_of_, as_of_at_});
 }
 
 namespace {
@@ -111,20 +201,21 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
     if (l.amount > options.cash_limit)
       b.flags.push_back({FlagKind::kCashExpense, village_.id, l.month, index,
                          "大额现金支出:第#" + std::to_string(index) + "条 " + l.item + " " + format_yuan(l.amount) +
-                             ",超过现金限额" + format_yuan(options.cash_limit) + " (cash expense above the limit)"});
+                             ",超过现金限额" + format_yuan(options.cash_limit) + " (cash expense above the limit)",
+                         l.raised_by, l.raised_at});
   }
   // Special-purpose money paid to a project that is not special-purpose:
   // name the special projects that received more than they spent.
   std::string from;
   for (const auto& p : projects_)
-    if (p.special && p.received > p.spent) from += (from.empty() ? "" : "、") + p.name;
+    if (p.special && p.received > p.spent + p.returned) from += (from.empty() ? "" : "、") + p.name;
   bool diverted = !diversion_lines_.empty();
   for (const auto& [index, l] : diversion_lines_) {
     std::string text = "专项资金挪用:第#" + std::to_string(index) + "条从专项资金支付" + format_yuan_with_wan(l.amount) + "给“" +
                        (l.project.empty() ? std::string("未列项目的支出") : l.project) + "”";
     if (!from.empty()) text += ",该款应专用于“" + from + "”";
     text += " (special-purpose funds paid to another project)";
-    b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, l.month, index, text});
+    b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, l.month, index, text, l.raised_by, l.raised_at});
   }
   b.flags.insert(b.flags.end(), reversal_flags_.begin(), reversal_flags_.end());
   for (const auto& w : bank_withdrawals_) {
@@ -135,23 +226,30 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
     if (!w.reference.empty()) text += "(摘要:" + w.reference + ")";
     text += "," + std::to_string(*days) + "天后账上仍没有这笔(第#" + std::to_string(w.reconciliation) +
             "条对账记录) (bank withdrawal not in the books " + std::to_string(*days) + " days on)";
-    b.flags.push_back({FlagKind::kBankWithdrawalUnbooked, village_.id, w.date.substr(0, 7), w.reconciliation, text});
+    // Raised by the reconciliation that found it: about a published month, it is
+    // an alert raised after publication (issue #16 item 3), never a frozen one.
+    b.flags.push_back({FlagKind::kBankWithdrawalUnbooked, village_.id, w.date.substr(0, 7), w.reconciliation, text,
+                       w.raised_by, w.raised_at});
   }
   for (const auto& p : projects_) {
     if (p.spent > p.approved)
       b.flags.push_back({FlagKind::kOverBudget, village_.id, "", std::nullopt,
                          "项目超支:“" + p.name + "”已支出" + format_yuan(p.spent) + ",超过批复金额" +
-                             format_yuan(p.approved) + " (project spending exceeds its approved budget)"});
-    if (p.special && p.finished && p.received > p.spent)
+                             format_yuan(p.approved) + " (project spending exceeds its approved budget)",
+                         p.changed_by, p.changed_at});
+    // Money returned (退回) is accounted for: it settles the flag.
+    if (p.special && p.finished && p.received > p.spent + p.returned)
       b.flags.push_back({FlagKind::kUnspentSpecialFunds, village_.id, "", std::nullopt,
-                         "项目已结项,专项资金结余" + format_yuan_with_wan(p.received - p.spent) + "去向未说明:“" + p.name +
+                         "项目已结项,专项资金结余" + format_yuan_with_wan(p.received - p.spent - p.returned) + "去向未说明:“" + p.name +
                              "”到账" + format_yuan_with_wan(p.received) + ",支出" + format_yuan_with_wan(p.spent) +
-                             " (a finished project's unspent special funds are not accounted for)"});
-    if (p.special && p.received > p.spent && diverted)
+                             " (a finished project's unspent special funds are not accounted for)",
+                         std::max(p.changed_by, p.finished_by), p.changed_by > p.finished_by ? p.changed_at : p.finished_at});
+    if (p.special && p.received > p.spent + p.returned && diverted)
       b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, "", std::nullopt,
                          "专项资金去向不明:“" + p.name + "”专项资金到账" + format_yuan_with_wan(p.received) + ",用于本项目" +
                              format_yuan_with_wan(p.spent) + ",其余" + format_yuan_with_wan(p.received - p.spent) +
-                             "未用于本项目 (special funds not spent on their project)"});
+                             "未用于本项目 (special funds not spent on their project)",
+                         std::max(p.changed_by, diverted_since_), p.changed_by >= diverted_since_ ? p.changed_at : diverted_at_});
   }
   for (const auto& [month, lines] : b.open_month_lines) {
     if (lines == 0) continue;
@@ -172,7 +270,7 @@ void PublishedBooksBuilder::apply(const Entry& e) {
   if (entry_string(e.fields, "kind") == "statement") {
     std::vector<Entry> later;
     for (auto& w : waiting_) {
-      if (entry_string(w.fields, "month") <= month) builder_.apply(w);
+      if (entry_string(w.fields, "month") <= month) builder_.apply(w, e);
       else later.push_back(std::move(w));
     }
     waiting_ = std::move(later);

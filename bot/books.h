@@ -20,6 +20,12 @@ struct ProjectStats {
   Fen received = 0;  // income booked to the project
   Fen spent = 0;     // expenses booked to the project (net of reversals)
   bool finished = false;  // 结项
+  Fen returned = 0;  // unspent special funds paid back (退回), net of reversals
+  // The entry after which its figures last changed, and its recorded_at (see Flag::raised_by).
+  uint64_t changed_by = 0;
+  std::string changed_at;
+  uint64_t finished_by = 0;  // the 结项 entry (or the statement that published it)
+  std::string finished_at;
 };
 
 enum class FlagKind {
@@ -38,7 +44,36 @@ struct Flag {
   std::string month;  // where it applies (the entry's month, or the unpublished month)
   std::optional<uint64_t> entry;
   std::string text;   // Chinese first, English in parentheses
+  // The entry after which the flag took its present form in the books (in
+  // the published books: the statement that published its line), and that
+  // entry's recorded_at: an alert about a published month raised after its
+  // statement is told apart, and dated, by these (issue #16).
+  uint64_t raised_by = 0;
+  std::string raised_at;
+  // The local date of raised_at, filled by Bot::month_alerts for the alerts
+  // raised after a month's publication ("" otherwise).
+  std::string raised_on;
 };
+
+// A flag kind's name in a statement's recorded alerts ("cash_expense", ...).
+const char* flag_kind_name(FlagKind kind);
+std::optional<FlagKind> parse_flag_kind(const std::string& name);
+
+// The alerts of a published month (Bot::month_alerts).
+struct MonthAlerts {
+  // The statement recorded its alerts when it was signed (statements signed
+  // since issue #16); older statements show what they showed before.
+  bool recorded = false;
+  std::vector<Flag> at_publication;  // exactly as its statement recorded them
+  std::vector<Flag> later;           // 公开后新增预警: raised after the statement, each with raised_on
+};
+
+// The alerts a statement records, as the JSON array its leaf carries
+// ([{kind, month, entry?, text}]), at most `budget` bytes of it; what does
+// not fit is counted in a last item of kind "omitted".
+nlohmann::json recorded_alerts_json(const std::vector<Flag>& flags, size_t budget);
+// The alerts a statement recorded; nullopt when it records none (an older statement).
+std::optional<std::vector<Flag>> recorded_alerts(const nlohmann::json& statement, const std::string& village);
 
 struct BooksOptions {
   Fen cash_limit = 5'000 * 100;
@@ -73,6 +108,9 @@ class BooksBuilder {
  public:
   explicit BooksBuilder(Village village) : village_(std::move(village)) {}
   void apply(const Entry& e);
+  // Applies e as if it took effect at `as_of` (the published books take a
+  // month's lines in at its statement): the flags it raises are dated there.
+  void apply(const Entry& e, const Entry& as_of);
   uint64_t size() const { return size_; }
   // The books as of the entries applied so far; flags use options.today.
   VillageBooks snapshot(const BooksOptions& options) const;
@@ -83,6 +121,8 @@ class BooksBuilder {
     Fen amount = 0;
     std::string project, fund, month, item;
     bool cash = false;
+    uint64_t raised_by = 0;
+    std::string raised_at;
   };
   void count(const Line& l, int sign);
 
@@ -106,9 +146,17 @@ class BooksBuilder {
     std::string date, counterparty, reference;
     Fen amount = 0;
     uint64_t reconciliation = 0;  // the entry that recorded it
+    uint64_t raised_by = 0;       // as Flag::raised_by
+    std::string raised_at;
   };
   void apply_reconciliation(const Entry& e);
   std::vector<BankWithdrawal> bank_withdrawals_;
+  // When diversion_lines_ last became non-empty.
+  uint64_t diverted_since_ = 0;
+  std::string diverted_at_;
+  // The entry being applied, and the one it takes effect at.
+  uint64_t as_of_ = 0;
+  std::string as_of_at_;
 };
 
 // A village's books as published: fed every entry in log order, it takes in

@@ -13,6 +13,7 @@ std::set<std::string> Bot::reserved_log_names() {
 }
 
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {
+  impl_->bot = this;
   ledger->expect_indexes(Outbox::own_indexes());
   for (const auto& tables :
        {Outbox::own_tables(), DirectoryStore::own_tables(), DedupeRecords::own_tables(), signed_rows::own_tables(),
@@ -184,9 +185,9 @@ Result<std::string> Bot::monthly_notice(const std::string& village, const std::s
   if (!v.is_ok()) return v.status();
   auto close = impl_->ledger->month_close(village, month);
   if (!close.is_ok()) return close.status();
-  auto flags = published_flags(village, month);
-  if (!flags.is_ok()) return flags.status();
-  return render_notice(v->name, *close, *flags) + impl_->complaint_counts(village, month) + impl_->web_line(village, month) +
+  auto alerts = month_alerts(village, month);
+  if (!alerts.is_ok()) return alerts.status();
+  return render_notice(v->name, *close, alerts->at_publication) + impl_->complaint_counts(village, month) + impl_->web_line(village, month) +
          render_proof_block(*close);
 }
 

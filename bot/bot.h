@@ -188,6 +188,12 @@ class Bot {
   // before its statement, on the local day the statement was signed, those of
   // that month or of no month. Never changes once the month is published.
   Result<std::vector<Flag>> published_flags(const std::string& village, const std::string& month);
+  // A published month's alerts (issue #16): those its signed statement
+  // recorded, and the alerts about it raised after its publication (of its
+  // month, or of no month while it is the latest published), each dated by
+  // the local day of the entry that raised it. A statement signed before
+  // statements recorded their alerts gives published_flags and no later ones.
+  Result<MonthAlerts> month_alerts(const std::string& village, const std::string& month);
   // Counts only: complaints filed and resolved in `month` (local time), and
   // open and overdue, all as of the start of today (local): a page must not
   // show the moment a complaint was filed. The chat's monthly notice counts

@@ -165,6 +165,7 @@ struct Bot::Impl {
         dedupe(l, options.identity_salt),
         directory_store(l),
         sign_in(l, &directory_store) {}
+  Bot* bot = nullptr;  // the Bot that owns this (for its public reads, e.g. month_alerts)
   Ledger* ledger;
   BotOptions options;
   Complaints complaints;

@@ -18,17 +18,34 @@ Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string&
   auto words = split_words(body.text);
   TransactionLine t;
   t.source_line = body.number;
-  if (words.size() < 4)
-    return invalid_argument("格式应为“收入|支出 类别 金额 摘要”,缺少内容 (expected: income|expense CATEGORY AMOUNT ITEM)");
-  if (words[0] == "收入" || words[0] == "income") t.income = true;
-  else if (words[0] == "支出" || words[0] == "expense") t.income = false;
-  else return invalid_argument("第一项应为“收入”或“支出”,而不是“" + words[0] + "” (must start with income or expense)");
+  // The corrections (issue #16): "期初余额 金额 资金:现金", "转账 金额 从:现金 到:银行存款",
+  // "退回 金额 项目:水利建设 [资金:专项资金] [对方:区财政局]"; a description is optional.
+  if (!words.empty()) {
+    if (words[0] == "期初余额" || words[0] == "opening") t.kind = kOpeningBalanceKind;
+    else if (words[0] == "转账" || words[0] == "transfer") t.kind = kTransferKind;
+    else if (words[0] == "退回" || words[0] == "return") t.kind = kSpecialReturnKind;
+  }
+  size_t first_word = 3;
+  if (!t.kind.empty()) {
+    if (words.size() < 3)
+      return invalid_argument("格式:期初余额 金额 资金:名称|转账 金额 从:资金 到:资金|退回 金额 项目:名称 (expected: opening|transfer|return AMOUNT ...)");
+    words.insert(words.begin() + 1, "");  // no category: the kind is its own
+    first_word = 3;
+  } else {
+    if (words.size() < 4)
+      return invalid_argument("格式应为“收入|支出 类别 金额 摘要”,缺少内容 (expected: income|expense CATEGORY AMOUNT ITEM)");
+    if (words[0] == "收入" || words[0] == "income") t.income = true;
+    else if (words[0] == "支出" || words[0] == "expense") t.income = false;
+    else
+      return invalid_argument("第一项应为“收入”“支出”“期初余额”“转账”或“退回”,而不是“" + words[0] +
+                              "” (must start with income, expense, opening, transfer or return)");
+  }
   t.category = words[1];
   auto amount = parse_amount(words[2]);
   if (!amount.is_ok()) return amount.status();
   t.amount = *amount;
   std::string item;
-  for (size_t i = 3; i < words.size(); ++i) {
+  for (size_t i = first_word; i < words.size(); ++i) {
     std::string w = words[i];
     // Full-width colons are what Chinese keyboards type.
     if (auto p = w.find("\xEF\xBC\x9A"); p != std::string::npos) w.replace(p, 3, ":");
@@ -36,7 +53,8 @@ Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string&
     std::string key = colon == std::string::npos ? "" : w.substr(0, colon);
     std::string value = colon == std::string::npos ? "" : w.substr(colon + 1);
     if (key == "项目" || key == "project") t.project = value;
-    else if (key == "资金" || key == "fund") t.fund = value;
+    else if (key == "资金" || key == "fund" || ((key == "从" || key == "from") && t.kind == kTransferKind)) t.fund = value;
+    else if ((key == "到" || key == "to") && t.kind == kTransferKind) t.to_fund = value;
     else if (key == "对方" || key == "party") t.counterparty = value;
     else if (key == "备注" || key == "note") t.note = value;
     else if (key == "日期" || key == "date") t.date = value;
@@ -47,7 +65,7 @@ Result<TransactionLine> parse_post_line(const BodyLine& body, const std::string&
     }
     else item += (item.empty() ? "" : " ") + words[i];
   }
-  if (item.empty()) return invalid_argument("缺少摘要(这笔钱是做什么的) (missing item description)");
+  if (item.empty() && t.kind.empty()) return invalid_argument("缺少摘要(这笔钱是做什么的) (missing item description)");
   t.item = item;
   if (t.date.empty()) t.date = today.substr(0, 7) == month ? today : month + "-" + (month < today.substr(0, 7) ? "28" : "01");
   if (t.date.substr(0, 7) != month) return invalid_argument("日期 " + t.date + " 不在 " + month + " 内 (date outside the month)");
@@ -218,10 +236,9 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
   auto b = village_books(*v);
   if (!b.is_ok()) return b.status();
   Published p;
-  auto idx = txn.close_month(v->id, month, a, &p.close);
-  if (!idx.is_ok()) return idx.status();
   // The flags of the books as this statement publishes them: lines of later
-  // months, still open, raise nothing in it (Bot::published_flags agrees).
+  // months, still open, raise nothing in it. The statement signs them (its
+  // "alerts"): what the month shows from then on, whatever is posted later.
   VillageBooks as_published;
   {
     auto cache = village_cache(*v);
@@ -229,8 +246,14 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
     BooksOptions o{options.cash_limit, options.publish_by_day, today()};
     as_published = cache->published.snapshot(o, month);
   }
+  std::vector<Flag> flags = notice_flags(as_published.flags, month);
+  // A leaf stays under 64 KiB with the statement's own figures: the alerts get half.
+  nlohmann::json alerts = recorded_alerts_json(flags, kMaxLeafBytes / 2);
+  auto idx = txn.close_month(v->id, month, a, &p.close, &alerts);
+  if (!idx.is_ok()) return idx.status();
+  auto shown = recorded_alerts(p.close.statement, v->id);
   // The offline proof comes last: the long block after what people read.
-  p.notice = render_notice(v->name, p.close, notice_flags(as_published.flags, month)) + complaint_counts(v->id, month) +
+  p.notice = render_notice(v->name, p.close, shown ? *shown : flags) + complaint_counts(v->id, month) +
              web_line(v->id, month) + render_proof_block(p.close);
   if (auto it = (*d)->groups_of.find(v->id); it != (*d)->groups_of.end()) {
     for (const auto& [bound_bot, chat] : it->second) {

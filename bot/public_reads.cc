@@ -1,5 +1,7 @@
 // What the public web reads from the bot: the books, a published month's
 // alerts, complaint counts. Counts only: no complaint text, no reporter.
+#include <algorithm>
+
 #include "bot/bot_impl.h"
 
 namespace sunledger {
@@ -50,6 +52,36 @@ Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const
   if (day.empty()) day = impl_->today();
   const BotOptions& o = impl_->options;
   return notice_flags(builder.snapshot(BooksOptions{o.cash_limit, o.publish_by_day, day}, month).flags, month);
+}
+
+Result<MonthAlerts> Bot::month_alerts(const std::string& village, const std::string& month) {
+  auto close = impl_->ledger->month_close(village, month);
+  if (!close.is_ok()) return close.status();
+  MonthAlerts out;
+  auto recorded = recorded_alerts(close->statement, village);
+  if (!recorded) {
+    auto flags = published_flags(village, month);
+    if (!flags.is_ok()) return flags.status();
+    out.at_publication = std::move(*flags);
+    return out;
+  }
+  out.recorded = true;
+  out.at_publication = std::move(*recorded);
+  auto b = books(village);
+  if (!b.is_ok()) return b.status();
+  const VillageBooks& published = *(*b)->published;
+  bool latest = !published.closed_months.empty() && *published.closed_months.rbegin() == month;
+  for (const auto& f : published.flags) {
+    if (f.kind == FlagKind::kMonthNotPublished || f.raised_by <= close->statement_index) continue;
+    if (f.month != month && !(latest && f.month.empty())) continue;
+    // One the statement recorded word for word is not raised again.
+    if (std::any_of(out.at_publication.begin(), out.at_publication.end(), [&f](const Flag& r) { return r.text == f.text; }))
+      continue;
+    Flag later = f;
+    later.raised_on = signed_day(f.raised_at, impl_->ledger->utc_offset_minutes());
+    out.later.push_back(std::move(later));
+  }
+  return out;
 }
 
 Result<Bot::ComplaintCounts> Bot::complaint_counts(const std::string& village, const std::string& month) {

@@ -101,13 +101,23 @@ Result<std::string> Bot::Impl::accounts(const Context& ctx) {
   }
   auto close = ledger->month_close(ctx.village->id, *month);
   if (!close.is_ok()) return close.status();
-  bool latest = *month == *(*b)->closed_months.rbegin();
-  // The flags of the books as published: a line of a month still open
-  // changes no published month's answer (预警 shows officials everything).
-  std::vector<Flag> flags;
-  for (const auto& f : (*b)->published->flags)
-    if (f.month == *month || (latest && f.month.empty())) flags.push_back(f);
-  std::string text = render_statement(ctx.village->name, *close, flags);
+  std::string text;
+  if (recorded_alerts(close->statement, ctx.village->id)) {
+    // Frozen at publication: the alerts its statement signed, then those
+    // raised since, dated, apart (issue #16).
+    auto alerts = bot->month_alerts(ctx.village->id, *month);
+    if (!alerts.is_ok()) return alerts.status();
+    text = render_statement(ctx.village->name, *close, alerts->at_publication, alerts->later);
+  } else {
+    // A statement signed before statements recorded their alerts: the flags
+    // of the books as published, as before (a line of a month still open
+    // changes no published month's answer; 预警 shows officials everything).
+    bool latest = *month == *(*b)->closed_months.rbegin();
+    std::vector<Flag> flags;
+    for (const auto& f : (*b)->published->flags)
+      if (f.month == *month || (latest && f.month.empty())) flags.push_back(f);
+    text = render_statement(ctx.village->name, *close, flags);
+  }
   std::lock_guard<std::mutex> lock(mu);
   accounts_cache[{ctx.village->id, *month}] = RenderedAccounts{(*b)->size, today(), text};
   return text;

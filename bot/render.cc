@@ -81,7 +81,15 @@ std::string paginate(const std::string& header, const std::vector<std::string>& 
   return out;
 }
 
-std::string render_statement(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags) {
+std::string later_flags_block(const std::vector<Flag>& later) {
+  if (later.empty()) return "";
+  std::string out = "⚠ 公开后新增预警 (alerts raised after publication):\n";
+  for (const auto& f : later) out += "- " + (f.raised_on.empty() ? std::string() : f.raised_on + " ") + f.text + "\n";
+  return out;
+}
+
+std::string render_statement(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags,
+                             const std::vector<Flag>& later) {
   const auto& s = close.statement;
   std::string out = "【" + village_name + " " + month_zh(close.month) + " 账目公开】\n";
   out += "期初余额:" + format_yuan_with_wan(entry_fen(s, "opening")) + "\n";
@@ -89,6 +97,11 @@ std::string render_statement(const std::string& village_name, const MonthClose& 
   append_categories(out, s.value("income_by_category", nlohmann::json::object()));
   out += "本月支出:" + format_yuan_with_wan(entry_fen(s, "expense_total")) + "\n";
   append_categories(out, s.value("expense_by_category", nlohmann::json::object()));
+  if (entry_fen(s, "opening_balances") != 0)
+    out += "录入期初余额:" + format_yuan_with_wan(entry_fen(s, "opening_balances")) + "(不是收入 / not income)\n";
+  if (entry_fen(s, "returned") != 0)
+    out += "退回专项资金:" + format_yuan_with_wan(entry_fen(s, "returned")) + "(不是支出 / not an expense)\n";
+  if (entry_fen(s, "transfers") != 0) out += "资金间转账:" + format_yuan_with_wan(entry_fen(s, "transfers")) + "\n";
   out += "期末余额:" + format_yuan_with_wan(entry_fen(s, "closing")) + "\n";
   if (entry_fen(s, "subsidy_total") != 0)
     out += "低保等补助发放:" + format_yuan_with_wan(entry_fen(s, "subsidy_total")) + "(" +
@@ -98,6 +111,7 @@ std::string render_statement(const std::string& village_name, const MonthClose& 
     out += "(第#" + std::to_string(s.value("first_index", 0)) + "至#" + std::to_string(s.value("last_index", 0)) + "条)";
   out += "\n";
   out += flags_block(flags);
+  out += later_flags_block(later);
   out += "核验码:" + checkpoint_short_form(close.checkpoint) + "(发送“核验 " + close.month + "”查看完整签名)\n";
   return out;
 }
@@ -121,6 +135,15 @@ std::vector<std::string> render_detail_lines(const std::vector<Entry>& entries, 
       if (!entry_string(f, "note").empty()) line += " [备注:" + entry_string(f, "note") + "]";
       if (auto it = reversed_by.find(e.index); it != reversed_by.end())
         line += " (已被#" + std::to_string(it->second) + "冲销)";
+      lines.push_back(line + "\n");
+    } else if (kind == kOpeningBalanceKind || kind == kTransferKind || kind == kSpecialReturnKind) {
+      if (direction_filter != 0) continue;  // neither income nor expense
+      std::string line = "#" + std::to_string(e.index) + " " + entry_string(f, "date").substr(5) + " " + correction_kind_zh(kind) +
+                         " " + format_yuan(entry_fen(f, "amount")) + " [资金:" + entry_string(f, "fund");
+      if (kind == kTransferKind) line += "→" + entry_string(f, "to_fund");
+      line += "]";
+      if (!entry_string(f, "project").empty()) line += " [项目:" + entry_string(f, "project") + "]";
+      if (!entry_string(f, "counterparty").empty()) line += " [对方:" + entry_string(f, "counterparty") + "]";
       lines.push_back(line + "\n");
     } else if (kind == "reversal") {
       bool income = entry_string(f, "direction") == "income";

@@ -24,7 +24,10 @@ std::string month_zh(const std::string& month);
 std::string paginate(const std::string& header, const std::vector<std::string>& lines, int page, size_t max_bytes,
                      const std::string& next_page_hint);
 
-std::string render_statement(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags);
+std::string render_statement(const std::string& village_name, const MonthClose& close, const std::vector<Flag>& flags,
+                             const std::vector<Flag>& later = {});
+// "公开后新增预警 (alerts raised after publication):" and each later alert with its date; "" when none.
+std::string later_flags_block(const std::vector<Flag>& later);
 std::vector<std::string> render_detail_lines(const std::vector<Entry>& entries, int direction_filter /*0 all, 1 income, -1 expense*/);
 std::string render_project(const ProjectStats& p, const std::vector<Flag>& flags);
 std::string render_balance(const VillageBooks& books);

@@ -38,13 +38,14 @@ void StatementSums::add(uint64_t index, std::string_view leaf, std::vector<std::
     expect("opening", closing_);
     expect("income_total", sum.income);
     expect("expense_total", sum.expense);
-    expect("closing", closing_ + sum.income - sum.expense);
+    expect("closing", closing_ + sum.income - sum.expense + sum.openings - sum.returned);
     expect("subsidy_total", sum.subsidy);
     expect("entry_count", sum.count);
     expect("reversals", sum.reversals);
     expect("first_index", sum.first);
     expect("last_index", sum.last);
-    closing_ = field(s, "closing") == INT64_MIN ? closing_ + sum.income - sum.expense : field(s, "closing");
+    closing_ = field(s, "closing") == INT64_MIN ? closing_ + sum.income - sum.expense + sum.openings - sum.returned
+                                                : field(s, "closing");
     if (m != months_.end()) months_.erase(m);
     return;
   }
@@ -60,6 +61,17 @@ void StatementSums::add(uint64_t index, std::string_view leaf, std::vector<std::
     sum.subsidy += amount;
     return;
   }
+  // Corrections (issue #16): an opening balance adds to the money, a return
+  // of special funds takes from it, a transfer moves it between funds.
+  if (kind == "opening_balance") {
+    sum.openings += amount;
+    return;
+  }
+  if (kind == "special_return") {
+    sum.returned += amount;
+    return;
+  }
+  if (kind == "transfer") return;
   bool reversal = kind == "reversal";
   if (reversal) {
     ++sum.reversals;

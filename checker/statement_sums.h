@@ -24,6 +24,7 @@ class StatementSums {
  private:
   struct Month {
     int64_t income = 0, expense = 0, subsidy = 0, count = 0, reversals = 0, first = -1, last = -1;
+    int64_t openings = 0, returned = 0;  // corrections (issue #16)
   };
   LeafFields fields_;
   std::map<std::string, Month, std::less<>> months_;

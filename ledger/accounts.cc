@@ -156,14 +156,39 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   std::map<std::string, bool> known_projects;
   // Every line must land on accounts of the 2023 chart (chart.h).
   AccountMap accounts = stored_account_map(ledger_->writer_session_->raw(kAccountMapQuery), (*log)->id);
+  bool money_seen = false;
+  if (std::any_of(lines.begin(), lines.end(), [](const TransactionLine& l) { return l.kind == kOpeningBalanceKind; })) {
+    auto& q = ledger_->writer_session_->raw(
+        "SELECT 1 FROM entries WHERE log_id=? AND kind IN ('txn','transfer','special_return') LIMIT 1");
+    q.bind(1, (*log)->id);
+    money_seen = q.executeStep();
+    q.reset();
+  }
   for (size_t i = 0; i < lines.size(); ++i) {
     const auto& line = lines[i];
     int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
     std::string prefix = "第" + std::to_string(where) + "行: ";
-    Status s = normalize_names(lines[i]);
+    bool correction = !line.kind.empty();
+    if (correction && lines[i].category.empty()) lines[i].category = correction_kind_zh(line.kind);
+    if (correction && lines[i].item.empty()) lines[i].item = lines[i].category;
+    Status s = correction && correction_kind_zh(line.kind)[0] == '\0' ? invalid_argument("unknown entry kind " + line.kind)
+                                                                      : normalize_names(lines[i]);
     if (s.is_ok()) s = validate_transaction(line);
     if (s.is_ok()) s = check_month_open(closed, line.date.substr(0, 7), current);
-    if (s.is_ok()) s = postings_for(accounts, line.income, line.category, line.fund, line.project, false, line.amount).status();
+    if (s.is_ok() && !correction)
+      s = postings_for(accounts, line.income, line.category, line.fund, line.project, false, line.amount).status();
+    if (s.is_ok() && correction) {
+      std::optional<bool> special;
+      if (!line.project.empty()) {
+        auto& q = ledger_->writer_session_->raw("SELECT special FROM projects WHERE log_id=? AND name=?");
+        q.bind(1, (*log)->id);
+        q.bind(2, line.project);
+        if (q.executeStep()) special = q.getColumn(0).getInt() != 0;
+        q.reset();
+      }
+      s = check_correction(line, accounts, money_seen, special);
+    }
+    if (line.kind != kOpeningBalanceKind) money_seen = true;  // an opening balance comes before any other money
     if (s.is_ok() && !line.project.empty()) {
       auto it = known_projects.find(line.project);
       if (it == known_projects.end()) {
@@ -183,7 +208,10 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   }
   // Duplicates, once every line is well formed (their fields are normalised).
   std::vector<std::string> keys;
-  if (errors.empty()) keys = duplicate_check(**log, lines, &errors, &error_codes);
+  std::vector<TransactionLine> money_lines;  // the income and expense lines: corrections are not checked for doubles
+  for (const auto& l : lines)
+    if (l.kind.empty()) money_lines.push_back(l);
+  if (errors.empty()) keys = duplicate_check(**log, money_lines, &errors, &error_codes);
   if (!errors.empty()) {
     std::string joined;
     for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
@@ -191,8 +219,15 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     return Status(error_codes.size() == 1 ? *error_codes.begin() : Code::kInvalidArgument, joined);
   }
   std::vector<uint64_t> indexes;
+  size_t key = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
     const auto& line = lines[i];
+    if (!line.kind.empty()) {
+      auto idx = append(*log, correction_fields(village, line), author);
+      if (!idx.is_ok()) return idx.status();
+      indexes.push_back(*idx);
+      continue;
+    }
     json f = {{"kind", "txn"},
               {"village", village},
               {"date", line.date},
@@ -209,12 +244,13 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     auto idx = append(*log, std::move(f), author);
     if (!idx.is_ok()) return idx.status();
     indexes.push_back(*idx);
-    auto& key = ledger_->writer_session_->raw(kInsertLineKey);
-    key.bind(1, (*log)->id);
-    key.bind(2, keys[i].data(), static_cast<int>(keys[i].size()));
-    key.bind(3, static_cast<int64_t>(*idx));
-    key.exec();
-    key.reset();
+    auto& insert = ledger_->writer_session_->raw(kInsertLineKey);
+    const std::string& k = keys[key++];
+    insert.bind(1, (*log)->id);
+    insert.bind(2, k.data(), static_cast<int>(k.size()));
+    insert.bind(3, static_cast<int64_t>(*idx));
+    insert.exec();
+    insert.reset();
     add_month_totals(ledger_->writer_session_->raw(kAddMonthTotals), (*log)->id, line.date.substr(0, 7),
                      line.income ? line.amount : 0, line.income ? 0 : line.amount);
   }
@@ -425,7 +461,7 @@ Result<json> statement_of(SQLite::Database& db, const std::string& village, int6
 }  // namespace
 
 Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::string& month, const Author& author,
-                                        MonthClose* close) {
+                                        MonthClose* close, const json* alerts) {
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   int64_t log_id = (*log)->id;
@@ -433,6 +469,10 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   if (Status s = check_closable(*db_, log_id, closed, month, ledger_->current_month()); !s.is_ok()) return s;
   auto f = statement_of(*db_, village, log_id, closed, month);
   if (!f.is_ok()) return f.status();
+  if (alerts != nullptr) {
+    if (!alerts->is_array()) return invalid_argument("alerts must be an array");
+    (*f)["alerts"] = *alerts;
+  }
   // The statement is the last leaf of the month's tree: its inclusion proof
   // is the right edge of the tree before it, smallest subtree first.
   std::vector<Hash> proof;

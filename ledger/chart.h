@@ -128,6 +128,15 @@ Result<std::vector<Posting>> postings_for(const AccountMap& map, bool income, co
                                           const std::string& fund, const std::string& project, bool special_project,
                                           Fen amount);
 
+// The postings of a correction (issue #16): an opening balance is Dr the
+// fund's account / Cr 322 收益分配 (a fund mapped to a liability: Dr 102 /
+// Cr the liability under the project); a transfer Dr the money account of
+// to_fund / Cr that of fund (a liability's money is in 102); a return of
+// special funds Dr the fund's liability under the project / Cr 102.
+Result<std::vector<Posting>> correction_postings(const AccountMap& map, const std::string& kind, Fen amount,
+                                                 const std::string& fund, const std::string& to_fund,
+                                                 const std::string& project);
+
 // The year statement by account (年度收支决算): each account's debits and
 // credits within the year and its balance at the year's end.
 struct AccountTotal {

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include <array>
+#include <utility>
 
 #include "ledger/identity.h"
 
@@ -152,11 +153,15 @@ EntriesImport parse_entries_csv(std::string_view text) {
     std::string type = trim(rec.fields[1]);
     if (type == "income" || type == "收入") line.income = true;
     else if (type == "expense" || type == "支出") line.income = false;
+    else if (type == "opening" || type == "期初余额") line.kind = kOpeningBalanceKind;
+    else if (type == "transfer" || type == "转账") line.kind = kTransferKind;
+    else if (type == "return" || type == "退回") line.kind = kSpecialReturnKind;
     else {
       // Quoted fields are masked: a file with shifted columns may put an
       // identity number here, and errors reach the API's answer and logs.
-      result.errors.push_back(
-          {rec.line, "类型“" + redact_resident_ids(type) + "”应为 income 或 expense (type must be income or expense)"});
+      result.errors.push_back({rec.line, "类型“" + redact_resident_ids(type) +
+                                             "”应为 收入、支出、期初余额、转账 或 退回 (type must be income, expense, opening, "
+                                             "transfer or return)"});
       continue;
     }
     line.category = trim(rec.fields[2]);
@@ -170,6 +175,8 @@ EntriesImport parse_entries_csv(std::string_view text) {
     line.project = trim(rec.fields[5]);
     line.fund = trim(rec.fields[6]);
     line.counterparty = trim(rec.fields[7]);
+    // A transfer's 对方 is the fund the money goes to (资金 the one it leaves).
+    if (line.kind == kTransferKind) line.to_fund = std::exchange(line.counterparty, "");
     line.note = trim(rec.fields[8]);
     if (rec.fields.size() > kColumns.size()) {
       std::string repeat = trim(rec.fields[9]);
@@ -179,6 +186,9 @@ EntriesImport parse_entries_csv(std::string_view text) {
         continue;
       }
     }
+    // A correction names no category, and may name no item: its kind is both.
+    if (!line.kind.empty() && line.category.empty()) line.category = correction_kind_zh(line.kind);
+    if (!line.kind.empty() && line.item.empty()) line.item = line.category;
     if (Status s = validate_transaction(line); !s.is_ok()) {
       result.errors.push_back({rec.line, redact_resident_ids(s.message())});  // the date error quotes the field
       continue;

@@ -19,13 +19,25 @@ void JournalBuilder::apply(const Entry& e) {
     if (side) map_.side(*side)[entry_string(f, "name")] = entry_string(f, "account");
     return;
   }
-  if (kind != "txn" && kind != "reversal") return;
+  bool correction = kind == kOpeningBalanceKind || kind == kTransferKind || kind == kSpecialReturnKind;
+  if (kind != "txn" && kind != "reversal" && !correction) return;
   std::string month = entry_string(f, "month");
   bool kept = keep_.empty() || std::find(keep_.begin(), keep_.end(), month) != keep_.end();
   JournalTxn t;
   t.index = e.index;
   t.month = month;
-  if (kind == "txn") {
+  if (correction) {
+    auto postings = correction_postings(map_, kind, entry_fen(f, "amount"), entry_string(f, "fund"),
+                                        entry_string(f, "to_fund"), entry_string(f, "project"));
+    if (!postings.is_ok()) return;  // a mapping changed since: the entry was checked when it was posted
+    t.date = entry_string(f, "date");
+    t.payee = entry_string(f, "counterparty");
+    t.narration = std::string(correction_kind_zh(kind)) + " " + entry_string(f, "item");
+    if (kind == kTransferKind) t.narration += " " + entry_string(f, "fund") + "→" + entry_string(f, "to_fund");
+    t.postings = std::move(*postings);
+    posted_[e.index] = t.postings;
+    dates_[e.index] = t.date;
+  } else if (kind == "txn") {
     std::string project = entry_string(f, "project");
     auto sp = special_projects_.find(project);
     auto postings = postings_for(map_, entry_string(f, "direction") == "income", entry_string(f, "category"),

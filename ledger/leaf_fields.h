@@ -28,14 +28,14 @@ class LeafFields final : public nlohmann::json::json_sax_t {
  public:
   enum Field {
     kKind, kMonth, kVillage, kName, kDirection, kTargetKind, kAmount, kApproved, kSpecial, kTarget,
-    kFund, kCategory, kProject, kTown, kUtcOffset, kDate, kItem, kCounterparty, kAccount, kFieldCount
+    kFund, kCategory, kProject, kTown, kUtcOffset, kDate, kItem, kCounterparty, kAccount, kToFund, kFieldCount
   };
   // The key of each field, in Field order.
   static constexpr std::string_view kKeys[kFieldCount] = {"kind",   "month",    "village", "name",    "direction",
                                                           "target_kind", "amount", "approved", "special", "target",
                                                           "fund",   "category", "project", "town",
                                                           "utc_offset_minutes", "date", "item", "counterparty",
-                                                          "account"};
+                                                          "account", "to_fund"};
 
   // False (and every field absent) when the bytes are not one JSON value.
   bool parse(std::string_view leaf);

@@ -67,7 +67,20 @@ struct TransactionLine {
   // identical in direction, date, amount, item and counterparty to one posted
   // in the last 30 days is refused without it. Recorded in the entry.
   bool repeat = false;
+  // A correction accountants expect (issue #16) instead of an income or
+  // expense line: kOpeningBalanceKind (fund: the fund opened), kTransferKind
+  // (fund: from, to_fund: to) or kSpecialReturnKind (special funds of
+  // `project` paid back). "" for an income or expense line.
+  std::string kind;
+  std::string to_fund;
 };
+
+// The entry kinds of the corrections (their leaves' "kind").
+inline constexpr const char* kOpeningBalanceKind = "opening_balance";
+inline constexpr const char* kTransferKind = "transfer";
+inline constexpr const char* kSpecialReturnKind = "special_return";
+// 期初余额, 转账, 退回; "" for another kind.
+const char* correction_kind_zh(const std::string& kind);
 
 // A line as code writes one (the demo data, benchmarks, tests); lines people
 // write come from csv_import.h or the chat parser.
@@ -206,8 +219,12 @@ class WriteTxn {
   // Ledger::month_close after commit.
   // When close is given it receives the month's close record (statement,
   // tree size, the checkpoint that ends at the statement).
+  // alerts, when given (an array), is signed in the statement as its field
+  // "alerts": what the upper module that raises alerts (the bot) showed with
+  // the month when it was published. The ledger does not judge them; being
+  // in the signed leaf, they cannot be changed afterwards.
   Result<uint64_t> close_month(const std::string& village, const std::string& month, const Author& author,
-                               MonthClose* close = nullptr);
+                               MonthClose* close = nullptr, const nlohmann::json* alerts = nullptr);
   // Appends an arbitrary entry of another module (e.g. a complaint event) to a
   // named log, creating the log on first use.
   // With day_resolution the entry's recorded_at is the start of the UTC day,

@@ -15,6 +15,10 @@
 #include <string>
 
 #include "ledger/ledger.h"
+
+namespace sunledger {
+struct AccountMap;
+}
 #include "ledger/merkle.h"
 #include "ledger/month_statement.h"
 #include "ledger/sqlite_session.h"
@@ -77,6 +81,14 @@ Status check_text(const std::string& value, const char* zh, const char* en, bool
 
 // The names of a line in NFC, or the first one that could impersonate another.
 Status normalize_names(TransactionLine& line);
+// A correction line (TransactionLine::kind set) against the village's
+// mapping: money_before says whether a money entry precedes it (an opening
+// balance then needs a January 1st date); project_special whether its
+// project is special (nullopt: no such project, refused elsewhere).
+Status check_correction(const TransactionLine& line, const AccountMap& map, bool money_before,
+                        const std::optional<bool>& project_special);
+// The leaf fields of a correction line.
+nlohmann::json correction_fields(const std::string& village, const TransactionLine& line);
 
 // The signed registry of villages: one entry per village with its name and
 // town, so that verify can check the villages table (a town decides which

@@ -247,7 +247,7 @@ struct LogVerifier {
         auto m = open_months.find(month);
         if (m == open_months.end()) m = open_months.emplace(std::string(month), StatementBuilder{}).first;
         m->second.add(static_cast<int64_t>(idx), kind, f.fen(F::kAmount), f.string(F::kTargetKind), f.string(F::kDirection),
-                      f.string(F::kFund), f.string(F::kCategory), f.string(F::kProject));
+                      f.string(F::kFund), f.string(F::kCategory), f.string(F::kProject), f.string(F::kToFund));
       }
     }
     if (kind == "txn" || (kind == "reversal" && f.string(F::kTargetKind) == "txn")) {

@@ -157,6 +157,18 @@ Html alerts_list(const std::vector<Flag>& flags) {
   return list.render({{"items", items}});
 }
 
+Html later_alerts_list(const std::vector<Flag>& later) {
+  if (later.empty()) return Html();
+  static const Template list(R"(<h2>公开后新增预警 <span class="en">Alerts raised after publication</span></h2>
+<ul class="alerts later">
+{{items}}</ul>
+)");
+  static const Template item("<li>⚠ <time>{{date}}</time> {{text}}</li>\n");
+  Html items;
+  for (const auto& f : later) items += item.render({{"date", f.raised_on}, {"text", f.text}});
+  return list.render({{"items", items}});
+}
+
 // The month page runs one script, /static/verify.js, which reads the proofs
 // from this server's read API: script-src and connect-src 'self' there, and
 // on no other page.

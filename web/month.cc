@@ -93,6 +93,11 @@ LineView line_view(const Entry& e, const std::map<uint64_t, uint64_t>& reversed_
     v.note = "批准金额,不是收支 (approved amount, not income or expense)";
     v.date = recorded_day(f, utc_offset_minutes);
     amount = entry_fen(f, "approved");
+  } else if (kind == kOpeningBalanceKind || kind == kTransferKind || kind == kSpecialReturnKind) {
+    v.type = correction_kind_zh(kind);
+    v.category = kind == kTransferKind ? entry_string(f, "fund") + "→" + entry_string(f, "to_fund") : entry_string(f, "fund");
+    if (!entry_string(f, "project").empty()) v.item += "(" + entry_string(f, "project") + ")";
+    v.note = (v.note.empty() ? "" : v.note + ";") + std::string("不是收支 (not income or expense)");
   } else {
     v.shown = false;  // subsidies have their own table; finishing a project moves no money
   }
@@ -119,9 +124,9 @@ Result<PublishedMonth> published_month(Site& site, const Village& village, const
   }
   auto entries = site.ledger.month_entries(village.id, month);
   if (!entries.is_ok()) return entries.status();
-  auto flags = site.bot.published_flags(village.id, month);
-  if (!flags.is_ok()) return flags.status();
-  PublishedMonth m{std::move(*close), {}, std::move(*flags)};
+  auto alerts = site.bot.month_alerts(village.id, month);
+  if (!alerts.is_ok()) return alerts.status();
+  PublishedMonth m{std::move(*close), {}, std::move(alerts->at_publication), std::move(alerts->later)};
   for (auto& e : *entries)
     if (e.index != m.close.statement_index) m.lines.push_back(std::move(e));
   // Projects belong to no month: those registered after the statement before
@@ -310,7 +315,7 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
 {{table}})");
   auto m = published_month(site, village, month);
   if (!m.is_ok()) return m.status();
-  Html statement = statement_table(m->close.statement), alerts = alerts_list(m->flags),
+  Html statement = statement_table(m->close.statement), alerts = [&m] { Html h = alerts_list(m->flags); h += later_alerts_list(m->later); return h; }(),
        checkpoint = checkpoint_block(site, m->close);
   auto render = [&](const MonthTables& tables, const Html& nav) {
     return page.render({{"id", village.id},

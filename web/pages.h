@@ -42,6 +42,9 @@ Html yuan(Fen fen);
 // (format_yuan_with_wan): one form for the same figure wherever it is read.
 Html yuan_wan(Fen fen);
 Html alerts_list(const std::vector<Flag>& flags);
+// The heading 公开后新增预警 and the alerts raised after a month's publication,
+// each with its date; nothing when there are none.
+Html later_alerts_list(const std::vector<Flag>& later);
 // The month page's policy: its one script (/static/verify.js) may run and
 // read this server's API; every other page runs no script at all.
 WebPage verifying_page(WebPage page);
@@ -61,7 +64,8 @@ Html qr_svg(const std::string& text);
 struct PublishedMonth {
   MonthClose close;
   std::vector<Entry> lines;  // the month's entries but the statement, and the projects registered in it, in log order
-  std::vector<Flag> flags;   // the alerts its notice carried
+  std::vector<Flag> flags;   // the alerts its notice carried (its statement's record)
+  std::vector<Flag> later;   // alerts about it raised after its publication, dated
 };
 // kNotFound when the month is not published.
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month);

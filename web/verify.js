@@ -303,6 +303,7 @@
   // The statement the ledger would sign for these entries (ledger/month_statement.h).
   function addUp(entries) {
     const t = { income_total: 0, expense_total: 0, subsidy_total: 0, entry_count: 0, subsidy_lines: 0, reversals: 0,
+      opening_balances: 0, returned: 0,
       income_by_category: {}, expense_by_category: {}, first_index: -1, last_index: -1 };
     const add = (obj, key, v) => { obj[key] = (obj[key] || 0) + v; };
     for (const [index, f] of entries) {
@@ -310,6 +311,10 @@
       t.last_index = index;
       t.entry_count++;
       const amount = fen(f.amount);
+      // Corrections (issue #16): money opened, returned or moved between funds, never income or expense.
+      if (f.kind === 'opening_balance') { t.opening_balances += amount; continue; }
+      if (f.kind === 'special_return') { t.returned += amount; continue; }
+      if (f.kind === 'transfer') continue;
       if (f.kind === 'subsidy') {
         t.subsidy_lines++;
         t.subsidy_total += amount;
@@ -448,7 +453,9 @@
       (t.entry_count === 0 || (t.first_index === s.first_index && t.last_index === s.last_index)) &&
       sameCategories(t.income_by_category, s.income_by_category) &&
       sameCategories(t.expense_by_category, s.expense_by_category) &&
-      fen(s.closing) === fen(s.opening) + fen(s.income_total) - fen(s.expense_total);
+      t.opening_balances === fen(s.opening_balances) &&
+      t.returned === fen(s.returned) &&
+      fen(s.closing) === fen(s.opening) + fen(s.income_total) - fen(s.expense_total) + fen(s.opening_balances) - fen(s.returned);
     if (failed.size > 0) problem('有记录未通过核验,合计无法核对 (some entries did not verify, so the totals cannot be checked)');
     else if (!totalsOk) problem('汇总与明细合计不符 (the statement does not equal the sum of its lines net of reversals)');
     for (const cell of document.querySelectorAll('td[data-field]')) {

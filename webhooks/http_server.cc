@@ -307,7 +307,7 @@ void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot*
   svr.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  http::register_read_api(svr, *ledger);
+  http::register_read_api(svr, *ledger, bot);
   http::register_tiles_api(svr, *ledger);
   metrics->add_gauge("ledger_entries", "Entries in the village books (the complaints log is not counted: its growth would time a filing).", [ledger] {
     auto n = ledger->total_entries();

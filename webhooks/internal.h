@@ -30,7 +30,8 @@ Result<nlohmann::json> parse_json_strict(const std::string& body, int max_depth 
 // The same, for callers that answer every failure alike.
 std::optional<nlohmann::json> parse_json_bounded(const std::string& body, int max_depth = 32);
 
-void register_read_api(httplib::Server& server, Ledger& ledger);
+// bot (may be null: no bot configured) adds a month's alerts raised after its publication.
+void register_read_api(httplib::Server& server, Ledger& ledger, Bot* bot);
 // /logs/{log}/checkpoint and /logs/{log}/tile/...: C2SP tlog-tiles (tiles_api.cc).
 void register_tiles_api(httplib::Server& server, Ledger& ledger);
 void register_write_api(httplib::Server& server, Ledger& ledger, Bot& bot);

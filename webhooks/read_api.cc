@@ -50,7 +50,7 @@ bool query_number(const httplib::Request& req, httplib::Response& res, const cha
 
 // A route table (98 lines): one short handler per route, each under 30
 // lines, kept together so the API reads as one list.
-void register_read_api(httplib::Server& server, Ledger& ledger) {
+void register_read_api(httplib::Server& server, Ledger& ledger, Bot* bot) {
   server.Get("/v1/key", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(ledger.verifier_key() + "\n", "text/plain; charset=utf-8");
   });
@@ -132,7 +132,7 @@ void register_read_api(httplib::Server& server, Ledger& ledger) {
                          {"root_to", base64_encode(*r2)}, {"proof", hashes_json(*proof)}});
   });
 
-  server.Get(R"(/v1/villages/([^/]+)/months/([^/]+))", [&](const httplib::Request& req, httplib::Response& res) {
+  server.Get(R"(/v1/villages/([^/]+)/months/([^/]+))", [&ledger, bot](const httplib::Request& req, httplib::Response& res) {
     auto v = ledger.village(req.matches[1]);
     if (!v.is_ok()) return send_error(res, v.status());
     std::string month = req.matches[2];
@@ -147,9 +147,24 @@ void register_read_api(httplib::Server& server, Ledger& ledger) {
     json lines = json::array();
     for (const auto& e : *entries)
       if (e.index != mc->statement_index) lines.push_back(entry_json(e));
-    send_json(res, 200, {{"village", v->id}, {"month", month}, {"statement", mc->statement},
-                         {"statement_index", mc->statement_index}, {"tree_size", mc->tree_size},
-                         {"checkpoint", mc->checkpoint}, {"lines", lines}});
+    json out{{"village", v->id}, {"month", month}, {"statement", mc->statement},
+             {"statement_index", mc->statement_index}, {"tree_size", mc->tree_size},
+             {"checkpoint", mc->checkpoint}, {"lines", lines}};
+    // The statement's own "alerts" are what it recorded when it was signed;
+    // alerts about the month raised since are listed apart, dated (issue #16).
+    if (bot != nullptr && mc->statement.contains("alerts")) {
+      auto alerts = bot->month_alerts(v->id, month);
+      if (!alerts.is_ok()) return send_error(res, alerts.status());
+      json later = json::array();
+      for (const auto& f : alerts->later) {
+        json a{{"kind", flag_kind_name(f.kind)}, {"month", f.month}, {"text", f.text}, {"date", f.raised_on},
+               {"raised_by", f.raised_by}};
+        if (f.entry) a["entry"] = *f.entry;
+        later.push_back(std::move(a));
+      }
+      out["alerts_after_publication"] = std::move(later);
+    }
+    send_json(res, 200, out);
   });
 }
 

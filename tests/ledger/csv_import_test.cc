@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
 namespace sunledger {
 namespace {
 
@@ -116,6 +118,40 @@ TEST(EntriesCsv, RefusesTextAfterAClosingQuote) {
     EXPECT_EQ(ok.lines[0].item, "b");
     EXPECT_EQ(ok.lines[0].note, "n");
   }
+}
+
+// The corrections (issue #16) in CSV: 类型 期初余额, 转账 (资金 the fund the
+// money leaves, 对方 the one it goes to) and 退回; posted as in chat.
+TEST(EntriesCsv, TakesOpeningBalancesTransfersAndReturns) {
+  auto r = parse_entries_csv("日期,类型,类别,摘要,金额,项目,资金,对方,备注\n"
+                             "2022-11-01,期初余额,,,5000,,现金,,\n"
+                             "2022-11-01,期初余额,,,200000,,银行存款,,\n"
+                             "2022-11-02,上级拨款,,,1,,,,\n"
+                             "2022-11-03,收入,上级拨款,水利专项到账,300000,水利建设,专项资金,区水利局,\n"
+                             "2022-11-04,转账,,取备用金,2000,,银行存款,现金,\n"
+                             "2022-11-20,退回,,结余退回,142400,水利建设,专项资金,区财政局,\n");
+  ASSERT_EQ(r.errors.size(), 1u) << describe_row_errors(r.errors);  // 上级拨款 is no type
+  EXPECT_NE(r.errors[0].reason.find("收入、支出、期初余额、转账 或 退回"), std::string::npos) << r.errors[0].reason;
+  ASSERT_EQ(r.lines.size(), 5u);
+  EXPECT_EQ(r.lines[0].kind, kOpeningBalanceKind);
+  EXPECT_EQ(r.lines[3].kind, kTransferKind);
+  EXPECT_EQ(r.lines[3].fund, "银行存款");
+  EXPECT_EQ(r.lines[3].to_fund, "现金");
+  EXPECT_EQ(r.lines[3].counterparty, "");
+  EXPECT_EQ(r.lines[4].kind, kSpecialReturnKind);
+  EXPECT_EQ(r.lines[4].counterparty, "区财政局");
+
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"v1", "一村", "一镇"}).is_ok());
+  ASSERT_TRUE(t.ledger->register_project("v1", {"水利建设", 300'000'00, true}, testing::official()).is_ok());
+  auto posted = t.ledger->post_transactions("v1", r.lines, testing::official());
+  ASSERT_TRUE(posted.is_ok()) << posted.status().to_string();
+  auto close = t.ledger->close_month("v1", "2022-11", testing::official());
+  ASSERT_TRUE(close.is_ok());
+  EXPECT_EQ(entry_fen(close->statement, "income_total"), 300'000'00);
+  EXPECT_EQ(entry_fen(close->statement, "closing"), 205'000'00 + 300'000'00 - 142'400'00);
+  EXPECT_EQ(close->statement["fund_balances"]["现金"].get<Fen>(), 7'000'00);
+  EXPECT_TRUE(t.ledger->verify()->intact());
 }
 
 }  // namespace

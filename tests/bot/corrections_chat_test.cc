@@ -1,0 +1,84 @@
+// The corrections accountants expect, in chat (issue #16 item 2): 期初余额,
+// 转账 and 退回 lines in a 记账 block; a return settles a finished special
+// project's alert.
+#include <gtest/gtest.h>
+
+#include "bot/bot.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+constexpr const char* kBot = "generic";
+constexpr const char* kGroup = "shuangjiang-group";
+
+struct ChatCorrections : ::testing::Test {
+  testing::TestLedger t;
+  std::unique_ptr<Bot> bot;
+  int next_id = 0;
+
+  void SetUp() override {
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    o.commands_per_minute = 0;
+    bot = std::make_unique<Bot>(t.ledger.get(), o);
+    ASSERT_TRUE(bot->initialize().is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->bind_group("shuangjiang", kBot, kGroup).is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "secretary", "shuangjiang", Role::kOfficial, ""}).is_ok());
+  }
+
+  std::string say(const std::string& sender, const std::string& text) {
+    InboundMessage m;
+    m.bot_id = kBot;
+    m.chat_id = kGroup;
+    m.group = true;
+    m.sender_id = sender;
+    m.sender_name = sender;
+    m.text = text;
+    m.message_id = "m" + std::to_string(++next_id);
+    auto r = bot->handle(m);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? r->text : "";
+  }
+
+};
+
+TEST_F(ChatCorrections, OpeningTransferAndReturnInChat) {
+  ASSERT_NE(say("secretary", "立项 水利建设 30万 专项").find("已立项"), std::string::npos);
+  std::string posted = say("secretary",
+                           "记账 2022-11\n"
+                           "期初余额 5000 资金:现金 日期:2022-11-01\n"
+                           "期初余额 20万 资金:银行存款 日期:2022-11-01\n"
+                           "收入 上级拨款 300000 水利专项资金到账 项目:水利建设 资金:专项资金 日期:2022-11-03\n"
+                           "支出 工程款 157600 水渠修缮 项目:水利建设 资金:专项资金 日期:2022-11-09\n"
+                           "转账 2000 取备用金 从:银行存款 到:现金 日期:2022-11-10\n");
+  ASSERT_NE(posted.find("已记账5笔"), std::string::npos) << posted;
+  // An opening balance after money has moved is refused, politely, and nothing is written.
+  uint64_t before = *t.ledger->log_size("shuangjiang");
+  std::string late = say("secretary", "记账 2022-11\n期初余额 100 资金:现金 日期:2022-11-12");
+  EXPECT_NE(late.find("期初余额只能在本村第一笔收支之前录入"), std::string::npos) << late;
+  std::string unknown = say("secretary", "记账 2022-11\n转账 100 从:现金 到:小金库");
+  EXPECT_NE(unknown.find("资金“小金库”没有对应的会计科目"), std::string::npos) << unknown;
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), before);
+
+  ASSERT_NE(say("secretary", "结项 水利建设").find("已结项"), std::string::npos);
+  EXPECT_NE(say("secretary", "预警").find("项目已结项,专项资金结余142,400.00元"), std::string::npos);
+  ASSERT_NE(say("secretary", "记账 2022-11\n退回 142400 结余退回区财政 项目:水利建设 对方:区财政局 日期:2022-11-20").find("已记账1笔"),
+            std::string::npos);
+  std::string alerts = say("secretary", "预警");
+  EXPECT_EQ(alerts.find("结余"), std::string::npos) << alerts;  // the return settles it
+  ASSERT_NE(say("secretary", "公开 2022-11").find("已公开"), std::string::npos);
+  std::string statement = say("villager", "账目 2022-11");
+  EXPECT_NE(statement.find("本月收入:300,000.00元"), std::string::npos) << statement;  // an opening balance is no income
+  EXPECT_NE(statement.find("录入期初余额:205,000.00元"), std::string::npos) << statement;
+  EXPECT_NE(statement.find("退回专项资金:142,400.00元"), std::string::npos) << statement;
+  EXPECT_NE(statement.find("期末余额:205,000.00元"), std::string::npos) << statement;  // 205,000 + 300,000 - 157,600 - 142,400
+  std::string details = say("villager", "明细 2022-11");
+  EXPECT_NE(details.find("转账 2,000.00元 [资金:银行存款→现金]"), std::string::npos) << details;
+  EXPECT_NE(details.find("退回 142,400.00元 [资金:专项资金] [项目:水利建设] [对方:区财政局]"), std::string::npos) << details;
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
+}  // namespace
+}  // namespace sunledger
