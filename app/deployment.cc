@@ -44,13 +44,13 @@ using nlohmann::json;
 
 namespace {
 
-// The 4-byte key id (hex) that signed a checkpoint: its signature line is
-// "— NAME base64(key id ‖ signature)".
+// The 4-byte key id (hex) that signed a checkpoint: its first signature line
+// is the log's, "— NAME base64(key id ‖ signature)" (witnesses' cosignatures,
+// which Ledger::checkpoint adds, follow it).
 std::string signing_key_id(const std::string& note) {
-  size_t line = note.rfind("\n\u2014 ", note.size() >= 2 ? note.size() - 2 : 0);
-  if (line == std::string::npos) return "";
-  std::string sig_line = note.substr(line + 1);
-  while (!sig_line.empty() && sig_line.back() == '\n') sig_line.pop_back();
+  size_t split = note.find("\n\n");
+  if (split == std::string::npos) return "";
+  std::string sig_line = note.substr(split + 2, note.find('\n', split + 2) - (split + 2));
   size_t space = sig_line.rfind(' ');
   if (space == std::string::npos) return "";
   auto raw = base64_decode(sig_line.substr(space + 1));

@@ -40,6 +40,7 @@
 #include "webhooks/http_client.h"
 #include "webhooks/http_server.h"
 #include "webhooks/outbox_sender.h"
+#include "webhooks/witness_submitter.h"
 #include "web/public_web.h"
 
 namespace sunledger::cli {
@@ -313,10 +314,14 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   if (!addr.is_ok()) return fail(addr.status());
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
   std::vector<BotConfig> bots;
+  std::vector<WitnessConfig> witnesses;
   if (!config_path.empty()) {
     auto loaded = load_bots_config_file(config_path);
     if (!loaded.is_ok()) return fail(loaded.status());
     bots = std::move(*loaded);
+    auto asked = load_witnesses_config_file(config_path);
+    if (!asked.is_ok()) return fail(asked.status());
+    witnesses = std::move(*asked);
   }
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   WebhookWiring wiring;
@@ -360,13 +365,27 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   });
   sender->start();
   BackgroundChecks checks(d, *sender);
+  // The witnesses: each log's checkpoints cosigned, a fork or rollback one of
+  // them saw alarmed to the inspectors at once.
+  auto witness_client = make_http_client(HttpClientOptions{});
+  WitnessSubmitterOptions witness_options;
+  witness_options.alarm = [&d, &sender](const std::string& text) {
+    auto n = d.bot->alert_inspectors(text);
+    if (!n.is_ok()) std::cerr << "sunledger: the inspectors' alarm could not be queued: " << n.status().to_string() << "\n";
+    else if (*n > 0) sender->notify();
+  };
+  WitnessSubmitter submitter(d.ledger.get(), witnesses, witness_client.get(), witness_options);
+  submitter.start();
   std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
-            << count_of(bots.size(), "bot", "bots") << "\n"
+            << count_of(bots.size(), "bot", "bots")
+            << (witnesses.empty() ? std::string() : ", asking " + count_of(witnesses.size(), "witness", "witnesses"))
+            << "\n"
             << "sunledger: public pages (every village's published accounts, for anyone): " << base
             << "/ ; a month's printable notice: " << base << "/villages/VILLAGE/YYYY-MM/notice\n";
   bool ok = server.listen();
   if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
   stopper.join();
+  submitter.stop();
   checks.stop();
   sender->stop();
   std::cerr << "sunledger: stopped\n";

@@ -2,6 +2,7 @@
 // cache and who is asking; the commands live in the files named for them.
 #include "bot/bot_impl.h"
 #include "bot/deliveries.h"
+#include "bot/fork_reports.h"
 
 namespace sunledger {
 
@@ -9,7 +10,8 @@ using nlohmann::json;
 
 
 std::set<std::string> Bot::reserved_log_names() {
-  return {Complaints::kLogName, DirectoryStore::kLogName, deliveries::kLogName, DedupeRecords::kLogName};
+  return {Complaints::kLogName, DirectoryStore::kLogName, deliveries::kLogName, DedupeRecords::kLogName,
+          fork_reports::kLogName};
 }
 
 Bot::Bot(Ledger* ledger, BotOptions options) : impl_(std::make_unique<Impl>(ledger, std::move(options))) {

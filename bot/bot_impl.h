@@ -233,7 +233,10 @@ struct Bot::Impl {
   Result<std::string> projects(const Context& ctx);
   Result<std::string> subsidies(const Context& ctx);
   Result<std::string> balance(const Context& ctx);
-  Result<std::string> verify(const Context& ctx);
+  Result<std::string> verify(const Context& ctx, const ParsedCommand& cmd);
+  // 核验 with a pasted checkpoint (fork_reports.cc): consistent with today's
+  // log, or a fork kept as evidence and pushed to the village's inspectors.
+  Result<std::string> verify_pasted(const Context& ctx, const std::string& text);
   Result<std::string> alerts(const Context& ctx);
 
   // Writes, inside the caller's transaction.

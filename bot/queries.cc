@@ -217,7 +217,10 @@ Result<std::string> Bot::Impl::balance(const Context& ctx) {
   return render_balance(**b);
 }
 
-Result<std::string> Bot::Impl::verify(const Context& ctx) {
+Result<std::string> Bot::Impl::verify(const Context& ctx, const ParsedCommand& cmd) {
+  // A checkpoint pasted after the keyword (it spans lines, or carries a
+  // signature line's em dash): checked against today's log (fork_reports.cc).
+  if (!cmd.body.empty() || cmd.rest.find("\xE2\x80\x94") != std::string::npos) return verify_pasted(ctx, cmd.rest);
   if (Status s = need_village(ctx); !s.is_ok()) return s;
   auto b = village_books(*ctx.village);
   if (!b.is_ok()) return b.status();

@@ -19,6 +19,7 @@
 #include "ledger/wal_checkpointer.h"
 
 #include "ledger/ledger_internal.h"
+#include "ledger/cosignatures.h"
 #include "ledger/line_keys.h"
 
 namespace sunledger {
@@ -62,13 +63,15 @@ const char* kSchema[] = {
     " PRIMARY KEY(log_id, month))",
     kLineKeysTable,
     kAccountMapsTable,
+    kCosignaturesTable,
+    kWitnessRefusalsTable,
 };
 
 // A second line of defence behind the hashes: the ledger's own tables refuse
 // edits and deletions, so a careless UPDATE fails loudly. Someone who drops
 // these triggers is caught by `verify`, which names the missing trigger too.
-const char* kAppendOnlyTables[] = {"entries",  "nodes",        "projects", "finished_projects",
-                                   "reversals", "month_closes", "line_keys"};
+const char* kAppendOnlyTables[] = {"entries",  "nodes",        "projects",  "finished_projects",
+                                   "reversals", "month_closes", "line_keys", "cosignatures"};
 
 }  // namespace
 
@@ -173,6 +176,16 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     ledger->origin_ = q.getColumn(0).getString();
     if (!ledger->writer_->tableExists("account_maps"))
       ledger->writer_->exec(kAccountMapsTable);  // made before the chart of accounts: no mapping entry yet
+    if (!ledger->writer_->tableExists("cosignatures")) {
+      // Made before witnesses were asked (issue #15): the table and its triggers.
+      SQLite::Transaction t(*ledger->writer_, SQLite::TransactionBehavior::IMMEDIATE);
+      if (!ledger->writer_->tableExists("cosignatures")) {
+        ledger->writer_->exec(kCosignaturesTable);
+        create_triggers(*ledger->writer_session_, append_only_triggers("cosignatures", "the ledger is append-only"));
+      }
+      ledger->writer_->exec(kWitnessRefusalsTable);
+      t.commit();
+    }
     if (!ledger->writer_->tableExists("line_keys")) {
       // Made before duplicate checks (issue #16): the table, its triggers and
       // its rows from the signed entries, at once or not at all.

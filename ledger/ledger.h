@@ -151,6 +151,15 @@ struct MonthClose {
   std::vector<Hash> statement_proof;
 };
 
+// A witness the server stopped asking about a log (Ledger::refuse_witness).
+struct WitnessRefusal {
+  std::string log;
+  std::string witness;  // its name, as in its cosignatures
+  uint64_t witness_size = 0;
+  std::string reason;
+  int64_t at = 0;  // unix seconds
+};
+
 // The largest leaf a log accepts: a C2SP entry bundle prefixes each entry
 // with a uint16 length, so a leaf must stay below 64 KiB.
 inline constexpr size_t kMaxLeafBytes = 65535;
@@ -342,7 +351,24 @@ class Ledger {
   // How many villages there are and a log's size (0 when it does not exist),
   // in one read: for caches keyed on both (the bot's directory).
   Result<std::pair<uint64_t, uint64_t>> village_count_and_log_size(const std::string& log_name);
-  Result<std::string> checkpoint(const std::string& log_name);  // latest signed note
+  // The latest signed note, with the witnesses' cosignatures stored for it
+  // (month_close and month_closes carry theirs the same way).
+  Result<std::string> checkpoint(const std::string& log_name);
+  // Stores a witness's cosignature on one of the log's checkpoints: `note` is
+  // the checkpoint (signed by the log key, of ORIGIN/log_name) with the
+  // witness's cosignature/v1 line among its signatures, verified under
+  // `witness_vkey` ("name+hexid+base64(0x04 ‖ key)") before it is kept.
+  // Kept once per (log, size, witness name); served with every note of that
+  // size and root from then on (ledger/cosignatures.h).
+  Status add_cosignature(const std::string& log_name, const std::string& note, const std::string& witness_vkey);
+  // The largest size of the log a witness (by name) cosigned; 0 when none.
+  Result<uint64_t> cosigned_size(const std::string& log_name, const std::string& witness);
+  // A witness (by name) that holds a larger tree of the log, or another root
+  // at the same size: it is asked no more (ledger/cosignatures.h). The first
+  // refusal of a (log, witness) is kept; later ones change nothing.
+  Status refuse_witness(const std::string& log_name, const std::string& witness, uint64_t witness_size,
+                        const std::string& reason);
+  Result<std::vector<WitnessRefusal>> witness_refusals();
   Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);
   Result<std::vector<Entry>> month_entries(const std::string& village, const std::string& month);
   Result<std::vector<Project>> projects(const std::string& village);

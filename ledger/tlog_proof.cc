@@ -98,6 +98,35 @@ Result<TlogProof> parse_tlog_proof(std::string_view text) {
   return p;
 }
 
+Result<std::string> find_signed_checkpoint(std::string_view text) {
+  if (text.find(kTlogProofHeader) != std::string_view::npos) {
+    auto p = parse_tlog_proof(text);
+    if (!p.is_ok()) return p.status();
+    return p->checkpoint;
+  }
+  auto lines = lines_of(text);
+  auto is_sig = [](std::string_view l) { return l.substr(0, kEmDashSpace.size()) == kEmDashSpace; };
+  auto is_size = [](std::string_view l) {
+    return !l.empty() && l.size() <= 19 && l.find_first_not_of("0123456789") == std::string_view::npos &&
+           (l.size() == 1 || l[0] != '0');
+  };
+  // The lines that are not blank, so a blank line a chat added between the
+  // body's lines does not hide the checkpoint.
+  std::vector<std::string_view> kept;
+  for (auto l : lines)
+    if (!l.empty()) kept.push_back(l);
+  for (size_t i = 0; i + 2 < kept.size(); ++i) {
+    if (is_sig(kept[i]) || !is_size(kept[i + 1]) || !is_hash_line(kept[i + 2])) continue;
+    std::string body, sigs;
+    size_t j = i;
+    for (; j < kept.size() && !is_sig(kept[j]); ++j) body += std::string(kept[j]) + "\n";
+    for (; j < kept.size() && is_sig(kept[j]); ++j) sigs += std::string(kept[j]) + "\n";
+    if (sigs.empty()) return invalid_argument("the checkpoint has no signature line (— name signature)");
+    return body + "\n" + sigs;
+  }
+  return invalid_argument("no checkpoint: no origin line followed by a size line and a base64 root line");
+}
+
 Status verify_cosignature(std::string_view note, std::string_view vkey, uint64_t* time) {
   size_t p1 = vkey.find('+');
   size_t p2 = p1 == std::string_view::npos ? p1 : vkey.find('+', p1 + 1);

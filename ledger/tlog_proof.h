@@ -35,6 +35,14 @@ std::string format_tlog_proof(const TlogProof& p);
 // "— " signature line; its signatures end at the first line that is none.
 Result<TlogProof> parse_tlog_proof(std::string_view text);
 
+// Finds a signed checkpoint in pasted text (a villager's copy from an old
+// notice, pasted after 核验), mending what parse_tlog_proof mends: a whole
+// tlog-proof block gives its checkpoint; otherwise the first origin line
+// followed by a decimal size line and a base64 root line, then its other body
+// lines up to the first "— " signature line, and the signature lines that
+// follow. Text around it is ignored. The note is returned, not verified.
+Result<std::string> find_signed_checkpoint(std::string_view text);
+
 // A witness's verifier key ("name+hexid+base64(0x04 || key)") holds a valid
 // cosignature/v1 line on the note; the cosignature's time through `time`.
 Status verify_cosignature(std::string_view note, std::string_view witness_vkey, uint64_t* time = nullptr);

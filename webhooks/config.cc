@@ -320,4 +320,49 @@ Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path, bo
   return load_bots_config(ss.str(), nullptr, resolve_secrets);
 }
 
+Result<std::vector<WitnessConfig>> load_witnesses_config(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return invalid_argument("bots config: " + json_syntax_error(text));
+  std::vector<WitnessConfig> out;
+  if (!j.is_object() || !j.contains("witnesses")) return out;
+  if (!j["witnesses"].is_array()) return invalid_argument("bots config: \"witnesses\" must be a list");
+  std::set<std::string> names, keys;
+  for (size_t n = 0; n < j["witnesses"].size(); ++n) {
+    const json& w = j["witnesses"][n];
+    std::string where = "bots config: witness " + std::to_string(n + 1);
+    if (!w.is_object()) return invalid_argument(where + ": expected {\"name\", \"url\", \"key\"}");
+    WitnessConfig c;
+    for (auto [field, member] : {std::pair{"name", &WitnessConfig::name}, std::pair{"url", &WitnessConfig::url},
+                                 std::pair{"key", &WitnessConfig::key}}) {
+      if (!w.contains(field) || !w[field].is_string() || w[field].get<std::string>().empty())
+        return invalid_argument(where + ": field \"" + field + "\" is missing or not a string");
+      c.*member = w[field].get<std::string>();
+    }
+    where = "bots config: witness \"" + c.name + "\"";
+    for (const auto& [k, v] : w.items())
+      if (k != "name" && k != "url" && k != "key") return invalid_argument(where + ": unknown field \"" + k + "\"");
+    if (!valid_url(c.url)) return invalid_argument(where + ": field \"url\" must start with http:// or https://");
+    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    // name+hexid+base64(0x04 || 32-byte key): a cosignature/v1 verifier key.
+    size_t p1 = c.key.find('+'), p2 = p1 == std::string::npos ? p1 : c.key.find('+', p1 + 1);
+    auto blob = p2 == std::string::npos ? Result<std::string>(invalid_argument("")) : base64_decode(c.key.substr(p2 + 1));
+    if (p1 == 0 || p2 == std::string::npos || p2 - p1 != 9 || !blob.is_ok() || blob->size() != 33 || (*blob)[0] != 0x04)
+      return invalid_argument(where + ": field \"key\" is not a witness's cosignature/v1 verifier key "
+                              "(what `sunledger witness key` prints: name+hexid+base64)");
+    if (!names.insert(c.name).second) return invalid_argument(where + ": the name is given twice");
+    if (!keys.insert(c.key_name()).second)
+      return invalid_argument(where + ": another witness signs with the same key name " + c.key_name());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<WitnessConfig>> load_witnesses_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot read bots config " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_witnesses_config(ss.str());
+}
+
 }  // namespace sunledger

@@ -71,4 +71,25 @@ Result<std::vector<BotConfig>> load_bots_config_file(const std::string& path, bo
 // Empty for text that is not a bots.json.
 std::vector<std::string> unset_env_secrets(const std::string& json_text);
 
+// A witness the server asks to cosign its logs' checkpoints (C2SP
+// tlog-witness v1.0.0): the top-level "witnesses" list of the same file,
+// [{"name": "…", "url": "http://host:port", "key": "VERIFIER-KEY"}]. url is
+// the witness's submission prefix (its add-checkpoint is url +
+// "/add-checkpoint"); key its cosignature/v1 verifier key
+// ("name+hexid+base64(0x04 ‖ key)"), whose name is the one in its
+// cosignatures; name is how the server's messages call it.
+struct WitnessConfig {
+  std::string name;
+  std::string url;
+  std::string key;
+  // The name the witness signs with (the key's, before its first '+').
+  std::string key_name() const { return key.substr(0, key.find('+')); }
+};
+
+// The file's witnesses (none when it has no "witnesses"). Any problem names
+// the witness and the field: an url that is not http(s), a key that is not a
+// cosignature/v1 verifier key, a name or key given twice.
+Result<std::vector<WitnessConfig>> load_witnesses_config(const std::string& json_text);
+Result<std::vector<WitnessConfig>> load_witnesses_config_file(const std::string& path);
+
 }  // namespace sunledger

@@ -1,0 +1,251 @@
+// 核验 with a pasted checkpoint (issue #15 item 6), against a real ledger file
+// and a real bot: a genuine older checkpoint, mangled as chat apps mangle
+// text, is consistent; a fork made the way an operator would make one (the
+// database copied, the same key, a different entry at the same index) is
+// kept as evidence and pushed to the village's inspectors only; a forged
+// signature, another origin or garbage is refused and keeps nothing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "bot/bot.h"
+#include "bot/fork_reports.h"
+#include "bot/outbox.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+using testing::official;
+using testing::txn;
+
+constexpr const char* kBot = "generic";
+constexpr const char* kGroup = "shuangjiang-group";
+constexpr const char* kOrigin = "lukou.example/sunledger";
+
+struct ForkReport : ::testing::Test {
+  testing::TestLedger t{kOrigin, Bot::reserved_log_names()};
+  std::unique_ptr<Bot> bot;
+  int next_id = 0;
+
+  void make_bot() {
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    o.commands_per_minute = 0;
+    o.reaches_person = [](const std::string&) { return true; };
+    bot = std::make_unique<Bot>(t.ledger.get(), o);
+    ASSERT_TRUE(bot->initialize().is_ok());
+  }
+
+  void SetUp() override {
+    make_bot();
+    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(t.ledger->add_village({"baima", "白马村", "南洲镇"}).is_ok());
+    ASSERT_TRUE(bot->bind_group("shuangjiang", kBot, kGroup).is_ok());
+    ASSERT_TRUE(bot->bind_group("baima", kBot, "baima-group").is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "zhuting-inspector", "", Role::kInspector, "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->add_member({kBot, "nanzhou-inspector", "", Role::kInspector, "南洲镇"}).is_ok());
+    post(*t.ledger, "打印纸");
+    post(*t.ledger, "墨盒");
+  }
+
+  static void post(Ledger& l, const std::string& item, const std::string& date = "2022-12-01") {
+    auto r = l.post_transactions("shuangjiang", {txn(date, false, "办公费", item, 10000)}, official());
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+
+  std::string say(const std::string& text, bool group = true) {
+    InboundMessage m;
+    m.bot_id = kBot;
+    m.chat_id = group ? kGroup : "private-li";
+    m.group = group;
+    m.sender_id = "shuangjiang-villager-li";
+    m.sender_name = "李大爷";
+    m.text = text;
+    m.message_id = "m" + std::to_string(++next_id);
+    auto r = bot->handle(m);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? r->text : "";
+  }
+
+  std::string checkpoint() { return *t.ledger->checkpoint("shuangjiang"); }
+
+  std::vector<OutboxMessage> pushes() {
+    auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds() + 86400, 1000);
+    EXPECT_TRUE(due.is_ok());
+    return due.is_ok() ? *due : std::vector<OutboxMessage>{};
+  }
+
+  std::vector<fork_reports::Report> reports() {
+    auto r = fork_reports::reports(*t.ledger);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? *r : std::vector<fork_reports::Report>{};
+  }
+
+  // Makes a fork the way an operator would: stops, copies the database, and
+  // writes `forked_items` into the copy with the same key, `honest_items`
+  // into the original. Returns the copy's latest checkpoint; the bot runs on
+  // the original again.
+  std::string fork(const std::vector<std::string>& honest_items, const std::vector<std::string>& forked_items) {
+    bot.reset();
+    t.ledger.reset();
+    testing::TempDir copy;
+    for (const auto& e : std::filesystem::directory_iterator(t.dir.path()))
+      std::filesystem::copy(e.path(), copy.path() / e.path().filename());
+    auto open = [&](const std::string& db) {
+      Ledger::Options o;
+      o.db_path = db;
+      o.signer = t.key.get();
+      o.clock = &t.clock;
+      o.reserved_log_names = Bot::reserved_log_names();
+      return Ledger::open(o);
+    };
+    std::string forked_note;
+    {
+      auto forked = open(copy.file("sunledger.db"));
+      EXPECT_TRUE(forked.is_ok());
+      for (const auto& item : forked_items) post(**forked, item);
+      forked_note = *(*forked)->checkpoint("shuangjiang");
+    }
+    auto honest = open(t.db_path());
+    EXPECT_TRUE(honest.is_ok());
+    t.ledger = std::move(*honest);
+    for (const auto& item : honest_items) post(*t.ledger, item);
+    make_bot();
+    return forked_note;
+  }
+};
+
+// What a chat app does to pasted text: CR LF, spaces and full-width spaces
+// around lines, blank lines before and after.
+std::string mangled(const std::string& note) {
+  std::string out = "\r\n\xE3\x80\x80";
+  for (char c : note) out += c == '\n' ? std::string("  \r\n\xE3\x80\x80") : std::string(1, c);
+  return out + "\r\n\r\n";
+}
+
+TEST_F(ForkReport, AGenuineOlderCheckpointIsConsistent) {
+  std::string saved = checkpoint();
+  post(*t.ledger, "信封");
+  post(*t.ledger, "胶水");
+  for (const std::string& text : {"核验\n" + saved, "核验" + mangled(saved), "verify " + saved}) {
+    std::string r = say(text);
+    EXPECT_NE(r.find("一致:今天的账本包含您保存的全部"), std::string::npos) << r;
+    EXPECT_EQ(r.find("不一致"), std::string::npos) << r;
+  }
+  // Today's own checkpoint, and in private chat.
+  std::string r = say("核验\n" + checkpoint(), false);
+  EXPECT_NE(r.find("一致:"), std::string::npos) << r;
+  EXPECT_TRUE(reports().empty());
+  EXPECT_TRUE(pushes().empty());
+}
+
+TEST_F(ForkReport, ANoticesWholeProofBlockIsAcceptedAndItsCheckpointChecked) {
+  post(*t.ledger, "水泥", "2022-11-20");
+  auto published = bot->publish("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(published.is_ok()) << published.status().to_string();
+  ASSERT_NE(published->notice.find("c2sp.org/tlog-proof@v1"), std::string::npos) << published->notice;
+  size_t queued = pushes().size();  // the notice to the groups
+  post(*t.ledger, "信封");
+  std::string r = say("核验 " + mangled(published->notice));
+  EXPECT_NE(r.find("一致:今天的账本包含您保存的全部"), std::string::npos) << r;
+  EXPECT_EQ(pushes().size(), queued);
+}
+
+TEST_F(ForkReport, ACopiedDatabaseWrittenDifferentlyIsKeptAndPushedToInspectorsOnly) {
+  // The same size, a different entry at the same index.
+  std::string forked = fork({"墨盒 (真)"}, {"墨盒 (改)"});
+  std::string today = checkpoint();
+  ASSERT_EQ(forked.substr(0, forked.find('\n', forked.find('\n') + 1)),
+            today.substr(0, today.find('\n', today.find('\n') + 1)));  // same origin and size
+  ASSERT_NE(forked, today);
+  std::string r = say("核验" + mangled(forked));
+  EXPECT_NE(r.find("不一致"), std::string::npos) << r;
+  EXPECT_NE(r.find("已保存为证据,并已私信报告给1位纪检监察人员"), std::string::npos) << r;
+  auto kept = reports();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].village, "shuangjiang");
+  EXPECT_EQ(kept[0].log_checkpoint, today);
+  // The stored checkpoint is the mended note: it still verifies under the key.
+  auto opened = open_checkpoint(kept[0].checkpoint, t.ledger->verifier_key());
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  // Pushed to the inspector whose town holds the village, privately, with
+  // both checkpoints; nothing to any group, nothing to the other town's.
+  auto sent = pushes();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].chat_id, "zhuting-inspector");
+  EXPECT_EQ(sent[0].audience, Audience::kPerson);
+  EXPECT_NE(sent[0].text.find("账本分叉证据"), std::string::npos) << sent[0].text;
+  EXPECT_NE(sent[0].text.find(forked.substr(0, forked.find("\n\n"))), std::string::npos) << sent[0].text;
+  EXPECT_NE(sent[0].text.find(today.substr(0, today.find("\n\n"))), std::string::npos) << sent[0].text;
+  EXPECT_NE(sent[0].text.find("李大爷"), std::string::npos) << sent[0].text;
+  // Pasted again: recognised, not stored or pushed twice.
+  r = say("核验\n" + forked, false);
+  EXPECT_NE(r.find("此前已经有人报告过"), std::string::npos) << r;
+  EXPECT_EQ(reports().size(), 1u);
+  EXPECT_EQ(pushes().size(), 1u);
+  // The evidence log is one verify passes.
+  auto problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  EXPECT_TRUE(problems->empty()) << (*problems)[0].reason;
+}
+
+TEST_F(ForkReport, AForkThatGrewOrWasOvertakenIsCaughtBothWays) {
+  // The copy wrote one different entry and grew past the original: its tree
+  // is larger than today's (a rollback, seen from the group that saw it).
+  std::string larger = fork({"墨盒 (真)"}, {"墨盒 (改)", "信封", "胶水"});
+  std::string r = say("核验\n" + larger);
+  EXPECT_NE(r.find("账本被回滚或改写过"), std::string::npos) << r;
+  // The original grows past the copy: today's first entries are not the ones
+  // the copy's smaller checkpoint signed (the consistency proof fails).
+  post(*t.ledger, "订书机");
+  post(*t.ledger, "文件夹");
+  post(*t.ledger, "档案盒");
+  r = say("核验\n" + larger);
+  EXPECT_NE(r.find("条记录和您保存的不一样"), std::string::npos) << r;
+  EXPECT_EQ(reports().size(), 1u);  // the same checkpoint, reported once
+  EXPECT_EQ(pushes().size(), 1u);
+}
+
+TEST_F(ForkReport, AForgedSignatureAnotherOriginOrGarbageIsRefusedAndKeepsNothing) {
+  std::string note = checkpoint();
+  // The root changed, the signature kept.
+  std::string changed = note;
+  size_t root_at = changed.find('\n', changed.find('\n') + 1) + 1;
+  changed[root_at] = changed[root_at] == 'A' ? 'B' : 'A';
+  std::string r = say("核验\n" + changed);
+  EXPECT_NE(r.find("签名不对"), std::string::npos) << r;
+  // Signed by another key under the log key's name.
+  testing::TempDir other;
+  auto impostor = Ed25519KeyFile::create(other.file("key.pem"), t.key->key_name());
+  ASSERT_TRUE(impostor.is_ok());
+  auto opened = open_checkpoint(note, t.ledger->verifier_key());
+  ASSERT_TRUE(opened.is_ok());
+  Checkpoint fake = *opened;
+  fake.root[0] ^= 1;
+  auto forged = sign_checkpoint(fake, **impostor);
+  ASSERT_TRUE(forged.is_ok());
+  r = say("核验\n" + *forged);
+  EXPECT_NE(r.find("签名不对"), std::string::npos) << r;
+  // Another deployment's origin, a log that is no village's, and garbage.
+  Checkpoint elsewhere = *opened;
+  elsewhere.origin = "evil.example/sunledger/shuangjiang";
+  r = say("核验\n" + *sign_checkpoint(elsewhere, *t.key));
+  EXPECT_NE(r.find("不是本县任何一个村账本的"), std::string::npos) << r;
+  Checkpoint complaints = *opened;
+  complaints.origin = std::string(kOrigin) + "/complaints";
+  r = say("核验\n" + *sign_checkpoint(complaints, *t.key));
+  EXPECT_NE(r.find("不是本县任何一个村账本的"), std::string::npos) << r;
+  r = say("核验\n你好\n我保存的核验码 — 找不到了");
+  EXPECT_NE(r.find("没有在消息里找到核验码"), std::string::npos) << r;
+  // Over the chat message limit: refused before it is read.
+  r = say("核验\n" + std::string(20000, 'x') + "\n" + note);
+  EXPECT_NE(r.find("消息太长"), std::string::npos) << r;
+  EXPECT_TRUE(reports().empty());
+  EXPECT_TRUE(pushes().empty());
+  // A plain 核验 still answers about a month.
+  EXPECT_EQ(say("核验 2022-13").find("没有在消息里找到核验码"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sunledger

@@ -1,0 +1,315 @@
+// The log asks its witnesses (issue #15 item 3): a real ledger, a real bot
+// for the inspectors' alarm, and real `sunledger witness serve` processes on
+// 127.0.0.1 port 0, reached through the server's own HTTP client. Two
+// witnesses cosign as the log grows and through restarts of everything; a
+// witness that lost track is answered from the size its 409 names; a fork
+// made as an operator would make one (the database copied, the same key, a
+// different entry at the same index) is refused by the witness and alarmed by
+// the log to its inspectors, once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "bot/bot.h"
+#include "bot/outbox.h"
+#include "ledger/ledger.h"
+#include "ledger/tlog_proof.h"
+#include "webhooks/config.h"
+#include "webhooks/http_client.h"
+#include "webhooks/witness_submitter.h"
+#include "witness_support.h"
+
+namespace sunledger::testing {
+namespace {
+
+constexpr const char* kOrigin = "lukou.example/sunledger";
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+struct Witness {
+  std::string dir;
+  std::string key;
+  WitnessProcess server;
+  WitnessConfig config() const { return {dir.substr(dir.rfind('/') + 1), "http://127.0.0.1:" + std::to_string(server.port), key}; }
+};
+
+struct WitnessSubmission : ::testing::Test {
+  TestLedger t{kOrigin, Bot::reserved_log_names()};
+  TempDir tmp;
+  Witness a, b;
+  std::unique_ptr<HttpClient> client = make_http_client(HttpClientOptions{});
+  std::unique_ptr<Bot> bot;
+  std::vector<std::string> alarms;
+
+  void init(Witness& w, const std::string& name) {
+    w.dir = tmp.file(name);
+    auto out = run_command(sunledger(w.dir, "witness init --name witness.zhuting.example/" + name));
+    ASSERT_EQ(out.exit_code, 0) << out.output;
+    w.key = first_line(out.output);
+    auto add = run_command(
+        sunledger(w.dir, "witness add-log --origin-prefix " + std::string(kOrigin) + "/ --key '" + t.ledger->verifier_key() + "'"));
+    ASSERT_EQ(add.exit_code, 0) << add.output;
+    w.server.start(w.dir);
+  }
+
+  void make_bot() {
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    o.reaches_person = [](const std::string&) { return true; };
+    bot = std::make_unique<Bot>(t.ledger.get(), o);
+    ASSERT_TRUE(bot->initialize().is_ok());
+  }
+
+  void SetUp() override {
+    make_bot();
+    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+    ASSERT_TRUE(bot->add_member({"generic", "zhuting-inspector", "", Role::kInspector, "朱亭镇"}).is_ok());
+    init(a, "w1");
+    init(b, "w2");
+  }
+
+  std::unique_ptr<WitnessSubmitter> submitter(std::vector<WitnessConfig> witnesses) {
+    WitnessSubmitterOptions o;
+    o.alarm = [this](const std::string& text) {
+      alarms.push_back(text);
+      auto n = bot->alert_inspectors(text);
+      EXPECT_TRUE(n.is_ok());
+    };
+    return std::make_unique<WitnessSubmitter>(t.ledger.get(), std::move(witnesses), client.get(), o);
+  }
+
+  static void post(Ledger& l, const std::string& item, const std::string& date = "2022-12-01") {
+    auto r = l.post_transactions("shuangjiang", {txn(date, false, "办公费", item, 10000)}, official());
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+
+  static uint64_t size_of(const std::string& note) { return std::stoull(note.substr(note.find('\n') + 1)); }
+
+  // What `witness list-logs` says the witness holds of the village's log.
+  static std::string held(const Witness& w) {
+    auto out = run_command(sunledger(w.dir, "witness list-logs")).output;
+    auto at = out.find("log\t" + std::string(kOrigin) + "/shuangjiang\t");
+    if (at == std::string::npos) return "";
+    at = out.find('\t', out.find('\t', at) + 1) + 1;
+    return out.substr(at, out.find_first_of("\t\n", at) - at);
+  }
+
+  Ledger::Options reopen_options(const std::string& db) {
+    Ledger::Options o;
+    o.db_path = db;
+    o.signer = t.key.get();
+    o.clock = &t.clock;
+    o.reserved_log_names = Bot::reserved_log_names();
+    return o;
+  }
+};
+
+TEST_F(WitnessSubmission, TwoWitnessesCosignAsTheLogGrowsAndThroughARestart) {
+  post(*t.ledger, "打印纸", "2022-11-20");
+  auto s = submitter({a.config(), b.config()});
+  auto n = s->round();
+  ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 2u);
+  std::string note = *t.ledger->checkpoint("shuangjiang");
+  EXPECT_TRUE(verify_cosignature(note, a.key).is_ok()) << note;
+  EXPECT_TRUE(verify_cosignature(note, b.key).is_ok()) << note;
+  EXPECT_TRUE(open_checkpoint(note, t.ledger->verifier_key()).is_ok());
+  // Nothing new: nothing sent, nothing stored.
+  n = s->round();
+  ASSERT_TRUE(n.is_ok());
+  EXPECT_EQ(*n, 0u);
+  // A month closes and the log goes on before the next round: the month's
+  // checkpoint is cosigned too, so the notice's proof block carries both.
+  auto close = t.ledger->close_month("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(close.is_ok()) << close.status().to_string();
+  post(*t.ledger, "墨盒");
+  post(*t.ledger, "信封");
+  n = s->round();
+  ASSERT_TRUE(n.is_ok());
+  EXPECT_EQ(*n, 4u);
+  auto month = t.ledger->month_close("shuangjiang", "2022-11");
+  ASSERT_TRUE(month.is_ok());
+  EXPECT_TRUE(verify_cosignature(month->checkpoint, a.key).is_ok()) << month->checkpoint;
+  EXPECT_TRUE(verify_cosignature(month->checkpoint, b.key).is_ok()) << month->checkpoint;
+  auto notice = bot->monthly_notice("shuangjiang", "2022-11");
+  ASSERT_TRUE(notice.is_ok());
+  auto block = parse_tlog_proof(*notice);
+  ASSERT_TRUE(block.is_ok()) << *notice;
+  EXPECT_TRUE(verify_tlog_proof(*block, t.ledger->verifier_key(), {a.key, b.key}).is_ok()) << *notice;
+  uint64_t size = size_of(*t.ledger->checkpoint("shuangjiang"));
+  EXPECT_EQ(held(a), std::to_string(size));
+  // Everything restarts: the witnesses (on new ports), the ledger, the
+  // submitter. The stored cosignatures tell it where each witness stands.
+  s.reset();
+  bot.reset();
+  t.ledger.reset();
+  for (Witness* w : {&a, &b}) {
+    w->server.stop();
+    w->server.log.clear();
+    w->server.port = 0;
+    w->server.start(w->dir);
+  }
+  auto reopened = Ledger::open(reopen_options(t.db_path()));
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  t.ledger = std::move(*reopened);
+  make_bot();
+  post(*t.ledger, "胶水");
+  s = submitter({a.config(), b.config()});
+  n = s->round();
+  ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 2u);
+  note = *t.ledger->checkpoint("shuangjiang");
+  EXPECT_TRUE(verify_cosignature(note, a.key).is_ok()) << note;
+  EXPECT_TRUE(verify_cosignature(note, b.key).is_ok()) << note;
+  EXPECT_EQ(held(b), std::to_string(size + 1));
+  EXPECT_TRUE(alarms.empty());
+  // The new tables are the ledger's own: verify knows them.
+  auto report = t.ledger->verify();
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->problems.empty()) << report->problems[0].reason;
+  auto schema = t.ledger->verify_schema();
+  ASSERT_TRUE(schema.is_ok());
+  EXPECT_TRUE(schema->empty()) << (*schema)[0].reason;
+}
+
+TEST_F(WitnessSubmission, AWitnessThatLostTrackIsAnsweredFromTheSizeItNames) {
+  post(*t.ledger, "打印纸");
+  post(*t.ledger, "墨盒");
+  // The witness got size 3 from elsewhere (an earlier server whose cosignature
+  // this database never stored): the submitter's first request, from 0, is a 409.
+  std::string first = *t.ledger->checkpoint("shuangjiang");
+  auto r = a.server.post("old 0\n\n" + first);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  post(*t.ledger, "信封");
+  auto s = submitter({a.config()});
+  auto n = s->round();
+  ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 1u);
+  EXPECT_TRUE(verify_cosignature(*t.ledger->checkpoint("shuangjiang"), a.key).is_ok());
+  EXPECT_EQ(held(a), std::to_string(size_of(first) + 1));
+  EXPECT_TRUE(alarms.empty());
+}
+
+TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspectors) {
+  post(*t.ledger, "打印纸");
+  {
+    auto s = submitter({a.config(), b.config()});
+    ASSERT_TRUE(s->round().is_ok());
+  }
+  // The operator stops, copies the database, and writes differently into the
+  // copy with the same key; the honest log's next checkpoint reaches witness a
+  // first. The copy's own goes to both.
+  bot.reset();
+  t.ledger.reset();
+  TempDir copy;
+  for (const auto& e : std::filesystem::directory_iterator(t.dir.path()))
+    std::filesystem::copy(e.path(), copy.path() / e.path().filename());
+  {
+    auto honest = Ledger::open(reopen_options(t.db_path()));
+    ASSERT_TRUE(honest.is_ok());
+    post(**honest, "墨盒 (真)");
+    t.ledger = std::move(*honest);
+    auto s = submitter({a.config()});
+    auto n = s->round();
+    ASSERT_TRUE(n.is_ok());
+    ASSERT_EQ(*n, 1u);
+    t.ledger.reset();
+  }
+  auto forked = Ledger::open(reopen_options(copy.file("sunledger.db")));
+  ASSERT_TRUE(forked.is_ok());
+  t.ledger = std::move(*forked);
+  make_bot();
+  post(*t.ledger, "墨盒 (改)");  // the same index, another entry
+  auto s = submitter({a.config(), b.config()});
+  auto n = s->round();
+  ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 1u);  // witness b had seen no other history: it cosigns the fork
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_NE(alarms[0].find("witness.zhuting.example/w1"), std::string::npos) << alarms[0];
+  EXPECT_NE(alarms[0].find("分叉"), std::string::npos) << alarms[0];
+  // The fork's checkpoint carries no cosignature of the witness that refused it.
+  std::string note = *t.ledger->checkpoint("shuangjiang");
+  EXPECT_FALSE(verify_cosignature(note, a.key).is_ok()) << note;
+  // The inspectors were told privately.
+  auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds() + 60, 100);
+  ASSERT_TRUE(due.is_ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].chat_id, "zhuting-inspector");
+  EXPECT_EQ((*due)[0].audience, Audience::kPerson);
+  EXPECT_NE((*due)[0].text.find("见证人报警"), std::string::npos);
+  // The fork grows: the refused witness is asked no more, nor alarmed again,
+  // in this run or after a restart.
+  post(*t.ledger, "信封");
+  ASSERT_TRUE(s->round().is_ok());
+  s = submitter({a.config(), b.config()});
+  ASSERT_TRUE(s->round().is_ok());
+  EXPECT_EQ(alarms.size(), 1u);
+  auto refusals = t.ledger->witness_refusals();
+  ASSERT_TRUE(refusals.is_ok());
+  ASSERT_EQ(refusals->size(), 1u);
+  EXPECT_EQ((*refusals)[0].witness, "witness.zhuting.example/w1");
+  EXPECT_EQ((*refusals)[0].log, "shuangjiang");
+  // The witness kept the fork's checkpoint as evidence.
+  auto logs = run_command(sunledger(a.dir, "witness list-logs")).output;
+  EXPECT_NE(logs.find("evidence\t1"), std::string::npos) << logs;
+}
+
+TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
+  post(*t.ledger, "打印纸");
+  {
+    auto s = submitter({a.config()});
+    ASSERT_TRUE(s->round().is_ok());
+  }
+  bot.reset();
+  t.ledger.reset();
+  TempDir copy;
+  for (const auto& e : std::filesystem::directory_iterator(t.dir.path()))
+    std::filesystem::copy(e.path(), copy.path() / e.path().filename());
+  {
+    auto honest = Ledger::open(reopen_options(t.db_path()));
+    ASSERT_TRUE(honest.is_ok());
+    post(**honest, "墨盒 (真)");
+    t.ledger = std::move(*honest);
+    ASSERT_TRUE(submitter({a.config()})->round().is_ok());
+    t.ledger.reset();
+  }
+  auto forked = Ledger::open(reopen_options(copy.file("sunledger.db")));
+  ASSERT_TRUE(forked.is_ok());
+  t.ledger = std::move(*forked);
+  make_bot();
+  post(*t.ledger, "墨盒 (改)");
+  post(*t.ledger, "信封");  // larger than what the witness holds: a 409, then a proof it refuses (422)
+  auto n = submitter({a.config()})->round();
+  ASSERT_TRUE(n.is_ok());
+  EXPECT_EQ(*n, 0u);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_NE(alarms[0].find("一致性证明"), std::string::npos) << alarms[0];
+}
+
+TEST(WitnessConfig, TheWitnessesListIsReadAndCheckedFieldByField) {
+  std::string key = "witness.zhuting.example/w1+9a2c7e41+BNbKO9FQUvQCTaSP4yHnO4Lp6m9JVGxd3Ws1SD8E2aHu";
+  auto none = load_witnesses_config(R"({"bots": []})");
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_TRUE(none->empty());
+  auto one = load_witnesses_config(R"({"bots": [], "witnesses": [{"name": "朱亭镇", "url": "http://10.0.0.5:7380/", "key": ")" +
+                                   key + R"("}]})");
+  ASSERT_TRUE(one.is_ok()) << one.status().to_string();
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].url, "http://10.0.0.5:7380");
+  EXPECT_EQ((*one)[0].key_name(), "witness.zhuting.example/w1");
+  for (const std::string& bad : std::vector<std::string>{
+           R"({"bots": [], "witnesses": {}})", R"({"bots": [], "witnesses": [{"name": "a", "url": "ftp://x", "key": ")" + key + "\"}]}",
+        R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": "lukou.example/sunledger+3ca6c51d+AUieL9vIjMxLD9weaIBPLT4LEH0X7Ob+q0jrk4CPtAZT"}]})",
+        R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x"}]})",
+        R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": ")" + key + R"(", "extra": 1}]})",
+        R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": ")" + key + R"("}, {"name": "b", "url": "http://y", "key": ")" +
+            key + "\"}]}"}) {
+    auto r = load_witnesses_config(bad);
+    EXPECT_FALSE(r.is_ok()) << bad;
+    if (!r.is_ok()) EXPECT_NE(r.status().message().find("witness"), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace sunledger::testing

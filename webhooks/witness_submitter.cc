@@ -1,0 +1,183 @@
+#include "webhooks/witness_submitter.h"
+
+#include <iostream>
+
+#include "ledger/checkpoint.h"
+#include "ledger/crypto.h"
+
+namespace sunledger {
+
+namespace {
+
+// Whether a note carries a signature line of that name (a cosignature stored
+// with it: Ledger::checkpoint merges them).
+bool carries(const std::string& note, const std::string& name) {
+  return note.find("\n\xE2\x80\x94 " + name + " ") != std::string::npos;
+}
+
+}  // namespace
+
+WitnessSubmitter::WitnessSubmitter(Ledger* ledger, std::vector<WitnessConfig> witnesses, HttpClient* client,
+                                   WitnessSubmitterOptions options)
+    : ledger_(ledger), witnesses_(std::move(witnesses)), client_(client), options_(std::move(options)) {}
+
+WitnessSubmitter::~WitnessSubmitter() { stop(); }
+
+void WitnessSubmitter::start() {
+  if (witnesses_.empty() || thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void WitnessSubmitter::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void WitnessSubmitter::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    auto n = round();
+    if (!n.is_ok()) std::cerr << "sunledger: witnesses: " << n.status().to_string() << "\n";
+    lock.lock();
+    cv_.wait_for(lock, options_.interval, [&] { return stopping_; });
+  }
+}
+
+Result<size_t> WitnessSubmitter::round() {
+  if (!loaded_) {
+    auto refusals = ledger_->witness_refusals();
+    if (!refusals.is_ok()) return refusals.status();
+    for (const auto& r : *refusals) refused_.insert({r.witness, r.log});
+    loaded_ = true;
+  }
+  auto villages = ledger_->villages();
+  if (!villages.is_ok()) return villages.status();
+  size_t stored = 0;
+  for (const auto& w : witnesses_)
+    for (const auto& v : *villages) {
+      if (refused_.count({w.key_name(), v.id})) continue;
+      auto n = submit_log(w, v.id);
+      if (!n.is_ok()) return n.status();  // our own storage: the next round tries again
+      stored += *n;
+    }
+  return stored;
+}
+
+Result<size_t> WitnessSubmitter::submit_log(const WitnessConfig& w, const std::string& log) {
+  auto key = std::make_pair(w.key_name(), log);
+  if (!known_.count(key)) {
+    auto cosigned = ledger_->cosigned_size(log, w.key_name());
+    if (!cosigned.is_ok()) return cosigned.status();
+    known_[key] = *cosigned;
+  }
+  uint64_t& known = known_[key];
+  auto note = ledger_->checkpoint(log);
+  if (!note.is_ok()) return note.status();
+  auto cp = open_checkpoint(*note, ledger_->verifier_key());
+  if (!cp.is_ok()) return cp.status();
+  // Nothing new: an empty log, or a checkpoint the witness cosigned already.
+  if (cp->size == 0 || (cp->size == known && carries(*note, w.key_name()))) return size_t{0};
+  size_t stored = 0;
+  // The last month's closing checkpoint first: the notices carry it.
+  auto month = ledger_->last_closed_month(log);
+  if (!month.is_ok()) return month.status();
+  if (*month) {
+    auto close = ledger_->month_close(log, **month);
+    if (!close.is_ok()) return close.status();
+    if (close->tree_size > known && close->tree_size < cp->size && !carries(close->checkpoint, w.key_name())) {
+      Outcome o = submit(w, log, close->checkpoint, &known);
+      if (o == Outcome::kCosigned) ++stored;
+      if (o == Outcome::kRefused || o == Outcome::kFailed) return stored;
+    }
+  }
+  if (submit(w, log, *note, &known) == Outcome::kCosigned) ++stored;
+  return stored;
+}
+
+// Long (about 60 lines): one request and the retry a 409 asks for, with
+// each answer's meaning read where it is handled.
+WitnessSubmitter::Outcome WitnessSubmitter::submit(const WitnessConfig& w, const std::string& log,
+                                                   const std::string& note, uint64_t* known) {
+  auto cp = open_checkpoint(note, ledger_->verifier_key());
+  if (!cp.is_ok()) return Outcome::kFailed;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    uint64_t old = *known;
+    if (old > cp->size) {
+      refuse(w, log, old, "它持有" + std::to_string(old) + "条的账本,比本服务器的" + std::to_string(cp->size) +
+                              "条还多 (it holds a larger tree than the log)");
+      return Outcome::kRefused;
+    }
+    std::string body = "old " + std::to_string(old) + "\n";
+    if (old > 0 && old < cp->size) {
+      auto proof = ledger_->consistency_proof(log, old, cp->size);
+      if (!proof.is_ok()) return Outcome::kFailed;
+      for (const auto& h : *proof) body += base64_encode(h) + "\n";
+    }
+    body += "\n" + note;
+    OutboundRequest req;
+    req.url = w.url + "/add-checkpoint";
+    req.body = body;
+    req.content_type = "text/plain; charset=utf-8";
+    auto r = client_->send(req);
+    if (!r.is_ok()) {
+      std::cerr << "sunledger: witness " << w.name << ": " << r.status().to_string() << "\n";
+      return Outcome::kFailed;
+    }
+    if (r->status == 200) {
+      if (Status s = ledger_->add_cosignature(log, note + r->body, w.key); !s.is_ok()) {
+        std::cerr << "sunledger: witness " << w.name << ": its answer holds no valid cosignature: " << s.to_string() << "\n";
+        return Outcome::kFailed;
+      }
+      *known = cp->size;
+      return Outcome::kCosigned;
+    }
+    if (r->status == 409) {
+      std::string text = r->body.substr(0, r->body.find('\n'));
+      if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) {
+        std::cerr << "sunledger: witness " << w.name << ": 409 without a size\n";
+        return Outcome::kFailed;
+      }
+      uint64_t held = std::stoull(text);
+      if (held > cp->size) {
+        refuse(w, log, held, "它持有" + std::to_string(held) + "条的账本,比本服务器的" + std::to_string(cp->size) +
+                                 "条还多 (it holds a larger tree than the log)");
+        return Outcome::kRefused;
+      }
+      if (held == old) {  // its own size, and still refused: another root at that size
+        refuse(w, log, held, "它持有的" + std::to_string(held) + "条账本和本服务器的不一样 (another root at the same size)");
+        return Outcome::kRefused;
+      }
+      *known = held;  // retried from the size it holds
+      continue;
+    }
+    if (r->status == 422) {
+      refuse(w, log, old, "本服务器从它持有的" + std::to_string(old) +
+                              "条到今天的一致性证明,它核对不上 (it refused the consistency proof from its own size)");
+      return Outcome::kRefused;
+    }
+    std::cerr << "sunledger: witness " << w.name << " answered " << r->status << " for " << log << ": "
+              << r->body.substr(0, 200) << "\n";
+    return Outcome::kFailed;
+  }
+  return Outcome::kRetry;
+}
+
+void WitnessSubmitter::refuse(const WitnessConfig& w, const std::string& log, uint64_t witness_size,
+                              const std::string& why) {
+  refused_.insert({w.key_name(), log});
+  if (Status s = ledger_->refuse_witness(log, w.key_name(), witness_size, why); !s.is_ok())
+    std::cerr << "sunledger: witness " << w.name << ": could not record the refusal: " << s.to_string() << "\n";
+  std::string text = "【见证人报警 (witness alarm)】村账本 " + log + ":见证人“" + w.name + "”(" + w.key_name() + ", " + w.url + ")" + why +
+                     "。这说明账本被回滚,或者给不同的人看了不同的账(分叉)。本服务器已停止向它提交。请核对见证人的记录和 "
+                     "sunledger check 的结果。(the witness has seen another history of this log: a rollback or a fork; "
+                     "the server stopped submitting to it)";
+  std::cerr << "sunledger: ALARM: " << text << "\n";
+  if (options_.alarm) options_.alarm(text);
+}
+
+}  // namespace sunledger

@@ -1,0 +1,89 @@
+// The log asks its witnesses (issue #15 item 3): every village log's latest
+// checkpoint, and each month's closing checkpoint, goes to every configured
+// witness as a C2SP tlog-witness v1.0.0 add-checkpoint request, with the
+// consistency proof from the size that witness last cosigned. A cosignature
+// that verifies under the witness's key is stored with the checkpoint
+// (Ledger::add_cosignature), and from then on served with it.
+//
+// Batching: a round every `interval` looks at every village log and submits
+// what changed since the witness's last cosignature, so a burst of posts
+// costs each witness one request per log and interval.
+// Month closes: a round first submits the last closed month's checkpoint when
+// the witness has not cosigned it, so every notice's checkpoint gets
+// witnessed even when later entries followed it within the interval.
+//
+// Answers: 409 carries the witness's size; the request is retried once from
+// it. A witness holding a larger tree than the log, or another root at the
+// same size (409 again from its own size), or refusing the proof from its
+// own size (422), has seen a different history: a rollback or a fork. The log
+// stops submitting to it (Ledger::refuse_witness, kept across restarts) and
+// the inspectors are alerted at once (`alarm`). Unreachable witnesses and
+// other refusals (404, 403, 5xx) are logged and tried again next round.
+//
+// Thread safety: start() runs rounds on a thread of its own until stop().
+// round() is for tests and runs on the caller's thread (never together with
+// a started thread).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "webhooks/config.h"
+#include "webhooks/http_client.h"
+
+namespace sunledger {
+
+struct WitnessSubmitterOptions {
+  std::chrono::milliseconds interval{3000};
+  // Raised once per (witness, log) refused: app/ wires it to the inspectors'
+  // private alert (Bot::alert_inspectors). Null: logged only.
+  std::function<void(const std::string& text)> alarm;
+};
+
+// Borrows ledger and client, which must outlive it.
+class WitnessSubmitter {
+ public:
+  WitnessSubmitter(Ledger* ledger, std::vector<WitnessConfig> witnesses, HttpClient* client,
+                   WitnessSubmitterOptions options);
+  ~WitnessSubmitter();
+
+  void start();
+  void stop();
+
+  // One round, now: every log to every witness. Returns how many
+  // cosignatures were stored.
+  Result<size_t> round();
+
+ private:
+  enum class Outcome { kCosigned, kRetry, kRefused, kFailed };
+  Result<size_t> submit_log(const WitnessConfig& w, const std::string& log);
+  Outcome submit(const WitnessConfig& w, const std::string& log, const std::string& note, uint64_t* known);
+  void refuse(const WitnessConfig& w, const std::string& log, uint64_t witness_size, const std::string& why);
+  void run();
+
+  Ledger* ledger_;
+  std::vector<WitnessConfig> witnesses_;
+  HttpClient* client_;
+  WitnessSubmitterOptions options_;
+  // What each witness (by key name) holds of each log, as far as this server
+  // knows: the size it last cosigned or told us in a 409. Loaded from the
+  // stored cosignatures on first use.
+  std::map<std::pair<std::string, std::string>, uint64_t> known_;
+  std::set<std::pair<std::string, std::string>> refused_;  // (witness key name, log)
+  bool loaded_ = false;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sunledger
