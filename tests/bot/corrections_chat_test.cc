@@ -4,43 +4,16 @@
 #include <gtest/gtest.h>
 
 #include "bot/bot.h"
+#include "group_bot_fixture.h"
 #include "test_support.h"
 
 namespace sunledger {
 namespace {
 
-constexpr const char* kBot = "generic";
-constexpr const char* kGroup = "shuangjiang-group";
+constexpr const char* kBot = testing::kGroupBot;
+constexpr const char* kGroup = testing::kShuangjiangGroup;
 
-struct ChatCorrections : ::testing::Test {
-  testing::TestLedger t;
-  std::unique_ptr<Bot> bot;
-  int next_id = 0;
-
-  void SetUp() override {
-    BotOptions o;
-    o.identity_salt = "0123456789abcdef0123456789abcdef";
-    o.commands_per_minute = 0;
-    bot = std::make_unique<Bot>(t.ledger.get(), o);
-    ASSERT_TRUE(bot->initialize().is_ok());
-    ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
-    ASSERT_TRUE(bot->bind_group("shuangjiang", kBot, kGroup).is_ok());
-    ASSERT_TRUE(bot->add_member({kBot, "secretary", "shuangjiang", Role::kOfficial, ""}).is_ok());
-  }
-
-  std::string say(const std::string& sender, const std::string& text) {
-    InboundMessage m;
-    m.bot_id = kBot;
-    m.chat_id = kGroup;
-    m.group = true;
-    m.sender_id = sender;
-    m.sender_name = sender;
-    m.text = text;
-    m.message_id = "m" + std::to_string(++next_id);
-    auto r = bot->handle(m);
-    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-    return r.is_ok() ? r->text : "";
-  }
+struct ChatCorrections : testing::GroupBotTest {
 
 };
 
