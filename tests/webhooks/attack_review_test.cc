@@ -490,7 +490,7 @@ TEST_F(AttackReview, DingTalkFutureDatedPairIsForgottenWhileStillValid) {
 // official, books) a command addressed to another bot.
 TEST_F(AttackReview, TelegramCommandForAnotherBotIsAnsweredAfterAnInvisiblePrefix) {
   EXPECT_EQ(telegram(9001, 4242, "/帮助@SomeOtherBot", false), json::object()) << "control";
-  for (const std::string prefix : {std::string("\r"), std::string("\xE3\x80\x80"), std::string("\xC2\xA0")}) {
+  for (const std::string& prefix : {std::string("\r"), std::string("\xE3\x80\x80"), std::string("\xC2\xA0")}) {
     json r = telegram(9002 + next, 4242, prefix + "/帮助@SomeOtherBot", false);
     EXPECT_EQ(r, json::object()) << "answered a command for another bot after prefix bytes " << raw::hex(prefix);
   }
