@@ -8,6 +8,10 @@
 namespace sunledger::web {
 namespace {
 
+// About three alerts per village: the front page lists all of a deployment's
+// villages on one page, and a village's own page lists the rest.
+constexpr size_t kHomeAlertsBytes = 800;
+
 Html last_published(const Village& v, const VillageBooks& books) {
   if (books.closed_months.empty()) return Html::markup("尚未公开 <span class=\"en\">nothing published yet</span>");
   static const Template t(R"(<a href="/villages/{{id}}/{{month}}">{{month_zh}}</a>)");
@@ -32,7 +36,8 @@ Result<Html> village_card(Site& site, const Village& v, const std::string& month
                    {"name", v.name},
                    {"last", last_published(v, **books)},
                    {"alert_count", std::to_string(flags.size())},
-                   {"alerts", flags.empty() ? Html() : alerts_list(flags)},
+                   // A few per village: the front page lists every village on one page.
+                   {"alerts", flags.empty() ? Html() : alerts_list(flags, kHomeAlertsBytes, "/villages/" + v.id)},
                    {"month_zh", month_zh(month)},
                    {"received", std::to_string(counts->received)},
                    {"resolved", std::to_string(counts->resolved)},

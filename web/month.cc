@@ -259,9 +259,9 @@ std::string page_path(const std::string& base, int page) {
   return page <= 1 ? base : base + "/page/" + std::to_string(page);
 }
 
-Html pages_nav(const std::string& base, int page, int pages) {
+Html pages_nav(const std::string& base, int page, int pages, const char* what_zh, const char* what_en) {
   if (pages <= 1) return Html();
-  static const Template nav(R"(<nav class="pages"><p>明细第{{page}}/{{pages}}页 <span class="en">lines, page {{page}} of {{pages}}</span><span class="noprint">{{links}}</span></p></nav>
+  static const Template nav(R"(<nav class="pages"><p>{{what_zh}}第{{page}}/{{pages}}页 <span class="en">{{what_en}}, page {{page}} of {{pages}}</span><span class="noprint">{{links}}</span></p></nav>
 )");
   static const Template link(R"( <a href="{{href}}">{{text}}</a>)");
   Html links;
@@ -272,7 +272,7 @@ Html pages_nav(const std::string& base, int page, int pages) {
   if (page - 1 > 1) add(page - 1, "‹ 上一页 previous");
   if (page + 1 < pages) add(page + 1, "下一页 next ›");
   add(pages, "末页 last »");
-  return nav.render({{"page", std::to_string(page)}, {"pages", std::to_string(pages)}, {"links", links}});
+  return nav.render({{"what_zh", what_zh}, {"what_en", what_en}, {"page", std::to_string(page)}, {"pages", std::to_string(pages)}, {"links", links}});
 }
 
 std::optional<PagedBody> paged_body(const std::vector<MonthRow>& rows, int page, bool checks,
@@ -315,7 +315,7 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
 {{table}})");
   auto m = published_month(site, village, month);
   if (!m.is_ok()) return m.status();
-  Html statement = statement_table(m->close.statement), alerts = [&m] { Html h = alerts_list(m->flags); h += later_alerts_list(m->later); return h; }(),
+  Html statement = statement_table(m->close.statement), alerts = month_alerts(*m, "/villages/" + village.id + "/" + month + "/alerts"),
        checkpoint = checkpoint_block(site, m->close);
   auto render = [&](const MonthTables& tables, const Html& nav) {
     return page.render({{"id", village.id},

@@ -41,10 +41,12 @@ Html yuan(Fen fen);
 // bot/render print a statement's figures, balances and projects
 // (format_yuan_with_wan): one form for the same figure wherever it is read.
 Html yuan_wan(Fen fen);
-Html alerts_list(const std::vector<Flag>& flags);
-// The heading 公开后新增预警 and the alerts raised after a month's publication,
-// each with its date; nothing when there are none.
-Html later_alerts_list(const std::vector<Flag>& later);
+// A list of alerts ("no alerts" when there are none) of at most `budget`
+// bytes: an alert raised per bank withdrawal or per reversal has no upper
+// count, and every page stays under 150 KB. The alerts left out are counted,
+// with a link to `more_href` when given.
+constexpr size_t kAlertsBytes = 40'000;
+Html alerts_list(const std::vector<Flag>& flags, size_t budget = kAlertsBytes, const std::string& more_href = "");
 // The month page's policy: its one script (/static/verify.js) may run and
 // read this server's API; every other page runs no script at all.
 WebPage verifying_page(WebPage page);
@@ -67,6 +69,15 @@ struct PublishedMonth {
   std::vector<Flag> flags;   // the alerts its notice carried (its statement's record)
   std::vector<Flag> later;   // alerts about it raised after its publication, dated
 };
+// The alerts a month page or notice shows (web/alerts.cc): those its
+// statement recorded, then those raised after publication under 公开后新增预警
+// with their dates, at most kAlertsBytes; the rest counted with a link to
+// `all_alerts_url`, the month's alerts pages.
+Html month_alerts(const PublishedMonth& m, const std::string& all_alerts_url);
+// GET /villages/{id}/{YYYY-MM}/alerts[/page/N]: every alert of a published
+// month, a page at a time; kNotFound for a month not published or a page
+// beyond the last.
+Result<WebPage> alerts_page(Site& site, const Village& village, const std::string& month, int page = 1);
 // kNotFound when the month is not published.
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month);
 WebPage month_not_published(const Village& village, const std::string& month);
@@ -96,8 +107,9 @@ struct MonthTables {
 MonthTables month_tables(const std::vector<MonthRow>& rows, RowPage page, bool checks);
 // Page 1 is `base` itself, page N `base/page/N`.
 std::string page_path(const std::string& base, int page);
-// "明细第2/5页" and links to the first, previous, next and last pages; "" for one page.
-Html pages_nav(const std::string& base, int page, int pages);
+// "明细第2/5页" (what: 明细 / lines, or what a paged list holds) and links to
+// the first, previous, next and last pages; "" for one page.
+Html pages_nav(const std::string& base, int page, int pages, const char* what_zh = "明细", const char* what_en = "lines");
 // The whole page stays under kPageBytes: the head of the layout is at most
 // kLayoutBytes, and the rows get what the rest leaves (kMinRowBytes at least).
 constexpr size_t kPageBytes = 140'000, kLayoutBytes = 4'000, kMinRowBytes = 20'000;

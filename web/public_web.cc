@@ -18,12 +18,12 @@
 namespace sunledger::web {
 namespace {
 
-enum class Route { kHome, kStylesheet, kScript, kVillage, kMonth, kCsv, kNotice, kExport, kNoSuchPage };
+enum class Route { kHome, kStylesheet, kScript, kVillage, kMonth, kCsv, kNotice, kAlerts, kExport, kNoSuchPage };
 
 struct Parsed {
   Route route = Route::kNoSuchPage;
   std::string village, month;
-  int page = 1;  // of a month's lines (the month page and its notice)
+  int page = 1;  // of a month's lines (the month page and its notice), or of its alerts
 };
 
 // "/page/N" after a month or its notice, N from 2 (page 1 is the page's own
@@ -68,9 +68,12 @@ std::optional<Parsed> parse_path(const std::string& path) {
   }
   if (tail.size() == 11 && tail.compare(7, 4, ".csv") == 0) p.route = Route::kCsv;
   else if (tail.size() == 14 && tail.compare(7, 7, "/notice") == 0) p.route = Route::kNotice;
+  else if (tail.size() == 14 && tail.compare(7, 7, "/alerts") == 0) p.route = Route::kAlerts;
   else if (tail.size() == 7) p.route = Route::kMonth;
   else if (tail.size() > 14 && tail.compare(7, 7, "/notice") == 0 && (p.page = page_suffix(tail.substr(14))) > 0)
     p.route = Route::kNotice;
+  else if (tail.size() > 14 && tail.compare(7, 7, "/alerts") == 0 && (p.page = page_suffix(tail.substr(14))) > 0)
+    p.route = Route::kAlerts;
   else if (tail.size() > 7 && (p.page = page_suffix(tail.substr(7))) > 0) p.route = Route::kMonth;
   else return Parsed{};
   p.month = tail.substr(0, 7);
@@ -212,7 +215,14 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
       // Its alerts include months not published by their deadline: they change with the day.
       if (key.is_ok()) key = *key + "|" + today();
       return serve(path, key, [&site, &v] { return village_page(site, v); }, no_such_page);
-    case Route::kMonth: return serve(path, key, [&] { return month_page(site, v, month, p.page); }, unpublished);
+    // A month's alerts raised after publication include bank withdrawals
+    // still not in the books 30 days on: they change with the day too.
+    case Route::kMonth:
+      if (key.is_ok()) key = *key + "|" + today();
+      return serve(path, key, [&] { return month_page(site, v, month, p.page); }, unpublished);
+    case Route::kAlerts:
+      if (key.is_ok()) key = *key + "|" + today();
+      return serve(path, key, [&] { return alerts_page(site, v, month, p.page); }, unpublished);
     case Route::kCsv: return serve(path, key, [&] { return month_csv(site, v, month); }, unpublished);
     case Route::kExport: return serve(path, key, [&] { return export_file(*ledger, v, month); }, no_such_page);
     case Route::kNotice: {
