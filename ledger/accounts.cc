@@ -157,6 +157,9 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   // Every line must land on accounts of the 2023 chart (chart.h).
   AccountMap accounts = stored_account_map(ledger_->writer_session_->raw(kAccountMapQuery), (*log)->id);
   bool money_seen = false;
+  // Each project's unspent special money once a return needs it, and what
+  // this batch's earlier lines changed of it before that.
+  std::map<std::string, Fen> unspent, batch_change;
   if (std::any_of(lines.begin(), lines.end(), [](const TransactionLine& l) { return l.kind == kOpeningBalanceKind; })) {
     auto& q = ledger_->writer_session_->raw(
         "SELECT 1 FROM entries WHERE log_id=? AND kind IN ('txn','transfer','special_return') LIMIT 1");
@@ -187,6 +190,23 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
         q.reset();
       }
       s = check_correction(line, accounts, money_seen, special);
+    }
+    if (s.is_ok() && line.kind == kSpecialReturnKind) {
+      // A return pays back what the project has not spent, no more: its
+      // stored entries and the lines above it in this batch.
+      auto it = unspent.find(line.project);
+      if (it == unspent.end())
+        it = unspent.emplace(line.project, unspent_special(ledger_->writer_session_->raw(kUnspentSpecialQuery), (*log)->id,
+                                                           line.project) + batch_change[line.project]).first;
+      if (line.amount > it->second)
+        s = failed_precondition("退回" + format_yuan_with_wan(line.amount) + "超过项目“" + line.project + "”尚未使用的专项资金" +
+                                format_yuan_with_wan(std::max<Fen>(it->second, 0)) + ",请核对金额 (a return cannot exceed the project's unspent special funds)");
+    }
+    if (s.is_ok() && !line.project.empty()) {
+      Fen change = special_money_change(line.kind.empty() ? "txn" : line.kind, line.income, line.amount);
+      auto it = unspent.find(line.project);
+      if (it != unspent.end()) it->second += change;
+      else batch_change[line.project] += change;
     }
     if (line.kind != kOpeningBalanceKind) money_seen = true;  // an opening balance comes before any other money
     if (s.is_ok() && !line.project.empty()) {
@@ -329,6 +349,8 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   auto col = q.getColumn(0);
   json original = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
   std::string kind = entry_string(original, "kind");
+  if (kind == kOpeningBalanceKind || kind == kTransferKind || kind == kSpecialReturnKind)
+    return failed_precondition(correction_not_reversible(target, kind, original));
   if (kind != "txn" && kind != "subsidy")
     return failed_precondition("第" + std::to_string(target) + "条不是收支或补助记录,不能冲销 (only income, expense and subsidy lines can be reversed)");
   SQLite::Statement r(*db_, "SELECT reversal_idx FROM reversals WHERE log_id=? AND target_idx=?");
