@@ -94,7 +94,19 @@ std::map<std::string, std::string> project_ids(const PublishedJournal& j) {
   return ids;
 }
 
-// A cell a spreadsheet will not run as a formula, quoted when it must be.
+std::string csv_cell(std::string_view s);
+
+// A cell a spreadsheet will not run as a formula, quoted when it must be,
+// appended to out (most cells need neither: copied as they are).
+void append_csv_cell(std::string& out, std::string_view s) {
+  if (s.empty() || ((s[0] != '=' && s[0] != '+' && s[0] != '-' && s[0] != '@' && s[0] != '\t' && s[0] != '\r') &&
+                    s.find_first_of(",\"\r\n") == std::string_view::npos)) {
+    out += s;
+    return;
+  }
+  out += csv_cell(s);
+}
+
 std::string csv_cell(std::string_view s) {
   std::string v(s);
   if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) v = "'" + v;
@@ -203,9 +215,9 @@ std::string to_csv(const PublishedJournal& j) {
     head += ',';
     head += std::to_string(t.index);
     head += ',';
-    head += csv_cell(t.payee);
+    append_csv_cell(head, t.payee);
     head += ',';
-    head += csv_cell(t.narration);
+    append_csv_cell(head, t.narration);
     head += ',';
     for (const auto& p : t.postings) {
       out += head;
@@ -213,7 +225,7 @@ std::string to_csv(const PublishedJournal& j) {
       out += ',';
       out += p.account->name;
       out += ',';
-      if (!p.project.empty()) out += csv_cell(p.project);
+      append_csv_cell(out, p.project);
       out += ',';
       if (p.amount > 0) out += plain_amount(p.amount);
       out += ',';

@@ -33,11 +33,17 @@ Result<PublishedJournal> published_journal(Ledger& ledger, const std::string& vi
   std::vector<JournalTxn> txns = b.take_transactions();
   // By date, then entry (log order): the order sorted once as indices, and
   // each transaction moved once, not moved about by the sort.
-  std::vector<uint32_t> order(txns.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&txns](uint32_t x, uint32_t y) { return txns[x].date < txns[y].date; });
+  // A YYYY-MM-DD date compares as the number of its digits; the position
+  // breaks ties, so the order is the stable one.
+  std::vector<std::pair<uint64_t, uint32_t>> order(txns.size());
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    uint64_t key = 0;
+    for (char c : txns[i].date) key = c >= '0' && c <= '9' ? key * 10 + static_cast<uint64_t>(c - '0') : key;
+    order[i] = {key, i};
+  }
+  std::sort(order.begin(), order.end());
   j.txns.reserve(txns.size());
-  for (uint32_t i : order) j.txns.push_back(std::move(txns[i]));
+  for (const auto& o : order) j.txns.push_back(std::move(txns[o.second]));
   return j;
 }
 
