@@ -8,6 +8,18 @@ namespace sunledger {
 
 void JournalBuilder::apply(const Entry& e) { apply_leaf(e.index, e.leaf); }
 
+namespace {
+// What a reversal needs of the line it names: its date, and its postings
+// unless the transaction is kept (then txns_ has them; copying every kept
+// line's postings was a tenth of an export).
+template <typename Map>
+void remember_in(Map& posted, uint64_t index, const JournalTxn& t, bool kept) {
+  auto& b = posted[index];
+  b.date = t.date;
+  if (!kept) b.postings = t.postings;
+}
+}  // namespace
+
 // Reads the leaf with the lean field reader, not a JSON document: building
 // one per entry was most of an export's time (issue #16's benchmark). The
 // reader answers as entry_string()/entry_fen() on the parsed leaf would.
@@ -42,7 +54,7 @@ void JournalBuilder::apply_leaf(uint64_t index, std::string_view leaf) {
     t.narration = std::string(correction_kind_zh(k)) + " " + str(F::kItem);
     if (kind == kTransferKind) t.narration += " " + str(F::kFund) + "→" + str(F::kToFund);
     t.postings = std::move(*postings);
-    posted_[index] = {t.postings, t.date};
+    remember_in(posted_, index, t, kept);
   } else if (kind == "txn") {
     std::string project = str(F::kProject);
     auto sp = special_projects_.find(project);
@@ -60,19 +72,27 @@ void JournalBuilder::apply_leaf(uint64_t index, std::string_view leaf) {
     t.payee = f.string(F::kCounterparty);
     t.narration = str(F::kCategory) + " " + str(F::kItem);
     t.postings = std::move(*postings);
-    posted_[index] = {t.postings, t.date};
+    remember_in(posted_, index, t, kept);
   } else {
     if (f.string(F::kTargetKind) != "txn" || !f.is_unsigned(F::kTarget)) return;
     uint64_t ti = f.unsigned_value(F::kTarget);
     auto it = posted_.find(ti);
     if (it == posted_.end()) return;
+    const std::vector<Posting>* target = &it->second.postings;
+    if (target->empty()) {
+      // Kept: its postings are in txns_, which is in log order.
+      auto kept_at = std::lower_bound(txns_.begin(), txns_.end(), ti,
+                                      [](const JournalTxn& x, uint64_t i) { return x.index < i; });
+      if (kept_at == txns_.end() || kept_at->index != ti) return;
+      target = &kept_at->postings;
+    }
     t.reverses = ti;
     // In the target's month it keeps the target's date; a reversal that
     // landed in a later open month is dated on that month's first day.
     t.date = f.string(F::kTargetMonth) == month ? it->second.date : std::string(month) + "-01";
     t.narration = "冲销 #" + std::to_string(ti) + " " + str(F::kReason);
-    t.postings.reserve(it->second.postings.size());
-    for (auto p : it->second.postings) {
+    t.postings.reserve(target->size());
+    for (auto p : *target) {
       p.amount = -p.amount;
       t.postings.push_back(std::move(p));
     }
