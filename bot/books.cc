@@ -181,6 +181,12 @@ std::optional<int64_t> days_between(const std::string& from, const std::string& 
          days_from_civil(a->year, static_cast<unsigned>(a->month), static_cast<unsigned>(a->day));
 }
 
+// ",退回…": what a project returned counts with what it spent in the
+// alerts' arithmetic, so their text names it ("" when nothing was returned).
+std::string returned_text(const ProjectStats& p) {
+  return p.returned == 0 ? std::string() : ",退回" + format_yuan_with_wan(p.returned);
+}
+
 // reconcile/reconcile.h's kUnbookedWithdrawalDays (the bot does not link it).
 constexpr int64_t kUnbookedWithdrawalDays = 30;
 
@@ -242,13 +248,13 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
       b.flags.push_back({FlagKind::kUnspentSpecialFunds, village_.id, "", std::nullopt,
                          "项目已结项,专项资金结余" + format_yuan_with_wan(p.received - p.spent - p.returned) + "去向未说明:“" + p.name +
                              "”到账" + format_yuan_with_wan(p.received) + ",支出" + format_yuan_with_wan(p.spent) +
-                             " (a finished project's unspent special funds are not accounted for)",
+                             returned_text(p) + " (a finished project's unspent special funds are not accounted for)",
                          std::max(p.changed_by, p.finished_by), p.changed_by > p.finished_by ? p.changed_at : p.finished_at});
     if (p.special && p.received > p.spent + p.returned && diverted)
       b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, "", std::nullopt,
                          "专项资金去向不明:“" + p.name + "”专项资金到账" + format_yuan_with_wan(p.received) + ",用于本项目" +
-                             format_yuan_with_wan(p.spent) + ",其余" + format_yuan_with_wan(p.received - p.spent) +
-                             "未用于本项目 (special funds not spent on their project)",
+                             format_yuan_with_wan(p.spent) + returned_text(p) + ",其余" +
+                             format_yuan_with_wan(p.received - p.spent - p.returned) + "未用于本项目 (special funds not spent on their project)",
                          std::max(p.changed_by, diverted_since_), p.changed_by >= diverted_since_ ? p.changed_at : diverted_at_});
   }
   for (const auto& [month, lines] : b.open_month_lines) {

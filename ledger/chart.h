@@ -14,8 +14,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "ledger/leaf_fields.h"
 #include "ledger/ledger.h"
 #include "ledger/money.h"
 
@@ -107,7 +109,10 @@ struct JournalTxn {
 class JournalBuilder {
  public:
   void apply(const Entry& e);
+  // The same from an entry's stored leaf bytes (Ledger::ReadTxn::leaves).
+  void apply_leaf(uint64_t index, std::string_view leaf);
   const std::vector<JournalTxn>& transactions() const { return txns_; }
+  std::vector<JournalTxn> take_transactions() { return std::move(txns_); }
   const AccountMap& mapping() const { return map_; }
   // The entries of which months to keep (others still update the mapping and
   // projects); an empty set keeps every month.
@@ -116,8 +121,12 @@ class JournalBuilder {
  private:
   AccountMap map_ = default_account_map();
   std::map<std::string, bool> special_projects_;
-  std::map<uint64_t, std::vector<Posting>> posted_;  // by entry, for reversals
-  std::map<uint64_t, std::string> dates_;
+  struct Booked {
+    std::vector<Posting> postings;
+    std::string date;
+  };
+  std::unordered_map<uint64_t, Booked> posted_;  // by entry, for reversals
+  LeafFields fields_;  // the reader of the entry being applied
   std::vector<JournalTxn> txns_;
   std::vector<std::string> keep_;
 };

@@ -2,7 +2,10 @@
 // per fund, a transfer between funds, and the return (退回) of unspent special
 // funds. Each is an entry kind of its own, posted with the income and
 // expense lines (chat, CSV, HTTP), and a balanced transaction on the chart.
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "ledger/chart.h"
+#include "ledger/leaf_fields.h"
 #include "ledger/ledger_internal.h"
 
 namespace sunledger {
@@ -75,6 +78,54 @@ Status check_correction(const TransactionLine& line, const AccountMap& map, bool
   if (line.kind == kSpecialReturnKind && project_special && !*project_special)
     return invalid_argument("项目“" + line.project + "”不是专项资金项目,没有专项资金可退回 (only a special project's funds are returned)");
   return correction_postings(map, line.kind, line.amount, line.fund, line.to_fund, line.project).status();
+}
+
+Fen special_money_change(std::string_view kind, bool income, Fen amount) {
+  if (kind == "txn") return income ? amount : -amount;
+  if (kind == kOpeningBalanceKind) return amount;
+  if (kind == kSpecialReturnKind) return -amount;
+  return 0;
+}
+
+Fen unspent_special(SQLite::Statement& q, int64_t log_id, const std::string& project) {
+  using F = LeafFields;
+  LeafFields f;
+  Fen unspent = 0;
+  q.bind(1, log_id);
+  while (q.executeStep()) {
+    auto col = q.getColumn(0);
+    if (!f.parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()))) ||
+        f.string(F::kProject) != project)
+      continue;
+    std::string_view kind = f.string(F::kKind);
+    bool income = f.string(F::kDirection) == "income";
+    // A reversal repeats the direction and amount of the line it undoes.
+    if (kind == "reversal")
+      unspent -= f.string(F::kTargetKind) == "txn" ? special_money_change("txn", income, f.fen(F::kAmount)) : 0;
+    else
+      unspent += special_money_change(kind, income, f.fen(F::kAmount));
+  }
+  q.reset();
+  return unspent;
+}
+
+std::string correction_not_reversible(uint64_t target, const std::string& kind, const json& original) {
+  // As chat takes an amount: "6800" or "6800.50".
+  Fen fen = entry_fen(original, "amount");
+  std::string cents = std::to_string(fen % 100);
+  std::string amount = std::to_string(fen / 100) + (fen % 100 == 0 ? "" : "." + std::string(cents.size() == 1 ? "0" : "") + cents);
+  std::string fund = entry_string(original, "fund");
+  std::string head = "第" + std::to_string(target) + "条是" + correction_kind_zh(kind) + ",不能冲销:";
+  if (kind == kTransferKind)
+    return head + "请记一笔反方向的转账撤回它:转账 " + amount + " 从:" + entry_string(original, "to_fund") + " 到:" +
+           (fund.empty() ? std::string(kDefaultFund) : fund) +
+           " (a transfer is not reversed with 冲销; post the transfer back)";
+  if (kind == kSpecialReturnKind)
+    return head + "退回的钱已经付出;如果款项又回到了村里,请记一笔收入:收入 上级拨款 " + amount + " 退回款重新到账 项目:" +
+           entry_string(original, "project") + " 资金:" + fund +
+           " (a return is not reversed with 冲销; money that came back is income again)";
+  return head + "期初余额是账本的起点;录错了请在下一个年初(1月1日)记一笔期初余额,或用收入/支出更正差额 "
+                "(an opening balance is not reversed with 冲销; correct it at a year's start or with an income or expense line)";
 }
 
 json correction_fields(const std::string& village, const TransactionLine& line) {

@@ -6,73 +6,95 @@
 
 namespace sunledger {
 
-void JournalBuilder::apply(const Entry& e) {
-  const auto& f = e.fields;
-  std::string kind = entry_string(f, "kind");
+void JournalBuilder::apply(const Entry& e) { apply_leaf(e.index, e.leaf); }
+
+namespace {
+// What a reversal needs of the line it names: its date, and its postings
+// unless the transaction is kept (then txns_ has them; copying every kept
+// line's postings was a tenth of an export).
+template <typename Map>
+void remember_in(Map& posted, uint64_t index, const JournalTxn& t, bool kept) {
+  auto& b = posted[index];
+  b.date = t.date;
+  if (!kept) b.postings = t.postings;
+}
+}  // namespace
+
+// Reads the leaf with the lean field reader, not a JSON document: building
+// one per entry was most of an export's time (issue #16's benchmark). The
+// reader answers as entry_string()/entry_fen() on the parsed leaf would.
+void JournalBuilder::apply_leaf(uint64_t index, std::string_view leaf) {
+  using F = LeafFields;
+  auto& f = fields_;
+  if (!f.parse(leaf)) return;  // verify names a leaf that is no JSON
+  auto str = [&f](F::Field k) { return std::string(f.string(k)); };
+  std::string_view kind = f.string(F::kKind);
   if (kind == "project") {
-    auto it = f.find("special");
-    special_projects_[entry_string(f, "name")] = it != f.end() && it->is_boolean() && it->get<bool>();
+    special_projects_[str(F::kName)] = f.is_true(F::kSpecial);
     return;
   }
   if (kind == "account_map") {
-    auto side = parse_map_side(entry_string(f, "direction"));
-    if (side) map_.side(*side)[entry_string(f, "name")] = entry_string(f, "account");
+    auto side = parse_map_side(f.string(F::kDirection));
+    if (side) map_.side(*side)[str(F::kName)] = str(F::kAccount);
     return;
   }
   bool correction = kind == kOpeningBalanceKind || kind == kTransferKind || kind == kSpecialReturnKind;
   if (kind != "txn" && kind != "reversal" && !correction) return;
-  std::string month = entry_string(f, "month");
+  std::string_view month = f.string(F::kMonth);
   bool kept = keep_.empty() || std::find(keep_.begin(), keep_.end(), month) != keep_.end();
   JournalTxn t;
-  t.index = e.index;
+  t.index = index;
   t.month = month;
   if (correction) {
-    auto postings = correction_postings(map_, kind, entry_fen(f, "amount"), entry_string(f, "fund"),
-                                        entry_string(f, "to_fund"), entry_string(f, "project"));
+    std::string k(kind);
+    auto postings = correction_postings(map_, k, f.fen(F::kAmount), str(F::kFund), str(F::kToFund), str(F::kProject));
     if (!postings.is_ok()) return;  // a mapping changed since: the entry was checked when it was posted
-    t.date = entry_string(f, "date");
-    t.payee = entry_string(f, "counterparty");
-    t.narration = std::string(correction_kind_zh(kind)) + " " + entry_string(f, "item");
-    if (kind == kTransferKind) t.narration += " " + entry_string(f, "fund") + "→" + entry_string(f, "to_fund");
+    t.date = f.string(F::kDate);
+    t.payee = f.string(F::kCounterparty);
+    t.narration = std::string(correction_kind_zh(k)) + " " + str(F::kItem);
+    if (kind == kTransferKind) t.narration += " " + str(F::kFund) + "→" + str(F::kToFund);
     t.postings = std::move(*postings);
-    posted_[e.index] = t.postings;
-    dates_[e.index] = t.date;
+    remember_in(posted_, index, t, kept);
   } else if (kind == "txn") {
-    std::string project = entry_string(f, "project");
+    std::string project = str(F::kProject);
     auto sp = special_projects_.find(project);
-    auto postings = postings_for(map_, entry_string(f, "direction") == "income", entry_string(f, "category"),
-                                 entry_string(f, "fund"), project, sp != special_projects_.end() && sp->second,
-                                 entry_fen(f, "amount"));
+    bool income = f.string(F::kDirection) == "income";
+    Fen a = f.fen(F::kAmount);
+    auto postings = postings_for(map_, income, str(F::kCategory), str(F::kFund), project,
+                                 sp != special_projects_.end() && sp->second, a);
     // A line posted before the ledger knew accounts (or under a mapping
     // removed since) goes to 其他收入/其他支出 against the bank, so the books
     // still balance and the line is not lost from the export.
-    if (!postings.is_ok()) {
-      bool income = entry_string(f, "direction") == "income";
-      Fen a = entry_fen(f, "amount");
+    if (!postings.is_ok())
       postings = std::vector<Posting>{{find_account(income ? "102" : "515"), "", a},
                                       {find_account(income ? "504" : "102"), "", -a}};
-    }
-    t.date = entry_string(f, "date");
-    t.payee = entry_string(f, "counterparty");
-    t.narration = entry_string(f, "category") + " " + entry_string(f, "item");
+    t.date = f.string(F::kDate);
+    t.payee = f.string(F::kCounterparty);
+    t.narration = str(F::kCategory) + " " + str(F::kItem);
     t.postings = std::move(*postings);
-    posted_[e.index] = t.postings;
-    dates_[e.index] = t.date;
+    remember_in(posted_, index, t, kept);
   } else {
-    if (entry_string(f, "target_kind") != "txn") return;
-    auto target = f.find("target");
-    if (target == f.end() || !target->is_number_unsigned()) return;
-    uint64_t ti = target->get<uint64_t>();
+    if (f.string(F::kTargetKind) != "txn" || !f.is_unsigned(F::kTarget)) return;
+    uint64_t ti = f.unsigned_value(F::kTarget);
     auto it = posted_.find(ti);
     if (it == posted_.end()) return;
+    const std::vector<Posting>* target = &it->second.postings;
+    if (target->empty()) {
+      // Kept: its postings are in txns_, which is in log order.
+      auto kept_at = std::lower_bound(txns_.begin(), txns_.end(), ti,
+                                      [](const JournalTxn& x, uint64_t i) { return x.index < i; });
+      if (kept_at == txns_.end() || kept_at->index != ti) return;
+      target = &kept_at->postings;
+    }
     t.reverses = ti;
     // In the target's month it keeps the target's date; a reversal that
     // landed in a later open month is dated on that month's first day.
-    t.date = entry_string(f, "target_month") == month ? dates_[ti] : month + "-01";
-    t.narration = "冲销 #" + std::to_string(ti) + " " + entry_string(f, "reason");
-    for (auto p : it->second) {
+    t.date = f.string(F::kTargetMonth) == month ? it->second.date : std::string(month) + "-01";
+    t.narration = "冲销 #" + std::to_string(ti) + " " + str(F::kReason);
+    t.postings.reserve(target->size());
+    for (auto p : *target) {
       p.amount = -p.amount;
-      t.postings.push_back(p);
+      t.postings.push_back(std::move(p));
     }
   }
   if (kept) txns_.push_back(std::move(t));

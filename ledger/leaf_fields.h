@@ -1,6 +1,7 @@
 // The top-level fields of an entry's leaf bytes that verify reads, without
 // building a JSON document: the fields it compares with the indexed columns
-// (kind, month, village) and those the derived tables are rebuilt from.
+// (kind, month, village) and those the derived tables are rebuilt from, and
+// those the double-entry journal (ledger/chart.h) books.
 // Not thread-safe: it holds the fields of the last leaf parsed; verify keeps
 // one per thread.
 //
@@ -28,14 +29,15 @@ class LeafFields final : public nlohmann::json::json_sax_t {
  public:
   enum Field {
     kKind, kMonth, kVillage, kName, kDirection, kTargetKind, kAmount, kApproved, kSpecial, kTarget,
-    kFund, kCategory, kProject, kTown, kUtcOffset, kDate, kItem, kCounterparty, kAccount, kToFund, kFieldCount
+    kFund, kCategory, kProject, kTown, kUtcOffset, kDate, kItem, kCounterparty, kAccount, kToFund, kTargetMonth,
+    kReason, kFieldCount
   };
   // The key of each field, in Field order.
   static constexpr std::string_view kKeys[kFieldCount] = {"kind",   "month",    "village", "name",    "direction",
                                                           "target_kind", "amount", "approved", "special", "target",
                                                           "fund",   "category", "project", "town",
                                                           "utc_offset_minutes", "date", "item", "counterparty",
-                                                          "account", "to_fund"};
+                                                          "account", "to_fund", "target_month", "reason"};
 
   // False (and every field absent) when the bytes are not one JSON value.
   bool parse(std::string_view leaf);

@@ -87,6 +87,21 @@ Status normalize_names(TransactionLine& line);
 // project is special (nullopt: no such project, refused elsewhere).
 Status check_correction(const TransactionLine& line, const AccountMap& map, bool money_before,
                         const std::optional<bool>& project_special);
+// What a line changes of its project's unspent special money (what a return
+// may pay back): an income line adds, an expense line and a return take away,
+// an opening balance under the project adds; other kinds change nothing.
+Fen special_money_change(std::string_view kind, bool income, Fen amount);
+// A project's unspent money as its stored entries have it (reversals netted),
+// counted as the bot's 结余 alert counts it, with opening balances under the
+// project as money received. q is kUnspentSpecialQuery, its log bound here.
+inline constexpr const char* kUnspentSpecialQuery =
+    "SELECT leaf FROM entries WHERE log_id=? AND kind IN ('txn','reversal','special_return','opening_balance')";
+Fen unspent_special(SQLite::Statement& q, int64_t log_id, const std::string& project);
+// Why 冲销 refuses a correction (entry #target of that kind), and how to undo
+// it: a reversal is counted by verify, the independent checker and the month
+// page's script as the opposite of an income or expense line, and a
+// correction is neither; its own opposite (a transfer back) they already add up.
+std::string correction_not_reversible(uint64_t target, const std::string& kind, const nlohmann::json& original);
 // The leaf fields of a correction line.
 nlohmann::json correction_fields(const std::string& village, const TransactionLine& line);
 

@@ -1,6 +1,8 @@
 // Reading a bank statement CSV: its encoding (UTF-8, or GBK as most Chinese
-// banks' online banking exports it), one of three header forms, and each line
-// checked, every bad one named by its line so a file is fixed in one pass.
+// banks' online banking exports it), one of three header forms (found among
+// the first lines, below the title rows banks put above it, its columns in
+// any order among others such as 余额), and each line checked, every bad one
+// named by its line so a file is fixed in one pass.
 #include <iconv.h>
 
 #include <array>
@@ -17,6 +19,9 @@ namespace sunledger {
 namespace {
 
 constexpr size_t kMaxLines = 50'000;
+// Banks put an account title, the account number, the period and the like
+// above the header: it is looked for among this many first lines.
+constexpr size_t kHeaderSearchLines = 10;
 
 enum class Form { kEnglish, kTwoAmounts, kFlag };
 using Header = std::array<const char*, 5>;
@@ -95,12 +100,36 @@ bool blank_amount(const std::string& cell) {
   return cell.empty() || cell == "-" || cell == "--" || cell == "0" || cell == "0.0" || cell == "0.00";
 }
 
+// Where each of a form's five columns is in the header row.
+using Columns = std::array<size_t, 5>;
+
+// The form a row is the header of, and its columns: every name of the form
+// among its cells (the first of a name repeated), other cells ignored.
+std::optional<std::pair<Form, Columns>> find_columns(const std::vector<std::string>& row) {
+  const std::pair<Form, const Header*> forms[] = {{Form::kEnglish, &kEnglish}, {Form::kTwoAmounts, &kTwoAmounts}, {Form::kFlag, &kFlag}};
+  for (const auto& [form, names] : forms) {
+    Columns cols{};
+    bool all = true;
+    for (size_t i = 0; all && i < names->size(); ++i) {
+      all = false;
+      for (size_t k = 0; k < row.size(); ++k)
+        if (trim(row[k]) == (*names)[i]) {
+          cols[i] = k;
+          all = true;
+          break;
+        }
+    }
+    if (all) return std::make_pair(form, cols);
+  }
+  return std::nullopt;
+}
+
 // One data row into a line, or the reason it is refused.
-Result<BankLine> read_line(Form form, const CsvRecord& rec) {
+Result<BankLine> read_line(Form form, const Columns& cols, const CsvRecord& rec) {
   BankLine l;
   l.source_line = rec.line;
   std::vector<std::string> c;
-  for (const auto& f : rec.fields) c.push_back(trim(f));
+  for (size_t k : cols) c.push_back(trim(rec.fields[k]));
   auto date = read_date(c[0]);
   if (!date) return invalid_argument("日期“" + c[0] + "”无效,应为 2022-11-21、2022/11/21 或 20221121 (invalid date)");
   l.date = *date;
@@ -150,30 +179,29 @@ Result<BankStatement> parse_bank_statement(std::string_view bytes, const std::st
   RowError split_error;
   if (!split_csv(text, &records, &split_error)) return invalid_argument(describe_row_errors({split_error}));
   if (records.empty()) return invalid_argument(std::string("第1行: 文件为空,第一行应为表头 ") + kHeaderHelp + " (empty file)");
-  const auto& header = records[0].fields;
-  auto header_is = [&header](const Header& names) {
-    if (header.size() != names.size()) return false;
-    for (size_t i = 0; i < names.size(); ++i)
-      if (trim(header[i]) != names[i]) return false;
-    return true;
-  };
-  Form form;
-  if (header_is(kEnglish)) form = Form::kEnglish;
-  else if (header_is(kTwoAmounts)) form = Form::kTwoAmounts;
-  else if (header_is(kFlag)) form = Form::kFlag;
-  else return invalid_argument(describe_row_errors({{records[0].line, std::string("表头应为 ") + kHeaderHelp + " (wrong header row)"}}));
-  if (records.size() == 1) return invalid_argument(describe_row_errors({{records[0].line, "只有表头,没有流水 (no lines after the header)"}}));
-  if (records.size() - 1 > kMaxLines)
-    return invalid_argument(describe_row_errors({{records[0].line, "一次最多对账50000行,请按月分开 (at most 50,000 lines per file; split it by month)"}}));
+  size_t at = 0;
+  std::optional<std::pair<Form, Columns>> found;
+  for (; at < records.size() && at < kHeaderSearchLines && !found; ++at) found = find_columns(records[at].fields);
+  if (!found)
+    return invalid_argument(describe_row_errors(
+        {{records[0].line, "前" + std::to_string(kHeaderSearchLines) + "行里没有表头,表头应含这几列 " + kHeaderHelp +
+                               " (no header row among the first lines; other columns, such as 余额, may be there too)"}}));
+  const auto [form, cols] = *found;
+  const CsvRecord& head = records[at - 1];
+  const auto& header = head.fields;
+  if (records.size() == at) return invalid_argument(describe_row_errors({{head.line, "只有表头,没有流水 (no lines after the header)"}}));
+  if (records.size() - at > kMaxLines)
+    return invalid_argument(describe_row_errors({{head.line, "一次最多对账50000行,请按月分开 (at most 50,000 lines per file; split it by month)"}}));
   std::vector<RowError> errors;
-  for (size_t r = 1; r < records.size(); ++r) {
+  std::string n = std::to_string(header.size());
+  for (size_t r = at; r < records.size(); ++r) {
     const auto& rec = records[r];
     if (rec.fields.size() != header.size()) {
-      errors.push_back({rec.line, "应有5列,实际" + std::to_string(rec.fields.size()) +
-                                      "列;含逗号的金额请加引号 (expected 5 columns; quote amounts with commas)"});
+      errors.push_back({rec.line, "应有" + n + "列(同表头),实际" + std::to_string(rec.fields.size()) +
+                                      "列;含逗号的金额请加引号 (expected " + n + " columns, as the header; quote amounts with commas)"});
       continue;
     }
-    auto line = read_line(form, rec);
+    auto line = read_line(form, cols, rec);
     if (!line.is_ok()) {
       errors.push_back({rec.line, line.status().message()});
       continue;

@@ -18,13 +18,13 @@ struct AlertItems {
   size_t recorded = 0;         // rows [0, recorded) are the statement's record
 };
 
-AlertItems alert_items(const PublishedMonth& m) {
+AlertItems alert_items(const std::vector<Flag>& at_publication, const std::vector<Flag>& later_flags) {
   static const Template recorded("<li>⚠ {{text}}</li>\n");
   static const Template later("<li>⚠ <time>{{date}}</time> {{text}}</li>\n");
   AlertItems items;
-  for (const auto& f : m.flags) items.rows.push_back({false, recorded.render({{"text", f.text}})});
+  for (const auto& f : at_publication) items.rows.push_back({false, recorded.render({{"text", f.text}})});
   items.recorded = items.rows.size();
-  for (const auto& f : m.later) items.rows.push_back({false, later.render({{"date", f.raised_on}, {"text", f.text}})});
+  for (const auto& f : later_flags) items.rows.push_back({false, later.render({{"date", f.raised_on}, {"text", f.text}})});
   return items;
 }
 
@@ -50,12 +50,13 @@ Html alerts_html(const AlertItems& items, size_t from, size_t to) {
 
 }  // namespace
 
-Html month_alerts(const PublishedMonth& m, const std::string& all_alerts_url) {
+Html month_alerts(const std::vector<Flag>& at_publication, const std::vector<Flag>& later, const std::string& all_alerts_url,
+                  size_t budget) {
   static const Template more(R"(<p class="more">另有{{n}}条预警未在此列出,全部预警见 <a href="{{href}}">{{href}}</a> <span class="en">{{n}} more alerts are not listed here: see all alerts</span></p>
 )");
-  AlertItems items = alert_items(m);
+  AlertItems items = alert_items(at_publication, later);
   size_t shown = 0, used = 0;
-  while (shown < items.rows.size() && used + items.rows[shown].html.str().size() <= kAlertsBytes)
+  while (shown < items.rows.size() && used + items.rows[shown].html.str().size() <= budget)
     used += items.rows[shown++].html.str().size();
   Html out = alerts_html(items, 0, shown);
   if (shown < items.rows.size())
@@ -63,14 +64,14 @@ Html month_alerts(const PublishedMonth& m, const std::string& all_alerts_url) {
   return out;
 }
 
-Result<WebPage> alerts_page(Site& site, const Village& village, const std::string& month, int page_number) {
+Result<WebPage> month_alerts_page(Site& site, const Village& village, const std::string& month, int page_number) {
   static const Template page(R"(<p class="noprint"><a href="/villages/{{id}}/{{month}}">← {{name}} {{month_zh}}</a></p>
 <h1>{{name}} {{month_zh}} 预警 <span class="en">Alerts of {{month}}</span></h1>
 <p>公开时签名记录的预警,以及公开后新增的预警(注明日期)。<span class="en">The alerts the month's signed statement recorded at publication, then those raised after it, dated.</span></p>
 {{nav}}{{alerts}}{{nav}})");
   auto m = published_month(site, village, month);
   if (!m.is_ok()) return m.status();
-  AlertItems items = alert_items(*m);
+  AlertItems items = alert_items(m->flags, m->later);
   // Room for the layout, the headings and the navigation: the items get the rest.
   auto pages = row_pages(items.rows, kPageBytes - kLayoutBytes - 6'000);
   if (page_number < 1 || page_number > static_cast<int>(pages.size())) return not_found("no such page of the month's alerts");

@@ -38,6 +38,9 @@ WebPage sign_in_page(int status, const std::string& link_token, const std::strin
 WebPage dashboard_message(int status, const std::string& zh, const std::string& en, const std::string& back,
                           const Viewer* viewer = nullptr);
 
+// The bar above every page of a session: where to go, who is signed in, sign-out.
+Html nav(const Viewer& v);
+
 Result<WebPage> queue_page(Site& site, const Viewer& viewer, const QueueQuery& query);
 // message: what the last action did, or why it was refused (shown above the form).
 Result<WebPage> complaint_page(Site& site, const Viewer& viewer, const Complaint& c, int status,
@@ -46,6 +49,10 @@ Result<WebPage> complaint_page(Site& site, const Viewer& viewer, const Complaint
 // villages' charts then only when the area is one town). kNotFound for a
 // town outside the area.
 Result<WebPage> stats_page(Site& site, const Viewer& viewer, const std::string& only_town);
+// The alerts of the area's villages, each published month's as its month
+// page shows them: those its statement signed, then those raised since, dated
+// (web/inspect_alerts.cc).
+Result<WebPage> alerts_page(Site& site, const Viewer& viewer);
 // The complaints of the query as the JSON API's CSV, with a BOM for spreadsheets.
 Result<WebPage> queue_csv(Site& site, const Viewer& viewer, const QueueQuery& query);
 

@@ -240,6 +240,7 @@ std::optional<WebPage> dashboard(Site& site, const WebRequest& r, const std::fun
     if (p == "/inspect/complaints.csv") return or_unavailable("csv", queue_csv(site, v, *q));
     return or_unavailable("queue", queue_page(site, v, *q));
   }
+  if (p == "/inspect/alerts") return or_unavailable("alerts", alerts_page(site, v));
   if (p == "/inspect/stats") {
     auto page = stats_page(site, v, param(r, "town"));
     if (!page.is_ok() && page.status().code() == Code::kNotFound)

@@ -61,10 +61,14 @@ std::string village_name(const std::map<std::string, Village>& villages, const s
   return it == villages.end() ? id : it->second.town + it->second.name;
 }
 
-// The bar above every page of a session: where to go, who is signed in, sign-out.
+std::string count(Fen n) { return std::to_string(n) + "件"; }
+
+}  // namespace
+
 Html nav(const Viewer& v) {
   static const Template t(R"(<nav class="dash">
 <a href="/inspect">待办 <span class="en">Queue</span></a>
+<a href="/inspect/alerts">预警 <span class="en">Alerts</span></a>
 <a href="/inspect/stats">统计 <span class="en">Statistics</span></a>
 <a href="/inspect/complaints.csv">CSV</a>
 <span class="muted">{{who}}</span>
@@ -73,10 +77,6 @@ Html nav(const Viewer& v) {
 )");
   return t.render({{"who", v.user.shown}, {"csrf", v.csrf}});
 }
-
-std::string count(Fen n) { return std::to_string(n) + "件"; }
-
-}  // namespace
 
 WebPage sign_in_page(int status, const std::string& link_token, const std::string& csrf, const std::string& message) {
   static const Template with_link(R"(<h1>检查台登录 <span class="en">Inspector's dashboard: sign in</span></h1>

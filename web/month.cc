@@ -315,7 +315,7 @@ Result<WebPage> month_page(Site& site, const Village& village, const std::string
 {{table}})");
   auto m = published_month(site, village, month);
   if (!m.is_ok()) return m.status();
-  Html statement = statement_table(m->close.statement), alerts = month_alerts(*m, "/villages/" + village.id + "/" + month + "/alerts"),
+  Html statement = statement_table(m->close.statement), alerts = month_alerts(m->flags, m->later, "/villages/" + village.id + "/" + month + "/alerts"),
        checkpoint = checkpoint_block(site, m->close);
   auto render = [&](const MonthTables& tables, const Html& nav) {
     return page.render({{"id", village.id},

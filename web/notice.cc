@@ -32,7 +32,7 @@ Result<WebPage> notice_page(Site& site, const Village& village, const std::strin
   auto counts = site.bot.complaint_counts(village.id, month);
   if (!counts.is_ok()) return counts.status();
   std::string url = site.options.public_url + "/villages/" + village.id + "/" + month;
-  Html statement = statement_table(m->close.statement), alerts = month_alerts(*m, url + "/alerts"), qr = qr_svg(url);
+  Html statement = statement_table(m->close.statement), alerts = month_alerts(m->flags, m->later, url + "/alerts"), qr = qr_svg(url);
   std::string proof = render_proof_block(m->close);  // shown as text in a <pre>
   // Counted as of today's start, not the month's end: a notice printed
   // later says the day its counts are of (Bot::complaint_counts).

@@ -71,13 +71,14 @@ struct PublishedMonth {
 };
 // The alerts a month page or notice shows (web/alerts.cc): those its
 // statement recorded, then those raised after publication under 公开后新增预警
-// with their dates, at most kAlertsBytes; the rest counted with a link to
+// with their dates, at most `budget` bytes; the rest counted with a link to
 // `all_alerts_url`, the month's alerts pages.
-Html month_alerts(const PublishedMonth& m, const std::string& all_alerts_url);
+Html month_alerts(const std::vector<Flag>& at_publication, const std::vector<Flag>& later, const std::string& all_alerts_url,
+                  size_t budget = kAlertsBytes);
 // GET /villages/{id}/{YYYY-MM}/alerts[/page/N]: every alert of a published
 // month, a page at a time; kNotFound for a month not published or a page
 // beyond the last.
-Result<WebPage> alerts_page(Site& site, const Village& village, const std::string& month, int page = 1);
+Result<WebPage> month_alerts_page(Site& site, const Village& village, const std::string& month, int page = 1);
 // kNotFound when the month is not published.
 Result<PublishedMonth> published_month(Site& site, const Village& village, const std::string& month);
 WebPage month_not_published(const Village& village, const std::string& month);

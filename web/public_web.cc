@@ -222,7 +222,7 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
       return serve(path, key, [&] { return month_page(site, v, month, p.page); }, unpublished);
     case Route::kAlerts:
       if (key.is_ok()) key = *key + "|" + today();
-      return serve(path, key, [&] { return alerts_page(site, v, month, p.page); }, unpublished);
+      return serve(path, key, [&] { return month_alerts_page(site, v, month, p.page); }, unpublished);
     case Route::kCsv: return serve(path, key, [&] { return month_csv(site, v, month); }, unpublished);
     case Route::kExport: return serve(path, key, [&] { return export_file(*ledger, v, month); }, no_such_page);
     case Route::kNotice: {

@@ -2,6 +2,7 @@
 // posting a village's books with an official's bearer token. The logic is the
 // bot's and the ledger's, shared with the chat commands.
 #include <string>
+#include <utility>
 
 #include "ledger/csv_import.h"
 #include "webhooks/internal.h"
@@ -99,10 +100,16 @@ EntriesImport parse_entries_json(const json& rows) {
     TransactionLine t;
     t.source_line = n;
     t.date = field(row, "date");
+    // The types of the CSV's type column, corrections included (issue #16).
     std::string type = field(row, "type");
     if (type == "income" || type == "收入") t.income = true;
-    else if (type != "expense" && type != "支出") {
-      out.errors.push_back({n, "type 应为 income 或 expense (type must be income or expense)"});
+    else if (type == "expense" || type == "支出") t.income = false;
+    else if (type == "opening" || type == "期初余额") t.kind = kOpeningBalanceKind;
+    else if (type == "transfer" || type == "转账") t.kind = kTransferKind;
+    else if (type == "return" || type == "退回") t.kind = kSpecialReturnKind;
+    else {
+      out.errors.push_back({n, "type 应为 收入、支出、期初余额、转账 或 退回 (type must be income, expense, opening, "
+                               "transfer or return)"});
       continue;
     }
     auto amount = parse_amount(field(row, "amount"));
@@ -117,6 +124,25 @@ EntriesImport parse_entries_json(const json& rows) {
     t.fund = field(row, "fund");
     t.counterparty = field(row, "counterparty");
     t.note = field(row, "note");
+    // A transfer's fund is the one it leaves; the one it goes to is to_fund,
+    // or counterparty as in the CSV's 对方 column.
+    if (t.kind == kTransferKind) {
+      t.to_fund = field(row, "to_fund");
+      if (t.to_fund.empty()) t.to_fund = std::exchange(t.counterparty, "");
+    }
+    auto repeat = row.find("repeat");
+    if (repeat != row.end() && !repeat->is_null()) {
+      std::string r = field(row, "repeat");
+      if ((repeat->is_boolean() && repeat->get<bool>()) || r == "确认" || r == "是" || r == "yes" || r == "confirm") {
+        t.repeat = true;
+      } else if (!(repeat->is_boolean() || r.empty())) {
+        out.errors.push_back({n, "repeat 只能是 true 或“确认” (repeat is true or 确认)"});
+        continue;
+      }
+    }
+    // A correction names no category, and may name no item: its kind is both.
+    if (!t.kind.empty() && t.category.empty()) t.category = correction_kind_zh(t.kind);
+    if (!t.kind.empty() && t.item.empty()) t.item = t.category;
     if (Status s = validate_transaction(t); !s.is_ok()) {
       out.errors.push_back({n, s.message()});
       continue;

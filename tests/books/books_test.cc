@@ -109,6 +109,52 @@ TEST(Journal, ShuangjiangSpecialFundsStayOwedUntilSpentOnTheirProject) {
   EXPECT_EQ(balance_of(j->txns, "311"), -157'600'00);
 }
 
+// A reversal posts the exact opposite of its line, in the line's month dated
+// as the line, in a later month on that month's first day; also when only
+// the later month is exported (the builder then kept the line's postings
+// aside; a kept line's are found among the transactions).
+TEST(Journal, AReversalPostsTheOppositeOfItsLineWhetherOrNotItsMonthIsExported) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"v1", "一村", "一镇"}).is_ok());
+  ASSERT_TRUE(t.ledger->register_project("v1", {"水利建设", 300'000'00, true}, kClerk).is_ok());
+  auto posted = t.ledger->post_transactions(
+      "v1", {testing::txn("2022-11-03", true, "上级拨款", "到账", 300'000'00, "水利建设", "专项资金"),
+             testing::txn("2022-11-09", false, "工程款", "一期", 80'000'00, "水利建设", "专项资金"),
+             testing::txn("2022-11-10", false, "办公费", "纸", 350'00)},
+      kClerk);
+  ASSERT_TRUE(posted.is_ok()) << posted.status().to_string();
+  uint64_t same = t.ledger->reverse("v1", posted->indexes[2], "记错", kClerk)->indexes.at(0);
+  ASSERT_TRUE(t.ledger->close_month("v1", "2022-11", kClerk).is_ok());
+  uint64_t later = t.ledger->reverse("v1", posted->indexes[1], "挪错项目", kClerk)->indexes.at(0);
+  t.clock.set(testing::kDec5th2022 + 40 * 86400);  // 2023-01-14
+  ASSERT_TRUE(t.ledger->close_month("v1", "2022-12", kClerk).is_ok());
+  auto opposite = [](const JournalTxn& line, const JournalTxn& reversal) {
+    ASSERT_EQ(reversal.postings.size(), line.postings.size());
+    for (size_t i = 0; i < line.postings.size(); ++i) {
+      EXPECT_EQ(reversal.postings[i].account, line.postings[i].account);
+      EXPECT_EQ(reversal.postings[i].project, line.postings[i].project);
+      EXPECT_EQ(reversal.postings[i].amount, -line.postings[i].amount);
+    }
+  };
+  auto all = published_journal(*t.ledger, "v1");
+  ASSERT_TRUE(all.is_ok()) << all.status().to_string();
+  std::map<uint64_t, JournalTxn> by_index;
+  for (const auto& x : all->txns) by_index[x.index] = x;
+  ASSERT_TRUE(by_index.count(same) && by_index.count(later));
+  EXPECT_EQ(by_index[same].reverses, posted->indexes[2]);
+  EXPECT_EQ(by_index[same].date, "2022-11-10");
+  opposite(by_index[posted->indexes[2]], by_index[same]);
+  EXPECT_EQ(by_index[later].date, "2022-12-01");
+  EXPECT_EQ(by_index[later].postings.size(), 4u);  // spending on the special project also settles 241
+  opposite(by_index[posted->indexes[1]], by_index[later]);
+  auto december = published_journal(*t.ledger, "v1", "2022-12", "2022-12");
+  ASSERT_TRUE(december.is_ok());
+  ASSERT_EQ(december->txns.size(), 1u);
+  EXPECT_EQ(december->txns[0].index, later);
+  opposite(by_index[posted->indexes[1]], december->txns[0]);
+  EXPECT_EQ(balance_of(all->txns, "241", "水利建设"), -300'000'00);  // the spending reversed: all still owed
+}
+
 class Exports : public ::testing::Test {
  protected:
   void SetUp() override {

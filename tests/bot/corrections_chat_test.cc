@@ -53,5 +53,36 @@ TEST_F(ChatCorrections, OpeningTransferAndReturnInChat) {
   EXPECT_TRUE(t.ledger->verify()->intact());
 }
 
+// The Shuangjiang diversion, then part of the water works' money returned:
+// the alerts count the return with what was spent, a return above what is
+// left is refused naming it, and 冲销 of the return names the way to undo it.
+TEST_F(ChatCorrections, ReturnsCountInTheAlertsAndCannotExceedWhatIsUnspent) {
+  ASSERT_NE(say("secretary", "立项 水利建设 30万 专项").find("已立项"), std::string::npos);
+  ASSERT_NE(say("secretary", "立项 道路拓宽 20万").find("已立项"), std::string::npos);
+  std::string posted = say("secretary",
+                           "记账 2022-11\n"
+                           "收入 上级拨款 300000 水利专项资金到账 项目:水利建设 资金:专项资金 日期:2022-11-03\n"
+                           "支出 工程款 157600 水渠修缮 项目:水利建设 资金:专项资金 日期:2022-11-09\n"
+                           "支出 工程款 142400 道路拓宽 项目:道路拓宽 资金:专项资金 日期:2022-11-21\n"
+                           "退回 40000 结余退回区财政 项目:水利建设 对方:区财政局 日期:2022-11-22\n");
+  ASSERT_NE(posted.find("已记账4笔"), std::string::npos) << posted;
+  std::string alerts = say("secretary", "预警");
+  EXPECT_NE(alerts.find("用于本项目157,600.00元(15.76万元),退回40,000.00元(4万元),其余102,400.00元(10.24万元)未用于本项目"),
+            std::string::npos)
+      << alerts;
+  uint64_t before = *t.ledger->log_size("shuangjiang");
+  std::string over = say("secretary", "记账 2022-11\n退回 200000 再退 项目:水利建设 日期:2022-11-23");
+  EXPECT_NE(over.find("超过项目“水利建设”尚未使用的专项资金102,400.00元"), std::string::npos) << over;
+  std::string reversal = say("secretary", "冲销 " + std::to_string(before - 1) + " 退错了");
+  EXPECT_NE(reversal.find("是退回,不能冲销"), std::string::npos) << reversal;
+  EXPECT_NE(reversal.find("收入 上级拨款 40000 退回款重新到账 项目:水利建设 资金:专项资金"), std::string::npos) << reversal;
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), before);
+  ASSERT_NE(say("secretary", "结项 水利建设").find("已结项"), std::string::npos);
+  alerts = say("secretary", "预警");
+  EXPECT_NE(alerts.find("项目已结项,专项资金结余102,400.00元(10.24万元)去向未说明:“水利建设”到账300,000.00元(30万元),支出157,600.00元(15.76万元),退回40,000.00元(4万元)"),
+            std::string::npos)
+      << alerts;
+}
+
 }  // namespace
 }  // namespace sunledger

@@ -119,5 +119,80 @@ TEST_F(Corrections, AReturnPaysBackASpecialProjectsFunds) {
   EXPECT_TRUE(t.ledger->verify()->intact());
 }
 
+// A return pays back what the project has not spent, no more (issue #16):
+// received less spent and returned, reversals netted, the lines above it in
+// the same batch counted; refused naming the unspent amount, nothing written.
+TEST_F(Corrections, AReturnCannotExceedTheProjectsUnspentMoney) {
+  auto first = t.ledger->post_transactions(
+      "v1", {testing::txn("2022-11-03", true, "上级拨款", "到账", 300'000'00, "水利建设", "专项资金"),
+             testing::txn("2022-11-09", false, "工程款", "一期", 157'600'00, "水利建设", "专项资金")},
+      official());
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  uint64_t before = size();
+  auto over = t.ledger->post_transactions("v1", {correction(kSpecialReturnKind, "2022-11-20", 142'400'01, "", "", "水利建设")},
+                                          official());
+  ASSERT_FALSE(over.is_ok());
+  EXPECT_EQ(over.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(over.status().message().find("超过项目“水利建设”尚未使用的专项资金142,400.00元"), std::string::npos)
+      << over.status().message();
+  EXPECT_EQ(size(), before);
+  // Two returns in one batch add up: the second finds what the first left.
+  auto twice = t.ledger->post_transactions("v1", {correction(kSpecialReturnKind, "2022-11-20", 100'000'00, "", "", "水利建设"),
+                                                  correction(kSpecialReturnKind, "2022-11-20", 50'000'00, "", "", "水利建设")},
+                                           official());
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_NE(twice.status().message().find("第2行: 退回50,000.00元"), std::string::npos) << twice.status().message();
+  EXPECT_NE(twice.status().message().find("尚未使用的专项资金42,400.00元"), std::string::npos) << twice.status().message();
+  EXPECT_EQ(twice.status().message().find("第1行"), std::string::npos) << twice.status().message();
+  EXPECT_EQ(size(), before);
+  // Spending reversed is unspent again; money received earlier in the same batch counts.
+  ASSERT_TRUE(t.ledger->reverse("v1", first->indexes[1], "记错", official()).is_ok());
+  auto batch = t.ledger->post_transactions(
+      "v1", {testing::txn("2022-11-21", true, "上级拨款", "追加", 10'000'00, "水利建设", "专项资金"),
+             correction(kSpecialReturnKind, "2022-11-22", 310'000'00, "", "", "水利建设")},
+      official());
+  EXPECT_TRUE(batch.is_ok()) << batch.status().to_string();
+  auto nothing_left =
+      t.ledger->post_transactions("v1", {correction(kSpecialReturnKind, "2022-11-23", 1, "", "", "水利建设")}, official());
+  ASSERT_FALSE(nothing_left.is_ok());
+  EXPECT_NE(nothing_left.status().message().find("尚未使用的专项资金0.00元"), std::string::npos) << nothing_left.status().message();
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
+// 冲销 refuses a correction, politely, with the line that undoes it: a
+// reversal is the opposite of an income or expense line to verify, the
+// checker and the month page, and a correction is neither.
+TEST_F(Corrections, ACorrectionIsUndoneByItsOppositeNotByAReversal) {
+  auto posted = t.ledger->post_transactions(
+      "v1", {correction(kOpeningBalanceKind, "2022-11-01", 10'000'00, "银行存款"),
+             correction(kTransferKind, "2022-11-02", 2'000'00, "银行存款", "现金"),
+             testing::txn("2022-11-03", true, "上级拨款", "到账", 300'000'00, "水利建设", "专项资金"),
+             correction(kSpecialReturnKind, "2022-11-20", 6'800'50, "", "", "水利建设")},
+      official());
+  ASSERT_TRUE(posted.is_ok()) << posted.status().to_string();
+  uint64_t before = size();
+  auto transfer = t.ledger->reverse("v1", posted->indexes[1], "转错了", official());
+  ASSERT_FALSE(transfer.is_ok());
+  EXPECT_EQ(transfer.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(transfer.status().message().find("是转账,不能冲销:请记一笔反方向的转账撤回它:转账 2000 从:现金 到:银行存款"),
+            std::string::npos)
+      << transfer.status().message();
+  auto ret = t.ledger->reverse("v1", posted->indexes[3], "退错了", official());
+  ASSERT_FALSE(ret.is_ok());
+  EXPECT_NE(ret.status().message().find("收入 上级拨款 6800.50 退回款重新到账 项目:水利建设 资金:专项资金"), std::string::npos)
+      << ret.status().message();
+  auto opening = t.ledger->reverse("v1", posted->indexes[0], "录错了", official());
+  ASSERT_FALSE(opening.is_ok());
+  EXPECT_NE(opening.status().message().find("是期初余额,不能冲销"), std::string::npos) << opening.status().message();
+  EXPECT_EQ(size(), before);
+  // The way out it names works: the transfer back.
+  EXPECT_TRUE(t.ledger->post_transactions("v1", {correction(kTransferKind, "2022-11-04", 2'000'00, "现金", "银行存款")}, official())
+                  .is_ok());
+  auto close = t.ledger->close_month("v1", "2022-11", official());
+  ASSERT_TRUE(close.is_ok());
+  EXPECT_EQ(close->statement["fund_balances"]["现金"].get<Fen>(), 0);
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
 }  // namespace
 }  // namespace sunledger

@@ -130,6 +130,51 @@ TEST_F(WriteApi, EveryBadRowIsNamedAndNothingWritten) {
   EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-13/publish", "", "application/json", token)->status, 400);
 }
 
+// The JSON rows take the CSV's correction types (issue #16): an opening
+// balance, a transfer (to_fund, or counterparty as in the CSV) and a return,
+// each its own entry kind; a bad type names the five.
+TEST_F(WriteApi, JsonRowsTakeOpeningBalancesTransfersAndReturns) {
+  ASSERT_EQ(post("/v1/villages/shuangjiang/projects", R"({"name":"水利建设","approved":"30万","special":true})",
+                 "application/json", token)->status, 200);
+  auto r = post("/v1/villages/shuangjiang/entries",
+                R"([{"date":"2022-11-01","type":"期初余额","amount":"5000","fund":"现金"},
+                    {"date":"2022-11-01","type":"opening","amount":"20万","fund":"银行存款"},
+                    {"date":"2022-11-03","type":"income","category":"上级拨款","item":"到账","amount":300000,"project":"水利建设","fund":"专项资金"},
+                    {"date":"2022-11-10","type":"transfer","item":"取备用金","amount":"2000","fund":"银行存款","to_fund":"现金"},
+                    {"date":"2022-11-11","type":"转账","amount":"500","fund":"现金","counterparty":"银行存款"},
+                    {"date":"2022-11-20","type":"return","item":"结余退回","amount":"142400","project":"水利建设","counterparty":"区财政局"}])",
+                "application/json", token);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto indexes = json::parse(r->body)["indexes"];
+  ASSERT_EQ(indexes.size(), 6u);
+  auto entries = t.ledger->entries("shuangjiang", indexes[0].get<uint64_t>(), indexes[5].get<uint64_t>() + 1);
+  ASSERT_TRUE(entries.is_ok());
+  EXPECT_EQ(entry_string((*entries)[0].fields, "kind"), "opening_balance");
+  EXPECT_EQ(entry_string((*entries)[3].fields, "kind"), "transfer");
+  EXPECT_EQ(entry_string((*entries)[3].fields, "to_fund"), "现金");
+  EXPECT_EQ(entry_string((*entries)[4].fields, "to_fund"), "银行存款");
+  EXPECT_EQ(entry_string((*entries)[4].fields, "counterparty"), "");
+  EXPECT_EQ(entry_string((*entries)[5].fields, "kind"), "special_return");
+  EXPECT_EQ(entry_string((*entries)[5].fields, "counterparty"), "区财政局");
+  // A return above what the project has left is refused by the ledger, as a row error; a bad type names the five.
+  auto over = post("/v1/villages/shuangjiang/entries",
+                   R"([{"date":"2022-11-21","type":"return","amount":"157600.01","project":"水利建设"}])", "application/json", token);
+  ASSERT_EQ(over->status, 409) << over->body;
+  EXPECT_NE(json::parse(over->body)["errors"][0]["reason"].get<std::string>().find("尚未使用的专项资金157,600.00元"), std::string::npos)
+      << over->body;
+  auto bad = post("/v1/villages/shuangjiang/entries", R"([{"date":"2022-11-21","type":"gift","amount":"1"}])",
+                  "application/json", token);
+  ASSERT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("期初余额、转账 或 退回"), std::string::npos) << bad->body;
+  auto pub = post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", token);
+  ASSERT_EQ(pub->status, 200) << pub->body;
+  auto st = json::parse(pub->body)["statement"];
+  EXPECT_EQ(st["opening_balances"], 205'000'00);
+  EXPECT_EQ(st["transfers"], 2'500'00);
+  EXPECT_EQ(st["returned"], 142'400'00);
+  EXPECT_EQ(st["fund_balances"]["现金"], 6'500'00);
+}
+
 // nlohmann keeps the last of two equal keys, so "amount":"1","amount":"99999999"
 // booked 99,999,999.00元 where a reviewer reading the body saw 1元. Refused.
 TEST_F(WriteApi, DuplicateJsonKeysAreRefused) {

@@ -1,0 +1,237 @@
+// Posting income and expense lines and corrections inside a write: each line
+// checked (names, dates, an open month, the chart's mapping, a correction's
+// rules, a return against what its project has left), duplicates refused
+// unless marked, then appended with its line key. The rest of the accounting
+// rules are accounts.cc's.
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "ledger/account_map_internal.h"
+#include "ledger/clock.h"
+#include "ledger/ledger_internal.h"
+#include "ledger/line_keys.h"
+#include "ledger/names.h"
+
+namespace sunledger {
+
+using nlohmann::json;
+using namespace ledger_internal;
+
+namespace {
+// The local date of a recorded_at timestamp (2022-11-05T20:00:00Z is the 6th
+// in China); the UTC date if the text is not one we write.
+std::string local_day(const std::string& recorded_at, int utc_offset_minutes) {
+  auto d = parse_date(recorded_at.substr(0, 10));
+  int h = 0, m = 0, sec = 0;
+  if (!d.is_ok() || recorded_at.size() != 20 ||
+      std::sscanf(recorded_at.c_str() + 11, "%2d:%2d:%2dZ", &h, &m, &sec) != 3)
+    return recorded_at.substr(0, 10);
+  int64_t t = days_from_civil(d->year, static_cast<unsigned>(d->month), static_cast<unsigned>(d->day)) * 86400 +
+              h * 3600 + m * 60 + sec;
+  return format_date(local_date(t, utc_offset_minutes));
+}
+}  // namespace
+
+// Each line's key, and an error for every line identical to an earlier line
+// of the same post or to one of this village's lines posted in the last 30
+// days that was not reversed since, unless the line is marked as intended.
+std::vector<std::string> WriteTxn::duplicate_check(const LogState& log, const std::vector<TransactionLine>& lines,
+                                                   std::vector<std::string>* errors, std::set<Code>* codes) {
+  std::vector<std::string> keys;
+  std::map<std::string, int> in_post;  // key -> the line that had it
+  const std::string since = utc_timestamp(now_ - kDuplicateWindowSeconds);
+  const std::string hint = "如确实又发生一笔,请在这一行加“重复:确认”(CSV 在“重复”列写“确认”)。"
+                           "(a line identical to one posted in the last 30 days; if it really happened twice, mark it "
+                           "重复:确认, or 确认 in the CSV's 重复 column)";
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    const char* direction = line.income ? "income" : "expense";
+    keys.push_back(line_key(direction, line.date, line.amount, line.item, line.counterparty));
+    int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
+    auto [first, added] = in_post.emplace(keys.back(), where);
+    if (line.repeat) continue;
+    std::string prefix = "第" + std::to_string(where) + "行: ";
+    if (!added) {
+      errors->push_back(prefix + "与第" + std::to_string(first->second) + "行完全相同。" + hint);
+      codes->insert(Code::kAlreadyExists);
+      continue;
+    }
+    auto& find = ledger_->writer_session_->raw(kFindLineKey);
+    find.bind(1, log.id);
+    find.bind(2, keys.back().data(), static_cast<int>(keys.back().size()));
+    std::vector<int64_t> candidates;  // newest first
+    while (find.executeStep()) candidates.push_back(find.getColumn(0).getInt64());
+    find.reset();
+    for (int64_t idx : candidates) {
+      auto& reversed = ledger_->writer_session_->raw("SELECT 1 FROM reversals WHERE log_id=? AND target_idx=?");
+      reversed.bind(1, log.id);
+      reversed.bind(2, idx);
+      bool was_reversed = reversed.executeStep();
+      reversed.reset();
+      if (was_reversed) continue;  // reposting a reversed line is the correction
+      auto& leaf = ledger_->writer_session_->raw("SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+      leaf.bind(1, log.id);
+      leaf.bind(2, idx);
+      json f;
+      if (leaf.executeStep()) {
+        auto col = leaf.getColumn(0);
+        f = json::parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())),
+                        nullptr, false);
+      }
+      leaf.reset();
+      // The key is a digest: the fields themselves decide.
+      if (!f.is_object() || entry_string(f, "direction") != direction || entry_string(f, "date") != line.date ||
+          entry_fen(f, "amount") != line.amount || entry_string(f, "item") != line.item ||
+          entry_string(f, "counterparty") != line.counterparty)
+        continue;
+      std::string at = entry_string(f, "recorded_at");
+      if (at < since) break;  // older candidates are older still
+      errors->push_back(prefix + "与#" + std::to_string(idx) + "(" + line.date + " " + (line.income ? "收入 " : "支出 ") +
+                        format_yuan(line.amount) + " " + line.item + ",记于" + local_day(at, ledger_->utc_offset_minutes()) + ")完全相同。" + hint);
+      codes->insert(Code::kAlreadyExists);
+      break;
+    }
+  }
+  return keys;
+}
+
+Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& village,
+                                                          const std::vector<TransactionLine>& given,
+                                                          const Author& author) {
+  if (given.empty()) return invalid_argument("没有要记的账目 (no entries given)");
+  std::vector<TransactionLine> lines = given;  // names normalised below
+  auto log = log_for(village);
+  if (!log.is_ok()) return log.status();
+  std::string current = ledger_->current_month();
+  auto closed = last_closed(ledger_->writer_session_->raw(kLastClosed), (*log)->id);
+  std::vector<std::string> errors;
+  std::set<Code> error_codes;
+  std::map<std::string, bool> known_projects;
+  // Every line must land on accounts of the 2023 chart (chart.h).
+  AccountMap accounts = stored_account_map(ledger_->writer_session_->raw(kAccountMapQuery), (*log)->id);
+  bool money_seen = false;
+  // Each project's unspent special money once a return needs it, and what
+  // this batch's earlier lines changed of it before that.
+  std::map<std::string, Fen> unspent, batch_change;
+  if (std::any_of(lines.begin(), lines.end(), [](const TransactionLine& l) { return l.kind == kOpeningBalanceKind; })) {
+    auto& q = ledger_->writer_session_->raw(
+        "SELECT 1 FROM entries WHERE log_id=? AND kind IN ('txn','transfer','special_return') LIMIT 1");
+    q.bind(1, (*log)->id);
+    money_seen = q.executeStep();
+    q.reset();
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
+    std::string prefix = "第" + std::to_string(where) + "行: ";
+    bool correction = !line.kind.empty();
+    if (correction && lines[i].category.empty()) lines[i].category = correction_kind_zh(line.kind);
+    if (correction && lines[i].item.empty()) lines[i].item = lines[i].category;
+    Status s = correction && correction_kind_zh(line.kind)[0] == '\0' ? invalid_argument("unknown entry kind " + line.kind)
+                                                                      : normalize_names(lines[i]);
+    if (s.is_ok()) s = validate_transaction(line);
+    if (s.is_ok()) s = check_month_open(closed, line.date.substr(0, 7), current);
+    if (s.is_ok() && !correction)
+      s = postings_for(accounts, line.income, line.category, line.fund, line.project, false, line.amount).status();
+    if (s.is_ok() && correction) {
+      std::optional<bool> special;
+      if (!line.project.empty()) {
+        auto& q = ledger_->writer_session_->raw("SELECT special FROM projects WHERE log_id=? AND name=?");
+        q.bind(1, (*log)->id);
+        q.bind(2, line.project);
+        if (q.executeStep()) special = q.getColumn(0).getInt() != 0;
+        q.reset();
+      }
+      s = check_correction(line, accounts, money_seen, special);
+    }
+    if (s.is_ok() && line.kind == kSpecialReturnKind) {
+      // A return pays back what the project has not spent, no more: its
+      // stored entries and the lines above it in this batch.
+      auto it = unspent.find(line.project);
+      if (it == unspent.end())
+        it = unspent.emplace(line.project, unspent_special(ledger_->writer_session_->raw(kUnspentSpecialQuery), (*log)->id,
+                                                           line.project) + batch_change[line.project]).first;
+      if (line.amount > it->second)
+        s = failed_precondition("退回" + format_yuan_with_wan(line.amount) + "超过项目“" + line.project + "”尚未使用的专项资金" +
+                                format_yuan_with_wan(std::max<Fen>(it->second, 0)) + ",请核对金额 (a return cannot exceed the project's unspent special funds)");
+    }
+    if (s.is_ok() && !line.project.empty()) {
+      Fen change = special_money_change(line.kind.empty() ? "txn" : line.kind, line.income, line.amount);
+      auto it = unspent.find(line.project);
+      if (it != unspent.end()) it->second += change;
+      else batch_change[line.project] += change;
+    }
+    if (line.kind != kOpeningBalanceKind) money_seen = true;  // an opening balance comes before any other money
+    if (s.is_ok() && !line.project.empty()) {
+      auto it = known_projects.find(line.project);
+      if (it == known_projects.end()) {
+        auto& q = ledger_->writer_session_->raw("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+        q.bind(1, (*log)->id);
+        q.bind(2, line.project);
+        it = known_projects.emplace(line.project, q.executeStep()).first;
+        q.reset();
+      }
+      if (!it->second)
+        s = invalid_argument("项目“" + line.project + "”尚未立项,请先立项 (unknown project; register it first)");
+    }
+    if (!s.is_ok()) {
+      errors.push_back(prefix + s.message());
+      error_codes.insert(s.code());
+    }
+  }
+  // Duplicates, once every line is well formed (their fields are normalised).
+  std::vector<std::string> keys;
+  std::vector<TransactionLine> money_lines;  // the income and expense lines: corrections are not checked for doubles
+  for (const auto& l : lines)
+    if (l.kind.empty()) money_lines.push_back(l);
+  if (errors.empty()) keys = duplicate_check(**log, money_lines, &errors, &error_codes);
+  if (!errors.empty()) {
+    std::string joined;
+    for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
+    // One kind of problem keeps its code (a closed month is a state, not a typo).
+    return Status(error_codes.size() == 1 ? *error_codes.begin() : Code::kInvalidArgument, joined);
+  }
+  std::vector<uint64_t> indexes;
+  size_t key = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    if (!line.kind.empty()) {
+      auto idx = append(*log, correction_fields(village, line), author);
+      if (!idx.is_ok()) return idx.status();
+      indexes.push_back(*idx);
+      continue;
+    }
+    json f = {{"kind", "txn"},
+              {"village", village},
+              {"date", line.date},
+              {"month", line.date.substr(0, 7)},
+              {"direction", line.income ? "income" : "expense"},
+              {"category", line.category},
+              {"item", line.item},
+              {"amount", line.amount},
+              {"project", line.project},
+              {"fund", line.fund},
+              {"counterparty", line.counterparty},
+              {"note", line.note}};
+    if (line.repeat) f["repeat"] = true;  // an auditor sees who said a double was meant
+    auto idx = append(*log, std::move(f), author);
+    if (!idx.is_ok()) return idx.status();
+    indexes.push_back(*idx);
+    auto& insert = ledger_->writer_session_->raw(kInsertLineKey);
+    const std::string& k = keys[key++];
+    insert.bind(1, (*log)->id);
+    insert.bind(2, k.data(), static_cast<int>(k.size()));
+    insert.bind(3, static_cast<int64_t>(*idx));
+    insert.exec();
+    insert.reset();
+    add_month_totals(ledger_->writer_session_->raw(kAddMonthTotals), (*log)->id, line.date.substr(0, 7),
+                     line.income ? line.amount : 0, line.income ? 0 : line.amount);
+  }
+  return indexes;
+}
+
+}  // namespace sunledger
