@@ -102,7 +102,7 @@ TEST_F(ReconcileCli, HostileArgumentsAreRefusedAndRecordNothing) {
                                      "\x1B]0;owned\x07 2022-11-21,\x1B[2J142400,out,某道路工程公司,\xC2\x9B" "31m\n");
   uint64_t before = entries();
   for (const std::string& args : {"--village shuangjiang --bank " + dir.path().string(),
-                                  "--village shuangjiang --bank /dev/null",
+                                  std::string("--village shuangjiang --bank /dev/null"),
                                   "--village nowhere --bank " + dir.file("bank.csv"),
                                   "--village shuangjiang --bank " + dir.file("escape.csv")}) {
     auto r = sl("reconcile " + args);
