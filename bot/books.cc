@@ -27,31 +27,72 @@ const char* flag_kind_name(FlagKind kind) {
     case FlagKind::kMonthNotPublished: return "month_not_published";
     case FlagKind::kReversalOfPublished: return "reversal_of_published";
     case FlagKind::kUnspentSpecialFunds: return "unspent_special_funds";
+    case FlagKind::kBankWithdrawalUnbooked: return "bank_withdrawal_unbooked";
   }
   return "";
 }
 
 std::optional<FlagKind> parse_flag_kind(const std::string& name) {
   for (FlagKind k : {FlagKind::kSpecialFundsDiverted, FlagKind::kOverBudget, FlagKind::kCashExpense, FlagKind::kMonthNotPublished,
-                     FlagKind::kReversalOfPublished, FlagKind::kUnspentSpecialFunds})
+                     FlagKind::kReversalOfPublished, FlagKind::kUnspentSpecialFunds, FlagKind::kBankWithdrawalUnbooked})
     if (name == flag_kind_name(k)) return k;
   return std::nullopt;
 }
 
+namespace {
+
+// How much an alert matters when the record cannot hold them all: money of
+// special funds gone elsewhere first, a cash expense above the limit last
+// (an official could otherwise flood a month with small alerts and push the
+// diversion out of the record, and so out of the month for good).
+int alert_rank(FlagKind kind) {
+  switch (kind) {
+    case FlagKind::kSpecialFundsDiverted: return 0;
+    case FlagKind::kBankWithdrawalUnbooked: return 1;
+    case FlagKind::kUnspentSpecialFunds: return 2;
+    case FlagKind::kReversalOfPublished: return 3;
+    case FlagKind::kOverBudget: return 4;
+    case FlagKind::kMonthNotPublished: return 5;
+    case FlagKind::kCashExpense: return 6;
+  }
+  return 7;
+}
+
+}  // namespace
+
 nlohmann::json recorded_alerts_json(const std::vector<Flag>& flags, size_t budget) {
-  nlohmann::json out = nlohmann::json::array();
-  size_t used = 2, omitted = 0;
+  std::vector<nlohmann::json> items;
   for (const auto& f : flags) {
     nlohmann::json a{{"kind", flag_kind_name(f.kind)}, {"month", f.month}, {"text", f.text}};
     if (f.entry) a["entry"] = *f.entry;
-    size_t bytes = a.dump().size() + 1;
-    if (omitted > 0 || used + bytes > budget) {
-      ++omitted;
-      continue;
-    }
-    used += bytes;
-    out.push_back(std::move(a));
+    items.push_back(std::move(a));
   }
+  // Kept by rank, then in order; shown in their order. Room is left for the
+  // last item that counts the rest.
+  std::vector<size_t> order(flags.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&flags](size_t a, size_t b) { return alert_rank(flags[a].kind) < alert_rank(flags[b].kind); });
+  size_t total = 2;
+  for (const auto& a : items) total += a.dump().size() + 1;
+  std::vector<bool> keep(items.size(), true);
+  size_t omitted = 0;
+  if (total > budget) {
+    constexpr size_t kOmittedItem = 256;
+    size_t used = 2 + kOmittedItem;
+    for (size_t i : order) {
+      size_t bytes = items[i].dump().size() + 1;
+      if (used + bytes > budget) {
+        keep[i] = false;
+        ++omitted;
+        continue;
+      }
+      used += bytes;
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < items.size(); ++i)
+    if (keep[i]) out.push_back(std::move(items[i]));
   if (omitted > 0)
     out.push_back({{"kind", "omitted"}, {"month", ""},
                    {"text", "另有" + std::to_string(omitted) + "条预警,记录已满未能逐条写入 (" + std::to_string(omitted) +
@@ -133,6 +174,17 @@ void BooksBuilder::apply(const Entry& e, const Entry& as_of) {
     ++month_lines_[entry_string(f, "month")];
     fund_balances_[fund] += kind == kOpeningBalanceKind ? amount : -amount;
     if (kind == kTransferKind) fund_balances_[entry_string(f, "to_fund")] += amount;
+    // Special funds moved to a fund that is not special is the diversion
+    // itself (the road paid from 一般资金 after a 转账 from 专项资金 would
+    // otherwise raise nothing): flagged as an expense paid from them would be.
+    if (kind == kTransferKind && is_special_fund(entry_string(f, "fund")) && !is_special_fund(entry_string(f, "to_fund"))) {
+      if (diversion_lines_.empty()) {
+        diverted_since_ = as_of_;
+        diverted_at_ = as_of_at_;
+      }
+      diversion_lines_[e.index] = Line{false, amount, entry_string(f, "project"), entry_string(f, "fund"), entry_string(f, "month"),
+                                       entry_string(f, "item"), false, as_of_, as_of_at_, entry_string(f, "to_fund")};
+    }
     auto it = project_index_.find(entry_string(f, "project"));
     if (kind == kSpecialReturnKind && it != project_index_.end()) {
       projects_[it->second].returned += amount;
@@ -217,10 +269,12 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
     if (p.special && p.received > p.spent + p.returned) from += (from.empty() ? "" : "、") + p.name;
   bool diverted = !diversion_lines_.empty();
   for (const auto& [index, l] : diversion_lines_) {
-    std::string text = "专项资金挪用:第#" + std::to_string(index) + "条从专项资金支付" + format_yuan_with_wan(l.amount) + "给“" +
-                       (l.project.empty() ? std::string("未列项目的支出") : l.project) + "”";
+    std::string text = "专项资金挪用:第#" + std::to_string(index) + "条" +
+                       (l.to_fund.empty() ? "从专项资金支付" + format_yuan_with_wan(l.amount) + "给“" +
+                                                (l.project.empty() ? std::string("未列项目的支出") : l.project) + "”"
+                                          : "从专项资金转出" + format_yuan_with_wan(l.amount) + "到“" + l.to_fund + "”");
     if (!from.empty()) text += ",该款应专用于“" + from + "”";
-    text += " (special-purpose funds paid to another project)";
+    text += l.to_fund.empty() ? " (special-purpose funds paid to another project)" : " (special-purpose funds moved to another fund)";
     b.flags.push_back({FlagKind::kSpecialFundsDiverted, village_.id, l.month, index, text, l.raised_by, l.raised_at});
   }
   b.flags.insert(b.flags.end(), reversal_flags_.begin(), reversal_flags_.end());

@@ -123,6 +123,7 @@ class BooksBuilder {
     bool cash = false;
     uint64_t raised_by = 0;
     std::string raised_at;
+    std::string to_fund;  // a transfer out of the special funds: where the money went
   };
   void count(const Line& l, int sign);
 

@@ -124,6 +124,22 @@ std::optional<std::pair<Form, Columns>> find_columns(const std::vector<std::stri
   return std::nullopt;
 }
 
+// A refusal as it may be shown: the reasons quote cells (a bad date, a bad
+// amount), and a statement's bytes are anyone's; a control character (an
+// escape sequence for the operator's terminal, C0, DEL or C1) is shown as '?'.
+std::string printable(std::string s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) {
+      s[i] = '?';
+    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      s.replace(i, 2, "?");
+    }
+  }
+  return s;
+}
+
 // One data row into a line, or the reason it is refused.
 Result<BankLine> read_line(Form form, const Columns& cols, const CsvRecord& rec) {
   BankLine l;
@@ -203,7 +219,7 @@ Result<BankStatement> parse_bank_statement(std::string_view bytes, const std::st
     }
     auto line = read_line(form, cols, rec);
     if (!line.is_ok()) {
-      errors.push_back({rec.line, line.status().message()});
+      errors.push_back({rec.line, printable(line.status().message())});
       continue;
     }
     if (line->date > today) {

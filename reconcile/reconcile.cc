@@ -4,6 +4,7 @@
 #include <set>
 
 #include "ledger/chart.h"
+#include "ledger/identity.h"
 #include "reconcile/reconcile.h"
 
 namespace sunledger {
@@ -59,8 +60,11 @@ Result<uint64_t> record_reconciliation(WriteTxn& txn, const ReconcileReport& rep
   for (size_t b : report.result.unmatched_bank) {
     const BankLine& l = report.bank.lines[b];
     if (l.in) continue;
-    out.push_back({{"line", l.source_line}, {"date", l.date}, {"amount", l.amount}, {"counterparty", l.counterparty},
-                   {"reference", l.reference}});
+    // The entry is public and permanent: an identity number a bank wrote into
+    // a name or 摘要 (代发 to a person often carries one) is masked, as no
+    // signed entry may hold one (ledger/validate.cc refuses them in lines).
+    out.push_back({{"line", l.source_line}, {"date", l.date}, {"amount", l.amount},
+                   {"counterparty", redact_resident_ids(l.counterparty)}, {"reference", redact_resident_ids(l.reference)}});
   }
   const Reconciliation& m = report.result;
   json f = {{"kind", "reconciliation"},

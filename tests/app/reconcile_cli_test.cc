@@ -92,6 +92,29 @@ TEST_F(ReconcileCli, AMalformedFileIsRefusedNamingTheLineAndNothingIsRecorded) {
   EXPECT_EQ(sl("reconcile --village shuangjiang").exit_code, 2);  // --bank is required
 }
 
+// Hostile arguments: a folder or /dev/null as the statement, a village that
+// does not exist, a file with terminal escape codes in a name. Each is a
+// polite refusal (exit 1, no crash) and nothing is recorded.
+TEST_F(ReconcileCli, HostileArgumentsAreRefusedAndRecordNothing) {
+  write_file(dir.file("bank.csv"), kStatement);
+  write_file(dir.file("escape.csv"), "date,amount,direction,counterparty,reference\n"
+                                     "2022-11-21,142400,out,\x1B[2J\x1B[31m某道路工程公司,工程款\n"
+                                     "\x1B]0;owned\x07 2022-11-21,\x1B[2J142400,out,某道路工程公司,\xC2\x9B" "31m\n");
+  uint64_t before = entries();
+  for (const std::string& args : {"--village shuangjiang --bank " + dir.path().string(),
+                                  std::string("--village shuangjiang --bank /dev/null"),
+                                  "--village nowhere --bank " + dir.file("bank.csv"),
+                                  "--village shuangjiang --bank " + dir.file("escape.csv")}) {
+    auto r = sl("reconcile " + args);
+    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("\x1B"), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("\xC2\x9B"), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("对账记录"), std::string::npos) << args << "\n" << r.output;
+  }
+  EXPECT_EQ(entries(), before);
+  EXPECT_EQ(sl("verify").exit_code, 0);
+}
+
 // On the demo's Shuangjiang: a withdrawal of November 2022 that is in no
 // line of the books is, by the real clock, long past 30 days: the inspector's
 // 预警 names it.

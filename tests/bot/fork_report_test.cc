@@ -4,6 +4,7 @@
 // database copied, the same key, a different entry at the same index) is
 // kept as evidence and pushed to the village's inspectors only; a forged
 // signature, another origin or garbage is refused and keeps nothing.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "bot/bot.h"
 #include "bot/fork_reports.h"
 #include "bot/outbox.h"
+#include "insider.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -245,6 +247,71 @@ TEST_F(ForkReport, AForgedSignatureAnotherOriginOrGarbageIsRefusedAndKeepsNothin
   EXPECT_TRUE(pushes().empty());
   // A plain 核验 still answers about a month.
   EXPECT_EQ(say("核验 2022-13").find("没有在消息里找到核验码"), std::string::npos);
+}
+
+// The evidence names no reporter: the forks log's leaf (which anyone who gets
+// a copy of the database reads) holds neither the sender's name, id nor chat,
+// and is timed to the day only. Junk signature lines pasted after a real
+// forked checkpoint do not stop the report.
+TEST_F(ForkReport, TheEvidenceNamesNoReporterAndJunkAroundItChangesNothing) {
+  std::string forked = fork({"墨盒 (真)"}, {"墨盒 (改)"});
+  std::string junk;
+  for (int i = 0; i < 100; ++i) junk += "\xE2\x80\x94 junk" + std::to_string(i) + " AAAA\n";
+  std::string r = say("核验 我家保存的\n" + forked + junk + "\n谢谢");
+  EXPECT_NE(r.find("已保存为证据,并已私信报告给1位纪检监察人员"), std::string::npos) << r;
+  std::string leaves;
+  ASSERT_TRUE(t.ledger->read([&](Ledger::ReadTxn& read) -> Status {
+                    return read.leaves(fork_reports::kLogName, 0, [&](uint64_t, std::string_view leaf) { leaves += leaf; });
+                  }).is_ok());
+  ASSERT_FALSE(leaves.empty());
+  for (const char* who : {"李大爷", "shuangjiang-villager-li", kGroup, "private-li"})
+    EXPECT_EQ(leaves.find(who), std::string::npos) << who << " in " << leaves;
+  auto entries = t.ledger->entries(fork_reports::kLogName, 0, 1);
+  ASSERT_TRUE(entries.is_ok());
+  std::string at = (*entries)[0].fields.value("recorded_at", "");
+  EXPECT_EQ(at, "2022-12-04T16:00:00Z");  // the day only: the start of 2022-12-05 in China, not 10:00 when it came
+}
+
+// A signed log of evidence: an insider with sqlite3 (no key needed) removes the
+// forks log whole, its entries, hashes and row, the way it never existed.
+// README: "a row can be deleted without a trace, an entry of a Merkle log
+// cannot (`sunledger verify` names the log)". Nothing outside the database
+// pins the forks log (the witnesses are sent village logs only), so verify
+// finds nothing to name. DISABLED: verify's coverage of the forks log is
+// another helper's work; see the review report.
+TEST_F(ForkReport, DISABLED_AnInsiderWhoDeletesTheForksLogIsNamedByVerify) {
+  std::string forked = fork({"墨盒 (真)"}, {"墨盒 (改)"});
+  ASSERT_NE(say("核验\n" + forked).find("已保存为证据"), std::string::npos);
+  ASSERT_EQ(reports().size(), 1u);
+  bot.reset();
+  t.ledger.reset();
+  {
+    auto db = testing::open_as_insider(t.db_path());
+    SQLite::Statement id(*db, "SELECT id FROM logs WHERE name='forks'");
+    ASSERT_TRUE(id.executeStep());
+    int64_t log_id = id.getColumn(0).getInt64();
+    for (const char* sql : {"DELETE FROM entries WHERE log_id=?", "DELETE FROM nodes WHERE log_id=?", "DELETE FROM logs WHERE id=?"}) {
+      SQLite::Statement q(*db, sql);
+      q.bind(1, log_id);
+      q.exec();
+    }
+  }
+  Ledger::Options o;
+  o.db_path = t.db_path();
+  o.signer = t.key.get();
+  o.clock = &t.clock;
+  o.reserved_log_names = Bot::reserved_log_names();
+  auto reopened = Ledger::open(o);
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  t.ledger = std::move(*reopened);
+  make_bot();
+  EXPECT_TRUE(reports().empty());  // the evidence is gone
+  auto v = t.ledger->verify();
+  ASSERT_TRUE(v.is_ok());
+  EXPECT_FALSE(v->intact()) << "the forks log was deleted whole and verify says intact";
+  auto problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  EXPECT_FALSE(problems->empty());
 }
 
 }  // namespace

@@ -1,0 +1,163 @@
+// Attacks on bank reconciliation (issue #16 item 7): hostile statement files
+// (garbage bytes, GB18030 nonsense, CR LF and quoting tricks, huge amounts,
+// invisible characters), what the signed record lets into the public log,
+// and a forged statement that would silence the alert. A refused file records
+// nothing; what is recorded is public for ever, so no identity number.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "bot/bot.h"
+#include "reconcile/reconcile.h"
+#include "test_support.h"
+
+namespace sunledger {
+namespace {
+
+const Author kClerk{"clerk", "official", "test"};
+constexpr const char* kToday = "2022-12-05";
+constexpr const char* kHeader = "date,amount,direction,counterparty,reference\n";
+
+std::string refusal(std::string_view bytes) {
+  auto r = parse_bank_statement(bytes, kToday);
+  return r.is_ok() ? std::string("accepted") : r.status().message();
+}
+
+TEST(BankStatementAttacks, GarbageBytesAreRefusedWithTheWayOut) {
+  // Not UTF-8 and not GB18030 (0x80 and 0xFF start no GB18030 character).
+  std::string bytes = std::string(kHeader) + "2022-11-01,1,out,\x80\xFF\xFF\x80,x\n";
+  EXPECT_NE(refusal(bytes).find("iconv -f GBK -t UTF-8"), std::string::npos) << refusal(bytes);
+  // Random bytes, many seeds: refused, never a crash, never accepted.
+  std::mt19937 rng(20221201);
+  for (int i = 0; i < 200; ++i) {
+    std::string junk(1 + rng() % 4096, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    EXPECT_EQ(parse_bank_statement(junk, kToday).status().code(), Code::kInvalidArgument);
+  }
+  // GB18030 that decodes to nonsense: no header form matches.
+  std::string nonsense;
+  for (int i = 0; i < 1000; ++i) nonsense += "\xB0\xA1\x81\x30\x81\x30,";  // 啊 and a four-byte character
+  EXPECT_NE(refusal(nonsense).find("表头应为"), std::string::npos) << refusal(nonsense).substr(0, 300);
+  EXPECT_NE(refusal("").find("文件为空"), std::string::npos);
+  EXPECT_NE(refusal("\xEF\xBB\xBF").find("文件为空"), std::string::npos) << refusal("\xEF\xBB\xBF");
+}
+
+TEST(BankStatementAttacks, HostileCellsAreNamedByLine) {
+  // The header is line 1.
+  std::string file = std::string(kHeader) +
+                     "2022-11-01,-500,out,甲,\n"                       // 2: negative
+                     "2022-11-01,100000001,out,甲,\n"                  // 3: above 100 million
+                     "2022-11-01,99999999999999999999999999,out,甲,\n" // 4: overflows any integer
+                     "2022-11-01,1e9,out,甲,\n"                        // 5: exponent
+                     "2022-02-30,1,out,甲,\n"                          // 6: no such day
+                     "2022-11-01,1,sideways,甲,\n"                     // 7: no direction
+                     "2022-11-01,1,out,甲\xE2\x80\xAE司公,\n"          // 8: right-to-left override
+                     "2022-11-01,1,out,\"甲\n乙\",\n"                  // 9-10: a line break inside a name
+                     "2022-11-01,0,out,甲,\n"                          // 11: zero
+                     "2099-01-01,1,out,甲,\n"                          // 12: after today
+                     "2022-11-01,1,out,甲,,extra\n";                   // 13: a sixth column
+  std::string why = refusal(file);
+  for (const char* line : {"第2行", "第3行", "第4行", "第5行", "第6行", "第7行", "第8行", "第9行", "第11行", "第12行", "第13行"})
+    EXPECT_NE(why.find(line), std::string::npos) << line << "\n" << why;
+  // CR LF line ends (what Windows banks write) and spaces around cells are read.
+  auto crlf = parse_bank_statement("date,amount,direction,counterparty,reference\r\n 2022-11-01 , 1.50 , OUT , 甲 , x \r\n",
+                                   kToday);
+  ASSERT_TRUE(crlf.is_ok()) << crlf.status().message();
+  EXPECT_EQ(crlf->lines[0].amount, 150);
+  EXPECT_FALSE(crlf->lines[0].in);
+}
+
+TEST(BankStatementAttacks, AFileOfMoreThan50000LinesIsRefusedAtOnce) {
+  std::string file = kHeader;
+  for (int i = 0; i < 50'001; ++i) file += "2022-11-01,1,out,甲,x\n";
+  EXPECT_NE(refusal(file).find("一次最多对账50000行"), std::string::npos);
+  // One megabyte in one cell: read, not a crash.
+  std::string big = std::string(kHeader) + "2022-11-01,1,out," + std::string(1 << 20, 'a') + ",x\n";
+  auto r = parse_bank_statement(big, kToday);
+  ASSERT_TRUE(r.is_ok()) << r.status().message().substr(0, 200);
+}
+
+// A village's November on a real ledger file, with the bot that raises the alert.
+struct ReconcileAttacks : ::testing::Test {
+  testing::TestLedger t{"test.sunledger", Bot::reserved_log_names()};
+  void SetUp() override {
+    ASSERT_TRUE(t.ledger->add_village({"v1", "一村", "一镇"}).is_ok());
+    auto posted = t.ledger->post_transactions(
+        "v1",
+        {transaction_line("2022-11-02", true, "上级拨款", "专项资金到账", 300'000'00, "", "专项资金", "渌口区水利局"),
+         transaction_line("2022-11-10", false, "工程款", "水渠修缮", 157'600'00, "", "专项资金", "某水利工程队")},
+        kClerk);
+    ASSERT_TRUE(posted.is_ok()) << posted.status().to_string();
+  }
+  Result<uint64_t> reconcile_and_record(const std::string& csv) {
+    auto r = reconcile_books(*t.ledger, "v1", csv);
+    if (!r.is_ok()) return r.status();
+    Result<uint64_t> idx = invalid_argument("not written");
+    Status s = t.ledger->write([&](WriteTxn& w) -> Status {
+      idx = record_reconciliation(w, *r, kClerk);
+      return idx.status();
+    });
+    if (!s.is_ok()) return s;
+    return idx;
+  }
+  std::string leaf_text(uint64_t idx) {
+    auto e = t.ledger->entries("v1", idx, idx + 1);
+    EXPECT_TRUE(e.is_ok());
+    return e.is_ok() ? (*e)[0].fields.dump() : "";
+  }
+  std::vector<std::string> unbooked_alerts(Bot& bot) {
+    std::vector<std::string> out;
+    auto b = bot.books("v1");
+    EXPECT_TRUE(b.is_ok());
+    for (const auto& f : (*b)->flags)
+      if (f.kind == FlagKind::kBankWithdrawalUnbooked) out.push_back(f.text);
+    return out;
+  }
+};
+
+// The signed record and the alert are public for ever: an identity number a
+// bank wrote into 摘要 or 对方户名 (代发 payments to a person often carry one)
+// must not go into them, as no signed entry may hold one.
+TEST_F(ReconcileAttacks, AnIdentityNumberInTheStatementNeverReachesTheSignedRecord) {
+  auto idx = reconcile_and_record(
+      "交易日期,收入金额,支出金额,对方户名,摘要\n"
+      "2022-11-02,300000,,渌口区水利局,拨款\n"
+      "2022-11-11,,157600,某水利工程队,工程款\n"
+      "2022-11-21,,5000,张三 430221195803121234,代发 身份证11010519491231002X\n");
+  ASSERT_TRUE(idx.is_ok()) << idx.status().to_string();
+  std::string leaf = leaf_text(*idx);
+  EXPECT_EQ(leaf.find("430221195803121234"), std::string::npos) << leaf;
+  EXPECT_EQ(leaf.find("11010519491231002X"), std::string::npos) << leaf;
+  EXPECT_NE(leaf.find("代发"), std::string::npos) << leaf;  // the rest of the text is kept
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
+// The alert is silenced by a later "reconciliation" whose statement merely
+// spans the withdrawal's date: a two-line file of one-fen deposits on the
+// 1st and the 30th, which matches nothing, clears the 142,400 withdrawal of
+// the 21st. Whoever can run `sunledger reconcile` (the county's operator)
+// can so hide the Shuangjiang withdrawal without booking it.
+// DISABLED: the fix is a change of what the record holds (the withdrawals a
+// statement matched, or the bot checking the books for the withdrawal
+// itself), beyond a review's small fix; see the review report.
+TEST_F(ReconcileAttacks, DISABLED_AStatementThatMerelySpansTheDateDoesNotSilenceTheAlert) {
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(reconcile_and_record("交易日期,收入金额,支出金额,对方户名,摘要\n"
+                                   "2022-11-02,300000,,渌口区水利局,拨款\n"
+                                   "2022-11-11,,157600,某水利工程队,工程款\n"
+                                   "2022-11-21,,142400,某道路工程公司,工程款\n")
+                  .is_ok());
+  t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
+  ASSERT_EQ(unbooked_alerts(bot).size(), 1u);
+  ASSERT_TRUE(reconcile_and_record("交易日期,收入金额,支出金额,对方户名,摘要\n"
+                                   "2022-11-01,0.01,,某人,存入\n"
+                                   "2022-11-30,0.01,,某人,存入\n")
+                  .is_ok());
+  EXPECT_EQ(unbooked_alerts(bot).size(), 1u) << "a statement that never showed the withdrawal matched cleared it";
+}
+
+}  // namespace
+}  // namespace sunledger
