@@ -322,6 +322,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     auto asked = load_witnesses_config_file(config_path);
     if (!asked.is_ok()) return fail(asked.status());
     witnesses = std::move(*asked);
+    d.trust_witnesses(config_path);  // before the check at start: its cosignatures are checked under these keys
   }
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   WebhookWiring wiring;
