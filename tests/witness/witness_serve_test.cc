@@ -137,5 +137,30 @@ TEST_F(WitnessServe, APostIsCosignedAndNoForgedCosignatureIsServed) {
   EXPECT_EQ(again.stop(), 0);
 }
 
+// A witness that refused a log (it saw another history) is named by
+// `serve --check`, which then fails, and by serve at every start.
+TEST_F(WitnessServe, ARefusalIsNamedByServeCheckAndAtEveryStart) {
+  auto ok = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_NE(ok.output.find("2 witnesses configured, none refused a log"), std::string::npos) << ok.output;
+  {
+    // What the submitter records (Ledger::refuse_witness), written here as it would be.
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
+            "'witness.zhuting.example/w1', 9999, 'it holds a larger tree than the log', 1700000000 FROM logs "
+            "WHERE name='shuangjiang'");
+  }
+  auto check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("witness \"朱亭镇见证一\" (witness.zhuting.example/w1) refused log shuangjiang"),
+            std::string::npos)
+      << check.output;
+  ServerProcess p;
+  p.start(data(), "");
+  EXPECT_NE(p.log->find("WARNING: witness \"朱亭镇见证一\" (witness.zhuting.example/w1) refused log shuangjiang"),
+            std::string::npos)
+      << *p.log;
+  EXPECT_EQ(p.stop(), 0);
+}
+
 }  // namespace
 }  // namespace sunledger::testing
