@@ -120,6 +120,19 @@ TEST_F(CosignatureIntegrity, GenuineCosignaturesAreServedAndPassVerify) {
   EXPECT_NE(problems().find("witness " + a.name() + " is not configured"), std::string::npos) << problems();
 }
 
+// A witness marked "retired" in bots.json is asked no more; its key still
+// vouches for what it cosigned, so verify stays clean.
+TEST_F(CosignatureIntegrity, ARetiredWitnessIsNotAskedButItsCosignaturesStayValid) {
+  post("打印纸");
+  ASSERT_EQ(round({a.config()}), 1u);
+  post("墨盒");
+  WitnessConfig retired = a.config();
+  retired.retired = true;
+  EXPECT_EQ(round({retired}), 0u);
+  EXPECT_EQ(t.ledger->checkpoint("shuangjiang")->find(a.name()), std::string::npos);
+  EXPECT_EQ(problems(), "");
+}
+
 TEST_F(CosignatureIntegrity, ALineMadeUpIsNeitherServedNorPassesVerify) {
   post("打印纸");
   ASSERT_EQ(round({a.config()}), 1u);

@@ -307,10 +307,16 @@ TEST(WitnessConfig, TheWitnessesListIsReadAndCheckedFieldByField) {
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ((*one)[0].url, "http://10.0.0.5:7380");
   EXPECT_EQ((*one)[0].key_name(), "witness.zhuting.example/w1");
+  EXPECT_FALSE((*one)[0].retired);
+  auto retired = load_witnesses_config(R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "retired": true, "key": ")" +
+                                       key + R"("}]})");
+  ASSERT_TRUE(retired.is_ok()) << retired.status().to_string();
+  EXPECT_TRUE((*retired)[0].retired);
   for (const std::string& bad : std::vector<std::string>{
            R"({"bots": [], "witnesses": {}})", R"({"bots": [], "witnesses": [{"name": "a", "url": "ftp://x", "key": ")" + key + "\"}]}",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": "lukou.example/sunledger+3ca6c51d+AUieL9vIjMxLD9weaIBPLT4LEH0X7Ob+q0jrk4CPtAZT"}]})",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x"}]})",
+        R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "retired": "yes", "key": ")" + key + "\"}]}",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": ")" + key + R"(", "extra": 1}]})",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": ")" + key + R"("}, {"name": "b", "url": "http://y", "key": ")" +
             key + "\"}]}"}) {
