@@ -96,6 +96,7 @@ Status Deployment::open() {
   if (!l.is_ok()) return l.status();
   ledger = std::move(*l);
   if (Status s = key_matches(*ledger); !s.is_ok()) return s;
+  if (std::filesystem::exists(bots_path())) trust_witnesses(bots_path());
   std::ifstream in(salt_path());
   std::getline(in, salt);
   if (salt.size() < 32 && !verify_only)
@@ -104,6 +105,15 @@ Status Deployment::open() {
                                "beside sunledger.db (README, \"Backup and restore\"))");
   bot = std::make_unique<Bot>(ledger.get(), bot_options());
   return bot->initialize();
+}
+
+std::vector<WitnessConfig> Deployment::trust_witnesses(const std::string& config_path) {
+  auto witnesses = load_witnesses_config_file(config_path);
+  std::vector<std::string> keys;
+  if (witnesses.is_ok())
+    for (const auto& w : *witnesses) keys.push_back(w.key);
+  ledger->set_witness_keys(keys);
+  return witnesses.is_ok() ? *witnesses : std::vector<WitnessConfig>{};
 }
 
 Status Deployment::open_key(const std::string& origin) {

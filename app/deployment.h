@@ -85,6 +85,11 @@ struct Deployment {
   // Opens the ledger and the bot (the key, or the verifier key of a backup
   // folder; the salt; what each bot of bots.json can reach).
   Status open();
+  // Tells the ledger which witnesses' cosignatures to trust: those of the
+  // "witnesses" list of config_path (open() uses the folder's bots.json;
+  // serve its --config). An unreadable list trusts none, so no cosignature
+  // is served and verify names every stored one. Returns the witnesses.
+  std::vector<WitnessConfig> trust_witnesses(const std::string& config_path);
 
  private:
   // The log key, or a backup folder's verifier key (then verify_only).

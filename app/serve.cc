@@ -144,6 +144,19 @@ std::unique_ptr<PlatformAdapter> adapter_for(Deployment& d, const BotConfig& b) 
 }
 
 // How a bot's pushes reach a group, or "" when they cannot.
+std::vector<std::string> witness_refusal_lines(Deployment& d, const std::vector<WitnessConfig>& witnesses) {
+  auto refusals = d.ledger->witness_refusals();
+  if (!refusals.is_ok()) return {"the witnesses' refusals could not be read: " + refusals.status().message()};
+  std::vector<std::string> out;
+  for (const auto& r : *refusals)
+    for (const auto& w : witnesses)
+      if (w.key_name() == r.witness && !w.retired)
+        out.push_back("witness \"" + w.name + "\" (" + r.witness + ") refused log " + r.log + " on " + local_time(d, r.at) +
+                      ", holding " + std::to_string(r.witness_size) + " entries: " + r.reason +
+                      "; the server asks it no more about that log (README, \"The county's server asks its witnesses\")");
+  return out;
+}
+
 std::string group_reach(Deployment& d, const BotConfig& b) {
   if (prints_pushes(d, b)) return "printed to the terminal (demo)";
   switch (b.platform) {
@@ -322,7 +335,10 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     auto asked = load_witnesses_config_file(config_path);
     if (!asked.is_ok()) return fail(asked.status());
     witnesses = std::move(*asked);
+    d.trust_witnesses(config_path);  // before the check at start: its cosignatures are checked under these keys
   }
+  // Said at every start, not only in the one alarm the refusal raised.
+  for (const auto& line : witness_refusal_lines(d, witnesses)) std::cerr << "sunledger: WARNING: " << line << "\n";
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   WebhookWiring wiring;
   wire_bots(d, bots, adapters, wiring);

@@ -217,6 +217,14 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   if (config_path.empty() && std::filesystem::exists(d.bots_path())) config_path = d.bots_path();
   bool config_unreadable = false;  // then which bots it names is unknown
   std::vector<BotConfig> bots = check_config(d, config, config_path, report, &config_unreadable);
+  if (!config_path.empty() && !config_unreadable) {
+    // The same keys serve would trust, before the ledger is verified under them.
+    auto witnesses = d.trust_witnesses(config_path);
+    auto refused = witness_refusal_lines(d, witnesses);
+    for (const auto& line : refused) bad(line);
+    if (!witnesses.empty() && refused.empty())
+      good(count_of(witnesses.size(), "witness", "witnesses") + " configured, none refused a log");
+  }
   check_ledger(d, skip_verify, report);
   auto groups = d.bot->list_groups();
   auto members = d.bot->list_members();

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "app/deployment.h"
 #include "webhooks/adapter.h"
@@ -24,5 +25,8 @@ std::string group_reach(Deployment& d, const BotConfig& b);
 Result<std::string> config_file(const Deployment& d, const std::string& given);
 // Whether serve could bind the address now.
 Status try_bind(const std::string& host, int port);
+// The stored refusals of the configured witnesses that are not retired, one
+// line each (serve says them at start; serve --check counts them problems).
+std::vector<std::string> witness_refusal_lines(Deployment& d, const std::vector<WitnessConfig>& witnesses);
 
 }  // namespace sunledger::cli

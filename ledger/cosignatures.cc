@@ -2,6 +2,9 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <cstring>
+#include <iostream>
+
 #include "ledger/checkpoint.h"
 #include "ledger/crypto.h"
 #include "ledger/ledger.h"
@@ -30,21 +33,117 @@ bool body_size_root(const std::string& note, uint64_t* size, std::string* root) 
   return true;
 }
 
+// A good line cache past this many entries starts again: it holds one line
+// per witness and checkpoint served, which a long-running server keeps making.
+constexpr size_t kMaxGoodLines = 100000;
+
 }  // namespace
 
-std::string ledger_internal::with_cosignatures(SQLite::Database& db, int64_t log_id, std::string note) {
+void WitnessKeys::set(const std::vector<std::string>& vkeys) {
+  std::lock_guard<std::mutex> lock(mu_);
+  keys_.clear();
+  for (const auto& k : vkeys) keys_[k.substr(0, k.find('+'))] = k;
+  good_.clear();
+}
+
+std::string WitnessKeys::check(std::string_view body, const std::string& witness, const std::string& line) {
+  std::string key;
+  std::string memo = std::string(body) + line;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = keys_.find(witness);
+    if (it == keys_.end())
+      return "witness " + witness + " is not configured (bots.json \"witnesses\"), so nothing vouches for its key";
+    if (good_.count(memo)) return "";
+    key = it->second;
+  }
+  // The line must be the row's witness's: a line of another name under this
+  // row would be served as the witness's otherwise.
+  std::string prefix = std::string("\xE2\x80\x94 ") + witness + " ";
+  if (line.rfind(prefix, 0) != 0 || line.find('\n') != std::string::npos)
+    return "the stored line is not a cosignature line of witness " + witness;
+  if (!verify_cosignature(std::string(body) + "\n" + line + "\n", key).is_ok())
+    return "witness " + witness + "'s cosignature does not verify under its configured key on this checkpoint "
+           "(made up, or moved from another checkpoint)";
+  std::lock_guard<std::mutex> lock(mu_);
+  if (keys_.count(witness) && keys_[witness] == key) {
+    if (good_.size() >= kMaxGoodLines) good_.clear();
+    good_.insert(std::move(memo));
+  }
+  return "";
+}
+
+bool WitnessKeys::first_report(const std::string& what) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reported_.size() >= kMaxGoodLines) return false;
+  return reported_.insert(what).second;
+}
+
+std::string ledger_internal::note_body(std::string_view note) {
+  size_t split = note.find("\n\n");
+  return split == std::string_view::npos ? std::string() : std::string(note.substr(0, split + 1));
+}
+
+std::string ledger_internal::with_cosignatures(SQLite::Database& db, int64_t log_id, std::string note, WitnessKeys& keys) {
   uint64_t size = 0;
   std::string root;
   if (!body_size_root(note, &size, &root)) return note;
-  SQLite::Statement q(db, "SELECT line FROM cosignatures WHERE log_id=? AND size=? AND root=? ORDER BY witness");
+  const std::string body = note_body(note);
+  SQLite::Statement q(db, "SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? ORDER BY witness");
   q.bind(1, log_id);
   q.bind(2, static_cast<int64_t>(size));
   q.bind(3, root.data(), static_cast<int>(root.size()));
   while (q.executeStep()) {
+    std::string witness = q.getColumn(0).getString(), line = q.getColumn(1).getString();
+    std::string why = keys.check(body, witness, line);
+    if (!why.empty()) {
+      // The line itself is public (it would have been served); no key or
+      // secret is named. Once per row and process.
+      std::string where = body.substr(0, body.find('\n')) + " size " + std::to_string(size);
+      if (keys.first_report(where + "\n" + witness + "\n" + line))
+        std::cerr << "sunledger: WARNING: a stored cosignature on " << where << " was not served: " << why
+                  << " (run `sunledger verify`)\n";
+      continue;
+    }
     if (!note.empty() && note.back() != '\n') note += "\n";
-    note += q.getColumn(0).getString() + "\n";
+    note += line + "\n";
   }
   return note;
+}
+
+std::vector<CosignatureProblem> ledger_internal::check_cosignature_rows(
+    SQLite::Database& db, int64_t log_id, const std::string& log_origin, uint64_t entries,
+    const std::function<Hash(uint64_t)>& root_at, WitnessKeys& keys) {
+  SQLite::Statement q(db,
+                      "SELECT size, root, witness, line, typeof(size)='integer' AND typeof(root)='blob' FROM cosignatures "
+                      "WHERE log_id=? ORDER BY size, witness");
+  q.bind(1, log_id);
+  std::vector<CosignatureProblem> out;
+  size_t more = 0;
+  while (q.executeStep()) {
+    int64_t size = q.getColumn(0).getInt64();
+    auto root_col = q.getColumn(1);
+    std::string root(static_cast<const char*>(root_col.getBlob()), static_cast<size_t>(root_col.getBytes()));
+    std::string witness = q.getColumn(2).getString(), line = q.getColumn(3).getString();
+    std::string why;
+    if (q.getColumn(4).getInt() == 0 || size <= 0 || root.size() != 32)
+      why = "a row of witness " + witness + " is malformed (size or root not as the ledger writes them)";
+    else if (static_cast<uint64_t>(size) > entries)
+      why = "witness " + witness + "'s cosignature is on size " + std::to_string(size) + " but the log holds only " +
+            std::to_string(entries) + " entries";
+    else if (std::memcmp(root_at(static_cast<uint64_t>(size)).data(), root.data(), 32) != 0)
+      why = "witness " + witness + "'s cosignature is on a root that is not this log's tree at size " + std::to_string(size);
+    else {
+      Checkpoint cp{log_origin, static_cast<uint64_t>(size), {}};
+      std::memcpy(cp.root.data(), root.data(), 32);
+      why = keys.check(checkpoint_body(cp), witness, line);
+    }
+    if (why.empty()) continue;
+    if (out.empty()) out.push_back({size > 0 ? static_cast<uint64_t>(size) : 0, "cosignatures: " + why});
+    else ++more;
+  }
+  if (more > 0) out[0].reason += " (and " + std::to_string(more) + " more bad cosignature rows in this log)";
+  return out;
 }
 
 Status Ledger::add_cosignature(const std::string& log_name, const std::string& note, const std::string& witness_vkey) {
@@ -81,18 +180,33 @@ Status Ledger::add_cosignature(const std::string& log_name, const std::string& n
 }
 
 Result<uint64_t> Ledger::cosigned_size(const std::string& log_name, const std::string& witness) {
+  // Only a row that verifies counts: a forged one at a large size would
+  // have the submitter take the witness for one holding a larger tree, and
+  // refuse it.
   uint64_t size = 0;
   Status s = read([&](ReadTxn& r) -> Status {
     auto& q = r.sql().statement(
-        "SELECT max(size) FROM cosignatures WHERE witness=? AND log_id=(SELECT id FROM logs WHERE name=?)");
+        "SELECT size, root, line FROM cosignatures WHERE witness=? AND log_id=(SELECT id FROM logs WHERE name=?) "
+        "ORDER BY size DESC");
     q.bind(1, witness);
     q.bind(2, log_name);
-    if (q.step() && !q.column_is_null(0)) size = static_cast<uint64_t>(q.column_int64(0));
+    while (q.step()) {
+      std::string root = q.column_blob(1);
+      if (q.column_int64(0) <= 0 || root.size() != 32) continue;
+      Checkpoint cp{origin_ + "/" + log_name, static_cast<uint64_t>(q.column_int64(0)), {}};
+      std::memcpy(cp.root.data(), root.data(), 32);
+      if (witness_keys_->check(checkpoint_body(cp), witness, q.column_text(2)).empty()) {
+        size = cp.size;
+        break;
+      }
+    }
     return Status::ok();
   });
   if (!s.is_ok()) return s;
   return size;
 }
+
+void Ledger::set_witness_keys(const std::vector<std::string>& vkeys) { witness_keys_->set(vkeys); }
 
 Status Ledger::refuse_witness(const std::string& log_name, const std::string& witness, uint64_t witness_size,
                               const std::string& reason) {

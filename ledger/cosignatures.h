@@ -7,13 +7,27 @@
 // library: the table, and the merge its reads use.
 //
 // A cosignature needs no signature of ours: it is the witness's, over the
-// checkpoint's text, so a row forged by hand fails every verifier that holds
-// the witness's key. The table is append-only (triggers) so a careless edit
-// fails loudly; a row deleted only makes a checkpoint carry fewer.
+// checkpoint's text. But a row is only as good as that signature: an insider
+// with sqlite3 can insert a line made up, or one moved from another
+// checkpoint, and whatever serves it vouches for it. So every row is checked
+// before it is served (with_cosignatures) and by verify, under the key of a
+// witness the deployment configured (bots.json "witnesses", handed to the
+// ledger by Ledger::set_witness_keys): never a key the database holds, which
+// the same insider could write. A row that fails is dropped and logged. The
+// table is append-only (triggers) so a careless edit fails loudly; a row
+// deleted only makes a checkpoint carry fewer.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <string_view>
+#include <vector>
+#include <functional>
+
+#include "ledger/crypto.h"
 
 namespace SQLite {
 class Database;
@@ -33,8 +47,49 @@ inline constexpr const char* kWitnessRefusalsTable =
     "CREATE TABLE IF NOT EXISTS witness_refusals(log_id INTEGER NOT NULL REFERENCES logs(id), witness TEXT NOT NULL,"
     " witness_size INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(log_id, witness))";
 
+// The configured witnesses' verifier keys, by the name they sign with, and
+// the lines already found good under them (an Ed25519 verification is ~50 µs;
+// a checkpoint is served thousands of times a second). Thread safe.
+class WitnessKeys {
+ public:
+  // Replaces the keys (cosignature/v1 verifier keys, "name+hexid+base64");
+  // forgets what was found good under the old ones.
+  void set(const std::vector<std::string>& vkeys);
+  // "" when `line` is a valid cosignature/v1 line of `witness`'s configured
+  // key on the checkpoint `body` (its origin, size and root lines, ending in
+  // a newline); otherwise why not, in English, for logs and verify.
+  std::string check(std::string_view body, const std::string& witness, const std::string& line);
+  // True the first time `what` is reported: a dropped row is logged once per
+  // process, not on every request that reads it.
+  bool first_report(const std::string& what);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> keys_;  // by key name
+  std::set<std::string> good_;               // body + line, verified
+  std::set<std::string> reported_;
+};
+
+// The checkpoint's body: its lines up to the blank line before the
+// signatures, with the newline that ends the last ("" when there is none).
+std::string note_body(std::string_view note);
+
 // The note with the stored cosignature lines on its checkpoint appended (as
-// it is when there are none). Throws what SQLite throws.
-std::string with_cosignatures(SQLite::Database& db, int64_t log_id, std::string note);
+// it is when there are none), each checked first under the configured keys:
+// a row that does not verify is left out and logged (once) on stderr.
+// Throws what SQLite throws.
+std::string with_cosignatures(SQLite::Database& db, int64_t log_id, std::string note, WitnessKeys& keys);
+
+// verify's part: every cosignature row of one log checked against the
+// log's own tree (`root_at(size)` the recomputed root, `entries` the log's
+// size) and the configured keys. One problem per log at most: the first bad
+// row, and how many more there are. Throws what SQLite throws.
+struct CosignatureProblem {
+  uint64_t size = 0;
+  std::string reason;
+};
+std::vector<CosignatureProblem> check_cosignature_rows(
+    SQLite::Database& db, int64_t log_id, const std::string& log_origin, uint64_t entries,
+    const std::function<Hash(uint64_t)>& root_at, WitnessKeys& keys);
 
 }  // namespace sunledger::ledger_internal

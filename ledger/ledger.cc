@@ -102,7 +102,8 @@ void configure(SQLite::Database& db) {
 // ---------------------------------------------------------------------------
 // Ledger
 
-Ledger::Ledger(const Options& options) : options_(options) {}
+Ledger::Ledger(const Options& options)
+    : options_(options), witness_keys_(std::make_shared<ledger_internal::WitnessKeys>()) {}
 Ledger::~Ledger() = default;
 
 int64_t Ledger::storage_memory_bytes() { return sqlite3_memory_used(); }

@@ -35,6 +35,7 @@ class WalCheckpointer;
 namespace ledger_internal {
 class SqliteDatabase;
 class SqliteSession;
+class WitnessKeys;
 }  // namespace ledger_internal
 
 // Who wrote an entry: an id, the role they acted in, and the channel it came
@@ -369,6 +370,12 @@ class Ledger {
   Status refuse_witness(const std::string& log_name, const std::string& witness, uint64_t witness_size,
                         const std::string& reason);
   Result<std::vector<WitnessRefusal>> witness_refusals();
+  // The witnesses this deployment trusts (bots.json "witnesses", their
+  // cosignature/v1 verifier keys): a stored cosignature is served and passes
+  // verify only when it verifies under one of these, never under a key the
+  // database holds. None set: no cosignature is served, and verify names
+  // every stored one. Thread safe; replaces the keys set before.
+  void set_witness_keys(const std::vector<std::string>& vkeys);
   Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);
   Result<std::vector<Entry>> month_entries(const std::string& village, const std::string& month);
   Result<std::vector<Project>> projects(const std::string& village);
@@ -487,6 +494,8 @@ class Ledger {
   // them), by log name. Lets a write skip re-verifying the last checkpoint;
   // touched only by the current group-commit leader.
   std::map<std::string, std::string> trusted_notes_;
+  // Set at construction, never replaced (its contents are, under its own mutex).
+  std::shared_ptr<ledger_internal::WitnessKeys> witness_keys_;
   std::mutex schema_mu_;
   std::map<std::string, SchemaTrigger> expected_triggers_;  // by name; guarded by schema_mu_
   std::map<std::string, std::string> expected_indexes_;     // name -> sql; guarded by schema_mu_

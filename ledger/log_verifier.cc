@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ledger/checkpoint.h"
+#include "ledger/cosignatures.h"
 #include "ledger/derived_tables.h"
 #include "ledger/leaf_fields.h"
 #include "ledger/merkle.h"
@@ -153,7 +154,7 @@ struct LogVerifier {
     if (it != open_months.end()) open_months.erase(it);
   }
 
-  void run(const CheckedLog& row) {
+  void run(const CheckedLog& row, WitnessKeys* witnesses) {
     // The villages table maps a village to its log: pointed at another
     // village's log, every answer about one would be the other's books.
     if (row.is_village && row.village_id != row.name)
@@ -179,6 +180,10 @@ struct LogVerifier {
       for (const auto& [index, why] : derived) bad(index, why);
     if (first_bad == UINT64_MAX) locate_checkpoint_failures();
     if (first_bad != UINT64_MAX) report.problems.push_back({row.name, first_bad, reason});
+    if (witnesses)
+      for (auto& p : check_cosignature_rows(db, row.id, origin + "/" + row.name, count,
+                                            [&tree](uint64_t size) { return tree.root(size); }, *witnesses))
+        report.problems.push_back({row.name, p.size, std::move(p.reason)});
     ++report.logs_checked;
   }
 
@@ -339,9 +344,9 @@ struct LogVerifier {
 }  // namespace
 
 void verify_log(SQLite::Database& db, const std::string& origin, const std::string& verifier_key, int utc_offset,
-                const CheckedLog& row, VerifyReport& report) {
+                const CheckedLog& row, VerifyReport& report, WitnessKeys* witnesses) {
   LogVerifier v{db, origin, verifier_key, utc_offset, report};
-  v.run(row);
+  v.run(row, witnesses);
 }
 
 }  // namespace sunledger::ledger_internal

@@ -12,6 +12,8 @@
 
 namespace sunledger::ledger_internal {
 
+class WitnessKeys;
+
 // One row of `logs`, read in the same snapshot the check runs in.
 struct CheckedLog {
   int64_t id = 0;
@@ -27,7 +29,10 @@ struct CheckedLog {
 // first bad entry. Throws SQLite::Exception on a storage failure; the caller
 // turns it into a Status. Not thread-safe on one `db`; logs may be checked
 // concurrently on separate connections.
+// With witnesses given, the log's stored cosignatures are checked too
+// (ledger/cosignatures.h), as a problem of their own: they vouch for no entry,
+// so they never move where the entries are found bad.
 void verify_log(SQLite::Database& db, const std::string& origin, const std::string& verifier_key, int utc_offset,
-                const CheckedLog& row, VerifyReport& report);
+                const CheckedLog& row, VerifyReport& report, WitnessKeys* witnesses = nullptr);
 
 }  // namespace sunledger::ledger_internal

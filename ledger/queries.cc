@@ -148,7 +148,7 @@ Result<std::string> Ledger::checkpoint(const std::string& log_name) {
     SQLite::Statement q(conn.db(), "SELECT checkpoint, id FROM logs WHERE name=?");
     q.bind(1, log_name);
     if (!q.executeStep()) return not_found("没有这个村或日志“" + log_name + "” (no such village or log)");
-    return with_cosignatures(conn.db(), q.getColumn(1).getInt64(), q.getColumn(0).getString());
+    return with_cosignatures(conn.db(), q.getColumn(1).getInt64(), q.getColumn(0).getString(), *witness_keys_);
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "checkpoint");
   }
@@ -247,7 +247,7 @@ Result<MonthClose> Ledger::month_close(const std::string& village, const std::st
     q.bind(2, month);
     if (!q.executeStep()) return failed_precondition(month + " 的账目还没有公开 (month " + month + " is not closed yet)");
     MonthClose mc = month_close_from_row(q);
-    mc.checkpoint = with_cosignatures(conn.db(), row->id, std::move(mc.checkpoint));
+    mc.checkpoint = with_cosignatures(conn.db(), row->id, std::move(mc.checkpoint), *witness_keys_);
     // Nodes are append-only: the proof within the month's tree never changes.
     SqliteSubtreeSource source(conn.stmt(kNodeQuery), row->id);
     MerkleTree tree(&source, std::max(row->size, mc.tree_size));
@@ -269,7 +269,7 @@ Result<std::vector<MonthClose>> Ledger::month_closes(const std::string& village)
     q.bind(1, row->id);
     std::vector<MonthClose> out;
     while (q.executeStep()) out.push_back(month_close_from_row(q));
-    for (auto& mc : out) mc.checkpoint = with_cosignatures(conn.db(), row->id, std::move(mc.checkpoint));
+    for (auto& mc : out) mc.checkpoint = with_cosignatures(conn.db(), row->id, std::move(mc.checkpoint), *witness_keys_);
     return out;
   } catch (const SQLite::Exception& e) {
     return from_sqlite(e, "month closes");

@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "ledger/cosignatures.h"
 #include "ledger/log_verifier.h"
 
 #include "ledger/ledger_internal.h"
@@ -235,7 +236,8 @@ struct LogName {
 // seconds, and a connection only this thread uses needs no mutex around
 // every SQLite call (they were 8% of verify's time).
 Status verify_logs_from(const std::string& db_path, const std::string& origin, const std::string& vkey, int zone,
-                        const std::vector<LogName>& logs, std::atomic<size_t>& next, std::vector<VerifyReport>& per_log) {
+                        const std::vector<LogName>& logs, std::atomic<size_t>& next, std::vector<VerifyReport>& per_log,
+                        WitnessKeys& witnesses) {
   try {
     SQLite::Database db(db_path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
     SQLite::Transaction snapshot(db);
@@ -249,7 +251,7 @@ Status verify_logs_from(const std::string& db_path, const std::string& origin, c
         verify_log(db, origin, vkey, zone,
                    {logs[i].id, logs[i].name, static_cast<uint64_t>(q.getColumn(0).getInt64()),
                     q.getColumn(1).getString(), q.getColumn(2).getInt() != 0, q.getColumn(3).getString()},
-                   per_log[i]);
+                   per_log[i], &witnesses);
       }
     }
     return Status::ok();
@@ -287,7 +289,8 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
   std::atomic<size_t> next{0};
   const std::string vkey = verifier_key();
   auto work = [&]() -> Status {
-    return verify_logs_from(options_.db_path, origin_, vkey, options_.utc_offset_minutes, logs, next, per_log);
+    return verify_logs_from(options_.db_path, origin_, vkey, options_.utc_offset_minutes, logs, next, per_log,
+                            *witness_keys_);
   };
 
   Status helper_status;

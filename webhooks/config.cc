@@ -340,7 +340,12 @@ Result<std::vector<WitnessConfig>> load_witnesses_config(const std::string& text
     }
     where = "bots config: witness \"" + c.name + "\"";
     for (const auto& [k, v] : w.items())
-      if (k != "name" && k != "url" && k != "key") return invalid_argument(where + ": unknown field \"" + k + "\"");
+      if (k != "name" && k != "url" && k != "key" && k != "retired")
+        return invalid_argument(where + ": unknown field \"" + k + "\"");
+    if (w.contains("retired")) {
+      if (!w["retired"].is_boolean()) return invalid_argument(where + ": field \"retired\" must be true or false");
+      c.retired = w["retired"].get<bool>();
+    }
     if (!valid_url(c.url)) return invalid_argument(where + ": field \"url\" must start with http:// or https://");
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
     // name+hexid+base64(0x04 || 32-byte key): a cosignature/v1 verifier key.

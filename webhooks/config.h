@@ -82,6 +82,11 @@ struct WitnessConfig {
   std::string name;
   std::string url;
   std::string key;
+  // "retired": true: no longer asked, but its key still checks the
+  // cosignatures it made (the server serves, and verify accepts, only
+  // cosignatures of configured witnesses: one dropped from the list would
+  // make every row it signed a forgery to verify).
+  bool retired = false;
   // The name the witness signs with (the key's, before its first '+').
   std::string key_name() const { return key.substr(0, key.find('+')); }
 };

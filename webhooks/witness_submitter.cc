@@ -1,5 +1,6 @@
 #include "webhooks/witness_submitter.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "ledger/checkpoint.h"
@@ -24,7 +25,8 @@ WitnessSubmitter::WitnessSubmitter(Ledger* ledger, std::vector<WitnessConfig> wi
 WitnessSubmitter::~WitnessSubmitter() { stop(); }
 
 void WitnessSubmitter::start() {
-  if (witnesses_.empty() || thread_.joinable()) return;
+  if (thread_.joinable() || std::none_of(witnesses_.begin(), witnesses_.end(), [](const WitnessConfig& w) { return !w.retired; }))
+    return;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -60,6 +62,7 @@ Result<size_t> WitnessSubmitter::round() {
   size_t stored = 0;
   for (const auto& w : witnesses_)
     for (const auto& v : *villages) {
+      if (w.retired) break;
       if (refused_.count({w.key_name(), v.id})) continue;
       auto n = submit_log(w, v.id);
       if (!n.is_ok()) return n.status();  // our own storage: the next round tries again

@@ -66,7 +66,11 @@ struct WitnessSubmission : ::testing::Test {
     ASSERT_TRUE(bot->add_member({"generic", "zhuting-inspector", "", Role::kInspector, "朱亭镇"}).is_ok());
     init(a, "w1");
     init(b, "w2");
+    trust();
   }
+
+  // What serve does with bots.json's "witnesses": only their cosignatures are served.
+  void trust() { t.ledger->set_witness_keys({a.key, b.key}); }
 
   std::unique_ptr<WitnessSubmitter> submitter(std::vector<WitnessConfig> witnesses) {
     WitnessSubmitterOptions o;
@@ -152,6 +156,7 @@ TEST_F(WitnessSubmission, TwoWitnessesCosignAsTheLogGrowsAndThroughARestart) {
   auto reopened = Ledger::open(reopen_options(t.db_path()));
   ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
   t.ledger = std::move(*reopened);
+  trust();
   make_bot();
   post(*t.ledger, "胶水");
   s = submitter({a.config(), b.config()});
@@ -210,6 +215,7 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
     ASSERT_TRUE(honest.is_ok());
     post(**honest, "墨盒 (真)");
     t.ledger = std::move(*honest);
+    trust();
     auto s = submitter({a.config()});
     auto n = s->round();
     ASSERT_TRUE(n.is_ok());
@@ -219,6 +225,7 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
   auto forked = Ledger::open(reopen_options(copy.file("sunledger.db")));
   ASSERT_TRUE(forked.is_ok());
   t.ledger = std::move(*forked);
+  trust();
   make_bot();
   post(*t.ledger, "墨盒 (改)");  // the same index, another entry
   auto s = submitter({a.config(), b.config()});
@@ -271,12 +278,14 @@ TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
     ASSERT_TRUE(honest.is_ok());
     post(**honest, "墨盒 (真)");
     t.ledger = std::move(*honest);
+    trust();
     ASSERT_TRUE(submitter({a.config()})->round().is_ok());
     t.ledger.reset();
   }
   auto forked = Ledger::open(reopen_options(copy.file("sunledger.db")));
   ASSERT_TRUE(forked.is_ok());
   t.ledger = std::move(*forked);
+  trust();
   make_bot();
   post(*t.ledger, "墨盒 (改)");
   post(*t.ledger, "信封");  // larger than what the witness holds: a 409, then a proof it refuses (422)
@@ -298,10 +307,16 @@ TEST(WitnessConfig, TheWitnessesListIsReadAndCheckedFieldByField) {
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ((*one)[0].url, "http://10.0.0.5:7380");
   EXPECT_EQ((*one)[0].key_name(), "witness.zhuting.example/w1");
+  EXPECT_FALSE((*one)[0].retired);
+  auto retired = load_witnesses_config(R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "retired": true, "key": ")" +
+                                       key + R"("}]})");
+  ASSERT_TRUE(retired.is_ok()) << retired.status().to_string();
+  EXPECT_TRUE((*retired)[0].retired);
   for (const std::string& bad : std::vector<std::string>{
            R"({"bots": [], "witnesses": {}})", R"({"bots": [], "witnesses": [{"name": "a", "url": "ftp://x", "key": ")" + key + "\"}]}",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": "lukou.example/sunledger+3ca6c51d+AUieL9vIjMxLD9weaIBPLT4LEH0X7Ob+q0jrk4CPtAZT"}]})",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x"}]})",
+        R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "retired": "yes", "key": ")" + key + "\"}]}",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": ")" + key + R"(", "extra": 1}]})",
         R"({"bots": [], "witnesses": [{"name": "a", "url": "http://x", "key": ")" + key + R"("}, {"name": "b", "url": "http://y", "key": ")" +
             key + "\"}]}"}) {

@@ -1,0 +1,166 @@
+// The submitter as `serve` runs it (issue #15): the real `sunledger serve`
+// on the demo's data folder with a witness in its bots.json, and a real
+// `sunledger witness serve`, both on 127.0.0.1 port 0. A post in chat, then
+// the witness's state reaches the log's size and every served checkpoint
+// carries its cosignature. Then an insider forges cosignature rows with
+// sqlite3: none is served (tiles, read API, 核验, the notice page), serve's
+// check at start and `sunledger verify` name them.
+#include <gtest/gtest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "app/server_process.h"
+#include "insider.h"
+#include "witness_support.h"
+
+namespace sunledger::testing {
+namespace {
+
+using nlohmann::json;
+
+struct WitnessServe : ::testing::Test {
+  TempDir dir;
+  std::string data() const { return dir.file("data"); }
+  std::string w1_dir() const { return dir.file("w1"); }
+  std::string w1_key, w2_key;
+  WitnessProcess w1;
+
+  CommandResult sl(const std::string& args) { return run_command("timeout 60 " + sunledger(data(), args)); }
+  std::string secret_raw() {
+    json cfg = json::parse(read_file(data() + "/bots.json"));
+    auto s = base64_decode(cfg["bots"][0]["secret"].get<std::string>().substr(6));
+    return s.is_ok() ? *s : "";
+  }
+  std::string say(int port, const std::string& id, const std::string& text, const std::string& user) {
+    json body = {{"message_id", id}, {"chat_id", "shuangjiang-group"}, {"chat_type", "group"}, {"sender_id", user},
+                 {"sender_name", user}, {"text", text}};
+    auto r = post_generic(port, secret_raw(), id, body.dump());
+    if (!r || r->status != 200) return "HTTP " + std::to_string(r ? r->status : -1);
+    json j = json::parse(r->body);
+    return j["reply"].is_string() ? j["reply"].get<std::string>() : "";
+  }
+  std::string get(int port, const std::string& path) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(10, 0);
+    auto r = c.Get(path);
+    return r && r->status == 200 ? r->body : "HTTP " + std::to_string(r ? r->status : -1);
+  }
+  static uint64_t size_of(const std::string& note) {
+    size_t a = note.find('\n');
+    return a == std::string::npos ? 0 : std::stoull(note.substr(a + 1));
+  }
+  // What `witness list-logs` says the witness holds of the village's log.
+  std::string held() {
+    auto out = run_command(sunledger(w1_dir(), "witness list-logs")).output;
+    auto at = out.find("log\tsunledger.example/lukou/shuangjiang\t");
+    if (at == std::string::npos) return "";
+    at = out.find('\t', out.find('\t', at) + 1) + 1;
+    return out.substr(at, out.find_first_of("\t\n", at) - at);
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+    std::string vkey = sl("key show").output;
+    vkey = vkey.substr(0, vkey.find('\n'));
+    auto init = run_command(sunledger(w1_dir(), "witness init --name witness.zhuting.example/w1"));
+    ASSERT_EQ(init.exit_code, 0) << init.output;
+    w1_key = init.output.substr(0, init.output.find('\n'));
+    auto add = run_command(sunledger(w1_dir(), "witness add-log --origin-prefix sunledger.example/lukou/ --key '" + vkey + "'"));
+    ASSERT_EQ(add.exit_code, 0) << add.output;
+    // A second witness, configured but never up: it cosigns nothing.
+    auto init2 = run_command(sunledger(dir.file("w2"), "witness init --name witness.zhuting.example/w2"));
+    ASSERT_EQ(init2.exit_code, 0) << init2.output;
+    w2_key = init2.output.substr(0, init2.output.find('\n'));
+    w1.start(w1_dir());
+    json cfg = json::parse(read_file(data() + "/bots.json"));
+    cfg["witnesses"] = json::array({{{"name", "朱亭镇见证一"}, {"url", "http://127.0.0.1:" + std::to_string(w1.port)}, {"key", w1_key}},
+                                    {{"name", "朱亭镇见证二"}, {"url", "http://127.0.0.1:1"}, {"key", w2_key}}});
+    write_file(data() + "/bots.json", cfg.dump());
+    ::chmod((data() + "/bots.json").c_str(), 0600);
+  }
+};
+
+TEST_F(WitnessServe, APostIsCosignedAndNoForgedCosignatureIsServed) {
+  const std::string w1_line = "\xE2\x80\x94 witness.zhuting.example/w1 ";
+  const std::string w2_name = "witness.zhuting.example/w2";
+  ServerProcess p;
+  p.start(data(), "");
+  std::string reply = say(p.port, "post-1", "记账 2022-12\n支出 办公费 350 打印纸", "shuangjiang-accountant");
+  ASSERT_NE(reply.find("已记账1笔"), std::string::npos) << reply;
+  // The submitter's round (every 3 s) brings the witness up to the log.
+  std::string note;
+  for (int i = 0; i < 200; ++i) {
+    note = get(p.port, "/logs/shuangjiang/checkpoint");
+    if (note.find(w1_line) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(note.find(w1_line), std::string::npos) << note << *p.log;
+  uint64_t size = size_of(note);
+  EXPECT_EQ(held(), std::to_string(size));
+  EXPECT_NE(get(p.port, "/v1/villages/shuangjiang/checkpoint").find(w1_line), std::string::npos);
+  EXPECT_EQ(p.stop(), 0);
+  ASSERT_EQ(sl("verify").exit_code, 0) << sl("verify").output;
+
+  // The insider writes witness 2's name over witness 1's lines, at every
+  // size witness 1 cosigned (the month's checkpoint among them).
+  {
+    auto db = open_as_insider(data() + "/sunledger.db");
+    db->exec("INSERT INTO cosignatures(log_id, size, root, witness, line) SELECT log_id, size, root, '" + w2_name +
+             "', replace(line, 'witness.zhuting.example/w1', '" + w2_name + "') FROM cosignatures");
+    ASSERT_GT(db->getChanges(), 0);
+  }
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_NE(v.output.find("TAMPERED shuangjiang first bad entry #"), std::string::npos) << v.output;
+  EXPECT_NE(v.output.find("cosignatures: witness " + w2_name + "'s cosignature does not verify"), std::string::npos)
+      << v.output;
+
+  ServerProcess again;
+  again.start(data(), "");
+  EXPECT_NE(again.log->find("cosignatures: witness " + w2_name), std::string::npos) << *again.log;
+  std::string tiles = get(again.port, "/logs/shuangjiang/checkpoint");
+  EXPECT_EQ(tiles.find(w2_name), std::string::npos) << tiles;
+  EXPECT_NE(tiles.find(w1_line), std::string::npos) << tiles;
+  std::string api = get(again.port, "/v1/villages/shuangjiang/checkpoint");
+  EXPECT_EQ(api.find(w2_name), std::string::npos) << api;
+  std::string check = say(again.port, "check-1", "核验", "villager-1");
+  EXPECT_NE(check.find("witness.zhuting.example/w1"), std::string::npos) << check;
+  EXPECT_EQ(check.find(w2_name), std::string::npos) << check;
+  std::string notice = get(again.port, "/villages/shuangjiang/2022-11/notice");
+  EXPECT_EQ(notice.find("HTTP "), std::string::npos) << notice.substr(0, 200);
+  EXPECT_EQ(notice.find(w2_name), std::string::npos);
+  // What was not served was said once on stderr, without anything secret.
+  EXPECT_NE(again.log->find("was not served: witness " + w2_name), std::string::npos) << *again.log;
+  EXPECT_EQ(again.stop(), 0);
+}
+
+// A witness that refused a log (it saw another history) is named by
+// `serve --check`, which then fails, and by serve at every start.
+TEST_F(WitnessServe, ARefusalIsNamedByServeCheckAndAtEveryStart) {
+  auto ok = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_NE(ok.output.find("2 witnesses configured, none refused a log"), std::string::npos) << ok.output;
+  {
+    // What the submitter records (Ledger::refuse_witness), written here as it would be.
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
+            "'witness.zhuting.example/w1', 9999, 'it holds a larger tree than the log', 1700000000 FROM logs "
+            "WHERE name='shuangjiang'");
+  }
+  auto check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("witness \"朱亭镇见证一\" (witness.zhuting.example/w1) refused log shuangjiang"),
+            std::string::npos)
+      << check.output;
+  ServerProcess p;
+  p.start(data(), "");
+  EXPECT_NE(p.log->find("WARNING: witness \"朱亭镇见证一\" (witness.zhuting.example/w1) refused log shuangjiang"),
+            std::string::npos)
+      << *p.log;
+  EXPECT_EQ(p.stop(), 0);
+}
+
+}  // namespace
+}  // namespace sunledger::testing
