@@ -109,7 +109,8 @@ void correction_doubles(SQLite::Statement& posted, int64_t log_id, const std::ve
                           "。每个资金每年只录一次期初余额;录错了请在下一个年初(1月1日)记一笔期初余额,或用收入/支出更正差额。"
                           "(fund " + fund + " already has an opening balance in " + year +
                           "; one per fund a year: correct it at the next January 1st or with an income or expense line)");
-        codes->insert(Code::kAlreadyExists);
+        // A state of the books, as "comes before any other money" is: no mark lets it through.
+        codes->insert(Code::kFailedPrecondition);
       }
       continue;
     }
