@@ -77,7 +77,28 @@ Status check_correction(const TransactionLine& line, const AccountMap& map, bool
                                "before any other money entry of the village, or is dated January 1st)");
   if (line.kind == kSpecialReturnKind && project_special && !*project_special)
     return invalid_argument("项目“" + line.project + "”不是专项资金项目,没有专项资金可退回 (only a special project's funds are returned)");
-  return correction_postings(map, line.kind, line.amount, line.fund, line.to_fund, line.project).status();
+  auto postings = correction_postings(map, line.kind, line.amount, line.fund, line.to_fund, line.project);
+  if (!postings.is_ok() || line.kind != kTransferKind) return postings.status();
+  // Two names of one account (一般资金 and 银行存款, both 102), or two
+  // liabilities whose money both sits in 102: Dr 102 / Cr 102, nothing moved
+  // on the chart while the statement would show the names' balances apart.
+  // Checked here, on posting, not in correction_postings: the journal still
+  // books one an older version accepted. A liability to the village's own
+  // money (专项资金 → 一般资金) stays: it is the diversion the alerts show.
+  const Account* from = map.find(MapSide::kFund, line.fund.empty() ? std::string(kDefaultFund) : line.fund);
+  const Account* to = map.find(MapSide::kFund, line.to_fund);
+  const Account* held = (*postings)[0].account;
+  if (from->code == to->code)
+    return invalid_argument("转出的“" + (line.fund.empty() ? std::string(kDefaultFund) : line.fund) + "”和转入的“" +
+                            line.to_fund + "”是同一个会计科目" + held->code + " " + held->name +
+                            ",这笔转账不会移动任何钱 (both funds are account " + held->code +
+                            ": a transfer between them moves nothing)");
+  if (from->type == AccountType::kLiability && to->type == AccountType::kLiability)
+    return invalid_argument("“" + line.fund + "”(" + from->code + " " + from->name + ")和“" + line.to_fund + "”(" +
+                            to->code + " " + to->name + ")的钱都存在" + held->code + " " + held->name +
+                            ",在两种应付款之间转账不移动任何钱;改变资金用途须经批准,请按批复记账 (both funds are "
+                            "liabilities held in " + held->code + ": a transfer between them moves nothing)");
+  return Status::ok();
 }
 
 Fen special_money_change(std::string_view kind, bool income, Fen amount) {
@@ -141,6 +162,7 @@ json correction_fields(const std::string& village, const TransactionLine& line) 
             {"counterparty", line.counterparty},
             {"note", line.note}};
   if (line.kind == kTransferKind) f["to_fund"] = line.to_fund;
+  if (line.repeat) f["repeat"] = true;  // an auditor sees who said a double was meant
   return f;
 }
 

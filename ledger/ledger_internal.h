@@ -97,6 +97,10 @@ Fen special_money_change(std::string_view kind, bool income, Fen amount);
 inline constexpr const char* kUnspentSpecialQuery =
     "SELECT leaf FROM entries WHERE log_id=? AND kind IN ('txn','reversal','special_return','opening_balance')";
 Fen unspent_special(SQLite::Statement& q, int64_t log_id, const std::string& project);
+// A village's corrections, newest first, for posting's check of doubles.
+inline constexpr const char* kPostedCorrectionsQuery =
+    "SELECT idx, leaf FROM entries WHERE log_id=? AND kind IN ('opening_balance','transfer','special_return') "
+    "ORDER BY idx DESC";
 // Why 冲销 refuses a correction (entry #target of that kind), and how to undo
 // it: a reversal is counted by verify, the independent checker and the month
 // page's script as the opposite of an income or expense line, and a

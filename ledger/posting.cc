@@ -34,6 +34,107 @@ std::string local_day(const std::string& recorded_at, int utc_offset_minutes) {
               h * 3600 + m * 60 + sec;
   return format_date(local_date(t, utc_offset_minutes));
 }
+
+// The fund a correction names, as posting reads it when none is given.
+std::string correction_fund(std::string_view kind, std::string_view fund) {
+  if (!fund.empty()) return std::string(fund);
+  return kind == kSpecialReturnKind ? "专项资金" : kDefaultFund;
+}
+
+// "#12(2022-11-01 期初余额 200,000.00元 银行存款,记于2022-12-01)": an earlier correction, as an error names it.
+std::string named_correction(int64_t idx, const json& f, int utc_offset_minutes) {
+  std::string kind = entry_string(f, "kind");
+  std::string fund = correction_fund(kind, entry_string(f, "fund"));
+  std::string funds = kind == kTransferKind ? fund + "→" + entry_string(f, "to_fund") : fund;
+  return "#" + std::to_string(idx) + "(" + entry_string(f, "date") + " " + correction_kind_zh(kind) + " " +
+         format_yuan(entry_fen(f, "amount")) + " " + funds + ",记于" +
+         local_day(entry_string(f, "recorded_at"), utc_offset_minutes) + ")";
+}
+
+// Doubles among corrections (a resent message, a retried upload). A transfer
+// or return identical in kind, date, amount, item, fund(s), project and
+// counterparty to one posted in the last 30 days, or to an earlier line of
+// the same post, is refused unless marked as intended, as income and expense
+// lines are. An opening balance is a fund's starting point: a second one for
+// the same fund in the same year is refused, marked or not (a later year's
+// January 1st opening is how one is corrected). Corrections are few, so the
+// village's posted ones are read here rather than indexed in line_keys, whose
+// rows verify rebuilds from the income and expense lines alone.
+void correction_doubles(SQLite::Statement& posted, int64_t log_id, const std::vector<TransactionLine>& lines,
+                        const std::string& since, int utc_offset_minutes, std::vector<std::string>* errors,
+                        std::set<Code>* codes) {
+  struct Earlier {
+    int64_t idx;
+    json f;
+  };
+  std::vector<Earlier> earlier;  // newest first
+  posted.bind(1, log_id);
+  while (posted.executeStep()) {
+    auto col = posted.getColumn(1);
+    json f = json::parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())),
+                         nullptr, false);
+    if (f.is_object()) earlier.push_back({posted.getColumn(0).getInt64(), std::move(f)});
+  }
+  posted.reset();
+  const std::string hint = "如确实又发生一笔,请在这一行加“重复:确认”(CSV 在“重复”列写“确认”)。"
+                           "(a correction identical to one posted in the last 30 days; if it really happened twice, "
+                           "mark it 重复:确认, or 确认 in the CSV's 重复 column)";
+  auto same = [](const TransactionLine& l, const std::string& kind, const std::string& date, Fen amount,
+                 const std::string& item, const std::string& fund, const std::string& to_fund,
+                 const std::string& project, const std::string& counterparty) {
+    return l.kind == kind && l.date == date && l.amount == amount && l.item == item &&
+           correction_fund(l.kind, l.fund) == correction_fund(kind, fund) && l.to_fund == to_fund &&
+           l.project == project && l.counterparty == counterparty;
+  };
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    if (line.kind.empty()) continue;
+    int where = line.source_line > 0 ? line.source_line : static_cast<int>(i + 1);
+    std::string prefix = "第" + std::to_string(where) + "行: ";
+    std::string fund = correction_fund(line.kind, line.fund);
+    const std::string year = line.date.substr(0, 4);
+    if (line.kind == kOpeningBalanceKind) {
+      auto opened = [&](const std::string& kind, const std::string& f, const std::string& date) {
+        return kind == kOpeningBalanceKind && correction_fund(kind, f) == fund && date.substr(0, 4) == year;
+      };
+      std::string clash;
+      for (size_t j = 0; j < i && clash.empty(); ++j)
+        if (opened(lines[j].kind, lines[j].fund, lines[j].date))
+          clash = "第" + std::to_string(lines[j].source_line > 0 ? lines[j].source_line : static_cast<int>(j + 1)) + "行";
+      for (size_t j = 0; j < earlier.size() && clash.empty(); ++j)
+        if (opened(entry_string(earlier[j].f, "kind"), entry_string(earlier[j].f, "fund"), entry_string(earlier[j].f, "date")))
+          clash = named_correction(earlier[j].idx, earlier[j].f, utc_offset_minutes);
+      if (!clash.empty()) {
+        errors->push_back(prefix + "资金“" + fund + "”" + year + "年的期初余额已经录入过:" + clash +
+                          "。每个资金每年只录一次期初余额;录错了请在下一个年初(1月1日)记一笔期初余额,或用收入/支出更正差额。"
+                          "(fund " + fund + " already has an opening balance in " + year +
+                          "; one per fund a year: correct it at the next January 1st or with an income or expense line)");
+        // A state of the books, as "comes before any other money" is: no mark lets it through.
+        codes->insert(Code::kFailedPrecondition);
+      }
+      continue;
+    }
+    if (line.repeat) continue;
+    std::string clash;
+    for (size_t j = 0; j < i && clash.empty(); ++j)
+      if (same(line, lines[j].kind, lines[j].date, lines[j].amount, lines[j].item, lines[j].fund, lines[j].to_fund,
+               lines[j].project, lines[j].counterparty))
+        clash = "第" + std::to_string(lines[j].source_line > 0 ? lines[j].source_line : static_cast<int>(j + 1)) + "行";
+    for (const auto& e : earlier) {
+      if (!clash.empty()) break;
+      const json& f = e.f;
+      if (entry_string(f, "recorded_at") < since) break;  // older ones are older still
+      if (same(line, entry_string(f, "kind"), entry_string(f, "date"), entry_fen(f, "amount"), entry_string(f, "item"),
+               entry_string(f, "fund"), entry_string(f, "to_fund"), entry_string(f, "project"),
+               entry_string(f, "counterparty")))
+        clash = named_correction(e.idx, f, utc_offset_minutes);
+    }
+    if (!clash.empty()) {
+      errors->push_back(prefix + "与" + clash + "完全相同。" + hint);
+      codes->insert(Code::kAlreadyExists);
+    }
+  }
+}
 }  // namespace
 
 // Each line's key, and an error for every line identical to an earlier line
@@ -185,10 +286,16 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   }
   // Duplicates, once every line is well formed (their fields are normalised).
   std::vector<std::string> keys;
-  std::vector<TransactionLine> money_lines;  // the income and expense lines: corrections are not checked for doubles
+  std::vector<TransactionLine> money_lines;  // the income and expense lines; corrections are checked apart
   for (const auto& l : lines)
     if (l.kind.empty()) money_lines.push_back(l);
-  if (errors.empty()) keys = duplicate_check(**log, money_lines, &errors, &error_codes);
+  bool well_formed = errors.empty();
+  if (well_formed) keys = duplicate_check(**log, money_lines, &errors, &error_codes);
+  // Corrections even when a line is refused for another reason: a retried
+  // upload's opening balances, now after money, are also named as doubles.
+  if (money_lines.size() < lines.size())
+    correction_doubles(ledger_->writer_session_->raw(kPostedCorrectionsQuery), (*log)->id, lines,
+                       utc_timestamp(now_ - kDuplicateWindowSeconds), ledger_->utc_offset_minutes(), &errors, &error_codes);
   if (!errors.empty()) {
     std::string joined;
     for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;

@@ -110,38 +110,94 @@ TEST_F(CorrectionAttacks, AVillagerCannotPostACorrection) {
 }
 
 // The same correction posted twice (a message sent again, a CSV upload
-// retried after a timeout): an income or expense line identical to one of the
-// last 30 days is refused without 重复:确认, but corrections skip that check
-// (accounts.cc: "corrections are not checked for doubles"), so the second
-// opening balance of the same fund doubles it, and README's "several opening
-// balances, one per fund" is not enforced either.
-// DISABLED: ledger/accounts.cc's corrections are another helper's work at the
-// same time; see the review report.
-TEST_F(CorrectionAttacks, DISABLED_TheSameCorrectionPostedTwiceIsRefusedAsADuplicate) {
-  ASSERT_NE(say("secretary", "记账 2022-11\n期初余额 200000 资金:银行存款 日期:2022-11-01").find("已记账1笔"), std::string::npos);
+// retried after a timeout): refused the second time as an income or expense
+// line is, naming the earlier entry; a transfer or return that really
+// happened twice passes when marked 重复:确认. An opening balance is one per
+// fund a year, marked or not; the next January 1st may open the fund again.
+TEST_F(CorrectionAttacks, TheSameCorrectionPostedTwiceIsRefusedAsADuplicate) {
+  std::string first = say("secretary", "记账 2022-11\n期初余额 200000 资金:银行存款 日期:2022-11-01");
+  ASSERT_NE(first.find("已记账1笔(#"), std::string::npos) << first;
+  std::string opening_idx = first.substr(first.find("(#") + 2, first.find(")") - first.find("(#") - 2);
   uint64_t before = size();
   std::string again = say("secretary", "记账 2022-11\n期初余额 200000 资金:银行存款 日期:2022-11-01");
   EXPECT_EQ(again.find("已记账"), std::string::npos) << again;
+  EXPECT_NE(again.find("第2行: 资金“银行存款”2022年的期初余额已经录入过:#" + opening_idx +
+                       "(2022-11-01 期初余额 200,000.00元 银行存款,记于"),
+            std::string::npos)
+      << again;
+  // Another amount, or marked as meant, is still a second opening of the fund.
+  again = say("secretary", "记账 2022-11\n期初余额 1000 资金:银行存款 日期:2022-11-01 重复:确认");
+  EXPECT_NE(again.find("2022年的期初余额已经录入过:#" + opening_idx), std::string::npos) << again;
+  // Two in one message: the second names the first line.
+  again = say("secretary", "记账 2022-11\n期初余额 500 资金:现金 日期:2022-11-01\n期初余额 600 资金:现金 日期:2022-11-01");
+  EXPECT_NE(again.find("第3行: 资金“现金”2022年的期初余额已经录入过:第2行"), std::string::npos) << again;
+  EXPECT_EQ(size(), before);
+
   ASSERT_NE(say("secretary", "记账 2022-11\n转账 2000 取备用金 从:银行存款 到:现金 日期:2022-11-10").find("已记账1笔"),
             std::string::npos);
   std::string transfer = say("secretary", "记账 2022-11\n转账 2000 取备用金 从:银行存款 到:现金 日期:2022-11-10");
   EXPECT_EQ(transfer.find("已记账"), std::string::npos) << transfer;
+  EXPECT_NE(transfer.find("(2022-11-10 转账 2,000.00元 银行存款→现金,记于"), std::string::npos) << transfer;
+  EXPECT_NE(transfer.find("重复:确认"), std::string::npos) << transfer;
   EXPECT_EQ(size(), before + 1);
+  // The same twice in one message (no item: the kind is the item of both).
+  transfer = say("secretary", "记账 2022-11\n转账 300 从:银行存款 到:现金 日期:2022-11-12\n转账 300 从:银行存款 到:现金 日期:2022-11-12");
+  EXPECT_NE(transfer.find("第3行: 与第2行完全相同"), std::string::npos) << transfer;
+  EXPECT_EQ(size(), before + 1);
+  // Other fields make another transfer: the other direction, another day.
+  EXPECT_NE(say("secretary", "记账 2022-11\n转账 2000 取备用金 从:现金 到:银行存款 日期:2022-11-10").find("已记账1笔"),
+            std::string::npos);
+  EXPECT_NE(say("secretary", "记账 2022-11\n转账 2000 取备用金 从:银行存款 到:现金 日期:2022-11-11").find("已记账1笔"),
+            std::string::npos);
+  // Marked as meant, a transfer that really happened twice passes, and says so in its entry.
+  std::string meant = say("secretary", "记账 2022-11\n转账 2000 取备用金 从:银行存款 到:现金 日期:2022-11-10 重复:确认");
+  ASSERT_NE(meant.find("已记账1笔"), std::string::npos) << meant;
+  auto marked = t.ledger->entries("shuangjiang", size() - 1, size());
+  ASSERT_TRUE(marked.is_ok() && marked->size() == 1);
+  EXPECT_TRUE((*marked)[0].fields.value("repeat", false)) << (*marked)[0].fields.dump();
+  EXPECT_EQ(size(), before + 4);
+
+  // A return posted twice, the same.
+  ASSERT_NE(say("secretary", "立项 水利建设 30万 专项").find("已立项"), std::string::npos);
+  ASSERT_NE(say("secretary", "记账 2022-11\n收入 上级拨款 10000 专项到账 项目:水利建设 资金:专项资金 日期:2022-11-03").find("已记账1笔"),
+            std::string::npos);
+  ASSERT_NE(say("secretary", "记账 2022-11\n退回 1000 结余退回 项目:水利建设 对方:区水利局 日期:2022-11-20").find("已记账1笔"),
+            std::string::npos);
+  uint64_t returned = size();
+  std::string twice = say("secretary", "记账 2022-11\n退回 1000 结余退回 项目:水利建设 对方:区水利局 日期:2022-11-20");
+  EXPECT_NE(twice.find("(2022-11-20 退回 1,000.00元 专项资金,记于"), std::string::npos) << twice;
+  EXPECT_EQ(size(), returned);
+
+  // The next year's first day may open the fund again (how an opening is corrected), once.
+  t.clock.set(testing::kDec5th2022 + 40 * 86400);  // 2023-01-14
+  ASSERT_NE(say("secretary", "公开 2022-11").find("已公开"), std::string::npos);
+  ASSERT_NE(say("secretary", "公开 2022-12").find("已公开"), std::string::npos);
+  ASSERT_NE(say("secretary", "记账 2023-01\n期初余额 100 资金:银行存款 日期:2023-01-01").find("已记账1笔"), std::string::npos);
+  std::string twice_a_year = say("secretary", "记账 2023-01\n期初余额 100 资金:银行存款 日期:2023-01-01");
+  EXPECT_NE(twice_a_year.find("资金“银行存款”2023年的期初余额已经录入过"), std::string::npos) << twice_a_year;
+  EXPECT_TRUE(t.ledger->verify()->intact());
 }
 
 // Two names of one account: 一般资金 and 银行存款 both map to 102, so a
-// "transfer" between them is Dr 102 / Cr 102, nothing moved, while the
-// books show the two names' balances apart (−X and +X). README: "a fund to
-// itself is refused"; only the same name is. The same between two
-// liabilities (专项资金 → 一事一议: Dr 102 / Cr 102, 241 and 231 unchanged).
-// DISABLED: ledger/corrections.cc is another helper's work at the same time.
-TEST_F(CorrectionAttacks, DISABLED_ATransferBetweenTwoNamesOfOneAccountIsRefused) {
+// "transfer" between them would be Dr 102 / Cr 102, nothing moved, while the
+// books showed the two names' balances apart (−X and +X). The same between
+// two liabilities (专项资金 → 一事一议: Dr 102 / Cr 102, 241 and 231
+// unchanged). Refused, naming the account; a village's own mapping decides.
+TEST_F(CorrectionAttacks, ATransferBetweenTwoNamesOfOneAccountIsRefused) {
   uint64_t before = size();
   std::string r = say("secretary", "记账 2022-11\n转账 100 从:一般资金 到:银行存款 日期:2022-11-02");
   EXPECT_EQ(r.find("已记账"), std::string::npos) << r;
+  EXPECT_NE(r.find("转出的“一般资金”和转入的“银行存款”是同一个会计科目102 银行存款"), std::string::npos) << r;
   r = say("secretary", "记账 2022-11\n转账 100 从:专项资金 到:一事一议 日期:2022-11-02");
   EXPECT_EQ(r.find("已记账"), std::string::npos) << r;
+  EXPECT_NE(r.find("的钱都存在102 银行存款"), std::string::npos) << r;
+  // The default fund (no 从:) is 一般资金, 102 too.
+  r = say("secretary", "记账 2022-11\n转账 100 到:银行 日期:2022-11-02");
+  EXPECT_NE(r.find("是同一个会计科目102"), std::string::npos) << r;
   EXPECT_EQ(size(), before);
+  // Between two accounts it moves money: the bank and the cash box.
+  r = say("secretary", "记账 2022-11\n转账 100 从:一般资金 到:现金 日期:2022-11-02");
+  EXPECT_NE(r.find("已记账1笔"), std::string::npos) << r;
 }
 
 }  // namespace

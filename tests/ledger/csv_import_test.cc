@@ -146,6 +146,19 @@ TEST(EntriesCsv, TakesOpeningBalancesTransfersAndReturns) {
   ASSERT_TRUE(t.ledger->register_project("v1", {"水利建设", 300'000'00, true}, testing::official()).is_ok());
   auto posted = t.ledger->post_transactions("v1", r.lines, testing::official());
   ASSERT_TRUE(posted.is_ok()) << posted.status().to_string();
+  // The upload retried after a timeout: each correction is named as a double
+  // of what the first one posted, and nothing is written.
+  uint64_t before = *t.ledger->log_size("v1");
+  auto retried = t.ledger->post_transactions("v1", r.lines, testing::official());
+  ASSERT_FALSE(retried.is_ok());
+  const std::string& why = retried.status().message();
+  const std::string first = std::to_string(posted->indexes[0]);
+  for (std::string says : {"第2行: 资金“现金”2022年的期初余额已经录入过:#" + first + "(2022-11-01 期初余额 5,000.00元 现金,记于",
+                           std::string("资金“银行存款”2022年的期初余额已经录入过:#"),
+                           "与#" + std::to_string(posted->indexes[3]) + "(2022-11-04 转账 2,000.00元 银行存款→现金,记于",
+                           "与#" + std::to_string(posted->indexes[4]) + "(2022-11-20 退回 142,400.00元 专项资金,记于"})
+    EXPECT_NE(why.find(says), std::string::npos) << says << "\n" << why;
+  EXPECT_EQ(*t.ledger->log_size("v1"), before);
   auto close = t.ledger->close_month("v1", "2022-11", testing::official());
   ASSERT_TRUE(close.is_ok());
   EXPECT_EQ(entry_fen(close->statement, "income_total"), 300'000'00);
