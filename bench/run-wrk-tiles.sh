@@ -25,7 +25,9 @@ n, base = int(sys.argv[1]), int(sys.argv[2])
 print("date,type,category,item,amount,project,fund,counterparty,note")
 for i in range(n):
     k = base + i
-    print(f"2022-11-{1 + k % 28:02d},{'income' if k % 4 == 0 else 'expense'},上级拨款,第{k}笔,{100 + k % 9000},,,,")
+    # An expense needs an expense category (the 2023 chart maps each to an account).
+    income = k % 4 == 0
+    print(f"2022-11-{1 + k % 28:02d},{'income' if income else 'expense'},{'上级拨款' if income else '办公费'},第{k}笔,{100 + k % 9000},,,,")
 PY
   "$bin" --data "$data/d" post --village shuangjiang --file "$data/rows.csv" >/dev/null
 done
