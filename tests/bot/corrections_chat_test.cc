@@ -10,8 +10,6 @@
 namespace sunledger {
 namespace {
 
-constexpr const char* kBot = testing::kGroupBot;
-constexpr const char* kGroup = testing::kShuangjiangGroup;
 
 struct ChatCorrections : testing::GroupBotTest {
 

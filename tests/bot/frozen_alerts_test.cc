@@ -12,8 +12,6 @@
 namespace sunledger {
 namespace {
 
-constexpr const char* kBot = testing::kGroupBot;
-constexpr const char* kGroup = testing::kShuangjiangGroup;
 constexpr const char* kLater = "⚠ 公开后新增预警 (alerts raised after publication):\n";
 
 struct FrozenAlerts : testing::GroupBotTest {

@@ -10,8 +10,6 @@
 namespace sunledger {
 namespace {
 
-constexpr const char* kBot = testing::kGroupBot;
-constexpr const char* kGroup = testing::kShuangjiangGroup;
 // The standard's worked example (valid check character), and the pieces a
 // neighbour could put together: district code, birth date, sequence.
 constexpr const char* kId = "11010519491231002X";

@@ -31,8 +31,6 @@ using nlohmann::json;
 namespace raw = testing::raw;
 const auto raw_hmac = raw::hmac_sha256;
 const auto b64 = raw::b64;
-const auto unb64 = raw::unb64;
-const auto raw_sha1_hex = raw::sha1_hex;
 const auto raw_sha256 = raw::sha256;
 const auto wecom_encrypt = raw::wecom_encrypt;
 const auto wecom_decrypt = raw::wecom_decrypt;
