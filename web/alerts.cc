@@ -50,17 +50,23 @@ Html alerts_html(const AlertItems& items, size_t from, size_t to) {
 
 }  // namespace
 
+Html alerts_list(const std::vector<Flag>& flags, size_t budget, const std::string& more_href) {
+  return month_alerts(flags, {}, more_href, budget);
+}
+
 Html month_alerts(const std::vector<Flag>& at_publication, const std::vector<Flag>& later, const std::string& all_alerts_url,
                   size_t budget) {
-  static const Template more(R"(<p class="more">另有{{n}}条预警未在此列出,全部预警见 <a href="{{href}}">{{href}}</a> <span class="en">{{n}} more alerts are not listed here: see all alerts</span></p>
+  static const Template more(R"(<p class="more">另有{{n}}条预警未在此列出{{link}} <span class="en">{{n}} more alerts are not listed here</span></p>
 )");
+  static const Template link(R"(,见 <a href="{{href}}">{{href}}</a>)");
   AlertItems items = alert_items(at_publication, later);
   size_t shown = 0, used = 0;
   while (shown < items.rows.size() && used + items.rows[shown].html.str().size() <= budget)
     used += items.rows[shown++].html.str().size();
   Html out = alerts_html(items, 0, shown);
   if (shown < items.rows.size())
-    out += more.render({{"n", std::to_string(items.rows.size() - shown)}, {"href", all_alerts_url}});
+    out += more.render({{"n", std::to_string(items.rows.size() - shown)},
+                        {"link", all_alerts_url.empty() ? Html() : link.render({{"href", all_alerts_url}})}});
   return out;
 }
 

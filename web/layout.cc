@@ -146,29 +146,6 @@ Html yuan_wan(Fen fen) {
   return t.render({{"amount", format_yuan_with_wan(fen)}});
 }
 
-Html alerts_list(const std::vector<Flag>& flags, size_t budget, const std::string& more_href) {
-  if (flags.empty()) return Html::markup("<p class=\"muted\">没有预警 <span class=\"en\">No alerts</span></p>\n");
-  static const Template list(R"(<ul class="alerts">
-{{items}}</ul>
-)");
-  static const Template item("<li>⚠ {{text}}</li>\n");
-  static const Template more(R"(<p class="more">另有{{n}}条预警未在此列出{{link}} <span class="en">{{n}} more alerts are not listed here</span></p>
-)");
-  static const Template link(R"(,见 <a href="{{href}}">{{href}}</a>)");
-  Html items;
-  size_t shown = 0;
-  for (; shown < flags.size(); ++shown) {
-    Html one = item.render({{"text", flags[shown].text}});
-    if (items.str().size() + one.str().size() > budget) break;
-    items += one;
-  }
-  Html out = shown > 0 ? list.render({{"items", items}}) : Html();
-  if (shown < flags.size())
-    out += more.render({{"n", std::to_string(flags.size() - shown)},
-                        {"link", more_href.empty() ? Html() : link.render({{"href", more_href}})}});
-  return out;
-}
-
 // The month page runs one script, /static/verify.js, which reads the proofs
 // from this server's read API: script-src and connect-src 'self' there, and
 // on no other page.

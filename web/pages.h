@@ -44,7 +44,7 @@ Html yuan_wan(Fen fen);
 // A list of alerts ("no alerts" when there are none) of at most `budget`
 // bytes: an alert raised per bank withdrawal or per reversal has no upper
 // count, and every page stays under 150 KB. The alerts left out are counted,
-// with a link to `more_href` when given.
+// with a link to `more_href` when given. month_alerts with no later ones.
 constexpr size_t kAlertsBytes = 40'000;
 Html alerts_list(const std::vector<Flag>& flags, size_t budget = kAlertsBytes, const std::string& more_href = "");
 // The month page's policy: its one script (/static/verify.js) may run and
@@ -72,7 +72,7 @@ struct PublishedMonth {
 // The alerts a month page or notice shows (web/alerts.cc): those its
 // statement recorded, then those raised after publication under 公开后新增预警
 // with their dates, at most `budget` bytes; the rest counted with a link to
-// `all_alerts_url`, the month's alerts pages.
+// `all_alerts_url` (the month's alerts pages; none when empty).
 Html month_alerts(const std::vector<Flag>& at_publication, const std::vector<Flag>& later, const std::string& all_alerts_url,
                   size_t budget = kAlertsBytes);
 // GET /villages/{id}/{YYYY-MM}/alerts[/page/N]: every alert of a published
