@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "ledger/clock.h"
+#include "ledger/identity.h"
 
 namespace sunledger {
 namespace {
@@ -201,6 +202,10 @@ void BooksBuilder::apply(const Entry& e, const Entry& as_of) {
             -1);
       cash_lines_.erase(target);
       diversion_lines_.erase(target);
+      // The booking of a bank withdrawal undone: the withdrawal is not in the books again.
+      auto [first, last] = cleared_withdrawals_.equal_range(target);
+      for (auto it = first; it != last; ++it) bank_withdrawals_.push_back(it->second);
+      cleared_withdrawals_.erase(first, last);
     }
     if (f.value("target_closed", false))
       reversal_flags_.push_back({FlagKind::kReversalOfPublished, village_.id, entry_string(f, "target_month"), e.index,
@@ -211,16 +216,85 @@ void BooksBuilder::apply(const Entry& e, const Entry& as_of) {
   }
 }
 
+namespace {
+
+std::string withdrawal_key(const std::string& date, Fen amount, const std::string& counterparty) {
+  return date + '\x1f' + std::to_string(amount) + '\x1f' + counterparty;
+}
+
+std::optional<uint64_t> entry_index(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<uint64_t>();
+}
+
+}  // namespace
+
 void BooksBuilder::apply_reconciliation(const Entry& e) {
   const auto& f = e.fields;
-  std::string from = entry_string(f, "from"), to = entry_string(f, "to");
-  std::erase_if(bank_withdrawals_, [&](const BankWithdrawal& w) { return w.date >= from && w.date <= to; });
   auto out = f.find("unmatched_out");
-  if (out == f.end() || !out->is_array()) return;
-  for (const auto& w : *out)
-    if (w.is_object())
-      bank_withdrawals_.push_back({entry_string(w, "date"), entry_string(w, "counterparty"), entry_string(w, "reference"),
-                                   entry_fen(w, "amount"), e.index, as_of_, as_of_at_});
+  auto matched = f.find("matched_out");
+  uint64_t books_size = entry_index(f, "books_size").value_or(e.index);
+  if (matched == f.end() || !matched->is_array()) {
+    // A record written before records named what they matched (existing
+    // deployments): it clears, as it did then, every withdrawal outstanding
+    // within its period, so alerts cleared before an upgrade stay cleared.
+    // No new record is written this way, so no one can clear one so now.
+    std::string from = entry_string(f, "from"), to = entry_string(f, "to");
+    std::erase_if(bank_withdrawals_, [&](const BankWithdrawal& w) { return w.date >= from && w.date <= to; });
+  }
+  // What this record says about each outstanding withdrawal: 0 nothing, 1
+  // matched to a booking (cleared), 2 unmatched again (still outstanding).
+  std::vector<int> said(bank_withdrawals_.size(), 0);
+  if (matched != f.end() && matched->is_array()) {
+    for (const auto& m : *matched) {
+      auto entry = entry_index(m, "entry");
+      if (!m.is_object() || !entry) continue;
+      std::string date = entry_string(m, "date"), counterparty = entry_string(m, "counterparty");
+      Fen amount = entry_fen(m, "amount");
+      std::string key = withdrawal_key(date, amount, counterparty);
+      // The first reconciliation that matched an entry says which withdrawal
+      // it books: a statement leaving that one out cannot lend it to another
+      // of the same amount a few days off.
+      auto owner = matched_entries_.try_emplace(*entry, key).first;
+      if (owner->second != key || reversed_.count(*entry)) continue;
+      for (size_t i = 0; i < bank_withdrawals_.size(); ++i) {
+        BankWithdrawal& w = bank_withdrawals_[i];
+        // Booked after the latest reconciliation that found it unmatched:
+        // an older entry was there then and was not its booking.
+        if (said[i] != 0 || w.date != date || w.amount != amount || w.counterparty != counterparty || *entry < w.books_size)
+          continue;
+        said[i] = 1;
+        cleared_withdrawals_.emplace(*entry, w);
+        break;
+      }
+    }
+  }
+  if (out != f.end() && out->is_array()) {
+    for (const auto& u : *out) {
+      if (!u.is_object()) continue;
+      BankWithdrawal w{entry_string(u, "date"), entry_string(u, "counterparty"), entry_string(u, "reference"),
+                       entry_fen(u, "amount"), e.index, as_of_, as_of_at_, books_size};
+      // Found unmatched again: the same alert, now needing a booking posted
+      // after this reconciliation too.
+      bool known = false;
+      for (size_t i = 0; i < bank_withdrawals_.size() && !known; ++i) {
+        const BankWithdrawal& o = bank_withdrawals_[i];
+        if (said[i] != 0 || o.date != w.date || o.amount != w.amount || o.counterparty != w.counterparty) continue;
+        said[i] = 2;
+        bank_withdrawals_[i].books_size = std::max(bank_withdrawals_[i].books_size, books_size);
+        known = true;
+      }
+      if (!known) {
+        bank_withdrawals_.push_back(std::move(w));
+        said.push_back(2);
+      }
+    }
+  }
+  std::vector<BankWithdrawal> outstanding;
+  for (size_t i = 0; i < bank_withdrawals_.size(); ++i)
+    if (said[i] != 1) outstanding.push_back(std::move(bank_withdrawals_[i]));
+  bank_withdrawals_ = std::move(outstanding);
 }
 
 namespace {
@@ -281,15 +355,22 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
   for (const auto& w : bank_withdrawals_) {
     auto days = days_between(w.date, options.today);
     if (!days || *days < kUnbookedWithdrawalDays) continue;
-    std::string text = "银行流水有支出未入账:" + w.date + " 银行支出" + format_yuan_with_wan(w.amount);
-    if (!w.counterparty.empty()) text += "给“" + w.counterparty + "”";
-    if (!w.reference.empty()) text += "(摘要:" + w.reference + ")";
-    text += "," + std::to_string(*days) + "天后账上仍没有这笔(第#" + std::to_string(w.reconciliation) +
-            "条对账记录) (bank withdrawal not in the books " + std::to_string(*days) + " days on)";
+    auto text = [&](const std::string& counterparty) {
+      std::string t = "银行流水有支出未入账:" + w.date + " 银行支出" + format_yuan_with_wan(w.amount);
+      if (!counterparty.empty()) t += "给“" + counterparty + "”";
+      if (!w.reference.empty()) t += "(摘要:" + w.reference + ")";
+      return t + "," + std::to_string(*days) + "天后账上仍没有这笔(第#" + std::to_string(w.reconciliation) +
+             "条对账记录) (bank withdrawal not in the books " + std::to_string(*days) + " days on)";
+    };
+    // A private person paid from the village's account is named in full to
+    // inspectors and officials only (the signed record keeps the name, as
+    // the books keep their counterparties).
+    std::string full = text(w.counterparty), shown = text(public_counterparty(w.counterparty));
     // Raised by the reconciliation that found it: about a published month, it is
     // an alert raised after publication (issue #16 item 3), never a frozen one.
-    b.flags.push_back({FlagKind::kBankWithdrawalUnbooked, village_.id, w.date.substr(0, 7), w.reconciliation, text,
-                       w.raised_by, w.raised_at});
+    if (!options.public_view && shown != full) b.public_texts[full] = shown;
+    b.flags.push_back({FlagKind::kBankWithdrawalUnbooked, village_.id, w.date.substr(0, 7), w.reconciliation,
+                       options.public_view ? shown : full, w.raised_by, w.raised_at});
   }
   for (const auto& p : projects_) {
     if (p.spent > p.approved)
@@ -343,11 +424,13 @@ void PublishedBooksBuilder::apply(const Entry& e) {
 }
 
 VillageBooks PublishedBooksBuilder::snapshot(const BooksOptions& options, const std::string& through) const {
-  if (through.empty()) return builder_.snapshot(options);
+  BooksOptions o = options;
+  o.public_view = true;
+  if (through.empty()) return builder_.snapshot(o);
   BooksBuilder b = builder_;
   for (const auto& w : waiting_)
     if (entry_string(w.fields, "month") <= through) b.apply(w);
-  return b.snapshot(options);
+  return b.snapshot(o);
 }
 
 std::vector<Flag> notice_flags(const std::vector<Flag>& flags, const std::string& month) {

@@ -79,6 +79,9 @@ struct BooksOptions {
   Fen cash_limit = 5'000 * 100;
   int publish_by_day = 15;
   std::string today;  // local date, YYYY-MM-DD
+  // The books as the public sees them (PublishedBooksBuilder): a private
+  // person's name in an alert is masked (VillageBooks::public_texts).
+  bool public_view = false;
 };
 
 struct VillageBooks {
@@ -89,6 +92,12 @@ struct VillageBooks {
   std::set<std::string> closed_months;
   std::map<std::string, int> open_month_lines;  // month -> lines not yet published
   std::vector<Flag> flags;
+  // The text the public sees for each flag text that differs from it: a bank
+  // withdrawal's counterparty who is a private person, masked (张*). The
+  // published books (web pages, notices, what a statement signs) carry the
+  // masked text already; these books keep the full name for inspectors and
+  // the village's officials, and a group chat shows the masked one.
+  std::map<std::string, std::string> public_texts;
   // The books as the public may see them (web pages, a month's notice): the
   // entries of published months only, and today's "not published by its
   // deadline" flags (which name a month, no figure). A line posted into a
@@ -140,18 +149,29 @@ class BooksBuilder {
   std::map<uint64_t, Line> cash_lines_;
   std::map<uint64_t, Line> diversion_lines_;
   std::vector<Flag> reversal_flags_;
-  // The bank withdrawals left unmatched by the reconciliations so far: the
-  // latest reconciliation whose period covers a withdrawal's date decides
-  // whether it is still outstanding (reconcile/reconcile.h records them).
+  // The bank withdrawals left unmatched by the reconciliations so far
+  // (reconcile/reconcile.h records them). One is cleared only by evidence
+  // about it: a later reconciliation that matched the same withdrawal (date,
+  // amount, counterparty as recorded) to an entry posted after the latest
+  // reconciliation that found it unmatched (bot/books.cc, apply_reconciliation).
   struct BankWithdrawal {
     std::string date, counterparty, reference;
     Fen amount = 0;
     uint64_t reconciliation = 0;  // the entry that recorded it
     uint64_t raised_by = 0;       // as Flag::raised_by
     std::string raised_at;
+    // The log's size the latest reconciliation that found it unmatched read
+    // the books at: only an entry from here on can be its booking.
+    uint64_t books_size = 0;
   };
   void apply_reconciliation(const Entry& e);
   std::vector<BankWithdrawal> bank_withdrawals_;
+  // Withdrawals cleared, by the entry that booked them: reversing that entry
+  // brings the alert back.
+  std::multimap<uint64_t, BankWithdrawal> cleared_withdrawals_;
+  // Each entry a reconciliation matched to a withdrawal, and that
+  // withdrawal's key: an entry booked for one withdrawal never clears another.
+  std::map<uint64_t, std::string> matched_entries_;
   // When diversion_lines_ last became non-empty.
   uint64_t diverted_since_ = 0;
   std::string diverted_at_;

@@ -245,7 +245,12 @@ Result<std::string> Bot::Impl::alerts(const Context& ctx) {
   for (const Village* v : watched) {
     auto b = village_books(*v);
     if (!b.is_ok()) return b.status();
-    for (const auto& f : (*b)->flags) lines.push_back("[" + v->town + v->name + "] " + f.text + "\n");
+    // A group chat is read by villagers: a private person's name is masked there.
+    const auto& masked = (*b)->public_texts;
+    for (const auto& f : (*b)->flags) {
+      auto shown = ctx.msg->group ? masked.find(f.text) : masked.end();
+      lines.push_back("[" + v->town + v->name + "] " + (shown != masked.end() ? shown->second : f.text) + "\n");
+    }
   }
   if (lines.empty()) lines.push_back("目前没有预警。(no alerts)\n");
   int page = !ctx.args.empty() && ctx.args[0].size() <= 4 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos

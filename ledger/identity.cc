@@ -169,4 +169,60 @@ std::string mask_person_name(std::string_view name) {
   return out;
 }
 
+namespace {
+
+// The leading run of CJK ideographs (U+3400-U+4DBF, U+4E00-U+9FFF), each
+// character as its UTF-8 bytes, and where the run ends.
+std::vector<std::string_view> leading_ideographs(std::string_view text, size_t* end) {
+  std::vector<std::string_view> chars;
+  size_t i = 0;
+  while (i + 3 <= text.size()) {
+    auto b0 = static_cast<unsigned char>(text[i]), b1 = static_cast<unsigned char>(text[i + 1]),
+         b2 = static_cast<unsigned char>(text[i + 2]);
+    if ((b0 >> 4) != 0xE || (b1 >> 6) != 2 || (b2 >> 6) != 2) break;
+    unsigned cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
+    if (!((cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF))) break;
+    chars.push_back(text.substr(i, 3));
+    i += 3;
+  }
+  *end = i;
+  return chars;
+}
+
+// How organisations' names end (公司, 水利局, 某水利工程队, 信用社, 村委会,
+// 农商银行, 财政所, 卫生院, 小学, 供销社, 村两委 …). A personal name rarely
+// ends so; a short organisation that does not is masked, which costs nothing.
+bool ends_as_organisation(std::string_view name) {
+  static const char* const kSuffixes[] = {
+      "公司", "局", "队", "社", "会", "委", "行", "所", "院", "校", "站", "厂", "店", "部", "处", "科", "组", "办", "室",
+      "馆", "场", "厅", "署", "府", "矿", "团", "协", "营", "库", "村", "镇", "乡", "县", "区", "市", "省", "中心",
+      "小学", "中学", "大学", "学院", "集团", "政府", "银行", "合作社", "委员会", "工程", "商贸", "超市", "药房", "诊所"};
+  for (const char* s : kSuffixes) {
+    std::string_view suffix(s);
+    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_private_person_name(std::string_view counterparty) {
+  size_t end = 0;
+  auto chars = leading_ideographs(counterparty, &end);
+  if (chars.size() < 2 || chars.size() > 4 || ends_as_organisation(counterparty.substr(0, end))) return false;
+  // Nothing after the name but a space and what is left of an identity
+  // number (ASCII: stars, digits, X): "张三 ****34".
+  std::string_view rest = counterparty.substr(end);
+  if (rest.empty()) return true;
+  if (rest.front() != ' ') return false;
+  return rest.find_first_not_of(" *0123456789Xx") == std::string_view::npos;
+}
+
+std::string public_counterparty(std::string_view counterparty) {
+  if (!is_private_person_name(counterparty)) return std::string(counterparty);
+  size_t end = 0;
+  auto chars = leading_ideographs(counterparty, &end);
+  return std::string(chars.front()) + std::string(chars.size() - 1, '*') + std::string(counterparty.substr(end));
+}
+
 }  // namespace sunledger

@@ -32,4 +32,16 @@ std::string hash_resident_id(std::string_view salt, std::string_view id);
 // "张*三" (first and last character kept, the middle starred); "张*" for two.
 std::string mask_person_name(std::string_view name);
 
+// A bank's 对方户名 as the public may see it: when it is a private person's
+// name (2 to 4 Chinese characters not ending as an organisation does: 公司,
+// 局, 队, 社, 委员会, 银行, 所, 院, 站, 村 …; a masked identity number after
+// it, as redact_resident_ids leaves it, may follow), only the surname is
+// kept: 张三 → 张*, 张三丰 → 张**, "张三 ****34" → "张* ****34". Anything else
+// is returned as it is (organisations are published by name, as the books'
+// counterparties are). Stricter than mask_person_name (subsidy lists, whose
+// recipients are published by rule): a payment's date and amount already
+// narrow the person down.
+bool is_private_person_name(std::string_view counterparty);
+std::string public_counterparty(std::string_view counterparty);
+
 }  // namespace sunledger

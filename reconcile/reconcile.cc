@@ -67,6 +67,17 @@ Result<uint64_t> record_reconciliation(WriteTxn& txn, const ReconcileReport& rep
                    {"counterparty", redact_resident_ids(l.counterparty)}, {"reference", redact_resident_ids(l.reference)}});
   }
   const Reconciliation& m = report.result;
+  // The withdrawals it matched, each with the entry it matched: the only
+  // evidence that clears a withdrawal an earlier reconciliation left
+  // unmatched (bot/books.cc). A statement that merely spans a withdrawal's
+  // date, without it, says nothing about it and clears nothing.
+  json matched = json::array();
+  for (const auto& p : m.matched) {
+    const BankLine& l = report.bank.lines[p.bank];
+    if (l.in) continue;
+    matched.push_back({{"date", l.date}, {"amount", l.amount}, {"counterparty", redact_resident_ids(l.counterparty)},
+                       {"entry", report.books[p.book].index}});
+  }
   json f = {{"kind", "reconciliation"},
             {"village", report.village.id},
             {"from", report.bank.from},
@@ -79,13 +90,14 @@ Result<uint64_t> record_reconciliation(WriteTxn& txn, const ReconcileReport& rep
             {"unmatched_bank", m.unmatched_bank.size()},
             {"unmatched_book", m.unmatched_book.size()},
             {"books_size", report.books_size},
-            {"unmatched_out", std::move(out)}};
+            {"unmatched_out", std::move(out)},
+            {"matched_out", std::move(matched)}};
   // The author and time the log adds take well under 1 KiB.
   auto bytes = canonical_json(f);
   if (!bytes.is_ok()) return bytes.status();
   if (bytes->size() > kMaxLeafBytes - 1024)
-    return invalid_argument("未对账:未入账的银行支出太多,一条对账记录记不下;请按月分开对账 (too many unmatched withdrawals "
-                            "for one reconciliation entry; reconcile the statement a month at a time)");
+    return invalid_argument("未对账:银行支出太多,一条对账记录记不下;请按月分开对账 (too many withdrawals for one "
+                            "reconciliation entry; reconcile the statement a month at a time)");
   return txn.append_to_log(report.village.id, f, author);
 }
 

@@ -119,8 +119,10 @@ Result<ReconcileReport> reconcile_books(Ledger& ledger, const std::string& villa
 // kind, village, from, to, bank_sha256, the counts (bank_lines, book_lines,
 // matched, ambiguous, unmatched_bank, unmatched_book), books_size, and
 // unmatched_out: each bank withdrawal left unmatched (line, date, amount,
-// counterparty, reference). Refused (kInvalidArgument) when the entry would
-// not fit a leaf: too many unmatched lines for one statement; split it by month.
+// counterparty, reference), and matched_out: each withdrawal it matched
+// (date, amount, counterparty, and the entry it matched), identity numbers
+// masked in both. Refused (kInvalidArgument) when the entry would not fit a
+// leaf (about 300 withdrawals in all): split the statement by month.
 Result<uint64_t> record_reconciliation(WriteTxn& txn, const ReconcileReport& report, const Author& author);
 
 // What the CLI prints: the period, the counts, the unmatched on both sides and

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "dashboard_fixture.h"
+#include "reconcile/reconcile.h"
 
 namespace sunledger {
 namespace {
@@ -51,6 +52,50 @@ TEST(WebInspect, TheAlertsPageShowsEachMonthsRecordAndTheLaterAlertsApart) {
   EXPECT_FALSE(has(b, "南洲")) << b;
   EXPECT_TRUE(has(d.get("/inspect/alerts", d.sign_in("district-inspector"))->body, "南洲"));
   EXPECT_EQ(page->get_header_value("Cache-Control"), "no-store");
+}
+
+// A bank withdrawal to a private person, not in the books: the public pages
+// (village, month, its alerts and notice, the home page) and a group chat
+// show the surname only; the inspector's dashboard and private chat name
+// the person in full (issue #16: privacy of individuals in bank alerts).
+TEST(WebInspect, APrivatePersonInABankAlertIsMaskedInPublicAndNamedToTheInspector) {
+  Dashboard d;
+  // December published through the bot (its statement records its alerts);
+  // the bank's December statement reconciled after it.
+  auto p = d.bot().publish("shuangjiang", "2022-12", official());
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  auto report = reconcile_books(d.ledger(), "shuangjiang",
+                                "date,amount,direction,counterparty,reference\n2022-12-16,8765.43,out,张三丰,劳务费\n");
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  ASSERT_EQ(report->result.unmatched_bank.size(), 1u);
+  ASSERT_TRUE(d.ledger().write([&](WriteTxn& t) { return record_reconciliation(t, *report, official()).status(); }).is_ok());
+  std::string shown;
+  for (const char* path : {"/villages/shuangjiang", "/villages/shuangjiang/2022-12", "/villages/shuangjiang/2022-12/alerts",
+                           "/villages/shuangjiang/2022-12/notice", "/"}) {
+    auto page = d.get(path);
+    ASSERT_TRUE(page) << path;
+    ASSERT_EQ(page->status, 200) << path;
+    EXPECT_FALSE(has(page->body, "张三丰")) << path;
+    shown += page->body;
+  }
+  // Listed, masked (the month page and its notice may list only the first alerts and link to the rest).
+  EXPECT_TRUE(has(shown, "给“张**”(摘要:劳务费)")) << shown;
+  EXPECT_TRUE(has(d.get("/villages/shuangjiang/2022-12/alerts")->body, "给“张**”"));
+  std::string session = d.sign_in("zhuting-inspector");
+  auto dashboard = d.get("/inspect/alerts", session);
+  ASSERT_TRUE(dashboard);
+  ASSERT_EQ(dashboard->status, 200);
+  EXPECT_TRUE(has(dashboard->body, "给“张三丰”(摘要:劳务费)")) << dashboard->body;
+  // In chat: the inspector's private 预警 names the person, the village's group does not.
+  auto all_pages = [&d](const std::string& chat) {
+    std::string text;
+    for (int page = 1; page <= 8; ++page) text += d.say("zhuting-inspector", "预警 " + std::to_string(page), chat);
+    return text;
+  };
+  EXPECT_TRUE(has(all_pages(""), "给“张三丰”"));
+  std::string group = all_pages("shuangjiang-group");
+  EXPECT_FALSE(has(group, "张三丰")) << group;
+  EXPECT_TRUE(has(group, "给“张**”")) << group;
 }
 
 }  // namespace
