@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "bot/directory.h"
 #include "webhooks/http_server.h"
 #include "witness/server.h"
 #include "witness/witness.h"
@@ -142,6 +143,45 @@ void add_witness_commands(std::vector<Command>& c) {
         return serve_witness(**w, a.get("listen", "127.0.0.1:7380"));
       },
       .needs_ledger = false});
+  // The county's side: witnesses its server stopped asking (README "The
+  // county's server asks its witnesses").
+  c.push_back({
+      .name = "witness-refusals list",
+      .synopsis = "witness-refusals list",
+      .help = "Lists the witnesses the server stopped submitting a log to because the witness had seen another\n"
+              "history (a larger tree, another root at the same size, or a refused consistency proof): the\n"
+              "witness (its key name), the log, the size the witness holds, the reason and when (local time).",
+      .examples = {"witness-refusals list"},
+      .run = [](Deployment& d, const Args&) {
+        auto refusals = d.ledger->witness_refusals();
+        if (!refusals.is_ok()) return fail(refusals.status());
+        for (const auto& r : *refusals)
+          std::cout << r.witness << "\t" << r.log << "\t" << r.witness_size << "\t" << r.reason << "\t"
+                    << local_time(d, r.at) << "\n";
+        if (refusals->empty()) std::cout << "no witness refused a log\n";
+        return kExitOk;
+      }});
+  c.push_back({
+      .name = "witness-refusals clear",
+      .synopsis = "witness-refusals clear --witness NAME --log LOG --by WHO --reason TEXT",
+      .help = "Lets the server submit LOG to the witness NAME (its key name, as `witness-refusals list` prints it)\n"
+              "again, once the inspectors have looked into the refusal. Records in the signed admin log who\n"
+              "(WHO, as you name them) cleared it and why, and tells the village's inspectors privately. A\n"
+              "running server asks the witness again at its next round.",
+      .examples = {"witness-refusals clear --witness witness.zhuting.example/w1 --log shuangjiang --by 'jjw-li' "
+                   "--reason 'the witness was restored from a backup of another county'"},
+      .values = {"witness", "log", "by", "reason"},
+      .required = {"witness", "log", "by", "reason"},
+      .extends = [](const Args&) { return std::string(DirectoryStore::kLogName); },
+      .run = [](Deployment& d, const Args& a) {
+        if (Status s = d.bot->clear_witness_refusal(a.get("log"), a.get("witness"), a.get("by"), a.get("reason"),
+                                                    cli_author());
+            !s.is_ok())
+          return fail(s);
+        std::cout << "cleared: the server asks witness " << a.get("witness") << " about " << a.get("log")
+                  << " again; recorded in the admin log\n";
+        return kExitOk;
+      }});
 }
 
 }  // namespace sunledger::cli

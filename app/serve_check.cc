@@ -224,6 +224,10 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
     for (const auto& line : refused) bad(line);
     if (!witnesses.empty() && refused.empty())
       good(count_of(witnesses.size(), "witness", "witnesses") + " configured, none refused a log");
+    for (const auto& reach : reach_witnesses(d, witnesses)) {
+      if (reach.ok) good(reach.line);
+      else bad(reach.line);
+    }
   }
   check_ledger(d, skip_verify, report);
   auto groups = d.bot->list_groups();

@@ -28,5 +28,12 @@ Status try_bind(const std::string& host, int port);
 // The stored refusals of the configured witnesses that are not retired, one
 // line each (serve says them at start; serve --check counts them problems).
 std::vector<std::string> witness_refusal_lines(Deployment& d, const std::vector<WitnessConfig>& witnesses);
+// What one request to each configured witness that is not retired found
+// (witness_reach.cc: what is sent, and why it changes nothing).
+struct WitnessReach {
+  bool ok = false;           // it answered as a witness that trusts this server's logs
+  std::string line;
+};
+std::vector<WitnessReach> reach_witnesses(Deployment& d, const std::vector<WitnessConfig>& witnesses);
 
 }  // namespace sunledger::cli

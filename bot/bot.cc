@@ -69,6 +69,30 @@ Result<std::vector<TokenInfo>> Bot::list_tokens() { return impl_->directory_stor
 Status Bot::revoke_token(int64_t id, const Author& by) { return impl_->directory_store.revoke_token(id, by); }
 Result<ApiPrincipal> Bot::authenticate(const std::string& token) { return impl_->directory_store.authenticate(token); }
 
+Status Bot::clear_witness_refusal(const std::string& log, const std::string& witness, const std::string& by,
+                                  const std::string& reason, const Author& author) {
+  if (by.empty() || reason.empty()) return invalid_argument("请写明是谁、为什么恢复提交 (say who clears the refusal and why)");
+  auto d = impl_->directory();
+  if (!d.is_ok()) return d.status();
+  return impl_->ledger->clear_witness_refusal(log, witness, [&](WriteTxn& txn, const WitnessRefusal& r) -> Status {
+    if (Status s = DirectoryStore::record_cleared_refusal(txn, r, by, reason, author); !s.is_ok()) return s;
+    // The inspectors who were alarmed by the refusal hear who lifted it.
+    auto v = (*d)->villages.find(log);
+    std::string text = "【见证人恢复提交 (witness resumed)】村账本 " + log + ":见证人“" + witness + "”此前被停止提交(" +
+                       r.reason + "),现由 " + by + " 恢复提交,理由:" + reason +
+                       "。已记入签名的管理日志。(the server asks this witness again; who and why are in the signed admin log)";
+    std::set<std::pair<std::string, std::string>> sent;
+    for (const auto& [who, memberships] : (*d)->members)
+      for (const auto& m : memberships) {
+        if (m.role != Role::kInspector || !impl_->reaches_person(m.bot_id)) continue;
+        if (v != (*d)->villages.end() && !area_covers(m.area, v->second)) continue;
+        if (!sent.insert({m.bot_id, m.user_id}).second) continue;
+        if (Status st = Outbox::enqueue(txn, {m.bot_id, m.user_id, text, Audience::kPerson}); !st.is_ok()) return st;
+      }
+    return Status::ok();
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Books cache
 

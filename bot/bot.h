@@ -144,6 +144,13 @@ class Bot {
   Result<CreatedToken> create_token(const ApiPrincipal& principal, int days, const Author& by = kCliAdmin);
   Result<std::vector<TokenInfo>> list_tokens();
   Status revoke_token(int64_t id, const Author& by = kCliAdmin);
+  // Lets the server ask a witness it stopped submitting a log to (a refusal,
+  // Ledger::refuse_witness) again: the refusal removed, a signed admin-log
+  // entry of who (`by`) cleared it and why, and a private push of it to the
+  // inspectors whose area holds the village, all in one write. kNotFound
+  // when that witness refused no such log.
+  Status clear_witness_refusal(const std::string& log, const std::string& witness, const std::string& by,
+                               const std::string& reason, const Author& author = kCliAdmin);
   // Prints once: the token itself is never stored, only its SHA-256.
   Result<std::string> create_token(const ApiPrincipal& principal);  // 365 days
   Result<ApiPrincipal> authenticate(const std::string& bearer_token);

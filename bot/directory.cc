@@ -153,6 +153,15 @@ std::optional<int64_t> opt_int(const json& f, const char* key) {
 }
 }  // namespace
 
+Status DirectoryStore::record_cleared_refusal(WriteTxn& txn, const WitnessRefusal& r, const std::string& by,
+                                              const std::string& reason, const Author& author) {
+  return log_change(txn,
+                    {{"op", "clear_witness_refusal"}, {"log", r.log}, {"witness", r.witness},
+                     {"witness_size", r.witness_size}, {"refused_reason", r.reason}, {"refused_at", r.at},
+                     {"by", by}, {"reason", reason}},
+                    author);
+}
+
 void DirectoryState::apply(const Entry& e) {
   const json& f = e.fields;
   std::string op = entry_string(f, "op");
@@ -177,6 +186,9 @@ void DirectoryState::apply(const Entry& e) {
     auto it = tokens.find(opt_int(f, "token_id").value_or(-1));
     if (it == tokens.end()) problems.emplace_back(e.index, "admin log: revokes a token it never created");
     else it->second.revoked_at = opt_int(f, "revoked_at");
+  } else if (op == "clear_witness_refusal") {
+    // A record of who let the server ask a refused witness again, and why
+    // (record_cleared_refusal): no row of the directory changes.
   } else {
     problems.emplace_back(e.index, "admin log: unknown change \"" + op + "\"");
   }

@@ -146,6 +146,11 @@ class DirectoryStore {
   // Expires after `days` (1 to 3650).
   Result<CreatedToken> create_token(const ApiPrincipal& p, int days, const Author& by);
   Status revoke_token(int64_t id, const Author& by);
+  // Inside the write that removed a witness refusal (Ledger::clear_witness_refusal):
+  // the signed record of it in the admin log, with who (`by`, as the
+  // operator named them) and why, and the refusal it cleared.
+  static Status record_cleared_refusal(WriteTxn& txn, const WitnessRefusal& r, const std::string& by,
+                                       const std::string& reason, const Author& author);
 
   Result<std::vector<GroupBinding>> list_groups();
   // Empty bot_id: every bot.

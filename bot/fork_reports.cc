@@ -3,6 +3,7 @@
 #include "bot/fork_reports.h"
 
 #include "bot/bot_impl.h"
+#include "ledger/evidence_pins.h"
 #include "ledger/merkle.h"
 #include "ledger/tlog_proof.h"
 
@@ -37,6 +38,10 @@ Result<bool> record(WriteTxn& txn, const std::string& village, const std::string
   json f = {{"kind", "fork"}, {"village", village}, {"checkpoint", checkpoint}, {"log_checkpoint", log_checkpoint}};
   auto r = txn.append_to_log(kLogName, f, kReporter, true);
   if (!r.is_ok()) return r.status();
+  // Pinned in the village's own log, which witnesses cosign: the forks log
+  // deleted whole, or this entry changed, is then named by verify.
+  auto pin = pin_evidence(txn, village, kLogName, *r, kReporter);
+  if (!pin.is_ok()) return pin.status();
   return true;
 }
 

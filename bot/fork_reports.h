@@ -8,9 +8,11 @@
 // Why a signed log and not a table: the evidence accuses whoever holds the
 // database, and a row of a table can be deleted without a trace, while an
 // entry of a Merkle log is covered by the later entries and the signed
-// checkpoint (verify names a removed one). It is no protection against the
-// key holder rebuilding the database: the push to the inspectors, outside
-// the server, is what makes the report stick.
+// checkpoint (verify names a removed one); and every entry is pinned by a
+// signed entry of the village's own log, which the witnesses cosign, so the
+// forks log deleted whole is named too. It is no protection against the
+// key holder rebuilding the database: the push to the inspectors and the
+// witnesses, outside the server, are what make the report stick.
 //
 // An entry holds the village, the pasted checkpoint as it was mended (every
 // signature line kept), today's checkpoint it contradicts, and the day; never
@@ -37,7 +39,10 @@ struct Report {
 };
 
 // Inside a write: appends a report unless one with the same checkpoint body
-// (origin, size, root) is in the log already. True when it was appended.
+// (origin, size, root) is in the log already, and pins it in the village's
+// own log (ledger/evidence_pins.h: a fork_reported entry naming its index and
+// the SHA-256 of its leaf), so that the forks log cannot be deleted or edited
+// without verify naming it. True when it was appended.
 Result<bool> record(WriteTxn& txn, const std::string& village, const std::string& checkpoint,
                     const std::string& log_checkpoint);
 

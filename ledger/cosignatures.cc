@@ -9,6 +9,7 @@
 #include "ledger/crypto.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_internal.h"
+#include "ledger/schema.h"
 #include "ledger/tlog_proof.h"
 
 namespace sunledger {
@@ -38,6 +39,25 @@ bool body_size_root(const std::string& note, uint64_t* size, std::string* root) 
 constexpr size_t kMaxGoodLines = 100000;
 
 }  // namespace
+
+bool ledger_internal::cosignatures_table_by_slot(SQLite::Database& db) {
+  SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE type='table' AND name='cosignatures'");
+  return q.executeStep() &&
+         normalized_schema_sql(q.getColumn(0).getString()) == normalized_schema_sql(kCosignaturesTableBySlot);
+}
+
+void ledger_internal::migrate_cosignatures_table(SQLite::Database& db, sql::Session& session) {
+  if (!cosignatures_table_by_slot(db)) return;
+  // Not ALTER TABLE … RENAME: SQLite would store the new name quoted, a
+  // text verify does not know. The rows go through a temporary table.
+  db.exec("CREATE TEMP TABLE cosignatures_moving AS SELECT log_id, size, root, witness, line FROM cosignatures");
+  db.exec("DROP TABLE cosignatures");  // its triggers with it
+  db.exec(kCosignaturesTable);
+  create_triggers(session, append_only_triggers("cosignatures", "the ledger is append-only"));
+  db.exec("INSERT INTO cosignatures(log_id, size, root, witness, line) "
+          "SELECT log_id, size, root, witness, line FROM cosignatures_moving");
+  db.exec("DROP TABLE cosignatures_moving");
+}
 
 void WitnessKeys::set(const std::vector<std::string>& vkeys) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -89,12 +109,15 @@ std::string ledger_internal::with_cosignatures(SQLite::Database& db, int64_t log
   std::string root;
   if (!body_size_root(note, &size, &root)) return note;
   const std::string body = note_body(note);
-  SQLite::Statement q(db, "SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? ORDER BY witness");
+  SQLite::Statement q(db,
+                      "SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? ORDER BY witness, rowid");
   q.bind(1, log_id);
   q.bind(2, static_cast<int64_t>(size));
   q.bind(3, root.data(), static_cast<int>(root.size()));
+  std::string served;  // the witness whose line was just served: one line each
   while (q.executeStep()) {
     std::string witness = q.getColumn(0).getString(), line = q.getColumn(1).getString();
+    if (witness == served) continue;
     std::string why = keys.check(body, witness, line);
     if (!why.empty()) {
       // The line itself is public (it would have been served); no key or
@@ -107,6 +130,7 @@ std::string ledger_internal::with_cosignatures(SQLite::Database& db, int64_t log
     }
     if (!note.empty() && note.back() != '\n') note += "\n";
     note += line + "\n";
+    served = witness;
   }
   return note;
 }
@@ -166,6 +190,20 @@ Status Ledger::add_cosignature(const std::string& log_name, const std::string& n
   }
   if (line.empty()) return data_loss("no valid cosignature by " + name);
   return write([&](WriteTxn& txn) -> Status {
+    // The slot is taken only by a row that verifies under this key on this
+    // checkpoint: a forged row an insider put there first is passed over
+    // (verify names it), and the genuine line is stored beside it.
+    auto& have = txn.sql().statement(
+        "SELECT root, line FROM cosignatures WHERE log_id=(SELECT id FROM logs WHERE name=?) AND size=? AND witness=?");
+    have.bind(1, log_name);
+    have.bind(2, static_cast<int64_t>(cp->size));
+    have.bind(3, name);
+    bool taken = false;
+    while (!taken && have.step())
+      taken = have.column_blob(0) == as_view(cp->root) &&
+              verify_cosignature(body + have.column_text(1) + "\n", witness_vkey).is_ok();
+    have.reset();
+    if (taken) return Status::ok();
     auto& q = txn.sql().statement(
         "INSERT OR IGNORE INTO cosignatures(log_id, size, root, witness, line) "
         "SELECT id, ?, ?, ?, ? FROM logs WHERE name=?");
@@ -177,6 +215,24 @@ Status Ledger::add_cosignature(const std::string& log_name, const std::string& n
     q.exec();
     return Status::ok();
   });
+}
+
+Result<std::string> Ledger::month_cosignatures_mark(const std::string& log_name, const std::string& month) {
+  std::string mark;
+  Status s = read([&](ReadTxn& r) -> Status {
+    auto& q = r.sql().statement(
+        "SELECT count(c.rowid), coalesce(max(c.rowid), 0) FROM month_closes m JOIN logs l ON l.id=m.log_id "
+        "LEFT JOIN cosignatures c ON c.log_id=m.log_id AND c.size=m.tree_size WHERE l.name=? AND m.month=? "
+        "GROUP BY m.log_id");
+    q.bind(1, log_name);
+    q.bind(2, month);
+    if (q.step()) mark = std::to_string(q.column_int64(0)) + ":" + std::to_string(q.column_int64(1));
+    q.reset();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  if (mark.empty()) return not_found("month " + month + " of " + log_name + " is not closed");
+  return mark;
 }
 
 Result<uint64_t> Ledger::cosigned_size(const std::string& log_name, const std::string& witness) {
@@ -237,6 +293,30 @@ Result<std::vector<WitnessRefusal>> Ledger::witness_refusals() {
   });
   if (!s.is_ok()) return s;
   return out;
+}
+
+Status Ledger::clear_witness_refusal(const std::string& log_name, const std::string& witness,
+                                     const std::function<Status(WriteTxn&, const WitnessRefusal&)>& record) {
+  return write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.sql().statement(
+        "SELECT w.witness_size, w.reason, w.at FROM witness_refusals w JOIN logs l ON l.id=w.log_id "
+        "WHERE l.name=? AND w.witness=?");
+    q.bind(1, log_name);
+    q.bind(2, witness);
+    if (!q.step()) {
+      q.reset();
+      return not_found("见证人“" + witness + "”没有被停止提交日志“" + log_name + "” (no refusal of log " + log_name +
+                       " by witness " + witness + ")");
+    }
+    WitnessRefusal r{log_name, witness, static_cast<uint64_t>(q.column_int64(0)), q.column_text(1), q.column_int64(2)};
+    q.reset();
+    auto& del = txn.sql().statement(
+        "DELETE FROM witness_refusals WHERE witness=? AND log_id=(SELECT id FROM logs WHERE name=?)");
+    del.bind(1, witness);
+    del.bind(2, log_name);
+    del.exec();
+    return record(txn, r);
+  });
 }
 
 }  // namespace sunledger

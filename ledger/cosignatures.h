@@ -32,12 +32,32 @@
 namespace SQLite {
 class Database;
 }
+namespace sunledger::sql {
+class Session;
+}
 
 namespace sunledger::ledger_internal {
 
+// The line is part of the key: with (log, size, witness) alone, a row an
+// insider inserted with a bad signature took the slot for good, and the
+// witness's genuine cosignature of that checkpoint could never be stored.
+// Now a genuine line is stored beside a forged one (add_cosignature skips
+// only a slot that holds a row that verifies), only verified lines are
+// served (one per witness), and verify names the forged row.
 inline constexpr const char* kCosignaturesTable =
     "CREATE TABLE IF NOT EXISTS cosignatures(log_id INTEGER NOT NULL REFERENCES logs(id), size INTEGER NOT NULL,"
+    " root BLOB NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY(log_id, size, witness, line))";
+// The table as deployments before that made it; Ledger::open rebuilds it in
+// today's form (rows and triggers kept).
+inline constexpr const char* kCosignaturesTableBySlot =
+    "CREATE TABLE IF NOT EXISTS cosignatures(log_id INTEGER NOT NULL REFERENCES logs(id), size INTEGER NOT NULL,"
     " root BLOB NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY(log_id, size, witness))";
+// Whether the cosignatures table is of that older form. Throws what SQLite throws.
+bool cosignatures_table_by_slot(SQLite::Database& db);
+// Rebuilds a cosignatures table of the older form in today's, in the
+// caller's write transaction: rows copied, the append-only triggers made
+// again. Nothing when it is in today's form already. Throws what SQLite throws.
+void migrate_cosignatures_table(SQLite::Database& db, sql::Session& session);
 
 // Logs a witness refused because it holds a larger tree or another root at
 // the same size (a rollback or a fork): never submitted to again, so the

@@ -169,6 +169,14 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     ledger->writer_ = std::make_unique<SqliteDatabase>(options.db_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
     configure(*ledger->writer_);
     ledger->writer_session_ = std::make_unique<SqliteSession>(*ledger->writer_);
+    if (cosignatures_table_by_slot(*ledger->writer_)) {
+      // Made when a forged row could hold a witness's slot (issue #15): the
+      // table rebuilt with the line in its key, at once or not at all; first,
+      // while no statement of this connection reads (DROP TABLE needs that).
+      SQLite::Transaction t(*ledger->writer_, SQLite::TransactionBehavior::IMMEDIATE);
+      migrate_cosignatures_table(*ledger->writer_, *ledger->writer_session_);
+      t.commit();
+    }
     ledger->wal_checkpointer_ = std::make_unique<WalCheckpointer>();
     // Where it cannot start (a read-only file), SQLite's auto-checkpoint stays.
     ledger->wal_checkpointer_->start(ledger->writer_->getHandle(), options.db_path);

@@ -362,6 +362,11 @@ class Ledger {
   // Kept once per (log, size, witness name); served with every note of that
   // size and root from then on (ledger/cosignatures.h).
   Status add_cosignature(const std::string& log_name, const std::string& note, const std::string& witness_vkey);
+  // What is stored of the cosignatures on the checkpoint of the log's month
+  // (the one its notice and month page show): "rows:latest row", for page
+  // caches, whose pages must change when a cosignature arrives after the
+  // first render. kNotFound when the month is not closed.
+  Result<std::string> month_cosignatures_mark(const std::string& log_name, const std::string& month);
   // The largest size of the log a witness (by name) cosigned; 0 when none.
   Result<uint64_t> cosigned_size(const std::string& log_name, const std::string& witness);
   // A witness (by name) that holds a larger tree of the log, or another root
@@ -370,6 +375,12 @@ class Ledger {
   Status refuse_witness(const std::string& log_name, const std::string& witness, uint64_t witness_size,
                         const std::string& reason);
   Result<std::vector<WitnessRefusal>> witness_refusals();
+  // Removes the refusal of (log, witness by name), so the submitter asks
+  // that witness about the log again; `record` runs in the same write with
+  // the refusal removed, for the signed record of who cleared it and why (the
+  // bot's admin log). kNotFound when there is no such refusal.
+  Status clear_witness_refusal(const std::string& log_name, const std::string& witness,
+                               const std::function<Status(WriteTxn&, const WitnessRefusal&)>& record);
   // The witnesses this deployment trusts (bots.json "witnesses", their
   // cosignature/v1 verifier keys): a stored cosignature is served and passes
   // verify only when it verifies under one of these, never under a key the

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "ledger/checkpoint.h"
+#include "ledger/crypto.h"
 #include "ledger/cosignatures.h"
 #include "ledger/derived_tables.h"
+#include "ledger/evidence_pins.h"
 #include "ledger/leaf_fields.h"
 #include "ledger/merkle.h"
 
@@ -68,6 +70,16 @@ struct LogVerifier {
   std::string reason;
 
   std::set<uint64_t> located;  // leaf indexes already found bad
+
+  // A village entry pinning evidence in another log (evidence_pins.h): the
+  // pinned leaf must be there, byte for byte.
+  struct Pin {
+    uint64_t at = 0;  // the pinning entry
+    std::string log;
+    int64_t index = -1;
+    std::string leaf_sha256;
+  };
+  std::vector<Pin> pins;
 
   void bad(uint64_t index, const std::string& why) {
     located.insert(index);
@@ -180,6 +192,7 @@ struct LogVerifier {
       for (const auto& [index, why] : derived) bad(index, why);
     if (first_bad == UINT64_MAX) locate_checkpoint_failures();
     if (first_bad != UINT64_MAX) report.problems.push_back({row.name, first_bad, reason});
+    check_pins(row);
     if (witnesses)
       for (auto& p : check_cosignature_rows(db, row.id, origin + "/" + row.name, count,
                                             [&tree](uint64_t size) { return tree.root(size); }, *witnesses))
@@ -242,6 +255,7 @@ struct LogVerifier {
       // Every other entry of a month feeds that month's recount from the
       // fields LeafFields read, without a JSON document.
       if (kind == "statement") check_statement(json::parse(leaf, nullptr, false), row.name, std::string(month), idx);
+      else if (kind == kForkReportedKind) collect_pin(json::parse(leaf, nullptr, false), idx);
       else if (!month.empty()) {
         // A closed month takes no entry (the ledger decides from
         // month_closes): one signed while its close row was deleted by hand
@@ -262,6 +276,48 @@ struct LogVerifier {
       if (t.first_index == UINT64_MAX) t.first_index = idx;
       Fen amount = kind == "txn" ? f.fen(F::kAmount) : -f.fen(F::kAmount);
       (f.string(F::kDirection) == "income" ? t.income : t.expense) += amount;
+    }
+  }
+
+  void collect_pin(const json& f, uint64_t idx) {
+    Pin p{idx, entry_string(f, "log"), -1, entry_string(f, "leaf_sha256")};
+    auto i = f.find("index");
+    if (i != f.end() && i->is_number_unsigned()) p.index = static_cast<int64_t>(i->get<uint64_t>());
+    pins.push_back(std::move(p));
+  }
+
+  // Every pin of this village's log against the pinned log in this same
+  // snapshot. A problem is named under the pinned log and index (that is
+  // what was removed or changed), one per pin: the village's own entries
+  // are intact, and its signed pin is the evidence that the other log lost
+  // something. Reported even where the pinned log's own check finds the
+  // same damage: a log deleted whole leaves nothing else to say so.
+  void check_pins(const CheckedLog& row) {
+    if (pins.empty()) return;
+    SQLite::Statement q(db, "SELECT e.leaf FROM entries e JOIN logs l ON l.id=e.log_id WHERE l.name=? AND e.idx=?");
+    for (const auto& p : pins) {
+      std::string what = "village " + row.name + "'s entry #" + std::to_string(p.at) + " (" + kForkReportedKind +
+                         ", signed in its log and cosigned with it) pins entry #" + std::to_string(p.index) + " of log " +
+                         p.log + " with SHA-256 " + p.leaf_sha256;
+      if (p.log.empty() || p.index < 0 || p.leaf_sha256.size() != 64) {
+        report.problems.push_back({row.name, p.at, "entry " + std::to_string(p.at) + " is a " + kForkReportedKind +
+                                                       " pin without a log, index or SHA-256"});
+        continue;
+      }
+      q.reset();
+      q.bind(1, p.log);
+      q.bind(2, p.index);
+      std::string why;
+      if (!q.executeStep()) {
+        why = "entry #" + std::to_string(p.index) + " of log " + p.log + " is missing (deleted by hand?), but " + what;
+      } else {
+        auto col = q.getColumn(0);
+        std::string_view leaf(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+        if (hex_encode(sha256(leaf)) != p.leaf_sha256)
+          why = "entry #" + std::to_string(p.index) + " of log " + p.log + " is not the evidence that was reported (edited or "
+                "truncated by hand?): " + what;
+      }
+      if (!why.empty()) report.problems.push_back({p.log, static_cast<uint64_t>(p.index), why});
     }
   }
 

@@ -1,6 +1,7 @@
 // Routing of the public web's paths, and the page cache: a page is kept with
 // the key it was rendered for (its village's log size; the day or minute too
-// where it shows today's alerts or counts) and rendered again only when the
+// where it shows today's alerts or counts; the cosignatures stored on the
+// month's checkpoint where it shows that) and rendered again only when the
 // key changed, so a busy month page costs a size lookup, not a rendering.
 #include "web/public_web.h"
 
@@ -158,6 +159,17 @@ struct PublicWeb::Impl {
     else if (complaints.status().code() != Code::kNotFound) return complaints.status();
     return "c:" + std::to_string(n) + "|m:" + std::to_string(ledger->clock().now_unix_seconds() / 60);
   }
+  // The cosignatures stored on the month's checkpoint, which the month page
+  // and the notice show: witnesses answer seconds after the month closes,
+  // when the log need not grow again, so its size alone kept a page without
+  // them. "-" for a month not closed (the page says so).
+  void add_cosignatures_key(Result<std::string>& key, const std::string& village, const std::string& month) {
+    if (!key.is_ok()) return;
+    auto mark = ledger->month_cosignatures_mark(village, month);
+    if (mark.is_ok()) key = *key + "|w:" + *mark;
+    else if (mark.status().code() == Code::kNotFound) key = *key + "|w:-";
+    else key = mark.status();
+  }
   WebPage serve(const std::string& path, const Result<std::string>& key,
                 const std::function<Result<WebPage>()>& render, const std::function<WebPage()>& not_found);
   WebPage route(const std::string& path, const Parsed& p);
@@ -219,6 +231,7 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
     // still not in the books 30 days on: they change with the day too.
     case Route::kMonth:
       if (key.is_ok()) key = *key + "|" + today();
+      add_cosignatures_key(key, v.id, month);
       return serve(path, key, [&] { return month_page(site, v, month, p.page); }, unpublished);
     case Route::kAlerts:
       if (key.is_ok()) key = *key + "|" + today();
@@ -231,6 +244,7 @@ WebPage PublicWeb::Impl::route(const std::string& path, const Parsed& p) {
       auto complaints = complaints_key();
       if (!complaints.is_ok()) key = complaints.status();
       else if (key.is_ok()) key = *key + "|" + *complaints;
+      add_cosignatures_key(key, v.id, month);
       return serve(path, key, [&] { return notice_page(site, v, month, p.page); }, unpublished);
     }
     default: return no_such_page();

@@ -51,12 +51,17 @@ void WitnessSubmitter::run() {
 }
 
 Result<size_t> WitnessSubmitter::round() {
-  if (!loaded_) {
-    auto refusals = ledger_->witness_refusals();
-    if (!refusals.is_ok()) return refusals.status();
-    for (const auto& r : *refusals) refused_.insert({r.witness, r.log});
-    loaded_ = true;
-  }
+  // Read every round: `witness-refusals clear` (another process) removes a
+  // refusal, and the witness is asked again from what it cosigned.
+  auto refusals = ledger_->witness_refusals();
+  if (!refusals.is_ok()) return refusals.status();
+  std::set<std::pair<std::string, std::string>> refused;
+  for (const auto& r : *refusals) refused.insert({r.witness, r.log});
+  if (loaded_)
+    for (const auto& was : refused_)
+      if (!refused.count(was)) known_.erase(was);  // cleared: its size is read again from the cosignatures
+  refused_ = std::move(refused);
+  loaded_ = true;
   auto villages = ledger_->villages();
   if (!villages.is_ok()) return villages.status();
   size_t stored = 0;

@@ -12,6 +12,10 @@
 #include "bot/bot.h"
 #include "bot/fork_reports.h"
 #include "bot/outbox.h"
+#include "checker/checker.h"
+#include "ledger/crypto.h"
+#include "ledger/evidence_pins.h"
+#include "ledger/tlog_tiles.h"
 #include "insider.h"
 #include "test_support.h"
 
@@ -274,12 +278,9 @@ TEST_F(ForkReport, TheEvidenceNamesNoReporterAndJunkAroundItChangesNothing) {
 
 // A signed log of evidence: an insider with sqlite3 (no key needed) removes the
 // forks log whole, its entries, hashes and row, the way it never existed.
-// README: "a row can be deleted without a trace, an entry of a Merkle log
-// cannot (`sunledger verify` names the log)". Nothing outside the database
-// pins the forks log (the witnesses are sent village logs only), so verify
-// finds nothing to name. DISABLED: verify's coverage of the forks log is
-// another helper's work; see the review report.
-TEST_F(ForkReport, DISABLED_AnInsiderWhoDeletesTheForksLogIsNamedByVerify) {
+// The village's own log (which witnesses cosign) pins the evidence with a
+// signed fork_reported entry, so verify names the missing entry.
+TEST_F(ForkReport, AnInsiderWhoDeletesTheForksLogIsNamedByVerify) {
   std::string forked = fork({"墨盒 (真)"}, {"墨盒 (改)"});
   ASSERT_NE(say("核验\n" + forked).find("已保存为证据"), std::string::npos);
   ASSERT_EQ(reports().size(), 1u);
@@ -311,7 +312,109 @@ TEST_F(ForkReport, DISABLED_AnInsiderWhoDeletesTheForksLogIsNamedByVerify) {
   EXPECT_FALSE(v->intact()) << "the forks log was deleted whole and verify says intact";
   auto problems = bot->verify_deployment();
   ASSERT_TRUE(problems.is_ok());
-  EXPECT_FALSE(problems->empty());
+  std::string all;
+  for (const auto& p : *problems) all += p.log + " #" + std::to_string(p.first_bad_index) + ": " + p.reason + "\n";
+  EXPECT_NE(all.find("forks #0: entry #0 of log forks is missing (deleted by hand?), but village shuangjiang's entry #"),
+            std::string::npos)
+      << all;
+}
+
+// The pin itself: a fork_reported entry in the village's log, with no month,
+// naming the forks entry and the SHA-256 of its leaf.
+TEST_F(ForkReport, TheEvidenceIsPinnedInTheVillagesLog) {
+  std::string forked = fork({"墨盒 (真)"}, {"墨盒 (改)"});
+  uint64_t before = *t.ledger->log_size("shuangjiang");
+  ASSERT_NE(say("核验\n" + forked).find("已保存为证据"), std::string::npos);
+  ASSERT_EQ(*t.ledger->log_size("shuangjiang"), before + 1);
+  auto pin = t.ledger->entries("shuangjiang", before, before + 1);
+  auto evidence = t.ledger->entries(fork_reports::kLogName, 0, 1);
+  ASSERT_TRUE(pin.is_ok() && evidence.is_ok());
+  const auto& f = (*pin)[0].fields;
+  EXPECT_EQ(entry_string(f, "kind"), kForkReportedKind);
+  EXPECT_EQ(entry_string(f, "log"), fork_reports::kLogName);
+  EXPECT_EQ(f.value("index", uint64_t{99}), 0u);
+  EXPECT_EQ(entry_string(f, "leaf_sha256"), hex_encode(sha256((*evidence)[0].leaf)));
+  EXPECT_FALSE(f.contains("month"));
+  // Pasted again: nothing more pinned.
+  say("核验\n" + forked);
+  EXPECT_EQ(*t.ledger->log_size("shuangjiang"), before + 1);
+}
+
+// Only the evidence leaf changed by an insider with sqlite3: edited (another
+// village named in it) or truncated. The forks log's own checkpoint fails,
+// and the pin names the entry as not the evidence that was reported.
+TEST_F(ForkReport, AnEvidenceLeafEditedOrTruncatedIsNamedByItsPin) {
+  std::string forked = fork({"墨盒 (真)"}, {"墨盒 (改)"});
+  ASSERT_NE(say("核验\n" + forked).find("已保存为证据"), std::string::npos);
+  post(*t.ledger, "信封");  // the pin is not the last entry of the village's log
+  for (const char* edit : {"UPDATE entries SET leaf=replace(leaf, 'shuangjiang', 'baima') WHERE log_id=(SELECT id FROM logs WHERE name='forks')",
+                           "UPDATE entries SET leaf=substr(leaf, 1, 40) WHERE log_id=(SELECT id FROM logs WHERE name='forks')"}) {
+    testing::TempDir copy;
+    ASSERT_TRUE(t.ledger->backup(copy.file("sunledger.db")).is_ok());
+    {
+      auto db = testing::open_as_insider(copy.file("sunledger.db"));
+      db->exec(edit);
+      ASSERT_EQ(db->getChanges(), 1);
+    }
+    Ledger::Options o;
+    o.db_path = copy.file("sunledger.db");
+    o.signer = t.key.get();
+    o.clock = &t.clock;
+    o.reserved_log_names = Bot::reserved_log_names();
+    auto edited = Ledger::open(o);
+    ASSERT_TRUE(edited.is_ok()) << edited.status().to_string();
+    auto v = (*edited)->verify();
+    ASSERT_TRUE(v.is_ok());
+    std::string all;
+    for (const auto& p : v->problems) all += p.log + " #" + std::to_string(p.first_bad_index) + ": " + p.reason + "\n";
+    EXPECT_NE(all.find("forks #0: entry #0 of log forks is not the evidence that was reported"), std::string::npos)
+        << edit << "\n" << all;
+    // The village's log itself is intact: only the evidence is named.
+    for (const auto& p : v->problems) EXPECT_NE(p.log, "shuangjiang") << p.reason;
+  }
+}
+
+// A fork report is no money: the month's statement, its running totals and
+// the independent checker's sums over the tiles are what they would be
+// without it, and verify is intact.
+TEST_F(ForkReport, AForkReportChangesNoMoneyFigure) {
+  post(*t.ledger, "水泥", "2022-11-20");
+  std::string forked = fork({"墨盒 (真)"}, {"墨盒 (改)"});
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {txn("2022-11-21", true, "上级拨款", "到账", 500000)}, official()).is_ok());
+  ASSERT_NE(say("核验\n" + forked).find("已保存为证据"), std::string::npos);
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {txn("2022-11-22", false, "办公费", "胶水", 1234)}, official()).is_ok());
+  auto month = t.ledger->month_entries("shuangjiang", "2022-11");
+  ASSERT_TRUE(month.is_ok());
+  Fen income = 0, expense = 0;
+  for (const auto& e : *month) {
+    ASSERT_EQ(entry_string(e.fields, "kind"), "txn");  // the pin is in no month
+    (entry_string(e.fields, "direction") == "income" ? income : expense) += entry_fen(e.fields, "amount");
+  }
+  ASSERT_EQ(month->size(), 3u);
+  auto published = bot->publish("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(published.is_ok()) << published.status().to_string();
+  const auto& st = published->close.statement;
+  EXPECT_EQ(entry_fen(st, "income_total"), income);
+  EXPECT_EQ(entry_fen(st, "expense_total"), expense);
+  EXPECT_EQ(st.value("entry_count", int64_t{-1}), static_cast<int64_t>(month->size()));
+  EXPECT_EQ(st.value("last_index", int64_t{-1}), static_cast<int64_t>(month->back().index));
+  auto v = t.ledger->verify();
+  ASSERT_TRUE(v.is_ok());
+  EXPECT_TRUE(v->intact()) << v->problems[0].reason;
+  // The checker, fed the tiles the server serves, adds every month up again.
+  TileFetch fetch = [&](const std::string& path) -> Result<FetchAnswer> {
+    if (path == "checkpoint") return FetchAnswer{200, *t.ledger->checkpoint("shuangjiang")};
+    auto id = parse_tile_path(path);
+    if (!id) return FetchAnswer{404, ""};
+    auto tile = t.ledger->tile("shuangjiang", *id);
+    return tile.is_ok() ? FetchAnswer{200, *tile} : FetchAnswer{404, ""};
+  };
+  CheckReport r = check_log(fetch, CheckOptions{t.ledger->verifier_key(), {}, ""});
+  std::string all;
+  for (const auto& line : r.lines) all += line + "\n";
+  EXPECT_TRUE(r.ok) << all;
+  EXPECT_EQ(r.statements, 1u) << all;
+  EXPECT_EQ(r.entries, *t.ledger->log_size("shuangjiang"));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "ledger/tlog_proof.h"
 #include "webhooks/config.h"
 #include "webhooks/http_client.h"
+#include "web/public_web.h"
 #include "webhooks/witness_submitter.h"
 #include "witness_support.h"
 
@@ -23,6 +24,12 @@ namespace sunledger::testing {
 namespace {
 
 constexpr const char* kOrigin = "lukou.example/sunledger";
+
+// The cosignatures table as deployments before the line was in its key made it.
+std::string ledger_internal_old_table() {
+  return "CREATE TABLE cosignatures(log_id INTEGER NOT NULL REFERENCES logs(id), size INTEGER NOT NULL, root BLOB NOT "
+         "NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY(log_id, size, witness))";
+}
 
 struct Witness {
   std::string dir;
@@ -224,6 +231,111 @@ TEST_F(CosignatureIntegrity, ARowOnASizeBeyondTheLogFailsVerify) {
       << found;
 }
 
+// A forged row put in a witness's slot (log, size, witness) before the
+// witness answers: the genuine cosignature is still stored beside it and
+// served, the forged one is not, and verify names it.
+TEST_F(CosignatureIntegrity, AForgedRowInTheSlotDoesNotKeepTheGenuineCosignatureOut) {
+  post("打印纸");
+  uint64_t n = size();
+  std::string forged = std::string("\xE2\x80\x94 ") + a.name() + " " + base64_encode(std::string(76, '\x01'));
+  insert_row(n, a.name(), forged);
+  EXPECT_EQ(round({a.config()}), 1u);
+  std::string note = *t.ledger->checkpoint("shuangjiang");
+  EXPECT_TRUE(verify_cosignature(note, a.key).is_ok()) << note;
+  EXPECT_EQ(note.find(forged), std::string::npos) << note;
+  size_t lines = 0;
+  for (size_t at = note.find(a.name()); at != std::string::npos; at = note.find(a.name(), at + 1)) ++lines;
+  EXPECT_EQ(lines, 1u) << note;  // one line of the witness, the genuine one
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT count(*) FROM cosignatures WHERE witness=? AND size=?");
+    q.bind(1, a.name());
+    q.bind(2, static_cast<int64_t>(n));
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_EQ(q.getColumn(0).getInt(), 2);
+  }
+  std::string found = problems();
+  EXPECT_NE(found.find("shuangjiang #" + std::to_string(n) + ": cosignatures: witness " + a.name() +
+                       "'s cosignature does not verify under its configured key"),
+            std::string::npos)
+      << found;
+  // The witness is up to date: a genuine cosignature stored once is not
+  // stored again, and the next checkpoint is cosigned as usual.
+  EXPECT_TRUE(t.ledger->add_cosignature("shuangjiang", note, a.key).is_ok());
+  post("墨盒");
+  EXPECT_EQ(round({a.config()}), 1u);
+  EXPECT_TRUE(verify_cosignature(*t.ledger->checkpoint("shuangjiang"), a.key).is_ok());
+  EXPECT_TRUE(t.ledger->witness_refusals()->empty());
+}
+
+// A deployment made when the slot was (log, size, witness): its table is
+// rebuilt at open with the line in the key, rows and triggers kept, and the
+// schema check is clean.
+TEST_F(CosignatureIntegrity, AnOlderCosignaturesTableIsRebuiltAtOpen) {
+  post("打印纸");
+  ASSERT_EQ(round({a.config()}), 1u);
+  std::string note = *t.ledger->checkpoint("shuangjiang");
+  t.ledger.reset();
+  {
+    auto db = open_as_insider(t.db_path());
+    db->exec("CREATE TEMP TABLE kept AS SELECT * FROM cosignatures");
+    db->exec("DROP TABLE cosignatures");
+    db->exec(ledger_internal_old_table());
+    db->exec("CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures BEGIN SELECT RAISE(ABORT, 'the ledger "
+             "is append-only'); END");
+    db->exec("CREATE TRIGGER cosignatures_no_delete BEFORE DELETE ON cosignatures BEGIN SELECT RAISE(ABORT, 'the ledger "
+             "is append-only'); END");
+    db->exec("INSERT INTO cosignatures SELECT * FROM kept");
+  }
+  Ledger::Options o;
+  o.db_path = t.db_path();
+  o.signer = t.key.get();
+  o.clock = &t.clock;
+  o.reserved_log_names = Bot::reserved_log_names();
+  auto reopened = Ledger::open(o);
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  t.ledger = std::move(*reopened);
+  t.ledger->set_witness_keys({a.key, b.key});
+  {
+    SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE name='cosignatures'");
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_NE(q.getColumn(0).getString().find("PRIMARY KEY(log_id, size, witness, line)"), std::string::npos);
+  }
+  EXPECT_EQ(*t.ledger->checkpoint("shuangjiang"), note);
+  EXPECT_EQ(problems(), "");
+}
+
+// The month page and the notice are cached by what they show: a
+// cosignature arriving after the first render (the month closed while the
+// witness was away) is on the next GET.
+TEST_F(CosignatureIntegrity, ACosignatureArrivingAfterAPageWasRenderedIsOnTheNextGet) {
+  post("打印纸", "2022-11-20");
+  auto close = t.ledger->close_month("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(close.is_ok()) << close.status().to_string();
+  BotOptions bo;
+  bo.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), bo);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  web::PublicWeb site(t.ledger.get(), &bot, web::WebOptions{});
+  for (const std::string path : {"/villages/shuangjiang/2022-11", "/villages/shuangjiang/2022-11/notice"}) {
+    auto first = site.get(path);
+    ASSERT_TRUE(first && first->status == 200) << path;
+    EXPECT_EQ(first->body.find(a.name()), std::string::npos) << path;
+    auto again = site.get(path);  // from the cache
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->body, first->body);
+  }
+  uint64_t renders = site.renders();
+  ASSERT_EQ(round({a.config()}), 1u);  // the month's checkpoint is the log's latest: cosigned
+  ASSERT_EQ(*t.ledger->log_size("shuangjiang"), close->tree_size);  // the log did not grow
+  for (const std::string path : {"/villages/shuangjiang/2022-11", "/villages/shuangjiang/2022-11/notice"}) {
+    auto page = site.get(path);
+    ASSERT_TRUE(page && page->status == 200) << path;
+    EXPECT_NE(page->body.find(a.name()), std::string::npos) << path;
+  }
+  EXPECT_EQ(site.renders(), renders + 2);
+}
 // The forks log is a signed log like the others: an entry deleted or edited
 // is named by verify.
 TEST_F(CosignatureIntegrity, AForksEntryDeletedOrEditedFailsVerify) {

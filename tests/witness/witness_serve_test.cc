@@ -162,5 +162,98 @@ TEST_F(WitnessServe, ARefusalIsNamedByServeCheckAndAtEveryStart) {
   EXPECT_EQ(p.stop(), 0);
 }
 
+// `serve --check` posts one probe to each witness that is not retired: a
+// size-0 checkpoint whose log signature is broken, which a witness must
+// refuse (403) before it reads or changes its state. A witness that answers
+// and trusts the county's logs passes; one down (a closed port) or one that
+// does not know the logs (no add-log) is a problem, and the check fails.
+TEST_F(WitnessServe, ServeCheckReachesEveryWitness) {
+  auto check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("✓ witness \"朱亭镇见证一\" (witness.zhuting.example/w1) at http://127.0.0.1:" +
+                              std::to_string(w1.port) + " answers and trusts this server's logs"),
+            std::string::npos)
+      << check.output;
+  EXPECT_NE(check.output.find("✗ witness \"朱亭镇见证二\" (witness.zhuting.example/w2) at http://127.0.0.1:1 is unreachable"),
+            std::string::npos)
+      << check.output;
+  // The probe changed nothing on the witness: no log, no evidence.
+  auto logs = run_command(sunledger(w1_dir(), "witness list-logs")).output;
+  EXPECT_EQ(logs.find("log\t"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("evidence\t0"), std::string::npos) << logs;
+  // A witness that trusts no log of this county, and the one that was down retired.
+  auto init3 = run_command(sunledger(dir.file("w3"), "witness init --name witness.zhuting.example/w3"));
+  ASSERT_EQ(init3.exit_code, 0) << init3.output;
+  WitnessProcess w3;
+  w3.start(dir.file("w3"));
+  json cfg = json::parse(read_file(data() + "/bots.json"));
+  cfg["witnesses"][1]["retired"] = true;
+  cfg["witnesses"].push_back({{"name", "朱亭镇见证三"}, {"url", "http://127.0.0.1:" + std::to_string(w3.port)},
+                              {"key", init3.output.substr(0, init3.output.find('\n'))}});
+  write_file(data() + "/bots.json", cfg.dump());
+  check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_EQ(check.output.find("朱亭镇见证二"), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("✗ witness \"朱亭镇见证三\" (witness.zhuting.example/w3) at http://127.0.0.1:" +
+                              std::to_string(w3.port) + " answers but does not know this server's logs"),
+            std::string::npos)
+      << check.output;
+  // Only the witness that answers and trusts the logs: the witnesses pass.
+  cfg["witnesses"].erase(2);
+  write_file(data() + "/bots.json", cfg.dump());
+  check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_NE(check.output.find("answers and trusts this server's logs"), std::string::npos) << check.output;
+  EXPECT_EQ(check.output.find("✗ witness"), std::string::npos) << check.output;
+}
+
+// `witness-refusals list` names a refusal; `clear` beside a running server
+// removes it with a signed admin-log entry of who and why, and the server's
+// submitter asks the witness again at its next round.
+TEST_F(WitnessServe, AClearedRefusalIsRecordedAndTheWitnessIsAskedAgain) {
+  auto none = sl("witness-refusals list");
+  EXPECT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_NE(none.output.find("no witness refused a log"), std::string::npos) << none.output;
+  {
+    // What the submitter records (Ledger::refuse_witness), written here as it would be.
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
+            "'witness.zhuting.example/w1', 9999, 'it holds a larger tree than the log', 1700000000 FROM logs "
+            "WHERE name='shuangjiang'");
+  }
+  auto list = sl("witness-refusals list");
+  EXPECT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_NE(list.output.find("witness.zhuting.example/w1\tshuangjiang\t9999\tit holds a larger tree than the log\t"),
+            std::string::npos)
+      << list.output;
+  ServerProcess p;
+  p.start(data(), "");
+  // The submitter's rounds reach the witness with the other villages, never shuangjiang.
+  std::string logs;
+  for (int i = 0; i < 200; ++i) {
+    logs = run_command(sunledger(w1_dir(), "witness list-logs")).output;
+    if (logs.find("log\tsunledger.example/lukou/") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(logs.find("log\tsunledger.example/lukou/"), std::string::npos) << logs << *p.log;
+  EXPECT_EQ(held(), "") << logs;
+  auto refused = sl("witness-refusals clear --witness witness.zhuting.example/nobody --log shuangjiang --by 纪委李 "
+                    "--reason x");
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  auto clear = sl("witness-refusals clear --witness witness.zhuting.example/w1 --log shuangjiang --by 纪委李 "
+                  "--reason '见证人从备份恢复,已核对'");
+  ASSERT_EQ(clear.exit_code, 0) << clear.output;
+  for (int i = 0; i < 200 && held().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(held(), "") << *p.log;
+  EXPECT_EQ(p.stop(), 0);
+  EXPECT_NE(sl("witness-refusals list").output.find("no witness refused a log"), std::string::npos);
+  auto admin = sl("admin log");
+  EXPECT_NE(admin.output.find("clear_witness_refusal"), std::string::npos) << admin.output;
+  EXPECT_NE(admin.output.find("纪委李"), std::string::npos) << admin.output;
+  EXPECT_NE(admin.output.find("见证人从备份恢复,已核对"), std::string::npos) << admin.output;
+  EXPECT_NE(admin.output.find("it holds a larger tree than the log"), std::string::npos) << admin.output;
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
 }  // namespace
 }  // namespace sunledger::testing

@@ -260,6 +260,34 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
   // The witness kept the fork's checkpoint as evidence.
   auto logs = run_command(sunledger(a.dir, "witness list-logs")).output;
   EXPECT_NE(logs.find("evidence\t1"), std::string::npos) << logs;
+  // Cleared (`witness-refusals clear`): who and why go to the signed admin
+  // log and privately to the village's inspector, and the same submitter
+  // asks the witness again at its next round. It saw another history, so it
+  // refuses again, and the inspectors are alarmed again.
+  EXPECT_EQ(bot->clear_witness_refusal("shuangjiang", "witness.zhuting.example/w2", "纪委李", "核对过").code(),
+            Code::kNotFound);
+  ASSERT_TRUE(bot->clear_witness_refusal("shuangjiang", "witness.zhuting.example/w1", "纪委李", "核对过").is_ok());
+  EXPECT_TRUE(t.ledger->witness_refusals()->empty());
+  auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
+  ASSERT_TRUE(admin.is_ok());
+  const auto& record = admin->back().fields;
+  EXPECT_EQ(entry_string(record, "op"), "clear_witness_refusal");
+  EXPECT_EQ(entry_string(record, "by"), "纪委李");
+  EXPECT_EQ(entry_string(record, "reason"), "核对过");
+  EXPECT_EQ(entry_string(record, "witness"), "witness.zhuting.example/w1");
+  EXPECT_EQ(entry_string(record, "refused_reason"), (*refusals)[0].reason);
+  due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds() + 60, 100);
+  ASSERT_TRUE(due.is_ok());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[1].chat_id, "zhuting-inspector");
+  EXPECT_NE((*due)[1].text.find("见证人恢复提交"), std::string::npos) << (*due)[1].text;
+  EXPECT_NE((*due)[1].text.find("纪委李"), std::string::npos) << (*due)[1].text;
+  ASSERT_TRUE(s->round().is_ok());
+  EXPECT_EQ(alarms.size(), 2u);
+  EXPECT_EQ(t.ledger->witness_refusals()->size(), 1u);
+  auto problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  EXPECT_TRUE(problems->empty()) << (*problems)[0].reason;
 }
 
 TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
