@@ -447,7 +447,7 @@ TEST_F(Cli, VerifyNamesForeignAndMissingTriggers) {
       << r.output;
   edit("DROP TRIGGER outbox_no_update");
   ASSERT_EQ(sl("verify").exit_code, 0);
-  for (const std::string& dropped : {"complaints_no_delete", "entries_no_update"}) {
+  for (const std::string dropped : {"complaints_no_delete", "entries_no_update"}) {
     edit("DROP TRIGGER " + dropped);
     ASSERT_EQ(sl("village list").exit_code, 0);  // a start of the binary in between
     r = sl("verify");

@@ -87,10 +87,14 @@ TEST(WebPages, AMonthOfManyLinesIsReadAPageAtATimeEachUnder150KB) {
       } else {
         EXPECT_FALSE(has(r->body, "<script")) << path;
       }
-      if (page < pages) EXPECT_TRUE(has(r->body, "href=\"" + base + "/page/" + std::to_string(page + 1) + "\"")) << path;
+      if (page < pages) {
+        EXPECT_TRUE(has(r->body, "href=\"" + base + "/page/" + std::to_string(page + 1) + "\"")) << path;
+      }
       EXPECT_FALSE(has(r->body, "<修路")) << path;  // escaped, never markup
     }
-    if (!notice) EXPECT_EQ(seen, posted) << "every line on exactly one page, in log order";
+    if (!notice) {
+      EXPECT_EQ(seen, posted) << "every line on exactly one page, in log order";
+    }
     auto beyond = w.get(base + "/page/" + std::to_string(pages + 1));
     ASSERT_TRUE(beyond);
     EXPECT_EQ(beyond->status, 404);

@@ -432,7 +432,9 @@ TEST_P(EveryPlatform, ReportersAndInspectorsAreReachedPrivatelyAndGroupsLearnNot
   EXPECT_FALSE(contains(to_anon, "已转办"));
   // The inspector's answers that name reporters went to the inspector alone,
   // on the platforms whose replies travel through the API.
-  if (b == "dingtalk" || b == "feishu") EXPECT_TRUE(contains(private_to(inspector, first), "反映人")) << b;
+  if (b == "dingtalk" || b == "feishu") {
+    EXPECT_TRUE(contains(private_to(inspector, first), "反映人")) << b;
+  }
 
   // Nothing a group reads carries a receipt, a complaint's text or a reporter.
   for (const auto& r : fake.recorded()) {
@@ -581,7 +583,7 @@ TEST_F(Privacy, AnAnonymousFilingLeavesNoTraceOfItsSender) {
   EXPECT_NE(r->body.find("唯一凭证"), std::string::npos) << r->body;
   // Raw bytes of the database and its WAL: the sender, chat and message ids never reached them.
   std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
-  for (const std::string id : {sender, std::string("dmchat5kq"), std::string("mid7q2zx")})
+  for (const std::string& id : {sender, std::string("dmchat5kq"), std::string("mid7q2zx")})
     EXPECT_EQ(bytes.find(id), std::string::npos) << id;
   ASSERT_EQ(say("dingtalk", sender, "匿名投诉 双江村 " + text + "(钉钉)", false).status, 200);
   deliver_all();
@@ -602,7 +604,7 @@ TEST_F(Privacy, AnAnonymousFilingLeavesNoTraceOfItsSender) {
         auto col = q.getColumn(c);
         std::string v = col.isBlob() ? std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()))
                                      : col.getString();
-        for (const std::string id : {sender, std::string("dmchat5kq"), std::string("mid7q2zx"), std::string("cid-dm-") + sender})
+        for (const std::string& id : {sender, std::string("dmchat5kq"), std::string("mid7q2zx"), std::string("cid-dm-") + sender})
           EXPECT_EQ(v.find(id), std::string::npos) << table << "." << q.getColumnName(c) << " holds " << id;
       }
     }
@@ -630,8 +632,9 @@ TEST_F(Privacy, AnAnonymousFilingLeavesNoTraceOfItsSender) {
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line[0] == '#') continue;
     EXPECT_EQ(line.find("complaint"), std::string::npos) << line;
-    if (line.rfind("ledger_entries ", 0) == 0 || line.rfind("sunledger_ledger_entries ", 0) == 0)
+    if (line.rfind("ledger_entries ", 0) == 0 || line.rfind("sunledger_ledger_entries ", 0) == 0) {
       EXPECT_EQ(line.substr(line.find(' ') + 1), "0") << line;
+    }
   }
   EXPECT_NE(m->body.find("ledger_entries"), std::string::npos);
 }

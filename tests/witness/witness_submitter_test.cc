@@ -350,7 +350,9 @@ TEST(WitnessConfig, TheWitnessesListIsReadAndCheckedFieldByField) {
             key + "\"}]}"}) {
     auto r = load_witnesses_config(bad);
     EXPECT_FALSE(r.is_ok()) << bad;
-    if (!r.is_ok()) EXPECT_NE(r.status().message().find("witness"), std::string::npos) << r.status().message();
+    if (!r.is_ok()) {
+      EXPECT_NE(r.status().message().find("witness"), std::string::npos) << r.status().message();
+    }
   }
 }
 
