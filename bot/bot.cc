@@ -104,14 +104,23 @@ std::shared_ptr<VillageCache> Bot::Impl::village_cache(const Village& v) {
 }
 
 Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Village& v) {
-  auto size = ledger->log_size(v.id);
-  if (!size.is_ok()) return size.status();
+  // Nothing committed since the books were last found current: no storage read.
+  uint64_t generation = ledger->change_generation();
   std::string day = today();
   std::shared_ptr<VillageCache> cache = village_cache(v);
+  {
+    std::lock_guard<std::mutex> lock(cache->mu);
+    if (cache->books && cache->generation == generation && cache->today == day) return cache->books;
+  }
+  auto size = ledger->log_size(v.id);
+  if (!size.is_ok()) return size.status();
   // One thread brings a village's books up to date; the others wait for it
   // rather than all reading the same new entries.
   std::lock_guard<std::mutex> lock(cache->mu);
-  if (cache->books && cache->books->size == *size && cache->today == day) return cache->books;
+  if (cache->books && cache->books->size == *size && cache->today == day) {
+    cache->generation = generation;
+    return cache->books;
+  }
   constexpr uint64_t kChunk = 1000;
   for (uint64_t from = cache->builder.size(); from < *size; from += kChunk) {
     auto entries = ledger->entries(v.id, from, std::min(*size, from + kChunk));
@@ -130,6 +139,7 @@ Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Villa
   books->published = std::move(published);
   cache->books = std::move(books);
   cache->today = day;
+  cache->generation = generation;
   return cache->books;
 }
 
@@ -137,7 +147,19 @@ Result<std::shared_ptr<const VillageBooks>> Bot::Impl::village_books(const Villa
 // Who is asking, about which village
 
 Status Bot::Impl::resolve(Context& ctx, const ParsedCommand& cmd) {
-  auto d = directory();
+  // A villager's read in a group (账目, 余额...) needs only the group's
+  // binding, and the answer is public: a directory at most
+  // Ledger::kExternalChangeDelay behind another process's change will do,
+  // with no storage read. Anything a role, a write or private chat decides,
+  // and anyone holding a role, gets a current one, so a right removed with
+  // the CLI is gone on the next message.
+  const CommandSpec* spec = command_spec(cmd.kind);
+  bool public_read = ctx.msg->group && spec != nullptr && spec->role == CommandRole::kAnyone && !spec->write &&
+                     !spec->private_only;
+  auto d = directory_store.snapshot(public_read ? DirectoryStore::Freshness::kRecent
+                                                : DirectoryStore::Freshness::kCurrent);
+  if (public_read && d.is_ok() && (*d)->members.count({ctx.msg->bot_id, ctx.msg->sender_id}) != 0)
+    d = directory_store.snapshot(DirectoryStore::Freshness::kCurrent);
   if (!d.is_ok()) return d.status();
   ctx.dir = *d;
   ctx.args = cmd.args;

@@ -235,13 +235,23 @@ static Status known_area(Ledger& ledger, const std::string& area) {
   return not_found("no registered village is in " + area + " (towns: " + towns + "; or --area all)");
 }
 
-Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
+Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot(Freshness freshness) {
+  // Read before storage is: a commit after this moves it again, so a snapshot
+  // found current below is never kept under a generation newer than it.
+  uint64_t generation = ledger_->change_generation();
+  if (freshness == Freshness::kRecent) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ && cached_generation_ == generation) return cached_;
+  }
   auto gen = ledger_->village_count_and_log_size(kLogName);
   if (!gen.is_ok()) return gen.status();
   auto [village_count, version] = *gen;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (cached_ && cached_->version == version && cached_village_count_ == village_count) return cached_;
+    if (cached_ && cached_->version == version && cached_village_count_ == village_count) {
+      cached_generation_ = generation;
+      return cached_;
+    }
   }
   // Built from the signed admin log, not from the tables: the tables are what
   // the CLI lists and verify compares, never what grants a right.
@@ -281,6 +291,7 @@ Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot() {
   std::lock_guard<std::mutex> lock(mu_);
   cached_ = d;
   cached_village_count_ = village_count;
+  cached_generation_ = generation;
   return std::shared_ptr<const Directory>(d);
 }
 

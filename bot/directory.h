@@ -14,7 +14,8 @@
 // Thread safety: a DirectoryStore may be shared by threads. snapshot() hands
 // out immutable snapshots, reloaded when the admin log or the village list
 // grows, so a change made by another process (the CLI beside a running
-// server) takes effect on the next message.
+// server) takes effect on the next message that needs a current one (see
+// Freshness), and within Ledger::kExternalChangeDelay for a public read.
 #pragma once
 
 #include <cstdint>
@@ -131,8 +132,16 @@ class DirectoryStore {
   // Its tables, for Ledger::expect_tables (the bot registers them).
   static std::vector<SchemaTable> own_tables();
 
+  // How current a snapshot must be. kCurrent asks storage whether the admin
+  // log or the village list moved (one read), so a right taken away with the
+  // CLI beside a running server is gone on the next message: for anything a
+  // role, a write or a member's context decides. kRecent skips storage while
+  // Ledger::change_generation() has not moved, so it may miss another
+  // process's change for up to Ledger::kExternalChangeDelay (this process's
+  // own changes never): for a public read by someone holding no role.
+  enum class Freshness { kCurrent, kRecent };
   // The current directory; cached until the admin log or the village list moves.
-  Result<std::shared_ptr<const Directory>> snapshot();
+  Result<std::shared_ptr<const Directory>> snapshot(Freshness freshness = Freshness::kCurrent);
 
   // Changes. `by` says who made the change (the CLI's operating-system user).
   // A chat bound to another village is refused (kAlreadyExists) unless rebind.
@@ -178,6 +187,8 @@ class DirectoryStore {
   std::mutex mu_;
   std::shared_ptr<const Directory> cached_;
   size_t cached_village_count_ = 0;
+  // The Ledger's change_generation() read before cached_ was last found current.
+  uint64_t cached_generation_ = 0;
 };
 
 }  // namespace sunledger

@@ -19,8 +19,9 @@ Result<BotReply> Bot::handle(const InboundMessage& msg) {
   // Defence in depth: whatever path quoted what people typed, no identity
   // number leaves in a reply.
   if (r.is_ok()) r->text = redact_resident_ids(r->text);
+  // Only which note to add to the reply: the snapshot resolve() just took serves.
   if (r.is_ok() && msg.group && !r->text.empty())
-    if (auto dir = impl_->directory(); dir.is_ok())
+    if (auto dir = impl_->directory_store.snapshot(DirectoryStore::Freshness::kRecent); dir.is_ok())
       r->unbound_group = (*dir)->bindings.count({msg.bot_id, msg.chat_id}) == 0;
   return r;
 }

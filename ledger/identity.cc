@@ -70,6 +70,9 @@ std::optional<IdChar> id_char_at(std::string_view s, size_t i) {
 size_t separator_at(std::string_view s, size_t i) {
   unsigned char c = static_cast<unsigned char>(s[i]);
   if (c == ' ' || c == '-' || c == '\t') return 1;
+  // Every longer separator starts with one of these bytes: the rest of the
+  // text (most of a reply) costs one comparison.
+  if (c != 0xC2 && c != 0xE2 && c != 0xE3 && c != 0xEF) return 0;
   auto is = [&](const char* seq) { return s.compare(i, std::strlen(seq), seq) == 0; };
   for (const char* seq : {"\xC2\xA0", "\xC2\xAD"})  // U+00A0, U+00AD
     if (is(seq)) return 2;
@@ -80,9 +83,25 @@ size_t separator_at(std::string_view s, size_t i) {
   return 0;
 }
 
-// Calls found(run) with the characters of each identity-number-shaped run,
-// in order. A run of 16, 17 or 19+ digits is left alone: it is not a number
-// of either form, and amounts or hashes in longer runs must not be mangled.
+// What a redaction needs of one identity-number-shaped run: where it starts,
+// how many characters it has, and its last two (the ones kept).
+struct IdRun {
+  size_t begin = 0;
+  size_t count = 0;
+  IdChar second_last, last;
+  void add(const IdChar& c) {
+    if (count == 0) begin = c.pos;
+    second_last = last;
+    last = c;
+    ++count;
+  }
+};
+
+// Calls found(run) for each identity-number-shaped run, in order. A run of
+// 16, 17 or 19+ digits is left alone: it is not a number of either form, and
+// amounts or hashes in longer runs must not be mangled. Allocates nothing:
+// replies are full of short digit runs (amounts, dates), and this runs on
+// every reply.
 template <typename F>
 void for_each_resident_id(std::string_view s, F found) {
   size_t i = 0;
@@ -92,7 +111,7 @@ void for_each_resident_id(std::string_view s, F found) {
       i += c ? c->len : 1;
       continue;
     }
-    std::vector<IdChar> run;
+    IdRun run;
     while (i < s.size()) {
       auto d = id_char_at(s, i);
       if (!d || !d->digit) {
@@ -100,25 +119,25 @@ void for_each_resident_id(std::string_view s, F found) {
         size_t sep = separator_at(s, i);
         if (sep == 0 || i + sep >= s.size()) break;
         auto next = id_char_at(s, i + sep);
-        if (!next || (!next->digit && run.size() != 17)) break;
+        if (!next || (!next->digit && run.count != 17)) break;
         i += sep;
         continue;
       }
-      run.push_back(*d);
+      run.add(*d);
       i += d->len;
     }
-    if (run.size() == 17 && i < s.size()) {
+    if (run.count == 17 && i < s.size()) {
       if (auto x = id_char_at(s, i); x && !x->digit) {
-        run.push_back(*x);
+        run.add(*x);
         i += x->len;
       } else if (size_t sep = separator_at(s, i); sep && i + sep < s.size()) {
         if (auto x2 = id_char_at(s, i + sep); x2 && !x2->digit) {
-          run.push_back(*x2);
+          run.add(*x2);
           i += sep + x2->len;
         }
       }
     }
-    if (run.size() == 18 || run.size() == 15) found(run);
+    if (run.count == 18 || run.count == 15) found(run);
   }
 }
 
@@ -126,19 +145,19 @@ void for_each_resident_id(std::string_view s, F found) {
 
 bool looks_like_resident_id(std::string_view text) {
   bool any = false;
-  for_each_resident_id(text, [&](const std::vector<IdChar>&) { any = true; });
+  for_each_resident_id(text, [&](const IdRun&) { any = true; });
   return any;
 }
 
 std::string redact_resident_ids(std::string_view text) {
   std::string out;
+  out.reserve(text.size());  // a redaction only shortens the text
   size_t copied = 0;
-  for_each_resident_id(text, [&](const std::vector<IdChar>& run) {
-    out.append(text.substr(copied, run.front().pos - copied));
-    out.append(run.size() - 2, '*');
-    const IdChar& keep = run[run.size() - 2];
-    out.append(text.substr(keep.pos, run.back().pos + run.back().len - keep.pos));
-    copied = run.back().pos + run.back().len;
+  for_each_resident_id(text, [&](const IdRun& run) {
+    out.append(text.substr(copied, run.begin - copied));
+    out.append(run.count - 2, '*');
+    out.append(text.substr(run.second_last.pos, run.last.pos + run.last.len - run.second_last.pos));
+    copied = run.last.pos + run.last.len;
   });
   out.append(text.substr(copied));
   return out;

@@ -325,6 +325,12 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
     if (applied.empty()) return;  // the Transaction destructor rolls back
     Status s = txn.finish();
     if (s.is_ok()) {
+      // Moved however the commit ends (a COMMIT that throws may still have
+      // written): a cache's needless rebuild is cheap, a stale answer is not.
+      struct BumpOnExit {
+        std::atomic<uint64_t>* generation;
+        ~BumpOnExit() { generation->fetch_add(1, std::memory_order_acq_rel); }
+      } bump{&generation_};
       t.commit();  // synchronous=FULL: durable when this returns
       for (Writer* w : applied) w->notes = txn.signed_;
       return;

@@ -6,6 +6,8 @@
 // while a write commits).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -343,6 +345,18 @@ class Ledger {
                                const Author& author);
   Result<MonthClose> close_month(const std::string& village, const std::string& month, const Author& author);
 
+  // A number that moves whenever something may have been committed, for
+  // caches of answers (the bot's directory, its rendered 账目): while it stays
+  // put they skip storage altogether. A commit through this Ledger moves it
+  // before write() returns. A commit by another process (the CLI beside a
+  // running `serve`) moves it within kExternalChangeDelay: at most that often
+  // one caller asks SQLite (PRAGMA data_version on a connection of its own,
+  // which every other connection's commit moves); everyone else reads an
+  // atomic. It also moves when that check fails, so a cache goes to storage
+  // and meets the error there. Thread safe.
+  static constexpr std::chrono::milliseconds kExternalChangeDelay{1000};
+  uint64_t change_generation();
+
   // Reads.
   Result<std::vector<Village>> villages();
   Result<Village> village(const std::string& id);
@@ -513,6 +527,14 @@ class Ledger {
   std::map<std::string, SchemaTable> expected_tables_;      // by name; guarded by schema_mu_
   mutable std::mutex integrity_mu_;
   std::string integrity_failure_;
+  // change_generation(): bumped after every commit of write() and by the
+  // throttled check for other processes' commits (probe_mu_ guards the
+  // probe's connection and its last data_version).
+  std::atomic<uint64_t> generation_{1};
+  std::atomic<int64_t> last_probe_start_ns_{0};
+  std::mutex probe_mu_;
+  std::unique_ptr<ledger_internal::SqliteDatabase> probe_db_;
+  int64_t probe_data_version_ = -1;
   std::mutex pool_mu_;
   struct PooledReader;
   std::vector<std::unique_ptr<PooledReader>> readers_;

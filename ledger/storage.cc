@@ -83,4 +83,31 @@ Ledger::ReadConnection Ledger::read() {
   return ReadConnection(this, std::move(r));
 }
 
+uint64_t Ledger::change_generation() {
+  using std::chrono::steady_clock;
+  const int64_t interval = std::chrono::duration_cast<std::chrono::nanoseconds>(kExternalChangeDelay).count();
+  int64_t now = steady_clock::now().time_since_epoch().count();
+  if (now - last_probe_start_ns_.load(std::memory_order_acquire) >= interval) {
+    std::lock_guard<std::mutex> lock(probe_mu_);
+    // A probe that began within the interval before this call (one another
+    // thread just ran while this one waited) saw every commit this call must.
+    if (now - last_probe_start_ns_.load(std::memory_order_acquire) >= interval) {
+      int64_t start = steady_clock::now().time_since_epoch().count();
+      int64_t version = -1;
+      try {
+        if (!probe_db_)
+          probe_db_ = std::make_unique<ledger_internal::SqliteDatabase>(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+        SQLite::Statement q(*probe_db_, "PRAGMA data_version");
+        if (q.executeStep()) version = q.getColumn(0).getInt64();
+      } catch (const SQLite::Exception&) {
+        probe_db_.reset();  // opened afresh next time; meanwhile every cache goes to storage
+      }
+      if (version < 0 || version != probe_data_version_) generation_.fetch_add(1, std::memory_order_acq_rel);
+      probe_data_version_ = version;
+      last_probe_start_ns_.store(start, std::memory_order_release);
+    }
+  }
+  return generation_.load(std::memory_order_acquire);
+}
+
 }  // namespace sunledger

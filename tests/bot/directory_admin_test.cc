@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "bot/bot.h"
@@ -45,6 +46,63 @@ TEST_F(DirectoryAdmin, ARemovedMemberLosesEveryRoleAtOnce) {
   EXPECT_NE(say("wang", "g1", true, "立项 道路 5万").find("只有"), std::string::npos);
   EXPECT_NE(say("wang", "dm", false, "待办").find("只有"), std::string::npos);
   EXPECT_EQ(bot->remove_member("b", "wang").status().code(), Code::kNotFound);
+}
+
+// The server answers a villager's read from its caches (directory, rendered
+// 账目) while nothing is committed. What another process changes (the CLI
+// beside `serve`: here a Ledger and Bot of their own on the same file,
+// sharing nothing in memory with the server's) reaches those answers within
+// Ledger::kExternalChangeDelay, and a right it takes away is gone on the
+// holder's very next message.
+TEST_F(DirectoryAdmin, AnotherProcessesChangesReachTheServersCachedAnswers) {
+  using std::chrono::steady_clock;
+  const std::string kNotBound = "还没有绑定", kNovember = "2022年11月";
+  ASSERT_TRUE(bot->bind_group("shuangjiang", "b", "g1").is_ok());
+  ASSERT_TRUE(bot->add_member({"b", "wang", "shuangjiang", Role::kOfficial, ""}).is_ok());
+  ASSERT_TRUE(bot->post_entries("shuangjiang", {testing::txn("2022-10-12", true, "上级拨款", "十月到账", 1'000'000)},
+                                testing::official())
+                  .is_ok());
+  ASSERT_TRUE(bot->post_entries("shuangjiang", {testing::txn("2022-11-02", true, "上级拨款", "十一月到账", 2'000'000)},
+                                testing::official())
+                  .is_ok());
+  auto october = bot->publish("shuangjiang", "2022-10", testing::official());
+  ASSERT_TRUE(october.is_ok()) << october.status().to_string();
+  Ledger::Options o;
+  o.db_path = t.db_path();
+  o.signer = t.key.get();
+  o.clock = &t.clock;
+  o.reserved_log_names = Bot::reserved_log_names();
+  auto cli_ledger = Ledger::open(o);
+  ASSERT_TRUE(cli_ledger.is_ok()) << cli_ledger.status().to_string();
+  BotOptions bo;
+  bo.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot cli(cli_ledger->get(), bo);
+  // Asked twice: the second answer comes from the caches, and is the same.
+  std::string first = say("v", "g1", true, "账目");
+  ASSERT_NE(first.find("2022年10月"), std::string::npos) << first;
+  EXPECT_EQ(say("v", "g1", true, "账目"), first);
+  ASSERT_NE(say("wang", "g1", true, "立项 村部维修 5万").find("已立项"), std::string::npos);
+  // Another process takes wang's role away: refused at once, cached directory or not.
+  ASSERT_TRUE(cli.remove_member("b", "wang").is_ok());
+  EXPECT_NE(say("wang", "g1", true, "立项 道路维修 5万").find("只有"), std::string::npos);
+  // Another process publishes November and binds a second group: both reach
+  // villagers' reads within the delay (one question every 100 ms stays under
+  // the per-sender limit of 20 a minute).
+  auto nov = cli.publish("shuangjiang", "2022-11", testing::official());
+  ASSERT_TRUE(nov.is_ok()) << nov.status().to_string();
+  ASSERT_TRUE(cli.bind_group("nanzhou", "b", "g2").is_ok());
+  auto changed = steady_clock::now();
+  std::string accounts, balance;
+  for (;;) {
+    accounts = say("v", "g1", true, "账目");
+    balance = say("v2", "g2", true, "余额");
+    bool seen = accounts.find(kNovember) != std::string::npos && balance.find(kNotBound) == std::string::npos;
+    if (seen || steady_clock::now() - changed > std::chrono::seconds(5)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(accounts.find(kNovember), std::string::npos) << accounts;
+  EXPECT_EQ(balance.find(kNotBound), std::string::npos) << balance;
+  EXPECT_LE(steady_clock::now() - changed, Ledger::kExternalChangeDelay + std::chrono::milliseconds(300));
 }
 
 TEST_F(DirectoryAdmin, AnInspectorWatchesARealTown) {
