@@ -158,6 +158,7 @@ BotOptions Deployment::bot_options() {
   BotOptions bo;
   bo.identity_salt = salt;
   bo.commands_per_minute = commands_per_minute;
+  bo.witness_quorum = witness_quorum;
   bo.complaint_deadlines = deadlines;
   bo.public_url = public_url;
   // CLI commands (ask) queue pushes that a running server delivers: they

@@ -28,5 +28,8 @@ Status try_bind(const std::string& host, int port);
 // The stored refusals of the configured witnesses that are not retired, one
 // line each (serve says them at start; serve --check counts them problems).
 std::vector<std::string> witness_refusal_lines(Deployment& d, const std::vector<WitnessConfig>& witnesses);
+// Why serve refuses --witness-quorum K with these witnesses (more than are
+// configured and not retired: no notice would ever go out); "" when it can.
+std::string witness_quorum_problem(int quorum, const std::vector<WitnessConfig>& witnesses, const std::string& config_path);
 
 }  // namespace sunledger::cli
