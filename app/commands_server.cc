@@ -140,7 +140,7 @@ void add_server_commands(std::vector<Command>& c) {
   c.push_back({
       .name = "serve",
       .synopsis = "serve [--listen HOST:PORT] [--config bots.json] [--public-url URL] [--rate-limit N] [--assign-days 5] "
-                  "[--resolve-days 60] [--skip-verify] [--check]",
+                  "[--resolve-days 60] [--witness-quorum K] [--skip-verify] [--check]",
       .help = "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz, /metrics and the public web\n"
               "pages (/, /villages/...) (default 127.0.0.1:8080) and delivers the outbox, until SIGTERM.\n"
               "--public-url: where the public reaches the server (https://...), printed as the QR code of each\n"
@@ -148,9 +148,12 @@ void add_server_commands(std::vector<Command>& c) {
               "http://HOST:PORT as listened on, and chat names no address). The bots come from --config, else from\n"
               "bots.json in the data folder if there is one. --rate-limit: chat commands one sender may send a\n"
               "minute (default 20; 0 turns the limit off, for load tests). --assign-days and --resolve-days set this\n"
-              "deployment's complaint deadlines (defaults 5 and 60 days). Before listening, and every hour, it\n"
-              "verifies the whole ledger; a ledger that fails is served read-only with a warning on every answer,\n"
-              "/healthz answers 503 and the inspectors are told. --skip-verify skips the check at start (an\n"
+              "deployment's complaint deadlines (defaults 5 and 60 days). --witness-quorum K: a month's notice goes\n"
+              "to the groups only once K of the configured witnesses (not retired) cosigned the month's checkpoint,\n"
+              "and carries their cosignatures; publishing says it waits (default 0: at once; more than the witnesses\n"
+              "configured: serve refuses to start). Before listening, and every hour, it verifies the whole ledger;\n"
+              "a ledger that fails is served read-only with a warning on every answer, /healthz answers 503 and the\n"
+              "inspectors are told. --skip-verify skips the check at start (an\n"
               "emergency only). One serve per data folder: a second one refuses, naming the first one's pid.\n"
               "--check checks everything serve needs and exits without listening: the configuration (secrets\n"
               "included), the data folder's permissions, the listen address, the ledger, and the groups and\n"
@@ -159,7 +162,7 @@ void add_server_commands(std::vector<Command>& c) {
       .examples = {"--data ./lukou serve --listen 127.0.0.1:8080 --public-url https://lukou.example.cn",
                    "--data ./lukou serve --check --public-url https://lukou.example.cn",
                    "--data ./lukou serve --config /etc/sunledger/bots.json"},
-      .values = {"listen", "config", "public-url", "rate-limit", "assign-days", "resolve-days"},
+      .values = {"listen", "config", "public-url", "rate-limit", "assign-days", "resolve-days", "witness-quorum"},
       .flags = {"skip-verify", "check"},
       .run = [](Deployment& d, const Args& a) {
         if (a.has("check")) return check_serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));

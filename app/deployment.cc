@@ -95,8 +95,10 @@ Status Deployment::open() {
   auto l = Ledger::open(o);
   if (!l.is_ok()) return l.status();
   ledger = std::move(*l);
-  if (Status s = key_matches(*ledger); !s.is_ok()) return s;
+  // The witnesses first: key_matches reads a checkpoint, and its stored
+  // cosignatures would be called unconfigured (a WARNING on every command).
   if (std::filesystem::exists(bots_path())) trust_witnesses(bots_path());
+  if (Status s = key_matches(*ledger); !s.is_ok()) return s;
   std::ifstream in(salt_path());
   std::getline(in, salt);
   if (salt.size() < 32 && !verify_only)
@@ -158,6 +160,7 @@ BotOptions Deployment::bot_options() {
   BotOptions bo;
   bo.identity_salt = salt;
   bo.commands_per_minute = commands_per_minute;
+  bo.witness_quorum = witness_quorum;
   bo.complaint_deadlines = deadlines;
   bo.public_url = public_url;
   // CLI commands (ask) queue pushes that a running server delivers: they

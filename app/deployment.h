@@ -74,6 +74,9 @@ struct Deployment {
   void note_bot(const BotConfig& b);
   bool verify_only = false;
   int commands_per_minute = 20;
+  // serve --witness-quorum K: monthly notices wait for K witnesses'
+  // cosignatures (webhooks/notice_quorum.h); publishing says so. 0: today's way.
+  int witness_quorum = 0;
   ComplaintDeadlines deadlines;
   // --public-url, checked (cli::check_public_url) and without a trailing
   // slash; "" when not given. 帮助 and the monthly notices name it.

@@ -146,6 +146,12 @@ int check_options(const Command& cmd, const std::vector<std::string>& rest, Depl
     if (!n.is_ok() || *n > 100000) return usage_error(cmd.name, "--rate-limit must be a number of commands a minute");
     d.commands_per_minute = static_cast<int>(*n);
   }
+  if (parsed.has("witness-quorum")) {
+    auto n = number_option(parsed, "witness-quorum");
+    if (!n.is_ok() || *n > 100)
+      return usage_error(cmd.name, "--witness-quorum must be a number of witnesses (0 to 100)");
+    d.witness_quorum = static_cast<int>(*n);
+  }
   if (parsed.has("listen"))
     if (auto addr = parse_listen_address(parsed.get("listen")); !addr.is_ok())
       return usage_error(cmd.name, "--listen " + parsed.get("listen") + ": " + addr.status().message() +

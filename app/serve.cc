@@ -39,6 +39,7 @@
 #include "webhooks/ephemeral_sender.h"
 #include "webhooks/http_client.h"
 #include "webhooks/http_server.h"
+#include "webhooks/notice_quorum.h"
 #include "webhooks/outbox_sender.h"
 #include "webhooks/witness_submitter.h"
 #include "web/public_web.h"
@@ -155,6 +156,16 @@ std::vector<std::string> witness_refusal_lines(Deployment& d, const std::vector<
                       ", holding " + std::to_string(r.witness_size) + " entries: " + r.reason +
                       "; the server asks it no more about that log (README, \"The county's server asks its witnesses\")");
   return out;
+}
+
+std::string witness_quorum_problem(int quorum, const std::vector<WitnessConfig>& witnesses, const std::string& config_path) {
+  size_t asked = 0;
+  for (const auto& w : witnesses) asked += w.retired ? 0 : 1;
+  if (quorum <= 0 || static_cast<size_t>(quorum) <= asked) return "";
+  return "--witness-quorum " + std::to_string(quorum) + ": only " + count_of(asked, "witness is", "witnesses are") +
+         " configured and not retired (" + (config_path.empty() ? std::string("no configuration file") : config_path) +
+         ", \"witnesses\"), so no monthly notice would ever reach the groups: configure more witnesses or lower the "
+         "quorum";
 }
 
 std::string group_reach(Deployment& d, const BotConfig& b) {
@@ -337,6 +348,8 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     witnesses = std::move(*asked);
     d.trust_witnesses(config_path);  // before the check at start: its cosignatures are checked under these keys
   }
+  if (std::string why = witness_quorum_problem(d.witness_quorum, witnesses, config_path); !why.empty())
+    return fail(failed_precondition(why));
   // Said at every start, not only in the one alarm the refusal raised.
   for (const auto& line : witness_refusal_lines(d, witnesses)) std::cerr << "sunledger: WARNING: " << line << "\n";
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
@@ -352,6 +365,8 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   // 64 KiB; redirects are never followed.
   auto client = make_http_client(HttpClientOptions{});
   HttpServerOptions options = server_options(*addr);
+  // Monthly notices held until the witness quorum cosigned (K = 0: never held).
+  NoticeQuorum quorum(d.ledger.get(), d.witness_quorum, witnesses);
   std::unique_ptr<OutboxSender> sender;
   wiring.on_outbox_write = [&sender] {
     if (sender) sender->notify();
@@ -365,7 +380,9 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   HttpServer server(d.ledger.get(), d.bot.get(), options, wiring);
   // One lane per bot; a push refused 8 times, or one its bot's configuration
   // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
-  sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), OutboxSenderOptions{},
+  OutboxSenderOptions sender_options;
+  sender_options.quorum = &quorum;
+  sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), sender_options,
                                           &server.metrics());
   auto port = server.bind();
   if (!port.is_ok()) return fail(port.status());
@@ -390,6 +407,15 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     if (!n.is_ok()) std::cerr << "sunledger: the inspectors' alarm could not be queued: " << n.status().to_string() << "\n";
     else if (*n > 0) sender->notify();
   };
+  // Each round ends by releasing the notices whose month is now cosigned by K.
+  witness_options.after_round = [&quorum, &sender] {
+    auto n = quorum.release_round();
+    if (!n.is_ok()) std::cerr << "sunledger: held notices: " << n.status().to_string() << "\n";
+    else if (*n > 0) sender->notify();
+  };
+  if (d.witness_quorum > 0)
+    std::cerr << "sunledger: monthly notices go to the groups once " << d.witness_quorum << " of the witnesses cosigned "
+              << "their month's checkpoint (--witness-quorum); held ones are said here\n";
   WitnessSubmitter submitter(d.ledger.get(), witnesses, witness_client.get(), witness_options);
   submitter.start();
   std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "

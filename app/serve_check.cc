@@ -228,6 +228,11 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
       if (reach.ok) good(reach.line);
       else bad(reach.line);
     }
+    if (std::string why = witness_quorum_problem(d.witness_quorum, witnesses, config_path); !why.empty()) bad(why);
+    else if (d.witness_quorum > 0)
+      good("monthly notices wait for " + std::to_string(d.witness_quorum) + " witnesses' cosignatures (--witness-quorum)");
+  } else if (!config_unreadable && d.witness_quorum > 0) {
+    bad(witness_quorum_problem(d.witness_quorum, {}, ""));
   }
   check_ledger(d, skip_verify, report);
   auto groups = d.bot->list_groups();

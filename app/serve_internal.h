@@ -35,5 +35,8 @@ struct WitnessReach {
   std::string line;
 };
 std::vector<WitnessReach> reach_witnesses(Deployment& d, const std::vector<WitnessConfig>& witnesses);
+// Why serve refuses --witness-quorum K with these witnesses (more than are
+// configured and not retired: no notice would ever go out); "" when it can.
+std::string witness_quorum_problem(int quorum, const std::vector<WitnessConfig>& witnesses, const std::string& config_path);
 
 }  // namespace sunledger::cli

@@ -97,6 +97,10 @@ struct BotOptions {
   // open the accounts on a phone. "": no web address is mentioned (one a
   // villager cannot open, such as loopback, must not be).
   std::string public_url;
+  // `serve --witness-quorum K`: a monthly notice reaches the groups only once
+  // K witnesses cosigned its checkpoint (webhooks/notice_quorum.h holds it);
+  // publishing says it waits instead of saying it was sent. 0: sent at once.
+  int witness_quorum = 0;
   static constexpr const char* kNoPushUrl = "no_push_url";
   static constexpr const char* kNotConfigured = "not_configured";
 };
@@ -177,6 +181,9 @@ class Bot {
     std::string notice;
     size_t groups_notified = 0;
     std::vector<UnreachableGroups> groups_unreachable;
+    // How many witnesses must cosign the month's checkpoint before the
+    // notice goes to the groups (BotOptions::witness_quorum); 0: at once.
+    int waiting_for_witnesses = 0;
   };
   // The groups a publish could not reach, in Chinese first with the English
   // alias, one line per bot ("" when there are none).

@@ -259,7 +259,10 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
     for (const auto& [bound_bot, chat] : it->second) {
       // A named copy: clang (before 16) refuses a structured binding captured by a lambda.
       const std::string bot = bound_bot;
-      if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice, Audience::kGroup}); !s.is_ok()) return s;
+      // Named by its month, so a server with a witness quorum holds it until
+      // the month's checkpoint is cosigned (whatever this process's quorum).
+      if (Status s = Outbox::enqueue(txn, {bot, chat, p.notice, Audience::kGroup}, HeldFor{v->id, month}); !s.is_ok())
+        return s;
       std::string problem = group_push_problem(bot);
       if (problem.empty()) {
         ++p.groups_notified;
@@ -271,6 +274,7 @@ Result<Bot::Published> Bot::Impl::publish_in(const std::string& village_id, cons
       ++u->groups;
     }
   }
+  p.waiting_for_witnesses = options.witness_quorum;
   return p;
 }
 
@@ -294,11 +298,19 @@ Result<std::string> Bot::Impl::publish_command(const Context& ctx, WriteTxn& txn
   if (auto groups = ctx.dir->groups_of.find(ctx.village->id); groups != ctx.dir->groups_of.end())
     for (const auto& [bot, chat] : groups->second) pushes->push_back({bot, chat, p->notice, Audience::kGroup});
   // Only groups a bot can push to count as notified (issue #13).
+  std::string groups = std::to_string(p->groups_notified);
+  std::string en_groups = groups + (p->groups_notified == 1 ? " group" : " groups");
+  if (p->groups_notified > 0 && p->waiting_for_witnesses > 0) {
+    // Held until the witnesses cosigned (issue #15): not sent yet, so not said to be.
+    std::string k = std::to_string(p->waiting_for_witnesses);
+    return "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目,等待" + k + "个见证方联署后推送到" + groups +
+           "个村民群。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published; the notice goes to " +
+           en_groups + " once " + k + (p->waiting_for_witnesses == 1 ? " witness has" : " witnesses have") +
+           " cosigned its checkpoint)\n" + Bot::unreachable_groups_text(*p);
+  }
   return "已公开" + ctx.village->name + month_zh(ctx.args[0]) + "账目," +
-         (p->groups_notified > 0 ? "将推送到" + std::to_string(p->groups_notified) + "个村民群"
-                                 : std::string("没有能推送到的村民群")) +
-         "。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published; " +
-         std::to_string(p->groups_notified) + (p->groups_notified == 1 ? " group" : " groups") + " to be notified)\n" +
+         (p->groups_notified > 0 ? "将推送到" + groups + "个村民群" : std::string("没有能推送到的村民群")) +
+         "。核验码:" + checkpoint_short_form(p->close.checkpoint) + " (published; " + en_groups + " to be notified)\n" +
          Bot::unreachable_groups_text(*p);
 }
 

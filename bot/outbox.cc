@@ -36,6 +36,14 @@ const char* const kAddDeadAt = "ALTER TABLE outbox ADD COLUMN dead_at INTEGER";
 const char* const kAddDeadReason = "ALTER TABLE outbox ADD COLUMN dead_reason TEXT";
 const char* const kAddSig = "ALTER TABLE outbox ADD COLUMN sig BLOB";
 const char* const kAddDeadConfig = "ALTER TABLE outbox ADD COLUMN dead_config TEXT";
+// Monthly notices held for a witness quorum (issue #15).
+const char* const kAddHeldVillage = "ALTER TABLE outbox ADD COLUMN held_village TEXT";
+const char* const kAddHeldMonth = "ALTER TABLE outbox ADD COLUMN held_month TEXT";
+const char* const kAddReleasedAt = "ALTER TABLE outbox ADD COLUMN released_at INTEGER";
+// What every read of a row selects, in row()'s order.
+#define SUNLEDGER_OUTBOX_COLUMNS \
+  "id, bot, chat, text, attempts, created_at, audience, sig, coalesce(held_village, ''), coalesce(held_month, ''), " \
+  "coalesce(released_at, 0)"
 
 }  // namespace
 
@@ -51,20 +59,24 @@ const char* reason_name(DeadReason r) {
   return "attempts";
 }
 
-// id, bot, chat, text, attempts, created_at, audience, sig
+// SUNLEDGER_OUTBOX_COLUMNS
 OutboxMessage row(sql::Statement& q) {
   return {q.column_int64(0), q.column_text(1), q.column_text(2), q.column_text(3),
           q.column_text(6) == "group" ? Audience::kGroup : Audience::kPerson, q.column_int(4),
-          q.column_int64(5), q.column_blob(7)};
+          q.column_int64(5), q.column_blob(7), q.column_text(8), q.column_text(9), q.column_int64(10)};
 }
 
 // What a push's signature covers. The first line holds spaces: no checkpoint
 // body (whose first line is an origin) can be taken for it, nor it for one.
+// A held notice's first line differs, and its village and month are signed
+// too: cleared or moved by hand, the row no longer verifies.
 std::string signed_bytes(const OutboxMessage& m) {
-  std::string out = "sunledger outbox push\n";
+  bool held = !m.held_village.empty();
+  std::string out = held ? "sunledger outbox held push\n" : "sunledger outbox push\n";
   for (const std::string& field : {std::to_string(m.id), m.bot_id, m.chat_id, std::string(audience_name(m.audience)),
                                    std::to_string(m.created_at)})
     out += field + '\0';
+  if (held) out += m.held_village + '\0' + m.held_month + '\0';
   return out + m.text;
 }
 // Whether the outbox table has `column` (older versions lacked some).
@@ -96,6 +108,12 @@ Status Outbox::create_schema(WriteTxn& txn) {
   // The configuration a row failed under (rows of older versions: none, so
   // they are tried once more).
   if (!outbox_has(txn, "dead_config")) txn.sql().exec(kAddDeadConfig);
+  // Notices held for a witness quorum (rows of older versions hold nothing).
+  if (!outbox_has(txn, "held_village")) {
+    txn.sql().exec(kAddHeldVillage);
+    txn.sql().exec(kAddHeldMonth);
+    txn.sql().exec(kAddReleasedAt);
+  }
   for (const char* sql : kIndexes) txn.sql().exec(sql);
   return Status::ok();
 }
@@ -107,24 +125,35 @@ std::vector<SchemaIndex> Outbox::own_indexes() {
 // Every table create_schema leaves: today's, and the first versions' with
 // audience added, each with the columns added since, in the order it adds them.
 std::vector<SchemaTable> Outbox::own_tables() {
-  const char* const since_audience[] = {kAddDeadAt, kAddDeadReason, kAddSig, kAddDeadConfig};
-  const char* const since_first[] = {kAddAudience, kAddDeadAt, kAddDeadReason, kAddSig, kAddDeadConfig};
+  const char* const since_audience[] = {kAddDeadAt,     kAddDeadReason,  kAddSig,       kAddDeadConfig,
+                                        kAddHeldVillage, kAddHeldMonth, kAddReleasedAt};
+  const char* const since_first[] = {kAddAudience,    kAddDeadAt,    kAddDeadReason, kAddSig,
+                                     kAddDeadConfig,  kAddHeldVillage, kAddHeldMonth, kAddReleasedAt};
   SchemaTable t = schema_table(kTable);
   t.sql = {table_sql_after(kTable, since_audience), table_sql_after(kFirstTable, since_first)};
   return {t};
 }
 
-Status Outbox::enqueue(WriteTxn& txn, const Push& push) {
-  auto& q = txn.sql().statement("INSERT INTO outbox(bot, chat, text, created_at, next_attempt_at, audience) VALUES(?,?,?,?,?,?)");
+Status Outbox::enqueue(WriteTxn& txn, const Push& push, const HeldFor& held) {
+  auto& q = txn.sql().statement(
+      "INSERT INTO outbox(bot, chat, text, created_at, next_attempt_at, audience, held_village, held_month)"
+      " VALUES(?,?,?,?,?,?,?,?)");
   q.bind(1, push.bot_id);
   q.bind(2, push.chat_id);
   q.bind(3, redact_resident_ids(push.text));  // as every reply is: no identity number leaves in a push
   q.bind(4, txn.now());
   q.bind(5, txn.now());
   q.bind(6, audience_name(push.audience));
+  if (held.village.empty()) {
+    q.bind_null(7);
+    q.bind_null(8);
+  } else {
+    q.bind(7, held.village);
+    q.bind(8, held.month);
+  }
   q.exec();
   OutboxMessage m{txn.sql().last_insert_id(), push.bot_id, push.chat_id, redact_resident_ids(push.text), push.audience, 0,
-                  txn.now(), ""};
+                  txn.now(), "", held.village, held.village.empty() ? "" : held.month};
   auto sig = txn.sign(signed_bytes(m));
   if (!sig.is_ok()) return sig.status();
   auto& u = txn.sql().statement("UPDATE outbox SET sig=? WHERE id=?");
@@ -142,7 +171,7 @@ Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
     auto& q = r.sql().statement(
-        "SELECT id, bot, chat, text, attempts, created_at, audience, sig FROM outbox"
+        "SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox"
         " WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?");
     q.bind(1, now);
     q.bind(2, static_cast<int64_t>(limit));
@@ -153,23 +182,80 @@ Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
   return out;
 }
 
-Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, int64_t now, size_t limit) {
+Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, int64_t now, size_t limit,
+                                                       bool hold_notices) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    // A held notice stays its chat's head (the NOT EXISTS below counts it),
+    // so nothing published after it overtakes it.
     auto& q = r.sql().statement(
-        "SELECT id, bot, chat, text, attempts, created_at, audience, sig FROM outbox o"
+        "SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox o"
         " WHERE bot = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?"
+        " AND (? = 0 OR held_village IS NULL OR released_at IS NOT NULL)"
         " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.bot = o.bot AND p.chat = o.chat AND p.id < o.id"
         "                AND p.delivered_at IS NULL AND p.dead_at IS NULL)"
         " ORDER BY id LIMIT ?");
     q.bind(1, bot);
     q.bind(2, now);
-    q.bind(3, static_cast<int64_t>(limit));
+    q.bind(3, hold_notices ? 1 : 0);
+    q.bind(4, static_cast<int64_t>(limit));
     while (q.step()) out.push_back(row(q));
     return Status::ok();
   });
   if (!s.is_ok()) return s;
   return out;
+}
+
+Result<std::vector<OutboxMessage>> Outbox::held_notices() {
+  std::vector<OutboxMessage> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    auto& q = r.sql().statement("SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox WHERE held_village IS NOT NULL"
+                                " AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
+    while (q.step()) out.push_back(row(q));
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<bool> Outbox::release(const OutboxMessage& m, const std::string& text, int64_t now) {
+  bool changed = false;
+  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    changed = false;
+    OutboxMessage released = m;
+    released.text = text;
+    auto sig = txn.sign(signed_bytes(released));
+    if (!sig.is_ok()) return sig.status();
+    // Matched on everything the old signature covers, and the signature
+    // itself: a row edited since it was read is left as it is.
+    auto& q = txn.sql().statement(
+        "UPDATE outbox SET text=?, sig=?, released_at=? WHERE id=? AND sig=? AND text=? AND bot=? AND chat=?"
+        " AND held_village=? AND held_month=? AND created_at=? AND delivered_at IS NULL AND dead_at IS NULL");
+    q.bind(1, text);
+    q.bind_blob(2, *sig);
+    q.bind(3, now);
+    q.bind(4, m.id);
+    q.bind_blob(5, m.signature);
+    q.bind(6, m.text);
+    q.bind(7, m.bot_id);
+    q.bind(8, m.chat_id);
+    q.bind(9, m.held_village);
+    q.bind(10, m.held_month);
+    q.bind(11, m.created_at);
+    changed = q.exec() == 1;
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return changed;
+}
+
+Status Outbox::unrelease(int64_t id) {
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.sql().statement("UPDATE outbox SET released_at=NULL WHERE id=?");
+    q.bind(1, id);
+    q.exec();
+    return Status::ok();
+  });
 }
 
 Result<std::vector<std::string>> Outbox::pending_bots() {

@@ -21,7 +21,22 @@ struct OutboxMessage {
   Audience audience = Audience::kPerson;
   int attempts = 0;
   int64_t created_at = 0;
-  std::string signature;  // by the log key, over id, bot, chat, audience, creation and text
+  std::string signature;  // by the log key, over id, bot, chat, audience, creation and text (and the hold)
+  // A monthly notice (issue #15): the village and month whose closing
+  // checkpoint its tlog-proof block carries, "" for every other push. A
+  // server run with `serve --witness-quorum K` holds it back until K
+  // witnesses cosigned that checkpoint (webhooks/notice_quorum.h). Signed
+  // with the rest: an insider who clears it breaks the row's signature.
+  std::string held_village, held_month;
+  // When the quorum was found and the text re-rendered with the
+  // cosignatures (0: not yet). Not signed, and never believed: the sender
+  // checks the text's cosignatures itself.
+  int64_t released_at = 0;
+};
+
+// What a monthly notice waits for: the month whose closing checkpoint it carries.
+struct HeldFor {
+  std::string village, month;
 };
 
 // Why a row was given up on.
@@ -57,7 +72,9 @@ class Outbox {
 
   // Inside a write: queues a push, committed with the caller's change, and
   // signs it with the log key (see authentic()).
-  static Status enqueue(WriteTxn& txn, const Push& push);
+  // A monthly notice names its village and month (`held`): see
+  // OutboxMessage::held_village.
+  static Status enqueue(WriteTxn& txn, const Push& push, const HeldFor& held = {});
   // Whether a row is one this deployment queued, unchanged: someone with
   // sqlite3 but not the key could otherwise make the bot post anything to any
   // chat in its own name, or redirect a reporter's update into a group.
@@ -74,7 +91,24 @@ class Outbox {
   // pending message of each chat, and only when its next attempt is due, so a
   // chat's pushes go out in order and a chat waiting on a retry holds back
   // only itself.
-  Result<std::vector<OutboxMessage>> due_for_bot(const std::string& bot, int64_t now, size_t limit);
+  // hold_notices (a server with a witness quorum): a monthly notice not yet
+  // released is not due, and holds back its chat's later pushes (notices
+  // reach a group in the order they were published).
+  Result<std::vector<OutboxMessage>> due_for_bot(const std::string& bot, int64_t now, size_t limit,
+                                                 bool hold_notices = false);
+  // Monthly notices not delivered nor given up on, oldest first, released
+  // or not (the quorum's round checks each again).
+  Result<std::vector<OutboxMessage>> held_notices();
+  // Puts the notice's re-rendered text (its checkpoint now with the
+  // witnesses' cosignatures) in place, signed again, and marks it released,
+  // in one transaction. Only a row still pending and still as it was read
+  // (`m`, whose signature the caller checked with authentic()) changes:
+  // an edited row is never signed again. Returns whether it changed.
+  Result<bool> release(const OutboxMessage& m, const std::string& text, int64_t now);
+  // A row marked released whose text does not carry the quorum (the mark
+  // was written by hand): back to held, so the sender stops looking at it
+  // and the quorum's round releases it properly.
+  Status unrelease(int64_t id);
   // Bots that have pending (undelivered, not dead) messages.
   Result<std::vector<std::string>> pending_bots();
   // A delivered row keeps no text and, for a person, no address: once sent,

@@ -156,6 +156,23 @@ void register_complaints_api(httplib::Server& server, Ledger& ledger, Bot& bot, 
     send_json(res, 200, {{"pending", *pending}, {"dead_letters", out}});
   });
 
+  // Monthly notices not yet sent to their groups (issue #15): with
+  // `serve --witness-quorum K`, those waiting for the witnesses, and since
+  // when. Public facts (the village and month were published); never the
+  // text nor the group.
+  server.Get("/v1/outbox/held", [&](const httplib::Request& req, httplib::Response& res) {
+    auto scope = authorize_inspector(bot, req, res);
+    if (!scope) return;
+    auto held = Outbox(&ledger).held_notices();
+    if (!held.is_ok()) return send_error(res, held.status());
+    json out = json::array();
+    for (const auto& m : *held)
+      out.push_back({{"id", m.id}, {"bot", m.bot_id}, {"village", m.held_village}, {"month", m.held_month},
+                     {"held_since", utc_timestamp(m.created_at)},
+                     {"released_at", m.released_at ? json(utc_timestamp(m.released_at)) : json(nullptr)}});
+    send_json(res, 200, {{"held_notices", out}});
+  });
+
   server.Get("/v1/complaints", [&, list](const httplib::Request& req, httplib::Response& res) {
     auto scope = authorize_inspector(bot, req, res);
     if (!scope) return;

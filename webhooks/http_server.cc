@@ -193,7 +193,9 @@ std::string route_label(const httplib::Request& req, int status, const std::set<
     if (status == 404 || !bots.count(id)) return "webhook_unknown";
     return "webhook:" + id;
   }
-  if (p == "/healthz" || p == "/metrics" || p == "/v1/key" || p == "/v1/villages" || p == "/v1/outbox/dead") return p;
+  if (p == "/healthz" || p == "/metrics" || p == "/v1/key" || p == "/v1/villages" || p == "/v1/outbox/dead" ||
+      p == "/v1/outbox/held")
+    return p;
   if (p.rfind("/v1/villages/", 0) == 0) {
     for (const char* tail : {"/checkpoint", "/entries", "/proof/inclusion", "/proof/consistency", "/projects",
                              "/publish"})

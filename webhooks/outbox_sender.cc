@@ -7,6 +7,7 @@
 #include "ledger/crypto.h"
 #include "webhooks/http_server.h"
 #include "webhooks/metrics.h"
+#include "webhooks/notice_quorum.h"
 
 namespace sunledger {
 
@@ -137,7 +138,7 @@ size_t OutboxSender::pass(Lane& lane) {
   while (!stopping()) {
     int64_t now = ledger_->clock().now_unix_seconds();
     if (rate_limited(lane, now)) break;
-    auto due = outbox_.due_for_bot(lane.bot, now, options_.batch);
+    auto due = outbox_.due_for_bot(lane.bot, now, options_.batch, holds_notices());
     if (!due.is_ok()) {
       std::fprintf(stderr, "sunledger: outbox read failed: %s\n", due.status().to_string().c_str());
       break;
@@ -219,6 +220,23 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
   return std::nullopt;
 }
 
+bool OutboxSender::holds_notices() const { return options_.quorum && options_.quorum->quorum() > 0; }
+
+// A monthly notice that does not carry the witness quorum in its own text
+// is not sent, released or not: the released mark is a column anyone with
+// sqlite3 can write. It goes back to held (so it is not handed out again at
+// once) and the quorum's round releases it once the witnesses cosigned.
+std::optional<bool> OutboxSender::settle_unwitnessed(const OutboxMessage& m) {
+  if (!holds_notices() || m.held_village.empty() || options_.quorum->carries_quorum(m.text)) return std::nullopt;
+  Status recorded = outbox_.unrelease(m.id);
+  std::fprintf(stderr, "sunledger: push %lld via %s (monthly notice of %s %s) is marked released but its text carries "
+               "%zu of the %d witnesses' cosignatures required: not sent, held again (the mark was written by hand?)\n",
+               static_cast<long long>(m.id), m.bot_id.c_str(), log_safe(m.held_village).c_str(),
+               log_safe(m.held_month).c_str(), options_.quorum->cosigners(m.text).size(), options_.quorum->quorum());
+  if (!recorded.is_ok()) std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
+  return recorded.is_ok();
+}
+
 // Records what the platform said of one attempt: delivered, dead (the
 // configuration cannot deliver it, or too many attempts), or retried later.
 Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const Status& outcome, int64_t now) {
@@ -256,6 +274,7 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
 bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
   *delivered = false;
   if (auto settled = settle_unsent(lane, m)) return *settled;
+  if (auto settled = settle_unwitnessed(m)) return *settled;
   int64_t started = ledger_->clock().now_unix_seconds();
   lane.sent.push_back(started);
   Status outcome = lane.adapter->deliver(m, started, *client_);

@@ -34,6 +34,7 @@
 namespace sunledger {
 
 class Metrics;
+class NoticeQuorum;
 
 struct OutboxSenderOptions {
   int poll_interval_ms = 200;
@@ -44,6 +45,10 @@ struct OutboxSenderOptions {
   size_t batch = 50;
   // A row the platform did not take this many times is a dead letter.
   int max_attempts = 8;
+  // `serve --witness-quorum K` (K > 0): monthly notices wait until released,
+  // and none goes out unless its own text carries K witnesses' cosignatures
+  // (checked here, whatever the row says). Borrowed; null: sent at once.
+  const NoticeQuorum* quorum = nullptr;
 };
 
 class OutboxSender {
@@ -81,6 +86,8 @@ class OutboxSender {
   // Returns false when the outcome could not be recorded (stop the pass).
   bool deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered);
   std::optional<bool> settle_unsent(Lane& lane, const OutboxMessage& m);
+  std::optional<bool> settle_unwitnessed(const OutboxMessage& m);
+  bool holds_notices() const;
   Status record_outcome(Lane& lane, const OutboxMessage& m, const Status& outcome, int64_t now);
   bool rate_limited(Lane& lane, int64_t now);
   bool stopping();

@@ -45,6 +45,7 @@ void WitnessSubmitter::run() {
     lock.unlock();
     auto n = round();
     if (!n.is_ok()) std::cerr << "sunledger: witnesses: " << n.status().to_string() << "\n";
+    if (options_.after_round) options_.after_round();
     lock.lock();
     cv_.wait_for(lock, options_.interval, [&] { return stopping_; });
   }
@@ -91,17 +92,17 @@ Result<size_t> WitnessSubmitter::submit_log(const WitnessConfig& w, const std::s
   // Nothing new: an empty log, or a checkpoint the witness cosigned already.
   if (cp->size == 0 || (cp->size == known && carries(*note, w.key_name()))) return size_t{0};
   size_t stored = 0;
-  // The last month's closing checkpoint first: the notices carry it.
-  auto month = ledger_->last_closed_month(log);
-  if (!month.is_ok()) return month.status();
-  if (*month) {
-    auto close = ledger_->month_close(log, **month);
-    if (!close.is_ok()) return close.status();
-    if (close->tree_size > known && close->tree_size < cp->size && !carries(close->checkpoint, w.key_name())) {
-      Outcome o = submit(w, log, close->checkpoint, &known);
-      if (o == Outcome::kCosigned) ++stored;
-      if (o == Outcome::kRefused || o == Outcome::kFailed) return stored;
-    }
+  // The months' closing checkpoints the witness has not seen first, oldest
+  // first: the notices carry them (and a server with a witness quorum holds
+  // each notice until they are cosigned). A witness never cosigns a size
+  // below one it holds, so a close left behind would wait forever.
+  auto closes = ledger_->month_closes(log);
+  if (!closes.is_ok()) return closes.status();
+  for (const auto& close : *closes) {
+    if (close.tree_size <= known || close.tree_size >= cp->size || carries(close.checkpoint, w.key_name())) continue;
+    Outcome o = submit(w, log, close.checkpoint, &known);
+    if (o == Outcome::kCosigned) ++stored;
+    if (o == Outcome::kRefused || o == Outcome::kFailed) return stored;
   }
   if (submit(w, log, *note, &known) == Outcome::kCosigned) ++stored;
   return stored;

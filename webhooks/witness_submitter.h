@@ -8,9 +8,10 @@
 // Batching: a round every `interval` looks at every village log and submits
 // what changed since the witness's last cosignature, so a burst of posts
 // costs each witness one request per log and interval.
-// Month closes: a round first submits the last closed month's checkpoint when
-// the witness has not cosigned it, so every notice's checkpoint gets
-// witnessed even when later entries followed it within the interval.
+// Month closes: a round first submits the closed months' checkpoints the
+// witness has not seen (oldest first), so every notice's checkpoint gets
+// witnessed even when later entries, or another month's close, followed it
+// within the interval.
 //
 // Answers: 409 carries the witness's size; the request is retried once from
 // it. A witness holding a larger tree than the log, or another root at the
@@ -46,6 +47,11 @@ struct WitnessSubmitterOptions {
   // Raised once per (witness, log) refused: app/ wires it to the inspectors'
   // private alert (Bot::alert_inspectors). Null: logged only.
   std::function<void(const std::string& text)> alarm;
+  // Called after every round of the started thread (app/ wires it to the
+  // witness quorum's release of held notices, webhooks/notice_quorum.h), so
+  // a notice is released in the round that stored its K-th cosignature, and
+  // looked at again every round after. Null: nothing.
+  std::function<void()> after_round;
 };
 
 // Borrows ledger and client, which must outlive it.

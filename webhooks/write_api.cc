@@ -226,7 +226,8 @@ void register_write_api(httplib::Server& server, Ledger& ledger, Bot& bot) {
     send_json(res, 200, {{"month", r->close.month}, {"statement", r->close.statement},
                          {"statement_index", r->close.statement_index}, {"checkpoint", r->close.checkpoint},
                          {"groups_notified", r->groups_notified}, {"groups_unreachable", unreachable},
-                         {"notice", r->notice}});
+                         // serve --witness-quorum K: the notice waits for K witnesses' cosignatures (0: sent at once).
+                         {"waiting_for_witnesses", r->waiting_for_witnesses}, {"notice", r->notice}});
   });
 }
 

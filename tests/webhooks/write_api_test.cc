@@ -68,6 +68,15 @@ TEST_F(WriteApi, ProjectsEntriesAndPublish) {
   EXPECT_EQ(pj["groups_notified"], 1);
   EXPECT_EQ(pj["statement"]["expense_total"], 30'000'000);
   EXPECT_EQ(*Outbox(t.ledger.get()).depth(), 1);
+  // No witness quorum here: sent at once; the row still names its month
+  // (a server run with --witness-quorum would hold it, see WitnessQuorum.*).
+  EXPECT_EQ(pj["waiting_for_witnesses"], 0);
+  auto held = Outbox(t.ledger.get()).held_notices();
+  ASSERT_TRUE(held.is_ok());
+  ASSERT_EQ(held->size(), 1u);
+  EXPECT_EQ((*held)[0].held_village, "shuangjiang");
+  EXPECT_EQ((*held)[0].held_month, "2022-11");
+  EXPECT_TRUE(Outbox(t.ledger.get()).authentic((*held)[0]));
   EXPECT_EQ(post("/v1/villages/shuangjiang/months/2022-11/publish", "", "application/json", token)->status, 409);
 }
 

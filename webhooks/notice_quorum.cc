@@ -1,0 +1,125 @@
+#include "webhooks/notice_quorum.h"
+
+#include <iostream>
+
+#include "ledger/checkpoint.h"
+#include "ledger/clock.h"
+#include "ledger/tlog_proof.h"
+
+namespace sunledger {
+
+namespace {
+
+// The checkpoint's body: its lines up to the blank line before the signatures.
+std::string body_of(const std::string& note) {
+  size_t split = note.find("\n\n");
+  return split == std::string::npos ? std::string() : note.substr(0, split + 1);
+}
+
+std::string names(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& n : v) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+NoticeQuorum::NoticeQuorum(Ledger* ledger, int quorum, const std::vector<WitnessConfig>& witnesses)
+    : ledger_(ledger), quorum_(quorum), outbox_(ledger) {
+  for (const auto& w : witnesses)
+    if (!w.retired) keys_.push_back(w.key);
+}
+
+size_t NoticeQuorum::count_on_note(const std::string& note) const {
+  size_t n = 0;
+  for (const auto& key : keys_)
+    if (verify_cosignature(note, key).is_ok()) ++n;
+  return n;
+}
+
+std::vector<std::string> NoticeQuorum::cosigners(const std::string& text) const {
+  auto block = parse_tlog_proof(text);
+  if (!block.is_ok()) return {};
+  // The log's own signature first: cosignatures on a note the log never
+  // signed vouch for nothing.
+  if (!open_checkpoint(block->checkpoint, ledger_->verifier_key()).is_ok()) return {};
+  std::vector<std::string> out;
+  for (const auto& key : keys_)
+    if (verify_cosignature(block->checkpoint, key).is_ok()) out.push_back(key.substr(0, key.find('+')));
+  return out;
+}
+
+bool NoticeQuorum::carries_quorum(const std::string& text) const {
+  if (quorum_ <= 0) return true;
+  return cosigners(text).size() >= static_cast<size_t>(quorum_);
+}
+
+Result<size_t> NoticeQuorum::release_round() {
+  if (quorum_ <= 0) return size_t{0};
+  auto held = outbox_.held_notices();
+  if (!held.is_ok()) return held.status();
+  size_t released = 0;
+  int64_t now = ledger_->clock().now_unix_seconds();
+  for (const auto& m : *held) {
+    // A row not signed by this deployment is never signed again here: the
+    // sender makes it a dead letter (tampered).
+    if (!outbox_.authentic(m)) continue;
+    auto r = try_release(m, now);
+    if (!r.is_ok()) return r.status();
+    if (*r) ++released;
+  }
+  return released;
+}
+
+Result<bool> NoticeQuorum::try_release(const OutboxMessage& m, int64_t now) {
+  // Released already, with the quorum in its text: the sender's to deliver.
+  if (m.released_at != 0 && carries_quorum(m.text)) return false;
+  auto close = ledger_->month_close(m.held_village, m.held_month);
+  if (!close.is_ok()) {
+    say_held(m, 0, "its month's close cannot be read: " + close.status().message());
+    return false;
+  }
+  // The month's checkpoint with the cosignatures stored for it, each checked
+  // under its configured key (Ledger::month_close); counted again here under
+  // the non-retired witnesses' keys only.
+  size_t have = count_on_note(close->checkpoint);
+  if (have < static_cast<size_t>(quorum_)) {
+    say_held(m, have);
+    return false;
+  }
+  auto block = parse_tlog_proof(m.text);
+  size_t at = block.is_ok() ? m.text.rfind(block->checkpoint) : std::string::npos;
+  if (at == std::string::npos || body_of(block->checkpoint) != body_of(close->checkpoint)) {
+    say_held(m, have, "its text carries no proof block on the month's checkpoint, so it cannot carry the cosignatures");
+    return false;
+  }
+  std::string text = m.text.substr(0, at) + close->checkpoint + m.text.substr(at + block->checkpoint.size());
+  if (!carries_quorum(text)) {
+    say_held(m, have, "the re-rendered notice does not carry them");
+    return false;
+  }
+  auto changed = outbox_.release(m, text, now);
+  if (!changed.is_ok()) return changed.status();
+  if (!*changed) return false;  // delivered, given up on or edited meanwhile: looked at next round
+  std::cerr << "sunledger: monthly notice of " << m.held_village << " " << m.held_month << " (push " << m.id << " via "
+            << m.bot_id << ") released to its group: " << names(cosigners(text)) << " cosigned its checkpoint (" << have
+            << " of the " << quorum_ << " required; held since " << utc_timestamp(m.created_at) << ")\n";
+  std::lock_guard<std::mutex> lock(mu_);
+  said_.erase(m.id);
+  return true;
+}
+
+void NoticeQuorum::say_held(const OutboxMessage& m, size_t have, const std::string& why) {
+  std::string line = "monthly notice of " + m.held_village + " " + m.held_month + " (push " + std::to_string(m.id) +
+                     " via " + m.bot_id + ") held since " + utc_timestamp(m.created_at) + ": " + std::to_string(have) +
+                     " of the " + std::to_string(quorum_) + " witnesses required cosigned its checkpoint" +
+                     (why.empty() ? "; it goes to the group once they have" : "; " + why);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (said_[m.id] == line) return;  // said once per change, not every round
+    said_[m.id] = line;
+  }
+  std::cerr << "sunledger: " << line << "\n";
+}
+
+}  // namespace sunledger

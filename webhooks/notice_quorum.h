@@ -1,0 +1,69 @@
+// `serve --witness-quorum K` (issue #15): a month's notice reaches the groups
+// only once K of the configured, non-retired witnesses cosigned the month's
+// closing checkpoint, the one its tlog-proof block carries, and it then
+// carries their cosignatures.
+//
+// How: every monthly notice is queued (in the month close's transaction)
+// naming its village and month (OutboxMessage::held_village). After each of
+// the witness submitter's rounds, release_round() looks at every held notice
+// again: when the month's checkpoint carries K cosignatures that verify under
+// the configured keys, the notice's proof block gets them (the checkpoint
+// replaced by the cosigned one), the row is signed again and marked released
+// in one transaction. The sender never trusts that mark: before sending a
+// notice it checks, in the text it is about to send, the log's signature
+// and K witnesses' cosignatures under their configured keys (carries_quorum).
+// Held notices are said on stderr, with since when, each time the count of
+// cosignatures changes (and once at every start).
+//
+// Thread safety: carries_quorum() from any thread (no state); release_round()
+// from one thread at a time (the submitter's).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bot/outbox.h"
+#include "ledger/ledger.h"
+#include "webhooks/config.h"
+
+namespace sunledger {
+
+// Borrows the ledger, which must outlive it.
+class NoticeQuorum {
+ public:
+  // witnesses: the configuration's; the retired ones do not count.
+  NoticeQuorum(Ledger* ledger, int quorum, const std::vector<WitnessConfig>& witnesses);
+
+  int quorum() const { return quorum_; }
+
+  // The names of the counted witnesses whose cosignature verifies on the
+  // checkpoint of the text's tlog-proof block; none when the text has no
+  // block or its checkpoint is not signed by this log's key.
+  std::vector<std::string> cosigners(const std::string& text) const;
+  // Whether a notice may go out: K counted witnesses cosigned its checkpoint
+  // (always true for K = 0).
+  bool carries_quorum(const std::string& text) const;
+
+  // Releases every held notice whose month's checkpoint is now cosigned by
+  // K counted witnesses; says the others on stderr. Returns how many were
+  // released (the caller wakes the sender).
+  Result<size_t> release_round();
+
+ private:
+  size_t count_on_note(const std::string& note) const;
+  // Re-renders and releases one notice; false when it still waits.
+  Result<bool> try_release(const OutboxMessage& m, int64_t now);
+  void say_held(const OutboxMessage& m, size_t have, const std::string& why = "");
+
+  Ledger* ledger_;
+  int quorum_;
+  std::vector<std::string> keys_;  // the counted witnesses' verifier keys
+  Outbox outbox_;
+  std::mutex mu_;
+  std::map<int64_t, std::string> said_;  // by row: what was last said of it
+};
+
+}  // namespace sunledger
