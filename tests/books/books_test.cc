@@ -214,7 +214,7 @@ TEST_F(Exports, XlsxHasASummaryAndASheetPerPublishedMonth) {
   ASSERT_EQ(code, 0) << out;
   std::string expected = "汇总";
   for (const auto& m : j.months) expected += "|" + m;
-  // Written inline (constant_memory mode, for speed): the names are in the sheets, the dates are dates.
+  // Strings are inline (no shared-strings part): the names are in the sheets, the dates are dates.
   EXPECT_EQ(out, expected + "\nnames:yes\ndates:yes\n");
 }
 
