@@ -41,11 +41,12 @@ int64_t serial_date(const std::string& date) {
 
 // Account codes are digits ("241"): a number, as before; anything else text.
 void code_cell(SheetWriter& w, const std::string& code) {
+  // At most 18 digits: the value fits an int64 without overflow.
+  bool digits = !code.empty() && code.size() <= 18;
   int64_t v = 0;
-  bool digits = !code.empty() && code.size() < 18;
-  for (char c : code) {
-    if (c < '0' || c > '9') digits = false;
-    v = v * 10 + (c - '0');
+  for (size_t i = 0; digits && i < code.size(); ++i) {
+    digits = code[i] >= '0' && code[i] <= '9';
+    v = v * 10 + (code[i] - '0');
   }
   if (digits) w.integer(v);
   else w.text(code);
@@ -90,9 +91,9 @@ std::string excel_sheet_name(std::string_view wanted, std::set<std::string>& tak
       return k;
     };
     while (count(base) + suffix.size() > 31) {
-      do base.pop_back();
-      while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80);
-      if (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0xC0) base.pop_back();
+      // One character off the end: its continuation bytes, then its first.
+      while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80) base.pop_back();
+      if (!base.empty()) base.pop_back();
     }
     unique = base + suffix;
   }

@@ -97,6 +97,12 @@ TEST(XlsxSheetNames, FollowExcelsRules) {
   std::string again = excel_sheet_name(long_name, taken);
   EXPECT_EQ(again, long_name.substr(0, 28 * 3) + "(2)");
   EXPECT_EQ(excel_sheet_name("''", taken), "Sheet");
+  // Trimming for the suffix takes whole characters, ASCII or not, one at a time.
+  std::string mixed;
+  for (int i = 0; i < 28; ++i) mixed += "村";
+  std::set<std::string> fresh;
+  EXPECT_EQ(excel_sheet_name(mixed + "abc", fresh), mixed + "abc");
+  EXPECT_EQ(excel_sheet_name(mixed + "abc", fresh), mixed + "(2)");
 }
 
 class XlsxExport : public ::testing::Test {
