@@ -227,6 +227,9 @@ TEST_F(Exports, PublicRouteServesPublishedMonthsOnly) {
   auto xlsx = site.get("/villages/shuangjiang/export.xlsx");
   ASSERT_TRUE(xlsx.has_value());
   EXPECT_EQ(xlsx->body.substr(0, 2), "PK");
+  // The writer is deterministic (no timestamps): the route serves exactly the export.
+  EXPECT_EQ(xlsx->body, *to_xlsx(j));
+  EXPECT_EQ(xlsx->content_type, export_content_type(ExportFormat::kXlsx));
   EXPECT_EQ(site.get("/villages/shuangjiang/export.pdf")->status, 404);
   // A line of a month not yet published changes nothing in the export.
   auto last = d.t.ledger->last_closed_month("shuangjiang");
