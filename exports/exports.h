@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,10 @@ std::string to_hledger(const PublishedJournal& j);
 std::string to_beancount(const PublishedJournal& j);
 std::string to_csv(const PublishedJournal& j);
 Result<std::string> to_xlsx(const PublishedJournal& j);
+// The name Excel accepts for a sheet wanted as `wanted` (xlsx.cc): at most 31
+// characters, none of []:*?/\, no apostrophe at either end, and unique
+// ignoring case among `taken` (which it joins).
+std::string excel_sheet_name(std::string_view wanted, std::set<std::string>& taken);
 
 Result<std::string> export_books(const PublishedJournal& j, ExportFormat f);
 

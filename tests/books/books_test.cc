@@ -214,7 +214,7 @@ TEST_F(Exports, XlsxHasASummaryAndASheetPerPublishedMonth) {
   ASSERT_EQ(code, 0) << out;
   std::string expected = "汇总";
   for (const auto& m : j.months) expected += "|" + m;
-  // Written inline (constant_memory mode, for speed): the names are in the sheets, the dates are dates.
+  // Strings are inline (no shared-strings part): the names are in the sheets, the dates are dates.
   EXPECT_EQ(out, expected + "\nnames:yes\ndates:yes\n");
 }
 
@@ -227,6 +227,9 @@ TEST_F(Exports, PublicRouteServesPublishedMonthsOnly) {
   auto xlsx = site.get("/villages/shuangjiang/export.xlsx");
   ASSERT_TRUE(xlsx.has_value());
   EXPECT_EQ(xlsx->body.substr(0, 2), "PK");
+  // The writer is deterministic (no timestamps): the route serves exactly the export.
+  EXPECT_EQ(xlsx->body, *to_xlsx(j));
+  EXPECT_EQ(xlsx->content_type, export_content_type(ExportFormat::kXlsx));
   EXPECT_EQ(site.get("/villages/shuangjiang/export.pdf")->status, 404);
   // A line of a month not yet published changes nothing in the export.
   auto last = d.t.ledger->last_closed_month("shuangjiang");
