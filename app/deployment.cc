@@ -112,8 +112,15 @@ Status Deployment::open() {
 std::vector<WitnessConfig> Deployment::trust_witnesses(const std::string& config_path) {
   auto witnesses = load_witnesses_config_file(config_path);
   std::vector<std::string> keys;
-  if (witnesses.is_ok())
+  if (witnesses.is_ok()) {
     for (const auto& w : *witnesses) keys.push_back(w.key);
+  } else {
+    // Said here, on every command: otherwise the only sign of a mistake in the
+    // list is verify calling every stored cosignature unconfigured, which
+    // reads as tampering in every village.
+    std::cerr << "sunledger: WARNING: " << config_path << ": the \"witnesses\" list cannot be used ("
+              << witnesses.status().message() << "): no witness's cosignature is trusted until it is fixed\n";
+  }
   ledger->set_witness_keys(keys);
   return witnesses.is_ok() ? *witnesses : std::vector<WitnessConfig>{};
 }

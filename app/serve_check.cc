@@ -220,6 +220,9 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   if (!config_path.empty() && !config_unreadable) {
     // The same keys serve would trust, before the ledger is verified under them.
     auto witnesses = d.trust_witnesses(config_path);
+    if (auto listed = load_witnesses_config_file(config_path); !listed.is_ok())
+      bad(config_path + ": the \"witnesses\" list: " + listed.status().message() +
+          " (serve refuses to start; until it is fixed no cosignature is trusted and verify names every stored one)");
     auto refused = witness_refusal_lines(d, witnesses);
     for (const auto& line : refused) bad(line);
     if (!witnesses.empty() && refused.empty())

@@ -134,8 +134,20 @@ WitnessSubmitter::Outcome WitnessSubmitter::submit(const WitnessConfig& w, const
     req.content_type = "text/plain; charset=utf-8";
     auto r = client_->send(req);
     if (!r.is_ok()) {
-      std::cerr << "sunledger: witness " << w.name << ": " << r.status().to_string() << "\n";
+      // Said once per outage, not once per log every round: a witness down
+      // for an hour would otherwise fill the log with one line per village
+      // every few seconds and bury everything else.
+      std::string why = r.status().to_string();
+      auto& last = unreachable_[w.name];
+      if (last != why)
+        std::cerr << "sunledger: witness " << w.name << " cannot be reached (" << why
+                  << "); tried again every round, said again when it answers or fails otherwise\n";
+      last = why;
       return Outcome::kFailed;
+    }
+    if (auto it = unreachable_.find(w.name); it != unreachable_.end()) {
+      std::cerr << "sunledger: witness " << w.name << " answers again\n";
+      unreachable_.erase(it);
     }
     if (r->status == 200) {
       if (Status s = ledger_->add_cosignature(log, note + r->body, w.key); !s.is_ok()) {

@@ -84,6 +84,9 @@ class WitnessSubmitter {
   // stored cosignatures on first use.
   std::map<std::pair<std::string, std::string>, uint64_t> known_;
   std::set<std::pair<std::string, std::string>> refused_;  // (witness key name, log)
+  // Witnesses (by configured name) whose last request could not be sent,
+  // with why: said once per outage (submit()).
+  std::map<std::string, std::string> unreachable_;
   bool loaded_ = false;
 
   std::mutex mu_;

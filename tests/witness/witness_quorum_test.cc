@@ -164,6 +164,11 @@ TEST_F(WitnessQuorum, TheNoticeGoesOutOnceTwoOfThreeCosignedAndCarriesTheirCosig
   EXPECT_NE(p.log->find("released to its group: witness.zhuting.example/w1, witness.zhuting.example/w2 cosigned"),
             std::string::npos)
       << *p.log;
+  // The witness that is down, asked about five villages every round for
+  // seconds, is said to be unreachable once.
+  size_t said = 0;
+  for (size_t at = 0; (at = p.log->find("cannot be reached (", at)) != std::string::npos; ++at) ++said;
+  EXPECT_EQ(said, 1u) << *p.log;
   auto v = sl("verify");
   EXPECT_EQ(v.exit_code, 0) << v.output;
   // Every stored cosignature is one of a configured witness: a command that

@@ -204,6 +204,20 @@ TEST_F(WitnessServe, ServeCheckReachesEveryWitness) {
   check = sl("serve --check --listen 127.0.0.1:0");
   EXPECT_NE(check.output.find("answers and trusts this server's logs"), std::string::npos) << check.output;
   EXPECT_EQ(check.output.find("✗ witness"), std::string::npos) << check.output;
+  // A mistake in the list (two entries, one key) is named as itself by
+  // --check and by every other command, not only as "unconfigured"
+  // cosignatures that read as tampering.
+  cfg["witnesses"].push_back(cfg["witnesses"][0]);
+  cfg["witnesses"][2]["name"] = "同一把钥匙";
+  write_file(data() + "/bots.json", cfg.dump());
+  check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("the \"witnesses\" list: "), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("同一把钥匙"), std::string::npos) << check.output;
+  auto verify = sl("verify");
+  EXPECT_NE(verify.output.find("WARNING: " + data() + "/bots.json: the \"witnesses\" list cannot be used"),
+            std::string::npos)
+      << verify.output;
 }
 
 // `witness-refusals list` names a refusal; `clear` beside a running server
