@@ -153,7 +153,7 @@ void add_tiles_commands(std::vector<Command>& c) {
       }});
   c.push_back({
       .name = "check",
-      .synopsis = "check --url PREFIX --key VKEY [--witness VKEY]... [--state FILE] | check --proof FILE --key VKEY",
+      .synopsis = "check --url PREFIX --key VKEY [--witness VKEY]... [--state FILE] | check --proof FILE --key VKEY [--witness VKEY]...",
       .help = "The independent checker: with only HTTP GETs under PREFIX (one log's tiles, e.g.\n"
               "http://host/logs/shuangjiang, or a copy from export-tiles), verifies the checkpoint's signature and\n"
               "each --witness's cosignature, rebuilds the tree from the entry bundles and compares every tile and\n"

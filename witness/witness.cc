@@ -99,6 +99,11 @@ Status Witness::init(const std::string& dir, const std::string& name) {
   ::chmod(dir.c_str(), 0700);
   auto key = Ed25519KeyFile::create(key_path(dir), name);
   if (!key.is_ok()) return key.status();
+  // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files
+  // the main file's mode, so all three stay private like the ledger's.
+  int fd = ::open(db_path(dir).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return unavailable("cannot create " + db_path(dir));
+  ::close(fd);
   try {
     SQLite::Database db(db_path(dir), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     configure(db);

@@ -7,10 +7,12 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/time.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 
 #include "witness/witness.h"
 #include "witness_support.h"
@@ -70,6 +72,21 @@ TEST_F(WitnessFixture, KeyIsACosignatureV1VerifierKey) {
   EXPECT_EQ(wkey.substr(25, 8), hex);
   // A second init refuses the folder: the key is never replaced.
   EXPECT_EQ(run_command(sunledger(wdir, "witness init --name other.example/w")).exit_code, 1);
+}
+
+// The witness's database (its -wal and -shm too) is its owner's alone, like
+// the ledger's: it holds the history the witness vouches for.
+TEST_F(WitnessFixture, TheDatabaseIsReadableByItsOwnerOnly) {
+  expect_cosigned(server.post(log->request(0, 3)), text_of(3));
+  size_t files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(wdir)) {
+    if (f.path().filename().string().rfind("witness.db", 0) != 0) continue;
+    ++files;
+    struct stat st {};
+    ASSERT_EQ(::stat(f.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f.path();
+  }
+  EXPECT_GE(files, 2u);  // the database and its -wal at least, while the server runs
 }
 
 TEST_F(WitnessFixture, FreshLogFromSizeZeroIsCosigned) {
