@@ -81,6 +81,14 @@ size_t separator_at(std::string_view s, size_t i) {
                           "\xE2\x80\x8F", "\xE2\x81\xA0", "\xE2\x81\xA1", "\xE2\x81\xA2", "\xE2\x81\xA3",
                           "\xE2\x81\xA4", "\xEF\xBB\xBF", "\xEF\xBC\x8D"})  // U+3000, U+200B-F, U+2060-4, BOM, full-width -
     if (is(seq)) return 3;
+  // Dashes and spaces word processors and phones type between digit groups:
+  // U+2010-2013 (hyphen, non-breaking hyphen, figure and en dash), U+2212
+  // minus, U+FE63 small hyphen, U+2002-200A (en to hair space), U+202F.
+  for (const char* seq : {"\xE2\x80\x90", "\xE2\x80\x91", "\xE2\x80\x92", "\xE2\x80\x93", "\xE2\x88\x92",
+                          "\xEF\xB9\xA3", "\xE2\x80\x82", "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85",
+                          "\xE2\x80\x86", "\xE2\x80\x87", "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A",
+                          "\xE2\x80\xAF"})
+    if (is(seq)) return 3;
   return 0;
 }
 
