@@ -295,6 +295,29 @@ TEST_F(ReconcileAttacks, APrivatePersonsNameInTheReferenceIsMaskedInPublicToo) {
   EXPECT_EQ(masked->second, shown);
 }
 
+// Review (session 10), not fixed: the matcher pairs by amount and a 3-day
+// window and only prefers a similar counterparty, so a booking of the same
+// amount to someone else (142,400 of 办公费 to 镇上文具店, posted after the
+// alert) is matched to the road firm's withdrawal and clears its alert. The
+// money is in the books, under another name. A fix is a rule of its own (a
+// record clears only with a matched counterparty similar to the bank's, or
+// the alert turns into "booked under another counterparty"), beyond a
+// review's small fix; see the review report.
+TEST_F(ReconcileAttacks, DISABLED_ABookingToAnotherCounterpartyDoesNotClearTheAlert) {
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
+  t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
+  ASSERT_EQ(unbooked_alerts(bot).size(), 1u);
+  ASSERT_TRUE(t.ledger->post_transactions("v1", {transaction_line("2022-11-22", false, "办公费", "办公用品", 142'400'00, "",
+                                                                   "专项资金", "镇上文具店")},
+                                          kClerk).is_ok());
+  ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
+  EXPECT_EQ(unbooked_alerts(bot).size(), 1u) << "a booking to another counterparty cleared the road firm's withdrawal";
+}
+
 // Deployments hold records written before records named what they matched:
 // they are read as before, each clearing the withdrawals of its period.
 TEST_F(ReconcileAttacks, AnOldRecordWithoutMatchedWithdrawalsClearsItsPeriodAsBefore) {
