@@ -200,6 +200,9 @@ std::string mask_person_name(std::string_view name) {
 namespace {
 
 bool is_name_dot(std::string_view c) { return c == "\xC2\xB7" || c == "\xE3\x83\xBB" || c == "\xE2\x80\xA2"; }
+// A space inside a name, as rosters and some banks pad two-character names: 张 三, 张　三.
+bool is_name_gap(std::string_view c) { return c == " " || c == "\xE3\x80\x80"; }
+bool is_name_joiner(std::string_view c) { return is_name_dot(c) || is_name_gap(c); }
 
 // The leading run of CJK ideographs (U+3400-U+4DBF, U+4E00-U+9FFF), each
 // character as its UTF-8 bytes, and where the run ends. A middle dot between
@@ -222,7 +225,10 @@ std::vector<std::string_view> leading_ideographs(std::string_view text, size_t* 
       i += 3;
       continue;
     }
-    size_t dot = is_name_dot(text.substr(i, 2)) ? 2 : is_name_dot(text.substr(i, 3)) ? 3 : 0;
+    size_t dot = is_name_gap(text.substr(i, 1))    ? 1
+                 : is_name_dot(text.substr(i, 2))  ? 2
+                 : is_name_joiner(text.substr(i, 3)) ? 3
+                                                     : 0;
     if (dot == 0 || chars.empty() || !ideograph_at(i + dot)) break;
     chars.push_back(text.substr(i, dot));
     i += dot;
@@ -232,10 +238,10 @@ std::vector<std::string_view> leading_ideographs(std::string_view text, size_t* 
 }
 
 // The name as the public sees it: the first character, then a star for each
-// other (middle dots kept).
+// other (middle dots and spaces kept).
 std::string masked_name(const std::vector<std::string_view>& chars) {
   std::string out(chars.front());
-  for (size_t i = 1; i < chars.size(); ++i) out += is_name_dot(chars[i]) ? std::string(chars[i]) : std::string("*");
+  for (size_t i = 1; i < chars.size(); ++i) out += is_name_joiner(chars[i]) ? std::string(chars[i]) : std::string("*");
   return out;
 }
 
@@ -260,8 +266,10 @@ bool is_private_person_name(std::string_view counterparty) {
   size_t end = 0;
   auto chars = leading_ideographs(counterparty, &end);
   size_t dots = static_cast<size_t>(std::count_if(chars.begin(), chars.end(), is_name_dot));
-  // A Chinese name has 2 to 4 characters; a dotted one (阿依古丽·买买提) more.
-  size_t letters = chars.size() - dots;
+  size_t gaps = static_cast<size_t>(std::count_if(chars.begin(), chars.end(), is_name_gap));
+  // A Chinese name has 2 to 4 characters (a space among them or not); a
+  // dotted one (阿依古丽·买买提) more.
+  size_t letters = chars.size() - dots - gaps;
   if (letters < 2 || letters > (dots ? 16u : 4u) || ends_as_organisation(counterparty.substr(0, end))) return false;
   // Nothing after the name but a space and what is left of an identity
   // number (ASCII: stars, digits, X): "张三 ****34".

@@ -371,5 +371,15 @@ TEST(ReconcilePrivacy, ADottedNameIsMaskedToo) {
     EXPECT_EQ(public_counterparty(kept), kept) << kept;
 }
 
+// Review (session 10): a two-character name padded with a space, as rosters
+// and some banks print it, was one character and a remainder: shown in full.
+TEST(ReconcilePrivacy, ANameWithASpaceInsideIsMaskedToo) {
+  EXPECT_EQ(public_counterparty("张 三"), "张 *");
+  EXPECT_EQ(public_counterparty("张\xE3\x80\x80三丰"), "张\xE3\x80\x80**");
+  EXPECT_EQ(public_counterparty("张 三 ****************34"), "张 * ****************34");
+  EXPECT_EQ(public_counterparty("张三 ****************34"), "张* ****************34");
+  for (const char* kept : {"渌口区 水利局", "双江村 村委会", "某道路工程公司 张三"}) EXPECT_EQ(public_counterparty(kept), kept) << kept;
+}
+
 }  // namespace
 }  // namespace sunledger
