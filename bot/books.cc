@@ -257,7 +257,10 @@ void BooksBuilder::apply_reconciliation(const Entry& e) {
       // it books: a statement leaving that one out cannot lend it to another
       // of the same amount a few days off.
       auto owner = matched_entries_.try_emplace(*entry, key).first;
-      if (owner->second != key || reversed_.count(*entry)) continue;
+      // And it books one: matched again (a statement edited down to one of
+      // two withdrawals of the same day, amount and counterparty, reconciled
+      // twice), it cannot clear the other.
+      if (owner->second != key || reversed_.count(*entry) || cleared_withdrawals_.count(*entry)) continue;
       for (size_t i = 0; i < bank_withdrawals_.size(); ++i) {
         BankWithdrawal& w = bank_withdrawals_[i];
         // Booked after the latest reconciliation that found it unmatched:
@@ -358,7 +361,9 @@ VillageBooks BooksBuilder::snapshot(const BooksOptions& options) const {
     auto text = [&](const std::string& counterparty) {
       std::string t = "银行流水有支出未入账:" + w.date + " 银行支出" + format_yuan_with_wan(w.amount);
       if (!counterparty.empty()) t += "给“" + counterparty + "”";
-      if (!w.reference.empty()) t += "(摘要:" + w.reference + ")";
+      // The 摘要 often repeats the payee (代发张三劳务费): masked where the 对方户名 is.
+      if (!w.reference.empty())
+        t += "(摘要:" + (counterparty == w.counterparty ? w.reference : public_reference(w.reference, w.counterparty)) + ")";
       return t + "," + std::to_string(*days) + "天后账上仍没有这笔(第#" + std::to_string(w.reconciliation) +
              "条对账记录) (bank withdrawal not in the books " + std::to_string(*days) + " days on)";
     };

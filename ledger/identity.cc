@@ -1,5 +1,6 @@
 #include "ledger/identity.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -79,6 +80,14 @@ size_t separator_at(std::string_view s, size_t i) {
   for (const char* seq : {"\xE3\x80\x80", "\xE2\x80\x8B", "\xE2\x80\x8C", "\xE2\x80\x8D", "\xE2\x80\x8E",
                           "\xE2\x80\x8F", "\xE2\x81\xA0", "\xE2\x81\xA1", "\xE2\x81\xA2", "\xE2\x81\xA3",
                           "\xE2\x81\xA4", "\xEF\xBB\xBF", "\xEF\xBC\x8D"})  // U+3000, U+200B-F, U+2060-4, BOM, full-width -
+    if (is(seq)) return 3;
+  // Dashes and spaces word processors and phones type between digit groups:
+  // U+2010-2013 (hyphen, non-breaking hyphen, figure and en dash), U+2212
+  // minus, U+FE63 small hyphen, U+2002-200A (en to hair space), U+202F.
+  for (const char* seq : {"\xE2\x80\x90", "\xE2\x80\x91", "\xE2\x80\x92", "\xE2\x80\x93", "\xE2\x88\x92",
+                          "\xEF\xB9\xA3", "\xE2\x80\x82", "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85",
+                          "\xE2\x80\x86", "\xE2\x80\x87", "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A",
+                          "\xE2\x80\xAF"})
     if (is(seq)) return 3;
   return 0;
 }
@@ -190,22 +199,50 @@ std::string mask_person_name(std::string_view name) {
 
 namespace {
 
+bool is_name_dot(std::string_view c) { return c == "\xC2\xB7" || c == "\xE3\x83\xBB" || c == "\xE2\x80\xA2"; }
+// A space inside a name, as rosters and some banks pad two-character names: 张 三, 张　三.
+bool is_name_gap(std::string_view c) { return c == " " || c == "\xE3\x80\x80"; }
+bool is_name_joiner(std::string_view c) { return is_name_dot(c) || is_name_gap(c); }
+
 // The leading run of CJK ideographs (U+3400-U+4DBF, U+4E00-U+9FFF), each
-// character as its UTF-8 bytes, and where the run ends.
+// character as its UTF-8 bytes, and where the run ends. A middle dot between
+// two ideographs (U+00B7, U+30FB, U+2022: 买买提·艾力, as banks write Uyghur
+// and other transliterated names) belongs to the run.
 std::vector<std::string_view> leading_ideographs(std::string_view text, size_t* end) {
   std::vector<std::string_view> chars;
   size_t i = 0;
-  while (i + 3 <= text.size()) {
-    auto b0 = static_cast<unsigned char>(text[i]), b1 = static_cast<unsigned char>(text[i + 1]),
-         b2 = static_cast<unsigned char>(text[i + 2]);
-    if ((b0 >> 4) != 0xE || (b1 >> 6) != 2 || (b2 >> 6) != 2) break;
+  auto ideograph_at = [&text](size_t at) {
+    if (at + 3 > text.size()) return false;
+    auto b0 = static_cast<unsigned char>(text[at]), b1 = static_cast<unsigned char>(text[at + 1]),
+         b2 = static_cast<unsigned char>(text[at + 2]);
+    if ((b0 >> 4) != 0xE || (b1 >> 6) != 2 || (b2 >> 6) != 2) return false;
     unsigned cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
-    if (!((cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF))) break;
-    chars.push_back(text.substr(i, 3));
-    i += 3;
+    return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF);
+  };
+  while (true) {
+    if (ideograph_at(i)) {
+      chars.push_back(text.substr(i, 3));
+      i += 3;
+      continue;
+    }
+    size_t dot = is_name_gap(text.substr(i, 1))    ? 1
+                 : is_name_dot(text.substr(i, 2))  ? 2
+                 : is_name_joiner(text.substr(i, 3)) ? 3
+                                                     : 0;
+    if (dot == 0 || chars.empty() || !ideograph_at(i + dot)) break;
+    chars.push_back(text.substr(i, dot));
+    i += dot;
   }
   *end = i;
   return chars;
+}
+
+// The name as the public sees it: the first character, then a star for each
+// other (middle dots and spaces kept).
+std::string masked_name(const std::vector<std::string_view>& chars) {
+  std::string out(chars.front());
+  for (size_t i = 1; i < chars.size(); ++i) out += is_name_joiner(chars[i]) ? std::string(chars[i]) : std::string("*");
+  return out;
 }
 
 // How organisations' names end (公司, 水利局, 某水利工程队, 信用社, 村委会,
@@ -228,7 +265,12 @@ bool ends_as_organisation(std::string_view name) {
 bool is_private_person_name(std::string_view counterparty) {
   size_t end = 0;
   auto chars = leading_ideographs(counterparty, &end);
-  if (chars.size() < 2 || chars.size() > 4 || ends_as_organisation(counterparty.substr(0, end))) return false;
+  size_t dots = static_cast<size_t>(std::count_if(chars.begin(), chars.end(), is_name_dot));
+  size_t gaps = static_cast<size_t>(std::count_if(chars.begin(), chars.end(), is_name_gap));
+  // A Chinese name has 2 to 4 characters (a space among them or not); a
+  // dotted one (阿依古丽·买买提) more.
+  size_t letters = chars.size() - dots - gaps;
+  if (letters < 2 || letters > (dots ? 16u : 4u) || ends_as_organisation(counterparty.substr(0, end))) return false;
   // Nothing after the name but a space and what is left of an identity
   // number (ASCII: stars, digits, X): "张三 ****34".
   std::string_view rest = counterparty.substr(end);
@@ -241,7 +283,22 @@ std::string public_counterparty(std::string_view counterparty) {
   if (!is_private_person_name(counterparty)) return std::string(counterparty);
   size_t end = 0;
   auto chars = leading_ideographs(counterparty, &end);
-  return std::string(chars.front()) + std::string(chars.size() - 1, '*') + std::string(counterparty.substr(end));
+  return masked_name(chars) + std::string(counterparty.substr(end));
+}
+
+std::string public_reference(std::string_view reference, std::string_view counterparty) {
+  if (!is_private_person_name(counterparty)) return std::string(reference);
+  size_t end = 0;
+  auto chars = leading_ideographs(counterparty, &end);
+  std::string_view name = counterparty.substr(0, end);
+  std::string masked = masked_name(chars);
+  std::string out;
+  size_t from = 0;
+  for (size_t at = reference.find(name); at != std::string_view::npos; at = reference.find(name, from)) {
+    out.append(reference.substr(from, at - from)).append(masked);
+    from = at + name.size();
+  }
+  return out.append(reference.substr(from));
 }
 
 }  // namespace sunledger

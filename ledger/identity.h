@@ -43,5 +43,9 @@ std::string mask_person_name(std::string_view name);
 // narrow the person down.
 bool is_private_person_name(std::string_view counterparty);
 std::string public_counterparty(std::string_view counterparty);
+// A bank's 摘要 as the public may see it beside that counterparty: each
+// occurrence of the private person's name (as public_counterparty decides)
+// is masked as public_counterparty masks it ("代发张三劳务费" → "代发张*劳务费").
+std::string public_reference(std::string_view reference, std::string_view counterparty);
 
 }  // namespace sunledger

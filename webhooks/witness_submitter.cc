@@ -61,6 +61,20 @@ Result<size_t> WitnessSubmitter::round() {
   if (loaded_)
     for (const auto& was : refused_)
       if (!refused.count(was)) known_.erase(was);  // cleared: its size is read again from the cosignatures
+  // This submitter adds its own refusals to refused_ before it records them,
+  // so one that appears in the table while it runs was put there by hand
+  // (sqlite3, no key needed): it would stop the witness being asked with no
+  // one told. Obeyed, as a restart would, but alarmed.
+  if (loaded_)
+    for (const auto& r : refused)
+      if (!refused_.count(r)) {
+        std::string text = "【见证人报警 (witness alarm)】村账本 " + r.second + ":见证人“" + r.first +
+                           "”被停止提交,但这不是本服务器记录的拒绝(数据库被人直接改过?)。请用 sunledger witness-refusals list "
+                           "核对。(a refusal of this witness appeared that this server did not record: the database was "
+                           "changed by hand?)";
+        std::cerr << "sunledger: ALARM: " << text << "\n";
+        if (options_.alarm) options_.alarm(text);
+      }
   refused_ = std::move(refused);
   loaded_ = true;
   auto villages = ledger_->villages();

@@ -238,6 +238,86 @@ TEST_F(ReconcileAttacks, AnEntryBookedForOneWithdrawalDoesNotClearAnother) {
   EXPECT_EQ(unbooked_alerts(bot).size(), 2u) << "an entry the first reconciliation had cleared a withdrawal it left unmatched";
 }
 
+// Review (session 10): two withdrawals the record cannot tell apart (the
+// same day, amount and firm: two instalments paid on one day) and one
+// booking. A statement edited down to one of the two lines, reconciled
+// twice, matched the one booking each time, and each time it cleared one
+// withdrawal: both alerts gone with half the money in the books. One entry
+// books one withdrawal, however often it is matched again.
+TEST_F(ReconcileAttacks, OneBookingMatchedTwiceDoesNotClearTwoIdenticalWithdrawals) {
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(reconcile_and_record("date,amount,direction,counterparty,reference\n"
+                                   "2022-11-21,142400,out,某道路工程公司,工程款一\n"
+                                   "2022-11-21,142400,out,某道路工程公司,工程款二\n")
+                  .is_ok());
+  t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
+  ASSERT_EQ(unbooked_alerts(bot).size(), 2u);
+  ASSERT_TRUE(t.ledger->post_transactions("v1", {transaction_line("2022-11-21", false, "工程款", "村道拓宽工程款", 142'400'00, "",
+                                                                   "专项资金", "某道路工程公司")},
+                                          kClerk).is_ok());
+  const std::string one = "date,amount,direction,counterparty,reference\n"
+                          "2022-11-21,142400,out,某道路工程公司,工程款\n";
+  ASSERT_TRUE(reconcile_and_record(one).is_ok());
+  ASSERT_EQ(unbooked_alerts(bot).size(), 1u);
+  ASSERT_TRUE(reconcile_and_record(one).is_ok());
+  EXPECT_EQ(unbooked_alerts(bot).size(), 1u) << "one booking cleared two withdrawals";
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
+// Review (session 10): the bank's 摘要 often repeats the payee (代发张三丰劳务费).
+// The public alert masked the 对方户名 and printed the 摘要 as it was: the full
+// name of the private person, on every public page, beside 张**.
+TEST_F(ReconcileAttacks, APrivatePersonsNameInTheReferenceIsMaskedInPublicToo) {
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(reconcile_and_record("交易日期,收入金额,支出金额,对方户名,摘要\n"
+                                   "2022-11-21,,8765.43,张三丰,代发张三丰劳务费\n")
+                  .is_ok());
+  t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
+  auto b = bot.books("v1");
+  ASSERT_TRUE(b.is_ok());
+  std::string shown, full;
+  for (const auto& f : (*b)->published->flags)
+    if (f.kind == FlagKind::kBankWithdrawalUnbooked) shown += f.text;
+  for (const auto& f : (*b)->flags)
+    if (f.kind == FlagKind::kBankWithdrawalUnbooked) full += f.text;
+  EXPECT_EQ(shown.find("张三丰"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("给“张**”(摘要:代发张**劳务费)"), std::string::npos) << shown;
+  // Inspectors and officials, and what a group chat is shown instead.
+  EXPECT_NE(full.find("给“张三丰”(摘要:代发张三丰劳务费)"), std::string::npos) << full;
+  auto masked = (*b)->public_texts.find(full);
+  ASSERT_NE(masked, (*b)->public_texts.end());
+  EXPECT_EQ(masked->second, shown);
+}
+
+// Review (session 10), not fixed: the matcher pairs by amount and a 3-day
+// window and only prefers a similar counterparty, so a booking of the same
+// amount to someone else (142,400 of 办公费 to 镇上文具店, posted after the
+// alert) is matched to the road firm's withdrawal and clears its alert. The
+// money is in the books, under another name. A fix is a rule of its own (a
+// record clears only with a matched counterparty similar to the bank's, or
+// the alert turns into "booked under another counterparty"), beyond a
+// review's small fix; see the review report.
+TEST_F(ReconcileAttacks, DISABLED_ABookingToAnotherCounterpartyDoesNotClearTheAlert) {
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), o);
+  ASSERT_TRUE(bot.initialize().is_ok());
+  ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
+  t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
+  ASSERT_EQ(unbooked_alerts(bot).size(), 1u);
+  ASSERT_TRUE(t.ledger->post_transactions("v1", {transaction_line("2022-11-22", false, "办公费", "办公用品", 142'400'00, "",
+                                                                   "专项资金", "镇上文具店")},
+                                          kClerk).is_ok());
+  ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
+  EXPECT_EQ(unbooked_alerts(bot).size(), 1u) << "a booking to another counterparty cleared the road firm's withdrawal";
+}
+
 // Deployments hold records written before records named what they matched:
 // they are read as before, each clearing the withdrawals of its period.
 TEST_F(ReconcileAttacks, AnOldRecordWithoutMatchedWithdrawalsClearsItsPeriodAsBefore) {
@@ -276,6 +356,29 @@ TEST(ReconcilePrivacy, APrivatePersonsNameIsMaskedAndAnOrganisationsIsNot) {
                                    "供销合作社", "村两委", "双江村", "某公司0", "镇上文具店", "村两委成员"})
     EXPECT_EQ(public_counterparty(organisation), organisation) << organisation;
   for (const char* other : {"", "李", "张三丰收五金", "Zhang San"}) EXPECT_EQ(public_counterparty(other), other) << other;
+}
+
+// Review (session 10): a transliterated name as banks write it, with a middle
+// dot (Uyghur, Kazakh, Tibetan and other names) or of more than four
+// characters around one, was shown in full to the public.
+TEST(ReconcilePrivacy, ADottedNameIsMaskedToo) {
+  EXPECT_EQ(public_counterparty("买买提·艾力"), "买**·**");
+  EXPECT_EQ(public_counterparty("阿依古丽·买买提"), "阿***·***");
+  EXPECT_EQ(public_counterparty("阿依古丽\xE3\x83\xBB买买提 ****************34"), "阿***\xE3\x83\xBB*** ****************34");
+  EXPECT_EQ(public_reference("代发买买提·艾力工资", "买买提·艾力"), "代发买**·**工资");
+  // Organisations and a dot that joins nothing stay as they were.
+  for (const char* kept : {"某道路工程公司", "中国·农商银行", "·张三", "张三·", "张三·Li"})
+    EXPECT_EQ(public_counterparty(kept), kept) << kept;
+}
+
+// Review (session 10): a two-character name padded with a space, as rosters
+// and some banks print it, was one character and a remainder: shown in full.
+TEST(ReconcilePrivacy, ANameWithASpaceInsideIsMaskedToo) {
+  EXPECT_EQ(public_counterparty("张 三"), "张 *");
+  EXPECT_EQ(public_counterparty("张\xE3\x80\x80三丰"), "张\xE3\x80\x80**");
+  EXPECT_EQ(public_counterparty("张 三 ****************34"), "张 * ****************34");
+  EXPECT_EQ(public_counterparty("张三 ****************34"), "张* ****************34");
+  for (const char* kept : {"渌口区 水利局", "双江村 村委会", "某道路工程公司 张三"}) EXPECT_EQ(public_counterparty(kept), kept) << kept;
 }
 
 }  // namespace

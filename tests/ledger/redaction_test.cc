@@ -167,5 +167,23 @@ TEST(Redaction, SameAsTheFirstVersionOnEveryCutOfAStatement) {
   EXPECT_EQ(redact_resident_ids(text).find("19491231"), std::string::npos);
 }
 
+// Review (session 10): dashes and spaces that phones and word processors put
+// between digit groups where people type a hyphen or a space: the en dash,
+// the non-breaking hyphen, the minus sign, the thin and narrow no-break
+// spaces. Each kept the number whole and readable in a reply.
+TEST(Redaction, AnIdentityNumberSplitByATypographicDashOrSpaceIsMasked) {
+  for (const char* sep : {"\xE2\x80\x90", "\xE2\x80\x91", "\xE2\x80\x92", "\xE2\x80\x93", "\xE2\x88\x92",
+                          "\xEF\xB9\xA3", "\xE2\x80\x89", "\xE2\x80\xAF", "\xE2\x80\x82", "\xE2\x80\x8A"}) {
+    std::string text = std::string("身份证 110105") + sep + "19491231" + sep + "002X 号";
+    std::string out = redact_resident_ids(text);
+    EXPECT_EQ(out.find("19491231"), std::string::npos) << out;
+    EXPECT_NE(out.find("2X 号"), std::string::npos) << out;
+    EXPECT_TRUE(looks_like_resident_id(text)) << text;
+  }
+  // A range of amounts or dates with an en dash stays as it was.
+  for (const char* kept : {"2022-11-01\xE2\x80\x93" "2022-11-30", "100000\xE2\x80\x93" "200000元"})
+    EXPECT_EQ(redact_resident_ids(kept), kept);
+}
+
 }  // namespace
 }  // namespace sunledger

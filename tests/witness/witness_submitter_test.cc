@@ -17,6 +17,7 @@
 #include "webhooks/config.h"
 #include "webhooks/http_client.h"
 #include "webhooks/witness_submitter.h"
+#include "insider.h"
 #include "witness_support.h"
 
 namespace sunledger::testing {
@@ -288,6 +289,35 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
   auto problems = bot->verify_deployment();
   ASSERT_TRUE(problems.is_ok());
   EXPECT_TRUE(problems->empty()) << (*problems)[0].reason;
+}
+
+// Review (session 10): the submitter now reads the refusals every round (for
+// `witness-refusals clear`), so a row an insider puts into witness_refusals
+// with sqlite3 (no key needed) stopped a running server asking that witness
+// at once: no cosignatures from then on, nothing on stderr, no one told. A
+// refusal this server did not record is alarmed to the inspectors.
+TEST_F(WitnessSubmission, ARefusalPutInByHandIsAlarmedToTheInspectors) {
+  post(*t.ledger, "打印纸", "2022-11-20");
+  auto s = submitter({a.config()});
+  ASSERT_TRUE(s->round().is_ok());
+  ASSERT_TRUE(verify_cosignature(*t.ledger->checkpoint("shuangjiang"), a.key).is_ok());
+  {
+    auto db = open_as_insider(t.db_path(), 5000);
+    db->exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
+             "'witness.zhuting.example/w1', 1, 'x', 0 FROM logs WHERE name='shuangjiang'");
+  }
+  post(*t.ledger, "墨盒");
+  ASSERT_TRUE(s->round().is_ok());
+  ASSERT_EQ(alarms.size(), 1u) << "a refusal put in by hand silenced the witness unannounced";
+  EXPECT_NE(alarms[0].find("witness.zhuting.example/w1"), std::string::npos) << alarms[0];
+  EXPECT_NE(alarms[0].find("不是本服务器记录的"), std::string::npos) << alarms[0];
+  // Said once, not every round.
+  ASSERT_TRUE(s->round().is_ok());
+  EXPECT_EQ(alarms.size(), 1u);
+  auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds() + 60, 100);
+  ASSERT_TRUE(due.is_ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].chat_id, "zhuting-inspector");
 }
 
 TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
