@@ -261,6 +261,9 @@ void BooksBuilder::apply_reconciliation(const Entry& e) {
       // two withdrawals of the same day, amount and counterparty, reconciled
       // twice), it cannot clear the other.
       if (owner->second != key || reversed_.count(*entry) || cleared_withdrawals_.count(*entry)) continue;
+      // Booked under another name than the bank paid: the alert stays until
+      // the books say whom the money went to (reconcile/reconcile.cc).
+      if (!m.value("counterparty_matches", false)) continue;
       for (size_t i = 0; i < bank_withdrawals_.size(); ++i) {
         BankWithdrawal& w = bank_withdrawals_[i];
         // Booked after the latest reconciliation that found it unmatched:

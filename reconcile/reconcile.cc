@@ -75,8 +75,14 @@ Result<uint64_t> record_reconciliation(WriteTxn& txn, const ReconcileReport& rep
   for (const auto& p : m.matched) {
     const BankLine& l = report.bank.lines[p.bank];
     if (l.in) continue;
+    // Whether the booking names whom the bank paid: the matcher pairs by
+    // amount and date and only prefers a similar name, so a booking of the
+    // same amount to someone else would otherwise clear the alert (the money
+    // in the books, under another name). A bank line naming nobody (取现)
+    // cannot be told apart by name.
+    bool same = l.counterparty.empty() || counterparty_similarity(l.counterparty, report.books[p.book].counterparty) > 0;
     matched.push_back({{"date", l.date}, {"amount", l.amount}, {"counterparty", redact_resident_ids(l.counterparty)},
-                       {"entry", report.books[p.book].index}});
+                       {"entry", report.books[p.book].index}, {"counterparty_matches", same}});
   }
   json f = {{"kind", "reconciliation"},
             {"village", report.village.id},

@@ -295,15 +295,13 @@ TEST_F(ReconcileAttacks, APrivatePersonsNameInTheReferenceIsMaskedInPublicToo) {
   EXPECT_EQ(masked->second, shown);
 }
 
-// Review (session 10), not fixed: the matcher pairs by amount and a 3-day
-// window and only prefers a similar counterparty, so a booking of the same
-// amount to someone else (142,400 of 办公费 to 镇上文具店, posted after the
-// alert) is matched to the road firm's withdrawal and clears its alert. The
-// money is in the books, under another name. A fix is a rule of its own (a
-// record clears only with a matched counterparty similar to the bank's, or
-// the alert turns into "booked under another counterparty"), beyond a
-// review's small fix; see the review report.
-TEST_F(ReconcileAttacks, DISABLED_ABookingToAnotherCounterpartyDoesNotClearTheAlert) {
+// Review (session 10): the matcher pairs by amount and a 3-day window and
+// only prefers a similar counterparty, so a booking of the same amount to
+// someone else (142,400 of 办公费 to 镇上文具店, posted after the alert) was
+// matched to the road firm's withdrawal and cleared its alert. The record
+// now says whether the booking names whom the bank paid, and only such a
+// booking clears; booked under the firm's name, it does.
+TEST_F(ReconcileAttacks, ABookingToAnotherCounterpartyDoesNotClearTheAlert) {
   BotOptions o;
   o.identity_salt = "0123456789abcdef0123456789abcdef";
   Bot bot(t.ledger.get(), o);
@@ -316,6 +314,11 @@ TEST_F(ReconcileAttacks, DISABLED_ABookingToAnotherCounterpartyDoesNotClearTheAl
                                           kClerk).is_ok());
   ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
   EXPECT_EQ(unbooked_alerts(bot).size(), 1u) << "a booking to another counterparty cleared the road firm's withdrawal";
+  ASSERT_TRUE(t.ledger->post_transactions("v1", {transaction_line("2022-11-21", false, "工程款", "道路工程款", 142'400'00, "",
+                                                                   "专项资金", "某道路工程公司")},
+                                          kClerk).is_ok());
+  ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
+  EXPECT_EQ(unbooked_alerts(bot).size(), 0u) << "booked under the name the bank paid, it clears";
 }
 
 // Deployments hold records written before records named what they matched:
