@@ -181,7 +181,10 @@ Reconciliation match_bank_lines(const std::vector<BankLine>& bank, const std::ve
     r.matched.push_back(m);
   }
   for (size_t k = 0; k < books.size(); ++k) {
-    if (books[k].date < from || books[k].date > to) continue;
+    if (books[k].date < from || books[k].date > to) {
+      if (bank_of_book[k] != kNone) ++r.matched_outside_period;
+      continue;
+    }
     ++r.book_lines_in_period;
     if (bank_of_book[k] == kNone) r.unmatched_book.push_back(k);
   }

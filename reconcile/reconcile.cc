@@ -130,8 +130,16 @@ std::string reconciliation_text(const ReconcileReport& r) {
   const Reconciliation& m = r.result;
   std::string s = "【" + r.village.name + " 银行对账】" + r.bank.from + " 至 " + r.bank.to + " (bank reconciliation)\n";
   s += "银行流水" + std::to_string(r.bank.lines.size()) + "笔,账上银行存款" + std::to_string(m.book_lines_in_period) +
-       "笔,对上" + std::to_string(m.matched.size()) + "笔 (bank lines " + std::to_string(r.bank.lines.size()) +
-       ", book lines " + std::to_string(m.book_lines_in_period) + ", matched " + std::to_string(m.matched.size()) + ")\n";
+       "笔,对上" + std::to_string(m.matched.size()) + "笔";
+  // A book line dated up to 3 days outside the statement's period may match
+  // (a cheque booked the day before): said, or the counts seem not to add up.
+  if (m.matched_outside_period > 0)
+    s += "(其中" + std::to_string(m.matched_outside_period) + "笔账上日期在对账期外)";
+  s += " (bank lines " + std::to_string(r.bank.lines.size()) + ", book lines " + std::to_string(m.book_lines_in_period) +
+       ", matched " + std::to_string(m.matched.size());
+  if (m.matched_outside_period > 0)
+    s += ", " + std::to_string(m.matched_outside_period) + " of them to book lines dated outside the period";
+  s += ")\n";
   s += "银行有、账上没有 (bank lines not in the books): " + std::to_string(m.unmatched_bank.size()) + "\n";
   for (size_t b : m.unmatched_bank) s += "  " + bank_line_text(r.bank.lines[b]) + "\n";
   s += "账上有、银行没有 (book lines not in the bank): " + std::to_string(m.unmatched_book.size()) + "\n";

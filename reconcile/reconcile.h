@@ -82,6 +82,7 @@ struct Reconciliation {
   std::vector<size_t> unmatched_bank;    // bank lines not in the books
   std::vector<size_t> unmatched_book;    // book lines dated within [from, to] not in the bank
   size_t book_lines_in_period = 0;       // book lines dated within [from, to]
+  size_t matched_outside_period = 0;     // pairs whose book line is dated outside [from, to]
   size_t ambiguous = 0;
 };
 

@@ -249,6 +249,7 @@ TEST(BankMatcher, BookLinesOutsideThePeriodMatchButAreNotListed) {
   EXPECT_EQ(r.matched.size(), 1u);
   EXPECT_TRUE(r.unmatched_book.empty());
   EXPECT_EQ(r.book_lines_in_period, 0u);
+  EXPECT_EQ(r.matched_outside_period, 1u);  // said in the text, or "0 book lines, 1 matched" reads as an error
 }
 
 // A village's November on a real ledger file: special funds and ordinary
@@ -299,6 +300,21 @@ TEST_F(ReconcileLedger, TheBooksSideIsWhatMovesTheBankAccount) {
   EXPECT_EQ((*books)[2].counterparty, "镇上文具店");
 }
 
+// The water works' 157,600, booked on the 10th, paid by the bank on the 11th:
+// a statement starting on the 11th matches it to a book line before its
+// period, and the summary says so (0 book lines in the period, 1 matched).
+TEST_F(ReconcileLedger, AMatchOutsideThePeriodIsSaidInTheSummary) {
+  auto r = reconcile("交易日期,收入金额,支出金额,对方户名,摘要\n"
+                     "2022-11-11,,157600,某水利工程队,工程款\n"
+                     "2022-11-11,,1,某人,手续费\n");
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  std::string text = reconciliation_text(*r);
+  EXPECT_NE(text.find("对上1笔(其中1笔账上日期在对账期外) (bank lines 2, book lines 0, matched 1, 1 of them to book lines dated "
+                      "outside the period)"),
+            std::string::npos)
+      << text;
+}
+
 TEST_F(ReconcileLedger, RecordsASignedEntryThatVerifyChecks) {
   auto r = reconcile(kNovember);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
@@ -307,6 +323,7 @@ TEST_F(ReconcileLedger, RecordsASignedEntryThatVerifyChecks) {
   ASSERT_EQ(r->result.unmatched_book.size(), 1u);
   EXPECT_EQ(r->books[r->result.unmatched_book[0]].amount, 500'00);
   std::string text = reconciliation_text(*r);
+  EXPECT_EQ(text.find("对账期外"), std::string::npos) << text;  // every pair's book line within the period
   EXPECT_NE(text.find("银行有、账上没有 (bank lines not in the books): 1\n  第4行 2022-11-21 支出 142,400.00元 某道路工程公司 工程款"),
             std::string::npos) << text;
   EXPECT_NE(text.find("账上有、银行没有 (book lines not in the bank): 1\n  #4 2022-11-15 支出 500.00元 镇上文具店"),
