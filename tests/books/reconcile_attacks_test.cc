@@ -5,6 +5,7 @@
 // nothing; what is recorded is public for ever, so no identity number.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 
 #include "bot/bot.h"
@@ -107,6 +108,14 @@ struct ReconcileAttacks : ::testing::Test {
     if (!s.is_ok()) return s;
     return idx;
   }
+  // The bot that raises the alert, on this ledger.
+  std::unique_ptr<Bot> make_bot() {
+    BotOptions o;
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    auto bot = std::make_unique<Bot>(t.ledger.get(), o);
+    EXPECT_TRUE(bot->initialize().is_ok());
+    return bot;
+  }
   std::string leaf_text(uint64_t idx) {
     auto e = t.ledger->entries("v1", idx, idx + 1);
     EXPECT_TRUE(e.is_ok());
@@ -146,10 +155,8 @@ TEST_F(ReconcileAttacks, AnIdentityNumberInTheStatementNeverReachesTheSignedReco
 // could so hide the Shuangjiang withdrawal without booking it. Now only a
 // record that matched that withdrawal to a booking clears it.
 TEST_F(ReconcileAttacks, AStatementThatMerelySpansTheDateDoesNotSilenceTheAlert) {
-  BotOptions o;
-  o.identity_salt = "0123456789abcdef0123456789abcdef";
-  Bot bot(t.ledger.get(), o);
-  ASSERT_TRUE(bot.initialize().is_ok());
+  auto owned = make_bot();
+  Bot& bot = *owned;
   ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
   t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
   ASSERT_EQ(unbooked_alerts(bot).size(), 1u);
@@ -168,10 +175,8 @@ TEST_F(ReconcileAttacks, AStatementThatMerelySpansTheDateDoesNotSilenceTheAlert)
 // alert; booking alone does not (the record that matched it is the
 // evidence), and reversing the booking brings the alert back.
 TEST_F(ReconcileAttacks, BookingTheWithdrawalAndReconcilingAgainClearsTheAlert) {
-  BotOptions o;
-  o.identity_salt = "0123456789abcdef0123456789abcdef";
-  Bot bot(t.ledger.get(), o);
-  ASSERT_TRUE(bot.initialize().is_ok());
+  auto owned = make_bot();
+  Bot& bot = *owned;
   ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
   t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
   ASSERT_EQ(unbooked_alerts(bot).size(), 1u);
@@ -204,10 +209,8 @@ TEST_F(ReconcileAttacks, BookingTheWithdrawalAndReconcilingAgainClearsTheAlert) 
 // can an entry the first reconciliation already had clear a withdrawal it
 // left unmatched.
 TEST_F(ReconcileAttacks, AnEntryBookedForOneWithdrawalDoesNotClearAnother) {
-  BotOptions o;
-  o.identity_salt = "0123456789abcdef0123456789abcdef";
-  Bot bot(t.ledger.get(), o);
-  ASSERT_TRUE(bot.initialize().is_ok());
+  auto owned = make_bot();
+  Bot& bot = *owned;
   const std::string both = "date,amount,direction,counterparty,reference\n"
                            "2022-11-21,142400,out,某道路工程公司,工程款\n"
                            "2022-11-23,142400,out,某道路工程公司,工程款\n";
@@ -245,10 +248,8 @@ TEST_F(ReconcileAttacks, AnEntryBookedForOneWithdrawalDoesNotClearAnother) {
 // withdrawal: both alerts gone with half the money in the books. One entry
 // books one withdrawal, however often it is matched again.
 TEST_F(ReconcileAttacks, OneBookingMatchedTwiceDoesNotClearTwoIdenticalWithdrawals) {
-  BotOptions o;
-  o.identity_salt = "0123456789abcdef0123456789abcdef";
-  Bot bot(t.ledger.get(), o);
-  ASSERT_TRUE(bot.initialize().is_ok());
+  auto owned = make_bot();
+  Bot& bot = *owned;
   ASSERT_TRUE(reconcile_and_record("date,amount,direction,counterparty,reference\n"
                                    "2022-11-21,142400,out,某道路工程公司,工程款一\n"
                                    "2022-11-21,142400,out,某道路工程公司,工程款二\n")
@@ -271,10 +272,8 @@ TEST_F(ReconcileAttacks, OneBookingMatchedTwiceDoesNotClearTwoIdenticalWithdrawa
 // The public alert masked the 对方户名 and printed the 摘要 as it was: the full
 // name of the private person, on every public page, beside 张**.
 TEST_F(ReconcileAttacks, APrivatePersonsNameInTheReferenceIsMaskedInPublicToo) {
-  BotOptions o;
-  o.identity_salt = "0123456789abcdef0123456789abcdef";
-  Bot bot(t.ledger.get(), o);
-  ASSERT_TRUE(bot.initialize().is_ok());
+  auto owned = make_bot();
+  Bot& bot = *owned;
   ASSERT_TRUE(reconcile_and_record("交易日期,收入金额,支出金额,对方户名,摘要\n"
                                    "2022-11-21,,8765.43,张三丰,代发张三丰劳务费\n")
                   .is_ok());
@@ -302,10 +301,8 @@ TEST_F(ReconcileAttacks, APrivatePersonsNameInTheReferenceIsMaskedInPublicToo) {
 // now says whether the booking names whom the bank paid, and only such a
 // booking clears; booked under the firm's name, it does.
 TEST_F(ReconcileAttacks, ABookingToAnotherCounterpartyDoesNotClearTheAlert) {
-  BotOptions o;
-  o.identity_salt = "0123456789abcdef0123456789abcdef";
-  Bot bot(t.ledger.get(), o);
-  ASSERT_TRUE(bot.initialize().is_ok());
+  auto owned = make_bot();
+  Bot& bot = *owned;
   ASSERT_TRUE(reconcile_and_record(kNovember).is_ok());
   t.clock.set(local_midnight({2022, 12, 22}, kChinaStandardTimeOffsetMinutes) + 3600);
   ASSERT_EQ(unbooked_alerts(bot).size(), 1u);
@@ -324,10 +321,8 @@ TEST_F(ReconcileAttacks, ABookingToAnotherCounterpartyDoesNotClearTheAlert) {
 // Deployments hold records written before records named what they matched:
 // they are read as before, each clearing the withdrawals of its period.
 TEST_F(ReconcileAttacks, AnOldRecordWithoutMatchedWithdrawalsClearsItsPeriodAsBefore) {
-  BotOptions o;
-  o.identity_salt = "0123456789abcdef0123456789abcdef";
-  Bot bot(t.ledger.get(), o);
-  ASSERT_TRUE(bot.initialize().is_ok());
+  auto owned = make_bot();
+  Bot& bot = *owned;
   auto old_record = [this](const std::string& from, const std::string& to, nlohmann::json unmatched) {
     Status s = t.ledger->write([&](WriteTxn& w) -> Status {
       nlohmann::json f = {{"kind", "reconciliation"}, {"village", "v1"}, {"from", from}, {"to", to},
