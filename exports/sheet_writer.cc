@@ -9,6 +9,9 @@ namespace {
 
 constexpr size_t kFlushAt = 256 * 1024;  // deflate in pieces this big: few calls, small buffer
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+// ECMA-376's largest row index: Excel, LibreOffice and WPS drop the rows past
+// it when opening (at most with a warning), so more is refused, not written.
+constexpr int64_t kMaxRows = 1'048'576;
 
 // The length of the well-formed UTF-8 sequence XML 1.0 allows at s[i], or 0.
 // Rejects overlong forms, surrogates, code points past U+10FFFF and the
@@ -108,6 +111,8 @@ void SheetWriter::flush_if_big() {
 void SheetWriter::row() {
   if (in_row_) buf_ += "</row>";
   flush_if_big();
+  if (row_ == kMaxRows && status_.is_ok())
+    status_ = failed_precondition("xlsx: a sheet holds at most 1,048,576 rows; this one has more");
   ++row_;
   col_ = 0;
   need_ref_ = false;

@@ -61,9 +61,18 @@ Result<size_t> NoticeQuorum::release_round() {
   size_t released = 0;
   int64_t now = ledger_->clock().now_unix_seconds();
   for (const auto& m : *held) {
-    // A row not signed by this deployment is never signed again here: the
-    // sender makes it a dead letter (tampered).
-    if (!outbox_.authentic(m)) continue;
+    // A row not signed by this deployment (its text, village or month
+    // edited by hand) is never signed again here, and is a dead letter now:
+    // the sender never sees a held row, and left held it would stay its
+    // chat's head for ever, silently holding back every later push.
+    if (!outbox_.authentic(m)) {
+      Status dead = outbox_.mark_dead(m.id, now, DeadReason::kTampered,
+                                      "a held notice not signed by this deployment (edited by hand?)", false);
+      if (!dead.is_ok()) return dead;
+      std::cerr << "sunledger: held push " << m.id << " via " << m.bot_id
+                << " is not signed by this deployment: TAMPERED, never sent (a dead letter)\n";
+      continue;
+    }
     auto r = try_release(m, now);
     if (!r.is_ok()) return r.status();
     if (*r) ++released;

@@ -7,6 +7,7 @@
 
 #include "demo_fixture.h"
 #include "exports/exports.h"
+#include "exports/sheet_writer.h"
 #include "exports/zip_writer.h"
 
 namespace sunledger {
@@ -103,6 +104,31 @@ TEST(XlsxSheetNames, FollowExcelsRules) {
   std::set<std::string> fresh;
   EXPECT_EQ(excel_sheet_name(mixed + "abc", fresh), mixed + "abc");
   EXPECT_EQ(excel_sheet_name(mixed + "abc", fresh), mixed + "(2)");
+}
+
+// A worksheet holds at most 1,048,576 rows (ECMA-376's row index; Excel,
+// LibreOffice and WPS stop there and drop the rest, with at most a warning):
+// a month with more lines is refused, not written as a sheet that loses its
+// tail when opened.
+TEST(XlsxSheet, RefusesMoreRowsThanASpreadsheetHolds) {
+  const int64_t kMaxRows = 1'048'576;
+  ZipWriter zip(Z_BEST_SPEED);
+  {
+    SheetWriter full(zip, "xl/worksheets/sheet1.xml", 1, 10);
+    for (int64_t i = 0; i < kMaxRows; ++i) {
+      full.row();
+      full.integer(i);
+    }
+    EXPECT_TRUE(full.finish().is_ok());
+  }
+  SheetWriter over(zip, "xl/worksheets/sheet2.xml", 1, 10);
+  for (int64_t i = 0; i <= kMaxRows; ++i) {
+    over.row();
+    over.integer(i);
+  }
+  Status s = over.finish();
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition) << s.to_string();
+  EXPECT_NE(s.message().find("1,048,576"), std::string::npos) << s.message();
 }
 
 class XlsxExport : public ::testing::Test {

@@ -293,6 +293,106 @@ TEST_F(WitnessQuorum, AnInsiderWhoReleasesAHeldNoticeByHandGetsNothingIntoTheGro
   EXPECT_TRUE(notices("2022-12").empty());
 }
 
+// The insider moves a held notice to another month with sqlite3 (its
+// held_month, which the row's signature covers). It must not be released by
+// that month's cosignatures, and it must not stay its group's head forever:
+// a tampered held row is a dead letter, and what is queued after it goes out.
+TEST_F(WitnessQuorum, AHeldNoticeMovedToAnotherMonthByHandIsADeadLetterAndBlocksNothing) {
+  configure();  // no witness up yet: the notice is held
+  {
+    Serve p;
+    start(p, 1);
+    std::string r12 = publish(p.port, "2022-12");
+    EXPECT_NE(r12.find("等待1个见证方联署"), std::string::npos) << r12;
+    EXPECT_EQ(p.stop(), 0);
+  }
+  {
+    auto db = open_as_insider(data() + "/sunledger.db");
+    db->exec("UPDATE outbox SET held_month='2023-01' WHERE held_village='shuangjiang' AND held_month='2022-12'");
+    ASSERT_EQ(db->getChanges(), 1);
+  }
+  witness[0].start(witness_dir(0));
+  configure();
+  Serve p;
+  start(p, 1);
+  std::string r01 = publish(p.port, "2023-01");
+  EXPECT_NE(r01.find("等待1个见证方联署"), std::string::npos) << r01;
+  auto got = wait_for_notices("2023-01", 30);
+  EXPECT_EQ(p.stop(), 0);
+  EXPECT_EQ(got.size(), 1u) << received() << *p.log;
+  EXPECT_TRUE(notices("2022-12").empty()) << received();
+  EXPECT_NE(p.log->find("TAMPERED"), std::string::npos) << *p.log;
+}
+
+// The insider keeps a copy of a held notice's row (text and signature) taken
+// before its release, and puts it back once the notice was delivered and a
+// further witness cosigned the month. Released again, its text carries one
+// cosignature more, so its signature differs from the one the deliveries
+// log recorded: it must still never reach the group twice.
+//
+// DISABLED_: it fails today (the group gets the notice twice; verify at start
+// says the ledger is intact). The deliveries log names a push by its id and
+// the fingerprint of its signature, and release() signs the row again over
+// the new text, so the replayed held row is released under a signature no
+// entry records. Not fixed in the review (needs a design choice): either the
+// deliveries record of a held notice also names its pre-release signature
+// (kept in a column), or a held notice whose id the log records delivered
+// under any fingerprint is a dead letter (which gives up PushQueue's "an id
+// reused after a hand deletion is not held back" for held notices).
+TEST_F(WitnessQuorum, DISABLED_AHeldRowPutBackAfterDeliveryIsNeverSentTwice) {
+  configure();  // no witness up yet: the notice is held
+  {
+    Serve p;
+    start(p, 1);
+    EXPECT_NE(publish(p.port, "2022-12").find("等待1个见证方联署"), std::string::npos);
+    EXPECT_EQ(p.stop(), 0);
+  }
+  int64_t id = 0;
+  std::string text, sig;  // the insider's copy, kept outside the database
+  {
+    auto db = open_as_insider(data() + "/sunledger.db");
+    SQLite::Statement q(*db, "SELECT id, text, sig FROM outbox WHERE held_month='2022-12'");
+    ASSERT_TRUE(q.executeStep());
+    id = q.getColumn(0).getInt64();
+    text = q.getColumn(1).getString();
+    sig = q.getColumn(2).getString();
+  }
+  witness[0].start(witness_dir(0));
+  configure();
+  {
+    Serve p;
+    start(p, 1);
+    auto got = wait_for_notices("2022-12", 30);
+    ASSERT_EQ(got.size(), 1u) << received();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // marked delivered
+    EXPECT_EQ(p.stop(), 0);
+  }
+  witness[1].start(witness_dir(1));
+  configure();
+  {
+    Serve p;
+    start(p, 1);
+    ASSERT_TRUE(wait_cosigned(p.port, 1)) << *p.log;
+    EXPECT_EQ(p.stop(), 0);
+  }
+  {
+    auto db = open_as_insider(data() + "/sunledger.db");
+    SQLite::Statement q(*db, "UPDATE outbox SET text=?, sig=?, released_at=NULL, delivered_at=NULL, next_attempt_at=0"
+                             " WHERE id=?");
+    q.bind(1, text);
+    q.bind(2, sig.data(), static_cast<int>(sig.size()));
+    q.bind(3, static_cast<int64_t>(id));
+    ASSERT_EQ(q.exec(), 1);
+  }
+  {
+    Serve p;
+    start(p, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5000));
+    EXPECT_EQ(p.stop(), 0);
+    EXPECT_EQ(notices("2022-12").size(), 1u) << received() << *p.log;
+  }
+}
+
 // More witnesses required than are configured and not retired: serve
 // refuses to start, and serve --check says so; K = 0 changes nothing.
 TEST_F(WitnessQuorum, AQuorumAboveTheWitnessesConfiguredIsRefused) {
