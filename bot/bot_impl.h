@@ -147,14 +147,6 @@ struct RenderedAccounts {
   std::string text;
 };
 
-// The same answer by what was asked, good while Ledger::change_generation()
-// has not moved on the same day: served with no storage read at all.
-struct CurrentAccounts {
-  uint64_t generation = 0;
-  std::string day;
-  std::string text;
-};
-
 // A village's books kept up to date entry by entry.
 struct VillageCache {
   explicit VillageCache(const Village& v) : builder(v), published(v) {}
@@ -221,8 +213,6 @@ struct Bot::Impl {
   InspectorSignIn sign_in;  // after directory_store, which it borrows
   std::map<std::string, std::shared_ptr<VillageCache>> books;
   std::map<std::pair<std::string, std::string>, RenderedAccounts> accounts_cache;  // (village, month), published months only
-  // (village, "" for the latest published month or the month asked for).
-  std::map<std::pair<std::string, std::string>, CurrentAccounts> current_accounts;
 
   std::string today() const {
     return format_date(local_date(ledger->clock().now_unix_seconds(), ledger->utc_offset_minutes()));
@@ -239,7 +229,6 @@ struct Bot::Impl {
   // Queries.
   Result<std::string> help(const Context& ctx);
   Result<std::string> accounts(const Context& ctx);
-  Result<std::string> accounts_from_books(const Context& ctx);  // accounts() when current_accounts has no answer
   Result<std::string> details(const Context& ctx);
   Result<std::string> search(const Context& ctx);  // search.cc
   Result<std::string> projects(const Context& ctx);

@@ -90,29 +90,10 @@ Result<std::string> Bot::Impl::accounts(const Context& ctx) {
   if (Status s = need_village(ctx); !s.is_ok()) return s;
   if (!ctx.args.empty() && ctx.args[0].size() == 4 && ctx.args[0].find_first_not_of("0123456789") == std::string::npos)
     return year_statement_reply(*ledger, ctx);
-  // Read before storage is, so an answer is never kept under a generation
-  // newer than what it was built from. Only answers are kept (a month that
-  // is not valid or not published is refused before), so the map holds at
-  // most one entry per village and published month, and one per village for
-  // the latest; words after the month are not keys people can multiply.
-  uint64_t generation = ledger->change_generation();
-  std::string day = today();
-  bool keep = ctx.args.size() <= 1;
-  std::pair<std::string, std::string> asked{ctx.village->id, ctx.args.empty() ? std::string() : ctx.args[0]};
-  if (keep) {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = current_accounts.find(asked);
-    if (it != current_accounts.end() && it->second.generation == generation && it->second.day == day) return it->second.text;
-  }
-  auto text = accounts_from_books(ctx);
-  if (keep && text.is_ok()) {
-    std::lock_guard<std::mutex> lock(mu);
-    current_accounts[asked] = CurrentAccounts{generation, day, *text};
-  }
-  return text;
-}
-
-Result<std::string> Bot::Impl::accounts_from_books(const Context& ctx) {
+  // The answer is kept per (village, month) while the books' size and the
+  // day stay (accounts_cache below); village_books answers from memory while
+  // Ledger::change_generation() has not moved, so a repeated question reads
+  // no storage.
   auto b = village_books(*ctx.village);
   if (!b.is_ok()) return b.status();
   auto month = last_closed_or_arg(ctx, **b, 0);
