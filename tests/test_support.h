@@ -37,6 +37,16 @@ struct TestLedger {
   // reserved_log_names: as Ledger::Options (an upper module's logs).
   explicit TestLedger(const std::string& origin = "test.sunledger", std::set<std::string> reserved_log_names = {});
   std::string db_path() const { return dir.file("sunledger.db"); }
+  // What reopening this ledger (or a copy of its file at db) takes: its key
+  // and clock, and the upper modules' log names.
+  Ledger::Options options(std::set<std::string> reserved_log_names, const std::string& db = "") {
+    Ledger::Options o;
+    o.db_path = db.empty() ? db_path() : db;
+    o.signer = key.get();
+    o.clock = &clock;
+    o.reserved_log_names = std::move(reserved_log_names);
+    return o;
+  }
 };
 
 inline Author official() { return Author{"wang", "official", "test"}; }

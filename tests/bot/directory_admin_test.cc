@@ -67,11 +67,7 @@ TEST_F(DirectoryAdmin, AnotherProcessesChangesReachTheServersCachedAnswers) {
                   .is_ok());
   auto october = bot->publish("shuangjiang", "2022-10", testing::official());
   ASSERT_TRUE(october.is_ok()) << october.status().to_string();
-  Ledger::Options o;
-  o.db_path = t.db_path();
-  o.signer = t.key.get();
-  o.clock = &t.clock;
-  o.reserved_log_names = Bot::reserved_log_names();
+  Ledger::Options o = t.options(Bot::reserved_log_names());
   auto cli_ledger = Ledger::open(o);
   ASSERT_TRUE(cli_ledger.is_ok()) << cli_ledger.status().to_string();
   BotOptions bo;

@@ -99,11 +99,7 @@ struct ForkReport : ::testing::Test {
     for (const auto& e : std::filesystem::directory_iterator(t.dir.path()))
       std::filesystem::copy(e.path(), copy.path() / e.path().filename());
     auto open = [&](const std::string& db) {
-      Ledger::Options o;
-      o.db_path = db;
-      o.signer = t.key.get();
-      o.clock = &t.clock;
-      o.reserved_log_names = Bot::reserved_log_names();
+      Ledger::Options o = t.options(Bot::reserved_log_names(), db);
       return Ledger::open(o);
     };
     std::string forked_note;
@@ -297,11 +293,7 @@ TEST_F(ForkReport, AnInsiderWhoDeletesTheForksLogIsNamedByVerify) {
       q.exec();
     }
   }
-  Ledger::Options o;
-  o.db_path = t.db_path();
-  o.signer = t.key.get();
-  o.clock = &t.clock;
-  o.reserved_log_names = Bot::reserved_log_names();
+  Ledger::Options o = t.options(Bot::reserved_log_names());
   auto reopened = Ledger::open(o);
   ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
   t.ledger = std::move(*reopened);
@@ -356,11 +348,7 @@ TEST_F(ForkReport, AnEvidenceLeafEditedOrTruncatedIsNamedByItsPin) {
       db->exec(edit);
       ASSERT_EQ(db->getChanges(), 1);
     }
-    Ledger::Options o;
-    o.db_path = copy.file("sunledger.db");
-    o.signer = t.key.get();
-    o.clock = &t.clock;
-    o.reserved_log_names = Bot::reserved_log_names();
+    Ledger::Options o = t.options(Bot::reserved_log_names(), copy.file("sunledger.db"));
     auto edited = Ledger::open(o);
     ASSERT_TRUE(edited.is_ok()) << edited.status().to_string();
     auto v = (*edited)->verify();

@@ -32,11 +32,7 @@ struct LedgerTest : ::testing::Test {
 
   // The same database opened again, as a server starting on it would.
   Result<std::unique_ptr<Ledger>> open_again() {
-    Ledger::Options o;
-    o.db_path = t.db_path();
-    o.signer = t.key.get();
-    o.clock = &t.clock;
-    return Ledger::open(o);
+    return Ledger::open(t.options({}));
   }
 
   // Opens the database file behind the ledger's back, as an official with

@@ -287,11 +287,7 @@ TEST_F(CosignatureIntegrity, AnOlderCosignaturesTableIsRebuiltAtOpen) {
              "is append-only'); END");
     db->exec("INSERT INTO cosignatures SELECT * FROM kept");
   }
-  Ledger::Options o;
-  o.db_path = t.db_path();
-  o.signer = t.key.get();
-  o.clock = &t.clock;
-  o.reserved_log_names = Bot::reserved_log_names();
+  Ledger::Options o = t.options(Bot::reserved_log_names());
   auto reopened = Ledger::open(o);
   ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
   t.ledger = std::move(*reopened);
@@ -364,11 +360,7 @@ TEST_F(CosignatureIntegrity, AForksEntryDeletedOrEditedFailsVerify) {
              "WHERE log_id=(SELECT id FROM logs WHERE name='forks')");
     ASSERT_GT(db->getChanges(), 0);
   }
-  Ledger::Options o;
-  o.db_path = copy.file("edited.db");
-  o.signer = t.key.get();
-  o.clock = &t.clock;
-  o.reserved_log_names = Bot::reserved_log_names();
+  Ledger::Options o = t.options(Bot::reserved_log_names(), copy.file("edited.db"));
   auto edited = Ledger::open(o);
   ASSERT_TRUE(edited.is_ok());
   auto r = (*edited)->verify();

@@ -83,13 +83,7 @@ TEST_F(LedgerWitness, ACopiedDatabaseWrittenDifferentlyIsRefused) {
   TempDir copy;
   for (const auto& e : std::filesystem::directory_iterator(t.dir.path()))
     std::filesystem::copy(e.path(), copy.path() / e.path().filename());
-  auto open = [&](const std::string& db) {
-    Ledger::Options o;
-    o.db_path = db;
-    o.signer = t.key.get();
-    o.clock = &t.clock;
-    return Ledger::open(o);
-  };
+  auto open = [&](const std::string& db) { return Ledger::open(t.options({}, db)); };
   auto honest = open(t.db_path());
   auto forked = open(copy.file("sunledger.db"));
   ASSERT_TRUE(honest.is_ok() && forked.is_ok());

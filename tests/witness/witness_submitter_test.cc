@@ -100,11 +100,7 @@ struct WitnessSubmission : ::testing::Test {
   }
 
   Ledger::Options reopen_options(const std::string& db) {
-    Ledger::Options o;
-    o.db_path = db;
-    o.signer = t.key.get();
-    o.clock = &t.clock;
-    o.reserved_log_names = Bot::reserved_log_names();
+    Ledger::Options o = t.options(Bot::reserved_log_names(), db);
     return o;
   }
 };
