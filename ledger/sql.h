@@ -64,6 +64,10 @@ class Statement {
   virtual std::string column_text(int column) = 0;
   virtual std::string column_blob(int column) = 0;
   virtual bool column_is_null(int column) = 0;
+  // The same bytes without a copy, for loops over many rows (verify, tiles):
+  // valid until the next step() or reset() of this statement.
+  virtual std::string_view column_text_view(int column) = 0;
+  virtual std::string_view column_blob_view(int column) = 0;
 
   // Back to before the first step; bindings stay.
   virtual void reset() = 0;

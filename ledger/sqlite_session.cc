@@ -75,6 +75,21 @@ std::string SqliteStatement::column_blob(int column) {
 bool SqliteStatement::column_is_null(int column) {
   return guarded([&] { return q_.getColumn(column).isNull(); });
 }
+std::string_view SqliteStatement::column_text_view(int column) {
+  return guarded([&] {
+    auto c = q_.getColumn(column);
+    const char* text = c.getText();  // converts first, so the size below is the text's
+    return std::string_view(text, static_cast<size_t>(c.getBytes()));
+  });
+}
+std::string_view SqliteStatement::column_blob_view(int column) {
+  return guarded([&] {
+    auto c = q_.getColumn(column);
+    const void* bytes = c.getBlob();
+    if (bytes == nullptr) return std::string_view();
+    return std::string_view(static_cast<const char*>(bytes), static_cast<size_t>(c.getBytes()));
+  });
+}
 void SqliteStatement::reset() {
   guarded([&] { q_.reset(); });
 }

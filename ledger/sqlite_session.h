@@ -45,6 +45,8 @@ class SqliteStatement final : public sql::Statement {
   std::string column_text(int column) override;
   std::string column_blob(int column) override;
   bool column_is_null(int column) override;
+  std::string_view column_text_view(int column) override;
+  std::string_view column_blob_view(int column) override;
   void reset() override;
 
  private:
