@@ -132,7 +132,7 @@ Status Ledger::initialize(const std::string& db_path, const std::string& origin,
     SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
     // Triggers are made with their table only: initialising again must not
     // put back one dropped by hand (verify names it).
-    SqliteSession session(db);
+    SqliteConnection session(db);
     std::set<std::string> existed;
     for (const char* table : kAppendOnlyTables)
       if (session.table_exists(table)) existed.insert(table);
@@ -168,7 +168,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
       return not_found("no database at " + options.db_path + " (run `sunledger init` first)");
     ledger->writer_ = std::make_unique<SqliteDatabase>(options.db_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
     configure(*ledger->writer_);
-    ledger->writer_session_ = std::make_unique<SqliteSession>(*ledger->writer_);
+    ledger->writer_session_ = std::make_unique<SqliteConnection>(*ledger->writer_);
     if (cosignatures_table_by_slot(*ledger->writer_)) {
       // Made when a forged row could hold a witness's slot (issue #15): the
       // table rebuilt with the line in its key, at once or not at all; first,
@@ -288,7 +288,7 @@ Status Ledger::write(const std::function<Status(WriteTxn&)>& fn, std::map<std::s
 
 void Ledger::run_batch(const std::vector<Writer*>& batch) {
   struct ResetOnExit {
-    SqliteSession* cache;
+    SqliteConnection* cache;
     ~ResetOnExit() { cache->reset_all(); }
   } reset_on_exit{writer_session_.get()};
   std::vector<Writer*> applied;

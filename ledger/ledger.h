@@ -36,7 +36,7 @@ namespace sunledger {
 class WalCheckpointer;
 namespace ledger_internal {
 class SqliteDatabase;
-class SqliteSession;
+class SqliteConnection;
 class WitnessKeys;
 }  // namespace ledger_internal
 
@@ -512,7 +512,7 @@ class Ledger {
   std::mutex queue_mu_;
   std::deque<Writer*> writers_;
   std::unique_ptr<ledger_internal::SqliteDatabase> writer_;
-  std::unique_ptr<ledger_internal::SqliteSession> writer_session_;
+  std::unique_ptr<ledger_internal::SqliteConnection> writer_session_;
   // After writer_: stops (and leaves the writer connection) before it closes.
   std::unique_ptr<WalCheckpointer> wal_checkpointer_;
   // Checkpoint notes known to carry our signature (we signed or verified

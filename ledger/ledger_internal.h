@@ -29,7 +29,7 @@ namespace sunledger {
 // the pool when it goes out of scope.
 struct Ledger::PooledReader {
   std::unique_ptr<SQLite::Database> db;
-  std::unique_ptr<ledger_internal::SqliteSession> session;
+  std::unique_ptr<ledger_internal::SqliteConnection> session;
 };
 
 class Ledger::ReadConnection {
@@ -44,7 +44,7 @@ class Ledger::ReadConnection {
   }
   SQLite::Database& db() { return *r_->db; }
   SQLite::Statement& stmt(const char* sql) { return r_->session->raw(sql); }
-  ledger_internal::SqliteSession& session() { return *r_->session; }
+  ledger_internal::SqliteConnection& session() { return *r_->session; }
 
  private:
   Ledger* ledger_;

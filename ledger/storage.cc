@@ -79,7 +79,7 @@ Ledger::ReadConnection Ledger::read() {
   }
   auto r = std::make_unique<PooledReader>();
   r->db = std::make_unique<SQLite::Database>(options_.db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-  r->session = std::make_unique<SqliteSession>(*r->db);
+  r->session = std::make_unique<SqliteConnection>(*r->db);
   return ReadConnection(this, std::move(r));
 }
 
