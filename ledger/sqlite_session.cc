@@ -101,8 +101,17 @@ void SqliteConnection::run(const std::string& sql) {
   guarded([&] { db_->exec(sql); });
 }
 
-void SqliteConnection::begin_write() { run("BEGIN IMMEDIATE"); }
-void SqliteConnection::begin_read() { run("BEGIN"); }
+// A cached SELECT left part-way through its rows holds a read snapshot of
+// its own: a transaction starts with none, as when every statement was
+// prepared afresh and finalized at the end of its scope.
+void SqliteConnection::begin_write() {
+  reset_all();
+  run("BEGIN IMMEDIATE");
+}
+void SqliteConnection::begin_read() {
+  reset_all();
+  run("BEGIN");
+}
 void SqliteConnection::commit() { run("COMMIT"); }
 
 void SqliteConnection::rollback() noexcept {

@@ -20,12 +20,6 @@
 
 namespace sunledger::ledger_internal {
 
-// SQLite's connection under a name of the ledger's own (until the port is done).
-class SqliteDatabase final : public SQLite::Database {
- public:
-  using SQLite::Database::Database;
-};
-
 // What kind of failure a SQLite result code is (see sql::Error::Kind).
 sql::Error::Kind error_kind(int sqlite_code);
 
@@ -69,15 +63,11 @@ class SqliteStatement final : public sql::Statement {
 // literal's address.
 class SqliteConnection final : public Connection {
  public:
-  explicit SqliteConnection(std::unique_ptr<SQLite::Database> db) : owned_(std::move(db)), db_(owned_.get()) {}
-  // On a database someone else keeps open (until the port is done).
-  explicit SqliteConnection(SQLite::Database& db) : db_(&db) {}
+  explicit SqliteConnection(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
 
   // The SQLite handle, for the engine's own work (PRAGMAs, backup, the WAL
   // checkpointer).
   SQLite::Database& database() { return *db_; }
-  // The cached statement as SQLiteCpp's, throwing SQLite::Exception (until the port is done).
-  SQLite::Statement& raw(const char* sql) { return cached(sql).raw(); }
 
   sql::Statement& statement(const char* sql) override;
   void exec(const std::string& sql) override;
@@ -108,8 +98,7 @@ class SqliteConnection final : public Connection {
   // A statement of the transaction's own (BEGIN, SAVEPOINT ...), not cached.
   void run(const std::string& sql);
 
-  std::unique_ptr<SQLite::Database> owned_;
-  SQLite::Database* db_;
+  std::unique_ptr<SQLite::Database> db_;
   std::map<const char*, std::unique_ptr<SqliteStatement>> cache_;
 };
 
