@@ -358,10 +358,14 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
     PQconninfoFree(opts);
   }
   // Defaults before the caller's string (which overrides them): a server
-  // that does not answer fails the open instead of hanging it, and text
-  // comes as UTF-8 whatever the server's locale.
-  const char* keys[] = {"connect_timeout", "client_encoding", "application_name", "dbname", nullptr};
-  const char* vals[] = {"10", "UTF8", "sunledger", conninfo.c_str(), nullptr};
+  // that does not answer fails the open instead of hanging it, one that
+  // vanishes from the network (no reset, no FIN) fails the statement within
+  // about a minute (TCP keepalives and user timeout; a Unix socket needs
+  // neither), and text comes as UTF-8 whatever the server's locale.
+  const char* keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval", "keepalives_count",
+                        "tcp_user_timeout", "client_encoding", "application_name",    "dbname",
+                        nullptr};
+  const char* vals[] = {"10", "30", "10", "3", "60000", "UTF8", "sunledger", conninfo.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, vals, 1);
   if (conn == nullptr) return unavailable("cannot connect to PostgreSQL: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {

@@ -137,6 +137,16 @@ std::string pg_ddl(std::string_view sql) {
     size_t e = i;
     while (e < sql.size() && word_char(sql[e])) ++e;
     std::string_view w = sql.substr(i, e - i);
+    if (same_word(w, "X") && e < sql.size() && sql[e] == '\'') {
+      // A blob literal (x'0a1b'); PostgreSQL reads x'...' as a bit string.
+      size_t end = skip_non_code(sql, e);
+      std::string_view hex = sql.substr(e + 1, end > e + 1 ? end - e - 2 : 0);
+      out += "'\\x";
+      out.append(hex);
+      out += "'::bytea";
+      i = end;
+      continue;
+    }
     if (same_word(w, "INTEGER")) {
       size_t s1, e1, s2, e2, s3, e3;
       if (same_word(next_word(sql, e, &s1, &e1), "PRIMARY") && same_word(next_word(sql, e1, &s2, &e2), "KEY")) {

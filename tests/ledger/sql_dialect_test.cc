@@ -58,6 +58,13 @@ TEST(SqlDialect, StringsIdentifiersAndCommentsStayInDdl) {
   EXPECT_EQ(pg_ddl("/* INTEGER PRIMARY KEY */ CREATE INDEX i ON t(a)"), "/* INTEGER PRIMARY KEY */ CREATE INDEX i ON t(a)");
 }
 
+TEST(SqlDialect, BlobLiteralsBecomeBytea) {
+  EXPECT_EQ(pg_ddl("CREATE TABLE logs(frontier BLOB NOT NULL DEFAULT x'', k BLOB DEFAULT X'0aFF')"),
+            "CREATE TABLE logs(frontier BYTEA NOT NULL DEFAULT '\\x'::bytea, k BYTEA DEFAULT '\\x0aFF'::bytea)");
+  // A name ending in x before a string is not a blob literal.
+  EXPECT_EQ(pg_ddl("CREATE TABLE t(ax TEXT DEFAULT 'x')"), "CREATE TABLE t(ax TEXT DEFAULT 'x')");
+}
+
 TEST(SqlDialect, SeveralStatementsAndCasts) {
   EXPECT_EQ(pg_ddl("CREATE TABLE a(x INTEGER); CREATE TABLE b(y BLOB, z INTEGER DEFAULT (CAST('7' AS INTEGER)))"),
             "CREATE TABLE a(x BIGINT); CREATE TABLE b(y BYTEA, z BIGINT DEFAULT (CAST('7' AS BIGINT)))");
