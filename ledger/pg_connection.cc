@@ -374,6 +374,10 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
     replace_all(why, password, "***");
     return unavailable("cannot connect to PostgreSQL: " + why);
   }
+  // Notices ("relation ... already exists, skipping" for every CREATE ...
+  // IF NOT EXISTS at each start) are not errors: libpq would print them to
+  // stderr, where they bury what the operator must see.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   std::unique_ptr<PgConnection> c(new PgConnection(conn));
   // bytea in the hex form PgStatement decodes, and '...' strings without
   // backslash escapes, as the placeholder translation reads them.

@@ -232,6 +232,16 @@ TEST_P(SqlConnection, QuestionMarksInStringsAndQuotedNamesAreNotPlaceholders) {
   EXPECT_EQ(error_of([&] { q.bind(3, int64_t{1}); }), Kind::kOther);
 }
 
+TEST_P(SqlConnection, SchemaStatementsRunAgainQuietly) {
+  // Every start runs the modules' CREATE ... IF NOT EXISTS again; PostgreSQL
+  // answers each with a notice, which must not reach stderr.
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 2; ++i) db_->exec("CREATE TABLE IF NOT EXISTS again(k TEXT PRIMARY KEY)");
+  db_->exec("DROP TABLE IF EXISTS never_made");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  EXPECT_TRUE(db_->table_exists("again"));
+}
+
 TEST_P(SqlConnection, UniqueViolationIsOther) {
   db_->exec("CREATE TABLE u(k TEXT PRIMARY KEY)");
   auto& ins = db_->statement("INSERT INTO u(k) VALUES (?)");
