@@ -24,6 +24,9 @@
 // transaction until it rolls back (to a savepoint), and commit() of such a
 // transaction throws rather than committing the rest.
 //
+// lock_log outside a transaction throws: the lock would end with the
+// statement (SQLite's lock_log does nothing at all).
+//
 // Errors: sql::Error by SQLSTATE (connection, resources, shutdown,
 // serialisation, deadlock, read-only: kUnavailable; data corrupted:
 // kCorrupt; everything else, unique violations included: kOther). A lost

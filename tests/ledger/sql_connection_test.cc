@@ -533,6 +533,22 @@ TEST(PgConnectionOpen, ThePasswordIsInNoMessage) {
   }
 }
 
+// Without PostgreSQL's binaries a test that needs them fails, saying how to
+// install them; it is never skipped (this binary, run again without them).
+TEST(PgCluster, MissingBinariesFailTheTestNamingInstallDeps) {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  ASSERT_GT(n, 0);
+  self[n] = 0;
+  TempDir empty;
+  auto r = sunledger::testing::run_command("SUNLEDGER_PG_BINDIR=" + empty.path().string() + " " + self +
+                                           " --gtest_filter=PgOnly.TextWithANulByteIsRefusedNotCut");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("scripts/install-deps"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[  FAILED  ] PgOnly.TextWithANulByteIsRefusedNotCut"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("SKIPPED"), std::string::npos) << r.output;
+}
+
 TEST(PgErrorKind, BySqlstate) {
   EXPECT_EQ(pg_error_kind("08006"), Kind::kUnavailable);  // connection failure
   EXPECT_EQ(pg_error_kind("53100"), Kind::kUnavailable);  // disk full

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -36,8 +37,14 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-// The folder holding initdb and pg_ctl: pg_config's, else Debian's.
+// The folder holding initdb and pg_ctl: $SUNLEDGER_PG_BINDIR when set (a
+// server installed elsewhere; the test of missing binaries), else
+// pg_config's, else Debian's.
 std::string find_bindir() {
+  if (const char* forced = std::getenv("SUNLEDGER_PG_BINDIR")) {
+    std::string dir = forced;
+    return fs::exists(dir + "/initdb") && fs::exists(dir + "/pg_ctl") ? dir : "";
+  }
   CommandResult r = run_command("pg_config --bindir");
   std::string dir = trimmed(r.output);
   if (r.exit_code == 0 && fs::exists(dir + "/initdb") && fs::exists(dir + "/pg_ctl")) return dir;
@@ -53,8 +60,11 @@ class Cluster {
     auto t0 = std::chrono::steady_clock::now();
     bindir_ = find_bindir();
     if (bindir_.empty()) {
-      *why = "PostgreSQL 15 server binaries (initdb, pg_ctl) not found in `pg_config --bindir` or "
-             "/usr/lib/postgresql/15/bin: run scripts/install-deps (it installs postgresql-15)";
+      const char* forced = std::getenv("SUNLEDGER_PG_BINDIR");
+      *why = std::string("PostgreSQL 15 server binaries (initdb, pg_ctl) not found in ") +
+             (forced != nullptr ? std::string("$SUNLEDGER_PG_BINDIR (") + forced + ")"
+                                : std::string("`pg_config --bindir` or /usr/lib/postgresql/15/bin")) +
+             ": run scripts/install-deps (it installs postgresql-15)";
       return false;
     }
     dir_ = std::make_unique<TempDir>();

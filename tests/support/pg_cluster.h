@@ -6,7 +6,9 @@
 // the `postgres` user, which owns the folder.
 //
 // No PostgreSQL binaries means a failed test naming scripts/install-deps,
-// never a skip: a suite that silently tests one engine is not a pass.
+// never a skip: a suite that silently tests one engine is not a pass. The
+// binaries are found in $SUNLEDGER_PG_BINDIR when set, else in
+// `pg_config --bindir`, else in /usr/lib/postgresql/15/bin.
 #pragma once
 
 #include <string>
