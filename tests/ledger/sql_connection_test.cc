@@ -521,6 +521,34 @@ TEST_F(PgOnly, CommitAfterAFailedStatementThrowsAndKeepsNothing) {
   EXPECT_EQ(q.column_int64(0), 0);
 }
 
+// What a module that tries an insert and takes a unique violation as "there
+// already" must do to go on in the same transaction on both engines: the
+// statement inside a savepoint, rolled back to on failure. (PostgreSQL only
+// for now: on SQLite, SqliteSession::statement() of a statement whose last
+// run failed throws that old error once more, from SQLiteCpp's reset().)
+TEST_F(PgOnly, ASavepointRecoversFromAFailedStatement) {
+  db_->exec("CREATE TABLE u(k TEXT PRIMARY KEY)");
+  auto insert = [&](const char* k) {
+    auto& ins = db_->statement("INSERT INTO u(k) VALUES (?)");
+    ins.bind(1, std::string_view(k));
+    ins.exec();
+  };
+  {
+    Transaction t(*db_, Transaction::Kind::kWrite);
+    insert("a");
+    db_->savepoint("try_insert");
+    EXPECT_EQ(error_of([&] { insert("a"); }), Kind::kOther);
+    db_->rollback_to("try_insert");
+    db_->release("try_insert");
+    insert("b");
+    t.commit();
+  }
+  auto& q = db_->statement("SELECT k FROM u ORDER BY k");
+  std::vector<std::string> got;
+  while (q.step()) got.push_back(q.column_text(0));
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
+}
+
 TEST_F(PgOnly, TextWithANulByteIsRefusedNotCut) {
   db_->exec("CREATE TABLE t(s TEXT)");
   auto& ins = db_->statement("INSERT INTO t(s) VALUES (?)");
