@@ -4,6 +4,7 @@
 
 #include "bot/directory.h"
 #include "bot/directory_log.h"
+#include "bot/portable_sql.h"
 #include "ledger/crypto.h"
 
 namespace sunledger {
@@ -12,6 +13,14 @@ using directory_log::known_area;
 using directory_log::log_change;
 using directory_log::token_fields;
 using nlohmann::json;
+
+const char* const bot_sql::kCreateToken =
+    "INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)"
+    " RETURNING id";
+const char* const bot_sql::kRevokeToken = "UPDATE api_tokens SET revoked_at=? WHERE id=?";
+const char* const bot_sql::kListTokens =
+    "SELECT id, role, village, area, label, created_at, coalesce(expires_at, 0), coalesce(revoked_at, 0)"
+    " FROM api_tokens ORDER BY id";
 
 Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int days, const Author& by) {
   if (p.role == Role::kOfficial) {
@@ -30,7 +39,7 @@ Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int day
   std::string area = p.role == Role::kInspector ? p.area : "";
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
     int64_t expires = txn.now() + int64_t{days} * 86400;
-    auto& q = txn.sql().statement("INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)");
+    auto& q = txn.sql().statement(bot_sql::kCreateToken);
     q.bind(1, hash);
     q.bind(2, role_name(p.role));
     q.bind(3, village);
@@ -38,8 +47,11 @@ Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int day
     q.bind(5, p.label);
     q.bind(6, txn.now());
     q.bind(7, expires);
-    q.exec();
-    out.id = txn.sql().last_insert_id();
+    // The id from the INSERT itself: PostgreSQL's last_insert_id() is
+    // lastval(), whichever sequence the session used last.
+    if (!q.step()) return internal_error("api_tokens: the INSERT returned no id");
+    out.id = q.column_int64(0);
+    q.reset();
     json f = token_fields(out.id, hash, role_name(p.role), village, area, p.label, txn.now(), expires);
     f["op"] = "create_token";
     return log_change(txn, f, by);
@@ -56,7 +68,7 @@ Status DirectoryStore::revoke_token(int64_t id, const Author& by) {
     // by hand must not keep the revocation from being signed.
     auto it = (*logged)->tokens.find(id);
     if (it == (*logged)->tokens.end() || it->second.revoked_at) return not_found("no unrevoked token with id " + std::to_string(id));
-    auto& q = txn.sql().statement("UPDATE api_tokens SET revoked_at=? WHERE rowid=?");
+    auto& q = txn.sql().statement(bot_sql::kRevokeToken);
     q.bind(1, txn.now());
     q.bind(2, id);
     q.exec();
@@ -67,9 +79,7 @@ Status DirectoryStore::revoke_token(int64_t id, const Author& by) {
 Result<std::vector<TokenInfo>> DirectoryStore::list_tokens() {
   std::vector<TokenInfo> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.sql().statement(
-        "SELECT rowid, role, village, area, label, created_at, coalesce(expires_at, 0), coalesce(revoked_at, 0) "
-        "FROM api_tokens ORDER BY rowid");
+    auto& q = r.sql().statement(bot_sql::kListTokens);
     while (q.step()) {
       TokenInfo t;
       t.id = q.column_int64(0);

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "bot/directory_log.h"
+#include "bot/portable_sql.h"
 #include "ledger/crypto.h"
 
 namespace sunledger {
@@ -39,21 +40,64 @@ const Village* Directory::find_village(const std::string& id_or_name) const {
 
 bool area_covers(const std::string& area, const Village& v) { return area == "all" || area == v.town; }
 
+// In the form SQLite and PostgreSQL read the same (bot/portable_sql.h).
+const char* const bot_sql::kMembersTable =
+    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, \"user\" TEXT NOT NULL, village TEXT NOT NULL,"
+    " role TEXT NOT NULL, area TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(bot, \"user\", village, role, area))";
+// A token's id is its row's: named in the admin log, it never changes.
+const char* const bot_sql::kApiTokensTable =
+    "CREATE TABLE IF NOT EXISTS api_tokens(id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
+    " village TEXT NOT NULL, area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER, revoked_at INTEGER)";
+const char* const bot_sql::kAddMember =
+    "INSERT INTO members(bot, \"user\", village, role, area, created_at) VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+const char* const bot_sql::kRemoveMember = "DELETE FROM members WHERE bot=? AND \"user\"=?";
+const char* const bot_sql::kListMembers =
+    "SELECT bot, \"user\", village, role, area FROM members WHERE ?='' OR bot=? ORDER BY bot, \"user\", role";
+const char* const bot_sql::kImportMembers =
+    "SELECT bot, \"user\", village, role, area FROM members ORDER BY bot, \"user\", role, village, area";
+const char* const bot_sql::kImportTokens =
+    "SELECT id, hash, role, village, area, label, created_at, expires_at, revoked_at FROM api_tokens ORDER BY id";
+
 namespace {
 
-const char* kSchema[] = {
+const char* const kSchema[] = {
     "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
     " village TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))",
-    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
-    " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))",
-    "CREATE TABLE IF NOT EXISTS api_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL, village TEXT NOT NULL,"
-    " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    bot_sql::kMembersTable,
+    bot_sql::kApiTokensTable,
     // One row: whether the rows made before the admin log existed were recorded in it.
     "CREATE TABLE IF NOT EXISTS directory_state(id INTEGER PRIMARY KEY CHECK(id = 1), admin_log_started INTEGER NOT NULL)",
 };
-// Tokens expire and can be revoked: columns create_schema adds, in this order.
+// members as versions before issue #17 made it, `user` unquoted (the same column).
+const char* const kUnquotedMembers =
+    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
+    " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))";
+// api_tokens before issue #17: no id column (a token's id was its implicit
+// rowid), and expires_at and revoked_at added by ALTER TABLE in this order.
+// create_schema rebuilds such a table in today's form, keeping every rowid.
 const char* const kAddExpiresAt = "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER";
 const char* const kAddRevokedAt = "ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER";
+
+// Rebuilds an api_tokens table of before issue #17 (no id column) in today's
+// form, each token's id its old rowid. The old table is renamed first and
+// today's created under the real name, so that the stored CREATE text is
+// today's exactly (a table renamed into place keeps a quoted name in it).
+void rebuild_tokens_with_ids(sql::Session& db) {
+  auto columns = db.columns("api_tokens");
+  std::set<std::string> have(columns.begin(), columns.end());
+  if (have.count("id")) return;
+  if (!have.count("expires_at")) db.exec(kAddExpiresAt);
+  if (!have.count("revoked_at")) db.exec(kAddRevokedAt);
+  db.exec("ALTER TABLE api_tokens RENAME TO api_tokens_before_ids");
+  db.exec(bot_sql::kApiTokensTable);
+  db.exec(
+      "INSERT INTO api_tokens(id, hash, role, village, area, label, created_at, expires_at, revoked_at)"
+      " SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at"
+      " FROM api_tokens_before_ids ORDER BY rowid");
+  db.exec("DROP TABLE api_tokens_before_ids");
+}
 // Before the admin log, a binding named its village's row in the ledger.
 const char* const kFirstGroupBindings =
     "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
@@ -68,14 +112,12 @@ Status import_existing_rows(WriteTxn& txn) {
     while (b.step())
       changes.push_back({{"op", "bind_group"}, {"imported", true}, {"bot", b.column_text(0)},
                          {"chat", b.column_text(1)}, {"village", b.column_text(2)}});
-    auto& m = txn.sql().statement("SELECT bot, user, village, role, area FROM members ORDER BY bot, user, role, village, area");
+    auto& m = txn.sql().statement(bot_sql::kImportMembers);
     while (m.step())
       changes.push_back({{"op", "add_member"}, {"imported", true}, {"bot", m.column_text(0)},
                          {"user", m.column_text(1)}, {"village", m.column_text(2)},
                          {"role", m.column_text(3)}, {"area", m.column_text(4)}});
-    auto& t = txn.sql().statement(
-        "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
-        "FROM api_tokens ORDER BY rowid");
+    auto& t = txn.sql().statement(bot_sql::kImportTokens);
     while (t.step()) {
       std::optional<int64_t> expires;
       if (!t.column_is_null(7)) expires = t.column_int64(7);
@@ -97,14 +139,15 @@ Status import_existing_rows(WriteTxn& txn) {
 
 }  // namespace
 
-// Its tables as create_schema leaves them: api_tokens with the columns it
-// adds; group_bindings also as the versions before the admin log made it.
+// Its tables as create_schema leaves them: group_bindings also as the
+// versions before the admin log made it, members also as the versions before
+// issue #17 made it. api_tokens has today's form only: create_schema rebuilds
+// an older one, so the old form after a start is a table rebuilt by hand.
 std::vector<SchemaTable> DirectoryStore::own_tables() {
-  const char* const token_columns[] = {kAddExpiresAt, kAddRevokedAt};
   auto out = tables_among(kSchema);
   for (auto& t : out) {
-    if (t.name == "api_tokens") t.sql = {table_sql_after(t.sql.front(), token_columns)};
     if (t.name == "group_bindings") t.sql.push_back(normalized_schema_sql(kFirstGroupBindings));
+    if (t.name == "members") t.sql.push_back(normalized_schema_sql(kUnquotedMembers));
   }
   return out;
 }
@@ -123,11 +166,9 @@ Status DirectoryStore::create_schema(WriteTxn& txn) {
     upgrading = *logged == 0;
   }
   for (const char* sql : kSchema) txn.sql().exec(sql);
-  // Tokens expire and can be revoked (older versions had neither column).
-  auto columns = txn.sql().columns("api_tokens");
-  std::set<std::string> token_columns(columns.begin(), columns.end());
-  if (!token_columns.count("expires_at")) txn.sql().exec(kAddExpiresAt);
-  if (!token_columns.count("revoked_at")) txn.sql().exec(kAddRevokedAt);
+  // Tokens expire and can be revoked, and have an id column (older versions
+  // had none of these).
+  rebuild_tokens_with_ids(txn.sql());
   if (!upgrading) return Status::ok();
   if (Status s = import_existing_rows(txn); !s.is_ok()) return s;
   txn.sql().exec("INSERT INTO directory_state(id, admin_log_started) VALUES(1, 1)");
@@ -332,7 +373,7 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* a
   std::string village = m.role == Role::kOfficial ? m.village : "";
   if (m.role != Role::kInspector) area.clear();
   return ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.sql().statement("INSERT OR IGNORE INTO members(bot, user, village, role, area, created_at) VALUES(?,?,?,?,?,?)");
+    auto& q = txn.sql().statement(bot_sql::kAddMember);
     q.bind(1, m.bot_id);
     q.bind(2, m.user_id);
     q.bind(3, village);
@@ -355,7 +396,7 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* a
 Result<size_t> DirectoryStore::remove_member(const std::string& bot_id, const std::string& user_id, const Author& by) {
   size_t removed = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.sql().statement("DELETE FROM members WHERE bot=? AND user=?");
+    auto& q = txn.sql().statement(bot_sql::kRemoveMember);
     q.bind(1, bot_id);
     q.bind(2, user_id);
     size_t rows = static_cast<size_t>(q.exec());
@@ -387,7 +428,7 @@ Result<std::vector<GroupBinding>> DirectoryStore::list_groups() {
 Result<std::vector<Membership>> DirectoryStore::list_members(const std::string& bot_id) {
   std::vector<Membership> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.sql().statement("SELECT bot, user, village, role, area FROM members WHERE ?='' OR bot=? ORDER BY bot, user, role");
+    auto& q = r.sql().statement(bot_sql::kListMembers);
     q.bind(1, bot_id);
     q.bind(2, bot_id);
     while (q.step())
