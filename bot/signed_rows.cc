@@ -29,11 +29,10 @@ bool has_column(sql::Session& db, const char* table, const char* column) {
 // The tables, defined once: made by create_schema, registered by own_tables().
 // seen_members: bot_sql::kSeenMembersTable (bot/portable_sql.h).
 const char* const kBotState = "CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL, sig BLOB)";
-// As versions before issue #17 made it, with `user` unquoted (the same column).
-const char* const kUnquotedSeenMembers =
-    "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
-    " first_seen INTEGER NOT NULL, sig BLOB, PRIMARY KEY(bot, user, village))";
-// As older versions made them, before create_schema added sig to them.
+// As older versions made them, before create_schema added sig to them. With
+// sig added, seen_members's text is also the one versions before issue #17
+// made (`user` unquoted): SQLite writes an added column before the table's
+// constraints, where those versions had sig.
 const char* const kUnsignedSeenMembers =
     "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
     " first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))";
@@ -64,7 +63,6 @@ std::vector<SchemaTable> own_tables() {
     out.push_back(schema_table(today));
     out.back().sql.push_back(table_sql_after(unsigned_form, alters));
   }
-  out.front().sql.push_back(normalized_schema_sql(kUnquotedSeenMembers));
   return out;
 }
 
