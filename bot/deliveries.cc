@@ -17,22 +17,24 @@ namespace {
 
 const Author kSender{"sunledger", "system", "outbox"};
 
-std::string fingerprint_hex(uint64_t fp) {
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(fp));
-  return out;
+// A delivery entry's fingerprint under `key` ("push", or a released notice's
+// "held"), with its id.
+std::optional<std::pair<int64_t, uint64_t>> fingerprint_of(const json& f, const char* key) {
+  auto id = f.find("outbox_id");
+  auto fp = f.find(key);
+  if (id == f.end() || !id->is_number_integer() || fp == f.end() || !fp->is_string()) return std::nullopt;
+  auto value = parse_fingerprint(fp->get_ref<const std::string&>());
+  if (!value) return std::nullopt;
+  return std::make_pair(id->get<int64_t>(), *value);
 }
 
-// A delivery entry's push: its id and fingerprint.
-std::optional<std::pair<int64_t, uint64_t>> push_of(const json& f) {
-  auto id = f.find("outbox_id");
-  auto fp = f.find("push");
-  if (id == f.end() || !id->is_number_integer() || fp == f.end() || !fp->is_string()) return std::nullopt;
-  const std::string& hex = fp->get_ref<const std::string&>();
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
-  if (ec != std::errc() || end != hex.data() + hex.size()) return std::nullopt;
-  return std::make_pair(id->get<int64_t>(), value);
+// Every (id, fingerprint) an entry records: its push's, and the one a
+// released notice was queued with (entries before that field: none).
+std::vector<std::pair<int64_t, uint64_t>> pushes_of(const json& f) {
+  std::vector<std::pair<int64_t, uint64_t>> out;
+  for (const char* key : {"push", "held"})
+    if (auto p = fingerprint_of(f, key)) out.push_back(*p);
+  return out;
 }
 
 // The import entry's ids, as ranges.
@@ -48,6 +50,19 @@ std::vector<std::pair<int64_t, int64_t>> imported_of(const json& f) {
 
 }  // namespace
 
+std::string fingerprint_hex(uint64_t fp) {
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(fp));
+  return out;
+}
+
+std::optional<uint64_t> parse_fingerprint(const std::string& hex) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
+  if (hex.empty() || ec != std::errc() || end != hex.data() + hex.size()) return std::nullopt;
+  return value;
+}
+
 uint64_t fingerprint(const std::string& signature) {
   Hash h = sha256(signature);
   uint64_t out = 0;
@@ -59,6 +74,15 @@ bool Delivered::contains(int64_t id, uint64_t fp) const {
   if (imported.contains(id)) return true;
   auto it = std::lower_bound(pushes_.begin(), pushes_.end(), std::make_pair(id, fp));
   return it != pushes_.end() && it->first == id && it->second == fp;
+}
+
+bool Delivered::contains_push(int64_t id, const std::string& signature, const std::string& held_push) const {
+  if (contains(id, fingerprint(signature))) return true;
+  if (held_push.empty()) return false;
+  // A malformed value matches nothing: the row's signature covers it, so
+  // such a row is tampered and dies as that.
+  auto held = parse_fingerprint(held_push);
+  return held && contains(id, *held);
 }
 
 void Delivered::insert(int64_t id, uint64_t fp) {
@@ -91,11 +115,14 @@ void IdRanges::insert(int64_t id) {
 }
 
 Status record(WriteTxn& txn, int64_t outbox_id) {
-  std::string signature;
+  std::string signature, held_push;
   {
-    auto& q = txn.sql().statement("SELECT sig FROM outbox WHERE id=? AND sig IS NOT NULL");
+    auto& q = txn.sql().statement("SELECT sig, coalesce(held_push, '') FROM outbox WHERE id=? AND sig IS NOT NULL");
     q.bind(1, outbox_id);
-    if (q.step()) signature = q.column_blob(0);
+    if (q.step()) {
+      signature = q.column_blob(0);
+      held_push = q.column_text(1);
+    }
   }
   auto size = txn.log_size(kLogName);
   if (!size.is_ok()) return size.status();
@@ -113,6 +140,9 @@ Status record(WriteTxn& txn, int64_t outbox_id) {
   }
   // The day only: the entry need not time the push (see the header).
   json f = {{"kind", "delivered"}, {"outbox_id", outbox_id}, {"push", fingerprint_hex(fingerprint(signature))}};
+  // A released notice: the signature it was queued (held) with too, so a
+  // copy of the held row is known delivered whatever it is signed with later.
+  if (auto held = parse_fingerprint(held_push)) f["held"] = fingerprint_hex(*held);
   auto r = txn.append_to_log(kLogName, f, kSender, true);
   return r.is_ok() ? Status::ok() : r.status();
 }
@@ -126,7 +156,7 @@ Result<Delivered> recorded(Ledger& ledger) {
   }
   for (const auto& e : checked->entries) {
     if (e.index >= checked->first_bad) break;
-    if (auto p = push_of(e.fields)) out.insert(p->first, p->second);
+    for (const auto& p : pushes_of(e.fields)) out.insert(p.first, p.second);
     for (const auto& [first, last] : imported_of(e.fields))
       for (int64_t id = first; id <= last; ++id) out.imported.insert(id);
   }
@@ -146,7 +176,7 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       json f = json::parse(leaf.begin(), leaf.end(), nullptr, false);
       size = idx + 1;
       if (!f.is_object()) return;
-      if (auto p = push_of(f)) entry_of.emplace(*p, idx);
+      for (const auto& p : pushes_of(f)) entry_of.emplace(p, idx);
       for (const auto& [first, last] : imported_of(f)) imported[first] = {last, idx};
     });
     if (!read.is_ok()) return read;
@@ -158,12 +188,16 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       return std::prev(it)->second.second;
     };
     auto bad = [&](uint64_t idx, const std::string& why) { problems.push_back({kLogName, idx, why}); };
-    auto& q = r.sql().statement("SELECT id, delivered_at IS NOT NULL, sig FROM outbox ORDER BY id");
+    auto& q = r.sql().statement("SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, '') FROM outbox ORDER BY id");
     while (q.step()) {
       int64_t id = q.column_int64(0);
       bool delivered = q.column_int(1) != 0;
       std::string signature = q.column_blob(2);
       auto entry = find(id, fingerprint(signature));
+      // A released notice's copy put back under another signature than the
+      // one it went out with: known by the one it was queued with.
+      if (!entry)
+        if (auto held = parse_fingerprint(q.column_text(3))) entry = find(id, *held);
       if (entry && !delivered)
         bad(*entry, "outbox: push " + std::to_string(id) + " was delivered (entry " + std::to_string(*entry) +
                         ") but its row is not marked delivered: put back from a copy taken before its delivery?");

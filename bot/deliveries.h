@@ -19,7 +19,16 @@
 // An entry names the push by its outbox id and a fingerprint of its
 // signature: a row deleted by hand lets SQLite give its id to the next push,
 // and that new, genuine push (the tamper alarm, say) must not pass for the
-// delivered one. Privacy: an entry holds that id, the fingerprint and the
+// delivered one. A monthly notice held for the witnesses (issue #15) is
+// signed again when released, its text then carrying the cosignatures; a
+// copy of the row taken while it was held would be released again under yet
+// another signature once one more witness cosigned. So the released row keeps
+// the fingerprint of the signature it was queued with (outbox column
+// held_push, covered by the new signature), and its entry names that one too
+// ("held"): a put-back copy of the row, held or released, matches its entry.
+// Entries written before "held" existed match by "push" alone.
+//
+// Privacy: an entry holds that id, the fingerprints and the
 // day, never the chat, the person or the text (the fingerprint is a hash of a
 // signature that only the key can make, so it cannot be matched against a
 // guessed text); the outbox row keeps what it kept before.
@@ -36,6 +45,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +73,10 @@ class IdRanges {
 
 // A push's fingerprint: the first 8 bytes of SHA-256 over its signature.
 uint64_t fingerprint(const std::string& signature);
+// As entries and the outbox's held_push column write it: 16 lowercase hex digits.
+std::string fingerprint_hex(uint64_t fingerprint);
+// Its inverse; nothing for anything else ("" included).
+std::optional<uint64_t> parse_fingerprint(const std::string& hex);
 
 // The pushes a log records as delivered.
 class Delivered {
@@ -70,6 +84,11 @@ class Delivered {
   // Whether the push with this id and signature fingerprint was delivered.
   bool contains(int64_t id, uint64_t fingerprint) const;
   void insert(int64_t id, uint64_t fingerprint);
+  // Whether the push with this id was delivered: the one signed with
+  // `signature`, or, for a released notice (held_push: the hex fingerprint
+  // of the signature it was queued with, "" for any other push), the notice
+  // it was released from, under whichever signature it went out.
+  bool contains_push(int64_t id, const std::string& signature, const std::string& held_push) const;
   // Rows delivered before the log existed, recorded by id alone.
   IdRanges imported;
 
@@ -77,13 +96,15 @@ class Delivered {
   std::vector<std::pair<int64_t, uint64_t>> pushes_;  // sorted: compact for millions
 };
 
-// Inside a write that just marked row `outbox_id` delivered: records it. The
-// log's first entry ("imported") lists the rows delivered before the log
-// existed, so they are covered too.
+// Inside a write that just marked row `outbox_id` delivered: records it (and,
+// for a released notice, the fingerprint it was queued with). The log's
+// first entry ("imported") lists the rows delivered before the log existed,
+// so they are covered too.
 Status record(WriteTxn& txn, int64_t outbox_id);
 
-// The pushes the log's entries record as delivered, from its entries that
-// match its signed checkpoint only (see above).
+// The pushes the log's entries record as delivered (each under its "push"
+// and its "held" fingerprint), from its entries that match its signed
+// checkpoint only (see above).
 Result<Delivered> recorded(Ledger& ledger);
 
 // The outbox against the log, both ways (log "deliveries", named by entry).

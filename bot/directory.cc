@@ -4,11 +4,16 @@
 #include <set>
 #include <tuple>
 
+#include "bot/directory_log.h"
+#include "bot/portable_sql.h"
 #include "ledger/crypto.h"
 
 namespace sunledger {
 
 using nlohmann::json;
+using directory_log::known_area;
+using directory_log::log_change;
+using directory_log::token_fields;
 
 const char* role_name(Role role) {
   switch (role) {
@@ -35,40 +40,68 @@ const Village* Directory::find_village(const std::string& id_or_name) const {
 
 bool area_covers(const std::string& area, const Village& v) { return area == "all" || area == v.town; }
 
+// In the form SQLite and PostgreSQL read the same (bot/portable_sql.h).
+const char* const bot_sql::kMembersTable =
+    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, \"user\" TEXT NOT NULL, village TEXT NOT NULL,"
+    " role TEXT NOT NULL, area TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(bot, \"user\", village, role, area))";
+// A token's id is its row's: named in the admin log, it never changes.
+const char* const bot_sql::kApiTokensTable =
+    "CREATE TABLE IF NOT EXISTS api_tokens(id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
+    " village TEXT NOT NULL, area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER, revoked_at INTEGER)";
+const char* const bot_sql::kAddMember =
+    "INSERT INTO members(bot, \"user\", village, role, area, created_at) VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+const char* const bot_sql::kRemoveMember = "DELETE FROM members WHERE bot=? AND \"user\"=?";
+const char* const bot_sql::kListMembers =
+    "SELECT bot, \"user\", village, role, area FROM members WHERE ?='' OR bot=? ORDER BY bot, \"user\", role";
+const char* const bot_sql::kImportMembers =
+    "SELECT bot, \"user\", village, role, area FROM members ORDER BY bot, \"user\", role, village, area";
+const char* const bot_sql::kImportTokens =
+    "SELECT id, hash, role, village, area, label, created_at, expires_at, revoked_at FROM api_tokens ORDER BY id";
+
 namespace {
 
-const char* kSchema[] = {
+const char* const kSchema[] = {
     "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
     " village TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))",
-    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
-    " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))",
-    "CREATE TABLE IF NOT EXISTS api_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL, village TEXT NOT NULL,"
-    " area TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    bot_sql::kMembersTable,
+    bot_sql::kApiTokensTable,
     // One row: whether the rows made before the admin log existed were recorded in it.
     "CREATE TABLE IF NOT EXISTS directory_state(id INTEGER PRIMARY KEY CHECK(id = 1), admin_log_started INTEGER NOT NULL)",
 };
-// Tokens expire and can be revoked: columns create_schema adds, in this order.
+// members as versions before issue #17 made it, `user` unquoted (the same column).
+const char* const kUnquotedMembers =
+    "CREATE TABLE IF NOT EXISTS members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,"
+    " area TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(bot, user, village, role, area))";
+// api_tokens before issue #17: no id column (a token's id was its implicit
+// rowid), and expires_at and revoked_at added by ALTER TABLE in this order.
+// create_schema rebuilds such a table in today's form, keeping every rowid.
 const char* const kAddExpiresAt = "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER";
 const char* const kAddRevokedAt = "ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER";
+
+// Rebuilds an api_tokens table of before issue #17 (no id column) in today's
+// form, each token's id its old rowid. The old table is renamed first and
+// today's created under the real name, so that the stored CREATE text is
+// today's exactly (a table renamed into place keeps a quoted name in it).
+void rebuild_tokens_with_ids(sql::Session& db) {
+  auto columns = db.columns("api_tokens");
+  std::set<std::string> have(columns.begin(), columns.end());
+  if (have.count("id")) return;
+  if (!have.count("expires_at")) db.exec(kAddExpiresAt);
+  if (!have.count("revoked_at")) db.exec(kAddRevokedAt);
+  db.exec("ALTER TABLE api_tokens RENAME TO api_tokens_before_ids");
+  db.exec(bot_sql::kApiTokensTable);
+  db.exec(
+      "INSERT INTO api_tokens(id, hash, role, village, area, label, created_at, expires_at, revoked_at)"
+      " SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at"
+      " FROM api_tokens_before_ids ORDER BY rowid");
+  db.exec("DROP TABLE api_tokens_before_ids");
+}
 // Before the admin log, a binding named its village's row in the ledger.
 const char* const kFirstGroupBindings =
     "CREATE TABLE IF NOT EXISTS group_bindings(bot TEXT NOT NULL, chat TEXT NOT NULL,"
     " village TEXT NOT NULL REFERENCES villages(id), created_at INTEGER NOT NULL, PRIMARY KEY(bot, chat))";
-
-// The admin log's entries: one per change, "kind": "directory". A token is
-// recorded by its SHA-256 (what the table stores), never the token itself.
-Status log_change(WriteTxn& txn, json fields, const Author& by) {
-  fields["kind"] = "directory";
-  auto r = txn.append_to_log(DirectoryStore::kLogName, fields, by);
-  return r.is_ok() ? Status::ok() : r.status();
-}
-
-json token_fields(int64_t id, const std::string& hash, const std::string& role, const std::string& village,
-                  const std::string& area, const std::string& label, int64_t created_at, std::optional<int64_t> expires_at) {
-  return {{"token_id", id},  {"token_sha256", hash}, {"role", role},
-          {"village", village}, {"area", area},  {"label", label},
-          {"created_at", created_at}, {"expires_at", expires_at ? json(*expires_at) : json(nullptr)}};
-}
 
 // Records the rows of a deployment made before the admin log existed.
 Status import_existing_rows(WriteTxn& txn) {
@@ -79,14 +112,12 @@ Status import_existing_rows(WriteTxn& txn) {
     while (b.step())
       changes.push_back({{"op", "bind_group"}, {"imported", true}, {"bot", b.column_text(0)},
                          {"chat", b.column_text(1)}, {"village", b.column_text(2)}});
-    auto& m = txn.sql().statement("SELECT bot, user, village, role, area FROM members ORDER BY bot, user, role, village, area");
+    auto& m = txn.sql().statement(bot_sql::kImportMembers);
     while (m.step())
       changes.push_back({{"op", "add_member"}, {"imported", true}, {"bot", m.column_text(0)},
                          {"user", m.column_text(1)}, {"village", m.column_text(2)},
                          {"role", m.column_text(3)}, {"area", m.column_text(4)}});
-    auto& t = txn.sql().statement(
-        "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
-        "FROM api_tokens ORDER BY rowid");
+    auto& t = txn.sql().statement(bot_sql::kImportTokens);
     while (t.step()) {
       std::optional<int64_t> expires;
       if (!t.column_is_null(7)) expires = t.column_int64(7);
@@ -108,14 +139,15 @@ Status import_existing_rows(WriteTxn& txn) {
 
 }  // namespace
 
-// Its tables as create_schema leaves them: api_tokens with the columns it
-// adds; group_bindings also as the versions before the admin log made it.
+// Its tables as create_schema leaves them: group_bindings also as the
+// versions before the admin log made it, members also as the versions before
+// issue #17 made it. api_tokens has today's form only: create_schema rebuilds
+// an older one, so the old form after a start is a table rebuilt by hand.
 std::vector<SchemaTable> DirectoryStore::own_tables() {
-  const char* const token_columns[] = {kAddExpiresAt, kAddRevokedAt};
   auto out = tables_among(kSchema);
   for (auto& t : out) {
-    if (t.name == "api_tokens") t.sql = {table_sql_after(t.sql.front(), token_columns)};
     if (t.name == "group_bindings") t.sql.push_back(normalized_schema_sql(kFirstGroupBindings));
+    if (t.name == "members") t.sql.push_back(normalized_schema_sql(kUnquotedMembers));
   }
   return out;
 }
@@ -134,11 +166,9 @@ Status DirectoryStore::create_schema(WriteTxn& txn) {
     upgrading = *logged == 0;
   }
   for (const char* sql : kSchema) txn.sql().exec(sql);
-  // Tokens expire and can be revoked (older versions had neither column).
-  auto columns = txn.sql().columns("api_tokens");
-  std::set<std::string> token_columns(columns.begin(), columns.end());
-  if (!token_columns.count("expires_at")) txn.sql().exec(kAddExpiresAt);
-  if (!token_columns.count("revoked_at")) txn.sql().exec(kAddRevokedAt);
+  // Tokens expire and can be revoked, and have an id column (older versions
+  // had none of these).
+  rebuild_tokens_with_ids(txn.sql());
   if (!upgrading) return Status::ok();
   if (Status s = import_existing_rows(txn); !s.is_ok()) return s;
   txn.sql().exec("INSERT INTO directory_state(id, admin_log_started) VALUES(1, 1)");
@@ -219,20 +249,6 @@ Result<std::shared_ptr<const DirectoryState>> DirectoryStore::logged_state(Write
   auto size = txn.log_size(kLogName);
   if (!size.is_ok()) return size.status();
   return replay(*size, true);
-}
-
-// An inspector's area is a registered village's town, or "all": a typo
-// ("朱停镇") would give an inspector (or a token) nothing to watch, silently.
-static Status known_area(Ledger& ledger, const std::string& area) {
-  if (area == "all") return Status::ok();
-  auto villages = ledger.villages();
-  if (!villages.is_ok()) return villages.status();
-  std::string towns;
-  for (const auto& v : *villages) {
-    if (v.town == area) return Status::ok();
-    if (towns.find(v.town) == std::string::npos) towns += (towns.empty() ? "" : "、") + v.town;
-  }
-  return not_found("no registered village is in " + area + " (towns: " + towns + "; or --area all)");
 }
 
 Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot(Freshness freshness) {
@@ -357,7 +373,7 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* a
   std::string village = m.role == Role::kOfficial ? m.village : "";
   if (m.role != Role::kInspector) area.clear();
   return ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.sql().statement("INSERT OR IGNORE INTO members(bot, user, village, role, area, created_at) VALUES(?,?,?,?,?,?)");
+    auto& q = txn.sql().statement(bot_sql::kAddMember);
     q.bind(1, m.bot_id);
     q.bind(2, m.user_id);
     q.bind(3, village);
@@ -380,7 +396,7 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* a
 Result<size_t> DirectoryStore::remove_member(const std::string& bot_id, const std::string& user_id, const Author& by) {
   size_t removed = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.sql().statement("DELETE FROM members WHERE bot=? AND user=?");
+    auto& q = txn.sql().statement(bot_sql::kRemoveMember);
     q.bind(1, bot_id);
     q.bind(2, user_id);
     size_t rows = static_cast<size_t>(q.exec());
@@ -398,57 +414,6 @@ Result<size_t> DirectoryStore::remove_member(const std::string& bot_id, const st
   return removed;
 }
 
-Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int days, const Author& by) {
-  if (p.role == Role::kOfficial) {
-    if (auto v = ledger_->village(p.village); !v.is_ok()) return v.status();
-  } else if (p.role == Role::kInspector) {
-    if (p.area.empty()) return invalid_argument("an inspector token needs --area (a town, or all)");
-    if (Status s = known_area(*ledger_, p.area); !s.is_ok()) return s;
-  } else {
-    return invalid_argument("tokens are for officials or inspectors");
-  }
-  if (days < 1 || days > 3650) return invalid_argument("--expires must be 1 to 3650 days");
-  CreatedToken out;
-  out.token = "sl_" + hex_encode(random_bytes(24));
-  std::string hash = hex_encode(sha256(out.token));
-  std::string village = p.role == Role::kOfficial ? p.village : "";
-  std::string area = p.role == Role::kInspector ? p.area : "";
-  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    int64_t expires = txn.now() + int64_t{days} * 86400;
-    auto& q = txn.sql().statement("INSERT INTO api_tokens(hash, role, village, area, label, created_at, expires_at) VALUES(?,?,?,?,?,?,?)");
-    q.bind(1, hash);
-    q.bind(2, role_name(p.role));
-    q.bind(3, village);
-    q.bind(4, area);
-    q.bind(5, p.label);
-    q.bind(6, txn.now());
-    q.bind(7, expires);
-    q.exec();
-    out.id = txn.sql().last_insert_id();
-    json f = token_fields(out.id, hash, role_name(p.role), village, area, p.label, txn.now(), expires);
-    f["op"] = "create_token";
-    return log_change(txn, f, by);
-  });
-  if (!s.is_ok()) return s;
-  return out;
-}
-
-Status DirectoryStore::revoke_token(int64_t id, const Author& by) {
-  return ledger_->write([&](WriteTxn& txn) -> Status {
-    auto logged = logged_state(txn);
-    if (!logged.is_ok()) return logged.status();
-    // Whether the token still works is the log's to say: a row marked revoked
-    // by hand must not keep the revocation from being signed.
-    auto it = (*logged)->tokens.find(id);
-    if (it == (*logged)->tokens.end() || it->second.revoked_at) return not_found("no unrevoked token with id " + std::to_string(id));
-    auto& q = txn.sql().statement("UPDATE api_tokens SET revoked_at=? WHERE rowid=?");
-    q.bind(1, txn.now());
-    q.bind(2, id);
-    q.exec();
-    return log_change(txn, {{"op", "revoke_token"}, {"token_id", id}, {"revoked_at", txn.now()}}, by);
-  });
-}
-
 Result<std::vector<GroupBinding>> DirectoryStore::list_groups() {
   std::vector<GroupBinding> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
@@ -463,7 +428,7 @@ Result<std::vector<GroupBinding>> DirectoryStore::list_groups() {
 Result<std::vector<Membership>> DirectoryStore::list_members(const std::string& bot_id) {
   std::vector<Membership> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.sql().statement("SELECT bot, user, village, role, area FROM members WHERE ?='' OR bot=? ORDER BY bot, user, role");
+    auto& q = r.sql().statement(bot_sql::kListMembers);
     q.bind(1, bot_id);
     q.bind(2, bot_id);
     while (q.step())
@@ -473,63 +438,6 @@ Result<std::vector<Membership>> DirectoryStore::list_members(const std::string& 
   });
   if (!s.is_ok()) return s;
   return out;
-}
-
-Result<std::vector<TokenInfo>> DirectoryStore::list_tokens() {
-  std::vector<TokenInfo> out;
-  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    auto& q = r.sql().statement(
-        "SELECT rowid, role, village, area, label, created_at, coalesce(expires_at, 0), coalesce(revoked_at, 0) "
-        "FROM api_tokens ORDER BY rowid");
-    while (q.step()) {
-      TokenInfo t;
-      t.id = q.column_int64(0);
-      t.principal = {parse_role(q.column_text(1)).value_or(Role::kVillager), q.column_text(2),
-                     q.column_text(3), q.column_text(4)};
-      t.created_at = q.column_int64(5);
-      t.expires_at = q.column_int64(6);
-      t.revoked_at = q.column_int64(7);
-      out.push_back(t);
-    }
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  return out;
-}
-
-Result<ApiPrincipal> DirectoryStore::authenticate(const std::string& token) {
-  // Looked up by the token's SHA-256 in the admin log's tokens (a row added or
-  // un-revoked with sqlite3 grants nothing): the database never holds the
-  // token, and comparing digests leaks nothing about the token itself.
-  if (token.size() < 10 || token.size() > 200) return permission_denied("令牌无效 (invalid token)");
-  std::string digest = hex_encode(sha256(token));
-  auto d = snapshot();
-  if (!d.is_ok()) return d.status();
-  const DirectoryState::Token* found = nullptr;
-  for (const auto& [id, t] : (*d)->state->tokens)
-    if (constant_time_equal(t.sha256, digest)) found = &t;
-  return principal_of(**d, found);
-}
-
-Result<ApiPrincipal> DirectoryStore::token_principal(int64_t id) {
-  auto d = snapshot();
-  if (!d.is_ok()) return d.status();
-  auto it = (*d)->state->tokens.find(id);
-  return principal_of(**d, it == (*d)->state->tokens.end() ? nullptr : &it->second);
-}
-
-// What a token found in the admin log grants now: nothing when the log is
-// not trusted, the token is revoked or expired, or of no known role.
-Result<ApiPrincipal> DirectoryStore::principal_of(const Directory& d, const DirectoryState::Token* found) {
-  if (found == nullptr || !d.trusted) return permission_denied("令牌无效 (invalid token)");
-  if (found->revoked_at)
-    return permission_denied("令牌已被吊销,请向乡镇管理员申请新令牌 (token revoked; ask for a new one)");
-  auto role = parse_role(found->role);
-  if (!role || *role == Role::kVillager) return permission_denied("令牌无效 (invalid token)");
-  int64_t now = ledger_->clock().now_unix_seconds();
-  if (found->expires_at && *found->expires_at <= now)
-    return permission_denied("令牌已过期,请乡镇管理员重新签发 (token expired; ask for a new one)");
-  return ApiPrincipal{*role, found->village, found->area, found->label, found->id};
 }
 
 }  // namespace sunledger

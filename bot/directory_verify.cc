@@ -1,6 +1,7 @@
 // verify for the directory: its tables rebuilt from the admin log and
 // compared both ways, each difference named by table, row and entry.
 #include "bot/directory.h"
+#include "bot/portable_sql.h"
 
 #include <algorithm>
 #include <set>
@@ -14,6 +15,11 @@ using nlohmann::json;
 
 // ---------------------------------------------------------------------------
 // Verification: the tables rebuilt from the admin log.
+
+const char* const bot_sql::kVerifyMembers =
+    "SELECT bot, \"user\", role, village, area FROM members ORDER BY bot, \"user\"";
+const char* const bot_sql::kVerifyTokens =
+    "SELECT id, hash, role, village, area, label, created_at, expires_at, revoked_at FROM api_tokens ORDER BY id";
 
 namespace {
 
@@ -59,7 +65,7 @@ struct DirectoryComparison {
   }
 
   void members(sql::Session& db, DirectoryState::Members expected) {
-    auto& m = db.statement("SELECT bot, user, role, village, area FROM members ORDER BY bot, user");
+    auto& m = db.statement(bot_sql::kVerifyMembers);
     while (m.step()) {
       DirectoryState::Members::key_type k{m.column_text(0), m.column_text(1), m.column_text(2),
                                           m.column_text(3), m.column_text(4)};
@@ -77,9 +83,7 @@ struct DirectoryComparison {
     std::map<int64_t, std::pair<TokenRow, uint64_t>> expected;
     for (const auto& [id, t] : logged)
       expected[id] = {TokenRow{t.sha256, t.role, t.village, t.area, t.label, t.created_at, t.expires_at, t.revoked_at}, t.entry};
-    auto& t = db.statement(
-        "SELECT rowid, hash, role, village, area, label, created_at, expires_at, revoked_at "
-        "FROM api_tokens ORDER BY rowid");
+    auto& t = db.statement(bot_sql::kVerifyTokens);
     while (t.step()) {
       int64_t id = t.column_int64(0);
       TokenRow row{t.column_text(1), t.column_text(2), t.column_text(3),

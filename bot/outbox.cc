@@ -40,10 +40,12 @@ const char* const kAddDeadConfig = "ALTER TABLE outbox ADD COLUMN dead_config TE
 const char* const kAddHeldVillage = "ALTER TABLE outbox ADD COLUMN held_village TEXT";
 const char* const kAddHeldMonth = "ALTER TABLE outbox ADD COLUMN held_month TEXT";
 const char* const kAddReleasedAt = "ALTER TABLE outbox ADD COLUMN released_at INTEGER";
+// A released notice's pre-release signature fingerprint (bot/deliveries.h).
+const char* const kAddHeldPush = "ALTER TABLE outbox ADD COLUMN held_push TEXT";
 // What every read of a row selects, in row()'s order.
 #define SUNLEDGER_OUTBOX_COLUMNS \
   "id, bot, chat, text, attempts, created_at, audience, sig, coalesce(held_village, ''), coalesce(held_month, ''), " \
-  "coalesce(released_at, 0)"
+  "coalesce(released_at, 0), coalesce(held_push, '')"
 
 }  // namespace
 
@@ -63,20 +65,29 @@ const char* reason_name(DeadReason r) {
 OutboxMessage row(sql::Statement& q) {
   return {q.column_int64(0), q.column_text(1), q.column_text(2), q.column_text(3),
           q.column_text(6) == "group" ? Audience::kGroup : Audience::kPerson, q.column_int(4),
-          q.column_int64(5), q.column_blob(7), q.column_text(8), q.column_text(9), q.column_int64(10)};
+          q.column_int64(5), q.column_blob(7), q.column_text(8), q.column_text(9), q.column_int64(10),
+          q.column_text(11)};
 }
 
 // What a push's signature covers. The first line holds spaces: no checkpoint
 // body (whose first line is an origin) can be taken for it, nor it for one.
 // A held notice's first line differs, and its village and month are signed
-// too: cleared or moved by hand, the row no longer verifies.
+// too: cleared or moved by hand, the row no longer verifies. A released
+// notice's differs again and covers held_push (the fingerprint it was
+// queued with): cleared by hand, so that a delivered notice's copy would not
+// be known, the row no longer verifies either. Rows released before
+// held_push existed have none and verify as they were signed.
 std::string signed_bytes(const OutboxMessage& m) {
   bool held = !m.held_village.empty();
-  std::string out = held ? "sunledger outbox held push\n" : "sunledger outbox push\n";
+  bool released = held && !m.held_push.empty();
+  std::string out = released ? "sunledger outbox released push\n"
+                    : held   ? "sunledger outbox held push\n"
+                             : "sunledger outbox push\n";
   for (const std::string& field : {std::to_string(m.id), m.bot_id, m.chat_id, std::string(audience_name(m.audience)),
                                    std::to_string(m.created_at)})
     out += field + '\0';
   if (held) out += m.held_village + '\0' + m.held_month + '\0';
+  if (released) out += m.held_push + '\0';
   return out + m.text;
 }
 // Whether the outbox table has `column` (older versions lacked some).
@@ -114,6 +125,8 @@ Status Outbox::create_schema(WriteTxn& txn) {
     txn.sql().exec(kAddHeldMonth);
     txn.sql().exec(kAddReleasedAt);
   }
+  // Rows released before it existed keep none (bot/deliveries.h).
+  if (!outbox_has(txn, "held_push")) txn.sql().exec(kAddHeldPush);
   for (const char* sql : kIndexes) txn.sql().exec(sql);
   return Status::ok();
 }
@@ -125,10 +138,10 @@ std::vector<SchemaIndex> Outbox::own_indexes() {
 // Every table create_schema leaves: today's, and the first versions' with
 // audience added, each with the columns added since, in the order it adds them.
 std::vector<SchemaTable> Outbox::own_tables() {
-  const char* const since_audience[] = {kAddDeadAt,     kAddDeadReason,  kAddSig,       kAddDeadConfig,
-                                        kAddHeldVillage, kAddHeldMonth, kAddReleasedAt};
-  const char* const since_first[] = {kAddAudience,    kAddDeadAt,    kAddDeadReason, kAddSig,
-                                     kAddDeadConfig,  kAddHeldVillage, kAddHeldMonth, kAddReleasedAt};
+  const char* const since_audience[] = {kAddDeadAt,      kAddDeadReason, kAddSig,        kAddDeadConfig,
+                                        kAddHeldVillage, kAddHeldMonth,  kAddReleasedAt, kAddHeldPush};
+  const char* const since_first[] = {kAddAudience,   kAddDeadAt,      kAddDeadReason, kAddSig,       kAddDeadConfig,
+                                     kAddHeldVillage, kAddHeldMonth, kAddReleasedAt, kAddHeldPush};
   SchemaTable t = schema_table(kTable);
   t.sql = {table_sql_after(kTable, since_audience), table_sql_after(kFirstTable, since_first)};
   return {t};
@@ -224,24 +237,30 @@ Result<bool> Outbox::release(const OutboxMessage& m, const std::string& text, in
     changed = false;
     OutboxMessage released = m;
     released.text = text;
+    // The signature it was queued with, kept through every later release
+    // (one the sender undid included): what its delivery will record.
+    if (released.held_push.empty()) released.held_push = deliveries::fingerprint_hex(deliveries::fingerprint(m.signature));
     auto sig = txn.sign(signed_bytes(released));
     if (!sig.is_ok()) return sig.status();
     // Matched on everything the old signature covers, and the signature
     // itself: a row edited since it was read is left as it is.
     auto& q = txn.sql().statement(
-        "UPDATE outbox SET text=?, sig=?, released_at=? WHERE id=? AND sig=? AND text=? AND bot=? AND chat=?"
-        " AND held_village=? AND held_month=? AND created_at=? AND delivered_at IS NULL AND dead_at IS NULL");
+        "UPDATE outbox SET text=?, sig=?, released_at=?, held_push=? WHERE id=? AND sig=? AND text=? AND bot=? AND chat=?"
+        " AND held_village=? AND held_month=? AND created_at=? AND coalesce(held_push, '')=?"
+        " AND delivered_at IS NULL AND dead_at IS NULL");
     q.bind(1, text);
     q.bind_blob(2, *sig);
     q.bind(3, now);
-    q.bind(4, m.id);
-    q.bind_blob(5, m.signature);
-    q.bind(6, m.text);
-    q.bind(7, m.bot_id);
-    q.bind(8, m.chat_id);
-    q.bind(9, m.held_village);
-    q.bind(10, m.held_month);
-    q.bind(11, m.created_at);
+    q.bind(4, released.held_push);
+    q.bind(5, m.id);
+    q.bind_blob(6, m.signature);
+    q.bind(7, m.text);
+    q.bind(8, m.bot_id);
+    q.bind(9, m.chat_id);
+    q.bind(10, m.held_village);
+    q.bind(11, m.held_month);
+    q.bind(12, m.created_at);
+    q.bind(13, m.held_push);
     changed = q.exec() == 1;
     return Status::ok();
   });

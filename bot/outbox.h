@@ -32,6 +32,12 @@ struct OutboxMessage {
   // cosignatures (0: not yet). Not signed, and never believed: the sender
   // checks the text's cosignatures itself.
   int64_t released_at = 0;
+  // A released notice: the fingerprint (deliveries::fingerprint_hex) of the
+  // signature it was queued with, "" before its first release and for every
+  // other push. Signed with the rest once set, and recorded with its
+  // delivery, so a copy of the row taken while it was held is known
+  // delivered although a release signs it again (bot/deliveries.h).
+  std::string held_push = "";
 };
 
 // What a monthly notice waits for: the month whose closing checkpoint it carries.
@@ -100,10 +106,13 @@ class Outbox {
   // or not (the quorum's round checks each again).
   Result<std::vector<OutboxMessage>> held_notices();
   // Puts the notice's re-rendered text (its checkpoint now with the
-  // witnesses' cosignatures) in place, signed again, and marks it released,
-  // in one transaction. Only a row still pending and still as it was read
-  // (`m`, whose signature the caller checked with authentic()) changes:
-  // an edited row is never signed again. Returns whether it changed.
+  // witnesses' cosignatures) in place, signed again over the fingerprint of
+  // the signature it was queued with too (held_push, kept from an earlier
+  // release), and marks it released, in one transaction. Only a row still
+  // pending and still as it was read (`m`, whose signature the caller
+  // checked with authentic()) changes: an edited row is never signed again.
+  // The caller first checks that the deliveries log does not record the
+  // notice delivered. Returns whether it changed.
   Result<bool> release(const OutboxMessage& m, const std::string& text, int64_t now);
   // A row marked released whose text does not carry the quorum (the mark
   // was written by hand): back to held, so the sender stops looking at it

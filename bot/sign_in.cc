@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bot/portable_sql.h"
 #include "ledger/checkpoint.h"
 #include "ledger/crypto.h"
 
@@ -12,10 +13,12 @@ namespace {
 // The tables, defined once: made by create_schema, registered by own_tables().
 // key: the SHA-256 (hex) of the secret; sig: the log key's signature over
 // what the row grants.
-const char* const kLinks =
+// (bot_sql::kSignInLinksTable and kDashboardSessionsTable, below.) As versions
+// before issue #17 made them, with `user` unquoted (the same column):
+const char* const kUnquotedLinks =
     "CREATE TABLE IF NOT EXISTS sign_in_links(key TEXT PRIMARY KEY, bot TEXT NOT NULL, user TEXT NOT NULL,"
     " expires_at INTEGER NOT NULL, sig BLOB NOT NULL)";
-const char* const kSessions =
+const char* const kUnquotedSessions =
     "CREATE TABLE IF NOT EXISTS dashboard_sessions(key TEXT PRIMARY KEY, kind TEXT NOT NULL, bot TEXT NOT NULL,"
     " user TEXT NOT NULL, token_id INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
     " sig BLOB NOT NULL)";
@@ -55,11 +58,34 @@ const char* kNoSession = "请先登录。(please sign in)";
 
 }  // namespace
 
-std::vector<SchemaTable> InspectorSignIn::own_tables() { return {schema_table(kLinks), schema_table(kSessions)}; }
+const char* const bot_sql::kSignInLinksTable =
+    "CREATE TABLE IF NOT EXISTS sign_in_links(key TEXT PRIMARY KEY, bot TEXT NOT NULL, \"user\" TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL, sig BLOB NOT NULL)";
+const char* const bot_sql::kDashboardSessionsTable =
+    "CREATE TABLE IF NOT EXISTS dashboard_sessions(key TEXT PRIMARY KEY, kind TEXT NOT NULL, bot TEXT NOT NULL,"
+    " \"user\" TEXT NOT NULL, token_id INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " sig BLOB NOT NULL)";
+const char* const bot_sql::kInsertSignInLink =
+    "INSERT INTO sign_in_links(key, bot, \"user\", expires_at, sig) VALUES(?,?,?,?,?)";
+const char* const bot_sql::kInsertDashboardSession =
+    "INSERT INTO dashboard_sessions(key, kind, bot, \"user\", token_id, created_at, expires_at, sig)"
+    " VALUES(?,?,?,?,?,?,?,?)";
+const char* const bot_sql::kSelectSignInLink = "SELECT bot, \"user\", expires_at, sig FROM sign_in_links WHERE key=?";
+const char* const bot_sql::kSelectDashboardSession =
+    "SELECT kind, bot, \"user\", token_id, expires_at, sig FROM dashboard_sessions WHERE key=?";
+
+// Today's text first, then as databases made before issue #17 keep it.
+std::vector<SchemaTable> InspectorSignIn::own_tables() {
+  std::vector<SchemaTable> out = {schema_table(bot_sql::kSignInLinksTable),
+                                  schema_table(bot_sql::kDashboardSessionsTable)};
+  out[0].sql.push_back(normalized_schema_sql(kUnquotedLinks));
+  out[1].sql.push_back(normalized_schema_sql(kUnquotedSessions));
+  return out;
+}
 
 Status InspectorSignIn::create_schema(WriteTxn& txn) {
-  txn.sql().exec(kLinks);
-  txn.sql().exec(kSessions);
+  txn.sql().exec(bot_sql::kSignInLinksTable);
+  txn.sql().exec(bot_sql::kDashboardSessionsTable);
   return Status::ok();
 }
 
@@ -73,7 +99,7 @@ Result<std::string> InspectorSignIn::issue_link(WriteTxn& txn, const std::string
   auto& old = db.statement("DELETE FROM sign_in_links WHERE expires_at <= ?");
   old.bind(1, txn.now());
   old.exec();
-  auto& q = db.statement("INSERT INTO sign_in_links(key, bot, user, expires_at, sig) VALUES(?,?,?,?,?)");
+  auto& q = db.statement(bot_sql::kInsertSignInLink);
   q.bind(1, key);
   q.bind(2, bot_id);
   q.bind(3, user_id);
@@ -115,8 +141,7 @@ Result<DashboardSession> InspectorSignIn::open_session(WriteTxn& txn, const std:
   auto& old = db.statement("DELETE FROM dashboard_sessions WHERE expires_at <= ?");
   old.bind(1, txn.now());
   old.exec();
-  auto& q = db.statement(
-      "INSERT INTO dashboard_sessions(key, kind, bot, user, token_id, created_at, expires_at, sig) VALUES(?,?,?,?,?,?,?,?)");
+  auto& q = db.statement(bot_sql::kInsertDashboardSession);
   q.bind(1, key);
   q.bind(2, kind);
   q.bind(3, bot_id);
@@ -136,7 +161,7 @@ Result<DashboardSession> InspectorSignIn::redeem_link(const std::string& token) 
   std::optional<DashboardSession> out;
   std::string refused;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.sql().statement("SELECT bot, user, expires_at, sig FROM sign_in_links WHERE key=?");
+    auto& q = txn.sql().statement(bot_sql::kSelectSignInLink);
     q.bind(1, key);
     if (!q.step()) return permission_denied(kBadLink);
     std::string bot = q.column_text(0), user = q.column_text(1);
@@ -191,7 +216,7 @@ Result<DashboardUser> InspectorSignIn::session(const std::string& token) {
   bool found = false;
   const std::string public_key = ledger_->signer().public_key();
   Status s = ledger_->read([&](Ledger::ReadTxn& txn) -> Status {
-    auto& q = txn.sql().statement("SELECT kind, bot, user, token_id, expires_at, sig FROM dashboard_sessions WHERE key=?");
+    auto& q = txn.sql().statement(bot_sql::kSelectDashboardSession);
     q.bind(1, key);
     if (!q.step()) return Status::ok();
     kind = q.column_text(0);

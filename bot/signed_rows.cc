@@ -4,6 +4,7 @@
 
 #include <tuple>
 
+#include "bot/portable_sql.h"
 #include "ledger/checkpoint.h"
 
 namespace sunledger::signed_rows {
@@ -26,11 +27,12 @@ bool has_column(sql::Session& db, const char* table, const char* column) {
 }
 
 // The tables, defined once: made by create_schema, registered by own_tables().
-const char* const kSeenMembers =
-    "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
-    " first_seen INTEGER NOT NULL, sig BLOB, PRIMARY KEY(bot, user, village))";
+// seen_members: bot_sql::kSeenMembersTable (bot/portable_sql.h).
 const char* const kBotState = "CREATE TABLE IF NOT EXISTS bot_state(key TEXT PRIMARY KEY, value TEXT NOT NULL, sig BLOB)";
-// As older versions made them, before create_schema added sig to them.
+// As older versions made them, before create_schema added sig to them. With
+// sig added, seen_members's text is also the one versions before issue #17
+// made (`user` unquoted): SQLite writes an added column before the table's
+// constraints, where those versions had sig.
 const char* const kUnsignedSeenMembers =
     "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, user TEXT NOT NULL, village TEXT NOT NULL,"
     " first_seen INTEGER NOT NULL, PRIMARY KEY(bot, user, village))";
@@ -38,9 +40,23 @@ const char* const kUnsignedBotState = "CREATE TABLE IF NOT EXISTS bot_state(key 
 
 }  // namespace
 
+}  // namespace sunledger::signed_rows
+
+namespace sunledger {
+const char* const bot_sql::kSeenMembersTable =
+    "CREATE TABLE IF NOT EXISTS seen_members(bot TEXT NOT NULL, \"user\" TEXT NOT NULL, village TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, sig BLOB, PRIMARY KEY(bot, \"user\", village))";
+const char* const bot_sql::kRecordSeenMember =
+    "INSERT INTO seen_members(bot, \"user\", village, first_seen, sig) VALUES(?,?,?,?,?)"
+    " ON CONFLICT(bot, \"user\", village) DO UPDATE SET sig=excluded.sig";
+const char* const bot_sql::kSeenVillages = "SELECT village, sig FROM seen_members WHERE bot=? AND \"user\"=?";
+}  // namespace sunledger
+
+namespace sunledger::signed_rows {
+
 std::vector<SchemaTable> own_tables() {
   std::vector<SchemaTable> out;
-  for (auto [today, unsigned_form, table] : {std::tuple{kSeenMembers, kUnsignedSeenMembers, "seen_members"},
+  for (auto [today, unsigned_form, table] : {std::tuple{bot_sql::kSeenMembersTable, kUnsignedSeenMembers, "seen_members"},
                                             std::tuple{kBotState, kUnsignedBotState, "bot_state"}}) {
     const std::string add_sig = std::string("ALTER TABLE ") + table + " ADD COLUMN sig BLOB";
     const char* const alters[] = {add_sig.c_str()};
@@ -52,7 +68,7 @@ std::vector<SchemaTable> own_tables() {
 
 Status create_schema(WriteTxn& txn) {
   auto& db = txn.sql();
-  db.exec(kSeenMembers);
+  db.exec(bot_sql::kSeenMembersTable);
   db.exec(kBotState);
   // Older versions' rows carry no signature: they read as absent (signing
   // them now would also sign whatever an insider had slipped in).
@@ -64,9 +80,7 @@ Status create_schema(WriteTxn& txn) {
 Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::string& user, const std::string& village) {
   auto sig = txn.sign(member_bytes(bot, user, village));
   if (!sig.is_ok()) return sig.status();
-  auto& q = txn.sql().statement(
-      "INSERT INTO seen_members(bot, user, village, first_seen, sig) VALUES(?,?,?,?,?)"
-      " ON CONFLICT(bot, user, village) DO UPDATE SET sig=excluded.sig");
+  auto& q = txn.sql().statement(bot_sql::kRecordSeenMember);
   q.bind(1, bot);
   q.bind(2, user);
   q.bind(3, village);
@@ -80,7 +94,7 @@ Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::stri
 Result<std::vector<std::string>> seen_villages(WriteTxn& txn, const std::string& public_key, const std::string& bot,
                                                const std::string& user) {
   std::vector<std::string> out;
-  auto& q = txn.sql().statement("SELECT village, sig FROM seen_members WHERE bot=? AND user=?");
+  auto& q = txn.sql().statement(bot_sql::kSeenVillages);
   q.bind(1, bot);
   q.bind(2, user);
   while (q.step()) {

@@ -60,6 +60,7 @@ Result<size_t> NoticeQuorum::release_round() {
   if (!held.is_ok()) return held.status();
   size_t released = 0;
   int64_t now = ledger_->clock().now_unix_seconds();
+  delivered_.reset();  // deliveries since the last round count
   for (const auto& m : *held) {
     // A row not signed by this deployment (its text, village or month
     // edited by hand) is never signed again here, and is a dead letter now:
@@ -107,6 +108,23 @@ Result<bool> NoticeQuorum::try_release(const OutboxMessage& m, int64_t now) {
     say_held(m, have, "the re-rendered notice does not carry them");
     return false;
   }
+  // Signed by this deployment, but delivered already: the row was put back
+  // from a copy taken while it was held. Released, it would be signed again
+  // over a text with the cosignatures stored since, and so go out as a push
+  // the deliveries log does not know by its new signature.
+  auto replayed = delivered_already(m);
+  if (!replayed.is_ok()) return replayed.status();
+  if (*replayed) {
+    Status dead = outbox_.mark_dead(m.id, now, DeadReason::kTampered,
+                                    "delivered already (the deliveries log records it); its row was put back", false);
+    if (!dead.is_ok()) return dead;
+    std::cerr << "sunledger: held push " << m.id << " via " << m.bot_id
+              << " was delivered already and its row put back: REPLAYED, TAMPERED, never released nor sent again "
+                 "(a dead letter)\n";
+    std::lock_guard<std::mutex> lock(mu_);
+    said_.erase(m.id);
+    return false;
+  }
   auto changed = outbox_.release(m, text, now);
   if (!changed.is_ok()) return changed.status();
   if (!*changed) return false;  // delivered, given up on or edited meanwhile: looked at next round
@@ -116,6 +134,15 @@ Result<bool> NoticeQuorum::try_release(const OutboxMessage& m, int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   said_.erase(m.id);
   return true;
+}
+
+Result<bool> NoticeQuorum::delivered_already(const OutboxMessage& m) {
+  if (!delivered_) {
+    auto r = deliveries::recorded(*ledger_);
+    if (!r.is_ok()) return r.status();  // not knowing what went out, release nothing
+    delivered_ = std::move(*r);
+  }
+  return delivered_->contains_push(m.id, m.signature, m.held_push);
 }
 
 void NoticeQuorum::say_held(const OutboxMessage& m, size_t have, const std::string& why) {

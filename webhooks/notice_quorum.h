@@ -13,7 +13,9 @@
 // notice it checks, in the text it is about to send, the log's signature
 // and K witnesses' cosignatures under their configured keys (carries_quorum).
 // Held notices are said on stderr, with since when, each time the count of
-// cosignatures changes (and once at every start).
+// cosignatures changes (and once at every start). A held row the deliveries
+// log records delivered (a copy taken while it was held, put back after its
+// delivery) is never released: a dead letter for tampering (bot/deliveries.h).
 //
 // Thread safety: carries_quorum() from any thread (no state); release_round()
 // from one thread at a time (the submitter's).
@@ -22,9 +24,11 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bot/deliveries.h"
 #include "bot/outbox.h"
 #include "ledger/ledger.h"
 #include "webhooks/config.h"
@@ -57,6 +61,8 @@ class NoticeQuorum {
   // Re-renders and releases one notice; false when it still waits.
   Result<bool> try_release(const OutboxMessage& m, int64_t now);
   void say_held(const OutboxMessage& m, size_t have, const std::string& why = "");
+  // Whether the deliveries log records the notice delivered already.
+  Result<bool> delivered_already(const OutboxMessage& m);
 
   Ledger* ledger_;
   int quorum_;
@@ -64,6 +70,9 @@ class NoticeQuorum {
   Outbox outbox_;
   std::mutex mu_;
   std::map<int64_t, std::string> said_;  // by row: what was last said of it
+  // The deliveries log as read in this round (only once a release is due:
+  // most rounds release nothing), so one round releasing many months reads it once.
+  std::optional<deliveries::Delivered> delivered_;
 };
 
 }  // namespace sunledger

@@ -173,12 +173,15 @@ std::optional<bool> OutboxSender::logged_as_delivered(const OutboxMessage& m) {
     logged_ = std::move(*r);
     logged_loaded_ = true;
   }
-  return logged_.contains(m.id, deliveries::fingerprint(m.signature));
+  // A released notice is known by the signature it was queued with too.
+  return logged_.contains_push(m.id, m.signature, m.held_push);
 }
 
+// As deliveries::record wrote it: the push, and a released notice's pre-release fingerprint.
 void OutboxSender::note_logged(const OutboxMessage& m) {
   std::lock_guard<std::mutex> lock(logged_mu_);
   logged_.insert(m.id, deliveries::fingerprint(m.signature));
+  if (auto held = deliveries::parse_fingerprint(m.held_push)) logged_.insert(m.id, *held);
 }
 
 // A row that must not be sent (replayed, tampered) or need not be (sent by

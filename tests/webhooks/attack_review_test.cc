@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "bot/outbox.h"
+#include "fake_platform.h"
 #include "ledger/crypto.h"
 #include "raw_platform_crypto.h"
 #include "server_fixture.h"
@@ -37,43 +38,7 @@ const std::string kGenericSecretRaw = "generic-attack-secret-0123456789";
 // A valid 18-character identity number (the standard's own example).
 const std::string kId = "11010519491231002X";
 
-// The platforms' APIs: answers what Sunledger needs and records every request.
-struct FakePlatform {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  std::mutex mu;
-  std::vector<std::pair<std::string, std::string>> requests;  // path, body
-
-  FakePlatform() {
-    server.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        requests.emplace_back(req.path, req.body);
-      }
-      json answer;
-      if (req.path == "/open-apis/auth/v3/tenant_access_token/internal")
-        answer = {{"code", 0}, {"tenant_access_token", "feishu-token"}, {"expire", 7200}};
-      else if (req.path == "/open-apis/im/v1/messages")
-        answer = {{"code", 0}, {"data", {{"message_id", "om_x"}}}};
-      else if (req.path == "/v1.0/oauth2/accessToken")
-        answer = {{"accessToken", "ding-token"}, {"expireIn", 7200}};
-      else if (req.path == "/v1.0/robot/oToMessages/batchSend")
-        answer = {{"processQueryKey", "pq"}};
-      else
-        answer = {{"errcode", 0}, {"ok", true}};
-      res.set_content(answer.dump(), "application/json");
-    });
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakePlatform() {
-    server.stop();
-    thread.join();
-  }
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(port); }
-};
+using testing::FakePlatform;
 
 struct AttackReview : ::testing::Test {
   testing::TestLedger t;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bot/deliveries.h"
 #include "bot/outbox.h"
 #include "raw_platform_crypto.h"
 #include "server_fixture.h"
@@ -421,6 +422,76 @@ TEST_F(PushQueue, APushPutBackAfterItsDeliveryIsNeverSentAgainAfterARestart) {
   restarted.deliver_due();
   EXPECT_EQ(target.calls.load(), 3);
   EXPECT_TRUE(row(2).delivered);
+}
+
+// A monthly notice held for the witnesses is signed again when released (its
+// text then carries their cosignatures), so a copy of its row taken while it
+// was held never had the signature it went out with. The released row keeps
+// the fingerprint it was queued with (held_push, under the new signature), its
+// delivery records both, and the held copy put back is known: not sent, a
+// dead letter for tampering, named by verify. Clearing held_push by hand
+// breaks the released row's signature.
+TEST_F(PushQueue, AHeldNoticeCopyPutBackAfterItsReleasedDeliveryIsNeverSent) {
+  HttpTarget target;
+  configure({generic_bot("bot", target.url())});
+  ASSERT_TRUE(t.ledger
+                  ->write([&](WriteTxn& txn) {
+                    return Outbox::enqueue(txn, {"bot", "sj-group", "【双江村 2022年12月 三务公开】", Audience::kGroup},
+                                           {"shuangjiang", "2022-12"});
+                  })
+                  .is_ok());
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox");  // the insider's copy while it is held
+  auto notice = [&]() -> OutboxMessage {
+    auto held = outbox.held_notices();
+    return held.is_ok() && held->size() == 1 ? held->front() : OutboxMessage{};
+  };
+  OutboxMessage queued = notice();
+  ASSERT_EQ(queued.held_month, "2022-12");
+  EXPECT_EQ(queued.held_push, "");
+  ASSERT_TRUE(outbox.authentic(queued));
+  ASSERT_TRUE(*outbox.release(queued, queued.text + "\n— w1 cosigned", 100));
+  OutboxMessage released = notice();
+  std::string queued_fp = deliveries::fingerprint_hex(deliveries::fingerprint(queued.signature));
+  EXPECT_EQ(released.held_push, queued_fp);
+  EXPECT_NE(released.signature, queued.signature);
+  EXPECT_TRUE(outbox.authentic(released));
+  OutboxMessage cleared = released;  // what an insider who clears the column leaves
+  cleared.held_push = "";
+  EXPECT_FALSE(outbox.authentic(cleared));
+  cleared.held_push = deliveries::fingerprint_hex(deliveries::fingerprint("another"));
+  EXPECT_FALSE(outbox.authentic(cleared));
+  // Released again (the sender put it back to held): the queued fingerprint stays.
+  ASSERT_TRUE(outbox.unrelease(released.id).is_ok());
+  ASSERT_TRUE(*outbox.release(notice(), queued.text + "\n— w1, w2 cosigned", 200));
+  EXPECT_EQ(notice().held_push, queued_fp);
+  EXPECT_TRUE(outbox.authentic(notice()));
+
+  auto client = make_http_client(5);
+  {
+    OutboxSender first(t.ledger.get(), by_id, client.get());
+    first.deliver_due();
+  }
+  ASSERT_EQ(target.calls.load(), 1);
+  ASSERT_TRUE(row(1).delivered);
+  std::string leaves = db.execAndGet("SELECT group_concat(leaf, '|') FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='deliveries')").getString();
+  EXPECT_NE(leaves.find("\"held\":\"" + queued_fp + "\""), std::string::npos) << leaves;
+  Bot bot(t.ledger.get(), {});
+  ASSERT_TRUE(bot.verify_deployment()->empty());
+
+  db.exec("DELETE FROM outbox");
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  ASSERT_TRUE(outbox.authentic(notice()));  // genuine: signed by the deployment when it was queued
+  OutboxSender restarted(t.ledger.get(), by_id, client.get());
+  restarted.deliver_due();
+  EXPECT_EQ(target.calls.load(), 1) << "a held notice put back after its delivery was posted again";
+  EXPECT_TRUE(row(1).dead);
+  EXPECT_EQ(row(1).reason, "tampered");
+  auto problems = bot.verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  ASSERT_EQ(problems->size(), 1u);
+  EXPECT_NE((*problems)[0].reason.find("outbox: push 1 was delivered"), std::string::npos) << (*problems)[0].reason;
+  EXPECT_NE((*problems)[0].reason.find("put back from a copy"), std::string::npos) << (*problems)[0].reason;
 }
 
 // A bot over its push rate leaves its rows for the next minute, and the rows

@@ -324,73 +324,138 @@ TEST_F(WitnessQuorum, AHeldNoticeMovedToAnotherMonthByHandIsADeadLetterAndBlocks
   EXPECT_NE(p.log->find("TAMPERED"), std::string::npos) << *p.log;
 }
 
-// The insider keeps a copy of a held notice's row (text and signature) taken
-// before its release, and puts it back once the notice was delivered and a
-// further witness cosigned the month. Released again, its text carries one
-// cosignature more, so its signature differs from the one the deliveries
-// log recorded: it must still never reach the group twice.
-//
-// DISABLED_: it fails today (the group gets the notice twice; verify at start
-// says the ledger is intact). The deliveries log names a push by its id and
-// the fingerprint of its signature, and release() signs the row again over
-// the new text, so the replayed held row is released under a signature no
-// entry records. Not fixed in the review (needs a design choice): either the
-// deliveries record of a held notice also names its pre-release signature
-// (kept in a column), or a held notice whose id the log records delivered
-// under any fingerprint is a dead letter (which gives up PushQueue's "an id
-// reused after a hand deletion is not held back" for held notices).
-TEST_F(WitnessQuorum, DISABLED_AHeldRowPutBackAfterDeliveryIsNeverSentTwice) {
-  configure();  // no witness up yet: the notice is held
+// The insider's copy of a held notice's row (id, text and signature), taken
+// with sqlite3 before its release and kept outside the database.
+struct HeldCopy {
+  int64_t id = 0;
+  std::string text, sig;
+};
+
+// What the attacks below start from: the December notice held (no witness
+// up), the insider copies its row, witness 1 comes up and the notice goes to
+// the group, then witness 2 cosigns the month too, so a release now would
+// sign a text with one cosignature more than the one delivered.
+void copy_held_then_deliver_then_cosign_again(WitnessQuorum& t, HeldCopy* copy) {
+  t.configure();
   {
     Serve p;
-    start(p, 1);
-    EXPECT_NE(publish(p.port, "2022-12").find("等待1个见证方联署"), std::string::npos);
+    t.start(p, 1);
+    EXPECT_NE(t.publish(p.port, "2022-12").find("等待1个见证方联署"), std::string::npos);
     EXPECT_EQ(p.stop(), 0);
   }
-  int64_t id = 0;
-  std::string text, sig;  // the insider's copy, kept outside the database
   {
-    auto db = open_as_insider(data() + "/sunledger.db");
+    auto db = open_as_insider(t.data() + "/sunledger.db");
     SQLite::Statement q(*db, "SELECT id, text, sig FROM outbox WHERE held_month='2022-12'");
     ASSERT_TRUE(q.executeStep());
-    id = q.getColumn(0).getInt64();
-    text = q.getColumn(1).getString();
-    sig = q.getColumn(2).getString();
+    copy->id = q.getColumn(0).getInt64();
+    copy->text = q.getColumn(1).getString();
+    copy->sig = q.getColumn(2).getString();
   }
-  witness[0].start(witness_dir(0));
-  configure();
+  t.witness[0].start(t.witness_dir(0));
+  t.configure();
   {
     Serve p;
-    start(p, 1);
-    auto got = wait_for_notices("2022-12", 30);
-    ASSERT_EQ(got.size(), 1u) << received();
+    t.start(p, 1);
+    auto got = t.wait_for_notices("2022-12", 30);
+    ASSERT_EQ(got.size(), 1u) << t.received();
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // marked delivered
     EXPECT_EQ(p.stop(), 0);
   }
-  witness[1].start(witness_dir(1));
-  configure();
+  t.witness[1].start(t.witness_dir(1));
+  t.configure();
   {
     Serve p;
-    start(p, 1);
-    ASSERT_TRUE(wait_cosigned(p.port, 1)) << *p.log;
+    t.start(p, 1);
+    ASSERT_TRUE(t.wait_cosigned(p.port, 1)) << *p.log;
     EXPECT_EQ(p.stop(), 0);
   }
-  {
+}
+
+// The held copy put back over the delivered row (same id). Released again,
+// its text would carry one cosignature more and its signature would differ
+// from the one the deliveries log recorded; but the delivery recorded the
+// signature the notice was queued with too ("held"): the release round
+// refuses it (a dead letter for tampering) and verify names it. With the
+// quorum lowered to 0 the sender would send the held row as it is: it knows
+// that signature from the same entry.
+TEST_F(WitnessQuorum, AHeldRowPutBackAfterDeliveryIsNeverSentTwice) {
+  HeldCopy copy;
+  ASSERT_NO_FATAL_FAILURE(copy_held_then_deliver_then_cosign_again(*this, &copy));
+  auto put_back = [&] {
     auto db = open_as_insider(data() + "/sunledger.db");
-    SQLite::Statement q(*db, "UPDATE outbox SET text=?, sig=?, released_at=NULL, delivered_at=NULL, next_attempt_at=0"
-                             " WHERE id=?");
-    q.bind(1, text);
-    q.bind(2, sig.data(), static_cast<int>(sig.size()));
-    q.bind(3, static_cast<int64_t>(id));
-    ASSERT_EQ(q.exec(), 1);
-  }
+    SQLite::Statement q(*db, "UPDATE outbox SET text=?, sig=?, held_push=NULL, released_at=NULL, delivered_at=NULL,"
+                             " dead_at=NULL, dead_reason=NULL, next_attempt_at=0 WHERE id=?");
+    q.bind(1, copy.text);
+    q.bind(2, copy.sig.data(), static_cast<int>(copy.sig.size()));
+    q.bind(3, static_cast<int64_t>(copy.id));
+    return q.exec();
+  };
+  auto dead_reason = [&] {
+    auto db = open_as_insider(data() + "/sunledger.db");
+    SQLite::Statement q(*db, "SELECT coalesce(dead_reason, '') FROM outbox WHERE id=?");
+    q.bind(1, static_cast<int64_t>(copy.id));
+    return q.executeStep() ? q.getColumn(0).getString() : "no row";
+  };
+  ASSERT_EQ(put_back(), 1);
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_NE(v.output.find("outbox: push " + std::to_string(copy.id) + " was delivered"), std::string::npos) << v.output;
+  EXPECT_NE(v.output.find("put back from a copy"), std::string::npos) << v.output;
   {
     Serve p;
-    start(p, 1);
+    p.extra_args = {"--witness-quorum", "1", "--skip-verify"};  // the release round alone, not the check at start
+    p.start(data(), "");
     std::this_thread::sleep_for(std::chrono::milliseconds(5000));
     EXPECT_EQ(p.stop(), 0);
     EXPECT_EQ(notices("2022-12").size(), 1u) << received() << *p.log;
+    EXPECT_NE(p.log->find("held push " + std::to_string(copy.id) +
+                          " via generic was delivered already and its row put back: REPLAYED, TAMPERED"),
+              std::string::npos)
+        << *p.log;
   }
+  EXPECT_EQ(dead_reason(), "tampered");
+  ASSERT_EQ(put_back(), 1);
+  {
+    Serve p;  // no quorum: the sender sees the held row as it is
+    p.extra_args = {"--witness-quorum", "0", "--skip-verify"};
+    p.start(data(), "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    EXPECT_EQ(p.stop(), 0);
+    EXPECT_EQ(notices("2022-12").size(), 1u) << received() << *p.log;
+    EXPECT_NE(p.log->find("push " + std::to_string(copy.id) +
+                          " via generic was delivered already and its row put back: REPLAYED, TAMPERED"),
+              std::string::npos)
+        << *p.log;
+  }
+  EXPECT_EQ(dead_reason(), "tampered");
+}
+
+// The same copy put back as a new row (another id, the delivered row left
+// as it is): the row's signature covers its id, so it is a dead letter for
+// tampering and never reaches the group.
+TEST_F(WitnessQuorum, AHeldRowPutBackUnderANewIdIsNeverSent) {
+  HeldCopy copy;
+  ASSERT_NO_FATAL_FAILURE(copy_held_then_deliver_then_cosign_again(*this, &copy));
+  int64_t copy_id = 0;
+  {
+    auto db = open_as_insider(data() + "/sunledger.db");
+    SQLite::Statement q(*db, "INSERT INTO outbox(bot, chat, text, created_at, next_attempt_at, audience, sig, held_village,"
+                             " held_month) SELECT bot, chat, ?, created_at, 0, audience, ?, held_village, held_month"
+                             " FROM outbox WHERE id=?");
+    q.bind(1, copy.text);
+    q.bind(2, copy.sig.data(), static_cast<int>(copy.sig.size()));
+    q.bind(3, static_cast<int64_t>(copy.id));
+    ASSERT_EQ(q.exec(), 1);
+    copy_id = db->getLastInsertRowid();
+  }
+  Serve p;
+  start(p, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5000));
+  EXPECT_EQ(p.stop(), 0);
+  EXPECT_EQ(notices("2022-12").size(), 1u) << received() << *p.log;
+  EXPECT_NE(p.log->find("held push " + std::to_string(copy_id) + " via generic is not signed by this deployment: TAMPERED"),
+            std::string::npos)
+      << *p.log;
 }
 
 // More witnesses required than are configured and not retired: serve

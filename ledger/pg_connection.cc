@@ -1,0 +1,558 @@
+// The Connection on PostgreSQL over libpq: prepared statements whose rows
+// stream one at a time, transactions, advisory locks, errors by SQLSTATE.
+#include "ledger/pg_connection.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <deque>
+#include <limits>
+
+#include "ledger/sql_dialect.h"
+
+namespace sunledger::ledger_internal {
+
+namespace {
+
+// PostgreSQL's type oids (pg_type.dat) that are not read as plain text.
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// The SQL a message names, short enough for a log line.
+std::string sql_excerpt(std::string_view sql) {
+  constexpr size_t kMax = 120;
+  if (sql.size() <= kMax) return std::string(sql);
+  return std::string(sql.substr(0, kMax)) + "...";
+}
+
+// libpq's messages end with a newline and continue on tab-indented lines.
+std::string one_line(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\t' || c == '\r') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// A malformed connection string's message quotes the fragment it could not
+// read, which may be the password: every quoted fragment is left out.
+std::string without_quoted(std::string_view s) {
+  std::string out;
+  bool quoted = false;
+  for (char c : s) {
+    if (c == '"') {
+      if (!quoted) out += "\"...\"";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void replace_all(std::string& s, const std::string& what, const std::string& with) {
+  if (what.empty()) return;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size()))
+    s.replace(at, what.size(), with);
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// An integer read the way SQLite reads a column as one: leading digits, a
+// fraction truncated toward zero (numeric 12.00, a float), anything else 0.
+int64_t parse_int64(std::string_view s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range)
+    throw sql::Error(sql::Error::Kind::kOther, "PostgreSQL value out of the range of a 64-bit integer: " + sql_excerpt(s));
+  if (ec != std::errc()) return 0;
+  if (end != s.data() + s.size() && (*end == '.' || *end == 'e' || *end == 'E')) {
+    double d = std::strtod(std::string(s).c_str(), nullptr);
+    if (!std::isfinite(d) || std::fabs(d) >= 9.2e18)
+      throw sql::Error(sql::Error::Kind::kOther, "PostgreSQL value out of the range of a 64-bit integer: " + sql_excerpt(s));
+    return static_cast<int64_t>(d);
+  }
+  return v;
+}
+
+bool valid_name(const char* name) {
+  if (name == nullptr || *name == 0) return false;
+  for (const char* p = name; *p; ++p)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')) return false;
+  return true;
+}
+
+}  // namespace
+
+sql::Error::Kind pg_error_kind(std::string_view sqlstate) {
+  using Kind = sql::Error::Kind;
+  if (sqlstate.size() != 5) return Kind::kOther;
+  std::string_view cls = sqlstate.substr(0, 2);
+  // 08 connection, 53 resources (disk full, out of memory, too many
+  // connections), 57 operator intervention (shutdown, cancel), 58 I/O.
+  if (cls == "08" || cls == "53" || cls == "57" || cls == "58") return Kind::kUnavailable;
+  // Serialisation failure, deadlock, read-only transaction, lock not
+  // available: what SQLite reports as BUSY, LOCKED or READONLY.
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "25006" || sqlstate == "55P03")
+    return Kind::kUnavailable;
+  if (sqlstate == "XX001" || sqlstate == "XX002") return Kind::kCorrupt;
+  return Kind::kOther;
+}
+
+// A prepared statement and, while it is stepped, its current row.
+class PgStatement final : public sql::Statement {
+ public:
+  PgStatement(PgConnection& c, std::string name, std::string sql, int params)
+      : c_(c), name_(std::move(name)), sql_(std::move(sql)), values_(params), null_(params, 1), binary_(params, 0) {}
+  ~PgStatement() override {
+    clear_row();
+    for (PGresult* r : parked_) PQclear(r);
+  }
+
+  void bind(int index, int64_t value) override {
+    size_t i = slot(index);
+    values_[i] = std::to_string(value);
+    null_[i] = 0;
+    binary_[i] = 0;
+  }
+  void bind(int index, std::string_view text) override {
+    size_t i = slot(index);
+    if (text.find('\0') != std::string_view::npos)
+      throw sql::Error(sql::Error::Kind::kOther, "PostgreSQL text cannot hold a NUL byte (bind it as a blob): " + sql_);
+    values_[i].assign(text);
+    null_[i] = 0;
+    binary_[i] = 0;
+  }
+  void bind_blob(int index, std::string_view bytes) override {
+    size_t i = slot(index);
+    values_[i].assign(bytes);
+    null_[i] = 0;
+    binary_[i] = 1;
+  }
+  void bind_null(int index) override { null_[slot(index)] = 1; }
+  void clear_bindings() {
+    for (size_t i = 0; i < null_.size(); ++i) {
+      null_[i] = 1;
+      values_[i].clear();
+    }
+  }
+
+  bool step() override {
+    clear_row();
+    if (state_ == State::kDone) return false;
+    if (state_ == State::kIdle) {
+      c_.take_wire(this);
+      send();
+    }
+    PGresult* r = next_result();
+    if (r == nullptr) {
+      finish();
+      return false;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_SINGLE_TUPLE) {
+      row_ = r;
+      decoded_.resize(static_cast<size_t>(PQnfields(r)));
+      decoded_ok_.assign(decoded_.size(), 0);
+      return true;
+    }
+    finish();  // reads the end of the results, so the connection is free again
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+      PQclear(r);
+      return false;
+    }
+    c_.fail(r, sql_);
+  }
+
+  int64_t exec() override {
+    reset();
+    c_.take_wire(this);
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    params(&values, &lengths);
+    PGresult* r = PQexecPrepared(c_.conn_, name_.c_str(), static_cast<int>(values.size()), values.data(),
+                                 lengths.data(), binary_.data(), 0);
+    ExecStatusType st = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) c_.fail(r, sql_);
+    const char* changed = PQcmdTuples(r);
+    int64_t n = (changed != nullptr && *changed) ? std::strtoll(changed, nullptr, 10) : 0;
+    PQclear(r);
+    return n;
+  }
+
+  int64_t column_int64(int column) override {
+    const char* v = value(column);
+    if (v == nullptr) return 0;
+    Oid type = PQftype(row_, column);
+    if (type == kBoolOid) return v[0] == 't' ? 1 : 0;
+    if (type == kByteaOid) return parse_int64(bytes(column));
+    return parse_int64(std::string_view(v, static_cast<size_t>(PQgetlength(row_, 0, column))));
+  }
+  std::string column_text(int column) override { return std::string(column_text_view(column)); }
+  std::string column_blob(int column) override { return std::string(column_blob_view(column)); }
+  bool column_is_null(int column) override { return value(column) == nullptr; }
+  std::string_view column_text_view(int column) override {
+    const char* v = value(column);
+    if (v == nullptr) return {};
+    Oid type = PQftype(row_, column);
+    if (type == kBoolOid) return v[0] == 't' ? "1" : "0";
+    if (type == kByteaOid) return bytes(column);
+    return std::string_view(v, static_cast<size_t>(PQgetlength(row_, 0, column)));
+  }
+  std::string_view column_blob_view(int column) override { return column_text_view(column); }
+
+  void reset() override {
+    clear_row();
+    if (state_ == State::kStreaming) {
+      // Read and drop the rest: the connection takes no other statement
+      // until every result of this one is read. (Cancelling instead would
+      // abort the transaction the statement runs in.)
+      while (PGresult* r = PQgetResult(c_.conn_)) PQclear(r);
+      c_.streaming_ = nullptr;
+    }
+    for (PGresult* r : parked_) PQclear(r);
+    parked_.clear();
+    state_ = State::kIdle;
+  }
+
+  // Another statement needs the connection: the rest of this one's results
+  // move into memory, where step() goes on reading them.
+  void park() {
+    while (PGresult* r = PQgetResult(c_.conn_)) parked_.push_back(r);
+    c_.streaming_ = nullptr;
+    state_ = State::kParked;
+  }
+
+ private:
+  enum class State {
+    kIdle,       // not sent
+    kStreaming,  // sent; results arrive from the connection
+    kParked,     // sent; the remaining results wait in parked_
+    kDone,       // every result read
+  };
+
+  size_t slot(int index) {
+    if (index < 1 || static_cast<size_t>(index) > values_.size())
+      throw sql::Error(sql::Error::Kind::kOther, "bind index " + std::to_string(index) + " out of range: " + sql_);
+    return static_cast<size_t>(index - 1);
+  }
+
+  void params(std::vector<const char*>* values, std::vector<int>* lengths) const {
+    values->resize(values_.size());
+    lengths->resize(values_.size());
+    for (size_t i = 0; i < values_.size(); ++i) {
+      (*values)[i] = null_[i] ? nullptr : values_[i].c_str();
+      (*lengths)[i] = static_cast<int>(values_[i].size());
+    }
+  }
+
+  void send() {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    params(&values, &lengths);
+    if (!PQsendQueryPrepared(c_.conn_, name_.c_str(), static_cast<int>(values.size()), values.data(), lengths.data(),
+                             binary_.data(), 0))
+      c_.fail(nullptr, sql_);
+    // One row per result: a scan holds one row at a time, not the result.
+    PQsetSingleRowMode(c_.conn_);
+    state_ = State::kStreaming;
+    c_.streaming_ = this;
+  }
+
+  PGresult* next_result() {
+    if (state_ == State::kParked) {
+      if (parked_.empty()) return nullptr;
+      PGresult* r = parked_.front();
+      parked_.pop_front();
+      return r;
+    }
+    return PQgetResult(c_.conn_);
+  }
+
+  // Every result of the statement read; the connection free for another.
+  void finish() {
+    if (state_ == State::kStreaming) {
+      while (PGresult* r = PQgetResult(c_.conn_)) PQclear(r);
+      c_.streaming_ = nullptr;
+    }
+    for (PGresult* r : parked_) PQclear(r);
+    parked_.clear();
+    state_ = State::kDone;
+  }
+
+  void clear_row() {
+    if (row_ != nullptr) PQclear(row_);
+    row_ = nullptr;
+  }
+
+  // The column's text, nullptr for NULL.
+  const char* value(int column) {
+    if (row_ == nullptr) throw sql::Error(sql::Error::Kind::kOther, "no current row: " + sql_);
+    if (column < 0 || column >= PQnfields(row_))
+      throw sql::Error(sql::Error::Kind::kOther, "column " + std::to_string(column) + " out of range: " + sql_);
+    if (PQgetisnull(row_, 0, column)) return nullptr;
+    return PQgetvalue(row_, 0, column);
+  }
+
+  // A bytea column's bytes, decoded from \x hex once per row.
+  std::string_view bytes(int column) {
+    auto c = static_cast<size_t>(column);
+    if (!decoded_ok_[c]) {
+      std::string_view hex(PQgetvalue(row_, 0, column), static_cast<size_t>(PQgetlength(row_, 0, column)));
+      if (!starts_with(hex, "\\x") || hex.size() % 2 != 0)
+        throw sql::Error(sql::Error::Kind::kOther, "bytea not in hex form (bytea_output): " + sql_);
+      std::string& out = decoded_[c];
+      out.resize((hex.size() - 2) / 2);
+      for (size_t i = 2, o = 0; i < hex.size(); i += 2, ++o) {
+        int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+        if (hi < 0 || lo < 0) throw sql::Error(sql::Error::Kind::kOther, "bytea with a bad hex digit: " + sql_);
+        out[o] = static_cast<char>(hi << 4 | lo);
+      }
+      decoded_ok_[c] = 1;
+    }
+    return decoded_[c];
+  }
+
+  PgConnection& c_;
+  std::string name_;
+  std::string sql_;
+  std::vector<std::string> values_;
+  std::vector<char> null_;
+  std::vector<int> binary_;  // libpq's paramFormats: 1 for a blob
+  State state_ = State::kIdle;
+  std::deque<PGresult*> parked_;
+  PGresult* row_ = nullptr;
+  std::vector<std::string> decoded_;
+  std::vector<char> decoded_ok_;
+};
+
+Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conninfo) {
+  // The password, to keep it out of every message below.
+  std::string password;
+  bool structured = conninfo.find('=') != std::string::npos || starts_with(conninfo, "postgresql://") ||
+                    starts_with(conninfo, "postgres://");
+  if (structured) {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+    if (opts == nullptr) {
+      std::string why = err != nullptr ? one_line(without_quoted(err)) : "out of memory";
+      PQfreemem(err);
+      return invalid_argument("malformed PostgreSQL connection string: " + why);
+    }
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o)
+      if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = o->val;
+    PQconninfoFree(opts);
+  }
+  // Defaults before the caller's string (which overrides them): a server
+  // that does not answer fails the open instead of hanging it, one that
+  // vanishes from the network (no reset, no FIN) fails the statement within
+  // about a minute (TCP keepalives and user timeout; a Unix socket needs
+  // neither), and text comes as UTF-8 whatever the server's locale.
+  const char* keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval", "keepalives_count",
+                        "tcp_user_timeout", "client_encoding", "application_name",    "dbname",
+                        nullptr};
+  const char* vals[] = {"10", "30", "10", "3", "60000", "UTF8", "sunledger", conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keys, vals, 1);
+  if (conn == nullptr) return unavailable("cannot connect to PostgreSQL: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = one_line(PQerrorMessage(conn));
+    PQfinish(conn);
+    replace_all(why, password, "***");
+    return unavailable("cannot connect to PostgreSQL: " + why);
+  }
+  // Notices ("relation ... already exists, skipping" for every CREATE ...
+  // IF NOT EXISTS at each start) are not errors: libpq would print them to
+  // stderr, where they bury what the operator must see.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  std::unique_ptr<PgConnection> c(new PgConnection(conn));
+  // bytea in the hex form PgStatement decodes, and '...' strings without
+  // backslash escapes, as the placeholder translation reads them.
+  try {
+    c->run("SET bytea_output = 'hex'; SET standard_conforming_strings = on");
+  } catch (const sql::Error& e) {
+    return unavailable(std::string("PostgreSQL session setup failed: ") + e.what());
+  }
+  return c;
+}
+
+PgConnection::PgConnection(pg_conn* conn) : conn_(conn) {}
+
+PgConnection::~PgConnection() {
+  for (auto& [sql, stmt] : cache_) stmt->reset();
+  cache_.clear();
+  PQfinish(conn_);
+}
+
+int PgConnection::backend_pid() const { return PQbackendPID(conn_); }
+
+void PgConnection::fail(pg_result* res, const std::string& what) {
+  std::string sqlstate, message;
+  if (res != nullptr) {
+    const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (s != nullptr) sqlstate = s;
+    // The primary message only: the detail may quote row values.
+    const char* m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    message = m != nullptr ? m : one_line(PQresultErrorMessage(res));
+    PQclear(res);
+  }
+  if (message.empty()) message = one_line(PQerrorMessage(conn_));
+  sql::Error::Kind kind = pg_error_kind(sqlstate);
+  // An error without a SQLSTATE comes from libpq itself: the connection.
+  if (PQstatus(conn_) == CONNECTION_BAD || (sqlstate.empty() && res == nullptr)) kind = sql::Error::Kind::kUnavailable;
+  if (sqlstate.empty() && PQstatus(conn_) == CONNECTION_BAD) sqlstate = "08006";
+  throw sql::Error(kind, "PostgreSQL " + (sqlstate.empty() ? std::string("error") : sqlstate) + ": " + message +
+                             " (in: " + sql_excerpt(what) + ")");
+}
+
+void PgConnection::take_wire(PgStatement* next) {
+  if (streaming_ != nullptr && streaming_ != next) streaming_->park();
+}
+
+std::string PgConnection::run(const std::string& sql) {
+  take_wire(nullptr);
+  PGresult* r = PQexec(conn_, sql.c_str());
+  ExecStatusType st = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, sql);
+  std::string tag = PQcmdStatus(r);
+  PQclear(r);
+  return tag;
+}
+
+sql::Statement& PgConnection::statement(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second->reset();
+    it->second->clear_bindings();
+    return *it->second;
+  }
+  int params = 0;
+  std::string translated = pg_placeholders(sql, &params);
+  std::string name = "s" + std::to_string(++next_name_);
+  take_wire(nullptr);
+  PGresult* r = PQprepare(conn_, name.c_str(), translated.c_str(), 0, nullptr);
+  if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, sql);
+  PQclear(r);
+  auto stmt = std::make_unique<PgStatement>(*this, std::move(name), sql, params);
+  return *cache_.emplace(sql, std::move(stmt)).first->second;
+}
+
+void PgConnection::exec(const std::string& sql) {
+  reset_all();
+  run(pg_ddl(sql));
+}
+
+int64_t PgConnection::last_insert_id() {
+  auto& q = statement("SELECT lastval()");
+  int64_t id = q.step() ? q.column_int64(0) : 0;
+  q.reset();
+  return id;
+}
+
+bool PgConnection::table_exists(const std::string& table) {
+  auto& q = statement(
+      "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?");
+  q.bind(1, table);
+  bool found = q.step();
+  q.reset();
+  return found;
+}
+
+std::vector<std::string> PgConnection::columns(const std::string& table) {
+  auto& q = statement(
+      "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?"
+      " ORDER BY ordinal_position");
+  q.bind(1, table);
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.column_text(0));
+  return out;
+}
+
+void PgConnection::begin_write() {
+  // READ COMMITTED, said rather than assumed from the server's default: the
+  // ledger serialises appends with lock_log, not with the isolation level.
+  run("BEGIN ISOLATION LEVEL READ COMMITTED");
+  in_txn_ = true;
+}
+
+void PgConnection::begin_read() {
+  run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  in_txn_ = true;
+}
+
+void PgConnection::commit() {
+  std::string tag;
+  try {
+    tag = run("COMMIT");
+  } catch (...) {
+    in_txn_ = false;
+    throw;
+  }
+  in_txn_ = false;
+  // PostgreSQL answers COMMIT of a transaction an earlier error aborted with
+  // ROLLBACK and no error: what the caller committed did not happen.
+  if (tag == "ROLLBACK")
+    throw sql::Error(sql::Error::Kind::kOther,
+                     "PostgreSQL rolled the transaction back at COMMIT: a statement of it had failed");
+}
+
+void PgConnection::rollback() noexcept {
+  in_txn_ = false;
+  if (streaming_ != nullptr) streaming_->reset();
+  PGTransactionStatusType st = PQtransactionStatus(conn_);
+  if (st != PQTRANS_INTRANS && st != PQTRANS_INERROR) return;
+  PGresult* r = PQexec(conn_, "ROLLBACK");
+  if (r != nullptr) PQclear(r);
+}
+
+bool PgConnection::in_transaction() {
+  PGTransactionStatusType st = PQtransactionStatus(conn_);
+  if (st == PQTRANS_ACTIVE) return in_txn_;  // a statement is sending rows
+  return st == PQTRANS_INTRANS || st == PQTRANS_INERROR;
+}
+
+void PgConnection::savepoint(const char* name) {
+  if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
+  run(std::string("SAVEPOINT ") + name);
+}
+
+void PgConnection::rollback_to(const char* name) {
+  if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
+  run(std::string("ROLLBACK TO SAVEPOINT ") + name);
+}
+
+void PgConnection::release(const char* name) {
+  if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
+  run(std::string("RELEASE SAVEPOINT ") + name);
+}
+
+void PgConnection::lock_log(int64_t log_id) {
+  // The two-key form takes int4 keys: (class, log id).
+  if (log_id < std::numeric_limits<int32_t>::min() || log_id > std::numeric_limits<int32_t>::max())
+    throw sql::Error(sql::Error::Kind::kOther, "log id out of the advisory lock's range: " + std::to_string(log_id));
+  // Outside a transaction the lock would be released at once.
+  if (!in_transaction()) throw sql::Error(sql::Error::Kind::kOther, "lock_log outside a transaction");
+  auto& q = statement("SELECT pg_advisory_xact_lock(?, ?)");
+  q.bind(1, int64_t{kLogLockClass});
+  q.bind(2, log_id);
+  q.exec();
+}
+
+void PgConnection::reset_all() {
+  for (auto& [sql, stmt] : cache_) stmt->reset();
+}
+
+}  // namespace sunledger::ledger_internal

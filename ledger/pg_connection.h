@@ -1,0 +1,115 @@
+// One connection to a PostgreSQL 15 database over libpq (issue #17): the
+// Connection the ledger and the upper modules use on SQLite, on PostgreSQL.
+// Private to ledger/.
+//
+// What SQL written for SQLite becomes here (ledger/sql_dialect.h):
+// statement() numbers `?` placeholders as $1..$n and prepares the statement
+// once per connection (keyed by the SQL literal's address, like
+// SqliteSession); exec() translates schema statements' SQLite types.
+//
+// Rows stream: step() reads one row at a time (libpq's single-row mode), so a
+// scan of a million leaves holds one row, not the result. A connection runs
+// one statement at a time, so a statement that needs the connection while
+// another is part-way through its rows first reads the rest of that one's
+// rows into memory (the interleaved case costs memory; a plain scan does not).
+// reset() of a part-read statement reads and drops its remaining rows.
+//
+// Values: rows come as text; bytea is decoded from its \x hex form, integer
+// types, integer-valued numeric (what sum(bigint) returns) and bool (1/0)
+// read as int64; a NULL reads as 0 or "". Blobs are bound in binary format
+// (NUL bytes survive); text may not hold a NUL (PostgreSQL's text cannot).
+//
+// Transactions differ from SQLite's in one way callers must know: after a
+// failed statement PostgreSQL rejects every further statement of the
+// transaction until it rolls back (to a savepoint), and commit() of such a
+// transaction throws rather than committing the rest.
+//
+// lock_log outside a transaction throws: the lock would end with the
+// statement (SQLite's lock_log does nothing at all).
+//
+// Errors: sql::Error by SQLSTATE (connection, resources, shutdown,
+// serialisation, deadlock, read-only: kUnavailable; data corrupted:
+// kCorrupt; everything else, unique violations included: kOther). A lost
+// connection is kUnavailable, from then on for every call.
+//
+// Thread safety: none; one thread at a time, like every Connection.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/sql_connection.h"
+#include "ledger/status.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace sunledger::ledger_internal {
+
+class PgStatement;
+
+// What kind of failure a SQLSTATE is (see sql::Error::Kind).
+sql::Error::Kind pg_error_kind(std::string_view sqlstate);
+
+class PgConnection final : public Connection {
+ public:
+  // The class key of lock_log's advisory locks ("SUNL"), so that a log's
+  // lock never collides with another application's locks on the database.
+  static constexpr int32_t kLogLockClass = 0x53554E4C;
+
+  // conninfo: a postgresql:// URI or a "key=value ..." string. A failure is
+  // kUnavailable (server unreachable, authentication refused) or
+  // kInvalidArgument (malformed), its message never holding the password.
+  static Result<std::unique_ptr<PgConnection>> open(const std::string& conninfo);
+  ~PgConnection() override;
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // sql::Session
+  sql::Statement& statement(const char* sql) override;
+  void exec(const std::string& sql) override;
+  int64_t last_insert_id() override;
+  bool table_exists(const std::string& table) override;
+  std::vector<std::string> columns(const std::string& table) override;
+
+  // Connection
+  void begin_write() override;
+  void begin_read() override;
+  void commit() override;
+  void rollback() noexcept override;
+  bool in_transaction() override;
+  void savepoint(const char* name) override;
+  void rollback_to(const char* name) override;
+  void release(const char* name) override;
+  void lock_log(int64_t log_id) override;
+  void reset_all() override;
+
+  // The server process serving this connection (pg_terminate_backend's
+  // argument, for tests of a lost connection).
+  int backend_pid() const;
+
+ private:
+  friend class PgStatement;
+  explicit PgConnection(pg_conn* conn);
+
+  // Runs a statement without parameters or rows (BEGIN, SAVEPOINT, DDL);
+  // returns the command tag.
+  std::string run(const std::string& sql);
+  // Before another statement uses the connection: the one reading rows reads
+  // the rest into memory.
+  void take_wire(PgStatement* next);
+  // Throws the error of a failed result (consumed), or of the connection.
+  [[noreturn]] void fail(pg_result* res, const std::string& what);
+
+  pg_conn* conn_;
+  PgStatement* streaming_ = nullptr;
+  bool in_txn_ = false;
+  int next_name_ = 0;
+  std::map<const char*, std::unique_ptr<PgStatement>> cache_;
+};
+
+}  // namespace sunledger::ledger_internal
