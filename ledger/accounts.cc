@@ -254,9 +254,12 @@ Result<json> statement_of(Connection& db, const std::string& village, int64_t lo
   // INDEXED BY: without statistics SQLite prefers walking the whole log in
   // primary-key order to sorting one month's rows, which made every query
   // slower as the current month grew.
-  auto& q = db.statement(
-      "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? AND kind != 'statement' "
-      "ORDER BY idx");
+  // PostgreSQL has no such clause, and its planner has statistics.
+  auto& q = db.dialect() == sql::Session::Dialect::kPostgresql
+                ? db.statement("SELECT idx, leaf FROM entries WHERE log_id=? AND month=? AND kind != 'statement' "
+                               "ORDER BY idx")
+                : db.statement("SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? "
+                               "AND kind != 'statement' ORDER BY idx");
   q.bind(1, log_id);
   q.bind(2, month);
   while (q.step()) {

@@ -40,6 +40,8 @@ constexpr size_t kMaxGoodLines = 100000;
 }  // namespace
 
 bool ledger_internal::cosignatures_table_by_slot(Connection& db) {
+  // A PostgreSQL database is always made in today's form.
+  if (db.dialect() == sql::Session::Dialect::kPostgresql) return false;
   auto& q = db.statement("SELECT sql FROM sqlite_master WHERE type='table' AND name='cosignatures'");
   return q.step() &&
          normalized_schema_sql(q.column_text(0)) == normalized_schema_sql(kCosignaturesTableBySlot);
@@ -108,7 +110,13 @@ std::string ledger_internal::with_cosignatures(Connection& db, int64_t log_id, s
   std::string root;
   if (!body_size_root(note, &size, &root)) return note;
   const std::string body = note_body(note);
-  auto& q = db.statement("SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? ORDER BY witness, rowid");
+  // PostgreSQL has no rowid: a witness's lines in line order there (one is
+  // served per witness, the first that verifies).
+  auto& q = db.dialect() == sql::Session::Dialect::kPostgresql
+                ? db.statement("SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? "
+                               "ORDER BY witness, line")
+                : db.statement("SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? "
+                               "ORDER BY witness, rowid");
   q.bind(1, log_id);
   q.bind(2, static_cast<int64_t>(size));
   q.bind_blob(3, root);
@@ -136,9 +144,12 @@ std::string ledger_internal::with_cosignatures(Connection& db, int64_t log_id, s
 std::vector<CosignatureProblem> ledger_internal::check_cosignature_rows(
     Connection& db, int64_t log_id, const std::string& log_origin, uint64_t entries,
     const std::function<Hash(uint64_t)>& root_at, WitnessKeys& keys) {
-  auto& q = db.statement(
-      "SELECT size, root, witness, line, typeof(size)='integer' AND typeof(root)='blob' FROM cosignatures "
-      "WHERE log_id=? ORDER BY size, witness");
+  // typeof: PostgreSQL's typed columns hold nothing else.
+  auto& q = db.dialect() == sql::Session::Dialect::kPostgresql
+                ? db.statement("SELECT size, root, witness, line, 1 FROM cosignatures WHERE log_id=? ORDER BY size, witness")
+                : db.statement(
+                      "SELECT size, root, witness, line, typeof(size)='integer' AND typeof(root)='blob' FROM cosignatures "
+                      "WHERE log_id=? ORDER BY size, witness");
   q.bind(1, log_id);
   std::vector<CosignatureProblem> out;
   size_t more = 0;
@@ -218,10 +229,17 @@ Status Ledger::add_cosignature(const std::string& log_name, const std::string& n
 Result<std::string> Ledger::month_cosignatures_mark(const std::string& log_name, const std::string& month) {
   std::string mark;
   Status s = read([&](ReadTxn& r) -> Status {
-    auto& q = r.sql().statement(
-        "SELECT count(c.rowid), coalesce(max(c.rowid), 0) FROM month_closes m JOIN logs l ON l.id=m.log_id "
-        "LEFT JOIN cosignatures c ON c.log_id=m.log_id AND c.size=m.tree_size WHERE l.name=? AND m.month=? "
-        "GROUP BY m.log_id");
+    // PostgreSQL has no rowid; its rows are never deleted (the triggers), so
+    // their count and their lines' total length move with every new row.
+    auto& q = r.sql().dialect() == sql::Session::Dialect::kPostgresql
+                  ? r.sql().statement(
+                        "SELECT count(c.line), coalesce(sum(length(c.line)), 0) FROM month_closes m JOIN logs l "
+                        "ON l.id=m.log_id LEFT JOIN cosignatures c ON c.log_id=m.log_id AND c.size=m.tree_size "
+                        "WHERE l.name=? AND m.month=? GROUP BY m.log_id")
+                  : r.sql().statement(
+                        "SELECT count(c.rowid), coalesce(max(c.rowid), 0) FROM month_closes m JOIN logs l ON l.id=m.log_id "
+                        "LEFT JOIN cosignatures c ON c.log_id=m.log_id AND c.size=m.tree_size WHERE l.name=? AND m.month=? "
+                        "GROUP BY m.log_id");
     q.bind(1, log_name);
     q.bind(2, month);
     if (q.step()) mark = std::to_string(q.column_int64(0)) + ":" + std::to_string(q.column_int64(1));

@@ -131,7 +131,7 @@ Status Ledger::initialize(const std::string& db_path, const std::string& origin,
     db.reset_all();
     t.commit();
   } catch (const sql::Error& e) {
-    return from_sql(e, "initialize " + db_path);
+    return from_sql(e, "initialize " + engine->where());
   }
   return Status::ok();
 }
@@ -141,7 +141,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
   std::unique_ptr<Ledger> ledger(new Ledger(options));
   try {
     auto engine = engine_for(options.db_path);
-    if (!engine->exists()) return not_found("no database at " + options.db_path + " (run `sunledger init` first)");
+    if (!engine->exists()) return not_found("no database at " + engine->where() + " (run `sunledger init` first)");
     ledger->writer_ = engine->open_writer();
     ledger->engine_ = std::move(engine);
     Connection& w = *ledger->writer_;
@@ -199,14 +199,14 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
     }
     w.reset_all();
   } catch (const sql::Error& e) {
-    return from_sql(e, "open " + options.db_path);
+    return from_sql(e, "open " + engine_for(options.db_path)->where());
   }
   return ledger;
 }
 
 Result<std::string> Ledger::stored_origin(const std::string& db_path) {
   auto engine = engine_for(db_path);
-  if (!engine->exists()) return not_found("no database at " + db_path + " (run `sunledger init` first)");
+  if (!engine->exists()) return not_found("no database at " + engine->where() + " (run `sunledger init` first)");
   try {
     auto db = engine->open_reader(true);
     auto& q = db->statement("SELECT value FROM meta WHERE key='origin'");

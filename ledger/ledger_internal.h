@@ -160,11 +160,14 @@ inline constexpr const char* kLastClosed = "SELECT max(month) FROM month_closes 
 // nothing was closed and nothing was written (any month may open the books).
 std::optional<std::string> month_to_close(Connection& db, int64_t log_id);
 
-// Adds to a month's running totals inside the write.
+// Adds to a month's running totals inside the write. The old values are
+// named with their table: PostgreSQL reads a bare `income` as ambiguous
+// between the row and excluded.
 void add_month_totals(sql::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense);
 inline constexpr const char* kAddMonthTotals =
     "INSERT INTO month_totals(log_id, month, income, expense) VALUES(?,?,?,?) "
-    "ON CONFLICT(log_id, month) DO UPDATE SET income=income+excluded.income, expense=expense+excluded.expense";
+    "ON CONFLICT(log_id, month) DO UPDATE SET income=month_totals.income+excluded.income,"
+    " expense=month_totals.expense+excluded.expense";
 
 // Whether a line may be booked into month: well-formed, not in the future, not closed.
 Status check_month_open(const std::optional<std::string>& closed, const std::string& month, const std::string& current);

@@ -203,7 +203,11 @@ struct LogVerifier {
   // 1. Leaves: contiguous indexes, and the queryable columns agree with the
   //    signed bytes (a doctored month column would hide an entry).
   void read_leaves(const CheckedLog& row, std::vector<Hash>& leaves) {
-    auto& q = db.statement("SELECT idx, kind, month, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
+    // typeof: see Ledger::checked_entries; PostgreSQL's bigint holds only integers.
+    auto& q = db.dialect() == sql::Session::Dialect::kPostgresql
+                  ? db.statement("SELECT idx, kind, month, leaf, 1 FROM entries WHERE log_id=? ORDER BY idx")
+                  : db.statement(
+                        "SELECT idx, kind, month, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
     q.bind(1, row.id);
     uint64_t expected = 0;
     LeafFields f;

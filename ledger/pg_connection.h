@@ -75,6 +75,7 @@ class PgConnection final : public Connection {
   int64_t last_insert_id() override;
   bool table_exists(const std::string& table) override;
   std::vector<std::string> columns(const std::string& table) override;
+  Dialect dialect() const override { return Dialect::kPostgresql; }
 
   // Connection
   void begin_write() override;

@@ -93,6 +93,13 @@ class Session {
   virtual bool table_exists(const std::string& table) = 0;
   // The columns `table` has, in order (none when it does not exist).
   virtual std::vector<std::string> columns(const std::string& table) = 0;
+
+  // Which engine's SQL this session reads, for the few statements no form
+  // reads the same on both (SQLite's INDEXED BY, typeof, rowid and
+  // sqlite_master): the caller picks one of two literals. SQLite unless an
+  // engine says otherwise.
+  enum class Dialect { kSqlite, kPostgresql };
+  virtual Dialect dialect() const { return Dialect::kSqlite; }
 };
 
 }  // namespace sunledger::sql

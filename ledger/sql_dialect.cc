@@ -3,6 +3,7 @@
 #include "ledger/sql_dialect.h"
 
 #include <cctype>
+#include <regex>
 
 namespace sunledger::ledger_internal {
 
@@ -120,6 +121,7 @@ std::string pg_placeholders(std::string_view sql, int* count) {
 }
 
 std::string pg_ddl(std::string_view sql) {
+  if (std::string trigger = pg_append_only_trigger(sql); !trigger.empty()) return trigger;
   std::string out;
   out.reserve(sql.size() + 64);
   size_t i = 0;
@@ -175,6 +177,22 @@ std::string pg_ddl(std::string_view sql) {
     i = e;
   }
   return out;
+}
+
+const char* const kPgRefuseFunction =
+    "CREATE OR REPLACE FUNCTION sunledger_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END$$";
+
+std::string pg_append_only_trigger(std::string_view sql) {
+  // Exactly the form schema.cc's append_only_triggers writes, and no other:
+  // a trigger of any other form fails on PostgreSQL as written.
+  static const std::regex form(
+      R"(\s*CREATE\s+TRIGGER\s+(IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)\s+BEFORE\s+(UPDATE|DELETE)\s+ON\s+)"
+      R"(([A-Za-z_][A-Za-z0-9_]*)\s+BEGIN\s+SELECT\s+RAISE\(ABORT,\s*'([^']*)'\);\s*END\s*)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_match(sql.begin(), sql.end(), m, form)) return "";
+  return std::string(kPgRefuseFunction) + ";\nCREATE TRIGGER " + m[2].str() + " BEFORE " + m[3].str() + " ON " +
+         m[4].str() + " FOR EACH ROW EXECUTE FUNCTION sunledger_refuse('" + m[5].str() + "')";
 }
 
 }  // namespace sunledger::ledger_internal

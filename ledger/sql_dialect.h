@@ -28,6 +28,16 @@ std::string pg_placeholders(std::string_view sql, int* count);
 // BEGIN ... END bodies and RAISE), PRAGMAs, and a table-level
 // PRIMARY KEY(id) over an INTEGER column, which SQLite also makes a rowid
 // alias (it becomes a plain BIGINT primary key without a default).
+// (An append-only trigger, below, is the one trigger form it translates.)
 std::string pg_ddl(std::string_view sql);
+
+// SQLite's append-only trigger as ledger/schema.cc writes it
+// (CREATE TRIGGER t_no_update BEFORE UPDATE ON t BEGIN SELECT
+// RAISE(ABORT, 'message'); END) as PostgreSQL runs it: the trigger function
+// kPgRefuseFunction (made or replaced in the same text, so the trigger never
+// exists without it) and a BEFORE UPDATE/DELETE row trigger calling it with
+// the message, which it raises as the error. "" for any other text.
+std::string pg_append_only_trigger(std::string_view sql);
+extern const char* const kPgRefuseFunction;
 
 }  // namespace sunledger::ledger_internal

@@ -35,10 +35,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "ledger/schema.h"
 #include "ledger/sql_connection.h"
 #include "ledger/status.h"
 
@@ -88,10 +90,33 @@ class Engine {
 
   // Every object of the schema, as stored, read on c (in its snapshot).
   virtual std::vector<SchemaObject> schema_objects(Connection& c) = 0;
+
+  // The registered schema (SQLite's text, as modules write it) in the form
+  // schema_objects reads it back on this engine, so verify compares like
+  // with like. SQLite stores the text it is given: nothing to do.
+  // PostgreSQL keeps no text for a table: it makes each object in a scratch
+  // schema inside a transaction it rolls back and reads them back the way
+  // schema_objects reads the database's own.
+  virtual Status stored_forms(std::map<std::string, SchemaTrigger>& triggers,
+                              std::map<std::string, std::string>& indexes, std::map<std::string, SchemaTable>& tables) {
+    (void)triggers, (void)indexes, (void)tables;
+    return Status::ok();
+  }
+
+  // The database's address for messages: a path, or a URI without its
+  // password.
+  virtual std::string where() const = 0;
 };
 
-// The engine for a ledger's database: SQLite at the path db_path, the only
-// one so far (PostgreSQL's will be chosen by a postgresql:// address).
+// Whether db_path names a PostgreSQL database (postgresql:// or
+// postgres://) rather than a SQLite file.
+bool is_postgresql_address(const std::string& db_path);
+
+// PostgreSQL's engine (pg_engine.cc), for such an address.
+std::unique_ptr<Engine> make_pg_engine(const std::string& address);
+
+// The engine for a ledger's database: PostgreSQL for a postgresql:// or
+// postgres:// address, else SQLite at the path db_path.
 std::unique_ptr<Engine> engine_for(const std::string& db_path);
 
 // Bytes the storage engines hold in memory in this process (page caches of

@@ -134,6 +134,8 @@ class SqliteEngine final : public Engine {
     return rows;
   }
 
+  std::string where() const override { return path_; }
+
  private:
   const std::string path_;
   std::unique_ptr<SQLite::Database> probe_db_;  // change_probe's own connection
@@ -143,7 +145,14 @@ class SqliteEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> engine_for(const std::string& db_path) { return std::make_unique<SqliteEngine>(db_path); }
+bool is_postgresql_address(const std::string& db_path) {
+  return db_path.rfind("postgresql://", 0) == 0 || db_path.rfind("postgres://", 0) == 0;
+}
+
+std::unique_ptr<Engine> engine_for(const std::string& db_path) {
+  if (is_postgresql_address(db_path)) return make_pg_engine(db_path);
+  return std::make_unique<SqliteEngine>(db_path);
+}
 
 int64_t storage_memory_in_use() { return sqlite3_memory_used(); }
 

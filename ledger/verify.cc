@@ -152,15 +152,24 @@ Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
   } catch (const sql::Error& e) {
     return from_sql(e, "verify the schema");
   }
+  std::map<std::string, SchemaTrigger> triggers;
+  std::map<std::string, std::string> indexes;
+  std::map<std::string, SchemaTable> tables;
+  {
+    std::lock_guard<std::mutex> lock(schema_mu_);
+    triggers = expected_triggers_;
+    indexes = expected_indexes_;
+    tables = expected_tables_;
+  }
+  if (auto s = engine_->stored_forms(triggers, indexes, tables); !s.is_ok()) return s;
   std::vector<VerifyProblem> out;
   for (const auto& r : rows)
     if (r.type != "table" && r.type != "index" && r.type != "trigger" && r.type != "view")
       out.push_back({"schema", 0, "schema: " + r.name + " is stored as type '" + excerpt(r.type, 0, 40) +
                                       "', which SQLite never writes (sqlite_master edited by hand?): " + excerpt(r.sql, 0, 200)});
-  std::lock_guard<std::mutex> lock(schema_mu_);
-  compare_triggers(rows, expected_triggers_, out);
-  compare_indexes(rows, expected_indexes_, out);
-  compare_tables(rows, expected_tables_, out);
+  compare_triggers(rows, std::move(triggers), out);
+  compare_indexes(rows, std::move(indexes), out);
+  compare_tables(rows, std::move(tables), out);
   return out;
 }
 
@@ -185,7 +194,11 @@ Result<Ledger::CheckedEntries> Ledger::checked_entries(const std::string& log_na
     std::erase_if(report.problems, [&](const VerifyProblem& p) { return p.log != log_name; });
     CheckedEntries out;
     out.intact = report.problems.empty();
-    auto& e = db.statement("SELECT idx, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
+    // typeof: a fraction or a text stored where the index belongs (SQLite);
+    // PostgreSQL's bigint column holds nothing else.
+    auto& e = db.dialect() == sql::Session::Dialect::kPostgresql
+                  ? db.statement("SELECT idx, leaf, 1 FROM entries WHERE log_id=? ORDER BY idx")
+                  : db.statement("SELECT idx, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
     e.bind(1, id);
     out.first_bad = UINT64_MAX;
     while (e.step()) {

@@ -38,51 +38,13 @@ namespace {
 using sunledger::testing::TempDir;
 using Kind = sql::Error::Kind;
 
-// The SQLite side of the contract: SqliteSession plus the transactions the
-// ledger runs on SQLite (the ledger's own port to Connection is another
-// change; this adapter is what the contract needs of it, no more).
-class SqliteTestConnection final : public Connection {
- public:
-  explicit SqliteTestConnection(const std::string& path)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000), s_(db_) {
-    run("PRAGMA journal_mode=WAL");
-  }
-  sql::Statement& statement(const char* sql) override { return s_.statement(sql); }
-  void exec(const std::string& sql) override { s_.exec(sql); }
-  int64_t last_insert_id() override { return s_.last_insert_id(); }
-  bool table_exists(const std::string& table) override { return s_.table_exists(table); }
-  std::vector<std::string> columns(const std::string& table) override { return s_.columns(table); }
-  void begin_write() override { run("BEGIN IMMEDIATE"); }
-  void begin_read() override { run("BEGIN DEFERRED"); }
-  void commit() override {
-    s_.reset_all();
-    run("COMMIT");
-  }
-  void rollback() noexcept override {
-    try {
-      s_.reset_all();
-      if (in_transaction()) db_.exec("ROLLBACK");
-    } catch (...) {
-    }
-  }
-  bool in_transaction() override { return sqlite3_get_autocommit(db_.getHandle()) == 0; }
-  void savepoint(const char* name) override { run(std::string("SAVEPOINT ") + name); }
-  void rollback_to(const char* name) override { run(std::string("ROLLBACK TO ") + name); }
-  void release(const char* name) override { run(std::string("RELEASE ") + name); }
-  void lock_log(int64_t) override {}  // BEGIN IMMEDIATE holds the only write lock
-  void reset_all() override { s_.reset_all(); }
-
- private:
-  void run(const std::string& sql) {
-    try {
-      db_.exec(sql);
-    } catch (const SQLite::Exception& e) {
-      throw sql::Error(error_kind(e.getErrorCode()), e.what());
-    }
-  }
-  SQLite::Database db_;
-  SqliteSession s_;
-};
+// The SQLite side of the contract: the ledger's own SqliteConnection on a
+// WAL file, as the SQLite engine opens it.
+std::unique_ptr<Connection> sqlite_connection(const std::string& path) {
+  auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
+  db->exec("PRAGMA journal_mode=WAL");
+  return std::make_unique<SqliteConnection>(std::move(db));
+}
 
 enum class Engine { kSqlite, kPostgres };
 
@@ -132,7 +94,7 @@ class SqlConnection : public ::testing::TestWithParam<Engine> {
 
   // Another connection to the same database.
   std::unique_ptr<Connection> connect() {
-    if (GetParam() == Engine::kSqlite) return std::make_unique<SqliteTestConnection>(dir_.file("test.db"));
+    if (GetParam() == Engine::kSqlite) return sqlite_connection(dir_.file("test.db"));
     auto c = PgConnection::open(conninfo_);
     EXPECT_TRUE(c.is_ok()) << c.status().to_string();
     if (!c.is_ok()) return nullptr;
