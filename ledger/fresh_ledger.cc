@@ -3,8 +3,8 @@
 namespace sunledger {
 
 Result<FreshLedger> create_fresh_ledger(const std::string& dir, const std::string& origin, Clock* clock,
-                                        std::set<std::string> reserved_log_names) {
-  const std::string db = dir + "/sunledger.db";
+                                        std::set<std::string> reserved_log_names, const std::string& db_address) {
+  const std::string db = db_address.empty() ? dir + "/sunledger.db" : db_address;
   if (Status s = Ledger::initialize(db, origin); !s.is_ok()) return s;
   auto key = Ed25519KeyFile::create(dir + "/log-key.pem", origin);
   if (!key.is_ok()) return key.status();

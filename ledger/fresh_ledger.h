@@ -22,10 +22,11 @@ struct FreshLedger {
   std::unique_ptr<Ledger> ledger;
 };
 
-// Creates dir/sunledger.db for origin and dir/log-key.pem, and opens the
+// Creates dir/sunledger.db (or the database at `db`, a postgresql://
+// address, when given) for origin and dir/log-key.pem, and opens the
 // ledger with `clock` (borrowed) and the upper modules' reserved log names.
 // dir must exist; fails (nothing opened) if either file is there already.
 Result<FreshLedger> create_fresh_ledger(const std::string& dir, const std::string& origin, Clock* clock,
-                                        std::set<std::string> reserved_log_names = {});
+                                        std::set<std::string> reserved_log_names = {}, const std::string& db = "");
 
 }  // namespace sunledger

@@ -4,11 +4,13 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "ledger/fresh_ledger.h"
+#include "support/pg_cluster.h"
 
 namespace sunledger::testing {
 
@@ -23,8 +25,16 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-TestLedger::TestLedger(const std::string& origin, std::set<std::string> reserved_log_names) {
-  auto fresh = create_fresh_ledger(dir.path().string(), origin, &clock, std::move(reserved_log_names));
+bool test_db_is_postgresql() {
+  const char* v = std::getenv("SUNLEDGER_TEST_DB");
+  return v != nullptr && std::string(v) == "postgresql";
+}
+
+TestLedger::TestLedger(const std::string& origin, std::set<std::string> reserved_log_names)
+    : db_(test_db_is_postgresql() ? pg_uri(pg_fresh_database()) : dir.file("sunledger.db")) {
+  if (db_.empty()) throw std::runtime_error("no PostgreSQL database for the test (see the failure above)");
+  auto fresh = create_fresh_ledger(dir.path().string(), origin, &clock, std::move(reserved_log_names),
+                                   test_db_is_postgresql() ? db_ : "");
   if (!fresh.is_ok()) throw std::runtime_error(fresh.status().to_string());
   key = std::move(fresh->key);
   ledger = std::move(fresh->ledger);

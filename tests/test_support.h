@@ -28,15 +28,21 @@ class TempDir {
 // 2022-12-05 10:00 China Standard Time: November 2022 has ended.
 inline constexpr int64_t kDec5th2022 = 1670205600;
 
+// Whether SUNLEDGER_TEST_DB=postgresql asks TestLedger for PostgreSQL.
+bool test_db_is_postgresql();
+
 struct TestLedger {
   TempDir dir;
+  std::string db_;
   ManualClock clock{kDec5th2022};
   std::unique_ptr<Ed25519KeyFile> key;
   std::unique_ptr<Ledger> ledger;
 
   // reserved_log_names: as Ledger::Options (an upper module's logs).
   explicit TestLedger(const std::string& origin = "test.sunledger", std::set<std::string> reserved_log_names = {});
-  std::string db_path() const { return dir.file("sunledger.db"); }
+  // Its database: dir/sunledger.db, or with SUNLEDGER_TEST_DB=postgresql a
+  // fresh database on the binary's test cluster (its postgresql:// address).
+  std::string db_path() const { return db_; }
   // What reopening this ledger (or a copy of its file at db) takes: its key
   // and clock, and the upper modules' log names.
   Ledger::Options options(std::set<std::string> reserved_log_names, const std::string& db = "") {

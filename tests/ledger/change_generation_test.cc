@@ -25,6 +25,9 @@ using std::chrono::steady_clock;
 
 constexpr Fen kYuan = 100;
 constexpr const char* kChildEnv = "SUNLEDGER_TEST_CHILD_DB_DIR";
+// The child's database, when not the folder's sunledger.db (a PostgreSQL
+// address, with SUNLEDGER_TEST_DB=postgresql).
+constexpr const char* kChildDbEnv = "SUNLEDGER_TEST_CHILD_DB";
 
 // Run in a process of its own (this test binary again, see below): posts one
 // line to the ledger in the folder named by kChildEnv, as `sunledger post`
@@ -34,7 +37,8 @@ int child_post(const std::string& dir) {
   auto key = Ed25519KeyFile::load(dir + "/log-key.pem", "test.sunledger");
   if (!key.is_ok()) return 2;
   Ledger::Options o;
-  o.db_path = dir + "/sunledger.db";
+  const char* db = std::getenv(kChildDbEnv);
+  o.db_path = db != nullptr ? db : dir + "/sunledger.db";
   o.signer = key->get();
   o.clock = &clock;
   auto ledger = Ledger::open(o);
@@ -76,7 +80,8 @@ TEST(ChangeGeneration, AnotherProcessesCommitIsSeenWithinTheDelay) {
   testing::TestLedger t;
   ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
   uint64_t before = t.ledger->change_generation();
-  std::string command = std::string(kChildEnv) + "=" + t.dir.path().string() +
+  std::string command = std::string(kChildEnv) + "=" + t.dir.path().string() + " " + kChildDbEnv + "='" +
+                        t.db_path() + "'" +
                         " " + std::filesystem::read_symlink("/proc/self/exe").string() + " --gtest_filter=ChangeGeneration.MovesAtOnceForThisProcessAndStaysPutOtherwise "
                         ">/dev/null";
   // Twice: the first right after a check (the worst case, a whole delay to

@@ -4,7 +4,7 @@
 // and a trigger dropped or disabled so a leaf can be edited, which verify names.
 #include <gtest/gtest.h>
 
-#include <sstream>
+#include <regex>
 
 #include "ledger/checkpoint.h"
 #include "ledger/ledger.h"
@@ -21,21 +21,6 @@ using testing::official;
 using testing::txn;
 
 constexpr Fen kYuan = 100;
-
-// The cluster's "host=… user=… dbname=…" as the postgresql:// address a
-// deployment passes (the host, a socket folder, percent-encoded).
-std::string as_uri(const std::string& conninfo) {
-  std::istringstream in(conninfo);
-  std::string word, host, user, db;
-  while (in >> word) {
-    auto eq = word.find('=');
-    std::string k = word.substr(0, eq), v = word.substr(eq + 1);
-    (k == "host" ? host : k == "user" ? user : db) = v;
-  }
-  std::string encoded;
-  for (char c : host) encoded += c == '/' ? std::string("%2F") : std::string(1, c);
-  return "postgresql://" + user + "@" + encoded + "/" + db;
-}
 
 bool mentions(const VerifyReport& r, const std::string& what) {
   for (const auto& p : r.problems)
@@ -67,7 +52,7 @@ struct PgLedgerTest : ::testing::Test {
   void SetUp() override {
     conninfo = testing::pg_fresh_database();
     ASSERT_FALSE(conninfo.empty());
-    address = as_uri(conninfo);
+    address = testing::pg_uri(conninfo);
     ASSERT_TRUE(Ledger::initialize(address, "test.sunledger").is_ok());
     auto k = Ed25519KeyFile::create(dir.file("log-key.pem"), "test.sunledger");
     ASSERT_TRUE(k.is_ok());
@@ -164,10 +149,14 @@ TEST_F(PgLedgerTest, WritesReadsProvesReopensAndVerifies) {
 }
 
 TEST_F(PgLedgerTest, NoDatabaseYetIsNamedAndBackupPointsToPgDump) {
-  std::string empty = testing::pg_fresh_database();
-  ASSERT_FALSE(empty.empty());
+  // A database made beside this test's (another pg_fresh_database would
+  // drop this test's first).
+  auto admin = PgConnection::open(testing::pg_admin_conninfo());
+  ASSERT_TRUE(admin.is_ok());
+  (*admin)->exec("DROP DATABASE IF EXISTS not_initialised");
+  (*admin)->exec("CREATE DATABASE not_initialised");
   Ledger::Options o = options();
-  o.db_path = as_uri(empty);
+  o.db_path = std::regex_replace(address, std::regex("/[a-z0-9_]+$"), "/not_initialised");
   EXPECT_EQ(Ledger::open(o).status().code(), Code::kNotFound);
   Status s = ledger->backup(dir.file("copy.db"));
   EXPECT_FALSE(s.is_ok());

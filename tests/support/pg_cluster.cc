@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "ledger/pg_connection.h"
 #include "test_support.h"
@@ -155,18 +156,30 @@ class Cluster {
 Cluster* the_cluster = nullptr;
 std::string start_failure;
 
-int last_database = 0;  // t_<n> of the latest test, 0 for none
+int last_database = 0;          // t_<n> of the latest, 0 for none
+int first_of_latest_test = 1;   // the latest test's first t_<n>
+std::string latest_test;        // the test that asked for it
 
-// Drops the latest test's database (see pg_fresh_database). Errors stay
-// silent: the database is a throwaway, and the cluster stops next.
+// Drops the databases of the latest test that asked for one (see
+// pg_fresh_database; a test may hold several, as a fixture with a second
+// ledger does). Errors stay silent: the database is a throwaway, and the
+// cluster stops next.
 void drop_last_database() {
   if (last_database == 0) return;
   auto admin = ledger_internal::PgConnection::open(the_cluster->conninfo("postgres"));
   if (!admin.is_ok()) return;
-  try {
-    (*admin)->exec("DROP DATABASE IF EXISTS t_" + std::to_string(last_database) + " WITH (FORCE)");
-  } catch (const sql::Error&) {
+  for (int n = first_of_latest_test; n <= last_database; ++n) {
+    try {
+      (*admin)->exec("DROP DATABASE IF EXISTS t_" + std::to_string(n) + " WITH (FORCE)");
+    } catch (const sql::Error&) {
+    }
   }
+}
+
+// The test running now ("" outside one).
+std::string current_test() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return info == nullptr ? "" : std::string(info->test_suite_name()) + "." + info->name();
 }
 
 // Stops the cluster when the binary's tests are done.
@@ -212,7 +225,12 @@ std::string pg_fresh_database() {
   }
   // The previous test's database goes first: dropped, its ~300 files need
   // no fsync at the shutdown checkpoint (kept, each cost a second there).
-  drop_last_database();
+  // Only when another test asks: this test's earlier databases are in use.
+  if (std::string test = current_test(); test != latest_test || test.empty()) {
+    drop_last_database();
+    latest_test = test;
+    first_of_latest_test = last_database + 1;
+  }
   std::string name = "t_" + std::to_string(++last_database);
   try {
     (*admin)->exec("CREATE DATABASE " + name);
@@ -221,6 +239,22 @@ std::string pg_fresh_database() {
     return "";
   }
   return c->conninfo(name);
+}
+
+std::string pg_uri(const std::string& conninfo) {
+  if (conninfo.empty()) return "";
+  std::istringstream in(conninfo);
+  std::string word, host, user, db;
+  while (in >> word) {
+    auto eq = word.find('=');
+    std::string key = word.substr(0, eq), value = eq == std::string::npos ? "" : word.substr(eq + 1);
+    if (key == "host") host = value;
+    if (key == "user") user = value;
+    if (key == "dbname") db = value;
+  }
+  std::string encoded;  // the socket folder, as a URI's host
+  for (char c : host) encoded += c == '/' ? std::string("%2F") : std::string(1, c);
+  return "postgresql://" + user + "@" + encoded + "/" + db;
 }
 
 std::string pg_admin_conninfo() {

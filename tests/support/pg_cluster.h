@@ -20,6 +20,10 @@ namespace sunledger::testing {
 // failure: an ADD_FAILURE explaining why, and "" (callers ASSERT on it).
 std::string pg_fresh_database();
 
+// A connection string of pg_fresh_database as the postgresql:// address a
+// deployment passes to the ledger ("" for "").
+std::string pg_uri(const std::string& conninfo);
+
 // The connection string of the cluster's `postgres` database ("" before it
 // started), for statements no test database can run (pg_terminate_backend
 // of another connection needs no more than this).
