@@ -191,8 +191,14 @@ std::string pg_append_only_trigger(std::string_view sql) {
       R"(([A-Za-z_][A-Za-z0-9_]*)\s+BEGIN\s+SELECT\s+RAISE\(ABORT,\s*'([^']*)'\);\s*END\s*)");
   std::match_results<std::string_view::const_iterator> m;
   if (!std::regex_match(sql.begin(), sql.end(), m, form)) return "";
-  return std::string(kPgRefuseFunction) + ";\nCREATE TRIGGER " + m[2].str() + " BEFORE " + m[3].str() + " ON " +
-         m[4].str() + " FOR EACH ROW EXECUTE FUNCTION sunledger_refuse('" + m[5].str() + "')";
+  std::string out = std::string(kPgRefuseFunction) + ";\nCREATE TRIGGER " + m[2].str() + " BEFORE " + m[3].str() +
+                    " ON " + m[4].str() + " FOR EACH ROW EXECUTE FUNCTION sunledger_refuse('" + m[5].str() + "')";
+  // TRUNCATE empties a table without one DELETE trigger firing: the delete
+  // trigger brings a statement trigger refusing it too.
+  if (m[3].str() == "DELETE")
+    out += ";\nCREATE TRIGGER " + m[2].str() + "_truncate BEFORE TRUNCATE ON " + m[4].str() +
+           " FOR EACH STATEMENT EXECUTE FUNCTION sunledger_refuse('" + m[5].str() + "')";
+  return out;
 }
 
 }  // namespace sunledger::ledger_internal

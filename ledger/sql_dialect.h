@@ -36,7 +36,9 @@ std::string pg_ddl(std::string_view sql);
 // RAISE(ABORT, 'message'); END) as PostgreSQL runs it: the trigger function
 // kPgRefuseFunction (made or replaced in the same text, so the trigger never
 // exists without it) and a BEFORE UPDATE/DELETE row trigger calling it with
-// the message, which it raises as the error. "" for any other text.
+// the message, which it raises as the error; a DELETE trigger T also makes
+// T_truncate, BEFORE TRUNCATE (which fires no DELETE trigger). "" for any
+// other text.
 std::string pg_append_only_trigger(std::string_view sql);
 extern const char* const kPgRefuseFunction;
 

@@ -3,29 +3,21 @@
 // cross-process change probe, backups, the schema inventory verify compares,
 // memory in use. Everything else of the ledger speaks Connection
 // (sql_connection.h) and SQL both engines accept. SQLite's implementation is
-// sqlite_engine.cc; PostgreSQL's (issue #17) comes next.
+// sqlite_engine.cc; PostgreSQL's (issue #17) pg_engine.cc.
 //
-// What the ledger's SQL still says in SQLite's dialect, which the PostgreSQL
-// engine must translate or replace (its to-do):
-// - the DDL: the CREATE TABLE statements (ledger.cc's kSchema and every
-//   module's tables: INTEGER PRIMARY KEY as the row id, WITHOUT ROWID, BLOB,
-//   x'' literals, CREATE … IF NOT EXISTS forms compared as SQLite stores them);
-// - the append-only triggers (schema.cc: BEFORE UPDATE/DELETE … SELECT
-//   RAISE(ABORT, …)); PostgreSQL needs a trigger function;
-// - PRAGMAs (configure: journal_mode, synchronous, foreign_keys, temp_store;
-//   the change probe's data_version; SqliteConnection::columns'
-//   pragma_table_info) and sqlite_master (table_exists, the schema
-//   inventory, the cosignatures migration check, table_sql_after);
-// - INDEXED BY entries_by_month (queries.cc, accounts.cc): SQLite's planner
-//   without statistics walks the whole log otherwise; PostgreSQL has no such
-//   clause;
-// - typeof(…)='integer'/'blob' (verify.cc, log_verifier.cc, cosignatures.cc):
-//   verify's check that an insider did not store a fraction or a text where
-//   an integer belongs, which PostgreSQL's typed columns make moot;
-// - cosignatures.cc's rowid (the order witnesses' lines were stored in, and a
-//   mark that moves with every new row): a column of its own on PostgreSQL.
-// The DML is otherwise neutral: ON CONFLICT … DO NOTHING / DO UPDATE,
-// COALESCE, `?` placeholders.
+// What the ledger's SQL says in SQLite's dialect, and how it runs on
+// PostgreSQL:
+// - the DDL (ledger.cc's kSchema and every module's tables, the append-only
+//   triggers of schema.cc): translated by PgConnection::exec (sql_dialect.h);
+//   verify compares the schema through Engine::stored_forms;
+// - PRAGMAs and sqlite_master: here only, and in cosignatures.cc's check for
+//   an older SQLite table (never true on PostgreSQL);
+// - INDEXED BY entries_by_month (queries.cc, accounts.cc), typeof(…) checks
+//   (verify.cc, log_verifier.cc, cosignatures.cc) and cosignatures.cc's
+//   rowid: each statement has a PostgreSQL twin, picked by
+//   sql::Session::dialect().
+// The DML is otherwise neutral: ON CONFLICT … DO NOTHING / DO UPDATE (the old
+// row's columns named with their table), COALESCE, `?` placeholders.
 //
 // Thread safety: open_reader, exists and storage_memory_in_use from any thread;
 // change_probe from one thread at a time (Ledger::change_generation holds a

@@ -173,11 +173,13 @@ TEST_F(PgLedgerTest, TheTriggerRefusesAnUpdateOfAnEntry) {
   } catch (const sql::Error& e) {
     EXPECT_NE(std::string(e.what()).find("the ledger is append-only"), std::string::npos) << e.what();
   }
-  try {
-    db->exec("DELETE FROM nodes");
-    ADD_FAILURE() << "the DELETE went through";
-  } catch (const sql::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("the ledger is append-only"), std::string::npos) << e.what();
+  for (const char* sql : {"DELETE FROM nodes", "TRUNCATE entries", "TRUNCATE month_closes CASCADE"}) {
+    try {
+      db->exec(sql);
+      ADD_FAILURE() << sql << " went through";
+    } catch (const sql::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("the ledger is append-only"), std::string::npos) << e.what();
+    }
   }
   auto report = ledger->verify();
   ASSERT_TRUE(report.is_ok());
@@ -189,10 +191,13 @@ TEST_F(PgLedgerTest, ADroppedTriggerAndAnEditedLeafAreNamed) {
   auto db = insider();
   ASSERT_NE(db, nullptr);
   db->exec("DROP TRIGGER entries_no_update ON entries");
+  db->exec("DROP TRIGGER nodes_no_delete_truncate ON nodes");
   db->exec("UPDATE entries SET leaf = convert_to(replace(convert_from(leaf, 'UTF8'), '35000', '95000'), 'UTF8') WHERE idx = 3");
   auto report = ledger->verify();
   ASSERT_TRUE(report.is_ok()) << report.status().to_string();
   EXPECT_TRUE(mentions(*report, "trigger entries_no_update that keeps table entries append-only is missing"))
+      << all_problems(*report);
+  EXPECT_TRUE(mentions(*report, "trigger nodes_no_delete_truncate that keeps table nodes append-only is missing"))
       << all_problems(*report);
   bool leaf_named = false;
   for (const auto& p : report->problems) leaf_named |= p.log == "shuangjiang" && p.first_bad_index == 3;

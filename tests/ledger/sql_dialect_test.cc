@@ -70,5 +70,19 @@ TEST(SqlDialect, SeveralStatementsAndCasts) {
             "CREATE TABLE a(x BIGINT); CREATE TABLE b(y BYTEA, z BIGINT DEFAULT (CAST('7' AS BIGINT)))");
 }
 
+// The one trigger form translated: schema.cc's append-only trigger, exactly;
+// anything else (another body, a trigger an insider wrote) is not.
+TEST(SqlDialect, TheAppendOnlyTriggerBecomesAFunctionAndRowTriggers) {
+  const std::string fn = kPgRefuseFunction;
+  EXPECT_EQ(pg_ddl("CREATE TRIGGER t_no_update BEFORE UPDATE ON t BEGIN SELECT RAISE(ABORT, 'no edits'); END"),
+            fn + ";\nCREATE TRIGGER t_no_update BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION sunledger_refuse('no edits')");
+  EXPECT_EQ(pg_ddl("CREATE TRIGGER IF NOT EXISTS t_no_delete BEFORE DELETE ON t BEGIN SELECT RAISE(ABORT, 'x'); END"),
+            fn + ";\nCREATE TRIGGER t_no_delete BEFORE DELETE ON t FOR EACH ROW EXECUTE FUNCTION sunledger_refuse('x')"
+                 ";\nCREATE TRIGGER t_no_delete_truncate BEFORE TRUNCATE ON t FOR EACH STATEMENT EXECUTE FUNCTION "
+                 "sunledger_refuse('x')");
+  EXPECT_EQ(pg_append_only_trigger("CREATE TRIGGER t_x AFTER INSERT ON t BEGIN DELETE FROM t; END"), "");
+  EXPECT_EQ(pg_append_only_trigger("CREATE TRIGGER t_x BEFORE UPDATE ON t BEGIN SELECT RAISE(IGNORE); END"), "");
+}
+
 }  // namespace
 }  // namespace sunledger::ledger_internal
