@@ -3,7 +3,6 @@
 // read by posting (which refuses a line the mapping does not cover) and by
 // exports. Written through WriteTxn's public seam (append_to_log, sql()), so
 // ledger.h, which every module includes, did not grow for it.
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include "ledger/chart.h"
 #include "ledger/account_map_internal.h"
@@ -16,11 +15,11 @@ using nlohmann::json;
 
 namespace ledger_internal {
 
-AccountMap stored_account_map(SQLite::Statement& q, int64_t log_id) {
+AccountMap stored_account_map(sql::Statement& q, int64_t log_id) {
   AccountMap m = default_account_map();
   q.bind(1, log_id);
-  while (q.executeStep())
-    if (auto side = parse_map_side(q.getColumn(0).getString())) m.side(*side)[q.getColumn(1).getString()] = q.getColumn(2).getString();
+  while (q.step())
+    if (auto side = parse_map_side(q.column_text(0))) m.side(*side)[q.column_text(1)] = q.column_text(2);
   q.reset();
   return m;
 }

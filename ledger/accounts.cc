@@ -21,29 +21,29 @@ using namespace ledger_internal;
 
 namespace ledger_internal {
 
-std::optional<std::string> last_closed(SQLite::Statement& q, int64_t log_id) {
+std::optional<std::string> last_closed(sql::Statement& q, int64_t log_id) {
   q.bind(1, log_id);
   std::optional<std::string> out;
-  if (q.executeStep() && !q.getColumn(0).isNull()) out = q.getColumn(0).getString();
+  if (q.step() && !q.column_is_null(0)) out = q.column_text(0);
   q.reset();
   return out;
 }
 
-std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id) {
-  SQLite::Statement q(db, "SELECT max(month) FROM month_closes WHERE log_id=?");
+std::optional<std::string> last_closed(Connection& db, int64_t log_id) {
+  auto& q = db.statement("SELECT max(month) FROM month_closes WHERE log_id=?");
   return last_closed(q, log_id);
 }
 
-std::optional<std::string> month_to_close(SQLite::Database& db, int64_t log_id) {
+std::optional<std::string> month_to_close(Connection& db, int64_t log_id) {
   if (auto closed = last_closed(db, log_id)) return next_month(*closed);
-  SQLite::Statement q(db, "SELECT min(month) FROM entries WHERE log_id=? AND month IS NOT NULL AND kind != 'statement'");
+  auto& q = db.statement("SELECT min(month) FROM entries WHERE log_id=? AND month IS NOT NULL AND kind != 'statement'");
   q.bind(1, log_id);
-  if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getString();
+  if (q.step() && !q.column_is_null(0)) return q.column_text(0);
   return std::nullopt;
 }
 
 // Adds to a month's running totals inside the write.
-void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense) {
+void add_month_totals(sql::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense) {
   q.bind(1, log_id);
   q.bind(2, month);
   q.bind(3, income);
@@ -67,11 +67,11 @@ Status check_month_open(const std::optional<std::string>& closed, const std::str
 Result<MonthTotals> WriteTxn::month_totals(const std::string& log_name, const std::string& month) {
   auto log = log_for(log_name);
   if (!log.is_ok()) return log.status();
-  auto& q = ledger_->writer_session_->raw("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
+  auto& q = db_->statement("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
   q.bind(1, (*log)->id);
   q.bind(2, month);
   MonthTotals t;
-  if (q.executeStep()) t = {q.getColumn(0).getInt64(), q.getColumn(1).getInt64()};
+  if (q.step()) t = {q.column_int64(0), q.column_int64(1)};
   q.reset();
   return t;
 }
@@ -85,14 +85,14 @@ Result<uint64_t> WriteTxn::register_project(const std::string& village, const Pr
   if (auto s = validate_project(p); !s.is_ok()) return s;
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
-  SQLite::Statement q(*db_, "SELECT 1 FROM projects WHERE log_id=? AND name=?");
+  auto& q = db_->statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
   q.bind(1, (*log)->id);
   q.bind(2, p.name);
-  if (q.executeStep()) return already_exists("项目“" + p.name + "”已经立项 (project already registered)");
+  if (q.step()) return already_exists("项目“" + p.name + "”已经立项 (project already registered)");
   json f = {{"kind", "project"}, {"village", village}, {"name", p.name}, {"approved", p.approved}, {"special", p.special}};
   auto idx = append(*log, std::move(f), author);
   if (!idx.is_ok()) return idx.status();
-  SQLite::Statement ins(*db_, "INSERT INTO projects(log_id, name, approved, special, entry_idx) VALUES(?,?,?,?,?)");
+  auto& ins = db_->statement("INSERT INTO projects(log_id, name, approved, special, entry_idx) VALUES(?,?,?,?,?)");
   ins.bind(1, (*log)->id);
   ins.bind(2, p.name);
   ins.bind(3, p.approved);
@@ -129,22 +129,22 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   int64_t log_id = (*log)->id;
-  SQLite::Statement q(*db_, "SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+  auto& q = db_->statement("SELECT leaf FROM entries WHERE log_id=? AND idx=?");
   q.bind(1, log_id);
   q.bind(2, static_cast<int64_t>(target));
-  if (!q.executeStep()) return not_found("没有第" + std::to_string(target) + "条账目 (no entry #" + std::to_string(target) + ")");
-  auto col = q.getColumn(0);
-  json original = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+  if (!q.step()) return not_found("没有第" + std::to_string(target) + "条账目 (no entry #" + std::to_string(target) + ")");
+  std::string_view col = q.column_blob_view(0);
+  json original = json::parse(col, nullptr, false);
   std::string kind = entry_string(original, "kind");
   if (kind == kOpeningBalanceKind || kind == kTransferKind || kind == kSpecialReturnKind)
     return failed_precondition(correction_not_reversible(target, kind, original));
   if (kind != "txn" && kind != "subsidy")
     return failed_precondition("第" + std::to_string(target) + "条不是收支或补助记录,不能冲销 (only income, expense and subsidy lines can be reversed)");
-  SQLite::Statement r(*db_, "SELECT reversal_idx FROM reversals WHERE log_id=? AND target_idx=?");
+  auto& r = db_->statement("SELECT reversal_idx FROM reversals WHERE log_id=? AND target_idx=?");
   r.bind(1, log_id);
   r.bind(2, static_cast<int64_t>(target));
-  if (r.executeStep())
-    return already_exists("第" + std::to_string(target) + "条已被第" + std::to_string(r.getColumn(0).getInt64()) +
+  if (r.step())
+    return already_exists("第" + std::to_string(target) + "条已被第" + std::to_string(r.column_int64(0)) +
                           "条冲销 (already reversed)");
   std::string target_month = entry_string(original, "month");
   auto closed = last_closed(*db_, log_id);
@@ -168,7 +168,7 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
             {"amount", entry_fen(original, "amount")}};
   auto idx = append(*log, std::move(f), author);
   if (!idx.is_ok()) return idx.status();
-  SQLite::Statement ins(*db_, "INSERT INTO reversals(log_id, target_idx, reversal_idx) VALUES(?,?,?)");
+  auto& ins = db_->statement("INSERT INTO reversals(log_id, target_idx, reversal_idx) VALUES(?,?,?)");
   ins.bind(1, log_id);
   ins.bind(2, static_cast<int64_t>(target));
   ins.bind(3, static_cast<int64_t>(*idx));
@@ -176,7 +176,7 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   if (kind == "txn") {
     bool income = entry_string(original, "direction") == "income";
     Fen amount = entry_fen(original, "amount");
-    add_month_totals(ledger_->writer_session_->raw(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
+    add_month_totals(db_->statement(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
   }
   return *idx;
 }
@@ -187,21 +187,21 @@ Result<uint64_t> WriteTxn::finish_project(const std::string& village, const std:
   const std::string& name = *normalized;
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
-  auto& q = ledger_->writer_session_->raw("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+  auto& q = db_->statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
   q.bind(1, (*log)->id);
   q.bind(2, name);
-  bool exists = q.executeStep();
+  bool exists = q.step();
   q.reset();
   if (!exists) return not_found("没有名为“" + name + "”的项目 (no such project)");
-  auto& f = ledger_->writer_session_->raw("SELECT 1 FROM finished_projects WHERE log_id=? AND name=?");
+  auto& f = db_->statement("SELECT 1 FROM finished_projects WHERE log_id=? AND name=?");
   f.bind(1, (*log)->id);
   f.bind(2, name);
-  bool done = f.executeStep();
+  bool done = f.step();
   f.reset();
   if (done) return already_exists("项目“" + name + "”已经结项 (project already finished)");
   auto idx = append(*log, json{{"kind", "project_finished"}, {"village", village}, {"name", name}}, author);
   if (!idx.is_ok()) return idx.status();
-  SQLite::Statement ins(*db_, "INSERT INTO finished_projects(log_id, name, entry_idx) VALUES(?,?,?)");
+  auto& ins = db_->statement("INSERT INTO finished_projects(log_id, name, entry_idx) VALUES(?,?,?)");
   ins.bind(1, (*log)->id);
   ins.bind(2, name);
   ins.bind(3, static_cast<int64_t>(*idx));
@@ -213,7 +213,7 @@ namespace {
 
 // Whether `month` is the one to close next: a month after the last closed
 // one, not in the future, and no month skipped.
-Status check_closable(SQLite::Database& db, int64_t log_id, const std::optional<std::string>& closed,
+Status check_closable(Connection& db, int64_t log_id, const std::optional<std::string>& closed,
                       const std::string& month, const std::string& current_month) {
   // Said in terms of publishing: the booking refusal below talks of entries
   // and reversals, and named a month never closed as closed.
@@ -236,33 +236,32 @@ Status check_closable(SQLite::Database& db, int64_t log_id, const std::optional<
 
 // The statement of `month`: its entries added up, carried on from the last
 // closed month's statement.
-Result<json> statement_of(SQLite::Database& db, const std::string& village, int64_t log_id,
+Result<json> statement_of(Connection& db, const std::string& village, int64_t log_id,
                           const std::optional<std::string>& closed, const std::string& month) {
   json previous;
   if (closed) {
-    SQLite::Statement q(db,
-                        "SELECT e.leaf FROM month_closes m JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx "
-                        "WHERE m.log_id=? AND m.month=?");
+    auto& q = db.statement(
+        "SELECT e.leaf FROM month_closes m JOIN entries e ON e.log_id=m.log_id AND e.idx=m.statement_idx "
+        "WHERE m.log_id=? AND m.month=?");
     q.bind(1, log_id);
     q.bind(2, *closed);
-    if (q.executeStep()) {
-      auto col = q.getColumn(0);
-      previous = json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+    if (q.step()) {
+      std::string_view col = q.column_blob_view(0);
+      previous = json::parse(col, nullptr, false);
     }
   }
   StatementBuilder month_so_far;
   // INDEXED BY: without statistics SQLite prefers walking the whole log in
   // primary-key order to sorting one month's rows, which made every query
   // slower as the current month grew.
-  SQLite::Statement q(db,
-                      "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? AND kind != 'statement' "
-                      "ORDER BY idx");
+  auto& q = db.statement(
+      "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? AND kind != 'statement' "
+      "ORDER BY idx");
   q.bind(1, log_id);
   q.bind(2, month);
-  while (q.executeStep()) {
-    auto col = q.getColumn(1);
-    month_so_far.add(q.getColumn(0).getInt64(),
-                     json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false));
+  while (q.step()) {
+    std::string_view col = q.column_blob_view(1);
+    month_so_far.add(q.column_int64(0), json::parse(col, nullptr, false));
   }
   return month_so_far.statement(village, month, previous);
 }
@@ -300,7 +299,7 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   Checkpoint cp{ledger_->origin() + "/" + (*log)->name, (*log)->range.size(), (*log)->range.root()};
   auto note = sign_checkpoint(cp, ledger_->signer());
   if (!note.is_ok()) return note.status();
-  SQLite::Statement ins(*db_, "INSERT INTO month_closes(log_id, month, statement_idx, tree_size, checkpoint) VALUES(?,?,?,?,?)");
+  auto& ins = db_->statement("INSERT INTO month_closes(log_id, month, statement_idx, tree_size, checkpoint) VALUES(?,?,?,?,?)");
   ins.bind(1, log_id);
   ins.bind(2, month);
   ins.bind(3, static_cast<int64_t>(*idx));
@@ -308,33 +307,32 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   ins.bind(5, *note);
   ins.exec();
   if (close != nullptr) {
-    SQLite::Statement leaf(*db_, "SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+    auto& leaf = db_->statement("SELECT leaf FROM entries WHERE log_id=? AND idx=?");
     leaf.bind(1, log_id);
     leaf.bind(2, static_cast<int64_t>(*idx));
-    if (!leaf.executeStep()) return internal_error("statement entry not found after appending it");
-    auto col = leaf.getColumn(0);
+    if (!leaf.step()) return internal_error("statement entry not found after appending it");
+    std::string_view col = leaf.column_blob_view(0);
     close->month = month;
     close->statement_index = *idx;
     close->tree_size = cp.size;
     close->checkpoint = *note;
-    close->statement_leaf.assign(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+    close->statement_leaf.assign(col.data(), col.size());
     close->statement_proof = std::move(proof);
-    close->statement =
-        json::parse(std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())), nullptr, false);
+    close->statement = json::parse(col, nullptr, false);
   }
   return *idx;
 }
 
 Status WriteTxn::register_existing_villages() {
   {
-    SQLite::Statement q(*db_, "SELECT 1 FROM logs WHERE name=?");
+    auto& q = db_->statement("SELECT 1 FROM logs WHERE name=?");
     q.bind(1, kVillagesLog);
-    if (q.executeStep()) return Status::ok();
+    if (q.step()) return Status::ok();
   }
   std::vector<Village> villages;
   {
-    SQLite::Statement q(*db_, "SELECT id, name, town FROM villages ORDER BY id");
-    while (q.executeStep()) villages.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+    auto& q = db_->statement("SELECT id, name, town FROM villages ORDER BY id");
+    while (q.step()) villages.push_back({q.column_text(0), q.column_text(1), q.column_text(2)});
   }
   if (villages.empty() || !ledger_->signer().sign("").is_ok()) return Status::ok();
   for (const auto& v : villages) {

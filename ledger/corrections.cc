@@ -2,7 +2,6 @@
 // per fund, a transfer between funds, and the return (退回) of unspent special
 // funds. Each is an entry kind of its own, posted with the income and
 // expense lines (chat, CSV, HTTP), and a balanced transaction on the chart.
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include "ledger/chart.h"
 #include "ledger/leaf_fields.h"
@@ -108,14 +107,14 @@ Fen special_money_change(std::string_view kind, bool income, Fen amount) {
   return 0;
 }
 
-Fen unspent_special(SQLite::Statement& q, int64_t log_id, const std::string& project) {
+Fen unspent_special(sql::Statement& q, int64_t log_id, const std::string& project) {
   using F = LeafFields;
   LeafFields f;
   Fen unspent = 0;
   q.bind(1, log_id);
-  while (q.executeStep()) {
-    auto col = q.getColumn(0);
-    if (!f.parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()))) ||
+  while (q.step()) {
+    std::string_view col = q.column_blob_view(0);
+    if (!f.parse(col) ||
         f.string(F::kProject) != project)
       continue;
     std::string_view kind = f.string(F::kKind);

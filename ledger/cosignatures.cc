@@ -1,6 +1,5 @@
 #include "ledger/cosignatures.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cstring>
 #include <iostream>
@@ -40,20 +39,20 @@ constexpr size_t kMaxGoodLines = 100000;
 
 }  // namespace
 
-bool ledger_internal::cosignatures_table_by_slot(SQLite::Database& db) {
-  SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE type='table' AND name='cosignatures'");
-  return q.executeStep() &&
-         normalized_schema_sql(q.getColumn(0).getString()) == normalized_schema_sql(kCosignaturesTableBySlot);
+bool ledger_internal::cosignatures_table_by_slot(Connection& db) {
+  auto& q = db.statement("SELECT sql FROM sqlite_master WHERE type='table' AND name='cosignatures'");
+  return q.step() &&
+         normalized_schema_sql(q.column_text(0)) == normalized_schema_sql(kCosignaturesTableBySlot);
 }
 
-void ledger_internal::migrate_cosignatures_table(SQLite::Database& db, sql::Session& session) {
+void ledger_internal::migrate_cosignatures_table(Connection& db) {
   if (!cosignatures_table_by_slot(db)) return;
   // Not ALTER TABLE … RENAME: SQLite would store the new name quoted, a
   // text verify does not know. The rows go through a temporary table.
   db.exec("CREATE TEMP TABLE cosignatures_moving AS SELECT log_id, size, root, witness, line FROM cosignatures");
   db.exec("DROP TABLE cosignatures");  // its triggers with it
   db.exec(kCosignaturesTable);
-  create_triggers(session, append_only_triggers("cosignatures", "the ledger is append-only"));
+  create_triggers(db, append_only_triggers("cosignatures", "the ledger is append-only"));
   db.exec("INSERT INTO cosignatures(log_id, size, root, witness, line) "
           "SELECT log_id, size, root, witness, line FROM cosignatures_moving");
   db.exec("DROP TABLE cosignatures_moving");
@@ -104,19 +103,18 @@ std::string ledger_internal::note_body(std::string_view note) {
   return split == std::string_view::npos ? std::string() : std::string(note.substr(0, split + 1));
 }
 
-std::string ledger_internal::with_cosignatures(SQLite::Database& db, int64_t log_id, std::string note, WitnessKeys& keys) {
+std::string ledger_internal::with_cosignatures(Connection& db, int64_t log_id, std::string note, WitnessKeys& keys) {
   uint64_t size = 0;
   std::string root;
   if (!body_size_root(note, &size, &root)) return note;
   const std::string body = note_body(note);
-  SQLite::Statement q(db,
-                      "SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? ORDER BY witness, rowid");
+  auto& q = db.statement("SELECT witness, line FROM cosignatures WHERE log_id=? AND size=? AND root=? ORDER BY witness, rowid");
   q.bind(1, log_id);
   q.bind(2, static_cast<int64_t>(size));
-  q.bind(3, root.data(), static_cast<int>(root.size()));
+  q.bind_blob(3, root);
   std::string served;  // the witness whose line was just served: one line each
-  while (q.executeStep()) {
-    std::string witness = q.getColumn(0).getString(), line = q.getColumn(1).getString();
+  while (q.step()) {
+    std::string witness = q.column_text(0), line = q.column_text(1);
     if (witness == served) continue;
     std::string why = keys.check(body, witness, line);
     if (!why.empty()) {
@@ -136,21 +134,21 @@ std::string ledger_internal::with_cosignatures(SQLite::Database& db, int64_t log
 }
 
 std::vector<CosignatureProblem> ledger_internal::check_cosignature_rows(
-    SQLite::Database& db, int64_t log_id, const std::string& log_origin, uint64_t entries,
+    Connection& db, int64_t log_id, const std::string& log_origin, uint64_t entries,
     const std::function<Hash(uint64_t)>& root_at, WitnessKeys& keys) {
-  SQLite::Statement q(db,
-                      "SELECT size, root, witness, line, typeof(size)='integer' AND typeof(root)='blob' FROM cosignatures "
-                      "WHERE log_id=? ORDER BY size, witness");
+  auto& q = db.statement(
+      "SELECT size, root, witness, line, typeof(size)='integer' AND typeof(root)='blob' FROM cosignatures "
+      "WHERE log_id=? ORDER BY size, witness");
   q.bind(1, log_id);
   std::vector<CosignatureProblem> out;
   size_t more = 0;
-  while (q.executeStep()) {
-    int64_t size = q.getColumn(0).getInt64();
-    auto root_col = q.getColumn(1);
-    std::string root(static_cast<const char*>(root_col.getBlob()), static_cast<size_t>(root_col.getBytes()));
-    std::string witness = q.getColumn(2).getString(), line = q.getColumn(3).getString();
+  while (q.step()) {
+    int64_t size = q.column_int64(0);
+    std::string_view root_col = q.column_blob_view(1);
+    std::string root(root_col.data(), root_col.size());
+    std::string witness = q.column_text(2), line = q.column_text(3);
     std::string why;
-    if (q.getColumn(4).getInt() == 0 || size <= 0 || root.size() != 32)
+    if (q.column_int(4) == 0 || size <= 0 || root.size() != 32)
       why = "a row of witness " + witness + " is malformed (size or root not as the ledger writes them)";
     else if (static_cast<uint64_t>(size) > entries)
       why = "witness " + witness + "'s cosignature is on size " + std::to_string(size) + " but the log holds only " +
@@ -205,8 +203,8 @@ Status Ledger::add_cosignature(const std::string& log_name, const std::string& n
     have.reset();
     if (taken) return Status::ok();
     auto& q = txn.sql().statement(
-        "INSERT OR IGNORE INTO cosignatures(log_id, size, root, witness, line) "
-        "SELECT id, ?, ?, ?, ? FROM logs WHERE name=?");
+        "INSERT INTO cosignatures(log_id, size, root, witness, line) "
+        "SELECT id, ?, ?, ?, ? FROM logs WHERE name=? ON CONFLICT DO NOTHING");
     q.bind(1, static_cast<int64_t>(cp->size));
     q.bind_blob(2, std::string(as_view(cp->root)));
     q.bind(3, name);
@@ -268,8 +266,8 @@ Status Ledger::refuse_witness(const std::string& log_name, const std::string& wi
                               const std::string& reason) {
   return write([&](WriteTxn& txn) -> Status {
     auto& q = txn.sql().statement(
-        "INSERT OR IGNORE INTO witness_refusals(log_id, witness, witness_size, reason, at) "
-        "SELECT id, ?, ?, ?, ? FROM logs WHERE name=?");
+        "INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) "
+        "SELECT id, ?, ?, ?, ? FROM logs WHERE name=? ON CONFLICT DO NOTHING");
     q.bind(1, witness);
     q.bind(2, static_cast<int64_t>(witness_size));
     q.bind(3, reason);

@@ -8,7 +8,7 @@
 //
 // A cosignature needs no signature of ours: it is the witness's, over the
 // checkpoint's text. But a row is only as good as that signature: an insider
-// with sqlite3 can insert a line made up, or one moved from another
+// with a SQL shell can insert a line made up, or one moved from another
 // checkpoint, and whatever serves it vouches for it. So every row is checked
 // before it is served (with_cosignatures) and by verify, under the key of a
 // witness the deployment configured (bots.json "witnesses", handed to the
@@ -29,11 +29,8 @@
 
 #include "ledger/crypto.h"
 
-namespace SQLite {
-class Database;
-}
-namespace sunledger::sql {
-class Session;
+namespace sunledger::ledger_internal {
+class Connection;
 }
 
 namespace sunledger::ledger_internal {
@@ -52,12 +49,12 @@ inline constexpr const char* kCosignaturesTable =
 inline constexpr const char* kCosignaturesTableBySlot =
     "CREATE TABLE IF NOT EXISTS cosignatures(log_id INTEGER NOT NULL REFERENCES logs(id), size INTEGER NOT NULL,"
     " root BLOB NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY(log_id, size, witness))";
-// Whether the cosignatures table is of that older form. Throws what SQLite throws.
-bool cosignatures_table_by_slot(SQLite::Database& db);
+// Whether the cosignatures table is of that older form. Throws sql::Error.
+bool cosignatures_table_by_slot(Connection& db);
 // Rebuilds a cosignatures table of the older form in today's, in the
 // caller's write transaction: rows copied, the append-only triggers made
-// again. Nothing when it is in today's form already. Throws what SQLite throws.
-void migrate_cosignatures_table(SQLite::Database& db, sql::Session& session);
+// again. Nothing when it is in today's form already. Throws sql::Error.
+void migrate_cosignatures_table(Connection& db);
 
 // Logs a witness refused because it holds a larger tree or another root at
 // the same size (a rollback or a fork): never submitted to again, so the
@@ -97,19 +94,19 @@ std::string note_body(std::string_view note);
 // The note with the stored cosignature lines on its checkpoint appended (as
 // it is when there are none), each checked first under the configured keys:
 // a row that does not verify is left out and logged (once) on stderr.
-// Throws what SQLite throws.
-std::string with_cosignatures(SQLite::Database& db, int64_t log_id, std::string note, WitnessKeys& keys);
+// Throws sql::Error.
+std::string with_cosignatures(Connection& db, int64_t log_id, std::string note, WitnessKeys& keys);
 
 // verify's part: every cosignature row of one log checked against the
 // log's own tree (`root_at(size)` the recomputed root, `entries` the log's
 // size) and the configured keys. One problem per log at most: the first bad
-// row, and how many more there are. Throws what SQLite throws.
+// row, and how many more there are. Throws sql::Error.
 struct CosignatureProblem {
   uint64_t size = 0;
   std::string reason;
 };
 std::vector<CosignatureProblem> check_cosignature_rows(
-    SQLite::Database& db, int64_t log_id, const std::string& log_origin, uint64_t entries,
+    Connection& db, int64_t log_id, const std::string& log_origin, uint64_t entries,
     const std::function<Hash(uint64_t)>& root_at, WitnessKeys& keys);
 
 }  // namespace sunledger::ledger_internal

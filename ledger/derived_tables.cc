@@ -3,7 +3,6 @@
 // signed entries and compared with the stored rows, both ways.
 #include "ledger/derived_tables.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include <algorithm>
 
@@ -63,10 +62,10 @@ void DerivedTables::collect(const LeafFields& f, std::string_view kind, uint64_t
 
 // The villages table against the registry's entries, both ways.
 void DerivedTables::compare_villages(uint64_t size) {
-  SQLite::Statement q(db, "SELECT id, name, town FROM villages ORDER BY id");
+  auto& q = db.statement("SELECT id, name, town FROM villages ORDER BY id");
   auto left = expect.villages;
-  while (q.executeStep()) {
-    std::string id = q.getColumn(0).getString(), name = q.getColumn(1).getString(), town = q.getColumn(2).getString();
+  while (q.step()) {
+    std::string id = q.column_text(0), name = q.column_text(1), town = q.column_text(2);
     auto it = left.find(id);
     if (it == left.end()) {
       problems.emplace_back(size, "villages: village " + id + " (" + name + ", " + town + ") has no registration entry");
@@ -89,8 +88,8 @@ void DerivedTables::compare_villages(uint64_t size) {
 // day the overdue digest is due) without touching a signed byte.
 void DerivedTables::compare_zone() {
   if (expect.zones.empty()) return;
-  SQLite::Statement q(db, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
-  std::string stored = q.executeStep() ? q.getColumn(0).getString() : "(none)";
+  auto& q = db.statement("SELECT value FROM meta WHERE key='utc_offset_minutes'");
+  std::string stored = q.step() ? q.column_text(0) : "(none)";
   for (const auto& [idx, registered] : expect.zones) {
     // Both the stored zone and the one this process took from it at open:
     // meta edited before a start and put back before the check would
@@ -115,12 +114,12 @@ void DerivedTables::compare_zone() {
 void DerivedTables::compare(int64_t log_id) {
   auto e = [](uint64_t i) { return "entry " + std::to_string(i); };
   {
-    SQLite::Statement q(db, "SELECT month, statement_idx, tree_size FROM month_closes WHERE log_id=?");
+    auto& q = db.statement("SELECT month, statement_idx, tree_size FROM month_closes WHERE log_id=?");
     q.bind(1, log_id);
     std::map<std::string, uint64_t> left = expect.statements;
-    while (q.executeStep()) {
-      std::string month = q.getColumn(0).getString();
-      uint64_t idx = static_cast<uint64_t>(q.getColumn(1).getInt64()), size = static_cast<uint64_t>(q.getColumn(2).getInt64());
+    while (q.step()) {
+      std::string month = q.column_text(0);
+      uint64_t idx = static_cast<uint64_t>(q.column_int64(1)), size = static_cast<uint64_t>(q.column_int64(2));
       auto it = left.find(month);
       if (it == left.end()) {
         problems.emplace_back(idx, "month_closes: a close of " + month + " without a statement entry of that month");
@@ -135,18 +134,18 @@ void DerivedTables::compare(int64_t log_id) {
       problems.emplace_back(idx, "month_closes: the close of " + month + " (statement " + e(idx) + ") is missing");
   }
   {
-    SQLite::Statement q(db, "SELECT name, approved, special, entry_idx FROM projects WHERE log_id=?");
+    auto& q = db.statement("SELECT name, approved, special, entry_idx FROM projects WHERE log_id=?");
     q.bind(1, log_id);
     auto left = expect.projects;
-    while (q.executeStep()) {
-      std::string name = q.getColumn(0).getString();
-      uint64_t idx = static_cast<uint64_t>(q.getColumn(3).getInt64());
+    while (q.step()) {
+      std::string name = q.column_text(0);
+      uint64_t idx = static_cast<uint64_t>(q.column_int64(3));
       auto it = left.find(name);
       if (it == left.end()) {
         problems.emplace_back(idx, "projects: project " + name + " has no registration entry");
         continue;
       }
-      if (q.getColumn(1).getInt64() != it->second.approved || (q.getColumn(2).getInt() != 0) != it->second.special ||
+      if (q.column_int64(1) != it->second.approved || (q.column_int(2) != 0) != it->second.special ||
           idx != it->second.idx)
         problems.emplace_back(it->second.idx, "projects: project " + name + " does not match its registration, " + e(it->second.idx));
       left.erase(it);
@@ -155,12 +154,12 @@ void DerivedTables::compare(int64_t log_id) {
       problems.emplace_back(p.idx, "projects: project " + name + " (registered in " + e(p.idx) + ") is missing");
   }
   {
-    SQLite::Statement q(db, "SELECT name, entry_idx FROM finished_projects WHERE log_id=?");
+    auto& q = db.statement("SELECT name, entry_idx FROM finished_projects WHERE log_id=?");
     q.bind(1, log_id);
     auto left = expect.finished;
-    while (q.executeStep()) {
-      std::string name = q.getColumn(0).getString();
-      uint64_t idx = static_cast<uint64_t>(q.getColumn(1).getInt64());
+    while (q.step()) {
+      std::string name = q.column_text(0);
+      uint64_t idx = static_cast<uint64_t>(q.column_int64(1));
       auto it = left.find(name);
       if (it == left.end() || it->second != idx)
         problems.emplace_back(idx, "finished_projects: project " + name + " does not match a finishing entry");
@@ -170,11 +169,11 @@ void DerivedTables::compare(int64_t log_id) {
       problems.emplace_back(idx, "finished_projects: the finishing of " + name + " (" + e(idx) + ") is missing");
   }
   {
-    SQLite::Statement q(db, "SELECT target_idx, reversal_idx FROM reversals WHERE log_id=?");
+    auto& q = db.statement("SELECT target_idx, reversal_idx FROM reversals WHERE log_id=?");
     q.bind(1, log_id);
     auto left = expect.reversals;
-    while (q.executeStep()) {
-      uint64_t target = static_cast<uint64_t>(q.getColumn(0).getInt64()), idx = static_cast<uint64_t>(q.getColumn(1).getInt64());
+    while (q.step()) {
+      uint64_t target = static_cast<uint64_t>(q.column_int64(0)), idx = static_cast<uint64_t>(q.column_int64(1));
       auto it = left.find(target);
       if (it == left.end() || it->second != idx)
         problems.emplace_back(idx, "reversals: the reversal of " + e(target) + " does not match a reversal entry");
@@ -186,14 +185,14 @@ void DerivedTables::compare(int64_t log_id) {
   {
     // The mapping decides which categories a post accepts and how the
     // published books are exported: a row edited by hand is named.
-    SQLite::Statement q(db, "SELECT direction, name, account, entry_idx FROM account_maps WHERE log_id=?");
+    auto& q = db.statement("SELECT direction, name, account, entry_idx FROM account_maps WHERE log_id=?");
     q.bind(1, log_id);
     auto left = expect.account_maps;
-    while (q.executeStep()) {
-      std::pair<std::string, std::string> key{q.getColumn(0).getString(), q.getColumn(1).getString()};
-      uint64_t idx = static_cast<uint64_t>(q.getColumn(3).getInt64());
+    while (q.step()) {
+      std::pair<std::string, std::string> key{q.column_text(0), q.column_text(1)};
+      uint64_t idx = static_cast<uint64_t>(q.column_int64(3));
       auto it = left.find(key);
-      if (it == left.end() || it->second.first != q.getColumn(2).getString() || it->second.second != idx)
+      if (it == left.end() || it->second.first != q.column_text(2) || it->second.second != idx)
         problems.emplace_back(idx, "account_maps: the mapping of " + key.first + " " + key.second +
                                        " does not match its last mapping entry");
       if (it != left.end()) left.erase(it);
@@ -209,16 +208,15 @@ void DerivedTables::compare(int64_t log_id) {
 void DerivedTables::compare_line_keys(int64_t log_id) {
   auto& want = expect.line_keys;
   std::sort(want.begin(), want.end());
-  SQLite::Statement q(db, "SELECT key, idx FROM line_keys WHERE log_id=? ORDER BY key, idx");
+  auto& q = db.statement("SELECT key, idx FROM line_keys WHERE log_id=? ORDER BY key, idx");
   q.bind(1, log_id);
   size_t i = 0;
   auto missing = [this](uint64_t idx) {
     problems.emplace_back(idx, "line_keys: the duplicate-check row of entry " + std::to_string(idx) + " is missing or altered");
   };
-  while (q.executeStep()) {
-    auto col = q.getColumn(0);
-    std::pair<std::string, uint64_t> row{std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())),
-                                         static_cast<uint64_t>(q.getColumn(1).getInt64())};
+  while (q.step()) {
+    std::string_view col = q.column_blob_view(0);
+    std::pair<std::string, uint64_t> row{std::string(col), static_cast<uint64_t>(q.column_int64(1))};
     while (i < want.size() && want[i] < row) missing(want[i++].second);
     if (i < want.size() && want[i] == row) {
       ++i;

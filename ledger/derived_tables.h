@@ -17,16 +17,16 @@
 #include "ledger/leaf_fields.h"
 #include "ledger/money.h"
 
-namespace SQLite {
-class Database;
+namespace sunledger::ledger_internal {
+class Connection;
 }
 
 namespace sunledger::ledger_internal {
 
 struct DerivedTables {
-  DerivedTables(SQLite::Database& connection, int utc_offset_minutes) : db(connection), zone(utc_offset_minutes) {}
+  DerivedTables(Connection& connection, int utc_offset_minutes) : db(connection), zone(utc_offset_minutes) {}
 
-  SQLite::Database& db;
+  Connection& db;
   int zone;  // the UTC offset the verifying process reckons dates in
   // (entry, why) for every mismatch found, in the order found.
   std::vector<std::pair<uint64_t, std::string>> problems;

@@ -3,7 +3,7 @@
 // signed entry of the village's own log.
 //
 // Why: the evidence log is signed, so an entry edited or removed is caught by
-// its own checkpoint, but the whole log can be deleted with sqlite3 (its
+// its own checkpoint, but the whole log can be deleted with a SQL shell (its
 // entries, hashes and row) and nothing else would miss it. The village's log
 // is the one witnesses cosign and villagers keep checkpoints of: an entry in
 // it naming the evidence (its log, index and SHA-256 of the leaf bytes)

@@ -4,21 +4,15 @@
 
 #include <charconv>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
-
 #include <condition_variable>
 #include <system_error>
 
 #include "ledger/checkpoint.h"
 #include "ledger/names.h"
 #include "ledger/schema.h"
-#include "ledger/wal_checkpointer.h"
 
 #include "ledger/ledger_internal.h"
+#include "ledger/sql_engine.h"
 #include "ledger/cosignatures.h"
 #include "ledger/line_keys.h"
 
@@ -84,21 +78,6 @@ std::vector<SchemaTrigger> Ledger::own_triggers() {
   return out;
 }
 
-namespace {
-
-void configure(SQLite::Database& db) {
-  db.exec("PRAGMA journal_mode=WAL");
-  db.exec("PRAGMA synchronous=FULL");
-  db.exec("PRAGMA foreign_keys=ON");
-  // Each writer of a group commit runs in a SAVEPOINT, whose journal of the
-  // pages it changed spills to a file in /var/tmp past 64 KiB: an open, a
-  // write of every page and an unlink per batch, for a journal that only a
-  // rollback reads and that never has to survive a crash. Kept in memory.
-  db.exec("PRAGMA temp_store=MEMORY");
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------------------
 // Ledger
 
@@ -106,7 +85,7 @@ Ledger::Ledger(const Options& options)
     : options_(options), witness_keys_(std::make_shared<ledger_internal::WitnessKeys>()) {}
 Ledger::~Ledger() = default;
 
-int64_t Ledger::storage_memory_bytes() { return sqlite3_memory_used(); }
+int64_t Ledger::storage_memory_bytes() { return storage_memory_in_use(); }
 
 void Ledger::set_integrity_failure(const std::string& what) {
   std::lock_guard<std::mutex> lock(integrity_mu_);
@@ -118,41 +97,39 @@ std::string Ledger::integrity_failure() const {
   return integrity_failure_;
 }
 
-uint64_t Ledger::wal_checkpoints_done() const { return wal_checkpointer_ ? wal_checkpointer_->checkpoints_done() : 0; }
+uint64_t Ledger::wal_checkpoints_done() const { return engine_ ? engine_->background_checkpoints() : 0; }
 
 Status Ledger::initialize(const std::string& db_path, const std::string& origin, int utc_offset_minutes) {
   if (utc_offset_minutes < -12 * 60 || utc_offset_minutes > 14 * 60)
     return invalid_argument("UTC offset must be between -720 and 840 minutes");
   if (origin.empty() || origin.find_first_of(" \t\n+") != std::string::npos)
     return invalid_argument("origin must be non-empty, without spaces or '+' (for example lukou.zhuzhou.gov.cn/sunledger)");
-  if (auto s = ensure_private_file(db_path); !s.is_ok()) return s;
+  auto engine = engine_for(db_path);
   try {
-    SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
-    configure(db);
-    SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
+    auto created = engine->create();
+    if (!created.is_ok()) return created.status();
+    Connection& db = **created;
+    Transaction t(db, Transaction::Kind::kWrite);
     // Triggers are made with their table only: initialising again must not
     // put back one dropped by hand (verify names it).
-    SqliteSession session(db);
     std::set<std::string> existed;
     for (const char* table : kAppendOnlyTables)
-      if (session.table_exists(table)) existed.insert(table);
+      if (db.table_exists(table)) existed.insert(table);
     for (const char* sql : kSchema) db.exec(sql);
     for (const auto& trigger : own_triggers())
-      if (!existed.count(trigger.table)) create_triggers(session, {trigger});
-    SQLite::Statement q(db, "SELECT value FROM meta WHERE key='origin'");
-    if (q.executeStep()) {
-      if (q.getColumn(0).getString() != origin)
-        return failed_precondition("database already belongs to origin " + q.getColumn(0).getString());
+      if (!existed.count(trigger.table)) create_triggers(db, {trigger});
+    auto& q = db.statement("SELECT value FROM meta WHERE key='origin'");
+    if (q.step()) {
+      if (q.column_text(0) != origin)
+        return failed_precondition("database already belongs to origin " + q.column_text(0));
     } else {
-      SQLite::Statement ins(db, "INSERT INTO meta(key, value) VALUES('origin', ?), ('utc_offset_minutes', ?)");
+      auto& ins = db.statement("INSERT INTO meta(key, value) VALUES('origin', ?), ('utc_offset_minutes', ?)");
       ins.bind(1, origin);
       ins.bind(2, std::to_string(utc_offset_minutes));
       ins.exec();
     }
-    session.reset_all();
+    db.reset_all();
     t.commit();
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "initialize " + db_path);
   } catch (const sql::Error& e) {
     return from_sql(e, "initialize " + db_path);
   }
@@ -163,80 +140,82 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options) {
   if (options.clock == nullptr || options.signer == nullptr) return invalid_argument("a ledger needs a clock and a signer");
   std::unique_ptr<Ledger> ledger(new Ledger(options));
   try {
-    struct stat st{};
-    if (::stat(options.db_path.c_str(), &st) != 0)
-      return not_found("no database at " + options.db_path + " (run `sunledger init` first)");
-    ledger->writer_ = std::make_unique<SqliteDatabase>(options.db_path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
-    configure(*ledger->writer_);
-    ledger->writer_session_ = std::make_unique<SqliteSession>(*ledger->writer_);
-    if (cosignatures_table_by_slot(*ledger->writer_)) {
+    auto engine = engine_for(options.db_path);
+    if (!engine->exists()) return not_found("no database at " + options.db_path + " (run `sunledger init` first)");
+    ledger->writer_ = engine->open_writer();
+    ledger->engine_ = std::move(engine);
+    Connection& w = *ledger->writer_;
+    if (cosignatures_table_by_slot(w)) {
       // Made when a forged row could hold a witness's slot (issue #15): the
       // table rebuilt with the line in its key, at once or not at all; first,
       // while no statement of this connection reads (DROP TABLE needs that).
-      SQLite::Transaction t(*ledger->writer_, SQLite::TransactionBehavior::IMMEDIATE);
-      migrate_cosignatures_table(*ledger->writer_, *ledger->writer_session_);
+      Transaction t(w, Transaction::Kind::kWrite);
+      migrate_cosignatures_table(w);
       t.commit();
     }
-    ledger->wal_checkpointer_ = std::make_unique<WalCheckpointer>();
-    // Where it cannot start (a read-only file), SQLite's auto-checkpoint stays.
-    ledger->wal_checkpointer_->start(ledger->writer_->getHandle(), options.db_path);
-    SQLite::Statement q(*ledger->writer_, "SELECT value FROM meta WHERE key='origin'");
-    if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
-    ledger->origin_ = q.getColumn(0).getString();
-    if (!ledger->writer_->tableExists("account_maps"))
-      ledger->writer_->exec(kAccountMapsTable);  // made before the chart of accounts: no mapping entry yet
-    if (!ledger->writer_->tableExists("cosignatures")) {
+    ledger->engine_->start_background(w);
+    auto& q = w.statement("SELECT value FROM meta WHERE key='origin'");
+    if (!q.step()) return failed_precondition("database has no origin (run `sunledger init` first)");
+    ledger->origin_ = q.column_text(0);
+    q.reset();
+    if (!w.table_exists("account_maps"))
+      w.exec(kAccountMapsTable);  // made before the chart of accounts: no mapping entry yet
+    if (!w.table_exists("cosignatures")) {
       // Made before witnesses were asked (issue #15): the table and its triggers.
-      SQLite::Transaction t(*ledger->writer_, SQLite::TransactionBehavior::IMMEDIATE);
-      if (!ledger->writer_->tableExists("cosignatures")) {
-        ledger->writer_->exec(kCosignaturesTable);
-        create_triggers(*ledger->writer_session_, append_only_triggers("cosignatures", "the ledger is append-only"));
+      Transaction t(w, Transaction::Kind::kWrite);
+      if (!w.table_exists("cosignatures")) {
+        w.exec(kCosignaturesTable);
+        create_triggers(w, append_only_triggers("cosignatures", "the ledger is append-only"));
       }
-      ledger->writer_->exec(kWitnessRefusalsTable);
+      w.exec(kWitnessRefusalsTable);
       t.commit();
     }
-    if (!ledger->writer_->tableExists("line_keys")) {
+    if (!w.table_exists("line_keys")) {
       // Made before duplicate checks (issue #16): the table, its triggers and
       // its rows from the signed entries, at once or not at all.
-      SQLite::Transaction t(*ledger->writer_, SQLite::TransactionBehavior::IMMEDIATE);
-      if (!ledger->writer_->tableExists("line_keys")) {  // another process may have been first
-        ledger->writer_->exec(kLineKeysTable);
-        create_triggers(*ledger->writer_session_, append_only_triggers("line_keys", "the ledger is append-only"));
-        fill_line_keys(*ledger->writer_);
+      Transaction t(w, Transaction::Kind::kWrite);
+      if (!w.table_exists("line_keys")) {  // another process may have been first
+        w.exec(kLineKeysTable);
+        create_triggers(w, append_only_triggers("line_keys", "the ledger is append-only"));
+        fill_line_keys(w);
       }
       t.commit();
     }
-    fill_trailing_line_keys(*ledger->writer_);
+    fill_trailing_line_keys(w);
     ledger->expect_triggers(own_triggers());
     ledger->expect_indexes(indexes_among(kSchema));
     ledger->expect_tables(tables_among(kSchema));
-    SQLite::Statement tz(*ledger->writer_, "SELECT value FROM meta WHERE key='utc_offset_minutes'");
-    if (tz.executeStep()) {
+    auto& tz = w.statement("SELECT value FROM meta WHERE key='utc_offset_minutes'");
+    if (tz.step()) {
       // Edited by hand it may be anything: verify names a changed zone, and
       // a value that is no zone at all stops the ledger here.
-      std::string text = tz.getColumn(0).getString();
+      std::string text = tz.column_text(0);
+      tz.reset();
       int zone = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), zone);
       if (ec != std::errc() || end != text.data() + text.size() || zone < -12 * 60 || zone > 14 * 60)
         return failed_precondition("the database's stored UTC offset \"" + text + "\" is not a time zone (edited by hand?)");
       ledger->options_.utc_offset_minutes = zone;
     }
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "open " + options.db_path);
+    w.reset_all();
+  } catch (const sql::Error& e) {
+    return from_sql(e, "open " + options.db_path);
   }
   return ledger;
 }
 
 Result<std::string> Ledger::stored_origin(const std::string& db_path) {
-  struct stat st{};
-  if (::stat(db_path.c_str(), &st) != 0) return not_found("no database at " + db_path + " (run `sunledger init` first)");
+  auto engine = engine_for(db_path);
+  if (!engine->exists()) return not_found("no database at " + db_path + " (run `sunledger init` first)");
   try {
-    SQLite::Database db(db_path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-    SQLite::Statement q(db, "SELECT value FROM meta WHERE key='origin'");
-    if (!q.executeStep()) return failed_precondition("database has no origin (run `sunledger init` first)");
-    return q.getColumn(0).getString();
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "read origin");
+    auto db = engine->open_reader(true);
+    auto& q = db->statement("SELECT value FROM meta WHERE key='origin'");
+    if (!q.step()) return failed_precondition("database has no origin (run `sunledger init` first)");
+    std::string origin = q.column_text(0);
+    q.reset();
+    return origin;
+  } catch (const sql::Error& e) {
+    return from_sql(e, "read origin");
   }
 }
 
@@ -288,21 +267,19 @@ Status Ledger::write(const std::function<Status(WriteTxn&)>& fn, std::map<std::s
 
 void Ledger::run_batch(const std::vector<Writer*>& batch) {
   struct ResetOnExit {
-    SqliteSession* cache;
+    Connection* cache;
     ~ResetOnExit() { cache->reset_all(); }
-  } reset_on_exit{writer_session_.get()};
+  } reset_on_exit{writer_.get()};
   std::vector<Writer*> applied;
   try {
-    SQLite::Transaction t(*writer_, SQLite::TransactionBehavior::IMMEDIATE);
+    Transaction t(*writer_, Transaction::Kind::kWrite);
     WriteTxn txn(this, writer_.get(), options_.clock->now_unix_seconds());
     for (Writer* w : batch) {
       auto snapshot = txn.snapshot();
-      writer_->exec("SAVEPOINT writer");
+      writer_->savepoint("writer");
       Status s;
       try {
         s = (*w->fn)(txn);
-      } catch (const SQLite::Exception& e) {
-        s = from_sqlite(e, "write");
       } catch (const sql::Error& e) {
         s = from_sql(e, "write");
       } catch (const json::exception& e) {
@@ -312,14 +289,14 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
         // queued behind it would wait for ever.
         s = internal_error(std::string("write failed: ") + e.what());
       }
-      writer_session_->reset_all();
+      writer_->reset_all();
       if (!s.is_ok()) {
-        writer_->exec("ROLLBACK TO writer");
+        writer_->rollback_to("writer");
         txn.restore(std::move(snapshot));
       } else {
         applied.push_back(w);
       }
-      writer_->exec("RELEASE writer");
+      writer_->release("writer");
       w->status = s;
     }
     if (applied.empty()) return;  // the Transaction destructor rolls back
@@ -336,11 +313,11 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
       return;
     }
     for (Writer* w : applied) w->status = s;
-  } catch (const SQLite::Exception& e) {
+  } catch (const sql::Error& e) {
     // The shared transaction failed (BEGIN, SAVEPOINT or COMMIT): nothing of
     // the batch was written, so every writer not already refused hears why.
     for (Writer* w : batch)
-      if (w->status.is_ok()) w->status = from_sqlite(e, "write");
+      if (w->status.is_ok()) w->status = from_sql(e, "write");
   } catch (const std::exception& e) {
     for (Writer* w : batch)
       if (w->status.is_ok()) w->status = internal_error(std::string("write failed: ") + e.what());
@@ -356,17 +333,18 @@ Status Ledger::add_village(const Village& given) {
   }
   if (auto s = validate_village(v, options_.reserved_log_names); !s.is_ok()) return s;
   return write([&](WriteTxn& txn) -> Status {
-    SQLite::Statement exists(*txn.db_, "SELECT 1 FROM villages WHERE id=?");
+    auto& exists = txn.db_->statement("SELECT 1 FROM villages WHERE id=?");
     exists.bind(1, v.id);
-    if (exists.executeStep()) return already_exists("村“" + v.id + "”已经存在 (village already exists)");
-    SQLite::Statement log(*txn.db_, "INSERT INTO logs(name) VALUES(?)");
+    if (exists.step()) return already_exists("村“" + v.id + "”已经存在 (village already exists)");
+    auto& log = txn.db_->statement("INSERT INTO logs(name) VALUES(?)");
     log.bind(1, v.id);
     log.exec();
-    SQLite::Statement ins(*txn.db_, "INSERT INTO villages(id, name, town, log_id) VALUES(?,?,?,?)");
+    // The log's id by its name, not the last row id: the same SQL on every engine.
+    auto& ins = txn.db_->statement("INSERT INTO villages(id, name, town, log_id) SELECT ?, ?, ?, id FROM logs WHERE name=?");
     ins.bind(1, v.id);
     ins.bind(2, v.name);
     ins.bind(3, v.town);
-    ins.bind(4, txn.db_->getLastInsertRowid());
+    ins.bind(4, v.id);
     ins.exec();
     // Sign the empty tree so the village has a checkpoint from its first day.
     auto state = txn.log_for(v.id);

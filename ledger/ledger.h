@@ -33,10 +33,9 @@
 
 namespace sunledger {
 
-class WalCheckpointer;
 namespace ledger_internal {
-class SqliteDatabase;
-class SqliteSession;
+class Connection;
+class Engine;
 class WitnessKeys;
 }  // namespace ledger_internal
 
@@ -274,7 +273,7 @@ class WriteTxn {
  private:
   friend class Ledger;
   struct LogState;
-  WriteTxn(Ledger* ledger, ledger_internal::SqliteDatabase* db, int64_t now);
+  WriteTxn(Ledger* ledger, ledger_internal::Connection* db, int64_t now);
   ~WriteTxn();
   Result<LogState*> log_for(const std::string& log_name);
   std::vector<std::string> duplicate_check(const LogState& log, const std::vector<TransactionLine>& lines,
@@ -291,7 +290,7 @@ class WriteTxn {
   Status finish();  // writes frontiers and signs checkpoints
 
   Ledger* ledger_;
-  ledger_internal::SqliteDatabase* db_;
+  ledger_internal::Connection* db_;
   int64_t now_;
   std::vector<std::unique_ptr<LogState>> logs_;
   std::map<std::string, std::string> signed_;
@@ -511,10 +510,11 @@ class Ledger {
   std::string origin_;
   std::mutex queue_mu_;
   std::deque<Writer*> writers_;
-  std::unique_ptr<ledger_internal::SqliteDatabase> writer_;
-  std::unique_ptr<ledger_internal::SqliteSession> writer_session_;
-  // After writer_: stops (and leaves the writer connection) before it closes.
-  std::unique_ptr<WalCheckpointer> wal_checkpointer_;
+  std::unique_ptr<ledger_internal::Connection> writer_;
+  // The storage engine (sql_engine.h), chosen at open by options_.db_path.
+  // After writer_: its background work on the writer (SQLite's WAL
+  // checkpoints) stops before that connection closes.
+  std::unique_ptr<ledger_internal::Engine> engine_;
   // Checkpoint notes known to carry our signature (we signed or verified
   // them), by log name. Lets a write skip re-verifying the last checkpoint;
   // touched only by the current group-commit leader.
@@ -529,15 +529,13 @@ class Ledger {
   std::string integrity_failure_;
   // change_generation(): bumped after every commit of write() and by the
   // throttled check for other processes' commits (probe_mu_ guards the
-  // probe's connection and its last data_version).
+  // engine's probe and its last value).
   std::atomic<uint64_t> generation_{1};
   std::atomic<int64_t> last_probe_start_ns_{0};
   std::mutex probe_mu_;
-  std::unique_ptr<ledger_internal::SqliteDatabase> probe_db_;
   int64_t probe_data_version_ = -1;
   std::mutex pool_mu_;
-  struct PooledReader;
-  std::vector<std::unique_ptr<PooledReader>> readers_;
+  std::vector<std::unique_ptr<ledger_internal::Connection>> readers_;
 };
 
 }  // namespace sunledger

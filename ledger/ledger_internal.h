@@ -1,11 +1,9 @@
 // What the ledger library's source files share, and nothing outside it may
 // include: the storage helpers, pooled read connections (each with its
-// prepared statements, sqlite_session.h), the write transaction's per-log
-// state, and the month rules.
+// prepared statements, sql_connection.h), the write transaction's per-log
+// state, and the month rules. Names no storage engine (sql_engine.h).
 // Each .cc of ledger/ holds one job (see the README's layout table).
 #pragma once
-
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cstring>
 #include <map>
@@ -21,34 +19,27 @@ struct AccountMap;
 }
 #include "ledger/merkle.h"
 #include "ledger/month_statement.h"
-#include "ledger/sqlite_session.h"
+#include "ledger/sql_connection.h"
 
 namespace sunledger {
 
-// A pooled read-only connection with its own prepared statements; returned to
-// the pool when it goes out of scope.
-struct Ledger::PooledReader {
-  std::unique_ptr<SQLite::Database> db;
-  std::unique_ptr<ledger_internal::SqliteSession> session;
-};
-
+// A pooled read-only connection with its own prepared statements, taken
+// from the pool and returned to it when it goes out of scope.
 class Ledger::ReadConnection {
  public:
-  ReadConnection(Ledger* ledger, std::unique_ptr<PooledReader> r) : ledger_(ledger), r_(std::move(r)) {}
+  ReadConnection(Ledger* ledger, std::unique_ptr<ledger_internal::Connection> r) : ledger_(ledger), r_(std::move(r)) {}
   ReadConnection(ReadConnection&&) = default;
   ~ReadConnection() {
     if (!r_) return;
-    r_->session->reset_all();
+    r_->reset_all();
     std::lock_guard<std::mutex> lock(ledger_->pool_mu_);
     ledger_->readers_.push_back(std::move(r_));
   }
-  SQLite::Database& db() { return *r_->db; }
-  SQLite::Statement& stmt(const char* sql) { return r_->session->raw(sql); }
-  ledger_internal::SqliteSession& session() { return *r_->session; }
+  ledger_internal::Connection& db() { return *r_; }
 
  private:
   Ledger* ledger_;
-  std::unique_ptr<PooledReader> r_;
+  std::unique_ptr<ledger_internal::Connection> r_;
 };
 
 struct WriteTxn::LogState {
@@ -63,17 +54,11 @@ struct WriteTxn::LogState {
 
 namespace ledger_internal {
 
-inline constexpr int kBusyTimeoutMs = 10'000;
 // The longest text field of an entry, in bytes.
 inline constexpr size_t kMaxTextField = 500;
 
-// A SQLite failure as a Status: storage trouble is kUnavailable (retry later), corruption kDataLoss.
-Status from_sqlite(const SQLite::Exception& e, const std::string& what);
-// The same for a failure thrown through the SQL seam (ledger/sql.h).
+// A storage failure as a Status: storage trouble is kUnavailable (retry later), corruption kDataLoss.
 Status from_sql(const sql::Error& e, const std::string& what);
-
-// Creates the database file 0600 before SQLite does (its -wal and -shm files take its mode).
-Status ensure_private_file(const std::string& path);
 
 // A text field of an entry: required or not, at most max bytes, valid UTF-8 without control
 // characters, and no identity number.
@@ -96,7 +81,7 @@ Fen special_money_change(std::string_view kind, bool income, Fen amount);
 // project as money received. q is kUnspentSpecialQuery, its log bound here.
 inline constexpr const char* kUnspentSpecialQuery =
     "SELECT leaf FROM entries WHERE log_id=? AND kind IN ('txn','reversal','special_return','opening_balance')";
-Fen unspent_special(SQLite::Statement& q, int64_t log_id, const std::string& project);
+Fen unspent_special(sql::Statement& q, int64_t log_id, const std::string& project);
 // A village's corrections, newest first, for posting's check of doubles.
 inline constexpr const char* kPostedCorrectionsQuery =
     "SELECT idx, leaf FROM entries WHERE log_id=? AND kind IN ('opening_balance','transfer','special_return') "
@@ -128,24 +113,24 @@ inline const Author kRegistrar{"sunledger", "system", "registry"};
 
 // Subtree hashes straight from the nodes table, one prepared statement reused
 // for the O(log n) look-ups of a proof.
-class SqliteSubtreeSource final : public SubtreeHashSource {
+class NodeTableSource final : public SubtreeHashSource {
  public:
-  SqliteSubtreeSource(SQLite::Statement& q, int64_t log_id) : q_(q), log_id_(log_id) {}
+  NodeTableSource(sql::Statement& q, int64_t log_id) : q_(q), log_id_(log_id) {}
   Result<Hash> perfect_subtree(int level, uint64_t index) override {
     q_.reset();
     q_.bind(1, log_id_);
     q_.bind(2, level);
     q_.bind(3, static_cast<int64_t>(index));
-    if (!q_.executeStep()) return data_loss("missing subtree hash at level " + std::to_string(level) + " index " + std::to_string(index));
-    auto col = q_.getColumn(0);
-    if (col.getBytes() != 32) return data_loss("malformed subtree hash");
+    if (!q_.step()) return data_loss("missing subtree hash at level " + std::to_string(level) + " index " + std::to_string(index));
+    std::string_view col = q_.column_blob_view(0);
+    if (col.size() != 32) return data_loss("malformed subtree hash");
     Hash h{};
-    std::memcpy(h.data(), col.getBlob(), 32);
+    std::memcpy(h.data(), col.data(), 32);
     return h;
   }
 
  private:
-  SQLite::Statement& q_;
+  sql::Statement& q_;
   int64_t log_id_;
 };
 
@@ -157,26 +142,26 @@ struct LogRow {
 };
 
 // q prepared from kFindLog.
-Result<LogRow> find_log(SQLite::Statement& q, const std::string& name);
+Result<LogRow> find_log(sql::Statement& q, const std::string& name);
 inline constexpr const char* kFindLog = "SELECT id, size FROM logs WHERE name=?";
 
-Entry entry_from_row(uint64_t idx, const void* blob, int bytes);
+Entry entry_from_row(uint64_t idx, std::string_view leaf);
 // Steps a prepared "SELECT idx, leaf …" to its end, calling visit with each
-// row's index and leaf bytes, then resets it. Throws what SQLite throws.
-void visit_leaf_rows(SQLite::Statement& q, const std::function<void(uint64_t, std::string_view)>& visit);
+// row's index and leaf bytes, then resets it. Throws sql::Error.
+void visit_leaf_rows(sql::Statement& q, const std::function<void(uint64_t, std::string_view)>& visit);
 
 // The last closed month of a log (q prepared from kLastClosed), if any.
-std::optional<std::string> last_closed(SQLite::Statement& q, int64_t log_id);
-std::optional<std::string> last_closed(SQLite::Database& db, int64_t log_id);
+std::optional<std::string> last_closed(sql::Statement& q, int64_t log_id);
+std::optional<std::string> last_closed(Connection& db, int64_t log_id);
 inline constexpr const char* kLastClosed = "SELECT max(month) FROM month_closes WHERE log_id=?";
 
 // The only month a log may close next: the month right after its last closed
 // one, or, before any was closed, its first month with entries; nullopt when
 // nothing was closed and nothing was written (any month may open the books).
-std::optional<std::string> month_to_close(SQLite::Database& db, int64_t log_id);
+std::optional<std::string> month_to_close(Connection& db, int64_t log_id);
 
 // Adds to a month's running totals inside the write.
-void add_month_totals(SQLite::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense);
+void add_month_totals(sql::Statement& q, int64_t log_id, const std::string& month, Fen income, Fen expense);
 inline constexpr const char* kAddMonthTotals =
     "INSERT INTO month_totals(log_id, month, income, expense) VALUES(?,?,?,?) "
     "ON CONFLICT(log_id, month) DO UPDATE SET income=income+excluded.income, expense=expense+excluded.expense";

@@ -1,12 +1,11 @@
 #include "ledger/line_keys.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <utility>
 #include <vector>
 
 #include "ledger/crypto.h"
 #include "ledger/leaf_fields.h"
+#include "ledger/sql_connection.h"
 
 namespace sunledger::ledger_internal {
 
@@ -27,20 +26,20 @@ std::string line_key(std::string_view direction, std::string_view date, Fen amou
   return std::string(reinterpret_cast<const char*>(h.data()), 16);
 }
 
-void fill_line_keys(SQLite::Database& db) {
-  SQLite::Statement q(db, "SELECT log_id, idx, leaf FROM entries WHERE kind='txn' ORDER BY log_id, idx");
-  SQLite::Statement ins(db, kInsertLineKey);
+void fill_line_keys(Connection& db) {
+  auto& q = db.statement("SELECT log_id, idx, leaf FROM entries WHERE kind='txn' ORDER BY log_id, idx");
+  auto& ins = db.statement(kInsertLineKey);
   LeafFields f;
   using F = LeafFields;
-  while (q.executeStep()) {
-    auto col = q.getColumn(2);
-    if (!f.parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()))))
+  while (q.step()) {
+    std::string_view col = q.column_blob_view(2);
+    if (!f.parse(col))
       continue;  // verify names a leaf that is no JSON; the check simply cannot see it
     std::string key = line_key(f.string(F::kDirection), f.string(F::kDate), f.fen(F::kAmount), f.string(F::kItem),
                                f.string(F::kCounterparty));
-    ins.bind(1, q.getColumn(0).getInt64());
-    ins.bind(2, key.data(), static_cast<int>(key.size()));
-    ins.bind(3, q.getColumn(1).getInt64());
+    ins.bind(1, q.column_int64(0));
+    ins.bind_blob(2, key);
+    ins.bind(3, q.column_int64(1));
     ins.exec();
     ins.reset();
   }
@@ -48,45 +47,46 @@ void fill_line_keys(SQLite::Database& db) {
 
 namespace {
 // The (key, entry) of each trailing line of the log that has no row.
-std::vector<std::pair<std::string, int64_t>> trailing_without_rows(SQLite::Database& db, int64_t log_id) {
+std::vector<std::pair<std::string, int64_t>> trailing_without_rows(Connection& db, int64_t log_id) {
   std::vector<std::pair<std::string, int64_t>> out;
-  SQLite::Statement q(db, "SELECT idx, leaf FROM entries WHERE log_id=? AND kind='txn' ORDER BY idx DESC");
-  SQLite::Statement has(db, "SELECT 1 FROM line_keys WHERE log_id=? AND key=? AND idx=?");
+  auto& q = db.statement("SELECT idx, leaf FROM entries WHERE log_id=? AND kind='txn' ORDER BY idx DESC");
+  auto& has = db.statement("SELECT 1 FROM line_keys WHERE log_id=? AND key=? AND idx=?");
   q.bind(1, log_id);
   LeafFields f;
   using F = LeafFields;
-  while (q.executeStep()) {
-    auto col = q.getColumn(1);
-    if (!f.parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()))))
+  while (q.step()) {
+    std::string_view col = q.column_blob_view(1);
+    if (!f.parse(col))
       break;  // verify names it
     std::string key = line_key(f.string(F::kDirection), f.string(F::kDate), f.fen(F::kAmount), f.string(F::kItem),
                                f.string(F::kCounterparty));
     has.bind(1, log_id);
-    has.bind(2, key.data(), static_cast<int>(key.size()));
-    has.bind(3, q.getColumn(0).getInt64());
-    bool found = has.executeStep();
+    has.bind_blob(2, key);
+    has.bind(3, q.column_int64(0));
+    bool found = has.step();
     has.reset();
     if (found) break;
-    out.emplace_back(std::move(key), q.getColumn(0).getInt64());
+    out.emplace_back(std::move(key), q.column_int64(0));
   }
+  q.reset();
   return out;
 }
 }  // namespace
 
-int fill_trailing_line_keys(SQLite::Database& db) {
+int fill_trailing_line_keys(Connection& db) {
   std::vector<int64_t> logs;
-  SQLite::Statement villages(db, "SELECT log_id FROM villages");
-  while (villages.executeStep()) logs.push_back(villages.getColumn(0).getInt64());
+  auto& villages = db.statement("SELECT log_id FROM villages");
+  while (villages.step()) logs.push_back(villages.column_int64(0));
   bool missing = false;
   for (int64_t id : logs) missing = missing || !trailing_without_rows(db, id).empty();
   if (!missing) return 0;
   int added = 0;
-  SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
-  SQLite::Statement ins(db, kInsertLineKey);
+  Transaction t(db, Transaction::Kind::kWrite);
+  auto& ins = db.statement(kInsertLineKey);
   for (int64_t id : logs)
     for (const auto& [key, idx] : trailing_without_rows(db, id)) {
       ins.bind(1, id);
-      ins.bind(2, key.data(), static_cast<int>(key.size()));
+      ins.bind_blob(2, key);
       ins.bind(3, idx);
       ins.exec();
       ins.reset();

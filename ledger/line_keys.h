@@ -12,8 +12,8 @@
 
 #include "ledger/money.h"
 
-namespace SQLite {
-class Database;
+namespace sunledger::ledger_internal {
+class Connection;
 }
 
 namespace sunledger::ledger_internal {
@@ -34,14 +34,14 @@ inline constexpr const char* kFindLineKey = "SELECT idx FROM line_keys WHERE log
 
 // Fills the (new, empty) table from the signed entries: a database made
 // before the table existed gets it at open, inside the caller's transaction.
-// Throws what SQLite throws.
-void fill_line_keys(SQLite::Database& db);
+// Throws sql::Error.
+void fill_line_keys(Connection& db);
 
 // The rows missing at the end of each village's log, filled: lines an older
 // server posted after a newer binary (a CLI command beside it during an
 // upgrade) made the table. Walks each log back from its last line to the
 // first that has its row, so an up-to-date database costs two lookups per
-// village. Returns how many rows it added. Throws what SQLite throws.
-int fill_trailing_line_keys(SQLite::Database& db);
+// village. Returns how many rows it added. Throws sql::Error.
+int fill_trailing_line_keys(Connection& db);
 
 }  // namespace sunledger::ledger_internal

@@ -16,10 +16,10 @@ using namespace ledger_internal;
 // WriteTxn
 
 
-WriteTxn::WriteTxn(Ledger* ledger, SqliteDatabase* db, int64_t now) : ledger_(ledger), db_(db), now_(now) {}
+WriteTxn::WriteTxn(Ledger* ledger, Connection* db, int64_t now) : ledger_(ledger), db_(db), now_(now) {}
 WriteTxn::~WriteTxn() = default;
 
-sql::Session& WriteTxn::sql() { return *ledger_->writer_session_; }
+sql::Session& WriteTxn::sql() { return *db_; }
 
 WriteTxn::Snapshot WriteTxn::snapshot() const {
   Snapshot snap;
@@ -40,11 +40,11 @@ Result<uint64_t> WriteTxn::log_size(const std::string& log_name) {
   for (auto& l : logs_)
     if (l->name == log_name) return l->range.size();
   try {
-    SQLite::Statement q(*db_, "SELECT size FROM logs WHERE name=?");
+    auto& q = db_->statement("SELECT size FROM logs WHERE name=?");
     q.bind(1, log_name);
-    return q.executeStep() ? static_cast<uint64_t>(q.getColumn(0).getInt64()) : uint64_t{0};
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "log size");
+    return q.step() ? static_cast<uint64_t>(q.column_int64(0)) : uint64_t{0};
+  } catch (const sql::Error& e) {
+    return from_sql(e, "log size");
   }
 }
 
@@ -57,37 +57,45 @@ Status WriteTxn::committed_leaves(const std::string& log_name, uint64_t from,
       if (l->name == log_name) held = true, end = l->committed_size;
     if (!held) {
       // Not appended to by this transaction: what the table holds is committed.
-      auto& q = ledger_->writer_session_->raw("SELECT size FROM logs WHERE name=?");
+      auto& q = db_->statement("SELECT size FROM logs WHERE name=?");
       q.bind(1, log_name);
-      if (q.executeStep()) end = static_cast<uint64_t>(q.getColumn(0).getInt64());
+      if (q.step()) end = static_cast<uint64_t>(q.column_int64(0));
       q.reset();
     }
     if (from >= end) return Status::ok();
-    auto& q = ledger_->writer_session_->raw(
+    auto& q = db_->statement(
         "SELECT idx, leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name=?) AND idx>=? AND idx<? ORDER BY idx");
     q.bind(1, log_name);
     q.bind(2, static_cast<int64_t>(from));
     q.bind(3, static_cast<int64_t>(end));
     visit_leaf_rows(q, visit);
     return Status::ok();
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "read log " + log_name);
+  } catch (const sql::Error& e) {
+    return from_sql(e, "read log " + log_name);
   }
 }
 
 Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   for (auto& l : logs_)
     if (l->name == name) return l.get();
-  auto& q = ledger_->writer_session_->raw("SELECT id, size, frontier, checkpoint FROM logs WHERE name=?");
-  q.bind(1, name);
-  if (!q.executeStep()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
+  auto& find = db_->statement(kFindLog);
+  find.bind(1, name);
+  if (!find.step()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
   auto state = std::make_unique<LogState>();
-  state->id = q.getColumn(0).getInt64();
+  state->id = find.column_int64(0);
   state->name = name;
-  uint64_t size = static_cast<uint64_t>(q.getColumn(1).getInt64());
-  auto frontier_col = q.getColumn(2);
-  std::string frontier(static_cast<const char*>(frontier_col.getBlob()), static_cast<size_t>(frontier_col.getBytes()));
-  std::string note = q.getColumn(3).getString();
+  find.reset();
+  // Appends to this log are serialised from here to the commit, across
+  // processes sharing the database, before its size is read: a second node
+  // must not extend the same tree from the same size.
+  db_->lock_log(state->id);
+  auto& q = db_->statement("SELECT size, frontier, checkpoint FROM logs WHERE id=?");
+  q.bind(1, state->id);
+  if (!q.step()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
+  uint64_t size = static_cast<uint64_t>(q.column_int64(0));
+  std::string frontier = q.column_blob(1);
+  std::string note = q.column_text(2);
+  q.reset();
   auto range = CompactRange::decode(size, frontier);
   if (!range.is_ok()) return range.status();
   // Never sign a checkpoint inconsistent with the last one: the tree we are
@@ -130,21 +138,21 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
                             std::to_string(leaf->size()) + " bytes: a log entry must stay below 64 KiB)");
   uint64_t index = log->range.size();
   auto created = log->range.append(merkle_leaf_hash(*leaf));
-  auto& ins = ledger_->writer_session_->raw("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
+  auto& ins = db_->statement("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
   ins.bind(1, log->id);
   ins.bind(2, static_cast<int64_t>(index));
   ins.bind(3, entry_string(fields, "kind"));
   std::string month = entry_string(fields, "month");
-  if (month.empty()) ins.bind(4);
+  if (month.empty()) ins.bind_null(4);
   else ins.bind(4, month);
-  ins.bind(5, leaf->data(), static_cast<int>(leaf->size()));
+  ins.bind_blob(5, *leaf);
   ins.exec();
   for (const auto& n : created) {
-    auto& node = ledger_->writer_session_->raw("INSERT INTO nodes(log_id, level, idx, hash) VALUES(?,?,?,?)");
+    auto& node = db_->statement("INSERT INTO nodes(log_id, level, idx, hash) VALUES(?,?,?,?)");
     node.bind(1, log->id);
     node.bind(2, n.level);
     node.bind(3, static_cast<int64_t>(n.index));
-    node.bind(4, n.hash.data(), 32);
+    node.bind_blob(4, std::string_view(reinterpret_cast<const char*>(n.hash.data()), 32));
     node.exec();
   }
   log->touched = true;
@@ -159,10 +167,10 @@ Status WriteTxn::finish() {
     if (!note.is_ok()) return note.status();
     ledger_->trusted_notes_[log->name] = *note;
     signed_[log->name] = *note;
-    auto& up = ledger_->writer_session_->raw("UPDATE logs SET size=?, frontier=?, checkpoint=? WHERE id=?");
+    auto& up = db_->statement("UPDATE logs SET size=?, frontier=?, checkpoint=? WHERE id=?");
     std::string frontier = log->range.encode();
     up.bind(1, static_cast<int64_t>(log->range.size()));
-    up.bind(2, frontier.data(), static_cast<int>(frontier.size()));
+    up.bind_blob(2, frontier);
     up.bind(3, *note);
     up.bind(4, log->id);
     up.exec();
@@ -177,7 +185,7 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
   bool held = false;
   for (const auto& l : logs_) held = held || l->name == log_name;
   if (!held) {
-    auto& q = ledger_->writer_session_->raw("INSERT OR IGNORE INTO logs(name) VALUES(?)");
+    auto& q = db_->statement("INSERT INTO logs(name) VALUES(?) ON CONFLICT DO NOTHING");
     q.bind(1, log_name);
     q.exec();
   }

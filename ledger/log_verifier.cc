@@ -57,11 +57,11 @@ struct RecomputedTree {
 };
 
 struct LogVerifier {
-  LogVerifier(SQLite::Database& connection, const std::string& log_origin, const std::string& verifier_key, int utc_offset,
+  LogVerifier(Connection& connection, const std::string& log_origin, const std::string& verifier_key, int utc_offset,
               VerifyReport& out)
       : db(connection), origin(log_origin), vkey(verifier_key), zone(utc_offset), report(out) {}
 
-  SQLite::Database& db;
+  Connection& db;
   const std::string& origin;
   const std::string& vkey;
   int zone;  // the UTC offset this process reckons dates in (read from meta at open)
@@ -203,19 +203,18 @@ struct LogVerifier {
   // 1. Leaves: contiguous indexes, and the queryable columns agree with the
   //    signed bytes (a doctored month column would hide an entry).
   void read_leaves(const CheckedLog& row, std::vector<Hash>& leaves) {
-    SQLite::Statement q(db,
-                        "SELECT idx, kind, month, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
+    auto& q = db.statement("SELECT idx, kind, month, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
     q.bind(1, row.id);
     uint64_t expected = 0;
     LeafFields f;
-    while (q.executeStep()) {
-      uint64_t idx = static_cast<uint64_t>(q.getColumn(0).getInt64());
+    while (q.step()) {
+      uint64_t idx = static_cast<uint64_t>(q.column_int64(0));
       // The column is not STRICT: 10.5 is stored as a real and read as 10, so
       // a row slipped in between two entries would pass for one of them.
       // Such a row, or an index seen already, is named and left out.
-      if (q.getColumn(4).getInt() == 0 || idx < expected) {
+      if (q.column_int(4) == 0 || idx < expected) {
         uint64_t at = std::min(idx, expected);
-        bad(at, "a row of the log claims index " + q.getColumn(0).getString() + " (entry " + std::to_string(at) +
+        bad(at, "a row of the log claims index " + q.column_text(0) + " (entry " + std::to_string(at) +
                     " onwards): not a whole number, or an index already taken");
         continue;
       }
@@ -224,15 +223,10 @@ struct LogVerifier {
         expected = idx;
         leaves.resize(idx, Hash{});
       }
-      auto col = q.getColumn(3);
-      std::string_view leaf(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+      std::string_view leaf = q.column_blob_view(3);
       leaves.push_back(merkle_leaf_hash(leaf));
       bool parsed = f.parse(leaf);
-      auto text = [&](int i) {
-        auto c = q.getColumn(i);
-        const char* p = c.getText();  // NULL reads as ""; the text first, then its length
-        return std::string_view(p, static_cast<size_t>(c.getBytes()));
-      };
+      auto text = [&](int i) { return q.column_text_view(i); };  // NULL reads as ""
       std::string_view month = text(2), kind = f.string(LeafFields::kKind);
       if (!parsed || kind != text(1) || f.string(LeafFields::kMonth) != month ||
           (row.is_village && f.string(LeafFields::kVillage) != row.name))
@@ -294,7 +288,7 @@ struct LogVerifier {
   // same damage: a log deleted whole leaves nothing else to say so.
   void check_pins(const CheckedLog& row) {
     if (pins.empty()) return;
-    SQLite::Statement q(db, "SELECT e.leaf FROM entries e JOIN logs l ON l.id=e.log_id WHERE l.name=? AND e.idx=?");
+    auto& q = db.statement("SELECT e.leaf FROM entries e JOIN logs l ON l.id=e.log_id WHERE l.name=? AND e.idx=?");
     for (const auto& p : pins) {
       std::string what = "village " + row.name + "'s entry #" + std::to_string(p.at) + " (" + kForkReportedKind +
                          ", signed in its log and cosigned with it) pins entry #" + std::to_string(p.index) + " of log " +
@@ -308,11 +302,10 @@ struct LogVerifier {
       q.bind(1, p.log);
       q.bind(2, p.index);
       std::string why;
-      if (!q.executeStep()) {
+      if (!q.step()) {
         why = "entry #" + std::to_string(p.index) + " of log " + p.log + " is missing (deleted by hand?), but " + what;
       } else {
-        auto col = q.getColumn(0);
-        std::string_view leaf(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+        std::string_view leaf = q.column_blob_view(0);
         if (hex_encode(sha256(leaf)) != p.leaf_sha256)
           why = "entry #" + std::to_string(p.index) + " of log " + p.log + " is not the evidence that was reported (edited or "
                 "truncated by hand?): " + what;
@@ -323,10 +316,10 @@ struct LogVerifier {
 
   // The running month totals (a derived table) agree with the entries.
   void compare_month_totals(int64_t log_id) {
-    SQLite::Statement tq(db, "SELECT month, income, expense FROM month_totals WHERE log_id=?");
+    auto& tq = db.statement("SELECT month, income, expense FROM month_totals WHERE log_id=?");
     tq.bind(1, log_id);
     std::map<std::string, std::pair<Fen, Fen>> stored;
-    while (tq.executeStep()) stored[tq.getColumn(0).getString()] = {tq.getColumn(1).getInt64(), tq.getColumn(2).getInt64()};
+    while (tq.step()) stored[tq.column_text(0)] = {tq.column_int64(1), tq.column_int64(2)};
     for (const auto& [month, t] : totals) {
       auto it = stored.find(month);
       if (it == stored.end() || it->second.first != t.income || it->second.second != t.expense)
@@ -339,7 +332,7 @@ struct LogVerifier {
 
   // 2. Stored subtree hashes (what proofs are served from) match the recomputation.
   void check_stored_hashes(int64_t log_id, const RecomputedTree& tree, uint64_t count) {
-    SQLite::Statement nq(db, "SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");
+    auto& nq = db.statement("SELECT level, idx, hash FROM nodes WHERE log_id=? ORDER BY level, idx");
     nq.bind(1, log_id);
     // Every complete subtree's hash must be there too: proofs are served from
     // them, and one deleted left verify saying intact while proofs failed.
@@ -349,18 +342,18 @@ struct LogVerifier {
       bad(first_leaf, "stored hash at level " + std::to_string(level) + " index " + std::to_string(idx) +
                           " is missing (proofs over entry " + std::to_string(first_leaf) + " onwards cannot be served)");
     };
-    while (nq.executeStep()) {
-      size_t level = static_cast<size_t>(nq.getColumn(0).getInt());
-      uint64_t idx = static_cast<uint64_t>(nq.getColumn(1).getInt64());
+    while (nq.step()) {
+      size_t level = static_cast<size_t>(nq.column_int(0));
+      uint64_t idx = static_cast<uint64_t>(nq.column_int64(1));
       if (level < next_at_level.size() && idx < (count >> level)) {
         if (idx > next_at_level[level]) missing(level, next_at_level[level]);
         next_at_level[level] = std::max(next_at_level[level], idx + 1);
       }
-      auto col = nq.getColumn(2);
+      std::string_view col = nq.column_blob_view(2);
       uint64_t first_leaf = level < 63 ? idx << level : UINT64_MAX;
       uint64_t end_leaf = level < 63 ? (idx + 1) << level : UINT64_MAX;
-      if (level >= tree.levels.size() || idx >= tree.levels[level].size() || col.getBytes() != 32 ||
-          std::memcmp(col.getBlob(), tree.levels[level][idx].data(), 32) != 0) {
+      if (level >= tree.levels.size() || idx >= tree.levels[level].size() || col.size() != 32 ||
+          std::memcmp(col.data(), tree.levels[level][idx].data(), 32) != 0) {
         // A parent differs whenever a leaf below it does; report it only when
         // no leaf below explains it (the parent hash itself was edited).
         auto below = located.lower_bound(first_leaf);
@@ -381,16 +374,16 @@ struct LogVerifier {
     else check_checkpoint(row.latest_note, row.name, tree, count, "the latest checkpoint", &latest_size);
     if (latest_size < count && first_bad == UINT64_MAX)
       bad(latest_size, "entries from " + std::to_string(latest_size) + " on are not covered by the latest checkpoint");
-    SQLite::Statement mq(db, "SELECT month, statement_idx, tree_size, checkpoint FROM month_closes WHERE log_id=? ORDER BY month");
+    auto& mq = db.statement("SELECT month, statement_idx, tree_size, checkpoint FROM month_closes WHERE log_id=? ORDER BY month");
     mq.bind(1, row.id);
     uint64_t previous = 0;
-    while (mq.executeStep()) {
-      std::string month = mq.getColumn(0).getString();
+    while (mq.step()) {
+      std::string month = mq.column_text(0);
       uint64_t size = 0;
-      check_checkpoint(mq.getColumn(3).getString(), row.name, tree, count, "the checkpoint of " + month, &size);
+      check_checkpoint(mq.column_text(3), row.name, tree, count, "the checkpoint of " + month, &size);
       if (size < previous) bad(size, "the checkpoint of " + month + " is smaller than an earlier month's");
-      if (size != static_cast<uint64_t>(mq.getColumn(2).getInt64()) ||
-          static_cast<uint64_t>(mq.getColumn(1).getInt64()) >= size)
+      if (size != static_cast<uint64_t>(mq.column_int64(2)) ||
+          static_cast<uint64_t>(mq.column_int64(1)) >= size)
         bad(size, "the close record of " + month + " does not match its checkpoint");
       previous = size;
     }
@@ -399,7 +392,7 @@ struct LogVerifier {
 
 }  // namespace
 
-void verify_log(SQLite::Database& db, const std::string& origin, const std::string& verifier_key, int utc_offset,
+void verify_log(Connection& db, const std::string& origin, const std::string& verifier_key, int utc_offset,
                 const CheckedLog& row, VerifyReport& report, WitnessKeys* witnesses) {
   LogVerifier v{db, origin, verifier_key, utc_offset, report};
   v.run(row, witnesses);

@@ -3,12 +3,11 @@
 // ledger library (verify.cc runs it, per log, on its own connections).
 #pragma once
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <cstdint>
 #include <string>
 
 #include "ledger/ledger.h"
+#include "ledger/sql_connection.h"
 
 namespace sunledger::ledger_internal {
 
@@ -26,13 +25,13 @@ struct CheckedLog {
 
 // Checks one log inside the caller's read transaction on `db` (borrowed for
 // the call) and adds what it finds to `report`: at most one problem, at the
-// first bad entry. Throws SQLite::Exception on a storage failure; the caller
+// first bad entry. Throws sql::Error on a storage failure; the caller
 // turns it into a Status. Not thread-safe on one `db`; logs may be checked
 // concurrently on separate connections.
 // With witnesses given, the log's stored cosignatures are checked too
 // (ledger/cosignatures.h), as a problem of their own: they vouch for no entry,
 // so they never move where the entries are found bad.
-void verify_log(SQLite::Database& db, const std::string& origin, const std::string& verifier_key, int utc_offset,
+void verify_log(Connection& db, const std::string& origin, const std::string& verifier_key, int utc_offset,
                 const CheckedLog& row, VerifyReport& report, WitnessKeys* witnesses = nullptr);
 
 }  // namespace sunledger::ledger_internal

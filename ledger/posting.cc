@@ -60,7 +60,7 @@ std::string named_correction(int64_t idx, const json& f, int utc_offset_minutes)
 // January 1st opening is how one is corrected). Corrections are few, so the
 // village's posted ones are read here rather than indexed in line_keys, whose
 // rows verify rebuilds from the income and expense lines alone.
-void correction_doubles(SQLite::Statement& posted, int64_t log_id, const std::vector<TransactionLine>& lines,
+void correction_doubles(sql::Statement& posted, int64_t log_id, const std::vector<TransactionLine>& lines,
                         const std::string& since, int utc_offset_minutes, std::vector<std::string>* errors,
                         std::set<Code>* codes) {
   struct Earlier {
@@ -69,11 +69,10 @@ void correction_doubles(SQLite::Statement& posted, int64_t log_id, const std::ve
   };
   std::vector<Earlier> earlier;  // newest first
   posted.bind(1, log_id);
-  while (posted.executeStep()) {
-    auto col = posted.getColumn(1);
-    json f = json::parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())),
-                         nullptr, false);
-    if (f.is_object()) earlier.push_back({posted.getColumn(0).getInt64(), std::move(f)});
+  while (posted.step()) {
+    std::string_view col = posted.column_blob_view(1);
+    json f = json::parse(col, nullptr, false);
+    if (f.is_object()) earlier.push_back({posted.column_int64(0), std::move(f)});
   }
   posted.reset();
   const std::string hint = "如确实又发生一笔,请在这一行加“重复:确认”(CSV 在“重复”列写“确认”)。"
@@ -161,27 +160,26 @@ std::vector<std::string> WriteTxn::duplicate_check(const LogState& log, const st
       codes->insert(Code::kAlreadyExists);
       continue;
     }
-    auto& find = ledger_->writer_session_->raw(kFindLineKey);
+    auto& find = db_->statement(kFindLineKey);
     find.bind(1, log.id);
-    find.bind(2, keys.back().data(), static_cast<int>(keys.back().size()));
+    find.bind_blob(2, keys.back());
     std::vector<int64_t> candidates;  // newest first
-    while (find.executeStep()) candidates.push_back(find.getColumn(0).getInt64());
+    while (find.step()) candidates.push_back(find.column_int64(0));
     find.reset();
     for (int64_t idx : candidates) {
-      auto& reversed = ledger_->writer_session_->raw("SELECT 1 FROM reversals WHERE log_id=? AND target_idx=?");
+      auto& reversed = db_->statement("SELECT 1 FROM reversals WHERE log_id=? AND target_idx=?");
       reversed.bind(1, log.id);
       reversed.bind(2, idx);
-      bool was_reversed = reversed.executeStep();
+      bool was_reversed = reversed.step();
       reversed.reset();
       if (was_reversed) continue;  // reposting a reversed line is the correction
-      auto& leaf = ledger_->writer_session_->raw("SELECT leaf FROM entries WHERE log_id=? AND idx=?");
+      auto& leaf = db_->statement("SELECT leaf FROM entries WHERE log_id=? AND idx=?");
       leaf.bind(1, log.id);
       leaf.bind(2, idx);
       json f;
-      if (leaf.executeStep()) {
-        auto col = leaf.getColumn(0);
-        f = json::parse(std::string_view(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes())),
-                        nullptr, false);
+      if (leaf.step()) {
+        std::string_view col = leaf.column_blob_view(0);
+        f = json::parse(col, nullptr, false);
       }
       leaf.reset();
       // The key is a digest: the fields themselves decide.
@@ -208,21 +206,21 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   std::string current = ledger_->current_month();
-  auto closed = last_closed(ledger_->writer_session_->raw(kLastClosed), (*log)->id);
+  auto closed = last_closed(db_->statement(kLastClosed), (*log)->id);
   std::vector<std::string> errors;
   std::set<Code> error_codes;
   std::map<std::string, bool> known_projects;
   // Every line must land on accounts of the 2023 chart (chart.h).
-  AccountMap accounts = stored_account_map(ledger_->writer_session_->raw(kAccountMapQuery), (*log)->id);
+  AccountMap accounts = stored_account_map(db_->statement(kAccountMapQuery), (*log)->id);
   bool money_seen = false;
   // Each project's unspent special money once a return needs it, and what
   // this batch's earlier lines changed of it before that.
   std::map<std::string, Fen> unspent, batch_change;
   if (std::any_of(lines.begin(), lines.end(), [](const TransactionLine& l) { return l.kind == kOpeningBalanceKind; })) {
-    auto& q = ledger_->writer_session_->raw(
+    auto& q = db_->statement(
         "SELECT 1 FROM entries WHERE log_id=? AND kind IN ('txn','transfer','special_return') LIMIT 1");
     q.bind(1, (*log)->id);
-    money_seen = q.executeStep();
+    money_seen = q.step();
     q.reset();
   }
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -241,10 +239,10 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     if (s.is_ok() && correction) {
       std::optional<bool> special;
       if (!line.project.empty()) {
-        auto& q = ledger_->writer_session_->raw("SELECT special FROM projects WHERE log_id=? AND name=?");
+        auto& q = db_->statement("SELECT special FROM projects WHERE log_id=? AND name=?");
         q.bind(1, (*log)->id);
         q.bind(2, line.project);
-        if (q.executeStep()) special = q.getColumn(0).getInt() != 0;
+        if (q.step()) special = q.column_int(0) != 0;
         q.reset();
       }
       s = check_correction(line, accounts, money_seen, special);
@@ -254,7 +252,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
       // stored entries and the lines above it in this batch.
       auto it = unspent.find(line.project);
       if (it == unspent.end())
-        it = unspent.emplace(line.project, unspent_special(ledger_->writer_session_->raw(kUnspentSpecialQuery), (*log)->id,
+        it = unspent.emplace(line.project, unspent_special(db_->statement(kUnspentSpecialQuery), (*log)->id,
                                                            line.project) + batch_change[line.project]).first;
       if (line.amount > it->second)
         s = failed_precondition("退回" + format_yuan_with_wan(line.amount) + "超过项目“" + line.project + "”尚未使用的专项资金" +
@@ -270,10 +268,10 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     if (s.is_ok() && !line.project.empty()) {
       auto it = known_projects.find(line.project);
       if (it == known_projects.end()) {
-        auto& q = ledger_->writer_session_->raw("SELECT 1 FROM projects WHERE log_id=? AND name=?");
+        auto& q = db_->statement("SELECT 1 FROM projects WHERE log_id=? AND name=?");
         q.bind(1, (*log)->id);
         q.bind(2, line.project);
-        it = known_projects.emplace(line.project, q.executeStep()).first;
+        it = known_projects.emplace(line.project, q.step()).first;
         q.reset();
       }
       if (!it->second)
@@ -294,7 +292,7 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   // Corrections even when a line is refused for another reason: a retried
   // upload's opening balances, now after money, are also named as doubles.
   if (money_lines.size() < lines.size())
-    correction_doubles(ledger_->writer_session_->raw(kPostedCorrectionsQuery), (*log)->id, lines,
+    correction_doubles(db_->statement(kPostedCorrectionsQuery), (*log)->id, lines,
                        utc_timestamp(now_ - kDuplicateWindowSeconds), ledger_->utc_offset_minutes(), &errors, &error_codes);
   if (!errors.empty()) {
     std::string joined;
@@ -328,14 +326,14 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     auto idx = append(*log, std::move(f), author);
     if (!idx.is_ok()) return idx.status();
     indexes.push_back(*idx);
-    auto& insert = ledger_->writer_session_->raw(kInsertLineKey);
+    auto& insert = db_->statement(kInsertLineKey);
     const std::string& k = keys[key++];
     insert.bind(1, (*log)->id);
-    insert.bind(2, k.data(), static_cast<int>(k.size()));
+    insert.bind_blob(2, k);
     insert.bind(3, static_cast<int64_t>(*idx));
     insert.exec();
     insert.reset();
-    add_month_totals(ledger_->writer_session_->raw(kAddMonthTotals), (*log)->id, line.date.substr(0, 7),
+    add_month_totals(db_->statement(kAddMonthTotals), (*log)->id, line.date.substr(0, 7),
                      line.income ? line.amount : 0, line.income ? 0 : line.amount);
   }
   return indexes;

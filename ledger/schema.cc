@@ -1,7 +1,5 @@
 #include "ledger/schema.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <string_view>
 
 namespace sunledger {
@@ -66,17 +64,6 @@ std::vector<SchemaTable> tables_among(std::span<const char* const> statements) {
   for (const char* sql : statements)
     if (std::string_view(sql).rfind("CREATE TABLE", 0) == 0) out.push_back(schema_table(sql));
   return out;
-}
-
-std::string table_sql_after(const std::string& create_sql, std::span<const char* const> alters) {
-  SQLite::Database scratch(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  scratch.exec(create_sql);
-  for (const char* alter : alters) scratch.exec(alter);
-  const std::string name = schema_table(create_sql).name;
-  SQLite::Statement q(scratch, "SELECT sql FROM sqlite_master WHERE type='table' AND name=?");
-  q.bind(1, name);
-  if (!q.executeStep()) throw SQLite::Exception("table_sql_after: no table " + name);
-  return normalized_schema_sql(q.getColumn(0).getString());
 }
 
 SchemaIndex schema_index(const std::string& create_sql) {

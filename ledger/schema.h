@@ -3,14 +3,15 @@
 // ones dropped by hand.
 //
 // A trigger runs inside every write, before anything is signed: one added
-// with sqlite3 can rewrite a row after the bot wrote it or swallow a record,
+// with a SQL shell can rewrite a row after the bot wrote it or swallow a record,
 // with every table still matching its log. One dropped is how an insider
 // edits an append-only table; the edit itself is caught by the hashes, but
 // the missing trigger is evidence too, and a server must not quietly go on
 // without its second line of defence.
 //
 // Thread safety: these are values and pure functions (table_sql_after opens
-// its own scratch in-memory database); safe from any thread.
+// its own scratch in-memory database, so it lives with the SQLite engine in
+// sqlite_engine.cc); safe from any thread.
 #pragma once
 
 #include <span>

@@ -49,7 +49,7 @@ class Connection : public sql::Session {
   virtual void reset_all() = 0;
 };
 
-// A transaction that rolls back unless committed, like SQLite::Transaction.
+// A transaction that rolls back unless committed (a scope guard, whatever the engine).
 class Transaction {
  public:
   enum class Kind { kRead, kWrite };

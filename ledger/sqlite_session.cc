@@ -1,5 +1,5 @@
-// The SQL seam on SQLite: SQLiteCpp's statements behind sql::Statement, its
-// exceptions turned into sql::Error.
+// The ledger's Connection on SQLite: SQLiteCpp's statements behind
+// sql::Statement, its exceptions turned into sql::Error, and the transactions.
 #include "ledger/sqlite_session.h"
 
 #include <sqlite3.h>
@@ -24,17 +24,6 @@ sql::Error::Kind error_kind(int sqlite_code) {
 }
 
 namespace {
-
-// Runs fn, throwing what SQLiteCpp throws as sql::Error: upper modules catch
-// nothing of SQLite's, and Ledger::read/write turn sql::Error into a Status.
-template <typename Fn>
-auto guarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const SQLite::Exception& e) {
-    throw sql::Error(error_kind(e.getErrorCode()), e.what());
-  }
-}
 
 std::string bytes_of(const SQLite::Column& c) {
   if (c.isNull() || c.getBytes() <= 0) return {};
@@ -94,21 +83,53 @@ void SqliteStatement::reset() {
   guarded([&] { q_.reset(); });
 }
 
-sql::Statement& SqliteSession::statement(const char* sql) {
+sql::Statement& SqliteConnection::statement(const char* sql) {
   return guarded([&]() -> SqliteStatement& { return cached(sql); });
 }
 
-void SqliteSession::exec(const std::string& sql) {
+void SqliteConnection::exec(const std::string& sql) {
   // A DROP TABLE fails ("database table is locked") while any statement of
   // the connection is part-way through its rows, and a cached one read for a
   // single row stays so until reset: none is in use while a schema changes.
   reset_all();
-  guarded([&] { db_.exec(sql); });
+  run(sql);
 }
 
-int64_t SqliteSession::last_insert_id() { return db_.getLastInsertRowid(); }
+int64_t SqliteConnection::last_insert_id() { return db_->getLastInsertRowid(); }
 
-bool SqliteSession::table_exists(const std::string& table) {
+void SqliteConnection::run(const std::string& sql) {
+  guarded([&] { db_->exec(sql); });
+}
+
+// A cached SELECT left part-way through its rows holds a read snapshot of
+// its own: a transaction starts with none, as when every statement was
+// prepared afresh and finalized at the end of its scope.
+void SqliteConnection::begin_write() {
+  reset_all();
+  run("BEGIN IMMEDIATE");
+}
+void SqliteConnection::begin_read() {
+  reset_all();
+  run("BEGIN");
+}
+void SqliteConnection::commit() { run("COMMIT"); }
+
+void SqliteConnection::rollback() noexcept {
+  // As SQLite::Transaction's destructor: a ROLLBACK that fails (no
+  // transaction left after an I/O error) leaves nothing to undo.
+  try {
+    db_->exec("ROLLBACK");
+  } catch (...) {
+  }
+}
+
+bool SqliteConnection::in_transaction() { return sqlite3_get_autocommit(db_->getHandle()) == 0; }
+
+void SqliteConnection::savepoint(const char* name) { run(std::string("SAVEPOINT ") + name); }
+void SqliteConnection::rollback_to(const char* name) { run(std::string("ROLLBACK TO ") + name); }
+void SqliteConnection::release(const char* name) { run(std::string("RELEASE ") + name); }
+
+bool SqliteConnection::table_exists(const std::string& table) {
   auto& q = statement("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
   q.bind(1, table);
   bool found = q.step();
@@ -116,7 +137,7 @@ bool SqliteSession::table_exists(const std::string& table) {
   return found;
 }
 
-std::vector<std::string> SqliteSession::columns(const std::string& table) {
+std::vector<std::string> SqliteConnection::columns(const std::string& table) {
   auto& q = statement("SELECT name FROM pragma_table_info(?) ORDER BY cid");
   q.bind(1, table);
   std::vector<std::string> out;
@@ -124,16 +145,22 @@ std::vector<std::string> SqliteSession::columns(const std::string& table) {
   return out;
 }
 
-SqliteStatement& SqliteSession::cached(const char* sql) {
+SqliteStatement& SqliteConnection::cached(const char* sql) {
   auto it = cache_.find(sql);
-  if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SqliteStatement>(db_, sql)).first;
+  if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SqliteStatement>(*db_, sql)).first;
   it->second->raw().reset();
   it->second->raw().clearBindings();
   return *it->second;
 }
 
-void SqliteSession::reset_all() {
-  for (auto& [sql, stmt] : cache_) stmt->raw().reset();
+void SqliteConnection::reset_all() {
+  // Only a statement stopped at a row holds a snapshot: one never stepped,
+  // run to its end or failed holds none, and cached() resets every
+  // statement it hands out anyway. (Every batch resets them all at its start,
+  // after each writer and at its end: a reset of each idle one was 2% of an
+  // append's instructions.)
+  for (auto& [sql, stmt] : cache_)
+    if (stmt->raw().hasRow()) stmt->raw().reset();
 }
 
 }  // namespace sunledger::ledger_internal

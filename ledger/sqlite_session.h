@@ -1,10 +1,12 @@
-// The SQL seam (ledger/sql.h) on SQLite, and the prepared-statement cache of
-// each connection, which the ledger's own code shares. Private to ledger/:
-// nothing outside it may include this header.
+// The ledger's Connection (ledger/sql_connection.h) on SQLite, with the
+// prepared-statement cache of each connection, which the SQL seam and the
+// ledger's own code share. Private to ledger/, and within it to the SQLite
+// engine (sqlite_engine.cc) and whoever opens one: no other ledger source
+// names SQLite.
 //
-// Thread safety: none; a session belongs to one connection, which one thread
-// uses at a time (the writer under the group-commit leader, a pooled reader
-// while it is taken from the pool).
+// Thread safety: none; a connection is used by one thread at a time (the
+// writer under the group-commit leader, a pooled reader while it is taken
+// from the pool).
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -14,25 +16,29 @@
 #include <string>
 #include <vector>
 
-#include "ledger/sql.h"
+#include "ledger/sql_connection.h"
 
 namespace sunledger::ledger_internal {
-
-// SQLite's connection under a name of the ledger's own, which ledger.h
-// declares without naming SQLite.
-class SqliteDatabase final : public SQLite::Database {
- public:
-  using SQLite::Database::Database;
-};
 
 // What kind of failure a SQLite result code is (see sql::Error::Kind).
 sql::Error::Kind error_kind(int sqlite_code);
 
+// Runs fn, throwing what SQLiteCpp throws as sql::Error: the ledger and the
+// upper modules catch nothing of SQLite's, and Ledger::read/write turn
+// sql::Error into a Status.
+template <typename Fn>
+auto guarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    throw sql::Error(error_kind(e.getErrorCode()), e.what());
+  }
+}
+
 class SqliteStatement final : public sql::Statement {
  public:
-  // Throws SQLite::Exception (the ledger's own code prepares through here).
+  // Throws SQLite::Exception.
   SqliteStatement(SQLite::Database& db, const std::string& sql);
-  // For the ledger's own code, which speaks SQLiteCpp and catches its exceptions.
   SQLite::Statement& raw() { return q_; }
 
   void bind(int index, int64_t value) override;
@@ -53,11 +59,15 @@ class SqliteStatement final : public sql::Statement {
   SQLite::Statement q_;
 };
 
-// One connection's session: the statements prepared on it, keyed by the SQL
-// literal's address, for the seam (statement) and the ledger (raw) alike.
-class SqliteSession final : public sql::Session {
+// One SQLite connection with the statements prepared on it, keyed by the SQL
+// literal's address.
+class SqliteConnection final : public Connection {
  public:
-  explicit SqliteSession(SQLite::Database& db) : db_(db) {}
+  explicit SqliteConnection(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+
+  // The SQLite handle, for the engine's own work (PRAGMAs, backup, the WAL
+  // checkpointer).
+  SQLite::Database& database() { return *db_; }
 
   sql::Statement& statement(const char* sql) override;
   void exec(const std::string& sql) override;
@@ -65,18 +75,30 @@ class SqliteSession final : public sql::Session {
   bool table_exists(const std::string& table) override;
   std::vector<std::string> columns(const std::string& table) override;
 
-  // The cached statement as SQLiteCpp's, throwing SQLite::Exception.
-  SQLite::Statement& raw(const char* sql) { return cached(sql).raw(); }
+  // BEGIN IMMEDIATE: the write lock from the start, so a write transaction
+  // never fails half-way with SQLITE_BUSY when it first writes.
+  void begin_write() override;
+  void begin_read() override;
+  void commit() override;
+  void rollback() noexcept override;
+  bool in_transaction() override;
+  void savepoint(const char* name) override;
+  void rollback_to(const char* name) override;
+  void release(const char* name) override;
+  // Nothing: BEGIN IMMEDIATE already holds the database's only write lock.
+  void lock_log(int64_t) override {}
   // A stepped but unreset SELECT keeps its read snapshot open past COMMIT,
   // and the next BEGIN IMMEDIATE then fails with SQLITE_BUSY_SNAPSHOT once
   // another process has written; so every write ends by resetting them all.
-  void reset_all();
+  void reset_all() override;
 
  private:
   // Reset, bindings cleared; throws SQLite::Exception.
   SqliteStatement& cached(const char* sql);
+  // A statement of the transaction's own (BEGIN, SAVEPOINT ...), not cached.
+  void run(const std::string& sql);
 
-  SQLite::Database& db_;
+  std::unique_ptr<SQLite::Database> db_;
   std::map<const char*, std::unique_ptr<SqliteStatement>> cache_;
 };
 

@@ -1,6 +1,6 @@
 // Errors as values at module boundaries. Every public function of ledger/, bot/
 // and webhooks/ that can fail returns a Status or a Result<T>; exceptions thrown
-// by libraries (SQLiteCpp, nlohmann/json) are caught before they cross a module.
+// by libraries (the SQLite wrapper, nlohmann/json) are caught before they cross a module.
 // Status and Result are values: copy or move them freely; like any value, one
 // object is not written by two threads at once.
 #pragma once

@@ -15,6 +15,7 @@
 #include "ledger/log_verifier.h"
 
 #include "ledger/ledger_internal.h"
+#include "ledger/sql_engine.h"
 
 namespace sunledger {
 
@@ -60,25 +61,7 @@ void Ledger::expect_tables(const std::vector<SchemaTable>& tables) {
 
 namespace {
 
-// One row of sqlite_master, as stored.
-struct SchemaRow {
-  std::string type, name, table, sql;
-};
-
-// Every row, whatever its type column says: SQLite builds each object from
-// its SQL text and ignores that column, so a trigger whose row an insider
-// marked 'Trigger' (PRAGMA writable_schema) still runs while a check that
-// selects type='trigger' never sees it.
-std::vector<SchemaRow> schema_rows(SQLite::Database& db) {
-  std::vector<SchemaRow> rows;
-  SQLite::Statement q(db, "SELECT coalesce(type, ''), coalesce(name, ''), coalesce(tbl_name, ''), coalesce(sql, '') "
-                          "FROM sqlite_master ORDER BY name");
-  while (q.executeStep())
-    rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                    q.getColumn(3).getString()});
-  return rows;
-}
-
+using SchemaRow = SchemaObject;
 
 // A trigger runs inside every write, before anything is signed: one an
 // insider adds can mark the tamper alarm delivered the moment it is queued,
@@ -165,9 +148,9 @@ Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
   std::vector<SchemaRow> rows;
   try {
     auto conn = read();
-    rows = schema_rows(conn.db());
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "verify the schema");
+    rows = engine_->schema_objects(conn.db());
+  } catch (const sql::Error& e) {
+    return from_sql(e, "verify the schema");
   }
   std::vector<VerifyProblem> out;
   for (const auto& r : rows)
@@ -183,44 +166,43 @@ Result<std::vector<VerifyProblem>> Ledger::verify_schema() {
 
 Result<Ledger::CheckedEntries> Ledger::checked_entries(const std::string& log_name) {
   try {
-    SQLite::Database db(options_.db_path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
-    SQLite::Transaction snapshot(db);
-    SQLite::Statement q(db,
-                        "SELECT l.id, l.size, l.checkpoint, v.id IS NOT NULL, coalesce(v.id, '') FROM logs l "
-                        "LEFT JOIN villages v ON v.log_id=l.id WHERE l.name=?");
+    auto connection = engine_->open_reader(true);
+    Connection& db = *connection;
+    Transaction snapshot(db, Transaction::Kind::kRead);
+    auto& q = db.statement("SELECT l.id, l.size, l.checkpoint, v.id IS NOT NULL, coalesce(v.id, '') FROM logs l "
+                           "LEFT JOIN villages v ON v.log_id=l.id WHERE l.name=?");
     q.bind(1, log_name);
-    if (!q.executeStep()) return not_found("没有这个村或日志“" + log_name + "” (no such village or log)");
-    int64_t id = q.getColumn(0).getInt64();
+    if (!q.step()) return not_found("没有这个村或日志“" + log_name + "” (no such village or log)");
+    int64_t id = q.column_int64(0);
     VerifyReport report;
     const std::string vkey = verifier_key();
     verify_log(db, origin_, vkey, options_.utc_offset_minutes,
-               {id, log_name, static_cast<uint64_t>(q.getColumn(1).getInt64()), q.getColumn(2).getString(),
-                q.getColumn(3).getInt() != 0, q.getColumn(4).getString()},
+               {id, log_name, static_cast<uint64_t>(q.column_int64(1)), q.column_text(2),
+                q.column_int(3) != 0, q.column_text(4)},
                report);
     // Only this log's own problems: a pin of evidence in another log
     // (evidence_pins.h) names that log, whose entries these are not.
     std::erase_if(report.problems, [&](const VerifyProblem& p) { return p.log != log_name; });
     CheckedEntries out;
     out.intact = report.problems.empty();
-    SQLite::Statement e(db, "SELECT idx, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
+    auto& e = db.statement("SELECT idx, leaf, typeof(idx)='integer' FROM entries WHERE log_id=? ORDER BY idx");
     e.bind(1, id);
     out.first_bad = UINT64_MAX;
-    while (e.executeStep()) {
+    while (e.step()) {
       // Row i must be entry i: a row slipped in (a fractional or repeated
       // index) ends what may be replayed, whatever verify located.
-      if (e.getColumn(2).getInt() == 0 || static_cast<uint64_t>(e.getColumn(0).getInt64()) != out.entries.size()) {
+      if (e.column_int(2) == 0 || static_cast<uint64_t>(e.column_int64(0)) != out.entries.size()) {
         out.intact = false;
         out.first_bad = out.entries.size();
         break;
       }
-      auto col = e.getColumn(1);
-      out.entries.push_back(entry_from_row(static_cast<uint64_t>(e.getColumn(0).getInt64()), col.getBlob(), col.getBytes()));
+      out.entries.push_back(entry_from_row(static_cast<uint64_t>(e.column_int64(0)), e.column_blob_view(1)));
     }
     out.first_bad = std::min<uint64_t>(out.first_bad, out.entries.size());
     for (const auto& p : report.problems) out.first_bad = std::min(out.first_bad, p.first_bad_index);
     return out;
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "checked entries");
+  } catch (const sql::Error& e) {
+    return from_sql(e, "checked entries");
   } catch (const std::exception& e) {
     return internal_error(std::string("checked entries: ") + e.what());
   }
@@ -238,29 +220,29 @@ struct LogName {
 // not a pooled one: verify does not hold one of the server's readers for
 // seconds, and a connection only this thread uses needs no mutex around
 // every SQLite call (they were 8% of verify's time).
-Status verify_logs_from(const std::string& db_path, const std::string& origin, const std::string& vkey, int zone,
+Status verify_logs_from(Engine& engine, const std::string& origin, const std::string& vkey, int zone,
                         const std::vector<LogName>& logs, std::atomic<size_t>& next, std::vector<VerifyReport>& per_log,
                         WitnessKeys& witnesses) {
   try {
-    SQLite::Database db(db_path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
-    SQLite::Transaction snapshot(db);
-    SQLite::Statement q(db,
-                        "SELECT l.size, l.checkpoint, v.id IS NOT NULL, coalesce(v.id, '') FROM logs l "
-                        "LEFT JOIN villages v ON v.log_id=l.id WHERE l.id=?");
+    auto connection = engine.open_reader(true);
+    Connection& db = *connection;
+    Transaction snapshot(db, Transaction::Kind::kRead);
+    auto& q = db.statement("SELECT l.size, l.checkpoint, v.id IS NOT NULL, coalesce(v.id, '') FROM logs l "
+                           "LEFT JOIN villages v ON v.log_id=l.id WHERE l.id=?");
     for (size_t i; (i = next++) < logs.size();) {
       q.reset();
       q.bind(1, logs[i].id);
-      while (q.executeStep()) {
+      while (q.step()) {
         verify_log(db, origin, vkey, zone,
-                   {logs[i].id, logs[i].name, static_cast<uint64_t>(q.getColumn(0).getInt64()),
-                    q.getColumn(1).getString(), q.getColumn(2).getInt() != 0, q.getColumn(3).getString()},
+                   {logs[i].id, logs[i].name, static_cast<uint64_t>(q.column_int64(0)),
+                    q.column_text(1), q.column_int(2) != 0, q.column_text(3)},
                    per_log[i], &witnesses);
       }
     }
     return Status::ok();
-  } catch (const SQLite::Exception& e) {
+  } catch (const sql::Error& e) {
     next = logs.size();  // the other thread stops too
-    return from_sqlite(e, "verify");
+    return from_sql(e, "verify");
   } catch (const std::exception& e) {
     next = logs.size();
     return internal_error(std::string("verify: ") + e.what());
@@ -279,12 +261,12 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
   std::vector<LogName> logs;
   try {
     auto conn = read();
-    SQLite::Statement q(conn.db(), "SELECT id, name FROM logs WHERE ?='' OR name=? ORDER BY name");
+    auto& q = conn.db().statement("SELECT id, name FROM logs WHERE ?='' OR name=? ORDER BY name");
     q.bind(1, log_name);
     q.bind(2, log_name);
-    while (q.executeStep()) logs.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString()});
-  } catch (const SQLite::Exception& e) {
-    return from_sqlite(e, "verify");
+    while (q.step()) logs.push_back({q.column_int64(0), q.column_text(1)});
+  } catch (const sql::Error& e) {
+    return from_sql(e, "verify");
   }
   if (logs.empty() && !log_name.empty()) return not_found("没有这个村或日志“" + log_name + "” (no such village or log)");
 
@@ -292,7 +274,7 @@ Result<VerifyReport> Ledger::verify(const std::string& log_name) {
   std::atomic<size_t> next{0};
   const std::string vkey = verifier_key();
   auto work = [&]() -> Status {
-    return verify_logs_from(options_.db_path, origin_, vkey, options_.utc_offset_minutes, logs, next, per_log,
+    return verify_logs_from(*engine_, origin_, vkey, options_.utc_offset_minutes, logs, next, per_log,
                             *witness_keys_);
   };
 
