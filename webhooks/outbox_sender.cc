@@ -204,7 +204,7 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
   }
   if (lane.delivered.contains(m.id, deliveries::fingerprint(m.signature))) {
     // This process sent it, but could not mark it delivered then: marked now.
-    Status recorded = outbox_.mark_delivered(m.id, ledger_->clock().now_unix_seconds());
+    Status recorded = outbox_.mark_delivered(m, ledger_->clock().now_unix_seconds());
     if (recorded.is_ok()) note_logged(m);
     else std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
     return recorded.is_ok();
@@ -246,7 +246,7 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
   Status recorded;
   if (outcome.is_ok()) {
     lane.delivered.insert(m.id, deliveries::fingerprint(m.signature));
-    recorded = outbox_.mark_delivered(m.id, now);
+    recorded = outbox_.mark_delivered(m, now);
     if (recorded.is_ok()) note_logged(m);
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private
