@@ -181,6 +181,7 @@ std::optional<bool> OutboxSender::logged_as_delivered(const OutboxMessage& m) {
 void OutboxSender::note_logged(const OutboxMessage& m) {
   std::lock_guard<std::mutex> lock(logged_mu_);
   logged_.insert(m.id, deliveries::fingerprint(m.signature));
+  if (m.held_village.empty()) return;  // held_push is a notice's only
   if (auto held = deliveries::parse_fingerprint(m.held_push)) logged_.insert(m.id, *held);
 }
 
