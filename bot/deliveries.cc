@@ -114,16 +114,7 @@ void IdRanges::insert(int64_t id) {
   ranges_[id] = last;
 }
 
-Status record(WriteTxn& txn, int64_t outbox_id) {
-  std::string signature, held_push;
-  {
-    auto& q = txn.sql().statement("SELECT sig, coalesce(held_push, '') FROM outbox WHERE id=? AND sig IS NOT NULL");
-    q.bind(1, outbox_id);
-    if (q.step()) {
-      signature = q.column_blob(0);
-      held_push = q.column_text(1);
-    }
-  }
+Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& held_push) {
   auto size = txn.log_size(kLogName);
   if (!size.is_ok()) return size.status();
   if (*size == 0) {

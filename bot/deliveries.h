@@ -96,11 +96,13 @@ class Delivered {
   std::vector<std::pair<int64_t, uint64_t>> pushes_;  // sorted: compact for millions
 };
 
-// Inside a write that just marked row `outbox_id` delivered: records it (and,
-// for a released notice, the fingerprint it was queued with). The log's
+// Inside a write that just marked row `outbox_id` delivered: records it by
+// the signature it went out with (and, for a released notice, its held_push:
+// the fingerprint it was queued with), as the sender read and checked them,
+// not as read again from the row, which sqlite3 can change in between. The log's
 // first entry ("imported") lists the rows delivered before the log existed,
 // so they are covered too.
-Status record(WriteTxn& txn, int64_t outbox_id);
+Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& held_push);
 
 // The pushes the log's entries record as delivered (each under its "push"
 // and its "held" fingerprint), from its entries that match its signed

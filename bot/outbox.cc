@@ -288,7 +288,8 @@ Result<std::vector<std::string>> Outbox::pending_bots() {
   return out;
 }
 
-Status Outbox::mark_delivered(int64_t id, int64_t now) {
+Status Outbox::mark_delivered(const OutboxMessage& sent, int64_t now) {
+  int64_t id = sent.id;
   auto mark = [&](bool record) {
     return ledger_->write([&](WriteTxn& txn) -> Status {
       auto& q = txn.sql().statement(
@@ -299,7 +300,8 @@ Status Outbox::mark_delivered(int64_t id, int64_t now) {
       if (q.exec() == 0 || !record) return Status::ok();
       // In the same transaction: the row is never marked delivered without
       // its entry (see bot/deliveries.h).
-      return deliveries::record(txn, id);
+      // held_push only for a notice: on any other row no signature covers it.
+      return deliveries::record(txn, id, sent.signature, sent.held_village.empty() ? "" : sent.held_push);
     });
   };
   Status s = mark(true);

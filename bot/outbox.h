@@ -122,8 +122,11 @@ class Outbox {
   Result<std::vector<std::string>> pending_bots();
   // A delivered row keeps no text and, for a person, no address: once sent,
   // the outbox is no record of who was told what. The delivery is recorded
-  // in the signed deliveries log in the same transaction (bot/deliveries.h).
-  Status mark_delivered(int64_t id, int64_t now);
+  // in the signed deliveries log in the same transaction (bot/deliveries.h),
+  // as `sent` went out (its signature and held_push, which the sender
+  // checked), never as the row stands now: a row changed meanwhile (a trigger
+  // planted with sqlite3) must not make the entry name another push.
+  Status mark_delivered(const OutboxMessage& sent, int64_t now);
   Status mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error);
   // Gives up on a row: counted as an attempt when `attempted`, never handed
   // out by due() again (until revived).

@@ -215,6 +215,22 @@ namespace {
 // one, not in the future, and no month skipped.
 Status check_closable(Connection& db, int64_t log_id, const std::optional<std::string>& closed,
                       const std::string& month, const std::string& current_month) {
+  // The last closed month as the log's own statement entries have it, not
+  // only the month_closes table derived from them: an insider who deletes a
+  // close row with sqlite3 must not get the month signed and its notice
+  // queued a second time before the next integrity check names the edit.
+  {
+    auto& q = db.statement(
+        "SELECT month FROM entries WHERE log_id=? AND kind='statement' AND month IS NOT NULL ORDER BY month DESC LIMIT 1");
+    q.bind(1, log_id);
+    std::optional<std::string> signed_closed;
+    if (q.step()) signed_closed = q.column_text(0);
+    q.reset();
+    if (signed_closed != closed)
+      return data_loss("本村已公开月份的记录与签名日志不符,可能被人改动过,没有做任何改动;请联系乡镇管理员运行 sunledger verify "
+                       "(the month_closes table says " + closed.value_or("none") + " was the last month published, the "
+                       "signed log says " + signed_closed.value_or("none") + ": edited by hand? nothing was changed)");
+  }
   // Said in terms of publishing: the booking refusal below talks of entries
   // and reversals, and named a month never closed as closed.
   if (closed && valid_month(month) && month <= *closed)

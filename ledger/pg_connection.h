@@ -5,7 +5,7 @@
 // What SQL written for SQLite becomes here (ledger/sql_dialect.h):
 // statement() numbers `?` placeholders as $1..$n and prepares the statement
 // once per connection (keyed by the SQL literal's address, like
-// SqliteSession); exec() translates schema statements' SQLite types.
+// SqliteConnection); exec() translates schema statements' SQLite types.
 //
 // Rows stream: step() reads one row at a time (libpq's single-row mode), so a
 // scan of a million leaves holds one row, not the result. A connection runs

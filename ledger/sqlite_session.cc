@@ -79,9 +79,10 @@ std::string_view SqliteStatement::column_blob_view(int column) {
     return std::string_view(static_cast<const char*>(bytes), static_cast<size_t>(c.getBytes()));
   });
 }
-void SqliteStatement::reset() {
-  guarded([&] { q_.reset(); });
-}
+// sqlite3_reset returns the error of the statement's last step, which that
+// step already threw; SQLiteCpp's reset() would throw it a second time (and
+// every later statement() of the same SQL with it), so reset() does not.
+void SqliteStatement::reset() { q_.tryReset(); }
 
 sql::Statement& SqliteConnection::statement(const char* sql) {
   return guarded([&]() -> SqliteStatement& { return cached(sql); });
@@ -148,7 +149,7 @@ std::vector<std::string> SqliteConnection::columns(const std::string& table) {
 SqliteStatement& SqliteConnection::cached(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SqliteStatement>(*db_, sql)).first;
-  it->second->raw().reset();
+  it->second->raw().tryReset();  // a last run's failure was thrown by that run
   it->second->raw().clearBindings();
   return *it->second;
 }
@@ -160,7 +161,7 @@ void SqliteConnection::reset_all() {
   // after each writer and at its end: a reset of each idle one was 2% of an
   // append's instructions.)
   for (auto& [sql, stmt] : cache_)
-    if (stmt->raw().hasRow()) stmt->raw().reset();
+    if (stmt->raw().hasRow()) stmt->raw().tryReset();
 }
 
 }  // namespace sunledger::ledger_internal

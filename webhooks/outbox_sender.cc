@@ -181,6 +181,7 @@ std::optional<bool> OutboxSender::logged_as_delivered(const OutboxMessage& m) {
 void OutboxSender::note_logged(const OutboxMessage& m) {
   std::lock_guard<std::mutex> lock(logged_mu_);
   logged_.insert(m.id, deliveries::fingerprint(m.signature));
+  if (m.held_village.empty()) return;  // held_push is a notice's only
   if (auto held = deliveries::parse_fingerprint(m.held_push)) logged_.insert(m.id, *held);
 }
 
@@ -204,7 +205,7 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
   }
   if (lane.delivered.contains(m.id, deliveries::fingerprint(m.signature))) {
     // This process sent it, but could not mark it delivered then: marked now.
-    Status recorded = outbox_.mark_delivered(m.id, ledger_->clock().now_unix_seconds());
+    Status recorded = outbox_.mark_delivered(m, ledger_->clock().now_unix_seconds());
     if (recorded.is_ok()) note_logged(m);
     else std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
     return recorded.is_ok();
@@ -246,7 +247,7 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
   Status recorded;
   if (outcome.is_ok()) {
     lane.delivered.insert(m.id, deliveries::fingerprint(m.signature));
-    recorded = outbox_.mark_delivered(m.id, now);
+    recorded = outbox_.mark_delivered(m, now);
     if (recorded.is_ok()) note_logged(m);
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private

@@ -119,7 +119,7 @@ TEST(OutboxTest, DeliversOnceAndRetriesLater) {
   auto due = outbox.due(now, 10);
   ASSERT_EQ(due->size(), 2u);
   EXPECT_EQ((*due)[0].text, "hello");
-  ASSERT_TRUE(outbox.mark_delivered((*due)[0].id, now).is_ok());
+  ASSERT_TRUE(outbox.mark_delivered((*due)[0], now).is_ok());
   ASSERT_TRUE(outbox.mark_failed((*due)[1].id, now + 60, "HTTP 500").is_ok());
   EXPECT_TRUE(outbox.due(now, 10)->empty());
   auto later = outbox.due(now + 60, 10);

@@ -150,6 +150,24 @@ TEST_F(LedgerTest, ABadRowWritesNothing) {
   EXPECT_EQ(*L().log_size("shuangjiang"), 1u);
 }
 
+// Attack: an insider deletes November's row from month_closes with sqlite3
+// (the append-only triggers off for their connection) and asks to publish
+// November again. The signed log's statement entry still says November is
+// published: nothing is signed, no second statement, no second notice.
+TEST_F(LedgerTest, AMonthCloseDeletedByHandIsNotPublishedTwice) {
+  seed_november();
+  ASSERT_TRUE(L().close_month("shuangjiang", "2022-11", official()).is_ok());
+  uint64_t size = *L().log_size("shuangjiang");
+  tamper()->exec("DELETE FROM month_closes WHERE month='2022-11'");
+  auto again = L().close_month("shuangjiang", "2022-11", official());
+  EXPECT_EQ(again.status().code(), Code::kDataLoss) << again.status().to_string();
+  EXPECT_NE(again.status().message().find("signed log says 2022-11"), std::string::npos) << again.status().message();
+  EXPECT_EQ(*L().log_size("shuangjiang"), size);
+  // Nor can the next month be published past the edit.
+  EXPECT_EQ(L().close_month("shuangjiang", "2022-12", official()).status().code(), Code::kDataLoss);
+  EXPECT_EQ(*L().log_size("shuangjiang"), size);
+}
+
 TEST_F(LedgerTest, ClosingAMonthSealsItsStatement) {
   seed_november();
   auto mc = L().close_month("shuangjiang", "2022-11", official());

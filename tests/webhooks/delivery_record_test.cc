@@ -1,0 +1,174 @@
+// Session 11 review of issue #15's held-row fix: what a delivery records in
+// the signed deliveries log, attacked by an insider with sqlite3 and the data
+// folder but not the key. The real sender, the real outbox and deliveries
+// log in a real SQLite file, and the group a real HTTP server on loopback
+// (tests/webhooks/fake_platform.h) counting what it is sent.
+#include <gtest/gtest.h>
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/bot.h"
+#include "bot/outbox.h"
+#include "fake_platform.h"
+#include "raw_platform_crypto.h"
+#include "webhooks/adapter.h"
+#include "test_support.h"
+#include "webhooks/config.h"
+#include "webhooks/http_client.h"
+#include "webhooks/outbox_sender.h"
+
+namespace sunledger {
+namespace {
+
+struct DeliveryRecord : ::testing::Test {
+  testing::TestLedger t;
+  testing::FakePlatform group;
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
+  std::map<std::string, PlatformAdapter*> by_id;
+  std::unique_ptr<HttpClient> client = make_http_client(5);
+
+  void SetUp() override {
+    Bot bot(t.ledger.get(), {});
+    ASSERT_TRUE(bot.initialize().is_ok());
+    nlohmann::json b = {{"id", "bot"}, {"platform", "generic"}, {"push_url", group.url("/push")},
+                        {"secret", "whsec_" + testing::raw::b64("delivery-record-secret-0123456789")}};
+    auto loaded = load_bots_config("{\"bots\": [" + b.dump() + "]}");
+    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    for (const auto& c : *loaded) {
+      adapters.push_back(make_adapter(c));
+      by_id[c.id] = adapters.back().get();
+    }
+  }
+  void enqueue(const std::string& text, const HeldFor& held = {}) {
+    ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) { return Outbox::enqueue(txn, {"bot", "sj-group", text, Audience::kGroup}, held); })
+                    .is_ok());
+  }
+  size_t pushes() { return group.recorded().size(); }
+  bool delivered(int64_t id) {
+    bool out = false;
+    (void)t.ledger->read([&](Ledger::ReadTxn& r) -> Status {
+      auto& q = r.sql().statement("SELECT delivered_at IS NOT NULL FROM outbox WHERE id=?");
+      q.bind(1, id);
+      if (q.step()) out = q.column_int(0) != 0;
+      return Status::ok();
+    });
+    return out;
+  }
+  // What verify says of the deployment: true when it finds nothing wrong.
+  bool verify_intact() {
+    Bot bot(t.ledger.get(), {});
+    auto problems = bot.verify_deployment();
+    return problems.is_ok() && problems->empty();
+  }
+};
+
+// The insider makes the deliveries log refuse one append (its stored size
+// edited while the notice goes out): the row is marked delivered without an
+// entry (Outbox::mark_delivered's fallback, which says nothing). The size put
+// right and the held copy put back over the row, nothing is left that knew of
+// the delivery: after a restart the notice goes out a second time, and verify
+// finds the deployment intact.
+// DISABLED_: not fixed. The fallback keeps the tamper alarm from going out
+// for ever; closing this needs the delivery recorded before the push is sent,
+// or no push but the alarm sent while the log refuses appends.
+TEST_F(DeliveryRecord, DISABLED_ANoticeTheLogRefusedToRecordIsNotSentAgainOnceTheLogIsPutRight) {
+  enqueue("an earlier push: the deliveries log has a checkpoint");
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  {
+    OutboxSender first(t.ledger.get(), by_id, client.get());
+    first.deliver_due();
+    ASSERT_EQ(pushes(), 1u);
+    enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+    db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox WHERE id=2");  // the copy while it is held
+    db.exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");           // appends refused
+    first.deliver_due();
+    ASSERT_EQ(pushes(), 2u);
+    ASSERT_TRUE(delivered(2));
+    db.exec("UPDATE logs SET size=size-1 WHERE name='deliveries'");  // put right
+  }
+  db.exec("DELETE FROM outbox WHERE id=2");
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  OutboxSender restarted(t.ledger.get(), by_id, client.get());
+  restarted.deliver_due();
+  EXPECT_EQ(pushes(), 2u) << "the monthly notice reached its group twice";
+  EXPECT_FALSE(verify_intact()) << "verify finds nothing wrong after a notice was sent twice";
+}
+
+// The deliveries entry must name the push that went out. It used to be
+// written from the row as it stood when the sender marked it delivered, read
+// again in that transaction: a trigger planted with sqlite3 (no key needed)
+// that clears a released notice's held_push as the row is marked delivered
+// left an entry without "held"; the trigger dropped and the copy taken while
+// the notice was held put back, the copy matched no entry and went out again
+// (under --witness-quorum K, released again once one more witness cosigned).
+TEST_F(DeliveryRecord, AHeldPushClearedAsTheNoticeIsMarkedDeliveredIsStillRecorded) {
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox");  // the copy while it is held
+  Outbox outbox(t.ledger.get());
+  auto held = outbox.held_notices();
+  ASSERT_TRUE(held.is_ok() && held->size() == 1);
+  ASSERT_TRUE(*outbox.release(held->front(), held->front().text + "\n— w1 cosigned", 100));
+  db.exec("CREATE TRIGGER forget AFTER UPDATE OF delivered_at ON outbox BEGIN"
+          " UPDATE outbox SET held_push=NULL WHERE id=NEW.id; END");
+  {
+    OutboxSender first(t.ledger.get(), by_id, client.get());
+    first.deliver_due();
+  }
+  ASSERT_EQ(pushes(), 1u);
+  ASSERT_TRUE(delivered(1));
+  db.exec("DROP TRIGGER forget");
+  db.exec("DELETE FROM outbox");
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  OutboxSender restarted(t.ledger.get(), by_id, client.get());
+  restarted.deliver_due();
+  EXPECT_EQ(pushes(), 1u) << "the monthly notice reached its group twice";
+  EXPECT_FALSE(delivered(1));
+  EXPECT_FALSE(verify_intact()) << "verify does not name the held copy put back";
+}
+
+// The same for any push: its signature swapped by a trigger as the row is
+// marked delivered, the entry recorded a fingerprint nothing was sent with,
+// and the genuine copy put back went out again with verify intact.
+TEST_F(DeliveryRecord, ASignatureSwappedAsThePushIsMarkedDeliveredIsNotWhatIsRecorded) {
+  enqueue("您的投诉已办结");
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox");
+  db.exec("CREATE TRIGGER swap AFTER UPDATE OF delivered_at ON outbox BEGIN"
+          " UPDATE outbox SET sig=randomblob(64) WHERE id=NEW.id; END");
+  {
+    OutboxSender first(t.ledger.get(), by_id, client.get());
+    first.deliver_due();
+  }
+  ASSERT_EQ(pushes(), 1u);
+  db.exec("DROP TRIGGER swap");
+  db.exec("DELETE FROM outbox");
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  OutboxSender restarted(t.ledger.get(), by_id, client.get());
+  restarted.deliver_due();
+  EXPECT_EQ(pushes(), 1u) << "the push was sent twice";
+  EXPECT_FALSE(verify_intact());
+}
+
+// A held notice is "never lost" (issue #15, point 3) only against the
+// server: its row deleted with sqlite3 before it goes out leaves no trace.
+// Nothing was delivered, so the deliveries log has nothing to compare, the
+// sender and the release round never see it, GET /v1/outbox/held no longer
+// lists it, and verify finds the deployment intact.
+// DISABLED_: not fixed. Only a record of each queued notice that the key
+// signs (an entry per notice queued, say, in the month close's transaction)
+// lets verify name a notice that neither went out nor is still queued.
+TEST_F(DeliveryRecord, DISABLED_AHeldNoticeDeletedByHandIsNamedByVerify) {
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  ASSERT_EQ(Outbox(t.ledger.get()).held_notices()->size(), 1u);
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("DELETE FROM outbox WHERE held_village='shuangjiang'");
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  sender.deliver_due();
+  EXPECT_EQ(pushes(), 0u);
+  EXPECT_FALSE(verify_intact()) << "a monthly notice deleted before it went out is lost without a word";
+}
+
+}  // namespace
+}  // namespace sunledger
