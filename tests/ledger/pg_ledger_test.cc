@@ -257,5 +257,31 @@ TEST_F(PgLedgerTest, SchemaChangesByHandAreNamed) {
   EXPECT_EQ(report->problems.size(), 5u) << all_problems(*report);
 }
 
+// A server that cannot be reached: open and initialize say so (not "run
+// init"), naming the address without its password, in either place a URI
+// may carry one.
+TEST(PgLedgerAddress, AnUnreachableServerIsNamedWithoutThePassword) {
+  ManualClock clock{testing::kDec5th2022};
+  testing::TempDir dir;
+  auto key = Ed25519KeyFile::create(dir.file("log-key.pem"), "test.sunledger");
+  ASSERT_TRUE(key.is_ok());
+  for (std::string address : {"postgresql://sunledger:s3cret-pw@127.0.0.1:1/ledger",
+                              "postgres://127.0.0.1:1/ledger?user=sunledger&password=s3cret-pw&connect_timeout=2"}) {
+    Ledger::Options o;
+    o.db_path = address;
+    o.signer = key->get();
+    o.clock = &clock;
+    auto opened = Ledger::open(o);
+    ASSERT_FALSE(opened.is_ok());
+    EXPECT_EQ(opened.status().code(), Code::kUnavailable) << opened.status().to_string();
+    EXPECT_EQ(opened.status().message().find("s3cret-pw"), std::string::npos) << opened.status().to_string();
+    EXPECT_NE(opened.status().message().find("127.0.0.1:1/ledger"), std::string::npos) << opened.status().to_string();
+    EXPECT_NE(opened.status().message().find("***"), std::string::npos) << opened.status().to_string();
+    Status init = Ledger::initialize(address, "test.sunledger");
+    EXPECT_EQ(init.code(), Code::kUnavailable) << init.to_string();
+    EXPECT_EQ(init.message().find("s3cret-pw"), std::string::npos) << init.to_string();
+  }
+}
+
 }  // namespace
 }  // namespace sunledger
