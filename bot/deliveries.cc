@@ -37,6 +37,14 @@ std::vector<std::pair<int64_t, uint64_t>> pushes_of(const json& f) {
   return out;
 }
 
+// A monthly notice's "queued" entry: its id, the fingerprint of the signature
+// it was queued with, and the entry's index.
+struct Queued {
+  int64_t id;
+  uint64_t fingerprint;
+  uint64_t entry;
+};
+
 // The import entry's ids, as ranges.
 std::vector<std::pair<int64_t, int64_t>> imported_of(const json& f) {
   std::vector<std::pair<int64_t, int64_t>> out;
@@ -114,21 +122,39 @@ void IdRanges::insert(int64_t id) {
   ranges_[id] = last;
 }
 
-Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& held_push) {
+namespace {
+
+// The log's first entry, once: the rows delivered before the log existed (an
+// older version), so a copy of one put back is caught like any other. Whatever
+// entry starts the log (a delivery or a queued notice) writes it first, or those
+// rows would read as unrecorded. `delivering` is the row this write marks
+// delivered (its own entry follows), 0 for none.
+Status start_log(WriteTxn& txn, int64_t delivering) {
   auto size = txn.log_size(kLogName);
   if (!size.is_ok()) return size.status();
-  if (*size == 0) {
-    // Rows delivered before the log existed (an older version): recorded
-    // once, so a copy of one put back is caught like any other.
-    IdRanges before;
-    auto& q = txn.sql().statement("SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND id != ? ORDER BY id");
-    q.bind(1, outbox_id);
-    while (q.step()) before.insert(q.column_int64(0));
-    json ranges = json::array();
-    for (const auto& [first, last] : before.ranges()) ranges.push_back({first, last});
-    auto imported = txn.append_to_log(kLogName, {{"kind", "imported"}, {"outbox_ids", ranges}}, kSender, true);
-    if (!imported.is_ok()) return imported.status();
-  }
+  if (*size != 0) return Status::ok();
+  IdRanges before;
+  auto& q = txn.sql().statement("SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND id != ? ORDER BY id");
+  q.bind(1, delivering);
+  while (q.step()) before.insert(q.column_int64(0));
+  json ranges = json::array();
+  for (const auto& [first, last] : before.ranges()) ranges.push_back({first, last});
+  auto imported = txn.append_to_log(kLogName, {{"kind", "imported"}, {"outbox_ids", ranges}}, kSender, true);
+  return imported.is_ok() ? Status::ok() : imported.status();
+}
+
+}  // namespace
+
+Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature) {
+  if (Status s = start_log(txn, 0); !s.is_ok()) return s;
+  // Not "push": every reader takes that key as delivered.
+  json f = {{"kind", "queued"}, {"outbox_id", outbox_id}, {"queued", fingerprint_hex(fingerprint(signature))}};
+  auto r = txn.append_to_log(kLogName, f, kSender, true);
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
+Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& held_push) {
+  if (Status s = start_log(txn, outbox_id); !s.is_ok()) return s;
   // The day only: the entry need not time the push (see the header).
   json f = {{"kind", "delivered"}, {"outbox_id", outbox_id}, {"push", fingerprint_hex(fingerprint(signature))}};
   // A released notice: the signature it was queued (held) with too, so a
@@ -162,6 +188,7 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
   Status s = ledger.read([&](Ledger::ReadTxn& r) -> Status {
     std::map<std::pair<int64_t, uint64_t>, uint64_t> entry_of;  // (id, fingerprint) -> entry
     std::map<int64_t, std::pair<int64_t, uint64_t>> imported;   // first id -> (last id, entry)
+    std::vector<Queued> queued;                                  // monthly notices, in entry order
     uint64_t size = 0;
     Status read = r.leaves(kLogName, 0, [&](uint64_t idx, std::string_view leaf) {
       json f = json::parse(leaf.begin(), leaf.end(), nullptr, false);
@@ -169,9 +196,10 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       if (!f.is_object()) return;
       for (const auto& p : pushes_of(f)) entry_of.emplace(p, idx);
       for (const auto& [first, last] : imported_of(f)) imported[first] = {last, idx};
+      if (auto q = fingerprint_of(f, "queued")) queued.push_back({q->first, q->second, idx});
     });
     if (!read.is_ok()) return read;
-    if (size == 0) return Status::ok();  // no push delivered since this version
+    if (size == 0) return Status::ok();  // nothing delivered nor notice queued since this version
     auto find = [&](int64_t id, uint64_t fp) -> std::optional<uint64_t> {
       if (auto it = entry_of.find({id, fp}); it != entry_of.end()) return it->second;
       auto it = imported.upper_bound(id);
@@ -195,6 +223,22 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       else if (!entry && delivered)
         bad(size, "outbox: push " + std::to_string(id) +
                       " is marked delivered but no entry of the log records it (entries removed, or the log rolled back?)");
+    }
+    // Every monthly notice queued must still be queued, or delivered: a row
+    // deleted by hand would otherwise take the notice with it unsaid (issue
+    // #15: a held notice is never lost). Its row is known by the signature it
+    // was queued with (its own, or a released notice's held_push): SQLite gives
+    // a deleted last row's id to the next push.
+    auto& row = r.sql().statement("SELECT sig, coalesce(held_push, '') FROM outbox WHERE id=?");
+    for (const auto& n : queued) {
+      row.reset();
+      row.bind(1, n.id);
+      bool exists = row.step();
+      bool same = exists && (fingerprint(row.column_blob(0)) == n.fingerprint ||
+                             parse_fingerprint(row.column_text(1)) == n.fingerprint);
+      if (same || find(n.id, n.fingerprint)) continue;  // its row is there, or an entry records it delivered
+      bad(n.entry, "outbox: monthly notice " + std::to_string(n.id) + " was queued (entry " + std::to_string(n.entry) +
+                       ") but its row is " + (exists ? "another push now" : "gone") + ": deleted by hand?");
     }
     return Status::ok();
   });

@@ -1,7 +1,7 @@
 // The signed record of delivered pushes: a log of its own ("deliveries",
 // origin ORIGIN/deliveries; no village may take the name) with one entry per
 // outbox row delivered, appended in the transaction that marks the row
-// delivered.
+// delivered, and one per monthly notice queued ("queued", see below).
 //
 // Why a signed log: an outbox row is signed when it is queued, so a copy of a
 // pending row taken before its delivery stays genuine for ever, and put back
@@ -28,6 +28,11 @@
 // ("held"): a put-back copy of the row, held or released, matches its entry.
 // Entries written before "held" existed match by "push" alone.
 //
+// A monthly notice is recorded when it is queued too ("queued", in the
+// publish write): its row deleted with sqlite3 before it went out would
+// otherwise leave no trace, and verify names a queued notice whose row is gone
+// and that no entry records delivered.
+//
 // Privacy: an entry holds that id, the fingerprints and the
 // day, never the chat, the person or the text (the fingerprint is a hash of a
 // signature that only the key can make, so it cannot be matched against a
@@ -40,7 +45,8 @@
 // rollback of both to the copy, which only a witness outside the server
 // (issue #15) can tell. A row queued after the copy has no pending copy (its
 // text is gone once delivered), so its missing entry is named. A log dropped
-// whole is started again, like the admin log, at the next delivery.
+// whole is started again, like the admin log, at the next delivery or the
+// next monthly notice queued.
 #pragma once
 
 #include <cstdint>
@@ -104,12 +110,20 @@ class Delivered {
 // so they are covered too.
 Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& held_push);
 
+// Inside the write that queues monthly notice `outbox_id` (issue #15, held
+// for the witnesses or not): records that it was queued, by the fingerprint
+// of the signature it was queued with ("queued", never "push": that key
+// means delivered). verify names such a notice whose row is gone and that no
+// entry records delivered; rows queued before this entry existed have none.
+Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature);
+
 // The pushes the log's entries record as delivered (each under its "push"
 // and its "held" fingerprint), from its entries that match its signed
 // checkpoint only (see above).
 Result<Delivered> recorded(Ledger& ledger);
 
-// The outbox against the log, both ways (log "deliveries", named by entry).
+// The outbox against the log, both ways (log "deliveries", named by entry),
+// and every queued monthly notice against its row.
 Result<std::vector<VerifyProblem>> verify(Ledger& ledger);
 
 }  // namespace sunledger::deliveries

@@ -3,6 +3,7 @@
 #include "bot/fork_reports.h"
 
 #include "bot/bot_impl.h"
+#include "ledger/checkpoint.h"
 #include "ledger/evidence_pins.h"
 #include "ledger/merkle.h"
 #include "ledger/tlog_proof.h"
@@ -16,20 +17,16 @@ namespace {
 
 const Author kReporter{"sunledger", "system", "fork-report"};
 
-// The body of a signed note: what identifies the checkpoint, whatever
-// signatures ride along.
-std::string body_of(const std::string& note) { return note.substr(0, note.find("\n\n") + 1); }
-
 }  // namespace
 
 Result<bool> record(WriteTxn& txn, const std::string& village, const std::string& checkpoint,
                     const std::string& log_checkpoint) {
   bool seen = false;
-  std::string body = body_of(checkpoint);
+  std::string body = note_body(checkpoint);
   Status s = txn.committed_leaves(kLogName, 0, [&](uint64_t, std::string_view leaf) {
     json f = json::parse(leaf.begin(), leaf.end(), nullptr, false);
     auto cp = f.is_object() ? f.find("checkpoint") : f.end();
-    if (cp != f.end() && cp->is_string() && body_of(cp->get<std::string>()) == body) seen = true;
+    if (cp != f.end() && cp->is_string() && note_body(cp->get<std::string>()) == body) seen = true;
   });
   if (!s.is_ok()) return s;
   if (seen) return false;

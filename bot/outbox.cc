@@ -173,6 +173,9 @@ Status Outbox::enqueue(WriteTxn& txn, const Push& push, const HeldFor& held) {
   u.bind_blob(1, *sig);
   u.bind(2, m.id);
   u.exec();
+  // A monthly notice: signed as queued in this same write, so a row deleted
+  // by hand before it goes out is named by verify, not lost unsaid (issue #15).
+  if (!held.village.empty()) return deliveries::record_queued(txn, m.id, *sig);
   return Status::ok();
 }
 

@@ -161,6 +161,11 @@ std::string verifier_key(std::string_view key_name, std::string_view public_key)
   return std::string(key_name) + "+" + hex + "+" + base64_encode(alg_and_key);
 }
 
+std::string note_body(std::string_view note) {
+  size_t split = note.find("\n\n");
+  return split == std::string_view::npos ? std::string() : std::string(note.substr(0, split + 1));
+}
+
 std::string checkpoint_body(const Checkpoint& cp) {
   return cp.origin + "\n" + std::to_string(cp.size) + "\n" + base64_encode(cp.root) + "\n";
 }

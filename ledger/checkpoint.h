@@ -79,6 +79,10 @@ struct Checkpoint {
 
 // The checkpoint body: origin, size and base64 root, one per line.
 std::string checkpoint_body(const Checkpoint& cp);
+// A signed note's body: its lines up to the blank line before the
+// signatures, with the newline that ends the last ("" when there is none).
+// Two notes with the same body are the same checkpoint, whoever signed them.
+std::string note_body(std::string_view note);
 // The body followed by a blank line and one "— name base64(keyid || sig)" line.
 Result<std::string> sign_checkpoint(const Checkpoint& cp, const NoteSigner& signer);
 // Parses a signed note, checks its signature against the verifier key and

@@ -100,11 +100,6 @@ bool WitnessKeys::first_report(const std::string& what) {
   return reported_.insert(what).second;
 }
 
-std::string ledger_internal::note_body(std::string_view note) {
-  size_t split = note.find("\n\n");
-  return split == std::string_view::npos ? std::string() : std::string(note.substr(0, split + 1));
-}
-
 std::string ledger_internal::with_cosignatures(Connection& db, int64_t log_id, std::string note, WitnessKeys& keys) {
   uint64_t size = 0;
   std::string root;

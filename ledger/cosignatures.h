@@ -87,10 +87,6 @@ class WitnessKeys {
   std::set<std::string> reported_;
 };
 
-// The checkpoint's body: its lines up to the blank line before the
-// signatures, with the newline that ends the last ("" when there is none).
-std::string note_body(std::string_view note);
-
 // The note with the stored cosignature lines on its checkpoint appended (as
 // it is when there are none), each checked first under the configured keys:
 // a row that does not verify is left out and logged (once) on stderr.

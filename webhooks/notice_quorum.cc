@@ -10,12 +10,6 @@ namespace sunledger {
 
 namespace {
 
-// The checkpoint's body: its lines up to the blank line before the signatures.
-std::string body_of(const std::string& note) {
-  size_t split = note.find("\n\n");
-  return split == std::string::npos ? std::string() : note.substr(0, split + 1);
-}
-
 std::string names(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& n : v) out += (out.empty() ? "" : ", ") + n;
@@ -99,7 +93,7 @@ Result<bool> NoticeQuorum::try_release(const OutboxMessage& m, int64_t now) {
   }
   auto block = parse_tlog_proof(m.text);
   size_t at = block.is_ok() ? m.text.rfind(block->checkpoint) : std::string::npos;
-  if (at == std::string::npos || body_of(block->checkpoint) != body_of(close->checkpoint)) {
+  if (at == std::string::npos || note_body(block->checkpoint) != note_body(close->checkpoint)) {
     say_held(m, have, "its text carries no proof block on the month's checkpoint, so it cannot carry the cosignatures");
     return false;
   }

@@ -61,6 +61,15 @@ struct DeliveryRecord : ::testing::Test {
     auto problems = bot.verify_deployment();
     return problems.is_ok() && problems->empty();
   }
+  // Verify's reasons, one a line ("" when intact).
+  std::string verify_reasons() {
+    Bot bot(t.ledger.get(), {});
+    auto problems = bot.verify_deployment();
+    if (!problems.is_ok()) return problems.status().to_string();
+    std::string out;
+    for (const auto& p : *problems) out += p.log + ": " + p.reason + "\n";
+    return out;
+  }
 };
 
 // The insider makes the deliveries log refuse one append (its stored size
@@ -151,15 +160,12 @@ TEST_F(DeliveryRecord, ASignatureSwappedAsThePushIsMarkedDeliveredIsNotWhatIsRec
   EXPECT_FALSE(verify_intact());
 }
 
-// A held notice is "never lost" (issue #15, point 3) only against the
-// server: its row deleted with sqlite3 before it goes out leaves no trace.
-// Nothing was delivered, so the deliveries log has nothing to compare, the
-// sender and the release round never see it, GET /v1/outbox/held no longer
-// lists it, and verify finds the deployment intact.
-// DISABLED_: not fixed. Only a record of each queued notice that the key
-// signs (an entry per notice queued, say, in the month close's transaction)
-// lets verify name a notice that neither went out nor is still queued.
-TEST_F(DeliveryRecord, DISABLED_AHeldNoticeDeletedByHandIsNamedByVerify) {
+// A held notice is "never lost" (issue #15, point 3): its row deleted with
+// sqlite3 before it goes out used to leave no trace (nothing delivered, so
+// the deliveries log had nothing to compare; the sender, the release round and
+// GET /v1/outbox/held no longer see it) and verify found the deployment
+// intact. The "queued" entry written as it was queued names it now.
+TEST_F(DeliveryRecord, AHeldNoticeDeletedByHandIsNamedByVerify) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   ASSERT_EQ(Outbox(t.ledger.get()).held_notices()->size(), 1u);
   SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
@@ -167,7 +173,49 @@ TEST_F(DeliveryRecord, DISABLED_AHeldNoticeDeletedByHandIsNamedByVerify) {
   OutboxSender sender(t.ledger.get(), by_id, client.get());
   sender.deliver_due();
   EXPECT_EQ(pushes(), 0u);
-  EXPECT_FALSE(verify_intact()) << "a monthly notice deleted before it went out is lost without a word";
+  std::string reasons = verify_reasons();
+  EXPECT_NE(reasons.find("deliveries: outbox: monthly notice 1 was queued (entry 1) but its row is gone: deleted by hand?"),
+            std::string::npos)
+      << "a monthly notice deleted before it went out is lost without a word: " << reasons;
+}
+
+// The same, its id then given by SQLite to the next push (a deleted last row's
+// id is reused): a row with that id exists, but it is not the notice queued.
+TEST_F(DeliveryRecord, AHeldNoticeDeletedAndItsIdReusedIsNamedByVerify) {
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("DELETE FROM outbox WHERE id=1");
+  enqueue("您的投诉已办结");
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  sender.deliver_due();
+  ASSERT_EQ(pushes(), 1u);  // the new push, genuine, goes out
+  ASSERT_TRUE(delivered(1));
+  std::string reasons = verify_reasons();
+  EXPECT_NE(reasons.find("outbox: monthly notice 1 was queued (entry 1) but its row is another push now"), std::string::npos)
+      << reasons;
+}
+
+// The queued entry is no delivery: a notice queued, released and sent goes
+// out once, and verify, comparing it with its row, finds nothing wrong. The
+// log's first entry (a queued notice, not a delivery) still imports the rows
+// delivered before the log existed.
+TEST_F(DeliveryRecord, AQueuedNoticeIsSentOnceAndVerifiesIntact) {
+  enqueue("an earlier push, delivered before the deliveries log existed");
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("UPDATE outbox SET delivered_at=1 WHERE id=1");  // as an older version left it: no log
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='deliveries')").getInt(), 2);
+  Outbox outbox(t.ledger.get());
+  auto held = outbox.held_notices();
+  ASSERT_TRUE(held.is_ok() && held->size() == 1);
+  ASSERT_TRUE(*outbox.release(held->front(), held->front().text + "\n— w1 cosigned", 100));
+  {
+    OutboxSender sender(t.ledger.get(), by_id, client.get());
+    sender.deliver_due();
+  }
+  EXPECT_EQ(pushes(), 1u);
+  EXPECT_TRUE(delivered(2));
+  EXPECT_EQ(verify_reasons(), "");
 }
 
 }  // namespace
