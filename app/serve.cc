@@ -382,6 +382,12 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   // cannot deliver, becomes a dead letter (GET /v1/outbox/dead).
   OutboxSenderOptions sender_options;
   sender_options.quorum = &quorum;
+  // A push out whose delivery the log refused to record: the ledger is
+  // checked now, not at the next hourly check, while whatever made the log
+  // refuse still stands (inspectors alerted, writes refused).
+  sender_options.on_record_refused = [&d](const std::string&) {
+    check_integrity(d, "(a delivery the deliveries log refused to record)", true, true);
+  };
   sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), sender_options,
                                           &server.metrics());
   auto port = server.bind();

@@ -291,7 +291,7 @@ Result<std::vector<std::string>> Outbox::pending_bots() {
   return out;
 }
 
-Status Outbox::mark_delivered(const OutboxMessage& sent, int64_t now) {
+Status Outbox::mark_delivered(const OutboxMessage& sent, int64_t now, std::string* refused) {
   int64_t id = sent.id;
   auto mark = [&](bool record) {
     return ledger_->write([&](WriteTxn& txn) -> Status {
@@ -312,7 +312,9 @@ Status Outbox::mark_delivered(const OutboxMessage& sent, int64_t now) {
   // The log refuses appends (the ledger failed verification, or this log's
   // state no longer matches its checkpoint). The push went out all the same
   // and must not go out again and again (the tamper alarm is one such push):
-  // marked delivered without its entry, which verify names.
+  // marked delivered without its entry, which verify names while the edit
+  // stands; the caller has the ledger checked at once, before it is undone.
+  if (refused != nullptr) *refused = s.to_string();
   return mark(false);
 }
 

@@ -126,7 +126,11 @@ class Outbox {
   // as `sent` went out (its signature and held_push, which the sender
   // checked), never as the row stands now: a row changed meanwhile (a trigger
   // planted with sqlite3) must not make the entry name another push.
-  Status mark_delivered(const OutboxMessage& sent, int64_t now);
+  // When the log refuses the entry (the ledger failed verification, or the
+  // log's stored state no longer matches its checkpoint), the row is marked
+  // delivered all the same, since the push went out, and *refused says why:
+  // the caller must have the ledger checked at once (see OutboxSenderOptions).
+  Status mark_delivered(const OutboxMessage& sent, int64_t now, std::string* refused = nullptr);
   Status mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error);
   // Gives up on a row: counted as an attempt when `attempted`, never handed
   // out by due() again (until revived).

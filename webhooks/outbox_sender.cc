@@ -247,8 +247,15 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
   Status recorded;
   if (outcome.is_ok()) {
     lane.delivered.insert(m.id, deliveries::fingerprint(m.signature));
-    recorded = outbox_.mark_delivered(m, now);
+    std::string refused;
+    recorded = outbox_.mark_delivered(m, now, &refused);
     if (recorded.is_ok()) note_logged(m);
+    if (!refused.empty()) {
+      std::fprintf(stderr, "sunledger: push %lld via %s went out but the deliveries log refused to record it (%s): "
+                   "marked delivered without its entry; checking the ledger now\n",
+                   static_cast<long long>(m.id), m.bot_id.c_str(), log_safe(refused).c_str());
+      if (options_.on_record_refused) options_.on_record_refused(refused);
+    }
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private
     // channel): retrying will not help until the configuration changes.

@@ -19,6 +19,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,13 @@ struct OutboxSenderOptions {
   // and none goes out unless its own text carries K witnesses' cosignatures
   // (checked here, whatever the row says). Borrowed; null: sent at once.
   const NoticeQuorum* quorum = nullptr;
+  // Called on the sending thread when a push went out but the deliveries log
+  // refused to record it (its row is marked delivered without an entry), with
+  // what the ledger said. An insider who makes the log refuse that append and
+  // then undoes the edit could have the push sent again from a copy of its
+  // row; `serve` checks the whole ledger here at once, while the edit
+  // stands, so that inspectors are alerted and writes stop. Null: nothing.
+  std::function<void(const std::string& what)> on_record_refused = nullptr;
 };
 
 class OutboxSender {

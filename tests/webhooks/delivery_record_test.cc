@@ -74,34 +74,39 @@ struct DeliveryRecord : ::testing::Test {
 
 // The insider makes the deliveries log refuse one append (its stored size
 // edited while the notice goes out): the row is marked delivered without an
-// entry (Outbox::mark_delivered's fallback, which says nothing). The size put
-// right and the held copy put back over the row, nothing is left that knew of
-// the delivery: after a restart the notice goes out a second time, and verify
-// finds the deployment intact.
-// DISABLED_: not fixed. The fallback keeps the tamper alarm from going out
-// for ever; closing this needs the delivery recorded before the push is sent,
-// or no push but the alarm sent while the log refuses appends.
-TEST_F(DeliveryRecord, DISABLED_ANoticeTheLogRefusedToRecordIsNotSentAgainOnceTheLogIsPutRight) {
+// entry (Outbox::mark_delivered's fallback: the push went out, and must not
+// go out again and again). That used to say nothing; put right, and the held
+// copy put back over the row, nothing was left that knew of the delivery.
+// Now the sender says so at once (on_record_refused; `serve` runs its
+// integrity check there, alerting inspectors and refusing writes), while the
+// edit still stands and verify names it. Pushes are at least once: if the
+// insider then undoes the edit and restarts, the copy can go out again, but
+// not unsaid.
+TEST_F(DeliveryRecord, ANoticeTheLogRefusedToRecordIsSaidAtOnceWhileTheEditStands) {
   enqueue("an earlier push: the deliveries log has a checkpoint");
   SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-  {
-    OutboxSender first(t.ledger.get(), by_id, client.get());
-    first.deliver_due();
-    ASSERT_EQ(pushes(), 1u);
-    enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
-    db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox WHERE id=2");  // the copy while it is held
-    db.exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");           // appends refused
-    first.deliver_due();
-    ASSERT_EQ(pushes(), 2u);
-    ASSERT_TRUE(delivered(2));
-    db.exec("UPDATE logs SET size=size-1 WHERE name='deliveries'");  // put right
-  }
-  db.exec("DELETE FROM outbox WHERE id=2");
-  db.exec("INSERT INTO outbox SELECT * FROM copied");
-  OutboxSender restarted(t.ledger.get(), by_id, client.get());
-  restarted.deliver_due();
-  EXPECT_EQ(pushes(), 2u) << "the monthly notice reached its group twice";
-  EXPECT_FALSE(verify_intact()) << "verify finds nothing wrong after a notice was sent twice";
+  std::vector<std::string> said;
+  std::string verify_then;
+  OutboxSenderOptions options;
+  options.on_record_refused = [&](const std::string& what) {
+    said.push_back(what);
+    verify_then = verify_reasons();  // what serve's integrity check sees at that moment
+  };
+  OutboxSender sender(t.ledger.get(), by_id, client.get(), options);
+  sender.deliver_due();
+  ASSERT_EQ(pushes(), 1u);
+  EXPECT_TRUE(said.empty()) << "a recorded delivery is no refusal";
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  db.exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");  // appends refused
+  sender.deliver_due();
+  ASSERT_EQ(pushes(), 2u);
+  EXPECT_TRUE(delivered(2)) << "the push went out: not to be sent again and again";
+  ASSERT_EQ(said.size(), 1u) << "the refused record was not said";
+  EXPECT_NE(verify_then.find("deliveries"), std::string::npos)
+      << "the check run at once does not name the edited log: " << verify_then;
+  sender.deliver_due();
+  EXPECT_EQ(pushes(), 2u);
+  EXPECT_EQ(said.size(), 1u);
 }
 
 // The deliveries entry must name the push that went out. It used to be
