@@ -386,6 +386,9 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   // checked now, not at the next hourly check, while whatever made the log
   // refuse still stands (inspectors alerted, writes refused).
   sender_options.on_record_refused = [&d](const std::string&) {
+    // Once the ledger failed verification every append is refused: checked
+    // (and inspectors alerted) then already, not again after every push.
+    if (!d.ledger->integrity_failure().empty()) return;
     check_integrity(d, "(a delivery the deliveries log refused to record)", true, true);
   };
   sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), sender_options,

@@ -219,6 +219,8 @@ Status check_closable(Connection& db, int64_t log_id, const std::optional<std::s
   // only the month_closes table derived from them: an insider who deletes a
   // close row with sqlite3 must not get the month signed and its notice
   // queued a second time before the next integrity check names the edit.
+  // (Read from the entries' indexed columns, which an insider can edit too:
+  // verifying the log's leaves before a close is issue #15's open item.)
   {
     auto& q = db.statement(
         "SELECT month FROM entries WHERE log_id=? AND kind='statement' AND month IS NOT NULL ORDER BY month DESC LIMIT 1");
@@ -229,7 +231,7 @@ Status check_closable(Connection& db, int64_t log_id, const std::optional<std::s
     if (signed_closed != closed)
       return data_loss("本村已公开月份的记录与签名日志不符,可能被人改动过,没有做任何改动;请联系乡镇管理员运行 sunledger verify "
                        "(the month_closes table says " + closed.value_or("none") + " was the last month published, the "
-                       "signed log says " + signed_closed.value_or("none") + ": edited by hand? nothing was changed)");
+                       "log's statement entries say " + signed_closed.value_or("none") + ": edited by hand? nothing was changed)");
   }
   // Said in terms of publishing: the booking refusal below talks of entries
   // and reversals, and named a month never closed as closed.

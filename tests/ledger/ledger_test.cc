@@ -161,7 +161,7 @@ TEST_F(LedgerTest, AMonthCloseDeletedByHandIsNotPublishedTwice) {
   tamper()->exec("DELETE FROM month_closes WHERE month='2022-11'");
   auto again = L().close_month("shuangjiang", "2022-11", official());
   EXPECT_EQ(again.status().code(), Code::kDataLoss) << again.status().to_string();
-  EXPECT_NE(again.status().message().find("signed log says 2022-11"), std::string::npos) << again.status().message();
+  EXPECT_NE(again.status().message().find("statement entries say 2022-11"), std::string::npos) << again.status().message();
   EXPECT_EQ(*L().log_size("shuangjiang"), size);
   // Nor can the next month be published past the edit.
   EXPECT_EQ(L().close_month("shuangjiang", "2022-12", official()).status().code(), Code::kDataLoss);
