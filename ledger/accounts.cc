@@ -220,7 +220,7 @@ Status check_closable(Connection& db, int64_t log_id, const std::optional<std::s
   // close row with sqlite3 must not get the month signed and its notice
   // queued a second time before the next integrity check names the edit.
   // (Read from the entries' indexed columns, which an insider can edit too:
-  // verifying the log's leaves before a close is issue #15's open item.)
+  // close_month then verifies the whole log against its leaves.)
   {
     auto& q = db.statement(
         "SELECT month FROM entries WHERE log_id=? AND kind='statement' AND month IS NOT NULL ORDER BY month DESC LIMIT 1");
@@ -296,6 +296,21 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   int64_t log_id = (*log)->id;
   auto closed = last_closed(*db_, log_id);
   if (Status s = check_closable(*db_, log_id, closed, month, ledger_->current_month()); !s.is_ok()) return s;
+  // The village's log verified before its month is signed (leaves against the
+  // signed checkpoint, the indexed columns and derived tables against the
+  // leaves, as committed): the statement is added up from those columns and
+  // rows, and its notice goes to every household. An edit made with sqlite3
+  // since the last integrity check (a close row deleted and the statement's
+  // month column cleared, say) must not get a month signed twice. Once a
+  // month per village; it holds the other writers for that long.
+  auto report = ledger_->verify(village);
+  if (!report.is_ok()) return report.status();
+  if (!report->intact()) {
+    const VerifyProblem& p = report->problems.front();
+    return data_loss("本村账本核验未通过,没有公开;请联系乡镇管理员运行 sunledger verify (the village's log does not "
+                     "verify, nothing was published: " + p.log + " entry #" + std::to_string(p.first_bad_index) + ": " +
+                     p.reason + ")");
+  }
   auto f = statement_of(*db_, village, log_id, closed, month);
   if (!f.is_ok()) return f.status();
   if (alerts != nullptr) {

@@ -168,6 +168,24 @@ TEST_F(LedgerTest, AMonthCloseDeletedByHandIsNotPublishedTwice) {
   EXPECT_EQ(*L().log_size("shuangjiang"), size);
 }
 
+// The same insider also clears the statement entry's indexed month column
+// (review R2): the month-closes check above reads it, but the close verifies
+// the village's log first, and the column no longer matches its signed leaf.
+TEST_F(LedgerTest, AStatementColumnEditedByHandGetsNoMonthSignedTwice) {
+  seed_november();
+  ASSERT_TRUE(L().close_month("shuangjiang", "2022-11", official()).is_ok());
+  uint64_t size = *L().log_size("shuangjiang");
+  {
+    auto db = tamper();
+    db->exec("DELETE FROM month_closes WHERE month='2022-11'");
+    db->exec("UPDATE entries SET month=NULL WHERE kind='statement' AND month='2022-11'");
+  }
+  auto again = L().close_month("shuangjiang", "2022-11", official());
+  EXPECT_EQ(again.status().code(), Code::kDataLoss) << again.status().to_string();
+  EXPECT_NE(again.status().message().find("does not verify"), std::string::npos) << again.status().message();
+  EXPECT_EQ(*L().log_size("shuangjiang"), size);
+}
+
 TEST_F(LedgerTest, ClosingAMonthSealsItsStatement) {
   seed_november();
   auto mc = L().close_month("shuangjiang", "2022-11", official());
@@ -469,27 +487,36 @@ TEST_F(LedgerTest, NamesCannotImpersonate) {
 
 // A month's statement is what its notice publishes: it must add up to the
 // month's entries. An insider who moves an entry's month column away while
-// the month is closed (or edits a leaf and puts it back afterwards) gets a
-// signed statement without it; once the column is restored, every entry,
-// hash and derived table agrees again, and only the statement is wrong.
+// the month is closed used to get a signed statement without it; the close
+// now verifies the village's log first and refuses. And verify still adds up
+// every statement again: one the operator signs with the key (or an older
+// version signed from moved columns) that does not add up is named.
 TEST_F(LedgerTest, VerifyRecomputesEveryStatementFromItsEntries) {
   seed_november();
-  auto db = tamper();
-  const std::string road = "UPDATE entries SET month=? WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang') AND idx=4";
-  SQLite::Statement away(*db, road);
-  away.bind(1, "2022-12");
-  ASSERT_EQ(away.exec(), 1);
+  {
+    auto db = tamper();
+    const std::string road = "UPDATE entries SET month=? WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang') AND idx=4";
+    SQLite::Statement away(*db, road);
+    away.bind(1, "2022-12");
+    ASSERT_EQ(away.exec(), 1);
+    auto refused = L().close_month("shuangjiang", "2022-11", official());
+    EXPECT_EQ(refused.status().code(), Code::kDataLoss) << "a month closed from a moved column";
+    SQLite::Statement back(*db, road);
+    back.bind(1, "2022-11");
+    ASSERT_EQ(back.exec(), 1);
+  }
   auto close = L().close_month("shuangjiang", "2022-11", official());
   ASSERT_TRUE(close.is_ok()) << close.status().to_string();
-  SQLite::Statement back(*db, road);
-  back.bind(1, "2022-11");
-  ASSERT_EQ(back.exec(), 1);
+  ASSERT_EQ(entry_fen(close->statement, "expense_total"), (157'600 + 142'400 + 350) * kYuan);
   // The signed statement leaves the road's 142,400 out of November.
-  ASSERT_EQ(entry_fen(close->statement, "expense_total"), (157'600 + 350) * kYuan);
+  nlohmann::json forged = close->statement;
+  forged["expense_total"] = (157'600 + 350) * kYuan;
+  Status s = L().write([&](WriteTxn& w) { return w.append_to_log("shuangjiang", forged, official()).status(); });
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
   auto r = L().verify();
   ASSERT_TRUE(r.is_ok());
   ASSERT_FALSE(r->intact()) << "a statement that does not add up to its month passes verify";
-  EXPECT_EQ(r->problems[0].first_bad_index, close->statement_index) << r->problems[0].reason;
+  EXPECT_EQ(r->problems[0].first_bad_index, close->statement_index + 1) << r->problems[0].reason;
   EXPECT_NE(r->problems[0].reason.find("statement"), std::string::npos) << r->problems[0].reason;
 }
 
