@@ -163,12 +163,10 @@ Result<std::vector<Entry>> Ledger::month_entries(const std::string& village, con
     auto conn = read();
     auto row = find_log(conn.db().statement(kFindLog), village);
     if (!row.is_ok()) return row.status();
-    // INDEXED BY: see WriteTxn::close_month; a scan of the whole log otherwise.
-    // PostgreSQL has no such clause, and its planner has statistics.
-    auto& q = conn.db().dialect() == sql::Session::Dialect::kPostgresql
-                  ? conn.db().statement("SELECT idx, leaf FROM entries WHERE log_id=? AND month=? ORDER BY idx")
-                  : conn.db().statement(
-                        "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? ORDER BY idx");
+    // INDEXED BY: see WriteTxn::close_month; a scan of the whole log otherwise
+    // (dropped on PostgreSQL by its connection).
+    auto& q = conn.db().statement(
+        "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? ORDER BY idx");
     q.bind(1, row->id);
     q.bind(2, month);
     std::vector<Entry> out;

@@ -111,6 +111,20 @@ std::string pg_placeholders(std::string_view sql, int* count) {
     if (sql[i] == '?') {
       out += '$';
       out += std::to_string(++n);
+    } else if (word_char(sql[i]) && (i == 0 || !word_char(sql[i - 1]))) {
+      // A word: SQLite's index hint "INDEXED BY name" is dropped whole
+      // (PostgreSQL has none, and its planner keeps statistics); any other
+      // word is copied.
+      size_t s1, e1, s2, e2, s3, e3;
+      std::string_view w1 = next_word(sql, i, &s1, &e1);
+      if (same_word(w1, "INDEXED") && same_word(next_word(sql, e1, &s2, &e2), "BY") &&
+          !next_word(sql, e2, &s3, &e3).empty()) {
+        i = e3;
+        continue;
+      }
+      out.append(w1);
+      i = e1;
+      continue;
     } else {
       out += sql[i];
     }

@@ -13,6 +13,8 @@
 namespace sunledger::ledger_internal {
 
 // `?` placeholders numbered $1, $2, ... in order; *count receives how many.
+// SQLite's index hint `INDEXED BY name` is dropped (PostgreSQL has none), so
+// a statement that needs one is written once, for both engines.
 std::string pg_placeholders(std::string_view sql, int* count);
 
 // SQLite DDL as PostgreSQL reads it with the same meaning:

@@ -12,9 +12,10 @@
 //   verify compares the schema through Engine::stored_forms;
 // - PRAGMAs and sqlite_master: here only, and in cosignatures.cc's check for
 //   an older SQLite table (never true on PostgreSQL);
-// - INDEXED BY entries_by_month (queries.cc, accounts.cc), typeof(…) checks
-//   (verify.cc, log_verifier.cc, cosignatures.cc) and cosignatures.cc's
-//   rowid: each statement has a PostgreSQL twin, picked by
+// - INDEXED BY entries_by_month (queries.cc, accounts.cc): dropped by
+//   PgConnection's translation (sql_dialect.h), one text for both;
+// - typeof(…) checks (verify.cc, log_verifier.cc, cosignatures.cc) and
+//   cosignatures.cc's rowid: each statement has a PostgreSQL twin, picked by
 //   sql::Session::dialect().
 // The DML is otherwise neutral: ON CONFLICT … DO NOTHING / DO UPDATE (the old
 // row's columns named with their table), COALESCE, `?` placeholders.

@@ -26,6 +26,17 @@ TEST(SqlDialect, QuestionMarksOutsideCodeStay) {
   EXPECT_EQ(n, 1);
 }
 
+// SQLite's index hint has no PostgreSQL form: dropped whole, in any case;
+// the same words inside a string, or a column named indexed, stay.
+TEST(SqlDialect, IndexHintsAreDropped) {
+  int n = 0;
+  EXPECT_EQ(pg_placeholders("SELECT idx FROM entries INDEXED BY entries_by_month WHERE log_id=?", &n),
+            "SELECT idx FROM entries  WHERE log_id=$1");
+  EXPECT_EQ(pg_placeholders("SELECT 1 FROM t indexed  by\n t_i", &n), "SELECT 1 FROM t ");
+  EXPECT_EQ(pg_placeholders("SELECT 'INDEXED BY x', indexed FROM t", &n), "SELECT 'INDEXED BY x', indexed FROM t");
+  EXPECT_EQ(n, 0);
+}
+
 TEST(SqlDialect, IntegerBecomesBigint) {
   EXPECT_EQ(pg_ddl("CREATE TABLE t(a INTEGER NOT NULL, b integer, c TEXT)"),
             "CREATE TABLE t(a BIGINT NOT NULL, b BIGINT, c TEXT)");
