@@ -37,7 +37,7 @@ bool Args::parse(const std::vector<std::string>& argv, const std::set<std::strin
       *error = "unknown option --" + name;
       // The global options come before the command, and a newcomer copying
       // `--data ./lukou` after it was left guessing.
-      if (name == "data") *error += " (it goes before the command: sunledger --data DIR COMMAND …)";
+      if (name == "data" || name == "db") *error += " (it goes before the command: sunledger --" + name + (name == "db" ? " URL" : " DIR") + " COMMAND …)";
       return false;
     }
   }

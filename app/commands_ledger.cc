@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/database_option.h"
 #include "app/args.h"
 #include "app/data_folder.h"
 #include "demo/demo.h"
@@ -326,6 +327,9 @@ void add_ledger_commands(std::vector<Command>& c) {
       .values = {"to", "config"},
       .required = {"to"},
       .run = [](Deployment& d, const Args& a) {
+        if (d.on_postgresql())
+          return fail(sqlite_only("backup", d.db, "back up the database with pg_dump (pg_dump -Fc -f FILE ADDRESS) "
+                                  "and keep a copy of the data folder's log-key.pem, id-salt and bots.json"));
         std::string to = a.get("to");
         std::string config = a.get("config");
         if (config.empty() && std::filesystem::exists(d.bots_path())) config = d.bots_path();

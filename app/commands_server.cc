@@ -52,7 +52,7 @@ Status demo_folder_problem(Deployment& d) {
   std::error_code ec;
   bool empty = std::filesystem::is_empty(d.dir, ec);
   if (!ec && empty) return Status::ok();
-  if (std::filesystem::exists(d.db_path())) {
+  if (d.database_exists()) {
     // A demo folder made before the marker existed: the demo's origin and villages.
     auto origin = Ledger::stored_origin(d.db_path());
     if (origin.is_ok() && *origin == kDemoOrigin) {
@@ -190,7 +190,7 @@ void add_server_commands(std::vector<Command>& c) {
         std::string listen = a.get("listen", "127.0.0.1:8080");
         if (!a.has("no-serve"))
           if (Status s = serve_can_start(d, listen); !s.is_ok()) return fail(s);
-        if (!std::filesystem::exists(d.db_path())) {
+        if (!d.database_exists()) {
           if (Status s = initialize(d, kDemoOrigin, kChinaStandardTimeOffsetMinutes); !s.is_ok()) return fail(s);
         }
         if (!std::filesystem::exists(d.demo_marker_path()))

@@ -54,7 +54,8 @@ std::vector<Status> data_folder_problems(const std::string& dir, const std::stri
   std::vector<Status> out;
   if (Status s = check_one(dir, S_IRWXG | S_IRWXO, "700"); !s.is_ok()) out.push_back(s);
   const mode_t rw = S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH;
-  for (const char* name : {"sunledger.db", "sunledger.db-wal", "sunledger.db-shm", "id-salt", "log-key.pem", "bots.json"})
+  for (const char* name : {"sunledger.db", "sunledger.db-wal", "sunledger.db-shm", "id-salt", "log-key.pem", "bots.json",
+                           "database"})
     if (Status s = check_one(dir + "/" + name, rw, "600"); !s.is_ok()) out.push_back(s);
   std::error_code ec;
   if (!config_path.empty() && !std::filesystem::equivalent(config_path, dir + "/bots.json", ec))  // named once

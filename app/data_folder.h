@@ -19,7 +19,8 @@ std::string shell_word(const std::string& path);
 std::string data_option(const std::string& dir);
 
 // OK when the folder has no group or other permission bits and none of its
-// files (sunledger.db, -wal, -shm, id-salt, log-key.pem, bots.json) nor the
+// files (sunledger.db, -wal, -shm, id-salt, log-key.pem, bots.json, database:
+// the record of a PostgreSQL address, which serve would follow) nor the
 // --config file (config_path, empty for none) may be read or written by group
 // or others. Otherwise failed_precondition naming the first such file and the
 // chmod that fixes it. Files that do not exist are not an error.

@@ -24,6 +24,7 @@
 
 #include "app/args.h"
 #include "app/data_folder.h"
+#include "app/database_option.h"
 #include "demo/demo.h"
 #include "bot/bot.h"
 #include "ledger/crypto.h"
@@ -79,8 +80,12 @@ Status key_matches(Ledger& ledger) {
 
 }  // namespace
 
+bool Deployment::database_exists() const {
+  return on_postgresql() ? Ledger::stored_origin(db).is_ok() : std::filesystem::exists(db_path());
+}
+
 Status Deployment::open() {
-  if (!std::filesystem::exists(db_path()))
+  if (!on_postgresql() && !std::filesystem::exists(db_path()))
     return not_found("no database at " + db_path() + ": name the deployment's folder with --data DIR before the "
                      "command (or set SUNLEDGER_DATA); a new deployment starts with `sunledger --data DIR init "
                      "--origin DOMAIN/NAME`");
@@ -290,12 +295,19 @@ Status initialize(Deployment& d, const std::string& origin, int utc_offset) {
   std::filesystem::create_directories(d.dir, ec);
   if (ec) return unavailable("cannot create data folder " + d.dir + ": " + ec.message());
   ::chmod(d.dir.c_str(), 0700);
-  if (std::filesystem::exists(d.key_path()) || std::filesystem::exists(d.db_path()))
+  if (std::filesystem::exists(d.key_path()) || (!d.on_postgresql() && d.database_exists()))
     return already_exists("data folder " + d.dir + " is already initialised");
+  // A database another folder's key signs: a second key here would sign
+  // checkpoints that contradict it.
+  if (d.on_postgresql())
+    if (auto other = Ledger::stored_origin(d.db); other.is_ok())
+      return already_exists("the database " + address_without_password(d.db, "***") + " already holds a ledger (origin " +
+                            *other + "): init makes a new deployment in an empty database; nothing was changed");
   if (Status s = Ledger::initialize(d.db_path(), origin, utc_offset); !s.is_ok()) return s;
   auto key = Ed25519KeyFile::create(d.key_path(), origin);
   if (!key.is_ok()) return key.status();
-  return write_private_file(d.salt_path(), hex_encode(random_bytes(32)) + "\n");
+  if (Status s = write_private_file(d.salt_path(), hex_encode(random_bytes(32)) + "\n"); !s.is_ok()) return s;
+  return d.on_postgresql() ? remember_database(d.dir, d.db) : Status::ok();
 }
 
 std::string local_time(const Deployment& d, int64_t t) {

@@ -32,7 +32,14 @@ constexpr int kExitUsage = 2;
 // Where a deployment keeps its files, and the objects built from them.
 struct Deployment {
   std::string dir;
-  std::string db_path() const { return dir + "/sunledger.db"; }
+  // The PostgreSQL address the ledger lives at (--db, $SUNLEDGER_DB or the
+  // folder's record: app/database_option.h), "" for SQLite's DIR/sunledger.db.
+  std::string db;
+  std::string db_path() const { return db.empty() ? dir + "/sunledger.db" : db; }
+  bool on_postgresql() const { return !db.empty(); }
+  // Whether the ledger's database holds a ledger already (SQLite: the file is
+  // there; PostgreSQL: it has an origin).
+  bool database_exists() const;
   std::string key_path() const { return dir + "/log-key.pem"; }
   std::string salt_path() const { return dir + "/id-salt"; }
   std::string bots_path() const { return dir + "/bots.json"; }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/database_option.h"
 #include "app/serve.h"
 #include "webhooks/http_server.h"
 
@@ -29,9 +30,11 @@ namespace {
 
 void print_help(const std::vector<Command>& cmds, std::ostream& out) {
   out << "sunledger " << version() << ": the signed village ledger and its chat bot\n\n"
-         "Usage: sunledger [--data DIR] COMMAND [options]\n\n"
+         "Usage: sunledger [--data DIR] [--db postgresql://…] COMMAND [options]\n\n"
          "The data folder (--data, else $SUNLEDGER_DATA, else ./sunledger-data) holds the database,\n"
-         "the log key and the identity salt.\n\nCommands:\n";
+         "the log key and the identity salt. With --db (else $SUNLEDGER_DB) the database is on PostgreSQL\n"
+         "instead: `init --db` records the address (without its password) in the folder, which later\n"
+         "commands use without --db.\n\nCommands:\n";
   for (const auto& c : cmds) out << "  " << c.synopsis << "\n";
   out << "  help [COMMAND]\n  --version\n\n"
          "Run `sunledger COMMAND --help` (or `sunledger help COMMAND`) for a command's details and examples.\n"
@@ -69,21 +72,38 @@ int help_for(const std::vector<const Command*>& found) {
   return kExitOk;
 }
 
-// The global --data option, before the command. False (said) when it is malformed.
-bool take_data_option(std::vector<std::string>& args, Deployment& d) {
+// The global options, before the command: --data DIR and --db URL (each
+// also as --NAME=VALUE; the option wins over $SUNLEDGER_DATA and
+// $SUNLEDGER_DB). db is the address given, "" for none (app/database_option.h
+// decides what it means for the folder). False (said) when one is malformed.
+bool take_global_options(std::vector<std::string>& args, Deployment& d, std::string& db) {
   const char* env = std::getenv("SUNLEDGER_DATA");
   d.dir = env && *env ? env : "./sunledger-data";
-  while (!args.empty() && args[0].rfind("--data", 0) == 0) {
-    if (args[0] == "--data" && args.size() >= 2) {
-      d.dir = args[1];
+  const char* env_db = std::getenv("SUNLEDGER_DB");
+  db = env_db ? env_db : "";
+  bool db_from_env = !db.empty();
+  while (!args.empty() && (args[0].rfind("--data", 0) == 0 || args[0].rfind("--db", 0) == 0)) {
+    bool is_data = args[0].rfind("--data", 0) == 0;
+    std::string name = is_data ? "--data" : "--db";
+    std::string& value = is_data ? d.dir : db;
+    if (args[0] == name && args.size() >= 2) {
+      value = args[1];
       args.erase(args.begin(), args.begin() + 2);
-    } else if (args[0].rfind("--data=", 0) == 0) {
-      d.dir = args[0].substr(7);
+    } else if (args[0].rfind(name + "=", 0) == 0) {
+      value = args[0].substr(name.size() + 1);
       args.erase(args.begin());
     } else {
-      std::cerr << "sunledger: --data needs a folder\nRun `sunledger help` for usage.\n";
+      std::cerr << "sunledger: " << name << (is_data ? " needs a folder" : " needs a postgresql:// address")
+                << "\nRun `sunledger help` for usage.\n";
       return false;
     }
+    if (!is_data) db_from_env = false;
+  }
+  if (!db.empty() && !names_postgresql(db)) {
+    std::cerr << "sunledger: " << (db_from_env ? "$SUNLEDGER_DB" : "--db")
+              << " takes a PostgreSQL address (postgresql://USER@HOST/DATABASE); SQLite's database is always the data "
+                 "folder's sunledger.db, with no --db\nRun `sunledger help` for usage.\n";
+    return false;
   }
   return true;
 }
@@ -173,7 +193,8 @@ int check_options(const Command& cmd, const std::vector<std::string>& rest, Depl
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   Deployment d;
-  if (!take_data_option(args, d)) return kExitUsage;
+  std::string db;
+  if (!take_global_options(args, d, db)) return kExitUsage;
   auto cmds = commands();
   if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
     std::cout << "sunledger " << version() << "\n";
@@ -197,6 +218,13 @@ int run(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + static_cast<long>(words), args.end());
   Args parsed;
   if (int code = check_options(*cmd, rest, d, parsed); code >= 0) return code;
+  // The commands that reach the deployment's database; the others (check,
+  // the witness's own) need no data folder, whatever $SUNLEDGER_DB says.
+  if (cmd->needs_ledger || cmd->name == "init" || cmd->name == "demo") {
+    auto chosen = choose_database(d.dir, db);
+    if (!chosen.is_ok()) return fail(chosen.status());
+    d.db = *chosen;
+  }
   if (cmd->needs_ledger) {
     if (Status s = d.open(); !s.is_ok()) {
       // --check promises every problem in one run, also when one of them (a

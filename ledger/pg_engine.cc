@@ -24,6 +24,7 @@
 #include <mutex>
 #include <regex>
 
+#include "ledger/database_address.h"
 #include "ledger/ledger_internal.h"
 #include "ledger/pg_connection.h"
 #include "ledger/sql_engine.h"
@@ -271,12 +272,7 @@ class PgEngine final : public Engine {
   }
 
   // The address without its password (user:password@ or password=).
-  std::string where() const override {
-    static const std::regex userinfo(R"(^(postgres(ql)?://[^:/@?]*):[^@/?]*@)");
-    static const std::regex param(R"(([?&]password=)[^&]*)");
-    std::string out = std::regex_replace(address_, userinfo, "$1:***@");
-    return std::regex_replace(out, param, "$1***");
-  }
+  std::string where() const override { return address_without_password(address_, "***"); }
 
  private:
   const std::string address_;
@@ -291,6 +287,35 @@ class PgEngine final : public Engine {
 };
 
 }  // namespace
+
+}  // namespace sunledger::ledger_internal
+
+namespace sunledger {
+
+bool names_postgresql(const std::string& db_path) { return ledger_internal::is_postgresql_address(db_path); }
+
+std::string address_without_password(const std::string& db_path, const std::string& mask) {
+  if (!names_postgresql(db_path)) return db_path;
+  static const std::regex userinfo(R"(^(postgres(ql)?://[^:/@?]*):[^@/?]*@)");
+  std::string out = std::regex_replace(db_path, userinfo, mask.empty() ? "$1@" : "$1:" + mask + "@");
+  if (!mask.empty()) {
+    static const std::regex param(R"(([?&]password=)[^&]*)");
+    return std::regex_replace(out, param, "$1" + mask);
+  }
+  // Left out with its separator: ?password=x&a=b → ?a=b, ?a=b&password=x → ?a=b.
+  static const std::regex first(R"(\?password=[^&]*&?)"), later(R"(&password=[^&]*)");
+  out = std::regex_replace(out, later, "");
+  std::smatch m;
+  if (std::regex_search(out, m, first)) {
+    std::string rest = m.suffix();
+    out = m.prefix().str() + (rest.empty() ? "" : "?" + rest);
+  }
+  return out;
+}
+
+}  // namespace sunledger
+
+namespace sunledger::ledger_internal {
 
 std::unique_ptr<Engine> make_pg_engine(const std::string& address) { return std::make_unique<PgEngine>(address); }
 
