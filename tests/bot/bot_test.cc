@@ -9,6 +9,7 @@
 #include "demo/demo.h"
 #include "demo_fixture.h"
 #include "bot/outbox.h"
+#include "insider.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -398,7 +399,7 @@ TEST_F(BotTest, SubsidyListsNeverStoreIdentityNumbers) {
   EXPECT_NE(list.text.find("李*英 1,240.00元(2人)"), std::string::npos) << list.text;
   EXPECT_EQ(list.text.find("110105"), std::string::npos);
   // Nowhere in the database file, WAL included.
-  std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+  std::string bytes = testing::stored_bytes(t.db_path());
   EXPECT_EQ(bytes.find("11010519491231002"), std::string::npos);
   EXPECT_NE(bytes.find("****************2X"), std::string::npos);
 }
@@ -515,7 +516,7 @@ TEST_F(BotTest, TokensAuthenticateAndAreStoredHashed) {
   EXPECT_FALSE(bot->authenticate("").is_ok());
   EXPECT_FALSE(bot->create_token({Role::kOfficial, "nowhere", "", ""}).is_ok());
   EXPECT_FALSE(bot->create_token({Role::kInspector, "", "", ""}).is_ok());
-  std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+  std::string bytes = testing::stored_bytes(t.db_path());
   EXPECT_EQ(bytes.find(*token), std::string::npos);
 }
 

@@ -7,6 +7,7 @@
 #include "bot/dedupe.h"
 #include "bot/outbox.h"
 #include "ledger/crypto.h"
+#include "insider.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -62,9 +63,7 @@ struct ComplaintsTest : ::testing::Test {
     return "";
   }
   int64_t complaint_count() {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
-    SQLite::Statement q(db, "SELECT count(*) FROM complaints");
-    return q.executeStep() ? q.getColumn(0).getInt64() : -1;
+    return testing::open_insider(t.db_path())->value("SELECT count(*) FROM complaints");
   }
 
   std::string file_private(const std::string& text = "投诉 #12 水利建设的钱少了") {
@@ -210,13 +209,14 @@ TEST_F(ComplaintsTest, AnonymousComplaintsStoreNoIdentity) {
   auto c = bot->complaints().get(receipt);
   EXPECT_TRUE(c->anonymous);
   EXPECT_FALSE(c->reporter.has_value());
-  std::string bytes = testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+  std::string bytes = testing::stored_bytes(t.db_path());
   // The only trace of the sender would be its id next to the complaint row; there is none.
-  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
-  SQLite::Statement q(db, "SELECT count(*) FROM complaints WHERE reporter_id IS NOT NULL AND receipt=?");
+  auto db = testing::open_insider(t.db_path());
+  auto& q = db->statement("SELECT count(*) FROM complaints WHERE reporter_id IS NOT NULL AND receipt=?");
   q.bind(1, receipt);
-  ASSERT_TRUE(q.executeStep());
-  EXPECT_EQ(q.getColumn(0).getInt(), 0);
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.column_int64(0), 0);
+  q.reset();
   // Status changes of anonymous complaints push nothing.
   auto a = priv("nz-inspector", "转办 " + receipt + " 南洲镇纪委 请核查");
   EXPECT_NE(a.text.find("不推送"), std::string::npos) << a.text;
@@ -383,8 +383,8 @@ TEST_F(ComplaintsTest, ARetryWhoseKeptReplyWasEditedIsNotFiledTwice) {
   auto a = priv("villager", "投诉 同一条消息", "platform-43");
   ASSERT_FALSE(receipt_in(a.text).empty());
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("UPDATE dedupe_records SET reply=randomblob(length(reply))");
+    auto db = testing::open_insider(t.db_path());
+    db->exec("UPDATE dedupe_records SET reply=randomblob(length(reply))");
   }
   auto b = priv("villager", "投诉 同一条消息", "platform-43");
   EXPECT_TRUE(b.replayed);
@@ -405,8 +405,8 @@ TEST_F(ComplaintsTest, ADeletedDedupeRecordDoesNotFileTwice) {
   ASSERT_EQ(complaint_count(), 2);
   ASSERT_TRUE(bot->verify_deployment()->empty());
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("DELETE FROM dedupe_records");
+    auto db = testing::open_insider(t.db_path());
+    db->exec("DELETE FROM dedupe_records");
   }
   for (int restart = 0; restart < 2; ++restart) {
     SCOPED_TRACE(restart);
@@ -430,8 +430,10 @@ TEST_F(ComplaintsTest, ADeletedDedupeRecordDoesNotFileTwice) {
   EXPECT_NE((*p)[0].reason.find("dedupe_records: the record of the message handled in entry"), std::string::npos)
       << (*p)[0].reason;
   // The log holds the keys and the day, nothing the table did not.
-  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
-  std::string leaves = db.execAndGet("SELECT group_concat(leaf, '|') FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='handled')").getString();
+  std::string leaves;
+  auto db = testing::open_insider(t.db_path());
+  auto& q = db->statement("SELECT leaf FROM entries WHERE log_id=(SELECT id FROM logs WHERE name='handled')");
+  while (q.step()) leaves += q.column_blob(0) + "|";
   EXPECT_EQ(leaves.find("platform-4"), std::string::npos) << leaves;
   EXPECT_EQ(leaves.find("villager"), std::string::npos) << leaves;
   // A new message still runs.
@@ -460,8 +462,8 @@ TEST_F(ComplaintsTest, AMessageHandledBesideTheServerIsMetAsHandledAfterItsRecor
   }
   ASSERT_EQ(complaint_count(), 3 + 1);
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("DELETE FROM dedupe_records");
+    auto db = testing::open_insider(t.db_path());
+    db->exec("DELETE FROM dedupe_records");
   }
   auto again = priv("villager", "投诉 旁边的第1条", "platform-61");
   EXPECT_TRUE(again.replayed);
@@ -492,9 +494,8 @@ TEST_F(ComplaintsTest, ABurntReceiptIsASignedEventOfItsComplaint) {
   EXPECT_NE(priv("zt-inspector", "查看 " + r).text.find("编号在群里公开,已停用"), std::string::npos);
   ASSERT_TRUE(bot->complaints().verify()->empty());
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("DROP TRIGGER complaint_events_no_delete");
-    db.exec("DELETE FROM complaint_events WHERE kind='receipt_exposed'");
+    auto db = testing::open_insider(t.db_path());
+    db->exec("DELETE FROM complaint_events WHERE kind='receipt_exposed'");
   }
   auto p = bot->complaints().verify();
   ASSERT_TRUE(p.is_ok());
@@ -506,15 +507,16 @@ TEST_F(ComplaintsTest, ABurntReceiptIsASignedEventOfItsComplaint) {
 // Receipts burnt by an older version (a table of keyed hashes) become
 // signed events once, at start, and the table goes.
 TEST_F(ComplaintsTest, ReceiptsBurntByAnOlderVersionAreRecordedOnce) {
+  SUNLEDGER_SQLITE_ONLY("the upgrade of a SQLite database an older version made; no PostgreSQL database predates it");
   say("villager", "sj-group", true, "账目");
   std::string burnt = receipt_in(priv("villager", "匿名投诉 双江村 保洁费虚报").text);
   std::string kept = receipt_in(priv("villager", "匿名投诉 双江村 路灯坏了").text);
   ASSERT_FALSE(burnt.empty());
   ASSERT_FALSE(kept.empty());
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("CREATE TABLE exposed_receipts(ref TEXT PRIMARY KEY, day INTEGER NOT NULL)");
-    SQLite::Statement ins(db, "INSERT INTO exposed_receipts VALUES(?, 1)");
+    auto db = testing::open_insider(t.db_path());
+    db->exec("CREATE TABLE exposed_receipts(ref TEXT PRIMARY KEY, day INTEGER NOT NULL)");
+    auto& ins = db->statement("INSERT INTO exposed_receipts VALUES(?, 1)");
     ins.bind(1, hex_encode(hmac_sha256("0123456789abcdef0123456789abcdef", "exposed-receipt\n" + burnt)));
     ins.exec();
   }
@@ -527,10 +529,7 @@ TEST_F(ComplaintsTest, ReceiptsBurntByAnOlderVersionAreRecordedOnce) {
   EXPECT_TRUE(again.complaints().get(burnt)->receipt_exposed);
   EXPECT_EQ(again.complaints().get(burnt)->events.size(), 2u);
   EXPECT_FALSE(again.complaints().get(kept)->receipt_exposed);
-  SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
-  SQLite::Statement left(db, "SELECT count(*) FROM exposed_receipts");
-  ASSERT_TRUE(left.executeStep());
-  EXPECT_EQ(left.getColumn(0).getInt(), 0);
+  EXPECT_EQ(testing::open_insider(t.db_path())->value("SELECT count(*) FROM exposed_receipts"), 0);
   EXPECT_TRUE(again.complaints().verify()->empty());
 }
 
@@ -542,10 +541,10 @@ TEST_F(ComplaintsTest, AMembershipAddedByHandDoesNotRouteAComplaint) {
   say("villager", "sj-group", true, "账目");
   say("neighbour", "nz-group", true, "账目");
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("INSERT INTO seen_members(bot, user, village, first_seen) VALUES('generic', 'villager', 'nanzhou', 0)");
-    db.exec("INSERT INTO seen_members(bot, user, village, first_seen, sig) SELECT 'generic', 'neighbour', 'shuangjiang', 0, sig "
-            "FROM seen_members WHERE user='villager' AND village='shuangjiang'");
+    auto db = testing::open_insider(t.db_path());
+    db->exec("INSERT INTO seen_members(bot, \"user\", village, first_seen) VALUES('generic', 'villager', 'nanzhou', 0)");
+    db->exec("INSERT INTO seen_members(bot, \"user\", village, first_seen, sig) SELECT 'generic', 'neighbour', 'shuangjiang', 0, sig "
+            "FROM seen_members WHERE \"user\"='villager' AND village='shuangjiang'");
   }
   std::string r = receipt_in(priv("villager", "投诉 路灯坏了").text);
   ASSERT_FALSE(r.empty()) << "the forged row made the villager's village ambiguous";
@@ -564,8 +563,8 @@ TEST_F(ComplaintsTest, ADigestMarkSetByHandDoesNotSilenceTheDigest) {
   EXPECT_EQ(*bot->push_overdue_digest(), 1u);
   t.clock.advance(kDay);
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("UPDATE bot_state SET value='2022-12-12' WHERE key='overdue_digest_date'");  // today, 7 days after Dec 5th
+    auto db = testing::open_insider(t.db_path());
+    db->exec("UPDATE bot_state SET value='2022-12-12' WHERE key='overdue_digest_date'");  // today, 7 days after Dec 5th
   }
   EXPECT_EQ(*bot->push_overdue_digest(), 1u);
   EXPECT_EQ(*bot->push_overdue_digest(), 0u);  // and still once a day
@@ -586,21 +585,18 @@ TEST_F(ComplaintsTest, DeletedOrEditedComplaintsAreDetected) {
   priv("zt-inspector", "转办 " + r2 + " 纪委 x");
   EXPECT_TRUE(bot->complaints().verify()->empty());
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    EXPECT_THROW(db.exec("UPDATE complaints SET text='x'"), SQLite::Exception);
-    db.exec("DROP TRIGGER complaints_no_update");
-    db.exec("UPDATE complaints SET text='无关紧要的小事' WHERE receipt='" + r1 + "'");
+    EXPECT_THROW(testing::open_with_triggers(t.db_path())->exec("UPDATE complaints SET text='x'"), sql::Error);
+    auto db = testing::open_insider(t.db_path());
+    db->exec("UPDATE complaints SET text='无关紧要的小事' WHERE receipt='" + r1 + "'");
   }
   auto p = bot->complaints().verify();
   ASSERT_EQ(p->size(), 1u);
   EXPECT_EQ((*p)[0].log, "complaints");
   EXPECT_NE((*p)[0].reason.find(r1), std::string::npos);
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("DROP TRIGGER complaint_events_no_delete");
-    db.exec("DROP TRIGGER complaints_no_delete");
-    db.exec("DELETE FROM complaint_events WHERE receipt='" + r2 + "'");
-    db.exec("DELETE FROM complaints WHERE receipt='" + r2 + "'");
+    auto db = testing::open_insider(t.db_path());
+    db->exec("DELETE FROM complaint_events WHERE receipt='" + r2 + "'");
+    db->exec("DELETE FROM complaints WHERE receipt='" + r2 + "'");
   }
   p = bot->complaints().verify();
   EXPECT_EQ(p->size(), 3u);  // r1's edit, and r2's two orphaned log entries
@@ -632,23 +628,19 @@ TEST_F(ComplaintsTest, EveryDerivedColumnIsChecked) {
       {"event time", "UPDATE complaint_events SET at=at+86400 WHERE seq=1"},
       {"assignee", "UPDATE complaint_events SET assignee='无' WHERE seq=1"},
   };
-  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-  db.exec("DROP TRIGGER complaints_no_update");
-  db.exec("DROP TRIGGER complaint_events_no_update");
+  auto db = testing::open_insider(t.db_path());
   for (const auto& e : edits) {
     SCOPED_TRACE(e.column);
-    db.exec("SAVEPOINT edit");
-    db.exec(e.sql + (std::string(e.sql).find("complaint_events") != std::string::npos ? " AND receipt='" : " WHERE receipt='") + r + "'");
-    db.exec("RELEASE edit");
+    db->exec(e.sql + (std::string(e.sql).find("complaint_events") != std::string::npos ? " AND receipt='" : " WHERE receipt='") + r + "'");
     auto p = bot->complaints().verify();
     ASSERT_TRUE(p.is_ok());
     ASSERT_EQ(p->size(), 1u);
     EXPECT_EQ((*p)[0].log, "complaints");
     EXPECT_NE((*p)[0].reason.find(r), std::string::npos) << (*p)[0].reason;
     // Undo, and the log agrees again.
-    db.exec("UPDATE complaints SET filed_at=(SELECT at FROM complaint_events WHERE receipt='" + r + "' AND seq=0), "
+    db->exec("UPDATE complaints SET filed_at=(SELECT at FROM complaint_events WHERE receipt='" + r + "' AND seq=0), "
             "links='[\"#12\",\"水利建设\"]', reporter_chat='villager', reporter_name='villager', reporter_id='villager' WHERE receipt='" + r + "'");
-    db.exec("UPDATE complaint_events SET at=(SELECT at FROM complaint_events WHERE receipt='" + r + "' AND seq=0), assignee='纪委' "
+    db->exec("UPDATE complaint_events SET at=(SELECT at FROM complaint_events WHERE receipt='" + r + "' AND seq=0), assignee='纪委' "
             "WHERE receipt='" + r + "' AND seq=1");
     ASSERT_TRUE(bot->complaints().verify()->empty()) << "undo failed";
   }
@@ -667,11 +659,10 @@ TEST_F(ComplaintsTest, TheOrderOfEventsIsChecked) {
   ASSERT_EQ(bot->complaints().get(r)->status, ComplaintStatus::kReopened);
   ASSERT_TRUE(bot->complaints().verify()->empty());
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("DROP TRIGGER complaint_events_no_update");
+    auto db = testing::open_insider(t.db_path());
     // filed, assigned, investigating, resolved, unsatisfied, reopened -> ..., reopened, unsatisfied, resolved
     for (const char* swap : {"seq=99 WHERE seq=3", "seq=3 WHERE seq=5", "seq=5 WHERE seq=99"})
-      db.exec(std::string("UPDATE complaint_events SET ") + swap + " AND receipt='" + r + "'");
+      db->exec(std::string("UPDATE complaint_events SET ") + swap + " AND receipt='" + r + "'");
   }
   ASSERT_EQ(bot->complaints().get(r)->status, ComplaintStatus::kResolved);  // what the bot now answers
   auto p = bot->complaints().verify();
@@ -680,14 +671,14 @@ TEST_F(ComplaintsTest, TheOrderOfEventsIsChecked) {
   EXPECT_NE((*p)[0].reason.find(r), std::string::npos) << (*p)[0].reason;
   // An event shown twice (the resolution again, after the reopening) is named too.
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+    auto db = testing::open_insider(t.db_path());
     for (const char* swap : {"seq=99 WHERE seq=3", "seq=3 WHERE seq=5", "seq=5 WHERE seq=99"})
-      db.exec(std::string("UPDATE complaint_events SET ") + swap + " AND receipt='" + r + "'");
+      db->exec(std::string("UPDATE complaint_events SET ") + swap + " AND receipt='" + r + "'");
   }
   ASSERT_TRUE(bot->complaints().verify()->empty());
   {
-    SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
-    db.exec("INSERT INTO complaint_events SELECT receipt, 6, kind, at, actor, note, assignee, log_index FROM complaint_events "
+    auto db = testing::open_insider(t.db_path());
+    db->exec("INSERT INTO complaint_events SELECT receipt, 6, kind, at, actor, note, assignee, log_index FROM complaint_events "
             "WHERE receipt='" + r + "' AND seq=3");
   }
   ASSERT_EQ(bot->complaints().get(r)->status, ComplaintStatus::kResolved);

@@ -113,10 +113,9 @@ TEST_F(FrozenAlerts, AnAlertRemovedFromTheRecordByHandIsNamedByVerify) {
   auto bytes = canonical_json(forged);
   ASSERT_TRUE(bytes.is_ok());
   {
-    auto db = testing::open_as_insider(t.db_path());
-    SQLite::Statement q(*db,
-                        "UPDATE entries SET leaf=? WHERE idx=? AND log_id=(SELECT id FROM logs WHERE name='shuangjiang')");
-    q.bind(1, bytes->data(), static_cast<int>(bytes->size()));
+    auto db = testing::open_insider(t.db_path());
+    auto& q = db->statement("UPDATE entries SET leaf=? WHERE idx=? AND log_id=(SELECT id FROM logs WHERE name='shuangjiang')");
+    q.bind_blob(1, *bytes);
     q.bind(2, static_cast<int64_t>(close->statement_index));
     ASSERT_EQ(q.exec(), 1);
   }

@@ -5,6 +5,7 @@
 #include "bot/bot.h"
 #include "ledger/identity.h"
 #include "group_bot_fixture.h"
+#include "insider.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -25,7 +26,7 @@ struct IdentityPrivacy : testing::GroupBotTest {
   }
 
   std::string database_bytes() {
-    return testing::read_file(t.db_path()) + testing::read_file(t.db_path() + "-wal");
+    return testing::stored_bytes(t.db_path());
   }
 };
 

@@ -19,6 +19,7 @@
 #include "ledger/crypto.h"
 #include "ledger/pg_connection.h"
 #include "support/pg_cluster.h"
+#include "insider.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -61,6 +62,7 @@ void remake_as_older(SQLite::Database& db, const std::string& table, const std::
 // tables as that version made them (as the tests before it ran them), then
 // a start of this version.
 TEST(PortableSqlUpgrade, AnOlderDatabaseKeepsEveryTokenIdAndVerifiesIntact) {
+  SUNLEDGER_SQLITE_ONLY("the upgrade of a SQLite database an older version made; no PostgreSQL database predates it");
   testing::TestLedger t{"test.sunledger", Bot::reserved_log_names()};
   auto bot = std::make_unique<Bot>(t.ledger.get(), bot_options());
   ASSERT_TRUE(bot->initialize().is_ok());
@@ -187,6 +189,7 @@ TEST(PortableSqlUpgrade, AnOlderDatabaseKeepsEveryTokenIdAndVerifiesIntact) {
 // A deployment made before the admin log, whose token rowids are not 1..n:
 // the rebuild keeps them, and the import records them as they were.
 TEST(PortableSqlUpgrade, TokensMadeBeforeTheAdminLogKeepTheirRowids) {
+  SUNLEDGER_SQLITE_ONLY("the upgrade of a SQLite database an older version made; no PostgreSQL database predates it");
   testing::TestLedger t{"test.sunledger", Bot::reserved_log_names()};
   const std::string token3 = "sl_" + std::string(48, '3'), token7 = "sl_" + std::string(48, '7');
   {

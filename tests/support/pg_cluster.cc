@@ -257,6 +257,25 @@ std::string pg_uri(const std::string& conninfo) {
   return "postgresql://" + user + "@" + encoded + "/" + db;
 }
 
+std::string pg_copy_of(const std::string& uri) {
+  Cluster* c = cluster();
+  size_t slash = uri.rfind('/');
+  if (c == nullptr || slash == std::string::npos) {
+    ADD_FAILURE() << "no test cluster, or not a database address: " << uri;
+    return "";
+  }
+  std::string name = "t_" + std::to_string(++last_database);  // dropped with the test's others
+  try {
+    auto admin = ledger_internal::PgConnection::open(c->conninfo("postgres"));
+    if (!admin.is_ok()) throw sql::Error(sql::Error::Kind::kOther, admin.status().to_string());
+    (*admin)->exec("CREATE DATABASE " + name + " TEMPLATE " + uri.substr(slash + 1));
+  } catch (const sql::Error& e) {
+    ADD_FAILURE() << e.what();
+    return "";
+  }
+  return uri.substr(0, slash + 1) + name;
+}
+
 std::string pg_admin_conninfo() {
   return the_cluster != nullptr && the_cluster->started() ? the_cluster->conninfo("postgres") : "";
 }

@@ -24,6 +24,11 @@ std::string pg_fresh_database();
 // deployment passes to the ledger ("" for "").
 std::string pg_uri(const std::string& conninfo);
 
+// A copy of the database at uri (a pg_uri), as a second deployment restored
+// from the same backup would hold: CREATE DATABASE … TEMPLATE, so no
+// connection to it may be open. Its address, or "" after an ADD_FAILURE.
+std::string pg_copy_of(const std::string& uri);
+
 // The connection string of the cluster's `postgres` database ("" before it
 // started), for statements no test database can run (pg_terminate_backend
 // of another connection needs no more than this).
