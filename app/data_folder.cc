@@ -72,7 +72,7 @@ Status check_data_folder_private(const std::string& dir, const std::string& conf
 
 namespace sunledger::cli {
 
-Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir) {
+Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir, const std::string& db) {
   std::string path = dir + "/serve.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return unavailable("cannot open " + path);
@@ -90,7 +90,13 @@ Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir) {
     ::close(fd);
     return unavailable("cannot write " + path);
   }
-  return std::unique_ptr<ServeLock>(new ServeLock(fd));
+  std::unique_ptr<ServeLock> lock(new ServeLock(fd));
+  if (!db.empty()) {
+    auto held = lock_postgresql_database(db);
+    if (!held.is_ok()) return held.status();
+    lock->database_ = std::move(*held);
+  }
+  return lock;
 }
 
 ServeLock::~ServeLock() { ::close(fd_); }  // closing releases the lock

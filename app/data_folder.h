@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/database_address.h"
 #include "ledger/status.h"
 
 namespace sunledger::cli {
@@ -37,11 +38,14 @@ namespace sunledger::cli {
 // held while the returned object lives. Two servers on one folder would each
 // run a sender delivering the same outbox, and each think it alone signs.
 // CLI commands do not take it: they keep working beside a running server.
+// On PostgreSQL (db, the address; "" for SQLite) it also holds the
+// database's serve lock (ledger/database_address.h), since another folder
+// holding the same key may name the same database.
 // Owns the lock file's descriptor (closed, and the lock released, with it).
 class ServeLock {
  public:
   // failed_precondition naming the other server's pid when it holds the lock.
-  static Result<std::unique_ptr<ServeLock>> acquire(const std::string& dir);
+  static Result<std::unique_ptr<ServeLock>> acquire(const std::string& dir, const std::string& db = "");
   ~ServeLock();
   ServeLock(const ServeLock&) = delete;
   ServeLock& operator=(const ServeLock&) = delete;
@@ -49,6 +53,7 @@ class ServeLock {
  private:
   explicit ServeLock(int fd) : fd_(fd) {}
   int fd_;
+  std::unique_ptr<DatabaseLock> database_;
 };
 
 }  // namespace sunledger::cli

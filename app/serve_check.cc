@@ -193,7 +193,7 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   auto private_problems = data_folder_problems(d.dir, config_path);
   for (const auto& s : private_problems) bad(s.message());  // every one, so one run names them all
   if (private_problems.empty()) good("the data folder and its files are private to this account");
-  auto lock = ServeLock::acquire(d.dir);
+  auto lock = ServeLock::acquire(d.dir, d.db);
   if (auto addr = parse_listen_address(listen); !addr.is_ok()) {
     bad("--listen " + listen + ": " + addr.status().message());
   } else if (Status b = try_bind(addr->first, addr->second); !b.is_ok()) {

@@ -3,7 +3,10 @@
 // password. Implemented in pg_engine.cc.
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "ledger/status.h"
 
 namespace sunledger {
 
@@ -16,5 +19,18 @@ bool names_postgresql(const std::string& db_path);
 // data folder may keep: libpq then reads PGPASSWORD or ~/.pgpass). Any other
 // text as it is.
 std::string address_without_password(const std::string& db_path, const std::string& mask = "");
+
+// One `sunledger serve` per PostgreSQL database, until several nodes can
+// share one (issue #17): a session-level advisory lock held by a connection
+// of its own while the object lives (closing it, or the process dying,
+// releases it). Two servers on one database, from two folders holding the
+// same key, would each run a sender delivering the same outbox.
+class DatabaseLock {
+ public:
+  virtual ~DatabaseLock() = default;
+};
+// failed_precondition when another process holds it; unavailable when the
+// database cannot be reached.
+Result<std::unique_ptr<DatabaseLock>> lock_postgresql_database(const std::string& address);
 
 }  // namespace sunledger

@@ -313,6 +313,40 @@ std::string address_without_password(const std::string& db_path, const std::stri
   return out;
 }
 
+namespace {
+
+// pg_try_advisory_lock's one-bigint key space, apart from lock_log's two-int
+// one: "SUNLSERV".
+constexpr int64_t kServeLockKey = 0x53554E4C53455256;
+
+class PgDatabaseLock final : public DatabaseLock {
+ public:
+  explicit PgDatabaseLock(std::unique_ptr<ledger_internal::PgConnection> c) : c_(std::move(c)) {}
+
+ private:
+  std::unique_ptr<ledger_internal::PgConnection> c_;  // the session holding the lock
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DatabaseLock>> lock_postgresql_database(const std::string& address) {
+  auto c = ledger_internal::PgConnection::open(address);
+  if (!c.is_ok()) return c.status();
+  try {
+    auto& q = (*c)->statement("SELECT pg_try_advisory_lock(?)");
+    q.bind(1, kServeLockKey);
+    bool got = q.step() && q.column_int64(0) != 0;
+    q.reset();
+    if (!got)
+      return failed_precondition("another sunledger serve is already serving the database " +
+                                 address_without_password(address, "***") +
+                                 "; stop it first (one server per database for now; CLI commands work beside it)");
+  } catch (const sql::Error& e) {
+    return ledger_internal::from_sql(e, "lock the database for serve");
+  }
+  return std::unique_ptr<DatabaseLock>(new PgDatabaseLock(std::move(*c)));
+}
+
 }  // namespace sunledger
 
 namespace sunledger::ledger_internal {

@@ -163,5 +163,31 @@ TEST_F(CliOnPostgres, BackupIsRefusedNamingPgDump) {
   EXPECT_NE(check.output.find("chmod 600 " + data() + "/database"), std::string::npos) << check.output;
 }
 
+// Two folders holding the same key and naming the same database (a second
+// machine set up from a copy of the folder) would run two senders of one
+// outbox: one serve per database until several nodes can share one.
+TEST_F(CliOnPostgres, OneServePerDatabaseAcrossFolders) {
+  std::string plain = testing::pg_uri(testing::pg_fresh_database());
+  ASSERT_FALSE(plain.empty());
+  ASSERT_EQ(sl("--db '" + plain + "' init --origin pg.test/sunledger").exit_code, 0);
+  testing::TempDir other;
+  std::string twin = other.file("twin");
+  std::filesystem::copy(data(), twin);
+  testing::ServerProcess server;
+  server.start(data(), "");
+  // (timeout: a second server that did start would otherwise serve for ever.)
+  auto second = run_command("timeout 30 " + std::string(SUNLEDGER_BINARY) + " --data " + twin + " serve --listen 127.0.0.1:0");
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find("another sunledger serve is already serving the database " + plain), std::string::npos)
+      << second.output;
+  auto check = run_command(std::string(SUNLEDGER_BINARY) + " --data " + twin + " serve --check --listen 127.0.0.1:0");
+  EXPECT_NE(check.output.find("already serving the database"), std::string::npos) << check.output;
+  EXPECT_EQ(server.stop(), 0) << *server.log;
+  // The lock goes with the server: the twin may serve now (and stops at once).
+  testing::ServerProcess after;
+  after.start(twin, "");
+  EXPECT_EQ(after.stop(), 0) << *after.log;
+}
+
 }  // namespace
 }  // namespace sunledger
