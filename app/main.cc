@@ -75,13 +75,14 @@ int help_for(const std::vector<const Command*>& found) {
 // The global options, before the command: --data DIR and --db URL (each
 // also as --NAME=VALUE; the option wins over $SUNLEDGER_DATA and
 // $SUNLEDGER_DB). db is the address given, "" for none (app/database_option.h
-// decides what it means for the folder). False (said) when one is malformed.
-bool take_global_options(std::vector<std::string>& args, Deployment& d, std::string& db) {
+// decides what it means for the folder); db_source is where it came from,
+// for messages. False (said) when one is malformed.
+bool take_global_options(std::vector<std::string>& args, Deployment& d, std::string& db, std::string& db_source) {
   const char* env = std::getenv("SUNLEDGER_DATA");
   d.dir = env && *env ? env : "./sunledger-data";
   const char* env_db = std::getenv("SUNLEDGER_DB");
   db = env_db ? env_db : "";
-  bool db_from_env = !db.empty();
+  db_source = "$SUNLEDGER_DB";
   while (!args.empty() && (args[0].rfind("--data", 0) == 0 || args[0].rfind("--db", 0) == 0)) {
     bool is_data = args[0].rfind("--data", 0) == 0;
     std::string name = is_data ? "--data" : "--db";
@@ -97,13 +98,7 @@ bool take_global_options(std::vector<std::string>& args, Deployment& d, std::str
                 << "\nRun `sunledger help` for usage.\n";
       return false;
     }
-    if (!is_data) db_from_env = false;
-  }
-  if (!db.empty() && !names_postgresql(db)) {
-    std::cerr << "sunledger: " << (db_from_env ? "$SUNLEDGER_DB" : "--db")
-              << " takes a PostgreSQL address (postgresql://USER@HOST/DATABASE); SQLite's database is always the data "
-                 "folder's sunledger.db, with no --db\nRun `sunledger help` for usage.\n";
-    return false;
+    if (!is_data) db_source = "--db";
   }
   return true;
 }
@@ -193,8 +188,8 @@ int check_options(const Command& cmd, const std::vector<std::string>& rest, Depl
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   Deployment d;
-  std::string db;
-  if (!take_global_options(args, d, db)) return kExitUsage;
+  std::string db, db_source;
+  if (!take_global_options(args, d, db, db_source)) return kExitUsage;
   auto cmds = commands();
   if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
     std::cout << "sunledger " << version() << "\n";
@@ -221,6 +216,9 @@ int run(int argc, char** argv) {
   // The commands that reach the deployment's database; the others (check,
   // the witness's own) need no data folder, whatever $SUNLEDGER_DB says.
   if (cmd->needs_ledger || cmd->name == "init" || cmd->name == "demo") {
+    if (!db.empty() && !names_postgresql(db))
+      return usage_error(cmd->name, db_source + " takes a PostgreSQL address (postgresql://USER@HOST/DATABASE); "
+                                    "SQLite's database is always the data folder's sunledger.db, with no --db");
     auto chosen = choose_database(d.dir, db);
     if (!chosen.is_ok()) return fail(chosen.status());
     d.db = *chosen;

@@ -144,6 +144,9 @@ TEST_F(CliOnPostgres, AnotherDatabaseThanTheFoldersIsRefused) {
   // Not a PostgreSQL address: a usage error.
   EXPECT_EQ(sl("--db " + dir.file("x.db") + " verify").exit_code, 2);
   EXPECT_EQ(sl("verify --db '" + plain + "'").exit_code, 2);
+  EXPECT_EQ(sl("verify", "SUNLEDGER_DB=" + dir.file("x.db") + " ").exit_code, 2);
+  // A command that reaches no database does not care what $SUNLEDGER_DB says.
+  EXPECT_EQ(sl("--version", "SUNLEDGER_DB=" + dir.file("x.db") + " ").exit_code, 0);
 }
 
 // What works on SQLite's file only says what to do on PostgreSQL instead,
