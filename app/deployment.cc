@@ -109,7 +109,7 @@ Status Deployment::open() {
   if (salt.size() < 32 && !verify_only)
     return failed_precondition("这个数据目录没有身份盐 " + salt_path() + "。(identity salt missing at " + salt_path() +
                                ": restoring a backup, put back the copy of this deployment's id-salt kept offline, "
-                               "beside sunledger.db (README, \"Backup and restore\"))");
+                               "in the data folder (README, \"Backup and restore\"))");
   bot = std::make_unique<Bot>(ledger.get(), bot_options());
   return bot->initialize();
 }
@@ -148,7 +148,7 @@ Status Deployment::open_key(const std::string& origin) {
     return failed_precondition("这个数据目录有数据库,但没有日志密钥 " + key_path() +
                                "。(this folder has a database but no log key at " + key_path() +
                                ": restoring a backup, put back the copy of this deployment's log-key.pem kept offline, "
-                               "beside sunledger.db (README, \"Backup and restore\"))");
+                               "in the data folder (README, \"Backup and restore\"))");
   auto k = Ed25519KeyFile::load(key_path(), origin);
   if (!k.is_ok()) return k.status();
   key = std::move(*k);
