@@ -71,6 +71,15 @@ struct ServeIntegrity : ::testing::Test {
     std::lock_guard<std::mutex> lock(receiver.mu);
     return receiver.pushes.size();
   }
+  // serve started with its pushes to `receiver`; once the pushes queued
+  // before it went out, `sql` run beside it as an insider with sqlite3.
+  void serve_then_edit(testing::Receiver& receiver, testing::ServerProcess& p, const std::vector<std::string>& sql) {
+    push_to(receiver);
+    p.start(data(), data() + "/bots.json");
+    settle(receiver);
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE, 5000);
+    for (const auto& statement : sql) db.exec(statement);
+  }
   // Waits until the pushes queued before the start went out (none for 300 ms).
   void settle(testing::Receiver& receiver) {
     size_t last = SIZE_MAX;
@@ -92,26 +101,12 @@ TEST_F(ServeIntegrity, ATamperedLedgerIsServedReadOnlyWithAWarning) {
   }
   // The demo's bot gets a private channel, so the inspectors can be told.
   testing::Receiver receiver;
-  json cfg = json::parse(testing::read_file(data() + "/bots.json"));
-  cfg["bots"][0]["push_url"] = "http://127.0.0.1:" + std::to_string(receiver.port) + "/push";
-  testing::write_file(data() + "/bots.json", cfg.dump());
-  ::chmod((data() + "/bots.json").c_str(), 0600);
+  push_to(receiver);
   testing::ServerProcess p;
   p.start(data(), data() + "/bots.json");
   EXPECT_NE(p.log->find("TAMPERED shuangjiang"), std::string::npos) << *p.log;
   // Each inspector hears of it privately, naming the log and the entry.
-  std::set<std::string> told;
-  for (int i = 0; i < 300 && told.size() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::lock_guard<std::mutex> lock(receiver.mu);
-    for (const auto& [id, body] : receiver.pushes) {
-      json j = json::parse(body, nullptr, false);
-      if (j.is_object() && j.value("chat_type", "") == "private" && j.value("text", "").find("账本核验未通过") != std::string::npos &&
-          j.value("text", "").find("shuangjiang") != std::string::npos)
-        told.insert(j.value("chat_id", ""));
-    }
-  }
-  EXPECT_EQ(told, (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
+  EXPECT_EQ(told(receiver, {"账本核验未通过", "shuangjiang"}), (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
   // /healthz says so.
   httplib::Client c("127.0.0.1", p.port);
   auto h = c.Get("/healthz");
@@ -200,14 +195,8 @@ TEST_F(ServeIntegrity, AQueuedNoticeStoppedByHandIsNamedAndAlarmed) {
 // the refusal itself, privately, at once.
 TEST_F(ServeIntegrity, ARecordTheDeliveriesLogRefusedIsAlarmedAtOnce) {
   testing::Receiver receiver;
-  push_to(receiver);
   testing::ServerProcess p;
-  p.start(data(), data() + "/bots.json");
-  settle(receiver);
-  {
-    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE, 5000);
-    db.exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");  // appends refused
-  }
+  serve_then_edit(receiver, p, {"UPDATE logs SET size=size+1 WHERE name='deliveries'"});  // appends refused
   // A named complaint filed in the group: its receipt goes privately, through the outbox.
   EXPECT_NE(ask(p.port, "c1", "投诉 村口的路灯坏了三个月").find("已受理"), std::string::npos);
   EXPECT_EQ(told(receiver, {"推送记录被拒", "refused to record"}),
@@ -222,17 +211,11 @@ TEST_F(ServeIntegrity, ARecordTheDeliveriesLogRefusedIsAlarmedAtOnce) {
 // once now: inspectors told, writes refused, /healthz 503.
 TEST_F(ServeIntegrity, AMonthCloseRefusedForDataLossChecksTheLedgerAtOnce) {
   testing::Receiver receiver;
-  push_to(receiver);
   testing::ServerProcess p;
-  p.start(data(), data() + "/bots.json");
-  settle(receiver);
-  {
-    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE, 5000);
-    db.exec("DROP TRIGGER entries_no_update");
-    db.exec("UPDATE entries SET leaf=replace(leaf, '\"amount\":14240000', '\"amount\":4240000') "
-            "WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang')");
-    ASSERT_GT(db.getChanges(), 0);
-  }
+  serve_then_edit(receiver, p,
+                  {"DROP TRIGGER entries_no_update",
+                   "UPDATE entries SET leaf=replace(leaf, '\"amount\":14240000', '\"amount\":4240000') "
+                   "WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang')"});
   std::string reply = ask(p.port, "m1", "公开 2022-12", "shuangjiang-accountant");
   EXPECT_NE(reply.find("没有公开"), std::string::npos) << reply;
   EXPECT_EQ(told(receiver, {"账本核验未通过", "shuangjiang"}), (std::set<std::string>{"district-inspector", "zhuting-inspector"}));

@@ -8,65 +8,19 @@
 #include <gtest/gtest.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include <nlohmann/json.hpp>
+#include <functional>
 
-#include "bot/bot.h"
 #include "bot/deliveries.h"
-#include "bot/outbox.h"
-#include "fake_platform.h"
+#include "delivery_fixture.h"
 #include "insider.h"
-#include "raw_platform_crypto.h"
-#include "test_support.h"
-#include "webhooks/adapter.h"
-#include "webhooks/config.h"
-#include "webhooks/http_client.h"
-#include "webhooks/outbox_sender.h"
 
 namespace sunledger {
 namespace {
 
 constexpr int64_t kYear2100 = 4102444800;  // 2100-01-01T00:00:00Z
 
-struct DeadLetterRecord : ::testing::Test {
-  testing::TestLedger t;
-  testing::FakePlatform group;
-  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
-  std::map<std::string, PlatformAdapter*> by_id;
-  std::unique_ptr<HttpClient> client = make_http_client(5);
-
-  void SetUp() override {
-    Bot bot(t.ledger.get(), {});
-    ASSERT_TRUE(bot.initialize().is_ok());
-    configure(group.url("/push"));
-  }
-  // The bot "bot"; without a push_url it cannot deliver anything.
-  void configure(const std::string& push_url) {
-    nlohmann::json b = {{"id", "bot"}, {"platform", "generic"},
-                        {"secret", "whsec_" + testing::raw::b64("dead-letter-record-secret-0123")}};
-    if (!push_url.empty()) b["push_url"] = push_url;
-    auto loaded = load_bots_config("{\"bots\": [" + b.dump() + "]}");
-    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    adapters.clear();
-    by_id.clear();
-    for (const auto& c : *loaded) {
-      adapters.push_back(make_adapter(c));
-      by_id[c.id] = adapters.back().get();
-    }
-  }
-  void enqueue(const std::string& text, const HeldFor& held = {}) {
-    ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) { return Outbox::enqueue(txn, {"bot", "sj-group", text, Audience::kGroup}, held); })
-                    .is_ok());
-  }
+struct DeadLetterRecord : DeliveryRecord {
   std::unique_ptr<SQLite::Database> insider() { return testing::open_as_insider(t.db_path(), 5000); }
-  // Verify's reasons, one a line ("" when intact).
-  std::string verify_reasons() {
-    Bot bot(t.ledger.get(), {});
-    auto problems = bot.verify_deployment();
-    if (!problems.is_ok()) return problems.status().to_string();
-    std::string out;
-    for (const auto& p : *problems) out += p.log + ": " + p.reason + "\n";
-    return out;
-  }
   uint64_t log_size() { return *t.ledger->log_size(deliveries::kLogName); }
   bool dead(int64_t id) {
     auto letters = Outbox(t.ledger.get()).dead_letters();
