@@ -225,7 +225,7 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
     // was put back from a copy taken before (a replay, across restarts too).
     // Never sent twice; a dead letter for tampering, and verify names it.
     Status recorded = give_up(m, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
-                                        "delivered already (the deliveries log records it); its row was put back", false);
+                              "delivered already (the deliveries log records it); its row was put back", false);
     std::fprintf(stderr, "sunledger: push %lld via %s was delivered already and its row put back: REPLAYED, TAMPERED, "
                  "not sent again\n", static_cast<long long>(m.id), m.bot_id.c_str());
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
@@ -243,7 +243,7 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
     // Written or changed by someone without the key: the bot would post it in
     // its own name. Never sent, never revived; logged without text or address.
     Status recorded = give_up(m, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
-                                        "not queued by this deployment (its signature does not match)", false);
+                              "not queued by this deployment (its signature does not match)", false);
     std::fprintf(stderr, "sunledger: push %lld via %s is not signed by this deployment: TAMPERED, never sent\n",
                  static_cast<long long>(m.id), m.bot_id.c_str());
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
@@ -285,7 +285,7 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
     // This bot's configuration cannot deliver it (no push_url, no private
     // channel): retrying will not help until the configuration changes.
     recorded = give_up(m, now, DeadReason::kConfiguration, outcome.message(), true,
-                                 delivery_config(lane.adapter->config()));
+                       delivery_config(lane.adapter->config()));
     // Logged without the message text or address: only the bot and the row.
     // The adapter's reason names the missing setting (never an address or a text).
     std::fprintf(stderr,
