@@ -241,6 +241,9 @@ HttpServerOptions server_options(const std::pair<std::string, int>& addr) {
 
 // Once a minute: the inspectors' overdue digest (sent once a day), and every
 // hour the whole ledger verified again. Runs from construction to stop().
+// Also at once, on request: a write refused because stored data failed its
+// check (Ledger::set_on_refused_write: a month close, a log's stored state),
+// and alarms that could not be queued when raised (storage busy), tried again.
 class BackgroundChecks {
  public:
   BackgroundChecks(Deployment& d, OutboxSender& sender) : d_(d), sender_(sender), thread_([this] { run(); }) {}
@@ -253,13 +256,58 @@ class BackgroundChecks {
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
+  // Has the ledger checked now, on this thread (callers may be inside a write).
+  void request_check(const std::string& why) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requested_ = why;
+      fresh_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Queues `text` privately to the inspectors now; kept and tried again every
+  // minute while it cannot be (an insider holding the database locked).
+  void alarm(const std::string& text) {
+    if (queue_alarm(text)) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    alarms_.push_back(text);
+  }
 
  private:
+  bool queue_alarm(const std::string& text) {
+    auto n = d_.bot->alert_inspectors(text);
+    if (!n.is_ok()) {
+      std::cerr << "sunledger: the inspectors' alarm could not be queued (tried again in a minute): "
+                << n.status().to_string() << "\n";
+      return false;
+    }
+    if (*n > 0) sender_.notify();
+    return true;
+  }
   void run() {
     std::unique_lock<std::mutex> lock(mu_);
     auto last_verify = std::chrono::steady_clock::now();
     while (!stopping_) {
+      std::string requested = std::move(requested_);
+      requested_.clear();
+      fresh_ = false;
+      std::vector<std::string> alarms = std::move(alarms_);
+      alarms_.clear();
       lock.unlock();
+      for (size_t i = 0; i < alarms.size(); ++i)
+        if (!queue_alarm(alarms[i])) {
+          std::lock_guard<std::mutex> keep(mu_);
+          alarms_.insert(alarms_.end(), alarms.begin() + static_cast<std::ptrdiff_t>(i), alarms.end());
+          break;
+        }
+      if (!requested.empty() && d_.ledger->integrity_failure().empty()) {
+        std::cerr << "sunledger: a write was refused (" << log_safe(requested) << "): checking the ledger now\n";
+        // Storage busy: asked again at the next minute's round.
+        if (!check_integrity(d_, "(after a refused write)", true, true) && d_.ledger->integrity_failure().empty()) {
+          std::lock_guard<std::mutex> keep(mu_);
+          if (requested_.empty()) requested_ = requested;
+        }
+      }
       if (std::chrono::steady_clock::now() - last_verify >= std::chrono::hours(1)) {
         // Storage briefly unavailable: tried again at the next minute's round.
         if (check_integrity(d_, "(hourly)", true, true) || !d_.ledger->integrity_failure().empty())
@@ -270,7 +318,7 @@ class BackgroundChecks {
       if (!n.is_ok()) std::cerr << "sunledger: overdue digest: " << n.status().to_string() << "\n";
       else if (*n > 0) sender_.notify();
       lock.lock();
-      cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
+      cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_ || fresh_; });
     }
   }
 
@@ -279,6 +327,9 @@ class BackgroundChecks {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::string requested_;            // guarded by mu_: a check asked for (kept while storage is busy)
+  bool fresh_ = false;               // guarded by mu_: asked for since the round began
+  std::vector<std::string> alarms_;  // guarded by mu_
   std::thread thread_;  // last: started once the members above exist
 };
 
@@ -385,11 +436,19 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   // A push out whose delivery the log refused to record: the ledger is
   // checked now, not at the next hourly check, while whatever made the log
   // refuse still stands (inspectors alerted, writes refused).
-  sender_options.on_record_refused = [&d](const std::string&) {
+  // The inspectors are told of the refusal itself first: the check may find
+  // the database busy (an insider holding it locked) and wait for the next
+  // minute; the alarm is kept and queued as soon as it can be.
+  BackgroundChecks* checks_ptr = nullptr;  // set before the sender starts
+  sender_options.on_record_refused = [&d, &checks_ptr](const std::string& what) {
     // Once the ledger failed verification every append is refused: checked
     // (and inspectors alerted) then already, not again after every push.
     if (!d.ledger->integrity_failure().empty()) return;
-    check_integrity(d, "(a delivery the deliveries log refused to record)", true, true);
+    if (checks_ptr != nullptr)
+      checks_ptr->alarm("【推送记录被拒 (the deliveries log refused a record)】推送记录账本拒绝登记一次推送,数据库可能被人直接改过。"
+                        "正在核验账本。(" + what + "; the database may have been changed by hand; checking the ledger "
+                        "now)\n");
+    check_integrity(d, "(a record the deliveries log refused)", true, true);
   };
   sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), sender_options,
                                           &server.metrics());
@@ -405,8 +464,14 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
     while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.stop();
   });
-  sender->start();
   BackgroundChecks checks(d, *sender);
+  checks_ptr = &checks;
+  // A write refused because stored data failed its check (a month close
+  // whose village log does not verify, a log whose stored state no longer
+  // matches its checkpoint): the whole ledger checked at once, inspectors
+  // alerted. Cleared below before `checks` goes.
+  d.ledger->set_on_refused_write([&checks](const std::string& what) { checks.request_check(what); });
+  sender->start();
   // The witnesses: each log's checkpoints cosigned, a fork or rollback one of
   // them saw alarmed to the inspectors at once.
   auto witness_client = make_http_client(HttpClientOptions{});
@@ -437,6 +502,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   if (!ok) kill(getpid(), SIGTERM);  // wake the stopper so it can exit
   stopper.join();
   submitter.stop();
+  d.ledger->set_on_refused_write(nullptr);
   checks.stop();
   sender->stop();
   std::cerr << "sunledger: stopped\n";

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/serve_internal.h"
+#include "bot/deliveries.h"
 #include "ledger/checkpoint.h"
 #include "ledger/crypto.h"
 #include "ledger/merkle.h"
@@ -23,9 +24,11 @@ namespace {
 // state: the answer says whether the witness is there and trusts this log's
 // origin, and nothing is cosigned, recorded or kept as evidence (a witness
 // keeps only validly signed checkpoints it refused).
-std::string probe(Deployment& d) {
-  auto villages = d.ledger->villages();
-  std::string log = villages.is_ok() && !villages->empty() ? villages->front().id : "serve-check";
+std::string probe(Deployment& d, std::string log) {
+  if (log.empty()) {
+    auto villages = d.ledger->villages();
+    log = villages.is_ok() && !villages->empty() ? villages->front().id : "serve-check";
+  }
   Checkpoint cp{d.ledger->origin() + "/" + log, 0, merkle_empty_root()};
   std::string vkey = d.ledger->verifier_key();  // name+hexid+base64
   size_t plus = vkey.find('+');
@@ -40,16 +43,29 @@ std::string probe(Deployment& d) {
 std::vector<WitnessReach> reach_witnesses(Deployment& d, const std::vector<WitnessConfig>& witnesses) {
   std::vector<WitnessReach> out;
   auto client = make_http_client(HttpClientOptions{5000, 4096});
-  const std::string body = probe(d);
-  for (const auto& w : witnesses) {
-    if (w.retired) continue;
+  const std::string body = probe(d, "");
+  // The server's other logs go to the witnesses too (the deliveries log
+  // rolled back is refused by them): a witness trusting the villages' origins
+  // one by one would answer 404 for those.
+  const std::string other = probe(d, deliveries::kLogName);
+  auto send = [&](const WitnessConfig& w, const std::string& probe_body) {
     OutboundRequest req;
     req.url = w.url + "/add-checkpoint";
-    req.body = body;
+    req.body = probe_body;
     req.content_type = "text/plain; charset=utf-8";
-    auto r = client->send(req);
+    return client->send(req);
+  };
+  for (const auto& w : witnesses) {
+    if (w.retired) continue;
+    auto r = send(w, body);
     std::string who = "witness \"" + w.name + "\" (" + w.key_name() + ") at " + w.url;
-    if (!r.is_ok()) {
+    auto r2 = r.is_ok() && r->status == 403 ? send(w, other) : r;
+    if (r.is_ok() && r->status == 403 && (!r2.is_ok() || r2->status != 403)) {
+      out.push_back({false, who + " trusts the villages' logs but not " + d.ledger->origin() + "/" +
+                                deliveries::kLogName + " (the server's other logs go to it too): run `sunledger witness "
+                                "add-log --origin-prefix " + d.ledger->origin() + "/ --key '" + d.ledger->verifier_key() +
+                                "'` on the witness"});
+    } else if (!r.is_ok()) {
       out.push_back({false, who + " is unreachable: " + r.status().message() +
                                       " (the server cannot have its checkpoints cosigned)"});
     } else if (r->status == 403) {

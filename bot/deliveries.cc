@@ -7,6 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "bot/outbox.h"
+#include "ledger/checkpoint.h"
+#include "ledger/clock.h"
 #include "ledger/crypto.h"
 
 namespace sunledger::deliveries {
@@ -124,11 +127,25 @@ void IdRanges::insert(int64_t id) {
 
 namespace {
 
+// The rows given up on as this write sees them, as ranges ("dead_before"),
+// with the time ("at"): what verify believes dead without an entry of their
+// own (see the header).
+void add_dead_before(WriteTxn& txn, json& f) {
+  IdRanges dead;
+  auto& q = txn.sql().statement("SELECT id FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY id");
+  while (q.step()) dead.insert(q.column_int64(0));
+  json ranges = json::array();
+  for (const auto& [first, last] : dead.ranges()) ranges.push_back({first, last});
+  f["dead_before"] = ranges;
+  f["at"] = txn.now();
+}
+
 // The log's first entry, once: the rows delivered before the log existed (an
-// older version), so a copy of one put back is caught like any other. Whatever
-// entry starts the log (a delivery or a queued notice) writes it first, or those
-// rows would read as unrecorded. `delivering` is the row this write marks
-// delivered (its own entry follows), 0 for none.
+// older version), so a copy of one put back is caught like any other, and the
+// rows dead then. Whatever entry starts the log (a delivery, a queued notice,
+// a dead letter, serve's start) writes it first, or those rows would read as
+// unrecorded. `delivering` is the row this write marks delivered (its own
+// entry follows), 0 for none.
 Status start_log(WriteTxn& txn, int64_t delivering) {
   auto size = txn.log_size(kLogName);
   if (!size.is_ok()) return size.status();
@@ -139,18 +156,56 @@ Status start_log(WriteTxn& txn, int64_t delivering) {
   while (q.step()) before.insert(q.column_int64(0));
   json ranges = json::array();
   for (const auto& [first, last] : before.ranges()) ranges.push_back({first, last});
-  auto imported = txn.append_to_log(kLogName, {{"kind", "imported"}, {"outbox_ids", ranges}}, kSender, true);
+  json f = {{"kind", "imported"}, {"outbox_ids", ranges}};
+  add_dead_before(txn, f);
+  auto imported = txn.append_to_log(kLogName, f, kSender, true);
   return imported.is_ok() ? Status::ok() : imported.status();
+}
+
+// An entry naming row `outbox_id` by the fingerprint of `signature` under
+// `key` (its kind too), after the log's first entry.
+Status record_row(WriteTxn& txn, const char* key, int64_t outbox_id, const std::string& signature, json extra = {}) {
+  if (Status s = start_log(txn, 0); !s.is_ok()) return s;
+  json f = {{"kind", key}, {"outbox_id", outbox_id}, {key, fingerprint_hex(fingerprint(signature))}};
+  if (extra.is_object()) f.update(extra);
+  auto r = txn.append_to_log(kLogName, f, kSender, true);
+  return r.is_ok() ? Status::ok() : r.status();
 }
 
 }  // namespace
 
 Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature) {
-  if (Status s = start_log(txn, 0); !s.is_ok()) return s;
   // Not "push": every reader takes that key as delivered.
-  json f = {{"kind", "queued"}, {"outbox_id", outbox_id}, {"queued", fingerprint_hex(fingerprint(signature))}};
-  auto r = txn.append_to_log(kLogName, f, kSender, true);
-  return r.is_ok() ? Status::ok() : r.status();
+  return record_row(txn, "queued", outbox_id, signature);
+}
+
+Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason) {
+  return record_row(txn, "dead", outbox_id, signature, {{"reason", reason}});
+}
+
+Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature) {
+  return record_row(txn, "revived", outbox_id, signature);
+}
+
+Status start_dead_record(Ledger& ledger) {
+  return ledger.write([&](WriteTxn& txn) -> Status {
+    auto size = txn.log_size(kLogName);
+    if (!size.is_ok()) return size.status();
+    if (*size == 0) return start_log(txn, 0);
+    bool listed = false;
+    Status read = txn.committed_leaves(kLogName, 0, [&](uint64_t, std::string_view leaf) {
+      if (listed || leaf.find("\"dead_before\"") == std::string_view::npos) return;
+      json f = json::parse(leaf.begin(), leaf.end(), nullptr, false);
+      listed = f.is_object() && f.contains("dead_before");
+    });
+    if (!read.is_ok() || listed) return read;
+    // A log an older version started: the list, once, before anything is
+    // given up on under this version.
+    json f = {{"kind", "dead_before"}};
+    add_dead_before(txn, f);
+    auto r = txn.append_to_log(kLogName, f, kSender, true);
+    return r.is_ok() ? Status::ok() : r.status();
+  });
 }
 
 Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& held_push) {
@@ -180,8 +235,69 @@ Result<Delivered> recorded(Ledger& ledger) {
   return out;
 }
 
+namespace {
+
+// What the log says of rows given up on (see the header): the last
+// "dead"/"revived" entry of each (id, fingerprint), and the first list of the
+// rows dead before these entries existed. Only entries the log's signed
+// checkpoint covers count: one added without the key is not believed.
+struct DeadLetters {
+  struct Last {
+    bool dead = false;
+    uint64_t entry = 0;
+  };
+  std::map<std::pair<int64_t, uint64_t>, Last> last;
+  bool listed = false;                 // a "dead_before" list exists
+  std::map<int64_t, int64_t> before;   // its ranges: first id -> last id
+  int64_t listed_at = 0;
+
+  void add(const json& f, uint64_t idx) {
+    for (const char* key : {"dead", "revived"})
+      if (auto p = fingerprint_of(f, key)) last[*p] = {std::string(key) == "dead", idx};
+    auto list = f.find("dead_before");
+    if (listed || list == f.end() || !list->is_array()) return;
+    listed = true;
+    for (const auto& r : *list)
+      if (r.is_array() && r.size() == 2 && r[0].is_number_integer() && r[1].is_number_integer())
+        before[r[0].get<int64_t>()] = r[1].get<int64_t>();
+    auto at = f.find("at");
+    listed_at = at != f.end() && at->is_number_integer() ? at->get<int64_t>() : 0;
+  }
+  // Whether a row without an entry of its own was dead before: in the first
+  // list, and created by then (a later push given a listed row's id is not).
+  bool dead_before(int64_t id, int64_t created_at) const {
+    auto it = before.upper_bound(id);
+    return it != before.begin() && std::prev(it)->second >= id && created_at <= listed_at;
+  }
+  // The log's last word on a row, by either of its fingerprints (a released
+  // notice's held_push too): the later entry.
+  std::optional<Last> of(int64_t id, uint64_t fp, std::optional<uint64_t> held) const {
+    std::optional<Last> out;
+    for (auto key : {std::optional<uint64_t>(fp), held}) {
+      if (!key) continue;
+      auto it = last.find({id, *key});
+      if (it != last.end() && (!out || it->second.entry > out->entry)) out = it->second;
+    }
+    return out;
+  }
+};
+
+// The size the log's stored checkpoint signs (0 when it does not open).
+uint64_t signed_size(Ledger& ledger, Ledger::ReadTxn& r) {
+  auto& q = r.sql().statement("SELECT checkpoint FROM logs WHERE name=?");
+  q.bind(1, kLogName);
+  if (!q.step()) return 0;
+  auto cp = open_checkpoint(q.column_text(0), ledger.verifier_key());
+  return cp.is_ok() ? cp->size : 0;
+}
+
+}  // namespace
+
+// Long (about 100 lines): one snapshot, the log read once, then each row
+// against what it says; split, the snapshot would have to be passed around.
 Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
   std::vector<VerifyProblem> problems;
+  int64_t now = ledger.clock().now_unix_seconds();
   // The log's entries and the outbox in one snapshot: read apart, a push
   // delivered in between would look put back or unrecorded. The entries'
   // hashes and checkpoint are Ledger::verify's to check.
@@ -189,7 +305,9 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     std::map<std::pair<int64_t, uint64_t>, uint64_t> entry_of;  // (id, fingerprint) -> entry
     std::map<int64_t, std::pair<int64_t, uint64_t>> imported;   // first id -> (last id, entry)
     std::vector<Queued> queued;                                  // monthly notices, in entry order
+    DeadLetters dead;
     uint64_t size = 0;
+    uint64_t covered = signed_size(ledger, r);
     Status read = r.leaves(kLogName, 0, [&](uint64_t idx, std::string_view leaf) {
       json f = json::parse(leaf.begin(), leaf.end(), nullptr, false);
       size = idx + 1;
@@ -197,9 +315,9 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       for (const auto& p : pushes_of(f)) entry_of.emplace(p, idx);
       for (const auto& [first, last] : imported_of(f)) imported[first] = {last, idx};
       if (auto q = fingerprint_of(f, "queued")) queued.push_back({q->first, q->second, idx});
+      if (idx < covered) dead.add(f, idx);
     });
     if (!read.is_ok()) return read;
-    if (size == 0) return Status::ok();  // nothing delivered nor notice queued since this version
     auto find = [&](int64_t id, uint64_t fp) -> std::optional<uint64_t> {
       if (auto it = entry_of.find({id, fp}); it != entry_of.end()) return it->second;
       auto it = imported.upper_bound(id);
@@ -207,22 +325,46 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       return std::prev(it)->second.second;
     };
     auto bad = [&](uint64_t idx, const std::string& why) { problems.push_back({kLogName, idx, why}); };
-    auto& q = r.sql().statement("SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, '') FROM outbox ORDER BY id");
+    auto& q = r.sql().statement(
+        "SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, ''), dead_at IS NOT NULL, next_attempt_at,"
+        " created_at FROM outbox ORDER BY id");
     while (q.step()) {
       int64_t id = q.column_int64(0);
       bool delivered = q.column_int(1) != 0;
       std::string signature = q.column_blob(2);
-      auto entry = find(id, fingerprint(signature));
+      uint64_t fp = fingerprint(signature);
+      auto held = parse_fingerprint(q.column_text(3));
+      std::string push = "outbox: push " + std::to_string(id);
+      auto entry = size == 0 ? std::nullopt : find(id, fp);
       // A released notice's copy put back under another signature than the
       // one it went out with: known by the one it was queued with.
-      if (!entry)
-        if (auto held = parse_fingerprint(q.column_text(3))) entry = find(id, *held);
-      if (entry && !delivered)
-        bad(*entry, "outbox: push " + std::to_string(id) + " was delivered (entry " + std::to_string(*entry) +
+      if (!entry && held && size != 0) entry = find(id, *held);
+      if (entry && !delivered) {
+        bad(*entry, push + " was delivered (entry " + std::to_string(*entry) +
                         ") but its row is not marked delivered: put back from a copy taken before its delivery?");
-      else if (!entry && delivered)
-        bad(size, "outbox: push " + std::to_string(id) +
-                      " is marked delivered but no entry of the log records it (entries removed, or the log rolled back?)");
+        continue;
+      }
+      if (!entry && delivered && size != 0)
+        bad(size, push + " is marked delivered but no entry of the log records it (entries removed, or the log rolled back?)");
+      if (delivered) continue;
+      // Not delivered: given up on only as the log says, due within the
+      // sender's longest backoff (review R2: these columns are not signed).
+      auto last = dead.of(id, fp, held);
+      if (q.column_int(4) != 0) {
+        if (last && !last->dead)
+          bad(last->entry, push + " is a dead letter, but the log's last entry on it (" + std::to_string(last->entry) +
+                               ") has it revived: given up on by hand (dead_at set with sqlite3)?");
+        else if (!last && dead.listed && !dead.dead_before(id, q.column_int64(6)))
+          bad(size, push + " is a dead letter, but no entry of the log records it given up on: stopped by hand "
+                           "(dead_at set with sqlite3)?");
+      } else if (last && last->dead) {
+        bad(last->entry, push + " is queued, but the log's last entry on it (" + std::to_string(last->entry) +
+                             ") has it given up on: put back in the queue by hand?");
+      } else if (int64_t next = q.column_int64(5); next > now + Outbox::kMaxBackoffSeconds + kClockSlackSeconds) {
+        bad(size, push + " is queued, but its next attempt is set to " + utc_timestamp(next) + ", later than any retry "
+                         "the sender sets (at most " + std::to_string(Outbox::kMaxBackoffSeconds) +
+                         " s after an attempt): held back by hand (next_attempt_at set with sqlite3)?");
+      }
     }
     // Every monthly notice queued must still be queued, or delivered: a row
     // deleted by hand would otherwise take the notice with it unsaid (issue

@@ -33,6 +33,24 @@
 // otherwise leave no trace, and verify names a queued notice whose row is gone
 // and that no entry records delivered.
 //
+// Dead letters are recorded too ("dead", review R2): dead_at, next_attempt_at
+// and attempts are columns no signature covers, so an insider with sqlite3
+// could stop a queued notice (dead_at set with a made-up reason, or its next
+// attempt put off to 2100) with verify intact. Every row given up on gets a
+// "dead" entry in the write that gives it up, every row revived a "revived"
+// one, each by id and signature fingerprint; verify requires every dead,
+// undelivered row to be dead by the log's last word on it, and every pending
+// row's next attempt within the sender's longest backoff (Outbox::
+// kMaxBackoffSeconds) of now, with kClockSlackSeconds for a verify run in
+// another process. Rows dead before this version have no entry: the entry
+// that starts the log (or, in a log an older version started, one appended
+// when this version's serve first starts: start_dead_record) lists the rows
+// dead at that moment ("dead_before", with "at", the time), and only the
+// first such list is believed, only for rows created by then (a deleted row's
+// id reused later is another push). `attempts` raised by hand makes a row a
+// real dead letter sooner, recorded like any other and listed for inspectors
+// (GET /v1/outbox/dead): that one cannot be hidden.
+//
 // Privacy: an entry holds that id, the fingerprints and the
 // day, never the chat, the person or the text (the fingerprint is a hash of a
 // signature that only the key can make, so it cannot be matched against a
@@ -42,11 +60,14 @@
 // the log's tail rolled back (its last entries, subtree hashes and the logs
 // row with its older checkpoint, all from a copy taken before) together with
 // every row delivered since, put back pending from the same copy: that is a
-// rollback of both to the copy, which only a witness outside the server
-// (issue #15) can tell. A row queued after the copy has no pending copy (its
-// text is gone once delivered), so its missing entry is named. A log dropped
-// whole is started again, like the admin log, at the next delivery or the
-// next monthly notice queued.
+// rollback of both to the copy, which only a witness outside the server can
+// tell; the submitter sends this log to the witnesses as every other
+// (webhooks/witness_submitter.h), and a witness holding the larger tree
+// refuses it and alarms the inspectors. A row queued after the copy has no
+// pending copy (its text is gone once delivered), so its missing entry is
+// named. A log dropped whole is started again at serve's next start
+// (start_dead_record), the next delivery or monthly notice queued, and the
+// witnesses refuse it the same way.
 #pragma once
 
 #include <cstdint>
@@ -117,13 +138,29 @@ Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, co
 // entry records delivered; rows queued before this entry existed have none.
 Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature);
 
+// Inside the write that gives up on row `outbox_id` (before its dead_at is
+// set): records it dead ("dead", the fingerprint of its signature as the row
+// holds it, and the reason: "attempts", "configuration" or "tampered").
+Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason);
+// Inside the write that puts a dead row back in the queue: records it revived.
+Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature);
+// At serve's start, before anything is given up on: makes sure the log lists
+// the rows dead before dead letters were recorded (see above). Writes
+// nothing once it does (a scan of the log's leaves, in the writer); starts
+// the log when there is none.
+Status start_dead_record(Ledger& ledger);
+// How far a verify run in another process may disagree with the sender's
+// clock about when a retry is due.
+inline constexpr int64_t kClockSlackSeconds = 300;
+
 // The pushes the log's entries record as delivered (each under its "push"
 // and its "held" fingerprint), from its entries that match its signed
 // checkpoint only (see above).
 Result<Delivered> recorded(Ledger& ledger);
 
 // The outbox against the log, both ways (log "deliveries", named by entry),
-// and every queued monthly notice against its row.
+// every queued monthly notice against its row, and every undelivered row's
+// dead_at and next_attempt_at against the dead letters recorded.
 Result<std::vector<VerifyProblem>> verify(Ledger& ledger);
 
 }  // namespace sunledger::deliveries

@@ -1,6 +1,7 @@
 #include "bot/outbox.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "bot/deliveries.h"
 #include "ledger/checkpoint.h"
@@ -90,6 +91,22 @@ std::string signed_bytes(const OutboxMessage& m) {
   if (released) out += m.held_push + '\0';
   return out + m.text;
 }
+// A row change that the signed deliveries log records in the same write
+// (`record`). When the log refuses the entry (the ledger failed
+// verification, or the log's stored state no longer matches its checkpoint),
+// the change is made without it: the push went out, or is given up on,
+// whatever the log says, and must not be tried again and again (the tamper
+// alarm is one such push). verify names the row while the edit stands, and
+// *refused says why, so the caller has the ledger checked at once, before the
+// edit is undone. Storage briefly unavailable changes nothing.
+Status write_recording(Ledger* ledger, const std::function<Status(WriteTxn&, bool record)>& change,
+                       std::string* refused) {
+  Status s = ledger->write([&](WriteTxn& txn) { return change(txn, true); });
+  if (s.is_ok() || s.code() == Code::kUnavailable) return s;
+  if (refused != nullptr) *refused = s.to_string();
+  return ledger->write([&](WriteTxn& txn) { return change(txn, false); });
+}
+
 // Whether the outbox table has `column` (older versions lacked some).
 bool outbox_has(WriteTxn& txn, const std::string& column) {
   auto columns = txn.sql().columns("outbox");
@@ -293,29 +310,18 @@ Result<std::vector<std::string>> Outbox::pending_bots() {
 
 Status Outbox::mark_delivered(const OutboxMessage& sent, int64_t now, std::string* refused) {
   int64_t id = sent.id;
-  auto mark = [&](bool record) {
-    return ledger_->write([&](WriteTxn& txn) -> Status {
-      auto& q = txn.sql().statement(
-          "UPDATE outbox SET delivered_at=?, attempts=attempts+1, text='',"
-          " chat=CASE audience WHEN 'group' THEN chat ELSE '' END WHERE id=? AND delivered_at IS NULL");
-      q.bind(1, now);
-      q.bind(2, id);
-      if (q.exec() == 0 || !record) return Status::ok();
-      // In the same transaction: the row is never marked delivered without
-      // its entry (see bot/deliveries.h).
-      // held_push only for a notice: on any other row no signature covers it.
-      return deliveries::record(txn, id, sent.signature, sent.held_village.empty() ? "" : sent.held_push);
-    });
-  };
-  Status s = mark(true);
-  if (s.is_ok() || s.code() == Code::kUnavailable) return s;
-  // The log refuses appends (the ledger failed verification, or this log's
-  // state no longer matches its checkpoint). The push went out all the same
-  // and must not go out again and again (the tamper alarm is one such push):
-  // marked delivered without its entry, which verify names while the edit
-  // stands; the caller has the ledger checked at once, before it is undone.
-  if (refused != nullptr) *refused = s.to_string();
-  return mark(false);
+  return write_recording(ledger_, [&](WriteTxn& txn, bool record) -> Status {
+    auto& q = txn.sql().statement(
+        "UPDATE outbox SET delivered_at=?, attempts=attempts+1, text='',"
+        " chat=CASE audience WHEN 'group' THEN chat ELSE '' END WHERE id=? AND delivered_at IS NULL");
+    q.bind(1, now);
+    q.bind(2, id);
+    if (q.exec() == 0 || !record) return Status::ok();
+    // In the same transaction: the row is never marked delivered without
+    // its entry (see bot/deliveries.h).
+    // held_push only for a notice: on any other row no signature covers it.
+    return deliveries::record(txn, id, sent.signature, sent.held_village.empty() ? "" : sent.held_push);
+  }, refused);
 }
 
 Status Outbox::mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error) {
@@ -330,8 +336,16 @@ Status Outbox::mark_failed(int64_t id, int64_t next_attempt_at, const std::strin
 }
 
 Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted,
-                         const std::string& config) {
-  return ledger_->write([&](WriteTxn& txn) -> Status {
+                         const std::string& config, std::string* refused) {
+  return write_recording(ledger_, [&](WriteTxn& txn, bool record) -> Status {
+    if (record) {
+      auto& q = txn.sql().statement("SELECT sig FROM outbox WHERE id=? AND delivered_at IS NULL AND dead_at IS NULL");
+      q.bind(1, id);
+      if (!q.step()) return Status::ok();  // delivered or given up on meanwhile: nothing changes
+      // Before the row changes: a log this entry starts lists the rows dead
+      // before it (bot/deliveries.h), and this one is not.
+      if (Status s = deliveries::record_dead(txn, id, q.column_blob(0), reason_name(reason)); !s.is_ok()) return s;
+    }
     auto& q = txn.sql().statement(
         "UPDATE outbox SET attempts=attempts+?, dead_at=?, dead_reason=?, last_error=?, dead_config=? WHERE id=?"
         " AND delivered_at IS NULL AND dead_at IS NULL");
@@ -343,18 +357,26 @@ Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::
     q.bind(6, id);
     q.exec();
     return Status::ok();
-  });
+  }, refused);
 }
 
-Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t now, const std::string& error) {
+Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t now, const std::string& error,
+                                              std::string* refused) {
   std::vector<int64_t> ids;
-  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+  Status s = write_recording(ledger_, [&](WriteTxn& txn, bool record) -> Status {
     ids.clear();
+    std::vector<std::string> sigs;
     {
-      auto& q = txn.sql().statement("SELECT id FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
+      auto& q = txn.sql().statement(
+          "SELECT id, sig FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
       q.bind(1, bot);
-      while (q.step()) ids.push_back(q.column_int64(0));
+      while (q.step()) {
+        ids.push_back(q.column_int64(0));
+        sigs.push_back(q.column_blob(1));
+      }
     }
+    for (size_t i = 0; record && i < ids.size(); ++i)
+      if (Status st = deliveries::record_dead(txn, ids[i], sigs[i], "configuration"); !st.is_ok()) return st;
     auto& u = txn.sql().statement(
         "UPDATE outbox SET dead_at=?, dead_reason='configuration', last_error=? WHERE bot=? AND delivered_at IS NULL"
         " AND dead_at IS NULL");
@@ -363,25 +385,43 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
     u.bind(3, bot);
     u.exec();
     return Status::ok();
-  });
+  }, refused);
   if (!s.is_ok()) return s;
   return ids;
 }
 
-Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config) {
+Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config,
+                                                  std::string* refused) {
   int64_t n = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    auto& q = txn.sql().statement(
-        "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, dead_config=NULL, attempts=0, next_attempt_at=? WHERE bot=?"
-        " AND delivered_at IS NULL AND dead_reason='configuration' AND coalesce(dead_config, '') != ?");
-    q.bind(1, now);
-    q.bind(2, bot);
-    q.bind(3, config);
-    n = q.exec();
+    n = 0;
+    std::vector<std::pair<int64_t, std::string>> rows;
+    {
+      auto& q = txn.sql().statement(
+          "SELECT id, sig FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_reason='configuration'"
+          " AND coalesce(dead_config, '') != ? ORDER BY id");
+      q.bind(1, bot);
+      q.bind(2, config);
+      while (q.step()) rows.emplace_back(q.column_int64(0), q.column_blob(1));
+    }
+    for (const auto& row : rows) {
+      if (Status st = deliveries::record_revived(txn, row.first, row.second); !st.is_ok()) return st;
+      auto& u = txn.sql().statement(
+          "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, dead_config=NULL, attempts=0, next_attempt_at=? WHERE id=?");
+      u.bind(1, now);
+      u.bind(2, row.first);
+      n += u.exec();
+    }
     return Status::ok();
   });
-  if (!s.is_ok()) return s;
-  return n;
+  if (s.is_ok() || s.code() == Code::kUnavailable) {
+    if (!s.is_ok()) return s;
+    return n;
+  }
+  // Left dead rather than revived without its entry, which verify would
+  // name: the next start tries again.
+  if (refused != nullptr) *refused = s.to_string();
+  return int64_t{0};
 }
 
 Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {

@@ -68,6 +68,17 @@ struct DeadLetter {
 // each call is one ledger transaction (enqueue runs in the caller's).
 class Outbox {
  public:
+  // The sender's retry backoff (webhooks/outbox_sender.cc): 1 s after the
+  // first failed attempt, doubling, never more than kMaxBackoffSeconds after
+  // the attempt ended. Defined here, beside the rows it dates, because verify
+  // (bot/deliveries.h) bounds every pending row's next_attempt_at by it: a
+  // row set to wait longer was held back by hand.
+  static constexpr int64_t kMaxBackoffSeconds = 600;
+  static int64_t retry_backoff(int attempts) {
+    int64_t doubled = int64_t{1} << (attempts < 0 ? 0 : attempts > 20 ? 20 : attempts);
+    return doubled < kMaxBackoffSeconds ? doubled : kMaxBackoffSeconds;
+  }
+
   explicit Outbox(Ledger* ledger) : ledger_(ledger) {}
   // The indexes create_schema makes, for Ledger::expect_indexes (the bot
   // registers them whenever it is constructed, so verify knows them).
@@ -136,16 +147,27 @@ class Outbox {
   // out by due() again (until revived).
   // config: for kConfiguration, what the bot's configuration was (see
   // revive_configuration_dead); never a secret.
+  // dead_at is a column anyone with sqlite3 can write, so the row is recorded
+  // given up on in the signed deliveries log in the same write ("dead", by
+  // its id and signature fingerprint), and verify names a dead row that no
+  // entry records so (bot/deliveries.h). When the log refuses the entry, the
+  // row is given up on all the same and *refused says why, as for
+  // mark_delivered: the caller has the ledger checked at once.
   Status mark_dead(int64_t id, int64_t now, DeadReason reason, const std::string& error, bool attempted = true,
-                   const std::string& config = "");
-  // Gives up on every pending row of `bot` (a bot no longer in the config);
-  // returns their ids.
-  Result<std::vector<int64_t>> kill_bot(const std::string& bot, int64_t now, const std::string& error);
+                   const std::string& config = "", std::string* refused = nullptr);
+  // Gives up on every pending row of `bot` (a bot no longer in the config),
+  // each recorded as mark_dead does; returns their ids.
+  Result<std::vector<int64_t>> kill_bot(const std::string& bot, int64_t now, const std::string& error,
+                                        std::string* refused = nullptr);
   // Rows dead for a configuration reason go back to the queue (attempts from
   // zero) when the bot's configuration is no longer the one they failed
   // under (`config`, as given to mark_dead): called at start. A restart with
   // the same configuration tries nothing again. Returns how many.
-  Result<int64_t> revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config);
+  // Each is recorded "revived" in the deliveries log in the same write. When
+  // the log refuses, nothing is revived (they stay dead: tried again at the
+  // next start) and *refused says why.
+  Result<int64_t> revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config,
+                                            std::string* refused = nullptr);
   // Dead letters, newest first.
   Result<std::vector<DeadLetter>> dead_letters(size_t limit = 1000);
   // Undelivered messages still being tried, for /metrics.

@@ -286,9 +286,11 @@ Result<uint64_t> WriteTxn::close_month(const std::string& village, const std::st
   if (!report.is_ok()) return report.status();
   if (!report->intact()) {
     const VerifyProblem& p = report->problems.front();
-    return data_loss("本村账本核验未通过,没有公开;请联系乡镇管理员运行 sunledger verify (the village's log does not "
-                     "verify, nothing was published: " + p.log + " entry #" + std::to_string(p.first_bad_index) + ": " +
-                     p.reason + ")");
+    Status refused = data_loss("本村账本核验未通过,没有公开;请联系乡镇管理员运行 sunledger verify (the village's log does "
+                               "not verify, nothing was published: " + p.log + " entry #" +
+                               std::to_string(p.first_bad_index) + ": " + p.reason + ")");
+    ledger_->refused_write(refused.message());
+    return refused;
   }
   auto closed = last_closed(*db_, log_id);
   if (Status s = check_closable(*db_, log_id, closed, month, ledger_->current_month()); !s.is_ok()) return s;

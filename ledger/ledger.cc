@@ -92,6 +92,20 @@ void Ledger::set_integrity_failure(const std::string& what) {
   integrity_failure_ = what;
 }
 
+void Ledger::set_on_refused_write(std::function<void(const std::string&)> fn) {
+  std::lock_guard<std::mutex> lock(integrity_mu_);
+  on_refused_write_ = std::move(fn);
+}
+
+void Ledger::refused_write(const std::string& what) {
+  std::function<void(const std::string&)> fn;
+  {
+    std::lock_guard<std::mutex> lock(integrity_mu_);
+    fn = on_refused_write_;
+  }
+  if (fn) fn(what);
+}
+
 std::string Ledger::integrity_failure() const {
   std::lock_guard<std::mutex> lock(integrity_mu_);
   return integrity_failure_;

@@ -360,6 +360,10 @@ class Ledger {
   Result<std::vector<Village>> villages();
   Result<Village> village(const std::string& id);
   Result<uint64_t> log_size(const std::string& log_name);
+  // Every log this ledger signs that holds an entry (the villages', the
+  // registry and the upper modules' logs), by name: what the witnesses are
+  // asked about.
+  Result<std::vector<std::string>> log_names();
   // Entries in all village logs (complaints and other logs not counted).
   Result<uint64_t> total_entries();
   // How many villages there are and a log's size (0 when it does not exist),
@@ -487,6 +491,14 @@ class Ledger {
   void set_integrity_failure(const std::string& what);
   // What failed ("" while intact). Thread safe.
   std::string integrity_failure() const;
+  // Called when a write is refused because stored data failed a check made
+  // inside it (a log's stored state that no longer matches its signed
+  // checkpoint; a village log that fails the verify its month close runs),
+  // with what was refused: `serve` has the whole ledger checked at once,
+  // rather than at the next hourly check. Called on the writing thread,
+  // inside the write: it must neither write nor wait. Null: nothing. Thread
+  // safe; the caller clears it before what it calls goes away.
+  void set_on_refused_write(std::function<void(const std::string& what)> fn);
 
   // WAL checkpoints the background thread has completed (see wal_checkpointer.h).
   uint64_t wal_checkpoints_done() const;
@@ -527,6 +539,8 @@ class Ledger {
   std::map<std::string, SchemaTable> expected_tables_;      // by name; guarded by schema_mu_
   mutable std::mutex integrity_mu_;
   std::string integrity_failure_;
+  std::function<void(const std::string&)> on_refused_write_;  // guarded by integrity_mu_
+  void refused_write(const std::string& what);
   // change_generation(): bumped after every commit of write() and by the
   // throttled check for other processes' commits (probe_mu_ guards the
   // engine's probe and its last value).

@@ -115,8 +115,11 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
       cp = open_checkpoint(note, ledger_->verifier_key());
       if (cp.is_ok()) ledger_->trusted_notes_[name] = note;
     }
-    if (!cp.is_ok() || cp->size != size || cp->root != range->root())
-      return data_loss("日志“" + name + "”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本 (log state does not match its last checkpoint; nothing was written: the administrator should run `sunledger verify`)");
+    if (!cp.is_ok() || cp->size != size || cp->root != range->root()) {
+      Status refused = data_loss("日志“" + name + "”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本 (log state does not match its last checkpoint; nothing was written: the administrator should run `sunledger verify`)");
+      ledger_->refused_write(refused.message());
+      return refused;
+    }
   }
   state->range = std::move(*range);
   state->committed_size = size;

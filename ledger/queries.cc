@@ -106,6 +106,19 @@ Result<uint64_t> Ledger::total_entries() {
   }
 }
 
+Result<std::vector<std::string>> Ledger::log_names() {
+  try {
+    auto conn = read();
+    auto& q = conn.db().statement("SELECT name FROM logs WHERE size > 0 ORDER BY name");
+    std::vector<std::string> out;
+    while (q.step()) out.push_back(q.column_text(0));
+    q.reset();
+    return out;
+  } catch (const sql::Error& e) {
+    return from_sql(e, "log names");
+  }
+}
+
 Result<std::pair<uint64_t, uint64_t>> Ledger::village_count_and_log_size(const std::string& log_name) {
   try {
     auto conn = read();

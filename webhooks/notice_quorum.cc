@@ -5,6 +5,7 @@
 #include "ledger/checkpoint.h"
 #include "ledger/clock.h"
 #include "ledger/tlog_proof.h"
+#include "webhooks/http_server.h"
 
 namespace sunledger {
 
@@ -48,6 +49,14 @@ bool NoticeQuorum::carries_quorum(const std::string& text) const {
   return cosigners(text).size() >= static_cast<size_t>(quorum_);
 }
 
+// A dead letter the deliveries log refused to record: said here; the
+// refusal itself has serve check the ledger at once (Ledger::set_on_refused_write).
+void NoticeQuorum::said_refused(const OutboxMessage& m, const std::string& refused) {
+  if (refused.empty()) return;
+  std::cerr << "sunledger: held push " << m.id << " via " << log_safe(m.bot_id)
+            << " was given up on but the deliveries log refused to record it (" << log_safe(refused) << ")\n";
+}
+
 Result<size_t> NoticeQuorum::release_round() {
   if (quorum_ <= 0) return size_t{0};
   auto held = outbox_.held_notices();
@@ -61,8 +70,10 @@ Result<size_t> NoticeQuorum::release_round() {
     // the sender never sees a held row, and left held it would stay its
     // chat's head for ever, silently holding back every later push.
     if (!outbox_.authentic(m)) {
+      std::string refused;
       Status dead = outbox_.mark_dead(m.id, now, DeadReason::kTampered,
-                                      "a held notice not signed by this deployment (edited by hand?)", false);
+                                      "a held notice not signed by this deployment (edited by hand?)", false, "", &refused);
+      said_refused(m, refused);
       if (!dead.is_ok()) return dead;
       std::cerr << "sunledger: held push " << m.id << " via " << m.bot_id
                 << " is not signed by this deployment: TAMPERED, never sent (a dead letter)\n";
@@ -109,8 +120,11 @@ Result<bool> NoticeQuorum::try_release(const OutboxMessage& m, int64_t now) {
   auto replayed = delivered_already(m);
   if (!replayed.is_ok()) return replayed.status();
   if (*replayed) {
+    std::string refused;
     Status dead = outbox_.mark_dead(m.id, now, DeadReason::kTampered,
-                                    "delivered already (the deliveries log records it); its row was put back", false);
+                                    "delivered already (the deliveries log records it); its row was put back", false,
+                                    "", &refused);
+    said_refused(m, refused);
     if (!dead.is_ok()) return dead;
     std::cerr << "sunledger: held push " << m.id << " via " << m.bot_id
               << " was delivered already and its row put back: REPLAYED, TAMPERED, never released nor sent again "

@@ -58,6 +58,7 @@ class NoticeQuorum {
 
  private:
   size_t count_on_note(const std::string& note) const;
+  void said_refused(const OutboxMessage& m, const std::string& refused);
   // Re-renders and releases one notice; false when it still waits.
   Result<bool> try_release(const OutboxMessage& m, int64_t now);
   void say_held(const OutboxMessage& m, size_t have, const std::string& why = "");

@@ -63,26 +63,7 @@ void OutboxSender::start() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = false;
   }
-  int64_t now = ledger_->clock().now_unix_seconds();
-  // A bot removed from bots.json: its rows can go nowhere.
-  if (auto bots = outbox_.pending_bots(); bots.is_ok()) {
-    for (const auto& bot : *bots) {
-      if (adapters_.count(bot)) continue;
-      auto ids = outbox_.kill_bot(bot, now, "no such bot in the config");
-      if (!ids.is_ok()) continue;
-      for (int64_t id : *ids)
-        std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter: no such bot in the config\n",
-                     static_cast<long long>(id), bot.c_str());
-      if (metrics_) metrics_->add_counter("pushes_dead_letter_total", ids->size());
-    }
-  }
-  // The configuration may have changed since they were given up on: one more try.
-  for (auto& lane : lanes_) {
-    auto n = outbox_.revive_configuration_dead(lane->bot, now, delivery_config(lane->adapter->config()));
-    if (n.is_ok() && *n > 0)
-      std::fprintf(stderr, "sunledger: %lld push(es) via %s that its configuration could not deliver are queued again\n",
-                   static_cast<long long>(*n), lane->bot.c_str());
-  }
+  start_bots(ledger_->clock().now_unix_seconds());
   for (auto& l : lanes_) {
     Lane* lane = l.get();
     lane->thread = std::thread([this, lane] {
@@ -96,6 +77,54 @@ void OutboxSender::start() {
       }
     });
   }
+}
+
+// Dead letters recorded from here on (bot/deliveries.h): the rows dead
+// before are listed first. Then the bots no longer configured and the ones
+// whose configuration changed.
+void OutboxSender::start_bots(int64_t now) {
+  if (Status s = deliveries::start_dead_record(*ledger_); !s.is_ok())
+    std::fprintf(stderr, "sunledger: the deliveries log could not list the dead letters before this version: %s\n",
+                 s.to_string().c_str());
+  // A bot removed from bots.json: its rows can go nowhere.
+  if (auto bots = outbox_.pending_bots(); bots.is_ok()) {
+    for (const auto& bot : *bots) {
+      if (adapters_.count(bot)) continue;
+      std::string refused;
+      auto ids = outbox_.kill_bot(bot, now, "no such bot in the config", &refused);
+      if (!refused.empty()) record_refused("the pushes via " + log_safe(bot) + " were given up on (no such bot)", refused);
+      if (!ids.is_ok()) continue;
+      for (int64_t id : *ids)
+        std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter: no such bot in the config\n",
+                     static_cast<long long>(id), bot.c_str());
+      if (metrics_) metrics_->add_counter("pushes_dead_letter_total", ids->size());
+    }
+  }
+  // The configuration may have changed since they were given up on: one more try.
+  for (auto& lane : lanes_) {
+    std::string refused;
+    auto n = outbox_.revive_configuration_dead(lane->bot, now, delivery_config(lane->adapter->config()), &refused);
+    if (!refused.empty())
+      record_refused("the pushes via " + log_safe(lane->bot) + " were to be queued again (left dead)", refused);
+    if (n.is_ok() && *n > 0)
+      std::fprintf(stderr, "sunledger: %lld push(es) via %s that its configuration could not deliver are queued again\n",
+                   static_cast<long long>(*n), lane->bot.c_str());
+  }
+}
+
+void OutboxSender::record_refused(const std::string& what, const std::string& refused) {
+  std::string line = what + " but the deliveries log refused to record it (" + log_safe(refused) + ")";
+  std::fprintf(stderr, "sunledger: %s; checking the ledger now\n", line.c_str());
+  if (options_.on_record_refused) options_.on_record_refused(line);
+}
+
+Status OutboxSender::give_up(const OutboxMessage& m, int64_t now, DeadReason reason, const std::string& error,
+                             bool attempted, const std::string& config) {
+  std::string refused;
+  Status s = outbox_.mark_dead(m.id, now, reason, error, attempted, config, &refused);
+  if (!refused.empty())
+    record_refused("push " + std::to_string(m.id) + " via " + log_safe(m.bot_id) + " was given up on", refused);
+  return s;
 }
 
 void OutboxSender::stop() {
@@ -195,8 +224,8 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
     // Genuine and signed, but the deliveries log records it sent: its row
     // was put back from a copy taken before (a replay, across restarts too).
     // Never sent twice; a dead letter for tampering, and verify names it.
-    Status recorded = outbox_.mark_dead(m.id, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
-                                        "delivered already (the deliveries log records it); its row was put back", false);
+    Status recorded = give_up(m, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
+                              "delivered already (the deliveries log records it); its row was put back", false);
     std::fprintf(stderr, "sunledger: push %lld via %s was delivered already and its row put back: REPLAYED, TAMPERED, "
                  "not sent again\n", static_cast<long long>(m.id), m.bot_id.c_str());
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
@@ -213,8 +242,8 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
   if (!outbox_.authentic(m)) {
     // Written or changed by someone without the key: the bot would post it in
     // its own name. Never sent, never revived; logged without text or address.
-    Status recorded = outbox_.mark_dead(m.id, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
-                                        "not queued by this deployment (its signature does not match)", false);
+    Status recorded = give_up(m, ledger_->clock().now_unix_seconds(), DeadReason::kTampered,
+                              "not queued by this deployment (its signature does not match)", false);
     std::fprintf(stderr, "sunledger: push %lld via %s is not signed by this deployment: TAMPERED, never sent\n",
                  static_cast<long long>(m.id), m.bot_id.c_str());
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
@@ -250,17 +279,13 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
     std::string refused;
     recorded = outbox_.mark_delivered(m, now, &refused);
     if (recorded.is_ok()) note_logged(m);
-    if (!refused.empty()) {
-      std::fprintf(stderr, "sunledger: push %lld via %s went out but the deliveries log refused to record it (%s): "
-                   "marked delivered without its entry; checking the ledger now\n",
-                   static_cast<long long>(m.id), m.bot_id.c_str(), log_safe(refused).c_str());
-      if (options_.on_record_refused) options_.on_record_refused(refused);
-    }
+    if (!refused.empty())
+      record_refused("push " + std::to_string(m.id) + " via " + log_safe(m.bot_id) + " went out", refused);
   } else if (outcome.code() == Code::kFailedPrecondition) {
     // This bot's configuration cannot deliver it (no push_url, no private
     // channel): retrying will not help until the configuration changes.
-    recorded = outbox_.mark_dead(m.id, now, DeadReason::kConfiguration, outcome.message(), true,
-                                 delivery_config(lane.adapter->config()));
+    recorded = give_up(m, now, DeadReason::kConfiguration, outcome.message(), true,
+                       delivery_config(lane.adapter->config()));
     // Logged without the message text or address: only the bot and the row.
     // The adapter's reason names the missing setting (never an address or a text).
     std::fprintf(stderr,
@@ -269,13 +294,12 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
                  static_cast<long long>(m.id), m.bot_id.c_str(), log_safe(outcome.message()).c_str());
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
   } else if (m.attempts + 1 >= options_.max_attempts) {
-    recorded = outbox_.mark_dead(m.id, now, DeadReason::kAttempts, outcome.message());
+    recorded = give_up(m, now, DeadReason::kAttempts, outcome.message());
     std::fprintf(stderr, "sunledger: push %lld via %s is a dead letter after %d attempts (%s)\n",
                  static_cast<long long>(m.id), m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
   } else {
-    int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(m.attempts, 20), options_.max_backoff_seconds);
-    recorded = outbox_.mark_failed(m.id, now + backoff, outcome.message());
+    recorded = outbox_.mark_failed(m.id, now + Outbox::retry_backoff(m.attempts), outcome.message());
     std::fprintf(stderr, "sunledger: push %lld via %s failed (attempt %d): %s\n", static_cast<long long>(m.id),
                  m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
   }

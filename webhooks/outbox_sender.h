@@ -39,9 +39,9 @@ class NoticeQuorum;
 
 struct OutboxSenderOptions {
   int poll_interval_ms = 200;
-  // Backoff after a failure: 1 s doubling up to this, counted from the moment
-  // the failed attempt ended.
-  int max_backoff_seconds = 600;
+  // Backoff after a failure: Outbox::retry_backoff (1 s doubling, at most
+  // Outbox::kMaxBackoffSeconds), counted from the moment the failed attempt
+  // ended. Not an option: verify bounds every pending row's next attempt by it.
   // Rows read per query (each query takes at most one row per chat).
   size_t batch = 50;
   // A row the platform did not take this many times is a dead letter.
@@ -50,12 +50,14 @@ struct OutboxSenderOptions {
   // and none goes out unless its own text carries K witnesses' cosignatures
   // (checked here, whatever the row says). Borrowed; null: sent at once.
   const NoticeQuorum* quorum = nullptr;
-  // Called on the sending thread when a push went out but the deliveries log
-  // refused to record it (its row is marked delivered without an entry), with
-  // what the ledger said. An insider who makes the log refuse that append and
-  // then undoes the edit could have the push sent again from a copy of its
-  // row; `serve` checks the whole ledger here at once, while the edit
-  // stands, so that inspectors are alerted and writes stop. Null: nothing.
+  // Called on the sending thread when a push went out, or was given up on or
+  // revived, but the deliveries log refused to record it (a delivered or dead
+  // row is changed without its entry; a revival is not made), with a line
+  // saying which push and what the ledger said. An insider who makes the log
+  // refuse that append and then undoes the edit could have the push sent
+  // again from a copy of its row; `serve` alerts the inspectors and checks
+  // the whole ledger here at once, while the edit stands, so that writes
+  // stop. Null: nothing.
   std::function<void(const std::string& what)> on_record_refused = nullptr;
 };
 
@@ -96,6 +98,12 @@ class OutboxSender {
   std::optional<bool> settle_unsent(Lane& lane, const OutboxMessage& m);
   std::optional<bool> settle_unwitnessed(const OutboxMessage& m);
   bool holds_notices() const;
+  // A record the deliveries log refused (see OutboxSenderOptions::on_record_refused).
+  void record_refused(const std::string& what, const std::string& refused);
+  void start_bots(int64_t now);
+  // Outbox::mark_dead, a refused record said.
+  Status give_up(const OutboxMessage& m, int64_t now, DeadReason reason, const std::string& error,
+                 bool attempted = true, const std::string& config = "");
   Status record_outcome(Lane& lane, const OutboxMessage& m, const Status& outcome, int64_t now);
   bool rate_limited(Lane& lane, int64_t now);
   bool stopping();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iostream>
 
+#include "bot/complaints.h"
+#include "bot/deliveries.h"
 #include "ledger/checkpoint.h"
 #include "ledger/crypto.h"
 
@@ -17,6 +19,17 @@ bool carries(const std::string& note, const std::string& name) {
 }
 
 }  // namespace
+
+// How an alarm names a log: a village's as its book, the others by what they
+// hold (the ids are the logs' own names, which inspectors also see in verify).
+std::string WitnessSubmitter::log_label(const std::string& log) const {
+  if (log == deliveries::kLogName) return "推送记录账本 deliveries (the log of pushes queued, sent and given up on)";
+  if (log == Complaints::kLogName) return "投诉账本 complaints (the complaint log)";
+  if (log == Ledger::kRegistryLog) return "村名册账本 villages (the village registry)";
+  auto village = ledger_->village(log);
+  if (village.is_ok()) return "村账本 " + log;
+  return "账本 " + log + " (log " + log + ")";
+}
 
 WitnessSubmitter::WitnessSubmitter(Ledger* ledger, std::vector<WitnessConfig> witnesses, HttpClient* client,
                                    WitnessSubmitterOptions options)
@@ -68,7 +81,7 @@ Result<size_t> WitnessSubmitter::round() {
   if (loaded_)
     for (const auto& r : refused)
       if (!refused_.count(r)) {
-        std::string text = "【见证人报警 (witness alarm)】村账本 " + r.second + ":见证人“" + r.first +
+        std::string text = "【见证人报警 (witness alarm)】" + log_label(r.second) + ":见证人“" + r.first +
                            "”被停止提交,但这不是本服务器记录的拒绝(数据库被人直接改过?)。请用 sunledger witness-refusals list "
                            "核对。(a refusal of this witness appeared that this server did not record: the database was "
                            "changed by hand?)";
@@ -77,21 +90,30 @@ Result<size_t> WitnessSubmitter::round() {
       }
   refused_ = std::move(refused);
   loaded_ = true;
+  // Every log the server signs, not only the villages': the deliveries log
+  // (what went out, what was queued and given up on), the complaint log, the
+  // registry and the others. Copied back to an earlier state with sqlite3,
+  // such a log forgets what came after and still verifies; a witness holding
+  // its larger tree is what tells (review R2).
   auto villages = ledger_->villages();
   if (!villages.is_ok()) return villages.status();
+  auto names = ledger_->log_names();
+  if (!names.is_ok()) return names.status();
+  std::set<std::string> village_ids;
+  for (const auto& v : *villages) village_ids.insert(v.id);
   size_t stored = 0;
   for (const auto& w : witnesses_)
-    for (const auto& v : *villages) {
+    for (const auto& log : *names) {
       if (w.retired) break;
-      if (refused_.count({w.key_name(), v.id})) continue;
-      auto n = submit_log(w, v.id);
+      if (refused_.count({w.key_name(), log})) continue;
+      auto n = submit_log(w, log, village_ids.count(log) != 0);
       if (!n.is_ok()) return n.status();  // our own storage: the next round tries again
       stored += *n;
     }
   return stored;
 }
 
-Result<size_t> WitnessSubmitter::submit_log(const WitnessConfig& w, const std::string& log) {
+Result<size_t> WitnessSubmitter::submit_log(const WitnessConfig& w, const std::string& log, bool village) {
   auto key = std::make_pair(w.key_name(), log);
   if (!known_.count(key)) {
     auto cosigned = ledger_->cosigned_size(log, w.key_name());
@@ -103,16 +125,33 @@ Result<size_t> WitnessSubmitter::submit_log(const WitnessConfig& w, const std::s
   if (!note.is_ok()) return note.status();
   auto cp = open_checkpoint(*note, ledger_->verifier_key());
   if (!cp.is_ok()) return cp.status();
-  // Nothing new: an empty log, or a checkpoint the witness cosigned already.
-  if (cp->size == 0 || (cp->size == known && carries(*note, w.key_name()))) return size_t{0};
+  if (cp->size == 0) return size_t{0};
+  if (cp->size == known && carries(*note, w.key_name())) {
+    // Nothing new. Asked again all the same at the first round after a start
+    // and every `recheck` after: a log copied back with sqlite3 to a state
+    // the witness cosigned before (its logs row, entries, subtree hashes and
+    // cosignatures) looks unchanged here, and only the witness knows it holds
+    // more. It answers 409 with its larger size (refused and alarmed below),
+    // or cosigns the same checkpoint again (nothing new is stored).
+    auto now = std::chrono::steady_clock::now();
+    auto last = confirmed_.find(key);
+    if (last != confirmed_.end() && now - last->second < options_.recheck) return size_t{0};
+    confirmed_[key] = now;
+    (void)submit(w, log, *note, &known);
+    return size_t{0};
+  }
   size_t stored = 0;
   // The months' closing checkpoints the witness has not seen first, oldest
   // first: the notices carry them (and a server with a witness quorum holds
   // each notice until they are cosigned). A witness never cosigns a size
   // below one it holds, so a close left behind would wait forever.
-  auto closes = ledger_->month_closes(log);
-  if (!closes.is_ok()) return closes.status();
-  for (const auto& close : *closes) {
+  std::vector<MonthClose> closes;  // only a village's log closes months
+  if (village) {
+    auto read = ledger_->month_closes(log);
+    if (!read.is_ok()) return read.status();
+    closes = std::move(*read);
+  }
+  for (const auto& close : closes) {
     if (close.tree_size <= known || close.tree_size >= cp->size || carries(close.checkpoint, w.key_name())) continue;
     Outcome o = submit(w, log, close.checkpoint, &known);
     if (o == Outcome::kCosigned) ++stored;
@@ -164,6 +203,7 @@ WitnessSubmitter::Outcome WitnessSubmitter::submit(const WitnessConfig& w, const
       unreachable_.erase(it);
     }
     if (r->status == 200) {
+      answered_.erase({w.name, log});
       if (Status s = ledger_->add_cosignature(log, note + r->body, w.key); !s.is_ok()) {
         std::cerr << "sunledger: witness " << w.name << ": its answer holds no valid cosignature: " << s.to_string() << "\n";
         return Outcome::kFailed;
@@ -195,8 +235,17 @@ WitnessSubmitter::Outcome WitnessSubmitter::submit(const WitnessConfig& w, const
                               "条到今天的一致性证明,它核对不上 (it refused the consistency proof from its own size)");
       return Outcome::kRefused;
     }
-    std::cerr << "sunledger: witness " << w.name << " answered " << r->status << " for " << log << ": "
-              << r->body.substr(0, 200) << "\n";
+    // Said once per answer and log, not every round: a witness that trusts
+    // only the villages' origins answers 404 for the other logs each time.
+    int& said = answered_[{w.name, log}];
+    if (said != r->status)
+      std::cerr << "sunledger: witness " << w.name << " answered " << r->status << " for " << log << ": "
+                << r->body.substr(0, 200)
+                << (r->status == 404 ? " (it trusts no origin prefix covering this log: `witness add-log "
+                                       "--origin-prefix ORIGIN/` covers every log of the server)"
+                                     : "")
+                << "; tried again every round, said again when the answer changes\n";
+    said = r->status;
     return Outcome::kFailed;
   }
   return Outcome::kRetry;
@@ -207,7 +256,7 @@ void WitnessSubmitter::refuse(const WitnessConfig& w, const std::string& log, ui
   refused_.insert({w.key_name(), log});
   if (Status s = ledger_->refuse_witness(log, w.key_name(), witness_size, why); !s.is_ok())
     std::cerr << "sunledger: witness " << w.name << ": could not record the refusal: " << s.to_string() << "\n";
-  std::string text = "【见证人报警 (witness alarm)】村账本 " + log + ":见证人“" + w.name + "”(" + w.key_name() + ", " + w.url + ")" + why +
+  std::string text = "【见证人报警 (witness alarm)】" + log_label(log) + ":见证人“" + w.name + "”(" + w.key_name() + ", " + w.url + ")" + why +
                      "。这说明账本被回滚,或者给不同的人看了不同的账(分叉)。本服务器已停止向它提交。请核对见证人的记录和 "
                      "sunledger check 的结果。(the witness has seen another history of this log: a rollback or a fork; "
                      "the server stopped submitting to it)";

@@ -1,11 +1,13 @@
-// The log asks its witnesses (issue #15 item 3): every village log's latest
-// checkpoint, and each month's closing checkpoint, goes to every configured
+// The log asks its witnesses (issue #15 item 3): every log's latest
+// checkpoint (the villages', and every other log the server signs: the
+// deliveries, complaint, registry and admin logs...), and each village's
+// month closing checkpoints, go to every configured
 // witness as a C2SP tlog-witness v1.0.0 add-checkpoint request, with the
 // consistency proof from the size that witness last cosigned. A cosignature
 // that verifies under the witness's key is stored with the checkpoint
 // (Ledger::add_cosignature), and from then on served with it.
 //
-// Batching: a round every `interval` looks at every village log and submits
+// Batching: a round every `interval` looks at every log and submits
 // what changed since the witness's last cosignature, so a burst of posts
 // costs each witness one request per log and interval.
 // Month closes: a round first submits the closed months' checkpoints the
@@ -44,6 +46,10 @@ namespace sunledger {
 
 struct WitnessSubmitterOptions {
   std::chrono::milliseconds interval{3000};
+  // A log unchanged since a witness cosigned it is submitted again at the
+  // first round and then this often, so a log rolled back to a state the
+  // witness cosigned earlier is refused without waiting for it to grow.
+  std::chrono::milliseconds recheck{std::chrono::minutes(10)};
   // Raised once per (witness, log) refused: app/ wires it to the inspectors'
   // private alert (Bot::alert_inspectors). Null: logged only.
   std::function<void(const std::string& text)> alarm;
@@ -70,7 +76,9 @@ class WitnessSubmitter {
 
  private:
   enum class Outcome { kCosigned, kRetry, kRefused, kFailed };
-  Result<size_t> submit_log(const WitnessConfig& w, const std::string& log);
+  // village: the log is a village's (its month closes go first).
+  Result<size_t> submit_log(const WitnessConfig& w, const std::string& log, bool village);
+  std::string log_label(const std::string& log) const;
   Outcome submit(const WitnessConfig& w, const std::string& log, const std::string& note, uint64_t* known);
   void refuse(const WitnessConfig& w, const std::string& log, uint64_t witness_size, const std::string& why);
   void run();
@@ -87,7 +95,12 @@ class WitnessSubmitter {
   // Witnesses (by configured name) whose last request could not be sent,
   // with why: said once per outage (submit()).
   std::map<std::string, std::string> unreachable_;
+  // The last answer other than 200/409/422 of each (witness name, log): said once (submit()).
+  std::map<std::pair<std::string, std::string>, int> answered_;
   bool loaded_ = false;
+  // When each (witness key name, log) last had its unchanged checkpoint
+  // submitted again (see WitnessSubmitterOptions::recheck).
+  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> confirmed_;
 
   std::mutex mu_;
   std::condition_variable cv_;

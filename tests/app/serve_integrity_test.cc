@@ -43,6 +43,51 @@ struct ServeIntegrity : ::testing::Test {
     return j["reply"].is_string() ? j["reply"].get<std::string>() : "";
   }
   void SetUp() override { ASSERT_EQ(sl("demo --no-serve").exit_code, 0); }
+  // The demo's bot pushes to `receiver` (so the inspectors can be told).
+  void push_to(const testing::Receiver& receiver) {
+    json cfg = json::parse(testing::read_file(data() + "/bots.json"));
+    cfg["bots"][0]["push_url"] = "http://127.0.0.1:" + std::to_string(receiver.port) + "/push";
+    testing::write_file(data() + "/bots.json", cfg.dump());
+    ::chmod((data() + "/bots.json").c_str(), 0600);
+  }
+  // The inspectors told privately, within 5 s, in a push holding every one of `words`.
+  static std::set<std::string> told(testing::Receiver& receiver, const std::vector<std::string>& words) {
+    std::set<std::string> out;
+    for (int i = 0; i < 500 && out.size() < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::lock_guard<std::mutex> lock(receiver.mu);
+      for (const auto& [id, body] : receiver.pushes) {
+        json j = json::parse(body, nullptr, false);
+        if (!j.is_object() || j.value("chat_type", "") != "private") continue;
+        std::string text = j.value("text", "");
+        bool all = true;
+        for (const auto& w : words) all = all && text.find(w) != std::string::npos;
+        if (all) out.insert(j.value("chat_id", ""));
+      }
+    }
+    return out;
+  }
+  size_t received(testing::Receiver& receiver) {
+    std::lock_guard<std::mutex> lock(receiver.mu);
+    return receiver.pushes.size();
+  }
+  // serve started with its pushes to `receiver`; once the pushes queued
+  // before it went out, `sql` run beside it as an insider with sqlite3.
+  void serve_then_edit(testing::Receiver& receiver, testing::ServerProcess& p, const std::vector<std::string>& sql) {
+    push_to(receiver);
+    p.start(data(), data() + "/bots.json");
+    settle(receiver);
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE, 5000);
+    for (const auto& statement : sql) db.exec(statement);
+  }
+  // Waits until the pushes queued before the start went out (none for 300 ms).
+  void settle(testing::Receiver& receiver) {
+    size_t last = SIZE_MAX;
+    for (int i = 0; i < 50 && received(receiver) != last; ++i) {
+      last = received(receiver);
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
 };
 
 TEST_F(ServeIntegrity, ATamperedLedgerIsServedReadOnlyWithAWarning) {
@@ -56,26 +101,12 @@ TEST_F(ServeIntegrity, ATamperedLedgerIsServedReadOnlyWithAWarning) {
   }
   // The demo's bot gets a private channel, so the inspectors can be told.
   testing::Receiver receiver;
-  json cfg = json::parse(testing::read_file(data() + "/bots.json"));
-  cfg["bots"][0]["push_url"] = "http://127.0.0.1:" + std::to_string(receiver.port) + "/push";
-  testing::write_file(data() + "/bots.json", cfg.dump());
-  ::chmod((data() + "/bots.json").c_str(), 0600);
+  push_to(receiver);
   testing::ServerProcess p;
   p.start(data(), data() + "/bots.json");
   EXPECT_NE(p.log->find("TAMPERED shuangjiang"), std::string::npos) << *p.log;
   // Each inspector hears of it privately, naming the log and the entry.
-  std::set<std::string> told;
-  for (int i = 0; i < 300 && told.size() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::lock_guard<std::mutex> lock(receiver.mu);
-    for (const auto& [id, body] : receiver.pushes) {
-      json j = json::parse(body, nullptr, false);
-      if (j.is_object() && j.value("chat_type", "") == "private" && j.value("text", "").find("账本核验未通过") != std::string::npos &&
-          j.value("text", "").find("shuangjiang") != std::string::npos)
-        told.insert(j.value("chat_id", ""));
-    }
-  }
-  EXPECT_EQ(told, (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
+  EXPECT_EQ(told(receiver, {"账本核验未通过", "shuangjiang"}), (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
   // /healthz says so.
   httplib::Client c("127.0.0.1", p.port);
   auto h = c.Get("/healthz");
@@ -127,6 +158,72 @@ TEST_F(ServeIntegrity, AVerifyThatCannotRunIsAFailure) {
                   " --chat shuangjiang-group --user villager-1 账目");
   EXPECT_NE(asked.output.find("⚠"), std::string::npos) << asked.output;
   EXPECT_NE(sl("verify").exit_code, 0);
+}
+
+// Review R2 of issue #15: a queued monthly notice stopped by hand (its
+// dead_at set with sqlite3, a column no signature covers) used to pass
+// verify, so nobody was told and the households never got it. verify names
+// it now, and serve's check at start tells every inspector privately.
+TEST_F(ServeIntegrity, AQueuedNoticeStoppedByHandIsNamedAndAlarmed) {
+  std::string bot = json::parse(testing::read_file(data() + "/bots.json"))["bots"][0]["id"].get<std::string>();
+  auto published = sl("ask --bot " + bot + " --chat shuangjiang-group --user shuangjiang-accountant 公开 2022-12");
+  ASSERT_NE(published.output.find("已公开"), std::string::npos) << published.output;
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    ASSERT_GT(db.execAndGet("SELECT count(*) FROM outbox WHERE held_village IS NOT NULL AND delivered_at IS NULL"
+                            " AND dead_at IS NULL").getInt(), 0);
+    db.exec("UPDATE outbox SET dead_at=1, dead_reason='attempts', last_error='HTTP 500' WHERE id=(SELECT max(id) FROM "
+            "outbox WHERE held_village IS NOT NULL AND delivered_at IS NULL)");
+    ASSERT_EQ(db.getChanges(), 1);
+  }
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_NE(v.output.find("is a dead letter, but no entry of the log records it given up on"), std::string::npos)
+      << v.output;
+  testing::Receiver receiver;
+  push_to(receiver);
+  testing::ServerProcess p;
+  p.start(data(), data() + "/bots.json");
+  EXPECT_NE(p.log->find("TAMPERED deliveries"), std::string::npos) << *p.log;
+  EXPECT_EQ(told(receiver, {"账本核验未通过", "dead letter"}), (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
+  EXPECT_EQ(p.stop(), 0);
+}
+
+// Review R2: a push whose delivery the deliveries log refused to record (its
+// stored size edited while serve runs) was said on stderr and left to an
+// integrity check that may find the database busy. The inspectors are told of
+// the refusal itself, privately, at once.
+TEST_F(ServeIntegrity, ARecordTheDeliveriesLogRefusedIsAlarmedAtOnce) {
+  testing::Receiver receiver;
+  testing::ServerProcess p;
+  serve_then_edit(receiver, p, {"UPDATE logs SET size=size+1 WHERE name='deliveries'"});  // appends refused
+  // A named complaint filed in the group: its receipt goes privately, through the outbox.
+  EXPECT_NE(ask(p.port, "c1", "投诉 村口的路灯坏了三个月").find("已受理"), std::string::npos);
+  EXPECT_EQ(told(receiver, {"推送记录被拒", "refused to record"}),
+            (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
+  EXPECT_NE(p.log->find("went out but the deliveries log refused to record it"), std::string::npos) << *p.log;
+  EXPECT_EQ(p.stop(), 0);
+}
+
+// Review R2: a month close refused because the village's log no longer
+// verifies (an amount edited with sqlite3 while serve runs) said so to the
+// official and waited for the hourly check. The whole ledger is checked at
+// once now: inspectors told, writes refused, /healthz 503.
+TEST_F(ServeIntegrity, AMonthCloseRefusedForDataLossChecksTheLedgerAtOnce) {
+  testing::Receiver receiver;
+  testing::ServerProcess p;
+  serve_then_edit(receiver, p,
+                  {"DROP TRIGGER entries_no_update",
+                   "UPDATE entries SET leaf=replace(leaf, '\"amount\":14240000', '\"amount\":4240000') "
+                   "WHERE log_id=(SELECT log_id FROM villages WHERE id='shuangjiang')"});
+  std::string reply = ask(p.port, "m1", "公开 2022-12", "shuangjiang-accountant");
+  EXPECT_NE(reply.find("没有公开"), std::string::npos) << reply;
+  EXPECT_EQ(told(receiver, {"账本核验未通过", "shuangjiang"}), (std::set<std::string>{"district-inspector", "zhuting-inspector"}));
+  httplib::Client c("127.0.0.1", p.port);
+  auto h = c.Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 503) << h->body;
+  EXPECT_EQ(p.stop(), 0);
 }
 
 TEST_F(ServeIntegrity, AnIntactLedgerIsServedAndSkipVerifyIsLoud) {

@@ -6,71 +6,10 @@
 #include <gtest/gtest.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include <nlohmann/json.hpp>
-
-#include "bot/bot.h"
-#include "bot/outbox.h"
-#include "fake_platform.h"
-#include "raw_platform_crypto.h"
-#include "webhooks/adapter.h"
-#include "test_support.h"
-#include "webhooks/config.h"
-#include "webhooks/http_client.h"
-#include "webhooks/outbox_sender.h"
+#include "delivery_fixture.h"
 
 namespace sunledger {
 namespace {
-
-struct DeliveryRecord : ::testing::Test {
-  testing::TestLedger t;
-  testing::FakePlatform group;
-  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
-  std::map<std::string, PlatformAdapter*> by_id;
-  std::unique_ptr<HttpClient> client = make_http_client(5);
-
-  void SetUp() override {
-    Bot bot(t.ledger.get(), {});
-    ASSERT_TRUE(bot.initialize().is_ok());
-    nlohmann::json b = {{"id", "bot"}, {"platform", "generic"}, {"push_url", group.url("/push")},
-                        {"secret", "whsec_" + testing::raw::b64("delivery-record-secret-0123456789")}};
-    auto loaded = load_bots_config("{\"bots\": [" + b.dump() + "]}");
-    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    for (const auto& c : *loaded) {
-      adapters.push_back(make_adapter(c));
-      by_id[c.id] = adapters.back().get();
-    }
-  }
-  void enqueue(const std::string& text, const HeldFor& held = {}) {
-    ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) { return Outbox::enqueue(txn, {"bot", "sj-group", text, Audience::kGroup}, held); })
-                    .is_ok());
-  }
-  size_t pushes() { return group.recorded().size(); }
-  bool delivered(int64_t id) {
-    bool out = false;
-    (void)t.ledger->read([&](Ledger::ReadTxn& r) -> Status {
-      auto& q = r.sql().statement("SELECT delivered_at IS NOT NULL FROM outbox WHERE id=?");
-      q.bind(1, id);
-      if (q.step()) out = q.column_int(0) != 0;
-      return Status::ok();
-    });
-    return out;
-  }
-  // What verify says of the deployment: true when it finds nothing wrong.
-  bool verify_intact() {
-    Bot bot(t.ledger.get(), {});
-    auto problems = bot.verify_deployment();
-    return problems.is_ok() && problems->empty();
-  }
-  // Verify's reasons, one a line ("" when intact).
-  std::string verify_reasons() {
-    Bot bot(t.ledger.get(), {});
-    auto problems = bot.verify_deployment();
-    if (!problems.is_ok()) return problems.status().to_string();
-    std::string out;
-    for (const auto& p : *problems) out += p.log + ": " + p.reason + "\n";
-    return out;
-  }
-};
 
 // The insider makes the deliveries log refuse one append (its stored size
 // edited while the notice goes out): the row is marked delivered without an

@@ -198,6 +198,25 @@ TEST_F(WitnessServe, ServeCheckReachesEveryWitness) {
                               std::to_string(w3.port) + " answers but does not know this server's logs"),
             std::string::npos)
       << check.output;
+  // One that trusts the villages' origins one by one, but not the server's
+  // other logs, which go to the witnesses too (the deliveries log): named.
+  {
+    std::string vkey = sl("key show").output;
+    vkey = vkey.substr(0, vkey.find('\n'));
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READONLY);
+    SQLite::Statement villages(db, "SELECT id FROM villages");
+    while (villages.executeStep()) {
+      auto add = run_command(sunledger(dir.file("w3"), "witness add-log --origin-prefix sunledger.example/lukou/" +
+                                                           villages.getColumn(0).getString() + " --key '" + vkey + "'"));
+      ASSERT_EQ(add.exit_code, 0) << add.output;
+    }
+  }
+  check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("✗ witness \"朱亭镇见证三\" (witness.zhuting.example/w3) at http://127.0.0.1:" +
+                              std::to_string(w3.port) + " trusts the villages' logs but not sunledger.example/lukou/deliveries"),
+            std::string::npos)
+      << check.output;
   // Only the witness that answers and trusts the logs: the witnesses pass.
   cfg["witnesses"].erase(2);
   write_file(data() + "/bots.json", cfg.dump());

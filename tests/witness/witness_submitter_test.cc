@@ -89,6 +89,8 @@ struct WitnessSubmission : ::testing::Test {
   }
 
   static uint64_t size_of(const std::string& note) { return std::stoull(note.substr(note.find('\n') + 1)); }
+  // How many logs hold entries (the village's, the registry, the admin log ...).
+  size_t logs() { return t.ledger->log_names()->size(); }
 
   // What `witness list-logs` says the witness holds of the village's log.
   static std::string held(const Witness& w) {
@@ -110,7 +112,7 @@ TEST_F(WitnessSubmission, TwoWitnessesCosignAsTheLogGrowsAndThroughARestart) {
   auto s = submitter({a.config(), b.config()});
   auto n = s->round();
   ASSERT_TRUE(n.is_ok()) << n.status().to_string();
-  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(*n, 2 * logs()) << "every log the server signs, to each witness";
   std::string note = *t.ledger->checkpoint("shuangjiang");
   EXPECT_TRUE(verify_cosignature(note, a.key).is_ok()) << note;
   EXPECT_TRUE(verify_cosignature(note, b.key).is_ok()) << note;
@@ -187,7 +189,7 @@ TEST_F(WitnessSubmission, AWitnessThatLostTrackIsAnsweredFromTheSizeItNames) {
   auto s = submitter({a.config()});
   auto n = s->round();
   ASSERT_TRUE(n.is_ok()) << n.status().to_string();
-  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(*n, logs());
   EXPECT_TRUE(verify_cosignature(*t.ledger->checkpoint("shuangjiang"), a.key).is_ok());
   EXPECT_EQ(held(a), std::to_string(size_of(first) + 1));
   EXPECT_TRUE(alarms.empty());
@@ -348,6 +350,79 @@ TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
   EXPECT_EQ(*n, 0u);
   ASSERT_EQ(alarms.size(), 1u);
   EXPECT_NE(alarms[0].find("一致性证明"), std::string::npos) << alarms[0];
+}
+
+// Review R2 of issue #15: only the villages' logs went to the witnesses. An
+// insider who copied the deliveries log back to an earlier state (its logs
+// row, entries, subtree hashes and cosignatures, taken with sqlite3 before a
+// monthly notice was queued) and deleted the notice's row left a log that
+// verifies and no trace of the notice. Every log goes to the witnesses now:
+// the witnesses, holding the larger tree, refuse the rolled-back log at the
+// first round after the restart, the inspectors are alarmed, and the round
+// goes on for the other logs.
+TEST_F(WitnessSubmission, TheDeliveriesLogRolledBackIsRefusedAndTheRoundGoesOn) {
+  auto queue = [&](const std::string& month) {
+    ASSERT_TRUE(t.ledger
+                    ->write([&](WriteTxn& txn) {
+                      return Outbox::enqueue(txn, {"generic", "sj-group", "【双江村 " + month + " 三务公开】", Audience::kGroup},
+                                             HeldFor{"shuangjiang", month});
+                    })
+                    .is_ok());
+  };
+  post(*t.ledger, "打印纸", "2022-11-20");
+  queue("2022-10");
+  auto s = submitter({a.config(), b.config()});
+  ASSERT_TRUE(s->round().is_ok());
+  auto db = open_as_insider(t.db_path(), 5000);
+  const std::string log = "(SELECT id FROM logs WHERE name='deliveries')";
+  // The insider's copy, taken now.
+  for (const char* table : {"entries", "nodes", "cosignatures"})
+    db->exec(std::string("CREATE TABLE saved_") + table + " AS SELECT * FROM " + table + " WHERE log_id=" + log);
+  db->exec("CREATE TABLE saved_logs AS SELECT * FROM logs WHERE name='deliveries'");
+  queue("2022-11");
+  ASSERT_TRUE(s->round().is_ok());
+  uint64_t witnessed = *t.ledger->log_size("deliveries");
+  // Offline: the November notice's row deleted, the log copied back.
+  s.reset();
+  db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
+  for (const char* table : {"entries", "nodes", "cosignatures"}) {
+    db->exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + log);
+    db->exec(std::string("INSERT INTO ") + table + " SELECT * FROM saved_" + table);
+    db->exec(std::string("DROP TABLE saved_") + table);
+  }
+  db->exec("UPDATE logs SET (size, frontier, checkpoint) = (SELECT size, frontier, checkpoint FROM saved_logs) "
+           "WHERE name='deliveries'");
+  db->exec("DROP TABLE saved_logs");
+  ASSERT_LT(*t.ledger->log_size("deliveries"), witnessed);
+  auto problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  EXPECT_TRUE(problems->empty()) << "verify alone now sees the rollback: " << (*problems)[0].reason
+                                 << " (README may say more than 'only the witnesses can tell')";
+  post(*t.ledger, "墨盒");
+  s = submitter({a.config(), b.config()});
+  auto n = s->round();
+  ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 2u) << "the village's new checkpoint, to each witness: the round went on";
+  ASSERT_EQ(alarms.size(), 2u) << "each witness refuses the rolled-back log";
+  for (const auto& alarm : alarms) {
+    EXPECT_NE(alarm.find("推送记录账本 deliveries"), std::string::npos) << alarm;
+    EXPECT_NE(alarm.find("larger tree"), std::string::npos) << alarm;
+  }
+  auto refusals = t.ledger->witness_refusals();
+  ASSERT_TRUE(refusals.is_ok());
+  ASSERT_EQ(refusals->size(), 2u);
+  for (const auto& r : *refusals) {
+    EXPECT_EQ(r.log, "deliveries");
+    EXPECT_EQ(r.witness_size, witnessed);
+  }
+  std::string note = *t.ledger->checkpoint("shuangjiang");
+  EXPECT_TRUE(verify_cosignature(note, a.key).is_ok()) << note;
+  EXPECT_TRUE(verify_cosignature(note, b.key).is_ok()) << note;
+  auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds() + 60, 100);
+  ASSERT_TRUE(due.is_ok());
+  size_t told = 0;
+  for (const auto& m : *due) told += m.chat_id == "zhuting-inspector" && m.text.find("见证人报警") != std::string::npos;
+  EXPECT_EQ(told, 2u);
 }
 
 TEST(WitnessConfig, TheWitnessesListIsReadAndCheckedFieldByField) {

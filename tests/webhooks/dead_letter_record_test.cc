@@ -1,0 +1,208 @@
+// Review R2 of issue #15: an outbox row's columns no signature covers
+// (dead_at, dead_reason, next_attempt_at) set with sqlite3 used to stop a
+// queued notice with verify intact. Every row given up on or revived is now
+// recorded in the signed deliveries log, and verify holds each undelivered
+// row to it. The real outbox, sender and deliveries log in a real SQLite
+// file, edited as an insider would (tests/insider.h), and the group a real
+// HTTP server on loopback.
+#include <gtest/gtest.h>
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <functional>
+
+#include "bot/deliveries.h"
+#include "delivery_fixture.h"
+#include "insider.h"
+
+namespace sunledger {
+namespace {
+
+constexpr int64_t kYear2100 = 4102444800;  // 2100-01-01T00:00:00Z
+
+struct DeadLetterRecord : DeliveryRecord {
+  std::unique_ptr<SQLite::Database> insider() { return testing::open_as_insider(t.db_path(), 5000); }
+  uint64_t log_size() { return *t.ledger->log_size(deliveries::kLogName); }
+  bool dead(int64_t id) {
+    auto letters = Outbox(t.ledger.get()).dead_letters();
+    if (!letters.is_ok()) return false;
+    for (const auto& d : *letters)
+      if (d.id == id) return true;
+    return false;
+  }
+  // Starts a sender (serve's start: dead letters before this version listed,
+  // removed bots' rows given up on, changed ones revived) and stops it once
+  // `done` holds or after 3 s.
+  void run_sender(OutboxSenderOptions options, const std::function<bool()>& done) {
+    options.poll_interval_ms = 20;
+    OutboxSender sender(t.ledger.get(), by_id, client.get(), options);
+    sender.start();
+    for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    sender.stop();
+  }
+};
+
+// The attack of review R2: a queued monthly notice stopped by hand, its
+// dead_at set with a made-up reason. It is never sent, and verify names it.
+TEST_F(DeadLetterRecord, ADeadAtSetByHandOnAQueuedNoticeIsNamedByVerify) {
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  EXPECT_EQ(verify_reasons(), "");
+  insider()->exec("UPDATE outbox SET dead_at=1, dead_reason='attempts', last_error='platform refused' WHERE id=1");
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  EXPECT_EQ(sender.deliver_due(), 0u);
+  EXPECT_EQ(group.recorded().size(), 0u);
+  std::string reasons = verify_reasons();
+  EXPECT_NE(reasons.find("deliveries: outbox: push 1 is a dead letter, but no entry of the log records it given up on: "
+                         "stopped by hand (dead_at set with sqlite3)?"),
+            std::string::npos)
+      << "a queued notice stopped by hand passes verify: " << reasons;
+}
+
+// Its next attempt put off to the year 2100: nothing goes out, and verify
+// names the row. A retry the sender itself set (the platform down once) is
+// within its backoff and passes.
+TEST_F(DeadLetterRecord, ANextAttemptPushedToTheYear2100IsNamed) {
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  group.fail_next = 1;
+  {
+    OutboxSender sender(t.ledger.get(), by_id, client.get());
+    EXPECT_EQ(sender.deliver_due(), 0u);
+  }
+  ASSERT_EQ(group.recorded().size(), 1u);
+  EXPECT_EQ(verify_reasons(), "") << "a retry the sender set is named";
+  insider()->exec("UPDATE outbox SET next_attempt_at=" + std::to_string(kYear2100) + " WHERE id=1");
+  t.clock.advance(3600);
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  EXPECT_EQ(sender.deliver_due(), 0u);
+  EXPECT_EQ(group.recorded().size(), 1u);
+  std::string reasons = verify_reasons();
+  EXPECT_NE(reasons.find("deliveries: outbox: push 1 is queued, but its next attempt is set to 2100-01-01T00:00:00Z, "
+                         "later than any retry the sender sets"),
+            std::string::npos)
+      << reasons;
+}
+
+// Real dead letters, as the sender makes them: one its bot's configuration
+// could not deliver, revived when the configuration changed, given up on
+// again after the platform refused it; and the rows of a bot removed from the
+// configuration. verify finds every step intact, and the log records each.
+TEST_F(DeadLetterRecord, ARealDeadLetterRevivedAndGivenUpOnAgainIsIntact) {
+  configure("");
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  {
+    OutboxSender sender(t.ledger.get(), by_id, client.get());
+    EXPECT_EQ(sender.deliver_due(), 0u);
+  }
+  ASSERT_TRUE(dead(1));
+  EXPECT_EQ(verify_reasons(), "");
+  uint64_t before = log_size();
+  configure(group.url("/push"));
+  group.fail_next = 100;
+  OutboxSenderOptions options;
+  options.max_attempts = 1;
+  run_sender(options, [&] { return !group.recorded().empty() && dead(1); });
+  ASSERT_EQ(group.recorded().size(), 1u) << "revived and tried once";
+  ASSERT_TRUE(dead(1));
+  EXPECT_EQ(log_size(), before + 2) << "one revived entry, one dead entry";
+  auto last = t.ledger->entries(deliveries::kLogName, before, before + 2);
+  ASSERT_TRUE(last.is_ok());
+  EXPECT_EQ(entry_string((*last)[0].fields, "kind"), "revived");
+  EXPECT_EQ(entry_string((*last)[1].fields, "kind"), "dead");
+  EXPECT_EQ(entry_string((*last)[1].fields, "reason"), "attempts");
+  EXPECT_EQ(verify_reasons(), "");
+  // A push queued for a bot then removed from the configuration.
+  ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) { return Outbox::enqueue(txn, {"gone", "chat", "通知", Audience::kGroup}); })
+                  .is_ok());
+  run_sender({}, [&] { return dead(2); });
+  ASSERT_TRUE(dead(2));
+  EXPECT_EQ(verify_reasons(), "");
+  // The one revived and given up on again, revived by hand: named too.
+  insider()->exec("UPDATE outbox SET dead_at=NULL, dead_reason=NULL WHERE id=1");
+  EXPECT_NE(verify_reasons().find("push 1 is queued, but the log's last entry on it"), std::string::npos)
+      << verify_reasons();
+}
+
+// A "dead" entry written without the key (appended to the log's rows with
+// sqlite3) is not believed: its checkpoint does not cover it, so the row
+// stopped by hand is still named, and so is the log.
+TEST_F(DeadLetterRecord, ADeadEntryForgedWithoutTheKeyIsNotBelieved) {
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  auto db = insider();
+  std::string sig = db->execAndGet("SELECT sig FROM outbox WHERE id=1").getString();
+  nlohmann::json forged = {{"kind", "dead"}, {"outbox_id", 1},
+                           {"dead", deliveries::fingerprint_hex(deliveries::fingerprint(sig))}, {"reason", "attempts"},
+                           {"author", {{"id", "sunledger"}, {"role", "system"}, {"channel", "outbox"}}},
+                           {"recorded_at", "2022-12-01T00:00:00Z"}};
+  SQLite::Statement ins(*db, "INSERT INTO entries(log_id, idx, kind, month, leaf) SELECT id, size, 'dead', NULL, ? FROM logs"
+                             " WHERE name='deliveries'");
+  ins.bind(1, forged.dump());
+  ASSERT_EQ(ins.exec(), 1);
+  db->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");
+  db->exec("UPDATE outbox SET dead_at=1, dead_reason='attempts' WHERE id=1");
+  std::string reasons = verify_reasons();
+  EXPECT_NE(reasons.find("push 1 is a dead letter, but no entry of the log records it given up on"), std::string::npos)
+      << "a forged dead entry was believed: " << reasons;
+  auto report = t.ledger->verify(deliveries::kLogName);
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_FALSE(report->intact()) << "the forged entry is not named";
+}
+
+// Given up on while the log refuses appends (its stored size edited): the
+// row is dead all the same (not tried again and again), and the sender says
+// so at once, for serve to alert the inspectors and check the ledger.
+TEST_F(DeadLetterRecord, ADeadLetterTheLogRefusedToRecordIsSaidAtOnce) {
+  enqueue("an earlier push: the deliveries log has a checkpoint", {"shuangjiang", "2022-11"});
+  configure("");
+  enqueue("您的投诉已办结");
+  insider()->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");  // appends refused
+  std::vector<std::string> said;
+  std::string verify_then;
+  OutboxSenderOptions options;
+  options.on_record_refused = [&](const std::string& what) {
+    said.push_back(what);
+    verify_then = verify_reasons();
+  };
+  OutboxSender sender(t.ledger.get(), by_id, client.get(), options);
+  EXPECT_EQ(sender.deliver_due(), 0u);
+  EXPECT_TRUE(dead(1));
+  ASSERT_EQ(said.size(), 2u) << "each dead letter the log refused is said";
+  EXPECT_NE(said[0].find("push 1 via bot was given up on but the deliveries log refused to record it"), std::string::npos)
+      << said[0];
+  EXPECT_NE(verify_then.find("deliveries"), std::string::npos) << verify_then;
+}
+
+// Rows dead before this version have no entry: serve's start lists them once
+// in the log (an older version's log here), and only them. One stopped by
+// hand after is named, and so is a push given a listed row's id later.
+TEST_F(DeadLetterRecord, RowsDeadBeforeThisVersionAreListedOnceAndOnlyThey) {
+  enqueue("an older version's dead letter");
+  enqueue("a push pending at the upgrade");
+  enqueue("another older version's dead letter");
+  auto db = insider();
+  db->exec("UPDATE outbox SET dead_at=1, dead_reason='attempts' WHERE id IN (1, 3)");
+  // The log as an older version started it: no list of dead rows.
+  ASSERT_TRUE(t.ledger
+                  ->write([&](WriteTxn& txn) {
+                    auto r = txn.append_to_log(deliveries::kLogName, {{"kind", "imported"}, {"outbox_ids", nlohmann::json::array()}},
+                                               {"sunledger", "system", "outbox"}, true);
+                    return r.is_ok() ? Status::ok() : r.status();
+                  })
+                  .is_ok());
+  EXPECT_EQ(verify_reasons(), "") << "before the list, older dead letters are not judged";
+  ASSERT_TRUE(deliveries::start_dead_record(*t.ledger).is_ok());
+  EXPECT_EQ(log_size(), 2u);
+  ASSERT_TRUE(deliveries::start_dead_record(*t.ledger).is_ok());
+  EXPECT_EQ(log_size(), 2u) << "listed once";
+  EXPECT_EQ(verify_reasons(), "");
+  db->exec("UPDATE outbox SET dead_at=2, dead_reason='attempts' WHERE id=2");
+  EXPECT_NE(verify_reasons().find("push 2 is a dead letter, but no entry"), std::string::npos) << verify_reasons();
+  db->exec("UPDATE outbox SET dead_at=NULL, dead_reason=NULL WHERE id=2");
+  // The last listed row deleted: SQLite gives its id to the next push.
+  db->exec("DELETE FROM outbox WHERE id=3");
+  t.clock.advance(60);
+  enqueue("a push queued after the list, given id 3");
+  db->exec("UPDATE outbox SET dead_at=3, dead_reason='attempts' WHERE id=3");
+  EXPECT_NE(verify_reasons().find("push 3 is a dead letter, but no entry"), std::string::npos) << verify_reasons();
+}
+
+}  // namespace
+}  // namespace sunledger
