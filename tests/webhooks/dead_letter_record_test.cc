@@ -323,5 +323,46 @@ TEST_F(DeadLetterRecord, DISABLED_TheDeliveriesLogDroppedWholeIsNamedByVerify) {
   EXPECT_NE(verify_reasons(), "") << "the log dropped whole and a notice stopped by hand: verify intact";
 }
 
+// A crash at the worst moment. When the deliveries log refuses a delivery's
+// entry, the row is marked delivered without it (write_recording's second
+// write) and serve's alarm and check follow in later writes, the alarm kept
+// only in memory while the database is busy. serve killed in between (here:
+// the sender gone once on_record_refused is called, having written nothing),
+// the insider undoes the log edit and puts back a copy of the row taken
+// while it waited: verify is intact, and the push goes out a second time.
+// Proposed fix: the fallback write itself records the refusal somewhere
+// signed and lasting (an admin-log entry naming the push, in the same
+// transaction), which verify names until the inspectors clear it; the alarm
+// is queued from that record.
+TEST_F(DeadLetterRecord, DISABLED_ACrashAfterARefusedDeliveryRecordLetsItsCopyGoOutAgainUnnamed) {
+  enqueue("【双江村 2022年11月 三务公开】", {"shuangjiang", "2022-11"});
+  {
+    OutboxSender sender(t.ledger.get(), by_id, client.get());
+    ASSERT_EQ(sender.deliver_due(), 1u);
+  }
+  enqueue("您的投诉 TS-2022-0007 已受理");
+  auto db = insider();
+  db->exec("CREATE TABLE saved AS SELECT * FROM outbox WHERE id=2");
+  db->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");  // appends refused
+  int refused = 0;
+  {
+    OutboxSenderOptions options;
+    options.on_record_refused = [&](const std::string&) { ++refused; };  // serve killed before its alarm's write
+    OutboxSender sender(t.ledger.get(), by_id, client.get(), options);
+    EXPECT_EQ(sender.deliver_due(), 1u);
+  }
+  ASSERT_EQ(refused, 1);
+  ASSERT_EQ(pushes(), 2u);
+  db->exec("UPDATE logs SET size=size-1 WHERE name='deliveries'");
+  db->exec("DELETE FROM outbox WHERE id=2");
+  db->exec("INSERT INTO outbox SELECT * FROM saved");
+  db->exec("DROP TABLE saved");
+  std::string reasons = verify_reasons();
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  sender.deliver_due();
+  EXPECT_TRUE(pushes() == 2u || reasons.find("push 2") != std::string::npos)
+      << "sent " << pushes() - 1 << " times, verify: " << (reasons.empty() ? "intact" : reasons);
+}
+
 }  // namespace
 }  // namespace sunledger
