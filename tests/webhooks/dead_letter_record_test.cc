@@ -364,5 +364,41 @@ TEST_F(DeadLetterRecord, DISABLED_ACrashAfterARefusedDeliveryRecordLetsItsCopyGo
       << "sent " << pushes() - 1 << " times, verify: " << (reasons.empty() ? "intact" : reasons);
 }
 
+// The change alarms the inspectors when the deliveries log refuses a record
+// (OutboxSenderOptions::on_record_refused), but not on every path that can
+// be refused: a push that went out while the database was busy (its
+// mark_delivered unavailable) is marked delivered at the next pass through
+// settle_unsent, which calls Outbox::mark_delivered without `refused`. If the
+// log refuses then, the row is marked delivered without its entry and no one
+// is told (serve's refused-write check still runs, and finds nothing once the
+// edit is undone). Proposed fix: settle_unsent passes &refused and calls
+// record_refused, as record_outcome does.
+TEST_F(DeadLetterRecord, DISABLED_ARefusalWhenMarkingAPushSentWhileTheDatabaseWasBusyIsSaid) {
+  enqueue("【双江村 2022年11月 三务公开】", {"shuangjiang", "2022-11"});
+  {
+    OutboxSender sender(t.ledger.get(), by_id, client.get());
+    ASSERT_EQ(sender.deliver_due(), 1u);
+  }
+  enqueue("您的投诉 TS-2022-0007 已受理");
+  auto locker = insider();
+  // The platform takes the push; meanwhile the insider holds the write lock,
+  // so that marking it delivered finds the database busy.
+  group.on_request = [&] { locker->exec("BEGIN IMMEDIATE"); };
+  std::vector<std::string> said;
+  OutboxSenderOptions options;
+  options.on_record_refused = [&](const std::string& what) { said.push_back(what); };
+  OutboxSender sender(t.ledger.get(), by_id, client.get(), options);
+  EXPECT_EQ(sender.deliver_due(), 0u) << "marked delivered although the database was locked";
+  ASSERT_EQ(pushes(), 2u);
+  locker->exec("COMMIT");
+  group.on_request = nullptr;
+  ASSERT_FALSE(delivered(2));
+  insider()->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");  // appends refused
+  sender.deliver_due();
+  EXPECT_TRUE(delivered(2));
+  EXPECT_EQ(pushes(), 2u) << "not sent again";
+  EXPECT_EQ(said.size(), 1u) << "the log refused the delivery's record and no one was told";
+}
+
 }  // namespace
 }  // namespace sunledger
