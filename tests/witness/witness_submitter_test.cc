@@ -106,6 +106,35 @@ struct WitnessSubmission : ::testing::Test {
     Ledger::Options o = t.options(Bot::reserved_log_names(), db);
     return o;
   }
+
+  // A monthly notice of `month` queued to the village's group (the deliveries
+  // log records it "queued").
+  void queue_notice(const std::string& month) {
+    ASSERT_TRUE(t.ledger
+                    ->write([&](WriteTxn& txn) {
+                      return Outbox::enqueue(txn, {"generic", "sj-group", "【双江村 " + month + " 三务公开】", Audience::kGroup},
+                                             HeldFor{"shuangjiang", month});
+                    })
+                    .is_ok());
+  }
+  // An insider's copy of the deliveries log with sqlite3 (its logs row,
+  // entries, subtree hashes and cosignatures), and that copy put back.
+  static void copy_deliveries_log(SQLite::Database& db) {
+    for (const char* table : {"entries", "nodes", "cosignatures"})
+      db.exec(std::string("CREATE TABLE saved_") + table + " AS SELECT * FROM " + table + " WHERE log_id=" + kDeliveries);
+    db.exec("CREATE TABLE saved_logs AS SELECT * FROM logs WHERE name='deliveries'");
+  }
+  static void put_back_deliveries_log(SQLite::Database& db) {
+    for (const char* table : {"entries", "nodes", "cosignatures"}) {
+      db.exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + kDeliveries);
+      db.exec(std::string("INSERT INTO ") + table + " SELECT * FROM saved_" + table);
+      db.exec(std::string("DROP TABLE saved_") + table);
+    }
+    db.exec("UPDATE logs SET (size, frontier, checkpoint) = (SELECT size, frontier, checkpoint FROM saved_logs) "
+            "WHERE name='deliveries'");
+    db.exec("DROP TABLE saved_logs");
+  }
+  static constexpr const char* kDeliveries = "(SELECT id FROM logs WHERE name='deliveries')";
 };
 
 TEST_F(WitnessSubmission, TwoWitnessesCosignAsTheLogGrowsAndThroughARestart) {
@@ -362,38 +391,19 @@ TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
 // first round after the restart, the inspectors are alarmed, and the round
 // goes on for the other logs.
 TEST_F(WitnessSubmission, TheDeliveriesLogRolledBackIsRefusedAndTheRoundGoesOn) {
-  auto queue = [&](const std::string& month) {
-    ASSERT_TRUE(t.ledger
-                    ->write([&](WriteTxn& txn) {
-                      return Outbox::enqueue(txn, {"generic", "sj-group", "【双江村 " + month + " 三务公开】", Audience::kGroup},
-                                             HeldFor{"shuangjiang", month});
-                    })
-                    .is_ok());
-  };
   post(*t.ledger, "打印纸", "2022-11-20");
-  queue("2022-10");
+  queue_notice("2022-10");
   auto s = submitter({a.config(), b.config()});
   ASSERT_TRUE(s->round().is_ok());
   auto db = open_as_insider(t.db_path(), 5000);
-  const std::string log = "(SELECT id FROM logs WHERE name='deliveries')";
-  // The insider's copy, taken now.
-  for (const char* table : {"entries", "nodes", "cosignatures"})
-    db->exec(std::string("CREATE TABLE saved_") + table + " AS SELECT * FROM " + table + " WHERE log_id=" + log);
-  db->exec("CREATE TABLE saved_logs AS SELECT * FROM logs WHERE name='deliveries'");
-  queue("2022-11");
+  copy_deliveries_log(*db);  // the insider's copy, taken now
+  queue_notice("2022-11");
   ASSERT_TRUE(s->round().is_ok());
   uint64_t witnessed = *t.ledger->log_size("deliveries");
   // Offline: the November notice's row deleted, the log copied back.
   s.reset();
   db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
-  for (const char* table : {"entries", "nodes", "cosignatures"}) {
-    db->exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + log);
-    db->exec(std::string("INSERT INTO ") + table + " SELECT * FROM saved_" + table);
-    db->exec(std::string("DROP TABLE saved_") + table);
-  }
-  db->exec("UPDATE logs SET (size, frontier, checkpoint) = (SELECT size, frontier, checkpoint FROM saved_logs) "
-           "WHERE name='deliveries'");
-  db->exec("DROP TABLE saved_logs");
+  put_back_deliveries_log(*db);
   ASSERT_LT(*t.ledger->log_size("deliveries"), witnessed);
   auto problems = bot->verify_deployment();
   ASSERT_TRUE(problems.is_ok());
@@ -438,37 +448,19 @@ TEST_F(WitnessSubmission, TheDeliveriesLogRolledBackIsRefusedAndTheRoundGoesOn) 
 // same write (as clearing one already is); at start, a refusal row with no
 // such entry is alarmed to the inspectors (and named by verify).
 TEST_F(WitnessSubmission, DISABLED_ARefusalPutInByHandWhileStoppedSilencesTheWitnessUnannounced) {
-  auto queue = [&](const std::string& month) {
-    ASSERT_TRUE(t.ledger
-                    ->write([&](WriteTxn& txn) {
-                      return Outbox::enqueue(txn, {"generic", "sj-group", "【双江村 " + month + " 三务公开】", Audience::kGroup},
-                                             HeldFor{"shuangjiang", month});
-                    })
-                    .is_ok());
-  };
   post(*t.ledger, "打印纸", "2022-11-20");
-  queue("2022-10");
+  queue_notice("2022-10");
   auto s = submitter({a.config(), b.config()});
   ASSERT_TRUE(s->round().is_ok());
   auto db = open_as_insider(t.db_path(), 5000);
-  const std::string log = "(SELECT id FROM logs WHERE name='deliveries')";
-  for (const char* table : {"entries", "nodes", "cosignatures"})
-    db->exec(std::string("CREATE TABLE saved_") + table + " AS SELECT * FROM " + table + " WHERE log_id=" + log);
-  db->exec("CREATE TABLE saved_logs AS SELECT * FROM logs WHERE name='deliveries'");
-  queue("2022-11");
+  copy_deliveries_log(*db);
+  queue_notice("2022-11");
   ASSERT_TRUE(s->round().is_ok());
   // Offline: the notice's row deleted, the log copied back, and each witness
   // marked as having refused the log.
   s.reset();
   db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
-  for (const char* table : {"entries", "nodes", "cosignatures"}) {
-    db->exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + log);
-    db->exec(std::string("INSERT INTO ") + table + " SELECT * FROM saved_" + table);
-    db->exec(std::string("DROP TABLE saved_") + table);
-  }
-  db->exec("UPDATE logs SET (size, frontier, checkpoint) = (SELECT size, frontier, checkpoint FROM saved_logs) "
-           "WHERE name='deliveries'");
-  db->exec("DROP TABLE saved_logs");
+  put_back_deliveries_log(*db);
   for (const char* w : {"witness.zhuting.example/w1", "witness.zhuting.example/w2"})
     db->exec(std::string("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, '") + w +
              "', 99, 'x', 0 FROM logs WHERE name='deliveries'");
