@@ -420,5 +420,35 @@ TEST_F(DeadLetterRecord, DISABLED_ANextAttemptMovedForwardAgainAndAgainIsNotAnIn
   EXPECT_TRUE(pushes() == 1 || !reasons.empty()) << "held back four hours, verify intact at every check";
 }
 
+// A false verdict, and with it a denial of service: verify bounds a pending
+// row's next attempt by now + 600 s + 300 s of slack, "now" being the
+// verifying process's clock. A server clock stepped back by more than 5
+// minutes (an NTP correction after a VM's suspend; unauthenticated NTP, which
+// anyone on the path can answer) while a push waits out its longest backoff
+// (a platform down for a quarter of an hour) makes the row read "held back
+// by hand": serve's hourly check then marks the whole ledger as failing
+// verification, refuses every write and alarms the inspectors of tampering
+// (app/deployment.cc check_integrity), until an administrator restores a
+// backup. Proposed fix: a next attempt too far ahead is not evidence of
+// tampering when the sender can simply not believe it: the sender takes a
+// row due at most kMaxBackoffSeconds after now whatever the column says (and
+// keeps its own schedule in memory, see the test above), and verify drops
+// the bound or reports it without failing the ledger.
+TEST_F(DeadLetterRecord, DISABLED_AClockSteppedBackWhileAPushWaitsIsNotTampering) {
+  enqueue("您的投诉 TS-2022-0007 已受理");
+  group.fail_next = 100;
+  OutboxSenderOptions options;
+  options.max_attempts = 100;
+  OutboxSender sender(t.ledger.get(), by_id, client.get(), options);
+  for (int attempt = 0; attempt <= 10; ++attempt) {
+    if (attempt > 0) t.clock.advance(Outbox::retry_backoff(attempt - 1));
+    sender.deliver_due();
+  }
+  ASSERT_EQ(pushes(), 11u);
+  ASSERT_EQ(verify_reasons(), "") << "the sender's own longest backoff";
+  t.clock.advance(-400);  // the clock corrected back by under 7 minutes
+  EXPECT_EQ(verify_reasons(), "") << "a clock step back reads as tampering";
+}
+
 }  // namespace
 }  // namespace sunledger
