@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -34,6 +35,9 @@ struct FakePlatform {
   std::vector<RecordedPush> pushes;
   // The next n requests fail with 500 (a platform outage).
   std::atomic<int> fail_next{0};
+  // Called on the server thread for every request, before it is answered
+  // (set before the first request; review tests take a database lock here).
+  std::function<void()> on_request;
 
   FakePlatform() {
     server.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -44,6 +48,7 @@ struct FakePlatform {
         for (const auto& [k, v] : req.headers) p.headers[k] = v;
         pushes.push_back(std::move(p));
       }
+      if (on_request) on_request();
       if (fail_next > 0) {
         --fail_next;
         res.status = 500;
