@@ -19,6 +19,7 @@
 
 #include "bot/outbox.h"
 #include "ledger/identity.h"
+#include "webhooks/access_log.h"
 #include "webhooks/http_edge.h"
 #include "webhooks/internal.h"
 #include "webhooks/metrics.h"
@@ -285,12 +286,8 @@ void install_logger(httplib::Server& svr, Metrics* metrics, bool log, const Webh
     tl_request_start = {};
     std::string label = route_label(req, res.status, bots);
     metrics->observe_request(label, res.status, seconds);
-    // The method is the client's too: printable ASCII only, and short.
-    std::string method;
-    for (char c : req.method.substr(0, 16)) method.push_back(c > 32 && c < 127 ? c : '?');
-    if (log)
-      std::fprintf(stderr, "%s %s %s %d %zu %.1fms\n", utc_timestamp(std::time(nullptr)).c_str(), method.c_str(),
-                   label.c_str(), res.status, res.body.size(), seconds * 1000);
+    // The method is the client's too: access_log keeps printable ASCII only, and short.
+    if (log) access_log::write(req.method, label, res.status, res.body.size(), seconds * 1000);
   });
 }
 
@@ -334,7 +331,7 @@ struct HttpServer::Impl {
   EdgeLimits with_gate_log(EdgeLimits limits, bool log) {
     limits.on_gate_answer = [this, log, also = std::move(limits.on_gate_answer)](int status) {
       metrics.observe_request("edge", status, 0);
-      if (log) std::fprintf(stderr, "%s - edge %d 0 0.0ms\n", utc_timestamp(std::time(nullptr)).c_str(), status);
+      if (log) access_log::write("-", "edge", status, 0, 0);
       if (also) also(status);
     };
     return limits;
