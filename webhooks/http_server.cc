@@ -99,53 +99,6 @@ std::optional<uint64_t> parse_uint(const std::string& text) {
   return v;
 }
 
-Result<json> parse_json_strict(const std::string& body, int max_depth) {
-  bool too_deep = false;
-  std::string duplicate;
-  // The keys seen in each open object, innermost last. Keys arrive only
-  // directly inside an object, so arrays need no entry of their own. Once an
-  // error is found every callback returns false and the stack no longer
-  // matters (nlohmann skips object_end for discarded objects).
-  std::vector<std::unordered_set<std::string>> keys;
-  json j = json::parse(
-      body,
-      [&](int depth, json::parse_event_t event, json& parsed) {
-        if (too_deep || !duplicate.empty()) return false;
-        if (depth > max_depth) {
-          too_deep = true;
-          return false;
-        }
-        switch (event) {
-          case json::parse_event_t::object_start: keys.emplace_back(); break;
-          case json::parse_event_t::object_end:
-            if (!keys.empty()) keys.pop_back();
-            break;
-          case json::parse_event_t::key:
-            // Two values for one key: nlohmann would keep the last, another
-            // reader (or the signer's preview) the first. Refuse the ambiguity.
-            if (!keys.empty() && parsed.is_string() && !keys.back().insert(parsed.get<std::string>()).second) {
-              duplicate = parsed.get<std::string>();
-              return false;
-            }
-            break;
-          default: break;
-        }
-        return true;
-      },
-      false);
-  if (too_deep) return invalid_argument("JSON 嵌套太深 (JSON nested deeper than " + std::to_string(max_depth) + " levels)");
-  if (!duplicate.empty())
-    return invalid_argument("JSON 中的键“" + duplicate + "”出现了两次 (duplicate key \"" + duplicate + "\")");
-  if (j.is_discarded()) return invalid_argument("JSON 格式错误 (malformed JSON)");
-  return j;
-}
-
-std::optional<json> parse_json_bounded(const std::string& body, int max_depth) {
-  auto j = parse_json_strict(body, max_depth);
-  if (!j.is_ok()) return std::nullopt;
-  return std::move(j).value();
-}
-
 }  // namespace http
 
 std::string log_safe(std::string_view text) {
