@@ -22,7 +22,11 @@ namespace sunledger {
 using namespace edge;
 
 EdgeServer::Core::Core(EdgeServer& server, const EdgeLimits& limits)
-    : server_(server), limits_(limits), slots_(std::max<size_t>(1, limits.worker_threads)) {
+    : server_(server),
+      limits_(limits),
+      slots_(std::max<size_t>(1, limits.worker_threads)),
+      pollers_(std::min(slots_ + kIoThreads, std::max<size_t>(2, std::thread::hardware_concurrency()) + kIoThreads)),
+      handler_since_(new std::atomic<int64_t>[slots_ + kIoThreads]) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_ < 0 || wake_ < 0) throw std::runtime_error("edge: cannot create epoll/eventfd");
@@ -32,7 +36,12 @@ EdgeServer::Core::Core(EdgeServer& server, const EdgeLimits& limits)
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeKey;
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
-  for (size_t i = 0; i < slots_ + kIoThreads; ++i) loops_.emplace_back([this] { loop(); });
+  target_.store(pollers_);
+  active_.store(slots_ + kIoThreads);  // the surplus stands by at once
+  for (size_t i = 0; i < slots_ + kIoThreads; ++i) {
+    handler_since_[i].store(0);
+    loops_.emplace_back([this, i] { loop(i); });
+  }
   sweeper_ = std::thread([this] { sweep_loop(); });
 }
 
@@ -56,6 +65,10 @@ void EdgeServer::Core::shutdown() {
     stopping_.store(true);
   }
   sweep_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(standby_mu_);  // no thread misses the notice
+  }
+  standby_cv_.notify_all();
   uint64_t one = 1;
   ssize_t r = ::write(wake_, &one, sizeof one);
   (void)r;

@@ -26,6 +26,17 @@
 // block keep being read, answered, queued or shed by the free threads, and
 // the limits of the gate-and-workers model stay as they were.
 //
+// Not every thread waits in epoll, though: each event wakes a sleeping waiter,
+// so with 34 of them every request woke a thread of its own, and on 2 cores
+// under load the woken threads queued for the CPU (p99 20-25 ms against 7-9
+// ms with four; bench/run-wrk.sh peer, 2026-12-01). Only `pollers_` threads
+// (the cores, at least two, plus kIoThreads) are active; the rest stand by on
+// a condition variable. The sweeper looks every 2 ms for handlers running
+// longer than kSlowHandler (a write waiting on fdatasync) and wakes one
+// standby thread for each, so the active threads free for reading stay at
+// pollers_ whatever blocks; a thread back from its slow handler stands by
+// again when there are more active threads than that.
+//
 // Ownership: holds a reference to its EdgeServer, which outlives it; owns
 // every connection it adopted. A Conn is either parked (in the table, armed in
 // epoll, owned by nobody) or owned by exactly one thread: the loop thread
@@ -36,6 +47,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -57,6 +69,8 @@ namespace edge {
 // is shed (answered 503 by the pre-routing handler).
 extern thread_local ConnStream* tl_stream;
 extern thread_local bool tl_shedding;
+// Which loop thread this is (0 on other threads), for the handler timings.
+extern thread_local size_t tl_loop_index;
 }  // namespace edge
 
 class EdgeServer::Core final : public httplib::TaskQueue {
@@ -69,6 +83,9 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   static constexpr size_t kIoThreads = 2;
   // The eventfd's key in epoll: no connection's (a descriptor is never ~0u).
   static constexpr uint64_t kWakeKey = ~uint64_t{0};
+  // A handler running this long is taken to be blocked (on fdatasync, most
+  // likely): another thread is woken to read in its place.
+  static constexpr std::chrono::milliseconds kSlowHandler{2};
 
   Core(EdgeServer& server, const EdgeLimits& limits);
   ~Core() override;
@@ -108,7 +125,7 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   void drain(const std::vector<Conn*>& conns, Clock::time_point deadline);
 
   // --- edge_gate.cc: a loop thread's I/O, and the sweeper --------------------
-  void loop();
+  void loop(size_t index);
   void on_event(Conn* c, uint32_t events, Clock::time_point now);
   void resume(Conn* c, Clock::time_point now, bool holding_slot);
   void decide(Conn* c, Clock::time_point now, bool holding_slot);
@@ -127,6 +144,12 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   void serve(Conn* c, bool shed);
   bool answer_one(Conn& c, bool shed);
   bool finish_answer(Conn* c, bool keep);
+  void serve_timed(Conn* c);
+  // Between events, a loop thread beyond the target waits on standby_cv_.
+  void stand_by_if_surplus();
+  // The sweeper, every tick: the target is pollers_ plus one thread for
+  // each handler running longer than kSlowHandler.
+  void watch_handlers(Clock::time_point now);
 
   EdgeServer& server_;
   const EdgeLimits limits_;
@@ -158,6 +181,15 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   std::mutex jobs_mu_;
   size_t busy_ = 0;
   std::deque<Conn*> jobs_;
+
+  // Loop threads active (not standing by), and how many should be.
+  const size_t pollers_;
+  std::atomic<size_t> active_{0}, target_{0};
+  std::mutex standby_mu_;
+  std::condition_variable standby_cv_;
+  // Per loop thread: when its running handler began (steady clock ticks),
+  // 0 when it runs none.
+  std::unique_ptr<std::atomic<int64_t>[]> handler_since_;
 
   std::vector<std::thread> loops_;
   std::mutex sweep_mu_;

@@ -23,10 +23,17 @@ namespace {
 thread_local char tl_scratch[16 * 1024];
 }  // namespace
 
+namespace edge {
+thread_local size_t tl_loop_index = 0;
+}  // namespace edge
+
 // One event at a time: a thread that took several would make the others
 // wait behind the first one's request, which may be a slow write.
-void EdgeServer::Core::loop() {
+void EdgeServer::Core::loop(size_t index) {
+  tl_loop_index = index;
   while (!stopping_.load(std::memory_order_relaxed)) {
+    stand_by_if_surplus();
+    if (stopping_.load()) break;
     epoll_event ev;
     int n = ::epoll_wait(epoll_, &ev, 1, -1);
     if (n != 1 || ev.data.u64 == kWakeKey) continue;
@@ -166,17 +173,23 @@ void EdgeServer::Core::on_readable(Conn* c, Clock::time_point now) {
   decide(c, now, false);
 }
 
-// Every 50 ms, on a thread of its own that never runs a request (a slow one
-// would delay every deadline).
+// On a thread of its own that never runs a request (a slow one would delay
+// every deadline): every 2 ms it looks for slow handlers, every 50 ms for
+// deadlines and unread answers.
 void EdgeServer::Core::sweep_loop() {
   std::unique_lock<std::mutex> lock(sweep_mu_);
+  Clock::time_point last_sweep = Clock::now();
   while (!stopping_.load()) {
-    sweep_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    sweep_cv_.wait_for(lock, std::chrono::milliseconds(2));
     if (stopping_.load()) break;
     lock.unlock();
     Clock::time_point now = Clock::now();
-    recount_unread(now);
-    expire(now);
+    watch_handlers(now);
+    if (now - last_sweep >= std::chrono::milliseconds(50)) {
+      recount_unread(now);
+      expire(now);
+      last_sweep = now;
+    }
     lock.lock();
   }
 }

@@ -4,6 +4,8 @@
 // what the socket takes at once and never waits for a client.
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "webhooks/edge_core.h"
 #include "webhooks/edge_framing.h"
 
@@ -34,7 +36,7 @@ void EdgeServer::Core::run_ready(Conn* c) {
     }
     ++busy_;
   }
-  serve(c, false);
+  serve_timed(c);
   for (;;) {
     Conn* next;
     {
@@ -46,8 +48,43 @@ void EdgeServer::Core::run_ready(Conn* c) {
       next = jobs_.front();
       jobs_.pop_front();
     }
-    serve(next, false);
+    serve_timed(next);
   }
+}
+
+// serve(), timed for the sweeper's watch_handlers.
+void EdgeServer::Core::serve_timed(Conn* c) {
+  std::atomic<int64_t>& since = handler_since_[tl_loop_index];
+  since.store(std::max<int64_t>(1, Clock::now().time_since_epoch().count()), std::memory_order_relaxed);
+  serve(c, false);
+  since.store(0, std::memory_order_relaxed);
+}
+
+void EdgeServer::Core::stand_by_if_surplus() {
+  if (active_.load() <= target_.load()) return;
+  std::unique_lock<std::mutex> lock(standby_mu_);
+  if (active_.load() <= target_.load()) return;
+  active_.fetch_sub(1);
+  standby_cv_.wait(lock, [this] { return stopping_.load() || active_.load() < target_.load(); });
+  active_.fetch_add(1);
+}
+
+void EdgeServer::Core::watch_handlers(Clock::time_point now) {
+  const int64_t slow_since = (now - kSlowHandler).time_since_epoch().count();
+  size_t slow = 0;
+  for (size_t i = 0; i < slots_ + kIoThreads; ++i) {
+    int64_t since = handler_since_[i].load(std::memory_order_relaxed);
+    if (since != 0 && since <= slow_since) ++slow;
+  }
+  size_t want = pollers_ + slow;
+  if (want == target_.load()) return;
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(standby_mu_);
+    more = want > target_.load();
+    target_.store(want);
+  }
+  if (more) standby_cv_.notify_all();
 }
 
 // From a thread holding a slot: c's next request goes behind those waiting
