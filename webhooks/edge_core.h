@@ -28,10 +28,10 @@
 //
 // Not every thread waits in epoll, though: each event wakes a sleeping waiter,
 // so with 34 of them every request woke a thread of its own, and on 2 cores
-// under load the woken threads queued for the CPU (p99 20-25 ms against 7-9
-// ms with four; bench/run-wrk.sh peer, 2026-12-01). Only `pollers_` threads
-// (the cores, at least two, plus kIoThreads) are active; the rest stand by on
-// a condition variable. The sweeper looks every 2 ms for handlers running
+// under load the woken threads queued for the CPU (signed query p99 25.9 ms
+// against 6.9 ms with four; bench/run-wrk.sh peer, 2026-12-01, load 7). Only
+// pollers_ threads (the cores, at least two, plus kIoThreads) are active; the
+// rest stand by on a condition variable. The sweeper looks every 2 ms for handlers running
 // longer than kSlowHandler (a write waiting on fdatasync) and wakes one
 // standby thread for each, so the active threads free for reading stay at
 // pollers_ whatever blocks; a thread back from its slow handler stands by
