@@ -26,7 +26,8 @@ EdgeServer::Core::Core(EdgeServer& server, const EdgeLimits& limits)
       limits_(limits),
       slots_(std::max<size_t>(1, limits.worker_threads)),
       pollers_(std::min(slots_ + kIoThreads, std::max<size_t>(2, std::thread::hardware_concurrency()) + kIoThreads)),
-      handler_since_(new std::atomic<int64_t>[slots_ + kIoThreads]) {
+      handler_since_(new std::atomic<int64_t>[slots_ + kIoThreads]),
+      handler_last_(new std::atomic<int64_t>[slots_ + kIoThreads]) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_ < 0 || wake_ < 0) throw std::runtime_error("edge: cannot create epoll/eventfd");
@@ -40,6 +41,7 @@ EdgeServer::Core::Core(EdgeServer& server, const EdgeLimits& limits)
   active_.store(slots_ + kIoThreads);  // the surplus stands by at once
   for (size_t i = 0; i < slots_ + kIoThreads; ++i) {
     handler_since_[i].store(0);
+    handler_last_[i].store(0);
     loops_.emplace_back([this, i] { loop(i); });
   }
   sweeper_ = std::thread([this] { sweep_loop(); });

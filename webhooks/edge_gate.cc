@@ -174,17 +174,18 @@ void EdgeServer::Core::on_readable(Conn* c, Clock::time_point now) {
 }
 
 // On a thread of its own that never runs a request (a slow one would delay
-// every deadline): every 2 ms it looks for slow handlers, every 50 ms for
-// deadlines and unread answers.
+// every deadline): every 2 ms it looks for slow handlers (every 50 ms while
+// none has started for kBusyWindow), every 50 ms for deadlines and unread
+// answers.
 void EdgeServer::Core::sweep_loop() {
   std::unique_lock<std::mutex> lock(sweep_mu_);
   Clock::time_point last_sweep = Clock::now();
   while (!stopping_.load()) {
-    sweep_cv_.wait_for(lock, std::chrono::milliseconds(2));
+    sweep_cv_.wait_for(lock, std::chrono::milliseconds(watch_idle_.load() ? 50 : 2));
     if (stopping_.load()) break;
     lock.unlock();
     Clock::time_point now = Clock::now();
-    watch_handlers(now);
+    watch_idle_.store(!watch_handlers(now));
     if (now - last_sweep >= std::chrono::milliseconds(50)) {
       recount_unread(now);
       expire(now);

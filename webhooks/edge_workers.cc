@@ -55,7 +55,13 @@ void EdgeServer::Core::run_ready(Conn* c) {
 // serve(), timed for the sweeper's watch_handlers.
 void EdgeServer::Core::serve_timed(Conn* c) {
   std::atomic<int64_t>& since = handler_since_[tl_loop_index];
-  since.store(std::max<int64_t>(1, Clock::now().time_since_epoch().count()), std::memory_order_relaxed);
+  int64_t started = std::max<int64_t>(1, Clock::now().time_since_epoch().count());
+  since.store(started, std::memory_order_relaxed);
+  handler_last_[tl_loop_index].store(started, std::memory_order_relaxed);
+  if (watch_idle_.load(std::memory_order_relaxed) && watch_idle_.exchange(false)) {
+    std::lock_guard<std::mutex> lock(sweep_mu_);  // the sweeper is waiting, or about to
+    sweep_cv_.notify_one();
+  }
   serve(c, false);
   since.store(0, std::memory_order_relaxed);
 }
@@ -69,15 +75,18 @@ void EdgeServer::Core::stand_by_if_surplus() {
   active_.fetch_add(1);
 }
 
-void EdgeServer::Core::watch_handlers(Clock::time_point now) {
+bool EdgeServer::Core::watch_handlers(Clock::time_point now) {
   const int64_t slow_since = (now - kSlowHandler).time_since_epoch().count();
+  const int64_t busy_since = (now - kBusyWindow).time_since_epoch().count();
   size_t slow = 0;
+  bool busy = false;
   for (size_t i = 0; i < slots_ + kIoThreads; ++i) {
     int64_t since = handler_since_[i].load(std::memory_order_relaxed);
     if (since != 0 && since <= slow_since) ++slow;
+    busy = busy || since != 0 || handler_last_[i].load(std::memory_order_relaxed) >= busy_since;
   }
   size_t want = pollers_ + slow;
-  if (want == target_.load()) return;
+  if (want == target_.load()) return busy;
   bool more;
   {
     std::lock_guard<std::mutex> lock(standby_mu_);
@@ -85,6 +94,7 @@ void EdgeServer::Core::watch_handlers(Clock::time_point now) {
     target_.store(want);
   }
   if (more) standby_cv_.notify_all();
+  return busy;
 }
 
 // From a thread holding a slot: c's next request goes behind those waiting
