@@ -131,7 +131,7 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& text
 
 namespace {
 
-// When the request on this worker passed routing; read by the logger.
+// When the request on this thread passed routing; read by the logger.
 thread_local std::chrono::steady_clock::time_point tl_request_start{};
 
 // Low-cardinality label for metrics: never the raw path (ids and receipts
