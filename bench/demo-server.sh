@@ -1,7 +1,7 @@
 # Sourced by the load scripts: starts `sunledger serve` on demo data in a
 # fresh folder $data, listening on 127.0.0.1:$port, and waits until it answers.
 # Sets $pid; the caller's EXIT trap stops it and removes $data.
-bin=./build/sunledger
+bin=${SUNLEDGER_BIN:-./build/sunledger}  # another build to compare: SUNLEDGER_BIN=path
 data=$(mktemp -d)
 "$bin" --data "$data/d" demo --no-serve 2>/dev/null
 # The demo's generic bot gets a push_url, so it has a private channel: group

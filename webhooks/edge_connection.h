@@ -1,6 +1,6 @@
 // One client connection of the edge (webhooks/http_edge.h), what the gate
-// decides from its bytes, and the stream a worker's httplib reads the request
-// from and renders the answer into. Private to webhooks/.
+// decides from its bytes, and the stream httplib reads the request from and
+// renders the answer into. Private to webhooks/.
 //
 // Thread safety: a Conn (and the ConnStream over it) is used by one thread at
 // a time, as its comment says; the functions keep no state of their own.
@@ -37,12 +37,18 @@ void address_of(int fd, bool peer, std::string& ip, int& port);
 // addresses would limit nothing). Empty: not limited (loopback, by default).
 std::string client_key(int fd, bool limit_loopback);
 
-// One client connection. Owned by exactly one thread at a time: the gate while
-// it waits for bytes (in the gate's table), a worker while its request is
-// answered (in the job queue, then on the worker's stack).
+// One client connection. Owned by exactly one thread at a time (see
+// webhooks/edge_core.h): nobody while it is parked in the table waiting for
+// epoll, then the loop thread epoll gave it to (or the sweeper), or the job
+// queue while its request waits for a handler slot.
 
 struct Conn {
   int fd = -1;
+  // Told apart from an earlier connection on the same descriptor number, in
+  // the key its epoll events carry: a stale event finds no connection.
+  uint32_t gen = 0;
+  bool parked = false;  // guarded by the table's mutex
+  uint64_t key() const { return (uint64_t{gen} << 32) | static_cast<uint32_t>(fd); }
   // Received bytes; those before `pos` are consumed.
   std::string buf;
   size_t pos = 0;
@@ -50,7 +56,7 @@ struct Conn {
   size_t head_len = 0;   // the current request's head, once complete (0: not yet)
   size_t body_len = 0;   // its body, read before dispatch
   bool refuse = false;   // its body is not read: answer it and close
-  // kWrite: an answer the client has not taken yet, written by the gate.
+  // kWrite: an answer the client has not taken yet, written as it makes room.
   // kUnread: its answers are all with the kernel, but more than
   // max_unread_answer_bytes of them are unread; its next request waits.
   enum class Phase { kIdle, kHead, kBody, kWrite, kUnread, kLinger } phase = Phase::kIdle;
@@ -61,11 +67,11 @@ struct Conn {
   // What its answers held unread when last looked at (the unsent part of
   // `out` and the kernel's send queue), counted against the client's and the
   // server's output caps. It only shrinks between looks: it grows only when
-  // a worker or the gate writes, and they look again then.
+  // its owner writes, and it looks again then.
   size_t charged = 0;
   // kUnread: woken when the kernel has sent most of its queue (EPOLLOUT, see
-  // max_unread_answer_bytes); once only bytes in flight are left, the gate's
-  // sweep looks again instead, as EPOLLOUT would fire at once, again and again.
+  // max_unread_answer_bytes); once only bytes in flight are left, the
+  // sweeper looks again instead, as EPOLLOUT would fire at once, again and again.
   bool wake_on_room = true;
   bool close_after_write = false;
   Clock::time_point write_deadline, last_progress;
@@ -96,7 +102,7 @@ struct Conn {
 enum class Parse { kNeedMore, kReady, kBadRequest, kHeadTooLarge };
 
 // Decides, from the bytes buffered so far, whether the current request can go
-// to a worker. May send "100 Continue" (the client waits for it before the
+// to be run. May send "100 Continue" (the client waits for it before the
 // body; httplib is kept from sending its own, see setup_request).
 Parse advance(Conn& c, const EdgeLimits& limits, Clock::time_point now);
 
@@ -106,7 +112,7 @@ enum class Wrote { kAll, kSome, kFailed };
 // what it sent to `written`. Once all is sent the buffer is dropped.
 Wrote write_some(Conn& c, size_t& written);
 
-// What a worker's httplib reads and writes. Reads come only from the
+// What httplib reads and writes for a request. Reads come only from the
 // connection's buffer, and end where the gate says the request ends: httplib
 // can neither wait on the socket nor read into the next request.
 class ConnStream final : public httplib::Stream {
@@ -122,8 +128,9 @@ class ConnStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
   // The answer is rendered into memory, never written to the socket from
-  // here: a worker must not wait for a client that reads slowly (the gate
-  // writes what the socket does not take at once).
+  // here: a thread running requests must not wait for a client that reads
+  // slowly (what the socket does not take at once is written as the client
+  // makes room).
   ssize_t write(const char* ptr, size_t size) override {
     c_.out.append(ptr, size);
     return static_cast<ssize_t>(size);

@@ -1,13 +1,18 @@
-// EdgeServer::Core (webhooks/edge_core.h): its lifetime, accepting and
-// closing connections, and the accounting of what connections hold.
+// EdgeServer::Core (webhooks/edge_core.h): its lifetime, accepting, parking
+// and closing connections, and the accounting of what connections hold.
 #include "webhooks/edge_core.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 #include "webhooks/edge_framing.h"
@@ -16,18 +21,30 @@ namespace sunledger {
 
 using namespace edge;
 
-EdgeServer::Core::Core(EdgeServer& server, const EdgeLimits& limits) : server_(server), limits_(limits) {
+EdgeServer::Core::Core(EdgeServer& server, const EdgeLimits& limits)
+    : server_(server),
+      limits_(limits),
+      slots_(std::max<size_t>(1, limits.worker_threads)),
+      pollers_(std::min(slots_ + kIoThreads, std::max<size_t>(2, std::thread::hardware_concurrency()) + kIoThreads)),
+      handler_since_(new std::atomic<int64_t>[slots_ + kIoThreads]),
+      handler_last_(new std::atomic<int64_t>[slots_ + kIoThreads]) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_ < 0 || wake_ < 0) throw std::runtime_error("edge: cannot create epoll/eventfd");
+  // Level-triggered and never read: once written (at shutdown) it wakes every
+  // loop thread, each of which then sees stopping_.
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_;
+  ev.data.u64 = kWakeKey;
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
-  gate_ = std::thread([this] { gate_loop(); });
-  for (size_t i = 0; i < std::max<size_t>(1, limits_.worker_threads); ++i)
-    workers_.emplace_back([this] { work(false); });
-  shedder_ = std::thread([this] { work(true); });
+  target_.store(pollers_);
+  active_.store(slots_ + kIoThreads);  // the surplus stands by at once
+  for (size_t i = 0; i < slots_ + kIoThreads; ++i) {
+    handler_since_[i].store(0);
+    handler_last_[i].store(0);
+    loops_.emplace_back([this, i] { loop(i); });
+  }
+  sweeper_ = std::thread([this] { sweep_loop(); });
 }
 
 EdgeServer::Core::~Core() {
@@ -38,35 +55,34 @@ EdgeServer::Core::~Core() {
   ::close(wake_);
 }
 
-// After httplib's accept loop ended (stop()): the gate stops, the requests
-// already read are answered, answers still being written get up to
-// `linger` to go out, then every connection still open is closed.
+// After httplib's accept loop ended (stop()): the loop threads finish what
+// they hold (a request being run is answered, and so is every request queued
+// for a slot, each with Connection: close), answers still being written get
+// up to `linger` to go out, then every connection still open is closed.
 void EdgeServer::Core::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  stopping_.store(true);
-  wake();
-  gate_.join();
   {
-    std::lock_guard<std::mutex> lock(jobs_mu_);
-    jobs_stop_ = true;
+    std::lock_guard<std::mutex> lock(sweep_mu_);
+    stopping_.store(true);
   }
-  jobs_cv_.notify_all();
-  shed_cv_.notify_all();
-  for (auto& t : workers_) t.join();
-  shedder_.join();
+  sweep_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(standby_mu_);  // no thread misses the notice
+  }
+  standby_cv_.notify_all();
+  uint64_t one = 1;
+  ssize_t r = ::write(wake_, &one, sizeof one);
+  (void)r;
+  for (auto& t : loops_) t.join();
+  sweeper_.join();
+  // Every thread has given back what it owned, and the queue is empty (a
+  // thread runs it before it gives its slot back).
   std::vector<Conn*> left;
-  for (auto& [fd, c] : table_) left.push_back(c.release());
-  table_.clear();
-  std::lock_guard<std::mutex> lock(inbox_mu_);
-  for (const auto& [fd, client] : new_fds_) {
-    ::close(fd);
-    open_.fetch_sub(1);
-    release_client(client);
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    for (auto& entry : table_) left.push_back(entry.second.get());
   }
-  new_fds_.clear();
-  left.insert(left.end(), returned_.begin(), returned_.end());
-  returned_.clear();
   drain(left, Clock::now() + limits_.linger);
   for (Conn* c : left) close_conn(c);
 }
@@ -90,24 +106,75 @@ void EdgeServer::Core::adopt(int fd) {
     release_client(client);
     return refuse();
   }
-  {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
-    new_fds_.emplace_back(fd, std::move(client));
-  }
-  wake();
+  int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  int yes = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  // The kernel queues little unsent (see max_unread_answer_bytes): the rest
+  // of a large answer waits with us, counted, and EPOLLOUT says when most of
+  // the queue is sent.
+  int lowat = static_cast<int>(std::min<size_t>(limits_.max_unread_answer_bytes, INT32_MAX));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+  auto c = std::make_unique<Conn>();
+  Clock::time_point now = Clock::now();
+  c->fd = fd;
+  c->gen = next_gen_.fetch_add(1);
+  c->client = std::move(client);
+  c->opened = c->last_byte = now;
+  c->idle_deadline = now + limits_.idle_timeout;
+  address_of(fd, true, c->remote_ip, c->remote_port);
+  address_of(fd, false, c->local_ip, c->local_port);
+  std::lock_guard<std::mutex> lock(table_mu_);
+  Conn& ref = *c;
+  table_[fd] = std::move(c);
+  ref.parked = true;
+  arm(ref, EPOLL_CTL_ADD);
 }
 
-void EdgeServer::Core::wake() {
-  uint64_t one = 1;
-  ssize_t r = ::write(wake_, &one, sizeof one);
-  (void)r;
+EdgeServer::Core::Conn* EdgeServer::Core::claim(uint64_t key) {
+  std::lock_guard<std::mutex> lock(table_mu_);
+  auto it = table_.find(static_cast<int>(static_cast<uint32_t>(key)));
+  if (it == table_.end()) return nullptr;
+  Conn* c = it->second.get();
+  if (c->key() != key || !c->parked) return nullptr;
+  c->parked = false;
+  return c;
+}
+
+void EdgeServer::Core::park(Conn* c) {
+  std::lock_guard<std::mutex> lock(table_mu_);
+  c->parked = true;
+  arm(*c, EPOLL_CTL_MOD);
+}
+
+// Under table_mu_. One-shot: the event hands the connection to one thread,
+// and nothing more comes for it until it is parked again.
+void EdgeServer::Core::arm(Conn& c, int op) {
+  epoll_event ev{};
+  uint32_t wanted = EPOLLIN;
+  if (c.phase == Conn::Phase::kWrite || c.phase == Conn::Phase::kUnread) wanted = EPOLLOUT;
+  // Waiting for the sweeper: only errors and hang-ups (always reported).
+  if (c.phase == Conn::Phase::kUnread && !c.wake_on_room) wanted = 0;
+  ev.events = wanted | EPOLLONESHOT;
+  ev.data.u64 = c.key();
+  ::epoll_ctl(epoll_, op, c.fd, &ev);
 }
 
 // Output the client never read (it stopped reading, or left) is dropped
 // with a reset: a plain close() leaves it to the kernel, which keeps it, up
 // to a whole send buffer (megabytes on loopback), in an orphaned socket for
 // minutes, outside every limit of ours.
+// c is owned by the caller (never parked): it leaves the table before its
+// descriptor is closed, as the number may be reused by the next accept.
 void EdgeServer::Core::close_conn(Conn* c) {
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    auto it = table_.find(c->fd);
+    if (it != table_.end() && it->second.get() == c) {
+      it->second.release();  // deleted below
+      table_.erase(it);
+    }
+  }
   if (c->unsent() > 0 || kernel_queued(c->fd) > 0) {
     linger drop{1, 0};
     ::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &drop, sizeof drop);
@@ -157,7 +224,7 @@ bool EdgeServer::Core::answers_unread(Conn& c) {
 }
 
 // c's next request waits until its client reads its answers, within the
-// same deadlines as an answer the gate writes: some progress every
+// same deadlines as an answer written as the client makes room: some progress every
 // write_timeout, and all of it within answer_deadline.
 void EdgeServer::Core::await_reader(Conn& c, Clock::time_point now) {
   c.phase = Conn::Phase::kUnread;

@@ -13,7 +13,7 @@ namespace sunledger::edge {
 // plain: a field name that is not a token (which also catches
 // "Content-Length :"), control characters, folded lines, a Content-Length
 // that is not plain digits, or more than one. httplib would, for instance,
-// percent-decode "Content-Length: %34" into 4. A worker's stream also ends
+// percent-decode "Content-Length: %34" into 4. httplib's stream also ends
 // where the gate says the request ends, and a connection is kept only when
 // httplib consumed exactly that (webhooks/edge_workers.cc).
 

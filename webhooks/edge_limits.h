@@ -12,10 +12,13 @@
 namespace sunledger {
 
 struct EdgeLimits {
-  // Workers only ever run complete requests (the gate waits for slow
-  // clients), so the pool is sized for handler work, not for connections.
+  // Handler slots: requests run at once, each on the thread that read it
+  // (webhooks/edge_core.h). Only complete requests run (slow clients wait
+  // parked, holding no thread), so this is sized for handler work, not for
+  // connections: enough that requests waiting on fdatasync (a durable write,
+  // 100-300 ms now and then on a slow disk) leave slots for the others.
   size_t worker_threads = 32;
-  // Complete requests waiting for a worker; past this they are answered 503.
+  // Complete requests waiting for a slot; past this they are answered 503.
   size_t max_queued_requests = 512;
   // Connections held open at once (each costs a descriptor and at most
   // max_header_bytes + max_body_bytes of buffer); past this a new one is
@@ -40,15 +43,15 @@ struct EdgeLimits {
   std::chrono::milliseconds idle_timeout{5'000};
   // Within a request, the longest silence between two reads.
   std::chrono::milliseconds read_stall{5'000};
-  // An answer the client does not take at once is written by the gate: the
-  // client must take some of it at least this often, and all of it within
+  // An answer the client does not take at once is written as it makes room:
+  // the client must take some of it at least this often, and all of it within
   // answer_deadline (from the end of its rendering); past either the
   // connection is dropped (reset) with the rest unsent.
   std::chrono::milliseconds write_timeout{5'000};
   std::chrono::milliseconds answer_deadline{60'000};
   // Answer bytes not yet taken by the client, held for one client (counted
   // like connections: an IPv4 address or an IPv6 /64, loopback only when
-  // limit_loopback_clients) and for all connections together: what the gate
+  // limit_loopback_clients) and for all connections together: what the edge
   // still has to write, and what the kernel holds in the socket's send queue
   // unacknowledged (SIOCOUTQ), which is the server's memory just as much (up
   // to a send buffer, megabytes on loopback). A request run while its
@@ -57,8 +60,8 @@ struct EdgeLimits {
   size_t max_output_total = 128 * 1024 * 1024;
   // A connection's next request (pipelined, or sent before the last answer
   // was read) runs only once at most this many bytes of its answers are left
-  // unread, in the gate and in the kernel; the kernel, too, queues at most
-  // this many unsent bytes per socket (TCP_NOTSENT_LOWAT), and wakes the gate
+  // unread, in the edge and in the kernel; the kernel, too, queues at most
+  // this many unsent bytes per socket (TCP_NOTSENT_LOWAT), and wakes the edge
   // once it has sent most of them. Without it a client that pipelines and
   // never reads had answers rendered until each send buffer was full (some
   // 100,000 entries pages for 256 connections). 64 KiB holds a dozen
@@ -73,7 +76,8 @@ struct EdgeLimits {
   size_t keep_alive_max_count = 10'000;
   // Told of every answer the gate gives itself (400 malformed head, 408 too
   // slow, 431 head too large, 503 too many connections): those never reach
-  // httplib's logger. Called from the gate or the accepting thread.
+  // httplib's logger. Called from any loop thread, the sweeper or the
+  // accepting thread, several at once.
   std::function<void(int status)> on_gate_answer;
 };
 

@@ -1,7 +1,10 @@
-// The workers and the shedder of EdgeServer::Core (webhooks/edge_core.h): each
-// runs complete requests through httplib, renders the answer into memory and
-// never waits for a client.
+// Running requests in EdgeServer::Core (webhooks/edge_core.h): on the loop
+// thread that read them, within the handler slots, else queued or shed. Each
+// runs through httplib, which renders the answer into memory; the thread sends
+// what the socket takes at once and never waits for a client.
 #include <sys/socket.h>
+
+#include <algorithm>
 
 #include "webhooks/edge_core.h"
 #include "webhooks/edge_framing.h"
@@ -15,53 +18,106 @@ thread_local bool tl_shedding = false;
 
 using namespace edge;
 
-void EdgeServer::Core::dispatch(std::unique_ptr<Conn> c) {
-  bool shed;
+// c's request is whole: it runs here when a handler slot is free; otherwise
+// it waits in the queue for the next slot, or, with the queue full, is
+// answered 503 at once. The thread then runs the queue's requests until none
+// is left, and only then gives its slot back (the queue is never left with
+// every slot free).
+void EdgeServer::Core::run_ready(Conn* c) {
+  {
+    std::unique_lock<std::mutex> lock(jobs_mu_);
+    if (busy_ >= slots_) {
+      if (jobs_.size() < limits_.max_queued_requests) {
+        jobs_.push_back(c);
+        return;
+      }
+      lock.unlock();
+      return serve(c, true);
+    }
+    ++busy_;
+  }
+  serve_timed(c);
+  for (;;) {
+    Conn* next;
+    {
+      std::lock_guard<std::mutex> lock(jobs_mu_);
+      if (jobs_.empty()) {
+        --busy_;
+        return;
+      }
+      next = jobs_.front();
+      jobs_.pop_front();
+    }
+    serve_timed(next);
+  }
+}
+
+// serve(), timed for the sweeper's watch_handlers.
+void EdgeServer::Core::serve_timed(Conn* c) {
+  std::atomic<int64_t>& since = handler_since_[tl_loop_index];
+  int64_t started = std::max<int64_t>(1, Clock::now().time_since_epoch().count());
+  since.store(started, std::memory_order_relaxed);
+  handler_last_[tl_loop_index].store(started, std::memory_order_relaxed);
+  if (watch_idle_.load(std::memory_order_relaxed) && watch_idle_.exchange(false)) {
+    std::lock_guard<std::mutex> lock(sweep_mu_);  // the sweeper is waiting, or about to
+    sweep_cv_.notify_one();
+  }
+  serve(c, false);
+  since.store(0, std::memory_order_relaxed);
+}
+
+void EdgeServer::Core::stand_by_if_surplus() {
+  if (active_.load() <= target_.load()) return;
+  std::unique_lock<std::mutex> lock(standby_mu_);
+  if (active_.load() <= target_.load()) return;
+  active_.fetch_sub(1);
+  standby_cv_.wait(lock, [this] { return stopping_.load() || active_.load() < target_.load(); });
+  active_.fetch_add(1);
+}
+
+bool EdgeServer::Core::watch_handlers(Clock::time_point now) {
+  const int64_t slow_since = (now - kSlowHandler).time_since_epoch().count();
+  const int64_t busy_since = (now - kBusyWindow).time_since_epoch().count();
+  size_t slow = 0;
+  bool busy = false;
+  for (size_t i = 0; i < slots_ + kIoThreads; ++i) {
+    int64_t since = handler_since_[i].load(std::memory_order_relaxed);
+    if (since != 0 && since <= slow_since) ++slow;
+    busy = busy || since != 0 || handler_last_[i].load(std::memory_order_relaxed) >= busy_since;
+  }
+  size_t want = pollers_ + slow;
+  if (want == target_.load()) return busy;
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(standby_mu_);
+    more = want > target_.load();
+    target_.store(want);
+  }
+  if (more) standby_cv_.notify_all();
+  return busy;
+}
+
+// From a thread holding a slot: c's next request goes behind those waiting
+// (the thread's own loop in run_ready takes it), or is shed when they fill
+// the queue.
+void EdgeServer::Core::requeue(Conn* c) {
   {
     std::lock_guard<std::mutex> lock(jobs_mu_);
-    shed = jobs_.size() >= limits_.max_queued_requests;
-    (shed ? shed_ : jobs_).push_back(c.release());
-  }
-  (shed ? shed_cv_ : jobs_cv_).notify_one();
-}
-
-// Back to the gate (after a worker): waiting for the next request, for
-// room to write the rest of its answer, or lingering before the close.
-void EdgeServer::Core::give_back(Conn* c) {
-  {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
-    returned_.push_back(c);
-  }
-  wake();
-}
-
-void EdgeServer::Core::work(bool shedder) {
-  auto& queue = shedder ? shed_ : jobs_;
-  auto& cv = shedder ? shed_cv_ : jobs_cv_;
-  for (;;) {
-    Conn* c;
-    {
-      std::unique_lock<std::mutex> lock(jobs_mu_);
-      cv.wait(lock, [&] { return !queue.empty() || jobs_stop_; });
-      if (queue.empty()) return;  // stopping, and nothing left to answer
-      c = queue.front();
-      queue.pop_front();
+    if (jobs_.size() < limits_.max_queued_requests) {
+      jobs_.push_back(c);
+      return;
     }
-    serve(c, shedder);
   }
+  serve(c, true);
 }
 
-// Answers c's ready request, then gives the connection back to the gate or,
-// when the client already sent its next request whole (pipelining), queues
-// that one behind every request already waiting: a connection's pipelined
-// requests hold one place in the queue at a time, and are shed like anyone
-// else's when it is full. (Run in a row on one worker, 256 connections with
-// requests to spare held every worker and kept the queue full of them.)
+// Answers c's ready request; then the connection waits for its next request
+// (or room to write the rest of the answer, or lingers before the close), or
+// the next one, already whole, is queued.
 void EdgeServer::Core::serve(Conn* c, bool shed) {
   bool keep = answer_one(*c, shed);
   if (!finish_answer(c, keep)) return;
-  if (c->buffered() == 0) return give_back(c);
-  take_pipelined(c);
+  resume(c, Clock::now(), true);
 }
 
 // Runs c's ready request through httplib, which renders the answer into
@@ -81,7 +137,7 @@ bool EdgeServer::Core::answer_one(Conn& c, bool shed) {
   ++c.served;
   c.fresh = false;
   // The connection is kept only when httplib read exactly the request the
-  // gate delimited: anything else left unread could be taken for a
+  // edge delimited: anything else left unread could be taken for a
   // request. (The post-routing handler has then said Connection: close.)
   bool keep = ok && !close && !closed_by_client && !stream.closing() && stream.request_consumed();
   if (keep) {
@@ -97,9 +153,9 @@ bool EdgeServer::Core::answer_one(Conn& c, bool shed) {
 }
 
 // Sends what the socket takes of the answer. True when all of it went and
-// the connection is kept (the caller goes on); otherwise c is handed to the
-// gate (with the rest of the answer, or to linger before the close) or
-// closed (the client is gone).
+// the connection is kept (the caller goes on); otherwise c is parked (with
+// the rest of the answer, written as the client makes room, or to linger
+// before the close) or closed (the client is gone).
 bool EdgeServer::Core::finish_answer(Conn* c, bool keep) {
   size_t written = 0;
   Wrote w = write_some(*c, written);
@@ -108,48 +164,25 @@ bool EdgeServer::Core::finish_answer(Conn* c, bool keep) {
     return false;
   }
   recount_output(*c);
+  Clock::time_point now = Clock::now();
   if (w == Wrote::kSome) {
-    // The client reads slower than the answer was made: the gate writes
-    // the rest, and this worker is free for the next request.
-    Clock::time_point now = Clock::now();
+    // The client reads slower than the answer was made: the rest goes out
+    // as it makes room, and this thread is free for the next request.
     c->phase = Conn::Phase::kWrite;
     c->close_after_write = !keep;
     c->write_deadline = now + limits_.answer_deadline;
     c->last_progress = now;
-    give_back(c);
+    park(c);
     return false;
   }
   if (!keep) {
     ::shutdown(c->fd, SHUT_WR);
     c->phase = Conn::Phase::kLinger;
-    give_back(c);
+    c->linger_deadline = now + limits_.linger;
+    park(c);
     return false;
   }
   return true;
-}
-
-// Pipelined bytes: another whole request goes to the queue, unless more
-// than max_unread_answer_bytes of the answers before it are unread (it then
-// waits in the gate for the client to read them); anything less than a whole
-// request waits in the gate, and a bad head is answered here and the
-// connection closed.
-void EdgeServer::Core::take_pipelined(Conn* c) {
-  Clock::time_point now = Clock::now();
-  c->phase = Conn::Phase::kHead;
-  Parse next = advance(*c, limits_, now);
-  if (next == Parse::kReady) {
-    if (!answers_unread(*c)) return dispatch(std::unique_ptr<Conn>(c));
-    await_reader(*c, now);
-  } else if (next != Parse::kNeedMore) {
-    int status = next == Parse::kHeadTooLarge ? 431 : 400;
-    send_nonblocking(c->fd, canned_answer(status));
-    if (limits_.on_gate_answer) limits_.on_gate_answer(status);
-    ::shutdown(c->fd, SHUT_WR);
-    c->phase = Conn::Phase::kLinger;
-    c->buf.clear();
-    c->pos = 0;
-  }
-  give_back(c);
 }
 
 }  // namespace sunledger

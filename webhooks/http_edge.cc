@@ -34,7 +34,7 @@ EdgeServer::EdgeServer(EdgeLimits limits) : limits_(std::move(limits)) {
   // Runs after httplib chose Connection/Keep-Alive for the answer, just
   // before it is written: an answer to a request that was not read to its
   // end (refused before routing, malformed, a GET with a body) says
-  // Connection: close, and the worker then closes.
+  // Connection: close, and the edge then closes.
   httplib::Server::set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     edge::ConnStream* s = edge::tl_stream;
     if (s == nullptr) return;

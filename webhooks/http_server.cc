@@ -19,6 +19,7 @@
 
 #include "bot/outbox.h"
 #include "ledger/identity.h"
+#include "webhooks/access_log.h"
 #include "webhooks/http_edge.h"
 #include "webhooks/internal.h"
 #include "webhooks/metrics.h"
@@ -98,53 +99,6 @@ std::optional<uint64_t> parse_uint(const std::string& text) {
   return v;
 }
 
-Result<json> parse_json_strict(const std::string& body, int max_depth) {
-  bool too_deep = false;
-  std::string duplicate;
-  // The keys seen in each open object, innermost last. Keys arrive only
-  // directly inside an object, so arrays need no entry of their own. Once an
-  // error is found every callback returns false and the stack no longer
-  // matters (nlohmann skips object_end for discarded objects).
-  std::vector<std::unordered_set<std::string>> keys;
-  json j = json::parse(
-      body,
-      [&](int depth, json::parse_event_t event, json& parsed) {
-        if (too_deep || !duplicate.empty()) return false;
-        if (depth > max_depth) {
-          too_deep = true;
-          return false;
-        }
-        switch (event) {
-          case json::parse_event_t::object_start: keys.emplace_back(); break;
-          case json::parse_event_t::object_end:
-            if (!keys.empty()) keys.pop_back();
-            break;
-          case json::parse_event_t::key:
-            // Two values for one key: nlohmann would keep the last, another
-            // reader (or the signer's preview) the first. Refuse the ambiguity.
-            if (!keys.empty() && parsed.is_string() && !keys.back().insert(parsed.get<std::string>()).second) {
-              duplicate = parsed.get<std::string>();
-              return false;
-            }
-            break;
-          default: break;
-        }
-        return true;
-      },
-      false);
-  if (too_deep) return invalid_argument("JSON 嵌套太深 (JSON nested deeper than " + std::to_string(max_depth) + " levels)");
-  if (!duplicate.empty())
-    return invalid_argument("JSON 中的键“" + duplicate + "”出现了两次 (duplicate key \"" + duplicate + "\")");
-  if (j.is_discarded()) return invalid_argument("JSON 格式错误 (malformed JSON)");
-  return j;
-}
-
-std::optional<json> parse_json_bounded(const std::string& body, int max_depth) {
-  auto j = parse_json_strict(body, max_depth);
-  if (!j.is_ok()) return std::nullopt;
-  return std::move(j).value();
-}
-
 }  // namespace http
 
 std::string log_safe(std::string_view text) {
@@ -177,7 +131,7 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& text
 
 namespace {
 
-// When the request on this worker passed routing; read by the logger.
+// When the request on this thread passed routing; read by the logger.
 thread_local std::chrono::steady_clock::time_point tl_request_start{};
 
 // Low-cardinality label for metrics: never the raw path (ids and receipts
@@ -285,12 +239,8 @@ void install_logger(httplib::Server& svr, Metrics* metrics, bool log, const Webh
     tl_request_start = {};
     std::string label = route_label(req, res.status, bots);
     metrics->observe_request(label, res.status, seconds);
-    // The method is the client's too: printable ASCII only, and short.
-    std::string method;
-    for (char c : req.method.substr(0, 16)) method.push_back(c > 32 && c < 127 ? c : '?');
-    if (log)
-      std::fprintf(stderr, "%s %s %s %d %zu %.1fms\n", utc_timestamp(std::time(nullptr)).c_str(), method.c_str(),
-                   label.c_str(), res.status, res.body.size(), seconds * 1000);
+    // The method is the client's too: access_log keeps printable ASCII only, and short.
+    if (log) access_log::write(req.method, label, res.status, res.body.size(), seconds * 1000);
   });
 }
 
@@ -334,7 +284,7 @@ struct HttpServer::Impl {
   EdgeLimits with_gate_log(EdgeLimits limits, bool log) {
     limits.on_gate_answer = [this, log, also = std::move(limits.on_gate_answer)](int status) {
       metrics.observe_request("edge", status, 0);
-      if (log) std::fprintf(stderr, "%s - edge %d 0 0.0ms\n", utc_timestamp(std::time(nullptr)).c_str(), status);
+      if (log) access_log::write("-", "edge", status, 0, 0);
       if (also) also(status);
     };
     return limits;

@@ -5,7 +5,7 @@
 // WebhookWiring, which must outlive it; it owns its EdgeServer and Metrics.
 // Thread safety: bind()/listen() from one controlling thread, stop() from any
 // thread; routes() only before listen(); metrics() from any thread; handlers
-// run on the worker pool.
+// run on the edge's loop threads (webhooks/edge_core.h), several at once.
 #pragma once
 
 #include <chrono>
@@ -54,7 +54,7 @@ struct PageAnswer {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
-// Called on a worker, several at once; nullopt: no such page (the server's
+// Called on the edge's threads, several at once; nullopt: no such page (the server's
 // JSON 404 answers).
 using PageHandler = std::function<std::optional<PageAnswer>(const std::string& path)>;
 
@@ -68,10 +68,10 @@ struct FormRequest {
   std::multimap<std::string, std::string> params;
   std::string cookie;  // the Cookie header ("" when absent)
 };
-// Called on a worker, several at once; nullopt: no such page.
+// Called on the edge's threads, several at once; nullopt: no such page.
 using FormPageHandler = std::function<std::optional<PageAnswer>(const FormRequest& request)>;
 
-// The edge's limits (webhooks/edge_limits.h: workers, connections, sizes,
+// The edge's limits (webhooks/edge_limits.h: handler slots, connections, sizes,
 // deadlines, output caps), described once there, and where to listen.
 // on_gate_answer, when set, is told after the server counts and logs.
 struct HttpServerOptions : EdgeLimits {

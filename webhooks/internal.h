@@ -1,7 +1,7 @@
 // Pieces shared by the route groups of webhooks/; not part of its public API.
 // The register_* functions install handlers that keep references to the
 // ledger, the bot and the wiring: those must outlive the server. Handlers run
-// on the edge's workers, several at once.
+// on the edge's loop threads, several at once.
 #pragma once
 
 #include <httplib.h>
