@@ -102,7 +102,7 @@ class TableCopy {
     for (size_t i = 0; i < columns_.size(); ++i) {
       std::string c = quoted_name(columns_[i]);
       // A real read as text keeps 17 significant digits (SQLite's own text has 15).
-      select += std::string(i ? ", " : "") + "typeof(" + c + "), CASE WHEN typeof(" + c + ") = 'real' THEN printf('%.17g', " +
+      select += std::string(i ? ", " : "") + "typeof(" + c + "), CASE WHEN typeof(" + c + ") = 'real' THEN printf('%!.17g', " +
                 c + ") ELSE " + c + " END";
     }
     texts_.push_back(select + " FROM " + quoted_name(table_));
