@@ -8,12 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <sstream>
 #include <string>
 
 #include "ledger/database_copy.h"
+#include "ledger/pg_connection.h"
 #include "server_process.h"
 #include "support/pg_cluster.h"
 #include "test_support.h"
@@ -78,6 +80,7 @@ TEST_F(CliMigrate, TheDemoMovesToPostgresqlAndGoesOnFromThere) {
 
   auto m = sl("migrate --to '" + with_password(plain) + "'");
   ASSERT_EQ(m.exit_code, 0) << m.output;
+  std::printf("%s", m.output.c_str());  // the figures (rows, tables, seconds) the README quotes
   EXPECT_NE(m.output.find("every log's size and root as in SQLite"), std::string::npos) << m.output;
   EXPECT_NE(m.output.find("frozen copy"), std::string::npos) << m.output;
   EXPECT_EQ(m.output.find(kPassword), std::string::npos) << m.output;
@@ -168,6 +171,39 @@ TEST_F(CliMigrate, ATamperedSourceIsRefusedAndNothingIsRecorded) {
   auto used = first_table_with_rows(plain);
   ASSERT_TRUE(used.is_ok()) << used.status().to_string();
   EXPECT_EQ(*used, "");
+}
+
+// The target's check after the copy: a database prepared with an empty
+// entries table whose trigger rewrites each leaf as it arrives is empty, so
+// the copy goes in; the copy then fails verify, and the folder stays on
+// SQLite, saying how to drop what was left for inspection.
+TEST_F(CliMigrate, ACopyThatDiffersIsNamedAndNothingIsRecorded) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  std::string plain = testing::pg_uri(testing::pg_fresh_database());
+  ASSERT_FALSE(plain.empty());
+  {
+    auto pg = ledger_internal::PgConnection::open(plain);
+    ASSERT_TRUE(pg.is_ok()) << pg.status().to_string();
+    (*pg)->exec(
+        "CREATE TABLE entries(log_id BIGINT NOT NULL, idx BIGINT NOT NULL, kind TEXT NOT NULL, month TEXT, "
+        "leaf BYTEA NOT NULL, PRIMARY KEY(log_id, idx))");
+    (*pg)->exec(
+        "CREATE FUNCTION shave() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "NEW.leaf := convert_to(replace(convert_from(NEW.leaf, 'UTF8'), '\"amount\":', '\"amount\":1'), 'UTF8'); "
+        "RETURN NEW; END $$");
+    (*pg)->exec("CREATE TRIGGER shave BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION shave()");
+  }
+  std::string sqlite_bytes = testing::read_file(data() + "/sunledger.db");
+  auto m = sl("migrate --to '" + with_password(plain) + "'");
+  EXPECT_EQ(m.exit_code, 1) << m.output;
+  EXPECT_NE(m.output.find("copy TAMPERED"), std::string::npos) << m.output;
+  EXPECT_NE(m.output.find("the copy differs from SQLite"), std::string::npos) << m.output;
+  EXPECT_NE(m.output.find("drop it"), std::string::npos) << m.output;
+  EXPECT_EQ(m.output.find(kPassword), std::string::npos) << m.output;
+  EXPECT_FALSE(std::filesystem::exists(data() + "/database"));
+  EXPECT_TRUE(testing::read_file(data() + "/sunledger.db") == sqlite_bytes) << "the SQLite file changed";
+  auto v = sl("verify");  // still the SQLite file, intact
+  EXPECT_EQ(v.exit_code, 0) << v.output;
 }
 
 TEST_F(CliMigrate, RefusedWhileServeHoldsTheFolder) {
