@@ -16,6 +16,7 @@
 
 #include "ledger/database_copy.h"
 #include "ledger/pg_connection.h"
+#include "pg_cli_fixture.h"
 #include "server_process.h"
 #include "support/pg_cluster.h"
 #include "test_support.h"
@@ -24,26 +25,14 @@ namespace sunledger {
 namespace {
 
 using testing::CommandResult;
+using testing::kPassword;
 using testing::run_command;
 
-// Sent nowhere (the cluster trusts its socket): found in a file or an output, it leaked.
-constexpr const char* kPassword = "Migrate-pw-never-shown-51e0";
-
-struct CliMigrate : ::testing::Test {
-  testing::TempDir dir;
-  std::string data() const { return dir.file("data"); }
-  CommandResult sl(const std::string& args, const std::string& folder = "") {
-    return run_command(std::string(SUNLEDGER_BINARY) + " --data " + (folder.empty() ? data() : folder) + " " + args);
-  }
-  static std::string with_password(const std::string& uri) {
-    std::string out = uri;
-    out.insert(out.find('@'), std::string(":") + kPassword);
-    return out;
-  }
-  std::string folder_text() const {
-    std::string all;
-    for (const auto& f : std::filesystem::directory_iterator(data())) all += testing::read_file(f.path().string());
-    return all;
+// The folder, the binary and the password that must never show: CliOnPostgres's.
+struct CliMigrate : testing::CliOnPostgres {
+  // The binary on another folder than data().
+  CommandResult sl_in(const std::string& folder, const std::string& args) {
+    return run_command(std::string(SUNLEDGER_BINARY) + " --data " + folder + " " + args);
   }
   // What the bot answers, without the lines the CLI adds on stderr (timings).
   std::string answer(const std::string& text) {
@@ -130,9 +119,9 @@ TEST_F(CliMigrate, ADatabaseHoldingRowsIsRefusedUnchanged) {
   std::string plain = testing::pg_uri(testing::pg_fresh_database());
   ASSERT_FALSE(plain.empty());
   std::string other = dir.file("other");
-  ASSERT_EQ(sl("--db '" + plain + "' init --origin other.test/sunledger", other).exit_code, 0);
-  ASSERT_EQ(sl("village add --id nanzhou --name 南洲村 --town 南洲镇", other).exit_code, 0);
-  auto note = sl("checkpoint --village nanzhou", other);
+  ASSERT_EQ(sl_in(other, "--db '" + plain + "' init --origin other.test/sunledger").exit_code, 0);
+  ASSERT_EQ(sl_in(other, "village add --id nanzhou --name 南洲村 --town 南洲镇").exit_code, 0);
+  auto note = sl_in(other, "checkpoint --village nanzhou");
 
   auto m = sl("migrate --to '" + with_password(plain) + "'");
   EXPECT_EQ(m.exit_code, 1) << m.output;
@@ -140,8 +129,8 @@ TEST_F(CliMigrate, ADatabaseHoldingRowsIsRefusedUnchanged) {
   EXPECT_EQ(m.output.find(kPassword), std::string::npos) << m.output;
   EXPECT_FALSE(std::filesystem::exists(data() + "/database"));
   // The other deployment's database as it was.
-  EXPECT_EQ(sl("checkpoint --village nanzhou", other).output, note.output);
-  auto v = sl("verify", other);
+  EXPECT_EQ(sl_in(other, "checkpoint --village nanzhou").output, note.output);
+  auto v = sl_in(other, "verify");
   EXPECT_EQ(v.exit_code, 0) << v.output;
   EXPECT_NE(v.output.find("intact: 2 logs"), std::string::npos) << v.output;
   // And this folder goes on with its SQLite file.
