@@ -58,11 +58,13 @@ std::vector<std::string> foreign_key_order(Connection& pg, const std::vector<std
       if (placed.count(t)) continue;
       bool ready = true;
       for (const auto& n : needs[t]) ready &= placed.count(n) > 0 || !wanted.count(n);
-      if (ready) out.push_back(t), placed.insert(t);
+      if (!ready) continue;
+      out.push_back(t);
+      placed.insert(t);
     }
     if (out.size() == before)  // a cycle: the rest as they come (the insert names what fails)
       for (const auto& t : tables)
-        if (!placed.count(t)) out.push_back(t), placed.insert(t);
+        if (placed.insert(t).second) out.push_back(t);
   }
   return out;
 }
@@ -114,9 +116,16 @@ class TableCopy {
         Value v;
         std::string_view kind = q.column_text_view(static_cast<int>(2 * i));
         int col = static_cast<int>(2 * i + 1);
-        if (kind == "integer") v.kind = Value::Kind::kInteger, v.integer = q.column_int64(col);
-        else if (kind == "blob") v.kind = Value::Kind::kBlob, v.bytes = q.column_blob(col);
-        else if (kind != "null") v.kind = Value::Kind::kText, v.bytes = q.column_text(col);  // text, and a real's digits
+        if (kind == "integer") {
+          v.kind = Value::Kind::kInteger;
+          v.integer = q.column_int64(col);
+        } else if (kind == "blob") {
+          v.kind = Value::Kind::kBlob;
+          v.bytes = q.column_blob(col);
+        } else if (kind != "null") {  // text, and a real's digits
+          v.kind = Value::Kind::kText;
+          v.bytes = q.column_text(col);
+        }
         pending.push_back(std::move(v));
       }
       if (pending.size() == batch_ * columns_.size()) send(pending);
