@@ -51,5 +51,6 @@ void add_directory_commands(std::vector<Command>& c);  // commands_directory.cc
 void add_server_commands(std::vector<Command>& c);     // commands_server.cc
 void add_witness_commands(std::vector<Command>& c);    // commands_witness.cc
 void add_tiles_commands(std::vector<Command>& c);      // commands_tiles.cc
+void add_migrate_commands(std::vector<Command>& c);    // commands_migrate.cc
 
 }  // namespace sunledger::cli

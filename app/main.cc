@@ -21,6 +21,7 @@ std::vector<Command> commands() {
   add_server_commands(c);
   add_witness_commands(c);
   add_tiles_commands(c);
+  add_migrate_commands(c);
   return c;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,7 +13,29 @@
 #include "ledger/fresh_ledger.h"
 #include "support/pg_cluster.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SUNLEDGER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SUNLEDGER_ASAN 1
+#endif
+#endif
+#ifdef SUNLEDGER_ASAN
+#include <sanitizer/allocator_interface.h>
+#endif
+
 namespace sunledger::testing {
+
+int64_t held_bytes() {
+#ifdef SUNLEDGER_ASAN
+  return static_cast<int64_t>(__sanitizer_get_current_allocated_bytes());
+#else
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * ::sysconf(_SC_PAGESIZE);
+#endif
+}
 
 TempDir::TempDir() {
   std::random_device rd;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "pg_cli_fixture.h"
 #include "server_process.h"
 #include "support/pg_cluster.h"
 #include "test_support.h"
@@ -16,33 +17,10 @@
 namespace sunledger {
 namespace {
 
+using testing::CliOnPostgres;
 using testing::CommandResult;
+using testing::kPassword;
 using testing::run_command;
-
-// A password libpq sends nowhere here (the cluster trusts its socket), so
-// finding it anywhere in the folder or an output is a leak.
-constexpr const char* kPassword = "Pw-never-in-a-file-9c1d";
-
-struct CliOnPostgres : ::testing::Test {
-  testing::TempDir dir;
-  std::string data() const { return dir.file("data"); }
-  // Runs the binary; env is put before it ("SUNLEDGER_DB=… ").
-  CommandResult sl(const std::string& args, const std::string& env = "") {
-    return run_command(env + std::string(SUNLEDGER_BINARY) + " --data " + data() + " " + args);
-  }
-  // postgresql://postgres:PASSWORD@%2Fsocket/t_N for a fresh database.
-  static std::string with_password(const std::string& uri) {
-    std::string out = uri;
-    out.insert(out.find('@'), std::string(":") + kPassword);
-    return out;
-  }
-  // Every file of the data folder, for a password written where it must not be.
-  std::string folder_text() const {
-    std::string all;
-    for (const auto& f : std::filesystem::directory_iterator(data())) all += testing::read_file(f.path().string());
-    return all;
-  }
-};
 
 TEST_F(CliOnPostgres, InitWithDbThenEveryCommandUsesTheFoldersDatabase) {
   std::string plain = testing::pg_uri(testing::pg_fresh_database());

@@ -21,20 +21,11 @@
 #include "support/pg_cluster.h"
 #include "test_support.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SUNLEDGER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SUNLEDGER_ASAN 1
-#endif
-#endif
-#ifdef SUNLEDGER_ASAN
-#include <sanitizer/allocator_interface.h>
-#endif
 
 namespace sunledger::ledger_internal {
 namespace {
 
+using sunledger::testing::held_bytes;
 using sunledger::testing::TempDir;
 using Kind = sql::Error::Kind;
 
@@ -51,21 +42,6 @@ enum class Engine { kSqlite, kPostgres };
 
 std::string engine_name(const ::testing::TestParamInfo<Engine>& info) {
   return info.param == Engine::kSqlite ? "SQLite" : "PostgreSQL";
-}
-
-// The memory the process holds, in bytes: its resident memory; under
-// AddressSanitizer the bytes allocated and not freed, since ASan keeps freed
-// memory in quarantine (256 MB), which resident memory counts (a scan that
-// frees each row grew it by 366 MB there).
-int64_t held_bytes() {
-#ifdef SUNLEDGER_ASAN
-  return static_cast<int64_t>(__sanitizer_get_current_allocated_bytes());
-#else
-  std::ifstream statm("/proc/self/statm");
-  int64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * ::sysconf(_SC_PAGESIZE);
-#endif
 }
 
 // Runs fn, expecting an sql::Error; its kind (kOther if none was thrown,
