@@ -297,7 +297,6 @@ uint64_t signed_size(Ledger& ledger, Ledger::ReadTxn& r) {
 // against what it says; split, the snapshot would have to be passed around.
 Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
   std::vector<VerifyProblem> problems;
-  int64_t now = ledger.clock().now_unix_seconds();
   // The log's entries and the outbox in one snapshot: read apart, a push
   // delivered in between would look put back or unrecorded. The entries'
   // hashes and checkpoint are Ledger::verify's to check.
@@ -326,8 +325,8 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     };
     auto bad = [&](uint64_t idx, const std::string& why) { problems.push_back({kLogName, idx, why}); };
     auto& q = r.sql().statement(
-        "SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, ''), dead_at IS NOT NULL, next_attempt_at,"
-        " created_at FROM outbox ORDER BY id");
+        "SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, ''), dead_at IS NOT NULL, created_at"
+        " FROM outbox ORDER BY id");
     while (q.step()) {
       int64_t id = q.column_int64(0);
       bool delivered = q.column_int(1) != 0;
@@ -347,24 +346,24 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       if (!entry && delivered && size != 0)
         bad(size, push + " is marked delivered but no entry of the log records it (entries removed, or the log rolled back?)");
       if (delivered) continue;
-      // Not delivered: given up on only as the log says, due within the
-      // sender's longest backoff (review R2: these columns are not signed).
+      // Not delivered: given up on only as the log says (review R2: dead_at
+      // is not signed).
       auto last = dead.of(id, fp, held);
       if (q.column_int(4) != 0) {
         if (last && !last->dead)
           bad(last->entry, push + " is a dead letter, but the log's last entry on it (" + std::to_string(last->entry) +
                                ") has it revived: given up on by hand (dead_at set with sqlite3)?");
-        else if (!last && dead.listed && !dead.dead_before(id, q.column_int64(6)))
+        else if (!last && dead.listed && !dead.dead_before(id, q.column_int64(5)))
           bad(size, push + " is a dead letter, but no entry of the log records it given up on: stopped by hand "
                            "(dead_at set with sqlite3)?");
       } else if (last && last->dead) {
         bad(last->entry, push + " is queued, but the log's last entry on it (" + std::to_string(last->entry) +
                              ") has it given up on: put back in the queue by hand?");
-      } else if (int64_t next = q.column_int64(5); next > now + Outbox::kMaxBackoffSeconds + kClockSlackSeconds) {
-        bad(size, push + " is queued, but its next attempt is set to " + utc_timestamp(next) + ", later than any retry "
-                         "the sender sets (at most " + std::to_string(Outbox::kMaxBackoffSeconds) +
-                         " s after an attempt): held back by hand (next_attempt_at set with sqlite3)?");
       }
+      // next_attempt_at is not judged (review R1): the sender never believes
+      // a wait longer than its longest backoff (Outbox::is_due), nor one of a
+      // row it has not tried since it started, so the column holds nothing
+      // back; a clock stepped back would otherwise read as tampering.
     }
     // Every monthly notice queued must still be queued, or delivered: a row
     // deleted by hand would otherwise take the notice with it unsaid (issue

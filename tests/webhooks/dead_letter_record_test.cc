@@ -78,28 +78,29 @@ TEST_F(DeadLetterRecord, ADeadAtSetByHandOnAQueuedNoticeIsNamedByVerify) {
       << "a queued notice stopped by hand passes verify: " << reasons;
 }
 
-// Its next attempt put off to the year 2100: nothing goes out, and verify
-// names the row. A retry the sender itself set (the platform down once) is
-// within its backoff and passes.
-TEST_F(DeadLetterRecord, ANextAttemptPushedToTheYear2100IsNamed) {
+// Its next attempt put off to the year 2100 (review R1: next_attempt_at is
+// no evidence, so the sender must not believe it): a sender started after the
+// edit sends it at once, and so does one that set the retry itself, since no
+// wait beyond its longest backoff is believed. verify does not judge the
+// column, so a clock stepped back is not read as tampering either (below).
+TEST_F(DeadLetterRecord, ANextAttemptPushedToTheYear2100HoldsNothingBack) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
-  group.fail_next = 1;
-  {
-    OutboxSender sender(t.ledger.get(), by_id, client.get());
-    EXPECT_EQ(sender.deliver_due(), 0u);
-  }
-  ASSERT_EQ(group.recorded().size(), 1u);
-  EXPECT_EQ(verify_reasons(), "") << "a retry the sender set is named";
-  insider()->exec("UPDATE outbox SET next_attempt_at=" + std::to_string(kYear2100) + " WHERE id=1");
-  t.clock.advance(3600);
+  group.fail_next = 2;
   OutboxSender sender(t.ledger.get(), by_id, client.get());
   EXPECT_EQ(sender.deliver_due(), 0u);
-  EXPECT_EQ(group.recorded().size(), 1u);
-  std::string reasons = verify_reasons();
-  EXPECT_NE(reasons.find("deliveries: outbox: push 1 is queued, but its next attempt is set to 2100-01-01T00:00:00Z, "
-                         "later than any retry the sender sets"),
-            std::string::npos)
-      << reasons;
+  ASSERT_EQ(pushes(), 1u);
+  EXPECT_EQ(sender.deliver_due(), 0u) << "its own retry, not due yet";
+  ASSERT_EQ(pushes(), 1u);
+  auto db = insider();
+  db->exec("UPDATE outbox SET next_attempt_at=" + std::to_string(kYear2100) + " WHERE id=1");
+  EXPECT_EQ(verify_reasons(), "");
+  OutboxSender restarted(t.ledger.get(), by_id, client.get());
+  EXPECT_EQ(restarted.deliver_due(), 0u) << "the platform refuses it once more";
+  ASSERT_EQ(pushes(), 2u) << "a sender started after the edit believed it";
+  db->exec("UPDATE outbox SET next_attempt_at=" + std::to_string(kYear2100) + " WHERE id=1");
+  t.clock.advance(Outbox::retry_backoff(1));
+  EXPECT_EQ(restarted.deliver_due(), 1u) << "a wait longer than any backoff the sender sets was believed";
+  EXPECT_EQ(verify_reasons(), "");
 }
 
 // Real dead letters, as the sender makes them: one its bot's configuration
@@ -406,7 +407,7 @@ TEST_F(DeadLetterRecord, DISABLED_ARefusalWhenMarkingAPushSentWhileTheDatabaseWa
 // set in memory and takes a row it has not tried since it started as due at
 // once, so the column is read only at a start (and verify could bound it by
 // attempts: a row with attempts = 0 must be due at its created_at).
-TEST_F(DeadLetterRecord, DISABLED_ANextAttemptMovedForwardAgainAndAgainIsNotAnIndefiniteHold) {
+TEST_F(DeadLetterRecord, ANextAttemptMovedForwardAgainAndAgainIsNotAnIndefiniteHold) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   auto db = insider();
   OutboxSender sender(t.ledger.get(), by_id, client.get());
@@ -434,7 +435,7 @@ TEST_F(DeadLetterRecord, DISABLED_ANextAttemptMovedForwardAgainAndAgainIsNotAnIn
 // row due at most kMaxBackoffSeconds after now whatever the column says (and
 // keeps its own schedule in memory, see the test above), and verify drops
 // the bound or reports it without failing the ledger.
-TEST_F(DeadLetterRecord, DISABLED_AClockSteppedBackWhileAPushWaitsIsNotTampering) {
+TEST_F(DeadLetterRecord, AClockSteppedBackWhileAPushWaitsIsNotTampering) {
   enqueue("您的投诉 TS-2022-0007 已受理");
   group.fail_next = 100;
   OutboxSenderOptions options;
