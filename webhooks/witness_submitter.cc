@@ -106,11 +106,22 @@ Result<size_t> WitnessSubmitter::round() {
     for (const auto& log : *names) {
       if (w.retired) break;
       if (refused_.count({w.key_name(), log})) continue;
+      if (!coarse_due(w, log)) continue;
       auto n = submit_log(w, log, village_ids.count(log) != 0);
       if (!n.is_ok()) return n.status();  // our own storage: the next round tries again
       stored += *n;
     }
   return stored;
+}
+
+bool WitnessSubmitter::coarse_due(const WitnessConfig& w, const std::string& log) {
+  if (log != Complaints::kLogName && log != deliveries::kLogName) return true;
+  auto key = std::make_pair(w.key_name(), log);
+  auto now = std::chrono::steady_clock::now();
+  auto last = coarse_sent_.find(key);
+  if (last != coarse_sent_.end() && now - last->second < options_.coarse) return false;
+  coarse_sent_[key] = now;
+  return true;
 }
 
 Result<size_t> WitnessSubmitter::submit_log(const WitnessConfig& w, const std::string& log, bool village) {
