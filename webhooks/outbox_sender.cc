@@ -247,7 +247,11 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
   }
   if (lane.delivered.contains(m.id, deliveries::fingerprint(m.signature))) {
     // This process sent it, but could not mark it delivered then: marked now.
-    Status recorded = outbox_.mark_delivered(m, ledger_->clock().now_unix_seconds());
+    // A refusal of its entry is said as record_outcome says one (review R1).
+    std::string refused;
+    Status recorded = outbox_.mark_delivered(m, ledger_->clock().now_unix_seconds(), &refused);
+    if (!refused.empty())
+      record_refused("push " + std::to_string(m.id) + " via " + log_safe(m.bot_id) + " went out", refused);
     if (recorded.is_ok()) note_logged(m);
     else std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
     return recorded.is_ok();

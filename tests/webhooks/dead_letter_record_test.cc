@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "bot/deliveries.h"
+#include "webhooks/notice_quorum.h"
 #include "delivery_fixture.h"
 #include "insider.h"
 
@@ -372,7 +373,7 @@ TEST_F(DeadLetterRecord, DISABLED_ACrashAfterARefusedDeliveryRecordLetsItsCopyGo
 // is told (serve's refused-write check still runs, and finds nothing once the
 // edit is undone). Proposed fix: settle_unsent passes &refused and calls
 // record_refused, as record_outcome does.
-TEST_F(DeadLetterRecord, DISABLED_ARefusalWhenMarkingAPushSentWhileTheDatabaseWasBusyIsSaid) {
+TEST_F(DeadLetterRecord, ARefusalWhenMarkingAPushSentWhileTheDatabaseWasBusyIsSaid) {
   enqueue("【双江村 2022年11月 三务公开】", {"shuangjiang", "2022-11"});
   {
     OutboxSender sender(t.ledger.get(), by_id, client.get());
@@ -397,6 +398,28 @@ TEST_F(DeadLetterRecord, DISABLED_ARefusalWhenMarkingAPushSentWhileTheDatabaseWa
   EXPECT_TRUE(delivered(2));
   EXPECT_EQ(pushes(), 2u) << "not sent again";
   EXPECT_EQ(said.size(), 1u) << "the log refused the delivery's record and no one was told";
+}
+
+// The quorum's round gives up on a held notice edited by hand (tampered):
+// when the deliveries log refuses that record, it is said to the same
+// callback serve alarms the inspectors from, not only on stderr (review R1).
+TEST_F(DeadLetterRecord, ARefusedDeadLetterOfTheQuorumsRoundIsSaid) {
+  enqueue("an earlier push: the deliveries log has a checkpoint", {"shuangjiang", "2022-11"});
+  {
+    OutboxSender sender(t.ledger.get(), by_id, client.get());
+    ASSERT_EQ(sender.deliver_due(), 1u);
+  }
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  auto db = insider();
+  db->exec("UPDATE outbox SET text='【双江村 2022年12月 三务公开】改过' WHERE id=2");
+  db->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");  // appends refused
+  NoticeQuorum quorum(t.ledger.get(), 1, {});
+  std::vector<std::string> said;
+  quorum.set_on_record_refused([&](const std::string& what) { said.push_back(what); });
+  ASSERT_TRUE(quorum.release_round().is_ok());
+  EXPECT_TRUE(dead(2));
+  ASSERT_EQ(said.size(), 1u) << "the log refused the dead letter's record and no one was told";
+  EXPECT_NE(said[0].find("held push 2"), std::string::npos) << said[0];
 }
 
 // Known and said in README ("What is still not caught"), demonstrated here so
