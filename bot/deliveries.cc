@@ -130,13 +130,25 @@ namespace {
 // The rows given up on as this write sees them, as ranges ("dead_before"),
 // with the time ("at"): what verify believes dead without an entry of their
 // own (see the header).
+// Those without a signature (an older version's) are listed apart too
+// ("unsigned"): every other listed row must still verify, so a later push
+// given a listed id cannot pass for one (review R1), not even with its
+// signature cleared by hand.
 void add_dead_before(WriteTxn& txn, json& f) {
-  IdRanges dead;
-  auto& q = txn.sql().statement("SELECT id FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY id");
-  while (q.step()) dead.insert(q.column_int64(0));
-  json ranges = json::array();
-  for (const auto& [first, last] : dead.ranges()) ranges.push_back({first, last});
-  f["dead_before"] = ranges;
+  IdRanges dead, unsigned_ids;
+  auto& q = txn.sql().statement(
+      "SELECT id, coalesce(length(sig), 0) = 0 FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY id");
+  while (q.step()) {
+    dead.insert(q.column_int64(0));
+    if (q.column_int(1) != 0) unsigned_ids.insert(q.column_int64(0));
+  }
+  auto as_json = [](const IdRanges& ids) {
+    json ranges = json::array();
+    for (const auto& [first, last] : ids.ranges()) ranges.push_back({first, last});
+    return ranges;
+  };
+  f["dead_before"] = as_json(dead);
+  f["unsigned"] = as_json(unsigned_ids);
   f["at"] = txn.now();
 }
 
@@ -250,6 +262,8 @@ struct DeadLetters {
   bool listed = false;                 // a "dead_before" list exists
   std::map<int64_t, int64_t> before;   // its ranges: first id -> last id
   int64_t listed_at = 0;
+  bool lists_unsigned = false;         // the list says which had no signature (lists since review R1)
+  std::map<int64_t, int64_t> unsigned_ids;
 
   void add(const json& f, uint64_t idx) {
     for (const char* key : {"dead", "revived"})
@@ -262,12 +276,28 @@ struct DeadLetters {
         before[r[0].get<int64_t>()] = r[1].get<int64_t>();
     auto at = f.find("at");
     listed_at = at != f.end() && at->is_number_integer() ? at->get<int64_t>() : 0;
+    auto none = f.find("unsigned");
+    lists_unsigned = none != f.end() && none->is_array();
+    if (lists_unsigned)
+      for (const auto& r : *none)
+        if (r.is_array() && r.size() == 2 && r[0].is_number_integer() && r[1].is_number_integer())
+          unsigned_ids[r[0].get<int64_t>()] = r[1].get<int64_t>();
+  }
+  static bool in(const std::map<int64_t, int64_t>& ranges, int64_t id) {
+    auto it = ranges.upper_bound(id);
+    return it != ranges.begin() && std::prev(it)->second >= id;
   }
   // Whether a row without an entry of its own was dead before: in the first
-  // list, and created by then (a later push given a listed row's id is not).
-  bool dead_before(int64_t id, int64_t created_at) const {
-    auto it = before.upper_bound(id);
-    return it != before.begin() && std::prev(it)->second >= id && created_at <= listed_at;
+  // list, created by then, and still the row listed: signed by this
+  // deployment as it stands (`authentic`), or unsigned and listed so. A
+  // later push given a listed row's id, stopped by hand and its created_at
+  // set back, no longer verifies (review R1); a list older than that review
+  // says nothing of unsigned rows, and then they pass (README).
+  template <typename Authentic>
+  bool dead_before(int64_t id, int64_t created_at, bool is_signed, const Authentic& authentic) const {
+    if (!in(before, id) || created_at > listed_at) return false;
+    if (is_signed) return authentic();
+    return !lists_unsigned || in(unsigned_ids, id);
   }
   // The log's last word on a row, by either of its fingerprints (a released
   // notice's held_push too): the later entry.
@@ -305,6 +335,7 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     std::map<int64_t, std::pair<int64_t, uint64_t>> imported;   // first id -> (last id, entry)
     std::vector<Queued> queued;                                  // monthly notices, in entry order
     DeadLetters dead;
+    Outbox outbox(&ledger);
     uint64_t size = 0;
     uint64_t covered = signed_size(ledger, r);
     Status read = r.leaves(kLogName, 0, [&](uint64_t idx, std::string_view leaf) {
@@ -353,7 +384,8 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
         if (last && !last->dead)
           bad(last->entry, push + " is a dead letter, but the log's last entry on it (" + std::to_string(last->entry) +
                                ") has it revived: given up on by hand (dead_at set with sqlite3)?");
-        else if (!last && dead.listed && !dead.dead_before(id, q.column_int64(5)))
+        else if (!last && dead.listed &&
+                 !dead.dead_before(id, q.column_int64(5), !signature.empty(), [&] { return outbox.authentic_row(r, id); }))
           bad(size, push + " is a dead letter, but no entry of the log records it given up on: stopped by hand "
                            "(dead_at set with sqlite3)?");
       } else if (last && last->dead) {

@@ -200,6 +200,15 @@ bool Outbox::authentic(const OutboxMessage& m) const {
   return !m.signature.empty() && ed25519_verify(ledger_->signer().public_key(), signed_bytes(m), m.signature);
 }
 
+bool Outbox::authentic_row(Ledger::ReadTxn& r, int64_t id) const {
+  auto& q = r.sql().statement("SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox WHERE id=?");
+  q.reset();
+  q.bind(1, id);
+  bool out = q.step() && authentic(row(q));
+  q.reset();
+  return out;
+}
+
 Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {

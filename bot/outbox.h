@@ -107,6 +107,9 @@ class Outbox {
   // sqlite3 but not the key could otherwise make the bot post anything to any
   // chat in its own name, or redirect a reporter's update into a group.
   bool authentic(const OutboxMessage& m) const;
+  // The same for row `id` as snapshot `r` holds it (false when there is none):
+  // for verify (bot/deliveries.h), which reads the outbox in its own snapshot.
+  bool authentic_row(Ledger::ReadTxn& r, int64_t id) const;
   // Creates the outbox table, or brings an older one up to date (the
   // audience column; rows of older versions addressed to a bound group are
   // group pushes, every other row is a person's).
