@@ -191,8 +191,9 @@ Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signat
   return record_row(txn, "queued", outbox_id, signature);
 }
 
-Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason) {
-  return record_row(txn, "dead", outbox_id, signature, {{"reason", reason}});
+Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason,
+                   const std::string& config) {
+  return record_row(txn, "dead", outbox_id, signature, {{"reason", reason}, {"config", config}});
 }
 
 Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature) {
@@ -257,6 +258,8 @@ struct DeadLetters {
   struct Last {
     bool dead = false;
     uint64_t entry = 0;
+    std::string reason;                 // a "dead" entry's
+    std::optional<std::string> config;  // a "dead" entry's, since review R1 (older ones: none)
   };
   std::map<std::pair<int64_t, uint64_t>, Last> last;
   bool listed = false;                 // a "dead_before" list exists
@@ -267,7 +270,12 @@ struct DeadLetters {
 
   void add(const json& f, uint64_t idx) {
     for (const char* key : {"dead", "revived"})
-      if (auto p = fingerprint_of(f, key)) last[*p] = {std::string(key) == "dead", idx};
+      if (auto p = fingerprint_of(f, key)) {
+        Last l{std::string(key) == "dead", idx, "", std::nullopt};
+        if (auto r = f.find("reason"); r != f.end() && r->is_string()) l.reason = r->get<std::string>();
+        if (auto c = f.find("config"); c != f.end() && c->is_string()) l.config = c->get<std::string>();
+        last[*p] = l;
+      }
     auto list = f.find("dead_before");
     if (listed || list == f.end() || !list->is_array()) return;
     listed = true;
@@ -356,8 +364,8 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     };
     auto bad = [&](uint64_t idx, const std::string& why) { problems.push_back({kLogName, idx, why}); };
     auto& q = r.sql().statement(
-        "SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, ''), dead_at IS NOT NULL, created_at"
-        " FROM outbox ORDER BY id");
+        "SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, ''), dead_at IS NOT NULL, created_at,"
+        " coalesce(dead_reason, ''), coalesce(dead_config, '') FROM outbox ORDER BY id");
     while (q.step()) {
       int64_t id = q.column_int64(0);
       bool delivered = q.column_int(1) != 0;
@@ -384,6 +392,11 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
         if (last && !last->dead)
           bad(last->entry, push + " is a dead letter, but the log's last entry on it (" + std::to_string(last->entry) +
                                ") has it revived: given up on by hand (dead_at set with sqlite3)?");
+        else if (last && (q.column_text(6) != last->reason || (last->config && q.column_text(7) != *last->config)))
+          bad(last->entry, push + " is a dead letter for '" + q.column_text(6) + "', but the log's last entry on it (" +
+                               std::to_string(last->entry) + ") records it given up on for '" + last->reason +
+                               "' under another configuration or reason: relabelled by hand (dead_reason or "
+                               "dead_config set with sqlite3), so that it is never revived?");
         else if (!last && dead.listed &&
                  !dead.dead_before(id, q.column_int64(5), !signature.empty(), [&] { return outbox.authentic_row(r, id); }))
           bad(size, push + " is a dead letter, but no entry of the log records it given up on: stopped by hand "

@@ -141,8 +141,13 @@ Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signat
 
 // Inside the write that gives up on row `outbox_id` (before its dead_at is
 // set): records it dead ("dead", the fingerprint of its signature as the row
-// holds it, and the reason: "attempts", "configuration" or "tampered").
-Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason);
+// holds it, the reason: "attempts", "configuration" or "tampered", and the
+// configuration hash it failed under, as the row's dead_config: never a
+// secret). verify holds the row's dead_reason and dead_config to them: a
+// configuration dead letter relabelled by hand would never be revived
+// (review R1).
+Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason,
+                   const std::string& config);
 // Inside the write that puts a dead row back in the queue: records it revived.
 Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature);
 // At serve's start, before anything is given up on: makes sure the log lists

@@ -366,7 +366,7 @@ Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::
       if (!q.step()) return Status::ok();  // delivered or given up on meanwhile: nothing changes
       // Before the row changes: a log this entry starts lists the rows dead
       // before it (bot/deliveries.h), and this one is not.
-      if (Status s = deliveries::record_dead(txn, id, q.column_blob(0), reason_name(reason)); !s.is_ok()) return s;
+      if (Status s = deliveries::record_dead(txn, id, q.column_blob(0), reason_name(reason), config); !s.is_ok()) return s;
     }
     auto& q = txn.sql().statement(
         "UPDATE outbox SET attempts=attempts+?, dead_at=?, dead_reason=?, last_error=?, dead_config=? WHERE id=?"
@@ -398,7 +398,7 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
       }
     }
     for (size_t i = 0; record && i < ids.size(); ++i)
-      if (Status st = deliveries::record_dead(txn, ids[i], sigs[i], "configuration"); !st.is_ok()) return st;
+      if (Status st = deliveries::record_dead(txn, ids[i], sigs[i], "configuration", ""); !st.is_ok()) return st;
     auto& u = txn.sql().statement(
         "UPDATE outbox SET dead_at=?, dead_reason='configuration', last_error=? WHERE bot=? AND delivered_at IS NULL"
         " AND dead_at IS NULL");

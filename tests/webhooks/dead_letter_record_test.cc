@@ -232,7 +232,7 @@ TEST_F(DeadLetterRecord, RowsDeadBeforeThisVersionAreListedOnceAndOnlyThey) {
 // hash does the same.) Proposed fix: verify requires a dead row's
 // dead_reason (and, recorded in the entry, its dead_config) to be the log's
 // last "dead" entry's; or revive_configuration_dead decides from the log.
-TEST_F(DeadLetterRecord, DISABLED_AConfigurationDeadLetterRelabelledByHandIsNeverRevivedUnnamed) {
+TEST_F(DeadLetterRecord, AConfigurationDeadLetterRelabelledByHandIsNeverRevivedUnnamed) {
   configure("");
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   {
