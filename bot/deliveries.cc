@@ -415,6 +415,19 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     // #15: a held notice is never lost). Its row is known by the signature it
     // was queued with (its own, or a released notice's held_push): SQLite gives
     // a deleted last row's id to the next push.
+    // The log dropped whole (its logs row, entries, subtree hashes and
+    // cosignatures deleted with sqlite3) leaves nothing above to judge rows
+    // by (review R1). Every monthly notice queued since the log existed was
+    // recorded in it, so a signed one without a log names the log missing.
+    if (size == 0) {
+      auto& notices = r.sql().statement(
+          "SELECT id FROM outbox WHERE held_village IS NOT NULL AND coalesce(length(sig), 0) > 0 ORDER BY id LIMIT 1");
+      notices.reset();
+      if (notices.step())
+        bad(0, "the log is missing, but the outbox holds monthly notice " + std::to_string(notices.column_int64(0)) +
+                   ", which it recorded: dropped whole with sqlite3?");
+      notices.reset();
+    }
     auto& row = r.sql().statement("SELECT sig, coalesce(held_push, '') FROM outbox WHERE id=?");
     for (const auto& n : queued) {
       row.reset();

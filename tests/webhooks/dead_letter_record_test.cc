@@ -309,7 +309,7 @@ TEST_F(DeadLetterRecord, DISABLED_APendingComplaintUpdateDeletedByHandIsNamed) {
 // deliveries log once the outbox holds a signed row (every such row was
 // recorded or listed); the submitter also asks about every log it has a
 // cosignature or known size for, a vanished one being a rollback to 0.
-TEST_F(DeadLetterRecord, DISABLED_TheDeliveriesLogDroppedWholeIsNamedByVerify) {
+TEST_F(DeadLetterRecord, TheDeliveriesLogDroppedWholeIsNamedByVerify) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   ASSERT_GT(log_size(), 0u);
   ASSERT_EQ(verify_reasons(), "");
