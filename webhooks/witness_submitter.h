@@ -118,6 +118,9 @@ class WitnessSubmitter {
   // When each (witness key name, coarse log) was last submitted (see
   // WitnessSubmitterOptions::coarse).
   std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> coarse_sent_;
+  // (witness key name, log) whose log vanished while the witness held some
+  // of it: alarmed once (review R1: a log dropped whole is a rollback to 0).
+  std::set<std::pair<std::string, std::string>> vanished_;
   // Whether `log` goes on the coarse schedule, and whether it is due now for `w`.
   bool coarse_due(const WitnessConfig& w, const std::string& log);
 

@@ -440,6 +440,29 @@ TEST_F(WitnessSubmission, TheDeliveriesLogRolledBackIsRefusedAndTheRoundGoesOn) 
   EXPECT_EQ(told, 2u);
 }
 
+// Review R1 (session 12): the deliveries log dropped whole with sqlite3
+// (its logs row, entries, subtree hashes and cosignatures) while serve runs.
+// Ledger::log_names() no longer names it, so nothing was submitted and no
+// witness could refuse it; the submitter knows the witness held some of it,
+// so it alarms the inspectors once: a rollback to nothing.
+TEST_F(WitnessSubmission, TheDeliveriesLogDroppedWholeWhileServingIsAlarmed) {
+  post(*t.ledger, "打印纸", "2022-11-20");
+  queue_notice("2022-10");
+  auto s = submitter({a.config()});
+  ASSERT_TRUE(s->round().is_ok());
+  ASSERT_TRUE(alarms.empty());
+  auto db = open_as_insider(t.db_path(), 5000);
+  const std::string log = "(SELECT id FROM logs WHERE name='deliveries')";
+  for (const char* table : {"entries", "nodes", "cosignatures", "witness_refusals"})
+    db->exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + log);
+  db->exec("DELETE FROM logs WHERE name='deliveries'");
+  ASSERT_TRUE(s->round().is_ok());
+  ASSERT_EQ(alarms.size(), 1u) << "the deliveries log vanished and no one was told";
+  EXPECT_NE(alarms[0].find("推送记录账本 deliveries"), std::string::npos) << alarms[0];
+  ASSERT_TRUE(s->round().is_ok());
+  EXPECT_EQ(alarms.size(), 1u) << "said once";
+}
+
 // Review R1 (session 12): a refusal put into witness_refusals with sqlite3
 // is alarmed only when the submitter sees it appear while it runs; one put in
 // while serve is stopped is read at the next start as the server's own (the
