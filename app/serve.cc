@@ -450,6 +450,8 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
                         "now)\n");
     check_integrity(d, "(a record the deliveries log refused)", true, true);
   };
+  // A held notice given up on by the quorum's round, its record refused: the same alarm.
+  quorum.set_on_record_refused(sender_options.on_record_refused);
   sender = std::make_unique<OutboxSender>(d.ledger.get(), wiring.adapters, client.get(), sender_options,
                                           &server.metrics());
   auto port = server.bind();

@@ -130,13 +130,25 @@ namespace {
 // The rows given up on as this write sees them, as ranges ("dead_before"),
 // with the time ("at"): what verify believes dead without an entry of their
 // own (see the header).
+// Those without a signature (an older version's) are listed apart too
+// ("unsigned"): every other listed row must still verify, so a later push
+// given a listed id cannot pass for one (review R1), not even with its
+// signature cleared by hand.
 void add_dead_before(WriteTxn& txn, json& f) {
-  IdRanges dead;
-  auto& q = txn.sql().statement("SELECT id FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY id");
-  while (q.step()) dead.insert(q.column_int64(0));
-  json ranges = json::array();
-  for (const auto& [first, last] : dead.ranges()) ranges.push_back({first, last});
-  f["dead_before"] = ranges;
+  IdRanges dead, unsigned_ids;
+  auto& q = txn.sql().statement(
+      "SELECT id, coalesce(length(sig), 0) = 0 FROM outbox WHERE dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY id");
+  while (q.step()) {
+    dead.insert(q.column_int64(0));
+    if (q.column_int(1) != 0) unsigned_ids.insert(q.column_int64(0));
+  }
+  auto as_json = [](const IdRanges& ids) {
+    json ranges = json::array();
+    for (const auto& [first, last] : ids.ranges()) ranges.push_back({first, last});
+    return ranges;
+  };
+  f["dead_before"] = as_json(dead);
+  f["unsigned"] = as_json(unsigned_ids);
   f["at"] = txn.now();
 }
 
@@ -179,8 +191,9 @@ Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signat
   return record_row(txn, "queued", outbox_id, signature);
 }
 
-Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason) {
-  return record_row(txn, "dead", outbox_id, signature, {{"reason", reason}});
+Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason,
+                   const std::string& config) {
+  return record_row(txn, "dead", outbox_id, signature, {{"reason", reason}, {"config", config}});
 }
 
 Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature) {
@@ -245,15 +258,24 @@ struct DeadLetters {
   struct Last {
     bool dead = false;
     uint64_t entry = 0;
+    std::string reason;                 // a "dead" entry's
+    std::optional<std::string> config;  // a "dead" entry's, since review R1 (older ones: none)
   };
   std::map<std::pair<int64_t, uint64_t>, Last> last;
   bool listed = false;                 // a "dead_before" list exists
   std::map<int64_t, int64_t> before;   // its ranges: first id -> last id
   int64_t listed_at = 0;
+  bool lists_unsigned = false;         // the list says which had no signature (lists since review R1)
+  std::map<int64_t, int64_t> unsigned_ids;
 
   void add(const json& f, uint64_t idx) {
     for (const char* key : {"dead", "revived"})
-      if (auto p = fingerprint_of(f, key)) last[*p] = {std::string(key) == "dead", idx};
+      if (auto p = fingerprint_of(f, key)) {
+        Last l{std::string(key) == "dead", idx, "", std::nullopt};
+        if (auto r = f.find("reason"); r != f.end() && r->is_string()) l.reason = r->get<std::string>();
+        if (auto c = f.find("config"); c != f.end() && c->is_string()) l.config = c->get<std::string>();
+        last[*p] = l;
+      }
     auto list = f.find("dead_before");
     if (listed || list == f.end() || !list->is_array()) return;
     listed = true;
@@ -262,12 +284,28 @@ struct DeadLetters {
         before[r[0].get<int64_t>()] = r[1].get<int64_t>();
     auto at = f.find("at");
     listed_at = at != f.end() && at->is_number_integer() ? at->get<int64_t>() : 0;
+    auto none = f.find("unsigned");
+    lists_unsigned = none != f.end() && none->is_array();
+    if (lists_unsigned)
+      for (const auto& r : *none)
+        if (r.is_array() && r.size() == 2 && r[0].is_number_integer() && r[1].is_number_integer())
+          unsigned_ids[r[0].get<int64_t>()] = r[1].get<int64_t>();
+  }
+  static bool in(const std::map<int64_t, int64_t>& ranges, int64_t id) {
+    auto it = ranges.upper_bound(id);
+    return it != ranges.begin() && std::prev(it)->second >= id;
   }
   // Whether a row without an entry of its own was dead before: in the first
-  // list, and created by then (a later push given a listed row's id is not).
-  bool dead_before(int64_t id, int64_t created_at) const {
-    auto it = before.upper_bound(id);
-    return it != before.begin() && std::prev(it)->second >= id && created_at <= listed_at;
+  // list, created by then, and still the row listed: signed by this
+  // deployment as it stands (`authentic`), or unsigned and listed so. A
+  // later push given a listed row's id, stopped by hand and its created_at
+  // set back, no longer verifies (review R1); a list older than that review
+  // says nothing of unsigned rows, and then they pass (README).
+  template <typename Authentic>
+  bool dead_before(int64_t id, int64_t created_at, bool is_signed, const Authentic& authentic) const {
+    if (!in(before, id) || created_at > listed_at) return false;
+    if (is_signed) return authentic();
+    return !lists_unsigned || in(unsigned_ids, id);
   }
   // The log's last word on a row, by either of its fingerprints (a released
   // notice's held_push too): the later entry.
@@ -297,7 +335,6 @@ uint64_t signed_size(Ledger& ledger, Ledger::ReadTxn& r) {
 // against what it says; split, the snapshot would have to be passed around.
 Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
   std::vector<VerifyProblem> problems;
-  int64_t now = ledger.clock().now_unix_seconds();
   // The log's entries and the outbox in one snapshot: read apart, a push
   // delivered in between would look put back or unrecorded. The entries'
   // hashes and checkpoint are Ledger::verify's to check.
@@ -306,6 +343,7 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     std::map<int64_t, std::pair<int64_t, uint64_t>> imported;   // first id -> (last id, entry)
     std::vector<Queued> queued;                                  // monthly notices, in entry order
     DeadLetters dead;
+    Outbox outbox(&ledger);
     uint64_t size = 0;
     uint64_t covered = signed_size(ledger, r);
     Status read = r.leaves(kLogName, 0, [&](uint64_t idx, std::string_view leaf) {
@@ -326,8 +364,8 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
     };
     auto bad = [&](uint64_t idx, const std::string& why) { problems.push_back({kLogName, idx, why}); };
     auto& q = r.sql().statement(
-        "SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, ''), dead_at IS NOT NULL, next_attempt_at,"
-        " created_at FROM outbox ORDER BY id");
+        "SELECT id, delivered_at IS NOT NULL, sig, coalesce(held_push, ''), dead_at IS NOT NULL, created_at,"
+        " coalesce(dead_reason, ''), coalesce(dead_config, '') FROM outbox ORDER BY id");
     while (q.step()) {
       int64_t id = q.column_int64(0);
       bool delivered = q.column_int(1) != 0;
@@ -347,30 +385,49 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       if (!entry && delivered && size != 0)
         bad(size, push + " is marked delivered but no entry of the log records it (entries removed, or the log rolled back?)");
       if (delivered) continue;
-      // Not delivered: given up on only as the log says, due within the
-      // sender's longest backoff (review R2: these columns are not signed).
+      // Not delivered: given up on only as the log says (review R2: dead_at
+      // is not signed).
       auto last = dead.of(id, fp, held);
       if (q.column_int(4) != 0) {
         if (last && !last->dead)
           bad(last->entry, push + " is a dead letter, but the log's last entry on it (" + std::to_string(last->entry) +
                                ") has it revived: given up on by hand (dead_at set with sqlite3)?");
-        else if (!last && dead.listed && !dead.dead_before(id, q.column_int64(6)))
+        else if (last && (q.column_text(6) != last->reason || (last->config && q.column_text(7) != *last->config)))
+          bad(last->entry, push + " is a dead letter for '" + q.column_text(6) + "', but the log's last entry on it (" +
+                               std::to_string(last->entry) + ") records it given up on for '" + last->reason +
+                               "' under another configuration or reason: relabelled by hand (dead_reason or "
+                               "dead_config set with sqlite3), so that it is never revived?");
+        else if (!last && dead.listed &&
+                 !dead.dead_before(id, q.column_int64(5), !signature.empty(), [&] { return outbox.authentic_row(r, id); }))
           bad(size, push + " is a dead letter, but no entry of the log records it given up on: stopped by hand "
                            "(dead_at set with sqlite3)?");
       } else if (last && last->dead) {
         bad(last->entry, push + " is queued, but the log's last entry on it (" + std::to_string(last->entry) +
                              ") has it given up on: put back in the queue by hand?");
-      } else if (int64_t next = q.column_int64(5); next > now + Outbox::kMaxBackoffSeconds + kClockSlackSeconds) {
-        bad(size, push + " is queued, but its next attempt is set to " + utc_timestamp(next) + ", later than any retry "
-                         "the sender sets (at most " + std::to_string(Outbox::kMaxBackoffSeconds) +
-                         " s after an attempt): held back by hand (next_attempt_at set with sqlite3)?");
       }
+      // next_attempt_at is not judged (review R1): the sender never believes
+      // a wait longer than its longest backoff (Outbox::is_due), nor one of a
+      // row it has not tried since it started, so the column holds nothing
+      // back; a clock stepped back would otherwise read as tampering.
     }
     // Every monthly notice queued must still be queued, or delivered: a row
     // deleted by hand would otherwise take the notice with it unsaid (issue
     // #15: a held notice is never lost). Its row is known by the signature it
     // was queued with (its own, or a released notice's held_push): SQLite gives
     // a deleted last row's id to the next push.
+    // The log dropped whole (its logs row, entries, subtree hashes and
+    // cosignatures deleted with sqlite3) leaves nothing above to judge rows
+    // by (review R1). Every monthly notice queued since the log existed was
+    // recorded in it, so a signed one without a log names the log missing.
+    if (size == 0) {
+      auto& notices = r.sql().statement(
+          "SELECT id FROM outbox WHERE held_village IS NOT NULL AND coalesce(length(sig), 0) > 0 ORDER BY id LIMIT 1");
+      notices.reset();
+      if (notices.step())
+        bad(0, "the log is missing, but the outbox holds monthly notice " + std::to_string(notices.column_int64(0)) +
+                   ", which it recorded: dropped whole with sqlite3?");
+      notices.reset();
+    }
     auto& row = r.sql().statement("SELECT sig, coalesce(held_push, '') FROM outbox WHERE id=?");
     for (const auto& n : queued) {
       row.reset();

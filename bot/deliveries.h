@@ -39,10 +39,11 @@
 // attempt put off to 2100) with verify intact. Every row given up on gets a
 // "dead" entry in the write that gives it up, every row revived a "revived"
 // one, each by id and signature fingerprint; verify requires every dead,
-// undelivered row to be dead by the log's last word on it, and every pending
-// row's next attempt within the sender's longest backoff (Outbox::
-// kMaxBackoffSeconds) of now, with kClockSlackSeconds for a verify run in
-// another process. Rows dead before this version have no entry: the entry
+// undelivered row to be dead by the log's last word on it. next_attempt_at
+// is not judged (review R1): the sender never believes a wait longer than
+// its longest backoff, nor one on a row it has not tried since it started
+// (Outbox::is_due, webhooks/outbox_sender.h), so moving it holds nothing back
+// for long, and judging it made a clock stepped back read as tampering. Rows dead before this version have no entry: the entry
 // that starts the log (or, in a log an older version started, one appended
 // when this version's serve first starts: start_dead_record) lists the rows
 // dead at that moment ("dead_before", with "at", the time), and only the
@@ -140,8 +141,13 @@ Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signat
 
 // Inside the write that gives up on row `outbox_id` (before its dead_at is
 // set): records it dead ("dead", the fingerprint of its signature as the row
-// holds it, and the reason: "attempts", "configuration" or "tampered").
-Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason);
+// holds it, the reason: "attempts", "configuration" or "tampered", and the
+// configuration hash it failed under, as the row's dead_config: never a
+// secret). verify holds the row's dead_reason and dead_config to them: a
+// configuration dead letter relabelled by hand would never be revived
+// (review R1).
+Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason,
+                   const std::string& config);
 // Inside the write that puts a dead row back in the queue: records it revived.
 Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature);
 // At serve's start, before anything is given up on: makes sure the log lists
@@ -149,9 +155,6 @@ Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signa
 // nothing once it does (a scan of the log's leaves, in the writer); starts
 // the log when there is none.
 Status start_dead_record(Ledger& ledger);
-// How far a verify run in another process may disagree with the sender's
-// clock about when a retry is due.
-inline constexpr int64_t kClockSlackSeconds = 300;
 
 // The pushes the log's entries record as delivered (each under its "push"
 // and its "held" fingerprint), from its entries that match its signed
@@ -160,7 +163,7 @@ Result<Delivered> recorded(Ledger& ledger);
 
 // The outbox against the log, both ways (log "deliveries", named by entry),
 // every queued monthly notice against its row, and every undelivered row's
-// dead_at and next_attempt_at against the dead letters recorded.
+// dead_at against the dead letters recorded.
 Result<std::vector<VerifyProblem>> verify(Ledger& ledger);
 
 }  // namespace sunledger::deliveries

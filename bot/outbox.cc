@@ -46,7 +46,7 @@ const char* const kAddHeldPush = "ALTER TABLE outbox ADD COLUMN held_push TEXT";
 // What every read of a row selects, in row()'s order.
 #define SUNLEDGER_OUTBOX_COLUMNS \
   "id, bot, chat, text, attempts, created_at, audience, sig, coalesce(held_village, ''), coalesce(held_month, ''), " \
-  "coalesce(released_at, 0), coalesce(held_push, '')"
+  "coalesce(released_at, 0), coalesce(held_push, ''), next_attempt_at"
 
 }  // namespace
 
@@ -67,7 +67,7 @@ OutboxMessage row(sql::Statement& q) {
   return {q.column_int64(0), q.column_text(1), q.column_text(2), q.column_text(3),
           q.column_text(6) == "group" ? Audience::kGroup : Audience::kPerson, q.column_int(4),
           q.column_int64(5), q.column_blob(7), q.column_text(8), q.column_text(9), q.column_int64(10),
-          q.column_text(11)};
+          q.column_text(11), q.column_int64(12)};
 }
 
 // What a push's signature covers. The first line holds spaces: no checkpoint
@@ -200,14 +200,48 @@ bool Outbox::authentic(const OutboxMessage& m) const {
   return !m.signature.empty() && ed25519_verify(ledger_->signer().public_key(), signed_bytes(m), m.signature);
 }
 
+bool Outbox::authentic_row(Ledger::ReadTxn& r, int64_t id) const {
+  auto& q = r.sql().statement("SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox WHERE id=?");
+  q.reset();
+  q.bind(1, id);
+  bool out = q.step() && authentic(row(q));
+  q.reset();
+  return out;
+}
+
 Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
   std::vector<OutboxMessage> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    // As is_due: a wait longer than any backoff is not believed.
     auto& q = r.sql().statement(
         "SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox"
-        " WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?");
+        " WHERE delivered_at IS NULL AND dead_at IS NULL AND (next_attempt_at <= ? OR next_attempt_at > ?)"
+        " ORDER BY id LIMIT ?");
     q.bind(1, now);
-    q.bind(2, static_cast<int64_t>(limit));
+    q.bind(2, now + kMaxBackoffSeconds);
+    q.bind(3, static_cast<int64_t>(limit));
+    while (q.step()) out.push_back(row(q));
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<OutboxMessage>> Outbox::heads_for_bot(const std::string& bot, bool hold_notices) {
+  std::vector<OutboxMessage> out;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    // A held notice stays its chat's head (the NOT EXISTS below counts it),
+    // so nothing published after it overtakes it. No LIMIT: a chat waiting
+    // on a retry must not hide the due heads of chats after it.
+    auto& q = r.sql().statement(
+        "SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox o"
+        " WHERE bot = ? AND delivered_at IS NULL AND dead_at IS NULL"
+        " AND (? = 0 OR held_village IS NULL OR released_at IS NOT NULL)"
+        " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.bot = o.bot AND p.chat = o.chat AND p.id < o.id"
+        "                AND p.delivered_at IS NULL AND p.dead_at IS NULL)"
+        " ORDER BY id");
+    q.bind(1, bot);
+    q.bind(2, hold_notices ? 1 : 0);
     while (q.step()) out.push_back(row(q));
     return Status::ok();
   });
@@ -217,25 +251,13 @@ Result<std::vector<OutboxMessage>> Outbox::due(int64_t now, size_t limit) {
 
 Result<std::vector<OutboxMessage>> Outbox::due_for_bot(const std::string& bot, int64_t now, size_t limit,
                                                        bool hold_notices) {
+  auto heads = heads_for_bot(bot, hold_notices);
+  if (!heads.is_ok()) return heads.status();
   std::vector<OutboxMessage> out;
-  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    // A held notice stays its chat's head (the NOT EXISTS below counts it),
-    // so nothing published after it overtakes it.
-    auto& q = r.sql().statement(
-        "SELECT " SUNLEDGER_OUTBOX_COLUMNS " FROM outbox o"
-        " WHERE bot = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?"
-        " AND (? = 0 OR held_village IS NULL OR released_at IS NOT NULL)"
-        " AND NOT EXISTS(SELECT 1 FROM outbox p WHERE p.bot = o.bot AND p.chat = o.chat AND p.id < o.id"
-        "                AND p.delivered_at IS NULL AND p.dead_at IS NULL)"
-        " ORDER BY id LIMIT ?");
-    q.bind(1, bot);
-    q.bind(2, now);
-    q.bind(3, hold_notices ? 1 : 0);
-    q.bind(4, static_cast<int64_t>(limit));
-    while (q.step()) out.push_back(row(q));
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
+  for (auto& m : *heads) {
+    if (out.size() >= limit) break;
+    if (is_due(m.next_attempt_at, now)) out.push_back(std::move(m));
+  }
   return out;
 }
 
@@ -344,7 +366,7 @@ Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::
       if (!q.step()) return Status::ok();  // delivered or given up on meanwhile: nothing changes
       // Before the row changes: a log this entry starts lists the rows dead
       // before it (bot/deliveries.h), and this one is not.
-      if (Status s = deliveries::record_dead(txn, id, q.column_blob(0), reason_name(reason)); !s.is_ok()) return s;
+      if (Status s = deliveries::record_dead(txn, id, q.column_blob(0), reason_name(reason), config); !s.is_ok()) return s;
     }
     auto& q = txn.sql().statement(
         "UPDATE outbox SET attempts=attempts+?, dead_at=?, dead_reason=?, last_error=?, dead_config=? WHERE id=?"
@@ -376,7 +398,7 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
       }
     }
     for (size_t i = 0; record && i < ids.size(); ++i)
-      if (Status st = deliveries::record_dead(txn, ids[i], sigs[i], "configuration"); !st.is_ok()) return st;
+      if (Status st = deliveries::record_dead(txn, ids[i], sigs[i], "configuration", ""); !st.is_ok()) return st;
     auto& u = txn.sql().statement(
         "UPDATE outbox SET dead_at=?, dead_reason='configuration', last_error=? WHERE bot=? AND delivered_at IS NULL"
         " AND dead_at IS NULL");

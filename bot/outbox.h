@@ -38,6 +38,10 @@ struct OutboxMessage {
   // delivery, so a copy of the row taken while it was held is known
   // delivered although a release signs it again (bot/deliveries.h).
   std::string held_push = "";
+  // When the last attempt's backoff ends, as the row says. Not signed and
+  // never trusted beyond Outbox::kMaxBackoffSeconds from now (is_due); the
+  // sender keeps its own schedule in memory (webhooks/outbox_sender.h).
+  int64_t next_attempt_at = 0;
 };
 
 // What a monthly notice waits for: the month whose closing checkpoint it carries.
@@ -70,13 +74,20 @@ class Outbox {
  public:
   // The sender's retry backoff (webhooks/outbox_sender.cc): 1 s after the
   // first failed attempt, doubling, never more than kMaxBackoffSeconds after
-  // the attempt ended. Defined here, beside the rows it dates, because verify
-  // (bot/deliveries.h) bounds every pending row's next_attempt_at by it: a
-  // row set to wait longer was held back by hand.
+  // the attempt ended. Defined here, beside the rows it dates, because no
+  // reader believes a next attempt further ahead than that (is_due).
   static constexpr int64_t kMaxBackoffSeconds = 600;
   static int64_t retry_backoff(int attempts) {
     int64_t doubled = int64_t{1} << (attempts < 0 ? 0 : attempts > 20 ? 20 : attempts);
     return doubled < kMaxBackoffSeconds ? doubled : kMaxBackoffSeconds;
+  }
+  // Whether a row waiting until `next_attempt` is due at `now`. A wait
+  // longer than any backoff the sender sets is not believed (review R1): the
+  // column is not signed, so it was set by hand, or the clock was stepped
+  // back since; either way the row is due now. So next_attempt_at is no
+  // evidence of anything and verify does not judge it.
+  static bool is_due(int64_t next_attempt, int64_t now) {
+    return next_attempt <= now || next_attempt > now + kMaxBackoffSeconds;
   }
 
   explicit Outbox(Ledger* ledger) : ledger_(ledger) {}
@@ -96,6 +107,9 @@ class Outbox {
   // sqlite3 but not the key could otherwise make the bot post anything to any
   // chat in its own name, or redirect a reporter's update into a group.
   bool authentic(const OutboxMessage& m) const;
+  // The same for row `id` as snapshot `r` holds it (false when there is none):
+  // for verify (bot/deliveries.h), which reads the outbox in its own snapshot.
+  bool authentic_row(Ledger::ReadTxn& r, int64_t id) const;
   // Creates the outbox table, or brings an older one up to date (the
   // audience column; rows of older versions addressed to a bound group are
   // group pushes, every other row is a person's).
@@ -113,6 +127,9 @@ class Outbox {
   // reach a group in the order they were published).
   Result<std::vector<OutboxMessage>> due_for_bot(const std::string& bot, int64_t now, size_t limit,
                                                  bool hold_notices = false);
+  // The same heads, due or not (each with its next_attempt_at): for the
+  // sender, which decides from its own schedule when a row it tried is due.
+  Result<std::vector<OutboxMessage>> heads_for_bot(const std::string& bot, bool hold_notices = false);
   // Monthly notices not delivered nor given up on, oldest first, released
   // or not (the quorum's round checks each again).
   Result<std::vector<OutboxMessage>> held_notices();

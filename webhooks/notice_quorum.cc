@@ -49,12 +49,15 @@ bool NoticeQuorum::carries_quorum(const std::string& text) const {
   return cosigners(text).size() >= static_cast<size_t>(quorum_);
 }
 
-// A dead letter the deliveries log refused to record: said here; the
+// A dead letter the deliveries log refused to record: said here and to
+// on_record_refused_ (serve alarms the inspectors on it, review R1); the
 // refusal itself has serve check the ledger at once (Ledger::set_on_refused_write).
 void NoticeQuorum::said_refused(const OutboxMessage& m, const std::string& refused) {
   if (refused.empty()) return;
-  std::cerr << "sunledger: held push " << m.id << " via " << log_safe(m.bot_id)
-            << " was given up on but the deliveries log refused to record it (" << log_safe(refused) << ")\n";
+  std::string line = "held push " + std::to_string(m.id) + " via " + log_safe(m.bot_id) +
+                     " was given up on but the deliveries log refused to record it (" + log_safe(refused) + ")";
+  std::cerr << "sunledger: " << line << "\n";
+  if (on_record_refused_) on_record_refused_(line);
 }
 
 Result<size_t> NoticeQuorum::release_round() {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,11 @@ class NoticeQuorum {
   NoticeQuorum(Ledger* ledger, int quorum, const std::vector<WitnessConfig>& witnesses);
 
   int quorum() const { return quorum_; }
+  // Called (on the releasing thread) when a held notice was given up on but
+  // the deliveries log refused to record it, with a line saying which push
+  // and why: serve alerts the inspectors and checks the ledger, as for the
+  // sender's (OutboxSenderOptions::on_record_refused). Before release_round runs.
+  void set_on_record_refused(std::function<void(const std::string& what)> f) { on_record_refused_ = std::move(f); }
 
   // The names of the counted witnesses whose cosignature verifies on the
   // checkpoint of the text's tlog-proof block; none when the text has no
@@ -74,6 +80,7 @@ class NoticeQuorum {
   // The deliveries log as read in this round (only once a release is due:
   // most rounds release nothing), so one round releasing many months reads it once.
   std::optional<deliveries::Delivered> delivered_;
+  std::function<void(const std::string&)> on_record_refused_;
 };
 
 }  // namespace sunledger

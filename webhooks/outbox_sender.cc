@@ -167,7 +167,7 @@ size_t OutboxSender::pass(Lane& lane) {
   while (!stopping()) {
     int64_t now = ledger_->clock().now_unix_seconds();
     if (rate_limited(lane, now)) break;
-    auto due = outbox_.due_for_bot(lane.bot, now, options_.batch, holds_notices());
+    auto due = this->due(lane, now);
     if (!due.is_ok()) {
       std::fprintf(stderr, "sunledger: outbox read failed: %s\n", due.status().to_string().c_str());
       break;
@@ -189,6 +189,19 @@ size_t OutboxSender::pass(Lane& lane) {
     if (!go_on) break;
   }
   return delivered;
+}
+
+Result<std::vector<OutboxMessage>> OutboxSender::due(Lane& lane, int64_t now) {
+  auto heads = outbox_.heads_for_bot(lane.bot, holds_notices());
+  if (!heads.is_ok()) return heads.status();
+  std::vector<OutboxMessage> out;
+  for (auto& m : *heads) {
+    if (out.size() >= options_.batch) break;
+    auto it = lane.retry_at.find(m.id);
+    // Not tried by this process: due at once, whatever the row says.
+    if (it == lane.retry_at.end() || Outbox::is_due(it->second, now)) out.push_back(std::move(m));
+  }
+  return out;
 }
 
 std::optional<bool> OutboxSender::logged_as_delivered(const OutboxMessage& m) {
@@ -234,7 +247,11 @@ std::optional<bool> OutboxSender::settle_unsent(Lane& lane, const OutboxMessage&
   }
   if (lane.delivered.contains(m.id, deliveries::fingerprint(m.signature))) {
     // This process sent it, but could not mark it delivered then: marked now.
-    Status recorded = outbox_.mark_delivered(m, ledger_->clock().now_unix_seconds());
+    // A refusal of its entry is said as record_outcome says one (review R1).
+    std::string refused;
+    Status recorded = outbox_.mark_delivered(m, ledger_->clock().now_unix_seconds(), &refused);
+    if (!refused.empty())
+      record_refused("push " + std::to_string(m.id) + " via " + log_safe(m.bot_id) + " went out", refused);
     if (recorded.is_ok()) note_logged(m);
     else std::fprintf(stderr, "sunledger: outbox record failed: %s\n", recorded.to_string().c_str());
     return recorded.is_ok();
@@ -274,6 +291,7 @@ std::optional<bool> OutboxSender::settle_unwitnessed(const OutboxMessage& m) {
 // configuration cannot deliver it, or too many attempts), or retried later.
 Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const Status& outcome, int64_t now) {
   Status recorded;
+  lane.retry_at.erase(m.id);
   if (outcome.is_ok()) {
     lane.delivered.insert(m.id, deliveries::fingerprint(m.signature));
     std::string refused;
@@ -299,7 +317,8 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
                  static_cast<long long>(m.id), m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
     if (metrics_) metrics_->add_counter("pushes_dead_letter_total");
   } else {
-    recorded = outbox_.mark_failed(m.id, now + Outbox::retry_backoff(m.attempts), outcome.message());
+    lane.retry_at[m.id] = now + Outbox::retry_backoff(m.attempts);
+    recorded = outbox_.mark_failed(m.id, lane.retry_at[m.id], outcome.message());
     std::fprintf(stderr, "sunledger: push %lld via %s failed (attempt %d): %s\n", static_cast<long long>(m.id),
                  m.bot_id.c_str(), m.attempts + 1, code_name(outcome.code()));
   }

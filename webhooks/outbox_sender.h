@@ -41,7 +41,8 @@ struct OutboxSenderOptions {
   int poll_interval_ms = 200;
   // Backoff after a failure: Outbox::retry_backoff (1 s doubling, at most
   // Outbox::kMaxBackoffSeconds), counted from the moment the failed attempt
-  // ended. Not an option: verify bounds every pending row's next attempt by it.
+  // ended, kept in memory (Lane::retry_at). Not an option: no reader believes
+  // a longer wait (Outbox::is_due).
   // Rows read per query (each query takes at most one row per chat).
   size_t batch = 50;
   // A row the platform did not take this many times is a dead letter.
@@ -89,10 +90,18 @@ class OutboxSender {
     // Rows this process delivered: one whose delivered mark could not be
     // written is recorded, not sent again. Guarded by pass_mu.
     deliveries::Delivered delivered;
+    // When each row this process tried and failed is due again. The outbox's
+    // next_attempt_at is a column anyone with sqlite3 can move forward again
+    // and again (review R1): a row not tried since this process started is
+    // due at once, and one tried is due when this says (never later than
+    // Outbox::kMaxBackoffSeconds from now). Guarded by pass_mu.
+    std::map<int64_t, int64_t> retry_at;
     bool poked = false;                // under OutboxSender::mu_
     std::thread thread;
   };
   size_t pass(Lane& lane);
+  // The lane's heads due now by its own schedule, at most options_.batch.
+  Result<std::vector<OutboxMessage>> due(Lane& lane, int64_t now);
   // Returns false when the outcome could not be recorded (stop the pass).
   bool deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered);
   std::optional<bool> settle_unsent(Lane& lane, const OutboxMessage& m);

@@ -9,7 +9,9 @@
 //
 // Batching: a round every `interval` looks at every log and submits
 // what changed since the witness's last cosignature, so a burst of posts
-// costs each witness one request per log and interval.
+// costs each witness one request per log and interval. The complaint and
+// deliveries logs go on a coarse schedule (kCoarseLogInterval): their
+// growth would time each complaint filed.
 // Month closes: a round first submits the closed months' checkpoints the
 // witness has not seen (oldest first), so every notice's checkpoint gets
 // witnessed even when later entries, or another month's close, followed it
@@ -44,12 +46,24 @@
 
 namespace sunledger {
 
+// How often the logs whose growth times a person's act (the complaint log:
+// each filing; the deliveries log: each push, a complaint's receipt among
+// them) go to the witnesses: at the first round after a start, then at most
+// this often (review R1). Submitted every round, each witness (and anyone on
+// the path of a plain http:// witness) learned within seconds of every
+// complaint filed; now it learns how many a log grew by per hour. A rollback
+// of such a log is refused at its next submission, so up to this long later.
+inline constexpr std::chrono::hours kCoarseLogInterval{1};
+
 struct WitnessSubmitterOptions {
   std::chrono::milliseconds interval{3000};
   // A log unchanged since a witness cosigned it is submitted again at the
   // first round and then this often, so a log rolled back to a state the
   // witness cosigned earlier is refused without waiting for it to grow.
   std::chrono::milliseconds recheck{std::chrono::minutes(10)};
+  // The complaint and deliveries logs (changed or not): at the first round,
+  // then at most this often (kCoarseLogInterval; tests shorten it).
+  std::chrono::milliseconds coarse{kCoarseLogInterval};
   // Raised once per (witness, log) refused: app/ wires it to the inspectors'
   // private alert (Bot::alert_inspectors). Null: logged only.
   std::function<void(const std::string& text)> alarm;
@@ -101,6 +115,14 @@ class WitnessSubmitter {
   // When each (witness key name, log) last had its unchanged checkpoint
   // submitted again (see WitnessSubmitterOptions::recheck).
   std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> confirmed_;
+  // When each (witness key name, coarse log) was last submitted (see
+  // WitnessSubmitterOptions::coarse).
+  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> coarse_sent_;
+  // (witness key name, log) whose log vanished while the witness held some
+  // of it: alarmed once (review R1: a log dropped whole is a rollback to 0).
+  std::set<std::pair<std::string, std::string>> vanished_;
+  // Whether `log` goes on the coarse schedule, and whether it is due now for `w`.
+  bool coarse_due(const WitnessConfig& w, const std::string& log);
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "bot/deliveries.h"
+#include "webhooks/notice_quorum.h"
 #include "delivery_fixture.h"
 #include "insider.h"
 
@@ -78,28 +79,29 @@ TEST_F(DeadLetterRecord, ADeadAtSetByHandOnAQueuedNoticeIsNamedByVerify) {
       << "a queued notice stopped by hand passes verify: " << reasons;
 }
 
-// Its next attempt put off to the year 2100: nothing goes out, and verify
-// names the row. A retry the sender itself set (the platform down once) is
-// within its backoff and passes.
-TEST_F(DeadLetterRecord, ANextAttemptPushedToTheYear2100IsNamed) {
+// Its next attempt put off to the year 2100 (review R1: next_attempt_at is
+// no evidence, so the sender must not believe it): a sender started after the
+// edit sends it at once, and so does one that set the retry itself, since no
+// wait beyond its longest backoff is believed. verify does not judge the
+// column, so a clock stepped back is not read as tampering either (below).
+TEST_F(DeadLetterRecord, ANextAttemptPushedToTheYear2100HoldsNothingBack) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
-  group.fail_next = 1;
-  {
-    OutboxSender sender(t.ledger.get(), by_id, client.get());
-    EXPECT_EQ(sender.deliver_due(), 0u);
-  }
-  ASSERT_EQ(group.recorded().size(), 1u);
-  EXPECT_EQ(verify_reasons(), "") << "a retry the sender set is named";
-  insider()->exec("UPDATE outbox SET next_attempt_at=" + std::to_string(kYear2100) + " WHERE id=1");
-  t.clock.advance(3600);
+  group.fail_next = 2;
   OutboxSender sender(t.ledger.get(), by_id, client.get());
   EXPECT_EQ(sender.deliver_due(), 0u);
-  EXPECT_EQ(group.recorded().size(), 1u);
-  std::string reasons = verify_reasons();
-  EXPECT_NE(reasons.find("deliveries: outbox: push 1 is queued, but its next attempt is set to 2100-01-01T00:00:00Z, "
-                         "later than any retry the sender sets"),
-            std::string::npos)
-      << reasons;
+  ASSERT_EQ(pushes(), 1u);
+  EXPECT_EQ(sender.deliver_due(), 0u) << "its own retry, not due yet";
+  ASSERT_EQ(pushes(), 1u);
+  auto db = insider();
+  db->exec("UPDATE outbox SET next_attempt_at=" + std::to_string(kYear2100) + " WHERE id=1");
+  EXPECT_EQ(verify_reasons(), "");
+  OutboxSender restarted(t.ledger.get(), by_id, client.get());
+  EXPECT_EQ(restarted.deliver_due(), 0u) << "the platform refuses it once more";
+  ASSERT_EQ(pushes(), 2u) << "a sender started after the edit believed it";
+  db->exec("UPDATE outbox SET next_attempt_at=" + std::to_string(kYear2100) + " WHERE id=1");
+  t.clock.advance(Outbox::retry_backoff(1));
+  EXPECT_EQ(restarted.deliver_due(), 1u) << "a wait longer than any backoff the sender sets was believed";
+  EXPECT_EQ(verify_reasons(), "");
 }
 
 // Real dead letters, as the sender makes them: one its bot's configuration
@@ -230,7 +232,7 @@ TEST_F(DeadLetterRecord, RowsDeadBeforeThisVersionAreListedOnceAndOnlyThey) {
 // hash does the same.) Proposed fix: verify requires a dead row's
 // dead_reason (and, recorded in the entry, its dead_config) to be the log's
 // last "dead" entry's; or revive_configuration_dead decides from the log.
-TEST_F(DeadLetterRecord, DISABLED_AConfigurationDeadLetterRelabelledByHandIsNeverRevivedUnnamed) {
+TEST_F(DeadLetterRecord, AConfigurationDeadLetterRelabelledByHandIsNeverRevivedUnnamed) {
   configure("");
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   {
@@ -255,7 +257,7 @@ TEST_F(DeadLetterRecord, DISABLED_AConfigurationDeadLetterRelabelledByHandIsNeve
 // intact. Proposed fix: a row believed dead through the list must verify
 // (Outbox::authentic) with the created_at it shows, or the list names rows
 // by (id, signature fingerprint) rather than ids and a time.
-TEST_F(DeadLetterRecord, DISABLED_AListedIdReusedAndBackdatedPassesAsDeadBefore) {
+TEST_F(DeadLetterRecord, AListedIdReusedAndBackdatedPassesAsDeadBefore) {
   enqueue("a push pending at the upgrade");
   enqueue("an older version's dead letter, the last row");
   auto db = insider();
@@ -269,6 +271,9 @@ TEST_F(DeadLetterRecord, DISABLED_AListedIdReusedAndBackdatedPassesAsDeadBefore)
   ASSERT_EQ(db->execAndGet("SELECT count(*) FROM outbox WHERE id=2 AND dead_at IS NULL").getInt(), 1);
   db->exec("UPDATE outbox SET dead_at=3, dead_reason='attempts', created_at=1 WHERE id=2");
   expect_named_after_a_pass(1, "push 2", "a new push stopped by hand passes for an older dead letter");
+  // Its signature cleared too, as an older version's unsigned row: the list says which rows were unsigned.
+  db->exec("UPDATE outbox SET sig=NULL WHERE id=2");
+  EXPECT_NE(verify_reasons().find("push 2 is a dead letter, but no entry"), std::string::npos) << verify_reasons();
 }
 
 // Only monthly notices are recorded when queued. Any other push (a
@@ -304,7 +309,7 @@ TEST_F(DeadLetterRecord, DISABLED_APendingComplaintUpdateDeletedByHandIsNamed) {
 // deliveries log once the outbox holds a signed row (every such row was
 // recorded or listed); the submitter also asks about every log it has a
 // cosignature or known size for, a vanished one being a rollback to 0.
-TEST_F(DeadLetterRecord, DISABLED_TheDeliveriesLogDroppedWholeIsNamedByVerify) {
+TEST_F(DeadLetterRecord, TheDeliveriesLogDroppedWholeIsNamedByVerify) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   ASSERT_GT(log_size(), 0u);
   ASSERT_EQ(verify_reasons(), "");
@@ -371,7 +376,7 @@ TEST_F(DeadLetterRecord, DISABLED_ACrashAfterARefusedDeliveryRecordLetsItsCopyGo
 // is told (serve's refused-write check still runs, and finds nothing once the
 // edit is undone). Proposed fix: settle_unsent passes &refused and calls
 // record_refused, as record_outcome does.
-TEST_F(DeadLetterRecord, DISABLED_ARefusalWhenMarkingAPushSentWhileTheDatabaseWasBusyIsSaid) {
+TEST_F(DeadLetterRecord, ARefusalWhenMarkingAPushSentWhileTheDatabaseWasBusyIsSaid) {
   enqueue("【双江村 2022年11月 三务公开】", {"shuangjiang", "2022-11"});
   {
     OutboxSender sender(t.ledger.get(), by_id, client.get());
@@ -398,6 +403,28 @@ TEST_F(DeadLetterRecord, DISABLED_ARefusalWhenMarkingAPushSentWhileTheDatabaseWa
   EXPECT_EQ(said.size(), 1u) << "the log refused the delivery's record and no one was told";
 }
 
+// The quorum's round gives up on a held notice edited by hand (tampered):
+// when the deliveries log refuses that record, it is said to the same
+// callback serve alarms the inspectors from, not only on stderr (review R1).
+TEST_F(DeadLetterRecord, ARefusedDeadLetterOfTheQuorumsRoundIsSaid) {
+  enqueue("an earlier push: the deliveries log has a checkpoint", {"shuangjiang", "2022-11"});
+  {
+    OutboxSender sender(t.ledger.get(), by_id, client.get());
+    ASSERT_EQ(sender.deliver_due(), 1u);
+  }
+  enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
+  auto db = insider();
+  db->exec("UPDATE outbox SET text='【双江村 2022年12月 三务公开】改过' WHERE id=2");
+  db->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");  // appends refused
+  NoticeQuorum quorum(t.ledger.get(), 1, {});
+  std::vector<std::string> said;
+  quorum.set_on_record_refused([&](const std::string& what) { said.push_back(what); });
+  ASSERT_TRUE(quorum.release_round().is_ok());
+  EXPECT_TRUE(dead(2));
+  ASSERT_EQ(said.size(), 1u) << "the log refused the dead letter's record and no one was told";
+  EXPECT_NE(said[0].find("held push 2"), std::string::npos) << said[0];
+}
+
 // Known and said in README ("What is still not caught"), demonstrated here so
 // that the fix has a test: next_attempt_at moved forward by less than the
 // bound (600 s backoff + 300 s slack) every quarter hour (a cron job with
@@ -406,7 +433,7 @@ TEST_F(DeadLetterRecord, DISABLED_ARefusalWhenMarkingAPushSentWhileTheDatabaseWa
 // set in memory and takes a row it has not tried since it started as due at
 // once, so the column is read only at a start (and verify could bound it by
 // attempts: a row with attempts = 0 must be due at its created_at).
-TEST_F(DeadLetterRecord, DISABLED_ANextAttemptMovedForwardAgainAndAgainIsNotAnIndefiniteHold) {
+TEST_F(DeadLetterRecord, ANextAttemptMovedForwardAgainAndAgainIsNotAnIndefiniteHold) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   auto db = insider();
   OutboxSender sender(t.ledger.get(), by_id, client.get());
@@ -434,7 +461,7 @@ TEST_F(DeadLetterRecord, DISABLED_ANextAttemptMovedForwardAgainAndAgainIsNotAnIn
 // row due at most kMaxBackoffSeconds after now whatever the column says (and
 // keeps its own schedule in memory, see the test above), and verify drops
 // the bound or reports it without failing the ledger.
-TEST_F(DeadLetterRecord, DISABLED_AClockSteppedBackWhileAPushWaitsIsNotTampering) {
+TEST_F(DeadLetterRecord, AClockSteppedBackWhileAPushWaitsIsNotTampering) {
   enqueue("您的投诉 TS-2022-0007 已受理");
   group.fail_next = 100;
   OutboxSenderOptions options;
