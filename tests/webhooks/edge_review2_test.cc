@@ -191,6 +191,58 @@ TEST_F(EdgeReview2, StopWithClientsNotReadingReturnsWithinTheLinger) {
 }
 
 
+// Pipelining clients that read their answers: a thread that answers a
+// connection's request queues its next one (requeue) and runs the queue
+// before it goes back to epoll, each request well under kSlowHandler, so the
+// sweeper wakes nobody. With enough such connections the few active threads
+// may never be back in epoll_wait, and a normal client's request is not even
+// read (neither answered nor shed). A normal client must be answered within
+// 1 s during the flood.
+TEST_F(EdgeReview2, PipeliningClientsThatReadDoNotStarveANormalClient) {
+  start();
+  std::atomic<bool> done{false};
+  std::atomic<long> answered_bytes{0};
+  std::string chunk;
+  for (int i = 0; i < 200; ++i) chunk += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<std::thread> flooders;
+  for (int k = 0; k < 16; ++k)
+    flooders.emplace_back([&] {
+      // A connection is closed after keep_alive_max_count answers: open another.
+      while (!done.load()) {
+      int fd = connect_loopback(s.port);
+      if (fd < 0) return;
+      size_t off = 0;
+      char buf[65536];
+      while (!done.load()) {
+        pollfd p{fd, POLLIN | POLLOUT, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        if (p.revents & POLLIN) {
+          ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN)) break;
+          if (n > 0) answered_bytes += n;
+        }
+        if (p.revents & POLLOUT) {
+          ssize_t n = ::send(fd, chunk.data() + off, chunk.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (n > 0) off = (off + static_cast<size_t>(n)) % chunk.size();
+        }
+        if (p.revents & (POLLERR | POLLHUP)) break;
+      }
+      ::close(fd);
+      }
+    });
+  std::thread& first = flooders.front();
+  Joined join_all{first, [&] {
+                    done = true;
+                    for (size_t i = 1; i < flooders.size(); ++i) flooders[i].join();
+                  }};
+  auto started = Clock::now();
+  std::vector<double> took = normal_client_during(started, 300, 150, 12);
+  std::printf("pipelined flood: %ld answer bytes read in %.1f s; normal /healthz took", answered_bytes.load(), seconds_since(started));
+  for (double t : took) std::printf(" %.3f", t);
+  std::printf(" s\n");
+  EXPECT_GT(answered_bytes.load(), 100'000) << "the flood was not answered: it measured nothing";
+}
+
 // Reads until the server closes; says whether that close was a reset.
 struct ReadToClose {
   std::string bytes;
