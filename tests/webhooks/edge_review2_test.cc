@@ -330,5 +330,43 @@ TEST_F(EdgeReview2, DISABLED_ARequestFillingAReadChunkThenAHalfCloseIsAnswered) 
   EXPECT_EQ(missed, 0) << "16384-byte requests followed by a FIN left unanswered, of 10";
 }
 
+
+// stop() while a slow request runs for a client that reads steadily through
+// a small window (a phone): the answer is written during the linger, and
+// drain() stops once nothing is left unsent by the edge; close_conn() then
+// finds the kernel's send queue still full (up to max_unread_answer_bytes
+// unsent plus what is in flight) and resets, destroying the tail of an
+// answer the client was reading, with most of the linger unused.
+// Proposed fix (edge_core.cc drain/close_conn): at shutdown, keep polling a
+// connection until kernel_queued() is 0 (or the linger ends), and close
+// plainly after shutdown(SHUT_WR) when the queue is empty; reset only what is
+// still queued at the deadline.
+TEST_F(EdgeReview2, DISABLED_StopLetsAReadingClientTakeTheWholeAnswerWithinTheLinger) {
+  extra_routes = [](httplib::Server& routes) {
+    routes.Get("/test/big-slow", [](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      res.set_content(std::string(300 * 1024, 'b'), "text/plain");
+    });
+  };
+  HttpServerOptions o;
+  o.linger = std::chrono::milliseconds(3000);
+  start(o);
+  int fd = connect_slow_reader(s.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /test/big-slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s.stop();
+  });
+  Joined join_stopper{stopper};
+  ReadToClose r = read_to_close(fd, 8);
+  ::close(fd);
+  std::vector<Answer> answers = split_answers(r.bytes);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].status, 200);
+  EXPECT_EQ(answers[0].body.size(), 300u * 1024) << (r.reset ? "reset" : "closed") << " after " << r.bytes.size()
+                                                 << " bytes";
+}
+
 }  // namespace
 }  // namespace sunledger
