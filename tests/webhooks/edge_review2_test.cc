@@ -368,5 +368,50 @@ TEST_F(EdgeReview2, DISABLED_StopLetsAReadingClientTakeTheWholeAnswerWithinTheLi
                                                  << " bytes";
 }
 
+
+// A closing answer (Connection: close) to a client that reads steadily but
+// slowly (16 KB/s through a small window): once the edge has handed the
+// kernel the last bytes it lingers for `linger` and then close_conn() resets
+// with the kernel's queue (up to max_unread_answer_bytes, 64 KiB) still
+// undelivered: the client, well within write_timeout and answer_deadline,
+// gets a truncated answer and ECONNRESET. The linger is meant for what the
+// client still sends, not for what it has yet to read.
+// Proposed fix (edge_gate.cc on_writable/finish_answer, expire): after the
+// last byte of a closing answer, keep the connection in a phase timed like
+// kWrite (write_timeout progress, answer_deadline) while kernel_queued() > 0,
+// and start the linger only once the queue is empty.
+TEST_F(EdgeReview2, DISABLED_ASlowButSteadyReaderGetsAWholeClosingAnswer) {
+  extra_routes = [](httplib::Server& routes) {
+    routes.Get("/test/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(200 * 1024, 'b'), "text/plain");
+    });
+  };
+  HttpServerOptions o;
+  o.linger = std::chrono::milliseconds(500);
+  start(o);
+  int fd = connect_slow_reader(s.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /test/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::string bytes;
+  bool reset = false;
+  auto t0 = Clock::now();
+  char buf[1600];
+  while (seconds_since(t0) < 30) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // 16 KB/s
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      bytes.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    reset = n < 0 && errno == ECONNRESET;
+    break;
+  }
+  ::close(fd);
+  std::vector<Answer> answers = split_answers(bytes);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].body.size(), 200u * 1024) << (reset ? "reset" : "closed") << " after " << bytes.size()
+                                                 << " bytes, " << seconds_since(t0) << " s";
+}
+
 }  // namespace
 }  // namespace sunledger
