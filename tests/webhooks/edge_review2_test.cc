@@ -20,6 +20,27 @@ using Clock = std::chrono::steady_clock;
 
 struct EdgeReview2 : GenericBotServer {
   EdgeReview2() : GenericBotServer("edge-secret-0123456789") {}
+
+  // Starts the server with GET /test/big (`kib` KiB, rendered after
+  // `delay_ms`) and the given linger; returns a client with a small window
+  // (connect_slow_reader) that has asked for it, or -1.
+  int slow_reader_asking_big(int kib, int delay_ms, int linger_ms, const std::string& extra_header) {
+    extra_routes = [kib, delay_ms](httplib::Server& routes) {
+      routes.Get("/test/big", [kib, delay_ms](const httplib::Request&, httplib::Response& res) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        res.set_content(std::string(static_cast<size_t>(kib) * 1024, 'b'), "text/plain");
+      });
+    };
+    HttpServerOptions o;
+    o.linger = std::chrono::milliseconds(linger_ms);
+    start(o);
+    int fd = connect_slow_reader(s.port);
+    if (fd >= 0 && !send_all(fd, "GET /test/big HTTP/1.1\r\nHost: x\r\n" + extra_header + "\r\n")) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
 };
 
 size_t open_fds() {
@@ -342,18 +363,8 @@ TEST_F(EdgeReview2, DISABLED_ARequestFillingAReadChunkThenAHalfCloseIsAnswered) 
 // plainly after shutdown(SHUT_WR) when the queue is empty; reset only what is
 // still queued at the deadline.
 TEST_F(EdgeReview2, DISABLED_StopLetsAReadingClientTakeTheWholeAnswerWithinTheLinger) {
-  extra_routes = [](httplib::Server& routes) {
-    routes.Get("/test/big-slow", [](const httplib::Request&, httplib::Response& res) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      res.set_content(std::string(300 * 1024, 'b'), "text/plain");
-    });
-  };
-  HttpServerOptions o;
-  o.linger = std::chrono::milliseconds(3000);
-  start(o);
-  int fd = connect_slow_reader(s.port);
+  int fd = slow_reader_asking_big(300, 300, 3000, "");
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, "GET /test/big-slow HTTP/1.1\r\nHost: x\r\n\r\n"));
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     s.stop();
@@ -381,17 +392,8 @@ TEST_F(EdgeReview2, DISABLED_StopLetsAReadingClientTakeTheWholeAnswerWithinTheLi
 // kWrite (write_timeout progress, answer_deadline) while kernel_queued() > 0,
 // and start the linger only once the queue is empty.
 TEST_F(EdgeReview2, DISABLED_ASlowButSteadyReaderGetsAWholeClosingAnswer) {
-  extra_routes = [](httplib::Server& routes) {
-    routes.Get("/test/big", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(std::string(200 * 1024, 'b'), "text/plain");
-    });
-  };
-  HttpServerOptions o;
-  o.linger = std::chrono::milliseconds(500);
-  start(o);
-  int fd = connect_slow_reader(s.port);
+  int fd = slow_reader_asking_big(200, 0, 500, "Connection: close\r\n");
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, "GET /test/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   std::string bytes;
   bool reset = false;
   auto t0 = Clock::now();
