@@ -117,5 +117,52 @@ TEST(JsonStrict, SameAsTheCallbackParser) {
   std::printf("ok %d, too deep %d, key twice %d, malformed %d (max_depth 16)\n", ok, deep, twice, malformed);
 }
 
+
+// Review R2: hand-picked hostile texts, read the same by both readers, and a
+// key spelled twice through escapes is still the same key.
+TEST(JsonStrict, HostileTextsSameAsTheCallbackParser) {
+  using namespace std::string_literals;
+  const std::vector<std::string> texts = {
+      R"({"a":1,"\u0061":2})", R"({"a\u0000":1,"a":2})", R"({"a\u0000":1,"a\u0000":2})", "{\"a\":1}\0"s,
+      "{\"a\0\":1}"s, "\xef\xbb\xbf{}", "{\"a\":\"\xff\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
+      R"({"a":"\ud800"})", R"({"a":"\udc00\ud800"})", R"({"a":1e400})", R"({"a":-1e400})", R"({"a":1e-400})",
+      R"({"a":123456789012345678901234567890})", R"({"a":-0})", R"({"a":01})", R"({"a":1.})", R"({"a":.5})",
+      "[]", "1", "\"s\"", "null", "", " ", "{}{}", "{} x", R"({"a":1,})", R"({"a" 1})", R"({'a':1})",
+      "{\"a\":1}\t\r\n", R"({"a":[1,2,]})", R"({"a":NaN})", R"({"a":Infinity})", "{\"a\":\"x\ny\"}",
+      R"({"a":{"a":{"a":1}},"a":2})", R"([{"a":1},{"a":1}])", R"({"b":{"a":1},"a":{"b":1}})",
+      std::string(17, '[') + std::string(17, ']'), std::string(16, '[') + std::string(16, ']'),
+      "{\"k\":" + std::string(16, '[') + std::string(16, ']') + "}", R"({"a":true,"A":false})"};
+  for (const std::string& text : texts)
+    for (int max_depth : {16, 1, 0}) {
+      Result<json> want = callback_parse(text, max_depth);
+      Result<json> got = http::parse_json_strict(text, max_depth);
+      EXPECT_EQ(outcome(got), outcome(want)) << "max_depth " << max_depth << ": " << json(text).dump();
+    }
+  auto twice = http::parse_json_strict(R"({"a":1,"\u0061":2})", 16);
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_NE(twice.status().message().find("duplicate key"), std::string::npos);
+  EXPECT_TRUE(http::parse_json_strict(R"({"a\u0000":1,"a":2})", 16).is_ok());
+  EXPECT_FALSE(http::parse_json_strict("{\"a\":\"\xff\"}", 16).is_ok());
+  EXPECT_FALSE(http::parse_json_strict(R"({"a":1e400})", 16).is_ok());
+}
+
+
+// Review R2: the empty key twice. The old reader took {"":1,"":2} as {"":1}
+// (its duplicate was recorded as "", which read as "none", and nlohmann
+// dropped the second pair): the very ambiguity the check exists to refuse.
+// The SAX reader refuses it, but as "malformed JSON", for the same reason
+// (duplicate_ empty), so the two readers differ here, which
+// SameAsTheCallbackParser never met (its keys are never empty).
+// Proposed fix (webhooks/strict_json.cc): record the duplicate in a
+// std::optional<std::string> (or a bool beside the name) and answer
+// "duplicate key \"\"" for it.
+TEST(JsonStrict, DISABLED_AnEmptyKeyTwiceIsRefusedAsADuplicate) {
+  for (const char* text : {R"({"":1,"":2})", R"({"a":{"":1,"":{}}})"}) {
+    auto r = http::parse_json_strict(text, 16);
+    ASSERT_FALSE(r.is_ok()) << text;
+    EXPECT_NE(r.status().message().find("duplicate key \"\""), std::string::npos) << text << ": " << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace sunledger
