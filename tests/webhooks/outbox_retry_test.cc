@@ -44,6 +44,17 @@ struct OutboxRetry : DeliveryRecord {
     for (int i = 0; i < 5; ++i) out += q.getColumn(i).getString() + "|";
     return out;
   }
+  // `outbox retry id` exits 1 saying `why`, and neither the row nor the
+  // deliveries log changed.
+  void expect_refused(int64_t id, const std::string& why) {
+    uint64_t before = log_size();
+    std::string as_was = row(id);
+    auto r = sl("outbox retry " + std::to_string(id));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find(why), std::string::npos) << r.output;
+    EXPECT_EQ(row(id), as_was);
+    EXPECT_EQ(log_size(), before);
+  }
   // One pass of a sender giving up after one failed attempt.
   void give_up_after_attempts() {
     group.fail_next = 1;
@@ -93,11 +104,7 @@ TEST_F(OutboxRetry, ADeadLetterAfterItsAttemptsIsRetriedBesideARunningSenderAndD
   EXPECT_TRUE(verify_intact()) << verify_reasons();
   EXPECT_EQ(sl("verify").exit_code, 0) << sl("verify").output;
   // Delivered now: a second retry is refused and changes nothing.
-  std::string as_was = row(1);
-  auto again = sl("outbox retry 1");
-  EXPECT_EQ(again.exit_code, 1) << again.output;
-  EXPECT_NE(again.output.find("push 1 was delivered"), std::string::npos) << again.output;
-  EXPECT_EQ(row(1), as_was);
+  expect_refused(1, "push 1 was delivered");
 }
 
 // On a folder no serve runs on: queued again, sent at the sender's next start.
@@ -121,13 +128,7 @@ TEST_F(OutboxRetry, ATamperedDeadLetterIsRefusedUnchanged) {
   OutboxSender sender(t.ledger.get(), by_id, client.get());
   EXPECT_EQ(sender.deliver_due(), 0u);
   ASSERT_EQ(row(1).find("|tampered|"), row(1).find('|')) << row(1);
-  uint64_t before = log_size();
-  std::string as_was = row(1);
-  auto r = sl("outbox retry 1");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("dead letter for tampering"), std::string::npos) << r.output;
-  EXPECT_EQ(row(1), as_was);
-  EXPECT_EQ(log_size(), before);
+  expect_refused(1, "dead letter for tampering");
   EXPECT_EQ(pushes(), 0u);
 }
 
@@ -137,27 +138,13 @@ TEST_F(OutboxRetry, ADeadLetterEditedAfterItDiedIsRefused) {
   enqueue("【双江村】12月账目已公开");
   give_up_after_attempts();
   testing::open_as_insider(t.db_path(), 5000)->exec("UPDATE outbox SET text='请把钱转到这个账户' WHERE id=1");
-  uint64_t before = log_size();
-  std::string as_was = row(1);
-  auto r = sl("outbox retry 1");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("its signature does not match"), std::string::npos) << r.output;
-  EXPECT_EQ(row(1), as_was);
-  EXPECT_EQ(log_size(), before);
+  expect_refused(1, "its signature does not match");
 }
 
 TEST_F(OutboxRetry, AnUnknownOrQueuedIdIsRefusedUnchanged) {
   enqueue("【双江村】12月账目已公开");
-  uint64_t before = log_size();
-  std::string as_was = row(1);
-  auto unknown = sl("outbox retry 99");
-  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
-  EXPECT_NE(unknown.output.find("no push 99"), std::string::npos) << unknown.output;
-  auto queued = sl("outbox retry 1");
-  EXPECT_EQ(queued.exit_code, 1) << queued.output;
-  EXPECT_NE(queued.output.find("not a dead letter"), std::string::npos) << queued.output;
-  EXPECT_EQ(row(1), as_was);
-  EXPECT_EQ(log_size(), before);
+  expect_refused(99, "no push 99");
+  expect_refused(1, "not a dead letter");
   EXPECT_EQ(sl("outbox retry").exit_code, 2);
   EXPECT_EQ(sl("outbox retry one").exit_code, 2);
 }
