@@ -52,5 +52,6 @@ void add_server_commands(std::vector<Command>& c);     // commands_server.cc
 void add_witness_commands(std::vector<Command>& c);    // commands_witness.cc
 void add_tiles_commands(std::vector<Command>& c);      // commands_tiles.cc
 void add_migrate_commands(std::vector<Command>& c);    // commands_migrate.cc
+void add_outbox_commands(std::vector<Command>& c);     // commands_outbox.cc
 
 }  // namespace sunledger::cli

@@ -19,6 +19,7 @@ std::vector<Command> commands() {
   add_reconcile_commands(c);
   add_directory_commands(c);
   add_server_commands(c);
+  add_outbox_commands(c);
   add_witness_commands(c);
   add_tiles_commands(c);
   add_migrate_commands(c);

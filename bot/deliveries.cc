@@ -196,7 +196,8 @@ Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signatur
   return record_row(txn, "dead", outbox_id, signature, {{"reason", reason}, {"config", config}});
 }
 
-Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature) {
+Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& by) {
+  if (!by.empty()) return record_row(txn, "revived", outbox_id, signature, {{"by", by}});
   return record_row(txn, "revived", outbox_id, signature);
 }
 

@@ -148,8 +148,10 @@ Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signat
 // (review R1).
 Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason,
                    const std::string& config);
-// Inside the write that puts a dead row back in the queue: records it revived.
-Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature);
+// Inside the write that puts a dead row back in the queue: records it revived
+// (by: the operator who asked, `outbox retry --by`; "" when revived by a
+// changed configuration).
+Status record_revived(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& by = "");
 // At serve's start, before anything is given up on: makes sure the log lists
 // the rows dead before dead letters were recorded (see above). Writes
 // nothing once it does (a scan of the log's leaves, in the writer); starts

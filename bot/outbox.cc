@@ -412,11 +412,28 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
   return ids;
 }
 
+namespace {
+// Dead rows (id, signature) back in the queue, attempts from zero, due at
+// `now`, each recorded "revived" in the same write (by `by` when given).
+Result<int64_t> revive_rows(WriteTxn& txn, const std::vector<std::pair<int64_t, std::string>>& rows, int64_t now,
+                            const std::string& by = "") {
+  int64_t n = 0;
+  for (const auto& row : rows) {
+    if (Status st = deliveries::record_revived(txn, row.first, row.second, by); !st.is_ok()) return st;
+    auto& u = txn.sql().statement(
+        "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, dead_config=NULL, attempts=0, next_attempt_at=? WHERE id=?");
+    u.bind(1, now);
+    u.bind(2, row.first);
+    n += u.exec();
+  }
+  return n;
+}
+}  // namespace
+
 Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config,
                                                   std::string* refused) {
   int64_t n = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
-    n = 0;
     std::vector<std::pair<int64_t, std::string>> rows;
     {
       auto& q = txn.sql().statement(
@@ -426,14 +443,9 @@ Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_
       q.bind(2, config);
       while (q.step()) rows.emplace_back(q.column_int64(0), q.column_blob(1));
     }
-    for (const auto& row : rows) {
-      if (Status st = deliveries::record_revived(txn, row.first, row.second); !st.is_ok()) return st;
-      auto& u = txn.sql().statement(
-          "UPDATE outbox SET dead_at=NULL, dead_reason=NULL, dead_config=NULL, attempts=0, next_attempt_at=? WHERE id=?");
-      u.bind(1, now);
-      u.bind(2, row.first);
-      n += u.exec();
-    }
+    auto revived = revive_rows(txn, rows, now);
+    if (!revived.is_ok()) return revived.status();
+    n = *revived;
     return Status::ok();
   });
   if (s.is_ok() || s.code() == Code::kUnavailable) {
@@ -444,6 +456,32 @@ Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_
   // name: the next start tries again.
   if (refused != nullptr) *refused = s.to_string();
   return int64_t{0};
+}
+
+Status Outbox::revive(int64_t id, int64_t now, const std::string& by) {
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    auto& q = txn.sql().statement("SELECT " SUNLEDGER_OUTBOX_COLUMNS
+                                  ", delivered_at IS NOT NULL, dead_at IS NOT NULL, coalesce(dead_reason, '')"
+                                  " FROM outbox WHERE id=?");
+    q.reset();
+    q.bind(1, id);
+    if (!q.step()) return not_found("no push " + std::to_string(id) + " in the outbox");
+    OutboxMessage m = row(q);
+    bool delivered = q.column_int(13) != 0, dead = q.column_int(14) != 0;
+    std::string reason = q.column_text(15);
+    q.reset();
+    std::string push = "push " + std::to_string(id);
+    if (delivered) return failed_precondition(push + " was delivered: nothing to send again");
+    if (!dead) return failed_precondition(push + " is not a dead letter: it is still queued");
+    // A tampered row's signature does not match, or the deliveries log has
+    // it delivered already (a replay): the sender would give it up again at
+    // once, and no operator can make it genuine.
+    if (reason == reason_name(DeadReason::kTampered) || !authentic(m))
+      return failed_precondition(push + " is a dead letter for tampering (its signature does not match, or it was "
+                                        "delivered already): it is never sent");
+    auto revived = revive_rows(txn, {{m.id, m.signature}}, now, by);
+    return revived.is_ok() ? Status::ok() : revived.status();
+  });
 }
 
 Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {

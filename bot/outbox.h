@@ -185,6 +185,15 @@ class Outbox {
   // next start) and *refused says why.
   Result<int64_t> revive_configuration_dead(const std::string& bot, int64_t now, const std::string& config,
                                             std::string* refused = nullptr);
+  // An operator's remedy (`sunledger outbox retry ID`): dead letter `id`
+  // back in the queue, attempts from zero, due at `now`, with its "revived"
+  // entry (naming `by`, who asked) in the same write. Only a row given up on
+  // for attempts or configuration, still signed by this deployment: a
+  // tampered one (or one whose signature no longer matches) would never be
+  // sent anyway. NotFound for an unknown id; FailedPrecondition, nothing
+  // changed, for a row delivered, still queued or tampered; a refusal of the
+  // deliveries log revives nothing and is returned as is.
+  Status revive(int64_t id, int64_t now, const std::string& by);
   // Dead letters, newest first.
   Result<std::vector<DeadLetter>> dead_letters(size_t limit = 1000);
   // Undelivered messages still being tried, for /metrics.
