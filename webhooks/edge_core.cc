@@ -155,6 +155,11 @@ void EdgeServer::Core::arm(Conn& c, int op) {
   if (c.phase == Conn::Phase::kWrite || c.phase == Conn::Phase::kUnread) wanted = EPOLLOUT;
   // Waiting for the sweeper: only errors and hang-ups (always reported).
   if (c.phase == Conn::Phase::kUnread && !c.wake_on_room) wanted = 0;
+  // Shut for writing, waiting for the kernel's queue to empty: nothing epoll
+  // says would help (and a client that half-closed too would raise EPOLLHUP
+  // again and again); the sweeper looks every 50 ms. It is not in the set
+  // now: the one-shot event that handed it over disabled it.
+  if (c.phase == Conn::Phase::kFlush) return;
   ev.events = wanted | EPOLLONESHOT;
   ev.data.u64 = c.key();
   ::epoll_ctl(epoll_, op, c.fd, &ev);

@@ -127,7 +127,10 @@ bool EdgeServer::Core::answer_one(Conn& c, bool shed) {
   // server's) gets 503 until it reads them.
   bool shedding = shed || output_full(c.client);
   ConnStream stream(c);
-  bool close = c.refuse || shedding || stopping_.load() || c.served + 1 >= limits_.keep_alive_max_count;
+  // A half-closed client's last buffered request is its last: answered
+  // with Connection: close.
+  bool last_of_closed = c.peer_closed && c.buffered() <= c.head_len + c.body_len;
+  bool close = c.refuse || shedding || stopping_.load() || last_of_closed || c.served + 1 >= limits_.keep_alive_max_count;
   bool closed_by_client = false;
   tl_stream = &stream;
   tl_shedding = shedding;
@@ -176,10 +179,7 @@ bool EdgeServer::Core::finish_answer(Conn* c, bool keep) {
     return false;
   }
   if (!keep) {
-    ::shutdown(c->fd, SHUT_WR);
-    c->phase = Conn::Phase::kLinger;
-    c->linger_deadline = now + limits_.linger;
-    park(c);
+    finish_closing(c, now, true);
     return false;
   }
   return true;
