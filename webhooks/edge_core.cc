@@ -246,25 +246,35 @@ bool EdgeServer::Core::output_full(const std::string& client) {
   return it != per_client_.end() && it->second.output >= limits_.max_output_per_client;
 }
 
-// At shutdown: the answers still unsent get until `deadline` to go out.
+// At shutdown: the answers still unsent get until `deadline` to go out, and
+// to be taken from the kernel's queue by their clients (close_conn resets a
+// connection whose queue still holds some, destroying it). The queue's
+// shrinking raises no event: it is looked at every 10 ms.
 void EdgeServer::Core::drain(const std::vector<Conn*>& conns, Clock::time_point deadline) {
   for (;;) {
     std::vector<pollfd> fds;
     std::vector<Conn*> owners;
-    for (Conn* c : conns)
+    bool queued = false;
+    for (Conn* c : conns) {
       if (c->phase == Conn::Phase::kWrite && c->unsent() > 0) {
         fds.push_back({c->fd, POLLOUT, 0});
         owners.push_back(c);
+      } else if (c->charged > 0 && recount_output(*c) > 0) {
+        queued = true;
       }
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (fds.empty() || left.count() <= 0) return;
+    if ((fds.empty() && !queued) || left.count() <= 0) return;
+    if (queued) left = std::min(left, std::chrono::milliseconds(10));
     if (::poll(fds.data(), fds.size(), to_ms(left)) <= 0) continue;
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       size_t written = 0;
       Wrote w = write_some(*owners[i], written);
       recount_output(*owners[i]);
-      if (w != Wrote::kSome) owners[i]->phase = Conn::Phase::kLinger;  // done (or failed)
+      if (w == Wrote::kSome) continue;
+      if (w == Wrote::kAll) ::shutdown(owners[i]->fd, SHUT_WR);  // the client sees the end once it has read all
+      owners[i]->phase = Conn::Phase::kLinger;  // done (or failed)
     }
   }
 }
