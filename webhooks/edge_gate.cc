@@ -212,7 +212,12 @@ void EdgeServer::Core::sweep_loop() {
     if (stopping_.load()) break;
     lock.unlock();
     Clock::time_point now = Clock::now();
-    watch_idle_.store(!watch_handlers(now));
+    // Set before the scan, cleared if it finds a handler: one that starts
+    // after the store sees it and wakes the sweeper; one that started before
+    // is seen by the scan (both sides seq_cst). Stored after the scan, a
+    // handler starting in between would leave the sweeper asleep for 50 ms.
+    watch_idle_.store(true);
+    if (watch_handlers(now)) watch_idle_.store(false);
     if (now - last_sweep >= std::chrono::milliseconds(50)) {
       recount_unread(now);
       expire(now);
