@@ -59,7 +59,10 @@ struct Conn {
   // kWrite: an answer the client has not taken yet, written as it makes room.
   // kUnread: its answers are all with the kernel, but more than
   // max_unread_answer_bytes of them are unread; its next request waits.
-  enum class Phase { kIdle, kHead, kBody, kWrite, kUnread, kLinger } phase = Phase::kIdle;
+  // kFlush: a closing answer is all with the kernel (our side shut for
+  // writing) but still in its send queue: timed like kWrite, and the linger
+  // starts only once the client has taken it all (a reset would destroy it).
+  enum class Phase { kIdle, kHead, kBody, kWrite, kUnread, kFlush, kLinger } phase = Phase::kIdle;
   // The answer being written (only ever one: the next request waits for it),
   // bytes before out_pos sent.
   std::string out;
@@ -74,6 +77,10 @@ struct Conn {
   // sweeper looks again instead, as EPOLLOUT would fire at once, again and again.
   bool wake_on_room = true;
   bool close_after_write = false;
+  // The client has half-closed (we read its end of stream): the requests
+  // already buffered are answered, the last with Connection: close, and
+  // nothing more is read.
+  bool peer_closed = false;
   Clock::time_point write_deadline, last_progress;
   bool fresh = true;     // no request answered yet
   size_t served = 0;

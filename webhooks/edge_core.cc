@@ -155,6 +155,11 @@ void EdgeServer::Core::arm(Conn& c, int op) {
   if (c.phase == Conn::Phase::kWrite || c.phase == Conn::Phase::kUnread) wanted = EPOLLOUT;
   // Waiting for the sweeper: only errors and hang-ups (always reported).
   if (c.phase == Conn::Phase::kUnread && !c.wake_on_room) wanted = 0;
+  // Shut for writing, waiting for the kernel's queue to empty: nothing epoll
+  // says would help (and a client that half-closed too would raise EPOLLHUP
+  // again and again); the sweeper looks every 50 ms. It is not in the set
+  // now: the one-shot event that handed it over disabled it.
+  if (c.phase == Conn::Phase::kFlush) return;
   ev.events = wanted | EPOLLONESHOT;
   ev.data.u64 = c.key();
   ::epoll_ctl(epoll_, op, c.fd, &ev);
@@ -241,25 +246,35 @@ bool EdgeServer::Core::output_full(const std::string& client) {
   return it != per_client_.end() && it->second.output >= limits_.max_output_per_client;
 }
 
-// At shutdown: the answers still unsent get until `deadline` to go out.
+// At shutdown: the answers still unsent get until `deadline` to go out, and
+// to be taken from the kernel's queue by their clients (close_conn resets a
+// connection whose queue still holds some, destroying it). The queue's
+// shrinking raises no event: it is looked at every 10 ms.
 void EdgeServer::Core::drain(const std::vector<Conn*>& conns, Clock::time_point deadline) {
   for (;;) {
     std::vector<pollfd> fds;
     std::vector<Conn*> owners;
-    for (Conn* c : conns)
+    bool queued = false;
+    for (Conn* c : conns) {
       if (c->phase == Conn::Phase::kWrite && c->unsent() > 0) {
         fds.push_back({c->fd, POLLOUT, 0});
         owners.push_back(c);
+      } else if (c->charged > 0 && recount_output(*c) > 0) {
+        queued = true;
       }
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (fds.empty() || left.count() <= 0) return;
+    if ((fds.empty() && !queued) || left.count() <= 0) return;
+    if (queued) left = std::min(left, std::chrono::milliseconds(10));
     if (::poll(fds.data(), fds.size(), to_ms(left)) <= 0) continue;
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       size_t written = 0;
       Wrote w = write_some(*owners[i], written);
       recount_output(*owners[i]);
-      if (w != Wrote::kSome) owners[i]->phase = Conn::Phase::kLinger;  // done (or failed)
+      if (w == Wrote::kSome) continue;
+      if (w == Wrote::kAll) ::shutdown(owners[i]->fd, SHUT_WR);  // the client sees the end once it has read all
+      owners[i]->phase = Conn::Phase::kLinger;  // done (or failed)
     }
   }
 }

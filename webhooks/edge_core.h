@@ -131,6 +131,12 @@ class EdgeServer::Core final : public httplib::TaskQueue {
   void resume(Conn* c, Clock::time_point now, bool holding_slot);
   void decide(Conn* c, Clock::time_point now, bool holding_slot);
   void answer_and_linger(Conn* c, int status, Clock::time_point now);
+  // The last byte of a closing answer is with the kernel: our side is shut
+  // for writing, and c waits (kFlush) until the client has taken the kernel's
+  // queue, then lingers or, if the client has closed too, is closed.
+  // `fresh_deadline`: the answer went out at once, its write deadlines start now.
+  void finish_closing(Conn* c, Clock::time_point now, bool fresh_deadline);
+  void linger_or_close(Conn* c, Clock::time_point now);
   void on_writable(Conn* c, Clock::time_point now);
   void on_room(Conn* c, uint32_t events, Clock::time_point now);
   void on_linger(Conn* c);

@@ -47,6 +47,7 @@ void EdgeServer::Core::on_event(Conn* c, uint32_t events, Clock::time_point now)
     case Conn::Phase::kWrite: return on_writable(c, now);
     case Conn::Phase::kUnread: return on_room(c, events, now);
     case Conn::Phase::kLinger: return on_linger(c);
+    case Conn::Phase::kFlush: return park(c);  // never armed: the sweeper watches it
     default: return on_readable(c, now);
   }
 }
@@ -55,6 +56,7 @@ void EdgeServer::Core::on_event(Conn* c, uint32_t events, Clock::time_point now)
 // request, or takes the one already buffered.
 void EdgeServer::Core::resume(Conn* c, Clock::time_point now, bool holding_slot) {
   c->last_byte = now;
+  if (c->buffered() == 0 && c->peer_closed) return finish_closing(c, now, true);
   if (c->buffered() == 0) {
     c->phase = Conn::Phase::kIdle;
     c->idle_deadline = now + limits_.idle_timeout;
@@ -82,7 +84,11 @@ void EdgeServer::Core::decide(Conn* c, Clock::time_point now, bool holding_slot)
       if (!answers_unread(*c)) return holding_slot ? requeue(c) : run_ready(c);
       await_reader(*c, now);
       return park(c);
-    case Parse::kNeedMore: return park(c);
+    case Parse::kNeedMore:
+      // A half-closed client's unfinished request never will be: what it
+      // was answered before still goes out, then the connection closes.
+      if (c->peer_closed) return finish_closing(c, now, true);
+      return park(c);
     case Parse::kBadRequest: return answer_and_linger(c, 400, now);
     case Parse::kHeadTooLarge: return answer_and_linger(c, 431, now);
   }
@@ -113,7 +119,22 @@ void EdgeServer::Core::on_writable(Conn* c, Clock::time_point now) {
     return park(c);
   }
   if (!c->close_after_write) return resume(c, now, false);
+  finish_closing(c, now, false);
+}
+
+void EdgeServer::Core::finish_closing(Conn* c, Clock::time_point now, bool fresh_deadline) {
   ::shutdown(c->fd, SHUT_WR);
+  if (recount_output(*c) == 0) return linger_or_close(c, now);
+  c->phase = Conn::Phase::kFlush;
+  if (fresh_deadline) {
+    c->write_deadline = now + limits_.answer_deadline;
+    c->last_progress = now;
+  }
+  park(c);
+}
+
+void EdgeServer::Core::linger_or_close(Conn* c, Clock::time_point now) {
+  if (c->peer_closed) return close_conn(c);  // nothing more will come: a plain close
   c->phase = Conn::Phase::kLinger;
   c->linger_deadline = now + limits_.linger;
   park(c);
@@ -145,7 +166,7 @@ void EdgeServer::Core::on_linger(Conn* c) {
 void EdgeServer::Core::on_readable(Conn* c, Clock::time_point now) {
   // Reads what is there, up to what the current request may still need.
   const size_t cap = limits_.max_header_bytes + limits_.max_body_bytes;
-  bool got = false;
+  bool got = false, eof = false;
   for (;;) {
     size_t room = cap > c->buffered() ? cap - c->buffered() : 0;
     if (room == 0) break;
@@ -158,8 +179,9 @@ void EdgeServer::Core::on_readable(Conn* c, Clock::time_point now) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    // Closed (or failed) before a whole request arrived: nothing to answer.
-    return close_conn(c);
+    if (n < 0) return close_conn(c);  // failed (reset): nothing to answer, nobody to read
+    eof = true;  // half-closed: what it sent is still answered
+    break;
   }
   if (got) {
     c->last_byte = now;
@@ -169,6 +191,11 @@ void EdgeServer::Core::on_readable(Conn* c, Clock::time_point now) {
       // from its first byte (the idle time before it has its own limit).
       c->head_deadline = (c->fresh ? c->opened : now) + limits_.header_deadline;
     }
+  }
+  if (eof) {
+    c->peer_closed = true;
+    // Answers it has not read yet still go out before the close.
+    if (c->buffered() == 0) return finish_closing(c, now, true);
   }
   decide(c, now, false);
 }
@@ -185,7 +212,12 @@ void EdgeServer::Core::sweep_loop() {
     if (stopping_.load()) break;
     lock.unlock();
     Clock::time_point now = Clock::now();
-    watch_idle_.store(!watch_handlers(now));
+    // Set before the scan, cleared if it finds a handler: one that starts
+    // after the store sees it and wakes the sweeper; one that started before
+    // is seen by the scan (both sides seq_cst). Stored after the scan, a
+    // handler starting in between would leave the sweeper asleep for 50 ms.
+    watch_idle_.store(true);
+    if (watch_handlers(now)) watch_idle_.store(false);
     if (now - last_sweep >= std::chrono::milliseconds(50)) {
       recount_unread(now);
       expire(now);
@@ -215,6 +247,11 @@ void EdgeServer::Core::recount_unread(Clock::time_point now) {
     size_t before = c->charged;
     if (recount_output(*c) < before) c->last_progress = now;
     if (c->phase == Conn::Phase::kUnread && c->charged <= limits_.max_unread_answer_bytes) c->wake_on_room = true;
+    // A closing answer all taken by the client: the linger starts now.
+    if (c->phase == Conn::Phase::kFlush && c->charged == 0) {
+      linger_or_close(c, now);
+      continue;
+    }
     park(c);
   }
 }
@@ -238,6 +275,7 @@ void EdgeServer::Core::expire(Clock::time_point now) {
           break;
         case Conn::Phase::kWrite:
         case Conn::Phase::kUnread:
+        case Conn::Phase::kFlush:
           // A reader too slow for the whole answer's deadline, or stalled:
           // dropped (with a reset, the rest of the answer unsent).
           late = now >= c->write_deadline || now - c->last_progress >= limits_.write_timeout;

@@ -57,8 +57,9 @@ void EdgeServer::Core::serve_timed(Conn* c) {
   std::atomic<int64_t>& since = handler_since_[tl_loop_index];
   int64_t started = std::max<int64_t>(1, Clock::now().time_since_epoch().count());
   since.store(started, std::memory_order_relaxed);
-  handler_last_[tl_loop_index].store(started, std::memory_order_relaxed);
-  if (watch_idle_.load(std::memory_order_relaxed) && watch_idle_.exchange(false)) {
+  // seq_cst, against the sweeper's store of watch_idle_ then scan (sweep_loop).
+  handler_last_[tl_loop_index].store(started);
+  if (watch_idle_.load() && watch_idle_.exchange(false)) {
     std::lock_guard<std::mutex> lock(sweep_mu_);  // the sweeper is waiting, or about to
     sweep_cv_.notify_one();
   }
@@ -83,7 +84,7 @@ bool EdgeServer::Core::watch_handlers(Clock::time_point now) {
   for (size_t i = 0; i < slots_ + kIoThreads; ++i) {
     int64_t since = handler_since_[i].load(std::memory_order_relaxed);
     if (since != 0 && since <= slow_since) ++slow;
-    busy = busy || since != 0 || handler_last_[i].load(std::memory_order_relaxed) >= busy_since;
+    busy = busy || since != 0 || handler_last_[i].load() >= busy_since;
   }
   size_t want = pollers_ + slow;
   if (want == target_.load()) return busy;
@@ -127,7 +128,10 @@ bool EdgeServer::Core::answer_one(Conn& c, bool shed) {
   // server's) gets 503 until it reads them.
   bool shedding = shed || output_full(c.client);
   ConnStream stream(c);
-  bool close = c.refuse || shedding || stopping_.load() || c.served + 1 >= limits_.keep_alive_max_count;
+  // A half-closed client's last buffered request is its last: answered
+  // with Connection: close.
+  bool last_of_closed = c.peer_closed && c.buffered() <= c.head_len + c.body_len;
+  bool close = c.refuse || shedding || stopping_.load() || last_of_closed || c.served + 1 >= limits_.keep_alive_max_count;
   bool closed_by_client = false;
   tl_stream = &stream;
   tl_shedding = shedding;
@@ -176,10 +180,7 @@ bool EdgeServer::Core::finish_answer(Conn* c, bool keep) {
     return false;
   }
   if (!keep) {
-    ::shutdown(c->fd, SHUT_WR);
-    c->phase = Conn::Phase::kLinger;
-    c->linger_deadline = now + limits_.linger;
-    park(c);
+    finish_closing(c, now, true);
     return false;
   }
   return true;

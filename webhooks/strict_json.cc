@@ -6,6 +6,7 @@
 // CPU under a load of signed webhooks.) What it accepts, refuses and answers
 // is unchanged (JsonStrict.SameAsTheCallbackParser).
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -96,7 +97,8 @@ class StrictSax {
   }
 
   bool too_deep() const { return too_deep_; }
-  const std::string& duplicate() const { return duplicate_; }
+  // Set when a key came twice; optional because the empty key is a key.
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
 
  private:
   bool within() {
@@ -108,7 +110,7 @@ class StrictSax {
   const int max_depth_;
   int open_ = 0;  // containers open around the next event
   bool too_deep_ = false;
-  std::string duplicate_;
+  std::optional<std::string> duplicate_;
   std::vector<KeySet> keys_;  // one per open object's depth, reused
 };
 
@@ -120,8 +122,8 @@ Result<json> parse_json_strict(const std::string& body, int max_depth) {
   bool ok = json::sax_parse(body, &sax, json::input_format_t::json, true, false);
   if (sax.too_deep())
     return invalid_argument("JSON 嵌套太深 (JSON nested deeper than " + std::to_string(max_depth) + " levels)");
-  if (!sax.duplicate().empty())
-    return invalid_argument("JSON 中的键“" + sax.duplicate() + "”出现了两次 (duplicate key \"" + sax.duplicate() + "\")");
+  if (sax.duplicate())
+    return invalid_argument("JSON 中的键“" + *sax.duplicate() + "”出现了两次 (duplicate key \"" + *sax.duplicate() + "\")");
   if (!ok) return invalid_argument("JSON 格式错误 (malformed JSON)");
   return j;
 }

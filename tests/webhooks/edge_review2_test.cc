@@ -308,7 +308,7 @@ size_t count_ok(const std::string& bytes) {
 // closing plainly once kernel_queued() is 0 and resetting only at the
 // deadline; likewise on EOF with whole requests buffered, answer them with
 // Connection: close first.
-TEST_F(EdgeReview2, DISABLED_AnswersToAHalfClosingClientAreNotDestroyedByAReset) {
+TEST_F(EdgeReview2, AnswersToAHalfClosingClientAreNotDestroyedByAReset) {
   start();
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -332,7 +332,7 @@ TEST_F(EdgeReview2, DISABLED_AnswersToAHalfClosingClientAreNotDestroyedByAReset)
 // whole request is dropped unanswered (a shorter one is answered).
 // Proposed fix: as above, an EOF after bytes were read goes on to decide()
 // with the connection marked peer-closed.
-TEST_F(EdgeReview2, DISABLED_ARequestFillingAReadChunkThenAHalfCloseIsAnswered) {
+TEST_F(EdgeReview2, ARequestFillingAReadChunkThenAHalfCloseIsAnswered) {
   start();
   int missed = 0;
   for (int round = 0; round < 10; ++round) {
@@ -362,7 +362,7 @@ TEST_F(EdgeReview2, DISABLED_ARequestFillingAReadChunkThenAHalfCloseIsAnswered) 
 // connection until kernel_queued() is 0 (or the linger ends), and close
 // plainly after shutdown(SHUT_WR) when the queue is empty; reset only what is
 // still queued at the deadline.
-TEST_F(EdgeReview2, DISABLED_StopLetsAReadingClientTakeTheWholeAnswerWithinTheLinger) {
+TEST_F(EdgeReview2, StopLetsAReadingClientTakeTheWholeAnswerWithinTheLinger) {
   int fd = slow_reader_asking_big(300, 300, 3000, "");
   ASSERT_GE(fd, 0);
   std::thread stopper([&] {
@@ -391,7 +391,7 @@ TEST_F(EdgeReview2, DISABLED_StopLetsAReadingClientTakeTheWholeAnswerWithinTheLi
 // last byte of a closing answer, keep the connection in a phase timed like
 // kWrite (write_timeout progress, answer_deadline) while kernel_queued() > 0,
 // and start the linger only once the queue is empty.
-TEST_F(EdgeReview2, DISABLED_ASlowButSteadyReaderGetsAWholeClosingAnswer) {
+TEST_F(EdgeReview2, ASlowButSteadyReaderGetsAWholeClosingAnswer) {
   int fd = slow_reader_asking_big(200, 0, 500, "Connection: close\r\n");
   ASSERT_GE(fd, 0);
   std::string bytes;
