@@ -31,6 +31,7 @@
 #include "demo/demo.h"
 #include "bot/bot.h"
 #include "ledger/crypto.h"
+#include "ledger/database_address.h"
 #include "ledger/csv_import.h"
 #include "ledger/merkle.h"
 #include "ledger/ledger.h"
@@ -187,7 +188,10 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   auto bad = [&](const std::string& what) { report.bad(what); };
   auto good = CheckReport::good;
   auto note = CheckReport::note;
-  std::cout << "sunledger serve --check: " << d.dir << " (" << d.ledger->origin() << ")\n";
+  // The database too when it is not the folder's own file: an operator with
+  // several deployments must see which one the checks below are about.
+  std::cout << "sunledger serve --check: " << d.dir << " (" << d.ledger->origin() << ")"
+            << (d.on_postgresql() ? ", database " + address_without_password(d.db, "***") : std::string()) << "\n";
   auto config = config_file(d, config_path);
   config_path = config.is_ok() ? *config : "";
   auto private_problems = data_folder_problems(d.dir, config_path);
@@ -204,8 +208,14 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   } else {
     good("listen address " + listen);
   }
-  if (!lock.is_ok())
+  // The folder's own server running is what a check before a restart sees;
+  // the database held with the folder free is a server of another folder (a
+  // second machine set up from a copy): this one would not start at all.
+  bool own_server = !lock.is_ok() && !ServeLock::acquire(d.dir).is_ok();
+  if (own_server)
     note(lock.status().message() + ": serve refuses to start until it stops (checking before a restart is fine)");
+  else if (!lock.is_ok())
+    bad(lock.status().message() + ": serve refuses to start while it does (one serve per database for now)");
   if (public_url.empty())
     note("no --public-url: the printed notices' QR codes name the listened address, http://" + listen +
          ", and 帮助 and the monthly notices name no web address");

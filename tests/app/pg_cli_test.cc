@@ -164,6 +164,14 @@ TEST_F(CliOnPostgres, OneServePerDatabaseAcrossFolders) {
       << second.output;
   auto check = run_command(std::string(SUNLEDGER_BINARY) + " --data " + twin + " serve --check --listen 127.0.0.1:0");
   EXPECT_NE(check.output.find("already serving the database"), std::string::npos) << check.output;
+  // Not "ready": the twin's serve would refuse to start (a newcomer read the
+  // note and the exit 0 as a go for a second machine). The header names the
+  // database the checks are about.
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find(", database " + plain), std::string::npos) << check.output;
+  // Beside its own folder's server, checking before a restart stays fine.
+  auto own = run_command(std::string(SUNLEDGER_BINARY) + " --data " + data() + " serve --check --listen 127.0.0.1:0");
+  EXPECT_NE(own.output.find("checking before a restart is fine"), std::string::npos) << own.output;
   EXPECT_EQ(server.stop(), 0) << *server.log;
   // The lock goes with the server: the twin may serve now (and stops at once).
   testing::ServerProcess after;
