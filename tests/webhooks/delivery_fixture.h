@@ -11,6 +11,7 @@
 
 #include "bot/bot.h"
 #include "bot/outbox.h"
+#include "configured_adapters.h"
 #include "fake_platform.h"
 #include "raw_platform_crypto.h"
 #include "webhooks/adapter.h"
@@ -38,14 +39,8 @@ struct DeliveryRecord : ::testing::Test {
     nlohmann::json b = {{"id", "bot"}, {"platform", "generic"},
                         {"secret", "whsec_" + testing::raw::b64("delivery-record-secret-0123456789")}};
     if (!push_url.empty()) b["push_url"] = push_url;
-    auto loaded = load_bots_config("{\"bots\": [" + b.dump() + "]}");
-    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    adapters.clear();
-    by_id.clear();
-    for (const auto& c : *loaded) {
-      adapters.push_back(make_adapter(c));
-      by_id[c.id] = adapters.back().get();
-    }
+    Status loaded = testing::load_adapters("{\"bots\": [" + b.dump() + "]}", adapters, by_id);
+    ASSERT_TRUE(loaded.is_ok()) << loaded.to_string();
   }
   void enqueue(const std::string& text, const HeldFor& held = {}) {
     ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) { return Outbox::enqueue(txn, {"bot", "sj-group", text, Audience::kGroup}, held); })

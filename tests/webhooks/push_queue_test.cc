@@ -20,6 +20,7 @@
 
 #include "bot/deliveries.h"
 #include "bot/outbox.h"
+#include "configured_adapters.h"
 #include "raw_platform_crypto.h"
 #include "server_fixture.h"
 #include "webhooks/adapter.h"
@@ -213,14 +214,8 @@ struct PushQueue : ::testing::Test {
   void configure(const std::vector<std::string>& bots) {
     std::string cfg = "{\"bots\": [";
     for (size_t i = 0; i < bots.size(); ++i) cfg += (i ? "," : "") + bots[i];
-    auto loaded = load_bots_config(cfg + "]}");
-    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    adapters.clear();
-    by_id.clear();
-    for (const auto& c : *loaded) {
-      adapters.push_back(make_adapter(c));
-      by_id[c.id] = adapters.back().get();
-    }
+    Status loaded = testing::load_adapters(cfg + "]}", adapters, by_id);
+    ASSERT_TRUE(loaded.is_ok()) << loaded.to_string();
   }
   void enqueue(const std::string& bot, const std::string& chat, const std::string& text, Audience a = Audience::kGroup) {
     ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) { return Outbox::enqueue(txn, {bot, chat, text, a}); }).is_ok());
