@@ -6,6 +6,7 @@
 // lost; and no HTTP way to do any of it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -112,7 +113,7 @@ TEST_F(WitnessForget, AnUnknownOriginOrAMissingWhoOrWhyIsRefused) {
 // is the last size cosigned before it): after it, the witness names size 0,
 // and the log is cosigned again only from 0.
 TEST_F(WitnessForget, AForgetRacingSubmissionsIsNeverLost) {
-  constexpr uint64_t kEntries = 3000;
+  constexpr uint64_t kEntries = 2000;
   log->append(static_cast<int>(kEntries));
   httplib::Client c("127.0.0.1", server.port);
   c.set_keep_alive(true);
@@ -124,6 +125,8 @@ TEST_F(WitnessForget, AForgetRacingSubmissionsIsNeverLost) {
   };
   std::vector<Step> steps;
   std::thread operator_thread;
+  std::atomic<bool> forgot{false};
+  int after_forget = 0;
   std::string failure;
   uint64_t held = 0;
   bool restarted = false;
@@ -145,7 +148,11 @@ TEST_F(WitnessForget, AForgetRacingSubmissionsIsNeverLost) {
       failure = std::to_string(r->status) + " " + r->body;
     }
     if (n == 20 && !operator_thread.joinable())
-      operator_thread = std::thread([this] { EXPECT_EQ(forget(kVillage, "朱亭镇王", "race").exit_code, 0); });
+      operator_thread = std::thread([this, &forgot] {
+        EXPECT_EQ(forget(kVillage, "朱亭镇王", "race").exit_code, 0);
+        forgot = true;
+      });
+    if (forgot && ++after_forget > 100) break;  // the witness still takes the old state: the forget was lost
   }
   if (operator_thread.joinable()) operator_thread.join();
   ASSERT_EQ(failure, "");
