@@ -21,8 +21,9 @@
 //
 // Ownership: borrows the connection and its mutex (db_mu guards every use of
 // the connection, also by the Witness's other members).
-// Thread safety: record() from any number of threads at once. The view
-// assumes one process writes the folder (Witness::claim's lock).
+// Thread safety: record() from any number of threads at once. One process
+// records checkpoints in a folder (Witness::claim's lock); the one other
+// writer of a state, `witness forget-log`, only removes it (see above).
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>

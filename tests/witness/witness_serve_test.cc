@@ -309,15 +309,19 @@ TEST_F(WitnessServe, ARestoredLogIsRefusedForgottenByTheWitnessAndCosignedAgain)
     ADD_FAILURE() << "not cosigned at " << size << ": " << note << "\nwitness holds " << held() << "\n" << *p.log;
     return false;
   };
+  // An accountant's post of one line in December; the log's size after it (0 if not recorded).
+  auto post_one = [&](ServerProcess& p, const std::string& id, const std::string& line) -> uint64_t {
+    std::string reply = say(p.port, id, "记账 2022-12\n" + line, "shuangjiang-accountant");
+    EXPECT_NE(reply.find("已记账1笔"), std::string::npos) << reply;
+    return reply.find("已记账1笔") == std::string::npos ? 0 : size_of(get(p.port, "/logs/shuangjiang/checkpoint"));
+  };
   ServerProcess p;
   p.start(data(), "");
   uint64_t backed_up = size_of(get(p.port, "/logs/shuangjiang/checkpoint"));
   ASSERT_TRUE(cosigned_at(p, backed_up));
   auto backup = sl("backup --to " + dir.file("backup"));
   ASSERT_EQ(backup.exit_code, 0) << backup.output;
-  ASSERT_NE(say(p.port, "post-1", "记账 2022-12\n支出 办公费 350 打印纸", "shuangjiang-accountant").find("已记账1笔"),
-            std::string::npos);
-  uint64_t lost = size_of(get(p.port, "/logs/shuangjiang/checkpoint"));
+  uint64_t lost = post_one(p, "post-1", "支出 办公费 350 打印纸");
   ASSERT_GT(lost, backed_up);
   ASSERT_TRUE(cosigned_at(p, lost));
   EXPECT_EQ(p.stop(), 0);
@@ -366,9 +370,7 @@ TEST_F(WitnessServe, ARestoredLogIsRefusedForgottenByTheWitnessAndCosignedAgain)
   // The officials re-post from their papers: another entry at the index the
   // lost one had, cosigned. The history before the restore, signed by the
   // same key, is now a fork of what the witness saw: refused, and kept.
-  ASSERT_NE(say(restored.port, "post-2", "记账 2022-12\n支出 办公费 120 墨盒", "shuangjiang-accountant").find("已记账1笔"),
-            std::string::npos);
-  uint64_t reposted = size_of(get(restored.port, "/logs/shuangjiang/checkpoint"));
+  uint64_t reposted = post_one(restored, "post-2", "支出 办公费 120 墨盒");
   ASSERT_EQ(reposted, lost);
   ASSERT_TRUE(cosigned_at(restored, reposted));
   EXPECT_EQ(restored.stop(), 0);
