@@ -186,8 +186,9 @@ TEST_F(WitnessForget, NothingButPostAddCheckpointAnswers) {
   httplib::Client c("127.0.0.1", server.port);
   c.set_read_timeout(10, 0);
   const std::string body = std::string("origin=") + kVillage + "&by=x&reason=y";
-  for (const std::string path : {"/", "/add-checkpoint", "/forget-log", "/forget", "/witness/forget-log", "/logs",
-                                 "/list-logs", "/add-log", "/admin", "/add-checkpoint/forget"}) {
+  for (const char* p : {"/", "/add-checkpoint", "/forget-log", "/forget", "/witness/forget-log", "/logs",
+                         "/list-logs", "/add-log", "/admin", "/add-checkpoint/forget"}) {
+    const std::string path = p;
     std::vector<std::pair<std::string, httplib::Result>> answers;
     answers.emplace_back("GET", c.Get(path));
     answers.emplace_back("HEAD", c.Head(path));
