@@ -41,6 +41,10 @@ struct Context {
   std::vector<std::string> inspector_areas;
   std::vector<std::string> official_villages;
   std::vector<std::string> args;
+  // Set by a read that answers from its cache of finished replies (the line
+  // ended, identity numbers masked, as Bot::handle leaves every reply), so
+  // handle() does not scan the same text again on every request (issue #18).
+  mutable bool reply_finished = false;
 };
 
 // A refusal or a correction to show the sender; changes nothing.
@@ -144,8 +148,15 @@ using namespace bot_internal;
 struct RenderedAccounts {
   uint64_t size = 0;
   std::string day;
-  std::string text;
+  std::string text;  // finished as Bot::handle finishes a reply (finish_reply_text)
 };
+
+// What Bot::handle makes of every reply's text: its last line ended, and no
+// identity number left readable, whatever path built it.
+inline std::string finish_reply_text(std::string text) {
+  if (!text.empty() && text.back() != '\n') text += "\n";
+  return redact_resident_ids(text);
+}
 
 // A village's books kept up to date entry by entry.
 struct VillageCache {
