@@ -1,6 +1,7 @@
 // Standard Webhooks: the generic signed-JSON hook.
 #include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
+#include "webhooks/adapters/json_text.h"
 #include "ledger/crypto.h"
 #include "webhooks/platform_crypto.h"
 
@@ -54,7 +55,8 @@ class GenericAdapter final : public PlatformAdapter {
   }
 
   WebhookResponse encode_reply(const DecodedWebhook&, const std::string& text, int64_t, std::optional<Push>*) override {
-    return json_response({{"reply", text.empty() ? json(nullptr) : json(text)}});
+    // Written directly: this is every signed query's answer (issue #18).
+    return WebhookResponse{200, "application/json; charset=utf-8", reply_body(text)};
   }
 
   // The bridge behind push_url delivers to whatever chat_id names; a person's
