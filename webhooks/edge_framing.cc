@@ -92,6 +92,48 @@ Head parse_head(std::string_view head) {
   return h;
 }
 
+void index_fields(std::string_view head, FieldIndex& index) {
+  index.count = 0;
+  index.complete = false;
+  size_t pos = head.find("\r\n");
+  if (pos == std::string_view::npos) return;
+  pos += 2;
+  while (pos < head.size()) {
+    size_t eol = head.find("\r\n", pos);
+    if (eol == std::string_view::npos || eol == pos) break;  // the blank line
+    std::string_view line = head.substr(pos, eol - pos);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return;  // not a head parse_head accepted
+    if (index.count == FieldIndex::kMax) return;  // incomplete: lookups ask httplib
+    std::string_view raw = line.substr(colon + 1), value = trim_ows(raw);
+    FieldIndex::Field& f = index.fields[index.count++];
+    f.name = static_cast<uint32_t>(pos);
+    f.name_len = static_cast<uint32_t>(colon);
+    f.value = static_cast<uint32_t>(pos + colon + 1 + (value.data() - raw.data()));
+    f.value_len = static_cast<uint32_t>(value.size());
+    pos = eol + 2;
+  }
+  index.complete = true;
+}
+
+namespace {
+// tolower in the C locale (the server never sets another), inlined.
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+bool field_named(std::string_view head, const FieldIndex::Field& f, std::string_view name) {
+  if (f.name_len != name.size()) return false;
+  for (size_t k = 0; k < f.name_len; ++k)
+    if (ascii_lower(head[f.name + k]) != ascii_lower(name[k])) return false;
+  return true;
+}
+
+const FieldIndex::Field* find_field(std::string_view head, const FieldIndex& index, std::string_view name) {
+  for (size_t i = 0; i < index.count; ++i)
+    if (field_named(head, index.fields[i], name)) return &index.fields[i];
+  return nullptr;
+}
+
 std::string canned_answer(int status) {
   const char* reason = "Bad Request";
   std::string body;
