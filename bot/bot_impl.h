@@ -225,8 +225,19 @@ struct Bot::Impl {
   std::map<std::string, std::shared_ptr<VillageCache>> books;
   std::map<std::pair<std::string, std::string>, RenderedAccounts> accounts_cache;  // (village, month), published months only
 
+  // Asked twice per cached answer: the date is formatted (snprintf) once per
+  // thread and local day, the day number being all it depends on.
   std::string today() const {
-    return format_date(local_date(ledger->clock().now_unix_seconds(), ledger->utc_offset_minutes()));
+    int64_t now = ledger->clock().now_unix_seconds();
+    int offset = ledger->utc_offset_minutes();
+    int64_t local = now + int64_t{offset} * 60, day = local / 86400 - (local % 86400 < 0 ? 1 : 0);
+    thread_local int64_t cached_day = INT64_MIN;
+    thread_local std::string cached;
+    if (day != cached_day) {
+      cached = format_date(local_date(now, offset));
+      cached_day = day;
+    }
+    return cached;
   }
 
   Result<std::shared_ptr<const Directory>> directory() { return directory_store.snapshot(); }
