@@ -4,22 +4,6 @@
 
 namespace sunledger::adapters {
 
-size_t utf8_sequence(std::string_view text, size_t i) {
-  auto at = [&](size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
-  auto cont = [](unsigned c) { return c >= 0x80 && c <= 0xBF; };
-  unsigned b = at(0);
-  if (b >= 0xC2 && b <= 0xDF) return cont(at(1)) ? 2 : 0;
-  if (b >= 0xE0 && b <= 0xEF) {
-    unsigned lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
-    return at(1) >= lo && at(1) <= hi && cont(at(2)) ? 3 : 0;
-  }
-  if (b >= 0xF0 && b <= 0xF4) {
-    unsigned lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
-    return at(1) >= lo && at(1) <= hi && cont(at(2)) && cont(at(3)) ? 4 : 0;
-  }
-  return 0;
-}
-
 bool append_json_string(std::string& out, std::string_view text) {
   const size_t was = out.size();
   out.reserve(was + text.size() + 2);

@@ -27,8 +27,26 @@ std::string reply_body(std::string_view text);
 
 // The length of the valid UTF-8 sequence that starts at text[i] (a byte
 // >= 0x80), or 0: the sequences nlohmann accepts (no overlong forms, no
-// surrogates, nothing above U+10FFFF).
-size_t utf8_sequence(std::string_view text, size_t i);
+// surrogates, nothing above U+10FFFF). Inline: it runs for every character
+// of a Chinese reply.
+inline size_t utf8_sequence(std::string_view text, size_t i) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data()) + i;
+  const size_t left = text.size() - i;
+  const unsigned b = p[0];
+  auto cont = [](unsigned c) { return (c & 0xC0) == 0x80; };
+  if (b >= 0xE0 && b <= 0xEF) {  // first: Chinese
+    if (left < 3 || !cont(p[2])) return 0;
+    unsigned lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+    return p[1] >= lo && p[1] <= hi ? 3 : 0;
+  }
+  if (b >= 0xC2 && b <= 0xDF) return left >= 2 && cont(p[1]) ? 2 : 0;
+  if (b >= 0xF0 && b <= 0xF4) {
+    if (left < 4 || !cont(p[2]) || !cont(p[3])) return 0;
+    unsigned lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+    return p[1] >= lo && p[1] <= hi ? 4 : 0;
+  }
+  return 0;
+}
 
 // A JSON object whose values are all strings, its keys as written.
 struct FlatObject {
