@@ -153,12 +153,16 @@ void add_witness_commands(std::vector<Command>& c) {
               "witness (its key name), the log, the size the witness holds, the reason and when (local time).",
       .examples = {"witness-refusals list"},
       .run = [](Deployment& d, const Args&) {
-        auto refusals = d.ledger->witness_refusals();
+        auto refusals = d.bot->witness_refusals();
         if (!refusals.is_ok()) return fail(refusals.status());
-        for (const auto& r : *refusals)
-          std::cout << r.witness << "\t" << r.log << "\t" << r.witness_size << "\t" << r.reason << "\t"
-                    << local_time(d, r.at) << "\n";
-        if (refusals->empty()) std::cout << "no witness refused a log\n";
+        for (const auto* rows : {&refusals->recorded, &refusals->unrecorded})
+          for (const auto& r : *rows)
+            std::cout << r.witness << "\t" << r.log << "\t" << r.witness_size << "\t" << r.reason << "\t"
+                      << local_time(d, r.at)
+                      << (rows == &refusals->unrecorded ? "\tNOT in the signed admin log (put in with sqlite3?): not obeyed"
+                                                        : "")
+                      << "\n";
+        if (refusals->recorded.empty() && refusals->unrecorded.empty()) std::cout << "no witness refused a log\n";
         return kExitOk;
       }});
   c.push_back({
