@@ -99,6 +99,10 @@ Status Bot::refuse_witness(const std::string& log, const std::string& witness, u
 }
 Status Bot::list_witness_refusals_before() { return impl_->directory_store.list_refusals_before(); }
 Result<WitnessRefusalCheck> Bot::witness_refusals() { return impl_->directory_store.witness_refusals(); }
+Status Bot::clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason,
+                                 const Author& author) {
+  return impl_->directory_store.clear_refused_record(entry, by, reason, author);
+}
 
 // ---------------------------------------------------------------------------
 // Books cache

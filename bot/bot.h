@@ -167,6 +167,11 @@ class Bot {
   // The witness_refusals rows judged by the signed admin log: only the
   // recorded ones are obeyed; one put in or edited by hand is alarmed.
   Result<WitnessRefusalCheck> witness_refusals();
+  // Clears a record the deliveries log refused (admin-log entry `entry`,
+  // "deliveries_record_refused"), once the inspectors looked: verify names it
+  // until then. Signed with who (`by`) and why. kNotFound for another entry.
+  Status clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason,
+                              const Author& author = kCliAdmin);
   // Prints once: the token itself is never stored, only its SHA-256.
   Result<std::string> create_token(const ApiPrincipal& principal);  // 365 days
   Result<ApiPrincipal> authenticate(const std::string& bearer_token);

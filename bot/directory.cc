@@ -207,7 +207,8 @@ void DirectoryState::apply(const Entry& e) {
     auto it = tokens.find(opt_int(f, "token_id").value_or(-1));
     if (it == tokens.end()) problems.emplace_back(e.index, "admin log: revokes a token it never created");
     else it->second.revoked_at = opt_int(f, "revoked_at");
-  } else if (op == "witness_refused" || op == "witness_refusals_before" || op == "clear_witness_refusal") {
+  } else if (op == "witness_refused" || op == "witness_refusals_before" || op == "clear_witness_refusal" ||
+             op == "deliveries_record_refused" || op == "clear_deliveries_record_refused") {
     apply_refusal(op, e);  // bot/witness_refusals.cc
   } else {
     problems.emplace_back(e.index, "admin log: unknown change \"" + op + "\"");

@@ -99,6 +99,10 @@ struct DirectoryState {
   using Refusals = std::map<std::pair<std::string, std::string>, std::pair<WitnessRefusal, uint64_t>>;
   Refusals refusals;
   bool refusals_listed = false;  // the one-time list of the rows made before refusals were recorded
+  // Records the deliveries log refused, the row changed without its entry
+  // ("deliveries_record_refused", bot/witness_refusals.cc): entry -> what,
+  // until a "clear_deliveries_record_refused" entry names it. verify names each.
+  std::map<uint64_t, std::string> refused_records;
 
   void apply(const Entry& e);
   void apply_refusal(const std::string& op, const Entry& e);  // bot/witness_refusals.cc
@@ -187,6 +191,15 @@ class DirectoryStore {
   // the signed "witness_refused" entry, so that a row put in by hand (no key
   // needed) is told from the server's own (bot/witness_refusals.cc).
   static Status record_refusal(WriteTxn& txn, const WitnessRefusal& r);
+  // Inside the fallback write that changed an outbox row without its
+  // deliveries-log entry, the log having refused it (bot/outbox.cc): the
+  // refusal signed in the admin log, `what` naming the push ("push 7
+  // delivered"), so that a crash before the alarm, and the log's edit undone,
+  // leave it named by verify until the inspectors clear it.
+  static Status record_refused_record(WriteTxn& txn, const std::string& what, const std::string& error);
+  // Clears that record (its admin-log entry number), signed with who and
+  // why. kNotFound when the entry records no uncleared refusal.
+  Status clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason, const Author& author);
   // Once per deployment (serve's start, the submitter's first round): the
   // rows made before refusals were recorded, listed in one signed entry.
   // Only the first list counts; nothing when it exists.

@@ -6,6 +6,9 @@
 // admin-log entry ("witness_refused") in the same write as its row, the rows
 // an older version made are listed once ("witness_refusals_before"), and a
 // row neither records is named by verify, alarmed and not obeyed.
+// The same file keeps the other refusal the server signs there: a record the
+// deliveries log refused ("deliveries_record_refused"), named by verify until
+// cleared, so a crash between that refusal and its alarm hides nothing.
 #include <set>
 
 #include "bot/directory.h"
@@ -62,6 +65,10 @@ void DirectoryState::apply_refusal(const std::string& op, const Entry& e) {
       WitnessRefusal r = refusal_of(item);
       refusals[{r.log, r.witness}] = {r, e.index};
     }
+  } else if (op == "deliveries_record_refused") {
+    refused_records[e.index] = entry_string(f, "what");
+  } else if (op == "clear_deliveries_record_refused") {
+    if (auto it = f.find("entry"); it != f.end() && it->is_number_unsigned()) refused_records.erase(it->get<uint64_t>());
   } else if (op == "clear_witness_refusal") {
     // Who let the server ask a refused witness again, and why
     // (record_cleared_refusal); no row of the directory changes.
@@ -82,6 +89,28 @@ Status DirectoryStore::record_cleared_refusal(WriteTxn& txn, const WitnessRefusa
                      {"witness_size", r.witness_size}, {"refused_reason", r.reason}, {"refused_at", r.at},
                      {"by", by}, {"reason", reason}},
                     author);
+}
+
+Status DirectoryStore::record_refused_record(WriteTxn& txn, const std::string& what, const std::string& error) {
+  return log_change(txn, {{"op", "deliveries_record_refused"}, {"what", what}, {"error", error.substr(0, 300)}},
+                    kServer);
+}
+
+Status DirectoryStore::clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason,
+                                            const Author& author) {
+  if (by.empty() || reason.empty()) return invalid_argument("请写明是谁、为什么清除 (say who clears it and why)");
+  return ledger_->write([&](WriteTxn& txn) -> Status {
+    auto logged = logged_state(txn);
+    if (!logged.is_ok()) return logged.status();
+    auto it = (*logged)->refused_records.find(entry);
+    if (it == (*logged)->refused_records.end())
+      return not_found("管理日志第" + std::to_string(entry) + "条不是未清除的推送记录拒绝 (admin log entry " +
+                       std::to_string(entry) + " records no uncleared refusal of the deliveries log)");
+    return log_change(txn,
+                      {{"op", "clear_deliveries_record_refused"}, {"entry", entry}, {"what", it->second},
+                       {"by", by}, {"reason", reason}},
+                      author);
+  });
 }
 
 Status DirectoryStore::list_refusals_before() {
@@ -135,6 +164,12 @@ std::vector<VerifyProblem> DirectoryStore::refusal_problems(const DirectoryState
                      "witness_refusals: " + describe(r) + ", but the admin log recorded " + describe(it->second.first) +
                          ": edited with sqlite3? (the server asks that witness all the same)"});
   }
+  for (const auto& [entry, what] : st.refused_records)
+    out.push_back({kLogName, entry,
+                   "deliveries_record_refused: the deliveries log refused to record " + what +
+                       ", which was changed without its entry (the log's stored state edited by hand?); named until "
+                       "the inspectors clear it: sunledger outbox clear-refused --entry " + std::to_string(entry) +
+                       " --by WHO --reason TEXT"});
   for (const auto& [entry, r] : check.gone)
     out.push_back({kLogName, entry,
                    "witness_refusals: the admin log records that " + describe(r) +

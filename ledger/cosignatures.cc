@@ -293,15 +293,6 @@ Status Ledger::refuse_witness(const std::string& log_name, const std::string& wi
                               const std::string& reason,
                               const std::function<Status(WriteTxn&, const WitnessRefusal&)>& record) {
   return write([&](WriteTxn& txn) -> Status {
-    // The first refusal of a (log, witness) is kept: a row there already
-    // (this server's, or one put in by hand, which verify names) stays.
-    auto& had = txn.sql().statement(
-        "SELECT 1 FROM witness_refusals WHERE witness=? AND log_id=(SELECT id FROM logs WHERE name=?)");
-    had.bind(1, witness);
-    had.bind(2, log_name);
-    bool exists = had.step();
-    had.reset();
-    if (exists) return Status::ok();
     WitnessRefusal r{log_name, witness, witness_size, reason, clock().now_unix_seconds()};
     auto& q = txn.sql().statement(
         "INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) "
@@ -311,15 +302,11 @@ Status Ledger::refuse_witness(const std::string& log_name, const std::string& wi
     q.bind(3, reason);
     q.bind(4, r.at);
     q.bind(5, log_name);
-    q.exec();
-    // A log that is gone (dropped whole) has no row to refuse: nothing to record.
-    auto& in = txn.sql().statement(
-        "SELECT 1 FROM witness_refusals WHERE witness=? AND log_id=(SELECT id FROM logs WHERE name=?)");
-    in.bind(1, witness);
-    in.bind(2, log_name);
-    bool inserted = in.step();
-    in.reset();
-    return inserted ? record(txn, r) : Status::ok();
+    // The first refusal of a (log, witness) is kept: a row there already
+    // (this server's, or one put in by hand, which verify names) stays, and
+    // a log that is gone (dropped whole) has no row to refuse. Nothing to record.
+    if (q.exec() == 0) return Status::ok();
+    return record(txn, r);
   });
 }
 

@@ -99,11 +99,19 @@ Result<size_t> WitnessSubmitter::round() {
     if (options_.alarm) options_.alarm(text);
   }
   // This run's own refusals hold while a row of them stands (recorded, or
-  // the row put in by hand before them, which keeps its place): asked again
-  // every round, the witness would be alarmed about every round.
+  // one put in by hand before them, which keeps its place), or while none
+  // was ever seen (the write refused: a ledger that failed verification):
+  // asked again every round, the witness would be alarmed about every round.
+  // A row seen and then gone was cleared: the witness is asked again.
   for (auto it = own_.begin(); it != own_.end();) {
-    if (rows.count(*it)) refused.insert(*it);
-    it = rows.count(*it) ? std::next(it) : own_.erase(it);
+    bool stands = rows.count(it->first) != 0;
+    if (!stands && it->second) {
+      it = own_.erase(it);
+      continue;
+    }
+    it->second = it->second || stands;
+    refused.insert(it->first);
+    ++it;
   }
   if (loaded_)
     for (const auto& was : refused_)
@@ -295,7 +303,7 @@ WitnessSubmitter::Outcome WitnessSubmitter::submit(const WitnessConfig& w, const
 void WitnessSubmitter::refuse(const WitnessConfig& w, const std::string& log, uint64_t witness_size,
                               const std::string& why) {
   refused_.insert({w.key_name(), log});
-  own_.insert({w.key_name(), log});
+  own_.emplace(std::make_pair(w.key_name(), log), false);
   // The row and its signed admin-log entry in one write.
   if (Status s = bot_->refuse_witness(log, w.key_name(), witness_size, why); !s.is_ok())
     std::cerr << "sunledger: witness " << w.name << ": could not record the refusal: " << s.to_string() << "\n";

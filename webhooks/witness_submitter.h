@@ -111,8 +111,10 @@ class WitnessSubmitter {
   // stored cosignatures on first use.
   std::map<std::pair<std::string, std::string>, uint64_t> known_;
   std::set<std::pair<std::string, std::string>> refused_;  // (witness key name, log): not asked
-  // This run's own refusals (refuse()), and the rows no signed entry records, alarmed once.
-  std::set<std::pair<std::string, std::string>> own_, unrecorded_;
+  // This run's own refusals (refuse()), with whether a row of them was seen.
+  std::map<std::pair<std::string, std::string>, bool> own_;
+  // The rows no signed entry records, alarmed once.
+  std::set<std::pair<std::string, std::string>> unrecorded_;
   // Witnesses (by configured name) whose last request could not be sent,
   // with why: said once per outage (submit()).
   std::map<std::string, std::string> unreachable_;

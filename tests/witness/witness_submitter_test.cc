@@ -139,6 +139,24 @@ struct WitnessSubmission : ::testing::Test {
     db.exec("DROP TABLE saved_logs");
   }
   static constexpr const char* kDeliveries = "(SELECT id FROM logs WHERE name='deliveries')";
+  // The insider's rollback of the deliveries log (review R2): the witnesses
+  // cosign it with the November notice queued; then, offline, the notice's
+  // row is deleted and the log copied back to before it. Returns the size
+  // the witnesses hold.
+  uint64_t roll_back_deliveries_log(const std::vector<WitnessConfig>& witnesses, SQLite::Database& db) {
+    post(*t.ledger, "打印纸", "2022-11-20");
+    queue_notice("2022-10");
+    auto s = submitter(witnesses);
+    EXPECT_TRUE(s->round().is_ok());
+    copy_deliveries_log(db);
+    queue_notice("2022-11");
+    EXPECT_TRUE(s->round().is_ok());
+    uint64_t witnessed = *t.ledger->log_size("deliveries");
+    s.reset();
+    db.exec("DELETE FROM outbox WHERE held_month='2022-11'");
+    put_back_deliveries_log(db);
+    return witnessed;
+  }
 };
 
 TEST_F(WitnessSubmission, TwoWitnessesCosignAsTheLogGrowsAndThroughARestart) {
@@ -406,26 +424,15 @@ TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
 // first round after the restart, the inspectors are alarmed, and the round
 // goes on for the other logs.
 TEST_F(WitnessSubmission, TheDeliveriesLogRolledBackIsRefusedAndTheRoundGoesOn) {
-  post(*t.ledger, "打印纸", "2022-11-20");
-  queue_notice("2022-10");
-  auto s = submitter({a.config(), b.config()});
-  ASSERT_TRUE(s->round().is_ok());
   auto db = open_as_insider(t.db_path(), 5000);
-  copy_deliveries_log(*db);  // the insider's copy, taken now
-  queue_notice("2022-11");
-  ASSERT_TRUE(s->round().is_ok());
-  uint64_t witnessed = *t.ledger->log_size("deliveries");
-  // Offline: the November notice's row deleted, the log copied back.
-  s.reset();
-  db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
-  put_back_deliveries_log(*db);
+  uint64_t witnessed = roll_back_deliveries_log({a.config(), b.config()}, *db);
   ASSERT_LT(*t.ledger->log_size("deliveries"), witnessed);
   auto problems = bot->verify_deployment();
   ASSERT_TRUE(problems.is_ok());
   EXPECT_TRUE(problems->empty()) << "verify alone now sees the rollback: " << (*problems)[0].reason
                                  << " (README may say more than 'only the witnesses can tell')";
   post(*t.ledger, "墨盒");
-  s = submitter({a.config(), b.config()});
+  auto s = submitter({a.config(), b.config()});
   auto n = s->round();
   ASSERT_TRUE(n.is_ok()) << n.status().to_string();
   // The village's new checkpoint to each witness, and to witness b the admin
@@ -486,19 +493,10 @@ TEST_F(WitnessSubmission, TheDeliveriesLogDroppedWholeWhileServingIsAlarmed) {
 // by verify, alarmed to the inspectors and not obeyed, so the witnesses are
 // asked and refuse the rollback.
 TEST_F(WitnessSubmission, ARefusalPutInByHandWhileStoppedSilencesTheWitnessUnannounced) {
-  post(*t.ledger, "打印纸", "2022-11-20");
-  queue_notice("2022-10");
-  auto s = submitter({a.config(), b.config()});
-  ASSERT_TRUE(s->round().is_ok());
+  // Offline: the deliveries log rolled back, and each witness marked as
+  // having refused it.
   auto db = open_as_insider(t.db_path(), 5000);
-  copy_deliveries_log(*db);
-  queue_notice("2022-11");
-  ASSERT_TRUE(s->round().is_ok());
-  // Offline: the notice's row deleted, the log copied back, and each witness
-  // marked as having refused the log.
-  s.reset();
-  db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
-  put_back_deliveries_log(*db);
+  roll_back_deliveries_log({a.config(), b.config()}, *db);
   for (const char* w : {"witness.zhuting.example/w1", "witness.zhuting.example/w2"})
     db->exec(std::string("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, '") + w +
              "', 99, 'x', 0 FROM logs WHERE name='deliveries'");
@@ -510,7 +508,7 @@ TEST_F(WitnessSubmission, ARefusalPutInByHandWhileStoppedSilencesTheWitnessUnann
     EXPECT_NE(p.reason.find("witness_refusals: witness witness.zhuting.example/w"), std::string::npos) << p.reason;
     EXPECT_NE(p.reason.find("no admin log entry records it"), std::string::npos) << p.reason;
   }
-  s = submitter({a.config(), b.config()});
+  auto s = submitter({a.config(), b.config()});
   ASSERT_TRUE(s->round().is_ok());
   ASSERT_TRUE(s->round().is_ok());
   size_t by_hand = 0, refused = 0;
@@ -539,20 +537,8 @@ TEST_F(WitnessSubmission, ARefusalPutInByHandWhileStoppedSilencesTheWitnessUnann
 // asked again (it refuses again, signed again). A row then put in by hand,
 // and the genuine row deleted by hand, are named by verify.
 TEST_F(WitnessSubmission, ARefusalTheServerMakesIsSignedSurvivesARestartAndIsCleared) {
-  post(*t.ledger, "打印纸", "2022-11-20");
-  queue_notice("2022-10");
+  roll_back_deliveries_log({a.config()}, *open_as_insider(t.db_path(), 5000));
   auto s = submitter({a.config()});
-  ASSERT_TRUE(s->round().is_ok());
-  {
-    auto db = open_as_insider(t.db_path(), 5000);
-    copy_deliveries_log(*db);
-    queue_notice("2022-11");
-    ASSERT_TRUE(s->round().is_ok());
-    s.reset();
-    db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
-    put_back_deliveries_log(*db);
-  }
-  s = submitter({a.config()});
   ASSERT_TRUE(s->round().is_ok());
   ASSERT_EQ(alarms.size(), 1u);
   auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
