@@ -150,7 +150,8 @@ void add_witness_commands(std::vector<Command>& c) {
       .synopsis = "witness-refusals list",
       .help = "Lists the witnesses the server stopped submitting a log to because the witness had seen another\n"
               "history (a larger tree, another root at the same size, or a refused consistency proof): the\n"
-              "witness (its key name), the log, the size the witness holds, the reason and when (local time).",
+              "witness (its key name), the log, the size the witness holds, the reason and when (local time).\n"
+              "A row no signed admin-log entry records (put in with sqlite3) is marked so: it is not obeyed.",
       .examples = {"witness-refusals list"},
       .run = [](Deployment& d, const Args&) {
         auto refusals = d.bot->witness_refusals();

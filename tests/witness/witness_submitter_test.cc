@@ -139,6 +139,12 @@ struct WitnessSubmission : ::testing::Test {
     db.exec("DROP TABLE saved_logs");
   }
   static constexpr const char* kDeliveries = "(SELECT id FROM logs WHERE name='deliveries')";
+  // The fields of the admin log's last entry (what a refusal, or its clearing, signed).
+  nlohmann::json last_admin_entry() {
+    auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
+    EXPECT_TRUE(admin.is_ok());
+    return admin.is_ok() && !admin->empty() ? admin->back().fields : nlohmann::json::object();
+  }
   // The insider's rollback of the deliveries log (review R2): the witnesses
   // cosign it with the November notice queued; then, offline, the notice's
   // row is deleted and the log copied back to before it. Returns the size
@@ -324,9 +330,7 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
             Code::kNotFound);
   ASSERT_TRUE(bot->clear_witness_refusal("shuangjiang", "witness.zhuting.example/w1", "纪委李", "核对过").is_ok());
   EXPECT_TRUE(t.ledger->witness_refusals()->empty());
-  auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
-  ASSERT_TRUE(admin.is_ok());
-  const auto& record = admin->back().fields;
+  nlohmann::json record = last_admin_entry();
   EXPECT_EQ(entry_string(record, "op"), "clear_witness_refusal");
   EXPECT_EQ(entry_string(record, "by"), "纪委李");
   EXPECT_EQ(entry_string(record, "reason"), "核对过");
@@ -541,9 +545,7 @@ TEST_F(WitnessSubmission, ARefusalTheServerMakesIsSignedSurvivesARestartAndIsCle
   auto s = submitter({a.config()});
   ASSERT_TRUE(s->round().is_ok());
   ASSERT_EQ(alarms.size(), 1u);
-  auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
-  ASSERT_TRUE(admin.is_ok());
-  const auto& record = admin->back().fields;
+  nlohmann::json record = last_admin_entry();
   EXPECT_EQ(entry_string(record, "op"), "witness_refused");
   EXPECT_EQ(entry_string(record, "log"), "deliveries");
   EXPECT_EQ(entry_string(record, "witness"), "witness.zhuting.example/w1");
@@ -571,7 +573,7 @@ TEST_F(WitnessSubmission, ARefusalTheServerMakesIsSignedSurvivesARestartAndIsCle
   ASSERT_TRUE(bot->clear_witness_refusal("deliveries", "witness.zhuting.example/w1", "纪委李", "核对过").is_ok());
   ASSERT_TRUE(s->round().is_ok());
   EXPECT_EQ(alarms.size(), 2u);
-  admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
+  auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
   ASSERT_TRUE(admin.is_ok());
   size_t signed_refusals = 0;
   for (const auto& e : *admin) signed_refusals += entry_string(e.fields, "op") == "witness_refused";
