@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "bot/bot.h"
 #include "bot/outbox.h"
 #include "webhooks/http_server.h"
 
@@ -74,6 +75,30 @@ void add_outbox_commands(std::vector<Command>& c) {
       .extends = [](const Args&) -> std::string { return "deliveries"; },
       .run = retry,
       .takes_text = true});
+  c.push_back({
+      .name = "outbox clear-refused",
+      .synopsis = "outbox clear-refused --entry N --by WHO --reason TEXT",
+      .help = "Clears a record the deliveries log refused (admin log entry N, \"deliveries_record_refused\", which\n"
+              "verify names until then), once the inspectors have looked: who (WHO, as you name them) and why\n"
+              "are recorded in the signed admin log. Another entry changes nothing and exits 1.",
+      .examples = {"outbox clear-refused --entry 12 --by jjw-li --reason 'the size edit was undone; push 7 checked'"},
+      .values = {"entry", "by", "reason"},
+      .required = {"entry", "by", "reason"},
+      .check = [](const Args& a) -> std::string {
+        const std::string& n = a.get("entry");
+        if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos)
+          return "--entry must be an admin log entry's number (as verify names it)";
+        return "";
+      },
+      .extends = [](const Args&) { return std::string(DirectoryStore::kLogName); },
+      .run = [](Deployment& d, const Args& a) {
+        if (Status s = d.bot->clear_refused_record(std::stoull(a.get("entry")), a.get("by"), a.get("reason"),
+                                                   cli_author());
+            !s.is_ok())
+          return fail(s);
+        std::cout << "cleared: admin log entry " << a.get("entry") << "; recorded in the admin log\n";
+        return kExitOk;
+      }});
 }
 
 }  // namespace sunledger::cli

@@ -182,15 +182,20 @@ void add_witness_commands(std::vector<Command>& c) {
       .synopsis = "witness-refusals list",
       .help = "Lists the witnesses the server stopped submitting a log to because the witness had seen another\n"
               "history (a larger tree, another root at the same size, or a refused consistency proof): the\n"
-              "witness (its key name), the log, the size the witness holds, the reason and when (local time).",
+              "witness (its key name), the log, the size the witness holds, the reason and when (local time).\n"
+              "A row no signed admin-log entry records (put in with sqlite3) is marked so: it is not obeyed.",
       .examples = {"witness-refusals list"},
       .run = [](Deployment& d, const Args&) {
-        auto refusals = d.ledger->witness_refusals();
+        auto refusals = d.bot->witness_refusals();
         if (!refusals.is_ok()) return fail(refusals.status());
-        for (const auto& r : *refusals)
-          std::cout << r.witness << "\t" << r.log << "\t" << r.witness_size << "\t" << r.reason << "\t"
-                    << local_time(d, r.at) << "\n";
-        if (refusals->empty()) std::cout << "no witness refused a log\n";
+        for (const auto* rows : {&refusals->recorded, &refusals->unrecorded})
+          for (const auto& r : *rows)
+            std::cout << r.witness << "\t" << r.log << "\t" << r.witness_size << "\t" << r.reason << "\t"
+                      << local_time(d, r.at)
+                      << (rows == &refusals->unrecorded ? "\tNOT in the signed admin log (put in with sqlite3?): not obeyed"
+                                                        : "")
+                      << "\n";
+        if (refusals->recorded.empty() && refusals->unrecorded.empty()) std::cout << "no witness refused a log\n";
         return kExitOk;
       }});
   c.push_back({

@@ -146,15 +146,20 @@ std::unique_ptr<PlatformAdapter> adapter_for(Deployment& d, const BotConfig& b) 
 
 // How a bot's pushes reach a group, or "" when they cannot.
 std::vector<std::string> witness_refusal_lines(Deployment& d, const std::vector<WitnessConfig>& witnesses) {
-  auto refusals = d.ledger->witness_refusals();
+  auto refusals = d.bot->witness_refusals();
   if (!refusals.is_ok()) return {"the witnesses' refusals could not be read: " + refusals.status().message()};
   std::vector<std::string> out;
-  for (const auto& r : *refusals)
+  for (const auto& r : refusals->recorded)
     for (const auto& w : witnesses)
       if (w.key_name() == r.witness && !w.retired)
         out.push_back("witness \"" + w.name + "\" (" + r.witness + ") refused log " + r.log + " on " + local_time(d, r.at) +
                       ", holding " + std::to_string(r.witness_size) + " entries: " + r.reason +
                       "; the server asks it no more about that log (README, \"The county's server asks its witnesses\")");
+  // Whatever the configuration: a row put in by hand is evidence of tampering.
+  for (const auto& r : refusals->unrecorded)
+    out.push_back("a refusal of log " + r.log + " by witness " + r.witness +
+                  " that no signed admin-log entry records (put in with sqlite3?): not obeyed, the server asks that "
+                  "witness all the same; verify names it, the inspectors are alarmed");
   return out;
 }
 
@@ -401,6 +406,10 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   }
   if (std::string why = witness_quorum_problem(d.witness_quorum, witnesses, config_path); !why.empty())
     return fail(failed_precondition(why));
+  // Before the refusals are judged (here, by the check at start and by the
+  // submitter): the rows an older version made, listed once, signed.
+  if (Status s = d.bot->list_witness_refusals_before(); !s.is_ok())
+    std::cerr << "sunledger: the witness refusals made before this version could not be listed: " << s.to_string() << "\n";
   // Said at every start, not only in the one alarm the refusal raised.
   for (const auto& line : witness_refusal_lines(d, witnesses)) std::cerr << "sunledger: WARNING: " << line << "\n";
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
@@ -492,7 +501,7 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   if (d.witness_quorum > 0)
     std::cerr << "sunledger: monthly notices go to the groups once " << d.witness_quorum << " of the witnesses cosigned "
               << "their month's checkpoint (--witness-quorum); held ones are said here\n";
-  WitnessSubmitter submitter(d.ledger.get(), witnesses, witness_client.get(), witness_options);
+  WitnessSubmitter submitter(d.ledger.get(), d.bot.get(), witnesses, witness_client.get(), witness_options);
   submitter.start();
   std::cerr << "sunledger: serving " << d.ledger->origin() << " on http://" << options.host << ":" << *port << " with "
             << count_of(bots.size(), "bot", "bots")

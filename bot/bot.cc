@@ -93,6 +93,17 @@ Status Bot::clear_witness_refusal(const std::string& log, const std::string& wit
   });
 }
 
+Status Bot::refuse_witness(const std::string& log, const std::string& witness, uint64_t witness_size,
+                          const std::string& reason) {
+  return impl_->ledger->refuse_witness(log, witness, witness_size, reason, DirectoryStore::record_refusal);
+}
+Status Bot::list_witness_refusals_before() { return impl_->directory_store.list_refusals_before(); }
+Result<WitnessRefusalCheck> Bot::witness_refusals() { return impl_->directory_store.witness_refusals(); }
+Status Bot::clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason,
+                                 const Author& author) {
+  return impl_->directory_store.clear_refused_record(entry, by, reason, author);
+}
+
 // ---------------------------------------------------------------------------
 // Books cache
 

@@ -155,6 +155,23 @@ class Bot {
   // when that witness refused no such log.
   Status clear_witness_refusal(const std::string& log, const std::string& witness, const std::string& by,
                                const std::string& reason, const Author& author = kCliAdmin);
+  // The witness submitter's refusal of a witness that holds a larger tree
+  // or another root (webhooks/witness_submitter.h): the witness_refusals row
+  // and its signed admin-log entry in one write (bot/witness_refusals.cc).
+  Status refuse_witness(const std::string& log, const std::string& witness, uint64_t witness_size,
+                        const std::string& reason);
+  // Once per deployment, before any refusal is judged (serve's start, the
+  // submitter's first round): the rows made before refusals were recorded,
+  // listed in one signed admin-log entry. Nothing when the list exists.
+  Status list_witness_refusals_before();
+  // The witness_refusals rows judged by the signed admin log: only the
+  // recorded ones are obeyed; one put in or edited by hand is alarmed.
+  Result<WitnessRefusalCheck> witness_refusals();
+  // Clears a record the deliveries log refused (admin-log entry `entry`,
+  // "deliveries_record_refused"), once the inspectors looked: verify names it
+  // until then. Signed with who (`by`) and why. kNotFound for another entry.
+  Status clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason,
+                              const Author& author = kCliAdmin);
   // Prints once: the token itself is never stored, only its SHA-256.
   Result<std::string> create_token(const ApiPrincipal& principal);  // 365 days
   Result<ApiPrincipal> authenticate(const std::string& bearer_token);

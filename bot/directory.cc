@@ -183,15 +183,6 @@ std::optional<int64_t> opt_int(const json& f, const char* key) {
 }
 }  // namespace
 
-Status DirectoryStore::record_cleared_refusal(WriteTxn& txn, const WitnessRefusal& r, const std::string& by,
-                                              const std::string& reason, const Author& author) {
-  return log_change(txn,
-                    {{"op", "clear_witness_refusal"}, {"log", r.log}, {"witness", r.witness},
-                     {"witness_size", r.witness_size}, {"refused_reason", r.reason}, {"refused_at", r.at},
-                     {"by", by}, {"reason", reason}},
-                    author);
-}
-
 void DirectoryState::apply(const Entry& e) {
   const json& f = e.fields;
   std::string op = entry_string(f, "op");
@@ -216,9 +207,9 @@ void DirectoryState::apply(const Entry& e) {
     auto it = tokens.find(opt_int(f, "token_id").value_or(-1));
     if (it == tokens.end()) problems.emplace_back(e.index, "admin log: revokes a token it never created");
     else it->second.revoked_at = opt_int(f, "revoked_at");
-  } else if (op == "clear_witness_refusal") {
-    // A record of who let the server ask a refused witness again, and why
-    // (record_cleared_refusal): no row of the directory changes.
+  } else if (op == "witness_refused" || op == "witness_refusals_before" || op == "clear_witness_refusal" ||
+             op == "deliveries_record_refused" || op == "clear_deliveries_record_refused") {
+    apply_refusal(op, e);  // bot/witness_refusals.cc
   } else {
     problems.emplace_back(e.index, "admin log: unknown change \"" + op + "\"");
   }
@@ -229,13 +220,22 @@ Result<std::shared_ptr<const DirectoryState>> DirectoryStore::replay(uint64_t si
   auto state = std::make_shared<DirectoryState>();
   if (use_cache) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (cached_ && cached_->state && cached_->state->size <= size) *state = *cached_->state;
+    using Have = const std::shared_ptr<const DirectoryState>*;
+    for (Have have : {cached_ ? &cached_->state : Have{nullptr}, Have{&replayed_}}) {
+      if (have == nullptr || !*have || (*have)->size > size || (*have)->size < state->size) continue;
+      if ((*have)->size == size) return *have;  // nothing to add: no copy
+      *state = **have;
+    }
   }
   constexpr uint64_t kChunk = 1000;
   for (uint64_t from = state->size; from < size; from += kChunk) {
     auto entries = ledger_->entries(kLogName, from, std::min(size, from + kChunk));
     if (!entries.is_ok()) return entries.status();
     for (const auto& e : *entries) state->apply(e);
+  }
+  if (use_cache) {
+    std::lock_guard<std::mutex> lock(mu_);
+    replayed_ = state;
   }
   return std::shared_ptr<const DirectoryState>(state);
 }

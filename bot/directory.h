@@ -92,8 +92,35 @@ struct DirectoryState {
   Members members;
   std::map<int64_t, Token> tokens;
   std::vector<std::pair<uint64_t, std::string>> problems;  // entries that make no sense (entry, why)
+  // The witness refusals the log records (bot/witness_refusals.cc): each
+  // "witness_refused" entry, and the rows of the first
+  // "witness_refusals_before" list, until a "clear_witness_refusal" entry.
+  // (log, witness) -> the refusal as recorded, and the entry that recorded it.
+  using Refusals = std::map<std::pair<std::string, std::string>, std::pair<WitnessRefusal, uint64_t>>;
+  Refusals refusals;
+  bool refusals_listed = false;  // the one-time list of the rows made before refusals were recorded
+  // Records the deliveries log refused, the row changed without its entry
+  // ("deliveries_record_refused", bot/witness_refusals.cc): entry -> what,
+  // until a "clear_deliveries_record_refused" entry names it. verify names each.
+  std::map<uint64_t, std::string> refused_records;
 
   void apply(const Entry& e);
+  void apply_refusal(const std::string& op, const Entry& e);  // bot/witness_refusals.cc
+};
+
+// The witness_refusals rows judged by the signed admin log
+// (DirectoryStore::witness_refusals).
+struct WitnessRefusalCheck {
+  // Rows an entry (or the one-time list) records as they stand: obeyed.
+  // Before the list exists (this version's serve never started), every row.
+  std::vector<WitnessRefusal> recorded;
+  // Rows no entry records, or that differ from their entry: put in or
+  // edited with sqlite3. Never obeyed (the witness is asked all the same),
+  // alarmed and named by verify.
+  std::vector<WitnessRefusal> unrecorded;
+  // Refusals an entry records whose row is gone while no entry cleared them
+  // (deleted by hand): (entry, refusal as recorded).
+  std::vector<std::pair<uint64_t, WitnessRefusal>> gone;
 };
 
 struct Directory {
@@ -160,6 +187,25 @@ class DirectoryStore {
   // operator named them) and why, and the refusal it cleared.
   static Status record_cleared_refusal(WriteTxn& txn, const WitnessRefusal& r, const std::string& by,
                                        const std::string& reason, const Author& author);
+  // Inside the write that added a witness refusal (Ledger::refuse_witness):
+  // the signed "witness_refused" entry, so that a row put in by hand (no key
+  // needed) is told from the server's own (bot/witness_refusals.cc).
+  static Status record_refusal(WriteTxn& txn, const WitnessRefusal& r);
+  // Inside the fallback write that changed an outbox row without its
+  // deliveries-log entry, the log having refused it (bot/outbox.cc): the
+  // refusal signed in the admin log, `what` naming the push ("push 7
+  // delivered"), so that a crash before the alarm, and the log's edit undone,
+  // leave it named by verify until the inspectors clear it.
+  static Status record_refused_record(WriteTxn& txn, const std::string& what, const std::string& error);
+  // Clears that record (its admin-log entry number), signed with who and
+  // why. kNotFound when the entry records no uncleared refusal.
+  Status clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason, const Author& author);
+  // Once per deployment (serve's start, the submitter's first round): the
+  // rows made before refusals were recorded, listed in one signed entry.
+  // Only the first list counts; nothing when it exists.
+  Status list_refusals_before();
+  // The refusal rows judged by the admin log, read in one snapshot.
+  Result<WitnessRefusalCheck> witness_refusals();
 
   Result<std::vector<GroupBinding>> list_groups();
   // Empty bot_id: every bot.
@@ -178,6 +224,12 @@ class DirectoryStore {
  private:
   // The admin log replayed up to its current size (cached, extended entry by entry).
   Result<std::shared_ptr<const DirectoryState>> replay(uint64_t size, bool use_cache);
+  // The refusal rows compared with the log replayed to the size they were read at.
+  static WitnessRefusalCheck judge_refusals(const DirectoryState& st, const std::vector<WitnessRefusal>& rows);
+  // verify's part: each row judged unrecorded, and each recorded refusal
+  // whose row is gone, named (`n`: the log's size, for a row no entry made).
+  static std::vector<VerifyProblem> refusal_problems(const DirectoryState& st, const std::vector<WitnessRefusal>& rows,
+                                                     uint64_t n);
   // The admin log replayed as `txn` sees it: every change decides from this,
   // never from the tables (rows an insider can delete or edit).
   Result<std::shared_ptr<const DirectoryState>> logged_state(WriteTxn& txn);
@@ -186,6 +238,9 @@ class DirectoryStore {
   Ledger* ledger_;
   std::mutex mu_;
   std::shared_ptr<const Directory> cached_;
+  // The last state replay() made (the submitter's refusals each round, with
+  // no message to build a snapshot): reused while the log has not grown.
+  std::shared_ptr<const DirectoryState> replayed_;
   size_t cached_village_count_ = 0;
   // The Ledger's change_generation() read before cached_ was last found current.
   uint64_t cached_generation_ = 0;

@@ -107,10 +107,11 @@ struct DirectoryComparison {
 
 Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
   std::vector<VerifyProblem> problems;
-  auto size = ledger_->log_size(kLogName);
-  uint64_t n = 0;
-  if (size.is_ok()) n = *size;
-  else if (size.status().code() != Code::kNotFound) return size.status();
+  // The witness refusals and the log's size in one snapshot
+  // (bot/witness_refusals.cc); 0 for a log not started.
+  auto refusals = ledger_->witness_refusals_at(kLogName);
+  if (!refusals.is_ok()) return refusals.status();
+  uint64_t n = refusals->log_size;
 
   // Replayed from the first entry, whatever a running server has cached.
   auto replayed = replay(n, false);
@@ -125,6 +126,8 @@ Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
     return Status::ok();
   });
   if (!s.is_ok()) return s;
+  auto refused = refusal_problems(st, refusals->rows, n);
+  problems.insert(problems.end(), refused.begin(), refused.end());
   return problems;
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "bot/deliveries.h"
+#include "bot/directory.h"
 #include "ledger/checkpoint.h"
 #include "ledger/identity.h"
 
@@ -99,11 +100,21 @@ std::string signed_bytes(const OutboxMessage& m) {
 // alarm is one such push). verify names the row while the edit stands, and
 // *refused says why, so the caller has the ledger checked at once, before the
 // edit is undone. Storage briefly unavailable changes nothing.
+// `what` names the change for the refusal's signed record ("push 7 delivered").
 Status write_recording(Ledger* ledger, const std::function<Status(WriteTxn&, bool record)>& change,
-                       std::string* refused) {
+                       std::string* refused, const std::string& what) {
   Status s = ledger->write([&](WriteTxn& txn) { return change(txn, true); });
   if (s.is_ok() || s.code() == Code::kUnavailable) return s;
   if (refused != nullptr) *refused = s.to_string();
+  // The refusal signed in the admin log in the same write as the change
+  // (review R1): serve killed before its alarm, and the log's edit undone,
+  // it is still named by verify until cleared. Where the admin log refuses
+  // too (a ledger that failed verification), the change alone.
+  Status noted = ledger->write([&](WriteTxn& txn) -> Status {
+    if (Status c = change(txn, false); !c.is_ok()) return c;
+    return DirectoryStore::record_refused_record(txn, what, s.to_string());
+  });
+  if (noted.is_ok() || noted.code() == Code::kUnavailable) return noted;
   return ledger->write([&](WriteTxn& txn) { return change(txn, false); });
 }
 
@@ -343,7 +354,7 @@ Status Outbox::mark_delivered(const OutboxMessage& sent, int64_t now, std::strin
     // its entry (see bot/deliveries.h).
     // held_push only for a notice: on any other row no signature covers it.
     return deliveries::record(txn, id, sent.signature, sent.held_village.empty() ? "" : sent.held_push);
-  }, refused);
+  }, refused, "push " + std::to_string(id) + " delivered");
 }
 
 Status Outbox::mark_failed(int64_t id, int64_t next_attempt_at, const std::string& error) {
@@ -379,7 +390,7 @@ Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::
     q.bind(6, id);
     q.exec();
     return Status::ok();
-  }, refused);
+  }, refused, "push " + std::to_string(id) + " given up on (" + reason_name(reason) + ")");
 }
 
 Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t now, const std::string& error,
@@ -407,7 +418,7 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
     u.bind(3, bot);
     u.exec();
     return Status::ok();
-  }, refused);
+  }, refused, "the pushes via " + bot + " given up on (no such bot)");
   if (!s.is_ok()) return s;
   return ids;
 }

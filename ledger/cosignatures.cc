@@ -275,35 +275,64 @@ Result<uint64_t> Ledger::cosigned_size(const std::string& log_name, const std::s
 
 void Ledger::set_witness_keys(const std::vector<std::string>& vkeys) { witness_keys_->set(vkeys); }
 
+namespace {
+// Every refusal row, by log and witness.
+std::vector<WitnessRefusal> refusal_rows(sql::Session& db) {
+  std::vector<WitnessRefusal> out;
+  auto& q = db.statement(
+      "SELECT l.name, w.witness, w.witness_size, w.reason, w.at FROM witness_refusals w JOIN logs l ON l.id=w.log_id "
+      "ORDER BY l.name, w.witness");
+  while (q.step())
+    out.push_back({q.column_text(0), q.column_text(1), static_cast<uint64_t>(q.column_int64(2)), q.column_text(3),
+                   q.column_int64(4)});
+  return out;
+}
+}  // namespace
+
 Status Ledger::refuse_witness(const std::string& log_name, const std::string& witness, uint64_t witness_size,
-                              const std::string& reason) {
+                              const std::string& reason,
+                              const std::function<Status(WriteTxn&, const WitnessRefusal&)>& record) {
   return write([&](WriteTxn& txn) -> Status {
+    WitnessRefusal r{log_name, witness, witness_size, reason, clock().now_unix_seconds()};
     auto& q = txn.sql().statement(
         "INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) "
         "SELECT id, ?, ?, ?, ? FROM logs WHERE name=? ON CONFLICT DO NOTHING");
     q.bind(1, witness);
     q.bind(2, static_cast<int64_t>(witness_size));
     q.bind(3, reason);
-    q.bind(4, clock().now_unix_seconds());
+    q.bind(4, r.at);
     q.bind(5, log_name);
-    q.exec();
-    return Status::ok();
+    // The first refusal of a (log, witness) is kept: a row there already
+    // (this server's, or one put in by hand, which verify names) stays, and
+    // a log that is gone (dropped whole) has no row to refuse. Nothing to record.
+    if (q.exec() == 0) return Status::ok();
+    return record(txn, r);
   });
 }
 
 Result<std::vector<WitnessRefusal>> Ledger::witness_refusals() {
-  std::vector<WitnessRefusal> out;
+  auto at = witness_refusals_at("");
+  if (!at.is_ok()) return at.status();
+  return std::move(at->rows);
+}
+
+Result<Ledger::WitnessRefusalsAt> Ledger::witness_refusals_at(const std::string& log_name) {
+  WitnessRefusalsAt out;
   Status s = read([&](ReadTxn& r) -> Status {
-    auto& q = r.sql().statement(
-        "SELECT l.name, w.witness, w.witness_size, w.reason, w.at FROM witness_refusals w JOIN logs l ON l.id=w.log_id "
-        "ORDER BY l.name, w.witness");
-    while (q.step())
-      out.push_back({q.column_text(0), q.column_text(1), static_cast<uint64_t>(q.column_int64(2)), q.column_text(3),
-                     q.column_int64(4)});
+    out.rows = refusal_rows(r.sql());
+    auto& q = r.sql().statement("SELECT size FROM logs WHERE name=?");
+    q.bind(1, log_name);
+    if (q.step()) out.log_size = static_cast<uint64_t>(q.column_int64(0));
+    q.reset();
     return Status::ok();
   });
   if (!s.is_ok()) return s;
   return out;
+}
+
+Status Ledger::list_witness_refusals(
+    const std::function<Status(WriteTxn&, const std::vector<WitnessRefusal>&)>& record) {
+  return write([&](WriteTxn& txn) -> Status { return record(txn, refusal_rows(txn.sql())); });
 }
 
 Status Ledger::clear_witness_refusal(const std::string& log_name, const std::string& witness,

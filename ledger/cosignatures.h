@@ -58,8 +58,10 @@ void migrate_cosignatures_table(Connection& db);
 
 // Logs a witness refused because it holds a larger tree or another root at
 // the same size (a rollback or a fork): never submitted to again, so the
-// alarm is raised once, whatever restarts follow. A row deleted by hand (the
-// inspectors cleared it) lets the server ask that witness again.
+// alarm is raised once, whatever restarts follow. `witness-refusals clear`
+// removes a row, and the server asks that witness again. Each row is written
+// with a signed record of it (Ledger::refuse_witness's `record`, the bot's
+// admin log): a row without one, put in by hand, is not obeyed.
 inline constexpr const char* kWitnessRefusalsTable =
     "CREATE TABLE IF NOT EXISTS witness_refusals(log_id INTEGER NOT NULL REFERENCES logs(id), witness TEXT NOT NULL,"
     " witness_size INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(log_id, witness))";

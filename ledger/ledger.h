@@ -388,10 +388,26 @@ class Ledger {
   Result<uint64_t> cosigned_size(const std::string& log_name, const std::string& witness);
   // A witness (by name) that holds a larger tree of the log, or another root
   // at the same size: it is asked no more (ledger/cosignatures.h). The first
-  // refusal of a (log, witness) is kept; later ones change nothing.
+  // refusal of a (log, witness) is kept; later ones change nothing. `record`
+  // runs in the same write when a row was added (not for a row there already,
+  // nor for a log that is gone), for the signed record of it (the bot's
+  // admin log): a row with no such record was put in by hand.
   Status refuse_witness(const std::string& log_name, const std::string& witness, uint64_t witness_size,
-                        const std::string& reason);
+                        const std::string& reason,
+                        const std::function<Status(WriteTxn&, const WitnessRefusal&)>& record);
   Result<std::vector<WitnessRefusal>> witness_refusals();
+  // The refusals and the size of log `log_name` (the log that records them)
+  // read in one snapshot, so that each row can be compared with the entries
+  // up to that size: a refusal recorded or cleared a moment later is not
+  // taken for a row without its entry, nor an entry without its row.
+  struct WitnessRefusalsAt {
+    std::vector<WitnessRefusal> rows;
+    uint64_t log_size = 0;
+  };
+  Result<WitnessRefusalsAt> witness_refusals_at(const std::string& log_name);
+  // Calls `record` with every refusal row, in one write (the one-time list
+  // of the rows made before refusals were recorded).
+  Status list_witness_refusals(const std::function<Status(WriteTxn&, const std::vector<WitnessRefusal>&)>& record);
   // Removes the refusal of (log, witness by name), so the submitter asks
   // that witness about the log again; `record` runs in the same write with
   // the refusal removed, for the signed record of who cleared it and why (the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "bot/bot.h"
 #include "bot/complaints.h"
 #include "bot/deliveries.h"
 #include "ledger/checkpoint.h"
@@ -31,9 +32,9 @@ std::string WitnessSubmitter::log_label(const std::string& log) const {
   return "账本 " + log + " (log " + log + ")";
 }
 
-WitnessSubmitter::WitnessSubmitter(Ledger* ledger, std::vector<WitnessConfig> witnesses, HttpClient* client,
+WitnessSubmitter::WitnessSubmitter(Ledger* ledger, Bot* bot, std::vector<WitnessConfig> witnesses, HttpClient* client,
                                    WitnessSubmitterOptions options)
-    : ledger_(ledger), witnesses_(std::move(witnesses)), client_(client), options_(std::move(options)) {}
+    : ledger_(ledger), bot_(bot), witnesses_(std::move(witnesses)), client_(client), options_(std::move(options)) {}
 
 WitnessSubmitter::~WitnessSubmitter() { stop(); }
 
@@ -65,12 +66,53 @@ void WitnessSubmitter::run() {
 }
 
 Result<size_t> WitnessSubmitter::round() {
+  // Before the first judgement: the rows an older version made, listed once
+  // in the signed admin log, so they are not taken for rows put in by hand.
+  if (!loaded_)
+    if (Status s = bot_->list_witness_refusals_before(); !s.is_ok())
+      std::cerr << "sunledger: witnesses: the refusals made before this version could not be listed: " << s.to_string()
+                << "\n";
   // Read every round: `witness-refusals clear` (another process) removes a
   // refusal, and the witness is asked again from what it cosigned.
-  auto refusals = ledger_->witness_refusals();
+  auto refusals = bot_->witness_refusals();
   if (!refusals.is_ok()) return refusals.status();
-  std::set<std::pair<std::string, std::string>> refused;
-  for (const auto& r : *refusals) refused.insert({r.witness, r.log});
+  std::set<std::pair<std::string, std::string>> refused, rows;
+  for (const auto& r : refusals->recorded) refused.insert({r.witness, r.log});
+  rows = refused;
+  // A row no signed admin-log entry records was put in (or edited) by hand
+  // with sqlite3, which needs no key: obeyed, it silenced the witness that
+  // would refuse a rolled-back log, unannounced (review R1). Never obeyed:
+  // alarmed once, and the witness is asked all the same.
+  std::set<std::pair<std::string, std::string>> unrecorded;
+  for (const auto& r : refusals->unrecorded) unrecorded.insert({r.witness, r.log});
+  for (auto it = unrecorded_.begin(); it != unrecorded_.end();)  // cleared: alarmed again if put back
+    it = unrecorded.count(*it) ? std::next(it) : unrecorded_.erase(it);
+  for (const auto& r : refusals->unrecorded) {
+    rows.insert({r.witness, r.log});
+    if (!unrecorded_.insert({r.witness, r.log}).second) continue;
+    std::string text = "【见证人报警 (witness alarm)】" + log_label(r.log) + ":数据库里有一条停止向见证人“" + r.witness +
+                       "”提交的记录,但这不是本服务器记录的拒绝,签名的管理日志里没有它(数据库被人直接改过?)。本服务器不理会它,"
+                       "照常向这个见证人提交。请用 sunledger witness-refusals list 和 sunledger verify 核对。(a refusal of "
+                       "this witness that no signed admin-log entry records: the database was changed by hand? It is "
+                       "not obeyed: the server keeps asking the witness)";
+    std::cerr << "sunledger: ALARM: " << text << "\n";
+    if (options_.alarm) options_.alarm(text);
+  }
+  // This run's own refusals hold while a row of them stands (recorded, or
+  // one put in by hand before them, which keeps its place), or while none
+  // was ever seen (the write refused: a ledger that failed verification):
+  // asked again every round, the witness would be alarmed about every round.
+  // A row seen and then gone was cleared: the witness is asked again.
+  for (auto it = own_.begin(); it != own_.end();) {
+    bool stands = rows.count(it->first) != 0;
+    if (!stands && it->second) {
+      it = own_.erase(it);
+      continue;
+    }
+    it->second = it->second || stands;
+    refused.insert(it->first);
+    ++it;
+  }
   // Cleared: its size is read again from the cosignatures, and it is asked
   // at this round even when the log is unchanged and carries its cosignature
   // (a restored backup does), since after `witness forget-log` it holds none.
@@ -79,20 +121,6 @@ Result<size_t> WitnessSubmitter::round() {
       if (!refused.count(was)) {
         known_.erase(was);
         confirmed_.erase(was);
-      }
-  // This submitter adds its own refusals to refused_ before it records them,
-  // so one that appears in the table while it runs was put there by hand
-  // (sqlite3, no key needed): it would stop the witness being asked with no
-  // one told. Obeyed, as a restart would, but alarmed.
-  if (loaded_)
-    for (const auto& r : refused)
-      if (!refused_.count(r)) {
-        std::string text = "【见证人报警 (witness alarm)】" + log_label(r.second) + ":见证人“" + r.first +
-                           "”被停止提交,但这不是本服务器记录的拒绝(数据库被人直接改过?)。请用 sunledger witness-refusals list "
-                           "核对。(a refusal of this witness appeared that this server did not record: the database was "
-                           "changed by hand?)";
-        std::cerr << "sunledger: ALARM: " << text << "\n";
-        if (options_.alarm) options_.alarm(text);
       }
   refused_ = std::move(refused);
   loaded_ = true;
@@ -281,7 +309,9 @@ WitnessSubmitter::Outcome WitnessSubmitter::submit(const WitnessConfig& w, const
 void WitnessSubmitter::refuse(const WitnessConfig& w, const std::string& log, uint64_t witness_size,
                               const std::string& why) {
   refused_.insert({w.key_name(), log});
-  if (Status s = ledger_->refuse_witness(log, w.key_name(), witness_size, why); !s.is_ok())
+  own_.emplace(std::make_pair(w.key_name(), log), false);
+  // The row and its signed admin-log entry in one write.
+  if (Status s = bot_->refuse_witness(log, w.key_name(), witness_size, why); !s.is_ok())
     std::cerr << "sunledger: witness " << w.name << ": could not record the refusal: " << s.to_string() << "\n";
   std::string text = "【见证人报警 (witness alarm)】" + log_label(log) + ":见证人“" + w.name + "”(" + w.key_name() + ", " + w.url + ")" + why +
                      "。这说明账本被回滚,或者给不同的人看了不同的账(分叉)。本服务器已停止向它提交。请核对见证人的记录和 "

@@ -21,9 +21,11 @@
 // it. A witness holding a larger tree than the log, or another root at the
 // same size (409 again from its own size), or refusing the proof from its
 // own size (422), has seen a different history: a rollback or a fork. The log
-// stops submitting to it (Ledger::refuse_witness, kept across restarts) and
-// the inspectors are alerted at once (`alarm`). Unreachable witnesses and
-// other refusals (404, 403, 5xx) are logged and tried again next round.
+// stops submitting to it (Bot::refuse_witness: the row and a signed
+// admin-log entry, kept across restarts) and the inspectors are alerted at
+// once (`alarm`). A refusal row no signed entry records (put in with sqlite3)
+// is alarmed once and not obeyed. Unreachable witnesses and other refusals
+// (404, 403, 5xx) are logged and tried again next round.
 //
 // Thread safety: start() runs rounds on a thread of its own until stop().
 // round() is for tests and runs on the caller's thread (never together with
@@ -45,6 +47,8 @@
 #include "webhooks/http_client.h"
 
 namespace sunledger {
+
+class Bot;
 
 // How often the logs whose growth times a person's act (the complaint log:
 // each filing; the deliveries log: each push, a complaint's receipt among
@@ -74,10 +78,10 @@ struct WitnessSubmitterOptions {
   std::function<void()> after_round;
 };
 
-// Borrows ledger and client, which must outlive it.
+// Borrows ledger, bot (the refusals' signed record) and client, which must outlive it.
 class WitnessSubmitter {
  public:
-  WitnessSubmitter(Ledger* ledger, std::vector<WitnessConfig> witnesses, HttpClient* client,
+  WitnessSubmitter(Ledger* ledger, Bot* bot, std::vector<WitnessConfig> witnesses, HttpClient* client,
                    WitnessSubmitterOptions options);
   ~WitnessSubmitter();
 
@@ -98,6 +102,7 @@ class WitnessSubmitter {
   void run();
 
   Ledger* ledger_;
+  Bot* bot_;
   std::vector<WitnessConfig> witnesses_;
   HttpClient* client_;
   WitnessSubmitterOptions options_;
@@ -105,7 +110,11 @@ class WitnessSubmitter {
   // knows: the size it last cosigned or told us in a 409. Loaded from the
   // stored cosignatures on first use.
   std::map<std::pair<std::string, std::string>, uint64_t> known_;
-  std::set<std::pair<std::string, std::string>> refused_;  // (witness key name, log)
+  std::set<std::pair<std::string, std::string>> refused_;  // (witness key name, log): not asked
+  // This run's own refusals (refuse()), with whether a row of them was seen.
+  std::map<std::pair<std::string, std::string>, bool> own_;
+  // The rows no signed entry records, alarmed once.
+  std::set<std::pair<std::string, std::string>> unrecorded_;
   // Witnesses (by configured name) whose last request could not be sent,
   // with why: said once per outage (submit()).
   std::map<std::string, std::string> unreachable_;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include "bot/deliveries.h"
 #include "webhooks/notice_quorum.h"
@@ -333,11 +334,11 @@ TEST_F(DeadLetterRecord, TheDeliveriesLogDroppedWholeIsNamedByVerify) {
 // the sender gone once on_record_refused is called, having written nothing),
 // the insider undoes the log edit and puts back a copy of the row taken
 // while it waited: verify is intact, and the push goes out a second time.
-// Proposed fix: the fallback write itself records the refusal somewhere
-// signed and lasting (an admin-log entry naming the push, in the same
-// transaction), which verify names until the inspectors clear it; the alarm
-// is queued from that record.
-TEST_F(DeadLetterRecord, DISABLED_ACrashAfterARefusedDeliveryRecordLetsItsCopyGoOutAgainUnnamed) {
+// Fixed: the fallback write itself records the refusal in the signed admin
+// log ("deliveries_record_refused", naming the push, in the same
+// transaction), which verify names until the inspectors clear it (so serve's
+// check at every start alarms them again until then).
+TEST_F(DeadLetterRecord, ACrashAfterARefusedDeliveryRecordLetsItsCopyGoOutAgainUnnamed) {
   enqueue("【双江村 2022年11月 三务公开】", {"shuangjiang", "2022-11"});
   {
     OutboxSender sender(t.ledger.get(), by_id, client.get());
@@ -365,6 +366,23 @@ TEST_F(DeadLetterRecord, DISABLED_ACrashAfterARefusedDeliveryRecordLetsItsCopyGo
   sender.deliver_due();
   EXPECT_TRUE(pushes() == 2u || reasons.find("push 2") != std::string::npos)
       << "sent " << pushes() - 1 << " times, verify: " << (reasons.empty() ? "intact" : reasons);
+  EXPECT_NE(reasons.find("admin: deliveries_record_refused: the deliveries log refused to record push 2 delivered"),
+            std::string::npos)
+      << reasons;
+  // Named until cleared, with who and why, in the signed admin log.
+  Bot bot(t.ledger.get(), {});
+  auto problems = bot.verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  std::optional<uint64_t> named;
+  for (const auto& p : *problems)
+    if (p.reason.find("deliveries_record_refused") != std::string::npos) named = p.first_bad_index;
+  ASSERT_TRUE(named) << reasons;
+  uint64_t entry = *named;
+  EXPECT_EQ(bot.clear_refused_record(entry + 1, "纪委李", "核对过").code(), Code::kNotFound);
+  EXPECT_EQ(bot.clear_refused_record(entry, "", "核对过").code(), Code::kInvalidArgument);
+  ASSERT_TRUE(bot.clear_refused_record(entry, "纪委李", "核对过").is_ok());
+  EXPECT_EQ(verify_reasons().find("deliveries_record_refused"), std::string::npos) << verify_reasons();
+  EXPECT_EQ(bot.clear_refused_record(entry, "纪委李", "核对过").code(), Code::kNotFound) << "cleared once";
 }
 
 // The change alarms the inspectors when the deliveries log refuses a record

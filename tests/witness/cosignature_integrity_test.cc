@@ -81,7 +81,11 @@ struct CosignatureIntegrity : ::testing::Test {
               .getInt64());
     };
     size_t before = rows();
-    WitnessSubmitter s(t.ledger.get(), std::move(witnesses), client.get(), WitnessSubmitterOptions{});
+    BotOptions o;  // the refusals' signed record (the admin log)
+    o.identity_salt = "0123456789abcdef0123456789abcdef";
+    Bot bot(t.ledger.get(), o);
+    EXPECT_TRUE(bot.initialize().is_ok());
+    WitnessSubmitter s(t.ledger.get(), &bot, std::move(witnesses), client.get(), WitnessSubmitterOptions{});
     auto n = s.round();
     EXPECT_TRUE(n.is_ok()) << n.status().to_string();
     return n.is_ok() ? rows() - before : 0;
@@ -302,6 +306,10 @@ TEST_F(CosignatureIntegrity, AnOlderCosignaturesTableIsRebuiltAtOpen) {
   ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
   t.ledger = std::move(*reopened);
   t.ledger->set_witness_keys({a.key, b.key});
+  BotOptions bo;  // its tables (the submitter's bot made them) are expected again
+  bo.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot bot(t.ledger.get(), bo);
+  ASSERT_TRUE(bot.initialize().is_ok());
   {
     SQLite::Database db(t.db_path(), SQLite::OPEN_READONLY);
     SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE name='cosignatures'");

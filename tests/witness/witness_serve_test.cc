@@ -143,7 +143,8 @@ TEST_F(WitnessServe, ARefusalIsNamedByServeCheckAndAtEveryStart) {
   auto ok = sl("serve --check --listen 127.0.0.1:0");
   EXPECT_NE(ok.output.find("2 witnesses configured, none refused a log"), std::string::npos) << ok.output;
   {
-    // What the submitter records (Ledger::refuse_witness), written here as it would be.
+    // A refusal an older version recorded (a row, no admin-log entry): listed
+    // once in the signed admin log at this version's first start, then obeyed.
     SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
     db.exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
             "'witness.zhuting.example/w1', 9999, 'it holds a larger tree than the log', 1700000000 FROM logs "
@@ -160,6 +161,26 @@ TEST_F(WitnessServe, ARefusalIsNamedByServeCheckAndAtEveryStart) {
             std::string::npos)
       << *p.log;
   EXPECT_EQ(p.stop(), 0);
+  // Once this version started (the row above listed, signed), a row put in
+  // by hand is marked by the list, named by --check and by verify.
+  {
+    SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
+            "'witness.zhuting.example/w2', 9999, 'x', 1700000000 FROM logs WHERE name='shuangjiang'");
+  }
+  auto list = sl("witness-refusals list");
+  EXPECT_NE(list.output.find("witness.zhuting.example/w2\tshuangjiang\t9999\tx\t"), std::string::npos) << list.output;
+  EXPECT_NE(list.output.find("NOT in the signed admin log"), std::string::npos) << list.output;
+  EXPECT_EQ(list.output.find("NOT in the signed admin log"), list.output.rfind("NOT in the signed admin log"))
+      << "only the row put in by hand: " << list.output;
+  check = sl("serve --check --listen 127.0.0.1:0");
+  EXPECT_NE(check.output.find("a refusal of log shuangjiang by witness witness.zhuting.example/w2 that no signed "
+                              "admin-log entry records"),
+            std::string::npos)
+      << check.output;
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_NE(v.output.find("no admin log entry records it"), std::string::npos) << v.output;
 }
 
 // `serve --check` posts one probe to each witness that is not retired: a
@@ -247,7 +268,8 @@ TEST_F(WitnessServe, AClearedRefusalIsRecordedAndTheWitnessIsAskedAgain) {
   EXPECT_EQ(none.exit_code, 0) << none.output;
   EXPECT_NE(none.output.find("no witness refused a log"), std::string::npos) << none.output;
   {
-    // What the submitter records (Ledger::refuse_witness), written here as it would be.
+    // A refusal an older version recorded (a row, no admin-log entry): listed
+    // once in the signed admin log at this version's first start, then obeyed.
     SQLite::Database db(data() + "/sunledger.db", SQLite::OPEN_READWRITE);
     db.exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
             "'witness.zhuting.example/w1', 9999, 'it holds a larger tree than the log', 1700000000 FROM logs "

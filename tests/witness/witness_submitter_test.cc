@@ -84,7 +84,7 @@ struct WitnessSubmission : ::testing::Test {
       auto n = bot->alert_inspectors(text);
       EXPECT_TRUE(n.is_ok());
     };
-    return std::make_unique<WitnessSubmitter>(t.ledger.get(), std::move(witnesses), client.get(), o);
+    return std::make_unique<WitnessSubmitter>(t.ledger.get(), bot.get(), std::move(witnesses), client.get(), o);
   }
 
   static void post(Ledger& l, const std::string& item, const std::string& date = "2022-12-01") {
@@ -138,6 +138,30 @@ struct WitnessSubmission : ::testing::Test {
     db.exec("DROP TABLE saved_logs");
   }
   static constexpr const char* kDeliveries = "(SELECT id FROM logs WHERE name='deliveries')";
+  // The fields of the admin log's last entry (what a refusal, or its clearing, signed).
+  nlohmann::json last_admin_entry() {
+    auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
+    EXPECT_TRUE(admin.is_ok());
+    return admin.is_ok() && !admin->empty() ? admin->back().fields : nlohmann::json::object();
+  }
+  // The insider's rollback of the deliveries log (review R2): the witnesses
+  // cosign it with the November notice queued; then, offline, the notice's
+  // row is deleted and the log copied back to before it. Returns the size
+  // the witnesses hold.
+  uint64_t roll_back_deliveries_log(const std::vector<WitnessConfig>& witnesses, SQLite::Database& db) {
+    post(*t.ledger, "打印纸", "2022-11-20");
+    queue_notice("2022-10");
+    auto s = submitter(witnesses);
+    EXPECT_TRUE(s->round().is_ok());
+    copy_deliveries_log(db);
+    queue_notice("2022-11");
+    EXPECT_TRUE(s->round().is_ok());
+    uint64_t witnessed = *t.ledger->log_size("deliveries");
+    s.reset();
+    db.exec("DELETE FROM outbox WHERE held_month='2022-11'");
+    put_back_deliveries_log(db);
+    return witnessed;
+  }
 };
 
 TEST_F(WitnessSubmission, TwoWitnessesCosignAsTheLogGrowsAndThroughARestart) {
@@ -248,10 +272,13 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
     post(**honest, "墨盒 (真)");
     t.ledger = std::move(*honest);
     trust();
+    make_bot();
     auto s = submitter({a.config()});
     auto n = s->round();
     ASSERT_TRUE(n.is_ok());
     ASSERT_EQ(*n, 1u);
+    s.reset();
+    bot.reset();
     t.ledger.reset();
   }
   auto forked = Ledger::open(reopen_options(copy.file("sunledger.db")));
@@ -263,7 +290,9 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
   auto s = submitter({a.config(), b.config()});
   auto n = s->round();
   ASSERT_TRUE(n.is_ok()) << n.status().to_string();
-  EXPECT_EQ(*n, 1u);  // witness b had seen no other history: it cosigns the fork
+  // Witness b had seen no other history: it cosigns the fork, and the admin
+  // log grown by the signed record of witness a's refusal.
+  EXPECT_EQ(*n, 2u);
   ASSERT_EQ(alarms.size(), 1u);
   EXPECT_NE(alarms[0].find("witness.zhuting.example/w1"), std::string::npos) << alarms[0];
   EXPECT_NE(alarms[0].find("分叉"), std::string::npos) << alarms[0];
@@ -300,9 +329,7 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
             Code::kNotFound);
   ASSERT_TRUE(bot->clear_witness_refusal("shuangjiang", "witness.zhuting.example/w1", "纪委李", "核对过").is_ok());
   EXPECT_TRUE(t.ledger->witness_refusals()->empty());
-  auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
-  ASSERT_TRUE(admin.is_ok());
-  const auto& record = admin->back().fields;
+  nlohmann::json record = last_admin_entry();
   EXPECT_EQ(entry_string(record, "op"), "clear_witness_refusal");
   EXPECT_EQ(entry_string(record, "by"), "纪委李");
   EXPECT_EQ(entry_string(record, "reason"), "核对过");
@@ -326,7 +353,8 @@ TEST_F(WitnessSubmission, AForkedLogIsRefusedByTheWitnessAndAlarmedToTheInspecto
 // `witness-refusals clear`), so a row an insider puts into witness_refusals
 // with sqlite3 (no key needed) stopped a running server asking that witness
 // at once: no cosignatures from then on, nothing on stderr, no one told. A
-// refusal this server did not record is alarmed to the inspectors.
+// refusal no signed admin-log entry records is alarmed to the inspectors,
+// and (review R1) not obeyed.
 TEST_F(WitnessSubmission, ARefusalPutInByHandIsAlarmedToTheInspectors) {
   post(*t.ledger, "打印纸", "2022-11-20");
   auto s = submitter({a.config()});
@@ -342,6 +370,9 @@ TEST_F(WitnessSubmission, ARefusalPutInByHandIsAlarmedToTheInspectors) {
   ASSERT_EQ(alarms.size(), 1u) << "a refusal put in by hand silenced the witness unannounced";
   EXPECT_NE(alarms[0].find("witness.zhuting.example/w1"), std::string::npos) << alarms[0];
   EXPECT_NE(alarms[0].find("不是本服务器记录的"), std::string::npos) << alarms[0];
+  // Not obeyed (no signed admin-log entry records it): the witness is still
+  // asked and cosigns the log's new checkpoint.
+  EXPECT_TRUE(verify_cosignature(*t.ledger->checkpoint("shuangjiang"), a.key).is_ok());
   // Said once, not every round.
   ASSERT_TRUE(s->round().is_ok());
   EXPECT_EQ(alarms.size(), 1u);
@@ -368,7 +399,9 @@ TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
     post(**honest, "墨盒 (真)");
     t.ledger = std::move(*honest);
     trust();
+    make_bot();
     ASSERT_TRUE(submitter({a.config()})->round().is_ok());
+    bot.reset();
     t.ledger.reset();
   }
   auto forked = Ledger::open(reopen_options(copy.file("sunledger.db")));
@@ -394,29 +427,20 @@ TEST_F(WitnessSubmission, AForkThatGrewPastTheWitnessIsRefusedByItsProof) {
 // first round after the restart, the inspectors are alarmed, and the round
 // goes on for the other logs.
 TEST_F(WitnessSubmission, TheDeliveriesLogRolledBackIsRefusedAndTheRoundGoesOn) {
-  post(*t.ledger, "打印纸", "2022-11-20");
-  queue_notice("2022-10");
-  auto s = submitter({a.config(), b.config()});
-  ASSERT_TRUE(s->round().is_ok());
   auto db = open_as_insider(t.db_path(), 5000);
-  copy_deliveries_log(*db);  // the insider's copy, taken now
-  queue_notice("2022-11");
-  ASSERT_TRUE(s->round().is_ok());
-  uint64_t witnessed = *t.ledger->log_size("deliveries");
-  // Offline: the November notice's row deleted, the log copied back.
-  s.reset();
-  db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
-  put_back_deliveries_log(*db);
+  uint64_t witnessed = roll_back_deliveries_log({a.config(), b.config()}, *db);
   ASSERT_LT(*t.ledger->log_size("deliveries"), witnessed);
   auto problems = bot->verify_deployment();
   ASSERT_TRUE(problems.is_ok());
   EXPECT_TRUE(problems->empty()) << "verify alone now sees the rollback: " << (*problems)[0].reason
                                  << " (README may say more than 'only the witnesses can tell')";
   post(*t.ledger, "墨盒");
-  s = submitter({a.config(), b.config()});
+  auto s = submitter({a.config(), b.config()});
   auto n = s->round();
   ASSERT_TRUE(n.is_ok()) << n.status().to_string();
-  EXPECT_EQ(*n, 2u) << "the village's new checkpoint, to each witness: the round went on";
+  // The village's new checkpoint to each witness, and to witness b the admin
+  // log, grown by the signed record of witness a's refusal.
+  EXPECT_EQ(*n, 3u) << "the village's new checkpoint, to each witness: the round went on";
   ASSERT_EQ(alarms.size(), 2u) << "each witness refuses the rolled-back log";
   for (const auto& alarm : alarms) {
     EXPECT_NE(alarm.find("推送记录账本 deliveries"), std::string::npos) << alarm;
@@ -463,41 +487,117 @@ TEST_F(WitnessSubmission, TheDeliveriesLogDroppedWholeWhileServingIsAlarmed) {
 }
 
 // Review R1 (session 12): a refusal put into witness_refusals with sqlite3
-// is alarmed only when the submitter sees it appear while it runs; one put in
-// while serve is stopped is read at the next start as the server's own (the
-// first round has nothing to compare with), so the witness is never asked
-// about that log again and no inspector is told (serve says a WARNING on
-// stderr and `serve --check` names it: both the insider's). With it, the
-// rollback of the test above, a notice's row deleted and the deliveries log
-// copied back, goes unseen: verify intact, no witness asked, no alarm.
-// Proposed fix: record every refusal with a signed admin-log entry in the
-// same write (as clearing one already is); at start, a refusal row with no
-// such entry is alarmed to the inspectors (and named by verify).
-TEST_F(WitnessSubmission, DISABLED_ARefusalPutInByHandWhileStoppedSilencesTheWitnessUnannounced) {
-  post(*t.ledger, "打印纸", "2022-11-20");
-  queue_notice("2022-10");
-  auto s = submitter({a.config(), b.config()});
-  ASSERT_TRUE(s->round().is_ok());
+// while serve was stopped was read at the next start as the server's own
+// (the first round had nothing to compare with), so the witness was never
+// asked about that log again and no inspector was told; with it, the
+// rollback of the test above (a notice's row deleted and the deliveries log
+// copied back) went unseen. Fixed: every refusal the server makes is a signed
+// admin-log entry in the same write as its row; a row without one is named
+// by verify, alarmed to the inspectors and not obeyed, so the witnesses are
+// asked and refuse the rollback.
+TEST_F(WitnessSubmission, ARefusalPutInByHandWhileStoppedSilencesTheWitnessUnannounced) {
+  // Offline: the deliveries log rolled back, and each witness marked as
+  // having refused it.
   auto db = open_as_insider(t.db_path(), 5000);
-  copy_deliveries_log(*db);
-  queue_notice("2022-11");
-  ASSERT_TRUE(s->round().is_ok());
-  // Offline: the notice's row deleted, the log copied back, and each witness
-  // marked as having refused the log.
-  s.reset();
-  db->exec("DELETE FROM outbox WHERE held_month='2022-11'");
-  put_back_deliveries_log(*db);
+  roll_back_deliveries_log({a.config(), b.config()}, *db);
   for (const char* w : {"witness.zhuting.example/w1", "witness.zhuting.example/w2"})
     db->exec(std::string("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, '") + w +
              "', 99, 'x', 0 FROM logs WHERE name='deliveries'");
   auto problems = bot->verify_deployment();
   ASSERT_TRUE(problems.is_ok());
+  ASSERT_EQ(problems->size(), 2u);
+  for (const auto& p : *problems) {
+    EXPECT_EQ(p.log, "admin");
+    EXPECT_NE(p.reason.find("witness_refusals: witness witness.zhuting.example/w"), std::string::npos) << p.reason;
+    EXPECT_NE(p.reason.find("no admin log entry records it"), std::string::npos) << p.reason;
+  }
+  auto s = submitter({a.config(), b.config()});
+  ASSERT_TRUE(s->round().is_ok());
+  ASSERT_TRUE(s->round().is_ok());
+  size_t by_hand = 0, refused = 0;
+  for (const auto& alarm : alarms) {
+    by_hand += alarm.find("不是本服务器记录的拒绝") != std::string::npos;
+    refused += alarm.find("推送记录账本 deliveries") != std::string::npos && alarm.find("larger tree") != std::string::npos;
+  }
+  EXPECT_EQ(by_hand, 2u) << "refusals put in while serve was stopped are alarmed, once each";
+  EXPECT_EQ(refused, 2u) << "not obeyed: both witnesses were asked and refused the rolled-back deliveries log";
+  EXPECT_EQ(alarms.size(), 4u);
+  auto due = Outbox(t.ledger.get()).due(t.clock.now_unix_seconds() + 60, 100);
+  ASSERT_TRUE(due.is_ok());
+  size_t told = 0;
+  for (const auto& m : *due) told += m.chat_id == "zhuting-inspector" && m.text.find("见证人报警") != std::string::npos;
+  EXPECT_EQ(told, 4u);
+  // The rows put in by hand stay (evidence), named by verify until cleared.
+  problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  EXPECT_EQ(problems->size(), 2u);
+}
+
+// A refusal the server makes itself (a witness holding a larger tree of the
+// deliveries log, copied back) is signed in the admin log in the same write,
+// so verify stays intact, it is obeyed after a restart of everything without
+// a second alarm, and `witness-refusals clear` still lets the witness be
+// asked again (it refuses again, signed again). A row then put in by hand,
+// and the genuine row deleted by hand, are named by verify.
+TEST_F(WitnessSubmission, ARefusalTheServerMakesIsSignedSurvivesARestartAndIsCleared) {
+  roll_back_deliveries_log({a.config()}, *open_as_insider(t.db_path(), 5000));
+  auto s = submitter({a.config()});
+  ASSERT_TRUE(s->round().is_ok());
+  ASSERT_EQ(alarms.size(), 1u);
+  nlohmann::json record = last_admin_entry();
+  EXPECT_EQ(entry_string(record, "op"), "witness_refused");
+  EXPECT_EQ(entry_string(record, "log"), "deliveries");
+  EXPECT_EQ(entry_string(record, "witness"), "witness.zhuting.example/w1");
+  auto problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
   EXPECT_TRUE(problems->empty()) << (*problems)[0].reason;
-  s = submitter({a.config(), b.config()});
+  // Everything restarted: the refusal is obeyed (recorded), not alarmed again.
+  s.reset();
+  bot.reset();
+  t.ledger.reset();
+  auto reopened = Ledger::open(reopen_options(t.db_path()));
+  ASSERT_TRUE(reopened.is_ok());
+  t.ledger = std::move(*reopened);
+  trust();
+  make_bot();
+  auto judged = bot->witness_refusals();
+  ASSERT_TRUE(judged.is_ok());
+  EXPECT_EQ(judged->recorded.size(), 1u);
+  EXPECT_TRUE(judged->unrecorded.empty());
+  s = submitter({a.config()});
   ASSERT_TRUE(s->round().is_ok());
+  EXPECT_EQ(alarms.size(), 1u);
+  // Cleared: asked again, refused again (the witness still holds the larger
+  // tree), and that refusal signed too.
+  ASSERT_TRUE(bot->clear_witness_refusal("deliveries", "witness.zhuting.example/w1", "纪委李", "核对过").is_ok());
   ASSERT_TRUE(s->round().is_ok());
-  EXPECT_FALSE(alarms.empty()) << "refusals put in while serve was stopped silenced both witnesses on the deliveries "
-                                  "log, whose rollback then went unseen: no inspector was told";
+  EXPECT_EQ(alarms.size(), 2u);
+  auto admin = t.ledger->entries("admin", 0, *t.ledger->log_size("admin"));
+  ASSERT_TRUE(admin.is_ok());
+  size_t signed_refusals = 0;
+  for (const auto& e : *admin) signed_refusals += entry_string(e.fields, "op") == "witness_refused";
+  EXPECT_EQ(signed_refusals, 2u);
+  problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  EXPECT_TRUE(problems->empty()) << (*problems)[0].reason;
+  // By hand: a row for the other witness, and the genuine row deleted.
+  {
+    auto db = open_as_insider(t.db_path(), 5000);
+    db->exec("INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) SELECT id, "
+             "'witness.zhuting.example/w2', 99, 'x', 0 FROM logs WHERE name='shuangjiang'");
+    db->exec("DELETE FROM witness_refusals WHERE witness='witness.zhuting.example/w1'");
+  }
+  problems = bot->verify_deployment();
+  ASSERT_TRUE(problems.is_ok());
+  std::string named;
+  for (const auto& p : *problems) named += p.reason + "\n";
+  EXPECT_EQ(problems->size(), 2u) << named;
+  EXPECT_NE(named.find("witness witness.zhuting.example/w2 refused log shuangjiang (holding 99, at "
+                       "1970-01-01T00:00:00Z: x), but no admin log entry records it"),
+            std::string::npos)
+      << named;
+  EXPECT_NE(named.find("witness witness.zhuting.example/w1 refused log deliveries"), std::string::npos) << named;
+  EXPECT_NE(named.find("its row is gone and no entry cleared it"), std::string::npos) << named;
 }
 
 // Review R1 (session 12), privacy: the complaint log is kept from the public
