@@ -169,7 +169,8 @@ namespace {
 
 // What every request passes before and around its route: limits on what
 // httplib would read, no exception text to the client, JSON error bodies.
-void install_guards(httplib::Server& svr) {
+// Set on the EdgeServer, which runs them on its own path too (edge_fast.cc).
+void install_guards(EdgeServer& svr) {
   // Runs before the body is read: refuse what Debian's httplib 0.11.4 would
   // read without the size cap (chunked or compressed bodies). These answers
   // leave the body unread, so the edge closes the connection after them
@@ -227,7 +228,7 @@ void install_guards(httplib::Server& svr) {
   });
 }
 
-void install_logger(httplib::Server& svr, Metrics* metrics, bool log, const WebhookWiring& webhooks) {
+void install_logger(EdgeServer& svr, Metrics* metrics, bool log, const WebhookWiring& webhooks) {
   // One line per request: method, path without query (queries carry
   // signatures and echo strings), status, bytes, latency. Never bodies.
   std::set<std::string> bots;
