@@ -15,7 +15,7 @@
 // a long request line, a body the gate refused, fields the index does not
 // hold or whose value httplib may change (empty, '%'), a name with '_'
 // (httplib sets REMOTE_ADDR and the like itself), and the fields that change
-// what httplib does: Range, Expect, Accept-Encoding (it compresses),
+// what httplib does: Range, Expect, Accept-Encoding with br or gzip (it compresses),
 // Content-Type multipart/form-data (it parses the parts).
 #include <exception>
 
@@ -28,10 +28,16 @@ namespace {
 
 using edge::FieldIndex;
 
-// The fields whose presence makes httplib do more than the edge's path does.
+// The fields that make httplib do more than the edge's path does: a range,
+// an expectation, and an Accept-Encoding httplib would compress for (it
+// looks for "br" and "gzip" in it; "identity", which Python's http.client
+// sends, changes nothing).
 bool changes_handling(std::string_view head, const FieldIndex::Field& f) {
-  return edge::field_named(head, f, "range") || edge::field_named(head, f, "expect") ||
-         edge::field_named(head, f, "accept-encoding");
+  if (edge::field_named(head, f, "accept-encoding")) {
+    std::string_view value = head.substr(f.value, f.value_len);
+    return value.find("br") != std::string_view::npos || value.find("gzip") != std::string_view::npos;
+  }
+  return edge::field_named(head, f, "range") || edge::field_named(head, f, "expect");
 }
 
 bool starts_with_folded(std::string_view text, std::string_view prefix) {

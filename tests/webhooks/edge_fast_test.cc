@@ -180,6 +180,8 @@ TEST_F(EdgeFast, EveryAnswerIsHttplibsAnswer) {
       {"404 no such bot", [&](const std::string& t) { Signed o; o.path = "/webhooks/nobody"; return one(request(t + "a", o)); }, true},
       {"415 compressed body (the guard answers, the body stays unread, closed)",
        [&](const std::string& t) { Signed o; o.extra = "Content-Encoding: gzip\r\n"; return one(request(t + "a", o)); }, true},
+      {"Accept-Encoding: identity (as Python's http.client sends)",
+       [&](const std::string& t) { Signed o; o.extra = "Accept-Encoding: identity\r\n"; return one(request(t + "a", o)); }, true},
       {"a field twice, names in any case",
        [&](const std::string& t) { Signed o; o.extra = "X-A: 1\r\nx-a: 2\r\nCONNECTION: keep-alive\r\n"; return one(request(t + "a", o)); },
        true},
