@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include <functional>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -226,6 +227,44 @@ TEST_F(EdgeFast, EveryAnswerIsHttplibsAnswer) {
     EXPECT_FALSE(slow.bytes.empty()) << row.name;
     EXPECT_EQ(fast.bytes, slow.bytes) << row.name;
     EXPECT_EQ(fast.closed, slow.closed) << row.name;
+  }
+}
+
+// The fields an answer's handler sets, in any case and order, among those
+// httplib adds (Content-Length, Keep-Alive or Connection, Content-Type) and
+// the edge's close: a route of the test's own, served by both paths, sets
+// them from the seed in its path.
+void random_answer(const std::string& seed, httplib::Response& res) {
+  std::mt19937 rng(static_cast<uint32_t>(std::stoul(seed)));
+  static const char* names[] = {"X-A", "x-a", "Content-Type", "content-type", "Connection", "Keep-Alive", "keep-alive",
+                                "A", "Z-Last", "Retry-After", "Cache-Control", "ETag", "x-\xe4\xb8\xad", "Set-Cookie"};
+  static const char* values[] = {"1", "close", "keep-alive", "text/html", "a b", "", "timeout=1", "v\xe4\xb8\xad"};
+  static const int statuses[] = {200, 201, 204, 400, 401, 404, 409, 413, 418, 500, 503, 599};
+  res.status = statuses[rng() % 12];
+  size_t n = rng() % 6;
+  for (size_t i = 0; i < n; ++i) res.set_header(names[rng() % 14], values[rng() % 8]);
+  if (rng() % 3 != 0) res.body = std::string(rng() % 40, 'b');
+}
+
+TEST_F(EdgeFast, RandomAnswerFieldsAreWrittenAsHttplibWritesThem) {
+  extra_routes = [](httplib::Server& routes) {
+    routes.Post(R"(/test/fast/([^/]+))", [](const httplib::Request& req, httplib::Response& res) { random_answer(req.matches[1], res); });
+    dynamic_cast<EdgeServer&>(routes).set_fast_post(
+        "/test/fast/", [](std::string_view tail, const httplib::Request&, httplib::Response& res) { random_answer(std::string(tail), res); });
+  };
+  start();
+  for (int i = 0; i < 300; ++i) {
+    std::string request = "POST /test/fast/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n";
+    // The third asks for the close, which ends the exchange at once.
+    std::vector<Step> steps = {{request + "\r\nhi" + request + "\r\nhi" + request + "Connection: close\r\n\r\nhi", 3}};
+    edge().set_fast_path(false);
+    size_t before = edge().fast_answers();
+    Received slow = run(steps);
+    edge().set_fast_path(true);
+    Received fast = run(steps);
+    ASSERT_GT(edge().fast_answers(), before);
+    ASSERT_EQ(fast.bytes, slow.bytes) << i;
+    ASSERT_EQ(fast.closed, slow.closed) << i;
   }
 }
 
