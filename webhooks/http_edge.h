@@ -101,7 +101,13 @@ class EdgeServer final : public httplib::Server {
   // Requests answered by the edge's own path so far.
   size_t fast_answers() const { return fast_answers_.load(); }
 
+  // httplib would add default headers to every answer; the edge's own path
+  // does not, so none may be set.
+  Server& set_default_headers(httplib::Headers) = delete;
+
   // Kept by the edge too, for its own path; the same handlers httplib runs.
+  // Set them on the EdgeServer (a call through httplib::Server& would reach
+  // httplib alone).
   Server& set_pre_routing_handler(HandlerWithResponse handler);
   Server& set_error_handler(Handler handler);
   Server& set_exception_handler(ExceptionHandler handler);
