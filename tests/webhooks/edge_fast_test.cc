@@ -186,6 +186,15 @@ TEST_F(EdgeFast, EveryAnswerIsHttplibsAnswer) {
       {"a field twice, names in any case",
        [&](const std::string& t) { Signed o; o.extra = "X-A: 1\r\nx-a: 2\r\nCONNECTION: keep-alive\r\n"; return one(request(t + "a", o)); },
        true},
+      {"Connection: Close (httplib closes on \"close\" exactly)",
+       [&](const std::string& t) { Signed o; o.extra = "Connection: Close\r\n"; return one(request(t + "a", o)); }, true},
+      {"pipelined, the edge's path then httplib then the edge's path",
+       [&](const std::string& t) {
+         Signed range;
+         range.extra = "Range: bytes=0-3\r\n";
+         return std::vector<Step>{{request(t + "a", {}) + request(t + "b", range) + request(t + "c", {}), 3}};
+       },
+       true},
       // What the edge's path leaves to httplib.
       {"404 path with a slash", [&](const std::string& t) { Signed o; o.path = "/webhooks/a/b"; return one(request(t + "a", o)); }, false},
       {"404 PUT", [&](const std::string&) { return one("PUT /webhooks/generic HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"); }, false},
