@@ -124,7 +124,8 @@ std::optional<bool> EdgeServer::serve_fast(edge::ConnStream& stream, bool close_
   // httplib reads the line into 2,048 bytes and answers 414 past 8,192.
   if (eol == std::string_view::npos || eol > 2000) return std::nullopt;
   std::string_view line = head.substr(0, eol);
-  if (line.substr(0, 5) != "POST " || line.substr(line.size() - 9) != " HTTP/1.1") return std::nullopt;
+  if (line.size() < 15 || line.substr(0, 5) != "POST " || line.substr(line.size() - 9) != " HTTP/1.1")
+    return std::nullopt;
   std::string_view target = line.substr(5, line.size() - 14);
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
