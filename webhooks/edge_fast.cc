@@ -1,5 +1,5 @@
 // The edge's own path for the hot route (issue #18): a plain
-// "POST /webhooks/<bot>" answered without cpp-httplib's process_request,
+// "POST /webhooks/<bot>" (and "GET /healthz") answered without cpp-httplib's process_request,
 // which was 86,000 of the 145,600 instructions of a signed query (its header
 // map filled with tolower compares 27,300, the answer written through its
 // format buffers 21,800, the body read 12,000). The request line and fields
@@ -93,6 +93,11 @@ void EdgeServer::set_fast_post(std::string prefix, FastHandler handler) {
   fast_handler_ = std::move(handler);
 }
 
+void EdgeServer::set_fast_get(std::string path, Handler handler) {
+  fast_get_path_ = std::move(path);
+  fast_get_ = std::move(handler);
+}
+
 httplib::Server& EdgeServer::set_pre_routing_handler(HandlerWithResponse handler) {
   fast_pre_routing_ = handler;
   return httplib::Server::set_pre_routing_handler(std::move(handler));
@@ -116,25 +121,31 @@ httplib::Server& EdgeServer::set_logger(httplib::Logger logger) {
 std::optional<bool> EdgeServer::serve_fast(edge::ConnStream& stream, bool close_connection, bool& connection_closed) {
   // Without an exception handler httplib would put what() in a header: not
   // done here.
-  if (!fast_handler_ || !fast_exception_ || !fast_on_.load(std::memory_order_relaxed) || stream.conn().refuse)
-    return std::nullopt;
+  if (!fast_exception_ || !fast_on_.load(std::memory_order_relaxed) || stream.conn().refuse) return std::nullopt;
   const std::string_view head = stream.head();
   // The request line, which the gate checked: METHOD SP TARGET SP VERSION.
   size_t eol = head.find("\r\n");
   // httplib reads the line into 2,048 bytes and answers 414 past 8,192.
   if (eol == std::string_view::npos || eol > 2000) return std::nullopt;
   std::string_view line = head.substr(0, eol);
-  if (line.size() < 15 || line.substr(0, 5) != "POST " || line.substr(line.size() - 9) != " HTTP/1.1")
+  const bool post = line.substr(0, 5) == "POST ";
+  const size_t method_len = post ? 5 : line.substr(0, 4) == "GET " ? 4 : 0;
+  if (method_len == 0 || line.size() < method_len + 10 || line.substr(line.size() - 9) != " HTTP/1.1")
     return std::nullopt;
-  std::string_view target = line.substr(5, line.size() - 14);
+  std::string_view target = line.substr(method_len, line.size() - method_len - 9);
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   if (q != std::string_view::npos && target.find('?', q + 1) != std::string_view::npos) return std::nullopt;
-  if (path.size() <= fast_prefix_.size() || path.compare(0, fast_prefix_.size(), fast_prefix_) != 0 ||
-      path.find('%') != std::string_view::npos)
+  if (path.find('%') != std::string_view::npos) return std::nullopt;
+  std::string_view tail;
+  if (post) {
+    if (!fast_handler_ || path.size() <= fast_prefix_.size() || path.compare(0, fast_prefix_.size(), fast_prefix_) != 0)
+      return std::nullopt;
+    tail = path.substr(fast_prefix_.size());
+    if (tail.find('/') != std::string_view::npos) return std::nullopt;
+  } else if (!fast_get_ || path != fast_get_path_) {
     return std::nullopt;
-  std::string_view tail = path.substr(fast_prefix_.size());
-  if (tail.find('/') != std::string_view::npos) return std::nullopt;
+  }
 
   const FieldIndex* fields = stream.fields();
   if (fields == nullptr) return std::nullopt;
@@ -158,7 +169,7 @@ std::optional<bool> EdgeServer::serve_fast(edge::ConnStream& stream, bool close_
   fast_answers_.fetch_add(1, std::memory_order_relaxed);
   if (close_asked) connection_closed = true;
   httplib::Request req;
-  req.method = "POST";
+  req.method = post ? "POST" : "GET";
   req.version = "HTTP/1.1";
   req.target.assign(target);
   req.path.assign(path);
@@ -177,9 +188,10 @@ std::optional<bool> EdgeServer::serve_fast(edge::ConnStream& stream, bool close_
   try {
     bool handled = fast_pre_routing_ && fast_pre_routing_(req, res) == HandlerResponse::Handled;
     if (!handled) {
-      req.body.assign(stream.body());
+      req.body.assign(stream.body());  // a GET has none: the gate refuses one with a body
       stream.take_all();
-      fast_handler_(tail, req, res);
+      if (post) fast_handler_(tail, req, res);
+      else fast_get_(req, res);
     }
   } catch (...) {
     fast_exception_(req, res, std::current_exception());

@@ -96,6 +96,9 @@ class EdgeServer final : public httplib::Server {
   // the head alone cannot settle goes to httplib unchanged. One prefix.
   using FastHandler = std::function<void(std::string_view tail, const httplib::Request&, httplib::Response&)>;
   void set_fast_post(std::string prefix, FastHandler handler);
+  // And a plain "GET <path>" (the query, if any, left unread by `handler`),
+  // which must be the first GET route httplib would match for that path.
+  void set_fast_get(std::string path, Handler handler);
   // On by default; tests turn it off to compare both paths' answers.
   void set_fast_path(bool on) { fast_on_.store(on); }
   // Requests answered by the edge's own path so far.
@@ -129,6 +132,8 @@ class EdgeServer final : public httplib::Server {
   EdgeLimits limits_;
   std::string fast_prefix_;
   FastHandler fast_handler_;
+  std::string fast_get_path_;
+  Handler fast_get_;
   std::atomic<bool> fast_on_{true};
   std::atomic<size_t> fast_answers_{0};
   HandlerWithResponse fast_pre_routing_;

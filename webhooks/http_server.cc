@@ -247,8 +247,8 @@ void install_logger(EdgeServer& svr, Metrics* metrics, bool log, const WebhookWi
 
 // Health, metrics, the read API; with a bot, the write and complaints APIs
 // and the webhooks.
-void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot* bot, const WebhookWiring& webhooks) {
-  svr.Get("/healthz", [ledger](const httplib::Request&, httplib::Response& res) {
+void install_routes(EdgeServer& svr, Metrics* metrics, Ledger* ledger, Bot* bot, const WebhookWiring& webhooks) {
+  auto health = [ledger](const httplib::Request&, httplib::Response& res) {
     // A ledger that failed verification is not healthy, whatever else works.
     if (std::string failure = ledger->integrity_failure(); !failure.empty()) {
       res.status = 503;
@@ -256,7 +256,10 @@ void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot*
       return;
     }
     res.set_content("ok\n", "text/plain; charset=utf-8");
-  });
+  };
+  // The first GET route: the edge answers a plain GET /healthz itself (issue #18).
+  svr.Get("/healthz", health);
+  svr.set_fast_get("/healthz", health);
   svr.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
   });

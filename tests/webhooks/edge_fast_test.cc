@@ -1,5 +1,5 @@
-// The edge's own path for a plain POST /webhooks/<bot> (webhooks/edge_fast.cc,
-// issue #18): every answer is byte for byte what httplib's request handling
+// The edge's own path for a plain POST /webhooks/<bot> and GET /healthz
+// (webhooks/edge_fast.cc, issue #18): every answer is byte for byte what httplib's request handling
 // gives for the same request (status line, fields and their order,
 // Connection/Keep-Alive, Content-Length, body; httplib sends no Date), on a
 // kept connection, pipelined, closing, and for every error the route and the
@@ -195,7 +195,21 @@ TEST_F(EdgeFast, EveryAnswerIsHttplibsAnswer) {
          return std::vector<Step>{{request(t + "a", {}) + request(t + "b", range) + request(t + "c", {}), 3}};
        },
        true},
+      {"GET /healthz", [&](const std::string&) { return one("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); }, true},
+      {"GET /healthz?probe=1, closing",
+       [&](const std::string&) { return one("GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); }, true},
+      {"GET /healthz pipelined with a signed query",
+       [&](const std::string& t) {
+         return std::vector<Step>{{"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + request(t + "a", {}), 2}};
+       },
+       true},
       // What the edge's path leaves to httplib.
+      {"HEAD /healthz", [&](const std::string&) { return one("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); }, false, true},
+      {"GET /healthz with a body (refused by the gate)",
+       [&](const std::string&) { return one("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"); }, false},
+      {"GET /healthzx", [&](const std::string&) { return one("GET /healthzx HTTP/1.1\r\nHost: x\r\n\r\n"); }, false},
+      {"GET /healthz, Accept-Encoding: gzip",
+       [&](const std::string&) { return one("GET /healthz HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"); }, false},
       {"404 path with a slash", [&](const std::string& t) { Signed o; o.path = "/webhooks/a/b"; return one(request(t + "a", o)); }, false},
       {"404 PUT", [&](const std::string&) { return one("PUT /webhooks/generic HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"); }, false},
       {"HEAD", [&](const std::string&) { return one("HEAD /webhooks/generic HTTP/1.1\r\nHost: x\r\n\r\n"); }, false, true},
