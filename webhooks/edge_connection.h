@@ -189,6 +189,24 @@ class ConnStream final : public httplib::Stream {
     return false;
   }
 
+  // For the edge's own path (webhooks/edge_fast.cc): the request's head
+  // (request line and fields), the index of its fields (null when more than
+  // it holds), the body the gate read, the connection; take_head() and take_all() mark
+  // the head or the whole request read, as httplib's reading would.
+  std::string_view head() const { return std::string_view(c_.buf.data() + c_.pos, c_.head_len); }
+  const FieldIndex* fields() {
+    indexed("");
+    return index_.complete ? &index_ : nullptr;
+  }
+  std::string_view body() const {
+    return c_.refuse ? std::string_view() : std::string_view(c_.buf.data() + c_.pos + c_.head_len, c_.body_len);
+  }
+  void take_head() { consumed_ = c_.head_len; }
+  void take_all() { consumed_ = limit_; }
+  const Conn& conn() const { return c_; }
+  // What write() appends to, for an answer written in place.
+  std::string& answer() { return c_.out; }
+
   size_t consumed() const { return consumed_; }
   // Read to the end that the gate found, and not refused before its body.
   bool request_consumed() const { return !c_.refuse && consumed_ == limit_; }
@@ -196,7 +214,6 @@ class ConnStream final : public httplib::Stream {
   bool closing() const { return must_close_; }
 
  private:
-  std::string_view head() const { return std::string_view(c_.buf.data() + c_.pos, c_.head_len); }
   // Indexes the head on the first lookup; false when lookups of this name
   // must go to httplib.
   bool indexed(std::string_view name) {

@@ -47,6 +47,10 @@ bool field_named(std::string_view head, const FieldIndex::Field& f, std::string_
 // The first field named `name`, or nullptr.
 const FieldIndex::Field* find_field(std::string_view head, const FieldIndex& index, std::string_view name);
 
+// The reason phrase httplib 0.11.4 writes after a status code
+// (EdgeFast.StatusReasonsAreHttplibs checks every code from 100 to 599).
+const char* status_reason(int status);
+
 // The gate's own answers (400, 408, 431, 503): JSON with a stable code, and
 // "Connection: close".
 std::string canned_answer(int status);

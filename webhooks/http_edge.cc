@@ -76,6 +76,8 @@ bool EdgeServer::process_and_close_socket(socket_t sock) {
 }
 
 bool EdgeServer::run_request(httplib::Stream& stream, bool close_connection, bool& connection_closed) {
+  if (edge::tl_stream != nullptr)
+    if (auto kept = serve_fast(*edge::tl_stream, close_connection, connection_closed)) return *kept;
   return process_request(stream, close_connection, connection_closed, setup_request);
 }
 

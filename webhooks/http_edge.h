@@ -49,12 +49,18 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "webhooks/edge_limits.h"
 
 namespace sunledger {
+
+namespace edge {
+class ConnStream;
+}
 
 class EdgeServer final : public httplib::Server {
  public:
@@ -79,6 +85,37 @@ class EdgeServer final : public httplib::Server {
   // whose request was not read to its end).
   Server& set_post_routing_handler(Handler) = delete;
 
+  // The edge's own path (webhooks/edge_fast.cc, issue #18): a plain
+  // "POST <prefix><tail>" (tail non-empty, no '/') is answered without
+  // httplib's request handling (its header map, its reading and writing),
+  // the answer byte for byte what httplib would give: the handlers below
+  // run as httplib runs them, then `handler` with the tail, which must be
+  // what the route "<prefix>([^/]+)" that httplib would pick does with
+  // matches[1], and may read of the request only its method, target, path,
+  // body, addresses, and headers through header_value/has_header. Whatever
+  // the head alone cannot settle goes to httplib unchanged. One prefix.
+  using FastHandler = std::function<void(std::string_view tail, const httplib::Request&, httplib::Response&)>;
+  void set_fast_post(std::string prefix, FastHandler handler);
+  // And a plain "GET <path>" (the query, if any, left unread by `handler`),
+  // which must be the first GET route httplib would match for that path.
+  void set_fast_get(std::string path, Handler handler);
+  // On by default; tests turn it off to compare both paths' answers.
+  void set_fast_path(bool on) { fast_on_.store(on); }
+  // Requests answered by the edge's own path so far.
+  size_t fast_answers() const { return fast_answers_.load(); }
+
+  // httplib would add default headers to every answer; the edge's own path
+  // does not, so none may be set.
+  Server& set_default_headers(httplib::Headers) = delete;
+
+  // Kept by the edge too, for its own path; the same handlers httplib runs.
+  // Set them on the EdgeServer (a call through httplib::Server& would reach
+  // httplib alone).
+  Server& set_pre_routing_handler(HandlerWithResponse handler);
+  Server& set_error_handler(Handler handler);
+  Server& set_exception_handler(ExceptionHandler handler);
+  Server& set_logger(httplib::Logger logger);
+
   class Core;
 
  private:
@@ -87,8 +124,22 @@ class EdgeServer final : public httplib::Server {
   // socket: it is parked in the edge's epoll set, waiting for its bytes.
   bool process_and_close_socket(socket_t sock) override;
   bool run_request(httplib::Stream& stream, bool close_connection, bool& connection_closed);
+  // The request on `stream` answered by the edge's own path: whether the
+  // connection may be kept (as process_request returns); nullopt when it is
+  // not one the path takes (nothing read or written then).
+  std::optional<bool> serve_fast(edge::ConnStream& stream, bool close_connection, bool& connection_closed);
 
   EdgeLimits limits_;
+  std::string fast_prefix_;
+  FastHandler fast_handler_;
+  std::string fast_get_path_;
+  Handler fast_get_;
+  std::atomic<bool> fast_on_{true};
+  std::atomic<size_t> fast_answers_{0};
+  HandlerWithResponse fast_pre_routing_;
+  Handler fast_error_;
+  ExceptionHandler fast_exception_;
+  httplib::Logger fast_logger_;
   std::atomic<Core*> core_{nullptr};
 };
 

@@ -169,7 +169,8 @@ namespace {
 
 // What every request passes before and around its route: limits on what
 // httplib would read, no exception text to the client, JSON error bodies.
-void install_guards(httplib::Server& svr) {
+// Set on the EdgeServer, which runs them on its own path too (edge_fast.cc).
+void install_guards(EdgeServer& svr) {
   // Runs before the body is read: refuse what Debian's httplib 0.11.4 would
   // read without the size cap (chunked or compressed bodies). These answers
   // leave the body unread, so the edge closes the connection after them
@@ -227,7 +228,7 @@ void install_guards(httplib::Server& svr) {
   });
 }
 
-void install_logger(httplib::Server& svr, Metrics* metrics, bool log, const WebhookWiring& webhooks) {
+void install_logger(EdgeServer& svr, Metrics* metrics, bool log, const WebhookWiring& webhooks) {
   // One line per request: method, path without query (queries carry
   // signatures and echo strings), status, bytes, latency. Never bodies.
   std::set<std::string> bots;
@@ -246,8 +247,8 @@ void install_logger(httplib::Server& svr, Metrics* metrics, bool log, const Webh
 
 // Health, metrics, the read API; with a bot, the write and complaints APIs
 // and the webhooks.
-void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot* bot, const WebhookWiring& webhooks) {
-  svr.Get("/healthz", [ledger](const httplib::Request&, httplib::Response& res) {
+void install_routes(EdgeServer& svr, Metrics* metrics, Ledger* ledger, Bot* bot, const WebhookWiring& webhooks) {
+  auto health = [ledger](const httplib::Request&, httplib::Response& res) {
     // A ledger that failed verification is not healthy, whatever else works.
     if (std::string failure = ledger->integrity_failure(); !failure.empty()) {
       res.status = 503;
@@ -255,7 +256,10 @@ void install_routes(httplib::Server& svr, Metrics* metrics, Ledger* ledger, Bot*
       return;
     }
     res.set_content("ok\n", "text/plain; charset=utf-8");
-  });
+  };
+  // The first GET route: the edge answers a plain GET /healthz itself (issue #18).
+  svr.Get("/healthz", health);
+  svr.set_fast_get("/healthz", health);
   svr.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
   });

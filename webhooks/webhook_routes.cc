@@ -51,8 +51,7 @@ Result<DecodedWebhook> decode_guarded(PlatformAdapter& adapter, const WebhookReq
 }  // namespace
 
 void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const WebhookWiring& wiring) {
-  auto handler = [&ledger, &bot, wiring](const httplib::Request& req, httplib::Response& res) {
-    std::string id = req.matches[1];
+  auto serve = [&ledger, &bot, wiring](const std::string& id, const httplib::Request& req, httplib::Response& res) {
     auto it = wiring.adapters.find(id);
     if (it == wiring.adapters.end()) return send_error(res, 404, "没有这个机器人 (no such bot)");
     PlatformAdapter& adapter = *it->second;
@@ -104,8 +103,15 @@ void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const 
     if ((active || !reply->pushes.empty()) && wiring.on_outbox_write) wiring.on_outbox_write();
     send(res, out);
   };
+  auto handler = [serve](const httplib::Request& req, httplib::Response& res) { serve(req.matches[1], req, res); };
   server.Post(R"(/webhooks/([^/]+))", handler);
   server.Get(R"(/webhooks/([^/]+))", handler);
+  // The edge answers a plain POST here without httplib's request handling
+  // (issue #18); it reads of the request only what `serve` reads.
+  if (auto* edge = dynamic_cast<EdgeServer*>(&server))
+    edge->set_fast_post("/webhooks/", [serve](std::string_view id, const httplib::Request& req, httplib::Response& res) {
+      serve(std::string(id), req, res);
+    });
 }
 
 }  // namespace sunledger::http
