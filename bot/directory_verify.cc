@@ -106,26 +106,40 @@ struct DirectoryComparison {
 }  // namespace
 
 Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
-  std::vector<VerifyProblem> problems;
   auto size = ledger_->log_size(kLogName);
   uint64_t n = 0;
   if (size.is_ok()) n = *size;
   else if (size.status().code() != Code::kNotFound) return size.status();
-
-  // Replayed from the first entry, whatever a running server has cached.
-  auto replayed = replay(n, false);
-  if (!replayed.is_ok()) return replayed.status();
-  const DirectoryState& st = **replayed;
-  for (const auto& [index, why] : st.problems) problems.push_back({kLogName, index, why});
-  DirectoryComparison compare{n, problems};
-  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    compare.bindings(r.sql(), st.bindings);
-    compare.members(r.sql(), st.members);
-    compare.tokens(r.sql(), st.tokens);
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  return problems;
+  // The tables are compared in a snapshot whose admin log is the one
+  // replayed: a change committed in between by another process (a node
+  // sharing the database, the CLI) would look made by hand. When the
+  // snapshot's log has grown, the replay goes on to it and the tables are
+  // read again (a few times: a node changing the directory without pause
+  // is not what an administrator does).
+  for (int attempt = 1;; ++attempt) {
+    std::vector<VerifyProblem> problems;
+    // Replayed from the first entry, whatever a running server has cached.
+    auto replayed = replay(n, false);
+    if (!replayed.is_ok()) return replayed.status();
+    const DirectoryState& st = **replayed;
+    for (const auto& [index, why] : st.problems) problems.push_back({kLogName, index, why});
+    DirectoryComparison compare{n, problems};
+    uint64_t seen = n;
+    Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+      auto& q = r.sql().statement("SELECT size FROM logs WHERE name=?");
+      q.bind(1, std::string(kLogName));
+      seen = q.step() ? static_cast<uint64_t>(q.column_int64(0)) : 0;
+      q.reset();
+      if (seen != n && attempt < 5) return Status::ok();
+      compare.bindings(r.sql(), st.bindings);
+      compare.members(r.sql(), st.members);
+      compare.tokens(r.sql(), st.tokens);
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+    if (seen == n || attempt >= 5) return problems;
+    n = seen;
+  }
 }
 
 }  // namespace sunledger
