@@ -43,6 +43,10 @@ const char* const kAddHeldMonth = "ALTER TABLE outbox ADD COLUMN held_month TEXT
 const char* const kAddReleasedAt = "ALTER TABLE outbox ADD COLUMN released_at INTEGER";
 // A released notice's pre-release signature fingerprint (bot/deliveries.h).
 const char* const kAddHeldPush = "ALTER TABLE outbox ADD COLUMN held_push TEXT";
+// Nodes sharing a PostgreSQL database (issue #17): which node's sender has
+// the row (its writer session's backend pid) and since when (see claim()).
+const char* const kAddClaimedBy = "ALTER TABLE outbox ADD COLUMN claimed_by INTEGER";
+const char* const kAddClaimedAt = "ALTER TABLE outbox ADD COLUMN claimed_at INTEGER";
 // What every read of a row selects, in row()'s order.
 #define SUNLEDGER_OUTBOX_COLUMNS \
   "id, bot, chat, text, attempts, created_at, audience, sig, coalesce(held_village, ''), coalesce(held_month, ''), " \
@@ -144,6 +148,10 @@ Status Outbox::create_schema(WriteTxn& txn) {
   }
   // Rows released before it existed keep none (bot/deliveries.h).
   if (!outbox_has(txn, "held_push")) txn.sql().exec(kAddHeldPush);
+  if (!outbox_has(txn, "claimed_by")) {
+    txn.sql().exec(kAddClaimedBy);
+    txn.sql().exec(kAddClaimedAt);
+  }
   for (const char* sql : kIndexes) txn.sql().exec(sql);
   return Status::ok();
 }
@@ -155,10 +163,11 @@ std::vector<SchemaIndex> Outbox::own_indexes() {
 // Every table create_schema leaves: today's, and the first versions' with
 // audience added, each with the columns added since, in the order it adds them.
 std::vector<SchemaTable> Outbox::own_tables() {
-  const char* const since_audience[] = {kAddDeadAt,      kAddDeadReason, kAddSig,        kAddDeadConfig,
-                                        kAddHeldVillage, kAddHeldMonth,  kAddReleasedAt, kAddHeldPush};
-  const char* const since_first[] = {kAddAudience,   kAddDeadAt,      kAddDeadReason, kAddSig,       kAddDeadConfig,
-                                     kAddHeldVillage, kAddHeldMonth, kAddReleasedAt, kAddHeldPush};
+  const char* const since_audience[] = {kAddDeadAt,     kAddDeadReason, kAddSig,       kAddDeadConfig, kAddHeldVillage,
+                                        kAddHeldMonth,  kAddReleasedAt, kAddHeldPush,  kAddClaimedBy,  kAddClaimedAt};
+  const char* const since_first[] = {kAddAudience,   kAddDeadAt,     kAddDeadReason, kAddSig,       kAddDeadConfig,
+                                     kAddHeldVillage, kAddHeldMonth, kAddReleasedAt, kAddHeldPush,  kAddClaimedBy,
+                                     kAddClaimedAt};
   SchemaTable t = schema_table(kTable);
   t.sql = {table_sql_after(kTable, since_audience), table_sql_after(kFirstTable, since_first)};
   return {t};
@@ -317,6 +326,46 @@ Status Outbox::unrelease(int64_t id) {
     q.exec();
     return Status::ok();
   });
+}
+
+Result<bool> Outbox::shared_storage() {
+  bool shared = false;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    shared = r.sql().dialect() == sql::Session::Dialect::kPostgresql;
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return shared;
+}
+
+Result<bool> Outbox::claim(int64_t id, int64_t now) {
+  bool claimed = false;
+  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    claimed = false;
+    if (txn.sql().dialect() != sql::Session::Dialect::kPostgresql) {
+      claimed = true;  // one server per SQLite file (serve.lock): nobody to share with
+      return Status::ok();
+    }
+    // A row another node's sender is not sending: unclaimed, this node's
+    // own (this Ledger's writer session), or claimed by a session that is
+    // gone (its node died: the server ends a killed client's backend at
+    // once) or that has held it longer than any send takes (its pid may
+    // have been reused since). SKIP LOCKED: a row another node is claiming
+    // right now is that node's.
+    auto& q = txn.sql().statement(
+        "UPDATE outbox SET claimed_by = pg_backend_pid(), claimed_at = ? WHERE id = ("
+        "SELECT o.id FROM outbox o WHERE o.id = ? AND o.delivered_at IS NULL AND o.dead_at IS NULL"
+        " AND (o.claimed_by IS NULL OR o.claimed_by = pg_backend_pid() OR o.claimed_at < ?"
+        "      OR NOT EXISTS(SELECT 1 FROM pg_stat_activity a WHERE a.pid = o.claimed_by))"
+        " FOR UPDATE SKIP LOCKED)");
+    q.bind(1, now);
+    q.bind(2, id);
+    q.bind(3, now - kClaimSeconds);
+    claimed = q.exec() == 1;
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return claimed;
 }
 
 Result<std::vector<std::string>> Outbox::pending_bots() {
