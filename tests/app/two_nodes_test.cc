@@ -3,8 +3,9 @@
 // tests/support/pg_cluster.h), eight clients posting to the same village
 // through both, one node or the other SIGKILLed and restarted again and
 // again. Afterwards: no acknowledged write lost nor half there, no index
-// used twice, verify intact (every stored checkpoint extends the one
-// before: an append checks it under the log's lock), every push delivered,
+// used twice, every checkpoint either node served during the run a head of
+// the final log (so each is consistent with every later one), verify intact,
+// every push delivered,
 // repeated only when a kill may have cut its record, and every message
 // redelivered to the other node answered with its first reply.
 #include <gtest/gtest.h>
@@ -20,6 +21,8 @@
 #include <random>
 #include <set>
 
+#include "ledger/crypto.h"
+#include "ledger/merkle.h"
 #include "ledger/pg_connection.h"
 #include "server_process.h"
 #include "support/pg_cluster.h"
@@ -109,6 +112,24 @@ TEST(TwoNodes, EightClientsThroughTwoServersOneKilledAgainAndAgain) {
         acknowledged[n] = *reply;
       }
     });
+  // The village's checkpoints as both nodes serve them meanwhile (the
+  // public tile endpoint): each must be the head of a prefix of the final
+  // log, so every one is consistent with every later one.
+  std::vector<std::string> checkpoints;
+  std::thread sampler([&] {
+    while (!done) {
+      for (auto& node : nodes) {
+        int port = node.port;
+        if (port == 0) continue;
+        httplib::Client c("127.0.0.1", port);
+        c.set_connection_timeout(1, 0);
+        c.set_read_timeout(2, 0);
+        auto r = c.Get("/logs/shuangjiang/checkpoint");
+        if (r && r->status == 200) checkpoints.push_back(r->body);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   int kills = 0;
   std::mt19937 rng(20261201);
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(12);
@@ -122,6 +143,7 @@ TEST(TwoNodes, EightClientsThroughTwoServersOneKilledAgainAndAgain) {
   }
   done = true;
   for (auto& t : clients) t.join();
+  sampler.join();
   ASSERT_GE(kills, 5);
 
   // Every acknowledged complaint's receipt reaches its reporter (a node
@@ -187,6 +209,33 @@ TEST(TwoNodes, EightClientsThroughTwoServersOneKilledAgainAndAgain) {
   EXPECT_EQ(rows, size);
   EXPECT_EQ(distinct, size) << "an index used twice";
   EXPECT_EQ(top, size - 1) << "a gap in the indexes";
+  // Every checkpoint served is the root of the final log's first `size`
+  // leaves (its second and third lines: size, base64 root).
+  std::multimap<uint64_t, Hash> served;
+  for (const auto& note : checkpoints) {
+    size_t a = note.find('\n'), b = note.find('\n', a + 1), c2 = note.find('\n', b + 1);
+    ASSERT_NE(c2, std::string::npos) << note;
+    auto root = hash_from_base64(note.substr(b + 1, c2 - b - 1));
+    ASSERT_TRUE(root.is_ok()) << note;
+    served.emplace(std::stoull(note.substr(a + 1, b - a - 1)), *root);
+  }
+  EXPECT_GT(served.size(), 20u);
+  {
+    CompactRange range;
+    auto check = [&](uint64_t at) {
+      auto [from, to] = served.equal_range(at);
+      for (auto it = from; it != to; ++it)
+        EXPECT_TRUE(it->second == range.root()) << "the checkpoint of size " << at << " is not a head of the log";
+    };
+    check(0);
+    auto& q = (*c)->statement(
+        "SELECT e.leaf FROM entries e JOIN logs l ON l.id=e.log_id WHERE l.name='shuangjiang' ORDER BY e.idx");
+    while (q.step()) {
+      range.append(merkle_leaf_hash(q.column_blob(0)));
+      check(range.size());
+    }
+    EXPECT_LE(served.rbegin()->first, range.size());
+  }
   int posts = 0;
   for (const auto& [n, reply] : acknowledged) {
     if (n % 5 == 2 || reply.find("已记账") == std::string::npos) continue;
@@ -213,8 +262,9 @@ TEST(TwoNodes, EightClientsThroughTwoServersOneKilledAgainAndAgain) {
       }
       ADD_FAILURE() << node.data << ":\n" << wanted.substr(0, 20000);
     }
-  std::printf("two nodes: %zu acknowledged, %d posts, %zu receipts, %d kills, %d repeated pushes, log size %lld\n",
-              acknowledged.size(), posts, reporters.size(), kills, repeats, static_cast<long long>(size));
+  std::printf("two nodes: %zu acknowledged, %d posts, %zu receipts, %d kills, %d repeated pushes, log size %lld, "
+              "%zu checkpoints served\n",
+              acknowledged.size(), posts, reporters.size(), kills, repeats, static_cast<long long>(size), served.size());
 }
 
 // A server started without --shared-database serves its database alone:
