@@ -54,9 +54,11 @@ TEST(TwoWriters, CrossedLogsBothStand) {
   auto report = t.ledger->verify();
   ASSERT_TRUE(report.is_ok()) << report.status().to_string();
   EXPECT_TRUE(report->intact()) << report->problems.front().log << ": " << report->problems.front().reason;
-  // On PostgreSQL one of them ran twice (the deadlock's victim); on SQLite,
-  // where the second waited, each ran once.
-  EXPECT_EQ(runs.load(), testing::test_db_is_postgresql() ? 3 : 2);
+  // On PostgreSQL the deadlock's victim ran again (once, or more when its
+  // rerun met the other writer again); on SQLite, where the second waited
+  // for the first, each ran once.
+  if (testing::test_db_is_postgresql()) EXPECT_GE(runs.load(), 3);
+  else EXPECT_EQ(runs.load(), 2);
 }
 
 }  // namespace
