@@ -111,6 +111,15 @@ Status write_recording(Ledger* ledger, const std::function<Status(WriteTxn&, boo
   return ledger->write([&](WriteTxn& txn) { return change(txn, false); });
 }
 
+// Nodes sharing a PostgreSQL database (issue #17): a writer that picks the
+// rows it records in the deliveries log takes that log first, so that two
+// nodes starting at once (each reviving, or giving up on, the same rows)
+// pick them one after the other, not both from the same state.
+Status hold_deliveries(WriteTxn& txn) {
+  auto held = txn.log_size(deliveries::kLogName);
+  return held.is_ok() ? Status::ok() : held.status();
+}
+
 // Whether the outbox table has `column` (older versions lacked some).
 bool outbox_has(WriteTxn& txn, const std::string& column) {
   auto columns = txn.sql().columns("outbox");
@@ -410,6 +419,7 @@ Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::
                          const std::string& config, std::string* refused) {
   return write_recording(ledger_, [&](WriteTxn& txn, bool record) -> Status {
     if (record) {
+      if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
       auto& q = txn.sql().statement("SELECT sig FROM outbox WHERE id=? AND delivered_at IS NULL AND dead_at IS NULL");
       q.bind(1, id);
       if (!q.step()) return Status::ok();  // delivered or given up on meanwhile: nothing changes
@@ -437,6 +447,8 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
   Status s = write_recording(ledger_, [&](WriteTxn& txn, bool record) -> Status {
     ids.clear();
     std::vector<std::string> sigs;
+    if (record)
+      if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
     {
       auto& q = txn.sql().statement(
           "SELECT id, sig FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
@@ -483,6 +495,7 @@ Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_
                                                   std::string* refused) {
   int64_t n = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
     std::vector<std::pair<int64_t, std::string>> rows;
     {
       auto& q = txn.sql().statement(
@@ -509,6 +522,7 @@ Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_
 
 Status Outbox::revive(int64_t id, int64_t now, const std::string& by) {
   return ledger_->write([&](WriteTxn& txn) -> Status {
+    if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
     auto& q = txn.sql().statement("SELECT " SUNLEDGER_OUTBOX_COLUMNS
                                   ", delivered_at IS NOT NULL, dead_at IS NOT NULL, coalesce(dead_reason, '')"
                                   " FROM outbox WHERE id=?");
