@@ -216,7 +216,9 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
     note(lock.status().message() + ": serve refuses to start until it stops (checking before a restart is fine)");
   else if (!lock.is_ok())
     bad(lock.status().message() + ": serve refuses to start while it does");
-  else if (d.shared_database && !d.db.empty())
+  else if (d.shared_database && d.db.empty())
+    bad("--shared-database: this folder's ledger is a SQLite file, which one server alone serves");
+  else if (d.shared_database)
     good("--shared-database: this server shares the database with the other servers started so (outbox rows "
          "claimed one node at a time; rate limits per node)");
   if (public_url.empty())

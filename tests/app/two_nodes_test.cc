@@ -268,7 +268,8 @@ TEST(TwoNodes, EightClientsThroughTwoServersOneKilledAgainAndAgain) {
 }
 
 // A server started without --shared-database serves its database alone:
-// one started with it is refused beside it, and the other way round.
+// one started with it is refused beside it, and the other way round; serve
+// --check says which; a SQLite folder is never shared.
 TEST(TwoNodes, AServerAloneAndASharedOneExcludeEachOther) {
   std::string db = testing::pg_uri(testing::pg_fresh_database());
   ASSERT_FALSE(db.empty());
@@ -297,12 +298,30 @@ TEST(TwoNodes, AServerAloneAndASharedOneExcludeEachOther) {
     auto alone = serve(b, "");
     EXPECT_EQ(alone.exit_code, 1) << alone.output;
     EXPECT_NE(alone.output.find("already serving the database"), std::string::npos) << alone.output;
+    auto check = testing::run_command(std::string(SUNLEDGER_BINARY) + " --data " + b +
+                                      " serve --check --shared-database --listen 127.0.0.1:0");
+    EXPECT_NE(check.output.find("✓ --shared-database: this server shares the database"), std::string::npos)
+        << check.output;
     ServerProcess second;  // a second shared one starts
     second.extra_args = {"--shared-database"};
     second.start(b, "");
     EXPECT_EQ(second.stop(), 0) << *second.log;
     EXPECT_EQ(shared.stop(), 0) << *shared.log;
   }
+  // A SQLite folder is served by one server alone.
+  std::string lone = dir.file("sqlite");
+  ASSERT_EQ(testing::run_command(std::string(SUNLEDGER_BINARY) + " --data " + lone + " init --origin two.test/sqlite")
+                .exit_code,
+            0);
+  auto refused = serve(lone, "--shared-database");
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("--shared-database: this folder's ledger is a SQLite file"), std::string::npos)
+      << refused.output;
+  auto check = testing::run_command(std::string(SUNLEDGER_BINARY) + " --data " + lone +
+                                    " serve --check --shared-database --listen 127.0.0.1:0");
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("--shared-database: this folder's ledger is a SQLite file"), std::string::npos)
+      << check.output;
 }
 
 }  // namespace
