@@ -1,4 +1,4 @@
-// The township's witness: init, key, add-log, list-logs, serve. The witness
+// The township's witness: init, key, add-log, list-logs, forget-log, serve. The witness
 // has its own data folder (--data WDIR) and never opens a ledger; see
 // witness/witness.h and README "Witnesses".
 #include <pthread.h>
@@ -110,7 +110,8 @@ void add_witness_commands(std::vector<Command>& c) {
       .name = "witness list-logs",
       .synopsis = "witness list-logs",
       .help = "Lists the trusted origin prefixes with their keys, then each log the witness has cosigned: its\n"
-              "origin, size, root and when; and how many refused checkpoints were kept as evidence of a fork.",
+              "origin, size, root and when; each state `witness forget-log` removed (origin, size, who, when,\n"
+              "why); and how many refused checkpoints were kept as evidence of a fork.",
       .examples = {"--data ./lukou-witness witness list-logs"},
       .run = [](Deployment& d, const Args&) {
         auto w = witness::Witness::open(d.dir);
@@ -119,13 +120,44 @@ void add_witness_commands(std::vector<Command>& c) {
         if (!logs.is_ok()) return fail(logs.status());
         auto states = (*w)->states();
         if (!states.is_ok()) return fail(states.status());
+        auto forgotten = (*w)->forgotten_logs();
+        if (!forgotten.is_ok()) return fail(forgotten.status());
         auto evidence = (*w)->evidence_count();
         if (!evidence.is_ok()) return fail(evidence.status());
         for (const auto& l : *logs) std::cout << "trust\t" << l.origin_prefix << "\t" << l.verifier_key << "\n";
         for (const auto& s : *states)
           std::cout << "log\t" << s.origin << "\t" << s.size << "\t" << base64_encode(s.root) << "\t" << utc(s.updated_at)
                     << "\n";
+        for (const auto& f : *forgotten)
+          std::cout << "forgotten\t" << f.origin << "\t" << f.size << "\t" << f.by << "\t" << utc(f.forgotten_at) << "\t"
+                    << f.reason << "\n";
         std::cout << "evidence\t" << *evidence << "\n";
+        return kExitOk;
+      },
+      .needs_ledger = false});
+  c.push_back({
+      .name = "witness forget-log",
+      .synopsis = "witness forget-log --origin ORIGIN --by WHO --reason TEXT",
+      .help = "Starts the log ORIGIN afresh, for when its county restored a backup older than what the witness\n"
+              "cosigned and the inspectors have recorded the incident: in one transaction the witness keeps its\n"
+              "state of ORIGIN (size, root, the checkpoint it cosigned) as evidence with WHO, the reason and the\n"
+              "time (`witness list-logs` prints it), and removes it, so its next checkpoint of ORIGIN is taken as\n"
+              "a log never seen (old 0). Prints the state it forgot. A running `witness serve` sees it at its next\n"
+              "request. There is no HTTP way to do this. ORIGIN is the whole origin, as `witness list-logs` prints it.",
+      .examples = {"--data ./zhuting-witness witness forget-log --origin lukou.example/sunledger/shuangjiang --by 'zhuting-wang' "
+                   "--reason 'county restored the 2026-11-28 backup; recorded by the inspectors as JJW-2026-14'"},
+      .values = {"origin", "by", "reason"},
+      .required = {"origin", "by", "reason"},
+      .run = [](Deployment& d, const Args& a) {
+        auto w = witness::Witness::open(d.dir);
+        if (!w.is_ok()) return fail(w.status());
+        auto f = (*w)->forget_log(a.get("origin"), a.get("by"), a.get("reason"));
+        if (!f.is_ok()) return fail(f.status());
+        std::cout << "forgotten\t" << f->origin << "\t" << f->size << "\t" << base64_encode(f->root) << "\t"
+                  << utc(f->cosigned_at) << "\n"
+                  << f->checkpoint << (f->checkpoint.empty() || f->checkpoint.back() == '\n' ? "" : "\n")
+                  << "kept as evidence (witness list-logs); the next checkpoint of " << f->origin
+                  << " is taken as a log never seen (old 0)\n";
         return kExitOk;
       },
       .needs_ledger = false});

@@ -6,6 +6,7 @@
 # (1,000) requests to warm up (villagers recorded, caches filled), zeroes the
 # counters, sends COUNT more (the same villagers, new message ids) one after
 # another on one connection, and prints the instructions (Ir) per request.
+# CALLGRIND_KEEP=FILE keeps the measured profile for `callgrind_annotate FILE`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-./build/sunledger}
@@ -26,4 +27,5 @@ python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/measured.txt" "$co
 python3 bench/wrk/send_sequential.py "$data/measured.txt" $port
 callgrind_control -d "$(cat "$data/pid")" >/dev/null
 total=$(grep -h '^summary:' "$data"/cg.out.* | tail -1 | awk '{print $2}')
+if [ -n "${CALLGRIND_KEEP:-}" ]; then cp "$(ls -t "$data"/cg.out.* | head -1)" "$CALLGRIND_KEEP"; fi
 echo "instructions per request (callgrind Ir): $((total / count)) ($total for $count requests)"

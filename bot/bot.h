@@ -244,7 +244,8 @@ class Bot {
   Result<std::vector<std::string>> villages_in_area(const std::string& area);
 
  private:
-  Result<BotReply> handle_message(const InboundMessage& message);
+  // `finished`: the reply's text is already as handle() would leave it.
+  Result<BotReply> handle_message(const InboundMessage& message, bool& finished);
   Ledger* ledger();
   struct Impl;
   friend struct CommandRun;  // a command's handler runs against Impl (bot_impl.h)

@@ -41,6 +41,10 @@ struct Context {
   std::vector<std::string> inspector_areas;
   std::vector<std::string> official_villages;
   std::vector<std::string> args;
+  // Set by a read that answers from its cache of finished replies (the line
+  // ended, identity numbers masked, as Bot::handle leaves every reply), so
+  // handle() does not scan the same text again on every request (issue #18).
+  mutable bool reply_finished = false;
 };
 
 // A refusal or a correction to show the sender; changes nothing.
@@ -144,8 +148,15 @@ using namespace bot_internal;
 struct RenderedAccounts {
   uint64_t size = 0;
   std::string day;
-  std::string text;
+  std::string text;  // finished as Bot::handle finishes a reply (finish_reply_text)
 };
+
+// What Bot::handle makes of every reply's text: its last line ended, and no
+// identity number left readable, whatever path built it.
+inline std::string finish_reply_text(std::string text) {
+  if (!text.empty() && text.back() != '\n') text += "\n";
+  return redact_resident_ids(text);
+}
 
 // A village's books kept up to date entry by entry.
 struct VillageCache {
@@ -214,8 +225,19 @@ struct Bot::Impl {
   std::map<std::string, std::shared_ptr<VillageCache>> books;
   std::map<std::pair<std::string, std::string>, RenderedAccounts> accounts_cache;  // (village, month), published months only
 
+  // Asked twice per cached answer: the date is formatted (snprintf) once per
+  // thread and local day, the day number being all it depends on.
   std::string today() const {
-    return format_date(local_date(ledger->clock().now_unix_seconds(), ledger->utc_offset_minutes()));
+    int64_t now = ledger->clock().now_unix_seconds();
+    int offset = ledger->utc_offset_minutes();
+    int64_t local = now + int64_t{offset} * 60, day = local / 86400 - (local % 86400 < 0 ? 1 : 0);
+    thread_local int64_t cached_day = INT64_MIN;
+    thread_local std::string cached;
+    if (day != cached_day) {
+      cached = format_date(local_date(now, offset));
+      cached_day = day;
+    }
+    return cached;
   }
 
   Result<std::shared_ptr<const Directory>> directory() { return directory_store.snapshot(); }

@@ -11,14 +11,18 @@ using nlohmann::json;
 
 
 Result<BotReply> Bot::handle(const InboundMessage& msg) {
-  auto r = handle_message(msg);
-  // While the ledger fails verification every answer says so first.
-  if (r.is_ok() && !r->text.empty() && !impl_->ledger->integrity_failure().empty()) r->text = kIntegrityWarning + r->text;
-  // Every answer ends its last line, however it was built.
-  if (r.is_ok() && !r->text.empty() && r->text.back() != '\n') r->text += "\n";
-  // Defence in depth: whatever path quoted what people typed, no identity
-  // number leaves in a reply.
-  if (r.is_ok()) r->text = redact_resident_ids(r->text);
+  bool finished = false;
+  auto r = handle_message(msg, finished);
+  // While the ledger fails verification every answer says so first (and is
+  // finished again below: masking a masked text changes nothing).
+  if (r.is_ok() && !r->text.empty() && !impl_->ledger->integrity_failure().empty()) {
+    r->text = kIntegrityWarning + r->text;
+    finished = false;
+  }
+  // Every answer ends its last line, however it was built, and, defence in
+  // depth: whatever path quoted what people typed, no identity number leaves
+  // in a reply. A cached answer was finished when it was cached.
+  if (r.is_ok() && !finished) r->text = finish_reply_text(std::move(r->text));
   // Only which note to add to the reply: the snapshot resolve() just took serves.
   if (r.is_ok() && msg.group && !r->text.empty())
     if (auto dir = impl_->directory_store.snapshot(DirectoryStore::Freshness::kRecent); dir.is_ok())
@@ -82,7 +86,7 @@ std::optional<BotReply> Bot::Impl::screen(const InboundMessage& msg, const Parse
   return std::nullopt;
 }
 
-Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
+Result<BotReply> Bot::handle_message(const InboundMessage& msg, bool& finished) {
   Impl& I = *impl_;
   ParsedCommand cmd;  // an overlong message is not parsed at all (screen() answers it)
   if (msg.text.size() <= I.options.max_message_bytes) cmd = parse_command(msg.text);
@@ -106,6 +110,7 @@ Result<BotReply> Bot::handle_message(const InboundMessage& msg) {
     auto text = spec->run(run);
     if (!text.is_ok()) return said_or_error(text.status(), std::move(reply));
     reply.text = std::move(*text);
+    finished = ctx.reply_finished;
     return reply;
   }
   return I.run_write(*spec, ctx, cmd);

@@ -101,7 +101,10 @@ Result<std::string> Bot::Impl::accounts(const Context& ctx) {
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = accounts_cache.find({ctx.village->id, *month});
-    if (it != accounts_cache.end() && it->second.size == (*b)->size && it->second.day == today()) return it->second.text;
+    if (it != accounts_cache.end() && it->second.size == (*b)->size && it->second.day == today()) {
+      ctx.reply_finished = true;
+      return it->second.text;
+    }
   }
   auto close = ledger->month_close(ctx.village->id, *month);
   if (!close.is_ok()) return close.status();
@@ -122,6 +125,9 @@ Result<std::string> Bot::Impl::accounts(const Context& ctx) {
       if (f.month == *month || (latest && f.month.empty())) flags.push_back(f);
     text = render_statement(ctx.village->name, *close, flags);
   }
+  // Kept finished: the answer is masked once here, not on every request.
+  text = finish_reply_text(std::move(text));
+  ctx.reply_finished = true;
   std::lock_guard<std::mutex> lock(mu);
   accounts_cache[{ctx.village->id, *month}] = RenderedAccounts{(*b)->size, today(), text};
   return text;

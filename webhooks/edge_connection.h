@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "webhooks/edge_framing.h"
 #include "webhooks/edge_limits.h"
 
 namespace sunledger::edge {
@@ -129,6 +131,11 @@ class ConnStream final : public httplib::Stream {
   bool is_readable() const override { return consumed_ < limit_; }
   bool is_writable() const override { return true; }
   ssize_t read(char* ptr, size_t size) override {
+    // httplib reads the head a byte at a time: no memcpy call for each.
+    if (size == 1 && consumed_ < limit_) {
+      *ptr = c_.buf[c_.pos + consumed_++];
+      return 1;
+    }
     size_t n = std::min(size, limit_ - consumed_);
     std::memcpy(ptr, c_.buf.data() + c_.pos + consumed_, n);
     consumed_ += n;
@@ -152,6 +159,36 @@ class ConnStream final : public httplib::Stream {
   }
   socket_t socket() const override { return c_.fd; }
 
+  // The request's field `name` (any case) as httplib's
+  // get_header_value gives it, when the head alone makes that certain: the
+  // first such field, OWS trimmed. nullopt when httplib must say: the value
+  // is empty (which httplib may drop) or holds '%' (httplib percent-decodes
+  // header values), the head has more fields than are indexed, or the name is
+  // one httplib sets itself (REMOTE_ADDR and the like). What the client sent:
+  // a field our hooks set or erase later (Content-Length, Expect, Range) is
+  // to be asked of httplib after they ran.
+  std::optional<std::string_view> field(std::string_view name) {
+    if (!indexed(name)) return std::nullopt;
+    const FieldIndex::Field* f = find_field(head(), index_, name);
+    if (f == nullptr) return std::string_view();
+    std::string_view value = head().substr(f->value, f->value_len);
+    if (value.empty() || value.find('%') != std::string_view::npos) return std::nullopt;
+    return value;
+  }
+  // Whether the request has the field, as httplib's has_header says (same
+  // terms as field()).
+  std::optional<bool> has_field(std::string_view name) {
+    if (!indexed(name)) return std::nullopt;
+    bool named = false;
+    for (size_t i = 0; i < index_.count; ++i) {
+      if (!field_named(head(), index_.fields[i], name)) continue;
+      if (index_.fields[i].value_len > 0) return true;
+      named = true;  // only with an empty value so far: httplib may have dropped it
+    }
+    if (named) return std::nullopt;
+    return false;
+  }
+
   size_t consumed() const { return consumed_; }
   // Read to the end that the gate found, and not refused before its body.
   bool request_consumed() const { return !c_.refuse && consumed_ == limit_; }
@@ -159,7 +196,20 @@ class ConnStream final : public httplib::Stream {
   bool closing() const { return must_close_; }
 
  private:
+  std::string_view head() const { return std::string_view(c_.buf.data() + c_.pos, c_.head_len); }
+  // Indexes the head on the first lookup; false when lookups of this name
+  // must go to httplib.
+  bool indexed(std::string_view name) {
+    if (!tried_index_) {
+      tried_index_ = true;
+      index_fields(head(), index_);
+    }
+    return index_.complete && name.find('_') == std::string_view::npos;
+  }
+
   Conn& c_;
+  FieldIndex index_;
+  bool tried_index_ = false;
   size_t limit_;
   size_t consumed_ = 0;
   bool must_close_ = false;

@@ -16,8 +16,9 @@ namespace {
 // nothing. And httplib never answers "Expect: 100-continue" itself: the gate
 // has already done so when it wants the body, and must not when it refuses it.
 void setup_request(httplib::Request& req) {
-  if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) req.set_header("Content-Length", "0");
-  req.headers.erase("Expect");
+  if (!EdgeServer::has_header(req, "content-length") && !EdgeServer::has_header(req, "transfer-encoding"))
+    req.set_header("Content-Length", "0");
+  if (EdgeServer::has_header(req, "expect")) req.headers.erase("Expect");
 }
 
 }  // namespace
@@ -51,6 +52,18 @@ EdgeServer::EdgeServer(EdgeLimits limits) : limits_(std::move(limits)) {
 EdgeServer::~EdgeServer() = default;
 
 bool EdgeServer::shedding() { return edge::tl_shedding; }
+
+std::string EdgeServer::header_value(const httplib::Request& req, std::string_view name) {
+  if (edge::tl_stream != nullptr)
+    if (auto v = edge::tl_stream->field(name)) return std::string(*v);
+  return req.get_header_value(std::string(name));
+}
+
+bool EdgeServer::has_header(const httplib::Request& req, std::string_view name) {
+  if (edge::tl_stream != nullptr)
+    if (auto v = edge::tl_stream->has_field(name)) return *v;
+  return req.has_header(std::string(name));
+}
 
 bool EdgeServer::process_and_close_socket(socket_t sock) {
   Core* core = core_.load();

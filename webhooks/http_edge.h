@@ -49,6 +49,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <string>
+#include <string_view>
 
 #include "webhooks/edge_limits.h"
 
@@ -63,6 +65,15 @@ class EdgeServer final : public httplib::Server {
   // and the queue full, or the unsent answers of its client, or of all, at their
   // cap): the pre-routing handler answers it 503.
   static bool shedding();
+
+  // The request's header `name` (any case) as
+  // req.get_header_value gives it, and whether it has one as req.has_header
+  // says: while the edge runs the request, read from its index of the head
+  // (no std::map, no tolower: issue #18), else (or when the head alone cannot
+  // tell) from httplib's map. A header the hooks set or erase (Content-Length,
+  // Expect, Range) only before they do: this is what the client sent.
+  static std::string header_value(const httplib::Request& req, std::string_view name);
+  static bool has_header(const httplib::Request& req, std::string_view name);
 
   // The edge uses the post-routing handler itself (to close connections
   // whose request was not read to its end).

@@ -188,17 +188,17 @@ void install_guards(httplib::Server& svr) {
     // to need ranges.
     auto& mutable_req = const_cast<httplib::Request&>(req);
     mutable_req.ranges.clear();
-    mutable_req.headers.erase("Range");
+    if (EdgeServer::has_header(req, "range")) mutable_req.headers.erase("Range");
     if (EdgeServer::shedding()) {
       res.set_header("Retry-After", "1");
       http::send_error(res, 503, "服务繁忙,请稍后再试 (server busy, retry shortly)");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.has_header("Transfer-Encoding")) {
+    if (EdgeServer::has_header(req, "transfer-encoding")) {
       http::send_error(res, 411, "不接受分块传输,请提供 Content-Length (chunked bodies are not accepted)");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.has_header("Content-Encoding")) {
+    if (EdgeServer::has_header(req, "content-encoding")) {
       http::send_error(res, 415, "不接受压缩的请求体 (compressed bodies are not accepted)");
       return httplib::Server::HandlerResponse::Handled;
     }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "webhooks/adapter.h"
+#include "webhooks/http_edge.h"
 #include "webhooks/internal.h"
 #include "webhooks/platform_crypto.h"
 
@@ -58,7 +59,8 @@ void register_webhooks(httplib::Server& server, Ledger& ledger, Bot& bot, const 
     WebhookRequest w;
     w.method = req.method;
     w.query = raw_query(req.target);
-    w.header = [&req](const std::string& name) { return req.get_header_value(name); };
+    // Found in the edge's index of the head, not httplib's map (issue #18).
+    w.header = [&req](const std::string& name) { return EdgeServer::header_value(req, name); };
     w.body = req.body;
     int64_t now = ledger.clock().now_unix_seconds();
     auto decoded = decode_guarded(adapter, w, now);

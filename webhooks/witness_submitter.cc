@@ -71,9 +71,15 @@ Result<size_t> WitnessSubmitter::round() {
   if (!refusals.is_ok()) return refusals.status();
   std::set<std::pair<std::string, std::string>> refused;
   for (const auto& r : *refusals) refused.insert({r.witness, r.log});
+  // Cleared: its size is read again from the cosignatures, and it is asked
+  // at this round even when the log is unchanged and carries its cosignature
+  // (a restored backup does), since after `witness forget-log` it holds none.
   if (loaded_)
     for (const auto& was : refused_)
-      if (!refused.count(was)) known_.erase(was);  // cleared: its size is read again from the cosignatures
+      if (!refused.count(was)) {
+        known_.erase(was);
+        confirmed_.erase(was);
+      }
   // This submitter adds its own refusals to refused_ before it records them,
   // so one that appears in the table while it runs was put there by hand
   // (sqlite3, no key needed): it would stop the witness being asked with no

@@ -10,10 +10,20 @@
 // database: nothing is cosigned that was not persisted, and what was persisted
 // only ever moved forward along verified consistency proofs.
 //
+// The view is a cache of a database another process may change: `witness
+// forget-log` (a CLI process beside a running serve) removes a log's state.
+// So each accepted change is written only if the row is still the one the
+// view was checked against (a compare-and-swap in the batch's transaction;
+// otherwise the batch fails as above and the views are reloaded), and a
+// refusal decided on a view with no change in flight is decided again on the
+// database's row first. A forget is therefore never overwritten by a change
+// checked before it, and is seen by the first request after it.
+//
 // Ownership: borrows the connection and its mutex (db_mu guards every use of
 // the connection, also by the Witness's other members).
-// Thread safety: record() from any number of threads at once. The view
-// assumes one process writes the folder (Witness::claim's lock).
+// Thread safety: record() from any number of threads at once. One process
+// records checkpoints in a folder (Witness::claim's lock); the one other
+// writer of a state, `witness forget-log`, only removes it (see above).
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -45,10 +55,14 @@ class StateStore {
     bool known = false;
     uint64_t size = 0;
     std::string root;
+    uint64_t pending = 0;  // accepted changes not yet committed: the view is ahead of the database
   };
   struct Change {
     bool evidence = false;  // a refused, validly signed checkpoint kept for inspectors
     std::string origin;
+    bool prev_known = false;  // the row the change was checked against (compare-and-swap)
+    uint64_t prev_size = 0;
+    std::string prev_root;
     uint64_t size = 0;
     std::string root;
     std::string text;  // the checkpoint note text, or the evidence's request body
@@ -56,6 +70,9 @@ class StateStore {
   };
 
   View& view(const std::string& origin);  // with mu_ held
+  // tlog-witness v1.0.0's checks of r against v: 200, or the refusal; sets
+  // *evidence when the refusal proves a fork.
+  static Answer check(const View& v, const AddCheckpointRequest& r, std::string* evidence);
   void write(const std::vector<Change>& batch);  // throws on a storage failure
   bool wait_for(uint64_t batch, std::unique_lock<std::mutex>& lock);
 

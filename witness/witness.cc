@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS log_state(
 CREATE TABLE IF NOT EXISTS evidence(
   id INTEGER PRIMARY KEY, origin TEXT NOT NULL, reason TEXT NOT NULL, request TEXT NOT NULL,
   received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS forgotten_logs(
+  id INTEGER PRIMARY KEY, origin TEXT NOT NULL, size INTEGER NOT NULL, root BLOB NOT NULL, checkpoint TEXT NOT NULL,
+  cosigned_at INTEGER NOT NULL, forgotten_by TEXT NOT NULL, reason TEXT NOT NULL, forgotten_at INTEGER NOT NULL);
 )";
 
 Answer text(int status, std::string body) {
@@ -53,6 +56,18 @@ Answer text(int status, std::string body) {
   a.status = status;
   a.body = std::move(body) + "\n";
   return a;
+}
+
+// Printed on one line of `witness list-logs`: UTF-8 text without control characters.
+bool one_line_text(const std::string& s) {
+  return !s.empty() && is_note_text(s) && s.find('\n') == std::string::npos;
+}
+
+Status read_root(const SQLite::Column& column, const std::string& origin, Hash* root) {
+  std::string bytes = column.getString();
+  if (bytes.size() != root->size()) return data_loss("stored root of " + origin + " is not 32 bytes");
+  std::copy(bytes.begin(), bytes.end(), root->begin());
+  return Status::ok();
 }
 
 struct ParsedKey {
@@ -224,9 +239,7 @@ Result<std::vector<LogState>> Witness::states() const {
       LogState s;
       s.origin = q.getColumn(0).getString();
       s.size = static_cast<uint64_t>(q.getColumn(1).getInt64());
-      std::string root = q.getColumn(2).getString();
-      if (root.size() != 32) return data_loss("stored root of " + s.origin + " is not 32 bytes");
-      std::copy(root.begin(), root.end(), s.root.begin());
+      if (Status st = read_root(q.getColumn(2), s.origin, &s.root); !st.is_ok()) return st;
       s.updated_at = q.getColumn(3).getInt64();
       out.push_back(std::move(s));
     }
@@ -243,6 +256,73 @@ Result<int64_t> Witness::evidence_count() const {
   } catch (const std::exception& e) {
     return unavailable(std::string("cannot read the evidence: ") + e.what());
   }
+}
+
+Result<ForgottenLog> Witness::forget_log(const std::string& origin, const std::string& by, const std::string& reason) {
+  if (!one_line_text(by) || !one_line_text(reason))
+    return invalid_argument("--by and --reason must each be one line of text (who you are, and why: the inspectors' record)");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  ForgottenLog f;
+  try {
+    // IMMEDIATE: the read and the delete see one state, never one a serve's
+    // commit changed in between (its compare-and-swap then fails instead).
+    SQLite::Transaction t(*impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*impl_->db, "SELECT size, root, checkpoint, updated_at FROM log_state WHERE origin = ?");
+    q.bind(1, origin);
+    if (!q.executeStep())
+      return not_found("the witness holds no state of " + origin +
+                       " (`witness list-logs` prints the logs it holds, by their whole origin); nothing changed");
+    f.origin = origin;
+    f.size = static_cast<uint64_t>(q.getColumn(0).getInt64());
+    if (Status s = read_root(q.getColumn(1), origin, &f.root); !s.is_ok()) return s;
+    f.checkpoint = q.getColumn(2).getString();
+    f.cosigned_at = q.getColumn(3).getInt64();
+    f.by = by;
+    f.reason = reason;
+    f.forgotten_at = static_cast<int64_t>(std::time(nullptr));
+    SQLite::Statement keep(*impl_->db, "INSERT INTO forgotten_logs(origin, size, root, checkpoint, cosigned_at, "
+                                       "forgotten_by, reason, forgotten_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    keep.bind(1, origin);
+    keep.bind(2, static_cast<int64_t>(f.size));
+    keep.bind(3, f.root.data(), static_cast<int>(f.root.size()));
+    keep.bind(4, f.checkpoint);
+    keep.bind(5, f.cosigned_at);
+    keep.bind(6, by);
+    keep.bind(7, reason);
+    keep.bind(8, f.forgotten_at);
+    keep.exec();
+    SQLite::Statement drop(*impl_->db, "DELETE FROM log_state WHERE origin = ?");
+    drop.bind(1, origin);
+    drop.exec();
+    t.commit();  // synchronous=FULL: the evidence and the removal are durable together
+  } catch (const std::exception& e) {
+    return unavailable(std::string("cannot forget the log (nothing changed): ") + e.what());
+  }
+  return f;
+}
+
+Result<std::vector<ForgottenLog>> Witness::forgotten_logs() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::vector<ForgottenLog> out;
+  try {
+    SQLite::Statement q(*impl_->db, "SELECT origin, size, root, checkpoint, cosigned_at, forgotten_by, reason, "
+                                    "forgotten_at FROM forgotten_logs ORDER BY id");
+    while (q.executeStep()) {
+      ForgottenLog f;
+      f.origin = q.getColumn(0).getString();
+      f.size = static_cast<uint64_t>(q.getColumn(1).getInt64());
+      if (Status s = read_root(q.getColumn(2), f.origin, &f.root); !s.is_ok()) return s;
+      f.checkpoint = q.getColumn(3).getString();
+      f.cosigned_at = q.getColumn(4).getInt64();
+      f.by = q.getColumn(5).getString();
+      f.reason = q.getColumn(6).getString();
+      f.forgotten_at = q.getColumn(7).getInt64();
+      out.push_back(std::move(f));
+    }
+  } catch (const std::exception& e) {
+    return unavailable(std::string("cannot read the forgotten logs: ") + e.what());
+  }
+  return out;
 }
 
 std::vector<ParsedKey> Witness::Impl::keys_for(const std::string& origin) {

@@ -40,6 +40,20 @@ struct LogState {
   int64_t updated_at = 0;  // POSIX seconds
 };
 
+// A log's state the witness's operator removed with `witness forget-log`
+// (after a county restored an older backup, once the inspectors recorded the
+// incident), kept as evidence of what the witness had cosigned.
+struct ForgottenLog {
+  std::string origin;
+  uint64_t size = 0;
+  Hash root{};
+  std::string checkpoint;  // the signed checkpoint the witness last cosigned (its text alone before session 13)
+  int64_t cosigned_at = 0;  // POSIX seconds
+  std::string by;           // who forgot it, as they name themselves
+  std::string reason;
+  int64_t forgotten_at = 0;  // POSIX seconds
+};
+
 // An HTTP answer, ready to send.
 struct Answer {
   int status = 200;
@@ -74,6 +88,14 @@ class Witness {
   // Checkpoints that were validly signed but refused (409 on a different root,
   // 422 on a failed proof): evidence that a log misbehaved, kept for inspectors.
   Result<int64_t> evidence_count() const;
+
+  // In one transaction: keeps origin's state as a ForgottenLog with by and
+  // reason, and removes it, so the origin's next checkpoint is taken as a log
+  // never seen (old 0). A running serve (another process) sees it at its next
+  // request (witness/state_store.h). not_found when the witness holds no
+  // state of origin; by and reason must be one line of text each.
+  Result<ForgottenLog> forget_log(const std::string& origin, const std::string& by, const std::string& reason);
+  Result<std::vector<ForgottenLog>> forgotten_logs() const;  // oldest first
 
   // Locks the folder for this process's add_checkpoint calls; fails when
   // another process (a second `witness serve`) holds it.

@@ -87,6 +87,12 @@ struct ServerProcess {
     if (drain.joinable()) drain.join();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  // A test that failed an ASSERT with the server up: stopped, not left to
+  // abort the whole test binary (a joinable drain thread) or run on. Started
+  // and not yet stopped is exactly "drain joinable".
+  ~ServerProcess() {
+    if (drain.joinable() && pid > 0) stop();
+  }
   std::thread drain;
 };
 

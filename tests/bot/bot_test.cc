@@ -339,6 +339,34 @@ TEST_F(BotTest, WrongRolesAreRefusedPolitely) {
   EXPECT_EQ(size(), before);
 }
 
+// Issue #18: a published month's answer is cached already masked, and
+// handle() does not mask it again. The books and the administrator's commands
+// refuse an identity number in any text a statement shows, so an insider puts
+// one in the village's name with sqlite3 (a new bot, whose caches are empty,
+// reads it): it stays masked in the first answer, in the cached repeats, and
+// with the integrity warning before it; each repeat is the first answer.
+TEST_F(BotTest, ACachedStatementIsMaskedInEveryAnswer) {
+  post_the_case();
+  ASSERT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
+  testing::open_as_insider(t.db_path())->exec("UPDATE villages SET name = '双江村11010519491231002X' WHERE id = 'shuangjiang'");
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  o.commands_per_minute = 0;
+  bot = std::make_unique<Bot>(t.ledger.get(), o);
+  ASSERT_TRUE(bot->initialize().is_ok());
+  std::string first = say("someone", "账目 2022-11").text;
+  ASSERT_NE(first.find("2022年11月"), std::string::npos) << first;
+  EXPECT_EQ(first.find("11010519491231002"), std::string::npos) << first;
+  EXPECT_NE(first.find("双江村****************2X"), std::string::npos) << first;
+  EXPECT_EQ(first.back(), '\n');
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(say("villager-" + std::to_string(i), "账目 2022-11").text, first);
+  t.ledger->set_integrity_failure("test: a row edited by hand");
+  std::string warned = say("someone", "账目 2022-11").text;
+  EXPECT_EQ(warned.rfind("⚠ 账本核验未通过", 0), 0u) << warned;
+  ASSERT_GT(warned.size(), first.size());
+  EXPECT_EQ(warned.substr(warned.size() - first.size()), first);
+}
+
 TEST_F(BotTest, AFinishedProjectMustAccountForItsSpecialFunds) {
   ASSERT_NE(say("secretary", "立项 水利建设 30万 专项").text.find("已立项"), std::string::npos);
   ASSERT_NE(say("secretary", "记账 2022-11\n收入 上级拨款 30万 到账 项目:水利建设 资金:专项资金\n"

@@ -152,6 +152,25 @@ TEST(Redaction, SameAsTheFirstVersionOnRandomTexts) {
   EXPECT_GT(redacted, 10000u);
 }
 
+// The bot masks a cached answer once, when it caches it, and masks it again
+// only when the integrity warning (a line of its own) goes before it
+// (bot/dispatch.cc): both must give what masking the whole reply on every
+// request gave.
+TEST(Redaction, MaskingTwiceOrAfterALineOfItsOwnChangesNothingMore) {
+  std::mt19937 rng(20261202);
+  size_t redacted = 0;
+  for (int i = 0; i < 100000; ++i) {
+    std::string text = random_text(rng);
+    std::string once = redact_resident_ids(text);
+    ASSERT_EQ(redact_resident_ids(once), once) << i << ": " << text;
+    const std::string warning = "⚠ 账本核验未通过 (warning)\n";
+    ASSERT_EQ(redact_resident_ids(warning + text), warning + once) << i << ": " << text;
+    ASSERT_EQ(redact_resident_ids(warning + once), warning + once) << i << ": " << text;
+    if (once != text) ++redacted;
+  }
+  EXPECT_GT(redacted, 5000u);
+}
+
 TEST(Redaction, SameAsTheFirstVersionOnEveryCutOfAStatement) {
   // A reply as the bot sends it, with numbers in every form inside.
   std::string text =

@@ -13,7 +13,6 @@
 namespace sunledger::testing {
 namespace {
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 struct LedgerWitness : ::testing::Test {
   TestLedger t{"lukou.example/sunledger"};

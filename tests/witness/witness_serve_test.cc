@@ -288,5 +288,105 @@ TEST_F(WitnessServe, AClearedRefusalIsRecordedAndTheWitnessIsAskedAgain) {
   EXPECT_EQ(v.exit_code, 0) << v.output;
 }
 
+// Runbook step 5 (README "When verify names a problem"), end to end: a log
+// cosigned by the witness; the county restores a backup from before its last
+// entry; serve submits and the witness refuses (the server records the
+// refusal and alarms); the township's operator runs `witness forget-log`;
+// the county clears the refusal; the witness cosigns the restored log, and
+// keeps what it had cosigned as evidence. The history before the restore
+// (the same key, another entry at an index the witness has now seen) is then
+// refused like any fork.
+TEST_F(WitnessServe, ARestoredLogIsRefusedForgottenByTheWitnessAndCosignedAgain) {
+  const std::string w1_line = "\xE2\x80\x94 witness.zhuting.example/w1 ";
+  const std::string origin = "sunledger.example/lukou/shuangjiang";
+  auto cosigned_at = [&](ServerProcess& p, uint64_t size) {
+    std::string note;
+    for (int i = 0; i < 200; ++i) {
+      note = get(p.port, "/logs/shuangjiang/checkpoint");
+      if (note.find(w1_line) != std::string::npos && size_of(note) == size && held() == std::to_string(size)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "not cosigned at " << size << ": " << note << "\nwitness holds " << held() << "\n" << *p.log;
+    return false;
+  };
+  // An accountant's post of one line in December; the log's size after it (0 if not recorded).
+  auto post_one = [&](ServerProcess& p, const std::string& id, const std::string& line) -> uint64_t {
+    std::string reply = say(p.port, id, "记账 2022-12\n" + line, "shuangjiang-accountant");
+    EXPECT_NE(reply.find("已记账1笔"), std::string::npos) << reply;
+    return reply.find("已记账1笔") == std::string::npos ? 0 : size_of(get(p.port, "/logs/shuangjiang/checkpoint"));
+  };
+  ServerProcess p;
+  p.start(data(), "");
+  uint64_t backed_up = size_of(get(p.port, "/logs/shuangjiang/checkpoint"));
+  ASSERT_TRUE(cosigned_at(p, backed_up));
+  auto backup = sl("backup --to " + dir.file("backup"));
+  ASSERT_EQ(backup.exit_code, 0) << backup.output;
+  uint64_t lost = post_one(p, "post-1", "支出 办公费 350 打印纸");
+  ASSERT_GT(lost, backed_up);
+  ASSERT_TRUE(cosigned_at(p, lost));
+  EXPECT_EQ(p.stop(), 0);
+
+  // The folder as it was (the damaged copy a runbook keeps), then the restore.
+  ASSERT_EQ(run_command("cp -a '" + data() + "' '" + dir.file("before-restore") + "'").exit_code, 0);
+  for (const char* f : {"/sunledger.db-wal", "/sunledger.db-shm"}) std::remove((data() + f).c_str());
+  ASSERT_EQ(run_command("cp '" + dir.file("backup") + "/sunledger.db' '" + data() + "/sunledger.db'").exit_code, 0);
+  ASSERT_EQ(sl("verify").exit_code, 0) << sl("verify").output;
+
+  ServerProcess restored;
+  restored.start(data(), "");
+  std::string refusals;
+  for (int i = 0; i < 200; ++i) {
+    refusals = sl("witness-refusals list").output;
+    if (refusals.find("witness.zhuting.example/w1\tshuangjiang\t") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(refusals.find("witness.zhuting.example/w1\tshuangjiang\t" + std::to_string(lost) +
+                          "\t它持有" + std::to_string(lost) + "条的账本,比本服务器的" + std::to_string(backed_up) +
+                              "条还多 (it holds a larger tree than the log)"),
+            std::string::npos)
+      << refusals << *restored.log;
+  EXPECT_NE(restored.log->find("sunledger: ALARM: 【见证人报警 (witness alarm)】"), std::string::npos) << *restored.log;
+  EXPECT_EQ(held(), std::to_string(lost));
+
+  // The township's operator, once the inspectors recorded the incident.
+  auto forget = run_command(sunledger(w1_dir(), "witness forget-log --origin " + origin +
+                                                    " --by 朱亭镇王 --reason '县里恢复了备份;纪委已记录 JJW-2026-14'"));
+  ASSERT_EQ(forget.exit_code, 0) << forget.output;
+  EXPECT_EQ(forget.output.rfind("forgotten\t" + origin + "\t" + std::to_string(lost) + "\t", 0), 0u) << forget.output;
+  // The county clears its refusal; its next round is cosigned from old 0.
+  auto clear = sl("witness-refusals clear --witness witness.zhuting.example/w1 --log shuangjiang --by 纪委李 "
+                  "--reason '见证人已按记录重新开始 JJW-2026-14'");
+  ASSERT_EQ(clear.exit_code, 0) << clear.output;
+  ASSERT_TRUE(cosigned_at(restored, backed_up));
+  // The post also grew the log of messages handled: that refusal stays
+  // until the witness forgets that log too.
+  refusals = sl("witness-refusals list").output;
+  EXPECT_EQ(refusals.find("witness.zhuting.example/w1\tshuangjiang\t"), std::string::npos) << refusals;
+  EXPECT_NE(refusals.find("witness.zhuting.example/w1\thandled\t"), std::string::npos) << refusals;
+  auto logs = run_command(sunledger(w1_dir(), "witness list-logs")).output;
+  EXPECT_NE(logs.find("forgotten\t" + origin + "\t" + std::to_string(lost) + "\t朱亭镇王\t"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("evidence\t0"), std::string::npos) << logs;
+
+  // The officials re-post from their papers: another entry at the index the
+  // lost one had, cosigned. The history before the restore, signed by the
+  // same key, is now a fork of what the witness saw: refused, and kept.
+  uint64_t reposted = post_one(restored, "post-2", "支出 办公费 120 墨盒");
+  ASSERT_EQ(reposted, lost);
+  ASSERT_TRUE(cosigned_at(restored, reposted));
+  EXPECT_EQ(restored.stop(), 0);
+  auto old_note = run_command("timeout 60 " + sunledger(dir.file("before-restore"), "checkpoint --village shuangjiang"));
+  ASSERT_EQ(old_note.exit_code, 0) << old_note.output;
+  ASSERT_EQ(size_of(old_note.output), lost);
+  auto r = w1.post("old " + std::to_string(lost) + "\n\n" + old_note.output);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 409) << r->body;
+  EXPECT_EQ(r->body, std::to_string(lost) + "\n");
+  logs = run_command(sunledger(w1_dir(), "witness list-logs")).output;
+  EXPECT_NE(logs.find("evidence\t1"), std::string::npos) << logs;
+  EXPECT_EQ(held(), std::to_string(reposted));
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
 }  // namespace
 }  // namespace sunledger::testing

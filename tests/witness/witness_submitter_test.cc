@@ -29,7 +29,6 @@ namespace {
 
 constexpr const char* kOrigin = "lukou.example/sunledger";
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 struct Witness {
   std::string dir;

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,6 +20,7 @@
 
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
+#include "witness/witness.h"
 #include "test_support.h"
 
 namespace sunledger::testing {
@@ -157,6 +160,42 @@ struct TestLog {
     return body + "\n" + checkpoint(n);
   }
   std::string verifier_key() const { return sunledger::verifier_key(key->key_name(), key->public_key()); }
+};
+
+inline constexpr const char* kLogKeyName = "lukou.example/sunledger";
+inline constexpr const char* kVillage = "lukou.example/sunledger/shuangjiang";
+
+inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// A witness folder made with the CLI and trusting the county's log key for
+// every village, and a log with 3 entries.
+struct WitnessFixture : ::testing::Test {
+  TempDir tmp;
+  std::string wdir = tmp.file("witness");
+  std::unique_ptr<TestLog> log;
+  std::string wkey;
+  WitnessProcess server;
+
+  void SetUp() override {
+    log = std::make_unique<TestLog>(tmp.file("log-key.pem"), kLogKeyName, kVillage, 3);
+    auto init = run_command(sunledger(wdir, "witness init --name witness.lukou.example/w1"));
+    ASSERT_EQ(init.exit_code, 0) << init.output;
+    wkey = first_line(init.output);
+    auto add = run_command(sunledger(wdir, "witness add-log --origin-prefix lukou.example/sunledger/ --key '" +
+                                               log->verifier_key() + "'"));
+    ASSERT_EQ(add.exit_code, 0) << add.output;
+    server.start(wdir);
+  }
+  std::string list_logs() { return run_command(sunledger(wdir, "witness list-logs")).output; }
+  // The cosignature in a 200 answer, checked against the witness's key.
+  void expect_cosigned(const httplib::Result& r, const std::string& note_text) {
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    auto ts = witness::verify_cosignature(r->body, note_text, wkey);
+    ASSERT_TRUE(ts.is_ok()) << ts.status().to_string() << "\n" << r->body;
+    EXPECT_LE(std::llabs(static_cast<long long>(*ts) - static_cast<long long>(std::time(nullptr))), 5);
+  }
+  std::string text_of(uint64_t n) { return checkpoint_body({log->origin, n, log->root(n)}); }
 };
 
 }  // namespace sunledger::testing

@@ -1,6 +1,7 @@
 // Standard Webhooks: the generic signed-JSON hook.
 #include "webhooks/adapters/app_api.h"
 #include "webhooks/adapters/common.h"
+#include "webhooks/adapters/json_text.h"
 #include "ledger/crypto.h"
 #include "webhooks/platform_crypto.h"
 
@@ -32,21 +33,37 @@ class GenericAdapter final : public PlatformAdapter {
       start = end + 1;
     }
     if (!ok) return unauthorized("bad webhook-signature");
-    auto j = parse_json_body(req.body);
-    if (!j.is_ok()) return j.status();
-    JsonFields f(*j);
     DecodedWebhook d;
     d.kind = DecodedWebhook::Kind::kMessage;
     auto& m = d.message;
     m.bot_id = c_.id;
-    m.message_id = f.str("message_id", true);
-    m.chat_id = f.str("chat_id", true);
-    std::string type = f.str("chat_type", true);
-    m.sender_id = f.str("sender_id", true);
-    m.sender_name = f.str("sender_name");
-    m.text = f.str("text", true);
     m.time = *t;
-    if (!f.ok()) return f.status();
+    std::string type;
+    // The plain body (a flat object of strings holding every required field)
+    // is read in one pass; anything else goes through the strict parser,
+    // which reads it as before and says what is wrong (issue #18).
+    FlatObject flat;
+    std::string *message_id = nullptr, *chat_id = nullptr, *chat_type = nullptr, *sender_id = nullptr, *text = nullptr;
+    if (read_flat_object(req.body, flat) && (message_id = flat.find("message_id")) && (chat_id = flat.find("chat_id")) &&
+        (chat_type = flat.find("chat_type")) && (sender_id = flat.find("sender_id")) && (text = flat.find("text"))) {
+      m.message_id = std::move(*message_id);
+      m.chat_id = std::move(*chat_id);
+      type = std::move(*chat_type);
+      m.sender_id = std::move(*sender_id);
+      if (const std::string* name = flat.find("sender_name")) m.sender_name = *name;
+      m.text = std::move(*text);
+    } else {
+      auto j = parse_json_body(req.body);
+      if (!j.is_ok()) return j.status();
+      JsonFields f(*j);
+      m.message_id = f.str("message_id", true);
+      m.chat_id = f.str("chat_id", true);
+      type = f.str("chat_type", true);
+      m.sender_id = f.str("sender_id", true);
+      m.sender_name = f.str("sender_name");
+      m.text = f.str("text", true);
+      if (!f.ok()) return f.status();
+    }
     if (m.message_id.empty() || m.chat_id.empty() || m.sender_id.empty() || (type != "group" && type != "private"))
       return malformed("expected message_id, chat_id, chat_type (group|private), sender_id, sender_name, text");
     m.group = type == "group";
@@ -54,7 +71,8 @@ class GenericAdapter final : public PlatformAdapter {
   }
 
   WebhookResponse encode_reply(const DecodedWebhook&, const std::string& text, int64_t, std::optional<Push>*) override {
-    return json_response({{"reply", text.empty() ? json(nullptr) : json(text)}});
+    // Written directly: this is every signed query's answer (issue #18).
+    return WebhookResponse{200, "application/json; charset=utf-8", reply_body(text)};
   }
 
   // The bridge behind push_url delivers to whatever chat_id names; a person's
