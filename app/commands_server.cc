@@ -140,7 +140,7 @@ void add_server_commands(std::vector<Command>& c) {
   c.push_back({
       .name = "serve",
       .synopsis = "serve [--listen HOST:PORT] [--config bots.json] [--public-url URL] [--rate-limit N] [--assign-days 5] "
-                  "[--resolve-days 60] [--witness-quorum K] [--skip-verify] [--check]",
+                  "[--resolve-days 60] [--witness-quorum K] [--shared-database] [--skip-verify] [--check]",
       .help = "Serves the chat webhooks (/webhooks/{bot-id}), the HTTP API, /healthz, /metrics and the public web\n"
               "pages (/, /villages/...) (default 127.0.0.1:8080) and delivers the outbox, until SIGTERM.\n"
               "--public-url: where the public reaches the server (https://...), printed as the QR code of each\n"
@@ -155,6 +155,8 @@ void add_server_commands(std::vector<Command>& c) {
               "a ledger that fails is served read-only with a warning on every answer, /healthz answers 503 and the\n"
               "inspectors are told. --skip-verify skips the check at start (an\n"
               "emergency only). One serve per data folder: a second one refuses, naming the first one's pid.\n"
+              "--shared-database (PostgreSQL): several servers, on one machine or more, share the folder's database\n"
+              "(each started with it; one started without it serves alone and refuses them, as they refuse it).\n"
               "--check checks everything serve needs and exits without listening: the configuration (secrets\n"
               "included), the data folder's permissions, the listen address, the ledger, and the groups and\n"
               "members bound to bots; it prints what each bot can do (answer, push to groups, reach one person\n"
@@ -163,8 +165,9 @@ void add_server_commands(std::vector<Command>& c) {
                    "--data ./lukou serve --check --public-url https://lukou.example.cn",
                    "--data ./lukou serve --config /etc/sunledger/bots.json"},
       .values = {"listen", "config", "public-url", "rate-limit", "assign-days", "resolve-days", "witness-quorum"},
-      .flags = {"skip-verify", "check"},
+      .flags = {"skip-verify", "check", "shared-database"},
       .run = [](Deployment& d, const Args& a) {
+        d.shared_database = a.has("shared-database");
         if (a.has("check")) return check_serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
         return serve(d, a.get("listen", "127.0.0.1:8080"), a.get("config"), a.has("skip-verify"));
       }});

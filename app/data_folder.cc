@@ -72,7 +72,7 @@ Status check_data_folder_private(const std::string& dir, const std::string& conf
 
 namespace sunledger::cli {
 
-Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir, const std::string& db) {
+Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir, const std::string& db, bool shared) {
   std::string path = dir + "/serve.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return unavailable("cannot open " + path);
@@ -92,7 +92,7 @@ Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir, co
   }
   std::unique_ptr<ServeLock> lock(new ServeLock(fd));
   if (!db.empty()) {
-    auto held = lock_postgresql_database(db);
+    auto held = lock_postgresql_database(db, shared);
     if (!held.is_ok()) return held.status();
     lock->database_ = std::move(*held);
   }

@@ -45,7 +45,9 @@ namespace sunledger::cli {
 class ServeLock {
  public:
   // failed_precondition naming the other server's pid when it holds the lock.
-  static Result<std::unique_ptr<ServeLock>> acquire(const std::string& dir, const std::string& db = "");
+  // shared: the database's lock is held shared (serve --shared-database).
+  static Result<std::unique_ptr<ServeLock>> acquire(const std::string& dir, const std::string& db = "",
+                                                    bool shared = false);
   ~ServeLock();
   ServeLock(const ServeLock&) = delete;
   ServeLock& operator=(const ServeLock&) = delete;

@@ -84,6 +84,10 @@ struct Deployment {
   // serve --witness-quorum K: monthly notices wait for K witnesses'
   // cosignatures (webhooks/notice_quorum.h); publishing says so. 0: today's way.
   int witness_quorum = 0;
+  // serve --shared-database (PostgreSQL, issue #17): this server shares its
+  // database with other servers started so (a shared hold of the database's
+  // serve lock), rather than holding it alone.
+  bool shared_database = false;
   ComplaintDeadlines deadlines;
   // --public-url, checked (cli::check_public_url) and without a trailing
   // slash; "" when not given. 帮助 and the monthly notices name it.

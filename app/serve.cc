@@ -380,7 +380,10 @@ int serve(Deployment& d, const std::string& listen, std::string config_path, boo
   if (!config.is_ok()) return fail(config.status());
   config_path = *config;
   if (Status s = check_data_folder_private(d.dir, config_path); !s.is_ok()) return fail(s);
-  auto lock = ServeLock::acquire(d.dir, d.db);
+  if (d.shared_database && d.db.empty())
+    return fail(failed_precondition("--shared-database: this folder's ledger is a SQLite file, which one server alone "
+                                    "serves (see `sunledger migrate --to postgresql://…`)"));
+  auto lock = ServeLock::acquire(d.dir, d.db, d.shared_database);
   if (!lock.is_ok()) return fail(lock.status());
   // Blocked before any thread starts, so every thread inherits the mask and
   // SIGTERM reaches only the stopper's sigwait (a thread started earlier

@@ -197,7 +197,7 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   auto private_problems = data_folder_problems(d.dir, config_path);
   for (const auto& s : private_problems) bad(s.message());  // every one, so one run names them all
   if (private_problems.empty()) good("the data folder and its files are private to this account");
-  auto lock = ServeLock::acquire(d.dir, d.db);
+  auto lock = ServeLock::acquire(d.dir, d.db, d.shared_database);
   if (auto addr = parse_listen_address(listen); !addr.is_ok()) {
     bad("--listen " + listen + ": " + addr.status().message());
   } else if (Status b = try_bind(addr->first, addr->second); !b.is_ok()) {
@@ -215,7 +215,12 @@ int check_serve(Deployment& d, const std::string& listen, std::string config_pat
   if (own_server)
     note(lock.status().message() + ": serve refuses to start until it stops (checking before a restart is fine)");
   else if (!lock.is_ok())
-    bad(lock.status().message() + ": serve refuses to start while it does (one serve per database for now)");
+    bad(lock.status().message() + ": serve refuses to start while it does");
+  else if (d.shared_database && d.db.empty())
+    bad("--shared-database: this folder's ledger is a SQLite file, which one server alone serves");
+  else if (d.shared_database)
+    good("--shared-database: this server shares the database with the other servers started so (outbox rows "
+         "claimed one node at a time; rate limits per node)");
   if (public_url.empty())
     note("no --public-url: the printed notices' QR codes name the listened address, http://" + listen +
          ", and 帮助 and the monthly notices name no web address");

@@ -341,7 +341,29 @@ Result<Complaint> Complaints::read_complaint(sql::Session& db, const std::string
   return c;
 }
 
-Result<Complaint> Complaints::load(WriteTxn& txn, const std::string& receipt) { return read_complaint(txn.sql(), receipt); }
+namespace {
+
+// The complaint as a change inside `txn` must decide from it. Nodes sharing
+// a PostgreSQL database (issue #17): its row is locked first, so a change
+// made meanwhile through another node (a transition, a rating) has committed
+// before this one reads the status and the events it decides from and
+// numbers its event after (READ COMMITTED: each statement sees what
+// committed before it). SQLite has one writer: nothing can be meanwhile.
+void hold_for_change(WriteTxn& txn, const std::string& receipt) {
+  if (txn.sql().dialect() != sql::Session::Dialect::kPostgresql) return;
+  auto& q = txn.sql().statement("SELECT 1 FROM complaints WHERE receipt=? FOR UPDATE");
+  q.bind(1, receipt);
+  while (q.step()) {
+  }
+  q.reset();
+}
+
+}  // namespace
+
+Result<Complaint> Complaints::load(WriteTxn& txn, const std::string& receipt) {
+  hold_for_change(txn, receipt);
+  return read_complaint(txn.sql(), receipt);
+}
 
 namespace {
 Status add_event(WriteTxn& txn, const std::string& receipt, size_t seq, const ComplaintEvent& e) {
@@ -370,6 +392,7 @@ Status Complaints::record_event(WriteTxn& txn, Complaint& c, ComplaintEvent e) {
 
 Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& receipt, ComplaintStatus to,
                                          const std::string& note, const std::string& assignee, const std::string& actor) {
+  hold_for_change(txn, receipt);
   auto c = read_complaint(txn.sql(), receipt);
   if (!c.is_ok()) return c.status();
   if (Status s = check_transition(c->status, to, note, assignee); !s.is_ok()) return s;
@@ -381,6 +404,7 @@ Result<Complaint> Complaints::transition(WriteTxn& txn, const std::string& recei
 }
 
 Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bool satisfied, const std::string& reason) {
+  hold_for_change(txn, receipt);
   auto c = read_complaint(txn.sql(), receipt);
   if (!c.is_ok()) return c.status();
   if (c->status != ComplaintStatus::kResolved)
@@ -400,6 +424,7 @@ Result<Complaint> Complaints::rate(WriteTxn& txn, const std::string& receipt, bo
 }
 
 Result<Complaint> Complaints::expose_receipt(WriteTxn& txn, const std::string& receipt) {
+  hold_for_change(txn, receipt);
   auto c = read_complaint(txn.sql(), receipt);
   if (!c.is_ok()) return c.status();
   if (!c->anonymous || c->receipt_exposed) return c;

@@ -74,6 +74,12 @@ class DedupeRecords {
   // complaint was filed, without its receipt (shown once only).
   [[nodiscard]] Status record_anonymous(WriteTxn& txn, const InboundMessage& m) const;
   static const char* kAnonymousReplay;
+  // record() found the message recorded by another node's write that
+  // committed after find() (kAlreadyExists with this message): nothing of
+  // this write may stand; run it again, and find() answers with that
+  // write's reply.
+  static const char* kRaced;
+  static bool raced(const Status& s);
   // The answer to a redelivery whose kept reply no longer opens (edited).
   static const char* kHandledReplay;
 

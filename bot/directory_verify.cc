@@ -106,29 +106,42 @@ struct DirectoryComparison {
 }  // namespace
 
 Result<std::vector<VerifyProblem>> DirectoryStore::verify() {
-  std::vector<VerifyProblem> problems;
-  // The witness refusals and the log's size in one snapshot
-  // (bot/witness_refusals.cc); 0 for a log not started.
-  auto refusals = ledger_->witness_refusals_at(kLogName);
-  if (!refusals.is_ok()) return refusals.status();
-  uint64_t n = refusals->log_size;
-
-  // Replayed from the first entry, whatever a running server has cached.
-  auto replayed = replay(n, false);
-  if (!replayed.is_ok()) return replayed.status();
-  const DirectoryState& st = **replayed;
-  for (const auto& [index, why] : st.problems) problems.push_back({kLogName, index, why});
-  DirectoryComparison compare{n, problems};
-  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
-    compare.bindings(r.sql(), st.bindings);
-    compare.members(r.sql(), st.members);
-    compare.tokens(r.sql(), st.tokens);
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  auto refused = refusal_problems(st, refusals->rows, n);
-  problems.insert(problems.end(), refused.begin(), refused.end());
-  return problems;
+  // The tables are compared in a snapshot whose admin log is the one
+  // replayed: a change committed in between by another process (a node
+  // sharing the database, the CLI) would look made by hand. When the
+  // snapshot's log has grown, the replay goes on to it and everything is
+  // read again (a few times: a node changing the directory without pause
+  // is not what an administrator does).
+  for (int attempt = 1;; ++attempt) {
+    std::vector<VerifyProblem> problems;
+    // The witness refusals and the log's size in one snapshot
+    // (bot/witness_refusals.cc); 0 for a log not started.
+    auto refusals = ledger_->witness_refusals_at(kLogName);
+    if (!refusals.is_ok()) return refusals.status();
+    uint64_t n = refusals->log_size;
+    // Replayed from the first entry, whatever a running server has cached.
+    auto replayed = replay(n, false);
+    if (!replayed.is_ok()) return replayed.status();
+    const DirectoryState& st = **replayed;
+    for (const auto& [index, why] : st.problems) problems.push_back({kLogName, index, why});
+    DirectoryComparison compare{n, problems};
+    uint64_t seen = n;
+    Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+      auto size = r.log_size(kLogName);
+      if (!size.is_ok()) return size.status();
+      seen = *size;
+      if (seen != n && attempt < 5) return Status::ok();
+      compare.bindings(r.sql(), st.bindings);
+      compare.members(r.sql(), st.members);
+      compare.tokens(r.sql(), st.tokens);
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+    if (seen != n && attempt < 5) continue;
+    auto refused = refusal_problems(st, refusals->rows, n);
+    problems.insert(problems.end(), refused.begin(), refused.end());
+    return problems;
+  }
 }
 
 }  // namespace sunledger

@@ -131,7 +131,9 @@ Result<BotReply> Bot::Impl::run_write(const CommandSpec& spec, const Context& ct
   std::string refusal;
   if (!msg.message_id.empty())
     if (Status warm = dedupe.warm_up(); !warm.is_ok()) return warm;
-  Status s = ledger->write([&](WriteTxn& txn) -> Status {
+  auto run = [&](WriteTxn& txn) -> Status {
+    reply = BotReply{};
+    refusal.clear();
     if (!msg.message_id.empty()) {
       auto found = dedupe.find(txn, msg);
       if (!found.is_ok()) return found.status();
@@ -158,7 +160,11 @@ Result<BotReply> Bot::Impl::run_write(const CommandSpec& spec, const Context& ct
     if (msg.message_id.empty()) return Status::ok();
     if (cmd.kind == CommandKind::kComplainAnonymously) return dedupe.record_anonymous(txn, msg);
     return dedupe.record(txn, msg, spec.secret_reply ? kSecretReplyReplay : reply.text);
-  });
+  };
+  Status s = ledger->write(run);
+  // Another node recorded this message after find() looked (its write was
+  // still open): this one rolled back; run again, it answers with that reply.
+  if (DedupeRecords::raced(s)) s = ledger->write(run);
   if (s.is_ok()) return reply;
   if (refusal.empty()) return s;
   reply.text = refusal;

@@ -44,6 +44,10 @@ const char* const kAddHeldMonth = "ALTER TABLE outbox ADD COLUMN held_month TEXT
 const char* const kAddReleasedAt = "ALTER TABLE outbox ADD COLUMN released_at INTEGER";
 // A released notice's pre-release signature fingerprint (bot/deliveries.h).
 const char* const kAddHeldPush = "ALTER TABLE outbox ADD COLUMN held_push TEXT";
+// Nodes sharing a PostgreSQL database (issue #17): which node's sender has
+// the row (its writer session's backend pid) and since when (see claim()).
+const char* const kAddClaimedBy = "ALTER TABLE outbox ADD COLUMN claimed_by INTEGER";
+const char* const kAddClaimedAt = "ALTER TABLE outbox ADD COLUMN claimed_at INTEGER";
 // What every read of a row selects, in row()'s order.
 #define SUNLEDGER_OUTBOX_COLUMNS \
   "id, bot, chat, text, attempts, created_at, audience, sig, coalesce(held_village, ''), coalesce(held_month, ''), " \
@@ -118,6 +122,15 @@ Status write_recording(Ledger* ledger, const std::function<Status(WriteTxn&, boo
   return ledger->write([&](WriteTxn& txn) { return change(txn, false); });
 }
 
+// Nodes sharing a PostgreSQL database (issue #17): a writer that picks the
+// rows it records in the deliveries log takes that log first, so that two
+// nodes starting at once (each reviving, or giving up on, the same rows)
+// pick them one after the other, not both from the same state.
+Status hold_deliveries(WriteTxn& txn) {
+  auto held = txn.log_size(deliveries::kLogName);
+  return held.is_ok() ? Status::ok() : held.status();
+}
+
 // Whether the outbox table has `column` (older versions lacked some).
 bool outbox_has(WriteTxn& txn, const std::string& column) {
   auto columns = txn.sql().columns("outbox");
@@ -155,6 +168,10 @@ Status Outbox::create_schema(WriteTxn& txn) {
   }
   // Rows released before it existed keep none (bot/deliveries.h).
   if (!outbox_has(txn, "held_push")) txn.sql().exec(kAddHeldPush);
+  if (!outbox_has(txn, "claimed_by")) {
+    txn.sql().exec(kAddClaimedBy);
+    txn.sql().exec(kAddClaimedAt);
+  }
   for (const char* sql : kIndexes) txn.sql().exec(sql);
   return Status::ok();
 }
@@ -166,10 +183,11 @@ std::vector<SchemaIndex> Outbox::own_indexes() {
 // Every table create_schema leaves: today's, and the first versions' with
 // audience added, each with the columns added since, in the order it adds them.
 std::vector<SchemaTable> Outbox::own_tables() {
-  const char* const since_audience[] = {kAddDeadAt,      kAddDeadReason, kAddSig,        kAddDeadConfig,
-                                        kAddHeldVillage, kAddHeldMonth,  kAddReleasedAt, kAddHeldPush};
-  const char* const since_first[] = {kAddAudience,   kAddDeadAt,      kAddDeadReason, kAddSig,       kAddDeadConfig,
-                                     kAddHeldVillage, kAddHeldMonth, kAddReleasedAt, kAddHeldPush};
+  const char* const since_audience[] = {kAddDeadAt,     kAddDeadReason, kAddSig,       kAddDeadConfig, kAddHeldVillage,
+                                        kAddHeldMonth,  kAddReleasedAt, kAddHeldPush,  kAddClaimedBy,  kAddClaimedAt};
+  const char* const since_first[] = {kAddAudience,   kAddDeadAt,     kAddDeadReason, kAddSig,       kAddDeadConfig,
+                                     kAddHeldVillage, kAddHeldMonth, kAddReleasedAt, kAddHeldPush,  kAddClaimedBy,
+                                     kAddClaimedAt};
   SchemaTable t = schema_table(kTable);
   t.sql = {table_sql_after(kTable, since_audience), table_sql_after(kFirstTable, since_first)};
   return {t};
@@ -330,6 +348,46 @@ Status Outbox::unrelease(int64_t id) {
   });
 }
 
+Result<bool> Outbox::shared_storage() {
+  bool shared = false;
+  Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
+    shared = r.sql().dialect() == sql::Session::Dialect::kPostgresql;
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return shared;
+}
+
+Result<bool> Outbox::claim(int64_t id, int64_t now) {
+  bool claimed = false;
+  Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    claimed = false;
+    if (txn.sql().dialect() != sql::Session::Dialect::kPostgresql) {
+      claimed = true;  // one server per SQLite file (serve.lock): nobody to share with
+      return Status::ok();
+    }
+    // A row another node's sender is not sending: unclaimed, this node's
+    // own (this Ledger's writer session), or claimed by a session that is
+    // gone (its node died: the server ends a killed client's backend at
+    // once) or that has held it longer than any send takes (its pid may
+    // have been reused since). SKIP LOCKED: a row another node is claiming
+    // right now is that node's.
+    auto& q = txn.sql().statement(
+        "UPDATE outbox SET claimed_by = pg_backend_pid(), claimed_at = ? WHERE id = ("
+        "SELECT o.id FROM outbox o WHERE o.id = ? AND o.delivered_at IS NULL AND o.dead_at IS NULL"
+        " AND (o.claimed_by IS NULL OR o.claimed_by = pg_backend_pid() OR o.claimed_at < ?"
+        "      OR NOT EXISTS(SELECT 1 FROM pg_stat_activity a WHERE a.pid = o.claimed_by))"
+        " FOR UPDATE SKIP LOCKED)");
+    q.bind(1, now);
+    q.bind(2, id);
+    q.bind(3, now - kClaimSeconds);
+    claimed = q.exec() == 1;
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return claimed;
+}
+
 Result<std::vector<std::string>> Outbox::pending_bots() {
   std::vector<std::string> out;
   Status s = ledger_->read([&](Ledger::ReadTxn& r) -> Status {
@@ -372,6 +430,7 @@ Status Outbox::mark_dead(int64_t id, int64_t now, DeadReason reason, const std::
                          const std::string& config, std::string* refused) {
   return write_recording(ledger_, [&](WriteTxn& txn, bool record) -> Status {
     if (record) {
+      if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
       auto& q = txn.sql().statement("SELECT sig FROM outbox WHERE id=? AND delivered_at IS NULL AND dead_at IS NULL");
       q.bind(1, id);
       if (!q.step()) return Status::ok();  // delivered or given up on meanwhile: nothing changes
@@ -399,6 +458,8 @@ Result<std::vector<int64_t>> Outbox::kill_bot(const std::string& bot, int64_t no
   Status s = write_recording(ledger_, [&](WriteTxn& txn, bool record) -> Status {
     ids.clear();
     std::vector<std::string> sigs;
+    if (record)
+      if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
     {
       auto& q = txn.sql().statement(
           "SELECT id, sig FROM outbox WHERE bot=? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY id");
@@ -445,6 +506,7 @@ Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_
                                                   std::string* refused) {
   int64_t n = 0;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
     std::vector<std::pair<int64_t, std::string>> rows;
     {
       auto& q = txn.sql().statement(
@@ -471,6 +533,7 @@ Result<int64_t> Outbox::revive_configuration_dead(const std::string& bot, int64_
 
 Status Outbox::revive(int64_t id, int64_t now, const std::string& by) {
   return ledger_->write([&](WriteTxn& txn) -> Status {
+    if (Status held = hold_deliveries(txn); !held.is_ok()) return held;
     auto& q = txn.sql().statement("SELECT " SUNLEDGER_OUTBOX_COLUMNS
                                   ", delivered_at IS NOT NULL, dead_at IS NOT NULL, coalesce(dead_reason, '')"
                                   " FROM outbox WHERE id=?");

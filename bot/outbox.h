@@ -146,6 +146,22 @@ class Outbox {
   // was written by hand): back to held, so the sender stops looking at it
   // and the quorum's round releases it properly.
   Status unrelease(int64_t id);
+  // Nodes sharing one PostgreSQL database (issue #17): each pending row is
+  // sent by one node at a time. Before sending a row, the sender claims it:
+  // true when this node may send it now (recorded in the row: claimed_by,
+  // the backend pid of this Ledger's writer session, and claimed_at);
+  // false when another node's sender has it (delivered, given up on, or
+  // claimed by a session still connected, for less than kClaimSeconds). A
+  // node killed mid-send leaves its claims to whichever node asks next: the
+  // server ends a dead client's session, and the claim with it. The claim
+  // stays through failed attempts, so the node that tried keeps its backoff
+  // schedule (OutboxSender::Lane::retry_at). On SQLite: always true, no
+  // write (one server per file).
+  static constexpr int64_t kClaimSeconds = 600;
+  Result<bool> claim(int64_t id, int64_t now);
+  // Whether the rows are shared with other processes' senders (PostgreSQL):
+  // the sender claims each row then.
+  Result<bool> shared_storage();
   // Bots that have pending (undelivered, not dead) messages.
   Result<std::vector<std::string>> pending_bots();
   // A delivered row keeps no text and, for a person, no address: once sent,

@@ -20,17 +20,20 @@ bool names_postgresql(const std::string& db_path);
 // text as it is.
 std::string address_without_password(const std::string& db_path, const std::string& mask = "");
 
-// One `sunledger serve` per PostgreSQL database, until several nodes can
-// share one (issue #17): a session-level advisory lock held by a connection
-// of its own while the object lives (closing it, or the process dying,
-// releases it). Two servers on one database, from two folders holding the
-// same key, would each run a sender delivering the same outbox.
+// One `sunledger serve` per PostgreSQL database, unless every server on it
+// says it shares (issue #17, `serve --shared-database`): a session-level
+// advisory lock held by a connection of its own while the object lives
+// (closing it, or the process dying, releases it), exclusive for a server
+// alone on its database, shared by servers that share it. A server alone and
+// a shared one exclude each other: a server started without the option
+// counts on being the only one (a second machine set up from a copy of the
+// folder, by mistake).
 class DatabaseLock {
  public:
   virtual ~DatabaseLock() = default;
 };
 // failed_precondition when another process holds it; unavailable when the
 // database cannot be reached.
-Result<std::unique_ptr<DatabaseLock>> lock_postgresql_database(const std::string& address);
+Result<std::unique_ptr<DatabaseLock>> lock_postgresql_database(const std::string& address, bool shared = false);
 
 }  // namespace sunledger

@@ -253,30 +253,54 @@ struct Ledger::Writer {
   Status status;
   std::map<std::string, std::string> notes;
   bool done = false;
+  // PostgreSQL chose this writer's statement as a deadlock's victim (or
+  // could not serialise it): nodes sharing a database take log locks in
+  // the orders their batches hold (node A's batch holds village X's log and
+  // waits for Y's, B's holds Y's and waits for the dedupe log A holds). Its
+  // savepoint is rolled back, which lets the other node go on; it runs again.
+  bool lock_victim = false;
   std::condition_variable cv;
 };
 
+namespace {
+
+// By the status, not the exception: most writers catch storage errors and
+// return them (from_sql keeps PostgreSQL's SQLSTATE in the message).
+bool is_lock_victim(const Status& s) {
+  const std::string& m = s.message();
+  return s.code() == Code::kUnavailable &&
+         (m.find("PostgreSQL 40P01") != std::string::npos || m.find("PostgreSQL 40001") != std::string::npos);
+}
+
+}  // namespace
+
 Status Ledger::write(const std::function<Status(WriteTxn&)>& fn, std::map<std::string, std::string>* signed_checkpoints) {
-  Writer self;
-  self.fn = &fn;
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  writers_.push_back(&self);
-  while (!self.done && &self != writers_.front()) self.cv.wait(lock);
-  if (!self.done) {
-    constexpr size_t kMaxBatch = 256;
-    std::vector<Writer*> batch(writers_.begin(), writers_.begin() + static_cast<long>(std::min(writers_.size(), kMaxBatch)));
-    lock.unlock();
-    run_batch(batch);
-    lock.lock();
-    for (Writer* w : batch) {
-      writers_.pop_front();
-      w->done = true;
-      if (w != &self) w->cv.notify_one();
+  // A deadlock's victim is tried again a few times, then the error stands.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    Writer self;
+    self.fn = &fn;
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    writers_.push_back(&self);
+    while (!self.done && &self != writers_.front()) self.cv.wait(lock);
+    if (!self.done) {
+      constexpr size_t kMaxBatch = 256;
+      std::vector<Writer*> batch(writers_.begin(), writers_.begin() + static_cast<long>(std::min(writers_.size(), kMaxBatch)));
+      lock.unlock();
+      run_batch(batch);
+      lock.lock();
+      for (Writer* w : batch) {
+        writers_.pop_front();
+        w->done = true;
+        if (w != &self) w->cv.notify_one();
+      }
+      if (!writers_.empty()) writers_.front()->cv.notify_one();
     }
-    if (!writers_.empty()) writers_.front()->cv.notify_one();
+    if (!self.lock_victim || attempt == kAttempts) {
+      if (signed_checkpoints && self.status.is_ok()) *signed_checkpoints = std::move(self.notes);
+      return self.status;
+    }
   }
-  if (signed_checkpoints && self.status.is_ok()) *signed_checkpoints = std::move(self.notes);
-  return self.status;
 }
 
 void Ledger::run_batch(const std::vector<Writer*>& batch) {
@@ -304,6 +328,7 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
         s = internal_error(std::string("write failed: ") + e.what());
       }
       writer_->reset_all();
+      w->lock_victim = is_lock_victim(s);
       if (!s.is_ok()) {
         writer_->rollback_to("writer");
         txn.restore(std::move(snapshot));

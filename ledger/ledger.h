@@ -456,6 +456,9 @@ class Ledger {
     // turns into its own).
     virtual Status leaves(const std::string& log_name, uint64_t from,
                           const std::function<void(uint64_t index, std::string_view leaf)>& visit) = 0;
+    // The log's size in this snapshot (0 for a log not started): for a
+    // module comparing its tables with the entries it replayed up to a size.
+    [[nodiscard]] virtual Result<uint64_t> log_size(const std::string& log_name) = 0;
   };
   Status read(const std::function<Status(ReadTxn&)>& fn);
 

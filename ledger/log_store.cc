@@ -36,13 +36,47 @@ void WriteTxn::restore(Snapshot snap) {
   }
 }
 
+namespace {
+
+// A log's name as a lock_log key of its own: negative, where log ids are
+// not (FNV-1a, 31 bits).
+int64_t name_lock_key(const std::string& name) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) h = (h ^ c) * 16777619u;
+  return -1 - static_cast<int64_t>(h & 0x7FFFFFFF);
+}
+
+// Nodes sharing a database (issue #17): a log not made yet cannot be locked
+// by its id, so its name is, by whoever makes it or finds it missing.
+void lock_log_name(Connection& db, const std::string& name) { db.lock_log(name_lock_key(name)); }
+
+}  // namespace
+
 Result<uint64_t> WriteTxn::log_size(const std::string& log_name) {
   for (auto& l : logs_)
     if (l->name == log_name) return l->range.size();
   try {
-    auto& q = db_->statement("SELECT size FROM logs WHERE name=?");
+    // Held from here to the commit, as for an append: a writer decides from
+    // the log as it stands (the admin log replayed, the deliveries log), and
+    // a node sharing the database must not change it in between (two nodes
+    // binding one chat to two villages, each having found it unbound). A log
+    // not made yet: its name is held instead, as the writer that makes it
+    // holds it (append_to_log), so the second of two nodes asking at once
+    // finds what the first made.
+    auto& q = db_->statement("SELECT 1 FROM logs WHERE name=?");
     q.bind(1, log_name);
-    return q.step() ? static_cast<uint64_t>(q.column_int64(0)) : uint64_t{0};
+    bool exists = q.step();
+    q.reset();
+    if (!exists) {
+      lock_log_name(*db_, log_name);
+      q.bind(1, log_name);
+      exists = q.step();
+      q.reset();
+      if (!exists) return uint64_t{0};
+    }
+    auto held = log_for(log_name);
+    if (!held.is_ok()) return held.status();
+    return (*held)->range.size();
   } catch (const sql::Error& e) {
     return from_sql(e, "log size");
   }
@@ -190,7 +224,7 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
   if (!held) {
     auto& q = db_->statement("INSERT INTO logs(name) VALUES(?) ON CONFLICT DO NOTHING");
     q.bind(1, log_name);
-    q.exec();
+    if (q.exec() == 1) lock_log_name(*db_, log_name);  // made here: see log_size
   }
   auto log = log_for(log_name);
   if (!log.is_ok()) return log.status();

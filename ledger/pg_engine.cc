@@ -329,18 +329,24 @@ class PgDatabaseLock final : public DatabaseLock {
 
 }  // namespace
 
-Result<std::unique_ptr<DatabaseLock>> lock_postgresql_database(const std::string& address) {
+Result<std::unique_ptr<DatabaseLock>> lock_postgresql_database(const std::string& address, bool shared) {
   auto c = ledger_internal::PgConnection::open(address);
   if (!c.is_ok()) return c.status();
   try {
-    auto& q = (*c)->statement("SELECT pg_try_advisory_lock(?)");
+    auto& q = (*c)->statement(shared ? "SELECT pg_try_advisory_lock_shared(?)" : "SELECT pg_try_advisory_lock(?)");
     q.bind(1, kServeLockKey);
     bool got = q.step() && q.column_int64(0) != 0;
     q.reset();
+    if (!got && shared)
+      return failed_precondition("another sunledger serve is serving the database " +
+                                 address_without_password(address, "***") +
+                                 " alone (started without --shared-database); stop it first, or restart it with "
+                                 "--shared-database too");
     if (!got)
       return failed_precondition("another sunledger serve is already serving the database " +
                                  address_without_password(address, "***") +
-                                 "; stop it first (one server per database for now; CLI commands work beside it)");
+                                 "; stop it first (one server per database unless every server on it is started with "
+                                 "--shared-database; CLI commands work beside it)");
   } catch (const sql::Error& e) {
     return ledger_internal::from_sql(e, "lock the database for serve");
   }

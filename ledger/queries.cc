@@ -36,6 +36,18 @@ Status Ledger::read(const std::function<Status(ReadTxn&)>& fn) {
       }
     }
 
+    Result<uint64_t> log_size(const std::string& log_name) override {
+      try {
+        auto& q = c_.db().statement("SELECT size FROM logs WHERE name=?");
+        q.bind(1, log_name);
+        uint64_t size = q.step() ? static_cast<uint64_t>(q.column_int64(0)) : 0;
+        q.reset();
+        return size;
+      } catch (const sql::Error& e) {
+        return from_sql(e, "read the size of log " + log_name);
+      }
+    }
+
    private:
     ReadConnection& c_;
   };

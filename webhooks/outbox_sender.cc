@@ -325,8 +325,34 @@ Status OutboxSender::record_outcome(Lane& lane, const OutboxMessage& m, const St
   return recorded;
 }
 
+std::optional<bool> OutboxSender::shared_storage() {
+  int known = shared_.load();
+  if (known != 0) return known == 2;
+  auto shared = outbox_.shared_storage();
+  if (!shared.is_ok()) return std::nullopt;
+  shared_.store(*shared ? 2 : 1);
+  return *shared;
+}
+
 bool OutboxSender::deliver_one(Lane& lane, const OutboxMessage& m, bool* delivered) {
   *delivered = false;
+  // Another node's sender reads the same heads: only the node holding the
+  // claim sends (or settles) the row; the others pass over it.
+  auto shared = shared_storage();
+  if (!shared) return false;
+  if (*shared) {
+    auto claimed = outbox_.claim(m.id, ledger_->clock().now_unix_seconds());
+    if (!claimed.is_ok()) {
+      std::fprintf(stderr, "sunledger: outbox claim failed: %s\n", claimed.status().to_string().c_str());
+      return false;
+    }
+    if (!*claimed) {
+      // Looked at again in a second (not at once: this pass would spin on
+      // it): delivered by then, or its node died and the claim is free.
+      lane.retry_at[m.id] = ledger_->clock().now_unix_seconds() + 1;
+      return true;
+    }
+  }
   if (auto settled = settle_unsent(lane, m)) return *settled;
   if (auto settled = settle_unwitnessed(m)) return *settled;
   int64_t started = ledger_->clock().now_unix_seconds();

@@ -17,6 +17,7 @@
 // never overlap).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -122,6 +123,11 @@ class OutboxSender {
   std::optional<bool> logged_as_delivered(const OutboxMessage& m);
   void note_logged(const OutboxMessage& m);
 
+  // Whether another node may send the same rows (PostgreSQL): each row is
+  // claimed first (Outbox::claim). Nullopt when storage could not say.
+  std::optional<bool> shared_storage();
+  // 0 unknown, 1 SQLite (nothing to claim), 2 shared.
+  std::atomic<int> shared_{0};
   Ledger* ledger_;
   Outbox outbox_;
   std::map<std::string, PlatformAdapter*> adapters_;

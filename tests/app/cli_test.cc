@@ -619,7 +619,7 @@ TEST_F(Cli, AMigratedDeploymentVerifiesIntact) {
   };
   EXPECT_NE(stored("outbox").find("last_error TEXT, audience TEXT NOT NULL DEFAULT 'person', dead_at INTEGER, dead_reason TEXT,"
                                   " sig BLOB, dead_config TEXT, held_village TEXT, held_month TEXT, released_at INTEGER,"
-                                  " held_push TEXT)"),
+                                  " held_push TEXT, claimed_by INTEGER, claimed_at INTEGER)"),
             std::string::npos)
       << stored("outbox");
   EXPECT_NE(stored("api_tokens").find("created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER)"), std::string::npos)

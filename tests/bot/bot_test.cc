@@ -348,7 +348,7 @@ TEST_F(BotTest, WrongRolesAreRefusedPolitely) {
 TEST_F(BotTest, ACachedStatementIsMaskedInEveryAnswer) {
   post_the_case();
   ASSERT_NE(say("secretary", "公开 2022-11").text.find("已公开"), std::string::npos);
-  testing::open_as_insider(t.db_path())->exec("UPDATE villages SET name = '双江村11010519491231002X' WHERE id = 'shuangjiang'");
+  testing::open_insider(t.db_path())->exec("UPDATE villages SET name = '双江村11010519491231002X' WHERE id = 'shuangjiang'");
   BotOptions o;
   o.identity_salt = "0123456789abcdef0123456789abcdef";
   o.commands_per_minute = 0;

@@ -8,7 +8,10 @@
 // the log to its inspectors, once.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "bot/bot.h"
 #include "bot/complaints.h"
@@ -674,6 +677,51 @@ TEST(WitnessConfig, TheWitnessesListIsReadAndCheckedFieldByField) {
       EXPECT_NE(r.status().message().find("witness"), std::string::npos) << r.status().message();
     }
   }
+}
+
+// Two servers sharing one database (issue #17; here two Ledgers on it), each
+// with its submitter, while one of them appends: a witness that cosigned the
+// other's newer checkpoint between this one's read of the log and its
+// request is ahead of the note, not of the log. No alarm, no refusal: the
+// submitter reads the log again and submits what it holds now.
+TEST_F(WitnessSubmission, TwoNodesSubmittingOneLogRaiseNoAlarm) {
+  post(*t.ledger, "打印纸");
+  auto opened = Ledger::open(reopen_options(t.db_path()));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  std::unique_ptr<Ledger> other = std::move(*opened);
+  other->set_witness_keys({a.key, b.key});
+  std::mutex mu;
+  std::vector<std::string> raised;
+  auto make = [&](Ledger* ledger, HttpClient* http) {
+    WitnessSubmitterOptions o;
+    o.coarse = std::chrono::milliseconds(0);
+    o.alarm = [&](const std::string& text) {
+      std::lock_guard<std::mutex> lock(mu);
+      raised.push_back(text);
+    };
+    return std::make_unique<WitnessSubmitter>(ledger, std::vector<WitnessConfig>{a.config()}, http, o);
+  };
+  auto other_client = make_http_client(HttpClientOptions{});
+  auto here = make(t.ledger.get(), client.get());
+  auto there = make(other.get(), other_client.get());
+  std::atomic<bool> done{false};
+  std::thread appender([&] {
+    for (int i = 0; i < 60; ++i) {
+      post(*other, "墨盒" + std::to_string(i));
+      (void)there->round();
+    }
+    done = true;
+  });
+  int rounds = 0;
+  while (!done) {
+    auto n = here->round();
+    EXPECT_TRUE(n.is_ok()) << n.status().to_string();
+    ++rounds;
+  }
+  appender.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(raised.empty()) << raised.size() << " alarms in " << rounds << " rounds, the first: " << raised.front();
+  EXPECT_TRUE(t.ledger->witness_refusals()->empty());
 }
 
 }  // namespace
