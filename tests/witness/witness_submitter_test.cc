@@ -760,6 +760,21 @@ TEST_F(WitnessSubmission, ARefusalPutBackByHandAfterItWasClearedIsNamed) {
   EXPECT_NE((*problems)[0].reason.find("no admin log entry records it"), std::string::npos) << (*problems)[0].reason;
 }
 
+// Review R15 (session 13), the runbook's step 5: a refusal the inspectors
+// cleared before the submitter's next round (the runbook's forget and clear
+// done within one interval) was kept by the submitter as one "whose write was
+// refused", and that witness was not asked again for the rest of the run.
+// Fixed: a refusal whose row was written is known to stand from the start.
+TEST_F(WitnessSubmission, ARefusalClearedBeforeTheNextRoundIsAskedAgain) {
+  roll_back_deliveries_log({a.config()}, *open_as_insider(t.db_path(), 5000));
+  auto s = submitter({a.config()});
+  ASSERT_TRUE(s->round().is_ok());
+  ASSERT_EQ(alarms.size(), 1u);
+  ASSERT_TRUE(bot->clear_witness_refusal("deliveries", "witness.zhuting.example/w1", "纪委李", "核对过").is_ok());
+  ASSERT_TRUE(s->round().is_ok());
+  EXPECT_EQ(alarms.size(), 2u) << "cleared at once, the witness was not asked again in this run";
+}
+
 // Review R15 (session 13), a forger of answers on the plain-HTTP path: a 409
 // carries an unsigned size, so anyone between the server and a witness can
 // answer "409 999" and the server stops asking that witness, signs a refusal
