@@ -8,7 +8,12 @@
 // off, with its own message ids.
 #include <httplib.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <random>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -410,6 +415,62 @@ TEST_F(EdgeFast, HostileHeadsAndTargetsAreReadAlikeOnBothPaths) {
     EXPECT_EQ(fast.bytes, slow.bytes) << row.name;
     EXPECT_EQ(fast.closed, slow.closed) << row.name;
   }
+}
+
+// Review R18: the edge's path logs as httplib's did: one line per request,
+// the bot's label and never the query, a header, the signature or the body.
+TEST_F(EdgeFast, TheAccessLogOnTheEdgesPathHoldsOneLinePerRequestAndNoSecret) {
+  s.log_requests = true;
+  start({});
+  Signed query;
+  query.path += "?msg_signature=QUERYSECRET&echostr=ECHOSECRET";
+  query.text = "账目 2022-11 BODYSECRET";
+  Signed forged;
+  forged.bad_signature = true;
+  forged.extra = "X-Token: HEADERSECRET\r\n";
+  Signed unknown;
+  unknown.path = "/webhooks/NOSUCHBOT";
+  const std::string requests = request("log-a", query) + request("log-b", forged) + request("log-c", unknown);
+  const std::string signature = requests.substr(requests.find("v1,") + 3, 44);
+
+  std::string path = ::testing::TempDir() + "edge_fast_log.txt";
+  std::fflush(stderr);
+  int saved = ::dup(2);
+  int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(out, 0);
+  ::dup2(out, 2);
+  size_t before = edge().fast_answers();
+  Received r = run({{requests, 3}});
+  size_t answered = edge().fast_answers() - before;
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(out);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string log = text.str();
+
+  EXPECT_EQ(answered, 3u);
+  auto answers = split_answers(r.bytes);
+  ASSERT_EQ(answers.size(), 3u) << r.bytes;
+  EXPECT_EQ(answers[0].status, 200);
+  EXPECT_EQ(answers[1].status, 401);
+  EXPECT_EQ(answers[2].status, 404);
+  // Access lines end in "ms": exactly one per request, in order.
+  std::vector<std::string> lines;
+  for (size_t pos = 0, end; (end = log.find('\n', pos)) != std::string::npos; pos = end + 1) {
+    std::string line = log.substr(pos, end - pos);
+    if (line.size() > 2 && line.compare(line.size() - 2, 2, "ms") == 0) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 3u) << log;
+  EXPECT_NE(lines[0].find(" POST webhook:generic 200 "), std::string::npos) << log;
+  EXPECT_NE(lines[1].find(" POST webhook:generic 401 "), std::string::npos) << log;
+  EXPECT_NE(lines[2].find(" POST webhook_unknown 404 "), std::string::npos) << log;
+  for (const std::string& secret : {std::string("QUERYSECRET"), std::string("ECHOSECRET"), std::string("BODYSECRET"),
+                                    std::string("HEADERSECRET"), std::string("NOSUCHBOT"), std::string("villager-log"),
+                                    signature, secret_raw, std::string("账目")})
+    EXPECT_EQ(log.find(secret), std::string::npos) << "the log holds " << secret << ":\n" << log;
 }
 
 }  // namespace
