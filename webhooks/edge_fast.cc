@@ -11,7 +11,7 @@
 // (EdgeFast.EveryAnswerIsHttplibsAnswer compares the two paths).
 //
 // What the head alone cannot settle goes to httplib unchanged: another
-// method or version, a path with '%' (httplib decodes it), more than one '?',
+// method or version, a path with '%' (httplib decodes it), more than one '?', a '#',
 // a long request line, a body the gate refused, fields the index does not
 // hold or whose value httplib may change (empty, '%'), a name with '_'
 // (httplib sets REMOTE_ADDR and the like itself), and the fields that change
@@ -137,6 +137,9 @@ std::optional<bool> EdgeServer::serve_fast(edge::ConnStream& stream, bool close_
   std::string_view path = target.substr(0, q);
   if (q != std::string_view::npos && target.find('?', q + 1) != std::string_view::npos) return std::nullopt;
   if (path.find('%') != std::string_view::npos) return std::nullopt;
+  // httplib drops a fragment ("/webhooks/generic#x" is bot generic's hook);
+  // the edge's path would take "generic#x" for the bot (review R18).
+  if (target.find('#') != std::string_view::npos) return std::nullopt;
   std::string_view tail;
   if (post) {
     if (!fast_handler_ || path.size() <= fast_prefix_.size() || path.compare(0, fast_prefix_.size(), fast_prefix_) != 0)

@@ -320,5 +320,140 @@ TEST_F(EdgeFast, AShedRequestIsAnsweredAsHttplibAnswersIt) {
   }
 }
 
+// Review R18 (session 13): heads and targets an attacker shapes so that the
+// edge's path and httplib might read them differently. Each row runs on both
+// paths; the answers must be the same bytes and the status the one named (the
+// signature is checked on the value both paths take: the first field of its
+// name, in any case, OWS trimmed), and only plain targets take the edge's path.
+TEST_F(EdgeFast, HostileHeadsAndTargetsAreReadAlikeOnBothPaths) {
+  start({});
+  // The signed request with `edit` applied to its head.
+  auto shaped = [this](const std::string& id, const Signed& o, const std::function<void(std::string&)>& edit) {
+    std::string r = request(id, o);
+    edit(r);
+    return r;
+  };
+  auto before_line = [](std::string& r, const std::string& name, const std::string& line) {
+    r.insert(r.find("\r\n" + name) + 2, line);
+  };
+  const std::string forged = "webhook-signature: v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n";
+  struct Row {
+    std::string name;
+    std::function<std::string(const std::string& id)> bytes;
+    int status;
+    bool fast;
+  };
+  std::vector<Row> rows = {
+      {"a forged signature after the good one",
+       [&](const std::string& id) { Signed o; o.extra = forged; return request(id, o); }, 200, true},
+      {"a forged signature before the good one",
+       [&](const std::string& id) {
+         return shaped(id, {}, [&](std::string& r) { before_line(r, "webhook-signature:", forged); });
+       },
+       401, true},
+      {"a second webhook-id before the signed one",
+       [&](const std::string& id) {
+         return shaped(id, {}, [&](std::string& r) { before_line(r, "webhook-id:", "webhook-id: other\r\n"); });
+       },
+       401, true},
+      {"the signature's name in capitals, its value with trailing space and tab",
+       [&](const std::string& id) {
+         return shaped(id, {}, [](std::string& r) {
+           size_t at = r.find("webhook-signature:");
+           r.replace(at, 18, "WEBHOOK-Signature:");
+           r.insert(r.find("\r\n", at), " \t");
+         });
+       },
+       200, true},
+      {"an empty query", [&](const std::string& id) { Signed o; o.path += "?"; return request(id, o); }, 200, true},
+      {"two queries", [&](const std::string& id) { Signed o; o.path += "?a?b"; return request(id, o); }, 400, false},
+      {"//webhooks/generic", [&](const std::string& id) { Signed o; o.path = "/" + o.path; return request(id, o); }, 404, false},
+      {"a dot-dot segment", [&](const std::string& id) { Signed o; o.path += "/../generic"; return request(id, o); }, 404, false},
+      {"a bot id of dots", [&](const std::string& id) { Signed o; o.path = "/webhooks/.."; return request(id, o); }, 404, true},
+      // httplib drops the fragment: the edge's path leaves it to httplib.
+      {"a fragment", [&](const std::string& id) { Signed o; o.path += "#x"; return request(id, o); }, 200, false},
+      {"a bot id with bytes that are not ASCII",
+       [&](const std::string& id) { Signed o; o.path += "\xff\xfe"; return request(id, o); }, 404, true},
+      {"absolute form",
+       [&](const std::string& id) { Signed o; o.path = "http://x" + o.path; return request(id, o); }, 404, false},
+      {"HTTP/1.0 keep-alive",
+       [&](const std::string& id) {
+         return shaped(id, {}, [](std::string& r) {
+           r.replace(r.find("HTTP/1.1"), 8, "HTTP/1.0");
+           r.insert(r.find("\r\n") + 2, "Connection: Keep-Alive\r\n");
+         });
+       },
+       200, false},
+      // What the gate refuses (400) before either path sees it.
+      {"a folded line", [&](const std::string& id) { Signed o; o.extra = "X-A: 1\r\n 2\r\n"; return request(id, o); }, 400, false},
+      {"a space before the colon",
+       [&](const std::string& id) { Signed o; o.extra = "webhook-id : other\r\n"; return request(id, o); }, 400, false},
+      {"a NUL in a value",
+       [&](const std::string& id) { Signed o; o.extra = std::string("X-A: a\0b\r\n", 10); return request(id, o); }, 400, false},
+      {"a length with a plus",
+       [&](const std::string& id) {
+         return shaped(id, {}, [](std::string& r) { r.insert(r.find("Content-Length: ") + 16, "+"); });
+       },
+       400, false},
+  };
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    edge().set_fast_path(false);
+    size_t before = edge().fast_answers();
+    Received slow = run({{row.bytes("rh" + std::to_string(i)), 1}});
+    edge().set_fast_path(true);
+    Received fast = run({{row.bytes("rf" + std::to_string(i)), 1}});
+    EXPECT_EQ(edge().fast_answers() > before, row.fast) << row.name;
+    auto answers = split_answers(fast.bytes);
+    ASSERT_EQ(answers.size(), 1u) << row.name << ": " << fast.bytes;
+    EXPECT_EQ(answers[0].status, row.status) << row.name << ": " << fast.bytes;
+    EXPECT_EQ(fast.bytes, slow.bytes) << row.name;
+    EXPECT_EQ(fast.closed, slow.closed) << row.name;
+  }
+}
+
+// Review R18: the edge's path logs as httplib's did: one line per request,
+// the bot's label and never the query, a header, the signature or the body.
+TEST_F(EdgeFast, TheAccessLogOnTheEdgesPathHoldsOneLinePerRequestAndNoSecret) {
+  s.log_requests = true;
+  start({});
+  Signed query;
+  query.path += "?msg_signature=QUERYSECRET&echostr=ECHOSECRET";
+  query.text = "账目 2022-11 BODYSECRET";
+  Signed forged;
+  forged.bad_signature = true;
+  forged.extra = "X-Token: HEADERSECRET\r\n";
+  Signed unknown;
+  unknown.path = "/webhooks/NOSUCHBOT";
+  const std::string requests = request("log-a", query) + request("log-b", forged) + request("log-c", unknown);
+  const std::string signature = requests.substr(requests.find("v1,") + 3, 44);
+
+  size_t before = edge().fast_answers();
+  Received r;
+  const std::string log = capture_stderr([&] { r = run({{requests, 3}}); });
+  size_t answered = edge().fast_answers() - before;
+
+  EXPECT_EQ(answered, 3u);
+  auto answers = split_answers(r.bytes);
+  ASSERT_EQ(answers.size(), 3u) << r.bytes;
+  EXPECT_EQ(answers[0].status, 200);
+  EXPECT_EQ(answers[1].status, 401);
+  EXPECT_EQ(answers[2].status, 404);
+  // Access lines end in "ms": exactly one per request, in order.
+  std::vector<std::string> lines;
+  for (size_t pos = 0, end; (end = log.find('\n', pos)) != std::string::npos; pos = end + 1) {
+    std::string line = log.substr(pos, end - pos);
+    if (line.size() > 2 && line.compare(line.size() - 2, 2, "ms") == 0) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 3u) << log;
+  EXPECT_NE(lines[0].find(" POST webhook:generic 200 "), std::string::npos) << log;
+  EXPECT_NE(lines[1].find(" POST webhook:generic 401 "), std::string::npos) << log;
+  EXPECT_NE(lines[2].find(" POST webhook_unknown 404 "), std::string::npos) << log;
+  for (const std::string& secret : {std::string("QUERYSECRET"), std::string("ECHOSECRET"), std::string("BODYSECRET"),
+                                    std::string("HEADERSECRET"), std::string("NOSUCHBOT"), std::string("villager-log"),
+                                    signature, secret_raw, std::string("账目")})
+    EXPECT_EQ(log.find(secret), std::string::npos) << "the log holds " << secret << ":\n" << log;
+}
+
 }  // namespace
 }  // namespace sunledger

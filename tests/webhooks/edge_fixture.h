@@ -11,11 +11,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +31,30 @@
 #include "webhooks/config.h"
 
 namespace sunledger::testing {
+
+// What this process writes to stderr while `run` runs (the server's log
+// lines among it), through a file: a test of the log reads what was written.
+inline std::string capture_stderr(const std::function<void()>& run) {
+  std::string path = ::testing::TempDir() + "edge_stderr.txt";
+  std::fflush(stderr);
+  int saved = ::dup(2);
+  int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (saved < 0 || out < 0) {
+    ADD_FAILURE() << "cannot capture stderr";
+    run();
+    return "";
+  }
+  ::dup2(out, 2);
+  run();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(out);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 
 // Joins a helper thread however the test ends (a failed ASSERT returns early).

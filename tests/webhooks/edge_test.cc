@@ -749,27 +749,17 @@ TEST_F(Edge, ClientBytesInTheLogAreEscaped) {
   std::string id = "m-escape", ts = std::to_string(t.clock.now_unix_seconds());
   std::string sig = base64_encode(std::string(as_view(hmac_sha256(secret_raw, id + "." + ts + "." + body))));
 
-  std::string path = ::testing::TempDir() + "edge_stderr.txt";
-  std::fflush(stderr);
-  int saved = ::dup(2);
-  int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  ASSERT_GE(out, 0);
-  ::dup2(out, 2);
-  auto r = s.client().Post("/webhooks/generic",
-                           {{"webhook-id", id}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}}, body,
-                           "application/json");
-  std::fflush(stderr);
-  ::dup2(saved, 2);
-  ::close(saved);
-  ::close(out);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  std::ifstream in(path);
-  std::stringstream log;
-  log << in.rdbuf();
-  EXPECT_NE(log.str().find("rejected"), std::string::npos) << log.str();
-  EXPECT_NE(log.str().find("x\\x0aFORGED"), std::string::npos) << log.str();
-  EXPECT_EQ(log.str().find("\nFORGED"), std::string::npos) << log.str();
+  int status = 0;
+  const std::string log = capture_stderr([&] {
+    auto r = s.client().Post("/webhooks/generic",
+                             {{"webhook-id", id}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}}, body,
+                             "application/json");
+    status = r ? r->status : -1;
+  });
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(log.find("rejected"), std::string::npos) << log;
+  EXPECT_NE(log.find("x\\x0aFORGED"), std::string::npos) << log;
+  EXPECT_EQ(log.find("\nFORGED"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -15,6 +15,9 @@ struct RunningServer {
   std::unique_ptr<HttpServer> server;
   std::thread thread;
   int port = 0;
+  // Whether the server writes its access log to stderr (off: tests' output
+  // stays readable; a test of the log turns it on).
+  bool log_requests = false;
 
   // extra_routes: routes a test adds (registered before the server listens).
   // configure: anything else to set before it binds (the page seam).
@@ -22,7 +25,7 @@ struct RunningServer {
              const std::function<void(httplib::Server&)>& extra_routes = {},
              const std::function<void(HttpServer&)>& configure = {}) {
     options.port = 0;
-    options.log_requests = false;
+    options.log_requests = log_requests;
     server = std::make_unique<HttpServer>(ledger, bot, options, wiring);
     if (extra_routes) extra_routes(server->routes());
     if (configure) configure(*server);
