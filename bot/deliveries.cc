@@ -40,13 +40,20 @@ std::vector<std::pair<int64_t, uint64_t>> pushes_of(const json& f) {
   return out;
 }
 
-// A monthly notice's "queued" entry: its id, the fingerprint of the signature
-// it was queued with, and the entry's index.
+// A push's "queued" entry: its id, the fingerprint of the signature it was
+// queued with, the entry's index, and whether it is a monthly notice (entries
+// without "what" are: only notices were recorded so before).
 struct Queued {
   int64_t id;
   uint64_t fingerprint;
   uint64_t entry;
+  bool notice;
 };
+
+bool queued_notice(const json& f) {
+  auto what = f.find("what");
+  return what == f.end() || !what->is_string() || what->get_ref<const std::string&>() != "push";
+}
 
 // The import entry's ids, as ranges.
 std::vector<std::pair<int64_t, int64_t>> imported_of(const json& f) {
@@ -186,9 +193,10 @@ Status record_row(WriteTxn& txn, const char* key, int64_t outbox_id, const std::
 
 }  // namespace
 
-Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature) {
+Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature, bool notice) {
   // Not "push": every reader takes that key as delivered.
-  return record_row(txn, "queued", outbox_id, signature);
+  if (notice) return record_row(txn, "queued", outbox_id, signature);
+  return record_row(txn, "queued", outbox_id, signature, {{"what", "push"}});
 }
 
 Status record_dead(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& reason,
@@ -342,7 +350,7 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
   Status s = ledger.read([&](Ledger::ReadTxn& r) -> Status {
     std::map<std::pair<int64_t, uint64_t>, uint64_t> entry_of;  // (id, fingerprint) -> entry
     std::map<int64_t, std::pair<int64_t, uint64_t>> imported;   // first id -> (last id, entry)
-    std::vector<Queued> queued;                                  // monthly notices, in entry order
+    std::vector<Queued> queued;                                  // pushes queued, in entry order
     DeadLetters dead;
     Outbox outbox(&ledger);
     uint64_t size = 0;
@@ -353,7 +361,7 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       if (!f.is_object()) return;
       for (const auto& p : pushes_of(f)) entry_of.emplace(p, idx);
       for (const auto& [first, last] : imported_of(f)) imported[first] = {last, idx};
-      if (auto q = fingerprint_of(f, "queued")) queued.push_back({q->first, q->second, idx});
+      if (auto q = fingerprint_of(f, "queued")) queued.push_back({q->first, q->second, idx, queued_notice(f)});
       if (idx < covered) dead.add(f, idx);
     });
     if (!read.is_ok()) return read;
@@ -411,9 +419,9 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       // row it has not tried since it started, so the column holds nothing
       // back; a clock stepped back would otherwise read as tampering.
     }
-    // Every monthly notice queued must still be queued, or delivered: a row
-    // deleted by hand would otherwise take the notice with it unsaid (issue
-    // #15: a held notice is never lost). Its row is known by the signature it
+    // Every push queued must still be queued, or delivered: a row deleted by
+    // hand would otherwise take it with it unsaid (issue #15: a held notice
+    // is never lost; nor is a reporter's update or an inspectors' alarm). Its row is known by the signature it
     // was queued with (its own, or a released notice's held_push): SQLite gives
     // a deleted last row's id to the next push.
     // The log dropped whole (its logs row, entries, subtree hashes and
@@ -437,7 +445,8 @@ Result<std::vector<VerifyProblem>> verify(Ledger& ledger) {
       bool same = exists && (fingerprint(row.column_blob(0)) == n.fingerprint ||
                              parse_fingerprint(row.column_text(1)) == n.fingerprint);
       if (same || find(n.id, n.fingerprint)) continue;  // its row is there, or an entry records it delivered
-      bad(n.entry, "outbox: monthly notice " + std::to_string(n.id) + " was queued (entry " + std::to_string(n.entry) +
+      bad(n.entry, std::string("outbox: ") + (n.notice ? "monthly notice " : "push ") + std::to_string(n.id) +
+                       " was queued (entry " + std::to_string(n.entry) +
                        ") but its row is " + (exists ? "another push now" : "gone") + ": deleted by hand?");
     }
     return Status::ok();

@@ -1,7 +1,7 @@
 // The signed record of delivered pushes: a log of its own ("deliveries",
 // origin ORIGIN/deliveries; no village may take the name) with one entry per
 // outbox row delivered, appended in the transaction that marks the row
-// delivered, and one per monthly notice queued ("queued", see below).
+// delivered, and one per push queued ("queued", see below).
 //
 // Why a signed log: an outbox row is signed when it is queued, so a copy of a
 // pending row taken before its delivery stays genuine for ever, and put back
@@ -28,10 +28,15 @@
 // ("held"): a put-back copy of the row, held or released, matches its entry.
 // Entries written before "held" existed match by "push" alone.
 //
-// A monthly notice is recorded when it is queued too ("queued", in the
-// publish write): its row deleted with sqlite3 before it went out would
-// otherwise leave no trace, and verify names a queued notice whose row is gone
-// and that no entry records delivered.
+// Every push is recorded when it is queued too ("queued", in the write that
+// queues it): its row deleted with sqlite3 before it went out would otherwise
+// leave no trace, and verify names a queued push whose row is gone and that
+// no entry records delivered. Monthly notices were recorded so first (issue
+// #15); a complaint update, a receipt or an inspectors' alarm since the
+// review that found it lost unsaid ("what": "push" in its entry, so verify
+// names it a push; entries without it are notices). Rows queued before
+// their kind was recorded have no entry and are not judged: nothing
+// requires a pending row to have one, so they are not flagged either.
 //
 // Dead letters are recorded too ("dead", review R2): dead_at, next_attempt_at
 // and attempts are columns no signature covers, so an insider with sqlite3
@@ -132,12 +137,13 @@ class Delivered {
 // so they are covered too.
 Status record(WriteTxn& txn, int64_t outbox_id, const std::string& signature, const std::string& held_push);
 
-// Inside the write that queues monthly notice `outbox_id` (issue #15, held
-// for the witnesses or not): records that it was queued, by the fingerprint
-// of the signature it was queued with ("queued", never "push": that key
-// means delivered). verify names such a notice whose row is gone and that no
-// entry records delivered; rows queued before this entry existed have none.
-Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature);
+// Inside the write that queues push `outbox_id` (a monthly notice, held for
+// the witnesses or not, when `notice`): records that it was queued, by the
+// fingerprint of the signature it was queued with ("queued", never "push":
+// that key means delivered). verify names such a push whose row is gone and
+// that no entry records delivered; rows queued before this entry existed
+// have none.
+Status record_queued(WriteTxn& txn, int64_t outbox_id, const std::string& signature, bool notice);
 
 // Inside the write that gives up on row `outbox_id` (before its dead_at is
 // set): records it dead ("dead", the fingerprint of its signature as the row
@@ -164,7 +170,7 @@ Status start_dead_record(Ledger& ledger);
 Result<Delivered> recorded(Ledger& ledger);
 
 // The outbox against the log, both ways (log "deliveries", named by entry),
-// every queued monthly notice against its row, and every undelivered row's
+// every queued push against its row, and every undelivered row's
 // dead_at against the dead letters recorded.
 Result<std::vector<VerifyProblem>> verify(Ledger& ledger);
 

@@ -219,9 +219,17 @@ Status Outbox::enqueue(WriteTxn& txn, const Push& push, const HeldFor& held) {
   u.bind_blob(1, *sig);
   u.bind(2, m.id);
   u.exec();
-  // A monthly notice: signed as queued in this same write, so a row deleted
-  // by hand before it goes out is named by verify, not lost unsaid (issue #15).
-  if (!held.village.empty()) return deliveries::record_queued(txn, m.id, *sig);
+  // Every push (a monthly notice, a reporter's update, a receipt, an alarm):
+  // signed as queued in this same write, so a row deleted by hand before it
+  // goes out is named by verify, not lost unsaid (issue #15).
+  bool notice = !held.village.empty();
+  Status recorded = deliveries::record_queued(txn, m.id, *sig, notice);
+  if (recorded.is_ok() || notice || recorded.code() != Code::kDataLoss) return recorded;
+  // Any other push still goes out when the log refuses the entry because the
+  // ledger failed verification (or this log no longer matches its checkpoint,
+  // which the refusal has the whole ledger checked for): the inspectors'
+  // alarm about it is such a push. Nothing was appended (the refusal comes
+  // first), and verify requires no entry of a pending row, so none is missed.
   return Status::ok();
 }
 

@@ -42,8 +42,12 @@ struct DeadLetterRecord : DeliveryRecord {
     for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     sender.stop();
   }
-  // The deliveries log as an older version started it: no list of dead rows.
+  // The deliveries log as an older version started it: no list of dead rows,
+  // and no entry for the pushes queued so far (older versions recorded only
+  // monthly notices queued, and these are not): the log this version started
+  // when they were queued is dropped first.
   void start_log_as_an_older_version() {
+    drop_deliveries_log();
     ASSERT_TRUE(t.ledger
                     ->write([&](WriteTxn& txn) {
                       auto r = txn.append_to_log(deliveries::kLogName,
@@ -277,15 +281,13 @@ TEST_F(DeadLetterRecord, AListedIdReusedAndBackdatedPassesAsDeadBefore) {
   EXPECT_NE(verify_reasons().find("push 2 is a dead letter, but no entry"), std::string::npos) << verify_reasons();
 }
 
-// Only monthly notices are recorded when queued. Any other push (a
+// Only monthly notices were recorded when queued. Any other push (a
 // reporter's complaint update, a receipt, an inspectors' alarm) deleted with
-// sqlite3 while it waits is never sent, and verify is intact: the change's
-// records (dead, revived, next_attempt_at) all hold rows to the log, but a
-// row that is gone is held to nothing. Proposed fix: a "queued" entry for
-// every push (or at least the complaint updates and the inspectors' alarms),
-// verify naming a queued push whose row is gone and that no entry records
-// delivered or dead, as it does for notices.
-TEST_F(DeadLetterRecord, DISABLED_APendingComplaintUpdateDeletedByHandIsNamed) {
+// sqlite3 while it waited was never sent, and verify was intact: a row that
+// is gone was held to nothing. Fixed: a "queued" entry for every push, in
+// the write that queues it; verify names a queued push whose row is gone and
+// that no entry records delivered.
+TEST_F(DeadLetterRecord, APendingComplaintUpdateDeletedByHandIsNamed) {
   enqueue("【双江村 2022年11月 三务公开】", {"shuangjiang", "2022-11"});  // the log exists
   configure("");  // the platform cannot take it yet: the update waits
   ASSERT_TRUE(t.ledger
@@ -298,6 +300,42 @@ TEST_F(DeadLetterRecord, DISABLED_APendingComplaintUpdateDeletedByHandIsNamed) {
   insider()->exec("DELETE FROM outbox WHERE id=2");
   configure(group.url("/push"));
   expect_named_after_a_pass(1, "push 2", "a reporter's update deleted before it went out is lost unsaid");
+  EXPECT_NE(verify_reasons().find("deliveries: outbox: push 2 was queued (entry 2) but its row is gone: deleted by hand?"),
+            std::string::npos)
+      << verify_reasons();
+}
+
+// Once the ledger failed verification every append is refused, the queued
+// entry's too; the inspectors' alarm about it must still be queued (a
+// notice is not: publishing is refused then anyway).
+TEST_F(DeadLetterRecord, AnAlarmIsQueuedWhenTheLedgerFailedVerification) {
+  enqueue("【双江村 2022年11月 三务公开】", {"shuangjiang", "2022-11"});  // the log exists
+  uint64_t size = log_size();
+  t.ledger->set_integrity_failure("deliveries entry #1: edited by hand");
+  Status alarm = t.ledger->write([&](WriteTxn& txn) {
+    return Outbox::enqueue(txn, {"bot", "inspector-1", "【账本核验未通过 (ledger failed verification)】", Audience::kPerson});
+  });
+  EXPECT_TRUE(alarm.is_ok()) << alarm.to_string();
+  Status notice = t.ledger->write([&](WriteTxn& txn) {
+    return Outbox::enqueue(txn, {"bot", "sj-group", "【双江村 2022年12月 三务公开】", Audience::kGroup},
+                           {"shuangjiang", "2022-12"});
+  });
+  EXPECT_FALSE(notice.is_ok()) << "a notice queued with no record of it";
+  EXPECT_EQ(insider()->execAndGet("SELECT count(*) FROM outbox").getInt(), 2);
+  EXPECT_EQ(log_size(), size);
+}
+
+// Pushes queued before this version have no "queued" entry: pending at the
+// upgrade they are not flagged, and go out as any other.
+TEST_F(DeadLetterRecord, APushPendingFromBeforeItsKindWasRecordedIsNotFlagged) {
+  enqueue("an older version's push, pending at the upgrade");
+  start_log_as_an_older_version();
+  ASSERT_TRUE(deliveries::start_dead_record(*t.ledger).is_ok());
+  enqueue("a push this version queued");
+  EXPECT_EQ(verify_reasons(), "");
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  EXPECT_EQ(sender.deliver_due(), 2u);
+  EXPECT_EQ(verify_reasons(), "");
 }
 
 // The deliveries log dropped whole with sqlite3 (its logs row, entries,
@@ -314,12 +352,8 @@ TEST_F(DeadLetterRecord, TheDeliveriesLogDroppedWholeIsNamedByVerify) {
   enqueue("【双江村 2022年12月 三务公开】", {"shuangjiang", "2022-12"});
   ASSERT_GT(log_size(), 0u);
   ASSERT_EQ(verify_reasons(), "");
-  auto db = insider();
-  const std::string log = "(SELECT id FROM logs WHERE name='deliveries')";
-  for (const char* table : {"entries", "nodes", "cosignatures"})
-    db->exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + log);
-  db->exec("DELETE FROM logs WHERE name='deliveries'");
-  db->exec("UPDATE outbox SET dead_at=1, dead_reason='attempts', last_error='platform refused' WHERE id=1");
+  drop_deliveries_log();
+  insider()->exec("UPDATE outbox SET dead_at=1, dead_reason='attempts', last_error='platform refused' WHERE id=1");
   auto names = t.ledger->log_names();
   ASSERT_TRUE(names.is_ok());
   EXPECT_EQ(std::count(names->begin(), names->end(), std::string(deliveries::kLogName)), 0)

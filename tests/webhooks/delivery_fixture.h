@@ -13,6 +13,7 @@
 #include "bot/outbox.h"
 #include "configured_adapters.h"
 #include "fake_platform.h"
+#include "insider.h"
 #include "raw_platform_crypto.h"
 #include "webhooks/adapter.h"
 #include "test_support.h"
@@ -47,6 +48,16 @@ struct DeliveryRecord : ::testing::Test {
                     .is_ok());
   }
   size_t pushes() { return group.recorded().size(); }
+  // The deliveries log dropped whole with sqlite3: its logs row, entries,
+  // subtree hashes and cosignatures (also how a test leaves rows as an older
+  // version left them: with no log).
+  void drop_deliveries_log() {
+    auto db = testing::open_as_insider(t.db_path());
+    const std::string log = "(SELECT id FROM logs WHERE name='deliveries')";
+    for (const char* table : {"entries", "nodes", "cosignatures"})
+      db->exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + log);
+    db->exec("DELETE FROM logs WHERE name='deliveries'");
+  }
   bool delivered(int64_t id) {
     bool out = false;
     (void)t.ledger->read([&](Ledger::ReadTxn& r) -> Status {
