@@ -70,7 +70,7 @@ if [ -n "$nginx" ]; then
     echo "  include $work/site.conf; }"; } >"$work/nginx.conf"
   "$nginx" -t -p "$work" -c "$work/nginx.conf" || fail "nginx -t"
 else
-  echo "note: no nginx here (Debian's nginx-light); the proxy's config was not checked"
+  echo "note: no nginx here (Debian's nginx package); the proxy's config was not checked"
 fi
 
 [ $failed = 0 ] && echo "deploy/: every check passed"
