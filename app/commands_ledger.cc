@@ -62,8 +62,12 @@ void add_ledger_commands(std::vector<Command>& c) {
       .synopsis = "init --origin NAME [--utc-offset MINUTES]",
       .help = "Creates the database, the Ed25519 log key (mode 0600) and the identity salt in the data folder,\n"
               "and prints the verifier key. The origin names this deployment in every checkpoint\n"
-              "(e.g. lukou.example/sunledger). Months are reckoned at UTC+8 unless --utc-offset says otherwise.",
-      .examples = {"--data ./lukou init --origin lukou.example/sunledger"},
+              "(e.g. lukou.example/sunledger). Months are reckoned at UTC+8 unless --utc-offset says otherwise.\n"
+              "With the global --db postgresql://USER@HOST/DATABASE (before `init`, else $SUNLEDGER_DB) the tables\n"
+              "go into that empty PostgreSQL database instead of DIR/sunledger.db; the key and salt stay in the\n"
+              "folder, which records the address (without its password) in DIR/database for later commands.",
+      .examples = {"--data ./lukou init --origin lukou.example/sunledger",
+                   "--data ./lukou --db postgresql://sunledger@/sunledger init --origin lukou.example/sunledger"},
       .values = {"origin", "utc-offset"},
       .required = {"origin"},
       .check = [](const Args& a) -> std::string {

@@ -156,8 +156,11 @@ void add_migrate_commands(std::vector<Command>& c) {
               "tables made there as `init --db` makes them, every row copied as stored in one transaction, then\n"
               "checked (every log's size and root equal to SQLite's, and a full verify). Only then the folder\n"
               "records the address (without its password) in DIR/database, so later commands use PostgreSQL;\n"
-              "sunledger.db stays as it was, a frozen copy. Stop `serve` first. The password is best given in\n"
-              "PGPASSWORD or ~/.pgpass (later commands read the address without it).",
+              "sunledger.db stays as it was, a frozen copy. Stop `serve` first (a running one makes migrate refuse)\n"
+              "and make no CLI writes meanwhile (scripts, cron jobs): they are not held off. A post made during the\n"
+              "copy shows up as a difference and nothing is recorded; one made after the logs were compared, while\n"
+              "the copy is verified, would stay in sunledger.db alone. The password is best given in PGPASSWORD\n"
+              "or ~/.pgpass (later commands read the address without it).",
       .examples = {"--data ./lukou migrate --to postgresql://sunledger@db.lukou.example/sunledger"},
       .values = {"to"},
       .required = {"to"},

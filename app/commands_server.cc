@@ -155,6 +155,8 @@ void add_server_commands(std::vector<Command>& c) {
               "a ledger that fails is served read-only with a warning on every answer, /healthz answers 503 and the\n"
               "inspectors are told. --skip-verify skips the check at start (an\n"
               "emergency only). One serve per data folder: a second one refuses, naming the first one's pid.\n"
+              "The database is the folder's: DIR/sunledger.db, or the PostgreSQL database `init --db` or `migrate`\n"
+              "recorded in DIR/database (serve needs no --db; a global --db naming another database is refused).\n"
               "--shared-database (PostgreSQL): several servers, on one machine or more, share the folder's database\n"
               "(each started with it; one started without it serves alone and refuses them, as they refuse it).\n"
               "--check checks everything serve needs and exits without listening: the configuration (secrets\n"
