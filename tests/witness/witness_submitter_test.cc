@@ -694,20 +694,25 @@ TEST_F(WitnessSubmission, TwoNodesSubmittingOneLogRaiseNoAlarm) {
   ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
   std::unique_ptr<Ledger> other = std::move(*opened);
   other->set_witness_keys({a.key, b.key});
+  BotOptions bo;
+  bo.identity_salt = "0123456789abcdef0123456789abcdef";
+  bo.reaches_person = [](const std::string&) { return true; };
+  Bot other_bot(other.get(), bo);  // the second node's bot, on its own Ledger
+  ASSERT_TRUE(other_bot.initialize().is_ok());
   std::mutex mu;
   std::vector<std::string> raised;
-  auto make = [&](Ledger* ledger, HttpClient* http) {
+  auto make = [&](Ledger* ledger, Bot* node_bot, HttpClient* http) {
     WitnessSubmitterOptions o;
     o.coarse = std::chrono::milliseconds(0);
     o.alarm = [&](const std::string& text) {
       std::lock_guard<std::mutex> lock(mu);
       raised.push_back(text);
     };
-    return std::make_unique<WitnessSubmitter>(ledger, std::vector<WitnessConfig>{a.config()}, http, o);
+    return std::make_unique<WitnessSubmitter>(ledger, node_bot, std::vector<WitnessConfig>{a.config()}, http, o);
   };
   auto other_client = make_http_client(HttpClientOptions{});
-  auto here = make(t.ledger.get(), client.get());
-  auto there = make(other.get(), other_client.get());
+  auto here = make(t.ledger.get(), bot.get(), client.get());
+  auto there = make(other.get(), &other_bot, other_client.get());
   std::atomic<bool> done{false};
   std::thread appender([&] {
     for (int i = 0; i < 60; ++i) {
