@@ -224,10 +224,11 @@ void add_directory_commands(std::vector<Command>& c) {
         for (const auto& e : *entries) {
           nlohmann::json what = e.fields;
           for (const char* k : {"author", "recorded_at", "kind", "op"}) what.erase(k);
-          // Times as the rest of the CLI prints them: local, to the minute.
+          // Times as the rest of the CLI prints them: local, to the minute
+          // ("at" too: the list of older refusals init signs has one).
           for (auto& [key, value] : what.items())
-            if (key.size() > 3 && key.compare(key.size() - 3, 3, "_at") == 0 && value.is_number_integer() &&
-                value.get<int64_t>() > 0)
+            if ((key == "at" || (key.size() > 3 && key.compare(key.size() - 3, 3, "_at") == 0)) &&
+                value.is_number_integer() && value.get<int64_t>() > 0)
               value = local_time(d, value.get<int64_t>());
           std::string when = local_time_of(d, entry_string(e.fields, "recorded_at"));
           std::cout << e.index << "\t" << when << "\t" << e.fields["author"].value("id", "") << "\t"

@@ -200,7 +200,8 @@ class DirectoryStore {
   // Clears that record (its admin-log entry number), signed with who and
   // why. kNotFound when the entry records no uncleared refusal.
   Status clear_refused_record(uint64_t entry, const std::string& by, const std::string& reason, const Author& author);
-  // Once per deployment (serve's start, the submitter's first round): the
+  // Once per deployment (`init` for a new one, whose list is empty; serve's
+  // start and the submitter's first round for one an older version made): the
   // rows made before refusals were recorded, listed in one signed entry.
   // Only the first list counts; nothing when it exists.
   Status list_refusals_before();

@@ -296,15 +296,19 @@ Status Ledger::refuse_witness(const std::string& log_name, const std::string& wi
     WitnessRefusal r{log_name, witness, witness_size, reason, clock().now_unix_seconds()};
     auto& q = txn.sql().statement(
         "INSERT INTO witness_refusals(log_id, witness, witness_size, reason, at) "
-        "SELECT id, ?, ?, ?, ? FROM logs WHERE name=? ON CONFLICT DO NOTHING");
+        "SELECT id, ?, ?, ?, ? FROM logs WHERE name=? ON CONFLICT(log_id, witness) DO UPDATE SET "
+        "witness_size=excluded.witness_size, reason=excluded.reason, at=excluded.at");
     q.bind(1, witness);
     q.bind(2, static_cast<int64_t>(witness_size));
     q.bind(3, reason);
     q.bind(4, r.at);
     q.bind(5, log_name);
-    // The first refusal of a (log, witness) is kept: a row there already
-    // (this server's, or one put in by hand, which verify names) stays, and
-    // a log that is gone (dropped whole) has no row to refuse. Nothing to record.
+    // A row there already is replaced, and the refusal signed: kept, a row
+    // put in by hand (no key needed) held the place of a genuine refusal,
+    // which was then alarmed but never signed (review R15). One the server
+    // signed before loses nothing: its entry stays in the admin log, and
+    // the row and the latest entry agree. A log that is gone (dropped
+    // whole) has no row to refuse: nothing to record.
     if (q.exec() == 0) return Status::ok();
     return record(txn, r);
   });

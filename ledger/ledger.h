@@ -387,10 +387,10 @@ class Ledger {
   // The largest size of the log a witness (by name) cosigned; 0 when none.
   Result<uint64_t> cosigned_size(const std::string& log_name, const std::string& witness);
   // A witness (by name) that holds a larger tree of the log, or another root
-  // at the same size: it is asked no more (ledger/cosignatures.h). The first
-  // refusal of a (log, witness) is kept; later ones change nothing. `record`
-  // runs in the same write when a row was added (not for a row there already,
-  // nor for a log that is gone), for the signed record of it (the bot's
+  // at the same size: it is asked no more (ledger/cosignatures.h). A row of
+  // that (log, witness) there already is replaced (one put in by hand must
+  // not keep a genuine refusal unsigned). `record` runs in the same write
+  // (not for a log that is gone), for the signed record of it (the bot's
   // admin log): a row with no such record was put in by hand.
   Status refuse_witness(const std::string& log_name, const std::string& witness, uint64_t witness_size,
                         const std::string& reason,

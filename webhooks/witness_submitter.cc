@@ -332,14 +332,21 @@ void WitnessSubmitter::refuse(const WitnessConfig& w, const std::string& log, ui
   // from now on: gone at the next round, the inspectors cleared it (taken for
   // a refused write, a clear within the interval was ignored for the whole
   // run: review R15).
-  Status s = bot_->refuse_witness(log, w.key_name(), witness_size, why);
+  // The 409's size and the 422 are not signed: on plain HTTP anyone between
+  // the server and the witness can forge them (review R15). The alarm and
+  // the signed reason say so, and name the check that settles it: the size
+  // the witness itself holds, read at the township.
+  const std::string reason = why + "。见证人的这个回答没有签名,可能是路上伪造的:请到见证人那里(乡镇)运行 sunledger witness "
+                                   "list-logs 核对它持有的条数 (the witness's answer is unsigned and could be forged on "
+                                   "the way: `witness list-logs` at the township shows the size it holds)";
+  Status s = bot_->refuse_witness(log, w.key_name(), witness_size, reason);
   own_.emplace(std::make_pair(w.key_name(), log), s.is_ok());
   if (!s.is_ok())
     std::cerr << "sunledger: witness " << w.name << ": could not record the refusal: " << s.to_string() << "\n";
-  std::string text = "【见证人报警 (witness alarm)】" + log_label(log) + ":见证人“" + w.name + "”(" + w.key_name() + ", " + w.url + ")" + why +
-                     "。这说明账本被回滚,或者给不同的人看了不同的账(分叉)。本服务器已停止向它提交。请核对见证人的记录和 "
-                     "sunledger check 的结果。(the witness has seen another history of this log: a rollback or a fork; "
-                     "the server stopped submitting to it)";
+  std::string text = "【见证人报警 (witness alarm)】" + log_label(log) + ":见证人“" + w.name + "”(" + w.key_name() + ", " + w.url + ")" + reason +
+                     "。若它确实持有这些条数,说明账本被回滚,或者给不同的人看了不同的账(分叉)。本服务器已停止向它提交。请核对见证人的"
+                     "记录和 sunledger check 的结果。(if the witness does hold that, it has seen another history of "
+                     "this log: a rollback or a fork; the server stopped submitting to it)";
   std::cerr << "sunledger: ALARM: " << text << "\n";
   if (options_.alarm) options_.alarm(text);
 }
