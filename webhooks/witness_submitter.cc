@@ -340,7 +340,14 @@ void WitnessSubmitter::refuse(const WitnessConfig& w, const std::string& log, ui
                                    "list-logs 核对它持有的条数 (the witness's answer is unsigned and could be forged on "
                                    "the way: `witness list-logs` at the township shows the size it holds)";
   Status s = bot_->refuse_witness(log, w.key_name(), witness_size, reason);
-  own_.emplace(std::make_pair(w.key_name(), log), s.is_ok());
+  // Stands only if its row is there: a log dropped whole has no row to hold
+  // one, and the alarm's own push may start that log again at the next
+  // round, which must not read as the inspectors' clear.
+  bool written = false;
+  if (s.is_ok())
+    if (auto rows = bot_->witness_refusals(); rows.is_ok())
+      for (const auto& r : rows->recorded) written = written || (r.witness == w.key_name() && r.log == log);
+  own_.emplace(std::make_pair(w.key_name(), log), written);
   if (!s.is_ok())
     std::cerr << "sunledger: witness " << w.name << ": could not record the refusal: " << s.to_string() << "\n";
   std::string text = "【见证人报警 (witness alarm)】" + log_label(log) + ":见证人“" + w.name + "”(" + w.key_name() + ", " + w.url + ")" + reason +
