@@ -102,6 +102,11 @@ int migrate(Deployment& d, const Args& a) {
   if (!lock.is_ok())
     return fail(failed_precondition("正在运行的 sunledger serve 占用这个数据目录,请先停止它。(" + lock.status().message() +
                                     "; migrate moves the database only with the server stopped; nothing was changed)"));
+  // And no other command: a CLI write landing in sunledger.db during the copy
+  // would stay behind in the frozen file. Commands started from here on wait
+  // (FolderUse::share) and then open the database the folder records.
+  auto alone = FolderUse::take_alone(d.dir);
+  if (!alone.is_ok()) return fail(alone.status());
   auto start = std::chrono::steady_clock::now();
   // The source first: an altered ledger is not carried into a new database
   // under a fresh verify.
@@ -156,11 +161,10 @@ void add_migrate_commands(std::vector<Command>& c) {
               "tables made there as `init --db` makes them, every row copied as stored in one transaction, then\n"
               "checked (every log's size and root equal to SQLite's, and a full verify). Only then the folder\n"
               "records the address (without its password) in DIR/database, so later commands use PostgreSQL;\n"
-              "sunledger.db stays as it was, a frozen copy. Stop `serve` first (a running one makes migrate refuse)\n"
-              "and make no CLI writes meanwhile (scripts, cron jobs): they are not held off. A post made during the\n"
-              "copy shows up as a difference and nothing is recorded; one made after the logs were compared, while\n"
-              "the copy is verified, would stay in sunledger.db alone. The password is best given in PGPASSWORD\n"
-              "or ~/.pgpass (later commands read the address without it).",
+              "sunledger.db stays as it was, a frozen copy. Stop `serve` first (a running one makes migrate refuse,\n"
+              "as does any other command running on the folder); a command started during the migration waits for\n"
+              "it, then uses PostgreSQL. The password is best given in PGPASSWORD or ~/.pgpass (later commands read\n"
+              "the address without it).",
       .examples = {"--data ./lukou migrate --to postgresql://sunledger@db.lukou.example/sunledger"},
       .values = {"to"},
       .required = {"to"},

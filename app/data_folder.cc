@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 
 namespace sunledger::cli {
 
@@ -102,3 +103,51 @@ Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir, co
 ServeLock::~ServeLock() { ::close(fd_); }  // closing releases the lock
 
 }  // namespace sunledger::cli
+
+namespace sunledger::cli {
+
+namespace {
+
+// DIR/in-use.lock opened for flock, -1 when the folder is not there.
+int open_use_lock(const std::string& dir) {
+  std::string path = dir + "/in-use.lock";
+  return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FolderUse>> FolderUse::share(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) return std::unique_ptr<FolderUse>();
+  int fd = open_use_lock(dir);
+  if (fd < 0) return unavailable("cannot open " + dir + "/in-use.lock: " + std::strerror(errno));
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    std::cerr << "sunledger: 正在迁移这个数据目录的数据库,等待完成…… (sunledger migrate is moving this folder's "
+                 "database: waiting for it to finish)\n";
+    int r;
+    while ((r = ::flock(fd, LOCK_SH)) != 0 && errno == EINTR) {
+    }
+    if (r != 0) {
+      ::close(fd);
+      return unavailable("cannot lock " + dir + "/in-use.lock: " + std::strerror(errno));
+    }
+  }
+  return std::unique_ptr<FolderUse>(new FolderUse(fd));
+}
+
+Result<std::unique_ptr<FolderUse>> FolderUse::take_alone(const std::string& dir) {
+  int fd = open_use_lock(dir);
+  if (fd < 0) return unavailable("cannot open " + dir + "/in-use.lock: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return failed_precondition("另一个 sunledger 命令正在使用这个数据目录,请等它结束后再迁移。(another sunledger "
+                               "command has " + dir + "'s database open (a script's, a cron job's, an `ask`): "
+                               "migrate copies the database only while nothing else can write to it; wait for it "
+                               "to finish, or stop it, and run migrate again; nothing was changed)");
+  }
+  return std::unique_ptr<FolderUse>(new FolderUse(fd));
+}
+
+FolderUse::~FolderUse() { ::close(fd_); }  // closing releases the lock
+
+}  // namespace sunledger::cli
+

@@ -58,4 +58,28 @@ class ServeLock {
   std::unique_ptr<DatabaseLock> database_;
 };
 
+// The folder's database in use: every command that opens it holds a shared
+// lock on DIR/in-use.lock (flock) while it runs, and `migrate` holds it
+// alone. So no CLI write lands in sunledger.db while migrate copies it (a
+// write there would stay behind in the frozen file), and a command started
+// during a migration waits for it, then opens the database the folder records
+// by then (PostgreSQL). Owns the lock file's descriptor (closed, and the lock
+// released, with it).
+class FolderUse {
+ public:
+  // The shared hold; waits while a migrate holds the folder, saying so once on
+  // stderr. A folder that does not exist yet (init, demo) needs none: nullptr.
+  static Result<std::unique_ptr<FolderUse>> share(const std::string& dir);
+  // migrate's hold, without waiting: failed_precondition while any other
+  // command (a serve, a CLI command, a script's) has the folder's database open.
+  static Result<std::unique_ptr<FolderUse>> take_alone(const std::string& dir);
+  ~FolderUse();
+  FolderUse(const FolderUse&) = delete;
+  FolderUse& operator=(const FolderUse&) = delete;
+
+ private:
+  explicit FolderUse(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 }  // namespace sunledger::cli

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/data_folder.h"
 #include "app/database_option.h"
 #include "app/serve.h"
 #include "webhooks/http_server.h"
@@ -189,6 +190,9 @@ int check_options(const Command& cmd, const std::vector<std::string>& rest, Depl
 
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // Held to the command's end, and released after the database closes (d
+  // goes first): see FolderUse.
+  std::unique_ptr<FolderUse> in_use;
   Deployment d;
   std::string db, db_source;
   if (!take_global_options(args, d, db, db_source)) return kExitUsage;
@@ -221,6 +225,14 @@ int run(int argc, char** argv) {
     if (!db.empty() && !names_postgresql(db))
       return usage_error(cmd->name, db_source + " takes a PostgreSQL address (postgresql://USER@HOST/DATABASE); "
                                     "SQLite's database is always the data folder's sunledger.db, with no --db");
+    // Before the folder's record of its database is read: a command that
+    // waited for a migration opens where the database went. migrate takes
+    // the folder alone itself, once it knows no serve holds it.
+    if (cmd->name != "migrate") {
+      auto use = FolderUse::share(d.dir);
+      if (!use.is_ok()) return fail(use.status());
+      in_use = std::move(*use);
+    }
     auto chosen = choose_database(d.dir, db);
     if (!chosen.is_ok()) return fail(chosen.status());
     d.db = *chosen;

@@ -2,15 +2,22 @@
 // the demo's SQLite deployment moved into a throwaway cluster's database
 // (tests/support/pg_cluster.h), checked, and used from then on; and what it
 // refuses: a database that holds rows, a tampered source, a folder a serve
-// holds.
+// or another command holds; and a command started during a migration.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <sstream>
 #include <string>
 
@@ -48,6 +55,26 @@ struct CliMigrate : testing::CliOnPostgres {
   static uint64_t note_size(const std::string& note) {
     size_t a = note.find('\n');
     return std::stoull(note.substr(a + 1, note.find('\n', a + 1) - a - 1));
+  }
+  // A one-entry CSV for `post`, dated today in China.
+  std::string entries_file(const std::string& item) {
+    std::time_t now = std::time(nullptr) + 8 * 3600;
+    char today[16];
+    std::strftime(today, sizeof today, "%Y-%m-%d", std::gmtime(&now));
+    std::string path = dir.file(item + ".csv");
+    testing::write_file(path, std::string("date,type,category,item,amount,project,fund,counterparty,note\n") + today +
+                                  ",income,上级拨款," + item + ",1200,,,,\n");
+    return path;
+  }
+  // The folder's in-use lock taken as another process takes it (flock on its
+  // own open file), LOCK_SH or LOCK_EX; the descriptor, -1 on failure.
+  int hold_folder(int how) {
+    int fd = ::open((data() + "/in-use.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && ::flock(fd, how | LOCK_NB) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
   }
   static std::string note_root(const std::string& note) {
     size_t a = note.find('\n');
@@ -214,6 +241,73 @@ TEST_F(CliMigrate, RefusedWhileServeHoldsTheFolder) {
   // Without --to, or with anything but a PostgreSQL address: usage errors.
   EXPECT_EQ(sl("migrate").exit_code, 2);
   EXPECT_EQ(sl("migrate --to " + dir.file("copy.db")).exit_code, 2);
+}
+
+// A command running on the folder (its shared hold on in-use.lock, taken here
+// as the command takes it) keeps migrate out: a post it makes during the copy
+// would stay behind in the frozen SQLite file.
+TEST_F(CliMigrate, RefusedWhileAnotherCommandHasTheFolder) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  std::string plain = testing::pg_uri(testing::pg_fresh_database());
+  ASSERT_FALSE(plain.empty());
+  int held = hold_folder(LOCK_SH);
+  ASSERT_GE(held, 0);
+  std::string sqlite_bytes = testing::read_file(data() + "/sunledger.db");
+  auto m = sl("migrate --to '" + with_password(plain) + "'");
+  EXPECT_EQ(m.exit_code, 1) << m.output;
+  EXPECT_NE(m.output.find("another sunledger command"), std::string::npos) << m.output;
+  EXPECT_NE(m.output.find("nothing was changed"), std::string::npos) << m.output;
+  EXPECT_EQ(m.output.find(kPassword), std::string::npos) << m.output;
+  EXPECT_FALSE(std::filesystem::exists(data() + "/database"));
+  auto used = first_table_with_rows(plain);
+  ASSERT_TRUE(used.is_ok()) << used.status().to_string();
+  EXPECT_EQ(*used, "") << "migrate wrote into the database while another command had the folder";
+  // Commands beside each other share the folder: a read runs while it is held.
+  EXPECT_EQ(sl("checkpoint --village shuangjiang").exit_code, 0);
+  ::close(held);
+  EXPECT_TRUE(testing::read_file(data() + "/sunledger.db") == sqlite_bytes) << "the SQLite file changed";
+  auto again = sl("migrate --to '" + plain + "'");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+}
+
+// A post started while migrate holds the folder waits, and once the folder
+// records PostgreSQL (migrate's last step, taken here by hand on a copy the
+// real migrate made of the same deployment) it is written there: nothing
+// lands in the frozen SQLite file.
+TEST_F(CliMigrate, ACommandStartedDuringAMigrationWritesToPostgresql) {
+  ASSERT_EQ(sl("demo --no-serve").exit_code, 0);
+  std::string plain = testing::pg_uri(testing::pg_fresh_database());
+  ASSERT_FALSE(plain.empty());
+  std::string twin = dir.file("twin");
+  ASSERT_EQ(run_command("cp -a " + data() + " " + twin).exit_code, 0);
+  auto m = sl_in(twin, "migrate --to '" + plain + "'");
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  auto before = sl("checkpoint --village shuangjiang");
+  ASSERT_EQ(before.exit_code, 0) << before.output;
+  uint64_t size = note_size(before.output);
+  std::string sqlite_bytes = testing::read_file(data() + "/sunledger.db");
+
+  int held = hold_folder(LOCK_EX);  // migrate's hold
+  ASSERT_GE(held, 0);
+  std::string csv = entries_file("迁移中提交的一笔");
+  auto post = std::async(std::launch::async, [&] { return sl("post --village shuangjiang --file " + csv); });
+  EXPECT_EQ(post.wait_for(std::chrono::milliseconds(1500)), std::future_status::timeout)
+      << "the post did not wait for the migration: " << post.get().output;
+  EXPECT_TRUE(testing::read_file(data() + "/sunledger.db") == sqlite_bytes) << "the SQLite file changed";
+  // migrate's record, then its release.
+  testing::write_file(data() + "/database", testing::read_file(twin + "/database"));
+  ASSERT_EQ(::chmod((data() + "/database").c_str(), 0600), 0);
+  ::close(held);
+
+  auto done = post.get();
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  EXPECT_NE(done.output.find("正在迁移这个数据目录的数据库"), std::string::npos) << done.output;
+  EXPECT_NE(done.output.find("appended 1 entry: #" + std::to_string(size)), std::string::npos) << done.output;
+  EXPECT_TRUE(testing::read_file(data() + "/sunledger.db") == sqlite_bytes) << "the post landed in the frozen file";
+  auto after = sl_in(twin, "checkpoint --village shuangjiang");  // the same database, read through the twin folder
+  ASSERT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_EQ(note_size(after.output), size + 1) << after.output;
+  EXPECT_EQ(sl("verify").exit_code, 0);
 }
 
 }  // namespace
