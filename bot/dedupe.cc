@@ -142,10 +142,8 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
     // record only at its INSERT. Released at commit or rollback. SQLite has
     // one writer: nothing to wait for. The key: 31 bits of the id key, in a
     // class of its own ("SUND"); another message sharing them only waits.
-    auto& lock = txn.sql().statement("SELECT pg_advisory_xact_lock(?, ?)");
-    lock.bind(1, int64_t{0x53554E44});
-    lock.bind(2, static_cast<int64_t>(std::stoul(id_key.substr(0, 8), nullptr, 16) & 0x7FFFFFFF));
-    lock.exec();
+    txn.sql().lock_until_commit(0x53554E44,
+                                static_cast<int64_t>(std::stoul(id_key.substr(0, 8), nullptr, 16) & 0x7FFFFFFF));
   }
   auto& q = txn.sql().statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
   q.bind(1, id_key);

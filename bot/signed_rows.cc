@@ -6,6 +6,7 @@
 
 #include "bot/portable_sql.h"
 #include "ledger/checkpoint.h"
+#include "ledger/crypto.h"
 
 namespace sunledger::signed_rows {
 
@@ -80,6 +81,16 @@ Status create_schema(WriteTxn& txn) {
 Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::string& user, const std::string& village) {
   auto sig = txn.sign(member_bytes(bot, user, village));
   if (!sig.is_ok()) return sig.status();
+  if (txn.sql().dialect() == sql::Session::Dialect::kPostgresql) {
+    // Two nodes' batches recording the same members in crossed orders would
+    // wait for each other's row (a deadlock PostgreSQL breaks only after a
+    // second); the member's lock first turns that into the group commit's
+    // run-again (sql::Session::lock_until_commit). 31 bits of the member's
+    // hash, in a class of its own ("SUNM"); another member sharing them only waits.
+    Hash h = sha256(member_bytes(bot, user, village));
+    int64_t key = ((int64_t{h[0]} << 24) | (int64_t{h[1]} << 16) | (int64_t{h[2]} << 8) | int64_t{h[3]}) & 0x7FFFFFFF;
+    txn.sql().lock_until_commit(0x53554E4D, key);
+  }
   auto& q = txn.sql().statement(bot_sql::kRecordSeenMember);
   q.bind(1, bot);
   q.bind(2, user);

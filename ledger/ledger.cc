@@ -2,6 +2,7 @@
 // of writes, and the single-operation writes built on it.
 #include "ledger/ledger.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <condition_variable>
@@ -303,16 +304,47 @@ Status Ledger::write(const std::function<Status(WriteTxn&)>& fn, std::map<std::s
   }
 }
 
+namespace {
+
+// A writer that met a lock another writer holds while its transaction held
+// another (sql::Session::lock_until_commit): it runs again, holding none.
+bool must_run_holding_none(const Status& s) {
+  return s.code() == Code::kUnavailable && s.message().find("PostgreSQL 55P03") != std::string::npos;
+}
+
+}  // namespace
+
 void Ledger::run_batch(const std::vector<Writer*>& batch) {
+  // On PostgreSQL, nodes sharing the database take the logs' locks in the
+  // orders their batches happen to hold, and a transaction that waited for a
+  // lock while holding another could close a cycle, which PostgreSQL breaks
+  // only after its deadlock_timeout (a second of both nodes' writers
+  // stalled). So a writer that finds its lock taken while the batch holds
+  // others stops the batch there: what ran before it commits, and it runs
+  // first in a new transaction, where it waits holding nothing. A writer
+  // that needs two locks by itself then waits for the second (patient).
+  size_t next = 0;
+  bool patient = false;
+  while (next < batch.size()) {
+    size_t stopped = run_segment(batch, next, patient);
+    patient = stopped == next;
+    next = stopped;
+  }
+}
+
+size_t Ledger::run_segment(const std::vector<Writer*>& batch, size_t first, bool patient) {
   struct ResetOnExit {
     Connection* cache;
     ~ResetOnExit() { cache->reset_all(); }
   } reset_on_exit{writer_.get()};
   std::vector<Writer*> applied;
+  size_t end = batch.size();  // the first writer not run
   try {
     Transaction t(*writer_, Transaction::Kind::kWrite);
+    writer_->wait_while_holding(patient);
     WriteTxn txn(this, writer_.get(), options_.clock->now_unix_seconds());
-    for (Writer* w : batch) {
+    for (size_t i = first; i < batch.size(); ++i) {
+      Writer* w = batch[i];
       auto snapshot = txn.snapshot();
       writer_->savepoint("writer");
       Status s;
@@ -336,9 +368,17 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
         applied.push_back(w);
       }
       writer_->release("writer");
+      if (!patient && must_run_holding_none(s)) {
+        end = i;  // it and those after it run in the next transaction
+        break;
+      }
       w->status = s;
+      if (patient) {  // only the writer that needs two locks by itself waits holding one
+        patient = false;
+        writer_->wait_while_holding(false);
+      }
     }
-    if (applied.empty()) return;  // the Transaction destructor rolls back
+    if (applied.empty()) return end;  // the Transaction destructor rolls back
     Status s = txn.finish();
     if (s.is_ok()) {
       // Moved however the commit ends (a COMMIT that throws may still have
@@ -349,18 +389,19 @@ void Ledger::run_batch(const std::vector<Writer*>& batch) {
       } bump{&generation_};
       t.commit();  // synchronous=FULL: durable when this returns
       for (Writer* w : applied) w->notes = txn.signed_;
-      return;
+      return end;
     }
     for (Writer* w : applied) w->status = s;
   } catch (const sql::Error& e) {
     // The shared transaction failed (BEGIN, SAVEPOINT or COMMIT): nothing of
-    // the batch was written, so every writer not already refused hears why.
-    for (Writer* w : batch)
-      if (w->status.is_ok()) w->status = from_sql(e, "write");
+    // it was written, so every writer of it not already refused hears why.
+    for (size_t i = first; i < std::min(end, batch.size()); ++i)
+      if (batch[i]->status.is_ok()) batch[i]->status = from_sql(e, "write");
   } catch (const std::exception& e) {
-    for (Writer* w : batch)
-      if (w->status.is_ok()) w->status = internal_error(std::string("write failed: ") + e.what());
+    for (size_t i = first; i < std::min(end, batch.size()); ++i)
+      if (batch[i]->status.is_ok()) batch[i]->status = internal_error(std::string("write failed: ") + e.what());
   }
+  return end;
 }
 
 Status Ledger::add_village(const Village& given) {

@@ -532,6 +532,11 @@ class Ledger {
   ReadConnection read();
   struct Writer;
   void run_batch(const std::vector<Writer*>& batch);
+  // Runs batch[first…] in one transaction until a writer must run again
+  // holding no lock (lock_until_commit); commits those before it. Returns the
+  // index of the first writer not run (batch.size() when all were). patient:
+  // the transaction waits for locks while it holds others.
+  size_t run_segment(const std::vector<Writer*>& batch, size_t first, bool patient);
   static std::vector<SchemaTrigger> own_triggers();
   // Runs fn on the log's tree as of one read snapshot.
   template <typename T>

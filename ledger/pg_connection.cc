@@ -486,11 +486,13 @@ void PgConnection::begin_write() {
   // ledger serialises appends with lock_log, not with the isolation level.
   run("BEGIN ISOLATION LEVEL READ COMMITTED");
   in_txn_ = true;
+  forget_locks();
 }
 
 void PgConnection::begin_read() {
   run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   in_txn_ = true;
+  forget_locks();
 }
 
 void PgConnection::commit() {
@@ -499,9 +501,11 @@ void PgConnection::commit() {
     tag = run("COMMIT");
   } catch (...) {
     in_txn_ = false;
+    forget_locks();
     throw;
   }
   in_txn_ = false;
+  forget_locks();
   // PostgreSQL answers COMMIT of a transaction an earlier error aborted with
   // ROLLBACK and no error: what the caller committed did not happen.
   if (tag == "ROLLBACK")
@@ -511,6 +515,7 @@ void PgConnection::commit() {
 
 void PgConnection::rollback() noexcept {
   in_txn_ = false;
+  forget_locks();
   if (streaming_ != nullptr) streaming_->reset();
   PGTransactionStatusType st = PQtransactionStatus(conn_);
   if (st != PQTRANS_INTRANS && st != PQTRANS_INERROR) return;
@@ -527,28 +532,62 @@ bool PgConnection::in_transaction() {
 void PgConnection::savepoint(const char* name) {
   if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
   run(std::string("SAVEPOINT ") + name);
+  held_at_savepoint_.push_back(held_);
 }
 
 void PgConnection::rollback_to(const char* name) {
   if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
   run(std::string("ROLLBACK TO SAVEPOINT ") + name);
+  // The savepoint stays: what was held when it was made is held again.
+  if (!held_at_savepoint_.empty()) held_ = held_at_savepoint_.back();
 }
 
 void PgConnection::release(const char* name) {
   if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
   run(std::string("RELEASE SAVEPOINT ") + name);
+  if (!held_at_savepoint_.empty()) held_at_savepoint_.pop_back();
 }
 
 void PgConnection::lock_log(int64_t log_id) {
   // The two-key form takes int4 keys: (class, log id).
   if (log_id < std::numeric_limits<int32_t>::min() || log_id > std::numeric_limits<int32_t>::max())
     throw sql::Error(sql::Error::Kind::kOther, "log id out of the advisory lock's range: " + std::to_string(log_id));
+  lock_until_commit(kLogLockClass, log_id);
+}
+
+void PgConnection::forget_locks() {
+  held_.clear();
+  held_at_savepoint_.clear();
+  patient_ = false;
+}
+
+void PgConnection::lock_until_commit(int32_t key_class, int64_t key) {
   // Outside a transaction the lock would be released at once.
-  if (!in_transaction()) throw sql::Error(sql::Error::Kind::kOther, "lock_log outside a transaction");
-  auto& q = statement("SELECT pg_advisory_xact_lock(?, ?)");
-  q.bind(1, int64_t{kLogLockClass});
-  q.bind(2, log_id);
-  q.exec();
+  if (!in_transaction()) throw sql::Error(sql::Error::Kind::kOther, "an advisory lock outside a transaction");
+  LockKey k{key_class, key};
+  if (held_.count(k) > 0) return;  // held to the commit already: no round trip
+  if (held_.empty() || patient_) {
+    // Holding nothing, this transaction can wait without closing a cycle.
+    auto& q = statement("SELECT pg_advisory_xact_lock(?, ?)");
+    q.bind(1, int64_t{key_class});
+    q.bind(2, key);
+    q.exec();
+  } else {
+    // Holding another lock, waiting here could close a cycle with a node
+    // that holds this one and waits for ours: PostgreSQL would find it only
+    // after deadlock_timeout (a second) and then abort one of us. Instead the
+    // group commit commits what it has and runs this writer again first.
+    auto& q = statement("SELECT CASE WHEN pg_try_advisory_xact_lock(?, ?) THEN 1 ELSE 0 END");
+    q.bind(1, int64_t{key_class});
+    q.bind(2, key);
+    bool got = q.step() && q.column_int64(0) == 1;
+    q.reset();
+    if (!got)
+      throw sql::Error(sql::Error::Kind::kUnavailable,
+                       "PostgreSQL 55P03: another writer holds a lock this write needs, and waiting for it while "
+                       "holding others could deadlock: it runs again holding none");
+  }
+  held_.insert(k);
 }
 
 void PgConnection::reset_all() {

@@ -38,8 +38,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ledger/sql_connection.h"
@@ -87,6 +89,8 @@ class PgConnection final : public Connection {
   void rollback_to(const char* name) override;
   void release(const char* name) override;
   void lock_log(int64_t log_id) override;
+  void lock_until_commit(int32_t key_class, int64_t key) override;
+  void wait_while_holding(bool yes) override { patient_ = yes; }
   void reset_all() override;
 
   // The server process serving this connection (pg_terminate_backend's
@@ -105,10 +109,19 @@ class PgConnection final : public Connection {
   void take_wire(PgStatement* next);
   // Throws the error of a failed result (consumed), or of the connection.
   [[noreturn]] void fail(pg_result* res, const std::string& what);
+  // A transaction's end or start: no lock held, waits as by default.
+  void forget_locks();
 
   pg_conn* conn_;
   PgStatement* streaming_ = nullptr;
   bool in_txn_ = false;
+  // The advisory locks this transaction holds, and what it held at each open
+  // savepoint (PostgreSQL releases a lock taken inside a savepoint rolled
+  // back to); cleared by BEGIN, COMMIT and ROLLBACK.
+  using LockKey = std::pair<int32_t, int64_t>;
+  std::set<LockKey> held_;
+  std::vector<std::set<LockKey>> held_at_savepoint_;
+  bool patient_ = false;
   int next_name_ = 0;
   std::map<const char*, std::unique_ptr<PgStatement>> cache_;
 };

@@ -43,6 +43,11 @@ class Connection : public sql::Session {
   virtual void release(const char* name) = 0;
 
   virtual void lock_log(int64_t log_id) = 0;
+  // Whether this transaction waits for a lock while it holds another (see
+  // lock_until_commit): off by default; on for a writer that needs two locks
+  // by itself, with the engine's deadlock detection as the backstop. Reset
+  // by every BEGIN.
+  virtual void wait_while_holding(bool) {}
 
   // Resets every cached statement (a stepped SELECT must not keep its
   // snapshot open past COMMIT).
