@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes pre-signed generic-webhook requests for wrk (LuaJIT has no HMAC).
 
-Usage: make_requests.py BOTS_JSON OUT_FILE COUNT KIND
+Usage: make_requests.py BOTS_JSON OUT_FILE COUNT KIND [TAG]
+TAG (default none) goes into every message id and posted line, so that files made in the same second for
+two servers (bench/run-pg.sh nodes) hold no message and no line twice.
 KIND: query (villagers asking 账目/余额/项目), statement (villagers asking 账目 2022-11
 in the four villages that published it: the request issue #18 compares with the Go peer), post (an official's 记账, each a new
 message id), mix (90% queries, 8% posts, 2% complaints, half filed in private chat and half in
@@ -11,6 +13,7 @@ One request per line: id TAB timestamp TAB signature TAB body.
 import base64, hashlib, hmac, json, random, sys, time
 
 bots, out, count, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+tag = sys.argv[5] if len(sys.argv) > 5 else ""
 secret = base64.b64decode(json.load(open(bots))["bots"][0]["secret"][6:])
 villages = ["shuangjiang", "zhuting", "nanzhou", "longchuan"]
 queries = ["账目", "余额", "项目", "账目 2022-10", "明细 2022-11 支出"]
@@ -18,14 +21,14 @@ ts = str(int(time.time()))
 rng = random.Random(7)
 with open(out, "w") as f:
     for i in range(count):
-        mid = "bench-%s-%d-%d" % (kind, int(time.time()), i)
+        mid = "bench-%s%s-%d-%d" % (kind, tag, int(time.time()), i)
         roll = rng.random()
         if kind == "post" or (kind == "mix" and roll < 0.08):
             body = {"message_id": mid, "chat_id": "shuangjiang-group", "chat_type": "group",
                     "sender_id": "shuangjiang-secretary", "sender_name": "书记",
                     # Each line distinct (run and request): an identical line within
                     # 30 days is refused as a double post (issue #16).
-                    "text": "记账 %s\n支出 办公费 %d 打印纸%s-%d" % (time.strftime("%Y-%m"), 10 + i % 500, ts, i)}
+                    "text": "记账 %s\n支出 办公费 %d 打印纸%s%s-%d" % (time.strftime("%Y-%m"), 10 + i % 500, tag, ts, i)}
         elif kind == "mix" and roll < 0.10:
             # Half in private chat, half in the village group: the bot has a
             # private channel, so a group filing sends its receipt privately.
