@@ -102,11 +102,6 @@ int migrate(Deployment& d, const Args& a) {
   if (!lock.is_ok())
     return fail(failed_precondition("正在运行的 sunledger serve 占用这个数据目录,请先停止它。(" + lock.status().message() +
                                     "; migrate moves the database only with the server stopped; nothing was changed)"));
-  // And no other command: a CLI write landing in sunledger.db during the copy
-  // would stay behind in the frozen file. Commands started from here on wait
-  // (FolderUse::share) and then open the database the folder records.
-  auto alone = FolderUse::take_alone(d.dir);
-  if (!alone.is_ok()) return fail(alone.status());
   auto start = std::chrono::steady_clock::now();
   // The source first: an altered ledger is not carried into a new database
   // under a fresh verify.

@@ -49,8 +49,14 @@ namespace {
 Status demo_folder_problem(Deployment& d) {
   if (!std::filesystem::exists(d.dir)) return Status::ok();
   if (d.is_demo()) return Status::ok();
+  // Empty but for the lock files any command leaves (in-use.lock, which
+  // this command holds, and serve.lock).
   std::error_code ec;
-  bool empty = std::filesystem::is_empty(d.dir, ec);
+  bool empty = true;
+  for (const auto& f : std::filesystem::directory_iterator(d.dir, ec)) {
+    std::string name = f.path().filename().string();
+    if (name != "in-use.lock" && name != "serve.lock") empty = false;
+  }
   if (!ec && empty) return Status::ok();
   if (d.database_exists()) {
     // A demo folder made before the marker existed: the demo's origin and villages.

@@ -108,10 +108,13 @@ namespace sunledger::cli {
 
 namespace {
 
-// DIR/in-use.lock opened for flock, -1 when the folder is not there.
+// DIR/in-use.lock opened for flock, -1 when it cannot be. A folder mounted
+// read-only (a PostgreSQL deployment's keys) opens a lock file that is there
+// read-only (flock needs no write access).
 int open_use_lock(const std::string& dir) {
   std::string path = dir + "/in-use.lock";
-  return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  return fd >= 0 ? fd : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 }
 
 }  // namespace
@@ -119,6 +122,9 @@ int open_use_lock(const std::string& dir) {
 Result<std::unique_ptr<FolderUse>> FolderUse::share(const std::string& dir) {
   if (!std::filesystem::is_directory(dir)) return std::unique_ptr<FolderUse>();
   int fd = open_use_lock(dir);
+  // A folder nobody can write is one no migrate can record a new database
+  // in either: nothing to wait for.
+  if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) return std::unique_ptr<FolderUse>();
   if (fd < 0) return unavailable("cannot open " + dir + "/in-use.lock: " + std::strerror(errno));
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
     std::cerr << "sunledger: 正在迁移这个数据目录的数据库,等待完成…… (sunledger migrate is moving this folder's "
@@ -135,10 +141,17 @@ Result<std::unique_ptr<FolderUse>> FolderUse::share(const std::string& dir) {
 }
 
 Result<std::unique_ptr<FolderUse>> FolderUse::take_alone(const std::string& dir) {
+  // No folder, no database: opening it says so.
+  if (!std::filesystem::is_directory(dir)) return std::unique_ptr<FolderUse>();
   int fd = open_use_lock(dir);
   if (fd < 0) return unavailable("cannot open " + dir + "/in-use.lock: " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
+    // A running serve is the likeliest holder: named, with its pid.
+    auto serving = ServeLock::acquire(dir);
+    if (!serving.is_ok())
+      return failed_precondition("正在运行的 sunledger serve 占用这个数据目录,请先停止它。(" + serving.status().message() +
+                                 "; migrate moves the database only with the server stopped; nothing was changed)");
     return failed_precondition("另一个 sunledger 命令正在使用这个数据目录,请等它结束后再迁移。(another sunledger "
                                "command has " + dir + "'s database open (a script's, a cron job's, an `ask`): "
                                "migrate copies the database only while nothing else can write to it; wait for it "

@@ -226,13 +226,11 @@ int run(int argc, char** argv) {
       return usage_error(cmd->name, db_source + " takes a PostgreSQL address (postgresql://USER@HOST/DATABASE); "
                                     "SQLite's database is always the data folder's sunledger.db, with no --db");
     // Before the folder's record of its database is read: a command that
-    // waited for a migration opens where the database went. migrate takes
-    // the folder alone itself, once it knows no serve holds it.
-    if (cmd->name != "migrate") {
-      auto use = FolderUse::share(d.dir);
-      if (!use.is_ok()) return fail(use.status());
-      in_use = std::move(*use);
-    }
+    // waited for a migration opens where the database went. migrate holds
+    // the folder alone from before it opens anything.
+    auto use = cmd->name == "migrate" ? FolderUse::take_alone(d.dir) : FolderUse::share(d.dir);
+    if (!use.is_ok()) return fail(use.status());
+    in_use = std::move(*use);
     auto chosen = choose_database(d.dir, db);
     if (!chosen.is_ok()) return fail(chosen.status());
     d.db = *chosen;

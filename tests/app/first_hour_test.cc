@@ -603,6 +603,13 @@ TEST_F(FirstHour, TheDemoRefusesAFolderWithOtherData) {
   EXPECT_EQ(in(other, "demo --no-serve").exit_code, 1);
   std::string demo = dir.file("demo");
   ASSERT_EQ(in(demo, "demo --no-serve").exit_code, 0);
+  // An empty folder made for it (a mounted volume) is the demo's to fill,
+  // whatever lock files commands leave there (in-use.lock, serve.lock).
+  std::string empty = dir.file("empty");
+  std::filesystem::create_directories(empty);
+  auto filled = in(empty, "demo --no-serve");
+  EXPECT_EQ(filled.exit_code, 0) << filled.output;
+  EXPECT_TRUE(std::filesystem::exists(empty + "/DEMO"));
   auto again = in(demo, "demo --no-serve");
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(has(again.output, "already present")) << again.output;
