@@ -114,7 +114,11 @@ namespace {
 int open_use_lock(const std::string& dir) {
   std::string path = dir + "/in-use.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  return fd >= 0 ? fd : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) return fd;
+  int why = errno;  // the folder's reason (read-only), not the missing file's
+  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) errno = why;
+  return fd;
 }
 
 }  // namespace
@@ -163,4 +167,3 @@ Result<std::unique_ptr<FolderUse>> FolderUse::take_alone(const std::string& dir)
 FolderUse::~FolderUse() { ::close(fd_); }  // closing releases the lock
 
 }  // namespace sunledger::cli
-
