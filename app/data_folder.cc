@@ -102,10 +102,6 @@ Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const std::string& dir, co
 
 ServeLock::~ServeLock() { ::close(fd_); }  // closing releases the lock
 
-}  // namespace sunledger::cli
-
-namespace sunledger::cli {
-
 namespace {
 
 // DIR/in-use.lock opened for flock, -1 when it cannot be. A folder mounted

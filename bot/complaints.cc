@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "bot/portable_sql.h"
 #include "ledger/crypto.h"
 #include "ledger/csv_import.h"
 #include "ledger/identity.h"
@@ -355,10 +356,8 @@ void hold_for_change(WriteTxn& txn, const std::string& receipt) {
   // (sql::Session::lock_until_commit): waiting for the row while holding a
   // log's lock could close a cycle with a node that holds the row and waits
   // for that log. Every change takes it, so the row below is free by then.
-  // 31 bits of the receipt's hash, in a class of its own ("SUNC").
-  Hash h = sha256(receipt);
-  txn.sql().lock_until_commit(
-      0x53554E43, ((int64_t{h[0]} << 24) | (int64_t{h[1]} << 16) | (int64_t{h[2]} << 8) | int64_t{h[3]}) & 0x7FFFFFFF);
+  // Named by the receipt, in a class of its own.
+  txn.sql().lock_name_until_commit(bot_sql::kComplaintLock, receipt);
   auto& q = txn.sql().statement("SELECT 1 FROM complaints WHERE receipt=? FOR UPDATE");
   q.bind(1, receipt);
   while (q.step()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "bot/portable_sql.h"
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
 #include "ledger/identity.h"
@@ -140,10 +141,9 @@ Result<DedupeRecords::Found> DedupeRecords::find(WriteTxn& txn, const InboundMes
     // record below (READ COMMITTED: each statement sees what committed
     // before it), instead of running the change again and meeting the
     // record only at its INSERT. Released at commit or rollback. SQLite has
-    // one writer: nothing to wait for. The key: 31 bits of the id key, in a
-    // class of its own ("SUND"); another message sharing them only waits.
-    txn.sql().lock_until_commit(0x53554E44,
-                                static_cast<int64_t>(std::stoul(id_key.substr(0, 8), nullptr, 16) & 0x7FFFFFFF));
+    // one writer: nothing to wait for. Named by the id key, in a class of
+    // its own.
+    txn.sql().lock_name_until_commit(bot_sql::kMessageLock, id_key);
   }
   auto& q = txn.sql().statement("SELECT who_key, reply FROM dedupe_records WHERE id_key=?");
   q.bind(1, id_key);

@@ -27,7 +27,17 @@
 //   last value of whatever sequence the session used last.
 #pragma once
 
+#include <cstdint>
+
 namespace sunledger::bot_sql {
+
+// The classes of the bot's name locks on PostgreSQL
+// (sql::Session::lock_name_until_commit), all in one place so that none
+// collides with another nor with the ledger's log locks ("SUNL",
+// PgConnection::kLogLockClass).
+inline constexpr int32_t kMessageLock = 0x53554E44;    // "SUND": a message's dedupe key (bot/dedupe.cc)
+inline constexpr int32_t kMemberLock = 0x53554E4D;     // "SUNM": a seen member (bot/signed_rows.cc)
+inline constexpr int32_t kComplaintLock = 0x53554E43;  // "SUNC": a complaint's receipt (bot/complaints.cc)
 
 // bot/signed_rows.cc
 extern const char* const kSeenMembersTable;

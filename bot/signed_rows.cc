@@ -6,7 +6,6 @@
 
 #include "bot/portable_sql.h"
 #include "ledger/checkpoint.h"
-#include "ledger/crypto.h"
 
 namespace sunledger::signed_rows {
 
@@ -85,11 +84,9 @@ Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::stri
     // Two nodes' batches recording the same members in crossed orders would
     // wait for each other's row (a deadlock PostgreSQL breaks only after a
     // second); the member's lock first turns that into the group commit's
-    // run-again (sql::Session::lock_until_commit). 31 bits of the member's
-    // hash, in a class of its own ("SUNM"); another member sharing them only waits.
-    Hash h = sha256(member_bytes(bot, user, village));
-    int64_t key = ((int64_t{h[0]} << 24) | (int64_t{h[1]} << 16) | (int64_t{h[2]} << 8) | int64_t{h[3]}) & 0x7FFFFFFF;
-    txn.sql().lock_until_commit(0x53554E4D, key);
+    // run-again (sql::Session::lock_until_commit). Named by the member, in a
+    // class of its own.
+    txn.sql().lock_name_until_commit(bot_sql::kMemberLock, member_bytes(bot, user, village));
   }
   auto& q = txn.sql().statement(bot_sql::kRecordSeenMember);
   q.bind(1, bot);

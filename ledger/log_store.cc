@@ -38,13 +38,8 @@ void WriteTxn::restore(Snapshot snap) {
 
 namespace {
 
-// A log's name as a lock_log key of its own: negative, where log ids are
-// not (FNV-1a, 31 bits).
-int64_t name_lock_key(const std::string& name) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : name) h = (h ^ c) * 16777619u;
-  return -1 - static_cast<int64_t>(h & 0x7FFFFFFF);
-}
+// A log's name as a lock_log key of its own: negative, where log ids are not.
+int64_t name_lock_key(const std::string& name) { return -1 - sql::lock_key_of(name); }
 
 // Nodes sharing a database (issue #17): a log not made yet cannot be locked
 // by its id, so its name is, by whoever makes it or finds it missing.

@@ -73,6 +73,15 @@ class Statement {
   virtual void reset() = 0;
 };
 
+// A name (a log's, a receipt, a member, a message's key) as a lock key: 31
+// bits of its FNV-1a hash, so that names sharing them only wait for each
+// other. The one hash every name lock uses: nodes of one version agree.
+inline int64_t lock_key_of(std::string_view name) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) h = (h ^ c) * 16777619u;
+  return static_cast<int64_t>(h & 0x7FFFFFFF);
+}
+
 class Session {
  public:
   virtual ~Session() = default;
@@ -111,6 +120,10 @@ class Session {
   virtual void lock_until_commit(int32_t key_class, int64_t key) {
     (void)key_class;
     (void)key;
+  }
+  // The same for a lock named by text (lock_key_of).
+  void lock_name_until_commit(int32_t key_class, std::string_view name) {
+    lock_until_commit(key_class, lock_key_of(name));
   }
 };
 
