@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -152,11 +153,28 @@ class PgStatement final : public sql::Statement {
   }
 
   bool step() override {
+    // A whole result (sent in a pipeline) is read row by row in place.
+    if (row_ != nullptr && row_at_ + 1 < PQntuples(row_)) {
+      ++row_at_;
+      decoded_ok_.assign(decoded_.size(), 0);
+      return true;
+    }
     clear_row();
     if (state_ == State::kDone) return false;
     if (state_ == State::kIdle) {
-      c_.take_wire(this);
-      send();
+      if (!c_.pipelining_) {
+        c_.take_wire(this);
+        send();
+      } else {
+        // Answers are owed: they and this go in one round trip, and this
+        // one's rows then come one at a time, as outside the pipeline (a
+        // scan of a log of years holds one row).
+        c_.send(name_.c_str(), sql_, &values_, &null_, &binary_);
+        c_.sync(PgConnection::Last::kStream);
+        PQsetSingleRowMode(c_.conn_);  // if refused, the rows come whole (row_at_)
+        state_ = State::kStreaming;
+        c_.streaming_ = this;
+      }
     }
     PGresult* r = next_result();
     if (r == nullptr) {
@@ -164,8 +182,9 @@ class PgStatement final : public sql::Statement {
       return false;
     }
     ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_SINGLE_TUPLE) {
+    if (st == PGRES_SINGLE_TUPLE || (st == PGRES_TUPLES_OK && PQntuples(r) > 0)) {
       row_ = r;
+      row_at_ = 0;
       decoded_.resize(static_cast<size_t>(PQnfields(r)));
       decoded_ok_.assign(decoded_.size(), 0);
       return true;
@@ -180,18 +199,35 @@ class PgStatement final : public sql::Statement {
 
   int64_t exec() override {
     reset();
-    c_.take_wire(this);
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    params(&values, &lengths);
-    PGresult* r = PQexecPrepared(c_.conn_, name_.c_str(), static_cast<int>(values.size()), values.data(),
-                                 lengths.data(), binary_.data(), 0);
-    ExecStatusType st = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) c_.fail(r, sql_);
+    PGresult* r = nullptr;
+    if (!c_.pipelining_) {
+      c_.take_wire(this);
+      std::vector<const char*> values;
+      std::vector<int> lengths;
+      params(&values, &lengths);
+      r = PQexecPrepared(c_.conn_, name_.c_str(), static_cast<int>(values.size()), values.data(), lengths.data(),
+                         binary_.data(), 0);
+      ExecStatusType st = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) c_.fail(r, sql_);
+    } else {
+      c_.send(name_.c_str(), sql_, &values_, &null_, &binary_);
+      r = c_.sync(PgConnection::Last::kWhole);
+    }
     const char* changed = PQcmdTuples(r);
     int64_t n = (changed != nullptr && *changed) ? std::strtoll(changed, nullptr, 10) : 0;
     PQclear(r);
     return n;
+  }
+
+  void exec_later() override {
+    // Outside a transaction a held-back write would commit whenever the
+    // next statement runs: it runs now.
+    if (!c_.in_txn_) {
+      (void)exec();
+      return;
+    }
+    reset();
+    c_.send(name_.c_str(), sql_, &values_, &null_, &binary_);
   }
 
   int64_t column_int64(int column) override {
@@ -200,7 +236,7 @@ class PgStatement final : public sql::Statement {
     Oid type = PQftype(row_, column);
     if (type == kBoolOid) return v[0] == 't' ? 1 : 0;
     if (type == kByteaOid) return parse_int64(bytes(column));
-    return parse_int64(std::string_view(v, static_cast<size_t>(PQgetlength(row_, 0, column))));
+    return parse_int64(std::string_view(v, static_cast<size_t>(PQgetlength(row_, row_at_, column))));
   }
   std::string column_text(int column) override { return std::string(column_text_view(column)); }
   std::string column_blob(int column) override { return std::string(column_blob_view(column)); }
@@ -211,7 +247,7 @@ class PgStatement final : public sql::Statement {
     Oid type = PQftype(row_, column);
     if (type == kBoolOid) return v[0] == 't' ? "1" : "0";
     if (type == kByteaOid) return bytes(column);
-    return std::string_view(v, static_cast<size_t>(PQgetlength(row_, 0, column)));
+    return std::string_view(v, static_cast<size_t>(PQgetlength(row_, row_at_, column)));
   }
   std::string_view column_blob_view(int column) override { return column_text_view(column); }
 
@@ -223,6 +259,7 @@ class PgStatement final : public sql::Statement {
       // abort the transaction the statement runs in.)
       while (PGresult* r = PQgetResult(c_.conn_)) PQclear(r);
       c_.streaming_ = nullptr;
+      c_.end_stream();
     }
     for (PGresult* r : parked_) PQclear(r);
     parked_.clear();
@@ -234,6 +271,7 @@ class PgStatement final : public sql::Statement {
   void park() {
     while (PGresult* r = PQgetResult(c_.conn_)) parked_.push_back(r);
     c_.streaming_ = nullptr;
+    c_.end_stream();
     state_ = State::kParked;
   }
 
@@ -288,6 +326,7 @@ class PgStatement final : public sql::Statement {
     if (state_ == State::kStreaming) {
       while (PGresult* r = PQgetResult(c_.conn_)) PQclear(r);
       c_.streaming_ = nullptr;
+      c_.end_stream();
     }
     for (PGresult* r : parked_) PQclear(r);
     parked_.clear();
@@ -297,6 +336,7 @@ class PgStatement final : public sql::Statement {
   void clear_row() {
     if (row_ != nullptr) PQclear(row_);
     row_ = nullptr;
+    row_at_ = 0;
   }
 
   // The column's text, nullptr for NULL.
@@ -304,15 +344,15 @@ class PgStatement final : public sql::Statement {
     if (row_ == nullptr) throw sql::Error(sql::Error::Kind::kOther, "no current row: " + sql_);
     if (column < 0 || column >= PQnfields(row_))
       throw sql::Error(sql::Error::Kind::kOther, "column " + std::to_string(column) + " out of range: " + sql_);
-    if (PQgetisnull(row_, 0, column)) return nullptr;
-    return PQgetvalue(row_, 0, column);
+    if (PQgetisnull(row_, row_at_, column)) return nullptr;
+    return PQgetvalue(row_, row_at_, column);
   }
 
   // A bytea column's bytes, decoded from \x hex once per row.
   std::string_view bytes(int column) {
     auto c = static_cast<size_t>(column);
     if (!decoded_ok_[c]) {
-      std::string_view hex(PQgetvalue(row_, 0, column), static_cast<size_t>(PQgetlength(row_, 0, column)));
+      std::string_view hex(PQgetvalue(row_, row_at_, column), static_cast<size_t>(PQgetlength(row_, row_at_, column)));
       if (!starts_with(hex, "\\x") || hex.size() % 2 != 0)
         throw sql::Error(sql::Error::Kind::kOther, "bytea not in hex form (bytea_output): " + sql_);
       std::string& out = decoded_[c];
@@ -336,6 +376,7 @@ class PgStatement final : public sql::Statement {
   State state_ = State::kIdle;
   std::deque<PGresult*> parked_;
   PGresult* row_ = nullptr;
+  int row_at_ = 0;  // the row of row_ read (a single-row result: 0)
   std::vector<std::string> decoded_;
   std::vector<char> decoded_ok_;
 };
@@ -399,7 +440,9 @@ PgConnection::~PgConnection() {
 
 int PgConnection::backend_pid() const { return PQbackendPID(conn_); }
 
-void PgConnection::fail(pg_result* res, const std::string& what) {
+void PgConnection::fail(pg_result* res, const std::string& what) { throw error_of(res, what); }
+
+sql::Error PgConnection::error_of(pg_result* res, const std::string& what) {
   std::string sqlstate, message;
   if (res != nullptr) {
     const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -414,8 +457,14 @@ void PgConnection::fail(pg_result* res, const std::string& what) {
   // An error without a SQLSTATE comes from libpq itself: the connection.
   if (PQstatus(conn_) == CONNECTION_BAD || (sqlstate.empty() && res == nullptr)) kind = sql::Error::Kind::kUnavailable;
   if (sqlstate.empty() && PQstatus(conn_) == CONNECTION_BAD) sqlstate = "08006";
-  throw sql::Error(kind, "PostgreSQL " + (sqlstate.empty() ? std::string("error") : sqlstate) + ": " + message +
-                             " (in: " + sql_excerpt(what) + ")");
+  return sql::Error(kind, "PostgreSQL " + (sqlstate.empty() ? std::string("error") : sqlstate) + ": " + message +
+                              " (in: " + sql_excerpt(what) + ")");
+}
+
+void PgConnection::check_usable() const {
+  if (broken_)
+    throw sql::Error(sql::Error::Kind::kOther,
+                     "PostgreSQL: a held-back write of an earlier writer of this transaction failed: it can only roll back");
 }
 
 void PgConnection::take_wire(PgStatement* next) {
@@ -423,6 +472,8 @@ void PgConnection::take_wire(PgStatement* next) {
 }
 
 std::string PgConnection::run(const std::string& sql) {
+  check_usable();
+  flush();
   take_wire(nullptr);
   PGresult* r = PQexec(conn_, sql.c_str());
   ExecStatusType st = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
@@ -430,6 +481,164 @@ std::string PgConnection::run(const std::string& sql) {
   std::string tag = PQcmdStatus(r);
   PQclear(r);
   return tag;
+}
+
+std::string PgConnection::command(const std::string& sql) {
+  if (!pipelining_) return run(sql);
+  send(nullptr, sql, nullptr, nullptr, nullptr);
+  PGresult* r = sync(Last::kWhole);
+  std::string tag = PQcmdStatus(r);
+  PQclear(r);
+  return tag;
+}
+
+void PgConnection::send(const char* prepared, const std::string& sql, const std::vector<std::string>* values,
+                        const std::vector<char>* null, const std::vector<int>* binary) {
+  check_usable();
+  if (sent_.size() >= kMaxPending) sync(Last::kNone);
+  if (!pipelining_) {
+    take_wire(nullptr);
+    if (PQenterPipelineMode(conn_) != 1) fail(nullptr, sql);
+    pipelining_ = true;
+  }
+  int ok = 0;
+  if (prepared == nullptr) {
+    ok = PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+  } else {
+    std::vector<const char*> v(values->size());
+    std::vector<int> lengths(values->size());
+    for (size_t i = 0; i < values->size(); ++i) {
+      v[i] = (*null)[i] ? nullptr : (*values)[i].c_str();
+      lengths[i] = static_cast<int>((*values)[i].size());
+    }
+    ok = PQsendQueryPrepared(conn_, prepared, static_cast<int>(v.size()), v.data(), lengths.data(), binary->data(), 0);
+  }
+  if (!ok) {
+    // What the server received of the pipeline is unknown: only a rollback
+    // (or the connection's end) is left.
+    broken_ = true;
+    throw sql::Error(sql::Error::Kind::kUnavailable,
+                     "PostgreSQL 08006: " + one_line(PQerrorMessage(conn_)) + " (in: " + sql_excerpt(sql) + ")");
+  }
+  sent_.push_back({sql, prepared == nullptr && starts_with(sql, "RELEASE SAVEPOINT ")});
+}
+
+PGresult* PgConnection::sync(Last last) {
+  check_usable();
+  std::vector<Sent> items = std::move(sent_);
+  sent_.clear();
+  pipelining_ = false;
+  if (PQpipelineSync(conn_) != 1) {
+    broken_ = true;
+    throw sql::Error(sql::Error::Kind::kUnavailable,
+                     "PostgreSQL 08006: " + one_line(PQerrorMessage(conn_)) + " (in: pipeline)");
+  }
+  // Each statement's results end with a null; the sync's result ends all.
+  size_t sent = items.size();
+  PGresult* out = nullptr;
+  PGresult* error = nullptr;
+  size_t error_at = 0;
+  size_t at = 0;
+  for (;;) {
+    if (last == Last::kStream && error == nullptr && at + 1 >= sent) {
+      // Every earlier answer read and none failed: the last statement's
+      // rows are next, read one at a time by its step() (end_stream()
+      // reads the sync's result after them and leaves pipeline mode).
+      streaming_in_pipeline_ = true;
+      return nullptr;
+    }
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) {
+      if (++at > sent || PQstatus(conn_) == CONNECTION_BAD) break;
+      continue;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    bool fine = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE || st == PGRES_PIPELINE_ABORTED;
+    if (!fine && error == nullptr) {
+      error = r;
+      error_at = at;
+    } else if (last == Last::kWhole && at + 1 == sent && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) &&
+               out == nullptr) {
+      out = r;
+    } else {
+      PQclear(r);  // an aborted statement's, or one nobody waits for
+    }
+  }
+  bool left = PQexitPipelineMode(conn_) == 1;
+  if (error != nullptr) {
+    if (out != nullptr) PQclear(out);
+    size_t failed = std::min(error_at, sent - 1);
+    sql::Error e = error_of(error, items[failed].sql);
+    // A writer whose savepoint's release was sent with the failed statement
+    // or after it counts as done: rolling back to a savepoint could no
+    // longer undo it alone (and, its release skipped, would undo it behind
+    // the group commit's back). Only a rollback is left.
+    bool released_after = std::any_of(items.begin() + static_cast<long>(failed), items.end(),
+                                      [](const Sent& s) { return s.release; });
+    if (released_after || !left) {
+      broken_ = true;
+      throw sql::Error(e.kind(), std::string(e.what()) +
+                                     (released_after ? "; the statement belonged to an earlier writer of this "
+                                                       "transaction, which fails whole"
+                                                     : ""));
+    }
+    throw e;
+  }
+  if (!left || (last == Last::kWhole && out == nullptr)) {
+    if (out != nullptr) PQclear(out);
+    broken_ = true;
+    throw sql::Error(sql::Error::Kind::kUnavailable,
+                     "PostgreSQL 08006: " + one_line(PQerrorMessage(conn_)) + " (in: pipeline)");
+  }
+  return out;
+}
+
+void PgConnection::end_stream() {
+  if (!streaming_in_pipeline_) return;
+  streaming_in_pipeline_ = false;
+  // The sync's result comes after the statement's last one (which a loop
+  // of the caller's may have read past already: then nothing is left).
+  for (int nulls = 0; nulls < 2;) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) {
+      if (PQstatus(conn_) == CONNECTION_BAD) break;
+      ++nulls;
+      continue;
+    }
+    bool end = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (end) break;
+  }
+  if (PQexitPipelineMode(conn_) != 1) broken_ = true;
+}
+
+void PgConnection::abandon_pipeline() noexcept {
+  if (streaming_ != nullptr) streaming_->reset();
+  streaming_in_pipeline_ = false;
+  size_t sent = sent_.size();
+  sent_.clear();
+  pipelining_ = false;
+  // libpq's own state decides: a failure part-way may have left it in
+  // pipeline mode whatever our flags say.
+  if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF) return;
+  if (PQpipelineSync(conn_) == 1) {
+    size_t nulls = 0;
+    for (;;) {
+      PGresult* r = PQgetResult(conn_);
+      if (r == nullptr) {
+        if (++nulls > sent + 1 || PQstatus(conn_) == CONNECTION_BAD) break;
+        continue;
+      }
+      bool end = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (end) break;
+    }
+  }
+  PQexitPipelineMode(conn_);
 }
 
 sql::Statement& PgConnection::statement(const char* sql) {
@@ -442,6 +651,7 @@ sql::Statement& PgConnection::statement(const char* sql) {
   int params = 0;
   std::string translated = pg_placeholders(sql, &params);
   std::string name = "s" + std::to_string(++next_name_);
+  flush();  // prepared outside the pipeline, once per connection
   take_wire(nullptr);
   PGresult* r = PQprepare(conn_, name.c_str(), translated.c_str(), 0, nullptr);
   if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, sql);
@@ -484,13 +694,19 @@ std::vector<std::string> PgConnection::columns(const std::string& table) {
 void PgConnection::begin_write() {
   // READ COMMITTED, said rather than assumed from the server's default: the
   // ledger serialises appends with lock_log, not with the isolation level.
-  run("BEGIN ISOLATION LEVEL READ COMMITTED");
-  in_txn_ = true;
-  forget_locks();
+  begin("BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
 void PgConnection::begin_read() {
-  run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
+void PgConnection::begin(const char* sql) {
+  // Into the pipeline: it goes with the transaction's first statement.
+  take_wire(nullptr);
+  abandon_pipeline();
+  broken_ = false;
+  send(nullptr, sql, nullptr, nullptr, nullptr);
   in_txn_ = true;
   forget_locks();
 }
@@ -498,7 +714,7 @@ void PgConnection::begin_read() {
 void PgConnection::commit() {
   std::string tag;
   try {
-    tag = run("COMMIT");
+    tag = command("COMMIT");
   } catch (...) {
     in_txn_ = false;
     forget_locks();
@@ -514,9 +730,10 @@ void PgConnection::commit() {
 }
 
 void PgConnection::rollback() noexcept {
+  abandon_pipeline();  // a statement part-way through its rows too
+  broken_ = false;
   in_txn_ = false;
   forget_locks();
-  if (streaming_ != nullptr) streaming_->reset();
   PGTransactionStatusType st = PQtransactionStatus(conn_);
   if (st != PQTRANS_INTRANS && st != PQTRANS_INERROR) return;
   PGresult* r = PQexec(conn_, "ROLLBACK");
@@ -525,18 +742,27 @@ void PgConnection::rollback() noexcept {
 
 bool PgConnection::in_transaction() {
   PGTransactionStatusType st = PQtransactionStatus(conn_);
-  if (st == PQTRANS_ACTIVE) return in_txn_;  // a statement is sending rows
+  if (st == PQTRANS_ACTIVE) return in_txn_;  // answers owed (BEGIN's among them), or rows coming
   return st == PQTRANS_INTRANS || st == PQTRANS_INERROR;
 }
 
 void PgConnection::savepoint(const char* name) {
   if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
-  run(std::string("SAVEPOINT ") + name);
+  send(nullptr, std::string("SAVEPOINT ") + name, nullptr, nullptr, nullptr);
   held_at_savepoint_.push_back(held_);
 }
 
 void PgConnection::rollback_to(const char* name) {
   if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
+  check_usable();
+  // The answers owed first. A failure among them that was the rolled-back
+  // writer's own is what the rollback undoes; one of a writer already done
+  // (broken_) leaves only a rollback of everything.
+  try {
+    flush();
+  } catch (const sql::Error&) {
+    if (broken_) throw;
+  }
   run(std::string("ROLLBACK TO SAVEPOINT ") + name);
   // The savepoint stays: what was held when it was made is held again.
   if (!held_at_savepoint_.empty()) held_ = held_at_savepoint_.back();
@@ -544,7 +770,9 @@ void PgConnection::rollback_to(const char* name) {
 
 void PgConnection::release(const char* name) {
   if (!valid_name(name)) throw sql::Error(sql::Error::Kind::kOther, "bad savepoint name");
-  run(std::string("RELEASE SAVEPOINT ") + name);
+  // Into the pipeline, with the writer's statements (see sync() for a
+  // failure among them).
+  send(nullptr, std::string("RELEASE SAVEPOINT ") + name, nullptr, nullptr, nullptr);
   if (!held_at_savepoint_.empty()) held_at_savepoint_.pop_back();
 }
 
@@ -568,10 +796,13 @@ void PgConnection::lock_until_commit(int32_t key_class, int64_t key) {
   if (held_.count(k) > 0) return;  // held to the commit already: no round trip
   if (held_.empty() || patient_) {
     // Holding nothing, this transaction can wait without closing a cycle.
+    // Held back: the read of what it guards comes after it, in the same
+    // round trip, as a statement of its own (with a snapshot taken after
+    // the lock is granted).
     auto& q = statement("SELECT pg_advisory_xact_lock(?, ?)");
     q.bind(1, int64_t{key_class});
     q.bind(2, key);
-    q.exec();
+    q.exec_later();
   } else {
     // Holding another lock, waiting here could close a cycle with a node
     // that holds this one and waits for ours: PostgreSQL would find it only

@@ -58,6 +58,16 @@ class Statement {
   [[nodiscard]] virtual bool step() = 0;
   // Runs a statement that returns no rows; the number of rows it changed.
   virtual int64_t exec() = 0;
+  // Runs a write whose count of changed rows the caller does not need. An
+  // engine may hold it back and send it together with the session's next
+  // statement, in one round trip (PostgreSQL: pipeline mode; SQLite runs it
+  // at once). Its failure then surfaces from that later call, at the latest
+  // from the commit, and may fail the group commit's whole transaction
+  // rather than its own writer alone (every writer then hears why, and
+  // nothing is written). So it is for writes that fail only when storage
+  // does (disk, connection) or on a bug; a caller that handles the
+  // statement's own failure (an expected unique violation) uses exec().
+  virtual void exec_later() { (void)exec(); }
 
   virtual int64_t column_int64(int column) = 0;
   int column_int(int column) { return static_cast<int>(column_int64(column)); }

@@ -329,6 +329,7 @@ TEST_P(SqlConnection, StatementsInterleaveWithARowLoop) {
 TEST_P(SqlConnection, AScanOf200000RowsHoldsOneRowAtATime) {
   constexpr int64_t kRows = 200'000;
   db_->exec("CREATE TABLE leaves(i INTEGER NOT NULL, t TEXT NOT NULL)");
+  db_->exec("CREATE TABLE marks(i INTEGER NOT NULL)");
   {
     Transaction t(*db_, Transaction::Kind::kWrite);
     auto& fill = db_->statement(
@@ -338,23 +339,42 @@ TEST_P(SqlConnection, AScanOf200000RowsHoldsOneRowAtATime) {
     EXPECT_EQ(fill.exec(), kRows);
     t.commit();
   }
-  int64_t before = held_bytes(), peak = before;
-  auto t0 = std::chrono::steady_clock::now();
-  auto& q = db_->statement("SELECT i, t FROM leaves ORDER BY i");
-  int64_t n = 0, sum = 0, bytes = 0;
-  while (q.step()) {
-    ++n;
-    sum += q.column_int64(0);
-    bytes += static_cast<int64_t>(q.column_text_view(1).size());
-    if (n % 10'000 == 0) peak = std::max(peak, held_bytes());
+  auto scan = [&](const char* where) {
+    int64_t before = held_bytes(), peak = before;
+    auto t0 = std::chrono::steady_clock::now();
+    auto& q = db_->statement("SELECT i, t FROM leaves ORDER BY i");
+    int64_t n = 0, sum = 0, bytes = 0;
+    while (q.step()) {
+      ++n;
+      sum += q.column_int64(0);
+      bytes += static_cast<int64_t>(q.column_text_view(1).size());
+      if (n % 10'000 == 0) peak = std::max(peak, held_bytes());
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(n, kRows) << where;
+    EXPECT_EQ(sum, kRows * (kRows + 1) / 2) << where;
+    EXPECT_EQ(bytes, kRows * 300) << where;
+    EXPECT_LT(peak - before, int64_t{16} << 20) << where << ": memory held grew by " << (peak - before) / 1024 << " KiB";
+    std::printf("scan of %lld rows %s: %.0f rows/s, memory held +%lld KiB\n", static_cast<long long>(n), where,
+                n / seconds, static_cast<long long>((peak - before) / 1024));
+  };
+  scan("alone");
+  // The first statement of a read transaction (PostgreSQL: BEGIN went into
+  // the pipeline), and a read after writes held back (exec_later): still one
+  // row at a time.
+  {
+    Transaction t(*db_, Transaction::Kind::kRead);
+    scan("first in a read transaction");
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(n, kRows);
-  EXPECT_EQ(sum, kRows * (kRows + 1) / 2);
-  EXPECT_EQ(bytes, kRows * 300);
-  EXPECT_LT(peak - before, int64_t{16} << 20) << "memory held grew by " << (peak - before) / 1024 << " KiB";
-  std::printf("scan of %lld rows: %.0f rows/s, memory held +%lld KiB\n", static_cast<long long>(n), n / seconds,
-              static_cast<long long>((peak - before) / 1024));
+  {
+    Transaction t(*db_, Transaction::Kind::kWrite);
+    auto& later = db_->statement("INSERT INTO marks(i) VALUES (?)");
+    later.bind(1, int64_t{1});
+    later.exec_later();
+    db_->savepoint("w");
+    scan("after a held-back write");
+    db_->release("w");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(BothEngines, SqlConnection, ::testing::Values(Engine::kSqlite, Engine::kPostgres),
@@ -378,6 +398,22 @@ class PgOnly : public ::testing::Test {
   std::unique_ptr<PgConnection> db_;
 };
 
+int64_t count_rows(Connection& c, const char* sql) {
+  auto& q = c.statement(sql);
+  EXPECT_TRUE(q.step());
+  int64_t n = q.column_int64(0);
+  q.reset();
+  return n;
+}
+
+// A lock is held back with BEGIN until the transaction's next statement
+// (pg_connection.h, pipelining): a read makes it take effect.
+void read_something(Connection& c) {
+  auto& q = c.statement("SELECT 1");
+  ASSERT_TRUE(q.step());
+  q.reset();
+}
+
 TEST_F(PgOnly, LockLogBlocksAnotherConnectionOnTheSameLogUntilCommit) {
   auto other = connect();
   auto third = connect();
@@ -385,12 +421,14 @@ TEST_F(PgOnly, LockLogBlocksAnotherConnectionOnTheSameLogUntilCommit) {
   ASSERT_NE(third, nullptr);
   db_->begin_write();
   db_->lock_log(7);
+  read_something(*db_);
   std::atomic<bool> acquired{false};
   std::string failure;
   std::thread waiter([&] {
     try {
       other->begin_write();
       other->lock_log(7);
+      read_something(*other);
       acquired = true;
       other->commit();
     } catch (const sql::Error& e) {
@@ -401,6 +439,7 @@ TEST_F(PgOnly, LockLogBlocksAnotherConnectionOnTheSameLogUntilCommit) {
   // Another log's lock is not held: it is taken at once.
   third->begin_write();
   third->lock_log(8);
+  read_something(*third);
   third->commit();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(acquired.load()) << "log 7 locked twice";
@@ -429,7 +468,12 @@ TEST_F(PgOnly, AKilledServerConnectionIsUnavailable) {
   EXPECT_EQ(error_of([&] { (void)q.step(); }, &what), Kind::kUnavailable) << what;
   EXPECT_EQ(error_of([&] { q.exec(); }), Kind::kUnavailable);
   EXPECT_EQ(error_of([&] { db_->statement("SELECT 2"); }), Kind::kUnavailable);
-  EXPECT_EQ(error_of([&] { db_->begin_write(); }), Kind::kUnavailable);
+  // BEGIN is held back with the transaction's first statement: its commit.
+  EXPECT_EQ(error_of([&] {
+              db_->begin_write();
+              db_->commit();
+            }),
+            Kind::kUnavailable);
   db_->rollback();  // never throws, even now
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
@@ -484,6 +528,99 @@ TEST_P(SqlConnection, ASavepointRecoversFromAFailedStatement) {
   std::vector<std::string> got;
   while (q.step()) got.push_back(q.column_text(0));
   EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
+}
+
+// exec_later (pg_connection.h, pipelining): held-back writes are seen by the
+// next read of the transaction, rows come whole however many, and the commit
+// writes them; outside a transaction the write runs at once.
+TEST_P(SqlConnection, HeldBackWritesAreReadBackAndCommitted) {
+  db_->exec("CREATE TABLE h(n INTEGER)");
+  auto later = [&](int64_t n) {
+    auto& ins = db_->statement("INSERT INTO h(n) VALUES (?)");
+    ins.bind(1, n);
+    ins.exec_later();
+  };
+  later(0);  // no transaction: at once
+  {
+    Transaction t(*db_, Transaction::Kind::kWrite);
+    for (int64_t n = 1; n <= 600; ++n) later(n);  // beyond kMaxPending: some go before the read
+    auto& q = db_->statement("SELECT n FROM h ORDER BY n");
+    std::vector<int64_t> got;
+    while (q.step()) got.push_back(q.column_int64(0));
+    ASSERT_EQ(got.size(), 601u);
+    EXPECT_EQ(got.front(), 0);
+    EXPECT_EQ(got.back(), 600);
+    later(601);
+    db_->savepoint("w");
+    later(602);
+    db_->rollback_to("w");  // 602 undone, 601 kept
+    db_->release("w");
+    t.commit();
+  }
+  auto other = connect();
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(count(*other, "SELECT count(*) FROM h"), 602);
+  EXPECT_EQ(count(*other, "SELECT max(n) FROM h"), 601);
+}
+
+// A held-back write of the writer still running fails: it is thrown at the
+// writer's next read (or the commit), the savepoint undoes it, and the
+// transaction goes on.
+TEST_P(SqlConnection, AHeldBackWritesFailureIsThrownWhereTheWriterCanUndoIt) {
+  db_->exec("CREATE TABLE u(k TEXT PRIMARY KEY)");
+  auto later = [&](const char* k) {
+    auto& ins = db_->statement("INSERT INTO u(k) VALUES (?)");
+    ins.bind(1, std::string_view(k));
+    ins.exec_later();
+  };
+  {
+    Transaction t(*db_, Transaction::Kind::kWrite);
+    later("a");
+    db_->savepoint("writer");
+    EXPECT_EQ(error_of([&] {
+                later("a");  // SQLite: thrown here; PostgreSQL: at the read
+                (void)count(*db_, "SELECT count(*) FROM u");
+              }),
+              Kind::kOther);
+    db_->rollback_to("writer");
+    db_->release("writer");
+    later("b");
+    t.commit();
+  }
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM u"), 2);
+}
+
+// On PostgreSQL a held-back write travels with its writer's release: when it
+// fails only after the group commit counted the writer done (its release
+// sent with or after it), rolling back to a later savepoint would undo a
+// writer behind the group commit's back. The transaction can then only roll
+// back whole: every call but rollback() throws, and nothing is written.
+TEST_F(PgOnly, AFailureAfterItsWritersReleaseLeavesOnlyARollback) {
+  db_->exec("CREATE TABLE u(k TEXT PRIMARY KEY)");
+  auto later = [&](const char* k) {
+    auto& ins = db_->statement("INSERT INTO u(k) VALUES (?)");
+    ins.bind(1, std::string_view(k));
+    ins.exec_later();
+  };
+  db_->begin_write();
+  later("a");
+  db_->savepoint("writer");  // writer A
+  later("a");                // fails, but nobody reads before A's release
+  db_->release("writer");
+  db_->savepoint("writer");  // writer B
+  std::string what;
+  EXPECT_EQ(error_of([&] { (void)count_rows(*db_, "SELECT count(*) FROM u"); }, &what), Kind::kOther);
+  EXPECT_NE(what.find("earlier writer"), std::string::npos) << what;
+  EXPECT_EQ(error_of([&] { db_->rollback_to("writer"); }), Kind::kOther);  // would undo A's savepoint
+  EXPECT_EQ(error_of([&] { db_->commit(); }), Kind::kOther);
+  db_->rollback();
+  EXPECT_FALSE(db_->in_transaction());
+  EXPECT_EQ(count_rows(*db_, "SELECT count(*) FROM u"), 0);
+  // The connection serves the next transaction.
+  db_->begin_write();
+  later("c");
+  db_->commit();
+  EXPECT_EQ(count_rows(*db_, "SELECT count(*) FROM u"), 1);
 }
 
 // A statement whose last run failed is handed out clean: its old error was
