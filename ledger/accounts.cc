@@ -48,8 +48,7 @@ void add_month_totals(sql::Statement& q, int64_t log_id, const std::string& mont
   q.bind(2, month);
   q.bind(3, income);
   q.bind(4, expense);
-  q.exec();
-  q.reset();
+  q.exec_later();
 }
 
 Status check_month_open(const std::optional<std::string>& closed, const std::string& month, const std::string& current) {
@@ -73,6 +72,8 @@ Result<MonthTotals> WriteTxn::month_totals(const std::string& log_name, const st
   MonthTotals t;
   if (q.step()) t = {q.column_int64(0), q.column_int64(1)};
   q.reset();
+  for (const auto& c : (*log)->totals_changes)
+    if (c.month == month) t.income += c.income, t.expense += c.expense;
   return t;
 }
 
@@ -176,7 +177,7 @@ Result<uint64_t> WriteTxn::reverse(const std::string& village, uint64_t target, 
   if (kind == "txn") {
     bool income = entry_string(original, "direction") == "income";
     Fen amount = entry_fen(original, "amount");
-    add_month_totals(db_->statement(kAddMonthTotals), log_id, month, income ? -amount : 0, income ? 0 : -amount);
+    (*log)->totals_changes.push_back({*idx, month, income ? -amount : 0, income ? 0 : -amount});
   }
   return *idx;
 }

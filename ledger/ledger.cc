@@ -83,7 +83,9 @@ std::vector<SchemaTrigger> Ledger::own_triggers() {
 // Ledger
 
 Ledger::Ledger(const Options& options)
-    : options_(options), witness_keys_(std::make_shared<ledger_internal::WitnessKeys>()) {}
+    : options_(options),
+      line_keys_seen_(std::make_unique<ledger_internal::LineKeysSeen>()),
+      witness_keys_(std::make_shared<ledger_internal::WitnessKeys>()) {}
 Ledger::~Ledger() = default;
 
 int64_t Ledger::storage_memory_bytes() { return storage_memory_in_use(); }
@@ -293,9 +295,13 @@ Status Ledger::write(const std::function<Status(WriteTxn&)>& fn, std::map<std::s
       for (Writer* w : batch) {
         writers_.pop_front();
         w->done = true;
-        if (w != &self) w->cv.notify_one();
       }
+      // The next leader first: its batch waits on nothing else, while the
+      // writers just done only go back to their callers (a wake-up costs
+      // tens of microseconds on a virtual CPU, and a batch wakes many).
       if (!writers_.empty()) writers_.front()->cv.notify_one();
+      for (Writer* w : batch)
+        if (w != &self) w->cv.notify_one();
     }
     if (!self.lock_victim || attempt == kAttempts) {
       if (signed_checkpoints && self.status.is_ok()) *signed_checkpoints = std::move(self.notes);
@@ -367,6 +373,10 @@ size_t Ledger::run_segment(const std::vector<Writer*>& batch, size_t first, bool
       } else {
         applied.push_back(w);
       }
+      // On PostgreSQL the release goes with the next writer's first read or
+      // the commit, and with it this writer's held-back writes (exec_later):
+      // should one of them fail there, the whole transaction fails, and
+      // every writer of it hears why (the catch below).
       writer_->release("writer");
       if (!patient && must_run_holding_none(s)) {
         end = i;  // it and those after it run in the next transaction
@@ -389,14 +399,21 @@ size_t Ledger::run_segment(const std::vector<Writer*>& batch, size_t first, bool
       } bump{&generation_};
       t.commit();  // synchronous=FULL: durable when this returns
       for (Writer* w : applied) w->notes = txn.signed_;
+      txn.committed();
       return end;
     }
     for (Writer* w : applied) w->status = s;
   } catch (const sql::Error& e) {
-    // The shared transaction failed (BEGIN, SAVEPOINT or COMMIT): nothing of
-    // it was written, so every writer of it not already refused hears why.
+    // The shared transaction failed (BEGIN, SAVEPOINT or COMMIT, or a
+    // held-back write found failing only after its writer's release):
+    // nothing of it was written, so every writer of it not already refused
+    // hears why, and runs again if that was a deadlock's victim.
+    Status failed = from_sql(e, "write");
     for (size_t i = first; i < std::min(end, batch.size()); ++i)
-      if (batch[i]->status.is_ok()) batch[i]->status = from_sql(e, "write");
+      if (batch[i]->status.is_ok()) {
+        batch[i]->status = failed;
+        batch[i]->lock_victim = is_lock_victim(failed);
+      }
   } catch (const std::exception& e) {
     for (size_t i = first; i < std::min(end, batch.size()); ++i)
       if (batch[i]->status.is_ok()) batch[i]->status = internal_error(std::string("write failed: ") + e.what());

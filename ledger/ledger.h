@@ -36,6 +36,7 @@ namespace sunledger {
 namespace ledger_internal {
 class Connection;
 class Engine;
+class LineKeysSeen;
 class WitnessKeys;
 }  // namespace ledger_internal
 
@@ -288,6 +289,7 @@ class WriteTxn {
   void restore(Snapshot snap);
   Result<uint64_t> append(LogState* log, nlohmann::json fields, const Author& author, bool day_resolution = false);
   Status finish();  // writes frontiers and signs checkpoints
+  void committed();  // after the commit: what it wrote, for the ledger's memory of line keys
 
   Ledger* ledger_;
   ledger_internal::Connection* db_;
@@ -555,6 +557,9 @@ class Ledger {
   // them), by log name. Lets a write skip re-verifying the last checkpoint;
   // touched only by the current group-commit leader.
   std::map<std::string, std::string> trusted_notes_;
+  // Which duplicate-check keys each log's lines have (line_keys.h), so that
+  // a line with a new key costs the check no query; the leader's alone too.
+  std::unique_ptr<ledger_internal::LineKeysSeen> line_keys_seen_;
   // Set at construction, never replaced (its contents are, under its own mutex).
   std::shared_ptr<ledger_internal::WitnessKeys> witness_keys_;
   std::mutex schema_mu_;

@@ -50,6 +50,48 @@ struct WriteTxn::LogState {
   // before it began (its writers' appends come after).
   uint64_t committed_size = 0;
   bool touched = false;
+  // What posting reads of the log once per transaction rather than once per
+  // writer (a batch posts to one village many times; on PostgreSQL each read
+  // is a round trip): its last closed month and its account mapping. Only an
+  // entry of another kind than a money line changes them (a month's
+  // statement, an account mapping), and append() of such an entry forgets
+  // them, as does restore() (a failed writer's reads may have seen its own
+  // writes).
+  // The subtree hashes this transaction's appends made, written by finish()
+  // a few statements of many rows each, not one statement per hash: nothing
+  // reads the nodes table through the write transaction (proofs and tiles
+  // read committed trees on read connections). Each with the leaf whose
+  // append made it, so that restore() keeps those below the restored size.
+  struct NewNode {
+    uint64_t made_by;
+    CompactRange::NewNode node;
+  };
+  std::vector<NewNode> new_nodes;
+  // What this transaction's entries add to their months' totals, written by
+  // finish() as one upsert per month rather than one per entry (a batch
+  // posts to the same month again and again); month_totals() adds them to
+  // what the table holds. Each with the entry that made it, as new_nodes.
+  struct TotalsChange {
+    uint64_t made_by;
+    std::string month;
+    Fen income;
+    Fen expense;
+  };
+  std::vector<TotalsChange> totals_changes;
+  // The duplicate check's keys of this transaction's money lines, written by
+  // finish() in multi-row statements; duplicate_check() reads them before
+  // the table's. Each with its line's entry.
+  struct NewLineKey {
+    uint64_t made_by;
+    std::string key;
+  };
+  std::vector<NewLineKey> new_line_keys;
+  std::optional<std::optional<std::string>> last_closed;
+  std::shared_ptr<const AccountMap> accounts;
+  void forget_reads() {
+    last_closed.reset();
+    accounts.reset();
+  }
 };
 
 namespace ledger_internal {

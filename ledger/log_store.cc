@@ -2,7 +2,11 @@
 // checked against the last signed checkpoint, and the checkpoint signed at the end.
 #include "ledger/ledger.h"
 
+#include <algorithm>
+#include <map>
+
 #include "ledger/checkpoint.h"
+#include "ledger/line_keys.h"
 #include "ledger/merkle.h"
 
 #include "ledger/ledger_internal.h"
@@ -33,6 +37,18 @@ void WriteTxn::restore(Snapshot snap) {
   for (size_t i = 0; i < snap.log_count; ++i) {
     logs_[i]->range = std::move(snap.states[i].first);
     logs_[i]->touched = snap.states[i].second;
+    logs_[i]->forget_reads();
+    auto& made = logs_[i]->new_nodes;
+    uint64_t size = logs_[i]->range.size();
+    made.erase(std::remove_if(made.begin(), made.end(), [&](const LogState::NewNode& n) { return n.made_by >= size; }),
+               made.end());
+    auto& keys = logs_[i]->new_line_keys;
+    keys.erase(std::remove_if(keys.begin(), keys.end(), [&](const LogState::NewLineKey& k) { return k.made_by >= size; }),
+               keys.end());
+    auto& totals = logs_[i]->totals_changes;
+    totals.erase(std::remove_if(totals.begin(), totals.end(),
+                                [&](const LogState::TotalsChange& t) { return t.made_by >= size; }),
+                 totals.end());
   }
 }
 
@@ -118,7 +134,15 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   // processes sharing the database, before its size is read: a second node
   // must not extend the same tree from the same size.
   db_->lock_log(state->id);
-  auto& q = db_->statement("SELECT size, frontier, checkpoint FROM logs WHERE id=?");
+  // On PostgreSQL the row is locked as well, as the UPDATE at the commit
+  // would lock it: every later insert of this transaction that references
+  // the log (entries, line keys, month totals) then finds its foreign key's
+  // row lock already held. Without it, each writer's savepoint took a share
+  // lock of its own, which PostgreSQL keeps as a multixact that grows by one
+  // member per writer of the batch.
+  auto& q = db_->statement(db_->dialect() == sql::Session::Dialect::kPostgresql
+                               ? "SELECT size, frontier, checkpoint FROM logs WHERE id=? FOR NO KEY UPDATE"
+                               : "SELECT size, frontier, checkpoint FROM logs WHERE id=?");
   q.bind(1, state->id);
   if (!q.step()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
   uint64_t size = static_cast<uint64_t>(q.column_int64(0));
@@ -169,6 +193,7 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
     return invalid_argument("这条记录太长(" + std::to_string(leaf->size()) + "字节),上限为65535字节 (entry of " +
                             std::to_string(leaf->size()) + " bytes: a log entry must stay below 64 KiB)");
   uint64_t index = log->range.size();
+  if (entry_string(fields, "kind") != "txn") log->forget_reads();  // see LogState
   auto created = log->range.append(merkle_leaf_hash(*leaf));
   auto& ins = db_->statement("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
   ins.bind(1, log->id);
@@ -178,22 +203,91 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
   if (month.empty()) ins.bind_null(4);
   else ins.bind(4, month);
   ins.bind_blob(5, *leaf);
-  ins.exec();
-  for (const auto& n : created) {
-    auto& node = db_->statement("INSERT INTO nodes(log_id, level, idx, hash) VALUES(?,?,?,?)");
-    node.bind(1, log->id);
-    node.bind(2, n.level);
-    node.bind(3, static_cast<int64_t>(n.index));
-    node.bind_blob(4, std::string_view(reinterpret_cast<const char*>(n.hash.data()), 32));
-    node.exec();
-  }
+  // Held back (PostgreSQL: sent with the next statement needing an answer):
+  // a writer's appends cost no round trip each. Should it fail (storage,
+  // not the entry: the index is ours under the log's lock), the failure
+  // usually comes back after the writer's release, and the whole group
+  // commit fails (sql::Statement::exec_later).
+  ins.exec_later();
+  for (auto& n : created) log->new_nodes.push_back({index, std::move(n)});
   log->touched = true;
   return index;
 }
 
+namespace {
+
+// A multi-row INSERT's texts, "HEAD (?,..),(?,..)..." with 1, 2, 4 ... kMaxRows
+// rows: made once, so that the statement cache (keyed by the text's address)
+// prepares each once per connection.
+class MultiRowInsert {
+ public:
+  static constexpr size_t kMaxRows = 64;
+  MultiRowInsert(const char* head, int columns) : columns_(columns) {
+    std::string row = "(?";
+    for (int c = 1; c < columns; ++c) row += ",?";
+    row += ")";
+    for (size_t n = 1; n <= kMaxRows; n *= 2) {
+      std::string sql = head;
+      for (size_t i = 0; i < n; ++i) sql += (i == 0 ? " " : ",") + row;
+      texts_.push_back(std::move(sql));
+    }
+  }
+  // Inserts rows [0, count): bind(q, first_column, row) binds one row's
+  // columns from first_column on. The largest power of two of rows that
+  // fits what is left goes in each statement, held back (exec_later).
+  template <typename Bind>
+  void run(Connection& db, size_t count, Bind bind) const {
+    for (size_t done = 0; done < count;) {
+      size_t rows = kMaxRows, at = texts_.size() - 1;
+      while (rows > count - done) rows /= 2, --at;
+      auto& q = db.statement(texts_[at].c_str());
+      for (size_t i = 0; i < rows; ++i) bind(q, static_cast<int>(i) * columns_ + 1, done + i);
+      q.exec_later();
+      done += rows;
+    }
+  }
+
+ private:
+  int columns_;
+  std::vector<std::string> texts_;
+};
+
+const MultiRowInsert& insert_nodes() {
+  static const MultiRowInsert m("INSERT INTO nodes(log_id, level, idx, hash) VALUES", 4);
+  return m;
+}
+const MultiRowInsert& insert_line_keys() {
+  static const MultiRowInsert m(kInsertLineKeysHead, 3);
+  return m;
+}
+
+}  // namespace
+
 Status WriteTxn::finish() {
   for (auto& log : logs_) {
     if (!log->touched) continue;
+    insert_nodes().run(*db_, log->new_nodes.size(), [&](sql::Statement& q, int c, size_t row) {
+      const auto& n = log->new_nodes[row].node;
+      q.bind(c, log->id);
+      q.bind(c + 1, n.level);
+      q.bind(c + 2, static_cast<int64_t>(n.index));
+      q.bind_blob(c + 3, std::string_view(reinterpret_cast<const char*>(n.hash.data()), 32));
+    });
+    log->new_nodes.clear();
+    insert_line_keys().run(*db_, log->new_line_keys.size(), [&](sql::Statement& q, int c, size_t row) {
+      q.bind(c, log->id);
+      q.bind_blob(c + 1, log->new_line_keys[row].key);
+      q.bind(c + 2, static_cast<int64_t>(log->new_line_keys[row].made_by));
+    });
+    std::map<std::string, std::pair<Fen, Fen>> by_month;
+    for (const auto& t : log->totals_changes) {
+      auto& sum = by_month[t.month];
+      sum.first += t.income;
+      sum.second += t.expense;
+    }
+    for (const auto& [month, sum] : by_month)
+      add_month_totals(db_->statement(kAddMonthTotals), log->id, month, sum.first, sum.second);
+    log->totals_changes.clear();
     Checkpoint cp{ledger_->origin() + "/" + log->name, log->range.size(), log->range.root()};
     auto note = sign_checkpoint(cp, ledger_->signer());
     if (!note.is_ok()) return note.status();
@@ -205,9 +299,19 @@ Status WriteTxn::finish() {
     up.bind_blob(2, frontier);
     up.bind(3, *note);
     up.bind(4, log->id);
-    up.exec();
+    up.exec_later();  // sent with the COMMIT
   }
   return Status::ok();
+}
+
+void WriteTxn::committed() {
+  for (auto& log : logs_) {
+    if (!log->touched) continue;
+    std::vector<std::string> keys;
+    keys.reserve(log->new_line_keys.size());
+    for (auto& k : log->new_line_keys) keys.push_back(std::move(k.key));
+    ledger_->line_keys_seen_->committed(log->id, log->committed_size, log->range.size(), keys);
+  }
 }
 
 Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json& fields, const Author& author,

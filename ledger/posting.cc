@@ -160,12 +160,16 @@ std::vector<std::string> WriteTxn::duplicate_check(const LogState& log, const st
       codes->insert(Code::kAlreadyExists);
       continue;
     }
-    auto& find = db_->statement(kFindLineKey);
-    find.bind(1, log.id);
-    find.bind_blob(2, keys.back());
-    std::vector<int64_t> candidates;  // newest first
-    while (find.step()) candidates.push_back(find.column_int64(0));
-    find.reset();
+    std::vector<int64_t> candidates;  // newest first: this transaction's lines, then the table's
+    for (auto k = log.new_line_keys.rbegin(); k != log.new_line_keys.rend(); ++k)
+      if (k->key == keys.back()) candidates.push_back(static_cast<int64_t>(k->made_by));
+    if (ledger_->line_keys_seen_->may_have(*db_, log.id, log.committed_size, keys.back())) {
+      auto& find = db_->statement(kFindLineKey);
+      find.bind(1, log.id);
+      find.bind_blob(2, keys.back());
+      while (find.step()) candidates.push_back(find.column_int64(0));
+      find.reset();
+    }
     for (int64_t idx : candidates) {
       auto& reversed = db_->statement("SELECT 1 FROM reversals WHERE log_id=? AND target_idx=?");
       reversed.bind(1, log.id);
@@ -206,12 +210,16 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
   auto log = log_for(village);
   if (!log.is_ok()) return log.status();
   std::string current = ledger_->current_month();
-  auto closed = last_closed(db_->statement(kLastClosed), (*log)->id);
+  LogState& held = **log;
+  if (!held.last_closed) held.last_closed = last_closed(db_->statement(kLastClosed), held.id);
+  const std::optional<std::string> closed = *held.last_closed;
   std::vector<std::string> errors;
   std::set<Code> error_codes;
   std::map<std::string, bool> known_projects;
   // Every line must land on accounts of the 2023 chart (chart.h).
-  AccountMap accounts = stored_account_map(db_->statement(kAccountMapQuery), (*log)->id);
+  if (!held.accounts) held.accounts = std::make_shared<const AccountMap>(stored_account_map(db_->statement(kAccountMapQuery), held.id));
+  const std::shared_ptr<const AccountMap> mapping = held.accounts;  // alive while an append forgets it
+  const AccountMap& accounts = *mapping;
   bool money_seen = false;
   // Each project's unspent special money once a return needs it, and what
   // this batch's earlier lines changed of it before that.
@@ -326,15 +334,9 @@ Result<std::vector<uint64_t>> WriteTxn::post_transactions(const std::string& vil
     auto idx = append(*log, std::move(f), author);
     if (!idx.is_ok()) return idx.status();
     indexes.push_back(*idx);
-    auto& insert = db_->statement(kInsertLineKey);
-    const std::string& k = keys[key++];
-    insert.bind(1, (*log)->id);
-    insert.bind_blob(2, k);
-    insert.bind(3, static_cast<int64_t>(*idx));
-    insert.exec();
-    insert.reset();
-    add_month_totals(db_->statement(kAddMonthTotals), (*log)->id, line.date.substr(0, 7),
-                     line.income ? line.amount : 0, line.income ? 0 : line.amount);
+    (*log)->new_line_keys.push_back({*idx, keys[key++]});
+    (*log)->totals_changes.push_back(
+        {*idx, line.date.substr(0, 7), line.income ? line.amount : 0, line.income ? 0 : line.amount});
   }
   return indexes;
 }

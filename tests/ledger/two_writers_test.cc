@@ -161,5 +161,43 @@ TEST(TwoWriters, CrossedBatchesNeverDeadlock) {
   }
 }
 
+// Each Ledger remembers which duplicate-check keys a log's lines have
+// (line_keys.h), so that a new line costs no query. A line the other node
+// posted since must still count: node A, whose memory of the log predates
+// it, refuses the same line as a double, naming the other node's entry; a
+// line A rolled back leaves no false memory either way.
+TEST(TwoWriters, ALineTheOtherNodePostedIsADoubleOnThisNodeToo) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  auto opened = Ledger::open(t.options({}));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  std::unique_ptr<Ledger> other = std::move(*opened);
+  auto line = [](const char* item) { return testing::txn("2022-11-20", false, "办公费", item, Fen{35'000}); };
+  // Both nodes learn the log's keys.
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {line("打印纸")}, testing::official()).is_ok());
+  ASSERT_TRUE(other->post_transactions("shuangjiang", {line("墨盒")}, testing::official()).is_ok());
+  // The other node posts a line; this node, which has not seen it, is asked for the same.
+  auto there = other->post_transactions("shuangjiang", {line("订书机")}, testing::official());
+  ASSERT_TRUE(there.is_ok()) << there.status().to_string();
+  auto here = t.ledger->post_transactions("shuangjiang", {line("订书机")}, testing::official());
+  ASSERT_EQ(here.status().code(), Code::kAlreadyExists) << here.status().to_string();
+  EXPECT_NE(here.status().message().find("#" + std::to_string(there->indexes[0])), std::string::npos)
+      << here.status().message();
+  // And the other way round, after this node's own post.
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {line("胶水")}, testing::official()).is_ok());
+  EXPECT_EQ(other->post_transactions("shuangjiang", {line("胶水")}, testing::official()).status().code(),
+            Code::kAlreadyExists);
+  // A post refused as a whole (its second line malformed) leaves its first
+  // line's key unremembered: posted again alone, it is booked.
+  auto refused = t.ledger->post_transactions("shuangjiang", {line("剪刀"), line("")}, testing::official());
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_TRUE(t.ledger->post_transactions("shuangjiang", {line("剪刀")}, testing::official()).is_ok());
+  EXPECT_EQ(other->post_transactions("shuangjiang", {line("剪刀")}, testing::official()).status().code(),
+            Code::kAlreadyExists);
+  auto report = t.ledger->verify();
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_TRUE(report->intact()) << report->problems.front().log << ": " << report->problems.front().reason;
+}
+
 }  // namespace
 }  // namespace sunledger
