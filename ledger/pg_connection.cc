@@ -462,9 +462,19 @@ sql::Error PgConnection::error_of(pg_result* res, const std::string& what) {
 }
 
 void PgConnection::check_usable() const {
-  if (broken_)
-    throw sql::Error(sql::Error::Kind::kOther,
-                     "PostgreSQL: a held-back write of an earlier writer of this transaction failed: it can only roll back");
+  // The failure that left only a rollback, again, with its kind: a lost
+  // connection stays kUnavailable, a deadlock's victim stays one.
+  if (broken_) throw sql::Error(broken_->kind(), std::string(broken_->what()) + "; only a rollback is left");
+}
+
+sql::Error PgConnection::lost(const std::string& what) {
+  return sql::Error(sql::Error::Kind::kUnavailable,
+                    "PostgreSQL 08006: " + one_line(PQerrorMessage(conn_)) + " (in: " + sql_excerpt(what) + ")");
+}
+
+void PgConnection::break_with(const sql::Error& e) {
+  if (!broken_) broken_ = e;
+  throw e;
 }
 
 void PgConnection::take_wire(PgStatement* next) {
@@ -516,9 +526,7 @@ void PgConnection::send(const char* prepared, const std::string& sql, const std:
   if (!ok) {
     // What the server received of the pipeline is unknown: only a rollback
     // (or the connection's end) is left.
-    broken_ = true;
-    throw sql::Error(sql::Error::Kind::kUnavailable,
-                     "PostgreSQL 08006: " + one_line(PQerrorMessage(conn_)) + " (in: " + sql_excerpt(sql) + ")");
+    break_with(lost(sql));
   }
   sent_.push_back({sql, prepared == nullptr && starts_with(sql, "RELEASE SAVEPOINT ")});
 }
@@ -528,11 +536,7 @@ PGresult* PgConnection::sync(Last last) {
   std::vector<Sent> items = std::move(sent_);
   sent_.clear();
   pipelining_ = false;
-  if (PQpipelineSync(conn_) != 1) {
-    broken_ = true;
-    throw sql::Error(sql::Error::Kind::kUnavailable,
-                     "PostgreSQL 08006: " + one_line(PQerrorMessage(conn_)) + " (in: pipeline)");
-  }
+  if (PQpipelineSync(conn_) != 1) break_with(lost("pipeline"));
   // Each statement's results end with a null; the sync's result ends all.
   size_t sent = items.size();
   PGresult* out = nullptr;
@@ -577,22 +581,21 @@ PGresult* PgConnection::sync(Last last) {
     // or after it counts as done: rolling back to a savepoint could no
     // longer undo it alone (and, its release skipped, would undo it behind
     // the group commit's back). Only a rollback is left.
+    // (A lost connection is no statement's: it is said as such.)
+    bool connection = PQstatus(conn_) == CONNECTION_BAD;
     bool released_after = std::any_of(items.begin() + static_cast<long>(failed), items.end(),
                                       [](const Sent& s) { return s.release; });
-    if (released_after || !left) {
-      broken_ = true;
-      throw sql::Error(e.kind(), std::string(e.what()) +
-                                     (released_after ? "; the statement belonged to an earlier writer of this "
-                                                       "transaction, which fails whole"
-                                                     : ""));
-    }
+    if (connection) break_with(lost("pipeline"));
+    if (released_after)
+      break_with(sql::Error(e.kind(), std::string(e.what()) +
+                                          "; the statement belonged to an earlier writer of this transaction, "
+                                          "which fails whole"));
+    if (!left) break_with(e);
     throw e;
   }
   if (!left || (last == Last::kWhole && out == nullptr)) {
     if (out != nullptr) PQclear(out);
-    broken_ = true;
-    throw sql::Error(sql::Error::Kind::kUnavailable,
-                     "PostgreSQL 08006: " + one_line(PQerrorMessage(conn_)) + " (in: pipeline)");
+    break_with(lost("pipeline"));
   }
   return out;
 }
@@ -613,7 +616,9 @@ void PgConnection::end_stream() {
     PQclear(r);
     if (end) break;
   }
-  if (PQexitPipelineMode(conn_) != 1) broken_ = true;
+  // Not left: the connection is gone; every later call says so (noexcept
+  // callers: reset(), park()).
+  if (PQexitPipelineMode(conn_) != 1 && !broken_) broken_ = lost("pipeline");
 }
 
 void PgConnection::abandon_pipeline() noexcept {
@@ -705,7 +710,7 @@ void PgConnection::begin(const char* sql) {
   // Into the pipeline: it goes with the transaction's first statement.
   take_wire(nullptr);
   abandon_pipeline();
-  broken_ = false;
+  broken_.reset();
   send(nullptr, sql, nullptr, nullptr, nullptr);
   in_txn_ = true;
   forget_locks();
@@ -731,7 +736,7 @@ void PgConnection::commit() {
 
 void PgConnection::rollback() noexcept {
   abandon_pipeline();  // a statement part-way through its rows too
-  broken_ = false;
+  broken_.reset();
   in_txn_ = false;
   forget_locks();
   PGTransactionStatusType st = PQtransactionStatus(conn_);

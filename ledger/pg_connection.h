@@ -53,6 +53,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -159,8 +160,13 @@ class PgConnection final : public Connection {
   // Throws the error of a failed result (consumed), or of the connection.
   [[noreturn]] void fail(pg_result* res, const std::string& what);
   sql::Error error_of(pg_result* res, const std::string& what);
-  // Throws while a failed held-back write has left only a rollback possible.
+  // Throws while a failure in the pipeline has left only a rollback possible:
+  // that failure again, of its kind.
   void check_usable() const;
+  // Remembers e as what left only a rollback, and throws it.
+  [[noreturn]] void break_with(const sql::Error& e);
+  // The connection's own failure (libpq's message), kUnavailable.
+  sql::Error lost(const std::string& what);
   // Sends BEGIN into the pipeline: it goes with the transaction's first statement.
   void begin(const char* sql);
   // A transaction's end or start: no lock held, waits as by default.
@@ -179,7 +185,7 @@ class PgConnection final : public Connection {
   bool pipelining_ = false;
   bool streaming_in_pipeline_ = false;  // streaming_'s rows come before a sync's result
   std::vector<Sent> sent_;
-  bool broken_ = false;
+  std::optional<sql::Error> broken_;  // set: only rollback() is left (check_usable)
   int next_name_ = 0;
   std::map<const char*, std::unique_ptr<PgStatement>> cache_;
 };

@@ -475,6 +475,16 @@ TEST_F(PgOnly, AKilledServerConnectionIsUnavailable) {
             }),
             Kind::kUnavailable);
   db_->rollback();  // never throws, even now
+  // A transaction (BEGIN goes into the pipeline) fails unavailable, and so
+  // does every call after it: the failure that left only a rollback, kept
+  // with its kind.
+  EXPECT_EQ(error_of([&] {
+              db_->begin_write();
+              (void)q.step();
+            }),
+            Kind::kUnavailable);
+  EXPECT_EQ(error_of([&] { db_->commit(); }), Kind::kUnavailable);
+  db_->rollback();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
 
