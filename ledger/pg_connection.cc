@@ -153,7 +153,8 @@ class PgStatement final : public sql::Statement {
   }
 
   bool step() override {
-    // A whole result (sent in a pipeline) is read row by row in place.
+    // A whole result (single-row mode refused in the pipeline) is read row
+    // by row in place.
     if (row_ != nullptr && row_at_ + 1 < PQntuples(row_)) {
       ++row_at_;
       decoded_ok_.assign(decoded_.size(), 0);
