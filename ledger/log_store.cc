@@ -193,12 +193,13 @@ Result<uint64_t> WriteTxn::append(LogState* log, json fields, const Author& auth
     return invalid_argument("这条记录太长(" + std::to_string(leaf->size()) + "字节),上限为65535字节 (entry of " +
                             std::to_string(leaf->size()) + " bytes: a log entry must stay below 64 KiB)");
   uint64_t index = log->range.size();
-  if (entry_string(fields, "kind") != "txn") log->forget_reads();  // see LogState
+  std::string kind = entry_string(fields, "kind");
+  if (kind != "txn") log->forget_reads();  // see LogState
   auto created = log->range.append(merkle_leaf_hash(*leaf));
   auto& ins = db_->statement("INSERT INTO entries(log_id, idx, kind, month, leaf) VALUES(?,?,?,?,?)");
   ins.bind(1, log->id);
   ins.bind(2, static_cast<int64_t>(index));
-  ins.bind(3, entry_string(fields, "kind"));
+  ins.bind(3, kind);
   std::string month = entry_string(fields, "month");
   if (month.empty()) ins.bind_null(4);
   else ins.bind(4, month);

@@ -146,8 +146,10 @@ class PgConnection final : public Connection {
   // then end_stream()); kNone: nothing is returned.
   enum class Last { kNone, kWhole, kStream };
   pg_result* sync(Last last);
+  // Whether statements wait in the pipeline for their answers.
+  bool pipelining() const { return !sent_.empty(); }
   void flush() {
-    if (pipelining_) sync(Last::kNone);
+    if (pipelining()) sync(Last::kNone);
   }
   // After the rows of a statement read in pipeline mode (kStream): reads
   // the sync's result and leaves pipeline mode. Nothing otherwise.
@@ -182,7 +184,6 @@ class PgConnection final : public Connection {
   std::set<LockKey> held_;
   std::vector<std::set<LockKey>> held_at_savepoint_;
   bool patient_ = false;
-  bool pipelining_ = false;
   bool streaming_in_pipeline_ = false;  // streaming_'s rows come before a sync's result
   std::vector<Sent> sent_;
   std::optional<sql::Error> broken_;  // set: only rollback() is left (check_usable)

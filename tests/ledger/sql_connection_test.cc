@@ -58,6 +58,21 @@ Kind error_of(Fn&& fn, std::string* what = nullptr) {
   return Kind::kOther;
 }
 
+int64_t count_rows(Connection& c, const char* sql) {
+  auto& q = c.statement(sql);
+  EXPECT_TRUE(q.step());
+  int64_t n = q.column_int64(0);
+  q.reset();
+  return n;
+}
+
+// Holds back (exec_later) an insert of key k into the test table u(k).
+void insert_later(Connection& c, const char* k) {
+  auto& ins = c.statement("INSERT INTO u(k) VALUES (?)");
+  ins.bind(1, std::string_view(k));
+  ins.exec_later();
+}
+
 class SqlConnection : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
@@ -78,13 +93,7 @@ class SqlConnection : public ::testing::TestWithParam<Engine> {
     return std::move(c.value());
   }
 
-  int64_t count(Connection& c, const char* sql) {
-    auto& q = c.statement(sql);
-    EXPECT_TRUE(q.step());
-    int64_t n = q.column_int64(0);
-    q.reset();
-    return n;
-  }
+  int64_t count(Connection& c, const char* sql) { return count_rows(c, sql); }
 
   TempDir dir_;
   std::string conninfo_;
@@ -398,14 +407,6 @@ class PgOnly : public ::testing::Test {
   std::unique_ptr<PgConnection> db_;
 };
 
-int64_t count_rows(Connection& c, const char* sql) {
-  auto& q = c.statement(sql);
-  EXPECT_TRUE(q.step());
-  int64_t n = q.column_int64(0);
-  q.reset();
-  return n;
-}
-
 // A lock is held back with BEGIN until the transaction's next statement
 // (pg_connection.h, pipelining): a read makes it take effect.
 void read_something(Connection& c) {
@@ -578,11 +579,7 @@ TEST_P(SqlConnection, HeldBackWritesAreReadBackAndCommitted) {
 // transaction goes on.
 TEST_P(SqlConnection, AHeldBackWritesFailureIsThrownWhereTheWriterCanUndoIt) {
   db_->exec("CREATE TABLE u(k TEXT PRIMARY KEY)");
-  auto later = [&](const char* k) {
-    auto& ins = db_->statement("INSERT INTO u(k) VALUES (?)");
-    ins.bind(1, std::string_view(k));
-    ins.exec_later();
-  };
+  auto later = [&](const char* k) { insert_later(*db_, k); };
   {
     Transaction t(*db_, Transaction::Kind::kWrite);
     later("a");
@@ -607,11 +604,7 @@ TEST_P(SqlConnection, AHeldBackWritesFailureIsThrownWhereTheWriterCanUndoIt) {
 // back whole: every call but rollback() throws, and nothing is written.
 TEST_F(PgOnly, AFailureAfterItsWritersReleaseLeavesOnlyARollback) {
   db_->exec("CREATE TABLE u(k TEXT PRIMARY KEY)");
-  auto later = [&](const char* k) {
-    auto& ins = db_->statement("INSERT INTO u(k) VALUES (?)");
-    ins.bind(1, std::string_view(k));
-    ins.exec_later();
-  };
+  auto later = [&](const char* k) { insert_later(*db_, k); };
   db_->begin_write();
   later("a");
   db_->savepoint("writer");  // writer A
