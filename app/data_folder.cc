@@ -140,6 +140,14 @@ Result<std::unique_ptr<FolderUse>> FolderUse::share(const std::string& dir) {
   return std::unique_ptr<FolderUse>(new FolderUse(fd));
 }
 
+Result<std::unique_ptr<FolderUse>> FolderUse::make_and_share(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path path(dir);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  ::mkdir(dir.c_str(), 0700);  // never readable by others, not even for a moment
+  return share(dir);
+}
+
 Result<std::unique_ptr<FolderUse>> FolderUse::take_alone(const std::string& dir) {
   // No folder, no database: opening it says so.
   if (!std::filesystem::is_directory(dir)) return std::unique_ptr<FolderUse>();

@@ -228,7 +228,9 @@ int run(int argc, char** argv) {
     // Before the folder's record of its database is read: a command that
     // waited for a migration opens where the database went. migrate holds
     // the folder alone from before it opens anything.
-    auto use = cmd->name == "migrate" ? FolderUse::take_alone(d.dir) : FolderUse::share(d.dir);
+    auto use = cmd->name == "migrate"                       ? FolderUse::take_alone(d.dir)
+               : cmd->name == "init" || cmd->name == "demo" ? FolderUse::make_and_share(d.dir)
+                                                              : FolderUse::share(d.dir);
     if (!use.is_ok()) return fail(use.status());
     in_use = std::move(*use);
     auto chosen = choose_database(d.dir, db);

@@ -560,6 +560,11 @@ class Ledger {
   // Which duplicate-check keys each log's lines have (line_keys.h), so that
   // a line with a new key costs the check no query; the leader's alone too.
   std::unique_ptr<ledger_internal::LineKeysSeen> line_keys_seen_;
+  // Each log's row id by name, learnt from committed transactions (a log's
+  // row is never deleted or renamed), so a write finds its log's row without
+  // a query of its own; log_for still checks the name on the row it locks.
+  // The leader's alone too.
+  std::map<std::string, int64_t> log_ids_;
   // Set at construction, never replaced (its contents are, under its own mutex).
   std::shared_ptr<ledger_internal::WitnessKeys> witness_keys_;
   std::mutex schema_mu_;

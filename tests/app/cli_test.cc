@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "ledger/checkpoint.h"
 #include "ledger/crypto.h"
 #include "ledger/merkle.h"
@@ -45,6 +47,12 @@ TEST_F(Cli, InitCreatesPrivateFilesAndPrintsTheVerifierKey) {
     ASSERT_EQ(::stat((data() + f).c_str(), &st), 0) << f;
     EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
   }
+  // The folder made by init, private from the start, and held while init
+  // ran (the shared hold's lock file: a migrate would have waited for it).
+  struct stat dir{};
+  ASSERT_EQ(::stat(data().c_str(), &dir), 0);
+  EXPECT_EQ(dir.st_mode & 0777, 0700u);
+  EXPECT_TRUE(std::filesystem::exists(data() + "/in-use.lock"));
   EXPECT_EQ(sl("key show").output, r.output);
   auto again = sl("init --origin cli.test/sunledger");
   EXPECT_EQ(again.exit_code, 1);

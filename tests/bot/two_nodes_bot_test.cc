@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "bot/bot.h"
+#include "bot/dedupe.h"
+#include "ledger/pg_connection.h"
+#include "support/pg_cluster.h"
 #include "test_support.h"
 
 namespace sunledger {
@@ -128,6 +132,56 @@ TEST_F(TwoNodesBot, OneMessageDeliveredToBothNodesAtOnceIsBookedOnce) {
     for (const auto& e : *entries) booked += e.fields.value("item", "") == item;
     EXPECT_EQ(booked, 1u) << item;
   }
+}
+
+// The backstop behind the race above, made to happen every time: node a's
+// write has recorded the message and is still open when node b looks, finds
+// no record, runs the post, and meets a's record at its own INSERT (on
+// PostgreSQL it waits there for a's commit; on SQLite b's write cannot begin
+// before a commits, so b's look finds the record). Either way b books nothing
+// and answers with a's reply; without ON CONFLICT, b's INSERT failed on the
+// unique key and the villager was told of an error.
+TEST_F(TwoNodesBot, ARecordCommittedAfterTheOtherNodeLookedStopsItsWriteAndGivesItsReply) {
+  ASSERT_TRUE(a->bind_group("shuangjiang", "bot", "g1").is_ok());
+  ASSERT_TRUE(a->add_member({"bot", "wang", "shuangjiang", Role::kOfficial, ""}).is_ok());
+  InboundMessage m{"bot", "g1", true, "wang", "王", "记账 2022-11\n收入 其他 1 慢的一笔 日期:2022-11-02", "slow-1", 0};
+  DedupeRecords a_records(t.ledger.get(), "0123456789abcdef0123456789abcdef");
+  std::atomic<bool> recorded{false}, go{false};
+  std::thread ta([&] {
+    Status s = t.ledger->write([&](WriteTxn& txn) -> Status {
+      Status r = a_records.record(txn, m, "已记账(a 节点的回复)");
+      recorded = true;
+      while (!go) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return r;
+    });
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+  });
+  while (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  Result<BotReply> rb = internal_error("not run");
+  std::thread tb([&] { rb = b->handle(m); });
+  if (testing::test_db_is_postgresql()) {
+    // b is past its look once it waits on a's uncommitted record.
+    auto admin = ledger_internal::PgConnection::open(testing::pg_admin_conninfo());
+    ASSERT_TRUE(admin.is_ok()) << admin.status().to_string();
+    auto& waiting = (*admin)->statement("SELECT count(*) FROM pg_locks WHERE NOT granted");
+    int64_t n = 0;
+    for (int i = 0; i < 10000 && n == 0; ++i) {
+      ASSERT_TRUE(waiting.step());
+      n = waiting.column_int64(0);
+      waiting.reset();
+      if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_GT(n, 0) << "b never waited on a's record";
+  }
+  go = true;
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(rb.is_ok()) << rb.status().to_string();
+  EXPECT_TRUE(rb->replayed);
+  EXPECT_EQ(rb->text, "已记账(a 节点的回复)\n");
+  auto entries = t.ledger->entries("shuangjiang", 0, *t.ledger->log_size("shuangjiang"));
+  ASSERT_TRUE(entries.is_ok());
+  for (const auto& e : *entries) EXPECT_NE(e.fields.value("item", ""), "慢的一笔") << "b booked the post";
 }
 
 }  // namespace
