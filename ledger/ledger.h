@@ -533,12 +533,16 @@ class Ledger {
   explicit Ledger(const Options& options);
   ReadConnection read();
   struct Writer;
-  void run_batch(const std::vector<Writer*>& batch);
+  static constexpr size_t kMaxBatch = 256;
+  // Adds to batch the writers queued after it (up to kMaxBatch in all);
+  // whether there were any. The leader's alone.
+  bool take_arrivals(std::vector<Writer*>& batch);
+  void run_batch(std::vector<Writer*>& batch);
   // Runs batch[first…] in one transaction until a writer must run again
   // holding no lock (lock_until_commit); commits those before it. Returns the
   // index of the first writer not run (batch.size() when all were). patient:
   // the transaction waits for locks while it holds others.
-  size_t run_segment(const std::vector<Writer*>& batch, size_t first, bool patient);
+  size_t run_segment(std::vector<Writer*>& batch, size_t first, bool patient);
   static std::vector<SchemaTrigger> own_triggers();
   // Runs fn on the log's tree as of one read snapshot.
   template <typename T>

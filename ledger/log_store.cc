@@ -336,15 +336,22 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
                                          bool day_resolution) {
   // A log this transaction holds already exists: the handled log is
   // appended to once per message, and must not cost a statement each time.
-  // So does one a committed transaction found (a log's row stays).
-  bool held = ledger_->log_ids_.count(log_name) != 0;
+  // So does one whose row a committed transaction found (Ledger::log_ids_),
+  // unless that row was deleted by hand since: then it is made as before.
+  bool held = false;
   for (const auto& l : logs_) held = held || l->name == log_name;
-  if (!held) {
+  bool known = !held && ledger_->log_ids_.count(log_name) != 0;
+  auto make = [&] {
     auto& q = db_->statement("INSERT INTO logs(name) VALUES(?) ON CONFLICT DO NOTHING");
     q.bind(1, log_name);
     if (q.exec() == 1) lock_log_name(*db_, log_name);  // made here: see log_size
-  }
+  };
+  if (!held && !known) make();
   auto log = log_for(log_name);
+  if (!log.is_ok() && known && log.status().code() == Code::kNotFound) {
+    make();  // log_for forgot the id
+    log = log_for(log_name);
+  }
   if (!log.is_ok()) return log.status();
   return append(*log, fields, author, day_resolution);
 }

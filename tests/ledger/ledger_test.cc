@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "ledger/line_keys.h"
@@ -1101,6 +1103,50 @@ TEST(GroupCommit, ConcurrentWritersAreAtomicEachAndDurableTogether) {
   EXPECT_TRUE(t.ledger->verify()->intact());
 }
 
+// A writer that queues while a batch runs joins that batch's commit rather
+// than waiting for it and then for a commit of its own: with many clients
+// that doubles what one fsync serves (issue #17: 16 clients on PostgreSQL
+// went from about 4,000/s to about 6,500/s). Both writers are told the same
+// signed checkpoint, which holds both their lines.
+TEST(GroupCommit, AWriterQueuedWhileABatchRunsJoinsItsCommit) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  std::atomic<bool> first_running{false}, second_started{false};
+  std::map<std::string, std::string> first_notes, second_notes;
+  std::thread first([&] {
+    Status s = t.ledger->write(
+        [&](WriteTxn& txn) -> Status {
+          auto r = txn.post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "其他", "先", 100)}, testing::official());
+          first_running = true;
+          while (!second_started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          // The second writer queues within this time (it only has to reach write()).
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          return r.status();
+        },
+        &first_notes);
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+  });
+  while (!first_running) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread second([&] {
+    second_started = true;
+    Status s = t.ledger->write(
+        [&](WriteTxn& txn) {
+          return txn.post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "其他", "后", 100)}, testing::official())
+              .status();
+        },
+        &second_notes);
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+  });
+  first.join();
+  second.join();
+  ASSERT_EQ(first_notes.count("shuangjiang"), 1u);
+  EXPECT_EQ(first_notes, second_notes) << "the second writer committed on its own";
+  auto cp = open_checkpoint(first_notes["shuangjiang"], t.ledger->verifier_key());
+  ASSERT_TRUE(cp.is_ok());
+  EXPECT_EQ(cp->size, *t.ledger->log_size("shuangjiang"));
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
 }  // namespace
 }  // namespace sunledger
 
@@ -1239,7 +1285,10 @@ TEST_F(LedgerTest, VerifyStaysIntactWhileWritesGoOn) {
         ++written;
   });
   // Hundreds of rounds: a log read outside its snapshot fails within a few.
-  for (int k = 0; k < 300; ++k) {
+  // A round on PostgreSQL costs several times one on SQLite (44 s of the
+  // suite's run for 300): a fifth of them there still races the writes.
+  const int rounds = testing::test_db_is_postgresql() ? 60 : 300;
+  for (int k = 0; k < rounds; ++k) {
     auto r = L().verify();
     if (!r.is_ok() || !r->intact()) {
       ADD_FAILURE() << (r.is_ok() ? r->problems[0].log + ": " + r->problems[0].reason : r.status().to_string());
