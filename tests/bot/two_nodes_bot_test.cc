@@ -134,8 +134,10 @@ TEST_F(TwoNodesBot, OneMessageDeliveredToBothNodesAtOnceIsBookedOnce) {
   }
 }
 
-// The backstop behind the race above, made to happen every time: node a's
-// write has recorded the message and is still open when node b looks, finds
+// The backstop behind the race above, made to happen every time. The bot
+// takes a lock on the message's key before it looks (DedupeRecords::find),
+// so here node a records the message without it, in a write held open, as
+// only a writer that skipped that lock could: node b takes the lock, looks, finds
 // no record, runs the post, and meets a's record at its own INSERT (on
 // PostgreSQL it waits there for a's commit; on SQLite b's write cannot begin
 // before a commits, so b's look finds the record). Either way b books nothing
