@@ -141,10 +141,14 @@ Result<std::unique_ptr<FolderUse>> FolderUse::share(const std::string& dir) {
 }
 
 Result<std::unique_ptr<FolderUse>> FolderUse::make_and_share(const std::string& dir) {
+  std::string folder = dir;
+  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();  // "d/"'s parent is not "d"
   std::error_code ec;
-  std::filesystem::path path(dir);
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  ::mkdir(dir.c_str(), 0700);  // never readable by others, not even for a moment
+  std::filesystem::path parent = std::filesystem::path(folder).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  // Never readable by others, not even for a moment. Any failure (no
+  // permission, a file in the way) is init's to report, by the folder's name.
+  if (::mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST) return std::unique_ptr<FolderUse>();
   return share(dir);
 }
 

@@ -70,10 +70,11 @@ class FolderUse {
   // The shared hold; waits while a migrate holds the folder, saying so once on
   // stderr. A folder that does not exist yet (init, demo) needs none: nullptr.
   static Result<std::unique_ptr<FolderUse>> share(const std::string& dir);
-  // init's and demo's: the folder made first (0700, parents as needed), so
-  // that they hold it from the start too (a migrate started meanwhile would
-  // otherwise find no folder to wait for). A folder that cannot be made is
-  // theirs to report: then no hold, as share().
+  // init's: the folder made first (0700, parents as needed), so that it
+  // holds it from the start too (a migrate started meanwhile would otherwise
+  // find no folder to wait for). A folder that cannot be made is init's to
+  // report: then no hold, as share(). (demo keeps share(): a demo that cannot
+  // serve makes no folder.)
   static Result<std::unique_ptr<FolderUse>> make_and_share(const std::string& dir);
   // migrate's hold, without waiting: failed_precondition while any other
   // command (a serve, a CLI command, a script's) has the folder's database open.

@@ -229,7 +229,7 @@ int run(int argc, char** argv) {
     // waited for a migration opens where the database went. migrate holds
     // the folder alone from before it opens anything.
     auto use = cmd->name == "migrate"                       ? FolderUse::take_alone(d.dir)
-               : cmd->name == "init" || cmd->name == "demo" ? FolderUse::make_and_share(d.dir)
+               : cmd->name == "init"                         ? FolderUse::make_and_share(d.dir)
                                                               : FolderUse::share(d.dir);
     if (!use.is_ok()) return fail(use.status());
     in_use = std::move(*use);

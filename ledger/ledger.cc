@@ -361,9 +361,17 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool patie
     // Writers that queued while this transaction ran join it before its
     // commit: they would otherwise wait for this commit and then for their
     // own. With many clients that doubles the batch a commit's fsync serves.
+    // Not for ever: the batch holds its logs' locks (another node's writers
+    // wait for them), so it takes arrivals a few times only; and only within
+    // the second the transaction began, whose time (txn.now(), what its
+    // entries record and its deadlines are checked against) must not be
+    // earlier than a joiner's arrival, at the clock's resolution.
+    constexpr int kJoinRounds = 4;
+    int joined = 0;
     auto more = [&](size_t i) {
       if (i < batch.size()) return true;
-      if (!take_arrivals(batch)) return false;
+      if (joined == kJoinRounds || options_.clock->now_unix_seconds() != txn.now() || !take_arrivals(batch)) return false;
+      ++joined;
       end = batch.size();
       return true;
     };

@@ -154,12 +154,16 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
   q.bind(1, state->id);
   if (!q.step() || q.column_text(3) != name) {
     q.reset();
-    // Only a hand-edited database moves a log's row; its checkpoint check
-    // and `verify` say so. Here the name is looked up again, and the lock
-    // taken on the wrong id stays held to the commit, harmlessly.
     if (known == ledger_->log_ids_.end()) return not_found("没有这个村或日志“" + name + "” (no such village or log)");
-    ledger_->log_ids_.erase(known);
-    return log_for(name);
+    // The row this log's last commit wrote is gone or names another log:
+    // only a hand-edited database does that (rows swapped, deleted, or an
+    // old copy put back). Following the name to whatever row holds it now
+    // would extend another tree, or an empty one, under this log's name.
+    Status refused = data_loss("日志“" + name + "”的存储记录被改动过,没有写入,请联系乡镇管理员核验账本 (log " + name +
+                               "'s row was changed or deleted since this server last wrote to it; nothing was "
+                               "written: the administrator should run `sunledger verify`)");
+    ledger_->refused_write(refused.message());
+    return refused;
   }
   uint64_t size = static_cast<uint64_t>(q.column_int64(0));
   std::string frontier = q.column_blob(1);
@@ -176,6 +180,7 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
       // Signed by us before: parsing suffices, the signature needs no check.
       Checkpoint parsed;
       size_t a = note.find('\n'), b = note.find('\n', a + 1), c = note.find('\n', b + 1);
+      parsed.origin = note.substr(0, a);
       parsed.size = std::stoull(note.substr(a + 1, b - a - 1));
       auto root = hash_from_base64(note.substr(b + 1, c - b - 1));
       if (root.is_ok()) parsed.root = *root;
@@ -184,7 +189,8 @@ Result<WriteTxn::LogState*> WriteTxn::log_for(const std::string& name) {
       cp = open_checkpoint(note, ledger_->verifier_key());
       if (cp.is_ok()) ledger_->trusted_notes_[name] = note;
     }
-    if (!cp.is_ok() || cp->size != size || cp->root != range->root()) {
+    // Of this log, too: a row holding another log's signed note is not this log's.
+    if (!cp.is_ok() || cp->origin != ledger_->origin() + "/" + name || cp->size != size || cp->root != range->root()) {
       Status refused = data_loss("日志“" + name + "”的存储状态与上次签名不一致,没有写入,请联系乡镇管理员核验账本 (log state does not match its last checkpoint; nothing was written: the administrator should run `sunledger verify`)");
       ledger_->refused_write(refused.message());
       return refused;
@@ -336,22 +342,16 @@ Result<uint64_t> WriteTxn::append_to_log(const std::string& log_name, const json
                                          bool day_resolution) {
   // A log this transaction holds already exists: the handled log is
   // appended to once per message, and must not cost a statement each time.
-  // So does one whose row a committed transaction found (Ledger::log_ids_),
-  // unless that row was deleted by hand since: then it is made as before.
-  bool held = false;
+  // So does one whose row a committed transaction found (Ledger::log_ids_;
+  // log_for refuses the write if that row was deleted since).
+  bool held = ledger_->log_ids_.count(log_name) != 0;
   for (const auto& l : logs_) held = held || l->name == log_name;
-  bool known = !held && ledger_->log_ids_.count(log_name) != 0;
-  auto make = [&] {
+  if (!held) {
     auto& q = db_->statement("INSERT INTO logs(name) VALUES(?) ON CONFLICT DO NOTHING");
     q.bind(1, log_name);
     if (q.exec() == 1) lock_log_name(*db_, log_name);  // made here: see log_size
-  };
-  if (!held && !known) make();
-  auto log = log_for(log_name);
-  if (!log.is_ok() && known && log.status().code() == Code::kNotFound) {
-    make();  // log_for forgot the id
-    log = log_for(log_name);
   }
+  auto log = log_for(log_name);
   if (!log.is_ok()) return log.status();
   return append(*log, fields, author, day_resolution);
 }

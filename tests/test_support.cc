@@ -26,6 +26,14 @@
 
 namespace sunledger::testing {
 
+int random_rounds(int rounds) {
+#ifdef SUNLEDGER_ASAN
+  return rounds / 4;
+#else
+  return rounds;
+#endif
+}
+
 int64_t held_bytes() {
 #ifdef SUNLEDGER_ASAN
   return static_cast<int64_t>(__sanitizer_get_current_allocated_bytes());

@@ -31,6 +31,11 @@ inline constexpr int64_t kDec5th2022 = 1670205600;
 // Whether SUNLEDGER_TEST_DB=postgresql asks TestLedger for PostgreSQL.
 bool test_db_is_postgresql();
 
+// How many rounds a long randomised comparison runs: all of them, or a
+// quarter under AddressSanitizer, where they cost ten times as much (CI runs
+// the suite both ways, so every round still runs on every change).
+int random_rounds(int rounds);
+
 struct TestLedger {
   TempDir dir;
   std::string db_;
