@@ -48,6 +48,7 @@ struct DeadLetterRecord : DeliveryRecord {
   // when they were queued is dropped first.
   void start_log_as_an_older_version() {
     drop_deliveries_log();
+    reopen_ledger();
     ASSERT_TRUE(t.ledger
                     ->write([&](WriteTxn& txn) {
                       auto r = txn.append_to_log(deliveries::kLogName,

@@ -8,6 +8,7 @@
 // off, with its own message ids.
 #include <httplib.h>
 
+#include <atomic>
 #include <functional>
 #include <random>
 #include <nlohmann/json.hpp>
@@ -67,8 +68,12 @@ struct EdgeFast : GenericBotServer {
   EdgeFast() : GenericBotServer("edge-fast-secret-0123456") { extra_routes = add_routes; }
 
   static constexpr int kSlowMs = 600;
+  // How many slow requests a handler took up: a test waits for its own to
+  // hold the slot, not a fixed time (150 ms was too short on a loaded machine).
+  static inline std::atomic<int> slow_taken{0};
   static void add_routes(httplib::Server& routes) {
     routes.Get("/test/slow", [](const httplib::Request&, httplib::Response& res) {
+      ++slow_taken;
       std::this_thread::sleep_for(std::chrono::milliseconds(kSlowMs));
       res.set_content("slow\n", "text/plain");
     });
@@ -303,8 +308,10 @@ TEST_F(EdgeFast, AShedRequestIsAnsweredAsHttplibAnswersIt) {
     size_t before = edge().fast_answers();
     int slow = connect_loopback(s.port);
     ASSERT_GE(slow, 0);
+    int taken = slow_taken.load();
     ASSERT_TRUE(send_all(slow, "GET /test/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    for (int i = 0; i < 500 && slow_taken.load() == taken; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_GT(slow_taken.load(), taken) << "the slow request never reached its handler";
     Received shed = run({{request(std::string(fast ? "f" : "h") + "-shed", {}), 1}});
     Received held = read_until_close(slow, 5);
     ::close(slow);
