@@ -71,6 +71,13 @@ TestLedger::TestLedger(const std::string& origin, std::set<std::string> reserved
   ledger = std::move(fresh->ledger);
 }
 
+void TestLedger::reopen(std::set<std::string> reserved_log_names) {
+  ledger.reset();
+  auto reopened = Ledger::open(options(std::move(reserved_log_names)));
+  if (!reopened.is_ok()) throw std::runtime_error("reopen: " + reopened.status().to_string());
+  ledger = std::move(*reopened);
+}
+
 TransactionLine txn(const std::string& date, bool income, const std::string& category, const std::string& item,
                     Fen amount, const std::string& project, const std::string& fund) {
   return transaction_line(date, income, category, item, amount, project, fund);

@@ -58,6 +58,10 @@ struct TestLedger {
     o.reserved_log_names = std::move(reserved_log_names);
     return o;
   }
+  // The ledger closed and opened again on its database, as a server started
+  // anew (a new version meeting a database an older one left, or one edited
+  // by hand meanwhile) opens it: nothing remembered from before.
+  void reopen(std::set<std::string> reserved_log_names = {});
 };
 
 inline Author official() { return Author{"wang", "official", "test"}; }

@@ -521,10 +521,7 @@ TEST(DirectoryUpgrade, VillagesMadeBeforeTheRegistryAreRecordedOnce) {
   }
   // Opened as the new version opens that database: a Ledger that wrote the
   // registry's row itself refuses a write once the row is gone (LogRows).
-  t.ledger.reset();
-  auto reopened = Ledger::open(t.options({}));
-  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
-  t.ledger = std::move(*reopened);
+  t.reopen();
   BotOptions o;
   o.identity_salt = "0123456789abcdef0123456789abcdef";
   Bot bot(t.ledger.get(), o);

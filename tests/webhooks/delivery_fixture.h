@@ -58,15 +58,6 @@ struct DeliveryRecord : ::testing::Test {
       db->exec(std::string("DELETE FROM ") + table + " WHERE log_id=" + log);
     db->exec("DELETE FROM logs WHERE name='deliveries'");
   }
-  // The ledger opened again, as a new version's server opens a database an
-  // older one left (without the log drop_deliveries_log removed): a Ledger
-  // that wrote to that log itself refuses to write it once its row is gone.
-  void reopen_ledger() {
-    t.ledger.reset();
-    auto reopened = Ledger::open(t.options({}));
-    ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
-    t.ledger = std::move(*reopened);
-  }
   bool delivered(int64_t id) {
     bool out = false;
     (void)t.ledger->read([&](Ledger::ReadTxn& r) -> Status {
