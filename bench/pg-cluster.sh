@@ -33,7 +33,20 @@ fsync = on
 synchronous_commit = on
 max_connections = 200
 CONF
+# SUNLEDGER_PG_STATS=1: count statements (pg_stat_statements), for pg_top_statements.
+if [ "${SUNLEDGER_PG_STATS:-0}" = 1 ]; then
+  echo "shared_preload_libraries = 'pg_stat_statements'" >>"$pg_dir/data/postgresql.conf"
+fi
 (cd "$pg_dir" && "${pg_as[@]}" "$pg_bindir/pg_ctl" start -w -t 60 -D "$pg_dir/data" -l "$pg_dir/log" >/dev/null) ||
   { cat "$pg_dir/log" >&2; pg_stop; exit 1; }
 pg_server="postgresql://postgres@$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$pg_dir")"
 pg_sql() { "$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pg_dir" -U postgres -d postgres -c "$1"; }
+# The statements run most often in database $1, with their calls and mean time
+# (needs SUNLEDGER_PG_STATS=1 when the cluster started).
+pg_top_statements() {
+  "$pg_bindir/psql" -X -q -h "$pg_dir" -U postgres -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+    -c "SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$1')
+        ORDER BY calls DESC LIMIT 25"
+}
+

@@ -11,6 +11,8 @@
 #     then, on the same demo data migrated to PostgreSQL, through two
 #     `serve --shared-database` nodes (half the connections each, each with
 #     its own requests). Target: two nodes at least what one SQLite node serves.
+#     SUNLEDGER_PG_STATS=1 also prints the statements the two nodes' load ran
+#     most often (pg_stat_statements).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-appends}
@@ -59,6 +61,10 @@ nodes() {
   done
   python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/mix1.txt" $((n / 2)) mix node1
   python3 bench/wrk/make_requests.py "$data/d/bots.json" "$data/mix2.txt" $((n / 2)) mix node2
+  if [ "${SUNLEDGER_PG_STATS:-0}" = 1 ]; then  # count the load's statements only
+    "$pg_bindir/psql" -X -q -h "$pg_dir" -U postgres -d sunledger \
+      -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+  fi
   echo "== two nodes on PostgreSQL: the mix, ${seconds}s, $((conns / 2)) connections to each"
   load node1 $port "$data/mix1.txt" $((conns / 2)) > "$data/out1" &
   local w1=$!
@@ -66,6 +72,7 @@ nodes() {
   wait $w1 $!
   cat "$data/out1" "$data/out2"
   awk '/throughput/ { sum += $3 } END { printf "two nodes together: %.0f req/s\n", sum }' "$data/out1" "$data/out2"
+  if [ "${SUNLEDGER_PG_STATS:-0}" = 1 ]; then pg_top_statements sunledger; fi
   # What the load left behind must still verify.
   local p1 p2
   p1=$(cat "$data/pid"); p2=$(cat "$data/pid2")
