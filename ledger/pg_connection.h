@@ -1,6 +1,7 @@
 // One connection to a PostgreSQL 15 database over libpq (issue #17): the
 // Connection the ledger and the upper modules use on SQLite, on PostgreSQL.
-// Private to ledger/.
+// Private to ledger/. Its statements are PgStatement (pg_statement.h); its
+// pipeline is in pg_pipeline.cc.
 //
 // What SQL written for SQLite becomes here (ledger/sql_dialect.h):
 // statement() numbers `?` placeholders as $1..$n and prepares the statement
