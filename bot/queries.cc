@@ -160,17 +160,18 @@ Result<std::string> Bot::Impl::details(const Context& ctx) {
       return say("没看懂“" + a + "”:可以写 收入、支出、一个类别或页码。(expected income, expense, one category or a page number)");
     }
   }
-  auto entries = ledger->month_entries(ctx.village->id, *month);
-  if (!entries.is_ok()) return entries.status();
+  auto month_entries = ledger->month_entries(ctx.village->id, *month);
+  if (!month_entries.is_ok()) return month_entries.status();
+  const std::vector<Entry>* entries = month_entries->get();
+  std::vector<Entry> kept;
   if (!category.empty()) {
-    std::vector<Entry> kept;
     std::set<std::string> present;
-    for (auto& e : *entries) {
+    for (const auto& e : *entries) {
       std::string kind = entry_string(e.fields, "kind");
       if (kind != "txn" && kind != "reversal") continue;
       std::string c = entry_string(e.fields, "category");  // a reversal carries its line's
       present.insert(c);
-      if (c == category) kept.push_back(std::move(e));
+      if (c == category) kept.push_back(e);
     }
     if (kept.empty()) {
       std::string known;
@@ -179,7 +180,7 @@ Result<std::string> Bot::Impl::details(const Context& ctx) {
                  (known.empty() ? std::string("这个月没有收支记录。") : "这个月的类别有:" + known + "。") +
                  " (no entries of that category this month" + (known.empty() ? "" : "; its categories are listed") + ")");
     }
-    *entries = std::move(kept);
+    entries = &kept;
   }
   auto lines = render_detail_lines(*entries, direction);
   if (lines.empty()) lines.push_back("(本月没有这类记录 / no such entries)\n");
@@ -214,7 +215,7 @@ Result<std::string> Bot::Impl::subsidies(const Context& ctx) {
                  : 1;
   auto entries = ledger->month_entries(ctx.village->id, *month);
   if (!entries.is_ok()) return entries.status();
-  auto lines = render_subsidy_lines(*entries);
+  auto lines = render_subsidy_lines(**entries);
   if (lines.empty()) lines.push_back("(本月没有补助名单 / no subsidy list this month)\n");
   return paginate("【" + ctx.village->name + " " + month_zh(*month) + " 低保等补助名单】\n", lines, page,
                   options.max_reply_bytes, "发送“低保 " + *month);

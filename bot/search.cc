@@ -71,13 +71,13 @@ Result<std::string> Bot::Impl::search(const Context& ctx) {
     // longer counts): the month's lines render with their reversals.
     std::set<uint64_t> hit;
     std::vector<Entry> kept;
-    for (auto& e : *entries) {
+    for (const auto& e : **entries) {
       std::string kind = entry_string(e.fields, "kind");
       bool take = kind == "txn" ? matches(e.fields, field, text)
                                 : kind == "reversal" && hit.count(e.fields.value("target", uint64_t{0})) > 0;
       if (!take) continue;
       hit.insert(e.index);
-      kept.push_back(std::move(e));
+      kept.push_back(e);
     }
     if (kept.empty()) continue;
     lines.push_back("— " + month_zh(month) + " —\n");

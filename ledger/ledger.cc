@@ -12,6 +12,7 @@
 #include "ledger/schema.h"
 
 #include "ledger/ledger_internal.h"
+#include "ledger/month_cache.h"
 #include "ledger/sql_engine.h"
 #include "ledger/cosignatures.h"
 #include "ledger/line_keys.h"
@@ -84,6 +85,7 @@ std::vector<SchemaTrigger> Ledger::own_triggers() {
 Ledger::Ledger(const Options& options)
     : options_(options),
       line_keys_seen_(std::make_unique<ledger_internal::LineKeysSeen>()),
+      month_cache_(std::make_unique<ledger_internal::MonthEntriesCache>()),
       witness_keys_(std::make_shared<ledger_internal::WitnessKeys>()) {}
 Ledger::~Ledger() = default;
 

@@ -37,6 +37,7 @@ namespace ledger_internal {
 class Connection;
 class Engine;
 class LineKeysSeen;
+class MonthEntriesCache;
 class WitnessKeys;
 }  // namespace ledger_internal
 
@@ -127,6 +128,10 @@ struct Entry {
   std::string leaf;
   nlohmann::json fields;
 };
+
+// A month's entries as Ledger::month_entries gives them: shared and
+// immutable, so a month read again is neither copied nor parsed again.
+using MonthEntries = std::shared_ptr<const std::vector<Entry>>;
 
 struct AppendResult {
   std::vector<uint64_t> indexes;
@@ -423,7 +428,9 @@ class Ledger {
   // every stored one. Thread safe; replaces the keys set before.
   void set_witness_keys(const std::vector<std::string>& vkeys);
   Result<std::vector<Entry>> entries(const std::string& log_name, uint64_t from, uint64_t to);
-  Result<std::vector<Entry>> month_entries(const std::string& village, const std::string& month);
+  // The entries of the month, in log order (never null). Kept in memory
+  // while the village's log does not grow (ledger/month_cache.h).
+  Result<MonthEntries> month_entries(const std::string& village, const std::string& month);
   Result<std::vector<Project>> projects(const std::string& village);
   Result<MonthClose> month_close(const std::string& village, const std::string& month);
   Result<std::vector<MonthClose>> month_closes(const std::string& village);
@@ -569,6 +576,8 @@ class Ledger {
   // a query of its own; log_for still checks the name on the row it locks.
   // The leader's alone too.
   std::map<std::string, int64_t> log_ids_;
+  // The months month_entries read lately (thread safe on its own).
+  std::unique_ptr<ledger_internal::MonthEntriesCache> month_cache_;
   // Set at construction, never replaced (its contents are, under its own mutex).
   std::shared_ptr<ledger_internal::WitnessKeys> witness_keys_;
   std::mutex schema_mu_;

@@ -11,6 +11,7 @@
 #include "ledger/merkle.h"
 
 #include "ledger/ledger_internal.h"
+#include "ledger/month_cache.h"
 #include "ledger/sql_engine.h"
 
 namespace sunledger {
@@ -182,24 +183,29 @@ Result<std::vector<Entry>> Ledger::entries(const std::string& log_name, uint64_t
   }
 }
 
-Result<std::vector<Entry>> Ledger::month_entries(const std::string& village, const std::string& month) {
+Result<MonthEntries> Ledger::month_entries(const std::string& village, const std::string& month) {
   if (!valid_month(month)) return invalid_argument("月份“" + month + "”格式应为 2022-11 (month must be YYYY-MM)");
   try {
     auto conn = read();
     auto row = find_log(conn.db().statement(kFindLog), village);
     if (!row.is_ok()) return row.status();
+    if (auto kept = month_cache_->find(row->id, month, row->size)) return kept;
     // INDEXED BY: see WriteTxn::close_month; a scan of the whole log otherwise
-    // (dropped on PostgreSQL by its connection).
+    // (dropped on PostgreSQL by its connection). idx<size: only what the size
+    // read above covers, whatever a later snapshot would add (month_cache.h).
     auto& q = conn.db().statement(
-        "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? ORDER BY idx");
+        "SELECT idx, leaf FROM entries INDEXED BY entries_by_month WHERE log_id=? AND month=? AND idx<? ORDER BY idx");
     q.bind(1, row->id);
     q.bind(2, month);
-    std::vector<Entry> out;
+    q.bind(3, static_cast<int64_t>(row->size));
+    auto out = std::make_shared<std::vector<Entry>>();
     while (q.step()) {
       std::string_view col = q.column_blob_view(1);
-      out.push_back(entry_from_row(static_cast<uint64_t>(q.column_int64(0)), col));
+      out->push_back(entry_from_row(static_cast<uint64_t>(q.column_int64(0)), col));
     }
-    return out;
+    MonthEntries entries = std::move(out);
+    month_cache_->put(row->id, month, row->size, entries);
+    return entries;
   } catch (const sql::Error& e) {
     return from_sql(e, "month entries");
   }

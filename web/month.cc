@@ -127,8 +127,8 @@ Result<PublishedMonth> published_month(Site& site, const Village& village, const
   auto alerts = site.bot.month_alerts(village.id, month);
   if (!alerts.is_ok()) return alerts.status();
   PublishedMonth m{std::move(*close), {}, std::move(alerts->at_publication), std::move(alerts->later)};
-  for (auto& e : *entries)
-    if (e.index != m.close.statement_index) m.lines.push_back(std::move(e));
+  for (const auto& e : **entries)
+    if (e.index != m.close.statement_index) m.lines.push_back(e);
   // Projects belong to no month: those registered after the statement before
   // this one and before this one's were first published with this month, and
   // are shown among its lines (a project registered while old months were

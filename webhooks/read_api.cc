@@ -145,7 +145,7 @@ void register_read_api(httplib::Server& server, Ledger& ledger, Bot* bot) {
     auto entries = ledger.month_entries(v->id, month);
     if (!entries.is_ok()) return send_error(res, entries.status());
     json lines = json::array();
-    for (const auto& e : *entries)
+    for (const auto& e : **entries)
       if (e.index != mc->statement_index) lines.push_back(entry_json(e));
     json out{{"village", v->id}, {"month", month}, {"statement", mc->statement},
              {"statement_index", mc->statement_index}, {"tree_size", mc->tree_size},

@@ -387,18 +387,18 @@ TEST_F(ForkReport, AForkReportChangesNoMoneyFigure) {
   auto month = t.ledger->month_entries("shuangjiang", "2022-11");
   ASSERT_TRUE(month.is_ok());
   Fen income = 0, expense = 0;
-  for (const auto& e : *month) {
+  for (const auto& e : **month) {
     ASSERT_EQ(entry_string(e.fields, "kind"), "txn");  // the pin is in no month
     (entry_string(e.fields, "direction") == "income" ? income : expense) += entry_fen(e.fields, "amount");
   }
-  ASSERT_EQ(month->size(), 3u);
+  ASSERT_EQ((*month)->size(), 3u);
   auto published = bot->publish("shuangjiang", "2022-11", official());
   ASSERT_TRUE(published.is_ok()) << published.status().to_string();
   const auto& st = published->close.statement;
   EXPECT_EQ(entry_fen(st, "income_total"), income);
   EXPECT_EQ(entry_fen(st, "expense_total"), expense);
-  EXPECT_EQ(st.value("entry_count", int64_t{-1}), static_cast<int64_t>(month->size()));
-  EXPECT_EQ(st.value("last_index", int64_t{-1}), static_cast<int64_t>(month->back().index));
+  EXPECT_EQ(st.value("entry_count", int64_t{-1}), static_cast<int64_t>((*month)->size()));
+  EXPECT_EQ(st.value("last_index", int64_t{-1}), static_cast<int64_t>((*month)->back().index));
   auto v = t.ledger->verify();
   ASSERT_TRUE(v.is_ok());
   EXPECT_TRUE(v->intact()) << v->problems[0].reason;

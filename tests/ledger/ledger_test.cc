@@ -254,7 +254,7 @@ TEST_F(LedgerTest, MonthsCloseInOrder) {
   ASSERT_TRUE(nov.is_ok());
   EXPECT_EQ(nov->statement["opening"], 2'000 * kYuan);
   EXPECT_EQ(nov->statement["closing"], 4'000 * kYuan);
-  EXPECT_EQ(L().month_entries("shuangjiang", "2022-11")->size(), 2u);  // the line and the statement
+  EXPECT_EQ((*L().month_entries("shuangjiang", "2022-11"))->size(), 2u);  // the line and the statement
 }
 
 // A later month never closes the months skipped before it: they would be

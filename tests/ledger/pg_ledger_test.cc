@@ -105,7 +105,7 @@ TEST_F(PgLedgerTest, WritesReadsProvesReopensAndVerifies) {
   EXPECT_EQ(mc->statement_index, 4u);
   auto month = ledger->month_entries("shuangjiang", "2022-11");
   ASSERT_TRUE(month.is_ok()) << month.status().to_string();
-  EXPECT_EQ(month->size(), 4u);  // three lines and the statement
+  EXPECT_EQ((*month)->size(), 4u);  // three lines and the statement
 
   auto cp = open_checkpoint(*ledger->checkpoint("shuangjiang"), ledger->verifier_key());
   ASSERT_TRUE(cp.is_ok());
