@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <set>
 
 #include "ledger/checkpoint.h"
 #include "ledger/crypto.h"
@@ -361,6 +362,70 @@ Status Ledger::clear_witness_refusal(const std::string& log_name, const std::str
     del.exec();
     return record(txn, r);
   });
+}
+
+Result<CosignedInclusion> Ledger::later_cosigned_inclusion(const std::string& log_name, uint64_t index, uint64_t after,
+                                                           const std::vector<std::string>& witness_vkeys, size_t quorum) {
+  if (quorum == 0 || witness_vkeys.size() < quorum)
+    return invalid_argument("a quorum of " + std::to_string(quorum) + " of " + std::to_string(witness_vkeys.size()) +
+                            " witnesses");
+  try {
+    auto conn = read();
+    Transaction snapshot(conn.db(), Transaction::Kind::kRead);  // sizes, nodes and cosignatures from one snapshot
+    auto row = find_log(conn.db().statement(kFindLog), log_name);
+    if (!row.is_ok()) return row.status();
+    // Candidates: the smallest sizes at which enough of the given witnesses'
+    // names have rows (a row is the witness's word only once its line
+    // verifies, below). Names outside the given keys (retired, never
+    // configured, forged) make no size a candidate. A call reads at most
+    // 10,000 rows and checks at most kCandidates sizes: a log cosigned after
+    // every append has as many sizes as entries, and a held notice is
+    // looked at every round.
+    constexpr size_t kCandidates = 64;
+    std::set<std::string> names;
+    for (const auto& key : witness_vkeys) names.insert(key.substr(0, key.find('+')));
+    auto& q = conn.db().statement(
+        "SELECT size, witness FROM cosignatures WHERE log_id=? AND size>? AND size<=? ORDER BY size LIMIT 10000");
+    q.bind(1, row->id);
+    q.bind(2, static_cast<int64_t>(after));
+    q.bind(3, static_cast<int64_t>(row->size));
+    std::vector<uint64_t> sizes;
+    int64_t at = -1;
+    std::set<std::string> named;
+    while (sizes.size() < kCandidates && q.step()) {
+      int64_t size = q.column_int64(0);
+      if (size != at) {
+        at = size;
+        named.clear();
+      }
+      std::string witness = q.column_text(1);
+      if (names.count(witness) == 0 || !named.insert(witness).second) continue;
+      if (named.size() == quorum) sizes.push_back(static_cast<uint64_t>(size));
+    }
+    q.reset();
+    NodeTableSource source(conn.db().statement(kNodeQuery), row->id);
+    MerkleTree tree(&source, row->size);
+    for (uint64_t size : sizes) {
+      if (index >= size) continue;
+      auto root = tree.root(size);
+      if (!root.is_ok()) return root.status();
+      // The note as this log signs it at that size (our key's, Ed25519 is
+      // deterministic); only cosignatures on this tree's root join it.
+      auto note = sign_checkpoint(Checkpoint{origin_ + "/" + log_name, size, *root}, signer());
+      if (!note.is_ok()) return note.status();
+      std::string cosigned = with_cosignatures(conn.db(), row->id, *note, *witness_keys_);
+      size_t have = 0;
+      for (const auto& key : witness_vkeys)
+        if (verify_cosignature(cosigned, key).is_ok()) ++have;
+      if (have < quorum) continue;
+      auto proof = tree.inclusion_proof(index, size);
+      if (!proof.is_ok()) return proof.status();
+      return CosignedInclusion{size, std::move(cosigned), std::move(*proof)};
+    }
+    return not_found("no later checkpoint of " + log_name + " is cosigned by " + std::to_string(quorum) + " witnesses");
+  } catch (const sql::Error& e) {
+    return from_sql(e, "later cosigned checkpoint");
+  }
 }
 
 }  // namespace sunledger

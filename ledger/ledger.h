@@ -159,6 +159,14 @@ struct MonthClose {
   std::vector<Hash> statement_proof;
 };
 
+// A later checkpoint of a log that witnesses cosigned, with one entry's
+// inclusion proof in it (Ledger::later_cosigned_inclusion).
+struct CosignedInclusion {
+  uint64_t size = 0;
+  std::string checkpoint;   // signed by the log's key, with the cosignatures stored for it
+  std::vector<Hash> proof;  // the entry's inclusion proof at size (RFC 9162 PATH)
+};
+
 // A witness the server stopped asking about a log (Ledger::refuse_witness).
 struct WitnessRefusal {
   std::string log;
@@ -391,6 +399,17 @@ class Ledger {
   // caches, whose pages must change when a cosignature arrives after the
   // first render. kNotFound when the month is not closed.
   Result<std::string> month_cosignatures_mark(const std::string& log_name, const std::string& month);
+  // For a month's notice whose own checkpoint a witness was carried past
+  // before cosigning it (another node, or this one after a restart,
+  // submitted a later one first; a witness never goes back): the smallest
+  // size above `after` at which at least `quorum` of the witnesses with
+  // these verifier keys have a stored cosignature that verifies on this
+  // log's tree, as a checkpoint signed by the log's key carrying them, with
+  // entry `index`'s inclusion proof at that size. Looks at the 64 smallest
+  // sizes at which enough of these witnesses' names have rows, among the
+  // first 10,000 rows above `after`, no more. kNotFound when there is none.
+  Result<CosignedInclusion> later_cosigned_inclusion(const std::string& log_name, uint64_t index, uint64_t after,
+                                                     const std::vector<std::string>& witness_vkeys, size_t quorum);
   // The largest size of the log a witness (by name) cosigned; 0 when none.
   Result<uint64_t> cosigned_size(const std::string& log_name, const std::string& witness);
   // A witness (by name) that holds a larger tree of the log, or another root

@@ -101,17 +101,52 @@ Result<bool> NoticeQuorum::try_release(const OutboxMessage& m, int64_t now) {
   // under its configured key (Ledger::month_close); counted again here under
   // the non-retired witnesses' keys only.
   size_t have = count_on_note(close->checkpoint);
-  if (have < static_cast<size_t>(quorum_)) {
-    say_held(m, have);
-    return false;
-  }
+  // The text's block: the month's statement, in a checkpoint of this log at
+  // the month's size or later (a notice released on a later one and put
+  // back to held by the sender carries that one). It is rewritten whole.
   auto block = parse_tlog_proof(m.text);
-  size_t at = block.is_ok() ? m.text.rfind(block->checkpoint) : std::string::npos;
-  if (at == std::string::npos || note_body(block->checkpoint) != note_body(close->checkpoint)) {
-    say_held(m, have, "its text carries no proof block on the month's checkpoint, so it cannot carry the cosignatures");
+  std::string old_block = block.is_ok() ? format_tlog_proof(*block) : "";
+  size_t start = block.is_ok() ? m.text.rfind(old_block) : std::string::npos;
+  Result<Checkpoint> carried =
+      block.is_ok() ? open_checkpoint(block->checkpoint, ledger_->verifier_key()) : Result<Checkpoint>(block.status());
+  auto month_cp = open_checkpoint(close->checkpoint, ledger_->verifier_key());
+  if (start == std::string::npos || !carried.is_ok() || !month_cp.is_ok() || carried->origin != month_cp->origin ||
+      carried->size < month_cp->size || block->index != close->statement_index ||
+      block->extra != close->statement_leaf) {
+    say_held(m, have, "its text carries no proof block of the month's statement, so it cannot carry the cosignatures");
     return false;
   }
-  std::string text = m.text.substr(0, at) + close->checkpoint + m.text.substr(at + block->checkpoint.size());
+  TlogProof rewritten{close->statement_leaf, close->statement_index, close->statement_proof, close->checkpoint};
+  std::string which = "its checkpoint";
+  if (have < static_cast<size_t>(quorum_)) {
+    // A witness carried past the month's checkpoint before it cosigned it
+    // (another node, or this one after a restart, submitted a later one
+    // first) never cosigns it: it never goes back. A later checkpoint the
+    // quorum cosigned proves the statement as well, with the statement's
+    // inclusion proof at that size.
+    auto later = ledger_->later_cosigned_inclusion(m.held_village, close->statement_index, close->tree_size, keys_,
+                                                   static_cast<size_t>(quorum_));
+    if (!later.is_ok()) {
+      if (later.status().code() != Code::kNotFound)
+        say_held(m, have, "later checkpoints cannot be read: " + later.status().message());
+      else
+        say_held(m, have);
+      return false;
+    }
+    rewritten.proof = later->proof;
+    rewritten.checkpoint = later->checkpoint;
+    have = count_on_note(later->checkpoint);
+    which = "a later checkpoint of its log (size " + std::to_string(later->size) + ", the month's " +
+            std::to_string(close->tree_size) + ")";
+  }
+  // Checked as a villager's `check --proof` will check it, before it is
+  // signed: a proof built from a nodes row edited by hand must not go out
+  // under this deployment's signature.
+  if (auto checked = verify_tlog_proof(rewritten, ledger_->verifier_key(), {}); !checked.is_ok()) {
+    say_held(m, have, "the proof built for it does not verify (" + checked.status().message() + "; run `sunledger verify`)");
+    return false;
+  }
+  std::string text = m.text.substr(0, start) + format_tlog_proof(rewritten) + m.text.substr(start + old_block.size());
   if (!carries_quorum(text)) {
     say_held(m, have, "the re-rendered notice does not carry them");
     return false;
@@ -140,7 +175,7 @@ Result<bool> NoticeQuorum::try_release(const OutboxMessage& m, int64_t now) {
   if (!changed.is_ok()) return changed.status();
   if (!*changed) return false;  // delivered, given up on or edited meanwhile: looked at next round
   std::cerr << "sunledger: monthly notice of " << m.held_village << " " << m.held_month << " (push " << m.id << " via "
-            << m.bot_id << ") released to its group: " << names(cosigners(text)) << " cosigned its checkpoint (" << have
+            << m.bot_id << ") released to its group: " << names(cosigners(text)) << " cosigned " << which << " (" << have
             << " of the " << quorum_ << " required; held since " << utc_timestamp(m.created_at) << ")\n";
   std::lock_guard<std::mutex> lock(mu_);
   said_.erase(m.id);

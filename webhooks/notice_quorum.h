@@ -9,7 +9,11 @@
 // again: when the month's checkpoint carries K cosignatures that verify under
 // the configured keys, the notice's proof block gets them (the checkpoint
 // replaced by the cosigned one), the row is signed again and marked released
-// in one transaction. The sender never trusts that mark: before sending a
+// in one transaction. A witness carried past the month's checkpoint before
+// it cosigned it (another node, or this one after a restart, submitted a
+// later one first) never cosigns it; then the smallest later checkpoint K
+// witnesses cosigned does (Ledger::later_cosigned_inclusion): the block is
+// rewritten with it and the statement's inclusion proof at its size. The sender never trusts that mark: before sending a
 // notice it checks, in the text it is about to send, the log's signature
 // and K witnesses' cosignatures under their configured keys (carries_quorum).
 // Held notices are said on stderr, with since when, each time the count of

@@ -282,6 +282,52 @@ TEST_F(CosignatureIntegrity, AForgedRowInTheSlotDoesNotKeepTheGenuineCosignature
   EXPECT_TRUE(t.ledger->witness_refusals()->empty());
 }
 
+// A month's checkpoint both witnesses were carried past before they
+// cosigned it (handed a later one first, as another node's submitter does):
+// the later checkpoint the quorum cosigned serves a held notice instead
+// (Ledger::later_cosigned_inclusion). Rows an insider made up for a size in
+// between, under the witnesses' own names, are looked at and passed over;
+// a witness the deployment does not trust counts for nothing.
+TEST_F(CosignatureIntegrity, ALaterCheckpointCountsOnlyWhereTheQuorumReallyCosigned) {
+  b.server.start(b.dir);
+  post("打印纸", "2022-11-20");
+  auto close = t.ledger->close_month("shuangjiang", "2022-11", official());
+  ASSERT_TRUE(close.is_ok()) << close.status().to_string();
+  uint64_t month_size = close->tree_size;
+  post("墨盒");
+  post("胶水");
+  ASSERT_EQ(size(), month_size + 2);
+  EXPECT_EQ(t.ledger->later_cosigned_inclusion("shuangjiang", close->statement_index, month_size, {a.key, b.key}, 2)
+                .status()
+                .code(),
+            Code::kNotFound);
+  // Both handed the latest checkpoint first: neither goes back to the month's.
+  auto latest = t.ledger->checkpoint("shuangjiang");
+  ASSERT_TRUE(latest.is_ok());
+  for (Witness* w : {&a, &b}) {
+    auto r = w->server.post("old 0\n\n" + *latest);
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+  }
+  for (Witness* w : {&a, &b})
+    insert_row(month_size + 1, w->name(),
+               std::string("\xE2\x80\x94 ") + w->name() + " " + base64_encode(std::string(76, '\x01')));
+  round({a.config(), b.config()});
+  EXPECT_FALSE(verify_cosignature(t.ledger->month_close("shuangjiang", "2022-11")->checkpoint, b.key).is_ok());
+  auto later = t.ledger->later_cosigned_inclusion("shuangjiang", close->statement_index, month_size, {a.key, b.key}, 2);
+  ASSERT_TRUE(later.is_ok()) << later.status().to_string();
+  EXPECT_EQ(later->size, month_size + 2);  // not the made-up rows' size
+  EXPECT_TRUE(t.ledger->witness_refusals()->empty());  // carried past is no fork
+  TlogProof p{close->statement_leaf, close->statement_index, later->proof, later->checkpoint};
+  auto checked = verify_tlog_proof(p, t.ledger->verifier_key(), {a.key, b.key});
+  EXPECT_TRUE(checked.is_ok()) << checked.status().to_string() << "\n" << later->checkpoint;
+  // Witness c cosigns too, but bots.json does not name it: no quorum with it.
+  round({c.config()});
+  EXPECT_EQ(t.ledger->later_cosigned_inclusion("shuangjiang", close->statement_index, month_size, {a.key, c.key}, 2)
+                .status()
+                .code(),
+            Code::kNotFound);
+}
+
 // A deployment made when the slot was (log, size, witness): its table is
 // rebuilt at open with the line in the key, rows and triggers kept, and the
 // schema check is clean.

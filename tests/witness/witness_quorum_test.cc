@@ -250,6 +250,76 @@ TEST_F(WitnessQuorum, HeldWhileTwoAreDownThroughRestartsThenReleasedExactlyOnce)
   EXPECT_EQ(v.exit_code, 0) << v.output;
 }
 
+// A witness carried past the month's checkpoint before it cosigned it never
+// cosigns it: a witness never goes back. Here witness 2 is handed the log's
+// checkpoint one line past the month before this server asks it anything, as
+// the other node's submitter does on two nodes. The notice goes out once,
+// with the smallest later checkpoint both cosigned and the statement's
+// inclusion proof at that size, and `check --proof` accepts it with both
+// witnesses required. Before, it stayed held for ever.
+TEST_F(WitnessQuorum, AWitnessCarriedPastTheMonthsCheckpointIsCountedOnALaterOne) {
+  witness[0].start(witness_dir(0));
+  configure();
+  auto size_of = [](const std::string& note) -> uint64_t {
+    size_t a = note.find('\n');
+    return a == std::string::npos ? 0 : std::strtoull(note.c_str() + a + 1, nullptr, 10);
+  };
+  uint64_t month_size = 0;
+  std::string latest;
+  {
+    Serve p;
+    start(p, 2);
+    std::string reply = publish(p.port, "2022-12");
+    EXPECT_NE(reply.find("等待2个见证方联署后推送到1个村民群"), std::string::npos) << reply;
+    ASSERT_TRUE(wait_cosigned(p.port, 0)) << *p.log;
+    month_size = size_of(latest_checkpoint(p.port));
+    ASSERT_GT(month_size, 0u);
+    // The log grows past the month's checkpoint: a line of this month.
+    char month[8];
+    time_t now = time(nullptr);
+    std::strftime(month, sizeof month, "%Y-%m", gmtime(&now));
+    json body = {{"message_id", "post-after"}, {"chat_id", "shuangjiang-group"}, {"chat_type", "group"},
+                 {"sender_id", "shuangjiang-secretary"}, {"sender_name", "书记"},
+                 {"text", std::string("记账 ") + month + "\n支出 办公费 12 墨水"}};
+    auto r = post_generic(p.port, secret_raw(), "post-after", body.dump());
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    bool grown = false;
+    for (int i = 0; i < 200 && !grown; ++i) {
+      std::string cp = latest_checkpoint(p.port);
+      grown = size_of(cp) > month_size && cp.find(kLine + "w1 ") != std::string::npos;
+      if (!grown) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(grown) << r->body << *p.log;
+    EXPECT_TRUE(notices("2022-12").empty());
+    latest = latest_checkpoint(p.port);
+    EXPECT_EQ(p.stop(), 0);
+  }
+  // Witness 2 cosigns the later checkpoint first (a fresh witness needs no
+  // proof): it can never cosign the month's own.
+  witness[1].start(witness_dir(1));
+  auto carried = witness[1].post("old 0\n\n" + latest);
+  ASSERT_TRUE(carried && carried->status == 200) << (carried ? carried->body : "no answer");
+  configure();
+  Serve p;
+  start(p, 2);
+  auto got = wait_for_notices("2022-12", 30);
+  if (got.size() != 1u) p.stop();
+  ASSERT_EQ(got.size(), 1u) << received() << *p.log;
+  EXPECT_NE(got[0].find(kLine + "w1 "), std::string::npos) << got[0];
+  EXPECT_NE(got[0].find(kLine + "w2 "), std::string::npos) << got[0];
+  EXPECT_EQ(check_proof(got[0], {0, 1}), 0) << got[0];
+  EXPECT_EQ(check_proof(got[0], {0, 2}), 1);  // witness 3 cosigned nothing: the check can fail
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // a round more: nothing sent again
+  EXPECT_EQ(notices("2022-12").size(), 1u);
+  EXPECT_EQ(p.stop(), 0);
+  EXPECT_NE(p.log->find("cosigned a later checkpoint of its log (size " + std::to_string(month_size + 1) +
+                        ", the month's " + std::to_string(month_size) + ")"),
+            std::string::npos)
+      << *p.log;
+  auto v = sl("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
 // The insider's attack: with the quorum out of reach, the held row is marked
 // released with sqlite3, then its hold cleared. The sender checks the
 // cosignatures in the text itself: nothing un-witnessed reaches the group.
