@@ -66,6 +66,13 @@ std::vector<std::pair<int64_t, int64_t>> imported_of(const json& f) {
   return out;
 }
 
+// What one entry of the log records delivered, added to `out`.
+void learn(Delivered& out, const json& f) {
+  for (const auto& p : pushes_of(f)) out.insert(p.first, p.second);
+  for (const auto& [first, last] : imported_of(f))
+    for (int64_t id = first; id <= last; ++id) out.imported.insert(id);
+}
+
 }  // namespace
 
 std::string fingerprint_hex(uint64_t fp) {
@@ -101,6 +108,12 @@ bool Delivered::contains_push(int64_t id, const std::string& signature, const st
   // such a row is tampered and dies as that.
   auto held = parse_fingerprint(held_push);
   return held && contains(id, *held);
+}
+
+void Delivered::merge(const Delivered& other) {
+  for (const auto& [id, fp] : other.pushes_) insert(id, fp);
+  for (const auto& [first, last] : other.imported.ranges())
+    for (int64_t id = first; id <= last; ++id) imported.insert(id);
 }
 
 void Delivered::insert(int64_t id, uint64_t fp) {
@@ -245,16 +258,60 @@ Result<Delivered> recorded(Ledger& ledger) {
   Delivered out;
   auto checked = ledger.checked_entries(kLogName);
   if (!checked.is_ok()) {
-    if (checked.status().code() == Code::kNotFound) return out;  // nothing delivered since this version
-    return checked.status();
+    if (checked.status().code() != Code::kNotFound) return checked.status();
+    out.verified = CompactRange();  // nothing delivered since this version: an empty log
+    return out;
   }
+  CompactRange range;
   for (const auto& e : checked->entries) {
     if (e.index >= checked->first_bad) break;
-    for (const auto& p : pushes_of(e.fields)) out.insert(p.first, p.second);
-    for (const auto& [first, last] : imported_of(e.fields))
-      for (int64_t id = first; id <= last; ++id) out.imported.insert(id);
+    learn(out, e.fields);
+    range.append(merkle_leaf_hash(e.leaf));
   }
+  if (checked->intact) out.verified = std::move(range);
   return out;
+}
+
+Status catch_up(Ledger& ledger, Delivered& delivered) {
+  auto note = ledger.checkpoint(kLogName);
+  if (!note.is_ok() && note.status().code() != Code::kNotFound) return note.status();
+  std::string body = note.is_ok() ? note_body(*note) : "";
+  if (delivered.verified) {
+    if (!note.is_ok() && delivered.verified->size() == 0) return Status::ok();  // still no log
+    auto cp = note.is_ok() ? open_checkpoint(*note, ledger.verifier_key()) : Result<Checkpoint>(note.status());
+    if (cp.is_ok() && cp->origin == ledger.origin() + "/" + kLogName) {
+      uint64_t from = delivered.verified->size();
+      if (cp->size == from && cp->root == delivered.verified->root()) return Status::ok();
+      auto fresh = cp->size > from ? ledger.entries(kLogName, from, cp->size) : Result<std::vector<Entry>>(
+                                                                                    not_found("smaller than read"));
+      if (!fresh.is_ok() && fresh.status().code() == Code::kUnavailable) return fresh.status();
+      if (fresh.is_ok()) {
+        CompactRange range = *delivered.verified;
+        bool whole = fresh->size() == cp->size - from;
+        for (size_t i = 0; whole && i < fresh->size(); ++i) {
+          whole = (*fresh)[i].index == from + i;
+          range.append(merkle_leaf_hash((*fresh)[i].leaf));
+        }
+        // Only entries the signed checkpoint covers are believed (see above):
+        // one forged without the key must not hold a push back.
+        if (whole && range.root() == cp->root) {
+          for (const auto& e : *fresh) learn(delivered, e.fields);
+          delivered.verified = std::move(range);
+          return Status::ok();
+        }
+      }
+    }
+  } else if (!delivered.reread_at.empty() && body == delivered.reread_at) {
+    return Status::ok();  // read whole at this checkpoint already: nothing signed since
+  }
+  // Not intact, rolled back, its row or entries edited: the whole log again,
+  // as far as it matches its checkpoints, added to what was known.
+  auto again = recorded(ledger);
+  if (!again.is_ok()) return again.status();
+  delivered.merge(*again);
+  delivered.verified = std::move(again->verified);
+  delivered.reread_at = delivered.verified ? "" : body;
+  return Status::ok();
 }
 
 namespace {

@@ -83,6 +83,7 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
 
 namespace sunledger::deliveries {
 
@@ -117,6 +118,8 @@ class Delivered {
   // Whether the push with this id and signature fingerprint was delivered.
   bool contains(int64_t id, uint64_t fingerprint) const;
   void insert(int64_t id, uint64_t fingerprint);
+  // Adds what `other` records (pushes and imported ids); keeps this one's.
+  void merge(const Delivered& other);
   // Whether the push with this id was delivered: the one signed with
   // `signature`, or, for a released notice (held_push: the hex fingerprint
   // of the signature it was queued with, "" for any other push), the notice
@@ -124,6 +127,13 @@ class Delivered {
   bool contains_push(int64_t id, const std::string& signature, const std::string& held_push) const;
   // Rows delivered before the log existed, recorded by id alone.
   IdRanges imported;
+  // The log's first `verified.size()` entries, which these were read from,
+  // as a compact range (their tree's frontier), when they matched the log's
+  // signed checkpoint (empty when there was no log); catch_up reads only what
+  // follows. Unset when the log was not intact: catch_up then reads the
+  // whole log again, but only once per checkpoint (`reread_at`, its body).
+  std::optional<CompactRange> verified;
+  std::string reread_at;
 
  private:
   std::vector<std::pair<int64_t, uint64_t>> pushes_;  // sorted: compact for millions
@@ -168,6 +178,22 @@ Status start_dead_record(Ledger& ledger);
 // and its "held" fingerprint), from its entries that match its signed
 // checkpoint only (see above).
 Result<Delivered> recorded(Ledger& ledger);
+
+// Brings `delivered` (from recorded()) up to the log as it stands now, for a
+// sender whose memory must also know the pushes other processes delivered
+// (another node on the same PostgreSQL database took a row over): reads only
+// the entries appended since, and keeps them when, appended to those it was
+// read from, they make the log's signed checkpoint. Otherwise (the log not
+// intact, rolled back, its row edited) it reads the whole log again, as
+// recorded() does, once per checkpoint, and adds what that believes: it
+// never forgets what it knew, since each push it holds was either checked
+// against a signed checkpoint or delivered by this process, and an insider
+// who breaks the log must not make a node forget and send a put-back row
+// again. Nothing to read costs one read of the checkpoint. Errors are
+// storage's only (the caller then sends nothing): a log that no longer
+// matches its row is read again, never a reason to stop every push, the
+// inspectors' alarm included.
+Status catch_up(Ledger& ledger, Delivered& delivered);
 
 // The outbox against the log, both ways (log "deliveries", named by entry),
 // every queued push against its row, and every undelivered row's

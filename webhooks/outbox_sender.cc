@@ -216,6 +216,14 @@ std::optional<bool> OutboxSender::logged_as_delivered(const OutboxMessage& m) {
     logged_loaded_ = true;
   }
   // A released notice is known by the signature it was queued with too.
+  if (logged_.contains_push(m.id, m.signature, m.held_push)) return true;
+  // Before it goes out: what other processes delivered since the memory was
+  // read (a node on the same PostgreSQL database that sent this row, which
+  // an insider then put back), from the log's new entries only.
+  if (Status s = deliveries::catch_up(*ledger_, logged_); !s.is_ok()) {
+    std::fprintf(stderr, "sunledger: the deliveries log cannot be read: %s\n", s.to_string().c_str());
+    return std::nullopt;
+  }
   return logged_.contains_push(m.id, m.signature, m.held_push);
 }
 

@@ -118,8 +118,10 @@ class OutboxSender {
   bool rate_limited(Lane& lane, int64_t now);
   bool stopping();
   // Whether the signed deliveries log records row `id` as delivered (loaded
-  // once, then kept up to date by this sender, the log's only writer).
-  // Nullopt when the log cannot be read: nothing is sent then.
+  // once, kept up to date with this sender's own deliveries, and, before a
+  // row it does not know goes out, with the entries other processes
+  // appended since: deliveries::catch_up). Nullopt when the log cannot be
+  // read: nothing is sent then.
   std::optional<bool> logged_as_delivered(const OutboxMessage& m);
   void note_logged(const OutboxMessage& m);
 

@@ -21,6 +21,7 @@
 #include "bot/deliveries.h"
 #include "bot/outbox.h"
 #include "configured_adapters.h"
+#include "insider.h"
 #include "raw_platform_crypto.h"
 #include "server_fixture.h"
 #include "webhooks/adapter.h"
@@ -417,6 +418,119 @@ TEST_F(PushQueue, APushPutBackAfterItsDeliveryIsNeverSentAgainAfterARestart) {
   restarted.deliver_due();
   EXPECT_EQ(target.calls.load(), 3);
   EXPECT_TRUE(row(2).delivered);
+}
+
+// Two senders on one database (two nodes on PostgreSQL; here two Ledgers on
+// the file). This one read the deliveries log at its first send; then the
+// other delivered a push, and an insider put its row back from a copy taken
+// while it waited. Before it goes out, this sender reads what the log gained
+// since: the push is known delivered, a dead letter for tampering, and not
+// sent twice. Before, its memory knew only its own deliveries.
+TEST_F(PushQueue, APushAnotherNodeDeliveredAndPutBackIsNotSentAgainByThisOne) {
+  HttpTarget target;
+  configure({generic_bot("bot", target.url())});
+  auto client = make_http_client(5);
+  enqueue("bot", "sj-group", "【双江村2022年10月账目公示】");
+  OutboxSender here(t.ledger.get(), by_id, client.get());
+  here.deliver_due();  // its memory of the log is read now
+  ASSERT_EQ(target.calls.load(), 1);
+  auto opened = Ledger::open(t.options({}));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  std::unique_ptr<Ledger> other = std::move(*opened);
+  enqueue("bot", "sj-group", "【双江村2022年11月账目公示】");
+  int64_t id = last_id();
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox WHERE id=" + std::to_string(id));
+  {
+    OutboxSender there(other.get(), by_id, client.get());
+    there.deliver_due();
+  }
+  ASSERT_EQ(target.calls.load(), 2);
+  ASSERT_TRUE(row(id).delivered);
+  db.exec("DELETE FROM outbox WHERE id=" + std::to_string(id));
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  ASSERT_FALSE(row(id).delivered);
+  here.deliver_due();
+  EXPECT_EQ(target.calls.load(), 2) << "a push the other node delivered, put back, went out again from this one";
+  EXPECT_TRUE(row(id).dead);
+  EXPECT_EQ(row(id).reason, "tampered");
+  // What it learnt does not stop what nobody delivered.
+  enqueue("bot", "sj-group", "【双江村2022年12月账目公示】");
+  here.deliver_due();
+  EXPECT_EQ(target.calls.load(), 3);
+  EXPECT_TRUE(row(last_id()).delivered);
+}
+
+// The insider's way round it: an entry appended to the deliveries log by
+// hand (no key, so no checkpoint covers it), saying a pending push was
+// delivered, to keep it from ever going out. The sender reads only what the
+// log's signed checkpoint covers: the push goes out.
+TEST_F(PushQueue, ADeliveryEntryAppendedByHandHoldsNoPushBack) {
+  HttpTarget target;
+  configure({generic_bot("bot", target.url())});
+  auto client = make_http_client(5);
+  enqueue("bot", "sj-group", "【双江村2022年10月账目公示】");
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  sender.deliver_due();
+  ASSERT_EQ(target.calls.load(), 1);
+  enqueue("bot", "inspectors", "【告警】账本核验未通过");
+  int64_t id = last_id();
+  {
+    auto db = testing::open_as_insider(t.db_path());
+    std::string signature =
+        db->execAndGet("SELECT sig FROM outbox WHERE id=" + std::to_string(id)).getString();
+    json leaf = {{"kind", "delivered"}, {"outbox_id", id},
+                 {"push", deliveries::fingerprint_hex(deliveries::fingerprint(signature))}};
+    SQLite::Statement q(*db,
+                        "INSERT INTO entries(log_id, idx, kind, month, leaf) SELECT id, size, 'delivered', '', ? "
+                        "FROM logs WHERE name='deliveries'");
+    q.bind(1, leaf.dump());
+    ASSERT_EQ(q.exec(), 1);
+    db->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");
+  }
+  sender.deliver_due();
+  EXPECT_EQ(target.calls.load(), 2) << "an entry nobody signed kept a push from going out";
+  EXPECT_TRUE(row(id).delivered);
+}
+
+// The insider breaks the deliveries log's row (its checkpoint blanked), so
+// the next catch-up reads the whole log again and believes none of it; a
+// delivered row is then put back. The sender keeps what it knew (each push
+// was checked against a signed checkpoint when learnt): the copy is not
+// sent twice. And the pushes nobody delivered, the alarm among them, still
+// go out: a broken log is never a reason to send nothing.
+TEST_F(PushQueue, ABrokenDeliveriesLogMakesTheSenderForgetNothingAndStopNothing) {
+  HttpTarget target;
+  configure({generic_bot("bot", target.url())});
+  auto client = make_http_client(5);
+  enqueue("bot", "sj-group", "【双江村2022年10月账目公示】");
+  SQLite::Database db(t.db_path(), SQLite::OPEN_READWRITE);
+  db.exec("CREATE TEMP TABLE copied AS SELECT * FROM outbox WHERE id=1");
+  OutboxSender sender(t.ledger.get(), by_id, client.get());
+  sender.deliver_due();
+  enqueue("bot", "sj-group", "【双江村2022年11月账目公示】");
+  sender.deliver_due();  // learnt from the log: its checkpoint moved
+  ASSERT_EQ(target.calls.load(), 2);
+  {
+    auto insider = testing::open_as_insider(t.db_path());
+    insider->exec("UPDATE logs SET size=size-1 WHERE name='deliveries'");  // the row no longer matches
+  }
+  enqueue("bot", "sj-group", "【双江村2022年12月账目公示】");
+  sender.deliver_due();
+  EXPECT_EQ(target.calls.load(), 3) << "a log whose row was edited stopped every push";
+  {
+    auto insider = testing::open_as_insider(t.db_path());
+    insider->exec("UPDATE logs SET checkpoint='' WHERE name='deliveries'");
+  }
+  enqueue("bot", "inspectors", "【告警】账本核验未通过");
+  sender.deliver_due();
+  EXPECT_EQ(target.calls.load(), 4) << "a log whose checkpoint was blanked stopped every push";
+  db.exec("DELETE FROM outbox WHERE id=1");
+  db.exec("INSERT INTO outbox SELECT * FROM copied");
+  sender.deliver_due();
+  EXPECT_EQ(target.calls.load(), 4) << "a delivered push put back went out again once the log was broken";
+  EXPECT_TRUE(row(1).dead);
+  EXPECT_EQ(row(1).reason, "tampered");
 }
 
 // A monthly notice held for the witnesses is signed again when released (its
