@@ -275,7 +275,9 @@ Result<Delivered> recorded(Ledger& ledger) {
 Status catch_up(Ledger& ledger, Delivered& delivered) {
   auto note = ledger.checkpoint(kLogName);
   if (!note.is_ok() && note.status().code() != Code::kNotFound) return note.status();
-  std::string body = note.is_ok() ? note_body(*note) : "";
+  // What the whole-log read below is remembered by: the checkpoint's body,
+  // marked so that a blank or missing one is remembered too.
+  std::string at = "@" + (note.is_ok() ? note_body(*note) : std::string());
   if (delivered.verified) {
     if (!note.is_ok() && delivered.verified->size() == 0) return Status::ok();  // still no log
     auto cp = note.is_ok() ? open_checkpoint(*note, ledger.verifier_key()) : Result<Checkpoint>(note.status());
@@ -301,7 +303,7 @@ Status catch_up(Ledger& ledger, Delivered& delivered) {
         }
       }
     }
-  } else if (!delivered.reread_at.empty() && body == delivered.reread_at) {
+  } else if (at == delivered.reread_at) {
     return Status::ok();  // read whole at this checkpoint already: nothing signed since
   }
   // Not intact, rolled back, its row or entries edited: the whole log again,
@@ -310,7 +312,7 @@ Status catch_up(Ledger& ledger, Delivered& delivered) {
   if (!again.is_ok()) return again.status();
   delivered.merge(*again);
   delivered.verified = std::move(again->verified);
-  delivered.reread_at = delivered.verified ? "" : body;
+  delivered.reread_at = delivered.verified ? "" : at;
   return Status::ok();
 }
 

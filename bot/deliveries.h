@@ -131,7 +131,7 @@ class Delivered {
   // as a compact range (their tree's frontier), when they matched the log's
   // signed checkpoint (empty when there was no log); catch_up reads only what
   // follows. Unset when the log was not intact: catch_up then reads the
-  // whole log again, but only once per checkpoint (`reread_at`, its body).
+  // whole log again, but only once per checkpoint (`reread_at` marks it).
   std::optional<CompactRange> verified;
   std::string reread_at;
 

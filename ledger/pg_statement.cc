@@ -186,17 +186,7 @@ std::string_view PgStatement::column_text_view(int column) {
 
 void PgStatement::reset() {
   clear_row();
-  if (state_ == State::kStreaming) {
-    // Read and drop the rest: the connection takes no other statement
-    // until every result of this one is read. (Cancelling instead would
-    // abort the transaction the statement runs in.)
-    while (PGresult* r = PQgetResult(c_.conn_)) PQclear(r);
-    c_.streaming_ = nullptr;
-    c_.end_stream();
-  }
-  for (PGresult* r : parked_) PQclear(r);
-  parked_.clear();
-  state_ = State::kIdle;
+  drop_results(State::kIdle);
 }
 
 // Another statement needs the connection: the rest of this one's results
@@ -247,15 +237,20 @@ PGresult* PgStatement::next_result() {
 }
 
 // Every result of the statement read; the connection free for another.
-void PgStatement::finish() {
+void PgStatement::finish() { drop_results(State::kDone); }
+
+void PgStatement::drop_results(State next) {
   if (state_ == State::kStreaming) {
+    // Read and drop the rest: the connection takes no other statement
+    // until every result of this one is read. (Cancelling instead would
+    // abort the transaction the statement runs in.)
     while (PGresult* r = PQgetResult(c_.conn_)) PQclear(r);
     c_.streaming_ = nullptr;
     c_.end_stream();
   }
   for (PGresult* r : parked_) PQclear(r);
   parked_.clear();
-  state_ = State::kDone;
+  state_ = next;
 }
 
 void PgStatement::clear_row() {

@@ -61,6 +61,8 @@ class PgStatement final : public sql::Statement {
   pg_result* next_result();
   // Every result of the statement read; the connection free for another.
   void finish();
+  // Reads and drops what is left of its results, then is in state `next`.
+  void drop_results(State next);
   void clear_row();
   // The column's text, nullptr for NULL.
   const char* value(int column);
