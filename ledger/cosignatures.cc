@@ -369,6 +369,7 @@ Result<CosignedInclusion> Ledger::later_cosigned_inclusion(const std::string& lo
   if (quorum == 0 || witness_vkeys.size() < quorum)
     return invalid_argument("a quorum of " + std::to_string(quorum) + " of " + std::to_string(witness_vkeys.size()) +
                             " witnesses");
+  if (options_.signer == nullptr) return failed_precondition("no signing key: the note cannot be made");
   try {
     auto conn = read();
     Transaction snapshot(conn.db(), Transaction::Kind::kRead);  // sizes, nodes and cosignatures from one snapshot
