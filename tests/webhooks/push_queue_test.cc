@@ -242,6 +242,15 @@ struct PushQueue : ::testing::Test {
     });
     return r;
   }
+  // A sender on this ledger that delivered one notice to `target`, so that
+  // it has read the deliveries log (at its first send).
+  std::unique_ptr<OutboxSender> sender_after_one_delivery(HttpTarget& target, HttpClient* client) {
+    configure({generic_bot("bot", target.url())});
+    enqueue("bot", "sj-group", "【双江村2022年10月账目公示】");
+    auto sender = std::make_unique<OutboxSender>(t.ledger.get(), by_id, client);
+    sender->deliver_due();
+    return sender;
+  }
   int64_t last_id() {
     int64_t id = 0;
     (void)t.ledger->read([&](Ledger::ReadTxn& txn) -> Status {
@@ -428,11 +437,8 @@ TEST_F(PushQueue, APushPutBackAfterItsDeliveryIsNeverSentAgainAfterARestart) {
 // sent twice. Before, its memory knew only its own deliveries.
 TEST_F(PushQueue, APushAnotherNodeDeliveredAndPutBackIsNotSentAgainByThisOne) {
   HttpTarget target;
-  configure({generic_bot("bot", target.url())});
   auto client = make_http_client(5);
-  enqueue("bot", "sj-group", "【双江村2022年10月账目公示】");
-  OutboxSender here(t.ledger.get(), by_id, client.get());
-  here.deliver_due();  // its memory of the log is read now
+  auto here = sender_after_one_delivery(target, client.get());
   ASSERT_EQ(target.calls.load(), 1);
   auto opened = Ledger::open(t.options({}));
   ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
@@ -450,13 +456,13 @@ TEST_F(PushQueue, APushAnotherNodeDeliveredAndPutBackIsNotSentAgainByThisOne) {
   db.exec("DELETE FROM outbox WHERE id=" + std::to_string(id));
   db.exec("INSERT INTO outbox SELECT * FROM copied");
   ASSERT_FALSE(row(id).delivered);
-  here.deliver_due();
+  here->deliver_due();
   EXPECT_EQ(target.calls.load(), 2) << "a push the other node delivered, put back, went out again from this one";
   EXPECT_TRUE(row(id).dead);
   EXPECT_EQ(row(id).reason, "tampered");
   // What it learnt does not stop what nobody delivered.
   enqueue("bot", "sj-group", "【双江村2022年12月账目公示】");
-  here.deliver_due();
+  here->deliver_due();
   EXPECT_EQ(target.calls.load(), 3);
   EXPECT_TRUE(row(last_id()).delivered);
 }
@@ -467,11 +473,8 @@ TEST_F(PushQueue, APushAnotherNodeDeliveredAndPutBackIsNotSentAgainByThisOne) {
 // log's signed checkpoint covers: the push goes out.
 TEST_F(PushQueue, ADeliveryEntryAppendedByHandHoldsNoPushBack) {
   HttpTarget target;
-  configure({generic_bot("bot", target.url())});
   auto client = make_http_client(5);
-  enqueue("bot", "sj-group", "【双江村2022年10月账目公示】");
-  OutboxSender sender(t.ledger.get(), by_id, client.get());
-  sender.deliver_due();
+  auto sender = sender_after_one_delivery(target, client.get());
   ASSERT_EQ(target.calls.load(), 1);
   enqueue("bot", "inspectors", "【告警】账本核验未通过");
   int64_t id = last_id();
@@ -488,7 +491,7 @@ TEST_F(PushQueue, ADeliveryEntryAppendedByHandHoldsNoPushBack) {
     ASSERT_EQ(q.exec(), 1);
     db->exec("UPDATE logs SET size=size+1 WHERE name='deliveries'");
   }
-  sender.deliver_due();
+  sender->deliver_due();
   EXPECT_EQ(target.calls.load(), 2) << "an entry nobody signed kept a push from going out";
   EXPECT_TRUE(row(id).delivered);
 }
