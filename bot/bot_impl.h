@@ -224,6 +224,18 @@ struct Bot::Impl {
   InspectorSignIn sign_in;  // after directory_store, which it borrows
   std::map<std::string, std::shared_ptr<VillageCache>> books;
   std::map<std::pair<std::string, std::string>, RenderedAccounts> accounts_cache;  // (village, month), published months only
+  // Bot::published_flags by (village, month): what a month's notice flagged
+  // when its statement recorded no alerts, from the entries before that
+  // statement (which never change) and its day. Kept so that each page of
+  // the month's web page does not replay the log up to it again. Guarded by
+  // mu; emptied when it holds kMaxPublishedFlagsKept.
+  struct PublishedFlagsKept {
+    uint64_t statement_index = 0;
+    std::string day;
+    std::vector<Flag> flags;
+  };
+  static constexpr size_t kMaxPublishedFlagsKept = 4096;
+  std::map<std::pair<std::string, std::string>, PublishedFlagsKept> published_flags_kept;
 
   // Asked twice per cached answer: the date is formatted (snprintf) once per
   // thread and local day, the day number being all it depends on.

@@ -35,10 +35,20 @@ Result<std::shared_ptr<const VillageBooks>> Bot::books(const std::string& villag
 // server, at any later time, as the notice the groups received.
 Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const std::string& month) {
   Ledger& ledger = *impl_->ledger;
-  auto v = ledger.village(village);
-  if (!v.is_ok()) return v.status();
   auto close = ledger.month_close(village, month);
   if (!close.is_ok()) return close.status();
+  std::string day = signed_day(entry_string(close->statement, "recorded_at"), ledger.utc_offset_minutes());
+  if (day.empty()) day = impl_->today();
+  const std::pair<std::string, std::string> key{village, month};
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->published_flags_kept.find(key);
+    if (it != impl_->published_flags_kept.end() && it->second.statement_index == close->statement_index &&
+        it->second.day == day)
+      return it->second.flags;
+  }
+  auto v = ledger.village(village);
+  if (!v.is_ok()) return v.status();
   // The published books as the statement left them: lines of later months
   // posted before it (not published yet) raise nothing in its notice.
   PublishedBooksBuilder builder(*v);
@@ -48,10 +58,12 @@ Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const
     if (!entries.is_ok()) return entries.status();
     for (const auto& e : *entries) builder.apply(e);
   }
-  std::string day = signed_day(entry_string(close->statement, "recorded_at"), ledger.utc_offset_minutes());
-  if (day.empty()) day = impl_->today();
   const BotOptions& o = impl_->options;
-  return notice_flags(builder.snapshot(BooksOptions{o.cash_limit, o.publish_by_day, day}, month).flags, month);
+  auto flags = notice_flags(builder.snapshot(BooksOptions{o.cash_limit, o.publish_by_day, day}, month).flags, month);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->published_flags_kept.size() >= Impl::kMaxPublishedFlagsKept) impl_->published_flags_kept.clear();
+  impl_->published_flags_kept[key] = Impl::PublishedFlagsKept{close->statement_index, day, flags};
+  return flags;
 }
 
 Result<MonthAlerts> Bot::month_alerts(const std::string& village, const std::string& month) {
