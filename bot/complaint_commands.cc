@@ -25,7 +25,19 @@ Status Bot::Impl::record_seen(const InboundMessage& msg, const Context& ctx) {
     std::lock_guard<std::mutex> lock(mu);
     if (seen.count(key)) return Status::ok();
   }
-  {
+  // Recorded already, by this node before a restart or by another node on
+  // the same database: a read, where a write would wait for the log's
+  // group commit and its fsync. Only a row signed by our key counts: one
+  // unsigned (an older version's) or forged is signed again below.
+  bool recorded = false;
+  Status looked = ledger->read([&](Ledger::ReadTxn& r) -> Status {
+    auto villages = signed_rows::seen_villages(r.sql(), ledger->signer().public_key(), msg.bot_id, msg.sender_id);
+    if (!villages.is_ok()) return villages.status();
+    recorded = std::find(villages->begin(), villages->end(), ctx.village->id) != villages->end();
+    return Status::ok();
+  });
+  if (!looked.is_ok()) return looked;
+  if (!recorded) {
     // Who belongs to which village, for complaints sent later in private
     // chat. Written once per person and village, not on every question.
     Status s = ledger->write([&](WriteTxn& txn) -> Status {
@@ -92,7 +104,7 @@ Result<std::string> Bot::Impl::complain(const Context& ctx, const ParsedCommand&
   } else if (!msg.group) {
     // A private complaint concerns the village the sender belongs to.
     std::set<std::string> candidates(ctx.official_villages.begin(), ctx.official_villages.end());
-    auto seen = signed_rows::seen_villages(txn, ledger->signer().public_key(), msg.bot_id, msg.sender_id);
+    auto seen = signed_rows::seen_villages(txn.sql(), ledger->signer().public_key(), msg.bot_id, msg.sender_id);
     if (!seen.is_ok()) return seen.status();
     candidates.insert(seen->begin(), seen->end());
     if (candidates.size() != 1)

@@ -99,10 +99,10 @@ Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::stri
   return Status::ok();
 }
 
-Result<std::vector<std::string>> seen_villages(WriteTxn& txn, const std::string& public_key, const std::string& bot,
+Result<std::vector<std::string>> seen_villages(sql::Session& db, const std::string& public_key, const std::string& bot,
                                                const std::string& user) {
   std::vector<std::string> out;
-  auto& q = txn.sql().statement(bot_sql::kSeenVillages);
+  auto& q = db.statement(bot_sql::kSeenVillages);
   q.bind(1, bot);
   q.bind(2, user);
   while (q.step()) {

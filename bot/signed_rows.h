@@ -32,8 +32,8 @@ std::vector<SchemaTable> own_tables();
 // by an older version without a signature is signed again).
 Status record_seen_member(WriteTxn& txn, const std::string& bot, const std::string& user, const std::string& village);
 // The villages whose groups `user` of `bot` spoke in, by rows whose
-// signature matches `public_key`.
-Result<std::vector<std::string>> seen_villages(WriteTxn& txn, const std::string& public_key, const std::string& bot,
+// signature matches `public_key`; in a write or in a read (Ledger::read).
+Result<std::vector<std::string>> seen_villages(sql::Session& db, const std::string& public_key, const std::string& bot,
                                                const std::string& user);
 
 // The bot's own key-value state, signed.

@@ -554,6 +554,37 @@ TEST_F(ComplaintsTest, AMembershipAddedByHandDoesNotRouteAComplaint) {
   EXPECT_EQ(bot->complaints().get(n)->village, "nanzhou");
 }
 
+// Each node (and each start) has its own memory of who was seen where: a
+// villager another node, or this one before a restart, already recorded is
+// read, not written again. On PostgreSQL that write waited for the village
+// log's group commit and its fsync, on the first question of every villager
+// on every node. A row not signed by our key is still signed again.
+TEST_F(ComplaintsTest, AMemberRecordedBeforeARestartIsReadNotWrittenAgain) {
+  say("villager", "sj-group", true, "账目");
+  say("neighbour", "sj-group", true, "账目");
+  {
+    auto db = testing::open_insider(t.db_path());
+    db->exec("UPDATE seen_members SET sig=NULL WHERE \"user\"='neighbour'");  // as an older version left it
+  }
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  Bot again(t.ledger.get(), o);
+  ASSERT_TRUE(again.initialize().is_ok());
+  auto ask = [&](const std::string& user) {
+    InboundMessage m{kBot, "sj-group", true, user, user, "账目", "r" + std::to_string(++next_id), 0};
+    uint64_t before = t.ledger->change_generation();
+    auto r = again.handle(m);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return t.ledger->change_generation() != before;  // whether it committed anything
+  };
+  EXPECT_FALSE(ask("villager"));
+  EXPECT_FALSE(ask("villager"));
+  EXPECT_TRUE(ask("newcomer"));   // a first question is still recorded
+  EXPECT_TRUE(ask("neighbour"));  // and an unsigned row signed again
+  EXPECT_FALSE(ask("neighbour"));
+  EXPECT_EQ(testing::open_insider(t.db_path())->value("SELECT count(*) FROM seen_members WHERE sig IS NULL"), 0);
+}
+
 // The day the overdue digest last went out is signed: set to today by hand
 // (with yesterday's signature), it used to keep that day's overdue
 // complaints from every inspector.
