@@ -101,8 +101,10 @@ void Ledger::run_batch(std::vector<Writer*>& batch) {
   // orders their batches happen to hold, and a transaction that waited for a
   // lock while holding another could close a cycle, which PostgreSQL breaks
   // only after its deadlock_timeout (a second of both nodes' writers
-  // stalled). So a writer that finds its lock taken while the batch holds
-  // others stops the batch there: what ran before it commits, and it runs
+  // stalled). A writer waits only for a lock that comes after all the batch
+  // holds, in the order every node shares (sql::Session::lock_until_commit).
+  // So a writer that finds its lock taken while the batch holds later ones
+  // stops the batch there: what ran before it commits, and it runs
   // first in a new transaction, where it waits holding nothing. A writer
   // that needs two locks by itself then waits for the second (patient).
   size_t next = 0;

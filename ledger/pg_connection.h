@@ -185,6 +185,9 @@ class PgConnection final : public Connection {
   std::set<LockKey> held_;
   std::vector<std::set<LockKey>> held_at_savepoint_;
   bool patient_ = false;
+  // The one order of advisory locks every node shares: a transaction waits
+  // for a lock only when all it holds come before it (lock_until_commit).
+  static bool lock_order_before(const LockKey& a, const LockKey& b);
   bool streaming_in_pipeline_ = false;  // streaming_'s rows come before a sync's result
   std::vector<Sent> sent_;
   std::optional<sql::Error> broken_;  // set: only rollback() is left (check_usable)

@@ -123,10 +123,12 @@ class Session {
   // Holds the lock (key_class, key) until the transaction ends, where
   // several processes write one database (PostgreSQL: an advisory lock);
   // nothing on SQLite, whose one writer holds the whole file. A transaction
-  // that holds such a lock already does not wait for another: it fails at
-  // once (an Error whose text holds "PostgreSQL 55P03"), and the group commit
-  // commits what it has and runs the writer again holding none (Ledger's
-  // run_batch), so two nodes never wait for each other in a cycle.
+  // waits for a lock only when every lock it holds comes before it in one
+  // order all nodes share (named locks before logs' locks, then by class and
+  // key); otherwise it fails at once (an Error whose text holds "PostgreSQL
+  // 55P03"), and the group commit commits what it has and runs the writer
+  // again holding none (Ledger's run_batch), so two nodes never wait for
+  // each other in a cycle.
   virtual void lock_until_commit(int32_t key_class, int64_t key) {
     (void)key_class;
     (void)key;

@@ -452,6 +452,58 @@ TEST_F(PgOnly, LockLogBlocksAnotherConnectionOnTheSameLogUntilCommit) {
   EXPECT_EQ(error_of([&] { db_->lock_log(7); }), Kind::kOther);
 }
 
+// Holding locks, a transaction waits for another only when everything it
+// holds comes before it in the one order all nodes share: a message's named
+// lock, then logs by id. Waiting out of that order could close a cycle with
+// another node, so it fails at once (55P03) and the group commit runs the
+// writer again holding none. Before the order, a post holding its message's
+// lock never waited for its log: every meeting with another node's batch
+// cost a rolled-back transaction.
+TEST_F(PgOnly, HoldingLocksATransactionWaitsOnlyForOneAfterThemAll) {
+  constexpr int32_t kNamed = 0x53554E44;  // a named lock's class (bot's message lock)
+  db_->begin_write();
+  db_->lock_log(7);
+  read_something(*db_);
+  struct Waiter {
+    std::unique_ptr<PgConnection> c;
+    std::atomic<bool> done{false};
+    std::string failure;
+    std::thread t;
+  };
+  auto start = [&](Waiter& w, const std::function<void(PgConnection&)>& take_first) {
+    w.c = connect();
+    ASSERT_NE(w.c, nullptr);
+    w.t = std::thread([&w, take_first] {
+      try {
+        w.c->begin_write();
+        take_first(*w.c);
+        read_something(*w.c);
+        w.c->lock_log(7);
+        read_something(*w.c);
+        w.c->commit();
+      } catch (const sql::Error& e) {
+        w.failure = e.what();
+        w.c->rollback();
+      }
+      w.done = true;
+    });
+  };
+  Waiter named, lower, higher;
+  start(named, [&](PgConnection& c) { c.lock_until_commit(kNamed, 12345); });
+  start(lower, [&](PgConnection& c) { c.lock_log(5); });
+  start(higher, [&](PgConnection& c) { c.lock_log(9); });
+  higher.t.join();  // out of order: refused at once, without waiting
+  EXPECT_NE(higher.failure.find("55P03"), std::string::npos) << higher.failure;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(named.done.load()) << named.failure;  // waiting, in order
+  EXPECT_FALSE(lower.done.load()) << lower.failure;
+  db_->commit();
+  named.t.join();
+  lower.t.join();
+  EXPECT_EQ(named.failure, "");
+  EXPECT_EQ(lower.failure, "");
+}
+
 TEST_F(PgOnly, AKilledServerConnectionIsUnavailable) {
   auto& q = db_->statement("SELECT 1");
   ASSERT_TRUE(q.step());
