@@ -41,9 +41,11 @@ with open(out, "w") as f:
             body = {"message_id": mid, "chat_id": rng.choice(villages) + "-group", "chat_type": "group",
                     "sender_id": "villager-%d" % rng.randrange(1000), "sender_name": "村民", "text": "账目 2022-11"}
         else:
-            v = rng.choice(villages)
-            body = {"message_id": mid, "chat_id": v + "-group", "chat_type": "group",
-                    "sender_id": "villager-%d" % rng.randrange(1000), "sender_name": "村民",
+            # One household, one village group (as in Lukou): villager-N
+            # always asks in the same village's group.
+            n = rng.randrange(1000)
+            body = {"message_id": mid, "chat_id": villages[n % len(villages)] + "-group", "chat_type": "group",
+                    "sender_id": "villager-%d" % n, "sender_name": "村民",
                     "text": rng.choice(queries)}
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         sig = base64.b64encode(hmac.new(secret, (mid + "." + ts + "." + raw).encode(), hashlib.sha256).digest()).decode()
