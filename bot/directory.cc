@@ -259,12 +259,14 @@ Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot(Freshness fres
     std::lock_guard<std::mutex> lock(mu_);
     if (cached_ && cached_generation_ == generation) return cached_;
   }
-  auto gen = ledger_->village_count_and_log_size(kLogName);
+  // Villages are added only with an entry of the registry log: its size
+  // says whether the villages' table may have moved, without counting it.
+  auto gen = ledger_->registry_and_log_size(kLogName);
   if (!gen.is_ok()) return gen.status();
-  auto [village_count, version] = *gen;
+  auto [registry_size, version] = *gen;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (cached_ && cached_->version == version && cached_village_count_ == village_count) {
+    if (cached_ && cached_->version == version && cached_registry_size_ == registry_size) {
       cached_generation_ = generation;
       return cached_;
     }
@@ -306,7 +308,7 @@ Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot(Freshness fres
   }
   std::lock_guard<std::mutex> lock(mu_);
   cached_ = d;
-  cached_village_count_ = village_count;
+  cached_registry_size_ = registry_size;
   cached_generation_ = generation;
   return std::shared_ptr<const Directory>(d);
 }

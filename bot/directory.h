@@ -160,14 +160,14 @@ class DirectoryStore {
   static std::vector<SchemaTable> own_tables();
 
   // How current a snapshot must be. kCurrent asks storage whether the admin
-  // log or the village list moved (one read), so a right taken away with the
+  // log or the village registry log moved (one read of their two sizes), so a right taken away with the
   // CLI beside a running server is gone on the next message: for anything a
   // role, a write or a member's context decides. kRecent skips storage while
   // Ledger::change_generation() has not moved, so it may miss another
   // process's change for up to Ledger::kExternalChangeDelay (this process's
   // own changes never): for a public read by someone holding no role.
   enum class Freshness { kCurrent, kRecent };
-  // The current directory; cached until the admin log or the village list moves.
+  // The current directory; cached until the admin log or the village registry grows.
   Result<std::shared_ptr<const Directory>> snapshot(Freshness freshness = Freshness::kCurrent);
 
   // Changes. `by` says who made the change (the CLI's operating-system user).
@@ -242,7 +242,7 @@ class DirectoryStore {
   // The last state replay() made (the submitter's refusals each round, with
   // no message to build a snapshot): reused while the log has not grown.
   std::shared_ptr<const DirectoryState> replayed_;
-  size_t cached_village_count_ = 0;
+  uint64_t cached_registry_size_ = 0;  // Ledger::registry_and_log_size's first
   // The Ledger's change_generation() read before cached_ was last found current.
   uint64_t cached_generation_ = 0;
 };

@@ -381,9 +381,12 @@ class Ledger {
   Result<std::vector<std::string>> log_names();
   // Entries in all village logs (complaints and other logs not counted).
   Result<uint64_t> total_entries();
-  // How many villages there are and a log's size (0 when it does not exist),
-  // in one read: for caches keyed on both (the bot's directory).
-  Result<std::pair<uint64_t, uint64_t>> village_count_and_log_size(const std::string& log_name);
+  // The village registry's size (kRegistryLog: add_village appends to it in
+  // the transaction that adds the village, so it moves with every village
+  // added) and a log's size (0 when it does not exist), in one read of two
+  // rows: for caches keyed on both (the bot's directory). A count of the
+  // villages' table here scanned it on every official's message.
+  Result<std::pair<uint64_t, uint64_t>> registry_and_log_size(const std::string& log_name);
   // The latest signed note, with the witnesses' cosignatures stored for it
   // (month_close and month_closes carry theirs the same way).
   Result<std::string> checkpoint(const std::string& log_name);

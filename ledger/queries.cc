@@ -132,18 +132,20 @@ Result<std::vector<std::string>> Ledger::log_names() {
   }
 }
 
-Result<std::pair<uint64_t, uint64_t>> Ledger::village_count_and_log_size(const std::string& log_name) {
+Result<std::pair<uint64_t, uint64_t>> Ledger::registry_and_log_size(const std::string& log_name) {
   try {
     auto conn = read();
-    auto& q = conn.db().statement("SELECT (SELECT count(*) FROM villages), coalesce((SELECT size FROM logs WHERE name=?), 0)");
-    q.bind(1, log_name);
+    auto& q = conn.db().statement(
+        "SELECT coalesce((SELECT size FROM logs WHERE name=?), 0), coalesce((SELECT size FROM logs WHERE name=?), 0)");
+    q.bind(1, std::string_view(kRegistryLog));
+    q.bind(2, log_name);
     std::pair<uint64_t, uint64_t> out{0, 0};
     if (q.step())
       out = {static_cast<uint64_t>(q.column_int64(0)), static_cast<uint64_t>(q.column_int64(1))};
     q.reset();
     return out;
   } catch (const sql::Error& e) {
-    return from_sql(e, "village count");
+    return from_sql(e, "registry and log size");
   }
 }
 

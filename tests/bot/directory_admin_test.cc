@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bot/bot.h"
+#include "bot/directory.h"
 #include "bot/outbox.h"
 #include "ledger/crypto.h"
 #include "insider.h"
@@ -99,6 +100,26 @@ TEST_F(DirectoryAdmin, AnotherProcessesChangesReachTheServersCachedAnswers) {
   EXPECT_NE(accounts.find(kNovember), std::string::npos) << accounts;
   EXPECT_EQ(balance.find(kNotBound), std::string::npos) << balance;
   EXPECT_LE(steady_clock::now() - changed, Ledger::kExternalChangeDelay + std::chrono::milliseconds(300));
+}
+
+// The directory is cached until the admin log or the village registry
+// grows (one read of two sizes; it used to count the villages' table, a scan
+// per official's message in a province). A village another process adds
+// enters the registry in the same transaction, so the next current snapshot
+// has it.
+TEST_F(DirectoryAdmin, AVillageAnotherProcessAddsIsInTheNextSnapshot) {
+  DirectoryStore store(t.ledger.get());
+  auto before = store.snapshot();
+  ASSERT_TRUE(before.is_ok()) << before.status().to_string();
+  EXPECT_EQ((*before)->villages.count("baima"), 0u);
+  EXPECT_EQ(*store.snapshot(), *before);  // kept while nothing moved
+  auto cli_ledger = Ledger::open(t.options(Bot::reserved_log_names()));
+  ASSERT_TRUE(cli_ledger.is_ok()) << cli_ledger.status().to_string();
+  ASSERT_TRUE((*cli_ledger)->add_village({"baima", "白马村", "朱亭镇"}).is_ok());
+  auto after = store.snapshot();
+  ASSERT_TRUE(after.is_ok()) << after.status().to_string();
+  ASSERT_EQ((*after)->villages.count("baima"), 1u);
+  EXPECT_EQ((*after)->villages.at("baima").town, "朱亭镇");
 }
 
 TEST_F(DirectoryAdmin, AnInspectorWatchesARealTown) {
