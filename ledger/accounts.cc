@@ -66,12 +66,17 @@ Status check_month_open(const std::optional<std::string>& closed, const std::str
 Result<MonthTotals> WriteTxn::month_totals(const std::string& log_name, const std::string& month) {
   auto log = log_for(log_name);
   if (!log.is_ok()) return log.status();
-  auto& q = db_->statement("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
-  q.bind(1, (*log)->id);
-  q.bind(2, month);
-  MonthTotals t;
-  if (q.step()) t = {q.column_int64(0), q.column_int64(1)};
-  q.reset();
+  auto read = (*log)->totals_read.find(month);
+  if (read == (*log)->totals_read.end()) {
+    auto& q = db_->statement("SELECT income, expense FROM month_totals WHERE log_id=? AND month=?");
+    q.bind(1, (*log)->id);
+    q.bind(2, month);
+    MonthTotals stored;
+    if (q.step()) stored = {q.column_int64(0), q.column_int64(1)};
+    q.reset();
+    read = (*log)->totals_read.emplace(month, stored).first;
+  }
+  MonthTotals t = read->second;
   for (const auto& c : (*log)->totals_changes)
     if (c.month == month) t.income += c.income, t.expense += c.expense;
   return t;

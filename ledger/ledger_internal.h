@@ -78,6 +78,13 @@ struct WriteTxn::LogState {
     Fen expense;
   };
   std::vector<TotalsChange> totals_changes;
+  // A month's totals as the table held them when this transaction first
+  // read them (month_totals(), once per month rather than once per writer:
+  // the bot reads them for every post's answer). The table's row changes
+  // only in finish(), and another node's commit only after this one ends:
+  // the log's lock is held from log_for on. So the read stays right for the
+  // whole transaction, across a failed writer's restore() too.
+  std::map<std::string, MonthTotals> totals_read;
   // The duplicate check's keys of this transaction's money lines, written by
   // finish() in multi-row statements; duplicate_check() reads them before
   // the table's. Each with its line's entry.

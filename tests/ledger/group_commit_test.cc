@@ -150,3 +150,74 @@ TEST(GroupCommit, AWriterQueuedWhileABatchRunsJoinsItsCommit) {
 
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+
+// The month's totals are read from the table once per transaction and kept
+// (a post's answer reads them for every writer of a batch): each writer
+// still sees the committed totals plus what the writers before it in the
+// batch added, and nothing of a writer that failed.
+TEST(GroupCommit, EachWriterOfABatchReadsTheMonthsTotalsAsItsOwnWritesLeftThem) {
+  testing::TestLedger t;
+  ASSERT_TRUE(t.ledger->add_village({"shuangjiang", "双江村", "朱亭镇"}).is_ok());
+  ASSERT_TRUE(t.ledger->post_transactions("shuangjiang", {testing::txn("2022-11-01", true, "其他", "已有", 5)},
+                                          testing::official())
+                  .is_ok());
+  auto post_and_read = [&](WriteTxn& txn, const char* text, Fen amount, Fen* income) -> Status {
+    auto r = txn.post_transactions("shuangjiang", {testing::txn("2022-11-02", true, "其他", text, amount)},
+                                   testing::official());
+    if (!r.is_ok()) return r.status();
+    auto totals = txn.month_totals("shuangjiang", "2022-11");
+    if (!totals.is_ok()) return totals.status();
+    *income = totals->income;
+    return Status::ok();
+  };
+  std::atomic<bool> first_running{false};
+  std::atomic<int> queued{0};
+  Fen first_income = 0, failed_income = 0, last_income = 0;
+  std::map<std::string, std::string> first_notes, last_notes;
+  std::thread first([&] {
+    Status s = t.ledger->write(
+        [&](WriteTxn& txn) -> Status {
+          Status p = post_and_read(txn, "先", 100, &first_income);
+          first_running = true;
+          while (queued < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both reach write() meanwhile
+          return p;
+        },
+        &first_notes);
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+  });
+  while (!first_running) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread failing([&] {
+    ++queued;
+    Status s = t.ledger->write([&](WriteTxn& txn) -> Status {
+      Status p = post_and_read(txn, "作废", 1000, &failed_income);
+      return p.is_ok() ? invalid_argument("refused after posting") : p;
+    });
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.to_string();
+  });
+  std::thread last([&] {
+    ++queued;
+    Status s = t.ledger->write([&](WriteTxn& txn) { return post_and_read(txn, "后", 10, &last_income); }, &last_notes);
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+  });
+  first.join();
+  failing.join();
+  last.join();
+  EXPECT_EQ(first_notes, last_notes) << "not one batch: the kept read was not exercised";
+  EXPECT_EQ(first_income, 105);
+  EXPECT_EQ(last_income, 115);  // the failed writer's 1,000 is not in it, whichever ran first
+  MonthTotals committed;
+  ASSERT_TRUE(t.ledger->write([&](WriteTxn& txn) -> Status {
+    auto r = txn.month_totals("shuangjiang", "2022-11");
+    if (r.is_ok()) committed = *r;
+    return r.status();
+  }).is_ok());
+  EXPECT_EQ(committed.income, 115);
+  EXPECT_TRUE(t.ledger->verify()->intact());
+}
+
+}  // namespace
+}  // namespace sunledger
