@@ -378,22 +378,19 @@ Result<CosignedInclusion> Ledger::later_cosigned_inclusion(const std::string& lo
     // Candidates: the smallest sizes at which enough of the given witnesses'
     // names have rows (a row is the witness's word only once its line
     // verifies, below). Names outside the given keys (retired, never
-    // configured, forged) make no size a candidate. A call reads at most
-    // 10,000 rows and checks at most kCandidates sizes: a log cosigned after
-    // every append has as many sizes as entries, and a held notice is
-    // looked at every round.
-    constexpr size_t kCandidates = 64;
+    // configured, forged) make no size a candidate. Bounded as ledger.h says.
     std::set<std::string> names;
     for (const auto& key : witness_vkeys) names.insert(key.substr(0, key.find('+')));
     auto& q = conn.db().statement(
-        "SELECT size, witness FROM cosignatures WHERE log_id=? AND size>? AND size<=? ORDER BY size LIMIT 10000");
+        "SELECT size, witness FROM cosignatures WHERE log_id=? AND size>? AND size<=? ORDER BY size LIMIT ?");
     q.bind(1, row->id);
     q.bind(2, static_cast<int64_t>(after));
     q.bind(3, static_cast<int64_t>(row->size));
+    q.bind(4, kLaterCosignedRows);
     std::vector<uint64_t> sizes;
     int64_t at = -1;
     std::set<std::string> named;
-    while (sizes.size() < kCandidates && q.step()) {
+    while (sizes.size() < kLaterCosignedSizes && q.step()) {
       int64_t size = q.column_int64(0);
       if (size != at) {
         at = size;

@@ -408,9 +408,14 @@ class Ledger {
   // size above `after` at which at least `quorum` of the witnesses with
   // these verifier keys have a stored cosignature that verifies on this
   // log's tree, as a checkpoint signed by the log's key carrying them, with
-  // entry `index`'s inclusion proof at that size. Looks at the 64 smallest
-  // sizes at which enough of these witnesses' names have rows, among the
-  // first 10,000 rows above `after`, no more. kNotFound when there is none.
+  // entry `index`'s inclusion proof at that size. Looks at the
+  // kLaterCosignedSizes smallest sizes at which enough of these witnesses'
+  // names have rows, among the first kLaterCosignedRows rows above `after`,
+  // no more (a log cosigned after every append has as many sizes as
+  // entries, and a held notice is looked at every round). kNotFound when
+  // there is none.
+  static constexpr size_t kLaterCosignedSizes = 64;
+  static constexpr int64_t kLaterCosignedRows = 10'000;
   Result<CosignedInclusion> later_cosigned_inclusion(const std::string& log_name, uint64_t index, uint64_t after,
                                                      const std::vector<std::string>& witness_vkeys, size_t quorum);
   // The largest size of the log a witness (by name) cosigned; 0 when none.
