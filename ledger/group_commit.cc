@@ -106,17 +106,18 @@ void Ledger::run_batch(std::vector<Writer*>& batch) {
   // So a writer that finds its lock taken while the batch holds later ones
   // stops the batch there: what ran before it commits, and it runs
   // first in a new transaction, where it waits holding nothing. A writer
-  // that needs two locks by itself then waits for the second (patient).
+  // refused so while it ran first (its own locks out of order) runs again
+  // after taking, in order, every lock it held or asked for (relock).
   size_t next = 0;
-  bool patient = false;
+  bool relock = false;
   while (next < batch.size()) {
-    size_t stopped = run_segment(batch, next, patient);
-    patient = stopped == next;
+    size_t stopped = run_segment(batch, next, relock);
+    relock = stopped == next;
     next = stopped;
   }
 }
 
-size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool patient) {
+size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool relock) {
   struct ResetOnExit {
     Connection* cache;
     ~ResetOnExit() { cache->reset_all(); }
@@ -125,7 +126,7 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool patie
   size_t end = batch.size();  // the first writer not run
   try {
     Transaction t(*writer_, Transaction::Kind::kWrite);
-    writer_->wait_while_holding(patient);
+    if (relock) writer_->take_refused_writers_locks();
     WriteTxn txn(this, writer_.get(), options_.clock->now_unix_seconds());
     // Writers that queued while this transaction ran join it before its
     // commit: they would otherwise wait for this commit and then for their
@@ -161,7 +162,9 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool patie
         s = internal_error(std::string("write failed: ") + e.what());
       }
       writer_->reset_all();
-      w->lock_victim = is_lock_victim(s);
+      // Relocked and refused again (a lock it had not asked for before, out
+      // of order): it queues again, as a deadlock's victim does.
+      w->lock_victim = is_lock_victim(s) || (relock && must_run_holding_none(s));
       if (!s.is_ok()) {
         writer_->rollback_to("writer");
         txn.restore(std::move(snapshot));
@@ -173,15 +176,12 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool patie
       // should one of them fail there, the whole transaction fails, and
       // every writer of it hears why (the catch below).
       writer_->release("writer");
-      if (!patient && must_run_holding_none(s)) {
+      if (!relock && must_run_holding_none(s)) {
         end = i;  // it and those after it run in the next transaction
         break;
       }
       w->status = s;
-      if (patient) {  // only the writer that needs two locks by itself waits holding one
-        patient = false;
-        writer_->wait_while_holding(false);
-      }
+      relock = false;  // only the first writer was refused before
     }
     if (applied.empty()) return end;  // the Transaction destructor rolls back
     Status s = txn.finish();

@@ -574,9 +574,10 @@ class Ledger {
   void run_batch(std::vector<Writer*>& batch);
   // Runs batch[first…] in one transaction until a writer must run again
   // holding no lock (lock_until_commit); commits those before it. Returns the
-  // index of the first writer not run (batch.size() when all were). patient:
-  // the transaction waits for locks while it holds others.
-  size_t run_segment(std::vector<Writer*>& batch, size_t first, bool patient);
+  // index of the first writer not run (batch.size() when all were). relock:
+  // batch[first] was refused a lock while it ran first, and takes every lock
+  // it wanted before it runs again (Connection::take_refused_writers_locks).
+  size_t run_segment(std::vector<Writer*>& batch, size_t first, bool relock);
   static std::vector<SchemaTrigger> own_triggers();
   // Runs fn on the log's tree as of one read snapshot.
   template <typename T>

@@ -348,7 +348,14 @@ void PgConnection::lock_log(int64_t log_id) {
 void PgConnection::forget_locks() {
   held_.clear();
   held_at_savepoint_.clear();
-  patient_ = false;
+}
+
+void PgConnection::take_refused_writers_locks() {
+  std::vector<LockKey> wanted(refused_wanted_.begin(), refused_wanted_.end());
+  refused_wanted_.clear();
+  std::sort(wanted.begin(), wanted.end(), lock_order_before);
+  // Each comes after all taken before it: every one waits (lock_until_commit).
+  for (const LockKey& k : wanted) lock_until_commit(k.first, k.second);
 }
 
 bool PgConnection::lock_order_before(const LockKey& a, const LockKey& b) {
@@ -373,7 +380,7 @@ void PgConnection::lock_until_commit(int32_t key_class, int64_t key) {
   // load).
   bool in_order = true;
   for (const LockKey& h : held_) in_order = in_order && lock_order_before(h, k);
-  if (in_order || patient_) {
+  if (in_order) {
     // Held back: the read of what it guards comes after it, in the same
     // round trip, as a statement of its own (with a snapshot taken after
     // the lock is granted).
@@ -391,10 +398,18 @@ void PgConnection::lock_until_commit(int32_t key_class, int64_t key) {
     q.bind(2, key);
     bool got = q.step() && q.column_int64(0) == 1;
     q.reset();
-    if (!got)
+    if (!got) {
+      // The writer runs again first in a new transaction, after taking these
+      // in order: its own locks (those taken since the savepoint it runs
+      // in, the first one open) and this one.
+      refused_wanted_.clear();
+      for (const LockKey& h : held_)
+        if (held_at_savepoint_.empty() || held_at_savepoint_.front().count(h) == 0) refused_wanted_.insert(h);
+      refused_wanted_.insert(k);
       throw sql::Error(sql::Error::Kind::kUnavailable,
                        "PostgreSQL 55P03: another writer holds a lock this write needs, and waiting for it while "
                        "holding others could deadlock: it runs again holding none");
+    }
   }
   held_.insert(k);
 }

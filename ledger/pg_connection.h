@@ -107,7 +107,7 @@ class PgConnection final : public Connection {
   void release(const char* name) override;
   void lock_log(int64_t log_id) override;
   void lock_until_commit(int32_t key_class, int64_t key) override;
-  void wait_while_holding(bool yes) override { patient_ = yes; }
+  void take_refused_writers_locks() override;
   void reset_all() override;
 
   // The server process serving this connection (pg_terminate_backend's
@@ -184,7 +184,10 @@ class PgConnection final : public Connection {
   using LockKey = std::pair<int32_t, int64_t>;
   std::set<LockKey> held_;
   std::vector<std::set<LockKey>> held_at_savepoint_;
-  bool patient_ = false;
+  // What the last writer refused a lock out of order held (beyond what its
+  // transaction held before its savepoint) and asked for: what
+  // take_refused_writers_locks takes. Kept past the rollback, until taken.
+  std::set<LockKey> refused_wanted_;
   // The one order of advisory locks every node shares: a transaction waits
   // for a lock only when all it holds come before it (lock_until_commit).
   static bool lock_order_before(const LockKey& a, const LockKey& b);

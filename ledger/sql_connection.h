@@ -43,11 +43,13 @@ class Connection : public sql::Session {
   virtual void release(const char* name) = 0;
 
   virtual void lock_log(int64_t log_id) = 0;
-  // Whether this transaction waits for a lock while it holds another (see
-  // lock_until_commit): off by default; on for a writer that needs two locks
-  // by itself, with the engine's deadlock detection as the backstop. Reset
-  // by every BEGIN.
-  virtual void wait_while_holding(bool) {}
+  // For a writer refused a lock out of order (lock_until_commit's 55P03),
+  // about to run again first in a new transaction: takes, in the order every
+  // node shares, each lock it held or asked for when it was refused, waiting
+  // for each as long as need be. It then runs holding them all, and waits
+  // for no lock out of order, so it closes no cycle with another node.
+  // Nothing on SQLite.
+  virtual void take_refused_writers_locks() {}
 
   // Resets every cached statement (a stepped SELECT must not keep its
   // snapshot open past COMMIT).

@@ -504,6 +504,64 @@ TEST_F(PgOnly, HoldingLocksATransactionWaitsOnlyForOneAfterThemAll) {
   EXPECT_EQ(lower.failure, "");
 }
 
+// A writer whose own locks come out of order (a post to a village whose log
+// is newer than the `handled` log it appends to next) is refused the second
+// and runs again first in a new transaction: it takes every lock it wanted,
+// in order, before it runs. It used to wait for the refused lock holding the
+// other, which closed a cycle with another node waiting in order for that
+// one: PostgreSQL broke it only after its deadlock_timeout, a second.
+TEST_F(PgOnly, AWriterRefusedALockRunsAgainTakingAllItWantedInOrder) {
+  auto other = connect();  // the other node, appending to the handled log (20)
+  ASSERT_NE(other, nullptr);
+  other->begin_write();
+  other->lock_log(20);
+  read_something(*other);
+  db_->begin_write();
+  db_->savepoint("writer");
+  db_->lock_log(30);  // the village's log
+  read_something(*db_);
+  std::string refused;
+  EXPECT_EQ(error_of([&] { db_->lock_log(20); }, &refused), Kind::kUnavailable);
+  EXPECT_NE(refused.find("55P03"), std::string::npos) << refused;
+  db_->rollback();
+  std::atomic<bool> ran{false};
+  std::string failure;
+  std::thread again([&] {
+    try {
+      db_->begin_write();
+      db_->take_refused_writers_locks();  // 20, then 30: waits for 20 holding nothing
+      read_something(*db_);
+      db_->lock_log(30);  // held already: no round trip, no wait
+      db_->lock_log(20);
+      read_something(*db_);
+      ran = true;
+      db_->commit();
+    } catch (const sql::Error& e) {
+      failure = e.what();
+      db_->rollback();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(ran.load()) << failure;
+  // The other node now wants 30, after the 20 it holds: in order, it waits,
+  // and gets it at once, since the writer does not hold 30 while waiting.
+  auto t0 = std::chrono::steady_clock::now();
+  std::string other_failure;
+  try {
+    other->lock_log(30);
+    read_something(*other);
+    other->commit();
+  } catch (const sql::Error& e) {
+    other_failure = e.what();
+    other->rollback();
+  }
+  EXPECT_EQ(other_failure, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500)) << "a deadlock, broken by the timeout";
+  again.join();
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(failure, "");
+}
+
 TEST_F(PgOnly, AKilledServerConnectionIsUnavailable) {
   auto& q = db_->statement("SELECT 1");
   ASSERT_TRUE(q.step());
