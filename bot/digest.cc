@@ -1,6 +1,7 @@
 // Pushes the bot sends by itself: the daily overdue digest and integrity
 // alarms, to inspectors privately.
 #include "bot/bot_impl.h"
+#include "bot/portable_sql.h"
 
 namespace sunledger {
 
@@ -38,6 +39,10 @@ Result<size_t> Bot::push_overdue_digest() {
   size_t queued = 0;
   Status s = I.ledger->write([&](WriteTxn& txn) -> Status {
     queued = 0;
+    // Two nodes sending at the same moment: the second waits here for the
+    // first's commit and then reads today's mark, instead of both reading
+    // yesterday's and queuing the digest twice. Nothing on SQLite (one writer).
+    txn.sql().lock_name_until_commit(bot_sql::kStateLock, kDigestMark);
     if (signed_rows::state(txn.sql(), key, kDigestMark) == today) return Status::ok();
     for (const auto& [who, memberships] : (*d)->members) {
       for (const auto& m : memberships) {

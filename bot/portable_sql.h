@@ -38,6 +38,8 @@ namespace sunledger::bot_sql {
 inline constexpr int32_t kMessageLock = 0x53554E44;    // "SUND": a message's dedupe key (bot/dedupe.cc)
 inline constexpr int32_t kMemberLock = 0x53554E4D;     // "SUNM": a seen member (bot/signed_rows.cc)
 inline constexpr int32_t kComplaintLock = 0x53554E43;  // "SUNC": a complaint's receipt (bot/complaints.cc)
+inline constexpr int32_t kStateLock = 0x53554E53;      // "SUNS": a key of bot_state (bot/digest.cc)
+inline constexpr int32_t kExpiryLock = 0x53554E58;     // "SUNX": a table whose expired rows go (bot/sign_in.cc)
 
 // bot/signed_rows.cc
 extern const char* const kSeenMembersTable;

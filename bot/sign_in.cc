@@ -96,6 +96,10 @@ Result<std::string> InspectorSignIn::issue_link(WriteTxn& txn, const std::string
   auto sig = txn.sign(link_bytes(key, bot_id, user_id, expires));
   if (!sig.is_ok()) return sig.status();
   auto& db = txn.sql();
+  // The expired rows another node may be deleting too: its lock first, so
+  // that no node waits on those rows while holding a log another waits for
+  // (sql::Session::lock_until_commit's order covers named locks, not rows).
+  db.lock_name_until_commit(bot_sql::kExpiryLock, "sign_in_links");
   auto& old = db.statement("DELETE FROM sign_in_links WHERE expires_at <= ?");
   old.bind(1, txn.now());
   old.exec();
@@ -138,6 +142,10 @@ Result<DashboardSession> InspectorSignIn::open_session(WriteTxn& txn, const std:
   auto sig = txn.sign(session_bytes(key, kind, bot_id, user_id, token_id, s.expires_at));
   if (!sig.is_ok()) return sig.status();
   auto& db = txn.sql();
+  // The expired rows another node may be deleting too: its lock first, so
+  // that no node waits on those rows while holding a log another waits for
+  // (sql::Session::lock_until_commit's order covers named locks, not rows).
+  db.lock_name_until_commit(bot_sql::kExpiryLock, "dashboard_sessions");
   auto& old = db.statement("DELETE FROM dashboard_sessions WHERE expires_at <= ?");
   old.bind(1, txn.now());
   old.exec();

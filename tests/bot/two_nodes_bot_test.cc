@@ -192,3 +192,52 @@ TEST_F(TwoNodesBot, ARecordCommittedAfterTheOtherNodeLookedStopsItsWriteAndGives
 
 }  // namespace
 }  // namespace sunledger
+
+namespace sunledger {
+namespace {
+
+// Both nodes send the day's overdue digest at the same moment: the
+// inspector gets it once. Each read the day's mark before either wrote it,
+// and on PostgreSQL both queued the digest; the mark's lock now makes the
+// second wait for the first and read today's mark.
+TEST_F(TwoNodesBot, TheOverdueDigestGoesOnceWhenBothNodesSendItAtOnce) {
+  BotOptions o;
+  o.identity_salt = "0123456789abcdef0123456789abcdef";
+  o.reaches_person = [](const std::string&) { return true; };
+  o.takes_private_messages = [](const std::string&) { return true; };
+  Bot pa(t.ledger.get(), o), pb(second_ledger.get(), o);
+  ASSERT_TRUE(pa.initialize().is_ok());
+  ASSERT_TRUE(pb.initialize().is_ok());
+  ASSERT_TRUE(pa.bind_group("shuangjiang", "bot", "g1").is_ok());
+  ASSERT_TRUE(pa.add_member({"bot", "zt-inspector", "", Role::kInspector, "朱亭镇"}).is_ok());
+  ASSERT_TRUE(pa.handle({"bot", "g1", true, "villager", "村民", "账目", "seen", 0}).is_ok());
+  auto filed = pa.handle({"bot", "dm-villager", false, "villager", "村民", "投诉 水渠堵了没人修", "filed", 0});
+  ASSERT_TRUE(filed.is_ok()) << filed.status().to_string();
+  ASSERT_NE(filed->text.find("编号"), std::string::npos) << filed->text;
+  for (int day = 0; day < 8; ++day) {
+    t.clock.advance(86400);
+    if (day < 5) continue;  // not overdue yet
+    Result<size_t> qa = internal_error("not run"), qb = internal_error("not run");
+    std::atomic<int> ready{0};
+    std::thread ta([&] {
+      ++ready;
+      while (ready < 2) {
+      }
+      qa = pa.push_overdue_digest();
+    });
+    std::thread tb([&] {
+      ++ready;
+      while (ready < 2) {
+      }
+      qb = pb.push_overdue_digest();
+    });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(qa.is_ok()) << qa.status().to_string();
+    ASSERT_TRUE(qb.is_ok()) << qb.status().to_string();
+    EXPECT_EQ(*qa + *qb, 1u) << "day " << day << ": queued " << *qa << " and " << *qb;
+  }
+}
+
+}  // namespace
+}  // namespace sunledger
