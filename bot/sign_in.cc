@@ -169,6 +169,9 @@ Result<DashboardSession> InspectorSignIn::redeem_link(const std::string& token) 
   std::optional<DashboardSession> out;
   std::string refused;
   Status s = ledger_->write([&](WriteTxn& txn) -> Status {
+    // Its row is deleted below: the table's lock first, as for the expired
+    // rows (issue_link).
+    txn.sql().lock_name_until_commit(bot_sql::kExpiryLock, "sign_in_links");
     auto& q = txn.sql().statement(bot_sql::kSelectSignInLink);
     q.bind(1, key);
     if (!q.step()) return permission_denied(kBadLink);
@@ -247,6 +250,7 @@ Status InspectorSignIn::end_session(const std::string& token) {
   if (!plausible_secret(token)) return Status::ok();
   std::string key = digest(token);
   return ledger_->write([&](WriteTxn& txn) -> Status {
+    txn.sql().lock_name_until_commit(bot_sql::kExpiryLock, "dashboard_sessions");  // as open_session
     auto& q = txn.sql().statement("DELETE FROM dashboard_sessions WHERE key=?");
     q.bind(1, key);
     q.exec();

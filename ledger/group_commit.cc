@@ -81,7 +81,7 @@ namespace {
 // A writer that met a lock another writer holds while its transaction held
 // another (sql::Session::lock_until_commit): it runs again, holding none.
 bool must_run_holding_none(const Status& s) {
-  return s.code() == Code::kUnavailable && s.message().find("PostgreSQL 55P03") != std::string::npos;
+  return s.code() == Code::kUnavailable && s.message().find(kLockOrderRefusal) != std::string::npos;
 }
 
 }  // namespace
@@ -108,12 +108,29 @@ void Ledger::run_batch(std::vector<Writer*>& batch) {
   // first in a new transaction, where it waits holding nothing. A writer
   // refused so while it ran first (its own locks out of order) runs again
   // after taking, in order, every lock it held or asked for (relock).
+  // Refused again while relocked, it asked for a lock it had not asked for
+  // before: it runs again with that one too. A writer that asks for another
+  // new lock every time is queued again, as a deadlock's victim is.
+  constexpr int kMaxRelocks = 8;
   size_t next = 0;
   bool relock = false;
+  int relocks = 0;
   while (next < batch.size()) {
     size_t stopped = run_segment(batch, next, relock);
-    relock = stopped == next;
-    next = stopped;
+    if (stopped != next) {
+      next = stopped;
+      relock = false;
+      relocks = 0;
+    } else if (++relocks > kMaxRelocks) {
+      batch[next]->status = unavailable(std::string(kLockOrderRefusal) + " refused its locks " +
+                                        std::to_string(kMaxRelocks) + " times over");
+      batch[next]->lock_victim = true;
+      ++next;
+      relock = false;
+      relocks = 0;
+    } else {
+      relock = true;
+    }
   }
 }
 
@@ -126,7 +143,6 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool reloc
   size_t end = batch.size();  // the first writer not run
   try {
     Transaction t(*writer_, Transaction::Kind::kWrite);
-    if (relock) writer_->take_refused_writers_locks();
     WriteTxn txn(this, writer_.get(), options_.clock->now_unix_seconds());
     // Writers that queued while this transaction ran join it before its
     // commit: they would otherwise wait for this commit and then for their
@@ -149,6 +165,9 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool reloc
       Writer* w = batch[i];
       auto snapshot = txn.snapshot();
       writer_->savepoint("writer");
+      // Inside its savepoint: refused again, it asks for these and the new
+      // one (they are its own), and a wait that fails is its own error.
+      if (relock && i == first) writer_->take_refused_writers_locks();
       Status s;
       try {
         s = (*w->fn)(txn);
@@ -162,9 +181,7 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool reloc
         s = internal_error(std::string("write failed: ") + e.what());
       }
       writer_->reset_all();
-      // Relocked and refused again (a lock it had not asked for before, out
-      // of order): it queues again, as a deadlock's victim does.
-      w->lock_victim = is_lock_victim(s) || (relock && must_run_holding_none(s));
+      w->lock_victim = is_lock_victim(s);
       if (!s.is_ok()) {
         writer_->rollback_to("writer");
         txn.restore(std::move(snapshot));
@@ -176,7 +193,7 @@ size_t Ledger::run_segment(std::vector<Writer*>& batch, size_t first, bool reloc
       // should one of them fail there, the whole transaction fails, and
       // every writer of it hears why (the catch below).
       writer_->release("writer");
-      if (!relock && must_run_holding_none(s)) {
+      if (must_run_holding_none(s)) {
         end = i;  // it and those after it run in the next transaction
         break;
       }

@@ -407,8 +407,9 @@ void PgConnection::lock_until_commit(int32_t key_class, int64_t key) {
         if (held_at_savepoint_.empty() || held_at_savepoint_.front().count(h) == 0) refused_wanted_.insert(h);
       refused_wanted_.insert(k);
       throw sql::Error(sql::Error::Kind::kUnavailable,
-                       "PostgreSQL 55P03: another writer holds a lock this write needs, and waiting for it while "
-                       "holding others could deadlock: it runs again holding none");
+                       std::string(kLockOrderRefusal) +
+                           " another writer holds a lock this write needs, and waiting for it while holding "
+                           "others could deadlock: it runs again holding none");
     }
   }
   held_.insert(k);

@@ -28,6 +28,12 @@
 
 namespace sunledger::ledger_internal {
 
+// How lock_until_commit's refusal of a lock out of order begins (an
+// sql::Error, kUnavailable): what the group commit runs again holding none.
+// A 55P03 the server raises itself (a lock_timeout an operator set) is not
+// this: it is the writer's error, as any other.
+inline constexpr std::string_view kLockOrderRefusal = "PostgreSQL 55P03 (lock order):";
+
 class Connection : public sql::Session {
  public:
   virtual void begin_write() = 0;
@@ -43,12 +49,12 @@ class Connection : public sql::Session {
   virtual void release(const char* name) = 0;
 
   virtual void lock_log(int64_t log_id) = 0;
-  // For a writer refused a lock out of order (lock_until_commit's 55P03),
-  // about to run again first in a new transaction: takes, in the order every
-  // node shares, each lock it held or asked for when it was refused, waiting
-  // for each as long as need be. It then runs holding them all, and waits
-  // for no lock out of order, so it closes no cycle with another node.
-  // Nothing on SQLite.
+  // For a writer refused a lock out of order (kLockOrderRefusal), about to
+  // run again first in a new transaction, inside its savepoint: takes, in
+  // the order every node shares, each lock it held or asked for when it was
+  // refused (those it was given this way included), waiting for each as long
+  // as need be. It then runs holding them all, and waits for no lock out of
+  // order, so it closes no cycle with another node. Nothing on SQLite.
   virtual void take_refused_writers_locks() {}
 
   // Resets every cached statement (a stepped SELECT must not keep its
