@@ -444,6 +444,27 @@ TEST_F(DirectoryTamper, AVillageMovedToAnotherTownOrRenamedIsNamed) {
   EXPECT_NE(r.find("villages: village forged"), std::string::npos) << r;
 }
 
+// The running server takes each village's name and town from the signed
+// registry log, not from the table: moved to another town by hand,
+// Shuangjiang's complaints stay with its own town's inspector, and renamed,
+// Nanzhou does not answer for "双江村", even after a later change rebuilds
+// the directory (until then verify names the edit, above).
+TEST_F(DirectoryTamper, AVillageMovedOrRenamedByHandMovesNoInspectorsAreaInARunningServer) {
+  DirectoryStore store(t.ledger.get());
+  ASSERT_TRUE(store.snapshot().is_ok());
+  testing::open_insider(t.db_path())->exec("UPDATE villages SET town='南洲镇' WHERE id='shuangjiang'");
+  testing::open_insider(t.db_path())->exec("UPDATE villages SET name='双江村' WHERE id='nanzhou'");
+  ASSERT_TRUE(bot->add_member({"b", "zhao", "nanzhou", Role::kOfficial, ""}).is_ok());  // the directory is rebuilt
+  auto d = store.snapshot();
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  EXPECT_EQ((*d)->version, *t.ledger->log_size(DirectoryStore::kLogName)) << "not rebuilt after the change";
+  EXPECT_EQ((*d)->villages.at("shuangjiang").town, "朱亭镇");
+  EXPECT_EQ((*d)->villages.at("nanzhou").name, "南洲村");
+  auto watched = bot->villages_in_area("朱亭镇");
+  ASSERT_TRUE(watched.is_ok());
+  EXPECT_EQ(*watched, std::vector<std::string>{"shuangjiang"});
+}
+
 // The state table says whether the rows of an older version were imported.
 // Dropped on a deployment whose admin log has entries, it must not get an
 // insider's row signed as "imported" by the next command that opens the folder.
