@@ -24,10 +24,12 @@ const char* const bot_sql::kListTokens =
 
 Result<CreatedToken> DirectoryStore::create_token(const ApiPrincipal& p, int days, const Author& by) {
   if (p.role == Role::kOfficial) {
-    if (auto v = ledger_->village(p.village); !v.is_ok()) return v.status();
+    if (auto v = registered_village(p.village); !v.is_ok()) return v.status();
   } else if (p.role == Role::kInspector) {
     if (p.area.empty()) return invalid_argument("an inspector token needs --area (a town, or all)");
-    if (Status s = known_area(*ledger_, p.area); !s.is_ok()) return s;
+    auto d = snapshot();
+    if (!d.is_ok()) return d.status();
+    if (Status s = known_area((*d)->villages, p.area); !s.is_ok()) return s;
   } else {
     return invalid_argument("tokens are for officials or inspectors");
   }

@@ -240,7 +240,7 @@ Result<Bot::Published> Bot::publish(const std::string& village, const std::strin
 }
 
 Result<std::string> Bot::monthly_notice(const std::string& village, const std::string& month) {
-  auto v = impl_->ledger->village(village);
+  auto v = impl_->directory_store.registered_village(village);  // its name as registered, not as the table has it
   if (!v.is_ok()) return v.status();
   auto close = impl_->ledger->month_close(village, month);
   if (!close.is_ok()) return close.status();

@@ -219,7 +219,9 @@ Result<std::map<std::string, Village>> registered_villages(Ledger& ledger, uint6
   auto note = ledger.checkpoint(Ledger::kRegistryLog);
   if (!note.is_ok()) return note.status();
   auto cp = open_checkpoint(*note, ledger.verifier_key());
-  if (cp.is_ok() && cp->origin == ledger.origin() + "/" + Ledger::kRegistryLog) {
+  // Not smaller than the size read before: a checkpoint of fewer villages
+  // put back by hand would leave the later ones out.
+  if (cp.is_ok() && cp->origin == ledger.origin() + "/" + Ledger::kRegistryLog && cp->size >= registry_size) {
     auto entries = ledger.entries(Ledger::kRegistryLog, 0, cp->size);
     if (!entries.is_ok() && entries.status().code() == Code::kUnavailable) return entries.status();
     if (entries.is_ok() && entries->size() == cp->size) {
@@ -370,10 +372,18 @@ Result<std::shared_ptr<const Directory>> DirectoryStore::snapshot(Freshness fres
   return std::shared_ptr<const Directory>(d);
 }
 
+Result<Village> DirectoryStore::registered_village(const std::string& id) {
+  auto d = snapshot();
+  if (!d.is_ok()) return d.status();
+  auto it = (*d)->villages.find(id);
+  if (it == (*d)->villages.end()) return not_found("没有这个村或日志“" + id + "” (no such village or log)");
+  return it->second;
+}
+
 Status DirectoryStore::bind_group(const std::string& village, const std::string& bot_id, const std::string& chat_id,
                                   bool rebind, const Author& by) {
   if (bot_id.empty() || chat_id.empty()) return invalid_argument("bot and chat ids must not be empty");
-  auto v = ledger_->village(village);
+  auto v = registered_village(village);
   if (!v.is_ok()) return v.status();
   return ledger_->write([&](WriteTxn& txn) -> Status {
     auto logged = logged_state(txn);
@@ -415,17 +425,20 @@ Status DirectoryStore::add_member(const Membership& m, const Author& by, bool* a
   if (m.bot_id.empty() || m.user_id.empty()) return invalid_argument("bot and user ids must not be empty");
   if (m.role == Role::kOfficial) {
     if (m.village.empty()) return invalid_argument("an official belongs to a village (--village)");
-    if (auto v = ledger_->village(m.village); !v.is_ok()) return v.status();
+    if (auto v = registered_village(m.village); !v.is_ok()) return v.status();
   } else if (m.role == Role::kInspector) {
     if (m.area.empty() && m.village.empty()) return invalid_argument("an inspector watches a town or all (--area 朱亭镇|all)");
   } else {
     return invalid_argument("role must be official or inspector (villagers are whoever is in a bound group)");
   }
   std::string area = m.area;
-  if (m.role == Role::kInspector && !area.empty())
-    if (Status s = known_area(*ledger_, area); !s.is_ok()) return s;
+  if (m.role == Role::kInspector && !area.empty()) {
+    auto d = snapshot();
+    if (!d.is_ok()) return d.status();
+    if (Status s = known_area((*d)->villages, area); !s.is_ok()) return s;
+  }
   if (m.role == Role::kInspector && area.empty()) {
-    auto v = ledger_->village(m.village);
+    auto v = registered_village(m.village);
     if (!v.is_ok()) return v.status();
     area = v->town;  // an inspector named with --village watches that village's town
   }

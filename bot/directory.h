@@ -169,6 +169,10 @@ class DirectoryStore {
   enum class Freshness { kCurrent, kRecent };
   // The current directory; cached until the admin log or the village registry grows.
   Result<std::shared_ptr<const Directory>> snapshot(Freshness freshness = Freshness::kCurrent);
+  // A village as the signed registry has it (a current snapshot's): its name
+  // and town, not the villages table's, which is an insider's to edit.
+  // kNotFound for a village not registered.
+  Result<Village> registered_village(const std::string& id);
 
   // Changes. `by` says who made the change (the CLI's operating-system user).
   // A chat bound to another village is refused (kAlreadyExists) unless rebind.

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -18,7 +19,8 @@ Status log_change(WriteTxn& txn, nlohmann::json fields, const Author& by);
 nlohmann::json token_fields(int64_t id, const std::string& hash, const std::string& role, const std::string& village,
                             const std::string& area, const std::string& label, int64_t created_at,
                             std::optional<int64_t> expires_at);
-// An inspector's area is a registered village's town, or "all".
-Status known_area(Ledger& ledger, const std::string& area);
+// An inspector's area is a registered village's town, or "all": `villages`
+// as the signed registry has them (DirectoryStore's snapshot).
+Status known_area(const std::map<std::string, Village>& villages, const std::string& area);
 
 }  // namespace sunledger::directory_log

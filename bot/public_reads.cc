@@ -25,7 +25,7 @@ std::string signed_day(const std::string& recorded_at, int utc_offset_minutes) {
 }  // namespace
 
 Result<std::shared_ptr<const VillageBooks>> Bot::books(const std::string& village) {
-  auto v = impl_->ledger->village(village);
+  auto v = impl_->directory_store.registered_village(village);
   if (!v.is_ok()) return v.status();
   return impl_->village_books(*v);
 }
@@ -47,7 +47,7 @@ Result<std::vector<Flag>> Bot::published_flags(const std::string& village, const
         it->second.day == day)
       return it->second.flags;
   }
-  auto v = ledger.village(village);
+  auto v = impl_->directory_store.registered_village(village);
   if (!v.is_ok()) return v.status();
   // The published books as the statement left them: lines of later months
   // posted before it (not published yet) raise nothing in its notice.

@@ -465,6 +465,23 @@ TEST_F(DirectoryTamper, AVillageMovedOrRenamedByHandMovesNoInspectorsAreaInARunn
   EXPECT_EQ(*watched, std::vector<std::string>{"shuangjiang"});
 }
 
+// What the CLI decides from a village is the registered village too: an
+// inspector named by a village watches its registered town, and an area is
+// a registered town, whatever the table says.
+TEST_F(DirectoryTamper, AnInspectorNamedByVillageWatchesItsRegisteredTown) {
+  testing::open_insider(t.db_path())->exec("UPDATE villages SET town='南洲镇' WHERE id='shuangjiang'");
+  testing::open_insider(t.db_path())->exec("UPDATE villages SET town='假镇' WHERE id='nanzhou'");
+  ASSERT_TRUE(bot->add_member({"b", "zhou", "shuangjiang", Role::kInspector, ""}).is_ok());
+  auto members = bot->list_members("b");
+  ASSERT_TRUE(members.is_ok());
+  std::string area;
+  for (const auto& m : *members)
+    if (m.user_id == "zhou") area = m.area;
+  EXPECT_EQ(area, "朱亭镇");
+  EXPECT_EQ(bot->add_member({"b", "qian", "", Role::kInspector, "假镇"}).code(), Code::kNotFound);
+  EXPECT_TRUE(bot->add_member({"b", "qian", "", Role::kInspector, "南洲镇"}).is_ok());
+}
+
 // The state table says whether the rows of an older version were imported.
 // Dropped on a deployment whose admin log has entries, it must not get an
 // insider's row signed as "imported" by the next command that opens the folder.
